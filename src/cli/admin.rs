@@ -1,0 +1,662 @@
+//! Administrative commands: `org`, `debt-type`, `operator` and `debt`. Each parses its flags,
+//! calls one service and prints the result (text, or JSON with `--json`).
+
+use clap::{Args, Subcommand};
+
+use super::{CliError, json, read_password_stdin};
+use crate::clock;
+use crate::domain::debt_row::DebtFields;
+use crate::services::debt_types::{self, DebtTypeChanges};
+use crate::services::debts::{self, DebtKey, Source};
+use crate::services::operators::{self, Grant, NewOperator, Role};
+use crate::services::orgs::{self, OrgChanges};
+use crate::store::Db;
+use crate::store::debts::DebtFilter;
+
+/// Who the audit journal records for CLI changes.
+const ACTOR: &str = "cli";
+
+#[derive(Debug, Subcommand)]
+pub enum OrgCommand {
+    /// Add an org (state INSERITO unless --state is given).
+    Add {
+        /// IPA code, e.g. c_f205.
+        ipa: String,
+        #[command(flatten)]
+        fields: OrgFields,
+        #[arg(long)]
+        json: bool,
+    },
+    /// List every org.
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show one org.
+    Show {
+        ipa: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Change an org's data; an empty value clears an optional field.
+    Set {
+        ipa: String,
+        #[command(flatten)]
+        fields: OrgFields,
+        /// Read a new SIL web-service password (8-15 characters) from standard input.
+        #[arg(long)]
+        sil_password_stdin: bool,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Debug, Args, Default)]
+pub struct OrgFields {
+    /// Fiscal code (11 digits, pagoPA idPA).
+    #[arg(long)]
+    pub fiscal_code: Option<String>,
+    /// Name, e.g. "Comune di Milano".
+    #[arg(long)]
+    pub name: Option<String>,
+    /// INSERITO, PRE-ESERCIZIO or ESERCIZIO.
+    #[arg(long)]
+    pub state: Option<String>,
+    /// Segregation code assigned by pagoPA (2 digits), first digits of every IUV17.
+    #[arg(long)]
+    pub segregation_code: Option<String>,
+    /// Application code (2 digits) for legacy aux-digit-0 notices.
+    #[arg(long)]
+    pub application_code: Option<String>,
+    /// IUV17 generator id (2 digits, default 00).
+    #[arg(long)]
+    pub generator_id: Option<String>,
+    /// CBILL code printed on notices.
+    #[arg(long)]
+    pub cbill_code: Option<String>,
+    /// Default bank IBAN.
+    #[arg(long)]
+    pub iban: Option<String>,
+    /// Default postal IBAN.
+    #[arg(long)]
+    pub iban_postal: Option<String>,
+    /// Postal account number (bollettino).
+    #[arg(long)]
+    pub postal_account: Option<String>,
+    #[arg(long)]
+    pub postal_account_holder: Option<String>,
+    /// Poste authorization text (enables the bollettino on notices).
+    #[arg(long)]
+    pub poste_authorization: Option<String>,
+    #[arg(long)]
+    pub admin_email: Option<String>,
+    #[arg(long)]
+    pub address: Option<String>,
+    #[arg(long)]
+    pub civic_number: Option<String>,
+    #[arg(long)]
+    pub postal_code: Option<String>,
+    #[arg(long)]
+    pub city: Option<String>,
+    /// Province (2 letters).
+    #[arg(long)]
+    pub province: Option<String>,
+    /// Country (ISO 3166 alpha-2).
+    #[arg(long)]
+    pub country: Option<String>,
+    #[arg(long)]
+    pub phone: Option<String>,
+    #[arg(long)]
+    pub website: Option<String>,
+    #[arg(long)]
+    pub email: Option<String>,
+    /// Text shown to citizens.
+    #[arg(long)]
+    pub info_text: Option<String>,
+    /// Default back URL of the SIL redirect flow.
+    #[arg(long)]
+    pub back_url: Option<String>,
+    /// Functionalities to switch on (replaces the set), e.g. PAGAMENTO_SPONTANEO; repeat or comma-separate.
+    #[arg(long = "functionality", value_delimiter = ',')]
+    pub functionalities: Option<Vec<String>>,
+}
+
+impl OrgFields {
+    fn into_changes(self) -> OrgChanges {
+        OrgChanges {
+            fiscal_code: self.fiscal_code,
+            name: self.name,
+            state: self.state,
+            segregation_code: self.segregation_code,
+            application_code: self.application_code,
+            generator_id: self.generator_id,
+            cbill_code: self.cbill_code,
+            iban_bank: self.iban,
+            iban_postal: self.iban_postal,
+            postal_account: self.postal_account,
+            postal_account_holder: self.postal_account_holder,
+            poste_authorization: self.poste_authorization,
+            admin_email: self.admin_email,
+            address: self.address,
+            civic_number: self.civic_number,
+            postal_code: self.postal_code,
+            city: self.city,
+            province: self.province,
+            country: self.country,
+            phone: self.phone,
+            website: self.website,
+            email: self.email,
+            info_text: self.info_text,
+            back_url: self.back_url,
+            functionalities: self.functionalities,
+        }
+    }
+}
+
+pub fn org(db: &Db, cmd: OrgCommand) -> Result<(), CliError> {
+    let now = clock::iso(clock::now());
+    match cmd {
+        OrgCommand::Add { ipa, fields, json } => {
+            let org = orgs::add_org(db, ACTOR, &ipa, &fields.into_changes(), &now)?;
+            print_one(json, json::org(&org), || format!("added org {} ({}, {})", org.ipa_code, org.name, org.state));
+        }
+        OrgCommand::List { json } => {
+            let list = db.read(crate::store::orgs::list_orgs)?;
+            if json {
+                print_json(&serde_json::Value::Array(list.iter().map(json::org).collect()));
+            } else {
+                for org in &list {
+                    println!("{:<20} {:<11} {:<13} {}", org.ipa_code, org.fiscal_code, org.state, org.name);
+                }
+            }
+        }
+        OrgCommand::Show { ipa, json } => {
+            let org = orgs::get_org(db, &ipa)?;
+            print_one(json, json::org(&org), || json::as_text(&json::org(&org)));
+        }
+        OrgCommand::Set { ipa, fields, sil_password_stdin, json } => {
+            // Read the password first, so that a missing one changes nothing.
+            let password = if sil_password_stdin { Some(read_password_stdin()?) } else { None };
+            let changes = fields.into_changes();
+            let mut org = orgs::get_org(db, &ipa)?;
+            if let Some(password) = &password {
+                crate::services::passwords::check_sil_password(password)?;
+            }
+            org = orgs::set_org(db, ACTOR, &org.ipa_code, &changes, &now)?;
+            if let Some(password) = &password {
+                orgs::set_sil_password(db, ACTOR, &org.ipa_code, password, &now)?;
+                org.has_sil_password = true;
+            }
+            print_one(json, json::org(&org), || format!("updated org {}", org.ipa_code));
+        }
+    }
+    Ok(())
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DebtTypeCommand {
+    /// Add a debt type to an org.
+    Add {
+        #[arg(long)]
+        org: String,
+        /// Code (identificativoTipoDovuto), e.g. TARI.
+        #[arg(long)]
+        code: String,
+        #[command(flatten)]
+        fields: DebtTypeFields,
+        #[arg(long)]
+        json: bool,
+    },
+    /// List an org's debt types.
+    List {
+        #[arg(long)]
+        org: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show one debt type.
+    Show {
+        #[arg(long)]
+        org: String,
+        #[arg(long)]
+        code: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Change a debt type.
+    Set {
+        #[arg(long)]
+        org: String,
+        #[arg(long)]
+        code: String,
+        #[command(flatten)]
+        fields: DebtTypeFields,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Debug, Args, Default)]
+pub struct DebtTypeFields {
+    #[arg(long)]
+    pub description: Option<String>,
+    /// pagoPA taxonomy code, e.g. 0101002IM.
+    #[arg(long)]
+    pub taxonomy: Option<String>,
+    /// Bank IBAN (overrides the org's).
+    #[arg(long)]
+    pub iban: Option<String>,
+    /// Postal IBAN (overrides the org's).
+    #[arg(long)]
+    pub iban_postal: Option<String>,
+    #[arg(long)]
+    pub postal_account: Option<String>,
+    #[arg(long)]
+    pub postal_account_holder: Option<String>,
+    /// Citizens may pay it spontaneously on the portal.
+    #[arg(long, num_args = 0..=1, default_missing_value = "true")]
+    pub spontaneous: Option<bool>,
+    /// Fixed amount, e.g. 16.00 (empty removes it).
+    #[arg(long)]
+    pub amount: Option<String>,
+    /// JSON file with the spontaneous-payment form definition.
+    #[arg(long, value_name = "FILE")]
+    pub form: Option<std::path::PathBuf>,
+    #[arg(long)]
+    pub external_url: Option<String>,
+    /// The debtor may be ANONIMO.
+    #[arg(long, num_args = 0..=1, default_missing_value = "true")]
+    pub allow_anonymous: Option<bool>,
+    /// Debts need a due date, not in the past when created, and cannot be paid after it.
+    #[arg(long, num_args = 0..=1, default_missing_value = "true")]
+    pub due_date_mandatory: Option<bool>,
+    /// Print the due date on notices.
+    #[arg(long, num_args = 0..=1, default_missing_value = "true")]
+    pub print_due_date: Option<bool>,
+    /// Office printed on notices.
+    #[arg(long)]
+    pub sector: Option<String>,
+    #[arg(long, num_args = 0..=1, default_missing_value = "true")]
+    pub notify_io: Option<bool>,
+    /// Push payment outcomes to the org's system.
+    #[arg(long, num_args = 0..=1, default_missing_value = "true")]
+    pub push_outcome: Option<bool>,
+    #[arg(long)]
+    pub max_push_attempts: Option<i64>,
+    #[arg(long, num_args = 0..=1, default_missing_value = "true")]
+    pub disable_notice_print: Option<bool>,
+    /// Active (accepting new debts and payments).
+    #[arg(long, num_args = 0..=1, default_missing_value = "true")]
+    pub active: Option<bool>,
+}
+
+impl DebtTypeFields {
+    fn into_changes(self) -> Result<DebtTypeChanges, CliError> {
+        let form_definition = match &self.form {
+            Some(path) => Some(
+                std::fs::read_to_string(path)
+                    .map_err(|err| CliError::Usage(format!("cannot read form file {}: {err}", path.display())))?,
+            ),
+            None => None,
+        };
+        Ok(DebtTypeChanges {
+            description: self.description,
+            iban_bank: self.iban,
+            iban_postal: self.iban_postal,
+            postal_account: self.postal_account,
+            postal_account_holder: self.postal_account_holder,
+            spontaneous: self.spontaneous,
+            fixed_amount: self.amount,
+            form_definition,
+            external_payment_url: self.external_url,
+            allow_anonymous: self.allow_anonymous,
+            due_date_mandatory: self.due_date_mandatory,
+            print_due_date: self.print_due_date,
+            sector: self.sector,
+            notify_io: self.notify_io,
+            push_outcome: self.push_outcome,
+            max_push_attempts: self.max_push_attempts,
+            disable_notice_print: self.disable_notice_print,
+            taxonomy_code: self.taxonomy,
+            active: self.active,
+        })
+    }
+}
+
+pub fn debt_type(db: &Db, cmd: DebtTypeCommand) -> Result<(), CliError> {
+    let now = clock::iso(clock::now());
+    match cmd {
+        DebtTypeCommand::Add { org, code, fields, json } => {
+            let t = debt_types::add_debt_type(db, ACTOR, &org, &code, &fields.into_changes()?, &now)?;
+            print_one(json, json::debt_type(&t), || format!("added debt type {} ({})", t.code, t.description));
+        }
+        DebtTypeCommand::List { org, json } => {
+            let list = debt_types::list_debt_types(db, &org)?;
+            if json {
+                print_json(&serde_json::Value::Array(list.iter().map(json::debt_type).collect()));
+            } else {
+                for t in &list {
+                    let flags = [(t.active, "attivo"), (t.spontaneous, "spontaneo")]
+                        .iter()
+                        .filter(|(on, _)| *on)
+                        .map(|(_, name)| *name)
+                        .collect::<Vec<_>>()
+                        .join(",");
+                    println!("{:<24} {:<18} {}", t.code, flags, t.description);
+                }
+            }
+        }
+        DebtTypeCommand::Show { org, code, json } => {
+            let t = debt_types::get_debt_type(db, &org, &code)?;
+            print_one(json, json::debt_type(&t), || json::as_text(&json::debt_type(&t)));
+        }
+        DebtTypeCommand::Set { org, code, fields, json } => {
+            let t = debt_types::set_debt_type(db, ACTOR, &org, &code, &fields.into_changes()?, &now)?;
+            print_one(json, json::debt_type(&t), || format!("updated debt type {}", t.code));
+        }
+    }
+    Ok(())
+}
+
+#[derive(Debug, Subcommand)]
+pub enum OperatorCommand {
+    /// Add an operator; the password is read from standard input.
+    Add {
+        /// The org of the role (not needed for app-admin).
+        #[arg(long)]
+        org: Option<String>,
+        #[arg(long)]
+        username: String,
+        /// operator, admin (of the org) or app-admin (of every org).
+        #[arg(long)]
+        role: String,
+        #[arg(long)]
+        full_name: Option<String>,
+        #[arg(long)]
+        email: Option<String>,
+        /// Read the password from standard input (required).
+        #[arg(long, required = true)]
+        password_stdin: bool,
+        #[arg(long)]
+        json: bool,
+    },
+    /// List operators, of one org or all.
+    List {
+        #[arg(long)]
+        org: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Set an operator's password, read from standard input.
+    Passwd {
+        #[arg(long)]
+        username: String,
+        #[arg(long, required = true)]
+        password_stdin: bool,
+    },
+    /// Give a role in an org and/or enable debt types.
+    Grant(GrantArgs),
+    /// Take away debt-type enablements or, with none named, the role in the org.
+    Revoke(GrantArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct GrantArgs {
+    #[arg(long)]
+    pub username: String,
+    #[arg(long)]
+    pub org: Option<String>,
+    /// operator, admin or app-admin.
+    #[arg(long)]
+    pub role: Option<String>,
+    /// Debt type codes; repeat or comma-separate.
+    #[arg(long = "debt-type", value_delimiter = ',')]
+    pub debt_types: Vec<String>,
+    /// Every debt type the org has.
+    #[arg(long)]
+    pub all_debt_types: bool,
+    #[arg(long)]
+    pub json: bool,
+}
+
+pub fn operator(db: &Db, cmd: OperatorCommand) -> Result<(), CliError> {
+    let now = clock::iso(clock::now());
+    match cmd {
+        OperatorCommand::Add { org, username, role, full_name, email, password_stdin: _, json } => {
+            let role = Role::parse(&role)?;
+            let password = read_password_stdin()?;
+            let new = NewOperator {
+                username: &username,
+                password: &password,
+                role,
+                org_ipa: org.as_deref(),
+                full_name: full_name.as_deref(),
+                email: email.as_deref(),
+            };
+            let op = operators::add_operator(db, ACTOR, &new, &now)?;
+            print_one(json, json::operator(&op), || format!("added operator {}", op.username));
+        }
+        OperatorCommand::List { org, json } => {
+            let list = operators::list_operators(db, org.as_deref())?;
+            if json {
+                print_json(&serde_json::Value::Array(list.iter().map(json::operator).collect()));
+            } else {
+                for op in &list {
+                    let roles: Vec<String> = op.roles.iter().map(|(ipa, role)| format!("{role}@{ipa}")).collect();
+                    let admin = if op.app_admin { " app-admin" } else { "" };
+                    println!("{:<24} {}{admin}", op.username, roles.join(" "));
+                }
+            }
+        }
+        OperatorCommand::Passwd { username, password_stdin: _ } => {
+            let password = read_password_stdin()?;
+            operators::set_password(db, ACTOR, &username, &password, &now)?;
+            println!("password of {username} changed");
+        }
+        OperatorCommand::Grant(args) | OperatorCommand::Revoke(args) if args.role.is_none() && args.org.is_none() => {
+            return Err(CliError::Usage(format!("--org is required (for {})", args.username)));
+        }
+        OperatorCommand::Grant(args) => {
+            let grant = grant_of(&args)?;
+            let op = operators::grant(db, ACTOR, &grant, &now)?;
+            print_one(args.json, json::operator(&op), || format!("granted to {}", op.username));
+        }
+        OperatorCommand::Revoke(args) => {
+            let grant = grant_of(&args)?;
+            let op = operators::revoke(db, ACTOR, &grant, &now)?;
+            print_one(args.json, json::operator(&op), || format!("revoked from {}", op.username));
+        }
+    }
+    Ok(())
+}
+
+fn grant_of(args: &GrantArgs) -> Result<Grant<'_>, CliError> {
+    Ok(Grant {
+        username: &args.username,
+        org_ipa: args.org.as_deref(),
+        role: args.role.as_deref().map(Role::parse).transpose()?,
+        debt_types: args.debt_types.clone(),
+        all_debt_types: args.all_debt_types,
+    })
+}
+
+#[derive(Debug, Subcommand)]
+#[expect(clippy::large_enum_variant, reason = "parsed once per process; boxing would only add noise")]
+pub enum DebtCommand {
+    /// Add one debt, with the same checks as an import row (action I).
+    Add(DebtAddArgs),
+    /// List an org's debts, newest first.
+    List {
+        #[arg(long)]
+        org: String,
+        /// A debt state code, e.g. INSERIMENTO_DOVUTO.
+        #[arg(long)]
+        state: Option<String>,
+        #[arg(long)]
+        debt_type: Option<String>,
+        #[arg(long, default_value_t = 50)]
+        limit: u32,
+        #[arg(long, default_value_t = 0)]
+        offset: u32,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show one debt, by IUD, IUV or notice number.
+    Show {
+        #[arg(long)]
+        org: String,
+        #[arg(long, group = "key")]
+        iud: Option<String>,
+        #[arg(long, group = "key")]
+        iuv: Option<String>,
+        /// The 18-digit notice number (spaces allowed).
+        #[arg(long, group = "key")]
+        notice: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct DebtAddArgs {
+    #[arg(long)]
+    pub org: String,
+    #[arg(long)]
+    pub debt_type: String,
+    /// The org's own id of the debt (up to 35 characters).
+    #[arg(long)]
+    pub iud: String,
+    /// An IUV supplied by the org (see --generate-iuv instead).
+    #[arg(long)]
+    pub iuv: Option<String>,
+    /// Generate an IUV17 and its notice number.
+    #[arg(long)]
+    pub generate_iuv: bool,
+    /// F (natural person) or G (legal person).
+    #[arg(long, default_value = "F")]
+    pub debtor_kind: String,
+    /// Fiscal code, VAT number, or ANONIMO where the debt type allows it.
+    #[arg(long)]
+    pub debtor_id: String,
+    #[arg(long)]
+    pub debtor_name: String,
+    #[arg(long)]
+    pub address: Option<String>,
+    #[arg(long)]
+    pub civic_number: Option<String>,
+    #[arg(long)]
+    pub postal_code: Option<String>,
+    #[arg(long)]
+    pub city: Option<String>,
+    #[arg(long)]
+    pub province: Option<String>,
+    #[arg(long)]
+    pub country: Option<String>,
+    #[arg(long)]
+    pub email: Option<String>,
+    /// Due date, YYYY-MM-DD.
+    #[arg(long)]
+    pub due_date: Option<String>,
+    /// Amount with a dot, e.g. 120.50.
+    #[arg(long)]
+    pub amount: String,
+    #[arg(long)]
+    pub causale: String,
+    /// datiSpecificiRiscossione; default 9/<the debt type's taxonomy code>/.
+    #[arg(long)]
+    pub collection_data: Option<String>,
+    /// Restrict payment kinds (tipoVersamento), e.g. PO|CP; default ALL.
+    #[arg(long)]
+    pub payment_kinds: Option<String>,
+    #[arg(long)]
+    pub json: bool,
+}
+
+pub fn debt(db: &Db, cmd: DebtCommand) -> Result<(), CliError> {
+    let now_ts = clock::now();
+    let now = clock::iso(now_ts);
+    match cmd {
+        DebtCommand::Add(args) => {
+            let collection_data = match args.collection_data {
+                Some(data) => data,
+                None => debt_types::get_debt_type(db, &args.org, &args.debt_type)
+                    .map(|t| format!("9/{}/", t.taxonomy_code))
+                    .unwrap_or_default(),
+            };
+            let text = |v: Option<String>| v.unwrap_or_default();
+            let fields = DebtFields {
+                iud: args.iud,
+                iuv: text(args.iuv),
+                debtor_kind: args.debtor_kind,
+                debtor_id: args.debtor_id,
+                debtor_name: args.debtor_name,
+                debtor_address: text(args.address),
+                debtor_civic_number: text(args.civic_number),
+                debtor_postal_code: text(args.postal_code),
+                debtor_city: text(args.city),
+                debtor_province: text(args.province),
+                debtor_country: text(args.country),
+                debtor_email: text(args.email),
+                due_date: text(args.due_date),
+                amount: args.amount,
+                fee: String::new(),
+                debt_type: args.debt_type,
+                payment_kinds: text(args.payment_kinds),
+                causale: args.causale,
+                collection_data,
+                generate_iuv: args.generate_iuv,
+            };
+            let today = clock::today_rome(now_ts);
+            let d = debts::add_debt(db, ACTOR, &args.org, &fields, Source::Cli, today, &now)?;
+            print_one(args.json, json::debt(&d), || match &d.notice_number {
+                Some(notice) => format!("added debt {} with notice number {notice}", d.iud),
+                None => format!("added debt {}", d.iud),
+            });
+        }
+        DebtCommand::List { org, state, debt_type, limit, offset, json } => {
+            let filter = DebtFilter { state, debt_type_code: debt_type, limit: limit.min(10_000), offset };
+            let list = debts::list_debts(db, &org, &filter)?;
+            if json {
+                print_json(&serde_json::Value::Array(list.iter().map(json::debt).collect()));
+            } else {
+                for d in &list {
+                    println!(
+                        "{:<24} {:<18} {:<20} {:>14} {:<10} {}",
+                        d.iud,
+                        d.notice_number.as_deref().unwrap_or("-"),
+                        d.state,
+                        crate::domain::Cents::new(d.amount_cents).format_eur(),
+                        d.due_date.as_deref().unwrap_or("-"),
+                        d.debtor_name
+                    );
+                }
+            }
+        }
+        DebtCommand::Show { org, iud, iuv, notice, json } => {
+            let key = match (iud, iuv, notice) {
+                (Some(iud), _, _) => DebtKey::Iud(iud),
+                (_, Some(iuv), _) => DebtKey::Iuv(iuv),
+                (_, _, Some(notice)) => DebtKey::NoticeNumber(notice.replace(' ', "")),
+                _ => return Err(CliError::Usage("one of --iud, --iuv or --notice is required".to_owned())),
+            };
+            let d = debts::get_debt(db, &org, &key)?;
+            print_one(json, json::debt(&d), || json::as_text(&json::debt(&d)));
+        }
+    }
+    Ok(())
+}
+
+fn print_json(value: &serde_json::Value) {
+    match serde_json::to_string_pretty(value) {
+        Ok(text) => println!("{text}"),
+        Err(err) => eprintln!("error: cannot print JSON: {err}"),
+    }
+}
+
+fn print_one(json: bool, value: serde_json::Value, text: impl FnOnce() -> String) {
+    if json {
+        print_json(&value);
+    } else {
+        println!("{}", text());
+    }
+}

@@ -1,0 +1,80 @@
+//! The JSON shapes the CLI prints with `--json`: a contract for scripts, built here by hand from
+//! store records so that internal renames never change them.
+
+use serde_json::{Value, json};
+
+use crate::domain::{Cents, NoticeNumber};
+use crate::store::debt_types::DebtTypeRecord;
+use crate::store::debts::DebtRecord;
+use crate::store::operators::OperatorRecord;
+use crate::store::orgs::OrgRecord;
+
+pub fn org(o: &OrgRecord) -> Value {
+    json!({
+        "ipa_code": o.ipa_code, "fiscal_code": o.fiscal_code, "name": o.name, "state": o.state,
+        "segregation_code": o.segregation_code, "application_code": o.application_code,
+        "generator_id": o.generator_id, "cbill_code": o.cbill_code, "iban": o.iban_bank,
+        "iban_postal": o.iban_postal, "postal_account": o.postal_account,
+        "postal_account_holder": o.postal_account_holder, "poste_authorization": o.poste_authorization,
+        "admin_email": o.admin_email, "address": o.address, "civic_number": o.civic_number,
+        "postal_code": o.postal_code, "city": o.city, "province": o.province, "country": o.country,
+        "phone": o.phone, "website": o.website, "email": o.email, "info_text": o.info_text,
+        "back_url": o.back_url, "sil_password_set": o.has_sil_password, "functionalities": o.functionalities,
+        "created_at": o.created_at, "updated_at": o.updated_at,
+    })
+}
+
+pub fn debt_type(t: &DebtTypeRecord) -> Value {
+    let form: Value = t.form_definition.as_deref().and_then(|f| serde_json::from_str(f).ok()).unwrap_or(Value::Null);
+    json!({
+        "code": t.code, "description": t.description, "taxonomy": t.taxonomy_code, "iban": t.iban_bank,
+        "iban_postal": t.iban_postal, "postal_account": t.postal_account,
+        "postal_account_holder": t.postal_account_holder, "spontaneous": t.spontaneous,
+        "amount": t.fixed_amount_cents.map(|c| Cents::new(c).to_decimal_string()),
+        "amount_cents": t.fixed_amount_cents, "form": form, "external_url": t.external_payment_url,
+        "allow_anonymous": t.allow_anonymous, "due_date_mandatory": t.due_date_mandatory,
+        "print_due_date": t.print_due_date, "sector": t.sector, "notify_io": t.notify_io,
+        "push_outcome": t.push_outcome, "max_push_attempts": t.max_push_attempts,
+        "disable_notice_print": t.disable_notice_print, "active": t.active,
+        "created_at": t.created_at, "updated_at": t.updated_at,
+    })
+}
+
+pub fn operator(op: &OperatorRecord) -> Value {
+    json!({
+        "username": op.username, "full_name": op.full_name, "email": op.email, "app_admin": op.app_admin,
+        "active": op.active,
+        "roles": op.roles.iter().map(|(org, role)| json!({ "org": org, "role": role })).collect::<Vec<_>>(),
+        "debt_types": op.debt_types.iter().map(|(org, code)| json!({ "org": org, "code": code })).collect::<Vec<_>>(),
+        "created_at": op.created_at,
+    })
+}
+
+pub fn debt(d: &DebtRecord) -> Value {
+    let grouped = d.notice_number.as_deref().and_then(|n| NoticeNumber::parse(n).ok()).map(|n| n.grouped());
+    json!({
+        "iud": d.iud, "iuv": d.iuv, "notice_number": d.notice_number, "notice_number_grouped": grouped,
+        "state": d.state, "debt_type": d.debt_type_code, "debtor_kind": d.debtor_kind, "debtor_id": d.debtor_id,
+        "debtor_name": d.debtor_name, "address": d.debtor_address, "civic_number": d.debtor_civic_number,
+        "postal_code": d.debtor_postal_code, "city": d.debtor_city, "province": d.debtor_province,
+        "country": d.debtor_country, "email": d.debtor_email, "due_date": d.due_date,
+        "amount": Cents::new(d.amount_cents).to_decimal_string(), "amount_cents": d.amount_cents,
+        "payment_kinds": d.payment_kinds, "causale": d.causale, "collection_data": d.collection_data,
+        "source": d.source, "created_at": d.created_at, "updated_at": d.updated_at,
+    })
+}
+
+/// A flat `key: value` rendering of a JSON object, for `show` without `--json`.
+pub fn as_text(value: &Value) -> String {
+    let Value::Object(map) = value else {
+        return value.to_string();
+    };
+    map.iter()
+        .filter(|(_, v)| !v.is_null())
+        .map(|(k, v)| match v {
+            Value::String(s) => format!("{k}: {s}"),
+            other => format!("{k}: {other}"),
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}

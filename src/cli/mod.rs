@@ -1,0 +1,175 @@
+//! The command line: argument definitions (clap) and the mapping of outcomes to exit codes.
+//!
+//! Exit codes: 0 success; 1 a failure of the system (database, disk, network); 2 the input or
+//! the configuration is wrong (the message names what). Messages go to stderr in English; results
+//! to stdout, as text or, with `--json`, as one JSON document that scripts can rely on.
+//! **Boundary:** the CLI. Command and flag names are a contract: scripts use them.
+
+mod admin;
+mod json;
+mod serve;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::config::{Config, ConfigError, Mode, Overrides};
+use crate::services::ServiceError;
+use crate::store::{Db, StoreError};
+
+/// mypay: pagoPA payments for Italian local authorities, MyPay-compatible.
+#[derive(Debug, Parser)]
+#[command(name = "mypay", version, about, long_about = None, propagate_version = true)]
+pub struct Cli {
+    /// Folder holding the database and generated files [default: ./mypay-data].
+    #[arg(long, global = true, env = "MYPAY_DATA_DIR", value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// Configuration file (TOML); see packaging/mypay.toml.
+    #[arg(long, global = true, env = "MYPAY_CONFIG", value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the server (refuses an incomplete production configuration).
+    Serve(ServeArgs),
+    /// Run the server with demo data and defaults: the same as `serve --demo`.
+    Demo(ListenArgs),
+    /// Check or show the configuration.
+    #[command(subcommand)]
+    Config(ConfigCommand),
+    /// Manage organisations (enti).
+    #[command(subcommand)]
+    Org(admin::OrgCommand),
+    /// Manage debt types (tipi dovuto).
+    #[command(subcommand, name = "debt-type")]
+    DebtType(admin::DebtTypeCommand),
+    /// Manage back-office operators.
+    #[command(subcommand)]
+    Operator(admin::OperatorCommand),
+    /// Add and look up single debt positions (dovuti).
+    #[command(subcommand)]
+    Debt(admin::DebtCommand),
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    #[command(flatten)]
+    pub listen: ListenArgs,
+    /// Seed demo data and fill missing settings with demo values.
+    #[arg(long)]
+    pub demo: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ListenArgs {
+    /// Address to listen on, e.g. 127.0.0.1:8080 (port 0 picks a free port).
+    #[arg(long, value_name = "ADDR")]
+    pub listen: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ConfigCommand {
+    /// Validate the configuration for production; exit 2 naming every problem.
+    Check,
+    /// Print the effective configuration (secrets masked).
+    Show {
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// A failed command: what to print and which exit code to use.
+#[derive(Debug, thiserror::Error)]
+pub enum CliError {
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    #[error(transparent)]
+    Service(#[from] ServiceError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("{0}")]
+    Usage(String),
+    #[error("{0}")]
+    System(String),
+}
+
+impl CliError {
+    fn exit_code(&self) -> u8 {
+        match self {
+            CliError::Config(_) | CliError::Usage(_) => 2,
+            CliError::Service(err) if err.is_user_error() => 2,
+            CliError::Store(StoreError::TooNew { .. } | StoreError::UnknownVersion { .. }) => 2,
+            CliError::Service(_) | CliError::Store(_) | CliError::System(_) => 1,
+        }
+    }
+}
+
+/// Parses the arguments, runs the command and returns the process exit code.
+pub fn run() -> ExitCode {
+    let cli = Cli::parse();
+    match execute(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("error: {err}");
+            ExitCode::from(err.exit_code())
+        }
+    }
+}
+
+fn execute(cli: Cli) -> Result<(), CliError> {
+    let overrides = |listen: Option<String>| Overrides { data_dir: cli.data_dir.clone(), listen };
+    match cli.command {
+        Command::Serve(args) => {
+            let mode = if args.demo { Mode::Demo } else { Mode::Production };
+            let config = Config::load(cli.config.as_deref(), &overrides(args.listen.listen), mode)?;
+            serve::run(config, mode == Mode::Demo)
+        }
+        Command::Demo(args) => {
+            let config = Config::load(cli.config.as_deref(), &overrides(args.listen), Mode::Demo)?;
+            serve::run(config, true)
+        }
+        Command::Config(ConfigCommand::Check) => {
+            let config = Config::load(cli.config.as_deref(), &overrides(None), Mode::Production)?;
+            println!("configuration is valid ({})", config.sources.join(", "));
+            Ok(())
+        }
+        Command::Config(ConfigCommand::Show { json }) => {
+            let config = Config::load(cli.config.as_deref(), &overrides(None), Mode::Admin)?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&config).map_err(|e| CliError::System(e.to_string()))?);
+            } else {
+                println!("# sources: {}", config.sources.join(", "));
+                print!("{}", toml::to_string(&config.raw).map_err(|e| CliError::System(e.to_string()))?);
+            }
+            Ok(())
+        }
+        Command::Org(cmd) => admin::org(&open_admin(&cli.config, &cli.data_dir)?, cmd),
+        Command::DebtType(cmd) => admin::debt_type(&open_admin(&cli.config, &cli.data_dir)?, cmd),
+        Command::Operator(cmd) => admin::operator(&open_admin(&cli.config, &cli.data_dir)?, cmd),
+        Command::Debt(cmd) => admin::debt(&open_admin(&cli.config, &cli.data_dir)?, cmd),
+    }
+}
+
+/// Opens the database of the configured data directory for an administrative command.
+fn open_admin(config_path: &Option<PathBuf>, data_dir: &Option<PathBuf>) -> Result<Db, CliError> {
+    let overrides = Overrides { data_dir: data_dir.clone(), listen: None };
+    let config = Config::load(config_path.as_deref(), &overrides, Mode::Admin)?;
+    let (db, _) = Db::open(&config.database_path)?;
+    Ok(db)
+}
+
+/// Reads a password from the first line of standard input.
+fn read_password_stdin() -> Result<String, CliError> {
+    let mut line = String::new();
+    std::io::stdin().read_line(&mut line).map_err(|err| CliError::System(format!("cannot read standard input: {err}")))?;
+    let password = line.trim_end_matches(['\n', '\r']).to_owned();
+    if password.is_empty() {
+        return Err(CliError::Usage("no password on standard input".to_owned()));
+    }
+    Ok(password)
+}

@@ -1,0 +1,470 @@
+//! Configuration: `mypay.toml`, `MYPAY_*` environment overrides and command-line flags, merged in
+//! that order into one validated [`Config`].
+//!
+//! Owns the list of settings (each key appears once, in [`RawConfig`]), their defaults, and the one
+//! [`Config::validate`] that reports every problem by key name. It never reads the database and is
+//! passed explicitly to whoever needs it: there is no global configuration.
+//! See `packaging/mypay.toml` for the commented example; a test keeps the two in step.
+
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+/// The schema version of `mypay.toml`; bumped when a key changes meaning.
+pub const CONFIG_VERSION: u32 = 1;
+
+/// A problem with the configuration, named by its key. Startup refuses to go on with any of these.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ConfigError {
+    /// The file could not be read.
+    #[error("cannot read configuration file {path}: {reason}")]
+    Read { path: String, reason: String },
+    /// The file is not valid TOML for our keys (unknown keys are named here).
+    #[error("invalid configuration file {path}: {reason}")]
+    Parse { path: String, reason: String },
+    /// An environment variable has a value of the wrong type.
+    #[error("invalid environment variable {name}: {reason}")]
+    Env { name: String, reason: String },
+    /// One or more settings are missing or invalid.
+    #[error("invalid configuration:\n{}", .0.iter().map(|p| format!("  - {p}")).collect::<Vec<_>>().join("\n"))]
+    Invalid(Vec<Problem>),
+}
+
+/// One setting that is missing or wrong.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    /// The key as written in `mypay.toml` (`station.broker_id`).
+    pub key: &'static str,
+    /// What is wrong with it, in English.
+    pub reason: String,
+}
+
+impl fmt::Display for Problem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.key, self.reason)
+    }
+}
+
+/// A secret setting: kept as given, printed as `***`.
+#[derive(Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(transparent)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: impl Into<String>) -> Secret {
+        Secret(value.into())
+    }
+    /// The secret value itself, for the one place that sends it.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(if self.0.is_empty() { "\"\"" } else { "\"***\"" })
+    }
+}
+
+impl Serialize for Secret {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(if self.0.is_empty() { "" } else { "***" })
+    }
+}
+
+/// The settings as read, before validation. Every key of `mypay.toml` is a field here; unknown keys
+/// are refused so that a typo never silently falls back to a default.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RawConfig {
+    /// Version of this file's layout; must be 1.
+    pub version: u32,
+    /// Folder holding the database, uploads and generated files.
+    pub data_dir: PathBuf,
+    pub server: ServerSection,
+    pub station: StationSection,
+    pub node: NodeSection,
+    pub log: LogSection,
+}
+
+/// `[server]`: the HTTP listener.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ServerSection {
+    /// Address and port to listen on.
+    pub listen: String,
+    /// The address citizens and the pagoPA Node use to reach this server (used in links and
+    /// return URLs). Required in production.
+    pub public_url: String,
+    /// Number of request worker threads.
+    pub workers: usize,
+    /// Largest accepted request body for ordinary routes, in bytes.
+    pub max_body_bytes: u64,
+}
+
+/// `[station]`: the identity under which the pagoPA Node knows this intermediary.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct StationSection {
+    /// idBrokerPA: the intermediary's fiscal code (11 digits).
+    pub broker_id: String,
+    /// idStation: the station id, by convention `<broker_id>_NN`.
+    pub station_id: String,
+    /// The station password agreed with pagoPA (legacy nodeForPa calls).
+    pub password: Secret,
+}
+
+/// `[node]`: where the pagoPA Node (or the regional node) is.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct NodeSection {
+    /// Base URL of the pagoPA APIs (Checkout, FdR, nodeForPa).
+    pub base_url: String,
+    /// `Ocp-Apim-Subscription-Key` for the pagoPA APIs.
+    pub subscription_key: Secret,
+}
+
+/// `[log]`: what is logged.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LogSection {
+    /// A tracing filter: `info`, `debug`, `mypay=debug,info`.
+    pub level: String,
+}
+
+impl Default for RawConfig {
+    fn default() -> RawConfig {
+        RawConfig {
+            version: CONFIG_VERSION,
+            data_dir: PathBuf::from("./mypay-data"),
+            server: ServerSection::default(),
+            station: StationSection::default(),
+            node: NodeSection::default(),
+            log: LogSection::default(),
+        }
+    }
+}
+
+impl Default for ServerSection {
+    fn default() -> ServerSection {
+        ServerSection {
+            listen: "127.0.0.1:8080".to_owned(),
+            public_url: String::new(),
+            workers: 8,
+            max_body_bytes: 1024 * 1024,
+        }
+    }
+}
+
+impl Default for LogSection {
+    fn default() -> LogSection {
+        LogSection { level: "info".to_owned() }
+    }
+}
+
+/// Overrides from the command line; `None` leaves the file/environment value alone.
+#[derive(Debug, Clone, Default)]
+pub struct Overrides {
+    pub data_dir: Option<PathBuf>,
+    pub listen: Option<String>,
+}
+
+/// How complete the configuration must be.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// `serve`: every setting the station and the portal need must be there.
+    Production,
+    /// `demo`: missing station and address settings get demo values.
+    Demo,
+    /// Administrative commands (`org add`, `config show`, ...): only what is set is checked.
+    Admin,
+}
+
+/// The validated configuration.
+#[derive(Debug, Clone, Serialize)]
+pub struct Config {
+    #[serde(flatten)]
+    pub raw: RawConfig,
+    /// The parsed listen address.
+    #[serde(skip)]
+    pub listen: SocketAddr,
+    /// The SQLite file, derived from `data_dir`.
+    pub database_path: PathBuf,
+    /// Where the settings came from, for `config show`.
+    pub sources: Vec<String>,
+}
+
+/// Every environment variable we read, with the key it overrides.
+pub const ENV_KEYS: &[(&str, &str)] = &[
+    ("MYPAY_DATA_DIR", "data_dir"),
+    ("MYPAY_SERVER_LISTEN", "server.listen"),
+    ("MYPAY_SERVER_PUBLIC_URL", "server.public_url"),
+    ("MYPAY_SERVER_WORKERS", "server.workers"),
+    ("MYPAY_SERVER_MAX_BODY_BYTES", "server.max_body_bytes"),
+    ("MYPAY_STATION_BROKER_ID", "station.broker_id"),
+    ("MYPAY_STATION_STATION_ID", "station.station_id"),
+    ("MYPAY_STATION_PASSWORD", "station.password"),
+    ("MYPAY_NODE_BASE_URL", "node.base_url"),
+    ("MYPAY_NODE_SUBSCRIPTION_KEY", "node.subscription_key"),
+    ("MYPAY_LOG_LEVEL", "log.level"),
+];
+
+impl RawConfig {
+    /// Reads `path` (if given; a missing default file is fine, a missing named file is not).
+    pub fn from_file(path: Option<&Path>) -> Result<(RawConfig, Option<String>), ConfigError> {
+        let Some(path) = path else {
+            return Ok((RawConfig::default(), None));
+        };
+        let text = std::fs::read_to_string(path).map_err(|err| ConfigError::Read {
+            path: path.display().to_string(),
+            reason: err.to_string(),
+        })?;
+        RawConfig::from_toml(&text, &path.display().to_string()).map(|raw| (raw, Some(path.display().to_string())))
+    }
+
+    /// Parses TOML text; `origin` names it in errors.
+    pub fn from_toml(text: &str, origin: &str) -> Result<RawConfig, ConfigError> {
+        toml::from_str(text).map_err(|err| ConfigError::Parse {
+            path: origin.to_owned(),
+            reason: err.message().to_owned()
+                + &err.span().map(|s| format!(" (at byte {})", s.start)).unwrap_or_default(),
+        })
+    }
+
+    /// Applies `MYPAY_*` variables from `vars` (the process environment in production, a list in
+    /// tests). Returns the names applied.
+    pub fn apply_env<I>(&mut self, vars: I) -> Result<Vec<String>, ConfigError>
+    where
+        I: IntoIterator<Item = (String, String)>,
+    {
+        let mut applied = Vec::new();
+        for (name, value) in vars {
+            let Some((_, key)) = ENV_KEYS.iter().find(|(env, _)| *env == name) else {
+                continue;
+            };
+            self.set_key(key, &value).map_err(|reason| ConfigError::Env { name: name.clone(), reason })?;
+            applied.push(name);
+        }
+        Ok(applied)
+    }
+
+    fn set_key(&mut self, key: &str, value: &str) -> Result<(), String> {
+        let parse_number = |v: &str| v.parse::<u64>().map_err(|_| format!("{v:?} is not a whole number"));
+        match key {
+            "data_dir" => self.data_dir = PathBuf::from(value),
+            "server.listen" => self.server.listen = value.to_owned(),
+            "server.public_url" => self.server.public_url = value.to_owned(),
+            "server.workers" => {
+                self.server.workers = usize::try_from(parse_number(value)?).map_err(|e| e.to_string())?
+            }
+            "server.max_body_bytes" => self.server.max_body_bytes = parse_number(value)?,
+            "station.broker_id" => self.station.broker_id = value.to_owned(),
+            "station.station_id" => self.station.station_id = value.to_owned(),
+            "station.password" => self.station.password = Secret::new(value),
+            "node.base_url" => self.node.base_url = value.to_owned(),
+            "node.subscription_key" => self.node.subscription_key = Secret::new(value),
+            "log.level" => self.log.level = value.to_owned(),
+            other => return Err(format!("unknown key {other}")),
+        }
+        Ok(())
+    }
+
+    /// Applies command-line flags, the last layer.
+    pub fn apply_overrides(&mut self, overrides: &Overrides) {
+        if let Some(dir) = &overrides.data_dir {
+            self.data_dir = dir.clone();
+        }
+        if let Some(listen) = &overrides.listen {
+            self.server.listen = listen.clone();
+        }
+    }
+}
+
+impl Config {
+    /// Loads the layers (file < environment < flags) and validates the result for `mode`.
+    pub fn load(path: Option<&Path>, overrides: &Overrides, mode: Mode) -> Result<Config, ConfigError> {
+        let (mut raw, file) = RawConfig::from_file(path)?;
+        let mut sources = vec!["defaults".to_owned()];
+        sources.extend(file);
+        let env = raw.apply_env(std::env::vars())?;
+        sources.extend(env.into_iter().map(|name| format!("env {name}")));
+        raw.apply_overrides(overrides);
+        Config::validate(raw, mode, sources)
+    }
+
+    /// Checks every key and reports all problems at once, by key name.
+    pub fn validate(mut raw: RawConfig, mode: Mode, sources: Vec<String>) -> Result<Config, ConfigError> {
+        let mut problems = Vec::new();
+        let mut problem = |key: &'static str, reason: String| problems.push(Problem { key, reason });
+
+        if raw.version != CONFIG_VERSION {
+            problem("version", format!("must be {CONFIG_VERSION}, found {}", raw.version));
+        }
+        if raw.data_dir.as_os_str().is_empty() {
+            problem("data_dir", "must not be empty".to_owned());
+        }
+        let listen = match raw.server.listen.parse::<SocketAddr>() {
+            Ok(addr) => addr,
+            Err(_) => {
+                problem("server.listen", format!("{:?} is not an address like 127.0.0.1:8080", raw.server.listen));
+                SocketAddr::from(([127, 0, 0, 1], 8080))
+            }
+        };
+        if raw.server.workers == 0 || raw.server.workers > 256 {
+            problem("server.workers", format!("must be between 1 and 256, found {}", raw.server.workers));
+        }
+        if raw.server.max_body_bytes < 1024 {
+            problem("server.max_body_bytes", "must be at least 1024".to_owned());
+        }
+        if let Err(reason) = check_level(&raw.log.level) {
+            problem("log.level", reason);
+        }
+
+        if mode == Mode::Demo {
+            // The demo wires its own simulator and station identity; only fill what is empty so that
+            // an explicit setting still wins.
+            if raw.server.public_url.is_empty() {
+                raw.server.public_url = format!("http://{listen}");
+            }
+            if raw.station.broker_id.is_empty() {
+                raw.station.broker_id = DEMO_BROKER_ID.to_owned();
+            }
+            if raw.station.station_id.is_empty() {
+                raw.station.station_id = format!("{DEMO_BROKER_ID}_01");
+            }
+        }
+
+        let required = mode == Mode::Production;
+        match raw.server.public_url.as_str() {
+            "" if !required => {}
+            "" => problem("server.public_url", "is required (the address citizens and the Node use)".to_owned()),
+            url if !(url.starts_with("http://") || url.starts_with("https://")) => {
+                problem("server.public_url", format!("{url:?} must start with http:// or https://"))
+            }
+            _ => {}
+        }
+        match raw.station.broker_id.as_str() {
+            "" if !required => {}
+            "" => problem("station.broker_id", "is required (idBrokerPA, the intermediary's fiscal code)".to_owned()),
+            id if !(id.len() == 11 && id.bytes().all(|b| b.is_ascii_digit())) => {
+                problem("station.broker_id", format!("{id:?} must be 11 digits"))
+            }
+            _ => {}
+        }
+        match raw.station.station_id.as_str() {
+            "" if !required => {}
+            "" => problem("station.station_id", "is required (idStation, e.g. <broker_id>_01)".to_owned()),
+            id if id.len() > 35 || !id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-') => {
+                problem("station.station_id", format!("{id:?} must be 1 to 35 letters, digits, '_' or '-'"))
+            }
+            _ => {}
+        }
+        match raw.node.base_url.as_str() {
+            "" if !required => {}
+            "" => problem("node.base_url", "is required (the pagoPA Node or regional node address)".to_owned()),
+            url if !(url.starts_with("http://") || url.starts_with("https://")) => {
+                problem("node.base_url", format!("{url:?} must start with http:// or https://"))
+            }
+            _ => {}
+        }
+
+        if !problems.is_empty() {
+            return Err(ConfigError::Invalid(problems));
+        }
+        let database_path = raw.data_dir.join("mypay.db");
+        Ok(Config { raw, listen, database_path, sources })
+    }
+}
+
+/// The broker id the demo uses when none is configured: a syntactically valid 11-digit code that
+/// no real intermediary has.
+pub const DEMO_BROKER_ID: &str = "99999000013";
+
+fn check_level(level: &str) -> Result<(), String> {
+    tracing_subscriber::EnvFilter::try_new(level)
+        .map(|_| ())
+        .map_err(|err| format!("{level:?} is not a valid log filter: {err}"))
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
+    use super::*;
+
+    fn production(text: &str) -> Result<Config, ConfigError> {
+        let raw = RawConfig::from_toml(text, "test.toml")?;
+        Config::validate(raw, Mode::Production, vec![])
+    }
+
+    #[test]
+    fn unknown_key_is_named() {
+        let err = production("[server]\nlisten = \"127.0.0.1:1\"\nlisten_port = 3\n").unwrap_err();
+        let text = err.to_string();
+        assert!(text.contains("unknown field `listen_port`"), "{text}");
+    }
+
+    #[test]
+    fn incomplete_production_names_every_missing_key() {
+        let Err(ConfigError::Invalid(problems)) = production("") else { panic!("must fail") };
+        let keys: Vec<_> = problems.iter().map(|p| p.key).collect();
+        assert_eq!(keys, ["server.public_url", "station.broker_id", "station.station_id", "node.base_url"]);
+    }
+
+    #[test]
+    fn complete_production_is_accepted() {
+        let config = production(
+            "data_dir = \"/var/lib/mypay\"\n[server]\npublic_url = \"https://pagamenti.example.it\"\n\
+             [station]\nbroker_id = \"12345678901\"\nstation_id = \"12345678901_01\"\n\
+             [node]\nbase_url = \"https://api.example.it\"\n",
+        )
+        .unwrap();
+        assert_eq!(config.database_path, PathBuf::from("/var/lib/mypay/mypay.db"));
+    }
+
+    #[test]
+    fn demo_fills_the_station_identity() {
+        let config = Config::validate(RawConfig::default(), Mode::Demo, vec![]).unwrap();
+        assert_eq!(config.raw.station.station_id, "99999000013_01");
+        assert_eq!(config.raw.server.public_url, "http://127.0.0.1:8080");
+    }
+
+    #[test]
+    fn env_overrides_file_and_flags_override_env() {
+        let mut raw = RawConfig::from_toml("[server]\nlisten = \"127.0.0.1:1\"\n", "t").unwrap();
+        raw.apply_env([("MYPAY_SERVER_LISTEN".to_owned(), "127.0.0.1:2".to_owned())]).unwrap();
+        assert_eq!(raw.server.listen, "127.0.0.1:2");
+        raw.apply_overrides(&Overrides { listen: Some("127.0.0.1:3".to_owned()), data_dir: None });
+        assert_eq!(raw.server.listen, "127.0.0.1:3");
+        let err = raw.apply_env([("MYPAY_SERVER_WORKERS".to_owned(), "many".to_owned())]).unwrap_err();
+        assert_eq!(err.to_string(), "invalid environment variable MYPAY_SERVER_WORKERS: \"many\" is not a whole number");
+    }
+
+    #[test]
+    fn secrets_are_masked() {
+        let mut raw = RawConfig::default();
+        raw.station.password = Secret::new("hunter22");
+        let json = serde_json::to_string(&raw).unwrap();
+        assert!(json.contains("\"password\":\"***\""), "{json}");
+        assert!(!json.contains("hunter22"));
+    }
+
+    #[test]
+    fn packaged_example_lists_exactly_the_keys() {
+        let text = include_str!("../packaging/mypay.toml");
+        // Every key must be present, commented or not, so the example documents all of them.
+        let uncommented: String =
+            text.lines().map(|l| l.strip_prefix("# ").filter(|r| r.contains(" = ")).unwrap_or(l)).collect::<Vec<_>>().join("\n");
+        // Parsing with deny_unknown_fields proves the example names no key we do not have.
+        RawConfig::from_toml(&uncommented, "packaging/mypay.toml").unwrap();
+        assert!(uncommented.contains("version = 1"));
+        for (_, key) in ENV_KEYS {
+            let leaf = key.rsplit('.').next().unwrap();
+            assert!(uncommented.contains(&format!("{leaf} = ")), "{key} missing from packaging/mypay.toml");
+        }
+    }
+}

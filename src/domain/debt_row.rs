@@ -1,0 +1,561 @@
+//! The rules one debt position must meet, whatever channel brings it (CLI, import row, SIL,
+//! back office): reference/mypay.md §2.3-2.5, with MyPay's `PAA_IMPORT_*` codes of §2.8.
+//!
+//! Input is the raw text of the fields, as a CSV row carries them; output is either a
+//! [`ValidDebt`] of validated types or every [`RowError`] found (a row gets all its errors at once,
+//! as MyPay's `_SCARTI` files list them joined by `|`). Checks that need the store (IUD/IUV already
+//! live, operator enablement) are the caller's; the debt type's flags arrive in [`RowContext`].
+//! Never panics, never reads the clock: `today` is a parameter.
+
+use std::fmt;
+
+use jiff::civil::Date;
+
+use super::places::{is_country, is_province};
+use super::{Cents, CollectionData, Iuv, PartyId, PartyKind, SegregationCode};
+
+/// One broken rule: MyPay's code and its description.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RowError {
+    pub code: &'static str,
+    pub description: String,
+}
+
+impl fmt::Display for RowError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.code, self.description)
+    }
+}
+
+/// The raw fields of one debt, as text (empty = absent).
+#[derive(Debug, Clone, Default)]
+pub struct DebtFields {
+    pub iud: String,
+    pub iuv: String,
+    pub debtor_kind: String,
+    pub debtor_id: String,
+    pub debtor_name: String,
+    pub debtor_address: String,
+    pub debtor_civic_number: String,
+    pub debtor_postal_code: String,
+    pub debtor_city: String,
+    pub debtor_province: String,
+    pub debtor_country: String,
+    pub debtor_email: String,
+    pub due_date: String,
+    pub amount: String,
+    pub fee: String,
+    pub debt_type: String,
+    pub payment_kinds: String,
+    pub causale: String,
+    pub collection_data: String,
+    pub generate_iuv: bool,
+}
+
+/// What the debt type says about its debts; `None` when the code names no debt type of the org.
+#[derive(Debug, Clone)]
+pub struct DebtTypeRules {
+    pub code: String,
+    pub active: bool,
+    pub allow_anonymous: bool,
+    pub due_date_mandatory: bool,
+}
+
+/// Everything the checks need besides the fields.
+#[derive(Debug, Clone)]
+pub struct RowContext {
+    pub debt_type: Option<DebtTypeRules>,
+    pub segregation_code: SegregationCode,
+    /// Today in Europe/Rome: a mandatory due date may not be in the past on insert.
+    pub today: Date,
+    /// Longest causale: 140 in layout 1_0, 1024 afterwards.
+    pub causale_max: usize,
+    /// Layouts 1_0 and 1_1 require a due date on every row.
+    pub due_date_always_required: bool,
+    /// Insert (`I`) checks that a mandatory due date is not past; modify and annul do not.
+    pub is_insert: bool,
+}
+
+/// A debt that passed every check.
+#[derive(Debug, Clone)]
+pub struct ValidDebt {
+    pub iud: String,
+    pub iuv: Option<Iuv>,
+    /// The kind as declared: an `F` row may carry a VAT number, so it cannot be derived from `debtor`.
+    pub debtor_kind: PartyKind,
+    pub debtor: PartyId,
+    pub debtor_name: String,
+    pub debtor_address: Option<String>,
+    pub debtor_civic_number: Option<String>,
+    pub debtor_postal_code: Option<String>,
+    pub debtor_city: Option<String>,
+    pub debtor_province: Option<String>,
+    pub debtor_country: Option<String>,
+    pub debtor_email: Option<String>,
+    pub due_date: Option<Date>,
+    pub amount: Cents,
+    pub fee: Option<Cents>,
+    pub debt_type: String,
+    pub payment_kinds: String,
+    pub causale: String,
+    pub collection_data: CollectionData,
+    pub generate_iuv: bool,
+}
+
+/// The debt type MyPay never accepts in a file.
+const DIGITAL_STAMP: &str = "MARCA_BOLLO_DIGITALE";
+/// The payment kinds (tipoVersamento) a debt may restrict itself to.
+const PAYMENT_KINDS: &[&str] = &["BBT", "BP", "AD", "CP", "PO", "OBEP"];
+
+/// Checks one debt; returns it validated or every rule it breaks.
+pub fn validate(fields: &DebtFields, ctx: &RowContext) -> Result<ValidDebt, Vec<RowError>> {
+    let mut errors = Vec::new();
+    let mut err = |code: &'static str, description: String| errors.push(RowError { code, description });
+    const SYNTAX: &str = "PAA_IMPORT_SINTASSI_CSV";
+
+    let iud = fields.iud.as_str();
+    if iud.is_empty() {
+        err(SYNTAX, "IUD NON PRESENTE".to_owned());
+    } else if iud.chars().count() > 35 {
+        err(SYNTAX, "COD_IUD TROPPO GRANDE".to_owned());
+    } else if iud.starts_with("000") {
+        err("PAA_IMPORT_SINTASSI_CSV_IUD", format!("IUD {iud} non valido: non deve iniziare con 000"));
+    }
+
+    let iuv = match fields.iuv.as_str() {
+        "" => None,
+        text if fields.generate_iuv => match Iuv::parse(text) {
+            Ok(iuv) if text.len() == 17 && text.bytes().all(|b| b.is_ascii_digit()) => Some(iuv),
+            _ => {
+                err("PAA_IMPORT_SINTASSI_CSV_IUV", format!("IUV {text} non valido"));
+                None
+            }
+        },
+        text => match Iuv::parse_supplied(text, ctx.segregation_code) {
+            Ok(iuv) => Some(iuv),
+            Err(reason) => {
+                err("PAA_IMPORT_SINTASSI_CSV_IUV", format!("IUV {text} non valido: {reason}"));
+                None
+            }
+        },
+    };
+
+    let kind = match fields.debtor_kind.trim() {
+        "" => {
+            err(SYNTAX, "TIPO_IDENTIFICATIVO_UNIVOCO NON PRESENTE".to_owned());
+            None
+        }
+        text => match PartyKind::parse(text) {
+            Ok(kind) => Some(kind),
+            Err(_) => {
+                err("PAA_IMPORT_SINTASSI_CSV_ID_UNIV_FG", format!("tipo identificativo {text} non valido: F o G"));
+                None
+            }
+        },
+    };
+    let allow_anonymous = ctx.debt_type.as_ref().is_some_and(|t| t.allow_anonymous);
+    let debtor_id = fields.debtor_id.trim().to_uppercase();
+    let debtor = if debtor_id.is_empty() {
+        err(SYNTAX, "CODICE_IDENTIFICATIVO_UNIVOCO NON PRESENTE".to_owned());
+        None
+    } else if debtor_id.chars().count() > 35 {
+        err(SYNTAX, "CODICE_IDENTIFICATIVO_UNIVOCO TROPPO GRANDE".to_owned());
+        None
+    } else if let Some(kind) = kind {
+        match PartyId::parse(kind, &debtor_id, allow_anonymous) {
+            Ok(id) => Some(id),
+            Err(reason) => {
+                let code = match kind {
+                    PartyKind::Natural => "PAA_IMPORT_SINTASSI_CSV_COD_FISC_P_IVA",
+                    PartyKind::Legal => "PAA_IMPORT_SINTASSI_CSV_P_IVA",
+                };
+                err(code, format!("identificativo {debtor_id} non valido: {reason}"));
+                None
+            }
+        }
+    } else {
+        None
+    };
+
+    let name = fields.debtor_name.trim();
+    if name.is_empty() {
+        err(SYNTAX, "ANAGRAFICA_PAGATORE NON PRESENTE".to_owned());
+    } else if name.chars().count() > 70 {
+        err(SYNTAX, "ANAGRAFICA_PAGATORE TROPPO GRANDE".to_owned());
+    }
+
+    let address = optional(&fields.debtor_address);
+    if let Some(a) = &address
+        && (a.chars().count() > 70 || !a.chars().all(address_char))
+    {
+        err("PAA_IMPORT_SINTASSI_CSV_INDIRIZZO", format!("indirizzo {a} non valido"));
+    }
+    let civic = optional(&fields.debtor_civic_number);
+    if let Some(c) = &civic
+        && (c.chars().count() > 16 || !c.chars().all(address_char))
+    {
+        err("PAA_IMPORT_SINTASSI_CSV_CIVICO", format!("civico {c} non valido"));
+    }
+    let country = optional(&fields.debtor_country).map(|c| c.to_uppercase());
+    if let Some(c) = &country
+        && !is_country(c)
+    {
+        err("PAA_IMPORT_SINTASSI_CSV_NAZ", format!("nazione {c} non valida"));
+    }
+    let postal_code = optional(&fields.debtor_postal_code);
+    if let Some(cap) = &postal_code {
+        if cap.is_empty() || cap.len() > 16 || !cap.bytes().all(|b| b.is_ascii_alphanumeric()) {
+            err("PAA_IMPORT_SINTASSI_CSV_CAP", format!("CAP {cap} non valido"));
+        } else if country.is_none() {
+            err("PAA_IMPORT_SINTASSI_CSV_NAZ_PROV_CAP", format!("CAP {cap} senza una nazione valida"));
+        } else if country.as_deref() == Some("IT") && !(cap.len() == 5 && cap.bytes().all(|b| b.is_ascii_digit())) {
+            err("PAA_IMPORT_SINTASSI_CSV_CAP", format!("CAP {cap} non valido per l'Italia"));
+        }
+    }
+    let city = optional(&fields.debtor_city);
+    if city.as_ref().is_some_and(|c| c.chars().count() > 35) {
+        err(SYNTAX, "LOCALITA_PAGATORE TROPPO GRANDE".to_owned());
+    }
+    let province = optional(&fields.debtor_province).map(|p| p.to_uppercase());
+    if let Some(p) = &province
+        && (p.chars().count() > 2 || (country.as_deref().is_none_or(|c| c == "IT") && !is_province(p)))
+    {
+        err("PAA_IMPORT_SINTASSI_CSV_PROV", format!("provincia {p} non valida"));
+    }
+    let email = optional(&fields.debtor_email);
+    if let Some(e) = &email
+        && !is_import_email(e)
+    {
+        err("PAA_IMPORT_SINTASSI_CSV_EMAIL", format!("email {e} non valida"));
+    }
+
+    let due_date = match fields.due_date.trim() {
+        "" => None,
+        text => match parse_date(text) {
+            Some(date) => Some(date),
+            None => {
+                err(
+                    "PAA_IMPORT_SINTASSI_CSV_DATA_SCADENZA_PAGAMENTO",
+                    "dataScadenzaPagamento:wrong DATE pattern or wrong DATE data".to_owned(),
+                );
+                None
+            }
+        },
+    };
+    let mandatory = ctx.debt_type.as_ref().is_some_and(|t| t.due_date_mandatory);
+    if fields.due_date.trim().is_empty() {
+        if ctx.due_date_always_required {
+            err("PAA_IMPORT_SINTASSI_CSV_DATA_SCADENZA_PAGAMENTO_NON_PRESENTE", "DATA_SCADENZA_PAGAMENTO NON PRESENTE".to_owned());
+        } else if mandatory {
+            err(
+                "PAA_IMPORT_DATA_SCADENZA_PAGAMENTO_OBBLIGATORIA",
+                "data di scadenza obbligatoria per il tipo dovuto".to_owned(),
+            );
+        }
+    } else if let Some(date) = due_date
+        && mandatory
+        && ctx.is_insert
+        && date < ctx.today
+    {
+        err(
+            "PAA_IMPORT_SINTASSI_CSV_DATA_SCADENZA_PAGAMENTO",
+            format!("data di scadenza {date} già passata: deve essere uguale o successiva a {}", ctx.today),
+        );
+    }
+
+    let amount = match parse_amount(&fields.amount) {
+        Ok(cents) => Some(cents),
+        Err(AmountError::Syntax) => {
+            err(SYNTAX, format!("IMPORTO_DOVUTO NON CONFROME: {}", fields.amount));
+            None
+        }
+        Err(AmountError::Range) => {
+            err("PAA_IMPORT_SINTASSI_CSV_IMPORTO", format!("importo {} fuori intervallo (0,01 - 999.999.999,99)", fields.amount));
+            None
+        }
+    };
+    let fee = match fields.fee.trim() {
+        "" => None,
+        text => match Cents::parse_decimal(text) {
+            Ok(cents) => Some(cents),
+            Err(_) => {
+                err("PAA_IMPORT_SINTASSI_CSV_COMMISSIONI_PA", format!("commissione {text} non valida"));
+                None
+            }
+        },
+    };
+
+    let debt_type = fields.debt_type.trim();
+    if debt_type.is_empty() {
+        err("PAA_IMPORT_SINTASSI_CSV_TIPO_DOVUTO", "TIPO_DOVUTO NON PRESENTE".to_owned());
+    } else if debt_type.chars().count() > 64 {
+        err("PAA_IMPORT_SINTASSI_CSV_TIPO_DOVUTO", "TIPO_DOVUTO TROPPO GRANDE".to_owned());
+    } else if debt_type == DIGITAL_STAMP {
+        err("PAA_IMPORT_SINTASSI_CSV_TIPO_DOVUTO_NON_VALIDO_MARCA_DA_BOLLO", format!("tipo dovuto {debt_type} non ammesso"));
+    } else {
+        match &ctx.debt_type {
+            None => err("PAA_IMPORT_SINTASSI_CSV_TIPO_DOVUTO_INESISTENTE", format!("tipo dovuto {debt_type} inesistente")),
+            Some(t) if !t.active => {
+                err("PAA_IMPORT_SINTASSI_CSV_TIPO_DOVUTO_NON_ATTIVO_PER_ENTE", format!("tipo dovuto {debt_type} non attivo"))
+            }
+            Some(_) => {}
+        }
+    }
+
+    let payment_kinds = match fields.payment_kinds.trim() {
+        "" | "ALL" => "ALL".to_owned(),
+        text if text.split('|').all(|k| PAYMENT_KINDS.contains(&k)) && text.len() <= 32 => text.to_owned(),
+        text => {
+            err("PAA_IMPORT_SINTASSI_CSV_TIPO_VERS", format!("tipo versamento {text} non valido"));
+            String::new()
+        }
+    };
+
+    let causale = fields.causale.as_str();
+    if causale.trim().is_empty() {
+        err(SYNTAX, "CAUSALE_VERSAMENTO NON PRESENTE".to_owned());
+    } else if causale.chars().count() > ctx.causale_max {
+        err(SYNTAX, "CAUSALE_VERSAMENTO TROPPO GRANDE".to_owned());
+    }
+
+    let collection_data = match CollectionData::parse(fields.collection_data.trim()) {
+        Ok(data) => Some(data),
+        Err(reason) => {
+            err("PAA_IMPORT_SINTASSI_CSV_DATI_RISCOSS", format!("datiSpecificiRiscossione non validi: {reason}"));
+            None
+        }
+    };
+
+    match (kind, debtor, amount, collection_data) {
+        (Some(debtor_kind), Some(debtor), Some(amount), Some(collection_data)) if errors.is_empty() => Ok(ValidDebt {
+            iud: iud.to_owned(),
+            iuv,
+            debtor_kind,
+            debtor,
+            debtor_name: name.to_owned(),
+            debtor_address: address,
+            debtor_civic_number: civic,
+            debtor_postal_code: postal_code,
+            debtor_city: city,
+            debtor_province: province,
+            debtor_country: country,
+            debtor_email: email,
+            due_date,
+            amount,
+            fee,
+            debt_type: debt_type.to_owned(),
+            payment_kinds,
+            causale: causale.to_owned(),
+            collection_data,
+            generate_iuv: fields.generate_iuv,
+        }),
+        _ => Err(errors),
+    }
+}
+
+fn optional(text: &str) -> Option<String> {
+    let text = text.trim();
+    (!text.is_empty()).then(|| text.to_owned())
+}
+
+/// MyPay's address charset: `[a-z A-Z0-9.,()/'&]`.
+fn address_char(c: char) -> bool {
+    c.is_ascii_alphanumeric() || matches!(c, ' ' | '.' | ',' | '(' | ')' | '/' | '\'' | '&')
+}
+
+/// MyPay's import e-mail rule: `^[a-zA-Z0-9_!#$%&'*+/=?`{|}~^.-]+@[a-zA-Z0-9.-]+$`, at most 256.
+fn is_import_email(text: &str) -> bool {
+    let Some((local, domain)) = text.split_once('@') else {
+        return false;
+    };
+    text.len() <= 256
+        && !local.is_empty()
+        && !domain.is_empty()
+        && local.chars().all(|c| c.is_ascii_alphanumeric() || "_!#$%&'*+/=?`{|}~^.-".contains(c))
+        && domain.chars().all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '-')
+}
+
+/// A `yyyy-MM-dd` date of exactly 10 characters that exists in the calendar.
+pub fn parse_date(text: &str) -> Option<Date> {
+    let bytes = text.as_bytes();
+    if bytes.len() != 10 || bytes.get(4) != Some(&b'-') || bytes.get(7) != Some(&b'-') {
+        return None;
+    }
+    let year: i16 = text.get(0..4)?.parse().ok()?;
+    let month: i8 = text.get(5..7)?.parse().ok()?;
+    let day: i8 = text.get(8..10)?.parse().ok()?;
+    if !text.bytes().enumerate().all(|(i, b)| i == 4 || i == 7 || b.is_ascii_digit()) {
+        return None;
+    }
+    Date::new(year, month, day).ok()
+}
+
+enum AmountError {
+    Syntax,
+    Range,
+}
+
+/// `importoDovuto`: at most 15 characters, dot decimals, greater than zero and at most
+/// 999,999,999.99. MyPay parses it as a float; we parse it exactly, with the same acceptance.
+fn parse_amount(text: &str) -> Result<Cents, AmountError> {
+    let text = text.trim();
+    if text.is_empty() || text.len() > 15 {
+        return Err(AmountError::Syntax);
+    }
+    match Cents::parse_decimal(text) {
+        Ok(cents) if cents.get() > 0 => Ok(cents),
+        Ok(_) => Err(AmountError::Range),
+        Err(_) if text.bytes().all(|b| b.is_ascii_digit() || b == b'.') && text.bytes().filter(|b| *b == b'.').count() <= 1 => {
+            // Well-formed but too large or with too many decimals for cents.
+            Err(AmountError::Range)
+        }
+        Err(_) => Err(AmountError::Syntax),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
+    use super::*;
+
+    fn ctx() -> RowContext {
+        RowContext {
+            debt_type: Some(DebtTypeRules {
+                code: "TARI".to_owned(),
+                active: true,
+                allow_anonymous: false,
+                due_date_mandatory: true,
+            }),
+            segregation_code: SegregationCode::parse("01").unwrap(),
+            today: Date::new(2026, 11, 30).unwrap(),
+            causale_max: 1024,
+            due_date_always_required: false,
+            is_insert: true,
+        }
+    }
+
+    fn good() -> DebtFields {
+        DebtFields {
+            iud: "TARI-2026-0001".to_owned(),
+            debtor_kind: "F".to_owned(),
+            debtor_id: "RSSMRA85T10A562S".to_owned(),
+            debtor_name: "Mario Rossi".to_owned(),
+            debtor_address: "Via Roma".to_owned(),
+            debtor_civic_number: "1".to_owned(),
+            debtor_postal_code: "20100".to_owned(),
+            debtor_city: "Milano".to_owned(),
+            debtor_province: "MI".to_owned(),
+            debtor_country: "IT".to_owned(),
+            debtor_email: "mario.rossi@example.it".to_owned(),
+            due_date: "2026-12-31".to_owned(),
+            amount: "120.50".to_owned(),
+            debt_type: "TARI".to_owned(),
+            causale: "TARI 2026 rata unica".to_owned(),
+            collection_data: "9/0101002IM/".to_owned(),
+            ..Default::default()
+        }
+    }
+
+    fn codes(fields: &DebtFields, ctx: &RowContext) -> Vec<&'static str> {
+        match validate(fields, ctx) {
+            Ok(_) => vec![],
+            Err(errors) => errors.into_iter().map(|e| e.code).collect(),
+        }
+    }
+
+    #[test]
+    fn a_good_row_passes() {
+        let valid = validate(&good(), &ctx()).unwrap();
+        assert_eq!(valid.amount, Cents::new(12050));
+        assert_eq!(valid.payment_kinds, "ALL");
+        assert_eq!(valid.due_date, Some(Date::new(2026, 12, 31).unwrap()));
+        assert_eq!(valid.debtor.as_str(), "RSSMRA85T10A562S");
+    }
+
+    #[test]
+    fn each_rule_has_its_code() {
+        type Case = (fn(&mut DebtFields), &'static str);
+        let cases: Vec<Case> = vec![
+            (|f| f.iud.clear(), "PAA_IMPORT_SINTASSI_CSV"),
+            (|f| f.iud = "000123".to_owned(), "PAA_IMPORT_SINTASSI_CSV_IUD"),
+            (|f| f.iud = "x".repeat(36), "PAA_IMPORT_SINTASSI_CSV"),
+            (|f| f.iuv = "123".to_owned(), "PAA_IMPORT_SINTASSI_CSV_IUV"),
+            (|f| f.debtor_kind = "X".to_owned(), "PAA_IMPORT_SINTASSI_CSV_ID_UNIV_FG"),
+            (|f| f.debtor_id = "RSSMRA85T10A562X".to_owned(), "PAA_IMPORT_SINTASSI_CSV_COD_FISC_P_IVA"),
+            (|f| f.debtor_id = "ANONIMO".to_owned(), "PAA_IMPORT_SINTASSI_CSV_COD_FISC_P_IVA"),
+            (|f| f.debtor_address = "Via Roma; 1".to_owned(), "PAA_IMPORT_SINTASSI_CSV_INDIRIZZO"),
+            (|f| f.debtor_civic_number = "1-3".to_owned(), "PAA_IMPORT_SINTASSI_CSV_CIVICO"),
+            (|f| f.debtor_postal_code = "201 00".to_owned(), "PAA_IMPORT_SINTASSI_CSV_CAP"),
+            (|f| f.debtor_province = "XX".to_owned(), "PAA_IMPORT_SINTASSI_CSV_PROV"),
+            (|f| f.debtor_country = "UK".to_owned(), "PAA_IMPORT_SINTASSI_CSV_NAZ"),
+            (|f| f.debtor_email = "mario@".to_owned(), "PAA_IMPORT_SINTASSI_CSV_EMAIL"),
+            (|f| f.due_date = "31/12/2026".to_owned(), "PAA_IMPORT_SINTASSI_CSV_DATA_SCADENZA_PAGAMENTO"),
+            (|f| f.due_date = "2026-02-30".to_owned(), "PAA_IMPORT_SINTASSI_CSV_DATA_SCADENZA_PAGAMENTO"),
+            (|f| f.due_date = "2026-11-29".to_owned(), "PAA_IMPORT_SINTASSI_CSV_DATA_SCADENZA_PAGAMENTO"),
+            (|f| f.due_date.clear(), "PAA_IMPORT_DATA_SCADENZA_PAGAMENTO_OBBLIGATORIA"),
+            (|f| f.amount = "120,50".to_owned(), "PAA_IMPORT_SINTASSI_CSV"),
+            (|f| f.amount = "0.00".to_owned(), "PAA_IMPORT_SINTASSI_CSV_IMPORTO"),
+            (|f| f.amount = "1000000000.00".to_owned(), "PAA_IMPORT_SINTASSI_CSV_IMPORTO"),
+            (|f| f.fee = "x".to_owned(), "PAA_IMPORT_SINTASSI_CSV_COMMISSIONI_PA"),
+            (|f| f.debt_type = "MARCA_BOLLO_DIGITALE".to_owned(), "PAA_IMPORT_SINTASSI_CSV_TIPO_DOVUTO_NON_VALIDO_MARCA_DA_BOLLO"),
+            (|f| f.payment_kinds = "ALL|PO".to_owned(), "PAA_IMPORT_SINTASSI_CSV_TIPO_VERS"),
+            (|f| f.causale.clear(), "PAA_IMPORT_SINTASSI_CSV"),
+            (|f| f.collection_data = "9/".to_owned(), "PAA_IMPORT_SINTASSI_CSV_DATI_RISCOSS"),
+        ];
+        for (change, code) in cases {
+            let mut fields = good();
+            change(&mut fields);
+            assert_eq!(codes(&fields, &ctx()), vec![code], "{fields:?}");
+        }
+    }
+
+    #[test]
+    fn debt_type_lookup_results() {
+        let mut context = ctx();
+        context.debt_type = None;
+        let mut fields = good();
+        fields.due_date.clear();
+        assert_eq!(codes(&fields, &context), ["PAA_IMPORT_SINTASSI_CSV_TIPO_DOVUTO_INESISTENTE"]);
+        context.debt_type =
+            Some(DebtTypeRules { code: "TARI".to_owned(), active: false, allow_anonymous: true, due_date_mandatory: false });
+        assert_eq!(codes(&fields, &context), ["PAA_IMPORT_SINTASSI_CSV_TIPO_DOVUTO_NON_ATTIVO_PER_ENTE"]);
+    }
+
+    #[test]
+    fn anonymous_only_where_the_type_allows_it() {
+        let mut context = ctx();
+        if let Some(t) = context.debt_type.as_mut() {
+            t.allow_anonymous = true;
+        }
+        let mut fields = good();
+        fields.debtor_id = "anonimo".to_owned();
+        assert!(validate(&fields, &context).is_ok());
+    }
+
+    #[test]
+    fn all_errors_of_a_row_are_reported_together() {
+        let mut fields = good();
+        fields.iud.clear();
+        fields.amount = "abc".to_owned();
+        fields.causale.clear();
+        assert_eq!(codes(&fields, &ctx()).len(), 3);
+    }
+
+    #[test]
+    fn supplied_and_generated_iuvs() {
+        let mut fields = good();
+        fields.iuv = "01000000000000144".to_owned();
+        // Positions 3-4 "00" are reserved to mypay's own generator.
+        assert_eq!(codes(&fields, &ctx()), ["PAA_IMPORT_SINTASSI_CSV_IUV"]);
+        fields.generate_iuv = true;
+        assert!(validate(&fields, &ctx()).is_ok());
+    }
+
+    #[test]
+    fn dates() {
+        assert_eq!(parse_date("2024-02-29"), Some(Date::new(2024, 2, 29).unwrap()));
+        assert_eq!(parse_date("2023-02-29"), None);
+        assert_eq!(parse_date("2024-2-29"), None);
+        assert_eq!(parse_date("+024-02-29"), None);
+    }
+}

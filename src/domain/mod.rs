@@ -1,0 +1,62 @@
+//! Pure domain rules of mypay: money, notice numbers and IUVs, tax identifiers, IBANs,
+//! taxonomy codes, e-mail addresses and the debt-position state machine.
+//!
+//! Owns: the validated value types every other layer builds from untrusted text, and the
+//! transitions a debt position may take.
+//! Must never: do I/O, read the clock, draw random numbers, touch SQL, (de)serialize, or panic on
+//! any input; wire spellings (SOAP, CSV) are converted to these types by the adapters.
+//! Implements: `shared/reference/pagopa.md` §1.3, §1.11, §2 and `shared/reference/mypay.md` §1.7,
+//! §2.3-2.4, §5.1, §6 (each submodule names its own sections).
+
+pub mod debt_row;
+pub mod debt_state;
+pub mod email;
+pub mod iban;
+pub mod money;
+pub mod notice;
+pub mod org;
+pub mod places;
+pub mod tax_id;
+pub mod taxonomy;
+
+pub use debt_state::{DebtEvent, DebtState, TransitionError};
+pub use email::{Email, EmailError};
+pub use iban::{Iban, IbanError};
+pub use money::{Cents, MoneyError};
+pub use notice::{ApplicationCode, GeneratorId, Iuv, NoticeError, NoticeNumber, SegregationCode, generate_iuv17};
+pub use tax_id::{FiscalCode, OrgFiscalCode, PartyId, PartyKind, TaxIdError, VatNumber};
+pub use taxonomy::{CollectionData, TaxonomyCode, TaxonomyError};
+
+/// Longest part of an offending input that an error message repeats.
+///
+/// Errors name the value they reject, but an upload may carry megabytes in one field, and the
+/// message ends up in logs and HTML pages.
+const SHOWN_MAX_CHARS: usize = 64;
+
+/// The offending value as an error message shows it: at most [`SHOWN_MAX_CHARS`] characters,
+/// with `…` marking a cut.
+fn shown(value: &str) -> String {
+    match value.char_indices().nth(SHOWN_MAX_CHARS) {
+        Some((cut, _)) => {
+            let head = value.get(..cut).unwrap_or_default();
+            format!("{head}…")
+        }
+        None => value.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
+
+    use super::shown;
+
+    #[test]
+    fn shown_keeps_short_values_and_cuts_long_ones() {
+        assert_eq!(shown("abc"), "abc");
+        let long = "é".repeat(100);
+        let cut = shown(&long);
+        assert_eq!(cut.chars().count(), 65);
+        assert!(cut.ends_with('…'));
+    }
+}

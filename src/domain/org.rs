@@ -1,0 +1,147 @@
+//! Organisation (ente) rules that need no I/O: its lifecycle state and its functionalities.
+//!
+//! The codes are MyPay's (reference/mypay.md §1.6): `INSERITO` → `PRE-ESERCIZIO` → `ESERCIZIO`, and
+//! the five functionality codes of `mygov_ente_funzionalita`.
+
+use std::fmt;
+
+/// Where an org is in its onboarding. The SIL refuses `INSERITO`; the citizen portal needs
+/// `ESERCIZIO`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum OrgState {
+    Inserted,
+    PreProduction,
+    Production,
+}
+
+/// An org state change that is not allowed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum OrgError {
+    #[error("unknown org state {0:?}: expected INSERITO, PRE-ESERCIZIO or ESERCIZIO")]
+    UnknownState(String),
+    #[error("org state cannot go from {from} to {to}: states advance one step at a time")]
+    Transition { from: &'static str, to: &'static str },
+    #[error("unknown functionality {0:?}")]
+    UnknownFunctionality(String),
+}
+
+impl OrgState {
+    pub const ALL: [OrgState; 3] = [OrgState::Inserted, OrgState::PreProduction, OrgState::Production];
+
+    /// MyPay's code.
+    pub fn code(self) -> &'static str {
+        match self {
+            OrgState::Inserted => "INSERITO",
+            OrgState::PreProduction => "PRE-ESERCIZIO",
+            OrgState::Production => "ESERCIZIO",
+        }
+    }
+
+    pub fn parse(code: &str) -> Result<OrgState, OrgError> {
+        OrgState::ALL
+            .into_iter()
+            .find(|s| s.code().eq_ignore_ascii_case(code.trim()))
+            .ok_or_else(|| OrgError::UnknownState(code.to_owned()))
+    }
+
+    /// Italian label for the UI.
+    pub fn label_it(self) -> &'static str {
+        match self {
+            OrgState::Inserted => "Inserito",
+            OrgState::PreProduction => "Pre-esercizio",
+            OrgState::Production => "In esercizio",
+        }
+    }
+
+    /// Checks a change of state: one step forward, one step back (an org suspended from
+    /// production goes back to pre-production), or no change.
+    pub fn change_to(self, to: OrgState) -> Result<OrgState, OrgError> {
+        let rank = |s: OrgState| match s {
+            OrgState::Inserted => 0i8,
+            OrgState::PreProduction => 1,
+            OrgState::Production => 2,
+        };
+        if (rank(to) - rank(self)).abs() <= 1 {
+            Ok(to)
+        } else {
+            Err(OrgError::Transition { from: self.code(), to: to.code() })
+        }
+    }
+}
+
+impl fmt::Display for OrgState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.code())
+    }
+}
+
+/// A functionality an org can switch on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Functionality {
+    /// Citizens may pay spontaneous debt types on the portal.
+    SpontaneousPayment,
+    DigitalNotice,
+    AppIoNotice,
+    PublicBody,
+    /// Payment outcomes are pushed to the org's own system.
+    OutcomePush,
+}
+
+impl Functionality {
+    pub const ALL: [Functionality; 5] = [
+        Functionality::SpontaneousPayment,
+        Functionality::DigitalNotice,
+        Functionality::AppIoNotice,
+        Functionality::PublicBody,
+        Functionality::OutcomePush,
+    ];
+
+    pub fn code(self) -> &'static str {
+        match self {
+            Functionality::SpontaneousPayment => "PAGAMENTO_SPONTANEO",
+            Functionality::DigitalNotice => "AVVISO_DIGITALE",
+            Functionality::AppIoNotice => "NOTIFICA_AVVISI_IO",
+            Functionality::PublicBody => "ENTE_PUBBLICO",
+            Functionality::OutcomePush => "INOLTRO_ESITO_PAGAMENTO_PUSH",
+        }
+    }
+
+    pub fn parse(code: &str) -> Result<Functionality, OrgError> {
+        Functionality::ALL
+            .into_iter()
+            .find(|f| f.code().eq_ignore_ascii_case(code.trim()))
+            .ok_or_else(|| OrgError::UnknownFunctionality(code.to_owned()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
+    use super::*;
+
+    #[test]
+    fn states_advance_one_step_at_a_time() {
+        use OrgState::*;
+        assert_eq!(Inserted.change_to(PreProduction), Ok(PreProduction));
+        assert_eq!(PreProduction.change_to(Production), Ok(Production));
+        assert_eq!(Production.change_to(PreProduction), Ok(PreProduction));
+        assert_eq!(Production.change_to(Production), Ok(Production));
+        assert_eq!(
+            Inserted.change_to(Production).unwrap_err().to_string(),
+            "org state cannot go from INSERITO to ESERCIZIO: states advance one step at a time"
+        );
+        assert_eq!(Production.change_to(Inserted).map_err(|_| ()), Err(()));
+    }
+
+    #[test]
+    fn codes_round_trip() {
+        for state in OrgState::ALL {
+            assert_eq!(OrgState::parse(state.code()), Ok(state));
+        }
+        assert_eq!(OrgState::parse("pre-esercizio"), Ok(OrgState::PreProduction));
+        assert!(OrgState::parse("ATTIVO").is_err());
+        for func in Functionality::ALL {
+            assert_eq!(Functionality::parse(func.code()), Ok(func));
+        }
+    }
+}

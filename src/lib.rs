@@ -1,0 +1,12 @@
+//! mypay: a pagoPA intermediary appliance for Italian local authorities.
+//!
+//! Layers point one way: adapters (`cli`, `web`) → `services` → `domain` + `store`.
+//! See ARCHITECTURE.md for the codemap.
+
+pub mod cli;
+pub mod clock;
+pub mod config;
+pub mod domain;
+pub mod services;
+pub mod store;
+pub mod web;

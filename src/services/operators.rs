@@ -1,0 +1,216 @@
+//! Operators: creation, passwords, roles per org and enablement per debt type.
+
+use super::{ServiceError, passwords};
+use crate::store::operators::{self, OperatorRecord};
+use crate::store::{Db, audit, debt_types, orgs};
+
+/// A role an operator can be given.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    /// Works on the debt types of one org they are enabled on.
+    Operator,
+    /// Administers one org: all its debt types, settings and operators.
+    OrgAdmin,
+    /// Administers every org and the appliance.
+    AppAdmin,
+}
+
+impl Role {
+    pub fn parse(value: &str) -> Result<Role, ServiceError> {
+        match value.trim().to_ascii_lowercase().as_str() {
+            "operator" => Ok(Role::Operator),
+            "admin" => Ok(Role::OrgAdmin),
+            "app-admin" => Ok(Role::AppAdmin),
+            other => Err(ServiceError::invalid("role", format!("{other:?} must be operator, admin or app-admin"))),
+        }
+    }
+
+    /// The code stored in `operator_role` (app admins have a flag instead).
+    fn org_role_code(self) -> &'static str {
+        match self {
+            Role::Operator => "operator",
+            Role::OrgAdmin | Role::AppAdmin => "admin",
+        }
+    }
+}
+
+/// Checks a username: 3 to 64 letters, digits, `.`, `_`, `-` or `@`.
+pub fn check_username(username: &str) -> Result<String, ServiceError> {
+    let username = username.trim();
+    if !(3..=64).contains(&username.len())
+        || !username.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-' | b'@'))
+    {
+        return Err(ServiceError::invalid(
+            "username",
+            format!("{username:?} must be 3 to 64 letters, digits, '.', '_', '-' or '@'"),
+        ));
+    }
+    Ok(username.to_owned())
+}
+
+/// What a new operator gets.
+#[derive(Debug, Clone)]
+pub struct NewOperator<'a> {
+    pub username: &'a str,
+    pub password: &'a str,
+    pub role: Role,
+    /// The org of the role; optional only for app admins.
+    pub org_ipa: Option<&'a str>,
+    pub full_name: Option<&'a str>,
+    pub email: Option<&'a str>,
+}
+
+/// Adds an operator with a role. The password is checked for strength and stored as argon2id.
+pub fn add_operator(db: &Db, actor: &str, new: &NewOperator<'_>, now: &str) -> Result<OperatorRecord, ServiceError> {
+    let username = check_username(new.username)?;
+    passwords::check_operator_password(new.password)?;
+    if new.role != Role::AppAdmin && new.org_ipa.is_none() {
+        return Err(ServiceError::invalid("org", "is required for the operator and admin roles"));
+    }
+    if let Some(email) = new.email {
+        crate::domain::Email::parse(email).map_err(|err| ServiceError::invalid("email", err.to_string()))?;
+    }
+    let hash = passwords::hash_password(new.password)?;
+    db.write(|tx| {
+        if operators::find_operator(tx, &username)?.is_some() {
+            return Err(ServiceError::Conflict(format!("operator {username} already exists")));
+        }
+        let org = match new.org_ipa {
+            Some(ipa) => Some(orgs::find_org_by_ipa(tx, ipa)?.ok_or_else(|| ServiceError::NotFound(format!("org {ipa}")))?),
+            None => None,
+        };
+        let id = operators::insert_operator(tx, &username, &hash, new.full_name, new.email, new.role == Role::AppAdmin, now)?;
+        if let Some(org) = &org {
+            operators::upsert_role(tx, id, org.id, new.role.org_role_code())?;
+        }
+        let object = format!("operator:{username}");
+        let after = serde_json::json!({ "username": username, "role": new.role.org_role_code(),
+            "app_admin": new.role == Role::AppAdmin, "org": new.org_ipa })
+        .to_string();
+        let entry = audit::AuditEntry {
+            actor,
+            org_id: org.as_ref().map(|o| o.id),
+            action: "operator.add",
+            object: Some(&object),
+            outcome: "OK",
+            after_json: Some(&after),
+            ..Default::default()
+        };
+        audit::insert_audit(tx, &entry, now)?;
+        operators::find_operator(tx, &username)?.ok_or_else(|| ServiceError::NotFound(format!("operator {username}")))
+    })
+}
+
+/// Sets a new password (checked for strength) and clears any lockout.
+pub fn set_password(db: &Db, actor: &str, username: &str, password: &str, now: &str) -> Result<(), ServiceError> {
+    passwords::check_operator_password(password)?;
+    let hash = passwords::hash_password(password)?;
+    db.write(|tx| {
+        let op = operators::find_operator(tx, username)?
+            .ok_or_else(|| ServiceError::NotFound(format!("operator {username}")))?;
+        operators::update_password(tx, op.id, &hash, now)?;
+        let object = format!("operator:{}", op.username);
+        let entry =
+            audit::AuditEntry { actor, action: "operator.passwd", object: Some(&object), outcome: "OK", ..Default::default() };
+        audit::insert_audit(tx, &entry, now)?;
+        Ok(())
+    })
+}
+
+/// What to grant or revoke: a role in an org and/or enablement on some of its debt types.
+#[derive(Debug, Clone, Default)]
+pub struct Grant<'a> {
+    pub username: &'a str,
+    pub org_ipa: Option<&'a str>,
+    pub role: Option<Role>,
+    pub debt_types: Vec<String>,
+    /// Every debt type the org has now.
+    pub all_debt_types: bool,
+}
+
+/// Gives a role and/or debt-type enablements.
+pub fn grant(db: &Db, actor: &str, grant: &Grant<'_>, now: &str) -> Result<OperatorRecord, ServiceError> {
+    change_grants(db, actor, grant, now, true)
+}
+
+/// Takes away enablements on the named debt types or, when none is named, the whole role in the
+/// org (or the app-admin flag for role app-admin).
+pub fn revoke(db: &Db, actor: &str, grant: &Grant<'_>, now: &str) -> Result<OperatorRecord, ServiceError> {
+    change_grants(db, actor, grant, now, false)
+}
+
+fn change_grants(db: &Db, actor: &str, grant: &Grant<'_>, now: &str, give: bool) -> Result<OperatorRecord, ServiceError> {
+    db.write(|tx| {
+        let op = operators::find_operator(tx, grant.username)?
+            .ok_or_else(|| ServiceError::NotFound(format!("operator {}", grant.username)))?;
+        if grant.role == Some(Role::AppAdmin) {
+            operators::update_app_admin(tx, op.id, give)?;
+        }
+        let org = match grant.org_ipa {
+            Some(ipa) => Some(orgs::find_org_by_ipa(tx, ipa)?.ok_or_else(|| ServiceError::NotFound(format!("org {ipa}")))?),
+            None if grant.role == Some(Role::AppAdmin) => None,
+            None => return Err(ServiceError::invalid("org", "is required")),
+        };
+        if let Some(org) = &org {
+            let mut types = Vec::new();
+            if grant.all_debt_types {
+                types = debt_types::list_debt_types(tx, org.id)?;
+            }
+            for code in &grant.debt_types {
+                types.push(debt_types::find_debt_type(tx, org.id, code)?.ok_or_else(|| {
+                    ServiceError::NotFound(format!("debt type {code} in org {}", org.ipa_code))
+                })?);
+            }
+            let has_role = op.roles.iter().any(|(ipa, _)| ipa.eq_ignore_ascii_case(&org.ipa_code));
+            if give {
+                match grant.role {
+                    Some(role @ (Role::Operator | Role::OrgAdmin)) => operators::upsert_role(tx, op.id, org.id, role.org_role_code())?,
+                    _ if !has_role => operators::upsert_role(tx, op.id, org.id, Role::Operator.org_role_code())?,
+                    _ => {}
+                }
+                for t in &types {
+                    operators::insert_enablement(tx, op.id, t.id)?;
+                }
+            } else if types.is_empty() && grant.role != Some(Role::AppAdmin) {
+                if !operators::delete_role(tx, op.id, org.id)? {
+                    return Err(ServiceError::NotFound(format!("a role of {} in org {}", op.username, org.ipa_code)));
+                }
+            } else {
+                for t in &types {
+                    operators::delete_enablement(tx, op.id, t.id)?;
+                }
+            }
+        }
+        let after = operators::find_operator(tx, &op.username)?
+            .ok_or_else(|| ServiceError::NotFound(format!("operator {}", op.username)))?;
+        let object = format!("operator:{}", op.username);
+        let (before_json, after_json) = (grants_json(&op), grants_json(&after));
+        let entry = audit::AuditEntry {
+            actor,
+            org_id: org.as_ref().map(|o| o.id),
+            action: if give { "operator.grant" } else { "operator.revoke" },
+            object: Some(&object),
+            outcome: "OK",
+            before_json: Some(&before_json),
+            after_json: Some(&after_json),
+            ..Default::default()
+        };
+        audit::insert_audit(tx, &entry, now)?;
+        Ok(after)
+    })
+}
+
+fn grants_json(op: &OperatorRecord) -> String {
+    serde_json::json!({ "app_admin": op.app_admin, "roles": op.roles, "debt_types": op.debt_types }).to_string()
+}
+
+/// Operators, all or those of one org.
+pub fn list_operators(db: &Db, org_ipa: Option<&str>) -> Result<Vec<OperatorRecord>, ServiceError> {
+    db.read(|conn| {
+        let org_id = match org_ipa {
+            Some(ipa) => Some(orgs::find_org_by_ipa(conn, ipa)?.ok_or_else(|| ServiceError::NotFound(format!("org {ipa}")))?.id),
+            None => None,
+        };
+        Ok(operators::list_operators(conn, org_id)?)
+    })
+}

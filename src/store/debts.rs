@@ -1,0 +1,228 @@
+//! Debt positions (dovuti), the IUD/IUV uniqueness registry and the IUV17 counters.
+//!
+//! **Invariant:** a debt and its registry rows are written in the same transaction, and a live
+//! IUD or IUV is unique per org (the partial unique index `identifier_live` enforces it even if a
+//! caller forgot to check).
+
+use rusqlite::{Connection, OptionalExtension, Row, named_params, params};
+
+use super::StoreError;
+
+/// A debt position as stored: every column of a 1_4 import row plus state and bookkeeping.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct DebtRecord {
+    pub id: i64,
+    pub org_id: i64,
+    pub debt_type_id: i64,
+    /// Joined in from `debt_type` on reads; ignored on writes.
+    pub debt_type_code: String,
+    pub iud: String,
+    pub iuv: Option<String>,
+    pub notice_number: Option<String>,
+    pub state: String,
+    pub debtor_kind: String,
+    pub debtor_id: String,
+    pub debtor_name: String,
+    pub debtor_address: Option<String>,
+    pub debtor_civic_number: Option<String>,
+    pub debtor_postal_code: Option<String>,
+    pub debtor_city: Option<String>,
+    pub debtor_province: Option<String>,
+    pub debtor_country: Option<String>,
+    pub debtor_email: Option<String>,
+    pub due_date: Option<String>,
+    pub amount_cents: i64,
+    pub fee_cents: Option<i64>,
+    pub payment_kinds: String,
+    pub causale: String,
+    pub collection_data: String,
+    pub bilancio: Option<String>,
+    pub generate_iuv: bool,
+    pub mb_fiscal_code: Option<String>,
+    pub mb_name: Option<String>,
+    pub mb_iban: Option<String>,
+    pub mb_address: Option<String>,
+    pub mb_civic_number: Option<String>,
+    pub mb_postal_code: Option<String>,
+    pub mb_city: Option<String>,
+    pub mb_province: Option<String>,
+    pub mb_country: Option<String>,
+    pub mb_collection_data: Option<String>,
+    pub mb_causale: Option<String>,
+    pub mb_amount_cents: Option<i64>,
+    pub source: String,
+    pub created_at: String,
+    pub updated_at: String,
+    pub version: i64,
+}
+
+const COLUMNS: &str = "d.id, d.org_id, d.debt_type_id, t.code, d.iud, d.iuv, d.notice_number, d.state, \
+     d.debtor_kind, d.debtor_id, d.debtor_name, d.debtor_address, d.debtor_civic_number, d.debtor_postal_code, \
+     d.debtor_city, d.debtor_province, d.debtor_country, d.debtor_email, d.due_date, d.amount_cents, d.fee_cents, \
+     d.payment_kinds, d.causale, d.collection_data, d.bilancio, d.generate_iuv, d.mb_fiscal_code, d.mb_name, \
+     d.mb_iban, d.mb_address, d.mb_civic_number, d.mb_postal_code, d.mb_city, d.mb_province, d.mb_country, \
+     d.mb_collection_data, d.mb_causale, d.mb_amount_cents, d.source, d.created_at, d.updated_at, d.version";
+
+const FROM: &str = "FROM debt d JOIN debt_type t ON t.id = d.debt_type_id";
+
+const INSERT: &str = "INSERT INTO debt (org_id, debt_type_id, iud, iuv, notice_number, state, debtor_kind, \
+     debtor_id, debtor_name, debtor_address, debtor_civic_number, debtor_postal_code, debtor_city, \
+     debtor_province, debtor_country, debtor_email, due_date, amount_cents, fee_cents, payment_kinds, causale, \
+     collection_data, bilancio, generate_iuv, mb_fiscal_code, mb_name, mb_iban, mb_address, mb_civic_number, \
+     mb_postal_code, mb_city, mb_province, mb_country, mb_collection_data, mb_causale, mb_amount_cents, source, \
+     created_at, updated_at) VALUES (:org_id, :debt_type_id, :iud, :iuv, :notice_number, :state, :debtor_kind, \
+     :debtor_id, :debtor_name, :debtor_address, :debtor_civic_number, :debtor_postal_code, :debtor_city, \
+     :debtor_province, :debtor_country, :debtor_email, :due_date, :amount_cents, :fee_cents, :payment_kinds, \
+     :causale, :collection_data, :bilancio, :generate_iuv, :mb_fiscal_code, :mb_name, :mb_iban, :mb_address, \
+     :mb_civic_number, :mb_postal_code, :mb_city, :mb_province, :mb_country, :mb_collection_data, :mb_causale, \
+     :mb_amount_cents, :source, :now, :now)";
+
+fn from_row(row: &Row<'_>) -> rusqlite::Result<DebtRecord> {
+    Ok(DebtRecord {
+        id: row.get(0)?,
+        org_id: row.get(1)?,
+        debt_type_id: row.get(2)?,
+        debt_type_code: row.get(3)?,
+        iud: row.get(4)?,
+        iuv: row.get(5)?,
+        notice_number: row.get(6)?,
+        state: row.get(7)?,
+        debtor_kind: row.get(8)?,
+        debtor_id: row.get(9)?,
+        debtor_name: row.get(10)?,
+        debtor_address: row.get(11)?,
+        debtor_civic_number: row.get(12)?,
+        debtor_postal_code: row.get(13)?,
+        debtor_city: row.get(14)?,
+        debtor_province: row.get(15)?,
+        debtor_country: row.get(16)?,
+        debtor_email: row.get(17)?,
+        due_date: row.get(18)?,
+        amount_cents: row.get(19)?,
+        fee_cents: row.get(20)?,
+        payment_kinds: row.get(21)?,
+        causale: row.get(22)?,
+        collection_data: row.get(23)?,
+        bilancio: row.get(24)?,
+        generate_iuv: row.get(25)?,
+        mb_fiscal_code: row.get(26)?,
+        mb_name: row.get(27)?,
+        mb_iban: row.get(28)?,
+        mb_address: row.get(29)?,
+        mb_civic_number: row.get(30)?,
+        mb_postal_code: row.get(31)?,
+        mb_city: row.get(32)?,
+        mb_province: row.get(33)?,
+        mb_country: row.get(34)?,
+        mb_collection_data: row.get(35)?,
+        mb_causale: row.get(36)?,
+        mb_amount_cents: row.get(37)?,
+        source: row.get(38)?,
+        created_at: row.get(39)?,
+        updated_at: row.get(40)?,
+        version: row.get(41)?,
+    })
+}
+
+/// Inserts a debt and registers its IUD (and IUV, when it has one) as live identifiers of the org.
+/// Returns the new id; a live duplicate IUD or IUV fails with [`StoreError::Duplicate`].
+pub fn insert_debt(conn: &Connection, d: &DebtRecord, now: &str) -> Result<i64, StoreError> {
+    conn.execute(
+        INSERT,
+        named_params! {
+            ":org_id": d.org_id, ":debt_type_id": d.debt_type_id, ":iud": d.iud, ":iuv": d.iuv,
+            ":notice_number": d.notice_number, ":state": d.state, ":debtor_kind": d.debtor_kind,
+            ":debtor_id": d.debtor_id, ":debtor_name": d.debtor_name, ":debtor_address": d.debtor_address,
+            ":debtor_civic_number": d.debtor_civic_number, ":debtor_postal_code": d.debtor_postal_code,
+            ":debtor_city": d.debtor_city, ":debtor_province": d.debtor_province,
+            ":debtor_country": d.debtor_country, ":debtor_email": d.debtor_email, ":due_date": d.due_date,
+            ":amount_cents": d.amount_cents, ":fee_cents": d.fee_cents, ":payment_kinds": d.payment_kinds,
+            ":causale": d.causale, ":collection_data": d.collection_data, ":bilancio": d.bilancio,
+            ":generate_iuv": d.generate_iuv, ":mb_fiscal_code": d.mb_fiscal_code, ":mb_name": d.mb_name,
+            ":mb_iban": d.mb_iban, ":mb_address": d.mb_address, ":mb_civic_number": d.mb_civic_number,
+            ":mb_postal_code": d.mb_postal_code, ":mb_city": d.mb_city, ":mb_province": d.mb_province,
+            ":mb_country": d.mb_country, ":mb_collection_data": d.mb_collection_data,
+            ":mb_causale": d.mb_causale, ":mb_amount_cents": d.mb_amount_cents, ":source": d.source, ":now": now,
+        },
+    )
+    .map_err(StoreError::from_sqlite)?;
+    let id = conn.last_insert_rowid();
+    let mut register = conn.prepare_cached("INSERT INTO identifier (org_id, kind, value, debt_id) VALUES (?1, ?2, ?3, ?4)")?;
+    register.execute(params![d.org_id, "IUD", d.iud, id]).map_err(StoreError::from_sqlite)?;
+    if let Some(iuv) = &d.iuv {
+        register.execute(params![d.org_id, "IUV", iuv, id]).map_err(StoreError::from_sqlite)?;
+    }
+    Ok(id)
+}
+
+/// Whether `value` is a live identifier of `kind` (`IUD` or `IUV`) in the org.
+pub fn identifier_is_live(conn: &Connection, org_id: i64, kind: &str, value: &str) -> Result<bool, StoreError> {
+    Ok(conn
+        .prepare_cached(
+            "SELECT 1 FROM identifier WHERE org_id = ?1 AND kind = ?2 AND value = ?3 AND released_at IS NULL",
+        )?
+        .exists(params![org_id, kind, value])?)
+}
+
+/// Takes the next IUV17 counter value for (org, generator): it only grows, and since it is taken
+/// inside the caller's transaction a rolled-back debt gives its number back unused, never twice.
+pub fn next_iuv_counter(conn: &Connection, org_id: i64, generator_id: &str) -> Result<u64, StoreError> {
+    let value: i64 = conn.query_row(
+        "INSERT INTO iuv_counter (org_id, generator_id, last_value) VALUES (?1, ?2, 1) \
+         ON CONFLICT (org_id, generator_id) DO UPDATE SET last_value = last_value + 1 RETURNING last_value",
+        params![org_id, generator_id],
+        |row| row.get(0),
+    )?;
+    u64::try_from(value).map_err(|_| StoreError::Corrupt { column: "iuv_counter.last_value", reason: value.to_string() })
+}
+
+/// The live (not annulled) debt with this IUD in the org.
+pub fn find_debt_by_iud(conn: &Connection, org_id: i64, iud: &str) -> Result<Option<DebtRecord>, StoreError> {
+    let sql = format!(
+        "SELECT {COLUMNS} {FROM} WHERE d.id = (SELECT debt_id FROM identifier WHERE org_id = ?1 AND kind = 'IUD' \
+         AND value = ?2 AND released_at IS NULL)"
+    );
+    Ok(conn.prepare_cached(&sql)?.query_row(params![org_id, iud], from_row).optional()?)
+}
+
+/// The live debt with this IUV in the org.
+pub fn find_debt_by_iuv(conn: &Connection, org_id: i64, iuv: &str) -> Result<Option<DebtRecord>, StoreError> {
+    let sql = format!(
+        "SELECT {COLUMNS} {FROM} WHERE d.id = (SELECT debt_id FROM identifier WHERE org_id = ?1 AND kind = 'IUV' \
+         AND value = ?2 AND released_at IS NULL)"
+    );
+    Ok(conn.prepare_cached(&sql)?.query_row(params![org_id, iuv], from_row).optional()?)
+}
+
+/// Filters for [`list_debts`].
+#[derive(Debug, Clone, Default)]
+pub struct DebtFilter {
+    pub state: Option<String>,
+    pub debt_type_code: Option<String>,
+    pub limit: u32,
+    pub offset: u32,
+}
+
+/// Debts of the org, newest first.
+pub fn list_debts(conn: &Connection, org_id: i64, filter: &DebtFilter) -> Result<Vec<DebtRecord>, StoreError> {
+    let sql = format!(
+        "SELECT {COLUMNS} {FROM} WHERE d.org_id = :org_id AND (:state IS NULL OR d.state = :state) \
+         AND (:code IS NULL OR t.code = :code) ORDER BY d.id DESC LIMIT :limit OFFSET :offset"
+    );
+    let rows = conn
+        .prepare_cached(&sql)?
+        .query_map(
+            named_params! {
+                ":org_id": org_id, ":state": filter.state, ":code": filter.debt_type_code,
+                ":limit": filter.limit, ":offset": filter.offset,
+            },
+            from_row,
+        )?
+        .collect::<Result<_, _>>()?;
+    Ok(rows)
+}
+
+/// How many debts the org has.
+pub fn count_debts(conn: &Connection, org_id: i64) -> Result<i64, StoreError> {
+    Ok(conn.query_row("SELECT count(*) FROM debt WHERE org_id = ?1", [org_id], |row| row.get(0))?)
+}

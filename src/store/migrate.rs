@@ -1,0 +1,57 @@
+//! Schema versioning with `PRAGMA user_version`.
+//!
+//! A fresh database gets `schema.sql` (the current schema) in one transaction. An older one gets the
+//! numbered files of `migrations/` in order, each in its own transaction together with the new
+//! version number, so a crash leaves the database at some whole version. A database newer than this
+//! binary is refused rather than guessed at. Applied migrations are never edited.
+
+use rusqlite::Connection;
+
+use super::StoreError;
+
+/// The schema version this binary writes.
+pub const SCHEMA_VERSION: i64 = 1;
+
+/// The current schema, for new databases.
+const SCHEMA: &str = include_str!("../../schema.sql");
+
+/// Upgrades from version N-1 to N, for N = 2, 3, ... (index 0 upgrades 1 → 2). Empty while the
+/// schema is at its first version.
+const MIGRATIONS: &[&str] = &[];
+
+/// Brings the database to [`SCHEMA_VERSION`]; returns the number of steps applied (0 when it was
+/// already current).
+pub(super) fn migrate(conn: &mut Connection, path: &str) -> Result<u32, StoreError> {
+    let found: i64 = conn.query_row("PRAGMA user_version", [], |row| row.get(0))?;
+    if found > SCHEMA_VERSION {
+        return Err(StoreError::TooNew { path: path.to_owned(), found, supported: SCHEMA_VERSION });
+    }
+    if found < 0 {
+        return Err(StoreError::UnknownVersion { path: path.to_owned(), found });
+    }
+    if found == 0 {
+        let has_tables: i64 =
+            conn.query_row("SELECT count(*) FROM sqlite_schema WHERE type = 'table'", [], |row| row.get(0))?;
+        if has_tables > 0 {
+            return Err(StoreError::UnknownVersion { path: path.to_owned(), found });
+        }
+        let tx = conn.transaction()?;
+        tx.execute_batch(SCHEMA)?;
+        tx.pragma_update(None, "user_version", SCHEMA_VERSION)?;
+        tx.commit()?;
+        return Ok(1);
+    }
+    let mut applied = 0;
+    for version in found..SCHEMA_VERSION {
+        let index = usize::try_from(version - 1).map_err(|_| StoreError::UnknownVersion { path: path.to_owned(), found })?;
+        let Some(step) = MIGRATIONS.get(index) else {
+            return Err(StoreError::UnknownVersion { path: path.to_owned(), found });
+        };
+        let tx = conn.transaction()?;
+        tx.execute_batch(step)?;
+        tx.pragma_update(None, "user_version", version + 1)?;
+        tx.commit()?;
+        applied += 1;
+    }
+    Ok(applied)
+}

@@ -1,0 +1,212 @@
+//! The SQLite store: the only module that sees rusqlite or writes SQL.
+//!
+//! One file per aggregate (`orgs`, `debt_types`, `operators`, `debts`, `audit`), each with its SQL
+//! at the top. [`Db`] owns one writer connection and a few readers; every write runs in one
+//! `BEGIN IMMEDIATE` transaction through [`Db::write`], so a change is all there or not at all.
+//! Functions are named by the shape of their result: `get_*` (must exist), `find_*` (optional),
+//! `list_*` (many), `insert_*`/`update_*`/`delete_*` (writes).
+//! **Invariant:** nothing outside this module names a table or column.
+
+pub mod audit;
+pub mod debt_types;
+pub mod debts;
+mod migrate;
+pub mod operators;
+pub mod orgs;
+
+use std::path::{Path, PathBuf};
+use std::sync::{Mutex, MutexGuard};
+use std::time::Duration;
+
+use rusqlite::{Connection, OpenFlags, Transaction, TransactionBehavior};
+
+pub use migrate::SCHEMA_VERSION;
+
+/// How long a connection waits for a lock before giving up with `SQLITE_BUSY`.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
+/// Read connections kept open; more readers wait for one to be free.
+const READERS: usize = 4;
+
+/// A store failure. The details are for logs; users see a generic message.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("database error: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    #[error("cannot prepare data directory {path}: {reason}")]
+    DataDir { path: String, reason: String },
+    #[error("database {path} has schema version {found}, newer than this mypay ({supported}): upgrade mypay")]
+    TooNew { path: String, found: i64, supported: i64 },
+    #[error("database {path} has unknown schema version {found}")]
+    UnknownVersion { path: String, found: i64 },
+    /// A uniqueness rule of the schema refused the write.
+    #[error("already exists: {0}")]
+    Duplicate(String),
+    /// A stored value no longer parses (the file was edited by hand or is corrupt).
+    #[error("corrupt value in {column}: {reason}")]
+    Corrupt { column: &'static str, reason: String },
+}
+
+impl StoreError {
+    /// Maps SQLite's unique-constraint failures to [`StoreError::Duplicate`], the one failure callers
+    /// handle specially.
+    pub(crate) fn from_sqlite(err: rusqlite::Error) -> StoreError {
+        match &err {
+            rusqlite::Error::SqliteFailure(code, message)
+                if code.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE
+                    || code.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_PRIMARYKEY =>
+            {
+                StoreError::Duplicate(message.clone().unwrap_or_default())
+            }
+            _ => StoreError::Sqlite(err),
+        }
+    }
+}
+
+/// The database: one writer, a few readers, all on one file in WAL mode.
+pub struct Db {
+    path: PathBuf,
+    writer: Mutex<Connection>,
+    readers: Mutex<Vec<Connection>>,
+    reader_freed: std::sync::Condvar,
+}
+
+impl Db {
+    /// Opens (creating if needed) the database at `path`, applies the schema or pending migrations,
+    /// and returns the number of migrations applied.
+    pub fn open(path: &Path) -> Result<(Db, u32), StoreError> {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(|err| StoreError::DataDir {
+                path: dir.display().to_string(),
+                reason: err.to_string(),
+            })?;
+        }
+        let mut writer = Connection::open_with_flags(
+            path,
+            OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )?;
+        configure(&writer)?;
+        let applied = migrate::migrate(&mut writer, &path.display().to_string())?;
+        let mut readers = Vec::with_capacity(READERS);
+        for _ in 0..READERS {
+            let reader = Connection::open_with_flags(
+                path,
+                OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+            )?;
+            configure(&reader)?;
+            readers.push(reader);
+        }
+        let db = Db {
+            path: path.to_owned(),
+            writer: Mutex::new(writer),
+            readers: Mutex::new(readers),
+            reader_freed: std::sync::Condvar::new(),
+        };
+        Ok((db, applied))
+    }
+
+    /// The database file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Runs `f` on a read connection (a consistent snapshot for the duration of `f` when it runs in
+    /// one statement; use [`Db::read_tx`] for several).
+    pub fn read<T, E: From<StoreError>>(&self, f: impl FnOnce(&Connection) -> Result<T, E>) -> Result<T, E> {
+        let reader = self.take_reader();
+        let res = f(&reader);
+        self.give_back(reader);
+        res
+    }
+
+    /// Runs `f` inside a deferred read transaction: every statement sees the same snapshot.
+    pub fn read_tx<T, E: From<StoreError>>(&self, f: impl FnOnce(&Connection) -> Result<T, E>) -> Result<T, E> {
+        let mut reader = self.take_reader();
+        let res = (|| {
+            let tx = reader.transaction().map_err(StoreError::from)?;
+            let out = f(&tx)?;
+            tx.finish().map_err(StoreError::from)?;
+            Ok(out)
+        })();
+        self.give_back(reader);
+        res
+    }
+
+    /// Runs `f` in one `BEGIN IMMEDIATE` transaction on the writer and commits when it returns `Ok`;
+    /// any `Err` rolls everything back.
+    pub fn write<T, E: From<StoreError>>(&self, f: impl FnOnce(&Transaction) -> Result<T, E>) -> Result<T, E> {
+        let mut writer = lock(&self.writer);
+        let tx = writer.transaction_with_behavior(TransactionBehavior::Immediate).map_err(StoreError::from)?;
+        let out = f(&tx)?;
+        tx.commit().map_err(StoreError::from_sqlite)?;
+        Ok(out)
+    }
+
+    /// Checks that the database answers; used by `/healthz`.
+    pub fn ping(&self) -> Result<(), StoreError> {
+        self.read(|conn| Ok(conn.query_row("SELECT 1", [], |_| Ok(()))?))
+    }
+
+    /// The database size in bytes (pages in use, WAL excluded), for `/metrics`.
+    pub fn size_bytes(&self) -> Result<i64, StoreError> {
+        self.read(|conn| {
+            Ok(conn.query_row(
+                "SELECT page_count * page_size FROM pragma_page_count(), pragma_page_size()",
+                [],
+                |row| row.get(0),
+            )?)
+        })
+    }
+
+    /// Copies the WAL into the main file and truncates it, so a stopped server leaves one
+    /// self-contained file behind.
+    pub fn checkpoint(&self) -> Result<(), StoreError> {
+        let writer = lock(&self.writer);
+        writer.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
+        Ok(())
+    }
+
+    fn take_reader(&self) -> Connection {
+        let mut readers = lock(&self.readers);
+        loop {
+            if let Some(conn) = readers.pop() {
+                return conn;
+            }
+            readers = match self.reader_freed.wait(readers) {
+                Ok(guard) => guard,
+                Err(poisoned) => poisoned.into_inner(),
+            };
+        }
+    }
+
+    fn give_back(&self, conn: Connection) {
+        lock(&self.readers).push(conn);
+        self.reader_freed.notify_one();
+    }
+}
+
+/// A panic in one request must not take the database down with it: the connection inside is still
+/// usable (SQLite rolls back an unfinished transaction when it is dropped), so poisoning is ignored.
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    match mutex.lock() {
+        Ok(guard) => guard,
+        Err(poisoned) => poisoned.into_inner(),
+    }
+}
+
+/// The one place connection settings are chosen. `synchronous=FULL`: a receipt acknowledged to the
+/// Node must survive a power cut (DESIGN).
+fn configure(conn: &Connection) -> Result<(), StoreError> {
+    conn.busy_timeout(BUSY_TIMEOUT)?;
+    conn.pragma_update(None, "foreign_keys", "ON")?;
+    if !conn.is_readonly(rusqlite::MAIN_DB)? {
+        let mode: String = conn.query_row("PRAGMA journal_mode = WAL", [], |row| row.get(0))?;
+        if !mode.eq_ignore_ascii_case("wal") {
+            return Err(StoreError::Corrupt { column: "journal_mode", reason: format!("WAL refused, got {mode}") });
+        }
+    }
+    conn.pragma_update(None, "synchronous", "FULL")?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests;

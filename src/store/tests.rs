@@ -1,0 +1,136 @@
+//! Store tests on a real database file: schema, migration bookkeeping and the invariants the schema
+//! enforces by itself.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
+
+use super::*;
+
+fn open_temp() -> (tempfile::TempDir, Db) {
+    let dir = tempfile::tempdir().unwrap();
+    let (db, applied) = Db::open(&dir.path().join("mypay.db")).unwrap();
+    assert_eq!(applied, 1);
+    (dir, db)
+}
+
+fn org(ipa: &str, fiscal_code: &str) -> orgs::OrgRecord {
+    orgs::OrgRecord {
+        ipa_code: ipa.to_owned(),
+        fiscal_code: fiscal_code.to_owned(),
+        name: format!("Comune {ipa}"),
+        state: "ESERCIZIO".to_owned(),
+        segregation_code: "01".to_owned(),
+        generator_id: "00".to_owned(),
+        ..Default::default()
+    }
+}
+
+#[test]
+fn reopening_migrates_nothing_and_keeps_data() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("mypay.db");
+    {
+        let (db, applied) = Db::open(&path).unwrap();
+        assert_eq!(applied, 1);
+        db.write(|tx| orgs::insert_org(tx, &org("c_a001", "00000000000"), "2026-01-01T00:00:00Z")).unwrap();
+        db.checkpoint().unwrap();
+    }
+    let (db, applied) = Db::open(&path).unwrap();
+    assert_eq!(applied, 0);
+    let listed = db.read(orgs::list_orgs).unwrap();
+    assert_eq!(listed.len(), 1);
+    let mode: String = db.read(|c| Ok::<_, StoreError>(c.query_row("PRAGMA journal_mode", [], |r| r.get(0))?)).unwrap();
+    assert_eq!(mode, "wal");
+}
+
+#[test]
+fn newer_database_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("mypay.db");
+    drop(Db::open(&path).unwrap());
+    let conn = Connection::open(&path).unwrap();
+    conn.pragma_update(None, "user_version", 99).unwrap();
+    drop(conn);
+    let Err(err) = Db::open(&path) else { panic!("must refuse") };
+    assert!(err.to_string().contains("schema version 99, newer than this mypay (1)"), "{err}");
+}
+
+#[test]
+fn live_identifiers_are_unique_per_org() {
+    let (_dir, db) = open_temp();
+    let now = "2026-01-01T00:00:00Z";
+    let (org_a, org_b) = db
+        .write(|tx| {
+            let a = orgs::insert_org(tx, &org("c_a001", "00000000000"), now)?;
+            let b = orgs::insert_org(tx, &org("c_b002", "11111111111"), now)?;
+            Ok::<_, StoreError>((a, b))
+        })
+        .unwrap();
+    let debt_type = |org_id| debt_types::DebtTypeRecord {
+        org_id,
+        code: "TARI".to_owned(),
+        description: "Tassa rifiuti".to_owned(),
+        taxonomy_code: "0101002IM".to_owned(),
+        print_due_date: true,
+        active: true,
+        max_push_attempts: 20,
+        ..Default::default()
+    };
+    let (type_a, type_b) = db
+        .write(|tx| {
+            Ok::<_, StoreError>((
+                debt_types::insert_debt_type(tx, &debt_type(org_a), now)?,
+                debt_types::insert_debt_type(tx, &debt_type(org_b), now)?,
+            ))
+        })
+        .unwrap();
+    let debt = |org_id, debt_type_id| debts::DebtRecord {
+        org_id,
+        debt_type_id,
+        iud: "IUD-1".to_owned(),
+        iuv: Some("01000000000000144".to_owned()),
+        state: "INSERIMENTO_DOVUTO".to_owned(),
+        debtor_kind: "F".to_owned(),
+        debtor_id: "ANONIMO".to_owned(),
+        debtor_name: "Mario Rossi".to_owned(),
+        amount_cents: 100,
+        payment_kinds: "ALL".to_owned(),
+        causale: "x".to_owned(),
+        collection_data: "9/0101002IM/".to_owned(),
+        source: "cli".to_owned(),
+        ..Default::default()
+    };
+    db.write(|tx| debts::insert_debt(tx, &debt(org_a, type_a), now)).unwrap();
+    // The same IUD and IUV in another org is fine.
+    db.write(|tx| debts::insert_debt(tx, &debt(org_b, type_b), now)).unwrap();
+    // The same IUD again in the first org is not, and nothing of the failed write remains.
+    let err = db.write(|tx| debts::insert_debt(tx, &debt(org_a, type_a), now)).unwrap_err();
+    assert!(matches!(err, StoreError::Duplicate(_)), "{err:?}");
+    assert_eq!(db.read(|c| debts::count_debts(c, org_a)).unwrap(), 1);
+}
+
+#[test]
+fn iuv_counter_only_grows_and_rolls_back_with_its_transaction() {
+    let (_dir, db) = open_temp();
+    let org_id = db.write(|tx| orgs::insert_org(tx, &org("c_a001", "00000000000"), "t")).unwrap();
+    assert_eq!(db.write(|tx| debts::next_iuv_counter(tx, org_id, "00")).unwrap(), 1);
+    assert_eq!(db.write(|tx| debts::next_iuv_counter(tx, org_id, "00")).unwrap(), 2);
+    let failed: Result<u64, StoreError> = db.write(|tx| {
+        debts::next_iuv_counter(tx, org_id, "00")?;
+        Err(StoreError::Duplicate("simulated".to_owned()))
+    });
+    assert!(failed.is_err());
+    assert_eq!(db.write(|tx| debts::next_iuv_counter(tx, org_id, "00")).unwrap(), 3);
+    assert_eq!(db.write(|tx| debts::next_iuv_counter(tx, org_id, "01")).unwrap(), 1);
+}
+
+#[test]
+fn audit_is_append_only() {
+    let (_dir, db) = open_temp();
+    let entry = audit::AuditEntry { actor: "cli", action: "org.add", outcome: "OK", ..Default::default() };
+    db.write(|tx| audit::insert_audit(tx, &entry, "2026-01-01T00:00:00Z")).unwrap();
+    let err = db
+        .write(|tx| Ok::<_, StoreError>(tx.execute("UPDATE audit SET outcome = 'KO'", [])?))
+        .unwrap_err();
+    assert!(err.to_string().contains("audit is append-only"), "{err}");
+    let err = db.write(|tx| Ok::<_, StoreError>(tx.execute("DELETE FROM audit", [])?)).unwrap_err();
+    assert!(err.to_string().contains("audit is append-only"), "{err}");
+}

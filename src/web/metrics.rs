@@ -1,0 +1,83 @@
+//! Prometheus metrics: requests by route, method and status, a latency histogram, the database
+//! size and uptime, rendered as the text exposition format at `/metrics`.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use super::{AppState, Response};
+
+/// Upper bounds of the latency buckets, in seconds.
+const BUCKETS: [f64; 10] = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0, 5.0];
+
+/// Counters shared by all workers. One mutex is plenty: the critical section is a few additions.
+#[derive(Default)]
+pub struct Metrics {
+    inner: Mutex<Inner>,
+}
+
+#[derive(Default)]
+struct Inner {
+    requests: BTreeMap<(&'static str, String, u16), u64>,
+    /// Cumulative counts per bucket, plus the total count and sum (in microseconds, to stay in
+    /// integers).
+    buckets: [u64; BUCKETS.len()],
+    count: u64,
+    sum_micros: u64,
+}
+
+impl Metrics {
+    /// Records one answered request.
+    pub fn observe(&self, route: &'static str, method: &str, status: u16, elapsed: Duration) {
+        let mut inner = match self.inner.lock() {
+            Ok(guard) => guard,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        *inner.requests.entry((route, method.to_owned(), status)).or_default() += 1;
+        let seconds = elapsed.as_secs_f64();
+        for (bound, slot) in BUCKETS.iter().zip(inner.buckets.iter_mut()) {
+            if seconds <= *bound {
+                *slot += 1;
+            }
+        }
+        inner.count += 1;
+        inner.sum_micros = inner.sum_micros.saturating_add(u64::try_from(elapsed.as_micros()).unwrap_or(u64::MAX));
+    }
+}
+
+/// The `/metrics` page.
+pub fn render(state: &AppState) -> Response {
+    let mut out = String::new();
+    {
+        let inner = match state.metrics.inner.lock() {
+            Ok(guard) => guard,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        out.push_str("# HELP mypay_http_requests_total HTTP requests answered, by route, method and status.\n");
+        out.push_str("# TYPE mypay_http_requests_total counter\n");
+        for ((route, method, status), n) in &inner.requests {
+            let _ = writeln!(out, "mypay_http_requests_total{{route=\"{route}\",method=\"{method}\",status=\"{status}\"}} {n}");
+        }
+        out.push_str("# HELP mypay_http_request_duration_seconds Time to answer a request.\n");
+        out.push_str("# TYPE mypay_http_request_duration_seconds histogram\n");
+        for (bound, n) in BUCKETS.iter().zip(inner.buckets.iter()) {
+            let _ = writeln!(out, "mypay_http_request_duration_seconds_bucket{{le=\"{bound}\"}} {n}");
+        }
+        let _ = writeln!(out, "mypay_http_request_duration_seconds_bucket{{le=\"+Inf\"}} {}", inner.count);
+        let _ = writeln!(out, "mypay_http_request_duration_seconds_sum {}", inner.sum_micros as f64 / 1e6);
+        let _ = writeln!(out, "mypay_http_request_duration_seconds_count {}", inner.count);
+    }
+    out.push_str("# HELP mypay_db_size_bytes Size of the SQLite database file (pages in use).\n");
+    out.push_str("# TYPE mypay_db_size_bytes gauge\n");
+    match state.db.size_bytes() {
+        Ok(size) => {
+            let _ = writeln!(out, "mypay_db_size_bytes {size}");
+        }
+        Err(err) => tracing::warn!(error = %err, "metrics: cannot read the database size"),
+    }
+    out.push_str("# HELP mypay_uptime_seconds Seconds since the server started.\n");
+    out.push_str("# TYPE mypay_uptime_seconds gauge\n");
+    let _ = writeln!(out, "mypay_uptime_seconds {}", state.started.elapsed().as_secs());
+    Response::text(200, "text/plain; version=0.0.4; charset=utf-8", out)
+}

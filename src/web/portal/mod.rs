@@ -1,0 +1,3 @@
+//! The citizen portal's pages.
+
+pub mod home;

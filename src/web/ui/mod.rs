@@ -1,0 +1,4 @@
+//! The one page layout and the small components every page is built from.
+
+pub mod errors;
+pub mod layout;
