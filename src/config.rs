@@ -220,10 +220,8 @@ impl RawConfig {
         let Some(path) = path else {
             return Ok((RawConfig::default(), None));
         };
-        let text = std::fs::read_to_string(path).map_err(|err| ConfigError::Read {
-            path: path.display().to_string(),
-            reason: err.to_string(),
-        })?;
+        let text = std::fs::read_to_string(path)
+            .map_err(|err| ConfigError::Read { path: path.display().to_string(), reason: err.to_string() })?;
         RawConfig::from_toml(&text, &path.display().to_string()).map(|raw| (raw, Some(path.display().to_string())))
     }
 
@@ -441,7 +439,10 @@ mod tests {
         raw.apply_overrides(&Overrides { listen: Some("127.0.0.1:3".to_owned()), data_dir: None });
         assert_eq!(raw.server.listen, "127.0.0.1:3");
         let err = raw.apply_env([("MYPAY_SERVER_WORKERS".to_owned(), "many".to_owned())]).unwrap_err();
-        assert_eq!(err.to_string(), "invalid environment variable MYPAY_SERVER_WORKERS: \"many\" is not a whole number");
+        assert_eq!(
+            err.to_string(),
+            "invalid environment variable MYPAY_SERVER_WORKERS: \"many\" is not a whole number"
+        );
     }
 
     #[test]
@@ -457,8 +458,11 @@ mod tests {
     fn packaged_example_lists_exactly_the_keys() {
         let text = include_str!("../packaging/mypay.toml");
         // Every key must be present, commented or not, so the example documents all of them.
-        let uncommented: String =
-            text.lines().map(|l| l.strip_prefix("# ").filter(|r| r.contains(" = ")).unwrap_or(l)).collect::<Vec<_>>().join("\n");
+        let uncommented: String = text
+            .lines()
+            .map(|l| l.strip_prefix("# ").filter(|r| r.contains(" = ")).unwrap_or(l))
+            .collect::<Vec<_>>()
+            .join("\n");
         // Parsing with deny_unknown_fields proves the example names no key we do not have.
         RawConfig::from_toml(&uncommented, "packaging/mypay.toml").unwrap();
         assert!(uncommented.contains("version = 1"));

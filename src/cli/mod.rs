@@ -166,7 +166,9 @@ fn open_admin(config_path: &Option<PathBuf>, data_dir: &Option<PathBuf>) -> Resu
 /// Reads a password from the first line of standard input.
 fn read_password_stdin() -> Result<String, CliError> {
     let mut line = String::new();
-    std::io::stdin().read_line(&mut line).map_err(|err| CliError::System(format!("cannot read standard input: {err}")))?;
+    std::io::stdin()
+        .read_line(&mut line)
+        .map_err(|err| CliError::System(format!("cannot read standard input: {err}")))?;
     let password = line.trim_end_matches(['\n', '\r']).to_owned();
     if password.is_empty() {
         return Err(CliError::Usage("no password on standard input".to_owned()));

@@ -245,7 +245,10 @@ pub fn validate(fields: &DebtFields, ctx: &RowContext) -> Result<ValidDebt, Vec<
     let mandatory = ctx.debt_type.as_ref().is_some_and(|t| t.due_date_mandatory);
     if fields.due_date.trim().is_empty() {
         if ctx.due_date_always_required {
-            err("PAA_IMPORT_SINTASSI_CSV_DATA_SCADENZA_PAGAMENTO_NON_PRESENTE", "DATA_SCADENZA_PAGAMENTO NON PRESENTE".to_owned());
+            err(
+                "PAA_IMPORT_SINTASSI_CSV_DATA_SCADENZA_PAGAMENTO_NON_PRESENTE",
+                "DATA_SCADENZA_PAGAMENTO NON PRESENTE".to_owned(),
+            );
         } else if mandatory {
             err(
                 "PAA_IMPORT_DATA_SCADENZA_PAGAMENTO_OBBLIGATORIA",
@@ -270,7 +273,10 @@ pub fn validate(fields: &DebtFields, ctx: &RowContext) -> Result<ValidDebt, Vec<
             None
         }
         Err(AmountError::Range) => {
-            err("PAA_IMPORT_SINTASSI_CSV_IMPORTO", format!("importo {} fuori intervallo (0,01 - 999.999.999,99)", fields.amount));
+            err(
+                "PAA_IMPORT_SINTASSI_CSV_IMPORTO",
+                format!("importo {} fuori intervallo (0,01 - 999.999.999,99)", fields.amount),
+            );
             None
         }
     };
@@ -291,13 +297,19 @@ pub fn validate(fields: &DebtFields, ctx: &RowContext) -> Result<ValidDebt, Vec<
     } else if debt_type.chars().count() > 64 {
         err("PAA_IMPORT_SINTASSI_CSV_TIPO_DOVUTO", "TIPO_DOVUTO TROPPO GRANDE".to_owned());
     } else if debt_type == DIGITAL_STAMP {
-        err("PAA_IMPORT_SINTASSI_CSV_TIPO_DOVUTO_NON_VALIDO_MARCA_DA_BOLLO", format!("tipo dovuto {debt_type} non ammesso"));
+        err(
+            "PAA_IMPORT_SINTASSI_CSV_TIPO_DOVUTO_NON_VALIDO_MARCA_DA_BOLLO",
+            format!("tipo dovuto {debt_type} non ammesso"),
+        );
     } else {
         match &ctx.debt_type {
-            None => err("PAA_IMPORT_SINTASSI_CSV_TIPO_DOVUTO_INESISTENTE", format!("tipo dovuto {debt_type} inesistente")),
-            Some(t) if !t.active => {
-                err("PAA_IMPORT_SINTASSI_CSV_TIPO_DOVUTO_NON_ATTIVO_PER_ENTE", format!("tipo dovuto {debt_type} non attivo"))
+            None => {
+                err("PAA_IMPORT_SINTASSI_CSV_TIPO_DOVUTO_INESISTENTE", format!("tipo dovuto {debt_type} inesistente"))
             }
+            Some(t) if !t.active => err(
+                "PAA_IMPORT_SINTASSI_CSV_TIPO_DOVUTO_NON_ATTIVO_PER_ENTE",
+                format!("tipo dovuto {debt_type} non attivo"),
+            ),
             Some(_) => {}
         }
     }
@@ -405,7 +417,10 @@ fn parse_amount(text: &str) -> Result<Cents, AmountError> {
     match Cents::parse_decimal(text) {
         Ok(cents) if cents.get() > 0 => Ok(cents),
         Ok(_) => Err(AmountError::Range),
-        Err(_) if text.bytes().all(|b| b.is_ascii_digit() || b == b'.') && text.bytes().filter(|b| *b == b'.').count() <= 1 => {
+        Err(_)
+            if text.bytes().all(|b| b.is_ascii_digit() || b == b'.')
+                && text.bytes().filter(|b| *b == b'.').count() <= 1 =>
+        {
             // Well-formed but too large or with too many decimals for cents.
             Err(AmountError::Range)
         }
@@ -497,7 +512,10 @@ mod tests {
             (|f| f.amount = "0.00".to_owned(), "PAA_IMPORT_SINTASSI_CSV_IMPORTO"),
             (|f| f.amount = "1000000000.00".to_owned(), "PAA_IMPORT_SINTASSI_CSV_IMPORTO"),
             (|f| f.fee = "x".to_owned(), "PAA_IMPORT_SINTASSI_CSV_COMMISSIONI_PA"),
-            (|f| f.debt_type = "MARCA_BOLLO_DIGITALE".to_owned(), "PAA_IMPORT_SINTASSI_CSV_TIPO_DOVUTO_NON_VALIDO_MARCA_DA_BOLLO"),
+            (
+                |f| f.debt_type = "MARCA_BOLLO_DIGITALE".to_owned(),
+                "PAA_IMPORT_SINTASSI_CSV_TIPO_DOVUTO_NON_VALIDO_MARCA_DA_BOLLO",
+            ),
             (|f| f.payment_kinds = "ALL|PO".to_owned(), "PAA_IMPORT_SINTASSI_CSV_TIPO_VERS"),
             (|f| f.causale.clear(), "PAA_IMPORT_SINTASSI_CSV"),
             (|f| f.collection_data = "9/".to_owned(), "PAA_IMPORT_SINTASSI_CSV_DATI_RISCOSS"),
@@ -516,8 +534,12 @@ mod tests {
         let mut fields = good();
         fields.due_date.clear();
         assert_eq!(codes(&fields, &context), ["PAA_IMPORT_SINTASSI_CSV_TIPO_DOVUTO_INESISTENTE"]);
-        context.debt_type =
-            Some(DebtTypeRules { code: "TARI".to_owned(), active: false, allow_anonymous: true, due_date_mandatory: false });
+        context.debt_type = Some(DebtTypeRules {
+            code: "TARI".to_owned(),
+            active: false,
+            allow_anonymous: true,
+            due_date_mandatory: false,
+        });
         assert_eq!(codes(&fields, &context), ["PAA_IMPORT_SINTASSI_CSV_TIPO_DOVUTO_NON_ATTIVO_PER_ENTE"]);
     }
 

@@ -45,7 +45,10 @@ pub fn check_code(code: &str) -> Result<String, ServiceError> {
         || code.len() > 64
         || !code.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'))
     {
-        return Err(ServiceError::invalid("code", format!("{code:?} must be 1 to 64 letters, digits, '_', '-' or '.'")));
+        return Err(ServiceError::invalid(
+            "code",
+            format!("{code:?} must be 1 to 64 letters, digits, '_', '-' or '.'"),
+        ));
     }
     if code.eq_ignore_ascii_case(RESERVED_EXPORT_CODE) {
         return Err(ServiceError::invalid("code", format!("{RESERVED_EXPORT_CODE} is reserved for exports")));
@@ -68,7 +71,13 @@ pub fn add_debt_type(
             return Err(ServiceError::invalid(field, "is required"));
         }
     }
-    let mut record = DebtTypeRecord { code: code.clone(), print_due_date: true, active: true, max_push_attempts: 20, ..Default::default() };
+    let mut record = DebtTypeRecord {
+        code: code.clone(),
+        print_due_date: true,
+        active: true,
+        max_push_attempts: 20,
+        ..Default::default()
+    };
     apply_changes(&mut record, changes)?;
     db.write(|tx| {
         let org = orgs::find_org_by_ipa(tx, ipa)?.ok_or_else(|| ServiceError::NotFound(format!("org {ipa}")))?;
@@ -88,7 +97,8 @@ pub fn add_debt_type(
             ..Default::default()
         };
         audit::insert_audit(tx, &entry, now)?;
-        debt_types::find_debt_type(tx, org.id, &code)?.ok_or_else(|| ServiceError::NotFound(format!("debt type {code}")))
+        debt_types::find_debt_type(tx, org.id, &code)?
+            .ok_or_else(|| ServiceError::NotFound(format!("debt type {code}")))
     })
 }
 
@@ -219,7 +229,10 @@ fn apply_changes(t: &mut DebtTypeRecord, c: &DebtTypeChanges) -> Result<(), Serv
         if let Some(url) = &t.external_payment_url
             && !(url.starts_with("https://") || url.starts_with("http://"))
         {
-            return Err(ServiceError::invalid("external-url", format!("{url:?} must be an http:// or https:// address")));
+            return Err(ServiceError::invalid(
+                "external-url",
+                format!("{url:?} must be an http:// or https:// address"),
+            ));
         }
     }
     if let Some(value) = c.allow_anonymous {
@@ -253,7 +266,8 @@ fn apply_changes(t: &mut DebtTypeRecord, c: &DebtTypeChanges) -> Result<(), Serv
         t.disable_notice_print = value;
     }
     if let Some(value) = &c.taxonomy_code {
-        let code = TaxonomyCode::parse(value.trim()).map_err(|err| ServiceError::invalid("taxonomy", err.to_string()))?;
+        let code =
+            TaxonomyCode::parse(value.trim()).map_err(|err| ServiceError::invalid("taxonomy", err.to_string()))?;
         t.taxonomy_code = code.as_str().to_owned();
     }
     if let Some(value) = c.active {

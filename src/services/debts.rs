@@ -60,12 +60,18 @@ pub fn add_debt(
         };
         let mut duplicates = Vec::new();
         if debts::identifier_is_live(tx, org.id, "IUD", &valid.iud)? {
-            duplicates.push(RowError { code: "PAA_IMPORT_IUD_DUPLICATO", description: "IUD attivo presente nel database".to_owned() });
+            duplicates.push(RowError {
+                code: "PAA_IMPORT_IUD_DUPLICATO",
+                description: "IUD attivo presente nel database".to_owned(),
+            });
         }
         if let Some(iuv) = &valid.iuv
             && debts::identifier_is_live(tx, org.id, "IUV", iuv.as_str())?
         {
-            duplicates.push(RowError { code: "PAA_IMPORT_IUV_DUPLICATO", description: "IUV attivo presente nel database".to_owned() });
+            duplicates.push(RowError {
+                code: "PAA_IMPORT_IUV_DUPLICATO",
+                description: "IUV attivo presente nel database".to_owned(),
+            });
         }
         if !duplicates.is_empty() {
             return Err(ServiceError::Rejected(duplicates));

@@ -65,7 +65,7 @@ pub fn seed(db: &Db, today: Date, now: &str) -> Result<Seeded, ServiceError> {
             segregation_code: some("01"),
             cbill_code: some("A1B2C"),
             iban_bank: some("IT60X0542811101000000123456"),
-            iban_postal: some("IT70X0760101600000012345678"),
+            iban_postal: some("IT22L0760101600000012345678"),
             postal_account: some("12345678"),
             postal_account_holder: some("Comune di Esempio - Servizio Tesoreria"),
             address: some("Piazza del Municipio"),

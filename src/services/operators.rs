@@ -76,10 +76,20 @@ pub fn add_operator(db: &Db, actor: &str, new: &NewOperator<'_>, now: &str) -> R
             return Err(ServiceError::Conflict(format!("operator {username} already exists")));
         }
         let org = match new.org_ipa {
-            Some(ipa) => Some(orgs::find_org_by_ipa(tx, ipa)?.ok_or_else(|| ServiceError::NotFound(format!("org {ipa}")))?),
+            Some(ipa) => {
+                Some(orgs::find_org_by_ipa(tx, ipa)?.ok_or_else(|| ServiceError::NotFound(format!("org {ipa}")))?)
+            }
             None => None,
         };
-        let id = operators::insert_operator(tx, &username, &hash, new.full_name, new.email, new.role == Role::AppAdmin, now)?;
+        let id = operators::insert_operator(
+            tx,
+            &username,
+            &hash,
+            new.full_name,
+            new.email,
+            new.role == Role::AppAdmin,
+            now,
+        )?;
         if let Some(org) = &org {
             operators::upsert_role(tx, id, org.id, new.role.org_role_code())?;
         }
@@ -110,8 +120,13 @@ pub fn set_password(db: &Db, actor: &str, username: &str, password: &str, now: &
             .ok_or_else(|| ServiceError::NotFound(format!("operator {username}")))?;
         operators::update_password(tx, op.id, &hash, now)?;
         let object = format!("operator:{}", op.username);
-        let entry =
-            audit::AuditEntry { actor, action: "operator.passwd", object: Some(&object), outcome: "OK", ..Default::default() };
+        let entry = audit::AuditEntry {
+            actor,
+            action: "operator.passwd",
+            object: Some(&object),
+            outcome: "OK",
+            ..Default::default()
+        };
         audit::insert_audit(tx, &entry, now)?;
         Ok(())
     })
@@ -139,7 +154,13 @@ pub fn revoke(db: &Db, actor: &str, grant: &Grant<'_>, now: &str) -> Result<Oper
     change_grants(db, actor, grant, now, false)
 }
 
-fn change_grants(db: &Db, actor: &str, grant: &Grant<'_>, now: &str, give: bool) -> Result<OperatorRecord, ServiceError> {
+fn change_grants(
+    db: &Db,
+    actor: &str,
+    grant: &Grant<'_>,
+    now: &str,
+    give: bool,
+) -> Result<OperatorRecord, ServiceError> {
     db.write(|tx| {
         let op = operators::find_operator(tx, grant.username)?
             .ok_or_else(|| ServiceError::NotFound(format!("operator {}", grant.username)))?;
@@ -147,7 +168,9 @@ fn change_grants(db: &Db, actor: &str, grant: &Grant<'_>, now: &str, give: bool)
             operators::update_app_admin(tx, op.id, give)?;
         }
         let org = match grant.org_ipa {
-            Some(ipa) => Some(orgs::find_org_by_ipa(tx, ipa)?.ok_or_else(|| ServiceError::NotFound(format!("org {ipa}")))?),
+            Some(ipa) => {
+                Some(orgs::find_org_by_ipa(tx, ipa)?.ok_or_else(|| ServiceError::NotFound(format!("org {ipa}")))?)
+            }
             None if grant.role == Some(Role::AppAdmin) => None,
             None => return Err(ServiceError::invalid("org", "is required")),
         };
@@ -157,14 +180,17 @@ fn change_grants(db: &Db, actor: &str, grant: &Grant<'_>, now: &str, give: bool)
                 types = debt_types::list_debt_types(tx, org.id)?;
             }
             for code in &grant.debt_types {
-                types.push(debt_types::find_debt_type(tx, org.id, code)?.ok_or_else(|| {
-                    ServiceError::NotFound(format!("debt type {code} in org {}", org.ipa_code))
-                })?);
+                types.push(
+                    debt_types::find_debt_type(tx, org.id, code)?
+                        .ok_or_else(|| ServiceError::NotFound(format!("debt type {code} in org {}", org.ipa_code)))?,
+                );
             }
             let has_role = op.roles.iter().any(|(ipa, _)| ipa.eq_ignore_ascii_case(&org.ipa_code));
             if give {
                 match grant.role {
-                    Some(role @ (Role::Operator | Role::OrgAdmin)) => operators::upsert_role(tx, op.id, org.id, role.org_role_code())?,
+                    Some(role @ (Role::Operator | Role::OrgAdmin)) => {
+                        operators::upsert_role(tx, op.id, org.id, role.org_role_code())?
+                    }
                     _ if !has_role => operators::upsert_role(tx, op.id, org.id, Role::Operator.org_role_code())?,
                     _ => {}
                 }
@@ -208,7 +234,9 @@ fn grants_json(op: &OperatorRecord) -> String {
 pub fn list_operators(db: &Db, org_ipa: Option<&str>) -> Result<Vec<OperatorRecord>, ServiceError> {
     db.read(|conn| {
         let org_id = match org_ipa {
-            Some(ipa) => Some(orgs::find_org_by_ipa(conn, ipa)?.ok_or_else(|| ServiceError::NotFound(format!("org {ipa}")))?.id),
+            Some(ipa) => {
+                Some(orgs::find_org_by_ipa(conn, ipa)?.ok_or_else(|| ServiceError::NotFound(format!("org {ipa}")))?.id)
+            }
             None => None,
         };
         Ok(operators::list_operators(conn, org_id)?)

@@ -57,7 +57,11 @@ pub fn add_org(db: &Db, actor: &str, ipa: &str, changes: &OrgChanges, now: &str)
         generator_id: "00".to_owned(),
         ..OrgRecord::default()
     };
-    for (field, value) in [("fiscal-code", &changes.fiscal_code), ("name", &changes.name), ("segregation-code", &changes.segregation_code)] {
+    for (field, value) in [
+        ("fiscal-code", &changes.fiscal_code),
+        ("name", &changes.name),
+        ("segregation-code", &changes.segregation_code),
+    ] {
         if value.as_deref().is_none_or(|v| v.trim().is_empty()) {
             return Err(ServiceError::invalid(field, "is required"));
         }
@@ -276,14 +280,18 @@ fn set_text(slot: &mut Option<String>, value: &Option<String>, field: &str, max:
 pub(crate) fn parse_iban(field: &str, value: &str) -> Result<Option<String>, ServiceError> {
     match non_empty(Some(value)) {
         None => Ok(None),
-        Some(v) => Ok(Some(Iban::parse(&v).map_err(|err| ServiceError::invalid(field, err.to_string()))?.as_str().to_owned())),
+        Some(v) => {
+            Ok(Some(Iban::parse(&v).map_err(|err| ServiceError::invalid(field, err.to_string()))?.as_str().to_owned()))
+        }
     }
 }
 
 fn parse_email(field: &str, value: &str) -> Result<Option<String>, ServiceError> {
     match non_empty(Some(value)) {
         None => Ok(None),
-        Some(v) => Ok(Some(Email::parse(&v).map_err(|err| ServiceError::invalid(field, err.to_string()))?.as_str().to_owned())),
+        Some(v) => {
+            Ok(Some(Email::parse(&v).map_err(|err| ServiceError::invalid(field, err.to_string()))?.as_str().to_owned()))
+        }
     }
 }
 
@@ -298,7 +306,11 @@ fn parse_two_letters(field: &str, value: &str) -> Result<Option<String>, Service
 fn parse_url(field: &str, value: &str) -> Result<Option<String>, ServiceError> {
     match non_empty(Some(value)) {
         None => Ok(None),
-        Some(v) if (v.starts_with("https://") || v.starts_with("http://")) && v.len() <= 2048 && !v.contains(char::is_whitespace) => {
+        Some(v)
+            if (v.starts_with("https://") || v.starts_with("http://"))
+                && v.len() <= 2048
+                && !v.contains(char::is_whitespace) =>
+        {
             Ok(Some(v))
         }
         Some(v) => Err(ServiceError::invalid(field, format!("{v:?} must be an http:// or https:// address"))),

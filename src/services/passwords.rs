@@ -20,9 +20,8 @@ pub fn hash_password(password: &str) -> Result<String, ServiceError> {
     let mut salt = [0u8; 16];
     getrandom::fill(&mut salt).map_err(|err| ServiceError::Internal(format!("no randomness: {err}")))?;
     let salt = SaltString::encode_b64(&salt).map_err(|err| ServiceError::Internal(err.to_string()))?;
-    let hash = hasher()?
-        .hash_password(password.as_bytes(), &salt)
-        .map_err(|err| ServiceError::Internal(err.to_string()))?;
+    let hash =
+        hasher()?.hash_password(password.as_bytes(), &salt).map_err(|err| ServiceError::Internal(err.to_string()))?;
     Ok(hash.to_string())
 }
 
@@ -44,7 +43,10 @@ pub fn random_password(len: usize) -> Result<String, ServiceError> {
     let mut bytes = vec![0u8; len];
     getrandom::fill(&mut bytes).map_err(|err| ServiceError::Internal(format!("no randomness: {err}")))?;
     // 256 is not a multiple of the alphabet size; the slight bias is irrelevant at this length.
-    Ok(bytes.iter().map(|b| char::from(ALPHABET.get(usize::from(*b) % ALPHABET.len()).copied().unwrap_or(b'x'))).collect())
+    Ok(bytes
+        .iter()
+        .map(|b| char::from(ALPHABET.get(usize::from(*b) % ALPHABET.len()).copied().unwrap_or(b'x')))
+        .collect())
 }
 
 /// Checks an operator password's strength: at least 10 characters, not all of one class.
@@ -63,7 +65,10 @@ pub fn check_operator_password(password: &str) -> Result<(), ServiceError> {
         password.chars().any(|c| !c.is_alphanumeric()),
     ];
     if classes.iter().filter(|present| **present).count() < 2 {
-        return Err(ServiceError::invalid("password", "must mix at least two of: lower case, upper case, digits, symbols"));
+        return Err(ServiceError::invalid(
+            "password",
+            "must mix at least two of: lower case, upper case, digits, symbols",
+        ));
     }
     Ok(())
 }

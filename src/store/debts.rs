@@ -147,7 +147,8 @@ pub fn insert_debt(conn: &Connection, d: &DebtRecord, now: &str) -> Result<i64, 
     )
     .map_err(StoreError::from_sqlite)?;
     let id = conn.last_insert_rowid();
-    let mut register = conn.prepare_cached("INSERT INTO identifier (org_id, kind, value, debt_id) VALUES (?1, ?2, ?3, ?4)")?;
+    let mut register =
+        conn.prepare_cached("INSERT INTO identifier (org_id, kind, value, debt_id) VALUES (?1, ?2, ?3, ?4)")?;
     register.execute(params![d.org_id, "IUD", d.iud, id]).map_err(StoreError::from_sqlite)?;
     if let Some(iuv) = &d.iuv {
         register.execute(params![d.org_id, "IUV", iuv, id]).map_err(StoreError::from_sqlite)?;
@@ -173,7 +174,8 @@ pub fn next_iuv_counter(conn: &Connection, org_id: i64, generator_id: &str) -> R
         params![org_id, generator_id],
         |row| row.get(0),
     )?;
-    u64::try_from(value).map_err(|_| StoreError::Corrupt { column: "iuv_counter.last_value", reason: value.to_string() })
+    u64::try_from(value)
+        .map_err(|_| StoreError::Corrupt { column: "iuv_counter.last_value", reason: value.to_string() })
 }
 
 /// The live (not annulled) debt with this IUD in the org.

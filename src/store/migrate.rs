@@ -43,7 +43,8 @@ pub(super) fn migrate(conn: &mut Connection, path: &str) -> Result<u32, StoreErr
     }
     let mut applied = 0;
     for version in found..SCHEMA_VERSION {
-        let index = usize::try_from(version - 1).map_err(|_| StoreError::UnknownVersion { path: path.to_owned(), found })?;
+        let index =
+            usize::try_from(version - 1).map_err(|_| StoreError::UnknownVersion { path: path.to_owned(), found })?;
         let Some(step) = MIGRATIONS.get(index) else {
             return Err(StoreError::UnknownVersion { path: path.to_owned(), found });
         };

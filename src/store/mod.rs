@@ -75,10 +75,8 @@ impl Db {
     /// and returns the number of migrations applied.
     pub fn open(path: &Path) -> Result<(Db, u32), StoreError> {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir).map_err(|err| StoreError::DataDir {
-                path: dir.display().to_string(),
-                reason: err.to_string(),
-            })?;
+            std::fs::create_dir_all(dir)
+                .map_err(|err| StoreError::DataDir { path: dir.display().to_string(), reason: err.to_string() })?;
         }
         let mut writer = Connection::open_with_flags(
             path,
@@ -88,10 +86,8 @@ impl Db {
         let applied = migrate::migrate(&mut writer, &path.display().to_string())?;
         let mut readers = Vec::with_capacity(READERS);
         for _ in 0..READERS {
-            let reader = Connection::open_with_flags(
-                path,
-                OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-            )?;
+            let reader =
+                Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX)?;
             configure(&reader)?;
             readers.push(reader);
         }

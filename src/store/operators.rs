@@ -108,7 +108,8 @@ pub fn delete_role(conn: &Connection, operator_id: i64, org_id: i64) -> Result<b
          AND debt_type_id IN (SELECT id FROM debt_type WHERE org_id = ?2)",
         params![operator_id, org_id],
     )?;
-    let n = conn.execute("DELETE FROM operator_role WHERE operator_id = ?1 AND org_id = ?2", params![operator_id, org_id])?;
+    let n =
+        conn.execute("DELETE FROM operator_role WHERE operator_id = ?1 AND org_id = ?2", params![operator_id, org_id])?;
     Ok(n > 0)
 }
 

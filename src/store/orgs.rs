@@ -101,9 +101,8 @@ fn from_row(row: &Row<'_>) -> rusqlite::Result<OrgRecord> {
 }
 
 fn with_functionalities(conn: &Connection, mut org: OrgRecord) -> Result<OrgRecord, StoreError> {
-    let mut stmt = conn.prepare_cached(
-        "SELECT code FROM org_functionality WHERE org_id = ?1 AND active = 1 ORDER BY code",
-    )?;
+    let mut stmt =
+        conn.prepare_cached("SELECT code FROM org_functionality WHERE org_id = ?1 AND active = 1 ORDER BY code")?;
     org.functionalities = stmt.query_map([org.id], |row| row.get(0))?.collect::<Result<_, _>>()?;
     Ok(org)
 }

@@ -127,9 +127,7 @@ fn audit_is_append_only() {
     let (_dir, db) = open_temp();
     let entry = audit::AuditEntry { actor: "cli", action: "org.add", outcome: "OK", ..Default::default() };
     db.write(|tx| audit::insert_audit(tx, &entry, "2026-01-01T00:00:00Z")).unwrap();
-    let err = db
-        .write(|tx| Ok::<_, StoreError>(tx.execute("UPDATE audit SET outcome = 'KO'", [])?))
-        .unwrap_err();
+    let err = db.write(|tx| Ok::<_, StoreError>(tx.execute("UPDATE audit SET outcome = 'KO'", [])?)).unwrap_err();
     assert!(err.to_string().contains("audit is append-only"), "{err}");
     let err = db.write(|tx| Ok::<_, StoreError>(tx.execute("DELETE FROM audit", [])?)).unwrap_err();
     assert!(err.to_string().contains("audit is append-only"), "{err}");

@@ -57,7 +57,10 @@ pub fn render(state: &AppState) -> Response {
         out.push_str("# HELP mypay_http_requests_total HTTP requests answered, by route, method and status.\n");
         out.push_str("# TYPE mypay_http_requests_total counter\n");
         for ((route, method, status), n) in &inner.requests {
-            let _ = writeln!(out, "mypay_http_requests_total{{route=\"{route}\",method=\"{method}\",status=\"{status}\"}} {n}");
+            let _ = writeln!(
+                out,
+                "mypay_http_requests_total{{route=\"{route}\",method=\"{method}\",status=\"{status}\"}} {n}"
+            );
         }
         out.push_str("# HELP mypay_http_request_duration_seconds Time to answer a request.\n");
         out.push_str("# TYPE mypay_http_request_duration_seconds histogram\n");

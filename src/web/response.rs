@@ -14,7 +14,10 @@ impl Response {
     pub fn html(status: u16, markup: maud::Markup) -> Response {
         Response {
             status,
-            headers: vec![("Content-Type", "text/html; charset=utf-8".to_owned()), ("Cache-Control", "no-store".to_owned())],
+            headers: vec![
+                ("Content-Type", "text/html; charset=utf-8".to_owned()),
+                ("Cache-Control", "no-store".to_owned()),
+            ],
             body: markup.into_string().into_bytes(),
         }
     }

@@ -45,9 +45,12 @@ impl Route {
     /// The largest body this route reads. GET routes take none worth mentioning.
     pub fn body_limit(&self, state: &AppState) -> u64 {
         match self {
-            Route::Home | Route::Healthz | Route::Metrics | Route::Asset(_) | Route::MethodNotAllowed(_) | Route::NotFound => {
-                state.config.raw.server.max_body_bytes.min(64 * 1024)
-            }
+            Route::Home
+            | Route::Healthz
+            | Route::Metrics
+            | Route::Asset(_)
+            | Route::MethodNotAllowed(_)
+            | Route::NotFound => state.config.raw.server.max_body_bytes.min(64 * 1024),
         }
     }
 }

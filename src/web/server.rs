@@ -101,8 +101,11 @@ fn handle(state: &AppState, mut raw: tiny_http::Request, request_id: u64) {
     let url = raw.url().to_owned();
     let path = url.split_once('?').map_or(url.as_str(), |(p, _)| p).to_owned();
     let route = router::route(&method, &path);
-    let headers: Vec<(String, String)> =
-        raw.headers().iter().map(|h| (h.field.as_str().as_str().to_ascii_lowercase(), h.value.as_str().to_owned())).collect();
+    let headers: Vec<(String, String)> = raw
+        .headers()
+        .iter()
+        .map(|h| (h.field.as_str().as_str().to_ascii_lowercase(), h.value.as_str().to_owned()))
+        .collect();
 
     let response = match read_body(&mut raw, route.body_limit(state)) {
         Err(response) => response,

@@ -20,7 +20,12 @@ pub fn page(state: &AppState) -> Response {
         Ok(list) => {
             let cards: Vec<OrgCard> = list
                 .into_iter()
-                .map(|org| OrgCard { name: org.name, fiscal_code: org.fiscal_code, city: org.city, info_text: org.info_text })
+                .map(|org| OrgCard {
+                    name: org.name,
+                    fiscal_code: org.fiscal_code,
+                    city: org.city,
+                    info_text: org.info_text,
+                })
                 .collect();
             Response::html(200, layout::page("Enti", view(&cards)))
         }
@@ -65,7 +70,12 @@ mod tests {
 
     #[test]
     fn org_names_are_escaped() {
-        let card = OrgCard { name: "Comune <A & B>".to_owned(), fiscal_code: "01234567897".to_owned(), city: None, info_text: None };
+        let card = OrgCard {
+            name: "Comune <A & B>".to_owned(),
+            fiscal_code: "01234567897".to_owned(),
+            city: None,
+            info_text: None,
+        };
         let html = view(&[card]).into_string();
         assert!(html.contains("<h2 class=\"card-title h5\">Comune &lt;A &amp; B&gt;</h2>"), "{html}");
     }

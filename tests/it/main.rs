@@ -1,0 +1,8 @@
+//! The one integration-test binary: it runs the real `mypay` binary over loopback and on real
+//! data directories. One module per surface.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
+
+mod cli;
+mod server;
+mod support;
+mod tidy;

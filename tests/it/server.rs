@@ -1,0 +1,155 @@
+//! The server as a whole: probes, the home page, restarts and shutdown.
+
+use crate::support::{Server, data_dir, get, get_with, post, run, stdout};
+
+#[test]
+fn demo_serves_health_home_metrics_and_assets() {
+    let (_tmp, dir) = data_dir();
+    let server = Server::start(&dir, &["demo"]);
+    assert!(
+        server.banner.iter().any(|l| l.contains("demo data created: org c_esempio with 20 debts")),
+        "{:?}",
+        server.banner
+    );
+    let password_line = server.banner.iter().find(|l| l.contains("operator login")).unwrap();
+    assert!(password_line.contains("user demo password "), "{password_line}");
+
+    let health = get(&server.url("/healthz"));
+    assert_eq!(health.status, 200);
+    assert_eq!(health.body, r#"{"status":"ok"}"#);
+
+    let home = get(&server.url("/"));
+    assert_eq!(home.status, 200);
+    assert!(home.body.contains("<html lang=\"it\">"));
+    assert!(home.body.contains("Comune di Esempio"));
+    assert_eq!(home.header("x-content-type-options"), Some("nosniff"));
+    assert!(home.header("content-security-policy").unwrap().contains("frame-ancestors 'none'"));
+    assert_eq!(home.header("referrer-policy"), Some("same-origin"));
+
+    let css = get(&server.url("/static/mypay.css"));
+    assert_eq!(css.status, 200);
+    assert_eq!(css.header("content-type"), Some("text/css; charset=utf-8"));
+    assert!(css.header("cache-control").unwrap().contains("max-age=31536000"));
+    let etag = css.header("etag").unwrap().to_owned();
+    let again = get_with(&server.url("/static/mypay.css"), &[("If-None-Match", &etag)]);
+    assert_eq!(again.status, 304);
+    let bootstrap = get(&server.url("/static/bootstrap-italia/css/bootstrap-italia.min.css"));
+    assert_eq!(bootstrap.status, 200);
+    assert!(bootstrap.body.len() > 100_000);
+    assert_eq!(get(&server.url("/static/../Cargo.toml")).status, 404);
+
+    assert_eq!(get(&server.url("/nessuna-pagina")).status, 404);
+    assert_eq!(post(&server.url("/healthz"), "text/plain", b"x").status, 405);
+    let too_big = vec![b'x'; 2 * 1024 * 1024];
+    assert_eq!(post(&server.url("/"), "text/plain", &too_big).status, 413);
+
+    let metrics = get(&server.url("/metrics"));
+    assert_eq!(metrics.status, 200);
+    assert!(
+        metrics.body.contains(r#"mypay_http_requests_total{route="healthz",method="GET",status="200"} 1"#),
+        "{}",
+        metrics.body
+    );
+    assert!(metrics.body.contains(r#"mypay_http_requests_total{route="not_found",method="GET",status="404"}"#));
+    assert!(metrics.body.contains("mypay_http_request_duration_seconds_bucket{le=\"+Inf\"}"));
+    assert!(metrics.body.contains("mypay_db_size_bytes "));
+
+    let (clean, log) = server.terminate();
+    assert!(clean, "{log}");
+    assert!(log.contains("stopped"), "{log}");
+}
+
+#[test]
+fn second_start_migrates_nothing_and_loses_nothing() {
+    let (_tmp, dir) = data_dir();
+    let first = Server::start(&dir, &["demo"]);
+    let (clean, log) = first.terminate();
+    assert!(clean, "{log}");
+    assert!(log.contains("migrations=1"), "{log}");
+    // SIGTERM checkpointed the WAL into the main file.
+    let wal = dir.join("mypay.db-wal");
+    assert!(!wal.exists() || std::fs::metadata(&wal).unwrap().len() == 0);
+
+    let second = Server::start(&dir, &["demo"]);
+    assert!(second.banner.iter().any(|l| l.contains("demo data already present")), "{:?}", second.banner);
+    assert!(get(&second.url("/")).body.contains("Comune di Esempio"));
+    let (clean, log) = second.terminate();
+    assert!(clean, "{log}");
+    assert!(log.contains("migrations=0"), "{log}");
+
+    let listed = run(&dir, &["debt", "list", "--org", "c_esempio", "--json"], None);
+    let debts: serde_json::Value = serde_json::from_str(&stdout(&listed)).unwrap();
+    assert_eq!(debts.as_array().unwrap().len(), 20);
+    let operators = run(&dir, &["operator", "list", "--json"], None);
+    assert_eq!(serde_json::from_str::<serde_json::Value>(&stdout(&operators)).unwrap().as_array().unwrap().len(), 1);
+}
+
+#[test]
+fn sigterm_lets_in_flight_requests_finish() {
+    let (_tmp, dir) = data_dir();
+    let server = Server::start(&dir, &["demo"]);
+    let url = server.url("/");
+    // Requests racing the signal either complete with 200 or find the listener closed; none may
+    // be cut off half-way with a broken response.
+    let clients: Vec<_> = (0..8)
+        .map(|_| {
+            let url = url.clone();
+            std::thread::spawn(move || {
+                let mut ok = 0;
+                for _ in 0..20 {
+                    let agent: ureq::Agent = ureq::Agent::config_builder()
+                        .http_status_as_error(false)
+                        .timeout_global(Some(std::time::Duration::from_secs(5)))
+                        .build()
+                        .into();
+                    match agent.get(&url).call() {
+                        Ok(mut res) => {
+                            assert_eq!(res.status().as_u16(), 200);
+                            assert!(res.body_mut().read_to_string().unwrap().contains("</html>"));
+                            ok += 1;
+                        }
+                        Err(_) => break,
+                    }
+                }
+                ok
+            })
+        })
+        .collect();
+    std::thread::sleep(std::time::Duration::from_millis(50));
+    let (clean, log) = server.terminate();
+    let answered: usize = clients.into_iter().map(|c| c.join().unwrap()).sum();
+    assert!(clean, "{log}");
+    assert!(answered > 0);
+}
+
+#[test]
+fn production_serve_refuses_incomplete_configuration() {
+    let (_tmp, dir) = data_dir();
+    let out = run(&dir, &["serve", "--listen", "127.0.0.1:0"], None);
+    assert_eq!(out.status.code(), Some(2));
+    let err = crate::support::stderr(&out);
+    assert!(err.contains("server.public_url: is required"), "{err}");
+    assert!(err.contains("station.broker_id: is required"), "{err}");
+    assert!(err.contains("node.base_url: is required"), "{err}");
+    assert!(!dir.join("mypay.db").exists(), "nothing may be created before the configuration is valid");
+}
+
+#[test]
+fn production_serve_starts_with_a_complete_configuration() {
+    let (tmp, dir) = data_dir();
+    let config = tmp.path().join("mypay.toml");
+    std::fs::write(
+        &config,
+        "version = 1\n[server]\npublic_url = \"https://pagamenti.example.it\"\n[station]\nbroker_id = \"01234567897\"\n\
+         station_id = \"01234567897_01\"\n[node]\nbase_url = \"https://api.example.it\"\n",
+    )
+    .unwrap();
+    let server = Server::start(&dir, &["--config", config.to_str().unwrap(), "serve"]);
+    let first_ok = std::time::Instant::now();
+    assert_eq!(get(&server.url("/healthz")).status, 200);
+    eprintln!("start to first /healthz 200: {:?}", first_ok.duration_since(server.started));
+    // No demo data in production: the home page says nobody accepts payments yet.
+    assert!(get(&server.url("/")).body.contains("Nessun ente accetta pagamenti"));
+    let (clean, log) = server.terminate();
+    assert!(clean, "{log}");
+}

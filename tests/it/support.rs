@@ -1,0 +1,165 @@
+//! Test fixtures: a temporary data directory, the real binary started on 127.0.0.1:0, and a
+//! blocking HTTP client.
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader, Read};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+/// The binary under test.
+pub fn bin() -> &'static str {
+    env!("CARGO_BIN_EXE_mypay")
+}
+
+/// Runs `mypay` with `args` on `data_dir`, feeding `stdin`, and returns its output.
+pub fn run(data_dir: &Path, args: &[&str], stdin: Option<&str>) -> Output {
+    let mut cmd = Command::new(bin());
+    cmd.arg("--data-dir").arg(data_dir).args(args);
+    cmd.env_remove("MYPAY_CONFIG").env_remove("MYPAY_DATA_DIR");
+    cmd.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
+    let mut child = cmd.spawn().unwrap();
+    if let Some(text) = stdin {
+        use std::io::Write;
+        child.stdin.take().unwrap().write_all(text.as_bytes()).unwrap();
+    } else {
+        drop(child.stdin.take());
+    }
+    child.wait_with_output().unwrap()
+}
+
+pub fn stdout(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+pub fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+/// A running server; killed on drop if the test did not stop it.
+pub struct Server {
+    pub child: Child,
+    pub base: String,
+    /// Everything the server printed on stdout up to and including the listening line and the
+    /// demo lines that follow it.
+    pub banner: Vec<String>,
+    pub started: Instant,
+}
+
+impl Server {
+    /// Starts `mypay <args> --listen 127.0.0.1:0` on `data_dir` and waits for its listening line.
+    pub fn start(data_dir: &Path, args: &[&str]) -> Server {
+        let started = Instant::now();
+        let mut child = Command::new(bin())
+            .arg("--data-dir")
+            .arg(data_dir)
+            .args(args)
+            .args(["--listen", "127.0.0.1:0"])
+            .env_remove("MYPAY_CONFIG")
+            .env_remove("MYPAY_DATA_DIR")
+            .env("MYPAY_LOG_LEVEL", "info")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+        let first = lines.next().expect("server printed nothing").unwrap();
+        let base = first.rsplit(' ').next().unwrap().to_owned();
+        assert!(base.starts_with("http://127.0.0.1:"), "{first}");
+        let mut banner = vec![first];
+        // The demo prints its data summary right after, ending with the portal line.
+        if args.contains(&"demo") || args.contains(&"--demo") {
+            for line in lines.by_ref() {
+                let line = line.unwrap();
+                let done = line.contains("operator login") || line.contains("already present");
+                banner.push(line);
+                if done {
+                    break;
+                }
+            }
+        }
+        // Keep draining stdout so the server never blocks on a full pipe.
+        std::thread::spawn(move || for _ in lines {});
+        Server { child, base, banner, started }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    /// Sends SIGTERM and waits for the exit; returns (success, stderr).
+    pub fn terminate(mut self) -> (bool, String) {
+        let status = Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status().unwrap();
+        assert!(status.success());
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                let mut err = String::new();
+                self.child.stderr.take().unwrap().read_to_string(&mut err).unwrap();
+                return (status.success(), err);
+            }
+            assert!(Instant::now() < deadline, "server did not stop within 10 s of SIGTERM");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A plain HTTP response.
+pub struct Reply {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: String,
+}
+
+impl Reply {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+    }
+}
+
+fn agent() -> ureq::Agent {
+    ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .timeout_global(Some(Duration::from_secs(10)))
+        .build()
+        .into()
+}
+
+pub fn get(url: &str) -> Reply {
+    get_with(url, &[])
+}
+
+pub fn get_with(url: &str, headers: &[(&str, &str)]) -> Reply {
+    let mut req = agent().get(url);
+    for (name, value) in headers {
+        req = req.header(*name, *value);
+    }
+    reply(req.call().unwrap())
+}
+
+pub fn post(url: &str, content_type: &str, body: &[u8]) -> Reply {
+    reply(agent().post(url).header("Content-Type", content_type).send(body).unwrap())
+}
+
+fn reply(mut res: ureq::http::Response<ureq::Body>) -> Reply {
+    let status = res.status().as_u16();
+    let headers =
+        res.headers().iter().map(|(n, v)| (n.as_str().to_owned(), v.to_str().unwrap_or_default().to_owned())).collect();
+    let body = res.body_mut().with_config().limit(64 * 1024 * 1024).read_to_string().unwrap_or_default();
+    Reply { status, headers, body }
+}
+
+/// A fresh temporary data directory.
+pub fn data_dir() -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("data");
+    (dir, path)
+}

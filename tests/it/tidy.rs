@@ -1,0 +1,92 @@
+//! Tidy checks that read the source tree: the conventions ARCHITECTURE.md promises, kept true by
+//! a test rather than by memory.
+
+use std::path::{Path, PathBuf};
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            rust_files(&path, out);
+        } else if path.extension().is_some_and(|e| e == "rs") {
+            out.push(path);
+        }
+    }
+}
+
+fn sources() -> Vec<(String, String)> {
+    let mut files = Vec::new();
+    rust_files(&root().join("src"), &mut files);
+    files.sort();
+    files
+        .into_iter()
+        .map(|p| (p.strip_prefix(root()).unwrap().display().to_string(), std::fs::read_to_string(&p).unwrap()))
+        .collect()
+}
+
+#[test]
+fn every_source_file_opens_with_a_module_doc() {
+    for (path, text) in sources() {
+        let first = text.lines().find(|l| !l.trim().is_empty()).unwrap_or_default();
+        assert!(first.starts_with("//!"), "{path} must start with a //! doc comment saying what it owns");
+    }
+}
+
+#[test]
+fn only_the_store_uses_rusqlite_and_only_web_uses_maud_and_tiny_http() {
+    for (path, text) in sources() {
+        if !path.starts_with("src/store/") {
+            assert!(!text.contains("rusqlite"), "{path} uses rusqlite: SQL belongs in src/store/");
+        }
+        if !path.starts_with("src/web/") {
+            assert!(
+                !text.contains("maud::") && !text.contains("tiny_http"),
+                "{path} uses maud or tiny_http outside src/web/"
+            );
+        }
+        if path.starts_with("src/domain/") {
+            for banned in
+                ["std::fs", "std::net", "std::io", "crate::store", "crate::services", "Timestamp::now", "getrandom"]
+            {
+                assert!(!text.contains(banned), "{path} uses {banned}: the domain does no I/O");
+            }
+        }
+    }
+}
+
+#[test]
+fn no_sql_outside_the_store() {
+    for (path, text) in sources() {
+        if path.starts_with("src/store/") {
+            continue;
+        }
+        for keyword in ["SELECT ", "INSERT INTO", "UPDATE ", "DELETE FROM", "CREATE TABLE"] {
+            let hit = text.lines().any(|l| l.contains(&format!("\"{keyword}")));
+            assert!(!hit, "{path} has SQL ({keyword}); SQL belongs in src/store/");
+        }
+    }
+}
+
+#[test]
+fn architecture_md_has_a_section_per_source_directory() {
+    let arch = std::fs::read_to_string(root().join("ARCHITECTURE.md")).unwrap();
+    for entry in std::fs::read_dir(root().join("src")).unwrap() {
+        let path = entry.unwrap().path();
+        let name = path.file_name().unwrap().to_string_lossy().to_string();
+        let heading = if path.is_dir() { format!("### `src/{name}/`") } else { format!("`src/{name}`") };
+        assert!(arch.contains(&heading), "ARCHITECTURE.md must describe {heading}");
+    }
+}
+
+#[test]
+fn readme_keeps_the_two_commands() {
+    let readme = std::fs::read_to_string(root().join("README.md")).unwrap();
+    assert!(readme.contains("cargo run --release -- demo"));
+    assert!(readme.contains("cargo test"));
+    let ci = std::fs::read_to_string(root().join(".ci/run")).unwrap();
+    assert!(ci.contains("cargo test"));
+}
