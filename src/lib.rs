@@ -8,5 +8,6 @@ pub mod clock;
 pub mod config;
 pub mod domain;
 pub mod services;
+pub mod soap;
 pub mod store;
 pub mod web;

@@ -1,0 +1,318 @@
+//! The one SOAP 1.1 envelope reader and writer, shared by the station (what the pagoPA Node calls),
+//! the simulator (which calls the station and answers mypay's nodeForPa calls) and, later, the SIL.
+//!
+//! Reading builds a small owned tree ([`Element`]) of the single payload element in the Body, with
+//! namespaces resolved. It refuses what a hostile client could abuse: DTDs (so no entity
+//! definitions and no billion-laughs), references to entities other than the five predefined ones,
+//! nesting deeper than [`MAX_DEPTH`], and more than [`MAX_ELEMENTS`] elements. Size limits are the
+//! HTTP layer's. Writing escapes every text and attribute value; element order is the caller's
+//! (the XSD sequence order).
+//! **Invariant:** no other module parses or builds SOAP envelopes.
+
+use std::fmt::Write as _;
+
+use quick_xml::NsReader;
+use quick_xml::events::Event;
+use quick_xml::name::ResolveResult;
+
+/// The SOAP 1.1 envelope namespace.
+pub const ENVELOPE_NS: &str = "http://schemas.xmlsoap.org/soap/envelope/";
+/// Deepest element nesting accepted; pagoPA payloads need about 8.
+pub const MAX_DEPTH: usize = 64;
+/// Most elements accepted in one envelope; a receipt has about 150.
+pub const MAX_ELEMENTS: usize = 20_000;
+
+/// Why an envelope was refused. Adapters map these to their contract's syntax fault.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SoapError {
+    #[error("malformed XML: {0}")]
+    Malformed(String),
+    #[error("DTDs are not accepted")]
+    Dtd,
+    #[error("entity reference &{0}; is not allowed")]
+    Entity(String),
+    #[error("XML nested deeper than {MAX_DEPTH} levels")]
+    TooDeep,
+    #[error("XML with more than {MAX_ELEMENTS} elements")]
+    TooManyElements,
+    #[error("not a SOAP envelope: {0}")]
+    NotEnvelope(String),
+}
+
+/// An XML element: resolved namespace, local name, attributes, text and children in document order.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Element {
+    /// The namespace URI, `None` for unqualified elements.
+    pub ns: Option<String>,
+    pub name: String,
+    /// Attributes as (local name, value), namespace declarations excluded.
+    pub attrs: Vec<(String, String)>,
+    /// The concatenated text directly inside this element (CDATA included), unescaped.
+    pub text: String,
+    pub children: Vec<Element>,
+}
+
+impl Element {
+    /// The first child with this local name.
+    pub fn child(&self, name: &str) -> Option<&Element> {
+        self.children.iter().find(|c| c.name == name)
+    }
+
+    /// Every child with this local name.
+    pub fn children_named<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a Element> + 'a {
+        self.children.iter().filter(move |c| c.name == name)
+    }
+
+    /// The text of the first child with this local name.
+    pub fn child_text(&self, name: &str) -> Option<&str> {
+        self.child(name).map(|c| c.text.as_str())
+    }
+
+    /// Follows a path of child names.
+    pub fn path(&self, names: &[&str]) -> Option<&Element> {
+        names.iter().try_fold(self, |el, name| el.child(name))
+    }
+
+    /// The text at a path of child names.
+    pub fn path_text(&self, names: &[&str]) -> Option<&str> {
+        self.path(names).map(|e| e.text.as_str())
+    }
+}
+
+/// Parses an XML document into its root element.
+pub fn parse_document(bytes: &[u8]) -> Result<Element, SoapError> {
+    let text = std::str::from_utf8(bytes).map_err(|_| SoapError::Malformed("not UTF-8".to_owned()))?;
+    let mut reader = NsReader::from_str(text);
+    reader.config_mut().expand_empty_elements = true;
+    reader.config_mut().check_end_names = true;
+    let mut stack: Vec<Element> = Vec::new();
+    let mut root: Option<Element> = None;
+    let mut n_elements = 0usize;
+    loop {
+        let (resolved, event) = reader.read_resolved_event().map_err(|err| SoapError::Malformed(err.to_string()))?;
+        match event {
+            Event::Start(start) => {
+                if root.is_some() {
+                    return Err(SoapError::Malformed("content after the root element".to_owned()));
+                }
+                n_elements += 1;
+                if n_elements > MAX_ELEMENTS {
+                    return Err(SoapError::TooManyElements);
+                }
+                if stack.len() >= MAX_DEPTH {
+                    return Err(SoapError::TooDeep);
+                }
+                let ns = match resolved {
+                    ResolveResult::Bound(ns) => Some(String::from_utf8_lossy(ns.as_ref()).into_owned()),
+                    ResolveResult::Unbound => None,
+                    ResolveResult::Unknown(prefix) => {
+                        return Err(SoapError::Malformed(format!(
+                            "undeclared namespace prefix {}",
+                            String::from_utf8_lossy(&prefix)
+                        )));
+                    }
+                };
+                let name = String::from_utf8_lossy(start.local_name().as_ref()).into_owned();
+                let mut attrs = Vec::new();
+                for attr in start.attributes() {
+                    let attr = attr.map_err(|err| SoapError::Malformed(err.to_string()))?;
+                    let key = attr.key;
+                    if key.as_ref() == b"xmlns" || key.prefix().is_some_and(|p| p.as_ref() == b"xmlns") {
+                        continue;
+                    }
+                    let value = attr
+                        .decode_and_unescape_value(reader.decoder())
+                        .map_err(|err| match err {
+                            quick_xml::Error::Escape(e) => SoapError::Entity(e.to_string()),
+                            other => SoapError::Malformed(other.to_string()),
+                        })?
+                        .into_owned();
+                    attrs.push((String::from_utf8_lossy(key.local_name().as_ref()).into_owned(), value));
+                }
+                stack.push(Element { ns, name, attrs, text: String::new(), children: Vec::new() });
+            }
+            Event::End(_) => {
+                let Some(done) = stack.pop() else {
+                    return Err(SoapError::Malformed("unbalanced end tag".to_owned()));
+                };
+                match stack.last_mut() {
+                    Some(parent) => parent.children.push(done),
+                    None => root = Some(done),
+                }
+            }
+            Event::Text(text) => {
+                let decoded = text.decode().map_err(|err| SoapError::Malformed(err.to_string()))?;
+                match stack.last_mut() {
+                    Some(el) => el.text.push_str(&decoded),
+                    None if decoded.trim().is_empty() => {}
+                    None => return Err(SoapError::Malformed("text outside the root element".to_owned())),
+                }
+            }
+            Event::CData(data) => {
+                let decoded = data.decode().map_err(|err| SoapError::Malformed(err.to_string()))?;
+                if let Some(el) = stack.last_mut() {
+                    el.text.push_str(&decoded);
+                }
+            }
+            Event::GeneralRef(reference) => {
+                let resolved = match reference.resolve_char_ref() {
+                    Ok(Some(c)) => c.to_string(),
+                    Ok(None) => {
+                        let name = reference.decode().map_err(|err| SoapError::Malformed(err.to_string()))?;
+                        match name.as_ref() {
+                            "amp" => "&".to_owned(),
+                            "lt" => "<".to_owned(),
+                            "gt" => ">".to_owned(),
+                            "quot" => "\"".to_owned(),
+                            "apos" => "'".to_owned(),
+                            other => return Err(SoapError::Entity(other.to_owned())),
+                        }
+                    }
+                    Err(err) => return Err(SoapError::Malformed(err.to_string())),
+                };
+                if let Some(el) = stack.last_mut() {
+                    el.text.push_str(&resolved);
+                }
+            }
+            Event::DocType(_) => return Err(SoapError::Dtd),
+            Event::Decl(_) | Event::Comment(_) | Event::PI(_) => {}
+            Event::Empty(_) => return Err(SoapError::Malformed("unexpected empty element".to_owned())),
+            Event::Eof => break,
+        }
+    }
+    if !stack.is_empty() {
+        return Err(SoapError::Malformed("unexpected end of document".to_owned()));
+    }
+    root.ok_or_else(|| SoapError::Malformed("no root element".to_owned()))
+}
+
+/// Parses a SOAP 1.1 envelope and returns the one payload element of its Body.
+pub fn parse_envelope(bytes: &[u8]) -> Result<Element, SoapError> {
+    let root = parse_document(bytes)?;
+    if root.name != "Envelope" || root.ns.as_deref() != Some(ENVELOPE_NS) {
+        return Err(SoapError::NotEnvelope(format!(
+            "root element is {{{}}}{}",
+            root.ns.unwrap_or_default(),
+            root.name
+        )));
+    }
+    let body = root
+        .children
+        .into_iter()
+        .find(|c| c.name == "Body" && c.ns.as_deref() == Some(ENVELOPE_NS))
+        .ok_or_else(|| SoapError::NotEnvelope("no Body".to_owned()))?;
+    let mut payloads = body.children.into_iter();
+    let payload = payloads.next().ok_or_else(|| SoapError::NotEnvelope("empty Body".to_owned()))?;
+    if payloads.next().is_some() {
+        return Err(SoapError::NotEnvelope("more than one element in the Body".to_owned()));
+    }
+    Ok(payload)
+}
+
+/// Escapes text for element content and attribute values.
+pub fn escape(text: &str) -> std::borrow::Cow<'_, str> {
+    if !text.contains(['<', '>', '&', '"', '\'']) {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len() + 16);
+    for c in text.chars() {
+        match c {
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '&' => out.push_str("&amp;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&apos;"),
+            other => out.push(other),
+        }
+    }
+    std::borrow::Cow::Owned(out)
+}
+
+/// A minimal XML writer: the caller writes elements in schema order; every text is escaped.
+#[derive(Debug, Default)]
+pub struct XmlWriter {
+    out: String,
+}
+
+impl XmlWriter {
+    pub fn new() -> XmlWriter {
+        XmlWriter { out: String::with_capacity(2048) }
+    }
+
+    /// `<name>`.
+    pub fn open(&mut self, name: &str) -> &mut Self {
+        let _ = write!(self.out, "<{name}>");
+        self
+    }
+
+    /// `<name a="v" ...>`, with escaped attribute values.
+    pub fn open_with(&mut self, name: &str, attrs: &[(&str, &str)]) -> &mut Self {
+        let _ = write!(self.out, "<{name}");
+        for (key, value) in attrs {
+            let _ = write!(self.out, " {key}=\"{}\"", escape(value));
+        }
+        self.out.push('>');
+        self
+    }
+
+    /// `</name>`.
+    pub fn close(&mut self, name: &str) -> &mut Self {
+        let _ = write!(self.out, "</{name}>");
+        self
+    }
+
+    /// `<name>text</name>`.
+    pub fn leaf(&mut self, name: &str, text: &str) -> &mut Self {
+        let _ = write!(self.out, "<{name}>{}</{name}>", escape(text));
+        self
+    }
+
+    /// A leaf only when there is a value.
+    pub fn leaf_opt(&mut self, name: &str, text: Option<&str>) -> &mut Self {
+        if let Some(text) = text {
+            self.leaf(name, text);
+        }
+        self
+    }
+
+    /// Appends already-serialized XML (another writer's output).
+    pub fn raw(&mut self, xml: &str) -> &mut Self {
+        self.out.push_str(xml);
+        self
+    }
+
+    pub fn finish(self) -> String {
+        self.out
+    }
+}
+
+/// Wraps `payload_xml` (one element whose prefix is `prefix`, bound to `ns`) in a SOAP 1.1 envelope
+/// with an empty Header, as pagoPA's examples do.
+pub fn envelope(prefix: &str, ns: &str, payload_xml: &str) -> String {
+    format!(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\
+         <soapenv:Envelope xmlns:soapenv=\"{ENVELOPE_NS}\" xmlns:{prefix}=\"{}\">\
+         <soapenv:Header/><soapenv:Body>{payload_xml}</soapenv:Body></soapenv:Envelope>",
+        escape(ns)
+    )
+}
+
+/// A SOAP 1.1 Fault envelope, for errors below the contract (an unknown operation, a body that is
+/// not SOAP at all). `code` is `Client` or `Server`.
+pub fn fault_envelope(code: &str, message: &str) -> String {
+    format!(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\
+         <soapenv:Envelope xmlns:soapenv=\"{ENVELOPE_NS}\"><soapenv:Body><soapenv:Fault>\
+         <faultcode>soapenv:{}</faultcode><faultstring>{}</faultstring></soapenv:Fault></soapenv:Body></soapenv:Envelope>",
+        escape(code),
+        escape(message)
+    )
+}
+
+/// The SOAPAction header value without the quotes some clients add.
+pub fn soap_action(header: Option<&str>) -> Option<&str> {
+    header.map(|h| h.trim().trim_matches('"')).filter(|h| !h.is_empty())
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,83 @@
+//! Envelope reading and writing, including the inputs a hostile client would send.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
+
+use super::*;
+
+const VERIFY: &str = r#"<?xml version="1.0" encoding="UTF-8"?>
+<soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/" xmlns:paf="http://pagopa-api.pagopa.gov.it/pa/paForNode.xsd">
+  <soapenv:Header/>
+  <soapenv:Body>
+    <paf:paVerifyPaymentNoticeReq>
+      <idPA>01234567897</idPA>
+      <idBrokerPA>99999000013</idBrokerPA>
+      <idStation>99999000013_01</idStation>
+      <qrCode><fiscalCode>01234567897</fiscalCode><noticeNumber>301000000000000144</noticeNumber></qrCode>
+    </paf:paVerifyPaymentNoticeReq>
+  </soapenv:Body>
+</soapenv:Envelope>"#;
+
+#[test]
+fn reads_the_payload_with_namespaces() {
+    let payload = parse_envelope(VERIFY.as_bytes()).unwrap();
+    assert_eq!(payload.name, "paVerifyPaymentNoticeReq");
+    assert_eq!(payload.ns.as_deref(), Some("http://pagopa-api.pagopa.gov.it/pa/paForNode.xsd"));
+    assert_eq!(payload.child_text("idPA"), Some("01234567897"));
+    assert_eq!(payload.child("idPA").unwrap().ns, None);
+    assert_eq!(payload.path_text(&["qrCode", "noticeNumber"]), Some("301000000000000144"));
+}
+
+#[test]
+fn default_namespaces_and_escapes_are_resolved() {
+    let xml = r#"<Envelope xmlns="http://schemas.xmlsoap.org/soap/envelope/"><Body><x:op xmlns:x="urn:t"><a xmlns="">a &amp; b &#233; &lt;c&gt;<![CDATA[<d>]]></a></x:op></Body></Envelope>"#;
+    let payload = parse_envelope(xml.as_bytes()).unwrap();
+    assert_eq!(payload.ns.as_deref(), Some("urn:t"));
+    assert_eq!(payload.child_text("a"), Some("a & b é <c><d>"));
+    assert_eq!(payload.child("a").unwrap().ns, None);
+}
+
+#[test]
+fn refuses_dtds_entities_and_garbage() {
+    let dtd = r#"<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol">]><soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/"><soapenv:Body><a>&lol;</a></soapenv:Body></soapenv:Envelope>"#;
+    assert_eq!(parse_envelope(dtd.as_bytes()), Err(SoapError::Dtd));
+    let entity = r#"<soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/"><soapenv:Body><a>&lol;</a></soapenv:Body></soapenv:Envelope>"#;
+    assert_eq!(parse_envelope(entity.as_bytes()), Err(SoapError::Entity("lol".to_owned())));
+    let external = r#"<!DOCTYPE a SYSTEM "file:///etc/passwd"><a/>"#;
+    assert_eq!(parse_document(external.as_bytes()), Err(SoapError::Dtd));
+    assert!(matches!(parse_envelope(b"<a><b></a>"), Err(SoapError::Malformed(_))));
+    assert!(matches!(parse_envelope(b"\xff\xfe"), Err(SoapError::Malformed(_))));
+    assert!(matches!(parse_envelope(b""), Err(SoapError::Malformed(_))));
+    assert!(matches!(parse_envelope(b"<a/>"), Err(SoapError::NotEnvelope(_))));
+    let wrong_ns = r#"<soapenv:Envelope xmlns:soapenv="http://www.w3.org/2003/05/soap-envelope"><soapenv:Body><a/></soapenv:Body></soapenv:Envelope>"#;
+    assert!(matches!(parse_envelope(wrong_ns.as_bytes()), Err(SoapError::NotEnvelope(_))));
+    let undeclared = r#"<soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/"><soapenv:Body><x:a/></soapenv:Body></soapenv:Envelope>"#;
+    assert!(matches!(parse_envelope(undeclared.as_bytes()), Err(SoapError::Malformed(_))));
+}
+
+#[test]
+fn refuses_deep_nesting() {
+    let deep = format!("{}{}", "<a>".repeat(MAX_DEPTH + 1), "</a>".repeat(MAX_DEPTH + 1));
+    assert_eq!(parse_document(deep.as_bytes()), Err(SoapError::TooDeep));
+}
+
+#[test]
+fn writer_escapes_and_wraps() {
+    let mut w = XmlWriter::new();
+    w.open("paf:res").leaf("outcome", "OK").leaf("description", "a<b & \"c\"").leaf_opt("none", None).close("paf:res");
+    let env = envelope("paf", "urn:x", &w.finish());
+    assert_eq!(
+        env,
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?><soapenv:Envelope xmlns:soapenv=\"http://schemas.xmlsoap.org/soap/envelope/\" \
+         xmlns:paf=\"urn:x\"><soapenv:Header/><soapenv:Body><paf:res><outcome>OK</outcome>\
+         <description>a&lt;b &amp; &quot;c&quot;</description></paf:res></soapenv:Body></soapenv:Envelope>"
+    );
+    let back = parse_envelope(env.as_bytes()).unwrap();
+    assert_eq!(back.child_text("description"), Some("a<b & \"c\""));
+}
+
+#[test]
+fn soap_action_quotes() {
+    assert_eq!(soap_action(Some("\"paVerifyPaymentNotice\"")), Some("paVerifyPaymentNotice"));
+    assert_eq!(soap_action(Some("paGetPayment")), Some("paGetPayment"));
+    assert_eq!(soap_action(Some("\"\"")), None);
+    assert_eq!(soap_action(None), None);
+}
