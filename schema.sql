@@ -1,4 +1,4 @@
--- mypay database schema, current version (see PRAGMA user_version in src/store/migrate.rs).
+-- mypay database schema, current version (SCHEMA_VERSION in src/store/migrate.rs).
 --
 -- A fresh database gets this file as is; an older one is brought here by the numbered migrations in
 -- src/store/migrations/. A test checks that both paths give the same schema.
@@ -79,6 +79,9 @@ CREATE TABLE debt_type (
     active               INTEGER NOT NULL DEFAULT 1 CHECK (active IN (0, 1)),
     created_at           TEXT NOT NULL,
     updated_at           TEXT NOT NULL,
+    -- pagoPA service-catalogue id (idServizio, 5 characters) naming this type in
+    -- paDemandPaymentNotice; NULL when the type is not offered at PSPs.
+    catalog_service_id   TEXT CHECK (catalog_service_id IS NULL OR length(catalog_service_id) = 5),
     UNIQUE (org_id, code),
     -- MyPay's rule: only a spontaneous type may neither require nor print a due date.
     CHECK (spontaneous = 1 OR due_date_mandatory = 1 OR print_due_date = 1)
@@ -160,7 +163,8 @@ CREATE TABLE debt (
     source               TEXT NOT NULL CHECK (source IN ('cli', 'import', 'sil', 'portal', 'backoffice', 'node', 'demo')),
     created_at           TEXT NOT NULL,
     updated_at           TEXT NOT NULL,
-    version              INTEGER NOT NULL DEFAULT 1  -- bumped on every change, for optimistic checks
+    version              INTEGER NOT NULL DEFAULT 1,  -- bumped on every change, for optimistic checks
+    payment_started_at   TEXT              -- when the Node last asked for the payment data (paGetPayment)
 );
 CREATE INDEX debt_org_state ON debt (org_id, state);
 CREATE INDEX debt_org_iuv ON debt (org_id, iuv);
@@ -186,6 +190,67 @@ CREATE TABLE iuv_counter (
     generator_id  TEXT NOT NULL CHECK (length(generator_id) = 2),
     last_value    INTEGER NOT NULL CHECK (last_value >= 0),
     PRIMARY KEY (org_id, generator_id)
+);
+
+-- A receipt (RT) as received. Keyed by (org, IUV, receiptId): a replay of the same receipt finds it
+-- and stores nothing; a second receipt with another receiptId for a paid IUV is a double payment.
+CREATE TABLE receipt (
+    id                   INTEGER PRIMARY KEY,
+    org_id               INTEGER NOT NULL REFERENCES org(id),  -- the org of receipt/fiscalCode
+    debt_id              INTEGER REFERENCES debt(id),          -- NULL when no debt had this IUV
+    receipt_id           TEXT NOT NULL,    -- receiptId = payment token = IUR
+    notice_number        TEXT NOT NULL,
+    iuv                  TEXT NOT NULL,    -- creditorReferenceId
+    outcome              TEXT NOT NULL CHECK (outcome IN ('OK', 'KO')),
+    amount_cents         INTEGER NOT NULL CHECK (amount_cents >= 0),
+    fee_cents            INTEGER,          -- the PSP's commission, paid by the payer
+    description          TEXT NOT NULL,
+    company_name         TEXT NOT NULL,
+    office_name          TEXT,
+    debtor_kind          TEXT NOT NULL,
+    debtor_id            TEXT NOT NULL,
+    debtor_name          TEXT NOT NULL,
+    debtor_email         TEXT,
+    payer_kind           TEXT,
+    payer_id             TEXT,
+    payer_name           TEXT,
+    payer_email          TEXT,
+    psp_id               TEXT NOT NULL,    -- idPSP, the attesting institution
+    psp_fiscal_code      TEXT,
+    psp_vat_number       TEXT,
+    psp_company_name     TEXT NOT NULL,
+    channel_id           TEXT NOT NULL,
+    channel_description  TEXT NOT NULL,
+    payment_method       TEXT,
+    payment_note         TEXT,             -- V2: the Checkout idCart
+    payment_date_time    TEXT,             -- as sent by the Node (local time, no offset)
+    application_date     TEXT,
+    transfer_date        TEXT,
+    stand_in             INTEGER NOT NULL DEFAULT 0 CHECK (stand_in IN (0, 1)),
+    primitive            TEXT NOT NULL CHECK (primitive IN ('paSendRT', 'paSendRTV2')),
+    -- Why the receipt needs an operator's eye; NULL when it simply paid an open debt.
+    flag                 TEXT CHECK (flag IN ('DOPPIO_PAGAMENTO', 'DOVUTO_ANNULLATO', 'DOVUTO_SCADUTO',
+                                              'DOVUTO_SCONOSCIUTO', 'ESITO_KO')),
+    request_xml          TEXT NOT NULL,    -- the whole SOAP request as received
+    received_at          TEXT NOT NULL,
+    UNIQUE (org_id, iuv, receipt_id)
+);
+CREATE INDEX receipt_debt ON receipt (debt_id);
+CREATE INDEX receipt_org_received ON receipt (org_id, received_at);
+
+-- The transfers of a receipt, by idTransfer (1..5).
+CREATE TABLE receipt_transfer (
+    receipt_id           INTEGER NOT NULL REFERENCES receipt(id),
+    transfer_index       INTEGER NOT NULL CHECK (transfer_index BETWEEN 1 AND 5),
+    amount_cents         INTEGER NOT NULL CHECK (amount_cents > 0),
+    fiscal_code          TEXT NOT NULL,    -- the beneficiary org of this transfer
+    company_name         TEXT,
+    iban                 TEXT,             -- NULL for a digital stamp (MBDAttachment instead)
+    mbd_attachment       TEXT,             -- base64 marca da bollo, V2 only
+    remittance           TEXT NOT NULL,
+    category             TEXT NOT NULL,    -- taxonomy code
+    metadata_json        TEXT,             -- [[key, value], ...] when present
+    PRIMARY KEY (receipt_id, transfer_index)
 );
 
 -- Append-only journal of every pagoPA and SIL exchange and every administrative change.

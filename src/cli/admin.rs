@@ -288,6 +288,9 @@ pub struct DebtTypeFields {
     /// Active (accepting new debts and payments).
     #[arg(long, num_args = 0..=1, default_missing_value = "true")]
     pub active: Option<bool>,
+    /// idServizio of the pagoPA service catalogue (5 characters), for payments started at a PSP.
+    #[arg(long)]
+    pub catalog_service_id: Option<String>,
 }
 
 impl DebtTypeFields {
@@ -319,6 +322,7 @@ impl DebtTypeFields {
             disable_notice_print: self.disable_notice_print,
             taxonomy_code: self.taxonomy,
             active: self.active,
+            catalog_service_id: self.catalog_service_id,
         })
     }
 }
@@ -501,6 +505,15 @@ pub enum DebtCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Annul a debt (action A): it can no longer be paid; its IUD and IUV become reusable.
+    Annul {
+        #[arg(long)]
+        org: String,
+        #[arg(long)]
+        iud: String,
+        #[arg(long)]
+        json: bool,
+    },
     /// Show one debt, by IUD, IUV or notice number.
     Show {
         #[arg(long)]
@@ -631,6 +644,10 @@ pub fn debt(db: &Db, cmd: DebtCommand) -> Result<(), CliError> {
                     );
                 }
             }
+        }
+        DebtCommand::Annul { org, iud, json } => {
+            let d = debts::annul_debt(db, ACTOR, &org, &iud, &now)?;
+            print_one(json, json::debt(&d), || format!("annulled debt {}", d.iud));
         }
         DebtCommand::Show { org, iud, iuv, notice, json } => {
             let key = match (iud, iuv, notice) {

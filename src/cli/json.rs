@@ -36,6 +36,7 @@ pub fn debt_type(t: &DebtTypeRecord) -> Value {
         "print_due_date": t.print_due_date, "sector": t.sector, "notify_io": t.notify_io,
         "push_outcome": t.push_outcome, "max_push_attempts": t.max_push_attempts,
         "disable_notice_print": t.disable_notice_print, "active": t.active,
+        "catalog_service_id": t.catalog_service_id,
         "created_at": t.created_at, "updated_at": t.updated_at,
     })
 }

@@ -46,6 +46,7 @@ pub fn run(config: Config, demo_mode: bool) -> Result<(), CliError> {
 
     server::serve(listener, std::sync::Arc::clone(&state), &shutdown);
     tracing::info!("stopping: in-flight requests answered, checkpointing the database");
+    state.journal.flush(&state.db);
     state.db.checkpoint()?;
     tracing::info!("stopped");
     Ok(())

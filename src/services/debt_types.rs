@@ -36,6 +36,8 @@ pub struct DebtTypeChanges {
     pub disable_notice_print: Option<bool>,
     pub taxonomy_code: Option<String>,
     pub active: Option<bool>,
+    /// idServizio of the pagoPA service catalogue (5 characters); `Some("")` removes it.
+    pub catalog_service_id: Option<String>,
 }
 
 /// Checks a debt type code (identificativoTipoDovuto): 1 to 64 letters, digits, `_`, `-` or `.`.
@@ -162,6 +164,7 @@ fn snapshot(t: &DebtTypeRecord) -> String {
         "print_due_date": t.print_due_date, "sector": t.sector, "notify_io": t.notify_io,
         "push_outcome": t.push_outcome, "max_push_attempts": t.max_push_attempts,
         "disable_notice_print": t.disable_notice_print, "taxonomy_code": t.taxonomy_code, "active": t.active,
+        "catalog_service_id": t.catalog_service_id,
     })
     .to_string()
 }
@@ -272,6 +275,14 @@ fn apply_changes(t: &mut DebtTypeRecord, c: &DebtTypeChanges) -> Result<(), Serv
     }
     if let Some(value) = c.active {
         t.active = value;
+    }
+    if let Some(value) = &c.catalog_service_id {
+        t.catalog_service_id = non_empty(Some(value));
+        if let Some(id) = &t.catalog_service_id
+            && !(id.chars().count() == 5 && id.chars().all(|c| c.is_ascii_alphanumeric()))
+        {
+            return Err(ServiceError::invalid("catalog-service-id", format!("{id:?} must be 5 letters or digits")));
+        }
     }
     if !t.spontaneous && !t.due_date_mandatory && !t.print_due_date {
         return Err(ServiceError::invalid(

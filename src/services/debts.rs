@@ -14,6 +14,8 @@ use crate::store::{Db, audit, debt_types, orgs};
 pub enum Source {
     Cli,
     Demo,
+    /// A payment started at a PSP (paDemandPaymentNotice).
+    Node,
 }
 
 impl Source {
@@ -21,6 +23,7 @@ impl Source {
         match self {
             Source::Cli => "cli",
             Source::Demo => "demo",
+            Source::Node => "node",
         }
     }
 }
@@ -36,6 +39,22 @@ pub fn add_debt(
     today: Date,
     now: &str,
 ) -> Result<DebtRecord, ServiceError> {
+    add_debt_as(db, actor, ipa, fields, source, today, now, false)
+}
+
+/// [`add_debt`], where `anonymous_debtor` lets the debtor be `ANONIMO` whatever the debt type says:
+/// a payment started at a PSP has no known debtor.
+#[expect(clippy::too_many_arguments, reason = "the same parameters as add_debt, plus the one it fixes")]
+pub(crate) fn add_debt_as(
+    db: &Db,
+    actor: &str,
+    ipa: &str,
+    fields: &DebtFields,
+    source: Source,
+    today: Date,
+    now: &str,
+    anonymous_debtor: bool,
+) -> Result<DebtRecord, ServiceError> {
     db.write(|tx| {
         let org = orgs::find_org_by_ipa(tx, ipa)?.ok_or_else(|| ServiceError::NotFound(format!("org {ipa}")))?;
         let segregation_code = SegregationCode::parse(&org.segregation_code)
@@ -45,7 +64,7 @@ pub fn add_debt(
             debt_type: debt_type.as_ref().map(|t| DebtTypeRules {
                 code: t.code.clone(),
                 active: t.active,
-                allow_anonymous: t.allow_anonymous,
+                allow_anonymous: t.allow_anonymous || anonymous_debtor,
                 due_date_mandatory: t.due_date_mandatory,
             }),
             segregation_code,
@@ -137,6 +156,39 @@ pub fn add_debt(
         debts::find_debt_by_iud(tx, org.id, &record.iud)?
             .filter(|d| d.id == id)
             .ok_or_else(|| ServiceError::NotFound(format!("debt {}", record.iud)))
+    })
+}
+
+/// Annuls the live debt with this IUD (action `A`): it can no longer be paid, and its IUD and IUV
+/// become free for reuse.
+pub fn annul_debt(db: &Db, actor: &str, ipa: &str, iud: &str, now: &str) -> Result<DebtRecord, ServiceError> {
+    db.write(|tx| {
+        let org = orgs::find_org_by_ipa(tx, ipa)?.ok_or_else(|| ServiceError::NotFound(format!("org {ipa}")))?;
+        let debt = debts::find_debt_by_iud(tx, org.id, iud)?.ok_or_else(|| {
+            ServiceError::Rejected(vec![RowError {
+                code: "PAA_IMPORT_DOVUTO_NON_PRESENTE",
+                description: "Dovuto non presente o in pagamento".to_owned(),
+            }])
+        })?;
+        let state = DebtState::from_code(&debt.state)
+            .ok_or_else(|| ServiceError::Internal(format!("stored state {}", debt.state)))?;
+        let next =
+            state.apply(crate::domain::DebtEvent::Annul).map_err(|err| ServiceError::Conflict(err.to_string()))?;
+        debts::update_debt_state(tx, debt.id, next.code(), now)?;
+        debts::release_identifiers(tx, debt.id, now)?;
+        let object = format!("debt:{}/{}", org.ipa_code, debt.iud);
+        let entry = audit::AuditEntry {
+            actor,
+            org_id: Some(org.id),
+            action: "debt.annul",
+            object: Some(&object),
+            outcome: "OK",
+            before_json: Some(&format!("{{\"state\":\"{}\"}}", debt.state)),
+            after_json: Some(&format!("{{\"state\":\"{}\"}}", next.code())),
+            ..Default::default()
+        };
+        audit::insert_audit(tx, &entry, now)?;
+        Ok(DebtRecord { state: next.code().to_owned(), ..debt })
     })
 }
 

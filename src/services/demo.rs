@@ -95,6 +95,7 @@ pub fn seed(db: &Db, today: Date, now: &str) -> Result<Seeded, ServiceError> {
                 print_due_date: Some(false),
                 sector: some("Servizi demografici"),
                 taxonomy_code: some("0101108TS"),
+                catalog_service_id: some("00001"),
                 ..DebtTypeChanges::default()
             },
         ),

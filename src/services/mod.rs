@@ -10,9 +10,11 @@
 pub mod debt_types;
 pub mod debts;
 pub mod demo;
+pub mod journal;
 pub mod operators;
 pub mod orgs;
 pub mod passwords;
+pub mod payments;
 
 use crate::store::StoreError;
 

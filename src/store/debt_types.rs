@@ -30,6 +30,8 @@ pub struct DebtTypeRecord {
     pub disable_notice_print: bool,
     pub taxonomy_code: String,
     pub active: bool,
+    /// idServizio of the pagoPA service catalogue, for paDemandPaymentNotice.
+    pub catalog_service_id: Option<String>,
     pub created_at: String,
     pub updated_at: String,
 }
@@ -37,16 +39,17 @@ pub struct DebtTypeRecord {
 const COLUMNS: &str = "id, org_id, code, description, iban_bank, iban_postal, postal_account, \
      postal_account_holder, spontaneous, fixed_amount_cents, form_definition, external_payment_url, \
      default_bilancio, allow_anonymous, due_date_mandatory, print_due_date, sector, notify_io, push_outcome, \
-     max_push_attempts, disable_notice_print, taxonomy_code, active, created_at, updated_at";
+     max_push_attempts, disable_notice_print, taxonomy_code, active, created_at, updated_at, catalog_service_id";
 
 const INSERT: &str = "INSERT INTO debt_type (org_id, code, description, iban_bank, iban_postal, postal_account, \
      postal_account_holder, spontaneous, fixed_amount_cents, form_definition, external_payment_url, \
      default_bilancio, allow_anonymous, due_date_mandatory, print_due_date, sector, notify_io, push_outcome, \
-     max_push_attempts, disable_notice_print, taxonomy_code, active, created_at, updated_at) VALUES (:org_id, \
+     max_push_attempts, disable_notice_print, taxonomy_code, active, catalog_service_id, created_at, updated_at) \
+     VALUES (:org_id, \
      :code, :description, :iban_bank, :iban_postal, :postal_account, :postal_account_holder, :spontaneous, \
      :fixed_amount_cents, :form_definition, :external_payment_url, :default_bilancio, :allow_anonymous, \
      :due_date_mandatory, :print_due_date, :sector, :notify_io, :push_outcome, :max_push_attempts, \
-     :disable_notice_print, :taxonomy_code, :active, :now, :now)";
+     :disable_notice_print, :taxonomy_code, :active, :catalog_service_id, :now, :now)";
 
 const UPDATE: &str = "UPDATE debt_type SET description = :description, iban_bank = :iban_bank, \
      iban_postal = :iban_postal, postal_account = :postal_account, postal_account_holder = :postal_account_holder, \
@@ -55,7 +58,8 @@ const UPDATE: &str = "UPDATE debt_type SET description = :description, iban_bank
      allow_anonymous = :allow_anonymous, due_date_mandatory = :due_date_mandatory, \
      print_due_date = :print_due_date, sector = :sector, notify_io = :notify_io, push_outcome = :push_outcome, \
      max_push_attempts = :max_push_attempts, disable_notice_print = :disable_notice_print, \
-     taxonomy_code = :taxonomy_code, active = :active, updated_at = :now WHERE id = :id AND org_id = :org_id";
+     taxonomy_code = :taxonomy_code, active = :active, catalog_service_id = :catalog_service_id, updated_at = :now \
+     WHERE id = :id AND org_id = :org_id";
 
 fn from_row(row: &Row<'_>) -> rusqlite::Result<DebtTypeRecord> {
     Ok(DebtTypeRecord {
@@ -84,6 +88,7 @@ fn from_row(row: &Row<'_>) -> rusqlite::Result<DebtTypeRecord> {
         active: row.get(22)?,
         created_at: row.get(23)?,
         updated_at: row.get(24)?,
+        catalog_service_id: row.get(25)?,
     })
 }
 
@@ -101,7 +106,7 @@ pub fn insert_debt_type(conn: &Connection, t: &DebtTypeRecord, now: &str) -> Res
             ":print_due_date": t.print_due_date, ":sector": t.sector, ":notify_io": t.notify_io,
             ":push_outcome": t.push_outcome, ":max_push_attempts": t.max_push_attempts,
             ":disable_notice_print": t.disable_notice_print, ":taxonomy_code": t.taxonomy_code,
-            ":active": t.active, ":now": now,
+            ":active": t.active, ":catalog_service_id": t.catalog_service_id, ":now": now,
         },
     )
     .map_err(StoreError::from_sqlite)?;
@@ -122,7 +127,7 @@ pub fn update_debt_type(conn: &Connection, t: &DebtTypeRecord, now: &str) -> Res
             ":print_due_date": t.print_due_date, ":sector": t.sector, ":notify_io": t.notify_io,
             ":push_outcome": t.push_outcome, ":max_push_attempts": t.max_push_attempts,
             ":disable_notice_print": t.disable_notice_print, ":taxonomy_code": t.taxonomy_code,
-            ":active": t.active, ":now": now,
+            ":active": t.active, ":catalog_service_id": t.catalog_service_id, ":now": now,
         },
     )
     .map_err(StoreError::from_sqlite)?;
@@ -139,6 +144,17 @@ pub fn find_debt_type(conn: &Connection, org_id: i64, code: &str) -> Result<Opti
 pub fn find_debt_type_by_id(conn: &Connection, org_id: i64, id: i64) -> Result<Option<DebtTypeRecord>, StoreError> {
     let sql = format!("SELECT {COLUMNS} FROM debt_type WHERE org_id = ?1 AND id = ?2");
     Ok(conn.prepare_cached(&sql)?.query_row(rusqlite::params![org_id, id], from_row).optional()?)
+}
+
+/// The debt type of the org offered in the pagoPA service catalogue as `service_id`.
+pub fn find_debt_type_by_service(
+    conn: &Connection,
+    org_id: i64,
+    service_id: &str,
+) -> Result<Option<DebtTypeRecord>, StoreError> {
+    let sql =
+        format!("SELECT {COLUMNS} FROM debt_type WHERE org_id = ?1 AND catalog_service_id = ?2 ORDER BY id LIMIT 1");
+    Ok(conn.prepare_cached(&sql)?.query_row(rusqlite::params![org_id, service_id], from_row).optional()?)
 }
 
 /// Every debt type of the org, by code.

@@ -196,6 +196,36 @@ pub fn find_debt_by_iuv(conn: &Connection, org_id: i64, iuv: &str) -> Result<Opt
     Ok(conn.prepare_cached(&sql)?.query_row(params![org_id, iuv], from_row).optional()?)
 }
 
+/// The most recent debt that ever had this IUV in the org, annulled ones included: a receipt may
+/// arrive for a debt the org has annulled meanwhile.
+pub fn find_any_debt_by_iuv(conn: &Connection, org_id: i64, iuv: &str) -> Result<Option<DebtRecord>, StoreError> {
+    let sql = format!("SELECT {COLUMNS} {FROM} WHERE d.org_id = ?1 AND d.iuv = ?2 ORDER BY d.id DESC LIMIT 1");
+    Ok(conn.prepare_cached(&sql)?.query_row(params![org_id, iuv], from_row).optional()?)
+}
+
+/// Moves a debt to `state`, bumping its version.
+pub fn update_debt_state(conn: &Connection, debt_id: i64, state: &str, now: &str) -> Result<(), StoreError> {
+    conn.prepare_cached("UPDATE debt SET state = ?2, updated_at = ?3, version = version + 1 WHERE id = ?1")?
+        .execute(params![debt_id, state, now])?;
+    Ok(())
+}
+
+/// Records that the Node asked for the payment data, and moves the debt to `state`.
+pub fn update_payment_started(conn: &Connection, debt_id: i64, state: &str, now: &str) -> Result<(), StoreError> {
+    conn.prepare_cached(
+        "UPDATE debt SET state = ?2, payment_started_at = ?3, updated_at = ?3, version = version + 1 WHERE id = ?1",
+    )?
+    .execute(params![debt_id, state, now])?;
+    Ok(())
+}
+
+/// Releases the live identifiers of a debt (on annulment), so its IUD and IUV can be used again.
+pub fn release_identifiers(conn: &Connection, debt_id: i64, now: &str) -> Result<(), StoreError> {
+    conn.prepare_cached("UPDATE identifier SET released_at = ?2 WHERE debt_id = ?1 AND released_at IS NULL")?
+        .execute(params![debt_id, now])?;
+    Ok(())
+}
+
 /// Filters for [`list_debts`].
 #[derive(Debug, Clone, Default)]
 pub struct DebtFilter {

@@ -10,14 +10,18 @@ use rusqlite::Connection;
 use super::StoreError;
 
 /// The schema version this binary writes.
-pub const SCHEMA_VERSION: i64 = 1;
+pub const SCHEMA_VERSION: i64 = 2;
 
 /// The current schema, for new databases.
 const SCHEMA: &str = include_str!("../../schema.sql");
 
-/// Upgrades from version N-1 to N, for N = 2, 3, ... (index 0 upgrades 1 → 2). Empty while the
-/// schema is at its first version.
-const MIGRATIONS: &[&str] = &[];
+/// Upgrades from version N-1 to N, for N = 2, 3, ... (index 0 upgrades 1 → 2).
+const MIGRATIONS: &[&str] = &[include_str!("migrations/0002_receipts.sql")];
+
+/// The schema as version 1 shipped it, kept so a test can check that upgrading gives exactly
+/// `schema.sql`.
+#[cfg(test)]
+pub(super) const VERSION_1: &str = include_str!("migrations/0001_initial.sql");
 
 /// Brings the database to [`SCHEMA_VERSION`]; returns the number of steps applied (0 when it was
 /// already current).

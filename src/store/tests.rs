@@ -41,6 +41,73 @@ fn reopening_migrates_nothing_and_keeps_data() {
     assert_eq!(mode, "wal");
 }
 
+/// Tables with their columns, indexes and triggers: what must be equal whichever way a database got
+/// to the current version.
+fn shape(conn: &Connection) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut stmt = conn
+        .prepare("SELECT type, name, tbl_name FROM sqlite_schema WHERE name NOT LIKE 'sqlite_%' ORDER BY type, name")
+        .unwrap();
+    let objects: Vec<(String, String, String)> =
+        stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?))).unwrap().collect::<Result<_, _>>().unwrap();
+    for (kind, name, table) in objects {
+        out.push(format!("{kind} {name} on {table}"));
+        if kind == "table" {
+            let mut cols = conn.prepare(&format!("PRAGMA table_xinfo({name})")).unwrap();
+            let rows: Vec<String> = cols
+                .query_map([], |r| {
+                    Ok(format!(
+                        "  {} {} notnull={} default={:?} pk={}",
+                        r.get::<_, String>(1)?,
+                        r.get::<_, String>(2)?,
+                        r.get::<_, i64>(3)?,
+                        r.get::<_, Option<String>>(4)?,
+                        r.get::<_, i64>(5)?
+                    ))
+                })
+                .unwrap()
+                .collect::<Result<_, _>>()
+                .unwrap();
+            out.extend(rows);
+        }
+        if kind == "index" {
+            let mut cols = conn.prepare(&format!("PRAGMA index_xinfo({name})")).unwrap();
+            let rows: Vec<String> = cols
+                .query_map([], |r| Ok(format!("  {:?}", r.get::<_, Option<String>>(2)?)))
+                .unwrap()
+                .collect::<Result<_, _>>()
+                .unwrap();
+            out.extend(rows);
+        }
+    }
+    out
+}
+
+#[test]
+fn upgrading_a_version_1_database_gives_exactly_schema_sql() {
+    let dir = tempfile::tempdir().unwrap();
+    let old = dir.path().join("old.db");
+    {
+        let conn = Connection::open(&old).unwrap();
+        conn.execute_batch(migrate::VERSION_1).unwrap();
+        conn.pragma_update(None, "user_version", 1).unwrap();
+        conn.execute(
+            "INSERT INTO org (ipa_code, fiscal_code, name, segregation_code, created_at, updated_at) \
+             VALUES ('c_a001', '00000000000', 'A', '01', 't', 't')",
+            [],
+        )
+        .unwrap();
+    }
+    let (upgraded, applied) = Db::open(&old).unwrap();
+    assert_eq!(applied, 1);
+    let fresh_path = dir.path().join("fresh.db");
+    let (fresh, _) = Db::open(&fresh_path).unwrap();
+    let old_shape = upgraded.read(|c| Ok::<_, StoreError>(shape(c))).unwrap();
+    let new_shape = fresh.read(|c| Ok::<_, StoreError>(shape(c))).unwrap();
+    assert_eq!(old_shape.join("\n"), new_shape.join("\n"));
+    assert_eq!(upgraded.read(orgs::list_orgs).unwrap().len(), 1, "the upgrade kept the data");
+}
+
 #[test]
 fn newer_database_is_refused() {
     let dir = tempfile::tempdir().unwrap();
@@ -50,7 +117,7 @@ fn newer_database_is_refused() {
     conn.pragma_update(None, "user_version", 99).unwrap();
     drop(conn);
     let Err(err) = Db::open(&path) else { panic!("must refuse") };
-    assert!(err.to_string().contains("schema version 99, newer than this mypay (1)"), "{err}");
+    assert!(err.to_string().contains("schema version 99, newer than this mypay (2)"), "{err}");
 }
 
 #[test]

@@ -19,6 +19,8 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use crate::config::Config;
+use crate::pagopa::station::StationIdentity;
+use crate::services::journal::Journal;
 use crate::store::Db;
 
 pub use response::Response;
@@ -28,11 +30,25 @@ pub struct AppState {
     pub config: Config,
     pub db: Db,
     pub metrics: metrics::Metrics,
+    /// Audit entries of read-only exchanges, written in batches.
+    pub journal: Journal,
+    pub station: StationIdentity,
     pub started: Instant,
 }
 
 impl AppState {
     pub fn new(config: Config, db: Db) -> Arc<AppState> {
-        Arc::new(AppState { config, db, metrics: metrics::Metrics::default(), started: Instant::now() })
+        let station = StationIdentity {
+            broker_id: config.raw.station.broker_id.clone(),
+            station_id: config.raw.station.station_id.clone(),
+        };
+        Arc::new(AppState {
+            config,
+            db,
+            metrics: metrics::Metrics::default(),
+            journal: Journal::default(),
+            station,
+            started: Instant::now(),
+        })
     }
 }

@@ -2,13 +2,16 @@
 //! metrics) and body limit. Handlers live beside the pages they render.
 
 use super::{AppState, Response, assets, metrics, portal, ui};
+use crate::clock;
+use crate::pagopa::station::{self, Station};
 
-/// A request as handlers see it (the body, read within the route's limit, joins it with the first
-/// route that takes one).
+/// A request as handlers see it.
 pub struct Request<'a> {
     pub method: &'a str,
     /// Header names in lower case.
     pub headers: &'a [(String, String)],
+    /// The body, read within the route's limit.
+    pub body: &'a [u8],
 }
 
 impl Request<'_> {
@@ -25,6 +28,8 @@ pub enum Route {
     Healthz,
     Metrics,
     Asset(String),
+    /// The pagoPA station (paForNode SOAP).
+    Station,
     MethodNotAllowed(&'static str),
     NotFound,
 }
@@ -37,6 +42,7 @@ impl Route {
             Route::Healthz => "healthz",
             Route::Metrics => "metrics",
             Route::Asset(_) => "asset",
+            Route::Station => "station",
             Route::MethodNotAllowed(_) => "method_not_allowed",
             Route::NotFound => "not_found",
         }
@@ -45,6 +51,8 @@ impl Route {
     /// The largest body this route reads. GET routes take none worth mentioning.
     pub fn body_limit(&self, state: &AppState) -> u64 {
         match self {
+            // pagoPA's largest messages (a receipt with five transfers and metadata) are a few KiB.
+            Route::Station => 1024 * 1024,
             Route::Home
             | Route::Healthz
             | Route::Metrics
@@ -65,6 +73,8 @@ pub fn route(method: &str, path: &str) -> Route {
         (true,  ["healthz"])               => Route::Healthz,
         (true,  ["metrics"])               => Route::Metrics,
         (true,  ["static", rest @ ..])     => Route::Asset(rest.join("/")),
+        (false, ["ws", "fesp"] | ["ws", "fesp", ""]) if method == "POST" => Route::Station,
+        (true,  ["ws", "fesp"] | ["ws", "fesp", ""]) => Route::MethodNotAllowed("POST"),
         (false, [""] | ["healthz"] | ["metrics"] | ["static", ..]) => Route::MethodNotAllowed("GET, HEAD"),
         _                                  => Route::NotFound,
     }
@@ -77,10 +87,20 @@ pub fn dispatch(state: &AppState, route: &Route, request: &Request<'_>) -> Respo
         Route::Healthz => healthz(state),
         Route::Metrics => metrics::render(state),
         Route::Asset(path) => assets::serve(path, request.header("if-none-match")),
+        Route::Station => station_call(state, request),
         Route::MethodNotAllowed(allow) => Response::empty(405).with_header("Allow", *allow),
         Route::NotFound => ui::errors::not_found(),
     };
     if request.method == "HEAD" { Response { body: Vec::new(), ..response } } else { response }
+}
+
+/// `POST /ws/fesp/`: one paForNode call.
+fn station_call(state: &AppState, request: &Request<'_>) -> Response {
+    let now = clock::now();
+    let station = Station { db: &state.db, journal: &state.journal, identity: &state.station };
+    let reply =
+        station::handle(&station, request.header("soapaction"), request.body, clock::today_rome(now), &clock::iso(now));
+    Response::text(reply.status, "text/xml; charset=utf-8", reply.body)
 }
 
 /// `/healthz`: 200 when the database answers, 503 otherwise.

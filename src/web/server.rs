@@ -78,7 +78,7 @@ pub fn serve(listener: Listener, state: Arc<AppState>, shutdown: &Shutdown) {
             while !shutdown.is_triggered() {
                 match server.recv_timeout(POLL) {
                     Ok(Some(request)) => handle(&state, request, request_ids.fetch_add(1, Ordering::Relaxed)),
-                    Ok(None) => {}
+                    Ok(None) => state.journal.flush_if_due(&state.db),
                     Err(err) => tracing::warn!(error = %err, "failed to accept a request"),
                 }
             }
@@ -109,8 +109,8 @@ fn handle(state: &AppState, mut raw: tiny_http::Request, request_id: u64) {
 
     let response = match read_body(&mut raw, route.body_limit(state)) {
         Err(response) => response,
-        Ok(_body) => {
-            let request = Request { method: &method, headers: &headers };
+        Ok(body) => {
+            let request = Request { method: &method, headers: &headers, body: &body };
             match catch_unwind(AssertUnwindSafe(|| router::dispatch(state, &route, &request))) {
                 Ok(response) => response,
                 Err(_) => {

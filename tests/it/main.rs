@@ -4,5 +4,6 @@
 
 mod cli;
 mod server;
+mod station;
 mod support;
 mod tidy;

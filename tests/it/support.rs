@@ -146,7 +146,15 @@ pub fn get_with(url: &str, headers: &[(&str, &str)]) -> Reply {
 }
 
 pub fn post(url: &str, content_type: &str, body: &[u8]) -> Reply {
-    reply(agent().post(url).header("Content-Type", content_type).send(body).unwrap())
+    post_with(url, content_type, body, &[])
+}
+
+pub fn post_with(url: &str, content_type: &str, body: &[u8], headers: &[(&str, &str)]) -> Reply {
+    let mut req = agent().post(url).header("Content-Type", content_type);
+    for (name, value) in headers {
+        req = req.header(*name, *value);
+    }
+    reply(req.send(body).unwrap())
 }
 
 fn reply(mut res: ureq::http::Response<ureq::Body>) -> Reply {

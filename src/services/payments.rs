@@ -1,0 +1,341 @@
+//! Payments as the pagoPA Node drives them: verify a notice, hand out its payment data, take the
+//! receipt, and create a debt for a payment started at a PSP (reference/pagopa.md §1.4-1.7, §1.10).
+//!
+//! Verify is read-only. The payment-data call moves an open debt to "payment started" without
+//! locking it: the Node may ask again (retries, another PSP) and gets the same answer. A receipt is
+//! stored together with the debt's new state and the audit entry in one transaction, before the
+//! station answers OK; a replay finds the stored receipt and changes nothing.
+
+use jiff::civil::Date;
+
+use super::ServiceError;
+use crate::domain::debt_row::DebtFields;
+use crate::domain::{Cents, CollectionData, DebtEvent, DebtState, NoticeNumber, TaxonomyCode};
+use crate::store::debt_types::{self, DebtTypeRecord};
+use crate::store::debts::{self, DebtRecord};
+use crate::store::orgs::{self, OrgRecord};
+use crate::store::receipts::{self, ReceiptRecord};
+use crate::store::{Db, StoreError, audit};
+
+/// Why a notice cannot be paid (or a request refers to nothing we hold). The station maps each to
+/// its `PAA_*` fault.
+#[derive(Debug, thiserror::Error)]
+pub enum PaymentError {
+    #[error("organisation {0} is not served by this station")]
+    UnknownOrg(String),
+    #[error("notice {0} is unknown")]
+    UnknownNotice(String),
+    #[error("notice {0} is already paid")]
+    AlreadyPaid(String),
+    #[error("notice {0} is annulled")]
+    Annulled(String),
+    #[error("notice {0} is expired")]
+    Expired(String),
+    #[error("{0}")]
+    Semantic(String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl From<ServiceError> for PaymentError {
+    fn from(err: ServiceError) -> PaymentError {
+        match err {
+            ServiceError::Store(store) => PaymentError::Store(store),
+            other => PaymentError::Semantic(other.to_string()),
+        }
+    }
+}
+
+/// One transfer of the payment data (paGetPayment `transfer`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Transfer {
+    /// 1..5.
+    pub index: u8,
+    pub amount: Cents,
+    pub fiscal_code: String,
+    pub company_name: Option<String>,
+    pub iban: String,
+    pub remittance: String,
+    pub category: String,
+}
+
+/// Everything the station needs to describe a payable notice.
+#[derive(Debug, Clone)]
+pub struct PaymentView {
+    pub org: OrgRecord,
+    pub debt: DebtRecord,
+    pub debt_type: DebtTypeRecord,
+    pub transfers: Vec<Transfer>,
+    /// Whether every transfer could be credited to a postal account (verify's `allCCP`).
+    pub all_postal: bool,
+}
+
+impl PaymentView {
+    /// paymentAmount: the sum of the transfers.
+    pub fn amount(&self) -> Cents {
+        Cents::new(self.transfers.iter().map(|t| t.amount.get()).sum())
+    }
+}
+
+/// Looks up the debt of a notice and checks it can be paid; changes nothing.
+pub fn verify(db: &Db, fiscal_code: &str, notice: &NoticeNumber, today: Date) -> Result<PaymentView, PaymentError> {
+    db.read(|conn| load_payable(conn, fiscal_code, notice, false, today))
+}
+
+/// The payment data of a notice, for the Node's activation. Moves an open debt to
+/// `PAGAMENTO_INIZIATO` (once; later calls find it there and answer the same).
+pub fn get_payment(
+    db: &Db,
+    fiscal_code: &str,
+    notice: &NoticeNumber,
+    postal: bool,
+    today: Date,
+    now: &str,
+) -> Result<PaymentView, PaymentError> {
+    let view = db.read(|conn| load_payable(conn, fiscal_code, notice, postal, today))?;
+    let state = DebtState::from_code(&view.debt.state)
+        .ok_or_else(|| PaymentError::Semantic(format!("unknown stored state {}", view.debt.state)))?;
+    if state == DebtState::PaymentStarted {
+        return Ok(view);
+    }
+    db.write(|tx| {
+        // Read again inside the write transaction: a receipt may have arrived meanwhile.
+        let fresh = load_payable(tx, fiscal_code, notice, postal, today)?;
+        let state = DebtState::from_code(&fresh.debt.state)
+            .ok_or_else(|| PaymentError::Semantic(format!("unknown stored state {}", fresh.debt.state)))?;
+        let next = state.apply(DebtEvent::StartPayment).map_err(|err| PaymentError::Semantic(err.to_string()))?;
+        debts::update_payment_started(tx, fresh.debt.id, next.code(), now)?;
+        Ok(fresh)
+    })
+}
+
+/// Finds the org and debt of a notice and checks the debt can be paid today.
+fn load_payable(
+    conn: &rusqlite::Connection,
+    fiscal_code: &str,
+    notice: &NoticeNumber,
+    postal: bool,
+    today: Date,
+) -> Result<PaymentView, PaymentError> {
+    let org = orgs::find_org_by_fiscal_code(conn, fiscal_code)?
+        .filter(|o| o.state != "INSERITO")
+        .ok_or_else(|| PaymentError::UnknownOrg(fiscal_code.to_owned()))?;
+    let iuv = notice.iuv();
+    let debt = debts::find_any_debt_by_iuv(conn, org.id, iuv.as_str())?
+        .filter(|d| d.notice_number.as_deref() == Some(notice.as_str()))
+        .ok_or_else(|| PaymentError::UnknownNotice(notice.as_str().to_owned()))?;
+    let debt_type = debt_types::find_debt_type_by_id(conn, org.id, debt.debt_type_id)?
+        .ok_or_else(|| PaymentError::UnknownNotice(notice.as_str().to_owned()))?;
+    match DebtState::from_code(&debt.state) {
+        Some(DebtState::Paid) => return Err(PaymentError::AlreadyPaid(notice.as_str().to_owned())),
+        Some(DebtState::Annulled) => return Err(PaymentError::Annulled(notice.as_str().to_owned())),
+        Some(DebtState::Expired) => return Err(PaymentError::Expired(notice.as_str().to_owned())),
+        Some(DebtState::Prepared) | None => return Err(PaymentError::UnknownNotice(notice.as_str().to_owned())),
+        Some(DebtState::Inserted | DebtState::PaymentStarted) => {}
+    }
+    if is_past_due(&debt, &debt_type, today) {
+        return Err(PaymentError::Expired(notice.as_str().to_owned()));
+    }
+    let (transfers, all_postal) = transfers_of(&org, &debt_type, &debt, postal)?;
+    Ok(PaymentView { org, debt, debt_type, transfers, all_postal })
+}
+
+/// A debt whose type makes the due date binding cannot be paid after it (reference/mypay.md §1.7).
+fn is_past_due(debt: &DebtRecord, debt_type: &DebtTypeRecord, today: Date) -> bool {
+    debt_type.due_date_mandatory
+        && debt.due_date.as_deref().and_then(crate::domain::debt_row::parse_date).is_some_and(|due| due < today)
+}
+
+/// Builds the transfers: the org's share to the debt type's (or the org's) IBAN, and the secondary
+/// org's share of a multi-beneficiary debt. With `postal`, postal IBANs are preferred where they
+/// exist (what GPD does for `transferType=POSTAL`).
+fn transfers_of(
+    org: &OrgRecord,
+    debt_type: &DebtTypeRecord,
+    debt: &DebtRecord,
+    postal: bool,
+) -> Result<(Vec<Transfer>, bool), PaymentError> {
+    let bank = debt_type.iban_bank.clone().or_else(|| org.iban_bank.clone());
+    let postal_iban = debt_type.iban_postal.clone().or_else(|| org.iban_postal.clone());
+    let iban = match (postal, &postal_iban, &bank) {
+        (true, Some(p), _) => p.clone(),
+        (_, _, Some(b)) => b.clone(),
+        (_, Some(p), None) => p.clone(),
+        (_, None, None) => {
+            return Err(PaymentError::Semantic(format!(
+                "no IBAN configured for debt type {} of org {}",
+                debt_type.code, org.ipa_code
+            )));
+        }
+    };
+    let category = CollectionData::parse(&debt.collection_data)
+        .ok()
+        .and_then(|c| c.taxonomy_code())
+        .map(|t| t.as_str().to_owned())
+        .unwrap_or_else(|| debt_type.taxonomy_code.clone());
+    let remittance = truncate(&debt.causale, 140);
+    let mut transfers = vec![Transfer {
+        index: 1,
+        amount: Cents::new(debt.amount_cents),
+        fiscal_code: org.fiscal_code.clone(),
+        company_name: Some(truncate(&org.name, 140)),
+        iban,
+        remittance: remittance.clone(),
+        category,
+    }];
+    let mut all_postal = postal_iban.is_some();
+    if let (Some(cents), Some(fiscal_code), Some(mb_iban)) = (debt.mb_amount_cents, &debt.mb_fiscal_code, &debt.mb_iban)
+    {
+        let mb_category = debt
+            .mb_collection_data
+            .as_deref()
+            .and_then(|d| CollectionData::parse(d).ok())
+            .and_then(|c| c.taxonomy_code())
+            .or_else(|| TaxonomyCode::parse(&debt_type.taxonomy_code).ok())
+            .map(|t| t.as_str().to_owned())
+            .unwrap_or_else(|| debt_type.taxonomy_code.clone());
+        all_postal = all_postal && crate::domain::Iban::parse(mb_iban).is_ok_and(|i| i.is_postal());
+        transfers.push(Transfer {
+            index: 2,
+            amount: Cents::new(cents),
+            fiscal_code: fiscal_code.clone(),
+            company_name: debt.mb_name.as_deref().map(|n| truncate(n, 140)),
+            iban: mb_iban.clone(),
+            remittance: debt.mb_causale.as_deref().map(|c| truncate(c, 140)).unwrap_or(remittance),
+            category: mb_category,
+        });
+    }
+    Ok((transfers, all_postal))
+}
+
+/// At most `max` characters (the contracts' text140 and friends).
+pub fn truncate(text: &str, max: usize) -> String {
+    text.chars().take(max).collect()
+}
+
+/// What happened to a receipt.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ReceiptOutcome {
+    /// Stored; `flag` says why an operator should look at it, if at all.
+    Stored { flag: Option<String> },
+    /// The same receipt was already stored: nothing changed.
+    Replay,
+}
+
+/// The exchange a receipt arrived in, for the audit journal.
+#[derive(Debug, Clone, Copy)]
+pub struct Exchange<'a> {
+    pub response: &'a str,
+    pub duration_ms: i64,
+}
+
+/// Stores a receipt (for the org with `fiscal_code`) and updates its debt, all in one transaction,
+/// together with the audit entry of the exchange.
+pub fn accept_receipt(
+    db: &Db,
+    fiscal_code: &str,
+    mut receipt: ReceiptRecord,
+    exchange: &Exchange<'_>,
+    today: Date,
+    now: &str,
+) -> Result<ReceiptOutcome, PaymentError> {
+    db.write(|tx| {
+        let org = orgs::find_org_by_fiscal_code(tx, fiscal_code)?
+            .ok_or_else(|| PaymentError::UnknownOrg(fiscal_code.to_owned()))?;
+        if receipts::find_receipt(tx, org.id, &receipt.iuv, &receipt.receipt_id)?.is_some() {
+            return Ok(ReceiptOutcome::Replay);
+        }
+        receipt.org_id = org.id;
+        let debt = debts::find_any_debt_by_iuv(tx, org.id, &receipt.iuv)?;
+        receipt.debt_id = debt.as_ref().map(|d| d.id);
+        let ok = receipt.outcome == "OK";
+        let state = debt.as_ref().and_then(|d| DebtState::from_code(&d.state));
+        let earlier_ok = receipts::count_ok_receipts(tx, org.id, &receipt.iuv)? > 0;
+        let (flag, new_state) = match (ok, &debt, state) {
+            (false, Some(_), Some(s)) => (Some("ESITO_KO"), s.apply(DebtEvent::PaymentFailed).ok()),
+            (false, _, _) => (Some("ESITO_KO"), None),
+            (true, None, _) | (true, Some(_), None) => (Some("DOVUTO_SCONOSCIUTO"), None),
+            (true, Some(_), Some(DebtState::Paid)) => (if earlier_ok { Some("DOPPIO_PAGAMENTO") } else { None }, None),
+            (true, Some(_), Some(DebtState::Annulled)) => (Some("DOVUTO_ANNULLATO"), None),
+            (true, Some(_), Some(DebtState::Expired)) => (Some("DOVUTO_SCADUTO"), None),
+            (true, Some(d), Some(s)) => {
+                let past_due = debt_types::find_debt_type_by_id(tx, org.id, d.debt_type_id)?
+                    .is_some_and(|t| is_past_due(d, &t, today));
+                (if past_due { Some("DOVUTO_SCADUTO") } else { None }, s.apply(DebtEvent::PaymentSucceeded).ok())
+            }
+        };
+        receipt.flag = flag.map(str::to_owned);
+        let id = match receipts::insert_receipt(tx, &receipt, now) {
+            Ok(id) => id,
+            // A concurrent delivery of the same receipt won the race inside SQLite's lock.
+            Err(StoreError::Duplicate(_)) => return Ok(ReceiptOutcome::Replay),
+            Err(other) => return Err(other.into()),
+        };
+        if let (Some(d), Some(next)) = (&debt, new_state) {
+            debts::update_debt_state(tx, d.id, next.code(), now)?;
+        }
+        let object = format!("receipt:{}/{}/{}", org.ipa_code, receipt.iuv, receipt.receipt_id);
+        let outcome = receipt.flag.clone().unwrap_or_else(|| "OK".to_owned());
+        let entry = audit::AuditEntry {
+            actor: "node",
+            org_id: Some(org.id),
+            action: &receipt.primitive,
+            object: Some(&object),
+            outcome: &outcome,
+            request: Some(&receipt.request_xml),
+            response: Some(exchange.response),
+            duration_ms: Some(exchange.duration_ms),
+            ..Default::default()
+        };
+        audit::insert_audit(tx, &entry, now)?;
+        tracing::info!(receipt = id, iuv = %receipt.iuv, flag = ?receipt.flag, "receipt stored");
+        Ok(ReceiptOutcome::Stored { flag: receipt.flag.clone() })
+    })
+}
+
+/// A spontaneous payment started at a PSP (paDemandPaymentNotice): creates the debt of the debt type
+/// that the org offers in the service catalogue as `service_id`, with a generated notice number.
+pub fn demand_notice(
+    db: &Db,
+    fiscal_code: &str,
+    service_id: &str,
+    today: Date,
+    now: &str,
+) -> Result<PaymentView, PaymentError> {
+    let (org, debt_type) = db.read(|conn| {
+        let org = orgs::find_org_by_fiscal_code(conn, fiscal_code)?
+            .filter(|o| o.state != "INSERITO")
+            .ok_or_else(|| PaymentError::UnknownOrg(fiscal_code.to_owned()))?;
+        let debt_type = debt_types::find_debt_type_by_service(conn, org.id, service_id)?
+            .filter(|t| t.active)
+            .ok_or_else(|| PaymentError::UnknownNotice(format!("service {service_id}")))?;
+        Ok::<_, PaymentError>((org, debt_type))
+    })?;
+    let Some(amount) = debt_type.fixed_amount_cents else {
+        return Err(PaymentError::Semantic(format!("debt type {} has no fixed amount", debt_type.code)));
+    };
+    let mut random = [0u8; 6];
+    getrandom::fill(&mut random).map_err(|err| PaymentError::Semantic(format!("no randomness: {err}")))?;
+    let suffix: String = random.iter().map(|b| format!("{b:02X}")).collect();
+    let fields = DebtFields {
+        iud: format!("PSP-{}-{suffix}", today.strftime("%Y%m%d")),
+        debtor_kind: "F".to_owned(),
+        debtor_id: "ANONIMO".to_owned(),
+        debtor_name: "ANONIMO".to_owned(),
+        amount: Cents::new(amount).to_decimal_string(),
+        debt_type: debt_type.code.clone(),
+        causale: debt_type.description.clone(),
+        collection_data: format!("9/{}/", debt_type.taxonomy_code),
+        generate_iuv: true,
+        ..DebtFields::default()
+    };
+    // The debtor of a payment started at a PSP is unknown to us: allow ANONIMO for this one debt.
+    let debt =
+        super::debts::add_debt_as(db, "node", &org.ipa_code, &fields, super::debts::Source::Node, today, now, true)?;
+    let notice = debt
+        .notice_number
+        .as_deref()
+        .and_then(|n| NoticeNumber::parse(n).ok())
+        .ok_or_else(|| PaymentError::Semantic("no notice number generated".to_owned()))?;
+    verify(db, &org.fiscal_code, &notice, today)
+}

@@ -1,0 +1,212 @@
+-- mypay database schema, current version (see PRAGMA user_version in src/store/migrate.rs).
+--
+-- A fresh database gets this file as is; an older one is brought here by the numbered migrations in
+-- src/store/migrations/. A test checks that both paths give the same schema.
+-- Conventions: times are UTC ISO 8601 text (`2026-11-30T10:15:00Z`), dates are `YYYY-MM-DD` as the
+-- contracts write them (a due date is a calendar day in Europe/Rome), money is INTEGER euro cents,
+-- booleans are INTEGER 0/1 with a CHECK.
+
+-- A municipality or other creditor organisation (MyPay `mygov_ente`).
+CREATE TABLE org (
+    id                   INTEGER PRIMARY KEY,
+    ipa_code             TEXT NOT NULL UNIQUE,  -- IPA code, the key in SIL headers and file names
+    fiscal_code          TEXT NOT NULL UNIQUE CHECK (length(fiscal_code) = 11),  -- pagoPA idPA
+    name                 TEXT NOT NULL CHECK (length(name) BETWEEN 1 AND 100),
+    -- INSERITO → PRE-ESERCIZIO → ESERCIZIO; the portal and the SIL need ESERCIZIO.
+    state                TEXT NOT NULL DEFAULT 'INSERITO'
+                         CHECK (state IN ('INSERITO', 'PRE-ESERCIZIO', 'ESERCIZIO')),
+    segregation_code     TEXT NOT NULL CHECK (length(segregation_code) = 2),  -- aux digit 3 notices
+    application_code     TEXT CHECK (application_code IS NULL OR length(application_code) = 2),  -- aux 0
+    generator_id         TEXT NOT NULL DEFAULT '00' CHECK (length(generator_id) = 2),  -- IUV17 digits 3-4
+    cbill_code           TEXT,             -- CBILL code printed on the notice (5 alphanumerics)
+    iban_bank            TEXT,             -- default bank IBAN for transfers
+    iban_postal          TEXT,             -- default postal IBAN (transferType POSTAL)
+    postal_account       TEXT,             -- conto corrente postale, for the Poste bollettino
+    postal_account_holder TEXT,
+    poste_authorization  TEXT,             -- Poste authorization text; enables the bollettino
+    admin_email          TEXT,             -- copied on import/export mails
+    address              TEXT,             -- beneficiary address, printed on notices
+    civic_number         TEXT,
+    postal_code          TEXT,
+    city                 TEXT,
+    province             TEXT,
+    country              TEXT,
+    phone                TEXT,
+    website              TEXT,
+    email                TEXT,
+    logo                 BLOB,             -- PNG or JPEG, at most 250x250 px
+    logo_mime            TEXT,
+    info_text            TEXT,             -- free text shown to citizens
+    sil_password_hash    TEXT,             -- argon2id PHC string; never the password itself
+    back_url             TEXT,             -- default SIL back URL of the redirect flow
+    created_at           TEXT NOT NULL,
+    updated_at           TEXT NOT NULL
+);
+
+-- Functionalities switched on per org (MyPay `mygov_ente_funzionalita`).
+CREATE TABLE org_functionality (
+    org_id   INTEGER NOT NULL REFERENCES org(id) ON DELETE CASCADE,
+    code     TEXT NOT NULL CHECK (code IN ('PAGAMENTO_SPONTANEO', 'AVVISO_DIGITALE', 'NOTIFICA_AVVISI_IO',
+                                           'ENTE_PUBBLICO', 'INOLTRO_ESITO_PAGAMENTO_PUSH')),
+    active   INTEGER NOT NULL DEFAULT 1 CHECK (active IN (0, 1)),
+    PRIMARY KEY (org_id, code)
+);
+
+-- What a debt is for (MyPay `mygov_ente_tipo_dovuto`), per org.
+CREATE TABLE debt_type (
+    id                   INTEGER PRIMARY KEY,
+    org_id               INTEGER NOT NULL REFERENCES org(id),
+    code                 TEXT NOT NULL CHECK (length(code) BETWEEN 1 AND 64),  -- identificativoTipoDovuto
+    description          TEXT NOT NULL CHECK (length(description) BETWEEN 1 AND 256),
+    iban_bank            TEXT,             -- NULL: the org's default
+    iban_postal          TEXT,
+    postal_account       TEXT,             -- bollettino on the notice
+    postal_account_holder TEXT,
+    spontaneous          INTEGER NOT NULL DEFAULT 0 CHECK (spontaneous IN (0, 1)),
+    fixed_amount_cents   INTEGER CHECK (fixed_amount_cents IS NULL OR fixed_amount_cents > 0),
+    form_definition      TEXT,             -- JSON form of the spontaneous payment; NULL: causale + amount
+    external_payment_url TEXT,
+    default_bilancio     TEXT,             -- accounting split template (XML)
+    allow_anonymous      INTEGER NOT NULL DEFAULT 0 CHECK (allow_anonymous IN (0, 1)),  -- debtor ANONIMO
+    due_date_mandatory   INTEGER NOT NULL DEFAULT 0 CHECK (due_date_mandatory IN (0, 1)),
+    print_due_date       INTEGER NOT NULL DEFAULT 1 CHECK (print_due_date IN (0, 1)),
+    sector               TEXT,             -- settore printed on the notice
+    notify_io            INTEGER NOT NULL DEFAULT 0 CHECK (notify_io IN (0, 1)),
+    push_outcome         INTEGER NOT NULL DEFAULT 0 CHECK (push_outcome IN (0, 1)),
+    max_push_attempts    INTEGER NOT NULL DEFAULT 20 CHECK (max_push_attempts >= 0),
+    disable_notice_print INTEGER NOT NULL DEFAULT 0 CHECK (disable_notice_print IN (0, 1)),
+    taxonomy_code        TEXT NOT NULL,    -- pagoPA taxonomy, transferCategory
+    active               INTEGER NOT NULL DEFAULT 1 CHECK (active IN (0, 1)),
+    created_at           TEXT NOT NULL,
+    updated_at           TEXT NOT NULL,
+    UNIQUE (org_id, code),
+    -- MyPay's rule: only a spontaneous type may neither require nor print a due date.
+    CHECK (spontaneous = 1 OR due_date_mandatory = 1 OR print_due_date = 1)
+);
+
+-- A person who works in the back office.
+CREATE TABLE operator (
+    id                   INTEGER PRIMARY KEY,
+    username             TEXT NOT NULL UNIQUE COLLATE NOCASE,
+    password_hash        TEXT NOT NULL,    -- argon2id PHC string
+    full_name            TEXT,
+    email                TEXT,
+    app_admin            INTEGER NOT NULL DEFAULT 0 CHECK (app_admin IN (0, 1)),  -- all orgs
+    active               INTEGER NOT NULL DEFAULT 1 CHECK (active IN (0, 1)),
+    failed_logins        INTEGER NOT NULL DEFAULT 0,
+    locked_until         TEXT,
+    created_at           TEXT NOT NULL,
+    password_changed_at  TEXT NOT NULL
+);
+
+-- An operator's role in one org: 'operator' works on the enabled debt types, 'admin' on all of them
+-- and on the org's settings.
+CREATE TABLE operator_role (
+    operator_id  INTEGER NOT NULL REFERENCES operator(id) ON DELETE CASCADE,
+    org_id       INTEGER NOT NULL REFERENCES org(id) ON DELETE CASCADE,
+    role         TEXT NOT NULL CHECK (role IN ('operator', 'admin')),
+    PRIMARY KEY (operator_id, org_id)
+);
+
+-- Debt types an operator (role 'operator') may see and act on.
+CREATE TABLE operator_debt_type (
+    operator_id   INTEGER NOT NULL REFERENCES operator(id) ON DELETE CASCADE,
+    debt_type_id  INTEGER NOT NULL REFERENCES debt_type(id) ON DELETE CASCADE,
+    PRIMARY KEY (operator_id, debt_type_id)
+);
+
+-- A debt position (dovuto), open or closed; the state says which. It holds every column of a 1_4
+-- import row, so a file round-trips.
+CREATE TABLE debt (
+    id                   INTEGER PRIMARY KEY,
+    org_id               INTEGER NOT NULL REFERENCES org(id),
+    debt_type_id         INTEGER NOT NULL REFERENCES debt_type(id),
+    iud                  TEXT NOT NULL,    -- the org's own id, unique among live debts (identifier)
+    iuv                  TEXT,             -- creditorReferenceId; NULL until generated or supplied
+    notice_number        TEXT,             -- 18 digits when the IUV has one
+    state                TEXT NOT NULL CHECK (state IN ('INSERIMENTO_DOVUTO', 'PREDISPOSTO',
+                              'PAGAMENTO_INIZIATO', 'COMPLETATO', 'ANNULLATO', 'SCADUTO')),
+    debtor_kind          TEXT NOT NULL CHECK (debtor_kind IN ('F', 'G')),
+    debtor_id            TEXT NOT NULL,    -- fiscal code, VAT number or ANONIMO
+    debtor_name          TEXT NOT NULL,
+    debtor_address       TEXT,
+    debtor_civic_number  TEXT,
+    debtor_postal_code   TEXT,
+    debtor_city          TEXT,
+    debtor_province      TEXT,
+    debtor_country       TEXT,
+    debtor_email         TEXT,
+    due_date             TEXT,             -- YYYY-MM-DD, Europe/Rome calendar day
+    amount_cents         INTEGER NOT NULL CHECK (amount_cents > 0),  -- the primary org's share
+    fee_cents            INTEGER,          -- commissioneCaricoPa, informative
+    payment_kinds        TEXT NOT NULL DEFAULT 'ALL',  -- tipoVersamento
+    causale              TEXT NOT NULL,
+    collection_data      TEXT NOT NULL,    -- datiSpecificiRiscossione
+    bilancio             TEXT,
+    generate_iuv         INTEGER NOT NULL DEFAULT 0 CHECK (generate_iuv IN (0, 1)),
+    -- Multi-beneficiary (import 1_4): the secondary org's share; NULL when single-beneficiary.
+    mb_fiscal_code       TEXT,
+    mb_name              TEXT,
+    mb_iban              TEXT,
+    mb_address           TEXT,
+    mb_civic_number      TEXT,
+    mb_postal_code       TEXT,
+    mb_city              TEXT,
+    mb_province          TEXT,
+    mb_country           TEXT,
+    mb_collection_data   TEXT,
+    mb_causale           TEXT,
+    mb_amount_cents      INTEGER CHECK (mb_amount_cents IS NULL OR mb_amount_cents > 0),
+    source               TEXT NOT NULL CHECK (source IN ('cli', 'import', 'sil', 'portal', 'backoffice', 'node', 'demo')),
+    created_at           TEXT NOT NULL,
+    updated_at           TEXT NOT NULL,
+    version              INTEGER NOT NULL DEFAULT 1  -- bumped on every change, for optimistic checks
+);
+CREATE INDEX debt_org_state ON debt (org_id, state);
+CREATE INDEX debt_org_iuv ON debt (org_id, iuv);
+CREATE INDEX debt_org_iud ON debt (org_id, iud);
+CREATE INDEX debt_debtor ON debt (debtor_id);
+
+-- Uniqueness registry of IUDs and IUVs per org (MyPay `mygov_identificativo_univoco`). A row is live
+-- until its debt is annulled; only live rows must be unique, so annulled identifiers can be reused.
+CREATE TABLE identifier (
+    org_id       INTEGER NOT NULL REFERENCES org(id),
+    kind         TEXT NOT NULL CHECK (kind IN ('IUD', 'IUV')),
+    value        TEXT NOT NULL,
+    debt_id      INTEGER NOT NULL REFERENCES debt(id),
+    released_at  TEXT                      -- set when the debt is annulled
+);
+CREATE UNIQUE INDEX identifier_live ON identifier (org_id, kind, value) WHERE released_at IS NULL;
+CREATE INDEX identifier_debt ON identifier (debt_id);
+
+-- The last IUV17 counter issued per org and generator id. It only grows, inside the transaction
+-- that stores the debt, so a number is never issued twice.
+CREATE TABLE iuv_counter (
+    org_id        INTEGER NOT NULL REFERENCES org(id),
+    generator_id  TEXT NOT NULL CHECK (length(generator_id) = 2),
+    last_value    INTEGER NOT NULL CHECK (last_value >= 0),
+    PRIMARY KEY (org_id, generator_id)
+);
+
+-- Append-only journal of every pagoPA and SIL exchange and every administrative change.
+CREATE TABLE audit (
+    id           INTEGER PRIMARY KEY,
+    at           TEXT NOT NULL,
+    actor        TEXT NOT NULL,            -- `cli`, `operator:<username>`, `node`, `sil:<ipa>`, `system`
+    org_id       INTEGER REFERENCES org(id),
+    action       TEXT NOT NULL,            -- `org.add`, `paVerifyPaymentNotice`, ...
+    object       TEXT,                     -- what was acted on, e.g. `debt_type:TARI`
+    outcome      TEXT NOT NULL,            -- `OK`, `KO`, or a fault code
+    before_json  TEXT,
+    after_json   TEXT,
+    request      TEXT,                     -- exchanged payloads, as sent and received
+    response     TEXT,
+    duration_ms  INTEGER
+);
+CREATE INDEX audit_org_at ON audit (org_id, at);
+CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit BEGIN
+    SELECT RAISE(ABORT, 'audit is append-only');
+END;
+CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit BEGIN
+    SELECT RAISE(ABORT, 'audit is append-only');
+END;
