@@ -120,13 +120,15 @@ pub struct StationSection {
 }
 
 /// `[node]`: where the pagoPA Node (or the regional node) is.
-#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct NodeSection {
     /// Base URL of the pagoPA APIs (Checkout, FdR, nodeForPa).
     pub base_url: String,
     /// `Ocp-Apim-Subscription-Key` for the pagoPA APIs.
     pub subscription_key: Secret,
+    /// Minutes between two fetches of the reporting flows (FdR); 0 turns the periodic fetch off.
+    pub reporting_interval_minutes: u64,
 }
 
 /// `[log]`: what is logged.
@@ -158,6 +160,12 @@ impl Default for ServerSection {
             workers: 8,
             max_body_bytes: 1024 * 1024,
         }
+    }
+}
+
+impl Default for NodeSection {
+    fn default() -> NodeSection {
+        NodeSection { base_url: String::new(), subscription_key: Secret::default(), reporting_interval_minutes: 360 }
     }
 }
 
@@ -211,6 +219,7 @@ pub const ENV_KEYS: &[(&str, &str)] = &[
     ("MYPAY_STATION_PASSWORD", "station.password"),
     ("MYPAY_NODE_BASE_URL", "node.base_url"),
     ("MYPAY_NODE_SUBSCRIPTION_KEY", "node.subscription_key"),
+    ("MYPAY_NODE_REPORTING_INTERVAL_MINUTES", "node.reporting_interval_minutes"),
     ("MYPAY_LOG_LEVEL", "log.level"),
 ];
 
@@ -266,6 +275,7 @@ impl RawConfig {
             "station.password" => self.station.password = Secret::new(value),
             "node.base_url" => self.node.base_url = value.to_owned(),
             "node.subscription_key" => self.node.subscription_key = Secret::new(value),
+            "node.reporting_interval_minutes" => self.node.reporting_interval_minutes = parse_number(value)?,
             "log.level" => self.log.level = value.to_owned(),
             other => return Err(format!("unknown key {other}")),
         }

@@ -7,6 +7,7 @@
 
 mod admin;
 mod json;
+mod reporting;
 mod serve;
 
 use std::path::PathBuf;
@@ -53,6 +54,9 @@ pub enum Command {
     /// Add and look up single debt positions (dovuti).
     #[command(subcommand)]
     Debt(admin::DebtCommand),
+    /// Reporting flows (flussi di rendicontazione) from pagoPA.
+    #[command(subcommand)]
+    Reporting(reporting::ReportingCommand),
 }
 
 #[derive(Debug, Args)]
@@ -152,6 +156,11 @@ fn execute(cli: Cli) -> Result<(), CliError> {
         Command::DebtType(cmd) => admin::debt_type(&open_admin(&cli.config, &cli.data_dir)?, cmd),
         Command::Operator(cmd) => admin::operator(&open_admin(&cli.config, &cli.data_dir)?, cmd),
         Command::Debt(cmd) => admin::debt(&open_admin(&cli.config, &cli.data_dir)?, cmd),
+        Command::Reporting(cmd) => {
+            let config = Config::load(cli.config.as_deref(), &overrides(None), Mode::Admin)?;
+            let (db, _) = Db::open(&config.database_path)?;
+            reporting::run(&config, &db, cmd)
+        }
     }
 }
 

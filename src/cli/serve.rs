@@ -44,12 +44,49 @@ pub fn run(config: Config, demo_mode: bool) -> Result<(), CliError> {
     let _ = out.flush();
     drop(out);
 
+    let reporting = start_reporting_job(&state, &shutdown);
     server::serve(listener, std::sync::Arc::clone(&state), &shutdown);
+    if let Some(handle) = reporting {
+        let _ = handle.join();
+    }
     tracing::info!("stopping: in-flight requests answered, checkpointing the database");
     state.journal.flush(&state.db);
     state.db.checkpoint()?;
     tracing::info!("stopped");
     Ok(())
+}
+
+/// The periodic fetch of reporting flows. Fetching is idempotent (a stored flow is skipped), so a
+/// timer is enough: a fetch lost to a restart is simply done by the next one.
+fn start_reporting_job(
+    state: &std::sync::Arc<web::AppState>,
+    shutdown: &server::Shutdown,
+) -> Option<std::thread::JoinHandle<()>> {
+    let minutes = state.config.raw.node.reporting_interval_minutes;
+    if minutes == 0 || state.config.raw.node.base_url.is_empty() {
+        return None;
+    }
+    let state = std::sync::Arc::clone(state);
+    let shutdown = shutdown.clone();
+    let client = crate::pagopa::fdr::NodeClient::from_config(&state.config);
+    std::thread::Builder::new()
+        .name("reporting".to_owned())
+        .spawn(move || {
+            let interval = std::time::Duration::from_secs(minutes.saturating_mul(60));
+            // The first fetch waits a minute, so a starting server answers the Node first.
+            let mut next = std::time::Instant::now() + std::time::Duration::from_secs(60).min(interval);
+            while !shutdown.is_triggered() {
+                if std::time::Instant::now() >= next {
+                    match crate::pagopa::fdr::fetch_all(&state.db, &client, &clock::iso(clock::now())) {
+                        Ok(summary) => tracing::info!(?summary, "reporting flows fetched"),
+                        Err(err) => tracing::error!(error = %err, "reporting fetch failed"),
+                    }
+                    next = std::time::Instant::now() + interval;
+                }
+                std::thread::sleep(std::time::Duration::from_millis(200));
+            }
+        })
+        .ok()
 }
 
 fn init_logging(level: &str) {

@@ -4,6 +4,8 @@
 //! `station` the dispatch. Payment rules live in `services::payments`; this module only
 //! translates. **Boundary:** Node SOAP.
 
+pub mod checkout;
 pub mod faults;
+pub mod fdr;
 pub mod station;
 pub mod wire;

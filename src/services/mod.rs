@@ -15,6 +15,7 @@ pub mod operators;
 pub mod orgs;
 pub mod passwords;
 pub mod payments;
+pub mod reporting;
 
 use crate::store::StoreError;
 

@@ -111,7 +111,7 @@ pub fn get_payment(
 
 /// Finds the org and debt of a notice and checks the debt can be paid today.
 fn load_payable(
-    conn: &rusqlite::Connection,
+    conn: &crate::store::Conn,
     fiscal_code: &str,
     notice: &NoticeNumber,
     postal: bool,

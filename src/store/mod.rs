@@ -14,6 +14,7 @@ mod migrate;
 pub mod operators;
 pub mod orgs;
 pub mod receipts;
+pub mod reporting;
 
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard};
@@ -22,6 +23,10 @@ use std::time::Duration;
 use rusqlite::{Connection, OpenFlags, Transaction, TransactionBehavior};
 
 pub use migrate::SCHEMA_VERSION;
+
+/// A connection (or transaction, which derefs to one), opaque to callers: services pass it from
+/// [`Db::read`]/[`Db::write`] to store functions without naming rusqlite.
+pub type Conn = rusqlite::Connection;
 
 /// How long a connection waits for a lock before giving up with `SQLITE_BUSY`.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(10);

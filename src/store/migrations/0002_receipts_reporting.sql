@@ -1,5 +1,5 @@
--- Version 2: receipts from the pagoPA Node (paSendRT / paSendRTV2), the catalogue service id used by
--- paDemandPaymentNotice, and when a debt last went into payment.
+-- Version 2: receipts from the pagoPA Node (paSendRT / paSendRTV2), reporting flows (FdR), the
+-- catalogue service id used by paDemandPaymentNotice, and when a debt last went into payment.
 
 -- A receipt (RT) as received. Keyed by (org, IUV, receiptId): a replay of the same receipt finds it
 -- and stores nothing; a second receipt with another receiptId for a paid IUV is a double payment.
@@ -61,6 +61,43 @@ CREATE TABLE receipt_transfer (
     metadata_json        TEXT,             -- [[key, value], ...] when present
     PRIMARY KEY (receipt_id, transfer_index)
 );
+
+-- A reporting flow (flusso di rendicontazione, FdR) fetched from pagoPA: what a PSP credited to the
+-- org in one SCT. Fetching the same (IUF, revision, PSP) again finds it and stores nothing.
+CREATE TABLE reporting_flow (
+    id                   INTEGER PRIMARY KEY,
+    org_id               INTEGER NOT NULL REFERENCES org(id),
+    iuf                  TEXT NOT NULL,    -- identificativoFlusso
+    revision             INTEGER NOT NULL DEFAULT 1,  -- FdR REST revision; 1 for the SOAP interface
+    psp_id               TEXT NOT NULL,
+    psp_name             TEXT,
+    flow_date            TEXT,             -- dataOraFlusso
+    settlement_id        TEXT,             -- identificativoUnivocoRegolamento (TRN of the SCT)
+    settlement_date      TEXT,             -- dataRegolamento
+    total_payments       INTEGER,
+    total_amount_cents   INTEGER,
+    -- ACQUISITO: stored with its rows; RIFIUTATO: kept with the reason, without rows.
+    state                TEXT NOT NULL CHECK (state IN ('ACQUISITO', 'RIFIUTATO')),
+    reject_reason        TEXT,
+    source               TEXT NOT NULL CHECK (source IN ('REST', 'SOAP')),
+    document             TEXT,             -- the FlussoRiversamento XML (SOAP) or JSON (REST) as received
+    fetched_at           TEXT NOT NULL,
+    UNIQUE (org_id, iuf, revision, psp_id)
+);
+
+-- One reported transfer of a flow.
+CREATE TABLE reporting_payment (
+    flow_id              INTEGER NOT NULL REFERENCES reporting_flow(id),
+    row_index            INTEGER NOT NULL,  -- position in the flow, from 1
+    iuv                  TEXT NOT NULL,
+    iur                  TEXT NOT NULL,     -- = receiptId / payment token
+    transfer_index       INTEGER,           -- idTransfer of the receipt
+    amount_cents         INTEGER NOT NULL,
+    outcome_code         TEXT NOT NULL,     -- 0 executed, 3 revoked, 4/8 stand-in, 9 without RPT
+    outcome_date         TEXT NOT NULL,
+    PRIMARY KEY (flow_id, row_index)
+);
+CREATE INDEX reporting_payment_iuv ON reporting_payment (iuv);
 
 -- The pagoPA service-catalogue id (idServizio, 5 characters) that paDemandPaymentNotice uses to
 -- name this debt type; NULL when the type is not offered at PSPs.

@@ -1,0 +1,487 @@
+//! Reporting flows (FdR, reference/pagopa.md §4): mypay's client of pagoPA's FdR REST API for
+//! organizations, with the legacy nodeForPa SOAP primitives as a fallback, and the parser of the
+//! FlussoRiversamento document.
+//!
+//! [`fetch_all`] asks for the flows of every org in production, skips those already stored, and
+//! hands each one to `services::reporting`, which checks and stores it (or records it as rejected
+//! with its reason: one bad flow never stops the others).
+
+use std::time::Duration;
+
+use base64::Engine as _;
+
+use crate::domain::Cents;
+use crate::services::reporting::{self, FlowInput, FlowSource};
+use crate::soap::{self, Element, XmlWriter};
+use crate::store::reporting::ReportingPaymentRecord;
+use crate::store::{Db, orgs};
+
+/// The FlussoRiversamento namespace (elementFormDefault qualified).
+pub const FLUSSO_NS: &str = "http://www.digitpa.gov.it/schemas/2011/Pagamenti/";
+/// The nodeForPa namespace.
+pub const NODE_FOR_PA_NS: &str = "http://ws.pagamenti.telematici.gov/";
+/// Path of the FdR REST API for organizations under the Node's base URL.
+pub const FDR_REST_PATH: &str = "/fdr-org/service/v1";
+/// Path of the nodeForPa SOAP service under the Node's base URL.
+pub const NODE_FOR_PA_PATH: &str = "/nodo-auth/node-for-pa/v1";
+
+/// How to reach pagoPA.
+#[derive(Debug, Clone)]
+pub struct NodeClient {
+    pub base_url: String,
+    pub subscription_key: String,
+    pub broker_id: String,
+    pub station_id: String,
+    pub station_password: String,
+}
+
+impl NodeClient {
+    /// The client the configuration describes.
+    pub fn from_config(config: &crate::config::Config) -> NodeClient {
+        NodeClient {
+            base_url: config.raw.node.base_url.clone(),
+            subscription_key: config.raw.node.subscription_key.expose().to_owned(),
+            broker_id: config.raw.station.broker_id.clone(),
+            station_id: config.raw.station.station_id.clone(),
+            station_password: config.raw.station.password.expose().to_owned(),
+        }
+    }
+}
+
+/// A failure to talk to pagoPA (not a bad flow, which is stored as rejected).
+#[derive(Debug, thiserror::Error)]
+pub enum FdrError {
+    #[error("cannot reach {url}: {reason}")]
+    Transport { url: String, reason: String },
+    #[error("{url} answered HTTP {status}")]
+    Status { url: String, status: u16 },
+    #[error("unexpected answer from {url}: {reason}")]
+    Answer { url: String, reason: String },
+    #[error("the Node refused: {code} {description}")]
+    Node { code: String, description: String },
+    #[error(transparent)]
+    Store(#[from] crate::store::StoreError),
+}
+
+/// What one fetch did, per org.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FetchSummary {
+    pub listed: usize,
+    pub stored: usize,
+    pub rejected: usize,
+    pub already_stored: usize,
+    /// Orgs whose list could not be fetched by either interface, with the reason.
+    pub failures: Vec<(String, String)>,
+}
+
+fn agent() -> ureq::Agent {
+    ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .timeout_global(Some(Duration::from_secs(30)))
+        .build()
+        .into()
+}
+
+/// Fetches and stores the new flows of every org that is not merely INSERITO.
+pub fn fetch_all(db: &Db, client: &NodeClient, now: &str) -> Result<FetchSummary, FdrError> {
+    let orgs = db.read(orgs::list_orgs)?;
+    let mut summary = FetchSummary::default();
+    for org in orgs.iter().filter(|o| o.state != "INSERITO") {
+        let result = match fetch_rest(db, client, &org.fiscal_code, now, &mut summary) {
+            Ok(()) => Ok(()),
+            Err(rest_err) => {
+                tracing::warn!(org = %org.ipa_code, error = %rest_err, "FdR REST failed, trying nodeForPa");
+                fetch_soap(db, client, &org.fiscal_code, now, &mut summary)
+            }
+        };
+        if let Err(err) = result {
+            tracing::error!(org = %org.ipa_code, error = %err, "cannot fetch reporting flows");
+            summary.failures.push((org.ipa_code.clone(), err.to_string()));
+        }
+    }
+    Ok(summary)
+}
+
+fn get_json(client: &NodeClient, url: &str) -> Result<serde_json::Value, FdrError> {
+    let mut res = agent()
+        .get(url)
+        .header("Ocp-Apim-Subscription-Key", &client.subscription_key)
+        .call()
+        .map_err(|err| FdrError::Transport { url: url.to_owned(), reason: err.to_string() })?;
+    let status = res.status().as_u16();
+    if status != 200 {
+        return Err(FdrError::Status { url: url.to_owned(), status });
+    }
+    let text = res
+        .body_mut()
+        .with_config()
+        .limit(64 * 1024 * 1024)
+        .read_to_string()
+        .map_err(|err| FdrError::Transport { url: url.to_owned(), reason: err.to_string() })?;
+    serde_json::from_str(&text).map_err(|err| FdrError::Answer { url: url.to_owned(), reason: err.to_string() })
+}
+
+/// The PSP id inside an IUF `<YYYY-MM-DD><idPSP>-<seq>`, for list items that do not carry it.
+fn psp_of_iuf(iuf: &str) -> Option<String> {
+    let rest = iuf.get(10..)?;
+    let (psp, _) = rest.rsplit_once('-')?;
+    (!psp.is_empty()).then(|| psp.to_owned())
+}
+
+fn fetch_rest(
+    db: &Db,
+    client: &NodeClient,
+    fiscal_code: &str,
+    now: &str,
+    summary: &mut FetchSummary,
+) -> Result<(), FdrError> {
+    let base = format!("{}{FDR_REST_PATH}/organizations/{fiscal_code}/fdrs", client.base_url.trim_end_matches('/'));
+    let mut page = 1;
+    loop {
+        let url = format!("{base}?page={page}&size=1000");
+        let list = get_json(client, &url)?;
+        let items = list.get("data").and_then(|d| d.as_array()).cloned().unwrap_or_default();
+        for item in &items {
+            summary.listed += 1;
+            let iuf = item.get("fdr").and_then(|v| v.as_str()).unwrap_or_default().to_owned();
+            let revision = item.get("revision").and_then(|v| v.as_i64()).unwrap_or(1);
+            let psp = item.get("pspId").and_then(|v| v.as_str()).map(str::to_owned).or_else(|| psp_of_iuf(&iuf));
+            let Some(psp) = psp else {
+                reporting::reject_flow(
+                    db,
+                    fiscal_code,
+                    &iuf,
+                    revision,
+                    "?",
+                    FlowSource::Rest,
+                    "no PSP id in the list or the IUF",
+                    None,
+                    now,
+                )?;
+                summary.rejected += 1;
+                continue;
+            };
+            if reporting::is_stored(db, fiscal_code, &iuf, revision, Some(&psp))? {
+                summary.already_stored += 1;
+                continue;
+            }
+            let flow_url = format!("{base}/{iuf}/revisions/{revision}/psps/{psp}");
+            let stored = match rest_flow(client, &flow_url) {
+                Ok((mut input, document)) => {
+                    input.revision = revision;
+                    reporting::store_flow(db, fiscal_code, &input, FlowSource::Rest, &document, now)?
+                }
+                Err(FdrError::Answer { reason, .. }) => {
+                    reporting::reject_flow(
+                        db,
+                        fiscal_code,
+                        &iuf,
+                        revision,
+                        &psp,
+                        FlowSource::Rest,
+                        &reason,
+                        None,
+                        now,
+                    )?;
+                    false
+                }
+                Err(other) => return Err(other),
+            };
+            if stored { summary.stored += 1 } else { summary.rejected += 1 }
+        }
+        let total_pages = list.pointer("/metadata/totPage").and_then(|v| v.as_i64()).unwrap_or(1);
+        if items.is_empty() || page >= total_pages {
+            return Ok(());
+        }
+        page += 1;
+    }
+}
+
+/// Reads one flow and all its payment pages.
+fn rest_flow(client: &NodeClient, flow_url: &str) -> Result<(FlowInput, String), FdrError> {
+    let flow = get_json(client, flow_url)?;
+    let bad = |reason: &str| FdrError::Answer { url: flow_url.to_owned(), reason: reason.to_owned() };
+    let text = |v: &serde_json::Value, p: &str| v.pointer(p).and_then(|x| x.as_str()).map(str::to_owned);
+    let mut payments = Vec::new();
+    let mut page = 1;
+    loop {
+        let list = get_json(client, &format!("{flow_url}/payments?page={page}&size=1000"))?;
+        let items = list.get("data").and_then(|d| d.as_array()).cloned().unwrap_or_default();
+        for p in &items {
+            payments.push(ReportingPaymentRecord {
+                iuv: text(p, "/iuv").ok_or_else(|| bad("payment without iuv"))?,
+                iur: text(p, "/iur").ok_or_else(|| bad("payment without iur"))?,
+                transfer_index: p.get("idTransfer").and_then(|v| v.as_i64()),
+                amount_cents: json_amount(p.get("pay")).ok_or_else(|| bad("payment with an invalid pay amount"))?.get(),
+                outcome_code: match p.get("payStatus").and_then(|v| v.as_str()) {
+                    Some("EXECUTED") => "0",
+                    Some("REVOKED") => "3",
+                    Some("STAND_IN") => "4",
+                    Some("STAND_IN_NO_RPT") => "8",
+                    Some("NO_RPT") => "9",
+                    _ => return Err(bad("payment with an unknown payStatus")),
+                }
+                .to_owned(),
+                outcome_date: text(p, "/payDate").map(|d| d.chars().take(10).collect()).unwrap_or_default(),
+            });
+        }
+        let total_pages = list.pointer("/metadata/totPage").and_then(|v| v.as_i64()).unwrap_or(1);
+        if items.is_empty() || page >= total_pages {
+            break;
+        }
+        page += 1;
+    }
+    let input = FlowInput {
+        iuf: text(&flow, "/fdr").ok_or_else(|| bad("flow without fdr"))?,
+        revision: flow.get("revision").and_then(|v| v.as_i64()).unwrap_or(1),
+        psp_id: text(&flow, "/sender/pspId").ok_or_else(|| bad("flow without sender.pspId"))?,
+        psp_name: text(&flow, "/sender/pspName"),
+        flow_date: text(&flow, "/fdrDate"),
+        settlement_id: text(&flow, "/regulation"),
+        settlement_date: text(&flow, "/regulationDate"),
+        receiver_fiscal_code: text(&flow, "/receiver/organizationId").ok_or_else(|| bad("flow without receiver"))?,
+        declared_count: flow
+            .get("totPayments")
+            .and_then(|v| v.as_i64())
+            .ok_or_else(|| bad("flow without totPayments"))?,
+        declared_total: json_amount(flow.get("sumPayments")).ok_or_else(|| bad("flow with an invalid sumPayments"))?,
+        payments,
+    };
+    Ok((input, flow.to_string()))
+}
+
+/// A JSON number of euro as cents. The API sends decimal euro as JSON numbers; serde_json keeps the
+/// shortest text that reads back to the same double, which for amounts of at most 2 decimals and
+/// 12 digits is the decimal the sender wrote, so it is parsed as text, exactly.
+fn json_amount(value: Option<&serde_json::Value>) -> Option<Cents> {
+    match value? {
+        serde_json::Value::Number(n) => Cents::parse_decimal(&n.to_string()).ok(),
+        serde_json::Value::String(s) => Cents::parse_decimal(s).ok(),
+        _ => None,
+    }
+}
+
+fn node_for_pa_request(client: &NodeClient, operation: &str, fiscal_code: &str, iuf: Option<&str>) -> String {
+    let element = format!("nfpa:{operation}");
+    let mut w = XmlWriter::new();
+    w.open(&element);
+    w.leaf("identificativoIntermediarioPA", &client.broker_id);
+    w.leaf("identificativoStazioneIntermediarioPA", &client.station_id);
+    w.leaf("password", &client.station_password);
+    w.leaf("identificativoDominio", fiscal_code);
+    w.leaf_opt("identificativoFlusso", iuf);
+    w.close(&element);
+    soap::envelope("nfpa", NODE_FOR_PA_NS, &w.finish())
+}
+
+fn soap_call(client: &NodeClient, operation: &str, body: &str) -> Result<Element, FdrError> {
+    let url = format!("{}{NODE_FOR_PA_PATH}", client.base_url.trim_end_matches('/'));
+    let mut res = agent()
+        .post(&url)
+        .header("Content-Type", "text/xml; charset=utf-8")
+        .header("SOAPAction", operation)
+        .header("Ocp-Apim-Subscription-Key", &client.subscription_key)
+        .send(body.as_bytes())
+        .map_err(|err| FdrError::Transport { url: url.clone(), reason: err.to_string() })?;
+    let status = res.status().as_u16();
+    let text = res
+        .body_mut()
+        .with_config()
+        .limit(64 * 1024 * 1024)
+        .read_to_string()
+        .map_err(|err| FdrError::Transport { url: url.clone(), reason: err.to_string() })?;
+    if status != 200 {
+        return Err(FdrError::Status { url, status });
+    }
+    let payload = soap::parse_envelope(text.as_bytes())
+        .map_err(|err| FdrError::Answer { url: url.clone(), reason: err.to_string() })?;
+    if let Some(fault) = payload.child("fault") {
+        return Err(FdrError::Node {
+            code: fault.child_text("faultCode").unwrap_or_default().to_owned(),
+            description: fault
+                .child_text("description")
+                .or(fault.child_text("faultString"))
+                .unwrap_or_default()
+                .to_owned(),
+        });
+    }
+    Ok(payload)
+}
+
+fn fetch_soap(
+    db: &Db,
+    client: &NodeClient,
+    fiscal_code: &str,
+    now: &str,
+    summary: &mut FetchSummary,
+) -> Result<(), FdrError> {
+    let list = soap_call(
+        client,
+        "nodoChiediElencoFlussiRendicontazione",
+        &node_for_pa_request(client, "nodoChiediElencoFlussiRendicontazione", fiscal_code, None),
+    )?;
+    let Some(elenco) = list.child("elencoFlussiRendicontazione") else {
+        return Ok(());
+    };
+    for entry in elenco.children_named("idRendicontazione") {
+        summary.listed += 1;
+        let iuf = entry.child_text("identificativoFlusso").unwrap_or_default().to_owned();
+        if reporting::is_stored(db, fiscal_code, &iuf, 1, None)? {
+            summary.already_stored += 1;
+            continue;
+        }
+        let flow = soap_call(
+            client,
+            "nodoChiediFlussoRendicontazione",
+            &node_for_pa_request(client, "nodoChiediFlussoRendicontazione", fiscal_code, Some(&iuf)),
+        )?;
+        let psp_guess = psp_of_iuf(&iuf).unwrap_or_else(|| "?".to_owned());
+        let encoded: String = flow.child_text("xmlRendicontazione").unwrap_or_default().split_whitespace().collect();
+        let xml = match base64::engine::general_purpose::STANDARD.decode(encoded.as_bytes()) {
+            Ok(bytes) => bytes,
+            Err(_) => {
+                reporting::reject_flow(
+                    db,
+                    fiscal_code,
+                    &iuf,
+                    1,
+                    &psp_guess,
+                    FlowSource::Soap,
+                    "xmlRendicontazione is not base64",
+                    None,
+                    now,
+                )?;
+                summary.rejected += 1;
+                continue;
+            }
+        };
+        let document = String::from_utf8_lossy(&xml).into_owned();
+        let stored = match parse_flusso(&xml) {
+            Ok(mut input) => {
+                input.psp_id = psp_of_iuf(&input.iuf).unwrap_or(input.psp_id);
+                reporting::store_flow(db, fiscal_code, &input, FlowSource::Soap, &document, now)?
+            }
+            Err(reason) => {
+                reporting::reject_flow(
+                    db,
+                    fiscal_code,
+                    &iuf,
+                    1,
+                    &psp_guess,
+                    FlowSource::Soap,
+                    &reason,
+                    Some(&document),
+                    now,
+                )?;
+                false
+            }
+        };
+        if stored { summary.stored += 1 } else { summary.rejected += 1 }
+    }
+    Ok(())
+}
+
+/// Parses a FlussoRiversamento document (FlussoRiversamento_1_0_4.xsd).
+pub fn parse_flusso(xml: &[u8]) -> Result<FlowInput, String> {
+    let root = soap::parse_document(xml).map_err(|err| err.to_string())?;
+    if root.name != "FlussoRiversamento" || root.ns.as_deref() != Some(FLUSSO_NS) {
+        return Err(format!(
+            "root element is {{{}}}{}, not FlussoRiversamento",
+            root.ns.unwrap_or_default(),
+            root.name
+        ));
+    }
+    let need = |el: &Element, path: &[&str]| -> Result<String, String> {
+        el.path_text(path).map(str::to_owned).ok_or_else(|| format!("{} is missing", path.join("/")))
+    };
+    let amount = |text: &str, what: &str| Cents::parse_xsd_amount(text).map_err(|err| format!("{what}: {err}"));
+    let mut payments = Vec::new();
+    for p in root.children_named("datiSingoliPagamenti") {
+        payments.push(ReportingPaymentRecord {
+            iuv: need(p, &["identificativoUnivocoVersamento"])?,
+            iur: need(p, &["identificativoUnivocoRiscossione"])?,
+            transfer_index: p.child_text("indiceDatiSingoloPagamento").and_then(|v| v.parse().ok()),
+            amount_cents: amount(&need(p, &["singoloImportoPagato"])?, "singoloImportoPagato")?.get(),
+            outcome_code: need(p, &["codiceEsitoSingoloPagamento"])?,
+            outcome_date: need(p, &["dataEsitoSingoloPagamento"])?,
+        });
+    }
+    let declared_count = need(&root, &["numeroTotalePagamenti"])?
+        .trim()
+        .parse::<i64>()
+        .map_err(|_| "numeroTotalePagamenti is not a number".to_owned())?;
+    Ok(FlowInput {
+        iuf: need(&root, &["identificativoFlusso"])?,
+        revision: 1,
+        psp_id: need(&root, &["istitutoMittente", "identificativoUnivocoMittente", "codiceIdentificativoUnivoco"])?,
+        psp_name: root.path_text(&["istitutoMittente", "denominazioneMittente"]).map(str::to_owned),
+        flow_date: root.child_text("dataOraFlusso").map(str::to_owned),
+        settlement_id: root.child_text("identificativoUnivocoRegolamento").map(str::to_owned),
+        settlement_date: root.child_text("dataRegolamento").map(str::to_owned),
+        receiver_fiscal_code: need(
+            &root,
+            &["istitutoRicevente", "identificativoUnivocoRicevente", "codiceIdentificativoUnivoco"],
+        )?,
+        declared_count,
+        declared_total: amount(&need(&root, &["importoTotalePagamenti"])?, "importoTotalePagamenti")?,
+        payments,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
+    use super::*;
+
+    pub(crate) const FLUSSO: &str = r#"<?xml version="1.0" encoding="UTF-8"?>
+<FlussoRiversamento xmlns="http://www.digitpa.gov.it/schemas/2011/Pagamenti/">
+  <versioneOggetto>1.0</versioneOggetto>
+  <identificativoFlusso>2026-11-30BCITITMM-0001</identificativoFlusso>
+  <dataOraFlusso>2026-11-30T18:00:00</dataOraFlusso>
+  <identificativoUnivocoRegolamento>TRN-1</identificativoUnivocoRegolamento>
+  <dataRegolamento>2026-12-01</dataRegolamento>
+  <istitutoMittente>
+    <identificativoUnivocoMittente><tipoIdentificativoUnivoco>B</tipoIdentificativoUnivoco><codiceIdentificativoUnivoco>BCITITMM</codiceIdentificativoUnivoco></identificativoUnivocoMittente>
+    <denominazioneMittente>Banca di Prova</denominazioneMittente>
+  </istitutoMittente>
+  <istitutoRicevente>
+    <identificativoUnivocoRicevente><tipoIdentificativoUnivoco>G</tipoIdentificativoUnivoco><codiceIdentificativoUnivoco>01234567897</codiceIdentificativoUnivoco></identificativoUnivocoRicevente>
+  </istitutoRicevente>
+  <numeroTotalePagamenti>2</numeroTotalePagamenti>
+  <importoTotalePagamenti>30.50</importoTotalePagamenti>
+  <datiSingoliPagamenti><identificativoUnivocoVersamento>01000000000000144</identificativoUnivocoVersamento><identificativoUnivocoRiscossione>abc</identificativoUnivocoRiscossione><indiceDatiSingoloPagamento>1</indiceDatiSingoloPagamento><singoloImportoPagato>10.50</singoloImportoPagato><codiceEsitoSingoloPagamento>0</codiceEsitoSingoloPagamento><dataEsitoSingoloPagamento>2026-11-30</dataEsitoSingoloPagamento></datiSingoliPagamenti>
+  <datiSingoliPagamenti><identificativoUnivocoVersamento>01000000000000241</identificativoUnivocoVersamento><identificativoUnivocoRiscossione>def</identificativoUnivocoRiscossione><singoloImportoPagato>20.00</singoloImportoPagato><codiceEsitoSingoloPagamento>4</codiceEsitoSingoloPagamento><dataEsitoSingoloPagamento>2026-11-30</dataEsitoSingoloPagamento></datiSingoliPagamenti>
+</FlussoRiversamento>"#;
+
+    #[test]
+    fn parses_a_flusso() {
+        let flow = parse_flusso(FLUSSO.as_bytes()).unwrap();
+        assert_eq!(flow.iuf, "2026-11-30BCITITMM-0001");
+        assert_eq!(flow.receiver_fiscal_code, "01234567897");
+        assert_eq!(flow.declared_total, Cents::new(3050));
+        assert_eq!(flow.payments.len(), 2);
+        assert_eq!(flow.payments[0].transfer_index, Some(1));
+        assert_eq!(flow.payments[1].amount_cents, 2000);
+        assert_eq!(flow.payments[1].outcome_code, "4");
+        assert_eq!(psp_of_iuf(&flow.iuf).as_deref(), Some("BCITITMM"));
+    }
+
+    #[test]
+    fn refuses_other_documents() {
+        assert!(parse_flusso(b"<a/>").unwrap_err().contains("not FlussoRiversamento"));
+        let no_total = FLUSSO.replace("<importoTotalePagamenti>30.50</importoTotalePagamenti>", "");
+        assert_eq!(parse_flusso(no_total.as_bytes()).unwrap_err(), "importoTotalePagamenti is missing");
+        let float = FLUSSO.replace("<singoloImportoPagato>20.00<", "<singoloImportoPagato>20<");
+        assert!(parse_flusso(float.as_bytes()).unwrap_err().starts_with("singoloImportoPagato"));
+    }
+
+    #[test]
+    fn json_amounts_are_exact() {
+        let v: serde_json::Value =
+            serde_json::from_str(r#"{"a": 120.5, "b": 0.1, "c": 999999999.99, "d": 3}"#).unwrap();
+        assert_eq!(json_amount(v.get("a")), Some(Cents::new(12050)));
+        assert_eq!(json_amount(v.get("b")), Some(Cents::new(10)));
+        assert_eq!(json_amount(v.get("c")), Some(Cents::new(99_999_999_999)));
+        assert_eq!(json_amount(v.get("d")), Some(Cents::new(300)));
+    }
+}

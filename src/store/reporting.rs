@@ -1,0 +1,129 @@
+//! Reporting flows (FdR) and their rows.
+
+use rusqlite::{Connection, OptionalExtension, named_params, params};
+
+use super::StoreError;
+
+/// One reported transfer.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ReportingPaymentRecord {
+    pub iuv: String,
+    pub iur: String,
+    pub transfer_index: Option<i64>,
+    pub amount_cents: i64,
+    pub outcome_code: String,
+    pub outcome_date: String,
+}
+
+/// A flow as stored.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ReportingFlowRecord {
+    pub id: i64,
+    pub org_id: i64,
+    pub iuf: String,
+    pub revision: i64,
+    pub psp_id: String,
+    pub psp_name: Option<String>,
+    pub flow_date: Option<String>,
+    pub settlement_id: Option<String>,
+    pub settlement_date: Option<String>,
+    pub total_payments: Option<i64>,
+    pub total_amount_cents: Option<i64>,
+    pub state: String,
+    pub reject_reason: Option<String>,
+    pub source: String,
+    pub document: Option<String>,
+    pub fetched_at: String,
+    pub payments: Vec<ReportingPaymentRecord>,
+}
+
+/// Whether (IUF, revision, PSP) is stored for the org. `psp_id` `None` matches any PSP (the SOAP
+/// list names flows by IUF only).
+pub fn flow_exists(
+    conn: &Connection,
+    org_id: i64,
+    iuf: &str,
+    revision: i64,
+    psp_id: Option<&str>,
+) -> Result<bool, StoreError> {
+    Ok(conn
+        .prepare_cached(
+            "SELECT 1 FROM reporting_flow WHERE org_id = ?1 AND iuf = ?2 AND revision = ?3 AND (?4 IS NULL OR psp_id = ?4)",
+        )?
+        .exists(params![org_id, iuf, revision, psp_id])?)
+}
+
+/// Inserts a flow with its rows; returns its id.
+pub fn insert_flow(conn: &Connection, f: &ReportingFlowRecord, now: &str) -> Result<i64, StoreError> {
+    conn.prepare_cached(
+        "INSERT INTO reporting_flow (org_id, iuf, revision, psp_id, psp_name, flow_date, settlement_id, settlement_date, \
+         total_payments, total_amount_cents, state, reject_reason, source, document, fetched_at) VALUES (:org_id, :iuf, \
+         :revision, :psp_id, :psp_name, :flow_date, :settlement_id, :settlement_date, :total_payments, :total_amount, \
+         :state, :reason, :source, :document, :now)",
+    )?
+    .execute(named_params! {
+        ":org_id": f.org_id, ":iuf": f.iuf, ":revision": f.revision, ":psp_id": f.psp_id, ":psp_name": f.psp_name,
+        ":flow_date": f.flow_date, ":settlement_id": f.settlement_id, ":settlement_date": f.settlement_date,
+        ":total_payments": f.total_payments, ":total_amount": f.total_amount_cents, ":state": f.state,
+        ":reason": f.reject_reason, ":source": f.source, ":document": f.document, ":now": now,
+    })
+    .map_err(StoreError::from_sqlite)?;
+    let id = conn.last_insert_rowid();
+    let mut stmt = conn.prepare_cached(
+        "INSERT INTO reporting_payment (flow_id, row_index, iuv, iur, transfer_index, amount_cents, outcome_code, outcome_date) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+    )?;
+    for (idx, p) in f.payments.iter().enumerate() {
+        stmt.execute(params![
+            id,
+            i64::try_from(idx + 1).unwrap_or(i64::MAX),
+            p.iuv,
+            p.iur,
+            p.transfer_index,
+            p.amount_cents,
+            p.outcome_code,
+            p.outcome_date
+        ])?;
+    }
+    Ok(id)
+}
+
+/// The flows of an org, newest first (rows not loaded).
+pub fn list_flows(conn: &Connection, org_id: i64) -> Result<Vec<ReportingFlowRecord>, StoreError> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT id, org_id, iuf, revision, psp_id, psp_name, flow_date, settlement_id, settlement_date, total_payments, \
+         total_amount_cents, state, reject_reason, source, fetched_at FROM reporting_flow WHERE org_id = ?1 ORDER BY id DESC",
+    )?;
+    let rows = stmt
+        .query_map([org_id], |row| {
+            Ok(ReportingFlowRecord {
+                id: row.get(0)?,
+                org_id: row.get(1)?,
+                iuf: row.get(2)?,
+                revision: row.get(3)?,
+                psp_id: row.get(4)?,
+                psp_name: row.get(5)?,
+                flow_date: row.get(6)?,
+                settlement_id: row.get(7)?,
+                settlement_date: row.get(8)?,
+                total_payments: row.get(9)?,
+                total_amount_cents: row.get(10)?,
+                state: row.get(11)?,
+                reject_reason: row.get(12)?,
+                source: row.get(13)?,
+                fetched_at: row.get(14)?,
+                ..Default::default()
+            })
+        })?
+        .collect::<Result<_, _>>()?;
+    Ok(rows)
+}
+
+/// How many rows a flow has.
+pub fn count_flow_payments(conn: &Connection, flow_id: i64) -> Result<i64, StoreError> {
+    Ok(conn
+        .prepare_cached("SELECT count(*) FROM reporting_payment WHERE flow_id = ?1")?
+        .query_row([flow_id], |row| row.get(0))
+        .optional()?
+        .unwrap_or(0))
+}
