@@ -1,0 +1,199 @@
+//! Station benchmark: paVerifyPaymentNotice and paGetPaymentV2 at concurrency 32 over loopback, and
+//! end-to-end payments (verify → getPaymentV2 → sendRTV2, what the Node does for one payment).
+//! Prints requests/s and p50/p99 latencies; never fails on timing. Run: `cargo bench --bench station`.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
+
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use mypay::domain::debt_row::DebtFields;
+use mypay::services::debts::{Source, add_debt};
+use mypay::store::Db;
+
+const CONCURRENCY: usize = 32;
+const ORG: &str = "01234567897";
+const PAF: &str = "http://pagopa-api.pagopa.gov.it/pa/paForNode.xsd";
+const IDS: &str = "<idPA>01234567897</idPA><idBrokerPA>99999000013</idBrokerPA><idStation>99999000013_01</idStation>";
+
+fn envelope(payload: &str) -> String {
+    format!(
+        "<soapenv:Envelope xmlns:soapenv=\"http://schemas.xmlsoap.org/soap/envelope/\" xmlns:paf=\"{PAF}\">\
+         <soapenv:Header/><soapenv:Body>{payload}</soapenv:Body></soapenv:Envelope>"
+    )
+}
+
+fn verify(notice: &str) -> String {
+    envelope(&format!(
+        "<paf:paVerifyPaymentNoticeReq>{IDS}<qrCode><fiscalCode>{ORG}</fiscalCode><noticeNumber>{notice}</noticeNumber></qrCode></paf:paVerifyPaymentNoticeReq>"
+    ))
+}
+
+fn get_payment(notice: &str) -> String {
+    envelope(&format!(
+        "<paf:paGetPaymentV2Request>{IDS}<qrCode><fiscalCode>{ORG}</fiscalCode><noticeNumber>{notice}</noticeNumber></qrCode></paf:paGetPaymentV2Request>"
+    ))
+}
+
+fn send_rt(notice: &str, iuv: &str, amount: &str, token: &str) -> String {
+    envelope(&format!(
+        "<paf:paSendRTV2Request>{IDS}<receipt><receiptId>{token}</receiptId><noticeNumber>{notice}</noticeNumber><fiscalCode>{ORG}</fiscalCode>\
+         <outcome>OK</outcome><creditorReferenceId>{iuv}</creditorReferenceId><paymentAmount>{amount}</paymentAmount><description>bench</description>\
+         <companyName>Comune di Esempio</companyName><debtor><uniqueIdentifier><entityUniqueIdentifierType>F</entityUniqueIdentifierType>\
+         <entityUniqueIdentifierValue>RSSMRA85T10A562S</entityUniqueIdentifierValue></uniqueIdentifier><fullName>Mario Rossi</fullName></debtor>\
+         <transferList><transfer><idTransfer>1</idTransfer><transferAmount>{amount}</transferAmount><fiscalCodePA>{ORG}</fiscalCodePA>\
+         <IBAN>IT60X0542811101000000123456</IBAN><remittanceInformation>bench</remittanceInformation><transferCategory>0101002IM</transferCategory></transfer></transferList>\
+         <idPSP>BCITITMM</idPSP><PSPCompanyName>Banca</PSPCompanyName><idChannel>BCITITMM_01</idChannel><channelDescription>app</channelDescription></receipt></paf:paSendRTV2Request>"
+    ))
+}
+
+struct Run {
+    latencies: Vec<Duration>,
+    elapsed: Duration,
+    errors: usize,
+}
+
+impl Run {
+    fn print(&mut self, what: &str, unit: &str) {
+        self.latencies.sort();
+        let pct = |p: f64| {
+            self.latencies.get(((self.latencies.len() as f64 - 1.0) * p) as usize).copied().unwrap_or_default()
+        };
+        let n = self.latencies.len();
+        println!(
+            "{what:<40} {n:>7} {unit} in {:>6.2} s = {:>8.0} {unit}/s  p50 {:>6.2} ms  p99 {:>6.2} ms  errors {}",
+            self.elapsed.as_secs_f64(),
+            n as f64 / self.elapsed.as_secs_f64(),
+            pct(0.50).as_secs_f64() * 1e3,
+            pct(0.99).as_secs_f64() * 1e3,
+            self.errors
+        );
+    }
+}
+
+/// Runs `per_thread` jobs on each of 32 threads; `job(thread, i, agent)` returns one latency per
+/// unit of work, or None on an error.
+fn load<F>(per_thread: usize, job: F) -> Run
+where
+    F: Fn(usize, usize, &ureq::Agent) -> Option<Duration> + Send + Sync + 'static,
+{
+    let job = Arc::new(job);
+    let started = Instant::now();
+    let threads: Vec<_> = (0..CONCURRENCY)
+        .map(|t| {
+            let job = Arc::clone(&job);
+            std::thread::spawn(move || {
+                let agent: ureq::Agent = ureq::Agent::config_builder().http_status_as_error(false).build().into();
+                let mut out = (Vec::with_capacity(per_thread), 0);
+                for i in 0..per_thread {
+                    match job(t, i, &agent) {
+                        Some(d) => out.0.push(d),
+                        None => out.1 += 1,
+                    }
+                }
+                out
+            })
+        })
+        .collect();
+    let mut run = Run { latencies: Vec::new(), elapsed: Duration::ZERO, errors: 0 };
+    for t in threads {
+        let (lat, err) = t.join().unwrap();
+        run.latencies.extend(lat);
+        run.errors += err;
+    }
+    run.elapsed = started.elapsed();
+    run
+}
+
+fn call(agent: &ureq::Agent, url: &str, action: &str, body: &str) -> Option<Duration> {
+    call_expecting(agent, url, action, body, "<outcome>OK</outcome>")
+}
+
+fn call_expecting(agent: &ureq::Agent, url: &str, action: &str, body: &str, expected: &str) -> Option<Duration> {
+    let started = Instant::now();
+    let mut res =
+        agent.post(url).header("SOAPAction", action).header("Content-Type", "text/xml").send(body.as_bytes()).ok()?;
+    let text = res.body_mut().read_to_string().ok()?;
+    text.contains(expected).then(|| started.elapsed())
+}
+
+fn main() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    let n_payments: usize = std::env::var("BENCH_PAYMENTS").ok().and_then(|v| v.parse().ok()).unwrap_or(3200);
+
+    // Seed the demo and enough open debts for the payment run, before the server starts.
+    let (db, _) = Db::open(&data.join("mypay.db")).unwrap();
+    let today = jiff::civil::date(2026, 11, 30);
+    mypay::services::demo::seed(&db, today, "2026-11-30T00:00:00Z").unwrap();
+    let seeding = Instant::now();
+    let mut debts = Vec::with_capacity(n_payments);
+    for i in 0..n_payments {
+        let fields = DebtFields {
+            iud: format!("BENCH-{i:06}"),
+            debtor_kind: "F".into(),
+            debtor_id: "RSSMRA85T10A562S".into(),
+            debtor_name: "Mario Rossi".into(),
+            amount: "12.34".into(),
+            due_date: "2099-12-31".into(),
+            debt_type: "TARI".into(),
+            causale: "bench".into(),
+            collection_data: "9/0101002IM/".into(),
+            generate_iuv: true,
+            ..DebtFields::default()
+        };
+        let d = add_debt(&db, "bench", "c_esempio", &fields, Source::Cli, today, "2026-11-30T00:00:00Z").unwrap();
+        debts.push((d.notice_number.unwrap(), d.iuv.unwrap()));
+    }
+    println!("seeded {n_payments} debts in {:.2} s", seeding.elapsed().as_secs_f64());
+    drop(db);
+
+    let mut child = Command::new(env!("CARGO_BIN_EXE_mypay"))
+        .arg("--data-dir")
+        .arg(&data)
+        .args(["demo", "--listen", "127.0.0.1:0"])
+        .env("MYPAY_LOG_LEVEL", "warn")
+        .env("MYPAY_SERVER_WORKERS", "32")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let first = lines.next().unwrap().unwrap();
+    std::thread::spawn(move || for _ in lines {});
+    let url = format!("{}/ws/fesp/", first.rsplit(' ').next().unwrap());
+    println!("station at {url}, {CONCURRENCY} clients, release build");
+
+    let debts = Arc::new(debts);
+    let n_verify = 500;
+    let (u, d) = (url.clone(), Arc::clone(&debts));
+    load(20, move |t, i, a| call(a, &u, "paVerifyPaymentNotice", &verify(&d[(t * 20 + i) % d.len()].0))); // warm-up
+    let (u, d) = (url.clone(), Arc::clone(&debts));
+    load(n_verify, move |t, i, a| call(a, &u, "paVerifyPaymentNotice", &verify(&d[(t * n_verify + i) % d.len()].0)))
+        .print("paVerifyPaymentNotice", "req");
+    let (u, d) = (url.clone(), Arc::clone(&debts));
+    load(n_verify, move |_, _, a| {
+        call_expecting(a, &u, "paVerifyPaymentNotice", &verify("000000000000000000"), "PAA_PAGAMENTO_SCONOSCIUTO")
+    })
+    .print("paVerifyPaymentNotice (Stand-In probe)", "req");
+    let _ = d;
+    let (u, d) = (url.clone(), Arc::clone(&debts));
+    load(n_verify, move |t, i, a| call(a, &u, "paGetPaymentV2", &get_payment(&d[(t * n_verify + i) % d.len()].0)))
+        .print("paGetPaymentV2", "req");
+
+    let per_thread = n_payments / CONCURRENCY;
+    let (u, d) = (url.clone(), Arc::clone(&debts));
+    load(per_thread, move |t, i, a| {
+        let started = Instant::now();
+        let (notice, iuv) = &d[t * per_thread + i];
+        call(a, &u, "paVerifyPaymentNotice", &verify(notice))?;
+        call(a, &u, "paGetPaymentV2", &get_payment(notice))?;
+        call(a, &u, "paSendRTV2", &send_rt(notice, iuv, "12.34", &format!("{:032x}", t * 1_000_000 + i)))?;
+        Some(started.elapsed())
+    })
+    .print("end-to-end payment (verify+get+sendRT)", "pay");
+
+    let _ = Command::new("kill").args(["-TERM", &child.id().to_string()]).status();
+    let _ = child.wait();
+}
