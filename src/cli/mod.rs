@@ -7,6 +7,7 @@
 
 mod admin;
 mod json;
+mod nodesim;
 mod serve;
 
 use std::path::PathBuf;
@@ -53,6 +54,9 @@ pub enum Command {
     /// Add and look up single debt positions (dovuti).
     #[command(subcommand)]
     Debt(admin::DebtCommand),
+    /// Run the simulated pagoPA Node, Checkout and PSPs against a station.
+    #[command(name = "node-sim")]
+    NodeSim(nodesim::NodeSimArgs),
 }
 
 #[derive(Debug, Args)]
@@ -152,6 +156,7 @@ fn execute(cli: Cli) -> Result<(), CliError> {
         Command::DebtType(cmd) => admin::debt_type(&open_admin(&cli.config, &cli.data_dir)?, cmd),
         Command::Operator(cmd) => admin::operator(&open_admin(&cli.config, &cli.data_dir)?, cmd),
         Command::Debt(cmd) => admin::debt(&open_admin(&cli.config, &cli.data_dir)?, cmd),
+        Command::NodeSim(args) => nodesim::run(args),
     }
 }
 

@@ -51,7 +51,7 @@ pub fn run(config: Config, demo_mode: bool) -> Result<(), CliError> {
     Ok(())
 }
 
-fn init_logging(level: &str) {
+pub(super) fn init_logging(level: &str) {
     let filter =
         tracing_subscriber::EnvFilter::try_new(level).unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     let _ = tracing_subscriber::fmt()
