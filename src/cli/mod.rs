@@ -7,6 +7,7 @@
 
 mod admin;
 mod json;
+mod nodesim;
 mod reporting;
 mod serve;
 
@@ -57,6 +58,9 @@ pub enum Command {
     /// Reporting flows (flussi di rendicontazione) from pagoPA.
     #[command(subcommand)]
     Reporting(reporting::ReportingCommand),
+    /// Run the simulated pagoPA Node, Checkout and PSPs against a station.
+    #[command(name = "node-sim")]
+    NodeSim(nodesim::NodeSimArgs),
 }
 
 #[derive(Debug, Args)]
@@ -161,6 +165,7 @@ fn execute(cli: Cli) -> Result<(), CliError> {
             let (db, _) = Db::open(&config.database_path)?;
             reporting::run(&config, &db, cmd)
         }
+        Command::NodeSim(args) => nodesim::run(args),
     }
 }
 

@@ -89,7 +89,7 @@ fn start_reporting_job(
         .ok()
 }
 
-fn init_logging(level: &str) {
+pub(super) fn init_logging(level: &str) {
     let filter =
         tracing_subscriber::EnvFilter::try_new(level).unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     let _ = tracing_subscriber::fmt()

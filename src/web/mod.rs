@@ -4,16 +4,17 @@
 //! Requests flow `server` (read with a body limit, time, catch panics) → `router` (pick a handler by
 //! method and path) → handler (parse → call a service or the store's reads → render) → `server`
 //! (security headers, access log, metrics).
-//! **Invariant:** only this module uses tiny_http and maud; handlers never write SQL.
+//! **Invariant:** only this module (and `crate::nodesim`, an external system with its own small
+//! server that borrows `ui::layout` and `assets`) uses tiny_http and maud; handlers never write SQL.
 //! **Boundary:** HTTP.
 
-mod assets;
+pub(crate) mod assets;
 pub mod metrics;
 mod portal;
 mod response;
 mod router;
 pub mod server;
-mod ui;
+pub(crate) mod ui;
 
 use std::sync::Arc;
 use std::time::Instant;
