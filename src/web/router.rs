@@ -9,6 +9,10 @@ pub struct Request<'a> {
     pub method: &'a str,
     /// Header names in lower case.
     pub headers: &'a [(String, String)],
+    /// The connection presented a client certificate that chains to `tls.client_ca` (always false
+    /// without TLS). `server` already refuses the station path without it.
+    #[allow(dead_code, reason = "for the station handlers; the guard itself lives in server")]
+    pub client_verified: bool,
 }
 
 impl Request<'_> {

@@ -6,3 +6,4 @@ mod cli;
 mod server;
 mod support;
 mod tidy;
+mod tls;
