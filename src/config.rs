@@ -9,7 +9,10 @@
 use std::fmt;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
+use rustls_pki_types::pem::PemObject;
+use rustls_pki_types::{CertificateDer, PrivateKeyDer};
 use serde::{Deserialize, Serialize};
 
 /// The schema version of `mypay.toml`; bumped when a key changes meaning.
@@ -90,6 +93,7 @@ pub struct RawConfig {
     pub station: StationSection,
     pub node: NodeSection,
     pub log: LogSection,
+    pub tls: TlsSection,
 }
 
 /// `[server]`: the HTTP listener.
@@ -131,6 +135,43 @@ pub struct NodeSection {
     pub reporting_interval_minutes: u64,
 }
 
+/// `[tls]`: HTTPS on the listener itself, and the client certificate the pagoPA Node must present
+/// on the station path. Empty paths mean "not used".
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TlsSection {
+    /// PEM certificate chain (leaf first); empty = plain HTTP.
+    pub cert: PathBuf,
+    /// PEM private key of the leaf (PKCS#8, SEC1 or PKCS#1); required with `cert`.
+    pub key: PathBuf,
+    /// PEM CA bundle the pagoPA Node's client certificate must chain to on `/ws/fesp/`; empty = no
+    /// client certificate required.
+    pub client_ca: PathBuf,
+}
+
+/// The `[tls]` files, read and parsed by [`Config::validate`] so that a bad file is reported by key
+/// before anything starts. `web::tls` turns this into the rustls configuration.
+#[derive(Clone)]
+pub struct TlsMaterial {
+    /// The certificate chain, leaf first.
+    pub cert_chain: Vec<CertificateDer<'static>>,
+    /// The leaf's private key (`Arc` because keys are deliberately not `Clone`).
+    pub key: Arc<PrivateKeyDer<'static>>,
+    /// Trust anchors for client certificates; empty = client certificates are not required.
+    pub client_ca: Vec<CertificateDer<'static>>,
+}
+
+impl fmt::Debug for TlsMaterial {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // Never print key bytes, even in debug output.
+        f.debug_struct("TlsMaterial")
+            .field("cert_chain", &self.cert_chain.len())
+            .field("key", &"***")
+            .field("client_ca", &self.client_ca.len())
+            .finish()
+    }
+}
+
 /// `[log]`: what is logged.
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
@@ -148,6 +189,7 @@ impl Default for RawConfig {
             station: StationSection::default(),
             node: NodeSection::default(),
             log: LogSection::default(),
+            tls: TlsSection::default(),
         }
     }
 }
@@ -205,6 +247,10 @@ pub struct Config {
     pub database_path: PathBuf,
     /// Where the settings came from, for `config show`.
     pub sources: Vec<String>,
+    /// The parsed `[tls]` files; `None` = plain HTTP. Not loaded in [`Mode::Admin`], whose commands
+    /// never listen and may run as a user that cannot read the key.
+    #[serde(skip)]
+    pub tls: Option<TlsMaterial>,
 }
 
 /// Every environment variable we read, with the key it overrides.
@@ -221,6 +267,9 @@ pub const ENV_KEYS: &[(&str, &str)] = &[
     ("MYPAY_NODE_SUBSCRIPTION_KEY", "node.subscription_key"),
     ("MYPAY_NODE_REPORTING_INTERVAL_MINUTES", "node.reporting_interval_minutes"),
     ("MYPAY_LOG_LEVEL", "log.level"),
+    ("MYPAY_TLS_CERT", "tls.cert"),
+    ("MYPAY_TLS_KEY", "tls.key"),
+    ("MYPAY_TLS_CLIENT_CA", "tls.client_ca"),
 ];
 
 impl RawConfig {
@@ -277,6 +326,9 @@ impl RawConfig {
             "node.subscription_key" => self.node.subscription_key = Secret::new(value),
             "node.reporting_interval_minutes" => self.node.reporting_interval_minutes = parse_number(value)?,
             "log.level" => self.log.level = value.to_owned(),
+            "tls.cert" => self.tls.cert = PathBuf::from(value),
+            "tls.key" => self.tls.key = PathBuf::from(value),
+            "tls.client_ca" => self.tls.client_ca = PathBuf::from(value),
             other => return Err(format!("unknown key {other}")),
         }
         Ok(())
@@ -333,11 +385,14 @@ impl Config {
             problem("log.level", reason);
         }
 
+        let tls = check_tls(&raw.tls, mode, &mut problem);
+
         if mode == Mode::Demo {
             // The demo wires its own simulator and station identity; only fill what is empty so that
-            // an explicit setting still wins.
+            // an explicit setting still wins. TLS stays off unless `[tls]` is configured.
             if raw.server.public_url.is_empty() {
-                raw.server.public_url = format!("http://{listen}");
+                let scheme = if raw.tls.cert.as_os_str().is_empty() { "http" } else { "https" };
+                raw.server.public_url = format!("{scheme}://{listen}");
             }
             if raw.station.broker_id.is_empty() {
                 raw.station.broker_id = DEMO_BROKER_ID.to_owned();
@@ -385,13 +440,66 @@ impl Config {
             return Err(ConfigError::Invalid(problems));
         }
         let database_path = raw.data_dir.join("mypay.db");
-        Ok(Config { raw, listen, database_path, sources })
+        Ok(Config { raw, listen, database_path, sources, tls })
     }
 }
 
 /// The broker id the demo uses when none is configured: a syntactically valid 11-digit code that
 /// no real intermediary has.
 pub const DEMO_BROKER_ID: &str = "99999000013";
+
+/// Checks `[tls]`: cert and key go together, client_ca needs them, and (outside [`Mode::Admin`])
+/// every file exists and holds what its key promises. Returns the parsed files when TLS is on.
+fn check_tls(tls: &TlsSection, mode: Mode, problem: &mut impl FnMut(&'static str, String)) -> Option<TlsMaterial> {
+    let set = |path: &PathBuf| !path.as_os_str().is_empty();
+    match (set(&tls.cert), set(&tls.key)) {
+        (true, false) => problem("tls.key", "is required when tls.cert is set".to_owned()),
+        (false, true) => problem("tls.cert", "is required when tls.key is set".to_owned()),
+        _ => {}
+    }
+    if set(&tls.client_ca) && !set(&tls.cert) {
+        problem("tls.client_ca", "needs tls.cert and tls.key (client certificates are checked over TLS)".to_owned());
+    }
+    if mode == Mode::Admin || !set(&tls.cert) || !set(&tls.key) {
+        return None;
+    }
+    let cert_chain = read_pem("tls.cert", &tls.cert, problem)
+        .and_then(|bytes| certificates(&bytes, &tls.cert).map_err(|reason| problem("tls.cert", reason)).ok());
+    let key = read_pem("tls.key", &tls.key, problem).and_then(|bytes| match PrivateKeyDer::from_pem_slice(&bytes) {
+        Ok(key) => Some(key),
+        Err(rustls_pki_types::pem::Error::NoItemsFound) => {
+            problem("tls.key", format!("no private key found in {}", tls.key.display()));
+            None
+        }
+        Err(err) => {
+            problem("tls.key", format!("{} is not valid PEM: {err}", tls.key.display()));
+            None
+        }
+    });
+    let client_ca = if set(&tls.client_ca) {
+        read_pem("tls.client_ca", &tls.client_ca, problem).and_then(|bytes| {
+            certificates(&bytes, &tls.client_ca).map_err(|reason| problem("tls.client_ca", reason)).ok()
+        })
+    } else {
+        Some(Vec::new())
+    };
+    Some(TlsMaterial { cert_chain: cert_chain?, key: Arc::new(key?), client_ca: client_ca? })
+}
+
+fn read_pem(key: &'static str, path: &Path, problem: &mut impl FnMut(&'static str, String)) -> Option<Vec<u8>> {
+    std::fs::read(path).map_err(|err| problem(key, format!("cannot read {}: {err}", path.display()))).ok()
+}
+
+/// Every `CERTIFICATE` section of a PEM file; other sections (a key in the same file) are skipped.
+fn certificates(pem: &[u8], path: &Path) -> Result<Vec<CertificateDer<'static>>, String> {
+    let certs = CertificateDer::pem_slice_iter(pem)
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|err| format!("{} is not valid PEM: {err}", path.display()))?;
+    if certs.is_empty() {
+        return Err(format!("no certificate found in {} (expected -----BEGIN CERTIFICATE-----)", path.display()));
+    }
+    Ok(certs)
+}
 
 fn check_level(level: &str) -> Result<(), String> {
     tracing_subscriber::EnvFilter::try_new(level)
@@ -462,6 +570,63 @@ mod tests {
         let json = serde_json::to_string(&raw).unwrap();
         assert!(json.contains("\"password\":\"***\""), "{json}");
         assert!(!json.contains("hunter22"));
+    }
+
+    fn tls_problems(tls: &str, mode: Mode) -> Vec<String> {
+        let raw = RawConfig::from_toml(&format!("[tls]\n{tls}"), "t").unwrap();
+        match Config::validate(raw, mode, vec![]) {
+            Ok(_) => Vec::new(),
+            Err(ConfigError::Invalid(problems)) => problems.iter().map(ToString::to_string).collect(),
+            Err(other) => panic!("{other}"),
+        }
+    }
+
+    #[test]
+    fn tls_cert_and_key_go_together_and_client_ca_needs_them() {
+        assert_eq!(
+            tls_problems("cert = \"/x/cert.pem\"\n", Mode::Admin),
+            ["tls.key: is required when tls.cert is set"]
+        );
+        assert_eq!(tls_problems("key = \"/x/key.pem\"\n", Mode::Admin), ["tls.cert: is required when tls.key is set"]);
+        let problems = tls_problems("client_ca = \"/x/ca.pem\"\n", Mode::Admin);
+        assert!(problems[0].starts_with("tls.client_ca: needs tls.cert"), "{problems:?}");
+        // Admin commands never listen: they do not read the files (the key may be unreadable to them).
+        assert!(tls_problems("cert = \"/x/cert.pem\"\nkey = \"/x/key.pem\"\n", Mode::Admin).is_empty());
+    }
+
+    #[test]
+    fn tls_files_are_read_and_parsed_by_key() {
+        let dir = tempfile::tempdir().unwrap();
+        let key = rcgen::KeyPair::generate().unwrap();
+        let cert = rcgen::CertificateParams::new(vec!["localhost".to_owned()]).unwrap().self_signed(&key).unwrap();
+        let cert_path = dir.path().join("cert.pem");
+        let key_path = dir.path().join("key.pem");
+        let junk_path = dir.path().join("junk.pem");
+        std::fs::write(&cert_path, cert.pem()).unwrap();
+        std::fs::write(&key_path, key.serialize_pem()).unwrap();
+        std::fs::write(&junk_path, "not a certificate\n").unwrap();
+        let (c, k, j) = (cert_path.display(), key_path.display(), junk_path.display());
+
+        let ok = format!("cert = \"{c}\"\nkey = \"{k}\"\nclient_ca = \"{c}\"\n");
+        let raw = RawConfig::from_toml(&format!("[tls]\n{ok}"), "t").unwrap();
+        let config = Config::validate(raw, Mode::Demo, vec![]).unwrap();
+        let tls = config.tls.unwrap();
+        assert_eq!((tls.cert_chain.len(), tls.client_ca.len()), (1, 1));
+        assert!(format!("{tls:?}").contains("\"***\""));
+        assert!(config.raw.server.public_url.starts_with("https://"));
+
+        let problems = tls_problems(&format!("cert = \"{j}\"\nkey = \"{j}\"\n"), Mode::Demo);
+        assert_eq!(
+            problems,
+            [
+                format!("tls.cert: no certificate found in {j} (expected -----BEGIN CERTIFICATE-----)"),
+                format!("tls.key: no private key found in {j}"),
+            ]
+        );
+        let problems =
+            tls_problems(&format!("cert = \"{c}\"\nkey = \"{c}\"\nclient_ca = \"/nope.pem\"\n"), Mode::Production);
+        assert!(problems.contains(&format!("tls.key: no private key found in {c}")), "{problems:?}");
+        assert!(problems.iter().any(|p| p.starts_with("tls.client_ca: cannot read /nope.pem")), "{problems:?}");
     }
 
     #[test]

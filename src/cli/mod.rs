@@ -6,6 +6,7 @@
 //! **Boundary:** the CLI. Command and flag names are a contract: scripts use them.
 
 mod admin;
+mod cert;
 mod json;
 mod nodesim;
 mod reporting;
@@ -16,7 +17,7 @@ use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
 
-use crate::config::{Config, ConfigError, Mode, Overrides};
+use crate::config::{Config, ConfigError, Mode, Overrides, Problem};
 use crate::services::ServiceError;
 use crate::store::{Db, StoreError};
 
@@ -61,6 +62,9 @@ pub enum Command {
     /// Run the simulated pagoPA Node, Checkout and PSPs against a station.
     #[command(name = "node-sim")]
     NodeSim(nodesim::NodeSimArgs),
+    /// Make the station's TLS key: a certificate signing request, or a self-signed test certificate.
+    #[command(subcommand)]
+    Cert(cert::CertCommand),
 }
 
 #[derive(Debug, Args)]
@@ -143,6 +147,7 @@ fn execute(cli: Cli) -> Result<(), CliError> {
         }
         Command::Config(ConfigCommand::Check) => {
             let config = Config::load(cli.config.as_deref(), &overrides(None), Mode::Production)?;
+            tls_setup(&config)?;
             println!("configuration is valid ({})", config.sources.join(", "));
             Ok(())
         }
@@ -166,7 +171,17 @@ fn execute(cli: Cli) -> Result<(), CliError> {
             reporting::run(&config, &db, cmd)
         }
         Command::NodeSim(args) => nodesim::run(args),
+        Command::Cert(cmd) => cert::run(cmd),
     }
+}
+
+/// The rustls configuration of `[tls]`, if set. What rustls refuses (a key that does not match
+/// the certificate) is reported like every other configuration problem, by key, exit 2.
+fn tls_setup(config: &Config) -> Result<Option<crate::web::tls::Setup>, CliError> {
+    let Some(material) = &config.tls else { return Ok(None) };
+    crate::web::tls::setup(material)
+        .map(Some)
+        .map_err(|err| CliError::Config(ConfigError::Invalid(vec![Problem { key: err.key, reason: err.reason }])))
 }
 
 /// Opens the database of the configured data directory for an administrative command.

@@ -1,5 +1,6 @@
-//! The HTTP adapter: a tiny_http server with a fixed worker pool, one router table, embedded
-//! assets, and the pages (maud) of the citizen portal.
+//! The HTTP adapter: a tiny_http server with a fixed worker pool (behind the `tls` front end when
+//! `[tls]` is configured), one router table, embedded assets, and the pages (maud) of the citizen
+//! portal.
 //!
 //! Requests flow `server` (read with a body limit, time, catch panics) → `router` (pick a handler by
 //! method and path) → handler (parse → call a service or the store's reads → render) → `server`
@@ -14,6 +15,7 @@ mod portal;
 mod response;
 mod router;
 pub mod server;
+pub mod tls;
 pub(crate) mod ui;
 
 use std::sync::Arc;

@@ -12,6 +12,10 @@ pub struct Request<'a> {
     pub headers: &'a [(String, String)],
     /// The body, read within the route's limit.
     pub body: &'a [u8],
+    /// The connection presented a client certificate that chains to `tls.client_ca` (always false
+    /// without TLS). `server` already refuses the station path without it.
+    #[allow(dead_code, reason = "for handlers that want it; the station guard itself lives in server")]
+    pub client_verified: bool,
 }
 
 impl Request<'_> {

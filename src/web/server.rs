@@ -3,6 +3,11 @@
 //!
 //! Shutdown is cooperative: a SIGTERM/SIGINT sets the [`Shutdown`] flag, workers finish the request
 //! they hold and stop taking new ones, then the caller checkpoints the database.
+//!
+//! Without `[tls]` the workers read one tiny_http server on the public address. With it, the public
+//! address belongs to the TLS front end (`tls`), and the workers read the queue it fills from its
+//! two internal servers; every request then carries whether its connection presented a verified
+//! client certificate, and [`needs_client_cert`] is enforced here, before any handler runs.
 
 use std::io::Read;
 use std::net::SocketAddr;
@@ -12,7 +17,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use super::router::{self, Request};
-use super::{AppState, Response, ui};
+use super::{AppState, Response, tls, ui};
 
 /// How long a worker blocks waiting for a request before it looks at the shutdown flag again.
 const POLL: Duration = Duration::from_millis(100);
@@ -47,34 +52,101 @@ impl Shutdown {
 pub enum ServeError {
     #[error("cannot listen on {addr}: {reason}")]
     Bind { addr: String, reason: String },
+    #[error("cannot start the TLS front end in {dir}: {reason}")]
+    Tls { dir: String, reason: String },
+}
+
+/// Where workers take requests from.
+enum Intake {
+    /// Plain HTTP: the one tiny_http server on the public address.
+    Plain(Arc<tiny_http::Server>),
+    /// HTTPS: the front end's queue, fed by its two internal servers.
+    Tls { front: tls::Front, client_cert_required: bool },
 }
 
 /// A bound listener, not yet serving.
 pub struct Listener {
-    server: Arc<tiny_http::Server>,
+    intake: Intake,
+    /// The public address (with TLS too: the front end's, never an internal one).
     pub local_addr: SocketAddr,
 }
 
-/// Binds the configured address (port 0 picks a free port; see `local_addr`).
+impl Listener {
+    /// `https` when the listener terminates TLS, `http` otherwise; for printed addresses.
+    pub fn scheme(&self) -> &'static str {
+        match self.intake {
+            Intake::Plain(_) => "http",
+            Intake::Tls { .. } => "https",
+        }
+    }
+}
+
+/// Binds the configured address (port 0 picks a free port; see `local_addr`). With `tls`, the
+/// address serves HTTPS through the front end, whose internal sockets go in the given folder.
 ///
 /// The socket is made here rather than by tiny_http so that it carries `TCP_NODELAY`, which Linux
 /// passes on to accepted connections: tiny_http writes a response through a 1 KiB buffer, and
 /// without it Nagle's algorithm meeting the client's delayed ACK adds about 40 ms to every answer
 /// on a keep-alive connection.
-pub fn bind(addr: SocketAddr) -> Result<Listener, ServeError> {
-    let fail = |err: std::io::Error| ServeError::Bind { addr: addr.to_string(), reason: err.to_string() };
+pub fn bind(addr: SocketAddr, tls: Option<(&tls::Setup, &std::path::Path)>) -> Result<Listener, ServeError> {
+    let bind_error = |reason: String| ServeError::Bind { addr: addr.to_string(), reason };
+    let public = tcp_listener(addr).map_err(|err| bind_error(err.to_string()))?;
+    let Some((setup, socket_dir)) = tls else {
+        let local_addr = public.local_addr().map_err(|err| bind_error(err.to_string()))?;
+        let server = tiny_http::Server::from_listener(public, None).map_err(|err| bind_error(err.to_string()))?;
+        return Ok(Listener { intake: Intake::Plain(Arc::new(server)), local_addr });
+    };
+    let local_addr = public.local_addr().map_err(|err| bind_error(err.to_string()))?;
+    let front = tls::start(public, setup, socket_dir)
+        .map_err(|err| ServeError::Tls { dir: socket_dir.display().to_string(), reason: err.to_string() })?;
+    Ok(Listener { intake: Intake::Tls { front, client_cert_required: setup.requires_client_cert() }, local_addr })
+}
+
+fn tcp_listener(addr: SocketAddr) -> std::io::Result<std::net::TcpListener> {
     let socket =
-        socket2::Socket::new(socket2::Domain::for_address(addr), socket2::Type::STREAM, Some(socket2::Protocol::TCP))
-            .map_err(fail)?;
-    socket.set_reuse_address(true).map_err(fail)?;
-    socket.set_tcp_nodelay(true).map_err(fail)?;
-    socket.bind(&addr.into()).map_err(fail)?;
-    socket.listen(1024).map_err(fail)?;
-    let listener: std::net::TcpListener = socket.into();
-    let local_addr = listener.local_addr().map_err(fail)?;
-    let server = tiny_http::Server::from_listener(listener, None)
-        .map_err(|err| ServeError::Bind { addr: addr.to_string(), reason: err.to_string() })?;
-    Ok(Listener { server: Arc::new(server), local_addr })
+        socket2::Socket::new(socket2::Domain::for_address(addr), socket2::Type::STREAM, Some(socket2::Protocol::TCP))?;
+    socket.set_reuse_address(true)?;
+    socket.set_tcp_nodelay(true)?;
+    socket.bind(&addr.into())?;
+    socket.listen(1024)?;
+    Ok(socket.into())
+}
+
+/// What the server knows about a request's connection.
+#[derive(Debug, Clone, Copy, Default)]
+struct Connection {
+    /// The client presented a certificate that chains to `tls.client_ca`.
+    client_verified: bool,
+    /// `tls.client_ca` is set, so the station path needs `client_verified`.
+    client_cert_required: bool,
+}
+
+impl Intake {
+    fn recv(&self) -> Option<(tiny_http::Request, Connection)> {
+        match self {
+            Intake::Plain(server) => match server.recv_timeout(POLL) {
+                Ok(request) => request.map(|r| (r, Connection::default())),
+                Err(err) => {
+                    tracing::warn!(error = %err, "failed to accept a request");
+                    None
+                }
+            },
+            Intake::Tls { front, client_cert_required } => front.recv_timeout(POLL).map(|incoming| {
+                let conn = Connection {
+                    client_verified: incoming.client_verified,
+                    client_cert_required: *client_cert_required,
+                };
+                (incoming.request, conn)
+            }),
+        }
+    }
+}
+
+/// True for the station endpoint, which only the pagoPA Node may call. The path is read the way
+/// `router::route` reads it (leading slashes collapsed), so that `//ws/fesp/` cannot slip past.
+pub fn needs_client_cert(path: &str) -> bool {
+    let path = path.trim_start_matches('/');
+    path == "ws/fesp" || path.starts_with("ws/fesp/")
 }
 
 /// Serves until `shutdown` is triggered, with `workers` threads; returns when every in-flight
@@ -82,18 +154,19 @@ pub fn bind(addr: SocketAddr) -> Result<Listener, ServeError> {
 pub fn serve(listener: Listener, state: Arc<AppState>, shutdown: &Shutdown) {
     let n_workers = state.config.raw.server.workers;
     let request_ids = Arc::new(AtomicU64::new(1));
+    let intake = Arc::new(listener.intake);
     let mut handles = Vec::with_capacity(n_workers);
     for worker_idx in 0..n_workers {
-        let server = Arc::clone(&listener.server);
+        let intake = Arc::clone(&intake);
         let state = Arc::clone(&state);
         let shutdown = shutdown.clone();
         let request_ids = Arc::clone(&request_ids);
         let spawned = std::thread::Builder::new().name(format!("http-{worker_idx}")).spawn(move || {
             while !shutdown.is_triggered() {
-                match server.recv_timeout(POLL) {
-                    Ok(Some(request)) => handle(&state, request, request_ids.fetch_add(1, Ordering::Relaxed)),
-                    Ok(None) => state.journal.flush_if_due(&state.db),
-                    Err(err) => tracing::warn!(error = %err, "failed to accept a request"),
+                match intake.recv() {
+                    Some((request, conn)) => handle(&state, request, request_ids.fetch_add(1, Ordering::Relaxed), conn),
+                    // Idle: a good moment to write the journal's pending batch.
+                    None => state.journal.flush_if_due(&state.db),
                 }
             }
         });
@@ -107,9 +180,13 @@ pub fn serve(listener: Listener, state: Arc<AppState>, shutdown: &Shutdown) {
             tracing::error!("an HTTP worker stopped abnormally");
         }
     }
+    // Every answered response is now written to its connection; let the front end deliver them.
+    if let Intake::Tls { front, .. } = &*intake {
+        front.stop();
+    }
 }
 
-fn handle(state: &AppState, mut raw: tiny_http::Request, request_id: u64) {
+fn handle(state: &AppState, mut raw: tiny_http::Request, request_id: u64, conn: Connection) {
     let started = Instant::now();
     let method = raw.method().as_str().to_owned();
     let url = raw.url().to_owned();
@@ -121,15 +198,21 @@ fn handle(state: &AppState, mut raw: tiny_http::Request, request_id: u64) {
         .map(|h| (h.field.as_str().as_str().to_ascii_lowercase(), h.value.as_str().to_owned()))
         .collect();
 
-    let response = match read_body(&mut raw, route.body_limit(state)) {
-        Err(response) => response,
-        Ok(body) => {
-            let request = Request { method: &method, headers: &headers, body: &body };
-            match catch_unwind(AssertUnwindSafe(|| router::dispatch(state, &route, &request))) {
-                Ok(response) => response,
-                Err(_) => {
-                    tracing::error!(request_id, method, path, "handler panicked");
-                    ui::errors::internal_error(request_id)
+    let response = if conn.client_cert_required && !conn.client_verified && needs_client_cert(&path) {
+        // Refused before the body is read and before any handler sees it.
+        Response::text(403, "text/plain; charset=utf-8", "a client certificate is required\n".to_owned())
+    } else {
+        match read_body(&mut raw, route.body_limit(state)) {
+            Err(response) => response,
+            Ok(body) => {
+                let request =
+                    Request { method: &method, headers: &headers, body: &body, client_verified: conn.client_verified };
+                match catch_unwind(AssertUnwindSafe(|| router::dispatch(state, &route, &request))) {
+                    Ok(response) => response,
+                    Err(_) => {
+                        tracing::error!(request_id, method, path, "handler panicked");
+                        ui::errors::internal_error(request_id)
+                    }
                 }
             }
         }
@@ -144,6 +227,7 @@ fn handle(state: &AppState, mut raw: tiny_http::Request, request_id: u64) {
         method,
         path,
         status,
+        client_cert = conn.client_verified,
         ms = u64::try_from(elapsed.as_millis()).unwrap_or(u64::MAX),
         "request"
     );
@@ -185,4 +269,19 @@ fn with_security_headers(response: Response, request_id: u64) -> Response {
         .with_header("X-Frame-Options", "DENY")
         .with_header("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
         .with_header("X-Request-Id", request_id.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_station_path_needs_a_client_certificate_however_it_is_spelled() {
+        for path in ["/ws/fesp/", "/ws/fesp/PagamentiTelematiciRPT", "//ws/fesp/x", "/ws/fesp"] {
+            assert!(needs_client_cert(path), "{path}");
+        }
+        for path in ["/", "/healthz", "/ws/fespx", "/ws/other/", "/static/ws/fesp/"] {
+            assert!(!needs_client_cert(path), "{path}");
+        }
+    }
 }

@@ -356,6 +356,8 @@ fn every_command_has_help() {
         vec!["debt", "add"],
         vec!["debt", "list"],
         vec!["debt", "show"],
+        vec!["cert", "csr"],
+        vec!["cert", "self-signed"],
     ] {
         let mut args = cmd.clone();
         args.push("--help");

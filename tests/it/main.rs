@@ -8,3 +8,4 @@ mod server;
 mod station;
 mod support;
 mod tidy;
+mod tls;

@@ -66,7 +66,7 @@ impl Server {
         let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
         let first = lines.next().expect("server printed nothing").unwrap();
         let base = first.rsplit(' ').next().unwrap().to_owned();
-        assert!(base.starts_with("http://127.0.0.1:"), "{first}");
+        assert!(base.starts_with("http://127.0.0.1:") || base.starts_with("https://127.0.0.1:"), "{first}");
         let mut banner = vec![first];
         // The demo prints its data summary right after, ending with the portal line.
         if args.contains(&"demo") || args.contains(&"--demo") {
