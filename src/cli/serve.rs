@@ -28,10 +28,19 @@ pub fn run(config: Config, demo_mode: bool) -> Result<(), CliError> {
     let scheme = listener.scheme();
     let shutdown = server::Shutdown::new();
     shutdown.on_signals().map_err(|err| CliError::System(format!("cannot install signal handlers: {err}")))?;
+    let mut config = config;
+    let simulator = if demo_mode && config.raw.node.base_url.is_empty() && scheme == "http" {
+        Some(start_simulator(&mut config, &format!("http://{addr}/ws/fesp/"))?)
+    } else {
+        None
+    };
     let state = web::AppState::new(config, db);
 
     let mut out = std::io::stdout().lock();
     let _ = writeln!(out, "mypay {} listening on {scheme}://{addr}", env!("CARGO_PKG_VERSION"));
+    if let Some(sim) = &simulator {
+        let _ = writeln!(out, "  simulatore pagoPA (Nodo, Checkout, PSP): {}/", sim.base_url);
+    }
     if tls.as_ref().is_some_and(web::tls::Setup::requires_client_cert) {
         let _ = writeln!(out, "  /ws/fesp/ requires a client certificate from tls.client_ca");
     }
@@ -59,11 +68,28 @@ pub fn run(config: Config, demo_mode: bool) -> Result<(), CliError> {
     if let Some(handle) = reporting {
         let _ = handle.join();
     }
+    if let Some(sim) = simulator {
+        sim.stop();
+    }
     tracing::info!("stopping: in-flight requests answered, checkpointing the database");
     state.journal.flush(&state.db);
     state.db.checkpoint()?;
     tracing::info!("stopped");
     Ok(())
+}
+
+/// The demo's pagoPA: the simulator in this process on a free loopback port, wired as the Node,
+/// Checkout and FdR of this server, calling back its station.
+fn start_simulator(config: &mut Config, station_url: &str) -> Result<crate::nodesim::SimHandle, CliError> {
+    let mut sim =
+        crate::nodesim::SimConfig::new(station_url, &config.raw.station.broker_id, &config.raw.station.station_id);
+    sim.listen = std::net::SocketAddr::from(([127, 0, 0, 1], 0));
+    // A person trying the demo should see a lost receipt arrive within a minute, not an hour.
+    sim.retry_interval = std::time::Duration::from_secs(30);
+    sim.station_password = config.raw.station.password.expose().to_owned();
+    let handle = crate::nodesim::start(sim).map_err(|err| CliError::System(err.to_string()))?;
+    config.raw.node.base_url = handle.base_url.clone();
+    Ok(handle)
 }
 
 /// The periodic fetch of reporting flows. Fetching is idempotent (a stored flow is skipped), so a
