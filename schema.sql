@@ -164,7 +164,11 @@ CREATE TABLE debt (
     created_at           TEXT NOT NULL,
     updated_at           TEXT NOT NULL,
     version              INTEGER NOT NULL DEFAULT 1,  -- bumped on every change, for optimistic checks
-    payment_started_at   TEXT              -- when the Node last asked for the payment data (paGetPayment)
+    payment_started_at   TEXT,             -- when the Node last asked for the payment data (paGetPayment)
+    -- A digital stamp (marca da bollo): base64 SHA-256 of the stamped document and the payer's
+    -- province; paGetPaymentV2 then asks for a stamp instead of crediting an IBAN.
+    stamp_document_hash  TEXT CHECK (stamp_document_hash IS NULL OR length(stamp_document_hash) BETWEEN 4 AND 72),
+    stamp_province       TEXT CHECK (stamp_province IS NULL OR length(stamp_province) = 2)
 );
 CREATE INDEX debt_org_state ON debt (org_id, state);
 CREATE INDEX debt_org_iuv ON debt (org_id, iuv);

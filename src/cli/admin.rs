@@ -581,6 +581,12 @@ pub struct DebtAddArgs {
     /// Restrict payment kinds (tipoVersamento), e.g. PO|CP; default ALL.
     #[arg(long)]
     pub payment_kinds: Option<String>,
+    /// Digital stamp (debt type MARCA_BOLLO_DIGITALE): base64 SHA-256 of the stamped document.
+    #[arg(long, requires = "stamp_province")]
+    pub stamp_hash: Option<String>,
+    /// Digital stamp: the payer's province of residence (2 letters).
+    #[arg(long, requires = "stamp_hash")]
+    pub stamp_province: Option<String>,
     #[arg(long)]
     pub json: bool,
 }
@@ -618,6 +624,8 @@ pub fn debt(db: &Db, cmd: DebtCommand) -> Result<(), CliError> {
                 causale: args.causale,
                 collection_data,
                 generate_iuv: args.generate_iuv,
+                stamp_document_hash: text(args.stamp_hash),
+                stamp_province: text(args.stamp_province),
             };
             let today = clock::today_rome(now_ts);
             let d = debts::add_debt(db, ACTOR, &args.org, &fields, Source::Cli, today, &now)?;

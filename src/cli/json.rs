@@ -61,6 +61,7 @@ pub fn debt(d: &DebtRecord) -> Value {
         "country": d.debtor_country, "email": d.debtor_email, "due_date": d.due_date,
         "amount": Cents::new(d.amount_cents).to_decimal_string(), "amount_cents": d.amount_cents,
         "payment_kinds": d.payment_kinds, "causale": d.causale, "collection_data": d.collection_data,
+        "stamp_document_hash": d.stamp_document_hash, "stamp_province": d.stamp_province,
         "source": d.source, "created_at": d.created_at, "updated_at": d.updated_at,
     })
 }

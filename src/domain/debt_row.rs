@@ -50,6 +50,10 @@ pub struct DebtFields {
     pub causale: String,
     pub collection_data: String,
     pub generate_iuv: bool,
+    /// Digital stamp only (never in a file row): base64 SHA-256 of the stamped document.
+    pub stamp_document_hash: String,
+    /// Digital stamp only: the payer's province.
+    pub stamp_province: String,
 }
 
 /// What the debt type says about its debts; `None` when the code names no debt type of the org.
@@ -100,6 +104,8 @@ pub struct ValidDebt {
     pub causale: String,
     pub collection_data: CollectionData,
     pub generate_iuv: bool,
+    /// (document hash, province) of a digital stamp.
+    pub stamp: Option<(String, String)>,
 }
 
 /// The debt type MyPay never accepts in a file.
@@ -296,7 +302,8 @@ pub fn validate(fields: &DebtFields, ctx: &RowContext) -> Result<ValidDebt, Vec<
         err("PAA_IMPORT_SINTASSI_CSV_TIPO_DOVUTO", "TIPO_DOVUTO NON PRESENTE".to_owned());
     } else if debt_type.chars().count() > 64 {
         err("PAA_IMPORT_SINTASSI_CSV_TIPO_DOVUTO", "TIPO_DOVUTO TROPPO GRANDE".to_owned());
-    } else if debt_type == DIGITAL_STAMP {
+    } else if debt_type == DIGITAL_STAMP && fields.stamp_document_hash.is_empty() {
+        // A stamp needs the hash of its document, which no file row carries.
         err(
             "PAA_IMPORT_SINTASSI_CSV_TIPO_DOVUTO_NON_VALIDO_MARCA_DA_BOLLO",
             format!("tipo dovuto {debt_type} non ammesso"),
@@ -338,6 +345,24 @@ pub fn validate(fields: &DebtFields, ctx: &RowContext) -> Result<ValidDebt, Vec<
         }
     };
 
+    let stamp = match (fields.stamp_document_hash.trim(), fields.stamp_province.trim()) {
+        ("", "") => None,
+        (hash, province) => {
+            let base64 = hash.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'/' | b'='));
+            if debt_type != DIGITAL_STAMP {
+                err(
+                    "PAA_IMPORT_SINTASSI_CSV_TIPO_DOVUTO",
+                    format!("dati della marca da bollo per il tipo dovuto {debt_type}"),
+                );
+            } else if !(4..=72).contains(&hash.len()) || !base64 {
+                err("PAA_IMPORT_SINTASSI_CSV", "HASH_DOCUMENTO NON CONFORME".to_owned());
+            } else if !is_province(&province.to_uppercase()) {
+                err("PAA_IMPORT_SINTASSI_CSV_PROV", format!("provincia di residenza {province} non valida"));
+            }
+            Some((hash.to_owned(), province.to_uppercase()))
+        }
+    };
+
     match (kind, debtor, amount, collection_data) {
         (Some(debtor_kind), Some(debtor), Some(amount), Some(collection_data)) if errors.is_empty() => Ok(ValidDebt {
             iud: iud.to_owned(),
@@ -360,6 +385,7 @@ pub fn validate(fields: &DebtFields, ctx: &RowContext) -> Result<ValidDebt, Vec<
             causale: causale.to_owned(),
             collection_data,
             generate_iuv: fields.generate_iuv,
+            stamp,
         }),
         _ => Err(errors),
     }

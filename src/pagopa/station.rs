@@ -230,6 +230,10 @@ fn notice_operation(station: &Station<'_>, op: Operation, payload: &soap::Elemen
             Err(err) => return (Err(payment_fault(err)), Some(org_id)),
         },
         _ => match payments::get_payment(station.db, &req.qr.fiscal_code, &req.qr.notice, req.postal, today, now) {
+            Ok(view) if view.has_stamp() && op == Operation::GetPayment => {
+                let reason = "a digital stamp (marca da bollo) can only be paid with paGetPaymentV2";
+                return (Err(Fault::new(PaaFault::Semantica, reason)), Some(org_id));
+            }
             Ok(view) => {
                 let due = view.debt.due_date.clone().or(req.due_date.clone()).unwrap_or_else(|| today.to_string());
                 w.open(&element).leaf("outcome", "OK");

@@ -6,7 +6,7 @@
 //! `PAA_SINTASSI_XSD` description naming the element.
 
 use crate::domain::{Cents, Email, NoticeNumber};
-use crate::services::payments::{PaymentView, Transfer, truncate};
+use crate::services::payments::{PaymentView, Transfer, TransferTarget, truncate};
 use crate::soap::{Element, XmlWriter};
 use crate::store::debts::DebtRecord;
 use crate::store::receipts::{PartyRecord, ReceiptRecord, ReceiptTransferRecord};
@@ -403,9 +403,26 @@ fn write_transfer(w: &mut XmlWriter, t: &Transfer, v2: bool) {
     if v2 {
         w.leaf_opt("companyName", t.company_name.as_deref());
     }
-    w.leaf("IBAN", &t.iban);
+    match &t.target {
+        TransferTarget::Iban(iban) => {
+            w.leaf("IBAN", iban);
+        }
+        // Only V2 has the element; the station refuses a stamp over V1 before writing.
+        TransferTarget::Stamp { document_hash, province } => {
+            w.open("richiestaMarcaDaBollo");
+            w.leaf("hashDocumento", document_hash).leaf("tipoBollo", "01").leaf("provinciaResidenza", province);
+            w.close("richiestaMarcaDaBollo");
+        }
+    }
     w.leaf("remittanceInformation", &t.remittance);
     w.leaf("transferCategory", &t.category);
+    if !t.metadata.is_empty() {
+        w.open("metadata");
+        for (key, value) in &t.metadata {
+            w.open("mapEntry").leaf("key", key).leaf("value", value).close("mapEntry");
+        }
+        w.close("metadata");
+    }
     w.close("transfer");
 }
 

@@ -135,6 +135,8 @@ pub(crate) fn add_debt_as(
             causale: valid.causale,
             collection_data: valid.collection_data.as_str().to_owned(),
             generate_iuv: valid.generate_iuv,
+            stamp_document_hash: valid.stamp.as_ref().map(|(hash, _)| hash.clone()),
+            stamp_province: valid.stamp.as_ref().map(|(_, province)| province.clone()),
             source: source.code().to_owned(),
             ..DebtRecord::default()
         };

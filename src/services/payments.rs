@@ -46,6 +46,13 @@ impl From<ServiceError> for PaymentError {
     }
 }
 
+/// Where a transfer goes: an account, or (paGetPaymentV2 only) a digital stamp the PSP issues.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TransferTarget {
+    Iban(String),
+    Stamp { document_hash: String, province: String },
+}
+
 /// One transfer of the payment data (paGetPayment `transfer`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Transfer {
@@ -54,9 +61,11 @@ pub struct Transfer {
     pub amount: Cents,
     pub fiscal_code: String,
     pub company_name: Option<String>,
-    pub iban: String,
+    pub target: TransferTarget,
     pub remittance: String,
     pub category: String,
+    /// Key/value pairs the Node copies into the receipt (e.g. `IBANAPPOGGIO`).
+    pub metadata: Vec<(String, String)>,
 }
 
 /// Everything the station needs to describe a payable notice.
@@ -74,6 +83,11 @@ impl PaymentView {
     /// paymentAmount: the sum of the transfers.
     pub fn amount(&self) -> Cents {
         Cents::new(self.transfers.iter().map(|t| t.amount.get()).sum())
+    }
+
+    /// Whether a transfer is a digital stamp, which only paGetPaymentV2 can describe.
+    pub fn has_stamp(&self) -> bool {
+        self.transfers.iter().any(|t| matches!(t.target, TransferTarget::Stamp { .. }))
     }
 }
 
@@ -157,16 +171,28 @@ fn transfers_of(
 ) -> Result<(Vec<Transfer>, bool), PaymentError> {
     let bank = debt_type.iban_bank.clone().or_else(|| org.iban_bank.clone());
     let postal_iban = debt_type.iban_postal.clone().or_else(|| org.iban_postal.clone());
-    let iban = match (postal, &postal_iban, &bank) {
-        (true, Some(p), _) => p.clone(),
-        (_, _, Some(b)) => b.clone(),
-        (_, Some(p), None) => p.clone(),
-        (_, None, None) => {
-            return Err(PaymentError::Semantic(format!(
-                "no IBAN configured for debt type {} of org {}",
-                debt_type.code, org.ipa_code
-            )));
+    let mut metadata = Vec::new();
+    let target = match (&debt.stamp_document_hash, &debt.stamp_province) {
+        (Some(hash), Some(province)) => {
+            TransferTarget::Stamp { document_hash: hash.clone(), province: province.clone() }
         }
+        _ => match (postal, &postal_iban, &bank) {
+            (true, Some(p), _) => TransferTarget::Iban(p.clone()),
+            (_, p, Some(b)) => {
+                // As GPD does: the bank IBAN, and the postal one as IBANAPPOGGIO for the PSP.
+                if let Some(p) = p {
+                    metadata.push(("IBANAPPOGGIO".to_owned(), p.clone()));
+                }
+                TransferTarget::Iban(b.clone())
+            }
+            (_, Some(p), None) => TransferTarget::Iban(p.clone()),
+            (_, None, None) => {
+                return Err(PaymentError::Semantic(format!(
+                    "no IBAN configured for debt type {} of org {}",
+                    debt_type.code, org.ipa_code
+                )));
+            }
+        },
     };
     let category = CollectionData::parse(&debt.collection_data)
         .ok()
@@ -179,11 +205,12 @@ fn transfers_of(
         amount: Cents::new(debt.amount_cents),
         fiscal_code: org.fiscal_code.clone(),
         company_name: Some(truncate(&org.name, 140)),
-        iban,
+        target,
         remittance: remittance.clone(),
         category,
+        metadata,
     }];
-    let mut all_postal = postal_iban.is_some();
+    let mut all_postal = postal_iban.is_some() && debt.stamp_document_hash.is_none();
     if let (Some(cents), Some(fiscal_code), Some(mb_iban)) = (debt.mb_amount_cents, &debt.mb_fiscal_code, &debt.mb_iban)
     {
         let mb_category = debt
@@ -200,9 +227,10 @@ fn transfers_of(
             amount: Cents::new(cents),
             fiscal_code: fiscal_code.clone(),
             company_name: debt.mb_name.as_deref().map(|n| truncate(n, 140)),
-            iban: mb_iban.clone(),
+            target: TransferTarget::Iban(mb_iban.clone()),
             remittance: debt.mb_causale.as_deref().map(|c| truncate(c, 140)).unwrap_or(remittance),
             category: mb_category,
+            metadata: Vec::new(),
         });
     }
     Ok((transfers, all_postal))

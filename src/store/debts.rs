@@ -54,6 +54,10 @@ pub struct DebtRecord {
     pub created_at: String,
     pub updated_at: String,
     pub version: i64,
+    /// Digital stamp: base64 hash of the stamped document.
+    pub stamp_document_hash: Option<String>,
+    /// Digital stamp: the payer's province.
+    pub stamp_province: Option<String>,
 }
 
 const COLUMNS: &str = "d.id, d.org_id, d.debt_type_id, t.code, d.iud, d.iuv, d.notice_number, d.state, \
@@ -61,7 +65,8 @@ const COLUMNS: &str = "d.id, d.org_id, d.debt_type_id, t.code, d.iud, d.iuv, d.n
      d.debtor_city, d.debtor_province, d.debtor_country, d.debtor_email, d.due_date, d.amount_cents, d.fee_cents, \
      d.payment_kinds, d.causale, d.collection_data, d.bilancio, d.generate_iuv, d.mb_fiscal_code, d.mb_name, \
      d.mb_iban, d.mb_address, d.mb_civic_number, d.mb_postal_code, d.mb_city, d.mb_province, d.mb_country, \
-     d.mb_collection_data, d.mb_causale, d.mb_amount_cents, d.source, d.created_at, d.updated_at, d.version";
+     d.mb_collection_data, d.mb_causale, d.mb_amount_cents, d.source, d.created_at, d.updated_at, d.version, \
+     d.stamp_document_hash, d.stamp_province";
 
 const FROM: &str = "FROM debt d JOIN debt_type t ON t.id = d.debt_type_id";
 
@@ -70,12 +75,12 @@ const INSERT: &str = "INSERT INTO debt (org_id, debt_type_id, iud, iuv, notice_n
      debtor_province, debtor_country, debtor_email, due_date, amount_cents, fee_cents, payment_kinds, causale, \
      collection_data, bilancio, generate_iuv, mb_fiscal_code, mb_name, mb_iban, mb_address, mb_civic_number, \
      mb_postal_code, mb_city, mb_province, mb_country, mb_collection_data, mb_causale, mb_amount_cents, source, \
-     created_at, updated_at) VALUES (:org_id, :debt_type_id, :iud, :iuv, :notice_number, :state, :debtor_kind, \
+     stamp_document_hash, stamp_province, created_at, updated_at) VALUES (:org_id, :debt_type_id, :iud, :iuv, :notice_number, :state, :debtor_kind, \
      :debtor_id, :debtor_name, :debtor_address, :debtor_civic_number, :debtor_postal_code, :debtor_city, \
      :debtor_province, :debtor_country, :debtor_email, :due_date, :amount_cents, :fee_cents, :payment_kinds, \
      :causale, :collection_data, :bilancio, :generate_iuv, :mb_fiscal_code, :mb_name, :mb_iban, :mb_address, \
      :mb_civic_number, :mb_postal_code, :mb_city, :mb_province, :mb_country, :mb_collection_data, :mb_causale, \
-     :mb_amount_cents, :source, :now, :now)";
+     :mb_amount_cents, :source, :stamp_hash, :stamp_province, :now, :now)";
 
 fn from_row(row: &Row<'_>) -> rusqlite::Result<DebtRecord> {
     Ok(DebtRecord {
@@ -121,6 +126,8 @@ fn from_row(row: &Row<'_>) -> rusqlite::Result<DebtRecord> {
         created_at: row.get(39)?,
         updated_at: row.get(40)?,
         version: row.get(41)?,
+        stamp_document_hash: row.get(42)?,
+        stamp_province: row.get(43)?,
     })
 }
 
@@ -142,7 +149,8 @@ pub fn insert_debt(conn: &Connection, d: &DebtRecord, now: &str) -> Result<i64, 
             ":mb_iban": d.mb_iban, ":mb_address": d.mb_address, ":mb_civic_number": d.mb_civic_number,
             ":mb_postal_code": d.mb_postal_code, ":mb_city": d.mb_city, ":mb_province": d.mb_province,
             ":mb_country": d.mb_country, ":mb_collection_data": d.mb_collection_data,
-            ":mb_causale": d.mb_causale, ":mb_amount_cents": d.mb_amount_cents, ":source": d.source, ":now": now,
+            ":mb_causale": d.mb_causale, ":mb_amount_cents": d.mb_amount_cents, ":source": d.source,
+            ":stamp_hash": d.stamp_document_hash, ":stamp_province": d.stamp_province, ":now": now,
         },
     )
     .map_err(StoreError::from_sqlite)?;

@@ -378,3 +378,95 @@ fn spontaneous_payment_started_at_a_psp() {
         Some("PAA_SINTASSI_XSD")
     );
 }
+
+#[test]
+fn a_digital_stamp_is_asked_for_with_get_payment_v2_only() {
+    let (_tmp, dir) = data_dir();
+    let server = Server::start(&dir, &["demo"]);
+    let out = run(
+        &dir,
+        &[
+            "debt-type",
+            "add",
+            "--org",
+            "c_esempio",
+            "--code",
+            "MARCA_BOLLO_DIGITALE",
+            "--description",
+            "Marca da bollo digitale",
+            "--taxonomy",
+            "9999999TS",
+            "--spontaneous",
+            "--amount",
+            "16.00",
+            "--allow-anonymous",
+        ],
+        None,
+    );
+    assert!(out.status.success(), "{}", crate::support::stderr(&out));
+    // A file row can never be a stamp; the stamp's data make it one.
+    let hash = "p6Bvy3lf5PCYcsXTN0tnKsDuoxxCuDRoS9UtY3HhrXw=";
+    let mut args = vec![
+        "debt",
+        "add",
+        "--org",
+        "c_esempio",
+        "--debt-type",
+        "MARCA_BOLLO_DIGITALE",
+        "--iud",
+        "BOLLO-1",
+        "--generate-iuv",
+        "--debtor-id",
+        "RSSMRA85T10A562S",
+        "--debtor-name",
+        "Mario Rossi",
+        "--amount",
+        "16.00",
+        "--causale",
+        "Marca da bollo per certificato",
+        "--json",
+    ];
+    let refused = run(&dir, &args, None);
+    assert!(crate::support::stderr(&refused).contains("PAA_IMPORT_SINTASSI_CSV_TIPO_DOVUTO_NON_VALIDO_MARCA_DA_BOLLO"));
+    args.extend(["--stamp-hash", hash, "--stamp-province", "MI"]);
+    let out = run(&dir, &args, None);
+    let debt: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    let notice = debt["notice_number"].as_str().unwrap().to_owned();
+
+    let reply = call(&server, Some("paGetPaymentV2"), &get_payment_req(&notice, true));
+    assert_eq!(outcome(&reply), "OK", "{}", reply.body);
+    assert_valid_payload(&reply.body);
+    let payload = mypay::soap::parse_envelope(reply.body.as_bytes()).unwrap();
+    let transfer = payload.path(&["data", "transferList", "transfer"]).unwrap();
+    assert!(transfer.child("IBAN").is_none());
+    assert_eq!(transfer.path_text(&["richiestaMarcaDaBollo", "hashDocumento"]), Some(hash));
+    assert_eq!(transfer.path_text(&["richiestaMarcaDaBollo", "tipoBollo"]), Some("01"));
+    assert_eq!(transfer.path_text(&["richiestaMarcaDaBollo", "provinciaResidenza"]), Some("MI"));
+
+    let reply = call(&server, Some("paGetPayment"), &get_payment_req(&notice, false));
+    assert_eq!(fault_code(&reply).as_deref(), Some("PAA_SEMANTICA"), "{}", reply.body);
+    assert_valid_payload(&reply.body);
+}
+
+#[test]
+fn the_postal_iban_travels_as_metadata_or_replaces_the_bank_one() {
+    let (_tmp, dir) = data_dir();
+    let server = Server::start(&dir, &["demo"]);
+    let notice = open_debts(&dir).remove(0).1;
+    let reply = call(&server, Some("paGetPaymentV2"), &get_payment_req(&notice, true));
+    assert_valid_payload(&reply.body);
+    let payload = mypay::soap::parse_envelope(reply.body.as_bytes()).unwrap();
+    let transfer = payload.path(&["data", "transferList", "transfer"]).unwrap();
+    assert_eq!(transfer.child_text("IBAN"), Some("IT60X0542811101000000123456"));
+    assert_eq!(transfer.path_text(&["metadata", "mapEntry", "key"]), Some("IBANAPPOGGIO"));
+    assert_eq!(transfer.path_text(&["metadata", "mapEntry", "value"]), Some("IT22L0760101600000012345678"));
+    let postal = get_payment_req(&notice, true)
+        .replace("<transferType>PAGOPA</transferType>", "<transferType>POSTAL</transferType>");
+    let reply = call(&server, Some("paGetPaymentV2"), &postal);
+    let payload = mypay::soap::parse_envelope(reply.body.as_bytes()).unwrap();
+    assert_eq!(payload.path_text(&["data", "transferList", "transfer", "IBAN"]), Some("IT22L0760101600000012345678"));
+    // Verify tells the PSP that every transfer could go to a postal account.
+    let reply = call(&server, Some("paVerifyPaymentNotice"), &verify_req(&notice));
+    let payload = mypay::soap::parse_envelope(reply.body.as_bytes()).unwrap();
+    assert_eq!(payload.path_text(&["paymentList", "paymentOptionDescription", "allCCP"]), Some("true"));
+}

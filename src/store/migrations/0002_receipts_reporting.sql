@@ -104,3 +104,7 @@ CREATE INDEX reporting_payment_iuv ON reporting_payment (iuv);
 ALTER TABLE debt_type ADD COLUMN catalog_service_id TEXT CHECK (catalog_service_id IS NULL OR length(catalog_service_id) = 5);
 -- When the Node last asked for the payment data (paGetPayment), so operators see a payment in progress.
 ALTER TABLE debt ADD COLUMN payment_started_at TEXT;
+-- A digital stamp (marca da bollo, @e.bollo): the base64 SHA-256 of the document it stamps and the
+-- payer's province; paGetPaymentV2 then asks the PSP for a stamp instead of crediting an IBAN.
+ALTER TABLE debt ADD COLUMN stamp_document_hash TEXT CHECK (stamp_document_hash IS NULL OR length(stamp_document_hash) BETWEEN 4 AND 72);
+ALTER TABLE debt ADD COLUMN stamp_province TEXT CHECK (stamp_province IS NULL OR length(stamp_province) = 2);
