@@ -122,14 +122,15 @@ fn main() {
     let tmp = tempfile::tempdir().unwrap();
     let data = tmp.path().join("data");
     let n_payments: usize = std::env::var("BENCH_PAYMENTS").ok().and_then(|v| v.parse().ok()).unwrap_or(3200);
+    let n_sim_payments = n_payments / 2;
 
     // Seed the demo and enough open debts for the payment run, before the server starts.
     let (db, _) = Db::open(&data.join("mypay.db")).unwrap();
     let today = jiff::civil::date(2026, 11, 30);
     mypay::services::demo::seed(&db, today, "2026-11-30T00:00:00Z").unwrap();
     let seeding = Instant::now();
-    let mut debts = Vec::with_capacity(n_payments);
-    for i in 0..n_payments {
+    let mut debts = Vec::with_capacity(n_payments + n_sim_payments);
+    for i in 0..n_payments + n_sim_payments {
         let fields = DebtFields {
             iud: format!("BENCH-{i:06}"),
             debtor_kind: "F".into(),
@@ -146,7 +147,7 @@ fn main() {
         let d = add_debt(&db, "bench", "c_esempio", &fields, Source::Cli, today, "2026-11-30T00:00:00Z").unwrap();
         debts.push((d.notice_number.unwrap(), d.iuv.unwrap()));
     }
-    println!("seeded {n_payments} debts in {:.2} s", seeding.elapsed().as_secs_f64());
+    println!("seeded {} debts in {:.2} s", debts.len(), seeding.elapsed().as_secs_f64());
     drop(db);
 
     let mut child = Command::new(env!("CARGO_BIN_EXE_mypay"))
@@ -161,6 +162,8 @@ fn main() {
         .unwrap();
     let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
     let first = lines.next().unwrap().unwrap();
+    let sim_line = lines.next().unwrap().unwrap();
+    let sim = sim_line.rsplit(' ').next().unwrap().trim_end_matches('/').to_owned();
     std::thread::spawn(move || for _ in lines {});
     let url = format!("{}/ws/fesp/", first.rsplit(' ').next().unwrap());
     println!("station at {url}, {CONCURRENCY} clients, release build");
@@ -193,6 +196,24 @@ fn main() {
         Some(started.elapsed())
     })
     .print("end-to-end payment (verify+get+sendRT)", "pay");
+
+    // The same through the simulator: a PSP counter payment is verify, activation, receipt
+    // building and paSendRT delivery by the simulated Node.
+    let per_thread = n_sim_payments / CONCURRENCY;
+    let d = Arc::clone(&debts);
+    load(per_thread, move |t, i, a| {
+        let started = Instant::now();
+        let (notice, _) = &d[n_payments + t * per_thread + i];
+        let body = format!(r#"{{"fiscalCode":"{ORG}","noticeNumber":"{notice}"}}"#);
+        let mut res = a
+            .post(format!("{sim}/sim/psp/pay"))
+            .header("Content-Type", "application/json")
+            .send(body.as_bytes())
+            .ok()?;
+        let text = res.body_mut().read_to_string().ok()?;
+        text.contains("\"outcome\":\"OK\"").then(|| started.elapsed())
+    })
+    .print("simulated PSP payment (via node simulator)", "pay");
 
     let _ = Command::new("kill").args(["-TERM", &child.id().to_string()]).status();
     let _ = child.wait();
