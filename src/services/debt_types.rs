@@ -2,7 +2,7 @@
 
 use serde_json::json;
 
-use super::{ServiceError, check_len, non_empty, orgs::parse_iban};
+use super::{ServiceError, check_len, non_empty, parse_iban, parse_postal_account, parse_url, set_text};
 use crate::domain::{Cents, TaxonomyCode};
 use crate::store::debt_types::{self, DebtTypeRecord};
 use crate::store::{Db, audit, orgs};
@@ -185,19 +185,9 @@ fn apply_changes(t: &mut DebtTypeRecord, c: &DebtTypeChanges) -> Result<(), Serv
         t.iban_postal = parse_iban("iban-postal", value)?;
     }
     if let Some(value) = &c.postal_account {
-        t.postal_account = non_empty(Some(value));
-        if let Some(account) = &t.postal_account
-            && !(account.len() <= 18 && account.bytes().all(|b| b.is_ascii_digit()))
-        {
-            return Err(ServiceError::invalid("postal-account", format!("{account:?} must be up to 18 digits")));
-        }
+        t.postal_account = parse_postal_account(value)?;
     }
-    if let Some(value) = &c.postal_account_holder {
-        t.postal_account_holder = non_empty(Some(value));
-        if let Some(v) = &t.postal_account_holder {
-            check_len("postal-account-holder", v, 50)?;
-        }
-    }
+    set_text(&mut t.postal_account_holder, &c.postal_account_holder, "postal-account-holder", 50)?;
     if let Some(value) = c.spontaneous {
         t.spontaneous = value;
     }
@@ -228,15 +218,7 @@ fn apply_changes(t: &mut DebtTypeRecord, c: &DebtTypeChanges) -> Result<(), Serv
         };
     }
     if let Some(value) = &c.external_payment_url {
-        t.external_payment_url = non_empty(Some(value));
-        if let Some(url) = &t.external_payment_url
-            && !(url.starts_with("https://") || url.starts_with("http://"))
-        {
-            return Err(ServiceError::invalid(
-                "external-url",
-                format!("{url:?} must be an http:// or https:// address"),
-            ));
-        }
+        t.external_payment_url = parse_url("external-url", value)?;
     }
     if let Some(value) = c.allow_anonymous {
         t.allow_anonymous = value;
@@ -247,12 +229,7 @@ fn apply_changes(t: &mut DebtTypeRecord, c: &DebtTypeChanges) -> Result<(), Serv
     if let Some(value) = c.print_due_date {
         t.print_due_date = value;
     }
-    if let Some(value) = &c.sector {
-        t.sector = non_empty(Some(value));
-        if let Some(v) = &t.sector {
-            check_len("sector", v, 50)?;
-        }
-    }
+    set_text(&mut t.sector, &c.sector, "sector", 50)?;
     if let Some(value) = c.notify_io {
         t.notify_io = value;
     }

@@ -17,6 +17,7 @@ pub mod passwords;
 pub mod payments;
 pub mod reporting;
 
+use crate::domain::{Email, Iban};
 use crate::store::StoreError;
 
 /// Why a service refused or failed. Adapters map each variant to their surface (exit code 2 for
@@ -64,4 +65,72 @@ pub(crate) fn check_len(field: &str, value: &str, max: usize) -> Result<(), Serv
         return Err(ServiceError::invalid(field, format!("must be at most {max} characters")));
     }
     Ok(())
+}
+
+// Field parsers shared by the org and debt-type services: `Some("")` clears an optional field.
+
+pub(crate) fn set_text(
+    slot: &mut Option<String>,
+    value: &Option<String>,
+    field: &str,
+    max: usize,
+) -> Result<(), ServiceError> {
+    if let Some(value) = value {
+        let value = non_empty(Some(value));
+        if let Some(v) = &value {
+            check_len(field, v, max)?;
+        }
+        *slot = value;
+    }
+    Ok(())
+}
+
+pub(crate) fn parse_iban(field: &str, value: &str) -> Result<Option<String>, ServiceError> {
+    match non_empty(Some(value)) {
+        None => Ok(None),
+        Some(v) => {
+            Ok(Some(Iban::parse(&v).map_err(|err| ServiceError::invalid(field, err.to_string()))?.as_str().to_owned()))
+        }
+    }
+}
+
+pub(crate) fn parse_email(field: &str, value: &str) -> Result<Option<String>, ServiceError> {
+    match non_empty(Some(value)) {
+        None => Ok(None),
+        Some(v) => {
+            Ok(Some(Email::parse(&v).map_err(|err| ServiceError::invalid(field, err.to_string()))?.as_str().to_owned()))
+        }
+    }
+}
+
+pub(crate) fn parse_two_letters(field: &str, value: &str) -> Result<Option<String>, ServiceError> {
+    match non_empty(Some(value)) {
+        None => Ok(None),
+        Some(v) if v.len() == 2 && v.bytes().all(|b| b.is_ascii_alphabetic()) => Ok(Some(v.to_ascii_uppercase())),
+        Some(v) => Err(ServiceError::invalid(field, format!("{v:?} must be two letters"))),
+    }
+}
+
+pub(crate) fn parse_url(field: &str, value: &str) -> Result<Option<String>, ServiceError> {
+    match non_empty(Some(value)) {
+        None => Ok(None),
+        Some(v)
+            if (v.starts_with("https://") || v.starts_with("http://"))
+                && v.len() <= 2048
+                && !v.contains(char::is_whitespace) =>
+        {
+            Ok(Some(v))
+        }
+        Some(v) => Err(ServiceError::invalid(field, format!("{v:?} must be an http:// or https:// address"))),
+    }
+}
+
+/// A postal account number (conto corrente postale): up to 18 digits; empty clears it.
+pub(crate) fn parse_postal_account(value: &str) -> Result<Option<String>, ServiceError> {
+    match non_empty(Some(value)) {
+        Some(account) if !(account.len() <= 18 && account.bytes().all(|b| b.is_ascii_digit())) => {
+            Err(ServiceError::invalid("postal-account", format!("{account:?} must be up to 18 digits")))
+        }
+        other => Ok(other),
+    }
 }

@@ -2,9 +2,12 @@
 
 use serde_json::json;
 
-use super::{ServiceError, check_len, non_empty, passwords};
+use super::{
+    ServiceError, check_len, non_empty, parse_email, parse_iban, parse_postal_account, parse_two_letters, parse_url,
+    passwords, set_text,
+};
 use crate::domain::org::{Functionality, OrgState};
-use crate::domain::{Email, Iban, OrgFiscalCode, SegregationCode};
+use crate::domain::{OrgFiscalCode, SegregationCode};
 use crate::store::{Db, audit, orgs, orgs::OrgRecord};
 
 /// Changes to an org's registry data; `None` leaves a field as it is, `Some("")` clears an
@@ -219,12 +222,7 @@ fn apply_changes(org: &mut OrgRecord, changes: &OrgChanges, old_state: Option<Or
         org.iban_postal = parse_iban("iban-postal", value)?;
     }
     if let Some(value) = &changes.postal_account {
-        org.postal_account = non_empty(Some(value));
-        if let Some(account) = &org.postal_account
-            && !(account.len() <= 18 && account.bytes().all(|b| b.is_ascii_digit()))
-        {
-            return Err(ServiceError::invalid("postal-account", format!("{account:?} must be up to 18 digits")));
-        }
+        org.postal_account = parse_postal_account(value)?;
     }
     set_text(&mut org.postal_account_holder, &changes.postal_account_holder, "postal-account-holder", 50)?;
     set_text(&mut org.poste_authorization, &changes.poste_authorization, "poste-authorization", 50)?;
@@ -264,55 +262,4 @@ fn apply_changes(org: &mut OrgRecord, changes: &OrgChanges, old_state: Option<Or
         org.functionalities = parsed;
     }
     Ok(())
-}
-
-fn set_text(slot: &mut Option<String>, value: &Option<String>, field: &str, max: usize) -> Result<(), ServiceError> {
-    if let Some(value) = value {
-        let value = non_empty(Some(value));
-        if let Some(v) = &value {
-            check_len(field, v, max)?;
-        }
-        *slot = value;
-    }
-    Ok(())
-}
-
-pub(crate) fn parse_iban(field: &str, value: &str) -> Result<Option<String>, ServiceError> {
-    match non_empty(Some(value)) {
-        None => Ok(None),
-        Some(v) => {
-            Ok(Some(Iban::parse(&v).map_err(|err| ServiceError::invalid(field, err.to_string()))?.as_str().to_owned()))
-        }
-    }
-}
-
-fn parse_email(field: &str, value: &str) -> Result<Option<String>, ServiceError> {
-    match non_empty(Some(value)) {
-        None => Ok(None),
-        Some(v) => {
-            Ok(Some(Email::parse(&v).map_err(|err| ServiceError::invalid(field, err.to_string()))?.as_str().to_owned()))
-        }
-    }
-}
-
-fn parse_two_letters(field: &str, value: &str) -> Result<Option<String>, ServiceError> {
-    match non_empty(Some(value)) {
-        None => Ok(None),
-        Some(v) if v.len() == 2 && v.bytes().all(|b| b.is_ascii_alphabetic()) => Ok(Some(v.to_ascii_uppercase())),
-        Some(v) => Err(ServiceError::invalid(field, format!("{v:?} must be two letters"))),
-    }
-}
-
-fn parse_url(field: &str, value: &str) -> Result<Option<String>, ServiceError> {
-    match non_empty(Some(value)) {
-        None => Ok(None),
-        Some(v)
-            if (v.starts_with("https://") || v.starts_with("http://"))
-                && v.len() <= 2048
-                && !v.contains(char::is_whitespace) =>
-        {
-            Ok(Some(v))
-        }
-        Some(v) => Err(ServiceError::invalid(field, format!("{v:?} must be an http:// or https:// address"))),
-    }
 }
