@@ -2,10 +2,10 @@
 
 use serde_json::json;
 
-use super::{ServiceError, check_len, non_empty, parse_iban, parse_postal_account, parse_url, set_text};
+use super::{Change, ServiceError, check_len, non_empty, parse_iban, parse_postal_account, parse_url, set_text};
 use crate::domain::{Cents, TaxonomyCode};
 use crate::store::debt_types::{self, DebtTypeRecord};
-use crate::store::{Db, audit, orgs};
+use crate::store::{Db, orgs};
 
 /// The pseudo-type MyPay uses only as an export filter; it can never be a real debt type.
 pub const RESERVED_EXPORT_CODE: &str = "EXPORT_ENTE_SECONDARIO";
@@ -89,16 +89,15 @@ pub fn add_debt_type(
         }
         record.id = debt_types::insert_debt_type(tx, &record, now)?;
         let (object, after) = (format!("debt_type:{}/{code}", org.ipa_code), snapshot(&record));
-        let entry = audit::AuditEntry {
+        let change = Change {
             actor,
             org_id: Some(org.id),
             action: "debt_type.add",
-            object: Some(&object),
-            outcome: "OK",
-            after_json: Some(&after),
-            ..Default::default()
+            object: &object,
+            before: None,
+            after: Some(&after),
         };
-        audit::insert_audit(tx, &entry, now)?;
+        super::journal_change(tx, &change, now)?;
         debt_types::find_debt_type(tx, org.id, &code)?
             .ok_or_else(|| ServiceError::NotFound(format!("debt type {code}")))
     })
@@ -122,17 +121,15 @@ pub fn set_debt_type(
         debt_types::update_debt_type(tx, &record, now)?;
         let object = format!("debt_type:{}/{code}", org.ipa_code);
         let (before_json, after_json) = (snapshot(&before), snapshot(&record));
-        let entry = audit::AuditEntry {
+        let change = Change {
             actor,
             org_id: Some(org.id),
             action: "debt_type.set",
-            object: Some(&object),
-            outcome: "OK",
-            before_json: Some(&before_json),
-            after_json: Some(&after_json),
-            ..Default::default()
+            object: &object,
+            before: Some(&before_json),
+            after: Some(&after_json),
         };
-        audit::insert_audit(tx, &entry, now)?;
+        super::journal_change(tx, &change, now)?;
         debt_types::find_debt_type(tx, org.id, code)?.ok_or_else(|| ServiceError::NotFound(format!("debt type {code}")))
     })
 }

@@ -3,11 +3,11 @@
 
 use jiff::civil::Date;
 
-use super::ServiceError;
+use super::{Change, ServiceError};
 use crate::domain::debt_row::{self, DebtFields, DebtTypeRules, RowContext, RowError};
 use crate::domain::{DebtState, GeneratorId, SegregationCode, generate_iuv17};
 use crate::store::debts::{self, DebtFilter, DebtRecord};
-use crate::store::{Db, audit, debt_types, orgs};
+use crate::store::{Db, debt_types, orgs};
 
 /// Where a debt came from; stored with it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -145,16 +145,15 @@ pub(crate) fn add_debt_as(
         let after = serde_json::json!({ "iud": record.iud, "iuv": record.iuv, "notice_number": record.notice_number,
             "debt_type": record.debt_type_code, "amount_cents": record.amount_cents, "due_date": record.due_date })
         .to_string();
-        let entry = audit::AuditEntry {
+        let change = Change {
             actor,
             org_id: Some(org.id),
             action: "debt.add",
-            object: Some(&object),
-            outcome: "OK",
-            after_json: Some(&after),
-            ..Default::default()
+            object: &object,
+            before: None,
+            after: Some(&after),
         };
-        audit::insert_audit(tx, &entry, now)?;
+        super::journal_change(tx, &change, now)?;
         debts::find_debt_by_iud(tx, org.id, &record.iud)?
             .filter(|d| d.id == id)
             .ok_or_else(|| ServiceError::NotFound(format!("debt {}", record.iud)))
@@ -179,17 +178,15 @@ pub fn annul_debt(db: &Db, actor: &str, ipa: &str, iud: &str, now: &str) -> Resu
         debts::update_debt_state(tx, debt.id, next.code(), now)?;
         debts::release_identifiers(tx, debt.id, now)?;
         let object = format!("debt:{}/{}", org.ipa_code, debt.iud);
-        let entry = audit::AuditEntry {
+        let change = Change {
             actor,
             org_id: Some(org.id),
             action: "debt.annul",
-            object: Some(&object),
-            outcome: "OK",
-            before_json: Some(&format!("{{\"state\":\"{}\"}}", debt.state)),
-            after_json: Some(&format!("{{\"state\":\"{}\"}}", next.code())),
-            ..Default::default()
+            object: &object,
+            before: Some(&format!("{{\"state\":\"{}\"}}", debt.state)),
+            after: Some(&format!("{{\"state\":\"{}\"}}", next.code())),
         };
-        audit::insert_audit(tx, &entry, now)?;
+        super::journal_change(tx, &change, now)?;
         Ok(DebtRecord { state: next.code().to_owned(), ..debt })
     })
 }

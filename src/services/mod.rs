@@ -54,6 +54,32 @@ impl ServiceError {
     }
 }
 
+/// One administrative change for the audit journal: who did what to which object, and the object
+/// before and after (JSON), recorded in the transaction that makes the change.
+pub(crate) struct Change<'a> {
+    pub actor: &'a str,
+    pub org_id: Option<i64>,
+    pub action: &'a str,
+    pub object: &'a str,
+    pub before: Option<&'a str>,
+    pub after: Option<&'a str>,
+}
+
+/// Appends `change` to the audit journal.
+pub(crate) fn journal_change(tx: &crate::store::Conn, change: &Change<'_>, now: &str) -> Result<(), StoreError> {
+    let entry = crate::store::audit::AuditEntry {
+        actor: change.actor,
+        org_id: change.org_id,
+        action: change.action,
+        object: Some(change.object),
+        outcome: "OK",
+        before_json: change.before,
+        after_json: change.after,
+        ..Default::default()
+    };
+    crate::store::audit::insert_audit(tx, &entry, now)
+}
+
 /// Trims a free-text input and maps an empty one to `None`.
 pub(crate) fn non_empty(value: Option<&str>) -> Option<String> {
     value.map(str::trim).filter(|v| !v.is_empty()).map(str::to_owned)

@@ -1,8 +1,8 @@
 //! Operators: creation, passwords, roles per org and enablement per debt type.
 
-use super::{ServiceError, passwords};
+use super::{Change, ServiceError, passwords};
 use crate::store::operators::{self, OperatorRecord};
-use crate::store::{Db, audit, debt_types, orgs};
+use crate::store::{Db, debt_types, orgs};
 
 /// A role an operator can be given.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -97,16 +97,15 @@ pub fn add_operator(db: &Db, actor: &str, new: &NewOperator<'_>, now: &str) -> R
         let after = serde_json::json!({ "username": username, "role": new.role.org_role_code(),
             "app_admin": new.role == Role::AppAdmin, "org": new.org_ipa })
         .to_string();
-        let entry = audit::AuditEntry {
+        let change = Change {
             actor,
             org_id: org.as_ref().map(|o| o.id),
             action: "operator.add",
-            object: Some(&object),
-            outcome: "OK",
-            after_json: Some(&after),
-            ..Default::default()
+            object: &object,
+            before: None,
+            after: Some(&after),
         };
-        audit::insert_audit(tx, &entry, now)?;
+        super::journal_change(tx, &change, now)?;
         operators::find_operator(tx, &username)?.ok_or_else(|| ServiceError::NotFound(format!("operator {username}")))
     })
 }
@@ -120,14 +119,9 @@ pub fn set_password(db: &Db, actor: &str, username: &str, password: &str, now: &
             .ok_or_else(|| ServiceError::NotFound(format!("operator {username}")))?;
         operators::update_password(tx, op.id, &hash, now)?;
         let object = format!("operator:{}", op.username);
-        let entry = audit::AuditEntry {
-            actor,
-            action: "operator.passwd",
-            object: Some(&object),
-            outcome: "OK",
-            ..Default::default()
-        };
-        audit::insert_audit(tx, &entry, now)?;
+        let change =
+            Change { actor, org_id: None, action: "operator.passwd", object: &object, before: None, after: None };
+        super::journal_change(tx, &change, now)?;
         Ok(())
     })
 }
@@ -211,17 +205,15 @@ fn change_grants(
             .ok_or_else(|| ServiceError::NotFound(format!("operator {}", op.username)))?;
         let object = format!("operator:{}", op.username);
         let (before_json, after_json) = (grants_json(&op), grants_json(&after));
-        let entry = audit::AuditEntry {
+        let change = Change {
             actor,
             org_id: org.as_ref().map(|o| o.id),
             action: if give { "operator.grant" } else { "operator.revoke" },
-            object: Some(&object),
-            outcome: "OK",
-            before_json: Some(&before_json),
-            after_json: Some(&after_json),
-            ..Default::default()
+            object: &object,
+            before: Some(&before_json),
+            after: Some(&after_json),
         };
-        audit::insert_audit(tx, &entry, now)?;
+        super::journal_change(tx, &change, now)?;
         Ok(after)
     })
 }

@@ -3,12 +3,12 @@
 use serde_json::json;
 
 use super::{
-    ServiceError, check_len, non_empty, parse_email, parse_iban, parse_postal_account, parse_two_letters, parse_url,
-    passwords, set_text,
+    Change, ServiceError, check_len, non_empty, parse_email, parse_iban, parse_postal_account, parse_two_letters,
+    parse_url, passwords, set_text,
 };
 use crate::domain::org::{Functionality, OrgState};
 use crate::domain::{OrgFiscalCode, SegregationCode};
-use crate::store::{Db, audit, orgs, orgs::OrgRecord};
+use crate::store::{Db, orgs, orgs::OrgRecord};
 
 /// Changes to an org's registry data; `None` leaves a field as it is, `Some("")` clears an
 /// optional one. Used for both `add` (with the mandatory fields set) and `set`.
@@ -80,16 +80,15 @@ pub fn add_org(db: &Db, actor: &str, ipa: &str, changes: &OrgChanges, now: &str)
         org.id = orgs::insert_org(tx, &org, now)?;
         let after = snapshot(&org);
         let object = format!("org:{ipa}");
-        let entry = audit::AuditEntry {
+        let change = Change {
             actor,
             org_id: Some(org.id),
             action: "org.add",
-            object: Some(&object),
-            outcome: "OK",
-            after_json: Some(&after),
-            ..Default::default()
+            object: &object,
+            before: None,
+            after: Some(&after),
         };
-        audit::insert_audit(tx, &entry, now)?;
+        super::journal_change(tx, &change, now)?;
         orgs::find_org_by_ipa(tx, &ipa)?.ok_or_else(|| ServiceError::NotFound(format!("org {ipa}")))
     })
 }
@@ -107,17 +106,15 @@ pub fn set_org(db: &Db, actor: &str, ipa: &str, changes: &OrgChanges, now: &str)
         orgs::update_org(tx, &org, now)?;
         let (before_json, after_json) = (snapshot(&before), snapshot(&org));
         let object = format!("org:{}", org.ipa_code);
-        let entry = audit::AuditEntry {
+        let change = Change {
             actor,
             org_id: Some(org.id),
             action: "org.set",
-            object: Some(&object),
-            outcome: "OK",
-            before_json: Some(&before_json),
-            after_json: Some(&after_json),
-            ..Default::default()
+            object: &object,
+            before: Some(&before_json),
+            after: Some(&after_json),
         };
-        audit::insert_audit(tx, &entry, now)?;
+        super::journal_change(tx, &change, now)?;
         orgs::find_org_by_ipa(tx, ipa)?.ok_or_else(|| ServiceError::NotFound(format!("org {ipa}")))
     })
 }
@@ -130,15 +127,15 @@ pub fn set_sil_password(db: &Db, actor: &str, ipa: &str, password: &str, now: &s
         let org = orgs::find_org_by_ipa(tx, ipa)?.ok_or_else(|| ServiceError::NotFound(format!("org {ipa}")))?;
         orgs::update_sil_password_hash(tx, org.id, &hash, now)?;
         let object = format!("org:{}", org.ipa_code);
-        let entry = audit::AuditEntry {
+        let change = Change {
             actor,
             org_id: Some(org.id),
             action: "org.sil_password",
-            object: Some(&object),
-            outcome: "OK",
-            ..Default::default()
+            object: &object,
+            before: None,
+            after: None,
         };
-        audit::insert_audit(tx, &entry, now)?;
+        super::journal_change(tx, &change, now)?;
         Ok(())
     })
 }
