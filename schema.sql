@@ -228,6 +228,7 @@ CREATE TABLE receipt (
     payment_method       TEXT,
     payment_note         TEXT,             -- V2: the Checkout idCart
     payment_date_time    TEXT,             -- as sent by the Node (local time, no offset)
+    payment_date         TEXT NOT NULL,    -- YYYY-MM-DD of the payment outcome (Europe/Rome), for exports
     application_date     TEXT,
     transfer_date        TEXT,
     stand_in             INTEGER NOT NULL DEFAULT 0 CHECK (stand_in IN (0, 1)),
@@ -241,6 +242,7 @@ CREATE TABLE receipt (
 );
 CREATE INDEX receipt_debt ON receipt (debt_id);
 CREATE INDEX receipt_org_received ON receipt (org_id, received_at);
+CREATE INDEX receipt_org_payment_date ON receipt (org_id, payment_date);
 
 -- The transfers of a receipt, by idTransfer (1..5).
 CREATE TABLE receipt_transfer (
@@ -256,6 +258,8 @@ CREATE TABLE receipt_transfer (
     metadata_json        TEXT,             -- [[key, value], ...] when present
     PRIMARY KEY (receipt_id, transfer_index)
 );
+-- An org's share in other orgs' receipts (multi-beneficiary), for its exports.
+CREATE INDEX receipt_transfer_fiscal_code ON receipt_transfer (fiscal_code);
 
 -- A reporting flow (flusso di rendicontazione, FdR) fetched from pagoPA: what a PSP credited to the
 -- org in one SCT. Fetching the same (IUF, revision, PSP) again finds it and stores nothing.
@@ -293,6 +297,27 @@ CREATE TABLE reporting_payment (
     PRIMARY KEY (flow_id, row_index)
 );
 CREATE INDEX reporting_payment_iuv ON reporting_payment (iuv);
+
+-- A receipt export request (MyPay "export flussi RT", reference/mypay.md §3) and its outcome.
+CREATE TABLE export (
+    id                   INTEGER PRIMARY KEY,
+    org_id               INTEGER NOT NULL REFERENCES org(id),
+    kind                 TEXT NOT NULL CHECK (kind IN ('RT', 'SCADUTI')),
+    version              TEXT NOT NULL,    -- layout: 1.0..1.3 for RT
+    date_from            TEXT NOT NULL,    -- inclusive date, or the incremental window start (UTC)
+    date_to              TEXT NOT NULL,    -- inclusive date, or the incremental window end, exclusive
+    incremental          INTEGER NOT NULL DEFAULT 0 CHECK (incremental IN (0, 1)),
+    with_receipt         INTEGER NOT NULL DEFAULT 0 CHECK (with_receipt IN (0, 1)),
+    debt_types           TEXT,             -- ';'-separated codes; NULL: every type the requester may see
+    requested_by         TEXT NOT NULL,    -- `cli`, `operator:<username>`, `sil:<ipa>`
+    state                TEXT NOT NULL CHECK (state IN ('LOAD_EXPORT', 'EXPORT_IN_ELAB', 'EXPORT_ESEGUITO', 'ERROR_EXPORT')),
+    file_name            TEXT,             -- the ZIP, under <data_dir>/export/<ipa>/; NULL when no rows
+    rows                 INTEGER,
+    error                TEXT,
+    requested_at         TEXT NOT NULL,
+    finished_at          TEXT
+);
+CREATE INDEX export_org ON export (org_id, id);
 
 -- Append-only journal of every pagoPA and SIL exchange and every administrative change.
 CREATE TABLE audit (

@@ -7,6 +7,7 @@ pub mod cli;
 pub mod clock;
 pub mod config;
 pub mod domain;
+pub mod flows;
 pub mod nodesim;
 pub mod pagopa;
 pub mod services;

@@ -7,6 +7,7 @@
 
 mod admin;
 mod cert;
+mod export;
 mod json;
 mod nodesim;
 mod reporting;
@@ -56,6 +57,13 @@ pub enum Command {
     /// Add and look up single debt positions (dovuti).
     #[command(subcommand)]
     Debt(admin::DebtCommand),
+    /// Export receipts (MyPay "flussi RT" layouts 1.0-1.3) to a ZIP.
+    // `--version` names the layout here, as in MyPay's requests, so not the program's version.
+    #[command(disable_version_flag = true)]
+    Export(export::ExportArgs),
+    /// Export the open debts past a mandatory due date ("dovuti scaduti") to a ZIP.
+    #[command(name = "export-expired")]
+    ExportExpired(export::ExpiredArgs),
     /// Reporting flows (flussi di rendicontazione) from pagoPA.
     #[command(subcommand)]
     Reporting(reporting::ReportingCommand),
@@ -165,6 +173,16 @@ fn execute(cli: Cli) -> Result<(), CliError> {
         Command::DebtType(cmd) => admin::debt_type(&open_admin(&cli.config, &cli.data_dir)?, cmd),
         Command::Operator(cmd) => admin::operator(&open_admin(&cli.config, &cli.data_dir)?, cmd),
         Command::Debt(cmd) => admin::debt(&open_admin(&cli.config, &cli.data_dir)?, cmd),
+        Command::Export(args) => {
+            let config = Config::load(cli.config.as_deref(), &overrides(None), Mode::Admin)?;
+            let (db, _) = Db::open(&config.database_path)?;
+            export::run(&config, &db, args)
+        }
+        Command::ExportExpired(args) => {
+            let config = Config::load(cli.config.as_deref(), &overrides(None), Mode::Admin)?;
+            let (db, _) = Db::open(&config.database_path)?;
+            export::run_expired(&config, &db, args)
+        }
         Command::Reporting(cmd) => {
             let config = Config::load(cli.config.as_deref(), &overrides(None), Mode::Admin)?;
             let (db, _) = Db::open(&config.database_path)?;

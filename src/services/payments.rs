@@ -293,6 +293,13 @@ pub fn accept_receipt(
             }
         };
         receipt.flag = flag.map(str::to_owned);
+        // The outcome date is the payment's local date as the Node sends it; without one, today.
+        receipt.payment_date = receipt
+            .payment_date_time
+            .as_deref()
+            .and_then(|t| t.get(..10))
+            .filter(|d| crate::domain::debt_row::parse_date(d).is_some())
+            .map_or_else(|| today.to_string(), str::to_owned);
         let id = match receipts::insert_receipt(tx, &receipt, now) {
             Ok(id) => id,
             // A concurrent delivery of the same receipt won the race inside SQLite's lock.

@@ -10,6 +10,7 @@
 pub mod audit;
 pub mod debt_types;
 pub mod debts;
+pub mod exports;
 mod migrate;
 pub mod operators;
 pub mod orgs;

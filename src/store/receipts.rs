@@ -56,6 +56,8 @@ pub struct ReceiptRecord {
     pub payment_method: Option<String>,
     pub payment_note: Option<String>,
     pub payment_date_time: Option<String>,
+    /// YYYY-MM-DD of the payment outcome, the date exports select on.
+    pub payment_date: String,
     pub application_date: Option<String>,
     pub transfer_date: Option<String>,
     pub stand_in: bool,
@@ -70,7 +72,7 @@ const COLUMNS: &str = "id, org_id, debt_id, receipt_id, notice_number, iuv, outc
      description, company_name, office_name, debtor_kind, debtor_id, debtor_name, debtor_email, payer_kind, payer_id, \
      payer_name, payer_email, psp_id, psp_fiscal_code, psp_vat_number, psp_company_name, channel_id, \
      channel_description, payment_method, payment_note, payment_date_time, application_date, transfer_date, stand_in, \
-     primitive, flag, request_xml, received_at";
+     primitive, flag, request_xml, received_at, payment_date";
 
 fn from_row(row: &Row<'_>) -> rusqlite::Result<ReceiptRecord> {
     let payer_id: Option<String> = row.get(17)?;
@@ -113,6 +115,7 @@ fn from_row(row: &Row<'_>) -> rusqlite::Result<ReceiptRecord> {
         flag: row.get(33)?,
         request_xml: row.get(34)?,
         received_at: row.get(35)?,
+        payment_date: row.get(36)?,
         transfers: Vec::new(),
     })
 }
@@ -125,12 +128,12 @@ pub fn insert_receipt(conn: &Connection, r: &ReceiptRecord, now: &str) -> Result
          description, company_name, office_name, debtor_kind, debtor_id, debtor_name, debtor_email, payer_kind, \
          payer_id, payer_name, payer_email, psp_id, psp_fiscal_code, psp_vat_number, psp_company_name, channel_id, \
          channel_description, payment_method, payment_note, payment_date_time, application_date, transfer_date, \
-         stand_in, primitive, flag, request_xml, received_at) VALUES (:org_id, :debt_id, :receipt_id, \
+         stand_in, primitive, flag, request_xml, received_at, payment_date) VALUES (:org_id, :debt_id, :receipt_id, \
          :notice_number, :iuv, :outcome, :amount_cents, :fee_cents, :description, :company_name, :office_name, \
          :debtor_kind, :debtor_id, :debtor_name, :debtor_email, :payer_kind, :payer_id, :payer_name, :payer_email, \
          :psp_id, :psp_fiscal_code, :psp_vat_number, :psp_company_name, :channel_id, :channel_description, \
          :payment_method, :payment_note, :payment_date_time, :application_date, :transfer_date, :stand_in, \
-         :primitive, :flag, :request_xml, :now)",
+         :primitive, :flag, :request_xml, :now, :payment_date)",
     )?
     .execute(named_params! {
         ":org_id": r.org_id, ":debt_id": r.debt_id, ":receipt_id": r.receipt_id, ":notice_number": r.notice_number,
@@ -146,6 +149,7 @@ pub fn insert_receipt(conn: &Connection, r: &ReceiptRecord, now: &str) -> Result
         ":payment_note": r.payment_note, ":payment_date_time": r.payment_date_time,
         ":application_date": r.application_date, ":transfer_date": r.transfer_date, ":stand_in": r.stand_in,
         ":primitive": r.primitive, ":flag": r.flag, ":request_xml": r.request_xml, ":now": now,
+        ":payment_date": r.payment_date,
     })
     .map_err(StoreError::from_sqlite)?;
     let id = conn.last_insert_rowid();

@@ -1,0 +1,129 @@
+//! `mypay export` (receipt export flows, layouts 1.0-1.3) and `mypay export-expired` (expired debts):
+//! the same services the back office and the SIL use, run at once, with the ZIP copied to `-o`.
+
+use std::io::IsTerminal;
+use std::path::PathBuf;
+
+use clap::Args;
+
+use super::CliError;
+use crate::clock;
+use crate::config::Config;
+use crate::services::exports::{self, ExportError, ExportOutcome, ExportRequest};
+use crate::store::Db;
+
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    #[arg(long)]
+    pub org: String,
+    /// First payment date (YYYY-MM-DD, inclusive); with --incremental a local date-time
+    /// (YYYY-MM-DDTHH:MM:SS, Europe/Rome) of when receipts were stored.
+    #[arg(long)]
+    pub from: String,
+    /// Last payment date (inclusive); with --incremental the end of the window (excluded).
+    #[arg(long)]
+    pub to: String,
+    /// Layout: 1.0, 1.1, 1.2 or 1.3.
+    #[arg(long, default_value = "1.3")]
+    pub version: String,
+    /// Add the receipt columns (the receipt XML, base64).
+    #[arg(long)]
+    pub with_receipt: bool,
+    /// Select by when receipts were stored, in [from, to), so consecutive windows neither skip nor repeat.
+    #[arg(long)]
+    pub incremental: bool,
+    /// Only these debt types; repeat or comma-separate.
+    #[arg(long = "debt-type", value_delimiter = ',')]
+    pub debt_types: Vec<String>,
+    /// Where to copy the ZIP.
+    #[arg(short = 'o', long = "output", value_name = "FILE.zip")]
+    pub output: PathBuf,
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ExpiredArgs {
+    #[arg(long)]
+    pub org: String,
+    /// Debts due before this date (YYYY-MM-DD).
+    #[arg(long)]
+    pub due_before: String,
+    #[arg(long = "debt-type", value_delimiter = ',')]
+    pub debt_types: Vec<String>,
+    #[arg(short = 'o', long = "output", value_name = "FILE.zip")]
+    pub output: PathBuf,
+    #[arg(long)]
+    pub json: bool,
+}
+
+impl From<ExportError> for CliError {
+    fn from(err: ExportError) -> CliError {
+        match err {
+            ExportError::Invalid { .. } | ExportError::NotFound(_) => CliError::Usage(err.to_string()),
+            ExportError::Store(store) => CliError::Store(store),
+            ExportError::Io(io) => CliError::System(io.to_string()),
+        }
+    }
+}
+
+pub fn run(config: &Config, db: &Db, args: ExportArgs) -> Result<(), CliError> {
+    let now = clock::now();
+    let request = ExportRequest {
+        ipa: &args.org,
+        version: &args.version,
+        from: &args.from,
+        to: &args.to,
+        incremental: args.incremental,
+        with_receipt: args.with_receipt,
+        debt_types: args.debt_types.clone(),
+        requested_by: "cli",
+        operator: None,
+    };
+    let export = exports::request_export(db, &request, now)?;
+    let terminal = std::io::stderr().is_terminal();
+    let mut progress = |rows: u64| {
+        if terminal {
+            eprint!("\r{rows} rows written");
+        }
+    };
+    let outcome =
+        exports::run_export(db, &config.raw.data_dir, &config.raw.station.station_id, &export, now, &mut progress)?;
+    if terminal {
+        eprintln!();
+    }
+    finish(outcome, &args.output, args.json)
+}
+
+pub fn run_expired(config: &Config, db: &Db, args: ExpiredArgs) -> Result<(), CliError> {
+    let outcome = exports::export_expired(
+        db,
+        &config.raw.data_dir,
+        &args.org,
+        &args.due_before,
+        &args.debt_types,
+        "cli",
+        clock::now(),
+    )?;
+    finish(outcome, &args.output, args.json)
+}
+
+fn finish(outcome: ExportOutcome, output: &std::path::Path, json: bool) -> Result<(), CliError> {
+    if let Some(file) = &outcome.file {
+        std::fs::copy(file, output)
+            .map_err(|err| CliError::System(format!("cannot write {}: {err}", output.display())))?;
+    }
+    let rows = outcome.export.rows.unwrap_or(0);
+    if json {
+        println!(
+            "{}",
+            serde_json::json!({ "id": outcome.export.id, "state": outcome.export.state, "rows": rows,
+                "file": outcome.export.file_name, "output": outcome.file.as_ref().map(|_| output.display().to_string()) })
+        );
+    } else if outcome.file.is_some() {
+        println!("export {} {}: {rows} rows written to {}", outcome.export.id, outcome.export.state, output.display());
+    } else {
+        println!("export {} {}: nothing matched, no file written", outcome.export.id, outcome.export.state);
+    }
+    Ok(())
+}

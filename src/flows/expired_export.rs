@@ -1,0 +1,66 @@
+//! The expired-debts export ("dovuti scaduti", reference/mypay.md §3.5): open debts of types with a
+//! mandatory due date whose due date has passed, in the import row layout, so the org can re-issue
+//! or annul them.
+
+use crate::domain::Cents;
+use crate::store::debts::DebtRecord;
+
+/// The columns, in order.
+pub const HEADER: [&str; 22] = [
+    "IUD",
+    "codIuv",
+    "dataCreazione",
+    "tipoIdentificativoUnivoco",
+    "codiceIdentificativoUnivoco",
+    "anagraficaPagatore",
+    "indirizzoPagatore",
+    "civicoPagatore",
+    "capPagatore",
+    "localitaPagatore",
+    "provinciaPagatore",
+    "nazionePagatore",
+    "mailPagatore",
+    "dataEsecuzionePagamento",
+    "importoDovuto",
+    "commissioneCaricoPa",
+    "tipoDovuto",
+    "tipoVersamento",
+    "causaleVersamento",
+    "datiSpecificiRiscossione",
+    "bilancio",
+    "flgGeneraIuv",
+];
+
+/// The flow name of expired-debts export `id`.
+pub fn file_stem(id: i64) -> String {
+    format!("EXP_SCADUTI_{id}")
+}
+
+/// The fields of one debt, in header order.
+pub fn row_fields(d: &DebtRecord) -> Vec<String> {
+    let s = |v: &Option<String>| v.clone().unwrap_or_default();
+    vec![
+        d.iud.clone(),
+        s(&d.iuv),
+        d.created_at.get(..10).unwrap_or_default().to_owned(),
+        d.debtor_kind.clone(),
+        d.debtor_id.clone(),
+        d.debtor_name.clone(),
+        s(&d.debtor_address),
+        s(&d.debtor_civic_number),
+        s(&d.debtor_postal_code),
+        s(&d.debtor_city),
+        s(&d.debtor_province),
+        s(&d.debtor_country),
+        s(&d.debtor_email),
+        s(&d.due_date),
+        Cents::new(d.amount_cents).to_decimal_string(),
+        d.fee_cents.map(|c| Cents::new(c).to_decimal_string()).unwrap_or_default(),
+        d.debt_type_code.clone(),
+        d.payment_kinds.clone(),
+        d.causale.clone(),
+        d.collection_data.clone(),
+        s(&d.bilancio),
+        if d.generate_iuv { "true" } else { "false" }.to_owned(),
+    ]
+}

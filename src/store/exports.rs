@@ -1,0 +1,295 @@
+//! Export requests and the streaming selection of the rows of a receipt export.
+//!
+//! Rows are handed to a callback one at a time, in receipt order, so a million receipts never sit
+//! in memory together.
+
+use rusqlite::{Connection, OptionalExtension, Row, named_params, params};
+
+use super::StoreError;
+
+/// An export request as stored.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ExportRecord {
+    pub id: i64,
+    pub org_id: i64,
+    pub kind: String,
+    pub version: String,
+    pub date_from: String,
+    pub date_to: String,
+    pub incremental: bool,
+    pub with_receipt: bool,
+    pub debt_types: Option<String>,
+    pub requested_by: String,
+    pub state: String,
+    pub file_name: Option<String>,
+    pub rows: Option<i64>,
+    pub error: Option<String>,
+    pub requested_at: String,
+    pub finished_at: Option<String>,
+}
+
+const COLUMNS: &str = "id, org_id, kind, version, date_from, date_to, incremental, with_receipt, debt_types, \
+     requested_by, state, file_name, rows, error, requested_at, finished_at";
+
+fn from_row(row: &Row<'_>) -> rusqlite::Result<ExportRecord> {
+    Ok(ExportRecord {
+        id: row.get(0)?,
+        org_id: row.get(1)?,
+        kind: row.get(2)?,
+        version: row.get(3)?,
+        date_from: row.get(4)?,
+        date_to: row.get(5)?,
+        incremental: row.get(6)?,
+        with_receipt: row.get(7)?,
+        debt_types: row.get(8)?,
+        requested_by: row.get(9)?,
+        state: row.get(10)?,
+        file_name: row.get(11)?,
+        rows: row.get(12)?,
+        error: row.get(13)?,
+        requested_at: row.get(14)?,
+        finished_at: row.get(15)?,
+    })
+}
+
+/// Inserts a request in state LOAD_EXPORT; returns its id.
+pub fn insert_export(conn: &Connection, e: &ExportRecord, now: &str) -> Result<i64, StoreError> {
+    conn.execute(
+        "INSERT INTO export (org_id, kind, version, date_from, date_to, incremental, with_receipt, debt_types, \
+         requested_by, state, requested_at) VALUES (:org_id, :kind, :version, :from, :to, :incremental, :with_receipt, \
+         :types, :by, 'LOAD_EXPORT', :now)",
+        named_params! {
+            ":org_id": e.org_id, ":kind": e.kind, ":version": e.version, ":from": e.date_from, ":to": e.date_to,
+            ":incremental": e.incremental, ":with_receipt": e.with_receipt, ":types": e.debt_types,
+            ":by": e.requested_by, ":now": now,
+        },
+    )?;
+    Ok(conn.last_insert_rowid())
+}
+
+/// Records a state change and, when finished, the outcome.
+pub fn update_export_state(
+    conn: &Connection,
+    id: i64,
+    state: &str,
+    file_name: Option<&str>,
+    rows: Option<i64>,
+    error: Option<&str>,
+    finished_at: Option<&str>,
+) -> Result<(), StoreError> {
+    conn.execute(
+        "UPDATE export SET state = ?2, file_name = ?3, rows = ?4, error = ?5, finished_at = ?6 WHERE id = ?1",
+        params![id, state, file_name, rows, error, finished_at],
+    )?;
+    Ok(())
+}
+
+/// The export with this id, within the org.
+pub fn find_export(conn: &Connection, org_id: i64, id: i64) -> Result<Option<ExportRecord>, StoreError> {
+    let sql = format!("SELECT {COLUMNS} FROM export WHERE org_id = ?1 AND id = ?2");
+    Ok(conn.query_row(&sql, params![org_id, id], from_row).optional()?)
+}
+
+/// The org's exports, newest first.
+pub fn list_exports(conn: &Connection, org_id: i64, limit: u32) -> Result<Vec<ExportRecord>, StoreError> {
+    let sql = format!("SELECT {COLUMNS} FROM export WHERE org_id = ?1 ORDER BY id DESC LIMIT ?2");
+    Ok(conn.prepare(&sql)?.query_map(params![org_id, limit], from_row)?.collect::<Result<_, _>>()?)
+}
+
+/// One row of a receipt export: a transfer credited to the exporting org, with its receipt, debt
+/// and the receipt's (primary) org.
+#[derive(Debug, Clone, Default)]
+pub struct ExportRow {
+    pub receipt_id: String,
+    pub notice_number: String,
+    pub iuv: String,
+    pub amount_cents: i64,
+    pub fee_cents: Option<i64>,
+    pub description: String,
+    pub debtor_kind: String,
+    pub debtor_id: String,
+    pub debtor_name: String,
+    pub debtor_email: Option<String>,
+    pub payer_kind: Option<String>,
+    pub payer_id: Option<String>,
+    pub payer_name: Option<String>,
+    pub payer_email: Option<String>,
+    pub psp_id: String,
+    pub psp_fiscal_code: Option<String>,
+    pub psp_company_name: String,
+    pub payment_date_time: Option<String>,
+    pub payment_date: String,
+    pub received_at: String,
+    pub request_xml: String,
+    pub transfer_index: i64,
+    pub transfer_amount_cents: i64,
+    pub transfer_category: String,
+    pub transfer_remittance: String,
+    pub mbd_attachment: Option<String>,
+    pub iud: Option<String>,
+    pub debtor_address: Option<String>,
+    pub debtor_civic_number: Option<String>,
+    pub debtor_postal_code: Option<String>,
+    pub debtor_city: Option<String>,
+    pub debtor_province: Option<String>,
+    pub debtor_country: Option<String>,
+    pub causale: Option<String>,
+    pub collection_data: Option<String>,
+    pub bilancio: Option<String>,
+    pub debt_type_code: Option<String>,
+    pub debt_source: Option<String>,
+    pub primary_fiscal_code: String,
+    pub primary_name: String,
+    /// The exporting org is a secondary beneficiary of this receipt.
+    pub secondary: bool,
+}
+
+/// What to select.
+#[derive(Debug, Clone)]
+pub struct ExportSelection<'a> {
+    pub org_id: i64,
+    pub fiscal_code: &'a str,
+    pub incremental: bool,
+    pub from: &'a str,
+    pub to: &'a str,
+    /// `;code;code;` or None for every type.
+    pub debt_types: Option<&'a str>,
+    /// Include receipts where the org is a secondary beneficiary (layout 1.3).
+    pub secondary: bool,
+}
+
+const ROW_COLUMNS: &str = "r.receipt_id, r.notice_number, r.iuv, r.amount_cents, r.fee_cents, r.description, \
+     r.debtor_kind, r.debtor_id, r.debtor_name, r.debtor_email, r.payer_kind, r.payer_id, r.payer_name, r.payer_email, \
+     r.psp_id, r.psp_fiscal_code, r.psp_company_name, r.payment_date_time, r.payment_date, r.received_at, \
+     r.request_xml, t.transfer_index, t.amount_cents, t.category, t.remittance, t.mbd_attachment, d.iud, \
+     d.debtor_address, d.debtor_civic_number, d.debtor_postal_code, d.debtor_city, d.debtor_province, \
+     d.debtor_country, d.causale, d.collection_data, d.bilancio, dt.code, d.source, po.fiscal_code, po.name, \
+     r.org_id <> :org_id";
+
+const ROW_FROM: &str = "FROM receipt r JOIN receipt_transfer t ON t.receipt_id = r.id JOIN org po ON po.id = r.org_id \
+     LEFT JOIN debt d ON d.id = r.debt_id LEFT JOIN debt_type dt ON dt.id = d.debt_type_id";
+
+const ROW_FILTER: &str = "r.outcome = 'OK' AND t.fiscal_code = :fiscal_code \
+     AND (dt.code IS NULL OR dt.code <> 'MARCA_BOLLO_DIGITALE') \
+     AND ((:incremental = 1 AND r.received_at >= :from AND r.received_at < :to) \
+       OR (:incremental = 0 AND r.payment_date BETWEEN :from AND :to))";
+
+fn export_row(row: &Row<'_>) -> rusqlite::Result<ExportRow> {
+    Ok(ExportRow {
+        receipt_id: row.get(0)?,
+        notice_number: row.get(1)?,
+        iuv: row.get(2)?,
+        amount_cents: row.get(3)?,
+        fee_cents: row.get(4)?,
+        description: row.get(5)?,
+        debtor_kind: row.get(6)?,
+        debtor_id: row.get(7)?,
+        debtor_name: row.get(8)?,
+        debtor_email: row.get(9)?,
+        payer_kind: row.get(10)?,
+        payer_id: row.get(11)?,
+        payer_name: row.get(12)?,
+        payer_email: row.get(13)?,
+        psp_id: row.get(14)?,
+        psp_fiscal_code: row.get(15)?,
+        psp_company_name: row.get(16)?,
+        payment_date_time: row.get(17)?,
+        payment_date: row.get(18)?,
+        received_at: row.get(19)?,
+        request_xml: row.get(20)?,
+        transfer_index: row.get(21)?,
+        transfer_amount_cents: row.get(22)?,
+        transfer_category: row.get(23)?,
+        transfer_remittance: row.get(24)?,
+        mbd_attachment: row.get(25)?,
+        iud: row.get(26)?,
+        debtor_address: row.get(27)?,
+        debtor_civic_number: row.get(28)?,
+        debtor_postal_code: row.get(29)?,
+        debtor_city: row.get(30)?,
+        debtor_province: row.get(31)?,
+        debtor_country: row.get(32)?,
+        causale: row.get(33)?,
+        collection_data: row.get(34)?,
+        bilancio: row.get(35)?,
+        debt_type_code: row.get(36)?,
+        debt_source: row.get(37)?,
+        primary_fiscal_code: row.get(38)?,
+        primary_name: row.get(39)?,
+        secondary: row.get(40)?,
+    })
+}
+
+/// Calls `each` for every row of the selection: first the org's own receipts, then (when asked)
+/// the receipts of other orgs where it is a secondary beneficiary. Returns the number of rows.
+pub fn for_each_export_row<E: From<StoreError>>(
+    conn: &Connection,
+    sel: &ExportSelection<'_>,
+    mut each: impl FnMut(&ExportRow) -> Result<(), E>,
+) -> Result<u64, E> {
+    let mut n_rows = 0u64;
+    let primary = format!(
+        "SELECT {ROW_COLUMNS} {ROW_FROM} WHERE r.org_id = :org_id AND {ROW_FILTER} \
+         AND (:types IS NULL OR instr(:types, ';' || dt.code || ';') > 0) ORDER BY r.id, t.transfer_index"
+    );
+    let secondary = format!(
+        "SELECT {ROW_COLUMNS} {ROW_FROM} WHERE r.org_id <> :org_id AND {ROW_FILTER} ORDER BY r.id, t.transfer_index"
+    );
+    let mut queries = vec![primary];
+    // A debt-type filter names the org's own types, which secondary rows never have.
+    if sel.secondary && sel.debt_types.is_none() {
+        queries.push(secondary);
+    }
+    for sql in queries {
+        let mut stmt = conn.prepare(&sql).map_err(StoreError::from)?;
+        let mut params = vec![
+            (":org_id", &sel.org_id as &dyn rusqlite::ToSql),
+            (":fiscal_code", &sel.fiscal_code),
+            (":incremental", &sel.incremental),
+            (":from", &sel.from),
+            (":to", &sel.to),
+        ];
+        if sql.contains(":types") {
+            params.push((":types", &sel.debt_types));
+        }
+        let mut rows = stmt.query(params.as_slice()).map_err(StoreError::from)?;
+        while let Some(row) = rows.next().map_err(StoreError::from)? {
+            let record = export_row(row).map_err(StoreError::from)?;
+            each(&record)?;
+            n_rows += 1;
+        }
+    }
+    Ok(n_rows)
+}
+
+/// Calls `each` for every open debt of the org whose due date is before `due_before`, of debt types
+/// with a mandatory due date (`;code;` filter optional). Returns the number of rows.
+pub fn for_each_expired_debt<E: From<StoreError>>(
+    conn: &Connection,
+    org_id: i64,
+    due_before: &str,
+    debt_types: Option<&str>,
+    mut each: impl FnMut(&super::debts::DebtRecord) -> Result<(), E>,
+) -> Result<u64, E> {
+    let ids: Vec<(i64, String)> = conn
+        .prepare(
+            "SELECT d.id, d.iud FROM debt d JOIN debt_type t ON t.id = d.debt_type_id WHERE d.org_id = :org_id \
+             AND t.due_date_mandatory = 1 AND d.due_date < :before AND d.state IN ('INSERIMENTO_DOVUTO', 'SCADUTO') \
+             AND (:types IS NULL OR instr(:types, ';' || t.code || ';') > 0) ORDER BY d.id",
+        )
+        .map_err(StoreError::from)?
+        .query_map(named_params! { ":org_id": org_id, ":before": due_before, ":types": debt_types }, |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })
+        .map_err(StoreError::from)?
+        .collect::<Result<_, _>>()
+        .map_err(StoreError::from)?;
+    let mut n_rows = 0;
+    for (_, iud) in ids {
+        if let Some(debt) = super::debts::find_debt_by_iud(conn, org_id, &iud)? {
+            each(&debt)?;
+            n_rows += 1;
+        }
+    }
+    Ok(n_rows)
+}
