@@ -167,8 +167,7 @@ pub fn run_export(
     now: jiff::Timestamp,
     progress: &mut dyn FnMut(u64),
 ) -> Result<ExportOutcome, ExportError> {
-    let org = db.read(|c| orgs::list_orgs(c))?.into_iter().find(|o| o.id == export.org_id);
-    let Some(org) = org else {
+    let Some(org) = db.read(|c| orgs::find_org_by_id(c, export.org_id))? else {
         return Err(ExportError::NotFound(format!("org {}", export.org_id)));
     };
     let version = Version::parse(&export.version)

@@ -182,6 +182,13 @@ pub fn find_org_by_ipa(conn: &Connection, ipa_code: &str) -> Result<Option<OrgRe
     org.map(|org| with_functionalities(conn, org)).transpose()
 }
 
+/// The org with this id.
+pub fn find_org_by_id(conn: &Connection, id: i64) -> Result<Option<OrgRecord>, StoreError> {
+    let sql = format!("SELECT {COLUMNS} FROM org WHERE id = ?1");
+    let org = conn.prepare_cached(&sql)?.query_row([id], from_row).optional()?;
+    org.map(|org| with_functionalities(conn, org)).transpose()
+}
+
 /// The org with this fiscal code (pagoPA idPA).
 pub fn find_org_by_fiscal_code(conn: &Connection, fiscal_code: &str) -> Result<Option<OrgRecord>, StoreError> {
     let sql = format!("SELECT {COLUMNS} FROM org WHERE fiscal_code = ?1");
