@@ -63,7 +63,7 @@ fn simulator(server: &Server) -> String {
 }
 
 fn today() -> String {
-    jiff::Zoned::now().with_time_zone(jiff::tz::TimeZone::get("Europe/Rome").unwrap()).date().to_string()
+    mypay::clock::today_rome(mypay::clock::now()).to_string()
 }
 
 #[test]
@@ -191,7 +191,7 @@ fn incremental_windows_neither_skip_nor_repeat() {
     let sim = simulator(&server);
     let debts = open_debts(&dir);
     let rome = jiff::tz::TimeZone::get("Europe/Rome").unwrap();
-    let stamp = || jiff::Timestamp::now().to_zoned(rome.clone()).datetime().strftime("%Y-%m-%dT%H:%M:%S").to_string();
+    let stamp = || mypay::clock::now().to_zoned(rome.clone()).datetime().strftime("%Y-%m-%dT%H:%M:%S").to_string();
     let t0 = stamp();
     std::thread::sleep(std::time::Duration::from_millis(1100));
     let mut bounds = vec![t0];
@@ -343,7 +343,7 @@ fn secondary_beneficiary_rows_and_operator_filtering() {
         requested_by: "test",
         operator,
     };
-    let now = jiff::Timestamp::now();
+    let now = mypay::clock::now();
     let mut no_progress = |_| {};
     let mut export_as = |req| {
         let record = mypay::services::exports::request_export(&db, &req, now).unwrap();
