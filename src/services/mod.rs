@@ -11,11 +11,14 @@ pub mod debt_types;
 pub mod debts;
 pub mod demo;
 pub mod journal;
+pub mod mail;
 pub mod operators;
 pub mod orgs;
 pub mod passwords;
 pub mod payments;
+pub mod portal;
 pub mod reporting;
+pub mod spontaneous;
 
 use crate::store::StoreError;
 
