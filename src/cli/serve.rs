@@ -29,6 +29,10 @@ pub fn run(config: Config, demo_mode: bool) -> Result<(), CliError> {
     let shutdown = server::Shutdown::new();
     shutdown.on_signals().map_err(|err| CliError::System(format!("cannot install signal handlers: {err}")))?;
     let mut config = config;
+    if demo_mode && config.raw.server.public_url.ends_with(":0") {
+        // The demo on a free port: links and Checkout's return URLs need the port actually bound.
+        config.raw.server.public_url = format!("{scheme}://{addr}");
+    }
     let simulator = if demo_mode && config.raw.node.base_url.is_empty() && scheme == "http" {
         Some(start_simulator(&mut config, &format!("http://{addr}/ws/fesp/"))?)
     } else {
