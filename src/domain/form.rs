@@ -260,7 +260,11 @@ impl FormDefinition {
                 .map(Cents::new),
         };
         let amount = amount.filter(|a| a.is_positive() && *a <= Cents::MAX_AMOUNT);
-        if amount.is_none() && !problems.iter().any(|(name, _)| matches!(&self.amount, AmountRule::Computed { field, .. } if field == name)) {
+        if amount.is_none()
+            && !problems
+                .iter()
+                .any(|(name, _)| matches!(&self.amount, AmountRule::Computed { field, .. } if field == name))
+        {
             problems.push((AMOUNT_FIELD.to_owned(), FieldProblem::BadAmount));
         }
         let causale = fill_template(&self.causale, &shown);
@@ -288,9 +292,7 @@ impl FormDefinition {
 fn check_field(field: &Field, raw: &str) -> Result<(String, Option<i64>), FieldProblem> {
     let spec = &field.spec;
     if raw.is_empty() {
-        return if spec.required && spec.kind != FieldKind::Checkbox {
-            Err(FieldProblem::Missing)
-        } else if spec.required {
+        return if spec.required {
             Err(FieldProblem::Missing)
         } else {
             Ok((if spec.kind == FieldKind::Checkbox { "no".to_owned() } else { String::new() }, None))
@@ -394,7 +396,8 @@ mod tests {
             AmountRule::Typed,
         )
         .unwrap();
-        let filled = def.fill(values(&[("evento", "Sagra"), ("data", "2026-05-01"), ("importo", "1.020,50")]), None).unwrap();
+        let filled =
+            def.fill(values(&[("evento", "Sagra"), ("data", "2026-05-01"), ("importo", "1.020,50")]), None).unwrap();
         assert_eq!(filled.causale, "Contributo Sagra 01/05/2026");
         assert_eq!(filled.amount, Cents::new(102_050));
         let filled = def.fill(values(&[("evento", "Sagra"), ("importo", "10")]), None).unwrap();
@@ -420,10 +423,14 @@ mod tests {
         let kinds: Vec<_> = err.iter().map(|(n, p)| format!("{n}:{p}")).collect();
         assert_eq!(kinds, ["targa:Pattern", "n:AboveMax(10)", "s:NotAnOption", "mail:NotAnEmail", "importo:BadAmount"]);
         for bad in ["-5", "1000000000,00", "abc", ""] {
-            let err = def.fill(values(&[("targa", "AB123"), ("n", "1"), ("s", "a"), ("importo", bad)]), None).unwrap_err();
+            let err =
+                def.fill(values(&[("targa", "AB123"), ("n", "1"), ("s", "a"), ("importo", bad)]), None).unwrap_err();
             assert_eq!(err, [("importo".to_owned(), FieldProblem::BadAmount)], "{bad}");
         }
-        assert!(def.fill(values(&[("targa", "AB123"), ("n", "1"), ("s", "a"), ("importo", "999.999.999,99")]), None).is_ok());
+        assert!(
+            def.fill(values(&[("targa", "AB123"), ("n", "1"), ("s", "a"), ("importo", "999.999.999,99")]), None)
+                .is_ok()
+        );
     }
 
     #[test]
@@ -436,7 +443,10 @@ mod tests {
         .unwrap();
         assert_eq!(def.fill(values(&[("copie", "3")]), None).unwrap().amount, Cents::new(850));
         let fixed = FormDefinition::default_form(true);
-        assert_eq!(fixed.fill(values(&[("causale", "Certificato")]), Some(Cents::new(1600))).unwrap().amount, Cents::new(1600));
+        assert_eq!(
+            fixed.fill(values(&[("causale", "Certificato")]), Some(Cents::new(1600))).unwrap().amount,
+            Cents::new(1600)
+        );
         assert!(fixed.fill(values(&[("causale", "Certificato")]), None).is_err());
     }
 

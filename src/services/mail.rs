@@ -54,13 +54,19 @@ fn transport(settings: &MailSection) -> Result<SmtpTransport, ServiceError> {
     .map_err(|err| ServiceError::Internal(format!("mail.host: {err}")))?;
     let mut builder = builder.port(settings.port).timeout(Some(Duration::from_secs(20)));
     if !settings.username.is_empty() {
-        builder = builder
-            .credentials(Credentials::new(settings.username.clone(), settings.password.expose().to_owned()));
+        builder =
+            builder.credentials(Credentials::new(settings.username.clone(), settings.password.expose().to_owned()));
     }
     Ok(builder.build())
 }
 
-fn deliver(transport: &SmtpTransport, settings: &MailSection, to: &str, subject: &str, body: &str) -> Result<(), String> {
+fn deliver(
+    transport: &SmtpTransport,
+    settings: &MailSection,
+    to: &str,
+    subject: &str,
+    body: &str,
+) -> Result<(), String> {
     let message = Message::builder()
         .from(settings.from.parse().map_err(|err| format!("mail.from: {err}"))?)
         .to(to.parse().map_err(|err| format!("recipient: {err}"))?)

@@ -85,7 +85,12 @@ pub fn parse_notice_code(db: &Db, org_fiscal_code: &str, code: &str) -> Result<N
 
 /// Looks a notice up as the Node's verify does: unknown, paid, annulled and expired notices are
 /// refused with their [`PaymentError`].
-pub fn find_payable(db: &Db, org_fiscal_code: &str, notice: &NoticeNumber, today: Date) -> Result<PaymentView, PortalError> {
+pub fn find_payable(
+    db: &Db,
+    org_fiscal_code: &str,
+    notice: &NoticeNumber,
+    today: Date,
+) -> Result<PaymentView, PortalError> {
     Ok(payments::verify(db, org_fiscal_code.trim(), notice, today)?)
 }
 
@@ -158,7 +163,15 @@ pub fn prepare_cart(db: &Db, views: &[PaymentView], new: &NewCart<'_>, now: &str
         for v in views {
             if !seen.contains(&v.org.id) {
                 seen.push(v.org.id);
-                carts::insert_privacy_acceptance(tx, v.org.id, PRIVACY_VERSION, Some(cart.id), new.session_hash, new.citizen_id, now)?;
+                carts::insert_privacy_acceptance(
+                    tx,
+                    v.org.id,
+                    PRIVACY_VERSION,
+                    Some(cart.id),
+                    new.session_hash,
+                    new.citizen_id,
+                    now,
+                )?;
             }
         }
         Ok::<_, PortalError>(())
@@ -229,7 +242,10 @@ pub fn receipt(db: &Db, id: i64) -> Result<Option<ReceiptRecord>, PortalError> {
 }
 
 /// The open debts of a fiscal code across orgs, with their org's name and fiscal code.
-pub fn debts_of(db: &Db, fiscal_code: &str) -> Result<Vec<(crate::store::debts::DebtRecord, String, String)>, PortalError> {
+pub fn debts_of(
+    db: &Db,
+    fiscal_code: &str,
+) -> Result<Vec<(crate::store::debts::DebtRecord, String, String)>, PortalError> {
     db.read(|conn| {
         let list = debts::list_debts_of_debtor(conn, fiscal_code, &["INSERIMENTO_DOVUTO", "PAGAMENTO_INIZIATO"], 200)?;
         let all = orgs::list_orgs(conn)?;

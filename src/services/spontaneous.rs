@@ -149,7 +149,8 @@ pub struct Debtor {
 
 /// Checks the debtor's kind and identifier; returns the normalised identifier.
 pub fn check_debtor(debtor: &Debtor) -> Result<PartyId, ServiceError> {
-    let kind = PartyKind::parse(debtor.kind.trim()).map_err(|err| ServiceError::invalid("debtor_kind", err.to_string()))?;
+    let kind =
+        PartyKind::parse(debtor.kind.trim()).map_err(|err| ServiceError::invalid("debtor_kind", err.to_string()))?;
     let id = PartyId::parse(kind, debtor.id.trim(), false)
         .map_err(|err| ServiceError::invalid("debtor_id", err.to_string()))?;
     if debtor.name.trim().is_empty() {
@@ -176,6 +177,7 @@ pub fn recently_paid(
 }
 
 /// Creates the debt of a filled form, with a generated IUV and notice number.
+#[expect(clippy::too_many_arguments, reason = "the form, its debtor, and add_debt's own parameters")]
 pub fn create_debt(
     db: &Db,
     ipa: &str,
@@ -227,8 +229,9 @@ mod tests {
         assert_eq!(def.fields().len(), 3);
         let err = parse_definition(r#"{"fields": [], "causale": "x", "amount": "fixed"}"#, false).unwrap_err();
         assert!(err.to_string().contains("fixed amount"), "{err}");
-        let err = parse_definition(r#"{"fields": [{"name": "a", "type": "blob", "label": "A"}], "causale": "x"}"#, false)
-            .unwrap_err();
+        let err =
+            parse_definition(r#"{"fields": [{"name": "a", "type": "blob", "label": "A"}], "causale": "x"}"#, false)
+                .unwrap_err();
         assert!(err.to_string().contains("unknown type"), "{err}");
     }
 }

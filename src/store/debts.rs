@@ -280,7 +280,8 @@ pub fn list_debts_of_debtor(
     states: &[&str],
     limit: u32,
 ) -> Result<Vec<DebtRecord>, StoreError> {
-    let states = serde_json::to_string(states).map_err(|e| StoreError::Corrupt { column: "state", reason: e.to_string() })?;
+    let states =
+        serde_json::to_string(states).map_err(|e| StoreError::Corrupt { column: "state", reason: e.to_string() })?;
     let sql = format!(
         "SELECT {COLUMNS} {FROM} WHERE d.debtor_id = ?1 AND d.state IN (SELECT value FROM json_each(?2)) \
          ORDER BY d.id DESC LIMIT ?3"

@@ -19,8 +19,7 @@ pub struct MailRecord {
     pub sent_at: Option<String>,
 }
 
-const COLUMNS: &str =
-    "id, recipient, subject, body, state, attempts, next_attempt_at, last_error, created_at, sent_at";
+const COLUMNS: &str = "id, recipient, subject, body, state, attempts, next_attempt_at, last_error, created_at, sent_at";
 
 fn from_row(row: &Row<'_>) -> rusqlite::Result<MailRecord> {
     Ok(MailRecord {
@@ -38,7 +37,13 @@ fn from_row(row: &Row<'_>) -> rusqlite::Result<MailRecord> {
 }
 
 /// Queues a mail, due at once; returns its id.
-pub fn insert_mail(conn: &Connection, recipient: &str, subject: &str, body: &str, now: &str) -> Result<i64, StoreError> {
+pub fn insert_mail(
+    conn: &Connection,
+    recipient: &str,
+    subject: &str,
+    body: &str,
+    now: &str,
+) -> Result<i64, StoreError> {
     conn.prepare_cached(
         "INSERT INTO mail_outbox (recipient, subject, body, state, next_attempt_at, created_at) \
          VALUES (?1, ?2, ?3, 'DA_INVIARE', ?4, ?4)",
@@ -158,6 +163,7 @@ pub fn update_pin_attempt(conn: &Connection, id: i64) -> Result<(), StoreError> 
 
 /// Marks a PIN used, so that it cannot be replayed.
 pub fn update_pin_used(conn: &Connection, id: i64, now: &str) -> Result<(), StoreError> {
-    conn.prepare_cached("UPDATE email_pin SET used_at = ?2 WHERE id = ?1 AND used_at IS NULL")?.execute(params![id, now])?;
+    conn.prepare_cached("UPDATE email_pin SET used_at = ?2 WHERE id = ?1 AND used_at IS NULL")?
+        .execute(params![id, now])?;
     Ok(())
 }

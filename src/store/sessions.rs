@@ -93,7 +93,9 @@ pub fn find_setting(conn: &Connection, key: &str) -> Result<Option<String>, Stor
 
 /// Sets `key` unless it is set already (first writer wins); returns the stored value.
 pub fn insert_setting_once(conn: &Connection, key: &str, value: &str, now: &str) -> Result<String, StoreError> {
-    conn.prepare_cached("INSERT INTO setting (key, value, created_at) VALUES (?1, ?2, ?3) ON CONFLICT (key) DO NOTHING")?
-        .execute(params![key, value, now])?;
+    conn.prepare_cached(
+        "INSERT INTO setting (key, value, created_at) VALUES (?1, ?2, ?3) ON CONFLICT (key) DO NOTHING",
+    )?
+    .execute(params![key, value, now])?;
     find_setting(conn, key)?.ok_or(StoreError::Corrupt { column: "setting.value", reason: format!("{key} vanished") })
 }

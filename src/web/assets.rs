@@ -42,7 +42,8 @@ pub fn version(path: &str) -> String {
     if let Some((_, v)) = cache.iter().find(|(p, _)| p == path) {
         return v.clone();
     }
-    let v = Assets::get(path).map(|file| hex(Sha256::digest(&file.data).get(..4).unwrap_or_default())).unwrap_or_default();
+    let v =
+        Assets::get(path).map(|file| hex(Sha256::digest(&file.data).get(..4).unwrap_or_default())).unwrap_or_default();
     cache.push((path.to_owned(), v.clone()));
     v
 }

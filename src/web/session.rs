@@ -74,7 +74,8 @@ impl Session {
     /// The request's live session, or a new one (stored when [`Session::save`] runs).
     pub fn load(state: &AppState, request: &Request<'_>, now: jiff::Timestamp) -> Result<Session, StoreError> {
         let iso = crate::clock::iso(now);
-        if let Some(cookie) = cookie_value(request).filter(|c| c.len() == 64 && c.bytes().all(|b| b.is_ascii_hexdigit()))
+        if let Some(cookie) =
+            cookie_value(request).filter(|c| c.len() == 64 && c.bytes().all(|b| b.is_ascii_hexdigit()))
             && let Some(record) = state.db.read(|conn| sessions::find_live_session(conn, &hash(cookie), &iso))?
         {
             let data = serde_json::from_str(&record.data_json).unwrap_or_default();
@@ -86,7 +87,8 @@ impl Session {
     }
 
     fn fresh(now: jiff::Timestamp) -> Result<Session, StoreError> {
-        let random = |n| portal::random_hex(n).map_err(|e| StoreError::Corrupt { column: "session", reason: e.to_string() });
+        let random =
+            |n| portal::random_hex(n).map_err(|e| StoreError::Corrupt { column: "session", reason: e.to_string() });
         let cookie = random(32)?;
         let iso = crate::clock::iso(now);
         let record = SessionRecord {
@@ -98,7 +100,13 @@ impl Session {
             expires_at: expiry(now),
             ..SessionRecord::default()
         };
-        Ok(Session { record, data: SessionData::default(), new_cookie: Some(cookie), dirty: false, issued: Default::default() })
+        Ok(Session {
+            record,
+            data: SessionData::default(),
+            new_cookie: Some(cookie),
+            dirty: false,
+            issued: Default::default(),
+        })
     }
 
     /// The SHA-256 of the id: what carts and PINs are tied to.
@@ -209,9 +217,7 @@ impl Session {
             self.dirty = false;
         }
         let secure = if state.config.raw.server.public_url.starts_with("https://") { "; Secure" } else { "" };
-        Ok(self.new_cookie.take().map(|cookie| {
-            format!("{COOKIE}={cookie}; HttpOnly; SameSite=Lax; Path=/{secure}")
-        }))
+        Ok(self.new_cookie.take().map(|cookie| format!("{COOKIE}={cookie}; HttpOnly; SameSite=Lax; Path=/{secure}")))
     }
 }
 

@@ -40,7 +40,10 @@ impl Browser {
             let value = value.to_str().unwrap();
             let pair = value.split(';').next().unwrap().to_owned();
             if pair.starts_with("mypay_sid=") {
-                assert!(value.contains("HttpOnly") && value.contains("SameSite=Lax") && value.contains("Path=/"), "{value}");
+                assert!(
+                    value.contains("HttpOnly") && value.contains("SameSite=Lax") && value.contains("Path=/"),
+                    "{value}"
+                );
                 self.cookie = Some(pair);
             }
         }
@@ -168,7 +171,11 @@ fn anonymous_spontaneous_payment_end_to_end() {
     assert_eq!(added.status, 303, "{}", added.body);
     assert_eq!(added.location.as_deref(), Some("/carrello"));
     let cart = b.get("/carrello");
-    assert!(cart.body.contains("€ 25,50") && cart.body.contains("Contributo Festa &lt;di&gt; primavera"), "{}", cart.body);
+    assert!(
+        cart.body.contains("€ 25,50") && cart.body.contains("Contributo Festa &lt;di&gt; primavera"),
+        "{}",
+        cart.body
+    );
     // No checkout before the e-mail is verified.
     assert!(!cart.body.contains("action=\"/carrello/paga\""));
 
@@ -206,7 +213,13 @@ fn anonymous_spontaneous_payment_end_to_end() {
     assert!(xml.body.contains("paSendRT"), "{}", xml.body);
 
     // Stored: the receipt, the debt paid, the cart paid, the privacy acceptance, the receipt mail.
-    assert_eq!(sql_count(&dir, "SELECT count(*) FROM receipt r JOIN debt d ON d.id = r.debt_id WHERE d.source = 'portal' AND d.state = 'COMPLETATO'"), 1);
+    assert_eq!(
+        sql_count(
+            &dir,
+            "SELECT count(*) FROM receipt r JOIN debt d ON d.id = r.debt_id WHERE d.source = 'portal' AND d.state = 'COMPLETATO'"
+        ),
+        1
+    );
     assert_eq!(sql_count(&dir, "SELECT count(*) FROM cart WHERE state = 'PAGATO'"), 1);
     assert_eq!(sql_count(&dir, "SELECT count(*) FROM privacy_acceptance WHERE version = '1.0'"), 1);
     let outbox = b.get("/dev/outbox").body;
@@ -232,20 +245,66 @@ fn notices_of_two_orgs_in_one_cart_cancel_and_limits() {
     let out = run(
         &dir,
         &[
-            "org", "add", "c_f205", "--fiscal-code", "01199250158", "--name", "Comune di Milano", "--segregation-code",
-            "02", "--iban", "IT60X0542811101000000123456", "--state", "ESERCIZIO", "--json",
+            "org",
+            "add",
+            "c_f205",
+            "--fiscal-code",
+            "01199250158",
+            "--name",
+            "Comune di Milano",
+            "--segregation-code",
+            "02",
+            "--iban",
+            "IT60X0542811101000000123456",
+            "--state",
+            "ESERCIZIO",
+            "--json",
         ],
         None,
     );
     assert!(out.status.success(), "{}", crate::support::stderr(&out));
-    let out = run(&dir, &["debt-type", "add", "--org", "c_f205", "--code", "MENSA", "--description", "Mensa scolastica", "--taxonomy", "0101002IM", "--due-date-mandatory", "--json"], None);
+    let out = run(
+        &dir,
+        &[
+            "debt-type",
+            "add",
+            "--org",
+            "c_f205",
+            "--code",
+            "MENSA",
+            "--description",
+            "Mensa scolastica",
+            "--taxonomy",
+            "0101002IM",
+            "--due-date-mandatory",
+            "--json",
+        ],
+        None,
+    );
     assert!(out.status.success(), "{}", crate::support::stderr(&out));
     let out = run(
         &dir,
         &[
-            "debt", "add", "--org", "c_f205", "--debt-type", "MENSA", "--iud", "MENSA-1", "--generate-iuv", "--debtor-id",
-            "RSSMRA85T10A562S", "--debtor-name", "Mario Rossi", "--amount", "45.00", "--due-date", "2099-12-31",
-            "--causale", "Mensa ottobre", "--json",
+            "debt",
+            "add",
+            "--org",
+            "c_f205",
+            "--debt-type",
+            "MENSA",
+            "--iud",
+            "MENSA-1",
+            "--generate-iuv",
+            "--debtor-id",
+            "RSSMRA85T10A562S",
+            "--debtor-name",
+            "Mario Rossi",
+            "--amount",
+            "45.00",
+            "--due-date",
+            "2099-12-31",
+            "--causale",
+            "Mensa ottobre",
+            "--json",
         ],
         None,
     );
@@ -259,14 +318,25 @@ fn notices_of_two_orgs_in_one_cart_cancel_and_limits() {
     let grouped = milano["notice_number_grouped"].as_str().unwrap().to_owned();
     let found = b.submit("/avviso", "/avviso", &[("ente", "01199250158"), ("avviso", &grouped)]);
     assert_eq!(found.status, 200);
-    assert!(found.body.contains("Comune di Milano") && found.body.contains("€ 45,00") && found.body.contains("31/12/2099"), "{}", found.body);
-    assert_eq!(b.submit("/avviso", "/carrello/aggiungi", &[("ente", "01199250158"), ("avviso", &milano_notice)]).status, 303);
+    assert!(
+        found.body.contains("Comune di Milano") && found.body.contains("€ 45,00") && found.body.contains("31/12/2099"),
+        "{}",
+        found.body
+    );
+    assert_eq!(
+        b.submit("/avviso", "/carrello/aggiungi", &[("ente", "01199250158"), ("avviso", &milano_notice)]).status,
+        303
+    );
     for d in &debts[..2] {
         assert_eq!(b.submit("/avviso", "/carrello/aggiungi", &[("ente", "01234567897"), ("avviso", &d.1)]).status, 303);
     }
     // Unknown notice and the same notice twice: clear messages.
     let unknown = b.submit("/avviso", "/avviso", &[("ente", "01234567897"), ("avviso", "301000000000099999")]);
-    assert!(unknown.status >= 400 && (unknown.body.contains("Non abbiamo trovato") || unknown.body.contains("18 cifre")), "{}", unknown.body);
+    assert!(
+        unknown.status >= 400 && (unknown.body.contains("Non abbiamo trovato") || unknown.body.contains("18 cifre")),
+        "{}",
+        unknown.body
+    );
     let twice = b.submit("/avviso", "/carrello/aggiungi", &[("ente", "01234567897"), ("avviso", &debts[0].1)]);
     assert_eq!(twice.status, 409);
     assert!(twice.body.contains("già nel carrello"));
@@ -284,7 +354,12 @@ fn notices_of_two_orgs_in_one_cart_cancel_and_limits() {
     // Pay the three notices of two orgs.
     let back = checkout(&mut b, &sim, "OK");
     let outcome = b.get(&back);
-    assert!(outcome.body.contains("Pagamento eseguito") && outcome.body.contains("€ 45,00") || outcome.body.contains("Pagamento eseguito"), "{}", outcome.body);
+    assert!(
+        outcome.body.contains("Pagamento eseguito") && outcome.body.contains("€ 45,00")
+            || outcome.body.contains("Pagamento eseguito"),
+        "{}",
+        outcome.body
+    );
     assert_eq!(outcome.body.matches("href=\"/ricevute/").count(), 3, "{}", outcome.body);
     assert_eq!(debt_state(&dir, "c_f205", "MENSA-1"), "COMPLETATO");
     assert_eq!(debt_state(&dir, "c_esempio", &debts[0].0), "COMPLETATO");
@@ -349,7 +424,9 @@ fn bad_input_is_refused_and_nothing_is_stored() {
     // A notice to pay later: grouped notice number and the data to pay at a PSP.
     let later = b.submit(form_path, "/spontaneo", &base("1.234,56", "RSSMRA85T10A562S"));
     assert_eq!(later.status, 200, "{}", later.body);
-    assert!(later.body.contains("Avviso creato") && later.body.contains("€ 1.234,56") && later.body.contains("01234567897"));
+    assert!(
+        later.body.contains("Avviso creato") && later.body.contains("€ 1.234,56") && later.body.contains("01234567897")
+    );
     assert!(later.body.contains("class=\"notice-number\">3"), "{}", later.body);
     assert_eq!(sql_count(&dir, "SELECT count(*) FROM debt"), debts_before + 1);
     assert_eq!(sql_count(&dir, "SELECT count(*) FROM cart"), 0, "nothing paid");
@@ -361,7 +438,8 @@ fn bad_input_is_refused_and_nothing_is_stored() {
 fn citizen_behind_a_trusted_proxy_sees_debts_and_receipts() {
     let (tmp, dir) = data_dir();
     let config = tmp.path().join("mypay.toml");
-    std::fs::write(&config, "version = 1\n[citizen_auth]\nmode = \"headers\"\ntrusted_proxies = [\"127.0.0.1\"]\n").unwrap();
+    std::fs::write(&config, "version = 1\n[citizen_auth]\nmode = \"headers\"\ntrusted_proxies = [\"127.0.0.1\"]\n")
+        .unwrap();
     let server = Server::start(&dir, &["--config", config.to_str().unwrap(), "demo"]);
     let sim = simulator_url(&server);
     // Pay one of Mario Rossi's notices at a PSP counter, so he has a receipt.

@@ -32,7 +32,11 @@ fn header_identity(ctx: &Ctx<'_>) -> Option<Citizen> {
     Some(Citizen {
         fiscal_code: fiscal_code.as_str().to_owned(),
         name: ctx.request.header(&auth.header_name).unwrap_or_default().trim().chars().take(140).collect(),
-        email: ctx.request.header(&auth.header_email).and_then(|e| Email::parse(e.trim()).ok()).map(|e| e.as_str().to_owned()),
+        email: ctx
+            .request
+            .header(&auth.header_email)
+            .and_then(|e| Email::parse(e.trim()).ok())
+            .map(|e| e.as_str().to_owned()),
         method: "headers".to_owned(),
     })
 }
@@ -256,12 +260,18 @@ pub fn receipt(ctx: &mut Ctx<'_>, id: &str, xml: bool) -> Response {
     };
     let signature = ctx.query.get("firma").map(str::to_owned);
     if authz::receipt(&ctx.state.db, &key, ctx.session, &found, signature.as_deref()).is_err() {
-        return errors::forbidden("Questa ricevuta è visibile solo a chi ha effettuato il pagamento, all'intestatario dopo l'accesso, o tramite il collegamento ricevuto per e-mail.");
+        return errors::forbidden(
+            "Questa ricevuta è visibile solo a chi ha effettuato il pagamento, all'intestatario dopo l'accesso, o tramite il collegamento ricevuto per e-mail.",
+        );
     }
     if xml {
         return Response::text(200, "application/xml; charset=utf-8", found.request_xml.clone()).with_header(
             "Content-Disposition",
-            format!("attachment; filename=\"ricevuta-{}-{}.xml\"", found.iuv, found.receipt_id.chars().filter(char::is_ascii_alphanumeric).collect::<String>()),
+            format!(
+                "attachment; filename=\"ricevuta-{}-{}.xml\"",
+                found.iuv,
+                found.receipt_id.chars().filter(char::is_ascii_alphanumeric).collect::<String>()
+            ),
         );
     }
     let query = signature.map(|s| format!("?firma={}", encode(&s))).unwrap_or_default();

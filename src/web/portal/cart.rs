@@ -30,7 +30,8 @@ pub fn page(ctx: &mut Ctx<'_>) -> Response {
             }
             Err(err) => {
                 let (_, text) = super::describe(&err);
-                ctx.session.flash("warning", format!("Avviso {} rimosso dal carrello: {text}", grouped(&line.notice_number)));
+                ctx.session
+                    .flash("warning", format!("Avviso {} rimosso dal carrello: {text}", grouped(&line.notice_number)));
             }
         }
     }
@@ -133,7 +134,8 @@ pub fn page(ctx: &mut Ctx<'_>) -> Response {
 /// `POST /carrello/aggiungi` (ente, avviso).
 pub fn add(ctx: &mut Ctx<'_>) -> Response {
     let (org, code) = (ctx.form.text("ente"), ctx.form.text("avviso"));
-    let added = portal::parse_notice_code(&ctx.state.db, &org, &code).and_then(|n| super::pay::add_to_cart(ctx, &org, &n));
+    let added =
+        portal::parse_notice_code(&ctx.state.db, &org, &code).and_then(|n| super::pay::add_to_cart(ctx, &org, &n));
     match added {
         Ok(()) => {
             ctx.session.flash("success", "Avviso aggiunto al carrello.");
@@ -305,7 +307,15 @@ pub fn outcome(ctx: &mut Ctx<'_>, token: &str) -> Response {
         let links: Vec<String> = found
             .receipts
             .iter()
-            .map(|r| format!("- {} {}: {base}/ricevute/{}?firma={}", r.company_name, euro(r.amount_cents), r.id, portal::sign(&key, &format!("receipt:{}", r.id))))
+            .map(|r| {
+                format!(
+                    "- {} {}: {base}/ricevute/{}?firma={}",
+                    r.company_name,
+                    euro(r.amount_cents),
+                    r.id,
+                    portal::sign(&key, &format!("receipt:{}", r.id))
+                )
+            })
             .collect();
         let body = format!(
             "Grazie, il pagamento è stato eseguito.\n\nPuoi consultare e scaricare le ricevute a questi indirizzi:\n{}\n",
@@ -366,9 +376,15 @@ pub fn abandoned(ctx: &mut Ctx<'_>, token: &str, cancelled: bool) -> Response {
         return error_page(ctx, &err);
     }
     if cancelled {
-        ctx.session.flash("warning", "Hai annullato il pagamento: nessun importo è stato addebitato. Gli avvisi sono ancora nel carrello.");
+        ctx.session.flash(
+            "warning",
+            "Hai annullato il pagamento: nessun importo è stato addebitato. Gli avvisi sono ancora nel carrello.",
+        );
     } else {
-        ctx.session.flash("danger", "Il pagamento non è andato a buon fine: nessun importo è stato addebitato. Puoi riprovare.");
+        ctx.session.flash(
+            "danger",
+            "Il pagamento non è andato a buon fine: nessun importo è stato addebitato. Puoi riprovare.",
+        );
     }
     ctx.redirect("/carrello")
 }

@@ -2,9 +2,9 @@
 
 use maud::{Markup, html};
 
-use super::Ctx;
 use super::super::Response;
 use super::super::ui::errors;
+use super::Ctx;
 use crate::store::orgs;
 
 /// What the home page shows of one org.

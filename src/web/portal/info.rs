@@ -10,15 +10,13 @@ use crate::services::portal::PRIVACY_VERSION;
 use crate::store::{debt_types, orgs};
 
 /// An org in production with this IPA code, and its active spontaneous debt types.
-fn org_and_types(
-    ctx: &Ctx<'_>,
-    ipa: &str,
-) -> Option<(orgs::OrgRecord, Vec<debt_types::DebtTypeRecord>)> {
+fn org_and_types(ctx: &Ctx<'_>, ipa: &str) -> Option<(orgs::OrgRecord, Vec<debt_types::DebtTypeRecord>)> {
     let found = ctx.state.db.read(|conn| {
         let Some(org) = orgs::find_org_by_ipa(conn, ipa)?.filter(|o| o.state == "ESERCIZIO") else {
             return Ok::<_, crate::store::StoreError>(None);
         };
-        let types = debt_types::list_debt_types(conn, org.id)?.into_iter().filter(|t| t.active && t.spontaneous).collect();
+        let types =
+            debt_types::list_debt_types(conn, org.id)?.into_iter().filter(|t| t.active && t.spontaneous).collect();
         Ok(Some((org, types)))
     });
     found.unwrap_or_else(|err| {

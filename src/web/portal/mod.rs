@@ -120,16 +120,36 @@ pub fn describe(err: &PortalError) -> (u16, String) {
     let text = |s: &str| s.to_owned();
     match err {
         PortalError::Payment(p) => match p {
-            PaymentError::UnknownOrg(_) => (404, text("L'ente indicato non è servito da questo portale. Controlla il codice fiscale dell'ente.")),
-            PaymentError::UnknownNotice(_) => (404, text("Non abbiamo trovato un avviso con questo codice per l'ente indicato.")),
+            PaymentError::UnknownOrg(_) => {
+                (404, text("L'ente indicato non è servito da questo portale. Controlla il codice fiscale dell'ente."))
+            }
+            PaymentError::UnknownNotice(_) => {
+                (404, text("Non abbiamo trovato un avviso con questo codice per l'ente indicato."))
+            }
             PaymentError::AlreadyPaid(_) => (409, text("Questo avviso risulta già pagato.")),
-            PaymentError::Annulled(_) => (409, text("Questo avviso è stato annullato dall'ente e non può essere pagato.")),
-            PaymentError::Expired(_) => (409, text("Questo avviso è scaduto e non può più essere pagato. Contatta l'ente.")),
-            PaymentError::Semantic(_) | PaymentError::Store(_) => (500, text("Non è stato possibile verificare l'avviso. Riprova più tardi.")),
+            PaymentError::Annulled(_) => {
+                (409, text("Questo avviso è stato annullato dall'ente e non può essere pagato."))
+            }
+            PaymentError::Expired(_) => {
+                (409, text("Questo avviso è scaduto e non può più essere pagato. Contatta l'ente."))
+            }
+            PaymentError::Semantic(_) | PaymentError::Store(_) => {
+                (500, text("Non è stato possibile verificare l'avviso. Riprova più tardi."))
+            }
         },
         PortalError::BadNoticeCode => (400, text("Il codice avviso deve avere 18 cifre (oppure indica lo IUV).")),
-        PortalError::CartFull => (409, text("Il carrello contiene già 5 avvisi, il massimo consentito da pagoPA. Paga questi prima di aggiungerne altri.")),
-        PortalError::MultiBeneficiary => (409, text("Un avviso destinato a più enti deve essere pagato da solo: svuota il carrello o pagalo separatamente.")),
+        PortalError::CartFull => (
+            409,
+            text(
+                "Il carrello contiene già 5 avvisi, il massimo consentito da pagoPA. Paga questi prima di aggiungerne altri.",
+            ),
+        ),
+        PortalError::MultiBeneficiary => (
+            409,
+            text(
+                "Un avviso destinato a più enti deve essere pagato da solo: svuota il carrello o pagalo separatamente.",
+            ),
+        ),
         PortalError::AlreadyInCart => (409, text("L'avviso è già nel carrello.")),
         PortalError::EmptyCart => (400, text("Il carrello è vuoto.")),
         PortalError::PinRateLimited => (429, text("Hai richiesto troppi codici di verifica. Riprova tra un'ora.")),
@@ -142,7 +162,9 @@ pub fn describe(err: &PortalError) -> (u16, String) {
             ServiceError::Invalid { .. } | ServiceError::Rejected(_) | ServiceError::Conflict(_) => {
                 (400, text("I dati inseriti non sono validi."))
             }
-            ServiceError::Store(_) | ServiceError::Internal(_) => (500, text("Si è verificato un errore del servizio. Riprova più tardi.")),
+            ServiceError::Store(_) | ServiceError::Internal(_) => {
+                (500, text("Si è verificato un errore del servizio. Riprova più tardi."))
+            }
         },
     }
 }
@@ -179,5 +201,7 @@ pub fn grouped(notice: &str) -> String {
 
 /// Component: a stored date `YYYY-MM-DD` as `dd/mm/yyyy`.
 pub fn date_it(date: &str) -> String {
-    crate::domain::debt_row::parse_date(date).map(|d| d.strftime("%d/%m/%Y").to_string()).unwrap_or_else(|| date.to_owned())
+    crate::domain::debt_row::parse_date(date)
+        .map(|d| d.strftime("%d/%m/%Y").to_string())
+        .unwrap_or_else(|| date.to_owned())
 }

@@ -60,13 +60,23 @@ fn problem_text(problem: &FieldProblem) -> String {
         FieldProblem::NotAnOption => "Scegli una delle opzioni proposte.".to_owned(),
         FieldProblem::NotAnEmail => "Inserisci un indirizzo e-mail valido.".to_owned(),
         FieldProblem::Pattern => "Il formato non è corretto.".to_owned(),
-        FieldProblem::BadAmount => "Inserisci un importo maggiore di zero e non superiore a 999.999.999,99 euro (ad esempio 25,50).".to_owned(),
+        FieldProblem::BadAmount => {
+            "Inserisci un importo maggiore di zero e non superiore a 999.999.999,99 euro (ad esempio 25,50).".to_owned()
+        }
         FieldProblem::CausaleTooLong => "I dati inseriti producono una causale troppo lunga.".to_owned(),
     }
 }
 
 /// Component: one input with its label, help and error.
-fn input(id: &str, label: &str, kind: &str, value: &str, required: bool, help: Option<&str>, error: Option<&str>) -> Markup {
+fn input(
+    id: &str,
+    label: &str,
+    kind: &str,
+    value: &str,
+    required: bool,
+    help: Option<&str>,
+    error: Option<&str>,
+) -> Markup {
     let described = format!("{id}-help {id}-error");
     html! {
         div class="form-group" {
@@ -80,7 +90,6 @@ fn input(id: &str, label: &str, kind: &str, value: &str, required: bool, help: O
 }
 
 /// The spontaneous payment form.
-#[expect(clippy::too_many_lines, reason = "one form, read top to bottom")]
 fn form_view(
     ctx: &Ctx<'_>,
     org: &OrgRecord,
@@ -252,9 +261,9 @@ pub fn spontaneous_post(ctx: &mut Ctx<'_>) -> Response {
         if lines.len() >= portal::CART_MAX {
             return error_page(ctx, &PortalError::CartFull);
         }
-        if let Err(err) = portal::load_cart(&ctx.state.db, &lines, ctx.today())
-            .and_then(|views| if views.iter().any(|v| v.transfers.len() > 1) { Err(PortalError::MultiBeneficiary) } else { Ok(()) })
-        {
+        if let Err(err) = portal::load_cart(&ctx.state.db, &lines, ctx.today()).and_then(|views| {
+            if views.iter().any(|v| v.transfers.len() > 1) { Err(PortalError::MultiBeneficiary) } else { Ok(()) }
+        }) {
             return error_page(ctx, &err);
         }
     }
@@ -281,8 +290,18 @@ pub fn spontaneous_post(ctx: &mut Ctx<'_>) -> Response {
         Ok(_) => {}
         Err(err) => return error_page(ctx, &err.into()),
     }
-    let actor = ctx.session.citizen().map_or_else(|| "portal:anonymous".to_owned(), |c| format!("portal:{}", c.fiscal_code));
-    let debt = match spontaneous::create_debt(&ctx.state.db, &org.ipa_code, &t, &filled, &debtor, &actor, ctx.today(), &ctx.iso_now()) {
+    let actor =
+        ctx.session.citizen().map_or_else(|| "portal:anonymous".to_owned(), |c| format!("portal:{}", c.fiscal_code));
+    let debt = match spontaneous::create_debt(
+        &ctx.state.db,
+        &org.ipa_code,
+        &t,
+        &filled,
+        &debtor,
+        &actor,
+        ctx.today(),
+        &ctx.iso_now(),
+    ) {
         Ok(debt) => debt,
         Err(err) => return error_page(ctx, &err.into()),
     };
