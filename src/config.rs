@@ -94,6 +94,67 @@ pub struct RawConfig {
     pub node: NodeSection,
     pub log: LogSection,
     pub tls: TlsSection,
+    pub mail: MailSection,
+    pub citizen_auth: CitizenAuthSection,
+}
+
+/// `[mail]`: the SMTP server for PINs and receipt links. Empty host: mails stay in the outbox.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct MailSection {
+    /// SMTP server name; empty = do not send (the demo shows the outbox at /dev/outbox).
+    pub host: String,
+    /// SMTP port: 587 with STARTTLS, 465 with implicit TLS.
+    pub port: u16,
+    /// SMTP login; empty = no authentication.
+    pub username: String,
+    pub password: Secret,
+    /// Sender address, e.g. `Pagamenti <noreply@comune.example.it>`.
+    pub from: String,
+    /// true: STARTTLS on `port`; false: TLS from the first byte (SMTPS).
+    pub starttls: bool,
+}
+
+impl Default for MailSection {
+    fn default() -> MailSection {
+        MailSection {
+            host: String::new(),
+            port: 587,
+            username: String::new(),
+            password: Secret::default(),
+            from: String::new(),
+            starttls: true,
+        }
+    }
+}
+
+/// `[citizen_auth]`: how citizens log in (SPID/CIE arrive through a proxy).
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct CitizenAuthSection {
+    /// `none` (anonymous payments only) or `headers` (a trusted reverse proxy authenticates and
+    /// passes the identity in headers). The demo always adds its own demo login.
+    pub mode: String,
+    /// Header carrying the citizen's fiscal code (`TINIT-` prefixes are removed).
+    pub header_fiscal_code: String,
+    /// Header carrying the full name.
+    pub header_name: String,
+    /// Header carrying the e-mail address.
+    pub header_email: String,
+    /// IP addresses of the proxies allowed to set those headers; others are ignored.
+    pub trusted_proxies: Vec<String>,
+}
+
+impl Default for CitizenAuthSection {
+    fn default() -> CitizenAuthSection {
+        CitizenAuthSection {
+            mode: "none".to_owned(),
+            header_fiscal_code: "x-spid-fiscalnumber".to_owned(),
+            header_name: "x-spid-name".to_owned(),
+            header_email: "x-spid-email".to_owned(),
+            trusted_proxies: vec!["127.0.0.1".to_owned(), "::1".to_owned()],
+        }
+    }
 }
 
 /// `[server]`: the HTTP listener.
@@ -190,6 +251,8 @@ impl Default for RawConfig {
             node: NodeSection::default(),
             log: LogSection::default(),
             tls: TlsSection::default(),
+            mail: MailSection::default(),
+            citizen_auth: CitizenAuthSection::default(),
         }
     }
 }
@@ -270,6 +333,17 @@ pub const ENV_KEYS: &[(&str, &str)] = &[
     ("MYPAY_TLS_CERT", "tls.cert"),
     ("MYPAY_TLS_KEY", "tls.key"),
     ("MYPAY_TLS_CLIENT_CA", "tls.client_ca"),
+    ("MYPAY_MAIL_HOST", "mail.host"),
+    ("MYPAY_MAIL_PORT", "mail.port"),
+    ("MYPAY_MAIL_USERNAME", "mail.username"),
+    ("MYPAY_MAIL_PASSWORD", "mail.password"),
+    ("MYPAY_MAIL_FROM", "mail.from"),
+    ("MYPAY_MAIL_STARTTLS", "mail.starttls"),
+    ("MYPAY_CITIZEN_AUTH_MODE", "citizen_auth.mode"),
+    ("MYPAY_CITIZEN_AUTH_HEADER_FISCAL_CODE", "citizen_auth.header_fiscal_code"),
+    ("MYPAY_CITIZEN_AUTH_HEADER_NAME", "citizen_auth.header_name"),
+    ("MYPAY_CITIZEN_AUTH_HEADER_EMAIL", "citizen_auth.header_email"),
+    ("MYPAY_CITIZEN_AUTH_TRUSTED_PROXIES", "citizen_auth.trusted_proxies"),
 ];
 
 impl RawConfig {
@@ -329,6 +403,22 @@ impl RawConfig {
             "tls.cert" => self.tls.cert = PathBuf::from(value),
             "tls.key" => self.tls.key = PathBuf::from(value),
             "tls.client_ca" => self.tls.client_ca = PathBuf::from(value),
+            "mail.host" => self.mail.host = value.to_owned(),
+            "mail.port" => self.mail.port = u16::try_from(parse_number(value)?).map_err(|e| e.to_string())?,
+            "mail.username" => self.mail.username = value.to_owned(),
+            "mail.password" => self.mail.password = Secret::new(value),
+            "mail.from" => self.mail.from = value.to_owned(),
+            "mail.starttls" => {
+                self.mail.starttls = value.parse().map_err(|_| format!("{value:?} is not true or false"))?
+            }
+            "citizen_auth.mode" => self.citizen_auth.mode = value.to_owned(),
+            "citizen_auth.header_fiscal_code" => self.citizen_auth.header_fiscal_code = value.to_owned(),
+            "citizen_auth.header_name" => self.citizen_auth.header_name = value.to_owned(),
+            "citizen_auth.header_email" => self.citizen_auth.header_email = value.to_owned(),
+            "citizen_auth.trusted_proxies" => {
+                self.citizen_auth.trusted_proxies =
+                    value.split(',').map(str::trim).filter(|v| !v.is_empty()).map(str::to_owned).collect()
+            }
             other => return Err(format!("unknown key {other}")),
         }
         Ok(())
@@ -435,6 +525,33 @@ impl Config {
             }
             _ => {}
         }
+
+        if !raw.mail.host.is_empty() && !raw.mail.from.contains('@') {
+            problem("mail.from", "is required with mail.host (the sender address)".to_owned());
+        }
+        if raw.mail.port == 0 {
+            problem("mail.port", "must be a port number".to_owned());
+        }
+        if !matches!(raw.citizen_auth.mode.as_str(), "none" | "headers") {
+            problem("citizen_auth.mode", format!("{:?} must be none or headers", raw.citizen_auth.mode));
+        }
+        for ip in &raw.citizen_auth.trusted_proxies {
+            if ip.parse::<std::net::IpAddr>().is_err() {
+                problem("citizen_auth.trusted_proxies", format!("{ip:?} is not an IP address"));
+            }
+        }
+        for (key, name) in [
+            ("citizen_auth.header_fiscal_code", &raw.citizen_auth.header_fiscal_code),
+            ("citizen_auth.header_name", &raw.citizen_auth.header_name),
+            ("citizen_auth.header_email", &raw.citizen_auth.header_email),
+        ] {
+            if name.is_empty() || !name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_') {
+                problem(key, format!("{name:?} is not a header name"));
+            }
+        }
+        raw.citizen_auth.header_fiscal_code.make_ascii_lowercase();
+        raw.citizen_auth.header_name.make_ascii_lowercase();
+        raw.citizen_auth.header_email.make_ascii_lowercase();
 
         if !problems.is_empty() {
             return Err(ConfigError::Invalid(problems));

@@ -29,12 +29,16 @@ pub fn run(config: Config, demo_mode: bool) -> Result<(), CliError> {
     let shutdown = server::Shutdown::new();
     shutdown.on_signals().map_err(|err| CliError::System(format!("cannot install signal handlers: {err}")))?;
     let mut config = config;
+    if demo_mode && config.raw.server.public_url.ends_with(":0") {
+        // The demo on a free port: links and Checkout's return URLs need the port actually bound.
+        config.raw.server.public_url = format!("{scheme}://{addr}");
+    }
     let simulator = if demo_mode && config.raw.node.base_url.is_empty() && scheme == "http" {
         Some(start_simulator(&mut config, &format!("http://{addr}/ws/fesp/"))?)
     } else {
         None
     };
-    let state = web::AppState::new(config, db);
+    let state = web::AppState::new(config, db, demo_mode);
 
     let mut out = std::io::stdout().lock();
     let _ = writeln!(out, "mypay {} listening on {scheme}://{addr}", env!("CARGO_PKG_VERSION"));
@@ -64,8 +68,12 @@ pub fn run(config: Config, demo_mode: bool) -> Result<(), CliError> {
     drop(out);
 
     let reporting = start_reporting_job(&state, &shutdown);
+    let mailer = start_mail_job(&state, &shutdown);
     server::serve(listener, std::sync::Arc::clone(&state), &shutdown);
     if let Some(handle) = reporting {
+        let _ = handle.join();
+    }
+    if let Some(handle) = mailer {
         let _ = handle.join();
     }
     if let Some(sim) = simulator {
@@ -118,6 +126,36 @@ fn start_reporting_job(
                         Err(err) => tracing::error!(error = %err, "reporting fetch failed"),
                     }
                     next = std::time::Instant::now() + interval;
+                }
+                std::thread::sleep(std::time::Duration::from_millis(200));
+            }
+        })
+        .ok()
+}
+
+/// The mail outbox sender: every few seconds, the due mails go out through `[mail]`. Without a
+/// host the outbox is only kept (the demo shows it at /dev/outbox).
+fn start_mail_job(
+    state: &std::sync::Arc<web::AppState>,
+    shutdown: &server::Shutdown,
+) -> Option<std::thread::JoinHandle<()>> {
+    if state.config.raw.mail.host.is_empty() {
+        return None;
+    }
+    let state = std::sync::Arc::clone(state);
+    let shutdown = shutdown.clone();
+    std::thread::Builder::new()
+        .name("mail".to_owned())
+        .spawn(move || {
+            let mut next = std::time::Instant::now();
+            while !shutdown.is_triggered() {
+                if std::time::Instant::now() >= next {
+                    match crate::services::mail::send_due(&state.db, &state.config.raw.mail, clock::now()) {
+                        Ok(0) => {}
+                        Ok(n) => tracing::info!(sent = n, "mails sent"),
+                        Err(err) => tracing::error!(error = %err, "mail outbox"),
+                    }
+                    next = std::time::Instant::now() + std::time::Duration::from_secs(5);
                 }
                 std::thread::sleep(std::time::Duration::from_millis(200));
             }

@@ -11,6 +11,7 @@
 pub mod debt_row;
 pub mod debt_state;
 pub mod email;
+pub mod form;
 pub mod iban;
 pub mod money;
 pub mod notice;

@@ -204,12 +204,9 @@ fn apply_changes(t: &mut DebtTypeRecord, c: &DebtTypeChanges) -> Result<(), Serv
         t.form_definition = match non_empty(Some(value)) {
             None => None,
             Some(v) => {
-                let parsed: serde_json::Value = serde_json::from_str(&v)
-                    .map_err(|err| ServiceError::invalid("form", format!("not valid JSON: {err}")))?;
-                if !parsed.is_object() {
-                    return Err(ServiceError::invalid("form", "must be a JSON object"));
-                }
                 check_len("form", &v, 64 * 1024)?;
+                // The same reader the portal uses, so a stored definition always renders.
+                super::spontaneous::parse_definition(&v, t.fixed_amount_cents.is_some())?;
                 Some(v)
             }
         };

@@ -16,6 +16,8 @@ pub enum Source {
     Demo,
     /// A payment started at a PSP (paDemandPaymentNotice).
     Node,
+    /// A citizen's spontaneous payment on the portal.
+    Portal,
 }
 
 impl Source {
@@ -24,6 +26,7 @@ impl Source {
             Source::Cli => "cli",
             Source::Demo => "demo",
             Source::Node => "node",
+            Source::Portal => "portal",
         }
     }
 }

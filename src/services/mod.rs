@@ -12,11 +12,14 @@ pub mod debts;
 pub mod demo;
 pub mod exports;
 pub mod journal;
+pub mod mail;
 pub mod operators;
 pub mod orgs;
 pub mod passwords;
 pub mod payments;
+pub mod portal;
 pub mod reporting;
+pub mod spontaneous;
 
 use crate::domain::{Email, Iban};
 use crate::store::StoreError;

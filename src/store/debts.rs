@@ -266,3 +266,43 @@ pub fn list_debts(conn: &Connection, org_id: i64, filter: &DebtFilter) -> Result
 pub fn count_debts(conn: &Connection, org_id: i64) -> Result<i64, StoreError> {
     Ok(conn.query_row("SELECT count(*) FROM debt WHERE org_id = ?1", [org_id], |row| row.get(0))?)
 }
+
+/// The debt with this id.
+pub fn find_debt_by_id(conn: &Connection, debt_id: i64) -> Result<Option<DebtRecord>, StoreError> {
+    let sql = format!("SELECT {COLUMNS} {FROM} WHERE d.id = ?1");
+    Ok(conn.prepare_cached(&sql)?.query_row([debt_id], from_row).optional()?)
+}
+
+/// The debts of one debtor across every org, in the given states, newest first.
+pub fn list_debts_of_debtor(
+    conn: &Connection,
+    debtor_id: &str,
+    states: &[&str],
+    limit: u32,
+) -> Result<Vec<DebtRecord>, StoreError> {
+    let states =
+        serde_json::to_string(states).map_err(|e| StoreError::Corrupt { column: "state", reason: e.to_string() })?;
+    let sql = format!(
+        "SELECT {COLUMNS} {FROM} WHERE d.debtor_id = ?1 AND d.state IN (SELECT value FROM json_each(?2)) \
+         ORDER BY d.id DESC LIMIT ?3"
+    );
+    Ok(conn.prepare_cached(&sql)?.query_map(params![debtor_id, states, limit], from_row)?.collect::<Result<_, _>>()?)
+}
+
+/// Whether the debtor already has a paid debt of the type with this causale, updated since `since`
+/// (the duplicate-payment warning, reference/mypay.md §1.3).
+pub fn has_recent_paid_duplicate(
+    conn: &Connection,
+    org_id: i64,
+    debt_type_id: i64,
+    debtor_id: &str,
+    causale: &str,
+    since: &str,
+) -> Result<bool, StoreError> {
+    Ok(conn
+        .prepare_cached(
+            "SELECT 1 FROM debt WHERE org_id = ?1 AND debt_type_id = ?2 AND debtor_id = ?3 AND causale = ?4 \
+             AND state = 'COMPLETATO' AND updated_at >= ?5",
+        )?
+        .exists(params![org_id, debt_type_id, debtor_id, causale, since])?)
+}

@@ -224,3 +224,25 @@ pub fn count_ok_receipts(conn: &Connection, org_id: i64, iuv: &str) -> Result<i6
         .prepare_cached("SELECT count(*) FROM receipt WHERE org_id = ?1 AND iuv = ?2 AND outcome = 'OK'")?
         .query_row(params![org_id, iuv], |row| row.get(0))?)
 }
+
+/// The receipt with this row id.
+pub fn find_receipt_by_id(conn: &Connection, id: i64) -> Result<Option<ReceiptRecord>, StoreError> {
+    let sql = format!("SELECT {COLUMNS} FROM receipt WHERE id = ?1");
+    let found = conn.prepare_cached(&sql)?.query_row([id], from_row).optional()?;
+    found.map(|r| with_transfers(conn, r)).transpose()
+}
+
+/// The successful receipts of a debt, oldest first.
+pub fn list_ok_receipts_for_debt(conn: &Connection, debt_id: i64) -> Result<Vec<ReceiptRecord>, StoreError> {
+    let sql = format!("SELECT {COLUMNS} FROM receipt WHERE debt_id = ?1 AND outcome = 'OK' ORDER BY id");
+    Ok(conn.prepare_cached(&sql)?.query_map([debt_id], from_row)?.collect::<Result<_, _>>()?)
+}
+
+/// Successful receipts where this fiscal code is the debtor or the payer, newest first.
+pub fn list_receipts_of_party(conn: &Connection, party_id: &str, limit: u32) -> Result<Vec<ReceiptRecord>, StoreError> {
+    let sql = format!(
+        "SELECT {COLUMNS} FROM receipt WHERE outcome = 'OK' AND (debtor_id = ?1 OR payer_id = ?1) \
+         ORDER BY id DESC LIMIT ?2"
+    );
+    Ok(conn.prepare_cached(&sql)?.query_map(params![party_id, limit], from_row)?.collect::<Result<_, _>>()?)
+}

@@ -32,7 +32,20 @@ pub fn serve(path: &str, if_none_match: Option<&str>) -> Response {
 
 /// A short content hash of an asset, to put in its URL (`?v=`) so a new release busts caches.
 pub fn version(path: &str) -> String {
-    Assets::get(path).map(|file| hex(Sha256::digest(&file.data).get(..4).unwrap_or_default())).unwrap_or_default()
+    // Hashing the 300 KB stylesheet on every page would cost more than rendering the page: the
+    // embedded files never change while the process runs, so each version is computed once.
+    static CACHE: std::sync::Mutex<Vec<(String, String)>> = std::sync::Mutex::new(Vec::new());
+    let mut cache = match CACHE.lock() {
+        Ok(guard) => guard,
+        Err(poisoned) => poisoned.into_inner(),
+    };
+    if let Some((_, v)) = cache.iter().find(|(p, _)| p == path) {
+        return v.clone();
+    }
+    let v =
+        Assets::get(path).map(|file| hex(Sha256::digest(&file.data).get(..4).unwrap_or_default())).unwrap_or_default();
+    cache.push((path.to_owned(), v.clone()));
+    v
 }
 
 fn content_type(path: &str) -> &'static str {

@@ -2,6 +2,10 @@
 //! `[tls]` is configured), one router table, embedded assets, and the pages (maud) of the citizen
 //! portal.
 //!
+//! The portal's foundation, reusable by the back office: `session` (server-side sessions),
+//! `forms` (urlencoded parsing with limits), CSRF checked in `router` for every form POST,
+//! flash messages in the session, `authz` (grants), and one HTML error mapping per surface.
+//!
 //! Requests flow `server` (read with a body limit, time, catch panics) → `router` (pick a handler by
 //! method and path) → handler (parse → call a service or the store's reads → render) → `server`
 //! (security headers, access log, metrics).
@@ -10,11 +14,14 @@
 //! **Boundary:** HTTP.
 
 pub(crate) mod assets;
+mod authz;
+pub mod forms;
 pub mod metrics;
 mod portal;
 mod response;
 mod router;
 pub mod server;
+pub mod session;
 pub mod tls;
 pub(crate) mod ui;
 
@@ -37,10 +44,12 @@ pub struct AppState {
     pub journal: Journal,
     pub station: StationIdentity,
     pub started: Instant,
+    /// `mypay demo` / `serve --demo`: enables the demo login and `/dev/outbox`.
+    pub demo: bool,
 }
 
 impl AppState {
-    pub fn new(config: Config, db: Db) -> Arc<AppState> {
+    pub fn new(config: Config, db: Db, demo: bool) -> Arc<AppState> {
         let station = StationIdentity {
             broker_id: config.raw.station.broker_id.clone(),
             station_id: config.raw.station.station_id.clone(),
@@ -52,6 +61,7 @@ impl AppState {
             journal: Journal::default(),
             station,
             started: Instant::now(),
+            demo,
         })
     }
 }

@@ -1,6 +1,8 @@
 //! The URL codemap: one table from (method, path) to a handler, with each route's name (for
 //! metrics) and body limit. Handlers live beside the pages they render.
 
+use super::forms::Form;
+use super::session::Session;
 use super::{AppState, Response, assets, metrics, portal, ui};
 use crate::clock;
 use crate::pagopa::station::{self, Station};
@@ -8,6 +10,10 @@ use crate::pagopa::station::{self, Station};
 /// A request as handlers see it.
 pub struct Request<'a> {
     pub method: &'a str,
+    /// The path, without the query.
+    pub path: &'a str,
+    /// The raw query string (after `?`), "" when there is none.
+    pub query: &'a str,
     /// Header names in lower case.
     pub headers: &'a [(String, String)],
     /// The body, read within the route's limit.
@@ -16,6 +22,9 @@ pub struct Request<'a> {
     /// without TLS). `server` already refuses the station path without it.
     #[allow(dead_code, reason = "for handlers that want it; the station guard itself lives in server")]
     pub client_verified: bool,
+    /// The TCP peer; `None` behind the TLS front end (unix sockets). Only trusted-header login
+    /// looks at it.
+    pub peer: Option<std::net::IpAddr>,
 }
 
 impl Request<'_> {
@@ -34,8 +43,82 @@ pub enum Route {
     Asset(String),
     /// The pagoPA station (paForNode SOAP).
     Station,
+    /// A citizen portal page (sessions, CSRF on POST).
+    Portal(Page),
     MethodNotAllowed(&'static str),
     NotFound,
+}
+
+/// The citizen portal's pages. `*Post` variants are HTML form submissions: the router checks
+/// their CSRF token before the handler runs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Page {
+    Home,
+    Org(String),
+    OrgPrivacy(String),
+    SpontaneousForm,
+    SpontaneousPost,
+    NoticeSearch,
+    NoticePost,
+    Cart,
+    CartAddPost,
+    CartRemovePost,
+    CartEmailPost,
+    CartPinPost,
+    CartPayPost,
+    CartOutcome(String),
+    CartStatus(String),
+    CartCancelled(String),
+    CartError(String),
+    Receipt(String),
+    ReceiptXml(String),
+    Login,
+    DemoLoginPost,
+    LogoutPost,
+    MyDebts,
+    MyPayments,
+    Profile,
+    ProfilePost,
+    Cookies,
+    Accessibility,
+    DevOutbox,
+}
+
+impl Page {
+    /// Whether this page is an HTML form submission (CSRF-checked).
+    pub fn is_form_post(&self) -> bool {
+        matches!(
+            self,
+            Page::SpontaneousPost
+                | Page::NoticePost
+                | Page::CartAddPost
+                | Page::CartRemovePost
+                | Page::CartEmailPost
+                | Page::CartPinPost
+                | Page::CartPayPost
+                | Page::DemoLoginPost
+                | Page::LogoutPost
+                | Page::ProfilePost
+        )
+    }
+
+    fn name(&self) -> &'static str {
+        match self {
+            Page::Home => "home",
+            Page::Org(_) | Page::OrgPrivacy(_) => "org",
+            Page::SpontaneousForm | Page::SpontaneousPost => "spontaneous",
+            Page::NoticeSearch | Page::NoticePost => "notice",
+            Page::Cart | Page::CartAddPost | Page::CartRemovePost | Page::CartEmailPost | Page::CartPinPost => "cart",
+            Page::CartPayPost => "checkout",
+            Page::CartOutcome(_) | Page::CartCancelled(_) | Page::CartError(_) => "cart_outcome",
+            Page::CartStatus(_) => "cart_status",
+            Page::Receipt(_) | Page::ReceiptXml(_) => "receipt",
+            Page::Login | Page::DemoLoginPost | Page::LogoutPost => "login",
+            Page::MyDebts | Page::MyPayments | Page::Profile | Page::ProfilePost => "citizen",
+            Page::Cookies | Page::Accessibility => "legal",
+            Page::DevOutbox => "dev_outbox",
+        }
+    }
 }
 
 impl Route {
@@ -47,6 +130,7 @@ impl Route {
             Route::Metrics => "metrics",
             Route::Asset(_) => "asset",
             Route::Station => "station",
+            Route::Portal(page) => page.name(),
             Route::MethodNotAllowed(_) => "method_not_allowed",
             Route::NotFound => "not_found",
         }
@@ -61,6 +145,7 @@ impl Route {
             | Route::Healthz
             | Route::Metrics
             | Route::Asset(_)
+            | Route::Portal(_)
             | Route::MethodNotAllowed(_)
             | Route::NotFound => state.config.raw.server.max_body_bytes.min(64 * 1024),
         }
@@ -71,23 +156,54 @@ impl Route {
 #[rustfmt::skip]
 pub fn route(method: &str, path: &str) -> Route {
     let get = matches!(method, "GET" | "HEAD");
+    let post = method == "POST";
     let segments: Vec<&str> = path.trim_start_matches('/').split('/').collect();
-    match (get, segments.as_slice()) {
-        (true,  [""])                      => Route::Home,
-        (true,  ["healthz"])               => Route::Healthz,
-        (true,  ["metrics"])               => Route::Metrics,
-        (true,  ["static", rest @ ..])     => Route::Asset(rest.join("/")),
-        (false, ["ws", "fesp"] | ["ws", "fesp", ""]) if method == "POST" => Route::Station,
-        (true,  ["ws", "fesp"] | ["ws", "fesp", ""]) => Route::MethodNotAllowed("POST"),
-        (false, [""] | ["healthz"] | ["metrics"] | ["static", ..]) => Route::MethodNotAllowed("GET, HEAD"),
-        _                                  => Route::NotFound,
+    let page = |p: Page| Route::Portal(p);
+    match (get, post, segments.as_slice()) {
+        (true, _, [""])                                 => Route::Home,
+        (true, _, ["healthz"])                          => Route::Healthz,
+        (true, _, ["metrics"])                          => Route::Metrics,
+        (true, _, ["static", rest @ ..])                => Route::Asset(rest.join("/")),
+        (_, true, ["ws", "fesp"] | ["ws", "fesp", ""])  => Route::Station,
+        (true, _, ["ws", "fesp"] | ["ws", "fesp", ""])  => Route::MethodNotAllowed("POST"),
+        (true, _, ["enti", ipa])                        => page(Page::Org((*ipa).to_owned())),
+        (true, _, ["enti", ipa, "privacy"])             => page(Page::OrgPrivacy((*ipa).to_owned())),
+        (true, _, ["spontaneo"])                        => page(Page::SpontaneousForm),
+        (_, true, ["spontaneo"])                        => page(Page::SpontaneousPost),
+        (true, _, ["avviso"])                           => page(Page::NoticeSearch),
+        (_, true, ["avviso"])                           => page(Page::NoticePost),
+        (true, _, ["carrello"])                         => page(Page::Cart),
+        (_, true, ["carrello", "aggiungi"])             => page(Page::CartAddPost),
+        (_, true, ["carrello", "rimuovi"])              => page(Page::CartRemovePost),
+        (_, true, ["carrello", "email"])                => page(Page::CartEmailPost),
+        (_, true, ["carrello", "pin"])                  => page(Page::CartPinPost),
+        (_, true, ["carrello", "paga"])                 => page(Page::CartPayPost),
+        (true, _, ["carrello", "esito", t])             => page(Page::CartOutcome((*t).to_owned())),
+        (true, _, ["carrello", "stato", t])             => page(Page::CartStatus((*t).to_owned())),
+        (true, _, ["carrello", "annullato", t])         => page(Page::CartCancelled((*t).to_owned())),
+        (true, _, ["carrello", "errore", t])            => page(Page::CartError((*t).to_owned())),
+        (true, _, ["ricevute", id])                     => page(Page::Receipt((*id).to_owned())),
+        (true, _, ["ricevute", id, "xml"])              => page(Page::ReceiptXml((*id).to_owned())),
+        (true, _, ["accedi"])                           => page(Page::Login),
+        (_, true, ["accedi", "demo"])                   => page(Page::DemoLoginPost),
+        (_, true, ["esci"])                             => page(Page::LogoutPost),
+        (true, _, ["area-personale"])                   => page(Page::MyDebts),
+        (true, _, ["area-personale", "pagamenti"])      => page(Page::MyPayments),
+        (true, _, ["area-personale", "profilo"])        => page(Page::Profile),
+        (_, true, ["area-personale", "profilo"])        => page(Page::ProfilePost),
+        (true, _, ["privacy", "cookie"])                => page(Page::Cookies),
+        (true, _, ["accessibilita"])                    => page(Page::Accessibility),
+        (true, _, ["dev", "outbox"])                    => page(Page::DevOutbox),
+        (false, _, [""] | ["healthz"] | ["metrics"] | ["static", ..]) => Route::MethodNotAllowed("GET, HEAD"),
+        _                                               => Route::NotFound,
     }
 }
 
 /// Runs the handler of `route`.
 pub fn dispatch(state: &AppState, route: &Route, request: &Request<'_>) -> Response {
     let response = match route {
-        Route::Home => portal::home::page(state),
+        Route::Home => portal_call(state, &Page::Home, request),
+        Route::Portal(page) => portal_call(state, page, request),
         Route::Healthz => healthz(state),
         Route::Metrics => metrics::render(state),
         Route::Asset(path) => assets::serve(path, request.header("if-none-match")),
@@ -96,6 +212,48 @@ pub fn dispatch(state: &AppState, route: &Route, request: &Request<'_>) -> Respo
         Route::NotFound => ui::errors::not_found(),
     };
     if request.method == "HEAD" { Response { body: Vec::new(), ..response } } else { response }
+}
+
+/// The wrapper of every portal page: loads the session, reads the form (the body of a POST, the
+/// query of a GET), refuses a form POST whose CSRF token is missing or wrong before any handler
+/// runs, then stores the session and sets its cookie.
+fn portal_call(state: &AppState, page: &Page, request: &Request<'_>) -> Response {
+    let now = clock::now();
+    let mut session = match Session::load(state, request, now) {
+        Ok(session) => session,
+        Err(err) => {
+            tracing::error!(error = %err, "cannot load the session");
+            return ui::errors::internal_error(0);
+        }
+    };
+    let raw = if request.method == "POST" { request.body } else { request.query.as_bytes() };
+    let form = match Form::parse(raw) {
+        Ok(form) => form,
+        Err(err) => {
+            tracing::info!(error = %err, "unreadable form");
+            return ui::errors::bad_request("I dati inviati non sono leggibili.");
+        }
+    };
+    let query = Form::parse(request.query.as_bytes()).unwrap_or_default();
+    if page.is_form_post() {
+        let is_form = request
+            .header("content-type")
+            .is_some_and(|ct| ct.trim_start().to_ascii_lowercase().starts_with("application/x-www-form-urlencoded"));
+        if !is_form || !form.get("csrf").is_some_and(|token| session.csrf_matches(token)) {
+            tracing::warn!(target: "security", page = page.name(), "form refused: missing or wrong CSRF token");
+            return ui::errors::forbidden_form();
+        }
+    }
+    let mut ctx = portal::Ctx { state, request, session: &mut session, form, query, now };
+    let response = portal::handle(&mut ctx, page);
+    match session.save(state, now) {
+        Ok(Some(cookie)) => response.with_header("Set-Cookie", cookie),
+        Ok(None) => response,
+        Err(err) => {
+            tracing::error!(error = %err, "cannot save the session");
+            ui::errors::internal_error(0)
+        }
+    }
 }
 
 /// `POST /ws/fesp/`: one paForNode call.
@@ -129,5 +287,8 @@ mod tests {
         assert_eq!(route("GET", "/static/mypay.css"), Route::Asset("mypay.css".to_owned()));
         assert_eq!(route("POST", "/healthz"), Route::MethodNotAllowed("GET, HEAD"));
         assert_eq!(route("GET", "/nope"), Route::NotFound);
+        assert_eq!(route("GET", "/enti/c_esempio"), Route::Portal(Page::Org("c_esempio".to_owned())));
+        assert_eq!(route("POST", "/carrello/paga"), Route::Portal(Page::CartPayPost));
+        assert!(Page::CartPayPost.is_form_post() && !Page::Cart.is_form_post());
     }
 }

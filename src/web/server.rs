@@ -192,6 +192,7 @@ fn handle(state: &AppState, mut raw: tiny_http::Request, request_id: u64, conn: 
     let url = raw.url().to_owned();
     let path = url.split_once('?').map_or(url.as_str(), |(p, _)| p).to_owned();
     let route = router::route(&method, &path);
+    let peer = raw.remote_addr().map(|addr| addr.ip());
     let headers: Vec<(String, String)> = raw
         .headers()
         .iter()
@@ -205,8 +206,16 @@ fn handle(state: &AppState, mut raw: tiny_http::Request, request_id: u64, conn: 
         match read_body(&mut raw, route.body_limit(state)) {
             Err(response) => response,
             Ok(body) => {
-                let request =
-                    Request { method: &method, headers: &headers, body: &body, client_verified: conn.client_verified };
+                let query = url.split_once('?').map_or("", |(_, q)| q);
+                let request = Request {
+                    method: &method,
+                    path: &path,
+                    query,
+                    headers: &headers,
+                    body: &body,
+                    client_verified: conn.client_verified,
+                    peer,
+                };
                 match catch_unwind(AssertUnwindSafe(|| router::dispatch(state, &route, &request))) {
                     Ok(response) => response,
                     Err(_) => {

@@ -2,10 +2,12 @@
 //! data directories. One module per surface.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
 
+mod browser;
 mod cli;
 mod e2e;
 mod export;
 mod nodesim;
+mod portal;
 mod server;
 mod station;
 mod support;

@@ -1,13 +1,15 @@
-//! The home page: the orgs that accept payments.
+//! The home page: the orgs that accept payments, each linking to its page.
 
 use maud::{Markup, html};
 
-use super::super::ui::{errors, layout};
-use super::super::{AppState, Response};
+use super::super::Response;
+use super::super::ui::errors;
+use super::Ctx;
 use crate::store::orgs;
 
 /// What the home page shows of one org.
 pub struct OrgCard {
+    pub ipa_code: String,
     pub name: String,
     pub fiscal_code: String,
     pub city: Option<String>,
@@ -15,19 +17,20 @@ pub struct OrgCard {
 }
 
 /// `GET /`.
-pub fn page(state: &AppState) -> Response {
-    match state.db.read(orgs::list_orgs_in_production) {
+pub fn page(ctx: &mut Ctx<'_>) -> Response {
+    match ctx.state.db.read(orgs::list_orgs_in_production) {
         Ok(list) => {
             let cards: Vec<OrgCard> = list
                 .into_iter()
                 .map(|org| OrgCard {
+                    ipa_code: org.ipa_code,
                     name: org.name,
                     fiscal_code: org.fiscal_code,
                     city: org.city,
                     info_text: org.info_text,
                 })
                 .collect();
-            Response::html(200, layout::page("Enti", view(&cards)))
+            ctx.page("Enti", view(&cards))
         }
         Err(err) => {
             tracing::error!(error = %err, "home: cannot list orgs");
@@ -40,7 +43,8 @@ pub fn page(state: &AppState) -> Response {
 pub fn view(cards: &[OrgCard]) -> Markup {
     html! {
         h1 { "Paga con pagoPA" }
-        p class="lead" { "Scegli l'ente a cui devi effettuare un pagamento." }
+        p class="lead" { "Scegli l'ente a cui devi effettuare un pagamento, oppure "
+            a href="/avviso" { "paga un avviso" } " che hai ricevuto." }
         @if cards.is_empty() {
             div class="alert alert-info" role="alert" { "Nessun ente accetta pagamenti in questo momento." }
         } @else {
@@ -49,7 +53,7 @@ pub fn view(cards: &[OrgCard]) -> Markup {
                     li class="col-12 col-md-6 col-lg-4 mb-4" {
                         div class="card card-bg shadow-sm h-100" {
                             div class="card-body" {
-                                h2 class="card-title h5" { (card.name) }
+                                h2 class="card-title h5" { a href={ "/enti/" (card.ipa_code) } { (card.name) } }
                                 p class="card-text" {
                                     "Codice fiscale " (card.fiscal_code)
                                     @if let Some(city) = &card.city { br; (city) }
@@ -71,12 +75,13 @@ mod tests {
     #[test]
     fn org_names_are_escaped() {
         let card = OrgCard {
+            ipa_code: "c_x".to_owned(),
             name: "Comune <A & B>".to_owned(),
             fiscal_code: "01234567897".to_owned(),
             city: None,
             info_text: None,
         };
         let html = view(&[card]).into_string();
-        assert!(html.contains("<h2 class=\"card-title h5\">Comune &lt;A &amp; B&gt;</h2>"), "{html}");
+        assert!(html.contains("<a href=\"/enti/c_x\">Comune &lt;A &amp; B&gt;</a>"), "{html}");
     }
 }

@@ -48,3 +48,49 @@ pub fn internal_error(request_id: u64) -> Response {
         ),
     )
 }
+
+/// 400, for a form or query that cannot be read at all.
+pub fn bad_request(message: &str) -> Response {
+    Response::html(
+        400,
+        layout::page(
+            "Richiesta non valida",
+            html! {
+                h1 { "Richiesta non valida" }
+                p { (message) }
+                p { a href="/" { "Torna alla pagina iniziale" } }
+            },
+        ),
+    )
+}
+
+/// 403 for a form without a valid CSRF token: usually an expired session or an old tab.
+pub fn forbidden_form() -> Response {
+    Response::html(
+        403,
+        layout::page(
+            "Modulo non valido",
+            html! {
+                h1 { "Modulo scaduto o non valido" }
+                p { "Il modulo inviato non è più valido, ad esempio perché la sessione è scaduta. Nessun dato è stato registrato." }
+                p { "Ricarica la pagina e riprova." }
+                p { a href="/" { "Torna alla pagina iniziale" } }
+            },
+        ),
+    )
+}
+
+/// 403 for a page the visitor may not see.
+pub fn forbidden(message: &str) -> Response {
+    Response::html(
+        403,
+        layout::page(
+            "Accesso non consentito",
+            html! {
+                h1 { "Accesso non consentito" }
+                p { (message) }
+                p { a href="/" { "Torna alla pagina iniziale" } }
+            },
+        ),
+    )
+}

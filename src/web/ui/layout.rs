@@ -5,8 +5,29 @@ use maud::{DOCTYPE, Markup, html};
 
 use super::super::assets;
 
+/// What the portal adds around a page: messages, the citizen, the cart, page scripts.
+#[derive(Debug, Clone, Default)]
+pub struct Chrome {
+    /// (kind, text): kind is a Bootstrap alert colour (`success`, `danger`, `info`, `warning`).
+    pub flash: Vec<(String, String)>,
+    /// The logged-in citizen's name.
+    pub citizen: Option<String>,
+    pub cart_count: usize,
+    /// The session's CSRF token, for the logout form.
+    pub csrf: Option<String>,
+    /// Extra scripts under `/static/` (no inline scripts: the CSP allows only 'self').
+    pub scripts: Vec<&'static str>,
+    /// Show the portal's navigation.
+    pub nav: bool,
+}
+
 /// A full page around `main`.
 pub fn page(title: &str, main: Markup) -> Markup {
+    shell(title, &Chrome::default(), main)
+}
+
+/// A full page around `main`, with the portal's chrome.
+pub fn shell(title: &str, chrome: &Chrome, main: Markup) -> Markup {
     let css = assets::version("bootstrap-italia/css/bootstrap-italia.min.css");
     let own = assets::version("mypay.css");
     let js = assets::version("bootstrap-italia/js/bootstrap-italia.bundle.min.js");
@@ -50,9 +71,45 @@ pub fn page(title: &str, main: Markup) -> Markup {
                                 } }
                             }
                         }
+                        @if chrome.nav {
+                            div class="it-header-navbar-wrapper" {
+                                div class="container" {
+                                    nav class="navbar navbar-expand-lg has-megamenu" aria-label="Navigazione principale" {
+                                        ul class="navbar-nav flex-row flex-wrap gap-3" {
+                                            li class="nav-item" { a class="nav-link" href="/" { span { "Enti" } } }
+                                            li class="nav-item" { a class="nav-link" href="/avviso" { span { "Paga un avviso" } } }
+                                            li class="nav-item" {
+                                                a class="nav-link" href="/carrello" {
+                                                    span { "Carrello" }
+                                                    @if chrome.cart_count > 0 {
+                                                        " " span class="badge bg-primary" { (chrome.cart_count) span class="visually-hidden" { " avvisi" } }
+                                                    }
+                                                }
+                                            }
+                                            @if let Some(name) = &chrome.citizen {
+                                                li class="nav-item" { a class="nav-link" href="/area-personale" { span { "Area personale (" (name) ")" } } }
+                                                @if let Some(csrf) = &chrome.csrf {
+                                                    li class="nav-item" {
+                                                        form method="post" action="/esci" class="d-inline" {
+                                                            input type="hidden" name="csrf" value=(csrf);
+                                                            button type="submit" class="btn btn-link nav-link" { "Esci" }
+                                                        }
+                                                    }
+                                                }
+                                            } @else {
+                                                li class="nav-item" { a class="nav-link" href="/accedi" { span { "Accedi" } } }
+                                            }
+                                        }
+                                    }
+                                }
+                            }
+                        }
                     }
                 }
                 main id="contenuto" class="container my-5" {
+                    @for (kind, text) in &chrome.flash {
+                        div class={ "alert alert-" (kind) } role="alert" { (text) }
+                    }
                     (main)
                 }
                 footer class="it-footer" {
@@ -61,12 +118,17 @@ pub fn page(title: &str, main: Markup) -> Markup {
                             h2 class="visually-hidden" { "Sezione link utili" }
                             ul class="it-footer-small-prints-list list-inline mb-0 d-flex flex-column flex-md-row" {
                                 li class="list-inline-item" { a href="/" { "Home" } }
+                                li class="list-inline-item" { a href="/privacy/cookie" { "Informativa cookie" } }
+                                li class="list-inline-item" { a href="/accessibilita" { "Dichiarazione di accessibilità" } }
                                 li class="list-inline-item" { "Servizio erogato tramite la piattaforma pagoPA" }
                             }
                         }
                     }
                 }
                 script src={ "/static/bootstrap-italia/js/bootstrap-italia.bundle.min.js?v=" (js) } {}
+                @for script in &chrome.scripts {
+                    script src={ "/static/" (script) "?v=" (assets::version(script)) } {}
+                }
             }
         }
     }

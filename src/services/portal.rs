@@ -1,0 +1,391 @@
+//! The citizen portal's rules: finding a payable notice, the cart's limits, carts handed to
+//! Checkout and their outcome read from the receipts, e-mail verification PINs, and the
+//! installation key that signs receipt links.
+//!
+//! The Checkout call itself is made by the web adapter (`pagopa::checkout`) between
+//! [`prepare_cart`] and [`cart_sent`], so no transaction is held across HTTP.
+//! **Invariant:** a cart's outcome comes only from stored receipts, never from the browser.
+
+use hmac::{Hmac, Mac};
+use jiff::civil::Date;
+use sha2::Sha256;
+
+use super::ServiceError;
+use super::payments::{self, PaymentError, PaymentView};
+use crate::domain::{ApplicationCode, Cents, Iuv, NoticeNumber};
+use crate::store::carts::{self, CartItemRecord, CartRecord};
+use crate::store::receipts::{self, ReceiptRecord};
+use crate::store::{Db, StoreError, debts, mail, orgs, sessions};
+
+/// pagoPA Checkout takes at most 5 notices per cart.
+pub const CART_MAX: usize = 5;
+/// The privacy notice's version, recorded with every acceptance.
+pub const PRIVACY_VERSION: &str = "1.0";
+/// PINs a session, or an address, may ask for per hour.
+pub const PINS_PER_HOUR: i64 = 5;
+/// Wrong guesses that kill a PIN.
+pub const PIN_ATTEMPTS: i64 = 5;
+
+/// Why a portal action was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum PortalError {
+    #[error(transparent)]
+    Payment(#[from] PaymentError),
+    #[error("the notice code is neither an 18-digit notice number nor an IUV")]
+    BadNoticeCode,
+    #[error("the cart already holds {CART_MAX} notices")]
+    CartFull,
+    #[error("a notice with more than one beneficiary must be paid alone")]
+    MultiBeneficiary,
+    #[error("the notice is already in the cart")]
+    AlreadyInCart,
+    #[error("the cart is empty")]
+    EmptyCart,
+    #[error("too many PINs requested; try again later")]
+    PinRateLimited,
+    #[error("wrong PIN")]
+    PinWrong,
+    #[error("the PIN has expired")]
+    PinExpired,
+    #[error("the PIN was already used")]
+    PinUsed,
+    #[error("too many wrong PINs")]
+    PinDead,
+    #[error(transparent)]
+    Service(#[from] ServiceError),
+}
+
+impl From<StoreError> for PortalError {
+    fn from(err: StoreError) -> PortalError {
+        PortalError::Service(ServiceError::Store(err))
+    }
+}
+
+/// A notice in a cart, as the session keeps it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CartLine {
+    pub org_fiscal_code: String,
+    pub notice_number: String,
+}
+
+/// Reads what a citizen typed as a notice code: 18 digits (spaces allowed) or an IUV of 17 (or 15,
+/// with the org's application code) characters.
+pub fn parse_notice_code(db: &Db, org_fiscal_code: &str, code: &str) -> Result<NoticeNumber, PortalError> {
+    let compact: String = code.chars().filter(|c| !matches!(c, ' ' | '\t' | '-')).collect();
+    if compact.len() == 18 {
+        return NoticeNumber::parse(&compact).map_err(|_| PortalError::BadNoticeCode);
+    }
+    let iuv = Iuv::parse(&compact).map_err(|_| PortalError::BadNoticeCode)?;
+    let app = db
+        .read(|conn| orgs::find_org_by_fiscal_code(conn, org_fiscal_code))?
+        .and_then(|org| org.application_code)
+        .and_then(|c| ApplicationCode::parse(&c).ok());
+    iuv.notice_number(app).ok_or(PortalError::BadNoticeCode)
+}
+
+/// Looks a notice up as the Node's verify does: unknown, paid, annulled and expired notices are
+/// refused with their [`PaymentError`].
+pub fn find_payable(
+    db: &Db,
+    org_fiscal_code: &str,
+    notice: &NoticeNumber,
+    today: Date,
+) -> Result<PaymentView, PortalError> {
+    Ok(payments::verify(db, org_fiscal_code.trim(), notice, today)?)
+}
+
+/// Checks that `new` may join a cart already holding `lines` (whose views are `current`).
+pub fn check_add(current: &[PaymentView], new: &PaymentView) -> Result<(), PortalError> {
+    if current.iter().any(|v| v.org.id == new.org.id && v.debt.id == new.debt.id) {
+        return Err(PortalError::AlreadyInCart);
+    }
+    let multi = |v: &PaymentView| v.transfers.len() > 1;
+    if !current.is_empty() && (multi(new) || current.iter().any(multi)) {
+        return Err(PortalError::MultiBeneficiary);
+    }
+    if current.len() >= CART_MAX {
+        return Err(PortalError::CartFull);
+    }
+    Ok(())
+}
+
+/// Verifies every line of a cart again; a line that can no longer be paid fails the whole cart.
+pub fn load_cart(db: &Db, lines: &[CartLine], today: Date) -> Result<Vec<PaymentView>, PortalError> {
+    let mut views: Vec<PaymentView> = Vec::with_capacity(lines.len());
+    for line in lines {
+        let notice = NoticeNumber::parse(&line.notice_number).map_err(|_| PortalError::BadNoticeCode)?;
+        let view = find_payable(db, &line.org_fiscal_code, &notice, today)?;
+        check_add(&views, &view)?;
+        views.push(view);
+    }
+    Ok(views)
+}
+
+/// What [`prepare_cart`] needs besides the lines.
+#[derive(Debug, Clone)]
+pub struct NewCart<'a> {
+    pub session_hash: &'a str,
+    pub payer_email: Option<&'a str>,
+    pub citizen_id: Option<&'a str>,
+}
+
+/// Records a cart about to go to Checkout (state `IN_PAGAMENTO`) and the acceptance of each org's
+/// privacy notice; returns the cart with its new random token.
+pub fn prepare_cart(db: &Db, views: &[PaymentView], new: &NewCart<'_>, now: &str) -> Result<CartRecord, PortalError> {
+    if views.is_empty() {
+        return Err(PortalError::EmptyCart);
+    }
+    let total = views.iter().try_fold(0i64, |acc, v| acc.checked_add(v.amount().get())).unwrap_or(i64::MAX);
+    let items = views
+        .iter()
+        .zip(1..)
+        .map(|(v, position)| CartItemRecord {
+            position,
+            org_id: v.org.id,
+            debt_id: v.debt.id,
+            notice_number: v.debt.notice_number.clone().unwrap_or_default(),
+            amount_cents: v.amount().get(),
+        })
+        .collect();
+    let mut cart = CartRecord {
+        token: random_hex(16)?,
+        session_hash: new.session_hash.to_owned(),
+        state: "IN_PAGAMENTO".to_owned(),
+        payer_email: new.payer_email.map(str::to_owned),
+        citizen_id: new.citizen_id.map(str::to_owned),
+        total_cents: total,
+        items,
+        ..CartRecord::default()
+    };
+    db.write(|tx| {
+        cart.id = carts::insert_cart(tx, &cart, now)?;
+        let mut seen = Vec::new();
+        for v in views {
+            if !seen.contains(&v.org.id) {
+                seen.push(v.org.id);
+                carts::insert_privacy_acceptance(
+                    tx,
+                    v.org.id,
+                    PRIVACY_VERSION,
+                    Some(cart.id),
+                    new.session_hash,
+                    new.citizen_id,
+                    now,
+                )?;
+            }
+        }
+        Ok::<_, PortalError>(())
+    })?;
+    Ok(cart)
+}
+
+/// Records where Checkout sent the browser, or (`None`) that Checkout refused the cart.
+pub fn cart_sent(db: &Db, cart_id: i64, checkout_url: Option<&str>, now: &str) -> Result<(), PortalError> {
+    let state = if checkout_url.is_some() { "IN_PAGAMENTO" } else { "ERRORE" };
+    Ok(db.write(|tx| carts::update_cart_state(tx, cart_id, state, checkout_url, now))?)
+}
+
+/// A cart and what its receipts say.
+#[derive(Debug, Clone)]
+pub struct CartOutcome {
+    pub cart: CartRecord,
+    /// The receipts that paid the cart's debts, one per item when paid.
+    pub receipts: Vec<ReceiptRecord>,
+    /// Every item has a successful receipt.
+    pub paid: bool,
+}
+
+/// The cart with this token and whether its receipts have all arrived.
+pub fn cart_outcome(db: &Db, token: &str) -> Result<Option<CartOutcome>, PortalError> {
+    db.read_tx(|conn| {
+        let Some(cart) = carts::find_cart_by_token(conn, token)? else {
+            return Ok(None);
+        };
+        let mut found = Vec::new();
+        for item in &cart.items {
+            if let Some(r) = receipts::list_ok_receipts_for_debt(conn, item.debt_id)?.into_iter().next() {
+                found.push(r);
+            }
+        }
+        let paid = !cart.items.is_empty() && found.len() == cart.items.len();
+        Ok(Some(CartOutcome { cart, receipts: found, paid }))
+    })
+}
+
+/// Marks a paid cart `PAGATO`, queueing `mail` (recipient, subject, body) once.
+pub fn cart_paid(db: &Db, cart_id: i64, mail: Option<(&str, &str, &str)>, now: &str) -> Result<(), PortalError> {
+    db.write(|tx| {
+        carts::update_cart_state(tx, cart_id, "PAGATO", None, now)?;
+        if let Some((to, subject, body)) = mail
+            && carts::update_cart_mail_queued(tx, cart_id, now)?
+        {
+            mail::insert_mail(tx, to, subject, body, now)?;
+        }
+        Ok::<_, PortalError>(())
+    })
+}
+
+/// Marks a cart cancelled (the citizen's choice at Checkout) or failed.
+pub fn cart_abandoned(db: &Db, cart_id: i64, cancelled: bool, now: &str) -> Result<(), PortalError> {
+    let state = if cancelled { "ANNULLATO" } else { "ERRORE" };
+    Ok(db.write(|tx| carts::update_cart_state(tx, cart_id, state, None, now))?)
+}
+
+/// Whether a cart of this session paid the debt.
+pub fn session_paid(db: &Db, session_hash: &str, debt_id: i64) -> Result<bool, PortalError> {
+    Ok(db.read(|conn| carts::session_paid_debt(conn, session_hash, debt_id))?)
+}
+
+/// The receipt with this id.
+pub fn receipt(db: &Db, id: i64) -> Result<Option<ReceiptRecord>, PortalError> {
+    Ok(db.read(|conn| receipts::find_receipt_by_id(conn, id))?)
+}
+
+/// The open debts of a fiscal code across orgs, with their org's name and fiscal code.
+pub fn debts_of(
+    db: &Db,
+    fiscal_code: &str,
+) -> Result<Vec<(crate::store::debts::DebtRecord, String, String)>, PortalError> {
+    db.read(|conn| {
+        let list = debts::list_debts_of_debtor(conn, fiscal_code, &["INSERIMENTO_DOVUTO", "PAGAMENTO_INIZIATO"], 200)?;
+        let all = orgs::list_orgs(conn)?;
+        Ok(list
+            .into_iter()
+            .filter_map(|d| {
+                let org = all.iter().find(|o| o.id == d.org_id)?;
+                Some((d, org.name.clone(), org.fiscal_code.clone()))
+            })
+            .collect())
+    })
+}
+
+/// The receipts where a fiscal code is debtor or payer.
+pub fn receipts_of(db: &Db, fiscal_code: &str) -> Result<Vec<ReceiptRecord>, PortalError> {
+    Ok(db.read(|conn| receipts::list_receipts_of_party(conn, fiscal_code, 200))?)
+}
+
+/// The per-installation HMAC key (created on first use, kept in the database).
+pub fn installation_key(db: &Db, now: &str) -> Result<Vec<u8>, PortalError> {
+    if let Some(hex) = db.read(|conn| sessions::find_setting(conn, "hmac_key"))? {
+        return Ok(from_hex(&hex));
+    }
+    let fresh = random_hex(32)?;
+    let stored = db.write(|tx| sessions::insert_setting_once(tx, "hmac_key", &fresh, now))?;
+    Ok(from_hex(&stored))
+}
+
+/// HMAC-SHA256 of `message` in hex.
+pub fn sign(key: &[u8], message: &str) -> String {
+    let Ok(mut mac) = Hmac::<Sha256>::new_from_slice(key) else {
+        return String::new();
+    };
+    mac.update(message.as_bytes());
+    hex(&mac.finalize().into_bytes())
+}
+
+/// Checks a signature made by [`sign`], in constant time.
+pub fn verify_signature(key: &[u8], message: &str, signature: &str) -> bool {
+    let Ok(mut mac) = Hmac::<Sha256>::new_from_slice(key) else {
+        return false;
+    };
+    mac.update(message.as_bytes());
+    let bytes = from_hex(signature);
+    !bytes.is_empty() && mac.verify_slice(&bytes).is_ok()
+}
+
+/// Issues a 6-digit PIN for `email` and queues the mail `compose(pin)` = (subject, body) in the same
+/// transaction. Refused past [`PINS_PER_HOUR`] per session or per address.
+pub fn issue_pin(
+    db: &Db,
+    key: &[u8],
+    session_hash: &str,
+    email: &str,
+    now: jiff::Timestamp,
+    compose: impl FnOnce(&str) -> (String, String),
+) -> Result<(), PortalError> {
+    let email = email.trim().to_lowercase();
+    let iso = crate::clock::iso(now);
+    let hour_ago = crate::clock::iso(now - jiff::SignedDuration::from_hours(1));
+    let expires = crate::clock::iso(now + jiff::SignedDuration::from_hours(1));
+    let mut random = [0u8; 4];
+    getrandom::fill(&mut random).map_err(|err| ServiceError::Internal(format!("no randomness: {err}")))?;
+    let pin = format!("{:06}", u32::from_le_bytes(random) % 1_000_000);
+    let pin_hash = sign(key, &format!("pin:{session_hash}:{email}:{pin}"));
+    let (subject, body) = compose(&pin);
+    db.write(|tx| {
+        let (by_session, by_email) = mail::count_pins_since(tx, session_hash, &email, &hour_ago)?;
+        if by_session >= PINS_PER_HOUR || by_email >= PINS_PER_HOUR {
+            return Err(PortalError::PinRateLimited);
+        }
+        mail::insert_pin(tx, session_hash, &email, &pin_hash, &iso, &expires)?;
+        mail::insert_mail(tx, &email, &subject, &body, &iso)?;
+        Ok(())
+    })
+}
+
+/// Checks the PIN typed for the session's latest request; a right PIN is used up.
+pub fn check_pin(db: &Db, key: &[u8], session_hash: &str, pin: &str, now: &str) -> Result<String, PortalError> {
+    db.write(|tx| {
+        let Some(record) = mail::find_latest_pin(tx, session_hash)? else {
+            return Err(PortalError::PinWrong);
+        };
+        if record.used_at.is_some() {
+            return Err(PortalError::PinUsed);
+        }
+        if record.expires_at.as_str() <= now {
+            return Err(PortalError::PinExpired);
+        }
+        if record.attempts >= PIN_ATTEMPTS {
+            return Err(PortalError::PinDead);
+        }
+        let message = format!("pin:{session_hash}:{}:{}", record.email, pin.trim());
+        if !verify_signature(key, &message, &record.pin_hash) {
+            mail::update_pin_attempt(tx, record.id)?;
+            return Err(PortalError::PinWrong);
+        }
+        mail::update_pin_used(tx, record.id, now)?;
+        Ok(record.email)
+    })
+}
+
+/// `n` random bytes in hex.
+pub fn random_hex(n: usize) -> Result<String, ServiceError> {
+    let mut bytes = vec![0u8; n];
+    getrandom::fill(&mut bytes).map_err(|err| ServiceError::Internal(format!("no randomness: {err}")))?;
+    Ok(hex(&bytes))
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn from_hex(text: &str) -> Vec<u8> {
+    if text.len() % 2 != 0 {
+        return Vec::new();
+    }
+    (0..text.len() / 2)
+        .map_while(|i| text.get(i * 2..i * 2 + 2).and_then(|pair| u8::from_str_radix(pair, 16).ok()))
+        .collect()
+}
+
+/// The amount shown for a cart.
+pub fn total(views: &[PaymentView]) -> Cents {
+    Cents::new(views.iter().map(|v| v.amount().get()).sum())
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
+    use super::*;
+
+    #[test]
+    fn signatures_verify_and_refuse_tampering() {
+        let key = b"0123456789abcdef0123456789abcdef";
+        let sig = sign(key, "receipt:42");
+        assert_eq!(sig.len(), 64);
+        assert!(verify_signature(key, "receipt:42", &sig));
+        assert!(!verify_signature(key, "receipt:43", &sig));
+        assert!(!verify_signature(key, "receipt:42", "zz"));
+        assert!(!verify_signature(key, "receipt:42", ""));
+    }
+}

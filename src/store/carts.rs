@@ -1,0 +1,155 @@
+//! Carts sent to pagoPA Checkout, their items, and privacy notice acceptances recorded when a
+//! payment starts.
+
+use rusqlite::{Connection, OptionalExtension, Row, named_params, params};
+
+use super::StoreError;
+
+/// A cart as stored.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct CartRecord {
+    pub id: i64,
+    pub token: String,
+    pub session_hash: String,
+    pub state: String,
+    pub checkout_url: Option<String>,
+    pub payer_email: Option<String>,
+    pub citizen_id: Option<String>,
+    pub total_cents: i64,
+    pub mail_queued: bool,
+    pub created_at: String,
+    pub updated_at: String,
+    pub items: Vec<CartItemRecord>,
+}
+
+/// One notice of a cart.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct CartItemRecord {
+    pub position: i64,
+    pub org_id: i64,
+    pub debt_id: i64,
+    pub notice_number: String,
+    pub amount_cents: i64,
+}
+
+const COLUMNS: &str = "id, token, session_hash, state, checkout_url, payer_email, citizen_id, total_cents, \
+     mail_queued, created_at, updated_at";
+
+fn from_row(row: &Row<'_>) -> rusqlite::Result<CartRecord> {
+    Ok(CartRecord {
+        id: row.get(0)?,
+        token: row.get(1)?,
+        session_hash: row.get(2)?,
+        state: row.get(3)?,
+        checkout_url: row.get(4)?,
+        payer_email: row.get(5)?,
+        citizen_id: row.get(6)?,
+        total_cents: row.get(7)?,
+        mail_queued: row.get(8)?,
+        created_at: row.get(9)?,
+        updated_at: row.get(10)?,
+        items: Vec::new(),
+    })
+}
+
+/// Inserts a cart and its items; returns its id.
+pub fn insert_cart(conn: &Connection, c: &CartRecord, now: &str) -> Result<i64, StoreError> {
+    conn.prepare_cached(
+        "INSERT INTO cart (token, session_hash, state, checkout_url, payer_email, citizen_id, total_cents, \
+         created_at, updated_at) VALUES (:token, :session, :state, :url, :email, :citizen, :total, :now, :now)",
+    )?
+    .execute(named_params! {
+        ":token": c.token, ":session": c.session_hash, ":state": c.state, ":url": c.checkout_url,
+        ":email": c.payer_email, ":citizen": c.citizen_id, ":total": c.total_cents, ":now": now,
+    })
+    .map_err(StoreError::from_sqlite)?;
+    let id = conn.last_insert_rowid();
+    let mut stmt = conn.prepare_cached(
+        "INSERT INTO cart_item (cart_id, position, org_id, debt_id, notice_number, amount_cents) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    )?;
+    for item in &c.items {
+        stmt.execute(params![id, item.position, item.org_id, item.debt_id, item.notice_number, item.amount_cents])
+            .map_err(StoreError::from_sqlite)?;
+    }
+    Ok(id)
+}
+
+/// The cart with this token, with its items.
+pub fn find_cart_by_token(conn: &Connection, token: &str) -> Result<Option<CartRecord>, StoreError> {
+    let sql = format!("SELECT {COLUMNS} FROM cart WHERE token = ?1");
+    let Some(mut cart) = conn.prepare_cached(&sql)?.query_row([token], from_row).optional()? else {
+        return Ok(None);
+    };
+    cart.items = conn
+        .prepare_cached(
+            "SELECT position, org_id, debt_id, notice_number, amount_cents FROM cart_item WHERE cart_id = ?1 \
+             ORDER BY position",
+        )?
+        .query_map([cart.id], |row| {
+            Ok(CartItemRecord {
+                position: row.get(0)?,
+                org_id: row.get(1)?,
+                debt_id: row.get(2)?,
+                notice_number: row.get(3)?,
+                amount_cents: row.get(4)?,
+            })
+        })?
+        .collect::<Result<_, _>>()?;
+    Ok(Some(cart))
+}
+
+/// Moves a cart to `state` and records where Checkout sent the browser.
+pub fn update_cart_state(
+    conn: &Connection,
+    cart_id: i64,
+    state: &str,
+    checkout_url: Option<&str>,
+    now: &str,
+) -> Result<(), StoreError> {
+    conn.prepare_cached(
+        "UPDATE cart SET state = ?2, checkout_url = coalesce(?3, checkout_url), updated_at = ?4 WHERE id = ?1",
+    )?
+    .execute(params![cart_id, state, checkout_url, now])?;
+    Ok(())
+}
+
+/// Marks the receipt mail of a cart as queued; returns false when it already was.
+pub fn update_cart_mail_queued(conn: &Connection, cart_id: i64, now: &str) -> Result<bool, StoreError> {
+    let n = conn
+        .prepare_cached("UPDATE cart SET mail_queued = 1, updated_at = ?2 WHERE id = ?1 AND mail_queued = 0")?
+        .execute(params![cart_id, now])?;
+    Ok(n == 1)
+}
+
+/// Whether a cart started by this session holds the debt.
+pub fn session_paid_debt(conn: &Connection, session_hash: &str, debt_id: i64) -> Result<bool, StoreError> {
+    Ok(conn
+        .prepare_cached(
+            "SELECT 1 FROM cart c JOIN cart_item i ON i.cart_id = c.id WHERE c.session_hash = ?1 AND i.debt_id = ?2",
+        )?
+        .exists(params![session_hash, debt_id])?)
+}
+
+/// Records that the privacy notice `version` of the org was accepted.
+pub fn insert_privacy_acceptance(
+    conn: &Connection,
+    org_id: i64,
+    version: &str,
+    cart_id: Option<i64>,
+    session_hash: &str,
+    citizen_id: Option<&str>,
+    now: &str,
+) -> Result<(), StoreError> {
+    conn.prepare_cached(
+        "INSERT INTO privacy_acceptance (org_id, version, cart_id, session_hash, citizen_id, accepted_at) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    )?
+    .execute(params![org_id, version, cart_id, session_hash, citizen_id, now])?;
+    Ok(())
+}
+
+/// How many privacy acceptances a cart has.
+pub fn count_privacy_acceptances(conn: &Connection, cart_id: i64) -> Result<i64, StoreError> {
+    Ok(conn.query_row("SELECT count(*) FROM privacy_acceptance WHERE cart_id = ?1", [cart_id], |r| r.get(0))?)
+}

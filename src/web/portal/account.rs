@@ -1,0 +1,298 @@
+//! Citizens' login (trusted headers from an authenticating proxy, or the demo login), their own
+//! area ("I miei debiti", "I miei pagamenti", profile e-mail), and the receipt page.
+
+use maud::html;
+
+use super::super::authz::{self, Deny};
+use super::super::session::Citizen;
+use super::super::ui::errors;
+use super::super::{Response, forms::encode};
+use super::{Ctx, date_it, error_page, euro, grouped};
+use crate::domain::{Email, FiscalCode};
+use crate::services::portal;
+use crate::services::portal::PortalError;
+
+/// Demo citizens (the demo's debtors).
+const DEMO_CITIZENS: &[(&str, &str)] = &[("RSSMRA85T10A562S", "Mario Rossi"), ("BNCGLI90A41F205H", "Giulia Bianchi")];
+
+/// The identity a trusted proxy passed, if the peer is trusted and the headers are there.
+fn header_identity(ctx: &Ctx<'_>) -> Option<Citizen> {
+    let auth = &ctx.state.config.raw.citizen_auth;
+    if auth.mode != "headers" {
+        return None;
+    }
+    let peer = ctx.request.peer?;
+    if !auth.trusted_proxies.iter().any(|p| p.parse::<std::net::IpAddr>().is_ok_and(|ip| ip == peer)) {
+        tracing::warn!(target: "security", %peer, "identity headers from an untrusted peer ignored");
+        return None;
+    }
+    let raw = ctx.request.header(&auth.header_fiscal_code)?.trim();
+    let code = raw.strip_prefix("TINIT-").unwrap_or(raw).to_uppercase();
+    let fiscal_code = FiscalCode::parse(&code).ok()?;
+    Some(Citizen {
+        fiscal_code: fiscal_code.as_str().to_owned(),
+        name: ctx.request.header(&auth.header_name).unwrap_or_default().trim().chars().take(140).collect(),
+        email: ctx
+            .request
+            .header(&auth.header_email)
+            .and_then(|e| Email::parse(e.trim()).ok())
+            .map(|e| e.as_str().to_owned()),
+        method: "headers".to_owned(),
+    })
+}
+
+/// `GET /accedi`.
+pub fn login(ctx: &mut Ctx<'_>) -> Response {
+    if let Some(citizen) = header_identity(ctx) {
+        if ctx.session.citizen().as_ref().map(|c| &c.fiscal_code) != Some(&citizen.fiscal_code) {
+            let now = ctx.now;
+            if let Err(err) = ctx.session.login(ctx.state, &citizen, now) {
+                return error_page(ctx, &PortalError::from(err));
+            }
+            tracing::info!(target: "security", method = "headers", "citizen logged in");
+        }
+        return ctx.redirect("/area-personale");
+    }
+    let demo = ctx.state.demo;
+    let csrf = ctx.csrf();
+    let body = html! {
+        h1 { "Accedi" }
+        @if ctx.state.config.raw.citizen_auth.mode == "headers" {
+            p { "L'accesso con SPID o CIE non è disponibile da questo indirizzo. Riprova dalla pagina dell'ente." }
+        } @else if !demo {
+            p { "L'accesso con identità digitale non è attivo su questo portale: puoi comunque pagare senza accedere." }
+        }
+        @if demo {
+            div class="alert alert-info" role="alert" { "Dimostrazione: scegli un cittadino di prova al posto di SPID o CIE." }
+            form method="post" action="/accedi/demo" {
+                (csrf)
+                div class="select-wrapper form-group" {
+                    label for="cittadino" { "Cittadino di prova" }
+                    select id="cittadino" name="cittadino" {
+                        @for (code, name) in DEMO_CITIZENS { option value=(code) { (name) " (" (code) ")" } }
+                    }
+                }
+                button type="submit" class="btn btn-primary" { "Accedi" }
+            }
+        }
+    };
+    ctx.page("Accedi", body)
+}
+
+/// `POST /accedi/demo`: only with `--demo`.
+pub fn demo_login(ctx: &mut Ctx<'_>) -> Response {
+    if !ctx.state.demo {
+        return errors::not_found();
+    }
+    let code = ctx.form.text("cittadino");
+    let Some((code, name)) = DEMO_CITIZENS.iter().find(|(c, _)| *c == code) else {
+        return errors::bad_request("Cittadino di prova sconosciuto.");
+    };
+    let citizen = Citizen {
+        fiscal_code: (*code).to_owned(),
+        name: (*name).to_owned(),
+        email: Some(format!("{}@demo.invalid", name.to_lowercase().replace(' ', "."))),
+        method: "demo".to_owned(),
+    };
+    let now = ctx.now;
+    if let Err(err) = ctx.session.login(ctx.state, &citizen, now) {
+        return error_page(ctx, &PortalError::from(err));
+    }
+    ctx.session.flash("success", format!("Benvenuto, {name}."));
+    ctx.redirect("/area-personale")
+}
+
+/// `POST /esci`.
+pub fn logout(ctx: &mut Ctx<'_>) -> Response {
+    let now = ctx.now;
+    if let Err(err) = ctx.session.logout(ctx.state, now) {
+        return error_page(ctx, &PortalError::from(err));
+    }
+    ctx.redirect("/")
+}
+
+fn login_needed(ctx: &mut Ctx<'_>) -> Response {
+    ctx.session.flash("info", "Accedi per vedere la tua area personale.");
+    ctx.redirect("/accedi")
+}
+
+/// Component: the tabs of the personal area.
+fn tabs(active: &str) -> maud::Markup {
+    let tab = |href: &str, label: &str| {
+        html! { li class="nav-item" { a class={ "nav-link" @if label == active { " active" } } href=(href) aria-current=[(label == active).then_some("page")] { (label) } } }
+    };
+    html! {
+        ul class="nav nav-tabs mb-4" {
+            (tab("/area-personale", "I miei debiti"))
+            (tab("/area-personale/pagamenti", "I miei pagamenti"))
+            (tab("/area-personale/profilo", "Profilo"))
+        }
+    }
+}
+
+/// `GET /area-personale`: open positions of the citizen across orgs.
+pub fn my_debts(ctx: &mut Ctx<'_>) -> Response {
+    let citizen = match authz::citizen(ctx.session) {
+        Ok(c) => c,
+        Err(Deny::NotLoggedIn | Deny::NotYours) => return login_needed(ctx),
+    };
+    let debts = match portal::debts_of(&ctx.state.db, &citizen.fiscal_code) {
+        Ok(list) => list,
+        Err(err) => return error_page(ctx, &err),
+    };
+    let csrf = ctx.csrf();
+    let body = html! {
+        h1 { "Area personale" }
+        (tabs("I miei debiti"))
+        @if debts.is_empty() { p { "Non hai posizioni da pagare." } } @else {
+            div class="table-responsive" { table class="table" {
+                caption class="visually-hidden" { "Posizioni da pagare" }
+                thead { tr { th scope="col" { "Ente" } th scope="col" { "Causale" } th scope="col" { "Scadenza" } th scope="col" { "Codice avviso" } th scope="col" class="text-end" { "Importo" } th scope="col" { span class="visually-hidden" { "Azioni" } } } }
+                tbody {
+                    @for (d, org_name, org_cf) in &debts {
+                        @let notice = d.notice_number.clone().unwrap_or_default();
+                        tr class="my-debt" {
+                            td { (org_name) } td { (d.causale) }
+                            td { (d.due_date.as_deref().map(date_it).unwrap_or_default()) }
+                            td class="text-nowrap" { (grouped(&notice)) }
+                            td class="text-end text-nowrap" { (euro(d.amount_cents)) }
+                            td { @if !notice.is_empty() {
+                                form method="post" action="/carrello/aggiungi" {
+                                    (csrf)
+                                    input type="hidden" name="ente" value=(org_cf);
+                                    input type="hidden" name="avviso" value=(notice);
+                                    button type="submit" class="btn btn-outline-primary btn-sm" { "Aggiungi al carrello" }
+                                }
+                            } }
+                        }
+                    }
+                }
+            } }
+        }
+    };
+    ctx.page("I miei debiti", body)
+}
+
+/// `GET /area-personale/pagamenti`: the citizen's receipts.
+pub fn my_payments(ctx: &mut Ctx<'_>) -> Response {
+    let citizen = match authz::citizen(ctx.session) {
+        Ok(c) => c,
+        Err(_) => return login_needed(ctx),
+    };
+    let list = match portal::receipts_of(&ctx.state.db, &citizen.fiscal_code) {
+        Ok(list) => list,
+        Err(err) => return error_page(ctx, &err),
+    };
+    let body = html! {
+        h1 { "Area personale" }
+        (tabs("I miei pagamenti"))
+        @if list.is_empty() { p { "Non risultano pagamenti." } } @else {
+            ul class="list-group" {
+                @for r in &list {
+                    li class="list-group-item my-receipt" {
+                        a href={ "/ricevute/" (r.id) } { (r.company_name) " — " (r.description) }
+                        " — " (euro(r.amount_cents)) " — " (r.payment_date_time.clone().unwrap_or_default())
+                    }
+                }
+            }
+        }
+    };
+    ctx.page("I miei pagamenti", body)
+}
+
+/// `GET /area-personale/profilo`.
+pub fn profile(ctx: &mut Ctx<'_>) -> Response {
+    let citizen = match authz::citizen(ctx.session) {
+        Ok(c) => c,
+        Err(_) => return login_needed(ctx),
+    };
+    let csrf = ctx.csrf();
+    let body = html! {
+        h1 { "Area personale" }
+        (tabs("Profilo"))
+        dl class="row" {
+            dt class="col-sm-3" { "Nome" } dd class="col-sm-9" { (citizen.name) }
+            dt class="col-sm-3" { "Codice fiscale" } dd class="col-sm-9" { (citizen.fiscal_code) }
+        }
+        form method="post" action="/area-personale/profilo" {
+            (csrf)
+            div class="form-group" {
+                label for="email" class="active" { "E-mail per le ricevute" }
+                input type="email" id="email" name="email" class="form-control" value=(citizen.email.clone().unwrap_or_default()) autocomplete="email";
+            }
+            button type="submit" class="btn btn-primary" { "Salva" }
+        }
+    };
+    ctx.page("Profilo", body)
+}
+
+/// `POST /area-personale/profilo`.
+pub fn profile_post(ctx: &mut Ctx<'_>) -> Response {
+    if authz::citizen(ctx.session).is_err() {
+        return login_needed(ctx);
+    }
+    let text = ctx.form.text("email");
+    if text.is_empty() {
+        ctx.session.set_citizen_email(None);
+    } else if let Ok(email) = Email::parse(&text) {
+        ctx.session.set_citizen_email(Some(email.as_str().to_owned()));
+    } else {
+        ctx.session.flash("danger", "Inserisci un indirizzo e-mail valido.");
+        return ctx.redirect("/area-personale/profilo");
+    }
+    ctx.session.flash("success", "Profilo aggiornato.");
+    ctx.redirect("/area-personale/profilo")
+}
+
+/// `GET /ricevute/{id}` and `/ricevute/{id}/xml`: the receipt, to its payer only.
+pub fn receipt(ctx: &mut Ctx<'_>, id: &str, xml: bool) -> Response {
+    let Ok(id) = id.parse::<i64>() else {
+        return errors::not_found();
+    };
+    let found = match portal::receipt(&ctx.state.db, id) {
+        Ok(Some(r)) if r.outcome == "OK" => r,
+        Ok(_) => return errors::not_found(),
+        Err(err) => return error_page(ctx, &err),
+    };
+    let key = match portal::installation_key(&ctx.state.db, &ctx.iso_now()) {
+        Ok(key) => key,
+        Err(err) => return error_page(ctx, &err),
+    };
+    let signature = ctx.query.get("firma").map(str::to_owned);
+    if authz::receipt(&ctx.state.db, &key, ctx.session, &found, signature.as_deref()).is_err() {
+        return errors::forbidden(
+            "Questa ricevuta è visibile solo a chi ha effettuato il pagamento, all'intestatario dopo l'accesso, o tramite il collegamento ricevuto per e-mail.",
+        );
+    }
+    if xml {
+        return Response::text(200, "application/xml; charset=utf-8", found.request_xml.clone()).with_header(
+            "Content-Disposition",
+            format!(
+                "attachment; filename=\"ricevuta-{}-{}.xml\"",
+                found.iuv,
+                found.receipt_id.chars().filter(char::is_ascii_alphanumeric).collect::<String>()
+            ),
+        );
+    }
+    let query = signature.map(|s| format!("?firma={}", encode(&s))).unwrap_or_default();
+    let r = &found;
+    let body = html! {
+        h1 { "Ricevuta di pagamento" }
+        div class="alert alert-success" role="alert" { "Pagamento eseguito il " (r.payment_date_time.clone().unwrap_or_default()) }
+        dl class="row receipt" {
+            dt class="col-sm-4" { "Ente creditore" } dd class="col-sm-8" { (r.company_name) }
+            dt class="col-sm-4" { "Importo" } dd class="col-sm-8" { strong { (euro(r.amount_cents)) } }
+            @if let Some(fee) = r.fee_cents { dt class="col-sm-4" { "Commissione" } dd class="col-sm-8" { (euro(fee)) } }
+            dt class="col-sm-4" { "Causale" } dd class="col-sm-8" { (r.description) }
+            dt class="col-sm-4" { "Debitore" } dd class="col-sm-8" { (r.debtor.name) " (" (r.debtor.id) ")" }
+            @if let Some(payer) = &r.payer { dt class="col-sm-4" { "Pagatore" } dd class="col-sm-8" { (payer.name) " (" (payer.id) ")" } }
+            dt class="col-sm-4" { "Data e ora" } dd class="col-sm-8" { (r.payment_date_time.clone().unwrap_or_default()) }
+            dt class="col-sm-4" { "Prestatore (PSP)" } dd class="col-sm-8" { (r.psp_company_name) " (" (r.psp_id) ")" }
+            dt class="col-sm-4" { "Identificativo riscossione (IUR)" } dd class="col-sm-8" { (r.receipt_id) }
+            dt class="col-sm-4" { "IUV" } dd class="col-sm-8" { (r.iuv) }
+            dt class="col-sm-4" { "Codice avviso" } dd class="col-sm-8" { (grouped(&r.notice_number)) }
+        }
+        p { a class="btn btn-outline-primary" href={ "/ricevute/" (r.id) "/xml" (query) } { "Scarica la ricevuta (XML)" } }
+    };
+    ctx.page("Ricevuta", body)
+}

@@ -1,0 +1,390 @@
+//! The cart (in the session, up to five notices), the payer's e-mail verification by PIN, the hand
+//! over to pagoPA Checkout, and the outcome page that waits for the receipts.
+//!
+//! The return from Checkout is only a hint (reference/pagopa.md §6): the outcome page shows a
+//! payment as done only when the receipts of every notice are stored.
+
+use maud::html;
+
+use super::super::Response;
+use super::super::ui::errors;
+use super::{Ctx, error_page, euro, grouped};
+use crate::domain::{Email, NoticeNumber};
+use crate::pagopa::checkout;
+use crate::services::portal::{self, CartOutcome, NewCart, PortalError};
+
+/// `GET /carrello`.
+pub fn page(ctx: &mut Ctx<'_>) -> Response {
+    // Lines that can no longer be paid (paid elsewhere, annulled) leave the cart with a message.
+    let mut views = Vec::new();
+    let mut kept = Vec::new();
+    for line in ctx.session.cart_lines() {
+        let checked = NoticeNumber::parse(&line.notice_number)
+            .map_err(|_| PortalError::BadNoticeCode)
+            .and_then(|n| portal::find_payable(&ctx.state.db, &line.org_fiscal_code, &n, ctx.today()))
+            .and_then(|v| portal::check_add(&views, &v).map(|()| v));
+        match checked {
+            Ok(view) => {
+                kept.push((line.org_fiscal_code, line.notice_number));
+                views.push(view);
+            }
+            Err(err) => {
+                let (_, text) = super::describe(&err);
+                ctx.session
+                    .flash("warning", format!("Avviso {} rimosso dal carrello: {text}", grouped(&line.notice_number)));
+            }
+        }
+    }
+    if kept.len() != ctx.session.data.cart.len() {
+        ctx.session.data.cart = kept;
+        ctx.session.touch();
+    }
+    let citizen = ctx.session.citizen();
+    let verified = citizen.as_ref().and_then(|c| c.email.clone()).or_else(|| ctx.session.data.verified_email.clone());
+    let pending = ctx.session.data.pending_email.clone();
+    let mut orgs: Vec<(String, String)> = Vec::new();
+    for v in &views {
+        if !orgs.iter().any(|(ipa, _)| ipa == &v.org.ipa_code) {
+            orgs.push((v.org.ipa_code.clone(), v.org.name.clone()));
+        }
+    }
+    let csrf = ctx.csrf();
+    let body = html! {
+        h1 { "Carrello" }
+        @if views.is_empty() {
+            p { "Il carrello è vuoto." }
+            p { a href="/avviso" { "Paga un avviso" } " oppure " a href="/" { "scegli un ente" } "." }
+        } @else {
+            div class="table-responsive" {
+                table class="table" {
+                    caption class="visually-hidden" { "Avvisi nel carrello" }
+                    thead { tr { th scope="col" { "Ente" } th scope="col" { "Causale" } th scope="col" { "Codice avviso" } th scope="col" class="text-end" { "Importo" } th scope="col" { span class="visually-hidden" { "Azioni" } } } }
+                    tbody {
+                        @for v in &views {
+                            @let notice = v.debt.notice_number.clone().unwrap_or_default();
+                            tr {
+                                td { (v.org.name) }
+                                td { (v.debt.causale) }
+                                td class="text-nowrap" { (grouped(&notice)) }
+                                td class="text-end text-nowrap" { (v.amount().format_eur()) }
+                                td {
+                                    form method="post" action="/carrello/rimuovi" {
+                                        (csrf)
+                                        input type="hidden" name="avviso" value=(notice);
+                                        button type="submit" class="btn btn-link p-0" { "Rimuovi" span class="visually-hidden" { " " (grouped(&notice)) } }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                    tfoot { tr { th scope="row" colspan="3" { "Totale" } td class="text-end text-nowrap" { strong { (portal::total(&views).format_eur()) } } td {} } }
+                }
+            }
+            p class="text-muted" { (views.len()) " di " (portal::CART_MAX) " avvisi. Le commissioni del prestatore di servizi di pagamento ti saranno mostrate da pagoPA." }
+            h2 class="h4 mt-4" { "E-mail per la ricevuta" }
+            @if let Some(email) = &verified {
+                p { "La ricevuta sarà inviata a " strong { (email) } "." }
+            } @else if let Some(email) = &pending {
+                p { "Abbiamo inviato un codice di 6 cifre a " strong { (email) } ". Il codice vale un'ora." }
+                form method="post" action="/carrello/pin" class="mb-3" {
+                    (csrf)
+                    div class="form-group" {
+                        label for="pin" class="active" { "Codice di verifica" }
+                        input type="text" id="pin" name="pin" class="form-control" inputmode="numeric" autocomplete="one-time-code" maxlength="6" required;
+                    }
+                    button type="submit" class="btn btn-primary" { "Verifica" }
+                }
+                form method="post" action="/carrello/email" {
+                    (csrf)
+                    input type="hidden" name="email" value=(email);
+                    button type="submit" class="btn btn-link p-0" { "Invia un nuovo codice" }
+                }
+            } @else {
+                p { "Per pagare senza accedere verifica il tuo indirizzo e-mail: ti invieremo un codice di 6 cifre. " a href="/accedi" { "Oppure accedi con SPID o CIE." } }
+                form method="post" action="/carrello/email" {
+                    (csrf)
+                    div class="form-group" {
+                        label for="email" class="active" { "Indirizzo e-mail" }
+                        input type="email" id="email" name="email" class="form-control" autocomplete="email" required;
+                    }
+                    button type="submit" class="btn btn-outline-primary" { "Invia il codice" }
+                }
+            }
+            @if verified.is_some() {
+                form method="post" action="/carrello/paga" class="mt-4" {
+                    (csrf)
+                    div class="form-check" {
+                        input type="checkbox" id="privacy" name="privacy" value="1" required;
+                        label for="privacy" {
+                            "Ho letto l'informativa sul trattamento dei dati personali di "
+                            @for (idx, (ipa, name)) in orgs.iter().enumerate() {
+                                @if idx > 0 { ", " }
+                                a href={ "/enti/" (ipa) "/privacy" } { (name) }
+                            }
+                        }
+                    }
+                    button type="submit" class="btn btn-primary btn-lg" { "Paga con pagoPA" }
+                }
+            }
+        }
+    };
+    ctx.page("Carrello", body)
+}
+
+/// `POST /carrello/aggiungi` (ente, avviso).
+pub fn add(ctx: &mut Ctx<'_>) -> Response {
+    let (org, code) = (ctx.form.text("ente"), ctx.form.text("avviso"));
+    let added =
+        portal::parse_notice_code(&ctx.state.db, &org, &code).and_then(|n| super::pay::add_to_cart(ctx, &org, &n));
+    match added {
+        Ok(()) => {
+            ctx.session.flash("success", "Avviso aggiunto al carrello.");
+            ctx.redirect("/carrello")
+        }
+        Err(err) => error_page(ctx, &err),
+    }
+}
+
+/// `POST /carrello/rimuovi` (avviso).
+pub fn remove(ctx: &mut Ctx<'_>) -> Response {
+    let notice = ctx.form.text("avviso");
+    ctx.session.data.cart.retain(|(_, n)| *n != notice);
+    ctx.session.touch();
+    ctx.redirect("/carrello")
+}
+
+/// `POST /carrello/email`: mails a PIN to verify the payer's address.
+pub fn email(ctx: &mut Ctx<'_>) -> Response {
+    let Ok(email) = Email::parse(&ctx.form.text("email")) else {
+        ctx.session.flash("danger", "Inserisci un indirizzo e-mail valido.");
+        return ctx.redirect("/carrello");
+    };
+    let key = match portal::installation_key(&ctx.state.db, &ctx.iso_now()) {
+        Ok(key) => key,
+        Err(err) => return error_page(ctx, &err),
+    };
+    let issued = portal::issue_pin(&ctx.state.db, &key, ctx.session.id_hash(), email.as_str(), ctx.now, |pin| {
+        (
+            "Codice di verifica per il pagamento pagoPA".to_owned(),
+            format!(
+                "Il tuo codice di verifica è {pin}.\n\nInseriscilo nella pagina del carrello entro un'ora.\n\
+                 Se non hai richiesto tu questo codice, ignora questo messaggio.\n"
+            ),
+        )
+    });
+    match issued {
+        Ok(()) => {
+            ctx.session.data.pending_email = Some(email.as_str().to_lowercase());
+            ctx.session.data.verified_email = None;
+            ctx.session.flash("info", "Ti abbiamo inviato un codice di verifica.");
+            ctx.redirect("/carrello")
+        }
+        Err(err) => error_page(ctx, &err),
+    }
+}
+
+/// `POST /carrello/pin`.
+pub fn pin(ctx: &mut Ctx<'_>) -> Response {
+    let key = match portal::installation_key(&ctx.state.db, &ctx.iso_now()) {
+        Ok(key) => key,
+        Err(err) => return error_page(ctx, &err),
+    };
+    match portal::check_pin(&ctx.state.db, &key, ctx.session.id_hash(), &ctx.form.text("pin"), &ctx.iso_now()) {
+        Ok(email) => {
+            ctx.session.data.verified_email = Some(email);
+            ctx.session.data.pending_email = None;
+            ctx.session.flash("success", "Indirizzo e-mail verificato.");
+            ctx.redirect("/carrello")
+        }
+        Err(err) => {
+            let (_, text) = super::describe(&err);
+            ctx.session.flash("danger", text);
+            ctx.redirect("/carrello")
+        }
+    }
+}
+
+/// `POST /carrello/paga`: records the cart and sends the browser to pagoPA Checkout.
+pub fn pay(ctx: &mut Ctx<'_>) -> Response {
+    if ctx.form.get("privacy") != Some("1") {
+        ctx.session.flash("danger", "Per pagare devi dichiarare di aver letto l'informativa privacy.");
+        return ctx.redirect("/carrello");
+    }
+    let citizen = ctx.session.citizen();
+    let email = citizen.as_ref().and_then(|c| c.email.clone()).or_else(|| ctx.session.data.verified_email.clone());
+    let Some(email) = email else {
+        ctx.session.flash("danger", "Verifica il tuo indirizzo e-mail prima di pagare.");
+        return ctx.redirect("/carrello");
+    };
+    let views = match portal::load_cart(&ctx.state.db, &ctx.session.cart_lines(), ctx.today()) {
+        Ok(views) if !views.is_empty() => views,
+        Ok(_) => return error_page(ctx, &PortalError::EmptyCart),
+        Err(err) => return error_page(ctx, &err),
+    };
+    let new = NewCart {
+        session_hash: ctx.session.id_hash(),
+        payer_email: Some(&email),
+        citizen_id: citizen.as_ref().map(|c| c.fiscal_code.as_str()),
+    };
+    let cart = match portal::prepare_cart(&ctx.state.db, &views, &new, &ctx.iso_now()) {
+        Ok(cart) => cart,
+        Err(err) => return error_page(ctx, &err),
+    };
+    let base = ctx.public_url();
+    let request = checkout::Cart {
+        notices: views
+            .iter()
+            .filter_map(|v| {
+                Some(checkout::CartNotice {
+                    notice_number: NoticeNumber::parse(v.debt.notice_number.as_deref()?).ok()?,
+                    fiscal_code: v.org.fiscal_code.clone(),
+                    amount: v.amount(),
+                    company_name: v.org.name.clone(),
+                    description: v.debt.causale.clone(),
+                })
+            })
+            .collect(),
+        return_urls: checkout::ReturnUrls {
+            ok: format!("{base}/carrello/esito/{}", cart.token),
+            cancel: format!("{base}/carrello/annullato/{}", cart.token),
+            error: format!("{base}/carrello/errore/{}", cart.token),
+            waiting: None,
+        },
+        id_cart: Some(cart.token.clone()),
+        email: Some(email),
+        all_ccp: false,
+    };
+    let node = &ctx.state.config.raw.node;
+    match checkout::create_cart(&node.base_url, node.subscription_key.expose(), &request, false) {
+        Ok(url) => {
+            if let Err(err) = portal::cart_sent(&ctx.state.db, cart.id, Some(&url), &ctx.iso_now()) {
+                return error_page(ctx, &err);
+            }
+            tracing::info!(cart = %cart.token, "cart sent to Checkout");
+            ctx.redirect(&url)
+        }
+        Err(err) => {
+            tracing::error!(error = %err, "Checkout refused or unreachable");
+            let _ = portal::cart_sent(&ctx.state.db, cart.id, None, &ctx.iso_now());
+            ctx.session.flash("danger", "Il servizio pagoPA non è raggiungibile in questo momento. Nessun pagamento è stato effettuato: riprova tra qualche minuto.");
+            ctx.redirect("/carrello")
+        }
+    }
+}
+
+/// The cart with this token, if it belongs to the session.
+fn own_cart(ctx: &Ctx<'_>, token: &str) -> Result<Option<CartOutcome>, PortalError> {
+    if token.len() != 32 || !token.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Ok(None);
+    }
+    Ok(portal::cart_outcome(&ctx.state.db, token)?.filter(|o| o.cart.session_hash == ctx.session.id_hash()))
+}
+
+/// `GET /carrello/esito/{token}`: waits for the receipts, then shows the outcome.
+pub fn outcome(ctx: &mut Ctx<'_>, token: &str) -> Response {
+    let found = match own_cart(ctx, token) {
+        Ok(Some(found)) => found,
+        Ok(None) => return errors::not_found(),
+        Err(err) => return error_page(ctx, &err),
+    };
+    if !found.paid {
+        let status_url = format!("/carrello/stato/{token}");
+        let body = html! {
+            h1 { "Stiamo verificando il pagamento" }
+            div id="attesa-esito" data-status-url=(status_url) aria-live="polite" {
+                div class="d-flex align-items-center gap-3 my-4" {
+                    div class="progress-spinner progress-spinner-active" { span class="visually-hidden" { "Verifica in corso" } }
+                    p class="mb-0" { "Attendiamo da pagoPA la ricevuta del pagamento. Di solito serve qualche secondo." }
+                }
+            }
+            p { "Se la pagina non si aggiorna da sola, " a href={ "/carrello/esito/" (token) } { "aggiornala" } "." }
+        };
+        return ctx.page_with(200, "Verifica del pagamento", body, vec!["mypay-portal.js"]);
+    }
+    if found.cart.state != "PAGATO" {
+        let key = portal::installation_key(&ctx.state.db, &ctx.iso_now()).unwrap_or_default();
+        let base = ctx.public_url();
+        let links: Vec<String> = found
+            .receipts
+            .iter()
+            .map(|r| {
+                format!(
+                    "- {} {}: {base}/ricevute/{}?firma={}",
+                    r.company_name,
+                    euro(r.amount_cents),
+                    r.id,
+                    portal::sign(&key, &format!("receipt:{}", r.id))
+                )
+            })
+            .collect();
+        let body = format!(
+            "Grazie, il pagamento è stato eseguito.\n\nPuoi consultare e scaricare le ricevute a questi indirizzi:\n{}\n",
+            links.join("\n")
+        );
+        let mail = found.cart.payer_email.as_deref().map(|to| (to, "Ricevuta del pagamento pagoPA", body.as_str()));
+        if let Err(err) = portal::cart_paid(&ctx.state.db, found.cart.id, mail, &ctx.iso_now()) {
+            return error_page(ctx, &err);
+        }
+        let paid: Vec<String> = found.cart.items.iter().map(|i| i.notice_number.clone()).collect();
+        ctx.session.data.cart.retain(|(_, n)| !paid.contains(n));
+        ctx.session.touch();
+    }
+    let body = html! {
+        h1 { "Pagamento eseguito" }
+        div class="alert alert-success" role="alert" {
+            "Il pagamento di " strong { (euro(found.cart.total_cents)) } " è stato eseguito e le ricevute sono arrivate all'ente."
+            @if let Some(email) = &found.cart.payer_email { " Ti abbiamo inviato i collegamenti alle ricevute all'indirizzo " (email) "." }
+        }
+        h2 class="h4" { "Ricevute" }
+        ul class="list-group" {
+            @for r in &found.receipts {
+                li class="list-group-item" {
+                    a href={ "/ricevute/" (r.id) } { (r.company_name) " — " (r.description) } " — " (euro(r.amount_cents))
+                }
+            }
+        }
+    };
+    ctx.page("Pagamento eseguito", body)
+}
+
+/// `GET /carrello/stato/{token}`: JSON for the outcome page's script.
+pub fn status(ctx: &mut Ctx<'_>, token: &str) -> Response {
+    match own_cart(ctx, token) {
+        Ok(Some(found)) => Response::json(200, &serde_json::json!({ "paid": found.paid, "state": found.cart.state })),
+        Ok(None) => Response::json(404, &serde_json::json!({ "error": "not found" })),
+        Err(err) => {
+            tracing::error!(error = %err, "cart status");
+            Response::json(500, &serde_json::json!({ "error": "internal" }))
+        }
+    }
+}
+
+/// `GET /carrello/annullato/{token}` and `/carrello/errore/{token}`: back to the cart.
+pub fn abandoned(ctx: &mut Ctx<'_>, token: &str, cancelled: bool) -> Response {
+    let found = match own_cart(ctx, token) {
+        Ok(Some(found)) => found,
+        Ok(None) => return errors::not_found(),
+        Err(err) => return error_page(ctx, &err),
+    };
+    if found.paid {
+        // The receipts say otherwise: trust them, not the browser's return.
+        return ctx.redirect(&format!("/carrello/esito/{token}"));
+    }
+    if found.cart.state == "IN_PAGAMENTO"
+        && let Err(err) = portal::cart_abandoned(&ctx.state.db, found.cart.id, cancelled, &ctx.iso_now())
+    {
+        return error_page(ctx, &err);
+    }
+    if cancelled {
+        ctx.session.flash(
+            "warning",
+            "Hai annullato il pagamento: nessun importo è stato addebitato. Gli avvisi sono ancora nel carrello.",
+        );
+    } else {
+        ctx.session.flash(
+            "danger",
+            "Il pagamento non è andato a buon fine: nessun importo è stato addebitato. Puoi riprovare.",
+        );
+    }
+    ctx.redirect("/carrello")
+}

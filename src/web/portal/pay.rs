@@ -1,0 +1,414 @@
+//! Paying: the spontaneous payment form generated from the debt type's definition (pay now into the
+//! cart, or get a notice to pay later), and looking up a notice by its code.
+
+use maud::{Markup, html};
+
+use super::super::Response;
+use super::super::forms::encode;
+use super::{Ctx, error_page, euro, grouped};
+use crate::domain::form::{AMOUNT_FIELD, AmountRule, FieldKind, FieldProblem, FormDefinition};
+use crate::domain::{Cents, NoticeNumber};
+use crate::services::payments::PaymentView;
+use crate::services::portal::{self, CartLine, PortalError};
+use crate::services::spontaneous::{self, Debtor};
+use crate::store::debt_types::DebtTypeRecord;
+use crate::store::orgs::OrgRecord;
+use crate::store::{debt_types, orgs};
+
+/// The org (in production, offering spontaneous payments) and its active spontaneous debt type.
+fn spontaneous_type(ctx: &Ctx<'_>, ipa: &str, code: &str) -> Option<(OrgRecord, DebtTypeRecord)> {
+    ctx.state
+        .db
+        .read(|conn| {
+            let Some(org) = orgs::find_org_by_ipa(conn, ipa)?
+                .filter(|o| o.state == "ESERCIZIO" && o.functionalities.iter().any(|f| f == "PAGAMENTO_SPONTANEO"))
+            else {
+                return Ok::<_, crate::store::StoreError>(None);
+            };
+            let t = debt_types::find_debt_type(conn, org.id, code)?.filter(|t| t.active && t.spontaneous);
+            Ok(t.map(|t| (org, t)))
+        })
+        .unwrap_or_else(|err| {
+            tracing::error!(error = %err, "cannot read debt type");
+            None
+        })
+}
+
+fn not_offered(ctx: &mut Ctx<'_>) -> Response {
+    ctx.page_with(
+        404,
+        "Pagamento non disponibile",
+        html! {
+            h1 { "Pagamento non disponibile" }
+            div class="alert alert-danger" role="alert" { "Questo tipo di pagamento non esiste o non è più disponibile online. Nessun dato è stato registrato." }
+            p { a href="/" { "Scegli un altro ente o servizio" } }
+        },
+        Vec::new(),
+    )
+}
+
+/// The Italian sentence for a field problem.
+fn problem_text(problem: &FieldProblem) -> String {
+    match problem {
+        FieldProblem::Missing => "Campo obbligatorio.".to_owned(),
+        FieldProblem::TooShort(n) => format!("Inserisci almeno {n} caratteri."),
+        FieldProblem::TooLong(n) => format!("Inserisci al massimo {n} caratteri."),
+        FieldProblem::BelowMin(n) => format!("Il valore minimo è {n}."),
+        FieldProblem::AboveMax(n) => format!("Il valore massimo è {n}."),
+        FieldProblem::NotANumber => "Inserisci un numero intero.".to_owned(),
+        FieldProblem::NotADate => "Inserisci una data valida.".to_owned(),
+        FieldProblem::NotAnOption => "Scegli una delle opzioni proposte.".to_owned(),
+        FieldProblem::NotAnEmail => "Inserisci un indirizzo e-mail valido.".to_owned(),
+        FieldProblem::Pattern => "Il formato non è corretto.".to_owned(),
+        FieldProblem::BadAmount => {
+            "Inserisci un importo maggiore di zero e non superiore a 999.999.999,99 euro (ad esempio 25,50).".to_owned()
+        }
+        FieldProblem::CausaleTooLong => "I dati inseriti producono una causale troppo lunga.".to_owned(),
+    }
+}
+
+/// Component: one input with its label, help and error.
+fn input(
+    id: &str,
+    label: &str,
+    kind: &str,
+    value: &str,
+    required: bool,
+    help: Option<&str>,
+    error: Option<&str>,
+) -> Markup {
+    let described = format!("{id}-help {id}-error");
+    html! {
+        div class="form-group" {
+            label for=(id) class="active" { (label) @if required { " *" } }
+            input type=(kind) class={ "form-control" @if error.is_some() { " is-invalid" } } id=(id) name=(id) value=(value)
+                required[required] aria-describedby=(described) aria-invalid=[error.map(|_| "true")];
+            @if let Some(h) = help { small id={ (id) "-help" } class="form-text" { (h) } }
+            @if let Some(e) = error { div id={ (id) "-error" } class="invalid-feedback d-block" role="alert" { (e) } }
+        }
+    }
+}
+
+/// The spontaneous payment form.
+fn form_view(
+    ctx: &Ctx<'_>,
+    org: &OrgRecord,
+    t: &DebtTypeRecord,
+    def: &FormDefinition,
+    errors: &[(String, String)],
+) -> Markup {
+    let value = |name: &str| ctx.form.get(name).unwrap_or_default().to_owned();
+    let error = |name: &str| errors.iter().find(|(n, _)| n == name).map(|(_, e)| e.as_str());
+    let citizen = ctx.session.citizen();
+    let default_id = citizen.as_ref().map(|c| c.fiscal_code.clone()).unwrap_or_default();
+    let default_name = citizen.as_ref().map(|c| c.name.clone()).unwrap_or_default();
+    let kind = if value("tipo_soggetto") == "G" { "G" } else { "F" };
+    html! {
+        nav aria-label="Percorso" class="breadcrumb-container" {
+            ol class="breadcrumb" {
+                li class="breadcrumb-item" { a href="/" { "Enti" } }
+                li class="breadcrumb-item" { a href={ "/enti/" (org.ipa_code) } { (org.name) } }
+                li class="breadcrumb-item active" aria-current="page" { (t.description) }
+            }
+        }
+        h1 { (t.description) }
+        p class="lead" { (org.name) }
+        @if !errors.is_empty() {
+            div class="alert alert-danger" role="alert" id="errori" {
+                "Controlla i campi segnalati: " (errors.len()) @if errors.len() == 1 { " errore." } @else { " errori." }
+            }
+        }
+        form method="post" action="/spontaneo" novalidate {
+            (ctx.csrf())
+            input type="hidden" name="codIpaEnte" value=(org.ipa_code);
+            input type="hidden" name="codTipo" value=(t.code);
+            fieldset class="mb-4" {
+                legend class="h4" { "Dati del pagamento" }
+                @for field in def.fields() {
+                    @let spec = &field.spec;
+                    @let err = error(&spec.name);
+                    @match &spec.kind {
+                        FieldKind::Select(options) => {
+                            div class="select-wrapper form-group" {
+                                label for=(spec.name) { (spec.label) @if spec.required { " *" } }
+                                select id=(spec.name) name=(spec.name) required[spec.required] class={ @if err.is_some() { "is-invalid" } } {
+                                    option value="" { "Scegli un'opzione" }
+                                    @for (v, l) in options { option value=(v) selected[value(&spec.name) == *v] { (l) } }
+                                }
+                                @if let Some(h) = &spec.help { small class="form-text" { (h) } }
+                                @if let Some(e) = err { div class="invalid-feedback d-block" role="alert" { (e) } }
+                            }
+                        }
+                        FieldKind::Checkbox => {
+                            div class="form-check mb-3" {
+                                input type="checkbox" id=(spec.name) name=(spec.name) value="1" checked[!value(&spec.name).is_empty()];
+                                label for=(spec.name) { (spec.label) @if spec.required { " *" } }
+                                @if let Some(e) = err { div class="invalid-feedback d-block" role="alert" { (e) } }
+                            }
+                        }
+                        other => {
+                            @let kind = match other { FieldKind::Number => "number", FieldKind::Date => "date", FieldKind::Email => "email", _ => "text" };
+                            (input(&spec.name, &spec.label, kind, &value(&spec.name), spec.required, spec.help.as_deref(), err))
+                        }
+                    }
+                }
+                @match def.amount_rule() {
+                    AmountRule::Fixed => { p { "Importo: " strong { (euro(t.fixed_amount_cents.unwrap_or_default())) } } }
+                    AmountRule::Typed => { (input(AMOUNT_FIELD, "Importo in euro", "text", &value(AMOUNT_FIELD), true, Some("Ad esempio 25,50"), error(AMOUNT_FIELD))) }
+                    AmountRule::Computed { .. } => {
+                        p { "L'importo è calcolato dai dati inseriti." }
+                        @if let Some(e) = error(AMOUNT_FIELD) { div class="invalid-feedback d-block" role="alert" { (e) } }
+                    }
+                }
+            }
+            fieldset class="mb-4" {
+                legend class="h4" { "Chi deve pagare (intestatario)" }
+                div class="form-check form-check-inline" {
+                    input type="radio" id="tipo_f" name="tipo_soggetto" value="F" checked[kind == "F"];
+                    label for="tipo_f" { "Persona fisica" }
+                }
+                div class="form-check form-check-inline mb-3" {
+                    input type="radio" id="tipo_g" name="tipo_soggetto" value="G" checked[kind == "G"];
+                    label for="tipo_g" { "Persona giuridica" }
+                }
+                @let id_value = if ctx.form.get("codice_fiscale").is_some() { value("codice_fiscale") } else { default_id };
+                @let name_value = if ctx.form.get("anagrafica").is_some() { value("anagrafica") } else { default_name };
+                (input("codice_fiscale", "Codice fiscale o partita IVA", "text", &id_value, true, None, error("codice_fiscale")))
+                (input("anagrafica", "Nome e cognome o ragione sociale", "text", &name_value, true, None, error("anagrafica")))
+                (input("indirizzo", "Indirizzo (facoltativo)", "text", &value("indirizzo"), false, None, None))
+                div class="row" {
+                    div class="col-4" { (input("cap", "CAP", "text", &value("cap"), false, None, None)) }
+                    div class="col-5" { (input("localita", "Comune", "text", &value("localita"), false, None, None)) }
+                    div class="col-3" { (input("provincia", "Provincia", "text", &value("provincia"), false, None, None)) }
+                }
+                (input("email", "E-mail (facoltativa)", "email", &value("email"), false, Some("Per ricevere l'avviso o la ricevuta."), error("email")))
+            }
+            div class="d-flex flex-wrap gap-2" {
+                button type="submit" name="azione" value="paga" class="btn btn-primary" { "Aggiungi al carrello e paga" }
+                button type="submit" name="azione" value="avviso" class="btn btn-outline-primary" { "Crea un avviso da pagare dopo" }
+            }
+        }
+    }
+}
+
+/// `GET /spontaneo?codIpaEnte=&codTipo=`: the form of a spontaneous payment (MyPay's deep link).
+pub fn spontaneous_form(ctx: &mut Ctx<'_>) -> Response {
+    let (ipa, code) = (ctx.query.text("codIpaEnte"), ctx.query.text("codTipo"));
+    let Some((org, t)) = spontaneous_type(ctx, &ipa, &code) else {
+        return not_offered(ctx);
+    };
+    let def = match spontaneous::form_for(&t) {
+        Ok(def) => def,
+        Err(err) => return error_page(ctx, &err.into()),
+    };
+    // The query carries codIpaEnte/codTipo only: start with an empty form.
+    ctx.form = super::super::forms::Form::default();
+    let body = form_view(ctx, &org, &t, &def, &[]);
+    ctx.page(&t.description, body)
+}
+
+/// `POST /spontaneo`.
+pub fn spontaneous_post(ctx: &mut Ctx<'_>) -> Response {
+    let (ipa, code) = (ctx.form.text("codIpaEnte"), ctx.form.text("codTipo"));
+    let Some((org, t)) = spontaneous_type(ctx, &ipa, &code) else {
+        return not_offered(ctx);
+    };
+    let def = match spontaneous::form_for(&t) {
+        Ok(def) => def,
+        Err(err) => return error_page(ctx, &err.into()),
+    };
+    let mut problems: Vec<(String, String)> = Vec::new();
+    let fixed = t.fixed_amount_cents.map(Cents::new);
+    let form = ctx.form.clone();
+    let filled = match def.fill(|name| form.get(name), fixed) {
+        Ok(filled) => Some(filled),
+        Err(list) => {
+            problems.extend(list.iter().map(|(n, p)| (n.clone(), problem_text(p))));
+            None
+        }
+    };
+    let debtor = Debtor {
+        kind: form.text("tipo_soggetto"),
+        id: form.text("codice_fiscale").to_uppercase(),
+        name: form.text("anagrafica"),
+        address: form.text("indirizzo"),
+        postal_code: form.text("cap"),
+        city: form.text("localita"),
+        province: form.text("provincia"),
+        email: form.text("email"),
+    };
+    match spontaneous::check_debtor(&debtor) {
+        Ok(_) => {}
+        Err(crate::services::ServiceError::Invalid { field, .. }) if field == "debtor_name" => {
+            problems.push(("anagrafica".to_owned(), "Inserisci il nome e cognome o la ragione sociale.".to_owned()));
+        }
+        Err(_) => problems.push((
+            "codice_fiscale".to_owned(),
+            "Il codice fiscale o la partita IVA non è valido (controlla anche il tipo di soggetto).".to_owned(),
+        )),
+    }
+    if !debtor.email.is_empty() && crate::domain::Email::parse(&debtor.email).is_err() {
+        problems.push(("email".to_owned(), "Inserisci un indirizzo e-mail valido.".to_owned()));
+    }
+    let Some(filled) = filled.filter(|_| problems.is_empty()) else {
+        let body = form_view(ctx, &org, &t, &def, &problems);
+        return ctx.page_with(422, &t.description, body, Vec::new());
+    };
+    let pay_now = form.get("azione") != Some("avviso");
+    if pay_now {
+        // Room in the cart is checked before anything is stored.
+        let lines = ctx.session.cart_lines();
+        if lines.len() >= portal::CART_MAX {
+            return error_page(ctx, &PortalError::CartFull);
+        }
+        if let Err(err) = portal::load_cart(&ctx.state.db, &lines, ctx.today()).and_then(|views| {
+            if views.iter().any(|v| v.transfers.len() > 1) { Err(PortalError::MultiBeneficiary) } else { Ok(()) }
+        }) {
+            return error_page(ctx, &err);
+        }
+    }
+    let debtor_id = debtor.id.clone();
+    match spontaneous::recently_paid(&ctx.state.db, &org.ipa_code, &t, &debtor_id, &filled.causale, ctx.today()) {
+        Ok(true) if form.get("conferma") != Some("1") => {
+            let body = html! {
+                h1 { "Hai già effettuato questo pagamento?" }
+                div class="alert alert-warning" role="alert" {
+                    "Negli ultimi 30 giorni risulta un pagamento di " strong { (t.description) } " per " (debtor.name)
+                    " con la stessa causale: " em { (filled.causale) } ". Vuoi davvero pagarlo di nuovo?"
+                }
+                form method="post" action="/spontaneo" {
+                    @for (name, value) in form.pairs() {
+                        @if name != "conferma" { input type="hidden" name=(name) value=(value); }
+                    }
+                    input type="hidden" name="conferma" value="1";
+                    button type="submit" class="btn btn-primary me-2" { "Sì, procedi comunque" }
+                    a class="btn btn-outline-primary" href="/" { "No, annulla" }
+                }
+            };
+            return ctx.page("Pagamento già effettuato?", body);
+        }
+        Ok(_) => {}
+        Err(err) => return error_page(ctx, &err.into()),
+    }
+    let actor =
+        ctx.session.citizen().map_or_else(|| "portal:anonymous".to_owned(), |c| format!("portal:{}", c.fiscal_code));
+    let debt = match spontaneous::create_debt(
+        &ctx.state.db,
+        &org.ipa_code,
+        &t,
+        &filled,
+        &debtor,
+        &actor,
+        ctx.today(),
+        &ctx.iso_now(),
+    ) {
+        Ok(debt) => debt,
+        Err(err) => return error_page(ctx, &err.into()),
+    };
+    let notice = debt.notice_number.clone().unwrap_or_default();
+    if pay_now {
+        ctx.session.data.cart.push((org.fiscal_code.clone(), notice));
+        ctx.session.touch();
+        ctx.session.flash("success", format!("{} aggiunto al carrello.", t.description));
+        return ctx.redirect("/carrello");
+    }
+    let body = html! {
+        h1 { "Avviso creato" }
+        div class="alert alert-success" role="alert" { "Il pagamento è stato registrato: puoi pagarlo ora o in seguito presso qualsiasi canale pagoPA." }
+        dl class="row" {
+            dt class="col-sm-4" { "Ente creditore" } dd class="col-sm-8" { (org.name) }
+            dt class="col-sm-4" { "Codice fiscale ente" } dd class="col-sm-8" { (org.fiscal_code) }
+            dt class="col-sm-4" { "Codice avviso" } dd class="col-sm-8" { strong class="notice-number" { (grouped(&notice)) } }
+            dt class="col-sm-4" { "Importo" } dd class="col-sm-8" { (euro(debt.amount_cents)) }
+            dt class="col-sm-4" { "Causale" } dd class="col-sm-8" { (debt.causale) }
+            dt class="col-sm-4" { "Intestatario" } dd class="col-sm-8" { (debt.debtor_name) " (" (debt.debtor_id) ")" }
+        }
+        p { "Per pagare presso banche, uffici postali, tabaccherie, sportelli ATM o app di pagamento indica il " strong { "codice avviso" } " e il " strong { "codice fiscale dell'ente" } " riportati sopra." }
+        form method="post" action="/carrello/aggiungi" {
+            (ctx.csrf())
+            input type="hidden" name="ente" value=(org.fiscal_code);
+            input type="hidden" name="avviso" value=(notice);
+            button type="submit" class="btn btn-primary" { "Aggiungi al carrello e paga ora" }
+        }
+    };
+    ctx.page("Avviso creato", body)
+}
+
+/// Component: a notice found, with the button that adds it to the cart.
+fn notice_view(ctx: &Ctx<'_>, view: &PaymentView) -> Markup {
+    let notice = view.debt.notice_number.clone().unwrap_or_default();
+    html! {
+        h1 { "Avviso di pagamento" }
+        dl class="row" {
+            dt class="col-sm-4" { "Ente creditore" } dd class="col-sm-8" { (view.org.name) }
+            dt class="col-sm-4" { "Codice avviso" } dd class="col-sm-8" { (grouped(&notice)) }
+            dt class="col-sm-4" { "Importo" } dd class="col-sm-8" { strong { (view.amount().format_eur()) } }
+            @if let Some(due) = &view.debt.due_date { dt class="col-sm-4" { "Scadenza" } dd class="col-sm-8" { (super::date_it(due)) } }
+            dt class="col-sm-4" { "Causale" } dd class="col-sm-8" { (view.debt.causale) }
+            @if view.transfers.len() > 1 { dt class="col-sm-4" { "Beneficiari" } dd class="col-sm-8" { "Più enti: l'avviso va pagato da solo." } }
+        }
+        form method="post" action="/carrello/aggiungi" {
+            (ctx.csrf())
+            input type="hidden" name="ente" value=(view.org.fiscal_code);
+            input type="hidden" name="avviso" value=(notice);
+            button type="submit" class="btn btn-primary" { "Aggiungi al carrello" }
+        }
+    }
+}
+
+/// Component: the notice search form.
+fn search_form(ctx: &Ctx<'_>, org: &str, code: &str) -> Markup {
+    html! {
+        h1 { "Paga un avviso" }
+        p { "Trovi i dati sull'avviso di pagamento pagoPA che hai ricevuto." }
+        form method="post" action="/avviso" {
+            (ctx.csrf())
+            (input("ente", "Codice fiscale dell'ente creditore", "text", org, true, Some("11 cifre, ad esempio 01234567897"), None))
+            (input("avviso", "Codice avviso", "text", code, true, Some("18 cifre, anche separate da spazi; oppure lo IUV"), None))
+            button type="submit" class="btn btn-primary" { "Cerca l'avviso" }
+        }
+    }
+}
+
+/// `GET /avviso`.
+pub fn notice_search(ctx: &mut Ctx<'_>) -> Response {
+    let (org, code) = (ctx.query.text("ente"), ctx.query.text("avviso"));
+    let body = search_form(ctx, &org, &code);
+    ctx.page("Paga un avviso", body)
+}
+
+/// `POST /avviso`: looks the notice up as verify would.
+pub fn notice_post(ctx: &mut Ctx<'_>) -> Response {
+    let (org, code) = (ctx.form.text("ente"), ctx.form.text("avviso"));
+    let found = portal::parse_notice_code(&ctx.state.db, &org, &code)
+        .and_then(|notice| portal::find_payable(&ctx.state.db, &org, &notice, ctx.today()));
+    match found {
+        Ok(view) => {
+            let body = notice_view(ctx, &view);
+            ctx.page("Avviso di pagamento", body)
+        }
+        Err(err) => {
+            let (status, text) = super::describe(&err);
+            let form = search_form(ctx, &org, &code);
+            let body = html! { div class="alert alert-danger" role="alert" { (text) } (form) };
+            ctx.page_with(status, "Paga un avviso", body, Vec::new())
+        }
+    }
+}
+
+/// Adds a notice to the session's cart after checking it again.
+pub fn add_to_cart(ctx: &mut Ctx<'_>, org_fiscal_code: &str, notice: &NoticeNumber) -> Result<(), PortalError> {
+    let lines = ctx.session.cart_lines();
+    let views = portal::load_cart(&ctx.state.db, &lines, ctx.today())?;
+    let view = portal::find_payable(&ctx.state.db, org_fiscal_code, notice, ctx.today())?;
+    portal::check_add(&views, &view)?;
+    let line = CartLine { org_fiscal_code: view.org.fiscal_code.clone(), notice_number: notice.as_str().to_owned() };
+    ctx.session.data.cart.push((line.org_fiscal_code, line.notice_number));
+    ctx.session.touch();
+    Ok(())
+}
+
+/// The deep link of a debt type (for the org's own site).
+pub fn deep_link(ipa: &str, code: &str) -> String {
+    format!("/spontaneo?codIpaEnte={}&codTipo={}", encode(ipa), encode(code))
+}

@@ -1,0 +1,239 @@
+//! Server-side sessions: a random 256-bit id in a cookie (`HttpOnly; SameSite=Lax; Path=/`, plus
+//! `Secure` when the public URL is https), its SHA-256 in the `session` table with a CSRF token, the
+//! logged-in citizen and the web state ([`SessionData`]: cart, flash messages, verified e-mail).
+//!
+//! Sessions expire after [`IDLE_MINUTES`] without use; a login rotates the id
+//! ([`Session::rotate`]) so a cookie planted before the login is worthless after it.
+//! **Invariant:** the cookie value is never stored or logged; only this module reads the cookie.
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use super::AppState;
+use super::router::Request;
+use crate::services::portal::{self, CartLine};
+use crate::store::StoreError;
+use crate::store::sessions::{self, SessionRecord};
+
+/// The cookie's name.
+pub const COOKIE: &str = "mypay_sid";
+/// Idle lifetime.
+pub const IDLE_MINUTES: i64 = 60;
+
+/// The web layer's state kept in a session.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(default)]
+pub struct SessionData {
+    /// The cart: (org fiscal code, notice number), at most five.
+    pub cart: Vec<(String, String)>,
+    /// Messages shown once on the next page: (kind, text), kind is a Bootstrap alert colour.
+    pub flash: Vec<(String, String)>,
+    /// An anonymous payer's address, verified by PIN.
+    pub verified_email: Option<String>,
+    /// The address a PIN was sent to, waiting for the PIN.
+    pub pending_email: Option<String>,
+}
+
+/// The logged-in citizen.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Citizen {
+    pub fiscal_code: String,
+    pub name: String,
+    pub email: Option<String>,
+    pub method: String,
+}
+
+/// The current request's session.
+#[derive(Debug, Clone)]
+pub struct Session {
+    record: SessionRecord,
+    pub data: SessionData,
+    /// A cookie value to send (new or rotated session).
+    new_cookie: Option<String>,
+    dirty: bool,
+    /// The CSRF token went into a page: a new session must then be stored.
+    issued: std::cell::Cell<bool>,
+}
+
+fn hash(cookie: &str) -> String {
+    Sha256::digest(cookie.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn expiry(now: jiff::Timestamp) -> String {
+    crate::clock::iso(now + jiff::SignedDuration::from_mins(IDLE_MINUTES))
+}
+
+/// The value of our cookie in a `Cookie` header.
+fn cookie_value<'a>(request: &'a Request<'_>) -> Option<&'a str> {
+    request.headers.iter().filter(|(n, _)| n == "cookie").find_map(|(_, v)| {
+        v.split(';').map(str::trim).find_map(|pair| pair.strip_prefix(COOKIE).and_then(|rest| rest.strip_prefix('=')))
+    })
+}
+
+impl Session {
+    /// The request's live session, or a new one (stored when [`Session::save`] runs).
+    pub fn load(state: &AppState, request: &Request<'_>, now: jiff::Timestamp) -> Result<Session, StoreError> {
+        let iso = crate::clock::iso(now);
+        if let Some(cookie) =
+            cookie_value(request).filter(|c| c.len() == 64 && c.bytes().all(|b| b.is_ascii_hexdigit()))
+            && let Some(record) = state.db.read(|conn| sessions::find_live_session(conn, &hash(cookie), &iso))?
+        {
+            let data = serde_json::from_str(&record.data_json).unwrap_or_default();
+            // Move the expiry forward at most once a minute, so reading pages costs no write.
+            let dirty = record.last_seen_at.get(..16) != iso.get(..16);
+            return Ok(Session { record, data, new_cookie: None, dirty, issued: Default::default() });
+        }
+        Session::fresh(now)
+    }
+
+    fn fresh(now: jiff::Timestamp) -> Result<Session, StoreError> {
+        let random =
+            |n| portal::random_hex(n).map_err(|e| StoreError::Corrupt { column: "session", reason: e.to_string() });
+        let cookie = random(32)?;
+        let iso = crate::clock::iso(now);
+        let record = SessionRecord {
+            id_hash: hash(&cookie),
+            csrf_token: random(32)?,
+            data_json: "{}".to_owned(),
+            created_at: iso.clone(),
+            last_seen_at: iso,
+            expires_at: expiry(now),
+            ..SessionRecord::default()
+        };
+        Ok(Session {
+            record,
+            data: SessionData::default(),
+            new_cookie: Some(cookie),
+            dirty: false,
+            issued: Default::default(),
+        })
+    }
+
+    /// The SHA-256 of the id: what carts and PINs are tied to.
+    pub fn id_hash(&self) -> &str {
+        &self.record.id_hash
+    }
+
+    /// The CSRF token, for a form; using it makes a new session worth storing.
+    pub fn csrf_token(&self) -> &str {
+        self.issued.set(true);
+        &self.record.csrf_token
+    }
+
+    /// Compares a submitted CSRF token in constant time.
+    pub fn csrf_matches(&self, submitted: &str) -> bool {
+        let expected = self.record.csrf_token.as_bytes();
+        let given = submitted.as_bytes();
+        expected.len() == given.len() && expected.iter().zip(given).fold(0u8, |acc, (a, b)| acc | (a ^ b)) == 0
+    }
+
+    pub fn citizen(&self) -> Option<Citizen> {
+        Some(Citizen {
+            fiscal_code: self.record.citizen_id.clone()?,
+            name: self.record.citizen_name.clone().unwrap_or_default(),
+            email: self.record.citizen_email.clone(),
+            method: self.record.auth_method.clone().unwrap_or_default(),
+        })
+    }
+
+    /// Logs a citizen in: a new id (rotation), the old row deleted.
+    pub fn login(&mut self, state: &AppState, citizen: &Citizen, now: jiff::Timestamp) -> Result<(), StoreError> {
+        let old = self.record.id_hash.clone();
+        let mut fresh = Session::fresh(now)?;
+        fresh.data = std::mem::take(&mut self.data);
+        fresh.record.citizen_id = Some(citizen.fiscal_code.clone());
+        fresh.record.citizen_name = Some(citizen.name.clone());
+        fresh.record.citizen_email = citizen.email.clone();
+        fresh.record.auth_method = Some(citizen.method.clone());
+        if self.new_cookie.is_none() {
+            state.db.write(|tx| sessions::delete_session(tx, &old))?;
+        }
+        *self = fresh;
+        self.dirty = true;
+        Ok(())
+    }
+
+    /// Logs out: the row is deleted and a fresh anonymous session takes its place.
+    pub fn logout(&mut self, state: &AppState, now: jiff::Timestamp) -> Result<(), StoreError> {
+        if self.new_cookie.is_none() {
+            let old = self.record.id_hash.clone();
+            state.db.write(|tx| sessions::delete_session(tx, &old))?;
+        }
+        *self = Session::fresh(now)?;
+        Ok(())
+    }
+
+    /// Changes the citizen's profile e-mail.
+    pub fn set_citizen_email(&mut self, email: Option<String>) {
+        self.record.citizen_email = email;
+        self.dirty = true;
+    }
+
+    /// Queues a message for the next page.
+    pub fn flash(&mut self, kind: &str, text: impl Into<String>) {
+        self.data.flash.push((kind.to_owned(), text.into()));
+        self.dirty = true;
+    }
+
+    /// Takes the queued messages.
+    pub fn take_flash(&mut self) -> Vec<(String, String)> {
+        if self.data.flash.is_empty() {
+            return Vec::new();
+        }
+        self.dirty = true;
+        std::mem::take(&mut self.data.flash)
+    }
+
+    /// Marks the data as changed.
+    pub fn touch(&mut self) {
+        self.dirty = true;
+    }
+
+    /// The cart as service lines.
+    pub fn cart_lines(&self) -> Vec<CartLine> {
+        self.data
+            .cart
+            .iter()
+            .map(|(org, notice)| CartLine { org_fiscal_code: org.clone(), notice_number: notice.clone() })
+            .collect()
+    }
+
+    /// Writes the session if it changed; returns the `Set-Cookie` value when one must be sent.
+    pub fn save(&mut self, state: &AppState, now: jiff::Timestamp) -> Result<Option<String>, StoreError> {
+        if self.new_cookie.is_some() && !self.dirty && !self.issued.get() {
+            // A visitor who only read pages leaves nothing behind.
+            return Ok(None);
+        }
+        if self.dirty || self.new_cookie.is_some() {
+            self.record.data_json = serde_json::to_string(&self.data).unwrap_or_else(|_| "{}".to_owned());
+            self.record.last_seen_at = crate::clock::iso(now);
+            self.record.expires_at = expiry(now);
+            let record = &self.record;
+            if self.new_cookie.is_some() {
+                state.db.write(|tx| sessions::insert_session(tx, record))?;
+            } else {
+                state.db.write(|tx| sessions::update_session(tx, record))?;
+            }
+            self.dirty = false;
+        }
+        let secure = if state.config.raw.server.public_url.starts_with("https://") { "; Secure" } else { "" };
+        Ok(self.new_cookie.take().map(|cookie| format!("{COOKIE}={cookie}; HttpOnly; SameSite=Lax; Path=/{secure}")))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
+    use super::*;
+
+    #[test]
+    fn csrf_comparison_needs_the_exact_token() {
+        let s = Session::fresh(jiff::Timestamp::UNIX_EPOCH).unwrap();
+        let token = s.csrf_token().to_owned();
+        assert_eq!(token.len(), 64);
+        assert!(s.csrf_matches(&token));
+        assert!(!s.csrf_matches(""));
+        assert!(!s.csrf_matches(&token[..63]));
+        assert_ne!(s.id_hash(), token);
+    }
+}
