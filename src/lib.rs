@@ -9,6 +9,7 @@ pub mod config;
 pub mod domain;
 pub mod nodesim;
 pub mod pagopa;
+pub mod pdf;
 pub mod services;
 pub mod soap;
 pub mod store;

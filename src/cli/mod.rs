@@ -7,6 +7,7 @@
 
 mod admin;
 mod cert;
+mod documents;
 mod json;
 mod nodesim;
 mod reporting;
@@ -36,6 +37,10 @@ pub struct Cli {
 }
 
 #[derive(Debug, Subcommand)]
+#[expect(
+    clippy::large_enum_variant,
+    reason = "parsed once per process; boxing would only obscure the clap definitions"
+)]
 pub enum Command {
     /// Run the server (refuses an incomplete production configuration).
     Serve(ServeArgs),
@@ -56,6 +61,12 @@ pub enum Command {
     /// Add and look up single debt positions (dovuti).
     #[command(subcommand)]
     Debt(admin::DebtCommand),
+    /// Payment notices (avvisi pagoPA) as PDF.
+    #[command(subcommand)]
+    Notice(documents::NoticeCommand),
+    /// Payment receipts (quietanze) as PDF.
+    #[command(subcommand)]
+    Receipt(documents::ReceiptCommand),
     /// Reporting flows (flussi di rendicontazione) from pagoPA.
     #[command(subcommand)]
     Reporting(reporting::ReportingCommand),
@@ -165,6 +176,8 @@ fn execute(cli: Cli) -> Result<(), CliError> {
         Command::DebtType(cmd) => admin::debt_type(&open_admin(&cli.config, &cli.data_dir)?, cmd),
         Command::Operator(cmd) => admin::operator(&open_admin(&cli.config, &cli.data_dir)?, cmd),
         Command::Debt(cmd) => admin::debt(&open_admin(&cli.config, &cli.data_dir)?, cmd),
+        Command::Notice(cmd) => documents::notice(&open_admin(&cli.config, &cli.data_dir)?, cmd),
+        Command::Receipt(cmd) => documents::receipt(&open_admin(&cli.config, &cli.data_dir)?, cmd),
         Command::Reporting(cmd) => {
             let config = Config::load(cli.config.as_deref(), &overrides(None), Mode::Admin)?;
             let (db, _) = Db::open(&config.database_path)?;

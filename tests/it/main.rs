@@ -5,6 +5,7 @@
 mod cli;
 mod e2e;
 mod nodesim;
+mod pdf;
 mod server;
 mod station;
 mod support;
