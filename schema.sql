@@ -40,7 +40,10 @@ CREATE TABLE org (
     sil_password_hash    TEXT,             -- argon2id PHC string; never the password itself
     back_url             TEXT,             -- default SIL back URL of the redirect flow
     created_at           TEXT NOT NULL,
-    updated_at           TEXT NOT NULL
+    updated_at           TEXT NOT NULL,
+    -- Second language of the payment notices, 'de' or 'en' (avviso pagoPA bilingual variant);
+    -- NULL: Italian only. Added by migration 3, hence last.
+    notice_language      TEXT CHECK (notice_language IS NULL OR notice_language IN ('de', 'en'))
 );
 
 -- Functionalities switched on per org (MyPay `mygov_ente_funzionalita`).

@@ -10,6 +10,7 @@ pub mod domain;
 pub mod flows;
 pub mod nodesim;
 pub mod pagopa;
+pub mod pdf;
 pub mod services;
 pub mod soap;
 pub mod store;

@@ -46,6 +46,9 @@ pub enum OrgCommand {
         /// Read a new SIL web-service password (8-15 characters) from standard input.
         #[arg(long)]
         sil_password_stdin: bool,
+        /// Logo printed on payment notices: a PNG or JPEG file ("" removes it).
+        #[arg(long, value_name = "FILE")]
+        logo: Option<std::path::PathBuf>,
         #[arg(long)]
         json: bool,
     },
@@ -116,6 +119,9 @@ pub struct OrgFields {
     /// Default back URL of the SIL redirect flow.
     #[arg(long)]
     pub back_url: Option<String>,
+    /// Second language of payment notices: de, en, or "" for Italian only.
+    #[arg(long)]
+    pub notice_language: Option<String>,
     /// Functionalities to switch on (replaces the set), e.g. PAGAMENTO_SPONTANEO; repeat or comma-separate.
     #[arg(long = "functionality", value_delimiter = ',')]
     pub functionalities: Option<Vec<String>>,
@@ -148,6 +154,7 @@ impl OrgFields {
             email: self.email,
             info_text: self.info_text,
             back_url: self.back_url,
+            notice_language: self.notice_language,
             functionalities: self.functionalities,
         }
     }
@@ -174,9 +181,17 @@ pub fn org(db: &Db, cmd: OrgCommand) -> Result<(), CliError> {
             let org = orgs::get_org(db, &ipa)?;
             print_one(json, json::org(&org), || json::as_text(&json::org(&org)));
         }
-        OrgCommand::Set { ipa, fields, sil_password_stdin, json } => {
-            // Read the password first, so that a missing one changes nothing.
+        OrgCommand::Set { ipa, fields, sil_password_stdin, logo, json } => {
+            // Read the password and the logo first, so that a missing one changes nothing.
             let password = if sil_password_stdin { Some(read_password_stdin()?) } else { None };
+            let logo = match logo {
+                Some(path) if path.as_os_str().is_empty() => Some(None),
+                Some(path) => Some(Some(
+                    std::fs::read(&path)
+                        .map_err(|err| CliError::Usage(format!("cannot read logo file {}: {err}", path.display())))?,
+                )),
+                None => None,
+            };
             let changes = fields.into_changes();
             let mut org = orgs::get_org(db, &ipa)?;
             if let Some(password) = &password {
@@ -186,6 +201,9 @@ pub fn org(db: &Db, cmd: OrgCommand) -> Result<(), CliError> {
             if let Some(password) = &password {
                 orgs::set_sil_password(db, ACTOR, &org.ipa_code, password, &now)?;
                 org.has_sil_password = true;
+            }
+            if let Some(image) = &logo {
+                orgs::set_logo(db, ACTOR, &org.ipa_code, image.as_deref(), &now)?;
             }
             print_one(json, json::org(&org), || format!("updated org {}", org.ipa_code));
         }

@@ -19,7 +19,7 @@ pub fn org(o: &OrgRecord) -> Value {
         "admin_email": o.admin_email, "address": o.address, "civic_number": o.civic_number,
         "postal_code": o.postal_code, "city": o.city, "province": o.province, "country": o.country,
         "phone": o.phone, "website": o.website, "email": o.email, "info_text": o.info_text,
-        "back_url": o.back_url, "sil_password_set": o.has_sil_password, "functionalities": o.functionalities,
+        "back_url": o.back_url, "notice_language": o.notice_language, "sil_password_set": o.has_sil_password, "functionalities": o.functionalities,
         "created_at": o.created_at, "updated_at": o.updated_at,
     })
 }

@@ -7,6 +7,7 @@
 
 mod admin;
 mod cert;
+mod documents;
 mod export;
 mod json;
 mod nodesim;
@@ -64,6 +65,12 @@ pub enum Command {
     /// Export the open debts past a mandatory due date ("dovuti scaduti") to a ZIP.
     #[command(name = "export-expired")]
     ExportExpired(export::ExpiredArgs),
+    /// Payment notices (avvisi pagoPA) as PDF.
+    #[command(subcommand)]
+    Notice(documents::NoticeCommand),
+    /// Payment receipts (quietanze) as PDF.
+    #[command(subcommand)]
+    Receipt(documents::ReceiptCommand),
     /// Reporting flows (flussi di rendicontazione) from pagoPA.
     #[command(subcommand)]
     Reporting(reporting::ReportingCommand),
@@ -183,6 +190,8 @@ fn execute(cli: Cli) -> Result<(), CliError> {
             let (db, _) = Db::open(&config.database_path)?;
             export::run_expired(&config, &db, args)
         }
+        Command::Notice(cmd) => documents::notice(&open_admin(&cli.config, &cli.data_dir)?, cmd),
+        Command::Receipt(cmd) => documents::receipt(&open_admin(&cli.config, &cli.data_dir)?, cmd),
         Command::Reporting(cmd) => {
             let config = Config::load(cli.config.as_deref(), &overrides(None), Mode::Admin)?;
             let (db, _) = Db::open(&config.database_path)?;

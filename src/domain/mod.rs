@@ -15,6 +15,7 @@ pub mod form;
 pub mod iban;
 pub mod money;
 pub mod notice;
+pub mod notice_codes;
 pub mod org;
 pub mod places;
 pub mod tax_id;

@@ -10,6 +10,7 @@
 pub mod debt_types;
 pub mod debts;
 pub mod demo;
+pub mod documents;
 pub mod exports;
 pub mod journal;
 pub mod mail;

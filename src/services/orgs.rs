@@ -38,6 +38,8 @@ pub struct OrgChanges {
     pub email: Option<String>,
     pub info_text: Option<String>,
     pub back_url: Option<String>,
+    /// Second language of the payment notices: `de`, `en`, or empty for Italian only.
+    pub notice_language: Option<String>,
     /// Replaces the set of active functionalities when given.
     pub functionalities: Option<Vec<String>>,
 }
@@ -140,6 +142,48 @@ pub fn set_sil_password(db: &Db, actor: &str, ipa: &str, password: &str, now: &s
     })
 }
 
+/// The largest logo accepted: the notice prints it in a 30 mm box, so more is waste.
+pub const LOGO_MAX_BYTES: usize = 256 * 1024;
+
+/// Sets (or, with `None`, removes) the org's logo: a PNG or JPEG image, recognised by its
+/// signature, of at most [`LOGO_MAX_BYTES`].
+pub fn set_logo(db: &Db, actor: &str, ipa: &str, image: Option<&[u8]>, now: &str) -> Result<(), ServiceError> {
+    let logo = match image {
+        None => None,
+        Some(bytes) => {
+            if bytes.len() > LOGO_MAX_BYTES {
+                return Err(ServiceError::invalid("logo", format!("must be at most {LOGO_MAX_BYTES} bytes")));
+            }
+            let mime = if bytes.starts_with(b"\x89PNG\r\n\x1a\n") {
+                "image/png"
+            } else if bytes.starts_with(&[0xFF, 0xD8, 0xFF]) {
+                "image/jpeg"
+            } else {
+                return Err(ServiceError::invalid("logo", "must be a PNG or JPEG image"));
+            };
+            Some(orgs::LogoRecord { bytes: bytes.to_vec(), mime: mime.to_owned() })
+        }
+    };
+    db.write(|tx| {
+        let org = orgs::find_org_by_ipa(tx, ipa)?.ok_or_else(|| ServiceError::NotFound(format!("org {ipa}")))?;
+        orgs::update_org_logo(tx, org.id, logo.as_ref(), now)?;
+        let object = format!("org:{}", org.ipa_code);
+        let after =
+            json!({ "logo_mime": logo.as_ref().map(|l| &l.mime), "logo_bytes": logo.as_ref().map(|l| l.bytes.len()) })
+                .to_string();
+        let change = Change {
+            actor,
+            org_id: Some(org.id),
+            action: "org.logo",
+            object: &object,
+            before: None,
+            after: Some(&after),
+        };
+        super::journal_change(tx, &change, now)?;
+        Ok(())
+    })
+}
+
 /// The org with this IPA code.
 pub fn get_org(db: &Db, ipa: &str) -> Result<OrgRecord, ServiceError> {
     db.read(|conn| orgs::find_org_by_ipa(conn, ipa)?.ok_or_else(|| ServiceError::NotFound(format!("org {ipa}"))))
@@ -156,7 +200,7 @@ fn snapshot(org: &OrgRecord) -> String {
         "admin_email": org.admin_email, "address": org.address, "civic_number": org.civic_number,
         "postal_code": org.postal_code, "city": org.city, "province": org.province, "country": org.country,
         "phone": org.phone, "website": org.website, "email": org.email, "info_text": org.info_text,
-        "back_url": org.back_url, "functionalities": org.functionalities,
+        "back_url": org.back_url, "notice_language": org.notice_language, "functionalities": org.functionalities,
     })
     .to_string()
 }
@@ -246,6 +290,13 @@ fn apply_changes(org: &mut OrgRecord, changes: &OrgChanges, old_state: Option<Or
     set_text(&mut org.info_text, &changes.info_text, "info-text", 4000)?;
     if let Some(value) = &changes.back_url {
         org.back_url = parse_url("back-url", value)?;
+    }
+    if let Some(value) = &changes.notice_language {
+        org.notice_language = match non_empty(Some(value)).map(|v| v.to_ascii_lowercase()) {
+            None => None,
+            Some(v) if v == "de" || v == "en" => Some(v),
+            Some(v) => return Err(ServiceError::invalid("notice-language", format!("{v:?} must be de, en or empty"))),
+        };
     }
     if let Some(codes) = &changes.functionalities {
         let mut parsed = codes

@@ -36,6 +36,8 @@ pub struct OrgRecord {
     pub email: Option<String>,
     pub info_text: Option<String>,
     pub back_url: Option<String>,
+    /// Second language of the payment notices: `de`, `en`, or `None` for Italian only.
+    pub notice_language: Option<String>,
     /// Whether a SIL password is set (the hash itself never leaves the store but through
     /// [`find_sil_password_hash`]).
     pub has_sil_password: bool,
@@ -47,15 +49,15 @@ pub struct OrgRecord {
 const COLUMNS: &str = "id, ipa_code, fiscal_code, name, state, segregation_code, application_code, generator_id, \
      cbill_code, iban_bank, iban_postal, postal_account, postal_account_holder, poste_authorization, admin_email, \
      address, civic_number, postal_code, city, province, country, phone, website, email, info_text, back_url, \
-     sil_password_hash IS NOT NULL, created_at, updated_at";
+     sil_password_hash IS NOT NULL, created_at, updated_at, notice_language";
 
 const INSERT: &str = "INSERT INTO org (ipa_code, fiscal_code, name, state, segregation_code, application_code, \
      generator_id, cbill_code, iban_bank, iban_postal, postal_account, postal_account_holder, poste_authorization, \
      admin_email, address, civic_number, postal_code, city, province, country, phone, website, email, info_text, \
-     back_url, created_at, updated_at) VALUES (:ipa_code, :fiscal_code, :name, :state, :segregation_code, \
+     back_url, notice_language, created_at, updated_at) VALUES (:ipa_code, :fiscal_code, :name, :state, :segregation_code, \
      :application_code, :generator_id, :cbill_code, :iban_bank, :iban_postal, :postal_account, \
      :postal_account_holder, :poste_authorization, :admin_email, :address, :civic_number, :postal_code, :city, \
-     :province, :country, :phone, :website, :email, :info_text, :back_url, :now, :now)";
+     :province, :country, :phone, :website, :email, :info_text, :back_url, :notice_language, :now, :now)";
 
 const UPDATE: &str = "UPDATE org SET fiscal_code = :fiscal_code, name = :name, state = :state, \
      segregation_code = :segregation_code, application_code = :application_code, generator_id = :generator_id, \
@@ -63,7 +65,8 @@ const UPDATE: &str = "UPDATE org SET fiscal_code = :fiscal_code, name = :name, s
      postal_account_holder = :postal_account_holder, poste_authorization = :poste_authorization, \
      admin_email = :admin_email, address = :address, civic_number = :civic_number, postal_code = :postal_code, \
      city = :city, province = :province, country = :country, phone = :phone, website = :website, email = :email, \
-     info_text = :info_text, back_url = :back_url, updated_at = :now WHERE id = :id";
+     info_text = :info_text, back_url = :back_url, notice_language = :notice_language, updated_at = :now \
+     WHERE id = :id";
 
 fn from_row(row: &Row<'_>) -> rusqlite::Result<OrgRecord> {
     Ok(OrgRecord {
@@ -93,6 +96,7 @@ fn from_row(row: &Row<'_>) -> rusqlite::Result<OrgRecord> {
         email: row.get(23)?,
         info_text: row.get(24)?,
         back_url: row.get(25)?,
+        notice_language: row.get(29)?,
         has_sil_password: row.get(26)?,
         functionalities: Vec::new(),
         created_at: row.get(27)?,
@@ -120,7 +124,7 @@ pub fn insert_org(conn: &Connection, org: &OrgRecord, now: &str) -> Result<i64, 
             ":admin_email": org.admin_email, ":address": org.address, ":civic_number": org.civic_number,
             ":postal_code": org.postal_code, ":city": org.city, ":province": org.province, ":country": org.country,
             ":phone": org.phone, ":website": org.website, ":email": org.email, ":info_text": org.info_text,
-            ":back_url": org.back_url, ":now": now,
+            ":back_url": org.back_url, ":notice_language": org.notice_language, ":now": now,
         },
     )
     .map_err(StoreError::from_sqlite)?;
@@ -142,7 +146,7 @@ pub fn update_org(conn: &Connection, org: &OrgRecord, now: &str) -> Result<(), S
             ":admin_email": org.admin_email, ":address": org.address, ":civic_number": org.civic_number,
             ":postal_code": org.postal_code, ":city": org.city, ":province": org.province, ":country": org.country,
             ":phone": org.phone, ":website": org.website, ":email": org.email, ":info_text": org.info_text,
-            ":back_url": org.back_url, ":now": now,
+            ":back_url": org.back_url, ":notice_language": org.notice_language, ":now": now,
         },
     )
     .map_err(StoreError::from_sqlite)?;
@@ -213,4 +217,32 @@ pub fn list_orgs_in_production(conn: &Connection) -> Result<Vec<OrgRecord>, Stor
 /// How many orgs there are.
 pub fn count_orgs(conn: &Connection) -> Result<i64, StoreError> {
     Ok(conn.query_row("SELECT count(*) FROM org", [], |row| row.get(0))?)
+}
+
+/// An org's logo as stored: the image bytes and their MIME type.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LogoRecord {
+    pub bytes: Vec<u8>,
+    pub mime: String,
+}
+
+/// The logo of org `org_id`, when one is stored with its MIME type.
+pub fn find_org_logo(conn: &Connection, org_id: i64) -> Result<Option<LogoRecord>, StoreError> {
+    let row: Option<(Option<Vec<u8>>, Option<String>)> = conn
+        .prepare_cached("SELECT logo, logo_mime FROM org WHERE id = ?1")?
+        .query_row([org_id], |row| Ok((row.get(0)?, row.get(1)?)))
+        .optional()?;
+    Ok(match row {
+        Some((Some(bytes), Some(mime))) if !bytes.is_empty() => Some(LogoRecord { bytes, mime }),
+        _ => None,
+    })
+}
+
+/// Stores (or, with `None`, removes) the logo of org `org_id`.
+pub fn update_org_logo(conn: &Connection, org_id: i64, logo: Option<&LogoRecord>, now: &str) -> Result<(), StoreError> {
+    conn.execute(
+        "UPDATE org SET logo = ?2, logo_mime = ?3, updated_at = ?4 WHERE id = ?1",
+        rusqlite::params![org_id, logo.map(|l| &l.bytes), logo.map(|l| &l.mime), now],
+    )?;
+    Ok(())
 }

@@ -1,0 +1,438 @@
+//! The data of printable documents: the payment notice (avviso pagoPA) of a debt and the receipt
+//! (quietanza) of a payment, loaded from the store and checked, as typed views that
+//! `crate::pdf` renders.
+//!
+//! Owns: which records a document shows and the rules of what appears on it (the due date only when
+//! the debt type prints it, the Poste bollettino only with a postal account and the Poste
+//! authorization, the QR and Data Matrix strings).
+//! Must never: format for a surface (dates, amounts and codes stay typed; `crate::pdf` formats).
+//! Implements: `shared/reference/pagopa.md` §3, `shared/reference/mypay.md` §1.8.
+
+use jiff::civil::{Date, DateTime};
+
+use super::ServiceError;
+use crate::domain::notice_codes::{self, PosteParty};
+use crate::domain::{Cents, NoticeNumber, OrgFiscalCode};
+use crate::store::debt_types::{self, DebtTypeRecord};
+use crate::store::debts::{self, DebtRecord};
+use crate::store::orgs::{self, LogoRecord, OrgRecord};
+use crate::store::receipts::{self, ReceiptRecord};
+use crate::store::{Conn, Db};
+
+/// The second language of a bilingual notice (avviso pagoPA v3.5, bilingual variant).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SecondLanguage {
+    German,
+    English,
+}
+
+impl SecondLanguage {
+    /// The org setting's code, `de` or `en`.
+    pub fn from_code(code: &str) -> Option<SecondLanguage> {
+        match code {
+            "de" => Some(SecondLanguage::German),
+            "en" => Some(SecondLanguage::English),
+            _ => None,
+        }
+    }
+}
+
+/// An image to print as the org's logo.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LogoView {
+    pub bytes: Vec<u8>,
+    /// `image/png` or `image/jpeg`.
+    pub mime: String,
+}
+
+/// The creditor org as a notice shows it (module 2.1).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NoticeOrgView {
+    pub name: String,
+    pub fiscal_code: String,
+    /// The office (debt type `sector`).
+    pub sector: Option<String>,
+    /// Contact channels (ENTE.INFO), in the order they should be printed.
+    pub contacts: Vec<String>,
+    pub cbill_code: Option<String>,
+    pub logo: Option<LogoView>,
+}
+
+/// The Bollettino Postale PA section of a notice.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PostalView {
+    pub account: String,
+    pub holder: String,
+    /// Poste's authorization text, `AUT. DB/…`.
+    pub authorization: String,
+    /// The 256-character Data Matrix string (pagopa.md §3.3).
+    pub datamatrix: String,
+}
+
+/// Everything a payment notice prints, already decided.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NoticeView {
+    pub language: Option<SecondLanguage>,
+    pub org: NoticeOrgView,
+    pub debtor_name: String,
+    /// `None` for an anonymous debtor (DESTINATARIO.CF is omitted only when unknown).
+    pub debtor_id: Option<String>,
+    pub debtor_address: Option<String>,
+    /// What is being paid (AVVISO.OGGETTO): the debt's causale.
+    pub subject: String,
+    pub amount: Cents,
+    /// `None` prints the "avviso senza scadenza" variant.
+    pub due_date: Option<Date>,
+    pub notice_number: NoticeNumber,
+    pub iuv: String,
+    pub qr_payload: String,
+    pub postal: Option<PostalView>,
+}
+
+/// How to find the debt of a notice.
+#[derive(Debug, Clone)]
+pub enum NoticeKey {
+    /// The 18-digit notice number (spaces allowed).
+    NoticeNumber(String),
+    Iud(String),
+}
+
+/// The notice of org `ipa`'s debt with this key.
+pub fn notice_view(db: &Db, ipa: &str, key: &NoticeKey) -> Result<NoticeView, ServiceError> {
+    db.read(|conn| {
+        let org = find_org(conn, ipa)?;
+        let debt = match key {
+            NoticeKey::NoticeNumber(text) => {
+                let notice =
+                    NoticeNumber::parse_loose(text).map_err(|err| ServiceError::invalid("nav", err.to_string()))?;
+                debts::find_debt_by_iuv(conn, org.id, notice.iuv().as_str())?
+                    .filter(|d| d.notice_number.as_deref() == Some(notice.as_str()))
+            }
+            NoticeKey::Iud(iud) => debts::find_debt_by_iud(conn, org.id, iud)?,
+        }
+        .ok_or_else(|| ServiceError::NotFound(format!("notice {key:?} in org {}", org.ipa_code)))?;
+        notice_view_in(conn, &org, &debt)
+    })
+}
+
+/// The notices of org `ipa`'s debts with these IUDs, loaded one at a time as the iterator is
+/// consumed (a bulk ZIP never holds more than one notice in memory).
+pub fn notice_views<'a>(
+    db: &'a Db,
+    ipa: &'a str,
+    iuds: &'a [String],
+) -> impl Iterator<Item = Result<NoticeView, ServiceError>> + 'a {
+    iuds.iter().map(move |iud| notice_view(db, ipa, &NoticeKey::Iud(iud.clone())))
+}
+
+fn find_org(conn: &Conn, ipa: &str) -> Result<OrgRecord, ServiceError> {
+    orgs::find_org_by_ipa(conn, ipa)?.ok_or_else(|| ServiceError::NotFound(format!("org {ipa}")))
+}
+
+fn notice_view_in(conn: &Conn, org: &OrgRecord, debt: &DebtRecord) -> Result<NoticeView, ServiceError> {
+    let debt_type = debt_types::find_debt_type_by_id(conn, org.id, debt.debt_type_id)?
+        .ok_or_else(|| ServiceError::NotFound(format!("debt type of debt {}", debt.iud)))?;
+    let logo = orgs::find_org_logo(conn, org.id)?;
+    build_notice(org, logo, &debt_type, debt)
+}
+
+/// Builds the notice of `debt` from its records: the rules of what a notice shows, without the
+/// store (the benchmark and the bulk export call it directly).
+pub fn build_notice(
+    org: &OrgRecord,
+    logo: Option<LogoRecord>,
+    debt_type: &DebtTypeRecord,
+    debt: &DebtRecord,
+) -> Result<NoticeView, ServiceError> {
+    if debt_type.disable_notice_print {
+        return Err(ServiceError::Conflict(format!("notice printing is disabled for debt type {}", debt_type.code)));
+    }
+    if matches!(debt.state.as_str(), "ANNULLATO" | "COMPLETATO") {
+        return Err(ServiceError::Conflict(format!("debt {} is {}: it has no notice to pay", debt.iud, debt.state)));
+    }
+    let notice_number = debt
+        .notice_number
+        .as_deref()
+        .ok_or_else(|| ServiceError::Conflict(format!("debt {} has no notice number", debt.iud)))
+        .and_then(|n| NoticeNumber::parse(n).map_err(|err| ServiceError::Internal(err.to_string())))?;
+    let org_code = OrgFiscalCode::parse(&org.fiscal_code).map_err(|err| ServiceError::Internal(err.to_string()))?;
+    let amount = Cents::new(debt.amount_cents);
+    let qr_payload = notice_codes::qr_payload(&notice_number, &org_code, amount)
+        .map_err(|err| ServiceError::invalid("amount", err.to_string()))?;
+    let due_date =
+        if debt_type.print_due_date { debt.due_date.as_deref().and_then(|d| d.parse::<Date>().ok()) } else { None };
+    let debtor_id = (!debt.debtor_id.eq_ignore_ascii_case("ANONIMO")).then(|| debt.debtor_id.clone());
+    let postal = postal_view(org, debt_type, debt, &notice_number, &org_code);
+    Ok(NoticeView {
+        language: org.notice_language.as_deref().and_then(SecondLanguage::from_code),
+        org: NoticeOrgView {
+            name: org.name.clone(),
+            fiscal_code: org.fiscal_code.clone(),
+            sector: debt_type.sector.clone(),
+            contacts: org_contacts(org),
+            cbill_code: org.cbill_code.clone(),
+            logo: logo.map(|l| LogoView { bytes: l.bytes, mime: l.mime }),
+        },
+        debtor_name: debt.debtor_name.clone(),
+        debtor_id,
+        debtor_address: debtor_address(debt),
+        subject: debt.causale.clone(),
+        amount,
+        due_date,
+        notice_number,
+        iuv: debt.iuv.clone().unwrap_or_default(),
+        qr_payload,
+        postal,
+    })
+}
+
+/// The bollettino, when the debt type (or else the org) has a postal account and the org holds
+/// Poste's authorization (mypay.md §1.8). An amount or account the Data Matrix cannot carry
+/// leaves the bollettino out: the pagoPA part of the notice still pays it.
+fn postal_view(
+    org: &OrgRecord,
+    debt_type: &DebtTypeRecord,
+    debt: &DebtRecord,
+    notice: &NoticeNumber,
+    org_code: &OrgFiscalCode,
+) -> Option<PostalView> {
+    let authorization = org.poste_authorization.as_deref().filter(|a| !a.trim().is_empty())?;
+    let account = debt_type.postal_account.as_deref().or(org.postal_account.as_deref())?;
+    let holder = debt_type
+        .postal_account_holder
+        .as_deref()
+        .or(org.postal_account_holder.as_deref())
+        .unwrap_or(org.name.as_str());
+    let party = PosteParty { debtor_id: &debt.debtor_id, debtor_name: &debt.debtor_name, subject: &debt.causale };
+    match notice_codes::poste_datamatrix(notice, account, Cents::new(debt.amount_cents), org_code, party) {
+        Ok(datamatrix) => Some(PostalView {
+            account: account.to_owned(),
+            holder: holder.to_owned(),
+            authorization: authorization.to_owned(),
+            datamatrix,
+        }),
+        Err(err) => {
+            tracing::warn!(iud = %debt.iud, "notice without the Poste bollettino: {err}");
+            None
+        }
+    }
+}
+
+/// The org's contact channels: its address, then phone, e-mail and website.
+fn org_contacts(org: &OrgRecord) -> Vec<String> {
+    let mut out = Vec::new();
+    let street = join_some(&[org.address.as_deref(), org.civic_number.as_deref()], " ");
+    let place = join_some(&[org.postal_code.as_deref(), org.city.as_deref()], " ");
+    let place = match (&place, &org.province) {
+        (Some(p), Some(prov)) => Some(format!("{p} ({prov})")),
+        _ => place,
+    };
+    if let Some(address) = join_some(&[street.as_deref(), place.as_deref()], ", ") {
+        out.push(address);
+    }
+    for item in [&org.phone, &org.email, &org.website].into_iter().flatten() {
+        out.push(item.trim_start_matches("https://").trim_start_matches("http://").to_owned());
+    }
+    out
+}
+
+fn debtor_address(debt: &DebtRecord) -> Option<String> {
+    let street = join_some(&[debt.debtor_address.as_deref(), debt.debtor_civic_number.as_deref()], " ");
+    let place = join_some(&[debt.debtor_postal_code.as_deref(), debt.debtor_city.as_deref()], " ");
+    let place = match (&place, &debt.debtor_province) {
+        (Some(p), Some(prov)) => Some(format!("{p} ({prov})")),
+        _ => place,
+    };
+    join_some(&[street.as_deref(), place.as_deref()], ", ")
+}
+
+fn join_some(parts: &[Option<&str>], sep: &str) -> Option<String> {
+    let parts: Vec<&str> = parts.iter().flatten().map(|p| p.trim()).filter(|p| !p.is_empty()).collect();
+    (!parts.is_empty()).then(|| parts.join(sep))
+}
+
+/// A debtor or payer as the receipt shows them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PartyView {
+    pub name: String,
+    pub id: String,
+}
+
+/// One transfer of a receipt.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TransferView {
+    pub index: i64,
+    pub fiscal_code: String,
+    pub company_name: Option<String>,
+    /// `None` for a digital stamp (marca da bollo).
+    pub iban: Option<String>,
+    pub remittance: String,
+    pub amount: Cents,
+}
+
+/// Everything a receipt (quietanza) prints.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReceiptView {
+    pub org_name: String,
+    pub org_fiscal_code: String,
+    pub office_name: Option<String>,
+    pub ok: bool,
+    pub debtor: PartyView,
+    pub payer: Option<PartyView>,
+    pub amount: Cents,
+    /// The PSP's commission, paid by the payer.
+    pub fee: Option<Cents>,
+    /// When the PSP took the payment (local time as the Node sends it).
+    pub paid_at: Option<DateTime>,
+    pub psp_name: String,
+    pub psp_id: String,
+    pub payment_method: Option<String>,
+    /// receiptId, the IUR.
+    pub receipt_id: String,
+    pub iuv: String,
+    pub notice_number: Option<NoticeNumber>,
+    pub description: String,
+    pub transfers: Vec<TransferView>,
+}
+
+/// The receipt of org `ipa` for `iuv`: the one with `receipt_id` when given, else the first
+/// successful one.
+pub fn receipt_view(db: &Db, ipa: &str, iuv: &str, receipt_id: Option<&str>) -> Result<ReceiptView, ServiceError> {
+    db.read(|conn| {
+        let org = find_org(conn, ipa)?;
+        let all = receipts::list_receipts_for_iuv(conn, org.id, iuv.trim())?;
+        let found = match receipt_id {
+            Some(id) => all.into_iter().find(|r| r.receipt_id == id),
+            None => all.into_iter().find(|r| r.outcome == "OK"),
+        };
+        let record = found.ok_or_else(|| {
+            ServiceError::NotFound(match receipt_id {
+                Some(id) => format!("receipt {id} for IUV {iuv} in org {}", org.ipa_code),
+                None => format!("successful receipt for IUV {iuv} in org {}", org.ipa_code),
+            })
+        })?;
+        Ok(build_receipt(&org, record))
+    })
+}
+
+/// Builds the receipt view of a stored receipt.
+pub fn build_receipt(org: &OrgRecord, r: ReceiptRecord) -> ReceiptView {
+    ReceiptView {
+        org_name: if r.company_name.trim().is_empty() { org.name.clone() } else { r.company_name },
+        org_fiscal_code: org.fiscal_code.clone(),
+        office_name: r.office_name,
+        ok: r.outcome == "OK",
+        debtor: PartyView { name: r.debtor.name, id: r.debtor.id },
+        payer: r.payer.map(|p| PartyView { name: p.name, id: p.id }),
+        amount: Cents::new(r.amount_cents),
+        fee: r.fee_cents.map(Cents::new),
+        paid_at: r.payment_date_time.as_deref().and_then(parse_local_date_time),
+        psp_name: r.psp_company_name,
+        psp_id: r.psp_id,
+        payment_method: r.payment_method,
+        receipt_id: r.receipt_id,
+        iuv: r.iuv,
+        notice_number: NoticeNumber::parse(&r.notice_number).ok(),
+        description: r.description,
+        transfers: r
+            .transfers
+            .into_iter()
+            .map(|t| TransferView {
+                index: t.index,
+                fiscal_code: t.fiscal_code,
+                company_name: t.company_name,
+                iban: t.iban,
+                remittance: t.remittance,
+                amount: Cents::new(t.amount_cents),
+            })
+            .collect(),
+    }
+}
+
+/// `2026-05-01T10:15:00`, with or without fractions or an offset, as the local date and time.
+fn parse_local_date_time(text: &str) -> Option<DateTime> {
+    let head = text.get(..19).unwrap_or(text);
+    head.parse::<DateTime>()
+        .ok()
+        .or_else(|| text.parse::<Date>().ok().map(|d| d.to_datetime(jiff::civil::Time::midnight())))
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
+
+    use super::*;
+
+    fn records() -> (OrgRecord, DebtTypeRecord, DebtRecord) {
+        let org = OrgRecord {
+            name: "Comune di Esempio".into(),
+            fiscal_code: "01234567897".into(),
+            postal_account: Some("12345678".into()),
+            address: Some("Piazza del Municipio".into()),
+            civic_number: Some("1".into()),
+            postal_code: Some("20100".into()),
+            city: Some("Esempio".into()),
+            province: Some("MI".into()),
+            phone: Some("+39 02 0000000".into()),
+            website: Some("https://www.comune.esempio.it".into()),
+            ..OrgRecord::default()
+        };
+        let debt_type = DebtTypeRecord { code: "TARI".into(), print_due_date: true, ..DebtTypeRecord::default() };
+        let debt = DebtRecord {
+            iud: "X1".into(),
+            state: "INSERIMENTO_DOVUTO".into(),
+            notice_number: Some("301000000000000144".into()),
+            iuv: Some("01000000000000144".into()),
+            debtor_id: "RSSMRA85T10A562S".into(),
+            debtor_name: "Mario Rossi".into(),
+            due_date: Some("2026-12-31".into()),
+            amount_cents: 15_000,
+            causale: "TARI 2026".into(),
+            ..DebtRecord::default()
+        };
+        (org, debt_type, debt)
+    }
+
+    #[test]
+    fn a_notice_carries_the_qr_payload_and_the_due_date_when_printed() {
+        let (org, debt_type, debt) = records();
+        let view = build_notice(&org, None, &debt_type, &debt).unwrap();
+        assert_eq!(view.qr_payload, "PAGOPA|002|301000000000000144|01234567897|15000");
+        assert_eq!(view.due_date, Some(jiff::civil::date(2026, 12, 31)));
+        assert_eq!(view.org.contacts[0], "Piazza del Municipio 1, 20100 Esempio (MI)");
+        assert_eq!(view.org.contacts[2], "www.comune.esempio.it");
+        // No Poste authorization: no bollettino even with a postal account.
+        assert_eq!(view.postal, None);
+
+        let no_print = DebtTypeRecord { print_due_date: false, ..debt_type };
+        assert_eq!(build_notice(&org, None, &no_print, &debt).unwrap().due_date, None);
+    }
+
+    #[test]
+    fn the_bollettino_needs_the_authorization_and_an_amount_it_can_carry() {
+        let (mut org, debt_type, mut debt) = records();
+        org.poste_authorization = Some("AUT. DB/SSIC/E 12345 DEL 01/01/2020".into());
+        let view = build_notice(&org, None, &debt_type, &debt).unwrap();
+        let postal = view.postal.unwrap();
+        assert_eq!(postal.holder, "Comune di Esempio");
+        assert_eq!(postal.datamatrix.len(), 256);
+        debt.amount_cents = 99_999_999_999;
+        assert_eq!(build_notice(&org, None, &debt_type, &debt).unwrap().postal, None);
+    }
+
+    #[test]
+    fn annulled_and_anonymous_debts() {
+        let (org, debt_type, mut debt) = records();
+        debt.debtor_id = "ANONIMO".into();
+        assert_eq!(build_notice(&org, None, &debt_type, &debt).unwrap().debtor_id, None);
+        debt.state = "ANNULLATO".into();
+        assert!(matches!(build_notice(&org, None, &debt_type, &debt), Err(ServiceError::Conflict(_))));
+    }
+
+    #[test]
+    fn receipt_times_are_read_with_or_without_fractions() {
+        assert_eq!(parse_local_date_time("2026-05-01T10:15:00.123+02:00").unwrap().to_string(), "2026-05-01T10:15:00");
+        assert_eq!(parse_local_date_time("2026-05-01").unwrap().to_string(), "2026-05-01T00:00:00");
+        assert_eq!(parse_local_date_time("garbage"), None);
+    }
+}
