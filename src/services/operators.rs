@@ -234,3 +234,57 @@ pub fn list_operators(db: &Db, org_ipa: Option<&str>) -> Result<Vec<OperatorReco
         Ok(operators::list_operators(conn, org_id)?)
     })
 }
+
+/// Failed logins in a row that lock an account.
+pub const MAX_FAILED_LOGINS: i64 = 5;
+/// How long a locked account stays locked.
+pub const LOCK_MINUTES: i64 = 15;
+
+/// Why a login was refused. The web layer shows one message for all of them, so that a visitor
+/// cannot tell which usernames exist.
+#[derive(Debug, thiserror::Error)]
+pub enum LoginError {
+    #[error("wrong username or password")]
+    WrongCredentials,
+    #[error("account locked until {0}")]
+    Locked(String),
+    #[error("account disabled")]
+    Disabled,
+    #[error(transparent)]
+    Service(#[from] ServiceError),
+}
+
+impl From<crate::store::StoreError> for LoginError {
+    fn from(err: crate::store::StoreError) -> LoginError {
+        LoginError::Service(ServiceError::Store(err))
+    }
+}
+
+/// Checks an operator's password (argon2id). Every failure counts; after [`MAX_FAILED_LOGINS`] in
+/// a row the account is locked for [`LOCK_MINUTES`]. Unknown usernames cost a hash too, so timing
+/// does not reveal them.
+pub fn authenticate(db: &Db, username: &str, password: &str, now: jiff::Timestamp) -> Result<OperatorRecord, LoginError> {
+    let now_text = crate::clock::iso(now);
+    let Some((id, hash, active, failed, locked_until)) = db.read(|c| operators::find_login(c, username.trim()))? else {
+        let _ = passwords::verify_password(password, "$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHRzYWx0$0000000000000000000000000000000000000000000");
+        return Err(LoginError::WrongCredentials);
+    };
+    if let Some(until) = locked_until.filter(|u| *u > now_text) {
+        return Err(LoginError::Locked(until));
+    }
+    if !active {
+        return Err(LoginError::Disabled);
+    }
+    if !passwords::verify_password(password, &hash) {
+        let lock = (failed + 1 >= MAX_FAILED_LOGINS)
+            .then(|| crate::clock::iso(now + jiff::SignedDuration::from_mins(LOCK_MINUTES)));
+        db.write(|tx| operators::update_failed_login(tx, id, lock.as_deref()))?;
+        tracing::warn!(target: "security", username, locked = lock.is_some(), "operator login refused: wrong password");
+        return Err(match lock {
+            Some(until) => LoginError::Locked(until),
+            None => LoginError::WrongCredentials,
+        });
+    }
+    db.write(|tx| operators::update_successful_login(tx, id))?;
+    db.read(|c| operators::find_operator(c, username.trim()))?.ok_or(LoginError::WrongCredentials)
+}

@@ -147,6 +147,32 @@ pub fn find_password_hash(conn: &Connection, username: &str) -> Result<Option<(i
         .optional()?)
 }
 
+/// Login bookkeeping of an operator: (id, password hash, active, failed logins, locked until).
+pub fn find_login(conn: &Connection, username: &str) -> Result<Option<(i64, String, bool, i64, Option<String>)>, StoreError> {
+    Ok(conn
+        .query_row(
+            "SELECT id, password_hash, active, failed_logins, locked_until FROM operator WHERE username = ?1",
+            [username],
+            |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?, row.get(4)?)),
+        )
+        .optional()?)
+}
+
+/// Records a failed login; locks the account until `lock_until` when given.
+pub fn update_failed_login(conn: &Connection, operator_id: i64, lock_until: Option<&str>) -> Result<(), StoreError> {
+    conn.execute(
+        "UPDATE operator SET failed_logins = failed_logins + 1, locked_until = coalesce(?2, locked_until) WHERE id = ?1",
+        params![operator_id, lock_until],
+    )?;
+    Ok(())
+}
+
+/// Clears the failure count after a successful login.
+pub fn update_successful_login(conn: &Connection, operator_id: i64) -> Result<(), StoreError> {
+    conn.execute("UPDATE operator SET failed_logins = 0, locked_until = NULL WHERE id = ?1", [operator_id])?;
+    Ok(())
+}
+
 /// Every operator, or those with a role in the org `org_id`, by username.
 pub fn list_operators(conn: &Connection, org_id: Option<i64>) -> Result<Vec<OperatorRecord>, StoreError> {
     let ops: Vec<OperatorRecord> = match org_id {

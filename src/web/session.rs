@@ -32,6 +32,8 @@ pub struct SessionData {
     pub verified_email: Option<String>,
     /// The address a PIN was sent to, waiting for the PIN.
     pub pending_email: Option<String>,
+    /// The back-office operator logged in on this session (roles are read afresh on every request).
+    pub operator: Option<String>,
 }
 
 /// The logged-in citizen.
@@ -161,6 +163,23 @@ impl Session {
         }
         *self = Session::fresh(now)?;
         Ok(())
+    }
+
+    /// Logs an operator in: a new id (rotation), the old row deleted, nothing of the old state kept.
+    pub fn login_operator(&mut self, state: &AppState, username: &str, now: jiff::Timestamp) -> Result<(), StoreError> {
+        if self.new_cookie.is_none() {
+            let old = self.record.id_hash.clone();
+            state.db.write(|tx| sessions::delete_session(tx, &old))?;
+        }
+        *self = Session::fresh(now)?;
+        self.data.operator = Some(username.to_owned());
+        self.dirty = true;
+        Ok(())
+    }
+
+    /// The logged-in operator's username.
+    pub fn operator(&self) -> Option<&str> {
+        self.data.operator.as_deref()
     }
 
     /// Changes the citizen's profile e-mail.
