@@ -94,6 +94,23 @@ pub struct RawConfig {
     pub node: NodeSection,
     pub log: LogSection,
     pub tls: TlsSection,
+    pub import: ImportSection,
+}
+
+/// `[import]`: debt-flow uploads (CSV in ZIP).
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ImportSection {
+    /// Largest accepted upload (the ZIP file), in bytes. MyPay's limit was 10 MiB.
+    pub max_upload_bytes: u64,
+    /// Largest accepted decompressed CSV, in bytes: a ZIP bomb stops here.
+    pub max_uncompressed_bytes: u64,
+}
+
+impl Default for ImportSection {
+    fn default() -> ImportSection {
+        ImportSection { max_upload_bytes: 200 * 1024 * 1024, max_uncompressed_bytes: 4 * 1024 * 1024 * 1024 }
+    }
 }
 
 /// `[server]`: the HTTP listener.
@@ -190,6 +207,7 @@ impl Default for RawConfig {
             node: NodeSection::default(),
             log: LogSection::default(),
             tls: TlsSection::default(),
+            import: ImportSection::default(),
         }
     }
 }
@@ -270,6 +288,8 @@ pub const ENV_KEYS: &[(&str, &str)] = &[
     ("MYPAY_TLS_CERT", "tls.cert"),
     ("MYPAY_TLS_KEY", "tls.key"),
     ("MYPAY_TLS_CLIENT_CA", "tls.client_ca"),
+    ("MYPAY_IMPORT_MAX_UPLOAD_BYTES", "import.max_upload_bytes"),
+    ("MYPAY_IMPORT_MAX_UNCOMPRESSED_BYTES", "import.max_uncompressed_bytes"),
 ];
 
 impl RawConfig {
@@ -329,6 +349,8 @@ impl RawConfig {
             "tls.cert" => self.tls.cert = PathBuf::from(value),
             "tls.key" => self.tls.key = PathBuf::from(value),
             "tls.client_ca" => self.tls.client_ca = PathBuf::from(value),
+            "import.max_upload_bytes" => self.import.max_upload_bytes = parse_number(value)?,
+            "import.max_uncompressed_bytes" => self.import.max_uncompressed_bytes = parse_number(value)?,
             other => return Err(format!("unknown key {other}")),
         }
         Ok(())
@@ -380,6 +402,12 @@ impl Config {
         }
         if raw.server.max_body_bytes < 1024 {
             problem("server.max_body_bytes", "must be at least 1024".to_owned());
+        }
+        if raw.import.max_upload_bytes < 1024 {
+            problem("import.max_upload_bytes", "must be at least 1024".to_owned());
+        }
+        if raw.import.max_uncompressed_bytes < raw.import.max_upload_bytes {
+            problem("import.max_uncompressed_bytes", "must be at least import.max_upload_bytes".to_owned());
         }
         if let Err(reason) = check_level(&raw.log.level) {
             problem("log.level", reason);

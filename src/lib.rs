@@ -7,6 +7,8 @@ pub mod cli;
 pub mod clock;
 pub mod config;
 pub mod domain;
+pub mod flows;
+pub mod jobs;
 pub mod nodesim;
 pub mod pagopa;
 pub mod services;

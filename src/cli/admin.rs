@@ -618,6 +618,7 @@ pub fn debt(db: &Db, cmd: DebtCommand) -> Result<(), CliError> {
                 causale: args.causale,
                 collection_data,
                 generate_iuv: args.generate_iuv,
+                ..DebtFields::default()
             };
             let today = clock::today_rome(now_ts);
             let d = debts::add_debt(db, ACTOR, &args.org, &fields, Source::Cli, today, &now)?;

@@ -7,6 +7,7 @@
 
 mod admin;
 mod cert;
+mod import;
 mod json;
 mod nodesim;
 mod reporting;
@@ -56,6 +57,8 @@ pub enum Command {
     /// Add and look up single debt positions (dovuti).
     #[command(subcommand)]
     Debt(admin::DebtCommand),
+    /// Import a debt flow (<IPA>-<IUF>-<version>.zip, MyPay layouts 1_0..1_4), or show imports.
+    Import(import::ImportArgs),
     /// Reporting flows (flussi di rendicontazione) from pagoPA.
     #[command(subcommand)]
     Reporting(reporting::ReportingCommand),
@@ -169,6 +172,11 @@ fn execute(cli: Cli) -> Result<(), CliError> {
             let config = Config::load(cli.config.as_deref(), &overrides(None), Mode::Admin)?;
             let (db, _) = Db::open(&config.database_path)?;
             reporting::run(&config, &db, cmd)
+        }
+        Command::Import(args) => {
+            let config = Config::load(cli.config.as_deref(), &overrides(None), Mode::Admin)?;
+            let (db, _) = Db::open(&config.database_path)?;
+            import::run(&config, &db, args)
         }
         Command::NodeSim(args) => nodesim::run(args),
         Command::Cert(cmd) => cert::run(cmd),

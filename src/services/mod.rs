@@ -10,6 +10,7 @@
 pub mod debt_types;
 pub mod debts;
 pub mod demo;
+pub mod imports;
 pub mod journal;
 pub mod operators;
 pub mod orgs;

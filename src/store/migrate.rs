@@ -10,13 +10,14 @@ use rusqlite::Connection;
 use super::StoreError;
 
 /// The schema version this binary writes.
-pub const SCHEMA_VERSION: i64 = 2;
+pub const SCHEMA_VERSION: i64 = 3;
 
 /// The current schema, for new databases.
 const SCHEMA: &str = include_str!("../../schema.sql");
 
 /// Upgrades from version N-1 to N, for N = 2, 3, ... (index 0 upgrades 1 → 2).
-const MIGRATIONS: &[&str] = &[include_str!("migrations/0002_receipts_reporting.sql")];
+const MIGRATIONS: &[&str] =
+    &[include_str!("migrations/0002_receipts_reporting.sql"), include_str!("migrations/0003_import.sql")];
 
 /// The schema as version 1 shipped it, kept so a test can check that upgrading gives exactly
 /// `schema.sql`.

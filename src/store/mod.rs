@@ -1,6 +1,6 @@
 //! The SQLite store: the only module that sees rusqlite or writes SQL.
 //!
-//! One file per aggregate (`orgs`, `debt_types`, `operators`, `debts`, `receipts`, `audit`), each with its SQL
+//! One file per aggregate (`orgs`, `debt_types`, `operators`, `debts`, `imports`, `jobs`, `receipts`, `audit`), each with its SQL
 //! at the top. [`Db`] owns one writer connection and a few readers; every write runs in one
 //! `BEGIN IMMEDIATE` transaction through [`Db::write`], so a change is all there or not at all.
 //! Functions are named by the shape of their result: `get_*` (must exist), `find_*` (optional),
@@ -10,6 +10,8 @@
 pub mod audit;
 pub mod debt_types;
 pub mod debts;
+pub mod imports;
+pub mod jobs;
 mod migrate;
 pub mod operators;
 pub mod orgs;

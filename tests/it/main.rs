@@ -4,6 +4,7 @@
 
 mod cli;
 mod e2e;
+mod import;
 mod nodesim;
 mod server;
 mod station;
