@@ -96,6 +96,7 @@ pub struct RawConfig {
     pub tls: TlsSection,
     pub mail: MailSection,
     pub citizen_auth: CitizenAuthSection,
+    pub import: ImportSection,
 }
 
 /// `[mail]`: the SMTP server for PINs and receipt links. Empty host: mails stay in the outbox.
@@ -154,6 +155,22 @@ impl Default for CitizenAuthSection {
             header_email: "x-spid-email".to_owned(),
             trusted_proxies: vec!["127.0.0.1".to_owned(), "::1".to_owned()],
         }
+    }
+}
+
+/// `[import]`: debt-flow uploads (CSV in ZIP).
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ImportSection {
+    /// Largest accepted upload (the ZIP file), in bytes. MyPay's limit was 10 MiB.
+    pub max_upload_bytes: u64,
+    /// Largest accepted decompressed CSV, in bytes: a ZIP bomb stops here.
+    pub max_uncompressed_bytes: u64,
+}
+
+impl Default for ImportSection {
+    fn default() -> ImportSection {
+        ImportSection { max_upload_bytes: 200 * 1024 * 1024, max_uncompressed_bytes: 4 * 1024 * 1024 * 1024 }
     }
 }
 
@@ -253,6 +270,7 @@ impl Default for RawConfig {
             tls: TlsSection::default(),
             mail: MailSection::default(),
             citizen_auth: CitizenAuthSection::default(),
+            import: ImportSection::default(),
         }
     }
 }
@@ -344,6 +362,8 @@ pub const ENV_KEYS: &[(&str, &str)] = &[
     ("MYPAY_CITIZEN_AUTH_HEADER_NAME", "citizen_auth.header_name"),
     ("MYPAY_CITIZEN_AUTH_HEADER_EMAIL", "citizen_auth.header_email"),
     ("MYPAY_CITIZEN_AUTH_TRUSTED_PROXIES", "citizen_auth.trusted_proxies"),
+    ("MYPAY_IMPORT_MAX_UPLOAD_BYTES", "import.max_upload_bytes"),
+    ("MYPAY_IMPORT_MAX_UNCOMPRESSED_BYTES", "import.max_uncompressed_bytes"),
 ];
 
 impl RawConfig {
@@ -419,6 +439,8 @@ impl RawConfig {
                 self.citizen_auth.trusted_proxies =
                     value.split(',').map(str::trim).filter(|v| !v.is_empty()).map(str::to_owned).collect()
             }
+            "import.max_upload_bytes" => self.import.max_upload_bytes = parse_number(value)?,
+            "import.max_uncompressed_bytes" => self.import.max_uncompressed_bytes = parse_number(value)?,
             other => return Err(format!("unknown key {other}")),
         }
         Ok(())
@@ -470,6 +492,12 @@ impl Config {
         }
         if raw.server.max_body_bytes < 1024 {
             problem("server.max_body_bytes", "must be at least 1024".to_owned());
+        }
+        if raw.import.max_upload_bytes < 1024 {
+            problem("import.max_upload_bytes", "must be at least 1024".to_owned());
+        }
+        if raw.import.max_uncompressed_bytes < raw.import.max_upload_bytes {
+            problem("import.max_uncompressed_bytes", "must be at least import.max_upload_bytes".to_owned());
         }
         if let Err(reason) = check_level(&raw.log.level) {
             problem("log.level", reason);

@@ -8,6 +8,7 @@ pub mod clock;
 pub mod config;
 pub mod domain;
 pub mod flows;
+pub mod jobs;
 pub mod nodesim;
 pub mod pagopa;
 pub mod pdf;

@@ -644,6 +644,7 @@ pub fn debt(db: &Db, cmd: DebtCommand) -> Result<(), CliError> {
                 generate_iuv: args.generate_iuv,
                 stamp_document_hash: text(args.stamp_hash),
                 stamp_province: text(args.stamp_province),
+                ..DebtFields::default()
             };
             let today = clock::today_rome(now_ts);
             let d = debts::add_debt(db, ACTOR, &args.org, &fields, Source::Cli, today, &now)?;

@@ -9,6 +9,7 @@ mod admin;
 mod cert;
 mod documents;
 mod export;
+mod import;
 mod json;
 mod nodesim;
 mod reporting;
@@ -71,6 +72,8 @@ pub enum Command {
     /// Payment receipts (quietanze) as PDF.
     #[command(subcommand)]
     Receipt(documents::ReceiptCommand),
+    /// Import a debt flow (<IPA>-<IUF>-<version>.zip, MyPay layouts 1_0..1_4), or show imports.
+    Import(import::ImportArgs),
     /// Reporting flows (flussi di rendicontazione) from pagoPA.
     #[command(subcommand)]
     Reporting(reporting::ReportingCommand),
@@ -196,6 +199,11 @@ fn execute(cli: Cli) -> Result<(), CliError> {
             let config = Config::load(cli.config.as_deref(), &overrides(None), Mode::Admin)?;
             let (db, _) = Db::open(&config.database_path)?;
             reporting::run(&config, &db, cmd)
+        }
+        Command::Import(args) => {
+            let config = Config::load(cli.config.as_deref(), &overrides(None), Mode::Admin)?;
+            let (db, _) = Db::open(&config.database_path)?;
+            import::run(&config, &db, args)
         }
         Command::NodeSim(args) => nodesim::run(args),
         Command::Cert(cmd) => cert::run(cmd),

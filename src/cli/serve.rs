@@ -69,6 +69,11 @@ pub fn run(config: Config, demo_mode: bool) -> Result<(), CliError> {
 
     let reporting = start_reporting_job(&state, &shutdown);
     let mailer = start_mail_job(&state, &shutdown);
+    let pid_file = super::import::pid_file(&state.config.raw.data_dir);
+    if let Err(err) = std::fs::write(&pid_file, format!("{}\n", std::process::id())) {
+        tracing::warn!(error = %err, path = %pid_file.display(), "cannot write the pid file; `mypay import` will run flows itself");
+    }
+    let jobs = start_job_runner(&state, &shutdown)?;
     server::serve(listener, std::sync::Arc::clone(&state), &shutdown);
     if let Some(handle) = reporting {
         let _ = handle.join();
@@ -76,6 +81,9 @@ pub fn run(config: Config, demo_mode: bool) -> Result<(), CliError> {
     if let Some(handle) = mailer {
         let _ = handle.join();
     }
+    // The runner interrupts a running import (it rolls back and runs again after the restart).
+    let _ = jobs.join();
+    let _ = std::fs::remove_file(&pid_file);
     if let Some(sim) = simulator {
         sim.stop();
     }
@@ -98,6 +106,21 @@ fn start_simulator(config: &mut Config, station_url: &str) -> Result<crate::node
     let handle = crate::nodesim::start(sim).map_err(|err| CliError::System(err.to_string()))?;
     config.raw.node.base_url = handle.base_url.clone();
     Ok(handle)
+}
+
+/// The durable job runner (imports): it also runs the jobs a crash left behind.
+fn start_job_runner(
+    state: &std::sync::Arc<web::AppState>,
+    shutdown: &server::Shutdown,
+) -> Result<std::thread::JoinHandle<()>, CliError> {
+    let settings = crate::jobs::JobSettings {
+        data_dir: state.config.raw.data_dir.clone(),
+        max_uncompressed_bytes: state.config.raw.import.max_uncompressed_bytes,
+    };
+    let shutdown = shutdown.clone();
+    let stopping: std::sync::Arc<dyn Fn() -> bool + Send + Sync> = std::sync::Arc::new(move || shutdown.is_triggered());
+    crate::jobs::start(std::sync::Arc::clone(state), |s: &web::AppState| &s.db, settings, stopping)
+        .map_err(|err| CliError::System(format!("cannot start the job runner: {err}")))
 }
 
 /// The periodic fetch of reporting flows. Fetching is idempotent (a stored flow is skipped), so a

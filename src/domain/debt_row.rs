@@ -5,6 +5,9 @@
 //! [`ValidDebt`] of validated types or every [`RowError`] found (a row gets all its errors at once,
 //! as MyPay's `_SCARTI` files list them joined by `|`). Checks that need the store (IUD/IUV already
 //! live, operator enablement) are the caller's; the debt type's flags arrive in [`RowContext`].
+//! The `bilancio` XML (§2.6) is read by the caller (the domain parses no XML) and arrives as
+//! [`BilancioField`]; its amounts are checked here. The 1_4 multi-beneficiary block arrives as
+//! [`SecondaryFields`].
 //! Never panics, never reads the clock: `today` is a parameter.
 
 use std::fmt;
@@ -12,7 +15,7 @@ use std::fmt;
 use jiff::civil::Date;
 
 use super::places::{is_country, is_province};
-use super::{Cents, CollectionData, Iuv, PartyId, PartyKind, SegregationCode};
+use super::{Cents, CollectionData, Iban, Iuv, OrgFiscalCode, PartyId, PartyKind, SegregationCode};
 
 /// One broken rule: MyPay's code and its description.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -54,6 +57,56 @@ pub struct DebtFields {
     pub stamp_document_hash: String,
     /// Digital stamp only: the payer's province.
     pub stamp_province: String,
+    /// The accounting split (layouts 1_2+), as the XML reader found it.
+    pub bilancio: BilancioField,
+    /// The secondary beneficiary of a 1_4 row whose `flagMultiBeneficiario` is true.
+    pub secondary: Option<SecondaryFields>,
+}
+
+/// The `bilancio` column (reference/mypay.md §2.6) after the caller's XML reader.
+#[derive(Debug, Clone, Default)]
+pub enum BilancioField {
+    /// The column is empty or absent.
+    #[default]
+    Absent,
+    /// Well-formed: the XML text, and the `importo` text of every `accertamento`, in order.
+    Read { xml: String, amounts: Vec<String> },
+    /// Not a `bilancio` document: the XML text and why.
+    Unreadable { xml: String, reason: String },
+}
+
+/// The raw secondary-beneficiary columns 22-33 of layout 1_4 (empty = absent).
+#[derive(Debug, Clone, Default)]
+pub struct SecondaryFields {
+    pub fiscal_code: String,
+    pub name: String,
+    pub iban: String,
+    pub address: String,
+    pub civic_number: String,
+    pub postal_code: String,
+    pub city: String,
+    pub province: String,
+    pub country: String,
+    pub collection_data: String,
+    pub causale: String,
+    pub amount: String,
+}
+
+/// A validated secondary beneficiary.
+#[derive(Debug, Clone)]
+pub struct ValidSecondary {
+    pub fiscal_code: OrgFiscalCode,
+    pub name: String,
+    pub iban: Iban,
+    pub address: Option<String>,
+    pub civic_number: Option<String>,
+    pub postal_code: Option<String>,
+    pub city: Option<String>,
+    pub province: Option<String>,
+    pub country: Option<String>,
+    pub collection_data: Option<CollectionData>,
+    pub causale: Option<String>,
+    pub amount: Cents,
 }
 
 /// What the debt type says about its debts; `None` when the code names no debt type of the org.
@@ -78,6 +131,9 @@ pub struct RowContext {
     pub due_date_always_required: bool,
     /// Insert (`I`) checks that a mandatory due date is not past; modify and annul do not.
     pub is_insert: bool,
+    /// The IUV the debt already has (actions `M` and `A`): a row repeating it is accepted as is,
+    /// since mypay may have generated it in a shape the org could not supply.
+    pub current_iuv: Option<String>,
 }
 
 /// A debt that passed every check.
@@ -106,7 +162,28 @@ pub struct ValidDebt {
     pub generate_iuv: bool,
     /// (document hash, province) of a digital stamp.
     pub stamp: Option<(String, String)>,
+    /// The `bilancio` XML, its amounts summing to `amount`.
+    pub bilancio: Option<String>,
+    pub secondary: Option<ValidSecondary>,
 }
+
+/// A boolean column (`flagGeneraIuv`, `flagMultiBeneficiario`): `true`/`false` in any case, empty
+/// meaning false (mypay.md §2.3); `None` for anything else.
+pub fn parse_flag(text: &str) -> Option<bool> {
+    let text = text.trim();
+    if text.is_empty() {
+        Some(false)
+    } else if text.eq_ignore_ascii_case("true") {
+        Some(true)
+    } else if text.eq_ignore_ascii_case("false") {
+        Some(false)
+    } else {
+        None
+    }
+}
+
+/// Longest `bilancio` column (mypay.md §2.4).
+const BILANCIO_MAX_CHARS: usize = 4096;
 
 /// The debt type MyPay never accepts in a file.
 const DIGITAL_STAMP: &str = "MARCA_BOLLO_DIGITALE";
@@ -130,7 +207,7 @@ pub fn validate(fields: &DebtFields, ctx: &RowContext) -> Result<ValidDebt, Vec<
 
     let iuv = match fields.iuv.as_str() {
         "" => None,
-        text if fields.generate_iuv => match Iuv::parse(text) {
+        text if fields.generate_iuv || ctx.current_iuv.as_deref() == Some(text) => match Iuv::parse(text) {
             Ok(iuv) if text.len() == 17 && text.bytes().all(|b| b.is_ascii_digit()) => Some(iuv),
             _ => {
                 err("PAA_IMPORT_SINTASSI_CSV_IUV", format!("IUV {text} non valido"));
@@ -363,6 +440,43 @@ pub fn validate(fields: &DebtFields, ctx: &RowContext) -> Result<ValidDebt, Vec<
         }
     };
 
+    let bilancio = match &fields.bilancio {
+        BilancioField::Absent => None,
+        BilancioField::Unreadable { reason, .. } => {
+            err("PAA_IMPORT_SINTASSI_CSV_BILANCIO", format!("bilancio non valido: {reason}"));
+            None
+        }
+        BilancioField::Read { xml, .. } if xml.chars().count() > BILANCIO_MAX_CHARS => {
+            err("PAA_IMPORT_SINTASSI_CSV_BILANCIO", "BILANCIO TROPPO GRANDE".to_owned());
+            None
+        }
+        BilancioField::Read { xml, amounts } => match bilancio_total(amounts) {
+            Err(text) => {
+                err("PAA_IMPORT_SINTASSI_CSV_BILANCIO", format!("bilancio non valido: importo {text} non conforme"));
+                None
+            }
+            Ok(total) => match amount {
+                Some(amount) if amount != total => {
+                    err(
+                        "PAA_IMPORT_SINTASSI_CSV_BILANCIO",
+                        format!(
+                            "la somma degli importi del bilancio ({}) differisce dall'importo del dovuto ({})",
+                            total.to_decimal_string(),
+                            amount.to_decimal_string()
+                        ),
+                    );
+                    None
+                }
+                _ => Some(xml.clone()),
+            },
+        },
+    };
+
+    let secondary = match &fields.secondary {
+        None => None,
+        Some(mb) => validate_secondary(mb, &mut err),
+    };
+
     match (kind, debtor, amount, collection_data) {
         (Some(debtor_kind), Some(debtor), Some(amount), Some(collection_data)) if errors.is_empty() => Ok(ValidDebt {
             iud: iud.to_owned(),
@@ -386,8 +500,131 @@ pub fn validate(fields: &DebtFields, ctx: &RowContext) -> Result<ValidDebt, Vec<
             collection_data,
             generate_iuv: fields.generate_iuv,
             stamp,
+            bilancio,
+            secondary,
         }),
         _ => Err(errors),
+    }
+}
+
+/// The sum of the `accertamento/importo` texts, each exact and greater than zero; the offending
+/// text otherwise.
+fn bilancio_total(amounts: &[String]) -> Result<Cents, String> {
+    let mut total = Cents::ZERO;
+    for text in amounts {
+        let cents = Cents::parse_decimal(text.trim()).ok().filter(|c| c.is_positive()).ok_or_else(|| text.clone())?;
+        total = total.checked_add(cents).ok_or_else(|| text.clone())?;
+    }
+    Ok(total)
+}
+
+/// The checks of the 1_4 secondary-beneficiary block (mypay.md §2.4, columns 22-33).
+fn validate_secondary(mb: &SecondaryFields, err: &mut impl FnMut(&'static str, String)) -> Option<ValidSecondary> {
+    let fiscal_code = match OrgFiscalCode::parse(mb.fiscal_code.trim()) {
+        Ok(code) => Some(code),
+        Err(reason) => {
+            err(
+                "PAA_IMPORT_SINTASSI_CSV_COD_FISC_ENTE_SECONDARIO",
+                format!("codice fiscale ente secondario {} non valido: {reason}", mb.fiscal_code.trim()),
+            );
+            None
+        }
+    };
+    let name = mb.name.trim();
+    if name.is_empty() {
+        err("PAA_IMPORT_SINTASSI_CSV", "DENOMINAZIONE_ENTE_SECONDARIO NON PRESENTE".to_owned());
+    } else if name.chars().count() > 70 {
+        err("PAA_IMPORT_SINTASSI_CSV", "DENOMINAZIONE_ENTE_SECONDARIO TROPPO GRANDE".to_owned());
+    }
+    let iban = match Iban::parse(mb.iban.trim()) {
+        Ok(iban) if mb.iban.trim().len() <= 35 => Some(iban),
+        _ => {
+            err(
+                "PAA_IMPORT_SINTASSI_CSV_IBAN_ACCREDITO_ENTE_SECONDARIO",
+                format!("IBAN ente secondario {} non valido", mb.iban.trim()),
+            );
+            None
+        }
+    };
+    let address = optional(&mb.address);
+    if let Some(a) = &address
+        && (a.chars().count() > 70 || !a.chars().all(address_char))
+    {
+        err("PAA_IMPORT_SINTASSI_CSV_INDIRIZZO_ENTE_SECONDARIO", format!("indirizzo ente secondario {a} non valido"));
+    }
+    let civic = optional(&mb.civic_number);
+    if let Some(c) = &civic
+        && (c.chars().count() > 16 || !c.chars().all(address_char))
+    {
+        err("PAA_IMPORT_SINTASSI_CSV_CIVICO_ENTE_SECONDARIO", format!("civico ente secondario {c} non valido"));
+    }
+    let country = optional(&mb.country).map(|c| c.to_uppercase());
+    if let Some(c) = &country
+        && !is_country(c)
+    {
+        err("PAA_IMPORT_SINTASSI_CSV_NAZ_ENTE_SECONDARIO", format!("nazione ente secondario {c} non valida"));
+    }
+    let postal_code = optional(&mb.postal_code);
+    if let Some(cap) = &postal_code
+        && (cap.len() > 16 || !cap.bytes().all(|b| b.is_ascii_alphanumeric()))
+    {
+        err("PAA_IMPORT_SINTASSI_CSV_CAP_ENTE_SECONDARIO", format!("CAP ente secondario {cap} non valido"));
+    }
+    let city = optional(&mb.city);
+    if city.as_ref().is_some_and(|c| c.chars().count() > 35) {
+        err("PAA_IMPORT_SINTASSI_CSV", "LOCALITA_ENTE_SECONDARIO TROPPO GRANDE".to_owned());
+    }
+    let province = optional(&mb.province).map(|p| p.to_uppercase());
+    if let Some(p) = &province
+        && (p.chars().count() > 35 || (country.as_deref().is_none_or(|c| c == "IT") && !is_province(p)))
+    {
+        err("PAA_IMPORT_SINTASSI_CSV_PROV_ENTE_SECONDARIO", format!("provincia ente secondario {p} non valida"));
+    }
+    let collection_data = match optional(&mb.collection_data) {
+        None => None,
+        Some(text) => match CollectionData::parse(&text) {
+            Ok(data) if data.taxonomy_code().is_some() => Some(data),
+            _ => {
+                err(
+                    "PAA_IMPORT_SINTASSI_CSV_DATI_RISCOSS_ENTE_SECONDARIO",
+                    format!("datiSpecificiRiscossione ente secondario {text} non validi: 9/<codice tassonomico>/"),
+                );
+                None
+            }
+        },
+    };
+    let causale = optional(&mb.causale);
+    if causale.as_ref().is_some_and(|c| c.chars().count() > 1024) {
+        err("PAA_IMPORT_SINTASSI_CSV", "CAUSALE_VERSAMENTO_ENTE_SECONDARIO TROPPO GRANDE".to_owned());
+    }
+    let amount = match parse_amount(&mb.amount) {
+        Ok(cents) => Some(cents),
+        Err(_) => {
+            err(
+                "PAA_IMPORT_SINTASSI_CSV_IMPORTO_VERS_ENTE_SECONDARIO",
+                format!("importo ente secondario {} non valido", mb.amount.trim()),
+            );
+            None
+        }
+    };
+    match (fiscal_code, iban, amount) {
+        (Some(fiscal_code), Some(iban), Some(amount)) if !name.is_empty() && name.chars().count() <= 70 => {
+            Some(ValidSecondary {
+                fiscal_code,
+                name: name.to_owned(),
+                iban,
+                address,
+                civic_number: civic,
+                postal_code,
+                city,
+                province,
+                country,
+                collection_data,
+                causale,
+                amount,
+            })
+        }
+        _ => None,
     }
 }
 
@@ -472,6 +709,7 @@ mod tests {
             causale_max: 1024,
             due_date_always_required: false,
             is_insert: true,
+            current_iuv: None,
         }
     }
 
@@ -597,6 +835,76 @@ mod tests {
         assert_eq!(codes(&fields, &ctx()), ["PAA_IMPORT_SINTASSI_CSV_IUV"]);
         fields.generate_iuv = true;
         assert!(validate(&fields, &ctx()).is_ok());
+    }
+
+    #[test]
+    fn bilancio_amounts_must_sum_to_the_debt() {
+        let mut fields = good();
+        let read = |amounts: &[&str]| BilancioField::Read {
+            xml: "<bilancio/>".to_owned(),
+            amounts: amounts.iter().map(|a| (*a).to_owned()).collect(),
+        };
+        fields.bilancio = read(&["100.00", "20.50"]);
+        assert_eq!(validate(&fields, &ctx()).unwrap().bilancio.as_deref(), Some("<bilancio/>"));
+        for bad in [read(&["100.00", "20.00"]), read(&["120.50", "0"]), read(&["1,5"])] {
+            fields.bilancio = bad;
+            assert_eq!(codes(&fields, &ctx()), ["PAA_IMPORT_SINTASSI_CSV_BILANCIO"]);
+        }
+        fields.bilancio = BilancioField::Unreadable { xml: "<x>".to_owned(), reason: "malformed".to_owned() };
+        assert_eq!(codes(&fields, &ctx()), ["PAA_IMPORT_SINTASSI_CSV_BILANCIO"]);
+    }
+
+    #[test]
+    fn secondary_beneficiary_block() {
+        let mut fields = good();
+        let mb = SecondaryFields {
+            fiscal_code: "01199250158".to_owned(),
+            name: "Comune di Milano".to_owned(),
+            iban: "IT60X0542811101000000123456".to_owned(),
+            collection_data: "9/0101002IM/".to_owned(),
+            amount: "15.00".to_owned(),
+            ..Default::default()
+        };
+        fields.secondary = Some(mb.clone());
+        let valid = validate(&fields, &ctx()).unwrap();
+        assert_eq!(valid.secondary.unwrap().amount, Cents::new(1500));
+        type Case = (fn(&mut SecondaryFields), &'static str);
+        let cases: Vec<Case> = vec![
+            (|m| m.fiscal_code = "01199250159".to_owned(), "PAA_IMPORT_SINTASSI_CSV_COD_FISC_ENTE_SECONDARIO"),
+            (
+                |m| m.iban = "IT00X0000000000000000000000".to_owned(),
+                "PAA_IMPORT_SINTASSI_CSV_IBAN_ACCREDITO_ENTE_SECONDARIO",
+            ),
+            (|m| m.address = "Via #1".to_owned(), "PAA_IMPORT_SINTASSI_CSV_INDIRIZZO_ENTE_SECONDARIO"),
+            (|m| m.civic_number = "1-2".to_owned(), "PAA_IMPORT_SINTASSI_CSV_CIVICO_ENTE_SECONDARIO"),
+            (|m| m.country = "UK".to_owned(), "PAA_IMPORT_SINTASSI_CSV_NAZ_ENTE_SECONDARIO"),
+            (|m| m.province = "XX".to_owned(), "PAA_IMPORT_SINTASSI_CSV_PROV_ENTE_SECONDARIO"),
+            (|m| m.postal_code = "20 1".to_owned(), "PAA_IMPORT_SINTASSI_CSV_CAP_ENTE_SECONDARIO"),
+            (|m| m.collection_data = "9/ABC".to_owned(), "PAA_IMPORT_SINTASSI_CSV_DATI_RISCOSS_ENTE_SECONDARIO"),
+            (|m| m.amount = "0".to_owned(), "PAA_IMPORT_SINTASSI_CSV_IMPORTO_VERS_ENTE_SECONDARIO"),
+            (|m| m.name.clear(), "PAA_IMPORT_SINTASSI_CSV"),
+        ];
+        for (change, code) in cases {
+            let mut broken = mb.clone();
+            change(&mut broken);
+            fields.secondary = Some(broken);
+            assert_eq!(codes(&fields, &ctx()), vec![code]);
+        }
+    }
+
+    #[test]
+    fn flags_and_a_repeated_iuv() {
+        assert_eq!(parse_flag(""), Some(false));
+        assert_eq!(parse_flag("TRUE"), Some(true));
+        assert_eq!(parse_flag("False"), Some(false));
+        assert_eq!(parse_flag("yes"), None);
+        let mut fields = good();
+        fields.iuv = "02000000000000184".to_owned();
+        let mut context = ctx();
+        context.segregation_code = SegregationCode::parse("02").unwrap();
+        assert_eq!(codes(&fields, &context), ["PAA_IMPORT_SINTASSI_CSV_IUV"]);
+        context.current_iuv = Some("02000000000000184".to_owned());
+        assert!(validate(&fields, &context).is_ok());
     }
 
     #[test]

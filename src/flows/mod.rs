@@ -1,9 +1,20 @@
-//! MyPay's file formats: CSV inside ZIP, for the receipt (RT) export and the expired-debts export
-//! (reference/mypay.md §3).
+//! MyPay's file formats: CSV inside ZIP, exchanged with municipalities.
 //!
-//! **Invariant:** only this module knows CSV headers and column order; files are streamed row by
-//! row into the ZIP, never built in memory. **Boundary:** CSV/ZIP files.
+//! Owns the CSV and ZIP layers of the debt-flow import and of the exports: safe ZIP reading
+//! ([`zipfile`]), MyPay's import CSV syntax ([`csv_row`]), the import layouts 1_0..1_4
+//! ([`import_layout`]), the import pipeline ([`import`]), its result files ([`results`]); the
+//! receipt export layouts 1.0-1.3 ([`rt_export`]), the expired-debts export ([`expired_export`]) and
+//! the export CSV dialect ([`quoted_csv`]).
+//! Must never: write SQL (it calls `services` and `store` functions), hold a whole file in memory,
+//! or trust a name found inside a ZIP as a path.
+//! Implements: `shared/reference/mypay.md` §2, §3 and §6.
+//! **Invariant:** only this module knows CSV headers and column order. **Boundary:** CSV in ZIP.
 
+pub mod csv_row;
 pub mod expired_export;
+pub mod import;
+pub mod import_layout;
 pub mod quoted_csv;
+pub mod results;
 pub mod rt_export;
+pub mod zipfile;

@@ -1,13 +1,17 @@
-//! Creating and reading single debt positions. The rules are the import's
+//! Creating, changing and reading debt positions. The rules are the import's
 //! (`domain::debt_row`), so a debt typed at the CLI is held to exactly what a file row would be.
+//! The `*_in`/`*_valid` functions work inside the caller's transaction, so a debt flow applies
+//! a whole file in one (`flows::import`); the public ones wrap one change in its own transaction.
 
 use jiff::civil::Date;
 
-use super::{Change, ServiceError};
-use crate::domain::debt_row::{self, DebtFields, DebtTypeRules, RowContext, RowError};
-use crate::domain::{DebtState, GeneratorId, SegregationCode, generate_iuv17};
+use super::ServiceError;
+use crate::domain::debt_row::{self, DebtFields, DebtTypeRules, RowContext, RowError, ValidDebt};
+use crate::domain::{ApplicationCode, DebtEvent, DebtState, GeneratorId, SegregationCode, generate_iuv17};
+use crate::store::debt_types::DebtTypeRecord;
 use crate::store::debts::{self, DebtFilter, DebtRecord};
-use crate::store::{Db, debt_types, orgs};
+use crate::store::orgs::OrgRecord;
+use crate::store::{Db, audit, debt_types, orgs};
 
 /// Where a debt came from; stored with it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -16,6 +20,8 @@ pub enum Source {
     Demo,
     /// A payment started at a PSP (paDemandPaymentNotice).
     Node,
+    /// A row of an uploaded debt flow.
+    Import,
     /// A citizen's spontaneous payment on the portal.
     Portal,
 }
@@ -26,6 +32,7 @@ impl Source {
             Source::Cli => "cli",
             Source::Demo => "demo",
             Source::Node => "node",
+            Source::Import => "import",
             Source::Portal => "portal",
         }
     }
@@ -59,137 +66,335 @@ pub(crate) fn add_debt_as(
     anonymous_debtor: bool,
 ) -> Result<DebtRecord, ServiceError> {
     db.write(|tx| {
-        let org = orgs::find_org_by_ipa(tx, ipa)?.ok_or_else(|| ServiceError::NotFound(format!("org {ipa}")))?;
-        let segregation_code = SegregationCode::parse(&org.segregation_code)
-            .map_err(|err| ServiceError::Internal(format!("stored segregation code: {err}")))?;
-        let debt_type = debt_types::find_debt_type(tx, org.id, fields.debt_type.trim())?;
+        let scope = OrgScope::load(tx, ipa)?;
+        let debt_type = debt_types::find_debt_type(tx, scope.org.id, fields.debt_type.trim())?;
         let ctx = RowContext {
-            debt_type: debt_type.as_ref().map(|t| DebtTypeRules {
-                code: t.code.clone(),
-                active: t.active,
-                allow_anonymous: t.allow_anonymous || anonymous_debtor,
-                due_date_mandatory: t.due_date_mandatory,
+            debt_type: debt_type.as_ref().map(|t| {
+                let mut rules = rules_of(t);
+                rules.allow_anonymous |= anonymous_debtor;
+                rules
             }),
-            segregation_code,
+            segregation_code: scope.segregation_code,
             today,
             causale_max: 1024,
             due_date_always_required: false,
             is_insert: true,
+            current_iuv: None,
         };
         let valid = debt_row::validate(fields, &ctx).map_err(ServiceError::Rejected)?;
         let Some(debt_type) = debt_type else {
             return Err(ServiceError::NotFound(format!("debt type {}", valid.debt_type)));
         };
-        let mut duplicates = Vec::new();
-        if debts::identifier_is_live(tx, org.id, "IUD", &valid.iud)? {
-            duplicates.push(RowError {
-                code: "PAA_IMPORT_IUD_DUPLICATO",
-                description: "IUD attivo presente nel database".to_owned(),
-            });
-        }
-        if let Some(iuv) = &valid.iuv
-            && debts::identifier_is_live(tx, org.id, "IUV", iuv.as_str())?
-        {
-            duplicates.push(RowError {
-                code: "PAA_IMPORT_IUV_DUPLICATO",
-                description: "IUV attivo presente nel database".to_owned(),
-            });
-        }
-        if !duplicates.is_empty() {
-            return Err(ServiceError::Rejected(duplicates));
-        }
-        let (iuv, notice_number) = match &valid.iuv {
-            Some(iuv) => {
-                let app = org.application_code.as_deref().and_then(|c| crate::domain::ApplicationCode::parse(c).ok());
-                (Some(iuv.as_str().to_owned()), iuv.notice_number(app).map(|n| n.as_str().to_owned()))
-            }
-            None if valid.generate_iuv => {
-                let generator = GeneratorId::parse(&org.generator_id)
-                    .map_err(|err| ServiceError::Internal(format!("stored generator id: {err}")))?;
-                let counter = debts::next_iuv_counter(tx, org.id, generator.as_str())?;
-                let (iuv, notice) = generate_iuv17(segregation_code, generator, counter)
-                    .map_err(|err| ServiceError::Conflict(format!("cannot generate an IUV: {err}")))?;
-                (Some(iuv.as_str().to_owned()), Some(notice.as_str().to_owned()))
-            }
-            None => (None, None),
-        };
-        let record = DebtRecord {
-            org_id: org.id,
-            debt_type_id: debt_type.id,
-            debt_type_code: debt_type.code.clone(),
-            iud: valid.iud.clone(),
-            iuv,
-            notice_number,
-            state: DebtState::Inserted.code().to_owned(),
-            debtor_kind: valid.debtor_kind.code().to_string(),
-            debtor_id: valid.debtor.as_str().to_owned(),
-            debtor_name: valid.debtor_name,
-            debtor_address: valid.debtor_address,
-            debtor_civic_number: valid.debtor_civic_number,
-            debtor_postal_code: valid.debtor_postal_code,
-            debtor_city: valid.debtor_city,
-            debtor_province: valid.debtor_province,
-            debtor_country: valid.debtor_country,
-            debtor_email: valid.debtor_email,
-            due_date: valid.due_date.map(|d| d.to_string()),
-            amount_cents: valid.amount.get(),
-            fee_cents: valid.fee.map(|f| f.get()),
-            payment_kinds: valid.payment_kinds,
-            causale: valid.causale,
-            collection_data: valid.collection_data.as_str().to_owned(),
-            generate_iuv: valid.generate_iuv,
-            stamp_document_hash: valid.stamp.as_ref().map(|(hash, _)| hash.clone()),
-            stamp_province: valid.stamp.as_ref().map(|(_, province)| province.clone()),
-            source: source.code().to_owned(),
-            ..DebtRecord::default()
-        };
-        let id = debts::insert_debt(tx, &record, now)?;
-        let object = format!("debt:{}/{}", org.ipa_code, record.iud);
-        let after = serde_json::json!({ "iud": record.iud, "iuv": record.iuv, "notice_number": record.notice_number,
-            "debt_type": record.debt_type_code, "amount_cents": record.amount_cents, "due_date": record.due_date })
+        let iud = valid.iud.clone();
+        let applied =
+            insert_valid(tx, &scope, &debt_type, valid, source, None, now)?.map_err(ServiceError::Rejected)?;
+        let object = format!("debt:{}/{iud}", scope.org.ipa_code);
+        let after = serde_json::json!({ "iud": iud, "iuv": applied.iuv, "notice_number": applied.notice_number,
+            "debt_type": debt_type.code, "amount_cents": applied.amount_cents, "due_date": applied.due_date })
         .to_string();
-        let change = Change {
+        let entry = audit::AuditEntry {
             actor,
-            org_id: Some(org.id),
+            org_id: Some(scope.org.id),
             action: "debt.add",
-            object: &object,
-            before: None,
-            after: Some(&after),
+            object: Some(&object),
+            outcome: "OK",
+            after_json: Some(&after),
+            ..Default::default()
         };
-        super::journal_change(tx, &change, now)?;
-        debts::find_debt_by_iud(tx, org.id, &record.iud)?
-            .filter(|d| d.id == id)
-            .ok_or_else(|| ServiceError::NotFound(format!("debt {}", record.iud)))
+        audit::insert_audit(tx, &entry, now)?;
+        debts::find_debt_by_iud(tx, scope.org.id, &iud)?
+            .filter(|d| d.id == applied.id)
+            .ok_or_else(|| ServiceError::NotFound(format!("debt {iud}")))
     })
+}
+
+/// What the debt changes of one transaction need to know about their org, read once: an import
+/// applies thousands of rows with one scope.
+#[derive(Debug, Clone)]
+pub(crate) struct OrgScope {
+    pub org: OrgRecord,
+    pub segregation_code: SegregationCode,
+    pub application_code: Option<ApplicationCode>,
+}
+
+impl OrgScope {
+    /// The org with this IPA code, its codes parsed.
+    pub(crate) fn load(conn: &crate::store::Conn, ipa: &str) -> Result<OrgScope, ServiceError> {
+        let org = orgs::find_org_by_ipa(conn, ipa)?.ok_or_else(|| ServiceError::NotFound(format!("org {ipa}")))?;
+        let segregation_code = SegregationCode::parse(&org.segregation_code)
+            .map_err(|err| ServiceError::Internal(format!("stored segregation code: {err}")))?;
+        let application_code = org.application_code.as_deref().and_then(|c| ApplicationCode::parse(c).ok());
+        Ok(OrgScope { org, segregation_code, application_code })
+    }
+}
+
+/// The debt type's flags, as the row checks take them.
+pub(crate) fn rules_of(t: &DebtTypeRecord) -> DebtTypeRules {
+    DebtTypeRules {
+        code: t.code.clone(),
+        active: t.active,
+        allow_anonymous: t.allow_anonymous,
+        due_date_mandatory: t.due_date_mandatory,
+    }
+}
+
+/// What a debt change left in the store, for result files and audit entries.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Applied {
+    pub id: i64,
+    pub iuv: Option<String>,
+    pub notice_number: Option<String>,
+    pub amount_cents: i64,
+    pub due_date: Option<String>,
+}
+
+fn rejected(code: &'static str, description: &str) -> Vec<RowError> {
+    vec![RowError { code, description: description.to_owned() }]
+}
+
+/// MyPay's answer to `M`/`A` on an IUD that is not live or no longer changeable (mypay.md §2.5).
+const NOT_PRESENT: &str = "Dovuto non presente o in pagamento";
+
+/// Action `I` inside the caller's transaction: the IUD and IUV must not be live in the org; with
+/// `generate_iuv` and no IUV, an IUV17 is drawn from the org's counter. `Ok(Err(_))` is a
+/// rejection of this debt only; `Err(_)` fails the whole transaction.
+pub(crate) fn insert_valid(
+    tx: &crate::store::Conn,
+    scope: &OrgScope,
+    debt_type: &DebtTypeRecord,
+    valid: ValidDebt,
+    source: Source,
+    import_id: Option<i64>,
+    now: &str,
+) -> Result<Result<Applied, Vec<RowError>>, ServiceError> {
+    let org_id = scope.org.id;
+    let mut duplicates = Vec::new();
+    if debts::identifier_is_live(tx, org_id, "IUD", &valid.iud)? {
+        duplicates.push(RowError {
+            code: "PAA_IMPORT_IUD_DUPLICATO",
+            description: "IUD attivo presente nel database".to_owned(),
+        });
+    }
+    if let Some(iuv) = &valid.iuv
+        && debts::identifier_is_live(tx, org_id, "IUV", iuv.as_str())?
+    {
+        duplicates.push(RowError {
+            code: "PAA_IMPORT_IUV_DUPLICATO",
+            description: "IUV attivo presente nel database".to_owned(),
+        });
+    }
+    if !duplicates.is_empty() {
+        return Ok(Err(duplicates));
+    }
+    let (iuv, notice_number) = match &valid.iuv {
+        Some(iuv) => {
+            (Some(iuv.as_str().to_owned()), iuv.notice_number(scope.application_code).map(|n| n.as_str().to_owned()))
+        }
+        None if valid.generate_iuv => {
+            let (iuv, notice) = generate(tx, scope)?;
+            (Some(iuv), Some(notice))
+        }
+        None => (None, None),
+    };
+    let mut record = record_of(scope, debt_type, valid, source, import_id);
+    record.iuv = iuv;
+    record.notice_number = notice_number;
+    record.state = DebtState::Inserted.code().to_owned();
+    let id = debts::insert_debt(tx, &record, now)?;
+    Ok(Ok(Applied {
+        id,
+        iuv: record.iuv,
+        notice_number: record.notice_number,
+        amount_cents: record.amount_cents,
+        due_date: record.due_date,
+    }))
+}
+
+/// Action `M` inside the caller's transaction: every field of the live debt with this IUD is
+/// replaced, unless a payment is under way; the debt type never changes and an IUV, once given,
+/// neither changes nor disappears (mypay.md §2.5).
+pub(crate) fn modify_valid(
+    tx: &crate::store::Conn,
+    scope: &OrgScope,
+    debt_type: &DebtTypeRecord,
+    valid: ValidDebt,
+    import_id: Option<i64>,
+    now: &str,
+) -> Result<Result<Applied, Vec<RowError>>, ServiceError> {
+    let org_id = scope.org.id;
+    let Some(current) = debts::find_debt_by_iud(tx, org_id, &valid.iud)? else {
+        return Ok(Err(rejected("PAA_IMPORT_DOVUTO_NON_PRESENTE", NOT_PRESENT)));
+    };
+    let state = DebtState::from_code(&current.state)
+        .ok_or_else(|| ServiceError::Internal(format!("stored state {}", current.state)))?;
+    let Ok(next) = state.apply(DebtEvent::Modify) else {
+        return Ok(Err(rejected("PAA_IMPORT_DOVUTO_NON_PRESENTE", NOT_PRESENT)));
+    };
+    if current.debt_type_id != debt_type.id {
+        return Ok(Err(rejected(
+            "PAA_IMPORT_TIPO_DOVUTO_NON_MODIFICABILE",
+            &format!("il tipo dovuto {} non può essere modificato", current.debt_type_code),
+        )));
+    }
+    let (iuv, notice_number, new_iuv) = match (&current.iuv, &valid.iuv) {
+        (Some(old), Some(given)) if old == given.as_str() => {
+            (current.iuv.clone(), current.notice_number.clone(), false)
+        }
+        (Some(_), None) if valid.generate_iuv => (current.iuv.clone(), current.notice_number.clone(), false),
+        (Some(old), _) => {
+            return Ok(Err(rejected(
+                "PAA_IMPORT_IUV_NO_NULLABLE",
+                &format!("lo IUV {old} del dovuto non può essere modificato né cancellato"),
+            )));
+        }
+        (None, Some(given)) => {
+            if debts::identifier_is_live(tx, org_id, "IUV", given.as_str())? {
+                return Ok(Err(rejected("PAA_IMPORT_IUV_DUPLICATO", "IUV attivo presente nel database")));
+            }
+            let notice = given.notice_number(scope.application_code).map(|n| n.as_str().to_owned());
+            (Some(given.as_str().to_owned()), notice, true)
+        }
+        (None, None) if valid.generate_iuv => {
+            let (iuv, notice) = generate(tx, scope)?;
+            (Some(iuv), Some(notice), true)
+        }
+        (None, None) => (None, None, false),
+    };
+    let mut record = record_of(scope, debt_type, valid, Source::Import, import_id);
+    record.id = current.id;
+    record.iuv = iuv;
+    record.notice_number = notice_number;
+    record.state = next.code().to_owned();
+    debts::update_debt_fields(tx, &record, now)?;
+    if new_iuv && let Some(iuv) = &record.iuv {
+        debts::insert_identifier(tx, org_id, "IUV", iuv, current.id)?;
+    }
+    Ok(Ok(Applied {
+        id: current.id,
+        iuv: record.iuv,
+        notice_number: record.notice_number,
+        amount_cents: record.amount_cents,
+        due_date: record.due_date,
+    }))
+}
+
+/// Action `A` inside the caller's transaction: the live debt with this IUD is annulled and its IUD
+/// and IUV become free for reuse.
+pub(crate) fn annul_in(
+    tx: &crate::store::Conn,
+    scope: &OrgScope,
+    iud: &str,
+    import_id: Option<i64>,
+    now: &str,
+) -> Result<Result<(DebtRecord, DebtState), Vec<RowError>>, ServiceError> {
+    let Some(debt) = debts::find_debt_by_iud(tx, scope.org.id, iud)? else {
+        return Ok(Err(rejected("PAA_IMPORT_DOVUTO_NON_PRESENTE", NOT_PRESENT)));
+    };
+    let state = DebtState::from_code(&debt.state)
+        .ok_or_else(|| ServiceError::Internal(format!("stored state {}", debt.state)))?;
+    let Ok(next) = state.apply(DebtEvent::Annul) else {
+        return Ok(Err(rejected("PAA_IMPORT_DOVUTO_NON_PRESENTE", NOT_PRESENT)));
+    };
+    debts::update_debt_state(tx, debt.id, next.code(), now)?;
+    if let Some(import_id) = import_id {
+        debts::update_debt_import(tx, debt.id, import_id)?;
+    }
+    debts::release_identifiers(tx, debt.id, now)?;
+    Ok(Ok((debt, next)))
+}
+
+/// A new IUV17 and its notice number from the org's durable counter.
+fn generate(tx: &crate::store::Conn, scope: &OrgScope) -> Result<(String, String), ServiceError> {
+    let generator = GeneratorId::parse(&scope.org.generator_id)
+        .map_err(|err| ServiceError::Internal(format!("stored generator id: {err}")))?;
+    let counter = debts::next_iuv_counter(tx, scope.org.id, generator.as_str())?;
+    let (iuv, notice) = generate_iuv17(scope.segregation_code, generator, counter)
+        .map_err(|err| ServiceError::Conflict(format!("cannot generate an IUV: {err}")))?;
+    Ok((iuv.as_str().to_owned(), notice.as_str().to_owned()))
+}
+
+/// The stored form of a validated debt (identifiers and state are the caller's).
+fn record_of(
+    scope: &OrgScope,
+    debt_type: &DebtTypeRecord,
+    valid: ValidDebt,
+    source: Source,
+    import_id: Option<i64>,
+) -> DebtRecord {
+    let mb = valid.secondary;
+    DebtRecord {
+        org_id: scope.org.id,
+        debt_type_id: debt_type.id,
+        debt_type_code: debt_type.code.clone(),
+        iud: valid.iud,
+        debtor_kind: valid.debtor_kind.code().to_string(),
+        debtor_id: valid.debtor.as_str().to_owned(),
+        debtor_name: valid.debtor_name,
+        debtor_address: valid.debtor_address,
+        debtor_civic_number: valid.debtor_civic_number,
+        debtor_postal_code: valid.debtor_postal_code,
+        debtor_city: valid.debtor_city,
+        debtor_province: valid.debtor_province,
+        debtor_country: valid.debtor_country,
+        debtor_email: valid.debtor_email,
+        due_date: valid.due_date.map(|d| d.to_string()),
+        amount_cents: valid.amount.get(),
+        fee_cents: valid.fee.map(|f| f.get()),
+        payment_kinds: valid.payment_kinds,
+        causale: valid.causale,
+        collection_data: valid.collection_data.as_str().to_owned(),
+        bilancio: valid.bilancio,
+        generate_iuv: valid.generate_iuv,
+        stamp_document_hash: valid.stamp.as_ref().map(|(hash, _)| hash.clone()),
+        stamp_province: valid.stamp.as_ref().map(|(_, province)| province.clone()),
+        mb_fiscal_code: mb.as_ref().map(|m| m.fiscal_code.as_str().to_owned()),
+        mb_name: mb.as_ref().map(|m| m.name.clone()),
+        mb_iban: mb.as_ref().map(|m| m.iban.as_str().to_owned()),
+        mb_address: mb.as_ref().and_then(|m| m.address.clone()),
+        mb_civic_number: mb.as_ref().and_then(|m| m.civic_number.clone()),
+        mb_postal_code: mb.as_ref().and_then(|m| m.postal_code.clone()),
+        mb_city: mb.as_ref().and_then(|m| m.city.clone()),
+        mb_province: mb.as_ref().and_then(|m| m.province.clone()),
+        mb_country: mb.as_ref().and_then(|m| m.country.clone()),
+        mb_collection_data: mb.as_ref().and_then(|m| m.collection_data.as_ref().map(|c| c.as_str().to_owned())),
+        mb_causale: mb.as_ref().and_then(|m| m.causale.clone()),
+        mb_amount_cents: mb.as_ref().map(|m| m.amount.get()),
+        source: source.code().to_owned(),
+        import_id,
+        ..DebtRecord::default()
+    }
 }
 
 /// Annuls the live debt with this IUD (action `A`): it can no longer be paid, and its IUD and IUV
 /// become free for reuse.
 pub fn annul_debt(db: &Db, actor: &str, ipa: &str, iud: &str, now: &str) -> Result<DebtRecord, ServiceError> {
     db.write(|tx| {
-        let org = orgs::find_org_by_ipa(tx, ipa)?.ok_or_else(|| ServiceError::NotFound(format!("org {ipa}")))?;
-        let debt = debts::find_debt_by_iud(tx, org.id, iud)?.ok_or_else(|| {
-            ServiceError::Rejected(vec![RowError {
-                code: "PAA_IMPORT_DOVUTO_NON_PRESENTE",
-                description: "Dovuto non presente o in pagamento".to_owned(),
-            }])
-        })?;
-        let state = DebtState::from_code(&debt.state)
-            .ok_or_else(|| ServiceError::Internal(format!("stored state {}", debt.state)))?;
-        let next =
-            state.apply(crate::domain::DebtEvent::Annul).map_err(|err| ServiceError::Conflict(err.to_string()))?;
-        debts::update_debt_state(tx, debt.id, next.code(), now)?;
-        debts::release_identifiers(tx, debt.id, now)?;
-        let object = format!("debt:{}/{}", org.ipa_code, debt.iud);
-        let change = Change {
-            actor,
-            org_id: Some(org.id),
-            action: "debt.annul",
-            object: &object,
-            before: Some(&format!("{{\"state\":\"{}\"}}", debt.state)),
-            after: Some(&format!("{{\"state\":\"{}\"}}", next.code())),
+        let scope = OrgScope::load(tx, ipa)?;
+        let (debt, next) = match annul_in(tx, &scope, iud, None, now)? {
+            Ok(done) => done,
+            Err(errors) => {
+                // A debt that exists but cannot be annulled is a conflict, not a missing row.
+                if let Some(debt) = debts::find_debt_by_iud(tx, scope.org.id, iud)? {
+                    return Err(ServiceError::Conflict(format!(
+                        "debt {} in state {} cannot be annulled",
+                        debt.iud, debt.state
+                    )));
+                }
+                return Err(ServiceError::Rejected(errors));
+            }
         };
-        super::journal_change(tx, &change, now)?;
+        let object = format!("debt:{}/{}", scope.org.ipa_code, debt.iud);
+        let entry = audit::AuditEntry {
+            actor,
+            org_id: Some(scope.org.id),
+            action: "debt.annul",
+            object: Some(&object),
+            outcome: "OK",
+            before_json: Some(&format!("{{\"state\":\"{}\"}}", debt.state)),
+            after_json: Some(&format!("{{\"state\":\"{}\"}}", next.code())),
+            ..Default::default()
+        };
+        audit::insert_audit(tx, &entry, now)?;
         Ok(DebtRecord { state: next.code().to_owned(), ..debt })
     })
 }

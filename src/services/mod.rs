@@ -12,6 +12,7 @@ pub mod debts;
 pub mod demo;
 pub mod documents;
 pub mod exports;
+pub mod imports;
 pub mod journal;
 pub mod mail;
 pub mod operators;

@@ -263,20 +263,29 @@ impl From<crate::store::StoreError> for LoginError {
 /// Checks an operator's password (argon2id). Every failure counts; after [`MAX_FAILED_LOGINS`] in
 /// a row the account is locked for [`LOCK_MINUTES`]. Unknown usernames cost a hash too, so timing
 /// does not reveal them.
-pub fn authenticate(db: &Db, username: &str, password: &str, now: jiff::Timestamp) -> Result<OperatorRecord, LoginError> {
+pub fn authenticate(
+    db: &Db,
+    username: &str,
+    password: &str,
+    now: jiff::Timestamp,
+) -> Result<OperatorRecord, LoginError> {
     let now_text = crate::clock::iso(now);
-    let Some((id, hash, active, failed, locked_until)) = db.read(|c| operators::find_login(c, username.trim()))? else {
-        let _ = passwords::verify_password(password, "$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHRzYWx0$0000000000000000000000000000000000000000000");
+    let Some(login) = db.read(|c| operators::find_login(c, username.trim()))? else {
+        let _ = passwords::verify_password(
+            password,
+            "$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHRzYWx0$0000000000000000000000000000000000000000000",
+        );
         return Err(LoginError::WrongCredentials);
     };
-    if let Some(until) = locked_until.filter(|u| *u > now_text) {
+    let id = login.id;
+    if let Some(until) = login.locked_until.filter(|u| *u > now_text) {
         return Err(LoginError::Locked(until));
     }
-    if !active {
+    if !login.active {
         return Err(LoginError::Disabled);
     }
-    if !passwords::verify_password(password, &hash) {
-        let lock = (failed + 1 >= MAX_FAILED_LOGINS)
+    if !passwords::verify_password(password, &login.password_hash) {
+        let lock = (login.failed_logins + 1 >= MAX_FAILED_LOGINS)
             .then(|| crate::clock::iso(now + jiff::SignedDuration::from_mins(LOCK_MINUTES)));
         db.write(|tx| operators::update_failed_login(tx, id, lock.as_deref()))?;
         tracing::warn!(target: "security", username, locked = lock.is_some(), "operator login refused: wrong password");

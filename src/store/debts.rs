@@ -58,6 +58,8 @@ pub struct DebtRecord {
     pub stamp_document_hash: Option<String>,
     /// Digital stamp: the payer's province.
     pub stamp_province: Option<String>,
+    /// The debt flow (`debt_import`) that last wrote this debt; `None` for other channels.
+    pub import_id: Option<i64>,
 }
 
 const COLUMNS: &str = "d.id, d.org_id, d.debt_type_id, t.code, d.iud, d.iuv, d.notice_number, d.state, \
@@ -66,7 +68,7 @@ const COLUMNS: &str = "d.id, d.org_id, d.debt_type_id, t.code, d.iud, d.iuv, d.n
      d.payment_kinds, d.causale, d.collection_data, d.bilancio, d.generate_iuv, d.mb_fiscal_code, d.mb_name, \
      d.mb_iban, d.mb_address, d.mb_civic_number, d.mb_postal_code, d.mb_city, d.mb_province, d.mb_country, \
      d.mb_collection_data, d.mb_causale, d.mb_amount_cents, d.source, d.created_at, d.updated_at, d.version, \
-     d.stamp_document_hash, d.stamp_province";
+     d.stamp_document_hash, d.stamp_province, d.import_id";
 
 const FROM: &str = "FROM debt d JOIN debt_type t ON t.id = d.debt_type_id";
 
@@ -75,12 +77,25 @@ const INSERT: &str = "INSERT INTO debt (org_id, debt_type_id, iud, iuv, notice_n
      debtor_province, debtor_country, debtor_email, due_date, amount_cents, fee_cents, payment_kinds, causale, \
      collection_data, bilancio, generate_iuv, mb_fiscal_code, mb_name, mb_iban, mb_address, mb_civic_number, \
      mb_postal_code, mb_city, mb_province, mb_country, mb_collection_data, mb_causale, mb_amount_cents, source, \
-     stamp_document_hash, stamp_province, created_at, updated_at) VALUES (:org_id, :debt_type_id, :iud, :iuv, :notice_number, :state, :debtor_kind, \
+     stamp_document_hash, stamp_province, import_id, created_at, updated_at) VALUES (:org_id, :debt_type_id, :iud, :iuv, :notice_number, :state, :debtor_kind, \
      :debtor_id, :debtor_name, :debtor_address, :debtor_civic_number, :debtor_postal_code, :debtor_city, \
      :debtor_province, :debtor_country, :debtor_email, :due_date, :amount_cents, :fee_cents, :payment_kinds, \
      :causale, :collection_data, :bilancio, :generate_iuv, :mb_fiscal_code, :mb_name, :mb_iban, :mb_address, \
      :mb_civic_number, :mb_postal_code, :mb_city, :mb_province, :mb_country, :mb_collection_data, :mb_causale, \
-     :mb_amount_cents, :source, :stamp_hash, :stamp_province, :now, :now)";
+     :mb_amount_cents, :source, :stamp_hash, :stamp_province, :import_id, :now, :now)";
+
+const UPDATE_FIELDS: &str = "UPDATE debt SET iuv = :iuv, notice_number = :notice_number, state = :state, \
+     debtor_kind = :debtor_kind, debtor_id = :debtor_id, debtor_name = :debtor_name, \
+     debtor_address = :debtor_address, debtor_civic_number = :debtor_civic_number, \
+     debtor_postal_code = :debtor_postal_code, debtor_city = :debtor_city, debtor_province = :debtor_province, \
+     debtor_country = :debtor_country, debtor_email = :debtor_email, due_date = :due_date, \
+     amount_cents = :amount_cents, fee_cents = :fee_cents, payment_kinds = :payment_kinds, causale = :causale, \
+     collection_data = :collection_data, bilancio = :bilancio, generate_iuv = :generate_iuv, \
+     mb_fiscal_code = :mb_fiscal_code, mb_name = :mb_name, mb_iban = :mb_iban, mb_address = :mb_address, \
+     mb_civic_number = :mb_civic_number, mb_postal_code = :mb_postal_code, mb_city = :mb_city, \
+     mb_province = :mb_province, mb_country = :mb_country, mb_collection_data = :mb_collection_data, \
+     mb_causale = :mb_causale, mb_amount_cents = :mb_amount_cents, import_id = :import_id, updated_at = :now, \
+     version = version + 1 WHERE id = :id";
 
 fn from_row(row: &Row<'_>) -> rusqlite::Result<DebtRecord> {
     Ok(DebtRecord {
@@ -128,15 +143,15 @@ fn from_row(row: &Row<'_>) -> rusqlite::Result<DebtRecord> {
         version: row.get(41)?,
         stamp_document_hash: row.get(42)?,
         stamp_province: row.get(43)?,
+        import_id: row.get(44)?,
     })
 }
 
 /// Inserts a debt and registers its IUD (and IUV, when it has one) as live identifiers of the org.
 /// Returns the new id; a live duplicate IUD or IUV fails with [`StoreError::Duplicate`].
 pub fn insert_debt(conn: &Connection, d: &DebtRecord, now: &str) -> Result<i64, StoreError> {
-    conn.execute(
-        INSERT,
-        named_params! {
+    conn.prepare_cached(INSERT)?
+        .execute(named_params! {
             ":org_id": d.org_id, ":debt_type_id": d.debt_type_id, ":iud": d.iud, ":iuv": d.iuv,
             ":notice_number": d.notice_number, ":state": d.state, ":debtor_kind": d.debtor_kind,
             ":debtor_id": d.debtor_id, ":debtor_name": d.debtor_name, ":debtor_address": d.debtor_address,
@@ -150,10 +165,10 @@ pub fn insert_debt(conn: &Connection, d: &DebtRecord, now: &str) -> Result<i64, 
             ":mb_postal_code": d.mb_postal_code, ":mb_city": d.mb_city, ":mb_province": d.mb_province,
             ":mb_country": d.mb_country, ":mb_collection_data": d.mb_collection_data,
             ":mb_causale": d.mb_causale, ":mb_amount_cents": d.mb_amount_cents, ":source": d.source,
-            ":stamp_hash": d.stamp_document_hash, ":stamp_province": d.stamp_province, ":now": now,
-        },
-    )
-    .map_err(StoreError::from_sqlite)?;
+            ":stamp_hash": d.stamp_document_hash, ":stamp_province": d.stamp_province,
+            ":import_id": d.import_id, ":now": now,
+        })
+        .map_err(StoreError::from_sqlite)?;
     let id = conn.last_insert_rowid();
     let mut register =
         conn.prepare_cached("INSERT INTO identifier (org_id, kind, value, debt_id) VALUES (?1, ?2, ?3, ?4)")?;
@@ -162,6 +177,57 @@ pub fn insert_debt(conn: &Connection, d: &DebtRecord, now: &str) -> Result<i64, 
         register.execute(params![d.org_id, "IUV", iuv, id]).map_err(StoreError::from_sqlite)?;
     }
     Ok(id)
+}
+
+/// Replaces every field of debt `d.id` (action `M`): identifiers, state and fields as given,
+/// `source` and creation time kept, version bumped. The caller registers a new IUV.
+pub fn update_debt_fields(conn: &Connection, d: &DebtRecord, now: &str) -> Result<(), StoreError> {
+    conn.prepare_cached(UPDATE_FIELDS)?
+        .execute(named_params! {
+            ":id": d.id, ":iuv": d.iuv, ":notice_number": d.notice_number, ":state": d.state,
+            ":debtor_kind": d.debtor_kind, ":debtor_id": d.debtor_id, ":debtor_name": d.debtor_name,
+            ":debtor_address": d.debtor_address, ":debtor_civic_number": d.debtor_civic_number,
+            ":debtor_postal_code": d.debtor_postal_code, ":debtor_city": d.debtor_city,
+            ":debtor_province": d.debtor_province, ":debtor_country": d.debtor_country,
+            ":debtor_email": d.debtor_email, ":due_date": d.due_date, ":amount_cents": d.amount_cents,
+            ":fee_cents": d.fee_cents, ":payment_kinds": d.payment_kinds, ":causale": d.causale,
+            ":collection_data": d.collection_data, ":bilancio": d.bilancio, ":generate_iuv": d.generate_iuv,
+            ":mb_fiscal_code": d.mb_fiscal_code, ":mb_name": d.mb_name, ":mb_iban": d.mb_iban,
+            ":mb_address": d.mb_address, ":mb_civic_number": d.mb_civic_number,
+            ":mb_postal_code": d.mb_postal_code, ":mb_city": d.mb_city, ":mb_province": d.mb_province,
+            ":mb_country": d.mb_country, ":mb_collection_data": d.mb_collection_data,
+            ":mb_causale": d.mb_causale, ":mb_amount_cents": d.mb_amount_cents, ":import_id": d.import_id,
+            ":now": now,
+        })
+        .map_err(StoreError::from_sqlite)?;
+    Ok(())
+}
+
+/// Registers `value` as a live identifier of `kind` (`IUD` or `IUV`) of debt `debt_id`.
+pub fn insert_identifier(
+    conn: &Connection,
+    org_id: i64,
+    kind: &str,
+    value: &str,
+    debt_id: i64,
+) -> Result<(), StoreError> {
+    conn.prepare_cached("INSERT INTO identifier (org_id, kind, value, debt_id) VALUES (?1, ?2, ?3, ?4)")?
+        .execute(params![org_id, kind, value, debt_id])
+        .map_err(StoreError::from_sqlite)?;
+    Ok(())
+}
+
+/// Records that debt flow `import_id` last wrote this debt.
+pub fn update_debt_import(conn: &Connection, debt_id: i64, import_id: i64) -> Result<(), StoreError> {
+    conn.prepare_cached("UPDATE debt SET import_id = ?2 WHERE id = ?1")?.execute(params![debt_id, import_id])?;
+    Ok(())
+}
+
+/// Whether debt flow `import_id` wrote a debt with this IUD (inserted, modified or annulled it).
+pub fn import_wrote_iud(conn: &Connection, org_id: i64, iud: &str, import_id: i64) -> Result<bool, StoreError> {
+    Ok(conn
+        .prepare_cached("SELECT 1 FROM debt WHERE org_id = ?1 AND iud = ?2 AND import_id = ?3")?
+        .exists(params![org_id, iud, import_id])?)
 }
 
 /// Whether `value` is a live identifier of `kind` (`IUD` or `IUV`) in the org.
@@ -176,12 +242,12 @@ pub fn identifier_is_live(conn: &Connection, org_id: i64, kind: &str, value: &st
 /// Takes the next IUV17 counter value for (org, generator): it only grows, and since it is taken
 /// inside the caller's transaction a rolled-back debt gives its number back unused, never twice.
 pub fn next_iuv_counter(conn: &Connection, org_id: i64, generator_id: &str) -> Result<u64, StoreError> {
-    let value: i64 = conn.query_row(
-        "INSERT INTO iuv_counter (org_id, generator_id, last_value) VALUES (?1, ?2, 1) \
-         ON CONFLICT (org_id, generator_id) DO UPDATE SET last_value = last_value + 1 RETURNING last_value",
-        params![org_id, generator_id],
-        |row| row.get(0),
-    )?;
+    let value: i64 = conn
+        .prepare_cached(
+            "INSERT INTO iuv_counter (org_id, generator_id, last_value) VALUES (?1, ?2, 1) \
+             ON CONFLICT (org_id, generator_id) DO UPDATE SET last_value = last_value + 1 RETURNING last_value",
+        )?
+        .query_row(params![org_id, generator_id], |row| row.get(0))?;
     u64::try_from(value)
         .map_err(|_| StoreError::Corrupt { column: "iuv_counter.last_value", reason: value.to_string() })
 }

@@ -10,7 +10,7 @@ use rusqlite::Connection;
 use super::StoreError;
 
 /// The schema version this binary writes.
-pub const SCHEMA_VERSION: i64 = 4;
+pub const SCHEMA_VERSION: i64 = 5;
 
 /// The current schema, for new databases.
 const SCHEMA: &str = include_str!("../../schema.sql");
@@ -20,6 +20,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0002_receipts_reporting.sql"),
     include_str!("migrations/0003_portal.sql"),
     include_str!("migrations/0004_notice_language.sql"),
+    include_str!("migrations/0005_import.sql"),
 ];
 
 /// The schema as version 1 shipped it, kept so a test can check that upgrading gives exactly

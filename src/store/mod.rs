@@ -1,7 +1,7 @@
 //! The SQLite store: the only module that sees rusqlite or writes SQL.
 //!
-//! One file per aggregate (`orgs`, `debt_types`, `operators`, `debts`, `receipts`, `audit`, and for the
-//! portal `sessions`, `carts`, `mail`), each with its SQL
+//! One file per aggregate (`orgs`, `debt_types`, `operators`, `debts`, `imports`, `jobs`, `receipts`,
+//! `exports`, `audit`, and for the portal `sessions`, `carts`, `mail`), each with its SQL
 //! at the top. [`Db`] owns one writer connection and a few readers; every write runs in one
 //! `BEGIN IMMEDIATE` transaction through [`Db::write`], so a change is all there or not at all.
 //! Functions are named by the shape of their result: `get_*` (must exist), `find_*` (optional),
@@ -13,6 +13,8 @@ pub mod carts;
 pub mod debt_types;
 pub mod debts;
 pub mod exports;
+pub mod imports;
+pub mod jobs;
 pub mod mail;
 mod migrate;
 pub mod operators;

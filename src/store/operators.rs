@@ -148,7 +148,10 @@ pub fn find_password_hash(conn: &Connection, username: &str) -> Result<Option<(i
 }
 
 /// Login bookkeeping of an operator: (id, password hash, active, failed logins, locked until).
-pub fn find_login(conn: &Connection, username: &str) -> Result<Option<(i64, String, bool, i64, Option<String>)>, StoreError> {
+pub fn find_login(
+    conn: &Connection,
+    username: &str,
+) -> Result<Option<(i64, String, bool, i64, Option<String>)>, StoreError> {
     Ok(conn
         .query_row(
             "SELECT id, password_hash, active, failed_logins, locked_until FROM operator WHERE username = ?1",

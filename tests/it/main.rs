@@ -6,6 +6,7 @@ mod browser;
 mod cli;
 mod e2e;
 mod export;
+mod import;
 mod nodesim;
 mod pdf;
 mod portal;

@@ -1,0 +1,204 @@
+//! `mypay import FILE.zip --org IPA`: submit a debt flow and, unless a server on the same data
+//! directory will run it, run it here; `--status ID` and `--list` read imports back.
+//!
+//! One pipeline for every channel: the upload goes through `services::imports::submit` (stored,
+//! queued as a job) whoever runs it. When `serve` is running on this data directory (its pid file
+//! names a live process), its job runner applies the file and this command waits by polling the
+//! database (`--wait`; a progress bar needs the rows as they go, so it shows only in-process).
+//! Otherwise this command claims the job and runs it in-process (so `--wait` is implied); if it is
+//! killed, the job stays with a dead owner and the next `serve` runs it again.
+
+use std::io::{IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use clap::Args;
+use serde_json::{Value, json};
+
+use super::CliError;
+use crate::clock;
+use crate::config::Config;
+use crate::flows::import::{Progress, is_final};
+use crate::jobs::{self, JobSettings};
+use crate::services::imports::{self, Limits, Upload};
+use crate::store::imports::ImportRecord;
+use crate::store::{Db, jobs as job_store};
+
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    /// The flow: <IPA>-<IUF>-<version>.zip (version 1_0 .. 1_4).
+    #[arg(required_unless_present_any = ["status", "list"])]
+    pub file: Option<PathBuf>,
+    /// The org (IPA code) the flow belongs to.
+    #[arg(long)]
+    pub org: String,
+    /// Apply the rows with this operator's debt-type enablement (default: as an administrator).
+    #[arg(long)]
+    pub operator: Option<String>,
+    /// Wait for the end even when a running server applies the flow.
+    #[arg(long)]
+    pub wait: bool,
+    /// Show import ID instead of importing.
+    #[arg(long, value_name = "ID", conflicts_with_all = ["file", "list"])]
+    pub status: Option<i64>,
+    /// List the org's imports, newest first.
+    #[arg(long, conflicts_with = "file")]
+    pub list: bool,
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// The pid file `serve` keeps in the data directory while it runs.
+pub fn pid_file(data_dir: &Path) -> PathBuf {
+    data_dir.join("mypay.pid")
+}
+
+/// Whether a server runs on this data directory: its pid file names a live process.
+fn server_running(data_dir: &Path) -> bool {
+    std::fs::read_to_string(pid_file(data_dir))
+        .ok()
+        .and_then(|text| text.trim().parse::<u32>().ok())
+        .is_some_and(|pid| pid != std::process::id() && jobs::owner_alive(&format!("pid:{pid}")))
+}
+
+pub fn run(config: &Config, db: &Db, args: ImportArgs) -> Result<(), CliError> {
+    let data_dir = &config.raw.data_dir;
+    if let Some(id) = args.status {
+        let import = imports::get_import(db, &args.org, id)?;
+        return print(data_dir, &import, args.json);
+    }
+    if args.list {
+        let list = imports::list_imports(db, &args.org, 100, 0)?;
+        if args.json {
+            let values: Vec<Value> = list.iter().map(|i| to_json(data_dir, i)).collect();
+            println!("{}", serde_json::to_string_pretty(&values).map_err(|e| CliError::System(e.to_string()))?);
+        } else {
+            for i in &list {
+                println!(
+                    "{:>6} {:<40} {:<16} rows {:>8} loaded {:>8} rejected {:>8} {}",
+                    i.id,
+                    i.file_name,
+                    i.state,
+                    i.rows_total.unwrap_or(0),
+                    i.rows_loaded.unwrap_or(0),
+                    i.rows_rejected.unwrap_or(0),
+                    i.error_code.as_deref().unwrap_or("")
+                );
+            }
+        }
+        return Ok(());
+    }
+    let Some(path) = args.file else {
+        return Err(CliError::Usage("a file to import is required".to_owned()));
+    };
+    let file_name = path
+        .file_name()
+        .and_then(|n| n.to_str())
+        .ok_or_else(|| CliError::Usage(format!("{} is not a file name", path.display())))?
+        .to_owned();
+    let mut file =
+        std::fs::File::open(&path).map_err(|err| CliError::Usage(format!("cannot read {}: {err}", path.display())))?;
+    let actor = match &args.operator {
+        Some(username) => format!("operator:{username}"),
+        None => "cli".to_owned(),
+    };
+    let upload =
+        Upload { org_ipa: &args.org, file_name: &file_name, actor: &actor, operator: args.operator.as_deref() };
+    let limits = Limits::from_config(config);
+    let now = clock::iso(clock::now());
+    let submitted = imports::submit(db, data_dir, limits, &upload, &mut file, &now)?;
+    let id = submitted.import.id;
+
+    if server_running(data_dir) {
+        if !args.wait {
+            return print(data_dir, &submitted.import, args.json);
+        }
+        return print(data_dir, &wait_for(db, &args.org, id)?, args.json);
+    }
+    let claimed = db.write(|tx| job_store::claim_job(tx, submitted.job_id, &jobs::owner(), &now))?;
+    let Some(job) = claimed else {
+        // Something else took it (a server that just started): wait for it.
+        return print(data_dir, &wait_for(db, &args.org, id)?, args.json);
+    };
+    let settings = JobSettings { data_dir: data_dir.clone(), max_uncompressed_bytes: limits.max_uncompressed_bytes };
+    let show_bar = std::io::stderr().is_terminal();
+    let mut bar = |p: Progress| {
+        if show_bar {
+            progress_bar(p);
+        }
+    };
+    let outcome = jobs::run_claimed(db, &settings, &job, &|| false, &mut bar)?;
+    if show_bar {
+        eprintln!();
+    }
+    if let jobs::Outcome::Failed(err) | jobs::Outcome::Requeued(err) = &outcome {
+        return Err(CliError::System(format!("import {id} did not run: {err}")));
+    }
+    let import = imports::get_import(db, &args.org, id)?;
+    print(data_dir, &import, args.json)
+}
+
+fn wait_for(db: &Db, org: &str, id: i64) -> Result<ImportRecord, CliError> {
+    loop {
+        let import = imports::get_import(db, org, id)?;
+        if is_final(&import.state) {
+            return Ok(import);
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+fn progress_bar(p: Progress) {
+    let pct = (p.bytes.saturating_mul(100)).checked_div(p.total_bytes).unwrap_or(0).min(100);
+    let filled = usize::try_from(pct / 4).unwrap_or(0);
+    let bar = format!("{}{}", "#".repeat(filled), " ".repeat(25usize.saturating_sub(filled)));
+    let mut err = std::io::stderr().lock();
+    let _ = write!(err, "\r[{bar}] {pct:>3}% {} rows", p.rows);
+    let _ = err.flush();
+}
+
+/// The `--json` shape of an import: a contract for scripts.
+fn to_json(data_dir: &Path, i: &ImportRecord) -> Value {
+    let files = imports::result_files(data_dir, i);
+    json!({
+        "id": i.id, "org": i.org_ipa, "file_name": i.file_name, "iuf": i.iuf, "version": i.layout_version,
+        "state": i.state, "error_code": i.error_code, "error_description": i.error_description,
+        "rows": i.rows_total, "loaded": i.rows_loaded, "rejected": i.rows_rejected,
+        "rejects_file": files.rejects.map(|p| p.display().to_string()),
+        "iuv_file": files.iuvs.map(|p| p.display().to_string()),
+        "uploader": i.uploader, "operator": i.operator, "size_bytes": i.size_bytes, "sha256": i.sha256,
+        "created_at": i.created_at, "started_at": i.started_at, "finished_at": i.finished_at,
+    })
+}
+
+fn print(data_dir: &Path, import: &ImportRecord, as_json: bool) -> Result<(), CliError> {
+    if as_json {
+        let text =
+            serde_json::to_string_pretty(&to_json(data_dir, import)).map_err(|e| CliError::System(e.to_string()))?;
+        println!("{text}");
+    } else {
+        println!("import {} {}: {}", import.id, import.file_name, import.state);
+        if let Some(code) = &import.error_code {
+            println!("  {code}: {}", import.error_description.as_deref().unwrap_or(""));
+        }
+        if let Some(rows) = import.rows_total {
+            println!(
+                "  rows {rows}, loaded {}, rejected {}",
+                import.rows_loaded.unwrap_or(0),
+                import.rows_rejected.unwrap_or(0)
+            );
+        }
+        let files = imports::result_files(data_dir, import);
+        for path in [files.rejects, files.iuvs].into_iter().flatten() {
+            println!("  {}", path.display());
+        }
+    }
+    if import.state == "IMPORT_ABORTITO" {
+        return Err(CliError::Usage(format!(
+            "import {} aborted: {}",
+            import.id,
+            import.error_code.as_deref().unwrap_or("PAA_IMPORT_ERRORE_GENERICO")
+        )));
+    }
+    Ok(())
+}

@@ -1,0 +1,192 @@
+//! MyPay's CSV syntax (reference/mypay.md §2.3): `;` separates fields, a field may be wrapped in
+//! double quotes (kept `;` inside), `\"` inside quotes is a quote, records are lines.
+//!
+//! Splitting borrows from the line and allocates only for fields with escapes, so the import's
+//! hot loop stays cheap. Writing quotes a field only when it must (it holds `;`, `"` or a line
+//! break), so ordinary values come out exactly as MyPay's files carry them.
+//! Must never: trim fields (MyPay does not), or read across lines (MyPay reads one record per line).
+
+use std::borrow::Cow;
+use std::io::{self, BufRead};
+
+/// The field separator.
+pub const SEPARATOR: char = ';';
+
+/// A line that cannot be split.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SplitError {
+    /// A quoted field whose closing quote is missing.
+    #[error("unterminated quoted field")]
+    UnterminatedQuote,
+}
+
+/// Splits one record into `out` (cleared first). An empty line gives one empty field; a trailing
+/// `;` gives an empty last field.
+pub fn split<'a>(line: &'a str, out: &mut Vec<Cow<'a, str>>) -> Result<(), SplitError> {
+    out.clear();
+    let bytes = line.as_bytes();
+    let mut pos = 0;
+    loop {
+        if bytes.get(pos) == Some(&b'"') {
+            let (field, next) = quoted(line, pos + 1)?;
+            out.push(field);
+            match bytes.get(next) {
+                None => return Ok(()),
+                // `quoted` stops only at a `;` or the end.
+                Some(_) => pos = next + 1,
+            }
+        } else {
+            let rest = line.get(pos..).unwrap_or_default();
+            match rest.find(SEPARATOR) {
+                Some(at) => {
+                    out.push(Cow::Borrowed(rest.get(..at).unwrap_or_default()));
+                    pos += at + 1;
+                }
+                None => {
+                    out.push(Cow::Borrowed(rest));
+                    return Ok(());
+                }
+            }
+        }
+    }
+}
+
+/// Reads a quoted field whose content starts at `start`; returns it and the position after the
+/// closing quote (a `;` or the end of the line). A quote closes only before `;` or the end, so a
+/// stray quote inside is kept; `\"` and `""` are one quote.
+fn quoted(line: &str, start: usize) -> Result<(Cow<'_, str>, usize), SplitError> {
+    let bytes = line.as_bytes();
+    let mut pos = start;
+    let mut owned: Option<String> = None;
+    let mut copied_to = start;
+    while let Some(&b) = bytes.get(pos) {
+        let next = bytes.get(pos + 1).copied();
+        if b == b'"' && matches!(next, None | Some(b';')) {
+            let field = match owned {
+                Some(mut text) => {
+                    text.push_str(line.get(copied_to..pos).unwrap_or_default());
+                    Cow::Owned(text)
+                }
+                None => Cow::Borrowed(line.get(start..pos).unwrap_or_default()),
+            };
+            return Ok((field, pos + 1));
+        }
+        if (b == b'\\' || b == b'"') && next == Some(b'"') {
+            let text = owned.get_or_insert_with(String::new);
+            text.push_str(line.get(copied_to..pos).unwrap_or_default());
+            text.push('"');
+            pos += 2;
+            copied_to = pos;
+            continue;
+        }
+        pos += 1;
+    }
+    Err(SplitError::UnterminatedQuote)
+}
+
+/// Whether a value must be quoted to survive a round trip.
+pub fn needs_quotes(value: &str) -> bool {
+    value.bytes().any(|b| matches!(b, b';' | b'"' | b'\n' | b'\r')) || value.starts_with('"')
+}
+
+/// Appends one field to a record being built, quoting it when needed (`"` becomes `\"`).
+pub fn push_field(out: &mut String, value: &str) {
+    if needs_quotes(value) {
+        out.push('"');
+        for c in value.chars() {
+            match c {
+                '"' => out.push_str("\\\""),
+                // A record is one line: line breaks inside a value become spaces.
+                '\n' | '\r' => out.push(' '),
+                c => out.push(c),
+            }
+        }
+        out.push('"');
+    } else {
+        out.push_str(value);
+    }
+}
+
+/// Reads records (lines) as bytes, without their `\n` or `\r\n`, into a reused buffer.
+pub struct LineReader<R> {
+    inner: R,
+    buf: Vec<u8>,
+    /// Physical line number of the last line returned, from 1.
+    pub line_no: u64,
+}
+
+impl<R: BufRead> LineReader<R> {
+    pub fn new(inner: R) -> LineReader<R> {
+        LineReader { inner, buf: Vec::with_capacity(4096), line_no: 0 }
+    }
+
+    /// The next line, or `None` at the end.
+    pub fn next_line(&mut self) -> io::Result<Option<&[u8]>> {
+        self.buf.clear();
+        let n = self.inner.read_until(b'\n', &mut self.buf)?;
+        if n == 0 {
+            return Ok(None);
+        }
+        self.line_no += 1;
+        if self.buf.last() == Some(&b'\n') {
+            self.buf.pop();
+            if self.buf.last() == Some(&b'\r') {
+                self.buf.pop();
+            }
+        }
+        Ok(Some(&self.buf))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
+    use super::*;
+
+    fn fields(line: &str) -> Vec<String> {
+        let mut out = Vec::new();
+        split(line, &mut out).unwrap();
+        out.into_iter().map(Cow::into_owned).collect()
+    }
+
+    #[test]
+    fn splits_plain_and_quoted_fields() {
+        assert_eq!(fields("a;b;;c"), ["a", "b", "", "c"]);
+        assert_eq!(fields("a;"), ["a", ""]);
+        assert_eq!(fields(""), [""]);
+        assert_eq!(fields("\"a;b\";c"), ["a;b", "c"]);
+        assert_eq!(fields("\"say \\\"hi\\\"\";x"), ["say \"hi\"", "x"]);
+        assert_eq!(fields("\"a\"\"b\""), ["a\"b"]);
+        assert_eq!(fields("\"\";x"), ["", "x"]);
+        assert_eq!(fields("ab\"c;d"), ["ab\"c", "d"]);
+        assert_eq!(fields("\"5\" tall\";x"), ["5\" tall", "x"]);
+    }
+
+    #[test]
+    fn an_open_quote_is_an_error() {
+        let mut out = Vec::new();
+        assert_eq!(split("\"abc;def", &mut out), Err(SplitError::UnterminatedQuote));
+    }
+
+    #[test]
+    fn written_fields_split_back() {
+        for value in ["plain", "a;b", "say \"hi\"", "", "\"lead"] {
+            let mut line = String::new();
+            push_field(&mut line, value);
+            line.push(';');
+            push_field(&mut line, "z");
+            assert_eq!(fields(&line), [value, "z"], "{line}");
+        }
+    }
+
+    #[test]
+    fn lines_lose_their_terminators() {
+        let mut reader = LineReader::new(&b"a\r\nb\n\nc"[..]);
+        let mut got = Vec::new();
+        while let Some(line) = reader.next_line().unwrap() {
+            got.push(String::from_utf8(line.to_vec()).unwrap());
+        }
+        assert_eq!(got, ["a", "b", "", "c"]);
+        assert_eq!(reader.line_no, 4);
+    }
+}

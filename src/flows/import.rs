@@ -1,0 +1,762 @@
+//! The debt-flow import pipeline (reference/mypay.md §2): check the name, open the ZIP, read the
+//! CSV as a stream, check every row with `domain::debt_row`, apply the good ones with the
+//! `services::debts` transaction functions, and write the `_SCARTI` and `_IUV` result files.
+//!
+//! Durability: the whole file is applied in ONE transaction, which also ends the import in
+//! `IMPORT_ESEGUITO`; result files are synced and renamed into place before it commits. A crash at
+//! any point leaves either nothing of the file or all of it; the job runs again after a restart
+//! and, finding its import still unfinished, starts over. A file-level error rolls back whatever
+//! rows were applied and ends the import in `IMPORT_ABORTITO` with MyPay's code.
+//! Memory: the CSV is read line by line from the ZIP; only one 64-bit hash per IUD is kept (to
+//! refuse an IUD seen earlier in the file), plus the IUDs of rejected rows.
+//! Must never: write SQL, or let one bad row stop the others.
+
+use std::borrow::Cow;
+use std::cell::Cell;
+use std::collections::{HashMap, HashSet};
+use std::fs::File;
+use std::hash::BuildHasher;
+use std::io::{self, BufReader};
+use std::path::Path;
+use std::rc::Rc;
+
+use jiff::civil::Date;
+
+use super::csv_row::{self, LineReader};
+use super::import_layout::{Column, Layout, N_COLUMNS, Version};
+use super::results::{self, ResultZip};
+use super::zipfile::{self, Limited, ZipError};
+use crate::domain::debt_row::{self, BilancioField, DebtFields, RowContext, RowError, SecondaryFields, ValidDebt};
+use crate::services::ServiceError;
+use crate::services::debts::{self, OrgScope, Source};
+use crate::soap;
+use crate::store::debt_types::DebtTypeRecord;
+use crate::store::imports::{self, ImportRecord, ImportTotals};
+use crate::store::{Conn, Db, StoreError, audit, debt_types, operators};
+
+/// A file-level refusal: MyPay's code (with its arguments, e.g. `PAA_IMPORT_ENTE_ERR(a,b)`) and
+/// a description for the operator.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileError {
+    pub code: String,
+    pub description: String,
+}
+
+impl FileError {
+    fn new(code: impl Into<String>, description: impl Into<String>) -> FileError {
+        FileError { code: code.into(), description: description.into() }
+    }
+}
+
+/// Why a run stopped without an outcome; the job decides whether to try again.
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    /// The process is shutting down: nothing was applied, run it again later.
+    #[error("interrupted by shutdown")]
+    Interrupted,
+    /// A failure of the system (disk, database); nothing was applied.
+    #[error("{0}")]
+    System(String),
+}
+
+impl From<StoreError> for RunError {
+    fn from(err: StoreError) -> RunError {
+        RunError::System(err.to_string())
+    }
+}
+
+impl From<ServiceError> for RunError {
+    fn from(err: ServiceError) -> RunError {
+        RunError::System(err.to_string())
+    }
+}
+
+/// How far a run is, for progress bars.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Progress {
+    pub rows: u64,
+    /// Decompressed bytes read so far and in all (as the ZIP declares it).
+    pub bytes: u64,
+    pub total_bytes: u64,
+}
+
+/// What a run needs besides the import.
+pub struct RunEnv<'a> {
+    pub db: &'a Db,
+    pub data_dir: &'a Path,
+    pub max_uncompressed_bytes: u64,
+    /// Today in Europe/Rome and now (UTC ISO 8601): the rules take time as a parameter.
+    pub today: Date,
+    pub now: &'a str,
+    /// Polled between rows; true stops the run with [`RunError::Interrupted`].
+    pub cancelled: &'a dyn Fn() -> bool,
+    pub progress: &'a mut dyn FnMut(Progress),
+}
+
+/// Page cache of the importing connection while a file is applied, in KiB.
+const IMPORT_CACHE_KIB: i64 = 48 * 1024;
+/// Rows between two looks at the cancel flag and two progress reports.
+const CHECK_EVERY: u64 = 2048;
+
+/// A checked file name `<IPA>-<IUF>-<version>.zip`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FlowName {
+    /// The name without `.zip`: the CSV and the result files are named after it.
+    pub base: String,
+    pub ipa: String,
+    pub iuf: String,
+    pub version: Version,
+}
+
+/// Checks an upload's name against the org it was uploaded for (mypay.md §2.1).
+pub fn parse_name(file_name: &str, org_ipa: &str) -> Result<FlowName, FileError> {
+    let bad = || {
+        FileError::new(
+            format!("PAA_IMPORT_NOME_FILE_ERR({file_name})"),
+            "nome file non valido: <IPA>-<IUF>-<versione>.zip",
+        )
+    };
+    let base = file_name
+        .strip_suffix(".zip")
+        .or_else(|| file_name.strip_suffix(".ZIP"))
+        .filter(|b| !b.contains(['/', '\\']) && !b.contains(".."))
+        .ok_or_else(bad)?;
+    let parts: Vec<&str> = base.split('-').collect();
+    let [ipa, iuf, version] = parts.as_slice() else {
+        return Err(bad());
+    };
+    if ipa.is_empty() || iuf.is_empty() || iuf.chars().count() > 50 {
+        return Err(bad());
+    }
+    let version = Version::parse(version).ok_or_else(|| {
+        FileError::new(
+            format!("PAA_IMPORT_FILE_VERSIONE_ERR({version})"),
+            "versione del tracciato non supportata (1_0 .. 1_4)",
+        )
+    })?;
+    if !ipa.eq_ignore_ascii_case(org_ipa) {
+        return Err(FileError::new(
+            format!("PAA_IMPORT_ENTE_ERR({ipa},{org_ipa})"),
+            "il codice IPA del nome file non corrisponde all'ente",
+        ));
+    }
+    Ok(FlowName { base: base.to_owned(), ipa: (*ipa).to_owned(), iuf: (*iuf).to_owned(), version })
+}
+
+/// The error of a run step: a file-level refusal, or a stop.
+enum Stop {
+    File(FileError),
+    Run(RunError),
+}
+
+impl From<RunError> for Stop {
+    fn from(err: RunError) -> Stop {
+        Stop::Run(err)
+    }
+}
+
+impl From<StoreError> for Stop {
+    fn from(err: StoreError) -> Stop {
+        Stop::Run(err.into())
+    }
+}
+
+impl From<ServiceError> for Stop {
+    fn from(err: ServiceError) -> Stop {
+        Stop::Run(err.into())
+    }
+}
+
+fn generic(description: impl Into<String>) -> FileError {
+    FileError::new("PAA_IMPORT_ERRORE_GENERICO", description)
+}
+
+fn zip_error(err: ZipError) -> FileError {
+    match &err {
+        ZipError::EntryName(name) => FileError::new(format!("PAA_IMPORT_NOME_FILE_ERR({name})"), err.to_string()),
+        ZipError::NoCsv(_) | ZipError::SeveralCsv => FileError::new("PAA_IMPORT_NO_CSV", err.to_string()),
+        ZipError::Unreadable(_) | ZipError::TooLarge(_) => generic(err.to_string()),
+    }
+}
+
+fn read_error(err: io::Error, limit: u64) -> Stop {
+    if err.kind() == io::ErrorKind::FileTooLarge {
+        Stop::File(zip_error(ZipError::TooLarge(limit)))
+    } else {
+        // Corrupt compressed data reads as an I/O error too: it is the file's fault.
+        Stop::File(generic(format!("lettura del file CSV non riuscita: {err}")))
+    }
+}
+
+/// Runs import `import_id` to its end state and returns the record. Running an import that already
+/// ended changes nothing (a job replayed after a crash).
+pub fn run(env: &mut RunEnv<'_>, import_id: i64) -> Result<ImportRecord, RunError> {
+    let now = env.now;
+    let import = env.db.write(|tx| {
+        let import = imports::find_import(tx, import_id)?
+            .ok_or_else(|| ServiceError::NotFound(format!("import {import_id}")))?;
+        if is_final(&import.state) {
+            return Ok::<_, ServiceError>(import);
+        }
+        imports::update_import_started(tx, import_id, now)?;
+        Ok(ImportRecord { state: "IMPORT_IN_ELAB".to_owned(), ..import })
+    })?;
+    if is_final(&import.state) {
+        return Ok(import);
+    }
+    match apply(env, &import) {
+        Ok(()) => {}
+        Err(Stop::Run(err)) => return Err(err),
+        Err(Stop::File(file)) => {
+            tracing::info!(import = import_id, code = %file.code, "import aborted: {}", file.description);
+            env.db.write(|tx| {
+                imports::update_import_aborted(tx, import_id, &file.code, &file.description, now)?;
+                let object = format!("import:{}", import.file_name);
+                let entry = audit::AuditEntry {
+                    actor: &import.uploader,
+                    org_id: Some(import.org_id),
+                    action: "import.run",
+                    object: Some(&object),
+                    outcome: &file.code,
+                    ..Default::default()
+                };
+                audit::insert_audit(tx, &entry, now)
+            })?;
+        }
+    }
+    let done = env.db.read(|conn| imports::find_import(conn, import_id))?;
+    done.ok_or_else(|| RunError::System(format!("import {import_id} vanished")))
+}
+
+/// Whether an import state is an end state.
+pub fn is_final(state: &str) -> bool {
+    matches!(state, "IMPORT_ESEGUITO" | "IMPORT_ABORTITO")
+}
+
+/// The directory of an import's result files, relative to the data directory.
+pub fn results_dir(import_id: i64) -> String {
+    format!("imports/results/{import_id}")
+}
+
+fn apply(env: &mut RunEnv<'_>, import: &ImportRecord) -> Result<(), Stop> {
+    let name = parse_name(&import.file_name, &import.org_ipa).map_err(Stop::File)?;
+    let limit = env.max_uncompressed_bytes;
+    let upload = File::open(env.data_dir.join(&import.stored_file))
+        .map_err(|err| Stop::Run(RunError::System(format!("cannot open the stored upload: {err}"))))?;
+    let mut archive =
+        zip::ZipArchive::new(upload).map_err(|err| Stop::File(zip_error(ZipError::Unreadable(err.to_string()))))?;
+    let (index, declared) = zipfile::find_csv(&mut archive, &name.base, limit).map_err(|e| Stop::File(zip_error(e)))?;
+    let entry = archive.by_index(index).map_err(|err| Stop::File(zip_error(ZipError::Unreadable(err.to_string()))))?;
+    let read_bytes = Rc::new(Cell::new(0u64));
+    let reader = BufReader::with_capacity(256 * 1024, Limited::new(entry, limit, Rc::clone(&read_bytes)));
+    let mut lines = LineReader::new(reader);
+
+    let header = match lines.next_line().map_err(|e| read_error(e, limit))? {
+        None => return Err(Stop::File(generic("il file CSV è vuoto"))),
+        Some(bytes) => {
+            let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+            std::str::from_utf8(bytes)
+                .map_err(|_| Stop::File(generic("riga 1: il file CSV non è in UTF-8")))?
+                .to_owned()
+        }
+    };
+    let mut header_fields = Vec::new();
+    csv_row::split(&header, &mut header_fields)
+        .map_err(|err| Stop::File(generic(format!("intestazione non leggibile: {err}"))))?;
+    let header_names: Vec<&str> = header_fields.iter().map(|f| f.as_ref()).collect();
+    let layout = Layout::bind(name.version, &header_names).map_err(|err| {
+        Stop::File(FileError::new(format!("PAA_IMPORT_FILE_VERSIONE_ERR({})", name.version.code()), err.to_string()))
+    })?;
+
+    let dir_rel = results_dir(import.id);
+    let dir = env.data_dir.join(&dir_rel);
+    // A run after a crash starts from a clean folder: files of the lost run are not this run's.
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).map_err(|err| RunError::System(format!("cannot create {}: {err}", dir.display())))?;
+
+    let db = env.db;
+    let now = env.now;
+    db.write(|tx| {
+        let current = imports::find_import(tx, import.id)?;
+        if current.as_ref().is_none_or(|i| is_final(&i.state)) {
+            // Another process finished it meanwhile; nothing to do.
+            return Ok(());
+        }
+        for (_, state) in imports::list_states_of_iuf(tx, import.org_id, &name.iuf, import.id)? {
+            match state.as_str() {
+                "IMPORT_ESEGUITO" => {
+                    return Err(Stop::File(FileError::new(
+                        "PAA_IMPORT_FLUSSO_DUPLICATO",
+                        format!("il flusso {} è già stato caricato", name.iuf),
+                    )));
+                }
+                "LOAD_IMPORT" | "IMPORT_IN_ELAB" => {
+                    return Err(Stop::File(FileError::new(
+                        "PAA_IMPORT_FLUSSO_IN_CARICAMENTO",
+                        format!("il flusso {} è in caricamento", name.iuf),
+                    )));
+                }
+                _ => {}
+            }
+        }
+        let previous_cache = imports::set_cache_kib(tx, IMPORT_CACHE_KIB)?;
+        let mut rows = RowApplier::new(tx, import, &layout, env.today, now)?;
+        let mut scarti =
+            ResultZip::new(&dir, format!("{}_SCARTI", name.base), format!("{header};cod_rifiuto;de_rifiuto"));
+        let mut iuvs = ResultZip::new(&dir, format!("{}_IUV", name.base), header.clone());
+        let total_bytes = declared;
+        let mut n_rows = 0u64;
+        let mut out = String::with_capacity(1024);
+        loop {
+            let line_no = lines.line_no + 1;
+            let Some(bytes) = lines.next_line().map_err(|e| read_error(e, limit))? else { break };
+            if bytes.iter().all(|b| b.is_ascii_whitespace()) {
+                continue;
+            }
+            let line = std::str::from_utf8(bytes)
+                .map_err(|_| Stop::File(generic(format!("riga {line_no}: il file CSV non è in UTF-8"))))?;
+            n_rows += 1;
+            if n_rows % CHECK_EVERY == 0 {
+                if (env.cancelled)() {
+                    return Err(Stop::Run(RunError::Interrupted));
+                }
+                (env.progress)(Progress { rows: n_rows, bytes: read_bytes.get(), total_bytes });
+            }
+            out.clear();
+            match rows.row(line, &mut out)? {
+                Ok(()) => iuvs.write_line(&out),
+                Err(errors) => {
+                    out.push_str(line);
+                    out.push(';');
+                    let codes: Vec<&str> = errors.iter().map(|e| e.code).collect();
+                    out.push_str(&codes.join("|"));
+                    out.push(';');
+                    let descriptions: Vec<&str> = errors.iter().map(|e| e.description.as_str()).collect();
+                    csv_row::push_field(&mut out, &descriptions.join("|"));
+                    scarti.write_line(&out)
+                }
+            }
+            .map_err(|err| RunError::System(format!("cannot write a result file: {err}")))?;
+        }
+        (env.progress)(Progress { rows: n_rows, bytes: read_bytes.get(), total_bytes });
+        let (loaded, rejected) = (iuvs.rows(), scarti.rows());
+        let write_err = |err: io::Error| RunError::System(format!("cannot write a result file: {err}"));
+        let rejects_file = scarti.finish().map_err(write_err)?.map(|f| format!("{dir_rel}/{f}"));
+        let iuv_file = iuvs.finish().map_err(write_err)?.map(|f| format!("{dir_rel}/{f}"));
+        results::sync_dir(&dir).map_err(write_err)?;
+        let as_i64 = |n: u64| i64::try_from(n).unwrap_or(i64::MAX);
+        let totals = ImportTotals {
+            iuf: name.iuf.clone(),
+            layout_version: name.version.code().to_owned(),
+            rows_total: as_i64(n_rows),
+            rows_loaded: as_i64(loaded),
+            rows_rejected: as_i64(rejected),
+            rejects_file,
+            iuv_file,
+        };
+        imports::update_import_done(tx, import.id, &totals, now)?;
+        let object = format!("import:{}", import.file_name);
+        let after = serde_json::json!({ "rows": n_rows, "loaded": loaded, "rejected": rejected }).to_string();
+        let entry = audit::AuditEntry {
+            actor: &import.uploader,
+            org_id: Some(import.org_id),
+            action: "import.run",
+            object: Some(&object),
+            outcome: "OK",
+            after_json: Some(&after),
+            ..Default::default()
+        };
+        audit::insert_audit(tx, &entry, now)?;
+        imports::restore_cache(tx, previous_cache)?;
+        tracing::info!(import = import.id, rows = n_rows, loaded, rejected, "import applied");
+        Ok(())
+    })
+}
+
+/// Applies rows inside the import's transaction, with what stays the same for the whole file
+/// looked up once.
+struct RowApplier<'t> {
+    tx: &'t Conn,
+    import_id: i64,
+    scope: OrgScope,
+    layout: &'t Layout,
+    today: Date,
+    now: &'t str,
+    /// `None`: every debt type (an administrator); `Some`: the operator's enabled debt types.
+    enabled: Option<HashSet<i64>>,
+    debt_types: HashMap<String, Option<Rc<DebtTypeRecord>>>,
+    hasher: std::hash::RandomState,
+    /// One hash per IUD seen in this file; a repeated hash is confirmed exactly below.
+    seen: HashSet<u64>,
+    /// IUDs of rejected rows (loaded ones are found in the store by `import_id`).
+    rejected_iuds: HashSet<String>,
+}
+
+const SYNTAX: &str = "PAA_IMPORT_SINTASSI_CSV";
+
+fn syntax(description: &str) -> RowError {
+    RowError { code: SYNTAX, description: description.to_owned() }
+}
+
+impl<'t> RowApplier<'t> {
+    fn new(
+        tx: &'t Conn,
+        import: &ImportRecord,
+        layout: &'t Layout,
+        today: Date,
+        now: &'t str,
+    ) -> Result<RowApplier<'t>, Stop> {
+        let scope = OrgScope::load(tx, &import.org_ipa)?;
+        let enabled = match &import.operator {
+            None => None,
+            Some(username) => {
+                let op = operators::find_operator(tx, username)?;
+                match op {
+                    Some(op) if op.app_admin => None,
+                    Some(op) if op.roles.iter().any(|(ipa, role)| *ipa == scope.org.ipa_code && role == "admin") => {
+                        None
+                    }
+                    Some(op) if op.active => {
+                        let mut ids = HashSet::new();
+                        for (ipa, code) in &op.debt_types {
+                            if *ipa == scope.org.ipa_code
+                                && let Some(t) = debt_types::find_debt_type(tx, scope.org.id, code)?
+                            {
+                                ids.insert(t.id);
+                            }
+                        }
+                        Some(ids)
+                    }
+                    _ => Some(HashSet::new()),
+                }
+            }
+        };
+        Ok(RowApplier {
+            tx,
+            import_id: import.id,
+            scope,
+            layout,
+            today,
+            now,
+            enabled,
+            debt_types: HashMap::new(),
+            hasher: std::hash::RandomState::new(),
+            seen: HashSet::new(),
+            rejected_iuds: HashSet::new(),
+        })
+    }
+
+    /// Checks and applies one data line. `Ok(Ok(()))`: loaded, its normalized record in `out`;
+    /// `Ok(Err(_))`: rejected with these errors; `Err(_)`: the run stops.
+    fn row(&mut self, line: &str, out: &mut String) -> Result<Result<(), Vec<RowError>>, Stop> {
+        let mut fields: Vec<Cow<'_, str>> = Vec::with_capacity(N_COLUMNS);
+        if csv_row::split(line, &mut fields).is_err() {
+            return Ok(Err(vec![syntax("ERRORE GENERICO NELLA LETTURA DELLA RIGA DEL CSV")]));
+        }
+        let expected = self.layout.version.n_columns();
+        if fields.len() > expected {
+            return Ok(Err(vec![syntax("Too many columns")]));
+        }
+        if fields.len() < expected {
+            return Ok(Err(vec![syntax("Too few columns")]));
+        }
+        let layout = self.layout;
+        let get = |column: Column| -> &str {
+            layout.position(column).and_then(|pos| fields.get(pos)).map(|f| f.as_ref()).unwrap_or_default()
+        };
+        let mut errors = Vec::new();
+        let action = get(Column::Action).trim();
+        let action = match action {
+            "I" | "M" | "A" => Some(action),
+            "" => {
+                errors.push(syntax("AZIONE NON PRESENTE"));
+                None
+            }
+            other => {
+                errors.push(RowError {
+                    code: "PAA_IMPORT_SINTASSI_CSV_AZIONE",
+                    description: format!("azione {other} non valida: I, M o A"),
+                });
+                None
+            }
+        };
+        let iud = get(Column::Iud);
+        if !iud.is_empty() && self.seen_before(iud)? {
+            errors
+                .push(RowError { code: "PAA_IMPORT_IUD_DUPLICATO", description: "IUD duplicato nel file".to_owned() });
+        }
+        let generate_iuv = match debt_row::parse_flag(get(Column::GenerateIuv)) {
+            Some(flag) => flag,
+            None => {
+                errors.push(syntax("FLAG_GENERA_IUV NON CONFORME"));
+                false
+            }
+        };
+        let secondary = match debt_row::parse_flag(get(Column::MultiBeneficiary)) {
+            Some(true) => Some(SecondaryFields {
+                fiscal_code: get(Column::MbFiscalCode).to_owned(),
+                name: get(Column::MbName).to_owned(),
+                iban: get(Column::MbIban).to_owned(),
+                address: get(Column::MbAddress).to_owned(),
+                civic_number: get(Column::MbCivicNumber).to_owned(),
+                postal_code: get(Column::MbPostalCode).to_owned(),
+                city: get(Column::MbCity).to_owned(),
+                province: get(Column::MbProvince).to_owned(),
+                country: get(Column::MbCountry).to_owned(),
+                collection_data: get(Column::MbCollectionData).to_owned(),
+                causale: get(Column::MbCausale).to_owned(),
+                amount: get(Column::MbAmount).to_owned(),
+            }),
+            Some(false) => None,
+            None => {
+                errors.push(syntax("FLAG_MULTI_BENEFICIARIO NON CONFORME"));
+                None
+            }
+        };
+        let debt_fields = DebtFields {
+            iud: iud.to_owned(),
+            iuv: get(Column::Iuv).trim().to_owned(),
+            debtor_kind: get(Column::DebtorKind).to_owned(),
+            debtor_id: get(Column::DebtorId).to_owned(),
+            debtor_name: get(Column::DebtorName).to_owned(),
+            debtor_address: get(Column::Address).to_owned(),
+            debtor_civic_number: get(Column::CivicNumber).to_owned(),
+            debtor_postal_code: get(Column::PostalCode).to_owned(),
+            debtor_city: get(Column::City).to_owned(),
+            debtor_province: get(Column::Province).to_owned(),
+            debtor_country: get(Column::Country).to_owned(),
+            debtor_email: get(Column::Email).to_owned(),
+            due_date: get(Column::DueDate).to_owned(),
+            amount: get(Column::Amount).to_owned(),
+            fee: get(Column::Fee).to_owned(),
+            debt_type: get(Column::DebtType).to_owned(),
+            payment_kinds: get(Column::PaymentKinds).to_owned(),
+            causale: get(Column::Causale).to_owned(),
+            collection_data: get(Column::CollectionData).to_owned(),
+            generate_iuv,
+            bilancio: read_bilancio(get(Column::Bilancio)),
+            secondary,
+            ..DebtFields::default()
+        };
+        let debt_type = self.debt_type(debt_fields.debt_type.trim())?;
+        let version = self.layout.version;
+        let current_iuv = match action {
+            Some("M" | "A") if !debt_fields.iuv.is_empty() => {
+                crate::store::debts::find_debt_by_iud(self.tx, self.scope.org.id, iud)?.and_then(|d| d.iuv)
+            }
+            _ => None,
+        };
+        let ctx = RowContext {
+            debt_type: debt_type.as_deref().map(debts::rules_of),
+            segregation_code: self.scope.segregation_code,
+            today: self.today,
+            causale_max: if version == Version::V1_0 { 140 } else { 1024 },
+            due_date_always_required: version <= Version::V1_1,
+            is_insert: action == Some("I"),
+            current_iuv,
+        };
+        let valid = match debt_row::validate(&debt_fields, &ctx) {
+            Ok(valid) if errors.is_empty() => Some(valid),
+            Ok(_) => None,
+            Err(found) => {
+                errors.extend(found);
+                None
+            }
+        };
+        if let (Some(enabled), Some(t)) = (&self.enabled, &debt_type)
+            && !enabled.contains(&t.id)
+        {
+            errors.push(RowError {
+                code: "PAA_IMPORT_OPERATORE_NO_PERMESSI",
+                description: format!("operatore non abilitato al tipo dovuto {}", t.code),
+            });
+        }
+        let (Some(valid), Some(debt_type), Some(action), true) = (valid, debt_type, action, errors.is_empty()) else {
+            return Ok(Err(self.rejected(iud, errors)));
+        };
+        let mut record = normalized(&valid, action);
+        let applied = match action {
+            "I" => debts::insert_valid(
+                self.tx,
+                &self.scope,
+                &debt_type,
+                valid,
+                Source::Import,
+                Some(self.import_id),
+                self.now,
+            )?
+            .map(|a| a.iuv),
+            "M" => debts::modify_valid(self.tx, &self.scope, &debt_type, valid, Some(self.import_id), self.now)?
+                .map(|a| a.iuv),
+            _ => debts::annul_in(self.tx, &self.scope, iud, Some(self.import_id), self.now)?.map(|(debt, _)| debt.iuv),
+        };
+        match applied {
+            Ok(iuv) => {
+                if let Some(slot) = record.get_mut(Column::Iuv.index()) {
+                    *slot = iuv.unwrap_or_default();
+                }
+                for (pos, column) in self.layout.physical.iter().enumerate() {
+                    if pos > 0 {
+                        out.push(csv_row::SEPARATOR);
+                    }
+                    csv_row::push_field(out, record.get(column.index()).map(String::as_str).unwrap_or_default());
+                }
+                Ok(Ok(()))
+            }
+            Err(errors) => Ok(Err(self.rejected(iud, errors))),
+        }
+    }
+
+    fn rejected(&mut self, iud: &str, errors: Vec<RowError>) -> Vec<RowError> {
+        if !iud.is_empty() {
+            self.rejected_iuds.insert(iud.to_owned());
+        }
+        errors
+    }
+
+    /// Whether this IUD appeared on an earlier line of the file (mypay.md §2.4: unique in the
+    /// file). A hash seen before is confirmed against the rejected IUDs and the store.
+    fn seen_before(&mut self, iud: &str) -> Result<bool, Stop> {
+        if self.seen.insert(self.hasher.hash_one(iud)) {
+            return Ok(false);
+        }
+        Ok(self.rejected_iuds.contains(iud)
+            || crate::store::debts::import_wrote_iud(self.tx, self.scope.org.id, iud, self.import_id)?)
+    }
+
+    fn debt_type(&mut self, code: &str) -> Result<Option<Rc<DebtTypeRecord>>, Stop> {
+        if let Some(found) = self.debt_types.get(code) {
+            return Ok(found.clone());
+        }
+        let found = debt_types::find_debt_type(self.tx, self.scope.org.id, code)?.map(Rc::new);
+        self.debt_types.insert(code.to_owned(), found.clone());
+        Ok(found)
+    }
+}
+
+/// The `_IUV` record of a loaded row, by logical column (mypay.md §2.7): normalized values; the
+/// IUV is filled in once applied.
+fn normalized(valid: &ValidDebt, action: &str) -> Vec<String> {
+    let mut record = vec![String::new(); N_COLUMNS];
+    let mut set = |column: Column, value: String| {
+        if let Some(slot) = record.get_mut(column.index()) {
+            *slot = value;
+        }
+    };
+    let text = |value: &Option<String>| value.clone().unwrap_or_default();
+    set(Column::Iud, valid.iud.clone());
+    set(Column::DebtorKind, valid.debtor_kind.code().to_string());
+    set(Column::DebtorId, valid.debtor.as_str().to_owned());
+    set(Column::DebtorName, valid.debtor_name.clone());
+    set(Column::Address, text(&valid.debtor_address));
+    set(Column::CivicNumber, text(&valid.debtor_civic_number));
+    set(Column::PostalCode, text(&valid.debtor_postal_code));
+    set(Column::City, text(&valid.debtor_city));
+    set(Column::Province, text(&valid.debtor_province));
+    set(Column::Country, text(&valid.debtor_country));
+    set(Column::Email, text(&valid.debtor_email));
+    set(Column::DueDate, valid.due_date.map(|d| d.to_string()).unwrap_or_default());
+    set(Column::Amount, valid.amount.to_decimal_string());
+    set(Column::Fee, valid.fee.map(|f| f.to_decimal_string()).unwrap_or_default());
+    set(Column::DebtType, valid.debt_type.clone());
+    set(Column::PaymentKinds, valid.payment_kinds.clone());
+    set(Column::Causale, valid.causale.clone());
+    set(Column::CollectionData, valid.collection_data.as_str().to_owned());
+    set(Column::Bilancio, text(&valid.bilancio));
+    set(Column::GenerateIuv, valid.generate_iuv.to_string());
+    set(Column::MultiBeneficiary, valid.secondary.is_some().to_string());
+    if let Some(mb) = &valid.secondary {
+        set(Column::MbFiscalCode, mb.fiscal_code.as_str().to_owned());
+        set(Column::MbName, mb.name.clone());
+        set(Column::MbIban, mb.iban.as_str().to_owned());
+        set(Column::MbAddress, text(&mb.address));
+        set(Column::MbCivicNumber, text(&mb.civic_number));
+        set(Column::MbPostalCode, text(&mb.postal_code));
+        set(Column::MbCity, text(&mb.city));
+        set(Column::MbProvince, text(&mb.province));
+        set(Column::MbCountry, text(&mb.country));
+        set(Column::MbCollectionData, mb.collection_data.as_ref().map(|c| c.as_str().to_owned()).unwrap_or_default());
+        set(Column::MbCausale, text(&mb.causale));
+        set(Column::MbAmount, mb.amount.to_decimal_string());
+    }
+    set(Column::Action, action.to_owned());
+    record
+}
+
+/// Reads the `bilancio` column (mypay.md §2.6) with the one XML reader: root `bilancio`, 1..n
+/// `capitolo` with `codCapitolo`, each with 1..n `accertamento` with `importo`. Namespaces are
+/// not required (MyPay adds its own when absent).
+pub fn read_bilancio(text: &str) -> BilancioField {
+    let text = text.trim();
+    if text.is_empty() {
+        return BilancioField::Absent;
+    }
+    let unreadable = |reason: String| BilancioField::Unreadable { xml: text.to_owned(), reason };
+    let root = match soap::parse_document(text.as_bytes()) {
+        Ok(root) => root,
+        Err(err) => return unreadable(err.to_string()),
+    };
+    if root.name != "bilancio" {
+        return unreadable(format!("l'elemento radice è {}, non bilancio", root.name));
+    }
+    let mut amounts = Vec::new();
+    let mut n_chapters = 0;
+    for chapter in root.children_named("capitolo") {
+        n_chapters += 1;
+        if chapter.child_text("codCapitolo").is_none_or(|c| c.trim().is_empty()) {
+            return unreadable("capitolo senza codCapitolo".to_owned());
+        }
+        let before = amounts.len();
+        for assessment in chapter.children_named("accertamento") {
+            match assessment.child_text("importo") {
+                Some(amount) => amounts.push(amount.to_owned()),
+                None => return unreadable("accertamento senza importo".to_owned()),
+            }
+        }
+        if amounts.len() == before {
+            return unreadable("capitolo senza accertamento".to_owned());
+        }
+    }
+    if n_chapters == 0 {
+        return unreadable("bilancio senza capitolo".to_owned());
+    }
+    BilancioField::Read { xml: text.to_owned(), amounts }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
+    use super::*;
+
+    #[test]
+    fn names() {
+        let name = parse_name("c_f205-FLUSSO01-1_4.zip", "C_F205").unwrap();
+        assert_eq!(
+            (name.base.as_str(), name.iuf.as_str(), name.version),
+            ("c_f205-FLUSSO01-1_4", "FLUSSO01", Version::V1_4)
+        );
+        assert_eq!(
+            parse_name("c_f205-A-B-1_4.zip", "c_f205").unwrap_err().code,
+            "PAA_IMPORT_NOME_FILE_ERR(c_f205-A-B-1_4.zip)"
+        );
+        assert_eq!(
+            parse_name("c_f205-A-1_4.csv", "c_f205").unwrap_err().code,
+            "PAA_IMPORT_NOME_FILE_ERR(c_f205-A-1_4.csv)"
+        );
+        assert_eq!(parse_name("c_f205-A-2_0.zip", "c_f205").unwrap_err().code, "PAA_IMPORT_FILE_VERSIONE_ERR(2_0)");
+        assert_eq!(parse_name("c_a000-A-1_0.zip", "c_f205").unwrap_err().code, "PAA_IMPORT_ENTE_ERR(c_a000,c_f205)");
+    }
+
+    #[test]
+    fn bilancio_amounts_are_read() {
+        let xml = "<bilancio><capitolo><codCapitolo>C1</codCapitolo><accertamento><importo>10.00</importo>\
+                   </accertamento><accertamento><importo>5.50</importo></accertamento></capitolo></bilancio>";
+        match read_bilancio(xml) {
+            BilancioField::Read { amounts, .. } => assert_eq!(amounts, ["10.00", "5.50"]),
+            other => panic!("{other:?}"),
+        }
+        assert!(matches!(read_bilancio("<bilancio/>"), BilancioField::Unreadable { .. }));
+        assert!(matches!(read_bilancio("<x>"), BilancioField::Unreadable { .. }));
+        assert!(matches!(read_bilancio(""), BilancioField::Absent));
+    }
+}

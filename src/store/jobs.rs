@@ -1,0 +1,111 @@
+//! The durable job queue (`job`): background work that must survive a restart. The kinds and
+//! what they do are `crate::jobs`'; this file only stores and claims.
+
+use rusqlite::{Connection, OptionalExtension, Row, params};
+
+use super::StoreError;
+
+/// A job as stored.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct JobRecord {
+    pub id: i64,
+    pub kind: String,
+    pub payload: String,
+    pub state: String,
+    pub attempts: i64,
+    pub next_run_at: String,
+    pub owner: Option<String>,
+    pub last_error: Option<String>,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+const COLUMNS: &str = "id, kind, payload, state, attempts, next_run_at, owner, last_error, created_at, updated_at";
+
+fn from_row(row: &Row<'_>) -> rusqlite::Result<JobRecord> {
+    Ok(JobRecord {
+        id: row.get(0)?,
+        kind: row.get(1)?,
+        payload: row.get(2)?,
+        state: row.get(3)?,
+        attempts: row.get(4)?,
+        next_run_at: row.get(5)?,
+        owner: row.get(6)?,
+        last_error: row.get(7)?,
+        created_at: row.get(8)?,
+        updated_at: row.get(9)?,
+    })
+}
+
+/// Queues a job to run from now on; returns its id.
+pub fn insert_job(conn: &Connection, kind: &str, payload: &str, now: &str) -> Result<i64, StoreError> {
+    conn.execute(
+        "INSERT INTO job (kind, payload, state, next_run_at, created_at, updated_at) \
+         VALUES (?1, ?2, 'queued', ?3, ?3, ?3)",
+        params![kind, payload, now],
+    )?;
+    Ok(conn.last_insert_rowid())
+}
+
+/// The job with this id.
+pub fn find_job(conn: &Connection, id: i64) -> Result<Option<JobRecord>, StoreError> {
+    let sql = format!("SELECT {COLUMNS} FROM job WHERE id = ?1");
+    Ok(conn.prepare_cached(&sql)?.query_row([id], from_row).optional()?)
+}
+
+/// Claims the oldest queued job that is due: it becomes running, owned by `owner`.
+pub fn claim_next_job(conn: &Connection, owner: &str, now: &str) -> Result<Option<JobRecord>, StoreError> {
+    let sql = format!(
+        "UPDATE job SET state = 'running', owner = ?1, attempts = attempts + 1, updated_at = ?2 \
+         WHERE id = (SELECT id FROM job WHERE state = 'queued' AND next_run_at <= ?2 ORDER BY id LIMIT 1) \
+         RETURNING {COLUMNS}"
+    );
+    Ok(conn.query_row(&sql, params![owner, now], from_row).optional()?)
+}
+
+/// Claims this job if it is queued (whatever its next run time): the CLI runs its own upload at once.
+pub fn claim_job(conn: &Connection, id: i64, owner: &str, now: &str) -> Result<Option<JobRecord>, StoreError> {
+    let sql = format!(
+        "UPDATE job SET state = 'running', owner = ?2, attempts = attempts + 1, updated_at = ?3 \
+         WHERE id = ?1 AND state = 'queued' RETURNING {COLUMNS}"
+    );
+    Ok(conn.query_row(&sql, params![id, owner, now], from_row).optional()?)
+}
+
+/// Every running job, to find those whose owner died.
+pub fn list_running_jobs(conn: &Connection) -> Result<Vec<JobRecord>, StoreError> {
+    let sql = format!("SELECT {COLUMNS} FROM job WHERE state = 'running' ORDER BY id");
+    let rows = conn.prepare_cached(&sql)?.query_map([], from_row)?.collect::<Result<_, _>>()?;
+    Ok(rows)
+}
+
+/// Marks a job done.
+pub fn update_job_done(conn: &Connection, id: i64, now: &str) -> Result<(), StoreError> {
+    conn.execute("UPDATE job SET state = 'done', owner = NULL, updated_at = ?2 WHERE id = ?1", params![id, now])?;
+    Ok(())
+}
+
+/// Puts a job back in the queue, to run not before `next_run_at`; `error` says why it stopped.
+pub fn update_job_requeued(
+    conn: &Connection,
+    id: i64,
+    next_run_at: &str,
+    error: Option<&str>,
+    now: &str,
+) -> Result<(), StoreError> {
+    conn.execute(
+        "UPDATE job SET state = 'queued', owner = NULL, next_run_at = ?2, last_error = coalesce(?3, last_error), \
+         updated_at = ?4 WHERE id = ?1",
+        params![id, next_run_at, error, now],
+    )?;
+    Ok(())
+}
+
+/// Gives a job up for good.
+pub fn update_job_failed(conn: &Connection, id: i64, error: &str, now: &str) -> Result<(), StoreError> {
+    conn.execute(
+        "UPDATE job SET state = 'failed', owner = NULL, last_error = ?2, updated_at = ?3 WHERE id = ?1",
+        params![id, error, now],
+    )?;
+    Ok(())
+}
