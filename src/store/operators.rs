@@ -147,16 +147,31 @@ pub fn find_password_hash(conn: &Connection, username: &str) -> Result<Option<(i
         .optional()?)
 }
 
-/// Login bookkeeping of an operator: (id, password hash, active, failed logins, locked until).
-pub fn find_login(
-    conn: &Connection,
-    username: &str,
-) -> Result<Option<(i64, String, bool, i64, Option<String>)>, StoreError> {
+/// What a login check needs to know of an operator.
+#[derive(Debug, Clone)]
+pub struct LoginRecord {
+    pub id: i64,
+    pub password_hash: String,
+    pub active: bool,
+    pub failed_logins: i64,
+    pub locked_until: Option<String>,
+}
+
+/// Login bookkeeping of an operator.
+pub fn find_login(conn: &Connection, username: &str) -> Result<Option<LoginRecord>, StoreError> {
     Ok(conn
         .query_row(
             "SELECT id, password_hash, active, failed_logins, locked_until FROM operator WHERE username = ?1",
             [username],
-            |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?, row.get(4)?)),
+            |row| {
+                Ok(LoginRecord {
+                    id: row.get(0)?,
+                    password_hash: row.get(1)?,
+                    active: row.get(2)?,
+                    failed_logins: row.get(3)?,
+                    locked_until: row.get(4)?,
+                })
+            },
         )
         .optional()?)
 }
