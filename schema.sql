@@ -464,7 +464,10 @@ CREATE TABLE debt_import (
     iuv_file             TEXT,             -- <name>_IUV.zip relative to data_dir; NULL: no loaded row
     created_at           TEXT NOT NULL,
     started_at           TEXT,             -- last time a run began (a crash makes it run again)
-    finished_at          TEXT
+    finished_at          TEXT,
+    -- <name>_AVVISI_PDF.zip relative to data_dir, written by a job after the import commits;
+    -- NULL: not (yet) made, or no row asked for a notice
+    notices_file         TEXT
 );
 CREATE INDEX debt_import_org ON debt_import (org_id, id);
 CREATE INDEX debt_import_org_iuf ON debt_import (org_id, iuf);

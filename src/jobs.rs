@@ -29,10 +29,11 @@ const POLL: Duration = Duration::from_millis(500);
 pub enum JobKind {
     /// Apply an uploaded debt flow: payload `{"import_id": n}`.
     Import,
-    /// Reserved for `<name>_AVVISI_PDF.zip` (the notices of an import's rows with
-    /// flagGeneraIuv=true, mypay.md §2.7), which comes with the PDF issue. Nothing queues it yet;
-    /// a runner that meets one leaves it failed with a clear message rather than pretend.
+    /// `<name>_AVVISI_PDF.zip`, the notices of an import's rows with flagGeneraIuv=true
+    /// (mypay.md §2.7), made after the import commits: payload `{"import_id": n}`.
     ImportNotices,
+    /// A receipt export requested from the back office: payload `{"export_id": n}`.
+    Export,
 }
 
 impl JobKind {
@@ -41,11 +42,12 @@ impl JobKind {
         match self {
             JobKind::Import => "import",
             JobKind::ImportNotices => "import_notices",
+            JobKind::Export => "export",
         }
     }
 
     pub fn parse(code: &str) -> Option<JobKind> {
-        [JobKind::Import, JobKind::ImportNotices].into_iter().find(|k| k.code() == code)
+        [JobKind::Import, JobKind::ImportNotices, JobKind::Export].into_iter().find(|k| k.code() == code)
     }
 }
 
@@ -54,6 +56,8 @@ impl JobKind {
 pub struct JobSettings {
     pub data_dir: PathBuf,
     pub max_uncompressed_bytes: u64,
+    /// The station id written in receipt exports.
+    pub station_id: String,
 }
 
 /// This process as a job owner.
@@ -113,14 +117,14 @@ pub fn run_claimed(
     let _span = tracing::info_span!("jobs::run", job = job.id, kind = %job.kind).entered();
     let result = match JobKind::parse(&job.kind) {
         Some(JobKind::Import) => run_import(db, settings, job, cancelled, progress),
-        Some(JobKind::ImportNotices) => {
-            Err(RunError::System("import_notices jobs need the notice PDFs, not built yet".to_owned()))
-        }
+        Some(JobKind::ImportNotices) => run_import_notices(db, settings, job),
+        Some(JobKind::Export) => run_export(db, settings, job),
         None => Err(RunError::System(format!("unknown job kind {}", job.kind))),
     };
     let now_ts = clock::now();
     let now = clock::iso(now_ts);
-    let permanent = !matches!(JobKind::parse(&job.kind), Some(JobKind::Import));
+    // Notices and exports are retried too; only unknown kinds fail at once.
+    let permanent = JobKind::parse(&job.kind).is_none();
     db.write(|tx| match result {
         Ok(()) => {
             jobs::update_job_done(tx, job.id, &now)?;
@@ -152,8 +156,78 @@ pub fn run_claimed(
 }
 
 fn import_id(job: &jobs::JobRecord) -> Option<i64> {
+    payload_id(job, "import_id").filter(|_| JobKind::parse(&job.kind) == Some(JobKind::Import))
+}
+
+fn payload_id(job: &jobs::JobRecord, key: &str) -> Option<i64> {
     let payload: serde_json::Value = serde_json::from_str(&job.payload).ok()?;
-    payload.get("import_id")?.as_i64()
+    payload.get(key)?.as_i64()
+}
+
+/// Writes `<name>_AVVISI_PDF.zip` beside the import's other results. Idempotent: an import that
+/// has its file already is left alone; the ZIP is written under a temporary name and renamed.
+fn run_import_notices(db: &Db, settings: &JobSettings, job: &jobs::JobRecord) -> Result<(), RunError> {
+    let id = payload_id(job, "import_id").ok_or_else(|| RunError::System("payload without import_id".to_owned()))?;
+    let store_err = |err: StoreError| RunError::System(err.to_string());
+    let Some(record) = db.read(|c| imports::find_import(c, id)).map_err(store_err)? else {
+        return Ok(());
+    };
+    if record.notices_file.is_some() {
+        return Ok(());
+    }
+    let iuds = db.read(|c| imports::list_notice_iuds(c, id)).map_err(store_err)?;
+    if iuds.is_empty() {
+        return Ok(());
+    }
+    let stem = record.file_name.strip_suffix(".zip").unwrap_or(&record.file_name).to_owned();
+    let rel = format!("{}/{stem}_AVVISI_PDF.zip", import::results_dir(id));
+    let path = settings.data_dir.join(&rel);
+    let io_err = |err: std::io::Error| RunError::System(format!("cannot write the notices: {err}"));
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).map_err(io_err)?;
+    }
+    let tmp = path.with_extension("zip.partial");
+    let file = std::fs::File::create(&tmp).map_err(io_err)?;
+    let views = crate::services::documents::notice_views(db, &record.org_ipa, &iuds);
+    let summary = crate::pdf::write_notices_zip(std::io::BufWriter::new(file), views)
+        .map_err(|err| RunError::System(format!("cannot render the notices: {err}")))?;
+    std::fs::File::open(&tmp).and_then(|f| f.sync_all()).map_err(io_err)?;
+    std::fs::rename(&tmp, &path).map_err(io_err)?;
+    db.write(|tx| imports::update_import_notices(tx, id, &rel)).map_err(store_err)?;
+    tracing::info!(import = id, ?summary, "import notices written");
+    Ok(())
+}
+
+/// Runs a queued receipt export to its end state.
+fn run_export(db: &Db, settings: &JobSettings, job: &jobs::JobRecord) -> Result<(), RunError> {
+    use crate::services::exports::{self, ExportError};
+    let id = payload_id(job, "export_id").ok_or_else(|| RunError::System("payload without export_id".to_owned()))?;
+    let export = db
+        .read(|c| crate::store::exports::find_export_by_id(c, id))
+        .map_err(|err| RunError::System(err.to_string()))?;
+    let Some(export) = export.filter(|e| e.state == "LOAD_EXPORT" || e.state == "EXPORT_IN_ELAB") else {
+        return Ok(());
+    };
+    match exports::run_export(db, &settings.data_dir, &settings.station_id, &export, clock::now(), &mut |_| {}) {
+        Ok(_) => Ok(()),
+        // The request itself was refused: recorded as ERROR_EXPORT, nothing to retry.
+        Err(ExportError::Invalid { .. } | ExportError::NotFound(_)) => Ok(()),
+        Err(err) => Err(RunError::System(err.to_string())),
+    }
+}
+
+/// Runs, in this process, the queued jobs an import left behind (its notices), for a CLI import
+/// with no server to pick them up.
+pub fn run_import_follow_ups(db: &Db, settings: &JobSettings, import_id: i64) -> Result<(), StoreError> {
+    let payload = serde_json::json!({ "import_id": import_id }).to_string();
+    let now = clock::iso(clock::now());
+    let Some(job_id) = db.read(|c| jobs::find_queued_job(c, JobKind::ImportNotices.code(), &payload))? else {
+        return Ok(());
+    };
+    if let Some(job) = db.write(|tx| jobs::claim_job(tx, job_id, &owner(), &now))? {
+        run_claimed(db, settings, &job, &|| false, &mut |_| {})?;
+    }
+    Ok(())
 }
 
 fn run_import(
@@ -226,7 +300,7 @@ mod tests {
 
     #[test]
     fn kinds_round_trip() {
-        for kind in [JobKind::Import, JobKind::ImportNotices] {
+        for kind in [JobKind::Import, JobKind::ImportNotices, JobKind::Export] {
             assert_eq!(JobKind::parse(kind.code()), Some(kind));
         }
         assert_eq!(JobKind::parse("x"), None);

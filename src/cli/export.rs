@@ -80,7 +80,7 @@ pub fn run(config: &Config, db: &Db, args: ExportArgs) -> Result<(), CliError> {
         requested_by: "cli",
         operator: None,
     };
-    let export = exports::request_export(db, &request, now)?;
+    let export = exports::request_export(db, &request, false, now)?;
     let terminal = std::io::stderr().is_terminal();
     let mut progress = |rows: u64| {
         if terminal {

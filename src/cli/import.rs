@@ -120,7 +120,11 @@ pub fn run(config: &Config, db: &Db, args: ImportArgs) -> Result<(), CliError> {
         // Something else took it (a server that just started): wait for it.
         return print(data_dir, &wait_for(db, &args.org, id)?, args.json);
     };
-    let settings = JobSettings { data_dir: data_dir.clone(), max_uncompressed_bytes: limits.max_uncompressed_bytes };
+    let settings = JobSettings {
+        data_dir: data_dir.clone(),
+        max_uncompressed_bytes: limits.max_uncompressed_bytes,
+        station_id: config.raw.station.station_id.clone(),
+    };
     let show_bar = std::io::stderr().is_terminal();
     let mut bar = |p: Progress| {
         if show_bar {
@@ -134,6 +138,7 @@ pub fn run(config: &Config, db: &Db, args: ImportArgs) -> Result<(), CliError> {
     if let jobs::Outcome::Failed(err) | jobs::Outcome::Requeued(err) = &outcome {
         return Err(CliError::System(format!("import {id} did not run: {err}")));
     }
+    jobs::run_import_follow_ups(db, &settings, id)?;
     let import = imports::get_import(db, &args.org, id)?;
     print(data_dir, &import, args.json)
 }
@@ -166,6 +171,7 @@ fn to_json(data_dir: &Path, i: &ImportRecord) -> Value {
         "rows": i.rows_total, "loaded": i.rows_loaded, "rejected": i.rows_rejected,
         "rejects_file": files.rejects.map(|p| p.display().to_string()),
         "iuv_file": files.iuvs.map(|p| p.display().to_string()),
+        "notices_file": i.notices_file.as_ref().map(|f| data_dir.join(f).display().to_string()),
         "uploader": i.uploader, "operator": i.operator, "size_bytes": i.size_bytes, "sha256": i.sha256,
         "created_at": i.created_at, "started_at": i.started_at, "finished_at": i.finished_at,
     })

@@ -116,6 +116,7 @@ fn start_job_runner(
     let settings = crate::jobs::JobSettings {
         data_dir: state.config.raw.data_dir.clone(),
         max_uncompressed_bytes: state.config.raw.import.max_uncompressed_bytes,
+        station_id: state.config.raw.station.station_id.clone(),
     };
     let shutdown = shutdown.clone();
     let stopping: std::sync::Arc<dyn Fn() -> bool + Send + Sync> = std::sync::Arc::new(move || shutdown.is_triggered());

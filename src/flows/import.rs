@@ -355,6 +355,13 @@ fn apply(env: &mut RunEnv<'_>, import: &ImportRecord) -> Result<(), Stop> {
             iuv_file,
         };
         imports::update_import_done(tx, import.id, &totals, now)?;
+        // The notices of rows with flagGeneraIuv come after the commit, never inside it (a slow
+        // PDF must not hold the import's transaction): queued here, in the same transaction, so
+        // a crash cannot lose them.
+        if loaded > 0 && matches!(name.version.code(), "1_3" | "1_4") {
+            let payload = serde_json::json!({ "import_id": import.id }).to_string();
+            crate::store::jobs::insert_job(tx, crate::jobs::JobKind::ImportNotices.code(), &payload, now)?;
+        }
         let object = format!("import:{}", import.file_name);
         let after = serde_json::json!({ "rows": n_rows, "loaded": loaded, "rejected": rejected }).to_string();
         let entry = audit::AuditEntry {

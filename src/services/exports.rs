@@ -71,7 +71,14 @@ fn local_to_utc(text: &str, field: &'static str) -> Result<String, ExportError> 
 /// Checks and records the request; returns its record (state LOAD_EXPORT) and the normalized
 /// selection bounds. `now` bounds an incremental window: its end may not be in the future, or a
 /// receipt stored later with an earlier time could be skipped by both this export and the next.
-pub fn request_export(db: &Db, req: &ExportRequest<'_>, now: jiff::Timestamp) -> Result<ExportRecord, ExportError> {
+/// With `queue`, a job runs it in the background (`jobs::JobKind::Export`), queued in the same
+/// transaction so a request is never lost; without, the caller runs it with [`run_export`].
+pub fn request_export(
+    db: &Db,
+    req: &ExportRequest<'_>,
+    queue: bool,
+    now: jiff::Timestamp,
+) -> Result<ExportRecord, ExportError> {
     let Some(_) = Version::parse(req.version) else {
         return Err(invalid(
             "PAA_VERSIONE_TRACCIATO_NON_VALIDA",
@@ -153,6 +160,10 @@ pub fn request_export(db: &Db, req: &ExportRequest<'_>, now: jiff::Timestamp) ->
             ..ExportRecord::default()
         };
         let id = exports::insert_export(tx, &record, &now_text)?;
+        if queue {
+            let payload = serde_json::json!({ "export_id": id }).to_string();
+            crate::store::jobs::insert_job(tx, crate::jobs::JobKind::Export.code(), &payload, &now_text)?;
+        }
         Ok(ExportRecord { id, ..record })
     })
 }

@@ -90,6 +90,12 @@ pub fn find_export(conn: &Connection, org_id: i64, id: i64) -> Result<Option<Exp
     Ok(conn.query_row(&sql, params![org_id, id], from_row).optional()?)
 }
 
+/// The export with this id (for the job runner, which has no org at hand).
+pub fn find_export_by_id(conn: &Connection, id: i64) -> Result<Option<ExportRecord>, StoreError> {
+    let sql = format!("SELECT {COLUMNS} FROM export WHERE id = ?1");
+    Ok(conn.query_row(&sql, params![id], from_row).optional()?)
+}
+
 /// The org's exports, newest first.
 pub fn list_exports(conn: &Connection, org_id: i64, limit: u32) -> Result<Vec<ExportRecord>, StoreError> {
     let sql = format!("SELECT {COLUMNS} FROM export WHERE org_id = ?1 ORDER BY id DESC LIMIT ?2");

@@ -28,6 +28,8 @@ pub struct ImportRecord {
     pub rows_rejected: Option<i64>,
     pub rejects_file: Option<String>,
     pub iuv_file: Option<String>,
+    /// `<name>_AVVISI_PDF.zip` relative to data_dir, once the notices job made it.
+    pub notices_file: Option<String>,
     pub created_at: String,
     pub started_at: Option<String>,
     pub finished_at: Option<String>,
@@ -47,7 +49,8 @@ pub struct ImportTotals {
 
 const COLUMNS: &str = "i.id, i.org_id, o.ipa_code, i.file_name, i.iuf, i.layout_version, i.state, i.error_code, \
      i.error_description, i.uploader, i.operator, i.stored_file, i.size_bytes, i.sha256, i.rows_total, \
-     i.rows_loaded, i.rows_rejected, i.rejects_file, i.iuv_file, i.created_at, i.started_at, i.finished_at";
+     i.rows_loaded, i.rows_rejected, i.rejects_file, i.iuv_file, i.created_at, i.started_at, i.finished_at, \
+     i.notices_file";
 
 const FROM: &str = "FROM debt_import i JOIN org o ON o.id = i.org_id";
 
@@ -75,6 +78,7 @@ fn from_row(row: &Row<'_>) -> rusqlite::Result<ImportRecord> {
         created_at: row.get(19)?,
         started_at: row.get(20)?,
         finished_at: row.get(21)?,
+        notices_file: row.get(22)?,
     })
 }
 
@@ -177,4 +181,22 @@ pub fn set_cache_kib(conn: &Connection, kib: i64) -> Result<i64, StoreError> {
 pub fn restore_cache(conn: &Connection, previous: i64) -> Result<(), StoreError> {
     conn.pragma_update(None, "cache_size", previous)?;
     Ok(())
+}
+
+/// Records the notices ZIP of an import.
+pub fn update_import_notices(conn: &Connection, id: i64, notices_file: &str) -> Result<(), StoreError> {
+    conn.execute("UPDATE debt_import SET notices_file = ?2 WHERE id = ?1", rusqlite::params![id, notices_file])?;
+    Ok(())
+}
+
+/// The IUDs of an import's debts that asked for a generated IUV and can still be paid: the ones
+/// whose notices go in `<name>_AVVISI_PDF.zip`.
+pub fn list_notice_iuds(conn: &Connection, import_id: i64) -> Result<Vec<String>, StoreError> {
+    Ok(conn
+        .prepare(
+            "SELECT iud FROM debt WHERE import_id = ?1 AND generate_iuv = 1 AND notice_number IS NOT NULL \
+             AND state IN ('INSERIMENTO_DOVUTO', 'PAGAMENTO_INIZIATO') ORDER BY id",
+        )?
+        .query_map([import_id], |row| row.get(0))?
+        .collect::<Result<_, _>>()?)
 }

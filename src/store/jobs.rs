@@ -109,3 +109,14 @@ pub fn update_job_failed(conn: &Connection, id: i64, error: &str, now: &str) -> 
     )?;
     Ok(())
 }
+
+/// The queued job of `kind` with exactly this payload, if any.
+pub fn find_queued_job(conn: &Connection, kind: &str, payload: &str) -> Result<Option<i64>, StoreError> {
+    Ok(conn
+        .query_row(
+            "SELECT id FROM job WHERE kind = ?1 AND payload = ?2 AND state = 'queued' ORDER BY id LIMIT 1",
+            params![kind, payload],
+            |row| row.get(0),
+        )
+        .optional()?)
+}

@@ -346,13 +346,13 @@ fn secondary_beneficiary_rows_and_operator_filtering() {
     let now = mypay::clock::now();
     let mut no_progress = |_| {};
     let mut export_as = |req| {
-        let record = mypay::services::exports::request_export(&db, &req, now).unwrap();
+        let record = mypay::services::exports::request_export(&db, &req, false, now).unwrap();
         mypay::services::exports::run_export(&db, tmp.path(), "S", &record, now, &mut no_progress).unwrap().export.rows
     };
     assert_eq!(export_as(request(None, vec![])), Some(1));
     assert_eq!(export_as(request(Some("ufficio"), vec![])), Some(0));
     let refused =
-        mypay::services::exports::request_export(&db, &request(Some("ufficio"), vec!["TARI".to_owned()]), now)
+        mypay::services::exports::request_export(&db, &request(Some("ufficio"), vec!["TARI".to_owned()]), false, now)
             .unwrap_err();
     assert!(refused.to_string().starts_with("PAA_IDENTIFICATIVO_TIPO_DOVUTO_NON_ABILITATO"), "{refused}");
     let _ = day;

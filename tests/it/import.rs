@@ -180,6 +180,11 @@ fn every_layout_version_with_each_rejection_code_and_exact_result_files() {
     assert_eq!((r["rows"].as_i64(), r["loaded"].as_i64(), r["rejected"].as_i64()), (Some(29), Some(5), Some(24)));
     let d = debt(&dir, "TARI-0003");
     assert_eq!(d["iuv"], "02000000000000285");
+    // The notices of the rows with flagGeneraIuv, made after the import committed.
+    let notices = PathBuf::from(r["notices_file"].as_str().expect("a notices file"));
+    assert!(notices.file_name().unwrap().to_string_lossy().ends_with("c_f205-FLUSSO14-1_4_AVVISI_PDF.zip"));
+    let pdf = unzip_one(&notices, "avviso_02000000000000285.pdf");
+    assert!(pdf.starts_with(b"%PDF-"));
     let d = debt(&dir, "TARI-0002");
     assert_eq!(d["debtor_name"], "Bianchi; Anna \"Nina\"");
 
