@@ -15,8 +15,10 @@
 
 pub(crate) mod assets;
 mod authz;
+mod backoffice;
 pub mod forms;
 pub mod metrics;
+mod multipart;
 mod portal;
 mod response;
 mod router;

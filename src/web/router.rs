@@ -1,9 +1,10 @@
 //! The URL codemap: one table from (method, path) to a handler, with each route's name (for
 //! metrics) and body limit. Handlers live beside the pages they render.
 
+use super::backoffice::{self, BoPage};
 use super::forms::Form;
 use super::session::Session;
-use super::{AppState, Response, assets, metrics, portal, ui};
+use super::{AppState, Response, assets, metrics, multipart, portal, ui};
 use crate::clock;
 use crate::pagopa::station::{self, Station};
 
@@ -45,6 +46,8 @@ pub enum Route {
     Station,
     /// A citizen portal page (sessions, CSRF on POST).
     Portal(Page),
+    /// A back-office page (operator session, CSRF on POST).
+    Backoffice(BoPage),
     MethodNotAllowed(&'static str),
     NotFound,
 }
@@ -131,6 +134,7 @@ impl Route {
             Route::Asset(_) => "asset",
             Route::Station => "station",
             Route::Portal(page) => page.name(),
+            Route::Backoffice(page) => page.name(),
             Route::MethodNotAllowed(_) => "method_not_allowed",
             Route::NotFound => "not_found",
         }
@@ -141,6 +145,11 @@ impl Route {
         match self {
             // pagoPA's largest messages (a receipt with five transfers and metadata) are a few KiB.
             Route::Station => 1024 * 1024,
+            // A debt flow, plus room for the form's other fields.
+            Route::Backoffice(BoPage::ImportPost(_)) => {
+                state.config.raw.import.max_upload_bytes.saturating_add(64 * 1024)
+            }
+            Route::Backoffice(_) => state.config.raw.server.max_body_bytes.min(64 * 1024),
             Route::Home
             | Route::Healthz
             | Route::Metrics
@@ -194,6 +203,16 @@ pub fn route(method: &str, path: &str) -> Route {
         (true, _, ["privacy", "cookie"])                => page(Page::Cookies),
         (true, _, ["accessibilita"])                    => page(Page::Accessibility),
         (true, _, ["dev", "outbox"])                    => page(Page::DevOutbox),
+        (true, _, ["operatore"])                        => Route::Backoffice(BoPage::Home),
+        (true, _, ["operatore", "accedi"])              => Route::Backoffice(BoPage::Login),
+        (_, true, ["operatore", "accedi"])              => Route::Backoffice(BoPage::LoginPost),
+        (_, true, ["operatore", "esci"])                => Route::Backoffice(BoPage::LogoutPost),
+        (true, _, ["operatore", ipa, "flussi"])         => Route::Backoffice(BoPage::Imports((*ipa).to_owned())),
+        (_, true, ["operatore", ipa, "flussi"])         => Route::Backoffice(BoPage::ImportPost((*ipa).to_owned())),
+        (true, _, ["operatore", ipa, "flussi", id, k])  => Route::Backoffice(BoPage::ImportFile((*ipa).to_owned(), (*id).to_owned(), (*k).to_owned())),
+        (true, _, ["operatore", ipa, "esportazioni"])   => Route::Backoffice(BoPage::Exports((*ipa).to_owned())),
+        (_, true, ["operatore", ipa, "esportazioni"])   => Route::Backoffice(BoPage::ExportPost((*ipa).to_owned())),
+        (true, _, ["operatore", ipa, "esportazioni", id, "file"]) => Route::Backoffice(BoPage::ExportFile((*ipa).to_owned(), (*id).to_owned())),
         (false, _, [""] | ["healthz"] | ["metrics"] | ["static", ..]) => Route::MethodNotAllowed("GET, HEAD"),
         _                                               => Route::NotFound,
     }
@@ -204,6 +223,7 @@ pub fn dispatch(state: &AppState, route: &Route, request: &Request<'_>) -> Respo
     let response = match route {
         Route::Home => portal_call(state, &Page::Home, request),
         Route::Portal(page) => portal_call(state, page, request),
+        Route::Backoffice(page) => backoffice_call(state, page, request),
         Route::Healthz => healthz(state),
         Route::Metrics => metrics::render(state),
         Route::Asset(path) => assets::serve(path, request.header("if-none-match")),
@@ -246,6 +266,59 @@ fn portal_call(state: &AppState, page: &Page, request: &Request<'_>) -> Response
     }
     let mut ctx = portal::Ctx { state, request, session: &mut session, form, query, now };
     let response = portal::handle(&mut ctx, page);
+    match session.save(state, now) {
+        Ok(Some(cookie)) => response.with_header("Set-Cookie", cookie),
+        Ok(None) => response,
+        Err(err) => {
+            tracing::error!(error = %err, "cannot save the session");
+            ui::errors::internal_error(0)
+        }
+    }
+}
+
+/// The wrapper of every back-office page: the session, the form (urlencoded, or the parts of a
+/// multipart upload), the CSRF check of every form POST before any handler runs, then the session
+/// saved and its cookie set.
+fn backoffice_call(state: &AppState, page: &BoPage, request: &Request<'_>) -> Response {
+    let now = clock::now();
+    let mut session = match Session::load(state, request, now) {
+        Ok(session) => session,
+        Err(err) => {
+            tracing::error!(error = %err, "cannot load the session");
+            return ui::errors::internal_error(0);
+        }
+    };
+    let content_type = request.header("content-type").unwrap_or_default();
+    let (form, parts) = match multipart::boundary(content_type) {
+        Some(boundary) if request.method == "POST" => match multipart::parse(request.body, &boundary) {
+            Ok(parts) => (Form::default(), parts),
+            Err(err) => {
+                tracing::info!(error = %err, "unreadable upload");
+                return ui::errors::bad_request("Il file inviato non è leggibile.");
+            }
+        },
+        _ => {
+            let raw = if request.method == "POST" { request.body } else { request.query.as_bytes() };
+            match Form::parse(raw) {
+                Ok(form) => (form, Vec::new()),
+                Err(_) => return ui::errors::bad_request("I dati inviati non sono leggibili."),
+            }
+        }
+    };
+    if page.is_form_post() {
+        let token = form.get("csrf").map(str::to_owned).or_else(|| {
+            parts
+                .iter()
+                .find(|p| p.name == "csrf" && p.file_name.is_none())
+                .map(|p| String::from_utf8_lossy(p.data).into_owned())
+        });
+        if !token.is_some_and(|t| session.csrf_matches(&t)) {
+            tracing::warn!(target: "security", page = page.name(), "form refused: missing or wrong CSRF token");
+            return ui::errors::forbidden_form();
+        }
+    }
+    let mut ctx = backoffice::BoCtx { state, session: &mut session, form, parts, now };
+    let response = backoffice::handle(&mut ctx, page);
     match session.save(state, now) {
         Ok(Some(cookie)) => response.with_header("Set-Cookie", cookie),
         Ok(None) => response,

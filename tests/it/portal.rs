@@ -79,6 +79,34 @@ impl Browser {
         self.finish(res)
     }
 
+    /// Posts a multipart form: text fields and one file.
+    pub fn post_multipart(&mut self, path: &str, fields: &[(&str, &str)], file: (&str, &str, &[u8])) -> Page {
+        let boundary = "mypayTestBoundary7MA4YWxkTrZu0gW";
+        let mut body = Vec::new();
+        for (name, value) in fields {
+            body.extend_from_slice(
+                format!("--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n")
+                    .as_bytes(),
+            );
+        }
+        let (name, file_name, data) = file;
+        body.extend_from_slice(
+            format!(
+                "--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"; filename=\"{file_name}\"\r\nContent-Type: application/zip\r\n\r\n"
+            )
+            .as_bytes(),
+        );
+        body.extend_from_slice(data);
+        body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+        let mut req =
+            self.agent.post(self.url(path)).header("Content-Type", format!("multipart/form-data; boundary={boundary}"));
+        if let Some(c) = &self.cookie {
+            req = req.header("Cookie", c);
+        }
+        let res = req.send(&body[..]).unwrap();
+        self.finish(res)
+    }
+
     /// Posts a form of `page_path` with its CSRF token added.
     pub fn submit(&mut self, page_path: &str, action: &str, pairs: &[(&str, &str)]) -> Page {
         let page = self.get(page_path);

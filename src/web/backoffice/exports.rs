@@ -1,0 +1,165 @@
+//! Receipt exports: the request form (layout, dates, receipt columns, debt type), the list of
+//! exports with their state, and the download. A request is queued as a job; an operator's exports
+//! see only the debt types enabled for them.
+
+use maud::html;
+
+use super::{BoCtx, download};
+use crate::services::exports::{self, ExportError, ExportRequest};
+use crate::store::exports as export_store;
+use crate::web::{Response, ui};
+
+fn state_label(state: &str) -> &'static str {
+    match state {
+        "LOAD_EXPORT" => "In coda",
+        "EXPORT_IN_ELAB" => "In elaborazione",
+        "EXPORT_ESEGUITO" => "Eseguita",
+        "ERROR_EXPORT" => "Errore",
+        _ => "Sconosciuto",
+    }
+}
+
+/// `GET /operatore/{ipa}/esportazioni`.
+pub fn list(ctx: &mut BoCtx<'_>, ipa: &str) -> Response {
+    let grant = match ctx.grant(ipa) {
+        Ok(grant) => grant,
+        Err(response) => return response,
+    };
+    let org_id = grant.org.id;
+    let (list, types) = match ctx.state.db.read(|c| {
+        Ok::<_, crate::store::StoreError>((
+            export_store::list_exports(c, org_id, 50)?,
+            crate::store::debt_types::list_debt_types(c, org_id)?,
+        ))
+    }) {
+        Ok(found) => found,
+        Err(err) => {
+            tracing::error!(error = %err, "cannot list exports");
+            return ui::errors::internal_error(0);
+        }
+    };
+    let today = crate::clock::today_rome(ctx.now);
+    let month_start = today.first_of_month();
+    let csrf = ctx.csrf();
+    let base = format!("/operatore/{}/esportazioni", grant.org.ipa_code);
+    let main = html! {
+        h1 { "Esportazione ricevute" }
+        p class="lead" { (grant.org.name) }
+        form method="post" action=(base) class="row g-3 mb-5" {
+            (csrf)
+            div class="col-6 col-md-3" {
+                label for="from" { "Pagamenti dal" }
+                input type="date" class="form-control" id="from" name="from" value=(month_start.to_string()) required;
+            }
+            div class="col-6 col-md-3" {
+                label for="to" { "al" }
+                input type="date" class="form-control" id="to" name="to" value=(today.to_string()) required;
+            }
+            div class="col-6 col-md-2" {
+                label for="version" { "Tracciato" }
+                select class="form-select" id="version" name="version" {
+                    @for v in ["1.0", "1.1", "1.2", "1.3"] { option value=(v) selected[v == "1.3"] { (v) } }
+                }
+            }
+            div class="col-6 col-md-4" {
+                label for="debt_type" { "Tipo dovuto" }
+                select class="form-select" id="debt_type" name="debt_type" {
+                    option value="" { "Tutti quelli abilitati" }
+                    @for t in &types { option value=(t.code) { (t.description) " (" (t.code) ")" } }
+                }
+            }
+            div class="col-12 form-check" {
+                input type="checkbox" class="form-check-input" id="with_receipt" name="with_receipt" value="1" checked;
+                label class="form-check-label" for="with_receipt" { "Includi la ricevuta (XML)" }
+            }
+            div class="col-12" { button type="submit" class="btn btn-primary" { "Richiedi l'esportazione" } }
+        }
+        h2 class="h4" { "Esportazioni richieste" }
+        @if list.is_empty() {
+            p { "Nessuna esportazione richiesta." }
+        } @else {
+            table class="table tabella-compatta" {
+                caption class="visually-hidden" { "Esportazioni richieste" }
+                thead { tr {
+                    th scope="col" { "N." } th scope="col" { "Periodo" } th scope="col" { "Tracciato" }
+                    th scope="col" { "Stato" } th scope="col" { "Righe" } th scope="col" { "Richiesta da" } th scope="col" { "File" }
+                } }
+                tbody {
+                    @for e in &list {
+                        tr {
+                            td { (e.id) }
+                            td { (e.date_from) " – " (e.date_to) }
+                            td { (e.kind) " " (e.version) }
+                            td {
+                                (state_label(&e.state))
+                                @if let Some(error) = &e.error { br; small { (error) } }
+                                @if e.state == "EXPORT_ESEGUITO" && e.file_name.is_none() { br; small { "Nessuna ricevuta nel periodo." } }
+                            }
+                            td class="importo" { (e.rows.map(|n| n.to_string()).unwrap_or_default()) }
+                            td { (e.requested_by) }
+                            td { @if e.file_name.is_some() { a href={ (base) "/" (e.id) "/file" } { "Scarica" } } }
+                        }
+                    }
+                }
+            }
+        }
+    };
+    ctx.page("Esportazione ricevute", main)
+}
+
+/// `POST /operatore/{ipa}/esportazioni`.
+pub fn request(ctx: &mut BoCtx<'_>, ipa: &str) -> Response {
+    let grant = match ctx.grant(ipa) {
+        Ok(grant) => grant,
+        Err(response) => return response,
+    };
+    let (from, to, version) = (ctx.form.text("from"), ctx.form.text("to"), ctx.form.text("version"));
+    let debt_type = ctx.form.text("debt_type");
+    let requested_by = format!("operator:{}", grant.username);
+    let req = ExportRequest {
+        ipa: &grant.org.ipa_code,
+        version: &version,
+        from: &from,
+        to: &to,
+        incremental: false,
+        with_receipt: ctx.form.get("with_receipt").is_some(),
+        debt_types: if debt_type.is_empty() { Vec::new() } else { vec![debt_type] },
+        requested_by: &requested_by,
+        operator: Some(&grant.username),
+    };
+    match exports::request_export(&ctx.state.db, &req, true, ctx.now) {
+        Ok(export) => {
+            ctx.session.flash("success", format!("Esportazione n. {} richiesta: sarà pronta a breve.", export.id))
+        }
+        Err(ExportError::Invalid { code, message }) => {
+            ctx.session.flash("danger", format!("Richiesta non valida ({code}): {message}"))
+        }
+        Err(err) => {
+            tracing::error!(error = %err, "cannot request an export");
+            return ui::errors::internal_error(0);
+        }
+    }
+    ctx.redirect(&format!("/operatore/{}/esportazioni", grant.org.ipa_code))
+}
+
+/// `GET /operatore/{ipa}/esportazioni/{id}/file`.
+pub fn file(ctx: &mut BoCtx<'_>, ipa: &str, id: &str) -> Response {
+    let grant = match ctx.grant(ipa) {
+        Ok(grant) => grant,
+        Err(response) => return response,
+    };
+    let Ok(id) = id.parse::<i64>() else {
+        return ui::errors::not_found();
+    };
+    let found = ctx.state.db.read(|c| export_store::find_export(c, grant.org.id, id));
+    match found {
+        Ok(Some(export)) => match export.file_name {
+            Some(name) if !name.contains('/') => download(
+                &ctx.state.config.raw.data_dir.join("export").join(&grant.org.ipa_code).join(name),
+                "application/zip",
+            ),
+            _ => ui::errors::not_found(),
+        },
+        _ => ui::errors::not_found(),
+    }
+}

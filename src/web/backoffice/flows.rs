@@ -1,0 +1,151 @@
+//! Debt-flow uploads: the upload form, the list of past imports with their state and totals, and
+//! the downloads of their result files (`_SCARTI`, `_IUV`, `_AVVISI_PDF`). The upload goes through
+//! the same service as `mypay import`; the server's job runner applies it.
+
+use maud::html;
+
+use super::{BoCtx, download};
+use crate::services::imports::{self, Limits, Upload};
+use crate::web::{Response, ui};
+
+fn state_label(state: &str) -> &'static str {
+    match state {
+        "LOAD_IMPORT" => "In coda",
+        "IMPORT_IN_ELAB" => "In elaborazione",
+        "IMPORT_ESEGUITO" => "Eseguito",
+        "IMPORT_ABORTITO" => "Rifiutato",
+        _ => "Sconosciuto",
+    }
+}
+
+/// `GET /operatore/{ipa}/flussi`.
+pub fn list(ctx: &mut BoCtx<'_>, ipa: &str) -> Response {
+    let grant = match ctx.grant(ipa) {
+        Ok(grant) => grant,
+        Err(response) => return response,
+    };
+    let list = match imports::list_imports(&ctx.state.db, &grant.org.ipa_code, 50, 0) {
+        Ok(list) => list,
+        Err(err) => {
+            tracing::error!(error = %err, "cannot list imports");
+            return ui::errors::internal_error(0);
+        }
+    };
+    let csrf = ctx.csrf();
+    let limit_mb = ctx.state.config.raw.import.max_upload_bytes / (1024 * 1024);
+    let base = format!("/operatore/{}/flussi", grant.org.ipa_code);
+    let main = html! {
+        h1 { "Flussi dei dovuti" }
+        p class="lead" { (grant.org.name) }
+        form method="post" action=(base) enctype="multipart/form-data" class="mb-5" {
+            (csrf)
+            div class="form-group mb-3" {
+                label for="file" { "File del flusso (" code { (grant.org.ipa_code) "-<IUF>-<versione>.zip" } ", al massimo " (limit_mb) " MB)" }
+                input type="file" class="form-control" id="file" name="file" accept=".zip,application/zip" required;
+            }
+            button type="submit" class="btn btn-primary" { "Carica il flusso" }
+        }
+        h2 class="h4" { "Caricamenti" }
+        @if list.is_empty() {
+            p { "Nessun flusso caricato." }
+        } @else {
+            table class="table tabella-compatta" {
+                caption class="visually-hidden" { "Flussi caricati" }
+                thead { tr {
+                    th scope="col" { "File" } th scope="col" { "Stato" } th scope="col" { "Righe" }
+                    th scope="col" { "Caricate" } th scope="col" { "Scartate" } th scope="col" { "Caricato da" }
+                    th scope="col" { "Esiti" }
+                } }
+                tbody {
+                    @for i in &list {
+                        tr {
+                            td { (i.file_name) }
+                            td {
+                                (state_label(&i.state))
+                                @if let Some(code) = &i.error_code { br; small { code { (code) } " " (i.error_description.clone().unwrap_or_default()) } }
+                            }
+                            td class="importo" { (i.rows_total.map(|n| n.to_string()).unwrap_or_default()) }
+                            td class="importo" { (i.rows_loaded.map(|n| n.to_string()).unwrap_or_default()) }
+                            td class="importo" { (i.rows_rejected.map(|n| n.to_string()).unwrap_or_default()) }
+                            td { (i.uploader) }
+                            td {
+                                @if i.rejects_file.is_some() { a href={ (base) "/" (i.id) "/scarti" } { "Scarti" } " " }
+                                @if i.iuv_file.is_some() { a href={ (base) "/" (i.id) "/iuv" } { "IUV" } " " }
+                                @if i.notices_file.is_some() { a href={ (base) "/" (i.id) "/avvisi" } { "Avvisi PDF" } }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    };
+    ctx.page("Flussi dei dovuti", main)
+}
+
+/// `POST /operatore/{ipa}/flussi` (multipart): stores the upload and queues its import.
+pub fn upload(ctx: &mut BoCtx<'_>, ipa: &str) -> Response {
+    let grant = match ctx.grant(ipa) {
+        Ok(grant) => grant,
+        Err(response) => return response,
+    };
+    let Some(part) = ctx.parts.iter().find(|p| p.name == "file" && p.file_name.is_some()) else {
+        return ui::errors::bad_request("Scegli il file del flusso da caricare.");
+    };
+    // Only the last path component: browsers of some systems send a full path.
+    let file_name = part.file_name.clone().unwrap_or_default();
+    let file_name = file_name.rsplit(['/', '\\']).next().unwrap_or_default().to_owned();
+    let actor = format!("operator:{}", grant.username);
+    let upload = Upload {
+        org_ipa: &grant.org.ipa_code,
+        file_name: &file_name,
+        actor: &actor,
+        operator: grant.enablement_operator(),
+    };
+    let mut data = part.data;
+    let limits = Limits::from_config(&ctx.state.config);
+    match imports::submit(
+        &ctx.state.db,
+        &ctx.state.config.raw.data_dir,
+        limits,
+        &upload,
+        &mut data,
+        &crate::clock::iso(ctx.now),
+    ) {
+        Ok(submitted) => {
+            ctx.session.flash(
+                "success",
+                format!("Flusso {file_name} caricato: l'elaborazione è in corso (n. {}).", submitted.import.id),
+            );
+        }
+        Err(err) if err.is_user_error() => ctx.session.flash("danger", format!("Flusso non accettato: {err}")),
+        Err(err) => {
+            tracing::error!(error = %err, "cannot store an upload");
+            return ui::errors::internal_error(0);
+        }
+    }
+    ctx.redirect(&format!("/operatore/{}/flussi", grant.org.ipa_code))
+}
+
+/// `GET /operatore/{ipa}/flussi/{id}/{scarti|iuv|avvisi}`.
+pub fn file(ctx: &mut BoCtx<'_>, ipa: &str, id: &str, kind: &str) -> Response {
+    let grant = match ctx.grant(ipa) {
+        Ok(grant) => grant,
+        Err(response) => return response,
+    };
+    let Ok(id) = id.parse::<i64>() else {
+        return ui::errors::not_found();
+    };
+    let Ok(import) = imports::get_import(&ctx.state.db, &grant.org.ipa_code, id) else {
+        return ui::errors::not_found();
+    };
+    let relative = match kind {
+        "scarti" => import.rejects_file,
+        "iuv" => import.iuv_file,
+        "avvisi" => import.notices_file,
+        _ => None,
+    };
+    match relative {
+        Some(rel) => download(&ctx.state.config.raw.data_dir.join(rel), "application/zip"),
+        None => ui::errors::not_found(),
+    }
+}

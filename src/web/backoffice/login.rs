@@ -1,0 +1,69 @@
+//! Operator login and logout. One message for every refused login, so usernames cannot be probed.
+
+use maud::html;
+
+use super::BoCtx;
+use crate::services::operators::{self, LoginError};
+use crate::web::Response;
+
+/// `GET /operatore/accedi`.
+pub fn form(ctx: &mut BoCtx<'_>, error: Option<&str>) -> Response {
+    if error.is_none() && ctx.session.operator().is_some() {
+        return ctx.redirect("/operatore");
+    }
+    let csrf = ctx.csrf();
+    let main = html! {
+        h1 { "Accesso operatori" }
+        @if let Some(message) = error {
+            div class="alert alert-danger" role="alert" { (message) }
+        }
+        form method="post" action="/operatore/accedi" class="col-12 col-md-6" {
+            (csrf)
+            div class="form-group mb-3" {
+                label for="username" { "Nome utente" }
+                input type="text" class="form-control" id="username" name="username" autocomplete="username" required;
+            }
+            div class="form-group mb-3" {
+                label for="password" { "Password" }
+                input type="password" class="form-control" id="password" name="password" autocomplete="current-password" required;
+            }
+            button type="submit" class="btn btn-primary" { "Accedi" }
+        }
+    };
+    ctx.page_with(if error.is_some() { 401 } else { 200 }, "Accesso operatori", main)
+}
+
+/// `POST /operatore/accedi`.
+pub fn post(ctx: &mut BoCtx<'_>) -> Response {
+    let username = ctx.form.text("username");
+    let password = ctx.form.text("password");
+    match operators::authenticate(&ctx.state.db, &username, &password, ctx.now) {
+        Ok(op) => {
+            if let Err(err) = ctx.session.login_operator(ctx.state, &op.username, ctx.now) {
+                tracing::error!(error = %err, "cannot store the operator session");
+                return crate::web::ui::errors::internal_error(0);
+            }
+            tracing::info!(target: "security", username = %op.username, "operator logged in");
+            ctx.redirect("/operatore")
+        }
+        Err(LoginError::Locked(_)) => form(
+            ctx,
+            Some("Troppi tentativi non riusciti: l'accesso è bloccato per qualche minuto. Riprova più tardi."),
+        ),
+        Err(LoginError::Service(err)) => {
+            tracing::error!(error = %err, "operator login failed");
+            crate::web::ui::errors::internal_error(0)
+        }
+        Err(LoginError::WrongCredentials | LoginError::Disabled) => {
+            form(ctx, Some("Nome utente o password non corretti."))
+        }
+    }
+}
+
+/// `POST /operatore/esci`.
+pub fn logout(ctx: &mut BoCtx<'_>) -> Response {
+    if let Err(err) = ctx.session.logout(ctx.state, ctx.now) {
+        tracing::error!(error = %err, "cannot end the session");
+    }
+    ctx.redirect("/operatore/accedi")
+}

@@ -1,0 +1,177 @@
+//! The operators' back office over HTTP: login and lockout, a debt flow uploaded through the page
+//! and its results, a receipt export requested and downloaded, and the isolation between orgs.
+
+use std::io::Write;
+
+use crate::portal::{Browser, csrf};
+use crate::support::{Server, data_dir, post, run};
+
+fn demo_password(server: &Server) -> String {
+    let line = server.banner.iter().find(|l| l.contains("operator login")).unwrap();
+    line.split("password ").nth(1).unwrap().split_whitespace().next().unwrap().to_owned()
+}
+
+fn login(browser: &mut Browser, username: &str, password: &str) -> crate::portal::Page {
+    browser.submit("/operatore/accedi", "/operatore/accedi", &[("username", username), ("password", password)])
+}
+
+fn flow_zip(name: &str, rows: &[String]) -> Vec<u8> {
+    let header = "IUD;codIuv;tipoIdentificativoUnivoco;codiceIdentificativoUnivoco;anagraficaPagatore;indirizzoPagatore;civicoPagatore;capPagatore;localitaPagatore;provinciaPagatore;nazionePagatore;emailPagatore;dataScadenzaPagamento;importoDovuto;commissioneCaricoPa;tipoDovuto;tipoVersamento;causaleVersamento;datiSpecificiRiscossione;bilancio;flagGeneraIuv;flagMultiBeneficiario;codiceFiscaleEnteSecondario;denominazioneEnteSecondario;ibanAccreditoEnteSecondario;indirizzoEnteSecondario;civicoEnteSecondario;capEnteSecondario;localitaEnteSecondario;provinciaEnteSecondario;nazioneEnteSecondario;datiSpecificiRiscossioneEnteSecondario;causaleVersamentoEnteSecondario;importoVersamentoEnteSecondario;azione";
+    let mut csv = format!("{header}\n");
+    for row in rows {
+        csv.push_str(row);
+        csv.push('\n');
+    }
+    let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    zip.start_file(format!("{name}.csv"), zip::write::SimpleFileOptions::default()).unwrap();
+    zip.write_all(csv.as_bytes()).unwrap();
+    zip.finish().unwrap().into_inner()
+}
+
+fn row(iud: &str, amount: &str) -> String {
+    format!(
+        "{iud};;F;RSSMRA85T10A562S;Mario Rossi;Via Roma;1;20100;Milano;MI;IT;;2099-12-31;{amount};;TARI;;TARI 2099;9/0101002IM/;;true;false;;;;;;;;;;;;;I"
+    )
+}
+
+fn wait_for(browser: &mut Browser, path: &str, text: &str) -> String {
+    for _ in 0..100 {
+        let page = browser.get(path);
+        if page.body.contains(text) {
+            return page.body;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    panic!("{path} never showed {text:?}");
+}
+
+#[test]
+fn upload_a_flow_and_export_receipts_through_the_pages() {
+    let (_tmp, dir) = data_dir();
+    let server = Server::start(&dir, &["demo"]);
+    let password = demo_password(&server);
+    let mut browser = Browser::new(&server.base);
+
+    // Not logged in: sent to the login page.
+    assert_eq!(browser.get("/operatore/c_esempio/flussi").location.as_deref(), Some("/operatore/accedi"));
+    let refused = login(&mut browser, "demo", "wrong password");
+    assert_eq!(refused.status, 401);
+    assert!(refused.body.contains("Nome utente o password non corretti."));
+    let page = login(&mut browser, "demo", &password);
+    assert_eq!((page.status, page.location.as_deref()), (303, Some("/operatore")));
+    assert!(browser.get("/operatore").body.contains("Comune di Esempio"));
+
+    // A flow through the upload form; the job runner applies it and makes its notices.
+    let form = browser.get("/operatore/c_esempio/flussi");
+    let token = csrf(&form.body);
+    let zip = flow_zip("c_esempio-WEB001-1_4", &[row("WEB-1", "10.00"), row("WEB-2", "12.00"), row("000BAD", "1.00")]);
+    let page = browser.post_multipart(
+        "/operatore/c_esempio/flussi",
+        &[("csrf", &token)],
+        ("file", "c_esempio-WEB001-1_4.zip", &zip),
+    );
+    assert_eq!(page.status, 303);
+    let list = wait_for(&mut browser, "/operatore/c_esempio/flussi", "Avvisi PDF");
+    assert!(list.contains("Eseguito"), "{list}");
+    let base = "/operatore/c_esempio/flussi/1";
+    for kind in ["scarti", "iuv", "avvisi"] {
+        let reply = Browser::new(&server.base).get(&format!("{base}/{kind}"));
+        assert_eq!(reply.location.as_deref(), Some("/operatore/accedi"), "a download needs the operator's session");
+        let file = browser.get(&format!("{base}/{kind}"));
+        // A ZIP (not text): the test browser reads bodies as UTF-8, so only the status is checked.
+        assert_eq!(file.status, 200, "{kind}");
+    }
+    // Without the CSRF token the upload is refused and nothing is queued.
+    let page = browser.post_multipart("/operatore/c_esempio/flussi", &[], ("file", "c_esempio-WEB002-1_4.zip", &zip));
+    assert_eq!(page.status, 403);
+
+    // Pay one of the new debts at the simulator's PSP counter, then export.
+    let sim_line = server.banner.iter().find(|l| l.contains("simulatore pagoPA")).unwrap();
+    let sim = sim_line.rsplit(' ').next().unwrap().trim_end_matches('/');
+    let out = run(&dir, &["debt", "show", "--org", "c_esempio", "--iud", "WEB-1", "--json"], None);
+    let debt: serde_json::Value = serde_json::from_str(&crate::support::stdout(&out)).unwrap();
+    let body =
+        format!(r#"{{"fiscalCode":"01234567897","noticeNumber":"{}"}}"#, debt["notice_number"].as_str().unwrap());
+    assert!(post(&format!("{sim}/sim/psp/pay"), "application/json", body.as_bytes()).body.contains("\"OK\""));
+    let today = mypay::clock::today_rome(mypay::clock::now()).to_string();
+    let page = browser.submit(
+        "/operatore/c_esempio/esportazioni",
+        "/operatore/c_esempio/esportazioni",
+        &[("from", &today), ("to", &today), ("version", "1.3"), ("debt_type", ""), ("with_receipt", "1")],
+    );
+    assert_eq!(page.status, 303);
+    wait_for(&mut browser, "/operatore/c_esempio/esportazioni", "Scarica");
+    let file = browser.get("/operatore/c_esempio/esportazioni/1/file");
+    assert_eq!(file.status, 200);
+    let bad = browser.submit(
+        "/operatore/c_esempio/esportazioni",
+        "/operatore/c_esempio/esportazioni",
+        &[("from", "2026-02-01"), ("to", "2026-01-01"), ("version", "1.3")],
+    );
+    assert_eq!(bad.status, 303);
+    assert!(browser.get("/operatore/c_esempio/esportazioni").body.contains("PAA_INTERVALLO_DATE_NON_VALIDO"));
+}
+
+#[test]
+fn operators_see_only_their_orgs_and_are_locked_out_after_five_failures() {
+    let (_tmp, dir) = data_dir();
+    let server = Server::start(&dir, &["demo"]);
+    assert!(
+        run(
+            &dir,
+            &[
+                "org",
+                "add",
+                "c_f205",
+                "--fiscal-code",
+                "01199250158",
+                "--name",
+                "Comune di Milano",
+                "--segregation-code",
+                "02",
+                "--iban",
+                "IT60X0542811101000000123456",
+                "--state",
+                "ESERCIZIO"
+            ],
+            None
+        )
+        .status
+        .success()
+    );
+    assert!(
+        run(
+            &dir,
+            &["operator", "add", "--org", "c_f205", "--username", "milano", "--role", "admin", "--password-stdin"],
+            Some("Una password sicura 1\n")
+        )
+        .status
+        .success()
+    );
+    let mut browser = Browser::new(&server.base);
+    assert_eq!(login(&mut browser, "milano", "Una password sicura 1").status, 303);
+    let home = browser.get("/operatore").body;
+    assert!(home.contains("Comune di Milano") && !home.contains("Comune di Esempio"));
+    for path in [
+        "/operatore/c_esempio/flussi",
+        "/operatore/c_esempio/esportazioni",
+        "/operatore/c_esempio/flussi/1/iuv",
+        "/operatore/c_esempio/esportazioni/1/file",
+    ] {
+        assert_eq!(browser.get(path).status, 403, "{path}");
+    }
+    let token = csrf(&browser.get("/operatore/c_f205/esportazioni").body);
+    let page = browser.post(
+        "/operatore/c_esempio/esportazioni",
+        &[("csrf", &token), ("from", "2026-01-01"), ("to", "2026-01-31"), ("version", "1.3")],
+    );
+    assert_eq!(page.status, 403);
+
+    let mut other = Browser::new(&server.base);
+    for _ in 0..5 {
+        assert_eq!(login(&mut other, "milano", "sbagliata").status, 401);
+    }
+    let locked = login(&mut other, "milano", "Una password sicura 1");
+    assert_eq!(locked.status, 401);
+    assert!(locked.body.contains("l'accesso è bloccato"), "{}", locked.body);
+}
