@@ -46,6 +46,8 @@ pub struct AppState {
     pub started: Instant,
     /// `mypay demo` / `serve --demo`: enables the demo login and `/dev/outbox`.
     pub demo: bool,
+    /// The OpenID Connect relying party, with `citizen_auth.mode = "oidc"`.
+    pub oidc: Option<crate::oidc::Client>,
 }
 
 impl AppState {
@@ -54,7 +56,9 @@ impl AppState {
             broker_id: config.raw.station.broker_id.clone(),
             station_id: config.raw.station.station_id.clone(),
         };
+        let oidc = crate::oidc::Client::from_config(&config);
         Arc::new(AppState {
+            oidc,
             config,
             db,
             metrics: metrics::Metrics::default(),

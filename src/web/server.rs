@@ -191,7 +191,7 @@ fn handle(state: &AppState, mut raw: tiny_http::Request, request_id: u64, conn: 
     let method = raw.method().as_str().to_owned();
     let url = raw.url().to_owned();
     let path = url.split_once('?').map_or(url.as_str(), |(p, _)| p).to_owned();
-    let route = router::route(&method, &path);
+    let route = router::route_in(state, &method, &path);
     let peer = raw.remote_addr().map(|addr| addr.ip());
     let headers: Vec<(String, String)> = raw
         .headers()

@@ -32,6 +32,8 @@ pub struct SessionData {
     pub verified_email: Option<String>,
     /// The address a PIN was sent to, waiting for the PIN.
     pub pending_email: Option<String>,
+    /// An OpenID Connect login started and not finished: state, nonce and PKCE verifier, used once.
+    pub oidc: Option<crate::oidc::Pending>,
 }
 
 /// The logged-in citizen.

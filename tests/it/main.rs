@@ -7,6 +7,7 @@ mod cli;
 mod e2e;
 mod export;
 mod nodesim;
+mod oidc;
 mod pdf;
 mod portal;
 mod server;
