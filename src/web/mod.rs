@@ -48,6 +48,8 @@ pub struct AppState {
     pub demo: bool,
     /// The OpenID Connect relying party, with `citizen_auth.mode = "oidc"`.
     pub oidc: Option<crate::oidc::Client>,
+    /// The Content-Security-Policy header ([`server::content_security_policy`]).
+    pub csp: String,
 }
 
 impl AppState {
@@ -57,7 +59,9 @@ impl AppState {
             station_id: config.raw.station.station_id.clone(),
         };
         let oidc = crate::oidc::Client::from_config(&config);
+        let csp = server::content_security_policy(&config.raw.node.base_url);
         Arc::new(AppState {
+            csp,
             oidc,
             config,
             db,
