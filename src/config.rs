@@ -133,8 +133,9 @@ impl Default for MailSection {
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct CitizenAuthSection {
-    /// `none` (anonymous payments only) or `headers` (a trusted reverse proxy authenticates and
-    /// passes the identity in headers). The demo always adds its own demo login.
+    /// `none` (anonymous payments only), `headers` (a trusted reverse proxy authenticates and
+    /// passes the identity in headers) or `oidc` (mypay is an OpenID Connect relying party, SPID/CIE
+    /// arriving through an OIDC proxy). The demo always adds its own demo login.
     pub mode: String,
     /// Header carrying the citizen's fiscal code (`TINIT-` prefixes are removed).
     pub header_fiscal_code: String,
@@ -144,6 +145,20 @@ pub struct CitizenAuthSection {
     pub header_email: String,
     /// IP addresses of the proxies allowed to set those headers; others are ignored.
     pub trusted_proxies: Vec<String>,
+    /// `oidc`: the provider's issuer URL; discovery reads `<issuer>/.well-known/openid-configuration`.
+    pub oidc_issuer: String,
+    /// `oidc`: the client id registered at the provider.
+    pub oidc_client_id: String,
+    /// `oidc`: the client secret.
+    pub oidc_client_secret: Secret,
+    /// `oidc`: how the secret is sent to the token endpoint: `client_secret_basic` or `client_secret_post`.
+    pub oidc_token_auth: String,
+    /// `oidc`: the path of the redirect URI (registered at the provider as `server.public_url` + path).
+    pub oidc_redirect_path: String,
+    /// `oidc`: the ID token claim holding the fiscal code (`TINIT-` prefixes are removed).
+    pub oidc_fiscal_code_claim: String,
+    /// `oidc`: the scopes asked for, separated by spaces; must include `openid`.
+    pub oidc_scopes: String,
 }
 
 impl Default for CitizenAuthSection {
@@ -154,6 +169,13 @@ impl Default for CitizenAuthSection {
             header_name: "x-spid-name".to_owned(),
             header_email: "x-spid-email".to_owned(),
             trusted_proxies: vec!["127.0.0.1".to_owned(), "::1".to_owned()],
+            oidc_issuer: String::new(),
+            oidc_client_id: String::new(),
+            oidc_client_secret: Secret::default(),
+            oidc_token_auth: "client_secret_basic".to_owned(),
+            oidc_redirect_path: "/accedi/oidc/ritorno".to_owned(),
+            oidc_fiscal_code_claim: "fiscal_number".to_owned(),
+            oidc_scopes: "openid profile email".to_owned(),
         }
     }
 }
@@ -364,6 +386,13 @@ pub const ENV_KEYS: &[(&str, &str)] = &[
     ("MYPAY_CITIZEN_AUTH_TRUSTED_PROXIES", "citizen_auth.trusted_proxies"),
     ("MYPAY_IMPORT_MAX_UPLOAD_BYTES", "import.max_upload_bytes"),
     ("MYPAY_IMPORT_MAX_UNCOMPRESSED_BYTES", "import.max_uncompressed_bytes"),
+    ("MYPAY_CITIZEN_AUTH_OIDC_ISSUER", "citizen_auth.oidc_issuer"),
+    ("MYPAY_CITIZEN_AUTH_OIDC_CLIENT_ID", "citizen_auth.oidc_client_id"),
+    ("MYPAY_CITIZEN_AUTH_OIDC_CLIENT_SECRET", "citizen_auth.oidc_client_secret"),
+    ("MYPAY_CITIZEN_AUTH_OIDC_TOKEN_AUTH", "citizen_auth.oidc_token_auth"),
+    ("MYPAY_CITIZEN_AUTH_OIDC_REDIRECT_PATH", "citizen_auth.oidc_redirect_path"),
+    ("MYPAY_CITIZEN_AUTH_OIDC_FISCAL_CODE_CLAIM", "citizen_auth.oidc_fiscal_code_claim"),
+    ("MYPAY_CITIZEN_AUTH_OIDC_SCOPES", "citizen_auth.oidc_scopes"),
 ];
 
 impl RawConfig {
@@ -441,6 +470,13 @@ impl RawConfig {
             }
             "import.max_upload_bytes" => self.import.max_upload_bytes = parse_number(value)?,
             "import.max_uncompressed_bytes" => self.import.max_uncompressed_bytes = parse_number(value)?,
+            "citizen_auth.oidc_issuer" => self.citizen_auth.oidc_issuer = value.to_owned(),
+            "citizen_auth.oidc_client_id" => self.citizen_auth.oidc_client_id = value.to_owned(),
+            "citizen_auth.oidc_client_secret" => self.citizen_auth.oidc_client_secret = Secret::new(value),
+            "citizen_auth.oidc_token_auth" => self.citizen_auth.oidc_token_auth = value.to_owned(),
+            "citizen_auth.oidc_redirect_path" => self.citizen_auth.oidc_redirect_path = value.to_owned(),
+            "citizen_auth.oidc_fiscal_code_claim" => self.citizen_auth.oidc_fiscal_code_claim = value.to_owned(),
+            "citizen_auth.oidc_scopes" => self.citizen_auth.oidc_scopes = value.to_owned(),
             other => return Err(format!("unknown key {other}")),
         }
         Ok(())
@@ -560,8 +596,11 @@ impl Config {
         if raw.mail.port == 0 {
             problem("mail.port", "must be a port number".to_owned());
         }
-        if !matches!(raw.citizen_auth.mode.as_str(), "none" | "headers") {
-            problem("citizen_auth.mode", format!("{:?} must be none or headers", raw.citizen_auth.mode));
+        if !matches!(raw.citizen_auth.mode.as_str(), "none" | "headers" | "oidc") {
+            problem("citizen_auth.mode", format!("{:?} must be none, headers or oidc", raw.citizen_auth.mode));
+        }
+        if raw.citizen_auth.mode == "oidc" {
+            check_oidc(&raw.citizen_auth, &mut problem);
         }
         for ip in &raw.citizen_auth.trusted_proxies {
             if ip.parse::<std::net::IpAddr>().is_err() {
@@ -586,6 +625,42 @@ impl Config {
         }
         let database_path = raw.data_dir.join("mypay.db");
         Ok(Config { raw, listen, database_path, sources, tls })
+    }
+}
+
+/// Checks the `oidc_*` keys of `[citizen_auth]` (only when `mode = "oidc"`).
+fn check_oidc(auth: &CitizenAuthSection, problem: &mut impl FnMut(&'static str, String)) {
+    let issuer = auth.oidc_issuer.as_str();
+    if issuer.is_empty() {
+        problem("citizen_auth.oidc_issuer", "is required with mode = \"oidc\" (the provider's issuer URL)".to_owned());
+    } else if !(issuer.starts_with("https://") || issuer.starts_with("http://")) || issuer.contains(['?', '#']) {
+        problem("citizen_auth.oidc_issuer", format!("{issuer:?} must be an http(s) URL without query or fragment"));
+    }
+    if auth.oidc_client_id.is_empty() {
+        problem("citizen_auth.oidc_client_id", "is required with mode = \"oidc\"".to_owned());
+    }
+    if auth.oidc_client_secret.is_empty() {
+        problem("citizen_auth.oidc_client_secret", "is required with mode = \"oidc\"".to_owned());
+    }
+    if !matches!(auth.oidc_token_auth.as_str(), "client_secret_basic" | "client_secret_post") {
+        problem(
+            "citizen_auth.oidc_token_auth",
+            format!("{:?} must be client_secret_basic or client_secret_post", auth.oidc_token_auth),
+        );
+    }
+    let path = auth.oidc_redirect_path.as_str();
+    let path_ok = path.starts_with('/')
+        && path.len() > 1
+        && path.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'/' | b'-' | b'_' | b'.'));
+    if !path_ok {
+        problem("citizen_auth.oidc_redirect_path", format!("{path:?} must be a path like /accedi/oidc/ritorno"));
+    }
+    let claim = auth.oidc_fiscal_code_claim.as_str();
+    if claim.is_empty() || !claim.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b':' | b'.')) {
+        problem("citizen_auth.oidc_fiscal_code_claim", format!("{claim:?} is not a claim name"));
+    }
+    if !auth.oidc_scopes.split_ascii_whitespace().any(|s| s == "openid") {
+        problem("citizen_auth.oidc_scopes", format!("{:?} must include openid", auth.oidc_scopes));
     }
 }
 
@@ -772,6 +847,38 @@ mod tests {
             tls_problems(&format!("cert = \"{c}\"\nkey = \"{c}\"\nclient_ca = \"/nope.pem\"\n"), Mode::Production);
         assert!(problems.contains(&format!("tls.key: no private key found in {c}")), "{problems:?}");
         assert!(problems.iter().any(|p| p.starts_with("tls.client_ca: cannot read /nope.pem")), "{problems:?}");
+    }
+
+    #[test]
+    fn oidc_keys_are_checked_by_name() {
+        let problems = |text: &str| match Config::validate(RawConfig::from_toml(text, "t").unwrap(), Mode::Demo, vec![])
+        {
+            Ok(_) => Vec::new(),
+            Err(ConfigError::Invalid(problems)) => problems.iter().map(|p| p.key).collect(),
+            Err(other) => panic!("{other}"),
+        };
+        assert_eq!(
+            problems("[citizen_auth]\nmode = \"oidc\"\n"),
+            ["citizen_auth.oidc_issuer", "citizen_auth.oidc_client_id", "citizen_auth.oidc_client_secret"]
+        );
+        let bad = "[citizen_auth]\nmode = \"oidc\"\noidc_issuer = \"ftp://x\"\noidc_client_id = \"c\"\n\
+                   oidc_client_secret = \"s\"\noidc_token_auth = \"private_key_jwt\"\noidc_redirect_path = \"x\"\n\
+                   oidc_fiscal_code_claim = \"a b\"\noidc_scopes = \"profile\"\n";
+        assert_eq!(
+            problems(bad),
+            [
+                "citizen_auth.oidc_issuer",
+                "citizen_auth.oidc_token_auth",
+                "citizen_auth.oidc_redirect_path",
+                "citizen_auth.oidc_fiscal_code_claim",
+                "citizen_auth.oidc_scopes"
+            ]
+        );
+        let good = "[citizen_auth]\nmode = \"oidc\"\noidc_issuer = \"https://id.example.it\"\n\
+                    oidc_client_id = \"mypay\"\noidc_client_secret = \"s3cret\"\n";
+        assert!(problems(good).is_empty());
+        // Without mode = "oidc" the keys are not required.
+        assert!(problems("[citizen_auth]\nmode = \"none\"\n").is_empty());
     }
 
     #[test]

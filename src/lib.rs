@@ -10,6 +10,7 @@ pub mod domain;
 pub mod flows;
 pub mod jobs;
 pub mod nodesim;
+pub mod oidc;
 pub mod pagopa;
 pub mod pdf;
 pub mod services;

@@ -74,6 +74,7 @@ pub fn run(config: Config, demo_mode: bool) -> Result<(), CliError> {
         tracing::warn!(error = %err, path = %pid_file.display(), "cannot write the pid file; `mypay import` will run flows itself");
     }
     let jobs = start_job_runner(&state, &shutdown)?;
+    let housekeeping = start_housekeeping_job(&state, &shutdown);
     server::serve(listener, std::sync::Arc::clone(&state), &shutdown);
     if let Some(handle) = reporting {
         let _ = handle.join();
@@ -84,6 +85,9 @@ pub fn run(config: Config, demo_mode: bool) -> Result<(), CliError> {
     // The runner interrupts a running import (it rolls back and runs again after the restart).
     let _ = jobs.join();
     let _ = std::fs::remove_file(&pid_file);
+    if let Some(handle) = housekeeping {
+        let _ = handle.join();
+    }
     if let Some(sim) = simulator {
         sim.stop();
     }
@@ -180,6 +184,33 @@ fn start_mail_job(
                         Err(err) => tracing::error!(error = %err, "mail outbox"),
                     }
                     next = std::time::Instant::now() + std::time::Duration::from_secs(5);
+                }
+                std::thread::sleep(std::time::Duration::from_millis(200));
+            }
+        })
+        .ok()
+}
+
+/// Housekeeping every few minutes: carts left at Checkout expire, expired sessions are deleted
+/// (`services::portal::housekeeping`). The first sweep runs right after start.
+fn start_housekeeping_job(
+    state: &std::sync::Arc<web::AppState>,
+    shutdown: &server::Shutdown,
+) -> Option<std::thread::JoinHandle<()>> {
+    let state = std::sync::Arc::clone(state);
+    let shutdown = shutdown.clone();
+    std::thread::Builder::new()
+        .name("housekeeping".to_owned())
+        .spawn(move || {
+            let mut next = std::time::Instant::now();
+            while !shutdown.is_triggered() {
+                if std::time::Instant::now() >= next {
+                    match crate::services::portal::housekeeping(&state.db, clock::now()) {
+                        Ok(swept) if swept == Default::default() => {}
+                        Ok(swept) => tracing::info!(?swept, "housekeeping"),
+                        Err(err) => tracing::error!(error = %err, "housekeeping failed"),
+                    }
+                    next = std::time::Instant::now() + std::time::Duration::from_secs(300);
                 }
                 std::thread::sleep(std::time::Duration::from_millis(200));
             }

@@ -91,6 +91,16 @@ enum SendOutcome {
 /// Queues `copies` deliveries of one receipt. With `now`, they are marked in flight for the caller
 /// to send at once with [`attempt`]; otherwise the background thread picks them up.
 pub fn enqueue(sim: &Sim, receipt_id: &str, call: &SoapCall, copies: u8, now: bool) -> Vec<u64> {
+    enqueue_at(sim, receipt_id, call, copies, now, Instant::now())
+}
+
+/// Queues `copies` deliveries of one receipt for the background thread, first tried after `delay`
+/// (the `receipt_delay_ms` fault switch).
+pub fn enqueue_delayed(sim: &Sim, receipt_id: &str, call: &SoapCall, copies: u8, delay: Duration) -> Vec<u64> {
+    enqueue_at(sim, receipt_id, call, copies, false, Instant::now() + delay)
+}
+
+fn enqueue_at(sim: &Sim, receipt_id: &str, call: &SoapCall, copies: u8, now: bool, first: Instant) -> Vec<u64> {
     let mut ids = Vec::new();
     let mut inner = sim.lock();
     for copy in 1..=copies.max(1) {
@@ -102,7 +112,7 @@ pub fn enqueue(sim: &Sim, receipt_id: &str, call: &SoapCall, copies: u8, now: bo
             copy,
             call: call.clone(),
             state: if now { DeliveryState::InFlight } else { DeliveryState::Pending },
-            next_at: Instant::now(),
+            next_at: first,
             attempts: Vec::new(),
         });
         ids.push(id);

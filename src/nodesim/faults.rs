@@ -1,6 +1,8 @@
 //! Fault switches for tests and demos (`POST /sim/faults`, `DELETE /sim/faults`): they make the
-//! simulator's answers to mypay (Checkout, FdR, nodeForPa) slow, missing or 500, and make every
-//! new receipt be delivered twice, so mypay's timeouts, retries and idempotency can be exercised.
+//! simulator's answers to mypay (Checkout, FdR, nodeForPa) slow, missing or 500, make every new
+//! receipt be delivered twice, or late (`receipt_delay_ms`: the first paSendRT waits in the retry
+//! queue, so the payer's browser returns before the receipt), so mypay's timeouts, retries,
+//! idempotency and waiting pages can be exercised.
 
 use serde_json::{Value, json};
 
@@ -15,6 +17,8 @@ pub struct Faults {
     pub deliver_twice: bool,
     /// Answer HTTP 500.
     pub answer_500: bool,
+    /// Send each new receipt this long after the payment instead of at once.
+    pub receipt_delay_ms: u64,
 }
 
 /// Longest delay accepted, so a typo cannot hang a worker for hours.
@@ -27,12 +31,16 @@ impl Faults {
         let mut faults = Faults::default();
         for (key, field) in map {
             match key.as_str() {
-                "delay_ms" => {
-                    let delay = field.as_u64().ok_or_else(|| "delay_ms must be a non-negative integer".to_owned())?;
+                "delay_ms" | "receipt_delay_ms" => {
+                    let delay = field.as_u64().ok_or_else(|| format!("{key} must be a non-negative integer"))?;
                     if delay > MAX_DELAY_MS {
-                        return Err(format!("delay_ms must be at most {MAX_DELAY_MS}"));
+                        return Err(format!("{key} must be at most {MAX_DELAY_MS}"));
                     }
-                    faults.delay_ms = delay;
+                    if key == "delay_ms" {
+                        faults.delay_ms = delay;
+                    } else {
+                        faults.receipt_delay_ms = delay;
+                    }
                 }
                 "drop_answer" | "deliver_twice" | "answer_500" => {
                     let flag = field.as_bool().ok_or_else(|| format!("{key} must be true or false"))?;
@@ -54,6 +62,7 @@ impl Faults {
             "drop_answer": self.drop_answer,
             "deliver_twice": self.deliver_twice,
             "answer_500": self.answer_500,
+            "receipt_delay_ms": self.receipt_delay_ms,
         })
     }
 }
@@ -68,6 +77,8 @@ mod tests {
         assert_eq!(faults, Faults { delay_ms: 50, deliver_twice: true, ..Faults::default() });
         assert_eq!(Faults::from_json(&json!({})).unwrap(), Faults::default());
         assert!(Faults::from_json(&json!({"delay": 1})).is_err());
+        let late = Faults::from_json(&json!({"receipt_delay_ms": 3000})).unwrap();
+        assert_eq!(late.receipt_delay_ms, 3000);
         assert!(Faults::from_json(&json!({"drop_answer": "yes"})).is_err());
         assert!(Faults::from_json(&json!({"delay_ms": 10_000_000})).is_err());
         assert!(Faults::from_json(&json!([1])).is_err());

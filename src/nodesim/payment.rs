@@ -106,7 +106,10 @@ pub fn release(sim: &Sim, activations: &[Activation]) {
 /// tokens in the order of `activations`.
 pub fn pay(sim: &Sim, activations: &[Activation], psp: &Psp, payment_note: Option<&str>) -> Vec<String> {
     let paid_at = clock::now();
-    let copies = if sim.lock().faults.deliver_twice { 2 } else { 1 };
+    let (copies, delay_ms) = {
+        let inner = sim.lock();
+        (if inner.faults.deliver_twice { 2 } else { 1 }, inner.faults.receipt_delay_ms)
+    };
     let mut tokens = Vec::new();
     let mut deliveries = Vec::new();
     for activation in activations {
@@ -137,7 +140,11 @@ pub fn pay(sim: &Sim, activations: &[Activation], psp: &Psp, payment_note: Optio
             psp = %psp.id,
             "payment executed; delivering the receipt"
         );
-        deliveries.extend(delivery::enqueue(sim, &token, &call, copies, true));
+        if delay_ms > 0 {
+            delivery::enqueue_delayed(sim, &token, &call, copies, std::time::Duration::from_millis(delay_ms));
+        } else {
+            deliveries.extend(delivery::enqueue(sim, &token, &call, copies, true));
+        }
         tokens.push(token);
     }
     for id in deliveries {

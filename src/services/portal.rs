@@ -231,6 +231,32 @@ pub fn cart_abandoned(db: &Db, cart_id: i64, cancelled: bool, now: &str) -> Resu
     Ok(db.write(|tx| carts::update_cart_state(tx, cart_id, state, None, now))?)
 }
 
+/// How long a cart may stay `IN_PAGAMENTO` before the housekeeping sweep gives it up.
+pub const CART_PAYMENT_MINUTES: i64 = 60;
+
+/// What one housekeeping sweep did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Swept {
+    /// Carts in payment for more than [`CART_PAYMENT_MINUTES`], now `ANNULLATO`.
+    pub carts_expired: usize,
+    /// Expired sessions deleted.
+    pub sessions_deleted: usize,
+}
+
+/// The periodic sweep: carts left at Checkout for more than an hour are marked `ANNULLATO` (a
+/// receipt arriving later still shows on the outcome page, which reads the receipts), and expired
+/// sessions are deleted. One transaction.
+pub fn housekeeping(db: &Db, now: jiff::Timestamp) -> Result<Swept, PortalError> {
+    let before = crate::clock::iso(now - jiff::SignedDuration::from_mins(CART_PAYMENT_MINUTES));
+    let iso = crate::clock::iso(now);
+    Ok(db.write(|tx| {
+        Ok::<_, StoreError>(Swept {
+            carts_expired: carts::update_stale_carts_abandoned(tx, &before, &iso)?,
+            sessions_deleted: sessions::delete_expired_sessions(tx, &iso)?,
+        })
+    })?)
+}
+
 /// Whether a cart of this session paid the debt.
 pub fn session_paid(db: &Db, session_hash: &str, debt_id: i64) -> Result<bool, PortalError> {
     Ok(db.read(|conn| carts::session_paid_debt(conn, session_hash, debt_id))?)
@@ -387,5 +413,47 @@ mod tests {
         assert!(!verify_signature(key, "receipt:43", &sig));
         assert!(!verify_signature(key, "receipt:42", "zz"));
         assert!(!verify_signature(key, "receipt:42", ""));
+    }
+
+    #[test]
+    fn housekeeping_expires_old_carts_and_deletes_expired_sessions() {
+        let dir = tempfile::tempdir().unwrap();
+        let (db, _) = Db::open(&dir.path().join("mypay.db")).unwrap();
+        let cart = |token: &str, state: &str, at: &str| {
+            let record = CartRecord {
+                token: token.to_owned(),
+                session_hash: "s".to_owned(),
+                state: state.to_owned(),
+                total_cents: 100,
+                ..CartRecord::default()
+            };
+            db.write(|tx| carts::insert_cart(tx, &record, at)).unwrap();
+        };
+        cart("old", "IN_PAGAMENTO", "2026-03-01T08:59:00Z");
+        cart("recent", "IN_PAGAMENTO", "2026-03-01T09:30:00Z");
+        cart("paid", "PAGATO", "2026-03-01T07:00:00Z");
+        let session = |hash: &str, expires: &str| sessions::SessionRecord {
+            id_hash: hash.to_owned(),
+            csrf_token: "c".to_owned(),
+            data_json: "{}".to_owned(),
+            created_at: "2026-03-01T08:00:00Z".to_owned(),
+            last_seen_at: "2026-03-01T08:00:00Z".to_owned(),
+            expires_at: expires.to_owned(),
+            ..Default::default()
+        };
+        db.write(|tx| sessions::insert_session(tx, &session("gone", "2026-03-01T09:00:00Z"))).unwrap();
+        db.write(|tx| sessions::insert_session(tx, &session("live", "2026-03-01T10:30:00Z"))).unwrap();
+
+        let now: jiff::Timestamp = "2026-03-01T10:00:00Z".parse().unwrap();
+        let swept = housekeeping(&db, now).unwrap();
+        assert_eq!(swept, Swept { carts_expired: 1, sessions_deleted: 1 });
+        let state = |token: &str| db.read(|c| carts::find_cart_by_token(c, token)).unwrap().unwrap().state;
+        assert_eq!(
+            (state("old").as_str(), state("recent").as_str(), state("paid").as_str()),
+            ("ANNULLATO", "IN_PAGAMENTO", "PAGATO")
+        );
+        let live = |hash: &str| db.read(|c| sessions::find_live_session(c, hash, "2026-03-01T00:00:00Z")).unwrap();
+        assert!(live("gone").is_none() && live("live").is_some());
+        assert_eq!(housekeeping(&db, now).unwrap(), Swept::default());
     }
 }

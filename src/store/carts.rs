@@ -114,6 +114,16 @@ pub fn update_cart_state(
     Ok(())
 }
 
+/// Moves the carts still `IN_PAGAMENTO` whose last change is at or before `before` to `ANNULLATO`
+/// (abandoned at Checkout); returns how many.
+pub fn update_stale_carts_abandoned(conn: &Connection, before: &str, now: &str) -> Result<usize, StoreError> {
+    Ok(conn
+        .prepare_cached(
+            "UPDATE cart SET state = 'ANNULLATO', updated_at = ?2 WHERE state = 'IN_PAGAMENTO' AND updated_at <= ?1",
+        )?
+        .execute(params![before, now])?)
+}
+
 /// Marks the receipt mail of a cart as queued; returns false when it already was.
 pub fn update_cart_mail_queued(conn: &Connection, cart_id: i64, now: &str) -> Result<bool, StoreError> {
     let n = conn

@@ -48,6 +48,10 @@ pub struct AppState {
     pub started: Instant,
     /// `mypay demo` / `serve --demo`: enables the demo login and `/dev/outbox`.
     pub demo: bool,
+    /// The OpenID Connect relying party, with `citizen_auth.mode = "oidc"`.
+    pub oidc: Option<crate::oidc::Client>,
+    /// The Content-Security-Policy header ([`server::content_security_policy`]).
+    pub csp: String,
 }
 
 impl AppState {
@@ -56,7 +60,11 @@ impl AppState {
             broker_id: config.raw.station.broker_id.clone(),
             station_id: config.raw.station.station_id.clone(),
         };
+        let oidc = crate::oidc::Client::from_config(&config);
+        let csp = server::content_security_policy(&config.raw.node.base_url);
         Arc::new(AppState {
+            csp,
+            oidc,
             config,
             db,
             metrics: metrics::Metrics::default(),

@@ -76,6 +76,10 @@ pub enum Page {
     Receipt(String),
     ReceiptXml(String),
     Login,
+    /// `GET /accedi/oidc`: starts an OpenID Connect login.
+    OidcStart,
+    /// The OpenID Connect redirect URI (`citizen_auth.oidc_redirect_path`).
+    OidcCallback,
     DemoLoginPost,
     LogoutPost,
     MyDebts,
@@ -116,7 +120,7 @@ impl Page {
             Page::CartOutcome(_) | Page::CartCancelled(_) | Page::CartError(_) => "cart_outcome",
             Page::CartStatus(_) => "cart_status",
             Page::Receipt(_) | Page::ReceiptXml(_) => "receipt",
-            Page::Login | Page::DemoLoginPost | Page::LogoutPost => "login",
+            Page::Login | Page::OidcStart | Page::OidcCallback | Page::DemoLoginPost | Page::LogoutPost => "login",
             Page::MyDebts | Page::MyPayments | Page::Profile | Page::ProfilePost => "citizen",
             Page::Cookies | Page::Accessibility => "legal",
             Page::DevOutbox => "dev_outbox",
@@ -194,6 +198,7 @@ pub fn route(method: &str, path: &str) -> Route {
         (true, _, ["ricevute", id])                     => page(Page::Receipt((*id).to_owned())),
         (true, _, ["ricevute", id, "xml"])              => page(Page::ReceiptXml((*id).to_owned())),
         (true, _, ["accedi"])                           => page(Page::Login),
+        (true, _, ["accedi", "oidc"])                   => page(Page::OidcStart),
         (_, true, ["accedi", "demo"])                   => page(Page::DemoLoginPost),
         (_, true, ["esci"])                             => page(Page::LogoutPost),
         (true, _, ["area-personale"])                   => page(Page::MyDebts),
@@ -216,6 +221,15 @@ pub fn route(method: &str, path: &str) -> Route {
         (false, _, [""] | ["healthz"] | ["metrics"] | ["static", ..]) => Route::MethodNotAllowed("GET, HEAD"),
         _                                               => Route::NotFound,
     }
+}
+
+/// Picks the route with the configuration's own paths: the OpenID Connect redirect URI (GET only,
+/// since it consumes the pending login), then the fixed table of [`route`].
+pub fn route_in(state: &AppState, method: &str, path: &str) -> Route {
+    if state.oidc.is_some() && method == "GET" && path == state.config.raw.citizen_auth.oidc_redirect_path {
+        return Route::Portal(Page::OidcCallback);
+    }
+    route(method, path)
 }
 
 /// Runs the handler of `route`.

@@ -191,7 +191,7 @@ fn handle(state: &AppState, mut raw: tiny_http::Request, request_id: u64, conn: 
     let method = raw.method().as_str().to_owned();
     let url = raw.url().to_owned();
     let path = url.split_once('?').map_or(url.as_str(), |(p, _)| p).to_owned();
-    let route = router::route(&method, &path);
+    let route = router::route_in(state, &method, &path);
     let peer = raw.remote_addr().map(|addr| addr.ip());
     let headers: Vec<(String, String)> = raw
         .headers()
@@ -226,7 +226,7 @@ fn handle(state: &AppState, mut raw: tiny_http::Request, request_id: u64, conn: 
             }
         }
     };
-    let response = with_security_headers(response, request_id);
+    let response = with_security_headers(response, request_id, &state.csp);
     let status = response.status;
     let elapsed = started.elapsed();
     state.metrics.observe(route.name(), &method, status, elapsed);
@@ -266,13 +266,9 @@ fn read_body(raw: &mut tiny_http::Request, limit: u64) -> Result<Vec<u8>, Respon
 }
 
 /// The headers every response carries, set here and nowhere else.
-fn with_security_headers(response: Response, request_id: u64) -> Response {
+fn with_security_headers(response: Response, request_id: u64, csp: &str) -> Response {
     response
-        .with_header(
-            "Content-Security-Policy",
-            "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; font-src 'self'; \
-             object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'",
-        )
+        .with_header("Content-Security-Policy", csp.to_owned())
         .with_header("X-Content-Type-Options", "nosniff")
         .with_header("Referrer-Policy", "same-origin")
         .with_header("X-Frame-Options", "DENY")
@@ -280,9 +276,34 @@ fn with_security_headers(response: Response, request_id: u64) -> Response {
         .with_header("X-Request-Id", request_id.to_string())
 }
 
+/// The Content-Security-Policy of every response. `form-action` also names where the payment
+/// form's redirect goes: browsers check a form's redirects against it, so the 303 to pagoPA
+/// Checkout (`checkout.pagopa.it`, or the configured Node's origin, e.g. the demo's simulator)
+/// would otherwise be blocked.
+pub fn content_security_policy(node_base_url: &str) -> String {
+    let origin = node_base_url
+        .split_once("://")
+        .map(|(scheme, rest)| format!("{scheme}://{}", rest.split('/').next().unwrap_or_default()))
+        .filter(|o| o.starts_with("http") && o.bytes().all(|b| b.is_ascii_graphic() && b != b';' && b != b','));
+    let extra = origin.map(|o| format!(" {o}")).unwrap_or_default();
+    format!(
+        "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; font-src 'self'; \
+         object-src 'none'; base-uri 'self'; form-action 'self' https://*.pagopa.it{extra}; frame-ancestors 'none'"
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn form_action_allows_checkout_and_the_node() {
+        let csp = content_security_policy("http://127.0.0.1:4000/x");
+        assert!(csp.contains("form-action 'self' https://*.pagopa.it http://127.0.0.1:4000;"), "{csp}");
+        let csp = content_security_policy("");
+        assert!(csp.contains("form-action 'self' https://*.pagopa.it;"), "{csp}");
+        assert!(!content_security_policy("http://a; script-src *").contains("script-src *"));
+    }
 
     #[test]
     fn the_station_path_needs_a_client_certificate_however_it_is_spelled() {

@@ -34,6 +34,8 @@ pub struct SessionData {
     pub pending_email: Option<String>,
     /// The back-office operator logged in on this session (roles are read afresh on every request).
     pub operator: Option<String>,
+    /// An OpenID Connect login started and not finished: state, nonce and PKCE verifier, used once.
+    pub oidc: Option<crate::oidc::Pending>,
 }
 
 /// The logged-in citizen.

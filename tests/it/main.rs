@@ -9,6 +9,7 @@ mod e2e;
 mod export;
 mod import;
 mod nodesim;
+mod oidc;
 mod pdf;
 mod portal;
 mod server;

@@ -1,5 +1,5 @@
-//! Citizens' login (trusted headers from an authenticating proxy, or the demo login), their own
-//! area ("I miei debiti", "I miei pagamenti", profile e-mail), and the receipt page.
+//! Citizens' login (trusted headers from an authenticating proxy, OpenID Connect with
+//! `crate::oidc`, or the demo login), their own area ("I miei debiti", "I miei pagamenti", profile e-mail), and the receipt page.
 
 use maud::html;
 
@@ -7,7 +7,7 @@ use super::super::authz::{self, Deny};
 use super::super::session::Citizen;
 use super::super::ui::errors;
 use super::super::{Response, forms::encode};
-use super::{Ctx, date_it, error_page, euro, grouped};
+use super::{Ctx, date_it, datetime_it, error_page, euro, grouped};
 use crate::domain::{Email, FiscalCode};
 use crate::services::portal;
 use crate::services::portal::PortalError;
@@ -57,7 +57,10 @@ pub fn login(ctx: &mut Ctx<'_>) -> Response {
     let csrf = ctx.csrf();
     let body = html! {
         h1 { "Accedi" }
-        @if ctx.state.config.raw.citizen_auth.mode == "headers" {
+        @if ctx.state.oidc.is_some() {
+            p { "Accedi con la tua identità digitale per vedere i tuoi debiti e i tuoi pagamenti." }
+            p { a class="btn btn-primary" href="/accedi/oidc" { "Entra con SPID o CIE" } }
+        } @else if ctx.state.config.raw.citizen_auth.mode == "headers" {
             p { "L'accesso con SPID o CIE non è disponibile da questo indirizzo. Riprova dalla pagina dell'ente." }
         } @else if !demo {
             p { "L'accesso con identità digitale non è attivo su questo portale: puoi comunque pagare senza accedere." }
@@ -77,6 +80,103 @@ pub fn login(ctx: &mut Ctx<'_>) -> Response {
         }
     };
     ctx.page("Accedi", body)
+}
+
+/// `GET /accedi/oidc`: keeps state, nonce and PKCE verifier in the session and sends the browser
+/// to the provider.
+pub fn oidc_start(ctx: &mut Ctx<'_>) -> Response {
+    let Some(client) = &ctx.state.oidc else {
+        return errors::not_found();
+    };
+    match client.start() {
+        Ok((pending, url)) => {
+            ctx.session.data.oidc = Some(pending);
+            ctx.session.touch();
+            Response::empty(303).with_header("Location", url).with_header("Cache-Control", "no-store")
+        }
+        Err(err) => oidc_refused(ctx, &err),
+    }
+}
+
+/// The redirect URI: checks `state` against the session, exchanges the code, verifies the ID
+/// token and logs the citizen in. The pending login is used once, whatever the outcome.
+pub fn oidc_callback(ctx: &mut Ctx<'_>) -> Response {
+    let Some(client) = &ctx.state.oidc else {
+        return errors::not_found();
+    };
+    let pending = ctx.session.data.oidc.take();
+    ctx.session.touch();
+    let result = match pending {
+        Some(p) if crate::oidc::Client::state_matches(&p, &ctx.query.text("state")) => {
+            if let Some(error) = ctx.query.get("error") {
+                Err(crate::oidc::OidcError::Provider(error.chars().take(64).collect()))
+            } else {
+                match ctx.query.get("code").filter(|c| !c.is_empty()) {
+                    Some(code) => client.finish(&p, code, ctx.now.as_second()),
+                    None => Err(crate::oidc::OidcError::Malformed("no code in the callback")),
+                }
+            }
+        }
+        _ => Err(crate::oidc::OidcError::StateMismatch),
+    };
+    let identity = match result {
+        Ok(identity) => identity,
+        Err(err) => return oidc_refused(ctx, &err),
+    };
+    let citizen = Citizen {
+        fiscal_code: identity.fiscal_code,
+        name: identity.name,
+        email: identity.email,
+        method: "oidc".to_owned(),
+    };
+    let now = ctx.now;
+    if let Err(err) = ctx.session.login(ctx.state, &citizen, now) {
+        return error_page(ctx, &PortalError::from(err));
+    }
+    tracing::info!(target: "security", method = "oidc", "citizen logged in");
+    if !citizen.name.is_empty() {
+        ctx.session.flash("success", format!("Benvenuto, {}.", citizen.name));
+    }
+    ctx.redirect("/area-personale")
+}
+
+/// The page of a refused OpenID Connect login, in Italian; the reason is logged, not shown.
+fn oidc_refused(ctx: &mut Ctx<'_>, err: &crate::oidc::OidcError) -> Response {
+    use crate::oidc::OidcError as E;
+    tracing::warn!(target: "security", error = %err, "OpenID Connect login refused");
+    let (status, text) = match err {
+        E::Discovery(_) | E::Jwks(_) | E::Token(_) | E::Random(_) => {
+            (502, "Il servizio di identità digitale non risponde. Riprova più tardi.")
+        }
+        E::Provider(_) => {
+            (403, "L'accesso è stato annullato o non è stato autorizzato dal gestore dell'identità digitale.")
+        }
+        E::StateMismatch => (400, "La richiesta di accesso è scaduta o non è valida: riprova ad accedere."),
+        E::NoFiscalCode(_) => {
+            (403, "Accesso non riuscito: il gestore dell'identità digitale non ha comunicato un codice fiscale valido.")
+        }
+        E::Malformed(_)
+        | E::UnsupportedAlgorithm(_)
+        | E::UnknownKey
+        | E::BadSignature
+        | E::WrongIssuer(_)
+        | E::WrongAudience
+        | E::Expired
+        | E::WrongNonce => (
+            403,
+            "Accesso non riuscito: la risposta del gestore dell'identità digitale non è valida. Riprova ad accedere.",
+        ),
+    };
+    ctx.page_with(
+        status,
+        "Accesso non riuscito",
+        html! {
+            h1 { "Accesso non riuscito" }
+            div class="alert alert-danger oidc-refused" role="alert" { (text) }
+            p { a href="/accedi" { "Torna alla pagina di accesso" } " · " a href="/" { "Torna alla pagina iniziale" } }
+        },
+        Vec::new(),
+    )
 }
 
 /// `POST /accedi/demo`: only with `--demo`.
@@ -191,7 +291,7 @@ pub fn my_payments(ctx: &mut Ctx<'_>) -> Response {
                 @for r in &list {
                     li class="list-group-item my-receipt" {
                         a href={ "/ricevute/" (r.id) } { (r.company_name) " — " (r.description) }
-                        " — " (euro(r.amount_cents)) " — " (r.payment_date_time.clone().unwrap_or_default())
+                        " — " (euro(r.amount_cents)) " — " (r.payment_date_time.as_deref().map(datetime_it).unwrap_or_default())
                     }
                 }
             }
@@ -278,7 +378,7 @@ pub fn receipt(ctx: &mut Ctx<'_>, id: &str, xml: bool) -> Response {
     let r = &found;
     let body = html! {
         h1 { "Ricevuta di pagamento" }
-        div class="alert alert-success" role="alert" { "Pagamento eseguito il " (r.payment_date_time.clone().unwrap_or_default()) }
+        div class="alert alert-success" role="alert" { "Pagamento eseguito il " (r.payment_date_time.as_deref().map(datetime_it).unwrap_or_default()) }
         dl class="row receipt" {
             dt class="col-sm-4" { "Ente creditore" } dd class="col-sm-8" { (r.company_name) }
             dt class="col-sm-4" { "Importo" } dd class="col-sm-8" { strong { (euro(r.amount_cents)) } }
@@ -286,7 +386,7 @@ pub fn receipt(ctx: &mut Ctx<'_>, id: &str, xml: bool) -> Response {
             dt class="col-sm-4" { "Causale" } dd class="col-sm-8" { (r.description) }
             dt class="col-sm-4" { "Debitore" } dd class="col-sm-8" { (r.debtor.name) " (" (r.debtor.id) ")" }
             @if let Some(payer) = &r.payer { dt class="col-sm-4" { "Pagatore" } dd class="col-sm-8" { (payer.name) " (" (payer.id) ")" } }
-            dt class="col-sm-4" { "Data e ora" } dd class="col-sm-8" { (r.payment_date_time.clone().unwrap_or_default()) }
+            dt class="col-sm-4" { "Data e ora" } dd class="col-sm-8" { (r.payment_date_time.as_deref().map(datetime_it).unwrap_or_default()) }
             dt class="col-sm-4" { "Prestatore (PSP)" } dd class="col-sm-8" { (r.psp_company_name) " (" (r.psp_id) ")" }
             dt class="col-sm-4" { "Identificativo riscossione (IUR)" } dd class="col-sm-8" { (r.receipt_id) }
             dt class="col-sm-4" { "IUV" } dd class="col-sm-8" { (r.iuv) }

@@ -120,7 +120,7 @@ pub fn shell(title: &str, chrome: &Chrome, main: Markup) -> Markup {
                                 li class="list-inline-item" { a href="/" { "Home" } }
                                 li class="list-inline-item" { a href="/privacy/cookie" { "Informativa cookie" } }
                                 li class="list-inline-item" { a href="/accessibilita" { "Dichiarazione di accessibilità" } }
-                                li class="list-inline-item" { "Servizio erogato tramite la piattaforma pagoPA" }
+                                li class="list-inline-item footer-note" { "Servizio erogato tramite la piattaforma pagoPA" }
                             }
                         }
                     }
