@@ -38,6 +38,11 @@ pub struct ImportArgs {
     /// Wait for the end even when a running server applies the flow.
     #[arg(long)]
     pub wait: bool,
+    /// Without a running server, also make the notices ZIP (`_AVVISI_PDF`) of rows with
+    /// flagGeneraIuv now; otherwise the server's job runner makes it (a few hundred notices a
+    /// second, so a large flow takes a while).
+    #[arg(long)]
+    pub notices: bool,
     /// Show import ID instead of importing.
     #[arg(long, value_name = "ID", conflicts_with_all = ["file", "list"])]
     pub status: Option<i64>,
@@ -138,7 +143,9 @@ pub fn run(config: &Config, db: &Db, args: ImportArgs) -> Result<(), CliError> {
     if let jobs::Outcome::Failed(err) | jobs::Outcome::Requeued(err) = &outcome {
         return Err(CliError::System(format!("import {id} did not run: {err}")));
     }
-    jobs::run_import_follow_ups(db, &settings, id)?;
+    if args.notices {
+        jobs::run_import_follow_ups(db, &settings, id)?;
+    }
     let import = imports::get_import(db, &args.org, id)?;
     print(data_dir, &import, args.json)
 }

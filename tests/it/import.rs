@@ -176,7 +176,7 @@ fn every_layout_version_with_each_rejection_code_and_exact_result_files() {
     let work = tmp.path();
 
     // 1_4: every row rule, quoting, IUV generation, multi-beneficiary, bilancio.
-    let r = import_fixture(&dir, work, "c_f205-FLUSSO14-1_4", &[]);
+    let r = import_fixture(&dir, work, "c_f205-FLUSSO14-1_4", &["--notices"]);
     assert_eq!((r["rows"].as_i64(), r["loaded"].as_i64(), r["rejected"].as_i64()), (Some(29), Some(5), Some(24)));
     let d = debt(&dir, "TARI-0003");
     assert_eq!(d["iuv"], "02000000000000285");
