@@ -75,6 +75,9 @@ pub enum Page {
     CartError(String),
     Receipt(String),
     ReceiptXml(String),
+    ReceiptPdf(String),
+    /// (org IPA, `<notice>.pdf`).
+    NoticePdf(String, String),
     Login,
     /// `GET /accedi/oidc`: starts an OpenID Connect login.
     OidcStart,
@@ -119,7 +122,8 @@ impl Page {
             Page::CartPayPost => "checkout",
             Page::CartOutcome(_) | Page::CartCancelled(_) | Page::CartError(_) => "cart_outcome",
             Page::CartStatus(_) => "cart_status",
-            Page::Receipt(_) | Page::ReceiptXml(_) => "receipt",
+            Page::Receipt(_) | Page::ReceiptXml(_) | Page::ReceiptPdf(_) => "receipt",
+            Page::NoticePdf(..) => "notice_pdf",
             Page::Login | Page::OidcStart | Page::OidcCallback | Page::DemoLoginPost | Page::LogoutPost => "login",
             Page::MyDebts | Page::MyPayments | Page::Profile | Page::ProfilePost => "citizen",
             Page::Cookies | Page::Accessibility => "legal",
@@ -197,6 +201,8 @@ pub fn route(method: &str, path: &str) -> Route {
         (true, _, ["carrello", "errore", t])            => page(Page::CartError((*t).to_owned())),
         (true, _, ["ricevute", id])                     => page(Page::Receipt((*id).to_owned())),
         (true, _, ["ricevute", id, "xml"])              => page(Page::ReceiptXml((*id).to_owned())),
+        (true, _, ["ricevute", id, "pdf"])              => page(Page::ReceiptPdf((*id).to_owned())),
+        (true, _, ["avvisi", ipa, file])                => page(Page::NoticePdf((*ipa).to_owned(), (*file).to_owned())),
         (true, _, ["accedi"])                           => page(Page::Login),
         (true, _, ["accedi", "oidc"])                   => page(Page::OidcStart),
         (_, true, ["accedi", "demo"])                   => page(Page::DemoLoginPost),

@@ -31,6 +31,10 @@ impl Browser {
         Browser { base: base.to_owned(), cookie: None, agent, headers: Vec::new() }
     }
 
+    pub fn base(&self) -> &str {
+        &self.base
+    }
+
     fn url(&self, path: &str) -> String {
         if path.starts_with("http") { path.to_owned() } else { format!("{}{path}", self.base) }
     }
@@ -238,6 +242,10 @@ fn anonymous_spontaneous_payment_end_to_end() {
     }
     let xml = b.get(&format!("{receipt_path}/xml"));
     assert_eq!(xml.status, 200);
+    // The receipt PDF, with the same access rules (the test browser reads bodies as text, so only
+    // the status is checked here; the PDF itself is tested in tests/it/pdf.rs).
+    assert_eq!(b.get(&format!("{receipt_path}/pdf")).status, 200);
+    assert_eq!(Browser::new(b.base()).get(&format!("{receipt_path}/pdf")).status, 403);
     assert!(xml.body.contains("paSendRT"), "{}", xml.body);
 
     // Stored: the receipt, the debt paid, the cart paid, the privacy acceptance, the receipt mail.
@@ -456,6 +464,13 @@ fn bad_input_is_refused_and_nothing_is_stored() {
         later.body.contains("Avviso creato") && later.body.contains("€ 1.234,56") && later.body.contains("01234567897")
     );
     assert!(later.body.contains("class=\"notice-number\">3"), "{}", later.body);
+    // Its notice PDF behind a signed link; a tampered link is refused.
+    let marker = "href=\"/avvisi/";
+    let start = later.body.find(marker).expect("a link to the notice PDF") + "href=\"".len();
+    let link = later.body[start..].split('"').next().unwrap().replace("&amp;", "&");
+    assert_eq!(b.get(&link).status, 200, "{link}");
+    let tampered = format!("{}0", link.trim_end_matches(|c: char| c.is_ascii_hexdigit()));
+    assert_eq!(b.get(&tampered).status, 403);
     assert_eq!(sql_count(&dir, "SELECT count(*) FROM debt"), debts_before + 1);
     assert_eq!(sql_count(&dir, "SELECT count(*) FROM cart"), 0, "nothing paid");
     // The demo-only pages are not there without --demo (checked in citizen test); the outbox is here.

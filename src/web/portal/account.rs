@@ -346,6 +346,23 @@ pub fn profile_post(ctx: &mut Ctx<'_>) -> Response {
 
 /// `GET /ricevute/{id}` and `/ricevute/{id}/xml`: the receipt, to its payer only.
 pub fn receipt(ctx: &mut Ctx<'_>, id: &str, xml: bool) -> Response {
+    receipt_as(ctx, id, if xml { ReceiptFormat::Xml } else { ReceiptFormat::Page })
+}
+
+/// `GET /ricevute/{id}/pdf`: the receipt (quietanza) as PDF, with the page's access rules.
+pub fn receipt_pdf(ctx: &mut Ctx<'_>, id: &str) -> Response {
+    receipt_as(ctx, id, ReceiptFormat::Pdf)
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum ReceiptFormat {
+    Page,
+    Xml,
+    Pdf,
+}
+
+fn receipt_as(ctx: &mut Ctx<'_>, id: &str, format: ReceiptFormat) -> Response {
+    let xml = format == ReceiptFormat::Xml;
     let Ok(id) = id.parse::<i64>() else {
         return errors::not_found();
     };
@@ -363,6 +380,22 @@ pub fn receipt(ctx: &mut Ctx<'_>, id: &str, xml: bool) -> Response {
         return errors::forbidden(
             "Questa ricevuta è visibile solo a chi ha effettuato il pagamento, all'intestatario dopo l'accesso, o tramite il collegamento ricevuto per e-mail.",
         );
+    }
+    if format == ReceiptFormat::Pdf {
+        let org = crate::store::orgs::OrgRecord::default();
+        let org =
+            ctx.state.db.read(|c| crate::store::orgs::find_org_by_id(c, found.org_id)).ok().flatten().unwrap_or(org);
+        let view = crate::services::documents::build_receipt(&org, found.clone());
+        return match crate::pdf::receipt_pdf(&view) {
+            Ok(bytes) => Response { status: 200, headers: Vec::new(), body: bytes }
+                .with_header("Content-Type", "application/pdf")
+                .with_header("Content-Disposition", format!("inline; filename=\"ricevuta-{}.pdf\"", found.iuv))
+                .with_header("Cache-Control", "private, no-store"),
+            Err(err) => {
+                tracing::error!(error = %err, "cannot render a receipt");
+                errors::internal_error(0)
+            }
+        };
     }
     if xml {
         return Response::text(200, "application/xml; charset=utf-8", found.request_xml.clone()).with_header(
@@ -392,7 +425,10 @@ pub fn receipt(ctx: &mut Ctx<'_>, id: &str, xml: bool) -> Response {
             dt class="col-sm-4" { "IUV" } dd class="col-sm-8" { (r.iuv) }
             dt class="col-sm-4" { "Codice avviso" } dd class="col-sm-8" { (grouped(&r.notice_number)) }
         }
-        p { a class="btn btn-outline-primary" href={ "/ricevute/" (r.id) "/xml" (query) } { "Scarica la ricevuta (XML)" } }
+        p {
+            a class="btn btn-primary me-2" href={ "/ricevute/" (r.id) "/pdf" (query) } { "Scarica la ricevuta (PDF)" }
+            a class="btn btn-outline-primary" href={ "/ricevute/" (r.id) "/xml" (query) } { "Scarica la ricevuta (XML)" }
+        }
     };
     ctx.page("Ricevuta", body)
 }

@@ -102,6 +102,8 @@ pub fn handle(ctx: &mut Ctx<'_>, page: &Page) -> Response {
         Page::CartError(token) => cart::abandoned(ctx, token, false),
         Page::Receipt(id) => account::receipt(ctx, id, false),
         Page::ReceiptXml(id) => account::receipt(ctx, id, true),
+        Page::ReceiptPdf(id) => account::receipt_pdf(ctx, id),
+        Page::NoticePdf(ipa, file) => pay::notice_pdf(ctx, ipa, file),
         Page::Login => account::login(ctx),
         Page::OidcStart => account::oidc_start(ctx),
         Page::OidcCallback => account::oidc_callback(ctx),

@@ -312,6 +312,11 @@ pub fn spontaneous_post(ctx: &mut Ctx<'_>) -> Response {
         ctx.session.flash("success", format!("{} aggiunto al carrello.", t.description));
         return ctx.redirect("/carrello");
     }
+    // The notice carries the debtor's data: its link is signed, like the receipts' links.
+    let pdf_link = crate::services::portal::installation_key(&ctx.state.db, &ctx.iso_now()).ok().map(|key| {
+        let message = format!("notice:{}:{notice}", org.ipa_code);
+        format!("/avvisi/{}/{notice}.pdf?firma={}", org.ipa_code, crate::services::portal::sign(&key, &message))
+    });
     let body = html! {
         h1 { "Avviso creato" }
         div class="alert alert-success" role="alert" { "Il pagamento è stato registrato: puoi pagarlo ora o in seguito presso qualsiasi canale pagoPA." }
@@ -324,6 +329,9 @@ pub fn spontaneous_post(ctx: &mut Ctx<'_>) -> Response {
             dt class="col-sm-4" { "Intestatario" } dd class="col-sm-8" { (debt.debtor_name) " (" (debt.debtor_id) ")" }
         }
         p { "Per pagare presso banche, uffici postali, tabaccherie, sportelli ATM o app di pagamento indica il " strong { "codice avviso" } " e il " strong { "codice fiscale dell'ente" } " riportati sopra." }
+        @if let Some(link) = &pdf_link {
+            p { a class="btn btn-outline-primary" href=(link) { "Scarica l'avviso di pagamento (PDF)" } }
+        }
         form method="post" action="/carrello/aggiungi" {
             (ctx.csrf())
             input type="hidden" name="ente" value=(org.fiscal_code);
@@ -411,4 +419,38 @@ pub fn add_to_cart(ctx: &mut Ctx<'_>, org_fiscal_code: &str, notice: &NoticeNumb
 /// The deep link of a debt type (for the org's own site).
 pub fn deep_link(ipa: &str, code: &str) -> String {
     format!("/spontaneo?codIpaEnte={}&codTipo={}", encode(ipa), encode(code))
+}
+
+/// `GET /avvisi/{ipa}/{notice}.pdf?firma=...`: the payment notice of a debt, behind the signed link
+/// shown when the debt was created.
+pub fn notice_pdf(ctx: &mut Ctx<'_>, ipa: &str, file: &str) -> Response {
+    let Some(notice) = file.strip_suffix(".pdf") else {
+        return crate::web::ui::errors::not_found();
+    };
+    let Ok(key) = crate::services::portal::installation_key(&ctx.state.db, &ctx.iso_now()) else {
+        return crate::web::ui::errors::internal_error(0);
+    };
+    let signature = ctx.query.get("firma").unwrap_or_default();
+    if !crate::services::portal::verify_signature(&key, &format!("notice:{ipa}:{notice}"), signature) {
+        return crate::web::ui::errors::forbidden("Il collegamento all'avviso non è valido.");
+    }
+    let view = match crate::services::documents::notice_view(
+        &ctx.state.db,
+        ipa,
+        &crate::services::documents::NoticeKey::NoticeNumber(notice.to_owned()),
+    ) {
+        Ok(view) => view,
+        Err(err) if err.is_user_error() => return crate::web::ui::errors::not_found(),
+        Err(err) => return error_page(ctx, &err.into()),
+    };
+    match crate::pdf::notice_pdf(&view) {
+        Ok(bytes) => Response { status: 200, headers: Vec::new(), body: bytes }
+            .with_header("Content-Type", "application/pdf")
+            .with_header("Content-Disposition", format!("inline; filename=\"avviso-{notice}.pdf\""))
+            .with_header("Cache-Control", "private, no-store"),
+        Err(err) => {
+            tracing::error!(error = %err, "cannot render a notice");
+            crate::web::ui::errors::internal_error(0)
+        }
+    }
 }
