@@ -240,13 +240,19 @@ CREATE TABLE receipt (
     -- Why the receipt needs an operator's eye; NULL when it simply paid an open debt.
     flag                 TEXT CHECK (flag IN ('DOPPIO_PAGAMENTO', 'DOVUTO_ANNULLATO', 'DOVUTO_SCADUTO',
                                               'DOVUTO_SCONOSCIUTO', 'ESITO_KO')),
-    request_xml          TEXT NOT NULL,    -- the whole SOAP request as received
     received_at          TEXT NOT NULL,
     UNIQUE (org_id, iuv, receipt_id)
 );
 CREATE INDEX receipt_debt ON receipt (debt_id);
 CREATE INDEX receipt_org_received ON receipt (org_id, received_at);
 CREATE INDEX receipt_org_payment_date ON receipt (org_id, payment_date);
+
+-- The received SOAP request of a receipt, kept apart so that the receipt rows stay small: exports
+-- and reconciliation scan receipts, and only the export's receipt columns read these.
+CREATE TABLE receipt_document (
+    receipt_id           INTEGER PRIMARY KEY REFERENCES receipt(id),
+    request_xml          TEXT NOT NULL     -- the whole SOAP request as received
+);
 
 -- The transfers of a receipt, by idTransfer (1..5).
 CREATE TABLE receipt_transfer (

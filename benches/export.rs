@@ -119,7 +119,7 @@ fn main() {
         let started = Instant::now();
         let run = Command::new("/usr/bin/time")
             .arg("-f")
-            .arg("%M")
+            .arg("%U %M")
             .arg(env!("CARGO_BIN_EXE_mypay"))
             .arg("--data-dir")
             .arg(&data)
@@ -130,9 +130,12 @@ fn main() {
             .unwrap();
         let seconds = started.elapsed().as_secs_f64();
         let stderr = String::from_utf8_lossy(&run.stderr);
-        let peak_kb: u64 = stderr.lines().last().and_then(|l| l.trim().parse().ok()).unwrap_or(0);
+        let last = stderr.lines().last().unwrap_or_default().to_owned();
+        let mut figures = last.split_whitespace();
+        let cpu: f64 = figures.next().and_then(|v| v.parse().ok()).unwrap_or(0.0);
+        let peak_kb: u64 = figures.next().and_then(|v| v.parse().ok()).unwrap_or(0);
         println!(
-            "mypay export 1.3{}: {n} rows in {seconds:.2} s = {:.0} rows/s, peak RSS {:.1} MB, zip {:.1} MB",
+            "mypay export 1.3{}: {n} rows in {seconds:.2} s ({cpu:.1} s CPU) = {:.0} rows/s, peak RSS {:.1} MB, zip {:.1} MB",
             if with_receipt { " + receipt (1.5 KB XML, base64)" } else { "" },
             n as f64 / seconds,
             peak_kb as f64 / 1024.0,
@@ -141,7 +144,7 @@ fn main() {
     }
 
     let sql = "SELECT r.receipt_id, r.iuv, r.amount_cents, r.description, r.debtor_id, r.payer_id, r.psp_id, \
-               r.payment_date, t.amount_cents, t.category, d.iud, d.causale, r.request_xml FROM receipt r \
+               r.payment_date, t.amount_cents, t.category, d.iud, d.causale, x.request_xml FROM receipt r JOIN receipt_document x ON x.receipt_id = r.id \
                JOIN receipt_transfer t ON t.receipt_id = r.id LEFT JOIN debt d ON d.id = r.debt_id \
                WHERE r.org_id = 1 AND r.payment_date BETWEEN '2026-11-30' AND '2026-11-30';";
     let started = Instant::now();

@@ -198,6 +198,7 @@ pub fn run_export(
             to: &export.date_to,
             debt_types: export.debt_types.as_deref(),
             secondary: version == Version::V1_3,
+            with_receipt: export.with_receipt,
         };
         // One read transaction: the file is a consistent snapshot even while receipts keep arriving.
         let n_rows = db.read_tx(|conn| {

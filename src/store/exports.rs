@@ -3,6 +3,7 @@
 //! Rows are handed to a callback one at a time, in receipt order, so a million receipts never sit
 //! in memory together.
 
+use rusqlite::types::ValueRef;
 use rusqlite::{Connection, OptionalExtension, Row, named_params, params};
 
 use super::StoreError;
@@ -162,12 +163,14 @@ pub struct ExportSelection<'a> {
     pub debt_types: Option<&'a str>,
     /// Include receipts where the org is a secondary beneficiary (layout 1.3).
     pub secondary: bool,
+    /// Read the received XML (only the receipt columns need it, and it is most of a row's bytes).
+    pub with_receipt: bool,
 }
 
 const ROW_COLUMNS: &str = "r.receipt_id, r.notice_number, r.iuv, r.amount_cents, r.fee_cents, r.description, \
      r.debtor_kind, r.debtor_id, r.debtor_name, r.debtor_email, r.payer_kind, r.payer_id, r.payer_name, r.payer_email, \
      r.psp_id, r.psp_fiscal_code, r.psp_company_name, r.payment_date_time, r.payment_date, r.received_at, \
-     r.request_xml, t.transfer_index, t.amount_cents, t.category, t.remittance, t.mbd_attachment, d.iud, \
+     CASE WHEN :with_receipt THEN (SELECT request_xml FROM receipt_document WHERE receipt_id = r.id) ELSE '' END, t.transfer_index, t.amount_cents, t.category, t.remittance, t.mbd_attachment, d.iud, \
      d.debtor_address, d.debtor_civic_number, d.debtor_postal_code, d.debtor_city, d.debtor_province, \
      d.debtor_country, d.causale, d.collection_data, d.bilancio, dt.code, d.source, po.fiscal_code, po.name, \
      r.org_id <> :org_id";
@@ -180,50 +183,76 @@ const ROW_FILTER: &str = "r.outcome = 'OK' AND t.fiscal_code = :fiscal_code \
      AND ((:incremental = 1 AND r.received_at >= :from AND r.received_at < :to) \
        OR (:incremental = 0 AND r.payment_date BETWEEN :from AND :to))";
 
-fn export_row(row: &Row<'_>) -> rusqlite::Result<ExportRow> {
-    Ok(ExportRow {
-        receipt_id: row.get(0)?,
-        notice_number: row.get(1)?,
-        iuv: row.get(2)?,
-        amount_cents: row.get(3)?,
-        fee_cents: row.get(4)?,
-        description: row.get(5)?,
-        debtor_kind: row.get(6)?,
-        debtor_id: row.get(7)?,
-        debtor_name: row.get(8)?,
-        debtor_email: row.get(9)?,
-        payer_kind: row.get(10)?,
-        payer_id: row.get(11)?,
-        payer_name: row.get(12)?,
-        payer_email: row.get(13)?,
-        psp_id: row.get(14)?,
-        psp_fiscal_code: row.get(15)?,
-        psp_company_name: row.get(16)?,
-        payment_date_time: row.get(17)?,
-        payment_date: row.get(18)?,
-        received_at: row.get(19)?,
-        request_xml: row.get(20)?,
-        transfer_index: row.get(21)?,
-        transfer_amount_cents: row.get(22)?,
-        transfer_category: row.get(23)?,
-        transfer_remittance: row.get(24)?,
-        mbd_attachment: row.get(25)?,
-        iud: row.get(26)?,
-        debtor_address: row.get(27)?,
-        debtor_civic_number: row.get(28)?,
-        debtor_postal_code: row.get(29)?,
-        debtor_city: row.get(30)?,
-        debtor_province: row.get(31)?,
-        debtor_country: row.get(32)?,
-        causale: row.get(33)?,
-        collection_data: row.get(34)?,
-        bilancio: row.get(35)?,
-        debt_type_code: row.get(36)?,
-        debt_source: row.get(37)?,
-        primary_fiscal_code: row.get(38)?,
-        primary_name: row.get(39)?,
-        secondary: row.get(40)?,
-    })
+/// Copies a text column into `dst`, reusing its allocation (NULL becomes "").
+fn set_text(dst: &mut String, row: &Row<'_>, idx: usize) -> rusqlite::Result<()> {
+    dst.clear();
+    match row.get_ref(idx)? {
+        ValueRef::Text(bytes) => dst.push_str(&String::from_utf8_lossy(bytes)),
+        ValueRef::Null => {}
+        other => dst.push_str(&format!("{other:?}")),
+    }
+    Ok(())
+}
+
+/// Copies a nullable text column into `dst`, reusing its allocation.
+fn set_opt(dst: &mut Option<String>, row: &Row<'_>, idx: usize) -> rusqlite::Result<()> {
+    match row.get_ref(idx)? {
+        ValueRef::Null => *dst = None,
+        ValueRef::Text(bytes) => {
+            let text = dst.get_or_insert_with(String::new);
+            text.clear();
+            text.push_str(&String::from_utf8_lossy(bytes));
+        }
+        _ => *dst = Some(row.get::<_, String>(idx)?),
+    }
+    Ok(())
+}
+
+/// Fills `r` from the current result row, reusing its strings: a million-row export then
+/// allocates almost nothing per row.
+fn fill_export_row(r: &mut ExportRow, row: &Row<'_>) -> rusqlite::Result<()> {
+    set_text(&mut r.receipt_id, row, 0)?;
+    set_text(&mut r.notice_number, row, 1)?;
+    set_text(&mut r.iuv, row, 2)?;
+    r.amount_cents = row.get(3)?;
+    r.fee_cents = row.get(4)?;
+    set_text(&mut r.description, row, 5)?;
+    set_text(&mut r.debtor_kind, row, 6)?;
+    set_text(&mut r.debtor_id, row, 7)?;
+    set_text(&mut r.debtor_name, row, 8)?;
+    set_opt(&mut r.debtor_email, row, 9)?;
+    set_opt(&mut r.payer_kind, row, 10)?;
+    set_opt(&mut r.payer_id, row, 11)?;
+    set_opt(&mut r.payer_name, row, 12)?;
+    set_opt(&mut r.payer_email, row, 13)?;
+    set_text(&mut r.psp_id, row, 14)?;
+    set_opt(&mut r.psp_fiscal_code, row, 15)?;
+    set_text(&mut r.psp_company_name, row, 16)?;
+    set_opt(&mut r.payment_date_time, row, 17)?;
+    set_text(&mut r.payment_date, row, 18)?;
+    set_text(&mut r.received_at, row, 19)?;
+    set_text(&mut r.request_xml, row, 20)?;
+    r.transfer_index = row.get(21)?;
+    r.transfer_amount_cents = row.get(22)?;
+    set_text(&mut r.transfer_category, row, 23)?;
+    set_text(&mut r.transfer_remittance, row, 24)?;
+    set_opt(&mut r.mbd_attachment, row, 25)?;
+    set_opt(&mut r.iud, row, 26)?;
+    set_opt(&mut r.debtor_address, row, 27)?;
+    set_opt(&mut r.debtor_civic_number, row, 28)?;
+    set_opt(&mut r.debtor_postal_code, row, 29)?;
+    set_opt(&mut r.debtor_city, row, 30)?;
+    set_opt(&mut r.debtor_province, row, 31)?;
+    set_opt(&mut r.debtor_country, row, 32)?;
+    set_opt(&mut r.causale, row, 33)?;
+    set_opt(&mut r.collection_data, row, 34)?;
+    set_opt(&mut r.bilancio, row, 35)?;
+    set_opt(&mut r.debt_type_code, row, 36)?;
+    set_opt(&mut r.debt_source, row, 37)?;
+    set_text(&mut r.primary_fiscal_code, row, 38)?;
+    set_text(&mut r.primary_name, row, 39)?;
+    r.secondary = row.get(40)?;
+    Ok(())
 }
 
 /// Calls `each` for every row of the selection: first the org's own receipts, then (when asked)
@@ -254,13 +283,15 @@ pub fn for_each_export_row<E: From<StoreError>>(
             (":incremental", &sel.incremental),
             (":from", &sel.from),
             (":to", &sel.to),
+            (":with_receipt", &sel.with_receipt),
         ];
         if sql.contains(":types") {
             params.push((":types", &sel.debt_types));
         }
         let mut rows = stmt.query(params.as_slice()).map_err(StoreError::from)?;
+        let mut record = ExportRow::default();
         while let Some(row) = rows.next().map_err(StoreError::from)? {
-            let record = export_row(row).map_err(StoreError::from)?;
+            fill_export_row(&mut record, row).map_err(StoreError::from)?;
             each(&record)?;
             n_rows += 1;
         }

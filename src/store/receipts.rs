@@ -72,7 +72,8 @@ const COLUMNS: &str = "id, org_id, debt_id, receipt_id, notice_number, iuv, outc
      description, company_name, office_name, debtor_kind, debtor_id, debtor_name, debtor_email, payer_kind, payer_id, \
      payer_name, payer_email, psp_id, psp_fiscal_code, psp_vat_number, psp_company_name, channel_id, \
      channel_description, payment_method, payment_note, payment_date_time, application_date, transfer_date, stand_in, \
-     primitive, flag, request_xml, received_at, payment_date";
+     primitive, flag, (SELECT request_xml FROM receipt_document WHERE receipt_id = receipt.id), received_at, \
+     payment_date";
 
 fn from_row(row: &Row<'_>) -> rusqlite::Result<ReceiptRecord> {
     let payer_id: Option<String> = row.get(17)?;
@@ -128,12 +129,12 @@ pub fn insert_receipt(conn: &Connection, r: &ReceiptRecord, now: &str) -> Result
          description, company_name, office_name, debtor_kind, debtor_id, debtor_name, debtor_email, payer_kind, \
          payer_id, payer_name, payer_email, psp_id, psp_fiscal_code, psp_vat_number, psp_company_name, channel_id, \
          channel_description, payment_method, payment_note, payment_date_time, application_date, transfer_date, \
-         stand_in, primitive, flag, request_xml, received_at, payment_date) VALUES (:org_id, :debt_id, :receipt_id, \
+         stand_in, primitive, flag, received_at, payment_date) VALUES (:org_id, :debt_id, :receipt_id, \
          :notice_number, :iuv, :outcome, :amount_cents, :fee_cents, :description, :company_name, :office_name, \
          :debtor_kind, :debtor_id, :debtor_name, :debtor_email, :payer_kind, :payer_id, :payer_name, :payer_email, \
          :psp_id, :psp_fiscal_code, :psp_vat_number, :psp_company_name, :channel_id, :channel_description, \
          :payment_method, :payment_note, :payment_date_time, :application_date, :transfer_date, :stand_in, \
-         :primitive, :flag, :request_xml, :now, :payment_date)",
+         :primitive, :flag, :now, :payment_date)",
     )?
     .execute(named_params! {
         ":org_id": r.org_id, ":debt_id": r.debt_id, ":receipt_id": r.receipt_id, ":notice_number": r.notice_number,
@@ -148,11 +149,13 @@ pub fn insert_receipt(conn: &Connection, r: &ReceiptRecord, now: &str) -> Result
         ":channel_description": r.channel_description, ":payment_method": r.payment_method,
         ":payment_note": r.payment_note, ":payment_date_time": r.payment_date_time,
         ":application_date": r.application_date, ":transfer_date": r.transfer_date, ":stand_in": r.stand_in,
-        ":primitive": r.primitive, ":flag": r.flag, ":request_xml": r.request_xml, ":now": now,
+        ":primitive": r.primitive, ":flag": r.flag, ":now": now,
         ":payment_date": r.payment_date,
     })
     .map_err(StoreError::from_sqlite)?;
     let id = conn.last_insert_rowid();
+    conn.prepare_cached("INSERT INTO receipt_document (receipt_id, request_xml) VALUES (?1, ?2)")?
+        .execute(params![id, r.request_xml])?;
     let mut stmt = conn.prepare_cached(
         "INSERT INTO receipt_transfer (receipt_id, transfer_index, amount_cents, fiscal_code, company_name, iban, \
          mbd_attachment, remittance, category, metadata_json) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
