@@ -48,33 +48,9 @@ pub fn parse_urlencoded(text: &str) -> Vec<(String, String)> {
         .filter(|pair| !pair.is_empty())
         .map(|pair| {
             let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
-            (percent_decode(key), percent_decode(value))
+            (crate::web::forms::decode_lossy(key), crate::web::forms::decode_lossy(value))
         })
         .collect()
-}
-
-fn percent_decode(text: &str) -> String {
-    let bytes = text.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut idx = 0;
-    while let Some(&b) = bytes.get(idx) {
-        match b {
-            b'+' => out.push(b' '),
-            b'%' => {
-                let hex = bytes.get(idx + 1..idx + 3).and_then(|h| std::str::from_utf8(h).ok());
-                match hex.and_then(|h| u8::from_str_radix(h, 16).ok()) {
-                    Some(value) => {
-                        out.push(value);
-                        idx += 2;
-                    }
-                    None => out.push(b'%'),
-                }
-            }
-            other => out.push(other),
-        }
-        idx += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
 }
 
 /// Starts `n` workers on `server`; they return when the simulator is asked to stop.

@@ -62,6 +62,16 @@ impl Form {
 
 /// Percent-decoding with `+` as a space.
 fn decode(text: &str) -> Result<String, FormError> {
+    String::from_utf8(decode_bytes(text)).map_err(|_| FormError::NotUtf8)
+}
+
+/// [`decode`] for callers that take any bytes (invalid UTF-8 becomes U+FFFD), such as the
+/// simulator's query strings.
+pub(crate) fn decode_lossy(text: &str) -> String {
+    String::from_utf8_lossy(&decode_bytes(text)).into_owned()
+}
+
+fn decode_bytes(text: &str) -> Vec<u8> {
     let bytes = text.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
     let mut idx = 0;
@@ -82,7 +92,7 @@ fn decode(text: &str) -> Result<String, FormError> {
         }
         idx += 1;
     }
-    String::from_utf8(out).map_err(|_| FormError::NotUtf8)
+    out
 }
 
 /// Percent-encodes a value for a URL query.
