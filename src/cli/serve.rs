@@ -52,6 +52,7 @@ pub fn run(config: Config, demo_mode: bool) -> Result<(), CliError> {
         Some(Seeded::Created { operator_password, debts }) => {
             let _ = writeln!(out, "demo data created: org {} with {debts} debts", demo::DEMO_IPA);
             let _ = writeln!(out, "  portale cittadino: {scheme}://{addr}/");
+            let _ = writeln!(out, "  area operatori: {scheme}://{addr}/operatore");
             let _ = writeln!(
                 out,
                 "  operator login: user {} password {operator_password}  (shown only now)",
