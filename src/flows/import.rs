@@ -354,6 +354,7 @@ fn apply(env: &mut RunEnv<'_>, import: &ImportRecord) -> Result<(), Stop> {
             rejects_file,
             iuv_file,
         };
+        rows.scope.release_unused_counters(tx).map_err(|err| RunError::System(err.to_string()))?;
         imports::update_import_done(tx, import.id, &totals, now)?;
         // The notices of rows with flagGeneraIuv come after the commit, never inside it (a slow
         // PDF must not hold the import's transaction): queued here, in the same transaction, so
@@ -413,7 +414,7 @@ impl<'t> RowApplier<'t> {
         today: Date,
         now: &'t str,
     ) -> Result<RowApplier<'t>, Stop> {
-        let scope = OrgScope::load(tx, &import.org_ipa)?;
+        let scope = OrgScope::load(tx, &import.org_ipa)?.with_counter_block(1024);
         let enabled = match &import.operator {
             None => None,
             Some(username) => {

@@ -115,6 +115,11 @@ pub(crate) struct OrgScope {
     pub org: OrgRecord,
     pub segregation_code: SegregationCode,
     pub application_code: Option<ApplicationCode>,
+    /// IUV17 counter values taken from the store and not used yet: (next, end exclusive).
+    counters: std::cell::Cell<(u64, u64)>,
+    /// How many counter values to take at once: 1 for a single debt; an import takes blocks, so
+    /// a million generated IUVs cost a thousand counter updates instead of a million.
+    counter_block: u64,
 }
 
 impl OrgScope {
@@ -124,7 +129,38 @@ impl OrgScope {
         let segregation_code = SegregationCode::parse(&org.segregation_code)
             .map_err(|err| ServiceError::Internal(format!("stored segregation code: {err}")))?;
         let application_code = org.application_code.as_deref().and_then(|c| ApplicationCode::parse(c).ok());
-        Ok(OrgScope { org, segregation_code, application_code })
+        let (counters, counter_block) = (std::cell::Cell::new((0, 0)), 1);
+        Ok(OrgScope { org, segregation_code, application_code, counters, counter_block })
+    }
+
+    /// Takes IUV counter values `block` at a time (for an import, inside its one transaction).
+    pub(crate) fn with_counter_block(self, block: u64) -> OrgScope {
+        OrgScope { counter_block: block.max(1), ..self }
+    }
+
+    /// Gives back the counter values reserved and not used, so a file leaves no gap; call it in
+    /// the transaction that reserved them, before it commits.
+    pub(crate) fn release_unused_counters(&self, tx: &crate::store::Conn) -> Result<(), ServiceError> {
+        let (next, end) = self.counters.get();
+        if next < end {
+            let generator = GeneratorId::parse(&self.org.generator_id)
+                .map_err(|err| ServiceError::Internal(format!("stored generator id: {err}")))?;
+            debts::release_iuv_counters(tx, self.org.id, generator.as_str(), end - 1, next - 1)?;
+            self.counters.set((0, 0));
+        }
+        Ok(())
+    }
+
+    /// The next IUV17 counter value of this org's generator.
+    fn next_counter(&self, tx: &crate::store::Conn, generator: &str) -> Result<u64, ServiceError> {
+        let (next, end) = self.counters.get();
+        if next < end {
+            self.counters.set((next + 1, end));
+            return Ok(next);
+        }
+        let first = debts::reserve_iuv_counters(tx, self.org.id, generator, self.counter_block)?;
+        self.counters.set((first + 1, first + self.counter_block));
+        Ok(first)
     }
 }
 
@@ -307,7 +343,7 @@ pub(crate) fn annul_in(
 fn generate(tx: &crate::store::Conn, scope: &OrgScope) -> Result<(String, String), ServiceError> {
     let generator = GeneratorId::parse(&scope.org.generator_id)
         .map_err(|err| ServiceError::Internal(format!("stored generator id: {err}")))?;
-    let counter = debts::next_iuv_counter(tx, scope.org.id, generator.as_str())?;
+    let counter = scope.next_counter(tx, generator.as_str())?;
     let (iuv, notice) = generate_iuv17(scope.segregation_code, generator, counter)
         .map_err(|err| ServiceError::Conflict(format!("cannot generate an IUV: {err}")))?;
     Ok((iuv.as_str().to_owned(), notice.as_str().to_owned()))

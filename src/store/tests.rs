@@ -200,3 +200,20 @@ fn audit_is_append_only() {
     let err = db.write(|tx| Ok::<_, StoreError>(tx.execute("DELETE FROM audit", [])?)).unwrap_err();
     assert!(err.to_string().contains("audit is append-only"), "{err}");
 }
+
+#[test]
+fn counter_blocks_are_reserved_and_the_unused_end_given_back() {
+    let (_dir, db) = open_temp();
+    let org_id = db.write(|tx| orgs::insert_org(tx, &org("c_a001", "00000000000"), "t")).unwrap();
+    db.write(|tx| {
+        assert_eq!(debts::reserve_iuv_counters(tx, org_id, "00", 10)?, 1);
+        // Three used (1, 2, 3): the other seven go back in the same transaction.
+        debts::release_iuv_counters(tx, org_id, "00", 10, 3)?;
+        Ok::<_, StoreError>(())
+    })
+    .unwrap();
+    assert_eq!(db.write(|tx| debts::next_iuv_counter(tx, org_id, "00")).unwrap(), 4);
+    // A release that no longer matches (someone took more meanwhile) changes nothing.
+    db.write(|tx| debts::release_iuv_counters(tx, org_id, "00", 10, 3)).unwrap();
+    assert_eq!(db.write(|tx| debts::next_iuv_counter(tx, org_id, "00")).unwrap(), 5);
+}
