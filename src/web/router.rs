@@ -258,48 +258,77 @@ pub fn dispatch(state: &AppState, route: &Route, request: &Request<'_>) -> Respo
 /// query of a GET), refuses a form POST whose CSRF token is missing or wrong before any handler
 /// runs, then stores the session and sets its cookie.
 fn portal_call(state: &AppState, page: &Page, request: &Request<'_>) -> Response {
-    let now = clock::now();
-    let mut session = match Session::load(state, request, now) {
-        Ok(session) => session,
-        Err(err) => {
-            tracing::error!(error = %err, "cannot load the session");
-            return ui::errors::internal_error(0);
+    with_session(state, request, |session, now| {
+        let raw = if request.method == "POST" { request.body } else { request.query.as_bytes() };
+        let form = match Form::parse(raw) {
+            Ok(form) => form,
+            Err(err) => {
+                tracing::info!(error = %err, "unreadable form");
+                return Err(ui::errors::bad_request("I dati inviati non sono leggibili."));
+            }
+        };
+        let query = Form::parse(request.query.as_bytes()).unwrap_or_default();
+        if page.is_form_post() {
+            let is_form = request.header("content-type").is_some_and(|ct| {
+                ct.trim_start().to_ascii_lowercase().starts_with("application/x-www-form-urlencoded")
+            });
+            if !is_form || !form.get("csrf").is_some_and(|token| session.csrf_matches(token)) {
+                tracing::warn!(target: "security", page = page.name(), "form refused: missing or wrong CSRF token");
+                return Err(ui::errors::forbidden_form());
+            }
         }
-    };
-    let raw = if request.method == "POST" { request.body } else { request.query.as_bytes() };
-    let form = match Form::parse(raw) {
-        Ok(form) => form,
-        Err(err) => {
-            tracing::info!(error = %err, "unreadable form");
-            return ui::errors::bad_request("I dati inviati non sono leggibili.");
-        }
-    };
-    let query = Form::parse(request.query.as_bytes()).unwrap_or_default();
-    if page.is_form_post() {
-        let is_form = request
-            .header("content-type")
-            .is_some_and(|ct| ct.trim_start().to_ascii_lowercase().starts_with("application/x-www-form-urlencoded"));
-        if !is_form || !form.get("csrf").is_some_and(|token| session.csrf_matches(token)) {
-            tracing::warn!(target: "security", page = page.name(), "form refused: missing or wrong CSRF token");
-            return ui::errors::forbidden_form();
-        }
-    }
-    let mut ctx = portal::Ctx { state, request, session: &mut session, form, query, now };
-    let response = portal::handle(&mut ctx, page);
-    match session.save(state, now) {
-        Ok(Some(cookie)) => response.with_header("Set-Cookie", cookie),
-        Ok(None) => response,
-        Err(err) => {
-            tracing::error!(error = %err, "cannot save the session");
-            ui::errors::internal_error(0)
-        }
-    }
+        let mut ctx = portal::Ctx { state, request, session, form, query, now };
+        Ok(portal::handle(&mut ctx, page))
+    })
 }
 
 /// The wrapper of every back-office page: the session, the form (urlencoded, or the parts of a
 /// multipart upload), the CSRF check of every form POST before any handler runs, then the session
 /// saved and its cookie set.
 fn backoffice_call(state: &AppState, page: &BoPage, request: &Request<'_>) -> Response {
+    with_session(state, request, |session, now| {
+        let content_type = request.header("content-type").unwrap_or_default();
+        let (form, parts) = match multipart::boundary(content_type) {
+            Some(boundary) if request.method == "POST" => match multipart::parse(request.body, &boundary) {
+                Ok(parts) => (Form::default(), parts),
+                Err(err) => {
+                    tracing::info!(error = %err, "unreadable upload");
+                    return Err(ui::errors::bad_request("Il file inviato non è leggibile."));
+                }
+            },
+            _ => {
+                let raw = if request.method == "POST" { request.body } else { request.query.as_bytes() };
+                match Form::parse(raw) {
+                    Ok(form) => (form, Vec::new()),
+                    Err(_) => return Err(ui::errors::bad_request("I dati inviati non sono leggibili.")),
+                }
+            }
+        };
+        if page.is_form_post() {
+            let token = form.get("csrf").map(str::to_owned).or_else(|| {
+                parts
+                    .iter()
+                    .find(|p| p.name == "csrf" && p.file_name.is_none())
+                    .map(|p| String::from_utf8_lossy(p.data).into_owned())
+            });
+            if !token.is_some_and(|t| session.csrf_matches(&t)) {
+                tracing::warn!(target: "security", page = page.name(), "form refused: missing or wrong CSRF token");
+                return Err(ui::errors::forbidden_form());
+            }
+        }
+        let mut ctx = backoffice::BoCtx { state, session, form, parts, now };
+        Ok(backoffice::handle(&mut ctx, page))
+    })
+}
+
+/// Loads the caller's session, runs `page` with it, then saves it and sets its cookie: the one
+/// place the portal and the back office keep sessions. A request `page` refuses (`Err`: unreadable
+/// form, failed CSRF check) is answered as is and leaves the session unsaved.
+fn with_session(
+    state: &AppState,
+    request: &Request<'_>,
+    page: impl FnOnce(&mut Session, jiff::Timestamp) -> Result<Response, Response>,
+) -> Response {
     let now = clock::now();
     let mut session = match Session::load(state, request, now) {
         Ok(session) => session,
@@ -308,37 +337,10 @@ fn backoffice_call(state: &AppState, page: &BoPage, request: &Request<'_>) -> Re
             return ui::errors::internal_error(0);
         }
     };
-    let content_type = request.header("content-type").unwrap_or_default();
-    let (form, parts) = match multipart::boundary(content_type) {
-        Some(boundary) if request.method == "POST" => match multipart::parse(request.body, &boundary) {
-            Ok(parts) => (Form::default(), parts),
-            Err(err) => {
-                tracing::info!(error = %err, "unreadable upload");
-                return ui::errors::bad_request("Il file inviato non è leggibile.");
-            }
-        },
-        _ => {
-            let raw = if request.method == "POST" { request.body } else { request.query.as_bytes() };
-            match Form::parse(raw) {
-                Ok(form) => (form, Vec::new()),
-                Err(_) => return ui::errors::bad_request("I dati inviati non sono leggibili."),
-            }
-        }
+    let response = match page(&mut session, now) {
+        Ok(response) => response,
+        Err(refusal) => return refusal,
     };
-    if page.is_form_post() {
-        let token = form.get("csrf").map(str::to_owned).or_else(|| {
-            parts
-                .iter()
-                .find(|p| p.name == "csrf" && p.file_name.is_none())
-                .map(|p| String::from_utf8_lossy(p.data).into_owned())
-        });
-        if !token.is_some_and(|t| session.csrf_matches(&t)) {
-            tracing::warn!(target: "security", page = page.name(), "form refused: missing or wrong CSRF token");
-            return ui::errors::forbidden_form();
-        }
-    }
-    let mut ctx = backoffice::BoCtx { state, session: &mut session, form, parts, now };
-    let response = backoffice::handle(&mut ctx, page);
     match session.save(state, now) {
         Ok(Some(cookie)) => response.with_header("Set-Cookie", cookie),
         Ok(None) => response,

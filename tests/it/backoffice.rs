@@ -116,29 +116,7 @@ fn upload_a_flow_and_export_receipts_through_the_pages() {
 fn operators_see_only_their_orgs_and_are_locked_out_after_five_failures() {
     let (_tmp, dir) = data_dir();
     let server = Server::start(&dir, &["demo"]);
-    assert!(
-        run(
-            &dir,
-            &[
-                "org",
-                "add",
-                "c_f205",
-                "--fiscal-code",
-                "01199250158",
-                "--name",
-                "Comune di Milano",
-                "--segregation-code",
-                "02",
-                "--iban",
-                "IT60X0542811101000000123456",
-                "--state",
-                "ESERCIZIO"
-            ],
-            None
-        )
-        .status
-        .success()
-    );
+    crate::support::add_milano(&dir);
     assert!(
         run(
             &dir,

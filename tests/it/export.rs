@@ -232,26 +232,7 @@ fn incremental_windows_neither_skip_nor_repeat() {
 fn secondary_beneficiary_rows_and_operator_filtering() {
     let (tmp, dir) = data_dir();
     let server = Server::start(&dir, &["demo"]);
-    let ok = run(
-        &dir,
-        &[
-            "org",
-            "add",
-            "c_f205",
-            "--fiscal-code",
-            "01199250158",
-            "--name",
-            "Comune di Milano",
-            "--segregation-code",
-            "02",
-            "--iban",
-            "IT60X0542811101000000123456",
-            "--state",
-            "ESERCIZIO",
-        ],
-        None,
-    );
-    assert!(ok.status.success());
+    crate::support::add_milano(&dir);
     let (_, notice, iuv, cents) = open_debts(&dir).remove(0);
     // A receipt of the demo org with a second transfer to Milano (multi-beneficiary).
     let share = 500;

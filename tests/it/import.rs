@@ -25,21 +25,7 @@ fn ok(out: &std::process::Output) -> serde_json::Value {
 /// inactive) and an operator enabled on TARI only.
 fn setup(dir: &Path) {
     let steps: &[&[&str]] = &[
-        &[
-            "org",
-            "add",
-            ORG,
-            "--fiscal-code",
-            "01199250158",
-            "--name",
-            "Comune di Milano",
-            "--segregation-code",
-            "02",
-            "--iban",
-            "IT60X0542811101000000123456",
-            "--state",
-            "ESERCIZIO",
-        ],
+        crate::support::ADD_MILANO,
         &[
             "debt-type",
             "add",

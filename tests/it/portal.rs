@@ -278,27 +278,7 @@ fn notices_of_two_orgs_in_one_cart_cancel_and_limits() {
     let server = Server::start(&dir, &["demo"]);
     let sim = simulator_url(&server);
     // A second org with one notice, created with the CLI.
-    let out = run(
-        &dir,
-        &[
-            "org",
-            "add",
-            "c_f205",
-            "--fiscal-code",
-            "01199250158",
-            "--name",
-            "Comune di Milano",
-            "--segregation-code",
-            "02",
-            "--iban",
-            "IT60X0542811101000000123456",
-            "--state",
-            "ESERCIZIO",
-            "--json",
-        ],
-        None,
-    );
-    assert!(out.status.success(), "{}", crate::support::stderr(&out));
+    crate::support::add_milano(&dir);
     let out = run(
         &dir,
         &[

@@ -7,6 +7,29 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
+/// `mypay org add` for the second org several tests need: Comune di Milano (`c_f205`), in service.
+pub const ADD_MILANO: &[&str] = &[
+    "org",
+    "add",
+    "c_f205",
+    "--fiscal-code",
+    "01199250158",
+    "--name",
+    "Comune di Milano",
+    "--segregation-code",
+    "02",
+    "--iban",
+    "IT60X0542811101000000123456",
+    "--state",
+    "ESERCIZIO",
+];
+
+/// Adds Comune di Milano ([`ADD_MILANO`]); the test fails if the CLI refuses.
+pub fn add_milano(data_dir: &Path) {
+    let out = run(data_dir, ADD_MILANO, None);
+    assert!(out.status.success(), "{}", stderr(&out));
+}
+
 /// The binary under test.
 pub fn bin() -> &'static str {
     env!("CARGO_BIN_EXE_mypay")
