@@ -68,6 +68,16 @@ fn local_to_utc(text: &str, field: &'static str) -> Result<String, ExportError> 
     Ok(crate::clock::iso(zoned.timestamp()))
 }
 
+/// The latest `limit` exports of the org with id `org_id`, newest first.
+pub fn list_exports(db: &Db, org_id: i64, limit: u32) -> Result<Vec<ExportRecord>, ExportError> {
+    Ok(db.read(|conn| exports::list_exports(conn, org_id, limit))?)
+}
+
+/// Export `id` of the org with id `org_id`, when that org has it.
+pub fn find_export(db: &Db, org_id: i64, id: i64) -> Result<Option<ExportRecord>, ExportError> {
+    Ok(db.read(|conn| exports::find_export(conn, org_id, id))?)
+}
+
 /// Checks and records the request; returns its record (state LOAD_EXPORT) and the normalized
 /// selection bounds. `now` bounds an incremental window: its end may not be in the future, or a
 /// receipt stored later with an earlier time could be skipped by both this export and the next.

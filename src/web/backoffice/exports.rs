@@ -5,8 +5,8 @@
 use maud::html;
 
 use super::{BoCtx, download};
+use crate::services::debt_types;
 use crate::services::exports::{self, ExportError, ExportRequest};
-use crate::store::exports as export_store;
 use crate::web::{Response, ui};
 
 fn state_label(state: &str) -> &'static str {
@@ -25,16 +25,15 @@ pub fn list(ctx: &mut BoCtx<'_>, ipa: &str) -> Response {
         Ok(grant) => grant,
         Err(response) => return response,
     };
-    let org_id = grant.org.id;
-    let (list, types) = match ctx.state.db.read(|c| {
-        Ok::<_, crate::store::StoreError>((
-            export_store::list_exports(c, org_id, 50)?,
-            crate::store::debt_types::list_debt_types(c, org_id)?,
-        ))
-    }) {
-        Ok(found) => found,
-        Err(err) => {
+    let listed = exports::list_exports(&ctx.state.db, grant.org.id, 50);
+    let (list, types) = match (listed, debt_types::list_debt_types(&ctx.state.db, &grant.org.ipa_code)) {
+        (Ok(list), Ok(types)) => (list, types),
+        (Err(err), _) => {
             tracing::error!(error = %err, "cannot list exports");
+            return ui::errors::internal_error(0);
+        }
+        (_, Err(err)) => {
+            tracing::error!(error = %err, "cannot list debt types");
             return ui::errors::internal_error(0);
         }
     };
@@ -151,7 +150,7 @@ pub fn file(ctx: &mut BoCtx<'_>, ipa: &str, id: &str) -> Response {
     let Ok(id) = id.parse::<i64>() else {
         return ui::errors::not_found();
     };
-    let found = ctx.state.db.read(|c| export_store::find_export(c, grant.org.id, id));
+    let found = exports::find_export(&ctx.state.db, grant.org.id, id);
     match found {
         Ok(Some(export)) => match export.file_name {
             Some(name) if !name.contains('/') => download(
