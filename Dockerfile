@@ -6,8 +6,16 @@
 #   docker run --rm -p 8080:8080 -v mypay-data:/var/lib/mypay mypay
 #
 # The default command starts the offline demo (built-in pagoPA node simulator)
-# on port 8080. For production, pass your own command, e.g.
-#   docker run ... -v /etc/mypay:/etc/mypay:ro mypay serve --config /etc/mypay/mypay.toml
+# on port 8080. For production run `serve`, configured by environment
+# (MYPAY_<SECTION>_<KEY>, see packaging/mypay.toml) or by a mounted
+# /etc/mypay/mypay.toml, which is read by default:
+#   docker run -d --name mypay -p 443:8080 -v mypay-data:/var/lib/mypay \
+#     -e MYPAY_SERVER_PUBLIC_URL=https://pagamenti.comune.example.it \
+#     -e MYPAY_STATION_BROKER_ID=01234567890 -e MYPAY_STATION_STATION_ID=01234567890_01 \
+#     -e MYPAY_NODE_BASE_URL=https://api.platform.pagopa.it mypay serve
+# Without MYPAY_TLS_CERT/MYPAY_TLS_KEY, serve makes a self-signed certificate
+# in the volume on first start (tls.mode = "auto"); MYPAY_TLS_MODE=off serves
+# plain HTTP behind a TLS-terminating proxy.
 #
 # Needs BuildKit (the default builder since Docker 23) for the cache mounts.
 
@@ -35,12 +43,8 @@ LABEL org.opencontainers.image.title="mypay" \
       org.opencontainers.image.description="pagoPA payments appliance for Italian local authorities" \
       org.opencontainers.image.licenses="EUPL-1.2"
 
-# ca-certificates: TLS towards the pagoPA node; tzdata: Europe/Rome local time.
-RUN apt-get update \
- && apt-get install -y --no-install-recommends ca-certificates tzdata \
- && rm -rf /var/lib/apt/lists/*
-
-ENV TZ=Europe/Rome
+# No extra packages: the binary embeds its web assets, fonts, the time zone database (jiff) and the
+# Mozilla root certificates (webpki-roots), and needs only glibc, which the slim image has.
 
 # Unprivileged service user owning the state directory.
 RUN groupadd --system mypay \
@@ -51,6 +55,11 @@ RUN groupadd --system mypay \
 COPY --from=builder /out/mypay /usr/local/bin/mypay
 COPY LICENSE /usr/share/doc/mypay/LICENSE
 
+# Configuration by environment: these two fit any container; the rest (public URL, station, node,
+# TLS, mail...) is given with -e or --env-file, or in a mounted /etc/mypay/mypay.toml.
+ENV MYPAY_DATA_DIR=/var/lib/mypay \
+    MYPAY_SERVER_LISTEN=0.0.0.0:8080
+
 VOLUME ["/var/lib/mypay"]
 WORKDIR /var/lib/mypay
 USER mypay
@@ -58,9 +67,10 @@ USER mypay
 EXPOSE 8080
 STOPSIGNAL SIGTERM
 
-# No HEALTHCHECK: the slim image has no curl/wget, and mypay has no
-# "healthcheck" subcommand. mypay serves GET /healthz: probe it from the
-# orchestrator instead (e.g. a Kubernetes httpGet probe on port 8080, path /healthz).
+# The binary probes itself (a slim image has no curl): GET /healthz on the listen address, over
+# HTTPS (self-signed accepted) or HTTP; exit 0 only on a 200, which needs the database to answer.
+HEALTHCHECK --interval=30s --timeout=5s --start-period=10s --retries=3 \
+    CMD ["/usr/local/bin/mypay", "healthcheck", "--timeout", "4"]
 
 ENTRYPOINT ["/usr/local/bin/mypay"]
-CMD ["demo", "--listen", "0.0.0.0:8080", "--data-dir", "/var/lib/mypay"]
+CMD ["demo"]

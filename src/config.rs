@@ -18,6 +18,21 @@ use serde::{Deserialize, Serialize};
 /// The schema version of `mypay.toml`; bumped when a key changes meaning.
 pub const CONFIG_VERSION: u32 = 1;
 
+/// The configuration file the Debian package installs. Commands other than the demo read it when no
+/// `--config` is given and it exists, so an installed `mypay serve` needs no flag.
+pub const DEFAULT_CONFIG_PATH: &str = "/etc/mypay/mypay.toml";
+
+/// The configuration file to read: the one named on the command line, else [`DEFAULT_CONFIG_PATH`]
+/// when it exists (never for the demo, which must keep running on its own defaults on a machine
+/// where the package is installed), else none.
+pub fn config_path(given: Option<&Path>, demo: bool) -> Option<PathBuf> {
+    match given {
+        Some(path) => Some(path.to_owned()),
+        None if demo => None,
+        None => Some(PathBuf::from(DEFAULT_CONFIG_PATH)).filter(|path| path.is_file()),
+    }
+}
+
 /// A problem with the configuration, named by its key. Startup refuses to go on with any of these.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ConfigError {
@@ -237,9 +252,13 @@ pub struct NodeSection {
 
 /// `[tls]`: HTTPS on the listener itself, and the client certificate the pagoPA Node must present
 /// on the station path. Empty paths mean "not used".
-#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct TlsSection {
+    /// `auto` (the default): HTTPS with `cert` and `key` when they are set; without them `serve`
+    /// generates a self-signed certificate in `<data_dir>/tls/` on first start (the demo stays plain
+    /// HTTP). `off`: plain HTTP, for a reverse proxy in front.
+    pub mode: String,
     /// PEM certificate chain (leaf first); empty = plain HTTP.
     pub cert: PathBuf,
     /// PEM private key of the leaf (PKCS#8, SEC1 or PKCS#1); required with `cert`.
@@ -247,6 +266,12 @@ pub struct TlsSection {
     /// PEM CA bundle the pagoPA Node's client certificate must chain to on `/ws/fesp/`; empty = no
     /// client certificate required.
     pub client_ca: PathBuf,
+}
+
+impl Default for TlsSection {
+    fn default() -> TlsSection {
+        TlsSection { mode: "auto".to_owned(), cert: PathBuf::new(), key: PathBuf::new(), client_ca: PathBuf::new() }
+    }
 }
 
 /// The `[tls]` files, read and parsed by [`Config::validate`] so that a bad file is reported by key
@@ -354,6 +379,10 @@ pub struct Config {
     /// never listen and may run as a user that cannot read the key.
     #[serde(skip)]
     pub tls: Option<TlsMaterial>,
+    /// `serve` must make (or reuse) the self-signed certificate of `tls.mode = "auto"` before it
+    /// listens: production, mode `auto`, no `tls.cert`.
+    #[serde(skip)]
+    pub generate_tls: bool,
 }
 
 /// Every environment variable we read, with the key it overrides.
@@ -370,6 +399,7 @@ pub const ENV_KEYS: &[(&str, &str)] = &[
     ("MYPAY_NODE_SUBSCRIPTION_KEY", "node.subscription_key"),
     ("MYPAY_NODE_REPORTING_INTERVAL_MINUTES", "node.reporting_interval_minutes"),
     ("MYPAY_LOG_LEVEL", "log.level"),
+    ("MYPAY_TLS_MODE", "tls.mode"),
     ("MYPAY_TLS_CERT", "tls.cert"),
     ("MYPAY_TLS_KEY", "tls.key"),
     ("MYPAY_TLS_CLIENT_CA", "tls.client_ca"),
@@ -449,6 +479,7 @@ impl RawConfig {
             "node.subscription_key" => self.node.subscription_key = Secret::new(value),
             "node.reporting_interval_minutes" => self.node.reporting_interval_minutes = parse_number(value)?,
             "log.level" => self.log.level = value.to_owned(),
+            "tls.mode" => self.tls.mode = value.to_owned(),
             "tls.cert" => self.tls.cert = PathBuf::from(value),
             "tls.key" => self.tls.key = PathBuf::from(value),
             "tls.client_ca" => self.tls.client_ca = PathBuf::from(value),
@@ -624,7 +655,8 @@ impl Config {
             return Err(ConfigError::Invalid(problems));
         }
         let database_path = raw.data_dir.join("mypay.db");
-        Ok(Config { raw, listen, database_path, sources, tls })
+        let generate_tls = mode == Mode::Production && raw.tls.mode == "auto" && raw.tls.cert.as_os_str().is_empty();
+        Ok(Config { raw, listen, database_path, sources, tls, generate_tls })
     }
 }
 
@@ -677,7 +709,20 @@ fn check_tls(tls: &TlsSection, mode: Mode, problem: &mut impl FnMut(&'static str
         (false, true) => problem("tls.cert", "is required when tls.key is set".to_owned()),
         _ => {}
     }
-    if set(&tls.client_ca) && !set(&tls.cert) {
+    match tls.mode.as_str() {
+        "auto" => {}
+        "off" if set(&tls.cert) || set(&tls.key) || set(&tls.client_ca) => problem(
+            "tls.mode",
+            "is \"off\" (plain HTTP) but tls.cert, tls.key or tls.client_ca is set: remove them or use \"auto\""
+                .to_owned(),
+        ),
+        "off" => {}
+        other => problem("tls.mode", format!("{other:?} must be auto or off")),
+    }
+    // In production `auto` makes the server's certificate when none is configured; elsewhere
+    // (the demo) there is no TLS without one, so nothing could check client certificates.
+    let generated = mode != Mode::Demo && tls.mode == "auto";
+    if set(&tls.client_ca) && !set(&tls.cert) && !generated {
         problem("tls.client_ca", "needs tls.cert and tls.key (client certificates are checked over TLS)".to_owned());
     }
     if mode == Mode::Admin || !set(&tls.cert) || !set(&tls.key) {
@@ -763,6 +808,25 @@ mod tests {
     }
 
     #[test]
+    fn production_generates_a_certificate_unless_tls_is_off_or_configured() {
+        let base = "[server]\npublic_url = \"https://pagamenti.example.it\"\n[station]\nbroker_id = \"12345678901\"\n\
+                    station_id = \"12345678901_01\"\n[node]\nbase_url = \"https://api.example.it\"\n";
+        assert!(production(base).unwrap().generate_tls);
+        assert!(!production(&format!("{base}[tls]\nmode = \"off\"\n")).unwrap().generate_tls);
+        let demo = Config::validate(RawConfig::default(), Mode::Demo, vec![]).unwrap();
+        assert!(!demo.generate_tls && demo.tls.is_none());
+    }
+
+    #[test]
+    fn the_default_file_is_read_only_when_present_and_never_by_the_demo() {
+        let given = Path::new("/srv/mypay.toml");
+        assert_eq!(config_path(Some(given), true), Some(given.to_owned()));
+        assert_eq!(config_path(None, true), None);
+        let expected = Path::new(DEFAULT_CONFIG_PATH).is_file().then(|| PathBuf::from(DEFAULT_CONFIG_PATH));
+        assert_eq!(config_path(None, false), expected);
+    }
+
+    #[test]
     fn demo_fills_the_station_identity() {
         let config = Config::validate(RawConfig::default(), Mode::Demo, vec![]).unwrap();
         assert_eq!(config.raw.station.station_id, "99999000013_01");
@@ -808,8 +872,13 @@ mod tests {
             ["tls.key: is required when tls.cert is set"]
         );
         assert_eq!(tls_problems("key = \"/x/key.pem\"\n", Mode::Admin), ["tls.cert: is required when tls.key is set"]);
-        let problems = tls_problems("client_ca = \"/x/ca.pem\"\n", Mode::Admin);
+        let problems = tls_problems("client_ca = \"/x/ca.pem\"\n", Mode::Demo);
         assert!(problems[0].starts_with("tls.client_ca: needs tls.cert"), "{problems:?}");
+        // Production makes its own certificate with mode "auto", which client_ca can go with.
+        assert!(tls_problems("client_ca = \"/x/ca.pem\"\n", Mode::Admin).is_empty());
+        let problems = tls_problems("mode = \"off\"\nclient_ca = \"/x/ca.pem\"\n", Mode::Admin);
+        assert!(problems[0].starts_with("tls.mode: is \"off\" (plain HTTP) but"), "{problems:?}");
+        assert_eq!(tls_problems("mode = \"on\"\n", Mode::Admin), ["tls.mode: \"on\" must be auto or off"]);
         // Admin commands never listen: they do not read the files (the key may be unreadable to them).
         assert!(tls_problems("cert = \"/x/cert.pem\"\nkey = \"/x/key.pem\"\n", Mode::Admin).is_empty());
     }

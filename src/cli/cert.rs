@@ -4,7 +4,8 @@
 //!
 //! Keys are ECDSA P-256 (what ring can generate; accepted by public CAs and by TLS 1.2/1.3 clients).
 //! Files are written whole or not at all (temporary file, then rename), `key.pem` with mode 0600,
-//! and existing files are never replaced without `--force`.
+//! and existing files are never replaced without `--force`. `with_generated_certificate` makes (on
+//! first start) and reuses the self-signed certificate of `tls.mode = "auto"` for `serve`.
 
 use std::io::Write as _;
 use std::net::IpAddr;
@@ -17,6 +18,7 @@ use rcgen::{CertificateParams, DnType, ExtendedKeyUsagePurpose, KeyPair, KeyUsag
 
 use super::CliError;
 use crate::clock;
+use crate::config::{Config, Mode};
 
 #[derive(Debug, Subcommand)]
 pub enum CertCommand {
@@ -94,18 +96,10 @@ fn csr(names: &Names) -> Result<(), CliError> {
 }
 
 fn self_signed(names: &Names, days: u32) -> Result<(), CliError> {
-    let (mut params, sans) = params(names)?;
     let key_path = names.out_dir.join("key.pem");
     let cert_path = names.out_dir.join("cert.pem");
     refuse_existing(&[&key_path, &cert_path], names.force)?;
-    let today = clock::now().to_zoned(jiff::tz::TimeZone::UTC).date();
-    // A day of slack before today, for clocks slightly behind ours.
-    let from = today.checked_sub(1.day()).map_err(system)?;
-    let until = today.checked_add(i64::from(days).days()).map_err(system)?;
-    set_validity(&mut params, from, until)?;
-    let key = KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256).map_err(system)?;
-    let cert = params.self_signed(&key).map_err(system)?;
-    write_files(&names.out_dir, &[(&key_path, key.serialize_pem(), 0o600), (&cert_path, cert.pem(), 0o644)])?;
+    let (sans, until) = write_self_signed(names, i64::from(days))?;
     let mut out = std::io::stdout().lock();
     let _ = writeln!(out, "wrote {} (ECDSA P-256 private key, mode 0600: keep it secret)", key_path.display());
     let _ = writeln!(
@@ -117,6 +111,69 @@ fn self_signed(names: &Names, days: u32) -> Result<(), CliError> {
         sans.join(", ")
     );
     Ok(())
+}
+
+/// `tls.mode = "auto"` in production without `tls.cert`: the self-signed certificate in
+/// `<data_dir>/tls/`, made on first start (SANs: the host of `server.public_url` and the listen
+/// address, when it is a specific one) and reused afterwards. Returns the configuration validated
+/// again with `tls.cert`/`tls.key` pointing at it, so the files are read and checked like any
+/// configured certificate.
+pub(super) fn with_generated_certificate(config: Config) -> Result<Config, CliError> {
+    let dir = config.raw.data_dir.join("tls");
+    let (cert_path, key_path) = (dir.join("cert.pem"), dir.join("key.pem"));
+    let common_name = url_host(&config.raw.server.public_url).unwrap_or("localhost").to_owned();
+    let listen_ip = config.listen.ip();
+    let sans = if listen_ip.is_unspecified() { Vec::new() } else { vec![listen_ip.to_string()] };
+    if cert_path.exists() && key_path.exists() {
+        tracing::info!(cert = %cert_path.display(), "tls.mode = auto: using the self-signed certificate made on first start");
+    } else {
+        let names = Names { common_name, sans, out_dir: dir.clone(), force: true };
+        let (sans, until) = write_self_signed(&names, AUTO_DAYS)?;
+        tracing::warn!(
+            cert = %cert_path.display(),
+            names = %sans.join(", "),
+            %until,
+            "tls.mode = auto: generated a self-signed certificate; browsers will warn and the pagoPA Node refuses it. \
+             Replace it: `mypay cert csr --common-name <FQDN> --out-dir /etc/mypay/tls`, have a CA sign csr.pem, \
+             then set tls.cert and tls.key and restart (or delete {} to make a new self-signed one)",
+            dir.display()
+        );
+    }
+    let Config { mut raw, sources, .. } = config;
+    raw.tls.cert = cert_path;
+    raw.tls.key = key_path;
+    Ok(Config::validate(raw, Mode::Production, sources)?)
+}
+
+/// Writes a new key and a self-signed certificate valid for `days` from today into `out_dir`
+/// (`key.pem`, `cert.pem`); returns the subjectAltNames and the last day of validity.
+fn write_self_signed(names: &Names, days: i64) -> Result<(Vec<String>, jiff::civil::Date), CliError> {
+    let (mut params, sans) = params(names)?;
+    let today = clock::now().to_zoned(jiff::tz::TimeZone::UTC).date();
+    // A day of slack before today, for clocks slightly behind ours.
+    let from = today.checked_sub(1.day()).map_err(system)?;
+    let until = today.checked_add(days.days()).map_err(system)?;
+    set_validity(&mut params, from, until)?;
+    let key = KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256).map_err(system)?;
+    let cert = params.self_signed(&key).map_err(system)?;
+    let (key_path, cert_path) = (names.out_dir.join("key.pem"), names.out_dir.join("cert.pem"));
+    write_files(&names.out_dir, &[(&key_path, key.serialize_pem(), 0o600), (&cert_path, cert.pem(), 0o644)])?;
+    Ok((sans, until))
+}
+
+/// Days a generated certificate stays valid: it is replaced by deleting it, so it may as well last.
+const AUTO_DAYS: i64 = 825;
+
+/// The host of an `http(s)://host[:port]/...` URL (an IPv6 host without its brackets).
+fn url_host(url: &str) -> Option<&str> {
+    let rest = url.split_once("://")?.1;
+    let authority = rest.split(['/', '?', '#']).next()?;
+    let authority = authority.rsplit_once('@').map_or(authority, |(_, host)| host);
+    let host = match authority.strip_prefix('[') {
+        Some(v6) => v6.split_once(']')?.0,
+        None => authority.split(':').next()?,
+    };
+    (!host.is_empty()).then_some(host)
 }
 
 /// The subject (CN only: a CA fills in the organisation it validated) and the names, checked.
@@ -235,6 +292,15 @@ fn system(err: impl std::fmt::Display) -> CliError {
 mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
     use super::*;
+
+    #[test]
+    fn url_hosts() {
+        assert_eq!(url_host("https://pagamenti.comune.it"), Some("pagamenti.comune.it"));
+        assert_eq!(url_host("https://pagamenti.comune.it:8443/x?y"), Some("pagamenti.comune.it"));
+        assert_eq!(url_host("http://[::1]:8080/"), Some("::1"));
+        assert_eq!(url_host("https://u@10.0.0.1/"), Some("10.0.0.1"));
+        assert_eq!(url_host("nothing"), None);
+    }
 
     #[test]
     fn names() {

@@ -60,10 +60,15 @@ pub fn pid_file(data_dir: &Path) -> PathBuf {
 
 /// Whether a server runs on this data directory: its pid file names a live process.
 fn server_running(data_dir: &Path) -> bool {
+    running_server(data_dir).is_some()
+}
+
+/// The pid of the server running on this data directory, if its pid file names a live process.
+pub(super) fn running_server(data_dir: &Path) -> Option<u32> {
     std::fs::read_to_string(pid_file(data_dir))
         .ok()
         .and_then(|text| text.trim().parse::<u32>().ok())
-        .is_some_and(|pid| pid != std::process::id() && jobs::owner_alive(&format!("pid:{pid}")))
+        .filter(|pid| *pid != std::process::id() && jobs::owner_alive(&format!("pid:{pid}")))
 }
 
 pub fn run(config: &Config, db: &Db, args: ImportArgs) -> Result<(), CliError> {

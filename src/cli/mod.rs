@@ -6,9 +6,11 @@
 //! **Boundary:** the CLI. Command and flag names are a contract: scripts use them.
 
 mod admin;
+mod backup;
 mod cert;
 mod documents;
 mod export;
+mod healthcheck;
 mod import;
 mod json;
 mod nodesim;
@@ -31,7 +33,8 @@ pub struct Cli {
     /// Folder holding the database and generated files [default: ./mypay-data].
     #[arg(long, global = true, env = "MYPAY_DATA_DIR", value_name = "DIR")]
     pub data_dir: Option<PathBuf>,
-    /// Configuration file (TOML); see packaging/mypay.toml.
+    /// Configuration file (TOML); see packaging/mypay.toml [default: /etc/mypay/mypay.toml when it
+    /// exists, except for the demo].
     #[arg(long, global = true, env = "MYPAY_CONFIG", value_name = "FILE")]
     pub config: Option<PathBuf>,
     #[command(subcommand)]
@@ -83,6 +86,12 @@ pub enum Command {
     /// Make the station's TLS key: a certificate signing request, or a self-signed test certificate.
     #[command(subcommand)]
     Cert(cert::CertCommand),
+    /// Copy the database to a file, consistent even while the server is serving.
+    Backup(backup::BackupArgs),
+    /// Replace the database with a file written by `mypay backup` (the server must be stopped).
+    Restore(backup::RestoreArgs),
+    /// Ask the running server's /healthz; exit 0 when it answers 200 (for container health checks).
+    Healthcheck(healthcheck::HealthcheckArgs),
 }
 
 #[derive(Debug, Args)]
@@ -151,7 +160,9 @@ pub fn run() -> ExitCode {
     }
 }
 
-fn execute(cli: Cli) -> Result<(), CliError> {
+fn execute(mut cli: Cli) -> Result<(), CliError> {
+    let demo = matches!(&cli.command, Command::Demo(_) | Command::Serve(ServeArgs { demo: true, .. }));
+    cli.config = crate::config::config_path(cli.config.as_deref(), demo);
     let overrides = |listen: Option<String>| Overrides { data_dir: cli.data_dir.clone(), listen };
     match cli.command {
         Command::Serve(args) => {
@@ -207,6 +218,18 @@ fn execute(cli: Cli) -> Result<(), CliError> {
         }
         Command::NodeSim(args) => nodesim::run(args),
         Command::Cert(cmd) => cert::run(cmd),
+        Command::Backup(args) => {
+            let config = Config::load(cli.config.as_deref(), &overrides(None), Mode::Admin)?;
+            backup::backup(&config, &args)
+        }
+        Command::Restore(args) => {
+            let config = Config::load(cli.config.as_deref(), &overrides(None), Mode::Admin)?;
+            backup::restore(&config, &args)
+        }
+        Command::Healthcheck(args) => {
+            let config = Config::load(cli.config.as_deref(), &overrides(None), Mode::Admin)?;
+            healthcheck::run(&config, &args)
+        }
     }
 }
 

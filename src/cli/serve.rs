@@ -1,4 +1,5 @@
-//! `mypay serve` and `mypay demo`: build the TLS configuration when `[tls]` is set, open the store,
+//! `mypay serve` and `mypay demo`: build the TLS configuration (making the self-signed certificate of
+//! `tls.mode = "auto"` on first start), open the store,
 //! seed the demo when asked, bind, serve until a signal, then checkpoint the database so the data
 //! directory is left as one clean file.
 
@@ -13,6 +14,8 @@ use crate::web::{self, server};
 
 pub fn run(config: Config, demo_mode: bool) -> Result<(), CliError> {
     init_logging(&config.raw.log.level);
+    // After validation, so nothing is created for a configuration that is refused.
+    let config = if config.generate_tls { super::cert::with_generated_certificate(config)? } else { config };
     // Before the database: a certificate rustls refuses is a configuration error, and nothing may
     // be created until the configuration is valid.
     let tls = super::tls_setup(&config)?;

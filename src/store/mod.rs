@@ -2,13 +2,15 @@
 //!
 //! One file per aggregate (`orgs`, `debt_types`, `operators`, `debts`, `imports`, `jobs`, `receipts`,
 //! `exports`, `audit`, and for the portal `sessions`, `carts`, `mail`), each with its SQL
-//! at the top. [`Db`] owns one writer connection and a few readers; every write runs in one
+//! at the top; `backup` copies and checks whole database files. [`Db`] owns one writer connection
+//! and a few readers; every write runs in one
 //! `BEGIN IMMEDIATE` transaction through [`Db::write`], so a change is all there or not at all.
 //! Functions are named by the shape of their result: `get_*` (must exist), `find_*` (optional),
 //! `list_*` (many), `insert_*`/`update_*`/`delete_*` (writes).
 //! **Invariant:** nothing outside this module names a table or column.
 
 pub mod audit;
+pub mod backup;
 pub mod carts;
 pub mod debt_types;
 pub mod debts;

@@ -358,6 +358,9 @@ fn every_command_has_help() {
         vec!["debt", "show"],
         vec!["cert", "csr"],
         vec!["cert", "self-signed"],
+        vec!["backup"],
+        vec!["restore"],
+        vec!["healthcheck"],
     ] {
         let mut args = cmd.clone();
         args.push("--help");

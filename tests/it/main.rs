@@ -3,6 +3,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
 
 mod backoffice;
+mod backup;
 mod browser;
 mod cli;
 mod e2e;

@@ -141,10 +141,11 @@ fn production_serve_starts_with_a_complete_configuration() {
     std::fs::write(
         &config,
         "version = 1\n[server]\npublic_url = \"https://pagamenti.example.it\"\n[station]\nbroker_id = \"01234567897\"\n\
-         station_id = \"01234567897_01\"\n[node]\nbase_url = \"https://api.example.it\"\n",
+         station_id = \"01234567897_01\"\n[node]\nbase_url = \"https://api.example.it\"\n[tls]\nmode = \"off\"\n",
     )
     .unwrap();
     let server = Server::start(&dir, &["--config", config.to_str().unwrap(), "serve"]);
+    assert!(server.base.starts_with("http://"), "tls.mode = off serves plain HTTP");
     let first_ok = std::time::Instant::now();
     assert_eq!(get(&server.url("/healthz")).status, 200);
     eprintln!("start to first /healthz 200: {:?}", first_ok.duration_since(server.started));

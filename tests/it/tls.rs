@@ -368,3 +368,61 @@ fn bad_tls_configuration_is_refused_by_key() {
     assert_eq!(out.status.code(), Some(2));
     assert!(stderr(&out).contains("tls.key: does not match"), "{}", stderr(&out));
 }
+
+/// A complete production configuration without `[tls]`: `tls.mode` is `auto`.
+const PRODUCTION: &str = "version = 1\n[server]\npublic_url = \"https://pagamenti.example.it\"\n[station]\n\
+                          broker_id = \"01234567897\"\nstation_id = \"01234567897_01\"\n\
+                          [node]\nbase_url = \"https://api.example.it\"\n";
+
+#[test]
+fn production_defaults_to_https_with_a_certificate_made_on_first_start() {
+    let (tmp, dir) = data_dir();
+    let config = tmp.path().join("mypay.toml");
+    std::fs::write(&config, PRODUCTION).unwrap();
+    let config = config.to_str().unwrap();
+    let server = Server::start(&dir, &["--config", config, "serve"]);
+    assert!(server.base.starts_with("https://127.0.0.1:"), "{}", server.base);
+    let cert_path = dir.join("tls").join("cert.pem");
+    let first = std::fs::read(&cert_path).unwrap();
+    let key_mode = std::fs::metadata(dir.join("tls").join("key.pem")).unwrap().permissions().mode() & 0o777;
+    assert_eq!(key_mode, 0o600);
+    // The names: the host of public_url and the listen address (which the client checks here).
+    let der = Certificate::from_pem(&first).unwrap().der().to_vec();
+    assert!(der.windows(20).any(|w| w == b"pagamenti.example.it"), "SAN from server.public_url");
+    let pki = Pki {
+        dir: dir.join("tls"),
+        server_cert: cert_path.clone(),
+        server_key: dir.join("tls").join("key.pem"),
+        client_ca: PathBuf::new(),
+        client: (String::new(), String::new()),
+    };
+    let mut res = agent(&pki, None).get(server.url("/healthz")).call().unwrap();
+    assert_eq!(res.status().as_u16(), 200);
+    assert!(res.body_mut().read_to_string().unwrap().contains("ok"));
+
+    // The binary's own probe (Docker's HEALTHCHECK) accepts the self-signed certificate.
+    let out = run(&dir, &["--config", config, "healthcheck", "--url", &server.url("/healthz")], None);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(stdout(&out), format!("ok: {} answered 200\n", server.url("/healthz")));
+    let (clean, log) = server.terminate();
+    assert!(clean, "{log}");
+    assert!(log.contains("generated a self-signed certificate"), "{log}");
+    assert!(log.contains("mypay cert csr"), "the log says how to replace it: {log}");
+
+    // The next start reuses it.
+    let server = Server::start(&dir, &["--config", config, "serve"]);
+    assert_eq!(std::fs::read(&cert_path).unwrap(), first);
+    let (clean, log) = server.terminate();
+    assert!(clean, "{log}");
+    assert!(log.contains("using the self-signed certificate made on first start"), "{log}");
+
+    // Nothing answers on the configured address: exit 1, both schemes named.
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let closed = tmp.path().join("closed.toml");
+    std::fs::write(&closed, format!("version = 1\n[server]\nlisten = \"0.0.0.0:{port}\"\n")).unwrap();
+    let out = run(&dir, &["--config", closed.to_str().unwrap(), "healthcheck", "--timeout", "2"], None);
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    assert!(err.starts_with(&format!("error: unhealthy: https://127.0.0.1:{port}/healthz: ")), "{err}");
+    assert!(err.contains(&format!("; http://127.0.0.1:{port}/healthz: ")), "{err}");
+}
