@@ -130,8 +130,11 @@ CREATE TABLE debt (
     iud                  TEXT NOT NULL,    -- the org's own id, unique among live debts (identifier)
     iuv                  TEXT,             -- creditorReferenceId; NULL until generated or supplied
     notice_number        TEXT,             -- 18 digits when the IUV has one
-    state                TEXT NOT NULL CHECK (state IN ('INSERIMENTO_DOVUTO', 'PREDISPOSTO',
-                              'PAGAMENTO_INIZIATO', 'COMPLETATO', 'ANNULLATO', 'SCADUTO')),
+    -- The long value lists are OR chains, not IN lists: SQLite checks an IN list of more than two
+    -- values through a temporary b-tree built on every INSERT, a fifth of a large import's time.
+    state                TEXT NOT NULL CHECK (state = 'INSERIMENTO_DOVUTO' OR state = 'PREDISPOSTO'
+                              OR state = 'PAGAMENTO_INIZIATO' OR state = 'COMPLETATO'
+                              OR state = 'ANNULLATO' OR state = 'SCADUTO'),
     debtor_kind          TEXT NOT NULL CHECK (debtor_kind IN ('F', 'G')),
     debtor_id            TEXT NOT NULL,    -- fiscal code, VAT number or ANONIMO
     debtor_name          TEXT NOT NULL,
@@ -163,7 +166,9 @@ CREATE TABLE debt (
     mb_collection_data   TEXT,
     mb_causale           TEXT,
     mb_amount_cents      INTEGER CHECK (mb_amount_cents IS NULL OR mb_amount_cents > 0),
-    source               TEXT NOT NULL CHECK (source IN ('cli', 'import', 'sil', 'portal', 'backoffice', 'node', 'demo')),
+    source               TEXT NOT NULL CHECK (source = 'cli' OR source = 'import' OR source = 'sil'
+                              OR source = 'portal' OR source = 'backoffice' OR source = 'node'
+                              OR source = 'demo'),
     created_at           TEXT NOT NULL,
     updated_at           TEXT NOT NULL,
     version              INTEGER NOT NULL DEFAULT 1,  -- bumped on every change, for optimistic checks

@@ -10,7 +10,7 @@ use rusqlite::Connection;
 use super::StoreError;
 
 /// The schema version this binary writes.
-pub const SCHEMA_VERSION: i64 = 5;
+pub const SCHEMA_VERSION: i64 = 6;
 
 /// The current schema, for new databases.
 const SCHEMA: &str = include_str!("../../schema.sql");
@@ -21,6 +21,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0003_portal.sql"),
     include_str!("migrations/0004_notice_language.sql"),
     include_str!("migrations/0005_import.sql"),
+    include_str!("migrations/0006_debt_checks.sql"),
 ];
 
 /// The schema as version 1 shipped it, kept so a test can check that upgrading gives exactly
@@ -59,6 +60,10 @@ pub(super) fn migrate(conn: &mut Connection, path: &str) -> Result<u32, StoreErr
         };
         let tx = conn.transaction()?;
         tx.execute_batch(step)?;
+        // A step may rewrite stored table definitions with writable_schema (0006); bumping the
+        // schema cookie makes every connection parse them again, as SQLite's procedure asks.
+        let cookie: i64 = tx.query_row("PRAGMA schema_version", [], |row| row.get(0))?;
+        tx.pragma_update(None, "schema_version", cookie + 1)?;
         tx.pragma_update(None, "user_version", version + 1)?;
         tx.commit()?;
         applied += 1;

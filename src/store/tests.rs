@@ -108,6 +108,40 @@ fn upgrading_a_version_1_database_gives_exactly_schema_sql() {
     assert_eq!(upgraded.read(orgs::list_orgs).unwrap().len(), 1, "the upgrade kept the data");
 }
 
+/// How SQLite runs an INSERT into `debt`: the number of temporary b-trees it opens, and whether a
+/// row with an unknown state is refused.
+fn debt_insert_plan(conn: &Connection) -> (usize, bool) {
+    let insert = "INSERT INTO debt (org_id, debt_type_id, iud, state, debtor_kind, debtor_id, debtor_name, \
+                  amount_cents, causale, collection_data, source, created_at, updated_at) \
+                  VALUES (1, 1, 'x', ?1, 'F', 'a', 'b', 1, 'c', 'd', 'cli', 't', 't')";
+    let mut explain = conn.prepare(&format!("EXPLAIN {insert}")).unwrap();
+    let ops: Vec<String> = explain.query_map(["PREDISPOSTO"], |r| r.get(1)).unwrap().collect::<Result<_, _>>().unwrap();
+    let ephemeral = ops.iter().filter(|op| *op == "OpenEphemeral").count();
+    let refused = matches!(
+        conn.execute(insert, ["NON_UNO_STATO"]),
+        Err(rusqlite::Error::SqliteFailure(e, _)) if e.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_CHECK
+    );
+    (ephemeral, refused)
+}
+
+#[test]
+fn inserting_a_debt_builds_no_temporary_btree_on_fresh_or_upgraded_databases() {
+    let dir = tempfile::tempdir().unwrap();
+    let old = dir.path().join("old.db");
+    {
+        let conn = Connection::open(&old).unwrap();
+        conn.execute_batch(migrate::VERSION_1).unwrap();
+        conn.pragma_update(None, "user_version", 1).unwrap();
+    }
+    let fresh = dir.path().join("fresh.db");
+    for path in [&old, &fresh] {
+        drop(Db::open(path).unwrap());
+        let (ephemeral, refused) = debt_insert_plan(&Connection::open(path).unwrap());
+        assert_eq!(ephemeral, 0, "an IN list in a CHECK costs a temporary b-tree per row");
+        assert!(refused, "an unknown state must still be refused");
+    }
+}
+
 #[test]
 fn newer_database_is_refused() {
     let dir = tempfile::tempdir().unwrap();
