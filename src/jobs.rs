@@ -34,6 +34,9 @@ pub enum JobKind {
     ImportNotices,
     /// A receipt export requested from the back office: payload `{"export_id": n}`.
     Export,
+    /// Push a receipt's outcome to the org's system (mypay.md §4.8): payload `{"push_id": n}`.
+    /// It keeps its own attempt count and backoff (the org's settings), not [`MAX_ATTEMPTS`].
+    OutcomePush,
 }
 
 impl JobKind {
@@ -43,11 +46,12 @@ impl JobKind {
             JobKind::Import => "import",
             JobKind::ImportNotices => "import_notices",
             JobKind::Export => "export",
+            JobKind::OutcomePush => "outcome_push",
         }
     }
 
     pub fn parse(code: &str) -> Option<JobKind> {
-        [JobKind::Import, JobKind::ImportNotices, JobKind::Export].into_iter().find(|k| k.code() == code)
+        [JobKind::Import, JobKind::ImportNotices, JobKind::Export, JobKind::OutcomePush].into_iter().find(|k| k.code() == code)
     }
 }
 
@@ -119,6 +123,7 @@ pub fn run_claimed(
         Some(JobKind::Import) => run_import(db, settings, job, cancelled, progress),
         Some(JobKind::ImportNotices) => run_import_notices(db, settings, job),
         Some(JobKind::Export) => run_export(db, settings, job),
+        Some(JobKind::OutcomePush) => return run_push(db, job),
         None => Err(RunError::System(format!("unknown job kind {}", job.kind))),
     };
     let now_ts = clock::now();
@@ -151,6 +156,35 @@ pub fn run_claimed(
                 }
             }
             Ok(Outcome::Failed(err))
+        }
+    })
+}
+
+/// One attempt of an outcome push; the push decides when to retry and when to give up.
+fn run_push(db: &Db, job: &jobs::JobRecord) -> Result<Outcome, StoreError> {
+    use crate::services::outcome_push::{self, Delivery};
+    let now_ts = clock::now();
+    let now = clock::iso(now_ts);
+    let delivery = match payload_id(job, "push_id") {
+        // A failure of mypay itself (the database) is tried again in a minute, not counted.
+        Some(id) => outcome_push::deliver(db, id, now_ts).unwrap_or_else(|err| Delivery::Retry {
+            at: clock::iso(now_ts.checked_add(jiff::SignedDuration::from_secs(60)).unwrap_or(now_ts)),
+            error: err.to_string(),
+        }),
+        None => Delivery::Failed(format!("bad push payload {}", job.payload)),
+    };
+    db.write(|tx| match delivery {
+        Delivery::Done => {
+            jobs::update_job_done(tx, job.id, &now)?;
+            Ok(Outcome::Done)
+        }
+        Delivery::Retry { at, error } => {
+            jobs::update_job_requeued(tx, job.id, &at, Some(&error), &now)?;
+            Ok(Outcome::Requeued(error))
+        }
+        Delivery::Failed(error) => {
+            jobs::update_job_failed(tx, job.id, &error, &now)?;
+            Ok(Outcome::Failed(error))
         }
     })
 }
@@ -300,7 +334,7 @@ mod tests {
 
     #[test]
     fn kinds_round_trip() {
-        for kind in [JobKind::Import, JobKind::ImportNotices, JobKind::Export] {
+        for kind in [JobKind::Import, JobKind::ImportNotices, JobKind::Export, JobKind::OutcomePush] {
             assert_eq!(JobKind::parse(kind.code()), Some(kind));
         }
         assert_eq!(JobKind::parse("x"), None);

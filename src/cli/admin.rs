@@ -49,6 +49,16 @@ pub enum OrgCommand {
         /// Logo printed on payment notices: a PNG or JPEG file ("" removes it).
         #[arg(long, value_name = "FILE")]
         logo: Option<std::path::PathBuf>,
+        #[command(flatten)]
+        push: super::push::PushArgs,
+        #[arg(long)]
+        json: bool,
+    },
+    /// The outcome pushes of an org (newest first) and its push target.
+    Pushes {
+        ipa: String,
+        #[arg(long, default_value_t = 50)]
+        limit: u32,
         #[arg(long)]
         json: bool,
     },
@@ -181,9 +191,16 @@ pub fn org(db: &Db, cmd: OrgCommand) -> Result<(), CliError> {
             let org = orgs::get_org(db, &ipa)?;
             print_one(json, json::org(&org), || json::as_text(&json::org(&org)));
         }
-        OrgCommand::Set { ipa, fields, sil_password_stdin, logo, json } => {
-            // Read the password and the logo first, so that a missing one changes nothing.
+        OrgCommand::Set { ipa, fields, sil_password_stdin, logo, push, json } => {
+            if sil_password_stdin && push.push_secret_stdin {
+                return Err(CliError::Usage(
+                    "--sil-password-stdin and --push-secret-stdin both read standard input: give one at a time"
+                        .to_owned(),
+                ));
+            }
+            // Read the password, the secret and the logo first, so that a missing one changes nothing.
             let password = if sil_password_stdin { Some(read_password_stdin()?) } else { None };
+            let push = push.settings()?;
             let logo = match logo {
                 Some(path) if path.as_os_str().is_empty() => Some(None),
                 Some(path) => Some(Some(
@@ -205,8 +222,12 @@ pub fn org(db: &Db, cmd: OrgCommand) -> Result<(), CliError> {
             if let Some(image) = &logo {
                 orgs::set_logo(db, ACTOR, &org.ipa_code, image.as_deref(), &now)?;
             }
+            if let Some(push) = &push {
+                crate::services::outcome_push::set_push_target(db, ACTOR, &org.ipa_code, push, &now)?;
+            }
             print_one(json, json::org(&org), || format!("updated org {}", org.ipa_code));
         }
+        OrgCommand::Pushes { ipa, limit, json } => super::push::list(db, &ipa, limit, json)?,
     }
     Ok(())
 }

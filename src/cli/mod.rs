@@ -14,6 +14,7 @@ mod healthcheck;
 mod import;
 mod json;
 mod nodesim;
+mod push;
 mod reporting;
 mod serve;
 

@@ -4,7 +4,7 @@
 //! ([`zipfile`]), MyPay's import CSV syntax ([`csv_row`]), the import layouts 1_0..1_4
 //! ([`import_layout`]), the import pipeline ([`import`]), its result files ([`results`]); the
 //! receipt export layouts 1.0-1.3 ([`rt_export`]), the expired-debts export ([`expired_export`]) and
-//! the export CSV dialect ([`quoted_csv`]).
+//! the export CSV dialect ([`quoted_csv`]); and the `Pagati` XML of a receipt ([`pagati`]).
 //! Must never: write SQL (it calls `services` and `store` functions), hold a whole file in memory,
 //! or trust a name found inside a ZIP as a path.
 //! Implements: `shared/reference/mypay.md` §2, §3 and §6.
@@ -14,6 +14,7 @@ pub mod csv_row;
 pub mod expired_export;
 pub mod import;
 pub mod import_layout;
+pub mod pagati;
 pub mod quoted_csv;
 pub mod results;
 pub mod rt_export;

@@ -17,6 +17,7 @@ pub mod journal;
 pub mod mail;
 pub mod operators;
 pub mod orgs;
+pub mod outcome_push;
 pub mod passwords;
 pub mod payments;
 pub mod portal;

@@ -258,7 +258,8 @@ pub struct Exchange<'a> {
 }
 
 /// Stores a receipt (for the org with `fiscal_code`) and updates its debt, all in one transaction,
-/// together with the audit entry of the exchange.
+/// together with the audit entry of the exchange and, when the org and the debt type want it, the
+/// queued outcome push.
 pub fn accept_receipt(
     db: &Db,
     fiscal_code: &str,
@@ -308,6 +309,9 @@ pub fn accept_receipt(
         };
         if let (Some(d), Some(next)) = (&debt, new_state) {
             debts::update_debt_state(tx, d.id, next.code(), now)?;
+        }
+        if let Some(d) = &debt {
+            super::outcome_push::queue_in(tx, d, id, now)?;
         }
         let object = format!("receipt:{}/{}/{}", org.ipa_code, receipt.iuv, receipt.receipt_id);
         let outcome = receipt.flag.clone().unwrap_or_else(|| "OK".to_owned());

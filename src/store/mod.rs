@@ -1,7 +1,7 @@
 //! The SQLite store: the only module that sees rusqlite or writes SQL.
 //!
 //! One file per aggregate (`orgs`, `debt_types`, `operators`, `debts`, `imports`, `jobs`, `receipts`,
-//! `exports`, `audit`, and for the portal `sessions`, `carts`, `mail`), each with its SQL
+//! `exports`, `audit`, `pushes`, `api_tokens`, and for the portal `sessions`, `carts`, `mail`), each with its SQL
 //! at the top; `backup` copies and checks whole database files. [`Db`] owns one writer connection
 //! and a few readers; every write runs in one
 //! `BEGIN IMMEDIATE` transaction through [`Db::write`], so a change is all there or not at all.
@@ -9,6 +9,7 @@
 //! `list_*` (many), `insert_*`/`update_*`/`delete_*` (writes).
 //! **Invariant:** nothing outside this module names a table or column.
 
+pub mod api_tokens;
 pub mod audit;
 pub mod backup;
 pub mod carts;
@@ -21,6 +22,7 @@ pub mod mail;
 mod migrate;
 pub mod operators;
 pub mod orgs;
+pub mod pushes;
 pub mod receipts;
 pub mod reporting;
 pub mod sessions;

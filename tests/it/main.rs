@@ -13,6 +13,7 @@ mod nodesim;
 mod oidc;
 mod pdf;
 mod portal;
+mod push;
 mod server;
 mod station;
 mod support;

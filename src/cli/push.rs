@@ -1,0 +1,80 @@
+//! The outcome push on the command line: the flags of `mypay org set` that set an org's push
+//! target (`--push-url`, `--push-secret-stdin`, `--push-retry-seconds`) and `mypay org pushes`,
+//! which lists the pushes with their state. The secret is read from standard input and never
+//! printed.
+
+use clap::Args;
+use serde_json::json;
+
+use super::{CliError, read_password_stdin};
+use crate::services::outcome_push::{self, PushSettings};
+use crate::store::Db;
+
+#[derive(Debug, Args, Default)]
+pub struct PushArgs {
+    /// URL the payment outcomes are POSTed to (MyPay's outcome push); "" stops pushing.
+    #[arg(long, value_name = "URL")]
+    pub push_url: Option<String>,
+    /// Read the push secret (the base64 HS512 key, at least 64 bytes) from standard input.
+    #[arg(long)]
+    pub push_secret_stdin: bool,
+    /// Push without an Authorization header (removes the secret).
+    #[arg(long, conflicts_with = "push_secret_stdin")]
+    pub push_no_secret: bool,
+    /// Seconds before the first retry of a failed push; each later retry waits twice as long.
+    #[arg(long, value_name = "N")]
+    pub push_retry_seconds: Option<i64>,
+}
+
+impl PushArgs {
+    /// The settings to apply, reading the secret first; `None` when no push flag was given.
+    pub fn settings(self) -> Result<Option<PushSettings>, CliError> {
+        let secret = if self.push_secret_stdin {
+            let secret = read_password_stdin()?;
+            outcome_push::check_secret(&secret)?;
+            Some(secret)
+        } else if self.push_no_secret {
+            Some(String::new())
+        } else {
+            None
+        };
+        if self.push_url.is_none() && secret.is_none() && self.push_retry_seconds.is_none() {
+            return Ok(None);
+        }
+        Ok(Some(PushSettings { url: self.push_url, secret, retry_seconds: self.push_retry_seconds }))
+    }
+}
+
+/// `mypay org pushes IPA`: the target, then one line (or JSON object) per push.
+pub fn list(db: &Db, ipa: &str, limit: u32, as_json: bool) -> Result<(), CliError> {
+    let target = outcome_push::get_push_target(db, ipa)?;
+    let pushes = outcome_push::list_pushes(db, ipa, limit)?;
+    if as_json {
+        let value = json!({
+            "target": target.map(|t| json!({"url": t.url, "signed": t.signed, "retry_seconds": t.retry_seconds})),
+            "pushes": pushes.iter().map(|p| json!({
+                "id": p.id, "iuv": p.iuv, "receipt_id": p.receipt_code, "state": p.state, "attempts": p.attempts,
+                "max_attempts": p.max_attempts, "last_error": p.last_error, "last_attempt_at": p.last_attempt_at,
+                "sent_at": p.sent_at, "created_at": p.created_at,
+            })).collect::<Vec<_>>(),
+        });
+        println!("{}", serde_json::to_string_pretty(&value).map_err(|err| CliError::System(err.to_string()))?);
+        return Ok(());
+    }
+    match target {
+        Some(t) => println!("push to {} ({}, first retry after {} s)", t.url, if t.signed { "HS512 JWT" } else { "no JWT" }, t.retry_seconds),
+        None => println!("no push URL"),
+    }
+    for p in &pushes {
+        println!(
+            "{:>6} {:<8} {:>2}/{:<2} {:<17} {}",
+            p.id,
+            p.state,
+            p.attempts,
+            p.max_attempts,
+            p.iuv,
+            p.last_error.as_deref().unwrap_or("")
+        );
+    }
+    Ok(())
+}

@@ -1,0 +1,139 @@
+//! The outcome push (reference/mypay.md §4.8): each org's push target (`org_push`) and the push of
+//! each receipt (`outcome_push`) with its attempts. When and how to push is
+//! `crate::services::outcome_push`'s.
+
+use rusqlite::{Connection, OptionalExtension, Row, params};
+
+use super::StoreError;
+
+/// An org's push target.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct PushTargetRecord {
+    pub org_id: i64,
+    pub url: String,
+    /// Base64 HMAC key of the bearer JWT; `None`: no Authorization header.
+    pub secret: Option<String>,
+    /// Delay before the first retry, in seconds; each later one doubles it.
+    pub retry_seconds: i64,
+}
+
+/// The push of one receipt.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct PushRecord {
+    pub id: i64,
+    pub org_id: i64,
+    /// `receipt.id`.
+    pub receipt_id: i64,
+    /// `pending`, `sent` or `failed`.
+    pub state: String,
+    pub attempts: i64,
+    pub max_attempts: i64,
+    pub last_error: Option<String>,
+    pub last_attempt_at: Option<String>,
+    pub sent_at: Option<String>,
+    pub created_at: String,
+    /// Joined in from `receipt` on reads.
+    pub iuv: String,
+    /// The receipt's pagoPA receiptId, joined in on reads.
+    pub receipt_code: String,
+}
+
+/// The push target of an org, if it has one.
+pub fn find_push_target(conn: &Connection, org_id: i64) -> Result<Option<PushTargetRecord>, StoreError> {
+    Ok(conn
+        .prepare_cached("SELECT org_id, url, secret, retry_seconds FROM org_push WHERE org_id = ?1")?
+        .query_row([org_id], |row| {
+            Ok(PushTargetRecord {
+                org_id: row.get(0)?,
+                url: row.get(1)?,
+                secret: row.get(2)?,
+                retry_seconds: row.get(3)?,
+            })
+        })
+        .optional()?)
+}
+
+/// Creates or replaces an org's push target.
+pub fn update_push_target(conn: &Connection, target: &PushTargetRecord, now: &str) -> Result<(), StoreError> {
+    conn.execute(
+        "INSERT INTO org_push (org_id, url, secret, retry_seconds, updated_at) VALUES (?1, ?2, ?3, ?4, ?5) \
+         ON CONFLICT (org_id) DO UPDATE SET url = excluded.url, secret = excluded.secret, \
+         retry_seconds = excluded.retry_seconds, updated_at = excluded.updated_at",
+        params![target.org_id, target.url, target.secret, target.retry_seconds, now],
+    )?;
+    Ok(())
+}
+
+/// Removes an org's push target: later receipts are not pushed.
+pub fn delete_push_target(conn: &Connection, org_id: i64) -> Result<(), StoreError> {
+    conn.execute("DELETE FROM org_push WHERE org_id = ?1", [org_id])?;
+    Ok(())
+}
+
+/// Records a pending push of a receipt, to be tried up to `max_attempts` times; returns its id.
+pub fn insert_push(
+    conn: &Connection,
+    org_id: i64,
+    receipt_id: i64,
+    max_attempts: i64,
+    now: &str,
+) -> Result<i64, StoreError> {
+    conn.prepare_cached(
+        "INSERT INTO outcome_push (org_id, receipt_id, state, max_attempts, created_at) \
+         VALUES (?1, ?2, 'pending', ?3, ?4)",
+    )?
+    .execute(params![org_id, receipt_id, max_attempts, now])?;
+    Ok(conn.last_insert_rowid())
+}
+
+const COLUMNS: &str = "p.id, p.org_id, p.receipt_id, p.state, p.attempts, p.max_attempts, p.last_error, \
+     p.last_attempt_at, p.sent_at, p.created_at, r.iuv, r.receipt_id";
+
+fn from_row(row: &Row<'_>) -> rusqlite::Result<PushRecord> {
+    Ok(PushRecord {
+        id: row.get(0)?,
+        org_id: row.get(1)?,
+        receipt_id: row.get(2)?,
+        state: row.get(3)?,
+        attempts: row.get(4)?,
+        max_attempts: row.get(5)?,
+        last_error: row.get(6)?,
+        last_attempt_at: row.get(7)?,
+        sent_at: row.get(8)?,
+        created_at: row.get(9)?,
+        iuv: row.get(10)?,
+        receipt_code: row.get(11)?,
+    })
+}
+
+/// The push with this id.
+pub fn find_push(conn: &Connection, id: i64) -> Result<Option<PushRecord>, StoreError> {
+    let sql = format!("SELECT {COLUMNS} FROM outcome_push p JOIN receipt r ON r.id = p.receipt_id WHERE p.id = ?1");
+    Ok(conn.prepare_cached(&sql)?.query_row([id], from_row).optional()?)
+}
+
+/// An org's pushes, newest first.
+pub fn list_pushes(conn: &Connection, org_id: i64, limit: u32) -> Result<Vec<PushRecord>, StoreError> {
+    let sql = format!(
+        "SELECT {COLUMNS} FROM outcome_push p JOIN receipt r ON r.id = p.receipt_id WHERE p.org_id = ?1 \
+         ORDER BY p.id DESC LIMIT ?2"
+    );
+    let rows = conn.prepare_cached(&sql)?.query_map(params![org_id, limit], from_row)?.collect::<Result<_, _>>()?;
+    Ok(rows)
+}
+
+/// Records one attempt: `state` is where the push now stands, `error` what a failed attempt got.
+pub fn update_push_attempt(
+    conn: &Connection,
+    id: i64,
+    state: &str,
+    error: Option<&str>,
+    now: &str,
+) -> Result<(), StoreError> {
+    conn.execute(
+        "UPDATE outcome_push SET state = ?2, attempts = attempts + 1, last_error = coalesce(?3, last_error), \
+         last_attempt_at = ?4, sent_at = CASE WHEN ?2 = 'sent' THEN ?4 ELSE sent_at END WHERE id = ?1",
+        params![id, state, error, now],
+    )?;
+    Ok(())
+}
