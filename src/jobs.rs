@@ -51,7 +51,9 @@ impl JobKind {
     }
 
     pub fn parse(code: &str) -> Option<JobKind> {
-        [JobKind::Import, JobKind::ImportNotices, JobKind::Export, JobKind::OutcomePush].into_iter().find(|k| k.code() == code)
+        [JobKind::Import, JobKind::ImportNotices, JobKind::Export, JobKind::OutcomePush]
+            .into_iter()
+            .find(|k| k.code() == code)
     }
 }
 

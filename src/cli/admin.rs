@@ -50,7 +50,7 @@ pub enum OrgCommand {
         #[arg(long, value_name = "FILE")]
         logo: Option<std::path::PathBuf>,
         #[command(flatten)]
-        push: super::push::PushArgs,
+        push: Box<super::push::PushArgs>,
         #[arg(long)]
         json: bool,
     },

@@ -28,7 +28,7 @@ pub struct PushArgs {
 
 impl PushArgs {
     /// The settings to apply, reading the secret first; `None` when no push flag was given.
-    pub fn settings(self) -> Result<Option<PushSettings>, CliError> {
+    pub fn settings(&self) -> Result<Option<PushSettings>, CliError> {
         let secret = if self.push_secret_stdin {
             let secret = read_password_stdin()?;
             outcome_push::check_secret(&secret)?;
@@ -41,7 +41,7 @@ impl PushArgs {
         if self.push_url.is_none() && secret.is_none() && self.push_retry_seconds.is_none() {
             return Ok(None);
         }
-        Ok(Some(PushSettings { url: self.push_url, secret, retry_seconds: self.push_retry_seconds }))
+        Ok(Some(PushSettings { url: self.push_url.clone(), secret, retry_seconds: self.push_retry_seconds }))
     }
 }
 
@@ -62,7 +62,12 @@ pub fn list(db: &Db, ipa: &str, limit: u32, as_json: bool) -> Result<(), CliErro
         return Ok(());
     }
     match target {
-        Some(t) => println!("push to {} ({}, first retry after {} s)", t.url, if t.signed { "HS512 JWT" } else { "no JWT" }, t.retry_seconds),
+        Some(t) => println!(
+            "push to {} ({}, first retry after {} s)",
+            t.url,
+            if t.signed { "HS512 JWT" } else { "no JWT" },
+            t.retry_seconds
+        ),
         None => println!("no push URL"),
     }
     for p in &pushes {

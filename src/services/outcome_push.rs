@@ -18,8 +18,8 @@ use serde_json::json;
 use sha2::Sha512;
 
 use super::{Change, ServiceError, journal_change, parse_url};
-use crate::store::pushes::{self, PushRecord, PushTargetRecord};
 use crate::store::debts::DebtRecord;
+use crate::store::pushes::{self, PushRecord, PushTargetRecord};
 use crate::store::{Conn, Db, StoreError, debt_types, debts, jobs, orgs, receipts};
 
 /// Default delay before the first retry, in seconds.
@@ -53,11 +53,7 @@ pub struct PushTargetView {
 
 impl From<&PushTargetRecord> for PushTargetView {
     fn from(t: &PushTargetRecord) -> PushTargetView {
-        PushTargetView {
-            url: t.url.clone(),
-            signed: t.secret.is_some(),
-            retry_seconds: t.retry_seconds,
-        }
+        PushTargetView { url: t.url.clone(), signed: t.secret.is_some(), retry_seconds: t.retry_seconds }
     }
 }
 
@@ -119,13 +115,18 @@ pub fn set_push_target(
             None => pushes::delete_push_target(tx, org.id)?,
         }
         let view = next.as_ref().map(PushTargetView::from);
-        let after = view.as_ref().map(|v| {
-            json!({"url": v.url, "signed": v.signed, "retry_seconds": v.retry_seconds})
-                .to_string()
-        });
+        let after = view
+            .as_ref()
+            .map(|v| json!({"url": v.url, "signed": v.signed, "retry_seconds": v.retry_seconds}).to_string());
         let object = format!("org:{}", org.ipa_code);
-        let change =
-            Change { actor, org_id: Some(org.id), action: "org.push", object: &object, before: None, after: after.as_deref() };
+        let change = Change {
+            actor,
+            org_id: Some(org.id),
+            action: "org.push",
+            object: &object,
+            before: None,
+            after: after.as_deref(),
+        };
         journal_change(tx, &change, now)?;
         Ok(view)
     })
@@ -233,7 +234,9 @@ pub fn deliver(db: &Db, push_id: i64, now: jiff::Timestamp) -> Result<Delivery, 
     db.write(|tx| pushes::update_push_attempt(tx, push.id, state, error, &now_text))?;
     match &delivery {
         Delivery::Done => tracing::info!(push = push.id, iuv = %push.iuv, attempt, "outcome pushed"),
-        Delivery::Retry { at, error } => tracing::warn!(push = push.id, attempt, %error, %at, "outcome push failed; will retry"),
+        Delivery::Retry { at, error } => {
+            tracing::warn!(push = push.id, attempt, %error, %at, "outcome push failed; will retry")
+        }
         Delivery::Failed(error) => tracing::error!(push = push.id, attempt, %error, "outcome push given up"),
     }
     Ok(delivery)
@@ -266,8 +269,12 @@ pub fn bearer_jwt(secret: &str, ipa: &str, push_id: i64, attempt: i64, now: i64)
 
 /// POSTs the body; Ok on a 2xx whose JSON (if any) carries no `faultCode`.
 fn post(url: &str, body: &str, token: Option<&str>) -> Result<(), String> {
-    let agent: ureq::Agent =
-        ureq::Agent::config_builder().http_status_as_error(false).max_redirects(0).timeout_global(Some(TIMEOUT)).build().into();
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .max_redirects(0)
+        .timeout_global(Some(TIMEOUT))
+        .build()
+        .into();
     let mut request = agent.post(url).header("Content-Type", "application/json");
     if let Some(token) = token {
         request = request.header("Authorization", &format!("Bearer {token}"));
@@ -302,7 +309,10 @@ mod tests {
         let header: serde_json::Value = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(parts[0]).unwrap()).unwrap();
         assert_eq!(header, json!({"alg": "HS512", "typ": "JWT"}));
         let claims: serde_json::Value = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(parts[1]).unwrap()).unwrap();
-        assert_eq!(claims, json!({"iss": "mypay", "sub": "c_f205", "iat": 1_700_000_000, "exp": 1_700_000_300, "jti": "3-2"}));
+        assert_eq!(
+            claims,
+            json!({"iss": "mypay", "sub": "c_f205", "iat": 1_700_000_000, "exp": 1_700_000_300, "jti": "3-2"})
+        );
         let mut mac = Hmac::<Sha512>::new_from_slice(&[7u8; 64]).unwrap();
         mac.update(format!("{}.{}", parts[0], parts[1]).as_bytes());
         mac.verify_slice(&URL_SAFE_NO_PAD.decode(parts[2]).unwrap()).unwrap();

@@ -48,7 +48,8 @@ pub fn find_api_token_by_hash(conn: &Connection, hash: &str) -> Result<Option<Ap
 
 /// An org's tokens, oldest first.
 pub fn list_api_tokens(conn: &Connection, org_id: i64) -> Result<Vec<ApiTokenRecord>, StoreError> {
-    let sql = format!("SELECT {COLUMNS} FROM api_token t JOIN org o ON o.id = t.org_id WHERE t.org_id = ?1 ORDER BY t.id");
+    let sql =
+        format!("SELECT {COLUMNS} FROM api_token t JOIN org o ON o.id = t.org_id WHERE t.org_id = ?1 ORDER BY t.id");
     let rows = conn.prepare_cached(&sql)?.query_map([org_id], from_row)?.collect::<Result<_, _>>()?;
     Ok(rows)
 }

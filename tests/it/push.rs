@@ -103,12 +103,9 @@ fn configure(dir: &Path, url: &str, retry: &str, iud: &str) {
     );
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(!stdout(&out).contains(&secret), "the secret is never printed");
-    let debt: serde_json::Value = serde_json::from_str(&stdout(&run(
-        dir,
-        &["debt", "show", "--org", "c_esempio", "--iud", iud, "--json"],
-        None,
-    )))
-    .unwrap();
+    let debt: serde_json::Value =
+        serde_json::from_str(&stdout(&run(dir, &["debt", "show", "--org", "c_esempio", "--iud", iud, "--json"], None)))
+            .unwrap();
     let code = debt["debt_type"].as_str().unwrap();
     let out = run(
         dir,
@@ -233,7 +230,8 @@ fn push_settings_are_checked_and_the_secret_never_shown() {
     let (_tmp, dir) = data_dir();
     super::support::add_milano(&dir);
     let short = STANDARD.encode([1u8; 32]);
-    let out = run(&dir, &["org", "set", "c_f205", "--push-url", "http://127.0.0.1:9/x", "--push-secret-stdin"], Some(&short));
+    let out =
+        run(&dir, &["org", "set", "c_f205", "--push-url", "http://127.0.0.1:9/x", "--push-secret-stdin"], Some(&short));
     assert_eq!(out.status.code(), Some(2));
     assert!(stderr(&out).contains("HS512 needs at least 64"), "{}", stderr(&out));
     let out = run(&dir, &["org", "set", "c_f205", "--push-url", "ftp://x"], None);
@@ -256,7 +254,8 @@ fn push_settings_are_checked_and_the_secret_never_shown() {
 fn validate_pagati(xml: &str) {
     // Beside the checkout, or beside the folder of worktrees.
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let specs = [root.join("../shared/specs/mypay"), root.join("../../shared/specs/mypay")].into_iter().find(|p| p.is_dir());
+    let specs =
+        [root.join("../shared/specs/mypay"), root.join("../../shared/specs/mypay")].into_iter().find(|p| p.is_dir());
     let have_xmllint = std::process::Command::new("xmllint").arg("--version").output().is_ok();
     let (Some(specs), true) = (specs, have_xmllint) else {
         println!("skipped: Pagati validation needs ../shared/specs and xmllint");
@@ -265,9 +264,6 @@ fn validate_pagati(xml: &str) {
     let tmp = tempfile::tempdir().unwrap();
     let xsd = std::fs::read_to_string(specs.join("PagInf_Dovuti_Pagati_6_2_0.xsd")).unwrap().replace(r"\/", "/");
     std::fs::write(tmp.path().join("pagati.xsd"), xsd).unwrap();
-    for other in ["bilancioDefault.xsd"] {
-        let _ = std::fs::copy(specs.join(other), tmp.path().join(other));
-    }
     std::fs::write(tmp.path().join("pagati.xml"), xml).unwrap();
     let out = std::process::Command::new("xmllint")
         .args(["--noout", "--schema"])
