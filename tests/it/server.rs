@@ -124,8 +124,11 @@ fn sigterm_lets_in_flight_requests_finish() {
 
 #[test]
 fn production_serve_refuses_incomplete_configuration() {
-    let (_tmp, dir) = data_dir();
-    let out = run(&dir, &["serve", "--listen", "127.0.0.1:0"], None);
+    let (tmp, dir) = data_dir();
+    // An empty file: the defaults, whether or not /etc/mypay/mypay.toml exists on this machine.
+    let empty = tmp.path().join("empty.toml");
+    std::fs::write(&empty, "").unwrap();
+    let out = run(&dir, &["--config", empty.to_str().unwrap(), "serve", "--listen", "127.0.0.1:0"], None);
     assert_eq!(out.status.code(), Some(2));
     let err = crate::support::stderr(&out);
     assert!(err.contains("server.public_url: is required"), "{err}");
