@@ -65,8 +65,9 @@ echo "ok: user, data directory, unit, conffile, mypay --version, default configu
 echo "-- 10-second smoke start of the installed binary (copy of the packaged configuration)"
 cp /etc/mypay/mypay.toml "$smoke/mypay.toml"
 chown -R mypay:mypay "$smoke"
-runuser -u mypay -- /usr/bin/mypay --config "$smoke/mypay.toml" --data-dir "$smoke/data" \
-  serve --listen 127.0.0.1:0 >"$smoke/out" 2>"$smoke/err" &
+# setpriv execs (runuser would stay in between and take the SIGTERM meant for the server).
+setpriv --reuid=mypay --regid=mypay --init-groups -- /usr/bin/mypay --config "$smoke/mypay.toml" \
+  --data-dir "$smoke/data" serve --listen 127.0.0.1:0 >"$smoke/out" 2>"$smoke/err" &
 server=$!
 for _ in $(seq 100); do grep -q 'listening on' "$smoke/out" 2>/dev/null && break; sleep 0.1; done
 url="$(sed -n 's/.* listening on \(.*\)$/\1/p' "$smoke/out")"
@@ -78,7 +79,7 @@ for second in $(seq 10); do
   sleep 1
 done
 kill -TERM "$server"
-wait "$server" || fail "the server did not stop cleanly on SIGTERM"
+wait "$server" || { cat "$smoke/err" >&2; fail "the server did not stop cleanly on SIGTERM"; }
 server=""
 [ -f "$smoke/data/mypay.db" ] && [ -f "$smoke/data/tls/cert.pem" ] || fail "database or generated certificate missing"
 echo "ok: $url answered /healthz for 10 s, stopped cleanly"
