@@ -143,12 +143,20 @@ pub fn inspect(file: &Path) -> Result<BackupInfo, BackupError> {
 
 /// Replaces the database at `database` with the checked copy of `file`. The current database (if
 /// any) is first kept as `<database>.before-restore` by the same consistent copy, so a wrong
-/// restore can be undone. The caller makes sure no server uses `database`.
+/// restore can be undone; a database too damaged to be copied is moved there as it is (with its
+/// WAL), since a damaged database is exactly when one restores. The caller makes sure no server
+/// uses `database`.
 pub fn restore(file: &Path, database: &Path) -> Result<(BackupInfo, Option<PathBuf>), BackupError> {
     let info = inspect(file)?;
     let kept = if database.exists() {
         let kept = database.with_extension("db.before-restore");
-        backup_to(database, &kept)?;
+        if backup_to(database, &kept).is_err() {
+            std::fs::rename(database, &kept).map_err(|err| io(database, err))?;
+            let wal = side_file(database, "-wal");
+            if wal.exists() {
+                std::fs::rename(&wal, side_file(&kept, "-wal")).map_err(|err| io(&wal, err))?;
+            }
+        }
         Some(kept)
     } else {
         None
@@ -166,9 +174,7 @@ pub fn restore(file: &Path, database: &Path) -> Result<(BackupInfo, Option<PathB
     }
     // The old WAL belongs to the old file: left beside the new one it would be replayed into it.
     for suffix in ["-wal", "-shm"] {
-        let mut side = database.as_os_str().to_owned();
-        side.push(suffix);
-        let side = PathBuf::from(side);
+        let side = side_file(database, suffix);
         if side.exists() {
             std::fs::remove_file(&side).map_err(|err| io(&side, err))?;
         }
@@ -179,8 +185,13 @@ pub fn restore(file: &Path, database: &Path) -> Result<(BackupInfo, Option<PathB
 }
 
 fn temporary_name(path: &Path) -> PathBuf {
+    side_file(path, &format!(".tmp-{}", std::process::id()))
+}
+
+/// `path` with `suffix` appended to its file name (SQLite's `-wal`, `-shm`).
+fn side_file(path: &Path, suffix: &str) -> PathBuf {
     let mut name = path.as_os_str().to_owned();
-    name.push(format!(".tmp-{}", std::process::id()));
+    name.push(suffix);
     PathBuf::from(name)
 }
 
@@ -232,6 +243,13 @@ mod tests {
             inspect(&foreign).unwrap_err().to_string(),
             format!("{} is not a mypay database: no org table", foreign.display())
         );
+        // A database too damaged to copy is moved aside as it is, and the restore goes on.
+        std::fs::write(&other, b"SQLite format 3\0 and then nothing SQLite can read").unwrap();
+        let (_, kept) = restore(&copy, &other).unwrap();
+        let kept = kept.unwrap();
+        assert!(std::fs::read(&kept).unwrap().ends_with(b"nothing SQLite can read"));
+        assert_eq!(inspect(&other).unwrap().debts, info.debts);
+
         let newer = dir.path().join("newer.db");
         std::fs::copy(&copy, &newer).unwrap();
         Connection::open(&newer).unwrap().pragma_update(None, "user_version", SCHEMA_VERSION + 1).unwrap();
