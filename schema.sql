@@ -183,6 +183,10 @@ CREATE INDEX debt_org_state ON debt (org_id, state);
 CREATE INDEX debt_org_iuv ON debt (org_id, iuv);
 CREATE INDEX debt_org_iud ON debt (org_id, iud);
 CREATE INDEX debt_debtor ON debt (debtor_id);
+-- The back office's search (version 8): debtor name prefix, due date, debt type.
+CREATE INDEX debt_org_name ON debt (org_id, debtor_name COLLATE NOCASE);
+CREATE INDEX debt_org_due ON debt (org_id, due_date);
+CREATE INDEX debt_org_type ON debt (org_id, debt_type_id);
 
 -- Uniqueness registry of IUDs and IUVs per org (MyPay `mygov_identificativo_univoco`). A row is live
 -- until its debt is annulled; only live rows must be unique, so annulled identifiers can be reused.
@@ -350,6 +354,7 @@ CREATE TABLE audit (
     duration_ms  INTEGER
 );
 CREATE INDEX audit_org_at ON audit (org_id, at);
+CREATE INDEX audit_org_object ON audit (org_id, object);  -- a debt's history (version 8)
 CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit BEGIN
     SELECT RAISE(ABORT, 'audit is append-only');
 END;

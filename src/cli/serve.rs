@@ -214,6 +214,10 @@ fn start_housekeeping_job(
                         Ok(swept) => tracing::info!(?swept, "housekeeping"),
                         Err(err) => tracing::error!(error = %err, "housekeeping failed"),
                     }
+                    // Planner statistics follow the data (an import of a million debts, say).
+                    if let Err(err) = state.db.optimize() {
+                        tracing::warn!(error = %err, "cannot refresh the query planner's statistics");
+                    }
                     next = std::time::Instant::now() + std::time::Duration::from_secs(300);
                 }
                 std::thread::sleep(std::time::Duration::from_millis(200));

@@ -24,6 +24,8 @@ pub enum Source {
     Import,
     /// A citizen's spontaneous payment on the portal.
     Portal,
+    /// An operator's form in the back office.
+    Backoffice,
 }
 
 impl Source {
@@ -34,6 +36,7 @@ impl Source {
             Source::Node => "node",
             Source::Import => "import",
             Source::Portal => "portal",
+            Source::Backoffice => "backoffice",
         }
     }
 }
@@ -432,6 +435,61 @@ pub fn annul_debt(db: &Db, actor: &str, ipa: &str, iud: &str, now: &str) -> Resu
         };
         audit::insert_audit(tx, &entry, now)?;
         Ok(DebtRecord { state: next.code().to_owned(), ..debt })
+    })
+}
+
+/// Replaces every field of the live debt with this IUD (action `M`), with the import's rules: not
+/// while a payment is under way, never its debt type, never an IUV it already has.
+pub fn modify_debt(
+    db: &Db,
+    actor: &str,
+    ipa: &str,
+    fields: &DebtFields,
+    today: Date,
+    now: &str,
+) -> Result<DebtRecord, ServiceError> {
+    db.write(|tx| {
+        let scope = OrgScope::load(tx, ipa)?;
+        let iud = fields.iud.trim();
+        let Some(before) = debts::find_debt_by_iud(tx, scope.org.id, iud)? else {
+            return Err(ServiceError::NotFound(format!("debt {iud} in org {}", scope.org.ipa_code)));
+        };
+        let debt_type = debt_types::find_debt_type(tx, scope.org.id, fields.debt_type.trim())?;
+        let ctx = RowContext {
+            debt_type: debt_type.as_ref().map(rules_of),
+            segregation_code: scope.segregation_code,
+            today,
+            causale_max: 1024,
+            due_date_always_required: false,
+            is_insert: false,
+            current_iuv: before.iuv.clone(),
+        };
+        let valid = debt_row::validate(fields, &ctx).map_err(ServiceError::Rejected)?;
+        let Some(debt_type) = debt_type else {
+            return Err(ServiceError::NotFound(format!("debt type {}", valid.debt_type)));
+        };
+        modify_valid(tx, &scope, &debt_type, valid, None, now)?.map_err(ServiceError::Rejected)?;
+        let after = debts::find_debt_by_iud(tx, scope.org.id, iud)?
+            .ok_or_else(|| ServiceError::NotFound(format!("debt {iud}")))?;
+        let summary = |d: &DebtRecord| {
+            serde_json::json!({ "iud": d.iud, "iuv": d.iuv, "state": d.state, "debtor_id": d.debtor_id,
+                "debtor_name": d.debtor_name, "amount_cents": d.amount_cents, "due_date": d.due_date,
+                "causale": d.causale, "debtor_email": d.debtor_email })
+            .to_string()
+        };
+        let object = format!("debt:{}/{iud}", scope.org.ipa_code);
+        let entry = audit::AuditEntry {
+            actor,
+            org_id: Some(scope.org.id),
+            action: "debt.modify",
+            object: Some(&object),
+            outcome: "OK",
+            before_json: Some(&summary(&before)),
+            after_json: Some(&summary(&after)),
+            ..Default::default()
+        };
+        audit::insert_audit(tx, &entry, now)?;
+        Ok(after)
     })
 }
 

@@ -7,6 +7,8 @@
 //! rules (DESIGN: "one way to do each thing").
 //! **Invariant:** services never format for a surface (no HTML, no SOAP, no exit codes).
 
+pub mod access;
+pub mod debt_search;
 pub mod debt_types;
 pub mod debts;
 pub mod demo;

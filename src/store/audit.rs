@@ -57,19 +57,36 @@ pub fn list_audit(conn: &Connection, org_id: Option<i64>, limit: u32) -> Result<
          WHERE (:org_id IS NULL OR org_id = :org_id) ORDER BY id DESC LIMIT :limit",
     )?;
     let rows = stmt
-        .query_map(named_params! { ":org_id": org_id, ":limit": limit }, |row| {
-            Ok(AuditRecord {
-                id: row.get(0)?,
-                at: row.get(1)?,
-                actor: row.get(2)?,
-                org_id: row.get(3)?,
-                action: row.get(4)?,
-                object: row.get(5)?,
-                outcome: row.get(6)?,
-                before_json: row.get(7)?,
-                after_json: row.get(8)?,
-            })
-        })?
+        .query_map(named_params! { ":org_id": org_id, ":limit": limit }, audit_from_row)?
         .collect::<Result<_, _>>()?;
     Ok(rows)
+}
+
+/// The entries about one object of an org (e.g. `debt:<ipa>/<iud>`), oldest first: its history.
+pub fn list_audit_of_object(
+    conn: &Connection,
+    org_id: i64,
+    object: &str,
+    limit: u32,
+) -> Result<Vec<AuditRecord>, StoreError> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT id, at, actor, org_id, action, object, outcome, before_json, after_json FROM audit \
+         WHERE org_id = ?1 AND object = ?2 ORDER BY id LIMIT ?3",
+    )?;
+    let rows = stmt.query_map(rusqlite::params![org_id, object, limit], audit_from_row)?.collect::<Result<_, _>>()?;
+    Ok(rows)
+}
+
+fn audit_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<AuditRecord> {
+    Ok(AuditRecord {
+        id: row.get(0)?,
+        at: row.get(1)?,
+        actor: row.get(2)?,
+        org_id: row.get(3)?,
+        action: row.get(4)?,
+        object: row.get(5)?,
+        outcome: row.get(6)?,
+        before_json: row.get(7)?,
+        after_json: row.get(8)?,
+    })
 }

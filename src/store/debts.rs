@@ -62,7 +62,8 @@ pub struct DebtRecord {
     pub import_id: Option<i64>,
 }
 
-const COLUMNS: &str = "d.id, d.org_id, d.debt_type_id, t.code, d.iud, d.iuv, d.notice_number, d.state, \
+/// The columns `from_row` reads, in order (`debt_search` appends its own after them).
+pub(super) const COLUMNS: &str = "d.id, d.org_id, d.debt_type_id, t.code, d.iud, d.iuv, d.notice_number, d.state, \
      d.debtor_kind, d.debtor_id, d.debtor_name, d.debtor_address, d.debtor_civic_number, d.debtor_postal_code, \
      d.debtor_city, d.debtor_province, d.debtor_country, d.debtor_email, d.due_date, d.amount_cents, d.fee_cents, \
      d.payment_kinds, d.causale, d.collection_data, d.bilancio, d.generate_iuv, d.mb_fiscal_code, d.mb_name, \
@@ -70,7 +71,7 @@ const COLUMNS: &str = "d.id, d.org_id, d.debt_type_id, t.code, d.iud, d.iuv, d.n
      d.mb_collection_data, d.mb_causale, d.mb_amount_cents, d.source, d.created_at, d.updated_at, d.version, \
      d.stamp_document_hash, d.stamp_province, d.import_id";
 
-const FROM: &str = "FROM debt d JOIN debt_type t ON t.id = d.debt_type_id";
+pub(super) const FROM: &str = "FROM debt d JOIN debt_type t ON t.id = d.debt_type_id";
 
 const INSERT: &str = "INSERT INTO debt (org_id, debt_type_id, iud, iuv, notice_number, state, debtor_kind, \
      debtor_id, debtor_name, debtor_address, debtor_civic_number, debtor_postal_code, debtor_city, \
@@ -97,7 +98,10 @@ const UPDATE_FIELDS: &str = "UPDATE debt SET iuv = :iuv, notice_number = :notice
      mb_causale = :mb_causale, mb_amount_cents = :mb_amount_cents, import_id = :import_id, updated_at = :now, \
      version = version + 1 WHERE id = :id";
 
-fn from_row(row: &Row<'_>) -> rusqlite::Result<DebtRecord> {
+/// How many columns [`COLUMNS`] names.
+pub(super) const COLUMN_COUNT: usize = 45;
+
+pub(super) fn from_row(row: &Row<'_>) -> rusqlite::Result<DebtRecord> {
     Ok(DebtRecord {
         id: row.get(0)?,
         org_id: row.get(1)?,

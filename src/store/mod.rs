@@ -13,6 +13,7 @@ pub mod api_tokens;
 pub mod audit;
 pub mod backup;
 pub mod carts;
+pub mod debt_search;
 pub mod debt_types;
 pub mod debts;
 pub mod exports;
@@ -114,7 +115,17 @@ impl Db {
             readers: Mutex::new(readers),
             reader_freed: std::sync::Condvar::new(),
         };
+        db.optimize()?;
         Ok((db, applied))
+    }
+
+    /// Refreshes the query planner's statistics of the tables that grew or shrank a lot since the
+    /// last time (`PRAGMA optimize`, bounded work). Without them SQLite cannot tell a selective index
+    /// from one that matches every row, and the back office's search picks slow plans. Run at open
+    /// and by the server's periodic housekeeping.
+    pub fn optimize(&self) -> Result<(), StoreError> {
+        lock(&self.writer).execute_batch("PRAGMA optimize=0x10002")?;
+        Ok(())
     }
 
     /// The database file.

@@ -4,6 +4,7 @@
 //! Every deny is logged under the `security` target.
 
 use super::session::{Citizen, Session};
+use crate::services::access::{self, AccessError};
 use crate::services::portal;
 use crate::store::receipts::ReceiptRecord;
 
@@ -14,63 +15,29 @@ pub enum Deny {
     NotYours,
 }
 
-/// An operator's right to work on one org, obtained from [`operator`].
-#[derive(Debug, Clone)]
-pub struct OperatorGrant {
-    pub username: String,
-    pub org: crate::store::orgs::OrgRecord,
-    /// Org admin or app admin: every debt type of the org.
-    pub admin: bool,
-}
-
-impl OperatorGrant {
-    /// The operator whose debt-type enablement filters imports and exports; `None` for an admin.
-    pub fn enablement_operator(&self) -> Option<&str> {
-        (!self.admin).then_some(self.username.as_str())
-    }
-}
+/// An operator's right to work on one org, obtained from [`operator`]: the org, the role, and the
+/// debt types whose debts the operator may see.
+pub type OperatorGrant = crate::services::access::OrgAccess;
 
 /// The logged-in operator's grant on org `ipa`: an app admin has every org, others need a role in it.
 pub fn operator(db: &crate::store::Db, session: &Session, ipa: &str) -> Result<OperatorGrant, Deny> {
     let Some(username) = session.operator() else {
         return Err(Deny::NotLoggedIn);
     };
-    let found = db.read(|conn| {
-        let op = crate::store::operators::find_operator(conn, username)?;
-        let org = crate::store::orgs::find_org_by_ipa(conn, ipa)?;
-        Ok::<_, crate::store::StoreError>((op, org))
-    });
-    let Ok((Some(op), Some(org))) = found else {
-        tracing::warn!(target: "security", username, ipa, "operator refused: unknown operator or org");
-        return Err(Deny::NotYours);
-    };
-    if !op.active {
-        return Err(Deny::NotLoggedIn);
+    match access::org_access(db, username, ipa) {
+        Ok(grant) => Ok(grant),
+        Err(AccessError::NoOperator(_)) => Err(Deny::NotLoggedIn),
+        Err(err) => {
+            tracing::warn!(target: "security", username, ipa, error = %err, "operator refused");
+            Err(Deny::NotYours)
+        }
     }
-    let role = op.roles.iter().find(|(org_ipa, _)| org_ipa.eq_ignore_ascii_case(&org.ipa_code)).map(|(_, r)| r.clone());
-    if !op.app_admin && role.is_none() {
-        tracing::warn!(target: "security", username, ipa, "operator refused: no role in this org");
-        return Err(Deny::NotYours);
-    }
-    let admin = op.app_admin || role.as_deref() == Some("admin");
-    Ok(OperatorGrant { username: op.username, org, admin })
 }
 
 /// The orgs the logged-in operator may open (all for an app admin).
 pub fn operator_orgs(db: &crate::store::Db, session: &Session) -> Result<Vec<crate::store::orgs::OrgRecord>, Deny> {
     let username = session.operator().ok_or(Deny::NotLoggedIn)?;
-    let found = db.read(|conn| {
-        let op = crate::store::operators::find_operator(conn, username)?;
-        let orgs = crate::store::orgs::list_orgs(conn)?;
-        Ok::<_, crate::store::StoreError>((op, orgs))
-    });
-    let Ok((Some(op), orgs)) = found else {
-        return Err(Deny::NotLoggedIn);
-    };
-    Ok(orgs
-        .into_iter()
-        .filter(|o| op.app_admin || op.roles.iter().any(|(ipa, _)| ipa.eq_ignore_ascii_case(&o.ipa_code)))
-        .collect())
+    access::operator_orgs(db, username).map(|(_, orgs)| orgs).map_err(|_| Deny::NotLoggedIn)
 }
 
 /// The right to see one receipt, and why it was given.

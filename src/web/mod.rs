@@ -37,6 +37,12 @@ use crate::store::Db;
 
 pub use response::Response;
 
+/// Every back-office route as (method, path pattern), `{name}` standing for one segment: for the
+/// authorization test, which must cover every route there is.
+pub fn backoffice_routes() -> Vec<(&'static str, &'static str)> {
+    backoffice::ROUTES.iter().map(|r| (r.method, r.pattern)).collect()
+}
+
 /// What every handler may use. Shared by all workers.
 pub struct AppState {
     pub config: Config,

@@ -214,16 +214,7 @@ pub fn route(method: &str, path: &str) -> Route {
         (true, _, ["privacy", "cookie"])                => page(Page::Cookies),
         (true, _, ["accessibilita"])                    => page(Page::Accessibility),
         (true, _, ["dev", "outbox"])                    => page(Page::DevOutbox),
-        (true, _, ["operatore"])                        => Route::Backoffice(BoPage::Home),
-        (true, _, ["operatore", "accedi"])              => Route::Backoffice(BoPage::Login),
-        (_, true, ["operatore", "accedi"])              => Route::Backoffice(BoPage::LoginPost),
-        (_, true, ["operatore", "esci"])                => Route::Backoffice(BoPage::LogoutPost),
-        (true, _, ["operatore", ipa, "flussi"])         => Route::Backoffice(BoPage::Imports((*ipa).to_owned())),
-        (_, true, ["operatore", ipa, "flussi"])         => Route::Backoffice(BoPage::ImportPost((*ipa).to_owned())),
-        (true, _, ["operatore", ipa, "flussi", id, k])  => Route::Backoffice(BoPage::ImportFile((*ipa).to_owned(), (*id).to_owned(), (*k).to_owned())),
-        (true, _, ["operatore", ipa, "esportazioni"])   => Route::Backoffice(BoPage::Exports((*ipa).to_owned())),
-        (_, true, ["operatore", ipa, "esportazioni"])   => Route::Backoffice(BoPage::ExportPost((*ipa).to_owned())),
-        (true, _, ["operatore", ipa, "esportazioni", id, "file"]) => Route::Backoffice(BoPage::ExportFile((*ipa).to_owned(), (*id).to_owned())),
+        (_, _, ["operatore", ..])                       => backoffice::route(method, path).map_or(Route::NotFound, Route::Backoffice),
         (false, _, [""] | ["healthz"] | ["metrics"] | ["static", ..]) => Route::MethodNotAllowed("GET, HEAD"),
         _                                               => Route::NotFound,
     }
@@ -304,7 +295,7 @@ fn backoffice_call(state: &AppState, page: &BoPage, request: &Request<'_>) -> Re
                 }
             }
         };
-        if page.is_form_post() {
+        if request.method == "POST" {
             let token = form.get("csrf").map(str::to_owned).or_else(|| {
                 parts
                     .iter()

@@ -6,16 +6,16 @@ use std::io::Write;
 use crate::portal::{Browser, csrf};
 use crate::support::{Server, data_dir, post, run};
 
-fn demo_password(server: &Server) -> String {
+pub fn demo_password(server: &Server) -> String {
     let line = server.banner.iter().find(|l| l.contains("operator login")).unwrap();
     line.split("password ").nth(1).unwrap().split_whitespace().next().unwrap().to_owned()
 }
 
-fn login(browser: &mut Browser, username: &str, password: &str) -> crate::portal::Page {
+pub fn login(browser: &mut Browser, username: &str, password: &str) -> crate::portal::Page {
     browser.submit("/operatore/accedi", "/operatore/accedi", &[("username", username), ("password", password)])
 }
 
-fn flow_zip(name: &str, rows: &[String]) -> Vec<u8> {
+pub fn flow_zip(name: &str, rows: &[String]) -> Vec<u8> {
     let header = "IUD;codIuv;tipoIdentificativoUnivoco;codiceIdentificativoUnivoco;anagraficaPagatore;indirizzoPagatore;civicoPagatore;capPagatore;localitaPagatore;provinciaPagatore;nazionePagatore;emailPagatore;dataScadenzaPagamento;importoDovuto;commissioneCaricoPa;tipoDovuto;tipoVersamento;causaleVersamento;datiSpecificiRiscossione;bilancio;flagGeneraIuv;flagMultiBeneficiario;codiceFiscaleEnteSecondario;denominazioneEnteSecondario;ibanAccreditoEnteSecondario;indirizzoEnteSecondario;civicoEnteSecondario;capEnteSecondario;localitaEnteSecondario;provinciaEnteSecondario;nazioneEnteSecondario;datiSpecificiRiscossioneEnteSecondario;causaleVersamentoEnteSecondario;importoVersamentoEnteSecondario;azione";
     let mut csv = format!("{header}\n");
     for row in rows {
@@ -28,13 +28,13 @@ fn flow_zip(name: &str, rows: &[String]) -> Vec<u8> {
     zip.finish().unwrap().into_inner()
 }
 
-fn row(iud: &str, amount: &str) -> String {
+pub fn row(iud: &str, amount: &str) -> String {
     format!(
         "{iud};;F;RSSMRA85T10A562S;Mario Rossi;Via Roma;1;20100;Milano;MI;IT;;2099-12-31;{amount};;TARI;;TARI 2099;9/0101002IM/;;true;false;;;;;;;;;;;;;I"
     )
 }
 
-fn wait_for(browser: &mut Browser, path: &str, text: &str) -> String {
+pub fn wait_for(browser: &mut Browser, path: &str, text: &str) -> String {
     for _ in 0..100 {
         let page = browser.get(path);
         if page.body.contains(text) {

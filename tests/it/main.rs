@@ -3,6 +3,8 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
 
 mod backoffice;
+mod backoffice_authz;
+mod backoffice_debts;
 mod backup;
 mod browser;
 mod cli;

@@ -6,6 +6,8 @@
 //! org first obtains an `authz::OperatorGrant`, so a missing check does not compile; imports and
 //! exports of an operator (not an admin) are filtered by the debt types enabled for them.
 
+mod debt_edit;
+mod debts;
 mod exports;
 mod flows;
 mod login;
@@ -18,7 +20,7 @@ use super::session::Session;
 use super::ui::layout::{self, Chrome};
 use super::{AppState, Response, authz, ui};
 
-/// The back office's pages. `*Post` variants are form submissions (CSRF-checked by the router).
+/// The back office's pages. Every POST is a form submission (CSRF-checked by the router).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum BoPage {
     Home,
@@ -32,21 +34,112 @@ pub enum BoPage {
     Exports(String),
     ExportPost(String),
     ExportFile(String, String),
+    /// The debt search (criteria in the query).
+    Debts(String),
+    /// The search's result as CSV.
+    DebtsCsv(String),
+    DebtNew(String),
+    DebtNewPost(String),
+    /// (org, debt id).
+    Debt(String, String),
+    DebtEdit(String, String),
+    DebtEditPost(String, String),
+    DebtAnnulPost(String, String),
+    DebtNotice(String, String),
+    /// (org, debt id, receipt row id).
+    DebtReceipt(String, String, String),
 }
 
 impl BoPage {
-    pub fn is_form_post(&self) -> bool {
-        matches!(self, BoPage::LoginPost | BoPage::LogoutPost | BoPage::ImportPost(_) | BoPage::ExportPost(_))
-    }
-
     pub fn name(&self) -> &'static str {
         match self {
             BoPage::Home => "bo_home",
             BoPage::Login | BoPage::LoginPost | BoPage::LogoutPost => "bo_login",
             BoPage::Imports(_) | BoPage::ImportPost(_) | BoPage::ImportFile(..) => "bo_imports",
             BoPage::Exports(_) | BoPage::ExportPost(_) | BoPage::ExportFile(..) => "bo_exports",
+            BoPage::Debts(_) | BoPage::DebtsCsv(_) => "bo_debt_search",
+            BoPage::DebtNew(_)
+            | BoPage::DebtNewPost(_)
+            | BoPage::Debt(..)
+            | BoPage::DebtEdit(..)
+            | BoPage::DebtEditPost(..)
+            | BoPage::DebtAnnulPost(..) => "bo_debt",
+            BoPage::DebtNotice(..) | BoPage::DebtReceipt(..) => "bo_debt_documents",
         }
     }
+}
+
+/// One back-office route: the method (`GET` also answers `HEAD`), the path pattern (`{name}` takes
+/// one segment), and the page built from the taken segments in order.
+pub struct BoRoute {
+    pub method: &'static str,
+    pub pattern: &'static str,
+    build: fn(Vec<String>) -> Option<BoPage>,
+}
+
+fn one(args: Vec<String>, page: fn(String) -> BoPage) -> Option<BoPage> {
+    let [a]: [String; 1] = args.try_into().ok()?;
+    Some(page(a))
+}
+
+fn two(args: Vec<String>, page: fn(String, String) -> BoPage) -> Option<BoPage> {
+    let [a, b]: [String; 2] = args.try_into().ok()?;
+    Some(page(a, b))
+}
+
+fn three(args: Vec<String>, page: fn(String, String, String) -> BoPage) -> Option<BoPage> {
+    let [a, b, c]: [String; 3] = args.try_into().ok()?;
+    Some(page(a, b, c))
+}
+
+/// Every back-office route, first match wins. The authorization test walks this table, so a route
+/// added here is checked across orgs without anyone remembering to.
+#[rustfmt::skip]
+pub const ROUTES: &[BoRoute] = &[
+    BoRoute { method: "GET",  pattern: "/operatore",                                   build: |_| Some(BoPage::Home) },
+    BoRoute { method: "GET",  pattern: "/operatore/accedi",                            build: |_| Some(BoPage::Login) },
+    BoRoute { method: "POST", pattern: "/operatore/accedi",                            build: |_| Some(BoPage::LoginPost) },
+    BoRoute { method: "POST", pattern: "/operatore/esci",                              build: |_| Some(BoPage::LogoutPost) },
+    BoRoute { method: "GET",  pattern: "/operatore/{ipa}/flussi",                      build: |a| one(a, BoPage::Imports) },
+    BoRoute { method: "POST", pattern: "/operatore/{ipa}/flussi",                      build: |a| one(a, BoPage::ImportPost) },
+    BoRoute { method: "GET",  pattern: "/operatore/{ipa}/flussi/{import}/{kind}",      build: |a| three(a, BoPage::ImportFile) },
+    BoRoute { method: "GET",  pattern: "/operatore/{ipa}/esportazioni",                build: |a| one(a, BoPage::Exports) },
+    BoRoute { method: "POST", pattern: "/operatore/{ipa}/esportazioni",                build: |a| one(a, BoPage::ExportPost) },
+    BoRoute { method: "GET",  pattern: "/operatore/{ipa}/esportazioni/{export}/file",  build: |a| two(a, BoPage::ExportFile) },
+    BoRoute { method: "GET",  pattern: "/operatore/{ipa}/dovuti",                      build: |a| one(a, BoPage::Debts) },
+    BoRoute { method: "GET",  pattern: "/operatore/{ipa}/dovuti/csv",                  build: |a| one(a, BoPage::DebtsCsv) },
+    BoRoute { method: "GET",  pattern: "/operatore/{ipa}/dovuti/nuovo",                build: |a| one(a, BoPage::DebtNew) },
+    BoRoute { method: "POST", pattern: "/operatore/{ipa}/dovuti/nuovo",                build: |a| one(a, BoPage::DebtNewPost) },
+    BoRoute { method: "GET",  pattern: "/operatore/{ipa}/dovuti/{debt}",               build: |a| two(a, BoPage::Debt) },
+    BoRoute { method: "GET",  pattern: "/operatore/{ipa}/dovuti/{debt}/modifica",      build: |a| two(a, BoPage::DebtEdit) },
+    BoRoute { method: "POST", pattern: "/operatore/{ipa}/dovuti/{debt}/modifica",      build: |a| two(a, BoPage::DebtEditPost) },
+    BoRoute { method: "POST", pattern: "/operatore/{ipa}/dovuti/{debt}/annulla",       build: |a| two(a, BoPage::DebtAnnulPost) },
+    BoRoute { method: "GET",  pattern: "/operatore/{ipa}/dovuti/{debt}/avviso",        build: |a| two(a, BoPage::DebtNotice) },
+    BoRoute { method: "GET",  pattern: "/operatore/{ipa}/dovuti/{debt}/ricevute/{receipt}", build: |a| three(a, BoPage::DebtReceipt) },
+];
+
+/// The back-office page for `method` and `path`, if a route of [`ROUTES`] matches.
+pub fn route(method: &str, path: &str) -> Option<BoPage> {
+    let method = if method == "HEAD" { "GET" } else { method };
+    let segments: Vec<&str> = path.trim_end_matches('/').split('/').collect();
+    ROUTES.iter().filter(|r| r.method == method).find_map(|r| {
+        let pattern: Vec<&str> = r.pattern.split('/').collect();
+        if pattern.len() != segments.len() {
+            return None;
+        }
+        let mut taken = Vec::new();
+        for (p, s) in pattern.iter().zip(&segments) {
+            if p.starts_with('{') {
+                if s.is_empty() {
+                    return None;
+                }
+                taken.push((*s).to_owned());
+            } else if p != s {
+                return None;
+            }
+        }
+        (r.build)(taken)
+    })
 }
 
 /// What a back-office handler works with.
@@ -119,6 +212,16 @@ pub fn handle(ctx: &mut BoCtx<'_>, page: &BoPage) -> Response {
         BoPage::Exports(ipa) => exports::list(ctx, ipa),
         BoPage::ExportPost(ipa) => exports::request(ctx, ipa),
         BoPage::ExportFile(ipa, id) => exports::file(ctx, ipa, id),
+        BoPage::Debts(ipa) => debts::search(ctx, ipa),
+        BoPage::DebtsCsv(ipa) => debts::csv(ctx, ipa),
+        BoPage::DebtNew(ipa) => debt_edit::new_form(ctx, ipa),
+        BoPage::DebtNewPost(ipa) => debt_edit::create(ctx, ipa),
+        BoPage::Debt(ipa, id) => debts::detail(ctx, ipa, id),
+        BoPage::DebtEdit(ipa, id) => debt_edit::edit_form(ctx, ipa, id),
+        BoPage::DebtEditPost(ipa, id) => debt_edit::modify(ctx, ipa, id),
+        BoPage::DebtAnnulPost(ipa, id) => debt_edit::annul(ctx, ipa, id),
+        BoPage::DebtNotice(ipa, id) => debts::notice(ctx, ipa, id),
+        BoPage::DebtReceipt(ipa, id, receipt) => debts::receipt(ctx, ipa, id, receipt),
     }
 }
 
@@ -154,6 +257,38 @@ fn home(ctx: &mut BoCtx<'_>) -> Response {
         }
     };
     ctx.page("Area operatori", main)
+}
+
+/// A refused request in Italian: the import's codes and descriptions for a rejected debt, a short
+/// sentence for the rest. The English detail goes to the log.
+pub fn user_message(err: &crate::services::ServiceError) -> String {
+    use crate::services::ServiceError;
+    tracing::info!(error = %err, "back-office request refused");
+    match err {
+        ServiceError::Rejected(rows) => {
+            rows.iter().map(|r| format!("{}: {}", r.code, r.description)).collect::<Vec<_>>().join("; ")
+        }
+        ServiceError::Invalid { field, .. } => format!("Il valore del campo «{}» non è valido.", field_label(field)),
+        ServiceError::NotFound(_) => "Non trovato.".to_owned(),
+        ServiceError::Conflict(_) => "L'operazione non è possibile nello stato attuale.".to_owned(),
+        ServiceError::Store(_) | ServiceError::Internal(_) => "Errore interno: riprova più tardi.".to_owned(),
+    }
+}
+
+/// The Italian name of a service's field.
+fn field_label(field: &str) -> &str {
+    match field {
+        "notice" => "numero avviso",
+        "state" => "stato",
+        "debt_type" => "tipo dovuto",
+        "due_from" => "scadenza dal",
+        "due_to" => "scadenza al",
+        "paid_from" => "pagato dal",
+        "paid_to" => "pagato al",
+        "iban" | "iban_bank" => "IBAN",
+        "iban_postal" => "IBAN postale",
+        other => other,
+    }
 }
 
 /// A file under the data directory as a download.

@@ -1,0 +1,315 @@
+//! Inserting, modifying and annulling one debt from the back office, through the same services and
+//! row rules as an import (`I`, `M`, `A`): a refused form shows the import's codes and descriptions,
+//! and nothing changes. Only debt types enabled for the operator can be used.
+
+use maud::{Markup, html};
+
+use super::{BoCtx, user_message};
+use crate::domain::Cents;
+use crate::domain::debt_row::DebtFields;
+use crate::services::debts::{self, Source};
+use crate::services::{ServiceError, debt_search, debt_types};
+use crate::store::debts::DebtRecord;
+use crate::web::authz::OperatorGrant;
+use crate::web::{Response, ui};
+
+/// The form's values, as typed (or as stored, when editing).
+#[derive(Debug, Clone, Default)]
+struct Values {
+    debt_type: String,
+    iud: String,
+    debtor_kind: String,
+    debtor_id: String,
+    debtor_name: String,
+    debtor_email: String,
+    due_date: String,
+    amount: String,
+    causale: String,
+    generate_iuv: bool,
+}
+
+impl Values {
+    fn from_form(ctx: &BoCtx<'_>) -> Values {
+        let f = |name: &str| ctx.form.text(name).trim().to_owned();
+        Values {
+            debt_type: f("tipo"),
+            iud: f("iud"),
+            debtor_kind: f("tipo_soggetto"),
+            debtor_id: f("cf").to_ascii_uppercase(),
+            debtor_name: f("nome"),
+            debtor_email: f("email"),
+            due_date: f("scadenza"),
+            amount: f("importo"),
+            causale: f("causale"),
+            generate_iuv: ctx.form.get("genera_iuv").is_some(),
+        }
+    }
+
+    fn from_debt(d: &DebtRecord) -> Values {
+        Values {
+            debt_type: d.debt_type_code.clone(),
+            iud: d.iud.clone(),
+            debtor_kind: d.debtor_kind.clone(),
+            debtor_id: d.debtor_id.clone(),
+            debtor_name: d.debtor_name.clone(),
+            debtor_email: d.debtor_email.clone().unwrap_or_default(),
+            due_date: d.due_date.clone().unwrap_or_default(),
+            amount: Cents::new(d.amount_cents).to_italian(),
+            causale: d.causale.clone(),
+            generate_iuv: d.generate_iuv,
+        }
+    }
+
+    /// The row the services check; the amount typed the Italian way is given in the flows' form.
+    fn fields(&self, collection_data: String, iuv: Option<String>) -> DebtFields {
+        let amount =
+            Cents::parse_italian(&self.amount).map(Cents::to_decimal_string).unwrap_or_else(|_| self.amount.clone());
+        DebtFields {
+            iud: self.iud.clone(),
+            iuv: iuv.unwrap_or_default(),
+            debtor_kind: self.debtor_kind.clone(),
+            debtor_id: self.debtor_id.clone(),
+            debtor_name: self.debtor_name.clone(),
+            debtor_email: self.debtor_email.clone(),
+            due_date: self.due_date.clone(),
+            amount,
+            debt_type: self.debt_type.clone(),
+            causale: self.causale.clone(),
+            collection_data,
+            generate_iuv: self.generate_iuv,
+            ..DebtFields::default()
+        }
+    }
+}
+
+fn text_input(name: &str, label: &str, value: &str, kind: &str, required: bool) -> Markup {
+    html! {
+        div class="col-12 col-md-6" {
+            label for=(name) { (label) }
+            input type=(kind) class="form-control" id=(name) name=(name) value=(value) required[required];
+        }
+    }
+}
+
+/// The insert or edit form; `editing` fixes the debt type and the IUD.
+fn form(
+    ctx: &mut BoCtx<'_>,
+    grant: &OperatorGrant,
+    action: &str,
+    v: &Values,
+    editing: bool,
+    error: Option<&str>,
+) -> Response {
+    let types = match debt_types::list_debt_types(&ctx.state.db, &grant.org.ipa_code) {
+        Ok(types) => types.into_iter().filter(|t| t.active && grant.sees_type(t.id)).collect::<Vec<_>>(),
+        Err(err) => {
+            tracing::error!(error = %err, "cannot list debt types");
+            return ui::errors::internal_error(0);
+        }
+    };
+    let csrf = ctx.csrf();
+    let title = if editing { format!("Modifica del dovuto {}", v.iud) } else { "Nuovo dovuto".to_owned() };
+    let main = html! {
+        h1 { (title) }
+        p class="lead" { (grant.org.name) }
+        @if let Some(message) = error {
+            div class="alert alert-danger" role="alert" { (message) }
+        }
+        form method="post" action=(action) class="row g-3" {
+            (csrf)
+            div class="col-12 col-md-6" {
+                label for="tipo" { "Tipo dovuto" }
+                @if editing {
+                    input type="text" class="form-control" id="tipo" name="tipo" value=(v.debt_type) readonly;
+                } @else {
+                    select class="form-select" id="tipo" name="tipo" required {
+                        @for t in &types {
+                            option value=(t.code) selected[v.debt_type == t.code] { (t.description) " (" (t.code) ")" }
+                        }
+                    }
+                }
+            }
+            div class="col-12 col-md-6" {
+                label for="iud" { "IUD (identificativo del dovuto per l'ente)" }
+                input type="text" class="form-control" id="iud" name="iud" value=(v.iud) required readonly[editing];
+            }
+            div class="col-12 col-md-6" {
+                label for="tipo_soggetto" { "Tipo di debitore" }
+                select class="form-select" id="tipo_soggetto" name="tipo_soggetto" {
+                    option value="F" selected[v.debtor_kind != "G"] { "Persona fisica" }
+                    option value="G" selected[v.debtor_kind == "G"] { "Persona giuridica" }
+                }
+            }
+            (text_input("cf", "Codice fiscale o partita IVA", &v.debtor_id, "text", true))
+            (text_input("nome", "Nome e cognome o ragione sociale", &v.debtor_name, "text", true))
+            (text_input("email", "E-mail del debitore", &v.debtor_email, "email", false))
+            (text_input("scadenza", "Scadenza", &v.due_date, "date", false))
+            (text_input("importo", "Importo in euro (es. 1.020,50)", &v.amount, "text", true))
+            div class="col-12" {
+                label for="causale" { "Causale" }
+                input type="text" class="form-control" id="causale" name="causale" value=(v.causale) maxlength="1024" required;
+            }
+            @if !editing {
+                div class="col-12 form-check" {
+                    input type="checkbox" class="form-check-input" id="genera_iuv" name="genera_iuv" value="1" checked[v.generate_iuv];
+                    label class="form-check-label" for="genera_iuv" { "Genera lo IUV e il numero avviso" }
+                }
+            }
+            div class="col-12" {
+                button type="submit" class="btn btn-primary" { @if editing { "Salva le modifiche" } @else { "Inserisci il dovuto" } }
+            }
+        }
+    };
+    ctx.page_with(if error.is_some() { 422 } else { 200 }, &title, main)
+}
+
+/// `GET /operatore/{ipa}/dovuti/nuovo`.
+pub fn new_form(ctx: &mut BoCtx<'_>, ipa: &str) -> Response {
+    let grant = match ctx.grant(ipa) {
+        Ok(grant) => grant,
+        Err(response) => return response,
+    };
+    let action = format!("/operatore/{}/dovuti/nuovo", grant.org.ipa_code);
+    let values = Values { generate_iuv: true, debtor_kind: "F".to_owned(), ..Values::default() };
+    form(ctx, &grant, &action, &values, false, None)
+}
+
+/// `POST /operatore/{ipa}/dovuti/nuovo`: action `I`.
+pub fn create(ctx: &mut BoCtx<'_>, ipa: &str) -> Response {
+    let grant = match ctx.grant(ipa) {
+        Ok(grant) => grant,
+        Err(response) => return response,
+    };
+    let action = format!("/operatore/{}/dovuti/nuovo", grant.org.ipa_code);
+    let v = Values::from_form(ctx);
+    let debt_type = match debt_types::get_debt_type(&ctx.state.db, &grant.org.ipa_code, &v.debt_type) {
+        Ok(t) if grant.sees_type(t.id) => t,
+        _ => return form(ctx, &grant, &action, &v, false, Some("Tipo dovuto non valido o non abilitato per te.")),
+    };
+    let fields = v.fields(format!("9/{}/", debt_type.taxonomy_code), None);
+    let actor = format!("operator:{}", grant.username);
+    let today = crate::clock::today_rome(ctx.now);
+    match debts::add_debt(
+        &ctx.state.db,
+        &actor,
+        &grant.org.ipa_code,
+        &fields,
+        Source::Backoffice,
+        today,
+        &crate::clock::iso(ctx.now),
+    ) {
+        Ok(debt) => {
+            ctx.session.flash("success", format!("Dovuto {} inserito.", debt.iud));
+            ctx.redirect(&format!("/operatore/{}/dovuti/{}", grant.org.ipa_code, debt.id))
+        }
+        Err(err) => refused(ctx, &grant, &action, &v, false, &err),
+    }
+}
+
+fn refused(
+    ctx: &mut BoCtx<'_>,
+    grant: &OperatorGrant,
+    action: &str,
+    v: &Values,
+    editing: bool,
+    err: &ServiceError,
+) -> Response {
+    if err.is_user_error() {
+        let message = user_message(err);
+        form(ctx, grant, action, v, editing, Some(&message))
+    } else {
+        tracing::error!(error = %err, "cannot save a debt");
+        ui::errors::internal_error(0)
+    }
+}
+
+/// The debt to edit, if it may be edited here: fields the form does not show (accounting split,
+/// second beneficiary, digital stamp) are changed with a debt flow, never dropped by a form.
+fn editable(ctx: &mut BoCtx<'_>, ipa: &str, id: &str) -> Result<(OperatorGrant, DebtRecord), Response> {
+    let grant = ctx.grant(ipa)?;
+    let Ok(id) = id.parse::<i64>() else {
+        return Err(ui::errors::not_found());
+    };
+    let debt = match debt_search::detail(&ctx.state.db, &grant, id) {
+        Ok(detail) => detail.debt,
+        Err(err) if err.is_user_error() => return Err(ui::errors::not_found()),
+        Err(err) => {
+            tracing::error!(error = %err, "cannot load a debt");
+            return Err(ui::errors::internal_error(0));
+        }
+    };
+    if debt.bilancio.is_some() || debt.mb_fiscal_code.is_some() || debt.stamp_document_hash.is_some() {
+        ctx.session.flash(
+            "warning",
+            "Questo dovuto ha un bilancio, un secondo beneficiario o una marca da bollo: modificalo con un flusso.",
+        );
+        return Err(ctx.redirect(&format!("/operatore/{}/dovuti/{}", grant.org.ipa_code, debt.id)));
+    }
+    Ok((grant, debt))
+}
+
+/// `GET /operatore/{ipa}/dovuti/{id}/modifica`.
+pub fn edit_form(ctx: &mut BoCtx<'_>, ipa: &str, id: &str) -> Response {
+    let (grant, debt) = match editable(ctx, ipa, id) {
+        Ok(found) => found,
+        Err(response) => return response,
+    };
+    let action = format!("/operatore/{}/dovuti/{}/modifica", grant.org.ipa_code, debt.id);
+    form(ctx, &grant, &action, &Values::from_debt(&debt), true, None)
+}
+
+/// `POST /operatore/{ipa}/dovuti/{id}/modifica`: action `M`; the debt type and IUD stay.
+pub fn modify(ctx: &mut BoCtx<'_>, ipa: &str, id: &str) -> Response {
+    let (grant, debt) = match editable(ctx, ipa, id) {
+        Ok(found) => found,
+        Err(response) => return response,
+    };
+    let action = format!("/operatore/{}/dovuti/{}/modifica", grant.org.ipa_code, debt.id);
+    let v = Values {
+        debt_type: debt.debt_type_code.clone(),
+        iud: debt.iud.clone(),
+        generate_iuv: debt.generate_iuv,
+        ..Values::from_form(ctx)
+    };
+    let fields = v.fields(debt.collection_data.clone(), debt.iuv.clone());
+    let actor = format!("operator:{}", grant.username);
+    let today = crate::clock::today_rome(ctx.now);
+    match debts::modify_debt(&ctx.state.db, &actor, &grant.org.ipa_code, &fields, today, &crate::clock::iso(ctx.now)) {
+        Ok(after) => {
+            ctx.session.flash("success", format!("Dovuto {} modificato.", after.iud));
+            ctx.redirect(&format!("/operatore/{}/dovuti/{}", grant.org.ipa_code, after.id))
+        }
+        Err(err) => refused(ctx, &grant, &action, &v, true, &err),
+    }
+}
+
+/// `POST /operatore/{ipa}/dovuti/{id}/annulla`: action `A`.
+pub fn annul(ctx: &mut BoCtx<'_>, ipa: &str, id: &str) -> Response {
+    let grant = match ctx.grant(ipa) {
+        Ok(grant) => grant,
+        Err(response) => return response,
+    };
+    let Ok(id) = id.parse::<i64>() else {
+        return ui::errors::not_found();
+    };
+    let debt = match debt_search::detail(&ctx.state.db, &grant, id) {
+        Ok(detail) => detail.debt,
+        Err(err) if err.is_user_error() => return ui::errors::not_found(),
+        Err(err) => {
+            tracing::error!(error = %err, "cannot load a debt");
+            return ui::errors::internal_error(0);
+        }
+    };
+    let actor = format!("operator:{}", grant.username);
+    match debts::annul_debt(&ctx.state.db, &actor, &grant.org.ipa_code, &debt.iud, &crate::clock::iso(ctx.now)) {
+        Ok(_) => ctx.session.flash("success", format!("Dovuto {} annullato.", debt.iud)),
+        Err(err) if err.is_user_error() => {
+            ctx.session.flash("danger", format!("Il dovuto non è stato annullato: {}", user_message(&err)))
+        }
+        Err(err) => {
+            tracing::error!(error = %err, "cannot annul a debt");
+            return ui::errors::internal_error(0);
+        }
+    }
+    ctx.redirect(&format!("/operatore/{}/dovuti/{}", grant.org.ipa_code, debt.id))
+}

@@ -1,0 +1,393 @@
+//! Debt search and detail: the search form (identifiers, debtor, state, debt type, due and paid
+//! date ranges) with paged results and a CSV download of the whole result, and one debt with its
+//! history, receipts and notice. Everything is limited to the org of the grant and to the debt
+//! types enabled for the operator; a debt outside them is "not found".
+
+use maud::{Markup, html};
+
+use super::{BoCtx, user_message};
+use crate::domain::{Cents, DebtState};
+use crate::services::debt_search::{self, COUNT_CAP, Criteria, PAGE_SIZE};
+use crate::services::{debt_types, documents};
+use crate::web::forms::encode;
+use crate::web::{Response, ui};
+
+/// The criteria fields: (name, label), in the form's order.
+const TEXT_FIELDS: [(&str, &str); 5] = [
+    ("iud", "IUD"),
+    ("iuv", "IUV"),
+    ("avviso", "Numero avviso"),
+    ("cf", "Codice fiscale o partita IVA del debitore"),
+    ("nome", "Debitore (inizia con)"),
+];
+const DATE_FIELDS: [(&str, &str); 4] = [
+    ("scadenza_dal", "Scadenza dal"),
+    ("scadenza_al", "Scadenza al"),
+    ("pagato_dal", "Pagato dal"),
+    ("pagato_al", "Pagato al"),
+];
+const ALL_FIELDS: [&str; 11] =
+    ["iud", "iuv", "avviso", "cf", "nome", "stato", "tipo", "scadenza_dal", "scadenza_al", "pagato_dal", "pagato_al"];
+
+fn criteria(ctx: &BoCtx<'_>) -> Criteria {
+    let f = |name: &str| ctx.form.text(name);
+    Criteria {
+        iud: f("iud"),
+        iuv: f("iuv"),
+        notice: f("avviso"),
+        debtor_id: f("cf"),
+        debtor_name: f("nome"),
+        state: f("stato"),
+        debt_type: f("tipo"),
+        due_from: f("scadenza_dal"),
+        due_to: f("scadenza_al"),
+        paid_from: f("pagato_dal"),
+        paid_to: f("pagato_al"),
+    }
+}
+
+/// The query string of the current criteria (without the page).
+fn query_of(ctx: &BoCtx<'_>) -> String {
+    ALL_FIELDS
+        .iter()
+        .filter_map(|name| ctx.form.get(name).filter(|v| !v.trim().is_empty()).map(|v| format!("{name}={}", encode(v))))
+        .collect::<Vec<_>>()
+        .join("&")
+}
+
+/// The Italian label of a stored state.
+pub fn state_label(code: &str) -> &str {
+    DebtState::from_code(code).map_or(code, |s| s.label_it())
+}
+
+fn euro(cents: i64) -> String {
+    Cents::new(cents).format_eur()
+}
+
+/// `GET /operatore/{ipa}/dovuti`.
+pub fn search(ctx: &mut BoCtx<'_>, ipa: &str) -> Response {
+    let grant = match ctx.grant(ipa) {
+        Ok(grant) => grant,
+        Err(response) => return response,
+    };
+    let types = match debt_types::list_debt_types(&ctx.state.db, &grant.org.ipa_code) {
+        Ok(types) => types.into_iter().filter(|t| grant.sees_type(t.id)).collect::<Vec<_>>(),
+        Err(err) => {
+            tracing::error!(error = %err, "cannot list debt types");
+            return ui::errors::internal_error(0);
+        }
+    };
+    let c = criteria(ctx);
+    let asked = ALL_FIELDS.iter().any(|f| ctx.form.get(f).is_some_and(|v| !v.trim().is_empty()))
+        || ctx.form.get("cerca").is_some();
+    let page: u64 = ctx.form.get("pagina").and_then(|p| p.parse().ok()).unwrap_or(1);
+    let (mut error, mut result) = (None, None);
+    if asked {
+        match debt_search::build_query(&ctx.state.db, &grant, &c)
+            .and_then(|q| debt_search::search(&ctx.state.db, grant.org.id, &q, page))
+        {
+            Ok(found) => result = Some(found),
+            Err(err) if err.is_user_error() => error = Some(user_message(&err)),
+            Err(err) => {
+                tracing::error!(error = %err, "debt search failed");
+                return ui::errors::internal_error(0);
+            }
+        }
+    }
+    let base = format!("/operatore/{}/dovuti", grant.org.ipa_code);
+    let query = query_of(ctx);
+    let form = &ctx.form;
+    let main = html! {
+        h1 { "Dovuti" }
+        p class="lead" { (grant.org.name) }
+        p { a class="btn btn-outline-primary btn-sm" href={ (base) "/nuovo" } { "Nuovo dovuto" } }
+        form method="get" action=(base) class="row g-3 mb-4" {
+            @for (name, label) in TEXT_FIELDS {
+                div class="col-12 col-md-4" {
+                    label for=(name) { (label) }
+                    input type="text" class="form-control" id=(name) name=(name) value=(form.text(name));
+                }
+            }
+            div class="col-12 col-md-4" {
+                label for="stato" { "Stato" }
+                select class="form-select" id="stato" name="stato" {
+                    option value="" { "Tutti" }
+                    @for s in DebtState::ALL {
+                        option value=(s.code()) selected[form.text("stato") == s.code()] { (s.label_it()) }
+                    }
+                }
+            }
+            div class="col-12 col-md-4" {
+                label for="tipo" { "Tipo dovuto" }
+                select class="form-select" id="tipo" name="tipo" {
+                    option value="" { "Tutti quelli abilitati" }
+                    @for t in &types {
+                        option value=(t.code) selected[form.text("tipo") == t.code] { (t.description) " (" (t.code) ")" }
+                    }
+                }
+            }
+            @for (name, label) in DATE_FIELDS {
+                div class="col-6 col-md-3" {
+                    label for=(name) { (label) }
+                    input type="date" class="form-control" id=(name) name=(name) value=(form.text(name));
+                }
+            }
+            div class="col-12" {
+                button type="submit" class="btn btn-primary" name="cerca" value="1" { "Cerca" }
+            }
+        }
+        @if let Some(message) = &error {
+            div class="alert alert-danger" role="alert" { (message) }
+        }
+        @if let Some(found) = &result {
+            (results(&base, &query, found))
+        }
+    };
+    ctx.page("Dovuti", main)
+}
+
+fn results(base: &str, query: &str, found: &debt_search::ResultPage) -> Markup {
+    let pages = found.total.div_ceil(u64::from(PAGE_SIZE)).max(1);
+    html! {
+        div class="d-flex flex-wrap justify-content-between align-items-center mb-2" {
+            p class="mb-0" role="status" {
+                "Dovuti trovati: " @if found.more { "più di " (COUNT_CAP) } @else { (found.total) }
+            }
+            @if found.total > 0 {
+                a class="btn btn-outline-primary btn-sm" href={ (base) "/csv?" (query) } { "Scarica CSV" }
+            }
+        }
+        @if !found.hits.is_empty() {
+            div class="table-responsive" {
+                table class="table tabella-compatta" {
+                    caption class="visually-hidden" { "Dovuti trovati" }
+                    thead { tr {
+                        th scope="col" { "IUD" } th scope="col" { "Numero avviso" } th scope="col" { "Tipo" }
+                        th scope="col" { "Debitore" } th scope="col" { "Importo" } th scope="col" { "Scadenza" }
+                        th scope="col" { "Stato" } th scope="col" { "Pagato il" }
+                    } }
+                    tbody {
+                        @for hit in &found.hits {
+                            @let d = &hit.debt;
+                            tr {
+                                td { a href={ (base) "/" (d.id) } { (d.iud) } }
+                                td { (d.notice_number.as_deref().unwrap_or("—")) }
+                                td { (d.debt_type_code) }
+                                td { (d.debtor_name) br; small { (d.debtor_id) } }
+                                td class="importo" { (euro(d.amount_cents)) }
+                                td { (d.due_date.as_deref().unwrap_or("—")) }
+                                td { (state_label(&d.state)) }
+                                td { (hit.paid_date.as_deref().unwrap_or("—")) }
+                            }
+                        }
+                    }
+                }
+            }
+            nav aria-label="Pagine dei risultati" {
+                ul class="pagination" {
+                    @if found.page > 1 {
+                        li class="page-item" { a class="page-link" href={ (base) "?" (query) "&pagina=" (found.page - 1) } { "Precedente" } }
+                    }
+                    li class="page-item active" aria-current="page" { span class="page-link" { "Pagina " (found.page) " di " (pages) } }
+                    @if found.page < pages {
+                        li class="page-item" { a class="page-link" href={ (base) "?" (query) "&pagina=" (found.page + 1) } { "Successiva" } }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// `GET /operatore/{ipa}/dovuti/csv`: every match of the criteria.
+pub fn csv(ctx: &mut BoCtx<'_>, ipa: &str) -> Response {
+    let grant = match ctx.grant(ipa) {
+        Ok(grant) => grant,
+        Err(response) => return response,
+    };
+    let c = criteria(ctx);
+    let bytes = debt_search::build_query(&ctx.state.db, &grant, &c)
+        .and_then(|q| debt_search::csv(&ctx.state.db, grant.org.id, &q));
+    match bytes {
+        Ok(bytes) => Response { status: 200, headers: Vec::new(), body: bytes }
+            .with_header("Content-Type", "text/csv; charset=utf-8")
+            .with_header("Content-Disposition", format!("attachment; filename=\"dovuti-{}.csv\"", grant.org.ipa_code))
+            .with_header("Cache-Control", "no-store"),
+        Err(err) if err.is_user_error() => ui::errors::bad_request(&user_message(&err)),
+        Err(err) => {
+            tracing::error!(error = %err, "debt CSV failed");
+            ui::errors::internal_error(0)
+        }
+    }
+}
+
+/// The debt `id` of the grant's org, or the response to give instead (404 for anything not visible).
+fn load(
+    ctx: &mut BoCtx<'_>,
+    ipa: &str,
+    id: &str,
+) -> Result<(crate::web::authz::OperatorGrant, debt_search::DebtDetail), Response> {
+    let grant = ctx.grant(ipa)?;
+    let Ok(id) = id.parse::<i64>() else {
+        return Err(ui::errors::not_found());
+    };
+    match debt_search::detail(&ctx.state.db, &grant, id) {
+        Ok(detail) => Ok((grant, detail)),
+        Err(err) if err.is_user_error() => Err(ui::errors::not_found()),
+        Err(err) => {
+            tracing::error!(error = %err, "cannot load a debt");
+            Err(ui::errors::internal_error(0))
+        }
+    }
+}
+
+/// `GET /operatore/{ipa}/dovuti/{id}`.
+pub fn detail(ctx: &mut BoCtx<'_>, ipa: &str, id: &str) -> Response {
+    let (grant, detail) = match load(ctx, ipa, id) {
+        Ok(found) => found,
+        Err(response) => return response,
+    };
+    let d = &detail.debt;
+    let base = format!("/operatore/{}/dovuti/{}", grant.org.ipa_code, d.id);
+    let state = DebtState::from_code(&d.state);
+    let changeable = state.is_some_and(|s| s.apply(crate::domain::DebtEvent::Modify).is_ok());
+    let annullable = state.is_some_and(|s| s.apply(crate::domain::DebtEvent::Annul).is_ok());
+    let csrf = ctx.csrf();
+    let rows: Vec<(&str, String)> = vec![
+        ("IUD", d.iud.clone()),
+        ("IUV", d.iuv.clone().unwrap_or_else(|| "—".to_owned())),
+        ("Numero avviso", d.notice_number.clone().unwrap_or_else(|| "—".to_owned())),
+        ("Tipo dovuto", d.debt_type_code.clone()),
+        ("Stato", state_label(&d.state).to_owned()),
+        ("Debitore", format!("{} ({})", d.debtor_name, d.debtor_id)),
+        ("E-mail del debitore", d.debtor_email.clone().unwrap_or_else(|| "—".to_owned())),
+        ("Causale", d.causale.clone()),
+        ("Importo", euro(d.amount_cents)),
+        ("Scadenza", d.due_date.clone().unwrap_or_else(|| "—".to_owned())),
+        ("Dati specifici di riscossione", d.collection_data.clone()),
+        ("Origine", d.source.clone()),
+        ("Creato", d.created_at.clone()),
+        ("Ultima modifica", d.updated_at.clone()),
+    ];
+    let main = html! {
+        h1 { "Dovuto " (d.iud) }
+        p class="lead" { (grant.org.name) }
+        dl class="row" {
+            @for (label, value) in &rows {
+                dt class="col-sm-4" { (label) }
+                dd class="col-sm-8" { (value) }
+            }
+        }
+        div class="d-flex flex-wrap gap-2 mb-4" {
+            @if d.notice_number.is_some() && state.is_some_and(DebtState::is_open) {
+                a class="btn btn-outline-primary" href={ (base) "/avviso" } { "Scarica l'avviso (PDF)" }
+            }
+            @if changeable {
+                a class="btn btn-outline-primary" href={ (base) "/modifica" } { "Modifica" }
+            }
+            @if annullable {
+                form method="post" action={ (base) "/annulla" } {
+                    (csrf)
+                    button type="submit" class="btn btn-outline-danger" { "Annulla il dovuto" }
+                }
+            }
+        }
+        h2 class="h4" { "Ricevute" }
+        @if detail.receipts.is_empty() {
+            p { "Nessuna ricevuta." }
+        } @else {
+            table class="table tabella-compatta" {
+                caption class="visually-hidden" { "Ricevute del dovuto" }
+                thead { tr {
+                    th scope="col" { "Esito" } th scope="col" { "Data pagamento" } th scope="col" { "Importo" }
+                    th scope="col" { "PSP" } th scope="col" { "Identificativo" } th scope="col" { "Ricevuta" }
+                } }
+                tbody {
+                    @for r in &detail.receipts {
+                        tr {
+                            td { (r.outcome) @if let Some(flag) = &r.flag { " " span class="badge bg-warning text-dark" { (flag) } } }
+                            td { (r.payment_date) }
+                            td class="importo" { (euro(r.amount_cents)) }
+                            td { (r.psp_company_name) }
+                            td { code { (r.receipt_id) } }
+                            td { @if r.outcome == "OK" { a href={ (base) "/ricevute/" (r.id) } { "PDF" } } }
+                        }
+                    }
+                }
+            }
+        }
+        h2 class="h4" { "Storia" }
+        @if detail.history.is_empty() {
+            p { "Nessuna operazione registrata oltre alla creazione (" (d.source) ", " (d.created_at) ")." }
+        } @else {
+            table class="table tabella-compatta" {
+                caption class="visually-hidden" { "Operazioni sul dovuto" }
+                thead { tr { th scope="col" { "Quando" } th scope="col" { "Chi" } th scope="col" { "Cosa" } th scope="col" { "Prima" } th scope="col" { "Dopo" } } }
+                tbody {
+                    @for e in &detail.history {
+                        tr {
+                            td { (e.at) }
+                            td { (e.actor) }
+                            td { (e.action) " " small { (e.outcome) } }
+                            td { @if let Some(b) = &e.before_json { code class="text-break" { (b) } } }
+                            td { @if let Some(a) = &e.after_json { code class="text-break" { (a) } } }
+                        }
+                    }
+                }
+            }
+        }
+        p { a href={ "/operatore/" (grant.org.ipa_code) "/dovuti" } { "Torna alla ricerca" } }
+    };
+    ctx.page(&format!("Dovuto {}", d.iud), main)
+}
+
+fn pdf(bytes: Vec<u8>, name: &str) -> Response {
+    Response { status: 200, headers: Vec::new(), body: bytes }
+        .with_header("Content-Type", "application/pdf")
+        .with_header("Content-Disposition", format!("attachment; filename=\"{name}\""))
+        .with_header("Cache-Control", "private, no-store")
+}
+
+/// `GET /operatore/{ipa}/dovuti/{id}/avviso`: the payment notice PDF.
+pub fn notice(ctx: &mut BoCtx<'_>, ipa: &str, id: &str) -> Response {
+    let (grant, detail) = match load(ctx, ipa, id) {
+        Ok(found) => found,
+        Err(response) => return response,
+    };
+    let Some(notice) = detail.debt.notice_number.clone() else {
+        return ui::errors::not_found();
+    };
+    let view =
+        documents::notice_view(&ctx.state.db, &grant.org.ipa_code, &documents::NoticeKey::Iud(detail.debt.iud.clone()));
+    match view.map(|v| crate::pdf::notice_pdf(&v)) {
+        Ok(Ok(bytes)) => pdf(bytes, &format!("avviso-{notice}.pdf")),
+        Ok(Err(err)) => {
+            tracing::error!(error = %err, "cannot render a notice");
+            ui::errors::internal_error(0)
+        }
+        Err(err) if err.is_user_error() => ui::errors::not_found(),
+        Err(err) => {
+            tracing::error!(error = %err, "cannot load a notice");
+            ui::errors::internal_error(0)
+        }
+    }
+}
+
+/// `GET /operatore/{ipa}/dovuti/{id}/ricevute/{receipt}`: a receipt of the debt as PDF.
+pub fn receipt(ctx: &mut BoCtx<'_>, ipa: &str, id: &str, receipt: &str) -> Response {
+    let (grant, detail) = match load(ctx, ipa, id) {
+        Ok(found) => found,
+        Err(response) => return response,
+    };
+    let Some(found) = detail.receipts.into_iter().find(|r| r.id.to_string() == receipt && r.outcome == "OK") else {
+        return ui::errors::not_found();
+    };
+    let name = format!("ricevuta-{}.pdf", found.iuv);
+    let view = documents::build_receipt(&grant.org, found);
+    match crate::pdf::receipt_pdf(&view) {
+        Ok(bytes) => pdf(bytes, &name),
+        Err(err) => {
+            tracing::error!(error = %err, "cannot render a receipt");
+            ui::errors::internal_error(0)
+        }
+    }
+}

@@ -1,0 +1,167 @@
+//! The back office's isolation, table-driven over the router's own list of back-office routes
+//! (`mypay::web::backoffice_routes`), so a route added later is covered without editing this test:
+//! for every route and method, an operator of org A gets 403 or 404 on org B's objects (B's IPA in
+//! the path, or A's IPA with B's object id), nothing of B changes, and an operator not enabled on a
+//! debt type never sees its debts.
+
+use crate::backoffice::{demo_password, flow_zip, login, row};
+use crate::portal::{Browser, csrf};
+use crate::support::{Server, add_milano, data_dir, run, stdout};
+
+/// Routes that name no org: the operator's own pages.
+const WITHOUT_ORG: [&str; 3] = ["/operatore", "/operatore/accedi", "/operatore/esci"];
+
+fn fill(pattern: &str, ipa: &str, ids: &[(&str, &str)]) -> String {
+    pattern
+        .split('/')
+        .map(|segment| {
+            if segment == "{ipa}" {
+                return ipa.to_owned();
+            }
+            if let Some(name) = segment.strip_prefix('{').and_then(|s| s.strip_suffix('}')) {
+                let Some((_, value)) = ids.iter().find(|(n, _)| *n == name) else {
+                    panic!("route {pattern}: this test does not know what {{{name}}} is; add an object of org B for it")
+                };
+                return (*value).to_owned();
+            }
+            segment.to_owned()
+        })
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
+fn add_operator(dir: &std::path::Path, args: &[&str]) {
+    let mut all = vec!["operator", "add"];
+    all.extend_from_slice(args);
+    all.push("--password-stdin");
+    let out = run(dir, &all, Some("Una password sicura 1\n"));
+    assert!(out.status.success(), "{}", crate::support::stderr(&out));
+}
+
+fn debt_json(dir: &std::path::Path, iud: &str) -> serde_json::Value {
+    let out = run(dir, &["debt", "show", "--org", "c_esempio", "--iud", iud, "--json"], None);
+    serde_json::from_str(&stdout(&out)).unwrap()
+}
+
+/// The id of the debt with this IUD, from the link of the search page.
+fn id_of(browser: &mut Browser, iud: &str) -> String {
+    let page = browser.get(&format!("/operatore/c_esempio/dovuti?iud={iud}")).body;
+    let marker = "href=\"/operatore/c_esempio/dovuti/";
+    page.match_indices(marker)
+        .map(|(at, _)| page[at + marker.len()..].split('"').next().unwrap())
+        .find(|id| id.bytes().all(|b| b.is_ascii_digit()))
+        .unwrap_or_else(|| panic!("no debt {iud}: {page}"))
+        .to_owned()
+}
+
+#[test]
+fn every_backoffice_route_keeps_orgs_and_debt_types_apart() {
+    let (_tmp, dir) = data_dir();
+    let server = Server::start(&dir, &["demo"]);
+    add_milano(&dir);
+    add_operator(&dir, &["--org", "c_f205", "--username", "milano", "--role", "admin"]);
+    add_operator(&dir, &["--org", "c_esempio", "--username", "sportello", "--role", "operator"]);
+    let out = run(
+        &dir,
+        &["operator", "grant", "--username", "sportello", "--org", "c_esempio", "--debt-type", "CERT_ANAGRAFICI"],
+        None,
+    );
+    assert!(out.status.success(), "{}", crate::support::stderr(&out));
+    let out = run(
+        &dir,
+        &[
+            "debt",
+            "add",
+            "--org",
+            "c_esempio",
+            "--debt-type",
+            "CERT_ANAGRAFICI",
+            "--iud",
+            "CERT-1",
+            "--debtor-id",
+            "RSSMRA85T10A562S",
+            "--debtor-name",
+            "Mario Rossi",
+            "--amount",
+            "16.00",
+            "--causale",
+            "Certificato",
+            "--generate-iuv",
+        ],
+        None,
+    );
+    assert!(out.status.success(), "{}", crate::support::stderr(&out));
+
+    // Org B (c_esempio) gets an import and an export, so every kind of object exists there.
+    let mut demo = Browser::new(&server.base);
+    assert_eq!(login(&mut demo, "demo", &demo_password(&server)).status, 303);
+    let token = csrf(&demo.get("/operatore/c_esempio/flussi").body);
+    let zip = flow_zip("c_esempio-AUTHZ01-1_4", &[row("AUTHZ-1", "10.00")]);
+    let page = demo.post_multipart(
+        "/operatore/c_esempio/flussi",
+        &[("csrf", &token)],
+        ("file", "c_esempio-AUTHZ01-1_4.zip", &zip),
+    );
+    assert_eq!(page.status, 303);
+    let page = demo.submit(
+        "/operatore/c_esempio/esportazioni",
+        "/operatore/c_esempio/esportazioni",
+        &[("from", "2026-01-01"), ("to", "2026-01-31"), ("version", "1.3")],
+    );
+    assert_eq!(page.status, 303);
+    let tari_iud = format!("TARI-{}-0001", mypay::clock::today_rome(mypay::clock::now()).year());
+    let tari = debt_json(&dir, &tari_iud);
+    let tari_id = id_of(&mut demo, &tari_iud);
+    let cert_id = id_of(&mut demo, "CERT-1");
+    let ids_of_b = [("debt", tari_id.as_str()), ("import", "1"), ("kind", "iuv"), ("export", "1"), ("receipt", "1")];
+
+    // Operator of org A (c_f205), with a valid session and CSRF token so every handler runs.
+    let mut milano = Browser::new(&server.base);
+    assert_eq!(login(&mut milano, "milano", "Una password sicura 1").status, 303);
+    let token = csrf(&milano.get("/operatore/c_f205/dovuti").body);
+    let routes = mypay::web::backoffice_routes();
+    assert!(routes.len() >= 20, "the table lists every back-office route");
+    let mut checked = 0;
+    for (method, pattern) in &routes {
+        if !pattern.contains("{ipa}") {
+            assert!(
+                WITHOUT_ORG.contains(pattern),
+                "route {method} {pattern} names no org: decide how this test covers it"
+            );
+            continue;
+        }
+        let mut paths = vec![fill(pattern, "c_esempio", &ids_of_b)];
+        if pattern.matches('{').count() > 1 {
+            paths.push(fill(pattern, "c_f205", &ids_of_b));
+        }
+        for path in paths {
+            let page = if *method == "POST" { milano.post(&path, &[("csrf", &token)]) } else { milano.get(&path) };
+            assert!(matches!(page.status, 403 | 404), "{method} {path} gave {} to another org's operator", page.status);
+            checked += 1;
+        }
+    }
+    assert!(checked >= 24, "{checked}");
+    let after = debt_json(&dir, tari["iud"].as_str().unwrap());
+    assert_eq!(after["state"], tari["state"], "nothing of org B changed");
+    assert_eq!(after["amount_cents"], tari["amount_cents"]);
+
+    // An operator enabled on CERT_ANAGRAFICI only never sees TARI debts.
+    let mut sportello = Browser::new(&server.base);
+    assert_eq!(login(&mut sportello, "sportello", "Una password sicura 1").status, 303);
+    let base = "/operatore/c_esempio/dovuti";
+    let all = sportello.get(&format!("{base}?cerca=1")).body;
+    assert!(all.contains("Dovuti trovati: 1") && all.contains("CERT-1") && !all.contains("TARI-"), "{all}");
+    let csv = sportello.get(&format!("{base}/csv?cerca=1")).body;
+    assert_eq!(csv.lines().count(), 2, "{csv}");
+    assert!(
+        sportello.get(&format!("{base}?tipo=TARI")).body.contains("Il valore del campo «tipo dovuto» non è valido.")
+    );
+    assert_eq!(sportello.get(&format!("{base}/{cert_id}")).status, 200);
+    let token = csrf(&sportello.get(&format!("{base}/{cert_id}")).body);
+    for (method, pattern) in routes.iter().filter(|(_, p)| p.contains("{debt}")) {
+        let path = fill(pattern, "c_esempio", &ids_of_b);
+        let page = if *method == "POST" { sportello.post(&path, &[("csrf", &token)]) } else { sportello.get(&path) };
+        assert!(matches!(page.status, 403 | 404), "{method} {path} gave {} for a debt type not enabled", page.status);
+    }
+    assert_eq!(debt_json(&dir, tari["iud"].as_str().unwrap())["state"], tari["state"]);
+}

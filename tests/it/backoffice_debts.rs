@@ -1,0 +1,105 @@
+//! The back office's debts: search with every kind of criterion, paging count, CSV download, the
+//! detail with its history and notice, and a debt inserted, refused, modified and annulled through
+//! the forms with the import's rules.
+
+use crate::backoffice::{demo_password, login};
+use crate::portal::Browser;
+use crate::support::{Server, data_dir, run, stdout};
+
+fn debt_id(page: &crate::portal::Page) -> String {
+    page.location.as_deref().unwrap().rsplit('/').next().unwrap().to_owned()
+}
+
+#[test]
+fn debts_are_searched_shown_changed_and_downloaded() {
+    let (_tmp, dir) = data_dir();
+    let server = Server::start(&dir, &["demo"]);
+    let password = demo_password(&server);
+    let mut browser = Browser::new(&server.base);
+    assert_eq!(login(&mut browser, "demo", &password).status, 303);
+    let base = "/operatore/c_esempio/dovuti";
+
+    // The demo's 20 TARI debts, 4 of them Mario Rossi's.
+    assert!(browser.get(&format!("{base}?cerca=1")).body.contains("Dovuti trovati: 20"));
+    assert!(browser.get(&format!("{base}?cf=rssmra85t10a562s")).body.contains("Dovuti trovati: 4"));
+    assert!(browser.get(&format!("{base}?nome=giulia")).body.contains("Dovuti trovati: 4"));
+    assert!(browser.get(&format!("{base}?stato=INSERIMENTO_DOVUTO&tipo=TARI")).body.contains("Dovuti trovati: 20"));
+    assert!(browser.get(&format!("{base}?stato=COMPLETATO")).body.contains("Dovuti trovati: 0"));
+    assert!(browser.get(&format!("{base}?pagato_dal=2000-01-01")).body.contains("Dovuti trovati: 0"));
+    assert!(
+        browser
+            .get(&format!("{base}?scadenza_dal=2000-01-01&scadenza_al=2000-12-31"))
+            .body
+            .contains("Dovuti trovati: 0")
+    );
+    let bad = browser.get(&format!("{base}?scadenza_dal=31%2F12%2F2099"));
+    assert!(bad.body.contains("Il valore del campo «scadenza dal» non è valido."), "{}", bad.body);
+
+    let csv = browser.get(&format!("{base}/csv?nome=Mario"));
+    assert_eq!(csv.status, 200);
+    let lines: Vec<&str> = csv.body.lines().collect();
+    assert_eq!(
+        lines[0],
+        "\"IUD\";\"IUV\";\"Numero avviso\";\"Tipo dovuto\";\"Stato\";\"Codice fiscale debitore\";\"Debitore\";\
+         \"Causale\";\"Importo\";\"Scadenza\";\"Data pagamento\";\"Ultima modifica\""
+    );
+    assert_eq!(lines.len(), 5, "{}", csv.body);
+    assert!(lines[1].contains("\"RSSMRA85T10A562S\";\"Mario Rossi\""), "{}", lines[1]);
+
+    // Insert through the form: Italian amount, generated IUV.
+    let new = format!("{base}/nuovo");
+    let fields = [
+        ("tipo", "TARI"),
+        ("iud", "WEB-NEW-1"),
+        ("tipo_soggetto", "F"),
+        ("cf", "RSSMRA85T10A562S"),
+        ("nome", "Mario Rossi"),
+        ("email", ""),
+        ("scadenza", "2099-12-31"),
+        ("importo", "1.020,50"),
+        ("causale", "TARI 2099 conguaglio"),
+        ("genera_iuv", "1"),
+    ];
+    let created = browser.submit(&new, &new, &fields);
+    assert_eq!(created.status, 303, "{}", created.body);
+    let id = debt_id(&created);
+    let detail = browser.get(&format!("{base}/{id}")).body;
+    assert!(
+        detail.contains("€ 1.020,50") && detail.contains("debt.add") && detail.contains("operator:demo"),
+        "{detail}"
+    );
+    assert_eq!(browser.get(&format!("{base}/{id}/avviso")).status, 200);
+
+    // The import's rules, with its codes; nothing is written.
+    let again = browser.submit(&new, &new, &fields);
+    assert_eq!(again.status, 422);
+    assert!(again.body.contains("PAA_IMPORT_IUD_DUPLICATO"), "{}", again.body);
+    let mut bad_amount = fields;
+    bad_amount[1] = ("iud", "WEB-NEW-2");
+    bad_amount[7] = ("importo", "dieci");
+    let refused = browser.submit(&new, &new, &bad_amount);
+    assert_eq!(refused.status, 422);
+    assert!(refused.body.contains("PAA_IMPORT_"), "{}", refused.body);
+    assert!(browser.get(&format!("{base}?iud=WEB-NEW-2")).body.contains("Dovuti trovati: 0"));
+
+    // Modify (M), then annul (A).
+    let edit = format!("{base}/{id}/modifica");
+    let mut changed = fields;
+    changed[7] = ("importo", "12,00");
+    changed[4] = ("nome", "Mario Rossi Jr");
+    let saved = browser.submit(&edit, &edit, &changed);
+    assert_eq!(saved.status, 303, "{}", saved.body);
+    let detail = browser.get(&format!("{base}/{id}")).body;
+    assert!(
+        detail.contains("€ 12,00") && detail.contains("debt.modify") && detail.contains("Mario Rossi Jr"),
+        "{detail}"
+    );
+    let annulled = browser.submit(&format!("{base}/{id}"), &format!("{base}/{id}/annulla"), &[]);
+    assert_eq!(annulled.status, 303);
+    let detail = browser.get(&format!("{base}/{id}")).body;
+    assert!(detail.contains("Annullato") && detail.contains("debt.annul"), "{detail}");
+    assert!(!detail.contains("/modifica"), "an annulled debt offers no change");
+    let out = run(&dir, &["debt", "list", "--org", "c_esempio", "--state", "ANNULLATO", "--json"], None);
+    let list: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(list.as_array().unwrap().len(), 1);
+}
