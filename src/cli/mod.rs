@@ -6,6 +6,7 @@
 //! **Boundary:** the CLI. Command and flag names are a contract: scripts use them.
 
 mod admin;
+mod api_token;
 mod backup;
 mod cert;
 mod documents;
@@ -63,6 +64,9 @@ pub enum Command {
     /// Add and look up single debt positions (dovuti).
     #[command(subcommand)]
     Debt(admin::DebtCommand),
+    /// Bearer tokens of the REST API (/api/v1/), one org each.
+    #[command(subcommand, name = "api-token")]
+    ApiToken(api_token::ApiTokenCommand),
     /// Export receipts (MyPay "flussi RT" layouts 1.0-1.3) to a ZIP.
     // `--version` names the layout here, as in MyPay's requests, so not the program's version.
     #[command(disable_version_flag = true)]
@@ -195,6 +199,7 @@ fn execute(mut cli: Cli) -> Result<(), CliError> {
         Command::DebtType(cmd) => admin::debt_type(&open_admin(&cli.config, &cli.data_dir)?, cmd),
         Command::Operator(cmd) => admin::operator(&open_admin(&cli.config, &cli.data_dir)?, cmd),
         Command::Debt(cmd) => admin::debt(&open_admin(&cli.config, &cli.data_dir)?, cmd),
+        Command::ApiToken(cmd) => api_token::run(&open_admin(&cli.config, &cli.data_dir)?, cmd),
         Command::Export(args) => {
             let config = Config::load(cli.config.as_deref(), &overrides(None), Mode::Admin)?;
             let (db, _) = Db::open(&config.database_path)?;

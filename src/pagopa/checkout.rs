@@ -24,6 +24,25 @@ pub struct CartNotice {
     pub description: String,
 }
 
+impl CartNotice {
+    /// The notices of payable debts as Checkout wants them (a debt without a notice number is
+    /// left out: it cannot be paid through pagoPA).
+    pub fn of_views(views: &[crate::services::payments::PaymentView]) -> Vec<CartNotice> {
+        views
+            .iter()
+            .filter_map(|v| {
+                Some(CartNotice {
+                    notice_number: NoticeNumber::parse(v.debt.notice_number.as_deref()?).ok()?,
+                    fiscal_code: v.org.fiscal_code.clone(),
+                    amount: v.amount(),
+                    company_name: v.org.name.clone(),
+                    description: v.debt.causale.clone(),
+                })
+            })
+            .collect()
+    }
+}
+
 /// Where Checkout sends the browser back.
 #[derive(Debug, Clone)]
 pub struct ReturnUrls {

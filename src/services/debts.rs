@@ -26,6 +26,8 @@ pub enum Source {
     Portal,
     /// An operator's form in the back office.
     Backoffice,
+    /// The org's own systems: the REST API (and the SIL web services).
+    Sil,
 }
 
 impl Source {
@@ -37,6 +39,7 @@ impl Source {
             Source::Import => "import",
             Source::Portal => "portal",
             Source::Backoffice => "backoffice",
+            Source::Sil => "sil",
         }
     }
 }
@@ -529,4 +532,9 @@ pub fn list_debts(db: &Db, ipa: &str, filter: &DebtFilter) -> Result<Vec<DebtRec
         let org = orgs::find_org_by_ipa(conn, ipa)?.ok_or_else(|| ServiceError::NotFound(format!("org {ipa}")))?;
         Ok(debts::list_debts(conn, org.id, filter)?)
     })
+}
+
+/// The successful receipts of a debt (more than one is a double payment).
+pub fn receipts_of_debt(db: &Db, debt_id: i64) -> Result<Vec<crate::store::receipts::ReceiptRecord>, ServiceError> {
+    Ok(db.read(|c| crate::store::receipts::list_ok_receipts_for_debt(c, debt_id))?)
 }

@@ -13,6 +13,7 @@
 //! server that borrows `ui::layout` and `assets`) uses tiny_http and maud; handlers never write SQL.
 //! **Boundary:** HTTP.
 
+pub mod api;
 pub(crate) mod assets;
 mod authz;
 mod backoffice;

@@ -4,7 +4,7 @@
 use super::backoffice::{self, BoPage};
 use super::forms::Form;
 use super::session::Session;
-use super::{AppState, Response, assets, metrics, multipart, portal, ui};
+use super::{AppState, Response, api, assets, metrics, multipart, portal, ui};
 use crate::clock;
 use crate::pagopa::station::{self, Station};
 
@@ -48,6 +48,8 @@ pub enum Route {
     Portal(Page),
     /// A back-office page (operator session, CSRF on POST).
     Backoffice(BoPage),
+    /// The REST JSON API (bearer tokens, no session).
+    Api(api::ApiRoute),
     MethodNotAllowed(&'static str),
     NotFound,
 }
@@ -143,6 +145,7 @@ impl Route {
             Route::Station => "station",
             Route::Portal(page) => page.name(),
             Route::Backoffice(page) => page.name(),
+            Route::Api(_) => "api",
             Route::MethodNotAllowed(_) => "method_not_allowed",
             Route::NotFound => "not_found",
         }
@@ -158,6 +161,8 @@ impl Route {
                 state.config.raw.import.max_upload_bytes.saturating_add(64 * 1024)
             }
             Route::Backoffice(_) => state.config.raw.server.max_body_bytes.min(64 * 1024),
+            Route::Api(call) if call.is_upload() => state.config.raw.import.max_upload_bytes,
+            Route::Api(_) => 1024 * 1024,
             Route::Home
             | Route::Healthz
             | Route::Metrics
@@ -177,6 +182,7 @@ pub fn route(method: &str, path: &str) -> Route {
     let segments: Vec<&str> = path.trim_start_matches('/').split('/').collect();
     let page = |p: Page| Route::Portal(p);
     match (get, post, segments.as_slice()) {
+        (_, _, ["api", ..])                             => Route::Api(api::resolve(method, path)),
         (true, _, [""])                                 => Route::Home,
         (true, _, ["healthz"])                          => Route::Healthz,
         (true, _, ["metrics"])                          => Route::Metrics,
@@ -235,6 +241,7 @@ pub fn dispatch(state: &AppState, route: &Route, request: &Request<'_>) -> Respo
         Route::Home => portal_call(state, &Page::Home, request),
         Route::Portal(page) => portal_call(state, page, request),
         Route::Backoffice(page) => backoffice_call(state, page, request),
+        Route::Api(call) => api::handle(state, call, request),
         Route::Healthz => healthz(state),
         Route::Metrics => metrics::render(state),
         Route::Asset(path) => assets::serve(path, request.header("if-none-match")),

@@ -232,18 +232,7 @@ pub fn pay(ctx: &mut Ctx<'_>) -> Response {
     };
     let base = ctx.public_url();
     let request = checkout::Cart {
-        notices: views
-            .iter()
-            .filter_map(|v| {
-                Some(checkout::CartNotice {
-                    notice_number: NoticeNumber::parse(v.debt.notice_number.as_deref()?).ok()?,
-                    fiscal_code: v.org.fiscal_code.clone(),
-                    amount: v.amount(),
-                    company_name: v.org.name.clone(),
-                    description: v.debt.causale.clone(),
-                })
-            })
-            .collect(),
+        notices: checkout::CartNotice::of_views(&views),
         return_urls: checkout::ReturnUrls {
             ok: format!("{base}/carrello/esito/{}", cart.token),
             cancel: format!("{base}/carrello/annullato/{}", cart.token),
