@@ -4,7 +4,6 @@
 //! printed.
 
 use clap::Args;
-use serde_json::json;
 
 use super::{CliError, read_password_stdin};
 use crate::services::outcome_push::{self, PushSettings};
@@ -47,21 +46,13 @@ impl PushArgs {
 
 /// `mypay org pushes IPA`: the target, then one line (or JSON object) per push.
 pub fn list(db: &Db, ipa: &str, limit: u32, as_json: bool) -> Result<(), CliError> {
-    let target = outcome_push::get_push_target(db, ipa)?;
-    let pushes = outcome_push::list_pushes(db, ipa, limit)?;
+    let overview = outcome_push::overview(db, ipa, limit)?;
     if as_json {
-        let value = json!({
-            "target": target.map(|t| json!({"url": t.url, "signed": t.signed, "retry_seconds": t.retry_seconds})),
-            "pushes": pushes.iter().map(|p| json!({
-                "id": p.id, "iuv": p.iuv, "receipt_id": p.receipt_code, "state": p.state, "attempts": p.attempts,
-                "max_attempts": p.max_attempts, "last_error": p.last_error, "last_attempt_at": p.last_attempt_at,
-                "sent_at": p.sent_at, "created_at": p.created_at,
-            })).collect::<Vec<_>>(),
-        });
-        println!("{}", serde_json::to_string_pretty(&value).map_err(|err| CliError::System(err.to_string()))?);
+        let text = serde_json::to_string_pretty(&overview).map_err(|err| CliError::System(err.to_string()))?;
+        println!("{text}");
         return Ok(());
     }
-    match target {
+    match &overview.target {
         Some(t) => println!(
             "push to {} ({}, first retry after {} s)",
             t.url,
@@ -70,7 +61,7 @@ pub fn list(db: &Db, ipa: &str, limit: u32, as_json: bool) -> Result<(), CliErro
         ),
         None => println!("no push URL"),
     }
-    for p in &pushes {
+    for p in &overview.pushes {
         println!(
             "{:>6} {:<8} {:>2}/{:<2} {:<17} {}",
             p.id,

@@ -27,7 +27,8 @@ pub const DEFAULT_RETRY_SECONDS: i64 = 60;
 /// No retry waits longer than this.
 const MAX_RETRY_SECONDS: i64 = 86_400;
 /// How long one attempt may take.
-const TIMEOUT: Duration = Duration::from_secs(30);
+/// Short, because the job runner waits for it: a dead endpoint must not hold up imports.
+const TIMEOUT: Duration = Duration::from_secs(15);
 /// HS512 keys shorter than the hash are refused (RFC 7518 §3.2).
 const MIN_KEY_BYTES: usize = 64;
 /// Lifetime of the bearer JWT of one attempt.
@@ -44,7 +45,7 @@ pub struct PushSettings {
 }
 
 /// An org's push target as shown to people: never the secret, only whether there is one.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct PushTargetView {
     pub url: String,
     pub signed: bool,
@@ -142,6 +143,49 @@ pub fn get_push_target(db: &Db, ipa: &str) -> Result<Option<PushTargetView>, Ser
         let org = orgs::find_org_by_ipa(c, ipa)?.ok_or_else(|| ServiceError::NotFound(format!("org {ipa}")))?;
         Ok(pushes::find_push_target(c, org.id)?.as_ref().map(PushTargetView::from))
     })
+}
+
+/// One push as operators and the org's systems see it (the CLI's and the API's JSON).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct PushView {
+    pub id: i64,
+    pub iuv: String,
+    pub receipt_id: String,
+    pub state: String,
+    pub attempts: i64,
+    pub max_attempts: i64,
+    pub last_error: Option<String>,
+    pub last_attempt_at: Option<String>,
+    pub sent_at: Option<String>,
+    pub created_at: String,
+}
+
+/// An org's push target and its latest pushes.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct PushOverview {
+    pub target: Option<PushTargetView>,
+    pub pushes: Vec<PushView>,
+}
+
+/// The push target of org `ipa` and its latest `limit` pushes, newest first.
+pub fn overview(db: &Db, ipa: &str, limit: u32) -> Result<PushOverview, ServiceError> {
+    let target = get_push_target(db, ipa)?;
+    let pushes = list_pushes(db, ipa, limit)?
+        .into_iter()
+        .map(|p| PushView {
+            id: p.id,
+            iuv: p.iuv,
+            receipt_id: p.receipt_code,
+            state: p.state,
+            attempts: p.attempts,
+            max_attempts: p.max_attempts,
+            last_error: p.last_error,
+            last_attempt_at: p.last_attempt_at,
+            sent_at: p.sent_at,
+            created_at: p.created_at,
+        })
+        .collect();
+    Ok(PushOverview { target, pushes })
 }
 
 /// An org's pushes, newest first: pending, sent or failed, with attempts and the last error.

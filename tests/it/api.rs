@@ -456,5 +456,5 @@ fn the_openapi_document_parses_and_every_operation_it_lists_exists() {
             operations += 1;
         }
     }
-    assert_eq!(operations, 14);
+    assert_eq!(operations, 15);
 }

@@ -165,6 +165,15 @@ fn each_receipt_is_pushed_signed_and_retried_until_accepted() {
     assert_eq!(push["iuv"], iuv.as_str());
     assert_eq!(list["target"], serde_json::json!({"url": receiver.url, "signed": true, "retry_seconds": 1}));
 
+    // The org's systems see the same state through the REST API.
+    let out = run(&dir, &["api-token", "create", "--org", "c_esempio", "--json"], None);
+    let created: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    let auth = format!("Bearer {}", created["token"].as_str().unwrap());
+    let reply = super::support::get_with(&server.url("/api/v1/orgs/c_esempio/pushes"), &[("Authorization", &auth)]);
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    let seen: serde_json::Value = serde_json::from_str(&reply.body).unwrap();
+    assert_eq!(seen, list, "the CLI and the API show one shape");
+
     // Every attempt carries the same body, with a fresh token.
     assert!(got.iter().all(|r| r.body == got[0].body));
     let claims = check_jwt(got[2].authorization.as_deref());

@@ -1,6 +1,7 @@
 //! API debts and payments: create, modify (`PUT`), annul (`DELETE`) and read a debt by IUD or IUV
 //! with the import's rules and codes (`services::debts`); start a payment of up to five of the
-//! org's debts through pagoPA Checkout (the portal's cart service) and read its state.
+//! org's debts through pagoPA Checkout (the portal's cart service) and read its state; the state
+//! of the outcome pushes.
 //! Amounts travel as decimal strings (`"120.50"`), never as JSON numbers.
 
 use serde_json::{Value, json};
@@ -261,4 +262,11 @@ pub fn payment_status(ctx: &ApiCtx<'_>) -> Result<Response, ApiError> {
             "receipts": outcome.receipts.iter().map(receipt_json).collect::<Vec<_>>(),
         }),
     ))
+}
+
+/// `GET /api/v1/orgs/{ipa}/pushes`: the push target and the latest 100 outcome pushes.
+pub fn pushes(ctx: &ApiCtx<'_>) -> Result<Response, ApiError> {
+    let overview = crate::services::outcome_push::overview(&ctx.state.db, ctx.ipa(), 100)?;
+    let value = serde_json::to_value(&overview).map_err(|_| super::internal())?;
+    Ok(Response::json(200, &value))
 }
