@@ -458,3 +458,43 @@ fn the_openapi_document_parses_and_every_operation_it_lists_exists() {
     }
     assert_eq!(operations, 15);
 }
+
+#[test]
+fn a_payment_started_through_the_api_is_paid_at_the_simulators_checkout() {
+    let (_tmp, dir) = data_dir();
+    let server = Server::start(&dir, &["demo"]);
+    let (_, token) = create_token(&dir, "c_esempio");
+    let (iud, _, _, _) = super::station::open_debts(&dir).into_iter().next().unwrap();
+    let started = json_call(
+        &server,
+        "POST",
+        "/api/v1/orgs/c_esempio/payments",
+        &token,
+        &json!({"iuds": [iud], "back_url": "https://sil.example/esito?pratica=7"}),
+    );
+    assert_eq!(started.status, 201, "{}", String::from_utf8_lossy(&started.body));
+    let started = started.json();
+    let session = started["session"].as_str().unwrap();
+    let agent: ureq::Agent = ureq::Agent::config_builder().http_status_as_error(false).max_redirects(0).build().into();
+    let chosen = agent
+        .post(started["redirect_url"].as_str().unwrap())
+        .header("Content-Type", "application/x-www-form-urlencoded")
+        .send("outcome=OK&psp=SIMPSP01")
+        .unwrap();
+    assert_eq!(chosen.status().as_u16(), 303);
+    let back = chosen.headers().get("location").unwrap().to_str().unwrap().to_owned();
+    assert_eq!(back, format!("https://sil.example/esito?pratica=7&idSession={session}&esito=OK"));
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let status =
+            api(&server, "GET", &format!("/api/v1/orgs/c_esempio/payments/{session}"), Some(&token), None).json();
+        if status["paid"] == true {
+            assert_eq!(status["state"], "PAGATO");
+            break;
+        }
+        assert!(Instant::now() < deadline, "never paid: {status}");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let debt = api(&server, "GET", &format!("{DEBTS}/{iud}"), Some(&token), None).json();
+    assert_eq!(debt["state"], "COMPLETATO");
+}
