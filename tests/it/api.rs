@@ -122,6 +122,7 @@ fn tokens_are_checked_before_anything_else() {
     let missing = post(None);
     assert_eq!((missing.status, missing.code()), (401, "UNAUTHORIZED".to_owned()));
     assert!(missing.json()["error"]["messaggio"].as_str().unwrap().contains("Token"));
+    assert_eq!(missing.header("www-authenticate"), Some("Bearer realm=\"mypay\""));
     let wrong = post(Some("mpy_0000000000000000000000000000000000000000000000000000000000000000"));
     assert_eq!((wrong.status, wrong.code()), (401, "UNAUTHORIZED".to_owned()));
     let garbage = post(Some("not-a-token"));

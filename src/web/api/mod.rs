@@ -257,8 +257,12 @@ pub fn handle(state: &AppState, route: &ApiRoute, request: &Request<'_>) -> Resp
     let token = match authenticate(state, request, params, now) {
         Ok(token) => token,
         Err(refusal) => {
-            journal(state, request, template, None, &refusal.code, &refusal.response(), started);
-            return refusal.response();
+            let mut response = refusal.response();
+            if refusal.status == 401 {
+                response = response.with_header("WWW-Authenticate", "Bearer realm=\"mypay\"");
+            }
+            journal(state, request, template, None, &refusal.code, &response, started);
+            return response;
         }
     };
     let ctx = ApiCtx { state, request, token, params, now };
