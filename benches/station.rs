@@ -12,7 +12,10 @@ use mypay::domain::debt_row::DebtFields;
 use mypay::services::debts::{Source, add_debt};
 use mypay::store::Db;
 
-const CONCURRENCY: usize = 32;
+#[path = "support/load.rs"]
+mod load;
+use load::{CONCURRENCY, load};
+
 const ORG: &str = "01234567897";
 const PAF: &str = "http://pagopa-api.pagopa.gov.it/pa/paForNode.xsd";
 const IDS: &str = "<idPA>01234567897</idPA><idBrokerPA>99999000013</idBrokerPA><idStation>99999000013_01</idStation>";
@@ -46,64 +49,6 @@ fn send_rt(notice: &str, iuv: &str, amount: &str, token: &str) -> String {
          <IBAN>IT60X0542811101000000123456</IBAN><remittanceInformation>bench</remittanceInformation><transferCategory>0101002IM</transferCategory></transfer></transferList>\
          <idPSP>BCITITMM</idPSP><PSPCompanyName>Banca</PSPCompanyName><idChannel>BCITITMM_01</idChannel><channelDescription>app</channelDescription></receipt></paf:paSendRTV2Request>"
     ))
-}
-
-struct Run {
-    latencies: Vec<Duration>,
-    elapsed: Duration,
-    errors: usize,
-}
-
-impl Run {
-    fn print(&mut self, what: &str, unit: &str) {
-        self.latencies.sort();
-        let pct = |p: f64| {
-            self.latencies.get(((self.latencies.len() as f64 - 1.0) * p) as usize).copied().unwrap_or_default()
-        };
-        let n = self.latencies.len();
-        println!(
-            "{what:<40} {n:>7} {unit} in {:>6.2} s = {:>8.0} {unit}/s  p50 {:>6.2} ms  p99 {:>6.2} ms  errors {}",
-            self.elapsed.as_secs_f64(),
-            n as f64 / self.elapsed.as_secs_f64(),
-            pct(0.50).as_secs_f64() * 1e3,
-            pct(0.99).as_secs_f64() * 1e3,
-            self.errors
-        );
-    }
-}
-
-/// Runs `per_thread` jobs on each of 32 threads; `job(thread, i, agent)` returns one latency per
-/// unit of work, or None on an error.
-fn load<F>(per_thread: usize, job: F) -> Run
-where
-    F: Fn(usize, usize, &ureq::Agent) -> Option<Duration> + Send + Sync + 'static,
-{
-    let job = Arc::new(job);
-    let started = Instant::now();
-    let threads: Vec<_> = (0..CONCURRENCY)
-        .map(|t| {
-            let job = Arc::clone(&job);
-            std::thread::spawn(move || {
-                let agent: ureq::Agent = ureq::Agent::config_builder().http_status_as_error(false).build().into();
-                let mut out = (Vec::with_capacity(per_thread), 0);
-                for i in 0..per_thread {
-                    match job(t, i, &agent) {
-                        Some(d) => out.0.push(d),
-                        None => out.1 += 1,
-                    }
-                }
-                out
-            })
-        })
-        .collect();
-    let mut run = Run { latencies: Vec::new(), elapsed: Duration::ZERO, errors: 0 };
-    for t in threads {
-        let (lat, err) = t.join().unwrap();
-        run.latencies.extend(lat);
-        run.errors += err;
-    }
-    run.elapsed = started.elapsed();
-    run
 }
 
 fn call(agent: &ureq::Agent, url: &str, action: &str, body: &str) -> Option<Duration> {

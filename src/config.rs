@@ -112,6 +112,7 @@ pub struct RawConfig {
     pub mail: MailSection,
     pub citizen_auth: CitizenAuthSection,
     pub import: ImportSection,
+    pub sil: SilSection,
 }
 
 /// `[mail]`: the SMTP server for PINs and receipt links. Empty host: mails stay in the outbox.
@@ -193,6 +194,18 @@ impl Default for CitizenAuthSection {
             oidc_scopes: "openid profile email".to_owned(),
         }
     }
+}
+
+/// `[sil]`: the intermediary's credentials for the SIL web services (reference/mypay.md §4.1).
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SilSection {
+    /// IPA code of the org whose SIL password authorizes the cross-org queries
+    /// (`paaSILChiediPosizioniAperte`, `paaSILChiediStoricoPagamenti`); empty: they are refused.
+    pub intermediary_org: String,
+    /// The intermediary's password in `paaSILInviaCarrelloDovuti`'s per-org hash; empty: multi-org
+    /// carts are refused.
+    pub intermediary_password: Secret,
 }
 
 /// `[import]`: debt-flow uploads (CSV in ZIP).
@@ -318,6 +331,7 @@ impl Default for RawConfig {
             mail: MailSection::default(),
             citizen_auth: CitizenAuthSection::default(),
             import: ImportSection::default(),
+            sil: SilSection::default(),
         }
     }
 }
@@ -416,6 +430,8 @@ pub const ENV_KEYS: &[(&str, &str)] = &[
     ("MYPAY_CITIZEN_AUTH_TRUSTED_PROXIES", "citizen_auth.trusted_proxies"),
     ("MYPAY_IMPORT_MAX_UPLOAD_BYTES", "import.max_upload_bytes"),
     ("MYPAY_IMPORT_MAX_UNCOMPRESSED_BYTES", "import.max_uncompressed_bytes"),
+    ("MYPAY_SIL_INTERMEDIARY_ORG", "sil.intermediary_org"),
+    ("MYPAY_SIL_INTERMEDIARY_PASSWORD", "sil.intermediary_password"),
     ("MYPAY_CITIZEN_AUTH_OIDC_ISSUER", "citizen_auth.oidc_issuer"),
     ("MYPAY_CITIZEN_AUTH_OIDC_CLIENT_ID", "citizen_auth.oidc_client_id"),
     ("MYPAY_CITIZEN_AUTH_OIDC_CLIENT_SECRET", "citizen_auth.oidc_client_secret"),
@@ -501,6 +517,8 @@ impl RawConfig {
             }
             "import.max_upload_bytes" => self.import.max_upload_bytes = parse_number(value)?,
             "import.max_uncompressed_bytes" => self.import.max_uncompressed_bytes = parse_number(value)?,
+            "sil.intermediary_org" => self.sil.intermediary_org = value.to_owned(),
+            "sil.intermediary_password" => self.sil.intermediary_password = Secret::new(value),
             "citizen_auth.oidc_issuer" => self.citizen_auth.oidc_issuer = value.to_owned(),
             "citizen_auth.oidc_client_id" => self.citizen_auth.oidc_client_id = value.to_owned(),
             "citizen_auth.oidc_client_secret" => self.citizen_auth.oidc_client_secret = Secret::new(value),

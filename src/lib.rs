@@ -14,6 +14,7 @@ pub mod oidc;
 pub mod pagopa;
 pub mod pdf;
 pub mod services;
+pub mod sil;
 pub mod soap;
 pub mod store;
 pub mod web;

@@ -74,19 +74,12 @@ pub(crate) fn add_debt_as(
     db.write(|tx| {
         let scope = OrgScope::load(tx, ipa)?;
         let debt_type = debt_types::find_debt_type(tx, scope.org.id, fields.debt_type.trim())?;
-        let ctx = RowContext {
-            debt_type: debt_type.as_ref().map(|t| {
-                let mut rules = rules_of(t);
-                rules.allow_anonymous |= anonymous_debtor;
-                rules
-            }),
-            segregation_code: scope.segregation_code,
-            today,
-            causale_max: 1024,
-            due_date_always_required: false,
-            is_insert: true,
-            current_iuv: None,
-        };
+        let rules = debt_type.as_ref().map(|t| {
+            let mut rules = rules_of(t);
+            rules.allow_anonymous |= anonymous_debtor;
+            rules
+        });
+        let ctx = insert_context(&scope, rules, today);
         let valid = debt_row::validate(fields, &ctx).map_err(ServiceError::Rejected)?;
         let Some(debt_type) = debt_type else {
             return Err(ServiceError::NotFound(format!("debt type {}", valid.debt_type)));
@@ -167,6 +160,20 @@ impl OrgScope {
         let first = debts::reserve_iuv_counters(tx, self.org.id, generator, self.counter_block)?;
         self.counters.set((first + 1, first + self.counter_block));
         Ok(first)
+    }
+}
+
+/// The checks of a single debt inserted outside a file (CLI, portal, SIL): causale up to 1024,
+/// due date only when the debt type wants one.
+pub(crate) fn insert_context(scope: &OrgScope, rules: Option<DebtTypeRules>, today: Date) -> RowContext {
+    RowContext {
+        debt_type: rules,
+        segregation_code: scope.segregation_code,
+        today,
+        causale_max: 1024,
+        due_date_always_required: false,
+        is_insert: true,
+        current_iuv: None,
     }
 }
 

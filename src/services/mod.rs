@@ -25,6 +25,10 @@ pub mod passwords;
 pub mod payments;
 pub mod portal;
 pub mod reporting;
+pub mod sil_debts;
+pub mod sil_queries;
+pub mod sil_sessions;
+pub mod sil_uploads;
 pub mod spontaneous;
 
 use crate::domain::{Email, Iban};

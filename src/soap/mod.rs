@@ -188,6 +188,11 @@ pub fn parse_document(bytes: &[u8]) -> Result<Element, SoapError> {
 
 /// Parses a SOAP 1.1 envelope and returns the one payload element of its Body.
 pub fn parse_envelope(bytes: &[u8]) -> Result<Element, SoapError> {
+    parse_envelope_with_header(bytes).map(|(_, payload)| payload)
+}
+
+/// Parses a SOAP 1.1 envelope: its Header (when present) and the one payload element of its Body.
+pub fn parse_envelope_with_header(bytes: &[u8]) -> Result<(Option<Element>, Element), SoapError> {
     let root = parse_document(bytes)?;
     if root.name != "Envelope" || root.ns.as_deref() != Some(ENVELOPE_NS) {
         return Err(SoapError::NotEnvelope(format!(
@@ -196,17 +201,24 @@ pub fn parse_envelope(bytes: &[u8]) -> Result<Element, SoapError> {
             root.name
         )));
     }
-    let body = root
-        .children
-        .into_iter()
-        .find(|c| c.name == "Body" && c.ns.as_deref() == Some(ENVELOPE_NS))
-        .ok_or_else(|| SoapError::NotEnvelope("no Body".to_owned()))?;
+    let mut header = None;
+    let mut body = None;
+    for child in root.children {
+        if child.ns.as_deref() == Some(ENVELOPE_NS) {
+            match child.name.as_str() {
+                "Header" => header = Some(child),
+                "Body" => body = Some(child),
+                _ => {}
+            }
+        }
+    }
+    let body = body.ok_or_else(|| SoapError::NotEnvelope("no Body".to_owned()))?;
     let mut payloads = body.children.into_iter();
     let payload = payloads.next().ok_or_else(|| SoapError::NotEnvelope("empty Body".to_owned()))?;
     if payloads.next().is_some() {
         return Err(SoapError::NotEnvelope("more than one element in the Body".to_owned()));
     }
-    Ok(payload)
+    Ok((header, payload))
 }
 
 /// Escapes text for element content and attribute values.

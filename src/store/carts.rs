@@ -99,6 +99,16 @@ pub fn find_cart_by_token(conn: &Connection, token: &str) -> Result<Option<CartR
     Ok(Some(cart))
 }
 
+/// The cart with this id, with its items.
+pub fn find_cart_by_id(conn: &Connection, cart_id: i64) -> Result<Option<CartRecord>, StoreError> {
+    let token: Option<String> =
+        conn.prepare_cached("SELECT token FROM cart WHERE id = ?1")?.query_row([cart_id], |r| r.get(0)).optional()?;
+    match token {
+        Some(token) => find_cart_by_token(conn, &token),
+        None => Ok(None),
+    }
+}
+
 /// Moves a cart to `state` and records where Checkout sent the browser.
 pub fn update_cart_state(
     conn: &Connection,

@@ -27,6 +27,7 @@ pub mod pushes;
 pub mod receipts;
 pub mod reporting;
 pub mod sessions;
+pub mod sil;
 
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard};

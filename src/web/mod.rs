@@ -59,6 +59,8 @@ pub struct AppState {
     pub oidc: Option<crate::oidc::Client>,
     /// The Content-Security-Policy header ([`server::content_security_policy`]).
     pub csp: String,
+    /// SIL passwords already verified (argon2id once per password, not per call).
+    pub sil_passwords: crate::sil::PasswordCache,
 }
 
 impl AppState {
@@ -79,6 +81,7 @@ impl AppState {
             station,
             started: Instant::now(),
             demo,
+            sil_passwords: crate::sil::PasswordCache::default(),
         })
     }
 }

@@ -7,6 +7,8 @@ use super::session::Session;
 use super::{AppState, Response, api, assets, metrics, multipart, portal, ui};
 use crate::clock;
 use crate::pagopa::station::{self, Station};
+use crate::sil::{self, Sil};
+use crate::soap;
 
 /// A request as handlers see it.
 pub struct Request<'a> {
@@ -44,6 +46,14 @@ pub enum Route {
     Asset(String),
     /// The pagoPA station (paForNode SOAP).
     Station,
+    /// The MyPay-compatible SIL web services (SOAP).
+    Sil,
+    /// Our WSDL of the SIL web services and the XSD it imports (file name).
+    SilWsdl(String),
+    /// A file behind a SIL download URL: (org IPA, kind, id).
+    SilDownload(String, String, String),
+    /// A debt flow uploaded with a SIL authorization token (multipart).
+    SilUpload,
     /// A citizen portal page (sessions, CSRF on POST).
     Portal(Page),
     /// A back-office page (operator session, CSRF on POST).
@@ -80,6 +90,12 @@ pub enum Page {
     ReceiptPdf(String),
     /// (org IPA, `<notice>.pdf`).
     NoticePdf(String, String),
+    /// The landing page of a payment started by a SIL (token).
+    SilLanding(String),
+    /// The citizen confirms a SIL payment (token).
+    SilPayPost(String),
+    /// Back from Checkout for a SIL payment: (token, `ok` | `annullato` | `errore`).
+    SilReturn(String, String),
     Login,
     /// `GET /accedi/oidc`: starts an OpenID Connect login.
     OidcStart,
@@ -111,6 +127,7 @@ impl Page {
                 | Page::DemoLoginPost
                 | Page::LogoutPost
                 | Page::ProfilePost
+                | Page::SilPayPost(_)
         )
     }
 
@@ -130,6 +147,7 @@ impl Page {
             Page::MyDebts | Page::MyPayments | Page::Profile | Page::ProfilePost => "citizen",
             Page::Cookies | Page::Accessibility => "legal",
             Page::DevOutbox => "dev_outbox",
+            Page::SilLanding(_) | Page::SilPayPost(_) | Page::SilReturn(..) => "sil_landing",
         }
     }
 }
@@ -143,6 +161,10 @@ impl Route {
             Route::Metrics => "metrics",
             Route::Asset(_) => "asset",
             Route::Station => "station",
+            Route::Sil => "sil",
+            Route::SilWsdl(_) => "sil_wsdl",
+            Route::SilDownload(..) => "sil_download",
+            Route::SilUpload => "sil_upload",
             Route::Portal(page) => page.name(),
             Route::Backoffice(page) => page.name(),
             Route::Api(_) => "api",
@@ -156,8 +178,10 @@ impl Route {
         match self {
             // pagoPA's largest messages (a receipt with five transfers and metadata) are a few KiB.
             Route::Station => 1024 * 1024,
+            // Five base64 Dovuti documents, or a carrello of several orgs.
+            Route::Sil => 4 * 1024 * 1024,
             // A debt flow, plus room for the form's other fields.
-            Route::Backoffice(BoPage::ImportPost(_)) => {
+            Route::Backoffice(BoPage::ImportPost(_)) | Route::SilUpload => {
                 state.config.raw.import.max_upload_bytes.saturating_add(64 * 1024)
             }
             Route::Backoffice(_) => state.config.raw.server.max_body_bytes.min(64 * 1024),
@@ -167,6 +191,8 @@ impl Route {
             | Route::Healthz
             | Route::Metrics
             | Route::Asset(_)
+            | Route::SilWsdl(_)
+            | Route::SilDownload(..)
             | Route::Portal(_)
             | Route::MethodNotAllowed(_)
             | Route::NotFound => state.config.raw.server.max_body_bytes.min(64 * 1024),
@@ -189,6 +215,14 @@ pub fn route(method: &str, path: &str) -> Route {
         (true, _, ["static", rest @ ..])                => Route::Asset(rest.join("/")),
         (_, true, ["ws", "fesp"] | ["ws", "fesp", ""])  => Route::Station,
         (true, _, ["ws", "fesp"] | ["ws", "fesp", ""])  => Route::MethodNotAllowed("POST"),
+        (_, true, ["ws", "pa"] | ["ws", "pa", ""])      => Route::Sil,
+        (_, true, ["ws", "pa", "upload"])               => Route::SilUpload,
+        (true, _, ["ws", "pa", file]) if !file.is_empty() => Route::SilWsdl((*file).to_owned()),
+        (true, _, ["ws", "pa", "download", ipa, kind, id]) => Route::SilDownload((*ipa).to_owned(), (*kind).to_owned(), (*id).to_owned()),
+        (true, _, ["ws", "pa"] | ["ws", "pa", ""])      => Route::MethodNotAllowed("POST"),
+        (true, _, ["sil", t])                           => page(Page::SilLanding((*t).to_owned())),
+        (_, true, ["sil", t])                           => page(Page::SilPayPost((*t).to_owned())),
+        (true, _, ["sil", t, "esito", k])               => page(Page::SilReturn((*t).to_owned(), (*k).to_owned())),
         (true, _, ["enti", ipa])                        => page(Page::Org((*ipa).to_owned())),
         (true, _, ["enti", ipa, "privacy"])             => page(Page::OrgPrivacy((*ipa).to_owned())),
         (true, _, ["spontaneo"])                        => page(Page::SpontaneousForm),
@@ -246,6 +280,10 @@ pub fn dispatch(state: &AppState, route: &Route, request: &Request<'_>) -> Respo
         Route::Metrics => metrics::render(state),
         Route::Asset(path) => assets::serve(path, request.header("if-none-match")),
         Route::Station => station_call(state, request),
+        Route::Sil => sil_call(state, request),
+        Route::SilWsdl(file) => sil_wsdl(state, file),
+        Route::SilDownload(ipa, kind, id) => sil_download(state, request, (ipa, kind, id)),
+        Route::SilUpload => sil_upload(state, request),
         Route::MethodNotAllowed(allow) => Response::empty(405).with_header("Allow", *allow),
         Route::NotFound => ui::errors::not_found(),
     };
@@ -356,6 +394,93 @@ fn station_call(state: &AppState, request: &Request<'_>) -> Response {
     let reply =
         station::handle(&station, request.header("soapaction"), request.body, clock::today_rome(now), &clock::iso(now));
     Response::text(reply.status, "text/xml; charset=utf-8", reply.body)
+}
+
+/// `POST /ws/pa/`: one SIL call.
+fn sil_call(state: &AppState, request: &Request<'_>) -> Response {
+    let now = clock::now();
+    let key = match crate::services::portal::installation_key(&state.db, &clock::iso(now)) {
+        Ok(key) => key,
+        Err(err) => {
+            tracing::error!(error = %err, "no installation key");
+            return Response::text(500, "text/xml; charset=utf-8", soap::fault_envelope("Server", "internal error"));
+        }
+    };
+    let sil = Sil {
+        db: &state.db,
+        journal: &state.journal,
+        passwords: &state.sil_passwords,
+        public_url: state.config.raw.server.public_url.trim_end_matches('/'),
+        station_id: &state.station.station_id,
+        key: &key,
+        data_dir: &state.config.raw.data_dir,
+        intermediary_password: state.config.raw.sil.intermediary_password.expose(),
+        intermediary_org: &state.config.raw.sil.intermediary_org,
+    };
+    let reply = sil::handle(&sil, request.header("soapaction"), request.body, now);
+    Response::text(reply.status, "text/xml; charset=utf-8", reply.body)
+}
+
+/// `GET /ws/pa/<file>`: our WSDL (with this server's endpoint address) and the XSD it imports.
+fn sil_wsdl(state: &AppState, file: &str) -> Response {
+    match sil::wsdl::document(file, &state.config.raw.server.public_url) {
+        Some(text) => Response::text(200, "text/xml; charset=utf-8", text),
+        None => ui::errors::not_found(),
+    }
+}
+
+/// `GET /ws/pa/download/<ipa>/<kind>/<id>?scadenza=&firma=`: a file behind a SIL download URL.
+fn sil_download(state: &AppState, request: &Request<'_>, (ipa, kind, id): (&str, &str, &str)) -> Response {
+    let now = clock::now();
+    let query = Form::parse(request.query.as_bytes()).unwrap_or_default();
+    let Ok(key) = crate::services::portal::installation_key(&state.db, &clock::iso(now)) else {
+        return ui::errors::internal_error(0);
+    };
+    let signed = (query.get("scadenza").unwrap_or_default(), query.get("firma").unwrap_or_default());
+    match sil::downloads::resolve(&state.db, &state.config.raw.data_dir, &key, ipa, kind, id, signed, now) {
+        Some(path) => backoffice::download(&path, "application/zip"),
+        None => ui::errors::not_found(),
+    }
+}
+
+/// `POST /ws/pa/upload?authorizationToken=…`: a debt flow uploaded by a SIL, exactly one non-empty
+/// file part. Always HTTP 200 with MyPay's JSON array of one object: `{fileName, fileSize,
+/// fileType}`, or `{codice, descrizione}`.
+fn sil_upload(state: &AppState, request: &Request<'_>) -> Response {
+    let now = clock::now();
+    let answer = |value: serde_json::Value| Response::json(200, &serde_json::json!([value]));
+    let refuse = |code: &str, message: &str| answer(serde_json::json!({ "codice": code, "descrizione": message }));
+    let query = Form::parse(request.query.as_bytes()).unwrap_or_default();
+    let token = query.get("authorizationToken").unwrap_or_default().to_owned();
+    let parts = match multipart::boundary(request.header("content-type").unwrap_or_default()) {
+        Some(boundary) => multipart::parse(request.body, &boundary).unwrap_or_default(),
+        None => Vec::new(),
+    };
+    let files: Vec<_> = parts.iter().filter(|p| p.file_name.is_some() && !p.data.is_empty()).collect();
+    let [file] = files.as_slice() else {
+        return refuse("400", "un solo file non vuoto è richiesto");
+    };
+    let Ok(key) = crate::services::portal::installation_key(&state.db, &clock::iso(now)) else {
+        return refuse("500", "errore di sistema");
+    };
+    let limits = crate::services::imports::Limits::from_config(&state.config);
+    let name = file.file_name.clone().unwrap_or_default();
+    let mut data = file.data;
+    match crate::services::sil_uploads::upload(
+        &state.db,
+        &state.config.raw.data_dir,
+        limits,
+        &key,
+        &token,
+        &name,
+        &mut data,
+        now,
+    ) {
+        Ok(import) => answer(serde_json::json!({
+            "fileName": import.file_name, "fileSize": import.size_bytes, "fileType": "application/zip"
+        })),
+        Err(refused) => refuse(refused.code, &refused.message),
+    }
 }
 
 /// `/healthz`: 200 when the database answers, 503 otherwise.

@@ -18,6 +18,7 @@ mod pdf;
 mod portal;
 mod push;
 mod server;
+mod sil;
 mod station;
 mod support;
 mod tidy;

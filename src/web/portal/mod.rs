@@ -11,6 +11,7 @@ pub mod cart;
 pub mod home;
 pub mod info;
 pub mod pay;
+pub mod sil;
 
 use maud::{Markup, html};
 
@@ -116,6 +117,9 @@ pub fn handle(ctx: &mut Ctx<'_>, page: &Page) -> Response {
         Page::Cookies => info::cookies(ctx),
         Page::Accessibility => info::accessibility(ctx),
         Page::DevOutbox => info::outbox(ctx),
+        Page::SilLanding(token) => sil::landing(ctx, token),
+        Page::SilPayPost(token) => sil::pay(ctx, token),
+        Page::SilReturn(token, how) => sil::back(ctx, token, how),
     }
 }
 

@@ -1,0 +1,67 @@
+//! The load generator the HTTP benchmarks share: N client threads, each with its own keep-alive
+//! connection, and the latency figures they print.
+#![allow(dead_code)]
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// Client threads, as the targets in the issues state them.
+pub const CONCURRENCY: usize = 32;
+
+pub struct Run {
+    pub latencies: Vec<Duration>,
+    pub elapsed: Duration,
+    pub errors: usize,
+}
+
+impl Run {
+    pub fn print(&mut self, what: &str, unit: &str) {
+        self.latencies.sort();
+        let pct = |p: f64| {
+            self.latencies.get(((self.latencies.len() as f64 - 1.0) * p) as usize).copied().unwrap_or_default()
+        };
+        let n = self.latencies.len();
+        println!(
+            "{what:<40} {n:>7} {unit} in {:>6.2} s = {:>8.0} {unit}/s  p50 {:>6.2} ms  p99 {:>6.2} ms  errors {}",
+            self.elapsed.as_secs_f64(),
+            n as f64 / self.elapsed.as_secs_f64(),
+            pct(0.50).as_secs_f64() * 1e3,
+            pct(0.99).as_secs_f64() * 1e3,
+            self.errors
+        );
+    }
+}
+
+/// Runs `per_thread` jobs on each of 32 threads; `job(thread, i, agent)` returns one latency per
+/// unit of work, or None on an error.
+pub fn load<F>(per_thread: usize, job: F) -> Run
+where
+    F: Fn(usize, usize, &ureq::Agent) -> Option<Duration> + Send + Sync + 'static,
+{
+    let job = Arc::new(job);
+    let started = Instant::now();
+    let threads: Vec<_> = (0..CONCURRENCY)
+        .map(|t| {
+            let job = Arc::clone(&job);
+            std::thread::spawn(move || {
+                let agent: ureq::Agent = ureq::Agent::config_builder().http_status_as_error(false).build().into();
+                let mut out = (Vec::with_capacity(per_thread), 0);
+                for i in 0..per_thread {
+                    match job(t, i, &agent) {
+                        Some(d) => out.0.push(d),
+                        None => out.1 += 1,
+                    }
+                }
+                out
+            })
+        })
+        .collect();
+    let mut run = Run { latencies: Vec::new(), elapsed: Duration::ZERO, errors: 0 };
+    for t in threads {
+        let (lat, err) = t.join().unwrap();
+        run.latencies.extend(lat);
+        run.errors += err;
+    }
+    run.elapsed = started.elapsed();
+    run
+}

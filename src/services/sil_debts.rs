@@ -1,0 +1,140 @@
+//! One debt position a SIL inserts, modifies, annuls or prints (`paaSILImportaDovuto`, mypay.md
+//! §2.9, §4.7): the import's rules (`domain::debt_row`, `services::debts`) applied to a single
+//! debt in one transaction with its audit entry, refusals carrying the import's `PAA_IMPORT_*`
+//! codes as MyPay answers them.
+
+use jiff::civil::Date;
+
+use super::ServiceError;
+use super::debts::{OrgScope, Source, annul_in, insert_context, insert_valid, modify_valid, rules_of};
+use super::sil_sessions::{SilError, fault};
+use crate::domain::debt_row::{self, DebtFields, RowError};
+use crate::store::debts::{self, DebtRecord};
+use crate::store::{Db, audit, debt_types};
+
+/// `azione` of a `Versamento`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    /// `I`: a new debt.
+    Insert,
+    /// `M`: every field of the live debt with this IUD replaced.
+    Modify,
+    /// `A`: the live debt with this IUD annulled.
+    Annul,
+    /// `S`: nothing changes; the notice of the debt with this IUV is printed.
+    Print,
+}
+
+impl Action {
+    pub fn parse(text: &str) -> Option<Action> {
+        match text.trim() {
+            "I" => Some(Action::Insert),
+            "M" => Some(Action::Modify),
+            "A" => Some(Action::Annul),
+            "S" => Some(Action::Print),
+            _ => None,
+        }
+    }
+
+    fn code(self) -> &'static str {
+        match self {
+            Action::Insert => "I",
+            Action::Modify => "M",
+            Action::Annul => "A",
+            Action::Print => "S",
+        }
+    }
+}
+
+/// The digital stamp's debt type, which MyPay does not import.
+const DIGITAL_STAMP: &str = "MARCA_BOLLO_DIGITALE";
+
+fn first(errors: Vec<RowError>) -> SilError {
+    match errors.into_iter().next() {
+        Some(e) => fault(e.code, e.description),
+        None => fault("PAA_SYSTEM_ERROR", "dovuto rifiutato"),
+    }
+}
+
+/// Applies `action` to org `ipa`'s debt; returns the debt as stored afterwards. With
+/// `generate_iuv`, an insert (or a modify of a debt without one) gets an IUV17.
+#[expect(clippy::too_many_arguments, reason = "the request's parts plus who, when and where")]
+pub fn import_debt(
+    db: &Db,
+    actor: &str,
+    ipa: &str,
+    action: Action,
+    mut fields: DebtFields,
+    generate_iuv: bool,
+    today: Date,
+    now: &str,
+) -> Result<DebtRecord, SilError> {
+    fields.generate_iuv = generate_iuv;
+    if action == Action::Print && (fields.iuv.trim().is_empty() || generate_iuv) {
+        return Err(fault("PAA_IUV_NON_VALIDO", "la stampa dell'avviso richiede lo IUV e non flagGeneraIuv"));
+    }
+    if action == Action::Insert && fields.iud.trim().is_empty() {
+        fields.iud = format!("SIL-{}-{}", today.strftime("%Y%m%d"), super::portal::random_hex(6)?.to_uppercase());
+    }
+    db.write(|tx| {
+        let scope = OrgScope::load(tx, ipa)?;
+        if action == Action::Print {
+            return debts::find_debt_by_iuv(tx, scope.org.id, fields.iuv.trim())?
+                .ok_or_else(|| fault("PAA_IUV_NON_VALIDO", format!("IUV {} non trovato", fields.iuv.trim())));
+        }
+        let code = fields.debt_type.trim();
+        let debt_type = match debt_types::find_debt_type(tx, scope.org.id, code)? {
+            None => {
+                return Err(fault(
+                    "PAA_IDENTIFICATIVO_TIPO_DOVUTO_NON_VALIDO",
+                    format!("tipo dovuto {code} inesistente"),
+                ));
+            }
+            Some(t) if !t.active || t.code == DIGITAL_STAMP => {
+                return Err(fault(
+                    "PAA_IDENTIFICATIVO_TIPO_DOVUTO_NON_ABILITATO",
+                    format!("tipo dovuto {code} non abilitato per funzione di import"),
+                ));
+            }
+            Some(t) => t,
+        };
+        let id = match action {
+            Action::Annul => annul_in(tx, &scope, fields.iud.trim(), None, now)?.map_err(first)?.0.id,
+            Action::Insert | Action::Modify => {
+                let mut ctx = insert_context(&scope, Some(rules_of(&debt_type)), today);
+                if action == Action::Modify {
+                    ctx.is_insert = false;
+                    ctx.current_iuv = debts::find_debt_by_iud(tx, scope.org.id, fields.iud.trim())?.and_then(|d| d.iuv);
+                }
+                let valid = debt_row::validate(&fields, &ctx).map_err(first)?;
+                let applied = if action == Action::Insert {
+                    insert_valid(tx, &scope, &debt_type, valid, Source::Sil, None, now)?
+                } else {
+                    modify_valid(tx, &scope, &debt_type, valid, None, now)?
+                };
+                applied.map_err(first)?.id
+            }
+            Action::Print => 0,
+        };
+        let debt =
+            debts::find_debt_by_id(tx, id)?.ok_or_else(|| ServiceError::NotFound(format!("debt {}", fields.iud)))?;
+        let object = format!("debt:{}/{}", scope.org.ipa_code, debt.iud);
+        let after = serde_json::json!({ "azione": action.code(), "iuv": debt.iuv, "state": debt.state,
+            "amount_cents": debt.amount_cents })
+        .to_string();
+        audit::insert_audit(
+            tx,
+            &audit::AuditEntry {
+                actor,
+                org_id: Some(scope.org.id),
+                action: "sil.debt.import",
+                object: Some(&object),
+                outcome: "OK",
+                after_json: Some(&after),
+                ..Default::default()
+            },
+            now,
+        )?;
+        Ok(debt)
+    })
+}

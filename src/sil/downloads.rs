@@ -1,0 +1,45 @@
+//! The files behind the SIL's expiring download URLs: export ZIPs and an import's result files.
+
+use std::path::{Path, PathBuf};
+
+use super::tokens::check_download;
+use crate::services::{exports, imports, orgs};
+use crate::store::Db;
+
+/// The file a download URL names, when its signature is right, it has not expired and the file
+/// is recorded; `None` otherwise (the caller answers 404 without saying which).
+#[expect(clippy::too_many_arguments, reason = "the URL's parts, the key, the clock and where files live")]
+pub fn resolve(
+    db: &Db,
+    data_dir: &Path,
+    key: &[u8],
+    ipa: &str,
+    kind: &str,
+    id: &str,
+    query: (&str, &str),
+    now: jiff::Timestamp,
+) -> Option<PathBuf> {
+    let id: i64 = id.parse().ok()?;
+    let (expires, signature) = query;
+    if !check_download(key, ipa, kind, id, expires, signature, now) {
+        return None;
+    }
+    let org = orgs::get_org(db, ipa).ok()?;
+    match kind {
+        "export" => {
+            let export = exports::find_export(db, org.id, id).ok()??;
+            let name = export.file_name.filter(|n| !n.contains('/') && !n.contains('\\'))?;
+            Some(data_dir.join("export").join(&org.ipa_code).join(name))
+        }
+        "scarti" | "iuv" | "avvisi" => {
+            let import = imports::get_import(db, ipa, id).ok()?;
+            let files = imports::result_files(data_dir, &import);
+            match kind {
+                "scarti" => files.rejects,
+                "iuv" => files.iuvs,
+                _ => import.notices_file.map(|f| data_dir.join(f)),
+            }
+        }
+        _ => None,
+    }
+}

@@ -1,0 +1,131 @@
+//! Receipt exports booked by the SIL (mypay.md §3, §4.2): `paaSILPrenotaExportFlusso`,
+//! `…IncrementaleConRicevuta`, `…Scaduti` through `services::exports`, and their status with an
+//! expiring download URL.
+
+use super::tokens::{download_url, read_request_token, request_token};
+use super::{Call, Fault, Sil};
+use crate::services::exports::{self, ExportError, ExportRequest};
+use crate::soap::XmlWriter;
+use crate::store::orgs::OrgRecord;
+
+impl From<ExportError> for Fault {
+    fn from(err: ExportError) -> Fault {
+        match err {
+            ExportError::Invalid { code, message } => Fault::new(code, message),
+            ExportError::NotFound(what) => Fault::new("PAA_ENTE_NON_VALIDO", format!("{what} non trovato")),
+            other => {
+                tracing::error!(error = %other, "SIL export failed");
+                Fault::new("PAA_SYSTEM_ERROR", "errore di sistema")
+            }
+        }
+    }
+}
+
+/// Which booking.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Booking {
+    /// Dates, no receipt.
+    Plain,
+    /// Date-times, `ricevuta` and `incrementale` flags; answers the `dateTo` used.
+    Incremental,
+    /// Open debts past their due date.
+    Expired,
+}
+
+/// `YYYY-MM-DDTHH:MM:SS` of an xsd:dateTime as sent (zone dropped: mypay reads it as Rome time).
+fn local_date_time(text: &str) -> String {
+    text.trim().get(..19).unwrap_or(text.trim()).to_owned()
+}
+
+fn flag(call: &Call<'_>, name: &str) -> bool {
+    call.text(name).is_some_and(|v| v == "true" || v == "1")
+}
+
+/// The booking operations: the export is queued (a job runs it) and a `requestToken` answered.
+pub(crate) fn book(sil: &Sil<'_>, call: &Call<'_>, org: &OrgRecord, booking: Booking) -> Result<String, Fault> {
+    let actor = format!("sil:{}", org.ipa_code);
+    let mut w = XmlWriter::new();
+    let id = match booking {
+        Booking::Expired => {
+            let due = call.text("dataScadenza").unwrap_or_default();
+            let types: Vec<String> = call
+                .text("tipiDovuto")
+                .unwrap_or_default()
+                .split(';')
+                .map(str::trim)
+                .filter(|t| !t.is_empty())
+                .map(str::to_owned)
+                .collect();
+            if types.is_empty() {
+                return Err(Fault::new("PAA_IDENTIFICATIVO_TIPO_DOVUTO_NON_VALIDO", "tipiDovuto obbligatorio"));
+            }
+            exports::export_expired(sil.db, sil.data_dir, &org.ipa_code, &due, &types, &actor, call.now)?.export.id
+        }
+        Booking::Plain | Booking::Incremental => {
+            let incremental = booking == Booking::Incremental && flag(call, "incrementale");
+            let with_receipt = booking == Booking::Incremental && flag(call, "ricevuta");
+            let now_local = call.now.to_zoned(crate::clock::rome()).strftime("%Y-%m-%dT%H:%M:%S").to_string();
+            let raw_from = call.text("dateFrom").unwrap_or_default();
+            let raw_to = call.text("dateTo").unwrap_or_else(|| now_local.clone());
+            let (from, to) = if incremental {
+                (local_date_time(&raw_from), local_date_time(&raw_to))
+            } else {
+                (raw_from.get(..10).unwrap_or(&raw_from).to_owned(), raw_to.get(..10).unwrap_or(&raw_to).to_owned())
+            };
+            let version = call.text("versioneTracciato").unwrap_or_else(|| "1.0".to_owned());
+            let request = ExportRequest {
+                ipa: &org.ipa_code,
+                version: &version,
+                from: &from,
+                to: &to,
+                incremental,
+                with_receipt,
+                debt_types: call.text("identificativoTipoDovuto").into_iter().collect(),
+                requested_by: &actor,
+                operator: None,
+            };
+            let record = exports::request_export(sil.db, &request, true, call.now)?;
+            if booking == Booking::Incremental {
+                w.leaf("requestToken", &request_token(sil.key, "export", org.id, record.id));
+                w.leaf("dateTo", &local_date_time(&raw_to));
+                return Ok(w.finish());
+            }
+            record.id
+        }
+    };
+    w.leaf("requestToken", &request_token(sil.key, "export", org.id, id));
+    Ok(w.finish())
+}
+
+/// `paaSILChiediStatoExportFlusso` / `…Scaduti`: the state, and the download URL once there is a
+/// file.
+pub(crate) fn status(sil: &Sil<'_>, call: &Call<'_>, org: &OrgRecord, expired: bool) -> Result<String, Fault> {
+    let token = call.text("requestToken").unwrap_or_default();
+    let invalid = || Fault::new("PAA_REQUEST_TOKEN_NON_VALIDO", "requestToken non valido");
+    let id = read_request_token(sil.key, "export", org.id, &token).ok_or_else(invalid)?;
+    let export = exports::find_export(sil.db, org.id, id)?.ok_or_else(invalid)?;
+    if (export.kind == "SCADUTI") != expired {
+        return Err(invalid());
+    }
+    let stato = match (export.state.as_str(), export.rows) {
+        ("EXPORT_ESEGUITO", Some(0)) | ("EXPORT_ESEGUITO", None) if export.file_name.is_none() => {
+            "EXPORT_ESEGUITO_NESSUN_DOVUTO_TROVATO"
+        }
+        (state, _) => state,
+    };
+    let url = export
+        .file_name
+        .as_ref()
+        .map(|_| download_url(sil.public_url, sil.key, &org.ipa_code, "export", export.id, call.now))
+        .unwrap_or_default();
+    let mut w = XmlWriter::new();
+    w.leaf("stato", stato);
+    if expired {
+        w.leaf("nomeFile", export.file_name.as_deref().unwrap_or_default());
+    }
+    w.leaf("downloadUrl", &url);
+    if expired {
+        w.leaf("pathFile", export.file_name.as_deref().unwrap_or_default());
+    }
+    Ok(w.finish())
+}

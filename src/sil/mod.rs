@@ -1,0 +1,323 @@
+//! The MyPay-compatible SIL web services at `/ws/pa/` (reference/mypay.md §4): the municipality's
+//! own systems call them exactly as they call MyPay, changing only the endpoint URL.
+//!
+//! One entry point, [`handle`]: read the envelope, find the operation from the payload element
+//! (namespace `ppt`), authenticate the org (its SIL password, argon2id), run the operation through
+//! the services, and answer `<op>Risposta`. Business errors are in-body fault beans with MyPay's
+//! codes (HTTP 200); only a request naming no operation gets an HTTP 400 SOAP Fault. Every call is
+//! journaled, passwords masked.
+
+pub mod dovuti;
+pub mod downloads;
+mod exports;
+mod operations;
+pub mod pagati;
+pub mod tokens;
+pub mod wsdl;
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::Instant;
+
+use jiff::Timestamp;
+use sha2::{Digest, Sha256};
+
+use crate::services::journal::{Journal, JournalEntry};
+use crate::services::passwords;
+use crate::services::sil_sessions::SilError;
+use crate::soap::{self, Element, XmlWriter};
+use crate::store::orgs::{self, OrgRecord};
+use crate::store::{Db, StoreError};
+
+/// The namespace of the operations' elements (`ppt`).
+pub const PPT_NS: &str = "http://www.regione.veneto.it/pagamenti/ente/";
+/// The namespace of the `intestazionePPT` header (`ppthead`).
+pub const PPTHEAD_NS: &str = "http://www.regione.veneto.it/pagamenti/ente/ppthead";
+
+/// An in-body fault bean: MyPay's code and a description.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Fault {
+    pub code: &'static str,
+    pub description: String,
+}
+
+impl Fault {
+    pub fn new(code: &'static str, description: impl Into<String>) -> Fault {
+        Fault { code, description: description.into() }
+    }
+
+    /// MyPay's faultString: the code in words (`PAA SYSTEM ERROR`).
+    pub fn string(&self) -> String {
+        self.code.replace('_', " ")
+    }
+}
+
+impl From<SilError> for Fault {
+    fn from(err: SilError) -> Fault {
+        match err {
+            SilError::Fault { code, description } => Fault { code, description },
+            SilError::Service(inner) => {
+                tracing::error!(error = %inner, "SIL request failed");
+                Fault::new("PAA_SYSTEM_ERROR", "errore di sistema")
+            }
+        }
+    }
+}
+
+impl From<StoreError> for Fault {
+    fn from(err: StoreError) -> Fault {
+        tracing::error!(error = %err, "SIL request failed");
+        Fault::new("PAA_SYSTEM_ERROR", "errore di sistema")
+    }
+}
+
+/// SIL passwords already verified, so a busy SIL does not pay argon2id on every call: the
+/// SHA-256 of the password that matched each stored hash. A changed password has a new hash and
+/// misses the cache.
+#[derive(Default)]
+pub struct PasswordCache {
+    verified: Mutex<HashMap<String, [u8; 32]>>,
+}
+
+impl PasswordCache {
+    const MAX: usize = 4096;
+
+    fn verify(&self, password: &str, phc: &str) -> bool {
+        let digest: [u8; 32] = Sha256::digest(password.as_bytes()).into();
+        if let Ok(map) = self.verified.lock()
+            && map.get(phc).is_some_and(|known| known == &digest)
+        {
+            return true;
+        }
+        if !passwords::verify_password(password, phc) {
+            return false;
+        }
+        if let Ok(mut map) = self.verified.lock() {
+            if map.len() >= Self::MAX {
+                map.clear();
+            }
+            map.insert(phc.to_owned(), digest);
+        }
+        true
+    }
+}
+
+/// What the SIL endpoint needs for one request.
+pub struct Sil<'a> {
+    pub db: &'a Db,
+    pub journal: &'a Journal,
+    pub passwords: &'a PasswordCache,
+    /// `server.public_url`, for the URLs given to the SIL.
+    pub public_url: &'a str,
+    /// The station id written in `Pagati` documents.
+    pub station_id: &'a str,
+    /// The installation's HMAC key (polling tokens, signed download links).
+    pub key: &'a [u8],
+    /// Where exports and import results live.
+    pub data_dir: &'a std::path::Path,
+    /// `sil.intermediary_password`: the secret of `paaSILInviaCarrelloDovuti`'s per-org hash.
+    pub intermediary_password: &'a str,
+    /// `sil.intermediary_org`: the org whose password authorizes the cross-org queries.
+    pub intermediary_org: &'a str,
+}
+
+/// The HTTP answer: status and SOAP body.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reply {
+    pub status: u16,
+    pub body: String,
+}
+
+/// One request as the operations see it.
+pub(crate) struct Call<'a> {
+    pub payload: &'a Element,
+    /// `codIpaEnte` of the `intestazionePPT` header, when sent.
+    pub header_ipa: Option<String>,
+    pub now: Timestamp,
+}
+
+impl Call<'_> {
+    /// A child's trimmed text, `None` when absent or empty.
+    pub fn text(&self, name: &str) -> Option<String> {
+        self.payload.child_text(name).map(str::trim).filter(|t| !t.is_empty()).map(str::to_owned)
+    }
+
+    /// The org of the header (operations that carry `intestazionePPT`).
+    pub fn header_org(&self) -> Result<String, Fault> {
+        self.header_ipa.clone().ok_or_else(|| Fault::new("PAA_ENTE_NON_VALIDO", "intestazionePPT/codIpaEnte mancante"))
+    }
+
+    /// The org of the body's `codIpaEnte` (operations without the header).
+    pub fn body_org(&self) -> Result<String, Fault> {
+        self.text("codIpaEnte").ok_or_else(|| Fault::new("PAA_ENTE_NON_VALIDO", "codIpaEnte mancante"))
+    }
+}
+
+/// What an operation answers: its response fields (already written) or a fault, and the org.
+pub(crate) struct Outcome {
+    pub org_id: Option<i64>,
+    pub result: Result<String, Fault>,
+}
+
+impl Sil<'_> {
+    /// Checks, in MyPay's order, that `ipa` is an org, in production, and that `password` is its SIL
+    /// password (trimmed). Every refusal is `PAA_ENTE_NON_VALIDO` but the state's.
+    pub(crate) fn authenticate(&self, ipa: &str, password: Option<&str>) -> Result<OrgRecord, Fault> {
+        let org = self
+            .db
+            .read(|conn| orgs::find_org_by_ipa(conn, ipa))?
+            .ok_or_else(|| Fault::new("PAA_ENTE_NON_VALIDO", format!("ente {ipa} non valido")))?;
+        if org.state != "ESERCIZIO" {
+            return Err(Fault::new("PAA_STATO_ENTE_NON_VALIDO", format!("ente {ipa} nello stato {}", org.state)));
+        }
+        let phc = self.db.read(|conn| orgs::find_sil_password_hash(conn, org.id))?;
+        let password = password.map(str::trim).unwrap_or_default();
+        match phc {
+            Some(phc) if !password.is_empty() && self.passwords.verify(password, &phc) => Ok(org),
+            _ => Err(Fault::new("PAA_ENTE_NON_VALIDO", format!("password non valida per l'ente {ipa}"))),
+        }
+    }
+}
+
+/// Handles one SIL request.
+pub fn handle(sil: &Sil<'_>, soap_action: Option<&str>, body: &[u8], now: Timestamp) -> Reply {
+    let started = Instant::now();
+    let raw = String::from_utf8_lossy(body);
+    let action = soap::soap_action(soap_action).and_then(operations::Operation::from_name);
+    let (op, outcome) = match soap::parse_envelope_with_header(body) {
+        Err(err) => match action {
+            Some(op) => (op, Outcome { org_id: None, result: Err(Fault::new("PAA_XML_NON_VALIDO", err.to_string())) }),
+            None => return refuse(sil, &raw, &format!("unreadable request: {err}"), now),
+        },
+        Ok((header, payload)) => {
+            let by_element =
+                operations::Operation::from_name(&payload.name).filter(|_| payload.ns.as_deref() == Some(PPT_NS));
+            let Some(op) = by_element else {
+                return refuse(sil, &raw, &format!("unknown operation {}", payload.name), now);
+            };
+            let header_ipa = header
+                .as_ref()
+                .and_then(|h| h.children.iter().find(|c| c.name == "intestazionePPT"))
+                .and_then(|h| h.child_text("codIpaEnte"))
+                .map(|t| t.trim().to_owned());
+            let call = Call { payload: &payload, header_ipa, now };
+            (op, operations::run(sil, op, &call))
+        }
+    };
+    let id = ipa_of(&raw);
+    let inner = match &outcome.result {
+        Ok(fields) => fields.clone(),
+        Err(fault) => fault_bean(fault, &id, op.has_esito()),
+    };
+    let response = format!("<ppt:{}Risposta>{inner}</ppt:{}Risposta>", op.name(), op.name());
+    let body = soap::envelope("ppt", PPT_NS, &response);
+    sil.journal.record(
+        sil.db,
+        JournalEntry {
+            at: crate::clock::iso(now),
+            actor: format!("sil:{id}"),
+            org_id: outcome.org_id,
+            action: op.name().to_owned(),
+            object: None,
+            outcome: outcome.result.as_ref().map_or_else(|f| f.code.to_owned(), |_| "OK".to_owned()),
+            request: Some(redact_passwords(&raw)),
+            response: Some(body.clone()),
+            duration_ms: Some(i64::try_from(started.elapsed().as_millis()).unwrap_or(i64::MAX)),
+        },
+    );
+    Reply { status: 200, body }
+}
+
+/// The `codIpaEnte` of a request (header or body), for the fault bean's `id` and the journal.
+fn ipa_of(raw: &str) -> String {
+    let Ok((header, payload)) = soap::parse_envelope_with_header(raw.as_bytes()) else {
+        return String::new();
+    };
+    header
+        .as_ref()
+        .and_then(|h| h.children.iter().find(|c| c.name == "intestazionePPT"))
+        .and_then(|h| h.child_text("codIpaEnte"))
+        .or_else(|| payload.child_text("codIpaEnte"))
+        .map(|t| t.trim().to_owned())
+        .unwrap_or_default()
+}
+
+/// `<fault>…</fault>`, then `<esito>KO</esito>` for the operations that have one.
+fn fault_bean(fault: &Fault, id: &str, esito: bool) -> String {
+    let mut w = XmlWriter::new();
+    w.open("fault")
+        .leaf("faultCode", fault.code)
+        .leaf("faultString", &fault.string())
+        .leaf("id", id)
+        .leaf("description", &fault.description)
+        .close("fault");
+    if esito {
+        w.leaf("esito", "KO");
+    }
+    w.finish()
+}
+
+/// A request below the contract (not SOAP, or no known operation): HTTP 400 and a SOAP Fault.
+fn refuse(sil: &Sil<'_>, raw: &str, reason: &str, now: Timestamp) -> Reply {
+    sil.journal.record(
+        sil.db,
+        JournalEntry {
+            at: crate::clock::iso(now),
+            actor: "sil".to_owned(),
+            action: "sil".to_owned(),
+            outcome: "SOAP_FAULT".to_owned(),
+            request: Some(redact_passwords(raw)),
+            response: Some(reason.to_owned()),
+            ..JournalEntry::default()
+        },
+    );
+    Reply { status: 400, body: soap::fault_envelope("Client", reason) }
+}
+
+/// The request with the text of every `password` and `passwordMypivot` element replaced by `***`,
+/// so the journal never holds a SIL password.
+pub fn redact_passwords(raw: &str) -> String {
+    let mut out = String::with_capacity(raw.len());
+    let mut rest = raw;
+    while let Some(start) = rest.find('<') {
+        let (before, tag_and_more) = rest.split_at(start);
+        out.push_str(before);
+        let Some(end) = tag_and_more.find('>') else {
+            out.push_str(tag_and_more);
+            return out;
+        };
+        let (tag, after) = tag_and_more.split_at(end + 1);
+        out.push_str(tag);
+        let name = tag.trim_start_matches('<').trim_end_matches('>').split_whitespace().next().unwrap_or_default();
+        let local = name.rsplit(':').next().unwrap_or_default();
+        if !name.starts_with('/') && (local == "password" || local == "passwordMypivot") && !tag.ends_with("/>") {
+            let text_end = after.find('<').unwrap_or(after.len());
+            out.push_str("***");
+            rest = after.get(text_end..).unwrap_or_default();
+        } else {
+            rest = after;
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
+    use super::*;
+
+    #[test]
+    fn passwords_never_reach_the_journal() {
+        let raw = "<a><password>segreta1</password><ppt:x><password/><passwordMypivot>x</passwordMypivot></ppt:x></a>";
+        assert_eq!(
+            redact_passwords(raw),
+            "<a><password>***</password><ppt:x><password/><passwordMypivot>***</passwordMypivot></ppt:x></a>"
+        );
+    }
+
+    #[test]
+    fn fault_strings_are_the_code_in_words() {
+        assert_eq!(Fault::new("PAA_SYSTEM_ERROR", "").string(), "PAA SYSTEM ERROR");
+    }
+}

@@ -1,0 +1,585 @@
+//! The 18 `paaSIL*` operations (reference/mypay.md §4.2): each reads its request's elements,
+//! authenticates as the contract says, calls a service and writes its response fields.
+
+use base64::Engine as _;
+
+use super::dovuti::{decode_base64, read_dovuti, read_versamento, write_dovuti};
+use super::exports::{self, Booking};
+use super::pagati::{self, Header, Kind};
+use super::tokens::download_url;
+use super::{Call, Fault, Outcome, Sil};
+use crate::services::documents::{self, NoticeKey};
+use crate::services::portal;
+use crate::services::sil_debts::{self, Action};
+use crate::services::sil_queries;
+use crate::services::sil_sessions::{self, NewSession, SessionItem, SessionKind, SessionStatus, ShowMode};
+use crate::services::sil_uploads;
+use crate::soap::{Element, XmlWriter};
+use crate::store::orgs::OrgRecord;
+use sha2::{Digest, Sha256};
+
+/// Every operation of the WSDL.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Operation {
+    InviaDovuti,
+    InviaCarrelloDovuti,
+    VerificaAvviso,
+    ChiediPagati,
+    ChiediPagatiConRicevuta,
+    ChiediEsitoCarrelloDovuti,
+    ImportaDovuto,
+    RegistraPagamento,
+    AutorizzaImportFlusso,
+    ChiediStatoImportFlusso,
+    PrenotaExportFlusso,
+    PrenotaExportFlussoIncrementaleConRicevuta,
+    PrenotaExportFlussoScaduti,
+    ChiediStatoExportFlusso,
+    ChiediStatoExportFlussoScaduti,
+    ChiediPosizioniAperte,
+    ChiediStoricoPagamenti,
+    ChiediAvvisiPendenti,
+}
+
+impl Operation {
+    pub const ALL: [Operation; 18] = [
+        Operation::InviaDovuti,
+        Operation::InviaCarrelloDovuti,
+        Operation::VerificaAvviso,
+        Operation::ChiediPagati,
+        Operation::ChiediPagatiConRicevuta,
+        Operation::ChiediEsitoCarrelloDovuti,
+        Operation::ImportaDovuto,
+        Operation::RegistraPagamento,
+        Operation::AutorizzaImportFlusso,
+        Operation::ChiediStatoImportFlusso,
+        Operation::PrenotaExportFlusso,
+        Operation::PrenotaExportFlussoIncrementaleConRicevuta,
+        Operation::PrenotaExportFlussoScaduti,
+        Operation::ChiediStatoExportFlusso,
+        Operation::ChiediStatoExportFlussoScaduti,
+        Operation::ChiediPosizioniAperte,
+        Operation::ChiediStoricoPagamenti,
+        Operation::ChiediAvvisiPendenti,
+    ];
+
+    /// The request element's (and SOAPAction's) name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Operation::InviaDovuti => "paaSILInviaDovuti",
+            Operation::InviaCarrelloDovuti => "paaSILInviaCarrelloDovuti",
+            Operation::VerificaAvviso => "paaSILVerificaAvviso",
+            Operation::ChiediPagati => "paaSILChiediPagati",
+            Operation::ChiediPagatiConRicevuta => "paaSILChiediPagatiConRicevuta",
+            Operation::ChiediEsitoCarrelloDovuti => "paaSILChiediEsitoCarrelloDovuti",
+            Operation::ImportaDovuto => "paaSILImportaDovuto",
+            Operation::RegistraPagamento => "paaSILRegistraPagamento",
+            Operation::AutorizzaImportFlusso => "paaSILAutorizzaImportFlusso",
+            Operation::ChiediStatoImportFlusso => "paaSILChiediStatoImportFlusso",
+            Operation::PrenotaExportFlusso => "paaSILPrenotaExportFlusso",
+            Operation::PrenotaExportFlussoIncrementaleConRicevuta => "paaSILPrenotaExportFlussoIncrementaleConRicevuta",
+            Operation::PrenotaExportFlussoScaduti => "paaSILPrenotaExportFlussoScaduti",
+            Operation::ChiediStatoExportFlusso => "paaSILChiediStatoExportFlusso",
+            Operation::ChiediStatoExportFlussoScaduti => "paaSILChiediStatoExportFlussoScaduti",
+            Operation::ChiediPosizioniAperte => "paaSILChiediPosizioniAperte",
+            Operation::ChiediStoricoPagamenti => "paaSILChiediStoricoPagamenti",
+            Operation::ChiediAvvisiPendenti => "paaSILChiediAvvisiPendenti",
+        }
+    }
+
+    pub fn from_name(name: &str) -> Option<Operation> {
+        Operation::ALL.into_iter().find(|op| op.name() == name)
+    }
+
+    /// Whether the request carries the `intestazionePPT` header (the org is named there).
+    pub fn has_header(self) -> bool {
+        matches!(
+            self,
+            Operation::InviaDovuti
+                | Operation::InviaCarrelloDovuti
+                | Operation::VerificaAvviso
+                | Operation::ImportaDovuto
+                | Operation::AutorizzaImportFlusso
+                | Operation::ChiediStatoImportFlusso
+                | Operation::PrenotaExportFlusso
+                | Operation::PrenotaExportFlussoIncrementaleConRicevuta
+                | Operation::PrenotaExportFlussoScaduti
+                | Operation::ChiediStatoExportFlusso
+                | Operation::ChiediStatoExportFlussoScaduti
+        )
+    }
+
+    /// Whether the response has an `esito` element (set to `KO` with a fault).
+    pub fn has_esito(self) -> bool {
+        matches!(
+            self,
+            Operation::InviaDovuti
+                | Operation::InviaCarrelloDovuti
+                | Operation::VerificaAvviso
+                | Operation::ImportaDovuto
+                | Operation::RegistraPagamento
+        )
+    }
+}
+
+/// Runs `op`.
+pub(crate) fn run(sil: &Sil<'_>, op: Operation, call: &Call<'_>) -> Outcome {
+    let mut org_id = None;
+    let result = match op {
+        Operation::InviaDovuti => invia_dovuti(sil, call, &mut org_id),
+        Operation::ChiediPagati => chiedi_pagati(sil, call, &mut org_id, Kind::Pagati),
+        Operation::ChiediPagatiConRicevuta => chiedi_pagati(sil, call, &mut org_id, Kind::PagatiConRicevuta),
+        Operation::ImportaDovuto => importa_dovuto(sil, call, &mut org_id),
+        Operation::VerificaAvviso => verifica_avviso(sil, call, &mut org_id),
+        Operation::InviaCarrelloDovuti => invia_carrello(sil, call, &mut org_id),
+        Operation::ChiediPosizioniAperte => posizioni_aperte(sil, call, &mut org_id),
+        Operation::ChiediStoricoPagamenti => storico_pagamenti(sil, call, &mut org_id),
+        Operation::ChiediAvvisiPendenti => avvisi_pendenti(sil, call, &mut org_id),
+        Operation::ChiediEsitoCarrelloDovuti => esito_carrello(sil, call, &mut org_id),
+        Operation::AutorizzaImportFlusso => header_auth(sil, call, &mut org_id).and_then(|org| {
+            let done = sil_uploads::authorize(sil.db, sil.key, &org.ipa_code, call.now)?;
+            let mut w = XmlWriter::new();
+            w.leaf("uploadUrl", &format!("{}/ws/pa/upload", sil.public_url))
+                .leaf("authorizationToken", &done.authorization_token)
+                .leaf("requestToken", &done.request_token)
+                .leaf("importPath", "/IMPORT");
+            Ok(w.finish())
+        }),
+        Operation::ChiediStatoImportFlusso => {
+            header_auth(sil, call, &mut org_id).and_then(|org| stato_import(sil, call, &org))
+        }
+        Operation::PrenotaExportFlusso => {
+            header_auth(sil, call, &mut org_id).and_then(|org| exports::book(sil, call, &org, Booking::Plain))
+        }
+        Operation::PrenotaExportFlussoIncrementaleConRicevuta => {
+            header_auth(sil, call, &mut org_id).and_then(|org| exports::book(sil, call, &org, Booking::Incremental))
+        }
+        Operation::PrenotaExportFlussoScaduti => {
+            header_auth(sil, call, &mut org_id).and_then(|org| exports::book(sil, call, &org, Booking::Expired))
+        }
+        Operation::ChiediStatoExportFlusso => {
+            header_auth(sil, call, &mut org_id).and_then(|org| exports::status(sil, call, &org, false))
+        }
+        Operation::ChiediStatoExportFlussoScaduti => {
+            header_auth(sil, call, &mut org_id).and_then(|org| exports::status(sil, call, &org, true))
+        }
+        _ => Err(Fault::new("PAA_SERVIZIO_NON_IMPLEMENTATO", format!("{} non ancora disponibile", op.name()))),
+    };
+    Outcome { org_id, result }
+}
+
+/// Authenticates the org of the `intestazionePPT` header with the body's `password`.
+fn header_auth(sil: &Sil<'_>, call: &Call<'_>, org_id: &mut Option<i64>) -> Result<OrgRecord, Fault> {
+    let ipa = call.header_org()?;
+    let org = sil.authenticate(&ipa, call.text("password").as_deref())?;
+    *org_id = Some(org.id);
+    Ok(org)
+}
+
+fn base64_of(text: &str) -> String {
+    base64::engine::general_purpose::STANDARD.encode(text.as_bytes())
+}
+
+/// `paaSILInviaDovuti`: checks the `Dovuti` (§4.6 order) and opens a session.
+fn invia_dovuti(sil: &Sil<'_>, call: &Call<'_>, org_id: &mut Option<i64>) -> Result<String, Fault> {
+    let org = header_auth(sil, call, org_id)?;
+    let ipa = org.ipa_code.clone();
+    let bytes = decode_base64(&call.text("dovuti").unwrap_or_default())?;
+    let dovuti = read_dovuti(&bytes)?;
+    let show = match call.text("showMyPay").as_deref() {
+        None | Some("SHORT") => ShowMode::Short,
+        Some("NONE") => ShowMode::None,
+        Some(other) => return Err(Fault::new("PAA_XML_NON_VALIDO", format!("showMyPay {other} non valido"))),
+    };
+    let new = NewSession {
+        ipa: org.ipa_code.clone(),
+        kind: SessionKind::Dovuti,
+        show,
+        back_url: call.text("enteSILInviaRispostaPagamentoUrl"),
+        items: dovuti.items.into_iter().map(|fields| SessionItem { ipa: org.ipa_code.clone(), fields }).collect(),
+    };
+    let today = crate::clock::today_rome(call.now);
+    let started = sil_sessions::start(sil.db, &format!("sil:{ipa}"), &new, today, call.now)?;
+    Ok(session_answer(sil, "idSession", &started))
+}
+
+/// `paaSILChiediPagati` / `…ConRicevuta` by `idSession`: the session's state as a fault, or the
+/// `Pagati` document (with the receipt for `…ConRicevuta`).
+fn chiedi_pagati(sil: &Sil<'_>, call: &Call<'_>, org_id: &mut Option<i64>, kind: Kind) -> Result<String, Fault> {
+    let ipa = call.body_org()?;
+    let org = sil.authenticate(&ipa, call.text("password").as_deref())?;
+    *org_id = Some(org.id);
+    let id_session = call.text("idSession");
+    if kind == Kind::PagatiConRicevuta {
+        let keys = [
+            id_session.is_some(),
+            call.text("identificativoUnivocoVersamento").is_some(),
+            call.text("identificativoUnivocoDovuto").is_some(),
+        ];
+        if keys.iter().filter(|k| **k).count() != 1 {
+            return Err(Fault::new("PAA_SYSTEM_ERROR", "indicare uno solo tra idSession, IUV e IUD"));
+        }
+    }
+    let Some(id_session) = id_session else {
+        let (iuv, iud) = (call.text("identificativoUnivocoVersamento"), call.text("identificativoUnivocoDovuto"));
+        if kind == Kind::Pagati {
+            return Err(Fault::new("PAA_ID_SESSION_NON_VALIDO", "idSession mancante"));
+        }
+        let line = sil_sessions::paid_debt(sil.db, &org.ipa_code, iuv.as_deref(), iud.as_deref())?;
+        let date = line.receipt.as_ref().map(|r| r.payment_date.clone()).unwrap_or_default();
+        let header = Header {
+            station_id: sil.station_id,
+            request_ref: &line.debt.iud,
+            request_date: &date,
+            outcome: sil_sessions::PaymentOutcome::Paid,
+        };
+        return Ok(pagati_answer(kind, &header, std::slice::from_ref(&line)));
+    };
+    let status = sil_sessions::status(sil.db, &org.ipa_code, &id_session, call.now)?;
+    let outcome = match status {
+        SessionStatus::Finished(outcome) => outcome,
+        other => {
+            let code = other.fault_code().unwrap_or("PAA_SYSTEM_ERROR");
+            return Err(Fault::new(code, format!("idSession {id_session}")));
+        }
+    };
+    let header = Header {
+        station_id: sil.station_id,
+        request_ref: &outcome.cart.token,
+        request_date: outcome.session.created_at.get(..10).unwrap_or_default(),
+        outcome: outcome.outcome,
+    };
+    Ok(pagati_answer(kind, &header, &outcome.lines))
+}
+
+/// `<pagati>` (and for `…ConRicevuta`, `<rt>`: the receipt as the Node delivered it).
+fn pagati_answer(kind: Kind, header: &Header<'_>, lines: &[sil_sessions::OutcomeLine]) -> String {
+    let document = pagati::write(kind, header, lines);
+    let mut w = XmlWriter::new();
+    w.leaf("pagati", &base64_of(&document));
+    if kind == Kind::PagatiConRicevuta
+        && let Some(receipt) = lines.iter().find_map(|l| l.receipt.as_ref())
+    {
+        w.leaf("rt", &base64_of(&receipt.request_xml));
+    }
+    w.finish()
+}
+
+/// `paaSILVerificaAvviso`: a session on the open debt with this IUV, paid through the same landing
+/// page and Checkout as paaSILInviaDovuti.
+fn verifica_avviso(sil: &Sil<'_>, call: &Call<'_>, org_id: &mut Option<i64>) -> Result<String, Fault> {
+    let org = header_auth(sil, call, org_id)?;
+    let iuv = call.text("identificativoUnivocoVersamento").unwrap_or_default();
+    let today = crate::clock::today_rome(call.now);
+    let started = sil_sessions::start_for_notice(
+        sil.db,
+        &format!("sil:{}", org.ipa_code),
+        &org.ipa_code,
+        &iuv,
+        call.text("enteSILInviaRispostaPagamentoUrl"),
+        today,
+        call.now,
+    )?;
+    Ok(session_answer(sil, "idSession", &started))
+}
+
+/// `esito`, the session id (`idSession` or `idSessionCarrello`), `redirect` and the landing URL.
+fn session_answer(sil: &Sil<'_>, id_name: &str, started: &sil_sessions::Started) -> String {
+    let mut w = XmlWriter::new();
+    w.leaf("esito", "OK")
+        .leaf(id_name, &started.id_session)
+        .leaf("redirect", "1")
+        .leaf("url", &format!("{}{}", sil.public_url, sil_sessions::landing_path(&started.token)));
+    w.finish()
+}
+
+/// `paaSILImportaDovuto`: one `Versamento` inserted, modified, annulled or printed; answers the
+/// IUV and the signed link to its notice (for `S`, also the notice PDF zipped).
+fn importa_dovuto(sil: &Sil<'_>, call: &Call<'_>, org_id: &mut Option<i64>) -> Result<String, Fault> {
+    let org = header_auth(sil, call, org_id)?;
+    let bytes = decode_base64(&call.text("dovuto").unwrap_or_default())?;
+    let versamento = read_versamento(&bytes)?;
+    let action = Action::parse(&versamento.action)
+        .ok_or_else(|| Fault::new("PAA_AZIONE_NON_VALIDO", format!("azione {} non valida", versamento.action)))?;
+    if call.payload.child("listaDovutiEntiSecondari").is_some() {
+        return Err(Fault::new(
+            "PAA_SERVIZIO_NON_IMPLEMENTATO",
+            "dovuti multibeneficiario non gestiti da paaSILImportaDovuto",
+        ));
+    }
+    let generate = call.text("flagGeneraIuv").is_some_and(|f| f == "true" || f == "1");
+    let today = crate::clock::today_rome(call.now);
+    let actor = format!("sil:{}", org.ipa_code);
+    let debt = sil_debts::import_debt(
+        sil.db,
+        &actor,
+        &org.ipa_code,
+        action,
+        versamento.fields,
+        generate,
+        today,
+        &crate::clock::iso(call.now),
+    )?;
+    let mut w = XmlWriter::new();
+    w.leaf("esito", "OK");
+    w.leaf_opt("identificativoUnivocoVersamento", debt.iuv.as_deref());
+    if let Some(notice) = debt.notice_number.as_deref().filter(|_| action != Action::Annul) {
+        let signature = portal::sign(sil.key, &format!("notice:{}:{notice}", org.ipa_code));
+        w.leaf("urlFileAvviso", &format!("{}/avvisi/{}/{notice}.pdf?firma={signature}", sil.public_url, org.ipa_code));
+        if action == Action::Print {
+            let view = documents::notice_view(sil.db, &org.ipa_code, &NoticeKey::NoticeNumber(notice.to_owned()));
+            let mut zip = std::io::Cursor::new(Vec::new());
+            crate::pdf::bulk::write_notices_zip(&mut zip, std::iter::once(view)).map_err(|err| {
+                tracing::error!(error = %err, "notice ZIP");
+                Fault::new("PAA_SYSTEM_ERROR", "avviso non generato")
+            })?;
+            w.leaf("base64ZipAvviso", &base64::engine::general_purpose::STANDARD.encode(zip.into_inner()));
+        }
+    }
+    Ok(w.finish())
+}
+
+/// `paaSILChiediStatoImportFlusso`: the import's state (its error code when it was aborted) and,
+/// once it ran, the download URLs of the result files asked for.
+fn stato_import(sil: &Sil<'_>, call: &Call<'_>, org: &OrgRecord) -> Result<String, Fault> {
+    let token = call.text("requestToken").unwrap_or_default();
+    let import = sil_uploads::status(sil.db, &org.ipa_code, &token)?;
+    let stato = match (&import.state[..], &import.error_code) {
+        ("IMPORT_ABORTITO", Some(code)) => code.clone(),
+        (state, _) => state.to_owned(),
+    };
+    let mut w = XmlWriter::new();
+    w.leaf("stato", &stato);
+    if import.state == "IMPORT_ESEGUITO" {
+        let wanted = |name: &str| call.text(name).is_some_and(|v| v == "true" || v == "1");
+        for (element, flag, kind, present) in [
+            ("urlFileScarti", "fileScarti", "scarti", import.rejects_file.is_some()),
+            ("urlFileIUV", "fileIUV", "iuv", import.iuv_file.is_some()),
+            ("urlFileAvvisi", "fileAvvisi", "avvisi", import.notices_file.is_some()),
+        ] {
+            if present && wanted(flag) {
+                w.leaf(element, &download_url(sil.public_url, sil.key, &org.ipa_code, kind, import.id, call.now));
+            }
+        }
+    }
+    Ok(w.finish())
+}
+
+/// The lowercase hex SHA-256 that authorizes org `fiscal_code`'s element of a multi-org cart.
+pub fn carrello_hash(intermediary_password: &str, fiscal_code: &str) -> String {
+    let digest = Sha256::digest(format!("paaSILInviaCarrelloDovuti-{intermediary_password}-{fiscal_code}").as_bytes());
+    digest.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// `paaSILInviaCarrelloDovuti`: the header org's password, then for each element its org (in
+/// production) and the intermediary's hash, then the `Dovuti` of all elements checked as one
+/// session of at most five debts.
+fn invia_carrello(sil: &Sil<'_>, call: &Call<'_>, org_id: &mut Option<i64>) -> Result<String, Fault> {
+    let org = header_auth(sil, call, org_id)?;
+    if sil.intermediary_password.is_empty() {
+        return Err(Fault::new("PAA_ENTE_NON_VALIDO", "carrello multi-ente non abilitato (sil.intermediary_password)"));
+    }
+    if call.payload.child("listaDovutiEntiSecondari").is_some() {
+        return Err(Fault::new("PAA_SERVIZIO_NON_IMPLEMENTATO", "dovuti multibeneficiario non gestiti nel carrello"));
+    }
+    let elements: Vec<&Element> = call
+        .payload
+        .child("listaDovuti")
+        .map(|l| l.children_named("elementoListaDovuti").collect())
+        .unwrap_or_default();
+    if elements.is_empty() {
+        return Err(Fault::new("PAA_XML_NON_VALIDO", "listaDovuti vuota"));
+    }
+    let mut items = Vec::new();
+    for element in elements {
+        let ipa = element.child_text("codIpaEnte").map(str::trim).unwrap_or_default();
+        let member = sil
+            .db
+            .read(|conn| crate::store::orgs::find_org_by_ipa(conn, ipa))?
+            .ok_or_else(|| Fault::new("PAA_ENTE_NON_VALIDO", format!("ente {ipa} non valido")))?;
+        if member.state != "ESERCIZIO" {
+            return Err(Fault::new("PAA_STATO_ENTE_NON_VALIDO", format!("ente {ipa} nello stato {}", member.state)));
+        }
+        let hash = element.child_text("password").map(str::trim).unwrap_or_default().to_ascii_lowercase();
+        if hash != carrello_hash(sil.intermediary_password, &member.fiscal_code) {
+            return Err(Fault::new("PAA_ENTE_NON_VALIDO", format!("hash non valido per l'ente {ipa}")));
+        }
+        let bytes = decode_base64(element.child_text("dovuti").unwrap_or_default())?;
+        let dovuti = read_dovuti(&bytes)?;
+        items.extend(dovuti.items.into_iter().map(|fields| SessionItem { ipa: member.ipa_code.clone(), fields }));
+    }
+    let new = NewSession {
+        ipa: org.ipa_code.clone(),
+        kind: SessionKind::Carrello,
+        show: ShowMode::Short,
+        back_url: call.text("enteSILInviaRispostaPagamentoUrl"),
+        items,
+    };
+    let today = crate::clock::today_rome(call.now);
+    let started = sil_sessions::start(sil.db, &format!("sil:{}", org.ipa_code), &new, today, call.now)?;
+    Ok(session_answer(sil, "idSessionCarrello", &started))
+}
+
+/// `paaSILChiediEsitoCarrelloDovuti`: one `rispostaCarrello` per org of the cart, its `esito` the
+/// state's description as MyPay gives it, `pagati` and `rt` once the cart is final.
+fn esito_carrello(sil: &Sil<'_>, call: &Call<'_>, org_id: &mut Option<i64>) -> Result<String, Fault> {
+    let ipa = call.body_org()?;
+    let org = sil.authenticate(&ipa, call.text("password").as_deref())?;
+    *org_id = Some(org.id);
+    let id = call.text("idSessionCarrello").unwrap_or_default();
+    let status = sil_sessions::status(sil.db, &org.ipa_code, &id, call.now)?;
+    let orgs = sil_sessions::session_orgs(sil.db, &id)?;
+    let mut w = XmlWriter::new();
+    w.open("listaCarrelli");
+    for member in &orgs {
+        w.open("rispostaCarrello");
+        let fixed = match &status {
+            SessionStatus::NotStarted => Some("PREDISPOSTO"),
+            SessionStatus::Expired => Some("SCADUTO"),
+            SessionStatus::InProgress => Some("PAGAMENTO IN CORSO"),
+            SessionStatus::Cancelled => Some("ANNULLATO"),
+            SessionStatus::Finished(_) => None,
+        };
+        let cart_ref: String = id.chars().filter(|c| *c != '-').take(35).collect();
+        match (&status, fixed) {
+            (SessionStatus::Finished(outcome), None) => {
+                let lines: Vec<_> = outcome.lines.iter().filter(|l| &l.org.ipa_code == member).cloned().collect();
+                let paid = !lines.is_empty() && lines.iter().all(|l| l.receipt.is_some());
+                w.leaf("esito", if paid { "PAGATO" } else { "NON PAGATO" });
+                w.leaf("codIpaEnte", member);
+                w.leaf("codIdentificativoUnivocoCarrello", &cart_ref);
+                let header = Header {
+                    station_id: sil.station_id,
+                    request_ref: &outcome.cart.token,
+                    request_date: outcome.session.created_at.get(..10).unwrap_or_default(),
+                    outcome: if paid {
+                        sil_sessions::PaymentOutcome::Paid
+                    } else {
+                        sil_sessions::PaymentOutcome::NotPaid
+                    },
+                };
+                w.raw(&pagati_answer(Kind::Pagati, &header, &lines));
+                if let Some(receipt) = lines.iter().find_map(|l| l.receipt.as_ref()) {
+                    w.leaf("rt", &base64_of(&receipt.request_xml));
+                }
+            }
+            (_, state) => {
+                w.leaf("esito", state.unwrap_or("PREDISPOSTO"));
+                w.leaf("codIpaEnte", member);
+                w.leaf("codIdentificativoUnivocoCarrello", &cart_ref);
+            }
+        }
+        w.close("rispostaCarrello");
+    }
+    w.close("listaCarrelli");
+    Ok(w.finish())
+}
+
+/// The intermediary's password check of the cross-org queries (`sil.intermediary_org`).
+fn intermediary_auth(sil: &Sil<'_>, call: &Call<'_>, org_id: &mut Option<i64>) -> Result<OrgRecord, Fault> {
+    if sil.intermediary_org.is_empty() {
+        return Err(Fault::new("PAA_ENTE_NON_VALIDO", "ente intermediario non configurato (sil.intermediary_org)"));
+    }
+    let org = sil.authenticate(sil.intermediary_org, call.text("password").as_deref())?;
+    *org_id = Some(org.id);
+    Ok(org)
+}
+
+/// `identificativoUnivocoPersonaFG/codiceIdentificativoUnivoco`, upper-cased.
+fn person(call: &Call<'_>) -> Result<String, Fault> {
+    call.payload
+        .path_text(&["identificativoUnivocoPersonaFG", "codiceIdentificativoUnivoco"])
+        .map(|t| t.trim().to_uppercase())
+        .filter(|t| !t.is_empty())
+        .ok_or_else(|| Fault::new("PAA_XML_NON_VALIDO", "identificativoUnivocoPersonaFG mancante"))
+}
+
+/// `paaSILChiediPosizioniAperte`: each debt still to pay, with a landing URL to pay it.
+fn posizioni_aperte(sil: &Sil<'_>, call: &Call<'_>, org_id: &mut Option<i64>) -> Result<String, Fault> {
+    intermediary_auth(sil, call, org_id)?;
+    let fiscal_code = person(call)?;
+    let today = crate::clock::today_rome(call.now);
+    let mut w = XmlWriter::new();
+    for (org, debt) in sil_queries::open_positions(sil.db, &fiscal_code, call.text("codIpaEnte").as_deref())? {
+        let url = debt.iuv.as_deref().and_then(|iuv| {
+            sil_sessions::start_for_notice(sil.db, "sil:intermediario", &org.ipa_code, iuv, None, today, call.now).ok()
+        });
+        w.open("paaSILPosizioniAperte");
+        w.leaf("codIpaEnte", &org.ipa_code);
+        w.leaf("deNomeEnte", &crate::services::payments::truncate(&org.name, 35));
+        w.leaf_opt(
+            "urlPagamento",
+            url.map(|s| format!("{}{}", sil.public_url, sil_sessions::landing_path(&s.token))).as_deref(),
+        );
+        w.leaf("dovuti", &base64_of(&write_dovuti(&debt)));
+        w.close("paaSILPosizioniAperte");
+    }
+    Ok(w.finish())
+}
+
+/// `YYYY-MM-DDTHH:MM:SS` (Rome) of an xsd:dateTime as sent, or of `now`.
+fn local_time(text: Option<String>, now: jiff::Timestamp) -> String {
+    match text {
+        Some(t) => t.get(..19).unwrap_or(&t).to_owned(),
+        None => now.to_zoned(crate::clock::rome()).strftime("%Y-%m-%dT%H:%M:%S").to_string(),
+    }
+}
+
+/// `paaSILChiediStoricoPagamenti`: the person's receipts in the period, as `PagatiConRicevuta` with
+/// the receipt.
+fn storico_pagamenti(sil: &Sil<'_>, call: &Call<'_>, org_id: &mut Option<i64>) -> Result<String, Fault> {
+    intermediary_auth(sil, call, org_id)?;
+    let fiscal_code = person(call)?;
+    let from = call.text("dataFrom").ok_or_else(|| Fault::new("PAA_DATE_FROM_NON_VALIDO", "dataFrom mancante"))?;
+    let (from, to) = (local_time(Some(from), call.now), local_time(call.text("dataTo"), call.now));
+    if from > to {
+        return Err(Fault::new("PAA_INTERVALLO_DATE_NON_VALIDO", "dataFrom dopo dataTo"));
+    }
+    let lines = sil_queries::payment_history(sil.db, &fiscal_code, call.text("codIpaEnte").as_deref(), &from, &to)?;
+    let mut w = XmlWriter::new();
+    w.leaf("dateTo", &to);
+    for line in &lines {
+        let Some(receipt) = &line.receipt else { continue };
+        let header = Header {
+            station_id: sil.station_id,
+            request_ref: &line.debt.iud,
+            request_date: &receipt.payment_date,
+            outcome: sil_sessions::PaymentOutcome::Paid,
+        };
+        w.open("paaSILStoricoPagamenti");
+        w.leaf(
+            "ctPagatiConRicevuta",
+            &base64_of(&pagati::write(Kind::PagatiConRicevuta, &header, std::slice::from_ref(line))),
+        );
+        w.leaf("rt", &base64_of(&receipt.request_xml));
+        w.leaf("codIpaEnte", &line.org.ipa_code);
+        w.leaf("deNomeEnte", &crate::services::payments::truncate(&line.org.name, 35));
+        w.close("paaSILStoricoPagamenti");
+    }
+    Ok(w.finish())
+}
+
+/// `paaSILChiediAvvisiPendenti`: the org's notices still to pay created in the period.
+fn avvisi_pendenti(sil: &Sil<'_>, call: &Call<'_>, org_id: &mut Option<i64>) -> Result<String, Fault> {
+    let ipa = call.body_org()?;
+    let org = sil.authenticate(&ipa, call.text("password").as_deref())?;
+    *org_id = Some(org.id);
+    let date = |name: &str, code: &'static str| {
+        call.text(name)
+            .and_then(|t| t.get(..10).and_then(|d| d.parse::<jiff::civil::Date>().ok()))
+            .ok_or_else(|| Fault::new(code, format!("{name} non valida")))
+    };
+    let (from, to) = (date("dateFrom", "PAA_DATE_FROM_NON_VALIDO")?, date("dateTo", "PAA_DATE_TO_NON_VALIDO")?);
+    let mut w = XmlWriter::new();
+    for debt in sil_queries::pending_notices(sil.db, &org.ipa_code, from, to)? {
+        let created = debt.created_at.parse::<jiff::Timestamp>().map(crate::clock::today_rome);
+        w.open("paaSILAvvisoPendente");
+        w.leaf(
+            "dtCreazioneCodIuv",
+            &created.map(|d| d.to_string()).unwrap_or_else(|_| debt.created_at.chars().take(10).collect()),
+        );
+        w.leaf("dovuti", &base64_of(&write_dovuti(&debt)));
+        w.close("paaSILAvvisoPendente");
+    }
+    Ok(w.finish())
+}

@@ -1,0 +1,168 @@
+//! The citizen's side of a payment started by the municipality's SIL (reference/mypay.md §4.3):
+//! the landing URL given to the SIL (`showMyPay=SHORT`: a summary to confirm; `NONE`: straight on
+//! to Checkout), the hand-over to Checkout, and the return to the SIL's back URL with `idSession`,
+//! `esito` and `pollingToken`.
+
+use maud::html;
+
+use super::super::Response;
+use super::Ctx;
+use crate::domain::{Cents, Email};
+use crate::pagopa::checkout;
+use crate::services::portal;
+use crate::services::sil_sessions::{self, Return, ShowMode, SilError};
+
+/// The Italian page of a refused SIL session.
+fn refused(ctx: &mut Ctx<'_>, err: &SilError) -> Response {
+    let (status, text) = match err {
+        SilError::Fault { code: "PAA_PAGAMENTO_SCADUTO", .. } => {
+            (410, "Il collegamento per il pagamento è scaduto. Torna al sito dell'ente e riprova.")
+        }
+        SilError::Fault { code: "PAA_ID_SESSION_NON_VALIDO", .. } => {
+            (404, "Il collegamento per il pagamento non è valido.")
+        }
+        SilError::Fault { code: "PAA_PAGAMENTO_IN_CORSO", .. } => {
+            (409, "Il pagamento di questa richiesta è già stato avviato: non è possibile avviarlo di nuovo.")
+        }
+        SilError::Fault { code: "PAA_IUD_DUPLICATO", .. } => {
+            (409, "Uno dei dovuti di questa richiesta è già stato registrato: non è possibile pagarlo di nuovo.")
+        }
+        other => {
+            tracing::error!(error = %other, "SIL landing");
+            (500, "Non è stato possibile avviare il pagamento. Riprova più tardi.")
+        }
+    };
+    let body = html! { h1 { "Pagamento non disponibile" } div class="alert alert-warning" role="alert" { (text) } };
+    ctx.page_with(status, "Pagamento non disponibile", body, Vec::new())
+}
+
+/// `GET /sil/{token}`.
+pub fn landing(ctx: &mut Ctx<'_>, token: &str) -> Response {
+    let landing = match sil_sessions::landing(&ctx.state.db, token, ctx.now) {
+        Ok(landing) => landing,
+        Err(err) => return refused(ctx, &err),
+    };
+    if landing.started {
+        return refused(ctx, &sil_sessions::fault("PAA_PAGAMENTO_IN_CORSO", "already started"));
+    }
+    if landing.show == ShowMode::None {
+        return to_checkout(ctx, token, None);
+    }
+    let total: i64 =
+        landing.items.iter().filter_map(|(_, i)| Cents::parse_decimal(&i.fields.amount).ok()).map(|c| c.get()).sum();
+    let csrf = ctx.csrf();
+    let email = landing.session.payer_email.clone().unwrap_or_default();
+    let body = html! {
+        h1 { "Riepilogo del pagamento" }
+        p { "L'ente ti chiede di pagare con pagoPA quanto segue. Controlla i dati e conferma." }
+        div class="table-responsive" {
+            table class="table" {
+                caption class="visually-hidden" { "Dovuti da pagare" }
+                thead { tr { th scope="col" { "Ente" } th scope="col" { "Causale" } th scope="col" { "Intestatario" } th scope="col" class="text-end" { "Importo" } } }
+                tbody {
+                    @for (org, item) in &landing.items {
+                        tr {
+                            td { (org) }
+                            td { (item.fields.causale) }
+                            td { (item.fields.debtor_name) }
+                            td class="text-end text-nowrap" { (Cents::parse_decimal(&item.fields.amount).map(Cents::format_eur).unwrap_or_default()) }
+                        }
+                    }
+                }
+                tfoot { tr { th scope="row" colspan="3" { "Totale" } td class="text-end text-nowrap" { strong { (Cents::new(total).format_eur()) } } } }
+            }
+        }
+        form method="post" action={ "/sil/" (token) } class="mt-4" {
+            (csrf)
+            div class="form-group" {
+                label for="email" class="active" { "E-mail per la ricevuta" }
+                input type="email" id="email" name="email" class="form-control" autocomplete="email" value=(email) required;
+            }
+            div class="form-check" {
+                input type="checkbox" id="privacy" name="privacy" value="1" required;
+                label for="privacy" { "Ho letto l'informativa sul trattamento dei dati personali dell'ente" }
+            }
+            button type="submit" class="btn btn-primary btn-lg" { "Paga con pagoPA" }
+        }
+    };
+    ctx.page("Riepilogo del pagamento", body)
+}
+
+/// `POST /sil/{token}`: the citizen confirmed the summary.
+pub fn pay(ctx: &mut Ctx<'_>, token: &str) -> Response {
+    if ctx.form.get("privacy") != Some("1") {
+        ctx.session.flash("danger", "Per pagare devi dichiarare di aver letto l'informativa privacy.");
+        return ctx.redirect(&sil_sessions::landing_path(token));
+    }
+    let Ok(email) = Email::parse(&ctx.form.text("email")) else {
+        ctx.session.flash("danger", "Inserisci un indirizzo e-mail valido.");
+        return ctx.redirect(&sil_sessions::landing_path(token));
+    };
+    to_checkout(ctx, token, Some(email.as_str()))
+}
+
+/// Creates the debts and the cart, then sends the browser to Checkout.
+fn to_checkout(ctx: &mut Ctx<'_>, token: &str, email: Option<&str>) -> Response {
+    let started = match sil_sessions::begin_checkout(&ctx.state.db, token, email, ctx.today(), ctx.now) {
+        Ok(started) => started,
+        Err(err) => return refused(ctx, &err),
+    };
+    let base = ctx.public_url();
+    let return_urls = checkout::ReturnUrls {
+        ok: format!("{base}/sil/{token}/esito/ok"),
+        cancel: format!("{base}/sil/{token}/esito/annullato"),
+        error: format!("{base}/sil/{token}/esito/errore"),
+        waiting: None,
+    };
+    let request = checkout::Cart {
+        notices: checkout::CartNotice::of_views(&started.views),
+        return_urls,
+        id_cart: Some(started.cart.token.clone()),
+        email: started.payer_email.clone(),
+        all_ccp: false,
+    };
+    let node = &ctx.state.config.raw.node;
+    match checkout::create_cart(&node.base_url, node.subscription_key.expose(), &request, false) {
+        Ok(url) => {
+            if let Err(err) = sil_sessions::checkout_sent(&ctx.state.db, started.cart.id, Some(&url), ctx.now) {
+                return refused(ctx, &err);
+            }
+            ctx.redirect(&url)
+        }
+        Err(err) => {
+            tracing::error!(error = %err, "Checkout refused or unreachable");
+            let _ = sil_sessions::checkout_sent(&ctx.state.db, started.cart.id, None, ctx.now);
+            back(ctx, token, "errore")
+        }
+    }
+}
+
+/// `GET /sil/{token}/esito/{ok|annullato|errore}`: back to the SIL, or our own outcome page.
+pub fn back(ctx: &mut Ctx<'_>, token: &str, how: &str) -> Response {
+    let how = match how {
+        "ok" => Return::Ok,
+        "annullato" => Return::Cancelled,
+        _ => Return::Error,
+    };
+    let key = match portal::installation_key(&ctx.state.db, &ctx.iso_now()) {
+        Ok(key) => key,
+        Err(err) => return super::error_page(ctx, &err),
+    };
+    match sil_sessions::finish(&ctx.state.db, &key, token, how, ctx.now) {
+        Ok(back) => match back.url {
+            Some(url) => ctx.redirect(&url),
+            None => {
+                let ok = back.esito == "OK";
+                let body = html! {
+                    h1 { @if ok { "Pagamento inviato" } @else { "Pagamento non eseguito" } }
+                    div class={ "alert " @if ok { "alert-success" } @else { "alert-warning" } } role="alert" {
+                        @if ok { "Il pagamento è stato inviato a pagoPA. L'ente riceverà la ricevuta." }
+                        @else { "Il pagamento non è andato a buon fine: nessun importo è stato addebitato." }
+                    }
+                };
+                ctx.page("Esito del pagamento", body)
+            }
+        },
+        Err(err) => refused(ctx, &err),
+    }
+}
