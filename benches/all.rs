@@ -132,10 +132,19 @@ fn main() {
         ("station: paGetPaymentV2, p99 ms", figure(station.after("paGetPaymentV2", "p99"), 2)),
         ("station: verify+get+sendRT payments/s", figure(station.before("end-to-end payment", "pay/s"), 0)),
         ("notices: PDF notices/s on one core", figure(notices.before("notice (plain)", "notices/s"), 0)),
+        ("notices: with Poste bollettino, notices/s", figure(notices.before("notice (postal)", "notices/s"), 0)),
         ("server: idle RSS, MB", format!("{rss:.1}")),
         ("server: start to first /healthz 200, ms", format!("{:.0}", start.as_secs_f64() * 1e3)),
     ];
+    let count = |var: &str, default: &str| std::env::var(var).unwrap_or_else(|_| default.to_owned());
     println!("\n== mypay benchmarks (release build, {} s in all)", started.elapsed().as_secs());
+    println!(
+        "import {} rows (MYPAY_BENCH_ROWS), export {} receipts (BENCH_RECEIPTS), station {} payments \
+         (BENCH_PAYMENTS)\n",
+        count("MYPAY_BENCH_ROWS", "1000000"),
+        count("BENCH_RECEIPTS", "1000000"),
+        count("BENCH_PAYMENTS", "3200")
+    );
     let width = rows.iter().map(|(label, _)| label.chars().count()).max().unwrap_or(0);
     println!("| {:<width$} | {:>10} |", "figure", "value");
     println!("|{}|{}|", "-".repeat(width + 2), "-".repeat(12));
