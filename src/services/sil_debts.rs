@@ -9,8 +9,9 @@ use super::ServiceError;
 use super::debts::{OrgScope, Source, annul_in, insert_context, insert_valid, modify_valid, rules_of};
 use super::sil_sessions::{SilError, fault};
 use crate::domain::debt_row::{self, DebtFields, RowError};
+use crate::domain::{DebtEvent, DebtState};
 use crate::store::debts::{self, DebtRecord};
-use crate::store::{Db, audit, debt_types};
+use crate::store::{Db, audit, debt_types, sil};
 
 /// `azione` of a `Versamento`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -136,5 +137,93 @@ pub fn import_debt(
             now,
         )?;
         Ok(debt)
+    })
+}
+
+/// What `paaSILRegistraPagamento` reports: a debt paid outside pagoPA.
+#[derive(Debug, Clone, Default)]
+pub struct ExternalPayment {
+    pub iuv: String,
+    pub context_code: Option<String>,
+    /// `singoloImportoPagato` as sent (`\d+\.\d{2}`).
+    pub amount: String,
+    /// `dataEsitoSingoloPagamento`, `YYYY-MM-DD`.
+    pub outcome_date: String,
+    pub payment_index: Option<i64>,
+    pub collection_id: String,
+    pub attestor_kind: String,
+    pub attestor_code: String,
+    pub attestor_name: String,
+}
+
+/// Records a payment made outside pagoPA (mypay.md §4.2, "rendicontazione codice 9"): the org's
+/// open debt with this IUV becomes paid. The amount must be the debt's; the same IUV and
+/// collection id again is a replay and answers the same.
+pub fn register_payment(db: &Db, actor: &str, ipa: &str, payment: &ExternalPayment, now: &str) -> Result<(), SilError> {
+    let amount = crate::domain::Cents::parse_xsd_amount(payment.amount.trim()).map_err(|err| {
+        fault("PAA_IMPORTO_SINGOLO_VERSAMENTO_NON_VALIDO", format!("importo {}: {err}", payment.amount))
+    })?;
+    if debt_row::parse_date(payment.outcome_date.trim()).is_none() {
+        return Err(fault("PAA_XML_NON_VALIDO", format!("data {} non valida", payment.outcome_date)));
+    }
+    db.write(|tx| {
+        let scope = OrgScope::load(tx, ipa)?;
+        let iuv = payment.iuv.trim();
+        let debt = debts::find_any_debt_by_iuv(tx, scope.org.id, iuv)?
+            .ok_or_else(|| fault("PAA_IUV_NON_VALIDO", format!("IUV {iuv} sconosciuto")))?;
+        let record = sil::ExternalPaymentRecord {
+            org_id: scope.org.id,
+            debt_id: debt.id,
+            iuv: iuv.to_owned(),
+            context_code: payment.context_code.clone(),
+            amount_cents: amount.get(),
+            outcome_date: payment.outcome_date.trim().to_owned(),
+            payment_index: payment.payment_index,
+            collection_id: payment.collection_id.trim().to_owned(),
+            attestor_kind: payment.attestor_kind.trim().to_owned(),
+            attestor_code: payment.attestor_code.trim().to_owned(),
+            attestor_name: payment.attestor_name.trim().to_owned(),
+            recorded_by: actor.to_owned(),
+        };
+        let state = DebtState::from_code(&debt.state)
+            .ok_or_else(|| ServiceError::Internal(format!("stored state {}", debt.state)))?;
+        if state == DebtState::Paid {
+            // Already paid: a replay of this very payment is answered OK, anything else refused.
+            return if sil::insert_external_payment(tx, &record, now)? {
+                Err(fault("PAA_IUV_NON_VALIDO", format!("IUV {iuv}: dovuto già pagato")))
+            } else {
+                Ok(())
+            };
+        }
+        let next = state
+            .apply(DebtEvent::PaymentSucceeded)
+            .map_err(|_| fault("PAA_IUV_NON_VALIDO", format!("IUV {iuv}: dovuto nello stato {}", debt.state)))?;
+        if amount.get() != debt.amount_cents {
+            return Err(fault(
+                "PAA_IMPORTO_SINGOLO_VERSAMENTO_NON_VALIDO",
+                format!("importo {} diverso da quello del dovuto", payment.amount.trim()),
+            ));
+        }
+        sil::insert_external_payment(tx, &record, now)?;
+        debts::update_debt_state(tx, debt.id, next.code(), now)?;
+        let object = format!("debt:{}/{}", scope.org.ipa_code, debt.iud);
+        let after = serde_json::json!({ "state": next.code(), "esito": "PAGATO CON RENDICONTAZIONE 9",
+            "identificativoUnivocoRiscossione": record.collection_id })
+        .to_string();
+        audit::insert_audit(
+            tx,
+            &audit::AuditEntry {
+                actor,
+                org_id: Some(scope.org.id),
+                action: "sil.payment.register",
+                object: Some(&object),
+                outcome: "OK",
+                before_json: Some(&format!("{{\"state\":\"{}\"}}", debt.state)),
+                after_json: Some(&after),
+                ..Default::default()
+            },
+            now,
+        )?;
+        Ok(())
     })
 }

@@ -163,7 +163,7 @@ pub(crate) fn run(sil: &Sil<'_>, op: Operation, call: &Call<'_>) -> Outcome {
         Operation::ChiediStatoExportFlussoScaduti => {
             header_auth(sil, call, &mut org_id).and_then(|org| exports::status(sil, call, &org, true))
         }
-        _ => Err(Fault::new("PAA_SERVIZIO_NON_IMPLEMENTATO", format!("{} non ancora disponibile", op.name()))),
+        Operation::RegistraPagamento => registra_pagamento(sil, call, &mut org_id),
     };
     Outcome { org_id, result }
 }
@@ -581,5 +581,45 @@ fn avvisi_pendenti(sil: &Sil<'_>, call: &Call<'_>, org_id: &mut Option<i64>) -> 
         w.leaf("dovuti", &base64_of(&write_dovuti(&debt)));
         w.close("paaSILAvvisoPendente");
     }
+    Ok(w.finish())
+}
+
+/// `paaSILRegistraPagamento`: a payment made outside pagoPA marks the debt with that IUV paid.
+fn registra_pagamento(sil: &Sil<'_>, call: &Call<'_>, org_id: &mut Option<i64>) -> Result<String, Fault> {
+    let ipa = call.body_org()?;
+    let org = sil.authenticate(&ipa, call.text("password").as_deref())?;
+    *org_id = Some(org.id);
+    let text = |name: &str| call.text(name).unwrap_or_default();
+    let payment = sil_debts::ExternalPayment {
+        iuv: text("identificativoUnivocoVersamento"),
+        context_code: call.text("codiceContestoPagamento"),
+        amount: text("singoloImportoPagato"),
+        outcome_date: text("dataEsitoSingoloPagamento"),
+        payment_index: call.text("indiceDatiSingoloPagamento").and_then(|i| i.parse().ok()),
+        collection_id: text("identificativoUnivocoRiscossione"),
+        attestor_kind: text("tipoIstitutoAttestante"),
+        attestor_code: text("codiceIstitutiAttestante"),
+        attestor_name: text("denominazioneAttestante"),
+    };
+    for (name, value) in [
+        ("identificativoUnivocoVersamento", &payment.iuv),
+        ("identificativoUnivocoRiscossione", &payment.collection_id),
+        ("tipoIstitutoAttestante", &payment.attestor_kind),
+        ("codiceIstitutiAttestante", &payment.attestor_code),
+        ("denominazioneAttestante", &payment.attestor_name),
+    ] {
+        if value.is_empty() {
+            return Err(Fault::new("PAA_XML_NON_VALIDO", format!("{name} mancante")));
+        }
+    }
+    sil_debts::register_payment(
+        sil.db,
+        &format!("sil:{}", org.ipa_code),
+        &org.ipa_code,
+        &payment,
+        &crate::clock::iso(call.now),
+    )?;
+    let mut w = XmlWriter::new();
+    w.leaf("esito", "OK");
     Ok(w.finish())
 }

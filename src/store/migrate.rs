@@ -10,7 +10,7 @@ use rusqlite::Connection;
 use super::StoreError;
 
 /// The schema version this binary writes.
-pub const SCHEMA_VERSION: i64 = 9;
+pub const SCHEMA_VERSION: i64 = 10;
 
 /// The current schema, for new databases.
 const SCHEMA: &str = include_str!("../../schema.sql");
@@ -25,6 +25,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0007_push_api.sql"),
     include_str!("migrations/0008_debt_search.sql"),
     include_str!("migrations/0009_sil.sql"),
+    include_str!("migrations/0010_external_payment.sql"),
 ];
 
 /// The schema as version 1 shipped it, kept so a test can check that upgrading gives exactly

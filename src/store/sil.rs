@@ -158,3 +158,38 @@ pub fn list_pending_debt_ids(
         .query_map(params![org_id, from, to, limit], |row| row.get(0))?
         .collect::<Result<_, _>>()?)
 }
+
+/// A payment made outside pagoPA, as `paaSILRegistraPagamento` records it.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ExternalPaymentRecord {
+    pub org_id: i64,
+    pub debt_id: i64,
+    pub iuv: String,
+    pub context_code: Option<String>,
+    pub amount_cents: i64,
+    pub outcome_date: String,
+    pub payment_index: Option<i64>,
+    pub collection_id: String,
+    pub attestor_kind: String,
+    pub attestor_code: String,
+    pub attestor_name: String,
+    pub recorded_by: String,
+}
+
+/// Records an external payment; `false` when the same (org, IUV, collection id) was recorded
+/// already (a replay).
+pub fn insert_external_payment(conn: &Connection, p: &ExternalPaymentRecord, now: &str) -> Result<bool, StoreError> {
+    let n = conn
+        .prepare_cached(
+            "INSERT INTO external_payment (org_id, debt_id, iuv, context_code, amount_cents, outcome_date, \
+             payment_index, collection_id, attestor_kind, attestor_code, attestor_name, recorded_by, created_at) \
+             VALUES (:org, :debt, :iuv, :ccp, :amount, :date, :idx, :coll, :kind, :code, :name, :by, :now) \
+             ON CONFLICT (org_id, iuv, collection_id) DO NOTHING",
+        )?
+        .execute(named_params! {
+            ":org": p.org_id, ":debt": p.debt_id, ":iuv": p.iuv, ":ccp": p.context_code, ":amount": p.amount_cents,
+            ":date": p.outcome_date, ":idx": p.payment_index, ":coll": p.collection_id, ":kind": p.attestor_kind,
+            ":code": p.attestor_code, ":name": p.attestor_name, ":by": p.recorded_by, ":now": now,
+        })?;
+    Ok(n == 1)
+}

@@ -606,6 +606,34 @@ fn wsdl_importa_dovuto_and_verifica_avviso() {
     let annulled = importa(&server, &versamento("IMP-1", "15.00", "A", Some(&iuv)), false);
     assert_eq!(text_of(&annulled, "esito").as_deref(), Some("OK"), "{annulled}");
     assert_eq!(fault_code(&verifica(&iuv)).as_deref(), Some("PAA_IUV_NON_VALIDO"));
+
+    // RegistraPagamento: paid outside pagoPA ("rendicontazione 9"); a replay is OK, a wrong amount
+    // or an unknown IUV refused.
+    let created = importa(&server, &versamento("REG-1", "8.00", "I", None), true);
+    let reg_iuv = text_of(&created, "identificativoUnivocoVersamento").unwrap();
+    let registra = |iuv: &str, amount: &str| {
+        call(
+            &server,
+            "paaSILRegistraPagamento",
+            &request(
+                "paaSILRegistraPagamento",
+                None,
+                &format!(
+                    "<codIpaEnte>c_esempio</codIpaEnte><password>{PASSWORD}</password>\
+                     <identificativoUnivocoVersamento>{iuv}</identificativoUnivocoVersamento>\
+                     <singoloImportoPagato>{amount}</singoloImportoPagato><dataEsitoSingoloPagamento>2026-11-02</dataEsitoSingoloPagamento>\
+                     <identificativoUnivocoRiscossione>CASSA-77</identificativoUnivocoRiscossione><tipoIstitutoAttestante>G</tipoIstitutoAttestante>\
+                     <codiceIstitutiAttestante>TESORERIA</codiceIstitutiAttestante><denominazioneAttestante>Tesoreria comunale</denominazioneAttestante>"
+                ),
+            ),
+        )
+    };
+    assert_eq!(fault_code(&registra(&reg_iuv, "7.00")).as_deref(), Some("PAA_IMPORTO_SINGOLO_VERSAMENTO_NON_VALIDO"));
+    let ok = registra(&reg_iuv, "8.00");
+    assert_eq!((fault_code(&ok), text_of(&ok, "esito").as_deref()), (None, Some("OK")), "{ok}");
+    assert_eq!(text_of(&registra(&reg_iuv, "8.00"), "esito").as_deref(), Some("OK"));
+    assert_eq!(fault_code(&registra("01999999999999999", "8.00")).as_deref(), Some("PAA_IUV_NON_VALIDO"));
+    assert_eq!(fault_code(&verifica(&reg_iuv)).as_deref(), Some("PAA_IUV_NON_VALIDO"));
 }
 
 /// A 1_4 debt flow of the demo org: two good rows and one with a bad amount.
