@@ -13,6 +13,34 @@ use crate::domain::{DebtEvent, DebtState};
 use crate::store::debts::{self, DebtRecord};
 use crate::store::{Db, audit, debt_types, sil};
 
+/// The audit entry of a SIL change to `debt`.
+#[expect(clippy::too_many_arguments, reason = "who, where, what, and the change before and after")]
+fn audit_debt(
+    tx: &crate::store::Conn,
+    actor: &str,
+    scope: &OrgScope,
+    debt: &DebtRecord,
+    action: &str,
+    before: Option<&serde_json::Value>,
+    after: &serde_json::Value,
+    now: &str,
+) -> Result<(), SilError> {
+    let object = format!("debt:{}/{}", scope.org.ipa_code, debt.iud);
+    let (before, after) = (before.map(ToString::to_string), after.to_string());
+    let entry = audit::AuditEntry {
+        actor,
+        org_id: Some(scope.org.id),
+        action,
+        object: Some(&object),
+        outcome: "OK",
+        before_json: before.as_deref(),
+        after_json: Some(&after),
+        ..Default::default()
+    };
+    audit::insert_audit(tx, &entry, now)?;
+    Ok(())
+}
+
 /// `azione` of a `Versamento`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Action {
@@ -119,23 +147,9 @@ pub fn import_debt(
         };
         let debt =
             debts::find_debt_by_id(tx, id)?.ok_or_else(|| ServiceError::NotFound(format!("debt {}", fields.iud)))?;
-        let object = format!("debt:{}/{}", scope.org.ipa_code, debt.iud);
         let after = serde_json::json!({ "azione": action.code(), "iuv": debt.iuv, "state": debt.state,
-            "amount_cents": debt.amount_cents })
-        .to_string();
-        audit::insert_audit(
-            tx,
-            &audit::AuditEntry {
-                actor,
-                org_id: Some(scope.org.id),
-                action: "sil.debt.import",
-                object: Some(&object),
-                outcome: "OK",
-                after_json: Some(&after),
-                ..Default::default()
-            },
-            now,
-        )?;
+            "amount_cents": debt.amount_cents });
+        audit_debt(tx, actor, &scope, &debt, "sil.debt.import", None, &after, now)?;
         Ok(debt)
     })
 }
@@ -206,24 +220,10 @@ pub fn register_payment(db: &Db, actor: &str, ipa: &str, payment: &ExternalPayme
         }
         sil::insert_external_payment(tx, &record, now)?;
         debts::update_debt_state(tx, debt.id, next.code(), now)?;
-        let object = format!("debt:{}/{}", scope.org.ipa_code, debt.iud);
         let after = serde_json::json!({ "state": next.code(), "esito": "PAGATO CON RENDICONTAZIONE 9",
-            "identificativoUnivocoRiscossione": record.collection_id })
-        .to_string();
-        audit::insert_audit(
-            tx,
-            &audit::AuditEntry {
-                actor,
-                org_id: Some(scope.org.id),
-                action: "sil.payment.register",
-                object: Some(&object),
-                outcome: "OK",
-                before_json: Some(&format!("{{\"state\":\"{}\"}}", debt.state)),
-                after_json: Some(&after),
-                ..Default::default()
-            },
-            now,
-        )?;
+            "identificativoUnivocoRiscossione": record.collection_id });
+        let before = serde_json::json!({ "state": debt.state });
+        audit_debt(tx, actor, &scope, &debt, "sil.payment.register", Some(&before), &after, now)?;
         Ok(())
     })
 }
