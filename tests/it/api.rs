@@ -8,7 +8,6 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
-use super::station::{call, send_rt_req};
 use super::support::{Server, add_milano, data_dir, run, stderr, stdout};
 
 struct Answer {
@@ -251,8 +250,42 @@ fn debts_are_created_changed_annulled_and_read_with_the_import_codes() {
     );
 }
 
+/// Pays session `redirect_url` as the payer does: the summary (unless `show` was NONE), the
+/// privacy notice, Checkout at the simulator with `outcome`; returns where the payer lands.
+fn pay_as_payer(server: &Server, redirect_url: &str, outcome: &str) -> String {
+    let mut browser = super::portal::Browser::new(&server.base);
+    let path = redirect_url.trim_start_matches(&server.base).to_owned();
+    let landing = browser.get(&path);
+    let checkout_url = if landing.status == 303 {
+        landing.location.unwrap()
+    } else {
+        assert_eq!(landing.status, 200, "{}", landing.body);
+        let sent = browser.submit(&path, &path, &[("privacy", "1"), ("email", "mario@example.it")]);
+        assert_eq!(sent.status, 303, "{}", sent.body);
+        sent.location.unwrap()
+    };
+    let paid = browser.post(&checkout_url, &[("outcome", outcome), ("psp", "SIMPSP01")]);
+    assert_eq!(paid.status, 303);
+    let back = browser.get(&paid.location.unwrap());
+    assert_eq!(back.status, 303, "{}", back.body);
+    back.location.unwrap()
+}
+
+fn wait_paid(server: &Server, token: &str, session: &str) -> Value {
+    let path = format!("/api/v1/orgs/c_esempio/payments/{session}");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let status = api(server, "GET", &path, Some(token), None).json();
+        if status["state"] != "IN_CORSO" {
+            return status;
+        }
+        assert!(Instant::now() < deadline, "still {status}");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
 #[test]
-fn a_payment_goes_to_checkout_and_its_status_follows_the_receipt() {
+fn a_payment_of_an_existing_debt_follows_the_session_to_its_receipt_and_export() {
     let (_tmp, dir) = data_dir();
     let server = Server::start(&dir, &["demo"]);
     let (_, token) = create_token(&dir, "c_esempio");
@@ -260,64 +293,48 @@ fn a_payment_goes_to_checkout_and_its_status_follows_the_receipt() {
     let debt = created.json();
     let path = "/api/v1/orgs/c_esempio/payments";
 
-    let no_back = json_call(&server, "POST", path, &token, &json!({"iuds": ["API-PAY-1"]}));
-    assert_eq!((no_back.status, no_back.code()), (400, "INVALID_INPUT".to_owned()), "the demo org has no back URL");
-    let six = json_call(
-        &server,
-        "POST",
-        path,
-        &token,
-        &json!({"iuds": ["a", "b", "c", "d", "e", "f"], "back_url": "https://sil.example/esito"}),
-    );
-    assert_eq!((six.status, six.code()), (400, "INVALID_INPUT".to_owned()));
-    let unknown =
-        json_call(&server, "POST", path, &token, &json!({"iuds": ["NONE"], "back_url": "https://sil.example/esito"}));
+    let empty = json_call(&server, "POST", path, &token, &json!({"back_url": "https://sil.example/esito"}));
+    assert_eq!((empty.status, empty.code()), (400, "INVALID_INPUT".to_owned()));
+    let unknown = json_call(&server, "POST", path, &token, &json!({"iud": "NONE"}));
     assert_eq!((unknown.status, unknown.code()), (404, "NOT_FOUND".to_owned()));
-    assert_eq!(count(&dir, "SELECT count(*) FROM cart"), 0, "nothing stored");
+    let bad_iuv = json_call(&server, "POST", path, &token, &json!({"iuv": "01999999999999999"}));
+    assert_eq!((bad_iuv.status, bad_iuv.code()), (422, "PAA_IUV_NON_VALIDO".to_owned()));
+    assert_eq!(count(&dir, "SELECT count(*) FROM sil_session"), 0, "nothing stored");
 
-    let started = json_call(
-        &server,
-        "POST",
-        path,
-        &token,
-        &json!({"iuds": ["API-PAY-1"], "back_url": "https://sil.example/esito", "payer_email": "mario@example.it"}),
-    );
+    let started =
+        json_call(&server, "POST", path, &token, &json!({"iud": "API-PAY-1", "back_url": "https://sil.example/esito"}));
     assert_eq!(started.status, 201, "{}", String::from_utf8_lossy(&started.body));
     let started = started.json();
     let session = started["session"].as_str().unwrap().to_owned();
-    assert!(started["redirect_url"].as_str().unwrap().starts_with("http://127.0.0.1:"), "{started}");
-    assert_eq!(started["total"], "120.50");
+    let redirect = started["redirect_url"].as_str().unwrap().to_owned();
+    assert!(redirect.starts_with(&format!("{}/sil/", server.base)), "{started}");
     let status = api(&server, "GET", &format!("{path}/{session}"), Some(&token), None).json();
-    assert_eq!((status["state"].clone(), status["paid"].clone()), (json!("IN_PAGAMENTO"), json!(false)));
-
-    // The Node delivers the receipt: the session is paid.
-    let (notice, iuv) = (debt["notice_number"].as_str().unwrap(), debt["iuv"].as_str().unwrap());
-    let reply =
-        call(&server, Some("paSendRTV2"), &send_rt_req(notice, iuv, 12_050, "1234567890abcdef1234567890abcdef", true));
-    assert!(reply.body.contains("<outcome>OK</outcome>"), "{}", reply.body);
-    let status = api(&server, "GET", &format!("{path}/{session}"), Some(&token), None).json();
-    assert_eq!((status["state"].clone(), status["paid"].clone()), (json!("PAGATO"), json!(true)));
-    assert_eq!(status["receipts"][0]["receipt_id"], "1234567890abcdef1234567890abcdef");
-    let debt = api(&server, "GET", &format!("{DEBTS}/API-PAY-1"), Some(&token), None).json();
-    assert_eq!(debt["state"], "COMPLETATO");
-    assert_eq!(debt["receipts"][0]["amount"], "120.50");
-
-    let paid_again = json_call(
-        &server,
-        "POST",
-        path,
-        &token,
-        &json!({"iuds": ["API-PAY-1"], "back_url": "https://sil.example/esito"}),
+    assert_eq!(
+        status,
+        json!({"session": session, "state": "NON_INIZIATO", "fault_code": "PAA_PAGAMENTO_NON_INIZIATO"})
     );
-    assert_eq!(paid_again.status, 409, "{}", String::from_utf8_lossy(&paid_again.body));
+
+    let back = pay_as_payer(&server, &redirect, "OK");
+    assert!(back.starts_with(&format!("https://sil.example/esito?idSession={session}&esito=OK")), "{back}");
+    let status = wait_paid(&server, &token, &session);
+    assert_eq!(status["state"], "PAGATO", "{status}");
+    assert_eq!(status["esito"], "0");
+    assert_eq!(status["items"][0]["iud"], "API-PAY-1");
+    assert_eq!(status["items"][0]["receipt"]["amount"], "120.50");
+    let debt_now = api(&server, "GET", &format!("{DEBTS}/API-PAY-1"), Some(&token), None).json();
+    assert_eq!(debt_now["state"], "COMPLETATO");
+    assert_eq!(debt_now["iuv"], debt["iuv"]);
+
+    let paid_again = json_call(&server, "POST", path, &token, &json!({"iud": "API-PAY-1"}));
+    assert_eq!((paid_again.status, paid_again.code()), (422, "PAA_IUV_NON_VALIDO".to_owned()));
 
     // Another org's token cannot see the session; an unknown session is 404.
     add_milano(&dir);
     let (_, other) = create_token(&dir, "c_f205");
     let other_view = api(&server, "GET", &format!("/api/v1/orgs/c_f205/payments/{session}"), Some(&other), None);
-    assert_eq!(other_view.status, 404);
-    let nothing = api(&server, "GET", &format!("{path}/{}", "0".repeat(32)), Some(&token), None);
-    assert_eq!(nothing.status, 404);
+    assert_eq!(other_view.status, 404, "{}", String::from_utf8_lossy(&other_view.body));
+    let nothing = api(&server, "GET", &format!("{path}/nessuna"), Some(&token), None);
+    assert_eq!((nothing.status, nothing.code()), (404, "PAA_ID_SESSION_NON_VALIDO".to_owned()));
 
     // The receipt can be exported: book, poll, download.
     let bad = json_call(
@@ -341,7 +358,7 @@ fn a_payment_goes_to_checkout_and_its_status_follows_the_receipt() {
         "POST",
         "/api/v1/orgs/c_esempio/exports",
         &token,
-        &json!({"version": "1.1", "from": "2026-11-01", "to": "2026-11-30"}),
+        &json!({"version": "1.1", "from": "2020-01-01", "to": "2099-12-31"}),
     );
     assert_eq!(booked.status, 202, "{}", String::from_utf8_lossy(&booked.body));
     let id = booked.json()["id"].as_i64().unwrap();
@@ -354,6 +371,61 @@ fn a_payment_goes_to_checkout_and_its_status_follows_the_receipt() {
     assert_eq!(&file.body[..2], b"PK");
     let foreign = api(&server, "GET", &format!("/api/v1/orgs/c_f205/exports/{id}"), Some(&other), None);
     assert_eq!(foreign.status, 404, "another org's export");
+}
+
+#[test]
+fn new_debts_paid_through_a_session_are_created_with_the_sil_rules() {
+    let (_tmp, dir) = data_dir();
+    let server = Server::start(&dir, &["demo"]);
+    let (_, token) = create_token(&dir, "c_esempio");
+    let path = "/api/v1/orgs/c_esempio/payments";
+    let item = |iud: &str| {
+        let mut d = new_debt(iud);
+        d.as_object_mut().unwrap().remove("generate_iuv");
+        d.as_object_mut().unwrap().remove("due_date");
+        d["debt_type"] = json!("CONTRIBUTO_EVENTI");
+        d
+    };
+    let before = count(&dir, "SELECT count(*) FROM debt");
+
+    let six: Vec<Value> = (1..=6).map(|i| item(&format!("S-{i}"))).collect();
+    let refused = json_call(&server, "POST", path, &token, &json!({"debts": six}));
+    assert_eq!((refused.status, refused.code()), (422, "PAA_XML_NON_VALIDO".to_owned()));
+    let mut with_iuv = item("S-1");
+    with_iuv["iuv"] = json!("01000000000000999");
+    let refused = json_call(&server, "POST", path, &token, &json!({"debts": [with_iuv]}));
+    assert_eq!((refused.status, refused.code()), (422, "PAA_IUV_NON_VALIDO".to_owned()));
+    let used = json_call(&server, "POST", path, &token, &json!({"debts": [item("S-1"), item("S-1")]}));
+    assert_eq!((used.status, used.code()), (422, "PAA_IUD_DUPLICATO".to_owned()));
+    let mut no_causale = item("S-1");
+    no_causale["causale"] = json!("");
+    let refused = json_call(&server, "POST", path, &token, &json!({"debts": [no_causale]}));
+    assert_eq!((refused.status, refused.code()), (422, "PAA_CAUSALE_NON_PRESENTE".to_owned()));
+    let refused = json_call(&server, "POST", path, &token, &json!({"debts": [item("S-1")], "show": "FULL"}));
+    assert_eq!((refused.status, refused.code()), (400, "INVALID_INPUT".to_owned()));
+    let refused = json_call(&server, "POST", path, &token, &json!({"debts": [new_debt("S-1")]}));
+    assert_eq!((refused.status, refused.code()), (400, "INVALID_INPUT".to_owned()), "a due date would be lost");
+    assert_eq!(count(&dir, "SELECT count(*) FROM sil_session"), 0, "nothing stored");
+
+    let started = json_call(
+        &server,
+        "POST",
+        path,
+        &token,
+        &json!({"debts": [item("S-1"), item("S-2")], "show": "NONE", "back_url": "https://sil.example/esito"}),
+    );
+    assert_eq!(started.status, 201, "{}", String::from_utf8_lossy(&started.body));
+    let started = started.json();
+    assert_eq!(count(&dir, "SELECT count(*) FROM debt"), before, "debts are created when the payer confirms");
+    let session = started["session"].as_str().unwrap();
+    let back = pay_as_payer(&server, started["redirect_url"].as_str().unwrap(), "OK");
+    assert!(back.starts_with(&format!("https://sil.example/esito?idSession={session}&esito=OK")), "{back}");
+    let status = wait_paid(&server, &token, session);
+    assert_eq!(status["state"], "PAGATO", "{status}");
+    let iuds: Vec<&str> = status["items"].as_array().unwrap().iter().map(|i| i["iud"].as_str().unwrap()).collect();
+    assert_eq!(iuds, ["S-1", "S-2"]);
+    let debt = api(&server, "GET", &format!("{DEBTS}/S-2"), Some(&token), None).json();
+    assert_eq!(debt["state"], "COMPLETATO");
 }
 
 fn poll(server: &Server, path: &str, token: &str, done: &[&str]) -> Value {
@@ -458,44 +530,4 @@ fn the_openapi_document_parses_and_every_operation_it_lists_exists() {
         }
     }
     assert_eq!(operations, 15);
-}
-
-#[test]
-fn a_payment_started_through_the_api_is_paid_at_the_simulators_checkout() {
-    let (_tmp, dir) = data_dir();
-    let server = Server::start(&dir, &["demo"]);
-    let (_, token) = create_token(&dir, "c_esempio");
-    let (iud, _, _, _) = super::station::open_debts(&dir).into_iter().next().unwrap();
-    let started = json_call(
-        &server,
-        "POST",
-        "/api/v1/orgs/c_esempio/payments",
-        &token,
-        &json!({"iuds": [iud], "back_url": "https://sil.example/esito?pratica=7"}),
-    );
-    assert_eq!(started.status, 201, "{}", String::from_utf8_lossy(&started.body));
-    let started = started.json();
-    let session = started["session"].as_str().unwrap();
-    let agent: ureq::Agent = ureq::Agent::config_builder().http_status_as_error(false).max_redirects(0).build().into();
-    let chosen = agent
-        .post(started["redirect_url"].as_str().unwrap())
-        .header("Content-Type", "application/x-www-form-urlencoded")
-        .send("outcome=OK&psp=SIMPSP01")
-        .unwrap();
-    assert_eq!(chosen.status().as_u16(), 303);
-    let back = chosen.headers().get("location").unwrap().to_str().unwrap().to_owned();
-    assert_eq!(back, format!("https://sil.example/esito?pratica=7&idSession={session}&esito=OK"));
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
-        let status =
-            api(&server, "GET", &format!("/api/v1/orgs/c_esempio/payments/{session}"), Some(&token), None).json();
-        if status["paid"] == true {
-            assert_eq!(status["state"], "PAGATO");
-            break;
-        }
-        assert!(Instant::now() < deadline, "never paid: {status}");
-        std::thread::sleep(Duration::from_millis(200));
-    }
-    let debt = api(&server, "GET", &format!("{DEBTS}/{iud}"), Some(&token), None).json();
-    assert_eq!(debt["state"], "COMPLETATO");
 }

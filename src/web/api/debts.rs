@@ -1,7 +1,7 @@
 //! API debts and payments: create, modify (`PUT`), annul (`DELETE`) and read a debt by IUD or IUV
-//! with the import's rules and codes (`services::debts`); start a payment of up to five of the
-//! org's debts through pagoPA Checkout (the portal's cart service) and read its state; the state
-//! of the outcome pushes.
+//! with the import's rules and codes (`services::debts`); start a payment session and read its
+//! state (`services::sil_sessions`, the service of MyPay's redirect flow, so the API and the SIL
+//! web services pay the same way); the state of the outcome pushes.
 //! Amounts travel as decimal strings (`"120.50"`), never as JSON numbers.
 
 use serde_json::{Value, json};
@@ -9,10 +9,10 @@ use serde_json::{Value, json};
 use super::{ApiCtx, ApiError};
 use crate::domain::Cents;
 use crate::domain::debt_row::DebtFields;
-use crate::pagopa::checkout;
 use crate::services::debts::{self as debt_service, DebtKey, Source};
-use crate::services::payments::PaymentError;
-use crate::services::portal::{self, CartLine, NewCart, PortalError};
+use crate::services::sil_sessions::{
+    self, NewSession, PaymentOutcome, SessionItem, SessionKind, SessionStatus, ShowMode, SilError,
+};
 use crate::store::debts::DebtRecord;
 use crate::store::receipts::ReceiptRecord;
 use crate::web::Response;
@@ -140,128 +140,117 @@ pub fn get_by_iuv(ctx: &ApiCtx<'_>) -> Result<Response, ApiError> {
     debt_response(ctx, 200, &debt)
 }
 
-fn portal_error(err: PortalError) -> ApiError {
-    let conflict = |code: &str, message: String, messaggio: &str| ApiError::new(409, code, message, messaggio);
+fn session_error(err: SilError) -> ApiError {
     match err {
-        PortalError::Payment(PaymentError::UnknownNotice(n)) => ApiError::not_found(format!("notice {n} not found")),
-        PortalError::Payment(PaymentError::AlreadyPaid(n)) => {
-            conflict("PAA_PAGAMENTO_DUPLICATO", format!("notice {n} is already paid"), "Il dovuto è già stato pagato.")
+        SilError::Fault { code, description } if code == "PAA_ID_SESSION_NON_VALIDO" => {
+            ApiError::new(404, code, description, "Sessione di pagamento non trovata.")
         }
-        PortalError::Payment(PaymentError::Annulled(n)) => {
-            conflict("PAA_PAGAMENTO_ANNULLATO", format!("notice {n} is annulled"), "Il dovuto è stato annullato.")
+        SilError::Fault { code, description } => {
+            ApiError::new(422, code, description, "Il pagamento non può essere avviato con questi dati.")
         }
-        PortalError::Payment(PaymentError::Expired(n)) => {
-            conflict("PAA_PAGAMENTO_SCADUTO", format!("notice {n} is expired"), "Il dovuto è scaduto.")
-        }
-        PortalError::CartFull | PortalError::MultiBeneficiary | PortalError::AlreadyInCart | PortalError::EmptyCart => {
-            ApiError::invalid(err.to_string())
-        }
-        PortalError::Service(service) => service.into(),
-        other => {
-            tracing::error!(error = %other, "API payment failed");
-            super::internal()
-        }
+        SilError::Service(err) => err.into(),
     }
 }
 
-/// `POST /api/v1/orgs/{ipa}/payments`: `{"iuds": [...], "payer_email"?, "back_url"?}` → the
-/// Checkout address to send the payer to, and the session to poll.
+/// `POST /api/v1/orgs/{ipa}/payments`: a payment session on the SIL session service, as
+/// `paaSILInviaDovuti` (`{"debts": [...]}`, created with generated IUVs when the payer confirms) or
+/// `paaSILVerificaAvviso` (`{"iuv"}` or `{"iud"}` of an open debt). Answers the address of the
+/// payer's page (then pagoPA Checkout, then `back_url?idSession=…&esito=…`) and the session to poll.
 pub fn start_payment(ctx: &ApiCtx<'_>) -> Result<Response, ApiError> {
     let body = ctx.json_body()?;
-    let iuds: Vec<String> = match body.get("iuds") {
-        Some(Value::Array(list)) if (1..=portal::CART_MAX).contains(&list.len()) => list
-            .iter()
-            .map(|v| v.as_str().map(str::to_owned).ok_or_else(|| ApiError::invalid("iuds must be strings")))
-            .collect::<Result<_, _>>()?,
-        _ => return Err(ApiError::invalid(format!("iuds must list 1 to {} IUDs", portal::CART_MAX))),
-    };
-    let email = text(&body, "payer_email")?;
-    let email = match email.trim() {
-        "" => None,
-        e => Some(crate::domain::Email::parse(e).map_err(|err| ApiError::invalid(format!("payer_email: {err}")))?),
-    };
-    let org = crate::services::orgs::get_org(&ctx.state.db, ctx.ipa())?;
     let back_url = match text(&body, "back_url")?.trim() {
-        "" => org.back_url.clone().ok_or_else(|| ApiError::invalid("back_url is required: the org has no default"))?,
-        url if url.starts_with("https://") || url.starts_with("http://") => url.to_owned(),
+        "" => None,
+        url if url.starts_with("https://") || url.starts_with("http://") => Some(url.to_owned()),
         _ => return Err(ApiError::invalid("back_url must be an http:// or https:// address")),
     };
-    let mut lines = Vec::new();
-    for iud in &iuds {
-        let debt = debt_service::get_debt(&ctx.state.db, ctx.ipa(), &DebtKey::Iud(iud.clone()))?;
-        let notice_number = debt.notice_number.ok_or_else(|| {
-            ApiError::new(409, "PAA_IUV_NON_VALIDO", format!("debt {iud} has no IUV"), "Il dovuto non ha uno IUV.")
-        })?;
-        lines.push(CartLine { org_fiscal_code: org.fiscal_code.clone(), notice_number });
-    }
-    let today = crate::clock::today_rome(ctx.now);
-    let views = portal::load_cart(&ctx.state.db, &lines, today).map_err(portal_error)?;
-    let mut checked = Vec::new();
-    for view in &views {
-        portal::check_add(&checked, view).map_err(portal_error)?;
-        checked.push(view.clone());
-    }
-    let owner = format!("api:{}", org.ipa_code);
-    let new = NewCart { session_hash: &owner, payer_email: email.as_ref().map(|e| e.as_str()), citizen_id: None };
-    let cart = portal::prepare_cart(&ctx.state.db, &views, &new, &ctx.iso_now()).map_err(portal_error)?;
-    let sep = if back_url.contains('?') { '&' } else { '?' };
-    let back = |esito: &str| format!("{back_url}{sep}idSession={}&esito={esito}", cart.token);
-    let request = checkout::Cart {
-        notices: checkout::CartNotice::of_views(&views),
-        return_urls: checkout::ReturnUrls {
-            ok: back("OK"),
-            cancel: back("ANNULLATO"),
-            error: back("ERROR"),
-            waiting: None,
-        },
-        id_cart: Some(cart.token.clone()),
-        email: email.as_ref().map(|e| e.as_str().to_owned()),
-        all_ccp: false,
-    };
-    let node = &ctx.state.config.raw.node;
-    match checkout::create_cart(&node.base_url, node.subscription_key.expose(), &request, false) {
-        Ok(url) => {
-            portal::cart_sent(&ctx.state.db, cart.id, Some(&url), &ctx.iso_now()).map_err(portal_error)?;
-            let total = Cents::new(cart.total_cents).to_decimal_string();
-            Ok(Response::json(
-                201,
-                &json!({ "session": cart.token, "redirect_url": url, "state": "IN_PAGAMENTO", "total": total }),
-            )
-            .with_header("Location", format!("/api/v1/orgs/{}/payments/{}", org.ipa_code, cart.token)))
+    let (db, actor, today) = (&ctx.state.db, ctx.actor(), crate::clock::today_rome(ctx.now));
+    let started = match body.get("debts") {
+        Some(Value::Array(list)) => {
+            let items = list
+                .iter()
+                .map(|item| {
+                    if !item.is_object() {
+                        return Err(ApiError::invalid("debts must be objects"));
+                    }
+                    // A session keeps what paaSILInviaDovuti carries, which has no due date.
+                    if !text(item, "due_date")?.is_empty() {
+                        return Err(ApiError::invalid(
+                            "due_date cannot be given for debts created by a payment (as in paaSILInviaDovuti)",
+                        ));
+                    }
+                    Ok(SessionItem { ipa: ctx.ipa().to_owned(), fields: fields_of(ctx, item, None)? })
+                })
+                .collect::<Result<Vec<_>, _>>()?;
+            let show = match text(&body, "show")?.as_str() {
+                "" | "SHORT" => ShowMode::Short,
+                "NONE" => ShowMode::None,
+                other => return Err(ApiError::invalid(format!("show {other:?} must be SHORT or NONE"))),
+            };
+            let new = NewSession { ipa: ctx.ipa().to_owned(), kind: SessionKind::Dovuti, show, back_url, items };
+            sil_sessions::start(db, &actor, &new, today, ctx.now)
         }
-        Err(err) => {
-            tracing::error!(error = %err, "Checkout refused or unreachable");
-            let _ = portal::cart_sent(&ctx.state.db, cart.id, None, &ctx.iso_now());
-            Err(ApiError::new(
-                502,
-                "CHECKOUT_UNAVAILABLE",
-                format!("pagoPA Checkout refused the cart or is unreachable: {err}"),
-                "Il servizio pagoPA non è raggiungibile: nessun pagamento è stato avviato.",
-            ))
+        Some(_) => return Err(ApiError::invalid("debts must be a list")),
+        None => {
+            let iuv = match (text(&body, "iuv")?.trim(), text(&body, "iud")?.trim()) {
+                ("", "") => return Err(ApiError::invalid("debts, iuv or iud is required")),
+                ("", iud) => {
+                    debt_service::get_debt(db, ctx.ipa(), &DebtKey::Iud(iud.to_owned()))?.iuv.ok_or_else(|| {
+                        ApiError::new(
+                            422,
+                            "PAA_IUV_NON_VALIDO",
+                            format!("debt {iud} has no IUV"),
+                            "Il dovuto non ha uno IUV.",
+                        )
+                    })?
+                }
+                (iuv, _) => iuv.to_owned(),
+            };
+            sil_sessions::start_for_notice(db, &actor, ctx.ipa(), &iuv, back_url, today, ctx.now)
         }
     }
+    .map_err(session_error)?;
+    let public = ctx.state.config.raw.server.public_url.trim_end_matches('/');
+    let redirect = format!("{public}{}", sil_sessions::landing_path(&started.token));
+    Ok(Response::json(
+        201,
+        &json!({ "session": started.id_session, "redirect_url": redirect, "expires_at": started.expires_at }),
+    )
+    .with_header("Location", format!("/api/v1/orgs/{}/payments/{}", ctx.ipa(), started.id_session)))
 }
 
-/// `GET /api/v1/orgs/{ipa}/payments/{session}`: the cart's state and its receipts.
+/// `GET /api/v1/orgs/{ipa}/payments/{session}`: where the session stands (MyPay's table of §4.3)
+/// and, once finished, each debt with its receipt.
 pub fn payment_status(ctx: &ApiCtx<'_>) -> Result<Response, ApiError> {
     let session = ctx.param(1);
-    let owner = format!("api:{}", ctx.ipa());
-    let found = if session.len() == 32 && session.bytes().all(|b| b.is_ascii_hexdigit()) {
-        portal::cart_outcome(&ctx.state.db, session).map_err(portal_error)?.filter(|o| o.cart.session_hash == owner)
-    } else {
-        None
+    let status = sil_sessions::status(&ctx.state.db, ctx.ipa(), session, ctx.now).map_err(session_error)?;
+    let state = match &status {
+        SessionStatus::NotStarted => "NON_INIZIATO",
+        SessionStatus::Expired => "SCADUTO",
+        SessionStatus::InProgress => "IN_CORSO",
+        SessionStatus::Cancelled => "ANNULLATO",
+        SessionStatus::Finished(o) => match o.outcome {
+            PaymentOutcome::Paid => "PAGATO",
+            PaymentOutcome::NotPaid => "NON_PAGATO",
+            PaymentOutcome::Partial => "PARZIALE",
+        },
     };
-    let outcome = found.ok_or_else(|| ApiError::not_found(format!("payment session {session} not found")))?;
-    let state = if outcome.paid { "PAGATO" } else { outcome.cart.state.as_str() };
-    Ok(Response::json(
-        200,
-        &json!({
-            "session": outcome.cart.token, "state": state, "paid": outcome.paid,
-            "total": Cents::new(outcome.cart.total_cents).to_decimal_string(),
-            "redirect_url": outcome.cart.checkout_url, "created_at": outcome.cart.created_at,
-            "receipts": outcome.receipts.iter().map(receipt_json).collect::<Vec<_>>(),
-        }),
-    ))
+    let mut value = json!({ "session": session, "state": state, "fault_code": status.fault_code() });
+    if let (SessionStatus::Finished(outcome), Some(object)) = (&status, value.as_object_mut()) {
+        object.insert("esito".to_owned(), json!(outcome.outcome.code()));
+        let items = outcome
+            .lines
+            .iter()
+            .map(|l| {
+                json!({
+                    "org": l.org.ipa_code, "iud": l.debt.iud, "iuv": l.debt.iuv,
+                    "amount": Cents::new(l.debt.amount_cents).to_decimal_string(),
+                    "receipt": l.receipt.as_ref().map(receipt_json),
+                })
+            })
+            .collect::<Vec<_>>();
+        object.insert("items".to_owned(), json!(items));
+    }
+    Ok(Response::json(200, &value))
 }
 
 /// `GET /api/v1/orgs/{ipa}/pushes`: the push target and the latest 100 outcome pushes.
