@@ -146,6 +146,14 @@ fn tokens_are_checked_before_anything_else() {
     let patch = api(&server, "POST", &format!("{DEBTS}/X"), Some(&token), None);
     assert_eq!((patch.status, patch.code()), (405, "METHOD_NOT_ALLOWED".to_owned()));
     assert_eq!(patch.header("allow"), Some("GET, PUT, DELETE"));
+
+    // Refused calls are journaled too, without a token's org.
+    let deadline = Instant::now() + Duration::from_secs(5);
+    let refused = "SELECT count(*) FROM audit WHERE actor = 'api:anonymous' AND outcome = 'UNAUTHORIZED'";
+    while count(&dir, refused) < 4 {
+        assert!(Instant::now() < deadline, "refused calls missing from the journal");
+        std::thread::sleep(Duration::from_millis(100));
+    }
 }
 
 #[test]

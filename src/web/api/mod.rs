@@ -240,19 +240,26 @@ impl ApiCtx<'_> {
 
 /// Answers a request under `/api/`.
 pub fn handle(state: &AppState, route: &ApiRoute, request: &Request<'_>) -> Response {
+    let started = std::time::Instant::now();
     let (endpoint, template, params) = match route {
         ApiRoute::Call { endpoint, template, params } => (*endpoint, *template, params),
         ApiRoute::MethodNotAllowed(allow) => {
-            return ApiError::new(405, "METHOD_NOT_ALLOWED", format!("allowed: {allow}"), "Metodo non consentito.")
-                .response()
-                .with_header("Allow", allow.clone());
+            let refusal =
+                ApiError::new(405, "METHOD_NOT_ALLOWED", format!("allowed: {allow}"), "Metodo non consentito.");
+            let response = refusal.response().with_header("Allow", allow.clone());
+            journal(state, request, "-", None, &refusal.code, &response, started);
+            return response;
         }
-        ApiRoute::NotFound => return ApiError::not_found("no such API path").response(),
+        ApiRoute::NotFound => {
+            let refusal = ApiError::not_found("no such API path");
+            let response = refusal.response();
+            journal(state, request, "-", None, &refusal.code, &response, started);
+            return response;
+        }
     };
     if endpoint == Endpoint::OpenApi {
         return Response::text(200, "application/json", OPENAPI.to_owned());
     }
-    let started = std::time::Instant::now();
     let now = crate::clock::now();
     let token = match authenticate(state, request, params, now) {
         Ok(token) => token,
