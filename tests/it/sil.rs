@@ -912,3 +912,23 @@ fn person_queries(server: &Server) {
     }
     assert!(found, "{pendenti}");
 }
+
+#[test]
+fn an_error_at_checkout_is_a_pagati_not_paid() {
+    let (_tmp, _dir, server) = demo_server();
+    let doc = b64(&dovuti(&single("ERR-1", "4.00"), None));
+    let answer =
+        call(&server, "paaSILInviaDovuti", &invia_dovuti("c_esempio", PASSWORD, &doc, "<showMyPay>NONE</showMyPay>"));
+    let id_session = text_of(&answer, "idSession").unwrap();
+    let mut browser = Browser::new(&server.base);
+    let checkout_url = browser.get(&text_of(&answer, "url").unwrap()).location.unwrap();
+    let failed = browser.post(&checkout_url, &[("outcome", "ERROR"), ("psp", "SIMPSP01")]);
+    assert_eq!(browser.get(&failed.location.unwrap()).status, 200);
+    let answer = call(&server, "paaSILChiediPagati", &chiedi_pagati("c_esempio", PASSWORD, &id_session));
+    assert_eq!(fault_code(&answer), None, "{answer}");
+    let pagati = unb64(&text_of(&answer, "pagati").unwrap());
+    assert!(pagati.contains("<codiceEsitoPagamento>1</codiceEsitoPagamento>"), "{pagati}");
+    assert!(pagati.contains("<importoTotalePagato>0.00</importoTotalePagato>"), "{pagati}");
+    assert!(!pagati.contains("<datiSingoloPagamento>"), "{pagati}");
+    assert_valid_document(&pagati);
+}
