@@ -335,6 +335,35 @@ fn exports_of_the_paid_session(server: &Server) {
     );
     assert_eq!(fault_code(&bad_dates).as_deref(), Some("PAA_INTERVALLO_DATE_NON_VALIDO"), "{bad_dates}");
 
+    // Incremental with the receipt: dateTo defaults to now (excluded, to the second) and is given back
+    // for the next call; a second later the receipt stored just before is inside the window.
+    std::thread::sleep(Duration::from_millis(1100));
+    let incremental = call(
+        server,
+        "paaSILPrenotaExportFlussoIncrementaleConRicevuta",
+        &request(
+            "paaSILPrenotaExportFlussoIncrementaleConRicevuta",
+            Some("c_esempio"),
+            &format!(
+                "<password>{PASSWORD}</password><dateFrom>{today}T00:00:00</dateFrom>\
+                 <ricevuta>true</ricevuta><incrementale>true</incrementale><versioneTracciato>1.2</versioneTracciato>"
+            ),
+        ),
+    );
+    assert_eq!(fault_code(&incremental), None, "{incremental}");
+    assert!(text_of(&incremental, "dateTo").unwrap().starts_with(&today), "{incremental}");
+    let token = text_of(&incremental, "requestToken").unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let status = loop {
+        let status = call(server, "paaSILChiediStatoExportFlusso", &status_request(&token));
+        if text_of(&status, "stato").as_deref() == Some("EXPORT_ESEGUITO") || Instant::now() > deadline {
+            break status;
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    assert_eq!(text_of(&status, "stato").as_deref(), Some("EXPORT_ESEGUITO"), "{status}");
+    assert!(text_of(&status, "downloadUrl").unwrap().contains("/ws/pa/download/c_esempio/export/"), "{status}");
+
     let expired = call(
         server,
         "paaSILPrenotaExportFlussoScaduti",
