@@ -9,6 +9,8 @@
 
 pub mod access;
 pub mod api_tokens;
+pub mod audit_log;
+pub mod dashboard;
 pub mod debt_search;
 pub mod debt_types;
 pub mod debts;

@@ -90,3 +90,89 @@ fn audit_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<AuditRecord> {
         after_json: row.get(8)?,
     })
 }
+
+/// Filters of the journal page; `None` does not filter.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AuditFilter {
+    /// Actors starting with it (`operator:` for every operator).
+    pub actor_prefix: Option<String>,
+    pub action: Option<String>,
+    /// Objects starting with it (`debt:c_x/` for every debt).
+    pub object_prefix: Option<String>,
+    pub outcome: Option<String>,
+    /// Inclusive lower bound on `at` (an ISO timestamp or date).
+    pub from: Option<String>,
+    /// Exclusive upper bound on `at`.
+    pub until: Option<String>,
+}
+
+/// One page of the org's journal, newest first.
+pub fn search_audit(
+    conn: &Connection,
+    org_id: i64,
+    f: &AuditFilter,
+    limit: u32,
+    offset: u64,
+) -> Result<Vec<AuditRecord>, StoreError> {
+    use rusqlite::types::Value;
+    let mut sql = String::from(
+        "SELECT id, at, actor, org_id, action, object, outcome, before_json, after_json FROM audit WHERE org_id = ?",
+    );
+    let mut values = vec![Value::Integer(org_id)];
+    let prefix = |column: &str, v: &Option<String>, sql: &mut String, values: &mut Vec<Value>| {
+        if let Some(p) = v {
+            sql.push_str(&format!(" AND {column} >= ? AND {column} < ?"));
+            values.push(Value::Text(p.clone()));
+            values.push(Value::Text(format!("{p}\u{10FFFF}")));
+        }
+    };
+    prefix("actor", &f.actor_prefix, &mut sql, &mut values);
+    prefix("object", &f.object_prefix, &mut sql, &mut values);
+    for (clause, v) in [
+        (" AND action = ?", &f.action),
+        (" AND outcome = ?", &f.outcome),
+        (" AND at >= ?", &f.from),
+        (" AND at < ?", &f.until),
+    ] {
+        if let Some(v) = v {
+            sql.push_str(clause);
+            values.push(Value::Text(v.clone()));
+        }
+    }
+    sql.push_str(" ORDER BY at DESC, id DESC LIMIT ? OFFSET ?");
+    values.push(Value::Integer(i64::from(limit)));
+    values.push(Value::Integer(i64::try_from(offset).unwrap_or(i64::MAX)));
+    let rows = conn
+        .prepare_cached(&sql)?
+        .query_map(rusqlite::params_from_iter(values), audit_from_row)?
+        .collect::<Result<_, _>>()?;
+    Ok(rows)
+}
+
+/// One entry with the exchanged payloads.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditDetail {
+    pub entry: AuditRecord,
+    pub request: Option<String>,
+    pub response: Option<String>,
+    pub duration_ms: Option<i64>,
+}
+
+/// The org's entry with this id.
+pub fn find_audit_entry(conn: &Connection, org_id: i64, id: i64) -> Result<Option<AuditDetail>, StoreError> {
+    use rusqlite::OptionalExtension;
+    Ok(conn
+        .prepare_cached(
+            "SELECT id, at, actor, org_id, action, object, outcome, before_json, after_json, request, response, \
+             duration_ms FROM audit WHERE org_id = ?1 AND id = ?2",
+        )?
+        .query_row(rusqlite::params![org_id, id], |row| {
+            Ok(AuditDetail {
+                entry: audit_from_row(row)?,
+                request: row.get(9)?,
+                response: row.get(10)?,
+                duration_ms: row.get(11)?,
+            })
+        })
+        .optional()?)
+}

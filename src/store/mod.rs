@@ -13,6 +13,7 @@ pub mod api_tokens;
 pub mod audit;
 pub mod backup;
 pub mod carts;
+pub mod dashboard;
 pub mod debt_search;
 pub mod debt_types;
 pub mod debts;

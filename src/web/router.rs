@@ -352,7 +352,7 @@ fn backoffice_call(state: &AppState, page: &BoPage, request: &Request<'_>) -> Re
                 return Err(ui::errors::forbidden_form());
             }
         }
-        let mut ctx = backoffice::BoCtx { state, session, form, parts, now };
+        let mut ctx = backoffice::BoCtx { state, session, form, parts, now, org_nav: None };
         Ok(backoffice::handle(&mut ctx, page))
     })
 }

@@ -113,7 +113,14 @@ fn every_backoffice_route_keeps_orgs_and_debt_types_apart() {
     let tari = debt_json(&dir, &tari_iud);
     let tari_id = id_of(&mut demo, &tari_iud);
     let cert_id = id_of(&mut demo, "CERT-1");
-    let ids_of_b = [("debt", tari_id.as_str()), ("import", "1"), ("kind", "iuv"), ("export", "1"), ("receipt", "1")];
+    let ids_of_b = [
+        ("debt", tari_id.as_str()),
+        ("import", "1"),
+        ("kind", "iuv"),
+        ("export", "1"),
+        ("receipt", "1"),
+        ("entry", "1"),
+    ];
 
     // Operator of org A (c_f205), with a valid session and CSRF token so every handler runs.
     let mut milano = Browser::new(&server.base);
@@ -157,6 +164,7 @@ fn every_backoffice_route_keeps_orgs_and_debt_types_apart() {
         sportello.get(&format!("{base}?tipo=TARI")).body.contains("Il valore del campo «tipo dovuto» non è valido.")
     );
     assert_eq!(sportello.get(&format!("{base}/{cert_id}")).status, 200);
+    assert_eq!(sportello.get("/operatore/c_esempio/giornale").status, 403, "the journal is for org admins");
     let token = csrf(&sportello.get(&format!("{base}/{cert_id}")).body);
     for (method, pattern) in routes.iter().filter(|(_, p)| p.contains("{debt}")) {
         let path = fill(pattern, "c_esempio", &ids_of_b);

@@ -102,4 +102,24 @@ fn debts_are_searched_shown_changed_and_downloaded() {
     let out = run(&dir, &["debt", "list", "--org", "c_esempio", "--state", "ANNULLATO", "--json"], None);
     let list: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
     assert_eq!(list.as_array().unwrap().len(), 1);
+
+    // The dashboard: no payment yet, the chart drawn on the server.
+    let board = browser.get("/operatore/c_esempio").body;
+    assert!(
+        board.contains("Cruscotto") && board.contains("<svg") && board.contains("Nessun pagamento nel periodo."),
+        "{board}"
+    );
+    // The journal: the operator's changes with before and after.
+    let journal = browser.get("/operatore/c_esempio/giornale?azione=debt.modify&chi=operator%3A").body;
+    let marker = "href=\"/operatore/c_esempio/giornale/";
+    let at = journal.find(marker).unwrap_or_else(|| panic!("{journal}")) + marker.len();
+    let entry_id = journal[at..].split('"').next().unwrap();
+    let entry = browser.get(&format!("/operatore/c_esempio/giornale/{entry_id}")).body;
+    assert!(entry.contains("operator:demo") && entry.contains("debt.modify"), "{entry}");
+    assert!(
+        entry.contains("&quot;amount_cents&quot;:102050") && entry.contains("&quot;amount_cents&quot;:1200"),
+        "{entry}"
+    );
+    let bad = browser.get("/operatore/c_esempio/giornale?dal=ieri").body;
+    assert!(bad.contains("Il valore del campo «dal» non è valido."), "{bad}");
 }

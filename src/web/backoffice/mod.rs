@@ -6,10 +6,13 @@
 //! org first obtains an `authz::OperatorGrant`, so a missing check does not compile; imports and
 //! exports of an operator (not an admin) are filtered by the debt types enabled for them.
 
+mod chart;
+mod dashboard;
 mod debt_edit;
 mod debts;
 mod exports;
 mod flows;
+mod journal;
 mod login;
 
 use maud::{Markup, html};
@@ -34,6 +37,8 @@ pub enum BoPage {
     Exports(String),
     ExportPost(String),
     ExportFile(String, String),
+    /// The org's dashboard.
+    Dashboard(String),
     /// The debt search (criteria in the query).
     Debts(String),
     /// The search's result as CSV.
@@ -48,6 +53,9 @@ pub enum BoPage {
     DebtNotice(String, String),
     /// (org, debt id, receipt row id).
     DebtReceipt(String, String, String),
+    Journal(String),
+    /// (org, entry id).
+    JournalEntry(String, String),
 }
 
 impl BoPage {
@@ -57,6 +65,7 @@ impl BoPage {
             BoPage::Login | BoPage::LoginPost | BoPage::LogoutPost => "bo_login",
             BoPage::Imports(_) | BoPage::ImportPost(_) | BoPage::ImportFile(..) => "bo_imports",
             BoPage::Exports(_) | BoPage::ExportPost(_) | BoPage::ExportFile(..) => "bo_exports",
+            BoPage::Dashboard(_) => "bo_dashboard",
             BoPage::Debts(_) | BoPage::DebtsCsv(_) => "bo_debt_search",
             BoPage::DebtNew(_)
             | BoPage::DebtNewPost(_)
@@ -65,6 +74,7 @@ impl BoPage {
             | BoPage::DebtEditPost(..)
             | BoPage::DebtAnnulPost(..) => "bo_debt",
             BoPage::DebtNotice(..) | BoPage::DebtReceipt(..) => "bo_debt_documents",
+            BoPage::Journal(_) | BoPage::JournalEntry(..) => "bo_journal",
         }
     }
 }
@@ -100,6 +110,7 @@ pub const ROUTES: &[BoRoute] = &[
     BoRoute { method: "GET",  pattern: "/operatore/accedi",                            build: |_| Some(BoPage::Login) },
     BoRoute { method: "POST", pattern: "/operatore/accedi",                            build: |_| Some(BoPage::LoginPost) },
     BoRoute { method: "POST", pattern: "/operatore/esci",                              build: |_| Some(BoPage::LogoutPost) },
+    BoRoute { method: "GET",  pattern: "/operatore/{ipa}",                             build: |a| one(a, BoPage::Dashboard) },
     BoRoute { method: "GET",  pattern: "/operatore/{ipa}/flussi",                      build: |a| one(a, BoPage::Imports) },
     BoRoute { method: "POST", pattern: "/operatore/{ipa}/flussi",                      build: |a| one(a, BoPage::ImportPost) },
     BoRoute { method: "GET",  pattern: "/operatore/{ipa}/flussi/{import}/{kind}",      build: |a| three(a, BoPage::ImportFile) },
@@ -116,6 +127,8 @@ pub const ROUTES: &[BoRoute] = &[
     BoRoute { method: "POST", pattern: "/operatore/{ipa}/dovuti/{debt}/annulla",       build: |a| two(a, BoPage::DebtAnnulPost) },
     BoRoute { method: "GET",  pattern: "/operatore/{ipa}/dovuti/{debt}/avviso",        build: |a| two(a, BoPage::DebtNotice) },
     BoRoute { method: "GET",  pattern: "/operatore/{ipa}/dovuti/{debt}/ricevute/{receipt}", build: |a| three(a, BoPage::DebtReceipt) },
+    BoRoute { method: "GET",  pattern: "/operatore/{ipa}/giornale",                    build: |a| one(a, BoPage::Journal) },
+    BoRoute { method: "GET",  pattern: "/operatore/{ipa}/giornale/{entry}",            build: |a| two(a, BoPage::JournalEntry) },
 ];
 
 /// The back-office page for `method` and `path`, if a route of [`ROUTES`] matches.
@@ -151,6 +164,8 @@ pub struct BoCtx<'a> {
     /// The parts of a multipart POST.
     pub parts: Vec<Part<'a>>,
     pub now: jiff::Timestamp,
+    /// The org whose pages the navigation links to, set by [`BoCtx::grant`]: (IPA, admin).
+    pub org_nav: Option<(String, bool)>,
 }
 
 impl BoCtx<'_> {
@@ -174,6 +189,17 @@ impl BoCtx<'_> {
                     }
                 }
             }
+            @if let Some((ipa, admin)) = &self.org_nav {
+                nav class="mb-4" aria-label="Pagine dell'ente" {
+                    ul class="nav nav-tabs" {
+                        @for (path, label, admin_only) in ORG_PAGES {
+                            @if !admin_only || *admin {
+                                li class="nav-item" { a class="nav-link" href={ "/operatore/" (ipa) (path) } { (label) } }
+                            }
+                        }
+                    }
+                }
+            }
             (main)
         };
         Response::html(status, layout::shell(title, &chrome, body))
@@ -189,15 +215,37 @@ impl BoCtx<'_> {
         html! { input type="hidden" name="csrf" value=(self.session.csrf_token()); }
     }
 
+    /// The grant of an org admin (or app admin) on `ipa`, or the page that says why not.
+    pub fn admin_grant(&mut self, ipa: &str) -> Result<authz::OperatorGrant, Response> {
+        let grant = self.grant(ipa)?;
+        if !grant.admin {
+            tracing::warn!(target: "security", username = %grant.username, ipa, "org admin page refused to an operator");
+            return Err(ui::errors::forbidden("Questa pagina è riservata agli amministratori dell'ente."));
+        }
+        Ok(grant)
+    }
+
     /// The operator's grant on `ipa`, or the page that says why not.
     pub fn grant(&mut self, ipa: &str) -> Result<authz::OperatorGrant, Response> {
         match authz::operator(&self.state.db, self.session, ipa) {
-            Ok(grant) => Ok(grant),
+            Ok(grant) => {
+                self.org_nav = Some((grant.org.ipa_code.clone(), grant.admin));
+                Ok(grant)
+            }
             Err(authz::Deny::NotLoggedIn) => Err(self.redirect("/operatore/accedi")),
             Err(authz::Deny::NotYours) => Err(ui::errors::forbidden("Non sei abilitato a operare su questo ente.")),
         }
     }
 }
+
+/// The pages of an org in the navigation: (path after `/operatore/<ipa>`, label, org admins only).
+const ORG_PAGES: [(&str, &str, bool); 5] = [
+    ("", "Cruscotto", false),
+    ("/dovuti", "Dovuti", false),
+    ("/flussi", "Flussi", false),
+    ("/esportazioni", "Esportazioni", false),
+    ("/giornale", "Giornale", true),
+];
 
 /// Runs the page's handler.
 pub fn handle(ctx: &mut BoCtx<'_>, page: &BoPage) -> Response {
@@ -212,6 +260,7 @@ pub fn handle(ctx: &mut BoCtx<'_>, page: &BoPage) -> Response {
         BoPage::Exports(ipa) => exports::list(ctx, ipa),
         BoPage::ExportPost(ipa) => exports::request(ctx, ipa),
         BoPage::ExportFile(ipa, id) => exports::file(ctx, ipa, id),
+        BoPage::Dashboard(ipa) => dashboard::show(ctx, ipa),
         BoPage::Debts(ipa) => debts::search(ctx, ipa),
         BoPage::DebtsCsv(ipa) => debts::csv(ctx, ipa),
         BoPage::DebtNew(ipa) => debt_edit::new_form(ctx, ipa),
@@ -222,6 +271,8 @@ pub fn handle(ctx: &mut BoCtx<'_>, page: &BoPage) -> Response {
         BoPage::DebtAnnulPost(ipa, id) => debt_edit::annul(ctx, ipa, id),
         BoPage::DebtNotice(ipa, id) => debts::notice(ctx, ipa, id),
         BoPage::DebtReceipt(ipa, id, receipt) => debts::receipt(ctx, ipa, id, receipt),
+        BoPage::Journal(ipa) => journal::list(ctx, ipa),
+        BoPage::JournalEntry(ipa, id) => journal::entry(ctx, ipa, id),
     }
 }
 
@@ -246,6 +297,10 @@ fn home(ctx: &mut BoCtx<'_>) -> Response {
                             td { code { (org.ipa_code) } }
                             td { (org.state) }
                             td {
+                                a href={ "/operatore/" (org.ipa_code) } { "Cruscotto" }
+                                " · "
+                                a href={ "/operatore/" (org.ipa_code) "/dovuti" } { "Dovuti" }
+                                " · "
                                 a href={ "/operatore/" (org.ipa_code) "/flussi" } { "Flussi dei dovuti" }
                                 " · "
                                 a href={ "/operatore/" (org.ipa_code) "/esportazioni" } { "Esportazione ricevute" }
@@ -285,6 +340,8 @@ fn field_label(field: &str) -> &str {
         "due_to" => "scadenza al",
         "paid_from" => "pagato dal",
         "paid_to" => "pagato al",
+        "from" => "dal",
+        "to" => "al",
         "iban" | "iban_bank" => "IBAN",
         "iban_postal" => "IBAN postale",
         other => other,

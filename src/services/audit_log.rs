@@ -1,0 +1,59 @@
+//! Reading the audit journal in the back office: the org's entries filtered by who, what, which
+//! object, outcome and day range, one page at a time, and one entry with its payloads. The journal
+//! itself is append-only (`store::audit`); this module only reads it.
+
+use super::ServiceError;
+use crate::store::Db;
+use crate::store::audit::{self, AuditDetail, AuditFilter, AuditRecord};
+
+/// Entries per page.
+pub const PAGE_SIZE: u32 = 50;
+
+/// The journal filters as typed; empty means any.
+#[derive(Debug, Clone, Default)]
+pub struct JournalCriteria {
+    pub actor: String,
+    pub action: String,
+    pub object: String,
+    pub outcome: String,
+    /// `YYYY-MM-DD`, inclusive.
+    pub from: String,
+    pub to: String,
+}
+
+fn opt(text: &str) -> Option<String> {
+    let t = text.trim();
+    (!t.is_empty()).then(|| t.to_owned())
+}
+
+fn day(field: &str, text: &str) -> Result<Option<jiff::civil::Date>, ServiceError> {
+    opt(text)
+        .map(|t| {
+            t.parse::<jiff::civil::Date>().map_err(|_| ServiceError::invalid(field, format!("{t:?} is not a date")))
+        })
+        .transpose()
+}
+
+/// Page `page` (from 1) of the org's journal matching `c`, newest first. Days are compared with
+/// the stored UTC times, a day starting at 00:00 UTC.
+pub fn search(db: &Db, org_id: i64, c: &JournalCriteria, page: u64) -> Result<Vec<AuditRecord>, ServiceError> {
+    let until = day("to", &c.to)?
+        .map(|d| d.tomorrow().map_err(|err| ServiceError::invalid("to", err.to_string())))
+        .transpose()?;
+    let filter = AuditFilter {
+        actor_prefix: opt(&c.actor),
+        action: opt(&c.action),
+        object_prefix: opt(&c.object),
+        outcome: opt(&c.outcome),
+        from: day("from", &c.from)?.map(|d| d.to_string()),
+        until: until.map(|d| d.to_string()),
+    };
+    let offset = (page.max(1) - 1).saturating_mul(u64::from(PAGE_SIZE));
+    Ok(db.read(|conn| audit::search_audit(conn, org_id, &filter, PAGE_SIZE, offset))?)
+}
+
+/// The org's entry with this id, with its payloads.
+pub fn entry(db: &Db, org_id: i64, id: i64) -> Result<AuditDetail, ServiceError> {
+    db.read(|conn| audit::find_audit_entry(conn, org_id, id))?
+        .ok_or_else(|| ServiceError::NotFound(format!("journal entry {id}")))
+}

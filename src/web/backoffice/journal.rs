@@ -1,0 +1,141 @@
+//! The audit journal of an org, for its administrators: every pagoPA and SIL exchange and every
+//! change, filtered by who, what, object, outcome and days, newest first, and one entry with its
+//! before/after and the exchanged payloads.
+
+use maud::html;
+
+use super::{BoCtx, user_message};
+use crate::services::audit_log::{self, JournalCriteria, PAGE_SIZE};
+use crate::web::forms::encode;
+use crate::web::{Response, ui};
+
+const FIELDS: [(&str, &str, &str); 6] = [
+    ("chi", "Chi (inizia con, es. operator:)", "text"),
+    ("azione", "Azione (es. debt.add, paSendRT)", "text"),
+    ("oggetto", "Oggetto (inizia con, es. debt:)", "text"),
+    ("esito", "Esito (OK, KO o codice)", "text"),
+    ("dal", "Dal", "date"),
+    ("al", "Al", "date"),
+];
+
+/// `GET /operatore/{ipa}/giornale`.
+pub fn list(ctx: &mut BoCtx<'_>, ipa: &str) -> Response {
+    let grant = match ctx.admin_grant(ipa) {
+        Ok(grant) => grant,
+        Err(response) => return response,
+    };
+    let f = |name: &str| ctx.form.text(name);
+    let criteria = JournalCriteria {
+        actor: f("chi"),
+        action: f("azione"),
+        object: f("oggetto"),
+        outcome: f("esito"),
+        from: f("dal"),
+        to: f("al"),
+    };
+    let page: u64 = ctx.form.get("pagina").and_then(|p| p.parse().ok()).unwrap_or(1).max(1);
+    let (entries, error) = match audit_log::search(&ctx.state.db, grant.org.id, &criteria, page) {
+        Ok(entries) => (entries, None),
+        Err(err) if err.is_user_error() => (Vec::new(), Some(user_message(&err))),
+        Err(err) => {
+            tracing::error!(error = %err, "cannot read the journal");
+            return ui::errors::internal_error(0);
+        }
+    };
+    let base = format!("/operatore/{}/giornale", grant.org.ipa_code);
+    let query: String = FIELDS
+        .iter()
+        .filter_map(|(name, _, _)| {
+            ctx.form.get(name).filter(|v| !v.is_empty()).map(|v| format!("{name}={}&", encode(v)))
+        })
+        .collect();
+    let form = &ctx.form;
+    let main = html! {
+        h1 { "Giornale delle operazioni" }
+        p class="lead" { (grant.org.name) }
+        form method="get" action=(base) class="row g-3 mb-4" {
+            @for (name, label, kind) in FIELDS {
+                div class="col-12 col-md-4" {
+                    label for=(name) { (label) }
+                    input type=(kind) class="form-control" id=(name) name=(name) value=(form.text(name));
+                }
+            }
+            div class="col-12" { button type="submit" class="btn btn-primary" { "Filtra" } }
+        }
+        @if let Some(message) = &error { div class="alert alert-danger" role="alert" { (message) } }
+        @if entries.is_empty() {
+            p { "Nessuna operazione." }
+        } @else {
+            div class="table-responsive" {
+                table class="table tabella-compatta" {
+                    caption class="visually-hidden" { "Operazioni registrate" }
+                    thead { tr { th scope="col" { "Quando (UTC)" } th scope="col" { "Chi" } th scope="col" { "Azione" } th scope="col" { "Oggetto" } th scope="col" { "Esito" } } }
+                    tbody {
+                        @for e in &entries {
+                            tr {
+                                td { a href={ (base) "/" (e.id) } { (e.at) } }
+                                td { (e.actor) }
+                                td { (e.action) }
+                                td { (e.object.clone().unwrap_or_default()) }
+                                td { (e.outcome) }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        nav aria-label="Pagine del giornale" {
+            ul class="pagination" {
+                @if page > 1 { li class="page-item" { a class="page-link" href={ (base) "?" (query) "pagina=" (page - 1) } { "Più recenti" } } }
+                li class="page-item active" aria-current="page" { span class="page-link" { "Pagina " (page) } }
+                @if entries.len() == PAGE_SIZE as usize { li class="page-item" { a class="page-link" href={ (base) "?" (query) "pagina=" (page + 1) } { "Meno recenti" } } }
+            }
+        }
+    };
+    ctx.page("Giornale delle operazioni", main)
+}
+
+/// `GET /operatore/{ipa}/giornale/{entry}`.
+pub fn entry(ctx: &mut BoCtx<'_>, ipa: &str, id: &str) -> Response {
+    let grant = match ctx.admin_grant(ipa) {
+        Ok(grant) => grant,
+        Err(response) => return response,
+    };
+    let Ok(id) = id.parse::<i64>() else {
+        return ui::errors::not_found();
+    };
+    let detail = match audit_log::entry(&ctx.state.db, grant.org.id, id) {
+        Ok(detail) => detail,
+        Err(err) if err.is_user_error() => return ui::errors::not_found(),
+        Err(err) => {
+            tracing::error!(error = %err, "cannot read a journal entry");
+            return ui::errors::internal_error(0);
+        }
+    };
+    let e = &detail.entry;
+    let blocks = [
+        ("Prima", e.before_json.clone()),
+        ("Dopo", e.after_json.clone()),
+        ("Richiesta", detail.request.clone()),
+        ("Risposta", detail.response.clone()),
+    ];
+    let main = html! {
+        h1 { "Operazione n. " (e.id) }
+        dl class="row" {
+            dt class="col-sm-3" { "Quando (UTC)" } dd class="col-sm-9" { (e.at) }
+            dt class="col-sm-3" { "Chi" } dd class="col-sm-9" { (e.actor) }
+            dt class="col-sm-3" { "Azione" } dd class="col-sm-9" { (e.action) }
+            dt class="col-sm-3" { "Oggetto" } dd class="col-sm-9" { (e.object.clone().unwrap_or_default()) }
+            dt class="col-sm-3" { "Esito" } dd class="col-sm-9" { (e.outcome) }
+            @if let Some(ms) = detail.duration_ms { dt class="col-sm-3" { "Durata" } dd class="col-sm-9" { (ms) " ms" } }
+        }
+        @for (label, text) in &blocks {
+            @if let Some(text) = text {
+                h2 class="h5" { (label) }
+                pre class="border p-2 text-break" { (text) }
+            }
+        }
+        p { a href={ "/operatore/" (grant.org.ipa_code) "/giornale" } { "Torna al giornale" } }
+    };
+    ctx.page(&format!("Operazione n. {}", e.id), main)
+}
