@@ -21,6 +21,7 @@ pub mod imports;
 pub mod journal;
 pub mod mail;
 pub mod operators;
+pub mod org_operators;
 pub mod orgs;
 pub mod outcome_push;
 pub mod passwords;

@@ -86,7 +86,12 @@ impl StoreError {
 pub struct Db {
     path: PathBuf,
     writer: Mutex<Connection>,
-    readers: Mutex<Vec<Connection>>,
+    /// Idle readers, each with the statistics generation it was opened in.
+    readers: Mutex<Vec<(Connection, u64)>>,
+    /// Bumped when [`Db::optimize`] changed the planner's statistics: SQLite loads them when a
+    /// connection reads the schema, so a reader opened before keeps planning with the old ones
+    /// and is opened again when it comes back to the pool.
+    stats_generation: std::sync::atomic::AtomicU64,
     reader_freed: std::sync::Condvar,
 }
 
@@ -106,16 +111,14 @@ impl Db {
         let applied = migrate::migrate(&mut writer, &path.display().to_string())?;
         let mut readers = Vec::with_capacity(READERS);
         for _ in 0..READERS {
-            let reader =
-                Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX)?;
-            configure(&reader)?;
-            readers.push(reader);
+            readers.push((open_reader(path)?, 0));
         }
         let db = Db {
             path: path.to_owned(),
             writer: Mutex::new(writer),
             readers: Mutex::new(readers),
             reader_freed: std::sync::Condvar::new(),
+            stats_generation: std::sync::atomic::AtomicU64::new(0),
         };
         db.optimize()?;
         Ok((db, applied))
@@ -126,7 +129,27 @@ impl Db {
     /// from one that matches every row, and the back office's search picks slow plans. Run at open
     /// and by the server's periodic housekeeping.
     pub fn optimize(&self) -> Result<(), StoreError> {
-        lock(&self.writer).execute_batch("PRAGMA optimize=0x10002")?;
+        let writer = lock(&self.writer);
+        let stats = |c: &Connection| -> Result<Option<String>, StoreError> {
+            let exists: bool =
+                c.query_row("SELECT count(*) > 0 FROM sqlite_schema WHERE name = 'sqlite_stat1'", [], |r| r.get(0))?;
+            if !exists {
+                return Ok(None);
+            }
+            Ok(c.query_row("SELECT group_concat(tbl || ' ' || idx || ' ' || stat, ';') FROM sqlite_stat1", [], |r| {
+                r.get(0)
+            })?)
+        };
+        let before = stats(&writer)?;
+        writer.execute_batch("PRAGMA optimize=0x10002")?;
+        if stats(&writer)? != before {
+            self.stats_generation.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            let generation = self.stats_generation.load(std::sync::atomic::Ordering::SeqCst);
+            let mut readers = lock(&self.readers);
+            for slot in readers.iter_mut() {
+                *slot = (open_reader(&self.path)?, generation);
+            }
+        }
         Ok(())
     }
 
@@ -138,22 +161,22 @@ impl Db {
     /// Runs `f` on a read connection (a consistent snapshot for the duration of `f` when it runs in
     /// one statement; use [`Db::read_tx`] for several).
     pub fn read<T, E: From<StoreError>>(&self, f: impl FnOnce(&Connection) -> Result<T, E>) -> Result<T, E> {
-        let reader = self.take_reader();
+        let (reader, generation) = self.take_reader();
         let res = f(&reader);
-        self.give_back(reader);
+        self.give_back(reader, generation);
         res
     }
 
     /// Runs `f` inside a deferred read transaction: every statement sees the same snapshot.
     pub fn read_tx<T, E: From<StoreError>>(&self, f: impl FnOnce(&Connection) -> Result<T, E>) -> Result<T, E> {
-        let mut reader = self.take_reader();
+        let (mut reader, generation) = self.take_reader();
         let res = (|| {
             let tx = reader.transaction().map_err(StoreError::from)?;
             let out = f(&tx)?;
             tx.finish().map_err(StoreError::from)?;
             Ok(out)
         })();
-        self.give_back(reader);
+        self.give_back(reader, generation);
         res
     }
 
@@ -191,7 +214,7 @@ impl Db {
         Ok(())
     }
 
-    fn take_reader(&self) -> Connection {
+    fn take_reader(&self) -> (Connection, u64) {
         let mut readers = lock(&self.readers);
         loop {
             if let Some(conn) = readers.pop() {
@@ -204,10 +227,27 @@ impl Db {
         }
     }
 
-    fn give_back(&self, conn: Connection) {
+    fn give_back(&self, conn: Connection, generation: u64) {
+        let current = self.stats_generation.load(std::sync::atomic::Ordering::SeqCst);
+        let conn = if generation < current {
+            match open_reader(&self.path) {
+                Ok(fresh) => (fresh, current),
+                // Stale statistics only cost speed: keep the old connection rather than none.
+                Err(_) => (conn, generation),
+            }
+        } else {
+            (conn, generation)
+        };
         lock(&self.readers).push(conn);
         self.reader_freed.notify_one();
     }
+}
+
+/// A read-only connection on `path`, configured like every connection.
+fn open_reader(path: &Path) -> Result<Connection, StoreError> {
+    let reader = Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX)?;
+    configure(&reader)?;
+    Ok(reader)
 }
 
 /// A panic in one request must not take the database down with it: the connection inside is still

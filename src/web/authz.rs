@@ -34,12 +34,6 @@ pub fn operator(db: &crate::store::Db, session: &Session, ipa: &str) -> Result<O
     }
 }
 
-/// The orgs the logged-in operator may open (all for an app admin).
-pub fn operator_orgs(db: &crate::store::Db, session: &Session) -> Result<Vec<crate::store::orgs::OrgRecord>, Deny> {
-    let username = session.operator().ok_or(Deny::NotLoggedIn)?;
-    access::operator_orgs(db, username).map(|(_, orgs)| orgs).map_err(|_| Deny::NotLoggedIn)
-}
-
 /// The right to see one receipt, and why it was given.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ReceiptGrant {

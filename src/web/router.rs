@@ -184,6 +184,11 @@ impl Route {
             Route::Backoffice(BoPage::ImportPost(_)) | Route::SilUpload => {
                 state.config.raw.import.max_upload_bytes.saturating_add(64 * 1024)
             }
+            // A logo: the largest the service accepts plus the form around it, so a file just over
+            // the limit gets the page's own message rather than a bare 413.
+            Route::Backoffice(BoPage::LogoPost(_)) => {
+                u64::try_from(crate::services::orgs::LOGO_MAX_BYTES).unwrap_or(u64::MAX).saturating_add(128 * 1024)
+            }
             Route::Backoffice(_) => state.config.raw.server.max_body_bytes.min(64 * 1024),
             Route::Api(call) if call.is_upload() => state.config.raw.import.max_upload_bytes,
             Route::Api(_) => 1024 * 1024,

@@ -9,7 +9,9 @@ use crate::portal::{Browser, csrf};
 use crate::support::{Server, add_milano, data_dir, run, stdout};
 
 /// Routes that name no org: the operator's own pages.
-const WITHOUT_ORG: [&str; 3] = ["/operatore", "/operatore/accedi", "/operatore/esci"];
+const WITHOUT_ORG: [&str; 4] = ["/operatore", "/operatore/accedi", "/operatore/esci", "/operatore/password"];
+/// Routes for app admins only: an org admin gets 403.
+const APP_ADMIN_ONLY: [&str; 1] = ["/operatore/enti"];
 
 fn fill(pattern: &str, ipa: &str, ids: &[(&str, &str)]) -> String {
     pattern
@@ -120,6 +122,7 @@ fn every_backoffice_route_keeps_orgs_and_debt_types_apart() {
         ("export", "1"),
         ("receipt", "1"),
         ("entry", "1"),
+        ("operator", "demo"),
     ];
 
     // Operator of org A (c_f205), with a valid session and CSRF token so every handler runs.
@@ -131,6 +134,13 @@ fn every_backoffice_route_keeps_orgs_and_debt_types_apart() {
     let mut checked = 0;
     for (method, pattern) in &routes {
         if !pattern.contains("{ipa}") {
+            if APP_ADMIN_ONLY.contains(pattern) {
+                let page =
+                    if *method == "POST" { milano.post(pattern, &[("csrf", &token)]) } else { milano.get(pattern) };
+                assert_eq!(page.status, 403, "{method} {pattern} is for app admins");
+                checked += 1;
+                continue;
+            }
             assert!(
                 WITHOUT_ORG.contains(pattern),
                 "route {method} {pattern} names no org: decide how this test covers it"

@@ -6,6 +6,7 @@ mod api;
 mod backoffice;
 mod backoffice_authz;
 mod backoffice_debts;
+mod backoffice_settings;
 mod backup;
 mod browser;
 mod cli;

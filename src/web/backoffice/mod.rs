@@ -14,6 +14,9 @@ mod exports;
 mod flows;
 mod journal;
 mod login;
+mod operators;
+mod orgs;
+mod settings;
 
 use maud::{Markup, html};
 
@@ -56,6 +59,21 @@ pub enum BoPage {
     Journal(String),
     /// (org, entry id).
     JournalEntry(String, String),
+    Settings(String),
+    SettingsPost(String),
+    LogoPost(String),
+    SilPasswordPost(String),
+    PushPost(String),
+    OrgStatePost(String),
+    Operators(String),
+    OperatorAddPost(String),
+    /// (org, username).
+    OperatorGrantsPost(String, String),
+    OperatorPasswordPost(String, String),
+    OwnPassword,
+    OwnPasswordPost,
+    Orgs,
+    OrgAddPost,
 }
 
 impl BoPage {
@@ -75,6 +93,19 @@ impl BoPage {
             | BoPage::DebtAnnulPost(..) => "bo_debt",
             BoPage::DebtNotice(..) | BoPage::DebtReceipt(..) => "bo_debt_documents",
             BoPage::Journal(_) | BoPage::JournalEntry(..) => "bo_journal",
+            BoPage::Settings(_)
+            | BoPage::SettingsPost(_)
+            | BoPage::LogoPost(_)
+            | BoPage::SilPasswordPost(_)
+            | BoPage::PushPost(_)
+            | BoPage::OrgStatePost(_) => "bo_settings",
+            BoPage::Operators(_)
+            | BoPage::OperatorAddPost(_)
+            | BoPage::OperatorGrantsPost(..)
+            | BoPage::OperatorPasswordPost(..)
+            | BoPage::OwnPassword
+            | BoPage::OwnPasswordPost => "bo_operators",
+            BoPage::Orgs | BoPage::OrgAddPost => "bo_orgs",
         }
     }
 }
@@ -110,6 +141,10 @@ pub const ROUTES: &[BoRoute] = &[
     BoRoute { method: "GET",  pattern: "/operatore/accedi",                            build: |_| Some(BoPage::Login) },
     BoRoute { method: "POST", pattern: "/operatore/accedi",                            build: |_| Some(BoPage::LoginPost) },
     BoRoute { method: "POST", pattern: "/operatore/esci",                              build: |_| Some(BoPage::LogoutPost) },
+    BoRoute { method: "GET",  pattern: "/operatore/password",                          build: |_| Some(BoPage::OwnPassword) },
+    BoRoute { method: "POST", pattern: "/operatore/password",                          build: |_| Some(BoPage::OwnPasswordPost) },
+    BoRoute { method: "GET",  pattern: "/operatore/enti",                              build: |_| Some(BoPage::Orgs) },
+    BoRoute { method: "POST", pattern: "/operatore/enti",                              build: |_| Some(BoPage::OrgAddPost) },
     BoRoute { method: "GET",  pattern: "/operatore/{ipa}",                             build: |a| one(a, BoPage::Dashboard) },
     BoRoute { method: "GET",  pattern: "/operatore/{ipa}/flussi",                      build: |a| one(a, BoPage::Imports) },
     BoRoute { method: "POST", pattern: "/operatore/{ipa}/flussi",                      build: |a| one(a, BoPage::ImportPost) },
@@ -129,6 +164,16 @@ pub const ROUTES: &[BoRoute] = &[
     BoRoute { method: "GET",  pattern: "/operatore/{ipa}/dovuti/{debt}/ricevute/{receipt}", build: |a| three(a, BoPage::DebtReceipt) },
     BoRoute { method: "GET",  pattern: "/operatore/{ipa}/giornale",                    build: |a| one(a, BoPage::Journal) },
     BoRoute { method: "GET",  pattern: "/operatore/{ipa}/giornale/{entry}",            build: |a| two(a, BoPage::JournalEntry) },
+    BoRoute { method: "GET",  pattern: "/operatore/{ipa}/impostazioni",                build: |a| one(a, BoPage::Settings) },
+    BoRoute { method: "POST", pattern: "/operatore/{ipa}/impostazioni",                build: |a| one(a, BoPage::SettingsPost) },
+    BoRoute { method: "POST", pattern: "/operatore/{ipa}/impostazioni/logo",           build: |a| one(a, BoPage::LogoPost) },
+    BoRoute { method: "POST", pattern: "/operatore/{ipa}/impostazioni/sil",            build: |a| one(a, BoPage::SilPasswordPost) },
+    BoRoute { method: "POST", pattern: "/operatore/{ipa}/impostazioni/inoltro",        build: |a| one(a, BoPage::PushPost) },
+    BoRoute { method: "POST", pattern: "/operatore/{ipa}/impostazioni/stato",          build: |a| one(a, BoPage::OrgStatePost) },
+    BoRoute { method: "GET",  pattern: "/operatore/{ipa}/operatori",                   build: |a| one(a, BoPage::Operators) },
+    BoRoute { method: "POST", pattern: "/operatore/{ipa}/operatori",                   build: |a| one(a, BoPage::OperatorAddPost) },
+    BoRoute { method: "POST", pattern: "/operatore/{ipa}/operatori/{operator}/abilitazioni", build: |a| two(a, BoPage::OperatorGrantsPost) },
+    BoRoute { method: "POST", pattern: "/operatore/{ipa}/operatori/{operator}/password",     build: |a| two(a, BoPage::OperatorPasswordPost) },
 ];
 
 /// The back-office page for `method` and `path`, if a route of [`ROUTES`] matches.
@@ -184,6 +229,7 @@ impl BoCtx<'_> {
                 @if let Some(name) = &operator {
                     form method="post" action="/operatore/esci" class="d-flex align-items-center gap-2" {
                         span { "Operatore: " strong { (name) } }
+                        a href="/operatore/password" class="btn btn-outline-primary btn-sm" { "Password" }
                         input type="hidden" name="csrf" value=(csrf);
                         button type="submit" class="btn btn-outline-primary btn-sm" { "Esci" }
                     }
@@ -239,12 +285,14 @@ impl BoCtx<'_> {
 }
 
 /// The pages of an org in the navigation: (path after `/operatore/<ipa>`, label, org admins only).
-const ORG_PAGES: [(&str, &str, bool); 5] = [
+const ORG_PAGES: [(&str, &str, bool); 7] = [
     ("", "Cruscotto", false),
     ("/dovuti", "Dovuti", false),
     ("/flussi", "Flussi", false),
     ("/esportazioni", "Esportazioni", false),
     ("/giornale", "Giornale", true),
+    ("/operatori", "Operatori", true),
+    ("/impostazioni", "Impostazioni", true),
 ];
 
 /// Runs the page's handler.
@@ -273,17 +321,37 @@ pub fn handle(ctx: &mut BoCtx<'_>, page: &BoPage) -> Response {
         BoPage::DebtReceipt(ipa, id, receipt) => debts::receipt(ctx, ipa, id, receipt),
         BoPage::Journal(ipa) => journal::list(ctx, ipa),
         BoPage::JournalEntry(ipa, id) => journal::entry(ctx, ipa, id),
+        BoPage::Settings(ipa) => settings::show(ctx, ipa),
+        BoPage::SettingsPost(ipa) => settings::save(ctx, ipa),
+        BoPage::LogoPost(ipa) => settings::logo(ctx, ipa),
+        BoPage::SilPasswordPost(ipa) => settings::sil_password(ctx, ipa),
+        BoPage::PushPost(ipa) => settings::push(ctx, ipa),
+        BoPage::OrgStatePost(ipa) => settings::state(ctx, ipa),
+        BoPage::Operators(ipa) => operators::list(ctx, ipa),
+        BoPage::OperatorAddPost(ipa) => operators::add(ctx, ipa),
+        BoPage::OperatorGrantsPost(ipa, username) => operators::grants(ctx, ipa, username),
+        BoPage::OperatorPasswordPost(ipa, username) => operators::reset_password(ctx, ipa, username),
+        BoPage::OwnPassword => operators::own_password_form(ctx, None),
+        BoPage::OwnPasswordPost => operators::own_password(ctx),
+        BoPage::Orgs => orgs::list(ctx),
+        BoPage::OrgAddPost => orgs::add(ctx),
     }
 }
 
 /// `GET /operatore`: the orgs the operator may open.
 fn home(ctx: &mut BoCtx<'_>) -> Response {
-    let orgs = match authz::operator_orgs(&ctx.state.db, ctx.session) {
-        Ok(orgs) => orgs,
+    let Some(username) = ctx.session.operator().map(str::to_owned) else {
+        return ctx.redirect("/operatore/accedi");
+    };
+    let (op, orgs) = match crate::services::access::operator_orgs(&ctx.state.db, &username) {
+        Ok(found) => found,
         Err(_) => return ctx.redirect("/operatore/accedi"),
     };
     let main = html! {
         h1 { "Area operatori" }
+        @if op.app_admin {
+            p { a class="btn btn-outline-primary btn-sm" href="/operatore/enti" { "Gestisci gli enti" } }
+        }
         @if orgs.is_empty() {
             div class="alert alert-info" role="alert" { "Non sei abilitato su alcun ente." }
         } @else {
@@ -342,8 +410,21 @@ fn field_label(field: &str) -> &str {
         "paid_to" => "pagato al",
         "from" => "dal",
         "to" => "al",
-        "iban" | "iban_bank" => "IBAN",
-        "iban_postal" => "IBAN postale",
+        "iban" | "iban_bank" | "iban-bank" => "IBAN bancario",
+        "iban_postal" | "iban-postal" => "IBAN postale",
+        "postal-account" => "conto corrente postale",
+        "admin-email" => "e-mail dell'amministratore",
+        "email" => "e-mail",
+        "province" | "country" => "sigla",
+        "website" | "push-url" => "indirizzo web",
+        "push-secret" => "chiave HS512",
+        "notice-language" => "seconda lingua degli avvisi",
+        "logo" => "logo",
+        "username" => "nome utente",
+        "fiscal-code" => "codice fiscale",
+        "segregation-code" => "codice di segregazione",
+        "ipa" => "codice IPA",
+        "name" => "denominazione",
         other => other,
     }
 }

@@ -1,0 +1,112 @@
+//! The orgs of the appliance, for app admins: the list with states and the form that adds an org
+//! (it starts INSERITO; its state changes on its settings page, one step at a time).
+
+use maud::html;
+
+use super::{BoCtx, user_message};
+use crate::services::ServiceError;
+use crate::services::access;
+use crate::services::orgs::{self, OrgChanges};
+use crate::web::{Response, ui};
+
+const FIELDS: [(&str, &str); 5] = [
+    ("ipa", "Codice IPA"),
+    ("fiscal-code", "Codice fiscale (11 cifre)"),
+    ("name", "Denominazione"),
+    ("segregation-code", "Codice di segregazione (2 cifre)"),
+    ("iban-bank", "IBAN bancario"),
+];
+
+/// The app admin's username, or the response for anyone else.
+fn app_admin(ctx: &mut BoCtx<'_>) -> Result<String, Response> {
+    let Some(username) = ctx.session.operator().map(str::to_owned) else {
+        return Err(ctx.redirect("/operatore/accedi"));
+    };
+    match access::operator_orgs(&ctx.state.db, &username) {
+        Ok((op, _)) if op.app_admin => Ok(username),
+        Ok(_) => {
+            tracing::warn!(target: "security", username, "app admin page refused");
+            Err(ui::errors::forbidden("Questa pagina è riservata all'amministratore dell'applicazione."))
+        }
+        Err(_) => Err(ctx.redirect("/operatore/accedi")),
+    }
+}
+
+fn render(ctx: &mut BoCtx<'_>, error: Option<&str>) -> Response {
+    let list = match access::operator_orgs(&ctx.state.db, ctx.session.operator().unwrap_or_default()) {
+        Ok((_, list)) => list,
+        Err(_) => return ui::errors::internal_error(0),
+    };
+    let csrf = ctx.csrf();
+    let form = ctx.form.clone();
+    let main = html! {
+        h1 { "Enti" }
+        @if let Some(message) = error { div class="alert alert-danger" role="alert" { (message) } }
+        table class="table tabella-compatta" {
+            caption class="visually-hidden" { "Enti dell'installazione" }
+            thead { tr { th scope="col" { "Ente" } th scope="col" { "Codice IPA" } th scope="col" { "Stato" } } }
+            tbody {
+                @for o in &list {
+                    tr { td { a href={ "/operatore/" (o.ipa_code) "/impostazioni" } { (o.name) } } td { code { (o.ipa_code) } } td { (o.state) } }
+                }
+            }
+        }
+        h2 class="h4" { "Nuovo ente" }
+        form method="post" action="/operatore/enti" class="row g-3" {
+            (csrf)
+            @for (name, label) in FIELDS {
+                div class="col-12 col-md-6" {
+                    label for=(name) { (label) }
+                    input type="text" class="form-control" id=(name) name=(name) value=(form.text(name)) required[name != "iban-bank"];
+                }
+            }
+            div class="col-12" { button type="submit" class="btn btn-primary" { "Aggiungi l'ente" } }
+        }
+    };
+    ctx.page_with(if error.is_some() { 422 } else { 200 }, "Enti", main)
+}
+
+/// `GET /operatore/enti`.
+pub fn list(ctx: &mut BoCtx<'_>) -> Response {
+    match app_admin(ctx) {
+        Ok(_) => {
+            ctx.form = Default::default();
+            render(ctx, None)
+        }
+        Err(response) => response,
+    }
+}
+
+/// `POST /operatore/enti`.
+pub fn add(ctx: &mut BoCtx<'_>) -> Response {
+    let username = match app_admin(ctx) {
+        Ok(username) => username,
+        Err(response) => return response,
+    };
+    let f = |name: &str| Some(ctx.form.text(name).trim().to_owned());
+    let changes = OrgChanges {
+        fiscal_code: f("fiscal-code"),
+        name: f("name"),
+        segregation_code: f("segregation-code"),
+        iban_bank: f("iban-bank"),
+        ..OrgChanges::default()
+    };
+    let ipa = ctx.form.text("ipa");
+    match orgs::add_org(&ctx.state.db, &format!("operator:{username}"), &ipa, &changes, &crate::clock::iso(ctx.now)) {
+        Ok(org) => {
+            ctx.session.flash("success", format!("Ente {} aggiunto (stato INSERITO).", org.ipa_code));
+            ctx.redirect("/operatore/enti")
+        }
+        Err(ServiceError::Conflict(_)) => {
+            render(ctx, Some("Esiste già un ente con questo codice IPA o codice fiscale."))
+        }
+        Err(err) if err.is_user_error() => {
+            let message = user_message(&err);
+            render(ctx, Some(&message))
+        }
+        Err(err) => {
+            tracing::error!(error = %err, "cannot add an org");
+            ui::errors::internal_error(0)
+        }
+    }
+}

@@ -1,0 +1,318 @@
+//! An org's settings, for its administrators: registry data, IBANs (checked with
+//! `domain::iban`), postal account, citizen information text, notice language; the SIL password
+//! reset (generated, shown once); the logo (PNG or JPEG, size checked by `services::orgs`); the
+//! outcome-push URL and secret; and, for app admins, the org's state. A refused form says why in
+//! Italian and changes nothing.
+
+use maud::html;
+
+use super::{BoCtx, user_message};
+use crate::domain::org::OrgState;
+use crate::services::orgs::{self, OrgChanges};
+use crate::services::outcome_push::{self, PushSettings};
+use crate::services::{ServiceError, passwords};
+use crate::store::orgs::OrgRecord;
+use crate::web::authz::OperatorGrant;
+use crate::web::{Response, ui};
+
+/// The registry fields: (form and service field name, Italian label, input type).
+const FIELDS: [(&str, &str, &str); 16] = [
+    ("name", "Denominazione", "text"),
+    ("iban-bank", "IBAN bancario", "text"),
+    ("iban-postal", "IBAN postale", "text"),
+    ("postal-account", "Conto corrente postale", "text"),
+    ("postal-account-holder", "Intestatario del conto postale", "text"),
+    ("poste-authorization", "Autorizzazione Poste al bollettino", "text"),
+    ("admin-email", "E-mail dell'amministratore", "email"),
+    ("email", "E-mail dell'ente", "email"),
+    ("address", "Indirizzo", "text"),
+    ("civic-number", "Civico", "text"),
+    ("postal-code", "CAP", "text"),
+    ("city", "Località", "text"),
+    ("province", "Provincia (sigla)", "text"),
+    ("phone", "Telefono", "text"),
+    ("website", "Sito web", "url"),
+    ("notice-language", "Seconda lingua degli avvisi (de, en o vuoto)", "text"),
+];
+
+fn current(org: &OrgRecord, field: &str) -> String {
+    let v = match field {
+        "name" => Some(&org.name),
+        "iban-bank" => org.iban_bank.as_ref(),
+        "iban-postal" => org.iban_postal.as_ref(),
+        "postal-account" => org.postal_account.as_ref(),
+        "postal-account-holder" => org.postal_account_holder.as_ref(),
+        "poste-authorization" => org.poste_authorization.as_ref(),
+        "admin-email" => org.admin_email.as_ref(),
+        "email" => org.email.as_ref(),
+        "address" => org.address.as_ref(),
+        "civic-number" => org.civic_number.as_ref(),
+        "postal-code" => org.postal_code.as_ref(),
+        "city" => org.city.as_ref(),
+        "province" => org.province.as_ref(),
+        "phone" => org.phone.as_ref(),
+        "website" => org.website.as_ref(),
+        "notice-language" => org.notice_language.as_ref(),
+        "info-text" => org.info_text.as_ref(),
+        _ => None,
+    };
+    v.cloned().unwrap_or_default()
+}
+
+fn changes_from(ctx: &BoCtx<'_>) -> OrgChanges {
+    let f = |name: &str| Some(ctx.form.text(name).trim().to_owned());
+    OrgChanges {
+        name: f("name"),
+        iban_bank: f("iban-bank"),
+        iban_postal: f("iban-postal"),
+        postal_account: f("postal-account"),
+        postal_account_holder: f("postal-account-holder"),
+        poste_authorization: f("poste-authorization"),
+        admin_email: f("admin-email"),
+        email: f("email"),
+        address: f("address"),
+        civic_number: f("civic-number"),
+        postal_code: f("postal-code"),
+        city: f("city"),
+        province: f("province"),
+        phone: f("phone"),
+        website: f("website"),
+        notice_language: f("notice-language"),
+        info_text: f("info-text"),
+        ..OrgChanges::default()
+    }
+}
+
+/// The page, with `values` in the registry form (the stored ones, or what was typed when refused),
+/// an error and a one-time secret to show.
+fn render(
+    ctx: &mut BoCtx<'_>,
+    grant: &OperatorGrant,
+    values: &dyn Fn(&str) -> String,
+    error: Option<&str>,
+    secret: Option<(&str, &str)>,
+) -> Response {
+    let push = outcome_push::get_push_target(&ctx.state.db, &grant.org.ipa_code).unwrap_or_default();
+    let csrf = ctx.csrf();
+    let base = format!("/operatore/{}/impostazioni", grant.org.ipa_code);
+    let org = &grant.org;
+    let state = OrgState::parse(&org.state).ok();
+    let main = html! {
+        h1 { "Impostazioni dell'ente" }
+        p class="lead" { (org.name) " — " code { (org.ipa_code) } ", codice fiscale " (org.fiscal_code) }
+        @if let Some(message) = error { div class="alert alert-danger" role="alert" { (message) } }
+        @if let Some((what, value)) = secret {
+            div class="alert alert-warning" role="alert" {
+                (what) ": " strong { code { (value) } } br;
+                "Copiala ora: non sarà più mostrata."
+            }
+        }
+        h2 class="h4" { "Anagrafica e accrediti" }
+        form method="post" action=(base) class="row g-3 mb-5" {
+            (csrf.clone())
+            @for (name, label, kind) in FIELDS {
+                div class="col-12 col-md-6" {
+                    label for=(name) { (label) }
+                    input type=(kind) class="form-control" id=(name) name=(name) value=(values(name)) required[name == "name"];
+                }
+            }
+            div class="col-12" {
+                label for="info-text" { "Informazioni per i cittadini" }
+                textarea class="form-control" id="info-text" name="info-text" rows="4" maxlength="4000" { (values("info-text")) }
+            }
+            div class="col-12" { button type="submit" class="btn btn-primary" { "Salva" } }
+        }
+        h2 class="h4" { "Logo" }
+        form method="post" action={ (base) "/logo" } enctype="multipart/form-data" class="row g-3 mb-5" {
+            (csrf.clone())
+            div class="col-12 col-md-8" {
+                label for="logo" { "Immagine PNG o JPEG, al massimo " (orgs::LOGO_MAX_BYTES / 1024) " KB (stampata nell'avviso in un riquadro di 30 mm)" }
+                input type="file" class="form-control" id="logo" name="logo" accept="image/png,image/jpeg" required;
+            }
+            div class="col-12" { button type="submit" class="btn btn-primary" { "Carica il logo" } }
+        }
+        h2 class="h4" { "Password del gestionale (SIL)" }
+        form method="post" action={ (base) "/sil" } class="mb-5" {
+            (csrf.clone())
+            p { @if org.has_sil_password { "La password è impostata." } @else { "Nessuna password impostata: il gestionale non può chiamare i servizi." } }
+            button type="submit" class="btn btn-outline-danger" { "Genera una nuova password" }
+        }
+        h2 class="h4" { "Inoltro degli esiti al gestionale" }
+        form method="post" action={ (base) "/inoltro" } class="row g-3 mb-5" {
+            (csrf.clone())
+            div class="col-12 col-md-8" {
+                label for="push-url" { "Indirizzo (URL) a cui inviare gli esiti; vuoto: nessun inoltro" }
+                input type="url" class="form-control" id="push-url" name="push-url" value=(push.as_ref().map(|p| p.url.clone()).unwrap_or_default());
+            }
+            div class="col-12 col-md-8" {
+                label for="push-secret" { "Chiave HS512 in base64 (lasciare vuoto per non cambiarla)" }
+                input type="password" class="form-control" id="push-secret" name="push-secret" autocomplete="off";
+                @if push.as_ref().is_some_and(|p| p.signed) { small { "Una chiave è impostata." } }
+            }
+            div class="col-12" { button type="submit" class="btn btn-primary" { "Salva l'inoltro" } }
+        }
+        h2 class="h4" { "Stato dell'ente" }
+        p { "Stato attuale: " strong { (state.map_or(org.state.as_str(), |s| s.label_it())) } }
+        @if grant.app_admin {
+            form method="post" action={ (base) "/stato" } class="row g-3 mb-5" {
+                (csrf)
+                div class="col-12 col-md-6" {
+                    label for="state" { "Nuovo stato" }
+                    select class="form-select" id="state" name="state" {
+                        @for s in OrgState::ALL { option value=(s.code()) selected[Some(s) == state] { (s.label_it()) } }
+                    }
+                }
+                div class="col-12" { button type="submit" class="btn btn-primary" { "Cambia stato" } }
+            }
+        } @else {
+            p { small { "Lo stato è cambiato dall'amministratore dell'applicazione." } }
+        }
+    };
+    ctx.page_with(if error.is_some() { 422 } else { 200 }, "Impostazioni dell'ente", main)
+}
+
+fn stored(grant: &OperatorGrant) -> impl Fn(&str) -> String + '_ {
+    move |name| current(&grant.org, name)
+}
+
+/// `GET /operatore/{ipa}/impostazioni`.
+pub fn show(ctx: &mut BoCtx<'_>, ipa: &str) -> Response {
+    let grant = match ctx.admin_grant(ipa) {
+        Ok(grant) => grant,
+        Err(response) => return response,
+    };
+    render(ctx, &grant, &stored(&grant), None, None)
+}
+
+fn actor(grant: &OperatorGrant) -> String {
+    format!("operator:{}", grant.username)
+}
+
+/// The page again after a refused change: what was typed, and why in Italian.
+fn refused(ctx: &mut BoCtx<'_>, grant: &OperatorGrant, typed: bool, err: &ServiceError) -> Response {
+    if !err.is_user_error() {
+        tracing::error!(error = %err, "cannot change org settings");
+        return ui::errors::internal_error(0);
+    }
+    let message = user_message(err);
+    if typed {
+        let form = ctx.form.clone();
+        render(ctx, grant, &|name: &str| form.text(name), Some(&message), None)
+    } else {
+        render(ctx, grant, &stored(grant), Some(&message), None)
+    }
+}
+
+/// `POST /operatore/{ipa}/impostazioni`: the registry form.
+pub fn save(ctx: &mut BoCtx<'_>, ipa: &str) -> Response {
+    let grant = match ctx.admin_grant(ipa) {
+        Ok(grant) => grant,
+        Err(response) => return response,
+    };
+    let changes = changes_from(ctx);
+    match orgs::set_org(&ctx.state.db, &actor(&grant), &grant.org.ipa_code, &changes, &crate::clock::iso(ctx.now)) {
+        Ok(_) => {
+            ctx.session.flash("success", "Impostazioni salvate.");
+            ctx.redirect(&format!("/operatore/{}/impostazioni", grant.org.ipa_code))
+        }
+        Err(err) => refused(ctx, &grant, true, &err),
+    }
+}
+
+/// `POST /operatore/{ipa}/impostazioni/logo` (multipart).
+pub fn logo(ctx: &mut BoCtx<'_>, ipa: &str) -> Response {
+    let grant = match ctx.admin_grant(ipa) {
+        Ok(grant) => grant,
+        Err(response) => return response,
+    };
+    let Some(part) = ctx.parts.iter().find(|p| p.name == "logo" && p.file_name.is_some()) else {
+        return refused(ctx, &grant, false, &ServiceError::invalid("logo", "no file"));
+    };
+    let data = part.data;
+    match orgs::set_logo(&ctx.state.db, &actor(&grant), &grant.org.ipa_code, Some(data), &crate::clock::iso(ctx.now)) {
+        Ok(()) => {
+            ctx.session.flash("success", "Logo aggiornato.");
+            ctx.redirect(&format!("/operatore/{}/impostazioni", grant.org.ipa_code))
+        }
+        Err(err) => refused(ctx, &grant, false, &err),
+    }
+}
+
+/// `POST /operatore/{ipa}/impostazioni/sil`: a new generated SIL password, shown once.
+pub fn sil_password(ctx: &mut BoCtx<'_>, ipa: &str) -> Response {
+    let grant = match ctx.admin_grant(ipa) {
+        Ok(grant) => grant,
+        Err(response) => return response,
+    };
+    let set = passwords::random_password(15).and_then(|password| {
+        orgs::set_sil_password(
+            &ctx.state.db,
+            &actor(&grant),
+            &grant.org.ipa_code,
+            &password,
+            &crate::clock::iso(ctx.now),
+        )
+        .map(|()| password)
+    });
+    match set {
+        Ok(password) => match orgs::get_org(&ctx.state.db, &grant.org.ipa_code) {
+            Ok(org) => {
+                let grant = OperatorGrant { org, ..grant };
+                render(ctx, &grant, &stored(&grant), None, Some(("Nuova password del gestionale", &password)))
+            }
+            Err(err) => refused(ctx, &grant, false, &err),
+        },
+        Err(err) => refused(ctx, &grant, false, &err),
+    }
+}
+
+/// `POST /operatore/{ipa}/impostazioni/inoltro`: the outcome-push target.
+pub fn push(ctx: &mut BoCtx<'_>, ipa: &str) -> Response {
+    let grant = match ctx.admin_grant(ipa) {
+        Ok(grant) => grant,
+        Err(response) => return response,
+    };
+    let secret = ctx.form.text("push-secret");
+    let settings = PushSettings {
+        url: Some(ctx.form.text("push-url").trim().to_owned()),
+        secret: (!secret.trim().is_empty()).then_some(secret),
+        retry_seconds: None,
+    };
+    match outcome_push::set_push_target(
+        &ctx.state.db,
+        &actor(&grant),
+        &grant.org.ipa_code,
+        &settings,
+        &crate::clock::iso(ctx.now),
+    ) {
+        Ok(_) => {
+            ctx.session.flash("success", "Inoltro degli esiti salvato.");
+            ctx.redirect(&format!("/operatore/{}/impostazioni", grant.org.ipa_code))
+        }
+        Err(err) => refused(ctx, &grant, false, &err),
+    }
+}
+
+/// `POST /operatore/{ipa}/impostazioni/stato`: app admins only; one step at a time
+/// (`domain::org::OrgState::change_to`).
+pub fn state(ctx: &mut BoCtx<'_>, ipa: &str) -> Response {
+    let grant = match ctx.admin_grant(ipa) {
+        Ok(grant) => grant,
+        Err(response) => return response,
+    };
+    if !grant.app_admin {
+        return ui::errors::forbidden("Lo stato dell'ente è cambiato dall'amministratore dell'applicazione.");
+    }
+    let changes = OrgChanges { state: Some(ctx.form.text("state")), ..OrgChanges::default() };
+    match orgs::set_org(&ctx.state.db, &actor(&grant), &grant.org.ipa_code, &changes, &crate::clock::iso(ctx.now)) {
+        Ok(org) => {
+            ctx.session.flash("success", format!("Stato dell'ente: {}.", org.state));
+            ctx.redirect(&format!("/operatore/{}/impostazioni", grant.org.ipa_code))
+        }
+        Err(ServiceError::Invalid { field, .. }) if field == "state" => {
+            let message = "Passaggio di stato non consentito: un ente passa da INSERITO a PRE-ESERCIZIO a ESERCIZIO, un passo alla volta.";
+            render(ctx, &grant, &stored(&grant), Some(message), None)
+        }
+        Err(err) => refused(ctx, &grant, false, &err),
+    }
+}

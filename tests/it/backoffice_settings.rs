@@ -1,0 +1,150 @@
+//! Org settings, operators and orgs in the back office, and the bad input each refuses with a clear
+//! Italian message while changing nothing: a form without its CSRF token, an invalid IBAN, a logo
+//! that is not an image or too large, a duplicate operator, a state change that skips a step.
+
+use crate::backoffice::{demo_password, login};
+use crate::portal::Browser;
+use crate::support::{Server, data_dir, run, stdout};
+
+fn org_json(dir: &std::path::Path, ipa: &str) -> serde_json::Value {
+    let out = run(dir, &["org", "show", ipa, "--json"], None);
+    serde_json::from_str(&stdout(&out)).unwrap()
+}
+
+#[test]
+fn settings_operators_and_orgs_refuse_bad_input_and_change_nothing() {
+    let (_tmp, dir) = data_dir();
+    let server = Server::start(&dir, &["demo"]);
+    let mut demo = Browser::new(&server.base);
+    assert_eq!(login(&mut demo, "demo", &demo_password(&server)).status, 303);
+    let page = "/operatore/c_esempio/impostazioni";
+    let before = org_json(&dir, "c_esempio");
+
+    // No CSRF token: refused before any handler runs.
+    let forged = demo.post(page, &[("name", "Comune Falso"), ("iban-bank", "")]);
+    assert_eq!(forged.status, 403);
+    // An invalid IBAN: the form comes back with what was typed and nothing is stored.
+    let form: Vec<(&str, String)> = ["name", "iban-bank", "city"]
+        .iter()
+        .map(|f| {
+            (
+                *f,
+                before[match *f {
+                    "iban-bank" => "iban",
+                    other => other,
+                }]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned(),
+            )
+        })
+        .collect();
+    let mut typed: Vec<(&str, &str)> = form.iter().map(|(n, v)| (*n, v.as_str())).collect();
+    typed[1] = ("iban-bank", "IT60X0542811101000000123457");
+    let refused = demo.submit(page, page, &typed);
+    assert_eq!(refused.status, 422);
+    assert!(refused.body.contains("Il valore del campo «IBAN bancario» non è valido."), "{}", refused.body);
+    assert!(refused.body.contains("IT60X0542811101000000123457"), "the form keeps what was typed");
+    assert_eq!(org_json(&dir, "c_esempio"), before, "nothing changed");
+    // A good change is stored and journaled.
+    typed[1] = ("iban-bank", before["iban"].as_str().unwrap());
+    typed[2] = ("city", "Esempio Alto");
+    assert_eq!(demo.submit(page, page, &typed).status, 303);
+    assert_eq!(org_json(&dir, "c_esempio")["city"], "Esempio Alto");
+    assert!(demo.get("/operatore/c_esempio/giornale?azione=org.set").body.contains("org:c_esempio"));
+
+    // Logos: not an image, too large; then a PNG.
+    let stamp = org_json(&dir, "c_esempio")["updated_at"].clone();
+    let token = crate::portal::csrf(&demo.get(page).body);
+    let text = demo.post_multipart(&format!("{page}/logo"), &[("csrf", &token)], ("logo", "logo.png", b"not an image"));
+    assert_eq!(text.status, 422);
+    assert!(text.body.contains("Il valore del campo «logo» non è valido."), "{}", text.body);
+    let mut big = b"\x89PNG\r\n\x1a\n".to_vec();
+    big.resize(300 * 1024, 0);
+    let large = demo.post_multipart(&format!("{page}/logo"), &[("csrf", &token)], ("logo", "logo.png", &big));
+    assert_eq!(large.status, 422);
+    assert_eq!(org_json(&dir, "c_esempio")["updated_at"], stamp, "no logo was stored");
+    let mut png = b"\x89PNG\r\n\x1a\n".to_vec();
+    png.extend_from_slice(&[0; 64]);
+    assert_eq!(
+        demo.post_multipart(&format!("{page}/logo"), &[("csrf", &token)], ("logo", "logo.png", &png)).status,
+        303
+    );
+
+    // The SIL password: generated and shown once.
+    let sil = demo.submit(page, &format!("{page}/sil"), &[]);
+    assert_eq!(sil.status, 200);
+    assert!(sil.body.contains("Nuova password del gestionale") && sil.body.contains("non sarà più mostrata"));
+    assert_eq!(org_json(&dir, "c_esempio")["sil_password_set"], true);
+    assert!(!demo.get(page).body.contains("Nuova password del gestionale"), "shown only once");
+
+    // Operators: a duplicate is refused; a new one gets a one-time password that works.
+    let ops = "/operatore/c_esempio/operatori";
+    let dup = demo.submit(ops, ops, &[("username", "demo"), ("role", "operator")]);
+    assert_eq!(dup.status, 422);
+    assert!(dup.body.contains("Esiste già un operatore con questo nome utente."));
+    let added = demo.submit(ops, ops, &[("username", "sportello"), ("full_name", "Ufficio"), ("role", "operator")]);
+    assert_eq!(added.status, 200);
+    let marker = "Password di sportello: <strong><code>";
+    let at = added.body.find(marker).unwrap_or_else(|| panic!("{}", added.body)) + marker.len();
+    let password = added.body[at..].split('<').next().unwrap().to_owned();
+    let granted = demo.submit(ops, &format!("{ops}/sportello/abilitazioni"), &[("role", "operator"), ("tipo", "TARI")]);
+    assert_eq!(granted.status, 303);
+    let mut sportello = Browser::new(&server.base);
+    assert_eq!(login(&mut sportello, "sportello", &password).status, 303);
+    assert!(sportello.get("/operatore/c_esempio/dovuti?cerca=1").body.contains("Dovuti trovati: 20"));
+    assert_eq!(sportello.get(page).status, 403, "settings are for org admins");
+    assert_eq!(sportello.get(ops).status, 403);
+    // Their own password: wrong current one, mismatch, then a good one.
+    let own = "/operatore/password";
+    let wrong = sportello.submit(
+        own,
+        own,
+        &[("current", "sbagliata"), ("new", "Nuova password 1"), ("again", "Nuova password 1")],
+    );
+    assert!(wrong.body.contains("La password attuale non è corretta."));
+    let mismatch = sportello.submit(
+        own,
+        own,
+        &[("current", &password), ("new", "Nuova password 1"), ("again", "Nuova password 2")],
+    );
+    assert!(mismatch.body.contains("Le due nuove password non coincidono."));
+    let changed = sportello.submit(
+        own,
+        own,
+        &[("current", &password), ("new", "Nuova password 1"), ("again", "Nuova password 1")],
+    );
+    assert_eq!(changed.status, 303);
+    assert_eq!(login(&mut Browser::new(&server.base), "sportello", "Nuova password 1").status, 303);
+
+    // Orgs and states are the app admin's: an org admin is refused, a skipped step too.
+    assert_eq!(demo.get("/operatore/enti").status, 403);
+    let state = demo.submit(page, &format!("{page}/stato"), &[("state", "INSERITO")]);
+    assert_eq!(state.status, 403);
+    let out = run(
+        &dir,
+        &["operator", "add", "--username", "root", "--role", "app-admin", "--password-stdin"],
+        Some("Una password sicura 1\n"),
+    );
+    assert!(out.status.success(), "{}", crate::support::stderr(&out));
+    let mut root = Browser::new(&server.base);
+    assert_eq!(login(&mut root, "root", "Una password sicura 1").status, 303);
+    let orgs = "/operatore/enti";
+    let new_org = [
+        ("ipa", "c_f205"),
+        ("fiscal-code", "01199250158"),
+        ("name", "Comune di Milano"),
+        ("segregation-code", "02"),
+        ("iban-bank", ""),
+    ];
+    assert_eq!(root.submit(orgs, orgs, &new_org).status, 303);
+    let again = root.submit(orgs, orgs, &new_org);
+    assert!(again.body.contains("Esiste già un ente con questo codice IPA o codice fiscale."));
+    let milano = "/operatore/c_f205/impostazioni";
+    let skipped = root.submit(milano, &format!("{milano}/stato"), &[("state", "ESERCIZIO")]);
+    assert_eq!(skipped.status, 422);
+    assert!(skipped.body.contains("Passaggio di stato non consentito"), "{}", skipped.body);
+    assert_eq!(org_json(&dir, "c_f205")["state"], "INSERITO");
+    assert_eq!(root.submit(milano, &format!("{milano}/stato"), &[("state", "PRE-ESERCIZIO")]).status, 303);
+    assert_eq!(org_json(&dir, "c_f205")["state"], "PRE-ESERCIZIO");
+}
