@@ -23,7 +23,11 @@ fn debt(iud: &str) -> String {
     .to_string()
 }
 
-fn expect(res: Result<ureq::http::Response<ureq::Body>, ureq::Error>, status: u16, started: Instant) -> Option<Duration> {
+fn expect(
+    res: Result<ureq::http::Response<ureq::Body>, ureq::Error>,
+    status: u16,
+    started: Instant,
+) -> Option<Duration> {
     let mut res = res.ok()?;
     let ok = res.status().as_u16() == status;
     let _ = res.body_mut().read_to_vec();
