@@ -390,3 +390,128 @@ fn spontaneous_payment_in_chromium_with_axe_and_late_receipt() {
 
     assert!(axe_report.is_empty(), "axe-core found serious or critical violations:\n{}", axe_report.join("\n"));
 }
+
+/// Fetches `href` from the page, with the browser's session, and returns (status, first bytes as
+/// hex, length): a download as the browser makes it.
+fn fetch_in_page(s: &Session, href: &str) -> (u64, String, u64) {
+    let script = "var done = arguments[arguments.length - 1];\
+        fetch(arguments[0], {credentials: 'same-origin'}).then(function (r) {\
+          return r.arrayBuffer().then(function (b) { var a = new Uint8Array(b);\
+            done([r.status, Array.from(a.slice(0, 4)).map(function (x) { return x.toString(16); }).join(' '), a.length]); });\
+        }).catch(function (e) { done([0, 'fetch failed: ' + e, 0]); });";
+    let v = s.cmd("POST", "/execute/async", Some(json!({"script": script, "args": [href]})));
+    (v[0].as_u64().unwrap_or(0), v[1].as_str().unwrap_or_default().to_owned(), v[2].as_u64().unwrap_or(0))
+}
+
+/// Goes to `url` until its text shows `text` (pages that a background job changes).
+fn reload_until(s: &Session, url: &str, text: &str, seconds: u64) {
+    let deadline = Instant::now() + Duration::from_secs(seconds);
+    loop {
+        s.goto(url);
+        if s.text().contains(text) {
+            return;
+        }
+        assert!(Instant::now() < deadline, "{url} never showed {text:?}: {}", s.text());
+        std::thread::sleep(Duration::from_millis(300));
+    }
+}
+
+#[test]
+fn back_office_in_chromium_with_axe() {
+    let driver = match Driver::start() {
+        Ok(driver) => driver,
+        Err(reason) => {
+            println!("skipped: {reason}");
+            return;
+        }
+    };
+    let (tmp, dir) = data_dir();
+    let server = Server::start(&dir, &["demo"]);
+    let password = crate::backoffice::demo_password(&server);
+    let s = Session::new(&driver, &tmp.path().join("chromium-profile"));
+    let mut axe_report = Vec::new();
+    let mut scan = |s: &Session, page: &str| {
+        for violation in s.axe() {
+            axe_report.push(format!("{page}: {violation}"));
+        }
+    };
+    let org = server.url("/operatore/c_esempio");
+
+    // Login.
+    s.goto(&server.url("/operatore/accedi"));
+    s.wait_text("Accesso operatori", 10);
+    s.type_in("#username", "demo");
+    s.type_in("#password", &password);
+    s.click("form[action='/operatore/accedi'] button[type='submit']");
+    s.wait_text("Comune di Esempio", 10);
+    s.screenshot("operatore-1-enti");
+
+    // A debt flow uploaded through the form, applied by the job runner, its results downloaded.
+    let zip = crate::backoffice::flow_zip(
+        "c_esempio-BROWSER1-1_4",
+        &[crate::backoffice::row("BRW-1", "10.00"), crate::backoffice::row("BRW-2", "12.50")],
+    );
+    let file = tmp.path().join("c_esempio-BROWSER1-1_4.zip");
+    std::fs::write(&file, &zip).unwrap();
+    s.goto(&format!("{org}/flussi"));
+    s.wait_text("Flussi dei dovuti", 10);
+    let input = s.element("#file");
+    s.cmd("POST", &format!("/element/{input}/value"), Some(json!({ "text": file.display().to_string() })));
+    s.click("form[enctype='multipart/form-data'] button[type='submit']");
+    s.wait_text("caricato", 10);
+    reload_until(&s, &format!("{org}/flussi"), "Eseguito", 90);
+    s.screenshot("operatore-2-flussi");
+    let (status, head, _) = fetch_in_page(&s, "/operatore/c_esempio/flussi/1/iuv");
+    assert_eq!((status, head.as_str()), (200, "50 4b 3 4"), "the _IUV result is a ZIP");
+
+    // One of the new debts paid at the simulator's PSP counter, so that the export has a receipt.
+    let notice = {
+        let out = crate::support::run(&dir, &["debt", "show", "--org", "c_esempio", "--iud", "BRW-1", "--json"], None);
+        let debt: Value = serde_json::from_str(&crate::support::stdout(&out)).unwrap();
+        debt["notice_number"].as_str().unwrap().to_owned()
+    };
+    let body = format!(r#"{{"fiscalCode":"01234567897","noticeNumber":"{notice}"}}"#);
+    let sim = simulator_url(&server);
+    assert!(post(&format!("{sim}/sim/psp/pay"), "application/json", body.as_bytes()).body.contains("\"OK\""));
+
+    // Dashboard, search, detail.
+    s.goto(&org);
+    s.wait_text("Cruscotto", 10);
+    assert!(s.find("svg[role='img']").is_some(), "the chart is drawn on the server");
+    s.screenshot("operatore-3-cruscotto");
+    scan(&s, "dashboard");
+    s.goto(&format!("{org}/dovuti?iud=BRW-1"));
+    s.wait_text("Dovuti trovati: 1", 10);
+    s.screenshot("operatore-4-ricerca");
+    scan(&s, "search");
+    s.click("table a[href^='/operatore/c_esempio/dovuti/']");
+    s.wait_text("Dovuto BRW-1", 10);
+    s.wait_text("Pagato", 5);
+    s.screenshot("operatore-5-dovuto");
+    scan(&s, "detail");
+
+    // An export requested, then downloaded.
+    s.goto(&format!("{org}/esportazioni"));
+    s.wait_text("Esportazione ricevute", 10);
+    s.click("form[action='/operatore/c_esempio/esportazioni'] button[type='submit']");
+    s.wait_text("richiesta", 10);
+    reload_until(&s, &format!("{org}/esportazioni"), "Scarica", 90);
+    s.screenshot("operatore-6-esportazioni");
+    let (status, head, len) = fetch_in_page(&s, "/operatore/c_esempio/esportazioni/1/file");
+    assert_eq!((status, head.as_str()), (200, "50 4b 3 4"), "the export is a ZIP");
+    assert!(len > 100);
+
+    // Settings.
+    s.goto(&format!("{org}/impostazioni"));
+    s.wait_text("Impostazioni dell'ente", 10);
+    s.screenshot("operatore-7-impostazioni");
+    scan(&s, "settings");
+
+    // Logout.
+    s.click("form[action='/operatore/esci'] button[type='submit']");
+    s.wait("the login page", 10, |s| s.url().ends_with("/operatore/accedi"));
+    s.goto(&org);
+    s.wait("the login page again", 10, |s| s.url().ends_with("/operatore/accedi"));
+
+    assert!(axe_report.is_empty(), "axe-core found serious or critical violations:\n{}", axe_report.join("\n"));
+}
