@@ -21,13 +21,19 @@ pub struct ResultZip {
     stem: String,
     header: String,
     writer: Option<ZipWriter<BufWriter<File>>>,
+    /// Lines not yet handed to the compressor: it is fed in large chunks, since every write into
+    /// it zero-fills its 32 KiB output buffer, whatever the size of the write.
+    pending: Vec<u8>,
     rows: u64,
 }
+
+/// How many bytes of lines [`ResultZip`] gathers before compressing them.
+const CHUNK: usize = 256 * 1024;
 
 impl ResultZip {
     /// A result file `<dir>/<stem>.zip` whose CSV starts with `header`; nothing is created yet.
     pub fn new(dir: &Path, stem: String, header: String) -> ResultZip {
-        ResultZip { dir: dir.to_owned(), stem, header, writer: None, rows: 0 }
+        ResultZip { dir: dir.to_owned(), stem, header, writer: None, pending: Vec::new(), rows: 0 }
     }
 
     fn temp_path(&self) -> PathBuf {
@@ -46,13 +52,18 @@ impl ResultZip {
                     .compression_level(Some(1))
                     .large_file(true);
                 writer.start_file(format!("{}.csv", self.stem), options).map_err(io::Error::other)?;
-                writer.write_all(self.header.as_bytes())?;
-                writer.write_all(b"\n")?;
+                self.pending.reserve(CHUNK + 4096);
+                self.pending.extend_from_slice(self.header.as_bytes());
+                self.pending.push(b'\n');
                 self.writer.insert(writer)
             }
         };
-        writer.write_all(line.as_bytes())?;
-        writer.write_all(b"\n")?;
+        self.pending.extend_from_slice(line.as_bytes());
+        self.pending.push(b'\n');
+        if self.pending.len() >= CHUNK {
+            writer.write_all(&self.pending)?;
+            self.pending.clear();
+        }
         self.rows += 1;
         Ok(())
     }
@@ -65,9 +76,10 @@ impl ResultZip {
     /// Completes the ZIP, syncs it and renames it to `<stem>.zip`; returns the file name, or
     /// `None` when no row was written (then there is no file, as in MyPay).
     pub fn finish(mut self) -> io::Result<Option<String>> {
-        let Some(writer) = self.writer.take() else {
+        let Some(mut writer) = self.writer.take() else {
             return Ok(None);
         };
+        writer.write_all(&self.pending)?;
         let buffered = writer.finish().map_err(io::Error::other)?;
         let file = buffered.into_inner().map_err(|err| err.into_error())?;
         file.sync_all()?;

@@ -348,7 +348,7 @@ pub(crate) fn annul_in(
     if let Some(import_id) = import_id {
         debts::update_debt_import(tx, debt.id, import_id)?;
     }
-    debts::release_identifiers(tx, debt.id, now)?;
+    debts::release_identifiers(tx, &debt)?;
     Ok(Ok((debt, next)))
 }
 

@@ -266,7 +266,7 @@ pub fn import_wrote_iud(conn: &Connection, org_id: i64, iud: &str, import_id: i6
 pub fn identifier_is_live(conn: &Connection, org_id: i64, kind: &str, value: &str) -> Result<bool, StoreError> {
     Ok(conn
         .prepare_cached(
-            "SELECT 1 FROM identifier WHERE org_id = ?1 AND kind = ?2 AND value = ?3 AND released_at IS NULL",
+            "SELECT 1 FROM identifier WHERE org_id = ?1 AND kind = ?2 AND value = ?3",
         )?
         .exists(params![org_id, kind, value])?)
 }
@@ -313,7 +313,7 @@ pub fn release_iuv_counters(
 pub fn find_debt_by_iud(conn: &Connection, org_id: i64, iud: &str) -> Result<Option<DebtRecord>, StoreError> {
     let sql = format!(
         "SELECT {COLUMNS} {FROM} WHERE d.id = (SELECT debt_id FROM identifier WHERE org_id = ?1 AND kind = 'IUD' \
-         AND value = ?2 AND released_at IS NULL)"
+         AND value = ?2)"
     );
     Ok(conn.prepare_cached(&sql)?.query_row(params![org_id, iud], from_row).optional()?)
 }
@@ -322,7 +322,7 @@ pub fn find_debt_by_iud(conn: &Connection, org_id: i64, iud: &str) -> Result<Opt
 pub fn find_debt_by_iuv(conn: &Connection, org_id: i64, iuv: &str) -> Result<Option<DebtRecord>, StoreError> {
     let sql = format!(
         "SELECT {COLUMNS} {FROM} WHERE d.id = (SELECT debt_id FROM identifier WHERE org_id = ?1 AND kind = 'IUV' \
-         AND value = ?2 AND released_at IS NULL)"
+         AND value = ?2)"
     );
     Ok(conn.prepare_cached(&sql)?.query_row(params![org_id, iuv], from_row).optional()?)
 }
@@ -351,9 +351,13 @@ pub fn update_payment_started(conn: &Connection, debt_id: i64, state: &str, now:
 }
 
 /// Releases the live identifiers of a debt (on annulment), so its IUD and IUV can be used again.
-pub fn release_identifiers(conn: &Connection, debt_id: i64, now: &str) -> Result<(), StoreError> {
-    conn.prepare_cached("UPDATE identifier SET released_at = ?2 WHERE debt_id = ?1 AND released_at IS NULL")?
-        .execute(params![debt_id, now])?;
+pub fn release_identifiers(conn: &Connection, debt: &DebtRecord) -> Result<(), StoreError> {
+    let mut release = conn
+        .prepare_cached("DELETE FROM identifier WHERE org_id = ?1 AND kind = ?2 AND value = ?3 AND debt_id = ?4")?;
+    release.execute(params![debt.org_id, "IUD", debt.iud, debt.id])?;
+    if let Some(iuv) = &debt.iuv {
+        release.execute(params![debt.org_id, "IUV", iuv, debt.id])?;
+    }
     Ok(())
 }
 

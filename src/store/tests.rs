@@ -207,6 +207,14 @@ fn live_identifiers_are_unique_per_org() {
     let err = db.write(|tx| debts::insert_debt(tx, &debt(org_a, type_a), now)).unwrap_err();
     assert!(matches!(err, StoreError::Duplicate(_)), "{err:?}");
     assert_eq!(db.read(|c| debts::count_debts(c, org_a)).unwrap(), 1);
+    // Once the first debt's identifiers are released (annulment), the IUD and IUV are free again,
+    // in that org only.
+    let first = db.read(|c| debts::find_debt_by_iud(c, org_a, "IUD-1")).unwrap().unwrap();
+    db.write(|tx| debts::release_identifiers(tx, &first)).unwrap();
+    assert!(db.read(|c| debts::find_debt_by_iuv(c, org_a, "01000000000000144")).unwrap().is_none());
+    assert!(db.read(|c| debts::identifier_is_live(c, org_b, "IUD", "IUD-1")).unwrap());
+    let again = db.write(|tx| debts::insert_debt(tx, &debt(org_a, type_a), now)).unwrap();
+    assert_eq!(db.read(|c| debts::find_debt_by_iud(c, org_a, "IUD-1")).unwrap().map(|d| d.id), Some(again));
 }
 
 #[test]
