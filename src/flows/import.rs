@@ -11,26 +11,24 @@
 //! refuse an IUD seen earlier in the file), plus the IUDs of rejected rows.
 //! Must never: write SQL, or let one bad row stop the others.
 
-use std::borrow::Cow;
-use std::cell::Cell;
-use std::collections::{HashMap, HashSet};
-use std::fs::File;
-use std::hash::BuildHasher;
-use std::io::{self, BufReader};
+use std::collections::HashSet;
+use std::io;
 use std::path::Path;
-use std::rc::Rc;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::mpsc::{self, Receiver};
 
 use jiff::civil::Date;
 
-use super::csv_row::{self, LineReader};
+use super::csv_row;
 use super::import_layout::{Column, Layout, N_COLUMNS, Version};
+use super::import_rows::{self, Batch, KnownType, Prepared, PreparedRow, Rules, Upload};
 use super::results::{self, ResultZip};
-use super::zipfile::{self, Limited, ZipError};
-use crate::domain::debt_row::{self, BilancioField, DebtFields, RowContext, RowError, SecondaryFields, ValidDebt};
+use super::zipfile::ZipError;
+use crate::domain::debt_row::{self, BilancioField, RowError, ValidDebt};
 use crate::services::ServiceError;
 use crate::services::debts::{self, OrgScope, Source};
 use crate::soap;
-use crate::store::debt_types::DebtTypeRecord;
 use crate::store::imports::{self, ImportRecord, ImportTotals};
 use crate::store::{Conn, Db, StoreError, audit, debt_types, operators};
 
@@ -43,7 +41,7 @@ pub struct FileError {
 }
 
 impl FileError {
-    fn new(code: impl Into<String>, description: impl Into<String>) -> FileError {
+    pub(super) fn new(code: impl Into<String>, description: impl Into<String>) -> FileError {
         FileError { code: code.into(), description: description.into() }
     }
 }
@@ -97,6 +95,8 @@ pub struct RunEnv<'a> {
 const IMPORT_CACHE_KIB: i64 = 48 * 1024;
 /// Rows between two looks at the cancel flag and two progress reports.
 const CHECK_EVERY: u64 = 2048;
+/// Batches of prepared rows the reader may be ahead of the transaction by (memory stays bounded).
+const QUEUED_BATCHES: usize = 8;
 
 /// A checked file name `<IPA>-<IUF>-<version>.zip`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -144,7 +144,7 @@ pub fn parse_name(file_name: &str, org_ipa: &str) -> Result<FlowName, FileError>
 }
 
 /// The error of a run step: a file-level refusal, or a stop.
-enum Stop {
+pub(super) enum Stop {
     File(FileError),
     Run(RunError),
 }
@@ -167,11 +167,11 @@ impl From<ServiceError> for Stop {
     }
 }
 
-fn generic(description: impl Into<String>) -> FileError {
+pub(super) fn generic(description: impl Into<String>) -> FileError {
     FileError::new("PAA_IMPORT_ERRORE_GENERICO", description)
 }
 
-fn zip_error(err: ZipError) -> FileError {
+pub(super) fn zip_error(err: ZipError) -> FileError {
     match &err {
         ZipError::EntryName(name) => FileError::new(format!("PAA_IMPORT_NOME_FILE_ERR({name})"), err.to_string()),
         ZipError::NoCsv(_) | ZipError::SeveralCsv => FileError::new("PAA_IMPORT_NO_CSV", err.to_string()),
@@ -179,7 +179,7 @@ fn zip_error(err: ZipError) -> FileError {
     }
 }
 
-fn read_error(err: io::Error, limit: u64) -> Stop {
+pub(super) fn read_error(err: io::Error, limit: u64) -> Stop {
     if err.kind() == io::ErrorKind::FileTooLarge {
         Stop::File(zip_error(ZipError::TooLarge(limit)))
     } else {
@@ -240,177 +240,175 @@ pub fn results_dir(import_id: i64) -> String {
 
 fn apply(env: &mut RunEnv<'_>, import: &ImportRecord) -> Result<(), Stop> {
     let name = parse_name(&import.file_name, &import.org_ipa).map_err(Stop::File)?;
-    let limit = env.max_uncompressed_bytes;
-    let upload = File::open(env.data_dir.join(&import.stored_file))
-        .map_err(|err| Stop::Run(RunError::System(format!("cannot open the stored upload: {err}"))))?;
-    let mut archive =
-        zip::ZipArchive::new(upload).map_err(|err| Stop::File(zip_error(ZipError::Unreadable(err.to_string()))))?;
-    let (index, declared) = zipfile::find_csv(&mut archive, &name.base, limit).map_err(|e| Stop::File(zip_error(e)))?;
-    let entry = archive.by_index(index).map_err(|err| Stop::File(zip_error(ZipError::Unreadable(err.to_string()))))?;
-    let read_bytes = Rc::new(Cell::new(0u64));
-    let reader = BufReader::with_capacity(256 * 1024, Limited::new(entry, limit, Rc::clone(&read_bytes)));
-    let mut lines = LineReader::new(reader);
-
-    let header = match lines.next_line().map_err(|e| read_error(e, limit))? {
-        None => return Err(Stop::File(generic("il file CSV è vuoto"))),
-        Some(bytes) => {
-            let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
-            std::str::from_utf8(bytes)
-                .map_err(|_| Stop::File(generic("riga 1: il file CSV non è in UTF-8")))?
-                .to_owned()
-        }
+    let upload = Upload {
+        path: env.data_dir.join(&import.stored_file),
+        base: name.base.clone(),
+        version: name.version,
+        limit: env.max_uncompressed_bytes,
     };
-    let mut header_fields = Vec::new();
-    csv_row::split(&header, &mut header_fields)
-        .map_err(|err| Stop::File(generic(format!("intestazione non leggibile: {err}"))))?;
-    let header_names: Vec<&str> = header_fields.iter().map(|f| f.as_ref()).collect();
-    let layout = Layout::bind(name.version, &header_names).map_err(|err| {
-        Stop::File(FileError::new(format!("PAA_IMPORT_FILE_VERSIONE_ERR({})", name.version.code()), err.to_string()))
-    })?;
-
-    let dir_rel = results_dir(import.id);
-    let dir = env.data_dir.join(&dir_rel);
-    // A run after a crash starts from a clean folder: files of the lost run are not this run's.
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).map_err(|err| RunError::System(format!("cannot create {}: {err}", dir.display())))?;
-
-    let db = env.db;
-    let now = env.now;
-    db.write(|tx| {
-        let current = imports::find_import(tx, import.id)?;
-        if current.as_ref().is_none_or(|i| is_final(&i.state)) {
-            // Another process finished it meanwhile; nothing to do.
-            return Ok(());
-        }
-        for (_, state) in imports::list_states_of_iuf(tx, import.org_id, &name.iuf, import.id)? {
-            match state.as_str() {
-                "IMPORT_ESEGUITO" => {
-                    return Err(Stop::File(FileError::new(
-                        "PAA_IMPORT_FLUSSO_DUPLICATO",
-                        format!("il flusso {} è già stato caricato", name.iuf),
-                    )));
-                }
-                "LOAD_IMPORT" | "IMPORT_IN_ELAB" => {
-                    return Err(Stop::File(FileError::new(
-                        "PAA_IMPORT_FLUSSO_IN_CARICAMENTO",
-                        format!("il flusso {} è in caricamento", name.iuf),
-                    )));
-                }
-                _ => {}
-            }
-        }
-        let previous_cache = imports::set_cache_kib(tx, IMPORT_CACHE_KIB)?;
-        let mut rows = RowApplier::new(tx, import, &layout, env.today, now)?;
-        let mut scarti =
-            ResultZip::new(&dir, format!("{}_SCARTI", name.base), format!("{header};cod_rifiuto;de_rifiuto"));
-        let mut iuvs = ResultZip::new(&dir, format!("{}_IUV", name.base), header.clone());
-        let total_bytes = declared;
-        let mut n_rows = 0u64;
-        let mut out = String::with_capacity(1024);
-        loop {
-            let line_no = lines.line_no + 1;
-            let Some(bytes) = lines.next_line().map_err(|e| read_error(e, limit))? else { break };
-            if bytes.iter().all(|b| b.is_ascii_whitespace()) {
-                continue;
-            }
-            let line = std::str::from_utf8(bytes)
-                .map_err(|_| Stop::File(generic(format!("riga {line_no}: il file CSV non è in UTF-8"))))?;
-            n_rows += 1;
-            if n_rows % CHECK_EVERY == 0 {
-                if (env.cancelled)() {
-                    return Err(Stop::Run(RunError::Interrupted));
-                }
-                (env.progress)(Progress { rows: n_rows, bytes: read_bytes.get(), total_bytes });
-            }
-            out.clear();
-            match rows.row(line, &mut out)? {
-                Ok(()) => iuvs.write_line(&out),
-                Err(errors) => {
-                    out.push_str(line);
-                    out.push(';');
-                    let codes: Vec<&str> = errors.iter().map(|e| e.code).collect();
-                    out.push_str(&codes.join("|"));
-                    out.push(';');
-                    let descriptions: Vec<&str> = errors.iter().map(|e| e.description.as_str()).collect();
-                    csv_row::push_field(&mut out, &descriptions.join("|"));
-                    scarti.write_line(&out)
-                }
-            }
-            .map_err(|err| RunError::System(format!("cannot write a result file: {err}")))?;
-        }
-        (env.progress)(Progress { rows: n_rows, bytes: read_bytes.get(), total_bytes });
-        let (loaded, rejected) = (iuvs.rows(), scarti.rows());
-        let write_err = |err: io::Error| RunError::System(format!("cannot write a result file: {err}"));
-        let rejects_file = scarti.finish().map_err(write_err)?.map(|f| format!("{dir_rel}/{f}"));
-        let iuv_file = iuvs.finish().map_err(write_err)?.map(|f| format!("{dir_rel}/{f}"));
-        results::sync_dir(&dir).map_err(write_err)?;
-        let as_i64 = |n: u64| i64::try_from(n).unwrap_or(i64::MAX);
-        let totals = ImportTotals {
-            iuf: name.iuf.clone(),
-            layout_version: name.version.code().to_owned(),
-            rows_total: as_i64(n_rows),
-            rows_loaded: as_i64(loaded),
-            rows_rejected: as_i64(rejected),
-            rejects_file,
-            iuv_file,
+    let read_bytes = Arc::new(AtomicU64::new(0));
+    let (to_applier, batches) = mpsc::sync_channel::<Batch>(QUEUED_BATCHES);
+    let (send_rules, rules) = mpsc::sync_channel::<Arc<Rules>>(1);
+    // The channels move into the scope's closure: whatever way it returns, they are dropped
+    // before the scope waits for the reader, which then sees the hang-up and stops.
+    std::thread::scope(move |scope| {
+        let counter = Arc::clone(&read_bytes);
+        scope.spawn(move || import_rows::read(upload, to_applier, rules, counter));
+        let next = |batches: &Receiver<Batch>| {
+            batches.recv().map_err(|_| Stop::Run(RunError::System("the import's reader thread stopped".to_owned())))
         };
-        rows.scope.release_unused_counters(tx).map_err(|err| RunError::System(err.to_string()))?;
-        imports::update_import_done(tx, import.id, &totals, now)?;
-        // The notices of rows with flagGeneraIuv come after the commit, never inside it (a slow
-        // PDF must not hold the import's transaction): queued here, in the same transaction, so
-        // a crash cannot lose them.
-        if loaded > 0 && matches!(name.version.code(), "1_3" | "1_4") {
-            let payload = serde_json::json!({ "import_id": import.id }).to_string();
-            crate::store::jobs::insert_job(tx, crate::jobs::JobKind::ImportNotices.code(), &payload, now)?;
-        }
-        let object = format!("import:{}", import.file_name);
-        let after = serde_json::json!({ "rows": n_rows, "loaded": loaded, "rejected": rejected }).to_string();
-        let entry = audit::AuditEntry {
-            actor: &import.uploader,
-            org_id: Some(import.org_id),
-            action: "import.run",
-            object: Some(&object),
-            outcome: "OK",
-            after_json: Some(&after),
-            ..Default::default()
+        let header = match next(&batches)? {
+            Batch::Header(header) => header,
+            Batch::Failed(stop) => return Err(stop),
+            Batch::Rows(_) | Batch::End => {
+                return Err(Stop::Run(RunError::System("the import's reader sent rows before the header".to_owned())));
+            }
         };
-        audit::insert_audit(tx, &entry, now)?;
-        imports::restore_cache(tx, previous_cache)?;
-        tracing::info!(import = import.id, rows = n_rows, loaded, rejected, "import applied");
-        Ok(())
+        let dir_rel = results_dir(import.id);
+        let dir = env.data_dir.join(&dir_rel);
+        // A run after a crash starts from a clean folder: files of the lost run are not this run's.
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir)
+            .map_err(|err| RunError::System(format!("cannot create {}: {err}", dir.display())))?;
+
+        let db = env.db;
+        let now = env.now;
+        db.write(|tx| {
+            let current = imports::find_import(tx, import.id)?;
+            if current.as_ref().is_none_or(|i| is_final(&i.state)) {
+                // Another process finished it meanwhile; nothing to do.
+                return Ok(());
+            }
+            for (_, state) in imports::list_states_of_iuf(tx, import.org_id, &name.iuf, import.id)? {
+                match state.as_str() {
+                    "IMPORT_ESEGUITO" => {
+                        return Err(Stop::File(FileError::new(
+                            "PAA_IMPORT_FLUSSO_DUPLICATO",
+                            format!("il flusso {} è già stato caricato", name.iuf),
+                        )));
+                    }
+                    "LOAD_IMPORT" | "IMPORT_IN_ELAB" => {
+                        return Err(Stop::File(FileError::new(
+                            "PAA_IMPORT_FLUSSO_IN_CARICAMENTO",
+                            format!("il flusso {} è in caricamento", name.iuf),
+                        )));
+                    }
+                    _ => {}
+                }
+            }
+            let previous_cache = imports::set_cache_kib(tx, IMPORT_CACHE_KIB)?;
+            let mut rows = RowApplier::new(tx, import, name.version, env.today, now)?;
+            // The reader may have failed already; its `Failed` then comes next.
+            let _ = send_rules.send(Arc::clone(&rows.rules));
+            let header_text = &header.text;
+            let mut scarti = ResultZip::new(
+                &dir,
+                format!("{}_SCARTI", name.base),
+                format!("{header_text};cod_rifiuto;de_rifiuto"),
+            );
+            let mut iuvs = ResultZip::new(&dir, format!("{}_IUV", name.base), header_text.clone());
+            let total_bytes = header.declared;
+            let mut n_rows = 0u64;
+            let mut out = String::with_capacity(1024);
+            let write_err = |err: io::Error| RunError::System(format!("cannot write a result file: {err}"));
+            loop {
+                let prepared = match next(&batches)? {
+                    Batch::Rows(prepared) => prepared,
+                    Batch::End => break,
+                    Batch::Failed(stop) => return Err(stop),
+                    Batch::Header(_) => {
+                        return Err(Stop::Run(RunError::System("the import's reader sent a second header".to_owned())));
+                    }
+                };
+                for mut row in prepared {
+                    n_rows += 1;
+                    if n_rows % CHECK_EVERY == 0 {
+                        if (env.cancelled)() {
+                            return Err(Stop::Run(RunError::Interrupted));
+                        }
+                        let bytes = read_bytes.load(Ordering::Relaxed);
+                        (env.progress)(Progress { rows: n_rows, bytes, total_bytes });
+                    }
+                    let line = std::mem::take(&mut row.line);
+                    out.clear();
+                    match rows.apply(row, &header.layout, &mut out)? {
+                        Ok(()) => iuvs.write_line(&out),
+                        Err(errors) => {
+                            out.push_str(&line);
+                            out.push(';');
+                            let codes: Vec<&str> = errors.iter().map(|e| e.code).collect();
+                            out.push_str(&codes.join("|"));
+                            out.push(';');
+                            let descriptions: Vec<&str> = errors.iter().map(|e| e.description.as_str()).collect();
+                            csv_row::push_field(&mut out, &descriptions.join("|"));
+                            scarti.write_line(&out)
+                        }
+                    }
+                    .map_err(write_err)?;
+                }
+            }
+            (env.progress)(Progress { rows: n_rows, bytes: read_bytes.load(Ordering::Relaxed), total_bytes });
+            let (loaded, rejected) = (iuvs.rows(), scarti.rows());
+            let rejects_file = scarti.finish().map_err(write_err)?.map(|f| format!("{dir_rel}/{f}"));
+            let iuv_file = iuvs.finish().map_err(write_err)?.map(|f| format!("{dir_rel}/{f}"));
+            results::sync_dir(&dir).map_err(write_err)?;
+            let as_i64 = |n: u64| i64::try_from(n).unwrap_or(i64::MAX);
+            let totals = ImportTotals {
+                iuf: name.iuf.clone(),
+                layout_version: name.version.code().to_owned(),
+                rows_total: as_i64(n_rows),
+                rows_loaded: as_i64(loaded),
+                rows_rejected: as_i64(rejected),
+                rejects_file,
+                iuv_file,
+            };
+            rows.scope.release_unused_counters(tx).map_err(|err| RunError::System(err.to_string()))?;
+            imports::update_import_done(tx, import.id, &totals, now)?;
+            // The notices of rows with flagGeneraIuv come after the commit, never inside it (a slow
+            // PDF must not hold the import's transaction): queued here, in the same transaction, so
+            // a crash cannot lose them.
+            if loaded > 0 && matches!(name.version.code(), "1_3" | "1_4") {
+                let payload = serde_json::json!({ "import_id": import.id }).to_string();
+                crate::store::jobs::insert_job(tx, crate::jobs::JobKind::ImportNotices.code(), &payload, now)?;
+            }
+            let object = format!("import:{}", import.file_name);
+            let after = serde_json::json!({ "rows": n_rows, "loaded": loaded, "rejected": rejected }).to_string();
+            let entry = audit::AuditEntry {
+                actor: &import.uploader,
+                org_id: Some(import.org_id),
+                action: "import.run",
+                object: Some(&object),
+                outcome: "OK",
+                after_json: Some(&after),
+                ..Default::default()
+            };
+            audit::insert_audit(tx, &entry, now)?;
+            imports::restore_cache(tx, previous_cache)?;
+            tracing::info!(import = import.id, rows = n_rows, loaded, rejected, "import applied");
+            Ok(())
+        })
     })
 }
 
-/// Applies rows inside the import's transaction, with what stays the same for the whole file
-/// looked up once.
+/// Finishes the rows the reader prepared, inside the import's transaction and in file order:
+/// what needs the store, then the action itself.
 struct RowApplier<'t> {
     tx: &'t Conn,
     import_id: i64,
     scope: OrgScope,
-    layout: &'t Layout,
-    today: Date,
     now: &'t str,
+    rules: Arc<Rules>,
     /// `None`: every debt type (an administrator); `Some`: the operator's enabled debt types.
     enabled: Option<HashSet<i64>>,
-    debt_types: HashMap<String, Option<Rc<DebtTypeRecord>>>,
-    hasher: std::hash::RandomState,
-    /// One hash per IUD seen in this file; a repeated hash is confirmed exactly below.
-    seen: HashSet<u64>,
     /// IUDs of rejected rows (loaded ones are found in the store by `import_id`).
     rejected_iuds: HashSet<String>,
-}
-
-const SYNTAX: &str = "PAA_IMPORT_SINTASSI_CSV";
-
-fn syntax(description: &str) -> RowError {
-    RowError { code: SYNTAX, description: description.to_owned() }
 }
 
 impl<'t> RowApplier<'t> {
     fn new(
         tx: &'t Conn,
         import: &ImportRecord,
-        layout: &'t Layout,
+        version: Version,
         today: Date,
         now: &'t str,
     ) -> Result<RowApplier<'t>, Stop> {
@@ -439,131 +437,54 @@ impl<'t> RowApplier<'t> {
                 }
             }
         };
+        let debt_types = debt_types::list_debt_types(tx, scope.org.id)?
+            .into_iter()
+            .map(|t| {
+                let known = KnownType { rules: debts::rules_of(&t), record: Arc::new(t) };
+                (known.record.code.clone(), known)
+            })
+            .collect();
+        let rules = Arc::new(Rules { version, segregation_code: scope.segregation_code, today, debt_types });
         Ok(RowApplier {
             tx,
             import_id: import.id,
             scope,
-            layout,
-            today,
             now,
+            rules,
             enabled,
-            debt_types: HashMap::new(),
-            hasher: std::hash::RandomState::new(),
-            seen: HashSet::new(),
             rejected_iuds: HashSet::new(),
         })
     }
 
-    /// Checks and applies one data line. `Ok(Ok(()))`: loaded, its normalized record in `out`;
-    /// `Ok(Err(_))`: rejected with these errors; `Err(_)`: the run stops.
-    fn row(&mut self, line: &str, out: &mut String) -> Result<Result<(), Vec<RowError>>, Stop> {
-        let mut fields: Vec<Cow<'_, str>> = Vec::with_capacity(N_COLUMNS);
-        if csv_row::split(line, &mut fields).is_err() {
-            return Ok(Err(vec![syntax("ERRORE GENERICO NELLA LETTURA DELLA RIGA DEL CSV")]));
-        }
-        let expected = self.layout.version.n_columns();
-        if fields.len() > expected {
-            return Ok(Err(vec![syntax("Too many columns")]));
-        }
-        if fields.len() < expected {
-            return Ok(Err(vec![syntax("Too few columns")]));
-        }
-        let layout = self.layout;
-        let get = |column: Column| -> &str {
-            layout.position(column).and_then(|pos| fields.get(pos)).map(|f| f.as_ref()).unwrap_or_default()
+    /// Finishes and applies one prepared row. `Ok(Ok(()))`: loaded, its normalized record in
+    /// `out`; `Ok(Err(_))`: rejected with these errors; `Err(_)`: the run stops.
+    fn apply(
+        &mut self,
+        prepared: Prepared,
+        layout: &Layout,
+        out: &mut String,
+    ) -> Result<Result<(), Vec<RowError>>, Stop> {
+        let now = self.now;
+        let Prepared { iud, action, mut errors, repeated_at, row, .. } = prepared;
+        let Some(PreparedRow { fields, debt_type, checked }) = row else {
+            return Ok(Err(self.rejected(&iud, errors)));
         };
-        let mut errors = Vec::new();
-        let action = get(Column::Action).trim();
-        let action = match action {
-            "I" | "M" | "A" => Some(action),
-            "" => {
-                errors.push(syntax("AZIONE NON PRESENTE"));
-                None
-            }
-            other => {
-                errors.push(RowError {
-                    code: "PAA_IMPORT_SINTASSI_CSV_AZIONE",
-                    description: format!("azione {other} non valida: I, M o A"),
-                });
-                None
-            }
-        };
-        let iud = get(Column::Iud);
-        if !iud.is_empty() && self.seen_before(iud)? {
-            errors
-                .push(RowError { code: "PAA_IMPORT_IUD_DUPLICATO", description: "IUD duplicato nel file".to_owned() });
+        if let Some(at) = repeated_at
+            && self.repeated(&iud)?
+        {
+            let error = RowError { code: "PAA_IMPORT_IUD_DUPLICATO", description: "IUD duplicato nel file".to_owned() };
+            errors.insert(at.min(errors.len()), error);
         }
-        let generate_iuv = match debt_row::parse_flag(get(Column::GenerateIuv)) {
-            Some(flag) => flag,
+        let checked = match checked {
+            Some(checked) => checked,
             None => {
-                errors.push(syntax("FLAG_GENERA_IUV NON CONFORME"));
-                false
+                let current_iuv =
+                    crate::store::debts::find_debt_by_iud(self.tx, self.scope.org.id, &iud)?.and_then(|d| d.iuv);
+                let ctx = self.rules.context(debt_type.as_ref(), action == Some("I"), current_iuv);
+                debt_row::validate(&fields, &ctx)
             }
         };
-        let secondary = match debt_row::parse_flag(get(Column::MultiBeneficiary)) {
-            Some(true) => Some(SecondaryFields {
-                fiscal_code: get(Column::MbFiscalCode).to_owned(),
-                name: get(Column::MbName).to_owned(),
-                iban: get(Column::MbIban).to_owned(),
-                address: get(Column::MbAddress).to_owned(),
-                civic_number: get(Column::MbCivicNumber).to_owned(),
-                postal_code: get(Column::MbPostalCode).to_owned(),
-                city: get(Column::MbCity).to_owned(),
-                province: get(Column::MbProvince).to_owned(),
-                country: get(Column::MbCountry).to_owned(),
-                collection_data: get(Column::MbCollectionData).to_owned(),
-                causale: get(Column::MbCausale).to_owned(),
-                amount: get(Column::MbAmount).to_owned(),
-            }),
-            Some(false) => None,
-            None => {
-                errors.push(syntax("FLAG_MULTI_BENEFICIARIO NON CONFORME"));
-                None
-            }
-        };
-        let debt_fields = DebtFields {
-            iud: iud.to_owned(),
-            iuv: get(Column::Iuv).trim().to_owned(),
-            debtor_kind: get(Column::DebtorKind).to_owned(),
-            debtor_id: get(Column::DebtorId).to_owned(),
-            debtor_name: get(Column::DebtorName).to_owned(),
-            debtor_address: get(Column::Address).to_owned(),
-            debtor_civic_number: get(Column::CivicNumber).to_owned(),
-            debtor_postal_code: get(Column::PostalCode).to_owned(),
-            debtor_city: get(Column::City).to_owned(),
-            debtor_province: get(Column::Province).to_owned(),
-            debtor_country: get(Column::Country).to_owned(),
-            debtor_email: get(Column::Email).to_owned(),
-            due_date: get(Column::DueDate).to_owned(),
-            amount: get(Column::Amount).to_owned(),
-            fee: get(Column::Fee).to_owned(),
-            debt_type: get(Column::DebtType).to_owned(),
-            payment_kinds: get(Column::PaymentKinds).to_owned(),
-            causale: get(Column::Causale).to_owned(),
-            collection_data: get(Column::CollectionData).to_owned(),
-            generate_iuv,
-            bilancio: read_bilancio(get(Column::Bilancio)),
-            secondary,
-            ..DebtFields::default()
-        };
-        let debt_type = self.debt_type(debt_fields.debt_type.trim())?;
-        let version = self.layout.version;
-        let current_iuv = match action {
-            Some("M" | "A") if !debt_fields.iuv.is_empty() => {
-                crate::store::debts::find_debt_by_iud(self.tx, self.scope.org.id, iud)?.and_then(|d| d.iuv)
-            }
-            _ => None,
-        };
-        let ctx = RowContext {
-            debt_type: debt_type.as_deref().map(debts::rules_of),
-            segregation_code: self.scope.segregation_code,
-            today: self.today,
-            causale_max: if version == Version::V1_0 { 140 } else { 1024 },
-            due_date_always_required: version <= Version::V1_1,
-            is_insert: action == Some("I"),
-            current_iuv,
-        };
-        let valid = match debt_row::validate(&debt_fields, &ctx) {
+        let valid = match checked {
             Ok(valid) if errors.is_empty() => Some(valid),
             Ok(_) => None,
             Err(found) => {
@@ -572,38 +493,33 @@ impl<'t> RowApplier<'t> {
             }
         };
         if let (Some(enabled), Some(t)) = (&self.enabled, &debt_type)
-            && !enabled.contains(&t.id)
+            && !enabled.contains(&t.record.id)
         {
             errors.push(RowError {
                 code: "PAA_IMPORT_OPERATORE_NO_PERMESSI",
-                description: format!("operatore non abilitato al tipo dovuto {}", t.code),
+                description: format!("operatore non abilitato al tipo dovuto {}", t.record.code),
             });
         }
         let (Some(valid), Some(debt_type), Some(action), true) = (valid, debt_type, action, errors.is_empty()) else {
-            return Ok(Err(self.rejected(iud, errors)));
+            return Ok(Err(self.rejected(&iud, errors)));
         };
+        let debt_type = &debt_type.record;
         let mut record = normalized(&valid, action);
         let applied = match action {
-            "I" => debts::insert_valid(
-                self.tx,
-                &self.scope,
-                &debt_type,
-                valid,
-                Source::Import,
-                Some(self.import_id),
-                self.now,
-            )?
-            .map(|a| a.iuv),
-            "M" => debts::modify_valid(self.tx, &self.scope, &debt_type, valid, Some(self.import_id), self.now)?
+            "I" => {
+                debts::insert_valid(self.tx, &self.scope, debt_type, valid, Source::Import, Some(self.import_id), now)?
+                    .map(|a| a.iuv)
+            }
+            "M" => debts::modify_valid(self.tx, &self.scope, debt_type, valid, Some(self.import_id), now)?
                 .map(|a| a.iuv),
-            _ => debts::annul_in(self.tx, &self.scope, iud, Some(self.import_id), self.now)?.map(|(debt, _)| debt.iuv),
+            _ => debts::annul_in(self.tx, &self.scope, &iud, Some(self.import_id), now)?.map(|(debt, _)| debt.iuv),
         };
         match applied {
             Ok(iuv) => {
                 if let Some(slot) = record.get_mut(Column::Iuv.index()) {
                     *slot = iuv.unwrap_or_default();
                 }
-                for (pos, column) in self.layout.physical.iter().enumerate() {
+                for (pos, column) in layout.physical.iter().enumerate() {
                     if pos > 0 {
                         out.push(csv_row::SEPARATOR);
                     }
@@ -611,7 +527,7 @@ impl<'t> RowApplier<'t> {
                 }
                 Ok(Ok(()))
             }
-            Err(errors) => Ok(Err(self.rejected(iud, errors))),
+            Err(errors) => Ok(Err(self.rejected(&iud, errors))),
         }
     }
 
@@ -622,23 +538,12 @@ impl<'t> RowApplier<'t> {
         errors
     }
 
-    /// Whether this IUD appeared on an earlier line of the file (mypay.md §2.4: unique in the
-    /// file). A hash seen before is confirmed against the rejected IUDs and the store.
-    fn seen_before(&mut self, iud: &str) -> Result<bool, Stop> {
-        if self.seen.insert(self.hasher.hash_one(iud)) {
-            return Ok(false);
-        }
+    /// Whether an IUD whose hash the reader saw before really appeared on an earlier line: every
+    /// earlier line is finished by now, so it is either among the rejected IUDs or in the store,
+    /// written by this import.
+    fn repeated(&mut self, iud: &str) -> Result<bool, Stop> {
         Ok(self.rejected_iuds.contains(iud)
             || crate::store::debts::import_wrote_iud(self.tx, self.scope.org.id, iud, self.import_id)?)
-    }
-
-    fn debt_type(&mut self, code: &str) -> Result<Option<Rc<DebtTypeRecord>>, Stop> {
-        if let Some(found) = self.debt_types.get(code) {
-            return Ok(found.clone());
-        }
-        let found = debt_types::find_debt_type(self.tx, self.scope.org.id, code)?.map(Rc::new);
-        self.debt_types.insert(code.to_owned(), found.clone());
-        Ok(found)
     }
 }
 

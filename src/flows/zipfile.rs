@@ -4,10 +4,10 @@
 //! Entry names are only compared, never used as paths: nothing is extracted to disk.
 //! Must never: trust the sizes a ZIP declares (the reader counts what it really inflates).
 
-use std::cell::Cell;
 use std::fs::File;
 use std::io::{self, Read};
-use std::rc::Rc;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use zip::ZipArchive;
 
@@ -67,12 +67,12 @@ pub fn find_csv(archive: &mut ZipArchive<File>, base: &str, limit: u64) -> Resul
 pub struct Limited<R> {
     inner: R,
     limit: u64,
-    read: Rc<Cell<u64>>,
+    read: Arc<AtomicU64>,
 }
 
 impl<R: Read> Limited<R> {
     /// Wraps `inner`; `read` is shared with whoever reports progress.
-    pub fn new(inner: R, limit: u64, read: Rc<Cell<u64>>) -> Limited<R> {
+    pub fn new(inner: R, limit: u64, read: Arc<AtomicU64>) -> Limited<R> {
         Limited { inner, limit, read }
     }
 }
@@ -80,8 +80,8 @@ impl<R: Read> Limited<R> {
 impl<R: Read> Read for Limited<R> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         let n = self.inner.read(buf)?;
-        let total = self.read.get().saturating_add(n as u64);
-        self.read.set(total);
+        // One thread reads; the counter is shared only so another can report progress.
+        let total = self.read.fetch_add(n as u64, Ordering::Relaxed).saturating_add(n as u64);
         if total > self.limit {
             return Err(io::Error::new(io::ErrorKind::FileTooLarge, format!("over {} bytes decompressed", self.limit)));
         }
@@ -124,8 +124,8 @@ mod tests {
 
     #[test]
     fn the_limit_counts_real_bytes() {
-        let read = Rc::new(Cell::new(0));
-        let mut limited = Limited::new(&[0u8; 50][..], 10, Rc::clone(&read));
+        let read = Arc::new(AtomicU64::new(0));
+        let mut limited = Limited::new(&[0u8; 50][..], 10, Arc::clone(&read));
         let mut sink = Vec::new();
         let err = limited.read_to_end(&mut sink).unwrap_err();
         assert_eq!(err.kind(), io::ErrorKind::FileTooLarge);
