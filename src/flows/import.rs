@@ -301,11 +301,8 @@ fn apply(env: &mut RunEnv<'_>, import: &ImportRecord) -> Result<(), Stop> {
             // The reader may have failed already; its `Failed` then comes next.
             let _ = send_rules.send(Arc::clone(&rows.rules));
             let header_text = &header.text;
-            let mut scarti = ResultZip::new(
-                &dir,
-                format!("{}_SCARTI", name.base),
-                format!("{header_text};cod_rifiuto;de_rifiuto"),
-            );
+            let mut scarti =
+                ResultZip::new(&dir, format!("{}_SCARTI", name.base), format!("{header_text};cod_rifiuto;de_rifiuto"));
             let mut iuvs = ResultZip::new(&dir, format!("{}_IUV", name.base), header_text.clone());
             let total_bytes = header.declared;
             let mut n_rows = 0u64;
@@ -445,15 +442,7 @@ impl<'t> RowApplier<'t> {
             })
             .collect();
         let rules = Arc::new(Rules { version, segregation_code: scope.segregation_code, today, debt_types });
-        Ok(RowApplier {
-            tx,
-            import_id: import.id,
-            scope,
-            now,
-            rules,
-            enabled,
-            rejected_iuds: HashSet::new(),
-        })
+        Ok(RowApplier { tx, import_id: import.id, scope, now, rules, enabled, rejected_iuds: HashSet::new() })
     }
 
     /// Finishes and applies one prepared row. `Ok(Ok(()))`: loaded, its normalized record in
@@ -510,8 +499,9 @@ impl<'t> RowApplier<'t> {
                 debts::insert_valid(self.tx, &self.scope, debt_type, valid, Source::Import, Some(self.import_id), now)?
                     .map(|a| a.iuv)
             }
-            "M" => debts::modify_valid(self.tx, &self.scope, debt_type, valid, Some(self.import_id), now)?
-                .map(|a| a.iuv),
+            "M" => {
+                debts::modify_valid(self.tx, &self.scope, debt_type, valid, Some(self.import_id), now)?.map(|a| a.iuv)
+            }
             _ => debts::annul_in(self.tx, &self.scope, &iud, Some(self.import_id), now)?.map(|(debt, _)| debt.iuv),
         };
         match applied {

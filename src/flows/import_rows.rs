@@ -87,7 +87,7 @@ impl Rules {
 /// What the reader sends, in this order: one `Header` (or `Failed`), then `Rows` until `End` (or
 /// `Failed`).
 pub(super) enum Batch {
-    Header(Header),
+    Header(Box<Header>),
     Rows(Vec<Prepared>),
     Failed(Stop),
     End,
@@ -142,7 +142,8 @@ fn read_all(
         .map_err(|err| Stop::Run(RunError::System(format!("cannot open the stored upload: {err}"))))?;
     let mut archive =
         zip::ZipArchive::new(file).map_err(|err| Stop::File(zip_error(ZipError::Unreadable(err.to_string()))))?;
-    let (index, declared) = zipfile::find_csv(&mut archive, &upload.base, limit).map_err(|e| Stop::File(zip_error(e)))?;
+    let (index, declared) =
+        zipfile::find_csv(&mut archive, &upload.base, limit).map_err(|e| Stop::File(zip_error(e)))?;
     let entry = archive.by_index(index).map_err(|err| Stop::File(zip_error(ZipError::Unreadable(err.to_string()))))?;
     let mut lines = LineReader::new(BufReader::with_capacity(256 * 1024, Limited::new(entry, limit, read_bytes)));
 
@@ -163,7 +164,7 @@ fn read_all(
         Stop::File(FileError::new(format!("PAA_IMPORT_FILE_VERSIONE_ERR({})", upload.version.code()), err.to_string()))
     })?;
     drop(header_fields);
-    if out.send(Batch::Header(Header { text, layout: layout.clone(), declared })).is_err() {
+    if out.send(Batch::Header(Box::new(Header { text, layout: layout.clone(), declared }))).is_err() {
         return Ok(());
     }
     let Ok(rules) = rules.recv() else {
@@ -180,7 +181,8 @@ fn read_all(
         let line = std::str::from_utf8(bytes)
             .map_err(|_| Stop::File(generic(format!("riga {line_no}: il file CSV non è in UTF-8"))))?;
         batch.push(preparer.prepare(line));
-        if batch.len() == BATCH && out.send(Batch::Rows(std::mem::replace(&mut batch, Vec::with_capacity(BATCH)))).is_err()
+        if batch.len() == BATCH
+            && out.send(Batch::Rows(std::mem::replace(&mut batch, Vec::with_capacity(BATCH)))).is_err()
         {
             return Ok(());
         }
@@ -302,9 +304,8 @@ impl Preparer {
         let debt_type = self.rules.debt_types.get(fields.debt_type.trim()).cloned();
         // `M` and `A` may repeat the IUV the debt already has, which only the store knows.
         let needs_current_iuv = matches!(action, Some("M" | "A")) && !fields.iuv.is_empty();
-        let checked = (!needs_current_iuv).then(|| {
-            debt_row::validate(&fields, &self.rules.context(debt_type.as_ref(), action == Some("I"), None))
-        });
+        let checked = (!needs_current_iuv)
+            .then(|| debt_row::validate(&fields, &self.rules.context(debt_type.as_ref(), action == Some("I"), None)));
         Prepared {
             line: line.to_owned(),
             iud: fields.iud.clone(),

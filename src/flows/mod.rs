@@ -13,8 +13,8 @@
 pub mod csv_row;
 pub mod expired_export;
 pub mod import;
-mod import_rows;
 pub mod import_layout;
+mod import_rows;
 pub mod pagati;
 pub mod quoted_csv;
 pub mod results;

@@ -265,9 +265,7 @@ pub fn import_wrote_iud(conn: &Connection, org_id: i64, iud: &str, import_id: i6
 /// Whether `value` is a live identifier of `kind` (`IUD` or `IUV`) in the org.
 pub fn identifier_is_live(conn: &Connection, org_id: i64, kind: &str, value: &str) -> Result<bool, StoreError> {
     Ok(conn
-        .prepare_cached(
-            "SELECT 1 FROM identifier WHERE org_id = ?1 AND kind = ?2 AND value = ?3",
-        )?
+        .prepare_cached("SELECT 1 FROM identifier WHERE org_id = ?1 AND kind = ?2 AND value = ?3")?
         .exists(params![org_id, kind, value])?)
 }
 
@@ -352,8 +350,8 @@ pub fn update_payment_started(conn: &Connection, debt_id: i64, state: &str, now:
 
 /// Releases the live identifiers of a debt (on annulment), so its IUD and IUV can be used again.
 pub fn release_identifiers(conn: &Connection, debt: &DebtRecord) -> Result<(), StoreError> {
-    let mut release = conn
-        .prepare_cached("DELETE FROM identifier WHERE org_id = ?1 AND kind = ?2 AND value = ?3 AND debt_id = ?4")?;
+    let mut release =
+        conn.prepare_cached("DELETE FROM identifier WHERE org_id = ?1 AND kind = ?2 AND value = ?3 AND debt_id = ?4")?;
     release.execute(params![debt.org_id, "IUD", debt.iud, debt.id])?;
     if let Some(iuv) = &debt.iuv {
         release.execute(params![debt.org_id, "IUV", iuv, debt.id])?;
