@@ -11,6 +11,8 @@
 //! [`landing`], [`begin_checkout`] + [`checkout_sent`], [`finish`] (→ where the browser goes
 //! back), [`status`] (→ [`SessionStatus`]), [`polling_token`].
 
+use std::borrow::Cow;
+
 use jiff::civil::Date;
 use jiff::{SignedDuration, Timestamp};
 use serde::{Deserialize, Serialize};
@@ -22,11 +24,12 @@ use super::portal::{self, NewCart, PortalError};
 use crate::domain::NoticeNumber;
 use crate::domain::debt_row::{self, BilancioField, DebtFields, RowError};
 use crate::store::carts::{self, CartRecord};
+use crate::store::debt_types::{self, DebtTypeRecord};
 use crate::store::debts::{self, DebtRecord};
 use crate::store::orgs::{self, OrgRecord};
 use crate::store::receipts::{self, ReceiptRecord};
 use crate::store::sil::{self, SilSessionRecord};
-use crate::store::{Db, StoreError, audit, debt_types};
+use crate::store::{Db, StoreError, audit};
 
 /// How long the landing URL of a session works (MyPay's cache lifetime).
 pub const SESSION_MINUTES: i64 = 60;
@@ -179,6 +182,20 @@ fn first_fault(found: &mut Option<((u8, usize, u8), &'static str, String)>, inde
     }
 }
 
+/// A `Dovuti` document carries no due date: a debt paid now, of a type whose due date is
+/// mandatory, falls due the day it is created. A due date given (REST API) is kept.
+fn due_today_if_needed<'a>(
+    fields: &'a DebtFields,
+    debt_type: Option<&DebtTypeRecord>,
+    today: Date,
+) -> Cow<'a, DebtFields> {
+    if fields.due_date.trim().is_empty() && debt_type.is_some_and(|t| t.due_date_mandatory) {
+        Cow::Owned(DebtFields { due_date: today.to_string(), ..fields.clone() })
+    } else {
+        Cow::Borrowed(fields)
+    }
+}
+
 /// Checks the items as §4.6 orders it and reads each org once; the caller checked the calling
 /// org and its password. Nothing is written.
 fn check_items(conn: &crate::store::Conn, items: &[SessionItem], today: Date) -> Result<(), SilError> {
@@ -201,7 +218,8 @@ fn check_items(conn: &crate::store::Conn, items: &[SessionItem], today: Date) ->
             .map_err(|_| fault("PAA_ENTE_NON_VALIDO", format!("ente {} non valido", item.ipa)))?;
         let debt_type = debt_types::find_debt_type(conn, scope.org.id, item.fields.debt_type.trim())?;
         let ctx = insert_context(&scope, debt_type.as_ref().map(rules_of), today);
-        let mut errors = debt_row::validate(&item.fields, &ctx).err().unwrap_or_default();
+        let fields = due_today_if_needed(&item.fields, debt_type.as_ref(), today);
+        let mut errors = debt_row::validate(&fields, &ctx).err().unwrap_or_default();
         let iud = item.fields.iud.trim();
         if !iud.is_empty()
             && (seen.contains(&(item.ipa.as_str(), iud)) || debts::identifier_is_live(conn, scope.org.id, "IUD", iud)?)
@@ -240,6 +258,9 @@ struct StoredItem {
     debtor_province: String,
     debtor_country: String,
     debtor_email: String,
+    /// Absent from sessions stored before it was kept.
+    #[serde(default)]
+    due_date: String,
     amount: String,
     fee: String,
     debt_type: String,
@@ -267,6 +288,7 @@ impl StoredItem {
             debtor_province: f.debtor_province.clone(),
             debtor_country: f.debtor_country.clone(),
             debtor_email: f.debtor_email.clone(),
+            due_date: f.due_date.clone(),
             amount: f.amount.clone(),
             fee: f.fee.clone(),
             debt_type: f.debt_type.clone(),
@@ -297,6 +319,7 @@ impl StoredItem {
                 debtor_province: self.debtor_province,
                 debtor_country: self.debtor_country,
                 debtor_email: self.debtor_email,
+                due_date: self.due_date,
                 amount: self.amount,
                 fee: self.fee,
                 debt_type: self.debt_type,
@@ -560,7 +583,8 @@ fn create_debts(
                 return Err(fault("PAA_IDENTIFICATIVO_TIPO_DOVUTO_NON_VALIDO", item.fields.debt_type.clone()));
             };
             let ctx = insert_context(&scope, Some(rules_of(&debt_type)), today);
-            let valid = debt_row::validate(&item.fields, &ctx)
+            let fields = due_today_if_needed(&item.fields, Some(&debt_type), today);
+            let valid = debt_row::validate(&fields, &ctx)
                 .map_err(|errors| fault("PAA_SYSTEM_ERROR", ServiceError::Rejected(errors).to_string()))?;
             let applied = insert_valid(tx, &scope, &debt_type, valid, Source::Sil, None, iso)?.map_err(|errors| {
                 let dup = errors.iter().any(|e| e.code == "PAA_IMPORT_IUD_DUPLICATO");

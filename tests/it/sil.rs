@@ -513,6 +513,36 @@ fn cancelled_at_checkout_is_annullato_and_the_back_url_says_error() {
     assert_eq!(fault_code(&answer).as_deref(), Some("PAA_PAGAMENTO_ANNULLATO"), "{answer}");
 }
 
+/// The demo's TARI wants a due date, which a `Dovuti` cannot carry: the debt paid through the
+/// session falls due the day it is created, and the landing page goes on to Checkout.
+#[test]
+fn invia_dovuti_of_a_type_with_mandatory_due_date_reaches_checkout() {
+    let (_tmp, dir, server) = demo_server();
+    let sim = simulator_url(&server);
+    let single = "<datiSingoloVersamento><identificativoUnivocoDovuto>TARI-SIL-1</identificativoUnivocoDovuto>\
+         <importoSingoloVersamento>80.00</importoSingoloVersamento>\
+         <identificativoTipoDovuto>TARI</identificativoTipoDovuto>\
+         <causaleVersamento>TARI rata unica</causaleVersamento>\
+         <datiSpecificiRiscossione>9/0101002IM/</datiSpecificiRiscossione></datiSingoloVersamento>";
+    let doc = dovuti(single, None);
+    assert_valid_document(&doc);
+    let answer = call(&server, "paaSILInviaDovuti", &invia_dovuti("c_esempio", PASSWORD, &b64(&doc), ""));
+    assert_eq!(fault_code(&answer), None, "{answer}");
+    let url = text_of(&answer, "url").unwrap();
+    let mut browser = Browser::new(&server.base);
+    assert_eq!(browser.get(&url).status, 200);
+    let path = url.trim_start_matches(&server.base).to_owned();
+    let sent = browser.submit(&path, &path, &[("privacy", "1"), ("email", "mario@example.it")]);
+    assert_eq!(sent.status, 303, "{}", sent.body);
+    assert!(sent.location.unwrap().starts_with(&format!("{sim}/c/")));
+    let today = mypay::clock::today_rome(mypay::clock::now()).to_string();
+    let due = count(
+        &dir,
+        &format!("SELECT count(*) FROM debt WHERE iud = 'TARI-SIL-1' AND source = 'sil' AND due_date = '{today}'"),
+    );
+    assert_eq!(due, 1);
+}
+
 /// A `Versamento` of the demo's spontaneous debt type for Mario Rossi.
 fn versamento(iud: &str, amount: &str, azione: &str, iuv: Option<&str>) -> String {
     let iuv = iuv

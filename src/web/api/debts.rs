@@ -172,12 +172,6 @@ pub fn start_payment(ctx: &ApiCtx<'_>) -> Result<Response, ApiError> {
                     if !item.is_object() {
                         return Err(ApiError::invalid("debts must be objects"));
                     }
-                    // A session keeps what paaSILInviaDovuti carries, which has no due date.
-                    if !text(item, "due_date")?.is_empty() {
-                        return Err(ApiError::invalid(
-                            "due_date cannot be given for debts created by a payment (as in paaSILInviaDovuti)",
-                        ));
-                    }
                     Ok(SessionItem { ipa: ctx.ipa().to_owned(), fields: fields_of(ctx, item, None)? })
                 })
                 .collect::<Result<Vec<_>, _>>()?;
