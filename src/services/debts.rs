@@ -245,7 +245,8 @@ pub(crate) fn insert_valid(
         }
         None => (None, None),
     };
-    let mut record = record_of(scope, debt_type, valid, source, import_id);
+    let mut record = record_of(scope, debt_type, valid, import_id);
+    record.source = source.code().to_owned();
     record.iuv = iuv;
     record.notice_number = notice_number;
     record.state = DebtState::Inserted.code().to_owned();
@@ -309,7 +310,9 @@ pub(crate) fn modify_valid(
         }
         (None, None) => (None, None, false),
     };
-    let mut record = record_of(scope, debt_type, valid, Source::Import, import_id);
+    let mut record = record_of(scope, debt_type, valid, import_id);
+    // A debt keeps the channel that created it, whichever channel modifies it.
+    record.source = current.source.clone();
     record.id = current.id;
     record.iuv = iuv;
     record.notice_number = notice_number;
@@ -362,14 +365,8 @@ fn generate(tx: &crate::store::Conn, scope: &OrgScope) -> Result<(String, String
     Ok((iuv.as_str().to_owned(), notice.as_str().to_owned()))
 }
 
-/// The stored form of a validated debt (identifiers and state are the caller's).
-fn record_of(
-    scope: &OrgScope,
-    debt_type: &DebtTypeRecord,
-    valid: ValidDebt,
-    source: Source,
-    import_id: Option<i64>,
-) -> DebtRecord {
+/// The stored form of a validated debt (identifiers, state and source are the caller's).
+fn record_of(scope: &OrgScope, debt_type: &DebtTypeRecord, valid: ValidDebt, import_id: Option<i64>) -> DebtRecord {
     let mb = valid.secondary;
     DebtRecord {
         org_id: scope.org.id,
@@ -408,7 +405,6 @@ fn record_of(
         mb_collection_data: mb.as_ref().and_then(|m| m.collection_data.as_ref().map(|c| c.as_str().to_owned())),
         mb_causale: mb.as_ref().and_then(|m| m.causale.clone()),
         mb_amount_cents: mb.as_ref().map(|m| m.amount.get()),
-        source: source.code().to_owned(),
         import_id,
         ..DebtRecord::default()
     }
@@ -544,4 +540,52 @@ pub fn list_debts(db: &Db, ipa: &str, filter: &DebtFilter) -> Result<Vec<DebtRec
 /// The successful receipts of a debt (more than one is a double payment).
 pub fn receipts_of_debt(db: &Db, debt_id: i64) -> Result<Vec<crate::store::receipts::ReceiptRecord>, ServiceError> {
     Ok(db.read(|c| crate::store::receipts::list_ok_receipts_for_debt(c, debt_id))?)
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
+    use super::*;
+
+    fn contribution(iud: &str, amount: &str) -> DebtFields {
+        DebtFields {
+            iud: iud.to_owned(),
+            debtor_kind: "F".to_owned(),
+            debtor_id: "RSSMRA85T10A562S".to_owned(),
+            debtor_name: "Mario Rossi".to_owned(),
+            amount: amount.to_owned(),
+            debt_type: "CONTRIBUTO_EVENTI".to_owned(),
+            causale: format!("Contributo {iud}"),
+            collection_data: "9/0101108TS/".to_owned(),
+            generate_iuv: true,
+            ..DebtFields::default()
+        }
+    }
+
+    #[test]
+    fn a_modified_debt_keeps_the_source_that_created_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let (db, _) = Db::open(&dir.path().join("mypay.db")).unwrap();
+        let today = Date::new(2026, 11, 30).unwrap();
+        crate::services::demo::seed(&db, today, "t").unwrap();
+        let ipa = crate::services::demo::DEMO_IPA;
+        for (source, code) in [(Source::Sil, "sil"), (Source::Cli, "cli"), (Source::Import, "import")] {
+            let iud = format!("SRC-{code}");
+            add_debt(&db, "test", ipa, &contribution(&iud, "10.00"), source, today, "t").unwrap();
+            let after = modify_debt(&db, "test", ipa, &contribution(&iud, "12.00"), today, "t2").unwrap();
+            assert_eq!((after.source.as_str(), after.amount_cents), (code, 1200));
+            // What modify_valid builds for the store carries the stored source, not a made-up one.
+            let applied = db
+                .write(|tx| {
+                    let scope = OrgScope::load(tx, ipa)?;
+                    let t = debt_types::find_debt_type(tx, scope.org.id, "CONTRIBUTO_EVENTI")?.unwrap();
+                    let ctx = RowContext { is_insert: false, ..insert_context(&scope, Some(rules_of(&t)), today) };
+                    let valid = debt_row::validate(&contribution(&iud, "13.00"), &ctx).unwrap();
+                    let applied = modify_valid(tx, &scope, &t, valid, None, "t3")?.unwrap();
+                    Ok::<_, ServiceError>(debts::find_debt_by_id(tx, applied.id)?.unwrap())
+                })
+                .unwrap();
+            assert_eq!((applied.source.as_str(), applied.amount_cents), (code, 1300));
+        }
+    }
 }
