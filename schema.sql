@@ -192,12 +192,13 @@ CREATE INDEX debt_org_type ON debt (org_id, debt_type_id);
 -- identifiers are registered when it is stored and removed when it is annulled, so they can be used
 -- again; the debt keeps them, and the audit journal says when. Keyed by the identifier itself
 -- (WITHOUT ROWID): registering one is a single b-tree insert, which a large import does per row.
--- Debts are never deleted, so `debt_id` needs no index for its foreign key.
+-- No foreign keys: rows are written only beside their debt (store::debts, same transaction), and
+-- checking org and debt on every registration was a measurable part of an import.
 CREATE TABLE identifier (
-    org_id   INTEGER NOT NULL REFERENCES org(id),
+    org_id   INTEGER NOT NULL,
     kind     TEXT NOT NULL CHECK (kind IN ('IUD', 'IUV')),
     value    TEXT NOT NULL,
-    debt_id  INTEGER NOT NULL REFERENCES debt(id),
+    debt_id  INTEGER NOT NULL,
     PRIMARY KEY (org_id, kind, value)
 ) WITHOUT ROWID;
 

@@ -21,11 +21,11 @@ use std::sync::mpsc::{self, Receiver};
 use jiff::civil::Date;
 
 use super::csv_row;
-use super::import_layout::{Column, Layout, N_COLUMNS, Version};
-use super::import_rows::{self, Batch, KnownType, Prepared, PreparedRow, Rules, Upload};
+use super::import_layout::{Layout, Version};
+use super::import_rows::{self, Batch, KnownType, Prepared, PreparedRow, ResultLine, Rules, Upload};
 use super::results::{self, ResultZip};
 use super::zipfile::ZipError;
-use crate::domain::debt_row::{self, BilancioField, RowError, ValidDebt};
+use crate::domain::debt_row::{self, BilancioField, RowError};
 use crate::services::ServiceError;
 use crate::services::debts::{self, OrgScope, Source};
 use crate::soap;
@@ -455,7 +455,7 @@ impl<'t> RowApplier<'t> {
     ) -> Result<Result<(), Vec<RowError>>, Stop> {
         let now = self.now;
         let Prepared { iud, action, mut errors, repeated_at, row, .. } = prepared;
-        let Some(PreparedRow { fields, debt_type, checked }) = row else {
+        let Some(PreparedRow { fields, debt_type, checked, result }) = row else {
             return Ok(Err(self.rejected(&iud, errors)));
         };
         if let Some(at) = repeated_at
@@ -464,13 +464,13 @@ impl<'t> RowApplier<'t> {
             let error = RowError { code: "PAA_IMPORT_IUD_DUPLICATO", description: "IUD duplicato nel file".to_owned() };
             errors.insert(at.min(errors.len()), error);
         }
-        let checked = match checked {
-            Some(checked) => checked,
-            None => {
+        let checked = match (checked, fields) {
+            (Some(checked), _) => checked,
+            (None, fields) => {
                 let current_iuv =
                     crate::store::debts::find_debt_by_iud(self.tx, self.scope.org.id, &iud)?.and_then(|d| d.iuv);
                 let ctx = self.rules.context(debt_type.as_ref(), action == Some("I"), current_iuv);
-                debt_row::validate(&fields, &ctx)
+                debt_row::validate(&fields.unwrap_or_default(), &ctx)
             }
         };
         let valid = match checked {
@@ -493,7 +493,7 @@ impl<'t> RowApplier<'t> {
             return Ok(Err(self.rejected(&iud, errors)));
         };
         let debt_type = &debt_type.record;
-        let mut record = normalized(&valid, action);
+        let result = result.unwrap_or_else(|| ResultLine::new(layout, &import_rows::normalized(&valid, action)));
         let applied = match action {
             "I" => {
                 debts::insert_valid(self.tx, &self.scope, debt_type, valid, Source::Import, Some(self.import_id), now)?
@@ -506,15 +506,7 @@ impl<'t> RowApplier<'t> {
         };
         match applied {
             Ok(iuv) => {
-                if let Some(slot) = record.get_mut(Column::Iuv.index()) {
-                    *slot = iuv.unwrap_or_default();
-                }
-                for (pos, column) in layout.physical.iter().enumerate() {
-                    if pos > 0 {
-                        out.push(csv_row::SEPARATOR);
-                    }
-                    csv_row::push_field(out, record.get(column.index()).map(String::as_str).unwrap_or_default());
-                }
+                result.write(iuv.as_deref().unwrap_or_default(), out);
                 Ok(Ok(()))
             }
             Err(errors) => Ok(Err(self.rejected(&iud, errors))),
@@ -535,55 +527,6 @@ impl<'t> RowApplier<'t> {
         Ok(self.rejected_iuds.contains(iud)
             || crate::store::debts::import_wrote_iud(self.tx, self.scope.org.id, iud, self.import_id)?)
     }
-}
-
-/// The `_IUV` record of a loaded row, by logical column (mypay.md §2.7): normalized values; the
-/// IUV is filled in once applied.
-fn normalized(valid: &ValidDebt, action: &str) -> Vec<String> {
-    let mut record = vec![String::new(); N_COLUMNS];
-    let mut set = |column: Column, value: String| {
-        if let Some(slot) = record.get_mut(column.index()) {
-            *slot = value;
-        }
-    };
-    let text = |value: &Option<String>| value.clone().unwrap_or_default();
-    set(Column::Iud, valid.iud.clone());
-    set(Column::DebtorKind, valid.debtor_kind.code().to_string());
-    set(Column::DebtorId, valid.debtor.as_str().to_owned());
-    set(Column::DebtorName, valid.debtor_name.clone());
-    set(Column::Address, text(&valid.debtor_address));
-    set(Column::CivicNumber, text(&valid.debtor_civic_number));
-    set(Column::PostalCode, text(&valid.debtor_postal_code));
-    set(Column::City, text(&valid.debtor_city));
-    set(Column::Province, text(&valid.debtor_province));
-    set(Column::Country, text(&valid.debtor_country));
-    set(Column::Email, text(&valid.debtor_email));
-    set(Column::DueDate, valid.due_date.map(|d| d.to_string()).unwrap_or_default());
-    set(Column::Amount, valid.amount.to_decimal_string());
-    set(Column::Fee, valid.fee.map(|f| f.to_decimal_string()).unwrap_or_default());
-    set(Column::DebtType, valid.debt_type.clone());
-    set(Column::PaymentKinds, valid.payment_kinds.clone());
-    set(Column::Causale, valid.causale.clone());
-    set(Column::CollectionData, valid.collection_data.as_str().to_owned());
-    set(Column::Bilancio, text(&valid.bilancio));
-    set(Column::GenerateIuv, valid.generate_iuv.to_string());
-    set(Column::MultiBeneficiary, valid.secondary.is_some().to_string());
-    if let Some(mb) = &valid.secondary {
-        set(Column::MbFiscalCode, mb.fiscal_code.as_str().to_owned());
-        set(Column::MbName, mb.name.clone());
-        set(Column::MbIban, mb.iban.as_str().to_owned());
-        set(Column::MbAddress, text(&mb.address));
-        set(Column::MbCivicNumber, text(&mb.civic_number));
-        set(Column::MbPostalCode, text(&mb.postal_code));
-        set(Column::MbCity, text(&mb.city));
-        set(Column::MbProvince, text(&mb.province));
-        set(Column::MbCountry, text(&mb.country));
-        set(Column::MbCollectionData, mb.collection_data.as_ref().map(|c| c.as_str().to_owned()).unwrap_or_default());
-        set(Column::MbCausale, text(&mb.causale));
-        set(Column::MbAmount, mb.amount.to_decimal_string());
-    }
-    set(Column::Action, action.to_owned());
-    record
 }
 
 /// Reads the `bilancio` column (mypay.md §2.6) with the one XML reader: root `bilancio`, 1..n

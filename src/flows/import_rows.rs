@@ -111,10 +111,50 @@ pub(super) struct Prepared {
 
 /// The fields of a line that split into the right number of columns.
 pub(super) struct PreparedRow {
-    pub fields: DebtFields,
+    /// Kept only when the checks wait for the store (`checked` is `None`).
+    pub fields: Option<DebtFields>,
     pub debt_type: Option<KnownType>,
     /// The verdict of `debt_row::validate`, or `None` when it needs the debt's current IUV.
     pub checked: Option<Result<ValidDebt, Vec<RowError>>>,
+    /// The row's `_IUV` line, ready but for the IUV, when the checks passed here.
+    pub result: Option<ResultLine>,
+}
+
+/// A loaded row's line in the `_IUV` result file (mypay.md §2.7), in the file's column order,
+/// split where the IUV goes: the IUV is known only once the row is applied.
+pub(super) struct ResultLine {
+    before_iuv: String,
+    after_iuv: String,
+    has_iuv: bool,
+}
+
+impl ResultLine {
+    /// The line of `record` (by logical column) in `layout`'s physical order.
+    pub fn new(layout: &Layout, record: &[String]) -> ResultLine {
+        let (mut before_iuv, mut after_iuv) = (String::with_capacity(256), String::with_capacity(64));
+        let mut has_iuv = false;
+        for (pos, column) in layout.physical.iter().enumerate() {
+            let out = if has_iuv { &mut after_iuv } else { &mut before_iuv };
+            if pos > 0 {
+                out.push(csv_row::SEPARATOR);
+            }
+            if *column == Column::Iuv {
+                has_iuv = true;
+                continue;
+            }
+            csv_row::push_field(out, record.get(column.index()).map(String::as_str).unwrap_or_default());
+        }
+        ResultLine { before_iuv, after_iuv, has_iuv }
+    }
+
+    /// Appends the line, with `iuv`, to `out`.
+    pub fn write(&self, iuv: &str, out: &mut String) {
+        out.push_str(&self.before_iuv);
+        if self.has_iuv {
+            csv_row::push_field(out, iuv);
+        }
+        out.push_str(&self.after_iuv);
+    }
 }
 
 pub(super) const SYNTAX: &str = "PAA_IMPORT_SINTASSI_CSV";
@@ -304,15 +344,69 @@ impl Preparer {
         let debt_type = self.rules.debt_types.get(fields.debt_type.trim()).cloned();
         // `M` and `A` may repeat the IUV the debt already has, which only the store knows.
         let needs_current_iuv = matches!(action, Some("M" | "A")) && !fields.iuv.is_empty();
-        let checked = (!needs_current_iuv)
-            .then(|| debt_row::validate(&fields, &self.rules.context(debt_type.as_ref(), action == Some("I"), None)));
-        Prepared {
-            line: line.to_owned(),
-            iud: fields.iud.clone(),
-            action,
-            errors,
-            repeated_at,
-            row: Some(PreparedRow { fields, debt_type, checked }),
-        }
+        let iud = fields.iud.clone();
+        let row = if needs_current_iuv {
+            PreparedRow { fields: Some(fields), debt_type, checked: None, result: None }
+        } else {
+            let checked =
+                debt_row::validate(&fields, &self.rules.context(debt_type.as_ref(), action == Some("I"), None));
+            let result = match (&checked, action) {
+                (Ok(valid), Some(action)) if errors.is_empty() => {
+                    Some(ResultLine::new(&self.layout, &normalized(valid, action)))
+                }
+                _ => None,
+            };
+            PreparedRow { fields: None, debt_type, checked: Some(checked), result }
+        };
+        Prepared { line: line.to_owned(), iud, action, errors, repeated_at, row: Some(row) }
     }
+}
+
+/// The `_IUV` record of a loaded row, by logical column (mypay.md §2.7): normalized values; the
+/// IUV is filled in once applied.
+pub(super) fn normalized(valid: &ValidDebt, action: &str) -> Vec<String> {
+    let mut record = vec![String::new(); N_COLUMNS];
+    let mut set = |column: Column, value: String| {
+        if let Some(slot) = record.get_mut(column.index()) {
+            *slot = value;
+        }
+    };
+    let text = |value: &Option<String>| value.clone().unwrap_or_default();
+    set(Column::Iud, valid.iud.clone());
+    set(Column::DebtorKind, valid.debtor_kind.code().to_string());
+    set(Column::DebtorId, valid.debtor.as_str().to_owned());
+    set(Column::DebtorName, valid.debtor_name.clone());
+    set(Column::Address, text(&valid.debtor_address));
+    set(Column::CivicNumber, text(&valid.debtor_civic_number));
+    set(Column::PostalCode, text(&valid.debtor_postal_code));
+    set(Column::City, text(&valid.debtor_city));
+    set(Column::Province, text(&valid.debtor_province));
+    set(Column::Country, text(&valid.debtor_country));
+    set(Column::Email, text(&valid.debtor_email));
+    set(Column::DueDate, valid.due_date.map(|d| d.to_string()).unwrap_or_default());
+    set(Column::Amount, valid.amount.to_decimal_string());
+    set(Column::Fee, valid.fee.map(|f| f.to_decimal_string()).unwrap_or_default());
+    set(Column::DebtType, valid.debt_type.clone());
+    set(Column::PaymentKinds, valid.payment_kinds.clone());
+    set(Column::Causale, valid.causale.clone());
+    set(Column::CollectionData, valid.collection_data.as_str().to_owned());
+    set(Column::Bilancio, text(&valid.bilancio));
+    set(Column::GenerateIuv, valid.generate_iuv.to_string());
+    set(Column::MultiBeneficiary, valid.secondary.is_some().to_string());
+    if let Some(mb) = &valid.secondary {
+        set(Column::MbFiscalCode, mb.fiscal_code.as_str().to_owned());
+        set(Column::MbName, mb.name.clone());
+        set(Column::MbIban, mb.iban.as_str().to_owned());
+        set(Column::MbAddress, text(&mb.address));
+        set(Column::MbCivicNumber, text(&mb.civic_number));
+        set(Column::MbPostalCode, text(&mb.postal_code));
+        set(Column::MbCity, text(&mb.city));
+        set(Column::MbProvince, text(&mb.province));
+        set(Column::MbCountry, text(&mb.country));
+        set(Column::MbCollectionData, mb.collection_data.as_ref().map(|c| c.as_str().to_owned()).unwrap_or_default());
+        set(Column::MbCausale, text(&mb.causale));
+        set(Column::MbAmount, mb.amount.to_decimal_string());
+    }
+    set(Column::Action, action.to_owned());
+    record
 }

@@ -2,11 +2,12 @@
 -- WITHOUT ROWID table. Before, a row stayed after annulment with `released_at` set, behind a partial
 -- unique index and an index on `debt_id`: three b-tree inserts per identifier instead of one.
 -- Released rows are dropped: the annulled debts keep their IUD and IUV, the audit journal the when.
+-- No foreign keys: rows are written only beside their debt, in its transaction (store::debts).
 CREATE TABLE identifier_next (
-    org_id   INTEGER NOT NULL REFERENCES org(id),
+    org_id   INTEGER NOT NULL,
     kind     TEXT NOT NULL CHECK (kind IN ('IUD', 'IUV')),
     value    TEXT NOT NULL,
-    debt_id  INTEGER NOT NULL REFERENCES debt(id),
+    debt_id  INTEGER NOT NULL,
     PRIMARY KEY (org_id, kind, value)
 ) WITHOUT ROWID;
 INSERT INTO identifier_next (org_id, kind, value, debt_id)
