@@ -146,7 +146,8 @@ impl Session {
         let answer: Value = serde_json::from_str(&res.body_mut().read_to_string().unwrap()).unwrap();
         let id = answer["value"]["sessionId"].as_str().unwrap_or_else(|| panic!("no session: {answer}")).to_owned();
         let session = Session { base: format!("{}/session/{id}", driver.url), agent };
-        session.cmd("POST", "/timeouts", Some(json!({"script": 60_000, "pageLoad": 30_000, "implicit": 0})));
+        // Generous: a loaded CI machine can take its time to render; a real hang still fails.
+        session.cmd("POST", "/timeouts", Some(json!({"script": 90_000, "pageLoad": 90_000, "implicit": 0})));
         session
     }
 
