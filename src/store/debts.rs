@@ -1,8 +1,8 @@
 //! Debt positions (dovuti), the IUD/IUV uniqueness registry and the IUV17 counters.
 //!
 //! **Invariant:** a debt and its registry rows are written in the same transaction, and a live
-//! IUD or IUV is unique per org (the partial unique index `identifier_live` enforces it even if a
-//! caller forgot to check).
+//! IUD or IUV is unique per org (the registry's primary key enforces it even if a caller forgot
+//! to check); annulling a debt removes its rows from the registry.
 
 use rusqlite::{Connection, OptionalExtension, Row, named_params, params};
 
