@@ -249,7 +249,7 @@ pub fn deliver(db: &Db, push_id: i64, now: jiff::Timestamp) -> Result<Delivery, 
     let result = match &target {
         None => Err("the org no longer has a push URL".to_owned()),
         Some(target) => {
-            let esito = crate::flows::pagati::pagati_xml(&receipt, &org.fiscal_code, debt.as_ref());
+            let esito = crate::flows::pagati::pagati_xml(&receipt, &org.fiscal_code, &org.name, debt.as_ref());
             let body = push_body(&receipt.request_xml, &esito);
             let token = target
                 .secret

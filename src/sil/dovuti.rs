@@ -8,12 +8,13 @@ use base64::Engine as _;
 use super::Fault;
 use crate::domain::Cents;
 use crate::domain::debt_row::{BilancioField, DebtFields};
+use crate::flows::pagati::write_payer;
 use crate::services::payments::truncate;
 use crate::soap::{self, Element, XmlWriter};
 use crate::store::debts::DebtRecord;
 
 /// The namespace of the payload documents (`pay_i`).
-pub const PAY_NS: &str = "http://www.regione.veneto.it/schemas/2012/Pagamenti/Ente/";
+pub use crate::flows::pagati::NAMESPACE as PAY_NS;
 /// Largest decoded payload accepted.
 const MAX_DOCUMENT_BYTES: usize = 1024 * 1024;
 
@@ -163,26 +164,6 @@ pub fn read_versamento(bytes: &[u8]) -> Result<Versamento, Fault> {
         ..payer_fields(payer)
     };
     Ok(Versamento { action, fields })
-}
-
-/// The `soggettoPagatore` of a debt, in schema order; optional values only when the schema takes
-/// them as they are.
-pub(crate) fn write_payer(w: &mut XmlWriter, debt: &DebtRecord) {
-    let two_upper = |v: &&str| v.len() == 2 && v.bytes().all(|b| b.is_ascii_uppercase());
-    w.open("soggettoPagatore");
-    w.open("identificativoUnivocoPagatore");
-    w.leaf("tipoIdentificativoUnivoco", if debt.debtor_kind == "G" { "G" } else { "F" });
-    w.leaf("codiceIdentificativoUnivoco", &truncate(&debt.debtor_id, 35));
-    w.close("identificativoUnivocoPagatore");
-    w.leaf("anagraficaPagatore", &truncate(&debt.debtor_name, 70));
-    w.leaf_opt("indirizzoPagatore", debt.debtor_address.as_deref().map(|v| truncate(v, 70)).as_deref());
-    w.leaf_opt("civicoPagatore", debt.debtor_civic_number.as_deref().map(|v| truncate(v, 16)).as_deref());
-    w.leaf_opt("capPagatore", debt.debtor_postal_code.as_deref().map(|v| truncate(v, 16)).as_deref());
-    w.leaf_opt("localitaPagatore", debt.debtor_city.as_deref().map(|v| truncate(v, 35)).as_deref());
-    w.leaf_opt("provinciaPagatore", debt.debtor_province.as_deref().filter(two_upper));
-    w.leaf_opt("nazionePagatore", debt.debtor_country.as_deref().filter(two_upper));
-    w.leaf_opt("e-mailPagatore", debt.debtor_email.as_deref().filter(|e| e.len() <= 256 && e.contains('@')));
-    w.close("soggettoPagatore");
 }
 
 /// A `Dovuti` document of one debt, with its IUV (what the queries about open debts answer).

@@ -191,6 +191,8 @@ fn each_receipt_is_pushed_signed_and_retried_until_accepted() {
     assert!(esito.contains(&format!("<identificativoUnivocoDovuto>{iud}</identificativoUnivocoDovuto>")), "{esito}");
     assert!(esito.contains(&format!("<identificativoUnivocoVersamento>{iuv}</identificativoUnivocoVersamento>")));
     assert!(esito.contains("<codiceEsitoPagamento>0</codiceEsitoPagamento>"));
+    // The same writer as the SIL's Pagati: the debt's payer and each line's outcome.
+    assert!(esito.contains("<esitoSingoloPagamento>ESEGUITO</esitoSingoloPagamento>"), "{esito}");
     validate_pagati(&esito);
 
     // A replayed receipt changes nothing and pushes nothing more.

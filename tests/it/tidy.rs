@@ -97,3 +97,14 @@ fn readme_keeps_the_two_commands() {
     let ci = std::fs::read_to_string(root().join(".ci/run")).unwrap();
     assert!(ci.contains("cargo test"));
 }
+
+#[test]
+fn one_writer_of_the_pagati_document() {
+    // Both the SIL answers and the outcome push's esito come from flows::pagati.
+    let writers: Vec<String> = sources()
+        .into_iter()
+        .filter(|(_, text)| text.contains("w.open(\"datiSingoloPagamento\")"))
+        .map(|(path, _)| path)
+        .collect();
+    assert_eq!(writers, ["src/flows/pagati.rs"]);
+}
