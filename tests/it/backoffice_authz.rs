@@ -123,6 +123,7 @@ fn every_backoffice_route_keeps_orgs_and_debt_types_apart() {
         ("receipt", "1"),
         ("entry", "1"),
         ("operator", "demo"),
+        ("type", "TARI"),
     ];
 
     // Operator of org A (c_f205), with a valid session and CSRF token so every handler runs.

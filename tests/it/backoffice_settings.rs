@@ -117,6 +117,49 @@ fn settings_operators_and_orgs_refuse_bad_input_and_change_nothing() {
     assert_eq!(changed.status, 303);
     assert_eq!(login(&mut Browser::new(&server.base), "sportello", "Nuova password 1").status, 303);
 
+    // Debt types: a wrong taxonomy code is refused; a form definition previewed, then saved.
+    let types = "/operatore/c_esempio/tipi";
+    let new_type = format!("{types}/nuovo");
+    let mut fields = vec![
+        ("code", "PASSO_CARRABILE"),
+        ("description", "Passo carrabile"),
+        ("taxonomy", "XX"),
+        ("fixed_amount", ""),
+        ("spontaneous", "1"),
+        ("print_due_date", "1"),
+        ("active", "1"),
+        (
+            "form_definition",
+            r#"{"fields": [{"name": "targa", "type": "text", "label": "Targa del veicolo", "required": true}], "causale": "Passo carrabile {targa}"}"#,
+        ),
+        ("azione", "salva"),
+    ];
+    let bad = demo.submit(&new_type, &new_type, &fields);
+    assert_eq!(bad.status, 422);
+    assert!(bad.body.contains("Il valore del campo «codice di tassonomia» non è valido."), "{}", bad.body);
+    fields[2] = ("taxonomy", "0101108TS");
+    fields[8] = ("azione", "anteprima");
+    let shown = demo.submit(&new_type, &new_type, &fields);
+    assert!(
+        shown.body.contains("Anteprima del modulo del cittadino") && shown.body.contains("Targa del veicolo"),
+        "{}",
+        shown.body
+    );
+    fields[7] = ("form_definition", r#"{"fields": [{"name": "Targa!", "type": "text"}]}"#);
+    let broken = demo.submit(&new_type, &new_type, &fields);
+    assert!(broken.body.contains("La definizione del modulo non è valida"), "{}", broken.body);
+    assert!(!demo.get(types).body.contains("PASSO_CARRABILE"), "a preview saves nothing");
+    fields[7] = (
+        "form_definition",
+        r#"{"fields": [{"name": "targa", "type": "text", "label": "Targa del veicolo", "required": true}], "causale": "Passo carrabile {targa}"}"#,
+    );
+    fields[8] = ("azione", "salva");
+    assert_eq!(demo.submit(&new_type, &new_type, &fields).status, 303);
+    let edit = format!("{types}/PASSO_CARRABILE");
+    let off: Vec<(&str, &str)> = fields.iter().copied().filter(|(n, _)| *n != "active" && *n != "code").collect();
+    assert_eq!(demo.submit(&edit, &edit, &off).status, 303);
+    assert!(demo.get(types).body.contains("Disattivato"));
+
     // Orgs and states are the app admin's: an org admin is refused, a skipped step too.
     assert_eq!(demo.get("/operatore/enti").status, 403);
     let state = demo.submit(page, &format!("{page}/stato"), &[("state", "INSERITO")]);

@@ -9,6 +9,7 @@
 mod chart;
 mod dashboard;
 mod debt_edit;
+mod debt_types;
 mod debts;
 mod exports;
 mod flows;
@@ -74,6 +75,12 @@ pub enum BoPage {
     OwnPasswordPost,
     Orgs,
     OrgAddPost,
+    DebtTypes(String),
+    DebtTypeNew(String),
+    DebtTypeNewPost(String),
+    /// (org, debt type code).
+    DebtType(String, String),
+    DebtTypePost(String, String),
 }
 
 impl BoPage {
@@ -106,6 +113,11 @@ impl BoPage {
             | BoPage::OwnPassword
             | BoPage::OwnPasswordPost => "bo_operators",
             BoPage::Orgs | BoPage::OrgAddPost => "bo_orgs",
+            BoPage::DebtTypes(_)
+            | BoPage::DebtTypeNew(_)
+            | BoPage::DebtTypeNewPost(_)
+            | BoPage::DebtType(..)
+            | BoPage::DebtTypePost(..) => "bo_debt_types",
         }
     }
 }
@@ -170,6 +182,11 @@ pub const ROUTES: &[BoRoute] = &[
     BoRoute { method: "POST", pattern: "/operatore/{ipa}/impostazioni/sil",            build: |a| one(a, BoPage::SilPasswordPost) },
     BoRoute { method: "POST", pattern: "/operatore/{ipa}/impostazioni/inoltro",        build: |a| one(a, BoPage::PushPost) },
     BoRoute { method: "POST", pattern: "/operatore/{ipa}/impostazioni/stato",          build: |a| one(a, BoPage::OrgStatePost) },
+    BoRoute { method: "GET",  pattern: "/operatore/{ipa}/tipi",                        build: |a| one(a, BoPage::DebtTypes) },
+    BoRoute { method: "GET",  pattern: "/operatore/{ipa}/tipi/nuovo",                  build: |a| one(a, BoPage::DebtTypeNew) },
+    BoRoute { method: "POST", pattern: "/operatore/{ipa}/tipi/nuovo",                  build: |a| one(a, BoPage::DebtTypeNewPost) },
+    BoRoute { method: "GET",  pattern: "/operatore/{ipa}/tipi/{type}",                 build: |a| two(a, BoPage::DebtType) },
+    BoRoute { method: "POST", pattern: "/operatore/{ipa}/tipi/{type}",                 build: |a| two(a, BoPage::DebtTypePost) },
     BoRoute { method: "GET",  pattern: "/operatore/{ipa}/operatori",                   build: |a| one(a, BoPage::Operators) },
     BoRoute { method: "POST", pattern: "/operatore/{ipa}/operatori",                   build: |a| one(a, BoPage::OperatorAddPost) },
     BoRoute { method: "POST", pattern: "/operatore/{ipa}/operatori/{operator}/abilitazioni", build: |a| two(a, BoPage::OperatorGrantsPost) },
@@ -285,12 +302,13 @@ impl BoCtx<'_> {
 }
 
 /// The pages of an org in the navigation: (path after `/operatore/<ipa>`, label, org admins only).
-const ORG_PAGES: [(&str, &str, bool); 7] = [
+const ORG_PAGES: [(&str, &str, bool); 8] = [
     ("", "Cruscotto", false),
     ("/dovuti", "Dovuti", false),
     ("/flussi", "Flussi", false),
     ("/esportazioni", "Esportazioni", false),
     ("/giornale", "Giornale", true),
+    ("/tipi", "Tipi dovuto", true),
     ("/operatori", "Operatori", true),
     ("/impostazioni", "Impostazioni", true),
 ];
@@ -333,6 +351,11 @@ pub fn handle(ctx: &mut BoCtx<'_>, page: &BoPage) -> Response {
         BoPage::OperatorPasswordPost(ipa, username) => operators::reset_password(ctx, ipa, username),
         BoPage::OwnPassword => operators::own_password_form(ctx, None),
         BoPage::OwnPasswordPost => operators::own_password(ctx),
+        BoPage::DebtTypes(ipa) => debt_types::list(ctx, ipa),
+        BoPage::DebtTypeNew(ipa) => debt_types::new_form(ctx, ipa),
+        BoPage::DebtTypeNewPost(ipa) => debt_types::save(ctx, ipa, None),
+        BoPage::DebtType(ipa, code) => debt_types::edit_form(ctx, ipa, code),
+        BoPage::DebtTypePost(ipa, code) => debt_types::save(ctx, ipa, Some(code)),
         BoPage::Orgs => orgs::list(ctx),
         BoPage::OrgAddPost => orgs::add(ctx),
     }
@@ -425,6 +448,11 @@ fn field_label(field: &str) -> &str {
         "segregation-code" => "codice di segregazione",
         "ipa" => "codice IPA",
         "name" => "denominazione",
+        "taxonomy" => "codice di tassonomia",
+        "form" => "definizione del modulo",
+        "description" => "descrizione",
+        "code" => "codice",
+        "amount" => "importo fisso",
         other => other,
     }
 }
