@@ -600,3 +600,14 @@ CREATE TABLE external_payment (
     created_at       TEXT NOT NULL,
     UNIQUE (org_id, iuv, collection_id)
 );
+
+-- Every version of an org's own privacy notice, kept as written (never edited): the current one is
+-- the highest version.
+CREATE TABLE privacy_notice (
+    org_id      INTEGER NOT NULL REFERENCES org(id),
+    version     INTEGER NOT NULL CHECK (version >= 1),
+    body        TEXT NOT NULL CHECK (body <> ''),
+    created_by  TEXT NOT NULL,             -- audit actor, `operator:<username>`
+    created_at  TEXT NOT NULL,
+    PRIMARY KEY (org_id, version)
+);

@@ -27,6 +27,7 @@ pub mod outcome_push;
 pub mod passwords;
 pub mod payments;
 pub mod portal;
+pub mod privacy_notices;
 pub mod reporting;
 pub mod sil_debts;
 pub mod sil_queries;

@@ -24,6 +24,7 @@ pub mod mail;
 mod migrate;
 pub mod operators;
 pub mod orgs;
+pub mod privacy_notices;
 pub mod pushes;
 pub mod receipts;
 pub mod reporting;

@@ -191,3 +191,46 @@ fn settings_operators_and_orgs_refuse_bad_input_and_change_nothing() {
     assert_eq!(root.submit(milano, &format!("{milano}/stato"), &[("state", "PRE-ESERCIZIO")]).status, 303);
     assert_eq!(org_json(&dir, "c_f205")["state"], "PRE-ESERCIZIO");
 }
+
+#[test]
+fn privacy_notice_keeps_every_version_and_the_portal_shows_the_current_one() {
+    let (_tmp, dir) = data_dir();
+    let server = Server::start(&dir, &["demo"]);
+    let mut demo = Browser::new(&server.base);
+    assert_eq!(login(&mut demo, "demo", &demo_password(&server)).status, 303);
+    let page = "/operatore/c_esempio/impostazioni";
+    let action = format!("{page}/privacy");
+    assert!(demo.get(page).body.contains("Nessuna informativa dell'ente"));
+
+    // No CSRF token: refused, nothing stored.
+    assert_eq!(demo.post(&action, &[("privacy-notice", "Falsa")]).status, 403);
+    // An empty text: refused with a clear message, nothing stored.
+    let empty = demo.submit(page, &action, &[("privacy-notice", "  \n ")]);
+    assert_eq!(empty.status, 422);
+    assert!(empty.body.contains("Il testo dell'informativa privacy è vuoto"), "{}", empty.body);
+    assert_eq!(empty.body.matches("class=\"privacy-version\"").count(), 0);
+
+    let first = "Prima informativa del Comune di Esempio.";
+    let second = "Seconda informativa.\n\nTitolare: il Comune di Esempio.";
+    assert_eq!(demo.submit(page, &action, &[("privacy-notice", first)]).status, 303);
+    let saved = demo.get(page).body;
+    assert!(saved.contains("Informativa privacy pubblicata: versione 1."), "{saved}");
+    assert_eq!(demo.submit(page, &action, &[("privacy-notice", second)]).status, 303);
+    let shown = demo.get(page).body;
+    assert!(shown.contains("Versione in vigore: <strong>2</strong>"), "{shown}");
+    assert_eq!(shown.matches("class=\"privacy-version\"").count(), 2, "both versions listed");
+    assert!(shown.contains("<td>1</td>") && shown.contains(first), "version 1 kept as written");
+    assert!(shown.contains("operator:demo"));
+    let journal = demo.get("/operatore/c_esempio/giornale?azione=org.privacy_notice").body;
+    assert_eq!(journal.matches("org:c_esempio").count(), 2, "{journal}");
+
+    // The citizen sees version 2 only, on the org page and on the privacy page.
+    let mut citizen = Browser::new(&server.base);
+    for portal in ["/enti/c_esempio", "/enti/c_esempio/privacy"] {
+        let body = citizen.get(portal).body;
+        assert!(body.contains("Informativa privacy dell'ente"), "{body}");
+        assert!(body.contains("Versione 2 del "), "{body}");
+        assert!(body.contains("<p>Seconda informativa.</p><p>Titolare: il Comune di Esempio.</p>"), "{body}");
+        assert!(!body.contains(first), "the old version is not shown to citizens");
+    }
+}

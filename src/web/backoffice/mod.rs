@@ -65,6 +65,7 @@ pub enum BoPage {
     LogoPost(String),
     SilPasswordPost(String),
     PushPost(String),
+    PrivacyPost(String),
     OrgStatePost(String),
     Operators(String),
     OperatorAddPost(String),
@@ -105,6 +106,7 @@ impl BoPage {
             | BoPage::LogoPost(_)
             | BoPage::SilPasswordPost(_)
             | BoPage::PushPost(_)
+            | BoPage::PrivacyPost(_)
             | BoPage::OrgStatePost(_) => "bo_settings",
             BoPage::Operators(_)
             | BoPage::OperatorAddPost(_)
@@ -181,6 +183,7 @@ pub const ROUTES: &[BoRoute] = &[
     BoRoute { method: "POST", pattern: "/operatore/{ipa}/impostazioni/logo",           build: |a| one(a, BoPage::LogoPost) },
     BoRoute { method: "POST", pattern: "/operatore/{ipa}/impostazioni/sil",            build: |a| one(a, BoPage::SilPasswordPost) },
     BoRoute { method: "POST", pattern: "/operatore/{ipa}/impostazioni/inoltro",        build: |a| one(a, BoPage::PushPost) },
+    BoRoute { method: "POST", pattern: "/operatore/{ipa}/impostazioni/privacy",        build: |a| one(a, BoPage::PrivacyPost) },
     BoRoute { method: "POST", pattern: "/operatore/{ipa}/impostazioni/stato",          build: |a| one(a, BoPage::OrgStatePost) },
     BoRoute { method: "GET",  pattern: "/operatore/{ipa}/tipi",                        build: |a| one(a, BoPage::DebtTypes) },
     BoRoute { method: "GET",  pattern: "/operatore/{ipa}/tipi/nuovo",                  build: |a| one(a, BoPage::DebtTypeNew) },
@@ -344,6 +347,7 @@ pub fn handle(ctx: &mut BoCtx<'_>, page: &BoPage) -> Response {
         BoPage::LogoPost(ipa) => settings::logo(ctx, ipa),
         BoPage::SilPasswordPost(ipa) => settings::sil_password(ctx, ipa),
         BoPage::PushPost(ipa) => settings::push(ctx, ipa),
+        BoPage::PrivacyPost(ipa) => settings::privacy(ctx, ipa),
         BoPage::OrgStatePost(ipa) => settings::state(ctx, ipa),
         BoPage::Operators(ipa) => operators::list(ctx, ipa),
         BoPage::OperatorAddPost(ipa) => operators::add(ctx, ipa),
@@ -443,6 +447,7 @@ fn field_label(field: &str) -> &str {
         "push-secret" => "chiave HS512",
         "notice-language" => "seconda lingua degli avvisi",
         "logo" => "logo",
+        "privacy-notice" => "informativa privacy",
         "username" => "nome utente",
         "fiscal-code" => "codice fiscale",
         "segregation-code" => "codice di segregazione",

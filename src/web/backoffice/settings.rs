@@ -1,8 +1,9 @@
 //! An org's settings, for its administrators: registry data, IBANs (checked with
 //! `domain::iban`), postal account, citizen information text, notice language; the SIL password
 //! reset (generated, shown once); the logo (PNG or JPEG, size checked by `services::orgs`); the
-//! outcome-push URL and secret; and, for app admins, the org's state. A refused form says why in
-//! Italian and changes nothing.
+//! outcome-push URL and secret; the org's own privacy notice (each save a new version, the old ones
+//! listed); and, for app admins, the org's state. A refused form says why in Italian and changes
+//! nothing.
 
 use maud::html;
 
@@ -10,7 +11,7 @@ use super::{BoCtx, user_message};
 use crate::domain::org::OrgState;
 use crate::services::orgs::{self, OrgChanges};
 use crate::services::outcome_push::{self, PushSettings};
-use crate::services::{ServiceError, passwords};
+use crate::services::{ServiceError, passwords, privacy_notices};
 use crate::store::orgs::OrgRecord;
 use crate::web::authz::OperatorGrant;
 use crate::web::{Response, ui};
@@ -93,6 +94,15 @@ fn render(
     secret: Option<(&str, &str)>,
 ) -> Response {
     let push = outcome_push::get_push_target(&ctx.state.db, &grant.org.ipa_code).unwrap_or_default();
+    let notices = privacy_notices::versions(&ctx.state.db, grant.org.id).unwrap_or_else(|err| {
+        tracing::error!(error = %err, "cannot read the privacy notices");
+        Vec::new()
+    });
+    let typed_notice = values("privacy-notice");
+    let notice_text = match notices.first() {
+        Some(current) if typed_notice.is_empty() => current.body.clone(),
+        _ => typed_notice,
+    };
     let csrf = ctx.csrf();
     let base = format!("/operatore/{}/impostazioni", grant.org.ipa_code);
     let org = &grant.org;
@@ -150,6 +160,33 @@ fn render(
                 @if push.as_ref().is_some_and(|p| p.signed) { small { "Una chiave è impostata." } }
             }
             div class="col-12" { button type="submit" class="btn btn-primary" { "Salva l'inoltro" } }
+        }
+        h2 class="h4" { "Informativa privacy dell'ente" }
+        form method="post" action={ (base) "/privacy" } class="row g-3 mb-3" {
+            (csrf.clone())
+            p class="col-12" {
+                @if let Some(current) = notices.first() {
+                    "Versione in vigore: " strong { (current.version) } ", pubblicata il " (current.created_at) " da " (current.created_by) "."
+                } @else {
+                    "Nessuna informativa dell'ente: il portale mostra quella generica."
+                }
+            }
+            div class="col-12" {
+                label for="privacy-notice" { "Testo dell'informativa (salvando si pubblica una nuova versione; le precedenti restano nell'elenco)" }
+                textarea class="form-control" id="privacy-notice" name="privacy-notice" rows="8" maxlength=(privacy_notices::MAX_CHARS) required { (notice_text) }
+            }
+            div class="col-12" { button type="submit" class="btn btn-primary" { "Pubblica una nuova versione" } }
+        }
+        @if !notices.is_empty() {
+            table class="table table-sm mb-5" {
+                caption { "Versioni dell'informativa" }
+                thead { tr { th scope="col" { "Versione" } th scope="col" { "Pubblicata il" } th scope="col" { "Da" } th scope="col" { "Testo" } } }
+                tbody {
+                    @for n in &notices {
+                        tr class="privacy-version" { td { (n.version) } td { (n.created_at) } td { (n.created_by) } td { (n.body) } }
+                    }
+                }
+            }
         }
         h2 class="h4" { "Stato dell'ente" }
         p { "Stato attuale: " strong { (state.map_or(org.state.as_str(), |s| s.label_it())) } }
@@ -290,6 +327,33 @@ pub fn push(ctx: &mut BoCtx<'_>, ipa: &str) -> Response {
             ctx.redirect(&format!("/operatore/{}/impostazioni", grant.org.ipa_code))
         }
         Err(err) => refused(ctx, &grant, false, &err),
+    }
+}
+
+/// `POST /operatore/{ipa}/impostazioni/privacy`: publishes the typed text as the next version of
+/// the org's privacy notice.
+pub fn privacy(ctx: &mut BoCtx<'_>, ipa: &str) -> Response {
+    let grant = match ctx.admin_grant(ipa) {
+        Ok(grant) => grant,
+        Err(response) => return response,
+    };
+    let text = ctx.form.text("privacy-notice");
+    match privacy_notices::publish(
+        &ctx.state.db,
+        &actor(&grant),
+        &grant.org.ipa_code,
+        &text,
+        &crate::clock::iso(ctx.now),
+    ) {
+        Ok(version) => {
+            ctx.session.flash("success", format!("Informativa privacy pubblicata: versione {version}."));
+            ctx.redirect(&format!("/operatore/{}/impostazioni", grant.org.ipa_code))
+        }
+        Err(ServiceError::Invalid { field, .. }) if field == "privacy-notice" && text.trim().is_empty() => {
+            let message = "Il testo dell'informativa privacy è vuoto: scrivi l'informativa prima di pubblicarla.";
+            render(ctx, &grant, &stored(&grant), Some(message), None)
+        }
+        Err(err) => refused(ctx, &grant, true, &err),
     }
 }
 

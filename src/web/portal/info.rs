@@ -1,5 +1,6 @@
-//! Org pages (active spontaneous debt types with their deep links), the org's privacy notice, the
-//! cookie and accessibility pages, and the demo's mail outbox.
+//! Org pages (active spontaneous debt types with their deep links), the org's privacy notice (its
+//! own current version when it wrote one, beside the generic template), the cookie and
+//! accessibility pages, and the demo's mail outbox.
 
 use maud::html;
 
@@ -7,6 +8,8 @@ use super::super::Response;
 use super::super::ui::errors;
 use super::Ctx;
 use crate::services::portal::PRIVACY_VERSION;
+use crate::services::privacy_notices;
+use crate::store::privacy_notices::PrivacyNoticeRecord;
 use crate::store::{debt_types, orgs};
 
 /// An org in production with this IPA code, and its active spontaneous debt types.
@@ -25,6 +28,25 @@ fn org_and_types(ctx: &Ctx<'_>, ipa: &str) -> Option<(orgs::OrgRecord, Vec<debt_
     })
 }
 
+/// The org's current privacy notice, if it wrote one.
+fn own_notice(ctx: &Ctx<'_>, org_id: i64) -> Option<PrivacyNoticeRecord> {
+    privacy_notices::current(&ctx.state.db, org_id).unwrap_or_else(|err| {
+        tracing::error!(error = %err, "cannot read the privacy notice");
+        None
+    })
+}
+
+/// The org's own notice, a paragraph per blank-line-separated block.
+fn own_notice_html(notice: &PrivacyNoticeRecord) -> maud::Markup {
+    html! {
+        section class="privacy-notice mb-4" {
+            h2 class="h4" { "Informativa privacy dell'ente" }
+            p class="text-muted" { "Versione " (notice.version) " del " (notice.created_at.get(..10).unwrap_or(&notice.created_at)) }
+            @for block in notice.body.split("\n\n").filter(|b| !b.trim().is_empty()) { p { (block.trim()) } }
+        }
+    }
+}
+
 /// `GET /enti/{ipa}`.
 pub fn org(ctx: &mut Ctx<'_>, ipa: &str) -> Response {
     let Some((org, types)) = org_and_types(ctx, ipa) else {
@@ -32,12 +54,14 @@ pub fn org(ctx: &mut Ctx<'_>, ipa: &str) -> Response {
     };
     let base = ctx.public_url();
     let spontaneous = org.functionalities.iter().any(|f| f == "PAGAMENTO_SPONTANEO");
+    let notice = own_notice(ctx, org.id);
     let body = html! {
         nav aria-label="Percorso" class="breadcrumb-container" {
             ol class="breadcrumb" { li class="breadcrumb-item" { a href="/" { "Enti" } } li class="breadcrumb-item active" aria-current="page" { (org.name) } }
         }
         h1 { (org.name) }
         @if let Some(info) = &org.info_text { p class="lead" { (info) } }
+        @if let Some(notice) = &notice { (own_notice_html(notice)) }
         div class="row" {
             div class="col-12 col-lg-8" {
                 h2 class="h4" { "Pagamenti spontanei" }
@@ -80,8 +104,10 @@ pub fn privacy(ctx: &mut Ctx<'_>, ipa: &str) -> Response {
         return errors::not_found();
     };
     let contact = org.email.clone().unwrap_or_else(|| "l'indirizzo indicato sul sito istituzionale".to_owned());
+    let notice = own_notice(ctx, org.id);
     let body = html! {
         h1 { "Informativa sul trattamento dei dati personali" }
+        @if let Some(notice) = &notice { (own_notice_html(notice)) }
         p class="text-muted" { "Versione " (PRIVACY_VERSION) " — ai sensi degli articoli 13 e 14 del Regolamento (UE) 2016/679 (GDPR)" }
         h2 class="h4" { "Titolare del trattamento" }
         p { (org.name) ", codice fiscale " (org.fiscal_code)
