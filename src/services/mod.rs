@@ -29,6 +29,7 @@ pub mod payments;
 pub mod portal;
 pub mod privacy_notices;
 pub mod reporting;
+pub mod sessions;
 pub mod sil_debts;
 pub mod sil_queries;
 pub mod sil_sessions;

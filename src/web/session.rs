@@ -11,9 +11,9 @@ use sha2::{Digest, Sha256};
 
 use super::AppState;
 use super::router::Request;
+use crate::services::ServiceError;
 use crate::services::portal::{self, CartLine};
-use crate::store::StoreError;
-use crate::store::sessions::{self, SessionRecord};
+use crate::services::sessions::{self, SessionRecord};
 
 /// The cookie's name.
 pub const COOKIE: &str = "mypay_sid";
@@ -76,11 +76,11 @@ fn cookie_value<'a>(request: &'a Request<'_>) -> Option<&'a str> {
 
 impl Session {
     /// The request's live session, or a new one (stored when [`Session::save`] runs).
-    pub fn load(state: &AppState, request: &Request<'_>, now: jiff::Timestamp) -> Result<Session, StoreError> {
+    pub fn load(state: &AppState, request: &Request<'_>, now: jiff::Timestamp) -> Result<Session, ServiceError> {
         let iso = crate::clock::iso(now);
         if let Some(cookie) =
             cookie_value(request).filter(|c| c.len() == 64 && c.bytes().all(|b| b.is_ascii_hexdigit()))
-            && let Some(record) = state.db.read(|conn| sessions::find_live_session(conn, &hash(cookie), &iso))?
+            && let Some(record) = sessions::find_live(&state.db, &hash(cookie), &iso)?
         {
             let data = serde_json::from_str(&record.data_json).unwrap_or_default();
             // Move the expiry forward at most once a minute, so reading pages costs no write.
@@ -90,9 +90,8 @@ impl Session {
         Session::fresh(now)
     }
 
-    fn fresh(now: jiff::Timestamp) -> Result<Session, StoreError> {
-        let random =
-            |n| portal::random_hex(n).map_err(|e| StoreError::Corrupt { column: "session", reason: e.to_string() });
+    fn fresh(now: jiff::Timestamp) -> Result<Session, ServiceError> {
+        let random = |n| portal::random_hex(n).map_err(|e| ServiceError::Internal(format!("session: {e}")));
         let cookie = random(32)?;
         let iso = crate::clock::iso(now);
         let record = SessionRecord {
@@ -141,7 +140,7 @@ impl Session {
     }
 
     /// Logs a citizen in: a new id (rotation), the old row deleted.
-    pub fn login(&mut self, state: &AppState, citizen: &Citizen, now: jiff::Timestamp) -> Result<(), StoreError> {
+    pub fn login(&mut self, state: &AppState, citizen: &Citizen, now: jiff::Timestamp) -> Result<(), ServiceError> {
         let old = self.record.id_hash.clone();
         let mut fresh = Session::fresh(now)?;
         fresh.data = std::mem::take(&mut self.data);
@@ -150,7 +149,7 @@ impl Session {
         fresh.record.citizen_email = citizen.email.clone();
         fresh.record.auth_method = Some(citizen.method.clone());
         if self.new_cookie.is_none() {
-            state.db.write(|tx| sessions::delete_session(tx, &old))?;
+            sessions::end(&state.db, &old)?;
         }
         *self = fresh;
         self.dirty = true;
@@ -158,20 +157,25 @@ impl Session {
     }
 
     /// Logs out: the row is deleted and a fresh anonymous session takes its place.
-    pub fn logout(&mut self, state: &AppState, now: jiff::Timestamp) -> Result<(), StoreError> {
+    pub fn logout(&mut self, state: &AppState, now: jiff::Timestamp) -> Result<(), ServiceError> {
         if self.new_cookie.is_none() {
             let old = self.record.id_hash.clone();
-            state.db.write(|tx| sessions::delete_session(tx, &old))?;
+            sessions::end(&state.db, &old)?;
         }
         *self = Session::fresh(now)?;
         Ok(())
     }
 
     /// Logs an operator in: a new id (rotation), the old row deleted, nothing of the old state kept.
-    pub fn login_operator(&mut self, state: &AppState, username: &str, now: jiff::Timestamp) -> Result<(), StoreError> {
+    pub fn login_operator(
+        &mut self,
+        state: &AppState,
+        username: &str,
+        now: jiff::Timestamp,
+    ) -> Result<(), ServiceError> {
         if self.new_cookie.is_none() {
             let old = self.record.id_hash.clone();
-            state.db.write(|tx| sessions::delete_session(tx, &old))?;
+            sessions::end(&state.db, &old)?;
         }
         *self = Session::fresh(now)?;
         self.data.operator = Some(username.to_owned());
@@ -220,7 +224,7 @@ impl Session {
     }
 
     /// Writes the session if it changed; returns the `Set-Cookie` value when one must be sent.
-    pub fn save(&mut self, state: &AppState, now: jiff::Timestamp) -> Result<Option<String>, StoreError> {
+    pub fn save(&mut self, state: &AppState, now: jiff::Timestamp) -> Result<Option<String>, ServiceError> {
         if self.new_cookie.is_some() && !self.dirty && !self.issued.get() {
             // A visitor who only read pages leaves nothing behind.
             return Ok(None);
@@ -231,9 +235,9 @@ impl Session {
             self.record.expires_at = expiry(now);
             let record = &self.record;
             if self.new_cookie.is_some() {
-                state.db.write(|tx| sessions::insert_session(tx, record))?;
+                sessions::create(&state.db, record)?;
             } else {
-                state.db.write(|tx| sessions::update_session(tx, record))?;
+                sessions::update(&state.db, record)?;
             }
             self.dirty = false;
         }

@@ -1,5 +1,6 @@
 //! The operators' back office over HTTP: login and lockout, a debt flow uploaded through the page
-//! and its results, a receipt export requested and downloaded, and the isolation between orgs.
+//! and its results, a receipt export requested and downloaded, the isolation between orgs, and an
+//! operator session's end (idle expiry, logout).
 
 use std::io::Write;
 
@@ -152,4 +153,57 @@ fn operators_see_only_their_orgs_and_are_locked_out_after_five_failures() {
     let locked = login(&mut other, "milano", "Una password sicura 1");
     assert_eq!(locked.status, 401);
     assert!(locked.body.contains("l'accesso è bloccato"), "{}", locked.body);
+}
+
+/// The stored expiry of the one session that holds operator `username`.
+fn operator_session_times(db: &rusqlite::Connection, username: &str) -> (String, String) {
+    db.query_row(
+        "SELECT last_seen_at, expires_at FROM session WHERE json_extract(data_json, '$.operator') = ?1",
+        [username],
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    )
+    .unwrap()
+}
+
+#[test]
+fn an_operator_session_expires_when_idle_and_dies_at_logout() {
+    let (_tmp, dir) = data_dir();
+    let server = Server::start(&dir, &["demo"]);
+    let password = demo_password(&server);
+    let db = rusqlite::Connection::open(dir.join("mypay.db")).unwrap();
+
+    // The idle lifetime is one hour (`web::session::IDLE_MINUTES`), counted from the last request.
+    let mut idle = Browser::new(&server.base);
+    assert_eq!(login(&mut idle, "demo", &password).status, 303);
+    assert_eq!(idle.get("/operatore").status, 200);
+    let (seen, expires) = operator_session_times(&db, "demo");
+    let (seen, expires): (jiff::Timestamp, jiff::Timestamp) = (seen.parse().unwrap(), expires.parse().unwrap());
+    assert_eq!(expires.duration_since(seen), jiff::SignedDuration::from_mins(60));
+    // An hour without use: the server no longer knows the cookie.
+    let past = "2000-01-01T00:00:00Z";
+    let changed = db
+        .execute("UPDATE session SET expires_at = ?1 WHERE json_extract(data_json, '$.operator') = 'demo'", [past])
+        .unwrap();
+    assert_eq!(changed, 1);
+    let expired = idle.get("/operatore/c_esempio/dovuti");
+    assert_eq!((expired.status, expired.location.as_deref()), (303, Some("/operatore/accedi")));
+
+    // Logout deletes the session server-side: the old cookie, replayed, gets the login page.
+    let mut user = Browser::new(&server.base);
+    assert_eq!(login(&mut user, "demo", &password).status, 303);
+    assert_eq!(user.get("/operatore/c_esempio/dovuti").status, 200);
+    let stolen = user.clone();
+    let out = user.submit("/operatore", "/operatore/esci", &[]);
+    assert_eq!((out.status, out.location.as_deref()), (303, Some("/operatore/accedi")));
+    let live: i64 = db
+        .query_row("SELECT count(*) FROM session WHERE json_extract(data_json, '$.operator') IS NOT NULL", [], |r| {
+            r.get(0)
+        })
+        .unwrap();
+    assert_eq!(live, 1, "only the expired row of the first browser is left");
+    for mut replay in [stolen.clone(), user] {
+        let page = replay.get("/operatore/c_esempio/dovuti");
+        assert_eq!((page.status, page.location.as_deref()), (303, Some("/operatore/accedi")));
+        assert!(replay.get("/operatore/accedi").body.contains("name=\"password\""));
+    }
 }

@@ -6,7 +6,8 @@ use std::time::{Duration, Instant};
 use crate::station::open_debts;
 use crate::support::{Server, data_dir, run, stdout};
 
-/// A cookie-keeping client that does not follow redirects.
+/// A cookie-keeping client that does not follow redirects; a clone keeps the cookie it had.
+#[derive(Clone)]
 pub struct Browser {
     base: String,
     cookie: Option<String>,

@@ -55,6 +55,9 @@ fn only_the_store_uses_rusqlite_and_only_web_uses_maud_and_tiny_http() {
                 assert!(!text.contains(banned), "{path} uses {banned}: the simulator talks to mypay over HTTP only");
             }
         }
+        if path == "src/web/session.rs" {
+            assert!(!text.contains("crate::store"), "{path} uses the store: sessions go through services::sessions");
+        }
         if path.starts_with("src/domain/") {
             for banned in
                 ["std::fs", "std::net", "std::io", "crate::store", "crate::services", "Timestamp::now", "getrandom"]
