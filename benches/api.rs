@@ -4,15 +4,13 @@
 //! `cargo bench --bench api` (`BENCH_CALLS` per client thread, default 200).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
 
-use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use mypay::store::Db;
 
 #[path = "support/load.rs"]
 mod load;
-use load::{CONCURRENCY, load};
+use load::{CONCURRENCY, Demo, load};
 
 fn debt(iud: &str) -> String {
     serde_json::json!({
@@ -45,20 +43,8 @@ fn main() {
     let (_, token) = mypay::services::api_tokens::create_token(&db, "bench", "c_esempio", "bench", &iso).unwrap();
     drop(db);
 
-    let mut child = Command::new(env!("CARGO_BIN_EXE_mypay"))
-        .arg("--data-dir")
-        .arg(&data)
-        .args(["demo", "--listen", "127.0.0.1:0"])
-        .env("MYPAY_LOG_LEVEL", "warn")
-        .env("MYPAY_SERVER_WORKERS", "32")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let first = lines.next().unwrap().unwrap();
-    std::thread::spawn(move || for _ in lines {});
-    let base = first.rsplit(' ').next().unwrap().trim_end_matches('/').to_owned();
+    let demo = Demo::start(&data);
+    let base = demo.base.clone();
     let debts = format!("{base}/api/v1/orgs/c_esempio/debts");
     let auth = format!("Bearer {token}");
     println!("REST API at {debts}, {CONCURRENCY} clients");
@@ -83,6 +69,5 @@ fn main() {
     })
     .print("GET debts/{iud} (status)", "req");
 
-    let _ = child.kill();
-    let _ = child.wait();
+    demo.stop();
 }

@@ -3,8 +3,6 @@
 //! never fails on timing. Run: `cargo bench --bench sil`.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
 
-use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -15,7 +13,7 @@ use mypay::store::Db;
 
 #[path = "support/load.rs"]
 mod load;
-use load::{CONCURRENCY, load};
+use load::{CONCURRENCY, Demo, load};
 
 const PASSWORD: &str = "silpass123";
 const PPT: &str = "http://www.regione.veneto.it/pagamenti/ente/";
@@ -128,20 +126,8 @@ fn main() {
     }
     drop(db);
 
-    let mut child = Command::new(env!("CARGO_BIN_EXE_mypay"))
-        .arg("--data-dir")
-        .arg(&data)
-        .args(["demo", "--listen", "127.0.0.1:0"])
-        .env("MYPAY_LOG_LEVEL", "warn")
-        .env("MYPAY_SERVER_WORKERS", "32")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let first = lines.next().unwrap().unwrap();
-    std::thread::spawn(move || for _ in lines {});
-    let base = first.rsplit(' ').next().unwrap().trim_end_matches('/').to_owned();
+    let demo = Demo::start(&data);
+    let base = demo.base.clone();
     let url = format!("{base}/ws/pa/");
     println!("SIL at {url}, {CONCURRENCY} clients");
 
@@ -165,6 +151,5 @@ fn main() {
     })
     .print("paaSILChiediPagati", "req");
 
-    let _ = child.kill();
-    let _ = child.wait();
+    demo.stop();
 }

@@ -3,8 +3,6 @@
 //! Prints requests/s and p50/p99 latencies; never fails on timing. Run: `cargo bench --bench station`.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
 
-use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -14,7 +12,7 @@ use mypay::store::Db;
 
 #[path = "support/load.rs"]
 mod load;
-use load::{CONCURRENCY, load};
+use load::{CONCURRENCY, Demo, load};
 
 const ORG: &str = "01234567897";
 const PAF: &str = "http://pagopa-api.pagopa.gov.it/pa/paForNode.xsd";
@@ -57,11 +55,24 @@ fn call(agent: &ureq::Agent, url: &str, action: &str, body: &str) -> Option<Dura
 
 fn call_expecting(agent: &ureq::Agent, url: &str, action: &str, body: &str, expected: &str) -> Option<Duration> {
     let started = Instant::now();
-    let mut res =
-        agent.post(url).header("SOAPAction", action).header("Content-Type", "text/xml").send(body.as_bytes()).ok()?;
-    let text = res.body_mut().read_to_string().ok()?;
+    let sent = agent.post(url).header("SOAPAction", action).header("Content-Type", "text/xml").send(body.as_bytes());
+    let text = match sent.and_then(|mut res| res.body_mut().read_to_string()) {
+        Ok(text) => text,
+        Err(err) => {
+            if !FIRST_ERROR_SHOWN.swap(true, std::sync::atomic::Ordering::Relaxed) {
+                eprintln!("first failed {action}: {err}");
+            }
+            return None;
+        }
+    };
+    if !text.contains(expected) && !FIRST_ERROR_SHOWN.swap(true, std::sync::atomic::Ordering::Relaxed) {
+        eprintln!("first unexpected answer to {action}: {}", text.chars().take(600).collect::<String>());
+    }
     text.contains(expected).then(|| started.elapsed())
 }
+
+/// An error count says little: the first unexpected answer is printed once.
+static FIRST_ERROR_SHOWN: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
 
 fn main() {
     let tmp = tempfile::tempdir().unwrap();
@@ -95,22 +106,9 @@ fn main() {
     println!("seeded {} debts in {:.2} s", debts.len(), seeding.elapsed().as_secs_f64());
     drop(db);
 
-    let mut child = Command::new(env!("CARGO_BIN_EXE_mypay"))
-        .arg("--data-dir")
-        .arg(&data)
-        .args(["demo", "--listen", "127.0.0.1:0"])
-        .env("MYPAY_LOG_LEVEL", "warn")
-        .env("MYPAY_SERVER_WORKERS", "32")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let first = lines.next().unwrap().unwrap();
-    let sim_line = lines.next().unwrap().unwrap();
-    let sim = sim_line.rsplit(' ').next().unwrap().trim_end_matches('/').to_owned();
-    std::thread::spawn(move || for _ in lines {});
-    let url = format!("{}/ws/fesp/", first.rsplit(' ').next().unwrap());
+    let demo = Demo::start(&data);
+    let sim = demo.simulator.clone();
+    let url = format!("{}/ws/fesp/", demo.base);
     println!("station at {url}, {CONCURRENCY} clients, release build");
 
     let debts = Arc::new(debts);
@@ -160,6 +158,5 @@ fn main() {
     })
     .print("simulated PSP payment (via node simulator)", "pay");
 
-    let _ = Command::new("kill").args(["-TERM", &child.id().to_string()]).status();
-    let _ = child.wait();
+    demo.stop();
 }

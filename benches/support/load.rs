@@ -65,3 +65,40 @@ where
     run.elapsed = started.elapsed();
     run
 }
+
+/// A `mypay demo` over a prepared data directory, on 127.0.0.1:0 with 32 workers and warnings-only
+/// logs: the server's base URL and the in-process simulator's, from the first two lines it prints
+/// (the rest of its output is drained).
+pub struct Demo {
+    child: std::process::Child,
+    pub base: String,
+    pub simulator: String,
+}
+
+impl Demo {
+    pub fn start(data: &std::path::Path) -> Demo {
+        use std::io::{BufRead, BufReader};
+        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_mypay"))
+            .arg("--data-dir")
+            .arg(data)
+            .args(["demo", "--listen", "127.0.0.1:0"])
+            .env("MYPAY_LOG_LEVEL", "warn")
+            .env("MYPAY_SERVER_WORKERS", CONCURRENCY.to_string())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+        let mut url_at_end =
+            || lines.next().unwrap().unwrap().rsplit(' ').next().unwrap().trim_end_matches('/').to_owned();
+        let (base, simulator) = (url_at_end(), url_at_end());
+        std::thread::spawn(move || for _ in lines {});
+        Demo { child, base, simulator }
+    }
+
+    /// Stops it with SIGTERM, as systemd would, and waits.
+    pub fn stop(mut self) {
+        let _ = std::process::Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status();
+        let _ = self.child.wait();
+    }
+}
