@@ -7,7 +7,7 @@ use base64::Engine as _;
 
 use super::Fault;
 use crate::domain::Cents;
-use crate::domain::debt_row::{BilancioField, DebtFields};
+use crate::domain::debt_row::{BilancioField, DebtFields, SecondaryFields};
 use crate::flows::pagati::write_payer;
 use crate::services::payments::truncate;
 use crate::soap::{self, Element, XmlWriter};
@@ -107,6 +107,38 @@ pub fn read_dovuti(bytes: &[u8]) -> Result<Dovuti, Fault> {
     }
     let iuv = Some(text(data, "identificativoUnivocoVersamento")).filter(|s| !s.is_empty());
     Ok(Dovuti { items, iuv })
+}
+
+/// The secondary beneficiary of `listaDovutiEntiSecondari` (mypay.md §4.4): absent, or exactly
+/// one `DovutiEntiSecondari` document, read into the import's 1_4 columns so that the same checks
+/// apply.
+pub fn read_enti_secondari(list: Option<&Element>) -> Result<Option<SecondaryFields>, Fault> {
+    let Some(list) = list else { return Ok(None) };
+    let elements: Vec<&Element> = list.children_named("elementoListaDovutiEntiSecondari").collect();
+    let [element] = elements.as_slice() else {
+        return Err(Fault::new(
+            "PAA_LIMITE_MASSIMO_DOVUTI_ENTI_SECONDARI",
+            format!("{} dovutiEntiSecondari: al massimo 1", elements.len()),
+        ));
+    };
+    let bytes = decode_base64(element.child_text("dovutiEntiSecondari").unwrap_or_default())?;
+    let doc = parse_payload(&bytes, "DovutiEntiSecondari")?;
+    required(&doc, "versioneOggetto")?;
+    let data = required(&doc, "datiVersamentoEntiSecondari")?;
+    Ok(Some(SecondaryFields {
+        fiscal_code: text(data, "codiceFiscaleBeneficiario"),
+        name: text(data, "denominazioneBeneficiario"),
+        iban: text(data, "ibanAccreditoBeneficiario"),
+        address: text(data, "indirizzoBeneficiario"),
+        civic_number: text(data, "civicoBeneficiario"),
+        postal_code: text(data, "capBeneficiario"),
+        city: text(data, "localitaBeneficiario"),
+        province: text(data, "provinciaBeneficiario"),
+        country: text(data, "nazioneBeneficiario"),
+        collection_data: text(data, "datiSpecificiRiscossione"),
+        causale: data.child_text("causaleVersamento").unwrap_or_default().to_owned(),
+        amount: text(data, "importoSingoloVersamento"),
+    }))
 }
 
 /// The debtor's fields of a `soggettoPagatore` (the rest left empty).

@@ -3,7 +3,7 @@
 
 use base64::Engine as _;
 
-use super::dovuti::{decode_base64, read_dovuti, read_versamento, write_dovuti};
+use super::dovuti::{decode_base64, read_dovuti, read_enti_secondari, read_versamento, write_dovuti};
 use super::exports::{self, Booking};
 use super::pagati::{self, Header, Kind};
 use super::tokens::download_url;
@@ -298,15 +298,10 @@ fn session_answer(sil: &Sil<'_>, id_name: &str, started: &sil_sessions::Started)
 fn importa_dovuto(sil: &Sil<'_>, call: &Call<'_>, org_id: &mut Option<i64>) -> Result<String, Fault> {
     let org = header_auth(sil, call, org_id)?;
     let bytes = decode_base64(&call.text("dovuto").unwrap_or_default())?;
-    let versamento = read_versamento(&bytes)?;
+    let mut versamento = read_versamento(&bytes)?;
     let action = Action::parse(&versamento.action)
         .ok_or_else(|| Fault::new("PAA_AZIONE_NON_VALIDO", format!("azione {} non valida", versamento.action)))?;
-    if call.payload.child("listaDovutiEntiSecondari").is_some() {
-        return Err(Fault::new(
-            "PAA_SERVIZIO_NON_IMPLEMENTATO",
-            "dovuti multibeneficiario non gestiti da paaSILImportaDovuto",
-        ));
-    }
+    versamento.fields.secondary = read_enti_secondari(call.payload.child("listaDovutiEntiSecondari"))?;
     let generate = call.text("flagGeneraIuv").is_some_and(|f| f == "true" || f == "1");
     let today = crate::clock::today_rome(call.now);
     let actor = format!("sil:{}", org.ipa_code);

@@ -572,6 +572,55 @@ fn importa(server: &Server, doc: &str, flag: bool) -> String {
     )
 }
 
+/// A `DovutiEntiSecondari` for Comune di Milano with this IBAN.
+fn enti_secondari(iban: &str) -> String {
+    let doc = format!(
+        "<DovutiEntiSecondari xmlns=\"{PAY}\"><versioneOggetto>6.2.0</versioneOggetto><datiVersamentoEntiSecondari>\
+         <codiceFiscaleBeneficiario>01199250158</codiceFiscaleBeneficiario>\
+         <denominazioneBeneficiario>Comune di Milano</denominazioneBeneficiario>\
+         <ibanAccreditoBeneficiario>{iban}</ibanAccreditoBeneficiario>\
+         <causaleVersamento>Quota Milano</causaleVersamento>\
+         <datiSpecificiRiscossione>9/0101002IM/</datiSpecificiRiscossione>\
+         <importoSingoloVersamento>4.00</importoSingoloVersamento></datiVersamentoEntiSecondari></DovutiEntiSecondari>"
+    );
+    assert_valid_document(&doc);
+    format!(
+        "<listaDovutiEntiSecondari><elementoListaDovutiEntiSecondari><dovutiEntiSecondari>{}</dovutiEntiSecondari>\
+         </elementoListaDovutiEntiSecondari></listaDovutiEntiSecondari>",
+        b64(&doc)
+    )
+}
+
+/// A multi-beneficiary `Versamento` follows the import's 1_4 rules: stored with its secondary
+/// beneficiary, refused with the import's code for a bad IBAN, nothing stored then.
+#[test]
+fn importa_dovuto_with_a_secondary_beneficiary() {
+    let (_tmp, dir, server) = demo_server();
+    let importa_mb = |iud: &str, iban: &str| {
+        let body = format!(
+            "<password>{PASSWORD}</password><dovuto>{}</dovuto><flagGeneraIuv>true</flagGeneraIuv>{}",
+            b64(&versamento(iud, "10.00", "I", None)),
+            enti_secondari(iban)
+        );
+        call(&server, "paaSILImportaDovuto", &request("paaSILImportaDovuto", Some("c_esempio"), &body))
+    };
+    let answer = importa_mb("MB-1", "IT60X0542811101000000123456");
+    assert_eq!(fault_code(&answer), None, "{answer}");
+    let stored = count(
+        &dir,
+        "SELECT count(*) FROM debt WHERE iud = 'MB-1' AND mb_fiscal_code = '01199250158' \
+         AND mb_iban = 'IT60X0542811101000000123456' AND mb_amount_cents = 400 AND amount_cents = 1000",
+    );
+    assert_eq!(stored, 1);
+    let refused = importa_mb("MB-2", "IT00X0000000000000000000000");
+    assert_eq!(
+        fault_code(&refused).as_deref(),
+        Some("PAA_IMPORT_SINTASSI_CSV_IBAN_ACCREDITO_ENTE_SECONDARIO"),
+        "{refused}"
+    );
+    assert_eq!(count(&dir, "SELECT count(*) FROM debt WHERE iud = 'MB-2'"), 0);
+}
+
 #[test]
 fn wsdl_importa_dovuto_and_verifica_avviso() {
     let (_tmp, _dir, server) = demo_server();
