@@ -13,6 +13,7 @@ pub mod debt_state;
 pub mod email;
 pub mod form;
 pub mod iban;
+pub mod image_scale;
 pub mod money;
 pub mod notice;
 pub mod notice_codes;

@@ -19,6 +19,7 @@ pub mod documents;
 pub mod exports;
 pub mod imports;
 pub mod journal;
+pub mod logo;
 pub mod mail;
 pub mod operators;
 pub mod org_operators;

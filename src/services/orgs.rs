@@ -146,7 +146,8 @@ pub fn set_sil_password(db: &Db, actor: &str, ipa: &str, password: &str, now: &s
 pub const LOGO_MAX_BYTES: usize = 256 * 1024;
 
 /// Sets (or, with `None`, removes) the org's logo: a PNG or JPEG image, recognised by its
-/// signature, of at most [`LOGO_MAX_BYTES`].
+/// signature, of at most [`LOGO_MAX_BYTES`], stored as a PNG scaled down to fit
+/// [`super::logo::LOGO_MAX_SIDE`] (see `services::logo`).
 pub fn set_logo(db: &Db, actor: &str, ipa: &str, image: Option<&[u8]>, now: &str) -> Result<(), ServiceError> {
     let logo = match image {
         None => None,
@@ -154,14 +155,14 @@ pub fn set_logo(db: &Db, actor: &str, ipa: &str, image: Option<&[u8]>, now: &str
             if bytes.len() > LOGO_MAX_BYTES {
                 return Err(ServiceError::invalid("logo", format!("must be at most {LOGO_MAX_BYTES} bytes")));
             }
-            let mime = if bytes.starts_with(b"\x89PNG\r\n\x1a\n") {
-                "image/png"
-            } else if bytes.starts_with(&[0xFF, 0xD8, 0xFF]) {
-                "image/jpeg"
-            } else {
-                return Err(ServiceError::invalid("logo", "must be a PNG or JPEG image"));
-            };
-            Some(orgs::LogoRecord { bytes: bytes.to_vec(), mime: mime.to_owned() })
+            let png = super::logo::normalize(bytes).map_err(|err| match err {
+                super::logo::LogoError::NotAnImage => ServiceError::invalid("logo", err.to_string()),
+                super::logo::LogoError::Encode(_) => ServiceError::Internal(err.to_string()),
+                super::logo::LogoError::Undecodable(_) | super::logo::LogoError::TooManyPixels(..) => {
+                    ServiceError::invalid("logo-image", err.to_string())
+                }
+            })?;
+            Some(orgs::LogoRecord { bytes: png, mime: "image/png".to_owned() })
         }
     };
     db.write(|tx| {

@@ -1,10 +1,84 @@
 //! Org settings, operators and orgs in the back office, and the bad input each refuses with a clear
 //! Italian message while changing nothing: a form without its CSRF token, an invalid IBAN, a logo
-//! that is not an image or too large, a duplicate operator, a state change that skips a step.
+//! that is not an image, too large or undecodable, a duplicate operator, a state change that skips a step.
 
 use crate::backoffice::{demo_password, login};
 use crate::portal::Browser;
 use crate::support::{Server, data_dir, run, stdout};
+
+/// A `width`×`height` 8-bit RGB PNG of one colour.
+fn rgb_png(width: u32, height: u32, rgb: &[u8; 3]) -> Vec<u8> {
+    let mut out = Vec::new();
+    let mut encoder = png::Encoder::new(&mut out, width, height);
+    encoder.set_color(png::ColorType::Rgb);
+    encoder.set_depth(png::BitDepth::Eight);
+    let mut writer = encoder.write_header().unwrap();
+    writer.write_image_data(&rgb.repeat((width * height) as usize)).unwrap();
+    writer.finish().unwrap();
+    out
+}
+
+/// The org's stored logo: its bytes and MIME type.
+fn stored_logo(dir: &std::path::Path, ipa: &str) -> (Option<Vec<u8>>, Option<String>) {
+    let conn = rusqlite::Connection::open(dir.join("mypay.db")).unwrap();
+    conn.query_row("SELECT logo, logo_mime FROM org WHERE ipa_code = ?1", [ipa], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap()
+}
+
+/// Width, height, colour type and the decoded pixels of a PNG.
+fn decode_png(bytes: &[u8]) -> (u32, u32, png::ColorType, Vec<u8>) {
+    let mut reader = png::Decoder::new(std::io::Cursor::new(bytes)).read_info().unwrap();
+    let mut buf = vec![0; reader.output_buffer_size()];
+    let frame = reader.next_frame(&mut buf).unwrap();
+    buf.truncate(frame.buffer_size());
+    (frame.width, frame.height, frame.color_type, buf)
+}
+
+#[test]
+fn logos_are_stored_as_pngs_scaled_to_fit_400_px_and_undecodable_ones_change_nothing() {
+    let (_tmp, dir) = data_dir();
+    let server = Server::start(&dir, &["demo"]);
+    let mut demo = Browser::new(&server.base);
+    assert_eq!(login(&mut demo, "demo", &demo_password(&server)).status, 303);
+    let page = "/operatore/c_esempio/impostazioni";
+    let token = crate::portal::csrf(&demo.get(page).body);
+    let mut upload = |name: &str, bytes: &[u8]| {
+        demo.post_multipart(&format!("{page}/logo"), &[("csrf", &token)], ("logo", name, bytes))
+    };
+
+    // A 1200×600 PNG: scaled to 400×200, colour kept.
+    assert_eq!(upload("grande.png", &rgb_png(1200, 600, &[200, 30, 40])).status, 303);
+    let (bytes, mime) = stored_logo(&dir, "c_esempio");
+    assert_eq!(mime.as_deref(), Some("image/png"));
+    let (w, h, color, pixels) = decode_png(&bytes.unwrap());
+    assert_eq!((w, h, color), (400, 200, png::ColorType::Rgb));
+    assert_eq!(&pixels[..3], &[200, 30, 40]);
+
+    // A 1200×600 JPEG: stored as a 400×200 PNG.
+    assert_eq!(upload("grande.jpg", include_bytes!("../fixtures/logo-1200x600.jpg")).status, 303);
+    let (bytes, mime) = stored_logo(&dir, "c_esempio");
+    assert_eq!(mime.as_deref(), Some("image/png"));
+    let stored = bytes.unwrap();
+    assert!(stored.starts_with(b"\x89PNG\r\n\x1a\n"));
+    let (w, h, color, _) = decode_png(&stored);
+    assert_eq!((w, h, color), (400, 200, png::ColorType::Rgb));
+
+    // A file that claims to be a PNG but is not: refused in Italian, the JPEG's PNG stays.
+    let stamp = org_json(&dir, "c_esempio")["updated_at"].clone();
+    let mut corrupt = b"\x89PNG\r\n\x1a\n".to_vec();
+    corrupt.extend_from_slice(&[0; 64]);
+    let refused = upload("rotto.png", &corrupt);
+    assert_eq!(refused.status, 422);
+    assert!(refused.body.contains("Il file del logo non è un'immagine PNG o JPEG leggibile"), "{}", refused.body);
+    assert_eq!(stored_logo(&dir, "c_esempio").0, Some(stored), "nothing was stored");
+    assert_eq!(org_json(&dir, "c_esempio")["updated_at"], stamp);
+
+    // A small logo keeps its size.
+    assert_eq!(upload("piccolo.png", &rgb_png(120, 80, &[0, 90, 0])).status, 303);
+    let (w, h, _, pixels) = decode_png(&stored_logo(&dir, "c_esempio").0.unwrap());
+    assert_eq!((w, h), (120, 80));
+    assert_eq!(&pixels[..3], &[0, 90, 0]);
+}
 
 fn org_json(dir: &std::path::Path, ipa: &str) -> serde_json::Value {
     let out = run(dir, &["org", "show", ipa, "--json"], None);
@@ -64,8 +138,7 @@ fn settings_operators_and_orgs_refuse_bad_input_and_change_nothing() {
     let large = demo.post_multipart(&format!("{page}/logo"), &[("csrf", &token)], ("logo", "logo.png", &big));
     assert_eq!(large.status, 422);
     assert_eq!(org_json(&dir, "c_esempio")["updated_at"], stamp, "no logo was stored");
-    let mut png = b"\x89PNG\r\n\x1a\n".to_vec();
-    png.extend_from_slice(&[0; 64]);
+    let png = rgb_png(40, 20, &[10, 20, 30]);
     assert_eq!(
         demo.post_multipart(&format!("{page}/logo"), &[("csrf", &token)], ("logo", "logo.png", &png)).status,
         303

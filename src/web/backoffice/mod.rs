@@ -418,6 +418,9 @@ pub fn user_message(err: &crate::services::ServiceError) -> String {
         ServiceError::Rejected(rows) => {
             rows.iter().map(|r| format!("{}: {}", r.code, r.description)).collect::<Vec<_>>().join("; ")
         }
+        ServiceError::Invalid { field, .. } if field == "logo-image" => {
+            "Il file del logo non è un'immagine PNG o JPEG leggibile (o è troppo grande da elaborare): il logo non è stato cambiato.".to_owned()
+        }
         ServiceError::Invalid { field, .. } => format!("Il valore del campo «{}» non è valido.", field_label(field)),
         ServiceError::NotFound(_) => "Non trovato.".to_owned(),
         ServiceError::Conflict(_) => "L'operazione non è possibile nello stato attuale.".to_owned(),

@@ -1,9 +1,9 @@
 //! An org's settings, for its administrators: registry data, IBANs (checked with
 //! `domain::iban`), postal account, citizen information text, notice language; the SIL password
-//! reset (generated, shown once); the logo (PNG or JPEG, size checked by `services::orgs`); the
-//! outcome-push URL and secret; the org's own privacy notice (each save a new version, the old ones
-//! listed); and, for app admins, the org's state. A refused form says why in Italian and changes
-//! nothing.
+//! reset (generated, shown once); the logo (PNG or JPEG, checked, decoded and scaled by
+//! `services::orgs`); the outcome-push URL and secret; the org's own privacy notice (each save a
+//! new version, the old ones listed); and, for app admins, the org's state. A refused form says why
+//! in Italian and changes nothing.
 
 use maud::html;
 
@@ -136,7 +136,7 @@ fn render(
         form method="post" action={ (base) "/logo" } enctype="multipart/form-data" class="row g-3 mb-5" {
             (csrf.clone())
             div class="col-12 col-md-8" {
-                label for="logo" { "Immagine PNG o JPEG, al massimo " (orgs::LOGO_MAX_BYTES / 1024) " KB (stampata nell'avviso in un riquadro di 30 mm)" }
+                label for="logo" { "Immagine PNG o JPEG, al massimo " (orgs::LOGO_MAX_BYTES / 1024) " KB; viene ridotta a " (crate::services::logo::LOGO_MAX_SIDE) " pixel di lato al massimo e salvata in PNG (stampata nell'avviso in un riquadro di 30 mm)" }
                 input type="file" class="form-control" id="logo" name="logo" accept="image/png,image/jpeg" required;
             }
             div class="col-12" { button type="submit" class="btn btn-primary" { "Carica il logo" } }
