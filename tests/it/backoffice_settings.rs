@@ -36,10 +36,7 @@ fn decode_png(bytes: &[u8]) -> (u32, u32, png::ColorType, Vec<u8>) {
 
 #[test]
 fn logos_are_stored_as_pngs_scaled_to_fit_400_px_and_undecodable_ones_change_nothing() {
-    let (_tmp, dir) = data_dir();
-    let server = Server::start(&dir, &["demo"]);
-    let mut demo = Browser::new(&server.base);
-    assert_eq!(login(&mut demo, "demo", &demo_password(&server)).status, 303);
+    let (_tmp, dir, _server, mut demo) = demo_logged_in();
     let page = "/operatore/c_esempio/impostazioni";
     let token = crate::portal::csrf(&demo.get(page).body);
     let mut upload = |name: &str, bytes: &[u8]| {
@@ -80,6 +77,15 @@ fn logos_are_stored_as_pngs_scaled_to_fit_400_px_and_undecodable_ones_change_not
     assert_eq!(&pixels[..3], &[0, 90, 0]);
 }
 
+/// A demo installation with its org admin `demo` logged in (the directory, its server, the browser).
+fn demo_logged_in() -> (tempfile::TempDir, std::path::PathBuf, Server, Browser) {
+    let (tmp, dir) = data_dir();
+    let server = Server::start(&dir, &["demo"]);
+    let mut demo = Browser::new(&server.base);
+    assert_eq!(login(&mut demo, "demo", &demo_password(&server)).status, 303);
+    (tmp, dir, server, demo)
+}
+
 fn org_json(dir: &std::path::Path, ipa: &str) -> serde_json::Value {
     let out = run(dir, &["org", "show", ipa, "--json"], None);
     serde_json::from_str(&stdout(&out)).unwrap()
@@ -87,10 +93,7 @@ fn org_json(dir: &std::path::Path, ipa: &str) -> serde_json::Value {
 
 #[test]
 fn settings_operators_and_orgs_refuse_bad_input_and_change_nothing() {
-    let (_tmp, dir) = data_dir();
-    let server = Server::start(&dir, &["demo"]);
-    let mut demo = Browser::new(&server.base);
-    assert_eq!(login(&mut demo, "demo", &demo_password(&server)).status, 303);
+    let (_tmp, dir, server, mut demo) = demo_logged_in();
     let page = "/operatore/c_esempio/impostazioni";
     let before = org_json(&dir, "c_esempio");
 
@@ -267,10 +270,7 @@ fn settings_operators_and_orgs_refuse_bad_input_and_change_nothing() {
 
 #[test]
 fn privacy_notice_keeps_every_version_and_the_portal_shows_the_current_one() {
-    let (_tmp, dir) = data_dir();
-    let server = Server::start(&dir, &["demo"]);
-    let mut demo = Browser::new(&server.base);
-    assert_eq!(login(&mut demo, "demo", &demo_password(&server)).status, 303);
+    let (_tmp, _dir, server, mut demo) = demo_logged_in();
     let page = "/operatore/c_esempio/impostazioni";
     let action = format!("{page}/privacy");
     assert!(demo.get(page).body.contains("Nessuna informativa dell'ente"));
@@ -306,4 +306,39 @@ fn privacy_notice_keeps_every_version_and_the_portal_shows_the_current_one() {
         assert!(body.contains("<p>Seconda informativa.</p><p>Titolare: il Comune di Esempio.</p>"), "{body}");
         assert!(!body.contains(first), "the old version is not shown to citizens");
     }
+}
+
+#[test]
+fn the_live_preview_route_answers_only_the_fragment_of_the_typed_definition() {
+    let (_tmp, _dir, _server, mut demo) = demo_logged_in();
+    let editor = "/operatore/c_esempio/tipi/nuovo";
+    let route = "/operatore/c_esempio/anteprima-modulo";
+    let page = demo.get(editor).body;
+    assert!(page.contains(r#"id="anteprima-modulo""#) && page.contains(&format!(r#"data-url="{route}""#)), "{page}");
+    assert!(page.contains(r#"<script src="/static/mypay-backoffice.js?v="#), "the script is a file: {page}");
+
+    let good = r#"{"fields": [{"name": "targa", "type": "text", "label": "Targa del veicolo", "required": true}], "causale": "Passo carrabile {targa}"}"#;
+    assert_eq!(demo.post(route, &[("form_definition", good)]).status, 403, "no CSRF token");
+    let shown = demo.submit(editor, route, &[("form_definition", good), ("fixed_amount", "")]);
+    assert_eq!(shown.status, 200);
+    assert!(shown.body.starts_with("<div") && !shown.body.contains("<html"), "only the fragment: {}", shown.body);
+    assert!(shown.body.contains("Anteprima del modulo del cittadino"), "{}", shown.body);
+    assert!(
+        shown.body.contains(r#"<label for="anteprima-targa">Targa del veicolo *</label>"#)
+            && shown.body.contains(r#"<input type="text" class="form-control" id="anteprima-targa" disabled>"#),
+        "{}",
+        shown.body
+    );
+    let fixed = demo.submit(editor, route, &[("form_definition", good), ("fixed_amount", "16.00")]);
+    assert!(fixed.body.contains("Importo fisso: <strong>€ 16,00</strong>"), "{}", fixed.body);
+
+    let bad = demo.submit(editor, route, &[("form_definition", r#"{"fields": [{"name": "Targa!", "type": "text"}]}"#)]);
+    assert_eq!(bad.status, 422);
+    assert_eq!(
+        bad.body,
+        r#"<div class="alert alert-danger" role="alert">La definizione del modulo non è valida: controlla il JSON, i nomi e i tipi dei campi.</div>"#
+    );
+    let empty = demo.submit(editor, route, &[("form_definition", "  ")]);
+    assert!(empty.body.contains("Senza definizione il modulo chiede la causale e l'importo."), "{}", empty.body);
+    assert!(!demo.get("/operatore/c_esempio/tipi").body.contains("PASSO_CARRABILE"), "a preview saves nothing");
 }

@@ -508,6 +508,20 @@ fn back_office_in_chromium_with_axe() {
     s.screenshot("operatore-7-impostazioni");
     scan(&s, "settings");
 
+    // The debt-type editor's live preview: typing the definition updates it without a reload.
+    s.goto(&format!("{org}/tipi/nuovo"));
+    s.wait_text("Nuovo tipo dovuto", 10);
+    s.exec("window.notReloaded = true;");
+    s.type_in(
+        "#form_definition",
+        r#"{"fields": [{"name": "targa", "type": "text", "label": "Targa del veicolo"}], "causale": "Passo {targa}"}"#,
+    );
+    s.wait("the live preview", 10, |s| s.find("#anteprima-modulo label[for='anteprima-targa']").is_some());
+    s.type_in("#form_definition", r#"{"fields": [{"name": "Targa!"}]}"#);
+    s.wait_text("La definizione del modulo non è valida", 10);
+    assert_eq!(s.exec("return window.notReloaded === true;"), json!(true), "the page was not reloaded");
+    scan(&s, "debt type editor");
+
     // Logout.
     s.click("form[action='/operatore/esci'] button[type='submit']");
     s.wait("the login page", 10, |s| s.url().ends_with("/operatore/accedi"));

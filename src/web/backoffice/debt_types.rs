@@ -169,8 +169,11 @@ fn render(
         h1 { (title) }
         p class="lead" { (grant.org.name) }
         @if let Some(message) = error { div class="alert alert-danger" role="alert" { (message) } }
-        @if let Some(p) = shown { (p) }
-        form method="post" action=(action) class="row g-3" {
+        // The live preview (web/mypay-backoffice.js) swaps what the server renders into this box.
+        div id="anteprima-modulo" aria-live="polite" data-url={ "/operatore/" (grant.org.ipa_code) "/anteprima-modulo" } {
+            @if let Some(p) = shown { (p) }
+        }
+        form method="post" action=(action) class="row g-3" id="modulo-tipo-dovuto" {
             (csrf)
             @if !editing {
                 div class="col-12 col-md-6" {
@@ -206,7 +209,7 @@ fn render(
             }
         }
     };
-    ctx.page_with(if error.is_some() { 422 } else { 200 }, &title, main)
+    ctx.page_with_scripts(if error.is_some() { 422 } else { 200 }, &title, main, vec!["mypay-backoffice.js"])
 }
 
 /// `GET /operatore/{ipa}/tipi/nuovo`.
@@ -248,6 +251,26 @@ fn preview_of(v: &Values) -> Result<Markup, ServiceError> {
     Ok(preview(&def, fixed))
 }
 
+/// Why a typed definition has no preview.
+const BAD_DEFINITION: &str = "La definizione del modulo non è valida: controlla il JSON, i nomi e i tipi dei campi.";
+
+/// `POST /operatore/{ipa}/anteprima-modulo`: only the preview of the typed definition (and fixed
+/// amount), or the alert saying it cannot be read (422), for the editor's live preview.
+pub fn preview_fragment(ctx: &mut BoCtx<'_>, ipa: &str) -> Response {
+    if let Err(response) = ctx.admin_grant(ipa) {
+        return response;
+    }
+    let v = Values::typed(ctx, "");
+    match preview_of(&v) {
+        Ok(p) => Response::html(200, p).with_header("Cache-Control", "no-store"),
+        Err(err) => {
+            tracing::info!(error = %err, "form definition refused");
+            let alert = html! { div class="alert alert-danger" role="alert" { (BAD_DEFINITION) } };
+            Response::html(422, alert).with_header("Cache-Control", "no-store")
+        }
+    }
+}
+
 /// `POST /operatore/{ipa}/tipi/nuovo` and `/tipi/{code}`: saves, or (`azione=anteprima`) shows the
 /// preview of the typed definition without saving.
 pub fn save(ctx: &mut BoCtx<'_>, ipa: &str, code: Option<&str>) -> Response {
@@ -263,8 +286,7 @@ pub fn save(ctx: &mut BoCtx<'_>, ipa: &str, code: Option<&str>) -> Response {
             Ok(p) => render(ctx, &grant, &v, editing, None, Some(p)),
             Err(err) => {
                 tracing::info!(error = %err, "form definition refused");
-                let message = "La definizione del modulo non è valida: controlla il JSON, i nomi e i tipi dei campi.";
-                render(ctx, &grant, &v, editing, Some(message), None)
+                render(ctx, &grant, &v, editing, Some(BAD_DEFINITION), None)
             }
         };
     }

@@ -82,6 +82,8 @@ pub enum BoPage {
     /// (org, debt type code).
     DebtType(String, String),
     DebtTypePost(String, String),
+    /// The preview of a typed form definition, alone (the editor's live preview fetches it).
+    DebtTypePreviewPost(String),
 }
 
 impl BoPage {
@@ -119,7 +121,8 @@ impl BoPage {
             | BoPage::DebtTypeNew(_)
             | BoPage::DebtTypeNewPost(_)
             | BoPage::DebtType(..)
-            | BoPage::DebtTypePost(..) => "bo_debt_types",
+            | BoPage::DebtTypePost(..)
+            | BoPage::DebtTypePreviewPost(_) => "bo_debt_types",
         }
     }
 }
@@ -188,6 +191,7 @@ pub const ROUTES: &[BoRoute] = &[
     BoRoute { method: "GET",  pattern: "/operatore/{ipa}/tipi",                        build: |a| one(a, BoPage::DebtTypes) },
     BoRoute { method: "GET",  pattern: "/operatore/{ipa}/tipi/nuovo",                  build: |a| one(a, BoPage::DebtTypeNew) },
     BoRoute { method: "POST", pattern: "/operatore/{ipa}/tipi/nuovo",                  build: |a| one(a, BoPage::DebtTypeNewPost) },
+    BoRoute { method: "POST", pattern: "/operatore/{ipa}/anteprima-modulo",            build: |a| one(a, BoPage::DebtTypePreviewPost) },
     BoRoute { method: "GET",  pattern: "/operatore/{ipa}/tipi/{type}",                 build: |a| two(a, BoPage::DebtType) },
     BoRoute { method: "POST", pattern: "/operatore/{ipa}/tipi/{type}",                 build: |a| two(a, BoPage::DebtTypePost) },
     BoRoute { method: "GET",  pattern: "/operatore/{ipa}/operatori",                   build: |a| one(a, BoPage::Operators) },
@@ -240,7 +244,18 @@ impl BoCtx<'_> {
     }
 
     pub fn page_with(&mut self, status: u16, title: &str, main: Markup) -> Response {
-        let chrome = Chrome { flash: self.session.take_flash(), nav: false, ..Chrome::default() };
+        self.page_with_scripts(status, title, main, Vec::new())
+    }
+
+    /// A page that loads `scripts` (files under `/static/`; the CSP allows no inline script).
+    pub fn page_with_scripts(
+        &mut self,
+        status: u16,
+        title: &str,
+        main: Markup,
+        scripts: Vec<&'static str>,
+    ) -> Response {
+        let chrome = Chrome { flash: self.session.take_flash(), nav: false, scripts, ..Chrome::default() };
         let csrf = self.session.csrf_token().to_owned();
         let operator = self.session.operator().map(str::to_owned);
         let body = html! {
@@ -360,6 +375,7 @@ pub fn handle(ctx: &mut BoCtx<'_>, page: &BoPage) -> Response {
         BoPage::DebtTypeNewPost(ipa) => debt_types::save(ctx, ipa, None),
         BoPage::DebtType(ipa, code) => debt_types::edit_form(ctx, ipa, code),
         BoPage::DebtTypePost(ipa, code) => debt_types::save(ctx, ipa, Some(code)),
+        BoPage::DebtTypePreviewPost(ipa) => debt_types::preview_fragment(ctx, ipa),
         BoPage::Orgs => orgs::list(ctx),
         BoPage::OrgAddPost => orgs::add(ctx),
     }
