@@ -34,7 +34,7 @@ CREATE TABLE org (
     phone                TEXT,
     website              TEXT,
     email                TEXT,
-    logo                 BLOB,             -- PNG or JPEG, at most 250x250 px
+    logo                 BLOB,             -- PNG (RGB), scaled on upload to fit 400x400 px
     logo_mime            TEXT,
     info_text            TEXT,             -- free text shown to citizens
     sil_password_hash    TEXT,             -- argon2id PHC string; never the password itself
