@@ -11,7 +11,7 @@
 //! refuse an IUD seen earlier in the file), plus the IUDs of rejected rows.
 //! Must never: write SQL, or let one bad row stop the others.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::io;
 use std::path::Path;
 use std::sync::Arc;
@@ -410,37 +410,28 @@ impl<'t> RowApplier<'t> {
         now: &'t str,
     ) -> Result<RowApplier<'t>, Stop> {
         let scope = OrgScope::load(tx, &import.org_ipa)?.with_counter_block(1024);
-        let enabled = match &import.operator {
-            None => None,
-            Some(username) => {
-                let op = operators::find_operator(tx, username)?;
-                match op {
-                    Some(op) if op.app_admin => None,
-                    Some(op) if op.roles.iter().any(|(ipa, role)| *ipa == scope.org.ipa_code && role == "admin") => {
-                        None
-                    }
-                    Some(op) if op.active => {
-                        let mut ids = HashSet::new();
-                        for (ipa, code) in &op.debt_types {
-                            if *ipa == scope.org.ipa_code
-                                && let Some(t) = debt_types::find_debt_type(tx, scope.org.id, code)?
-                            {
-                                ids.insert(t.id);
-                            }
-                        }
-                        Some(ids)
-                    }
-                    _ => Some(HashSet::new()),
-                }
-            }
-        };
-        let debt_types = debt_types::list_debt_types(tx, scope.org.id)?
+        let debt_types: HashMap<String, KnownType> = debt_types::list_debt_types(tx, scope.org.id)?
             .into_iter()
             .map(|t| {
                 let known = KnownType { rules: debts::rules_of(&t), record: Arc::new(t) };
                 (known.record.code.clone(), known)
             })
             .collect();
+        let enabled = match &import.operator {
+            None => None,
+            Some(username) => match operators::find_operator(tx, username)? {
+                Some(op) if op.app_admin => None,
+                Some(op) if op.roles.iter().any(|(ipa, role)| *ipa == scope.org.ipa_code && role == "admin") => None,
+                Some(op) if op.active => Some(
+                    op.debt_types
+                        .iter()
+                        .filter(|(ipa, _)| *ipa == scope.org.ipa_code)
+                        .filter_map(|(_, code)| debt_types.get(code.as_str()).map(|t| t.record.id))
+                        .collect(),
+                ),
+                _ => Some(HashSet::new()),
+            },
+        };
         let rules = Arc::new(Rules { version, segregation_code: scope.segregation_code, today, debt_types });
         Ok(RowApplier { tx, import_id: import.id, scope, now, rules, enabled, rejected_iuds: HashSet::new() })
     }
