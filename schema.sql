@@ -127,7 +127,7 @@ CREATE TABLE debt (
     id                   INTEGER PRIMARY KEY,
     org_id               INTEGER NOT NULL REFERENCES org(id),
     debt_type_id         INTEGER NOT NULL REFERENCES debt_type(id),
-    iud                  TEXT NOT NULL,    -- the org's own id, unique among live debts (identifier)
+    iud                  TEXT NOT NULL,    -- the org's own id, unique among live debts (released_id)
     iuv                  TEXT,             -- creditorReferenceId; NULL until generated or supplied
     notice_number        TEXT,             -- 18 digits when the IUV has one
     -- The long value lists are OR chains, not IN lists: SQLite checks an IN list of more than two
@@ -177,30 +177,19 @@ CREATE TABLE debt (
     -- province; paGetPaymentV2 then asks for a stamp instead of crediting an IBAN.
     stamp_document_hash  TEXT CHECK (stamp_document_hash IS NULL OR length(stamp_document_hash) BETWEEN 4 AND 72),
     stamp_province       TEXT CHECK (stamp_province IS NULL OR length(stamp_province) = 2),
-    import_id            INTEGER REFERENCES debt_import(id)  -- the debt flow that last wrote it; NULL otherwise
+    import_id            INTEGER REFERENCES debt_import(id),  -- the debt flow that last wrote it; NULL otherwise
+    -- 0 while the debt holds its IUD and IUV (they are live: unique in the org, debt_org_iud and
+    -- debt_org_iuv below); the debt's own id once it is annulled, so both can be used again.
+    released_id          INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX debt_org_state ON debt (org_id, state);
-CREATE INDEX debt_org_iuv ON debt (org_id, iuv);
-CREATE INDEX debt_org_iud ON debt (org_id, iud);
+CREATE UNIQUE INDEX debt_org_iuv ON debt (org_id, iuv, released_id);  -- live IUVs unique (version 13)
+CREATE UNIQUE INDEX debt_org_iud ON debt (org_id, iud, released_id);  -- live IUDs unique (version 13)
 CREATE INDEX debt_debtor ON debt (debtor_id);
 -- The back office's search (version 8): debtor name prefix, due date, debt type.
 CREATE INDEX debt_org_name ON debt (org_id, debtor_name COLLATE NOCASE);
 CREATE INDEX debt_org_due ON debt (org_id, due_date);
 CREATE INDEX debt_org_type ON debt (org_id, debt_type_id);
-
--- Registry of the live IUDs and IUVs of each org (MyPay `mygov_identificativo_univoco`): a debt's
--- identifiers are registered when it is stored and removed when it is annulled, so they can be used
--- again; the debt keeps them, and the audit journal says when. Keyed by the identifier itself
--- (WITHOUT ROWID): registering one is a single b-tree insert, which a large import does per row.
--- No foreign keys: rows are written only beside their debt (store::debts, same transaction), and
--- checking org and debt on every registration was a measurable part of an import.
-CREATE TABLE identifier (
-    org_id   INTEGER NOT NULL,
-    kind     TEXT NOT NULL CHECK (kind IN ('IUD', 'IUV')),
-    value    TEXT NOT NULL,
-    debt_id  INTEGER NOT NULL,
-    PRIMARY KEY (org_id, kind, value)
-) WITHOUT ROWID;
 
 -- The last IUV17 counter issued per org and generator id. It only grows, inside the transaction
 -- that stores the debt, so a number is never issued twice.

@@ -7,8 +7,10 @@
 //! any point leaves either nothing of the file or all of it; the job runs again after a restart
 //! and, finding its import still unfinished, starts over. A file-level error rolls back whatever
 //! rows were applied and ends the import in `IMPORT_ABORTITO` with MyPay's code.
-//! Memory: the CSV is read line by line from the ZIP; only one 64-bit hash per IUD is kept (to
+//! Memory: the CSV is read line by line from the ZIP; only a Bloom filter of the IUDs is kept (to
 //! refuse an IUD seen earlier in the file), plus the IUDs of rejected rows.
+//! Speed: a file expected to hold more rows than the debt table is applied with the table's search
+//! indexes set aside and built again once at the end, inside the same transaction.
 //! Must never: write SQL, or let one bad row stop the others.
 
 use std::collections::{HashMap, HashSet};
@@ -29,6 +31,7 @@ use crate::domain::debt_row::{self, BilancioField, RowError};
 use crate::services::ServiceError;
 use crate::services::debts::{self, OrgScope, Source};
 use crate::soap;
+use crate::store::debts as store_debts;
 use crate::store::imports::{self, ImportRecord, ImportTotals};
 use crate::store::{Conn, Db, StoreError, audit, debt_types, operators};
 
@@ -93,10 +96,18 @@ pub struct RunEnv<'a> {
 
 /// Page cache of the importing connection while a file is applied, in KiB.
 const IMPORT_CACHE_KIB: i64 = 48 * 1024;
+/// Page cache, and so memory of SQLite's sorter, while the search indexes are built after a large
+/// file's rows, in KiB.
+const SORT_CACHE_KIB: i64 = 16 * 1024;
 /// Rows between two looks at the cancel flag and two progress reports.
 const CHECK_EVERY: u64 = 2048;
 /// Batches of prepared rows the reader may be ahead of the transaction by (memory stays bounded).
 const QUEUED_BATCHES: usize = 8;
+/// Files expected to hold at least this many rows, and more than the debt table, are loaded with
+/// the debt table's search indexes built once at the end (`store::debts::set_aside_search_indexes`).
+const BULK_MIN_ROWS: u64 = 50_000;
+/// The length of a typical 1_4 row, to expect a number of rows from the CSV's declared size.
+const TYPICAL_ROW_BYTES: u64 = 150;
 
 /// A checked file name `<IPA>-<IUF>-<version>.zip`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -298,6 +309,14 @@ fn apply(env: &mut RunEnv<'_>, import: &ImportRecord) -> Result<(), Stop> {
             }
             let previous_cache = imports::set_cache_kib(tx, IMPORT_CACHE_KIB)?;
             let mut rows = RowApplier::new(tx, import, name.version, env.today, now)?;
+            let expected_rows = header.declared / TYPICAL_ROW_BYTES;
+            let table_rows = u64::try_from(store_debts::count_debts_at_most(tx)?).unwrap_or(0);
+            let set_aside = if expected_rows >= BULK_MIN_ROWS && expected_rows > table_rows {
+                tracing::info!(import = import.id, expected_rows, table_rows, "search indexes rebuilt after the rows");
+                Some(store_debts::set_aside_search_indexes(tx)?)
+            } else {
+                None
+            };
             // The reader may have failed already; its `Failed` then comes next.
             let _ = send_rules.send(Arc::clone(&rows.rules));
             let header_text = &header.text;
@@ -306,6 +325,7 @@ fn apply(env: &mut RunEnv<'_>, import: &ImportRecord) -> Result<(), Stop> {
             let mut iuvs = ResultZip::new(&dir, format!("{}_IUV", name.base), header_text.clone());
             let total_bytes = header.declared;
             let mut n_rows = 0u64;
+            let started = std::time::Instant::now();
             let mut out = String::with_capacity(1024);
             let write_err = |err: io::Error| RunError::System(format!("cannot write a result file: {err}"));
             loop {
@@ -359,6 +379,11 @@ fn apply(env: &mut RunEnv<'_>, import: &ImportRecord) -> Result<(), Stop> {
                 rejects_file,
                 iuv_file,
             };
+            let rows_secs = started.elapsed().as_secs_f64();
+            if let Some(set_aside) = set_aside {
+                store_debts::rebuild_search_indexes(tx, set_aside, SORT_CACHE_KIB)?;
+            }
+            let indexes_secs = started.elapsed().as_secs_f64() - rows_secs;
             rows.scope.release_unused_counters(tx).map_err(|err| RunError::System(err.to_string()))?;
             imports::update_import_done(tx, import.id, &totals, now)?;
             // The notices of rows with flagGeneraIuv come after the commit, never inside it (a slow
@@ -381,7 +406,15 @@ fn apply(env: &mut RunEnv<'_>, import: &ImportRecord) -> Result<(), Stop> {
             };
             audit::insert_audit(tx, &entry, now)?;
             imports::restore_cache(tx, previous_cache)?;
-            tracing::info!(import = import.id, rows = n_rows, loaded, rejected, "import applied");
+            tracing::info!(
+                import = import.id,
+                rows = n_rows,
+                loaded,
+                rejected,
+                rows_secs,
+                indexes_secs,
+                "import applied"
+            );
             Ok(())
         })
     })
@@ -391,6 +424,7 @@ fn apply(env: &mut RunEnv<'_>, import: &ImportRecord) -> Result<(), Stop> {
 /// what needs the store, then the action itself.
 struct RowApplier<'t> {
     tx: &'t Conn,
+    inserter: store_debts::DebtInserter<'t>,
     import_id: i64,
     scope: OrgScope,
     now: &'t str,
@@ -433,7 +467,16 @@ impl<'t> RowApplier<'t> {
             },
         };
         let rules = Arc::new(Rules { version, segregation_code: scope.segregation_code, today, debt_types });
-        Ok(RowApplier { tx, import_id: import.id, scope, now, rules, enabled, rejected_iuds: HashSet::new() })
+        Ok(RowApplier {
+            tx,
+            inserter: store_debts::DebtInserter::new(tx)?,
+            import_id: import.id,
+            scope,
+            now,
+            rules,
+            enabled,
+            rejected_iuds: HashSet::new(),
+        })
     }
 
     /// Finishes and applies one prepared row. `Ok(Ok(()))`: loaded, its normalized record in
@@ -446,7 +489,7 @@ impl<'t> RowApplier<'t> {
     ) -> Result<Result<(), Vec<RowError>>, Stop> {
         let now = self.now;
         let Prepared { iud, action, mut errors, repeated_at, row, .. } = prepared;
-        let Some(PreparedRow { fields, debt_type, checked, result }) = row else {
+        let Some(PreparedRow { fields, debt_type, checked, result }) = row.map(|row| *row) else {
             return Ok(Err(self.rejected(&iud, errors)));
         };
         if let Some(at) = repeated_at
@@ -458,8 +501,7 @@ impl<'t> RowApplier<'t> {
         let checked = match (checked, fields) {
             (Some(checked), _) => checked,
             (None, fields) => {
-                let current_iuv =
-                    crate::store::debts::find_debt_by_iud(self.tx, self.scope.org.id, &iud)?.and_then(|d| d.iuv);
+                let current_iuv = store_debts::find_debt_by_iud(self.tx, self.scope.org.id, &iud)?.and_then(|d| d.iuv);
                 let ctx = self.rules.context(debt_type.as_ref(), action == Some("I"), current_iuv);
                 debt_row::validate(&fields.unwrap_or_default(), &ctx)
             }
@@ -486,10 +528,16 @@ impl<'t> RowApplier<'t> {
         let debt_type = &debt_type.record;
         let result = result.unwrap_or_else(|| ResultLine::new(layout, &import_rows::normalized(&valid, action)));
         let applied = match action {
-            "I" => {
-                debts::insert_valid(self.tx, &self.scope, debt_type, valid, Source::Import, Some(self.import_id), now)?
-                    .map(|a| a.iuv)
-            }
+            "I" => debts::insert_valid_with(
+                &mut self.inserter,
+                &self.scope,
+                debt_type,
+                valid,
+                Source::Import,
+                Some(self.import_id),
+                now,
+            )?
+            .map(|a| a.iuv),
             "M" => {
                 debts::modify_valid(self.tx, &self.scope, debt_type, valid, Some(self.import_id), now)?.map(|a| a.iuv)
             }
@@ -516,7 +564,7 @@ impl<'t> RowApplier<'t> {
     /// written by this import.
     fn repeated(&mut self, iud: &str) -> Result<bool, Stop> {
         Ok(self.rejected_iuds.contains(iud)
-            || crate::store::debts::import_wrote_iud(self.tx, self.scope.org.id, iud, self.import_id)?)
+            || store_debts::import_wrote_iud(self.tx, self.scope.org.id, iud, self.import_id)?)
     }
 }
 

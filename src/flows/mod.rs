@@ -2,8 +2,8 @@
 //!
 //! Owns the CSV and ZIP layers of the debt-flow import and of the exports: safe ZIP reading
 //! ([`zipfile`]), MyPay's import CSV syntax ([`csv_row`]), the import layouts 1_0..1_4
-//! ([`import_layout`]), the import pipeline ([`import`], reading on a thread of its own in `import_rows`), its result files ([`results`]); the
-//! receipt export layouts 1.0-1.3 ([`rt_export`]), the expired-debts export ([`expired_export`]) and
+//! ([`import_layout`]), the import pipeline ([`import`], reading on a thread of its own in
+//! `import_rows`, IUDs seen in `seen_iuds`), its result files ([`results`]); the receipt export layouts 1.0-1.3 ([`rt_export`]), the expired-debts export ([`expired_export`]) and
 //! the export CSV dialect ([`quoted_csv`]); and the `Pagati` XML of a receipt ([`pagati`]).
 //! Must never: write SQL (it calls `services` and `store` functions), hold a whole file in memory,
 //! or trust a name found inside a ZIP as a path.
@@ -19,4 +19,5 @@ pub mod pagati;
 pub mod quoted_csv;
 pub mod results;
 pub mod rt_export;
+mod seen_iuds;
 pub mod zipfile;

@@ -216,17 +216,29 @@ pub(crate) fn insert_valid(
     import_id: Option<i64>,
     now: &str,
 ) -> Result<Result<Applied, Vec<RowError>>, ServiceError> {
+    insert_valid_with(&mut debts::DebtInserter::new(tx)?, scope, debt_type, valid, source, import_id, now)
+}
+
+/// [`insert_valid`] with statements the caller holds across many debts (an import).
+pub(crate) fn insert_valid_with(
+    inserter: &mut debts::DebtInserter<'_>,
+    scope: &OrgScope,
+    debt_type: &DebtTypeRecord,
+    valid: ValidDebt,
+    source: Source,
+    import_id: Option<i64>,
+    now: &str,
+) -> Result<Result<Applied, Vec<RowError>>, ServiceError> {
     let org_id = scope.org.id;
     let mut duplicates = Vec::new();
-    if debts::identifier_is_live(tx, org_id, "IUD", &valid.iud)? {
+    let (iud_live, iuv_live) = inserter.live_identifiers(org_id, &valid.iud, valid.iuv.as_ref().map(|v| v.as_str()))?;
+    if iud_live {
         duplicates.push(RowError {
             code: "PAA_IMPORT_IUD_DUPLICATO",
             description: "IUD attivo presente nel database".to_owned(),
         });
     }
-    if let Some(iuv) = &valid.iuv
-        && debts::identifier_is_live(tx, org_id, "IUV", iuv.as_str())?
-    {
+    if iuv_live {
         duplicates.push(RowError {
             code: "PAA_IMPORT_IUV_DUPLICATO",
             description: "IUV attivo presente nel database".to_owned(),
@@ -240,7 +252,7 @@ pub(crate) fn insert_valid(
             (Some(iuv.as_str().to_owned()), iuv.notice_number(scope.application_code).map(|n| n.as_str().to_owned()))
         }
         None if valid.generate_iuv => {
-            let (iuv, notice) = generate(tx, scope)?;
+            let (iuv, notice) = generate(inserter.conn(), scope)?;
             (Some(iuv), Some(notice))
         }
         None => (None, None),
@@ -250,7 +262,7 @@ pub(crate) fn insert_valid(
     record.iuv = iuv;
     record.notice_number = notice_number;
     record.state = DebtState::Inserted.code().to_owned();
-    let id = debts::insert_debt(tx, &record, now)?;
+    let id = inserter.insert(&record, now)?;
     Ok(Ok(Applied {
         id,
         iuv: record.iuv,
@@ -286,11 +298,9 @@ pub(crate) fn modify_valid(
             &format!("il tipo dovuto {} non può essere modificato", current.debt_type_code),
         )));
     }
-    let (iuv, notice_number, new_iuv) = match (&current.iuv, &valid.iuv) {
-        (Some(old), Some(given)) if old == given.as_str() => {
-            (current.iuv.clone(), current.notice_number.clone(), false)
-        }
-        (Some(_), None) if valid.generate_iuv => (current.iuv.clone(), current.notice_number.clone(), false),
+    let (iuv, notice_number) = match (&current.iuv, &valid.iuv) {
+        (Some(old), Some(given)) if old == given.as_str() => (current.iuv.clone(), current.notice_number.clone()),
+        (Some(_), None) if valid.generate_iuv => (current.iuv.clone(), current.notice_number.clone()),
         (Some(old), _) => {
             return Ok(Err(rejected(
                 "PAA_IMPORT_IUV_NO_NULLABLE",
@@ -298,17 +308,17 @@ pub(crate) fn modify_valid(
             )));
         }
         (None, Some(given)) => {
-            if debts::identifier_is_live(tx, org_id, "IUV", given.as_str())? {
+            if debts::identifier_is_live(tx, org_id, debts::IdKind::Iuv, given.as_str())? {
                 return Ok(Err(rejected("PAA_IMPORT_IUV_DUPLICATO", "IUV attivo presente nel database")));
             }
             let notice = given.notice_number(scope.application_code).map(|n| n.as_str().to_owned());
-            (Some(given.as_str().to_owned()), notice, true)
+            (Some(given.as_str().to_owned()), notice)
         }
         (None, None) if valid.generate_iuv => {
             let (iuv, notice) = generate(tx, scope)?;
-            (Some(iuv), Some(notice), true)
+            (Some(iuv), Some(notice))
         }
-        (None, None) => (None, None, false),
+        (None, None) => (None, None),
     };
     let mut record = record_of(scope, debt_type, valid, import_id);
     // A debt keeps the channel that created it, whichever channel modifies it.
@@ -318,9 +328,6 @@ pub(crate) fn modify_valid(
     record.notice_number = notice_number;
     record.state = next.code().to_owned();
     debts::update_debt_fields(tx, &record, now)?;
-    if new_iuv && let Some(iuv) = &record.iuv {
-        debts::insert_identifier(tx, org_id, "IUV", iuv, current.id)?;
-    }
     Ok(Ok(Applied {
         id: current.id,
         iuv: record.iuv,

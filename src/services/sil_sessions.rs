@@ -222,7 +222,8 @@ fn check_items(conn: &crate::store::Conn, items: &[SessionItem], today: Date) ->
         let mut errors = debt_row::validate(&fields, &ctx).err().unwrap_or_default();
         let iud = item.fields.iud.trim();
         if !iud.is_empty()
-            && (seen.contains(&(item.ipa.as_str(), iud)) || debts::identifier_is_live(conn, scope.org.id, "IUD", iud)?)
+            && (seen.contains(&(item.ipa.as_str(), iud))
+                || debts::identifier_is_live(conn, scope.org.id, debts::IdKind::Iud, iud)?)
         {
             errors.push(RowError { code: "PAA_IUD_DUPLICATO", description: format!("IUD [{iud}] già inviato") });
         }

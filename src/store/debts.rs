@@ -1,10 +1,10 @@
-//! Debt positions (dovuti), the IUD/IUV uniqueness registry and the IUV17 counters.
+//! Debt positions (dovuti), the uniqueness of their live IUDs and IUVs, and the IUV17 counters.
 //!
-//! **Invariant:** a debt and its registry rows are written in the same transaction, and a live
-//! IUD or IUV is unique per org (the registry's primary key enforces it even if a caller forgot
-//! to check); annulling a debt removes its rows from the registry.
+//! **Invariant:** a live IUD or IUV is unique per org: the unique indexes on
+//! `(org_id, iud, released_id)` and `(org_id, iuv, released_id)` enforce it even if a caller forgot
+//! to check. Annulling a debt releases both by setting `released_id` to the debt's own id.
 
-use rusqlite::{Connection, OptionalExtension, Row, named_params, params};
+use rusqlite::{CachedStatement, Connection, OptionalExtension, Row, named_params, params};
 
 use super::StoreError;
 
@@ -151,68 +151,91 @@ pub(super) fn from_row(row: &Row<'_>) -> rusqlite::Result<DebtRecord> {
     })
 }
 
-/// Inserts a debt and registers its IUD (and IUV, when it has one) as live identifiers of the org.
-/// Returns the new id; a live duplicate IUD or IUV fails with [`StoreError::Duplicate`].
+/// Inserts a debt, its IUD (and IUV, when it has one) live. Returns the new id; a live duplicate
+/// IUD or IUV in the org fails with [`StoreError::Duplicate`].
 pub fn insert_debt(conn: &Connection, d: &DebtRecord, now: &str) -> Result<i64, StoreError> {
-    // Bound by position, in the order the names first appear in INSERT (`:now` twice is one
-    // parameter): looking 41 names up on every row of a million-row import is measurable.
-    conn.prepare_cached(INSERT)?
-        .execute(params![
-            d.org_id,
-            d.debt_type_id,
-            d.iud,
-            d.iuv,
-            d.notice_number,
-            d.state,
-            d.debtor_kind,
-            d.debtor_id,
-            d.debtor_name,
-            d.debtor_address,
-            d.debtor_civic_number,
-            d.debtor_postal_code,
-            d.debtor_city,
-            d.debtor_province,
-            d.debtor_country,
-            d.debtor_email,
-            d.due_date,
-            d.amount_cents,
-            d.fee_cents,
-            d.payment_kinds,
-            d.causale,
-            d.collection_data,
-            d.bilancio,
-            d.generate_iuv,
-            d.mb_fiscal_code,
-            d.mb_name,
-            d.mb_iban,
-            d.mb_address,
-            d.mb_civic_number,
-            d.mb_postal_code,
-            d.mb_city,
-            d.mb_province,
-            d.mb_country,
-            d.mb_collection_data,
-            d.mb_causale,
-            d.mb_amount_cents,
-            d.source,
-            d.stamp_document_hash,
-            d.stamp_province,
-            d.import_id,
-            now
-        ])
-        .map_err(StoreError::from_sqlite)?;
-    let id = conn.last_insert_rowid();
-    let mut register =
-        conn.prepare_cached("INSERT INTO identifier (org_id, kind, value, debt_id) VALUES (?1, ?2, ?3, ?4)")?;
-    register.execute(params![d.org_id, "IUD", d.iud, id]).map_err(StoreError::from_sqlite)?;
-    if let Some(iuv) = &d.iuv {
-        register.execute(params![d.org_id, "IUV", iuv, id]).map_err(StoreError::from_sqlite)?;
+    DebtInserter::new(conn)?.insert(d, now)
+}
+
+/// The statements that store new debts, held for as long as the caller inserts: a large import
+/// would otherwise look its long INSERT up in the statement cache (hashing its text) on every row.
+pub struct DebtInserter<'c> {
+    conn: &'c Connection,
+    insert: CachedStatement<'c>,
+    live: CachedStatement<'c>,
+}
+
+impl<'c> DebtInserter<'c> {
+    pub fn new(conn: &'c Connection) -> Result<DebtInserter<'c>, StoreError> {
+        Ok(DebtInserter { conn, insert: conn.prepare_cached(INSERT)?, live: conn.prepare_cached(LIVE_IDENTIFIERS)? })
     }
-    Ok(id)
+
+    /// The connection (the caller's transaction) the statements belong to.
+    pub fn conn(&self) -> &'c Connection {
+        self.conn
+    }
+
+    /// Whether `iud`, and `iuv` when given, are live identifiers in the org, in one statement.
+    pub fn live_identifiers(&mut self, org_id: i64, iud: &str, iuv: Option<&str>) -> Result<(bool, bool), StoreError> {
+        Ok(self.live.query_row(params![org_id, iud, iuv], |row| Ok((row.get(0)?, row.get(1)?)))?)
+    }
+
+    /// Inserts a debt, as [`insert_debt`].
+    pub fn insert(&mut self, d: &DebtRecord, now: &str) -> Result<i64, StoreError> {
+        // Bound by position, in the order the names first appear in INSERT (`:now` twice is one
+        // parameter): looking 41 names up on every row of a million-row import is measurable.
+        self.insert
+            .execute(params![
+                d.org_id,
+                d.debt_type_id,
+                d.iud,
+                d.iuv,
+                d.notice_number,
+                d.state,
+                d.debtor_kind,
+                d.debtor_id,
+                d.debtor_name,
+                d.debtor_address,
+                d.debtor_civic_number,
+                d.debtor_postal_code,
+                d.debtor_city,
+                d.debtor_province,
+                d.debtor_country,
+                d.debtor_email,
+                d.due_date,
+                d.amount_cents,
+                d.fee_cents,
+                d.payment_kinds,
+                d.causale,
+                d.collection_data,
+                d.bilancio,
+                d.generate_iuv,
+                d.mb_fiscal_code,
+                d.mb_name,
+                d.mb_iban,
+                d.mb_address,
+                d.mb_civic_number,
+                d.mb_postal_code,
+                d.mb_city,
+                d.mb_province,
+                d.mb_country,
+                d.mb_collection_data,
+                d.mb_causale,
+                d.mb_amount_cents,
+                d.source,
+                d.stamp_document_hash,
+                d.stamp_province,
+                d.import_id,
+                now
+            ])
+            .map_err(StoreError::from_sqlite)?;
+        Ok(self.conn.last_insert_rowid())
+    }
 }
 
 /// Replaces every field of debt `d.id` (action `M`): identifiers, state and fields as given,
-/// `source` and creation time kept, version bumped. The caller registers a new IUV.
+/// `source` and creation time kept, version bumped. A new IUV already live in the org fails with
+/// [`StoreError::Duplicate`].
 pub fn update_debt_fields(conn: &Connection, d: &DebtRecord, now: &str) -> Result<(), StoreError> {
     conn.prepare_cached(UPDATE_FIELDS)?
         .execute(named_params! {
@@ -235,20 +258,6 @@ pub fn update_debt_fields(conn: &Connection, d: &DebtRecord, now: &str) -> Resul
     Ok(())
 }
 
-/// Registers `value` as a live identifier of `kind` (`IUD` or `IUV`) of debt `debt_id`.
-pub fn insert_identifier(
-    conn: &Connection,
-    org_id: i64,
-    kind: &str,
-    value: &str,
-    debt_id: i64,
-) -> Result<(), StoreError> {
-    conn.prepare_cached("INSERT INTO identifier (org_id, kind, value, debt_id) VALUES (?1, ?2, ?3, ?4)")?
-        .execute(params![org_id, kind, value, debt_id])
-        .map_err(StoreError::from_sqlite)?;
-    Ok(())
-}
-
 /// Records that debt flow `import_id` last wrote this debt.
 pub fn update_debt_import(conn: &Connection, debt_id: i64, import_id: i64) -> Result<(), StoreError> {
     conn.prepare_cached("UPDATE debt SET import_id = ?2 WHERE id = ?1")?.execute(params![debt_id, import_id])?;
@@ -262,12 +271,35 @@ pub fn import_wrote_iud(conn: &Connection, org_id: i64, iud: &str, import_id: i6
         .exists(params![org_id, iud, import_id])?)
 }
 
-/// Whether `value` is a live identifier of `kind` (`IUD` or `IUV`) in the org.
-pub fn identifier_is_live(conn: &Connection, org_id: i64, kind: &str, value: &str) -> Result<bool, StoreError> {
-    Ok(conn
-        .prepare_cached("SELECT 1 FROM identifier WHERE org_id = ?1 AND kind = ?2 AND value = ?3")?
-        .exists(params![org_id, kind, value])?)
+/// The two identifiers of a debt.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IdKind {
+    Iud,
+    Iuv,
 }
+
+/// Whether `value` is a live IUD or IUV (as `kind` says) of some debt of the org.
+pub fn identifier_is_live(conn: &Connection, org_id: i64, kind: IdKind, value: &str) -> Result<bool, StoreError> {
+    let sql = match kind {
+        IdKind::Iud => "SELECT 1 FROM debt WHERE org_id = ?1 AND iud = ?2 AND released_id = 0",
+        IdKind::Iuv => "SELECT 1 FROM debt WHERE org_id = ?1 AND iuv = ?2 AND released_id = 0",
+    };
+    Ok(conn.prepare_cached(sql)?.exists(params![org_id, value])?)
+}
+
+/// Whether `iud`, and `iuv` when given, are live identifiers in the org: one statement for both, as
+/// an import asks it once per row.
+pub fn live_identifiers(
+    conn: &Connection,
+    org_id: i64,
+    iud: &str,
+    iuv: Option<&str>,
+) -> Result<(bool, bool), StoreError> {
+    DebtInserter::new(conn)?.live_identifiers(org_id, iud, iuv)
+}
+
+const LIVE_IDENTIFIERS: &str = "SELECT EXISTS (SELECT 1 FROM debt WHERE org_id = ?1 AND iud = ?2 AND released_id = 0), \
+     ?3 IS NOT NULL AND EXISTS (SELECT 1 FROM debt WHERE org_id = ?1 AND iuv = ?3 AND released_id = 0)";
 
 /// Takes the next IUV17 counter value for (org, generator): it only grows, and since it is taken
 /// inside the caller's transaction a rolled-back debt gives its number back unused, never twice.
@@ -309,19 +341,13 @@ pub fn release_iuv_counters(
 
 /// The live (not annulled) debt with this IUD in the org.
 pub fn find_debt_by_iud(conn: &Connection, org_id: i64, iud: &str) -> Result<Option<DebtRecord>, StoreError> {
-    let sql = format!(
-        "SELECT {COLUMNS} {FROM} WHERE d.id = (SELECT debt_id FROM identifier WHERE org_id = ?1 AND kind = 'IUD' \
-         AND value = ?2)"
-    );
+    let sql = format!("SELECT {COLUMNS} {FROM} WHERE d.org_id = ?1 AND d.iud = ?2 AND d.released_id = 0");
     Ok(conn.prepare_cached(&sql)?.query_row(params![org_id, iud], from_row).optional()?)
 }
 
 /// The live debt with this IUV in the org.
 pub fn find_debt_by_iuv(conn: &Connection, org_id: i64, iuv: &str) -> Result<Option<DebtRecord>, StoreError> {
-    let sql = format!(
-        "SELECT {COLUMNS} {FROM} WHERE d.id = (SELECT debt_id FROM identifier WHERE org_id = ?1 AND kind = 'IUV' \
-         AND value = ?2)"
-    );
+    let sql = format!("SELECT {COLUMNS} {FROM} WHERE d.org_id = ?1 AND d.iuv = ?2 AND d.released_id = 0");
     Ok(conn.prepare_cached(&sql)?.query_row(params![org_id, iuv], from_row).optional()?)
 }
 
@@ -348,14 +374,9 @@ pub fn update_payment_started(conn: &Connection, debt_id: i64, state: &str, now:
     Ok(())
 }
 
-/// Releases the live identifiers of a debt (on annulment), so its IUD and IUV can be used again.
+/// Releases the identifiers of a debt (on annulment), so its IUD and IUV can be used again.
 pub fn release_identifiers(conn: &Connection, debt: &DebtRecord) -> Result<(), StoreError> {
-    let mut release =
-        conn.prepare_cached("DELETE FROM identifier WHERE org_id = ?1 AND kind = ?2 AND value = ?3 AND debt_id = ?4")?;
-    release.execute(params![debt.org_id, "IUD", debt.iud, debt.id])?;
-    if let Some(iuv) = &debt.iuv {
-        release.execute(params![debt.org_id, "IUV", iuv, debt.id])?;
-    }
+    conn.prepare_cached("UPDATE debt SET released_id = id WHERE id = ?1")?.execute([debt.id])?;
     Ok(())
 }
 
@@ -390,6 +411,96 @@ pub fn list_debts(conn: &Connection, org_id: i64, filter: &DebtFilter) -> Result
 /// How many debts the org has.
 pub fn count_debts(conn: &Connection, org_id: i64) -> Result<i64, StoreError> {
     Ok(conn.query_row("SELECT count(*) FROM debt WHERE org_id = ?1", [org_id], |row| row.get(0))?)
+}
+
+/// An upper bound of the number of debts of every org, at the cost of one b-tree descent: debts
+/// are never deleted, so the largest id is at least their count.
+pub fn count_debts_at_most(conn: &Connection) -> Result<i64, StoreError> {
+    Ok(conn.query_row("SELECT coalesce(max(id), 0) FROM debt", [], |row| row.get(0))?)
+}
+
+/// The debt table's indexes that serve searches and never a write: an import reads debts by IUD
+/// and IUV only.
+const SEARCH_INDEXES: [&str; 5] = ["debt_org_state", "debt_debtor", "debt_org_name", "debt_org_due", "debt_org_type"];
+
+/// Search indexes dropped by [`set_aside_search_indexes`]: the statements that build them again,
+/// and their planner statistics.
+#[derive(Debug)]
+#[must_use = "the indexes must be built again in the same transaction"]
+pub struct SetAsideIndexes {
+    definitions: Vec<String>,
+    /// `sqlite_stat1` and `sqlite_stat4` rows of the dropped indexes, as JSON arrays of their rows.
+    statistics: Vec<(&'static str, String)>,
+}
+
+/// The statistics tables `DROP INDEX` empties for the dropped index, and their columns.
+const STAT_TABLES: [(&str, &str); 2] =
+    [("sqlite_stat1", "tbl, idx, stat"), ("sqlite_stat4", "tbl, idx, neq, nlt, ndlt, sample")];
+
+/// Drops the debt table's search indexes, to be built again by [`rebuild_search_indexes`] in the
+/// same transaction: a file with more rows than the table loads faster when each index is built
+/// once from sorted keys than when every row is inserted into each of them. Other connections keep
+/// reading the indexes of the last committed state meanwhile. Their planner statistics are kept
+/// and put back with them, as stale as those of the indexes that stayed, until `Db::optimize`.
+pub fn set_aside_search_indexes(conn: &Connection) -> Result<SetAsideIndexes, StoreError> {
+    let names = serde_json::json!(SEARCH_INDEXES).to_string();
+    let mut statistics = Vec::new();
+    for (table, columns) in STAT_TABLES {
+        let exists: bool =
+            conn.query_row("SELECT count(*) > 0 FROM sqlite_schema WHERE name = ?1", [table], |r| r.get(0))?;
+        if exists {
+            // Blobs (stat4 samples) travel as hex and come back with unhex().
+            let rows: String = conn.query_row(
+                &format!(
+                    "SELECT json_group_array(json_array({})) FROM {table} \
+                     WHERE tbl = 'debt' AND idx IN (SELECT value FROM json_each(?1))",
+                    columns
+                        .split(", ")
+                        .map(|c| if c == "sample" { "hex(sample)".to_owned() } else { c.to_owned() })
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+                [&names],
+                |r| r.get(0),
+            )?;
+            statistics.push((table, rows));
+        }
+    }
+    let mut definitions = Vec::with_capacity(SEARCH_INDEXES.len());
+    for name in SEARCH_INDEXES {
+        let sql: Option<String> = conn
+            .query_row(
+                "SELECT sql FROM sqlite_schema WHERE type = 'index' AND tbl_name = 'debt' AND name = ?1",
+                [name],
+                |r| r.get(0),
+            )
+            .optional()?;
+        if let Some(sql) = sql {
+            conn.execute_batch(&format!("DROP INDEX {name}"))?;
+            definitions.push(sql);
+        }
+    }
+    Ok(SetAsideIndexes { definitions, statistics })
+}
+
+/// Builds the indexes set aside by [`set_aside_search_indexes`] again, as they were defined, with
+/// their statistics. SQLite's sorter holds up to the page cache's size in memory besides the cache
+/// itself, so the cache's changed pages are first written to the WAL (still uncommitted) and the
+/// cache shrunk to `sort_kib`; the caller restores its size afterwards.
+pub fn rebuild_search_indexes(conn: &Connection, set_aside: SetAsideIndexes, sort_kib: i64) -> Result<(), StoreError> {
+    conn.cache_flush()?;
+    conn.pragma_update(None, "cache_size", -sort_kib)?;
+    for sql in set_aside.definitions {
+        conn.execute_batch(&sql)?;
+    }
+    for (table, rows) in set_aside.statistics {
+        let values = match table {
+            "sqlite_stat1" => "value ->> 0, value ->> 1, value ->> 2",
+            _ => "value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4, unhex(value ->> 5)",
+        };
+        conn.execute(&format!("INSERT INTO {table} SELECT {values} FROM json_each(?1)"), [rows])?;
+    }
+    Ok(())
 }
 
 /// The debt with this id.

@@ -108,6 +108,90 @@ fn upgrading_a_version_1_database_gives_exactly_schema_sql() {
     assert_eq!(upgraded.read(orgs::list_orgs).unwrap().len(), 1, "the upgrade kept the data");
 }
 
+#[test]
+fn upgrading_keeps_live_identifiers_live_and_released_ones_free() {
+    let dir = tempfile::tempdir().unwrap();
+    let old = dir.path().join("old.db");
+    {
+        let conn = Connection::open(&old).unwrap();
+        conn.execute_batch(migrate::VERSION_1).unwrap();
+        conn.pragma_update(None, "user_version", 1).unwrap();
+        conn.execute_batch(
+            "INSERT INTO org (id, ipa_code, fiscal_code, name, segregation_code, created_at, updated_at) \
+                 VALUES (1, 'c_a001', '00000000000', 'A', '01', 't', 't'); \
+             INSERT INTO debt_type (id, org_id, code, description, taxonomy_code, created_at, updated_at) \
+                 VALUES (1, 1, 'TARI', 'Tassa rifiuti', '0101002IM', 't', 't'); \
+             INSERT INTO debt (id, org_id, debt_type_id, iud, iuv, state, debtor_kind, debtor_id, debtor_name, \
+                 amount_cents, causale, collection_data, source, created_at, updated_at) VALUES \
+                 (1, 1, 1, 'IUD-1', '01000000000000144', 'ANNULLATO', 'F', 'ANONIMO', 'A', 100, 'x', 'y', 'cli', 't', 't'), \
+                 (2, 1, 1, 'IUD-1', '01000000000000245', 'INSERIMENTO_DOVUTO', 'F', 'ANONIMO', 'A', 100, 'x', 'y', 'cli', 't', 't'); \
+             INSERT INTO identifier (org_id, kind, value, debt_id, released_at) VALUES \
+                 (1, 'IUD', 'IUD-1', 1, 't'), (1, 'IUV', '01000000000000144', 1, 't'), \
+                 (1, 'IUD', 'IUD-1', 2, NULL), (1, 'IUV', '01000000000000245', 2, NULL);",
+        )
+        .unwrap();
+    }
+    let (db, _) = Db::open(&old).unwrap();
+    let live = db.read(|c| debts::find_debt_by_iud(c, 1, "IUD-1")).unwrap().map(|d| d.id);
+    assert_eq!(live, Some(2), "the live debt keeps its IUD");
+    assert!(db.read(|c| debts::identifier_is_live(c, 1, debts::IdKind::Iuv, "01000000000000245")).unwrap());
+    assert!(!db.read(|c| debts::identifier_is_live(c, 1, debts::IdKind::Iuv, "01000000000000144")).unwrap());
+    let released: Vec<(i64, i64)> = db
+        .read(|c| {
+            let mut stmt = c.prepare("SELECT id, released_id FROM debt ORDER BY id")?;
+            let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?.collect::<Result<_, _>>()?;
+            Ok::<_, StoreError>(rows)
+        })
+        .unwrap();
+    assert_eq!(released, [(1, 1), (2, 0)]);
+}
+
+#[test]
+fn search_indexes_set_aside_come_back_as_defined_with_their_statistics() {
+    let (_dir, db) = open_temp();
+    let definitions = |c: &Connection| -> Result<Vec<String>, StoreError> {
+        let mut stmt =
+            c.prepare("SELECT sql FROM sqlite_schema WHERE type = 'index' AND tbl_name = 'debt' ORDER BY name")?;
+        let rows = stmt.query_map([], |r| r.get(0))?.collect::<Result<_, _>>()?;
+        Ok(rows)
+    };
+    let statistics = |c: &Connection| -> Result<Vec<String>, StoreError> {
+        let mut stmt = c.prepare(
+            "SELECT idx || ' ' || stat FROM sqlite_stat1 WHERE tbl = 'debt' UNION ALL \
+             SELECT idx || ' ' || neq || ' ' || hex(sample) FROM sqlite_stat4 WHERE tbl = 'debt' ORDER BY 1",
+        )?;
+        let rows = stmt.query_map([], |r| r.get(0))?.collect::<Result<_, _>>()?;
+        Ok(rows)
+    };
+    db.write(|tx| {
+        let org_id = orgs::insert_org(tx, &org("c_a001", "00000000000"), "t")?;
+        tx.execute_batch(&format!(
+            "INSERT INTO debt_type (id, org_id, code, description, taxonomy_code, created_at, updated_at) \
+                 VALUES (1, {org_id}, 'TARI', 'Tassa rifiuti', '0101002IM', 't', 't'); \
+             WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 300) \
+             INSERT INTO debt (org_id, debt_type_id, iud, state, debtor_kind, debtor_id, debtor_name, amount_cents, \
+                 causale, collection_data, source, created_at, updated_at, due_date) \
+             SELECT {org_id}, 1, 'IUD-' || i, 'INSERIMENTO_DOVUTO', 'F', 'CF' || (i % 7), 'Nome ' || i, 100, 'c', 'd', \
+                 'cli', 't', 't', '2030-01-' || printf('%02d', i % 28 + 1) FROM n; \
+             ANALYZE;"
+        ))?;
+        Ok::<_, StoreError>(())
+    })
+    .unwrap();
+    let (before, stats_before) = db.read(|c| Ok::<_, StoreError>((definitions(c)?, statistics(c)?))).unwrap();
+    assert_eq!(before.len(), 7);
+    assert!(stats_before.iter().any(|s| s.starts_with("debt_org_name ")), "{stats_before:?}");
+    db.write(|tx| {
+        let set_aside = debts::set_aside_search_indexes(tx)?;
+        assert_eq!(definitions(tx)?.len(), 2, "only the identifiers' unique indexes stay");
+        debts::rebuild_search_indexes(tx, set_aside, 1024)
+    })
+    .unwrap();
+    let (after, stats_after) = db.read(|c| Ok::<_, StoreError>((definitions(c)?, statistics(c)?))).unwrap();
+    assert_eq!(after, before);
+    assert_eq!(stats_after, stats_before);
+}
+
 /// How SQLite runs an INSERT into `debt`: the number of temporary b-trees it opens, and whether a
 /// row with an unknown state is refused.
 fn debt_insert_plan(conn: &Connection) -> (usize, bool) {
@@ -212,7 +296,7 @@ fn live_identifiers_are_unique_per_org() {
     let first = db.read(|c| debts::find_debt_by_iud(c, org_a, "IUD-1")).unwrap().unwrap();
     db.write(|tx| debts::release_identifiers(tx, &first)).unwrap();
     assert!(db.read(|c| debts::find_debt_by_iuv(c, org_a, "01000000000000144")).unwrap().is_none());
-    assert!(db.read(|c| debts::identifier_is_live(c, org_b, "IUD", "IUD-1")).unwrap());
+    assert!(db.read(|c| debts::identifier_is_live(c, org_b, debts::IdKind::Iud, "IUD-1")).unwrap());
     let again = db.write(|tx| debts::insert_debt(tx, &debt(org_a, type_a), now)).unwrap();
     assert_eq!(db.read(|c| debts::find_debt_by_iud(c, org_a, "IUD-1")).unwrap().map(|d| d.id), Some(again));
 }

@@ -381,6 +381,10 @@ fn a_killed_import_leaves_nothing_and_completes_once_after_restart() {
     let finished_before_kill = status.success();
     let loaded = sql_count(&dir, "SELECT count(*) FROM debt WHERE iud LIKE 'BIG-%'");
     assert!(loaded == 0 || loaded == n as i64, "half an import is visible: {loaded} rows");
+    // A file this large is loaded with the search indexes set aside: the killed transaction must
+    // not have taken them along.
+    let debt_indexes = "SELECT count(*) FROM sqlite_schema WHERE type = 'index' AND tbl_name = 'debt'";
+    assert_eq!(sql_count(&dir, debt_indexes), 7);
     if !finished_before_kill {
         assert_eq!(loaded, 0);
         let err = std::fs::read_to_string(tmp.path().join("import.err")).unwrap_or_default();
@@ -398,6 +402,11 @@ fn a_killed_import_leaves_nothing_and_completes_once_after_restart() {
     assert_eq!(sql_count(&dir, "SELECT rows_loaded FROM debt_import"), n as i64);
     assert_eq!(sql_count(&dir, "SELECT count(*) FROM audit WHERE action = 'import.run'"), 1);
     assert_eq!(sql_count(&dir, "SELECT count(*) FROM debt_import WHERE state = 'IMPORT_ESEGUITO'"), 1);
+    assert_eq!(sql_count(&dir, debt_indexes), 7, "the search indexes were built again");
+    assert_eq!(
+        sql_count(&dir, "SELECT count(*) FROM debt INDEXED BY debt_org_name WHERE org_id > 0 AND iud LIKE 'BIG-%'"),
+        n as i64
+    );
     // Generated IUVs are unique: the counter rolled back with the killed run.
     assert_eq!(
         sql_count(&dir, "SELECT count(DISTINCT iuv) FROM debt WHERE iud LIKE 'BIG-%' AND iuv IS NOT NULL"),
