@@ -1,6 +1,9 @@
 //! Reading the audit journal in the back office: the org's entries filtered by who, what, which
-//! object, outcome and day range, one page at a time, and one entry with its payloads. The journal
-//! itself is append-only (`store::audit`); this module only reads it.
+//! object, outcome and range of Europe/Rome days, one page at a time, and one entry with its
+//! payloads. The journal itself is append-only (`store::audit`); this module only reads it.
+
+use jiff::Timestamp;
+use jiff::civil::Date;
 
 use super::ServiceError;
 use crate::store::Db;
@@ -26,27 +29,28 @@ fn opt(text: &str) -> Option<String> {
     (!t.is_empty()).then(|| t.to_owned())
 }
 
-fn day(field: &str, text: &str) -> Result<Option<jiff::civil::Date>, ServiceError> {
-    opt(text)
-        .map(|t| {
-            t.parse::<jiff::civil::Date>().map_err(|_| ServiceError::invalid(field, format!("{t:?} is not a date")))
-        })
-        .transpose()
+/// A typed day as the stored UTC instant `edge` makes of it (a Rome day's start or end).
+fn day_edge(
+    field: &str,
+    text: &str,
+    edge: fn(Date) -> Result<Timestamp, jiff::Error>,
+) -> Result<Option<String>, ServiceError> {
+    let Some(t) = opt(text) else { return Ok(None) };
+    let day = t.parse::<Date>().map_err(|_| ServiceError::invalid(field, format!("{t:?} is not a date")))?;
+    let instant = edge(day).map_err(|err| ServiceError::invalid(field, err.to_string()))?;
+    Ok(Some(crate::clock::iso(instant)))
 }
 
-/// Page `page` (from 1) of the org's journal matching `c`, newest first. Days are compared with
-/// the stored UTC times, a day starting at 00:00 UTC.
+/// Page `page` (from 1) of the org's journal matching `c`, newest first. The days are Europe/Rome
+/// calendar days, both inclusive: `from` starts at local midnight, `to` ends at the next one.
 pub fn search(db: &Db, org_id: i64, c: &JournalCriteria, page: u64) -> Result<Vec<AuditRecord>, ServiceError> {
-    let until = day("to", &c.to)?
-        .map(|d| d.tomorrow().map_err(|err| ServiceError::invalid("to", err.to_string())))
-        .transpose()?;
     let filter = AuditFilter {
         actor_prefix: opt(&c.actor),
         action: opt(&c.action),
         object_prefix: opt(&c.object),
         outcome: opt(&c.outcome),
-        from: day("from", &c.from)?.map(|d| d.to_string()),
-        until: until.map(|d| d.to_string()),
+        from: day_edge("from", &c.from, crate::clock::rome_day_start)?,
+        until: day_edge("to", &c.to, crate::clock::rome_day_end)?,
     };
     let offset = (page.max(1) - 1).saturating_mul(u64::from(PAGE_SIZE));
     Ok(db.read(|conn| audit::search_audit(conn, org_id, &filter, PAGE_SIZE, offset))?)

@@ -294,13 +294,14 @@ pub fn accept_receipt(
             }
         };
         receipt.flag = flag.map(str::to_owned);
-        // The outcome date is the payment's local date as the Node sends it; without one, today.
+        // The outcome date is the payment's Italian day (a time with an offset converted to
+        // Europe/Rome); without a readable one, today.
         receipt.payment_date = receipt
             .payment_date_time
             .as_deref()
-            .and_then(|t| t.get(..10))
-            .filter(|d| crate::domain::debt_row::parse_date(d).is_some())
-            .map_or_else(|| today.to_string(), str::to_owned);
+            .and_then(crate::clock::rome_local)
+            .map_or(today, |t| t.date())
+            .to_string();
         let id = match receipts::insert_receipt(tx, &receipt, now) {
             Ok(id) => id,
             // A concurrent delivery of the same receipt won the race inside SQLite's lock.

@@ -53,10 +53,11 @@ pub fn payment_history(
         let only = org_filter(conn, ipa)?;
         let mut out = Vec::new();
         for receipt in receipts::list_receipts_of_party(conn, fiscal_code.trim(), MAX_RESULTS)? {
-            // The Node's payment time is Rome's local time; compared to the second.
-            let at = receipt.payment_date_time.clone().unwrap_or_else(|| receipt.received_at.clone());
-            let at = at.get(..19).unwrap_or(&at);
-            if receipt.outcome != "OK" || at < from || at > to {
+            // Compared in Rome's local time, to the second (`received_at` is UTC).
+            let at = receipt.payment_date_time.as_deref().unwrap_or(&receipt.received_at);
+            let at = crate::clock::rome_local(at)
+                .map_or_else(|| at.to_owned(), |t| t.strftime("%Y-%m-%dT%H:%M:%S").to_string());
+            if receipt.outcome != "OK" || at.as_str() < from || at.as_str() > to {
                 continue;
             }
             if only.as_ref().is_some_and(|o| o.id != receipt.org_id) {
@@ -77,12 +78,10 @@ pub fn pending_notices(db: &Db, ipa: &str, from: Date, to: Date) -> Result<Vec<D
     if from > to {
         return Err(fault("PAA_INTERVALLO_DATE_NON_VALIDO", format!("dateFrom {from} dopo dateTo {to}")));
     }
-    let start = |day: Date| {
-        day.to_zoned(crate::clock::rome())
-            .map(|z| crate::clock::iso(z.timestamp()))
-            .map_err(|err| fault("PAA_DATE_TO_NON_VALIDO", err.to_string()))
+    let utc = |instant: Result<jiff::Timestamp, jiff::Error>| {
+        instant.map(crate::clock::iso).map_err(|err| fault("PAA_DATE_TO_NON_VALIDO", err.to_string()))
     };
-    let (begin, end) = (start(from)?, start(to.tomorrow().unwrap_or(to))?);
+    let (begin, end) = (utc(crate::clock::rome_day_start(from))?, utc(crate::clock::rome_day_end(to))?);
     db.read_tx(|conn| {
         let org = orgs::find_org_by_ipa(conn, ipa)?.ok_or_else(|| fault("PAA_ENTE_NON_VALIDO", ipa.to_owned()))?;
         let mut out = Vec::new();

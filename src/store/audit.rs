@@ -100,9 +100,9 @@ pub struct AuditFilter {
     /// Objects starting with it (`debt:c_x/` for every debt).
     pub object_prefix: Option<String>,
     pub outcome: Option<String>,
-    /// Inclusive lower bound on `at` (an ISO timestamp or date).
+    /// Inclusive lower bound on `at`, a UTC timestamp as stored (`2026-03-28T23:00:00Z`).
     pub from: Option<String>,
-    /// Exclusive upper bound on `at`.
+    /// Exclusive upper bound on `at`, likewise.
     pub until: Option<String>,
 }
 

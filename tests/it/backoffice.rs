@@ -12,6 +12,15 @@ pub fn demo_password(server: &Server) -> String {
     line.split("password ").nth(1).unwrap().split_whitespace().next().unwrap().to_owned()
 }
 
+/// A demo installation with its org admin `demo` logged in (the directory, its server, the browser).
+pub fn demo_logged_in() -> (tempfile::TempDir, std::path::PathBuf, Server, Browser) {
+    let (tmp, dir) = data_dir();
+    let server = Server::start(&dir, &["demo"]);
+    let mut demo = Browser::new(&server.base);
+    assert_eq!(login(&mut demo, "demo", &demo_password(&server)).status, 303);
+    (tmp, dir, server, demo)
+}
+
 pub fn login(browser: &mut Browser, username: &str, password: &str) -> crate::portal::Page {
     browser.submit("/operatore/accedi", "/operatore/accedi", &[("username", username), ("password", password)])
 }
@@ -206,4 +215,60 @@ fn an_operator_session_expires_when_idle_and_dies_at_logout() {
         assert_eq!((page.status, page.location.as_deref()), (303, Some("/operatore/accedi")));
         assert!(replay.get("/operatore/accedi").body.contains("name=\"password\""));
     }
+}
+
+/// The journal's day filters are Europe/Rome calendar days, on both sides of the range and on the
+/// days the clocks change (29 March 2026: 23 hours; 25 October 2026: 25 hours): an entry at 23:30
+/// UTC, already 00:30 or 01:30 in Italy, is listed under the next day, and the list shows Italian
+/// times.
+#[test]
+fn journal_day_filters_are_rome_days_across_dst_changes() {
+    use mypay::store::audit::{AuditEntry, insert_audit};
+    let (_tmp, dir, _server, mut browser) = demo_logged_in();
+    let (db, _) = mypay::store::Db::open(&dir.join("mypay.db")).unwrap();
+    let org = db.read(|c| mypay::store::orgs::find_org_by_ipa(c, "c_esempio")).unwrap().unwrap();
+    // UTC as stored, and the Rome time it is.
+    let stamps = [
+        "2026-03-28T22:59:59Z", // 28/03 23:59:59 CET
+        "2026-03-28T23:30:00Z", // 29/03 00:30 CET
+        "2026-03-29T21:59:59Z", // 29/03 23:59:59 CEST
+        "2026-03-29T22:30:00Z", // 30/03 00:30 CEST
+        "2026-03-29T23:30:00Z", // 30/03 01:30 CEST
+        "2026-10-24T21:30:00Z", // 24/10 23:30 CEST
+        "2026-10-24T22:30:00Z", // 25/10 00:30 CEST
+        "2026-10-25T22:30:00Z", // 25/10 23:30 CET
+        "2026-10-25T23:30:00Z", // 26/10 00:30 CET
+    ];
+    for at in stamps {
+        let object = format!("test:{at}");
+        let entry = AuditEntry {
+            actor: "test",
+            org_id: Some(org.id),
+            action: "test.dst",
+            object: Some(&object),
+            outcome: "OK",
+            ..AuditEntry::default()
+        };
+        db.write(|tx| insert_audit(tx, &entry, at)).unwrap();
+    }
+    let mut listed = |query: &str| -> Vec<String> {
+        let body = browser.get(&format!("/operatore/c_esempio/giornale?azione=test.dst&{query}")).body;
+        body.match_indices("<td>test:")
+            .map(|(i, m)| body[i + m.len()..].split('<').next().unwrap().to_owned())
+            .collect()
+    };
+    // Newest first.
+    assert_eq!(listed("dal=2026-03-29&al=2026-03-29"), ["2026-03-29T21:59:59Z", "2026-03-28T23:30:00Z"]);
+    assert_eq!(listed("al=2026-03-28"), ["2026-03-28T22:59:59Z"]);
+    assert_eq!(listed("dal=2026-03-30&al=2026-03-30"), ["2026-03-29T23:30:00Z", "2026-03-29T22:30:00Z"]);
+    assert_eq!(listed("dal=2026-10-25&al=2026-10-25"), ["2026-10-25T22:30:00Z", "2026-10-24T22:30:00Z"]);
+    assert_eq!(listed("dal=2026-10-24&al=2026-10-24"), ["2026-10-24T21:30:00Z"]);
+    assert_eq!(listed("dal=2026-10-26"), ["2026-10-25T23:30:00Z"]);
+    assert_eq!(listed("dal=2026-03-30&al=2026-10-24").len(), 3);
+    assert_eq!(listed("").len(), stamps.len());
+
+    let page = browser.get("/operatore/c_esempio/giornale?azione=test.dst&dal=2026-03-29&al=2026-03-29").body;
+    assert!(page.contains("29/03/2026 00:30:00") && page.contains("29/03/2026 23:59:59"), "{page}");
+    let bad = browser.get("/operatore/c_esempio/giornale?al=9999-12-31").body;
+    assert!(bad.contains("Il valore del campo «al» non è valido."), "{bad}");
 }

@@ -2,9 +2,8 @@
 //! detail with its history and notice, and a debt inserted, refused, modified and annulled through
 //! the forms with the import's rules.
 
-use crate::backoffice::{demo_password, login};
-use crate::portal::Browser;
-use crate::support::{Server, data_dir, run, stdout};
+use crate::backoffice::demo_logged_in;
+use crate::support::{run, stdout};
 
 fn debt_id(page: &crate::portal::Page) -> String {
     page.location.as_deref().unwrap().rsplit('/').next().unwrap().to_owned()
@@ -12,11 +11,7 @@ fn debt_id(page: &crate::portal::Page) -> String {
 
 #[test]
 fn debts_are_searched_shown_changed_and_downloaded() {
-    let (_tmp, dir) = data_dir();
-    let server = Server::start(&dir, &["demo"]);
-    let password = demo_password(&server);
-    let mut browser = Browser::new(&server.base);
-    assert_eq!(login(&mut browser, "demo", &password).status, 303);
+    let (_tmp, dir, _server, mut browser) = demo_logged_in();
     let base = "/operatore/c_esempio/dovuti";
 
     // The demo's 20 TARI debts, 4 of them Mario Rossi's.
@@ -122,4 +117,33 @@ fn debts_are_searched_shown_changed_and_downloaded() {
     );
     let bad = browser.get("/operatore/c_esempio/giornale?dal=ieri").body;
     assert!(bad.contains("Il valore del campo «dal» non è valido."), "{bad}");
+}
+
+/// The paid-date range of the search counts Europe/Rome days: the Node's `paymentDateTime` with an
+/// offset is converted to Italian time (23:30 UTC on the eve of the spring DST change is 00:30 of
+/// 29 March), without one it is already Italian time.
+#[test]
+fn paid_date_filters_are_rome_days() {
+    use crate::station::{call, open_debts, send_rt_req};
+    let (_tmp, dir, server, mut browser) = demo_logged_in();
+    let paid = [
+        ("2026-03-28T23:30:00Z", "aaaa0000bbbb1111cccc2222dddd0001"), // 29/03 00:30 CET
+        ("2026-03-29T00:30:00", "aaaa0000bbbb1111cccc2222dddd0002"),  // 29/03 00:30, Italian time
+        ("2026-03-29T22:30:00Z", "aaaa0000bbbb1111cccc2222dddd0003"), // 30/03 00:30 CEST
+        ("2026-03-28T22:30:00Z", "aaaa0000bbbb1111cccc2222dddd0004"), // 28/03 23:30 CET
+    ];
+    for ((_, notice, iuv, cents), (at, token)) in open_debts(&dir).iter().zip(paid) {
+        let request = send_rt_req(notice, iuv, *cents, token, true).replace(
+            "<paymentDateTime>2026-11-30T10:15:00</paymentDateTime>",
+            &format!("<paymentDateTime>{at}</paymentDateTime>"),
+        );
+        let reply = call(&server, Some("paSendRTV2"), &request);
+        assert!(reply.body.contains("<outcome>OK</outcome>"), "{}", reply.body);
+    }
+    let mut found = |query: &str| browser.get(&format!("/operatore/c_esempio/dovuti?{query}")).body;
+    let day29 = found("pagato_dal=2026-03-29&pagato_al=2026-03-29");
+    assert!(day29.contains("Dovuti trovati: 2") && day29.matches("<td>2026-03-29</td>").count() == 2, "{day29}");
+    assert!(found("pagato_dal=2026-03-30").contains("Dovuti trovati: 1"));
+    assert!(found("pagato_al=2026-03-28").contains("Dovuti trovati: 1"));
+    assert!(found("pagato_dal=2026-03-28&pagato_al=2026-03-30").contains("Dovuti trovati: 4"));
 }

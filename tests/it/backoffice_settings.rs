@@ -2,9 +2,9 @@
 //! Italian message while changing nothing: a form without its CSRF token, an invalid IBAN, a logo
 //! that is not an image, too large or undecodable, a duplicate operator, a state change that skips a step.
 
-use crate::backoffice::{demo_password, login};
+use crate::backoffice::{demo_logged_in, login};
 use crate::portal::Browser;
-use crate::support::{Server, data_dir, run, stdout};
+use crate::support::{run, stdout};
 
 /// A `width`×`height` 8-bit RGB PNG of one colour.
 fn rgb_png(width: u32, height: u32, rgb: &[u8; 3]) -> Vec<u8> {
@@ -75,15 +75,6 @@ fn logos_are_stored_as_pngs_scaled_to_fit_400_px_and_undecodable_ones_change_not
     let (w, h, _, pixels) = decode_png(&stored_logo(&dir, "c_esempio").0.unwrap());
     assert_eq!((w, h), (120, 80));
     assert_eq!(&pixels[..3], &[0, 90, 0]);
-}
-
-/// A demo installation with its org admin `demo` logged in (the directory, its server, the browser).
-fn demo_logged_in() -> (tempfile::TempDir, std::path::PathBuf, Server, Browser) {
-    let (tmp, dir) = data_dir();
-    let server = Server::start(&dir, &["demo"]);
-    let mut demo = Browser::new(&server.base);
-    assert_eq!(login(&mut demo, "demo", &demo_password(&server)).status, 303);
-    (tmp, dir, server, demo)
 }
 
 fn org_json(dir: &std::path::Path, ipa: &str) -> serde_json::Value {

@@ -1,6 +1,6 @@
 //! The audit journal of an org, for its administrators: every pagoPA and SIL exchange and every
-//! change, filtered by who, what, object, outcome and days, newest first, and one entry with its
-//! before/after and the exchanged payloads.
+//! change, filtered by who, what, object, outcome and Europe/Rome days, newest first, times shown
+//! in Italian local time, and one entry with its before/after and the exchanged payloads.
 
 use maud::html;
 
@@ -17,6 +17,12 @@ const FIELDS: [(&str, &str, &str); 6] = [
     ("dal", "Dal", "date"),
     ("al", "Al", "date"),
 ];
+
+/// A stored UTC time in Italian local time with seconds (`29/03/2026 00:30:00`): the day filters
+/// are Europe/Rome days, so the list shows the times they compare.
+fn rome_time(at: &str) -> String {
+    crate::clock::rome_local(at).map_or_else(|| at.to_owned(), |t| t.strftime("%d/%m/%Y %H:%M:%S").to_string())
+}
 
 /// `GET /operatore/{ipa}/giornale`.
 pub fn list(ctx: &mut BoCtx<'_>, ipa: &str) -> Response {
@@ -69,11 +75,11 @@ pub fn list(ctx: &mut BoCtx<'_>, ipa: &str) -> Response {
             div class="table-responsive" {
                 table class="table tabella-compatta" {
                     caption class="visually-hidden" { "Operazioni registrate" }
-                    thead { tr { th scope="col" { "Quando (UTC)" } th scope="col" { "Chi" } th scope="col" { "Azione" } th scope="col" { "Oggetto" } th scope="col" { "Esito" } } }
+                    thead { tr { th scope="col" { "Quando" } th scope="col" { "Chi" } th scope="col" { "Azione" } th scope="col" { "Oggetto" } th scope="col" { "Esito" } } }
                     tbody {
                         @for e in &entries {
                             tr {
-                                td { a href={ (base) "/" (e.id) } { (e.at) } }
+                                td { a href={ (base) "/" (e.id) } { (rome_time(&e.at)) } }
                                 td { (e.actor) }
                                 td { (e.action) }
                                 td { (e.object.clone().unwrap_or_default()) }
@@ -122,7 +128,7 @@ pub fn entry(ctx: &mut BoCtx<'_>, ipa: &str, id: &str) -> Response {
     let main = html! {
         h1 { "Operazione n. " (e.id) }
         dl class="row" {
-            dt class="col-sm-3" { "Quando (UTC)" } dd class="col-sm-9" { (e.at) }
+            dt class="col-sm-3" { "Quando" } dd class="col-sm-9" { (rome_time(&e.at)) " (" (e.at) " UTC)" }
             dt class="col-sm-3" { "Chi" } dd class="col-sm-9" { (e.actor) }
             dt class="col-sm-3" { "Azione" } dd class="col-sm-9" { (e.action) }
             dt class="col-sm-3" { "Oggetto" } dd class="col-sm-9" { (e.object.clone().unwrap_or_default()) }

@@ -211,15 +211,9 @@ pub fn grouped(notice: &str) -> String {
 /// `paymentDateTime` is an `xs:dateTime`: with an offset (or `Z`) it is converted to Europe/Rome,
 /// without one it already is Italian local time. Anything unreadable is shown as received.
 pub fn datetime_it(value: &str) -> String {
-    let value = value.trim();
-    let rome = crate::clock::rome();
-    let zoned = value
-        .parse::<jiff::Timestamp>()
-        .map(|ts| ts.to_zoned(rome.clone()).datetime())
-        .or_else(|_| value.parse::<jiff::civil::DateTime>());
-    match zoned {
-        Ok(dt) => dt.strftime("%d/%m/%Y %H:%M").to_string(),
-        Err(_) => value.to_owned(),
+    match crate::clock::rome_local(value) {
+        Some(dt) => dt.strftime("%d/%m/%Y %H:%M").to_string(),
+        None => value.trim().to_owned(),
     }
 }
 
