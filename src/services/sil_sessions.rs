@@ -21,8 +21,8 @@ use super::ServiceError;
 use super::debts::{OrgScope, Source, insert_context, insert_valid, rules_of};
 use super::payments::{self, PaymentView};
 use super::portal::{self, NewCart, PortalError};
-use crate::domain::NoticeNumber;
-use crate::domain::debt_row::{self, BilancioField, DebtFields, RowError};
+use crate::domain::debt_row::{self, BilancioField, DebtFields, RowError, SecondaryFields};
+use crate::domain::{Cents, NoticeNumber};
 use crate::store::carts::{self, CartRecord};
 use crate::store::debt_types::{self, DebtTypeRecord};
 use crate::store::debts::{self, DebtRecord};
@@ -110,6 +110,18 @@ pub struct SessionItem {
     pub fields: DebtFields,
 }
 
+impl SessionItem {
+    /// What the citizen pays for this debt: the org's share plus a secondary beneficiary's (the
+    /// notice's amount); `None` when an amount is not a valid decimal.
+    pub fn amount_due(&self) -> Option<Cents> {
+        let own = Cents::parse_decimal(self.fields.amount.trim()).ok()?;
+        match &self.fields.secondary {
+            None => Some(own),
+            Some(mb) => own.checked_add(Cents::parse_decimal(mb.amount.trim()).ok()?),
+        }
+    }
+}
+
 /// What [`start`] needs.
 #[derive(Debug, Clone)]
 pub struct NewSession {
@@ -138,7 +150,8 @@ pub fn landing_path(token: &str) -> String {
 
 /// The rows of the per-item checks, ranked as MyPay checks them (§4.6): the payer first, then
 /// each item in order (IUD, IUD already used, debt type, active, stamp, collection data, amount,
-/// bilancio, causale).
+/// bilancio, causale, then its secondary beneficiary, every fault of which is
+/// `PAA_ENTE_SECONDARIO_NON_VALIDO` with the import's reason).
 fn rank(code: &str, description: &str) -> (u8, &'static str) {
     match code {
         "PAA_IMPORT_SINTASSI_CSV_IUV" => (1, "PAA_IUV_NON_VALIDO"),
@@ -160,6 +173,9 @@ fn rank(code: &str, description: &str) -> (u8, &'static str) {
             (16, "PAA_IMPORTO_SINGOLO_VERSAMENTO_NON_VALIDO")
         }
         "PAA_IMPORT_SINTASSI_CSV_BILANCIO" => (17, "PAA_IMPORTO_BILANCIO_NON_VALIDO"),
+        _ if code.ends_with("ENTE_SECONDARIO") || description.contains("ENTE_SECONDARIO") => {
+            (19, "PAA_ENTE_SECONDARIO_NON_VALIDO")
+        }
         "PAA_IMPORT_SINTASSI_CSV" if description.contains("CAUSALE") => (18, "PAA_CAUSALE_NON_PRESENTE"),
         "PAA_IMPORT_SINTASSI_CSV" if description.contains("IMPORTO") => {
             (16, "PAA_IMPORTO_SINGOLO_VERSAMENTO_NON_VALIDO")
@@ -238,10 +254,23 @@ fn check_items(conn: &crate::store::Conn, items: &[SessionItem], today: Date) ->
             }
         }
     }
-    match found {
-        Some((_, code, description)) => Err(fault(code, description)),
-        None => Ok(()),
+    if let Some((_, code, description)) = found {
+        return Err(fault(code, description));
     }
+    // MyPay checks this after every item (mypay.md §4.4): one pagoPA notice, two transfers.
+    if items.len() > 1 && items.iter().any(|i| i.fields.secondary.is_some()) {
+        return Err(fault(
+            "PAA_LIMITE_MASSIMO_DOVUTI_MULTIBENEFICIARI",
+            format!("{} dovuti: un dovuto multibeneficiario si paga da solo", items.len()),
+        ));
+    }
+    Ok(())
+}
+
+/// The checks [`start`] makes on `new`'s items, without storing anything: an adapter that has
+/// more to check after them (a cart's secondary beneficiary) keeps MyPay's order with it.
+pub fn check(db: &Db, new: &NewSession, today: Date) -> Result<(), SilError> {
+    db.read(|conn| check_items(conn, &new.items, today))
 }
 
 /// The stored form of an item (the domain's types carry no serde).
@@ -271,7 +300,32 @@ struct StoredItem {
     stamp_document_hash: String,
     stamp_province: String,
     bilancio: Option<(String, Vec<String>)>,
+    /// Absent from sessions stored before carts took a secondary beneficiary.
+    #[serde(default)]
+    secondary: Option<StoredSecondary>,
 }
+
+/// The serde form of [`SecondaryFields`], field for field.
+#[derive(Serialize, Deserialize)]
+#[serde(remote = "SecondaryFields")]
+struct SecondaryDef {
+    fiscal_code: String,
+    name: String,
+    iban: String,
+    address: String,
+    civic_number: String,
+    postal_code: String,
+    city: String,
+    province: String,
+    country: String,
+    collection_data: String,
+    causale: String,
+    amount: String,
+}
+
+/// A secondary beneficiary as the SIL sent it, stored with its item.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct StoredSecondary(#[serde(with = "SecondaryDef")] SecondaryFields);
 
 impl StoredItem {
     fn of(item: &SessionItem) -> StoredItem {
@@ -302,6 +356,7 @@ impl StoredItem {
                 BilancioField::Read { xml, amounts } => Some((xml.clone(), amounts.clone())),
                 _ => None,
             },
+            secondary: f.secondary.clone().map(StoredSecondary),
         }
     }
 
@@ -334,6 +389,7 @@ impl StoredItem {
                     None => BilancioField::Absent,
                 },
                 generate_iuv: true,
+                secondary: self.secondary.map(|s| s.0),
                 ..DebtFields::default()
             },
         }
@@ -474,8 +530,14 @@ fn items_of(conn: &crate::store::Conn, session: &SilSessionRecord) -> Result<Vec
             let fields = DebtFields {
                 iud: debt.iud,
                 debtor_name: debt.debtor_name,
-                amount: crate::domain::Cents::new(debt.amount_cents).to_decimal_string(),
+                amount: Cents::new(debt.amount_cents).to_decimal_string(),
                 causale: debt.causale,
+                // Only what the summary shows: the share and who receives it.
+                secondary: debt.mb_amount_cents.map(|cents| SecondaryFields {
+                    name: debt.mb_name.unwrap_or_default(),
+                    amount: Cents::new(cents).to_decimal_string(),
+                    ..SecondaryFields::default()
+                }),
                 ..DebtFields::default()
             };
             items.push(SessionItem { ipa, fields });
@@ -827,6 +889,51 @@ mod tests {
             &[RowError { code: "PAA_IMPORT_SINTASSI_CSV_COD_FISC_P_IVA", description: String::new() }],
         );
         assert_eq!(found.map(|f| f.1), Some("PAA_CODICE_FISCALE_NON_VALIDO"));
+    }
+
+    #[test]
+    fn every_fault_of_the_secondary_beneficiary_is_ente_secondario_and_comes_after_the_debt() {
+        for (code, description) in [
+            ("PAA_IMPORT_SINTASSI_CSV_IBAN_ACCREDITO_ENTE_SECONDARIO", "IBAN"),
+            ("PAA_IMPORT_SINTASSI_CSV_IMPORTO_VERS_ENTE_SECONDARIO", "importo"),
+            ("PAA_IMPORT_SINTASSI_CSV", "CAUSALE_VERSAMENTO_ENTE_SECONDARIO TROPPO GRANDE"),
+            ("PAA_IMPORT_SINTASSI_CSV", "DENOMINAZIONE_ENTE_SECONDARIO NON PRESENTE"),
+        ] {
+            assert_eq!(rank(code, description), (19, "PAA_ENTE_SECONDARIO_NON_VALIDO"), "{code} {description}");
+        }
+        let mut found = None;
+        let secondary =
+            RowError { code: "PAA_IMPORT_SINTASSI_CSV_IBAN_ACCREDITO_ENTE_SECONDARIO", description: String::new() };
+        let causale =
+            RowError { code: "PAA_IMPORT_SINTASSI_CSV", description: "CAUSALE_VERSAMENTO NON PRESENTE".to_owned() };
+        first_fault(&mut found, 0, &[secondary, causale]);
+        assert_eq!(found.map(|f| f.1), Some("PAA_CAUSALE_NON_PRESENTE"));
+    }
+
+    #[test]
+    fn a_stored_item_keeps_its_secondary_beneficiary_and_old_sessions_still_read() {
+        let mb = SecondaryFields {
+            fiscal_code: "01199250158".to_owned(),
+            name: "Comune di Milano".to_owned(),
+            iban: "IT06R0306909606100000063440".to_owned(),
+            collection_data: "9/0101002IM/".to_owned(),
+            amount: "4.00".to_owned(),
+            ..SecondaryFields::default()
+        };
+        let fields = DebtFields { amount: "10.00".to_owned(), secondary: Some(mb), ..DebtFields::default() };
+        let item = SessionItem { ipa: "c_esempio".to_owned(), fields };
+        assert_eq!(item.amount_due(), Some(Cents::new(1400)));
+        let json = serde_json::to_string(&StoredItem::of(&item)).unwrap();
+        let back = serde_json::from_str::<StoredItem>(&json).unwrap().item();
+        let secondary = back.fields.secondary.as_ref().unwrap();
+        assert_eq!((secondary.iban.as_str(), secondary.amount.as_str()), ("IT06R0306909606100000063440", "4.00"));
+        assert_eq!(back.amount_due(), Some(Cents::new(1400)));
+        // A session stored before carts took a secondary beneficiary.
+        let mut old: serde_json::Value = serde_json::from_str(&json).unwrap();
+        old.as_object_mut().unwrap().remove("secondary");
+        let old = serde_json::from_value::<StoredItem>(old).unwrap().item();
+        assert!(old.fields.secondary.is_none());
+        assert_eq!(old.amount_due(), Some(Cents::new(1000)));
     }
 
     #[test]

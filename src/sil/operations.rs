@@ -368,14 +368,12 @@ pub fn carrello_hash(intermediary_password: &str, fiscal_code: &str) -> String {
 
 /// `paaSILInviaCarrelloDovuti`: the header org's password, then for each element its org (in
 /// production) and the intermediary's hash, then the `Dovuti` of all elements checked as one
-/// session of at most five debts.
+/// session of at most five debts, then (mypay.md §4.4) the secondary beneficiary of
+/// `listaDovutiEntiSecondari`, which only a cart of one element with one debt may carry.
 fn invia_carrello(sil: &Sil<'_>, call: &Call<'_>, org_id: &mut Option<i64>) -> Result<String, Fault> {
     let org = header_auth(sil, call, org_id)?;
     if sil.intermediary_password.is_empty() {
         return Err(Fault::new("PAA_ENTE_NON_VALIDO", "carrello multi-ente non abilitato (sil.intermediary_password)"));
-    }
-    if call.payload.child("listaDovutiEntiSecondari").is_some() {
-        return Err(Fault::new("PAA_SERVIZIO_NON_IMPLEMENTATO", "dovuti multibeneficiario non gestiti nel carrello"));
     }
     let elements: Vec<&Element> = call
         .payload
@@ -386,7 +384,7 @@ fn invia_carrello(sil: &Sil<'_>, call: &Call<'_>, org_id: &mut Option<i64>) -> R
         return Err(Fault::new("PAA_XML_NON_VALIDO", "listaDovuti vuota"));
     }
     let mut items = Vec::new();
-    for element in elements {
+    for element in &elements {
         let ipa = element.child_text("codIpaEnte").map(str::trim).unwrap_or_default();
         let member = sil
             .db
@@ -403,7 +401,7 @@ fn invia_carrello(sil: &Sil<'_>, call: &Call<'_>, org_id: &mut Option<i64>) -> R
         let dovuti = read_dovuti(&bytes)?;
         items.extend(dovuti.items.into_iter().map(|fields| SessionItem { ipa: member.ipa_code.clone(), fields }));
     }
-    let new = NewSession {
+    let mut new = NewSession {
         ipa: org.ipa_code.clone(),
         kind: SessionKind::Carrello,
         show: ShowMode::Short,
@@ -411,6 +409,24 @@ fn invia_carrello(sil: &Sil<'_>, call: &Call<'_>, org_id: &mut Option<i64>) -> R
         items,
     };
     let today = crate::clock::today_rome(call.now);
+    if let Some(list) = call.payload.child("listaDovutiEntiSecondari") {
+        // MyPay looks at the secondary beneficiary only once the debts passed their checks.
+        sil_sessions::check(sil.db, &new, today)?;
+        let limit = |what: &str, n: usize| {
+            Fault::new(
+                "PAA_LIMITE_MASSIMO_DOVUTI_MULTIBENEFICIARI",
+                format!("Numero {what} Ente primario [{n}] non valido"),
+            )
+        };
+        if elements.len() > 1 {
+            return Err(limit("dovuti", elements.len()));
+        }
+        let [item] = new.items.as_mut_slice() else {
+            return Err(limit("dati singolo versamento", new.items.len()));
+        };
+        // Its fields are checked with the debt's, by `start`, as the import checks columns 22-33.
+        item.fields.secondary = read_enti_secondari(Some(list))?;
+    }
     let started = sil_sessions::start(sil.db, &format!("sil:{}", org.ipa_code), &new, today, call.now)?;
     Ok(session_answer(sil, "idSessionCarrello", &started))
 }

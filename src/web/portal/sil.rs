@@ -48,8 +48,7 @@ pub fn landing(ctx: &mut Ctx<'_>, token: &str) -> Response {
     if landing.show == ShowMode::None {
         return to_checkout(ctx, token, None);
     }
-    let total: i64 =
-        landing.items.iter().filter_map(|(_, i)| Cents::parse_decimal(&i.fields.amount).ok()).map(|c| c.get()).sum();
+    let total: i64 = landing.items.iter().filter_map(|(_, i)| i.amount_due()).map(|c| c.get()).sum();
     let csrf = ctx.csrf();
     let email = landing.session.payer_email.clone().unwrap_or_default();
     let body = html! {
@@ -62,10 +61,15 @@ pub fn landing(ctx: &mut Ctx<'_>, token: &str) -> Response {
                 tbody {
                     @for (org, item) in &landing.items {
                         tr {
-                            td { (org) }
+                            td {
+                                (org)
+                                @if let Some(mb) = &item.fields.secondary {
+                                    br; small { "di cui " (Cents::parse_decimal(&mb.amount).map(Cents::format_eur).unwrap_or_default()) " a " (mb.name) }
+                                }
+                            }
                             td { (item.fields.causale) }
                             td { (item.fields.debtor_name) }
-                            td class="text-end text-nowrap" { (Cents::parse_decimal(&item.fields.amount).map(Cents::format_eur).unwrap_or_default()) }
+                            td class="text-end text-nowrap" { (item.amount_due().map(Cents::format_eur).unwrap_or_default()) }
                         }
                     }
                 }
