@@ -174,6 +174,32 @@ fn wait_pagati(server: &Server, id_session: &str) -> String {
     }
 }
 
+/// The `Pagati` of a paid session (codiceEsitoPagamento 0), valid for the XSD, with every `texts`.
+fn paid_pagati(server: &Server, id_session: &str, texts: &[&str]) {
+    let answer = wait_pagati(server, id_session);
+    assert_eq!(fault_code(&answer), None, "{answer}");
+    let pagati = unb64(&text_of(&answer, "pagati").unwrap());
+    assert_valid_document(&pagati);
+    for text in ["<codiceEsitoPagamento>0</codiceEsitoPagamento>"].iter().chain(texts) {
+        assert!(pagati.contains(text), "{text}: {pagati}");
+    }
+}
+
+/// The demo org's paaSILChiediPagatiConRicevuta of a session.
+fn con_ricevuta(server: &Server, id_session: &str) -> String {
+    call(
+        server,
+        "paaSILChiediPagatiConRicevuta",
+        &request(
+            "paaSILChiediPagatiConRicevuta",
+            None,
+            &format!(
+                "<codIpaEnte>c_esempio</codIpaEnte><password>{PASSWORD}</password><idSession>{id_session}</idSession>"
+            ),
+        ),
+    )
+}
+
 #[test]
 fn invia_dovuti_pay_in_the_simulator_back_url_chiedi_pagati() {
     let (_tmp, dir, server) = demo_server();
@@ -233,31 +259,18 @@ fn invia_dovuti_pay_in_the_simulator_back_url_chiedi_pagati() {
     assert!(sil_url.starts_with(&prefix), "{sil_url}");
     assert_eq!(sil_url.len(), prefix.len() + 64, "{sil_url}");
 
-    let answer = wait_pagati(&server, &id_session);
-    assert_eq!(fault_code(&answer), None, "{answer}");
-    let pagati = unb64(&text_of(&answer, "pagati").unwrap());
-    assert_valid_document(&pagati);
-    for text in [
-        "<codiceEsitoPagamento>0</codiceEsitoPagamento>",
-        "<importoTotalePagato>15.50</importoTotalePagato>",
-        "<identificativoUnivocoDovuto>SIL-IUD-1</identificativoUnivocoDovuto>",
-        "<identificativoUnivocoDovuto>SIL-IUD-2</identificativoUnivocoDovuto>",
-        "<identificativoDominio>01234567897</identificativoDominio>",
-        "<codiceIdentificativoUnivoco>BNCGLI90A41F205H</codiceIdentificativoUnivoco>",
-    ] {
-        assert!(pagati.contains(text), "{text}: {pagati}");
-    }
-    let with_rt = call(
+    paid_pagati(
         &server,
-        "paaSILChiediPagatiConRicevuta",
-        &request(
-            "paaSILChiediPagatiConRicevuta",
-            None,
-            &format!(
-                "<codIpaEnte>c_esempio</codIpaEnte><password>{PASSWORD}</password><idSession>{id_session}</idSession>"
-            ),
-        ),
+        &id_session,
+        &[
+            "<importoTotalePagato>15.50</importoTotalePagato>",
+            "<identificativoUnivocoDovuto>SIL-IUD-1</identificativoUnivocoDovuto>",
+            "<identificativoUnivocoDovuto>SIL-IUD-2</identificativoUnivocoDovuto>",
+            "<identificativoDominio>01234567897</identificativoDominio>",
+            "<codiceIdentificativoUnivoco>BNCGLI90A41F205H</codiceIdentificativoUnivoco>",
+        ],
     );
+    let with_rt = con_ricevuta(&server, &id_session);
     let pagati = unb64(&text_of(&with_rt, "pagati").unwrap());
     assert!(pagati.starts_with("<?xml") && pagati.contains("<PagatiConRicevuta"), "{pagati}");
     assert_valid_document(&pagati);
@@ -572,8 +585,8 @@ fn importa(server: &Server, doc: &str, flag: bool) -> String {
     )
 }
 
-/// A `DovutiEntiSecondari` for Comune di Milano with this IBAN.
-fn enti_secondari(iban: &str) -> String {
+/// A `DovutiEntiSecondari` for Comune di Milano with this IBAN and amount, valid for the XSD.
+fn ente_secondario(iban: &str, amount: &str) -> String {
     let doc = format!(
         "<DovutiEntiSecondari xmlns=\"{PAY}\"><versioneOggetto>6.2.0</versioneOggetto><datiVersamentoEntiSecondari>\
          <codiceFiscaleBeneficiario>01199250158</codiceFiscaleBeneficiario>\
@@ -581,18 +594,50 @@ fn enti_secondari(iban: &str) -> String {
          <ibanAccreditoBeneficiario>{iban}</ibanAccreditoBeneficiario>\
          <causaleVersamento>Quota Milano</causaleVersamento>\
          <datiSpecificiRiscossione>9/0101002IM/</datiSpecificiRiscossione>\
-         <importoSingoloVersamento>4.00</importoSingoloVersamento></datiVersamentoEntiSecondari></DovutiEntiSecondari>"
+         <importoSingoloVersamento>{amount}</importoSingoloVersamento></datiVersamentoEntiSecondari></DovutiEntiSecondari>"
     );
     assert_valid_document(&doc);
-    format!(
-        "<listaDovutiEntiSecondari><elementoListaDovutiEntiSecondari><dovutiEntiSecondari>{}</dovutiEntiSecondari>\
-         </elementoListaDovutiEntiSecondari></listaDovutiEntiSecondari>",
-        b64(&doc)
+    doc
+}
+
+/// `listaDovutiEntiSecondari` with these `DovutiEntiSecondari` documents.
+fn lista_enti_secondari(docs: &[&str]) -> String {
+    let elements: String = docs
+        .iter()
+        .map(|doc| {
+            format!(
+                "<elementoListaDovutiEntiSecondari><dovutiEntiSecondari>{}</dovutiEntiSecondari>\
+                 </elementoListaDovutiEntiSecondari>",
+                b64(doc)
+            )
+        })
+        .collect();
+    format!("<listaDovutiEntiSecondari>{elements}</listaDovutiEntiSecondari>")
+}
+
+/// Milano's share of 4.00 to this IBAN, as the only secondary beneficiary.
+fn enti_secondari(iban: &str) -> String {
+    lista_enti_secondari(&[&ente_secondario(iban, "4.00")])
+}
+
+/// The demo org's paaSILVerificaAvviso of this IUV.
+fn verifica_avviso(server: &Server, iuv: &str) -> String {
+    call(
+        server,
+        "paaSILVerificaAvviso",
+        &request(
+            "paaSILVerificaAvviso",
+            Some("c_esempio"),
+            &format!(
+                "<password>{PASSWORD}</password><identificativoUnivocoVersamento>{iuv}</identificativoUnivocoVersamento>"
+            ),
+        ),
     )
 }
 
 /// A multi-beneficiary `Versamento` follows the import's 1_4 rules: stored with its secondary
-/// beneficiary, refused with the import's code for a bad IBAN, nothing stored then.
+/// beneficiary (paid whole through paaSILVerificaAvviso), refused with the import's code for a
+/// bad IBAN, nothing stored then.
 #[test]
 fn importa_dovuto_with_a_secondary_beneficiary() {
     let (_tmp, dir, server) = demo_server();
@@ -612,6 +657,11 @@ fn importa_dovuto_with_a_secondary_beneficiary() {
          AND mb_iban = 'IT60X0542811101000000123456' AND mb_amount_cents = 400 AND amount_cents = 1000",
     );
     assert_eq!(stored, 1);
+    let iuv = text_of(&answer, "identificativoUnivocoVersamento").unwrap();
+    let landing = Browser::new(&server.base).get(&text_of(&verifica_avviso(&server, &iuv), "url").unwrap());
+    for text in ["€ 14,00", "di cui € 4,00 a Comune di Milano"] {
+        assert!(landing.body.contains(text), "{text}: {}", landing.body);
+    }
     let refused = importa_mb("MB-2", "IT00X0000000000000000000000");
     assert_eq!(
         fault_code(&refused).as_deref(),
@@ -670,19 +720,7 @@ fn wsdl_importa_dovuto_and_verifica_avviso() {
     assert_eq!(text_of(&modified, "identificativoUnivocoVersamento"), Some(iuv.clone()), "{modified}");
 
     // VerificaAvviso: the existing debt through the same landing page.
-    let verifica = |iuv: &str| {
-        call(
-            &server,
-            "paaSILVerificaAvviso",
-            &request(
-                "paaSILVerificaAvviso",
-                Some("c_esempio"),
-                &format!(
-                    "<password>{PASSWORD}</password><identificativoUnivocoVersamento>{iuv}</identificativoUnivocoVersamento>"
-                ),
-            ),
-        )
-    };
+    let verifica = |iuv: &str| verifica_avviso(&server, iuv);
     let answer = verifica(&iuv);
     assert_eq!(text_of(&answer, "esito").as_deref(), Some("OK"), "{answer}");
     let landing = Browser::new(&server.base).get(&text_of(&answer, "url").unwrap());
@@ -854,8 +892,8 @@ fn elemento(ipa: &str, hash: &str, dovuti_xml: &str) -> String {
     )
 }
 
-#[test]
-fn carrello_of_two_orgs_paid_in_one_checkout() {
+/// The demo server with `[sil]` naming the intermediary, Comune di Milano and its debt type `CDS`.
+fn carrello_server() -> (tempfile::TempDir, PathBuf, Server) {
     let (tmp, dir) = data_dir();
     let config = tmp.path().join("mypay.toml");
     std::fs::write(
@@ -883,20 +921,49 @@ fn carrello_of_two_orgs_paid_in_one_checkout() {
     assert!(out.status.success(), "{}", stderr(&out));
     let server = Server::start(&dir, &["--config", config.to_str().unwrap(), "demo"]);
     set_password(&dir, "c_esempio");
-    let sim = simulator_url(&server);
+    (tmp, dir, server)
+}
+
+/// A paaSILInviaCarrelloDovuti of the demo org with these `elementoListaDovuti`, then `tail`,
+/// then the SIL's back URL.
+fn carrello_request(elements: &str, tail: &str) -> String {
+    request(
+        "paaSILInviaCarrelloDovuti",
+        Some("c_esempio"),
+        &format!(
+            "<password>{PASSWORD}</password><listaDovuti>{elements}</listaDovuti>{tail}\
+             <enteSILInviaRispostaPagamentoUrl>https://sil.example.it/carrello</enteSILInviaRispostaPagamentoUrl>"
+        ),
+    )
+}
+
+/// The citizen on a cart's landing `url`: the summary, the confirmation, the payment at the
+/// simulator's Checkout and the way back. Returns the summary's body and the SIL URL it ends on.
+fn pay_carrello(server: &Server, url: &str) -> (String, String) {
+    let sim = simulator_url(server);
+    let mut browser = Browser::new(&server.base);
+    let path = url.trim_start_matches(&server.base).to_owned();
+    let summary = browser.get(&path);
+    assert_eq!(summary.status, 200, "{}", summary.body);
+    let sent = browser.submit(&path, &path, &[("privacy", "1"), ("email", "mario@example.it")]);
+    let checkout_url = sent.location.unwrap();
+    assert!(checkout_url.starts_with(&format!("{sim}/c/")), "{checkout_url}");
+    let paid = browser.post(&checkout_url, &[("outcome", "OK"), ("psp", "SIMPSP01")]);
+    let back = browser.get(&paid.location.unwrap());
+    (summary.body, back.location.unwrap())
+}
+
+#[test]
+fn carrello_of_two_orgs_paid_in_one_checkout() {
+    let (_tmp, dir, server) = carrello_server();
     let milano =
         dovuti(&single("CAR-MI-1", "7.00").replace("CONTRIBUTO_EVENTI", "CDS").replace("0101108TS", "0101002IM"), None);
     let esempio = dovuti(&single("CAR-ES-1", "3.00"), None);
     let carrello = |milano_hash: &str| {
-        request(
-            "paaSILInviaCarrelloDovuti",
-            Some("c_esempio"),
-            &format!(
-                "<password>{PASSWORD}</password><listaDovuti>{}{}</listaDovuti>\
-                 <enteSILInviaRispostaPagamentoUrl>https://sil.example.it/carrello</enteSILInviaRispostaPagamentoUrl>",
-                elemento("c_esempio", &carrello_hash("01234567897"), &esempio),
-                elemento("c_f205", milano_hash, &milano)
-            ),
+        carrello_request(
+            &(elemento("c_esempio", &carrello_hash("01234567897"), &esempio)
+                + &elemento("c_f205", milano_hash, &milano)),
+            "",
         )
     };
     let refused = call(&server, "paaSILInviaCarrelloDovuti", &carrello(&"0".repeat(64)));
@@ -923,17 +990,9 @@ fn carrello_of_two_orgs_paid_in_one_checkout() {
     assert_eq!(before.matches("<esito>PREDISPOSTO</esito>").count(), 2, "{before}");
     assert!(before.contains("<codIpaEnte>c_f205</codIpaEnte>"), "{before}");
 
-    let mut browser = Browser::new(&server.base);
-    let url = text_of(&answer, "url").unwrap();
-    let path = url.trim_start_matches(&server.base).to_owned();
-    let summary = browser.get(&path);
-    assert!(summary.body.contains("Comune di Milano") && summary.body.contains("€ 10,00"), "{}", summary.body);
-    let sent = browser.submit(&path, &path, &[("privacy", "1"), ("email", "mario@example.it")]);
-    let checkout_url = sent.location.unwrap();
-    assert!(checkout_url.starts_with(&format!("{sim}/c/")), "{checkout_url}");
-    let paid = browser.post(&checkout_url, &[("outcome", "OK"), ("psp", "SIMPSP01")]);
-    let back = browser.get(&paid.location.unwrap());
-    assert!(back.location.unwrap().starts_with(&format!("https://sil.example.it/carrello?idSession={id}&esito=OK")));
+    let (summary, back) = pay_carrello(&server, &text_of(&answer, "url").unwrap());
+    assert!(summary.contains("Comune di Milano") && summary.contains("€ 10,00"), "{summary}");
+    assert!(back.starts_with(&format!("https://sil.example.it/carrello?idSession={id}&esito=OK")), "{back}");
 
     let deadline = Instant::now() + Duration::from_secs(20);
     let after = loop {
@@ -953,6 +1012,181 @@ fn carrello_of_two_orgs_paid_in_one_checkout() {
     }
     assert!(after.contains("<rt>"), "{after}");
     person_queries(&server);
+}
+
+/// Milano's account for its share of a multi-beneficiary debt.
+const MILANO_IBAN: &str = "IT06R0306909606100000063440";
+
+/// The journaled answer to the Node's first successful `action` (written in batches: polled).
+fn journaled_answer(dir: &Path, action: &str) -> String {
+    let conn = rusqlite::Connection::open(dir.join("mypay.db")).unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let found = conn.query_row(
+            "SELECT response FROM audit WHERE action = ?1 AND outcome = 'OK' ORDER BY id LIMIT 1",
+            [action],
+            |r| r.get::<_, String>(0),
+        );
+        match found {
+            Ok(response) => return response,
+            Err(_) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(200)),
+            Err(err) => panic!("no journaled {action}: {err}"),
+        }
+    }
+}
+
+/// (transferAmount, fiscalCodePA, IBAN) of each `transfer` under `list`.
+fn transfers(list: &mypay::soap::Element) -> Vec<(String, String, String)> {
+    list.children_named("transfer")
+        .map(|t| {
+            let text = |name: &str| t.child_text(name).unwrap_or_default().to_owned();
+            (text("transferAmount"), text("fiscalCodePA"), text("IBAN"))
+        })
+        .collect()
+}
+
+/// A cart of one debt with a secondary beneficiary: the citizen pays one notice of 14.00, which
+/// the station describes to the Node (paGetPaymentV2) as 10.00 to the org and 4.00 to Milano,
+/// and the receipt and paaSILChiediPagati say so afterwards.
+#[test]
+fn carrello_with_a_secondary_beneficiary_pays_two_transfers() {
+    let (_tmp, dir, server) = carrello_server();
+    let doc = dovuti(&single("CAR-MB-1", "10.00"), None);
+    assert_valid_document(&doc);
+    let body = carrello_request(
+        &elemento("c_esempio", &carrello_hash("01234567897"), &doc),
+        &lista_enti_secondari(&[&ente_secondario(MILANO_IBAN, "4.00")]),
+    );
+    let answer = call(&server, "paaSILInviaCarrelloDovuti", &body);
+    assert_eq!(fault_code(&answer), None, "{answer}");
+    assert_eq!(text_of(&answer, "esito").as_deref(), Some("OK"), "{answer}");
+    let id = text_of(&answer, "idSessionCarrello").unwrap();
+    assert_eq!(count(&dir, "SELECT count(*) FROM debt WHERE source = 'sil'"), 0);
+
+    let (summary, back) = pay_carrello(&server, &text_of(&answer, "url").unwrap());
+    for text in ["€ 14,00", "di cui € 4,00 a Comune di Milano", "Contributo festa CAR-MB-1"] {
+        assert!(summary.contains(text), "{text}: {summary}");
+    }
+    assert!(back.starts_with(&format!("https://sil.example.it/carrello?idSession={id}&esito=OK")), "{back}");
+    let stored = format!(
+        "SELECT count(*) FROM debt WHERE iud = 'CAR-MB-1' AND source = 'sil' AND amount_cents = 1000 \
+         AND mb_amount_cents = 400 AND mb_fiscal_code = '01199250158' AND mb_name = 'Comune di Milano' \
+         AND mb_iban = '{MILANO_IBAN}' AND mb_causale = 'Quota Milano' AND mb_collection_data = '9/0101002IM/'"
+    );
+    assert_eq!(count(&dir, &stored), 1);
+
+    // What the Node was told, checked against paForNode.xsd.
+    let get_payment = journaled_answer(&dir, "paGetPaymentV2");
+    crate::station::assert_valid_payload(&get_payment);
+    let envelope = mypay::soap::parse_envelope(get_payment.as_bytes()).unwrap();
+    let data = envelope.child("data").unwrap();
+    assert_eq!(data.child_text("paymentAmount"), Some("14.00"));
+    let expected = vec![
+        ("10.00".to_owned(), "01234567897".to_owned(), "IT60X0542811101000000123456".to_owned()),
+        ("4.00".to_owned(), "01199250158".to_owned(), MILANO_IBAN.to_owned()),
+    ];
+    assert_eq!(transfers(data.child("transferList").unwrap()), expected, "{get_payment}");
+    let milano = data.child("transferList").unwrap().children_named("transfer").nth(1).unwrap();
+    assert_eq!(milano.child_text("remittanceInformation"), Some("Quota Milano"));
+    assert_eq!(milano.child_text("transferCategory"), Some("0101002IM"));
+    assert_eq!(milano.child_text("companyName"), Some("Comune di Milano"));
+
+    // The SIL's outcome, and the receipt with both transfers.
+    paid_pagati(
+        &server,
+        &id,
+        &[
+            "<importoTotalePagato>14.00</importoTotalePagato>",
+            "<identificativoUnivocoDovuto>CAR-MB-1</identificativoUnivocoDovuto>",
+            "<singoloImportoPagato>14.00</singoloImportoPagato>",
+        ],
+    );
+    let with_rt = con_ricevuta(&server, &id);
+    let rt = unb64(&text_of(&with_rt, "rt").unwrap());
+    let receipt = mypay::soap::parse_envelope(rt.as_bytes()).unwrap();
+    let receipt = receipt.child("receipt").unwrap();
+    assert_eq!(transfers(receipt.child("transferList").unwrap()), expected, "{rt}");
+}
+
+/// A bad secondary beneficiary, or one the cart may not carry, gets MyPay's fault after the
+/// debts' own checks, and nothing is stored but the journal.
+#[test]
+fn carrello_with_a_bad_secondary_beneficiary_is_refused_and_stores_nothing() {
+    let (_tmp, dir, server) = carrello_server();
+    let esempio = |iud: &str, singles: &str| {
+        elemento("c_esempio", &carrello_hash("01234567897"), &dovuti(&(single(iud, "10.00") + singles), None))
+    };
+    let milano = elemento(
+        "c_f205",
+        &carrello_hash("01199250158"),
+        &dovuti(&single("MB-MI", "7.00").replace("CONTRIBUTO_EVENTI", "CDS").replace("0101108TS", "0101002IM"), None),
+    );
+    let good = ente_secondario(MILANO_IBAN, "4.00");
+    let bad_iban = ente_secondario("IT00X0000000000000000000000", "4.00");
+    let bad_fiscal_code = good.replace("01199250158", "01199250159");
+    let unknown_type = elemento(
+        "c_esempio",
+        &carrello_hash("01234567897"),
+        &dovuti(&single("MB-5", "10.00").replace("CONTRIBUTO_EVENTI", "NON_ESISTE"), None),
+    );
+    let not_xml = b64("<DovutiEntiSecondari/>");
+    let cases: Vec<(&str, String, String, &str)> = vec![
+        ("invalid IBAN", esempio("MB-1", ""), lista_enti_secondari(&[&bad_iban]), "PAA_ENTE_SECONDARIO_NON_VALIDO"),
+        (
+            "invalid fiscal code",
+            esempio("MB-2", ""),
+            lista_enti_secondari(&[&bad_fiscal_code]),
+            "PAA_ENTE_SECONDARIO_NON_VALIDO",
+        ),
+        (
+            "two secondary beneficiaries",
+            esempio("MB-3", ""),
+            lista_enti_secondari(&[&good, &good]),
+            "PAA_LIMITE_MASSIMO_DOVUTI_ENTI_SECONDARI",
+        ),
+        (
+            "two debts of the primary org",
+            esempio("MB-4", &single("MB-4B", "2.00")),
+            lista_enti_secondari(&[&good]),
+            "PAA_LIMITE_MASSIMO_DOVUTI_MULTIBENEFICIARI",
+        ),
+        (
+            "two orgs in the cart",
+            esempio("MB-6", "") + &milano,
+            lista_enti_secondari(&[&good]),
+            "PAA_LIMITE_MASSIMO_DOVUTI_MULTIBENEFICIARI",
+        ),
+        // The debts are checked first: their fault wins over the secondary beneficiary's.
+        (
+            "unknown debt type and two secondaries",
+            unknown_type,
+            lista_enti_secondari(&[&good, &good]),
+            "PAA_IDENTIFICATIVO_TIPO_DOVUTO_NON_VALIDO",
+        ),
+        (
+            "not a DovutiEntiSecondari document",
+            esempio("MB-7", ""),
+            format!(
+                "<listaDovutiEntiSecondari><elementoListaDovutiEntiSecondari><dovutiEntiSecondari>{not_xml}\
+                 </dovutiEntiSecondari></elementoListaDovutiEntiSecondari></listaDovutiEntiSecondari>"
+            ),
+            "PAA_XML_NON_VALIDO",
+        ),
+    ];
+    for (what, elements, secondaries, code) in cases {
+        let answer = call(&server, "paaSILInviaCarrelloDovuti", &carrello_request(&elements, &secondaries));
+        assert_eq!(fault_code(&answer).as_deref(), Some(code), "{what}: {answer}");
+        assert_eq!(text_of(&answer, "esito").as_deref(), Some("KO"), "{what}: {answer}");
+    }
+    assert_eq!(count(&dir, "SELECT count(*) FROM sil_session"), 0);
+    assert_eq!(count(&dir, "SELECT count(*) FROM debt WHERE source = 'sil' OR iud LIKE 'MB-%'"), 0);
+    // The same cart without the bad beneficiary goes through.
+    let answer = call(
+        &server,
+        "paaSILInviaCarrelloDovuti",
+        &carrello_request(&esempio("MB-1", ""), &lista_enti_secondari(&[&good])),
+    );
+    assert_eq!(text_of(&answer, "esito").as_deref(), Some("OK"), "{answer}");
 }
 
 /// The intermediary's queries about a person, and an org's pending notices.
