@@ -51,21 +51,21 @@ pub struct DebtHit {
 fn where_clause(org_id: i64, s: &DebtSearch) -> (String, Vec<Value>) {
     let mut sql = String::from("d.org_id = ?");
     let mut values: Vec<Value> = vec![Value::Integer(org_id)];
+    // An identifier selects the ids from its own index: as `d.iud = ?` beside the other criteria
+    // and the id order, the planner may take another index of the org's debts and scan them all.
+    for (column, value) in [("iud", &s.iud), ("iuv", &s.iuv), ("iuv", &s.notice_iuv)] {
+        if let Some(value) = value {
+            sql.push_str(&format!(" AND d.id IN (SELECT id FROM debt WHERE org_id = ? AND {column} = ?)"));
+            values.push(Value::Integer(org_id));
+            values.push(Value::Text(value.clone()));
+        }
+    }
     let mut add = |clause: &str, value: Value| {
         sql.push_str(" AND ");
         sql.push_str(clause);
         values.push(value);
     };
     let text = |v: &Option<String>| v.clone().map(Value::Text);
-    if let Some(v) = text(&s.iud) {
-        add("d.iud = ?", v);
-    }
-    if let Some(v) = text(&s.iuv) {
-        add("d.iuv = ?", v);
-    }
-    if let Some(v) = text(&s.notice_iuv) {
-        add("d.iuv = ?", v);
-    }
     if let Some(v) = text(&s.notice_number) {
         add("d.notice_number = ?", v);
     }

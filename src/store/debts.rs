@@ -354,7 +354,9 @@ pub fn find_debt_by_iuv(conn: &Connection, org_id: i64, iuv: &str) -> Result<Opt
 /// The most recent debt that ever had this IUV in the org, annulled ones included: a receipt may
 /// arrive for a debt the org has annulled meanwhile.
 pub fn find_any_debt_by_iuv(conn: &Connection, org_id: i64, iuv: &str) -> Result<Option<DebtRecord>, StoreError> {
-    let sql = format!("SELECT {COLUMNS} {FROM} WHERE d.org_id = ?1 AND d.iuv = ?2 ORDER BY d.id DESC LIMIT 1");
+    // The id first, from the IUV's index alone: joined with the debt type and ordered by id, the
+    // planner may prefer another index of the org's debts (a scan of all of them).
+    let sql = format!("SELECT {COLUMNS} {FROM} WHERE d.id = (SELECT max(id) FROM debt WHERE org_id = ?1 AND iuv = ?2)");
     Ok(conn.prepare_cached(&sql)?.query_row(params![org_id, iuv], from_row).optional()?)
 }
 
