@@ -315,6 +315,14 @@ pub fn receipt_view(db: &Db, ipa: &str, iuv: &str, receipt_id: Option<&str>) -> 
     })
 }
 
+/// The receipt view of a stored receipt, with its org.
+pub fn stored_receipt_view(db: &Db, r: ReceiptRecord) -> Result<ReceiptView, ServiceError> {
+    let org = db
+        .read(|conn| orgs::find_org_by_id(conn, r.org_id))?
+        .ok_or_else(|| ServiceError::NotFound(format!("org {} of receipt {}", r.org_id, r.receipt_id)))?;
+    Ok(build_receipt(&org, r))
+}
+
 /// Builds the receipt view of a stored receipt.
 pub fn build_receipt(org: &OrgRecord, r: ReceiptRecord) -> ReceiptView {
     ReceiptView {

@@ -28,6 +28,7 @@ pub mod outcome_push;
 pub mod passwords;
 pub mod payments;
 pub mod portal;
+pub mod portal_catalog;
 pub mod privacy_notices;
 pub mod reporting;
 pub mod sessions;

@@ -36,6 +36,37 @@ fn every_source_file_opens_with_a_module_doc() {
     }
 }
 
+/// The last segment of every path under `crate::store` in `text`, each item of a `{...}` group
+/// apart (`use crate::store::{orgs, Db}` gives `orgs` and `Db`; `use crate::store;` gives `store`).
+fn store_paths(text: &str) -> Vec<String> {
+    let is_path = |c: char| c.is_ascii_alphanumeric() || c == '_' || c == ':';
+    let mut out = Vec::new();
+    for (at, _) in text.match_indices("crate::store") {
+        let rest = &text[at..];
+        let head = &rest[..rest.find(|c: char| !is_path(c)).unwrap_or(rest.len())];
+        let tail = &rest[head.len()..];
+        if tail.starts_with('{') {
+            let group = &tail[..tail.find('}').unwrap_or(tail.len())];
+            for item in group.split([',', '{', '}']).map(str::trim).filter(|i| !i.is_empty()) {
+                out.push(item.rsplit("::").next().unwrap_or(item).to_owned());
+            }
+        } else {
+            out.push(head.rsplit("::").next().unwrap_or(head).to_owned());
+        }
+    }
+    out
+}
+
+#[test]
+fn store_paths_name_each_item_of_a_group() {
+    let named = |text: &str| store_paths(text);
+    assert_eq!(named("use crate::store::{debt_types, orgs};"), ["debt_types", "orgs"]);
+    assert_eq!(named("use crate::store::orgs::{self, OrgRecord};"), ["self", "OrgRecord"]);
+    assert_eq!(named("x: &crate::store::Db, y: crate::store::orgs::find(c)"), ["Db", "find"]);
+    assert_eq!(named("use crate::store;"), ["store"]);
+    assert_eq!(named("Ok::<_, crate::store::StoreError>(None)"), ["StoreError"]);
+}
+
 #[test]
 fn only_the_store_uses_rusqlite_and_only_web_uses_maud_and_tiny_http() {
     for (path, text) in sources() {
@@ -57,6 +88,19 @@ fn only_the_store_uses_rusqlite_and_only_web_uses_maud_and_tiny_http() {
         }
         if path == "src/web/session.rs" {
             assert!(!text.contains("crate::store"), "{path} uses the store: sessions go through services::sessions");
+        }
+        // The web adapters may name the store's types (records to render, `Db` in the state),
+        // never its modules or functions: every read and write goes through a service.
+        if path.starts_with("src/web/") {
+            for named in store_paths(&text) {
+                assert!(
+                    named.starts_with(|c: char| c.is_ascii_uppercase()),
+                    "{path} uses crate::store (…{named}): adapters call services, only the store's types may be named"
+                );
+            }
+            for call in ["db.read(", "db.read_tx(", "db.write("] {
+                assert!(!text.contains(call), "{path} calls {call}…): adapters call services, not the store");
+            }
         }
         if path.starts_with("src/domain/") {
             for banned in

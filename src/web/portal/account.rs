@@ -382,10 +382,10 @@ fn receipt_as(ctx: &mut Ctx<'_>, id: &str, format: ReceiptFormat) -> Response {
         );
     }
     if format == ReceiptFormat::Pdf {
-        let org = crate::store::orgs::OrgRecord::default();
-        let org =
-            ctx.state.db.read(|c| crate::store::orgs::find_org_by_id(c, found.org_id)).ok().flatten().unwrap_or(org);
-        let view = crate::services::documents::build_receipt(&org, found.clone());
+        let view = match crate::services::documents::stored_receipt_view(&ctx.state.db, found.clone()) {
+            Ok(view) => view,
+            Err(err) => return error_page(ctx, &err.into()),
+        };
         return match crate::pdf::receipt_pdf(&view) {
             Ok(bytes) => Response { status: 200, headers: Vec::new(), body: bytes }
                 .with_header("Content-Type", "application/pdf")

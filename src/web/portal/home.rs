@@ -5,7 +5,7 @@ use maud::{Markup, html};
 use super::super::Response;
 use super::super::ui::errors;
 use super::Ctx;
-use crate::store::orgs;
+use crate::services::portal_catalog;
 
 /// What the home page shows of one org.
 pub struct OrgCard {
@@ -18,7 +18,7 @@ pub struct OrgCard {
 
 /// `GET /`.
 pub fn page(ctx: &mut Ctx<'_>) -> Response {
-    match ctx.state.db.read(orgs::list_orgs_in_production) {
+    match portal_catalog::orgs_in_production(&ctx.state.db) {
         Ok(list) => {
             let cards: Vec<OrgCard> = list
                 .into_iter()

@@ -8,21 +8,13 @@ use super::super::Response;
 use super::super::ui::errors;
 use super::Ctx;
 use crate::services::portal::PRIVACY_VERSION;
+use crate::services::portal_catalog::{self, OrgOffer};
 use crate::services::privacy_notices;
 use crate::store::privacy_notices::PrivacyNoticeRecord;
-use crate::store::{debt_types, orgs};
 
 /// An org in production with this IPA code, and its active spontaneous debt types.
-fn org_and_types(ctx: &Ctx<'_>, ipa: &str) -> Option<(orgs::OrgRecord, Vec<debt_types::DebtTypeRecord>)> {
-    let found = ctx.state.db.read(|conn| {
-        let Some(org) = orgs::find_org_by_ipa(conn, ipa)?.filter(|o| o.state == "ESERCIZIO") else {
-            return Ok::<_, crate::store::StoreError>(None);
-        };
-        let types =
-            debt_types::list_debt_types(conn, org.id)?.into_iter().filter(|t| t.active && t.spontaneous).collect();
-        Ok(Some((org, types)))
-    });
-    found.unwrap_or_else(|err| {
+fn org_offer(ctx: &Ctx<'_>, ipa: &str) -> Option<OrgOffer> {
+    portal_catalog::org_offer(&ctx.state.db, ipa).unwrap_or_else(|err| {
         tracing::error!(error = %err, "cannot read org");
         None
     })
@@ -49,7 +41,7 @@ fn own_notice_html(notice: &PrivacyNoticeRecord) -> maud::Markup {
 
 /// `GET /enti/{ipa}`.
 pub fn org(ctx: &mut Ctx<'_>, ipa: &str) -> Response {
-    let Some((org, types)) = org_and_types(ctx, ipa) else {
+    let Some(OrgOffer { org, spontaneous_types: types }) = org_offer(ctx, ipa) else {
         return errors::not_found();
     };
     let base = ctx.public_url();
@@ -100,7 +92,7 @@ pub fn org(ctx: &mut Ctx<'_>, ipa: &str) -> Response {
 
 /// `GET /enti/{ipa}/privacy`: the privacy notice, a template filled with the org's data.
 pub fn privacy(ctx: &mut Ctx<'_>, ipa: &str) -> Response {
-    let Some((org, _)) = org_and_types(ctx, ipa) else {
+    let Some(OrgOffer { org, .. }) = org_offer(ctx, ipa) else {
         return errors::not_found();
     };
     let contact = org.email.clone().unwrap_or_else(|| "l'indirizzo indicato sul sito istituzionale".to_owned());

@@ -10,28 +10,17 @@ use crate::domain::form::{AMOUNT_FIELD, AmountRule, FieldKind, FieldProblem, For
 use crate::domain::{Cents, NoticeNumber};
 use crate::services::payments::PaymentView;
 use crate::services::portal::{self, CartLine, PortalError};
+use crate::services::portal_catalog;
 use crate::services::spontaneous::{self, Debtor};
 use crate::store::debt_types::DebtTypeRecord;
 use crate::store::orgs::OrgRecord;
-use crate::store::{debt_types, orgs};
 
 /// The org (in production, offering spontaneous payments) and its active spontaneous debt type.
 fn spontaneous_type(ctx: &Ctx<'_>, ipa: &str, code: &str) -> Option<(OrgRecord, DebtTypeRecord)> {
-    ctx.state
-        .db
-        .read(|conn| {
-            let Some(org) = orgs::find_org_by_ipa(conn, ipa)?
-                .filter(|o| o.state == "ESERCIZIO" && o.functionalities.iter().any(|f| f == "PAGAMENTO_SPONTANEO"))
-            else {
-                return Ok::<_, crate::store::StoreError>(None);
-            };
-            let t = debt_types::find_debt_type(conn, org.id, code)?.filter(|t| t.active && t.spontaneous);
-            Ok(t.map(|t| (org, t)))
-        })
-        .unwrap_or_else(|err| {
-            tracing::error!(error = %err, "cannot read debt type");
-            None
-        })
+    portal_catalog::spontaneous_type(&ctx.state.db, ipa, code).unwrap_or_else(|err| {
+        tracing::error!(error = %err, "cannot read debt type");
+        None
+    })
 }
 
 fn not_offered(ctx: &mut Ctx<'_>) -> Response {
