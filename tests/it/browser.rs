@@ -537,6 +537,24 @@ fn back_office_in_chromium_with_axe() {
     assert_eq!(s.exec("return window.notReloaded === true;"), json!(true), "the page was not reloaded");
     scan(&s, "debt type editor");
 
+    // At phone width (360 px) nothing widens the page, and the org's tabs wrap onto more rows
+    // rather than hiding past the edge of their own box.
+    s.cmd("POST", "/window/rect", Some(json!({"width": 360, "height": 800})));
+    for (page, url, text) in
+        [("dashboard", org.clone(), "Cruscotto"), ("search", format!("{org}/dovuti?cerca=1"), "Dovuti trovati")]
+    {
+        s.goto(&url);
+        s.wait_text(text, 10);
+        let widths = s.exec(
+            "const tabs = document.querySelector('.org-tabs'); \
+             return [document.documentElement.scrollWidth, window.innerWidth, tabs.scrollWidth, tabs.clientWidth];",
+        );
+        let [scroll, inner, tabs_scroll, tabs_client] = [0, 1, 2, 3].map(|i| widths[i].as_u64().unwrap());
+        assert_eq!(inner, 360, "the window of the {page}");
+        assert!(scroll <= inner, "the {page} at {inner} px is {scroll} px wide");
+        assert!(tabs_scroll <= tabs_client, "the {page}'s tabs need {tabs_scroll} px in {tabs_client}");
+    }
+
     // Logout.
     s.click("form[action='/operatore/esci'] button[type='submit']");
     s.wait("the login page", 10, |s| s.url().ends_with("/operatore/accedi"));

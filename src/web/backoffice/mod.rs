@@ -272,7 +272,7 @@ impl BoCtx<'_> {
             }
             @if let Some((ipa, admin)) = &self.org_nav {
                 nav class="mb-4" aria-label="Pagine dell'ente" {
-                    ul class="nav nav-tabs" {
+                    ul class="nav nav-tabs org-tabs" {
                         @for (path, label, admin_only) in ORG_PAGES {
                             @if !admin_only || *admin {
                                 li class="nav-item" { a class="nav-link" href={ "/operatore/" (ipa) (path) } { (label) } }
