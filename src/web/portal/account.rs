@@ -7,10 +7,11 @@ use super::super::authz::{self, Deny};
 use super::super::session::Citizen;
 use super::super::ui::errors;
 use super::super::{Response, forms::encode};
-use super::{Ctx, date_it, datetime_it, error_page, euro, grouped};
+use super::{Ctx, error_page, euro, grouped};
 use crate::domain::{Email, FiscalCode};
 use crate::services::portal;
 use crate::services::portal::PortalError;
+use crate::web::ui::format::{date_it, datetime_it};
 
 /// Demo citizens (the demo's debtors).
 const DEMO_CITIZENS: &[(&str, &str)] = &[("RSSMRA85T10A562S", "Mario Rossi"), ("BNCGLI90A41F205H", "Giulia Bianchi")];

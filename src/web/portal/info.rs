@@ -6,6 +6,7 @@ use maud::html;
 
 use super::super::Response;
 use super::super::ui::errors;
+use super::super::ui::format::{date_it, datetime_it};
 use super::Ctx;
 use crate::services::portal::PRIVACY_VERSION;
 use crate::services::portal_catalog::{self, OrgOffer};
@@ -33,7 +34,7 @@ fn own_notice_html(notice: &PrivacyNoticeRecord) -> maud::Markup {
     html! {
         section class="privacy-notice mb-4" {
             h2 class="h4" { "Informativa privacy dell'ente" }
-            p class="text-muted" { "Versione " (notice.version) " del " (notice.created_at.get(..10).unwrap_or(&notice.created_at)) }
+            p class="text-muted" { "Versione " (notice.version) " del " (date_it(&notice.created_at)) }
             @for block in notice.body.split("\n\n").filter(|b| !b.trim().is_empty()) { p { (block.trim()) } }
         }
     }
@@ -159,7 +160,7 @@ pub fn outbox(ctx: &mut Ctx<'_>) -> Response {
             article class="card card-bg mb-3 mail" {
                 div class="card-body" {
                     h2 class="h5" { (m.subject) }
-                    p class="text-muted" { "A: " span class="mail-to" { (m.recipient) } " — " (m.created_at) " — " (m.state) }
+                    p class="text-muted" { "A: " span class="mail-to" { (m.recipient) } " — " (datetime_it(&m.created_at)) " — " (m.state) }
                     pre class="mail-body" { (m.body) }
                 }
             }

@@ -206,38 +206,3 @@ pub fn euro(cents: i64) -> String {
 pub fn grouped(notice: &str) -> String {
     crate::domain::NoticeNumber::parse(notice).map(|n| n.grouped()).unwrap_or_else(|_| notice.to_owned())
 }
-
-/// Component: a receipt's date and time as `dd/mm/yyyy HH:MM`, Italian time. pagoPA's
-/// `paymentDateTime` is an `xs:dateTime`: with an offset (or `Z`) it is converted to Europe/Rome,
-/// without one it already is Italian local time. Anything unreadable is shown as received.
-pub fn datetime_it(value: &str) -> String {
-    match crate::clock::rome_local(value) {
-        Some(dt) => dt.strftime("%d/%m/%Y %H:%M").to_string(),
-        None => value.trim().to_owned(),
-    }
-}
-
-/// Component: a stored date `YYYY-MM-DD` as `dd/mm/yyyy`.
-pub fn date_it(date: &str) -> String {
-    crate::domain::debt_row::parse_date(date)
-        .map(|d| d.strftime("%d/%m/%Y").to_string())
-        .unwrap_or_else(|| date.to_owned())
-}
-
-#[cfg(test)]
-mod tests {
-    #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
-    use super::*;
-
-    #[test]
-    fn receipt_times_are_shown_in_italian_format_and_time() {
-        assert_eq!(datetime_it("2026-11-30T10:15:00"), "30/11/2026 10:15");
-        assert_eq!(datetime_it("2026-11-30T10:15:00.123"), "30/11/2026 10:15");
-        // UTC converted to Rome: winter +1, summer +2.
-        assert_eq!(datetime_it("2026-11-30T09:15:00Z"), "30/11/2026 10:15");
-        assert_eq!(datetime_it("2026-07-01T22:30:00Z"), "02/07/2026 00:30");
-        assert_eq!(datetime_it("2026-07-01T22:30:00+02:00"), "01/07/2026 22:30");
-        assert_eq!(datetime_it("ieri"), "ieri");
-        assert_eq!(date_it("2026-01-05"), "05/01/2026");
-    }
-}

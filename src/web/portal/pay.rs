@@ -340,7 +340,7 @@ fn notice_view(ctx: &Ctx<'_>, view: &PaymentView) -> Markup {
             dt class="col-sm-4" { "Ente creditore" } dd class="col-sm-8" { (view.org.name) }
             dt class="col-sm-4" { "Codice avviso" } dd class="col-sm-8" { (grouped(&notice)) }
             dt class="col-sm-4" { "Importo" } dd class="col-sm-8" { strong { (view.amount().format_eur()) } }
-            @if let Some(due) = &view.debt.due_date { dt class="col-sm-4" { "Scadenza" } dd class="col-sm-8" { (super::date_it(due)) } }
+            @if let Some(due) = &view.debt.due_date { dt class="col-sm-4" { "Scadenza" } dd class="col-sm-8" { (crate::web::ui::format::date_it(due)) } }
             dt class="col-sm-4" { "Causale" } dd class="col-sm-8" { (view.debt.causale) }
             @if view.transfers.len() > 1 { dt class="col-sm-4" { "Beneficiari" } dd class="col-sm-8" { "Più enti: l'avviso va pagato da solo." } }
         }

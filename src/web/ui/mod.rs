@@ -1,4 +1,5 @@
 //! The one page layout and the small components every page is built from.
 
 pub mod errors;
+pub mod format;
 pub mod layout;
