@@ -142,8 +142,71 @@ fn paid_date_filters_are_rome_days() {
     }
     let mut found = |query: &str| browser.get(&format!("/operatore/c_esempio/dovuti?{query}")).body;
     let day29 = found("pagato_dal=2026-03-29&pagato_al=2026-03-29");
-    assert!(day29.contains("Dovuti trovati: 2") && day29.matches("<td>2026-03-29</td>").count() == 2, "{day29}");
-    assert!(found("pagato_dal=2026-03-30").contains("Dovuti trovati: 1"));
-    assert!(found("pagato_al=2026-03-28").contains("Dovuti trovati: 1"));
+    assert!(day29.contains("Dovuti trovati: 2") && day29.matches("<td>29/03/2026</td>").count() == 2, "{day29}");
+    let day30 = found("pagato_dal=2026-03-30");
+    assert!(day30.contains("Dovuti trovati: 1") && day30.contains("<td>30/03/2026</td>"), "{day30}");
+    let day28 = found("pagato_al=2026-03-28");
+    assert!(day28.contains("Dovuti trovati: 1") && day28.contains("<td>28/03/2026</td>"), "{day28}");
     assert!(found("pagato_dal=2026-03-28&pagato_al=2026-03-30").contains("Dovuti trovati: 4"));
+
+    // The detail's receipt: paid at 23:30 UTC on 28 March, an Italian payment of 29 March.
+    let conn = rusqlite::Connection::open(dir.join("mypay.db")).unwrap();
+    let first: i64 =
+        conn.query_row("SELECT debt_id FROM receipt WHERE receipt_id = ?1", [paid[0].1], |r| r.get(0)).unwrap();
+    let detail = browser.get(&format!("/operatore/c_esempio/dovuti/{first}")).body;
+    assert!(detail.contains("<td>29/03/2026</td>"), "{detail}");
+}
+
+/// Stored times are UTC; the debt's detail and the dashboard show them in Italian time: 23:30 UTC
+/// is 00:30 of the next Italian day, on the eve of each DST change too.
+#[test]
+fn stored_times_are_shown_in_italian_time() {
+    let (_tmp, dir, _server, mut browser) = demo_logged_in();
+    let conn = rusqlite::Connection::open(dir.join("mypay.db")).unwrap();
+    let (id, iud, org_id): (i64, String, i64) = conn
+        .query_row("SELECT id, iud, org_id FROM debt ORDER BY id LIMIT 1", [], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+        })
+        .unwrap();
+    conn.execute(
+        "UPDATE debt SET created_at = '2026-03-28T23:30:00Z', updated_at = '2026-10-25T23:30:00Z' WHERE id = ?1",
+        [id],
+    )
+    .unwrap();
+    let page = format!("/operatore/c_esempio/dovuti/{id}");
+    let detail = browser.get(&page).body;
+    assert!(
+        detail.contains(r#"<dt class="col-sm-4">Creato</dt><dd class="col-sm-8">29/03/2026 00:30</dd>"#),
+        "{detail}"
+    );
+    assert!(
+        detail.contains(r#"<dt class="col-sm-4">Ultima modifica</dt><dd class="col-sm-8">26/10/2026 00:30</dd>"#),
+        "{detail}"
+    );
+
+    // History entries (after the creation: older ones belong to an earlier debt of the IUD) at
+    // 22:30 UTC on the spring DST day, summer time from then on, and at 23:30 UTC on the autumn
+    // one, winter time again: both 00:30 of the next Italian day.
+    for at in ["2026-03-29T22:30:00Z", "2026-10-25T23:30:00Z"] {
+        conn.execute(
+            "INSERT INTO audit (at, actor, org_id, action, object, outcome) \
+             VALUES (?1, 'operator:demo', ?2, 'debt.modify', ?3, 'OK')",
+            rusqlite::params![at, org_id, format!("debt:c_esempio/{iud}")],
+        )
+        .unwrap();
+    }
+    let detail = browser.get(&page).body;
+    assert!(detail.contains("<tr><td>26/10/2026 00:30</td><td>operator:demo</td>"), "{detail}");
+    assert!(detail.contains("<tr><td>30/03/2026 00:30</td><td>operator:demo</td>"), "{detail}");
+
+    // A reporting flow refused at 23:30 UTC on the autumn DST day.
+    conn.execute(
+        "INSERT INTO reporting_flow (org_id, iuf, psp_id, state, reject_reason, source, fetched_at) \
+         VALUES (?1, '2026-10-25ABI00000-S000000001', 'ABI00000', 'RIFIUTATO', 'importo errato', 'SOAP', \
+         '2026-10-25T23:30:00Z')",
+        [org_id],
+    )
+    .unwrap();
+    let board = browser.get("/operatore/c_esempio").body;
+    assert!(board.contains("<td>ABI00000</td><td>26/10/2026 00:30</td><td>importo errato</td>"), "{board}");
 }

@@ -261,7 +261,7 @@ fn settings_operators_and_orgs_refuse_bad_input_and_change_nothing() {
 
 #[test]
 fn privacy_notice_keeps_every_version_and_the_portal_shows_the_current_one() {
-    let (_tmp, _dir, server, mut demo) = demo_logged_in();
+    let (_tmp, dir, server, mut demo) = demo_logged_in();
     let page = "/operatore/c_esempio/impostazioni";
     let action = format!("{page}/privacy");
     assert!(demo.get(page).body.contains("Nessuna informativa dell'ente"));
@@ -288,12 +288,25 @@ fn privacy_notice_keeps_every_version_and_the_portal_shows_the_current_one() {
     let journal = demo.get("/operatore/c_esempio/giornale?azione=org.privacy_notice").body;
     assert_eq!(journal.matches("org:c_esempio").count(), 2, "{journal}");
 
+    // Published at 23:30 UTC on the eve of each DST change: shown on the next Italian day.
+    let conn = rusqlite::Connection::open(dir.join("mypay.db")).unwrap();
+    for (version, at) in [(1, "2026-03-28T23:30:00Z"), (2, "2026-10-25T23:30:00Z")] {
+        conn.execute("UPDATE privacy_notice SET created_at = ?1 WHERE version = ?2", rusqlite::params![at, version])
+            .unwrap();
+    }
+    let shown = demo.get(page).body;
+    assert!(
+        shown.contains("Versione in vigore: <strong>2</strong>, pubblicata il 26/10/2026 00:30 da operator:demo."),
+        "{shown}"
+    );
+    assert!(shown.contains("<tr class=\"privacy-version\"><td>1</td><td>29/03/2026 00:30</td>"), "{shown}");
+
     // The citizen sees version 2 only, on the org page and on the privacy page.
     let mut citizen = Browser::new(&server.base);
     for portal in ["/enti/c_esempio", "/enti/c_esempio/privacy"] {
         let body = citizen.get(portal).body;
         assert!(body.contains("Informativa privacy dell'ente"), "{body}");
-        assert!(body.contains("Versione 2 del "), "{body}");
+        assert!(body.contains("Versione 2 del 26/10/2026"), "{body}");
         assert!(body.contains("<p>Seconda informativa.</p><p>Titolare: il Comune di Esempio.</p>"), "{body}");
         assert!(!body.contains(first), "the old version is not shown to citizens");
     }

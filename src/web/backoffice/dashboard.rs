@@ -7,6 +7,7 @@ use super::BoCtx;
 use super::chart;
 use crate::domain::Cents;
 use crate::services::dashboard;
+use crate::web::ui::format::datetime_it;
 use crate::web::{Response, ui};
 
 /// `GET /operatore/{ipa}`.
@@ -58,7 +59,7 @@ pub fn show(ctx: &mut BoCtx<'_>, ipa: &str) -> Response {
                 thead { tr { th scope="col" { "Flusso" } th scope="col" { "PSP" } th scope="col" { "Ricevuto" } th scope="col" { "Motivo" } } }
                 tbody {
                     @for f in &board.rejected_flows {
-                        tr { td { code { (f.iuf) } } td { (f.psp_id) } td { (f.fetched_at) } td { (f.reason.clone().unwrap_or_default()) } }
+                        tr { td { code { (f.iuf) } } td { (f.psp_id) } td { (datetime_it(&f.fetched_at)) } td { (f.reason.clone().unwrap_or_default()) } }
                     }
                 }
             }

@@ -10,6 +10,7 @@ use crate::domain::{Cents, DebtState};
 use crate::services::debt_search::{self, COUNT_CAP, Criteria, PAGE_SIZE};
 use crate::services::{debt_types, documents};
 use crate::web::forms::encode;
+use crate::web::ui::format::{date_it, datetime_it};
 use crate::web::{Response, ui};
 
 /// The criteria fields: (name, label), in the form's order.
@@ -175,9 +176,9 @@ fn results(base: &str, query: &str, found: &debt_search::ResultPage) -> Markup {
                                 td { (d.debt_type_code) }
                                 td { (d.debtor_name) br; small { (d.debtor_id) } }
                                 td class="importo" { (euro(d.amount_cents)) }
-                                td { (d.due_date.as_deref().unwrap_or("—")) }
+                                td { (d.due_date.as_deref().map_or_else(|| "—".to_owned(), date_it)) }
                                 td { (state_label(&d.state)) }
-                                td { (hit.paid_date.as_deref().unwrap_or("—")) }
+                                td { (hit.paid_date.as_deref().map_or_else(|| "—".to_owned(), date_it)) }
                             }
                         }
                     }
@@ -262,11 +263,11 @@ pub fn detail(ctx: &mut BoCtx<'_>, ipa: &str, id: &str) -> Response {
         ("E-mail del debitore", d.debtor_email.clone().unwrap_or_else(|| "—".to_owned())),
         ("Causale", d.causale.clone()),
         ("Importo", euro(d.amount_cents)),
-        ("Scadenza", d.due_date.clone().unwrap_or_else(|| "—".to_owned())),
+        ("Scadenza", d.due_date.as_deref().map_or_else(|| "—".to_owned(), date_it)),
         ("Dati specifici di riscossione", d.collection_data.clone()),
         ("Origine", d.source.clone()),
-        ("Creato", d.created_at.clone()),
-        ("Ultima modifica", d.updated_at.clone()),
+        ("Creato", datetime_it(&d.created_at)),
+        ("Ultima modifica", datetime_it(&d.updated_at)),
     ];
     let main = html! {
         h1 { "Dovuto " (d.iud) }
@@ -305,7 +306,7 @@ pub fn detail(ctx: &mut BoCtx<'_>, ipa: &str, id: &str) -> Response {
                     @for r in &detail.receipts {
                         tr {
                             td { (r.outcome) @if let Some(flag) = &r.flag { " " span class="badge bg-warning text-dark" { (flag) } } }
-                            td { (r.payment_date) }
+                            td { (date_it(&r.payment_date)) }
                             td class="importo" { (euro(r.amount_cents)) }
                             td { (r.psp_company_name) }
                             td { code { (r.receipt_id) } }
@@ -317,7 +318,7 @@ pub fn detail(ctx: &mut BoCtx<'_>, ipa: &str, id: &str) -> Response {
         }
         h2 class="h4" { "Storia" }
         @if detail.history.is_empty() {
-            p { "Nessuna operazione registrata oltre alla creazione (" (d.source) ", " (d.created_at) ")." }
+            p { "Nessuna operazione registrata oltre alla creazione (" (d.source) ", " (datetime_it(&d.created_at)) ")." }
         } @else {
             table class="table tabella-compatta" {
                 caption class="visually-hidden" { "Operazioni sul dovuto" }
@@ -325,7 +326,7 @@ pub fn detail(ctx: &mut BoCtx<'_>, ipa: &str, id: &str) -> Response {
                 tbody {
                     @for e in &detail.history {
                         tr {
-                            td { (e.at) }
+                            td { (datetime_it(&e.at)) }
                             td { (e.actor) }
                             td { (e.action) " " small { (e.outcome) } }
                             td { @if let Some(b) = &e.before_json { code class="text-break" { (b) } } }

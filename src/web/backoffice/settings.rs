@@ -14,6 +14,7 @@ use crate::services::outcome_push::{self, PushSettings};
 use crate::services::{ServiceError, passwords, privacy_notices};
 use crate::store::orgs::OrgRecord;
 use crate::web::authz::OperatorGrant;
+use crate::web::ui::format::datetime_it;
 use crate::web::{Response, ui};
 
 /// The registry fields: (form and service field name, Italian label, input type).
@@ -166,7 +167,7 @@ fn render(
             (csrf.clone())
             p class="col-12" {
                 @if let Some(current) = notices.first() {
-                    "Versione in vigore: " strong { (current.version) } ", pubblicata il " (current.created_at) " da " (current.created_by) "."
+                    "Versione in vigore: " strong { (current.version) } ", pubblicata il " (datetime_it(&current.created_at)) " da " (current.created_by) "."
                 } @else {
                     "Nessuna informativa dell'ente: il portale mostra quella generica."
                 }
@@ -183,7 +184,7 @@ fn render(
                 thead { tr { th scope="col" { "Versione" } th scope="col" { "Pubblicata il" } th scope="col" { "Da" } th scope="col" { "Testo" } } }
                 tbody {
                     @for n in &notices {
-                        tr class="privacy-version" { td { (n.version) } td { (n.created_at) } td { (n.created_by) } td { (n.body) } }
+                        tr class="privacy-version" { td { (n.version) } td { (datetime_it(&n.created_at)) } td { (n.created_by) } td { (n.body) } }
                     }
                 }
             }
