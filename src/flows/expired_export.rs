@@ -36,13 +36,19 @@ pub fn file_stem(id: i64) -> String {
     format!("EXP_SCADUTI_{id}")
 }
 
+/// `dataCreazione`: the municipality's calendar day (`yyyy-MM-dd`, mypay.md §3.3) of the stored UTC
+/// creation time, so a debt created at 23:30 UTC belongs to the next Italian day.
+fn creation_day(created_at: &str) -> String {
+    crate::clock::rome_local(created_at).map_or_else(|| created_at.to_owned(), |t| t.date().to_string())
+}
+
 /// The fields of one debt, in header order.
 pub fn row_fields(d: &DebtRecord) -> Vec<String> {
     let s = |v: &Option<String>| v.clone().unwrap_or_default();
     vec![
         d.iud.clone(),
         s(&d.iuv),
-        d.created_at.get(..10).unwrap_or_default().to_owned(),
+        creation_day(&d.created_at),
         d.debtor_kind.clone(),
         d.debtor_id.clone(),
         d.debtor_name.clone(),
@@ -63,4 +69,17 @@ pub fn row_fields(d: &DebtRecord) -> Vec<String> {
         s(&d.bilancio),
         if d.generate_iuv { "true" } else { "false" }.to_owned(),
     ]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_creation_day_is_the_rome_day() {
+        assert_eq!(creation_day("2026-01-15T23:30:00Z"), "2026-01-16");
+        assert_eq!(creation_day("2026-03-28T23:30:00Z"), "2026-03-29");
+        assert_eq!(creation_day("2026-10-25T23:30:00Z"), "2026-10-26");
+        assert_eq!(creation_day("2026-10-25T22:59:00Z"), "2026-10-25");
+    }
 }

@@ -389,6 +389,11 @@ fn expired_debts_export() {
     let debts = open_debts(&dir);
     let conn = rusqlite::Connection::open(dir.join("mypay.db")).unwrap();
     conn.execute("UPDATE debt SET due_date = '2020-01-31' WHERE iud IN (?1, ?2)", [&debts[0].0, &debts[1].0]).unwrap();
+    // Created at 23:30 UTC on the eve of each DST change: dataCreazione is the next Italian day.
+    let created = [(&debts[0].0, "2026-03-28T23:30:00Z"), (&debts[1].0, "2026-10-25T23:30:00Z")];
+    for (iud, at) in created {
+        conn.execute("UPDATE debt SET created_at = ?1 WHERE iud = ?2", [at, iud.as_str()]).unwrap();
+    }
     drop(conn);
     let file = tmp.path().join("scaduti.zip");
     let out = run(
@@ -408,4 +413,7 @@ fn expired_debts_export() {
     );
     assert_eq!(rows.len(), 3);
     assert!(rows[1..].iter().all(|r| r[13] == "2020-01-31" && r[16] == "TARI"));
+    let day = |iud: &str| rows.iter().find(|r| r[0] == iud).map(|r| r[2].clone());
+    assert_eq!(day(&debts[0].0).as_deref(), Some("2026-03-29"));
+    assert_eq!(day(&debts[1].0).as_deref(), Some("2026-10-26"));
 }
