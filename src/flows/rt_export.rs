@@ -4,7 +4,8 @@
 //! The values come from the receipts the station stored (paSendRT / paSendRTV2) mapped onto the
 //! RT-era column names downstream accounting tools parse: the PSP is the *attestante*, the receipt id
 //! is both the IUR and the payment context code, the payer is the *versante*, the debtor the
-//! *pagatore*. The `rt` column carries the received SOAP request, base64.
+//! *pagatore*. The `rt` column carries the received SOAP request, base64. Payments the SIL recorded
+//! outside pagoPA (`paaSILRegistraPagamento`) are rows too, filled as MyPay fills them.
 
 use std::borrow::Cow;
 use std::fs::File;
@@ -16,7 +17,7 @@ use zip::write::SimpleFileOptions;
 
 use super::quoted_csv::QuotedCsv;
 use crate::domain::Cents;
-use crate::store::exports::ExportRow;
+use crate::store::exports::{ExportRow, ExternalPaymentRow};
 use crate::store::orgs::OrgRecord;
 
 /// The layouts MyPay offers.
@@ -173,6 +174,23 @@ fn local_date_time(utc: &str) -> String {
         .unwrap_or_else(|_| utc.to_owned())
 }
 
+/// The `enteBenef*` columns: the exporting org.
+fn beneficiary(org: &OrgRecord) -> [Cow<'_, str>; 11] {
+    [
+        Cow::Borrowed("G"),
+        Cow::Borrowed(org.fiscal_code.as_str()),
+        Cow::Borrowed(org.name.as_str()),
+        Cow::Borrowed(""),
+        Cow::Borrowed(""),
+        Cow::Borrowed(org.address.as_deref().unwrap_or_default()),
+        Cow::Borrowed(org.civic_number.as_deref().unwrap_or_default()),
+        Cow::Borrowed(org.postal_code.as_deref().unwrap_or_default()),
+        Cow::Borrowed(org.city.as_deref().unwrap_or_default()),
+        Cow::Borrowed(org.province.as_deref().unwrap_or_default()),
+        Cow::Borrowed(org.country.as_deref().unwrap_or_default()),
+    ]
+}
+
 /// The fields of one row, in header order. Borrowed wherever the value is stored as is: an export
 /// writes millions of rows, and copying every field would double its work.
 pub fn row_fields<'a>(
@@ -221,22 +239,8 @@ pub fn row_fields<'a>(
         b(&r.psp_company_name),
     ]);
     fields.extend((0..8).map(|_| empty()));
-    fields.extend([
-        b("G"),
-        b(&org.fiscal_code),
-        b(&org.name),
-        empty(),
-        empty(),
-        s(&org.address),
-        s(&org.civic_number),
-        s(&org.postal_code),
-        s(&org.city),
-        s(&org.province),
-        s(&org.country),
-        s(&r.payer_kind),
-        s(&r.payer_id),
-        s(&r.payer_name),
-    ]);
+    fields.extend(beneficiary(org));
+    fields.extend([s(&r.payer_kind), s(&r.payer_id), s(&r.payer_name)]);
     fields.extend((0..6).map(|_| empty()));
     fields.extend([
         s(&r.payer_email),
@@ -284,6 +288,93 @@ pub fn row_fields<'a>(
                 fields.extend([empty(), empty(), empty()]);
             }
         }
+    }
+    fields
+}
+
+/// `esitoSingoloPagamento` of a payment the SIL recorded outside pagoPA.
+pub const EXTERNAL_OUTCOME: &str = "PAGATO CON RENDICONTAZIONE 9";
+
+/// MyPay's receipt message id of a payment recorded outside pagoPA: `-9-` and 32 hex digits. MyPay
+/// draws them at random and stores them; these come from the payment's key, so every export of
+/// the payment repeats the same id without storing it.
+pub fn external_message_id(org_fiscal_code: &str, iuv: &str, collection_id: &str) -> String {
+    use sha2::Digest as _;
+    let digest = sha2::Sha256::digest(format!("{org_fiscal_code}/{iuv}/{collection_id}").as_bytes());
+    let hex: String = digest.iter().take(16).map(|b| format!("{b:02x}")).collect();
+    format!("-9-{hex}")
+}
+
+/// The fields of a payment recorded outside pagoPA (`paaSILRegistraPagamento`), in header order,
+/// as MyPay fills its "rendicontazione 9" row: the attestante the SIL named, the context code
+/// `n/a`, the payer's type always `F`, no versante, no station, no receipt, no bilancio, the causale
+/// cut at 140 characters.
+pub fn external_row_fields<'a>(
+    version: Version,
+    with_receipt: bool,
+    org: &'a OrgRecord,
+    r: &'a ExternalPaymentRow,
+) -> Vec<Cow<'a, str>> {
+    let s = |v: &'a Option<String>| Cow::Borrowed(v.as_deref().unwrap_or_default());
+    let b = |v: &'a str| Cow::Borrowed(v);
+    let empty = || Cow::Borrowed("");
+    let amount = || Cow::Owned(Cents::new(r.payment.amount_cents).to_decimal_string());
+    let message_id = external_message_id(&org.fiscal_code, &r.payment.iuv, &r.payment.collection_id);
+    let recorded = local_date_time(&r.recorded_at);
+    let recorded_day = recorded.get(..10).unwrap_or_default().to_owned();
+    let causale: String = r.causale.chars().take(140).collect();
+    let mut fields: Vec<Cow<'a, str>> = Vec::with_capacity(74);
+    fields.extend([
+        Cow::Owned(pseudo_flow(&org.ipa_code, Some(&r.debt_source))),
+        b("1"),
+        b(&r.iud),
+        b(&r.payment.iuv),
+        b("6.2.0"),
+        b(&org.fiscal_code),
+        empty(),
+        Cow::Owned(message_id.clone()),
+        Cow::Owned(recorded),
+        Cow::Owned(message_id),
+        Cow::Owned(recorded_day),
+        b(&r.payment.attestor_kind),
+        b(&r.payment.attestor_code),
+        b(&r.payment.attestor_name),
+    ]);
+    fields.extend((0..8).map(|_| empty()));
+    fields.extend(beneficiary(org));
+    fields.extend((0..10).map(|_| empty()));
+    fields.extend([
+        b("F"),
+        b(&r.debtor_id),
+        b(&r.debtor_name),
+        s(&r.debtor_address),
+        s(&r.debtor_civic_number),
+        s(&r.debtor_postal_code),
+        s(&r.debtor_city),
+        s(&r.debtor_province),
+        empty(),
+        empty(),
+        b("0"),
+        amount(),
+        b(&r.payment.iuv),
+        b("n/a"),
+        amount(),
+        b(EXTERNAL_OUTCOME),
+        b(&r.payment.outcome_date),
+        b(&r.payment.collection_id),
+        Cow::Owned(causale),
+        b(&r.collection_data),
+        b(&r.debt_type_code),
+    ]);
+    if with_receipt {
+        fields.extend([empty(), empty()]);
+        fields.push(r.payment.payment_index.map(|i| Cow::Owned(i.to_string())).unwrap_or_default());
+        fields.extend([empty(), empty(), empty()]);
+    }
+    match version {
+        Version::V1_0 | Version::V1_1 => {}
+        Version::V1_2 => fields.push(empty()),
+        Version::V1_3 => fields.extend((0..4).map(|_| empty())),
     }
     fields
 }
@@ -410,6 +501,39 @@ mod tests {
         let fields = row_fields(Version::V1_3, false, &org, "S_01", &row);
         assert_eq!(fields[63], SECONDARY_DEBT_TYPE);
         assert_eq!(fields[65], "01199250158");
+    }
+
+    #[test]
+    fn external_payment_rows_fit_every_layout() {
+        let org = OrgRecord { ipa_code: "c_x".into(), fiscal_code: "01234567897".into(), ..Default::default() };
+        let payment = crate::store::sil::ExternalPaymentRecord {
+            iuv: "01000000000000144".into(),
+            collection_id: "IUR-1".into(),
+            payment_index: Some(2),
+            ..Default::default()
+        };
+        let row = ExternalPaymentRow {
+            payment,
+            recorded_at: "2026-11-30T08:05:07Z".into(),
+            causale: "x".repeat(200),
+            debt_source: "import".into(),
+            ..Default::default()
+        };
+        for version in [Version::V1_0, Version::V1_1, Version::V1_2, Version::V1_3] {
+            for with_receipt in [false, true] {
+                let fields = external_row_fields(version, with_receipt, &org, &row);
+                assert_eq!(fields.len(), header(version, with_receipt).len(), "{version:?} {with_receipt}");
+            }
+        }
+        let fields = external_row_fields(Version::V1_1, true, &org, &row);
+        let id = external_message_id("01234567897", "01000000000000144", "IUR-1");
+        assert!(id.starts_with("-9-") && id.len() == 35, "{id}");
+        assert_eq!((&fields[7], &fields[9]), (&Cow::Owned(id.clone()), &Cow::Owned(id)));
+        // Recorded at 08:05 UTC, 09:05 in Rome.
+        assert_eq!((&*fields[8], &*fields[10]), ("2026-11-30T09:05:07", "2026-11-30"));
+        assert_eq!((&*fields[56], &*fields[58]), ("n/a", EXTERNAL_OUTCOME));
+        assert_eq!(fields[61].chars().count(), 140);
+        assert_eq!(&*fields[66], "2");
     }
 
     #[test]

@@ -12,7 +12,7 @@ use jiff::civil::{Date, DateTime};
 
 use crate::flows::expired_export;
 use crate::flows::rt_export::{self, Version, ZipCsvWriter};
-use crate::store::exports::{self, ExportRecord, ExportSelection};
+use crate::store::exports::{self, ExportItem, ExportRecord, ExportSelection};
 use crate::store::{Db, StoreError, debt_types, operators, orgs};
 
 /// Why an export was refused or failed.
@@ -212,8 +212,15 @@ pub fn run_export(
         };
         // One read transaction: the file is a consistent snapshot even while receipts keep arriving.
         let n_rows = db.read_tx(|conn| {
-            exports::for_each_export_row(conn, &selection, |row| {
-                writer.row(&rt_export::row_fields(version, export.with_receipt, &org, station_id, row))?;
+            exports::for_each_export_row(conn, &selection, |item| {
+                match item {
+                    ExportItem::Receipt(row) => {
+                        writer.row(&rt_export::row_fields(version, export.with_receipt, &org, station_id, row))?
+                    }
+                    ExportItem::External(row) => {
+                        writer.row(&rt_export::external_row_fields(version, export.with_receipt, &org, row))?
+                    }
+                }
                 Ok::<_, ExportError>(())
             })
         });

@@ -151,6 +151,37 @@ pub struct ExportRow {
     pub secondary: bool,
 }
 
+/// A payment made outside pagoPA and recorded by the SIL (`external_payment`), with its debt: what
+/// MyPay exports as a "rendicontazione codice 9" row (reference/mypay.md §3.2, §4.2).
+#[derive(Debug, Clone, Default)]
+pub struct ExternalPaymentRow {
+    /// As recorded (`org_id`, `debt_id`, `context_code` and `recorded_by` are not read).
+    pub payment: super::sil::ExternalPaymentRecord,
+    /// When the SIL recorded it (UTC): MyPay's receipt message time of such a payment.
+    pub recorded_at: String,
+    pub iud: String,
+    pub debtor_id: String,
+    pub debtor_name: String,
+    pub debtor_address: Option<String>,
+    pub debtor_civic_number: Option<String>,
+    pub debtor_postal_code: Option<String>,
+    pub debtor_city: Option<String>,
+    pub debtor_province: Option<String>,
+    pub causale: String,
+    pub collection_data: String,
+    pub debt_type_code: String,
+    pub debt_source: String,
+}
+
+/// One row of a receipt export, as [`for_each_export_row`] hands it over.
+#[derive(Debug, Clone, Copy)]
+pub enum ExportItem<'a> {
+    /// A transfer of a receipt from the Node.
+    Receipt(&'a ExportRow),
+    /// A payment recorded by the SIL outside pagoPA.
+    External(&'a ExternalPaymentRow),
+}
+
 /// What to select.
 #[derive(Debug, Clone)]
 pub struct ExportSelection<'a> {
@@ -255,46 +286,103 @@ fn fill_export_row(r: &mut ExportRow, row: &Row<'_>) -> rusqlite::Result<()> {
     Ok(())
 }
 
-/// Calls `each` for every row of the selection: first the org's own receipts, then (when asked)
+const EXTERNAL_ROWS: &str = "SELECT e.iuv, e.amount_cents, e.outcome_date, e.payment_index, e.collection_id, \
+     e.attestor_kind, e.attestor_code, e.attestor_name, e.created_at, d.iud, d.debtor_id, d.debtor_name, \
+     d.debtor_address, d.debtor_civic_number, d.debtor_postal_code, d.debtor_city, d.debtor_province, d.causale, \
+     d.collection_data, dt.code, d.source \
+     FROM external_payment e JOIN debt d ON d.id = e.debt_id JOIN debt_type dt ON dt.id = d.debt_type_id \
+     WHERE e.org_id = :org_id AND e.amount_cents > 0 AND dt.code <> 'MARCA_BOLLO_DIGITALE' \
+     AND ((:incremental = 1 AND e.created_at >= :from AND e.created_at < :to) \
+       OR (:incremental = 0 AND e.outcome_date BETWEEN :from AND :to)) \
+     AND (:types IS NULL OR instr(:types, ';' || dt.code || ';') > 0) ORDER BY e.id";
+
+fn fill_external_row(r: &mut ExternalPaymentRow, row: &Row<'_>) -> rusqlite::Result<()> {
+    let p = &mut r.payment;
+    set_text(&mut p.iuv, row, 0)?;
+    p.amount_cents = row.get(1)?;
+    set_text(&mut p.outcome_date, row, 2)?;
+    p.payment_index = row.get(3)?;
+    set_text(&mut p.collection_id, row, 4)?;
+    set_text(&mut p.attestor_kind, row, 5)?;
+    set_text(&mut p.attestor_code, row, 6)?;
+    set_text(&mut p.attestor_name, row, 7)?;
+    set_text(&mut r.recorded_at, row, 8)?;
+    set_text(&mut r.iud, row, 9)?;
+    set_text(&mut r.debtor_id, row, 10)?;
+    set_text(&mut r.debtor_name, row, 11)?;
+    set_opt(&mut r.debtor_address, row, 12)?;
+    set_opt(&mut r.debtor_civic_number, row, 13)?;
+    set_opt(&mut r.debtor_postal_code, row, 14)?;
+    set_opt(&mut r.debtor_city, row, 15)?;
+    set_opt(&mut r.debtor_province, row, 16)?;
+    set_text(&mut r.causale, row, 17)?;
+    set_text(&mut r.collection_data, row, 18)?;
+    set_text(&mut r.debt_type_code, row, 19)?;
+    set_text(&mut r.debt_source, row, 20)?;
+    Ok(())
+}
+
+/// Calls `each` for every row of the selection: first the org's own receipts, then the payments
+/// its SIL recorded outside pagoPA (MyPay keeps both as paid debts of the org), then (when asked)
 /// the receipts of other orgs where it is a secondary beneficiary. Returns the number of rows.
 pub fn for_each_export_row<E: From<StoreError>>(
     conn: &Connection,
     sel: &ExportSelection<'_>,
-    mut each: impl FnMut(&ExportRow) -> Result<(), E>,
+    mut each: impl FnMut(ExportItem<'_>) -> Result<(), E>,
 ) -> Result<u64, E> {
-    let mut n_rows = 0u64;
     let primary = format!(
         "SELECT {ROW_COLUMNS} {ROW_FROM} WHERE r.org_id = :org_id AND {ROW_FILTER} \
          AND (:types IS NULL OR instr(:types, ';' || dt.code || ';') > 0) ORDER BY r.id, t.transfer_index"
     );
-    let secondary = format!(
-        "SELECT {ROW_COLUMNS} {ROW_FROM} WHERE r.org_id <> :org_id AND {ROW_FILTER} ORDER BY r.id, t.transfer_index"
-    );
-    let mut queries = vec![primary];
+    let mut n_rows = each_receipt_row(conn, sel, &primary, &mut each)?;
+    let mut stmt = conn.prepare(EXTERNAL_ROWS).map_err(StoreError::from)?;
+    let params = named_params! {
+        ":org_id": sel.org_id, ":incremental": sel.incremental, ":from": sel.from, ":to": sel.to,
+        ":types": sel.debt_types,
+    };
+    let mut rows = stmt.query(params).map_err(StoreError::from)?;
+    let mut record = ExternalPaymentRow::default();
+    while let Some(row) = rows.next().map_err(StoreError::from)? {
+        fill_external_row(&mut record, row).map_err(StoreError::from)?;
+        each(ExportItem::External(&record))?;
+        n_rows += 1;
+    }
     // A debt-type filter names the org's own types, which secondary rows never have.
     if sel.secondary && sel.debt_types.is_none() {
-        queries.push(secondary);
+        let secondary = format!(
+            "SELECT {ROW_COLUMNS} {ROW_FROM} WHERE r.org_id <> :org_id AND {ROW_FILTER} ORDER BY r.id, t.transfer_index"
+        );
+        n_rows += each_receipt_row(conn, sel, &secondary, &mut each)?;
     }
-    for sql in queries {
-        let mut stmt = conn.prepare(&sql).map_err(StoreError::from)?;
-        let mut params = vec![
-            (":org_id", &sel.org_id as &dyn rusqlite::ToSql),
-            (":fiscal_code", &sel.fiscal_code),
-            (":incremental", &sel.incremental),
-            (":from", &sel.from),
-            (":to", &sel.to),
-            (":with_receipt", &sel.with_receipt),
-        ];
-        if sql.contains(":types") {
-            params.push((":types", &sel.debt_types));
-        }
-        let mut rows = stmt.query(params.as_slice()).map_err(StoreError::from)?;
-        let mut record = ExportRow::default();
-        while let Some(row) = rows.next().map_err(StoreError::from)? {
-            fill_export_row(&mut record, row).map_err(StoreError::from)?;
-            each(&record)?;
-            n_rows += 1;
-        }
+    Ok(n_rows)
+}
+
+/// Runs one query of receipt rows, calling `each` for every row; returns how many.
+fn each_receipt_row<E: From<StoreError>>(
+    conn: &Connection,
+    sel: &ExportSelection<'_>,
+    sql: &str,
+    each: &mut impl FnMut(ExportItem<'_>) -> Result<(), E>,
+) -> Result<u64, E> {
+    let mut stmt = conn.prepare(sql).map_err(StoreError::from)?;
+    let mut params = vec![
+        (":org_id", &sel.org_id as &dyn rusqlite::ToSql),
+        (":fiscal_code", &sel.fiscal_code),
+        (":incremental", &sel.incremental),
+        (":from", &sel.from),
+        (":to", &sel.to),
+        (":with_receipt", &sel.with_receipt),
+    ];
+    if sql.contains(":types") {
+        params.push((":types", &sel.debt_types));
+    }
+    let mut rows = stmt.query(params.as_slice()).map_err(StoreError::from)?;
+    let mut record = ExportRow::default();
+    let mut n_rows = 0;
+    while let Some(row) = rows.next().map_err(StoreError::from)? {
+        fill_export_row(&mut record, row).map_err(StoreError::from)?;
+        each(ExportItem::Receipt(&record))?;
+        n_rows += 1;
     }
     Ok(n_rows)
 }

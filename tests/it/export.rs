@@ -417,3 +417,67 @@ fn expired_debts_export() {
     assert_eq!(day(&debts[0].0).as_deref(), Some("2026-03-29"));
     assert_eq!(day(&debts[1].0).as_deref(), Some("2026-10-26"));
 }
+
+/// A debt paid outside pagoPA and recorded by the SIL (paaSILRegistraPagamento) is a row of the
+/// receipt export, byte for byte as MyPay writes its "rendicontazione 9" rows: no station, a
+/// `-9-` message id, the attestante the SIL named, context code `n/a`, no versante, no receipt.
+#[test]
+fn payments_recorded_by_the_sil_are_exported_as_mypay_writes_them() {
+    use crate::sil::{importa, registra_pagamento, set_password, text_of, versamento};
+    let (tmp, dir) = data_dir();
+    let server = Server::start(&dir, &["demo"]);
+    set_password(&dir, "c_esempio");
+    // A causale the CSV must quote.
+    let doc = versamento("EXT-1", "8.00", "I", None).replace("Contributo EXT-1", "Contributo \"festa\"; 2026");
+    let iuv = text_of(&importa(&server, &doc, true), "identificativoUnivocoVersamento").unwrap();
+    let day = today();
+    let registered = registra_pagamento(&server, &iuv, "8.00", &day);
+    assert!(registered.contains("<esito>OK</esito>"), "{registered}");
+
+    // The receipt message id and time MyPay would have drawn at registration.
+    let conn = rusqlite::Connection::open(dir.join("mypay.db")).unwrap();
+    let recorded_at: String = conn.query_row("SELECT created_at FROM external_payment", [], |r| r.get(0)).unwrap();
+    let local = recorded_at
+        .parse::<jiff::Timestamp>()
+        .unwrap()
+        .to_zoned(mypay::clock::rome())
+        .strftime("%Y-%m-%dT%H:%M:%S")
+        .to_string();
+    let message_id = {
+        use sha2::Digest;
+        let digest = sha2::Sha256::digest(format!("01234567897/{iuv}/CASSA-77").as_bytes());
+        format!("-9-{}", digest.iter().take(16).map(|b| format!("{b:02x}")).collect::<String>())
+    };
+    let base = format!(
+        "\"_c_esempio_ESTERNO-ANONIMO\";\"1\";\"EXT-1\";\"{iuv}\";\"6.2.0\";\"01234567897\";\"\";\"{message_id}\";\"{local}\";\
+         \"{message_id}\";\"{}\";\"G\";\"TESORERIA\";\"Tesoreria comunale\";\"\";\"\";\"\";\"\";\"\";\"\";\"\";\"\";\
+         \"G\";\"01234567897\";\"Comune di Esempio\";\"\";\"\";\"Piazza del Municipio\";\"1\";\"20100\";\"Esempio\";\"MI\";\"IT\";\
+         \"\";\"\";\"\";\"\";\"\";\"\";\"\";\"\";\"\";\"\";\
+         \"F\";\"BNCGLI90A41F205H\";\"Giulia Bianchi\";\"\";\"\";\"\";\"\";\"\";\"\";\"\";\
+         \"0\";\"8.00\";\"{iuv}\";\"n/a\";\"8.00\";\"PAGATO CON RENDICONTAZIONE 9\";\"{day}\";\"CASSA-77\";\
+         \"Contributo \"\"festa\"\"; 2026\";\"9/0101108TS/\";\"CONTRIBUTO_EVENTI\"",
+        &local[..10]
+    );
+    for (version, with_receipt, tail) in
+        [("1.0", false, String::new()), ("1.3", true, ";\"\";\"\";\"1\";\"\";\"\";\"\";\"\";\"\";\"\";\"\"".to_owned())]
+    {
+        let file = tmp.path().join(format!("export-{version}.zip"));
+        let mut args = vec!["--org", "c_esempio", "--from", &day, "--to", &day, "--version", version];
+        args.extend(["-o", file.to_str().unwrap()]);
+        if with_receipt {
+            args.push("--with-receipt");
+        }
+        let result = export(&dir, &args);
+        assert_eq!((&result["state"], &result["rows"]), (&"EXPORT_ESEGUITO".into(), &1.into()), "{result}");
+        let (_, text) = read_zip(&file);
+        let row = text.split_once('\n').unwrap().1;
+        assert_eq!(row, format!("{base}{tail}\n"), "{version}");
+    }
+    // Outside its outcome date's window it is not exported.
+    let file = tmp.path().join("none.zip");
+    let result = export(
+        &dir,
+        &["--org", "c_esempio", "--from", "2020-01-01", "--to", "2020-01-31", "-o", file.to_str().unwrap()],
+    );
+    assert_eq!(result["rows"], 0, "{result}");
+}

@@ -557,7 +557,7 @@ fn invia_dovuti_of_a_type_with_mandatory_due_date_reaches_checkout() {
 }
 
 /// A `Versamento` of the demo's spontaneous debt type for Mario Rossi.
-fn versamento(iud: &str, amount: &str, azione: &str, iuv: Option<&str>) -> String {
+pub fn versamento(iud: &str, amount: &str, azione: &str, iuv: Option<&str>) -> String {
     let iuv = iuv
         .map(|i| format!("<identificativoUnivocoVersamento>{i}</identificativoUnivocoVersamento>"))
         .unwrap_or_default();
@@ -572,7 +572,8 @@ fn versamento(iud: &str, amount: &str, azione: &str, iuv: Option<&str>) -> Strin
     )
 }
 
-fn importa(server: &Server, doc: &str, flag: bool) -> String {
+/// A paaSILImportaDovuto of the demo org.
+pub fn importa(server: &Server, doc: &str, flag: bool) -> String {
     let flag = if flag { "<flagGeneraIuv>true</flagGeneraIuv>" } else { "" };
     call(
         server,
@@ -757,29 +758,34 @@ fn wsdl_importa_dovuto_and_verifica_avviso() {
     // or an unknown IUV refused.
     let created = importa(&server, &versamento("REG-1", "8.00", "I", None), true);
     let reg_iuv = text_of(&created, "identificativoUnivocoVersamento").unwrap();
-    let registra = |iuv: &str, amount: &str| {
-        call(
-            &server,
-            "paaSILRegistraPagamento",
-            &request(
-                "paaSILRegistraPagamento",
-                None,
-                &format!(
-                    "<codIpaEnte>c_esempio</codIpaEnte><password>{PASSWORD}</password>\
-                     <identificativoUnivocoVersamento>{iuv}</identificativoUnivocoVersamento>\
-                     <singoloImportoPagato>{amount}</singoloImportoPagato><dataEsitoSingoloPagamento>2026-11-02</dataEsitoSingoloPagamento>\
-                     <identificativoUnivocoRiscossione>CASSA-77</identificativoUnivocoRiscossione><tipoIstitutoAttestante>G</tipoIstitutoAttestante>\
-                     <codiceIstitutiAttestante>TESORERIA</codiceIstitutiAttestante><denominazioneAttestante>Tesoreria comunale</denominazioneAttestante>"
-                ),
-            ),
-        )
-    };
+    let registra = |iuv: &str, amount: &str| registra_pagamento(&server, iuv, amount, "2026-11-02");
     assert_eq!(fault_code(&registra(&reg_iuv, "7.00")).as_deref(), Some("PAA_IMPORTO_SINGOLO_VERSAMENTO_NON_VALIDO"));
     let ok = registra(&reg_iuv, "8.00");
     assert_eq!((fault_code(&ok), text_of(&ok, "esito").as_deref()), (None, Some("OK")), "{ok}");
     assert_eq!(text_of(&registra(&reg_iuv, "8.00"), "esito").as_deref(), Some("OK"));
     assert_eq!(fault_code(&registra("01999999999999999", "8.00")).as_deref(), Some("PAA_IUV_NON_VALIDO"));
     assert_eq!(fault_code(&verifica(&reg_iuv)).as_deref(), Some("PAA_IUV_NON_VALIDO"));
+}
+
+/// A paaSILRegistraPagamento of the demo org: `amount` paid on `day` at the municipal treasury
+/// (IUR `CASSA-77`, context code `CCP-1`, first payment of the notice).
+pub fn registra_pagamento(server: &Server, iuv: &str, amount: &str, day: &str) -> String {
+    call(
+        server,
+        "paaSILRegistraPagamento",
+        &request(
+            "paaSILRegistraPagamento",
+            None,
+            &format!(
+                "<codIpaEnte>c_esempio</codIpaEnte><password>{PASSWORD}</password>\
+                 <identificativoUnivocoVersamento>{iuv}</identificativoUnivocoVersamento>\
+                 <codiceContestoPagamento>CCP-1</codiceContestoPagamento><singoloImportoPagato>{amount}</singoloImportoPagato>\
+                 <dataEsitoSingoloPagamento>{day}</dataEsitoSingoloPagamento><indiceDatiSingoloPagamento>1</indiceDatiSingoloPagamento>\
+                 <identificativoUnivocoRiscossione>CASSA-77</identificativoUnivocoRiscossione><tipoIstitutoAttestante>G</tipoIstitutoAttestante>\
+                 <codiceIstitutiAttestante>TESORERIA</codiceIstitutiAttestante><denominazioneAttestante>Tesoreria comunale</denominazioneAttestante>"
+            ),
+        ),
+    )
 }
 
 /// A 1_4 debt flow of the demo org: two good rows and one with a bad amount.
