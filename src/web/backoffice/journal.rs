@@ -7,6 +7,7 @@ use maud::html;
 use super::{BoCtx, user_message};
 use crate::services::audit_log::{self, JournalCriteria, PAGE_SIZE};
 use crate::web::forms::encode;
+use crate::web::ui::format::datetime_seconds_it;
 use crate::web::{Response, ui};
 
 const FIELDS: [(&str, &str, &str); 6] = [
@@ -17,12 +18,6 @@ const FIELDS: [(&str, &str, &str); 6] = [
     ("dal", "Dal", "date"),
     ("al", "Al", "date"),
 ];
-
-/// A stored UTC time in Italian local time with seconds (`29/03/2026 00:30:00`): the day filters
-/// are Europe/Rome days, so the list shows the times they compare.
-fn rome_time(at: &str) -> String {
-    crate::clock::rome_local(at).map_or_else(|| at.to_owned(), |t| t.strftime("%d/%m/%Y %H:%M:%S").to_string())
-}
 
 /// `GET /operatore/{ipa}/giornale`.
 pub fn list(ctx: &mut BoCtx<'_>, ipa: &str) -> Response {
@@ -79,7 +74,7 @@ pub fn list(ctx: &mut BoCtx<'_>, ipa: &str) -> Response {
                     tbody {
                         @for e in &entries {
                             tr {
-                                td { a href={ (base) "/" (e.id) } { (rome_time(&e.at)) } }
+                                td { a href={ (base) "/" (e.id) } { (datetime_seconds_it(&e.at)) } }
                                 td { (e.actor) }
                                 td { (e.action) }
                                 td { (e.object.clone().unwrap_or_default()) }
@@ -128,7 +123,7 @@ pub fn entry(ctx: &mut BoCtx<'_>, ipa: &str, id: &str) -> Response {
     let main = html! {
         h1 { "Operazione n. " (e.id) }
         dl class="row" {
-            dt class="col-sm-3" { "Quando" } dd class="col-sm-9" { (rome_time(&e.at)) " (" (e.at) " UTC)" }
+            dt class="col-sm-3" { "Quando" } dd class="col-sm-9" { (datetime_seconds_it(&e.at)) " (" (e.at) " UTC)" }
             dt class="col-sm-3" { "Chi" } dd class="col-sm-9" { (e.actor) }
             dt class="col-sm-3" { "Azione" } dd class="col-sm-9" { (e.action) }
             dt class="col-sm-3" { "Oggetto" } dd class="col-sm-9" { (e.object.clone().unwrap_or_default()) }

@@ -6,18 +6,23 @@
 /// converted to Europe/Rome, without one (pagoPA's `paymentDateTime`) it already is Italian local
 /// time. Anything unreadable is shown as received.
 pub fn datetime_it(value: &str) -> String {
-    match crate::clock::rome_local(value) {
-        Some(dt) => dt.strftime("%d/%m/%Y %H:%M").to_string(),
-        None => value.trim().to_owned(),
-    }
+    in_rome(value, "%d/%m/%Y %H:%M")
+}
+
+/// A time as [`datetime_it`] with seconds (`29/03/2026 00:30:00`), for the audit journal, whose
+/// entries a minute apart must still read in order.
+pub fn datetime_seconds_it(value: &str) -> String {
+    in_rome(value, "%d/%m/%Y %H:%M:%S")
 }
 
 /// A stored date `YYYY-MM-DD`, or the Europe/Rome day of a stored time, as `dd/mm/yyyy`.
 pub fn date_it(value: &str) -> String {
-    match crate::clock::rome_local(value) {
-        Some(dt) => dt.strftime("%d/%m/%Y").to_string(),
-        None => value.trim().to_owned(),
-    }
+    in_rome(value, "%d/%m/%Y")
+}
+
+/// `value` read by [`crate::clock::rome_local`], formatted; anything unreadable as received.
+fn in_rome(value: &str, format: &str) -> String {
+    crate::clock::rome_local(value).map_or_else(|| value.trim().to_owned(), |dt| dt.strftime(format).to_string())
 }
 
 #[cfg(test)]
@@ -38,6 +43,8 @@ mod tests {
         assert_eq!(datetime_it("2026-03-29T22:30:00Z"), "30/03/2026 00:30");
         assert_eq!(datetime_it("2026-10-25T23:30:00Z"), "26/10/2026 00:30");
         assert_eq!(datetime_it("ieri"), "ieri");
+        assert_eq!(datetime_seconds_it("2026-03-28T23:30:05Z"), "29/03/2026 00:30:05");
+        assert_eq!(datetime_seconds_it("ieri"), "ieri");
     }
 
     #[test]
