@@ -110,9 +110,19 @@ fn upload_a_flow_and_export_receipts_through_the_pages() {
         &[("from", &today), ("to", &today), ("version", "1.3"), ("debt_type", ""), ("with_receipt", "1")],
     );
     assert_eq!(page.status, 303);
-    wait_for(&mut browser, "/operatore/c_esempio/esportazioni", "Scarica");
+    let list = wait_for(&mut browser, "/operatore/c_esempio/esportazioni", "Scarica");
+    let day = mypay::clock::today_rome(mypay::clock::now()).strftime("%d/%m/%Y").to_string();
+    assert!(list.contains(&format!("<td>{day} – {day}</td>")), "{list}");
     let file = browser.get("/operatore/c_esempio/esportazioni/1/file");
     assert_eq!(file.status, 200);
+    // An incremental export's window is stored in UTC and shown as the Italian times asked for,
+    // across the spring DST change (00:30 CET is 23:30 UTC, 03:30 CEST is 01:30 UTC).
+    let zip = dir.join("incrementale.zip");
+    let args = ["export", "--org", "c_esempio", "--incremental", "--from", "2026-03-28T00:30:00"];
+    let out = run(&dir, &[&args[..], &["--to", "2026-03-29T03:30:00", "-o", zip.to_str().unwrap()]].concat(), None);
+    assert!(out.status.success(), "{}", crate::support::stderr(&out));
+    let list = browser.get("/operatore/c_esempio/esportazioni").body;
+    assert!(list.contains("<td>28/03/2026 00:30 – 29/03/2026 03:30</td>"), "{list}");
     let bad = browser.submit(
         "/operatore/c_esempio/esportazioni",
         "/operatore/c_esempio/esportazioni",

@@ -7,7 +7,14 @@ use maud::html;
 use super::{BoCtx, download};
 use crate::services::debt_types;
 use crate::services::exports::{self, ExportError, ExportRequest};
+use crate::web::ui::format::{date_it, datetime_it};
 use crate::web::{Response, ui};
+
+/// One end of an export's period: a payment day, or for an incremental export (the SIL's) an
+/// instant stored in UTC, shown as the Italian time the municipality asked for.
+fn period(end: &str, incremental: bool) -> String {
+    if incremental { datetime_it(end) } else { date_it(end) }
+}
 
 fn state_label(state: &str) -> &'static str {
     match state {
@@ -87,7 +94,7 @@ pub fn list(ctx: &mut BoCtx<'_>, ipa: &str) -> Response {
                     @for e in &list {
                         tr {
                             td { (e.id) }
-                            td { (e.date_from) " – " (e.date_to) }
+                            td { (period(&e.date_from, e.incremental)) " – " (period(&e.date_to, e.incremental)) }
                             td { (e.kind) " " (e.version) }
                             td {
                                 (state_label(&e.state))
