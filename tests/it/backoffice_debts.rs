@@ -168,12 +168,21 @@ fn stored_times_are_shown_in_italian_time() {
             Ok((r.get(0)?, r.get(1)?, r.get(2)?))
         })
         .unwrap();
+    let page = format!("/operatore/c_esempio/dovuti/{id}");
+    // Created after every journal entry about its IUD (which then belong to an earlier debt), on
+    // the eve of the 2027 spring DST change: no history, the creation on the Italian day.
+    conn.execute("UPDATE debt SET created_at = '2027-03-27T23:30:00Z' WHERE id = ?1", [id]).unwrap();
+    let detail = browser.get(&page).body;
+    assert!(
+        detail.contains("Nessuna operazione registrata oltre alla creazione (demo, 28/03/2027 00:30)."),
+        "{detail}"
+    );
+
     conn.execute(
         "UPDATE debt SET created_at = '2026-03-28T23:30:00Z', updated_at = '2026-10-25T23:30:00Z' WHERE id = ?1",
         [id],
     )
     .unwrap();
-    let page = format!("/operatore/c_esempio/dovuti/{id}");
     let detail = browser.get(&page).body;
     assert!(
         detail.contains(r#"<dt class="col-sm-4">Creato</dt><dd class="col-sm-8">29/03/2026 00:30</dd>"#),

@@ -263,6 +263,11 @@ fn anonymous_spontaneous_payment_end_to_end() {
     let start = outbox.find("?firma=").expect("a receipt link mailed");
     let link_start = outbox[..start].rfind("http").unwrap();
     let link = outbox[link_start..].split_whitespace().next().unwrap().replace("&amp;", "&");
+    // The outbox shows when each mail was queued in Italian time: 23:30 UTC on the autumn DST day.
+    let conn = rusqlite::Connection::open(dir.join("mypay.db")).unwrap();
+    conn.execute("UPDATE mail_outbox SET created_at = '2026-10-25T23:30:00Z'", []).unwrap();
+    let outbox = b.get("/dev/outbox").body;
+    assert!(outbox.contains("</span> — 26/10/2026 00:30 — "), "{outbox}");
 
     // Another browser: the signed link works, the bare page does not.
     let mut stranger = Browser::new(&server.base);
