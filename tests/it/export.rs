@@ -473,11 +473,28 @@ fn payments_recorded_by_the_sil_are_exported_as_mypay_writes_them() {
         let row = text.split_once('\n').unwrap().1;
         assert_eq!(row, format!("{base}{tail}\n"), "{version}");
     }
-    // Outside its outcome date's window it is not exported.
-    let file = tmp.path().join("none.zip");
-    let result = export(
-        &dir,
-        &["--org", "c_esempio", "--from", "2020-01-01", "--to", "2020-01-31", "-o", file.to_str().unwrap()],
-    );
-    assert_eq!(result["rows"], 0, "{result}");
+    // Selected by its outcome date, by when it was recorded (incremental, a window ending now and
+    // one ending when it was recorded) and by debt type.
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    let now = mypay::clock::now().to_zoned(mypay::clock::rome()).strftime("%Y-%m-%dT%H:%M:%S").to_string();
+    let file = tmp.path().join("selection.zip");
+    let output = file.to_str().unwrap();
+    let incremental =
+        |from: &str, to: &str| vec!["--incremental".to_owned(), "--from".into(), from.into(), "--to".into(), to.into()];
+    let dates = |extra: &[&str]| {
+        let mut args = vec!["--from".to_owned(), day.clone(), "--to".into(), day.clone()];
+        args.extend(extra.iter().map(|a| a.to_string()));
+        args
+    };
+    for (selection, rows) in [
+        (vec!["--from".to_owned(), "2020-01-01".into(), "--to".into(), "2020-01-31".into()], 0),
+        (incremental("2020-01-01T00:00:00", &now), 1),
+        (incremental("2020-01-01T00:00:00", &local), 0),
+        (dates(&["--debt-type", "TARI"]), 0),
+        (dates(&["--debt-type", "CONTRIBUTO_EVENTI"]), 1),
+    ] {
+        let mut args = vec!["--org", "c_esempio", "-o", output];
+        args.extend(selection.iter().map(String::as_str));
+        assert_eq!(export(&dir, &args)["rows"], rows, "{selection:?}");
+    }
 }
