@@ -192,6 +192,28 @@ fn search_indexes_set_aside_come_back_as_defined_with_their_statistics() {
     assert_eq!(stats_after, stats_before);
 }
 
+#[test]
+fn optimize_keeps_index_summaries_but_no_samples() {
+    let (_dir, db) = open_temp();
+    db.write(|tx| {
+        tx.execute_batch(
+            "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 500) \
+             INSERT INTO org (ipa_code, fiscal_code, name, segregation_code, created_at, updated_at) \
+             SELECT 'c_' || i, printf('%011d', i), 'Ente ' || i, '01', 't', 't' FROM n; ANALYZE;",
+        )?;
+        Ok::<_, StoreError>(())
+    })
+    .unwrap();
+    let count = |table: &str| {
+        db.read(|c| Ok::<i64, StoreError>(c.query_row(&format!("SELECT count(*) FROM {table}"), [], |r| r.get(0))?))
+            .unwrap()
+    };
+    assert!(count("sqlite_stat4") > 0, "ANALYZE samples the indexes of this build");
+    db.optimize().unwrap();
+    assert_eq!(count("sqlite_stat4"), 0, "samples make SQLite recompile statements whenever a parameter changes");
+    assert!(count("sqlite_stat1") > 0);
+}
+
 /// How SQLite runs an INSERT into `debt`: the number of temporary b-trees it opens, and whether a
 /// row with an unknown state is refused.
 fn debt_insert_plan(conn: &Connection) -> (usize, bool) {
