@@ -260,10 +260,15 @@ pub fn run_import_follow_ups(db: &Db, settings: &JobSettings, import_id: i64) ->
     let Some(job_id) = db.read(|c| jobs::find_queued_job(c, JobKind::ImportNotices.code(), &payload))? else {
         return Ok(());
     };
-    if let Some(job) = db.write(|tx| jobs::claim_job(tx, job_id, &owner(), &now))? {
+    if let Some(job) = claim(db, job_id, &now)? {
         run_claimed(db, settings, &job, &|| false, &mut |_| {})?;
     }
     Ok(())
+}
+
+/// Takes queued job `job_id` for this process; `None` when another one took it first.
+pub fn claim(db: &Db, job_id: i64, now: &str) -> Result<Option<jobs::JobRecord>, StoreError> {
+    db.write(|tx| jobs::claim_job(tx, job_id, &owner(), now))
 }
 
 fn run_import(

@@ -178,7 +178,7 @@ pub fn org(db: &Db, cmd: OrgCommand) -> Result<(), CliError> {
             print_one(json, json::org(&org), || format!("added org {} ({}, {})", org.ipa_code, org.name, org.state));
         }
         OrgCommand::List { json } => {
-            let list = db.read(crate::store::orgs::list_orgs)?;
+            let list = orgs::list_orgs(db)?;
             if json {
                 print_json(&serde_json::Value::Array(list.iter().map(json::org).collect()));
             } else {

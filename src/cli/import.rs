@@ -21,8 +21,8 @@ use crate::config::Config;
 use crate::flows::import::{Progress, is_final};
 use crate::jobs::{self, JobSettings};
 use crate::services::imports::{self, Limits, Upload};
+use crate::store::Db;
 use crate::store::imports::ImportRecord;
-use crate::store::{Db, jobs as job_store};
 
 #[derive(Debug, Args)]
 pub struct ImportArgs {
@@ -125,7 +125,7 @@ pub fn run(config: &Config, db: &Db, args: ImportArgs) -> Result<(), CliError> {
         }
         return print(data_dir, &wait_for(db, &args.org, id)?, args.json);
     }
-    let claimed = db.write(|tx| job_store::claim_job(tx, submitted.job_id, &jobs::owner(), &now))?;
+    let claimed = jobs::claim(db, submitted.job_id, &now)?;
     let Some(job) = claimed else {
         // Something else took it (a server that just started): wait for it.
         return print(data_dir, &wait_for(db, &args.org, id)?, args.json);
