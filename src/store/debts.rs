@@ -287,17 +287,8 @@ pub fn identifier_is_live(conn: &Connection, org_id: i64, kind: IdKind, value: &
     Ok(conn.prepare_cached(sql)?.exists(params![org_id, value])?)
 }
 
-/// Whether `iud`, and `iuv` when given, are live identifiers in the org: one statement for both, as
-/// an import asks it once per row.
-pub fn live_identifiers(
-    conn: &Connection,
-    org_id: i64,
-    iud: &str,
-    iuv: Option<&str>,
-) -> Result<(bool, bool), StoreError> {
-    DebtInserter::new(conn)?.live_identifiers(org_id, iud, iuv)
-}
-
+/// Whether an IUD, and an IUV when given, are live in the org: one statement for both, as an
+/// import asks it once per row ([`DebtInserter::live_identifiers`]).
 const LIVE_IDENTIFIERS: &str = "SELECT EXISTS (SELECT 1 FROM debt WHERE org_id = ?1 AND iud = ?2 AND released_id = 0), \
      ?3 IS NOT NULL AND EXISTS (SELECT 1 FROM debt WHERE org_id = ?1 AND iuv = ?3 AND released_id = 0)";
 
@@ -426,46 +417,34 @@ pub fn count_debts_at_most(conn: &Connection) -> Result<i64, StoreError> {
 const SEARCH_INDEXES: [&str; 5] = ["debt_org_state", "debt_debtor", "debt_org_name", "debt_org_due", "debt_org_type"];
 
 /// Search indexes dropped by [`set_aside_search_indexes`]: the statements that build them again,
-/// and their planner statistics.
+/// and the statistics tables whose rows for them wait in a temporary copy.
 #[derive(Debug)]
 #[must_use = "the indexes must be built again in the same transaction"]
 pub struct SetAsideIndexes {
     definitions: Vec<String>,
-    /// `sqlite_stat1` and `sqlite_stat4` rows of the dropped indexes, as JSON arrays of their rows.
-    statistics: Vec<(&'static str, String)>,
+    statistics: Vec<&'static str>,
 }
 
-/// The statistics tables `DROP INDEX` empties for the dropped index, and their columns.
-const STAT_TABLES: [(&str, &str); 2] =
-    [("sqlite_stat1", "tbl, idx, stat"), ("sqlite_stat4", "tbl, idx, neq, nlt, ndlt, sample")];
+/// The statistics tables whose rows `DROP INDEX` deletes with the index.
+const STAT_TABLES: [&str; 2] = ["sqlite_stat1", "sqlite_stat4"];
 
 /// Drops the debt table's search indexes, to be built again by [`rebuild_search_indexes`] in the
 /// same transaction: a file with more rows than the table loads faster when each index is built
 /// once from sorted keys than when every row is inserted into each of them. Other connections keep
 /// reading the indexes of the last committed state meanwhile. Their planner statistics are kept
-/// and put back with them, as stale as those of the indexes that stayed, until `Db::optimize`.
+/// (in temporary tables, rolled back with the transaction) and put back with them, as stale as
+/// those of the indexes that stayed, until `Db::optimize`.
 pub fn set_aside_search_indexes(conn: &Connection) -> Result<SetAsideIndexes, StoreError> {
-    let names = serde_json::json!(SEARCH_INDEXES).to_string();
+    let names = SEARCH_INDEXES.map(|n| format!("'{n}'")).join(", ");
     let mut statistics = Vec::new();
-    for (table, columns) in STAT_TABLES {
+    for table in STAT_TABLES {
         let exists: bool =
             conn.query_row("SELECT count(*) > 0 FROM sqlite_schema WHERE name = ?1", [table], |r| r.get(0))?;
         if exists {
-            // Blobs (stat4 samples) travel as hex and come back with unhex().
-            let rows: String = conn.query_row(
-                &format!(
-                    "SELECT json_group_array(json_array({})) FROM {table} \
-                     WHERE tbl = 'debt' AND idx IN (SELECT value FROM json_each(?1))",
-                    columns
-                        .split(", ")
-                        .map(|c| if c == "sample" { "hex(sample)".to_owned() } else { c.to_owned() })
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                ),
-                [&names],
-                |r| r.get(0),
-            )?;
-            statistics.push((table, rows));
+            conn.execute_batch(&format!(
+                "CREATE TEMP TABLE set_aside_{table} AS SELECT * FROM {table} WHERE tbl = 'debt' AND idx IN ({names})"
+            ))?;
+            statistics.push(table);
         }
     }
     let mut definitions = Vec::with_capacity(SEARCH_INDEXES.len());
@@ -495,12 +474,10 @@ pub fn rebuild_search_indexes(conn: &Connection, set_aside: SetAsideIndexes, sor
     for sql in set_aside.definitions {
         conn.execute_batch(&sql)?;
     }
-    for (table, rows) in set_aside.statistics {
-        let values = match table {
-            "sqlite_stat1" => "value ->> 0, value ->> 1, value ->> 2",
-            _ => "value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4, unhex(value ->> 5)",
-        };
-        conn.execute(&format!("INSERT INTO {table} SELECT {values} FROM json_each(?1)"), [rows])?;
+    for table in set_aside.statistics {
+        conn.execute_batch(&format!(
+            "INSERT INTO {table} SELECT * FROM temp.set_aside_{table}; DROP TABLE temp.set_aside_{table};"
+        ))?;
     }
     Ok(())
 }
