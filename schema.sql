@@ -241,6 +241,10 @@ CREATE TABLE receipt (
     flag                 TEXT CHECK (flag IN ('DOPPIO_PAGAMENTO', 'DOVUTO_ANNULLATO', 'DOVUTO_SCADUTO',
                                               'DOVUTO_SCONOSCIUTO', 'ESITO_KO')),
     received_at          TEXT NOT NULL,
+    -- 1 while the receipt does not pay what the station asked for (amount, creditor or transfers
+    -- differ): stored and shown, but it settles nothing (no paid debt, push, export or SIL answer)
+    -- until an operator accepts it (version 14).
+    held                 INTEGER NOT NULL DEFAULT 0 CHECK (held IN (0, 1)),
     UNIQUE (org_id, iuv, receipt_id)
 );
 CREATE INDEX receipt_debt ON receipt (debt_id);
@@ -600,3 +604,34 @@ CREATE TABLE privacy_notice (
     created_at  TEXT NOT NULL,
     PRIMARY KEY (org_id, version)
 );
+
+-- What the station answered to paGetPayment(V2) for a debt: the creditor, amount and transfers a
+-- receipt must carry to settle it (version 14). One row per distinct answer; the Node may ask again,
+-- for a postal account or another PSP.
+CREATE TABLE payment_offer (
+    id          INTEGER PRIMARY KEY,
+    debt_id     INTEGER NOT NULL REFERENCES debt(id),
+    terms       TEXT NOT NULL,             -- JSON: creditor, amount, transfers (index, amount, fiscal code, IBAN)
+    offered_at  TEXT NOT NULL,
+    UNIQUE (debt_id, terms)
+);
+
+-- Something a person must look at (version 14): a receipt that does not match its debt, a double
+-- payment, a receipt for an unknown, annulled or expired debt. Opened by the code that finds it, in
+-- the same transaction; resolved by an org admin, who says why.
+CREATE TABLE anomaly (
+    id               INTEGER PRIMARY KEY,
+    org_id           INTEGER NOT NULL REFERENCES org(id),
+    kind             TEXT NOT NULL,        -- RICEVUTA_DIFFORME, DOPPIO_PAGAMENTO, DOVUTO_SCONOSCIUTO, ...
+    object_kind      TEXT NOT NULL,        -- what it is about: 'receipt'
+    object_id        INTEGER NOT NULL,
+    details          TEXT NOT NULL,        -- JSON, the kind's own facts (for a receipt: its discrepancies)
+    found_at         TEXT NOT NULL,
+    state            TEXT NOT NULL DEFAULT 'open' CHECK (state = 'open' OR state = 'resolved'),
+    resolution       TEXT CHECK (resolution IS NULL OR resolution = 'accepted' OR resolution = 'dismissed'),
+    resolved_by      TEXT,                 -- audit actor, `operator:<username>`
+    resolved_at      TEXT,
+    resolution_note  TEXT,
+    UNIQUE (kind, object_kind, object_id)
+);
+CREATE INDEX anomaly_org_state ON anomaly (org_id, state);

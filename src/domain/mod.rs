@@ -18,6 +18,7 @@ pub mod money;
 pub mod notice;
 pub mod notice_codes;
 pub mod org;
+pub mod payment_terms;
 pub mod places;
 pub mod tax_id;
 pub mod taxonomy;

@@ -6,8 +6,8 @@ use jiff::civil::Date;
 
 use super::ServiceError;
 use super::access::OrgAccess;
-use crate::store::Db;
 use crate::store::dashboard::{self, Activity, DayTotal, RejectedFlow};
+use crate::store::{Db, anomalies};
 
 /// What the dashboard shows.
 #[derive(Debug, Clone)]
@@ -19,6 +19,8 @@ pub struct Dashboard {
     pub days: Vec<DayTotal>,
     pub activity: Activity,
     pub rejected_flows: Vec<RejectedFlow>,
+    /// Open anomalies, for the org's administrators (`None` for an operator, who cannot review them).
+    pub open_anomalies: Option<i64>,
 }
 
 /// The dashboard of `access`'s org on `today` (Europe/Rome).
@@ -26,11 +28,12 @@ pub fn dashboard(db: &Db, access: &OrgAccess, today: Date) -> Result<Dashboard, 
     let first = today.first_of_month();
     let (from, to) = (first.to_string(), today.to_string());
     let org_id = access.org.id;
-    let (totals, activity, rejected_flows) = db.read(|conn| {
+    let (totals, activity, rejected_flows, open_anomalies) = db.read(|conn| {
         let totals = dashboard::list_payments_per_day(conn, org_id, &from, &to, access.allowed_types.as_deref())?;
         let activity = dashboard::get_activity(conn, org_id)?;
         let flows = dashboard::list_rejected_flows(conn, org_id, 5)?;
-        Ok::<_, ServiceError>((totals, activity, flows))
+        let anomalies = if access.admin { Some(anomalies::count_open(conn, org_id)?) } else { None };
+        Ok::<_, ServiceError>((totals, activity, flows, anomalies))
     })?;
     let days: Vec<DayTotal> = first
         .series(jiff::Span::new().days(1))
@@ -48,5 +51,6 @@ pub fn dashboard(db: &Db, access: &OrgAccess, today: Date) -> Result<Dashboard, 
         days,
         activity,
         rejected_flows,
+        open_anomalies,
     })
 }

@@ -303,7 +303,7 @@ pub fn receipt_view(db: &Db, ipa: &str, iuv: &str, receipt_id: Option<&str>) -> 
         let all = receipts::list_receipts_for_iuv(conn, org.id, iuv.trim())?;
         let found = match receipt_id {
             Some(id) => all.into_iter().find(|r| r.receipt_id == id),
-            None => all.into_iter().find(|r| r.outcome == "OK"),
+            None => all.into_iter().find(|r| r.pays()),
         };
         let record = found.ok_or_else(|| {
             ServiceError::NotFound(match receipt_id {

@@ -8,6 +8,7 @@
 //! **Invariant:** services never format for a surface (no HTML, no SOAP, no exit codes).
 
 pub mod access;
+pub mod anomalies;
 pub mod api_tokens;
 pub mod audit_log;
 pub mod dashboard;

@@ -10,12 +10,13 @@ use jiff::civil::Date;
 
 use super::ServiceError;
 use crate::domain::debt_row::DebtFields;
+use crate::domain::payment_terms::{self, Discrepancy, PaymentTerms, TermsTransfer};
 use crate::domain::{Cents, CollectionData, DebtEvent, DebtState, NoticeNumber, TaxonomyCode};
 use crate::store::debt_types::{self, DebtTypeRecord};
 use crate::store::debts::{self, DebtRecord};
 use crate::store::orgs::{self, OrgRecord};
 use crate::store::receipts::{self, ReceiptRecord};
-use crate::store::{Db, StoreError, audit};
+use crate::store::{Db, StoreError, anomalies, audit, payment_offers};
 
 /// Why a notice cannot be paid (or a request refers to nothing we hold). The station maps each to
 /// its `PAA_*` fault.
@@ -89,6 +90,28 @@ impl PaymentView {
     pub fn has_stamp(&self) -> bool {
         self.transfers.iter().any(|t| matches!(t.target, TransferTarget::Stamp { .. }))
     }
+
+    /// What a receipt for this payment data must carry: the creditor, the amount and each
+    /// transfer's amount, beneficiary and account (a stamp's has none to check).
+    pub fn terms(&self) -> PaymentTerms {
+        PaymentTerms {
+            creditor: self.org.fiscal_code.clone(),
+            amount: self.amount(),
+            transfers: self
+                .transfers
+                .iter()
+                .map(|t| TermsTransfer {
+                    index: i64::from(t.index),
+                    amount: t.amount,
+                    fiscal_code: t.fiscal_code.clone(),
+                    iban: match &t.target {
+                        TransferTarget::Iban(iban) => Some(iban.clone()),
+                        TransferTarget::Stamp { .. } => None,
+                    },
+                })
+                .collect(),
+        }
+    }
 }
 
 /// Looks up the debt of a notice and checks it can be paid; changes nothing.
@@ -97,7 +120,8 @@ pub fn verify(db: &Db, fiscal_code: &str, notice: &NoticeNumber, today: Date) ->
 }
 
 /// The payment data of a notice, for the Node's activation. Moves an open debt to
-/// `PAGAMENTO_INIZIATO` (once; later calls find it there and answer the same).
+/// `PAGAMENTO_INIZIATO` (once; later calls find it there and answer the same) and records the
+/// answer as an offer, which the receipt must then match (see [`accept_receipt`]).
 pub fn get_payment(
     db: &Db,
     fiscal_code: &str,
@@ -106,10 +130,14 @@ pub fn get_payment(
     today: Date,
     now: &str,
 ) -> Result<PaymentView, PaymentError> {
-    let view = db.read(|conn| load_payable(conn, fiscal_code, notice, postal, today))?;
+    let (view, offered) = db.read(|conn| {
+        let view = load_payable(conn, fiscal_code, notice, postal, today)?;
+        let offered = payment_offers::offer_exists(conn, view.debt.id, &view.terms())?;
+        Ok::<_, PaymentError>((view, offered))
+    })?;
     let state = DebtState::from_code(&view.debt.state)
         .ok_or_else(|| PaymentError::Semantic(format!("unknown stored state {}", view.debt.state)))?;
-    if state == DebtState::PaymentStarted {
+    if state == DebtState::PaymentStarted && offered {
         return Ok(view);
     }
     db.write(|tx| {
@@ -119,6 +147,7 @@ pub fn get_payment(
             .ok_or_else(|| PaymentError::Semantic(format!("unknown stored state {}", fresh.debt.state)))?;
         let next = state.apply(DebtEvent::StartPayment).map_err(|err| PaymentError::Semantic(err.to_string()))?;
         debts::update_payment_started(tx, fresh.debt.id, next.code(), now)?;
+        payment_offers::insert_offer(tx, fresh.debt.id, &fresh.terms(), now)?;
         Ok(fresh)
     })
 }
@@ -244,8 +273,9 @@ pub fn truncate(text: &str, max: usize) -> String {
 /// What happened to a receipt.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ReceiptOutcome {
-    /// Stored; `flag` says why an operator should look at it, if at all.
-    Stored { flag: Option<String> },
+    /// Stored; `flag` says why an operator should look at it, if at all; `held` that it does not
+    /// pay what was asked and settled nothing.
+    Stored { flag: Option<String>, held: bool },
     /// The same receipt was already stored: nothing changed.
     Replay,
 }
@@ -260,6 +290,11 @@ pub struct Exchange<'a> {
 /// Stores a receipt (for the org with `fiscal_code`) and updates its debt, all in one transaction,
 /// together with the audit entry of the exchange and, when the org and the debt type want it, the
 /// queued outcome push.
+///
+/// A receipt settles an open debt only when it pays what the station offered for it in
+/// paGetPayment (any of the offers; without one, e.g. after the Node's stand-in, the debt's own
+/// amount and beneficiaries). One that does not is stored held, settles nothing and opens a
+/// `RICEVUTA_DIFFORME` anomaly; every other flag but `ESITO_KO` opens an anomaly of its name.
 pub fn accept_receipt(
     db: &Db,
     fiscal_code: &str,
@@ -280,6 +315,7 @@ pub fn accept_receipt(
         let ok = receipt.outcome == "OK";
         let state = debt.as_ref().and_then(|d| DebtState::from_code(&d.state));
         let earlier_ok = receipts::count_ok_receipts(tx, org.id, &receipt.iuv)? > 0;
+        let mut mismatch = None;
         let (flag, new_state) = match (ok, &debt, state) {
             (false, Some(_), Some(s)) => (Some("ESITO_KO"), s.apply(DebtEvent::PaymentFailed).ok()),
             (false, _, _) => (Some("ESITO_KO"), None),
@@ -288,12 +324,15 @@ pub fn accept_receipt(
             (true, Some(_), Some(DebtState::Annulled)) => (Some("DOVUTO_ANNULLATO"), None),
             (true, Some(_), Some(DebtState::Expired)) => (Some("DOVUTO_SCADUTO"), None),
             (true, Some(d), Some(s)) => {
+                mismatch = unmatched_offer(tx, &org, d, &receipts::received_terms(fiscal_code, &receipt))?;
                 let past_due = debt_types::find_debt_type_by_id(tx, org.id, d.debt_type_id)?
                     .is_some_and(|t| is_past_due(d, &t, today));
-                (if past_due { Some("DOVUTO_SCADUTO") } else { None }, s.apply(DebtEvent::PaymentSucceeded).ok())
+                let next = if mismatch.is_some() { None } else { s.apply(DebtEvent::PaymentSucceeded).ok() };
+                (if past_due { Some("DOVUTO_SCADUTO") } else { None }, next)
             }
         };
         receipt.flag = flag.map(str::to_owned);
+        receipt.held = mismatch.is_some();
         // The outcome date is the payment's Italian day (a time with an offset converted to
         // Europe/Rome); without a readable one, today.
         receipt.payment_date = receipt
@@ -311,11 +350,23 @@ pub fn accept_receipt(
         if let (Some(d), Some(next)) = (&debt, new_state) {
             debts::update_debt_state(tx, d.id, next.code(), now)?;
         }
-        if let Some(d) = &debt {
+        if let (Some(d), false) = (&debt, receipt.held) {
             super::outcome_push::queue_in(tx, d, id, now)?;
         }
+        let anomaly = match (&mismatch, &receipt.flag) {
+            (Some(found), _) => Some((anomalies::RECEIPT_MISMATCH, anomalies::receipt_details(found))),
+            (None, Some(flag)) if flag != "ESITO_KO" => Some((flag.as_str(), "{}".to_owned())),
+            _ => None,
+        };
+        if let Some((kind, details)) = &anomaly {
+            let new = anomalies::NewAnomaly { org_id: org.id, kind, object_kind: "receipt", object_id: id, details };
+            anomalies::insert_anomaly(tx, &new, now)?;
+        }
         let object = format!("receipt:{}/{}/{}", org.ipa_code, receipt.iuv, receipt.receipt_id);
-        let outcome = receipt.flag.clone().unwrap_or_else(|| "OK".to_owned());
+        let outcome = match &anomaly {
+            Some((kind, _)) => (*kind).to_owned(),
+            None => receipt.flag.clone().unwrap_or_else(|| "OK".to_owned()),
+        };
         let entry = audit::AuditEntry {
             actor: "node",
             org_id: Some(org.id),
@@ -328,9 +379,34 @@ pub fn accept_receipt(
             ..Default::default()
         };
         audit::insert_audit(tx, &entry, now)?;
-        tracing::info!(receipt = id, iuv = %receipt.iuv, flag = ?receipt.flag, "receipt stored");
-        Ok(ReceiptOutcome::Stored { flag: receipt.flag.clone() })
+        match &mismatch {
+            Some(found) => {
+                let what = found.iter().map(ToString::to_string).collect::<Vec<_>>().join("; ");
+                tracing::warn!(receipt = id, iuv = %receipt.iuv, discrepancies = %what, "receipt held: it does not pay what was asked");
+            }
+            None => tracing::info!(receipt = id, iuv = %receipt.iuv, flag = ?receipt.flag, "receipt stored"),
+        }
+        Ok(ReceiptOutcome::Stored { flag: receipt.flag.clone(), held: receipt.held })
     })
+}
+
+/// How `received` differs from every payment the station offered for `debt` (or, with no offer
+/// on record, from the debt's own amount and beneficiaries); `None` when it pays one of them.
+fn unmatched_offer(
+    tx: &crate::store::Conn,
+    org: &OrgRecord,
+    debt: &DebtRecord,
+    received: &PaymentTerms,
+) -> Result<Option<Vec<Discrepancy>>, StoreError> {
+    let mut offers = payment_offers::list_offers(tx, debt.id)?;
+    if offers.is_empty() {
+        let secondary = match (debt.mb_amount_cents, &debt.mb_fiscal_code) {
+            (Some(cents), Some(code)) => Some((Cents::new(cents), code.as_str())),
+            _ => None,
+        };
+        offers.push(PaymentTerms::of_debt(&org.fiscal_code, Cents::new(debt.amount_cents), secondary));
+    }
+    Ok(payment_terms::unmatched(&offers, received))
 }
 
 /// A spontaneous payment started at a PSP (paDemandPaymentNotice): creates the debt of the debt type

@@ -34,7 +34,7 @@ pub fn list_payments_per_day(
         None => String::new(),
     };
     let sql = format!(
-        "SELECT r.payment_date, count(*), sum(r.amount_cents) FROM receipt r WHERE r.org_id = ? AND r.outcome = 'OK' \
+        "SELECT r.payment_date, count(*), sum(r.amount_cents) FROM receipt r WHERE r.org_id = ? AND r.outcome = 'OK' AND r.held = 0 \
          AND r.payment_date >= ? AND r.payment_date <= ?{types} GROUP BY r.payment_date ORDER BY r.payment_date"
     );
     let values = vec![Value::Integer(org_id), Value::Text(from.to_owned()), Value::Text(to.to_owned())];

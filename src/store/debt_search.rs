@@ -91,7 +91,7 @@ fn where_clause(org_id: i64, s: &DebtSearch) -> (String, Vec<Value>) {
     }
     if s.paid_from.is_some() || s.paid_to.is_some() {
         sql.push_str(
-            " AND d.id IN (SELECT r.debt_id FROM receipt r WHERE r.org_id = ? AND r.outcome = 'OK' \
+            " AND d.id IN (SELECT r.debt_id FROM receipt r WHERE r.org_id = ? AND r.outcome = 'OK' AND r.held = 0 \
              AND r.payment_date >= ? AND r.payment_date <= ?)",
         );
         values.push(Value::Integer(org_id));
@@ -117,8 +117,7 @@ fn order_by(s: &DebtSearch) -> &'static str {
     }
 }
 
-const PAID_DATE: &str =
-    "(SELECT max(r.payment_date) FROM receipt r WHERE r.debt_id = d.id AND r.outcome = 'OK') AS paid_date";
+const PAID_DATE: &str = "(SELECT max(r.payment_date) FROM receipt r WHERE r.debt_id = d.id AND r.outcome = 'OK' AND r.held = 0) AS paid_date";
 
 /// One page of the debts matching `s`, in the order of [`order_by`].
 pub fn search_debts(

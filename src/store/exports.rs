@@ -209,7 +209,7 @@ const ROW_COLUMNS: &str = "r.receipt_id, r.notice_number, r.iuv, r.amount_cents,
 const ROW_FROM: &str = "FROM receipt r JOIN receipt_transfer t ON t.receipt_id = r.id JOIN org po ON po.id = r.org_id \
      LEFT JOIN debt d ON d.id = r.debt_id LEFT JOIN debt_type dt ON dt.id = d.debt_type_id";
 
-const ROW_FILTER: &str = "r.outcome = 'OK' AND t.fiscal_code = :fiscal_code \
+const ROW_FILTER: &str = "r.outcome = 'OK' AND r.held = 0 AND t.fiscal_code = :fiscal_code \
      AND (dt.code IS NULL OR dt.code <> 'MARCA_BOLLO_DIGITALE') \
      AND ((:incremental = 1 AND r.received_at >= :from AND r.received_at < :to) \
        OR (:incremental = 0 AND r.payment_date BETWEEN :from AND :to))";

@@ -9,6 +9,7 @@
 //! `list_*` (many), `insert_*`/`update_*`/`delete_*` (writes).
 //! **Invariant:** nothing outside this module names a table or column.
 
+pub mod anomalies;
 pub mod api_tokens;
 pub mod audit;
 pub mod backup;
@@ -24,6 +25,7 @@ pub mod mail;
 mod migrate;
 pub mod operators;
 pub mod orgs;
+pub mod payment_offers;
 pub mod privacy_notices;
 pub mod pushes;
 pub mod receipts;

@@ -6,6 +6,8 @@
 use rusqlite::{Connection, OptionalExtension, Row, named_params, params};
 
 use super::StoreError;
+use crate::domain::Cents;
+use crate::domain::payment_terms::{PaymentTerms, TermsTransfer, discrepancies};
 
 /// A payer or debtor as the receipt carries it.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -63,9 +65,19 @@ pub struct ReceiptRecord {
     pub stand_in: bool,
     pub primitive: String,
     pub flag: Option<String>,
+    /// The receipt does not pay what the station asked for: it settles nothing until an operator
+    /// accepts it (see `domain::payment_terms`).
+    pub held: bool,
     pub request_xml: String,
     pub received_at: String,
     pub transfers: Vec<ReceiptTransferRecord>,
+}
+
+impl ReceiptRecord {
+    /// Whether the receipt settles its debt: successful and not held for review.
+    pub fn pays(&self) -> bool {
+        self.outcome == "OK" && !self.held
+    }
 }
 
 const COLUMNS: &str = "id, org_id, debt_id, receipt_id, notice_number, iuv, outcome, amount_cents, fee_cents, \
@@ -73,7 +85,7 @@ const COLUMNS: &str = "id, org_id, debt_id, receipt_id, notice_number, iuv, outc
      payer_name, payer_email, psp_id, psp_fiscal_code, psp_vat_number, psp_company_name, channel_id, \
      channel_description, payment_method, payment_note, payment_date_time, application_date, transfer_date, stand_in, \
      primitive, flag, (SELECT request_xml FROM receipt_document WHERE receipt_id = receipt.id), received_at, \
-     payment_date";
+     payment_date, held";
 
 fn from_row(row: &Row<'_>) -> rusqlite::Result<ReceiptRecord> {
     let payer_id: Option<String> = row.get(17)?;
@@ -117,6 +129,7 @@ fn from_row(row: &Row<'_>) -> rusqlite::Result<ReceiptRecord> {
         request_xml: row.get(34)?,
         received_at: row.get(35)?,
         payment_date: row.get(36)?,
+        held: row.get(37)?,
         transfers: Vec::new(),
     })
 }
@@ -129,12 +142,12 @@ pub fn insert_receipt(conn: &Connection, r: &ReceiptRecord, now: &str) -> Result
          description, company_name, office_name, debtor_kind, debtor_id, debtor_name, debtor_email, payer_kind, \
          payer_id, payer_name, payer_email, psp_id, psp_fiscal_code, psp_vat_number, psp_company_name, channel_id, \
          channel_description, payment_method, payment_note, payment_date_time, application_date, transfer_date, \
-         stand_in, primitive, flag, received_at, payment_date) VALUES (:org_id, :debt_id, :receipt_id, \
+         stand_in, primitive, flag, received_at, payment_date, held) VALUES (:org_id, :debt_id, :receipt_id, \
          :notice_number, :iuv, :outcome, :amount_cents, :fee_cents, :description, :company_name, :office_name, \
          :debtor_kind, :debtor_id, :debtor_name, :debtor_email, :payer_kind, :payer_id, :payer_name, :payer_email, \
          :psp_id, :psp_fiscal_code, :psp_vat_number, :psp_company_name, :channel_id, :channel_description, \
          :payment_method, :payment_note, :payment_date_time, :application_date, :transfer_date, :stand_in, \
-         :primitive, :flag, :now, :payment_date)",
+         :primitive, :flag, :now, :payment_date, :held)",
     )?
     .execute(named_params! {
         ":org_id": r.org_id, ":debt_id": r.debt_id, ":receipt_id": r.receipt_id, ":notice_number": r.notice_number,
@@ -150,7 +163,7 @@ pub fn insert_receipt(conn: &Connection, r: &ReceiptRecord, now: &str) -> Result
         ":payment_note": r.payment_note, ":payment_date_time": r.payment_date_time,
         ":application_date": r.application_date, ":transfer_date": r.transfer_date, ":stand_in": r.stand_in,
         ":primitive": r.primitive, ":flag": r.flag, ":now": now,
-        ":payment_date": r.payment_date,
+        ":payment_date": r.payment_date, ":held": r.held,
     })
     .map_err(StoreError::from_sqlite)?;
     let id = conn.last_insert_rowid();
@@ -179,12 +192,17 @@ pub fn insert_receipt(conn: &Connection, r: &ReceiptRecord, now: &str) -> Result
 }
 
 fn with_transfers(conn: &Connection, mut r: ReceiptRecord) -> Result<ReceiptRecord, StoreError> {
-    r.transfers = conn
+    r.transfers = list_transfers(conn, r.id)?;
+    Ok(r)
+}
+
+fn list_transfers(conn: &Connection, receipt_id: i64) -> Result<Vec<ReceiptTransferRecord>, StoreError> {
+    Ok(conn
         .prepare_cached(
             "SELECT transfer_index, amount_cents, fiscal_code, company_name, iban, mbd_attachment, remittance, category, \
              metadata_json FROM receipt_transfer WHERE receipt_id = ?1 ORDER BY transfer_index",
         )?
-        .query_map([r.id], |row| {
+        .query_map([receipt_id], |row| {
             Ok(ReceiptTransferRecord {
                 index: row.get(0)?,
                 amount_cents: row.get(1)?,
@@ -197,8 +215,7 @@ fn with_transfers(conn: &Connection, mut r: ReceiptRecord) -> Result<ReceiptReco
                 metadata_json: row.get(8)?,
             })
         })?
-        .collect::<Result<_, _>>()?;
-    Ok(r)
+        .collect::<Result<_, _>>()?)
 }
 
 /// The receipt with this key.
@@ -221,10 +238,10 @@ pub fn list_receipts_for_iuv(conn: &Connection, org_id: i64, iuv: &str) -> Resul
     found.into_iter().map(|r| with_transfers(conn, r)).collect()
 }
 
-/// How many successful receipts the org has for an IUV.
+/// How many receipts pay an IUV of the org (successful and not held).
 pub fn count_ok_receipts(conn: &Connection, org_id: i64, iuv: &str) -> Result<i64, StoreError> {
     Ok(conn
-        .prepare_cached("SELECT count(*) FROM receipt WHERE org_id = ?1 AND iuv = ?2 AND outcome = 'OK'")?
+        .prepare_cached("SELECT count(*) FROM receipt WHERE org_id = ?1 AND iuv = ?2 AND outcome = 'OK' AND held = 0")?
         .query_row(params![org_id, iuv], |row| row.get(0))?)
 }
 
@@ -235,17 +252,98 @@ pub fn find_receipt_by_id(conn: &Connection, id: i64) -> Result<Option<ReceiptRe
     found.map(|r| with_transfers(conn, r)).transpose()
 }
 
-/// The successful receipts of a debt, oldest first.
+/// The receipts that pay a debt (successful and not held), oldest first.
 pub fn list_ok_receipts_for_debt(conn: &Connection, debt_id: i64) -> Result<Vec<ReceiptRecord>, StoreError> {
-    let sql = format!("SELECT {COLUMNS} FROM receipt WHERE debt_id = ?1 AND outcome = 'OK' ORDER BY id");
+    let sql = format!("SELECT {COLUMNS} FROM receipt WHERE debt_id = ?1 AND outcome = 'OK' AND held = 0 ORDER BY id");
     Ok(conn.prepare_cached(&sql)?.query_map([debt_id], from_row)?.collect::<Result<_, _>>()?)
 }
 
-/// Successful receipts where this fiscal code is the debtor or the payer, newest first.
+/// Paying receipts (successful, not held) where this fiscal code is the debtor or the payer,
+/// newest first.
 pub fn list_receipts_of_party(conn: &Connection, party_id: &str, limit: u32) -> Result<Vec<ReceiptRecord>, StoreError> {
     let sql = format!(
-        "SELECT {COLUMNS} FROM receipt WHERE outcome = 'OK' AND (debtor_id = ?1 OR payer_id = ?1) \
+        "SELECT {COLUMNS} FROM receipt WHERE outcome = 'OK' AND held = 0 AND (debtor_id = ?1 OR payer_id = ?1) \
          ORDER BY id DESC LIMIT ?2"
     );
     Ok(conn.prepare_cached(&sql)?.query_map(params![party_id, limit], from_row)?.collect::<Result<_, _>>()?)
+}
+
+/// Releases a held receipt: from now on it pays its debt. False when it was not held.
+pub fn update_released(conn: &Connection, id: i64) -> Result<bool, StoreError> {
+    Ok(conn.prepare_cached("UPDATE receipt SET held = 0 WHERE id = ?1 AND held = 1")?.execute([id])? == 1)
+}
+
+/// The payment a receipt carries, as terms to compare with what was asked for.
+pub fn received_terms(creditor: &str, r: &ReceiptRecord) -> PaymentTerms {
+    PaymentTerms {
+        creditor: creditor.to_owned(),
+        amount: Cents::new(r.amount_cents),
+        transfers: r
+            .transfers
+            .iter()
+            .map(|t| TermsTransfer {
+                index: t.index,
+                amount: Cents::new(t.amount_cents),
+                fiscal_code: t.fiscal_code.clone(),
+                iban: t.iban.clone(),
+            })
+            .collect(),
+    }
+}
+
+/// The upgrade to version 14: every successful receipt that paid a debt is checked against that
+/// debt's amount and beneficiaries (accounts are not known any more); one that does not match is
+/// held and gets an open `RICEVUTA_DIFFORME` anomaly. The debt's state is left as it is: the
+/// anomaly tells the operator what it was paid with. Returns how many were held.
+pub(super) fn recheck_all(conn: &Connection, now: &str) -> Result<u64, StoreError> {
+    /// A receipt to check: its id, org, paid amount, and what its debt asks for.
+    struct Candidate {
+        id: i64,
+        org_id: i64,
+        paid: i64,
+        expected: PaymentTerms,
+    }
+    let candidates: Vec<Candidate> = conn
+        .prepare(
+            "SELECT r.id, r.org_id, r.amount_cents, o.fiscal_code, d.amount_cents, d.mb_amount_cents, d.mb_fiscal_code \
+             FROM receipt r JOIN debt d ON d.id = r.debt_id JOIN org o ON o.id = r.org_id \
+             WHERE r.outcome = 'OK' AND r.held = 0 ORDER BY r.id",
+        )?
+        .query_map([], |row| {
+            let creditor: String = row.get(3)?;
+            let mb_fiscal_code: Option<String> = row.get(6)?;
+            let secondary = match (row.get::<_, Option<i64>>(5)?, &mb_fiscal_code) {
+                (Some(cents), Some(code)) => Some((Cents::new(cents), code.as_str())),
+                _ => None,
+            };
+            Ok(Candidate {
+                id: row.get(0)?,
+                org_id: row.get(1)?,
+                paid: row.get(2)?,
+                expected: PaymentTerms::of_debt(&creditor, Cents::new(row.get(4)?), secondary),
+            })
+        })?
+        .collect::<Result<_, _>>()?;
+    let mut held = 0;
+    for c in candidates {
+        // Only what the comparison reads: not the stored XML of each receipt.
+        let receipt =
+            ReceiptRecord { amount_cents: c.paid, transfers: list_transfers(conn, c.id)?, ..ReceiptRecord::default() };
+        let found = discrepancies(&c.expected, &received_terms(&c.expected.creditor, &receipt));
+        if found.is_empty() {
+            continue;
+        }
+        conn.prepare_cached("UPDATE receipt SET held = 1 WHERE id = ?1")?.execute([c.id])?;
+        let details = super::anomalies::receipt_details(&found);
+        let anomaly = super::anomalies::NewAnomaly {
+            org_id: c.org_id,
+            kind: super::anomalies::RECEIPT_MISMATCH,
+            object_kind: "receipt",
+            object_id: c.id,
+            details: &details,
+        };
+        super::anomalies::insert_anomaly(conn, &anomaly, now)?;
+        held += 1;
+    }
+    Ok(held)
 }

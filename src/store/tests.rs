@@ -365,3 +365,72 @@ fn counter_blocks_are_reserved_and_the_unused_end_given_back() {
     db.write(|tx| debts::release_iuv_counters(tx, org_id, "00", 10, 3)).unwrap();
     assert_eq!(db.write(|tx| debts::next_iuv_counter(tx, org_id, "00")).unwrap(), 5);
 }
+
+/// The upgrade to version 14 checks every stored successful receipt against its debt: one that paid
+/// a different amount or beneficiary is held with an open anomaly naming the differences; a matching
+/// one, a failed one and one without a debt are left alone. Flagged receipts become anomalies.
+#[test]
+fn upgrading_to_14_holds_receipts_that_do_not_match_their_debt() {
+    let dir = tempfile::tempdir().unwrap();
+    let old = dir.path().join("old.db");
+    {
+        let mut conn = Connection::open(&old).unwrap();
+        conn.execute_batch(migrate::VERSION_1).unwrap();
+        conn.pragma_update(None, "user_version", 1).unwrap();
+        migrate::migrate_until(&mut conn, "old.db", 13).unwrap();
+        conn.execute_batch(
+            "INSERT INTO org (id, ipa_code, fiscal_code, name, segregation_code, created_at, updated_at) \
+                 VALUES (1, 'c_a001', '80012345678', 'A', '01', 't', 't'); \
+             INSERT INTO debt_type (id, org_id, code, description, taxonomy_code, created_at, updated_at) \
+                 VALUES (1, 1, 'TARI', 'Tassa rifiuti', '0101002IM', 't', 't'); \
+             INSERT INTO debt (id, org_id, debt_type_id, iud, iuv, state, debtor_kind, debtor_id, debtor_name, \
+                 amount_cents, causale, collection_data, source, created_at, updated_at) VALUES \
+                 (1, 1, 1, 'IUD-1', '01000000000000144', 'COMPLETATO', 'F', 'ANONIMO', 'A', 2000, 'x', 'y', 'cli', 't', 't'), \
+                 (2, 1, 1, 'IUD-2', '01000000000000245', 'COMPLETATO', 'F', 'ANONIMO', 'A', 2000, 'x', 'y', 'cli', 't', 't');",
+        )
+        .unwrap();
+        let receipt = |id: i64, debt: Option<i64>, iuv: &str, outcome: &str, cents: i64, flag: &str| {
+            conn.execute(
+                &format!(
+                    "INSERT INTO receipt (id, org_id, debt_id, receipt_id, notice_number, iuv, outcome, amount_cents, \
+                     description, company_name, debtor_kind, debtor_id, debtor_name, psp_id, psp_company_name, \
+                     channel_id, channel_description, payment_date, primitive, flag, received_at) VALUES \
+                     (?1, 1, ?2, ?3, '3' || ?4, ?4, ?5, ?6, 'd', 'A', 'F', 'ANONIMO', 'A', 'PSP', 'PSP', 'C', 'C', \
+                     '2026-11-30', 'paSendRTV2', {flag}, '2026-11-30T10:00:00Z')"
+                ),
+                rusqlite::params![id, debt, format!("R{id}"), iuv, outcome, cents],
+            )
+            .unwrap();
+            conn.execute(
+                "INSERT INTO receipt_transfer (receipt_id, transfer_index, amount_cents, fiscal_code, remittance, \
+                 category) VALUES (?1, 1, ?2, '80012345678', 'r', 'c')",
+                rusqlite::params![id, cents],
+            )
+            .unwrap();
+        };
+        receipt(1, Some(1), "01000000000000144", "OK", 2000, "NULL");
+        receipt(2, Some(2), "01000000000000245", "OK", 1, "NULL");
+        receipt(3, Some(2), "01000000000000245", "KO", 1, "'ESITO_KO'");
+        receipt(4, None, "01000000000000999", "OK", 1, "'DOVUTO_SCONOSCIUTO'");
+    }
+    let (db, applied) = Db::open(&old).unwrap();
+    assert_eq!(applied, 1);
+    let held: Vec<(i64, bool)> = db
+        .read(|c| {
+            let mut stmt = c.prepare("SELECT id, held FROM receipt ORDER BY id")?;
+            let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?.collect::<Result<_, _>>()?;
+            Ok::<_, StoreError>(rows)
+        })
+        .unwrap();
+    assert_eq!(held, vec![(1, false), (2, true), (3, false), (4, false)]);
+    let open = db.read(|c| anomalies::list_anomalies(c, 1, "open", 10)).unwrap();
+    let kinds: Vec<(&str, i64)> = open.iter().map(|a| (a.kind.as_str(), a.object_id)).collect();
+    assert_eq!(kinds, vec![("RICEVUTA_DIFFORME", 2), ("DOVUTO_SCONOSCIUTO", 4)]);
+    let found = anomalies::decode_receipt_details(&open[0].details);
+    use crate::domain::Cents;
+    use crate::domain::payment_terms::Discrepancy;
+    assert!(found.contains(&Discrepancy::Amount { expected: Cents::new(2000), received: Cents::new(1) }), "{found:?}");
+    // The debt keeps its state: the anomaly tells the operator how it was paid.
+    let state = db.read(|c| debts::find_debt_by_id(c, 2)).unwrap().unwrap().state;
+    assert_eq!(state, "COMPLETATO");
+}

@@ -79,6 +79,16 @@ pub fn render(state: &AppState) -> Response {
         }
         Err(err) => tracing::warn!(error = %err, "metrics: cannot read the database size"),
     }
+    out.push_str("# HELP mypay_anomalies_open Anomalies waiting for a person, by kind.\n");
+    out.push_str("# TYPE mypay_anomalies_open gauge\n");
+    match crate::services::anomalies::open_by_kind(&state.db) {
+        Ok(counts) => {
+            for (kind, n) in counts {
+                let _ = writeln!(out, "mypay_anomalies_open{{kind=\"{kind}\"}} {n}");
+            }
+        }
+        Err(err) => tracing::warn!(error = %err, "metrics: cannot count anomalies"),
+    }
     out.push_str("# HELP mypay_uptime_seconds Seconds since the server started.\n");
     out.push_str("# TYPE mypay_uptime_seconds gauge\n");
     let _ = writeln!(out, "mypay_uptime_seconds {}", state.started.elapsed().as_secs());

@@ -470,3 +470,128 @@ fn the_postal_iban_travels_as_metadata_or_replaces_the_bank_one() {
     let payload = mypay::soap::parse_envelope(reply.body.as_bytes()).unwrap();
     assert_eq!(payload.path_text(&["paymentList", "paymentOptionDescription", "allCCP"]), Some("true"));
 }
+
+/// The receipt of `send_rt_req` with the transfer credited to `iban` instead of the demo's account.
+fn send_rt_to(notice: &str, iuv: &str, cents: i64, token: &str, iban: &str) -> String {
+    send_rt_req(notice, iuv, cents, token, true).replace("IT60X0542811101000000123456", iban)
+}
+
+fn held(dir: &Path, iuv: &str) -> Vec<bool> {
+    let conn = rusqlite::Connection::open(dir.join("mypay.db")).unwrap();
+    let mut stmt = conn.prepare("SELECT held FROM receipt WHERE iuv = ?1 ORDER BY id").unwrap();
+    stmt.query_map([iuv], |r| r.get(0)).unwrap().collect::<Result<_, _>>().unwrap()
+}
+
+/// Rows of the receipt export (layout 1.3, every payment date) that name `iuv`.
+fn exported_rows(dir: &Path, iuv: &str) -> usize {
+    let zip_path = dir.join("export-test.zip");
+    let args = ["export", "--org", "c_esempio", "--from", "2000-01-01", "--to", "2099-12-31", "-o"];
+    let out = run(dir, &[&args[..], &[zip_path.to_str().unwrap()]].concat(), None);
+    assert!(out.status.success(), "{}", crate::support::stderr(&out));
+    if stdout(&out).contains("nothing matched") {
+        return 0;
+    }
+    let mut archive = zip::ZipArchive::new(std::fs::File::open(&zip_path).unwrap()).unwrap();
+    let mut csv = String::new();
+    std::io::Read::read_to_string(&mut archive.by_index(0).unwrap(), &mut csv).unwrap();
+    csv.lines().filter(|l| l.contains(iuv)).count()
+}
+
+fn open_anomalies(dir: &Path) -> Vec<(String, String)> {
+    let conn = rusqlite::Connection::open(dir.join("mypay.db")).unwrap();
+    let mut stmt = conn
+        .prepare(
+            "SELECT a.kind, r.iuv FROM anomaly a JOIN receipt r ON r.id = a.object_id \
+             WHERE a.object_kind = 'receipt' AND a.state = 'open' ORDER BY a.id",
+        )
+        .unwrap();
+    stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?))).unwrap().collect::<Result<_, _>>().unwrap()
+}
+
+/// The fraud of the hardening issue: a receipt of one cent for a 20-euro debt, or one crediting
+/// another account than the one the station gave, is stored and answered OK (receipts are never
+/// lost) but held: the debt stays payable, nothing reaches the SIL, the exports or the push, and an
+/// org admin finds it among the anomalies, where accepting it settles the debt.
+#[test]
+fn a_receipt_that_does_not_pay_what_was_asked_settles_nothing() {
+    let (_tmp, dir, server, mut admin) = crate::backoffice::demo_logged_in();
+    let mut debts = open_debts(&dir);
+    let (iud, notice, iuv, cents) = debts.remove(0);
+    assert!(cents > 1);
+
+    // One cent, with no paGetPayment before it (what a forged call would do).
+    let reply =
+        call(&server, Some("paSendRTV2"), &send_rt_req(&notice, &iuv, 1, "forged0000000000000000000000001", true));
+    assert_eq!(outcome(&reply), "OK", "stored, so the Node does not retry: {}", reply.body);
+    assert_eq!(debt_state(&dir, &iud), "INSERIMENTO_DOVUTO");
+    assert_eq!(held(&dir, &iuv), vec![true]);
+    assert_eq!(open_anomalies(&dir), vec![("RICEVUTA_DIFFORME".to_owned(), iuv.clone())]);
+    // Still payable: verify answers OK with the debt's amount.
+    assert_eq!(outcome(&call(&server, Some("paVerifyPaymentNotice"), &verify_req(&notice))), "OK");
+    // Nothing reaches the SIL's or the citizen's view of payments, nor the exports.
+    assert_eq!(exported_rows(&dir, &iuv), 0, "a held receipt is not exported");
+
+    // The right amount, after paGetPayment, but credited to another account.
+    let (iud2, notice2, iuv2, cents2) = debts.remove(0);
+    assert_eq!(outcome(&call(&server, Some("paGetPaymentV2"), &get_payment_req(&notice2, true))), "OK");
+    let other = "IT02A0301503200000003517230";
+    let reply = call(
+        &server,
+        Some("paSendRTV2"),
+        &send_rt_to(&notice2, &iuv2, cents2, "other0000000000000000000000000001", other),
+    );
+    assert_eq!(outcome(&reply), "OK");
+    assert_eq!(debt_state(&dir, &iud2), "PAGAMENTO_INIZIATO");
+    assert_eq!(held(&dir, &iuv2), vec![true]);
+
+    // A receipt that pays what was offered settles its debt as before.
+    let reply = call(
+        &server,
+        Some("paSendRTV2"),
+        &send_rt_req(&notice2, &iuv2, cents2, "good00000000000000000000000000001", true),
+    );
+    assert_eq!(outcome(&reply), "OK");
+    assert_eq!(debt_state(&dir, &iud2), "COMPLETATO");
+    assert_eq!(held(&dir, &iuv2), vec![true, false]);
+
+    // The back office: the dashboard counts them, the list explains them in Italian.
+    let board = admin.get("/operatore/c_esempio");
+    assert!(board.body.contains("Anomalie da esaminare"), "{}", board.body);
+    let page = admin.get("/operatore/c_esempio/anomalie");
+    assert_eq!(page.status, 200);
+    assert!(page.body.contains("Ricevuta difforme da quanto richiesto"), "{}", page.body);
+    assert!(page.body.contains("importo € 0,01 invece di € "), "{}", page.body);
+    assert!(
+        page.body.contains(&format!("accreditato su {other} invece di IT60X0542811101000000123456")),
+        "{}",
+        page.body
+    );
+
+    // Accepting the one-cent receipt needs a note, then settles the debt.
+    let conn = rusqlite::Connection::open(dir.join("mypay.db")).unwrap();
+    let anomaly: i64 = conn
+        .query_row("SELECT a.id FROM anomaly a JOIN receipt r ON r.id = a.object_id WHERE r.iuv = ?1", [&iuv], |r| {
+            r.get(0)
+        })
+        .unwrap();
+    let path = format!("/operatore/c_esempio/anomalie/{anomaly}");
+    let token = crate::portal::csrf(&page.body);
+    let refused = admin.post(&path, &[("csrf", &token), ("esito", "accetta"), ("nota", " ")]);
+    assert_eq!(refused.status, 303);
+    assert_eq!(debt_state(&dir, &iud), "INSERIMENTO_DOVUTO", "no note, no decision");
+    let done = admin.post(&path, &[("csrf", &token), ("esito", "accetta"), ("nota", "Importo confermato dal PSP")]);
+    assert_eq!(done.status, 303);
+    assert_eq!(debt_state(&dir, &iud), "COMPLETATO");
+    assert_eq!(held(&dir, &iuv), vec![false]);
+    assert_eq!(exported_rows(&dir, &iuv), 1, "an accepted receipt is exported");
+    assert_eq!(open_anomalies(&dir), vec![("RICEVUTA_DIFFORME".to_owned(), iuv2.clone())]);
+    let resolved = admin.get("/operatore/c_esempio/anomalie?risolte=1");
+    assert!(resolved.body.contains("Importo confermato dal PSP"), "{}", resolved.body);
+    // Resolved once: a second decision is refused.
+    admin.post(&path, &[("csrf", &token), ("esito", "archivia"), ("nota", "di nuovo")]);
+    assert!(!admin.get("/operatore/c_esempio/anomalie?risolte=1").body.contains("di nuovo"));
+
+    // /metrics counts what is still open.
+    let metrics = crate::support::get(&server.url("/metrics"));
+    assert!(metrics.body.contains("mypay_anomalies_open{kind=\"RICEVUTA_DIFFORME\"} 1"), "{}", metrics.body);
+}

@@ -30,6 +30,12 @@ pub fn show(ctx: &mut BoCtx<'_>, ipa: &str) -> Response {
     let main = html! {
         h1 { "Cruscotto" }
         p class="lead" { (grant.org.name) }
+        @if let Some(n) = board.open_anomalies.filter(|n| *n > 0) {
+            div class="alert alert-warning" role="alert" {
+                a href={ (base) "/anomalie" } { "Anomalie da esaminare" } ": " strong { (n) }
+                " (ricevute difformi, doppi pagamenti, pagamenti di dovuti non pagabili)"
+            }
+        }
         div class="row g-3 mb-4" {
             div class="col-12 col-md-6" {
                 div class="card border p-3" {

@@ -305,7 +305,11 @@ pub fn detail(ctx: &mut BoCtx<'_>, ipa: &str, id: &str) -> Response {
                 tbody {
                     @for r in &detail.receipts {
                         tr {
-                            td { (r.outcome) @if let Some(flag) = &r.flag { " " span class="badge bg-warning text-dark" { (flag) } } }
+                            td {
+                                (r.outcome)
+                                @if let Some(flag) = &r.flag { " " span class="badge bg-warning text-dark" { (flag) } }
+                                @if r.held { " " span class="badge bg-danger" { "DIFFORME: sospesa" } }
+                            }
                             td { (date_it(&r.payment_date)) }
                             td class="importo" { (euro(r.amount_cents)) }
                             td { (r.psp_company_name) }

@@ -6,6 +6,7 @@
 //! org first obtains an `authz::OperatorGrant`, so a missing check does not compile; imports and
 //! exports of an operator (not an admin) are filtered by the debt types enabled for them.
 
+mod anomalies;
 mod chart;
 mod dashboard;
 mod debt_edit;
@@ -84,6 +85,10 @@ pub enum BoPage {
     DebtTypePost(String, String),
     /// The preview of a typed form definition, alone (the editor's live preview fetches it).
     DebtTypePreviewPost(String),
+    /// The org's anomalies (`?risolte=1`: the resolved ones).
+    Anomalies(String),
+    /// (org, anomaly id): resolve it.
+    AnomalyPost(String, String),
 }
 
 impl BoPage {
@@ -123,6 +128,7 @@ impl BoPage {
             | BoPage::DebtType(..)
             | BoPage::DebtTypePost(..)
             | BoPage::DebtTypePreviewPost(_) => "bo_debt_types",
+            BoPage::Anomalies(_) | BoPage::AnomalyPost(..) => "bo_anomalies",
         }
     }
 }
@@ -179,6 +185,8 @@ pub const ROUTES: &[BoRoute] = &[
     BoRoute { method: "POST", pattern: "/operatore/{ipa}/dovuti/{debt}/annulla",       build: |a| two(a, BoPage::DebtAnnulPost) },
     BoRoute { method: "GET",  pattern: "/operatore/{ipa}/dovuti/{debt}/avviso",        build: |a| two(a, BoPage::DebtNotice) },
     BoRoute { method: "GET",  pattern: "/operatore/{ipa}/dovuti/{debt}/ricevute/{receipt}", build: |a| three(a, BoPage::DebtReceipt) },
+    BoRoute { method: "GET",  pattern: "/operatore/{ipa}/anomalie",                    build: |a| one(a, BoPage::Anomalies) },
+    BoRoute { method: "POST", pattern: "/operatore/{ipa}/anomalie/{anomaly}",          build: |a| two(a, BoPage::AnomalyPost) },
     BoRoute { method: "GET",  pattern: "/operatore/{ipa}/giornale",                    build: |a| one(a, BoPage::Journal) },
     BoRoute { method: "GET",  pattern: "/operatore/{ipa}/giornale/{entry}",            build: |a| two(a, BoPage::JournalEntry) },
     BoRoute { method: "GET",  pattern: "/operatore/{ipa}/impostazioni",                build: |a| one(a, BoPage::Settings) },
@@ -320,11 +328,12 @@ impl BoCtx<'_> {
 }
 
 /// The pages of an org in the navigation: (path after `/operatore/<ipa>`, label, org admins only).
-const ORG_PAGES: [(&str, &str, bool); 8] = [
+const ORG_PAGES: [(&str, &str, bool); 9] = [
     ("", "Cruscotto", false),
     ("/dovuti", "Dovuti", false),
     ("/flussi", "Flussi", false),
     ("/esportazioni", "Esportazioni", false),
+    ("/anomalie", "Anomalie", true),
     ("/giornale", "Giornale", true),
     ("/tipi", "Tipi dovuto", true),
     ("/operatori", "Operatori", true),
@@ -355,6 +364,8 @@ pub fn handle(ctx: &mut BoCtx<'_>, page: &BoPage) -> Response {
         BoPage::DebtAnnulPost(ipa, id) => debt_edit::annul(ctx, ipa, id),
         BoPage::DebtNotice(ipa, id) => debts::notice(ctx, ipa, id),
         BoPage::DebtReceipt(ipa, id, receipt) => debts::receipt(ctx, ipa, id, receipt),
+        BoPage::Anomalies(ipa) => anomalies::list(ctx, ipa),
+        BoPage::AnomalyPost(ipa, id) => anomalies::resolve(ctx, ipa, id),
         BoPage::Journal(ipa) => journal::list(ctx, ipa),
         BoPage::JournalEntry(ipa, id) => journal::entry(ctx, ipa, id),
         BoPage::Settings(ipa) => settings::show(ctx, ipa),

@@ -368,7 +368,7 @@ fn receipt_as(ctx: &mut Ctx<'_>, id: &str, format: ReceiptFormat) -> Response {
         return errors::not_found();
     };
     let found = match portal::receipt(&ctx.state.db, id) {
-        Ok(Some(r)) if r.outcome == "OK" => r,
+        Ok(Some(r)) if r.pays() => r,
         Ok(_) => return errors::not_found(),
         Err(err) => return error_page(ctx, &err),
     };

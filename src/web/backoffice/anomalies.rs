@@ -1,0 +1,179 @@
+//! The anomalies of an org (`/operatore/{ipa}/anomalie`), for its administrators: what is open,
+//! what was resolved and by whom, and the form that resolves one with a note. A held receipt shows
+//! how it differs from what the station asked for, in Italian.
+
+use maud::{Markup, html};
+
+use super::{BoCtx, user_message};
+use crate::domain::Cents;
+use crate::domain::payment_terms::Discrepancy;
+use crate::services::anomalies::{self, AnomalyView, Resolution};
+use crate::web::ui::format::datetime_it;
+use crate::web::{Response, ui};
+
+/// `GET /operatore/{ipa}/anomalie` (`?risolte=1` for the resolved ones).
+pub fn list(ctx: &mut BoCtx<'_>, ipa: &str) -> Response {
+    let grant = match ctx.admin_grant(ipa) {
+        Ok(grant) => grant,
+        Err(response) => return response,
+    };
+    let open = ctx.form.get("risolte").is_none_or(|v| v != "1");
+    let found = match anomalies::list(&ctx.state.db, &grant, open) {
+        Ok(found) => found,
+        Err(err) => {
+            tracing::error!(error = %err, "cannot list anomalies");
+            return ui::errors::internal_error(0);
+        }
+    };
+    let base = format!("/operatore/{}", grant.org.ipa_code);
+    let csrf = ctx.csrf();
+    let main = html! {
+        h1 { "Anomalie" }
+        p class="lead" { (grant.org.name) }
+        p {
+            "Ricevute che non corrispondono a quanto richiesto, doppi pagamenti e pagamenti di dovuti sconosciuti, annullati o scaduti. "
+            "Una ricevuta difforme è conservata ma non chiude il dovuto finché non viene accettata."
+        }
+        ul class="nav nav-pills mb-3" {
+            li class="nav-item" { a class={ "nav-link" @if open { " active" } } href={ (base) "/anomalie" } { "Aperte" } }
+            li class="nav-item" { a class={ "nav-link" @if !open { " active" } } href={ (base) "/anomalie?risolte=1" } { "Risolte" } }
+        }
+        @if found.is_empty() {
+            div class="alert alert-info" role="alert" {
+                @if open { "Nessuna anomalia aperta." } @else { "Nessuna anomalia risolta." }
+            }
+        }
+        @for a in &found {
+            (card(&base, a, &csrf))
+        }
+    };
+    ctx.page("Anomalie", main)
+}
+
+/// `POST /operatore/{ipa}/anomalie/{id}`: `esito` = `accetta` | `archivia`, with a `nota`.
+pub fn resolve(ctx: &mut BoCtx<'_>, ipa: &str, id: &str) -> Response {
+    let grant = match ctx.admin_grant(ipa) {
+        Ok(grant) => grant,
+        Err(response) => return response,
+    };
+    let Ok(id) = id.parse::<i64>() else {
+        return ui::errors::not_found();
+    };
+    let resolution = match ctx.form.text("esito").as_str() {
+        "accetta" => Resolution::Accept,
+        "archivia" => Resolution::Dismiss,
+        _ => return ui::errors::bad_request("Scegli se accettare la ricevuta o archiviare l'anomalia."),
+    };
+    let note = ctx.form.text("nota");
+    let target = format!("/operatore/{}/anomalie", grant.org.ipa_code);
+    match anomalies::resolve(&ctx.state.db, &grant, id, resolution, &note, &crate::clock::iso(ctx.now)) {
+        Ok(()) => {
+            let message = match resolution {
+                Resolution::Accept => "Ricevuta accettata: ora chiude il dovuto.",
+                Resolution::Dismiss => "Anomalia archiviata.",
+            };
+            ctx.session.flash("success", message.to_owned());
+        }
+        Err(crate::services::ServiceError::Invalid { .. }) => {
+            ctx.session
+                .flash("danger", "Scrivi una nota che spieghi la decisione (al più 1.000 caratteri).".to_owned());
+        }
+        Err(err) if err.is_user_error() => ctx.session.flash("danger", user_message(&err)),
+        Err(err) => {
+            tracing::error!(error = %err, "cannot resolve an anomaly");
+            return ui::errors::internal_error(0);
+        }
+    }
+    ctx.redirect(&target)
+}
+
+fn card(base: &str, a: &AnomalyView, csrf: &Markup) -> Markup {
+    let r = &a.record;
+    html! {
+        section class="card border p-3 mb-3" aria-labelledby={ "anomalia-" (r.id) } {
+            h2 class="h5" id={ "anomalia-" (r.id) } { (kind_label(&r.kind)) " " span class="badge bg-secondary" { (r.kind) } }
+            dl class="row mb-2" {
+                dt class="col-sm-3" { "Rilevata il" } dd class="col-sm-9" { (datetime_it(&r.found_at)) }
+                @if let Some(receipt) = &a.receipt {
+                    dt class="col-sm-3" { "Ricevuta" } dd class="col-sm-9" { code { (receipt.receipt_id) } }
+                    dt class="col-sm-3" { "IUV" } dd class="col-sm-9" { code { (receipt.iuv) } }
+                    dt class="col-sm-3" { "Importo pagato" } dd class="col-sm-9" { (Cents::new(receipt.amount_cents).format_eur()) }
+                    dt class="col-sm-3" { "PSP" } dd class="col-sm-9" { (receipt.psp_company_name) " (" (receipt.psp_id) ")" }
+                    @if let (Some(debt_id), Some(iud)) = (receipt.debt_id, &a.debt_iud) {
+                        dt class="col-sm-3" { "Dovuto" } dd class="col-sm-9" { a href={ (base) "/dovuti/" (debt_id) } { (iud) } }
+                    }
+                    dt class="col-sm-3" { "Stato della ricevuta" }
+                    dd class="col-sm-9" { @if receipt.held { "sospesa: non chiude il dovuto" } @else { "valida" } }
+                }
+            }
+            @if !a.discrepancies.is_empty() {
+                p class="mb-1" { "Differenze rispetto a quanto richiesto:" }
+                ul { @for d in &a.discrepancies { li { (discrepancy_it(d)) } } }
+            }
+            @if r.state == "open" {
+                form method="post" action={ (base) "/anomalie/" (r.id) } class="row g-2 align-items-end" {
+                    (csrf)
+                    div class="col-12 col-md-8" {
+                        label for={ "nota-" (r.id) } { "Nota (obbligatoria: perché, chi ha verificato)" }
+                        input type="text" class="form-control" id={ "nota-" (r.id) } name="nota" maxlength="1000" required;
+                    }
+                    div class="col-12 col-md-4 d-flex gap-2" {
+                        @if a.can_accept() {
+                            button type="submit" name="esito" value="accetta" class="btn btn-primary btn-sm" { "Accetta la ricevuta" }
+                        }
+                        button type="submit" name="esito" value="archivia" class="btn btn-outline-primary btn-sm" { "Archivia" }
+                    }
+                }
+            } @else {
+                p class="mb-0" {
+                    (resolution_label(r.resolution.as_deref())) " da " (r.resolved_by.clone().unwrap_or_default())
+                    " il " (datetime_it(r.resolved_at.as_deref().unwrap_or_default())) ": " (r.resolution_note.clone().unwrap_or_default())
+                }
+            }
+        }
+    }
+}
+
+fn kind_label(kind: &str) -> &'static str {
+    match kind {
+        "RICEVUTA_DIFFORME" => "Ricevuta difforme da quanto richiesto",
+        "DOPPIO_PAGAMENTO" => "Doppio pagamento",
+        "DOVUTO_SCONOSCIUTO" => "Ricevuta di un dovuto sconosciuto",
+        "DOVUTO_ANNULLATO" => "Ricevuta di un dovuto annullato",
+        "DOVUTO_SCADUTO" => "Ricevuta di un dovuto scaduto",
+        _ => "Anomalia",
+    }
+}
+
+fn resolution_label(resolution: Option<&str>) -> &'static str {
+    match resolution {
+        Some("accepted") => "Ricevuta accettata",
+        _ => "Archiviata",
+    }
+}
+
+/// A discrepancy as an operator reads it.
+pub fn discrepancy_it(d: &Discrepancy) -> String {
+    match d {
+        Discrepancy::Creditor { expected, received } => {
+            format!("ente creditore {received} invece di {expected}")
+        }
+        Discrepancy::Amount { expected, received } => {
+            format!("importo {} invece di {}", received.format_eur(), expected.format_eur())
+        }
+        Discrepancy::TransferCount { expected, received } => {
+            format!("{received} versamenti invece di {expected}")
+        }
+        Discrepancy::TransferMissing { index } => format!("manca il versamento {index}"),
+        Discrepancy::TransferAmount { index, expected, received } => {
+            format!("versamento {index}: importo {} invece di {}", received.format_eur(), expected.format_eur())
+        }
+        Discrepancy::TransferBeneficiary { index, expected, received } => {
+            format!("versamento {index}: beneficiario {received} invece di {expected}")
+        }
+        Discrepancy::TransferIban { index, expected, received } => format!(
+            "versamento {index}: accreditato su {} invece di {expected}",
+            received.as_deref().unwrap_or("nessun IBAN")
+        ),
+    }
+}
