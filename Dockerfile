@@ -12,6 +12,8 @@
 #   docker run -d --name mypay -p 443:8080 -v mypay-data:/var/lib/mypay \
 #     -e MYPAY_SERVER_PUBLIC_URL=https://pagamenti.comune.example.it \
 #     -e MYPAY_STATION_BROKER_ID=01234567890 -e MYPAY_STATION_STATION_ID=01234567890_01 \
+#     -e MYPAY_STATION_NODE_AUTH=mtls -e MYPAY_TLS_CLIENT_CA=/etc/mypay/tls/pagopa-node-ca.pem \
+#     -v /etc/mypay/tls:/etc/mypay/tls:ro \
 #     -e MYPAY_NODE_BASE_URL=https://api.platform.pagopa.it mypay serve
 # Without MYPAY_TLS_CERT/MYPAY_TLS_KEY, serve makes a self-signed certificate
 # in the volume on first start (tls.mode = "auto"); MYPAY_TLS_MODE=off serves

@@ -15,6 +15,8 @@ use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::{CertificateDer, PrivateKeyDer};
 use serde::{Deserialize, Serialize};
 
+use crate::net::IpRange;
+
 /// The schema version of `mypay.toml`; bumped when a key changes meaning.
 pub const CONFIG_VERSION: u32 = 1;
 
@@ -249,6 +251,12 @@ pub struct StationSection {
     pub station_id: String,
     /// The station password agreed with pagoPA (legacy nodeForPa calls).
     pub password: Secret,
+    /// How the pagoPA Node is authenticated on `/ws/fesp/`: `mtls` (client certificates chaining
+    /// to `tls.client_ca`), `proxy` (a reverse proxy at `node_addresses` authenticates it) or
+    /// `addresses` (only calls from `node_addresses`). Required by `serve`.
+    pub node_auth: String,
+    /// With `proxy` or `addresses`: the IP addresses or CIDR blocks allowed to call the station.
+    pub node_addresses: Vec<String>,
 }
 
 /// `[node]`: where the pagoPA Node (or the regional node) is.
@@ -397,6 +405,9 @@ pub struct Config {
     /// listens: production, mode `auto`, no `tls.cert`.
     #[serde(skip)]
     pub generate_tls: bool,
+    /// Who may call the station.
+    #[serde(skip)]
+    pub node_auth: NodeAuth,
 }
 
 /// Every environment variable we read, with the key it overrides.
@@ -409,6 +420,8 @@ pub const ENV_KEYS: &[(&str, &str)] = &[
     ("MYPAY_STATION_BROKER_ID", "station.broker_id"),
     ("MYPAY_STATION_STATION_ID", "station.station_id"),
     ("MYPAY_STATION_PASSWORD", "station.password"),
+    ("MYPAY_STATION_NODE_AUTH", "station.node_auth"),
+    ("MYPAY_STATION_NODE_ADDRESSES", "station.node_addresses"),
     ("MYPAY_NODE_BASE_URL", "node.base_url"),
     ("MYPAY_NODE_SUBSCRIPTION_KEY", "node.subscription_key"),
     ("MYPAY_NODE_REPORTING_INTERVAL_MINUTES", "node.reporting_interval_minutes"),
@@ -491,6 +504,8 @@ impl RawConfig {
             "station.broker_id" => self.station.broker_id = value.to_owned(),
             "station.station_id" => self.station.station_id = value.to_owned(),
             "station.password" => self.station.password = Secret::new(value),
+            "station.node_auth" => self.station.node_auth = value.to_owned(),
+            "station.node_addresses" => self.station.node_addresses = comma_list(value),
             "node.base_url" => self.node.base_url = value.to_owned(),
             "node.subscription_key" => self.node.subscription_key = Secret::new(value),
             "node.reporting_interval_minutes" => self.node.reporting_interval_minutes = parse_number(value)?,
@@ -511,10 +526,7 @@ impl RawConfig {
             "citizen_auth.header_fiscal_code" => self.citizen_auth.header_fiscal_code = value.to_owned(),
             "citizen_auth.header_name" => self.citizen_auth.header_name = value.to_owned(),
             "citizen_auth.header_email" => self.citizen_auth.header_email = value.to_owned(),
-            "citizen_auth.trusted_proxies" => {
-                self.citizen_auth.trusted_proxies =
-                    value.split(',').map(str::trim).filter(|v| !v.is_empty()).map(str::to_owned).collect()
-            }
+            "citizen_auth.trusted_proxies" => self.citizen_auth.trusted_proxies = comma_list(value),
             "import.max_upload_bytes" => self.import.max_upload_bytes = parse_number(value)?,
             "import.max_uncompressed_bytes" => self.import.max_uncompressed_bytes = parse_number(value)?,
             "sil.intermediary_org" => self.sil.intermediary_org = value.to_owned(),
@@ -639,6 +651,8 @@ impl Config {
             _ => {}
         }
 
+        let node_auth = check_node_auth(&raw.station, &raw.tls, mode, &mut problem);
+
         if !raw.mail.host.is_empty() && !raw.mail.from.contains('@') {
             problem("mail.from", "is required with mail.host (the sender address)".to_owned());
         }
@@ -674,7 +688,116 @@ impl Config {
         }
         let database_path = raw.data_dir.join("mypay.db");
         let generate_tls = mode == Mode::Production && raw.tls.mode == "auto" && raw.tls.cert.as_os_str().is_empty();
-        Ok(Config { raw, listen, database_path, sources, tls, generate_tls })
+        Ok(Config { raw, listen, database_path, sources, tls, generate_tls, node_auth })
+    }
+}
+
+/// A list given in one environment variable: comma-separated, blanks dropped.
+fn comma_list(value: &str) -> Vec<String> {
+    value.split(',').map(str::trim).filter(|v| !v.is_empty()).map(str::to_owned).collect()
+}
+
+/// How the pagoPA Node proves who it is on the station path (`/ws/fesp/`). Anyone who reaches an
+/// unauthenticated station could mark debts paid with forged receipts, so `serve` needs one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NodeAuth {
+    /// Mutual TLS on this listener: a client certificate chaining to `tls.client_ca`.
+    MutualTls,
+    /// A reverse proxy at these addresses authenticates the Node (mutual TLS there) and is the only
+    /// caller of the station.
+    Proxy(Vec<IpRange>),
+    /// Only these addresses (the Node's egress addresses) may call the station.
+    Addresses(Vec<IpRange>),
+}
+
+impl NodeAuth {
+    /// The addresses allowed on the station path, for the address-based kinds.
+    pub fn addresses(&self) -> Option<&[IpRange]> {
+        match self {
+            NodeAuth::MutualTls => None,
+            NodeAuth::Proxy(list) | NodeAuth::Addresses(list) => Some(list),
+        }
+    }
+
+    /// Whether a caller may use the station: its connection presented a verified client
+    /// certificate, or came from an allowed address.
+    pub fn admits(&self, client_verified: bool, peer: Option<std::net::IpAddr>) -> bool {
+        match self.addresses() {
+            None => client_verified,
+            Some(list) => peer.is_some_and(|ip| crate::net::any_contains(list, ip)),
+        }
+    }
+
+    /// One line for `config check` and the start banner.
+    pub fn describe(&self, client_ca: &Path) -> String {
+        let list = |l: &[IpRange]| l.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ");
+        match self {
+            NodeAuth::MutualTls => {
+                format!("mutual TLS, client certificates chaining to {}", client_ca.display())
+            }
+            NodeAuth::Proxy(l) => format!("a reverse proxy that authenticates the Node, calling from {}", list(l)),
+            NodeAuth::Addresses(l) => format!("calls from these addresses only: {}", list(l)),
+        }
+    }
+}
+
+/// Checks `station.node_auth` and `station.node_addresses`. Unset outside production, the station
+/// takes client certificates when `tls.client_ca` is set and loopback callers otherwise (the
+/// demo's simulator).
+fn check_node_auth(
+    station: &StationSection,
+    tls: &TlsSection,
+    mode: Mode,
+    problem: &mut impl FnMut(&'static str, String),
+) -> NodeAuth {
+    let mut ranges = Vec::new();
+    for text in &station.node_addresses {
+        match IpRange::parse(text) {
+            Ok(range) => ranges.push(range),
+            Err(reason) => problem("station.node_addresses", reason),
+        }
+    }
+    let has_ca = !tls.client_ca.as_os_str().is_empty();
+    let loopback = || ["127.0.0.0/8", "::1"].iter().filter_map(|r| IpRange::parse(r).ok()).collect::<Vec<_>>();
+    match station.node_auth.as_str() {
+        "" if mode != Mode::Production => {
+            if has_ca {
+                NodeAuth::MutualTls
+            } else {
+                NodeAuth::Addresses(loopback())
+            }
+        }
+        "" => {
+            problem(
+                "station.node_auth",
+                "is required: how the pagoPA Node is authenticated on /ws/fesp/ (mtls, proxy or addresses); \
+                 without it anyone who reaches the station could send receipts"
+                    .to_owned(),
+            );
+            NodeAuth::Addresses(Vec::new())
+        }
+        "mtls" => {
+            if !has_ca {
+                problem("station.node_auth", "is \"mtls\" but tls.client_ca (the Node's CA) is not set".to_owned());
+            }
+            if tls.mode == "off" {
+                problem(
+                    "station.node_auth",
+                    "is \"mtls\" but tls.mode is \"off\": use proxy behind a TLS proxy".to_owned(),
+                );
+            }
+            NodeAuth::MutualTls
+        }
+        kind @ ("proxy" | "addresses") => {
+            if station.node_addresses.is_empty() {
+                problem("station.node_addresses", format!("is required with station.node_auth = {kind:?}"));
+            }
+            if kind == "proxy" { NodeAuth::Proxy(ranges) } else { NodeAuth::Addresses(ranges) }
+        }
+        other => {
+            problem("station.node_auth", format!("{other:?} must be mtls, proxy or addresses"));
+            NodeAuth::Addresses(Vec::new())
+        }
     }
 }
 
@@ -811,7 +934,10 @@ mod tests {
     fn incomplete_production_names_every_missing_key() {
         let Err(ConfigError::Invalid(problems)) = production("") else { panic!("must fail") };
         let keys: Vec<_> = problems.iter().map(|p| p.key).collect();
-        assert_eq!(keys, ["server.public_url", "station.broker_id", "station.station_id", "node.base_url"]);
+        assert_eq!(
+            keys,
+            ["server.public_url", "station.broker_id", "station.station_id", "node.base_url", "station.node_auth"]
+        );
     }
 
     #[test]
@@ -819,6 +945,7 @@ mod tests {
         let config = production(
             "data_dir = \"/var/lib/mypay\"\n[server]\npublic_url = \"https://pagamenti.example.it\"\n\
              [station]\nbroker_id = \"12345678901\"\nstation_id = \"12345678901_01\"\n\
+             node_auth = \"addresses\"\nnode_addresses = [\"192.0.2.0/24\"]\n\
              [node]\nbase_url = \"https://api.example.it\"\n",
         )
         .unwrap();
@@ -828,11 +955,49 @@ mod tests {
     #[test]
     fn production_generates_a_certificate_unless_tls_is_off_or_configured() {
         let base = "[server]\npublic_url = \"https://pagamenti.example.it\"\n[station]\nbroker_id = \"12345678901\"\n\
-                    station_id = \"12345678901_01\"\n[node]\nbase_url = \"https://api.example.it\"\n";
+                    station_id = \"12345678901_01\"\nnode_auth = \"proxy\"\nnode_addresses = [\"10.0.0.5\"]\n\
+                    [node]\nbase_url = \"https://api.example.it\"\n";
         assert!(production(base).unwrap().generate_tls);
         assert!(!production(&format!("{base}[tls]\nmode = \"off\"\n")).unwrap().generate_tls);
         let demo = Config::validate(RawConfig::default(), Mode::Demo, vec![]).unwrap();
         assert!(!demo.generate_tls && demo.tls.is_none());
+    }
+
+    /// The station must know how the Node is authenticated: production refuses to start without
+    /// it, each kind needs its companion setting, and the demo admits loopback callers only.
+    #[test]
+    fn the_station_needs_a_way_to_authenticate_the_node() {
+        let base = "[server]\npublic_url = \"https://pagamenti.example.it\"\n[node]\nbase_url = \"https://api.example.it\"\n\
+                    [station]\nbroker_id = \"12345678901\"\nstation_id = \"12345678901_01\"\n";
+        let problems = |extra: &str| match production(&format!("{base}{extra}")) {
+            Err(ConfigError::Invalid(problems)) => problems.iter().map(ToString::to_string).collect::<Vec<_>>(),
+            Ok(_) => Vec::new(),
+            Err(other) => vec![other.to_string()],
+        };
+        let missing = problems("");
+        assert!(missing[0].starts_with("station.node_auth: is required"), "{missing:?}");
+        assert!(problems("node_auth = \"mtls\"\n")[0].contains("tls.client_ca (the Node's CA) is not set"));
+        assert!(problems("node_auth = \"addresses\"\n")[0].starts_with("station.node_addresses: is required"));
+        assert!(problems("node_auth = \"proxy\"\nnode_addresses = [\"10.0.0.5/8\"]\n")[0].contains("bits set past /8"));
+        assert!(problems("node_auth = \"anyone\"\n")[0].contains("must be mtls, proxy or addresses"));
+
+        let config =
+            production(&format!("{base}node_auth = \"proxy\"\nnode_addresses = [\"10.0.0.5\", \"2001:db8::/64\"]\n"))
+                .unwrap();
+        let ip = |t: &str| Some(t.parse::<std::net::IpAddr>().unwrap());
+        assert!(config.node_auth.admits(false, ip("10.0.0.5")) && config.node_auth.admits(false, ip("2001:db8::7")));
+        assert!(!config.node_auth.admits(true, ip("10.0.0.6")), "an address-based station ignores certificates");
+        assert!(!config.node_auth.admits(false, None));
+        assert_eq!(
+            config.node_auth.describe(Path::new("")),
+            "a reverse proxy that authenticates the Node, calling from 10.0.0.5, 2001:db8::/64"
+        );
+
+        let demo = Config::validate(RawConfig::default(), Mode::Demo, vec![]).unwrap();
+        assert!(demo.node_auth.admits(false, ip("127.0.0.1")) && demo.node_auth.admits(false, ip("::1")));
+        assert!(!demo.node_auth.admits(false, ip("192.168.1.20")), "the demo's station is for its own simulator");
+        let described = NodeAuth::MutualTls.describe(Path::new("/etc/ca.pem"));
+        assert_eq!(described, "mutual TLS, client certificates chaining to /etc/ca.pem");
     }
 
     #[test]

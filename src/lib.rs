@@ -9,6 +9,7 @@ pub mod config;
 pub mod domain;
 pub mod flows;
 pub mod jobs;
+pub mod net;
 pub mod nodesim;
 pub mod oidc;
 pub mod pagopa;

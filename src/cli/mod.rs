@@ -183,6 +183,10 @@ fn execute(mut cli: Cli) -> Result<(), CliError> {
             let config = Config::load(cli.config.as_deref(), &overrides(None), Mode::Production)?;
             tls_setup(&config)?;
             println!("configuration is valid ({})", config.sources.join(", "));
+            println!(
+                "pagoPA Node authentication on /ws/fesp/: {}",
+                config.node_auth.describe(&config.raw.tls.client_ca)
+            );
             Ok(())
         }
         Command::Config(ConfigCommand::Show { json }) => {
@@ -243,9 +247,12 @@ fn execute(mut cli: Cli) -> Result<(), CliError> {
 /// the certificate) is reported like every other configuration problem, by key, exit 2.
 fn tls_setup(config: &Config) -> Result<Option<crate::web::tls::Setup>, CliError> {
     let Some(material) = &config.tls else { return Ok(None) };
-    crate::web::tls::setup(material)
-        .map(Some)
-        .map_err(|err| CliError::Config(ConfigError::Invalid(vec![Problem { key: err.key, reason: err.reason }])))
+    let setup = crate::web::tls::setup(material)
+        .map_err(|err| CliError::Config(ConfigError::Invalid(vec![Problem { key: err.key, reason: err.reason }])))?;
+    Ok(Some(match config.node_auth.addresses() {
+        Some(ranges) => setup.with_node_addresses(ranges),
+        None => setup,
+    }))
 }
 
 /// Opens the database of the configured data directory for an administrative command.

@@ -48,9 +48,11 @@ pub fn run(config: Config, demo_mode: bool) -> Result<(), CliError> {
     if let Some(sim) = &simulator {
         let _ = writeln!(out, "  simulatore pagoPA (Nodo, Checkout, PSP): {}/", sim.base_url);
     }
-    if tls.as_ref().is_some_and(web::tls::Setup::requires_client_cert) {
-        let _ = writeln!(out, "  /ws/fesp/ requires a client certificate from tls.client_ca");
-    }
+    let _ = writeln!(
+        out,
+        "  /ws/fesp/ answers the pagoPA Node only: {}",
+        state.config.node_auth.describe(&state.config.raw.tls.client_ca)
+    );
     match &seeded {
         Some(Seeded::Created { operator_password, debts }) => {
             let _ = writeln!(out, "demo data created: org {} with {debts} debts", demo::DEMO_IPA);

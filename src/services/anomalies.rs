@@ -70,6 +70,12 @@ pub fn list(db: &Db, access: &OrgAccess, open: bool) -> Result<Vec<AnomalyView>,
     })
 }
 
+/// Whether the org has anomaly `id` (any state).
+pub fn exists(db: &Db, access: &OrgAccess, id: i64) -> Result<bool, ServiceError> {
+    require_admin(access)?;
+    Ok(db.read(|conn| anomalies::find_anomaly(conn, access.org.id, id))?.is_some())
+}
+
 /// How many anomalies the org has open.
 pub fn open_count(db: &Db, org_id: i64) -> Result<i64, ServiceError> {
     Ok(db.read(|conn| anomalies::count_open(conn, org_id))?)

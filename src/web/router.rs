@@ -21,10 +21,10 @@ pub struct Request<'a> {
     pub headers: &'a [(String, String)],
     /// The body, read within the route's limit.
     pub body: &'a [u8],
-    /// The connection presented a client certificate that chains to `tls.client_ca` (always false
-    /// without TLS). `server` already refuses the station path without it.
+    /// The connection may call the station (`config::NodeAuth`). `server` already refuses the
+    /// station path without it.
     #[allow(dead_code, reason = "for handlers that want it; the station guard itself lives in server")]
-    pub client_verified: bool,
+    pub node_trusted: bool,
     /// The TCP peer; `None` behind the TLS front end (unix sockets). Only trusted-header login
     /// looks at it.
     pub peer: Option<std::net::IpAddr>,

@@ -6,8 +6,9 @@
 //!
 //! Without `[tls]` the workers read one tiny_http server on the public address. With it, the public
 //! address belongs to the TLS front end (`tls`), and the workers read the queue it fills from its
-//! two internal servers; every request then carries whether its connection presented a verified
-//! client certificate, and [`needs_client_cert`] is enforced here, before any handler runs.
+//! two internal servers. Every request carries whether its connection may call the station
+//! (`config::NodeAuth`: a verified client certificate, or an allowed client address), and
+//! [`is_station_path`] is refused to the others here, before the body is read or any handler runs.
 
 use std::io::Read;
 use std::net::SocketAddr;
@@ -18,6 +19,7 @@ use std::time::{Duration, Instant};
 
 use super::router::{self, Request};
 use super::{AppState, Response, tls, ui};
+use crate::config::NodeAuth;
 
 /// How long a worker blocks waiting for a request before it looks at the shutdown flag again.
 const POLL: Duration = Duration::from_millis(100);
@@ -61,7 +63,7 @@ enum Intake {
     /// Plain HTTP: the one tiny_http server on the public address.
     Plain(Arc<tiny_http::Server>),
     /// HTTPS: the front end's queue, fed by its two internal servers.
-    Tls { front: tls::Front, client_cert_required: bool },
+    Tls(tls::Front),
 }
 
 /// A bound listener, not yet serving.
@@ -76,7 +78,7 @@ impl Listener {
     pub fn scheme(&self) -> &'static str {
         match self.intake {
             Intake::Plain(_) => "http",
-            Intake::Tls { .. } => "https",
+            Intake::Tls(_) => "https",
         }
     }
 }
@@ -99,7 +101,7 @@ pub fn bind(addr: SocketAddr, tls: Option<(&tls::Setup, &std::path::Path)>) -> R
     let local_addr = public.local_addr().map_err(|err| bind_error(err.to_string()))?;
     let front = tls::start(public, setup, socket_dir)
         .map_err(|err| ServeError::Tls { dir: socket_dir.display().to_string(), reason: err.to_string() })?;
-    Ok(Listener { intake: Intake::Tls { front, client_cert_required: setup.requires_client_cert() }, local_addr })
+    Ok(Listener { intake: Intake::Tls(front), local_addr })
 }
 
 fn tcp_listener(addr: SocketAddr) -> std::io::Result<std::net::TcpListener> {
@@ -115,36 +117,35 @@ fn tcp_listener(addr: SocketAddr) -> std::io::Result<std::net::TcpListener> {
 /// What the server knows about a request's connection.
 #[derive(Debug, Clone, Copy, Default)]
 struct Connection {
-    /// The client presented a certificate that chains to `tls.client_ca`.
-    client_verified: bool,
-    /// `tls.client_ca` is set, so the station path needs `client_verified`.
-    client_cert_required: bool,
+    /// The connection may call the station (`config::NodeAuth`).
+    node_trusted: bool,
 }
 
 impl Intake {
-    fn recv(&self) -> Option<(tiny_http::Request, Connection)> {
+    fn recv(&self, node_auth: &NodeAuth) -> Option<(tiny_http::Request, Connection)> {
         match self {
             Intake::Plain(server) => match server.recv_timeout(POLL) {
-                Ok(request) => request.map(|r| (r, Connection::default())),
+                Ok(request) => request.map(|r| {
+                    // Plain HTTP has no client certificates: only an address can admit the Node.
+                    let peer = r.remote_addr().map(|addr| addr.ip());
+                    (r, Connection { node_trusted: node_auth.admits(false, peer) })
+                }),
                 Err(err) => {
                     tracing::warn!(error = %err, "failed to accept a request");
                     None
                 }
             },
-            Intake::Tls { front, client_cert_required } => front.recv_timeout(POLL).map(|incoming| {
-                let conn = Connection {
-                    client_verified: incoming.client_verified,
-                    client_cert_required: *client_cert_required,
-                };
-                (incoming.request, conn)
-            }),
+            // The front end decided, as it alone knows the client's certificate and address.
+            Intake::Tls(front) => front
+                .recv_timeout(POLL)
+                .map(|incoming| (incoming.request, Connection { node_trusted: incoming.node_trusted })),
         }
     }
 }
 
 /// True for the station endpoint, which only the pagoPA Node may call. The path is read the way
 /// `router::route` reads it (leading slashes collapsed), so that `//ws/fesp/` cannot slip past.
-pub fn needs_client_cert(path: &str) -> bool {
+pub fn is_station_path(path: &str) -> bool {
     let path = path.trim_start_matches('/');
     path == "ws/fesp" || path.starts_with("ws/fesp/")
 }
@@ -163,7 +164,7 @@ pub fn serve(listener: Listener, state: Arc<AppState>, shutdown: &Shutdown) {
         let request_ids = Arc::clone(&request_ids);
         let spawned = std::thread::Builder::new().name(format!("http-{worker_idx}")).spawn(move || {
             while !shutdown.is_triggered() {
-                match intake.recv() {
+                match intake.recv(&state.config.node_auth) {
                     Some((request, conn)) => handle(&state, request, request_ids.fetch_add(1, Ordering::Relaxed), conn),
                     // Idle: a good moment to write the journal's pending batch.
                     None => state.journal.flush_if_due(&state.db),
@@ -181,7 +182,7 @@ pub fn serve(listener: Listener, state: Arc<AppState>, shutdown: &Shutdown) {
         }
     }
     // Every answered response is now written to its connection; let the front end deliver them.
-    if let Intake::Tls { front, .. } = &*intake {
+    if let Intake::Tls(front) = &*intake {
         front.stop();
     }
 }
@@ -199,9 +200,14 @@ fn handle(state: &AppState, mut raw: tiny_http::Request, request_id: u64, conn: 
         .map(|h| (h.field.as_str().as_str().to_ascii_lowercase(), h.value.as_str().to_owned()))
         .collect();
 
-    let response = if conn.client_cert_required && !conn.client_verified && needs_client_cert(&path) {
+    let response = if !conn.node_trusted && is_station_path(&path) {
         // Refused before the body is read and before any handler sees it.
-        Response::text(403, "text/plain; charset=utf-8", "a client certificate is required\n".to_owned())
+        tracing::warn!(target: "security", request_id, ?peer, "station call refused: not the pagoPA Node");
+        let why = match state.config.node_auth {
+            NodeAuth::MutualTls => "this endpoint answers the pagoPA Node only: a client certificate is required\n",
+            NodeAuth::Proxy(_) | NodeAuth::Addresses(_) => "this endpoint answers the pagoPA Node only\n",
+        };
+        Response::text(403, "text/plain; charset=utf-8", why.to_owned())
     } else {
         match read_body(&mut raw, route.body_limit(state)) {
             Err(response) => response,
@@ -213,7 +219,7 @@ fn handle(state: &AppState, mut raw: tiny_http::Request, request_id: u64, conn: 
                     query,
                     headers: &headers,
                     body: &body,
-                    client_verified: conn.client_verified,
+                    node_trusted: conn.node_trusted,
                     peer,
                 };
                 match catch_unwind(AssertUnwindSafe(|| router::dispatch(state, &route, &request))) {
@@ -236,7 +242,7 @@ fn handle(state: &AppState, mut raw: tiny_http::Request, request_id: u64, conn: 
         method,
         path,
         status,
-        client_cert = conn.client_verified,
+        node = conn.node_trusted,
         ms = u64::try_from(elapsed.as_millis()).unwrap_or(u64::MAX),
         "request"
     );
@@ -308,10 +314,10 @@ mod tests {
     #[test]
     fn the_station_path_needs_a_client_certificate_however_it_is_spelled() {
         for path in ["/ws/fesp/", "/ws/fesp/PagamentiTelematiciRPT", "//ws/fesp/x", "/ws/fesp"] {
-            assert!(needs_client_cert(path), "{path}");
+            assert!(is_station_path(path), "{path}");
         }
         for path in ["/", "/healthz", "/ws/fespx", "/ws/other/", "/static/ws/fesp/"] {
-            assert!(!needs_client_cert(path), "{path}");
+            assert!(!is_station_path(path), "{path}");
         }
     }
 }

@@ -5,12 +5,14 @@
 //! Why a front end: tiny_http 0.12's own TLS (rustls 0.20) cannot ask for client certificates, and
 //! the station path needs mutual TLS while the citizen portal must keep working in browsers that
 //! have none. So the handshake happens here, with a verifier that *allows* anonymous clients, and
-//! the outcome picks the backend: the "verified" tiny_http server when the client presented a
-//! certificate chaining to `tls.client_ca`, the "plain" one otherwise. `server` reads both and
-//! refuses `/ws/fesp/` on plain connections (see `server::needs_client_cert`).
+//! the outcome picks the backend: the "node" tiny_http server when the connection may call the
+//! station (with `station.node_auth = "mtls"`, a client certificate chaining to `tls.client_ca`;
+//! with an address-based kind, a client address in `station.node_addresses`, which only this front
+//! end sees), the "plain" one otherwise. `server` reads both and refuses `/ws/fesp/` on plain
+//! connections (see `server::is_station_path`).
 //!
 //! The backends listen on unix sockets in `<data_dir>/run/` (mode 0700) rather than on loopback
-//! TCP: a loopback port would let any local process reach the "verified" server without a
+//! TCP: a loopback port would let any local process reach the "node" server without a
 //! certificate.
 //!
 //! Threads: [`ACCEPTORS`] acceptor threads block in `accept` and hand each connection to its own
@@ -36,6 +38,7 @@ use rustls::server::WebPkiClientVerifier;
 use rustls::{RootCertStore, ServerConfig, ServerConnection};
 
 use crate::config::TlsMaterial;
+use crate::net::IpRange;
 
 /// How long a client has to complete the TLS handshake.
 pub const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
@@ -68,17 +71,27 @@ pub struct SetupError {
     pub reason: String,
 }
 
-/// The rustls server configuration and whether client certificates are checked.
+/// The rustls server configuration and who may call the station.
 #[derive(Debug, Clone)]
 pub struct Setup {
     config: Arc<ServerConfig>,
     client_ca: bool,
+    /// `Some`: the station is for these client addresses (certificates do not matter); `None`: for
+    /// connections with a verified client certificate.
+    node_addresses: Option<Arc<Vec<IpRange>>>,
 }
 
 impl Setup {
-    /// True when `tls.client_ca` is set: the station path then requires a verified connection.
+    /// True when `tls.client_ca` is set: client certificates are asked for and verified.
     pub fn requires_client_cert(&self) -> bool {
         self.client_ca
+    }
+
+    /// The station admits callers by address (`station.node_auth` proxy or addresses) instead of
+    /// by certificate.
+    pub fn with_node_addresses(mut self, ranges: &[IpRange]) -> Setup {
+        self.node_addresses = Some(Arc::new(ranges.to_vec()));
+        self
     }
 }
 
@@ -117,14 +130,14 @@ pub fn setup(material: &TlsMaterial) -> Result<Setup, SetupError> {
         })?;
     // tiny_http speaks HTTP/1.1 only; saying so stops a client from assuming h2.
     config.alpn_protocols = vec![b"http/1.1".to_vec()];
-    Ok(Setup { config: Arc::new(config), client_ca: !material.client_ca.is_empty() })
+    Ok(Setup { config: Arc::new(config), client_ca: !material.client_ca.is_empty(), node_addresses: None })
 }
 
 /// A request read by one of the backends, with the kind of connection it came on.
 pub struct Incoming {
     pub request: tiny_http::Request,
-    /// The client presented a certificate that chains to `tls.client_ca`.
-    pub client_verified: bool,
+    /// The connection may call the station (see the module documentation).
+    pub node_trusted: bool,
 }
 
 /// The running front end: acceptors, pumps and the two backends.
@@ -140,6 +153,7 @@ pub struct Front {
 /// What the acceptors, connections and pumps share.
 struct Shared {
     config: Arc<ServerConfig>,
+    node_addresses: Option<Arc<Vec<IpRange>>>,
     plain_path: PathBuf,
     verified_path: PathBuf,
     stopping: AtomicBool,
@@ -167,6 +181,7 @@ pub fn start(listener: TcpListener, setup: &Setup, socket_dir: &Path) -> io::Res
     let mut backends = Vec::new();
     let shared = Arc::new(Shared {
         config: Arc::clone(&setup.config),
+        node_addresses: setup.node_addresses.clone(),
         plain_path: plain_path.clone(),
         verified_path: verified_path.clone(),
         stopping: AtomicBool::new(false),
@@ -226,7 +241,7 @@ fn spawn_pump(
         while !shared.stopping.load(Ordering::SeqCst) {
             match server.recv_timeout(PUMP_POLL) {
                 Ok(Some(request)) => {
-                    if tx.send(Incoming { request, client_verified: verified }).is_err() {
+                    if tx.send(Incoming { request, node_trusted: verified }).is_err() {
                         break;
                     }
                 }
@@ -363,8 +378,12 @@ fn connection(mut tcp: TcpStream, peer: SocketAddr, guard: OpenGuard) {
         return;
     }
     let client_verified = conn.peer_certificates().is_some_and(|certs| !certs.is_empty());
-    let path = if client_verified { &shared.verified_path } else { &shared.plain_path };
-    tracing::debug!(%peer, client_verified, "TLS connection established");
+    let node_trusted = match &shared.node_addresses {
+        Some(ranges) => crate::net::any_contains(ranges, peer.ip()),
+        None => client_verified,
+    };
+    let path = if node_trusted { &shared.verified_path } else { &shared.plain_path };
+    tracing::debug!(%peer, client_verified, node_trusted, "TLS connection established");
     let backend = match UnixStream::connect(path) {
         Ok(backend) => backend,
         Err(err) => {

@@ -111,6 +111,10 @@ fn every_backoffice_route_keeps_orgs_and_debt_types_apart() {
         &[("from", "2026-01-01"), ("to", "2026-01-31"), ("version", "1.3")],
     );
     assert_eq!(page.status, 303);
+    // And an anomaly: a receipt of one cent for one of its debts.
+    let (_, notice, iuv, _) = crate::station::open_debts(&dir).remove(0);
+    let forged = crate::station::send_rt_req(&notice, &iuv, 1, "a0e1000000000000000000000000000f", true);
+    assert!(crate::station::call(&server, Some("paSendRTV2"), &forged).body.contains("<outcome>OK</outcome>"));
     let tari_iud = format!("TARI-{}-0001", mypay::clock::today_rome(mypay::clock::now()).year());
     let tari = debt_json(&dir, &tari_iud);
     let tari_id = id_of(&mut demo, &tari_iud);
@@ -124,6 +128,7 @@ fn every_backoffice_route_keeps_orgs_and_debt_types_apart() {
         ("entry", "1"),
         ("operator", "demo"),
         ("type", "TARI"),
+        ("anomaly", "1"),
     ];
 
     // Operator of org A (c_f205), with a valid session and CSRF token so every handler runs.

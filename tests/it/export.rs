@@ -234,8 +234,18 @@ fn secondary_beneficiary_rows_and_operator_filtering() {
     let server = Server::start(&dir, &["demo"]);
     crate::support::add_milano(&dir);
     let (_, notice, iuv, cents) = open_debts(&dir).remove(0);
-    // A receipt of the demo org with a second transfer to Milano (multi-beneficiary).
+    // A receipt of the demo org with a second transfer to Milano (multi-beneficiary); the debt is
+    // made multi-beneficiary first, as a 1_4 row would, so the receipt pays what it asks for.
     let share = 500;
+    let conn = rusqlite::Connection::open(dir.join("mypay.db")).unwrap();
+    conn.busy_timeout(std::time::Duration::from_secs(10)).unwrap();
+    conn.execute(
+        "UPDATE debt SET mb_fiscal_code = '01199250158', mb_name = 'Comune di Milano', \
+         mb_iban = 'IT60X0542811101000000123456', mb_amount_cents = ?2 WHERE iuv = ?1",
+        rusqlite::params![iuv, share],
+    )
+    .unwrap();
+    drop(conn);
     let amount = |c: i64| format!("{}.{:02}", c / 100, c % 100);
     let receipt = crate::station::send_rt_req(&notice, &iuv, cents + share, "5eca0000bbbb1111cccc2222dddd3333", false).replacen(
         "</transfer></transferList>",

@@ -134,6 +134,7 @@ fn production_serve_refuses_incomplete_configuration() {
     assert!(err.contains("server.public_url: is required"), "{err}");
     assert!(err.contains("station.broker_id: is required"), "{err}");
     assert!(err.contains("node.base_url: is required"), "{err}");
+    assert!(err.contains("station.node_auth: is required"), "a station open to anyone is refused: {err}");
     assert!(!dir.join("mypay.db").exists(), "nothing may be created before the configuration is valid");
 }
 
@@ -144,11 +145,25 @@ fn production_serve_starts_with_a_complete_configuration() {
     std::fs::write(
         &config,
         "version = 1\n[server]\npublic_url = \"https://pagamenti.example.it\"\n[station]\nbroker_id = \"01234567897\"\n\
-         station_id = \"01234567897_01\"\n[node]\nbase_url = \"https://api.example.it\"\n[tls]\nmode = \"off\"\n",
+         station_id = \"01234567897_01\"\nnode_auth = \"proxy\"\nnode_addresses = [\"192.0.2.10\"]\n\
+         [node]\nbase_url = \"https://api.example.it\"\n[tls]\nmode = \"off\"\n",
     )
     .unwrap();
+    let out = run(&dir, &["--config", config.to_str().unwrap(), "config", "check"], None);
+    assert!(
+        crate::support::stdout(&out).contains(
+            "pagoPA Node authentication on /ws/fesp/: a reverse proxy that authenticates the Node, calling from 192.0.2.10"
+        ),
+        "{}",
+        crate::support::stdout(&out)
+    );
     let server = Server::start(&dir, &["--config", config.to_str().unwrap(), "serve"]);
     assert!(server.base.starts_with("http://"), "tls.mode = off serves plain HTTP");
+    // Only the proxy may call the station: anyone else is refused before the body is read.
+    let forged = crate::station::send_rt_req("301000000000000144", "01000000000000144", 1, "f0", true);
+    let refused = crate::support::post(&server.url("/ws/fesp/"), "text/xml", forged.as_bytes());
+    assert_eq!((refused.status, refused.body.as_str()), (403, "this endpoint answers the pagoPA Node only\n"));
+    assert_eq!(crate::support::post(&server.url("//ws/fesp"), "text/xml", b"<x/>").status, 403);
     let first_ok = std::time::Instant::now();
     assert_eq!(get(&server.url("/healthz")).status, 200);
     eprintln!("start to first /healthz 200: {:?}", first_ok.duration_since(server.started));

@@ -361,6 +361,7 @@ fn bad_tls_configuration_is_refused_by_key() {
     // `config check` runs the same checks.
     let complete = "version = 1\n[server]\npublic_url = \"https://pagamenti.example.it\"\n[station]\n\
                     broker_id = \"01234567897\"\nstation_id = \"01234567897_01\"\n\
+                    node_auth = \"addresses\"\nnode_addresses = [\"127.0.0.1\"]\n\
                     [node]\nbase_url = \"https://api.example.it\"\n";
     let tls = format!("[tls]\ncert = \"{cert}\"\nkey = \"{}\"\n", other.join("key.pem").display());
     std::fs::write(&config, format!("{complete}{tls}")).unwrap();
@@ -372,6 +373,7 @@ fn bad_tls_configuration_is_refused_by_key() {
 /// A complete production configuration without `[tls]`: `tls.mode` is `auto`.
 const PRODUCTION: &str = "version = 1\n[server]\npublic_url = \"https://pagamenti.example.it\"\n[station]\n\
                           broker_id = \"01234567897\"\nstation_id = \"01234567897_01\"\n\
+                          node_auth = \"addresses\"\nnode_addresses = [\"127.0.0.1\"]\n\
                           [node]\nbase_url = \"https://api.example.it\"\n";
 
 #[test]

@@ -59,6 +59,14 @@ pub fn resolve(ctx: &mut BoCtx<'_>, ipa: &str, id: &str) -> Response {
     let Ok(id) = id.parse::<i64>() else {
         return ui::errors::not_found();
     };
+    match anomalies::exists(&ctx.state.db, &grant, id) {
+        Ok(true) => {}
+        Ok(false) => return ui::errors::not_found(),
+        Err(err) => {
+            tracing::error!(error = %err, "cannot read an anomaly");
+            return ui::errors::internal_error(0);
+        }
+    }
     let resolution = match ctx.form.text("esito").as_str() {
         "accetta" => Resolution::Accept,
         "archivia" => Resolution::Dismiss,
