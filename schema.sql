@@ -490,14 +490,16 @@ CREATE INDEX debt_import_org_iuf ON debt_import (org_id, iuf);
 CREATE TABLE job (
     id                   INTEGER PRIMARY KEY,
     kind                 TEXT NOT NULL,    -- a jobs::JobKind code, e.g. `import`
-    payload              TEXT NOT NULL,    -- JSON arguments of the kind
+    payload              TEXT NOT NULL,    -- JSON arguments of the kind (jobs::Job)
     state                TEXT NOT NULL CHECK (state IN ('queued', 'running', 'done', 'failed')),
     attempts             INTEGER NOT NULL DEFAULT 0 CHECK (attempts >= 0),
     next_run_at          TEXT NOT NULL,    -- not before this time (retries back off)
     owner                TEXT,             -- `pid:<n>` of the process running it
     last_error           TEXT,
     created_at           TEXT NOT NULL,
-    updated_at           TEXT NOT NULL
+    updated_at           TEXT NOT NULL,
+    lease_until          TEXT,             -- the owner's claim holds until then without a heartbeat (version 15)
+    cursor               TEXT              -- how far the job got, as its handler wrote it (version 15)
 );
 CREATE INDEX job_ready ON job (state, next_run_at);
 

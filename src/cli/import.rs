@@ -18,9 +18,9 @@ use serde_json::{Value, json};
 use super::CliError;
 use crate::clock;
 use crate::config::Config;
-use crate::flows::import::{Progress, is_final};
-use crate::jobs::{self, JobSettings};
-use crate::services::imports::{self, Limits, Upload};
+use crate::jobs::{self, Job, Progress};
+use crate::services::background::{self, JobSettings};
+use crate::services::imports::{self, Limits, Upload, is_final};
 use crate::store::Db;
 use crate::store::imports::ImportRecord;
 
@@ -135,13 +135,14 @@ pub fn run(config: &Config, db: &Db, args: ImportArgs) -> Result<(), CliError> {
         max_uncompressed_bytes: limits.max_uncompressed_bytes,
         station_id: config.raw.station.station_id.clone(),
     };
+    let handlers = background::handlers(&settings);
     let show_bar = std::io::stderr().is_terminal();
     let mut bar = |p: Progress| {
         if show_bar {
             progress_bar(p);
         }
     };
-    let outcome = jobs::run_claimed(db, &settings, &job, &|| false, &mut bar)?;
+    let outcome = jobs::run_claimed(db, &handlers, &job, &|| false, &mut bar)?;
     if show_bar {
         eprintln!();
     }
@@ -149,7 +150,13 @@ pub fn run(config: &Config, db: &Db, args: ImportArgs) -> Result<(), CliError> {
         return Err(CliError::System(format!("import {id} did not run: {err}")));
     }
     if args.notices {
-        jobs::run_import_follow_ups(db, &settings, id)?;
+        // No server will pick up the notices job the import queued: run it here.
+        let now = clock::iso(clock::now());
+        if let Some(job_id) = jobs::find_queued(db, &Job::ImportNotices { import_id: id })?
+            && let Some(job) = jobs::claim(db, job_id, &now)?
+        {
+            jobs::run_claimed(db, &handlers, &job, &|| false, &mut |_| {})?;
+        }
     }
     let import = imports::get_import(db, &args.org, id)?;
     print(data_dir, &import, args.json)
@@ -170,7 +177,7 @@ fn progress_bar(p: Progress) {
     let filled = usize::try_from(pct / 4).unwrap_or(0);
     let bar = format!("{}{}", "#".repeat(filled), " ".repeat(25usize.saturating_sub(filled)));
     let mut err = std::io::stderr().lock();
-    let _ = write!(err, "\r[{bar}] {pct:>3}% {} rows", p.rows);
+    let _ = write!(err, "\r[{bar}] {pct:>3}% {} rows", p.units);
     let _ = err.flush();
 }
 

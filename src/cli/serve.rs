@@ -123,14 +123,15 @@ fn start_job_runner(
     state: &std::sync::Arc<web::AppState>,
     shutdown: &server::Shutdown,
 ) -> Result<std::thread::JoinHandle<()>, CliError> {
-    let settings = crate::jobs::JobSettings {
+    let settings = crate::services::background::JobSettings {
         data_dir: state.config.raw.data_dir.clone(),
         max_uncompressed_bytes: state.config.raw.import.max_uncompressed_bytes,
         station_id: state.config.raw.station.station_id.clone(),
     };
+    let handlers = crate::services::background::handlers(&settings);
     let shutdown = shutdown.clone();
     let stopping: std::sync::Arc<dyn Fn() -> bool + Send + Sync> = std::sync::Arc::new(move || shutdown.is_triggered());
-    crate::jobs::start(std::sync::Arc::clone(state), |s: &web::AppState| &s.db, settings, stopping)
+    crate::jobs::start(std::sync::Arc::clone(state), |s: &web::AppState| &s.db, handlers, stopping)
         .map_err(|err| CliError::System(format!("cannot start the job runner: {err}")))
 }
 

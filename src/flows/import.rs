@@ -1,39 +1,17 @@
-//! The debt-flow import pipeline (reference/mypay.md §2): check the name, open the ZIP, read the
-//! CSV as a stream, check every row with `domain::debt_row`, apply the good ones with the
-//! `services::debts` transaction functions, and write the `_SCARTI` and `_IUV` result files.
-//!
-//! Durability: the whole file is applied in ONE transaction, which also ends the import in
-//! `IMPORT_ESEGUITO`; result files are synced and renamed into place before it commits. A crash at
-//! any point leaves either nothing of the file or all of it; the job runs again after a restart
-//! and, finding its import still unfinished, starts over. A file-level error rolls back whatever
-//! rows were applied and ends the import in `IMPORT_ABORTITO` with MyPay's code.
-//! Memory: the CSV is read line by line from the ZIP; only a Bloom filter of the IUDs is kept (to
-//! refuse an IUD seen earlier in the file), plus the IUDs of rejected rows.
-//! Speed: a file expected to hold more rows than the debt table is applied with the table's search
-//! indexes set aside and built again once at the end, inside the same transaction.
-//! Must never: write SQL, or let one bad row stop the others.
+//! The debt-flow import's file formats (reference/mypay.md §2): the upload's name
+//! `<IPA>-<IUF>-<version>.zip`, the file-level refusals with MyPay's codes, the errors of a run of
+//! the pipeline, and the `bilancio` column. The rows are read by `import_rows`, result files written
+//! by `results`; running an import (the transaction, the state checks) is
+//! `services::imports::run`'s.
+//! Must never: write SQL or open a transaction.
 
-use std::collections::{HashMap, HashSet};
 use std::io;
-use std::path::Path;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::mpsc::{self, Receiver};
 
-use jiff::civil::Date;
-
-use super::csv_row;
-use super::import_layout::{Layout, Version};
-use super::import_rows::{self, Batch, KnownType, Prepared, PreparedRow, ResultLine, Rules, Upload};
-use super::results::{self, ResultZip};
+use super::import_layout::Version;
 use super::zipfile::ZipError;
-use crate::domain::debt_row::{self, BilancioField, RowError};
-use crate::services::ServiceError;
-use crate::services::debts::{self, OrgScope, Source};
+use crate::domain::debt_row::BilancioField;
 use crate::soap;
-use crate::store::debts as store_debts;
-use crate::store::imports::{self, ImportRecord, ImportTotals};
-use crate::store::{Conn, Db, StoreError, audit, debt_types, operators};
+use crate::store::StoreError;
 
 /// A file-level refusal: MyPay's code (with its arguments, e.g. `PAA_IMPORT_ENTE_ERR(a,b)`) and
 /// a description for the operator.
@@ -44,7 +22,7 @@ pub struct FileError {
 }
 
 impl FileError {
-    pub(super) fn new(code: impl Into<String>, description: impl Into<String>) -> FileError {
+    pub fn new(code: impl Into<String>, description: impl Into<String>) -> FileError {
         FileError { code: code.into(), description: description.into() }
     }
 }
@@ -65,49 +43,6 @@ impl From<StoreError> for RunError {
         RunError::System(err.to_string())
     }
 }
-
-impl From<ServiceError> for RunError {
-    fn from(err: ServiceError) -> RunError {
-        RunError::System(err.to_string())
-    }
-}
-
-/// How far a run is, for progress bars.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct Progress {
-    pub rows: u64,
-    /// Decompressed bytes read so far and in all (as the ZIP declares it).
-    pub bytes: u64,
-    pub total_bytes: u64,
-}
-
-/// What a run needs besides the import.
-pub struct RunEnv<'a> {
-    pub db: &'a Db,
-    pub data_dir: &'a Path,
-    pub max_uncompressed_bytes: u64,
-    /// Today in Europe/Rome and now (UTC ISO 8601): the rules take time as a parameter.
-    pub today: Date,
-    pub now: &'a str,
-    /// Polled between rows; true stops the run with [`RunError::Interrupted`].
-    pub cancelled: &'a dyn Fn() -> bool,
-    pub progress: &'a mut dyn FnMut(Progress),
-}
-
-/// Page cache of the importing connection while a file is applied, in KiB.
-const IMPORT_CACHE_KIB: i64 = 48 * 1024;
-/// Page cache, and so memory of SQLite's sorter, while the search indexes are built after a large
-/// file's rows, in KiB.
-const SORT_CACHE_KIB: i64 = 16 * 1024;
-/// Rows between two looks at the cancel flag and two progress reports.
-const CHECK_EVERY: u64 = 2048;
-/// Batches of prepared rows the reader may be ahead of the transaction by (memory stays bounded).
-const QUEUED_BATCHES: usize = 8;
-/// Files expected to hold at least this many rows, and more than the debt table, are loaded with
-/// the debt table's search indexes built once at the end (`store::debts::set_aside_search_indexes`).
-const BULK_MIN_ROWS: u64 = 50_000;
-/// The length of a typical 1_4 row, to expect a number of rows from the CSV's declared size.
-const TYPICAL_ROW_BYTES: u64 = 150;
 
 /// A checked file name `<IPA>-<IUF>-<version>.zip`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -155,7 +90,7 @@ pub fn parse_name(file_name: &str, org_ipa: &str) -> Result<FlowName, FileError>
 }
 
 /// The error of a run step: a file-level refusal, or a stop.
-pub(super) enum Stop {
+pub enum Stop {
     File(FileError),
     Run(RunError),
 }
@@ -168,12 +103,6 @@ impl From<RunError> for Stop {
 
 impl From<StoreError> for Stop {
     fn from(err: StoreError) -> Stop {
-        Stop::Run(err.into())
-    }
-}
-
-impl From<ServiceError> for Stop {
-    fn from(err: ServiceError) -> Stop {
         Stop::Run(err.into())
     }
 }
@@ -196,375 +125,6 @@ pub(super) fn read_error(err: io::Error, limit: u64) -> Stop {
     } else {
         // Corrupt compressed data reads as an I/O error too: it is the file's fault.
         Stop::File(generic(format!("lettura del file CSV non riuscita: {err}")))
-    }
-}
-
-/// Runs import `import_id` to its end state and returns the record. Running an import that already
-/// ended changes nothing (a job replayed after a crash).
-pub fn run(env: &mut RunEnv<'_>, import_id: i64) -> Result<ImportRecord, RunError> {
-    let now = env.now;
-    let import = env.db.write(|tx| {
-        let import = imports::find_import(tx, import_id)?
-            .ok_or_else(|| ServiceError::NotFound(format!("import {import_id}")))?;
-        if is_final(&import.state) {
-            return Ok::<_, ServiceError>(import);
-        }
-        imports::update_import_started(tx, import_id, now)?;
-        Ok(ImportRecord { state: "IMPORT_IN_ELAB".to_owned(), ..import })
-    })?;
-    if is_final(&import.state) {
-        return Ok(import);
-    }
-    match apply(env, &import) {
-        Ok(()) => {}
-        Err(Stop::Run(err)) => return Err(err),
-        Err(Stop::File(file)) => {
-            tracing::info!(import = import_id, code = %file.code, "import aborted: {}", file.description);
-            env.db.write(|tx| {
-                imports::update_import_aborted(tx, import_id, &file.code, &file.description, now)?;
-                let object = format!("import:{}", import.file_name);
-                let entry = audit::AuditEntry {
-                    actor: &import.uploader,
-                    org_id: Some(import.org_id),
-                    action: "import.run",
-                    object: Some(&object),
-                    outcome: &file.code,
-                    ..Default::default()
-                };
-                audit::insert_audit(tx, &entry, now)
-            })?;
-        }
-    }
-    let done = env.db.read(|conn| imports::find_import(conn, import_id))?;
-    done.ok_or_else(|| RunError::System(format!("import {import_id} vanished")))
-}
-
-/// Whether an import state is an end state.
-pub fn is_final(state: &str) -> bool {
-    matches!(state, "IMPORT_ESEGUITO" | "IMPORT_ABORTITO")
-}
-
-/// The directory of an import's result files, relative to the data directory.
-pub fn results_dir(import_id: i64) -> String {
-    format!("imports/results/{import_id}")
-}
-
-fn apply(env: &mut RunEnv<'_>, import: &ImportRecord) -> Result<(), Stop> {
-    let name = parse_name(&import.file_name, &import.org_ipa).map_err(Stop::File)?;
-    let upload = Upload {
-        path: env.data_dir.join(&import.stored_file),
-        base: name.base.clone(),
-        version: name.version,
-        limit: env.max_uncompressed_bytes,
-    };
-    let read_bytes = Arc::new(AtomicU64::new(0));
-    let (to_applier, batches) = mpsc::sync_channel::<Batch>(QUEUED_BATCHES);
-    let (send_rules, rules) = mpsc::sync_channel::<Arc<Rules>>(1);
-    // The channels move into the scope's closure: whatever way it returns, they are dropped
-    // before the scope waits for the reader, which then sees the hang-up and stops.
-    std::thread::scope(move |scope| {
-        let counter = Arc::clone(&read_bytes);
-        scope.spawn(move || import_rows::read(upload, to_applier, rules, counter));
-        let next = |batches: &Receiver<Batch>| {
-            batches.recv().map_err(|_| Stop::Run(RunError::System("the import's reader thread stopped".to_owned())))
-        };
-        let header = match next(&batches)? {
-            Batch::Header(header) => header,
-            Batch::Failed(stop) => return Err(stop),
-            Batch::Rows(_) | Batch::End => {
-                return Err(Stop::Run(RunError::System("the import's reader sent rows before the header".to_owned())));
-            }
-        };
-        let dir_rel = results_dir(import.id);
-        let dir = env.data_dir.join(&dir_rel);
-        // A run after a crash starts from a clean folder: files of the lost run are not this run's.
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir)
-            .map_err(|err| RunError::System(format!("cannot create {}: {err}", dir.display())))?;
-
-        let db = env.db;
-        let now = env.now;
-        db.write(|tx| {
-            let current = imports::find_import(tx, import.id)?;
-            if current.as_ref().is_none_or(|i| is_final(&i.state)) {
-                // Another process finished it meanwhile; nothing to do.
-                return Ok(());
-            }
-            for (_, state) in imports::list_states_of_iuf(tx, import.org_id, &name.iuf, import.id)? {
-                match state.as_str() {
-                    "IMPORT_ESEGUITO" => {
-                        return Err(Stop::File(FileError::new(
-                            "PAA_IMPORT_FLUSSO_DUPLICATO",
-                            format!("il flusso {} è già stato caricato", name.iuf),
-                        )));
-                    }
-                    "LOAD_IMPORT" | "IMPORT_IN_ELAB" => {
-                        return Err(Stop::File(FileError::new(
-                            "PAA_IMPORT_FLUSSO_IN_CARICAMENTO",
-                            format!("il flusso {} è in caricamento", name.iuf),
-                        )));
-                    }
-                    _ => {}
-                }
-            }
-            let previous_cache = imports::set_cache_kib(tx, IMPORT_CACHE_KIB)?;
-            let mut rows = RowApplier::new(tx, import, name.version, env.today, now)?;
-            let expected_rows = header.declared / TYPICAL_ROW_BYTES;
-            let table_rows = u64::try_from(store_debts::count_debts_at_most(tx)?).unwrap_or(0);
-            let set_aside = if expected_rows >= BULK_MIN_ROWS && expected_rows > table_rows {
-                tracing::info!(import = import.id, expected_rows, table_rows, "search indexes rebuilt after the rows");
-                Some(store_debts::set_aside_search_indexes(tx)?)
-            } else {
-                None
-            };
-            // The reader may have failed already; its `Failed` then comes next.
-            let _ = send_rules.send(Arc::clone(&rows.rules));
-            let header_text = &header.text;
-            let mut scarti =
-                ResultZip::new(&dir, format!("{}_SCARTI", name.base), format!("{header_text};cod_rifiuto;de_rifiuto"));
-            let mut iuvs = ResultZip::new(&dir, format!("{}_IUV", name.base), header_text.clone());
-            let total_bytes = header.declared;
-            let mut n_rows = 0u64;
-            let started = std::time::Instant::now();
-            let mut out = String::with_capacity(1024);
-            let write_err = |err: io::Error| RunError::System(format!("cannot write a result file: {err}"));
-            loop {
-                let prepared = match next(&batches)? {
-                    Batch::Rows(prepared) => prepared,
-                    Batch::End => break,
-                    Batch::Failed(stop) => return Err(stop),
-                    Batch::Header(_) => {
-                        return Err(Stop::Run(RunError::System("the import's reader sent a second header".to_owned())));
-                    }
-                };
-                for mut row in prepared {
-                    n_rows += 1;
-                    if n_rows % CHECK_EVERY == 0 {
-                        if (env.cancelled)() {
-                            return Err(Stop::Run(RunError::Interrupted));
-                        }
-                        let bytes = read_bytes.load(Ordering::Relaxed);
-                        (env.progress)(Progress { rows: n_rows, bytes, total_bytes });
-                    }
-                    let line = std::mem::take(&mut row.line);
-                    out.clear();
-                    match rows.apply(row, &header.layout, &mut out)? {
-                        Ok(()) => iuvs.write_line(&out),
-                        Err(errors) => {
-                            out.push_str(&line);
-                            out.push(';');
-                            let codes: Vec<&str> = errors.iter().map(|e| e.code).collect();
-                            out.push_str(&codes.join("|"));
-                            out.push(';');
-                            let descriptions: Vec<&str> = errors.iter().map(|e| e.description.as_str()).collect();
-                            csv_row::push_field(&mut out, &descriptions.join("|"));
-                            scarti.write_line(&out)
-                        }
-                    }
-                    .map_err(write_err)?;
-                }
-            }
-            (env.progress)(Progress { rows: n_rows, bytes: read_bytes.load(Ordering::Relaxed), total_bytes });
-            let (loaded, rejected) = (iuvs.rows(), scarti.rows());
-            let rejects_file = scarti.finish().map_err(write_err)?.map(|f| format!("{dir_rel}/{f}"));
-            let iuv_file = iuvs.finish().map_err(write_err)?.map(|f| format!("{dir_rel}/{f}"));
-            results::sync_dir(&dir).map_err(write_err)?;
-            let as_i64 = |n: u64| i64::try_from(n).unwrap_or(i64::MAX);
-            let totals = ImportTotals {
-                iuf: name.iuf.clone(),
-                layout_version: name.version.code().to_owned(),
-                rows_total: as_i64(n_rows),
-                rows_loaded: as_i64(loaded),
-                rows_rejected: as_i64(rejected),
-                rejects_file,
-                iuv_file,
-            };
-            let rows_secs = started.elapsed().as_secs_f64();
-            if let Some(set_aside) = set_aside {
-                store_debts::rebuild_search_indexes(tx, set_aside, SORT_CACHE_KIB)?;
-            }
-            let indexes_secs = started.elapsed().as_secs_f64() - rows_secs;
-            rows.scope.release_unused_counters(tx).map_err(|err| RunError::System(err.to_string()))?;
-            imports::update_import_done(tx, import.id, &totals, now)?;
-            // The notices of rows with flagGeneraIuv come after the commit, never inside it (a slow
-            // PDF must not hold the import's transaction): queued here, in the same transaction, so
-            // a crash cannot lose them.
-            if loaded > 0 && matches!(name.version.code(), "1_3" | "1_4") {
-                let payload = serde_json::json!({ "import_id": import.id }).to_string();
-                crate::store::jobs::insert_job(tx, crate::jobs::JobKind::ImportNotices.code(), &payload, now)?;
-            }
-            let object = format!("import:{}", import.file_name);
-            let after = serde_json::json!({ "rows": n_rows, "loaded": loaded, "rejected": rejected }).to_string();
-            let entry = audit::AuditEntry {
-                actor: &import.uploader,
-                org_id: Some(import.org_id),
-                action: "import.run",
-                object: Some(&object),
-                outcome: "OK",
-                after_json: Some(&after),
-                ..Default::default()
-            };
-            audit::insert_audit(tx, &entry, now)?;
-            imports::restore_cache(tx, previous_cache)?;
-            tracing::info!(
-                import = import.id,
-                rows = n_rows,
-                loaded,
-                rejected,
-                rows_secs,
-                indexes_secs,
-                "import applied"
-            );
-            Ok(())
-        })
-    })
-}
-
-/// Finishes the rows the reader prepared, inside the import's transaction and in file order:
-/// what needs the store, then the action itself.
-struct RowApplier<'t> {
-    tx: &'t Conn,
-    inserter: store_debts::DebtInserter<'t>,
-    import_id: i64,
-    scope: OrgScope,
-    now: &'t str,
-    rules: Arc<Rules>,
-    /// `None`: every debt type (an administrator); `Some`: the operator's enabled debt types.
-    enabled: Option<HashSet<i64>>,
-    /// IUDs of rejected rows (loaded ones are found in the store by `import_id`).
-    rejected_iuds: HashSet<String>,
-}
-
-impl<'t> RowApplier<'t> {
-    fn new(
-        tx: &'t Conn,
-        import: &ImportRecord,
-        version: Version,
-        today: Date,
-        now: &'t str,
-    ) -> Result<RowApplier<'t>, Stop> {
-        let scope = OrgScope::load(tx, &import.org_ipa)?.with_counter_block(1024);
-        let debt_types: HashMap<String, KnownType> = debt_types::list_debt_types(tx, scope.org.id)?
-            .into_iter()
-            .map(|t| {
-                let known = KnownType { rules: debts::rules_of(&t), record: Arc::new(t) };
-                (known.record.code.clone(), known)
-            })
-            .collect();
-        let enabled = match &import.operator {
-            None => None,
-            Some(username) => match operators::find_operator(tx, username)? {
-                Some(op) if op.app_admin => None,
-                Some(op) if op.roles.iter().any(|(ipa, role)| *ipa == scope.org.ipa_code && role == "admin") => None,
-                Some(op) if op.active => Some(
-                    op.debt_types
-                        .iter()
-                        .filter(|(ipa, _)| *ipa == scope.org.ipa_code)
-                        .filter_map(|(_, code)| debt_types.get(code.as_str()).map(|t| t.record.id))
-                        .collect(),
-                ),
-                _ => Some(HashSet::new()),
-            },
-        };
-        let rules = Arc::new(Rules { version, segregation_code: scope.segregation_code, today, debt_types });
-        Ok(RowApplier {
-            tx,
-            inserter: store_debts::DebtInserter::new(tx)?,
-            import_id: import.id,
-            scope,
-            now,
-            rules,
-            enabled,
-            rejected_iuds: HashSet::new(),
-        })
-    }
-
-    /// Finishes and applies one prepared row. `Ok(Ok(()))`: loaded, its normalized record in
-    /// `out`; `Ok(Err(_))`: rejected with these errors; `Err(_)`: the run stops.
-    fn apply(
-        &mut self,
-        prepared: Prepared,
-        layout: &Layout,
-        out: &mut String,
-    ) -> Result<Result<(), Vec<RowError>>, Stop> {
-        let now = self.now;
-        let Prepared { iud, action, mut errors, repeated_at, row, .. } = prepared;
-        let Some(PreparedRow { fields, debt_type, checked, result }) = row.map(|row| *row) else {
-            return Ok(Err(self.rejected(&iud, errors)));
-        };
-        if let Some(at) = repeated_at
-            && self.repeated(&iud)?
-        {
-            let error = RowError { code: "PAA_IMPORT_IUD_DUPLICATO", description: "IUD duplicato nel file".to_owned() };
-            errors.insert(at.min(errors.len()), error);
-        }
-        let checked = match (checked, fields) {
-            (Some(checked), _) => checked,
-            (None, fields) => {
-                let current_iuv = store_debts::find_debt_by_iud(self.tx, self.scope.org.id, &iud)?.and_then(|d| d.iuv);
-                let ctx = self.rules.context(debt_type.as_ref(), action == Some("I"), current_iuv);
-                debt_row::validate(&fields.unwrap_or_default(), &ctx)
-            }
-        };
-        let valid = match checked {
-            Ok(valid) if errors.is_empty() => Some(valid),
-            Ok(_) => None,
-            Err(found) => {
-                errors.extend(found);
-                None
-            }
-        };
-        if let (Some(enabled), Some(t)) = (&self.enabled, &debt_type)
-            && !enabled.contains(&t.record.id)
-        {
-            errors.push(RowError {
-                code: "PAA_IMPORT_OPERATORE_NO_PERMESSI",
-                description: format!("operatore non abilitato al tipo dovuto {}", t.record.code),
-            });
-        }
-        let (Some(valid), Some(debt_type), Some(action), true) = (valid, debt_type, action, errors.is_empty()) else {
-            return Ok(Err(self.rejected(&iud, errors)));
-        };
-        let debt_type = &debt_type.record;
-        let result = result.unwrap_or_else(|| ResultLine::new(layout, &import_rows::normalized(&valid, action)));
-        let applied = match action {
-            "I" => debts::insert_valid_with(
-                &mut self.inserter,
-                &self.scope,
-                debt_type,
-                valid,
-                Source::Import,
-                Some(self.import_id),
-                now,
-            )?
-            .map(|a| a.iuv),
-            "M" => {
-                debts::modify_valid(self.tx, &self.scope, debt_type, valid, Some(self.import_id), now)?.map(|a| a.iuv)
-            }
-            _ => debts::annul_in(self.tx, &self.scope, &iud, Some(self.import_id), now)?.map(|(debt, _)| debt.iuv),
-        };
-        match applied {
-            Ok(iuv) => {
-                result.write(iuv.as_deref().unwrap_or_default(), out);
-                Ok(Ok(()))
-            }
-            Err(errors) => Ok(Err(self.rejected(&iud, errors))),
-        }
-    }
-
-    fn rejected(&mut self, iud: &str, errors: Vec<RowError>) -> Vec<RowError> {
-        if !iud.is_empty() {
-            self.rejected_iuds.insert(iud.to_owned());
-        }
-        errors
-    }
-
-    /// Whether an IUD whose hash the reader saw before really appeared on an earlier line: every
-    /// earlier line is finished by now, so it is either among the rejected IUDs or in the store,
-    /// written by this import.
-    fn repeated(&mut self, iud: &str) -> Result<bool, Stop> {
-        Ok(self.rejected_iuds.contains(iud)
-            || store_debts::import_wrote_iud(self.tx, self.scope.org.id, iud, self.import_id)?)
     }
 }
 

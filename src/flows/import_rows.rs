@@ -34,7 +34,7 @@ use crate::store::debt_types::DebtTypeRecord;
 const BATCH: usize = 512;
 
 /// Where the reader finds the CSV: the stored upload and the name the CSV must have inside it.
-pub(super) struct Upload {
+pub(crate) struct Upload {
     pub path: PathBuf,
     /// `<IPA>-<IUF>-<version>`: the CSV is `<base>.csv`.
     pub base: String,
@@ -44,7 +44,7 @@ pub(super) struct Upload {
 }
 
 /// The CSV's first line, and how its columns bind.
-pub(super) struct Header {
+pub(crate) struct Header {
     /// As read, without a byte-order mark: the result files repeat it.
     pub text: String,
     pub layout: Layout,
@@ -53,7 +53,7 @@ pub(super) struct Header {
 }
 
 /// What the row checks need from the store, read once in the import's transaction.
-pub(super) struct Rules {
+pub(crate) struct Rules {
     pub version: Version,
     pub segregation_code: SegregationCode,
     /// Today in Europe/Rome.
@@ -64,7 +64,7 @@ pub(super) struct Rules {
 
 /// A debt type of the org, with the rules its rows are checked against.
 #[derive(Clone)]
-pub(super) struct KnownType {
+pub(crate) struct KnownType {
     pub record: Arc<DebtTypeRecord>,
     pub rules: DebtTypeRules,
 }
@@ -86,7 +86,7 @@ impl Rules {
 
 /// What the reader sends, in this order: one `Header` (or `Failed`), then `Rows` until `End` (or
 /// `Failed`).
-pub(super) enum Batch {
+pub(crate) enum Batch {
     Header(Box<Header>),
     Rows(Vec<Prepared>),
     Failed(Stop),
@@ -94,7 +94,7 @@ pub(super) enum Batch {
 }
 
 /// One data line, checked as far as the file alone allows.
-pub(super) struct Prepared {
+pub(crate) struct Prepared {
     /// The line as read: a rejected row is repeated verbatim in `_SCARTI`.
     pub line: String,
     pub iud: String,
@@ -111,7 +111,7 @@ pub(super) struct Prepared {
 }
 
 /// The fields of a line that split into the right number of columns.
-pub(super) struct PreparedRow {
+pub(crate) struct PreparedRow {
     /// Kept only when the checks wait for the store (`checked` is `None`).
     pub fields: Option<DebtFields>,
     pub debt_type: Option<KnownType>,
@@ -123,7 +123,7 @@ pub(super) struct PreparedRow {
 
 /// A loaded row's line in the `_IUV` result file (mypay.md §2.7), in the file's column order,
 /// split where the IUV goes: the IUV is known only once the row is applied.
-pub(super) struct ResultLine {
+pub(crate) struct ResultLine {
     before_iuv: String,
     after_iuv: String,
     has_iuv: bool,
@@ -158,15 +158,15 @@ impl ResultLine {
     }
 }
 
-pub(super) const SYNTAX: &str = "PAA_IMPORT_SINTASSI_CSV";
+pub(crate) const SYNTAX: &str = "PAA_IMPORT_SINTASSI_CSV";
 
-pub(super) fn syntax(description: &str) -> RowError {
+pub(crate) fn syntax(description: &str) -> RowError {
     RowError { code: SYNTAX, description: description.to_owned() }
 }
 
 /// The reader thread's body: reads `upload` and sends what it finds to `out`; waits for the
 /// [`Rules`] after the header. Returns quietly when the transaction thread hangs up.
-pub(super) fn read(upload: Upload, out: SyncSender<Batch>, rules: Receiver<Arc<Rules>>, read_bytes: Arc<AtomicU64>) {
+pub(crate) fn read(upload: Upload, out: SyncSender<Batch>, rules: Receiver<Arc<Rules>>, read_bytes: Arc<AtomicU64>) {
     if let Err(stop) = read_all(&upload, &out, &rules, read_bytes) {
         let _ = out.send(Batch::Failed(stop));
     }
@@ -364,7 +364,7 @@ impl Preparer {
 
 /// The `_IUV` record of a loaded row, by logical column (mypay.md §2.7): normalized values; the
 /// IUV is filled in once applied.
-pub(super) fn normalized(valid: &ValidDebt, action: &str) -> Vec<String> {
+pub(crate) fn normalized(valid: &ValidDebt, action: &str) -> Vec<String> {
     let mut record = vec![String::new(); N_COLUMNS];
     let mut set = |column: Column, value: String| {
         if let Some(slot) = record.get_mut(column.index()) {

@@ -2,11 +2,14 @@
 //!
 //! Owns the CSV and ZIP layers of the debt-flow import and of the exports: safe ZIP reading
 //! ([`zipfile`]), MyPay's import CSV syntax ([`csv_row`]), the import layouts 1_0..1_4
-//! ([`import_layout`]), the import pipeline ([`import`], reading on a thread of its own in
-//! `import_rows`, IUDs seen in `seen_iuds`), its result files ([`results`]); the receipt export layouts 1.0-1.3 ([`rt_export`]), the expired-debts export ([`expired_export`]) and
-//! the export CSV dialect ([`quoted_csv`]); and the `Pagati` XML of a receipt ([`pagati`]).
-//! Must never: write SQL (it calls `services` and `store` functions), hold a whole file in memory,
-//! or trust a name found inside a ZIP as a path.
+//! ([`import_layout`]), the upload's name, file-level codes and `bilancio` ([`import`]), the
+//! reading and checking of rows on a thread of their own (`import_rows`, IUDs seen in
+//! `seen_iuds`), the import's result files ([`results`]); the receipt export layouts 1.0-1.3
+//! ([`rt_export`]), the expired-debts export ([`expired_export`]) and the export CSV dialect
+//! ([`quoted_csv`]); and the `Pagati` XML of a receipt ([`pagati`]). Running an import (its
+//! transaction) is `services::imports::run`'s.
+//! Must never: write SQL, open a transaction, call a service, hold a whole file in memory, or
+//! trust a name found inside a ZIP as a path.
 //! Implements: `shared/reference/mypay.md` §2, §3 and §6.
 //! **Invariant:** only this module knows CSV headers and column order. **Boundary:** CSV in ZIP.
 
@@ -14,7 +17,7 @@ pub mod csv_row;
 pub mod expired_export;
 pub mod import;
 pub mod import_layout;
-mod import_rows;
+pub(crate) mod import_rows;
 pub mod pagati;
 pub mod quoted_csv;
 pub mod results;

@@ -81,7 +81,7 @@ pub fn find_export(db: &Db, org_id: i64, id: i64) -> Result<Option<ExportRecord>
 /// Checks and records the request; returns its record (state LOAD_EXPORT) and the normalized
 /// selection bounds. `now` bounds an incremental window: its end may not be in the future, or a
 /// receipt stored later with an earlier time could be skipped by both this export and the next.
-/// With `queue`, a job runs it in the background (`jobs::JobKind::Export`), queued in the same
+/// With `queue`, a job runs it in the background ([`ExportJob`]), queued in the same
 /// transaction so a request is never lost; without, the caller runs it with [`run_export`].
 pub fn request_export(
     db: &Db,
@@ -171,8 +171,7 @@ pub fn request_export(
         };
         let id = exports::insert_export(tx, &record, &now_text)?;
         if queue {
-            let payload = serde_json::json!({ "export_id": id }).to_string();
-            crate::store::jobs::insert_job(tx, crate::jobs::JobKind::Export.code(), &payload, &now_text)?;
+            crate::jobs::enqueue(tx, &crate::jobs::Job::Export { export_id: id }, &now_text)?;
         }
         Ok(ExportRecord { id, ..record })
     })
@@ -345,4 +344,34 @@ pub fn export_expired(
     })?;
     let export = db.read(|c| exports::find_export(c, org.id, record.id))?.unwrap_or(record);
     Ok(ExportOutcome { export, file })
+}
+
+/// Runs a queued export (`Job::Export`) to its end state.
+pub struct ExportJob {
+    pub data_dir: std::path::PathBuf,
+    /// The station id written in receipt exports.
+    pub station_id: String,
+}
+
+impl crate::jobs::Handler for ExportJob {
+    fn run(
+        &self,
+        ctx: &mut crate::jobs::JobCtx<'_>,
+        job: &crate::jobs::Job,
+    ) -> Result<crate::jobs::Step, crate::jobs::JobError> {
+        use crate::jobs::{Job, JobError, Step};
+        let Job::Export { export_id } = job else {
+            return Err(JobError::Failed(format!("not an export job: {job:?}")));
+        };
+        let export = ctx.db.read(|c| exports::find_export_by_id(c, *export_id))?;
+        let Some(export) = export.filter(|e| e.state == "LOAD_EXPORT" || e.state == "EXPORT_IN_ELAB") else {
+            return Ok(Step::Done);
+        };
+        match run_export(ctx.db, &self.data_dir, &self.station_id, &export, crate::clock::now(), &mut |_| {}) {
+            Ok(_) => Ok(Step::Done),
+            // The request itself was refused: recorded as ERROR_EXPORT, nothing to retry.
+            Err(ExportError::Invalid { .. } | ExportError::NotFound(_)) => Ok(Step::Done),
+            Err(err) => Err(JobError::Failed(err.to_string())),
+        }
+    }
 }

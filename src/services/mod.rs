@@ -11,6 +11,7 @@ pub mod access;
 pub mod anomalies;
 pub mod api_tokens;
 pub mod audit_log;
+pub mod background;
 pub mod dashboard;
 pub mod debt_search;
 pub mod debt_types;

@@ -20,7 +20,7 @@ use sha2::Sha512;
 use super::{Change, ServiceError, journal_change, parse_url};
 use crate::store::debts::DebtRecord;
 use crate::store::pushes::{self, PushRecord, PushTargetRecord};
-use crate::store::{Conn, Db, StoreError, debt_types, debts, jobs, orgs, receipts};
+use crate::store::{Conn, Db, StoreError, debt_types, debts, orgs, receipts};
 
 /// Default delay before the first retry, in seconds.
 pub const DEFAULT_RETRY_SECONDS: i64 = 60;
@@ -208,8 +208,7 @@ pub(crate) fn queue_in(tx: &Conn, debt: &DebtRecord, receipt_id: i64, now: &str)
         return Ok(());
     };
     let id = pushes::insert_push(tx, debt.org_id, receipt_id, debt_type.max_push_attempts, now)?;
-    let payload = json!({ "push_id": id }).to_string();
-    jobs::insert_job(tx, crate::jobs::JobKind::OutcomePush.code(), &payload, now)?;
+    crate::jobs::enqueue(tx, &crate::jobs::Job::OutcomePush { push_id: id }, now)?;
     Ok(())
 }
 
@@ -336,6 +335,34 @@ fn post(url: &str, body: &str, token: Option<&str>) -> Result<(), String> {
             Err(format!("{code}: {description}"))
         }
         None => Ok(()),
+    }
+}
+
+/// One attempt of a queued push (`Job::OutcomePush`); the push decides when to retry and when to
+/// give up, by the debt type's settings.
+pub struct PushJob;
+
+impl crate::jobs::Handler for PushJob {
+    fn run(
+        &self,
+        ctx: &mut crate::jobs::JobCtx<'_>,
+        job: &crate::jobs::Job,
+    ) -> Result<crate::jobs::Step, crate::jobs::JobError> {
+        use crate::jobs::{Job, JobError, Step};
+        let Job::OutcomePush { push_id } = job else {
+            return Err(JobError::Failed(format!("not a push job: {job:?}")));
+        };
+        let now_ts = crate::clock::now();
+        // A failure of mypay itself (the database) is tried again in a minute, not counted.
+        let delivery = deliver(ctx.db, *push_id, now_ts).unwrap_or_else(|err| Delivery::Retry {
+            at: crate::clock::iso(now_ts.checked_add(jiff::SignedDuration::from_secs(60)).unwrap_or(now_ts)),
+            error: err.to_string(),
+        });
+        Ok(match delivery {
+            Delivery::Done => Step::Done,
+            Delivery::Retry { at, error } => Step::RunAgainAt { at, reason: error },
+            Delivery::Failed(error) => Step::GaveUp(error),
+        })
     }
 }
 

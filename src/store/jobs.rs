@@ -1,5 +1,5 @@
 //! The durable job queue (`job`): background work that must survive a restart. The kinds and
-//! what they do are `crate::jobs`'; this file only stores and claims.
+//! what they do are `crate::jobs`'; this file only stores, claims and leases.
 
 use rusqlite::{Connection, OptionalExtension, Row, params};
 
@@ -15,12 +15,17 @@ pub struct JobRecord {
     pub attempts: i64,
     pub next_run_at: String,
     pub owner: Option<String>,
+    /// Until when the owner's claim holds without a heartbeat.
+    pub lease_until: Option<String>,
+    /// How far the job got, as its handler wrote it.
+    pub cursor: Option<String>,
     pub last_error: Option<String>,
     pub created_at: String,
     pub updated_at: String,
 }
 
-const COLUMNS: &str = "id, kind, payload, state, attempts, next_run_at, owner, last_error, created_at, updated_at";
+const COLUMNS: &str =
+    "id, kind, payload, state, attempts, next_run_at, owner, last_error, created_at, updated_at, lease_until, cursor";
 
 fn from_row(row: &Row<'_>) -> rusqlite::Result<JobRecord> {
     Ok(JobRecord {
@@ -34,6 +39,8 @@ fn from_row(row: &Row<'_>) -> rusqlite::Result<JobRecord> {
         last_error: row.get(7)?,
         created_at: row.get(8)?,
         updated_at: row.get(9)?,
+        lease_until: row.get(10)?,
+        cursor: row.get(11)?,
     })
 }
 
@@ -53,23 +60,50 @@ pub fn find_job(conn: &Connection, id: i64) -> Result<Option<JobRecord>, StoreEr
     Ok(conn.prepare_cached(&sql)?.query_row([id], from_row).optional()?)
 }
 
-/// Claims the oldest queued job that is due: it becomes running, owned by `owner`.
-pub fn claim_next_job(conn: &Connection, owner: &str, now: &str) -> Result<Option<JobRecord>, StoreError> {
+/// Claims the oldest queued job that is due: it becomes running, owned by `owner` until `lease_until`;
+/// the claim counts as an attempt.
+pub fn claim_next_job(
+    conn: &Connection,
+    owner: &str,
+    lease_until: &str,
+    now: &str,
+) -> Result<Option<JobRecord>, StoreError> {
     let sql = format!(
-        "UPDATE job SET state = 'running', owner = ?1, attempts = attempts + 1, updated_at = ?2 \
+        "UPDATE job SET state = 'running', owner = ?1, lease_until = ?3, attempts = attempts + 1, updated_at = ?2 \
          WHERE id = (SELECT id FROM job WHERE state = 'queued' AND next_run_at <= ?2 ORDER BY id LIMIT 1) \
          RETURNING {COLUMNS}"
     );
-    Ok(conn.query_row(&sql, params![owner, now], from_row).optional()?)
+    Ok(conn.query_row(&sql, params![owner, now, lease_until], from_row).optional()?)
 }
 
 /// Claims this job if it is queued (whatever its next run time): the CLI runs its own upload at once.
-pub fn claim_job(conn: &Connection, id: i64, owner: &str, now: &str) -> Result<Option<JobRecord>, StoreError> {
+pub fn claim_job(
+    conn: &Connection,
+    id: i64,
+    owner: &str,
+    lease_until: &str,
+    now: &str,
+) -> Result<Option<JobRecord>, StoreError> {
     let sql = format!(
-        "UPDATE job SET state = 'running', owner = ?2, attempts = attempts + 1, updated_at = ?3 \
+        "UPDATE job SET state = 'running', owner = ?2, lease_until = ?4, attempts = attempts + 1, updated_at = ?3 \
          WHERE id = ?1 AND state = 'queued' RETURNING {COLUMNS}"
     );
-    Ok(conn.query_row(&sql, params![id, owner, now], from_row).optional()?)
+    Ok(conn.query_row(&sql, params![id, owner, now, lease_until], from_row).optional()?)
+}
+
+/// Extends `owner`'s lease on a running job (the heartbeat of a long run).
+pub fn update_job_lease(conn: &Connection, id: i64, owner: &str, lease_until: &str) -> Result<(), StoreError> {
+    conn.execute(
+        "UPDATE job SET lease_until = ?3 WHERE id = ?1 AND owner = ?2 AND state = 'running'",
+        params![id, owner, lease_until],
+    )?;
+    Ok(())
+}
+
+/// Saves a running job's cursor.
+pub fn update_job_cursor(conn: &Connection, id: i64, cursor: &str) -> Result<(), StoreError> {
+    conn.execute("UPDATE job SET cursor = ?2 WHERE id = ?1", params![id, cursor])?;
+    Ok(())
 }
 
 /// Every running job, to find those whose owner died.
@@ -81,7 +115,10 @@ pub fn list_running_jobs(conn: &Connection) -> Result<Vec<JobRecord>, StoreError
 
 /// Marks a job done.
 pub fn update_job_done(conn: &Connection, id: i64, now: &str) -> Result<(), StoreError> {
-    conn.execute("UPDATE job SET state = 'done', owner = NULL, updated_at = ?2 WHERE id = ?1", params![id, now])?;
+    conn.execute(
+        "UPDATE job SET state = 'done', owner = NULL, lease_until = NULL, updated_at = ?2 WHERE id = ?1",
+        params![id, now],
+    )?;
     Ok(())
 }
 
@@ -94,9 +131,20 @@ pub fn update_job_requeued(
     now: &str,
 ) -> Result<(), StoreError> {
     conn.execute(
-        "UPDATE job SET state = 'queued', owner = NULL, next_run_at = ?2, last_error = coalesce(?3, last_error), \
-         updated_at = ?4 WHERE id = ?1",
+        "UPDATE job SET state = 'queued', owner = NULL, lease_until = NULL, next_run_at = ?2, \
+         last_error = coalesce(?3, last_error), updated_at = ?4 WHERE id = ?1",
         params![id, next_run_at, error, now],
+    )?;
+    Ok(())
+}
+
+/// Puts a job stopped by a shutdown back in the queue, due at once; the stop does not count as
+/// an attempt (a server restarted during a long import must not use up its attempts).
+pub fn update_job_interrupted(conn: &Connection, id: i64, now: &str) -> Result<(), StoreError> {
+    conn.execute(
+        "UPDATE job SET state = 'queued', owner = NULL, lease_until = NULL, next_run_at = ?2, \
+         attempts = max(attempts - 1, 0), last_error = 'interrupted by shutdown', updated_at = ?2 WHERE id = ?1",
+        params![id, now],
     )?;
     Ok(())
 }
@@ -104,7 +152,8 @@ pub fn update_job_requeued(
 /// Gives a job up for good.
 pub fn update_job_failed(conn: &Connection, id: i64, error: &str, now: &str) -> Result<(), StoreError> {
     conn.execute(
-        "UPDATE job SET state = 'failed', owner = NULL, last_error = ?2, updated_at = ?3 WHERE id = ?1",
+        "UPDATE job SET state = 'failed', owner = NULL, lease_until = NULL, last_error = ?2, updated_at = ?3 \
+         WHERE id = ?1",
         params![id, error, now],
     )?;
     Ok(())

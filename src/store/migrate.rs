@@ -10,7 +10,7 @@ use rusqlite::Connection;
 use super::StoreError;
 
 /// The schema version this binary writes.
-pub const SCHEMA_VERSION: i64 = 14;
+pub const SCHEMA_VERSION: i64 = 15;
 
 /// The current schema, for new databases.
 const SCHEMA: &str = include_str!("../../schema.sql");
@@ -30,6 +30,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0012_privacy_notice.sql"),
     include_str!("migrations/0013_live_identifiers_on_debt.sql"),
     include_str!("migrations/0014_anomalies.sql"),
+    include_str!("migrations/0015_job_lease.sql"),
 ];
 
 /// The schema as version 1 shipped it, kept so a test can check that upgrading gives exactly

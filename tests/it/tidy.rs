@@ -155,3 +155,25 @@ fn one_writer_of_the_pagati_document() {
         .collect();
     assert_eq!(writers, ["src/flows/pagati.rs"]);
 }
+
+/// The job queue knows no service (handlers are registered at start), jobs are queued only through
+/// `jobs::enqueue` (so each payload is declared once, in `jobs::Job`), and `flows` holds file
+/// formats only: it opens no transaction and calls no service.
+#[test]
+fn jobs_know_no_service_and_flows_open_no_transaction() {
+    for (path, text) in sources() {
+        if path.starts_with("src/jobs/") {
+            assert!(!text.contains("crate::services"), "{path} must not use a service: register a jobs::Handler");
+        }
+        if !path.starts_with("src/jobs/") && !path.starts_with("src/store/") {
+            assert!(!text.contains("insert_job"), "{path} queues a job by hand: use jobs::enqueue with a jobs::Job");
+            assert!(!text.contains("\"import_id\""), "{path} spells a job payload: it belongs to jobs::Job");
+        }
+        if path.starts_with("src/flows/") {
+            for forbidden in ["crate::services", ".write(|", "db.read(", "Db"] {
+                let hit = text.lines().filter(|l| !l.trim_start().starts_with("//")).any(|l| l.contains(forbidden));
+                assert!(!hit, "{path} uses {forbidden}: flows holds file formats, services run them");
+            }
+        }
+    }
+}

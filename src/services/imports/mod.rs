@@ -1,6 +1,7 @@
 //! Debt-flow imports as a service: submit an upload, read import status and lists, find the
-//! result files. The adapters (CLI now, the back-office upload page and the SIL later) call these;
-//! the pipeline itself is `flows::import`, run by a `jobs` job.
+//! result files; [`run`] applies a file, and [`jobs`] holds the job handlers that run imports and
+//! their notices in the background. The adapters (CLI, back-office upload page, SIL, API) call
+//! these; the file formats are `flows::import`'s.
 //!
 //! [`submit`] streams the upload to `<data_dir>/imports/uploads/` under a random name (synced,
 //! then renamed), refusing it past `import.max_upload_bytes`, then records the import
@@ -14,10 +15,15 @@ use std::path::{Path, PathBuf};
 
 use sha2::{Digest, Sha256};
 
+pub mod jobs;
+pub mod run;
+
+pub use run::{is_final, results_dir};
+
 use super::ServiceError;
-use crate::jobs::JobKind;
+use crate::jobs::Job;
 use crate::store::imports::{self, ImportRecord};
-use crate::store::{Db, audit, jobs, operators, orgs};
+use crate::store::{Db, audit, operators, orgs};
 
 /// The configured upload limits (`[import]`).
 #[derive(Debug, Clone, Copy)]
@@ -121,8 +127,7 @@ pub fn submit(
     };
     let res = db.write(|tx| {
         let id = imports::insert_import(tx, &record, now)?;
-        let payload = serde_json::json!({ "import_id": id }).to_string();
-        let job_id = jobs::insert_job(tx, JobKind::Import.code(), &payload, now)?;
+        let job_id = crate::jobs::enqueue(tx, &Job::Import { import_id: id }, now)?;
         let object = format!("import:{file_name}");
         let after = serde_json::json!({ "id": id, "size_bytes": size, "sha256": record.sha256 }).to_string();
         let entry = audit::AuditEntry {

@@ -1,0 +1,50 @@
+//! The background work of the services, bound to the job queue: one [`Handlers`] registry that
+//! `serve` and `mypay import` start the runner with, so every kind of `jobs::Job` has its handler
+//! in one place and `jobs` itself knows no service.
+
+use std::path::PathBuf;
+
+use crate::jobs::{Handlers, JobKind};
+
+/// What the handlers need from the configuration.
+#[derive(Debug, Clone)]
+pub struct JobSettings {
+    pub data_dir: PathBuf,
+    /// The largest decompressed CSV an import reads (`import.max_uncompressed_bytes`).
+    pub max_uncompressed_bytes: u64,
+    /// The station id written in receipt exports.
+    pub station_id: String,
+}
+
+/// The handler of every job kind.
+pub fn handlers(settings: &JobSettings) -> Handlers {
+    Handlers::new()
+        .on(
+            JobKind::Import,
+            super::imports::jobs::ImportJob {
+                data_dir: settings.data_dir.clone(),
+                max_uncompressed_bytes: settings.max_uncompressed_bytes,
+            },
+        )
+        .on(JobKind::ImportNotices, super::imports::jobs::NoticesJob { data_dir: settings.data_dir.clone() })
+        .on(
+            JobKind::Export,
+            super::exports::ExportJob { data_dir: settings.data_dir.clone(), station_id: settings.station_id.clone() },
+        )
+        .on(JobKind::OutcomePush, super::outcome_push::PushJob)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_job_kind_has_a_handler() {
+        let settings = JobSettings {
+            data_dir: PathBuf::from("/nonexistent"),
+            max_uncompressed_bytes: 1,
+            station_id: String::new(),
+        };
+        assert!(handlers(&settings).missing().is_empty());
+    }
+}
