@@ -414,7 +414,7 @@ fn upgrading_to_14_holds_receipts_that_do_not_match_their_debt() {
         receipt(4, None, "01000000000000999", "OK", 1, "'DOVUTO_SCONOSCIUTO'");
     }
     let (db, applied) = Db::open(&old).unwrap();
-    assert_eq!(applied, 1);
+    assert_eq!(i64::from(applied), SCHEMA_VERSION - 13);
     let held: Vec<(i64, bool)> = db
         .read(|c| {
             let mut stmt = c.prepare("SELECT id, held FROM receipt ORDER BY id")?;
