@@ -415,6 +415,40 @@ mod tests {
         assert!(!verify_signature(key, "receipt:42", ""));
     }
 
+    /// The signatures the signed links carry today, for a fixed key: the values the `Links`
+    /// refactoring must keep (links already mailed and stored depend on them).
+    #[test]
+    fn signed_links_are_pinned() {
+        let key = b"0123456789abcdef0123456789abcdef";
+        let now: jiff::Timestamp = "2026-11-30T10:00:00Z".parse().unwrap();
+        assert_eq!(
+            sign(key, "notice:c_x:301000000000000042"),
+            "63ba3c46e9014d761fea774b3374c9aba11149585f061b3713fe033c2e24c99d"
+        );
+        assert_eq!(sign(key, "receipt:42"), "279bea14917412db3487996380586caa814fea14ef86bf8a4d71e87b850db490");
+        assert_eq!(
+            crate::sil::tokens::request_token(key, "export", 7, 42),
+            "42-8fe1eeacefdd17e08e0a196665c729596225810c4c83e7058b9afb5176f9f0b5"
+        );
+        assert_eq!(
+            crate::sil::tokens::download_url("", key, "c_x", "export", 42, now),
+            "/ws/pa/download/c_x/export/42?scadenza=1796119200\
+             &firma=1ffc2dd816ba47f53715457965be99e348e124f9447e4f4f627dd83c45d19aaa"
+        );
+        assert_eq!(
+            sign(key, "sil-upload:0a1b2c3d-4e5f-6a7b-8c9d-0e1f2a3b4c5d:1796036400"),
+            "1c31a05f98b7e7155efc6e9635d07b906a71c4fe0d08ef0247672df74803d80c"
+        );
+        assert_eq!(
+            super::super::sil_sessions::polling_token(key, "abc123"),
+            "d379b4575484ad0a574e12b9d0359ef6e15f5ddb1a5abaca1b9b5c20ddf69b31"
+        );
+        assert_eq!(
+            sign(key, "pin:5e55:mario.rossi@example.it:012345"),
+            "9f557cfcc7105782723bf0aead56cc164085e31e3fc678120e2e7608a7a7d05a"
+        );
+    }
+
     #[test]
     fn housekeeping_expires_old_carts_and_deletes_expired_sessions() {
         let dir = tempfile::tempdir().unwrap();
