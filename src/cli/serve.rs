@@ -9,6 +9,7 @@ use super::CliError;
 use crate::clock;
 use crate::config::Config;
 use crate::services::demo::{self, Seeded};
+use crate::services::links::Links;
 use crate::store::Db;
 use crate::web::{self, server};
 
@@ -23,6 +24,7 @@ pub fn run(config: Config, demo_mode: bool) -> Result<(), CliError> {
     tracing::info!(path = %config.database_path.display(), migrations = applied, "database ready");
     let now = clock::now();
     let seeded = if demo_mode { Some(demo::seed(&db, clock::today_rome(now), &clock::iso(now))?) } else { None };
+    let links = Links::load(&db, &clock::iso(now))?;
 
     let socket_dir = config.raw.data_dir.join("run");
     let listener = server::bind(config.listen, tls.as_ref().map(|setup| (setup, socket_dir.as_path())))
@@ -41,7 +43,7 @@ pub fn run(config: Config, demo_mode: bool) -> Result<(), CliError> {
     } else {
         None
     };
-    let state = web::AppState::new(config, db, demo_mode);
+    let state = web::AppState::new(config, db, links, demo_mode);
 
     let mut out = std::io::stdout().lock();
     let _ = writeln!(out, "mypay {} listening on {scheme}://{addr}", env!("CARGO_PKG_VERSION"));

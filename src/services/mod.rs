@@ -21,6 +21,7 @@ pub mod documents;
 pub mod exports;
 pub mod imports;
 pub mod journal;
+pub mod links;
 pub mod logo;
 pub mod mail;
 pub mod operators;

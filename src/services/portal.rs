@@ -1,16 +1,15 @@
 //! The citizen portal's rules: finding a payable notice, the cart's limits, carts handed to
-//! Checkout and their outcome read from the receipts, e-mail verification PINs, and the
-//! installation key that signs receipt links.
+//! Checkout and their outcome read from the receipts, and e-mail verification PINs (hashed by
+//! [`super::links::Links`]).
 //!
 //! The Checkout call itself is made by the web adapter (`pagopa::checkout`) between
 //! [`prepare_cart`] and [`cart_sent`], so no transaction is held across HTTP.
 //! **Invariant:** a cart's outcome comes only from stored receipts, never from the browser.
 
-use hmac::{Hmac, Mac};
 use jiff::civil::Date;
-use sha2::Sha256;
 
 use super::ServiceError;
+use super::links::Links;
 use super::payments::{self, PaymentError, PaymentView};
 use crate::domain::{ApplicationCode, Cents, Iuv, NoticeNumber};
 use crate::store::carts::{self, CartItemRecord, CartRecord};
@@ -290,40 +289,11 @@ pub fn receipts_of(db: &Db, fiscal_code: &str) -> Result<Vec<ReceiptRecord>, Por
     Ok(db.read(|conn| receipts::list_receipts_of_party(conn, fiscal_code, 200))?)
 }
 
-/// The per-installation HMAC key (created on first use, kept in the database).
-pub fn installation_key(db: &Db, now: &str) -> Result<Vec<u8>, PortalError> {
-    if let Some(hex) = db.read(|conn| sessions::find_setting(conn, "hmac_key"))? {
-        return Ok(from_hex(&hex));
-    }
-    let fresh = random_hex(32)?;
-    let stored = db.write(|tx| sessions::insert_setting_once(tx, "hmac_key", &fresh, now))?;
-    Ok(from_hex(&stored))
-}
-
-/// HMAC-SHA256 of `message` in hex.
-pub fn sign(key: &[u8], message: &str) -> String {
-    let Ok(mut mac) = Hmac::<Sha256>::new_from_slice(key) else {
-        return String::new();
-    };
-    mac.update(message.as_bytes());
-    hex(&mac.finalize().into_bytes())
-}
-
-/// Checks a signature made by [`sign`], in constant time.
-pub fn verify_signature(key: &[u8], message: &str, signature: &str) -> bool {
-    let Ok(mut mac) = Hmac::<Sha256>::new_from_slice(key) else {
-        return false;
-    };
-    mac.update(message.as_bytes());
-    let bytes = from_hex(signature);
-    !bytes.is_empty() && mac.verify_slice(&bytes).is_ok()
-}
-
 /// Issues a 6-digit PIN for `email` and queues the mail `compose(pin)` = (subject, body) in the same
 /// transaction. Refused past [`PINS_PER_HOUR`] per session or per address.
 pub fn issue_pin(
     db: &Db,
-    key: &[u8],
+    links: &Links,
     session_hash: &str,
     email: &str,
     now: jiff::Timestamp,
@@ -336,7 +306,7 @@ pub fn issue_pin(
     let mut random = [0u8; 4];
     getrandom::fill(&mut random).map_err(|err| ServiceError::Internal(format!("no randomness: {err}")))?;
     let pin = format!("{:06}", u32::from_le_bytes(random) % 1_000_000);
-    let pin_hash = sign(key, &format!("pin:{session_hash}:{email}:{pin}"));
+    let pin_hash = links.pin_hash(session_hash, &email, &pin);
     let (subject, body) = compose(&pin);
     db.write(|tx| {
         let (by_session, by_email) = mail::count_pins_since(tx, session_hash, &email, &hour_ago)?;
@@ -350,7 +320,7 @@ pub fn issue_pin(
 }
 
 /// Checks the PIN typed for the session's latest request; a right PIN is used up.
-pub fn check_pin(db: &Db, key: &[u8], session_hash: &str, pin: &str, now: &str) -> Result<String, PortalError> {
+pub fn check_pin(db: &Db, links: &Links, session_hash: &str, pin: &str, now: &str) -> Result<String, PortalError> {
     db.write(|tx| {
         let Some(record) = mail::find_latest_pin(tx, session_hash)? else {
             return Err(PortalError::PinWrong);
@@ -364,8 +334,7 @@ pub fn check_pin(db: &Db, key: &[u8], session_hash: &str, pin: &str, now: &str) 
         if record.attempts >= PIN_ATTEMPTS {
             return Err(PortalError::PinDead);
         }
-        let message = format!("pin:{session_hash}:{}:{}", record.email, pin.trim());
-        if !verify_signature(key, &message, &record.pin_hash) {
+        if !links.verify_pin(session_hash, &record.email, pin.trim(), &record.pin_hash) {
             mail::update_pin_attempt(tx, record.id)?;
             return Err(PortalError::PinWrong);
         }
@@ -385,15 +354,6 @@ fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-fn from_hex(text: &str) -> Vec<u8> {
-    if text.len() % 2 != 0 {
-        return Vec::new();
-    }
-    (0..text.len() / 2)
-        .map_while(|i| text.get(i * 2..i * 2 + 2).and_then(|pair| u8::from_str_radix(pair, 16).ok()))
-        .collect()
-}
-
 /// The amount shown for a cart.
 pub fn total(views: &[PaymentView]) -> Cents {
     Cents::new(views.iter().map(|v| v.amount().get()).sum())
@@ -403,17 +363,6 @@ pub fn total(views: &[PaymentView]) -> Cents {
 mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
     use super::*;
-
-    #[test]
-    fn signatures_verify_and_refuse_tampering() {
-        let key = b"0123456789abcdef0123456789abcdef";
-        let sig = sign(key, "receipt:42");
-        assert_eq!(sig.len(), 64);
-        assert!(verify_signature(key, "receipt:42", &sig));
-        assert!(!verify_signature(key, "receipt:43", &sig));
-        assert!(!verify_signature(key, "receipt:42", "zz"));
-        assert!(!verify_signature(key, "receipt:42", ""));
-    }
 
     #[test]
     fn housekeeping_expires_old_carts_and_deletes_expired_sessions() {

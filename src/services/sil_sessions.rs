@@ -9,7 +9,7 @@
 //!
 //! The API other adapters build on: [`start`] (→ `idSession` and the landing token),
 //! [`landing`], [`begin_checkout`] + [`checkout_sent`], [`finish`] (→ where the browser goes
-//! back), [`status`] (→ [`SessionStatus`]), [`polling_token`].
+//! back, with the `pollingToken` of [`super::links::Links`]), [`status`] (→ [`SessionStatus`]).
 
 use std::borrow::Cow;
 
@@ -19,6 +19,7 @@ use serde::{Deserialize, Serialize};
 
 use super::ServiceError;
 use super::debts::{OrgScope, Source, insert_context, insert_valid, rules_of};
+use super::links::Links;
 use super::payments::{self, PaymentView};
 use super::portal::{self, NewCart, PortalError};
 use crate::domain::debt_row::{self, BilancioField, DebtFields, RowError, SecondaryFields};
@@ -702,7 +703,7 @@ pub struct BackTo {
 
 /// The browser is back from Checkout: a cancel or an error marks the cart (unless its receipts
 /// say it was paid); the SIL learns the real outcome from [`status`].
-pub fn finish(db: &Db, key: &[u8], token: &str, how: Return, now: Timestamp) -> Result<BackTo, SilError> {
+pub fn finish(db: &Db, links: &Links, token: &str, how: Return, now: Timestamp) -> Result<BackTo, SilError> {
     let session = db
         .read(|conn| sil::find_sil_session_by_token(conn, token))?
         .ok_or_else(|| fault("PAA_ID_SESSION_NON_VALIDO", "sessione sconosciuta"))?;
@@ -722,15 +723,10 @@ pub fn finish(db: &Db, key: &[u8], token: &str, how: Return, now: Timestamp) -> 
         format!(
             "{base}{sep}idSession={}&esito={esito}&pollingToken={}",
             session.id_session,
-            polling_token(key, &session.id_session)
+            links.sil_polling_token(&session.id_session)
         )
     });
     Ok(BackTo { id_session: session.id_session, esito, url })
-}
-
-/// The token the back URL carries so the SIL's page may poll the outcome: an HMAC of the session.
-pub fn polling_token(key: &[u8], id_session: &str) -> String {
-    portal::sign(key, &format!("sil-poll:{id_session}"))
 }
 
 /// MyPay's codiceEsitoPagamento of a finished session.

@@ -10,7 +10,8 @@ use std::path::Path;
 use jiff::{SignedDuration, Timestamp};
 
 use super::imports::{self, Limits, Upload};
-use super::portal::{random_hex, sign, verify_signature};
+use super::links::Links;
+use super::portal::random_hex;
 use super::sil_sessions::{SilError, fault};
 use crate::store::imports::ImportRecord;
 use crate::store::sil::{self, SilUploadRecord};
@@ -26,12 +27,8 @@ pub struct Authorized {
     pub authorization_token: String,
 }
 
-fn message(request_token: &str, expires: i64) -> String {
-    format!("sil-upload:{request_token}:{expires}")
-}
-
 /// Authorizes one upload for org `ipa` (already authenticated).
-pub fn authorize(db: &Db, key: &[u8], ipa: &str, now: Timestamp) -> Result<Authorized, SilError> {
+pub fn authorize(db: &Db, links: &Links, ipa: &str, now: Timestamp) -> Result<Authorized, SilError> {
     let hex = random_hex(16)?;
     let request_token = format!(
         "{}-{}-{}-{}-{}",
@@ -54,8 +51,7 @@ pub fn authorize(db: &Db, key: &[u8], ipa: &str, now: Timestamp) -> Result<Autho
         sil::insert_sil_upload(tx, &record)?;
         Ok::<_, SilError>(())
     })?;
-    let exp = expires.as_second();
-    let authorization_token = format!("{request_token}.{exp}.{}", sign(key, &message(&request_token, exp)));
+    let authorization_token = links.sil_upload_token(&request_token, expires.as_second());
     Ok(Authorized { request_token, authorization_token })
 }
 
@@ -77,20 +73,15 @@ pub fn upload(
     db: &Db,
     data_dir: &Path,
     limits: Limits,
-    key: &[u8],
+    links: &Links,
     authorization_token: &str,
     file_name: &str,
     body: &mut dyn Read,
     now: Timestamp,
 ) -> Result<ImportRecord, UploadRefused> {
-    let mut parts = authorization_token.trim().splitn(3, '.');
-    let (Some(request_token), Some(exp), Some(signature)) = (parts.next(), parts.next(), parts.next()) else {
+    let Some((request_token, exp)) = links.read_sil_upload_token(authorization_token) else {
         return Err(refused("400", "authorizationToken non valido"));
     };
-    let exp: i64 = exp.parse().map_err(|_| refused("400", "authorizationToken non valido"))?;
-    if !verify_signature(key, &message(request_token, exp), signature) {
-        return Err(refused("400", "authorizationToken non valido"));
-    }
     if exp < now.as_second() {
         return Err(refused("400", "authorizationToken scaduto"));
     }

@@ -2,17 +2,17 @@
 
 use std::path::{Path, PathBuf};
 
-use super::tokens::check_download;
+use crate::services::links::Links;
 use crate::services::{exports, imports, orgs};
 use crate::store::Db;
 
 /// The file a download URL names, when its signature is right, it has not expired and the file
 /// is recorded; `None` otherwise (the caller answers 404 without saying which).
-#[expect(clippy::too_many_arguments, reason = "the URL's parts, the key, the clock and where files live")]
+#[expect(clippy::too_many_arguments, reason = "the URL's parts, its signer, the clock and where files live")]
 pub fn resolve(
     db: &Db,
     data_dir: &Path,
-    key: &[u8],
+    links: &Links,
     ipa: &str,
     kind: &str,
     id: &str,
@@ -21,7 +21,7 @@ pub fn resolve(
 ) -> Option<PathBuf> {
     let id: i64 = id.parse().ok()?;
     let (expires, signature) = query;
-    if !check_download(key, ipa, kind, id, expires, signature, now) {
+    if !links.verify_sil_download(ipa, kind, id, expires, signature, now) {
         return None;
     }
     let org = orgs::get_org(db, ipa).ok()?;

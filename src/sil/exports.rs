@@ -2,7 +2,6 @@
 //! `…IncrementaleConRicevuta`, `…Scaduti` through `services::exports`, and their status with an
 //! expiring download URL.
 
-use super::tokens::{download_url, read_request_token, request_token};
 use super::{Call, Fault, Sil};
 use crate::services::exports::{self, ExportError, ExportRequest};
 use crate::soap::XmlWriter;
@@ -86,14 +85,14 @@ pub(crate) fn book(sil: &Sil<'_>, call: &Call<'_>, org: &OrgRecord, booking: Boo
             };
             let record = exports::request_export(sil.db, &request, true, call.now)?;
             if booking == Booking::Incremental {
-                w.leaf("requestToken", &request_token(sil.key, "export", org.id, record.id));
+                w.leaf("requestToken", &sil.links.sil_request_token("export", org.id, record.id));
                 w.leaf("dateTo", &local_date_time(&raw_to));
                 return Ok(w.finish());
             }
             record.id
         }
     };
-    w.leaf("requestToken", &request_token(sil.key, "export", org.id, id));
+    w.leaf("requestToken", &sil.links.sil_request_token("export", org.id, id));
     Ok(w.finish())
 }
 
@@ -102,7 +101,7 @@ pub(crate) fn book(sil: &Sil<'_>, call: &Call<'_>, org: &OrgRecord, booking: Boo
 pub(crate) fn status(sil: &Sil<'_>, call: &Call<'_>, org: &OrgRecord, expired: bool) -> Result<String, Fault> {
     let token = call.text("requestToken").unwrap_or_default();
     let invalid = || Fault::new("PAA_REQUEST_TOKEN_NON_VALIDO", "requestToken non valido");
-    let id = read_request_token(sil.key, "export", org.id, &token).ok_or_else(invalid)?;
+    let id = sil.links.read_sil_request_token("export", org.id, &token).ok_or_else(invalid)?;
     let export = exports::find_export(sil.db, org.id, id)?.ok_or_else(invalid)?;
     if (export.kind == "SCADUTI") != expired {
         return Err(invalid());
@@ -116,7 +115,7 @@ pub(crate) fn status(sil: &Sil<'_>, call: &Call<'_>, org: &OrgRecord, expired: b
     let url = export
         .file_name
         .as_ref()
-        .map(|_| download_url(sil.public_url, sil.key, &org.ipa_code, "export", export.id, call.now))
+        .map(|_| sil.url(&sil.links.sil_download_url(&org.ipa_code, "export", export.id, call.now)))
         .unwrap_or_default();
     let mut w = XmlWriter::new();
     w.leaf("stato", stato);

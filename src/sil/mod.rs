@@ -12,7 +12,6 @@ pub mod downloads;
 mod exports;
 mod operations;
 pub mod pagati;
-pub mod tokens;
 pub mod wsdl;
 
 use std::collections::HashMap;
@@ -23,6 +22,7 @@ use jiff::Timestamp;
 use sha2::{Digest, Sha256};
 
 use crate::services::journal::{Journal, JournalEntry};
+use crate::services::links::Links;
 use crate::services::passwords;
 use crate::services::sil_sessions::SilError;
 use crate::soap::{self, Element, XmlWriter};
@@ -111,8 +111,9 @@ pub struct Sil<'a> {
     pub public_url: &'a str,
     /// The station id written in `Pagati` documents.
     pub station_id: &'a str,
-    /// The installation's HMAC key (polling tokens, signed download links).
-    pub key: &'a [u8],
+    /// The installation's signed links: request tokens, download URLs, upload authorizations,
+    /// notice PDF links.
+    pub links: &'a Links,
     /// Where exports and import results live.
     pub data_dir: &'a std::path::Path,
     /// `sil.intermediary_password`: the secret of `paaSILInviaCarrelloDovuti`'s per-org hash.
@@ -160,6 +161,11 @@ pub(crate) struct Outcome {
 }
 
 impl Sil<'_> {
+    /// `path` (a signed link of [`Links`]) as the absolute URL the SIL is given.
+    pub(crate) fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.public_url)
+    }
+
     /// Checks, in MyPay's order, that `ipa` is an org, in production, and that `password` is its SIL
     /// password (trimmed). Every refusal is `PAA_ENTE_NON_VALIDO` but the state's.
     pub(crate) fn authenticate(&self, ipa: &str, password: Option<&str>) -> Result<OrgRecord, Fault> {

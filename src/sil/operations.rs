@@ -6,10 +6,8 @@ use base64::Engine as _;
 use super::dovuti::{decode_base64, read_dovuti, read_enti_secondari, read_versamento, write_dovuti};
 use super::exports::{self, Booking};
 use super::pagati::{self, Header, Kind};
-use super::tokens::download_url;
 use super::{Call, Fault, Outcome, Sil};
 use crate::services::documents::{self, NoticeKey};
-use crate::services::portal;
 use crate::services::sil_debts::{self, Action};
 use crate::services::sil_queries;
 use crate::services::sil_sessions::{self, NewSession, SessionItem, SessionKind, SessionStatus, ShowMode};
@@ -137,7 +135,7 @@ pub(crate) fn run(sil: &Sil<'_>, op: Operation, call: &Call<'_>) -> Outcome {
         Operation::ChiediAvvisiPendenti => avvisi_pendenti(sil, call, &mut org_id),
         Operation::ChiediEsitoCarrelloDovuti => esito_carrello(sil, call, &mut org_id),
         Operation::AutorizzaImportFlusso => header_auth(sil, call, &mut org_id).and_then(|org| {
-            let done = sil_uploads::authorize(sil.db, sil.key, &org.ipa_code, call.now)?;
+            let done = sil_uploads::authorize(sil.db, sil.links, &org.ipa_code, call.now)?;
             let mut w = XmlWriter::new();
             w.leaf("uploadUrl", &format!("{}/ws/pa/upload", sil.public_url))
                 .leaf("authorizationToken", &done.authorization_token)
@@ -319,8 +317,7 @@ fn importa_dovuto(sil: &Sil<'_>, call: &Call<'_>, org_id: &mut Option<i64>) -> R
     w.leaf("esito", "OK");
     w.leaf_opt("identificativoUnivocoVersamento", debt.iuv.as_deref());
     if let Some(notice) = debt.notice_number.as_deref().filter(|_| action != Action::Annul) {
-        let signature = portal::sign(sil.key, &format!("notice:{}:{notice}", org.ipa_code));
-        w.leaf("urlFileAvviso", &format!("{}/avvisi/{}/{notice}.pdf?firma={signature}", sil.public_url, org.ipa_code));
+        w.leaf("urlFileAvviso", &sil.url(&sil.links.notice_pdf_url(&org.ipa_code, notice)));
         if action == Action::Print {
             let view = documents::notice_view(sil.db, &org.ipa_code, &NoticeKey::NoticeNumber(notice.to_owned()));
             let mut zip = std::io::Cursor::new(Vec::new());
@@ -353,7 +350,7 @@ fn stato_import(sil: &Sil<'_>, call: &Call<'_>, org: &OrgRecord) -> Result<Strin
             ("urlFileAvvisi", "fileAvvisi", "avvisi", import.notices_file.is_some()),
         ] {
             if present && wanted(flag) {
-                w.leaf(element, &download_url(sil.public_url, sil.key, &org.ipa_code, kind, import.id, call.now));
+                w.leaf(element, &sil.url(&sil.links.sil_download_url(&org.ipa_code, kind, import.id, call.now)));
             }
         }
     }

@@ -5,6 +5,7 @@
 
 use super::session::{Citizen, Session};
 use crate::services::access::{self, AccessError};
+use crate::services::links::Links;
 use crate::services::portal;
 use crate::store::receipts::ReceiptRecord;
 
@@ -53,13 +54,13 @@ pub fn citizen(session: &Session) -> Result<Citizen, Deny> {
 /// Decides whether the session (with `signature` from the link, if any) may see `receipt`.
 pub fn receipt(
     db: &crate::store::Db,
-    key: &[u8],
+    links: &Links,
     session: &Session,
     receipt: &ReceiptRecord,
     signature: Option<&str>,
 ) -> Result<ReceiptGrant, Deny> {
     if let Some(sig) = signature
-        && portal::verify_signature(key, &format!("receipt:{}", receipt.id), sig)
+        && links.verify_receipt(receipt.id, sig)
     {
         return Ok(ReceiptGrant::SignedLink);
     }

@@ -34,6 +34,7 @@ use std::time::Instant;
 use crate::config::Config;
 use crate::pagopa::station::StationIdentity;
 use crate::services::journal::Journal;
+use crate::services::links::Links;
 use crate::store::Db;
 
 pub use response::Response;
@@ -61,10 +62,12 @@ pub struct AppState {
     pub csp: String,
     /// SIL passwords already verified (argon2id once per password, not per call).
     pub sil_passwords: crate::sil::PasswordCache,
+    /// The installation key's signed links and tokens, loaded once at start.
+    pub links: Links,
 }
 
 impl AppState {
-    pub fn new(config: Config, db: Db, demo: bool) -> Arc<AppState> {
+    pub fn new(config: Config, db: Db, links: Links, demo: bool) -> Arc<AppState> {
         let station = StationIdentity {
             broker_id: config.raw.station.broker_id.clone(),
             station_id: config.raw.station.station_id.clone(),
@@ -82,6 +85,7 @@ impl AppState {
             started: Instant::now(),
             demo,
             sil_passwords: crate::sil::PasswordCache::default(),
+            links,
         })
     }
 }

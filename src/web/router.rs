@@ -8,7 +8,6 @@ use super::{AppState, Response, api, assets, metrics, multipart, portal, ui};
 use crate::clock;
 use crate::pagopa::station::{self, Station};
 use crate::sil::{self, Sil};
-use crate::soap;
 
 /// A request as handlers see it.
 pub struct Request<'a> {
@@ -404,20 +403,13 @@ fn station_call(state: &AppState, request: &Request<'_>) -> Response {
 /// `POST /ws/pa/`: one SIL call.
 fn sil_call(state: &AppState, request: &Request<'_>) -> Response {
     let now = clock::now();
-    let key = match crate::services::portal::installation_key(&state.db, &clock::iso(now)) {
-        Ok(key) => key,
-        Err(err) => {
-            tracing::error!(error = %err, "no installation key");
-            return Response::text(500, "text/xml; charset=utf-8", soap::fault_envelope("Server", "internal error"));
-        }
-    };
     let sil = Sil {
         db: &state.db,
         journal: &state.journal,
         passwords: &state.sil_passwords,
         public_url: state.config.raw.server.public_url.trim_end_matches('/'),
         station_id: &state.station.station_id,
-        key: &key,
+        links: &state.links,
         data_dir: &state.config.raw.data_dir,
         intermediary_password: state.config.raw.sil.intermediary_password.expose(),
         intermediary_org: &state.config.raw.sil.intermediary_org,
@@ -438,11 +430,8 @@ fn sil_wsdl(state: &AppState, file: &str) -> Response {
 fn sil_download(state: &AppState, request: &Request<'_>, (ipa, kind, id): (&str, &str, &str)) -> Response {
     let now = clock::now();
     let query = Form::parse(request.query.as_bytes()).unwrap_or_default();
-    let Ok(key) = crate::services::portal::installation_key(&state.db, &clock::iso(now)) else {
-        return ui::errors::internal_error(0);
-    };
     let signed = (query.get("scadenza").unwrap_or_default(), query.get("firma").unwrap_or_default());
-    match sil::downloads::resolve(&state.db, &state.config.raw.data_dir, &key, ipa, kind, id, signed, now) {
+    match sil::downloads::resolve(&state.db, &state.config.raw.data_dir, &state.links, ipa, kind, id, signed, now) {
         Some(path) => backoffice::download(&path, "application/zip"),
         None => ui::errors::not_found(),
     }
@@ -465,9 +454,6 @@ fn sil_upload(state: &AppState, request: &Request<'_>) -> Response {
     let [file] = files.as_slice() else {
         return refuse("400", "un solo file non vuoto è richiesto");
     };
-    let Ok(key) = crate::services::portal::installation_key(&state.db, &clock::iso(now)) else {
-        return refuse("500", "errore di sistema");
-    };
     let limits = crate::services::imports::Limits::from_config(&state.config);
     let name = file.file_name.clone().unwrap_or_default();
     let mut data = file.data;
@@ -475,7 +461,7 @@ fn sil_upload(state: &AppState, request: &Request<'_>) -> Response {
         &state.db,
         &state.config.raw.data_dir,
         limits,
-        &key,
+        &state.links,
         &token,
         &name,
         &mut data,

@@ -177,3 +177,74 @@ fn jobs_know_no_service_and_flows_open_no_transaction() {
         }
     }
 }
+
+/// A source file's text without its `#[cfg(test)] mod tests` (by convention the file's end);
+/// `None` for a file that is itself a test module (`tests.rs`).
+fn non_test(path: &str, text: &str) -> Option<String> {
+    if path.ends_with("/tests.rs") {
+        return None;
+    }
+    Some(text.split("#[cfg(test)]\nmod tests").next().unwrap_or_default().to_owned())
+}
+
+/// The string literals of `text` that start with `prefix` (given with its opening quote), whole.
+fn literals<'t>(text: &'t str, prefix: &str) -> Vec<&'t str> {
+    text.match_indices(prefix)
+        .map(|(at, _)| {
+            let rest = &text[at + 1..];
+            &text[at..at + 2 + rest.find('"').unwrap_or(rest.len())]
+        })
+        .collect()
+}
+
+#[test]
+fn literals_are_whole_string_literals() {
+    let text = r#"a = format!("receipt:{id}"); b = "sil-password"; c = "x""#;
+    assert_eq!(literals(text, "\"receipt:"), ["\"receipt:{id}\""]);
+    assert_eq!(literals(text, "\"sil-"), ["\"sil-password\""]);
+}
+
+/// Every message signed with the installation key, and the URL or token shape that carries it, is
+/// written once, in `services::links`; nothing else reads the key. A second writer of a format
+/// would let the signing and the checking side drift apart, and links already mailed, stored or
+/// kept by a SIL would stop working.
+#[test]
+fn signed_links_are_written_only_by_services_links() {
+    const LINKS: &str = "src/services/links.rs";
+    // The prefixes of the signed messages: notice PDF, receipt, SIL request tokens (`sil-{kind}`),
+    // downloads, uploads and polling, PIN hashes.
+    let prefixes = ["\"notice:", "\"receipt:", "\"sil-", "\"pin:"];
+    // Literals that share a prefix but are not signed: the audit journal's object name of a
+    // receipt, and the field a SIL password error names.
+    let unsigned = ["\"receipt:{}/{}/{}\"", "\"sil-password\""];
+    for prefix in prefixes {
+        let writers: Vec<String> = sources()
+            .into_iter()
+            .filter(|(path, text)| {
+                non_test(path, text)
+                    .is_some_and(|code| literals(&code, prefix).iter().any(|lit| !unsigned.contains(lit)))
+            })
+            .map(|(path, _)| path)
+            .collect();
+        assert_eq!(writers, [LINKS], "the signed messages starting {prefix}… belong in {LINKS} only");
+    }
+    for signed in ["\"sil-poll:", "\"sil-download:", "\"sil-upload:", "\"sil-{kind}:"] {
+        let links = sources().into_iter().find(|(path, _)| path == LINKS).unwrap().1;
+        assert_eq!(literals(&links, signed).len(), 1, "{LINKS} writes the {signed}… message once");
+    }
+
+    for (path, text) in sources() {
+        let Some(code) = non_test(&path, &text) else { continue };
+        if path != LINKS {
+            assert!(!code.contains("installation_key"), "{path} reads the installation key: take the one `Links`");
+            for primitive in ["Hmac::<Sha256>", "hmac_key"] {
+                assert!(!code.contains(primitive), "{path} uses {primitive}: sign through `services::links::Links`");
+            }
+            continue;
+        }
+        let calls = code.matches("installation_key(").count() - code.matches("fn installation_key(").count();
+        let load = &code[code.find("pub fn load(").unwrap()..];
+        let load = &load[..load.find("\n    }\n").unwrap()];
+        assert!(calls == 1 && load.contains("installation_key("), "only `Links::load` reads the installation key");
+    }
+}

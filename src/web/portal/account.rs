@@ -372,12 +372,8 @@ fn receipt_as(ctx: &mut Ctx<'_>, id: &str, format: ReceiptFormat) -> Response {
         Ok(_) => return errors::not_found(),
         Err(err) => return error_page(ctx, &err),
     };
-    let key = match portal::installation_key(&ctx.state.db, &ctx.iso_now()) {
-        Ok(key) => key,
-        Err(err) => return error_page(ctx, &err),
-    };
     let signature = ctx.query.get("firma").map(str::to_owned);
-    if authz::receipt(&ctx.state.db, &key, ctx.session, &found, signature.as_deref()).is_err() {
+    if authz::receipt(&ctx.state.db, &ctx.state.links, ctx.session, &found, signature.as_deref()).is_err() {
         return errors::forbidden(
             "Questa ricevuta è visibile solo a chi ha effettuato il pagamento, all'intestatario dopo l'accesso, o tramite il collegamento ricevuto per e-mail.",
         );

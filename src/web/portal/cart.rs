@@ -159,19 +159,16 @@ pub fn email(ctx: &mut Ctx<'_>) -> Response {
         ctx.session.flash("danger", "Inserisci un indirizzo e-mail valido.");
         return ctx.redirect("/carrello");
     };
-    let key = match portal::installation_key(&ctx.state.db, &ctx.iso_now()) {
-        Ok(key) => key,
-        Err(err) => return error_page(ctx, &err),
-    };
-    let issued = portal::issue_pin(&ctx.state.db, &key, ctx.session.id_hash(), email.as_str(), ctx.now, |pin| {
-        (
-            "Codice di verifica per il pagamento pagoPA".to_owned(),
-            format!(
-                "Il tuo codice di verifica è {pin}.\n\nInseriscilo nella pagina del carrello entro un'ora.\n\
+    let issued =
+        portal::issue_pin(&ctx.state.db, &ctx.state.links, ctx.session.id_hash(), email.as_str(), ctx.now, |pin| {
+            (
+                "Codice di verifica per il pagamento pagoPA".to_owned(),
+                format!(
+                    "Il tuo codice di verifica è {pin}.\n\nInseriscilo nella pagina del carrello entro un'ora.\n\
                  Se non hai richiesto tu questo codice, ignora questo messaggio.\n"
-            ),
-        )
-    });
+                ),
+            )
+        });
     match issued {
         Ok(()) => {
             ctx.session.data.pending_email = Some(email.as_str().to_lowercase());
@@ -185,11 +182,13 @@ pub fn email(ctx: &mut Ctx<'_>) -> Response {
 
 /// `POST /carrello/pin`.
 pub fn pin(ctx: &mut Ctx<'_>) -> Response {
-    let key = match portal::installation_key(&ctx.state.db, &ctx.iso_now()) {
-        Ok(key) => key,
-        Err(err) => return error_page(ctx, &err),
-    };
-    match portal::check_pin(&ctx.state.db, &key, ctx.session.id_hash(), &ctx.form.text("pin"), &ctx.iso_now()) {
+    match portal::check_pin(
+        &ctx.state.db,
+        &ctx.state.links,
+        ctx.session.id_hash(),
+        &ctx.form.text("pin"),
+        &ctx.iso_now(),
+    ) {
         Ok(email) => {
             ctx.session.data.verified_email = Some(email);
             ctx.session.data.pending_email = None;
@@ -291,19 +290,12 @@ pub fn outcome(ctx: &mut Ctx<'_>, token: &str) -> Response {
         return ctx.page_with(200, "Verifica del pagamento", body, vec!["mypay-portal.js"]);
     }
     if found.cart.state != "PAGATO" {
-        let key = portal::installation_key(&ctx.state.db, &ctx.iso_now()).unwrap_or_default();
         let base = ctx.public_url();
         let links: Vec<String> = found
             .receipts
             .iter()
             .map(|r| {
-                format!(
-                    "- {} {}: {base}/ricevute/{}?firma={}",
-                    r.company_name,
-                    euro(r.amount_cents),
-                    r.id,
-                    portal::sign(&key, &format!("receipt:{}", r.id))
-                )
+                format!("- {} {}: {base}{}", r.company_name, euro(r.amount_cents), ctx.state.links.receipt_url(r.id))
             })
             .collect();
         let body = format!(

@@ -302,10 +302,7 @@ pub fn spontaneous_post(ctx: &mut Ctx<'_>) -> Response {
         return ctx.redirect("/carrello");
     }
     // The notice carries the debtor's data: its link is signed, like the receipts' links.
-    let pdf_link = crate::services::portal::installation_key(&ctx.state.db, &ctx.iso_now()).ok().map(|key| {
-        let message = format!("notice:{}:{notice}", org.ipa_code);
-        format!("/avvisi/{}/{notice}.pdf?firma={}", org.ipa_code, crate::services::portal::sign(&key, &message))
-    });
+    let pdf_link = ctx.state.links.notice_pdf_url(&org.ipa_code, &notice);
     let body = html! {
         h1 { "Avviso creato" }
         div class="alert alert-success" role="alert" { "Il pagamento è stato registrato: puoi pagarlo ora o in seguito presso qualsiasi canale pagoPA." }
@@ -318,9 +315,7 @@ pub fn spontaneous_post(ctx: &mut Ctx<'_>) -> Response {
             dt class="col-sm-4" { "Intestatario" } dd class="col-sm-8" { (debt.debtor_name) " (" (debt.debtor_id) ")" }
         }
         p { "Per pagare presso banche, uffici postali, tabaccherie, sportelli ATM o app di pagamento indica il " strong { "codice avviso" } " e il " strong { "codice fiscale dell'ente" } " riportati sopra." }
-        @if let Some(link) = &pdf_link {
-            p { a class="btn btn-outline-primary" href=(link) { "Scarica l'avviso di pagamento (PDF)" } }
-        }
+        p { a class="btn btn-outline-primary" href=(pdf_link) { "Scarica l'avviso di pagamento (PDF)" } }
         form method="post" action="/carrello/aggiungi" {
             (ctx.csrf())
             input type="hidden" name="ente" value=(org.fiscal_code);
@@ -416,11 +411,8 @@ pub fn notice_pdf(ctx: &mut Ctx<'_>, ipa: &str, file: &str) -> Response {
     let Some(notice) = file.strip_suffix(".pdf") else {
         return crate::web::ui::errors::not_found();
     };
-    let Ok(key) = crate::services::portal::installation_key(&ctx.state.db, &ctx.iso_now()) else {
-        return crate::web::ui::errors::internal_error(0);
-    };
     let signature = ctx.query.get("firma").unwrap_or_default();
-    if !crate::services::portal::verify_signature(&key, &format!("notice:{ipa}:{notice}"), signature) {
+    if !ctx.state.links.verify_notice(ipa, notice, signature) {
         return crate::web::ui::errors::forbidden("Il collegamento all'avviso non è valido.");
     }
     let view = match crate::services::documents::notice_view(

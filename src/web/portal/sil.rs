@@ -9,7 +9,6 @@ use super::super::Response;
 use super::Ctx;
 use crate::domain::{Cents, Email};
 use crate::pagopa::checkout;
-use crate::services::portal;
 use crate::services::sil_sessions::{self, Return, ShowMode, SilError};
 
 /// The Italian page of a refused SIL session.
@@ -148,11 +147,7 @@ pub fn back(ctx: &mut Ctx<'_>, token: &str, how: &str) -> Response {
         "annullato" => Return::Cancelled,
         _ => Return::Error,
     };
-    let key = match portal::installation_key(&ctx.state.db, &ctx.iso_now()) {
-        Ok(key) => key,
-        Err(err) => return super::error_page(ctx, &err),
-    };
-    match sil_sessions::finish(&ctx.state.db, &key, token, how, ctx.now) {
+    match sil_sessions::finish(&ctx.state.db, &ctx.state.links, token, how, ctx.now) {
         Ok(back) => match back.url {
             Some(url) => ctx.redirect(&url),
             None => {
