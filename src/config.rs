@@ -410,48 +410,101 @@ pub struct Config {
     pub node_auth: NodeAuth,
 }
 
-/// Every environment variable we read, with the key it overrides.
-pub const ENV_KEYS: &[(&str, &str)] = &[
-    ("MYPAY_DATA_DIR", "data_dir"),
-    ("MYPAY_SERVER_LISTEN", "server.listen"),
-    ("MYPAY_SERVER_PUBLIC_URL", "server.public_url"),
-    ("MYPAY_SERVER_WORKERS", "server.workers"),
-    ("MYPAY_SERVER_MAX_BODY_BYTES", "server.max_body_bytes"),
-    ("MYPAY_STATION_BROKER_ID", "station.broker_id"),
-    ("MYPAY_STATION_STATION_ID", "station.station_id"),
-    ("MYPAY_STATION_PASSWORD", "station.password"),
-    ("MYPAY_STATION_NODE_AUTH", "station.node_auth"),
-    ("MYPAY_STATION_NODE_ADDRESSES", "station.node_addresses"),
-    ("MYPAY_NODE_BASE_URL", "node.base_url"),
-    ("MYPAY_NODE_SUBSCRIPTION_KEY", "node.subscription_key"),
-    ("MYPAY_NODE_REPORTING_INTERVAL_MINUTES", "node.reporting_interval_minutes"),
-    ("MYPAY_LOG_LEVEL", "log.level"),
-    ("MYPAY_TLS_MODE", "tls.mode"),
-    ("MYPAY_TLS_CERT", "tls.cert"),
-    ("MYPAY_TLS_KEY", "tls.key"),
-    ("MYPAY_TLS_CLIENT_CA", "tls.client_ca"),
-    ("MYPAY_MAIL_HOST", "mail.host"),
-    ("MYPAY_MAIL_PORT", "mail.port"),
-    ("MYPAY_MAIL_USERNAME", "mail.username"),
-    ("MYPAY_MAIL_PASSWORD", "mail.password"),
-    ("MYPAY_MAIL_FROM", "mail.from"),
-    ("MYPAY_MAIL_STARTTLS", "mail.starttls"),
-    ("MYPAY_CITIZEN_AUTH_MODE", "citizen_auth.mode"),
-    ("MYPAY_CITIZEN_AUTH_HEADER_FISCAL_CODE", "citizen_auth.header_fiscal_code"),
-    ("MYPAY_CITIZEN_AUTH_HEADER_NAME", "citizen_auth.header_name"),
-    ("MYPAY_CITIZEN_AUTH_HEADER_EMAIL", "citizen_auth.header_email"),
-    ("MYPAY_CITIZEN_AUTH_TRUSTED_PROXIES", "citizen_auth.trusted_proxies"),
-    ("MYPAY_IMPORT_MAX_UPLOAD_BYTES", "import.max_upload_bytes"),
-    ("MYPAY_IMPORT_MAX_UNCOMPRESSED_BYTES", "import.max_uncompressed_bytes"),
-    ("MYPAY_SIL_INTERMEDIARY_ORG", "sil.intermediary_org"),
-    ("MYPAY_SIL_INTERMEDIARY_PASSWORD", "sil.intermediary_password"),
-    ("MYPAY_CITIZEN_AUTH_OIDC_ISSUER", "citizen_auth.oidc_issuer"),
-    ("MYPAY_CITIZEN_AUTH_OIDC_CLIENT_ID", "citizen_auth.oidc_client_id"),
-    ("MYPAY_CITIZEN_AUTH_OIDC_CLIENT_SECRET", "citizen_auth.oidc_client_secret"),
-    ("MYPAY_CITIZEN_AUTH_OIDC_TOKEN_AUTH", "citizen_auth.oidc_token_auth"),
-    ("MYPAY_CITIZEN_AUTH_OIDC_REDIRECT_PATH", "citizen_auth.oidc_redirect_path"),
-    ("MYPAY_CITIZEN_AUTH_OIDC_FISCAL_CODE_CLAIM", "citizen_auth.oidc_fiscal_code_claim"),
-    ("MYPAY_CITIZEN_AUTH_OIDC_SCOPES", "citizen_auth.oidc_scopes"),
+/// How one key's value is written into [`RawConfig`] from text (an environment variable): the
+/// parsing is per kind, so each key only names its field.
+#[derive(Clone, Copy)]
+enum Field {
+    Text(fn(&mut RawConfig) -> &mut String),
+    Path(fn(&mut RawConfig) -> &mut PathBuf),
+    Secret(fn(&mut RawConfig) -> &mut Secret),
+    /// Comma-separated in the environment, blanks dropped.
+    List(fn(&mut RawConfig) -> &mut Vec<String>),
+    U64(fn(&mut RawConfig) -> &mut u64),
+    Usize(fn(&mut RawConfig) -> &mut usize),
+    U16(fn(&mut RawConfig) -> &mut u16),
+    Bool(fn(&mut RawConfig) -> &mut bool),
+}
+
+/// One key of `mypay.toml` that the environment may override.
+pub struct Key {
+    /// The dotted key, as written in `mypay.toml` and in [`Problem::key`].
+    pub name: &'static str,
+    field: Field,
+}
+
+impl Key {
+    /// The environment variable that overrides this key: `MYPAY_` and the key upper-cased, `.`
+    /// becoming `_` (`station.node_addresses` is `MYPAY_STATION_NODE_ADDRESSES`).
+    pub fn env_name(&self) -> String {
+        format!("MYPAY_{}", self.name.to_ascii_uppercase().replace('.', "_"))
+    }
+
+    fn set(&self, config: &mut RawConfig, value: &str) -> Result<(), String> {
+        // Every number goes through u64 first, so a word and a too-large number are told apart.
+        let number = |v: &str| v.parse::<u64>().map_err(|_| format!("{v:?} is not a whole number"));
+        match self.field {
+            Field::Text(field) => *field(config) = value.to_owned(),
+            Field::Path(field) => *field(config) = PathBuf::from(value),
+            Field::Secret(field) => *field(config) = Secret::new(value),
+            Field::List(field) => *field(config) = comma_list(value),
+            Field::U64(field) => *field(config) = number(value)?,
+            Field::Usize(field) => *field(config) = usize::try_from(number(value)?).map_err(|e| e.to_string())?,
+            Field::U16(field) => *field(config) = u16::try_from(number(value)?).map_err(|e| e.to_string())?,
+            Field::Bool(field) => {
+                *field(config) = value.parse().map_err(|_| format!("{value:?} is not true or false"))?
+            }
+        }
+        Ok(())
+    }
+}
+
+const fn key(name: &'static str, field: Field) -> Key {
+    Key { name, field }
+}
+
+/// Every key the environment may override (all but `version`), each declared once: its name gives
+/// the variable ([`Key::env_name`]), its field says where the value goes.
+pub const KEYS: &[Key] = &[
+    key("data_dir", Field::Path(|c| &mut c.data_dir)),
+    key("server.listen", Field::Text(|c| &mut c.server.listen)),
+    key("server.public_url", Field::Text(|c| &mut c.server.public_url)),
+    key("server.workers", Field::Usize(|c| &mut c.server.workers)),
+    key("server.max_body_bytes", Field::U64(|c| &mut c.server.max_body_bytes)),
+    key("station.broker_id", Field::Text(|c| &mut c.station.broker_id)),
+    key("station.station_id", Field::Text(|c| &mut c.station.station_id)),
+    key("station.password", Field::Secret(|c| &mut c.station.password)),
+    key("station.node_auth", Field::Text(|c| &mut c.station.node_auth)),
+    key("station.node_addresses", Field::List(|c| &mut c.station.node_addresses)),
+    key("node.base_url", Field::Text(|c| &mut c.node.base_url)),
+    key("node.subscription_key", Field::Secret(|c| &mut c.node.subscription_key)),
+    key("node.reporting_interval_minutes", Field::U64(|c| &mut c.node.reporting_interval_minutes)),
+    key("log.level", Field::Text(|c| &mut c.log.level)),
+    key("tls.mode", Field::Text(|c| &mut c.tls.mode)),
+    key("tls.cert", Field::Path(|c| &mut c.tls.cert)),
+    key("tls.key", Field::Path(|c| &mut c.tls.key)),
+    key("tls.client_ca", Field::Path(|c| &mut c.tls.client_ca)),
+    key("mail.host", Field::Text(|c| &mut c.mail.host)),
+    key("mail.port", Field::U16(|c| &mut c.mail.port)),
+    key("mail.username", Field::Text(|c| &mut c.mail.username)),
+    key("mail.password", Field::Secret(|c| &mut c.mail.password)),
+    key("mail.from", Field::Text(|c| &mut c.mail.from)),
+    key("mail.starttls", Field::Bool(|c| &mut c.mail.starttls)),
+    key("citizen_auth.mode", Field::Text(|c| &mut c.citizen_auth.mode)),
+    key("citizen_auth.header_fiscal_code", Field::Text(|c| &mut c.citizen_auth.header_fiscal_code)),
+    key("citizen_auth.header_name", Field::Text(|c| &mut c.citizen_auth.header_name)),
+    key("citizen_auth.header_email", Field::Text(|c| &mut c.citizen_auth.header_email)),
+    key("citizen_auth.trusted_proxies", Field::List(|c| &mut c.citizen_auth.trusted_proxies)),
+    key("citizen_auth.oidc_issuer", Field::Text(|c| &mut c.citizen_auth.oidc_issuer)),
+    key("citizen_auth.oidc_client_id", Field::Text(|c| &mut c.citizen_auth.oidc_client_id)),
+    key("citizen_auth.oidc_client_secret", Field::Secret(|c| &mut c.citizen_auth.oidc_client_secret)),
+    key("citizen_auth.oidc_token_auth", Field::Text(|c| &mut c.citizen_auth.oidc_token_auth)),
+    key("citizen_auth.oidc_redirect_path", Field::Text(|c| &mut c.citizen_auth.oidc_redirect_path)),
+    key("citizen_auth.oidc_fiscal_code_claim", Field::Text(|c| &mut c.citizen_auth.oidc_fiscal_code_claim)),
+    key("citizen_auth.oidc_scopes", Field::Text(|c| &mut c.citizen_auth.oidc_scopes)),
+    key("import.max_upload_bytes", Field::U64(|c| &mut c.import.max_upload_bytes)),
+    key("import.max_uncompressed_bytes", Field::U64(|c| &mut c.import.max_uncompressed_bytes)),
+    key("sil.intermediary_org", Field::Text(|c| &mut c.sil.intermediary_org)),
+    key("sil.intermediary_password", Field::Secret(|c| &mut c.sil.intermediary_password)),
 ];
 
 impl RawConfig {
@@ -482,65 +535,13 @@ impl RawConfig {
     {
         let mut applied = Vec::new();
         for (name, value) in vars {
-            let Some((_, key)) = ENV_KEYS.iter().find(|(env, _)| *env == name) else {
+            let Some(key) = KEYS.iter().find(|key| key.env_name() == name) else {
                 continue;
             };
-            self.set_key(key, &value).map_err(|reason| ConfigError::Env { name: name.clone(), reason })?;
+            key.set(self, &value).map_err(|reason| ConfigError::Env { name: name.clone(), reason })?;
             applied.push(name);
         }
         Ok(applied)
-    }
-
-    fn set_key(&mut self, key: &str, value: &str) -> Result<(), String> {
-        let parse_number = |v: &str| v.parse::<u64>().map_err(|_| format!("{v:?} is not a whole number"));
-        match key {
-            "data_dir" => self.data_dir = PathBuf::from(value),
-            "server.listen" => self.server.listen = value.to_owned(),
-            "server.public_url" => self.server.public_url = value.to_owned(),
-            "server.workers" => {
-                self.server.workers = usize::try_from(parse_number(value)?).map_err(|e| e.to_string())?
-            }
-            "server.max_body_bytes" => self.server.max_body_bytes = parse_number(value)?,
-            "station.broker_id" => self.station.broker_id = value.to_owned(),
-            "station.station_id" => self.station.station_id = value.to_owned(),
-            "station.password" => self.station.password = Secret::new(value),
-            "station.node_auth" => self.station.node_auth = value.to_owned(),
-            "station.node_addresses" => self.station.node_addresses = comma_list(value),
-            "node.base_url" => self.node.base_url = value.to_owned(),
-            "node.subscription_key" => self.node.subscription_key = Secret::new(value),
-            "node.reporting_interval_minutes" => self.node.reporting_interval_minutes = parse_number(value)?,
-            "log.level" => self.log.level = value.to_owned(),
-            "tls.mode" => self.tls.mode = value.to_owned(),
-            "tls.cert" => self.tls.cert = PathBuf::from(value),
-            "tls.key" => self.tls.key = PathBuf::from(value),
-            "tls.client_ca" => self.tls.client_ca = PathBuf::from(value),
-            "mail.host" => self.mail.host = value.to_owned(),
-            "mail.port" => self.mail.port = u16::try_from(parse_number(value)?).map_err(|e| e.to_string())?,
-            "mail.username" => self.mail.username = value.to_owned(),
-            "mail.password" => self.mail.password = Secret::new(value),
-            "mail.from" => self.mail.from = value.to_owned(),
-            "mail.starttls" => {
-                self.mail.starttls = value.parse().map_err(|_| format!("{value:?} is not true or false"))?
-            }
-            "citizen_auth.mode" => self.citizen_auth.mode = value.to_owned(),
-            "citizen_auth.header_fiscal_code" => self.citizen_auth.header_fiscal_code = value.to_owned(),
-            "citizen_auth.header_name" => self.citizen_auth.header_name = value.to_owned(),
-            "citizen_auth.header_email" => self.citizen_auth.header_email = value.to_owned(),
-            "citizen_auth.trusted_proxies" => self.citizen_auth.trusted_proxies = comma_list(value),
-            "import.max_upload_bytes" => self.import.max_upload_bytes = parse_number(value)?,
-            "import.max_uncompressed_bytes" => self.import.max_uncompressed_bytes = parse_number(value)?,
-            "sil.intermediary_org" => self.sil.intermediary_org = value.to_owned(),
-            "sil.intermediary_password" => self.sil.intermediary_password = Secret::new(value),
-            "citizen_auth.oidc_issuer" => self.citizen_auth.oidc_issuer = value.to_owned(),
-            "citizen_auth.oidc_client_id" => self.citizen_auth.oidc_client_id = value.to_owned(),
-            "citizen_auth.oidc_client_secret" => self.citizen_auth.oidc_client_secret = Secret::new(value),
-            "citizen_auth.oidc_token_auth" => self.citizen_auth.oidc_token_auth = value.to_owned(),
-            "citizen_auth.oidc_redirect_path" => self.citizen_auth.oidc_redirect_path = value.to_owned(),
-            "citizen_auth.oidc_fiscal_code_claim" => self.citizen_auth.oidc_fiscal_code_claim = value.to_owned(),
-            "citizen_auth.oidc_scopes" => self.citizen_auth.oidc_scopes = value.to_owned(),
-            other => return Err(format!("unknown key {other}")),
-        }
-        Ok(())
     }
 
     /// Applies command-line flags, the last layer.
@@ -1030,6 +1031,46 @@ mod tests {
         );
     }
 
+    /// Each key's setter writes the field its dotted name points at: set through its variable, the
+    /// value shows up at that path of the serialized configuration and nowhere else.
+    #[test]
+    fn every_key_sets_the_field_it_names() {
+        let shown = |raw: &RawConfig| toml::Value::try_from(raw).unwrap();
+        let at = |value: &toml::Value, name: &str| {
+            name.split('.').try_fold(value.clone(), |v, part| v.get(part).cloned()).unwrap_or_else(|| panic!("{name}"))
+        };
+        let before = shown(&RawConfig::default());
+        for key in KEYS {
+            let value = match key.field {
+                Field::U64(_) | Field::Usize(_) | Field::U16(_) => "4242",
+                Field::Bool(_) => "false",
+                Field::Text(_) | Field::Path(_) | Field::Secret(_) | Field::List(_) => "x1,y2",
+            };
+            let mut raw = RawConfig::default();
+            raw.apply_env([(key.env_name(), value.to_owned())]).unwrap();
+            let after = shown(&raw);
+            assert_ne!(at(&after, key.name), at(&before, key.name), "{} did not change", key.name);
+            let mut restored = after.clone();
+            let mut slot = &mut restored;
+            let (path, leaf) = key.name.rsplit_once('.').map_or(("", key.name), |(p, l)| (p, l));
+            for part in path.split('.').filter(|p| !p.is_empty()) {
+                slot = slot.get_mut(part).unwrap();
+            }
+            slot.as_table_mut().unwrap().insert(leaf.to_owned(), at(&before, key.name));
+            assert_eq!(restored, before, "{} changed another key too", key.name);
+        }
+    }
+
+    #[test]
+    fn variable_names_follow_the_keys() {
+        let names: Vec<_> = KEYS.iter().map(Key::env_name).collect();
+        assert!(names.contains(&"MYPAY_DATA_DIR".to_owned()));
+        assert!(names.contains(&"MYPAY_STATION_NODE_ADDRESSES".to_owned()));
+        assert!(names.contains(&"MYPAY_CITIZEN_AUTH_OIDC_FISCAL_CODE_CLAIM".to_owned()));
+        let unique: std::collections::BTreeSet<_> = KEYS.iter().map(|k| k.name).collect();
+        assert_eq!(unique.len(), KEYS.len(), "a key is declared twice");
+    }
+
     #[test]
     fn secrets_are_masked() {
         let mut raw = RawConfig::default();
@@ -1145,9 +1186,9 @@ mod tests {
         // Parsing with deny_unknown_fields proves the example names no key we do not have.
         RawConfig::from_toml(&uncommented, "packaging/mypay.toml").unwrap();
         assert!(uncommented.contains("version = 1"));
-        for (_, key) in ENV_KEYS {
-            let leaf = key.rsplit('.').next().unwrap();
-            assert!(uncommented.contains(&format!("{leaf} = ")), "{key} missing from packaging/mypay.toml");
+        for key in KEYS {
+            let leaf = key.name.rsplit('.').next().unwrap();
+            assert!(uncommented.contains(&format!("{leaf} = ")), "{} missing from packaging/mypay.toml", key.name);
         }
     }
 }
