@@ -1,13 +1,16 @@
 //! Configuration: `mypay.toml`, `MYPAY_*` environment overrides and command-line flags, merged in
 //! that order into one validated [`Config`].
 //!
-//! Owns the list of settings (each key appears once, in [`RawConfig`]), their defaults, and the one
-//! [`Config::validate`] that reports every problem by key name. It never reads the database and is
-//! passed explicitly to whoever needs it: there is no global configuration.
+//! Owns the list of settings (each key appears once, in [`RawConfig`], the file's `*Section`s, and
+//! once in [`KEYS`], which names its `MYPAY_*` variable), their defaults, and the one
+//! [`Config::validate`] that reports every problem by key name and turns the text into typed
+//! `*Settings` (modes as enums, addresses parsed). The rest of the crate reads only [`Config`]. It
+//! never reads the database and is passed explicitly to whoever needs it: there is no global
+//! configuration.
 //! See `packaging/mypay.toml` for the commented example; a test keeps the two in step.
 
 use std::fmt;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -385,73 +388,341 @@ pub enum Mode {
     Admin,
 }
 
-/// The validated configuration.
-#[derive(Debug, Clone, Serialize)]
+/// The validated configuration: every key parsed into the type its readers need. Only
+/// [`Config::validate`] builds one, so holding a `Config` means every check passed.
+#[derive(Debug, Clone)]
 pub struct Config {
-    #[serde(flatten)]
-    pub raw: RawConfig,
-    /// The parsed listen address.
-    #[serde(skip)]
-    pub listen: SocketAddr,
-    /// The SQLite file, derived from `data_dir`.
+    /// Folder holding the database, uploads and generated files (`data_dir`).
+    pub data_dir: PathBuf,
+    /// The SQLite file, `<data_dir>/mypay.db`.
     pub database_path: PathBuf,
-    /// Where the settings came from, for `config show`.
-    pub sources: Vec<String>,
-    /// The parsed `[tls]` files; `None` = plain HTTP. Not loaded in [`Mode::Admin`], whose commands
-    /// never listen and may run as a user that cannot read the key.
-    #[serde(skip)]
-    pub tls: Option<TlsMaterial>,
-    /// `serve` must make (or reuse) the self-signed certificate of `tls.mode = "auto"` before it
-    /// listens: production, mode `auto`, no `tls.cert`.
-    #[serde(skip)]
-    pub generate_tls: bool,
-    /// Who may call the station.
-    #[serde(skip)]
+    pub server: ServerSettings,
+    pub station: StationSettings,
+    /// Who may call the station (`station.node_auth` with `station.node_addresses`).
     pub node_auth: NodeAuth,
+    pub node: NodeSettings,
+    /// The tracing filter of `log.level`, checked.
+    pub log_level: String,
+    pub tls: TlsSettings,
+    /// `[mail]`; `None` without `mail.host`: mails stay in the outbox.
+    pub mail: Option<MailSettings>,
+    pub citizen_auth: CitizenAuth,
+    pub import: ImportSettings,
+    pub sil: SilSettings,
+    /// Where the settings came from, for `config check` and `config show`.
+    pub sources: Vec<String>,
+    /// The settings as given (defaults, file, environment, flags, and the demo's fill-ins): what
+    /// `config show` prints, and what is validated again with a generated certificate.
+    given: RawConfig,
+    /// What `given` was validated for.
+    mode: Mode,
 }
 
-/// Every environment variable we read, with the key it overrides.
-pub const ENV_KEYS: &[(&str, &str)] = &[
-    ("MYPAY_DATA_DIR", "data_dir"),
-    ("MYPAY_SERVER_LISTEN", "server.listen"),
-    ("MYPAY_SERVER_PUBLIC_URL", "server.public_url"),
-    ("MYPAY_SERVER_WORKERS", "server.workers"),
-    ("MYPAY_SERVER_MAX_BODY_BYTES", "server.max_body_bytes"),
-    ("MYPAY_STATION_BROKER_ID", "station.broker_id"),
-    ("MYPAY_STATION_STATION_ID", "station.station_id"),
-    ("MYPAY_STATION_PASSWORD", "station.password"),
-    ("MYPAY_STATION_NODE_AUTH", "station.node_auth"),
-    ("MYPAY_STATION_NODE_ADDRESSES", "station.node_addresses"),
-    ("MYPAY_NODE_BASE_URL", "node.base_url"),
-    ("MYPAY_NODE_SUBSCRIPTION_KEY", "node.subscription_key"),
-    ("MYPAY_NODE_REPORTING_INTERVAL_MINUTES", "node.reporting_interval_minutes"),
-    ("MYPAY_LOG_LEVEL", "log.level"),
-    ("MYPAY_TLS_MODE", "tls.mode"),
-    ("MYPAY_TLS_CERT", "tls.cert"),
-    ("MYPAY_TLS_KEY", "tls.key"),
-    ("MYPAY_TLS_CLIENT_CA", "tls.client_ca"),
-    ("MYPAY_MAIL_HOST", "mail.host"),
-    ("MYPAY_MAIL_PORT", "mail.port"),
-    ("MYPAY_MAIL_USERNAME", "mail.username"),
-    ("MYPAY_MAIL_PASSWORD", "mail.password"),
-    ("MYPAY_MAIL_FROM", "mail.from"),
-    ("MYPAY_MAIL_STARTTLS", "mail.starttls"),
-    ("MYPAY_CITIZEN_AUTH_MODE", "citizen_auth.mode"),
-    ("MYPAY_CITIZEN_AUTH_HEADER_FISCAL_CODE", "citizen_auth.header_fiscal_code"),
-    ("MYPAY_CITIZEN_AUTH_HEADER_NAME", "citizen_auth.header_name"),
-    ("MYPAY_CITIZEN_AUTH_HEADER_EMAIL", "citizen_auth.header_email"),
-    ("MYPAY_CITIZEN_AUTH_TRUSTED_PROXIES", "citizen_auth.trusted_proxies"),
-    ("MYPAY_IMPORT_MAX_UPLOAD_BYTES", "import.max_upload_bytes"),
-    ("MYPAY_IMPORT_MAX_UNCOMPRESSED_BYTES", "import.max_uncompressed_bytes"),
-    ("MYPAY_SIL_INTERMEDIARY_ORG", "sil.intermediary_org"),
-    ("MYPAY_SIL_INTERMEDIARY_PASSWORD", "sil.intermediary_password"),
-    ("MYPAY_CITIZEN_AUTH_OIDC_ISSUER", "citizen_auth.oidc_issuer"),
-    ("MYPAY_CITIZEN_AUTH_OIDC_CLIENT_ID", "citizen_auth.oidc_client_id"),
-    ("MYPAY_CITIZEN_AUTH_OIDC_CLIENT_SECRET", "citizen_auth.oidc_client_secret"),
-    ("MYPAY_CITIZEN_AUTH_OIDC_TOKEN_AUTH", "citizen_auth.oidc_token_auth"),
-    ("MYPAY_CITIZEN_AUTH_OIDC_REDIRECT_PATH", "citizen_auth.oidc_redirect_path"),
-    ("MYPAY_CITIZEN_AUTH_OIDC_FISCAL_CODE_CLAIM", "citizen_auth.oidc_fiscal_code_claim"),
-    ("MYPAY_CITIZEN_AUTH_OIDC_SCOPES", "citizen_auth.oidc_scopes"),
+/// An `http://` or `https://` address from the configuration, kept as written (links and logs
+/// show what the operator wrote); only the scheme is checked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HttpUrl(String);
+
+impl HttpUrl {
+    /// Accepts text starting with `http://` or `https://`; the error is the reason, for a [`Problem`].
+    pub fn parse(text: &str) -> Result<HttpUrl, String> {
+        if text.starts_with("http://") || text.starts_with("https://") {
+            Ok(HttpUrl(text.to_owned()))
+        } else {
+            Err(format!("{text:?} must start with http:// or https://"))
+        }
+    }
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+    /// The address without trailing slashes, to append a path (`/ws/pa/...`) to.
+    pub fn base(&self) -> &str {
+        self.0.trim_end_matches('/')
+    }
+    pub fn is_https(&self) -> bool {
+        self.0.starts_with("https://")
+    }
+}
+
+impl fmt::Display for HttpUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// `[server]`, validated.
+#[derive(Debug, Clone)]
+pub struct ServerSettings {
+    /// The address and port to listen on.
+    pub listen: SocketAddr,
+    /// The address citizens and the Node use to reach this server. `None` only for administrative
+    /// commands: `serve` requires it and the demo fills it in.
+    pub public_url: Option<HttpUrl>,
+    /// Request worker threads, 1 to 256.
+    pub workers: usize,
+    /// Largest request body of ordinary routes, in bytes (at least 1024).
+    pub max_body_bytes: u64,
+}
+
+impl ServerSettings {
+    /// [`HttpUrl::base`] of the public address, for links; empty when it is not set.
+    pub fn public_base(&self) -> &str {
+        self.public_url.as_ref().map_or("", HttpUrl::base)
+    }
+}
+
+/// `[station]`, validated (its `node_auth` and `node_addresses` are [`Config::node_auth`]). The
+/// identifiers are empty only outside production when not set; the demo fills them in.
+#[derive(Debug, Clone)]
+pub struct StationSettings {
+    /// idBrokerPA: 11 digits.
+    pub broker_id: String,
+    /// idStation: up to 35 letters, digits, `_` or `-`.
+    pub station_id: String,
+    pub password: Secret,
+}
+
+/// `[node]`, validated.
+#[derive(Debug, Clone)]
+pub struct NodeSettings {
+    /// The pagoPA Node (or regional node); `None` outside production when not set, and then the
+    /// demo starts its simulator.
+    pub base_url: Option<HttpUrl>,
+    pub subscription_key: Secret,
+    /// Minutes between two fetches of the reporting flows; 0 = no periodic fetch.
+    pub reporting_interval_minutes: u64,
+}
+
+/// `tls.mode`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TlsMode {
+    /// HTTPS with `tls.cert`, or in production a self-signed certificate made on first start.
+    Auto,
+    /// Plain HTTP, for a reverse proxy in front.
+    Off,
+}
+
+impl std::str::FromStr for TlsMode {
+    type Err = String;
+    fn from_str(text: &str) -> Result<TlsMode, String> {
+        match text {
+            "auto" => Ok(TlsMode::Auto),
+            "off" => Ok(TlsMode::Off),
+            other => Err(format!("{other:?} must be auto or off")),
+        }
+    }
+}
+
+/// `[tls]`, validated.
+#[derive(Debug, Clone)]
+pub struct TlsSettings {
+    pub mode: TlsMode,
+    /// The CA bundle the Node's client certificate must chain to (`tls.client_ca`), if set.
+    pub client_ca: Option<PathBuf>,
+    /// The parsed files; `None` = plain HTTP so far. Not loaded in [`Mode::Admin`], whose commands
+    /// never listen and may run as a user that cannot read the key.
+    pub material: Option<TlsMaterial>,
+    /// `serve` must make (or reuse) the self-signed certificate of `tls.mode = "auto"` before it
+    /// listens ([`Config::with_tls_files`]): production, mode `auto`, no `tls.cert`.
+    pub generate_certificate: bool,
+}
+
+/// `[mail]` with a host, validated.
+#[derive(Debug, Clone)]
+pub struct MailSettings {
+    pub host: String,
+    pub port: u16,
+    /// SMTP login; empty = no authentication.
+    pub username: String,
+    pub password: Secret,
+    /// The sender, with an `@`.
+    pub from: String,
+    /// true: STARTTLS on `port`; false: TLS from the first byte.
+    pub starttls: bool,
+}
+
+/// `[citizen_auth]`, validated.
+#[derive(Debug, Clone)]
+pub struct CitizenAuth {
+    pub mode: CitizenAuthMode,
+    /// The identity headers of mode `headers`, lower-cased (header lookups are case-insensitive).
+    pub header_fiscal_code: String,
+    pub header_name: String,
+    pub header_email: String,
+    /// The proxies whose identity headers are believed.
+    pub trusted_proxies: Vec<IpAddr>,
+}
+
+impl CitizenAuth {
+    /// The OpenID Connect settings, with `mode = "oidc"`.
+    pub fn oidc(&self) -> Option<&OidcSettings> {
+        match &self.mode {
+            CitizenAuthMode::Oidc(oidc) => Some(oidc),
+            CitizenAuthMode::None | CitizenAuthMode::Headers => None,
+        }
+    }
+}
+
+/// `citizen_auth.mode`: how citizens log in.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CitizenAuthMode {
+    /// Anonymous payments only (the demo adds its own demo login).
+    None,
+    /// A trusted reverse proxy authenticates and passes the identity in headers.
+    Headers,
+    /// mypay is an OpenID Connect relying party (SPID/CIE through an OIDC proxy).
+    Oidc(OidcSettings),
+}
+
+/// The `oidc_*` keys of `[citizen_auth]`, validated (only with `mode = "oidc"`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OidcSettings {
+    /// The issuer URL, http(s) without query or fragment.
+    pub issuer: String,
+    pub client_id: String,
+    pub client_secret: Secret,
+    pub token_auth: OidcTokenAuth,
+    /// The redirect URI's path (`/accedi/oidc/ritorno`); the URI is `server.public_url` + path.
+    pub redirect_path: String,
+    /// The ID token claim holding the fiscal code.
+    pub fiscal_code_claim: String,
+    /// The scopes asked for, separated by spaces; includes `openid`.
+    pub scopes: String,
+}
+
+/// `citizen_auth.oidc_token_auth`: how the client secret reaches the token endpoint.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OidcTokenAuth {
+    /// HTTP Basic authentication.
+    ClientSecretBasic,
+    /// `client_id` and `client_secret` in the form body.
+    ClientSecretPost,
+}
+
+impl std::str::FromStr for OidcTokenAuth {
+    type Err = String;
+    fn from_str(text: &str) -> Result<OidcTokenAuth, String> {
+        match text {
+            "client_secret_basic" => Ok(OidcTokenAuth::ClientSecretBasic),
+            "client_secret_post" => Ok(OidcTokenAuth::ClientSecretPost),
+            other => Err(format!("{other:?} must be client_secret_basic or client_secret_post")),
+        }
+    }
+}
+
+/// `[import]`, validated.
+#[derive(Debug, Clone, Copy)]
+pub struct ImportSettings {
+    /// Largest accepted upload, in bytes (at least 1024).
+    pub max_upload_bytes: u64,
+    /// Largest accepted decompressed CSV, in bytes (at least `max_upload_bytes`).
+    pub max_uncompressed_bytes: u64,
+}
+
+/// `[sil]`, validated.
+#[derive(Debug, Clone)]
+pub struct SilSettings {
+    /// IPA code of the intermediary org; empty: the cross-org queries are refused.
+    pub intermediary_org: String,
+    /// Empty: multi-org carts are refused.
+    pub intermediary_password: Secret,
+}
+
+/// How one key's value is written into [`RawConfig`] from text (an environment variable): the
+/// parsing is per kind, so each key only names its field.
+#[derive(Clone, Copy)]
+enum Field {
+    Text(fn(&mut RawConfig) -> &mut String),
+    Path(fn(&mut RawConfig) -> &mut PathBuf),
+    Secret(fn(&mut RawConfig) -> &mut Secret),
+    /// Comma-separated in the environment, blanks dropped.
+    List(fn(&mut RawConfig) -> &mut Vec<String>),
+    U64(fn(&mut RawConfig) -> &mut u64),
+    Usize(fn(&mut RawConfig) -> &mut usize),
+    U16(fn(&mut RawConfig) -> &mut u16),
+    Bool(fn(&mut RawConfig) -> &mut bool),
+}
+
+/// One key of `mypay.toml` that the environment may override.
+pub struct Key {
+    /// The dotted key, as written in `mypay.toml` and in [`Problem::key`].
+    pub name: &'static str,
+    field: Field,
+}
+
+impl Key {
+    /// The environment variable that overrides this key: `MYPAY_` and the key upper-cased, `.`
+    /// becoming `_` (`station.node_addresses` is `MYPAY_STATION_NODE_ADDRESSES`).
+    pub fn env_name(&self) -> String {
+        format!("MYPAY_{}", self.name.to_ascii_uppercase().replace('.', "_"))
+    }
+
+    fn set(&self, config: &mut RawConfig, value: &str) -> Result<(), String> {
+        // Every number goes through u64 first, so a word and a too-large number are told apart.
+        let number = |v: &str| v.parse::<u64>().map_err(|_| format!("{v:?} is not a whole number"));
+        match self.field {
+            Field::Text(field) => *field(config) = value.to_owned(),
+            Field::Path(field) => *field(config) = PathBuf::from(value),
+            Field::Secret(field) => *field(config) = Secret::new(value),
+            Field::List(field) => *field(config) = comma_list(value),
+            Field::U64(field) => *field(config) = number(value)?,
+            Field::Usize(field) => *field(config) = usize::try_from(number(value)?).map_err(|e| e.to_string())?,
+            Field::U16(field) => *field(config) = u16::try_from(number(value)?).map_err(|e| e.to_string())?,
+            Field::Bool(field) => {
+                *field(config) = value.parse().map_err(|_| format!("{value:?} is not true or false"))?
+            }
+        }
+        Ok(())
+    }
+}
+
+const fn key(name: &'static str, field: Field) -> Key {
+    Key { name, field }
+}
+
+/// Every key the environment may override (all but `version`), each declared once: its name gives
+/// the variable ([`Key::env_name`]), its field says where the value goes.
+pub const KEYS: &[Key] = &[
+    key("data_dir", Field::Path(|c| &mut c.data_dir)),
+    key("server.listen", Field::Text(|c| &mut c.server.listen)),
+    key("server.public_url", Field::Text(|c| &mut c.server.public_url)),
+    key("server.workers", Field::Usize(|c| &mut c.server.workers)),
+    key("server.max_body_bytes", Field::U64(|c| &mut c.server.max_body_bytes)),
+    key("station.broker_id", Field::Text(|c| &mut c.station.broker_id)),
+    key("station.station_id", Field::Text(|c| &mut c.station.station_id)),
+    key("station.password", Field::Secret(|c| &mut c.station.password)),
+    key("station.node_auth", Field::Text(|c| &mut c.station.node_auth)),
+    key("station.node_addresses", Field::List(|c| &mut c.station.node_addresses)),
+    key("node.base_url", Field::Text(|c| &mut c.node.base_url)),
+    key("node.subscription_key", Field::Secret(|c| &mut c.node.subscription_key)),
+    key("node.reporting_interval_minutes", Field::U64(|c| &mut c.node.reporting_interval_minutes)),
+    key("log.level", Field::Text(|c| &mut c.log.level)),
+    key("tls.mode", Field::Text(|c| &mut c.tls.mode)),
+    key("tls.cert", Field::Path(|c| &mut c.tls.cert)),
+    key("tls.key", Field::Path(|c| &mut c.tls.key)),
+    key("tls.client_ca", Field::Path(|c| &mut c.tls.client_ca)),
+    key("mail.host", Field::Text(|c| &mut c.mail.host)),
+    key("mail.port", Field::U16(|c| &mut c.mail.port)),
+    key("mail.username", Field::Text(|c| &mut c.mail.username)),
+    key("mail.password", Field::Secret(|c| &mut c.mail.password)),
+    key("mail.from", Field::Text(|c| &mut c.mail.from)),
+    key("mail.starttls", Field::Bool(|c| &mut c.mail.starttls)),
+    key("citizen_auth.mode", Field::Text(|c| &mut c.citizen_auth.mode)),
+    key("citizen_auth.header_fiscal_code", Field::Text(|c| &mut c.citizen_auth.header_fiscal_code)),
+    key("citizen_auth.header_name", Field::Text(|c| &mut c.citizen_auth.header_name)),
+    key("citizen_auth.header_email", Field::Text(|c| &mut c.citizen_auth.header_email)),
+    key("citizen_auth.trusted_proxies", Field::List(|c| &mut c.citizen_auth.trusted_proxies)),
+    key("citizen_auth.oidc_issuer", Field::Text(|c| &mut c.citizen_auth.oidc_issuer)),
+    key("citizen_auth.oidc_client_id", Field::Text(|c| &mut c.citizen_auth.oidc_client_id)),
+    key("citizen_auth.oidc_client_secret", Field::Secret(|c| &mut c.citizen_auth.oidc_client_secret)),
+    key("citizen_auth.oidc_token_auth", Field::Text(|c| &mut c.citizen_auth.oidc_token_auth)),
+    key("citizen_auth.oidc_redirect_path", Field::Text(|c| &mut c.citizen_auth.oidc_redirect_path)),
+    key("citizen_auth.oidc_fiscal_code_claim", Field::Text(|c| &mut c.citizen_auth.oidc_fiscal_code_claim)),
+    key("citizen_auth.oidc_scopes", Field::Text(|c| &mut c.citizen_auth.oidc_scopes)),
+    key("import.max_upload_bytes", Field::U64(|c| &mut c.import.max_upload_bytes)),
+    key("import.max_uncompressed_bytes", Field::U64(|c| &mut c.import.max_uncompressed_bytes)),
+    key("sil.intermediary_org", Field::Text(|c| &mut c.sil.intermediary_org)),
+    key("sil.intermediary_password", Field::Secret(|c| &mut c.sil.intermediary_password)),
 ];
 
 impl RawConfig {
@@ -482,65 +753,13 @@ impl RawConfig {
     {
         let mut applied = Vec::new();
         for (name, value) in vars {
-            let Some((_, key)) = ENV_KEYS.iter().find(|(env, _)| *env == name) else {
+            let Some(key) = KEYS.iter().find(|key| key.env_name() == name) else {
                 continue;
             };
-            self.set_key(key, &value).map_err(|reason| ConfigError::Env { name: name.clone(), reason })?;
+            key.set(self, &value).map_err(|reason| ConfigError::Env { name: name.clone(), reason })?;
             applied.push(name);
         }
         Ok(applied)
-    }
-
-    fn set_key(&mut self, key: &str, value: &str) -> Result<(), String> {
-        let parse_number = |v: &str| v.parse::<u64>().map_err(|_| format!("{v:?} is not a whole number"));
-        match key {
-            "data_dir" => self.data_dir = PathBuf::from(value),
-            "server.listen" => self.server.listen = value.to_owned(),
-            "server.public_url" => self.server.public_url = value.to_owned(),
-            "server.workers" => {
-                self.server.workers = usize::try_from(parse_number(value)?).map_err(|e| e.to_string())?
-            }
-            "server.max_body_bytes" => self.server.max_body_bytes = parse_number(value)?,
-            "station.broker_id" => self.station.broker_id = value.to_owned(),
-            "station.station_id" => self.station.station_id = value.to_owned(),
-            "station.password" => self.station.password = Secret::new(value),
-            "station.node_auth" => self.station.node_auth = value.to_owned(),
-            "station.node_addresses" => self.station.node_addresses = comma_list(value),
-            "node.base_url" => self.node.base_url = value.to_owned(),
-            "node.subscription_key" => self.node.subscription_key = Secret::new(value),
-            "node.reporting_interval_minutes" => self.node.reporting_interval_minutes = parse_number(value)?,
-            "log.level" => self.log.level = value.to_owned(),
-            "tls.mode" => self.tls.mode = value.to_owned(),
-            "tls.cert" => self.tls.cert = PathBuf::from(value),
-            "tls.key" => self.tls.key = PathBuf::from(value),
-            "tls.client_ca" => self.tls.client_ca = PathBuf::from(value),
-            "mail.host" => self.mail.host = value.to_owned(),
-            "mail.port" => self.mail.port = u16::try_from(parse_number(value)?).map_err(|e| e.to_string())?,
-            "mail.username" => self.mail.username = value.to_owned(),
-            "mail.password" => self.mail.password = Secret::new(value),
-            "mail.from" => self.mail.from = value.to_owned(),
-            "mail.starttls" => {
-                self.mail.starttls = value.parse().map_err(|_| format!("{value:?} is not true or false"))?
-            }
-            "citizen_auth.mode" => self.citizen_auth.mode = value.to_owned(),
-            "citizen_auth.header_fiscal_code" => self.citizen_auth.header_fiscal_code = value.to_owned(),
-            "citizen_auth.header_name" => self.citizen_auth.header_name = value.to_owned(),
-            "citizen_auth.header_email" => self.citizen_auth.header_email = value.to_owned(),
-            "citizen_auth.trusted_proxies" => self.citizen_auth.trusted_proxies = comma_list(value),
-            "import.max_upload_bytes" => self.import.max_upload_bytes = parse_number(value)?,
-            "import.max_uncompressed_bytes" => self.import.max_uncompressed_bytes = parse_number(value)?,
-            "sil.intermediary_org" => self.sil.intermediary_org = value.to_owned(),
-            "sil.intermediary_password" => self.sil.intermediary_password = Secret::new(value),
-            "citizen_auth.oidc_issuer" => self.citizen_auth.oidc_issuer = value.to_owned(),
-            "citizen_auth.oidc_client_id" => self.citizen_auth.oidc_client_id = value.to_owned(),
-            "citizen_auth.oidc_client_secret" => self.citizen_auth.oidc_client_secret = Secret::new(value),
-            "citizen_auth.oidc_token_auth" => self.citizen_auth.oidc_token_auth = value.to_owned(),
-            "citizen_auth.oidc_redirect_path" => self.citizen_auth.oidc_redirect_path = value.to_owned(),
-            "citizen_auth.oidc_fiscal_code_claim" => self.citizen_auth.oidc_fiscal_code_claim = value.to_owned(),
-            "citizen_auth.oidc_scopes" => self.citizen_auth.oidc_scopes = value.to_owned(),
-            other => return Err(format!("unknown key {other}")),
-        }
-        Ok(())
     }
 
     /// Applies command-line flags, the last layer.
@@ -618,14 +837,12 @@ impl Config {
         }
 
         let required = mode == Mode::Production;
-        match raw.server.public_url.as_str() {
-            "" if !required => {}
-            "" => problem("server.public_url", "is required (the address citizens and the Node use)".to_owned()),
-            url if !(url.starts_with("http://") || url.starts_with("https://")) => {
-                problem("server.public_url", format!("{url:?} must start with http:// or https://"))
-            }
-            _ => {}
-        }
+        let public_url = check_url(
+            "server.public_url",
+            &raw.server.public_url,
+            required.then_some("is required (the address citizens and the Node use)"),
+            &mut problem,
+        );
         match raw.station.broker_id.as_str() {
             "" if !required => {}
             "" => problem("station.broker_id", "is required (idBrokerPA, the intermediary's fiscal code)".to_owned()),
@@ -642,16 +859,14 @@ impl Config {
             }
             _ => {}
         }
-        match raw.node.base_url.as_str() {
-            "" if !required => {}
-            "" => problem("node.base_url", "is required (the pagoPA Node or regional node address)".to_owned()),
-            url if !(url.starts_with("http://") || url.starts_with("https://")) => {
-                problem("node.base_url", format!("{url:?} must start with http:// or https://"))
-            }
-            _ => {}
-        }
+        let base_url = check_url(
+            "node.base_url",
+            &raw.node.base_url,
+            required.then_some("is required (the pagoPA Node or regional node address)"),
+            &mut problem,
+        );
 
-        let node_auth = check_node_auth(&raw.station, &raw.tls, mode, &mut problem);
+        let node_auth = check_node_auth(&raw.station, &tls, mode, &mut problem);
 
         if !raw.mail.host.is_empty() && !raw.mail.from.contains('@') {
             problem("mail.from", "is required with mail.host (the sender address)".to_owned());
@@ -659,15 +874,20 @@ impl Config {
         if raw.mail.port == 0 {
             problem("mail.port", "must be a port number".to_owned());
         }
-        if !matches!(raw.citizen_auth.mode.as_str(), "none" | "headers" | "oidc") {
-            problem("citizen_auth.mode", format!("{:?} must be none, headers or oidc", raw.citizen_auth.mode));
-        }
-        if raw.citizen_auth.mode == "oidc" {
-            check_oidc(&raw.citizen_auth, &mut problem);
-        }
+        let citizen_auth_mode = match raw.citizen_auth.mode.as_str() {
+            "none" => CitizenAuthMode::None,
+            "headers" => CitizenAuthMode::Headers,
+            "oidc" => CitizenAuthMode::Oidc(check_oidc(&raw.citizen_auth, &mut problem)),
+            other => {
+                problem("citizen_auth.mode", format!("{other:?} must be none, headers or oidc"));
+                CitizenAuthMode::None
+            }
+        };
+        let mut trusted_proxies = Vec::new();
         for ip in &raw.citizen_auth.trusted_proxies {
-            if ip.parse::<std::net::IpAddr>().is_err() {
-                problem("citizen_auth.trusted_proxies", format!("{ip:?} is not an IP address"));
+            match ip.parse::<IpAddr>() {
+                Ok(ip) => trusted_proxies.push(ip),
+                Err(_) => problem("citizen_auth.trusted_proxies", format!("{ip:?} is not an IP address")),
             }
         }
         for (key, name) in [
@@ -686,10 +906,107 @@ impl Config {
         if !problems.is_empty() {
             return Err(ConfigError::Invalid(problems));
         }
-        let database_path = raw.data_dir.join("mypay.db");
-        let generate_tls = mode == Mode::Production && raw.tls.mode == "auto" && raw.tls.cert.as_os_str().is_empty();
-        Ok(Config { raw, listen, database_path, sources, tls, generate_tls, node_auth })
+        let mail = &raw.mail;
+        Ok(Config {
+            data_dir: raw.data_dir.clone(),
+            database_path: raw.data_dir.join("mypay.db"),
+            server: ServerSettings {
+                listen,
+                public_url,
+                workers: raw.server.workers,
+                max_body_bytes: raw.server.max_body_bytes,
+            },
+            station: StationSettings {
+                broker_id: raw.station.broker_id.clone(),
+                station_id: raw.station.station_id.clone(),
+                password: raw.station.password.clone(),
+            },
+            node_auth,
+            node: NodeSettings {
+                base_url,
+                subscription_key: raw.node.subscription_key.clone(),
+                reporting_interval_minutes: raw.node.reporting_interval_minutes,
+            },
+            log_level: raw.log.level.clone(),
+            tls,
+            mail: (!mail.host.is_empty()).then(|| MailSettings {
+                host: mail.host.clone(),
+                port: mail.port,
+                username: mail.username.clone(),
+                password: mail.password.clone(),
+                from: mail.from.clone(),
+                starttls: mail.starttls,
+            }),
+            citizen_auth: CitizenAuth {
+                mode: citizen_auth_mode,
+                header_fiscal_code: raw.citizen_auth.header_fiscal_code.clone(),
+                header_name: raw.citizen_auth.header_name.clone(),
+                header_email: raw.citizen_auth.header_email.clone(),
+                trusted_proxies,
+            },
+            import: ImportSettings {
+                max_upload_bytes: raw.import.max_upload_bytes,
+                max_uncompressed_bytes: raw.import.max_uncompressed_bytes,
+            },
+            sil: SilSettings {
+                intermediary_org: raw.sil.intermediary_org.clone(),
+                intermediary_password: raw.sil.intermediary_password.clone(),
+            },
+            sources,
+            given: raw,
+            mode,
+        })
     }
+
+    /// This configuration with `tls.cert` and `tls.key` naming these files (the certificate `serve`
+    /// makes for `tls.mode = "auto"`), validated again so that they are read and checked like
+    /// configured ones.
+    pub fn with_tls_files(self, cert: PathBuf, key: PathBuf) -> Result<Config, ConfigError> {
+        let Config { mut given, sources, mode, .. } = self;
+        given.tls.cert = cert;
+        given.tls.key = key;
+        Config::validate(given, mode, sources)
+    }
+
+    /// How the station authenticates the Node, in one line (`config check`, the start banner).
+    pub fn node_auth_summary(&self) -> String {
+        self.node_auth.describe(self.tls.client_ca.as_deref().unwrap_or(Path::new("")))
+    }
+
+    /// `mypay config show`: the settings as given, secrets masked, as `mypay.toml` text.
+    pub fn show_toml(&self) -> Result<String, toml::ser::Error> {
+        toml::to_string(&self.given)
+    }
+
+    /// `mypay config show --json`: the settings as given, secrets masked, with the database path
+    /// and the sources.
+    pub fn show_json(&self) -> Result<String, serde_json::Error> {
+        #[derive(Serialize)]
+        struct Shown<'a> {
+            #[serde(flatten)]
+            given: &'a RawConfig,
+            database_path: &'a Path,
+            sources: &'a [String],
+        }
+        let shown = Shown { given: &self.given, database_path: &self.database_path, sources: &self.sources };
+        serde_json::to_string_pretty(&shown)
+    }
+}
+
+/// Checks an http(s) address: `required` is the reason given when it is empty and must not be.
+fn check_url(
+    key: &'static str,
+    text: &str,
+    required: Option<&str>,
+    problem: &mut impl FnMut(&'static str, String),
+) -> Option<HttpUrl> {
+    if text.is_empty() {
+        if let Some(reason) = required {
+            problem(key, reason.to_owned());
+        }
+        return None;
+    }
+    HttpUrl::parse(text).map_err(|reason| problem(key, reason)).ok()
 }
 
 /// A list given in one environment variable: comma-separated, blanks dropped.
@@ -746,7 +1063,7 @@ impl NodeAuth {
 /// demo's simulator).
 fn check_node_auth(
     station: &StationSection,
-    tls: &TlsSection,
+    tls: &TlsSettings,
     mode: Mode,
     problem: &mut impl FnMut(&'static str, String),
 ) -> NodeAuth {
@@ -757,7 +1074,7 @@ fn check_node_auth(
             Err(reason) => problem("station.node_addresses", reason),
         }
     }
-    let has_ca = !tls.client_ca.as_os_str().is_empty();
+    let has_ca = tls.client_ca.is_some();
     let loopback = || ["127.0.0.0/8", "::1"].iter().filter_map(|r| IpRange::parse(r).ok()).collect::<Vec<_>>();
     match station.node_auth.as_str() {
         "" if mode != Mode::Production => {
@@ -780,7 +1097,7 @@ fn check_node_auth(
             if !has_ca {
                 problem("station.node_auth", "is \"mtls\" but tls.client_ca (the Node's CA) is not set".to_owned());
             }
-            if tls.mode == "off" {
+            if tls.mode == TlsMode::Off {
                 problem(
                     "station.node_auth",
                     "is \"mtls\" but tls.mode is \"off\": use proxy behind a TLS proxy".to_owned(),
@@ -802,7 +1119,7 @@ fn check_node_auth(
 }
 
 /// Checks the `oidc_*` keys of `[citizen_auth]` (only when `mode = "oidc"`).
-fn check_oidc(auth: &CitizenAuthSection, problem: &mut impl FnMut(&'static str, String)) {
+fn check_oidc(auth: &CitizenAuthSection, problem: &mut impl FnMut(&'static str, String)) -> OidcSettings {
     let issuer = auth.oidc_issuer.as_str();
     if issuer.is_empty() {
         problem("citizen_auth.oidc_issuer", "is required with mode = \"oidc\" (the provider's issuer URL)".to_owned());
@@ -815,12 +1132,10 @@ fn check_oidc(auth: &CitizenAuthSection, problem: &mut impl FnMut(&'static str, 
     if auth.oidc_client_secret.is_empty() {
         problem("citizen_auth.oidc_client_secret", "is required with mode = \"oidc\"".to_owned());
     }
-    if !matches!(auth.oidc_token_auth.as_str(), "client_secret_basic" | "client_secret_post") {
-        problem(
-            "citizen_auth.oidc_token_auth",
-            format!("{:?} must be client_secret_basic or client_secret_post", auth.oidc_token_auth),
-        );
-    }
+    let token_auth = auth.oidc_token_auth.parse().unwrap_or_else(|reason| {
+        problem("citizen_auth.oidc_token_auth", reason);
+        OidcTokenAuth::ClientSecretBasic
+    });
     let path = auth.oidc_redirect_path.as_str();
     let path_ok = path.starts_with('/')
         && path.len() > 1
@@ -835,6 +1150,15 @@ fn check_oidc(auth: &CitizenAuthSection, problem: &mut impl FnMut(&'static str, 
     if !auth.oidc_scopes.split_ascii_whitespace().any(|s| s == "openid") {
         problem("citizen_auth.oidc_scopes", format!("{:?} must include openid", auth.oidc_scopes));
     }
+    OidcSettings {
+        issuer: auth.oidc_issuer.clone(),
+        client_id: auth.oidc_client_id.clone(),
+        client_secret: auth.oidc_client_secret.clone(),
+        token_auth,
+        redirect_path: auth.oidc_redirect_path.clone(),
+        fiscal_code_claim: auth.oidc_fiscal_code_claim.clone(),
+        scopes: auth.oidc_scopes.clone(),
+    }
 }
 
 /// The broker id the demo uses when none is configured: a syntactically valid 11-digit code that
@@ -842,33 +1166,49 @@ fn check_oidc(auth: &CitizenAuthSection, problem: &mut impl FnMut(&'static str, 
 pub const DEMO_BROKER_ID: &str = "99999000013";
 
 /// Checks `[tls]`: cert and key go together, client_ca needs them, and (outside [`Mode::Admin`])
-/// every file exists and holds what its key promises. Returns the parsed files when TLS is on.
-fn check_tls(tls: &TlsSection, mode: Mode, problem: &mut impl FnMut(&'static str, String)) -> Option<TlsMaterial> {
+/// every file exists and holds what its key promises; the files are parsed when TLS is on.
+fn check_tls(tls: &TlsSection, mode: Mode, problem: &mut impl FnMut(&'static str, String)) -> TlsSettings {
     let set = |path: &PathBuf| !path.as_os_str().is_empty();
     match (set(&tls.cert), set(&tls.key)) {
         (true, false) => problem("tls.key", "is required when tls.cert is set".to_owned()),
         (false, true) => problem("tls.cert", "is required when tls.key is set".to_owned()),
         _ => {}
     }
-    match tls.mode.as_str() {
-        "auto" => {}
-        "off" if set(&tls.cert) || set(&tls.key) || set(&tls.client_ca) => problem(
-            "tls.mode",
-            "is \"off\" (plain HTTP) but tls.cert, tls.key or tls.client_ca is set: remove them or use \"auto\""
-                .to_owned(),
-        ),
-        "off" => {}
-        other => problem("tls.mode", format!("{other:?} must be auto or off")),
-    }
+    let tls_mode = match tls.mode.parse::<TlsMode>() {
+        Ok(TlsMode::Off) if set(&tls.cert) || set(&tls.key) || set(&tls.client_ca) => {
+            problem(
+                "tls.mode",
+                "is \"off\" (plain HTTP) but tls.cert, tls.key or tls.client_ca is set: remove them or use \"auto\""
+                    .to_owned(),
+            );
+            Some(TlsMode::Off)
+        }
+        Ok(tls_mode) => Some(tls_mode),
+        Err(reason) => {
+            problem("tls.mode", reason);
+            None
+        }
+    };
+    let auto = tls_mode == Some(TlsMode::Auto);
     // In production `auto` makes the server's certificate when none is configured; elsewhere
     // (the demo) there is no TLS without one, so nothing could check client certificates.
-    let generated = mode != Mode::Demo && tls.mode == "auto";
+    let generated = mode != Mode::Demo && auto;
     if set(&tls.client_ca) && !set(&tls.cert) && !generated {
         problem("tls.client_ca", "needs tls.cert and tls.key (client certificates are checked over TLS)".to_owned());
     }
-    if mode == Mode::Admin || !set(&tls.cert) || !set(&tls.key) {
-        return None;
+    let material =
+        if mode == Mode::Admin || !set(&tls.cert) || !set(&tls.key) { None } else { read_tls_files(tls, problem) };
+    TlsSettings {
+        // An unknown mode is a problem already, so the fallback is never used.
+        mode: tls_mode.unwrap_or(TlsMode::Auto),
+        client_ca: set(&tls.client_ca).then(|| tls.client_ca.clone()),
+        material,
+        generate_certificate: mode == Mode::Production && auto && !set(&tls.cert),
     }
+}
+
+/// Reads and parses `tls.cert`, `tls.key` and (if set) `tls.client_ca`.
+fn read_tls_files(tls: &TlsSection, problem: &mut impl FnMut(&'static str, String)) -> Option<TlsMaterial> {
     let cert_chain = read_pem("tls.cert", &tls.cert, problem)
         .and_then(|bytes| certificates(&bytes, &tls.cert).map_err(|reason| problem("tls.cert", reason)).ok());
     let key = read_pem("tls.key", &tls.key, problem).and_then(|bytes| match PrivateKeyDer::from_pem_slice(&bytes) {
@@ -882,12 +1222,12 @@ fn check_tls(tls: &TlsSection, mode: Mode, problem: &mut impl FnMut(&'static str
             None
         }
     });
-    let client_ca = if set(&tls.client_ca) {
+    let client_ca = if tls.client_ca.as_os_str().is_empty() {
+        Some(Vec::new())
+    } else {
         read_pem("tls.client_ca", &tls.client_ca, problem).and_then(|bytes| {
             certificates(&bytes, &tls.client_ca).map_err(|reason| problem("tls.client_ca", reason)).ok()
         })
-    } else {
-        Some(Vec::new())
     };
     Some(TlsMaterial { cert_chain: cert_chain?, key: Arc::new(key?), client_ca: client_ca? })
 }
@@ -957,10 +1297,10 @@ mod tests {
         let base = "[server]\npublic_url = \"https://pagamenti.example.it\"\n[station]\nbroker_id = \"12345678901\"\n\
                     station_id = \"12345678901_01\"\nnode_auth = \"proxy\"\nnode_addresses = [\"10.0.0.5\"]\n\
                     [node]\nbase_url = \"https://api.example.it\"\n";
-        assert!(production(base).unwrap().generate_tls);
-        assert!(!production(&format!("{base}[tls]\nmode = \"off\"\n")).unwrap().generate_tls);
+        assert!(production(base).unwrap().tls.generate_certificate);
+        assert!(!production(&format!("{base}[tls]\nmode = \"off\"\n")).unwrap().tls.generate_certificate);
         let demo = Config::validate(RawConfig::default(), Mode::Demo, vec![]).unwrap();
-        assert!(!demo.generate_tls && demo.tls.is_none());
+        assert!(!demo.tls.generate_certificate && demo.tls.material.is_none());
     }
 
     /// The station must know how the Node is authenticated: production refuses to start without
@@ -1012,8 +1352,8 @@ mod tests {
     #[test]
     fn demo_fills_the_station_identity() {
         let config = Config::validate(RawConfig::default(), Mode::Demo, vec![]).unwrap();
-        assert_eq!(config.raw.station.station_id, "99999000013_01");
-        assert_eq!(config.raw.server.public_url, "http://127.0.0.1:8080");
+        assert_eq!(config.station.station_id, "99999000013_01");
+        assert_eq!(config.server.public_url.unwrap().as_str(), "http://127.0.0.1:8080");
     }
 
     #[test]
@@ -1028,6 +1368,46 @@ mod tests {
             err.to_string(),
             "invalid environment variable MYPAY_SERVER_WORKERS: \"many\" is not a whole number"
         );
+    }
+
+    /// Each key's setter writes the field its dotted name points at: set through its variable, the
+    /// value shows up at that path of the serialized configuration and nowhere else.
+    #[test]
+    fn every_key_sets_the_field_it_names() {
+        let shown = |raw: &RawConfig| toml::Value::try_from(raw).unwrap();
+        let at = |value: &toml::Value, name: &str| {
+            name.split('.').try_fold(value.clone(), |v, part| v.get(part).cloned()).unwrap_or_else(|| panic!("{name}"))
+        };
+        let before = shown(&RawConfig::default());
+        for key in KEYS {
+            let value = match key.field {
+                Field::U64(_) | Field::Usize(_) | Field::U16(_) => "4242",
+                Field::Bool(_) => "false",
+                Field::Text(_) | Field::Path(_) | Field::Secret(_) | Field::List(_) => "x1,y2",
+            };
+            let mut raw = RawConfig::default();
+            raw.apply_env([(key.env_name(), value.to_owned())]).unwrap();
+            let after = shown(&raw);
+            assert_ne!(at(&after, key.name), at(&before, key.name), "{} did not change", key.name);
+            let mut restored = after.clone();
+            let mut slot = &mut restored;
+            let (path, leaf) = key.name.rsplit_once('.').map_or(("", key.name), |(p, l)| (p, l));
+            for part in path.split('.').filter(|p| !p.is_empty()) {
+                slot = slot.get_mut(part).unwrap();
+            }
+            slot.as_table_mut().unwrap().insert(leaf.to_owned(), at(&before, key.name));
+            assert_eq!(restored, before, "{} changed another key too", key.name);
+        }
+    }
+
+    #[test]
+    fn variable_names_follow_the_keys() {
+        let names: Vec<_> = KEYS.iter().map(Key::env_name).collect();
+        assert!(names.contains(&"MYPAY_DATA_DIR".to_owned()));
+        assert!(names.contains(&"MYPAY_STATION_NODE_ADDRESSES".to_owned()));
+        assert!(names.contains(&"MYPAY_CITIZEN_AUTH_OIDC_FISCAL_CODE_CLAIM".to_owned()));
+        let unique: std::collections::BTreeSet<_> = KEYS.iter().map(|k| k.name).collect();
+        assert_eq!(unique.len(), KEYS.len(), "a key is declared twice");
     }
 
     #[test]
@@ -1082,10 +1462,10 @@ mod tests {
         let ok = format!("cert = \"{c}\"\nkey = \"{k}\"\nclient_ca = \"{c}\"\n");
         let raw = RawConfig::from_toml(&format!("[tls]\n{ok}"), "t").unwrap();
         let config = Config::validate(raw, Mode::Demo, vec![]).unwrap();
-        let tls = config.tls.unwrap();
+        let tls = config.tls.material.unwrap();
         assert_eq!((tls.cert_chain.len(), tls.client_ca.len()), (1, 1));
         assert!(format!("{tls:?}").contains("\"***\""));
-        assert!(config.raw.server.public_url.starts_with("https://"));
+        assert!(config.server.public_url.is_some_and(|url| url.is_https()));
 
         let problems = tls_problems(&format!("cert = \"{j}\"\nkey = \"{j}\"\n"), Mode::Demo);
         assert_eq!(
@@ -1133,6 +1513,77 @@ mod tests {
         assert!(problems("[citizen_auth]\nmode = \"none\"\n").is_empty());
     }
 
+    fn admin(text: &str) -> Result<Config, Vec<String>> {
+        Config::validate(RawConfig::from_toml(text, "t").unwrap(), Mode::Admin, vec![]).map_err(|err| match err {
+            ConfigError::Invalid(problems) => problems.iter().map(ToString::to_string).collect(),
+            other => vec![other.to_string()],
+        })
+    }
+
+    #[test]
+    fn each_mode_parses_and_a_wrong_one_is_named_by_its_key() {
+        assert_eq!("auto".parse(), Ok(TlsMode::Auto));
+        assert_eq!("off".parse(), Ok(TlsMode::Off));
+        assert_eq!(admin("[tls]\nmode = \"off\"\n").unwrap().tls.mode, TlsMode::Off);
+        assert_eq!(admin("[tls]\nmode = \"Off\"\n").unwrap_err(), ["tls.mode: \"Off\" must be auto or off"]);
+
+        assert_eq!("client_secret_basic".parse(), Ok(OidcTokenAuth::ClientSecretBasic));
+        assert_eq!("client_secret_post".parse(), Ok(OidcTokenAuth::ClientSecretPost));
+
+        let citizen_auth = |extra: &str| admin(&format!("[citizen_auth]\n{extra}")).map(|c| c.citizen_auth.mode);
+        assert_eq!(citizen_auth(""), Ok(CitizenAuthMode::None));
+        assert_eq!(citizen_auth("mode = \"none\"\n"), Ok(CitizenAuthMode::None));
+        assert_eq!(citizen_auth("mode = \"headers\"\n"), Ok(CitizenAuthMode::Headers));
+        assert_eq!(
+            citizen_auth("mode = \"ldap\"\n").unwrap_err(),
+            ["citizen_auth.mode: \"ldap\" must be none, headers or oidc"]
+        );
+        let oidc = "mode = \"oidc\"\noidc_issuer = \"https://id.example.it\"\noidc_client_id = \"mypay\"\n\
+                    oidc_client_secret = \"s3cret\"\n";
+        let Ok(CitizenAuthMode::Oidc(settings)) = citizen_auth(oidc) else { panic!("oidc must parse") };
+        assert_eq!(settings.token_auth, OidcTokenAuth::ClientSecretBasic);
+        assert_eq!((settings.issuer.as_str(), settings.client_secret.expose()), ("https://id.example.it", "s3cret"));
+        assert_eq!(settings.redirect_path, "/accedi/oidc/ritorno");
+        let post = citizen_auth(&format!("{oidc}oidc_token_auth = \"client_secret_post\"\n"));
+        assert!(matches!(
+            post,
+            Ok(CitizenAuthMode::Oidc(OidcSettings { token_auth: OidcTokenAuth::ClientSecretPost, .. }))
+        ));
+        assert_eq!(
+            citizen_auth(&format!("{oidc}oidc_token_auth = \"private_key_jwt\"\n")).unwrap_err(),
+            ["citizen_auth.oidc_token_auth: \"private_key_jwt\" must be client_secret_basic or client_secret_post"]
+        );
+    }
+
+    #[test]
+    fn settings_hold_the_parsed_values() {
+        let config = admin(
+            "data_dir = \"/srv/mypay\"\n[server]\npublic_url = \"https://pagamenti.example.it/\"\n\
+             [citizen_auth]\nheader_name = \"X-Nome\"\ntrusted_proxies = [\"10.0.0.1\", \"::1\"]\n",
+        )
+        .unwrap();
+        assert_eq!(config.data_dir, PathBuf::from("/srv/mypay"));
+        assert_eq!(config.server.public_base(), "https://pagamenti.example.it");
+        assert!(config.server.public_url.as_ref().is_some_and(HttpUrl::is_https));
+        assert_eq!(config.node.base_url, None, "unset outside production");
+        assert!(config.mail.is_none(), "no mail.host: the outbox is only kept");
+        assert_eq!(config.citizen_auth.header_name, "x-nome");
+        let proxies: Vec<IpAddr> = vec!["10.0.0.1".parse().unwrap(), "::1".parse().unwrap()];
+        assert_eq!(config.citizen_auth.trusted_proxies, proxies);
+        assert_eq!(
+            admin("[citizen_auth]\ntrusted_proxies = [\"proxy.local\"]\n").unwrap_err(),
+            ["citizen_auth.trusted_proxies: \"proxy.local\" is not an IP address"]
+        );
+        assert_eq!(
+            admin("[node]\nbase_url = \"api.example.it\"\n").unwrap_err(),
+            ["node.base_url: \"api.example.it\" must start with http:// or https://"]
+        );
+        // `config show` prints the settings as given, not the parsed ones.
+        assert!(config.show_toml().unwrap().contains("public_url = \"https://pagamenti.example.it/\""));
+        let mail = admin("[mail]\nhost = \"smtp.example.it\"\nfrom = \"noreply@example.it\"\n").unwrap().mail;
+        assert_eq!(mail.map(|m| (m.host, m.port, m.starttls)), Some(("smtp.example.it".to_owned(), 587, true)));
+    }
+
     #[test]
     fn packaged_example_lists_exactly_the_keys() {
         let text = include_str!("../packaging/mypay.toml");
@@ -1145,9 +1596,9 @@ mod tests {
         // Parsing with deny_unknown_fields proves the example names no key we do not have.
         RawConfig::from_toml(&uncommented, "packaging/mypay.toml").unwrap();
         assert!(uncommented.contains("version = 1"));
-        for (_, key) in ENV_KEYS {
-            let leaf = key.rsplit('.').next().unwrap();
-            assert!(uncommented.contains(&format!("{leaf} = ")), "{key} missing from packaging/mypay.toml");
+        for key in KEYS {
+            let leaf = key.name.rsplit('.').next().unwrap();
+            assert!(uncommented.contains(&format!("{leaf} = ")), "{} missing from packaging/mypay.toml", key.name);
         }
     }
 }

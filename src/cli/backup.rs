@@ -54,7 +54,7 @@ pub fn backup(config: &Config, args: &BackupArgs) -> Result<(), CliError> {
 }
 
 pub fn restore(config: &Config, args: &RestoreArgs) -> Result<(), CliError> {
-    let data_dir = &config.raw.data_dir;
+    let data_dir = &config.data_dir;
     if let Some(pid) = super::import::running_server(data_dir) {
         return Err(CliError::Usage(format!(
             "a mypay server (pid {pid}) is using {}: stop it first (systemctl stop mypay, or docker stop), \

@@ -18,7 +18,7 @@ use rcgen::{CertificateParams, DnType, ExtendedKeyUsagePurpose, KeyPair, KeyUsag
 
 use super::CliError;
 use crate::clock;
-use crate::config::{Config, Mode};
+use crate::config::Config;
 
 #[derive(Debug, Subcommand)]
 pub enum CertCommand {
@@ -119,10 +119,11 @@ fn self_signed(names: &Names, days: u32) -> Result<(), CliError> {
 /// again with `tls.cert`/`tls.key` pointing at it, so the files are read and checked like any
 /// configured certificate.
 pub(super) fn with_generated_certificate(config: Config) -> Result<Config, CliError> {
-    let dir = config.raw.data_dir.join("tls");
+    let dir = config.data_dir.join("tls");
     let (cert_path, key_path) = (dir.join("cert.pem"), dir.join("key.pem"));
-    let common_name = url_host(&config.raw.server.public_url).unwrap_or("localhost").to_owned();
-    let listen_ip = config.listen.ip();
+    let public_url = config.server.public_url.as_ref();
+    let common_name = public_url.and_then(|url| url_host(url.as_str())).unwrap_or("localhost").to_owned();
+    let listen_ip = config.server.listen.ip();
     let sans = if listen_ip.is_unspecified() { Vec::new() } else { vec![listen_ip.to_string()] };
     if cert_path.exists() && key_path.exists() {
         tracing::info!(cert = %cert_path.display(), "tls.mode = auto: using the self-signed certificate made on first start");
@@ -139,10 +140,7 @@ pub(super) fn with_generated_certificate(config: Config) -> Result<Config, CliEr
             dir.display()
         );
     }
-    let Config { mut raw, sources, .. } = config;
-    raw.tls.cert = cert_path;
-    raw.tls.key = key_path;
-    Ok(Config::validate(raw, Mode::Production, sources)?)
+    Ok(config.with_tls_files(cert_path, key_path)?)
 }
 
 /// Writes a new key and a self-signed certificate valid for `days` from today into `out_dir`

@@ -87,8 +87,7 @@ pub fn run(config: &Config, db: &Db, args: ExportArgs) -> Result<(), CliError> {
             eprint!("\r{rows} rows written");
         }
     };
-    let outcome =
-        exports::run_export(db, &config.raw.data_dir, &config.raw.station.station_id, &export, now, &mut progress)?;
+    let outcome = exports::run_export(db, &config.data_dir, &config.station.station_id, &export, now, &mut progress)?;
     if terminal {
         eprintln!();
     }
@@ -98,7 +97,7 @@ pub fn run(config: &Config, db: &Db, args: ExportArgs) -> Result<(), CliError> {
 pub fn run_expired(config: &Config, db: &Db, args: ExpiredArgs) -> Result<(), CliError> {
     let outcome = exports::export_expired(
         db,
-        &config.raw.data_dir,
+        &config.data_dir,
         &args.org,
         &args.due_before,
         &args.debt_types,

@@ -13,7 +13,7 @@ use std::time::Duration;
 use clap::Args;
 
 use super::CliError;
-use crate::config::Config;
+use crate::config::{Config, TlsMode};
 
 #[derive(Debug, Args)]
 pub struct HealthcheckArgs {
@@ -29,9 +29,9 @@ pub fn run(config: &Config, args: &HealthcheckArgs) -> Result<(), CliError> {
     let urls = match &args.url {
         Some(url) => vec![url.clone()],
         None => {
-            let addr = probe_address(config.listen);
+            let addr = probe_address(config.server.listen);
             // The configured scheme first; the other one too, since flags and the demo may differ.
-            let schemes = if config.raw.tls.mode == "off" { ["http", "https"] } else { ["https", "http"] };
+            let schemes = if config.tls.mode == TlsMode::Off { ["http", "https"] } else { ["https", "http"] };
             schemes.iter().map(|scheme| format!("{scheme}://{addr}/healthz")).collect()
         }
     };

@@ -72,7 +72,7 @@ pub(super) fn running_server(data_dir: &Path) -> Option<u32> {
 }
 
 pub fn run(config: &Config, db: &Db, args: ImportArgs) -> Result<(), CliError> {
-    let data_dir = &config.raw.data_dir;
+    let data_dir = &config.data_dir;
     if let Some(id) = args.status {
         let import = imports::get_import(db, &args.org, id)?;
         return print(data_dir, &import, args.json);
@@ -133,7 +133,7 @@ pub fn run(config: &Config, db: &Db, args: ImportArgs) -> Result<(), CliError> {
     let settings = JobSettings {
         data_dir: data_dir.clone(),
         max_uncompressed_bytes: limits.max_uncompressed_bytes,
-        station_id: config.raw.station.station_id.clone(),
+        station_id: config.station.station_id.clone(),
     };
     let handlers = background::handlers(&settings);
     let show_bar = std::io::stderr().is_terminal();

@@ -183,19 +183,16 @@ fn execute(mut cli: Cli) -> Result<(), CliError> {
             let config = Config::load(cli.config.as_deref(), &overrides(None), Mode::Production)?;
             tls_setup(&config)?;
             println!("configuration is valid ({})", config.sources.join(", "));
-            println!(
-                "pagoPA Node authentication on /ws/fesp/: {}",
-                config.node_auth.describe(&config.raw.tls.client_ca)
-            );
+            println!("pagoPA Node authentication on /ws/fesp/: {}", config.node_auth_summary());
             Ok(())
         }
         Command::Config(ConfigCommand::Show { json }) => {
             let config = Config::load(cli.config.as_deref(), &overrides(None), Mode::Admin)?;
             if json {
-                println!("{}", serde_json::to_string_pretty(&config).map_err(|e| CliError::System(e.to_string()))?);
+                println!("{}", config.show_json().map_err(|e| CliError::System(e.to_string()))?);
             } else {
                 println!("# sources: {}", config.sources.join(", "));
-                print!("{}", toml::to_string(&config.raw).map_err(|e| CliError::System(e.to_string()))?);
+                print!("{}", config.show_toml().map_err(|e| CliError::System(e.to_string()))?);
             }
             Ok(())
         }
@@ -246,7 +243,7 @@ fn execute(mut cli: Cli) -> Result<(), CliError> {
 /// The rustls configuration of `[tls]`, if set. What rustls refuses (a key that does not match
 /// the certificate) is reported like every other configuration problem, by key, exit 2.
 fn tls_setup(config: &Config) -> Result<Option<crate::web::tls::Setup>, CliError> {
-    let Some(material) = &config.tls else { return Ok(None) };
+    let Some(material) = &config.tls.material else { return Ok(None) };
     let setup = crate::web::tls::setup(material)
         .map_err(|err| CliError::Config(ConfigError::Invalid(vec![Problem { key: err.key, reason: err.reason }])))?;
     Ok(Some(match config.node_auth.addresses() {

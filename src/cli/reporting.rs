@@ -21,7 +21,7 @@ pub enum ReportingCommand {
 pub fn run(config: &Config, db: &Db, cmd: ReportingCommand) -> Result<(), CliError> {
     match cmd {
         ReportingCommand::Fetch { json } => {
-            if config.raw.node.base_url.is_empty() {
+            if config.node.base_url.is_none() {
                 return Err(CliError::Usage("node.base_url is required to fetch reporting flows".to_owned()));
             }
             let client = NodeClient::from_config(config);

@@ -7,16 +7,17 @@ use std::io::Write as _;
 
 use super::CliError;
 use crate::clock;
-use crate::config::Config;
+use crate::config::{Config, HttpUrl};
 use crate::services::demo::{self, Seeded};
 use crate::services::links::Links;
 use crate::store::Db;
 use crate::web::{self, server};
 
 pub fn run(config: Config, demo_mode: bool) -> Result<(), CliError> {
-    init_logging(&config.raw.log.level);
+    init_logging(&config.log_level);
     // After validation, so nothing is created for a configuration that is refused.
-    let config = if config.generate_tls { super::cert::with_generated_certificate(config)? } else { config };
+    let config =
+        if config.tls.generate_certificate { super::cert::with_generated_certificate(config)? } else { config };
     // Before the database: a certificate rustls refuses is a configuration error, and nothing may
     // be created until the configuration is valid.
     let tls = super::tls_setup(&config)?;
@@ -26,19 +27,19 @@ pub fn run(config: Config, demo_mode: bool) -> Result<(), CliError> {
     let seeded = if demo_mode { Some(demo::seed(&db, clock::today_rome(now), &clock::iso(now))?) } else { None };
     let links = Links::load(&db, &clock::iso(now))?;
 
-    let socket_dir = config.raw.data_dir.join("run");
-    let listener = server::bind(config.listen, tls.as_ref().map(|setup| (setup, socket_dir.as_path())))
+    let socket_dir = config.data_dir.join("run");
+    let listener = server::bind(config.server.listen, tls.as_ref().map(|setup| (setup, socket_dir.as_path())))
         .map_err(|err| CliError::System(err.to_string()))?;
     let addr = listener.local_addr;
     let scheme = listener.scheme();
     let shutdown = server::Shutdown::new();
     shutdown.on_signals().map_err(|err| CliError::System(format!("cannot install signal handlers: {err}")))?;
     let mut config = config;
-    if demo_mode && config.raw.server.public_url.ends_with(":0") {
+    if demo_mode && config.server.public_url.as_ref().is_some_and(|url| url.as_str().ends_with(":0")) {
         // The demo on a free port: links and Checkout's return URLs need the port actually bound.
-        config.raw.server.public_url = format!("{scheme}://{addr}");
+        config.server.public_url = Some(HttpUrl::parse(&format!("{scheme}://{addr}")).map_err(CliError::System)?);
     }
-    let simulator = if demo_mode && config.raw.node.base_url.is_empty() && scheme == "http" {
+    let simulator = if demo_mode && config.node.base_url.is_none() && scheme == "http" {
         Some(start_simulator(&mut config, &format!("http://{addr}/ws/fesp/"))?)
     } else {
         None
@@ -50,11 +51,7 @@ pub fn run(config: Config, demo_mode: bool) -> Result<(), CliError> {
     if let Some(sim) = &simulator {
         let _ = writeln!(out, "  simulatore pagoPA (Nodo, Checkout, PSP): {}/", sim.base_url);
     }
-    let _ = writeln!(
-        out,
-        "  /ws/fesp/ answers the pagoPA Node only: {}",
-        state.config.node_auth.describe(&state.config.raw.tls.client_ca)
-    );
+    let _ = writeln!(out, "  /ws/fesp/ answers the pagoPA Node only: {}", state.config.node_auth_summary());
     match &seeded {
         Some(Seeded::Created { operator_password, debts }) => {
             let _ = writeln!(out, "demo data created: org {} with {debts} debts", demo::DEMO_IPA);
@@ -67,7 +64,7 @@ pub fn run(config: Config, demo_mode: bool) -> Result<(), CliError> {
             );
         }
         Some(Seeded::AlreadyThere) => {
-            let _ = writeln!(out, "demo data already present in {}", state.config.raw.data_dir.display());
+            let _ = writeln!(out, "demo data already present in {}", state.config.data_dir.display());
             let _ = writeln!(out, "  portale cittadino: {scheme}://{addr}/");
         }
         None => {}
@@ -77,7 +74,7 @@ pub fn run(config: Config, demo_mode: bool) -> Result<(), CliError> {
 
     let reporting = start_reporting_job(&state, &shutdown);
     let mailer = start_mail_job(&state, &shutdown);
-    let pid_file = super::import::pid_file(&state.config.raw.data_dir);
+    let pid_file = super::import::pid_file(&state.config.data_dir);
     if let Err(err) = std::fs::write(&pid_file, format!("{}\n", std::process::id())) {
         tracing::warn!(error = %err, path = %pid_file.display(), "cannot write the pid file; `mypay import` will run flows itself");
     }
@@ -109,14 +106,13 @@ pub fn run(config: Config, demo_mode: bool) -> Result<(), CliError> {
 /// The demo's pagoPA: the simulator in this process on a free loopback port, wired as the Node,
 /// Checkout and FdR of this server, calling back its station.
 fn start_simulator(config: &mut Config, station_url: &str) -> Result<crate::nodesim::SimHandle, CliError> {
-    let mut sim =
-        crate::nodesim::SimConfig::new(station_url, &config.raw.station.broker_id, &config.raw.station.station_id);
+    let mut sim = crate::nodesim::SimConfig::new(station_url, &config.station.broker_id, &config.station.station_id);
     sim.listen = std::net::SocketAddr::from(([127, 0, 0, 1], 0));
     // A person trying the demo should see a lost receipt arrive within a minute, not an hour.
     sim.retry_interval = std::time::Duration::from_secs(30);
-    sim.station_password = config.raw.station.password.expose().to_owned();
+    sim.station_password = config.station.password.expose().to_owned();
     let handle = crate::nodesim::start(sim).map_err(|err| CliError::System(err.to_string()))?;
-    config.raw.node.base_url = handle.base_url.clone();
+    config.node.base_url = Some(HttpUrl::parse(&handle.base_url).map_err(CliError::System)?);
     Ok(handle)
 }
 
@@ -126,9 +122,9 @@ fn start_job_runner(
     shutdown: &server::Shutdown,
 ) -> Result<std::thread::JoinHandle<()>, CliError> {
     let settings = crate::services::background::JobSettings {
-        data_dir: state.config.raw.data_dir.clone(),
-        max_uncompressed_bytes: state.config.raw.import.max_uncompressed_bytes,
-        station_id: state.config.raw.station.station_id.clone(),
+        data_dir: state.config.data_dir.clone(),
+        max_uncompressed_bytes: state.config.import.max_uncompressed_bytes,
+        station_id: state.config.station.station_id.clone(),
     };
     let handlers = crate::services::background::handlers(&settings);
     let shutdown = shutdown.clone();
@@ -143,8 +139,8 @@ fn start_reporting_job(
     state: &std::sync::Arc<web::AppState>,
     shutdown: &server::Shutdown,
 ) -> Option<std::thread::JoinHandle<()>> {
-    let minutes = state.config.raw.node.reporting_interval_minutes;
-    if minutes == 0 || state.config.raw.node.base_url.is_empty() {
+    let minutes = state.config.node.reporting_interval_minutes;
+    if minutes == 0 || state.config.node.base_url.is_none() {
         return None;
     }
     let state = std::sync::Arc::clone(state);
@@ -176,9 +172,7 @@ fn start_mail_job(
     state: &std::sync::Arc<web::AppState>,
     shutdown: &server::Shutdown,
 ) -> Option<std::thread::JoinHandle<()>> {
-    if state.config.raw.mail.host.is_empty() {
-        return None;
-    }
+    let settings = state.config.mail.clone()?;
     let state = std::sync::Arc::clone(state);
     let shutdown = shutdown.clone();
     std::thread::Builder::new()
@@ -187,7 +181,7 @@ fn start_mail_job(
             let mut next = std::time::Instant::now();
             while !shutdown.is_triggered() {
                 if std::time::Instant::now() >= next {
-                    match crate::services::mail::send_due(&state.db, &state.config.raw.mail, clock::now()) {
+                    match crate::services::mail::send_due(&state.db, &settings, clock::now()) {
                         Ok(0) => {}
                         Ok(n) => tracing::info!(sent = n, "mails sent"),
                         Err(err) => tracing::error!(error = %err, "mail outbox"),

@@ -22,7 +22,7 @@ use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::config::{Config, Secret};
+use crate::config::{Config, OidcTokenAuth, Secret};
 use crate::domain::{Email, FiscalCode};
 use jwt::Jwks;
 
@@ -146,10 +146,7 @@ pub fn pkce_challenge(verifier: &str) -> String {
 impl Client {
     /// The relying party of `config`, or `None` when citizens do not log in with OIDC.
     pub fn from_config(config: &Config) -> Option<Client> {
-        let auth = &config.raw.citizen_auth;
-        if auth.mode != "oidc" {
-            return None;
-        }
+        let auth = config.citizen_auth.oidc()?;
         let agent = ureq::Agent::config_builder()
             .http_status_as_error(false)
             .max_redirects(0)
@@ -157,13 +154,13 @@ impl Client {
             .build()
             .into();
         Some(Client {
-            issuer: auth.oidc_issuer.clone(),
-            client_id: auth.oidc_client_id.clone(),
-            client_secret: auth.oidc_client_secret.clone(),
-            secret_in_body: auth.oidc_token_auth == "client_secret_post",
-            redirect_uri: format!("{}{}", config.raw.server.public_url.trim_end_matches('/'), auth.oidc_redirect_path),
-            fiscal_code_claim: auth.oidc_fiscal_code_claim.clone(),
-            scopes: auth.oidc_scopes.clone(),
+            issuer: auth.issuer.clone(),
+            client_id: auth.client_id.clone(),
+            client_secret: auth.client_secret.clone(),
+            secret_in_body: auth.token_auth == OidcTokenAuth::ClientSecretPost,
+            redirect_uri: format!("{}{}", config.server.public_base(), auth.redirect_path),
+            fiscal_code_claim: auth.fiscal_code_claim.clone(),
+            scopes: auth.scopes.clone(),
             agent,
             cache: Mutex::new(Cache::default()),
         })

@@ -39,11 +39,11 @@ impl NodeClient {
     /// The client the configuration describes.
     pub fn from_config(config: &crate::config::Config) -> NodeClient {
         NodeClient {
-            base_url: config.raw.node.base_url.clone(),
-            subscription_key: config.raw.node.subscription_key.expose().to_owned(),
-            broker_id: config.raw.station.broker_id.clone(),
-            station_id: config.raw.station.station_id.clone(),
-            station_password: config.raw.station.password.expose().to_owned(),
+            base_url: config.node.base_url.as_ref().map(ToString::to_string).unwrap_or_default(),
+            subscription_key: config.node.subscription_key.expose().to_owned(),
+            broker_id: config.station.broker_id.clone(),
+            station_id: config.station.station_id.clone(),
+            station_password: config.station.password.expose().to_owned(),
         }
     }
 }

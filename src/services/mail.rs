@@ -11,14 +11,14 @@ use lettre::transport::smtp::authentication::Credentials;
 use lettre::{Message, SmtpTransport, Transport};
 
 use super::ServiceError;
-use crate::config::MailSection;
+use crate::config::MailSettings;
 use crate::store::{Db, mail};
 
 /// Attempts before a mail is marked failed.
 const MAX_ATTEMPTS: i64 = 8;
 
 /// Sends the mails due at `now`; returns how many went out.
-pub fn send_due(db: &Db, settings: &MailSection, now: jiff::Timestamp) -> Result<usize, ServiceError> {
+pub fn send_due(db: &Db, settings: &MailSettings, now: jiff::Timestamp) -> Result<usize, ServiceError> {
     let iso = crate::clock::iso(now);
     let due = db.read(|conn| mail::list_due_mails(conn, &iso, 20))?;
     if due.is_empty() {
@@ -45,7 +45,7 @@ pub fn send_due(db: &Db, settings: &MailSection, now: jiff::Timestamp) -> Result
     Ok(sent)
 }
 
-fn transport(settings: &MailSection) -> Result<SmtpTransport, ServiceError> {
+fn transport(settings: &MailSettings) -> Result<SmtpTransport, ServiceError> {
     let builder = if settings.starttls {
         SmtpTransport::starttls_relay(&settings.host)
     } else {
@@ -62,7 +62,7 @@ fn transport(settings: &MailSection) -> Result<SmtpTransport, ServiceError> {
 
 fn deliver(
     transport: &SmtpTransport,
-    settings: &MailSection,
+    settings: &MailSettings,
     to: &str,
     subject: &str,
     body: &str,

@@ -31,7 +31,7 @@ pub(crate) mod ui;
 use std::sync::Arc;
 use std::time::Instant;
 
-use crate::config::Config;
+use crate::config::{Config, HttpUrl};
 use crate::pagopa::station::StationIdentity;
 use crate::services::journal::Journal;
 use crate::services::links::Links;
@@ -69,11 +69,11 @@ pub struct AppState {
 impl AppState {
     pub fn new(config: Config, db: Db, links: Links, demo: bool) -> Arc<AppState> {
         let station = StationIdentity {
-            broker_id: config.raw.station.broker_id.clone(),
-            station_id: config.raw.station.station_id.clone(),
+            broker_id: config.station.broker_id.clone(),
+            station_id: config.station.station_id.clone(),
         };
         let oidc = crate::oidc::Client::from_config(&config);
-        let csp = server::content_security_policy(&config.raw.node.base_url);
+        let csp = server::content_security_policy(config.node.base_url.as_ref().map_or("", HttpUrl::as_str));
         Arc::new(AppState {
             csp,
             oidc,

@@ -6,6 +6,7 @@ use super::forms::Form;
 use super::session::Session;
 use super::{AppState, Response, api, assets, metrics, multipart, portal, ui};
 use crate::clock;
+use crate::config::HttpUrl;
 use crate::pagopa::station::{self, Station};
 use crate::sil::{self, Sil};
 
@@ -181,15 +182,15 @@ impl Route {
             Route::Sil => 4 * 1024 * 1024,
             // A debt flow, plus room for the form's other fields.
             Route::Backoffice(BoPage::ImportPost(_)) | Route::SilUpload => {
-                state.config.raw.import.max_upload_bytes.saturating_add(64 * 1024)
+                state.config.import.max_upload_bytes.saturating_add(64 * 1024)
             }
             // A logo: the largest the service accepts plus the form around it, so a file just over
             // the limit gets the page's own message rather than a bare 413.
             Route::Backoffice(BoPage::LogoPost(_)) => {
                 u64::try_from(crate::services::orgs::LOGO_MAX_BYTES).unwrap_or(u64::MAX).saturating_add(128 * 1024)
             }
-            Route::Backoffice(_) => state.config.raw.server.max_body_bytes.min(64 * 1024),
-            Route::Api(call) if call.is_upload() => state.config.raw.import.max_upload_bytes,
+            Route::Backoffice(_) => state.config.server.max_body_bytes.min(64 * 1024),
+            Route::Api(call) if call.is_upload() => state.config.import.max_upload_bytes,
             Route::Api(_) => 1024 * 1024,
             Route::Home
             | Route::Healthz
@@ -199,7 +200,7 @@ impl Route {
             | Route::SilDownload(..)
             | Route::Portal(_)
             | Route::MethodNotAllowed(_)
-            | Route::NotFound => state.config.raw.server.max_body_bytes.min(64 * 1024),
+            | Route::NotFound => state.config.server.max_body_bytes.min(64 * 1024),
         }
     }
 }
@@ -267,7 +268,8 @@ pub fn route(method: &str, path: &str) -> Route {
 /// Picks the route with the configuration's own paths: the OpenID Connect redirect URI (GET only,
 /// since it consumes the pending login), then the fixed table of [`route`].
 pub fn route_in(state: &AppState, method: &str, path: &str) -> Route {
-    if state.oidc.is_some() && method == "GET" && path == state.config.raw.citizen_auth.oidc_redirect_path {
+    let oidc_callback = state.config.citizen_auth.oidc().is_some_and(|oidc| path == oidc.redirect_path);
+    if state.oidc.is_some() && method == "GET" && oidc_callback {
         return Route::Portal(Page::OidcCallback);
     }
     route(method, path)
@@ -407,12 +409,12 @@ fn sil_call(state: &AppState, request: &Request<'_>) -> Response {
         db: &state.db,
         journal: &state.journal,
         passwords: &state.sil_passwords,
-        public_url: state.config.raw.server.public_url.trim_end_matches('/'),
+        public_url: state.config.server.public_base(),
         station_id: &state.station.station_id,
         links: &state.links,
-        data_dir: &state.config.raw.data_dir,
-        intermediary_password: state.config.raw.sil.intermediary_password.expose(),
-        intermediary_org: &state.config.raw.sil.intermediary_org,
+        data_dir: &state.config.data_dir,
+        intermediary_password: state.config.sil.intermediary_password.expose(),
+        intermediary_org: &state.config.sil.intermediary_org,
     };
     let reply = sil::handle(&sil, request.header("soapaction"), request.body, now);
     Response::text(reply.status, "text/xml; charset=utf-8", reply.body)
@@ -420,7 +422,7 @@ fn sil_call(state: &AppState, request: &Request<'_>) -> Response {
 
 /// `GET /ws/pa/<file>`: our WSDL (with this server's endpoint address) and the XSD it imports.
 fn sil_wsdl(state: &AppState, file: &str) -> Response {
-    match sil::wsdl::document(file, &state.config.raw.server.public_url) {
+    match sil::wsdl::document(file, state.config.server.public_url.as_ref().map_or("", HttpUrl::as_str)) {
         Some(text) => Response::text(200, "text/xml; charset=utf-8", text),
         None => ui::errors::not_found(),
     }
@@ -431,7 +433,7 @@ fn sil_download(state: &AppState, request: &Request<'_>, (ipa, kind, id): (&str,
     let now = clock::now();
     let query = Form::parse(request.query.as_bytes()).unwrap_or_default();
     let signed = (query.get("scadenza").unwrap_or_default(), query.get("firma").unwrap_or_default());
-    match sil::downloads::resolve(&state.db, &state.config.raw.data_dir, &state.links, ipa, kind, id, signed, now) {
+    match sil::downloads::resolve(&state.db, &state.config.data_dir, &state.links, ipa, kind, id, signed, now) {
         Some(path) => backoffice::download(&path, "application/zip"),
         None => ui::errors::not_found(),
     }
@@ -459,7 +461,7 @@ fn sil_upload(state: &AppState, request: &Request<'_>) -> Response {
     let mut data = file.data;
     match crate::services::sil_uploads::upload(
         &state.db,
-        &state.config.raw.data_dir,
+        &state.config.data_dir,
         limits,
         &state.links,
         &token,

@@ -153,7 +153,7 @@ pub fn is_station_path(path: &str) -> bool {
 /// Serves until `shutdown` is triggered, with `workers` threads; returns when every in-flight
 /// request has been answered.
 pub fn serve(listener: Listener, state: Arc<AppState>, shutdown: &Shutdown) {
-    let n_workers = state.config.raw.server.workers;
+    let n_workers = state.config.server.workers;
     let request_ids = Arc::new(AtomicU64::new(1));
     let intake = Arc::new(listener.intake);
     let mut handles = Vec::with_capacity(n_workers);

@@ -11,6 +11,7 @@ use sha2::{Digest, Sha256};
 
 use super::AppState;
 use super::router::Request;
+use crate::config::HttpUrl;
 use crate::services::ServiceError;
 use crate::services::portal::{self, CartLine};
 use crate::services::sessions::{self, SessionRecord};
@@ -241,7 +242,8 @@ impl Session {
             }
             self.dirty = false;
         }
-        let secure = if state.config.raw.server.public_url.starts_with("https://") { "; Secure" } else { "" };
+        let secure =
+            if state.config.server.public_url.as_ref().is_some_and(HttpUrl::is_https) { "; Secure" } else { "" };
         Ok(self.new_cookie.take().map(|cookie| format!("{COOKIE}={cookie}; HttpOnly; SameSite=Lax; Path=/{secure}")))
     }
 }

@@ -35,8 +35,8 @@ pub struct Limits {
 impl Limits {
     pub fn from_config(config: &crate::config::Config) -> Limits {
         Limits {
-            max_upload_bytes: config.raw.import.max_upload_bytes,
-            max_uncompressed_bytes: config.raw.import.max_uncompressed_bytes,
+            max_upload_bytes: config.import.max_upload_bytes,
+            max_uncompressed_bytes: config.import.max_uncompressed_bytes,
         }
     }
 }

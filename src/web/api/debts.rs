@@ -203,7 +203,7 @@ pub fn start_payment(ctx: &ApiCtx<'_>) -> Result<Response, ApiError> {
         }
     }
     .map_err(session_error)?;
-    let public = ctx.state.config.raw.server.public_url.trim_end_matches('/');
+    let public = ctx.state.config.server.public_base();
     let redirect = format!("{public}{}", sil_sessions::landing_path(&started.token));
     Ok(Response::json(
         201,

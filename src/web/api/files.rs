@@ -71,7 +71,7 @@ pub fn submit_import(ctx: &ApiCtx<'_>) -> Result<Response, ApiError> {
     let mut body = ctx.request.body;
     let submitted = imports::submit(
         &ctx.state.db,
-        &config.raw.data_dir,
+        &config.data_dir,
         Limits::from_config(config),
         &upload,
         &mut body,
@@ -94,7 +94,7 @@ pub fn import_file(ctx: &ApiCtx<'_>) -> Result<Response, ApiError> {
     let kind = ctx.param(2);
     let file = import_file_path(&import, kind)
         .ok_or_else(|| ApiError::not_found(format!("import {} has no {kind} file", import.id)))?;
-    download(&ctx.state.config.raw.data_dir.join(file))
+    download(&ctx.state.config.data_dir.join(file))
 }
 
 fn export_json(ipa: &str, e: &ExportRecord) -> Value {
@@ -184,7 +184,7 @@ pub fn export_file(ctx: &ApiCtx<'_>) -> Result<Response, ApiError> {
     let export = find_export(ctx)?;
     match export.file_name.as_deref().filter(|n| !n.contains(['/', '\\'])) {
         Some(name) if export.state == "EXPORT_ESEGUITO" => {
-            download(&ctx.state.config.raw.data_dir.join("export").join(ctx.ipa()).join(name))
+            download(&ctx.state.config.data_dir.join("export").join(ctx.ipa()).join(name))
         }
         _ => Err(ApiError::not_found(format!("export {} has no file (state {})", export.id, export.state))),
     }

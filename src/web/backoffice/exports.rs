@@ -161,7 +161,7 @@ pub fn file(ctx: &mut BoCtx<'_>, ipa: &str, id: &str) -> Response {
     match found {
         Ok(Some(export)) => match export.file_name {
             Some(name) if !name.contains('/') => download(
-                &ctx.state.config.raw.data_dir.join("export").join(&grant.org.ipa_code).join(name),
+                &ctx.state.config.data_dir.join("export").join(&grant.org.ipa_code).join(name),
                 "application/zip",
             ),
             _ => ui::errors::not_found(),

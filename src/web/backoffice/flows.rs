@@ -32,7 +32,7 @@ pub fn list(ctx: &mut BoCtx<'_>, ipa: &str) -> Response {
         }
     };
     let csrf = ctx.csrf();
-    let limit_mb = ctx.state.config.raw.import.max_upload_bytes / (1024 * 1024);
+    let limit_mb = ctx.state.config.import.max_upload_bytes / (1024 * 1024);
     let base = format!("/operatore/{}/flussi", grant.org.ipa_code);
     let main = html! {
         h1 { "Flussi dei dovuti" }
@@ -105,7 +105,7 @@ pub fn upload(ctx: &mut BoCtx<'_>, ipa: &str) -> Response {
     let limits = Limits::from_config(&ctx.state.config);
     match imports::submit(
         &ctx.state.db,
-        &ctx.state.config.raw.data_dir,
+        &ctx.state.config.data_dir,
         limits,
         &upload,
         &mut data,
@@ -145,7 +145,7 @@ pub fn file(ctx: &mut BoCtx<'_>, ipa: &str, id: &str, kind: &str) -> Response {
         _ => None,
     };
     match relative {
-        Some(rel) => download(&ctx.state.config.raw.data_dir.join(rel), "application/zip"),
+        Some(rel) => download(&ctx.state.config.data_dir.join(rel), "application/zip"),
         None => ui::errors::not_found(),
     }
 }

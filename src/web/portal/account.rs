@@ -8,6 +8,7 @@ use super::super::session::Citizen;
 use super::super::ui::errors;
 use super::super::{Response, forms::encode};
 use super::{Ctx, error_page, euro, grouped};
+use crate::config::CitizenAuthMode;
 use crate::domain::{Email, FiscalCode};
 use crate::services::portal;
 use crate::services::portal::PortalError;
@@ -18,12 +19,12 @@ const DEMO_CITIZENS: &[(&str, &str)] = &[("RSSMRA85T10A562S", "Mario Rossi"), ("
 
 /// The identity a trusted proxy passed, if the peer is trusted and the headers are there.
 fn header_identity(ctx: &Ctx<'_>) -> Option<Citizen> {
-    let auth = &ctx.state.config.raw.citizen_auth;
-    if auth.mode != "headers" {
+    let auth = &ctx.state.config.citizen_auth;
+    if auth.mode != CitizenAuthMode::Headers {
         return None;
     }
     let peer = ctx.request.peer?;
-    if !auth.trusted_proxies.iter().any(|p| p.parse::<std::net::IpAddr>().is_ok_and(|ip| ip == peer)) {
+    if !auth.trusted_proxies.contains(&peer) {
         tracing::warn!(target: "security", %peer, "identity headers from an untrusted peer ignored");
         return None;
     }
@@ -61,7 +62,7 @@ pub fn login(ctx: &mut Ctx<'_>) -> Response {
         @if ctx.state.oidc.is_some() {
             p { "Accedi con la tua identità digitale per vedere i tuoi debiti e i tuoi pagamenti." }
             p { a class="btn btn-primary" href="/accedi/oidc" { "Entra con SPID o CIE" } }
-        } @else if ctx.state.config.raw.citizen_auth.mode == "headers" {
+        } @else if ctx.state.config.citizen_auth.mode == CitizenAuthMode::Headers {
             p { "L'accesso con SPID o CIE non è disponibile da questo indirizzo. Riprova dalla pagina dell'ente." }
         } @else if !demo {
             p { "L'accesso con identità digitale non è attivo su questo portale: puoi comunque pagare senza accedere." }

@@ -9,6 +9,7 @@ use maud::html;
 use super::super::Response;
 use super::super::ui::errors;
 use super::{Ctx, error_page, euro, grouped};
+use crate::config::HttpUrl;
 use crate::domain::{Email, NoticeNumber};
 use crate::pagopa::checkout;
 use crate::services::portal::{self, CartOutcome, NewCart, PortalError};
@@ -242,8 +243,9 @@ pub fn pay(ctx: &mut Ctx<'_>) -> Response {
         email: Some(email),
         all_ccp: false,
     };
-    let node = &ctx.state.config.raw.node;
-    match checkout::create_cart(&node.base_url, node.subscription_key.expose(), &request, false) {
+    let node = &ctx.state.config.node;
+    let base_url = node.base_url.as_ref().map_or("", HttpUrl::as_str);
+    match checkout::create_cart(base_url, node.subscription_key.expose(), &request, false) {
         Ok(url) => {
             if let Err(err) = portal::cart_sent(&ctx.state.db, cart.id, Some(&url), &ctx.iso_now()) {
                 return error_page(ctx, &err);

@@ -77,7 +77,7 @@ impl Ctx<'_> {
 
     /// The public base URL (no trailing slash).
     pub fn public_url(&self) -> String {
-        self.state.config.raw.server.public_url.trim_end_matches('/').to_owned()
+        self.state.config.server.public_base().to_owned()
     }
 }
 

@@ -7,6 +7,7 @@ use maud::html;
 
 use super::super::Response;
 use super::Ctx;
+use crate::config::HttpUrl;
 use crate::domain::{Cents, Email};
 use crate::pagopa::checkout;
 use crate::services::sil_sessions::{self, Return, ShowMode, SilError};
@@ -124,8 +125,9 @@ fn to_checkout(ctx: &mut Ctx<'_>, token: &str, email: Option<&str>) -> Response 
         email: started.payer_email.clone(),
         all_ccp: false,
     };
-    let node = &ctx.state.config.raw.node;
-    match checkout::create_cart(&node.base_url, node.subscription_key.expose(), &request, false) {
+    let node = &ctx.state.config.node;
+    let base_url = node.base_url.as_ref().map_or("", HttpUrl::as_str);
+    match checkout::create_cart(base_url, node.subscription_key.expose(), &request, false) {
         Ok(url) => {
             if let Err(err) = sil_sessions::checkout_sent(&ctx.state.db, started.cart.id, Some(&url), ctx.now) {
                 return refused(ctx, &err);
