@@ -1,8 +1,8 @@
 //! PDF documents: the pagoPA payment notice (avviso di pagamento, spec v3.5) and the payment
 //! receipt (quietanza), one A4 page each, and ZIP files of many notices.
 //!
-//! Owns: rendering typed views (`crate::services::documents::{NoticeView, ReceiptView}`) into PDF
-//! bytes. `notice` and `receipt` lay the pages out; `layout` writes PDF objects; `text` measures,
+//! Owns: its input types ([`input`]: `NoticeView`, `ReceiptView`, which `services::documents`
+//! fills) and rendering them into PDF bytes. `notice` and `receipt` lay the pages out; `layout` writes PDF objects; `text` measures,
 //! limits and wraps; `fonts` embeds Titillium Web; `codes` draws the QR code and the Data Matrix;
 //! `images` embeds the org's logo; `bulk` streams notices into a ZIP.
 //! Must never: read the store (the services load and decide what a document shows), or let text
@@ -13,6 +13,7 @@ pub mod bulk;
 pub mod codes;
 pub mod fonts;
 pub mod images;
+pub mod input;
 pub mod layout;
 pub mod notice;
 pub mod receipt;

@@ -14,9 +14,9 @@ use super::PdfError;
 use super::codes::{self, Symbol};
 use super::fonts::{FontId, text_width};
 use super::images::logo_image;
+use super::input::{NoticeView, SecondLanguage};
 use super::layout::{Align, Page, Rgb};
 use super::text::{limit_chars, truncate_to_width, wrap};
-use crate::services::documents::{NoticeView, SecondLanguage};
 
 /// Bootstrap Italia's dark blue, the colour of headings.
 const BLUE: Rgb = Rgb::hex(0x17324D);
@@ -345,13 +345,7 @@ fn banks(page: &mut Page, view: &NoticeView, l: &Labels, qr: &Symbol) {
     page.text(RIGHT, top + 38.5, FontId::Bold, 14.0, INK, Align::Right, &view.amount.to_italian());
 }
 
-fn bollettino(
-    page: &mut Page,
-    view: &NoticeView,
-    postal: &crate::services::documents::PostalView,
-    symbol: &Symbol,
-    l: &Labels,
-) {
+fn bollettino(page: &mut Page, view: &NoticeView, postal: &crate::pdf::input::PostalView, symbol: &Symbol, l: &Labels) {
     let top = 217.0;
     page.line((LEFT - 4.0, top - 3.0), (RIGHT + 4.0, top - 3.0), 0.3, RULE, Some(1.5));
     let detail = format!("Euro {}", view.amount.to_italian());
@@ -403,7 +397,7 @@ mod tests {
 
     use super::*;
     use crate::domain::{Cents, NoticeNumber};
-    use crate::services::documents::{NoticeOrgView, PostalView};
+    use crate::pdf::input::{NoticeOrgView, PostalView};
 
     pub(crate) fn sample() -> NoticeView {
         NoticeView {
@@ -448,7 +442,7 @@ mod tests {
     fn a_png_logo_is_embedded_as_an_image() {
         let mut v = sample();
         let png = crate::pdf::images::tests::tiny_png(2);
-        v.org.logo = Some(crate::services::documents::LogoView { bytes: png, mime: "image/png".into() });
+        v.org.logo = Some(crate::pdf::input::LogoView { bytes: png, mime: "image/png".into() });
         let pdf = notice_pdf(&v).unwrap();
         let text = String::from_utf8_lossy(&pdf);
         assert!(text.contains("/XObject") && text.contains("/Im0"), "the logo is an image XObject");
@@ -463,10 +457,8 @@ mod tests {
             v.due_date = None;
             v.postal = None;
             v.subject = "Un oggetto lunghissimo ".repeat(10);
-            v.org.logo = Some(crate::services::documents::LogoView {
-                bytes: b"not an image".to_vec(),
-                mime: "image/png".into(),
-            });
+            v.org.logo =
+                Some(crate::pdf::input::LogoView { bytes: b"not an image".to_vec(), mime: "image/png".into() });
             assert!(notice_pdf(&v).unwrap().len() > 1000);
         }
     }

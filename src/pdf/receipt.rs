@@ -7,9 +7,9 @@
 
 use super::PdfError;
 use super::fonts::FontId;
+use super::input::ReceiptView;
 use super::layout::{Align, Page, Rgb};
 use super::text::{limit_chars, truncate_to_width, wrap};
-use crate::services::documents::ReceiptView;
 
 const BLUE: Rgb = Rgb::hex(0x17324D);
 const INK: Rgb = Rgb::hex(0x1A1A1A);
@@ -145,7 +145,7 @@ mod tests {
 
     use super::*;
     use crate::domain::Cents;
-    use crate::services::documents::{PartyView, TransferView};
+    use crate::pdf::input::{PartyView, TransferView};
 
     #[test]
     fn a_receipt_renders_with_its_transfers() {

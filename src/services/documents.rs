@@ -8,7 +8,7 @@
 //! Must never: format for a surface (dates, amounts and codes stay typed; `crate::pdf` formats).
 //! Implements: `shared/reference/pagopa.md` §3, `shared/reference/mypay.md` §1.8.
 
-use jiff::civil::{Date, DateTime};
+use jiff::civil::Date;
 
 use super::ServiceError;
 use crate::domain::notice_codes::{self, PosteParty};
@@ -19,75 +19,9 @@ use crate::store::orgs::{self, LogoRecord, OrgRecord};
 use crate::store::receipts::{self, ReceiptRecord};
 use crate::store::{Conn, Db};
 
-/// The second language of a bilingual notice (avviso pagoPA v3.5, bilingual variant).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SecondLanguage {
-    German,
-    English,
-}
-
-impl SecondLanguage {
-    /// The org setting's code, `de` or `en`.
-    pub fn from_code(code: &str) -> Option<SecondLanguage> {
-        match code {
-            "de" => Some(SecondLanguage::German),
-            "en" => Some(SecondLanguage::English),
-            _ => None,
-        }
-    }
-}
-
-/// An image to print as the org's logo.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct LogoView {
-    pub bytes: Vec<u8>,
-    /// `image/png` or `image/jpeg`.
-    pub mime: String,
-}
-
-/// The creditor org as a notice shows it (module 2.1).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct NoticeOrgView {
-    pub name: String,
-    pub fiscal_code: String,
-    /// The office (debt type `sector`).
-    pub sector: Option<String>,
-    /// Contact channels (ENTE.INFO), in the order they should be printed.
-    pub contacts: Vec<String>,
-    pub cbill_code: Option<String>,
-    pub logo: Option<LogoView>,
-}
-
-/// The Bollettino Postale PA section of a notice.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PostalView {
-    pub account: String,
-    pub holder: String,
-    /// Poste's authorization text, `AUT. DB/…`.
-    pub authorization: String,
-    /// The 256-character Data Matrix string (pagopa.md §3.3).
-    pub datamatrix: String,
-}
-
-/// Everything a payment notice prints, already decided.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct NoticeView {
-    pub language: Option<SecondLanguage>,
-    pub org: NoticeOrgView,
-    pub debtor_name: String,
-    /// `None` for an anonymous debtor (DESTINATARIO.CF is omitted only when unknown).
-    pub debtor_id: Option<String>,
-    pub debtor_address: Option<String>,
-    /// What is being paid (AVVISO.OGGETTO): the debt's causale.
-    pub subject: String,
-    pub amount: Cents,
-    /// `None` prints the "avviso senza scadenza" variant.
-    pub due_date: Option<Date>,
-    pub notice_number: NoticeNumber,
-    pub iuv: String,
-    pub qr_payload: String,
-    pub postal: Option<PostalView>,
-}
+pub use crate::pdf::input::{
+    LogoView, NoticeOrgView, NoticeView, PartyView, PostalView, ReceiptView, SecondLanguage, TransferView,
+};
 
 /// How to find the debt of a notice.
 #[derive(Debug, Clone)]
@@ -251,50 +185,6 @@ fn join_some(parts: &[Option<&str>], sep: &str) -> Option<String> {
     (!parts.is_empty()).then(|| parts.join(sep))
 }
 
-/// A debtor or payer as the receipt shows them.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PartyView {
-    pub name: String,
-    pub id: String,
-}
-
-/// One transfer of a receipt.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TransferView {
-    pub index: i64,
-    pub fiscal_code: String,
-    pub company_name: Option<String>,
-    /// `None` for a digital stamp (marca da bollo).
-    pub iban: Option<String>,
-    pub remittance: String,
-    pub amount: Cents,
-}
-
-/// Everything a receipt (quietanza) prints.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ReceiptView {
-    pub org_name: String,
-    pub org_fiscal_code: String,
-    pub office_name: Option<String>,
-    pub ok: bool,
-    pub debtor: PartyView,
-    pub payer: Option<PartyView>,
-    pub amount: Cents,
-    /// The PSP's commission, paid by the payer.
-    pub fee: Option<Cents>,
-    /// When the PSP took the payment (local time as the Node sends it).
-    pub paid_at: Option<DateTime>,
-    pub psp_name: String,
-    pub psp_id: String,
-    pub payment_method: Option<String>,
-    /// receiptId, the IUR.
-    pub receipt_id: String,
-    pub iuv: String,
-    pub notice_number: Option<NoticeNumber>,
-    pub description: String,
-    pub transfers: Vec<TransferView>,
-}
-
 /// The receipt of org `ipa` for `iuv`: the one with `receipt_id` when given, else the first
 /// successful one.
 pub fn receipt_view(db: &Db, ipa: &str, iuv: &str, receipt_id: Option<&str>) -> Result<ReceiptView, ServiceError> {
@@ -435,5 +325,25 @@ mod tests {
         assert_eq!(at("2026-05-01T10:15:00.123+02:00"), "2026-05-01T10:15:00");
         assert_eq!(at("2026-05-01T08:15:00Z"), "2026-05-01T10:15:00");
         assert_eq!(at("2026-05-01"), "2026-05-01T00:00:00");
+    }
+
+    #[test]
+    fn a_zip_holds_one_notice_per_debt_and_skips_the_unknown() {
+        let dir = tempfile::tempdir().unwrap();
+        let (db, _) = Db::open(&dir.path().join("mypay.db")).unwrap();
+        crate::services::demo::seed(&db, jiff::civil::date(2026, 1, 10), "2026-01-10T10:00:00Z").unwrap();
+        let iuds: Vec<String> = vec!["TARI-2026-0001".into(), "TARI-2026-0002".into(), "NO-SUCH-DEBT".into()];
+        let mut buf = std::io::Cursor::new(Vec::new());
+        let summary =
+            crate::pdf::write_notices_zip(&mut buf, notice_views(&db, crate::services::demo::DEMO_IPA, &iuds)).unwrap();
+        assert_eq!(summary.written.len(), 2);
+        assert_eq!(summary.skipped.len(), 1);
+        let mut archive = zip::ZipArchive::new(std::io::Cursor::new(buf.into_inner())).unwrap();
+        assert_eq!(archive.len(), 2);
+        let mut first = archive.by_index(0).unwrap();
+        assert!(first.name().starts_with("avviso_") && first.name().ends_with(".pdf"));
+        let mut head = [0u8; 5];
+        std::io::Read::read_exact(&mut first, &mut head).unwrap();
+        assert_eq!(&head, b"%PDF-");
     }
 }

@@ -248,3 +248,14 @@ fn signed_links_are_written_only_by_services_links() {
         assert!(calls == 1 && load.contains("installation_key("), "only `Links::load` reads the installation key");
     }
 }
+
+/// `pdf` renders its own input types (`pdf::input`), filled by `services::documents`: it depends
+/// on nothing above it.
+#[test]
+fn pdf_depends_on_no_service() {
+    for (path, text) in sources() {
+        if path.starts_with("src/pdf/") {
+            assert!(!text.contains("crate::services"), "{path} uses a service: its input types are pdf::input");
+        }
+    }
+}
