@@ -11,7 +11,7 @@ use clap::Args;
 
 use super::CliError;
 use crate::config::Config;
-use crate::store::backup::{self, BackupError, BackupInfo};
+use crate::services::backup::{self, BackupError, BackupInfo};
 
 #[derive(Debug, Args)]
 pub struct BackupArgs {

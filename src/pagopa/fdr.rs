@@ -13,8 +13,8 @@ use base64::Engine as _;
 use crate::domain::Cents;
 use crate::services::reporting::{self, FlowInput, FlowSource};
 use crate::soap::{self, Element, XmlWriter};
+use crate::store::Db;
 use crate::store::reporting::ReportingPaymentRecord;
-use crate::store::{Db, orgs};
 
 /// The FlussoRiversamento namespace (elementFormDefault qualified).
 pub const FLUSSO_NS: &str = "http://www.digitpa.gov.it/schemas/2011/Pagamenti/";
@@ -84,9 +84,9 @@ fn agent() -> ureq::Agent {
 
 /// Fetches and stores the new flows of every org that is not merely INSERITO.
 pub fn fetch_all(db: &Db, client: &NodeClient, now: &str) -> Result<FetchSummary, FdrError> {
-    let orgs = db.read(orgs::list_orgs)?;
+    let orgs = reporting::orgs_to_fetch(db)?;
     let mut summary = FetchSummary::default();
-    for org in orgs.iter().filter(|o| o.state != "INSERITO") {
+    for org in &orgs {
         let result = match fetch_rest(db, client, &org.fiscal_code, now, &mut summary) {
             Ok(()) => Ok(()),
             Err(rest_err) => {

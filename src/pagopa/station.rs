@@ -16,7 +16,7 @@ use crate::domain::NoticeNumber;
 use crate::services::journal::{Journal, JournalEntry};
 use crate::services::payments::{self, Exchange, PaymentError, ReceiptOutcome};
 use crate::soap::{self, SoapError, XmlWriter};
-use crate::store::{Db, orgs};
+use crate::store::Db;
 
 /// The station's identity as registered with pagoPA.
 #[derive(Debug, Clone)]
@@ -138,9 +138,9 @@ fn check_caller(station: &Station<'_>, caller: &Caller) -> Result<i64, Fault> {
     if caller.id_station != station.identity.station_id {
         return Err(Fault::new(PaaFault::StazioneIntErrata, format!("idStation {} is not ours", caller.id_station)));
     }
-    match station.db.read(|conn| orgs::find_org_by_fiscal_code(conn, &caller.id_pa)) {
-        Ok(Some(org)) if org.state != "INSERITO" => Ok(org.id),
-        Ok(_) => {
+    match payments::served_org_id(station.db, &caller.id_pa) {
+        Ok(Some(id)) => Ok(id),
+        Ok(None) => {
             Err(Fault::new(PaaFault::IdDominioErrato, format!("idPA {} is not served by this station", caller.id_pa)))
         }
         Err(err) => {

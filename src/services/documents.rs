@@ -49,6 +49,16 @@ pub fn notice_view(db: &Db, ipa: &str, key: &NoticeKey) -> Result<NoticeView, Se
     })
 }
 
+/// The notice of org `ipa`'s debt with this notice number, alone in a ZIP (`avviso_<IUV>.pdf`), as
+/// the SIL's `paaSILImportaDovuto` with action `S` returns it.
+pub fn notice_zip(db: &Db, ipa: &str, notice: &str) -> Result<Vec<u8>, ServiceError> {
+    let view = notice_view(db, ipa, &NoticeKey::NoticeNumber(notice.to_owned()))?;
+    let mut zip = std::io::Cursor::new(Vec::new());
+    crate::pdf::write_notices_zip(&mut zip, std::iter::once(Ok::<_, ServiceError>(view)))
+        .map_err(|err| ServiceError::Internal(format!("notice ZIP: {err}")))?;
+    Ok(zip.into_inner())
+}
+
 /// The notices of org `ipa`'s debts with these IUDs, loaded one at a time as the iterator is
 /// consumed (a bulk ZIP never holds more than one notice in memory).
 pub fn notice_views<'a>(

@@ -114,6 +114,15 @@ impl PaymentView {
     }
 }
 
+/// The id of the org with this fiscal code if this station serves it (any state past `INSERITO`,
+/// the state of an org not yet registered with pagoPA).
+pub fn served_org_id(db: &Db, fiscal_code: &str) -> Result<Option<i64>, PaymentError> {
+    Ok(db
+        .read(|conn| orgs::find_org_by_fiscal_code(conn, fiscal_code))?
+        .filter(|o| o.state != "INSERITO")
+        .map(|o| o.id))
+}
+
 /// Looks up the debt of a notice and checks it can be paid; changes nothing.
 pub fn verify(db: &Db, fiscal_code: &str, notice: &NoticeNumber, today: Date) -> Result<PaymentView, PaymentError> {
     db.read(|conn| load_payable(conn, fiscal_code, notice, false, today))

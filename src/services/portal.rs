@@ -98,8 +98,26 @@ pub fn check_add(current: &[PaymentView], new: &PaymentView) -> Result<(), Porta
     if current.iter().any(|v| v.org.id == new.org.id && v.debt.id == new.debt.id) {
         return Err(PortalError::AlreadyInCart);
     }
-    let multi = |v: &PaymentView| v.transfers.len() > 1;
-    if !current.is_empty() && (multi(new) || current.iter().any(multi)) {
+    check_room(current, is_multi(new))
+}
+
+/// Checks, before a spontaneous debt is created, that it could join the cart holding `lines`: the
+/// rules of [`check_add`] for a new single-beneficiary debt, so that nothing is stored for a
+/// payment the cart would then refuse.
+pub fn check_room_for_new(db: &Db, lines: &[CartLine], today: Date) -> Result<(), PortalError> {
+    if lines.len() >= CART_MAX {
+        return Err(PortalError::CartFull);
+    }
+    check_room(&load_cart(db, lines, today)?, false)
+}
+
+fn is_multi(view: &PaymentView) -> bool {
+    view.transfers.len() > 1
+}
+
+/// A multi-beneficiary debt is paid alone, and a cart holds at most [`CART_MAX`] debts.
+fn check_room(current: &[PaymentView], new_is_multi: bool) -> Result<(), PortalError> {
+    if !current.is_empty() && (new_is_multi || current.iter().any(is_multi)) {
         return Err(PortalError::MultiBeneficiary);
     }
     if current.len() >= CART_MAX {

@@ -83,6 +83,11 @@ fn check(input: &FlowInput, fiscal_code: &str) -> Option<String> {
     None
 }
 
+/// The orgs whose reporting flows are fetched: every one past `INSERITO` (registered with pagoPA).
+pub fn orgs_to_fetch(db: &Db) -> Result<Vec<crate::store::orgs::OrgRecord>, StoreError> {
+    Ok(db.read(orgs::list_orgs)?.into_iter().filter(|o| o.state != "INSERITO").collect())
+}
+
 /// Checks and stores a flow for the org with `fiscal_code`; returns whether it was accepted (a
 /// rejected flow is stored too, without rows). A flow already stored is left alone.
 pub fn store_flow(

@@ -14,19 +14,16 @@ mod operations;
 pub mod pagati;
 pub mod wsdl;
 
-use std::collections::HashMap;
-use std::sync::Mutex;
 use std::time::Instant;
 
 use jiff::Timestamp;
-use sha2::{Digest, Sha256};
 
 use crate::services::journal::{Journal, JournalEntry};
 use crate::services::links::Links;
-use crate::services::passwords;
+use crate::services::sil_access::{self, SilAccessError};
 use crate::services::sil_sessions::SilError;
 use crate::soap::{self, Element, XmlWriter};
-use crate::store::orgs::{self, OrgRecord};
+use crate::store::orgs::OrgRecord;
 use crate::store::{Db, StoreError};
 
 /// The namespace of the operations' elements (`ppt`).
@@ -64,6 +61,21 @@ impl From<SilError> for Fault {
     }
 }
 
+impl From<SilAccessError> for Fault {
+    fn from(err: SilAccessError) -> Fault {
+        match err {
+            SilAccessError::UnknownOrg(ipa) => Fault::new("PAA_ENTE_NON_VALIDO", format!("ente {ipa} non valido")),
+            SilAccessError::NotInProduction { ipa, state } => {
+                Fault::new("PAA_STATO_ENTE_NON_VALIDO", format!("ente {ipa} nello stato {state}"))
+            }
+            SilAccessError::BadPassword(ipa) => {
+                Fault::new("PAA_ENTE_NON_VALIDO", format!("password non valida per l'ente {ipa}"))
+            }
+            SilAccessError::Store(err) => err.into(),
+        }
+    }
+}
+
 impl From<StoreError> for Fault {
     fn from(err: StoreError) -> Fault {
         tracing::error!(error = %err, "SIL request failed");
@@ -71,36 +83,7 @@ impl From<StoreError> for Fault {
     }
 }
 
-/// SIL passwords already verified, so a busy SIL does not pay argon2id on every call: the
-/// SHA-256 of the password that matched each stored hash. A changed password has a new hash and
-/// misses the cache.
-#[derive(Default)]
-pub struct PasswordCache {
-    verified: Mutex<HashMap<String, [u8; 32]>>,
-}
-
-impl PasswordCache {
-    const MAX: usize = 4096;
-
-    fn verify(&self, password: &str, phc: &str) -> bool {
-        let digest: [u8; 32] = Sha256::digest(password.as_bytes()).into();
-        if let Ok(map) = self.verified.lock()
-            && map.get(phc).is_some_and(|known| known == &digest)
-        {
-            return true;
-        }
-        if !passwords::verify_password(password, phc) {
-            return false;
-        }
-        if let Ok(mut map) = self.verified.lock() {
-            if map.len() >= Self::MAX {
-                map.clear();
-            }
-            map.insert(phc.to_owned(), digest);
-        }
-        true
-    }
-}
+pub use crate::services::sil_access::PasswordCache;
 
 /// What the SIL endpoint needs for one request.
 pub struct Sil<'a> {
@@ -169,19 +152,7 @@ impl Sil<'_> {
     /// Checks, in MyPay's order, that `ipa` is an org, in production, and that `password` is its SIL
     /// password (trimmed). Every refusal is `PAA_ENTE_NON_VALIDO` but the state's.
     pub(crate) fn authenticate(&self, ipa: &str, password: Option<&str>) -> Result<OrgRecord, Fault> {
-        let org = self
-            .db
-            .read(|conn| orgs::find_org_by_ipa(conn, ipa))?
-            .ok_or_else(|| Fault::new("PAA_ENTE_NON_VALIDO", format!("ente {ipa} non valido")))?;
-        if org.state != "ESERCIZIO" {
-            return Err(Fault::new("PAA_STATO_ENTE_NON_VALIDO", format!("ente {ipa} nello stato {}", org.state)));
-        }
-        let phc = self.db.read(|conn| orgs::find_sil_password_hash(conn, org.id))?;
-        let password = password.map(str::trim).unwrap_or_default();
-        match phc {
-            Some(phc) if !password.is_empty() && self.passwords.verify(password, &phc) => Ok(org),
-            _ => Err(Fault::new("PAA_ENTE_NON_VALIDO", format!("password non valida per l'ente {ipa}"))),
-        }
+        sil_access::authenticate(self.db, self.passwords, ipa, password).map_err(Fault::from)
     }
 }
 

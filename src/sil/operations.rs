@@ -7,7 +7,7 @@ use super::dovuti::{decode_base64, read_dovuti, read_enti_secondari, read_versam
 use super::exports::{self, Booking};
 use super::pagati::{self, Header, Kind};
 use super::{Call, Fault, Outcome, Sil};
-use crate::services::documents::{self, NoticeKey};
+use crate::services::documents;
 use crate::services::sil_debts::{self, Action};
 use crate::services::sil_queries;
 use crate::services::sil_sessions::{self, NewSession, SessionItem, SessionKind, SessionStatus, ShowMode};
@@ -319,13 +319,11 @@ fn importa_dovuto(sil: &Sil<'_>, call: &Call<'_>, org_id: &mut Option<i64>) -> R
     if let Some(notice) = debt.notice_number.as_deref().filter(|_| action != Action::Annul) {
         w.leaf("urlFileAvviso", &sil.url(&sil.links.notice_pdf_url(&org.ipa_code, notice)));
         if action == Action::Print {
-            let view = documents::notice_view(sil.db, &org.ipa_code, &NoticeKey::NoticeNumber(notice.to_owned()));
-            let mut zip = std::io::Cursor::new(Vec::new());
-            crate::pdf::bulk::write_notices_zip(&mut zip, std::iter::once(view)).map_err(|err| {
+            let zip = documents::notice_zip(sil.db, &org.ipa_code, notice).map_err(|err| {
                 tracing::error!(error = %err, "notice ZIP");
                 Fault::new("PAA_SYSTEM_ERROR", "avviso non generato")
             })?;
-            w.leaf("base64ZipAvviso", &base64::engine::general_purpose::STANDARD.encode(zip.into_inner()));
+            w.leaf("base64ZipAvviso", &base64::engine::general_purpose::STANDARD.encode(zip));
         }
     }
     Ok(w.finish())
@@ -383,13 +381,7 @@ fn invia_carrello(sil: &Sil<'_>, call: &Call<'_>, org_id: &mut Option<i64>) -> R
     let mut items = Vec::new();
     for element in &elements {
         let ipa = element.child_text("codIpaEnte").map(str::trim).unwrap_or_default();
-        let member = sil
-            .db
-            .read(|conn| crate::store::orgs::find_org_by_ipa(conn, ipa))?
-            .ok_or_else(|| Fault::new("PAA_ENTE_NON_VALIDO", format!("ente {ipa} non valido")))?;
-        if member.state != "ESERCIZIO" {
-            return Err(Fault::new("PAA_STATO_ENTE_NON_VALIDO", format!("ente {ipa} nello stato {}", member.state)));
-        }
+        let member = crate::services::sil_access::org_in_production(sil.db, ipa)?;
         let hash = element.child_text("password").map(str::trim).unwrap_or_default().to_ascii_lowercase();
         if hash != carrello_hash(sil.intermediary_password, &member.fiscal_code) {
             return Err(Fault::new("PAA_ENTE_NON_VALIDO", format!("hash non valido per l'ente {ipa}")));

@@ -247,12 +247,7 @@ pub fn spontaneous_post(ctx: &mut Ctx<'_>) -> Response {
     if pay_now {
         // Room in the cart is checked before anything is stored.
         let lines = ctx.session.cart_lines();
-        if lines.len() >= portal::CART_MAX {
-            return error_page(ctx, &PortalError::CartFull);
-        }
-        if let Err(err) = portal::load_cart(&ctx.state.db, &lines, ctx.today()).and_then(|views| {
-            if views.iter().any(|v| v.transfers.len() > 1) { Err(PortalError::MultiBeneficiary) } else { Ok(()) }
-        }) {
+        if let Err(err) = portal::check_room_for_new(&ctx.state.db, &lines, ctx.today()) {
             return error_page(ctx, &err);
         }
     }
