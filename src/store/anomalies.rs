@@ -5,10 +5,10 @@
 //! receipt that needs review never exists without its open anomaly. Opening the same (kind, object)
 //! twice keeps the first.
 
-use rusqlite::{Connection, OptionalExtension, Row, params};
+use rusqlite::{OptionalExtension, Row, params};
 use serde_json::{Value, json};
 
-use super::StoreError;
+use super::{Conn, StoreError};
 use crate::domain::Cents;
 use crate::domain::payment_terms::Discrepancy;
 
@@ -69,8 +69,8 @@ fn from_row(row: &Row<'_>) -> rusqlite::Result<AnomalyRecord> {
 }
 
 /// Opens an anomaly; an existing one for the same (kind, object) is kept as it is.
-pub fn insert_anomaly(conn: &Connection, new: &NewAnomaly<'_>, now: &str) -> Result<(), StoreError> {
-    conn.prepare_cached(
+pub fn insert_anomaly(conn: &Conn, new: &NewAnomaly<'_>, now: &str) -> Result<(), StoreError> {
+    conn.sqlite().prepare_cached(
         "INSERT INTO anomaly (org_id, kind, object_kind, object_id, details, found_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6) \
          ON CONFLICT (kind, object_kind, object_id) DO NOTHING",
     )?
@@ -79,42 +79,43 @@ pub fn insert_anomaly(conn: &Connection, new: &NewAnomaly<'_>, now: &str) -> Res
 }
 
 /// The anomaly with this id in the org.
-pub fn find_anomaly(conn: &Connection, org_id: i64, id: i64) -> Result<Option<AnomalyRecord>, StoreError> {
+pub fn find_anomaly(conn: &Conn, org_id: i64, id: i64) -> Result<Option<AnomalyRecord>, StoreError> {
     let sql = format!("SELECT {COLUMNS} FROM anomaly WHERE org_id = ?1 AND id = ?2");
-    Ok(conn.prepare_cached(&sql)?.query_row(params![org_id, id], from_row).optional()?)
+    Ok(conn.sqlite().prepare_cached(&sql)?.query_row(params![org_id, id], from_row).optional()?)
 }
 
 /// The org's anomalies in `state` (`open` or `resolved`), newest first, at most `limit`.
-pub fn list_anomalies(
-    conn: &Connection,
-    org_id: i64,
-    state: &str,
-    limit: u32,
-) -> Result<Vec<AnomalyRecord>, StoreError> {
+pub fn list_anomalies(conn: &Conn, org_id: i64, state: &str, limit: u32) -> Result<Vec<AnomalyRecord>, StoreError> {
     let sql = format!("SELECT {COLUMNS} FROM anomaly WHERE org_id = ?1 AND state = ?2 ORDER BY id DESC LIMIT ?3");
-    Ok(conn.prepare_cached(&sql)?.query_map(params![org_id, state, limit], from_row)?.collect::<Result<_, _>>()?)
+    Ok(conn
+        .sqlite()
+        .prepare_cached(&sql)?
+        .query_map(params![org_id, state, limit], from_row)?
+        .collect::<Result<_, _>>()?)
 }
 
 /// The anomalies of an object (all kinds, any state), oldest first.
-pub fn list_anomalies_of(
-    conn: &Connection,
-    object_kind: &str,
-    object_id: i64,
-) -> Result<Vec<AnomalyRecord>, StoreError> {
+pub fn list_anomalies_of(conn: &Conn, object_kind: &str, object_id: i64) -> Result<Vec<AnomalyRecord>, StoreError> {
     let sql = format!("SELECT {COLUMNS} FROM anomaly WHERE object_kind = ?1 AND object_id = ?2 ORDER BY id");
-    Ok(conn.prepare_cached(&sql)?.query_map(params![object_kind, object_id], from_row)?.collect::<Result<_, _>>()?)
+    Ok(conn
+        .sqlite()
+        .prepare_cached(&sql)?
+        .query_map(params![object_kind, object_id], from_row)?
+        .collect::<Result<_, _>>()?)
 }
 
 /// How many anomalies the org has open.
-pub fn count_open(conn: &Connection, org_id: i64) -> Result<i64, StoreError> {
+pub fn count_open(conn: &Conn, org_id: i64) -> Result<i64, StoreError> {
     Ok(conn
+        .sqlite()
         .prepare_cached("SELECT count(*) FROM anomaly WHERE org_id = ?1 AND state = 'open'")?
         .query_row([org_id], |row| row.get(0))?)
 }
 
 /// Open anomalies of every org by kind, for `/metrics`.
-pub fn count_open_by_kind(conn: &Connection) -> Result<Vec<(String, i64)>, StoreError> {
+pub fn count_open_by_kind(conn: &Conn) -> Result<Vec<(String, i64)>, StoreError> {
     Ok(conn
+        .sqlite()
         .prepare_cached("SELECT kind, count(*) FROM anomaly WHERE state = 'open' GROUP BY kind ORDER BY kind")?
         .query_map([], |row| Ok((row.get(0)?, row.get(1)?)))?
         .collect::<Result<_, _>>()?)
@@ -122,7 +123,7 @@ pub fn count_open_by_kind(conn: &Connection) -> Result<Vec<(String, i64)>, Store
 
 /// Resolves an open anomaly; false when it was not open (resolved meanwhile by someone else).
 pub fn update_resolved(
-    conn: &Connection,
+    conn: &Conn,
     id: i64,
     resolution: &str,
     actor: &str,
@@ -130,6 +131,7 @@ pub fn update_resolved(
     now: &str,
 ) -> Result<bool, StoreError> {
     let changed = conn
+        .sqlite()
         .prepare_cached(
             "UPDATE anomaly SET state = 'resolved', resolution = ?2, resolved_by = ?3, resolution_note = ?4, \
              resolved_at = ?5 WHERE id = ?1 AND state = 'open'",

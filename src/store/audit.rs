@@ -1,9 +1,9 @@
 //! The append-only audit journal. Triggers in `schema.sql` refuse any UPDATE or DELETE, so not even
 //! a bug here can rewrite history.
 
-use rusqlite::{Connection, named_params};
+use rusqlite::named_params;
 
-use super::StoreError;
+use super::{Conn, StoreError};
 
 /// One journal entry to append.
 #[derive(Debug, Clone, Default)]
@@ -35,8 +35,8 @@ pub struct AuditRecord {
 }
 
 /// Appends an entry.
-pub fn insert_audit(conn: &Connection, entry: &AuditEntry<'_>, now: &str) -> Result<(), StoreError> {
-    conn.prepare_cached(
+pub fn insert_audit(conn: &Conn, entry: &AuditEntry<'_>, now: &str) -> Result<(), StoreError> {
+    conn.sqlite().prepare_cached(
         "INSERT INTO audit (at, actor, org_id, action, object, outcome, before_json, after_json, request, response, \
          duration_ms) VALUES (:at, :actor, :org_id, :action, :object, :outcome, :before, :after, :request, \
          :response, :duration_ms)",
@@ -51,8 +51,8 @@ pub fn insert_audit(conn: &Connection, entry: &AuditEntry<'_>, now: &str) -> Res
 }
 
 /// The newest entries first, optionally for one org.
-pub fn list_audit(conn: &Connection, org_id: Option<i64>, limit: u32) -> Result<Vec<AuditRecord>, StoreError> {
-    let mut stmt = conn.prepare_cached(
+pub fn list_audit(conn: &Conn, org_id: Option<i64>, limit: u32) -> Result<Vec<AuditRecord>, StoreError> {
+    let mut stmt = conn.sqlite().prepare_cached(
         "SELECT id, at, actor, org_id, action, object, outcome, before_json, after_json FROM audit \
          WHERE (:org_id IS NULL OR org_id = :org_id) ORDER BY id DESC LIMIT :limit",
     )?;
@@ -64,12 +64,12 @@ pub fn list_audit(conn: &Connection, org_id: Option<i64>, limit: u32) -> Result<
 
 /// The entries about one object of an org (e.g. `debt:<ipa>/<iud>`), oldest first: its history.
 pub fn list_audit_of_object(
-    conn: &Connection,
+    conn: &Conn,
     org_id: i64,
     object: &str,
     limit: u32,
 ) -> Result<Vec<AuditRecord>, StoreError> {
-    let mut stmt = conn.prepare_cached(
+    let mut stmt = conn.sqlite().prepare_cached(
         "SELECT id, at, actor, org_id, action, object, outcome, before_json, after_json FROM audit \
          WHERE org_id = ?1 AND object = ?2 ORDER BY id LIMIT ?3",
     )?;
@@ -108,7 +108,7 @@ pub struct AuditFilter {
 
 /// One page of the org's journal, newest first.
 pub fn search_audit(
-    conn: &Connection,
+    conn: &Conn,
     org_id: i64,
     f: &AuditFilter,
     limit: u32,
@@ -143,6 +143,7 @@ pub fn search_audit(
     values.push(Value::Integer(i64::from(limit)));
     values.push(Value::Integer(i64::try_from(offset).unwrap_or(i64::MAX)));
     let rows = conn
+        .sqlite()
         .prepare_cached(&sql)?
         .query_map(rusqlite::params_from_iter(values), audit_from_row)?
         .collect::<Result<_, _>>()?;
@@ -159,9 +160,10 @@ pub struct AuditDetail {
 }
 
 /// The org's entry with this id.
-pub fn find_audit_entry(conn: &Connection, org_id: i64, id: i64) -> Result<Option<AuditDetail>, StoreError> {
+pub fn find_audit_entry(conn: &Conn, org_id: i64, id: i64) -> Result<Option<AuditDetail>, StoreError> {
     use rusqlite::OptionalExtension;
     Ok(conn
+        .sqlite()
         .prepare_cached(
             "SELECT id, at, actor, org_id, action, object, outcome, before_json, after_json, request, response, \
              duration_ms FROM audit WHERE org_id = ?1 AND id = ?2",

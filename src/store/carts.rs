@@ -1,9 +1,9 @@
 //! Carts sent to pagoPA Checkout, their items, and privacy notice acceptances recorded when a
 //! payment starts.
 
-use rusqlite::{Connection, OptionalExtension, Row, named_params, params};
+use rusqlite::{OptionalExtension, Row, named_params, params};
 
-use super::StoreError;
+use super::{Conn, StoreError};
 
 /// A cart as stored.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -53,18 +53,19 @@ fn from_row(row: &Row<'_>) -> rusqlite::Result<CartRecord> {
 }
 
 /// Inserts a cart and its items; returns its id.
-pub fn insert_cart(conn: &Connection, c: &CartRecord, now: &str) -> Result<i64, StoreError> {
-    conn.prepare_cached(
-        "INSERT INTO cart (token, session_hash, state, checkout_url, payer_email, citizen_id, total_cents, \
+pub fn insert_cart(conn: &Conn, c: &CartRecord, now: &str) -> Result<i64, StoreError> {
+    conn.sqlite()
+        .prepare_cached(
+            "INSERT INTO cart (token, session_hash, state, checkout_url, payer_email, citizen_id, total_cents, \
          created_at, updated_at) VALUES (:token, :session, :state, :url, :email, :citizen, :total, :now, :now)",
-    )?
-    .execute(named_params! {
-        ":token": c.token, ":session": c.session_hash, ":state": c.state, ":url": c.checkout_url,
-        ":email": c.payer_email, ":citizen": c.citizen_id, ":total": c.total_cents, ":now": now,
-    })
-    .map_err(StoreError::from_sqlite)?;
-    let id = conn.last_insert_rowid();
-    let mut stmt = conn.prepare_cached(
+        )?
+        .execute(named_params! {
+            ":token": c.token, ":session": c.session_hash, ":state": c.state, ":url": c.checkout_url,
+            ":email": c.payer_email, ":citizen": c.citizen_id, ":total": c.total_cents, ":now": now,
+        })
+        .map_err(StoreError::from_sqlite)?;
+    let id = conn.sqlite().last_insert_rowid();
+    let mut stmt = conn.sqlite().prepare_cached(
         "INSERT INTO cart_item (cart_id, position, org_id, debt_id, notice_number, amount_cents) \
          VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
     )?;
@@ -76,12 +77,13 @@ pub fn insert_cart(conn: &Connection, c: &CartRecord, now: &str) -> Result<i64, 
 }
 
 /// The cart with this token, with its items.
-pub fn find_cart_by_token(conn: &Connection, token: &str) -> Result<Option<CartRecord>, StoreError> {
+pub fn find_cart_by_token(conn: &Conn, token: &str) -> Result<Option<CartRecord>, StoreError> {
     let sql = format!("SELECT {COLUMNS} FROM cart WHERE token = ?1");
-    let Some(mut cart) = conn.prepare_cached(&sql)?.query_row([token], from_row).optional()? else {
+    let Some(mut cart) = conn.sqlite().prepare_cached(&sql)?.query_row([token], from_row).optional()? else {
         return Ok(None);
     };
     cart.items = conn
+        .sqlite()
         .prepare_cached(
             "SELECT position, org_id, debt_id, notice_number, amount_cents FROM cart_item WHERE cart_id = ?1 \
              ORDER BY position",
@@ -100,9 +102,12 @@ pub fn find_cart_by_token(conn: &Connection, token: &str) -> Result<Option<CartR
 }
 
 /// The cart with this id, with its items.
-pub fn find_cart_by_id(conn: &Connection, cart_id: i64) -> Result<Option<CartRecord>, StoreError> {
-    let token: Option<String> =
-        conn.prepare_cached("SELECT token FROM cart WHERE id = ?1")?.query_row([cart_id], |r| r.get(0)).optional()?;
+pub fn find_cart_by_id(conn: &Conn, cart_id: i64) -> Result<Option<CartRecord>, StoreError> {
+    let token: Option<String> = conn
+        .sqlite()
+        .prepare_cached("SELECT token FROM cart WHERE id = ?1")?
+        .query_row([cart_id], |r| r.get(0))
+        .optional()?;
     match token {
         Some(token) => find_cart_by_token(conn, &token),
         None => Ok(None),
@@ -111,23 +116,25 @@ pub fn find_cart_by_id(conn: &Connection, cart_id: i64) -> Result<Option<CartRec
 
 /// Moves a cart to `state` and records where Checkout sent the browser.
 pub fn update_cart_state(
-    conn: &Connection,
+    conn: &Conn,
     cart_id: i64,
     state: &str,
     checkout_url: Option<&str>,
     now: &str,
 ) -> Result<(), StoreError> {
-    conn.prepare_cached(
-        "UPDATE cart SET state = ?2, checkout_url = coalesce(?3, checkout_url), updated_at = ?4 WHERE id = ?1",
-    )?
-    .execute(params![cart_id, state, checkout_url, now])?;
+    conn.sqlite()
+        .prepare_cached(
+            "UPDATE cart SET state = ?2, checkout_url = coalesce(?3, checkout_url), updated_at = ?4 WHERE id = ?1",
+        )?
+        .execute(params![cart_id, state, checkout_url, now])?;
     Ok(())
 }
 
 /// Moves the carts still `IN_PAGAMENTO` whose last change is at or before `before` to `ANNULLATO`
 /// (abandoned at Checkout); returns how many.
-pub fn update_stale_carts_abandoned(conn: &Connection, before: &str, now: &str) -> Result<usize, StoreError> {
+pub fn update_stale_carts_abandoned(conn: &Conn, before: &str, now: &str) -> Result<usize, StoreError> {
     Ok(conn
+        .sqlite()
         .prepare_cached(
             "UPDATE cart SET state = 'ANNULLATO', updated_at = ?2 WHERE state = 'IN_PAGAMENTO' AND updated_at <= ?1",
         )?
@@ -135,16 +142,18 @@ pub fn update_stale_carts_abandoned(conn: &Connection, before: &str, now: &str) 
 }
 
 /// Marks the receipt mail of a cart as queued; returns false when it already was.
-pub fn update_cart_mail_queued(conn: &Connection, cart_id: i64, now: &str) -> Result<bool, StoreError> {
+pub fn update_cart_mail_queued(conn: &Conn, cart_id: i64, now: &str) -> Result<bool, StoreError> {
     let n = conn
+        .sqlite()
         .prepare_cached("UPDATE cart SET mail_queued = 1, updated_at = ?2 WHERE id = ?1 AND mail_queued = 0")?
         .execute(params![cart_id, now])?;
     Ok(n == 1)
 }
 
 /// Whether a cart started by this session holds the debt.
-pub fn session_paid_debt(conn: &Connection, session_hash: &str, debt_id: i64) -> Result<bool, StoreError> {
+pub fn session_paid_debt(conn: &Conn, session_hash: &str, debt_id: i64) -> Result<bool, StoreError> {
     Ok(conn
+        .sqlite()
         .prepare_cached(
             "SELECT 1 FROM cart c JOIN cart_item i ON i.cart_id = c.id WHERE c.session_hash = ?1 AND i.debt_id = ?2",
         )?
@@ -153,7 +162,7 @@ pub fn session_paid_debt(conn: &Connection, session_hash: &str, debt_id: i64) ->
 
 /// Records that the privacy notice `version` of the org was accepted.
 pub fn insert_privacy_acceptance(
-    conn: &Connection,
+    conn: &Conn,
     org_id: i64,
     version: &str,
     cart_id: Option<i64>,
@@ -161,15 +170,18 @@ pub fn insert_privacy_acceptance(
     citizen_id: Option<&str>,
     now: &str,
 ) -> Result<(), StoreError> {
-    conn.prepare_cached(
-        "INSERT INTO privacy_acceptance (org_id, version, cart_id, session_hash, citizen_id, accepted_at) \
+    conn.sqlite()
+        .prepare_cached(
+            "INSERT INTO privacy_acceptance (org_id, version, cart_id, session_hash, citizen_id, accepted_at) \
          VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-    )?
-    .execute(params![org_id, version, cart_id, session_hash, citizen_id, now])?;
+        )?
+        .execute(params![org_id, version, cart_id, session_hash, citizen_id, now])?;
     Ok(())
 }
 
 /// How many privacy acceptances a cart has.
-pub fn count_privacy_acceptances(conn: &Connection, cart_id: i64) -> Result<i64, StoreError> {
-    Ok(conn.query_row("SELECT count(*) FROM privacy_acceptance WHERE cart_id = ?1", [cart_id], |r| r.get(0))?)
+pub fn count_privacy_acceptances(conn: &Conn, cart_id: i64) -> Result<i64, StoreError> {
+    Ok(conn
+        .sqlite()
+        .query_row("SELECT count(*) FROM privacy_acceptance WHERE cart_id = ?1", [cart_id], |r| r.get(0))?)
 }

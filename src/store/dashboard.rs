@@ -3,9 +3,9 @@
 //! refused).
 
 use rusqlite::types::Value;
-use rusqlite::{Connection, params, params_from_iter};
+use rusqlite::{params, params_from_iter};
 
-use super::StoreError;
+use super::{Conn, StoreError};
 
 /// Successful payments of one day.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -19,7 +19,7 @@ pub struct DayTotal {
 /// Successful receipts of the org with a payment date in `[from, to]`, per day (days without any
 /// are absent); with `allowed_types`, only receipts of debts of those types.
 pub fn list_payments_per_day(
-    conn: &Connection,
+    conn: &Conn,
     org_id: i64,
     from: &str,
     to: &str,
@@ -39,6 +39,7 @@ pub fn list_payments_per_day(
     );
     let values = vec![Value::Integer(org_id), Value::Text(from.to_owned()), Value::Text(to.to_owned())];
     let rows = conn
+        .sqlite()
         .prepare_cached(&sql)?
         .query_map(params_from_iter(values), |row| {
             Ok(DayTotal { day: row.get(0)?, count: row.get(1)?, cents: row.get(2)? })
@@ -58,9 +59,10 @@ pub struct Activity {
 }
 
 /// The org's [`Activity`].
-pub fn get_activity(conn: &Connection, org_id: i64) -> Result<Activity, StoreError> {
-    let count =
-        |sql: &str| -> Result<i64, StoreError> { Ok(conn.prepare_cached(sql)?.query_row([org_id], |r| r.get(0))?) };
+pub fn get_activity(conn: &Conn, org_id: i64) -> Result<Activity, StoreError> {
+    let count = |sql: &str| -> Result<i64, StoreError> {
+        Ok(conn.sqlite().prepare_cached(sql)?.query_row([org_id], |r| r.get(0))?)
+    };
     Ok(Activity {
         imports_running: count(
             "SELECT count(*) FROM debt_import WHERE org_id = ?1 AND state IN ('LOAD_IMPORT', 'IMPORT_IN_ELAB')",
@@ -84,8 +86,8 @@ pub struct RejectedFlow {
 }
 
 /// The org's most recent refused reporting flows.
-pub fn list_rejected_flows(conn: &Connection, org_id: i64, limit: u32) -> Result<Vec<RejectedFlow>, StoreError> {
-    let rows = conn
+pub fn list_rejected_flows(conn: &Conn, org_id: i64, limit: u32) -> Result<Vec<RejectedFlow>, StoreError> {
+    let rows = conn.sqlite()
         .prepare_cached(
             "SELECT iuf, psp_id, fetched_at, reject_reason FROM reporting_flow WHERE org_id = ?1 AND state = 'RIFIUTATO' \
              ORDER BY id DESC LIMIT ?2",

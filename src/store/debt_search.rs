@@ -10,11 +10,11 @@
 //! entries instead of sorting every match; the planner's choice relies on the statistics that
 //! `Db::optimize` keeps.
 
+use rusqlite::params_from_iter;
 use rusqlite::types::Value;
-use rusqlite::{Connection, params_from_iter};
 
-use super::StoreError;
 use super::debts::DebtRecord;
+use super::{Conn, StoreError};
 
 /// What to look for. Empty fields do not filter; text fields are already normalized by the caller
 /// (trimmed, identifiers upper case).
@@ -121,7 +121,7 @@ const PAID_DATE: &str = "(SELECT max(r.payment_date) FROM receipt r WHERE r.debt
 
 /// One page of the debts matching `s`, in the order of [`order_by`].
 pub fn search_debts(
-    conn: &Connection,
+    conn: &Conn,
     org_id: i64,
     s: &DebtSearch,
     limit: u32,
@@ -136,7 +136,7 @@ pub fn search_debts(
     );
     values.push(Value::Integer(i64::from(limit)));
     values.push(Value::Integer(i64::try_from(offset).unwrap_or(i64::MAX)));
-    let mut stmt = conn.prepare_cached(&sql)?;
+    let mut stmt = conn.sqlite().prepare_cached(&sql)?;
     let rows = stmt
         .query_map(params_from_iter(values), |row| {
             Ok(DebtHit { debt: super::debts::from_row(row)?, paid_date: row.get(super::debts::COLUMN_COUNT)? })
@@ -147,18 +147,18 @@ pub fn search_debts(
 
 /// How many debts match `s`, counting at most `cap` (a count of a million rows is not worth its
 /// time: the page says "more than").
-pub fn count_debts_matching(conn: &Connection, org_id: i64, s: &DebtSearch, cap: u64) -> Result<u64, StoreError> {
+pub fn count_debts_matching(conn: &Conn, org_id: i64, s: &DebtSearch, cap: u64) -> Result<u64, StoreError> {
     let (clause, mut values) = where_clause(org_id, s);
     let sql = format!("SELECT count(*) FROM (SELECT 1 FROM debt d WHERE {clause} LIMIT ?)");
     values.push(Value::Integer(i64::try_from(cap).unwrap_or(i64::MAX)));
-    let n: i64 = conn.prepare_cached(&sql)?.query_row(params_from_iter(values), |row| row.get(0))?;
+    let n: i64 = conn.sqlite().prepare_cached(&sql)?.query_row(params_from_iter(values), |row| row.get(0))?;
     Ok(u64::try_from(n).unwrap_or(0))
 }
 
 /// Calls `each` for every debt matching `s` (at most `cap`), in page order, one row in memory at a
 /// time: the CSV download.
 pub fn for_each_debt_matching(
-    conn: &Connection,
+    conn: &Conn,
     org_id: i64,
     s: &DebtSearch,
     cap: u64,
@@ -172,7 +172,7 @@ pub fn for_each_debt_matching(
         order_by(s)
     );
     values.push(Value::Integer(i64::try_from(cap).unwrap_or(i64::MAX)));
-    let mut stmt = conn.prepare(&sql)?;
+    let mut stmt = conn.sqlite().prepare(&sql)?;
     let mut rows = stmt.query(params_from_iter(values))?;
     while let Some(row) = rows.next()? {
         let hit = DebtHit { debt: super::debts::from_row(row)?, paid_date: row.get(super::debts::COLUMN_COUNT)? };

@@ -1,8 +1,8 @@
 //! Debt types (tipi dovuto), per org.
 
-use rusqlite::{Connection, OptionalExtension, Row, named_params};
+use rusqlite::{OptionalExtension, Row, named_params};
 
-use super::StoreError;
+use super::{Conn, StoreError};
 
 /// A debt type as stored. Booleans are flags of MyPay's `mygov_ente_tipo_dovuto`.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -93,72 +93,74 @@ fn from_row(row: &Row<'_>) -> rusqlite::Result<DebtTypeRecord> {
 }
 
 /// Inserts a debt type and returns its id.
-pub fn insert_debt_type(conn: &Connection, t: &DebtTypeRecord, now: &str) -> Result<i64, StoreError> {
-    conn.execute(
-        INSERT,
-        named_params! {
-            ":org_id": t.org_id, ":code": t.code, ":description": t.description, ":iban_bank": t.iban_bank,
-            ":iban_postal": t.iban_postal, ":postal_account": t.postal_account,
-            ":postal_account_holder": t.postal_account_holder, ":spontaneous": t.spontaneous,
-            ":fixed_amount_cents": t.fixed_amount_cents, ":form_definition": t.form_definition,
-            ":external_payment_url": t.external_payment_url, ":default_bilancio": t.default_bilancio,
-            ":allow_anonymous": t.allow_anonymous, ":due_date_mandatory": t.due_date_mandatory,
-            ":print_due_date": t.print_due_date, ":sector": t.sector, ":notify_io": t.notify_io,
-            ":push_outcome": t.push_outcome, ":max_push_attempts": t.max_push_attempts,
-            ":disable_notice_print": t.disable_notice_print, ":taxonomy_code": t.taxonomy_code,
-            ":active": t.active, ":catalog_service_id": t.catalog_service_id, ":now": now,
-        },
-    )
-    .map_err(StoreError::from_sqlite)?;
-    Ok(conn.last_insert_rowid())
+pub fn insert_debt_type(conn: &Conn, t: &DebtTypeRecord, now: &str) -> Result<i64, StoreError> {
+    conn.sqlite()
+        .execute(
+            INSERT,
+            named_params! {
+                ":org_id": t.org_id, ":code": t.code, ":description": t.description, ":iban_bank": t.iban_bank,
+                ":iban_postal": t.iban_postal, ":postal_account": t.postal_account,
+                ":postal_account_holder": t.postal_account_holder, ":spontaneous": t.spontaneous,
+                ":fixed_amount_cents": t.fixed_amount_cents, ":form_definition": t.form_definition,
+                ":external_payment_url": t.external_payment_url, ":default_bilancio": t.default_bilancio,
+                ":allow_anonymous": t.allow_anonymous, ":due_date_mandatory": t.due_date_mandatory,
+                ":print_due_date": t.print_due_date, ":sector": t.sector, ":notify_io": t.notify_io,
+                ":push_outcome": t.push_outcome, ":max_push_attempts": t.max_push_attempts,
+                ":disable_notice_print": t.disable_notice_print, ":taxonomy_code": t.taxonomy_code,
+                ":active": t.active, ":catalog_service_id": t.catalog_service_id, ":now": now,
+            },
+        )
+        .map_err(StoreError::from_sqlite)?;
+    Ok(conn.sqlite().last_insert_rowid())
 }
 
 /// Replaces the editable columns of debt type `t.id` (its org and code never change).
-pub fn update_debt_type(conn: &Connection, t: &DebtTypeRecord, now: &str) -> Result<(), StoreError> {
-    conn.execute(
-        UPDATE,
-        named_params! {
-            ":id": t.id, ":org_id": t.org_id, ":description": t.description, ":iban_bank": t.iban_bank,
-            ":iban_postal": t.iban_postal, ":postal_account": t.postal_account,
-            ":postal_account_holder": t.postal_account_holder, ":spontaneous": t.spontaneous,
-            ":fixed_amount_cents": t.fixed_amount_cents, ":form_definition": t.form_definition,
-            ":external_payment_url": t.external_payment_url, ":default_bilancio": t.default_bilancio,
-            ":allow_anonymous": t.allow_anonymous, ":due_date_mandatory": t.due_date_mandatory,
-            ":print_due_date": t.print_due_date, ":sector": t.sector, ":notify_io": t.notify_io,
-            ":push_outcome": t.push_outcome, ":max_push_attempts": t.max_push_attempts,
-            ":disable_notice_print": t.disable_notice_print, ":taxonomy_code": t.taxonomy_code,
-            ":active": t.active, ":catalog_service_id": t.catalog_service_id, ":now": now,
-        },
-    )
-    .map_err(StoreError::from_sqlite)?;
+pub fn update_debt_type(conn: &Conn, t: &DebtTypeRecord, now: &str) -> Result<(), StoreError> {
+    conn.sqlite()
+        .execute(
+            UPDATE,
+            named_params! {
+                ":id": t.id, ":org_id": t.org_id, ":description": t.description, ":iban_bank": t.iban_bank,
+                ":iban_postal": t.iban_postal, ":postal_account": t.postal_account,
+                ":postal_account_holder": t.postal_account_holder, ":spontaneous": t.spontaneous,
+                ":fixed_amount_cents": t.fixed_amount_cents, ":form_definition": t.form_definition,
+                ":external_payment_url": t.external_payment_url, ":default_bilancio": t.default_bilancio,
+                ":allow_anonymous": t.allow_anonymous, ":due_date_mandatory": t.due_date_mandatory,
+                ":print_due_date": t.print_due_date, ":sector": t.sector, ":notify_io": t.notify_io,
+                ":push_outcome": t.push_outcome, ":max_push_attempts": t.max_push_attempts,
+                ":disable_notice_print": t.disable_notice_print, ":taxonomy_code": t.taxonomy_code,
+                ":active": t.active, ":catalog_service_id": t.catalog_service_id, ":now": now,
+            },
+        )
+        .map_err(StoreError::from_sqlite)?;
     Ok(())
 }
 
 /// The debt type `code` of org `org_id`.
-pub fn find_debt_type(conn: &Connection, org_id: i64, code: &str) -> Result<Option<DebtTypeRecord>, StoreError> {
+pub fn find_debt_type(conn: &Conn, org_id: i64, code: &str) -> Result<Option<DebtTypeRecord>, StoreError> {
     let sql = format!("SELECT {COLUMNS} FROM debt_type WHERE org_id = ?1 AND code = ?2");
-    Ok(conn.prepare_cached(&sql)?.query_row(rusqlite::params![org_id, code], from_row).optional()?)
+    Ok(conn.sqlite().prepare_cached(&sql)?.query_row(rusqlite::params![org_id, code], from_row).optional()?)
 }
 
 /// The debt type with this id, within org `org_id` (never another org's).
-pub fn find_debt_type_by_id(conn: &Connection, org_id: i64, id: i64) -> Result<Option<DebtTypeRecord>, StoreError> {
+pub fn find_debt_type_by_id(conn: &Conn, org_id: i64, id: i64) -> Result<Option<DebtTypeRecord>, StoreError> {
     let sql = format!("SELECT {COLUMNS} FROM debt_type WHERE org_id = ?1 AND id = ?2");
-    Ok(conn.prepare_cached(&sql)?.query_row(rusqlite::params![org_id, id], from_row).optional()?)
+    Ok(conn.sqlite().prepare_cached(&sql)?.query_row(rusqlite::params![org_id, id], from_row).optional()?)
 }
 
 /// The debt type of the org offered in the pagoPA service catalogue as `service_id`.
 pub fn find_debt_type_by_service(
-    conn: &Connection,
+    conn: &Conn,
     org_id: i64,
     service_id: &str,
 ) -> Result<Option<DebtTypeRecord>, StoreError> {
     let sql =
         format!("SELECT {COLUMNS} FROM debt_type WHERE org_id = ?1 AND catalog_service_id = ?2 ORDER BY id LIMIT 1");
-    Ok(conn.prepare_cached(&sql)?.query_row(rusqlite::params![org_id, service_id], from_row).optional()?)
+    Ok(conn.sqlite().prepare_cached(&sql)?.query_row(rusqlite::params![org_id, service_id], from_row).optional()?)
 }
 
 /// Every debt type of the org, by code.
-pub fn list_debt_types(conn: &Connection, org_id: i64) -> Result<Vec<DebtTypeRecord>, StoreError> {
+pub fn list_debt_types(conn: &Conn, org_id: i64) -> Result<Vec<DebtTypeRecord>, StoreError> {
     let sql = format!("SELECT {COLUMNS} FROM debt_type WHERE org_id = ?1 ORDER BY code");
-    Ok(conn.prepare_cached(&sql)?.query_map([org_id], from_row)?.collect::<Result<_, _>>()?)
+    Ok(conn.sqlite().prepare_cached(&sql)?.query_map([org_id], from_row)?.collect::<Result<_, _>>()?)
 }

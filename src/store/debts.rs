@@ -4,9 +4,9 @@
 //! `(org_id, iud, released_id)` and `(org_id, iuv, released_id)` enforce it even if a caller forgot
 //! to check. Annulling a debt releases both by setting `released_id` to the debt's own id.
 
-use rusqlite::{CachedStatement, Connection, OptionalExtension, Row, named_params, params};
+use rusqlite::{CachedStatement, OptionalExtension, Row, named_params, params};
 
-use super::StoreError;
+use super::{Conn, StoreError};
 
 /// A debt position as stored: every column of a 1_4 import row plus state and bookkeeping.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -153,25 +153,29 @@ pub(super) fn from_row(row: &Row<'_>) -> rusqlite::Result<DebtRecord> {
 
 /// Inserts a debt, its IUD (and IUV, when it has one) live. Returns the new id; a live duplicate
 /// IUD or IUV in the org fails with [`StoreError::Duplicate`].
-pub fn insert_debt(conn: &Connection, d: &DebtRecord, now: &str) -> Result<i64, StoreError> {
+pub fn insert_debt(conn: &Conn, d: &DebtRecord, now: &str) -> Result<i64, StoreError> {
     DebtInserter::new(conn)?.insert(d, now)
 }
 
 /// The statements that store new debts, held for as long as the caller inserts: a large import
 /// would otherwise look its long INSERT up in the statement cache (hashing its text) on every row.
 pub struct DebtInserter<'c> {
-    conn: &'c Connection,
+    conn: &'c Conn,
     insert: CachedStatement<'c>,
     live: CachedStatement<'c>,
 }
 
 impl<'c> DebtInserter<'c> {
-    pub fn new(conn: &'c Connection) -> Result<DebtInserter<'c>, StoreError> {
-        Ok(DebtInserter { conn, insert: conn.prepare_cached(INSERT)?, live: conn.prepare_cached(LIVE_IDENTIFIERS)? })
+    pub fn new(conn: &'c Conn) -> Result<DebtInserter<'c>, StoreError> {
+        Ok(DebtInserter {
+            conn,
+            insert: conn.sqlite().prepare_cached(INSERT)?,
+            live: conn.sqlite().prepare_cached(LIVE_IDENTIFIERS)?,
+        })
     }
 
     /// The connection (the caller's transaction) the statements belong to.
-    pub fn conn(&self) -> &'c Connection {
+    pub fn conn(&self) -> &'c Conn {
         self.conn
     }
 
@@ -229,15 +233,16 @@ impl<'c> DebtInserter<'c> {
                 now
             ])
             .map_err(StoreError::from_sqlite)?;
-        Ok(self.conn.last_insert_rowid())
+        Ok(self.conn.sqlite().last_insert_rowid())
     }
 }
 
 /// Replaces every field of debt `d.id` (action `M`): identifiers, state and fields as given,
 /// `source` and creation time kept, version bumped. A new IUV already live in the org fails with
 /// [`StoreError::Duplicate`].
-pub fn update_debt_fields(conn: &Connection, d: &DebtRecord, now: &str) -> Result<(), StoreError> {
-    conn.prepare_cached(UPDATE_FIELDS)?
+pub fn update_debt_fields(conn: &Conn, d: &DebtRecord, now: &str) -> Result<(), StoreError> {
+    conn.sqlite()
+        .prepare_cached(UPDATE_FIELDS)?
         .execute(named_params! {
             ":id": d.id, ":iuv": d.iuv, ":notice_number": d.notice_number, ":state": d.state,
             ":debtor_kind": d.debtor_kind, ":debtor_id": d.debtor_id, ":debtor_name": d.debtor_name,
@@ -259,14 +264,17 @@ pub fn update_debt_fields(conn: &Connection, d: &DebtRecord, now: &str) -> Resul
 }
 
 /// Records that debt flow `import_id` last wrote this debt.
-pub fn update_debt_import(conn: &Connection, debt_id: i64, import_id: i64) -> Result<(), StoreError> {
-    conn.prepare_cached("UPDATE debt SET import_id = ?2 WHERE id = ?1")?.execute(params![debt_id, import_id])?;
+pub fn update_debt_import(conn: &Conn, debt_id: i64, import_id: i64) -> Result<(), StoreError> {
+    conn.sqlite()
+        .prepare_cached("UPDATE debt SET import_id = ?2 WHERE id = ?1")?
+        .execute(params![debt_id, import_id])?;
     Ok(())
 }
 
 /// Whether debt flow `import_id` wrote a debt with this IUD (inserted, modified or annulled it).
-pub fn import_wrote_iud(conn: &Connection, org_id: i64, iud: &str, import_id: i64) -> Result<bool, StoreError> {
+pub fn import_wrote_iud(conn: &Conn, org_id: i64, iud: &str, import_id: i64) -> Result<bool, StoreError> {
     Ok(conn
+        .sqlite()
         .prepare_cached("SELECT 1 FROM debt WHERE org_id = ?1 AND iud = ?2 AND import_id = ?3")?
         .exists(params![org_id, iud, import_id])?)
 }
@@ -279,12 +287,12 @@ pub enum IdKind {
 }
 
 /// Whether `value` is a live IUD or IUV (as `kind` says) of some debt of the org.
-pub fn identifier_is_live(conn: &Connection, org_id: i64, kind: IdKind, value: &str) -> Result<bool, StoreError> {
+pub fn identifier_is_live(conn: &Conn, org_id: i64, kind: IdKind, value: &str) -> Result<bool, StoreError> {
     let sql = match kind {
         IdKind::Iud => "SELECT 1 FROM debt WHERE org_id = ?1 AND iud = ?2 AND released_id = 0",
         IdKind::Iuv => "SELECT 1 FROM debt WHERE org_id = ?1 AND iuv = ?2 AND released_id = 0",
     };
-    Ok(conn.prepare_cached(sql)?.exists(params![org_id, value])?)
+    Ok(conn.sqlite().prepare_cached(sql)?.exists(params![org_id, value])?)
 }
 
 /// Whether an IUD, and an IUV when given, are live in the org: one statement for both, as an
@@ -294,15 +302,16 @@ const LIVE_IDENTIFIERS: &str = "SELECT EXISTS (SELECT 1 FROM debt WHERE org_id =
 
 /// Takes the next IUV17 counter value for (org, generator): it only grows, and since it is taken
 /// inside the caller's transaction a rolled-back debt gives its number back unused, never twice.
-pub fn next_iuv_counter(conn: &Connection, org_id: i64, generator_id: &str) -> Result<u64, StoreError> {
+pub fn next_iuv_counter(conn: &Conn, org_id: i64, generator_id: &str) -> Result<u64, StoreError> {
     reserve_iuv_counters(conn, org_id, generator_id, 1)
 }
 
 /// Takes `n` consecutive counter values at once and returns the first; the caller uses them in the
 /// same transaction. Values it leaves unused are simply never issued (gaps, never reuse).
-pub fn reserve_iuv_counters(conn: &Connection, org_id: i64, generator_id: &str, n: u64) -> Result<u64, StoreError> {
+pub fn reserve_iuv_counters(conn: &Conn, org_id: i64, generator_id: &str, n: u64) -> Result<u64, StoreError> {
     let n = i64::try_from(n.max(1)).unwrap_or(1);
     let last: i64 = conn
+        .sqlite()
         .prepare_cached(
             "INSERT INTO iuv_counter (org_id, generator_id, last_value) VALUES (?1, ?2, ?3) \
              ON CONFLICT (org_id, generator_id) DO UPDATE SET last_value = last_value + ?3 RETURNING last_value",
@@ -316,60 +325,63 @@ pub fn reserve_iuv_counters(conn: &Connection, org_id: i64, generator_id: &str, 
 /// `used_last`, but only if nothing was taken after the reservation (always true inside the one
 /// write transaction that reserved it).
 pub fn release_iuv_counters(
-    conn: &Connection,
+    conn: &Conn,
     org_id: i64,
     generator_id: &str,
     reserved_last: u64,
     used_last: u64,
 ) -> Result<(), StoreError> {
     let (reserved, used) = (i64::try_from(reserved_last).unwrap_or(i64::MAX), i64::try_from(used_last).unwrap_or(0));
-    conn.prepare_cached(
-        "UPDATE iuv_counter SET last_value = ?4 WHERE org_id = ?1 AND generator_id = ?2 AND last_value = ?3",
-    )?
-    .execute(params![org_id, generator_id, reserved, used])?;
+    conn.sqlite()
+        .prepare_cached(
+            "UPDATE iuv_counter SET last_value = ?4 WHERE org_id = ?1 AND generator_id = ?2 AND last_value = ?3",
+        )?
+        .execute(params![org_id, generator_id, reserved, used])?;
     Ok(())
 }
 
 /// The live (not annulled) debt with this IUD in the org.
-pub fn find_debt_by_iud(conn: &Connection, org_id: i64, iud: &str) -> Result<Option<DebtRecord>, StoreError> {
+pub fn find_debt_by_iud(conn: &Conn, org_id: i64, iud: &str) -> Result<Option<DebtRecord>, StoreError> {
     let sql = format!("SELECT {COLUMNS} {FROM} WHERE d.org_id = ?1 AND d.iud = ?2 AND d.released_id = 0");
-    Ok(conn.prepare_cached(&sql)?.query_row(params![org_id, iud], from_row).optional()?)
+    Ok(conn.sqlite().prepare_cached(&sql)?.query_row(params![org_id, iud], from_row).optional()?)
 }
 
 /// The live debt with this IUV in the org.
-pub fn find_debt_by_iuv(conn: &Connection, org_id: i64, iuv: &str) -> Result<Option<DebtRecord>, StoreError> {
+pub fn find_debt_by_iuv(conn: &Conn, org_id: i64, iuv: &str) -> Result<Option<DebtRecord>, StoreError> {
     let sql = format!("SELECT {COLUMNS} {FROM} WHERE d.org_id = ?1 AND d.iuv = ?2 AND d.released_id = 0");
-    Ok(conn.prepare_cached(&sql)?.query_row(params![org_id, iuv], from_row).optional()?)
+    Ok(conn.sqlite().prepare_cached(&sql)?.query_row(params![org_id, iuv], from_row).optional()?)
 }
 
 /// The most recent debt that ever had this IUV in the org, annulled ones included: a receipt may
 /// arrive for a debt the org has annulled meanwhile.
-pub fn find_any_debt_by_iuv(conn: &Connection, org_id: i64, iuv: &str) -> Result<Option<DebtRecord>, StoreError> {
+pub fn find_any_debt_by_iuv(conn: &Conn, org_id: i64, iuv: &str) -> Result<Option<DebtRecord>, StoreError> {
     // The id first, from the IUV's index alone: joined with the debt type and ordered by id, the
     // planner may prefer another index of the org's debts (a scan of all of them).
     let sql = format!("SELECT {COLUMNS} {FROM} WHERE d.id = (SELECT max(id) FROM debt WHERE org_id = ?1 AND iuv = ?2)");
-    Ok(conn.prepare_cached(&sql)?.query_row(params![org_id, iuv], from_row).optional()?)
+    Ok(conn.sqlite().prepare_cached(&sql)?.query_row(params![org_id, iuv], from_row).optional()?)
 }
 
 /// Moves a debt to `state`, bumping its version.
-pub fn update_debt_state(conn: &Connection, debt_id: i64, state: &str, now: &str) -> Result<(), StoreError> {
-    conn.prepare_cached("UPDATE debt SET state = ?2, updated_at = ?3, version = version + 1 WHERE id = ?1")?
+pub fn update_debt_state(conn: &Conn, debt_id: i64, state: &str, now: &str) -> Result<(), StoreError> {
+    conn.sqlite()
+        .prepare_cached("UPDATE debt SET state = ?2, updated_at = ?3, version = version + 1 WHERE id = ?1")?
         .execute(params![debt_id, state, now])?;
     Ok(())
 }
 
 /// Records that the Node asked for the payment data, and moves the debt to `state`.
-pub fn update_payment_started(conn: &Connection, debt_id: i64, state: &str, now: &str) -> Result<(), StoreError> {
-    conn.prepare_cached(
-        "UPDATE debt SET state = ?2, payment_started_at = ?3, updated_at = ?3, version = version + 1 WHERE id = ?1",
-    )?
-    .execute(params![debt_id, state, now])?;
+pub fn update_payment_started(conn: &Conn, debt_id: i64, state: &str, now: &str) -> Result<(), StoreError> {
+    conn.sqlite()
+        .prepare_cached(
+            "UPDATE debt SET state = ?2, payment_started_at = ?3, updated_at = ?3, version = version + 1 WHERE id = ?1",
+        )?
+        .execute(params![debt_id, state, now])?;
     Ok(())
 }
 
 /// Releases the identifiers of a debt (on annulment), so its IUD and IUV can be used again.
-pub fn release_identifiers(conn: &Connection, debt: &DebtRecord) -> Result<(), StoreError> {
-    conn.prepare_cached("UPDATE debt SET released_id = id WHERE id = ?1")?.execute([debt.id])?;
+pub fn release_identifiers(conn: &Conn, debt: &DebtRecord) -> Result<(), StoreError> {
+    conn.sqlite().prepare_cached("UPDATE debt SET released_id = id WHERE id = ?1")?.execute([debt.id])?;
     Ok(())
 }
 
@@ -383,12 +395,13 @@ pub struct DebtFilter {
 }
 
 /// Debts of the org, newest first.
-pub fn list_debts(conn: &Connection, org_id: i64, filter: &DebtFilter) -> Result<Vec<DebtRecord>, StoreError> {
+pub fn list_debts(conn: &Conn, org_id: i64, filter: &DebtFilter) -> Result<Vec<DebtRecord>, StoreError> {
     let sql = format!(
         "SELECT {COLUMNS} {FROM} WHERE d.org_id = :org_id AND (:state IS NULL OR d.state = :state) \
          AND (:code IS NULL OR t.code = :code) ORDER BY d.id DESC LIMIT :limit OFFSET :offset"
     );
     let rows = conn
+        .sqlite()
         .prepare_cached(&sql)?
         .query_map(
             named_params! {
@@ -402,14 +415,14 @@ pub fn list_debts(conn: &Connection, org_id: i64, filter: &DebtFilter) -> Result
 }
 
 /// How many debts the org has.
-pub fn count_debts(conn: &Connection, org_id: i64) -> Result<i64, StoreError> {
-    Ok(conn.query_row("SELECT count(*) FROM debt WHERE org_id = ?1", [org_id], |row| row.get(0))?)
+pub fn count_debts(conn: &Conn, org_id: i64) -> Result<i64, StoreError> {
+    Ok(conn.sqlite().query_row("SELECT count(*) FROM debt WHERE org_id = ?1", [org_id], |row| row.get(0))?)
 }
 
 /// An upper bound of the number of debts of every org, at the cost of one b-tree descent: debts
 /// are never deleted, so the largest id is at least their count.
-pub fn count_debts_at_most(conn: &Connection) -> Result<i64, StoreError> {
-    Ok(conn.query_row("SELECT coalesce(max(id), 0) FROM debt", [], |row| row.get(0))?)
+pub fn count_debts_at_most(conn: &Conn) -> Result<i64, StoreError> {
+    Ok(conn.sqlite().query_row("SELECT coalesce(max(id), 0) FROM debt", [], |row| row.get(0))?)
 }
 
 /// The debt table's indexes that serve searches and never a write: an import reads debts by IUD
@@ -434,14 +447,14 @@ const STAT_TABLES: [&str; 2] = ["sqlite_stat1", "sqlite_stat4"];
 /// reading the indexes of the last committed state meanwhile. Their planner statistics are kept
 /// (in temporary tables, rolled back with the transaction) and put back with them, as stale as
 /// those of the indexes that stayed, until `Db::optimize`.
-pub fn set_aside_search_indexes(conn: &Connection) -> Result<SetAsideIndexes, StoreError> {
+pub fn set_aside_search_indexes(conn: &Conn) -> Result<SetAsideIndexes, StoreError> {
     let names = SEARCH_INDEXES.map(|n| format!("'{n}'")).join(", ");
     let mut statistics = Vec::new();
     for table in STAT_TABLES {
         let exists: bool =
-            conn.query_row("SELECT count(*) > 0 FROM sqlite_schema WHERE name = ?1", [table], |r| r.get(0))?;
+            conn.sqlite().query_row("SELECT count(*) > 0 FROM sqlite_schema WHERE name = ?1", [table], |r| r.get(0))?;
         if exists {
-            conn.execute_batch(&format!(
+            conn.sqlite().execute_batch(&format!(
                 "CREATE TEMP TABLE set_aside_{table} AS SELECT * FROM {table} WHERE tbl = 'debt' AND idx IN ({names})"
             ))?;
             statistics.push(table);
@@ -450,6 +463,7 @@ pub fn set_aside_search_indexes(conn: &Connection) -> Result<SetAsideIndexes, St
     let mut definitions = Vec::with_capacity(SEARCH_INDEXES.len());
     for name in SEARCH_INDEXES {
         let sql: Option<String> = conn
+            .sqlite()
             .query_row(
                 "SELECT sql FROM sqlite_schema WHERE type = 'index' AND tbl_name = 'debt' AND name = ?1",
                 [name],
@@ -457,7 +471,7 @@ pub fn set_aside_search_indexes(conn: &Connection) -> Result<SetAsideIndexes, St
             )
             .optional()?;
         if let Some(sql) = sql {
-            conn.execute_batch(&format!("DROP INDEX {name}"))?;
+            conn.sqlite().execute_batch(&format!("DROP INDEX {name}"))?;
             definitions.push(sql);
         }
     }
@@ -468,14 +482,14 @@ pub fn set_aside_search_indexes(conn: &Connection) -> Result<SetAsideIndexes, St
 /// their statistics. SQLite's sorter holds up to the page cache's size in memory besides the cache
 /// itself, so the cache's changed pages are first written to the WAL (still uncommitted) and the
 /// cache shrunk to `sort_kib`; the caller restores its size afterwards.
-pub fn rebuild_search_indexes(conn: &Connection, set_aside: SetAsideIndexes, sort_kib: i64) -> Result<(), StoreError> {
-    conn.cache_flush()?;
-    conn.pragma_update(None, "cache_size", -sort_kib)?;
+pub fn rebuild_search_indexes(conn: &Conn, set_aside: SetAsideIndexes, sort_kib: i64) -> Result<(), StoreError> {
+    conn.sqlite().cache_flush()?;
+    conn.sqlite().pragma_update(None, "cache_size", -sort_kib)?;
     for sql in set_aside.definitions {
-        conn.execute_batch(&sql)?;
+        conn.sqlite().execute_batch(&sql)?;
     }
     for table in set_aside.statistics {
-        conn.execute_batch(&format!(
+        conn.sqlite().execute_batch(&format!(
             "INSERT INTO {table} SELECT * FROM temp.set_aside_{table}; DROP TABLE temp.set_aside_{table};"
         ))?;
     }
@@ -483,14 +497,14 @@ pub fn rebuild_search_indexes(conn: &Connection, set_aside: SetAsideIndexes, sor
 }
 
 /// The debt with this id.
-pub fn find_debt_by_id(conn: &Connection, debt_id: i64) -> Result<Option<DebtRecord>, StoreError> {
+pub fn find_debt_by_id(conn: &Conn, debt_id: i64) -> Result<Option<DebtRecord>, StoreError> {
     let sql = format!("SELECT {COLUMNS} {FROM} WHERE d.id = ?1");
-    Ok(conn.prepare_cached(&sql)?.query_row([debt_id], from_row).optional()?)
+    Ok(conn.sqlite().prepare_cached(&sql)?.query_row([debt_id], from_row).optional()?)
 }
 
 /// The debts of one debtor across every org, in the given states, newest first.
 pub fn list_debts_of_debtor(
-    conn: &Connection,
+    conn: &Conn,
     debtor_id: &str,
     states: &[&str],
     limit: u32,
@@ -501,13 +515,17 @@ pub fn list_debts_of_debtor(
         "SELECT {COLUMNS} {FROM} WHERE d.debtor_id = ?1 AND d.state IN (SELECT value FROM json_each(?2)) \
          ORDER BY d.id DESC LIMIT ?3"
     );
-    Ok(conn.prepare_cached(&sql)?.query_map(params![debtor_id, states, limit], from_row)?.collect::<Result<_, _>>()?)
+    Ok(conn
+        .sqlite()
+        .prepare_cached(&sql)?
+        .query_map(params![debtor_id, states, limit], from_row)?
+        .collect::<Result<_, _>>()?)
 }
 
 /// Whether the debtor already has a paid debt of the type with this causale, updated since `since`
 /// (the duplicate-payment warning, reference/mypay.md §1.3).
 pub fn has_recent_paid_duplicate(
-    conn: &Connection,
+    conn: &Conn,
     org_id: i64,
     debt_type_id: i64,
     debtor_id: &str,
@@ -515,6 +533,7 @@ pub fn has_recent_paid_duplicate(
     since: &str,
 ) -> Result<bool, StoreError> {
     Ok(conn
+        .sqlite()
         .prepare_cached(
             "SELECT 1 FROM debt WHERE org_id = ?1 AND debt_type_id = ?2 AND debtor_id = ?3 AND causale = ?4 \
              AND state = 'COMPLETATO' AND updated_at >= ?5",

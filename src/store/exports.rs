@@ -4,9 +4,9 @@
 //! in memory together.
 
 use rusqlite::types::ValueRef;
-use rusqlite::{Connection, OptionalExtension, Row, named_params, params};
+use rusqlite::{OptionalExtension, Row, named_params, params};
 
-use super::StoreError;
+use super::{Conn, StoreError};
 
 /// An export request as stored.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -54,8 +54,8 @@ fn from_row(row: &Row<'_>) -> rusqlite::Result<ExportRecord> {
 }
 
 /// Inserts a request in state LOAD_EXPORT; returns its id.
-pub fn insert_export(conn: &Connection, e: &ExportRecord, now: &str) -> Result<i64, StoreError> {
-    conn.execute(
+pub fn insert_export(conn: &Conn, e: &ExportRecord, now: &str) -> Result<i64, StoreError> {
+    conn.sqlite().execute(
         "INSERT INTO export (org_id, kind, version, date_from, date_to, incremental, with_receipt, debt_types, \
          requested_by, state, requested_at) VALUES (:org_id, :kind, :version, :from, :to, :incremental, :with_receipt, \
          :types, :by, 'LOAD_EXPORT', :now)",
@@ -65,12 +65,12 @@ pub fn insert_export(conn: &Connection, e: &ExportRecord, now: &str) -> Result<i
             ":by": e.requested_by, ":now": now,
         },
     )?;
-    Ok(conn.last_insert_rowid())
+    Ok(conn.sqlite().last_insert_rowid())
 }
 
 /// Records a state change and, when finished, the outcome.
 pub fn update_export_state(
-    conn: &Connection,
+    conn: &Conn,
     id: i64,
     state: &str,
     file_name: Option<&str>,
@@ -78,7 +78,7 @@ pub fn update_export_state(
     error: Option<&str>,
     finished_at: Option<&str>,
 ) -> Result<(), StoreError> {
-    conn.execute(
+    conn.sqlite().execute(
         "UPDATE export SET state = ?2, file_name = ?3, rows = ?4, error = ?5, finished_at = ?6 WHERE id = ?1",
         params![id, state, file_name, rows, error, finished_at],
     )?;
@@ -86,21 +86,21 @@ pub fn update_export_state(
 }
 
 /// The export with this id, within the org.
-pub fn find_export(conn: &Connection, org_id: i64, id: i64) -> Result<Option<ExportRecord>, StoreError> {
+pub fn find_export(conn: &Conn, org_id: i64, id: i64) -> Result<Option<ExportRecord>, StoreError> {
     let sql = format!("SELECT {COLUMNS} FROM export WHERE org_id = ?1 AND id = ?2");
-    Ok(conn.query_row(&sql, params![org_id, id], from_row).optional()?)
+    Ok(conn.sqlite().query_row(&sql, params![org_id, id], from_row).optional()?)
 }
 
 /// The export with this id (for the job runner, which has no org at hand).
-pub fn find_export_by_id(conn: &Connection, id: i64) -> Result<Option<ExportRecord>, StoreError> {
+pub fn find_export_by_id(conn: &Conn, id: i64) -> Result<Option<ExportRecord>, StoreError> {
     let sql = format!("SELECT {COLUMNS} FROM export WHERE id = ?1");
-    Ok(conn.query_row(&sql, params![id], from_row).optional()?)
+    Ok(conn.sqlite().query_row(&sql, params![id], from_row).optional()?)
 }
 
 /// The org's exports, newest first.
-pub fn list_exports(conn: &Connection, org_id: i64, limit: u32) -> Result<Vec<ExportRecord>, StoreError> {
+pub fn list_exports(conn: &Conn, org_id: i64, limit: u32) -> Result<Vec<ExportRecord>, StoreError> {
     let sql = format!("SELECT {COLUMNS} FROM export WHERE org_id = ?1 ORDER BY id DESC LIMIT ?2");
-    Ok(conn.prepare(&sql)?.query_map(params![org_id, limit], from_row)?.collect::<Result<_, _>>()?)
+    Ok(conn.sqlite().prepare(&sql)?.query_map(params![org_id, limit], from_row)?.collect::<Result<_, _>>()?)
 }
 
 /// One row of a receipt export: a transfer credited to the exporting org, with its receipt, debt
@@ -326,7 +326,7 @@ fn fill_external_row(r: &mut ExternalPaymentRow, row: &Row<'_>) -> rusqlite::Res
 /// its SIL recorded outside pagoPA (MyPay keeps both as paid debts of the org), then (when asked)
 /// the receipts of other orgs where it is a secondary beneficiary. Returns the number of rows.
 pub fn for_each_export_row<E: From<StoreError>>(
-    conn: &Connection,
+    conn: &Conn,
     sel: &ExportSelection<'_>,
     mut each: impl FnMut(ExportItem<'_>) -> Result<(), E>,
 ) -> Result<u64, E> {
@@ -335,7 +335,7 @@ pub fn for_each_export_row<E: From<StoreError>>(
          AND (:types IS NULL OR instr(:types, ';' || dt.code || ';') > 0) ORDER BY r.id, t.transfer_index"
     );
     let mut n_rows = each_receipt_row(conn, sel, &primary, &mut each)?;
-    let mut stmt = conn.prepare(EXTERNAL_ROWS).map_err(StoreError::from)?;
+    let mut stmt = conn.sqlite().prepare(EXTERNAL_ROWS).map_err(StoreError::from)?;
     let params = named_params! {
         ":org_id": sel.org_id, ":incremental": sel.incremental, ":from": sel.from, ":to": sel.to,
         ":types": sel.debt_types,
@@ -359,12 +359,12 @@ pub fn for_each_export_row<E: From<StoreError>>(
 
 /// Runs one query of receipt rows, calling `each` for every row; returns how many.
 fn each_receipt_row<E: From<StoreError>>(
-    conn: &Connection,
+    conn: &Conn,
     sel: &ExportSelection<'_>,
     sql: &str,
     each: &mut impl FnMut(ExportItem<'_>) -> Result<(), E>,
 ) -> Result<u64, E> {
-    let mut stmt = conn.prepare(sql).map_err(StoreError::from)?;
+    let mut stmt = conn.sqlite().prepare(sql).map_err(StoreError::from)?;
     let mut params = vec![
         (":org_id", &sel.org_id as &dyn rusqlite::ToSql),
         (":fiscal_code", &sel.fiscal_code),
@@ -390,13 +390,14 @@ fn each_receipt_row<E: From<StoreError>>(
 /// Calls `each` for every open debt of the org whose due date is before `due_before`, of debt types
 /// with a mandatory due date (`;code;` filter optional). Returns the number of rows.
 pub fn for_each_expired_debt<E: From<StoreError>>(
-    conn: &Connection,
+    conn: &Conn,
     org_id: i64,
     due_before: &str,
     debt_types: Option<&str>,
     mut each: impl FnMut(&super::debts::DebtRecord) -> Result<(), E>,
 ) -> Result<u64, E> {
     let ids: Vec<(i64, String)> = conn
+        .sqlite()
         .prepare(
             "SELECT d.id, d.iud FROM debt d JOIN debt_type t ON t.id = d.debt_type_id WHERE d.org_id = :org_id \
              AND t.due_date_mandatory = 1 AND d.due_date < :before AND d.state IN ('INSERIMENTO_DOVUTO', 'SCADUTO') \

@@ -1,9 +1,9 @@
 //! Debt-flow imports (`debt_import`): the upload, its state and totals, and where its result files
 //! are. The rows themselves are written through `debts`, in the same transaction as the final state.
 
-use rusqlite::{Connection, OptionalExtension, Row, named_params, params};
+use rusqlite::{OptionalExtension, Row, named_params, params};
 
-use super::StoreError;
+use super::{Conn, StoreError};
 
 /// An import as stored.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -83,8 +83,8 @@ fn from_row(row: &Row<'_>) -> rusqlite::Result<ImportRecord> {
 }
 
 /// Inserts a new import in state `LOAD_IMPORT`; returns its id.
-pub fn insert_import(conn: &Connection, i: &ImportRecord, now: &str) -> Result<i64, StoreError> {
-    conn.execute(
+pub fn insert_import(conn: &Conn, i: &ImportRecord, now: &str) -> Result<i64, StoreError> {
+    conn.sqlite().execute(
         "INSERT INTO debt_import (org_id, file_name, state, uploader, operator, stored_file, size_bytes, sha256, \
          created_at) VALUES (:org_id, :file_name, 'LOAD_IMPORT', :uploader, :operator, :stored_file, :size_bytes, \
          :sha256, :now)",
@@ -93,31 +93,35 @@ pub fn insert_import(conn: &Connection, i: &ImportRecord, now: &str) -> Result<i
             ":stored_file": i.stored_file, ":size_bytes": i.size_bytes, ":sha256": i.sha256, ":now": now,
         },
     )?;
-    Ok(conn.last_insert_rowid())
+    Ok(conn.sqlite().last_insert_rowid())
 }
 
 /// The import with this id.
-pub fn find_import(conn: &Connection, id: i64) -> Result<Option<ImportRecord>, StoreError> {
+pub fn find_import(conn: &Conn, id: i64) -> Result<Option<ImportRecord>, StoreError> {
     let sql = format!("SELECT {COLUMNS} {FROM} WHERE i.id = ?1");
-    Ok(conn.prepare_cached(&sql)?.query_row([id], from_row).optional()?)
+    Ok(conn.sqlite().prepare_cached(&sql)?.query_row([id], from_row).optional()?)
 }
 
 /// The imports of an org, newest first.
-pub fn list_imports(conn: &Connection, org_id: i64, limit: u32, offset: u32) -> Result<Vec<ImportRecord>, StoreError> {
+pub fn list_imports(conn: &Conn, org_id: i64, limit: u32, offset: u32) -> Result<Vec<ImportRecord>, StoreError> {
     let sql = format!("SELECT {COLUMNS} {FROM} WHERE i.org_id = ?1 ORDER BY i.id DESC LIMIT ?2 OFFSET ?3");
-    let rows =
-        conn.prepare_cached(&sql)?.query_map(params![org_id, limit, offset], from_row)?.collect::<Result<_, _>>()?;
+    let rows = conn
+        .sqlite()
+        .prepare_cached(&sql)?
+        .query_map(params![org_id, limit, offset], from_row)?
+        .collect::<Result<_, _>>()?;
     Ok(rows)
 }
 
 /// The states of the org's other imports of this IUF (newest first), for the duplicate checks.
 pub fn list_states_of_iuf(
-    conn: &Connection,
+    conn: &Conn,
     org_id: i64,
     iuf: &str,
     except_id: i64,
 ) -> Result<Vec<(i64, String)>, StoreError> {
     let rows = conn
+        .sqlite()
         .prepare_cached(
             "SELECT id, state FROM debt_import WHERE org_id = ?1 AND iuf = ?2 AND id <> ?3 ORDER BY id DESC",
         )?
@@ -127,20 +131,22 @@ pub fn list_states_of_iuf(
 }
 
 /// Moves an import to `IMPORT_IN_ELAB` (a run starts, or starts again after a crash).
-pub fn update_import_started(conn: &Connection, id: i64, now: &str) -> Result<(), StoreError> {
-    conn.execute("UPDATE debt_import SET state = 'IMPORT_IN_ELAB', started_at = ?2 WHERE id = ?1", params![id, now])?;
+pub fn update_import_started(conn: &Conn, id: i64, now: &str) -> Result<(), StoreError> {
+    conn.sqlite()
+        .execute("UPDATE debt_import SET state = 'IMPORT_IN_ELAB', started_at = ?2 WHERE id = ?1", params![id, now])?;
     Ok(())
 }
 
 /// Records the name's IUF and layout version once they check out.
-pub fn update_import_name(conn: &Connection, id: i64, iuf: &str, version: &str) -> Result<(), StoreError> {
-    conn.execute("UPDATE debt_import SET iuf = ?2, layout_version = ?3 WHERE id = ?1", params![id, iuf, version])?;
+pub fn update_import_name(conn: &Conn, id: i64, iuf: &str, version: &str) -> Result<(), StoreError> {
+    conn.sqlite()
+        .execute("UPDATE debt_import SET iuf = ?2, layout_version = ?3 WHERE id = ?1", params![id, iuf, version])?;
     Ok(())
 }
 
 /// Ends an import in `IMPORT_ESEGUITO` with its totals and result files.
-pub fn update_import_done(conn: &Connection, id: i64, t: &ImportTotals, now: &str) -> Result<(), StoreError> {
-    conn.execute(
+pub fn update_import_done(conn: &Conn, id: i64, t: &ImportTotals, now: &str) -> Result<(), StoreError> {
+    conn.sqlite().execute(
         "UPDATE debt_import SET state = 'IMPORT_ESEGUITO', iuf = :iuf, layout_version = :version, \
          rows_total = :total, rows_loaded = :loaded, rows_rejected = :rejected, rejects_file = :rejects, \
          iuv_file = :iuvs, error_code = NULL, error_description = NULL, finished_at = :now WHERE id = :id",
@@ -154,14 +160,8 @@ pub fn update_import_done(conn: &Connection, id: i64, t: &ImportTotals, now: &st
 }
 
 /// Ends an import in `IMPORT_ABORTITO` with a file-level code; nothing of it was applied.
-pub fn update_import_aborted(
-    conn: &Connection,
-    id: i64,
-    code: &str,
-    description: &str,
-    now: &str,
-) -> Result<(), StoreError> {
-    conn.execute(
+pub fn update_import_aborted(conn: &Conn, id: i64, code: &str, description: &str, now: &str) -> Result<(), StoreError> {
+    conn.sqlite().execute(
         "UPDATE debt_import SET state = 'IMPORT_ABORTITO', error_code = ?2, error_description = ?3, \
          finished_at = ?4 WHERE id = ?1",
         params![id, code, description, now],
@@ -171,28 +171,30 @@ pub fn update_import_aborted(
 
 /// Sets the page cache of this connection, in KiB: a large import touches many index pages, and
 /// the default 2 MiB makes SQLite re-read them. Returns the previous setting, to restore it.
-pub fn set_cache_kib(conn: &Connection, kib: i64) -> Result<i64, StoreError> {
-    let previous: i64 = conn.query_row("PRAGMA cache_size", [], |row| row.get(0))?;
-    conn.pragma_update(None, "cache_size", -kib)?;
+pub fn set_cache_kib(conn: &Conn, kib: i64) -> Result<i64, StoreError> {
+    let previous: i64 = conn.sqlite().query_row("PRAGMA cache_size", [], |row| row.get(0))?;
+    conn.sqlite().pragma_update(None, "cache_size", -kib)?;
     Ok(previous)
 }
 
 /// Restores a cache setting returned by [`set_cache_kib`].
-pub fn restore_cache(conn: &Connection, previous: i64) -> Result<(), StoreError> {
-    conn.pragma_update(None, "cache_size", previous)?;
+pub fn restore_cache(conn: &Conn, previous: i64) -> Result<(), StoreError> {
+    conn.sqlite().pragma_update(None, "cache_size", previous)?;
     Ok(())
 }
 
 /// Records the notices ZIP of an import.
-pub fn update_import_notices(conn: &Connection, id: i64, notices_file: &str) -> Result<(), StoreError> {
-    conn.execute("UPDATE debt_import SET notices_file = ?2 WHERE id = ?1", rusqlite::params![id, notices_file])?;
+pub fn update_import_notices(conn: &Conn, id: i64, notices_file: &str) -> Result<(), StoreError> {
+    conn.sqlite()
+        .execute("UPDATE debt_import SET notices_file = ?2 WHERE id = ?1", rusqlite::params![id, notices_file])?;
     Ok(())
 }
 
 /// The IUDs of an import's debts that asked for a generated IUV and can still be paid: the ones
 /// whose notices go in `<name>_AVVISI_PDF.zip`.
-pub fn list_notice_iuds(conn: &Connection, import_id: i64) -> Result<Vec<String>, StoreError> {
+pub fn list_notice_iuds(conn: &Conn, import_id: i64) -> Result<Vec<String>, StoreError> {
     Ok(conn
+        .sqlite()
         .prepare(
             "SELECT iud FROM debt WHERE import_id = ?1 AND generate_iuv = 1 AND notice_number IS NOT NULL \
              AND state IN ('INSERIMENTO_DOVUTO', 'PAGAMENTO_INIZIATO') ORDER BY id",

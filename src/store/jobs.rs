@@ -1,9 +1,9 @@
 //! The durable job queue (`job`): background work that must survive a restart. The kinds and
 //! what they do are `crate::jobs`'; this file only stores, claims and leases.
 
-use rusqlite::{Connection, OptionalExtension, Row, params};
+use rusqlite::{OptionalExtension, Row, params};
 
-use super::StoreError;
+use super::{Conn, StoreError};
 
 /// A job as stored.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -45,40 +45,35 @@ fn from_row(row: &Row<'_>) -> rusqlite::Result<JobRecord> {
 }
 
 /// Queues a job to run from now on; returns its id.
-pub fn insert_job(conn: &Connection, kind: &str, payload: &str, now: &str) -> Result<i64, StoreError> {
-    conn.execute(
+pub fn insert_job(conn: &Conn, kind: &str, payload: &str, now: &str) -> Result<i64, StoreError> {
+    conn.sqlite().execute(
         "INSERT INTO job (kind, payload, state, next_run_at, created_at, updated_at) \
          VALUES (?1, ?2, 'queued', ?3, ?3, ?3)",
         params![kind, payload, now],
     )?;
-    Ok(conn.last_insert_rowid())
+    Ok(conn.sqlite().last_insert_rowid())
 }
 
 /// The job with this id.
-pub fn find_job(conn: &Connection, id: i64) -> Result<Option<JobRecord>, StoreError> {
+pub fn find_job(conn: &Conn, id: i64) -> Result<Option<JobRecord>, StoreError> {
     let sql = format!("SELECT {COLUMNS} FROM job WHERE id = ?1");
-    Ok(conn.prepare_cached(&sql)?.query_row([id], from_row).optional()?)
+    Ok(conn.sqlite().prepare_cached(&sql)?.query_row([id], from_row).optional()?)
 }
 
 /// Claims the oldest queued job that is due: it becomes running, owned by `owner` until `lease_until`;
 /// the claim counts as an attempt.
-pub fn claim_next_job(
-    conn: &Connection,
-    owner: &str,
-    lease_until: &str,
-    now: &str,
-) -> Result<Option<JobRecord>, StoreError> {
+pub fn claim_next_job(conn: &Conn, owner: &str, lease_until: &str, now: &str) -> Result<Option<JobRecord>, StoreError> {
     let sql = format!(
         "UPDATE job SET state = 'running', owner = ?1, lease_until = ?3, attempts = attempts + 1, updated_at = ?2 \
          WHERE id = (SELECT id FROM job WHERE state = 'queued' AND next_run_at <= ?2 ORDER BY id LIMIT 1) \
          RETURNING {COLUMNS}"
     );
-    Ok(conn.query_row(&sql, params![owner, now, lease_until], from_row).optional()?)
+    Ok(conn.sqlite().query_row(&sql, params![owner, now, lease_until], from_row).optional()?)
 }
 
 /// Claims this job if it is queued (whatever its next run time): the CLI runs its own upload at once.
 pub fn claim_job(
-    conn: &Connection,
+    conn: &Conn,
     id: i64,
     owner: &str,
     lease_until: &str,
@@ -88,12 +83,12 @@ pub fn claim_job(
         "UPDATE job SET state = 'running', owner = ?2, lease_until = ?4, attempts = attempts + 1, updated_at = ?3 \
          WHERE id = ?1 AND state = 'queued' RETURNING {COLUMNS}"
     );
-    Ok(conn.query_row(&sql, params![id, owner, now, lease_until], from_row).optional()?)
+    Ok(conn.sqlite().query_row(&sql, params![id, owner, now, lease_until], from_row).optional()?)
 }
 
 /// Extends `owner`'s lease on a running job (the heartbeat of a long run).
-pub fn update_job_lease(conn: &Connection, id: i64, owner: &str, lease_until: &str) -> Result<(), StoreError> {
-    conn.execute(
+pub fn update_job_lease(conn: &Conn, id: i64, owner: &str, lease_until: &str) -> Result<(), StoreError> {
+    conn.sqlite().execute(
         "UPDATE job SET lease_until = ?3 WHERE id = ?1 AND owner = ?2 AND state = 'running'",
         params![id, owner, lease_until],
     )?;
@@ -101,21 +96,21 @@ pub fn update_job_lease(conn: &Connection, id: i64, owner: &str, lease_until: &s
 }
 
 /// Saves a running job's cursor.
-pub fn update_job_cursor(conn: &Connection, id: i64, cursor: &str) -> Result<(), StoreError> {
-    conn.execute("UPDATE job SET cursor = ?2 WHERE id = ?1", params![id, cursor])?;
+pub fn update_job_cursor(conn: &Conn, id: i64, cursor: &str) -> Result<(), StoreError> {
+    conn.sqlite().execute("UPDATE job SET cursor = ?2 WHERE id = ?1", params![id, cursor])?;
     Ok(())
 }
 
 /// Every running job, to find those whose owner died.
-pub fn list_running_jobs(conn: &Connection) -> Result<Vec<JobRecord>, StoreError> {
+pub fn list_running_jobs(conn: &Conn) -> Result<Vec<JobRecord>, StoreError> {
     let sql = format!("SELECT {COLUMNS} FROM job WHERE state = 'running' ORDER BY id");
-    let rows = conn.prepare_cached(&sql)?.query_map([], from_row)?.collect::<Result<_, _>>()?;
+    let rows = conn.sqlite().prepare_cached(&sql)?.query_map([], from_row)?.collect::<Result<_, _>>()?;
     Ok(rows)
 }
 
 /// Marks a job done.
-pub fn update_job_done(conn: &Connection, id: i64, now: &str) -> Result<(), StoreError> {
-    conn.execute(
+pub fn update_job_done(conn: &Conn, id: i64, now: &str) -> Result<(), StoreError> {
+    conn.sqlite().execute(
         "UPDATE job SET state = 'done', owner = NULL, lease_until = NULL, updated_at = ?2 WHERE id = ?1",
         params![id, now],
     )?;
@@ -124,13 +119,13 @@ pub fn update_job_done(conn: &Connection, id: i64, now: &str) -> Result<(), Stor
 
 /// Puts a job back in the queue, to run not before `next_run_at`; `error` says why it stopped.
 pub fn update_job_requeued(
-    conn: &Connection,
+    conn: &Conn,
     id: i64,
     next_run_at: &str,
     error: Option<&str>,
     now: &str,
 ) -> Result<(), StoreError> {
-    conn.execute(
+    conn.sqlite().execute(
         "UPDATE job SET state = 'queued', owner = NULL, lease_until = NULL, next_run_at = ?2, \
          last_error = coalesce(?3, last_error), updated_at = ?4 WHERE id = ?1",
         params![id, next_run_at, error, now],
@@ -140,8 +135,8 @@ pub fn update_job_requeued(
 
 /// Puts a job stopped by a shutdown back in the queue, due at once; the stop does not count as
 /// an attempt (a server restarted during a long import must not use up its attempts).
-pub fn update_job_interrupted(conn: &Connection, id: i64, now: &str) -> Result<(), StoreError> {
-    conn.execute(
+pub fn update_job_interrupted(conn: &Conn, id: i64, now: &str) -> Result<(), StoreError> {
+    conn.sqlite().execute(
         "UPDATE job SET state = 'queued', owner = NULL, lease_until = NULL, next_run_at = ?2, \
          attempts = max(attempts - 1, 0), last_error = 'interrupted by shutdown', updated_at = ?2 WHERE id = ?1",
         params![id, now],
@@ -150,8 +145,8 @@ pub fn update_job_interrupted(conn: &Connection, id: i64, now: &str) -> Result<(
 }
 
 /// Gives a job up for good.
-pub fn update_job_failed(conn: &Connection, id: i64, error: &str, now: &str) -> Result<(), StoreError> {
-    conn.execute(
+pub fn update_job_failed(conn: &Conn, id: i64, error: &str, now: &str) -> Result<(), StoreError> {
+    conn.sqlite().execute(
         "UPDATE job SET state = 'failed', owner = NULL, lease_until = NULL, last_error = ?2, updated_at = ?3 \
          WHERE id = ?1",
         params![id, error, now],
@@ -160,8 +155,9 @@ pub fn update_job_failed(conn: &Connection, id: i64, error: &str, now: &str) -> 
 }
 
 /// The queued job of `kind` with exactly this payload, if any.
-pub fn find_queued_job(conn: &Connection, kind: &str, payload: &str) -> Result<Option<i64>, StoreError> {
+pub fn find_queued_job(conn: &Conn, kind: &str, payload: &str) -> Result<Option<i64>, StoreError> {
     Ok(conn
+        .sqlite()
         .query_row(
             "SELECT id FROM job WHERE kind = ?1 AND payload = ?2 AND state = 'queued' ORDER BY id LIMIT 1",
             params![kind, payload],

@@ -1,8 +1,8 @@
 //! The mail outbox and the e-mail verification PINs of anonymous payers.
 
-use rusqlite::{Connection, Row, params};
+use rusqlite::{Row, params};
 
-use super::StoreError;
+use super::{Conn, StoreError};
 
 /// A mail as queued.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -37,38 +37,33 @@ fn from_row(row: &Row<'_>) -> rusqlite::Result<MailRecord> {
 }
 
 /// Queues a mail, due at once; returns its id.
-pub fn insert_mail(
-    conn: &Connection,
-    recipient: &str,
-    subject: &str,
-    body: &str,
-    now: &str,
-) -> Result<i64, StoreError> {
-    conn.prepare_cached(
-        "INSERT INTO mail_outbox (recipient, subject, body, state, next_attempt_at, created_at) \
+pub fn insert_mail(conn: &Conn, recipient: &str, subject: &str, body: &str, now: &str) -> Result<i64, StoreError> {
+    conn.sqlite()
+        .prepare_cached(
+            "INSERT INTO mail_outbox (recipient, subject, body, state, next_attempt_at, created_at) \
          VALUES (?1, ?2, ?3, 'DA_INVIARE', ?4, ?4)",
-    )?
-    .execute(params![recipient, subject, body, now])?;
-    Ok(conn.last_insert_rowid())
+        )?
+        .execute(params![recipient, subject, body, now])?;
+    Ok(conn.sqlite().last_insert_rowid())
 }
 
 /// Mails due for an attempt at `now`, oldest first.
-pub fn list_due_mails(conn: &Connection, now: &str, limit: u32) -> Result<Vec<MailRecord>, StoreError> {
+pub fn list_due_mails(conn: &Conn, now: &str, limit: u32) -> Result<Vec<MailRecord>, StoreError> {
     let sql = format!(
         "SELECT {COLUMNS} FROM mail_outbox WHERE state = 'DA_INVIARE' AND next_attempt_at <= ?1 ORDER BY id LIMIT ?2"
     );
-    Ok(conn.prepare_cached(&sql)?.query_map(params![now, limit], from_row)?.collect::<Result<_, _>>()?)
+    Ok(conn.sqlite().prepare_cached(&sql)?.query_map(params![now, limit], from_row)?.collect::<Result<_, _>>()?)
 }
 
 /// The newest mails, newest first (the demo's outbox page, tests).
-pub fn list_recent_mails(conn: &Connection, limit: u32) -> Result<Vec<MailRecord>, StoreError> {
+pub fn list_recent_mails(conn: &Conn, limit: u32) -> Result<Vec<MailRecord>, StoreError> {
     let sql = format!("SELECT {COLUMNS} FROM mail_outbox ORDER BY id DESC LIMIT ?1");
-    Ok(conn.prepare_cached(&sql)?.query_map([limit], from_row)?.collect::<Result<_, _>>()?)
+    Ok(conn.sqlite().prepare_cached(&sql)?.query_map([limit], from_row)?.collect::<Result<_, _>>()?)
 }
 
 /// Records a delivered mail.
-pub fn update_mail_sent(conn: &Connection, id: i64, now: &str) -> Result<(), StoreError> {
-    conn.prepare_cached(
+pub fn update_mail_sent(conn: &Conn, id: i64, now: &str) -> Result<(), StoreError> {
+    conn.sqlite().prepare_cached(
         "UPDATE mail_outbox SET state = 'INVIATA', attempts = attempts + 1, sent_at = ?2, last_error = NULL WHERE id = ?1",
     )?
     .execute(params![id, now])?;
@@ -77,17 +72,18 @@ pub fn update_mail_sent(conn: &Connection, id: i64, now: &str) -> Result<(), Sto
 
 /// Records a failed attempt: retried at `next_attempt_at`, or given up (`final_failure`).
 pub fn update_mail_failed(
-    conn: &Connection,
+    conn: &Conn,
     id: i64,
     error: &str,
     next_attempt_at: &str,
     final_failure: bool,
 ) -> Result<(), StoreError> {
-    conn.prepare_cached(
-        "UPDATE mail_outbox SET attempts = attempts + 1, last_error = ?2, next_attempt_at = ?3, \
+    conn.sqlite()
+        .prepare_cached(
+            "UPDATE mail_outbox SET attempts = attempts + 1, last_error = ?2, next_attempt_at = ?3, \
          state = CASE WHEN ?4 THEN 'FALLITA' ELSE state END WHERE id = ?1",
-    )?
-    .execute(params![id, error, next_attempt_at, final_failure])?;
+        )?
+        .execute(params![id, error, next_attempt_at, final_failure])?;
     Ok(())
 }
 
@@ -104,40 +100,39 @@ pub struct PinRecord {
 
 /// Stores a new PIN for the session's e-mail.
 pub fn insert_pin(
-    conn: &Connection,
+    conn: &Conn,
     session_hash: &str,
     email: &str,
     pin_hash: &str,
     now: &str,
     expires_at: &str,
 ) -> Result<(), StoreError> {
-    conn.prepare_cached(
-        "INSERT INTO email_pin (session_hash, email, pin_hash, created_at, expires_at) VALUES (?1, ?2, ?3, ?4, ?5)",
-    )?
-    .execute(params![session_hash, email, pin_hash, now, expires_at])?;
+    conn.sqlite()
+        .prepare_cached(
+            "INSERT INTO email_pin (session_hash, email, pin_hash, created_at, expires_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+        )?
+        .execute(params![session_hash, email, pin_hash, now, expires_at])?;
     Ok(())
 }
 
 /// How many PINs were sent since `since` to this session and to this e-mail.
-pub fn count_pins_since(
-    conn: &Connection,
-    session_hash: &str,
-    email: &str,
-    since: &str,
-) -> Result<(i64, i64), StoreError> {
+pub fn count_pins_since(conn: &Conn, session_hash: &str, email: &str, since: &str) -> Result<(i64, i64), StoreError> {
     let by_session = conn
+        .sqlite()
         .prepare_cached("SELECT count(*) FROM email_pin WHERE session_hash = ?1 AND created_at >= ?2")?
         .query_row(params![session_hash, since], |r| r.get(0))?;
     let by_email = conn
+        .sqlite()
         .prepare_cached("SELECT count(*) FROM email_pin WHERE email = ?1 AND created_at >= ?2")?
         .query_row(params![email, since], |r| r.get(0))?;
     Ok((by_session, by_email))
 }
 
 /// The session's newest PIN (used or not).
-pub fn find_latest_pin(conn: &Connection, session_hash: &str) -> Result<Option<PinRecord>, StoreError> {
+pub fn find_latest_pin(conn: &Conn, session_hash: &str) -> Result<Option<PinRecord>, StoreError> {
     use rusqlite::OptionalExtension;
     Ok(conn
+        .sqlite()
         .prepare_cached(
             "SELECT id, email, pin_hash, attempts, expires_at, used_at FROM email_pin WHERE session_hash = ?1 \
              ORDER BY id DESC LIMIT 1",
@@ -156,14 +151,15 @@ pub fn find_latest_pin(conn: &Connection, session_hash: &str) -> Result<Option<P
 }
 
 /// Counts a wrong guess.
-pub fn update_pin_attempt(conn: &Connection, id: i64) -> Result<(), StoreError> {
-    conn.prepare_cached("UPDATE email_pin SET attempts = attempts + 1 WHERE id = ?1")?.execute([id])?;
+pub fn update_pin_attempt(conn: &Conn, id: i64) -> Result<(), StoreError> {
+    conn.sqlite().prepare_cached("UPDATE email_pin SET attempts = attempts + 1 WHERE id = ?1")?.execute([id])?;
     Ok(())
 }
 
 /// Marks a PIN used, so that it cannot be replayed.
-pub fn update_pin_used(conn: &Connection, id: i64, now: &str) -> Result<(), StoreError> {
-    conn.prepare_cached("UPDATE email_pin SET used_at = ?2 WHERE id = ?1 AND used_at IS NULL")?
+pub fn update_pin_used(conn: &Conn, id: i64, now: &str) -> Result<(), StoreError> {
+    conn.sqlite()
+        .prepare_cached("UPDATE email_pin SET used_at = ?2 WHERE id = ?1 AND used_at IS NULL")?
         .execute(params![id, now])?;
     Ok(())
 }

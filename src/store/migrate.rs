@@ -5,9 +5,9 @@
 //! version number, so a crash leaves the database at some whole version. A database newer than this
 //! binary is refused rather than guessed at. Applied migrations are never edited.
 
-use rusqlite::Connection;
+use rusqlite::TransactionBehavior;
 
-use super::StoreError;
+use super::{Conn, StoreError};
 
 /// The schema version this binary writes.
 pub const SCHEMA_VERSION: i64 = 15;
@@ -40,13 +40,13 @@ pub(super) const VERSION_1: &str = include_str!("migrations/0001_initial.sql");
 
 /// Brings the database to [`SCHEMA_VERSION`]; returns the number of steps applied (0 when it was
 /// already current).
-pub(super) fn migrate(conn: &mut Connection, path: &str) -> Result<u32, StoreError> {
+pub(super) fn migrate(conn: &Conn, path: &str) -> Result<u32, StoreError> {
     migrate_until(conn, path, SCHEMA_VERSION)
 }
 
 /// Brings a database of version 1 or more to `target` (tests build older versions with it).
-pub(super) fn migrate_until(conn: &mut Connection, path: &str, target: i64) -> Result<u32, StoreError> {
-    let found: i64 = conn.query_row("PRAGMA user_version", [], |row| row.get(0))?;
+pub(super) fn migrate_until(conn: &Conn, path: &str, target: i64) -> Result<u32, StoreError> {
+    let found: i64 = conn.sqlite().query_row("PRAGMA user_version", [], |row| row.get(0))?;
     if found > SCHEMA_VERSION {
         return Err(StoreError::TooNew { path: path.to_owned(), found, supported: SCHEMA_VERSION });
     }
@@ -55,11 +55,11 @@ pub(super) fn migrate_until(conn: &mut Connection, path: &str, target: i64) -> R
     }
     if found == 0 {
         let has_tables: i64 =
-            conn.query_row("SELECT count(*) FROM sqlite_schema WHERE type = 'table'", [], |row| row.get(0))?;
+            conn.sqlite().query_row("SELECT count(*) FROM sqlite_schema WHERE type = 'table'", [], |row| row.get(0))?;
         if has_tables > 0 {
             return Err(StoreError::UnknownVersion { path: path.to_owned(), found });
         }
-        let tx = conn.transaction()?;
+        let tx = conn.begin(TransactionBehavior::Deferred)?;
         tx.execute_batch(SCHEMA)?;
         tx.pragma_update(None, "user_version", SCHEMA_VERSION)?;
         tx.commit()?;
@@ -72,9 +72,9 @@ pub(super) fn migrate_until(conn: &mut Connection, path: &str, target: i64) -> R
         let Some(step) = MIGRATIONS.get(index) else {
             return Err(StoreError::UnknownVersion { path: path.to_owned(), found });
         };
-        let tx = conn.transaction()?;
+        let tx = conn.begin(TransactionBehavior::Deferred)?;
         tx.execute_batch(step)?;
-        after_step(&tx, version + 1)?;
+        after_step(conn, version + 1)?;
         // A step may rewrite stored table definitions with writable_schema (0006); bumping the
         // schema cookie makes every connection parse them again, as SQLite's procedure asks.
         let cookie: i64 = tx.query_row("PRAGMA schema_version", [], |row| row.get(0))?;
@@ -87,7 +87,7 @@ pub(super) fn migrate_until(conn: &mut Connection, path: &str, target: i64) -> R
 }
 
 /// The part of an upgrade that SQL cannot say, run in the step's transaction after its file.
-fn after_step(tx: &Connection, version: i64) -> Result<(), StoreError> {
+fn after_step(tx: &Conn, version: i64) -> Result<(), StoreError> {
     if version == 14 {
         let held = super::receipts::recheck_all(tx, &crate::clock::iso(crate::clock::now()))?;
         if held > 0 {

@@ -5,6 +5,8 @@
 //! at the top; `backup` copies and checks whole database files. [`Db`] owns one writer connection
 //! and a few readers; every write runs in one
 //! `BEGIN IMMEDIATE` transaction through [`Db::write`], so a change is all there or not at all.
+//! Callers hold a [`Conn`] and hand it to the functions here; the SQLite connection inside it is
+//! reachable from this directory only.
 //! Functions are named by the shape of their result: `get_*` (must exist), `find_*` (optional),
 //! `list_*` (many), `insert_*`/`update_*`/`delete_*` (writes).
 //! **Invariant:** nothing outside this module names a table or column.
@@ -41,9 +43,29 @@ use rusqlite::{Connection, OpenFlags, Transaction, TransactionBehavior};
 
 pub use migrate::SCHEMA_VERSION;
 
-/// A connection (or transaction, which derefs to one), opaque to callers: services pass it from
-/// [`Db::read`]/[`Db::write`] to store functions without naming rusqlite.
-pub type Conn = rusqlite::Connection;
+/// A database connection, opaque outside the store: services get one from [`Db::read`],
+/// [`Db::read_tx`] or [`Db::write`] (then it is inside the call's transaction) and pass it to store
+/// functions. Only this module and its children reach the SQLite connection inside, so no service
+/// can run SQL through it, and another engine would change the store alone.
+pub struct Conn {
+    sqlite: Connection,
+}
+
+impl Conn {
+    /// The SQLite connection inside; private, so visible to the store's own files only.
+    fn sqlite(&self) -> &Connection {
+        &self.sqlite
+    }
+
+    /// Begins a transaction that commits or rolls back through the returned guard, and rolls back
+    /// when the guard is dropped unfinished (an `Err` or a panic). Unchecked: rusqlite's checked
+    /// form needs `&mut Connection` only to rule out a nested `BEGIN` at compile time, and the
+    /// closure run inside must be handed `&self`; a nested `BEGIN` would fail at run time instead,
+    /// and no store function issues one.
+    fn begin(&self, behavior: TransactionBehavior) -> Result<Transaction<'_>, StoreError> {
+        Ok(Transaction::new_unchecked(&self.sqlite, behavior)?)
+    }
+}
 
 /// How long a connection waits for a lock before giving up with `SQLITE_BUSY`.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
@@ -88,9 +110,9 @@ impl StoreError {
 /// The database: one writer, a few readers, all on one file in WAL mode.
 pub struct Db {
     path: PathBuf,
-    writer: Mutex<Connection>,
+    writer: Mutex<Conn>,
     /// Idle readers, each with the statistics generation it was opened in.
-    readers: Mutex<Vec<(Connection, u64)>>,
+    readers: Mutex<Vec<(Conn, u64)>>,
     /// Bumped when [`Db::optimize`] changed the planner's statistics: SQLite loads them when a
     /// connection reads the schema, so a reader opened before keeps planning with the old ones
     /// and is opened again when it comes back to the pool.
@@ -106,12 +128,14 @@ impl Db {
             std::fs::create_dir_all(dir)
                 .map_err(|err| StoreError::DataDir { path: dir.display().to_string(), reason: err.to_string() })?;
         }
-        let mut writer = Connection::open_with_flags(
-            path,
-            OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-        )?;
-        configure(&writer)?;
-        let applied = migrate::migrate(&mut writer, &path.display().to_string())?;
+        let writer = Conn {
+            sqlite: Connection::open_with_flags(
+                path,
+                OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+            )?,
+        };
+        configure(writer.sqlite())?;
+        let applied = migrate::migrate(&writer, &path.display().to_string())?;
         let mut readers = Vec::with_capacity(READERS);
         for _ in 0..READERS {
             readers.push((open_reader(path)?, 0));
@@ -132,7 +156,8 @@ impl Db {
     /// from one that matches every row, and the back office's search picks slow plans. Run at open
     /// and by the server's periodic housekeeping.
     pub fn optimize(&self) -> Result<(), StoreError> {
-        let writer = lock(&self.writer);
+        let guard = lock(&self.writer);
+        let writer = guard.sqlite();
         let stats = |c: &Connection| -> Result<Option<String>, StoreError> {
             let exists: bool =
                 c.query_row("SELECT count(*) > 0 FROM sqlite_schema WHERE name = 'sqlite_stat1'", [], |r| r.get(0))?;
@@ -143,7 +168,7 @@ impl Db {
                 r.get(0)
             })?)
         };
-        let before = stats(&writer)?;
+        let before = stats(writer)?;
         writer.execute_batch("PRAGMA optimize=0x10002")?;
         // Only the per-index summaries of sqlite_stat1 are kept. With sqlite_stat4's samples SQLite
         // prepares every statement comparing a parameter with an indexed column again each time
@@ -152,7 +177,7 @@ impl Db {
         let has_samples: bool =
             writer.query_row("SELECT count(*) > 0 FROM sqlite_schema WHERE name = 'sqlite_stat4'", [], |r| r.get(0))?;
         let samples_dropped = has_samples && writer.execute("DELETE FROM sqlite_stat4", [])? > 0;
-        if samples_dropped || stats(&writer)? != before {
+        if samples_dropped || stats(writer)? != before {
             self.stats_generation.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
             let generation = self.stats_generation.load(std::sync::atomic::Ordering::SeqCst);
             let mut readers = lock(&self.readers);
@@ -170,7 +195,7 @@ impl Db {
 
     /// Runs `f` on a read connection (a consistent snapshot for the duration of `f` when it runs in
     /// one statement; use [`Db::read_tx`] for several).
-    pub fn read<T, E: From<StoreError>>(&self, f: impl FnOnce(&Connection) -> Result<T, E>) -> Result<T, E> {
+    pub fn read<T, E: From<StoreError>>(&self, f: impl FnOnce(&Conn) -> Result<T, E>) -> Result<T, E> {
         let (reader, generation) = self.take_reader();
         let res = f(&reader);
         self.give_back(reader, generation);
@@ -178,11 +203,11 @@ impl Db {
     }
 
     /// Runs `f` inside a deferred read transaction: every statement sees the same snapshot.
-    pub fn read_tx<T, E: From<StoreError>>(&self, f: impl FnOnce(&Connection) -> Result<T, E>) -> Result<T, E> {
-        let (mut reader, generation) = self.take_reader();
+    pub fn read_tx<T, E: From<StoreError>>(&self, f: impl FnOnce(&Conn) -> Result<T, E>) -> Result<T, E> {
+        let (reader, generation) = self.take_reader();
         let res = (|| {
-            let tx = reader.transaction().map_err(StoreError::from)?;
-            let out = f(&tx)?;
+            let tx = reader.begin(TransactionBehavior::Deferred)?;
+            let out = f(&reader)?;
             tx.finish().map_err(StoreError::from)?;
             Ok(out)
         })();
@@ -192,23 +217,23 @@ impl Db {
 
     /// Runs `f` in one `BEGIN IMMEDIATE` transaction on the writer and commits when it returns `Ok`;
     /// any `Err` rolls everything back.
-    pub fn write<T, E: From<StoreError>>(&self, f: impl FnOnce(&Transaction) -> Result<T, E>) -> Result<T, E> {
-        let mut writer = lock(&self.writer);
-        let tx = writer.transaction_with_behavior(TransactionBehavior::Immediate).map_err(StoreError::from)?;
-        let out = f(&tx)?;
+    pub fn write<T, E: From<StoreError>>(&self, f: impl FnOnce(&Conn) -> Result<T, E>) -> Result<T, E> {
+        let writer = lock(&self.writer);
+        let tx = writer.begin(TransactionBehavior::Immediate)?;
+        let out = f(&writer)?;
         tx.commit().map_err(StoreError::from_sqlite)?;
         Ok(out)
     }
 
     /// Checks that the database answers; used by `/healthz`.
     pub fn ping(&self) -> Result<(), StoreError> {
-        self.read(|conn| Ok(conn.query_row("SELECT 1", [], |_| Ok(()))?))
+        self.read(|conn| Ok(conn.sqlite().query_row("SELECT 1", [], |_| Ok(()))?))
     }
 
     /// The database size in bytes (pages in use, WAL excluded), for `/metrics`.
     pub fn size_bytes(&self) -> Result<i64, StoreError> {
         self.read(|conn| {
-            Ok(conn.query_row(
+            Ok(conn.sqlite().query_row(
                 "SELECT page_count * page_size FROM pragma_page_count(), pragma_page_size()",
                 [],
                 |row| row.get(0),
@@ -220,11 +245,11 @@ impl Db {
     /// self-contained file behind.
     pub fn checkpoint(&self) -> Result<(), StoreError> {
         let writer = lock(&self.writer);
-        writer.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
+        writer.sqlite().query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
         Ok(())
     }
 
-    fn take_reader(&self) -> (Connection, u64) {
+    fn take_reader(&self) -> (Conn, u64) {
         let mut readers = lock(&self.readers);
         loop {
             if let Some(conn) = readers.pop() {
@@ -237,7 +262,7 @@ impl Db {
         }
     }
 
-    fn give_back(&self, conn: Connection, generation: u64) {
+    fn give_back(&self, conn: Conn, generation: u64) {
         let current = self.stats_generation.load(std::sync::atomic::Ordering::SeqCst);
         let conn = if generation < current {
             match open_reader(&self.path) {
@@ -254,10 +279,10 @@ impl Db {
 }
 
 /// A read-only connection on `path`, configured like every connection.
-fn open_reader(path: &Path) -> Result<Connection, StoreError> {
+fn open_reader(path: &Path) -> Result<Conn, StoreError> {
     let reader = Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX)?;
     configure(&reader)?;
-    Ok(reader)
+    Ok(Conn { sqlite: reader })
 }
 
 /// A panic in one request must not take the database down with it: the connection inside is still

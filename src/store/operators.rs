@@ -1,8 +1,8 @@
 //! Operators, their roles per org and their enablement per debt type.
 
-use rusqlite::{Connection, OptionalExtension, Row, params};
+use rusqlite::{OptionalExtension, Row, params};
 
-use super::StoreError;
+use super::{Conn, StoreError};
 
 /// An operator as stored, with roles and enablements joined in.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -38,8 +38,9 @@ fn from_row(row: &Row<'_>) -> rusqlite::Result<OperatorRecord> {
     })
 }
 
-fn with_grants(conn: &Connection, mut op: OperatorRecord) -> Result<OperatorRecord, StoreError> {
+fn with_grants(conn: &Conn, mut op: OperatorRecord) -> Result<OperatorRecord, StoreError> {
     op.roles = conn
+        .sqlite()
         .prepare_cached(
             "SELECT org.ipa_code, r.role FROM operator_role r JOIN org ON org.id = r.org_id \
              WHERE r.operator_id = ?1 ORDER BY org.ipa_code",
@@ -47,6 +48,7 @@ fn with_grants(conn: &Connection, mut op: OperatorRecord) -> Result<OperatorReco
         .query_map([op.id], |row| Ok((row.get(0)?, row.get(1)?)))?
         .collect::<Result<_, _>>()?;
     op.debt_types = conn
+        .sqlite()
         .prepare_cached(
             "SELECT org.ipa_code, t.code FROM operator_debt_type e JOIN debt_type t ON t.id = e.debt_type_id \
              JOIN org ON org.id = t.org_id WHERE e.operator_id = ?1 ORDER BY org.ipa_code, t.code",
@@ -58,7 +60,7 @@ fn with_grants(conn: &Connection, mut op: OperatorRecord) -> Result<OperatorReco
 
 /// Inserts an operator with an already hashed password; returns its id.
 pub fn insert_operator(
-    conn: &Connection,
+    conn: &Conn,
     username: &str,
     password_hash: &str,
     full_name: Option<&str>,
@@ -66,18 +68,18 @@ pub fn insert_operator(
     app_admin: bool,
     now: &str,
 ) -> Result<i64, StoreError> {
-    conn.execute(
+    conn.sqlite().execute(
         "INSERT INTO operator (username, password_hash, full_name, email, app_admin, created_at, password_changed_at) \
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6)",
         params![username, password_hash, full_name, email, app_admin, now],
     )
     .map_err(StoreError::from_sqlite)?;
-    Ok(conn.last_insert_rowid())
+    Ok(conn.sqlite().last_insert_rowid())
 }
 
 /// Replaces the password hash and resets the lockout.
-pub fn update_password(conn: &Connection, operator_id: i64, password_hash: &str, now: &str) -> Result<(), StoreError> {
-    conn.execute(
+pub fn update_password(conn: &Conn, operator_id: i64, password_hash: &str, now: &str) -> Result<(), StoreError> {
+    conn.sqlite().execute(
         "UPDATE operator SET password_hash = ?2, password_changed_at = ?3, failed_logins = 0, locked_until = NULL \
          WHERE id = ?1",
         params![operator_id, password_hash, now],
@@ -86,14 +88,14 @@ pub fn update_password(conn: &Connection, operator_id: i64, password_hash: &str,
 }
 
 /// Sets or clears the app-admin flag.
-pub fn update_app_admin(conn: &Connection, operator_id: i64, app_admin: bool) -> Result<(), StoreError> {
-    conn.execute("UPDATE operator SET app_admin = ?2 WHERE id = ?1", params![operator_id, app_admin])?;
+pub fn update_app_admin(conn: &Conn, operator_id: i64, app_admin: bool) -> Result<(), StoreError> {
+    conn.sqlite().execute("UPDATE operator SET app_admin = ?2 WHERE id = ?1", params![operator_id, app_admin])?;
     Ok(())
 }
 
 /// Gives the operator `role` in the org, replacing any previous role there.
-pub fn upsert_role(conn: &Connection, operator_id: i64, org_id: i64, role: &str) -> Result<(), StoreError> {
-    conn.execute(
+pub fn upsert_role(conn: &Conn, operator_id: i64, org_id: i64, role: &str) -> Result<(), StoreError> {
+    conn.sqlite().execute(
         "INSERT INTO operator_role (operator_id, org_id, role) VALUES (?1, ?2, ?3) \
          ON CONFLICT (operator_id, org_id) DO UPDATE SET role = excluded.role",
         params![operator_id, org_id, role],
@@ -102,20 +104,21 @@ pub fn upsert_role(conn: &Connection, operator_id: i64, org_id: i64, role: &str)
 }
 
 /// Removes the operator's role in the org and every enablement on that org's debt types.
-pub fn delete_role(conn: &Connection, operator_id: i64, org_id: i64) -> Result<bool, StoreError> {
-    conn.execute(
+pub fn delete_role(conn: &Conn, operator_id: i64, org_id: i64) -> Result<bool, StoreError> {
+    conn.sqlite().execute(
         "DELETE FROM operator_debt_type WHERE operator_id = ?1 \
          AND debt_type_id IN (SELECT id FROM debt_type WHERE org_id = ?2)",
         params![operator_id, org_id],
     )?;
-    let n =
-        conn.execute("DELETE FROM operator_role WHERE operator_id = ?1 AND org_id = ?2", params![operator_id, org_id])?;
+    let n = conn
+        .sqlite()
+        .execute("DELETE FROM operator_role WHERE operator_id = ?1 AND org_id = ?2", params![operator_id, org_id])?;
     Ok(n > 0)
 }
 
 /// Enables the operator on a debt type (idempotent).
-pub fn insert_enablement(conn: &Connection, operator_id: i64, debt_type_id: i64) -> Result<(), StoreError> {
-    conn.execute(
+pub fn insert_enablement(conn: &Conn, operator_id: i64, debt_type_id: i64) -> Result<(), StoreError> {
+    conn.sqlite().execute(
         "INSERT OR IGNORE INTO operator_debt_type (operator_id, debt_type_id) VALUES (?1, ?2)",
         params![operator_id, debt_type_id],
     )?;
@@ -123,8 +126,8 @@ pub fn insert_enablement(conn: &Connection, operator_id: i64, debt_type_id: i64)
 }
 
 /// Removes an enablement; returns whether there was one.
-pub fn delete_enablement(conn: &Connection, operator_id: i64, debt_type_id: i64) -> Result<bool, StoreError> {
-    let n = conn.execute(
+pub fn delete_enablement(conn: &Conn, operator_id: i64, debt_type_id: i64) -> Result<bool, StoreError> {
+    let n = conn.sqlite().execute(
         "DELETE FROM operator_debt_type WHERE operator_id = ?1 AND debt_type_id = ?2",
         params![operator_id, debt_type_id],
     )?;
@@ -132,15 +135,16 @@ pub fn delete_enablement(conn: &Connection, operator_id: i64, debt_type_id: i64)
 }
 
 /// The operator with this username (case-insensitive).
-pub fn find_operator(conn: &Connection, username: &str) -> Result<Option<OperatorRecord>, StoreError> {
+pub fn find_operator(conn: &Conn, username: &str) -> Result<Option<OperatorRecord>, StoreError> {
     let sql = format!("SELECT {COLUMNS} FROM operator WHERE username = ?1");
-    let op = conn.prepare_cached(&sql)?.query_row([username], from_row).optional()?;
+    let op = conn.sqlite().prepare_cached(&sql)?.query_row([username], from_row).optional()?;
     op.map(|op| with_grants(conn, op)).transpose()
 }
 
 /// The stored password hash of an operator, for login checks.
-pub fn find_password_hash(conn: &Connection, username: &str) -> Result<Option<(i64, String)>, StoreError> {
+pub fn find_password_hash(conn: &Conn, username: &str) -> Result<Option<(i64, String)>, StoreError> {
     Ok(conn
+        .sqlite()
         .query_row("SELECT id, password_hash FROM operator WHERE username = ?1", [username], |row| {
             Ok((row.get(0)?, row.get(1)?))
         })
@@ -158,8 +162,9 @@ pub struct LoginRecord {
 }
 
 /// Login bookkeeping of an operator.
-pub fn find_login(conn: &Connection, username: &str) -> Result<Option<LoginRecord>, StoreError> {
+pub fn find_login(conn: &Conn, username: &str) -> Result<Option<LoginRecord>, StoreError> {
     Ok(conn
+        .sqlite()
         .query_row(
             "SELECT id, password_hash, active, failed_logins, locked_until FROM operator WHERE username = ?1",
             [username],
@@ -177,8 +182,8 @@ pub fn find_login(conn: &Connection, username: &str) -> Result<Option<LoginRecor
 }
 
 /// Records a failed login; locks the account until `lock_until` when given.
-pub fn update_failed_login(conn: &Connection, operator_id: i64, lock_until: Option<&str>) -> Result<(), StoreError> {
-    conn.execute(
+pub fn update_failed_login(conn: &Conn, operator_id: i64, lock_until: Option<&str>) -> Result<(), StoreError> {
+    conn.sqlite().execute(
         "UPDATE operator SET failed_logins = failed_logins + 1, locked_until = coalesce(?2, locked_until) WHERE id = ?1",
         params![operator_id, lock_until],
     )?;
@@ -186,24 +191,24 @@ pub fn update_failed_login(conn: &Connection, operator_id: i64, lock_until: Opti
 }
 
 /// Clears the failure count after a successful login.
-pub fn update_successful_login(conn: &Connection, operator_id: i64) -> Result<(), StoreError> {
-    conn.execute("UPDATE operator SET failed_logins = 0, locked_until = NULL WHERE id = ?1", [operator_id])?;
+pub fn update_successful_login(conn: &Conn, operator_id: i64) -> Result<(), StoreError> {
+    conn.sqlite().execute("UPDATE operator SET failed_logins = 0, locked_until = NULL WHERE id = ?1", [operator_id])?;
     Ok(())
 }
 
 /// Every operator, or those with a role in the org `org_id`, by username.
-pub fn list_operators(conn: &Connection, org_id: Option<i64>) -> Result<Vec<OperatorRecord>, StoreError> {
+pub fn list_operators(conn: &Conn, org_id: Option<i64>) -> Result<Vec<OperatorRecord>, StoreError> {
     let ops: Vec<OperatorRecord> = match org_id {
         None => {
             let sql = format!("SELECT {COLUMNS} FROM operator ORDER BY username");
-            conn.prepare_cached(&sql)?.query_map([], from_row)?.collect::<Result<_, _>>()?
+            conn.sqlite().prepare_cached(&sql)?.query_map([], from_row)?.collect::<Result<_, _>>()?
         }
         Some(org_id) => {
             let sql = format!(
                 "SELECT {COLUMNS} FROM operator WHERE id IN (SELECT operator_id FROM operator_role WHERE org_id = ?1) \
                  ORDER BY username"
             );
-            conn.prepare_cached(&sql)?.query_map([org_id], from_row)?.collect::<Result<_, _>>()?
+            conn.sqlite().prepare_cached(&sql)?.query_map([org_id], from_row)?.collect::<Result<_, _>>()?
         }
     };
     ops.into_iter().map(|op| with_grants(conn, op)).collect()

@@ -3,9 +3,9 @@
 //! Values arrive here already validated by `services::orgs`; this file only moves them in and out
 //! of the `org` and `org_functionality` tables.
 
-use rusqlite::{Connection, OptionalExtension, Row, named_params};
+use rusqlite::{OptionalExtension, Row, named_params};
 
-use super::StoreError;
+use super::{Conn, StoreError};
 
 /// Every column of an org except the logo bytes, as stored.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -104,58 +104,62 @@ fn from_row(row: &Row<'_>) -> rusqlite::Result<OrgRecord> {
     })
 }
 
-fn with_functionalities(conn: &Connection, mut org: OrgRecord) -> Result<OrgRecord, StoreError> {
-    let mut stmt =
-        conn.prepare_cached("SELECT code FROM org_functionality WHERE org_id = ?1 AND active = 1 ORDER BY code")?;
+fn with_functionalities(conn: &Conn, mut org: OrgRecord) -> Result<OrgRecord, StoreError> {
+    let mut stmt = conn
+        .sqlite()
+        .prepare_cached("SELECT code FROM org_functionality WHERE org_id = ?1 AND active = 1 ORDER BY code")?;
     org.functionalities = stmt.query_map([org.id], |row| row.get(0))?.collect::<Result<_, _>>()?;
     Ok(org)
 }
 
 /// Inserts a new org and returns its id.
-pub fn insert_org(conn: &Connection, org: &OrgRecord, now: &str) -> Result<i64, StoreError> {
-    conn.execute(
-        INSERT,
-        named_params! {
-            ":ipa_code": org.ipa_code, ":fiscal_code": org.fiscal_code, ":name": org.name, ":state": org.state,
-            ":segregation_code": org.segregation_code, ":application_code": org.application_code,
-            ":generator_id": org.generator_id, ":cbill_code": org.cbill_code, ":iban_bank": org.iban_bank,
-            ":iban_postal": org.iban_postal, ":postal_account": org.postal_account,
-            ":postal_account_holder": org.postal_account_holder, ":poste_authorization": org.poste_authorization,
-            ":admin_email": org.admin_email, ":address": org.address, ":civic_number": org.civic_number,
-            ":postal_code": org.postal_code, ":city": org.city, ":province": org.province, ":country": org.country,
-            ":phone": org.phone, ":website": org.website, ":email": org.email, ":info_text": org.info_text,
-            ":back_url": org.back_url, ":notice_language": org.notice_language, ":now": now,
-        },
-    )
-    .map_err(StoreError::from_sqlite)?;
-    let id = conn.last_insert_rowid();
+pub fn insert_org(conn: &Conn, org: &OrgRecord, now: &str) -> Result<i64, StoreError> {
+    conn.sqlite()
+        .execute(
+            INSERT,
+            named_params! {
+                ":ipa_code": org.ipa_code, ":fiscal_code": org.fiscal_code, ":name": org.name, ":state": org.state,
+                ":segregation_code": org.segregation_code, ":application_code": org.application_code,
+                ":generator_id": org.generator_id, ":cbill_code": org.cbill_code, ":iban_bank": org.iban_bank,
+                ":iban_postal": org.iban_postal, ":postal_account": org.postal_account,
+                ":postal_account_holder": org.postal_account_holder, ":poste_authorization": org.poste_authorization,
+                ":admin_email": org.admin_email, ":address": org.address, ":civic_number": org.civic_number,
+                ":postal_code": org.postal_code, ":city": org.city, ":province": org.province, ":country": org.country,
+                ":phone": org.phone, ":website": org.website, ":email": org.email, ":info_text": org.info_text,
+                ":back_url": org.back_url, ":notice_language": org.notice_language, ":now": now,
+            },
+        )
+        .map_err(StoreError::from_sqlite)?;
+    let id = conn.sqlite().last_insert_rowid();
     set_functionalities(conn, id, &org.functionalities)?;
     Ok(id)
 }
 
 /// Replaces every editable column of the org `org.id`.
-pub fn update_org(conn: &Connection, org: &OrgRecord, now: &str) -> Result<(), StoreError> {
-    conn.execute(
-        UPDATE,
-        named_params! {
-            ":id": org.id, ":fiscal_code": org.fiscal_code, ":name": org.name, ":state": org.state,
-            ":segregation_code": org.segregation_code, ":application_code": org.application_code,
-            ":generator_id": org.generator_id, ":cbill_code": org.cbill_code, ":iban_bank": org.iban_bank,
-            ":iban_postal": org.iban_postal, ":postal_account": org.postal_account,
-            ":postal_account_holder": org.postal_account_holder, ":poste_authorization": org.poste_authorization,
-            ":admin_email": org.admin_email, ":address": org.address, ":civic_number": org.civic_number,
-            ":postal_code": org.postal_code, ":city": org.city, ":province": org.province, ":country": org.country,
-            ":phone": org.phone, ":website": org.website, ":email": org.email, ":info_text": org.info_text,
-            ":back_url": org.back_url, ":notice_language": org.notice_language, ":now": now,
-        },
-    )
-    .map_err(StoreError::from_sqlite)?;
+pub fn update_org(conn: &Conn, org: &OrgRecord, now: &str) -> Result<(), StoreError> {
+    conn.sqlite()
+        .execute(
+            UPDATE,
+            named_params! {
+                ":id": org.id, ":fiscal_code": org.fiscal_code, ":name": org.name, ":state": org.state,
+                ":segregation_code": org.segregation_code, ":application_code": org.application_code,
+                ":generator_id": org.generator_id, ":cbill_code": org.cbill_code, ":iban_bank": org.iban_bank,
+                ":iban_postal": org.iban_postal, ":postal_account": org.postal_account,
+                ":postal_account_holder": org.postal_account_holder, ":poste_authorization": org.poste_authorization,
+                ":admin_email": org.admin_email, ":address": org.address, ":civic_number": org.civic_number,
+                ":postal_code": org.postal_code, ":city": org.city, ":province": org.province, ":country": org.country,
+                ":phone": org.phone, ":website": org.website, ":email": org.email, ":info_text": org.info_text,
+                ":back_url": org.back_url, ":notice_language": org.notice_language, ":now": now,
+            },
+        )
+        .map_err(StoreError::from_sqlite)?;
     set_functionalities(conn, org.id, &org.functionalities)
 }
 
-fn set_functionalities(conn: &Connection, org_id: i64, codes: &[String]) -> Result<(), StoreError> {
-    conn.execute("DELETE FROM org_functionality WHERE org_id = ?1", [org_id])?;
-    let mut stmt = conn.prepare_cached("INSERT INTO org_functionality (org_id, code, active) VALUES (?1, ?2, 1)")?;
+fn set_functionalities(conn: &Conn, org_id: i64, codes: &[String]) -> Result<(), StoreError> {
+    conn.sqlite().execute("DELETE FROM org_functionality WHERE org_id = ?1", [org_id])?;
+    let mut stmt =
+        conn.sqlite().prepare_cached("INSERT INTO org_functionality (org_id, code, active) VALUES (?1, ?2, 1)")?;
     for code in codes {
         stmt.execute(rusqlite::params![org_id, code]).map_err(StoreError::from_sqlite)?;
     }
@@ -163,8 +167,8 @@ fn set_functionalities(conn: &Connection, org_id: i64, codes: &[String]) -> Resu
 }
 
 /// Stores the argon2id hash of the org's SIL password.
-pub fn update_sil_password_hash(conn: &Connection, org_id: i64, hash: &str, now: &str) -> Result<(), StoreError> {
-    conn.execute(
+pub fn update_sil_password_hash(conn: &Conn, org_id: i64, hash: &str, now: &str) -> Result<(), StoreError> {
+    conn.sqlite().execute(
         "UPDATE org SET sil_password_hash = ?2, updated_at = ?3 WHERE id = ?1",
         rusqlite::params![org_id, hash, now],
     )?;
@@ -172,51 +176,54 @@ pub fn update_sil_password_hash(conn: &Connection, org_id: i64, hash: &str, now:
 }
 
 /// The SIL password hash of an org, when one is set.
-pub fn find_sil_password_hash(conn: &Connection, org_id: i64) -> Result<Option<String>, StoreError> {
+pub fn find_sil_password_hash(conn: &Conn, org_id: i64) -> Result<Option<String>, StoreError> {
     Ok(conn
+        .sqlite()
         .query_row("SELECT sil_password_hash FROM org WHERE id = ?1", [org_id], |row| row.get(0))
         .optional()?
         .flatten())
 }
 
 /// The org with this IPA code (case-insensitive, as MyPay compares them).
-pub fn find_org_by_ipa(conn: &Connection, ipa_code: &str) -> Result<Option<OrgRecord>, StoreError> {
+pub fn find_org_by_ipa(conn: &Conn, ipa_code: &str) -> Result<Option<OrgRecord>, StoreError> {
     let sql = format!("SELECT {COLUMNS} FROM org WHERE ipa_code = ?1 COLLATE NOCASE");
-    let org = conn.prepare_cached(&sql)?.query_row([ipa_code], from_row).optional()?;
+    let org = conn.sqlite().prepare_cached(&sql)?.query_row([ipa_code], from_row).optional()?;
     org.map(|org| with_functionalities(conn, org)).transpose()
 }
 
 /// The org with this id.
-pub fn find_org_by_id(conn: &Connection, id: i64) -> Result<Option<OrgRecord>, StoreError> {
+pub fn find_org_by_id(conn: &Conn, id: i64) -> Result<Option<OrgRecord>, StoreError> {
     let sql = format!("SELECT {COLUMNS} FROM org WHERE id = ?1");
-    let org = conn.prepare_cached(&sql)?.query_row([id], from_row).optional()?;
+    let org = conn.sqlite().prepare_cached(&sql)?.query_row([id], from_row).optional()?;
     org.map(|org| with_functionalities(conn, org)).transpose()
 }
 
 /// The org with this fiscal code (pagoPA idPA).
-pub fn find_org_by_fiscal_code(conn: &Connection, fiscal_code: &str) -> Result<Option<OrgRecord>, StoreError> {
+pub fn find_org_by_fiscal_code(conn: &Conn, fiscal_code: &str) -> Result<Option<OrgRecord>, StoreError> {
     let sql = format!("SELECT {COLUMNS} FROM org WHERE fiscal_code = ?1");
-    let org = conn.prepare_cached(&sql)?.query_row([fiscal_code], from_row).optional()?;
+    let org = conn.sqlite().prepare_cached(&sql)?.query_row([fiscal_code], from_row).optional()?;
     org.map(|org| with_functionalities(conn, org)).transpose()
 }
 
 /// Every org, by name.
-pub fn list_orgs(conn: &Connection) -> Result<Vec<OrgRecord>, StoreError> {
+pub fn list_orgs(conn: &Conn) -> Result<Vec<OrgRecord>, StoreError> {
     let sql = format!("SELECT {COLUMNS} FROM org ORDER BY name, ipa_code");
-    let orgs: Vec<OrgRecord> = conn.prepare_cached(&sql)?.query_map([], from_row)?.collect::<Result<_, _>>()?;
+    let orgs: Vec<OrgRecord> =
+        conn.sqlite().prepare_cached(&sql)?.query_map([], from_row)?.collect::<Result<_, _>>()?;
     orgs.into_iter().map(|org| with_functionalities(conn, org)).collect()
 }
 
 /// Orgs in `ESERCIZIO`, the ones that accept payments, by name.
-pub fn list_orgs_in_production(conn: &Connection) -> Result<Vec<OrgRecord>, StoreError> {
+pub fn list_orgs_in_production(conn: &Conn) -> Result<Vec<OrgRecord>, StoreError> {
     let sql = format!("SELECT {COLUMNS} FROM org WHERE state = 'ESERCIZIO' ORDER BY name, ipa_code");
-    let orgs: Vec<OrgRecord> = conn.prepare_cached(&sql)?.query_map([], from_row)?.collect::<Result<_, _>>()?;
+    let orgs: Vec<OrgRecord> =
+        conn.sqlite().prepare_cached(&sql)?.query_map([], from_row)?.collect::<Result<_, _>>()?;
     orgs.into_iter().map(|org| with_functionalities(conn, org)).collect()
 }
 
 /// How many orgs there are.
-pub fn count_orgs(conn: &Connection) -> Result<i64, StoreError> {
-    Ok(conn.query_row("SELECT count(*) FROM org", [], |row| row.get(0))?)
+pub fn count_orgs(conn: &Conn) -> Result<i64, StoreError> {
+    Ok(conn.sqlite().query_row("SELECT count(*) FROM org", [], |row| row.get(0))?)
 }
 
 /// An org's logo as stored: the image bytes and their MIME type.
@@ -227,8 +234,9 @@ pub struct LogoRecord {
 }
 
 /// The logo of org `org_id`, when one is stored with its MIME type.
-pub fn find_org_logo(conn: &Connection, org_id: i64) -> Result<Option<LogoRecord>, StoreError> {
+pub fn find_org_logo(conn: &Conn, org_id: i64) -> Result<Option<LogoRecord>, StoreError> {
     let row: Option<(Option<Vec<u8>>, Option<String>)> = conn
+        .sqlite()
         .prepare_cached("SELECT logo, logo_mime FROM org WHERE id = ?1")?
         .query_row([org_id], |row| Ok((row.get(0)?, row.get(1)?)))
         .optional()?;
@@ -239,8 +247,8 @@ pub fn find_org_logo(conn: &Connection, org_id: i64) -> Result<Option<LogoRecord
 }
 
 /// Stores (or, with `None`, removes) the logo of org `org_id`.
-pub fn update_org_logo(conn: &Connection, org_id: i64, logo: Option<&LogoRecord>, now: &str) -> Result<(), StoreError> {
-    conn.execute(
+pub fn update_org_logo(conn: &Conn, org_id: i64, logo: Option<&LogoRecord>, now: &str) -> Result<(), StoreError> {
+    conn.sqlite().execute(
         "UPDATE org SET logo = ?2, logo_mime = ?3, updated_at = ?4 WHERE id = ?1",
         rusqlite::params![org_id, logo.map(|l| &l.bytes), logo.map(|l| &l.mime), now],
     )?;

@@ -4,10 +4,10 @@
 //! Stored as canonical JSON (`serde_json` writes object keys sorted), so that the same answer given
 //! twice is one row and "was this offered?" is one index look-up.
 
-use rusqlite::{Connection, params};
+use rusqlite::params;
 use serde_json::{Value, json};
 
-use super::StoreError;
+use super::{Conn, StoreError};
 use crate::domain::Cents;
 use crate::domain::payment_terms::{PaymentTerms, TermsTransfer};
 
@@ -47,25 +47,28 @@ fn decode(text: &str) -> Result<PaymentTerms, StoreError> {
 }
 
 /// Records that the station offered `terms` for the debt; the same terms again change nothing.
-pub fn insert_offer(conn: &Connection, debt_id: i64, terms: &PaymentTerms, now: &str) -> Result<(), StoreError> {
-    conn.prepare_cached(
-        "INSERT INTO payment_offer (debt_id, terms, offered_at) VALUES (?1, ?2, ?3) \
+pub fn insert_offer(conn: &Conn, debt_id: i64, terms: &PaymentTerms, now: &str) -> Result<(), StoreError> {
+    conn.sqlite()
+        .prepare_cached(
+            "INSERT INTO payment_offer (debt_id, terms, offered_at) VALUES (?1, ?2, ?3) \
          ON CONFLICT (debt_id, terms) DO NOTHING",
-    )?
-    .execute(params![debt_id, encode(terms), now])?;
+        )?
+        .execute(params![debt_id, encode(terms), now])?;
     Ok(())
 }
 
 /// Whether the station already offered exactly `terms` for the debt.
-pub fn offer_exists(conn: &Connection, debt_id: i64, terms: &PaymentTerms) -> Result<bool, StoreError> {
+pub fn offer_exists(conn: &Conn, debt_id: i64, terms: &PaymentTerms) -> Result<bool, StoreError> {
     Ok(conn
+        .sqlite()
         .prepare_cached("SELECT EXISTS (SELECT 1 FROM payment_offer WHERE debt_id = ?1 AND terms = ?2)")?
         .query_row(params![debt_id, encode(terms)], |row| row.get(0))?)
 }
 
 /// Every offer made for the debt, oldest first.
-pub fn list_offers(conn: &Connection, debt_id: i64) -> Result<Vec<PaymentTerms>, StoreError> {
+pub fn list_offers(conn: &Conn, debt_id: i64) -> Result<Vec<PaymentTerms>, StoreError> {
     let texts: Vec<String> = conn
+        .sqlite()
         .prepare_cached("SELECT terms FROM payment_offer WHERE debt_id = ?1 ORDER BY id")?
         .query_map([debt_id], |row| row.get(0))?
         .collect::<Result<_, _>>()?;

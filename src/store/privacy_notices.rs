@@ -1,9 +1,9 @@
 //! The `privacy_notice` table: every version of an org's own privacy notice. Rows are only
 //! inserted, never updated, so a version once shown to citizens stays as it was.
 
-use rusqlite::{Connection, OptionalExtension, Row, params};
+use rusqlite::{OptionalExtension, Row, params};
 
-use super::StoreError;
+use super::{Conn, StoreError};
 
 /// One version of an org's privacy notice.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -28,13 +28,13 @@ fn from_row(row: &Row<'_>) -> rusqlite::Result<PrivacyNoticeRecord> {
 /// Stores `body` as the org's next version (one past its last, 1 for the first); returns it.
 /// Run it in the writing transaction, so two saves cannot take the same number.
 pub fn insert_next_version(
-    conn: &Connection,
+    conn: &Conn,
     org_id: i64,
     body: &str,
     created_by: &str,
     now: &str,
 ) -> Result<i64, StoreError> {
-    let version: i64 = conn.query_row(
+    let version: i64 = conn.sqlite().query_row(
         "INSERT INTO privacy_notice (org_id, version, body, created_by, created_at) \
          SELECT ?1, coalesce(max(version), 0) + 1, ?2, ?3, ?4 FROM privacy_notice WHERE org_id = ?1 \
          RETURNING version",
@@ -45,15 +45,15 @@ pub fn insert_next_version(
 }
 
 /// The org's current (highest) version, if it ever wrote one.
-pub fn find_current(conn: &Connection, org_id: i64) -> Result<Option<PrivacyNoticeRecord>, StoreError> {
+pub fn find_current(conn: &Conn, org_id: i64) -> Result<Option<PrivacyNoticeRecord>, StoreError> {
     let sql = format!("SELECT {COLUMNS} FROM privacy_notice WHERE org_id = ?1 ORDER BY version DESC LIMIT 1");
-    Ok(conn.query_row(&sql, [org_id], from_row).optional()?)
+    Ok(conn.sqlite().query_row(&sql, [org_id], from_row).optional()?)
 }
 
 /// Every version of the org's notice, newest first.
-pub fn list_versions(conn: &Connection, org_id: i64) -> Result<Vec<PrivacyNoticeRecord>, StoreError> {
+pub fn list_versions(conn: &Conn, org_id: i64) -> Result<Vec<PrivacyNoticeRecord>, StoreError> {
     let sql = format!("SELECT {COLUMNS} FROM privacy_notice WHERE org_id = ?1 ORDER BY version DESC");
-    let mut stmt = conn.prepare(&sql)?;
+    let mut stmt = conn.sqlite().prepare(&sql)?;
     let rows = stmt.query_map([org_id], from_row)?.collect::<Result<Vec<_>, _>>()?;
     Ok(rows)
 }

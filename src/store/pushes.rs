@@ -2,9 +2,9 @@
 //! each receipt (`outcome_push`) with its attempts. When and how to push is
 //! `crate::services::outcome_push`'s.
 
-use rusqlite::{Connection, OptionalExtension, Row, params};
+use rusqlite::{OptionalExtension, Row, params};
 
-use super::StoreError;
+use super::{Conn, StoreError};
 
 /// An org's push target.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -39,8 +39,9 @@ pub struct PushRecord {
 }
 
 /// The push target of an org, if it has one.
-pub fn find_push_target(conn: &Connection, org_id: i64) -> Result<Option<PushTargetRecord>, StoreError> {
+pub fn find_push_target(conn: &Conn, org_id: i64) -> Result<Option<PushTargetRecord>, StoreError> {
     Ok(conn
+        .sqlite()
         .prepare_cached("SELECT org_id, url, secret, retry_seconds FROM org_push WHERE org_id = ?1")?
         .query_row([org_id], |row| {
             Ok(PushTargetRecord {
@@ -54,8 +55,8 @@ pub fn find_push_target(conn: &Connection, org_id: i64) -> Result<Option<PushTar
 }
 
 /// Creates or replaces an org's push target.
-pub fn update_push_target(conn: &Connection, target: &PushTargetRecord, now: &str) -> Result<(), StoreError> {
-    conn.execute(
+pub fn update_push_target(conn: &Conn, target: &PushTargetRecord, now: &str) -> Result<(), StoreError> {
+    conn.sqlite().execute(
         "INSERT INTO org_push (org_id, url, secret, retry_seconds, updated_at) VALUES (?1, ?2, ?3, ?4, ?5) \
          ON CONFLICT (org_id) DO UPDATE SET url = excluded.url, secret = excluded.secret, \
          retry_seconds = excluded.retry_seconds, updated_at = excluded.updated_at",
@@ -65,25 +66,20 @@ pub fn update_push_target(conn: &Connection, target: &PushTargetRecord, now: &st
 }
 
 /// Removes an org's push target: later receipts are not pushed.
-pub fn delete_push_target(conn: &Connection, org_id: i64) -> Result<(), StoreError> {
-    conn.execute("DELETE FROM org_push WHERE org_id = ?1", [org_id])?;
+pub fn delete_push_target(conn: &Conn, org_id: i64) -> Result<(), StoreError> {
+    conn.sqlite().execute("DELETE FROM org_push WHERE org_id = ?1", [org_id])?;
     Ok(())
 }
 
 /// Records a pending push of a receipt, to be tried up to `max_attempts` times; returns its id.
-pub fn insert_push(
-    conn: &Connection,
-    org_id: i64,
-    receipt_id: i64,
-    max_attempts: i64,
-    now: &str,
-) -> Result<i64, StoreError> {
-    conn.prepare_cached(
-        "INSERT INTO outcome_push (org_id, receipt_id, state, max_attempts, created_at) \
+pub fn insert_push(conn: &Conn, org_id: i64, receipt_id: i64, max_attempts: i64, now: &str) -> Result<i64, StoreError> {
+    conn.sqlite()
+        .prepare_cached(
+            "INSERT INTO outcome_push (org_id, receipt_id, state, max_attempts, created_at) \
          VALUES (?1, ?2, 'pending', ?3, ?4)",
-    )?
-    .execute(params![org_id, receipt_id, max_attempts, now])?;
-    Ok(conn.last_insert_rowid())
+        )?
+        .execute(params![org_id, receipt_id, max_attempts, now])?;
+    Ok(conn.sqlite().last_insert_rowid())
 }
 
 const COLUMNS: &str = "p.id, p.org_id, p.receipt_id, p.state, p.attempts, p.max_attempts, p.last_error, \
@@ -107,30 +103,31 @@ fn from_row(row: &Row<'_>) -> rusqlite::Result<PushRecord> {
 }
 
 /// The push with this id.
-pub fn find_push(conn: &Connection, id: i64) -> Result<Option<PushRecord>, StoreError> {
+pub fn find_push(conn: &Conn, id: i64) -> Result<Option<PushRecord>, StoreError> {
     let sql = format!("SELECT {COLUMNS} FROM outcome_push p JOIN receipt r ON r.id = p.receipt_id WHERE p.id = ?1");
-    Ok(conn.prepare_cached(&sql)?.query_row([id], from_row).optional()?)
+    Ok(conn.sqlite().prepare_cached(&sql)?.query_row([id], from_row).optional()?)
 }
 
 /// An org's pushes, newest first.
-pub fn list_pushes(conn: &Connection, org_id: i64, limit: u32) -> Result<Vec<PushRecord>, StoreError> {
+pub fn list_pushes(conn: &Conn, org_id: i64, limit: u32) -> Result<Vec<PushRecord>, StoreError> {
     let sql = format!(
         "SELECT {COLUMNS} FROM outcome_push p JOIN receipt r ON r.id = p.receipt_id WHERE p.org_id = ?1 \
          ORDER BY p.id DESC LIMIT ?2"
     );
-    let rows = conn.prepare_cached(&sql)?.query_map(params![org_id, limit], from_row)?.collect::<Result<_, _>>()?;
+    let rows =
+        conn.sqlite().prepare_cached(&sql)?.query_map(params![org_id, limit], from_row)?.collect::<Result<_, _>>()?;
     Ok(rows)
 }
 
 /// Records one attempt: `state` is where the push now stands, `error` what a failed attempt got.
 pub fn update_push_attempt(
-    conn: &Connection,
+    conn: &Conn,
     id: i64,
     state: &str,
     error: Option<&str>,
     now: &str,
 ) -> Result<(), StoreError> {
-    conn.execute(
+    conn.sqlite().execute(
         "UPDATE outcome_push SET state = ?2, attempts = attempts + 1, last_error = coalesce(?3, last_error), \
          last_attempt_at = ?4, sent_at = CASE WHEN ?2 = 'sent' THEN ?4 ELSE sent_at END WHERE id = ?1",
         params![id, state, error, now],

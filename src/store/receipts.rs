@@ -3,9 +3,9 @@
 //! **Invariant:** a receipt is stored once per (org, IUV, receiptId); the unique key enforces it
 //! even under concurrent deliveries.
 
-use rusqlite::{Connection, OptionalExtension, Row, named_params, params};
+use rusqlite::{OptionalExtension, Row, named_params, params};
 
-use super::StoreError;
+use super::{Conn, StoreError};
 use crate::domain::Cents;
 use crate::domain::payment_terms::{PaymentTerms, TermsTransfer, discrepancies};
 
@@ -136,9 +136,10 @@ fn from_row(row: &Row<'_>) -> rusqlite::Result<ReceiptRecord> {
 
 /// Inserts a receipt with its transfers; returns its id. A second insert of the same
 /// (org, IUV, receiptId) fails with [`StoreError::Duplicate`].
-pub fn insert_receipt(conn: &Connection, r: &ReceiptRecord, now: &str) -> Result<i64, StoreError> {
-    conn.prepare_cached(
-        "INSERT INTO receipt (org_id, debt_id, receipt_id, notice_number, iuv, outcome, amount_cents, fee_cents, \
+pub fn insert_receipt(conn: &Conn, r: &ReceiptRecord, now: &str) -> Result<i64, StoreError> {
+    conn.sqlite()
+        .prepare_cached(
+            "INSERT INTO receipt (org_id, debt_id, receipt_id, notice_number, iuv, outcome, amount_cents, fee_cents, \
          description, company_name, office_name, debtor_kind, debtor_id, debtor_name, debtor_email, payer_kind, \
          payer_id, payer_name, payer_email, psp_id, psp_fiscal_code, psp_vat_number, psp_company_name, channel_id, \
          channel_description, payment_method, payment_note, payment_date_time, application_date, transfer_date, \
@@ -148,28 +149,29 @@ pub fn insert_receipt(conn: &Connection, r: &ReceiptRecord, now: &str) -> Result
          :psp_id, :psp_fiscal_code, :psp_vat_number, :psp_company_name, :channel_id, :channel_description, \
          :payment_method, :payment_note, :payment_date_time, :application_date, :transfer_date, :stand_in, \
          :primitive, :flag, :now, :payment_date, :held)",
-    )?
-    .execute(named_params! {
-        ":org_id": r.org_id, ":debt_id": r.debt_id, ":receipt_id": r.receipt_id, ":notice_number": r.notice_number,
-        ":iuv": r.iuv, ":outcome": r.outcome, ":amount_cents": r.amount_cents, ":fee_cents": r.fee_cents,
-        ":description": r.description, ":company_name": r.company_name, ":office_name": r.office_name,
-        ":debtor_kind": r.debtor.kind, ":debtor_id": r.debtor.id, ":debtor_name": r.debtor.name,
-        ":debtor_email": r.debtor.email, ":payer_kind": r.payer.as_ref().map(|p| &p.kind),
-        ":payer_id": r.payer.as_ref().map(|p| &p.id), ":payer_name": r.payer.as_ref().map(|p| &p.name),
-        ":payer_email": r.payer.as_ref().and_then(|p| p.email.as_ref()), ":psp_id": r.psp_id,
-        ":psp_fiscal_code": r.psp_fiscal_code, ":psp_vat_number": r.psp_vat_number,
-        ":psp_company_name": r.psp_company_name, ":channel_id": r.channel_id,
-        ":channel_description": r.channel_description, ":payment_method": r.payment_method,
-        ":payment_note": r.payment_note, ":payment_date_time": r.payment_date_time,
-        ":application_date": r.application_date, ":transfer_date": r.transfer_date, ":stand_in": r.stand_in,
-        ":primitive": r.primitive, ":flag": r.flag, ":now": now,
-        ":payment_date": r.payment_date, ":held": r.held,
-    })
-    .map_err(StoreError::from_sqlite)?;
-    let id = conn.last_insert_rowid();
-    conn.prepare_cached("INSERT INTO receipt_document (receipt_id, request_xml) VALUES (?1, ?2)")?
+        )?
+        .execute(named_params! {
+            ":org_id": r.org_id, ":debt_id": r.debt_id, ":receipt_id": r.receipt_id, ":notice_number": r.notice_number,
+            ":iuv": r.iuv, ":outcome": r.outcome, ":amount_cents": r.amount_cents, ":fee_cents": r.fee_cents,
+            ":description": r.description, ":company_name": r.company_name, ":office_name": r.office_name,
+            ":debtor_kind": r.debtor.kind, ":debtor_id": r.debtor.id, ":debtor_name": r.debtor.name,
+            ":debtor_email": r.debtor.email, ":payer_kind": r.payer.as_ref().map(|p| &p.kind),
+            ":payer_id": r.payer.as_ref().map(|p| &p.id), ":payer_name": r.payer.as_ref().map(|p| &p.name),
+            ":payer_email": r.payer.as_ref().and_then(|p| p.email.as_ref()), ":psp_id": r.psp_id,
+            ":psp_fiscal_code": r.psp_fiscal_code, ":psp_vat_number": r.psp_vat_number,
+            ":psp_company_name": r.psp_company_name, ":channel_id": r.channel_id,
+            ":channel_description": r.channel_description, ":payment_method": r.payment_method,
+            ":payment_note": r.payment_note, ":payment_date_time": r.payment_date_time,
+            ":application_date": r.application_date, ":transfer_date": r.transfer_date, ":stand_in": r.stand_in,
+            ":primitive": r.primitive, ":flag": r.flag, ":now": now,
+            ":payment_date": r.payment_date, ":held": r.held,
+        })
+        .map_err(StoreError::from_sqlite)?;
+    let id = conn.sqlite().last_insert_rowid();
+    conn.sqlite()
+        .prepare_cached("INSERT INTO receipt_document (receipt_id, request_xml) VALUES (?1, ?2)")?
         .execute(params![id, r.request_xml])?;
-    let mut stmt = conn.prepare_cached(
+    let mut stmt = conn.sqlite().prepare_cached(
         "INSERT INTO receipt_transfer (receipt_id, transfer_index, amount_cents, fiscal_code, company_name, iban, \
          mbd_attachment, remittance, category, metadata_json) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
     )?;
@@ -191,13 +193,13 @@ pub fn insert_receipt(conn: &Connection, r: &ReceiptRecord, now: &str) -> Result
     Ok(id)
 }
 
-fn with_transfers(conn: &Connection, mut r: ReceiptRecord) -> Result<ReceiptRecord, StoreError> {
+fn with_transfers(conn: &Conn, mut r: ReceiptRecord) -> Result<ReceiptRecord, StoreError> {
     r.transfers = list_transfers(conn, r.id)?;
     Ok(r)
 }
 
-fn list_transfers(conn: &Connection, receipt_id: i64) -> Result<Vec<ReceiptTransferRecord>, StoreError> {
-    Ok(conn
+fn list_transfers(conn: &Conn, receipt_id: i64) -> Result<Vec<ReceiptTransferRecord>, StoreError> {
+    Ok(conn.sqlite()
         .prepare_cached(
             "SELECT transfer_index, amount_cents, fiscal_code, company_name, iban, mbd_attachment, remittance, category, \
              metadata_json FROM receipt_transfer WHERE receipt_id = ?1 ORDER BY transfer_index",
@@ -220,57 +222,58 @@ fn list_transfers(conn: &Connection, receipt_id: i64) -> Result<Vec<ReceiptTrans
 
 /// The receipt with this key.
 pub fn find_receipt(
-    conn: &Connection,
+    conn: &Conn,
     org_id: i64,
     iuv: &str,
     receipt_id: &str,
 ) -> Result<Option<ReceiptRecord>, StoreError> {
     let sql = format!("SELECT {COLUMNS} FROM receipt WHERE org_id = ?1 AND iuv = ?2 AND receipt_id = ?3");
-    let found = conn.prepare_cached(&sql)?.query_row(params![org_id, iuv, receipt_id], from_row).optional()?;
+    let found = conn.sqlite().prepare_cached(&sql)?.query_row(params![org_id, iuv, receipt_id], from_row).optional()?;
     found.map(|r| with_transfers(conn, r)).transpose()
 }
 
 /// Every receipt for an IUV of the org, oldest first.
-pub fn list_receipts_for_iuv(conn: &Connection, org_id: i64, iuv: &str) -> Result<Vec<ReceiptRecord>, StoreError> {
+pub fn list_receipts_for_iuv(conn: &Conn, org_id: i64, iuv: &str) -> Result<Vec<ReceiptRecord>, StoreError> {
     let sql = format!("SELECT {COLUMNS} FROM receipt WHERE org_id = ?1 AND iuv = ?2 ORDER BY id");
     let found: Vec<ReceiptRecord> =
-        conn.prepare_cached(&sql)?.query_map(params![org_id, iuv], from_row)?.collect::<Result<_, _>>()?;
+        conn.sqlite().prepare_cached(&sql)?.query_map(params![org_id, iuv], from_row)?.collect::<Result<_, _>>()?;
     found.into_iter().map(|r| with_transfers(conn, r)).collect()
 }
 
 /// How many receipts pay an IUV of the org (successful and not held).
-pub fn count_ok_receipts(conn: &Connection, org_id: i64, iuv: &str) -> Result<i64, StoreError> {
+pub fn count_ok_receipts(conn: &Conn, org_id: i64, iuv: &str) -> Result<i64, StoreError> {
     Ok(conn
+        .sqlite()
         .prepare_cached("SELECT count(*) FROM receipt WHERE org_id = ?1 AND iuv = ?2 AND outcome = 'OK' AND held = 0")?
         .query_row(params![org_id, iuv], |row| row.get(0))?)
 }
 
 /// The receipt with this row id.
-pub fn find_receipt_by_id(conn: &Connection, id: i64) -> Result<Option<ReceiptRecord>, StoreError> {
+pub fn find_receipt_by_id(conn: &Conn, id: i64) -> Result<Option<ReceiptRecord>, StoreError> {
     let sql = format!("SELECT {COLUMNS} FROM receipt WHERE id = ?1");
-    let found = conn.prepare_cached(&sql)?.query_row([id], from_row).optional()?;
+    let found = conn.sqlite().prepare_cached(&sql)?.query_row([id], from_row).optional()?;
     found.map(|r| with_transfers(conn, r)).transpose()
 }
 
 /// The receipts that pay a debt (successful and not held), oldest first.
-pub fn list_ok_receipts_for_debt(conn: &Connection, debt_id: i64) -> Result<Vec<ReceiptRecord>, StoreError> {
+pub fn list_ok_receipts_for_debt(conn: &Conn, debt_id: i64) -> Result<Vec<ReceiptRecord>, StoreError> {
     let sql = format!("SELECT {COLUMNS} FROM receipt WHERE debt_id = ?1 AND outcome = 'OK' AND held = 0 ORDER BY id");
-    Ok(conn.prepare_cached(&sql)?.query_map([debt_id], from_row)?.collect::<Result<_, _>>()?)
+    Ok(conn.sqlite().prepare_cached(&sql)?.query_map([debt_id], from_row)?.collect::<Result<_, _>>()?)
 }
 
 /// Paying receipts (successful, not held) where this fiscal code is the debtor or the payer,
 /// newest first.
-pub fn list_receipts_of_party(conn: &Connection, party_id: &str, limit: u32) -> Result<Vec<ReceiptRecord>, StoreError> {
+pub fn list_receipts_of_party(conn: &Conn, party_id: &str, limit: u32) -> Result<Vec<ReceiptRecord>, StoreError> {
     let sql = format!(
         "SELECT {COLUMNS} FROM receipt WHERE outcome = 'OK' AND held = 0 AND (debtor_id = ?1 OR payer_id = ?1) \
          ORDER BY id DESC LIMIT ?2"
     );
-    Ok(conn.prepare_cached(&sql)?.query_map(params![party_id, limit], from_row)?.collect::<Result<_, _>>()?)
+    Ok(conn.sqlite().prepare_cached(&sql)?.query_map(params![party_id, limit], from_row)?.collect::<Result<_, _>>()?)
 }
 
 /// Releases a held receipt: from now on it pays its debt. False when it was not held.
-pub fn update_released(conn: &Connection, id: i64) -> Result<bool, StoreError> {
-    Ok(conn.prepare_cached("UPDATE receipt SET held = 0 WHERE id = ?1 AND held = 1")?.execute([id])? == 1)
+pub fn update_released(conn: &Conn, id: i64) -> Result<bool, StoreError> {
+    Ok(conn.sqlite().prepare_cached("UPDATE receipt SET held = 0 WHERE id = ?1 AND held = 1")?.execute([id])? == 1)
 }
 
 /// The payment a receipt carries, as terms to compare with what was asked for.
@@ -295,7 +298,7 @@ pub fn received_terms(creditor: &str, r: &ReceiptRecord) -> PaymentTerms {
 /// debt's amount and beneficiaries (accounts are not known any more); one that does not match is
 /// held and gets an open `RICEVUTA_DIFFORME` anomaly. The debt's state is left as it is: the
 /// anomaly tells the operator what it was paid with. Returns how many were held.
-pub(super) fn recheck_all(conn: &Connection, now: &str) -> Result<u64, StoreError> {
+pub(super) fn recheck_all(conn: &Conn, now: &str) -> Result<u64, StoreError> {
     /// A receipt to check: its id, org, paid amount, and what its debt asks for.
     struct Candidate {
         id: i64,
@@ -304,6 +307,7 @@ pub(super) fn recheck_all(conn: &Connection, now: &str) -> Result<u64, StoreErro
         expected: PaymentTerms,
     }
     let candidates: Vec<Candidate> = conn
+        .sqlite()
         .prepare(
             "SELECT r.id, r.org_id, r.amount_cents, o.fiscal_code, d.amount_cents, d.mb_amount_cents, d.mb_fiscal_code \
              FROM receipt r JOIN debt d ON d.id = r.debt_id JOIN org o ON o.id = r.org_id \
@@ -333,7 +337,7 @@ pub(super) fn recheck_all(conn: &Connection, now: &str) -> Result<u64, StoreErro
         if found.is_empty() {
             continue;
         }
-        conn.prepare_cached("UPDATE receipt SET held = 1 WHERE id = ?1")?.execute([c.id])?;
+        conn.sqlite().prepare_cached("UPDATE receipt SET held = 1 WHERE id = ?1")?.execute([c.id])?;
         let details = super::anomalies::receipt_details(&found);
         let anomaly = super::anomalies::NewAnomaly {
             org_id: c.org_id,

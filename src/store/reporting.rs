@@ -1,8 +1,8 @@
 //! Reporting flows (FdR) and their rows.
 
-use rusqlite::{Connection, OptionalExtension, named_params, params};
+use rusqlite::{OptionalExtension, named_params, params};
 
-use super::StoreError;
+use super::{Conn, StoreError};
 
 /// One reported transfer.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -40,13 +40,13 @@ pub struct ReportingFlowRecord {
 /// Whether (IUF, revision, PSP) is stored for the org. `psp_id` `None` matches any PSP (the SOAP
 /// list names flows by IUF only).
 pub fn flow_exists(
-    conn: &Connection,
+    conn: &Conn,
     org_id: i64,
     iuf: &str,
     revision: i64,
     psp_id: Option<&str>,
 ) -> Result<bool, StoreError> {
-    Ok(conn
+    Ok(conn.sqlite()
         .prepare_cached(
             "SELECT 1 FROM reporting_flow WHERE org_id = ?1 AND iuf = ?2 AND revision = ?3 AND (?4 IS NULL OR psp_id = ?4)",
         )?
@@ -54,8 +54,8 @@ pub fn flow_exists(
 }
 
 /// Inserts a flow with its rows; returns its id.
-pub fn insert_flow(conn: &Connection, f: &ReportingFlowRecord, now: &str) -> Result<i64, StoreError> {
-    conn.prepare_cached(
+pub fn insert_flow(conn: &Conn, f: &ReportingFlowRecord, now: &str) -> Result<i64, StoreError> {
+    conn.sqlite().prepare_cached(
         "INSERT INTO reporting_flow (org_id, iuf, revision, psp_id, psp_name, flow_date, settlement_id, settlement_date, \
          total_payments, total_amount_cents, state, reject_reason, source, document, fetched_at) VALUES (:org_id, :iuf, \
          :revision, :psp_id, :psp_name, :flow_date, :settlement_id, :settlement_date, :total_payments, :total_amount, \
@@ -68,8 +68,8 @@ pub fn insert_flow(conn: &Connection, f: &ReportingFlowRecord, now: &str) -> Res
         ":reason": f.reject_reason, ":source": f.source, ":document": f.document, ":now": now,
     })
     .map_err(StoreError::from_sqlite)?;
-    let id = conn.last_insert_rowid();
-    let mut stmt = conn.prepare_cached(
+    let id = conn.sqlite().last_insert_rowid();
+    let mut stmt = conn.sqlite().prepare_cached(
         "INSERT INTO reporting_payment (flow_id, row_index, iuv, iur, transfer_index, amount_cents, outcome_code, outcome_date) \
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
     )?;
@@ -89,8 +89,8 @@ pub fn insert_flow(conn: &Connection, f: &ReportingFlowRecord, now: &str) -> Res
 }
 
 /// The flows of an org, newest first (rows not loaded).
-pub fn list_flows(conn: &Connection, org_id: i64) -> Result<Vec<ReportingFlowRecord>, StoreError> {
-    let mut stmt = conn.prepare_cached(
+pub fn list_flows(conn: &Conn, org_id: i64) -> Result<Vec<ReportingFlowRecord>, StoreError> {
+    let mut stmt = conn.sqlite().prepare_cached(
         "SELECT id, org_id, iuf, revision, psp_id, psp_name, flow_date, settlement_id, settlement_date, total_payments, \
          total_amount_cents, state, reject_reason, source, fetched_at FROM reporting_flow WHERE org_id = ?1 ORDER BY id DESC",
     )?;
@@ -120,8 +120,9 @@ pub fn list_flows(conn: &Connection, org_id: i64) -> Result<Vec<ReportingFlowRec
 }
 
 /// How many rows a flow has.
-pub fn count_flow_payments(conn: &Connection, flow_id: i64) -> Result<i64, StoreError> {
+pub fn count_flow_payments(conn: &Conn, flow_id: i64) -> Result<i64, StoreError> {
     Ok(conn
+        .sqlite()
         .prepare_cached("SELECT count(*) FROM reporting_payment WHERE flow_id = ?1")?
         .query_row([flow_id], |row| row.get(0))
         .optional()?

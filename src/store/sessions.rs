@@ -3,9 +3,9 @@
 //! A session row is keyed by the SHA-256 of the cookie value; the web layer owns what `data_json`
 //! holds. **Invariant:** the cookie value itself is never stored.
 
-use rusqlite::{Connection, OptionalExtension, Row, named_params, params};
+use rusqlite::{OptionalExtension, Row, named_params, params};
 
-use super::StoreError;
+use super::{Conn, StoreError};
 
 /// A session as stored.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -41,8 +41,8 @@ fn from_row(row: &Row<'_>) -> rusqlite::Result<SessionRecord> {
 }
 
 /// Inserts a new session.
-pub fn insert_session(conn: &Connection, s: &SessionRecord) -> Result<(), StoreError> {
-    conn.prepare_cached(
+pub fn insert_session(conn: &Conn, s: &SessionRecord) -> Result<(), StoreError> {
+    conn.sqlite().prepare_cached(
         "INSERT INTO session (id_hash, csrf_token, citizen_id, citizen_name, citizen_email, auth_method, data_json, \
          created_at, last_seen_at, expires_at) VALUES (:id_hash, :csrf, :cid, :cname, :cemail, :auth, :data, \
          :created, :seen, :expires)",
@@ -57,14 +57,14 @@ pub fn insert_session(conn: &Connection, s: &SessionRecord) -> Result<(), StoreE
 }
 
 /// The session with this id hash, if it has not expired at `now`.
-pub fn find_live_session(conn: &Connection, id_hash: &str, now: &str) -> Result<Option<SessionRecord>, StoreError> {
+pub fn find_live_session(conn: &Conn, id_hash: &str, now: &str) -> Result<Option<SessionRecord>, StoreError> {
     let sql = format!("SELECT {COLUMNS} FROM session WHERE id_hash = ?1 AND expires_at > ?2");
-    Ok(conn.prepare_cached(&sql)?.query_row(params![id_hash, now], from_row).optional()?)
+    Ok(conn.sqlite().prepare_cached(&sql)?.query_row(params![id_hash, now], from_row).optional()?)
 }
 
 /// Writes the mutable fields of a session (data, citizen, expiry).
-pub fn update_session(conn: &Connection, s: &SessionRecord) -> Result<(), StoreError> {
-    conn.prepare_cached(
+pub fn update_session(conn: &Conn, s: &SessionRecord) -> Result<(), StoreError> {
+    conn.sqlite().prepare_cached(
         "UPDATE session SET citizen_id = :cid, citizen_name = :cname, citizen_email = :cemail, auth_method = :auth, \
          data_json = :data, last_seen_at = :seen, expires_at = :expires WHERE id_hash = :id_hash",
     )?
@@ -76,26 +76,31 @@ pub fn update_session(conn: &Connection, s: &SessionRecord) -> Result<(), StoreE
 }
 
 /// Deletes a session (logout, rotation).
-pub fn delete_session(conn: &Connection, id_hash: &str) -> Result<(), StoreError> {
-    conn.prepare_cached("DELETE FROM session WHERE id_hash = ?1")?.execute([id_hash])?;
+pub fn delete_session(conn: &Conn, id_hash: &str) -> Result<(), StoreError> {
+    conn.sqlite().prepare_cached("DELETE FROM session WHERE id_hash = ?1")?.execute([id_hash])?;
     Ok(())
 }
 
 /// Deletes sessions expired before `now`; returns how many.
-pub fn delete_expired_sessions(conn: &Connection, now: &str) -> Result<usize, StoreError> {
-    Ok(conn.prepare_cached("DELETE FROM session WHERE expires_at <= ?1")?.execute([now])?)
+pub fn delete_expired_sessions(conn: &Conn, now: &str) -> Result<usize, StoreError> {
+    Ok(conn.sqlite().prepare_cached("DELETE FROM session WHERE expires_at <= ?1")?.execute([now])?)
 }
 
 /// The setting `key`, if set.
-pub fn find_setting(conn: &Connection, key: &str) -> Result<Option<String>, StoreError> {
-    Ok(conn.prepare_cached("SELECT value FROM setting WHERE key = ?1")?.query_row([key], |r| r.get(0)).optional()?)
+pub fn find_setting(conn: &Conn, key: &str) -> Result<Option<String>, StoreError> {
+    Ok(conn
+        .sqlite()
+        .prepare_cached("SELECT value FROM setting WHERE key = ?1")?
+        .query_row([key], |r| r.get(0))
+        .optional()?)
 }
 
 /// Sets `key` unless it is set already (first writer wins); returns the stored value.
-pub fn insert_setting_once(conn: &Connection, key: &str, value: &str, now: &str) -> Result<String, StoreError> {
-    conn.prepare_cached(
-        "INSERT INTO setting (key, value, created_at) VALUES (?1, ?2, ?3) ON CONFLICT (key) DO NOTHING",
-    )?
-    .execute(params![key, value, now])?;
+pub fn insert_setting_once(conn: &Conn, key: &str, value: &str, now: &str) -> Result<String, StoreError> {
+    conn.sqlite()
+        .prepare_cached(
+            "INSERT INTO setting (key, value, created_at) VALUES (?1, ?2, ?3) ON CONFLICT (key) DO NOTHING",
+        )?
+        .execute(params![key, value, now])?;
     find_setting(conn, key)?.ok_or(StoreError::Corrupt { column: "setting.value", reason: format!("{key} vanished") })
 }

@@ -1,9 +1,9 @@
 //! SIL sessions of the redirect flow: what a paaSILInviaDovuti (or carrello, or VerificaAvviso)
 //! left for the citizen's landing page, and the cart it became.
 
-use rusqlite::{Connection, OptionalExtension, Row, named_params, params};
+use rusqlite::{OptionalExtension, Row, named_params, params};
 
-use super::StoreError;
+use super::{Conn, StoreError};
 
 /// A SIL session as stored.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -43,43 +43,45 @@ fn from_row(row: &Row<'_>) -> rusqlite::Result<SilSessionRecord> {
 }
 
 /// Inserts a session; returns its id.
-pub fn insert_sil_session(conn: &Connection, s: &SilSessionRecord) -> Result<i64, StoreError> {
-    conn.prepare_cached(
-        "INSERT INTO sil_session (id_session, token, org_id, kind, show_mode, back_url, payer_email, payload, \
+pub fn insert_sil_session(conn: &Conn, s: &SilSessionRecord) -> Result<i64, StoreError> {
+    conn.sqlite()
+        .prepare_cached(
+            "INSERT INTO sil_session (id_session, token, org_id, kind, show_mode, back_url, payer_email, payload, \
          created_at, expires_at) VALUES (:id_session, :token, :org, :kind, :show, :back, :email, :payload, :created, \
          :expires)",
-    )?
-    .execute(named_params! {
-        ":id_session": s.id_session, ":token": s.token, ":org": s.org_id, ":kind": s.kind, ":show": s.show_mode,
-        ":back": s.back_url, ":email": s.payer_email, ":payload": s.payload, ":created": s.created_at,
-        ":expires": s.expires_at,
-    })
-    .map_err(StoreError::from_sqlite)?;
-    Ok(conn.last_insert_rowid())
+        )?
+        .execute(named_params! {
+            ":id_session": s.id_session, ":token": s.token, ":org": s.org_id, ":kind": s.kind, ":show": s.show_mode,
+            ":back": s.back_url, ":email": s.payer_email, ":payload": s.payload, ":created": s.created_at,
+            ":expires": s.expires_at,
+        })
+        .map_err(StoreError::from_sqlite)?;
+    Ok(conn.sqlite().last_insert_rowid())
 }
 
 /// The session with this idSession.
-pub fn find_sil_session(conn: &Connection, id_session: &str) -> Result<Option<SilSessionRecord>, StoreError> {
+pub fn find_sil_session(conn: &Conn, id_session: &str) -> Result<Option<SilSessionRecord>, StoreError> {
     let sql = format!("SELECT {COLUMNS} FROM sil_session WHERE id_session = ?1");
-    Ok(conn.prepare_cached(&sql)?.query_row([id_session], from_row).optional()?)
+    Ok(conn.sqlite().prepare_cached(&sql)?.query_row([id_session], from_row).optional()?)
 }
 
 /// The session whose landing URL carries this token.
-pub fn find_sil_session_by_token(conn: &Connection, token: &str) -> Result<Option<SilSessionRecord>, StoreError> {
+pub fn find_sil_session_by_token(conn: &Conn, token: &str) -> Result<Option<SilSessionRecord>, StoreError> {
     let sql = format!("SELECT {COLUMNS} FROM sil_session WHERE token = ?1");
-    Ok(conn.prepare_cached(&sql)?.query_row([token], from_row).optional()?)
+    Ok(conn.sqlite().prepare_cached(&sql)?.query_row([token], from_row).optional()?)
 }
 
 /// The session that became this cart.
-pub fn find_sil_session_by_cart(conn: &Connection, cart_id: i64) -> Result<Option<SilSessionRecord>, StoreError> {
+pub fn find_sil_session_by_cart(conn: &Conn, cart_id: i64) -> Result<Option<SilSessionRecord>, StoreError> {
     let sql = format!("SELECT {COLUMNS} FROM sil_session WHERE cart_id = ?1");
-    Ok(conn.prepare_cached(&sql)?.query_row([cart_id], from_row).optional()?)
+    Ok(conn.sqlite().prepare_cached(&sql)?.query_row([cart_id], from_row).optional()?)
 }
 
 /// Links a session to the cart it became; returns false when it already had one (a second
 /// confirmation of the same landing page).
-pub fn update_sil_session_cart(conn: &Connection, id: i64, cart_id: i64) -> Result<bool, StoreError> {
+pub fn update_sil_session_cart(conn: &Conn, id: i64, cart_id: i64) -> Result<bool, StoreError> {
     let n = conn
+        .sqlite()
         .prepare_cached("UPDATE sil_session SET cart_id = ?2 WHERE id = ?1 AND cart_id IS NULL")?
         .execute(params![id, cart_id])?;
     Ok(n == 1)
@@ -97,18 +99,20 @@ pub struct SilUploadRecord {
 }
 
 /// Records an authorized upload.
-pub fn insert_sil_upload(conn: &Connection, u: &SilUploadRecord) -> Result<(), StoreError> {
-    conn.prepare_cached(
-        "INSERT INTO sil_upload (request_token, org_id, created_at, expires_at) VALUES (?1, ?2, ?3, ?4)",
-    )?
-    .execute(params![u.request_token, u.org_id, u.created_at, u.expires_at])
-    .map_err(StoreError::from_sqlite)?;
+pub fn insert_sil_upload(conn: &Conn, u: &SilUploadRecord) -> Result<(), StoreError> {
+    conn.sqlite()
+        .prepare_cached(
+            "INSERT INTO sil_upload (request_token, org_id, created_at, expires_at) VALUES (?1, ?2, ?3, ?4)",
+        )?
+        .execute(params![u.request_token, u.org_id, u.created_at, u.expires_at])
+        .map_err(StoreError::from_sqlite)?;
     Ok(())
 }
 
 /// The authorized upload with this request token.
-pub fn find_sil_upload(conn: &Connection, request_token: &str) -> Result<Option<SilUploadRecord>, StoreError> {
+pub fn find_sil_upload(conn: &Conn, request_token: &str) -> Result<Option<SilUploadRecord>, StoreError> {
     Ok(conn
+        .sqlite()
         .prepare_cached(
             "SELECT request_token, org_id, import_id, used_at, created_at, expires_at FROM sil_upload \
              WHERE request_token = ?1",
@@ -127,16 +131,18 @@ pub fn find_sil_upload(conn: &Connection, request_token: &str) -> Result<Option<
 }
 
 /// Marks an upload used; returns false when it already was (a token works once).
-pub fn update_sil_upload_used(conn: &Connection, request_token: &str, now: &str) -> Result<bool, StoreError> {
+pub fn update_sil_upload_used(conn: &Conn, request_token: &str, now: &str) -> Result<bool, StoreError> {
     let n = conn
+        .sqlite()
         .prepare_cached("UPDATE sil_upload SET used_at = ?2 WHERE request_token = ?1 AND used_at IS NULL")?
         .execute(params![request_token, now])?;
     Ok(n == 1)
 }
 
 /// Links an upload to the import it became.
-pub fn update_sil_upload_import(conn: &Connection, request_token: &str, import_id: i64) -> Result<(), StoreError> {
-    conn.prepare_cached("UPDATE sil_upload SET import_id = ?2 WHERE request_token = ?1")?
+pub fn update_sil_upload_import(conn: &Conn, request_token: &str, import_id: i64) -> Result<(), StoreError> {
+    conn.sqlite()
+        .prepare_cached("UPDATE sil_upload SET import_id = ?2 WHERE request_token = ?1")?
         .execute(params![request_token, import_id])?;
     Ok(())
 }
@@ -144,13 +150,14 @@ pub fn update_sil_upload_import(conn: &Connection, request_token: &str, import_i
 /// Ids of org `org_id`'s debts still to pay that have a notice and were created in
 /// [`from`, `to`) (ISO timestamps), oldest first (paaSILChiediAvvisiPendenti).
 pub fn list_pending_debt_ids(
-    conn: &Connection,
+    conn: &Conn,
     org_id: i64,
     from: &str,
     to: &str,
     limit: u32,
 ) -> Result<Vec<i64>, StoreError> {
     Ok(conn
+        .sqlite()
         .prepare_cached(
             "SELECT id FROM debt WHERE org_id = ?1 AND state = 'INSERIMENTO_DOVUTO' AND notice_number IS NOT NULL \
              AND created_at >= ?2 AND created_at < ?3 ORDER BY id LIMIT ?4",
@@ -178,8 +185,9 @@ pub struct ExternalPaymentRecord {
 
 /// Records an external payment; `false` when the same (org, IUV, collection id) was recorded
 /// already (a replay).
-pub fn insert_external_payment(conn: &Connection, p: &ExternalPaymentRecord, now: &str) -> Result<bool, StoreError> {
+pub fn insert_external_payment(conn: &Conn, p: &ExternalPaymentRecord, now: &str) -> Result<bool, StoreError> {
     let n = conn
+        .sqlite()
         .prepare_cached(
             "INSERT INTO external_payment (org_id, debt_id, iuv, context_code, amount_cents, outcome_date, \
              payment_index, collection_id, attestor_kind, attestor_code, attestor_name, recorded_by, created_at) \

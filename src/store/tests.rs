@@ -37,7 +37,8 @@ fn reopening_migrates_nothing_and_keeps_data() {
     assert_eq!(applied, 0);
     let listed = db.read(orgs::list_orgs).unwrap();
     assert_eq!(listed.len(), 1);
-    let mode: String = db.read(|c| Ok::<_, StoreError>(c.query_row("PRAGMA journal_mode", [], |r| r.get(0))?)).unwrap();
+    let mode: String =
+        db.read(|c| Ok::<_, StoreError>(c.sqlite().query_row("PRAGMA journal_mode", [], |r| r.get(0))?)).unwrap();
     assert_eq!(mode, "wal");
 }
 
@@ -102,8 +103,8 @@ fn upgrading_a_version_1_database_gives_exactly_schema_sql() {
     assert_eq!(i64::from(applied), SCHEMA_VERSION - 1, "one step per version after 1");
     let fresh_path = dir.path().join("fresh.db");
     let (fresh, _) = Db::open(&fresh_path).unwrap();
-    let old_shape = upgraded.read(|c| Ok::<_, StoreError>(shape(c))).unwrap();
-    let new_shape = fresh.read(|c| Ok::<_, StoreError>(shape(c))).unwrap();
+    let old_shape = upgraded.read(|c| Ok::<_, StoreError>(shape(c.sqlite()))).unwrap();
+    let new_shape = fresh.read(|c| Ok::<_, StoreError>(shape(c.sqlite()))).unwrap();
     assert_eq!(old_shape.join("\n"), new_shape.join("\n"));
     assert_eq!(upgraded.read(orgs::list_orgs).unwrap().len(), 1, "the upgrade kept the data");
 }
@@ -138,7 +139,7 @@ fn upgrading_keeps_live_identifiers_live_and_released_ones_free() {
     assert!(!db.read(|c| debts::identifier_is_live(c, 1, debts::IdKind::Iuv, "01000000000000144")).unwrap());
     let released: Vec<(i64, i64)> = db
         .read(|c| {
-            let mut stmt = c.prepare("SELECT id, released_id FROM debt ORDER BY id")?;
+            let mut stmt = c.sqlite().prepare("SELECT id, released_id FROM debt ORDER BY id")?;
             let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?.collect::<Result<_, _>>()?;
             Ok::<_, StoreError>(rows)
         })
@@ -149,14 +150,15 @@ fn upgrading_keeps_live_identifiers_live_and_released_ones_free() {
 #[test]
 fn search_indexes_set_aside_come_back_as_defined_with_their_statistics() {
     let (_dir, db) = open_temp();
-    let definitions = |c: &Connection| -> Result<Vec<String>, StoreError> {
-        let mut stmt =
-            c.prepare("SELECT sql FROM sqlite_schema WHERE type = 'index' AND tbl_name = 'debt' ORDER BY name")?;
+    let definitions = |c: &Conn| -> Result<Vec<String>, StoreError> {
+        let mut stmt = c
+            .sqlite()
+            .prepare("SELECT sql FROM sqlite_schema WHERE type = 'index' AND tbl_name = 'debt' ORDER BY name")?;
         let rows = stmt.query_map([], |r| r.get(0))?.collect::<Result<_, _>>()?;
         Ok(rows)
     };
-    let statistics = |c: &Connection| -> Result<Vec<String>, StoreError> {
-        let mut stmt = c.prepare(
+    let statistics = |c: &Conn| -> Result<Vec<String>, StoreError> {
+        let mut stmt = c.sqlite().prepare(
             "SELECT idx || ' ' || stat FROM sqlite_stat1 WHERE tbl = 'debt' UNION ALL \
              SELECT idx || ' ' || neq || ' ' || hex(sample) FROM sqlite_stat4 WHERE tbl = 'debt' ORDER BY 1",
         )?;
@@ -165,7 +167,7 @@ fn search_indexes_set_aside_come_back_as_defined_with_their_statistics() {
     };
     db.write(|tx| {
         let org_id = orgs::insert_org(tx, &org("c_a001", "00000000000"), "t")?;
-        tx.execute_batch(&format!(
+        tx.sqlite().execute_batch(&format!(
             "INSERT INTO debt_type (id, org_id, code, description, taxonomy_code, created_at, updated_at) \
                  VALUES (1, {org_id}, 'TARI', 'Tassa rifiuti', '0101002IM', 't', 't'); \
              WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 300) \
@@ -196,7 +198,7 @@ fn search_indexes_set_aside_come_back_as_defined_with_their_statistics() {
 fn optimize_keeps_index_summaries_but_no_samples() {
     let (_dir, db) = open_temp();
     db.write(|tx| {
-        tx.execute_batch(
+        tx.sqlite().execute_batch(
             "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 500) \
              INSERT INTO org (ipa_code, fiscal_code, name, segregation_code, created_at, updated_at) \
              SELECT 'c_' || i, printf('%011d', i), 'Ente ' || i, '01', 't', 't' FROM n; ANALYZE;",
@@ -205,8 +207,10 @@ fn optimize_keeps_index_summaries_but_no_samples() {
     })
     .unwrap();
     let count = |table: &str| {
-        db.read(|c| Ok::<i64, StoreError>(c.query_row(&format!("SELECT count(*) FROM {table}"), [], |r| r.get(0))?))
-            .unwrap()
+        db.read(|c| {
+            Ok::<i64, StoreError>(c.sqlite().query_row(&format!("SELECT count(*) FROM {table}"), [], |r| r.get(0))?)
+        })
+        .unwrap()
     };
     assert!(count("sqlite_stat4") > 0, "ANALYZE samples the indexes of this build");
     db.optimize().unwrap();
@@ -343,9 +347,10 @@ fn audit_is_append_only() {
     let (_dir, db) = open_temp();
     let entry = audit::AuditEntry { actor: "cli", action: "org.add", outcome: "OK", ..Default::default() };
     db.write(|tx| audit::insert_audit(tx, &entry, "2026-01-01T00:00:00Z")).unwrap();
-    let err = db.write(|tx| Ok::<_, StoreError>(tx.execute("UPDATE audit SET outcome = 'KO'", [])?)).unwrap_err();
+    let err =
+        db.write(|tx| Ok::<_, StoreError>(tx.sqlite().execute("UPDATE audit SET outcome = 'KO'", [])?)).unwrap_err();
     assert!(err.to_string().contains("audit is append-only"), "{err}");
-    let err = db.write(|tx| Ok::<_, StoreError>(tx.execute("DELETE FROM audit", [])?)).unwrap_err();
+    let err = db.write(|tx| Ok::<_, StoreError>(tx.sqlite().execute("DELETE FROM audit", [])?)).unwrap_err();
     assert!(err.to_string().contains("audit is append-only"), "{err}");
 }
 
@@ -374,10 +379,11 @@ fn upgrading_to_14_holds_receipts_that_do_not_match_their_debt() {
     let dir = tempfile::tempdir().unwrap();
     let old = dir.path().join("old.db");
     {
-        let mut conn = Connection::open(&old).unwrap();
+        let store = Conn { sqlite: Connection::open(&old).unwrap() };
+        let conn = store.sqlite();
         conn.execute_batch(migrate::VERSION_1).unwrap();
         conn.pragma_update(None, "user_version", 1).unwrap();
-        migrate::migrate_until(&mut conn, "old.db", 13).unwrap();
+        migrate::migrate_until(&store, "old.db", 13).unwrap();
         conn.execute_batch(
             "INSERT INTO org (id, ipa_code, fiscal_code, name, segregation_code, created_at, updated_at) \
                  VALUES (1, 'c_a001', '80012345678', 'A', '01', 't', 't'); \
@@ -417,7 +423,7 @@ fn upgrading_to_14_holds_receipts_that_do_not_match_their_debt() {
     assert_eq!(i64::from(applied), SCHEMA_VERSION - 13);
     let held: Vec<(i64, bool)> = db
         .read(|c| {
-            let mut stmt = c.prepare("SELECT id, held FROM receipt ORDER BY id")?;
+            let mut stmt = c.sqlite().prepare("SELECT id, held FROM receipt ORDER BY id")?;
             let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?.collect::<Result<_, _>>()?;
             Ok::<_, StoreError>(rows)
         })

@@ -260,3 +260,39 @@ fn pdf_depends_on_no_service() {
         }
     }
 }
+
+/// The store's connection is opaque: no file outside src/store names rusqlite (benches included;
+/// tests/ may open the database file with it to look inside), and `store::Conn` lends its SQLite
+/// connection to nobody else (no public field, no `Deref`, no public accessor), so a service
+/// cannot run SQL through the handle it passes around and another engine stays a store change.
+#[test]
+fn rusqlite_stays_inside_the_store() {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let mut files = Vec::new();
+    for dir in ["src", "benches"] {
+        rust_files(&root.join(dir), &mut files);
+    }
+    for path in files {
+        let name = path.strip_prefix(&root).unwrap().display().to_string();
+        if !name.starts_with("src/store/") {
+            let text = std::fs::read_to_string(&path).unwrap();
+            assert!(!text.contains("rusqlite"), "{name} names rusqlite: only src/store/ may, behind store::Conn");
+        }
+    }
+
+    let store = std::fs::read_to_string(root.join("src/store/mod.rs")).unwrap();
+    let head = "pub struct Conn {";
+    let fields = &store[store.find(head).expect("store::Conn is a struct of the store's own") + head.len()..];
+    let fields = &fields[..fields.find("\n}").unwrap()];
+    assert!(!fields.contains("pub"), "store::Conn's fields stay private to src/store: {fields}");
+    assert!(!store.contains("Deref for Conn"), "store::Conn must not deref to the SQLite connection");
+    let methods = &store[store.find("impl Conn {").unwrap()..];
+    let methods = &methods[..methods.find("\n}").unwrap()];
+    for line in methods.lines().filter(|l| l.contains("fn ")) {
+        let private = line.trim_start().starts_with("fn ") || line.trim_start().starts_with("pub(in crate::store) fn ");
+        assert!(
+            private || !(line.contains("Connection") || line.contains("Transaction")),
+            "store::Conn lends its SQLite connection outside src/store: {line}"
+        );
+    }
+}
