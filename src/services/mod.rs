@@ -42,6 +42,8 @@ pub mod sil_queries;
 pub mod sil_sessions;
 pub mod sil_uploads;
 pub mod spontaneous;
+#[cfg(test)]
+pub(crate) mod testkit;
 
 use crate::domain::{Email, Iban};
 use crate::store::StoreError;

@@ -464,3 +464,110 @@ pub fn demand_notice(
         .ok_or_else(|| PaymentError::Semantic("no notice number generated".to_owned()))?;
     verify(db, &org.fiscal_code, &notice, today)
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
+
+    use super::*;
+    use crate::services::anomalies::{self, Resolution};
+    use crate::services::testkit::{FISCAL_CODE, IBAN, Kit, POSTAL_IBAN};
+    use crate::store::receipts::ReceiptTransferRecord;
+
+    /// A successful receipt of `cents` for `debt`, crediting `iban`.
+    fn receipt(debt: &DebtRecord, id: &str, cents: i64, iban: &str) -> ReceiptRecord {
+        ReceiptRecord {
+            receipt_id: id.to_owned(),
+            notice_number: debt.notice_number.clone().unwrap(),
+            iuv: debt.iuv.clone().unwrap(),
+            outcome: "OK".to_owned(),
+            amount_cents: cents,
+            primitive: "paSendRTV2".to_owned(),
+            payment_date_time: Some("2026-12-07T10:15:00".to_owned()),
+            transfers: vec![ReceiptTransferRecord {
+                index: 1,
+                amount_cents: cents,
+                fiscal_code: FISCAL_CODE.to_owned(),
+                iban: Some(iban.to_owned()),
+                ..ReceiptTransferRecord::default()
+            }],
+            ..ReceiptRecord::default()
+        }
+    }
+
+    fn accept(kit: &Kit, r: ReceiptRecord) -> ReceiptOutcome {
+        let exchange = Exchange { response: "<ok/>", duration_ms: 1 };
+        accept_receipt(&kit.db, FISCAL_CODE, r, &exchange, kit.today, &kit.now).unwrap()
+    }
+
+    fn state(kit: &Kit, debt: &DebtRecord) -> String {
+        kit.db.read(|c| debts::find_debt_by_id(c, debt.id)).unwrap().unwrap().state
+    }
+
+    #[test]
+    fn a_receipt_that_pays_the_offer_settles_the_debt() {
+        let kit = Kit::new();
+        let debt = kit.debt("D1", 2000);
+        let view = get_payment(&kit.db, FISCAL_CODE, &Kit::notice(&debt), false, kit.today, &kit.now).unwrap();
+        assert_eq!(view.terms().transfers[0].iban.as_deref(), Some(IBAN));
+        assert_eq!(accept(&kit, receipt(&debt, "R1", 2000, IBAN)), ReceiptOutcome::Stored { flag: None, held: false });
+        assert_eq!(state(&kit, &debt), "COMPLETATO");
+        assert_eq!(accept(&kit, receipt(&debt, "R1", 2000, IBAN)), ReceiptOutcome::Replay);
+    }
+
+    #[test]
+    fn a_postal_offer_is_one_more_way_to_pay_not_a_replacement() {
+        let kit = Kit::new();
+        let debt = kit.debt("D1", 2000);
+        let notice = Kit::notice(&debt);
+        get_payment(&kit.db, FISCAL_CODE, &notice, false, kit.today, &kit.now).unwrap();
+        get_payment(&kit.db, FISCAL_CODE, &notice, true, kit.today, &kit.now).unwrap();
+        let offers = kit.db.read(|c| payment_offers::list_offers(c, debt.id)).unwrap();
+        assert_eq!(offers.len(), 2, "the bank and the postal answer are both on record");
+        let outcome = accept(&kit, receipt(&debt, "R1", 2000, POSTAL_IBAN));
+        assert_eq!(outcome, ReceiptOutcome::Stored { flag: None, held: false });
+    }
+
+    #[test]
+    fn a_receipt_that_differs_is_held_with_an_anomaly_until_an_admin_accepts_it() {
+        let kit = Kit::new();
+        let debt = kit.debt("D1", 2000);
+        assert_eq!(accept(&kit, receipt(&debt, "R1", 1, IBAN)), ReceiptOutcome::Stored { flag: None, held: true });
+        assert_eq!(state(&kit, &debt), "INSERIMENTO_DOVUTO", "a held receipt settles nothing");
+        assert!(kit.db.read(|c| receipts::list_ok_receipts_for_debt(c, debt.id)).unwrap().is_empty());
+
+        let org = kit.db.read(|c| orgs::find_org_by_ipa(c, crate::services::testkit::IPA)).unwrap().unwrap();
+        let admin = crate::services::access::OrgAccess {
+            username: "admin".to_owned(),
+            org: org.clone(),
+            admin: true,
+            app_admin: false,
+            allowed_types: None,
+        };
+        let open = anomalies::list(&kit.db, &admin, true).unwrap();
+        assert_eq!(open.len(), 1);
+        assert_eq!(open[0].record.kind, "RICEVUTA_DIFFORME");
+        assert!(open[0].can_accept());
+        let operator = crate::services::access::OrgAccess { admin: false, ..admin.clone() };
+        assert!(anomalies::list(&kit.db, &operator, true).is_err(), "operators do not review anomalies");
+        let id = open[0].record.id;
+        assert!(anomalies::resolve(&kit.db, &admin, id, Resolution::Accept, " ", &kit.now).is_err());
+        anomalies::resolve(&kit.db, &admin, id, Resolution::Accept, "confirmed by the PSP", &kit.now).unwrap();
+        assert_eq!(state(&kit, &debt), "COMPLETATO");
+        assert_eq!(kit.db.read(|c| receipts::list_ok_receipts_for_debt(c, debt.id)).unwrap().len(), 1);
+        assert!(anomalies::resolve(&kit.db, &admin, id, Resolution::Dismiss, "again", &kit.now).is_err());
+    }
+
+    #[test]
+    fn without_an_offer_the_debt_itself_is_the_measure() {
+        let kit = Kit::new();
+        let debt = kit.debt("D1", 2000);
+        // The Node's stand-in answered the PSP itself: no offer of ours, any account accepted.
+        let outcome = accept(&kit, receipt(&debt, "R1", 2000, "IT02A0301503200000003517230"));
+        assert_eq!(outcome, ReceiptOutcome::Stored { flag: None, held: false });
+        assert_eq!(state(&kit, &debt), "COMPLETATO");
+        // A second payment of a paid debt is a double payment, with its anomaly.
+        let outcome = accept(&kit, receipt(&debt, "R2", 2000, IBAN));
+        assert_eq!(outcome, ReceiptOutcome::Stored { flag: Some("DOPPIO_PAGAMENTO".to_owned()), held: false });
+    }
+}
