@@ -10,6 +10,7 @@ mod backoffice_settings;
 mod backup;
 mod browser;
 mod cli;
+mod contracts_doc;
 mod e2e;
 mod export;
 mod import;
