@@ -4,16 +4,16 @@
 //! Reading builds a small owned tree ([`Element`]) of the single payload element in the Body, with
 //! namespaces resolved. It refuses what a hostile client could abuse: DTDs (so no entity
 //! definitions and no billion-laughs), references to entities other than the five predefined ones,
-//! nesting deeper than [`MAX_DEPTH`], and more than [`MAX_ELEMENTS`] elements. Size limits are the
-//! HTTP layer's. Writing escapes every text and attribute value; element order is the caller's
+//! nesting deeper than [`MAX_DEPTH`], more than [`MAX_ELEMENTS`] elements, more than
+//! [`MAX_ATTRIBUTES`] attributes on one element, and oversized attribute values or texts; its time
+//! is linear in the input. The size of a whole body is the HTTP layer's limit. Writing escapes every text and attribute value; element order is the caller's
 //! (the XSD sequence order).
 //! **Invariant:** no other module parses or builds SOAP envelopes.
 
 use std::fmt::Write as _;
 
-use quick_xml::NsReader;
+use quick_xml::Reader;
 use quick_xml::events::Event;
-use quick_xml::name::ResolveResult;
 
 /// The SOAP 1.1 envelope namespace.
 pub const ENVELOPE_NS: &str = "http://schemas.xmlsoap.org/soap/envelope/";
@@ -21,6 +21,13 @@ pub const ENVELOPE_NS: &str = "http://schemas.xmlsoap.org/soap/envelope/";
 pub const MAX_DEPTH: usize = 64;
 /// Most elements accepted in one envelope; a receipt has about 150.
 pub const MAX_ELEMENTS: usize = 20_000;
+/// Most attributes (namespace declarations included) on one element; pagoPA and MyPay payloads
+/// carry a handful.
+pub const MAX_ATTRIBUTES: usize = 64;
+/// Longest attribute value accepted, in bytes (namespace URIs, `xsi:type`).
+pub const MAX_ATTRIBUTE_BYTES: usize = 4 * 1024;
+/// Longest text of one element, in bytes: a SIL `dovuti` is a base64 document, well under this.
+pub const MAX_TEXT_BYTES: usize = 16 * 1024 * 1024;
 
 /// Why an envelope was refused. Adapters map these to their contract's syntax fault.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -35,6 +42,10 @@ pub enum SoapError {
     TooDeep,
     #[error("XML with more than {MAX_ELEMENTS} elements")]
     TooManyElements,
+    #[error("an XML element with more than {MAX_ATTRIBUTES} attributes")]
+    TooManyAttributes,
+    #[error("XML {0} too large")]
+    TooLarge(&'static str),
     #[error("not a SOAP envelope: {0}")]
     NotEnvelope(String),
 }
@@ -79,17 +90,24 @@ impl Element {
     }
 }
 
-/// Parses an XML document into its root element.
+/// Parses an XML document into its root element, in time linear in its size.
+///
+/// Namespaces are resolved here rather than by quick-xml's `NsReader`: its resolver keeps every
+/// declaration in one list and scans it for each element, and its attribute iterator checks each
+/// attribute against all earlier ones, both quadratic in what a hostile element declares (40,000
+/// attributes cost seconds). Here an element may carry at most [`MAX_ATTRIBUTES`], counted before
+/// any is looked at, and a prefix is found in a map.
 pub fn parse_document(bytes: &[u8]) -> Result<Element, SoapError> {
     let text = std::str::from_utf8(bytes).map_err(|_| SoapError::Malformed("not UTF-8".to_owned()))?;
-    let mut reader = NsReader::from_str(text);
+    let mut reader = Reader::from_str(text);
     reader.config_mut().expand_empty_elements = true;
     reader.config_mut().check_end_names = true;
     let mut stack: Vec<Element> = Vec::new();
+    let mut scopes = Scopes::default();
     let mut root: Option<Element> = None;
     let mut n_elements = 0usize;
     loop {
-        let (resolved, event) = reader.read_resolved_event().map_err(|err| SoapError::Malformed(err.to_string()))?;
+        let event = reader.read_event().map_err(|err| SoapError::Malformed(err.to_string()))?;
         match event {
             Event::Start(start) => {
                 if root.is_some() {
@@ -102,24 +120,17 @@ pub fn parse_document(bytes: &[u8]) -> Result<Element, SoapError> {
                 if stack.len() >= MAX_DEPTH {
                     return Err(SoapError::TooDeep);
                 }
-                let ns = match resolved {
-                    ResolveResult::Bound(ns) => Some(String::from_utf8_lossy(ns.as_ref()).into_owned()),
-                    ResolveResult::Unbound => None,
-                    ResolveResult::Unknown(prefix) => {
-                        return Err(SoapError::Malformed(format!(
-                            "undeclared namespace prefix {}",
-                            String::from_utf8_lossy(&prefix)
-                        )));
-                    }
-                };
-                let name = String::from_utf8_lossy(start.local_name().as_ref()).into_owned();
+                let mut declared = Vec::new();
                 let mut attrs = Vec::new();
-                for attr in start.attributes() {
-                    let attr = attr.map_err(|err| SoapError::Malformed(err.to_string()))?;
-                    let key = attr.key;
-                    if key.as_ref() == b"xmlns" || key.prefix().is_some_and(|p| p.as_ref() == b"xmlns") {
-                        continue;
+                for (n, attr) in start.attributes().with_checks(false).enumerate() {
+                    if n >= MAX_ATTRIBUTES {
+                        return Err(SoapError::TooManyAttributes);
                     }
+                    let attr = attr.map_err(|err| SoapError::Malformed(err.to_string()))?;
+                    if attr.value.len() > MAX_ATTRIBUTE_BYTES {
+                        return Err(SoapError::TooLarge("attribute value"));
+                    }
+                    let key = attr.key;
                     let value = attr
                         .decode_and_unescape_value(reader.decoder())
                         .map_err(|err| match err {
@@ -127,14 +138,37 @@ pub fn parse_document(bytes: &[u8]) -> Result<Element, SoapError> {
                             other => SoapError::Malformed(other.to_string()),
                         })?
                         .into_owned();
-                    attrs.push((String::from_utf8_lossy(key.local_name().as_ref()).into_owned(), value));
+                    let declares = if key.as_ref() == b"xmlns" {
+                        Some(Vec::new())
+                    } else if key.prefix().is_some_and(|p| p.as_ref() == b"xmlns") {
+                        Some(key.local_name().as_ref().to_vec())
+                    } else {
+                        None
+                    };
+                    let name = String::from_utf8_lossy(key.local_name().as_ref()).into_owned();
+                    match declares {
+                        Some(prefix) if declared.iter().any(|(p, _)| *p == prefix) => {
+                            return Err(SoapError::Malformed(format!("namespace prefix {name} declared twice")));
+                        }
+                        Some(prefix) => declared.push((prefix, value)),
+                        None if attrs.iter().any(|(n, _)| *n == name) => {
+                            return Err(SoapError::Malformed(format!("duplicate attribute {name}")));
+                        }
+                        None => attrs.push((name, value)),
+                    }
                 }
+                scopes.open(declared);
+                let qname = start.name();
+                let prefix = qname.prefix();
+                let ns = scopes.resolve(prefix.as_ref().map(|p| p.as_ref()))?;
+                let name = String::from_utf8_lossy(start.local_name().as_ref()).into_owned();
                 stack.push(Element { ns, name, attrs, text: String::new(), children: Vec::new() });
             }
             Event::End(_) => {
                 let Some(done) = stack.pop() else {
                     return Err(SoapError::Malformed("unbalanced end tag".to_owned()));
                 };
+                scopes.close();
                 match stack.last_mut() {
                     Some(parent) => parent.children.push(done),
                     None => root = Some(done),
@@ -143,7 +177,7 @@ pub fn parse_document(bytes: &[u8]) -> Result<Element, SoapError> {
             Event::Text(text) => {
                 let decoded = text.decode().map_err(|err| SoapError::Malformed(err.to_string()))?;
                 match stack.last_mut() {
-                    Some(el) => el.text.push_str(&decoded),
+                    Some(el) => push_text(el, &decoded)?,
                     None if decoded.trim().is_empty() => {}
                     None => return Err(SoapError::Malformed("text outside the root element".to_owned())),
                 }
@@ -151,7 +185,7 @@ pub fn parse_document(bytes: &[u8]) -> Result<Element, SoapError> {
             Event::CData(data) => {
                 let decoded = data.decode().map_err(|err| SoapError::Malformed(err.to_string()))?;
                 if let Some(el) = stack.last_mut() {
-                    el.text.push_str(&decoded);
+                    push_text(el, &decoded)?;
                 }
             }
             Event::GeneralRef(reference) => {
@@ -171,7 +205,7 @@ pub fn parse_document(bytes: &[u8]) -> Result<Element, SoapError> {
                     Err(err) => return Err(SoapError::Malformed(err.to_string())),
                 };
                 if let Some(el) = stack.last_mut() {
-                    el.text.push_str(&resolved);
+                    push_text(el, &resolved)?;
                 }
             }
             Event::DocType(_) => return Err(SoapError::Dtd),
@@ -184,6 +218,59 @@ pub fn parse_document(bytes: &[u8]) -> Result<Element, SoapError> {
         return Err(SoapError::Malformed("unexpected end of document".to_owned()));
     }
     root.ok_or_else(|| SoapError::Malformed("no root element".to_owned()))
+}
+
+fn push_text(el: &mut Element, text: &str) -> Result<(), SoapError> {
+    if el.text.len().saturating_add(text.len()) > MAX_TEXT_BYTES {
+        return Err(SoapError::TooLarge("element text"));
+    }
+    el.text.push_str(text);
+    Ok(())
+}
+
+/// The namespace declarations in scope: for each prefix (empty for the default namespace) the
+/// URIs declared for it, innermost last, and for each open element the prefixes it declared.
+#[derive(Default)]
+struct Scopes {
+    bound: std::collections::HashMap<Vec<u8>, Vec<String>>,
+    opened: Vec<Vec<Vec<u8>>>,
+}
+
+/// The namespace the `xml` prefix is bound to by definition.
+const XML_NS: &str = "http://www.w3.org/XML/1998/namespace";
+
+impl Scopes {
+    fn open(&mut self, declared: Vec<(Vec<u8>, String)>) {
+        let mut prefixes = Vec::with_capacity(declared.len());
+        for (prefix, uri) in declared {
+            self.bound.entry(prefix.clone()).or_default().push(uri);
+            prefixes.push(prefix);
+        }
+        self.opened.push(prefixes);
+    }
+
+    fn close(&mut self) {
+        for prefix in self.opened.pop().unwrap_or_default() {
+            if let Some(uris) = self.bound.get_mut(&prefix) {
+                uris.pop();
+            }
+        }
+    }
+
+    /// The namespace of an element with `prefix`; an empty default declaration (`xmlns=""`) means
+    /// none.
+    fn resolve(&self, prefix: Option<&[u8]>) -> Result<Option<String>, SoapError> {
+        let key = prefix.unwrap_or_default();
+        if key == b"xml" {
+            return Ok(Some(XML_NS.to_owned()));
+        }
+        match self.bound.get(key).and_then(|uris| uris.last()) {
+            Some(uri) if uri.is_empty() => Ok(None),
+            Some(uri) => Ok(Some(uri.clone())),
+            None if prefix.is_none() => Ok(None),
+            None => Err(SoapError::Malformed(format!("undeclared namespace prefix {}", String::from_utf8_lossy(key)))),
+        }
+    }
 }
 
 /// Parses a SOAP 1.1 envelope and returns the one payload element of its Body.

@@ -81,3 +81,42 @@ fn soap_action_quotes() {
     assert_eq!(soap_action(Some("\"\"")), None);
     assert_eq!(soap_action(None), None);
 }
+
+/// The hardening issue's case: one element with 40,000 attributes (or namespace declarations) is
+/// refused at its 65th attribute, before any is compared with the others (it took seconds).
+#[test]
+fn an_element_with_too_many_attributes_is_refused() {
+    for attr in ["a{i}=\"v\"", "xmlns:p{i}=\"urn:{i}\""] {
+        let attrs: String = (0..40_000).map(|i| format!(" {}", attr.replace("{i}", &i.to_string()))).collect();
+        let doc = format!("<s:Envelope xmlns:s=\"{ENVELOPE_NS}\"><s:Body><x{attrs}/></s:Body></s:Envelope>");
+        assert_eq!(parse_envelope(doc.as_bytes()), Err(SoapError::TooManyAttributes), "{attr}");
+    }
+    let ok: String = (0..MAX_ATTRIBUTES).map(|i| format!(" a{i}=\"v\"")).collect();
+    let doc = format!("<x{ok}/>");
+    assert_eq!(parse_document(doc.as_bytes()).unwrap().attrs.len(), MAX_ATTRIBUTES);
+}
+
+#[test]
+fn duplicates_and_oversized_values_are_refused() {
+    assert!(matches!(parse_document(b"<x a=\"1\" a=\"2\"/>"), Err(SoapError::Malformed(m)) if m.contains("duplicate")));
+    assert!(matches!(
+        parse_document(b"<x xmlns:p=\"urn:a\" xmlns:p=\"urn:b\"/>"),
+        Err(SoapError::Malformed(m)) if m.contains("declared twice")
+    ));
+    let long = format!("<x a=\"{}\"/>", "v".repeat(MAX_ATTRIBUTE_BYTES + 1));
+    assert_eq!(parse_document(long.as_bytes()), Err(SoapError::TooLarge("attribute value")));
+}
+
+#[test]
+fn namespace_scopes_open_and_close_with_their_elements() {
+    let doc = br#"<a xmlns="urn:d" xmlns:p="urn:p1"><p:b xmlns:p="urn:p2"><c xmlns=""/></p:b><p:e xml:lang="it"/></a>"#;
+    let root = parse_document(doc).unwrap();
+    assert_eq!(root.ns.as_deref(), Some("urn:d"));
+    let b = &root.children[0];
+    assert_eq!(b.ns.as_deref(), Some("urn:p2"), "the inner declaration wins inside");
+    assert_eq!(b.children[0].ns, None, "xmlns=\"\" undeclares the default namespace");
+    let e = &root.children[1];
+    assert_eq!(e.ns.as_deref(), Some("urn:p1"), "the outer one is back after the inner element closed");
+    assert_eq!(e.attrs, [("lang".to_owned(), "it".to_owned())]);
+    assert!(matches!(parse_document(b"<q:x/>"), Err(SoapError::Malformed(m)) if m.contains("undeclared")));
+}

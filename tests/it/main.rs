@@ -13,6 +13,7 @@ mod cli;
 mod contracts_doc;
 mod e2e;
 mod export;
+mod hostile;
 mod import;
 mod nodesim;
 mod oidc;
