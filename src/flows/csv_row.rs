@@ -107,24 +107,64 @@ pub fn push_field(out: &mut String, value: &str) {
     }
 }
 
-/// Reads records (lines) as bytes, without their `\n` or `\r\n`, into a reused buffer.
+/// Longest record accepted, in bytes. MyPay's rows are a few KB (a 1_4 row with a long causale and
+/// a `bilancio` stays well under 16 KB); a longer line is an attack or a file that is not a CSV.
+pub const MAX_LINE_BYTES: usize = 64 * 1024;
+
+/// A line longer than [`MAX_LINE_BYTES`], as the error inside the `io::Error` of
+/// [`LineReader::next_line`].
+#[derive(Debug, thiserror::Error)]
+#[error("line {line} is longer than {max} bytes")]
+pub struct LineTooLong {
+    pub line: u64,
+    pub max: usize,
+}
+
+/// Reads records (lines) as bytes, without their `\n` or `\r\n`, into a reused buffer of at most
+/// [`MAX_LINE_BYTES`]: memory stays bounded whatever the file (a 1 GiB line without a newline is
+/// refused at its 64th KiB).
 pub struct LineReader<R> {
     inner: R,
     buf: Vec<u8>,
+    max: usize,
     /// Physical line number of the last line returned, from 1.
     pub line_no: u64,
 }
 
 impl<R: BufRead> LineReader<R> {
     pub fn new(inner: R) -> LineReader<R> {
-        LineReader { inner, buf: Vec::with_capacity(4096), line_no: 0 }
+        LineReader { inner, buf: Vec::with_capacity(4096), max: MAX_LINE_BYTES, line_no: 0 }
     }
 
-    /// The next line, or `None` at the end.
+    /// The next line, or `None` at the end; a line longer than the limit is an `InvalidData` error
+    /// holding a [`LineTooLong`].
     pub fn next_line(&mut self) -> io::Result<Option<&[u8]>> {
         self.buf.clear();
-        let n = self.inner.read_until(b'\n', &mut self.buf)?;
-        if n == 0 {
+        let mut read_any = false;
+        loop {
+            let available = self.inner.fill_buf()?;
+            if available.is_empty() {
+                break;
+            }
+            read_any = true;
+            let (taken, done) = match available.iter().position(|b| *b == b'\n') {
+                Some(at) => (at + 1, true),
+                None => (available.len(), false),
+            };
+            // The newline itself (and a `\r` before it) does not count towards the limit.
+            if self.buf.len() + taken > self.max + 2 {
+                return Err(io::Error::new(
+                    io::ErrorKind::InvalidData,
+                    LineTooLong { line: self.line_no + 1, max: self.max },
+                ));
+            }
+            self.buf.extend_from_slice(available.get(..taken).unwrap_or_default());
+            self.inner.consume(taken);
+            if done {
+                break;
+            }
+        }
+        if !read_any {
             return Ok(None);
         }
         self.line_no += 1;
@@ -133,6 +173,9 @@ impl<R: BufRead> LineReader<R> {
             if self.buf.last() == Some(&b'\r') {
                 self.buf.pop();
             }
+        }
+        if self.buf.len() > self.max {
+            return Err(io::Error::new(io::ErrorKind::InvalidData, LineTooLong { line: self.line_no, max: self.max }));
         }
         Ok(Some(&self.buf))
     }
@@ -188,5 +231,23 @@ mod tests {
         }
         assert_eq!(got, ["a", "b", "", "c"]);
         assert_eq!(reader.line_no, 4);
+    }
+
+    #[test]
+    fn lines_are_read_whole_and_a_too_long_one_is_refused() {
+        let text = format!("a;b\r\nc\n{}\nlast", "x".repeat(MAX_LINE_BYTES));
+        let mut lines = LineReader::new(io::BufReader::with_capacity(1024, text.as_bytes()));
+        assert_eq!(lines.next_line().unwrap(), Some(&b"a;b"[..]));
+        assert_eq!(lines.next_line().unwrap(), Some(&b"c"[..]));
+        assert_eq!(lines.next_line().unwrap().map(<[u8]>::len), Some(MAX_LINE_BYTES), "exactly the limit is fine");
+        assert_eq!(lines.next_line().unwrap(), Some(&b"last"[..]));
+        assert_eq!(lines.next_line().unwrap(), None);
+
+        let endless = io::Read::take(io::repeat(b'x'), 1 << 30);
+        let mut lines = LineReader::new(io::BufReader::with_capacity(64 * 1024, endless));
+        let err = lines.next_line().unwrap_err();
+        let too_long = err.get_ref().and_then(|e| e.downcast_ref::<LineTooLong>()).unwrap();
+        assert_eq!((too_long.line, too_long.max), (1, MAX_LINE_BYTES));
+        assert!(lines.buf.capacity() < 4 * MAX_LINE_BYTES, "memory stays bounded");
     }
 }

@@ -120,6 +120,10 @@ pub(super) fn zip_error(err: ZipError) -> FileError {
 }
 
 pub(super) fn read_error(err: io::Error, limit: u64) -> Stop {
+    if let Some(long) = err.get_ref().and_then(|e| e.downcast_ref::<super::csv_row::LineTooLong>()) {
+        // Refused whole: a row of this size is no MyPay row, and nothing of the file is applied.
+        return Stop::File(generic(format!("riga {}: più lunga di {} byte", long.line, long.max)));
+    }
     if err.kind() == io::ErrorKind::FileTooLarge {
         Stop::File(zip_error(ZipError::TooLarge(limit)))
     } else {

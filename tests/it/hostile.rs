@@ -26,3 +26,34 @@ fn attribute_heavy_xml_is_refused_and_the_server_stays_up() {
     assert!(sil.body.contains("more than 64 attributes"), "{}", sil.body);
     assert_eq!(get(&server.url("/healthz")).status, 200);
 }
+
+/// The hardening issue's endless line: a small ZIP whose CSV is one line of 64 MiB without a
+/// newline. The import reads at most 64 KiB of it, refuses the file with MyPay's generic code and
+/// applies nothing; the server, which runs it, keeps answering.
+#[test]
+fn an_endless_csv_line_aborts_the_import_without_reading_it_whole() {
+    use std::io::Write;
+    let (tmp, dir) = data_dir();
+    crate::support::add_milano(&dir);
+    let server = Server::start(&dir, &["serve", "--demo"]);
+    let path = tmp.path().join("c_f205-ENDLESS-1_4.zip");
+    {
+        let mut zip = zip::ZipWriter::new(std::fs::File::create(&path).unwrap());
+        let options = zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Deflated);
+        zip.start_file("c_f205-ENDLESS-1_4.csv", options).unwrap();
+        let chunk = vec![b'x'; 1 << 20];
+        for _ in 0..64 {
+            zip.write_all(&chunk).unwrap();
+        }
+        zip.finish().unwrap();
+    }
+    assert!(std::fs::metadata(&path).unwrap().len() < 1 << 20, "the upload itself is small");
+    let out =
+        crate::support::run(&dir, &["import", path.to_str().unwrap(), "--org", "c_f205", "--wait", "--json"], None);
+    let text = crate::support::stdout(&out);
+    let result: serde_json::Value = serde_json::from_str(&text).unwrap_or_else(|_| panic!("{text}"));
+    assert_eq!(result["state"], "IMPORT_ABORTITO", "{result}");
+    assert_eq!(result["error_code"], "PAA_IMPORT_ERRORE_GENERICO");
+    assert_eq!(result["error_description"], "riga 1: più lunga di 65536 byte");
+    assert_eq!(get(&server.url("/healthz")).status, 200);
+}
