@@ -251,8 +251,10 @@ fn refuse(sil: &Sil<'_>, raw: &str, reason: &str, now: Timestamp) -> Reply {
     Reply { status: 400, body: soap::fault_envelope("Client", reason) }
 }
 
-/// The request with the text of every `password` and `passwordMypivot` element replaced by `***`,
-/// so the journal never holds a SIL password.
+/// The request as the journal keeps it: the whole content of every `password` and
+/// `passwordMypivot` element replaced by `***`, whatever its lexical form (CDATA, comments, entity
+/// references, child elements). The span masked runs from the end of the start tag to its matching
+/// end tag, counting nested elements of the same name; without one, to the end of the text.
 pub fn redact_passwords(raw: &str) -> String {
     let mut out = String::with_capacity(raw.len());
     let mut rest = raw;
@@ -265,24 +267,89 @@ pub fn redact_passwords(raw: &str) -> String {
         };
         let (tag, after) = tag_and_more.split_at(end + 1);
         out.push_str(tag);
-        let name = tag.trim_start_matches('<').trim_end_matches('>').split_whitespace().next().unwrap_or_default();
-        let local = name.rsplit(':').next().unwrap_or_default();
-        if !name.starts_with('/') && (local == "password" || local == "passwordMypivot") && !tag.ends_with("/>") {
-            let text_end = after.find('<').unwrap_or(after.len());
-            out.push_str("***");
-            rest = after.get(text_end..).unwrap_or_default();
-        } else {
-            rest = after;
-        }
+        rest = after;
+        let Some(name) = password_start_tag(tag) else { continue };
+        let content_end = matching_end(after, name).unwrap_or(after.len());
+        out.push_str("***");
+        rest = after.get(content_end..).unwrap_or_default();
     }
     out.push_str(rest);
     out
+}
+
+/// The qualified name of `tag` when it opens a password element (not an empty one).
+fn password_start_tag(tag: &str) -> Option<&str> {
+    let inner = tag.strip_prefix('<')?.strip_suffix('>')?;
+    if inner.starts_with(['/', '!', '?']) || inner.ends_with('/') {
+        return None;
+    }
+    let name = inner.split(|c: char| c.is_whitespace()).next()?;
+    let local = name.rsplit(':').next()?;
+    (local == "password" || local == "passwordMypivot").then_some(name)
+}
+
+/// Where the end tag matching an open `name` element starts in `text`, counting nested elements of
+/// the same name; comments and CDATA sections are skipped whole, so a `</password>` inside one does
+/// not end the element.
+fn matching_end(text: &str, name: &str) -> Option<usize> {
+    let mut depth = 0usize;
+    let mut at = 0usize;
+    while let Some(found) = text.get(at..)?.find('<') {
+        let pos = at + found;
+        let here = text.get(pos..)?;
+        if here.starts_with("<!--") {
+            at = pos + here.find("-->").map_or(here.len(), |e| e + 3);
+            continue;
+        }
+        if here.starts_with("<![CDATA[") {
+            at = pos + here.find("]]>").map_or(here.len(), |e| e + 3);
+            continue;
+        }
+        let close = here.find('>').map_or(here.len(), |e| e + 1);
+        let tag = here.get(..close).unwrap_or_default();
+        let tag_name = |t: &str| {
+            t.trim_start_matches(['<', '/'])
+                .split(|c: char| c.is_whitespace() || c == '>' || c == '/')
+                .next()
+                .unwrap_or_default()
+                .to_owned()
+        };
+        if tag.starts_with("</") && tag_name(tag) == name {
+            if depth == 0 {
+                return Some(pos);
+            }
+            depth -= 1;
+        } else if !tag.starts_with("</") && !tag.ends_with("/>") && tag_name(tag) == name {
+            depth += 1;
+        }
+        at = pos + close.max(1);
+    }
+    None
 }
 
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
     use super::*;
+
+    /// The hardening issue's finding: a password in CDATA or split by a comment authenticated and
+    /// reached the journal, since only its first text node was masked.
+    #[test]
+    fn passwords_are_masked_whatever_their_lexical_form() {
+        for raw in [
+            "<a><password><![CDATA[segreta1]]></password></a>",
+            "<a><password>seg<!-- x -->reta1</password></a>",
+            "<a><password>seg&#114;eta1</password></a>",
+            "<a><password><!-- </password> -->segreta1</password></a>",
+            "<a><password>s<b>x</b>egreta1</password></a>",
+            "<a><ppt:password xmlns:ppt=\"urn:x\"><![CDATA[segreta1]]></ppt:password></a>",
+        ] {
+            let masked = redact_passwords(raw);
+            assert!(!masked.contains("segreta1") && !masked.contains("seg") && !masked.contains("eta1"), "{masked}");
+            assert!(masked.contains("password") && masked.contains("***"), "{masked}");
+        }
+        assert_eq!(redact_passwords("<a><password>open"), "<a><password>***");
+    }
 
     #[test]
     fn passwords_never_reach_the_journal() {
