@@ -134,7 +134,8 @@ pub const CSV_HEADER: [&str; 12] = [
 
 /// Every debt matching `query` (at most [`CSV_CAP`]) as CSV.
 pub fn csv(db: &Db, org_id: i64, query: &DebtSearch) -> Result<Vec<u8>, ServiceError> {
-    let mut out = QuotedCsv::new(Vec::new());
+    // For people: a debtor's name like `=HYPERLINK(…)` must not run in the operator's spreadsheet.
+    let mut out = QuotedCsv::for_people(Vec::new());
     let io = |err: std::io::Error| StoreError::Corrupt { column: "csv", reason: err.to_string() };
     out.row(CSV_HEADER).map_err(io)?;
     db.read(|conn| {

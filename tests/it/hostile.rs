@@ -57,3 +57,41 @@ fn an_endless_csv_line_aborts_the_import_without_reading_it_whole() {
     assert_eq!(result["error_description"], "riga 1: più lunga di 65536 byte");
     assert_eq!(get(&server.url("/healthz")).status, 200);
 }
+
+/// CSV formula injection: a debtor named `=HYPERLINK(…)` reaches the back office's CSV as text a
+/// spreadsheet will not run (the MyPay export layouts keep values as given: a contract).
+#[test]
+fn the_back_office_csv_never_starts_a_formula() {
+    let (_tmp, dir, _server, mut admin) = crate::backoffice::demo_logged_in();
+    let name = "=HYPERLINK(\"http://evil.example/\",\"Mario\")";
+    let out = crate::support::run(
+        &dir,
+        &[
+            "debt",
+            "add",
+            "--org",
+            "c_esempio",
+            "--debt-type",
+            "TARI",
+            "--iud",
+            "EVIL-1",
+            "--debtor-id",
+            "RSSMRA85T10A562S",
+            "--debtor-name",
+            name,
+            "--amount",
+            "10.00",
+            "--causale",
+            "+cmd|' /C calc'!A0",
+            "--due-date",
+            "2099-12-31",
+            "--generate-iuv",
+        ],
+        None,
+    );
+    assert!(out.status.success(), "{}", crate::support::stderr(&out));
+    let csv = admin.get("/operatore/c_esempio/dovuti/csv?iud=EVIL-1").body;
+    let row = csv.lines().find(|l| l.contains("EVIL-1")).unwrap_or_else(|| panic!("{csv}"));
+    assert!(row.contains("\"'=HYPERLINK(\"\"http://evil.example/\"\",\"\"Mario\"\")\""), "{row}");
+    assert!(row.contains("\"'+cmd|' /C calc'!A0\""), "{row}");
+}
