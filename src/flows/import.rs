@@ -56,11 +56,10 @@ pub struct FlowName {
 
 /// Checks an upload's name against the org it was uploaded for (mypay.md §2.1).
 pub fn parse_name(file_name: &str, org_ipa: &str) -> Result<FlowName, FileError> {
+    // The name is echoed in the code, which reaches pages, JSON and logs: never a control character.
+    let shown: String = file_name.chars().map(|c| if c.is_control() { '?' } else { c }).collect();
     let bad = || {
-        FileError::new(
-            format!("PAA_IMPORT_NOME_FILE_ERR({file_name})"),
-            "nome file non valido: <IPA>-<IUF>-<versione>.zip",
-        )
+        FileError::new(format!("PAA_IMPORT_NOME_FILE_ERR({shown})"), "nome file non valido: <IPA>-<IUF>-<versione>.zip")
     };
     let base = file_name
         .strip_suffix(".zip")
@@ -71,7 +70,10 @@ pub fn parse_name(file_name: &str, org_ipa: &str) -> Result<FlowName, FileError>
     let [ipa, iuf, version] = parts.as_slice() else {
         return Err(bad());
     };
-    if ipa.is_empty() || iuf.is_empty() || iuf.chars().count() > 50 {
+    // IPA codes and IUFs are names, not text: letters, digits, `_` and `.` only, so a name can
+    // neither carry a header (CR/LF) nor a path into the result files' names.
+    let name_like = |part: &str| part.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'.');
+    if ipa.is_empty() || iuf.is_empty() || iuf.chars().count() > 50 || !name_like(ipa) || !name_like(iuf) {
         return Err(bad());
     }
     let version = Version::parse(version).ok_or_else(|| {
@@ -194,6 +196,11 @@ mod tests {
         );
         assert_eq!(parse_name("c_f205-A-2_0.zip", "c_f205").unwrap_err().code, "PAA_IMPORT_FILE_VERSIONE_ERR(2_0)");
         assert_eq!(parse_name("c_a000-A-1_0.zip", "c_f205").unwrap_err().code, "PAA_IMPORT_ENTE_ERR(c_a000,c_f205)");
+        // The hardening issue's REST `file_name` with CR/LF: refused, and never echoed as such.
+        let crlf = parse_name("c_f205-A\r\nRefresh: 0;url=http://x-1_4.zip", "c_f205").unwrap_err();
+        assert_eq!(crlf.code, "PAA_IMPORT_NOME_FILE_ERR(c_f205-A??Refresh: 0;url=http://x-1_4.zip)");
+        assert!(parse_name("c_f205-A B-1_4.zip", "c_f205").is_err());
+        assert!(parse_name("c_f205-FLUSSO.2026_01-1_4.zip", "c_f205").is_ok());
     }
 
     #[test]

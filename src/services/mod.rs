@@ -171,7 +171,7 @@ pub(crate) fn parse_url(field: &str, value: &str) -> Result<Option<String>, Serv
         Some(v)
             if (v.starts_with("https://") || v.starts_with("http://"))
                 && v.len() <= 2048
-                && !v.contains(char::is_whitespace) =>
+                && !v.contains(|c: char| c.is_whitespace() || c.is_control()) =>
         {
             Ok(Some(v))
         }

@@ -405,6 +405,14 @@ fn new_id_session(now: Timestamp) -> Result<String, SilError> {
     Ok(format!("{}-{}-4{}-a{}-{stamp:012x}", part(0, 8), part(8, 12), part(12, 15), part(15, 18)))
 }
 
+/// The SIL's back URL (`enteSILInviaRispostaPagamentoUrl`), where the citizen is sent back: an
+/// http(s) address without spaces or control characters (a CR/LF in it would write headers into
+/// the portal's redirect); empty means the org's default.
+fn checked_back_url(given: Option<&str>) -> Result<Option<String>, SilError> {
+    super::parse_url("enteSILInviaRispostaPagamentoUrl", given.unwrap_or_default())
+        .map_err(|_| fault("PAA_XML_NON_VALIDO", "enteSILInviaRispostaPagamentoUrl non è un indirizzo http(s) valido"))
+}
+
 /// Opens a session after every check of §4.6 that does not need the calling org (the adapter
 /// checked the org, its state and its password). Stores only the session and its audit entry.
 pub fn start(db: &Db, actor: &str, new: &NewSession, today: Date, now: Timestamp) -> Result<Started, SilError> {
@@ -422,7 +430,7 @@ pub fn start(db: &Db, actor: &str, new: &NewSession, today: Date, now: Timestamp
         if new.show == ShowMode::None && payer_email.is_none() {
             return Err(fault("PAA_ANAGRAFICA_NON_VALIDA", "e-mail del pagatore obbligatoria con showMyPay NONE"));
         }
-        let back_url = new.back_url.clone().filter(|u| !u.trim().is_empty()).or_else(|| org.back_url.clone());
+        let back_url = checked_back_url(new.back_url.as_deref())?.or_else(|| org.back_url.clone());
         let record = SilSessionRecord {
             id_session: id_session.clone(),
             token: token.clone(),
@@ -473,6 +481,7 @@ pub fn start_for_notice(
     today: Date,
     now: Timestamp,
 ) -> Result<Started, SilError> {
+    let back_url = checked_back_url(back_url.as_deref())?;
     let not_payable = || fault("PAA_IUV_NON_VALIDO", format!("IUV {iuv}: non ci sono dovuti pagabili"));
     let (org, debt) = db.read(|conn| {
         let org = orgs::find_org_by_ipa(conn, ipa)?.ok_or_else(|| fault("PAA_ENTE_NON_VALIDO", ipa.to_owned()))?;
@@ -493,7 +502,7 @@ pub fn start_for_notice(
         org_id: org.id,
         kind: SessionKind::Avviso.code().to_owned(),
         show_mode: ShowMode::Short.code().to_owned(),
-        back_url: back_url.filter(|u| !u.trim().is_empty()).or(org.back_url),
+        back_url: back_url.or(org.back_url),
         payer_email: debt.debtor_email.clone(),
         payload: format!("[{}]", debt.id),
         created_at: iso.clone(),

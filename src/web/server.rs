@@ -233,6 +233,14 @@ fn handle(state: &AppState, mut raw: tiny_http::Request, request_id: u64, conn: 
         }
     };
     let response = with_security_headers(response, request_id, &state.csp);
+    // The one check of every header value: a CR or LF (or any control character) would let a value
+    // taken from a request write headers of its own. Such a response is not sent.
+    let response = if let Some(name) = unsafe_header(&response) {
+        tracing::error!(request_id, header = %name, "a response header held a control character; answered 500 instead");
+        with_security_headers(ui::errors::internal_error(request_id), request_id, &state.csp)
+    } else {
+        response
+    };
     let status = response.status;
     let elapsed = started.elapsed();
     state.metrics.observe(route.name(), &method, status, elapsed);
@@ -255,6 +263,11 @@ fn handle(state: &AppState, mut raw: tiny_http::Request, request_id: u64, conn: 
     if let Err(err) = raw.respond(reply) {
         tracing::debug!(request_id, error = %err, "client went away before the response was sent");
     }
+}
+
+/// The name of the first header whose value holds a control character (CR, LF, NUL...), if any.
+fn unsafe_header(response: &Response) -> Option<&str> {
+    response.headers.iter().find(|(_, v)| v.contains(|c: char| c.is_control())).map(|(n, _)| *n)
 }
 
 /// Reads the body, refusing more than `limit` bytes with 413 without reading the rest.
@@ -309,6 +322,16 @@ mod tests {
         let csp = content_security_policy("");
         assert!(csp.contains("form-action 'self' https://*.pagopa.it;"), "{csp}");
         assert!(!content_security_policy("http://a; script-src *").contains("script-src *"));
+    }
+
+    #[test]
+    fn a_header_value_with_a_control_character_is_caught() {
+        let clean = Response::empty(303).with_header("Location", "/ok?a=1".to_owned());
+        assert_eq!(unsafe_header(&clean), None);
+        for bad in ["/x\r\nSet-Cookie: a=1", "/x\nRefresh: 0", "a\0b"] {
+            let response = Response::empty(303).with_header("Location", bad.to_owned());
+            assert_eq!(unsafe_header(&response), Some("Location"), "{bad:?}");
+        }
     }
 
     #[test]

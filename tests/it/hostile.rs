@@ -95,3 +95,36 @@ fn the_back_office_csv_never_starts_a_formula() {
     assert!(row.contains("\"'=HYPERLINK(\"\"http://evil.example/\"\",\"\"Mario\"\")\""), "{row}");
     assert!(row.contains("\"'+cmd|' /C calc'!A0\""), "{row}");
 }
+
+/// CRLF header injection: a SIL back URL with CR/LF is refused (it was written into the portal's
+/// redirect as a `Set-Cookie`), and an import whose name carries CR/LF is refused by name, never
+/// echoed as such into a download's headers or a file name.
+#[test]
+fn crlf_never_reaches_a_header() {
+    use crate::sil::{PASSWORD, b64, call, dovuti, fault_code, invia_dovuti, single};
+    let (_tmp, dir, server) = crate::sil::demo_server();
+    let doc = dovuti(&single("CRLF-1", "10.00"), None);
+    for url in ["https://sil.example.it/r&#13;&#10;Set-Cookie: x=1", "javascript:alert(1)", "https://a b"] {
+        let extra = format!("<enteSILInviaRispostaPagamentoUrl>{url}</enteSILInviaRispostaPagamentoUrl>");
+        let answer = call(&server, "paaSILInviaDovuti", &invia_dovuti("c_esempio", PASSWORD, &b64(&doc), &extra));
+        assert_eq!(fault_code(&answer).as_deref(), Some("PAA_XML_NON_VALIDO"), "{url}: {answer}");
+    }
+    let conn = rusqlite::Connection::open(dir.join("mypay.db")).unwrap();
+    let sessions: i64 = conn.query_row("SELECT count(*) FROM sil_session", [], |r| r.get(0)).unwrap();
+    assert_eq!(sessions, 0, "nothing stored");
+
+    let zip = crate::backoffice::flow_zip("c_esempio-X-1_4", &[crate::backoffice::row("CRLF-2", "1.00")]);
+    let token_out =
+        crate::support::run(&dir, &["api-token", "create", "--org", "c_esempio", "--label", "crlf", "--json"], None);
+    let token: serde_json::Value = serde_json::from_str(&crate::support::stdout(&token_out)).unwrap();
+    let bearer = format!("Bearer {}", token["token"].as_str().unwrap());
+    // No `/` in it, so only its CR/LF can refuse it.
+    let name = "c_esempio-X%0D%0ARefresh:%200;url=evil-1_4.zip";
+    let url = server.url(&format!("/api/v1/orgs/c_esempio/imports?file_name={name}"));
+    let reply = post_with(&url, "application/zip", &zip, &[("Authorization", &bearer)]);
+    assert_eq!(reply.status, 400, "{}", reply.body);
+    assert!(reply.header("refresh").is_none());
+    assert!(reply.body.contains("is not a file name"), "{}", reply.body);
+    let imports: i64 = conn.query_row("SELECT count(*) FROM debt_import", [], |r| r.get(0)).unwrap();
+    assert_eq!(imports, 0, "nothing stored");
+}

@@ -80,7 +80,11 @@ pub fn submit(
     now: &str,
 ) -> Result<Submitted, ServiceError> {
     let file_name = upload.file_name;
-    if file_name.is_empty() || file_name.chars().count() > 255 || file_name.contains(['/', '\\', '\0']) {
+    if file_name.is_empty()
+        || file_name.chars().count() > 255
+        || file_name.contains(['/', '\\'])
+        || file_name.contains(char::is_control)
+    {
         return Err(ServiceError::invalid("file", format!("{file_name:?} is not a file name")));
     }
     let org = db
