@@ -36,7 +36,7 @@ fn main() {
                 iud: format!("BENCH-{i:07}"),
                 iuv: Some(iuv.clone()),
                 notice_number: Some(format!("3{iuv}")),
-                state: "COMPLETATO".into(),
+                state: mypay::domain::DebtState::Paid,
                 debtor_kind: "F".into(),
                 debtor_id: "RSSMRA85T10A562S".into(),
                 debtor_name: "Mario Rossi".into(),

@@ -28,7 +28,7 @@ fn main() {
     };
     let debt = DebtRecord {
         iud: "B1".into(),
-        state: "INSERIMENTO_DOVUTO".into(),
+        state: mypay::domain::DebtState::Inserted,
         notice_number: Some("301000000000000144".into()),
         iuv: Some("01000000000000144".into()),
         debtor_id: "RSSMRA85T10A562S".into(),

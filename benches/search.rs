@@ -10,6 +10,7 @@
 
 use std::time::Instant;
 
+use mypay::domain::DebtState;
 use mypay::services::access::OrgAccess;
 use mypay::services::debt_search::{self, Criteria};
 use mypay::store::debts::DebtRecord;
@@ -96,9 +97,9 @@ fn fill(db: &Db, ipa: &str, rows: usize) {
             for i in first..(first + chunk).min(rows) {
                 let debtor = i % 100_000;
                 let state = match i % 20 {
-                    0 => "ANNULLATO",
-                    1..=5 => "COMPLETATO",
-                    _ => "INSERIMENTO_DOVUTO",
+                    0 => DebtState::Annulled,
+                    1..=5 => DebtState::Paid,
+                    _ => DebtState::Inserted,
                 };
                 let due = start.checked_add(jiff::Span::new().days(i64::try_from(i % 730).unwrap())).unwrap();
                 let (iuv, notice) = iuv_of(i);
@@ -108,7 +109,7 @@ fn fill(db: &Db, ipa: &str, rows: usize) {
                     iud: format!("{ipa}-{i:09}"),
                     iuv: Some(iuv),
                     notice_number: Some(notice),
-                    state: state.to_owned(),
+                    state,
                     debtor_kind: "F".to_owned(),
                     debtor_id: fiscal_code(debtor),
                     debtor_name: format!("{} {}", SURNAMES[debtor % 20], NAMES[debtor / 20 % 10]),
@@ -121,7 +122,7 @@ fn fill(db: &Db, ipa: &str, rows: usize) {
                     ..DebtRecord::default()
                 };
                 let id = debts::insert_debt(tx, &record, "2025-01-01T00:00:00Z")?;
-                if state == "COMPLETATO" {
+                if state == DebtState::Paid {
                     let day = i64::try_from(i / 20 % 700).unwrap();
                     let paid = start.checked_add(jiff::Span::new().days(day)).unwrap();
                     receipts::insert_receipt(

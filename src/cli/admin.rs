@@ -175,7 +175,9 @@ pub fn org(db: &Db, cmd: OrgCommand) -> Result<(), CliError> {
     match cmd {
         OrgCommand::Add { ipa, fields, json } => {
             let org = orgs::add_org(db, ACTOR, &ipa, &fields.into_changes(), &now)?;
-            print_one(json, json::org(&org), || format!("added org {} ({}, {})", org.ipa_code, org.name, org.state));
+            print_one(json, json::org(&org), || {
+                format!("added org {} ({}, {})", org.ipa_code, org.name, org.state.code())
+            });
         }
         OrgCommand::List { json } => {
             let list = orgs::list_orgs(db)?;
@@ -183,7 +185,7 @@ pub fn org(db: &Db, cmd: OrgCommand) -> Result<(), CliError> {
                 print_json(&serde_json::Value::Array(list.iter().map(json::org).collect()));
             } else {
                 for org in &list {
-                    println!("{:<20} {:<11} {:<13} {}", org.ipa_code, org.fiscal_code, org.state, org.name);
+                    println!("{:<20} {:<11} {:<13} {}", org.ipa_code, org.fiscal_code, org.state.code(), org.name);
                 }
             }
         }
@@ -675,6 +677,7 @@ pub fn debt(db: &Db, cmd: DebtCommand) -> Result<(), CliError> {
             });
         }
         DebtCommand::List { org, state, debt_type, limit, offset, json } => {
+            let state = state.as_deref().map(debts::parse_state).transpose()?;
             let filter = DebtFilter { state, debt_type_code: debt_type, limit: limit.min(10_000), offset };
             let list = debts::list_debts(db, &org, &filter)?;
             if json {
@@ -685,7 +688,7 @@ pub fn debt(db: &Db, cmd: DebtCommand) -> Result<(), CliError> {
                         "{:<24} {:<18} {:<20} {:>14} {:<10} {}",
                         d.iud,
                         d.notice_number.as_deref().unwrap_or("-"),
-                        d.state,
+                        d.state.code(),
                         crate::domain::Cents::new(d.amount_cents).format_eur(),
                         d.due_date.as_deref().unwrap_or("-"),
                         d.debtor_name

@@ -116,13 +116,18 @@ fn finish(outcome: ExportOutcome, output: &std::path::Path, json: bool) -> Resul
     if json {
         println!(
             "{}",
-            serde_json::json!({ "id": outcome.export.id, "state": outcome.export.state, "rows": rows,
+            serde_json::json!({ "id": outcome.export.id, "state": outcome.export.state.code(), "rows": rows,
                 "file": outcome.export.file_name, "output": outcome.file.as_ref().map(|_| output.display().to_string()) })
         );
     } else if outcome.file.is_some() {
-        println!("export {} {}: {rows} rows written to {}", outcome.export.id, outcome.export.state, output.display());
+        println!(
+            "export {} {}: {rows} rows written to {}",
+            outcome.export.id,
+            outcome.export.state.code(),
+            output.display()
+        );
     } else {
-        println!("export {} {}: nothing matched, no file written", outcome.export.id, outcome.export.state);
+        println!("export {} {}: nothing matched, no file written", outcome.export.id, outcome.export.state.code());
     }
     Ok(())
 }

@@ -18,9 +18,10 @@ use serde_json::{Value, json};
 use super::CliError;
 use crate::clock;
 use crate::config::Config;
+use crate::domain::ImportState;
 use crate::jobs::{self, Job, Progress};
 use crate::services::background::{self, JobSettings};
-use crate::services::imports::{self, Limits, Upload, is_final};
+use crate::services::imports::{self, Limits, Upload};
 use crate::store::Db;
 use crate::store::imports::ImportRecord;
 
@@ -88,7 +89,7 @@ pub fn run(config: &Config, db: &Db, args: ImportArgs) -> Result<(), CliError> {
                     "{:>6} {:<40} {:<16} rows {:>8} loaded {:>8} rejected {:>8} {}",
                     i.id,
                     i.file_name,
-                    i.state,
+                    i.state.code(),
                     i.rows_total.unwrap_or(0),
                     i.rows_loaded.unwrap_or(0),
                     i.rows_rejected.unwrap_or(0),
@@ -165,7 +166,7 @@ pub fn run(config: &Config, db: &Db, args: ImportArgs) -> Result<(), CliError> {
 fn wait_for(db: &Db, org: &str, id: i64) -> Result<ImportRecord, CliError> {
     loop {
         let import = imports::get_import(db, org, id)?;
-        if is_final(&import.state) {
+        if import.state.is_final() {
             return Ok(import);
         }
         std::thread::sleep(Duration::from_millis(200));
@@ -186,7 +187,7 @@ fn to_json(data_dir: &Path, i: &ImportRecord) -> Value {
     let files = imports::result_files(data_dir, i);
     json!({
         "id": i.id, "org": i.org_ipa, "file_name": i.file_name, "iuf": i.iuf, "version": i.layout_version,
-        "state": i.state, "error_code": i.error_code, "error_description": i.error_description,
+        "state": i.state.code(), "error_code": i.error_code, "error_description": i.error_description,
         "rows": i.rows_total, "loaded": i.rows_loaded, "rejected": i.rows_rejected,
         "rejects_file": files.rejects.map(|p| p.display().to_string()),
         "iuv_file": files.iuvs.map(|p| p.display().to_string()),
@@ -202,7 +203,7 @@ fn print(data_dir: &Path, import: &ImportRecord, as_json: bool) -> Result<(), Cl
             serde_json::to_string_pretty(&to_json(data_dir, import)).map_err(|e| CliError::System(e.to_string()))?;
         println!("{text}");
     } else {
-        println!("import {} {}: {}", import.id, import.file_name, import.state);
+        println!("import {} {}: {}", import.id, import.file_name, import.state.code());
         if let Some(code) = &import.error_code {
             println!("  {code}: {}", import.error_description.as_deref().unwrap_or(""));
         }
@@ -218,7 +219,7 @@ fn print(data_dir: &Path, import: &ImportRecord, as_json: bool) -> Result<(), Cl
             println!("  {}", path.display());
         }
     }
-    if import.state == "IMPORT_ABORTITO" {
+    if import.state == ImportState::Aborted {
         return Err(CliError::Usage(format!(
             "import {} aborted: {}",
             import.id,

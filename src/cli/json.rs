@@ -11,7 +11,7 @@ use crate::store::orgs::OrgRecord;
 
 pub fn org(o: &OrgRecord) -> Value {
     json!({
-        "ipa_code": o.ipa_code, "fiscal_code": o.fiscal_code, "name": o.name, "state": o.state,
+        "ipa_code": o.ipa_code, "fiscal_code": o.fiscal_code, "name": o.name, "state": o.state.code(),
         "segregation_code": o.segregation_code, "application_code": o.application_code,
         "generator_id": o.generator_id, "cbill_code": o.cbill_code, "iban": o.iban_bank,
         "iban_postal": o.iban_postal, "postal_account": o.postal_account,
@@ -55,7 +55,7 @@ pub fn debt(d: &DebtRecord) -> Value {
     let grouped = d.notice_number.as_deref().and_then(|n| NoticeNumber::parse(n).ok()).map(|n| n.grouped());
     json!({
         "iud": d.iud, "iuv": d.iuv, "notice_number": d.notice_number, "notice_number_grouped": grouped,
-        "state": d.state, "debt_type": d.debt_type_code, "debtor_kind": d.debtor_kind, "debtor_id": d.debtor_id,
+        "state": d.state.code(), "debt_type": d.debt_type_code, "debtor_kind": d.debtor_kind, "debtor_id": d.debtor_id,
         "debtor_name": d.debtor_name, "address": d.debtor_address, "civic_number": d.debtor_civic_number,
         "postal_code": d.debtor_postal_code, "city": d.debtor_city, "province": d.debtor_province,
         "country": d.debtor_country, "email": d.debtor_email, "due_date": d.due_date,

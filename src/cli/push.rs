@@ -65,7 +65,7 @@ pub fn list(db: &Db, ipa: &str, limit: u32, as_json: bool) -> Result<(), CliErro
         println!(
             "{:>6} {:<8} {:>2}/{:<2} {:<17} {}",
             p.id,
-            p.state,
+            p.state.code(),
             p.attempts,
             p.max_attempts,
             p.iuv,

@@ -11,9 +11,11 @@
 use std::fmt;
 
 /// The state of a debt position, with MyPay's code (`de_tipo_stato='dovuto'`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
 pub enum DebtState {
-    /// `INSERIMENTO_DOVUTO`, "Da pagare": payable, modifiable, annullable.
+    /// `INSERIMENTO_DOVUTO`, "Da pagare": payable, modifiable, annullable; the state a new debt
+    /// takes.
+    #[default]
     Inserted,
     /// `PREDISPOSTO`: waiting to be published to pagoPA; not modifiable until then.
     Prepared,
@@ -131,6 +133,11 @@ impl DebtState {
         matches!(self, DebtState::Inserted | DebtState::Prepared | DebtState::PaymentStarted | DebtState::Expired)
     }
 
+    /// True once nothing can happen to it any more: paid or annulled.
+    pub const fn is_final(self) -> bool {
+        matches!(self, DebtState::Paid | DebtState::Annulled)
+    }
+
     /// True when a payment may be started (or restarted) on it: inserted or payment started.
     pub const fn is_payable(self) -> bool {
         matches!(self, DebtState::Inserted | DebtState::PaymentStarted)
@@ -140,7 +147,8 @@ impl DebtState {
 impl fmt::Display for DebtState {
     /// MyPay's code, as in [`DebtState::code`].
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.code())
+        // `pad`, not `write_str`: `{:<13}` lines a state up as it did the stored text.
+        f.pad(self.code())
     }
 }
 
@@ -228,6 +236,10 @@ mod tests {
                 assert!(state.apply(event).is_err());
             }
         }
+        for state in DebtState::ALL {
+            assert_eq!(state.is_final(), matches!(state, S::Paid | S::Annulled), "{state}");
+        }
+        assert_eq!(DebtState::default(), S::Inserted);
     }
 
     #[test]

@@ -7,10 +7,14 @@ use std::fmt;
 
 /// Where an org is in its onboarding. The SIL refuses `INSERITO`; the citizen portal needs
 /// `ESERCIZIO`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
 pub enum OrgState {
+    /// `INSERITO`: set up in mypay, not yet registered with pagoPA; the state a new org starts in.
+    #[default]
     Inserted,
+    /// `PRE-ESERCIZIO`: registered with pagoPA, not yet open to its citizens and its SIL.
     PreProduction,
+    /// `ESERCIZIO`: in production.
     Production,
 }
 
@@ -37,11 +41,23 @@ impl OrgState {
         }
     }
 
+    /// The state with exactly this code, as stored; [`OrgState::parse`] reads what people type.
+    pub fn from_code(code: &str) -> Option<OrgState> {
+        OrgState::ALL.into_iter().find(|s| s.code() == code)
+    }
+
+    /// The state a person typed: the code in any case, surrounding spaces ignored.
     pub fn parse(code: &str) -> Result<OrgState, OrgError> {
         OrgState::ALL
             .into_iter()
             .find(|s| s.code().eq_ignore_ascii_case(code.trim()))
             .ok_or_else(|| OrgError::UnknownState(code.to_owned()))
+    }
+
+    /// True past `INSERITO`: pagoPA knows the org, so the station serves it and its reporting
+    /// flows are fetched.
+    pub fn is_registered_with_pagopa(self) -> bool {
+        self != OrgState::Inserted
     }
 
     /// Italian label for the UI.
@@ -71,7 +87,8 @@ impl OrgState {
 
 impl fmt::Display for OrgState {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.code())
+        // `pad`, not `write_str`: `{:<13}` lines a state up as it did the stored text.
+        f.pad(self.code())
     }
 }
 
@@ -140,6 +157,23 @@ mod tests {
         }
         assert_eq!(OrgState::parse("pre-esercizio"), Ok(OrgState::PreProduction));
         assert!(OrgState::parse("ATTIVO").is_err());
+        for (state, code) in [
+            (OrgState::Inserted, "INSERITO"),
+            (OrgState::PreProduction, "PRE-ESERCIZIO"),
+            (OrgState::Production, "ESERCIZIO"),
+        ] {
+            assert_eq!(state.code(), code);
+            assert_eq!(OrgState::from_code(code), Some(state));
+        }
+        // What is stored is the exact code: a typed spelling is `parse`'s business.
+        for unknown in ["pre-esercizio", " ESERCIZIO", "PRE_ESERCIZIO", "ATTIVO", ""] {
+            assert_eq!(OrgState::from_code(unknown), None, "{unknown:?}");
+        }
+        assert_eq!(OrgState::default(), OrgState::Inserted);
+        assert!(!OrgState::Inserted.is_registered_with_pagopa());
+        assert!(
+            OrgState::PreProduction.is_registered_with_pagopa() && OrgState::Production.is_registered_with_pagopa()
+        );
         for func in Functionality::ALL {
             assert_eq!(Functionality::parse(func.code()), Ok(func));
         }

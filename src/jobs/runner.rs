@@ -261,6 +261,7 @@ mod tests {
 
     use super::super::{JobKind, enqueue, save_cursor};
     use super::*;
+    use crate::store::jobs::JobState;
 
     fn temp_db() -> (tempfile::TempDir, Db) {
         let dir = tempfile::tempdir().unwrap();
@@ -298,7 +299,7 @@ mod tests {
         (Handlers::new().on(JobKind::Export, handler), cursors, given_up)
     }
 
-    fn state_of(db: &Db, id: i64) -> (String, i64, Option<String>) {
+    fn state_of(db: &Db, id: i64) -> (JobState, i64, Option<String>) {
         let job = db.read(|c| jobs::find_job(c, id)).unwrap().unwrap();
         (job.state, job.attempts, job.last_error)
     }
@@ -320,7 +321,7 @@ mod tests {
                 assert_eq!(outcome, Outcome::Failed("disk full".to_owned()));
             }
         }
-        assert_eq!(state_of(&db, id), ("failed".to_owned(), 5, Some("disk full".to_owned())));
+        assert_eq!(state_of(&db, id), (JobState::Failed, 5, Some("disk full".to_owned())));
         assert_eq!(given_up.lock().unwrap().as_slice(), ["disk full"]);
         let seen = cursors.lock().unwrap().clone();
         assert_eq!(seen[0], None);
@@ -343,7 +344,7 @@ mod tests {
             assert_eq!(requeue_orphans(&db, &handlers, false).unwrap(), 1);
             let (state, attempts, _) = state_of(&db, id);
             assert_eq!(attempts, round);
-            assert_eq!(state, if round < 5 { "queued" } else { "failed" });
+            assert_eq!(state, if round < 5 { JobState::Queued } else { JobState::Failed });
         }
         let (_, _, error) = state_of(&db, id);
         assert!(error.unwrap().starts_with("gave up after 5 attempts"));
@@ -365,7 +366,7 @@ mod tests {
         // Its lease ran out (no heartbeat): taken back.
         db.write(|tx| jobs::update_job_lease(tx, id, &parent, "2000-01-01T00:00:00Z")).unwrap();
         assert_eq!(requeue_orphans(&db, &handlers, false).unwrap(), 1);
-        assert_eq!(state_of(&db, id).0, "queued");
+        assert_eq!(state_of(&db, id).0, JobState::Queued);
     }
 
     #[test]

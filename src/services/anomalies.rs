@@ -9,9 +9,9 @@ use serde_json::json;
 
 use super::access::OrgAccess;
 use super::{Change, ServiceError, check_len};
+use crate::domain::DebtEvent;
 use crate::domain::payment_terms::Discrepancy;
-use crate::domain::{DebtEvent, DebtState};
-use crate::store::anomalies::{self, AnomalyRecord};
+use crate::store::anomalies::{self, AnomalyRecord, AnomalyState};
 use crate::store::receipts::{self, ReceiptRecord};
 use crate::store::{Db, debts};
 
@@ -35,7 +35,7 @@ pub struct AnomalyView {
 impl AnomalyView {
     /// Whether the receipt can still be accepted as the payment of its debt.
     pub fn can_accept(&self) -> bool {
-        self.record.state == "open"
+        self.record.state == AnomalyState::Open
             && self.record.kind == anomalies::RECEIPT_MISMATCH
             && self.receipt.as_ref().is_some_and(|r| r.held)
     }
@@ -63,7 +63,7 @@ impl Resolution {
 /// any debt type.
 pub fn list(db: &Db, access: &OrgAccess, open: bool) -> Result<Vec<AnomalyView>, ServiceError> {
     require_admin(access)?;
-    let state = if open { "open" } else { "resolved" };
+    let state = if open { AnomalyState::Open } else { AnomalyState::Resolved };
     db.read(|conn| {
         let found = anomalies::list_anomalies(conn, access.org.id, state, LIST_LIMIT)?;
         found.into_iter().map(|record| view(conn, record)).collect()
@@ -106,7 +106,7 @@ pub fn resolve(
         let record = anomalies::find_anomaly(tx, access.org.id, id)?
             .ok_or_else(|| ServiceError::NotFound(format!("anomaly {id}")))?;
         let current = view(tx, record)?;
-        if current.record.state != "open" {
+        if current.record.state != AnomalyState::Open {
             return Err(ServiceError::Conflict(format!("anomaly {id} is already resolved")));
         }
         if resolution == Resolution::Accept {
@@ -142,9 +142,9 @@ fn settle(tx: &crate::store::Conn, receipt: &ReceiptRecord, now: &str) -> Result
     };
     // A debt that another receipt paid meanwhile stays as it is: this one is then a second
     // payment, already visible as such on the debt, and the municipality was told once.
-    let next = DebtState::from_code(&debt.state).and_then(|s| s.apply(DebtEvent::PaymentSucceeded).ok());
-    if let Some(next) = next.filter(|n| n.code() != debt.state) {
-        debts::update_debt_state(tx, debt.id, next.code(), now)?;
+    let next = debt.state.apply(DebtEvent::PaymentSucceeded).ok();
+    if let Some(next) = next.filter(|n| *n != debt.state) {
+        debts::update_debt_state(tx, debt.id, next, now)?;
         super::outcome_push::queue_in(tx, &debt, receipt.id, now)?;
     }
     Ok(())

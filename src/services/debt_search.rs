@@ -4,7 +4,7 @@
 
 use super::ServiceError;
 use super::access::OrgAccess;
-use crate::domain::{Cents, DebtState, NoticeNumber};
+use crate::domain::{Cents, NoticeNumber};
 use crate::flows::quoted_csv::QuotedCsv;
 use crate::store::audit::{self, AuditRecord};
 use crate::store::debt_search::{self, DebtHit, DebtSearch};
@@ -58,12 +58,7 @@ pub fn build_query(db: &Db, access: &OrgAccess, c: &Criteria) -> Result<DebtSear
         None => None,
         Some(t) => Some(NoticeNumber::parse_loose(&t).map_err(|err| ServiceError::invalid("notice", err.to_string()))?),
     };
-    let state = opt(&c.state);
-    if let Some(s) = &state
-        && DebtState::from_code(s).is_none()
-    {
-        return Err(ServiceError::invalid("state", format!("{s:?} is not a debt state")));
-    }
+    let state = opt(&c.state).map(|code| super::debts::parse_state(&code)).transpose()?;
     let debt_type_id = match opt(&c.debt_type) {
         None => None,
         Some(code) => {
@@ -142,7 +137,7 @@ pub fn csv(db: &Db, org_id: i64, query: &DebtSearch) -> Result<Vec<u8>, ServiceE
         debt_search::for_each_debt_matching(conn, org_id, query, CSV_CAP, |hit| {
             let d = &hit.debt;
             let amount = Cents::new(d.amount_cents).to_italian();
-            let state = DebtState::from_code(&d.state).map_or(d.state.as_str(), |s| s.label_it());
+            let state = d.state.label_it();
             out.row([
                 d.iud.as_str(),
                 d.iuv.as_deref().unwrap_or_default(),

@@ -261,7 +261,7 @@ pub(crate) fn insert_valid_with(
     record.source = source.code().to_owned();
     record.iuv = iuv;
     record.notice_number = notice_number;
-    record.state = DebtState::Inserted.code().to_owned();
+    record.state = DebtState::Inserted;
     let id = inserter.insert(&record, now)?;
     Ok(Ok(Applied {
         id,
@@ -287,9 +287,7 @@ pub(crate) fn modify_valid(
     let Some(current) = debts::find_debt_by_iud(tx, org_id, &valid.iud)? else {
         return Ok(Err(rejected("PAA_IMPORT_DOVUTO_NON_PRESENTE", NOT_PRESENT)));
     };
-    let state = DebtState::from_code(&current.state)
-        .ok_or_else(|| ServiceError::Internal(format!("stored state {}", current.state)))?;
-    let Ok(next) = state.apply(DebtEvent::Modify) else {
+    let Ok(next) = current.state.apply(DebtEvent::Modify) else {
         return Ok(Err(rejected("PAA_IMPORT_DOVUTO_NON_PRESENTE", NOT_PRESENT)));
     };
     if current.debt_type_id != debt_type.id {
@@ -326,7 +324,7 @@ pub(crate) fn modify_valid(
     record.id = current.id;
     record.iuv = iuv;
     record.notice_number = notice_number;
-    record.state = next.code().to_owned();
+    record.state = next;
     debts::update_debt_fields(tx, &record, now)?;
     Ok(Ok(Applied {
         id: current.id,
@@ -349,12 +347,10 @@ pub(crate) fn annul_in(
     let Some(debt) = debts::find_debt_by_iud(tx, scope.org.id, iud)? else {
         return Ok(Err(rejected("PAA_IMPORT_DOVUTO_NON_PRESENTE", NOT_PRESENT)));
     };
-    let state = DebtState::from_code(&debt.state)
-        .ok_or_else(|| ServiceError::Internal(format!("stored state {}", debt.state)))?;
-    let Ok(next) = state.apply(DebtEvent::Annul) else {
+    let Ok(next) = debt.state.apply(DebtEvent::Annul) else {
         return Ok(Err(rejected("PAA_IMPORT_DOVUTO_NON_PRESENTE", NOT_PRESENT)));
     };
-    debts::update_debt_state(tx, debt.id, next.code(), now)?;
+    debts::update_debt_state(tx, debt.id, next, now)?;
     if let Some(import_id) = import_id {
         debts::update_debt_import(tx, debt.id, import_id)?;
     }
@@ -429,7 +425,8 @@ pub fn annul_debt(db: &Db, actor: &str, ipa: &str, iud: &str, now: &str) -> Resu
                 if let Some(debt) = debts::find_debt_by_iud(tx, scope.org.id, iud)? {
                     return Err(ServiceError::Conflict(format!(
                         "debt {} in state {} cannot be annulled",
-                        debt.iud, debt.state
+                        debt.iud,
+                        debt.state.code()
                     )));
                 }
                 return Err(ServiceError::Rejected(errors));
@@ -442,12 +439,12 @@ pub fn annul_debt(db: &Db, actor: &str, ipa: &str, iud: &str, now: &str) -> Resu
             action: "debt.annul",
             object: Some(&object),
             outcome: "OK",
-            before_json: Some(&format!("{{\"state\":\"{}\"}}", debt.state)),
+            before_json: Some(&format!("{{\"state\":\"{}\"}}", debt.state.code())),
             after_json: Some(&format!("{{\"state\":\"{}\"}}", next.code())),
             ..Default::default()
         };
         audit::insert_audit(tx, &entry, now)?;
-        Ok(DebtRecord { state: next.code().to_owned(), ..debt })
+        Ok(DebtRecord { state: next, ..debt })
     })
 }
 
@@ -485,7 +482,7 @@ pub fn modify_debt(
         let after = debts::find_debt_by_iud(tx, scope.org.id, iud)?
             .ok_or_else(|| ServiceError::NotFound(format!("debt {iud}")))?;
         let summary = |d: &DebtRecord| {
-            serde_json::json!({ "iud": d.iud, "iuv": d.iuv, "state": d.state, "debtor_id": d.debtor_id,
+            serde_json::json!({ "iud": d.iud, "iuv": d.iuv, "state": d.state.code(), "debtor_id": d.debtor_id,
                 "debtor_name": d.debtor_name, "amount_cents": d.amount_cents, "due_date": d.due_date,
                 "causale": d.causale, "debtor_email": d.debtor_email })
             .to_string()
@@ -531,13 +528,13 @@ pub fn get_debt(db: &Db, ipa: &str, key: &DebtKey) -> Result<DebtRecord, Service
     })
 }
 
+/// The debt state a person typed as a filter: its exact code.
+pub fn parse_state(code: &str) -> Result<DebtState, ServiceError> {
+    DebtState::from_code(code).ok_or_else(|| ServiceError::invalid("state", format!("{code:?} is not a debt state")))
+}
+
 /// Debts of org `ipa`, newest first.
 pub fn list_debts(db: &Db, ipa: &str, filter: &DebtFilter) -> Result<Vec<DebtRecord>, ServiceError> {
-    if let Some(state) = &filter.state
-        && DebtState::from_code(state).is_none()
-    {
-        return Err(ServiceError::invalid("state", format!("{state:?} is not a debt state")));
-    }
     db.read(|conn| {
         let org = orgs::find_org_by_ipa(conn, ipa)?.ok_or_else(|| ServiceError::NotFound(format!("org {ipa}")))?;
         Ok(debts::list_debts(conn, org.id, filter)?)

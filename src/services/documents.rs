@@ -91,8 +91,12 @@ pub fn build_notice(
     if debt_type.disable_notice_print {
         return Err(ServiceError::Conflict(format!("notice printing is disabled for debt type {}", debt_type.code)));
     }
-    if matches!(debt.state.as_str(), "ANNULLATO" | "COMPLETATO") {
-        return Err(ServiceError::Conflict(format!("debt {} is {}: it has no notice to pay", debt.iud, debt.state)));
+    if debt.state.is_final() {
+        return Err(ServiceError::Conflict(format!(
+            "debt {} is {}: it has no notice to pay",
+            debt.iud,
+            debt.state.code()
+        )));
     }
     let notice_number = debt
         .notice_number
@@ -280,7 +284,7 @@ mod tests {
         let debt_type = DebtTypeRecord { code: "TARI".into(), print_due_date: true, ..DebtTypeRecord::default() };
         let debt = DebtRecord {
             iud: "X1".into(),
-            state: "INSERIMENTO_DOVUTO".into(),
+            state: crate::domain::DebtState::Inserted,
             notice_number: Some("301000000000000144".into()),
             iuv: Some("01000000000000144".into()),
             debtor_id: "RSSMRA85T10A562S".into(),
@@ -325,7 +329,7 @@ mod tests {
         let (org, debt_type, mut debt) = records();
         debt.debtor_id = "ANONIMO".into();
         assert_eq!(build_notice(&org, None, &debt_type, &debt).unwrap().debtor_id, None);
-        debt.state = "ANNULLATO".into();
+        debt.state = crate::domain::DebtState::Annulled;
         assert!(matches!(build_notice(&org, None, &debt_type, &debt), Err(ServiceError::Conflict(_))));
     }
 

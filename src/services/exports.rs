@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 
 use jiff::civil::{Date, DateTime};
 
+use crate::domain::ExportState;
 use crate::flows::expired_export;
 use crate::flows::rt_export::{self, Version, ZipCsvWriter};
 use crate::store::exports::{self, ExportItem, ExportRecord, ExportSelection};
@@ -165,7 +166,7 @@ pub fn request_export(
             with_receipt: req.with_receipt,
             debt_types: (!types.is_empty()).then(|| format!(";{};", types.join(";"))),
             requested_by: req.requested_by.to_owned(),
-            state: "LOAD_EXPORT".to_owned(),
+            state: ExportState::Queued,
             requested_at: now_text.clone(),
             ..ExportRecord::default()
         };
@@ -192,7 +193,7 @@ pub fn run_export(
     };
     let version = Version::parse(&export.version)
         .ok_or_else(|| invalid("PAA_VERSIONE_TRACCIATO_NON_VALIDA", export.version.clone()))?;
-    db.write(|tx| exports::update_export_state(tx, export.id, "EXPORT_IN_ELAB", None, None, None, None))?;
+    db.write(|tx| exports::update_export_state(tx, export.id, ExportState::InProgress, None, None, None, None))?;
     let local = now.to_zoned(crate::clock::rome()).datetime();
     let stem = rt_export::file_stem(version, &org.ipa_code, export.id, &local);
     let dir = data_dir.join("export").join(&org.ipa_code);
@@ -246,7 +247,7 @@ pub fn run_export(
                 exports::update_export_state(
                     tx,
                     export.id,
-                    "EXPORT_ESEGUITO",
+                    ExportState::Done,
                     name.as_deref(),
                     Some(rows),
                     None,
@@ -259,7 +260,15 @@ pub fn run_export(
         Err(err) => {
             let message = err.to_string();
             db.write(|tx| {
-                exports::update_export_state(tx, export.id, "ERROR_EXPORT", None, None, Some(&message), Some(&finished))
+                exports::update_export_state(
+                    tx,
+                    export.id,
+                    ExportState::Failed,
+                    None,
+                    None,
+                    Some(&message),
+                    Some(&finished),
+                )
             })?;
             Err(err)
         }
@@ -307,7 +316,7 @@ pub fn export_expired(
             date_to: due.to_string(),
             debt_types: (!debt_types.is_empty()).then(|| format!(";{};", debt_types.join(";"))),
             requested_by: requested_by.to_owned(),
-            state: "LOAD_EXPORT".to_owned(),
+            state: ExportState::Queued,
             requested_at: now_text.clone(),
             ..ExportRecord::default()
         };
@@ -335,7 +344,7 @@ pub fn export_expired(
         exports::update_export_state(
             tx,
             record.id,
-            "EXPORT_ESEGUITO",
+            ExportState::Done,
             name.as_deref(),
             Some(rows),
             None,
@@ -364,7 +373,7 @@ impl crate::jobs::Handler for ExportJob {
             return Err(JobError::Failed(format!("not an export job: {job:?}")));
         };
         let export = ctx.db.read(|c| exports::find_export_by_id(c, *export_id))?;
-        let Some(export) = export.filter(|e| e.state == "LOAD_EXPORT" || e.state == "EXPORT_IN_ELAB") else {
+        let Some(export) = export.filter(|e| !e.state.is_final()) else {
             return Ok(Step::Done);
         };
         match run_export(ctx.db, &self.data_dir, &self.station_id, &export, crate::clock::now(), &mut |_| {}) {

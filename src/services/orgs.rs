@@ -58,7 +58,7 @@ pub fn add_org(db: &Db, actor: &str, ipa: &str, changes: &OrgChanges, now: &str)
     let ipa = check_ipa_code(ipa)?;
     let mut org = OrgRecord {
         ipa_code: ipa.clone(),
-        state: OrgState::Inserted.code().to_owned(),
+        state: OrgState::Inserted,
         generator_id: "00".to_owned(),
         ..OrgRecord::default()
     };
@@ -100,8 +100,7 @@ pub fn set_org(db: &Db, actor: &str, ipa: &str, changes: &OrgChanges, now: &str)
     db.write(|tx| {
         let before = orgs::find_org_by_ipa(tx, ipa)?.ok_or_else(|| ServiceError::NotFound(format!("org {ipa}")))?;
         let mut org = before.clone();
-        let old_state = OrgState::parse(&before.state).map_err(|err| ServiceError::Internal(err.to_string()))?;
-        apply_changes(&mut org, changes, Some(old_state))?;
+        apply_changes(&mut org, changes, Some(before.state))?;
         if org.fiscal_code != before.fiscal_code && orgs::find_org_by_fiscal_code(tx, &org.fiscal_code)?.is_some() {
             return Err(ServiceError::Conflict(format!("an org with fiscal code {} already exists", org.fiscal_code)));
         }
@@ -198,7 +197,7 @@ pub fn get_org(db: &Db, ipa: &str) -> Result<OrgRecord, ServiceError> {
 /// What the audit journal keeps of an org: its registry data, never secrets.
 fn snapshot(org: &OrgRecord) -> String {
     json!({
-        "ipa_code": org.ipa_code, "fiscal_code": org.fiscal_code, "name": org.name, "state": org.state,
+        "ipa_code": org.ipa_code, "fiscal_code": org.fiscal_code, "name": org.name, "state": org.state.code(),
         "segregation_code": org.segregation_code, "application_code": org.application_code,
         "generator_id": org.generator_id, "cbill_code": org.cbill_code, "iban_bank": org.iban_bank,
         "iban_postal": org.iban_postal, "postal_account": org.postal_account,
@@ -231,7 +230,7 @@ fn apply_changes(org: &mut OrgRecord, changes: &OrgChanges, old_state: Option<Or
             Some(from) => from.change_to(to).map_err(|err| ServiceError::invalid("state", err.to_string()))?,
             None => to,
         };
-        org.state = to.code().to_owned();
+        org.state = to;
     }
     if let Some(value) = &changes.segregation_code {
         let code = SegregationCode::parse(value.trim())

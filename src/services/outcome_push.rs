@@ -19,7 +19,7 @@ use sha2::Sha512;
 
 use super::{Change, ServiceError, journal_change, parse_url};
 use crate::store::debts::DebtRecord;
-use crate::store::pushes::{self, PushRecord, PushTargetRecord};
+use crate::store::pushes::{self, PushRecord, PushState, PushTargetRecord};
 use crate::store::{Conn, Db, StoreError, debt_types, debts, orgs, receipts};
 
 /// Default delay before the first retry, in seconds.
@@ -151,13 +151,19 @@ pub struct PushView {
     pub id: i64,
     pub iuv: String,
     pub receipt_id: String,
-    pub state: String,
+    /// Serialized as its stored code (`pending`, `sent`, `failed`).
+    #[serde(serialize_with = "serialize_code")]
+    pub state: PushState,
     pub attempts: i64,
     pub max_attempts: i64,
     pub last_error: Option<String>,
     pub last_attempt_at: Option<String>,
     pub sent_at: Option<String>,
     pub created_at: String,
+}
+
+fn serialize_code<S: serde::Serializer>(state: &PushState, serializer: S) -> Result<S::Ok, S::Error> {
+    serializer.serialize_str(state.code())
 }
 
 /// An org's push target and its latest pushes.
@@ -227,7 +233,7 @@ pub enum Delivery {
 pub fn deliver(db: &Db, push_id: i64, now: jiff::Timestamp) -> Result<Delivery, ServiceError> {
     let now_text = crate::clock::iso(now);
     let loaded = db.read(|c| {
-        let Some(push) = pushes::find_push(c, push_id)?.filter(|p| p.state == "pending") else {
+        let Some(push) = pushes::find_push(c, push_id)?.filter(|p| p.state == PushState::Pending) else {
             return Ok::<_, ServiceError>(None);
         };
         let receipt = receipts::find_receipt_by_id(c, push.receipt_id)?
@@ -270,9 +276,9 @@ pub fn deliver(db: &Db, push_id: i64, now: jiff::Timestamp) -> Result<Delivery, 
         },
     };
     let (state, error) = match &delivery {
-        Delivery::Done => ("sent", None),
-        Delivery::Retry { error, .. } => ("pending", Some(error.as_str())),
-        Delivery::Failed(error) => ("failed", Some(error.as_str())),
+        Delivery::Done => (PushState::Sent, None),
+        Delivery::Retry { error, .. } => (PushState::Pending, Some(error.as_str())),
+        Delivery::Failed(error) => (PushState::Failed, Some(error.as_str())),
     };
     db.write(|tx| pushes::update_push_attempt(tx, push.id, state, error, &now_text))?;
     match &delivery {

@@ -119,7 +119,7 @@ impl PaymentView {
 pub fn served_org_id(db: &Db, fiscal_code: &str) -> Result<Option<i64>, PaymentError> {
     Ok(db
         .read(|conn| orgs::find_org_by_fiscal_code(conn, fiscal_code))?
-        .filter(|o| o.state != "INSERITO")
+        .filter(|o| o.state.is_registered_with_pagopa())
         .map(|o| o.id))
 }
 
@@ -144,18 +144,15 @@ pub fn get_payment(
         let offered = payment_offers::offer_exists(conn, view.debt.id, &view.terms())?;
         Ok::<_, PaymentError>((view, offered))
     })?;
-    let state = DebtState::from_code(&view.debt.state)
-        .ok_or_else(|| PaymentError::Semantic(format!("unknown stored state {}", view.debt.state)))?;
-    if state == DebtState::PaymentStarted && offered {
+    if view.debt.state == DebtState::PaymentStarted && offered {
         return Ok(view);
     }
     db.write(|tx| {
         // Read again inside the write transaction: a receipt may have arrived meanwhile.
         let fresh = load_payable(tx, fiscal_code, notice, postal, today)?;
-        let state = DebtState::from_code(&fresh.debt.state)
-            .ok_or_else(|| PaymentError::Semantic(format!("unknown stored state {}", fresh.debt.state)))?;
-        let next = state.apply(DebtEvent::StartPayment).map_err(|err| PaymentError::Semantic(err.to_string()))?;
-        debts::update_payment_started(tx, fresh.debt.id, next.code(), now)?;
+        let next =
+            fresh.debt.state.apply(DebtEvent::StartPayment).map_err(|err| PaymentError::Semantic(err.to_string()))?;
+        debts::update_payment_started(tx, fresh.debt.id, next, now)?;
         payment_offers::insert_offer(tx, fresh.debt.id, &fresh.terms(), now)?;
         Ok(fresh)
     })
@@ -170,7 +167,7 @@ fn load_payable(
     today: Date,
 ) -> Result<PaymentView, PaymentError> {
     let org = orgs::find_org_by_fiscal_code(conn, fiscal_code)?
-        .filter(|o| o.state != "INSERITO")
+        .filter(|o| o.state.is_registered_with_pagopa())
         .ok_or_else(|| PaymentError::UnknownOrg(fiscal_code.to_owned()))?;
     let iuv = notice.iuv();
     let debt = debts::find_any_debt_by_iuv(conn, org.id, iuv.as_str())?
@@ -178,12 +175,12 @@ fn load_payable(
         .ok_or_else(|| PaymentError::UnknownNotice(notice.as_str().to_owned()))?;
     let debt_type = debt_types::find_debt_type_by_id(conn, org.id, debt.debt_type_id)?
         .ok_or_else(|| PaymentError::UnknownNotice(notice.as_str().to_owned()))?;
-    match DebtState::from_code(&debt.state) {
-        Some(DebtState::Paid) => return Err(PaymentError::AlreadyPaid(notice.as_str().to_owned())),
-        Some(DebtState::Annulled) => return Err(PaymentError::Annulled(notice.as_str().to_owned())),
-        Some(DebtState::Expired) => return Err(PaymentError::Expired(notice.as_str().to_owned())),
-        Some(DebtState::Prepared) | None => return Err(PaymentError::UnknownNotice(notice.as_str().to_owned())),
-        Some(DebtState::Inserted | DebtState::PaymentStarted) => {}
+    match debt.state {
+        DebtState::Paid => return Err(PaymentError::AlreadyPaid(notice.as_str().to_owned())),
+        DebtState::Annulled => return Err(PaymentError::Annulled(notice.as_str().to_owned())),
+        DebtState::Expired => return Err(PaymentError::Expired(notice.as_str().to_owned())),
+        DebtState::Prepared => return Err(PaymentError::UnknownNotice(notice.as_str().to_owned())),
+        DebtState::Inserted | DebtState::PaymentStarted => {}
     }
     if is_past_due(&debt, &debt_type, today) {
         return Err(PaymentError::Expired(notice.as_str().to_owned()));
@@ -322,7 +319,7 @@ pub fn accept_receipt(
         let debt = debts::find_any_debt_by_iuv(tx, org.id, &receipt.iuv)?;
         receipt.debt_id = debt.as_ref().map(|d| d.id);
         let ok = receipt.outcome == "OK";
-        let state = debt.as_ref().and_then(|d| DebtState::from_code(&d.state));
+        let state = debt.as_ref().map(|d| d.state);
         let earlier_ok = receipts::count_ok_receipts(tx, org.id, &receipt.iuv)? > 0;
         let mut mismatch = None;
         let (flag, new_state) = match (ok, &debt, state) {
@@ -357,7 +354,7 @@ pub fn accept_receipt(
             Err(other) => return Err(other.into()),
         };
         if let (Some(d), Some(next)) = (&debt, new_state) {
-            debts::update_debt_state(tx, d.id, next.code(), now)?;
+            debts::update_debt_state(tx, d.id, next, now)?;
         }
         if let (Some(d), false) = (&debt, receipt.held) {
             super::outcome_push::queue_in(tx, d, id, now)?;
@@ -429,7 +426,7 @@ pub fn demand_notice(
 ) -> Result<PaymentView, PaymentError> {
     let (org, debt_type) = db.read(|conn| {
         let org = orgs::find_org_by_fiscal_code(conn, fiscal_code)?
-            .filter(|o| o.state != "INSERITO")
+            .filter(|o| o.state.is_registered_with_pagopa())
             .ok_or_else(|| PaymentError::UnknownOrg(fiscal_code.to_owned()))?;
         let debt_type = debt_types::find_debt_type_by_service(conn, org.id, service_id)?
             .filter(|t| t.active)
@@ -501,7 +498,7 @@ mod tests {
     }
 
     fn state(kit: &Kit, debt: &DebtRecord) -> String {
-        kit.db.read(|c| debts::find_debt_by_id(c, debt.id)).unwrap().unwrap().state
+        kit.db.read(|c| debts::find_debt_by_id(c, debt.id)).unwrap().unwrap().state.code().to_owned()
     }
 
     #[test]

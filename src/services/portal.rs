@@ -11,7 +11,7 @@ use jiff::civil::Date;
 use super::ServiceError;
 use super::links::Links;
 use super::payments::{self, PaymentError, PaymentView};
-use crate::domain::{ApplicationCode, Cents, Iuv, NoticeNumber};
+use crate::domain::{ApplicationCode, CartState, Cents, DebtState, Iuv, NoticeNumber};
 use crate::store::carts::{self, CartItemRecord, CartRecord};
 use crate::store::receipts::{self, ReceiptRecord};
 use crate::store::{Db, StoreError, debts, mail, orgs, sessions};
@@ -167,7 +167,7 @@ pub fn prepare_cart(db: &Db, views: &[PaymentView], new: &NewCart<'_>, now: &str
     let mut cart = CartRecord {
         token: random_hex(16)?,
         session_hash: new.session_hash.to_owned(),
-        state: "IN_PAGAMENTO".to_owned(),
+        state: CartState::InPayment,
         payer_email: new.payer_email.map(str::to_owned),
         citizen_id: new.citizen_id.map(str::to_owned),
         total_cents: total,
@@ -198,7 +198,7 @@ pub fn prepare_cart(db: &Db, views: &[PaymentView], new: &NewCart<'_>, now: &str
 
 /// Records where Checkout sent the browser, or (`None`) that Checkout refused the cart.
 pub fn cart_sent(db: &Db, cart_id: i64, checkout_url: Option<&str>, now: &str) -> Result<(), PortalError> {
-    let state = if checkout_url.is_some() { "IN_PAGAMENTO" } else { "ERRORE" };
+    let state = if checkout_url.is_some() { CartState::InPayment } else { CartState::Failed };
     Ok(db.write(|tx| carts::update_cart_state(tx, cart_id, state, checkout_url, now))?)
 }
 
@@ -232,7 +232,7 @@ pub fn cart_outcome(db: &Db, token: &str) -> Result<Option<CartOutcome>, PortalE
 /// Marks a paid cart `PAGATO`, queueing `mail` (recipient, subject, body) once.
 pub fn cart_paid(db: &Db, cart_id: i64, mail: Option<(&str, &str, &str)>, now: &str) -> Result<(), PortalError> {
     db.write(|tx| {
-        carts::update_cart_state(tx, cart_id, "PAGATO", None, now)?;
+        carts::update_cart_state(tx, cart_id, CartState::Paid, None, now)?;
         if let Some((to, subject, body)) = mail
             && carts::update_cart_mail_queued(tx, cart_id, now)?
         {
@@ -244,7 +244,7 @@ pub fn cart_paid(db: &Db, cart_id: i64, mail: Option<(&str, &str, &str)>, now: &
 
 /// Marks a cart cancelled (the citizen's choice at Checkout) or failed.
 pub fn cart_abandoned(db: &Db, cart_id: i64, cancelled: bool, now: &str) -> Result<(), PortalError> {
-    let state = if cancelled { "ANNULLATO" } else { "ERRORE" };
+    let state = if cancelled { CartState::Cancelled } else { CartState::Failed };
     Ok(db.write(|tx| carts::update_cart_state(tx, cart_id, state, None, now))?)
 }
 
@@ -290,7 +290,8 @@ pub fn debts_of(
     fiscal_code: &str,
 ) -> Result<Vec<(crate::store::debts::DebtRecord, String, String)>, PortalError> {
     db.read(|conn| {
-        let list = debts::list_debts_of_debtor(conn, fiscal_code, &["INSERIMENTO_DOVUTO", "PAGAMENTO_INIZIATO"], 200)?;
+        let list =
+            debts::list_debts_of_debtor(conn, fiscal_code, &[DebtState::Inserted, DebtState::PaymentStarted], 200)?;
         let all = orgs::list_orgs(conn)?;
         Ok(list
             .into_iter()
@@ -386,19 +387,19 @@ mod tests {
     fn housekeeping_expires_old_carts_and_deletes_expired_sessions() {
         let dir = tempfile::tempdir().unwrap();
         let (db, _) = Db::open(&dir.path().join("mypay.db")).unwrap();
-        let cart = |token: &str, state: &str, at: &str| {
+        let cart = |token: &str, state: CartState, at: &str| {
             let record = CartRecord {
                 token: token.to_owned(),
                 session_hash: "s".to_owned(),
-                state: state.to_owned(),
+                state,
                 total_cents: 100,
                 ..CartRecord::default()
             };
             db.write(|tx| carts::insert_cart(tx, &record, at)).unwrap();
         };
-        cart("old", "IN_PAGAMENTO", "2026-03-01T08:59:00Z");
-        cart("recent", "IN_PAGAMENTO", "2026-03-01T09:30:00Z");
-        cart("paid", "PAGATO", "2026-03-01T07:00:00Z");
+        cart("old", CartState::InPayment, "2026-03-01T08:59:00Z");
+        cart("recent", CartState::InPayment, "2026-03-01T09:30:00Z");
+        cart("paid", CartState::Paid, "2026-03-01T07:00:00Z");
         let session = |hash: &str, expires: &str| sessions::SessionRecord {
             id_hash: hash.to_owned(),
             csrf_token: "c".to_owned(),
@@ -416,8 +417,8 @@ mod tests {
         assert_eq!(swept, Swept { carts_expired: 1, sessions_deleted: 1 });
         let state = |token: &str| db.read(|c| carts::find_cart_by_token(c, token)).unwrap().unwrap().state;
         assert_eq!(
-            (state("old").as_str(), state("recent").as_str(), state("paid").as_str()),
-            ("ANNULLATO", "IN_PAGAMENTO", "PAGATO")
+            (state("old"), state("recent"), state("paid")),
+            (CartState::Cancelled, CartState::InPayment, CartState::Paid)
         );
         let live = |hash: &str| db.read(|c| sessions::find_live_session(c, hash, "2026-03-01T00:00:00Z")).unwrap();
         assert!(live("gone").is_none() && live("live").is_some());

@@ -22,7 +22,7 @@ pub fn orgs_in_production(db: &Db) -> Result<Vec<OrgRecord>, ServiceError> {
 }
 
 fn in_production(conn: &Conn, ipa: &str) -> Result<Option<OrgRecord>, ServiceError> {
-    Ok(orgs::find_org_by_ipa(conn, ipa)?.filter(|o| o.state == OrgState::Production.code()))
+    Ok(orgs::find_org_by_ipa(conn, ipa)?.filter(|o| o.state == OrgState::Production))
 }
 
 /// The org with IPA code `ipa` when in production, with its active spontaneous debt types.

@@ -5,7 +5,7 @@
 use serde_json::json;
 
 use crate::domain::Cents;
-use crate::store::reporting::{self, ReportingFlowRecord, ReportingPaymentRecord};
+use crate::store::reporting::{self, ReportingFlowRecord, ReportingFlowState, ReportingPaymentRecord};
 use crate::store::{Db, StoreError, audit, orgs};
 
 /// Where a flow came from.
@@ -85,7 +85,7 @@ fn check(input: &FlowInput, fiscal_code: &str) -> Option<String> {
 
 /// The orgs whose reporting flows are fetched: every one past `INSERITO` (registered with pagoPA).
 pub fn orgs_to_fetch(db: &Db) -> Result<Vec<crate::store::orgs::OrgRecord>, StoreError> {
-    Ok(db.read(orgs::list_orgs)?.into_iter().filter(|o| o.state != "INSERITO").collect())
+    Ok(db.read(orgs::list_orgs)?.into_iter().filter(|o| o.state.is_registered_with_pagopa()).collect())
 }
 
 /// Checks and stores a flow for the org with `fiscal_code`; returns whether it was accepted (a
@@ -117,7 +117,7 @@ pub fn store_flow(
             settlement_date: input.settlement_date.clone(),
             total_payments: Some(input.declared_count),
             total_amount_cents: Some(input.declared_total.get()),
-            state: if reason.is_none() { "ACQUISITO" } else { "RIFIUTATO" }.to_owned(),
+            state: if reason.is_none() { ReportingFlowState::Acquired } else { ReportingFlowState::Refused },
             reject_reason: reason.clone(),
             source: source.code().to_owned(),
             document: Some(document.to_owned()),
@@ -155,7 +155,7 @@ pub fn reject_flow(
             iuf: iuf.to_owned(),
             revision,
             psp_id: psp_id.to_owned(),
-            state: "RIFIUTATO".to_owned(),
+            state: ReportingFlowState::Refused,
             reject_reason: Some(reason.to_owned()),
             source: source.code().to_owned(),
             document: document.map(str::to_owned),
@@ -168,15 +168,16 @@ pub fn reject_flow(
 
 fn journal(tx: &crate::store::Conn, org_id: i64, record: &ReportingFlowRecord, now: &str) -> Result<(), StoreError> {
     let object = format!("reporting_flow:{}/{}/{}", record.iuf, record.revision, record.psp_id);
-    let after = json!({ "state": record.state, "reason": record.reject_reason, "payments": record.payments.len(),
+    let after =
+        json!({ "state": record.state.code(), "reason": record.reject_reason, "payments": record.payments.len(),
         "total_amount_cents": record.total_amount_cents })
-    .to_string();
+        .to_string();
     let entry = audit::AuditEntry {
         actor: "system",
         org_id: Some(org_id),
         action: "reporting.fetch",
         object: Some(&object),
-        outcome: &record.state,
+        outcome: record.state.code(),
         after_json: Some(&after),
         ..Default::default()
     };
@@ -231,7 +232,7 @@ mod tests {
         assert!(store_flow(&db, "01234567897", &flow(), FlowSource::Rest, "{}", "t").unwrap());
         let flows = db.read(|c| reporting::list_flows(c, 1)).unwrap();
         assert_eq!(flows.len(), 1);
-        assert_eq!(flows[0].state, "ACQUISITO");
+        assert_eq!(flows[0].state, ReportingFlowState::Acquired);
         assert_eq!(db.read(|c| reporting::count_flow_payments(c, flows[0].id)).unwrap(), 2);
         assert!(is_stored(&db, "01234567897", "2026-11-30BCITITMM-0001", 1, Some("BCITITMM")).unwrap());
     }

@@ -8,6 +8,7 @@ use std::sync::Mutex;
 use sha2::{Digest, Sha256};
 
 use super::passwords;
+use crate::domain::OrgState;
 use crate::store::orgs::{self, OrgRecord};
 use crate::store::{Db, StoreError};
 
@@ -18,7 +19,7 @@ pub enum SilAccessError {
     UnknownOrg(String),
     /// The org exists but is not in production.
     #[error("org {ipa} is in state {state}")]
-    NotInProduction { ipa: String, state: String },
+    NotInProduction { ipa: String, state: OrgState },
     #[error("wrong SIL password for org {0}")]
     BadPassword(String),
     #[error(transparent)]
@@ -59,7 +60,7 @@ impl PasswordCache {
 pub fn org_in_production(db: &Db, ipa: &str) -> Result<OrgRecord, SilAccessError> {
     let org =
         db.read(|conn| orgs::find_org_by_ipa(conn, ipa))?.ok_or_else(|| SilAccessError::UnknownOrg(ipa.to_owned()))?;
-    if org.state != "ESERCIZIO" {
+    if org.state != OrgState::Production {
         return Err(SilAccessError::NotInProduction { ipa: ipa.to_owned(), state: org.state });
     }
     Ok(org)

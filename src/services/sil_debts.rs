@@ -147,7 +147,7 @@ pub fn import_debt(
         };
         let debt =
             debts::find_debt_by_id(tx, id)?.ok_or_else(|| ServiceError::NotFound(format!("debt {}", fields.iud)))?;
-        let after = serde_json::json!({ "azione": action.code(), "iuv": debt.iuv, "state": debt.state,
+        let after = serde_json::json!({ "azione": action.code(), "iuv": debt.iuv, "state": debt.state.code(),
             "amount_cents": debt.amount_cents });
         audit_debt(tx, actor, &scope, &debt, "sil.debt.import", None, &after, now)?;
         Ok(debt)
@@ -199,8 +199,7 @@ pub fn register_payment(db: &Db, actor: &str, ipa: &str, payment: &ExternalPayme
             attestor_name: payment.attestor_name.trim().to_owned(),
             recorded_by: actor.to_owned(),
         };
-        let state = DebtState::from_code(&debt.state)
-            .ok_or_else(|| ServiceError::Internal(format!("stored state {}", debt.state)))?;
+        let state = debt.state;
         if state == DebtState::Paid {
             // Already paid: a replay of this very payment is answered OK, anything else refused.
             return if sil::insert_external_payment(tx, &record, now)? {
@@ -211,7 +210,7 @@ pub fn register_payment(db: &Db, actor: &str, ipa: &str, payment: &ExternalPayme
         }
         let next = state
             .apply(DebtEvent::PaymentSucceeded)
-            .map_err(|_| fault("PAA_IUV_NON_VALIDO", format!("IUV {iuv}: dovuto nello stato {}", debt.state)))?;
+            .map_err(|_| fault("PAA_IUV_NON_VALIDO", format!("IUV {iuv}: dovuto nello stato {}", debt.state.code())))?;
         if amount.get() != debt.amount_cents {
             return Err(fault(
                 "PAA_IMPORTO_SINGOLO_VERSAMENTO_NON_VALIDO",
@@ -219,10 +218,10 @@ pub fn register_payment(db: &Db, actor: &str, ipa: &str, payment: &ExternalPayme
             ));
         }
         sil::insert_external_payment(tx, &record, now)?;
-        debts::update_debt_state(tx, debt.id, next.code(), now)?;
+        debts::update_debt_state(tx, debt.id, next, now)?;
         let after = serde_json::json!({ "state": next.code(), "esito": "PAGATO CON RENDICONTAZIONE 9",
             "identificativoUnivocoRiscossione": record.collection_id });
-        let before = serde_json::json!({ "state": debt.state });
+        let before = serde_json::json!({ "state": debt.state.code() });
         audit_debt(tx, actor, &scope, &debt, "sil.payment.register", Some(&before), &after, now)?;
         Ok(())
     })

@@ -7,6 +7,7 @@
 use jiff::civil::Date;
 
 use super::sil_sessions::{OutcomeLine, SilError, fault};
+use crate::domain::DebtState;
 use crate::store::debts::{self, DebtRecord};
 use crate::store::orgs::{self, OrgRecord};
 use crate::store::{Db, receipts, sil};
@@ -28,7 +29,7 @@ pub fn open_positions(db: &Db, fiscal_code: &str, ipa: Option<&str>) -> Result<V
     db.read_tx(|conn| {
         let only = org_filter(conn, ipa)?;
         let mut out = Vec::new();
-        for debt in debts::list_debts_of_debtor(conn, fiscal_code.trim(), &["INSERIMENTO_DOVUTO"], MAX_RESULTS)? {
+        for debt in debts::list_debts_of_debtor(conn, fiscal_code.trim(), &[DebtState::Inserted], MAX_RESULTS)? {
             if debt.notice_number.is_none() || only.as_ref().is_some_and(|o| o.id != debt.org_id) {
                 continue;
             }

@@ -23,7 +23,7 @@ use super::links::Links;
 use super::payments::{self, PaymentView};
 use super::portal::{self, NewCart, PortalError};
 use crate::domain::debt_row::{self, BilancioField, DebtFields, RowError, SecondaryFields};
-use crate::domain::{Cents, NoticeNumber};
+use crate::domain::{CartState, Cents, NoticeNumber};
 use crate::store::carts::{self, CartRecord};
 use crate::store::debt_types::{self, DebtTypeRecord};
 use crate::store::debts::{self, DebtRecord};
@@ -723,7 +723,7 @@ pub fn finish(db: &Db, links: &Links, token: &str, how: Return, now: Timestamp) 
         .read(|conn| carts::find_cart_by_id(conn, cart_id))?
         .ok_or_else(|| ServiceError::NotFound(format!("cart {cart_id}")))?;
     let paid = portal::cart_outcome(db, &cart.token)?.is_some_and(|o| o.paid);
-    if how != Return::Ok && !paid && cart.state == "IN_PAGAMENTO" {
+    if how != Return::Ok && !paid && cart.state == CartState::InPayment {
         portal::cart_abandoned(db, cart.id, how == Return::Cancelled, &crate::clock::iso(now))?;
     }
     let esito = if how == Return::Ok || paid { "OK" } else { "ERROR" };
@@ -827,10 +827,10 @@ pub fn status(db: &Db, ipa: &str, id_session: &str, now: Timestamp) -> Result<Se
             lines.push(OutcomeLine { org: line_org, debt, receipt });
         }
         let paid = lines.iter().filter(|l| l.receipt.is_some()).count();
-        let status = match (cart.state.as_str(), paid) {
+        let status = match (cart.state, paid) {
             (_, n) if n == lines.len() && n > 0 => PaymentOutcome::Paid,
-            ("IN_PAGAMENTO" | "PAGATO", _) => return Ok(SessionStatus::InProgress),
-            ("ANNULLATO", 0) => return Ok(SessionStatus::Cancelled),
+            (CartState::InPayment | CartState::Paid, _) => return Ok(SessionStatus::InProgress),
+            (CartState::Cancelled, 0) => return Ok(SessionStatus::Cancelled),
             (_, 0) => PaymentOutcome::NotPaid,
             _ => PaymentOutcome::Partial,
         };

@@ -3,6 +3,7 @@
 //! expiring download URL.
 
 use super::{Call, Fault, Sil};
+use crate::domain::ExportState;
 use crate::services::exports::{self, ExportError, ExportRequest};
 use crate::soap::XmlWriter;
 use crate::store::orgs::OrgRecord;
@@ -106,11 +107,9 @@ pub(crate) fn status(sil: &Sil<'_>, call: &Call<'_>, org: &OrgRecord, expired: b
     if (export.kind == "SCADUTI") != expired {
         return Err(invalid());
     }
-    let stato = match (export.state.as_str(), export.rows) {
-        ("EXPORT_ESEGUITO", Some(0)) | ("EXPORT_ESEGUITO", None) if export.file_name.is_none() => {
-            "EXPORT_ESEGUITO_NESSUN_DOVUTO_TROVATO"
-        }
-        (state, _) => state,
+    let stato = match (export.state, export.rows) {
+        (ExportState::Done, Some(0) | None) if export.file_name.is_none() => "EXPORT_ESEGUITO_NESSUN_DOVUTO_TROVATO",
+        (state, _) => state.code(),
     };
     let url = export
         .file_name

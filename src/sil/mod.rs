@@ -66,7 +66,7 @@ impl From<SilAccessError> for Fault {
         match err {
             SilAccessError::UnknownOrg(ipa) => Fault::new("PAA_ENTE_NON_VALIDO", format!("ente {ipa} non valido")),
             SilAccessError::NotInProduction { ipa, state } => {
-                Fault::new("PAA_STATO_ENTE_NON_VALIDO", format!("ente {ipa} nello stato {state}"))
+                Fault::new("PAA_STATO_ENTE_NON_VALIDO", format!("ente {ipa} nello stato {}", state.code()))
             }
             SilAccessError::BadPassword(ipa) => {
                 Fault::new("PAA_ENTE_NON_VALIDO", format!("password non valida per l'ente {ipa}"))

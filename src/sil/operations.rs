@@ -7,6 +7,7 @@ use super::dovuti::{decode_base64, read_dovuti, read_enti_secondari, read_versam
 use super::exports::{self, Booking};
 use super::pagati::{self, Header, Kind};
 use super::{Call, Fault, Outcome, Sil};
+use crate::domain::ImportState;
 use crate::services::documents;
 use crate::services::sil_debts::{self, Action};
 use crate::services::sil_queries;
@@ -334,13 +335,13 @@ fn importa_dovuto(sil: &Sil<'_>, call: &Call<'_>, org_id: &mut Option<i64>) -> R
 fn stato_import(sil: &Sil<'_>, call: &Call<'_>, org: &OrgRecord) -> Result<String, Fault> {
     let token = call.text("requestToken").unwrap_or_default();
     let import = sil_uploads::status(sil.db, &org.ipa_code, &token)?;
-    let stato = match (&import.state[..], &import.error_code) {
-        ("IMPORT_ABORTITO", Some(code)) => code.clone(),
-        (state, _) => state.to_owned(),
+    let stato = match (import.state, &import.error_code) {
+        (ImportState::Aborted, Some(code)) => code.clone(),
+        (state, _) => state.code().to_owned(),
     };
     let mut w = XmlWriter::new();
     w.leaf("stato", &stato);
-    if import.state == "IMPORT_ESEGUITO" {
+    if import.state == ImportState::Done {
         let wanted = |name: &str| call.text(name).is_some_and(|v| v == "true" || v == "1");
         for (element, flag, kind, present) in [
             ("urlFileScarti", "fileScarti", "scarti", import.rejects_file.is_some()),

@@ -4,10 +4,14 @@
 //! **Invariant:** an anomaly is opened in the transaction of the change that found it, so a stored
 //! receipt that needs review never exists without its open anomaly. Opening the same (kind, object)
 //! twice keeps the first.
+//!
+//! [`AnomalyState`] lives here, beside the record, and not in `domain`: its one move (`open` to
+//! `resolved`, never back) is [`update_resolved`]'s statement, which checks it too.
 
 use rusqlite::{OptionalExtension, Row, params};
 use serde_json::{Value, json};
 
+use super::codes::stored_as_code;
 use super::{Conn, StoreError};
 use crate::domain::Cents;
 use crate::domain::payment_terms::Discrepancy;
@@ -15,6 +19,36 @@ use crate::domain::payment_terms::Discrepancy;
 /// The kind of a receipt that does not pay what the station asked for (the others are the
 /// receipt flags of `receipt.flag`).
 pub const RECEIPT_MISMATCH: &str = "RICEVUTA_DIFFORME";
+
+/// Whether an anomaly still waits for a person.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
+pub enum AnomalyState {
+    /// `open`: waiting for an org admin; the state every anomaly starts in.
+    #[default]
+    Open,
+    /// `resolved`: accepted or dismissed, with a note. Final.
+    Resolved,
+}
+
+impl AnomalyState {
+    /// Every state.
+    pub const ALL: [AnomalyState; 2] = [AnomalyState::Open, AnomalyState::Resolved];
+
+    /// The stored code.
+    pub const fn code(self) -> &'static str {
+        match self {
+            AnomalyState::Open => "open",
+            AnomalyState::Resolved => "resolved",
+        }
+    }
+
+    /// The state with this code, if any.
+    pub fn from_code(code: &str) -> Option<AnomalyState> {
+        AnomalyState::ALL.into_iter().find(|state| state.code() == code)
+    }
+}
+
+stored_as_code!(AnomalyState, "anomaly.state");
 
 /// An anomaly as stored.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -29,8 +63,7 @@ pub struct AnomalyRecord {
     /// JSON facts of the kind (a receipt's discrepancies).
     pub details: String,
     pub found_at: String,
-    /// `open` or `resolved`.
-    pub state: String,
+    pub state: AnomalyState,
     /// `accepted` or `dismissed` once resolved.
     pub resolution: Option<String>,
     pub resolved_by: Option<String>,
@@ -84,8 +117,13 @@ pub fn find_anomaly(conn: &Conn, org_id: i64, id: i64) -> Result<Option<AnomalyR
     Ok(conn.sqlite().prepare_cached(&sql)?.query_row(params![org_id, id], from_row).optional()?)
 }
 
-/// The org's anomalies in `state` (`open` or `resolved`), newest first, at most `limit`.
-pub fn list_anomalies(conn: &Conn, org_id: i64, state: &str, limit: u32) -> Result<Vec<AnomalyRecord>, StoreError> {
+/// The org's anomalies in `state`, newest first, at most `limit`.
+pub fn list_anomalies(
+    conn: &Conn,
+    org_id: i64,
+    state: AnomalyState,
+    limit: u32,
+) -> Result<Vec<AnomalyRecord>, StoreError> {
     let sql = format!("SELECT {COLUMNS} FROM anomaly WHERE org_id = ?1 AND state = ?2 ORDER BY id DESC LIMIT ?3");
     Ok(conn
         .sqlite()

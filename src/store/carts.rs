@@ -4,6 +4,7 @@
 use rusqlite::{OptionalExtension, Row, named_params, params};
 
 use super::{Conn, StoreError};
+use crate::domain::CartState;
 
 /// A cart as stored.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -11,7 +12,7 @@ pub struct CartRecord {
     pub id: i64,
     pub token: String,
     pub session_hash: String,
-    pub state: String,
+    pub state: CartState,
     pub checkout_url: Option<String>,
     pub payer_email: Option<String>,
     pub citizen_id: Option<String>,
@@ -118,7 +119,7 @@ pub fn find_cart_by_id(conn: &Conn, cart_id: i64) -> Result<Option<CartRecord>, 
 pub fn update_cart_state(
     conn: &Conn,
     cart_id: i64,
-    state: &str,
+    state: CartState,
     checkout_url: Option<&str>,
     now: &str,
 ) -> Result<(), StoreError> {

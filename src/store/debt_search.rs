@@ -15,6 +15,7 @@ use rusqlite::types::Value;
 
 use super::debts::DebtRecord;
 use super::{Conn, StoreError};
+use crate::domain::DebtState;
 
 /// What to look for. Empty fields do not filter; text fields are already normalized by the caller
 /// (trimmed, identifiers upper case).
@@ -28,7 +29,7 @@ pub struct DebtSearch {
     pub notice_iuv: Option<String>,
     /// Matches names that start with it, ignoring ASCII case.
     pub debtor_name_prefix: Option<String>,
-    pub state: Option<String>,
+    pub state: Option<DebtState>,
     pub debt_type_id: Option<i64>,
     /// Inclusive `YYYY-MM-DD` bounds.
     pub due_from: Option<String>,
@@ -77,8 +78,8 @@ fn where_clause(org_id: i64, s: &DebtSearch) -> (String, Vec<Value>) {
         add("d.debtor_name >= ? COLLATE NOCASE", Value::Text(prefix.clone()));
         add("d.debtor_name < ? COLLATE NOCASE", Value::Text(format!("{prefix}\u{10FFFF}")));
     }
-    if let Some(v) = text(&s.state) {
-        add("d.state = ?", v);
+    if let Some(state) = s.state {
+        add("d.state = ?", Value::Text(state.code().to_owned()));
     }
     if let Some(id) = s.debt_type_id {
         add("d.debt_type_id = ?", Value::Integer(id));

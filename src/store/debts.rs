@@ -7,6 +7,7 @@
 use rusqlite::{CachedStatement, OptionalExtension, Row, named_params, params};
 
 use super::{Conn, StoreError};
+use crate::domain::DebtState;
 
 /// A debt position as stored: every column of a 1_4 import row plus state and bookkeeping.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -19,7 +20,7 @@ pub struct DebtRecord {
     pub iud: String,
     pub iuv: Option<String>,
     pub notice_number: Option<String>,
-    pub state: String,
+    pub state: DebtState,
     pub debtor_kind: String,
     pub debtor_id: String,
     pub debtor_name: String,
@@ -362,7 +363,7 @@ pub fn find_any_debt_by_iuv(conn: &Conn, org_id: i64, iuv: &str) -> Result<Optio
 }
 
 /// Moves a debt to `state`, bumping its version.
-pub fn update_debt_state(conn: &Conn, debt_id: i64, state: &str, now: &str) -> Result<(), StoreError> {
+pub fn update_debt_state(conn: &Conn, debt_id: i64, state: DebtState, now: &str) -> Result<(), StoreError> {
     conn.sqlite()
         .prepare_cached("UPDATE debt SET state = ?2, updated_at = ?3, version = version + 1 WHERE id = ?1")?
         .execute(params![debt_id, state, now])?;
@@ -370,7 +371,7 @@ pub fn update_debt_state(conn: &Conn, debt_id: i64, state: &str, now: &str) -> R
 }
 
 /// Records that the Node asked for the payment data, and moves the debt to `state`.
-pub fn update_payment_started(conn: &Conn, debt_id: i64, state: &str, now: &str) -> Result<(), StoreError> {
+pub fn update_payment_started(conn: &Conn, debt_id: i64, state: DebtState, now: &str) -> Result<(), StoreError> {
     conn.sqlite()
         .prepare_cached(
             "UPDATE debt SET state = ?2, payment_started_at = ?3, updated_at = ?3, version = version + 1 WHERE id = ?1",
@@ -388,7 +389,7 @@ pub fn release_identifiers(conn: &Conn, debt: &DebtRecord) -> Result<(), StoreEr
 /// Filters for [`list_debts`].
 #[derive(Debug, Clone, Default)]
 pub struct DebtFilter {
-    pub state: Option<String>,
+    pub state: Option<DebtState>,
     pub debt_type_code: Option<String>,
     pub limit: u32,
     pub offset: u32,
@@ -506,11 +507,12 @@ pub fn find_debt_by_id(conn: &Conn, debt_id: i64) -> Result<Option<DebtRecord>, 
 pub fn list_debts_of_debtor(
     conn: &Conn,
     debtor_id: &str,
-    states: &[&str],
+    states: &[DebtState],
     limit: u32,
 ) -> Result<Vec<DebtRecord>, StoreError> {
+    let codes: Vec<&str> = states.iter().map(|state| state.code()).collect();
     let states =
-        serde_json::to_string(states).map_err(|e| StoreError::Corrupt { column: "state", reason: e.to_string() })?;
+        serde_json::to_string(&codes).map_err(|e| StoreError::Corrupt { column: "state", reason: e.to_string() })?;
     let sql = format!(
         "SELECT {COLUMNS} {FROM} WHERE d.debtor_id = ?1 AND d.state IN (SELECT value FROM json_each(?2)) \
          ORDER BY d.id DESC LIMIT ?3"

@@ -7,6 +7,7 @@ use rusqlite::types::ValueRef;
 use rusqlite::{OptionalExtension, Row, named_params, params};
 
 use super::{Conn, StoreError};
+use crate::domain::ExportState;
 
 /// An export request as stored.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -21,7 +22,7 @@ pub struct ExportRecord {
     pub with_receipt: bool,
     pub debt_types: Option<String>,
     pub requested_by: String,
-    pub state: String,
+    pub state: ExportState,
     pub file_name: Option<String>,
     pub rows: Option<i64>,
     pub error: Option<String>,
@@ -72,7 +73,7 @@ pub fn insert_export(conn: &Conn, e: &ExportRecord, now: &str) -> Result<i64, St
 pub fn update_export_state(
     conn: &Conn,
     id: i64,
-    state: &str,
+    state: ExportState,
     file_name: Option<&str>,
     rows: Option<i64>,
     error: Option<&str>,

@@ -4,6 +4,7 @@
 use rusqlite::{OptionalExtension, Row, named_params, params};
 
 use super::{Conn, StoreError};
+use crate::domain::ImportState;
 
 /// An import as stored.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -15,7 +16,7 @@ pub struct ImportRecord {
     pub file_name: String,
     pub iuf: Option<String>,
     pub layout_version: Option<String>,
-    pub state: String,
+    pub state: ImportState,
     pub error_code: Option<String>,
     pub error_description: Option<String>,
     pub uploader: String,
@@ -119,7 +120,7 @@ pub fn list_states_of_iuf(
     org_id: i64,
     iuf: &str,
     except_id: i64,
-) -> Result<Vec<(i64, String)>, StoreError> {
+) -> Result<Vec<(i64, ImportState)>, StoreError> {
     let rows = conn
         .sqlite()
         .prepare_cached(

@@ -1,9 +1,49 @@
 //! The durable job queue (`job`): background work that must survive a restart. The kinds and
 //! what they do are `crate::jobs`'; this file only stores, claims and leases.
+//!
+//! [`JobState`] lives here, beside the record, and not in `domain`: it is the queue's own
+//! bookkeeping, no business rule reads it, and its every move is one of this file's statements.
 
 use rusqlite::{OptionalExtension, Row, params};
 
+use super::codes::stored_as_code;
 use super::{Conn, StoreError};
+
+/// Where a job stands in the queue.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
+pub enum JobState {
+    /// `queued`: waiting for `next_run_at`; the state every job starts in.
+    #[default]
+    Queued,
+    /// `running`: claimed by an owner whose lease holds it.
+    Running,
+    /// `done`: finished. Final.
+    Done,
+    /// `failed`: given up. Final.
+    Failed,
+}
+
+impl JobState {
+    /// Every state.
+    pub const ALL: [JobState; 4] = [JobState::Queued, JobState::Running, JobState::Done, JobState::Failed];
+
+    /// The stored code.
+    pub const fn code(self) -> &'static str {
+        match self {
+            JobState::Queued => "queued",
+            JobState::Running => "running",
+            JobState::Done => "done",
+            JobState::Failed => "failed",
+        }
+    }
+
+    /// The state with this code, if any.
+    pub fn from_code(code: &str) -> Option<JobState> {
+        JobState::ALL.into_iter().find(|state| state.code() == code)
+    }
+}
+
+stored_as_code!(JobState, "job.state");
 
 /// A job as stored.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -11,7 +51,7 @@ pub struct JobRecord {
     pub id: i64,
     pub kind: String,
     pub payload: String,
-    pub state: String,
+    pub state: JobState,
     pub attempts: i64,
     pub next_run_at: String,
     pub owner: Option<String>,

@@ -1,8 +1,45 @@
 //! The mail outbox and the e-mail verification PINs of anonymous payers.
+//!
+//! [`MailState`] lives here, beside the record, and not in `domain`: it is the outbox's own
+//! bookkeeping, and its every move is one of this file's statements.
 
 use rusqlite::{Row, params};
 
+use super::codes::stored_as_code;
 use super::{Conn, StoreError};
+
+/// Where a mail of the outbox stands.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
+pub enum MailState {
+    /// `DA_INVIARE`: waiting for its next attempt; the state every mail starts in.
+    #[default]
+    ToSend,
+    /// `INVIATA`: delivered to the SMTP server. Final.
+    Sent,
+    /// `FALLITA`: given up after the last attempt. Final.
+    Failed,
+}
+
+impl MailState {
+    /// Every state.
+    pub const ALL: [MailState; 3] = [MailState::ToSend, MailState::Sent, MailState::Failed];
+
+    /// The stored code (shown as is on the demo's outbox page).
+    pub const fn code(self) -> &'static str {
+        match self {
+            MailState::ToSend => "DA_INVIARE",
+            MailState::Sent => "INVIATA",
+            MailState::Failed => "FALLITA",
+        }
+    }
+
+    /// The state with this code, if any.
+    pub fn from_code(code: &str) -> Option<MailState> {
+        MailState::ALL.into_iter().find(|state| state.code() == code)
+    }
+}
+
+stored_as_code!(MailState, "mail_outbox.state");
 
 /// A mail as queued.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -11,7 +48,7 @@ pub struct MailRecord {
     pub recipient: String,
     pub subject: String,
     pub body: String,
-    pub state: String,
+    pub state: MailState,
     pub attempts: i64,
     pub next_attempt_at: String,
     pub last_error: Option<String>,

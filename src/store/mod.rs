@@ -2,7 +2,8 @@
 //!
 //! One file per aggregate (`orgs`, `debt_types`, `operators`, `debts`, `imports`, `jobs`, `receipts`,
 //! `exports`, `audit`, `pushes`, `api_tokens`, and for the portal `sessions`, `carts`, `mail`), each with its SQL
-//! at the top; `backup` copies and checks whole database files. [`Db`] owns one writer connection
+//! at the top; `backup` copies and checks whole database files; `codes` stores state enums as
+//! their codes. [`Db`] owns one writer connection
 //! and a few readers; every write runs in one
 //! `BEGIN IMMEDIATE` transaction through [`Db::write`], so a change is all there or not at all.
 //! Callers hold a [`Conn`] and hand it to the functions here; the SQLite connection inside it is
@@ -16,6 +17,7 @@ pub mod api_tokens;
 pub mod audit;
 pub mod backup;
 pub mod carts;
+mod codes;
 pub mod dashboard;
 pub mod debt_search;
 pub mod debt_types;
@@ -76,7 +78,7 @@ const READERS: usize = 4;
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     #[error("database error: {0}")]
-    Sqlite(#[from] rusqlite::Error),
+    Sqlite(#[source] rusqlite::Error),
     #[error("cannot prepare data directory {path}: {reason}")]
     DataDir { path: String, reason: String },
     #[error("database {path} has schema version {found}, newer than this mypay ({supported}): upgrade mypay")]
@@ -91,6 +93,18 @@ pub enum StoreError {
     Corrupt { column: &'static str, reason: String },
 }
 
+impl From<rusqlite::Error> for StoreError {
+    /// A stored state code no enum knows is [`StoreError::Corrupt`]; everything else is SQLite's.
+    fn from(err: rusqlite::Error) -> StoreError {
+        if let rusqlite::Error::FromSqlConversionFailure(_, _, inner) = &err
+            && let Some(unknown) = inner.downcast_ref::<codes::UnknownCode>()
+        {
+            return StoreError::Corrupt { column: unknown.column, reason: unknown.to_string() };
+        }
+        StoreError::Sqlite(err)
+    }
+}
+
 impl StoreError {
     /// Maps SQLite's unique-constraint failures to [`StoreError::Duplicate`], the one failure callers
     /// handle specially.
@@ -102,7 +116,7 @@ impl StoreError {
             {
                 StoreError::Duplicate(message.clone().unwrap_or_default())
             }
-            _ => StoreError::Sqlite(err),
+            _ => StoreError::from(err),
         }
     }
 }

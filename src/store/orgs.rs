@@ -6,6 +6,7 @@
 use rusqlite::{OptionalExtension, Row, named_params};
 
 use super::{Conn, StoreError};
+use crate::domain::OrgState;
 
 /// Every column of an org except the logo bytes, as stored.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -14,7 +15,7 @@ pub struct OrgRecord {
     pub ipa_code: String,
     pub fiscal_code: String,
     pub name: String,
-    pub state: String,
+    pub state: OrgState,
     pub segregation_code: String,
     pub application_code: Option<String>,
     pub generator_id: String,

@@ -1,10 +1,47 @@
 //! The outcome push (reference/mypay.md §4.8): each org's push target (`org_push`) and the push of
 //! each receipt (`outcome_push`) with its attempts. When and how to push is
 //! `crate::services::outcome_push`'s.
+//!
+//! [`PushState`] lives here, beside the record, and not in `domain`: it is delivery bookkeeping
+//! (retry until sent or out of attempts), with no business rule of its own.
 
 use rusqlite::{OptionalExtension, Row, params};
 
+use super::codes::stored_as_code;
 use super::{Conn, StoreError};
+
+/// Where the push of one receipt stands.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
+pub enum PushState {
+    /// `pending`: not delivered yet, attempts left; the state every push starts in.
+    #[default]
+    Pending,
+    /// `sent`: the org's system accepted it. Final.
+    Sent,
+    /// `failed`: every attempt failed. Final.
+    Failed,
+}
+
+impl PushState {
+    /// Every state.
+    pub const ALL: [PushState; 3] = [PushState::Pending, PushState::Sent, PushState::Failed];
+
+    /// The stored code, also the `state` of the CLI's and the API's JSON.
+    pub const fn code(self) -> &'static str {
+        match self {
+            PushState::Pending => "pending",
+            PushState::Sent => "sent",
+            PushState::Failed => "failed",
+        }
+    }
+
+    /// The state with this code, if any.
+    pub fn from_code(code: &str) -> Option<PushState> {
+        PushState::ALL.into_iter().find(|state| state.code() == code)
+    }
+}
+
+stored_as_code!(PushState, "outcome_push.state");
 
 /// An org's push target.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -24,8 +61,7 @@ pub struct PushRecord {
     pub org_id: i64,
     /// `receipt.id`.
     pub receipt_id: i64,
-    /// `pending`, `sent` or `failed`.
-    pub state: String,
+    pub state: PushState,
     pub attempts: i64,
     pub max_attempts: i64,
     pub last_error: Option<String>,
@@ -123,7 +159,7 @@ pub fn list_pushes(conn: &Conn, org_id: i64, limit: u32) -> Result<Vec<PushRecor
 pub fn update_push_attempt(
     conn: &Conn,
     id: i64,
-    state: &str,
+    state: PushState,
     error: Option<&str>,
     now: &str,
 ) -> Result<(), StoreError> {

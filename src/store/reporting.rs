@@ -1,8 +1,42 @@
 //! Reporting flows (FdR) and their rows.
+//!
+//! [`ReportingFlowState`] lives here, beside the record, and not in `domain`: a flow never moves
+//! once stored, so the state is only the verdict `services::reporting` reached when it fetched it.
 
 use rusqlite::{OptionalExtension, named_params, params};
 
+use super::codes::stored_as_code;
 use super::{Conn, StoreError};
+
+/// What became of a fetched reporting flow.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
+pub enum ReportingFlowState {
+    /// `ACQUISITO`: stored with its rows.
+    #[default]
+    Acquired,
+    /// `RIFIUTATO`: kept with the reason, without rows.
+    Refused,
+}
+
+impl ReportingFlowState {
+    /// Every state.
+    pub const ALL: [ReportingFlowState; 2] = [ReportingFlowState::Acquired, ReportingFlowState::Refused];
+
+    /// The stored code, also the outcome of the flow's journal entry.
+    pub const fn code(self) -> &'static str {
+        match self {
+            ReportingFlowState::Acquired => "ACQUISITO",
+            ReportingFlowState::Refused => "RIFIUTATO",
+        }
+    }
+
+    /// The state with this code, if any.
+    pub fn from_code(code: &str) -> Option<ReportingFlowState> {
+        ReportingFlowState::ALL.into_iter().find(|state| state.code() == code)
+    }
+}
+
+stored_as_code!(ReportingFlowState, "reporting_flow.state");
 
 /// One reported transfer.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -29,7 +63,7 @@ pub struct ReportingFlowRecord {
     pub settlement_date: Option<String>,
     pub total_payments: Option<i64>,
     pub total_amount_cents: Option<i64>,
-    pub state: String,
+    pub state: ReportingFlowState,
     pub reject_reason: Option<String>,
     pub source: String,
     pub document: Option<String>,

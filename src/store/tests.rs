@@ -16,7 +16,7 @@ fn org(ipa: &str, fiscal_code: &str) -> orgs::OrgRecord {
         ipa_code: ipa.to_owned(),
         fiscal_code: fiscal_code.to_owned(),
         name: format!("Comune {ipa}"),
-        state: "ESERCIZIO".to_owned(),
+        state: crate::domain::OrgState::Production,
         segregation_code: "01".to_owned(),
         generator_id: "00".to_owned(),
         ..Default::default()
@@ -299,7 +299,7 @@ fn live_identifiers_are_unique_per_org() {
         debt_type_id,
         iud: "IUD-1".to_owned(),
         iuv: Some("01000000000000144".to_owned()),
-        state: "INSERIMENTO_DOVUTO".to_owned(),
+        state: crate::domain::DebtState::Inserted,
         debtor_kind: "F".to_owned(),
         debtor_id: "ANONIMO".to_owned(),
         debtor_name: "Mario Rossi".to_owned(),
@@ -429,7 +429,7 @@ fn upgrading_to_14_holds_receipts_that_do_not_match_their_debt() {
         })
         .unwrap();
     assert_eq!(held, vec![(1, false), (2, true), (3, false), (4, false)]);
-    let open = db.read(|c| anomalies::list_anomalies(c, 1, "open", 10)).unwrap();
+    let open = db.read(|c| anomalies::list_anomalies(c, 1, anomalies::AnomalyState::Open, 10)).unwrap();
     let kinds: Vec<(&str, i64)> = open.iter().map(|a| (a.kind.as_str(), a.object_id)).collect();
     assert_eq!(kinds, vec![("RICEVUTA_DIFFORME", 2), ("DOVUTO_SCONOSCIUTO", 4)]);
     let found = anomalies::decode_receipt_details(&open[0].details);
@@ -438,5 +438,260 @@ fn upgrading_to_14_holds_receipts_that_do_not_match_their_debt() {
     assert!(found.contains(&Discrepancy::Amount { expected: Cents::new(2000), received: Cents::new(1) }), "{found:?}");
     // The debt keeps its state: the anomaly tells the operator how it was paid.
     let state = db.read(|c| debts::find_debt_by_id(c, 2)).unwrap().unwrap().state;
-    assert_eq!(state, "COMPLETATO");
+    assert_eq!(state, crate::domain::DebtState::Paid);
+}
+
+/// Writes `state` (bound through its `ToSql`) into row `id` of `table` and returns the text stored.
+fn store_state(db: &Db, table: &str, id: i64, state: &dyn rusqlite::types::ToSql) -> String {
+    db.write(|c| {
+        c.sqlite().execute(&format!("UPDATE {table} SET state = ?2 WHERE id = ?1"), rusqlite::params![id, state])?;
+        Ok::<_, StoreError>(
+            c.sqlite().query_row(&format!("SELECT state FROM {table} WHERE id = ?1"), [id], |r| r.get(0))?,
+        )
+    })
+    .unwrap()
+}
+
+#[test]
+fn every_state_of_every_record_is_stored_as_its_code_and_reads_back() {
+    use crate::domain::{CartState, DebtState, ExportState, ImportState, OrgState};
+    let (_dir, db) = open_temp();
+    let now = "2026-01-01T00:00:00Z";
+    let (org_id, debt_id) = db
+        .write(|tx| {
+            let org_id = orgs::insert_org(tx, &org("c_a001", "00000000000"), now)?;
+            let debt_type = debt_types::DebtTypeRecord {
+                org_id,
+                code: "TARI".to_owned(),
+                description: "Tassa rifiuti".to_owned(),
+                taxonomy_code: "0101002IM".to_owned(),
+                print_due_date: true,
+                active: true,
+                ..Default::default()
+            };
+            let debt_type_id = debt_types::insert_debt_type(tx, &debt_type, now)?;
+            let debt = debts::DebtRecord {
+                org_id,
+                debt_type_id,
+                iud: "IUD-1".to_owned(),
+                debtor_kind: "F".to_owned(),
+                debtor_id: "ANONIMO".to_owned(),
+                debtor_name: "Mario Rossi".to_owned(),
+                amount_cents: 100,
+                payment_kinds: "ALL".to_owned(),
+                causale: "x".to_owned(),
+                collection_data: "9/0101002IM/".to_owned(),
+                source: "cli".to_owned(),
+                ..Default::default()
+            };
+            Ok::<_, StoreError>((org_id, debts::insert_debt(tx, &debt, now)?))
+        })
+        .unwrap();
+
+    for state in OrgState::ALL {
+        assert_eq!(store_state(&db, "org", org_id, &state), state.code());
+        assert_eq!(db.read(|c| orgs::find_org_by_id(c, org_id)).unwrap().unwrap().state, state);
+    }
+    for state in DebtState::ALL {
+        db.write(|tx| debts::update_debt_state(tx, debt_id, state, now)).unwrap();
+        let stored: String = db
+            .read(|c| Ok::<_, StoreError>(c.sqlite().query_row("SELECT state FROM debt", [], |r| r.get(0))?))
+            .unwrap();
+        assert_eq!(stored, state.code());
+        assert_eq!(db.read(|c| debts::find_debt_by_id(c, debt_id)).unwrap().unwrap().state, state);
+    }
+
+    let import = imports::ImportRecord {
+        org_id,
+        file_name: "c_a001-FLUSSO-1_4.zip".to_owned(),
+        uploader: "cli".to_owned(),
+        stored_file: "imports/1.zip".to_owned(),
+        sha256: "00".to_owned(),
+        ..Default::default()
+    };
+    let import_id = db.write(|tx| imports::insert_import(tx, &import, now)).unwrap();
+    assert_eq!(db.read(|c| imports::find_import(c, import_id)).unwrap().unwrap().state, ImportState::Queued);
+    for state in ImportState::ALL {
+        assert_eq!(store_state(&db, "debt_import", import_id, &state), state.code());
+        assert_eq!(db.read(|c| imports::find_import(c, import_id)).unwrap().unwrap().state, state);
+    }
+
+    let export = exports::ExportRecord {
+        org_id,
+        kind: "RT".to_owned(),
+        version: "1.3".to_owned(),
+        date_from: "2026-01-01".to_owned(),
+        date_to: "2026-01-31".to_owned(),
+        requested_by: "cli".to_owned(),
+        ..Default::default()
+    };
+    let export_id = db.write(|tx| exports::insert_export(tx, &export, now)).unwrap();
+    assert_eq!(db.read(|c| exports::find_export_by_id(c, export_id)).unwrap().unwrap().state, ExportState::Queued);
+    for state in ExportState::ALL {
+        db.write(|tx| exports::update_export_state(tx, export_id, state, None, None, None, None)).unwrap();
+        assert_eq!(store_state(&db, "export", export_id, &state), state.code());
+        assert_eq!(db.read(|c| exports::find_export_by_id(c, export_id)).unwrap().unwrap().state, state);
+    }
+
+    let cart = carts::CartRecord {
+        token: "t".to_owned(),
+        session_hash: "s".to_owned(),
+        total_cents: 100,
+        ..Default::default()
+    };
+    let cart_id = db.write(|tx| carts::insert_cart(tx, &cart, now)).unwrap();
+    for state in CartState::ALL {
+        db.write(|tx| carts::update_cart_state(tx, cart_id, state, None, now)).unwrap();
+        assert_eq!(store_state(&db, "cart", cart_id, &state), state.code());
+        assert_eq!(db.read(|c| carts::find_cart_by_id(c, cart_id)).unwrap().unwrap().state, state);
+    }
+
+    let job_id = db.write(|tx| jobs::insert_job(tx, "export", "{}", now)).unwrap();
+    assert_eq!(db.read(|c| jobs::find_job(c, job_id)).unwrap().unwrap().state, jobs::JobState::Queued);
+    for state in jobs::JobState::ALL {
+        assert_eq!(store_state(&db, "job", job_id, &state), state.code());
+        assert_eq!(db.read(|c| jobs::find_job(c, job_id)).unwrap().unwrap().state, state);
+    }
+
+    db.write(|tx| mail::insert_mail(tx, "a@example.org", "s", "b", now)).unwrap();
+    let mail_id = db.read(|c| mail::list_recent_mails(c, 1)).unwrap()[0].id;
+    for state in mail::MailState::ALL {
+        assert_eq!(store_state(&db, "mail_outbox", mail_id, &state), state.code());
+        assert_eq!(db.read(|c| mail::list_recent_mails(c, 1)).unwrap()[0].state, state);
+    }
+
+    let receipt_id = db
+        .write(|c| {
+            c.sqlite().execute(
+                "INSERT INTO receipt (org_id, debt_id, receipt_id, notice_number, iuv, outcome, amount_cents, \
+                 description, company_name, debtor_kind, debtor_id, debtor_name, psp_id, psp_company_name, \
+                 channel_id, channel_description, payment_date, primitive, received_at) VALUES \
+                 (?1, ?2, 'R1', '301000000000000144', '01000000000000144', 'OK', 100, 'd', 'A', 'F', 'ANONIMO', \
+                 'A', 'PSP', 'PSP', 'C', 'C', '2026-01-01', 'paSendRTV2', ?3)",
+                rusqlite::params![org_id, debt_id, now],
+            )?;
+            Ok::<_, StoreError>(c.sqlite().last_insert_rowid())
+        })
+        .unwrap();
+    let push_id = db.write(|tx| pushes::insert_push(tx, org_id, receipt_id, 3, now)).unwrap();
+    assert_eq!(db.read(|c| pushes::find_push(c, push_id)).unwrap().unwrap().state, pushes::PushState::Pending);
+    for state in pushes::PushState::ALL {
+        db.write(|tx| pushes::update_push_attempt(tx, push_id, state, None, now)).unwrap();
+        assert_eq!(store_state(&db, "outcome_push", push_id, &state), state.code());
+        assert_eq!(db.read(|c| pushes::find_push(c, push_id)).unwrap().unwrap().state, state);
+    }
+
+    let new = anomalies::NewAnomaly {
+        org_id,
+        kind: anomalies::RECEIPT_MISMATCH,
+        object_kind: "receipt",
+        object_id: receipt_id,
+        details: "[]",
+    };
+    db.write(|tx| anomalies::insert_anomaly(tx, &new, now)).unwrap();
+    let anomaly_id = db.read(|c| anomalies::list_anomalies_of(c, "receipt", receipt_id)).unwrap()[0].id;
+    for state in anomalies::AnomalyState::ALL {
+        assert_eq!(store_state(&db, "anomaly", anomaly_id, &state), state.code());
+        assert_eq!(db.read(|c| anomalies::find_anomaly(c, org_id, anomaly_id)).unwrap().unwrap().state, state);
+        assert_eq!(db.read(|c| anomalies::list_anomalies(c, org_id, state, 10)).unwrap().len(), 1);
+    }
+
+    for (n, state) in reporting::ReportingFlowState::ALL.into_iter().enumerate() {
+        let flow = reporting::ReportingFlowRecord {
+            org_id,
+            iuf: format!("IUF-{n}"),
+            revision: 1,
+            psp_id: "PSP".to_owned(),
+            state,
+            source: "REST".to_owned(),
+            ..Default::default()
+        };
+        let flow_id = db.write(|tx| reporting::insert_flow(tx, &flow, now)).unwrap();
+        assert_eq!(store_state(&db, "reporting_flow", flow_id, &state), state.code());
+        let flows = db.read(|c| reporting::list_flows(c, org_id)).unwrap();
+        assert_eq!(flows.iter().find(|f| f.id == flow_id).unwrap().state, state);
+    }
+}
+
+#[test]
+fn a_stored_state_no_enum_knows_is_corrupt_not_a_panic() {
+    let (_dir, db) = open_temp();
+    let now = "2026-01-01T00:00:00Z";
+    let org_id = db.write(|tx| orgs::insert_org(tx, &org("c_a001", "00000000000"), now)).unwrap();
+    // The schema's CHECK refuses such a value: only a file edited by hand (checks off) has one.
+    db.write(|c| {
+        c.sqlite().pragma_update(None, "ignore_check_constraints", true)?;
+        c.sqlite().execute("UPDATE org SET state = 'ATTIVO' WHERE id = ?1", [org_id])?;
+        c.sqlite().pragma_update(None, "ignore_check_constraints", false)?;
+        Ok::<_, StoreError>(())
+    })
+    .unwrap();
+    let err = db.read(|c| orgs::find_org_by_id(c, org_id)).unwrap_err();
+    assert!(
+        matches!(&err, StoreError::Corrupt { column: "org.state", reason } if reason == "unknown code \"ATTIVO\""),
+        "{err:?}"
+    );
+    assert_eq!(err.to_string(), "corrupt value in org.state: unknown code \"ATTIVO\"");
+    assert!(matches!(db.read(orgs::list_orgs), Err(StoreError::Corrupt { column: "org.state", .. })));
+}
+
+#[test]
+fn the_store_own_states_round_trip_their_codes_and_refuse_unknown_ones() {
+    use anomalies::AnomalyState;
+    use jobs::JobState;
+    use mail::MailState;
+    use pushes::PushState;
+    use reporting::ReportingFlowState;
+
+    let jobs = [
+        (JobState::Queued, "queued"),
+        (JobState::Running, "running"),
+        (JobState::Done, "done"),
+        (JobState::Failed, "failed"),
+    ];
+    assert_eq!(jobs.len(), JobState::ALL.len());
+    for (state, code) in jobs {
+        assert_eq!((state.code(), JobState::from_code(code)), (code, Some(state)));
+    }
+    let mails = [(MailState::ToSend, "DA_INVIARE"), (MailState::Sent, "INVIATA"), (MailState::Failed, "FALLITA")];
+    assert_eq!(mails.len(), MailState::ALL.len());
+    for (state, code) in mails {
+        assert_eq!((state.code(), MailState::from_code(code)), (code, Some(state)));
+    }
+    let pushes = [(PushState::Pending, "pending"), (PushState::Sent, "sent"), (PushState::Failed, "failed")];
+    assert_eq!(pushes.len(), PushState::ALL.len());
+    for (state, code) in pushes {
+        assert_eq!((state.code(), PushState::from_code(code)), (code, Some(state)));
+    }
+    let flows = [(ReportingFlowState::Acquired, "ACQUISITO"), (ReportingFlowState::Refused, "RIFIUTATO")];
+    assert_eq!(flows.len(), ReportingFlowState::ALL.len());
+    for (state, code) in flows {
+        assert_eq!((state.code(), ReportingFlowState::from_code(code)), (code, Some(state)));
+    }
+    let anomalies = [(AnomalyState::Open, "open"), (AnomalyState::Resolved, "resolved")];
+    assert_eq!(anomalies.len(), AnomalyState::ALL.len());
+    for (state, code) in anomalies {
+        assert_eq!((state.code(), AnomalyState::from_code(code)), (code, Some(state)));
+    }
+    // Codes are exact: another case, spaces or another machine's code are not states.
+    for unknown in ["", "QUEUED", "queued ", "pending", "DA_INVIARE"] {
+        assert_eq!(JobState::from_code(unknown), None, "{unknown:?}");
+    }
+    for unknown in ["", "da_inviare", "INVIATO", "sent"] {
+        assert_eq!(MailState::from_code(unknown), None, "{unknown:?}");
+    }
+    for unknown in ["", "PENDING", "queued", "done"] {
+        assert_eq!(PushState::from_code(unknown), None, "{unknown:?}");
+    }
+    for unknown in ["", "acquisito", "ACQUISITA", "RIFIUTATA"] {
+        assert_eq!(ReportingFlowState::from_code(unknown), None, "{unknown:?}");
+    }
+    for unknown in ["", "OPEN", "closed", "accepted"] {
+        assert_eq!(AnomalyState::from_code(unknown), None, "{unknown:?}");
+    }
+    // A new record starts in the state its INSERT writes.
+    assert_eq!(
+        (JobState::default(), MailState::default(), PushState::default(), AnomalyState::default()),
+        (JobState::Queued, MailState::ToSend, PushState::Pending, AnomalyState::Open)
+    );
 }

@@ -296,3 +296,31 @@ fn rusqlite_stays_inside_the_store() {
         );
     }
 }
+
+/// Record states are enums with their stored codes (`domain::DebtState`, `store::jobs::JobState`,
+/// ...), converted in src/store only: no record keeps its state as text and no code compares a
+/// state with a string literal, so a misspelt state cannot compile and an unknown stored one is a
+/// store error. The `String` states left are not a record's: what a person typed, checked by the
+/// service that parses it, and the OAuth `state` parameter.
+#[test]
+fn record_states_are_enums_not_strings() {
+    const TYPED: [(&str, &str); 2] = [
+        ("src/oidc/mod.rs", "the OAuth 2.0 `state` parameter of a login"),
+        ("src/services/debt_search.rs", "the search form's text, parsed by build_query"),
+    ];
+    for (path, text) in sources() {
+        let fields = text.matches("pub state: String").count();
+        match TYPED.iter().find(|(typed, _)| *typed == path) {
+            Some((_, why)) => assert!(fields <= 1, "{path}: one `pub state: String` only ({why})"),
+            None => assert_eq!(fields, 0, "{path} has `pub state: String`: give the record its state enum"),
+        }
+        for comparison in [".state == \"", ".state != \"", "state.as_str()"] {
+            assert!(!text.contains(comparison), "{path} compares a state as text ({comparison}…): use its enum");
+        }
+        if path.starts_with("src/store/") {
+            for text_state in ["state: String", "state: Option<String>", "state: &str", "states: &[&str]"] {
+                assert!(!text.contains(text_state), "{path} takes a state as text ({text_state}): use its enum");
+            }
+        }
+    }
+}

@@ -43,7 +43,7 @@ impl Handler for ImportJob {
     /// sees an outcome instead of an import forever "in elaborazione".
     fn given_up(&self, tx: &Conn, job: &Job, reason: &str, now: &str) -> Result<(), StoreError> {
         let Job::Import { import_id } = job else { return Ok(()) };
-        if imports::find_import(tx, *import_id)?.is_some_and(|i| !run::is_final(&i.state)) {
+        if imports::find_import(tx, *import_id)?.is_some_and(|i| !i.state.is_final()) {
             imports::update_import_aborted(tx, *import_id, "PAA_IMPORT_ERRORE_GENERICO", reason, now)?;
         }
         Ok(())

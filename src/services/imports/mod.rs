@@ -18,7 +18,7 @@ use sha2::{Digest, Sha256};
 pub mod jobs;
 pub mod run;
 
-pub use run::{is_final, results_dir};
+pub use run::results_dir;
 
 use super::ServiceError;
 use crate::jobs::Job;

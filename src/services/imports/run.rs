@@ -24,6 +24,7 @@ use std::sync::mpsc::{self, Receiver};
 
 use jiff::civil::Date;
 
+use crate::domain::ImportState;
 use crate::domain::debt_row::{self, RowError};
 use crate::flows::csv_row;
 use crate::flows::import::{FileError, RunError, Stop, parse_name};
@@ -84,13 +85,13 @@ pub fn run(env: &mut RunEnv<'_>, import_id: i64) -> Result<ImportRecord, RunErro
     let import = env.db.write(|tx| {
         let import = imports::find_import(tx, import_id)?
             .ok_or_else(|| ServiceError::NotFound(format!("import {import_id}")))?;
-        if is_final(&import.state) {
+        if import.state.is_final() {
             return Ok::<_, ServiceError>(import);
         }
         imports::update_import_started(tx, import_id, now)?;
-        Ok(ImportRecord { state: "IMPORT_IN_ELAB".to_owned(), ..import })
+        Ok(ImportRecord { state: ImportState::InProgress, ..import })
     })?;
-    if is_final(&import.state) {
+    if import.state.is_final() {
         return Ok(import);
     }
     match apply(env, &import) {
@@ -115,11 +116,6 @@ pub fn run(env: &mut RunEnv<'_>, import_id: i64) -> Result<ImportRecord, RunErro
     }
     let done = env.db.read(|conn| imports::find_import(conn, import_id))?;
     done.ok_or_else(|| RunError::System(format!("import {import_id} vanished")))
-}
-
-/// Whether an import state is an end state.
-pub fn is_final(state: &str) -> bool {
-    matches!(state, "IMPORT_ESEGUITO" | "IMPORT_ABORTITO")
 }
 
 /// The directory of an import's result files, relative to the data directory.
@@ -164,25 +160,25 @@ fn apply(env: &mut RunEnv<'_>, import: &ImportRecord) -> Result<(), Stop> {
         let now = env.now;
         db.write(|tx| {
             let current = imports::find_import(tx, import.id)?;
-            if current.as_ref().is_none_or(|i| is_final(&i.state)) {
+            if current.as_ref().is_none_or(|i| i.state.is_final()) {
                 // Another process finished it meanwhile; nothing to do.
                 return Ok(());
             }
             for (_, state) in imports::list_states_of_iuf(tx, import.org_id, &name.iuf, import.id)? {
-                match state.as_str() {
-                    "IMPORT_ESEGUITO" => {
+                match state {
+                    ImportState::Done => {
                         return Err(Stop::File(FileError::new(
                             "PAA_IMPORT_FLUSSO_DUPLICATO",
                             format!("il flusso {} è già stato caricato", name.iuf),
                         )));
                     }
-                    "LOAD_IMPORT" | "IMPORT_IN_ELAB" => {
+                    ImportState::Queued | ImportState::InProgress => {
                         return Err(Stop::File(FileError::new(
                             "PAA_IMPORT_FLUSSO_IN_CARICAMENTO",
                             format!("il flusso {} è in caricamento", name.iuf),
                         )));
                     }
-                    _ => {}
+                    ImportState::Aborted => {}
                 }
             }
             let previous_cache = imports::set_cache_kib(tx, IMPORT_CACHE_KIB)?;

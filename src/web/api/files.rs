@@ -5,6 +5,7 @@
 use serde_json::{Value, json};
 
 use super::{ApiCtx, ApiError};
+use crate::domain::ExportState;
 use crate::services::exports::{self, ExportError, ExportRequest};
 use crate::services::imports::{self, Limits, Upload};
 use crate::store::exports::ExportRecord;
@@ -31,7 +32,7 @@ fn import_json(ipa: &str, i: &ImportRecord) -> Value {
         .map(|k| ((*k).to_owned(), json!(format!("/api/v1/orgs/{ipa}/imports/{}/files/{k}", i.id))))
         .collect();
     json!({
-        "id": i.id, "file_name": i.file_name, "iuf": i.iuf, "layout_version": i.layout_version, "state": i.state,
+        "id": i.id, "file_name": i.file_name, "iuf": i.iuf, "layout_version": i.layout_version, "state": i.state.code(),
         "error_code": i.error_code, "error_description": i.error_description, "rows_total": i.rows_total,
         "rows_loaded": i.rows_loaded, "rows_rejected": i.rows_rejected, "files": files,
         "created_at": i.created_at, "finished_at": i.finished_at,
@@ -98,11 +99,11 @@ pub fn import_file(ctx: &ApiCtx<'_>) -> Result<Response, ApiError> {
 }
 
 fn export_json(ipa: &str, e: &ExportRecord) -> Value {
-    let file = (e.state == "EXPORT_ESEGUITO" && e.file_name.is_some())
+    let file = (e.state == ExportState::Done && e.file_name.is_some())
         .then(|| format!("/api/v1/orgs/{ipa}/exports/{}/file", e.id));
     json!({
         "id": e.id, "version": e.version, "from": e.date_from, "to": e.date_to, "incremental": e.incremental,
-        "with_receipt": e.with_receipt, "state": e.state, "file_name": e.file_name, "rows": e.rows,
+        "with_receipt": e.with_receipt, "state": e.state.code(), "file_name": e.file_name, "rows": e.rows,
         "error": e.error, "file": file, "requested_at": e.requested_at, "finished_at": e.finished_at,
     })
 }
@@ -183,9 +184,9 @@ pub fn get_export(ctx: &ApiCtx<'_>) -> Result<Response, ApiError> {
 pub fn export_file(ctx: &ApiCtx<'_>) -> Result<Response, ApiError> {
     let export = find_export(ctx)?;
     match export.file_name.as_deref().filter(|n| !n.contains(['/', '\\'])) {
-        Some(name) if export.state == "EXPORT_ESEGUITO" => {
+        Some(name) if export.state == ExportState::Done => {
             download(&ctx.state.config.data_dir.join("export").join(ctx.ipa()).join(name))
         }
-        _ => Err(ApiError::not_found(format!("export {} has no file (state {})", export.id, export.state))),
+        _ => Err(ApiError::not_found(format!("export {} has no file (state {})", export.id, export.state.code()))),
     }
 }

@@ -8,6 +8,7 @@ use super::{BoCtx, user_message};
 use crate::domain::Cents;
 use crate::domain::payment_terms::Discrepancy;
 use crate::services::anomalies::{self, AnomalyView, Resolution};
+use crate::store::anomalies::AnomalyState;
 use crate::web::ui::format::datetime_it;
 use crate::web::{Response, ui};
 
@@ -118,7 +119,7 @@ fn card(base: &str, a: &AnomalyView, csrf: &Markup) -> Markup {
                 p class="mb-1" { "Differenze rispetto a quanto richiesto:" }
                 ul { @for d in &a.discrepancies { li { (discrepancy_it(d)) } } }
             }
-            @if r.state == "open" {
+            @if r.state == AnomalyState::Open {
                 form method="post" action={ (base) "/anomalie/" (r.id) } class="row g-2 align-items-end" {
                     (csrf)
                     div class="col-12 col-md-8" {

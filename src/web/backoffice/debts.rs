@@ -56,11 +56,6 @@ fn query_of(ctx: &BoCtx<'_>) -> String {
         .join("&")
 }
 
-/// The Italian label of a stored state.
-pub fn state_label(code: &str) -> &str {
-    DebtState::from_code(code).map_or(code, |s| s.label_it())
-}
-
 fn euro(cents: i64) -> String {
     Cents::new(cents).format_eur()
 }
@@ -177,7 +172,7 @@ fn results(base: &str, query: &str, found: &debt_search::ResultPage) -> Markup {
                                 td { (d.debtor_name) br; small { (d.debtor_id) } }
                                 td class="importo" { (euro(d.amount_cents)) }
                                 td { (d.due_date.as_deref().map_or_else(|| "—".to_owned(), date_it)) }
-                                td { (state_label(&d.state)) }
+                                td { (d.state.label_it()) }
                                 td { (hit.paid_date.as_deref().map_or_else(|| "—".to_owned(), date_it)) }
                             }
                         }
@@ -249,16 +244,15 @@ pub fn detail(ctx: &mut BoCtx<'_>, ipa: &str, id: &str) -> Response {
     };
     let d = &detail.debt;
     let base = format!("/operatore/{}/dovuti/{}", grant.org.ipa_code, d.id);
-    let state = DebtState::from_code(&d.state);
-    let changeable = state.is_some_and(|s| s.apply(crate::domain::DebtEvent::Modify).is_ok());
-    let annullable = state.is_some_and(|s| s.apply(crate::domain::DebtEvent::Annul).is_ok());
+    let changeable = d.state.apply(crate::domain::DebtEvent::Modify).is_ok();
+    let annullable = d.state.apply(crate::domain::DebtEvent::Annul).is_ok();
     let csrf = ctx.csrf();
     let rows: Vec<(&str, String)> = vec![
         ("IUD", d.iud.clone()),
         ("IUV", d.iuv.clone().unwrap_or_else(|| "—".to_owned())),
         ("Numero avviso", d.notice_number.clone().unwrap_or_else(|| "—".to_owned())),
         ("Tipo dovuto", d.debt_type_code.clone()),
-        ("Stato", state_label(&d.state).to_owned()),
+        ("Stato", d.state.label_it().to_owned()),
         ("Debitore", format!("{} ({})", d.debtor_name, d.debtor_id)),
         ("E-mail del debitore", d.debtor_email.clone().unwrap_or_else(|| "—".to_owned())),
         ("Causale", d.causale.clone()),
@@ -279,7 +273,7 @@ pub fn detail(ctx: &mut BoCtx<'_>, ipa: &str, id: &str) -> Response {
             }
         }
         div class="d-flex flex-wrap gap-2 mb-4" {
-            @if d.notice_number.is_some() && state.is_some_and(DebtState::is_open) {
+            @if d.notice_number.is_some() && d.state.is_open() {
                 a class="btn btn-outline-primary" href={ (base) "/avviso" } { "Scarica l'avviso (PDF)" }
             }
             @if changeable {

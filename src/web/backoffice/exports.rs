@@ -5,6 +5,7 @@
 use maud::html;
 
 use super::{BoCtx, download};
+use crate::domain::ExportState;
 use crate::services::debt_types;
 use crate::services::exports::{self, ExportError, ExportRequest};
 use crate::web::ui::format::{date_it, datetime_it};
@@ -14,16 +15,6 @@ use crate::web::{Response, ui};
 /// instant stored in UTC, shown as the Italian time the municipality asked for.
 fn period(end: &str, incremental: bool) -> String {
     if incremental { datetime_it(end) } else { date_it(end) }
-}
-
-fn state_label(state: &str) -> &'static str {
-    match state {
-        "LOAD_EXPORT" => "In coda",
-        "EXPORT_IN_ELAB" => "In elaborazione",
-        "EXPORT_ESEGUITO" => "Eseguita",
-        "ERROR_EXPORT" => "Errore",
-        _ => "Sconosciuto",
-    }
 }
 
 /// `GET /operatore/{ipa}/esportazioni`.
@@ -97,9 +88,9 @@ pub fn list(ctx: &mut BoCtx<'_>, ipa: &str) -> Response {
                             td { (period(&e.date_from, e.incremental)) " – " (period(&e.date_to, e.incremental)) }
                             td { (e.kind) " " (e.version) }
                             td {
-                                (state_label(&e.state))
+                                (e.state.label_it())
                                 @if let Some(error) = &e.error { br; small { (error) } }
-                                @if e.state == "EXPORT_ESEGUITO" && e.file_name.is_none() { br; small { "Nessuna ricevuta nel periodo." } }
+                                @if e.state == ExportState::Done && e.file_name.is_none() { br; small { "Nessuna ricevuta nel periodo." } }
                             }
                             td class="importo" { (e.rows.map(|n| n.to_string()).unwrap_or_default()) }
                             td { (e.requested_by) }

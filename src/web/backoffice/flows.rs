@@ -8,16 +8,6 @@ use super::{BoCtx, download};
 use crate::services::imports::{self, Limits, Upload};
 use crate::web::{Response, ui};
 
-fn state_label(state: &str) -> &'static str {
-    match state {
-        "LOAD_IMPORT" => "In coda",
-        "IMPORT_IN_ELAB" => "In elaborazione",
-        "IMPORT_ESEGUITO" => "Eseguito",
-        "IMPORT_ABORTITO" => "Rifiutato",
-        _ => "Sconosciuto",
-    }
-}
-
 /// `GET /operatore/{ipa}/flussi`.
 pub fn list(ctx: &mut BoCtx<'_>, ipa: &str) -> Response {
     let grant = match ctx.grant(ipa) {
@@ -61,7 +51,7 @@ pub fn list(ctx: &mut BoCtx<'_>, ipa: &str) -> Response {
                         tr {
                             td { (i.file_name) }
                             td {
-                                (state_label(&i.state))
+                                (i.state.label_it())
                                 @if let Some(code) = &i.error_code { br; small { code { (code) } " " (i.error_description.clone().unwrap_or_default()) } }
                             }
                             td class="importo" { (i.rows_total.map(|n| n.to_string()).unwrap_or_default()) }

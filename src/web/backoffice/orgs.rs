@@ -47,7 +47,7 @@ fn render(ctx: &mut BoCtx<'_>, error: Option<&str>) -> Response {
             thead { tr { th scope="col" { "Ente" } th scope="col" { "Codice IPA" } th scope="col" { "Stato" } } }
             tbody {
                 @for o in &list {
-                    tr { td { a href={ "/operatore/" (o.ipa_code) "/impostazioni" } { (o.name) } } td { code { (o.ipa_code) } } td { (o.state) } }
+                    tr { td { a href={ "/operatore/" (o.ipa_code) "/impostazioni" } { (o.name) } } td { code { (o.ipa_code) } } td { (o.state.code()) } }
                 }
             }
         }

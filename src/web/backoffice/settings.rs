@@ -107,7 +107,7 @@ fn render(
     let csrf = ctx.csrf();
     let base = format!("/operatore/{}/impostazioni", grant.org.ipa_code);
     let org = &grant.org;
-    let state = OrgState::parse(&org.state).ok();
+    let state = org.state;
     let main = html! {
         h1 { "Impostazioni dell'ente" }
         p class="lead" { (org.name) " — " code { (org.ipa_code) } ", codice fiscale " (org.fiscal_code) }
@@ -190,14 +190,14 @@ fn render(
             }
         }
         h2 class="h4" { "Stato dell'ente" }
-        p { "Stato attuale: " strong { (state.map_or(org.state.as_str(), |s| s.label_it())) } }
+        p { "Stato attuale: " strong { (state.label_it()) } }
         @if grant.app_admin {
             form method="post" action={ (base) "/stato" } class="row g-3 mb-5" {
                 (csrf)
                 div class="col-12 col-md-6" {
                     label for="state" { "Nuovo stato" }
                     select class="form-select" id="state" name="state" {
-                        @for s in OrgState::ALL { option value=(s.code()) selected[Some(s) == state] { (s.label_it()) } }
+                        @for s in OrgState::ALL { option value=(s.code()) selected[s == state] { (s.label_it()) } }
                     }
                 }
                 div class="col-12" { button type="submit" class="btn btn-primary" { "Cambia stato" } }
@@ -371,7 +371,7 @@ pub fn state(ctx: &mut BoCtx<'_>, ipa: &str) -> Response {
     let changes = OrgChanges { state: Some(ctx.form.text("state")), ..OrgChanges::default() };
     match orgs::set_org(&ctx.state.db, &actor(&grant), &grant.org.ipa_code, &changes, &crate::clock::iso(ctx.now)) {
         Ok(org) => {
-            ctx.session.flash("success", format!("Stato dell'ente: {}.", org.state));
+            ctx.session.flash("success", format!("Stato dell'ente: {}.", org.state.code()));
             ctx.redirect(&format!("/operatore/{}/impostazioni", grant.org.ipa_code))
         }
         Err(ServiceError::Invalid { field, .. }) if field == "state" => {

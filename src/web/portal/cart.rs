@@ -10,7 +10,7 @@ use super::super::Response;
 use super::super::ui::errors;
 use super::{Ctx, error_page, euro, grouped};
 use crate::config::HttpUrl;
-use crate::domain::{Email, NoticeNumber};
+use crate::domain::{CartState, Email, NoticeNumber};
 use crate::pagopa::checkout;
 use crate::services::portal::{self, CartOutcome, NewCart, PortalError};
 
@@ -291,7 +291,7 @@ pub fn outcome(ctx: &mut Ctx<'_>, token: &str) -> Response {
         };
         return ctx.page_with(200, "Verifica del pagamento", body, vec!["mypay-portal.js"]);
     }
-    if found.cart.state != "PAGATO" {
+    if found.cart.state != CartState::Paid {
         let base = ctx.public_url();
         let links: Vec<String> = found
             .receipts
@@ -333,7 +333,9 @@ pub fn outcome(ctx: &mut Ctx<'_>, token: &str) -> Response {
 /// `GET /carrello/stato/{token}`: JSON for the outcome page's script.
 pub fn status(ctx: &mut Ctx<'_>, token: &str) -> Response {
     match own_cart(ctx, token) {
-        Ok(Some(found)) => Response::json(200, &serde_json::json!({ "paid": found.paid, "state": found.cart.state })),
+        Ok(Some(found)) => {
+            Response::json(200, &serde_json::json!({ "paid": found.paid, "state": found.cart.state.code() }))
+        }
         Ok(None) => Response::json(404, &serde_json::json!({ "error": "not found" })),
         Err(err) => {
             tracing::error!(error = %err, "cart status");
@@ -353,7 +355,7 @@ pub fn abandoned(ctx: &mut Ctx<'_>, token: &str, cancelled: bool) -> Response {
         // The receipts say otherwise: trust them, not the browser's return.
         return ctx.redirect(&format!("/carrello/esito/{token}"));
     }
-    if found.cart.state == "IN_PAGAMENTO"
+    if found.cart.state == CartState::InPayment
         && let Err(err) = portal::cart_abandoned(&ctx.state.db, found.cart.id, cancelled, &ctx.iso_now())
     {
         return error_page(ctx, &err);

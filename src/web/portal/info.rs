@@ -160,7 +160,7 @@ pub fn outbox(ctx: &mut Ctx<'_>) -> Response {
             article class="card card-bg mb-3 mail" {
                 div class="card-body" {
                     h2 class="h5" { (m.subject) }
-                    p class="text-muted" { "A: " span class="mail-to" { (m.recipient) } " — " (datetime_it(&m.created_at)) " — " (m.state) }
+                    p class="text-muted" { "A: " span class="mail-to" { (m.recipient) } " — " (datetime_it(&m.created_at)) " — " (m.state.code()) }
                     pre class="mail-body" { (m.body) }
                 }
             }

@@ -1,0 +1,50 @@
+//! How state enums are stored: as the text of their `code()`, read back through `from_code()`.
+//!
+//! Owns: rusqlite's `ToSql`/`FromSql` for the domain's states (debt, org, import, export, cart) and
+//! the macro the store's own state enums (jobs, mail, pushes, anomalies, reporting flows) use for
+//! theirs, so the columns keep exactly the text they always held and no SQL changes. A stored text
+//! no enum knows (a file edited by hand) is a [`StoreError::Corrupt`](super::StoreError::Corrupt)
+//! naming the column, never a panic and never a silent default.
+
+use crate::domain::{CartState, DebtState, ExportState, ImportState, OrgState};
+
+/// A stored state code that its enum does not know.
+#[derive(Debug, thiserror::Error)]
+#[error("unknown code {code:?}")]
+pub(super) struct UnknownCode {
+    /// The column, as `table.column`.
+    pub(super) column: &'static str,
+    /// The text found there.
+    pub(super) code: String,
+}
+
+/// Implements `ToSql` (the `code()` text) and `FromSql` (`from_code()`, an [`UnknownCode`] naming
+/// `$column` for anything else) for the state enum `$ty`.
+macro_rules! stored_as_code {
+    ($ty:ty, $column:literal) => {
+        impl rusqlite::types::ToSql for $ty {
+            fn to_sql(&self) -> rusqlite::Result<rusqlite::types::ToSqlOutput<'_>> {
+                Ok(rusqlite::types::ToSqlOutput::from(self.code()))
+            }
+        }
+
+        impl rusqlite::types::FromSql for $ty {
+            fn column_result(value: rusqlite::types::ValueRef<'_>) -> rusqlite::types::FromSqlResult<Self> {
+                let text = value.as_str()?;
+                <$ty>::from_code(text).ok_or_else(|| {
+                    rusqlite::types::FromSqlError::Other(Box::new($crate::store::codes::UnknownCode {
+                        column: $column,
+                        code: text.to_owned(),
+                    }))
+                })
+            }
+        }
+    };
+}
+pub(super) use stored_as_code;
+
+stored_as_code!(DebtState, "debt.state");
+stored_as_code!(OrgState, "org.state");
+stored_as_code!(ImportState, "debt_import.state");
+stored_as_code!(ExportState, "export.state");
+stored_as_code!(CartState, "cart.state");
