@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 
 use jiff::civil::{Date, DateTime};
 
+use super::access::OrgAccess;
 use crate::domain::ExportState;
 use crate::flows::expired_export;
 use crate::flows::rt_export::{self, Version, ZipCsvWriter};
@@ -77,6 +78,40 @@ pub fn list_exports(db: &Db, org_id: i64, limit: u32) -> Result<Vec<ExportRecord
 /// Export `id` of the org with id `org_id`, when that org has it.
 pub fn find_export(db: &Db, org_id: i64, id: i64) -> Result<Option<ExportRecord>, ExportError> {
     Ok(db.read(|conn| exports::find_export(conn, org_id, id))?)
+}
+
+/// The latest `limit` exports of `access`'s org that it may see, newest first: every one for an
+/// admin; for an operator, their own requests and those limited to debt types enabled for them (an
+/// export holds the payments of its debt types, the same grant as the debt search).
+pub fn list_visible_exports(db: &Db, access: &OrgAccess, limit: u32) -> Result<Vec<ExportRecord>, ExportError> {
+    let all = list_exports(db, access.org.id, limit)?;
+    let enabled = enabled_codes(db, access)?;
+    Ok(all.into_iter().filter(|e| visible(access, enabled.as_deref(), e)).collect())
+}
+
+/// Export `id` of `access`'s org when it may see it (see [`list_visible_exports`]).
+pub fn find_visible_export(db: &Db, access: &OrgAccess, id: i64) -> Result<Option<ExportRecord>, ExportError> {
+    let enabled = enabled_codes(db, access)?;
+    Ok(find_export(db, access.org.id, id)?.filter(|e| visible(access, enabled.as_deref(), e)))
+}
+
+/// The codes of the debt types `access` may see; `None`: all of them.
+fn enabled_codes(db: &Db, access: &OrgAccess) -> Result<Option<Vec<String>>, ExportError> {
+    let Some(ids) = &access.allowed_types else { return Ok(None) };
+    let types = db.read(|conn| debt_types::list_debt_types(conn, access.org.id))?;
+    Ok(Some(types.into_iter().filter(|t| ids.contains(&t.id)).map(|t| t.code).collect()))
+}
+
+fn visible(access: &OrgAccess, enabled: Option<&[String]>, export: &ExportRecord) -> bool {
+    let Some(enabled) = enabled else { return true };
+    if export.requested_by == format!("operator:{}", access.username) {
+        return true;
+    }
+    // `;A;B;`: every type of the export must be one of the operator's; no list means every type.
+    export.debt_types.as_deref().is_some_and(|list| {
+        let mut codes = list.split(';').filter(|c| !c.is_empty()).peekable();
+        codes.peek().is_some() && codes.all(|c| enabled.iter().any(|e| e == c))
+    })
 }
 
 /// Checks and records the request; returns its record (state LOAD_EXPORT) and the normalized

@@ -114,6 +114,25 @@ pub fn list_imports(conn: &Conn, org_id: i64, limit: u32, offset: u32) -> Result
     Ok(rows)
 }
 
+/// The imports of the org uploaded by `uploader` (an audit actor), newest first.
+pub fn list_imports_of_uploader(
+    conn: &Conn,
+    org_id: i64,
+    uploader: &str,
+    limit: u32,
+    offset: u32,
+) -> Result<Vec<ImportRecord>, StoreError> {
+    let sql = format!(
+        "SELECT {COLUMNS} {FROM} WHERE i.org_id = ?1 AND i.uploader = ?2 ORDER BY i.id DESC LIMIT ?3 OFFSET ?4"
+    );
+    let rows = conn
+        .sqlite()
+        .prepare_cached(&sql)?
+        .query_map(params![org_id, uploader, limit, offset], from_row)?
+        .collect::<Result<_, _>>()?;
+    Ok(rows)
+}
+
 /// The states of the org's other imports of this IUF (newest first), for the duplicate checks.
 pub fn list_states_of_iuf(
     conn: &Conn,

@@ -189,3 +189,63 @@ fn every_backoffice_route_keeps_orgs_and_debt_types_apart() {
     }
     assert_eq!(debt_json(&dir, tari["iud"].as_str().unwrap())["state"], tari["state"]);
 }
+
+/// The hardening issue's finding: an operator enabled on some debt types read every type through
+/// exports and import results, although the debt search hid them. Now the same grant holds for
+/// lists and files: their own requests and uploads, and exports limited to their types.
+#[test]
+fn operators_see_only_exports_and_import_results_within_their_grant() {
+    let (_tmp, dir) = data_dir();
+    let server = Server::start(&dir, &["demo"]);
+    add_operator(&dir, &["--org", "c_esempio", "--username", "sportello", "--role", "operator"]);
+    let out = run(
+        &dir,
+        &["operator", "grant", "--username", "sportello", "--org", "c_esempio", "--debt-type", "CERT_ANAGRAFICI"],
+        None,
+    );
+    assert!(out.status.success(), "{}", crate::support::stderr(&out));
+
+    // The admin uploads a TARI flow and asks for an export of every type.
+    let mut demo = Browser::new(&server.base);
+    assert_eq!(login(&mut demo, "demo", &demo_password(&server)).status, 303);
+    let token = csrf(&demo.get("/operatore/c_esempio/flussi").body);
+    let zip = flow_zip("c_esempio-ADMIN01-1_4", &[row("ADM-1", "10.00")]);
+    let page = demo.post_multipart(
+        "/operatore/c_esempio/flussi",
+        &[("csrf", &token)],
+        ("file", "c_esempio-ADMIN01-1_4.zip", &zip),
+    );
+    assert_eq!(page.status, 303);
+    crate::backoffice::wait_for(&mut demo, "/operatore/c_esempio/flussi", "Avvisi PDF");
+    let page = demo.submit(
+        "/operatore/c_esempio/esportazioni",
+        "/operatore/c_esempio/esportazioni",
+        &[("from", "2000-01-01"), ("to", "2099-12-31"), ("version", "1.3")],
+    );
+    assert_eq!(page.status, 303);
+
+    let mut sportello = Browser::new(&server.base);
+    assert_eq!(login(&mut sportello, "sportello", "Una password sicura 1").status, 303);
+    let flows = sportello.get("/operatore/c_esempio/flussi").body;
+    assert!(!flows.contains("c_esempio-ADMIN01-1_4"), "another's flow is not listed: {flows}");
+    for kind in ["iuv", "scarti", "avvisi"] {
+        let status = sportello.get(&format!("/operatore/c_esempio/flussi/1/{kind}")).status;
+        assert_eq!(status, 404, "{kind}");
+    }
+    let exports = sportello.get("/operatore/c_esempio/esportazioni").body;
+    assert!(!exports.contains("/esportazioni/1/file"), "another's export of every type is not listed");
+    assert_eq!(sportello.get("/operatore/c_esempio/esportazioni/1/file").status, 404);
+
+    // Their own export (of their type) is theirs to see; the admin still sees both.
+    let page = sportello.submit(
+        "/operatore/c_esempio/esportazioni",
+        "/operatore/c_esempio/esportazioni",
+        &[("from", "2000-01-01"), ("to", "2099-12-31"), ("version", "1.3"), ("debt_type", "CERT_ANAGRAFICI")],
+    );
+    assert_eq!(page.status, 303);
+    let mine = sportello.get("/operatore/c_esempio/esportazioni").body;
+    assert!(mine.contains("<td>2</td>") || mine.contains(">2<"), "{mine}");
+    assert!(!mine.contains(">1<"), "{mine}");
+    let all = demo.get("/operatore/c_esempio/esportazioni").body;
+    assert!((all.contains(">1<")) && all.contains(">2<"), "{all}");
+}

@@ -21,6 +21,7 @@ pub mod run;
 pub use run::results_dir;
 
 use super::ServiceError;
+use super::access::OrgAccess;
 use crate::jobs::Job;
 use crate::store::imports::{self, ImportRecord};
 use crate::store::{Db, audit, operators, orgs};
@@ -199,6 +200,36 @@ pub fn list_imports(db: &Db, ipa: &str, limit: u32, offset: u32) -> Result<Vec<I
         let org = orgs::find_org_by_ipa(conn, ipa)?.ok_or_else(|| ServiceError::NotFound(format!("org {ipa}")))?;
         Ok(imports::list_imports(conn, org.id, limit, offset)?)
     })
+}
+
+/// The imports of `access`'s org that it may see, newest first: every one for an admin, an
+/// operator's own uploads otherwise (a flow's result files hold rows of every debt type in it).
+pub fn list_visible_imports(
+    db: &Db,
+    access: &OrgAccess,
+    limit: u32,
+    offset: u32,
+) -> Result<Vec<ImportRecord>, ServiceError> {
+    if access.admin {
+        return list_imports(db, &access.org.ipa_code, limit, offset);
+    }
+    let uploader = format!("operator:{}", access.username);
+    Ok(db.read(|conn| imports::list_imports_of_uploader(conn, access.org.id, &uploader, limit, offset))?)
+}
+
+/// Import `id` of `access`'s org when it may see it (see [`list_visible_imports`]); anything else is
+/// `NotFound`, so ids reveal nothing.
+pub fn get_visible_import(db: &Db, access: &OrgAccess, id: i64) -> Result<ImportRecord, ServiceError> {
+    let import = get_import(db, &access.org.ipa_code, id)?;
+    if visible(access, &import) {
+        Ok(import)
+    } else {
+        Err(ServiceError::NotFound(format!("import {id} of org {}", access.org.ipa_code)))
+    }
+}
+
+fn visible(access: &OrgAccess, import: &ImportRecord) -> bool {
+    access.admin || import.uploader == format!("operator:{}", access.username)
 }
 
 /// Where an import's result files are, when it has them.

@@ -23,7 +23,7 @@ pub fn list(ctx: &mut BoCtx<'_>, ipa: &str) -> Response {
         Ok(grant) => grant,
         Err(response) => return response,
     };
-    let listed = exports::list_exports(&ctx.state.db, grant.org.id, 50);
+    let listed = exports::list_visible_exports(&ctx.state.db, &grant, 50);
     let (list, types) = match (listed, debt_types::list_debt_types(&ctx.state.db, &grant.org.ipa_code)) {
         (Ok(list), Ok(types)) => (list, types),
         (Err(err), _) => {
@@ -148,7 +148,7 @@ pub fn file(ctx: &mut BoCtx<'_>, ipa: &str, id: &str) -> Response {
     let Ok(id) = id.parse::<i64>() else {
         return ui::errors::not_found();
     };
-    let found = exports::find_export(&ctx.state.db, grant.org.id, id);
+    let found = exports::find_visible_export(&ctx.state.db, &grant, id);
     match found {
         Ok(Some(export)) => match export.file_name {
             Some(name) if !name.contains('/') => download(

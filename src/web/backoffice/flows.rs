@@ -14,7 +14,7 @@ pub fn list(ctx: &mut BoCtx<'_>, ipa: &str) -> Response {
         Ok(grant) => grant,
         Err(response) => return response,
     };
-    let list = match imports::list_imports(&ctx.state.db, &grant.org.ipa_code, 50, 0) {
+    let list = match imports::list_visible_imports(&ctx.state.db, &grant, 50, 0) {
         Ok(list) => list,
         Err(err) => {
             tracing::error!(error = %err, "cannot list imports");
@@ -125,7 +125,7 @@ pub fn file(ctx: &mut BoCtx<'_>, ipa: &str, id: &str, kind: &str) -> Response {
     let Ok(id) = id.parse::<i64>() else {
         return ui::errors::not_found();
     };
-    let Ok(import) = imports::get_import(&ctx.state.db, &grant.org.ipa_code, id) else {
+    let Ok(import) = imports::get_visible_import(&ctx.state.db, &grant, id) else {
         return ui::errors::not_found();
     };
     let relative = match kind {
