@@ -213,7 +213,7 @@ pub fn logout(ctx: &mut Ctx<'_>) -> Response {
     ctx.redirect("/")
 }
 
-fn login_needed(ctx: &mut Ctx<'_>) -> Response {
+pub(super) fn login_needed(ctx: &mut Ctx<'_>) -> Response {
     ctx.session.flash("info", "Accedi per vedere la tua area personale.");
     ctx.redirect("/accedi")
 }

@@ -2,9 +2,10 @@
 //! pagoPA Checkout, the outcome read from the receipts, receipts, the citizen's own area, and the
 //! privacy pages.
 //!
-//! Every handler takes a [`Ctx`] built by `router::portal_call`, which has already loaded the
-//! session and, for form submissions, checked the CSRF token. Handlers parse, authorize, call a
-//! service and render; [`error_page`] is the one mapping of portal errors to Italian pages.
+//! Every handler takes a [`Ctx`] built by [`call`], which has already loaded the session and
+//! checked the route's guard: the CSRF token of a form submission, a citizen's login where the
+//! route needs one. Handlers parse, authorize, call a service and render; [`error_page`] is the one
+//! mapping of portal errors to Italian pages.
 
 pub mod account;
 pub mod cart;
@@ -16,10 +17,10 @@ pub mod sil;
 use maud::{Markup, html};
 
 use super::forms::Form;
-use super::router::{Page, Request};
+use super::router::{self, Auth, Params, PortalFn, Request, Route};
 use super::session::Session;
 use super::ui::layout::{self, Chrome};
-use super::{AppState, Response};
+use super::{AppState, Response, authz, ui};
 use crate::domain::Cents;
 use crate::services::ServiceError;
 use crate::services::payments::PaymentError;
@@ -81,46 +82,42 @@ impl Ctx<'_> {
     }
 }
 
-/// Runs the page's handler.
-pub fn handle(ctx: &mut Ctx<'_>, page: &Page) -> Response {
-    match page {
-        Page::Home => home::page(ctx),
-        Page::Org(ipa) => info::org(ctx, ipa),
-        Page::OrgPrivacy(ipa) => info::privacy(ctx, ipa),
-        Page::SpontaneousForm => pay::spontaneous_form(ctx),
-        Page::SpontaneousPost => pay::spontaneous_post(ctx),
-        Page::NoticeSearch => pay::notice_search(ctx),
-        Page::NoticePost => pay::notice_post(ctx),
-        Page::Cart => cart::page(ctx),
-        Page::CartAddPost => cart::add(ctx),
-        Page::CartRemovePost => cart::remove(ctx),
-        Page::CartEmailPost => cart::email(ctx),
-        Page::CartPinPost => cart::pin(ctx),
-        Page::CartPayPost => cart::pay(ctx),
-        Page::CartOutcome(token) => cart::outcome(ctx, token),
-        Page::CartStatus(token) => cart::status(ctx, token),
-        Page::CartCancelled(token) => cart::abandoned(ctx, token, true),
-        Page::CartError(token) => cart::abandoned(ctx, token, false),
-        Page::Receipt(id) => account::receipt(ctx, id, false),
-        Page::ReceiptXml(id) => account::receipt(ctx, id, true),
-        Page::ReceiptPdf(id) => account::receipt_pdf(ctx, id),
-        Page::NoticePdf(ipa, file) => pay::notice_pdf(ctx, ipa, file),
-        Page::Login => account::login(ctx),
-        Page::OidcStart => account::oidc_start(ctx),
-        Page::OidcCallback => account::oidc_callback(ctx),
-        Page::DemoLoginPost => account::demo_login(ctx),
-        Page::LogoutPost => account::logout(ctx),
-        Page::MyDebts => account::my_debts(ctx),
-        Page::MyPayments => account::my_payments(ctx),
-        Page::Profile => account::profile(ctx),
-        Page::ProfilePost => account::profile_post(ctx),
-        Page::Cookies => info::cookies(ctx),
-        Page::Accessibility => info::accessibility(ctx),
-        Page::DevOutbox => info::outbox(ctx),
-        Page::SilLanding(token) => sil::landing(ctx, token),
-        Page::SilPayPost(token) => sil::pay(ctx, token),
-        Page::SilReturn(token, how) => sil::back(ctx, token, how),
-    }
+/// Runs a portal page: loads the session, reads the form (the body of a POST, the query of a GET),
+/// refuses a form POST whose CSRF token is missing or wrong before any handler runs, sends a
+/// visitor to the login page where the route needs a citizen, then stores the session and sets its
+/// cookie.
+pub(super) fn call(
+    state: &AppState,
+    route: &Route,
+    params: &Params,
+    request: &Request<'_>,
+    page: PortalFn,
+) -> Response {
+    router::with_session(state, request, |session, now| {
+        let raw = if request.method == "POST" { request.body } else { request.query.as_bytes() };
+        let form = match Form::parse(raw) {
+            Ok(form) => form,
+            Err(err) => {
+                tracing::info!(error = %err, "unreadable form");
+                return Err(ui::errors::bad_request("I dati inviati non sono leggibili."));
+            }
+        };
+        let query = Form::parse(request.query.as_bytes()).unwrap_or_default();
+        if route.guard.csrf {
+            let is_form = request.header("content-type").is_some_and(|ct| {
+                ct.trim_start().to_ascii_lowercase().starts_with("application/x-www-form-urlencoded")
+            });
+            if !is_form || !form.get("csrf").is_some_and(|token| session.csrf_matches(token)) {
+                tracing::warn!(target: "security", page = route.name, "form refused: missing or wrong CSRF token");
+                return Err(ui::errors::forbidden_form());
+            }
+        }
+        let mut ctx = Ctx { state, request, session, form, query, now };
+        if route.guard.auth == Auth::Citizen && authz::citizen(ctx.session).is_err() {
+            return Ok(account::login_needed(&mut ctx));
+        }
+        Ok(page(&mut ctx, params))
+    })
 }
 
 /// The Italian sentence for a portal error, and its status.
