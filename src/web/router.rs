@@ -154,10 +154,11 @@ pub enum WrongMethod {
     ReadsNotAllowed,
 }
 
-/// A citizen portal page: runs with the session, the form and the portal's error page.
-pub type PortalFn = fn(&mut portal::Ctx<'_>, &Params) -> Response;
-/// A back-office page: runs with the operator's session and the form or the upload's parts.
-pub type BackofficeFn = fn(&mut backoffice::BoCtx<'_>, &Params) -> Response;
+/// A citizen portal page: runs with the session and the form; its error becomes the portal's page.
+pub type PortalFn = fn(&mut portal::Ctx<'_>, &Params) -> Result<Response, portal::PageError>;
+/// A back-office page: runs with the operator's session and the form or the upload's parts; its
+/// error becomes the back office's page.
+pub type BackofficeFn = fn(&mut backoffice::BoCtx<'_>, &Params) -> Result<Response, backoffice::BoError>;
 /// A REST API endpoint: runs with the authenticated token; its error is written as JSON.
 pub type ApiFn = fn(&api::ApiCtx<'_>) -> Result<Response, api::ApiError>;
 /// Probes, assets, the SOAP endpoints and the SIL's files: the state and the request only.

@@ -71,11 +71,42 @@ pub(super) fn call(
             }
         }
         let mut ctx = BoCtx { state, session, form, parts, now, org_nav: None };
-        if route.guard.auth == Auth::Operator && ctx.session.operator().is_none() {
-            return Ok(ctx.redirect("/operatore/accedi"));
-        }
-        Ok(page(&mut ctx, params))
+        let shown = if route.guard.auth == Auth::Operator && ctx.session.operator().is_none() {
+            Err(BoError::LoginNeeded)
+        } else {
+            page(&mut ctx, params)
+        };
+        Ok(shown.unwrap_or_else(|err| error_response(&ctx, err)))
     })
+}
+
+/// Why a back-office page is not shown; [`error_response`] writes each.
+#[derive(Debug, thiserror::Error)]
+pub enum BoError {
+    /// An operator's page asked for without logging in (or by an operator since removed).
+    #[error("an operator must log in first")]
+    LoginNeeded,
+    #[error("forbidden: {0}")]
+    Forbidden(&'static str),
+    #[error("not found")]
+    NotFound,
+    #[error("bad request: {0}")]
+    BadRequest(String),
+    /// A failure already logged where it happened.
+    #[error("internal error")]
+    Internal,
+}
+
+/// The one mapping of back-office errors to responses: the login page for a visitor, the common
+/// error pages (in Italian) for the rest.
+pub fn error_response(ctx: &BoCtx<'_>, err: BoError) -> Response {
+    match err {
+        BoError::LoginNeeded => ctx.redirect("/operatore/accedi"),
+        BoError::Forbidden(message) => ui::errors::forbidden(message),
+        BoError::NotFound => ui::errors::not_found(),
+        BoError::BadRequest(message) => ui::errors::bad_request(&message),
+        BoError::Internal => ui::errors::internal_error(0),
+    }
 }
 
 /// What a back-office handler works with.
@@ -150,25 +181,25 @@ impl BoCtx<'_> {
         html! { input type="hidden" name="csrf" value=(self.session.csrf_token()); }
     }
 
-    /// The grant of an org admin (or app admin) on `ipa`, or the page that says why not.
-    pub fn admin_grant(&mut self, ipa: &str) -> Result<authz::OperatorGrant, Response> {
+    /// The grant of an org admin (or app admin) on `ipa`, or why not.
+    pub fn admin_grant(&mut self, ipa: &str) -> Result<authz::OperatorGrant, BoError> {
         let grant = self.grant(ipa)?;
         if !grant.admin {
             tracing::warn!(target: "security", username = %grant.username, ipa, "org admin page refused to an operator");
-            return Err(ui::errors::forbidden("Questa pagina è riservata agli amministratori dell'ente."));
+            return Err(BoError::Forbidden("Questa pagina è riservata agli amministratori dell'ente."));
         }
         Ok(grant)
     }
 
-    /// The operator's grant on `ipa`, or the page that says why not.
-    pub fn grant(&mut self, ipa: &str) -> Result<authz::OperatorGrant, Response> {
+    /// The operator's grant on `ipa`, or why not.
+    pub fn grant(&mut self, ipa: &str) -> Result<authz::OperatorGrant, BoError> {
         match authz::operator(&self.state.db, self.session, ipa) {
             Ok(grant) => {
                 self.org_nav = Some((grant.org.ipa_code.clone(), grant.admin));
                 Ok(grant)
             }
-            Err(authz::Deny::NotLoggedIn) => Err(self.redirect("/operatore/accedi")),
-            Err(authz::Deny::NotYours) => Err(ui::errors::forbidden("Non sei abilitato a operare su questo ente.")),
+            Err(authz::Deny::NotLoggedIn) => Err(BoError::LoginNeeded),
+            Err(authz::Deny::NotYours) => Err(BoError::Forbidden("Non sei abilitato a operare su questo ente.")),
         }
     }
 }
@@ -187,13 +218,13 @@ const ORG_PAGES: [(&str, &str, bool); 9] = [
 ];
 
 /// `GET /operatore`: the orgs the operator may open.
-pub(super) fn home(ctx: &mut BoCtx<'_>) -> Response {
+pub(super) fn home(ctx: &mut BoCtx<'_>) -> Result<Response, BoError> {
     let Some(username) = ctx.session.operator().map(str::to_owned) else {
-        return ctx.redirect("/operatore/accedi");
+        return Err(BoError::LoginNeeded);
     };
     let (op, orgs) = match crate::services::access::operator_orgs(&ctx.state.db, &username) {
         Ok(found) => found,
-        Err(_) => return ctx.redirect("/operatore/accedi"),
+        Err(_) => return Err(BoError::LoginNeeded),
     };
     let main = html! {
         h1 { "Area operatori" }
@@ -227,7 +258,7 @@ pub(super) fn home(ctx: &mut BoCtx<'_>) -> Response {
             }
         }
     };
-    ctx.page("Area operatori", main)
+    Ok(ctx.page("Area operatori", main))
 }
 
 /// A refused request in Italian: the import's codes and descriptions for a rejected debt, a short

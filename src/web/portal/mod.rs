@@ -4,11 +4,12 @@
 //!
 //! Every handler takes a [`Ctx`] built by [`call`], which has already loaded the session and
 //! checked the route's guard: the CSRF token of a form submission, a citizen's login where the
-//! route needs one. Handlers parse, authorize, call a service and render; [`error_page`] is the one
-//! mapping of portal errors to Italian pages.
+//! route needs one. Handlers parse, authorize, call a service and render, or return a
+//! [`PageError`]; `errors::error_response` is the one mapping of portal errors to Italian pages.
 
 pub mod account;
 pub mod cart;
+mod errors;
 pub mod home;
 pub mod info;
 pub mod pay;
@@ -22,9 +23,8 @@ use super::session::Session;
 use super::ui::layout::{self, Chrome};
 use super::{AppState, Response, authz, ui};
 use crate::domain::Cents;
-use crate::services::ServiceError;
-use crate::services::payments::PaymentError;
-use crate::services::portal::PortalError;
+
+pub use errors::{PageError, describe};
 
 /// What a portal handler works with.
 pub struct Ctx<'a> {
@@ -113,85 +113,13 @@ pub(super) fn call(
             }
         }
         let mut ctx = Ctx { state, request, session, form, query, now };
-        if route.guard.auth == Auth::Citizen && authz::citizen(ctx.session).is_err() {
-            return Ok(account::login_needed(&mut ctx));
-        }
-        Ok(page(&mut ctx, params))
+        let shown = if route.guard.auth == Auth::Citizen && authz::citizen(ctx.session).is_err() {
+            Err(PageError::LoginNeeded)
+        } else {
+            page(&mut ctx, params)
+        };
+        Ok(shown.unwrap_or_else(|err| errors::error_response(&mut ctx, err)))
     })
-}
-
-/// The Italian sentence for a portal error, and its status.
-pub fn describe(err: &PortalError) -> (u16, String) {
-    let text = |s: &str| s.to_owned();
-    match err {
-        PortalError::Payment(p) => match p {
-            PaymentError::UnknownOrg(_) => {
-                (404, text("L'ente indicato non è servito da questo portale. Controlla il codice fiscale dell'ente."))
-            }
-            PaymentError::UnknownNotice(_) => {
-                (404, text("Non abbiamo trovato un avviso con questo codice per l'ente indicato."))
-            }
-            PaymentError::AlreadyPaid(_) => (409, text("Questo avviso risulta già pagato.")),
-            PaymentError::Annulled(_) => {
-                (409, text("Questo avviso è stato annullato dall'ente e non può essere pagato."))
-            }
-            PaymentError::Expired(_) => {
-                (409, text("Questo avviso è scaduto e non può più essere pagato. Contatta l'ente."))
-            }
-            PaymentError::Semantic(_) | PaymentError::Store(_) => {
-                (500, text("Non è stato possibile verificare l'avviso. Riprova più tardi."))
-            }
-        },
-        PortalError::BadNoticeCode => (400, text("Il codice avviso deve avere 18 cifre (oppure indica lo IUV).")),
-        PortalError::CartFull => (
-            409,
-            text(
-                "Il carrello contiene già 5 avvisi, il massimo consentito da pagoPA. Paga questi prima di aggiungerne altri.",
-            ),
-        ),
-        PortalError::MultiBeneficiary => (
-            409,
-            text(
-                "Un avviso destinato a più enti deve essere pagato da solo: svuota il carrello o pagalo separatamente.",
-            ),
-        ),
-        PortalError::AlreadyInCart => (409, text("L'avviso è già nel carrello.")),
-        PortalError::EmptyCart => (400, text("Il carrello è vuoto.")),
-        PortalError::PinRateLimited => (429, text("Hai richiesto troppi codici di verifica. Riprova tra un'ora.")),
-        PortalError::PinWrong => (400, text("Il codice di verifica non è corretto.")),
-        PortalError::PinExpired => (400, text("Il codice di verifica è scaduto: richiedine uno nuovo.")),
-        PortalError::PinUsed => (400, text("Il codice di verifica è già stato usato: richiedine uno nuovo.")),
-        PortalError::PinDead => (400, text("Troppi tentativi errati: richiedi un nuovo codice di verifica.")),
-        PortalError::Service(s) => match s {
-            ServiceError::NotFound(_) => (404, text("L'elemento richiesto non esiste.")),
-            ServiceError::Invalid { .. } | ServiceError::Rejected(_) | ServiceError::Conflict(_) => {
-                (400, text("I dati inseriti non sono validi."))
-            }
-            ServiceError::Store(_) | ServiceError::Internal(_) => {
-                (500, text("Si è verificato un errore del servizio. Riprova più tardi."))
-            }
-        },
-    }
-}
-
-/// The one error page of the portal.
-pub fn error_page(ctx: &mut Ctx<'_>, err: &PortalError) -> Response {
-    let (status, text) = describe(err);
-    if status >= 500 {
-        tracing::error!(error = %err, "portal error");
-    } else {
-        tracing::info!(error = %err, "portal request refused");
-    }
-    ctx.page_with(
-        status,
-        "Operazione non riuscita",
-        html! {
-            h1 { "Operazione non riuscita" }
-            div class="alert alert-danger" role="alert" { (text) }
-            p { a href="/" { "Torna alla pagina iniziale" } " · " a href="/carrello" { "Vai al carrello" } }
-        },
-        Vec::new(),
-    )
 }
 
 /// Component: an amount as `€ 1.234,56`.
