@@ -1,14 +1,15 @@
 //! The HTTP adapter: a tiny_http server with a fixed worker pool (behind the `tls` front end when
-//! `[tls]` is configured), one router table, embedded assets, and the pages (maud) of the citizen
-//! portal.
+//! `[tls]` is configured), one route table, embedded assets, and the pages (maud) of the citizen
+//! portal and the back office, the REST API and the machine endpoints.
 //!
 //! The portal's foundation, reusable by the back office: `session` (server-side sessions),
-//! `forms` (urlencoded parsing with limits), CSRF checked in `router` for every form POST,
-//! flash messages in the session, `authz` (grants), and one HTML error mapping per surface.
+//! `forms` (urlencoded parsing with limits), CSRF checked before the handler of every form POST,
+//! flash messages in the session, `authz` (grants), and one error mapping per surface.
 //!
-//! Requests flow `server` (read with a body limit, time, catch panics) → `router` (pick a handler by
-//! method and path) → handler (parse → call a service or the store's reads → render) → `server`
-//! (security headers, access log, metrics).
+//! Requests flow `server` (read with the route's body limit, time, catch panics) → `router` (pick
+//! the row of `routes` by method and path, check its guard on its surface) → handler (parse → call
+//! a service → render, or return the surface's typed error) → `server` (security headers, access
+//! log, metrics).
 //! **Invariant:** only this module (and `crate::nodesim`, an external system with its own small
 //! server that borrows `ui::layout` and `assets`) uses tiny_http and maud; handlers never write SQL.
 //! **Boundary:** HTTP.
@@ -23,8 +24,10 @@ mod multipart;
 mod portal;
 mod response;
 mod router;
+mod routes;
 pub mod server;
 pub mod session;
+mod system;
 pub mod tls;
 pub(crate) mod ui;
 
@@ -42,7 +45,17 @@ pub use response::Response;
 /// Every back-office route as (method, path pattern), `{name}` standing for one segment: for the
 /// authorization test, which must cover every route there is.
 pub fn backoffice_routes() -> Vec<(&'static str, &'static str)> {
-    backoffice::ROUTES.iter().map(|r| (r.method, r.pattern)).collect()
+    routes::ROUTES
+        .iter()
+        .filter(|r| r.surface() == router::Surface::Backoffice)
+        .map(|r| (r.method.as_str(), r.pattern))
+        .collect()
+}
+
+/// Every route of the table as (method, path pattern): for the tidy test that keeps route paths
+/// spelled in the table only.
+pub fn routes() -> Vec<(&'static str, &'static str)> {
+    routes::ROUTES.iter().map(|r| (r.method.as_str(), r.pattern)).collect()
 }
 
 /// What every handler may use. Shared by all workers.

@@ -1,14 +1,26 @@
-//! The URL codemap: one table from (method, path) to a handler, with each route's name (for
-//! metrics) and body limit. Handlers live beside the pages they render.
+//! The request/route model of every surface: what a route is (method, path pattern, metric name,
+//! body limit, guard, handler), the one pattern matcher, and the dispatch to the surface that runs
+//! the handler. The routes themselves are declared once, in the table of `super::routes`.
+//!
+//! A path is read the way each surface always read it, so no URL changed when the three routers
+//! became one. The surface is chosen by the path's first segment after its leading slashes:
+//! - `api` (the REST API): the path as given, a trailing slash is one more (empty) segment, and a
+//!   path the table knows with other methods answers 405 with `Allow` listing them (as JSON);
+//! - `operatore` (the back office): exactly one leading slash, trailing slashes ignored;
+//! - anything else (the portal, probes, assets, the SOAP endpoints): leading slashes collapsed,
+//!   a trailing slash is one more (empty) segment, and `{name}` takes an empty segment too.
+//!
+//! Patterns: `{name}` takes one segment; `{*name}` (last) takes the rest of the path, even
+//! nothing; `/?` at the end makes one trailing slash optional. Rows are tried in table order and
+//! the first one that takes the method and the path wins; GET also answers HEAD (the body is
+//! dropped here). A row may refuse other methods on its path with 405 where it stands in the table
+//! ([`WrongMethod`]); otherwise nothing found is the surface's 404.
 
-use super::backoffice::{self, BoPage};
-use super::forms::Form;
+use super::routes::{OIDC_CALLBACK, ROUTES};
 use super::session::Session;
-use super::{AppState, Response, api, assets, metrics, multipart, portal, ui};
+use super::{AppState, Response, api, backoffice, portal, ui};
 use crate::clock;
-use crate::config::HttpUrl;
-use crate::pagopa::station::{self, Station};
-use crate::sil::{self, Sil};
+use crate::config::Config;
 
 /// A request as handlers see it.
 pub struct Request<'a> {
@@ -37,336 +49,353 @@ impl Request<'_> {
     }
 }
 
-/// Every route of the server.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Route {
-    Home,
-    Healthz,
-    Metrics,
-    Asset(String),
-    /// The pagoPA station (paForNode SOAP).
-    Station,
-    /// The MyPay-compatible SIL web services (SOAP).
-    Sil,
-    /// Our WSDL of the SIL web services and the XSD it imports (file name).
-    SilWsdl(String),
-    /// A file behind a SIL download URL: (org IPA, kind, id).
-    SilDownload(String, String, String),
-    /// A debt flow uploaded with a SIL authorization token (multipart).
-    SilUpload,
-    /// A citizen portal page (sessions, CSRF on POST).
-    Portal(Page),
-    /// A back-office page (operator session, CSRF on POST).
-    Backoffice(BoPage),
-    /// The REST JSON API (bearer tokens, no session).
-    Api(api::ApiRoute),
-    MethodNotAllowed(&'static str),
-    NotFound,
+/// A route's method. `Get` also answers HEAD.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Method {
+    Get,
+    Post,
+    Put,
+    Delete,
 }
 
-/// The citizen portal's pages. `*Post` variants are HTML form submissions: the router checks
-/// their CSRF token before the handler runs.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Page {
-    Home,
-    Org(String),
-    OrgPrivacy(String),
-    SpontaneousForm,
-    SpontaneousPost,
-    NoticeSearch,
-    NoticePost,
-    Cart,
-    CartAddPost,
-    CartRemovePost,
-    CartEmailPost,
-    CartPinPost,
-    CartPayPost,
-    CartOutcome(String),
-    CartStatus(String),
-    CartCancelled(String),
-    CartError(String),
-    Receipt(String),
-    ReceiptXml(String),
-    ReceiptPdf(String),
-    /// (org IPA, `<notice>.pdf`).
-    NoticePdf(String, String),
-    /// The landing page of a payment started by a SIL (token).
-    SilLanding(String),
-    /// The citizen confirms a SIL payment (token).
-    SilPayPost(String),
-    /// Back from Checkout for a SIL payment: (token, `ok` | `annullato` | `errore`).
-    SilReturn(String, String),
-    Login,
-    /// `GET /accedi/oidc`: starts an OpenID Connect login.
-    OidcStart,
-    /// The OpenID Connect redirect URI (`citizen_auth.oidc_redirect_path`).
-    OidcCallback,
-    DemoLoginPost,
-    LogoutPost,
-    MyDebts,
-    MyPayments,
-    Profile,
-    ProfilePost,
-    Cookies,
-    Accessibility,
-    DevOutbox,
-}
-
-impl Page {
-    /// Whether this page is an HTML form submission (CSRF-checked).
-    pub fn is_form_post(&self) -> bool {
-        matches!(
-            self,
-            Page::SpontaneousPost
-                | Page::NoticePost
-                | Page::CartAddPost
-                | Page::CartRemovePost
-                | Page::CartEmailPost
-                | Page::CartPinPost
-                | Page::CartPayPost
-                | Page::DemoLoginPost
-                | Page::LogoutPost
-                | Page::ProfilePost
-                | Page::SilPayPost(_)
-        )
-    }
-
-    fn name(&self) -> &'static str {
+impl Method {
+    pub const fn as_str(self) -> &'static str {
         match self {
-            Page::Home => "home",
-            Page::Org(_) | Page::OrgPrivacy(_) => "org",
-            Page::SpontaneousForm | Page::SpontaneousPost => "spontaneous",
-            Page::NoticeSearch | Page::NoticePost => "notice",
-            Page::Cart | Page::CartAddPost | Page::CartRemovePost | Page::CartEmailPost | Page::CartPinPost => "cart",
-            Page::CartPayPost => "checkout",
-            Page::CartOutcome(_) | Page::CartCancelled(_) | Page::CartError(_) => "cart_outcome",
-            Page::CartStatus(_) => "cart_status",
-            Page::Receipt(_) | Page::ReceiptXml(_) | Page::ReceiptPdf(_) => "receipt",
-            Page::NoticePdf(..) => "notice_pdf",
-            Page::Login | Page::OidcStart | Page::OidcCallback | Page::DemoLoginPost | Page::LogoutPost => "login",
-            Page::MyDebts | Page::MyPayments | Page::Profile | Page::ProfilePost => "citizen",
-            Page::Cookies | Page::Accessibility => "legal",
-            Page::DevOutbox => "dev_outbox",
-            Page::SilLanding(_) | Page::SilPayPost(_) | Page::SilReturn(..) => "sil_landing",
+            Method::Get => "GET",
+            Method::Post => "POST",
+            Method::Put => "PUT",
+            Method::Delete => "DELETE",
         }
     }
+
+    fn takes(self, method: &str) -> bool {
+        method == self.as_str() || (self == Method::Get && method == "HEAD")
+    }
+}
+
+/// Who may call a route. The router enforces `Citizen`, `Operator` and `ApiToken` before the
+/// handler runs, and `server` enforces `Station` before the body is read; the other rules name the
+/// credential the handler's service checks, because it travels inside the request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Auth {
+    /// Anyone (object-level checks, such as a receipt's, stay with the handler).
+    Public,
+    /// A logged-in citizen; anyone else is sent to the login page.
+    Citizen,
+    /// A logged-in operator; anyone else is sent to the operators' login page. Which orgs the
+    /// operator may work on is the handler's `authz::operator` grant.
+    Operator,
+    /// `Authorization: Bearer` with a token of the org in the path: 401/403 as JSON otherwise.
+    ApiToken,
+    /// The SIL's `authorizationToken` in the query, checked by `services::sil_uploads`.
+    SilUploadToken,
+    /// The org's SIL password in the SOAP envelope, checked by `crate::sil` on every call.
+    SilPassword,
+    /// A link signed by `services::links`, checked by the handler.
+    SignedUrl,
+    /// The pagoPA Node only (`config::NodeAuth`): `server::is_station_path` refuses anyone else
+    /// before the body is read.
+    Station,
+}
+
+/// What is checked before a route's handler runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Guard {
+    pub auth: Auth,
+    /// An HTML form submission: its CSRF token is checked (and the session left unsaved when it
+    /// is wrong) before the handler runs.
+    pub csrf: bool,
+}
+
+/// How large a body a route reads; [`Limit::bytes`] gives the number.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Limit {
+    /// A form or a page: `server.max_body_bytes`, at most 64 KiB.
+    Form,
+    /// A logo upload: the largest logo the service accepts plus the form around it, so that a file
+    /// just over the limit gets the page's own message rather than a bare 413.
+    Logo,
+    /// A debt flow in a multipart form: `import.max_upload_bytes` plus 64 KiB for the other fields.
+    FlowForm,
+    /// A debt flow as the whole body: `import.max_upload_bytes`.
+    Flow,
+    /// A JSON document: 1 MiB.
+    Json,
+    /// A paForNode message: pagoPA's largest (a receipt with five transfers and metadata) are a
+    /// few KiB; 1 MiB.
+    Station,
+    /// A SIL call: five base64 Dovuti documents, or a carrello of several orgs; 4 MiB.
+    Sil,
+}
+
+impl Limit {
+    pub fn bytes(self, config: &Config) -> u64 {
+        match self {
+            Limit::Form => config.server.max_body_bytes.min(64 * 1024),
+            Limit::Logo => {
+                u64::try_from(crate::services::orgs::LOGO_MAX_BYTES).unwrap_or(u64::MAX).saturating_add(128 * 1024)
+            }
+            Limit::FlowForm => config.import.max_upload_bytes.saturating_add(64 * 1024),
+            Limit::Flow => config.import.max_upload_bytes,
+            Limit::Json | Limit::Station => 1024 * 1024,
+            Limit::Sil => 4 * 1024 * 1024,
+        }
+    }
+}
+
+/// What a request with a method the row does not take gets, when the row's path matches.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WrongMethod {
+    /// Nothing: the next rows are tried, and the surface answers if none takes the request.
+    Pass,
+    /// Every other method: 405 here, `Allow` naming the row's method.
+    NotAllowed,
+    /// GET and HEAD (a browser opening a SOAP endpoint): 405 here; other methods pass.
+    ReadsNotAllowed,
+}
+
+/// A citizen portal page: runs with the session and the form; its error becomes the portal's page.
+pub type PortalFn = fn(&mut portal::Ctx<'_>, &Params) -> Result<Response, portal::PageError>;
+/// A back-office page: runs with the operator's session and the form or the upload's parts; its
+/// error becomes the back office's page.
+pub type BackofficeFn = fn(&mut backoffice::BoCtx<'_>, &Params) -> Result<Response, backoffice::BoError>;
+/// A REST API endpoint: runs with the authenticated token; its error is written as JSON.
+pub type ApiFn = fn(&api::ApiCtx<'_>) -> Result<Response, api::ApiError>;
+/// Probes, assets, the SOAP endpoints and the SIL's files: the state and the request only.
+pub type PlainFn = fn(&AppState, &Request<'_>, &Params) -> Response;
+
+/// A route's handler, with the surface that runs it.
+#[derive(Clone, Copy)]
+pub enum Handler {
+    Portal(PortalFn),
+    Backoffice(BackofficeFn),
+    Api(ApiFn),
+    Plain(PlainFn),
+}
+
+/// One route: a row of `super::routes::ROUTES`.
+#[derive(Clone, Copy)]
+pub struct Route {
+    pub method: Method,
+    /// The path pattern (see the module doc).
+    pub pattern: &'static str,
+    /// The `route` label of `mypay_http_requests_total`: fixed per route, never the raw path.
+    pub name: &'static str,
+    pub limit: Limit,
+    pub guard: Guard,
+    pub handler: Handler,
+    pub wrong_method: WrongMethod,
 }
 
 impl Route {
-    /// The label used in metrics: fixed per route, never the raw path.
-    pub fn name(&self) -> &'static str {
-        match self {
-            Route::Home => "home",
-            Route::Healthz => "healthz",
-            Route::Metrics => "metrics",
-            Route::Asset(_) => "asset",
-            Route::Station => "station",
-            Route::Sil => "sil",
-            Route::SilWsdl(_) => "sil_wsdl",
-            Route::SilDownload(..) => "sil_download",
-            Route::SilUpload => "sil_upload",
-            Route::Portal(page) => page.name(),
-            Route::Backoffice(page) => page.name(),
-            Route::Api(_) => "api",
-            Route::MethodNotAllowed(_) => "method_not_allowed",
-            Route::NotFound => "not_found",
+    pub const fn new(
+        method: Method,
+        pattern: &'static str,
+        name: &'static str,
+        limit: Limit,
+        guard: Guard,
+        handler: Handler,
+    ) -> Route {
+        Route { method, pattern, name, limit, guard, handler, wrong_method: WrongMethod::Pass }
+    }
+
+    /// Other methods on this path get 405.
+    pub const fn refusing_other_methods(self) -> Route {
+        Route { wrong_method: WrongMethod::NotAllowed, ..self }
+    }
+
+    /// GET and HEAD on this path get 405.
+    pub const fn refusing_reads(self) -> Route {
+        Route { wrong_method: WrongMethod::ReadsNotAllowed, ..self }
+    }
+
+    pub fn surface(&self) -> Surface {
+        Surface::of(self.pattern)
+    }
+
+    /// The `Allow` value of a 405 given by this row.
+    fn allow(&self) -> &'static str {
+        if self.method == Method::Get { "GET, HEAD" } else { self.method.as_str() }
+    }
+}
+
+/// The values a request's path gave a pattern's `{names}`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Params(Vec<(&'static str, String)>);
+
+impl Params {
+    /// The value of `{name}`; "" for a name the pattern does not have.
+    pub fn get(&self, name: &str) -> &str {
+        self.0.iter().find(|(n, _)| *n == name).map_or("", |(_, v)| v.as_str())
+    }
+}
+
+/// Where a path belongs, by its first segment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Surface {
+    /// The portal, probes, assets and the SOAP endpoints.
+    Site,
+    /// `/operatore/…`.
+    Backoffice,
+    /// `/api/…`.
+    Api,
+}
+
+impl Surface {
+    /// The surface of a request's path or of a pattern.
+    pub fn of(path: &str) -> Surface {
+        match path.trim_start_matches('/').split('/').next() {
+            Some("api") => Surface::Api,
+            Some("operatore") => Surface::Backoffice,
+            _ => Surface::Site,
         }
     }
 
-    /// The largest body this route reads. GET routes take none worth mentioning.
-    pub fn body_limit(&self, state: &AppState) -> u64 {
+    /// The path's segments as this surface reads them (see the module doc), `None` for a path it
+    /// reads as no route at all.
+    fn segments(self, path: &str) -> Option<Vec<&str>> {
         match self {
-            // pagoPA's largest messages (a receipt with five transfers and metadata) are a few KiB.
-            Route::Station => 1024 * 1024,
-            // Five base64 Dovuti documents, or a carrello of several orgs.
-            Route::Sil => 4 * 1024 * 1024,
-            // A debt flow, plus room for the form's other fields.
-            Route::Backoffice(BoPage::ImportPost(_)) | Route::SilUpload => {
-                state.config.import.max_upload_bytes.saturating_add(64 * 1024)
-            }
-            // A logo: the largest the service accepts plus the form around it, so a file just over
-            // the limit gets the page's own message rather than a bare 413.
-            Route::Backoffice(BoPage::LogoPost(_)) => {
-                u64::try_from(crate::services::orgs::LOGO_MAX_BYTES).unwrap_or(u64::MAX).saturating_add(128 * 1024)
-            }
-            Route::Backoffice(_) => state.config.server.max_body_bytes.min(64 * 1024),
-            Route::Api(call) if call.is_upload() => state.config.import.max_upload_bytes,
-            Route::Api(_) => 1024 * 1024,
-            Route::Home
-            | Route::Healthz
-            | Route::Metrics
-            | Route::Asset(_)
-            | Route::SilWsdl(_)
-            | Route::SilDownload(..)
-            | Route::Portal(_)
-            | Route::MethodNotAllowed(_)
-            | Route::NotFound => state.config.server.max_body_bytes.min(64 * 1024),
+            Surface::Site => Some(path.trim_start_matches('/').split('/').collect()),
+            Surface::Backoffice => Some(path.trim_end_matches('/').strip_prefix('/')?.split('/').collect()),
+            Surface::Api => Some(path.strip_prefix('/')?.split('/').collect()),
+        }
+    }
+
+    /// Whether `{name}` takes an empty segment.
+    fn empty_values(self) -> bool {
+        self == Surface::Site
+    }
+}
+
+/// The values of `pattern`'s `{names}` in `segments`, if the pattern matches them.
+fn capture(pattern: &'static str, segments: &[&str], empty_values: bool) -> Option<Params> {
+    let (pattern, optional_slash) = pattern.strip_suffix("/?").map_or((pattern, false), |p| (p, true));
+    let want: Vec<&'static str> = pattern.strip_prefix('/').unwrap_or(pattern).split('/').collect();
+    let segments = match segments.split_last() {
+        Some((&"", head)) if optional_slash && head.len() == want.len() => head,
+        _ => segments,
+    };
+    let mut got = segments.iter();
+    let mut params = Vec::new();
+    for part in want {
+        let name = part.strip_prefix('{').and_then(|p| p.strip_suffix('}'));
+        if let Some(rest) = name.and_then(|n| n.strip_prefix('*')) {
+            params.push((rest, got.by_ref().copied().collect::<Vec<_>>().join("/")));
+            return Some(Params(params));
+        }
+        let segment = *got.next()?;
+        match name {
+            Some(name) if empty_values || !segment.is_empty() => params.push((name, segment.to_owned())),
+            Some(_) => return None,
+            None if part == segment => {}
+            None => return None,
+        }
+    }
+    got.next().is_none().then_some(Params(params))
+}
+
+/// What a request resolved to.
+#[derive(Clone)]
+pub enum Target {
+    Route(&'static Route, Params),
+    /// 405: the path takes other methods (the `Allow` value).
+    NotAllowed(Surface, String),
+    NotFound(Surface),
+}
+
+impl Target {
+    /// The label used in metrics.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Target::Route(route, _) => route.name,
+            Target::NotAllowed(Surface::Api, _) | Target::NotFound(Surface::Api) => "api",
+            Target::NotAllowed(..) => "method_not_allowed",
+            Target::NotFound(_) => "not_found",
+        }
+    }
+
+    /// The largest body this request may send.
+    pub fn body_limit(&self, state: &AppState) -> u64 {
+        let limit = match self {
+            Target::Route(route, _) => route.limit,
+            Target::NotAllowed(Surface::Api, _) | Target::NotFound(Surface::Api) => Limit::Json,
+            Target::NotAllowed(..) | Target::NotFound(_) => Limit::Form,
+        };
+        limit.bytes(&state.config)
+    }
+}
+
+impl std::fmt::Debug for Target {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Target::Route(route, params) => write!(f, "Route({} {}, {params:?})", route.method.as_str(), route.pattern),
+            Target::NotAllowed(surface, allow) => write!(f, "NotAllowed({surface:?}, {allow:?})"),
+            Target::NotFound(surface) => write!(f, "NotFound({surface:?})"),
         }
     }
 }
 
-/// Picks the route for a method and path.
-#[rustfmt::skip]
-pub fn route(method: &str, path: &str) -> Route {
-    let get = matches!(method, "GET" | "HEAD");
-    let post = method == "POST";
-    let segments: Vec<&str> = path.trim_start_matches('/').split('/').collect();
-    let page = |p: Page| Route::Portal(p);
-    match (get, post, segments.as_slice()) {
-        (_, _, ["api", ..])                             => Route::Api(api::resolve(method, path)),
-        (true, _, [""])                                 => Route::Home,
-        (true, _, ["healthz"])                          => Route::Healthz,
-        (true, _, ["metrics"])                          => Route::Metrics,
-        (true, _, ["static", rest @ ..])                => Route::Asset(rest.join("/")),
-        (_, true, ["ws", "fesp"] | ["ws", "fesp", ""])  => Route::Station,
-        (true, _, ["ws", "fesp"] | ["ws", "fesp", ""])  => Route::MethodNotAllowed("POST"),
-        (_, true, ["ws", "pa"] | ["ws", "pa", ""])      => Route::Sil,
-        (_, true, ["ws", "pa", "upload"])               => Route::SilUpload,
-        (true, _, ["ws", "pa", file]) if !file.is_empty() => Route::SilWsdl((*file).to_owned()),
-        (true, _, ["ws", "pa", "download", ipa, kind, id]) => Route::SilDownload((*ipa).to_owned(), (*kind).to_owned(), (*id).to_owned()),
-        (true, _, ["ws", "pa"] | ["ws", "pa", ""])      => Route::MethodNotAllowed("POST"),
-        (true, _, ["sil", t])                           => page(Page::SilLanding((*t).to_owned())),
-        (_, true, ["sil", t])                           => page(Page::SilPayPost((*t).to_owned())),
-        (true, _, ["sil", t, "esito", k])               => page(Page::SilReturn((*t).to_owned(), (*k).to_owned())),
-        (true, _, ["enti", ipa])                        => page(Page::Org((*ipa).to_owned())),
-        (true, _, ["enti", ipa, "privacy"])             => page(Page::OrgPrivacy((*ipa).to_owned())),
-        (true, _, ["spontaneo"])                        => page(Page::SpontaneousForm),
-        (_, true, ["spontaneo"])                        => page(Page::SpontaneousPost),
-        (true, _, ["avviso"])                           => page(Page::NoticeSearch),
-        (_, true, ["avviso"])                           => page(Page::NoticePost),
-        (true, _, ["carrello"])                         => page(Page::Cart),
-        (_, true, ["carrello", "aggiungi"])             => page(Page::CartAddPost),
-        (_, true, ["carrello", "rimuovi"])              => page(Page::CartRemovePost),
-        (_, true, ["carrello", "email"])                => page(Page::CartEmailPost),
-        (_, true, ["carrello", "pin"])                  => page(Page::CartPinPost),
-        (_, true, ["carrello", "paga"])                 => page(Page::CartPayPost),
-        (true, _, ["carrello", "esito", t])             => page(Page::CartOutcome((*t).to_owned())),
-        (true, _, ["carrello", "stato", t])             => page(Page::CartStatus((*t).to_owned())),
-        (true, _, ["carrello", "annullato", t])         => page(Page::CartCancelled((*t).to_owned())),
-        (true, _, ["carrello", "errore", t])            => page(Page::CartError((*t).to_owned())),
-        (true, _, ["ricevute", id])                     => page(Page::Receipt((*id).to_owned())),
-        (true, _, ["ricevute", id, "xml"])              => page(Page::ReceiptXml((*id).to_owned())),
-        (true, _, ["ricevute", id, "pdf"])              => page(Page::ReceiptPdf((*id).to_owned())),
-        (true, _, ["avvisi", ipa, file])                => page(Page::NoticePdf((*ipa).to_owned(), (*file).to_owned())),
-        (true, _, ["accedi"])                           => page(Page::Login),
-        (true, _, ["accedi", "oidc"])                   => page(Page::OidcStart),
-        (_, true, ["accedi", "demo"])                   => page(Page::DemoLoginPost),
-        (_, true, ["esci"])                             => page(Page::LogoutPost),
-        (true, _, ["area-personale"])                   => page(Page::MyDebts),
-        (true, _, ["area-personale", "pagamenti"])      => page(Page::MyPayments),
-        (true, _, ["area-personale", "profilo"])        => page(Page::Profile),
-        (_, true, ["area-personale", "profilo"])        => page(Page::ProfilePost),
-        (true, _, ["privacy", "cookie"])                => page(Page::Cookies),
-        (true, _, ["accessibilita"])                    => page(Page::Accessibility),
-        (true, _, ["dev", "outbox"])                    => page(Page::DevOutbox),
-        (_, _, ["operatore", ..])                       => backoffice::route(method, path).map_or(Route::NotFound, Route::Backoffice),
-        (false, _, [""] | ["healthz"] | ["metrics"] | ["static", ..]) => Route::MethodNotAllowed("GET, HEAD"),
-        _                                               => Route::NotFound,
+/// Picks the route of the table for a method and path.
+pub fn route(method: &str, path: &str) -> Target {
+    let surface = Surface::of(path);
+    let Some(segments) = surface.segments(path) else {
+        return Target::NotFound(surface);
+    };
+    let mut allowed: Vec<&str> = Vec::new();
+    for route in ROUTES.iter().filter(|r| r.surface() == surface) {
+        let Some(params) = capture(route.pattern, &segments, surface.empty_values()) else {
+            continue;
+        };
+        if route.method.takes(method) {
+            return Target::Route(route, params);
+        }
+        let refused = match route.wrong_method {
+            WrongMethod::Pass => false,
+            WrongMethod::NotAllowed => true,
+            WrongMethod::ReadsNotAllowed => Method::Get.takes(method),
+        };
+        if refused {
+            return Target::NotAllowed(surface, route.allow().to_owned());
+        }
+        allowed.push(route.method.as_str());
     }
+    if surface == Surface::Api && !allowed.is_empty() {
+        return Target::NotAllowed(surface, allowed.join(", "));
+    }
+    Target::NotFound(surface)
 }
 
 /// Picks the route with the configuration's own paths: the OpenID Connect redirect URI (GET only,
-/// since it consumes the pending login), then the fixed table of [`route`].
-pub fn route_in(state: &AppState, method: &str, path: &str) -> Route {
+/// since it consumes the pending login), then the table.
+pub fn route_in(state: &AppState, method: &str, path: &str) -> Target {
     let oidc_callback = state.config.citizen_auth.oidc().is_some_and(|oidc| path == oidc.redirect_path);
     if state.oidc.is_some() && method == "GET" && oidc_callback {
-        return Route::Portal(Page::OidcCallback);
+        return Target::Route(&OIDC_CALLBACK, Params::default());
     }
     route(method, path)
 }
 
-/// Runs the handler of `route`.
-pub fn dispatch(state: &AppState, route: &Route, request: &Request<'_>) -> Response {
-    let response = match route {
-        Route::Home => portal_call(state, &Page::Home, request),
-        Route::Portal(page) => portal_call(state, page, request),
-        Route::Backoffice(page) => backoffice_call(state, page, request),
-        Route::Api(call) => api::handle(state, call, request),
-        Route::Healthz => healthz(state),
-        Route::Metrics => metrics::render(state),
-        Route::Asset(path) => assets::serve(path, request.header("if-none-match")),
-        Route::Station => station_call(state, request),
-        Route::Sil => sil_call(state, request),
-        Route::SilWsdl(file) => sil_wsdl(state, file),
-        Route::SilDownload(ipa, kind, id) => sil_download(state, request, (ipa, kind, id)),
-        Route::SilUpload => sil_upload(state, request),
-        Route::MethodNotAllowed(allow) => Response::empty(405).with_header("Allow", *allow),
-        Route::NotFound => ui::errors::not_found(),
+/// Runs the handler of `target` on its surface.
+pub fn dispatch(state: &AppState, target: &Target, request: &Request<'_>) -> Response {
+    let response = match target {
+        Target::Route(route, params) => match route.handler {
+            Handler::Portal(page) => portal::call(state, route, params, request, page),
+            Handler::Backoffice(page) => backoffice::call(state, route, params, request, page),
+            Handler::Api(endpoint) => api::call(state, route, params, request, endpoint),
+            Handler::Plain(handler) => handler(state, request, params),
+        },
+        Target::NotAllowed(Surface::Api, allow) => api::not_allowed(state, request, allow),
+        Target::NotFound(Surface::Api) => api::not_found(state, request),
+        Target::NotAllowed(_, allow) => Response::empty(405).with_header("Allow", allow.clone()),
+        Target::NotFound(_) => ui::errors::not_found(),
     };
     if request.method == "HEAD" { Response { body: Vec::new(), ..response } } else { response }
-}
-
-/// The wrapper of every portal page: loads the session, reads the form (the body of a POST, the
-/// query of a GET), refuses a form POST whose CSRF token is missing or wrong before any handler
-/// runs, then stores the session and sets its cookie.
-fn portal_call(state: &AppState, page: &Page, request: &Request<'_>) -> Response {
-    with_session(state, request, |session, now| {
-        let raw = if request.method == "POST" { request.body } else { request.query.as_bytes() };
-        let form = match Form::parse(raw) {
-            Ok(form) => form,
-            Err(err) => {
-                tracing::info!(error = %err, "unreadable form");
-                return Err(ui::errors::bad_request("I dati inviati non sono leggibili."));
-            }
-        };
-        let query = Form::parse(request.query.as_bytes()).unwrap_or_default();
-        if page.is_form_post() {
-            let is_form = request.header("content-type").is_some_and(|ct| {
-                ct.trim_start().to_ascii_lowercase().starts_with("application/x-www-form-urlencoded")
-            });
-            if !is_form || !form.get("csrf").is_some_and(|token| session.csrf_matches(token)) {
-                tracing::warn!(target: "security", page = page.name(), "form refused: missing or wrong CSRF token");
-                return Err(ui::errors::forbidden_form());
-            }
-        }
-        let mut ctx = portal::Ctx { state, request, session, form, query, now };
-        Ok(portal::handle(&mut ctx, page))
-    })
-}
-
-/// The wrapper of every back-office page: the session, the form (urlencoded, or the parts of a
-/// multipart upload), the CSRF check of every form POST before any handler runs, then the session
-/// saved and its cookie set.
-fn backoffice_call(state: &AppState, page: &BoPage, request: &Request<'_>) -> Response {
-    with_session(state, request, |session, now| {
-        let content_type = request.header("content-type").unwrap_or_default();
-        let (form, parts) = match multipart::boundary(content_type) {
-            Some(boundary) if request.method == "POST" => match multipart::parse(request.body, &boundary) {
-                Ok(parts) => (Form::default(), parts),
-                Err(err) => {
-                    tracing::info!(error = %err, "unreadable upload");
-                    return Err(ui::errors::bad_request("Il file inviato non è leggibile."));
-                }
-            },
-            _ => {
-                let raw = if request.method == "POST" { request.body } else { request.query.as_bytes() };
-                match Form::parse(raw) {
-                    Ok(form) => (form, Vec::new()),
-                    Err(_) => return Err(ui::errors::bad_request("I dati inviati non sono leggibili.")),
-                }
-            }
-        };
-        if request.method == "POST" {
-            let token = form.get("csrf").map(str::to_owned).or_else(|| {
-                parts
-                    .iter()
-                    .find(|p| p.name == "csrf" && p.file_name.is_none())
-                    .map(|p| String::from_utf8_lossy(p.data).into_owned())
-            });
-            if !token.is_some_and(|t| session.csrf_matches(&t)) {
-                tracing::warn!(target: "security", page = page.name(), "form refused: missing or wrong CSRF token");
-                return Err(ui::errors::forbidden_form());
-            }
-        }
-        let mut ctx = backoffice::BoCtx { state, session, form, parts, now, org_nav: None };
-        Ok(backoffice::handle(&mut ctx, page))
-    })
 }
 
 /// Loads the caller's session, runs `page` with it, then saves it and sets its cookie: the one
 /// place the portal and the back office keep sessions. A request `page` refuses (`Err`: unreadable
 /// form, failed CSRF check) is answered as is and leaves the session unsaved.
-fn with_session(
+pub fn with_session(
     state: &AppState,
     request: &Request<'_>,
     page: impl FnOnce(&mut Session, jiff::Timestamp) -> Result<Response, Response>,
@@ -393,113 +422,150 @@ fn with_session(
     }
 }
 
-/// `POST /ws/fesp/`: one paForNode call.
-fn station_call(state: &AppState, request: &Request<'_>) -> Response {
-    let now = clock::now();
-    let station = Station { db: &state.db, journal: &state.journal, identity: &state.station };
-    let reply =
-        station::handle(&station, request.header("soapaction"), request.body, clock::today_rome(now), &clock::iso(now));
-    Response::text(reply.status, "text/xml; charset=utf-8", reply.body)
-}
-
-/// `POST /ws/pa/`: one SIL call.
-fn sil_call(state: &AppState, request: &Request<'_>) -> Response {
-    let now = clock::now();
-    let sil = Sil {
-        db: &state.db,
-        journal: &state.journal,
-        passwords: &state.sil_passwords,
-        public_url: state.config.server.public_base(),
-        station_id: &state.station.station_id,
-        links: &state.links,
-        data_dir: &state.config.data_dir,
-        intermediary_password: state.config.sil.intermediary_password.expose(),
-        intermediary_org: &state.config.sil.intermediary_org,
-    };
-    let reply = sil::handle(&sil, request.header("soapaction"), request.body, now);
-    Response::text(reply.status, "text/xml; charset=utf-8", reply.body)
-}
-
-/// `GET /ws/pa/<file>`: our WSDL (with this server's endpoint address) and the XSD it imports.
-fn sil_wsdl(state: &AppState, file: &str) -> Response {
-    match sil::wsdl::document(file, state.config.server.public_url.as_ref().map_or("", HttpUrl::as_str)) {
-        Some(text) => Response::text(200, "text/xml; charset=utf-8", text),
-        None => ui::errors::not_found(),
-    }
-}
-
-/// `GET /ws/pa/download/<ipa>/<kind>/<id>?scadenza=&firma=`: a file behind a SIL download URL.
-fn sil_download(state: &AppState, request: &Request<'_>, (ipa, kind, id): (&str, &str, &str)) -> Response {
-    let now = clock::now();
-    let query = Form::parse(request.query.as_bytes()).unwrap_or_default();
-    let signed = (query.get("scadenza").unwrap_or_default(), query.get("firma").unwrap_or_default());
-    match sil::downloads::resolve(&state.db, &state.config.data_dir, &state.links, ipa, kind, id, signed, now) {
-        Some(path) => backoffice::download(&path, "application/zip"),
-        None => ui::errors::not_found(),
-    }
-}
-
-/// `POST /ws/pa/upload?authorizationToken=…`: a debt flow uploaded by a SIL, exactly one non-empty
-/// file part. Always HTTP 200 with MyPay's JSON array of one object: `{fileName, fileSize,
-/// fileType}`, or `{codice, descrizione}`.
-fn sil_upload(state: &AppState, request: &Request<'_>) -> Response {
-    let now = clock::now();
-    let answer = |value: serde_json::Value| Response::json(200, &serde_json::json!([value]));
-    let refuse = |code: &str, message: &str| answer(serde_json::json!({ "codice": code, "descrizione": message }));
-    let query = Form::parse(request.query.as_bytes()).unwrap_or_default();
-    let token = query.get("authorizationToken").unwrap_or_default().to_owned();
-    let parts = match multipart::boundary(request.header("content-type").unwrap_or_default()) {
-        Some(boundary) => multipart::parse(request.body, &boundary).unwrap_or_default(),
-        None => Vec::new(),
-    };
-    let files: Vec<_> = parts.iter().filter(|p| p.file_name.is_some() && !p.data.is_empty()).collect();
-    let [file] = files.as_slice() else {
-        return refuse("400", "un solo file non vuoto è richiesto");
-    };
-    let limits = crate::services::imports::Limits::from_config(&state.config);
-    let name = file.file_name.clone().unwrap_or_default();
-    let mut data = file.data;
-    match crate::services::sil_uploads::upload(
-        &state.db,
-        &state.config.data_dir,
-        limits,
-        &state.links,
-        &token,
-        &name,
-        &mut data,
-        now,
-    ) {
-        Ok(import) => answer(serde_json::json!({
-            "fileName": import.file_name, "fileSize": import.size_bytes, "fileType": "application/zip"
-        })),
-        Err(refused) => refuse(refused.code, &refused.message),
-    }
-}
-
-/// `/healthz`: 200 when the database answers, 503 otherwise.
-fn healthz(state: &AppState) -> Response {
-    match state.db.ping() {
-        Ok(()) => Response::json(200, &serde_json::json!({ "status": "ok" })),
-        Err(err) => {
-            tracing::error!(error = %err, "health check: database unreachable");
-            Response::json(503, &serde_json::json!({ "status": "error", "reason": "database unreachable" }))
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used, clippy::indexing_slicing, clippy::panic)]
     use super::*;
+
+    /// (method, pattern, (name, value) of each `{name}`) of a resolved route.
+    type Resolved = (&'static str, &'static str, Vec<(String, String)>);
+
+    fn resolved(method: &str, path: &str) -> Option<Resolved> {
+        match route(method, path) {
+            Target::Route(r, Params(values)) => {
+                Some((r.method.as_str(), r.pattern, values.into_iter().map(|(n, v)| (n.to_owned(), v)).collect()))
+            }
+            _ => None,
+        }
+    }
+
+    fn pattern(method: &str, path: &str) -> &'static str {
+        resolved(method, path).map_or("-", |(_, p, _)| p)
+    }
+
+    fn values(method: &str, path: &str) -> Vec<String> {
+        resolved(method, path).map(|(_, _, v)| v.into_iter().map(|(_, v)| v).collect()).unwrap_or_default()
+    }
+
+    fn name(method: &str, path: &str) -> &'static str {
+        route(method, path).name()
+    }
+
+    fn allow(method: &str, path: &str) -> Option<String> {
+        match route(method, path) {
+            Target::NotAllowed(_, allow) => Some(allow),
+            _ => None,
+        }
+    }
 
     #[test]
     fn routes() {
-        assert_eq!(route("GET", "/"), Route::Home);
-        assert_eq!(route("HEAD", "/healthz"), Route::Healthz);
-        assert_eq!(route("GET", "/static/mypay.css"), Route::Asset("mypay.css".to_owned()));
-        assert_eq!(route("POST", "/healthz"), Route::MethodNotAllowed("GET, HEAD"));
-        assert_eq!(route("GET", "/nope"), Route::NotFound);
-        assert_eq!(route("GET", "/enti/c_esempio"), Route::Portal(Page::Org("c_esempio".to_owned())));
-        assert_eq!(route("POST", "/carrello/paga"), Route::Portal(Page::CartPayPost));
-        assert!(Page::CartPayPost.is_form_post() && !Page::Cart.is_form_post());
+        assert_eq!(pattern("GET", "/"), "/");
+        assert_eq!(name("GET", "/"), "home");
+        assert_eq!(name("HEAD", "/healthz"), "healthz");
+        assert_eq!(values("GET", "/static/mypay.css"), ["mypay.css"]);
+        assert_eq!(allow("POST", "/healthz").as_deref(), Some("GET, HEAD"));
+        assert_eq!(name("POST", "/healthz"), "method_not_allowed");
+        assert_eq!(name("GET", "/nope"), "not_found");
+        assert_eq!(
+            (pattern("GET", "/enti/c_esempio"), values("GET", "/enti/c_esempio")),
+            ("/enti/{ipa}", vec!["c_esempio".to_owned()])
+        );
+        let pay = resolved("POST", "/carrello/paga").map(|(_, p, _)| p);
+        assert_eq!(pay, Some("/carrello/paga"));
+        assert!(matches!(route("POST", "/carrello/paga"), Target::Route(r, _) if r.guard.csrf && r.name == "checkout"));
+        assert!(matches!(route("GET", "/carrello"), Target::Route(r, _) if !r.guard.csrf && r.name == "cart"));
+    }
+
+    /// Leading slashes are collapsed on the site, not in the back office or the API; a trailing
+    /// slash is an empty segment on the site and in the API, and ignored in the back office.
+    #[test]
+    fn slashes_are_read_as_each_surface_always_read_them() {
+        assert_eq!(name("GET", "//"), "home");
+        assert_eq!(name("GET", "//healthz"), "healthz");
+        assert_eq!(name("GET", "/healthz/"), "not_found");
+        assert_eq!(values("GET", "/static"), [""]);
+        assert_eq!(values("GET", "/static/"), [""]);
+        assert_eq!(values("GET", "/static/a//b"), ["a//b"]);
+        assert_eq!(values("GET", "/enti/"), [""], "an empty segment is a value on the site");
+        assert_eq!(name("GET", "/enti/"), "org");
+        assert_eq!(name("GET", "/carrello/"), "not_found");
+        assert_eq!(values("GET", "/ws/pa/download/a/b/"), ["a", "b", ""]);
+
+        assert_eq!(pattern("GET", "/operatore/"), "/operatore");
+        assert_eq!(pattern("GET", "/operatore/c_x/flussi//"), "/operatore/{ipa}/flussi");
+        assert_eq!(name("GET", "//operatore"), "not_found");
+        assert_eq!(name("GET", "/operatore//flussi"), "not_found", "no empty values in the back office");
+        assert_eq!(values("GET", "/operatore/esci"), ["esci"], "GET /operatore/esci is an org's dashboard");
+
+        assert_eq!(name("GET", "//api/openapi.json"), "api");
+        assert!(matches!(route("GET", "//api/openapi.json"), Target::NotFound(Surface::Api)));
+        assert!(matches!(route("GET", "/api"), Target::NotFound(Surface::Api)));
+        assert!(matches!(route("GET", "/api/v1/orgs/x/debts/"), Target::NotFound(Surface::Api)));
+        assert!(matches!(route("GET", "/api/v1/orgs/x/debts/1/more"), Target::NotFound(Surface::Api)));
+    }
+
+    #[test]
+    fn wrong_methods_get_405_where_they_always_did() {
+        for path in ["/", "//", "/healthz", "/metrics", "/static/x.css", "/static"] {
+            for method in ["POST", "PUT", "DELETE"] {
+                assert_eq!(allow(method, path).as_deref(), Some("GET, HEAD"), "{method} {path}");
+            }
+        }
+        for path in ["/ws/fesp", "/ws/fesp/", "//ws/fesp/", "/ws/pa", "/ws/pa/"] {
+            assert_eq!(allow("GET", path).as_deref(), Some("POST"), "{path}");
+            assert_eq!(allow("HEAD", path).as_deref(), Some("POST"), "{path}");
+            assert_eq!(name("PUT", path), "not_found", "{path}");
+        }
+        assert_eq!(pattern("POST", "/ws/fesp/"), "/ws/fesp/?");
+        assert_eq!(pattern("POST", "/ws/fesp"), "/ws/fesp/?");
+        assert_eq!(name("POST", "/ws/fesp//"), "not_found");
+        assert_eq!(name("GET", "/ws/pa/upload"), "sil_wsdl");
+        assert_eq!(name("POST", "/ws/pa/upload"), "sil_upload");
+        assert_eq!(name("POST", "/ws/pa/x"), "not_found");
+        // Pages answer 404 to a method they do not take, and so does the back office.
+        assert_eq!(name("POST", "/carrello"), "not_found");
+        assert_eq!(name("GET", "/carrello/paga"), "not_found");
+        assert_eq!(name("PUT", "/operatore/accedi"), "not_found");
+        // The API names every method of the path.
+        assert_eq!(allow("PATCH", "/api/v1/orgs/x/debts/1").as_deref(), Some("GET, PUT, DELETE"));
+        assert_eq!(allow("GET", "/api/v1/orgs/x/debts").as_deref(), Some("POST"));
+        assert_eq!(name("PATCH", "/api/v1/orgs/x/debts/1"), "api");
+    }
+
+    #[test]
+    fn api_templates_give_their_values() {
+        assert_eq!(
+            resolved("GET", "/api/v1/orgs/c_f205/imports/7/files/scarti"),
+            Some((
+                "GET",
+                "/api/v1/orgs/{ipa}/imports/{id}/files/{kind}",
+                vec![
+                    ("ipa".to_owned(), "c_f205".to_owned()),
+                    ("id".to_owned(), "7".to_owned()),
+                    ("kind".to_owned(), "scarti".to_owned())
+                ]
+            ))
+        );
+        assert_eq!(pattern("HEAD", "/api/v1/orgs/x/debts/1"), "/api/v1/orgs/{ipa}/debts/{iud}");
+    }
+
+    #[test]
+    fn body_limits_follow_the_route() {
+        let limit = |method: &str, path: &str| match route(method, path) {
+            Target::Route(r, _) => r.limit,
+            Target::NotAllowed(Surface::Api, _) | Target::NotFound(Surface::Api) => Limit::Json,
+            _ => Limit::Form,
+        };
+        assert_eq!(limit("POST", "/ws/fesp/"), Limit::Station);
+        assert_eq!(limit("POST", "/ws/pa/"), Limit::Sil);
+        assert_eq!(limit("POST", "/ws/pa/upload"), Limit::FlowForm);
+        assert_eq!(limit("POST", "/operatore/c_x/flussi"), Limit::FlowForm);
+        assert_eq!(limit("POST", "/operatore/c_x/impostazioni/logo"), Limit::Logo);
+        assert_eq!(limit("POST", "/operatore/c_x/impostazioni"), Limit::Form);
+        assert_eq!(limit("POST", "/api/v1/orgs/x/imports"), Limit::Flow);
+        assert_eq!(limit("POST", "/api/v1/orgs/x/debts"), Limit::Json);
+        assert_eq!(limit("GET", "/api/nothing"), Limit::Json);
+        assert_eq!(limit("POST", "/"), Limit::Form);
     }
 }

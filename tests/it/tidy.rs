@@ -324,3 +324,59 @@ fn record_states_are_enums_not_strings() {
         }
     }
 }
+
+/// Every route path is spelled in one place, the route table (`src/web/routes.rs`): a second
+/// router (a `match` on the path or on its segments, a comparison with it, another table of
+/// methods and paths) would let the one the server uses and the one a reader trusts drift apart.
+/// Links to a page (`href`, redirects) are not routes and may spell its path.
+#[test]
+fn route_paths_are_spelled_only_in_the_route_table() {
+    const TABLE: &str = "src/web/routes.rs";
+    let routes = mypay::web::routes();
+    let mut declared = std::collections::HashSet::new();
+    for route in &routes {
+        assert!(declared.insert(route), "{route:?} is declared twice in {TABLE}");
+    }
+    let web: Vec<(String, String)> = sources()
+        .into_iter()
+        .filter(|(path, _)| path.starts_with("src/web/"))
+        .filter_map(|(path, text)| non_test(&path, &text).map(|code| (path, code)))
+        .collect();
+    let table = &web.iter().find(|(path, _)| path == TABLE).unwrap().1;
+    for (_, pattern) in &routes {
+        let literal = format!("\"{pattern}\"");
+        let rows = routes.iter().filter(|(_, p)| p == pattern).count();
+        assert_eq!(table.matches(&literal).count(), rows, "{TABLE} spells {pattern} once per method");
+        // The fixed segments before the first `{name}`, as a slice pattern would spell them.
+        let fixed: Vec<String> = pattern
+            .trim_start_matches('/')
+            .trim_end_matches("/?")
+            .split('/')
+            .take_while(|s| !s.starts_with('{') && !s.is_empty())
+            .map(|s| format!("\"{s}\""))
+            .collect();
+        let slice = format!("[{}", fixed.join(", "));
+        let routing = [
+            format!("{literal} =>"),
+            format!("{literal} |"),
+            format!("| {literal}"),
+            format!("== {literal}"),
+            format!("{literal} =="),
+        ];
+        for (path, code) in web.iter().filter(|(path, _)| path != TABLE) {
+            for line in code.lines().filter(|l| l.contains(&literal)) {
+                let beside_a_method =
+                    ["\"GET\"", "\"POST\"", "\"PUT\"", "\"DELETE\"", "Method::"].iter().any(|m| line.contains(m));
+                assert!(
+                    !beside_a_method && !routing.iter().any(|r| line.contains(r.as_str())),
+                    "{path} routes {pattern} again (`{}`): a route is a row of {TABLE}",
+                    line.trim()
+                );
+            }
+            assert!(
+                fixed.is_empty() || !code.contains(&slice),
+                "{path} matches the segments of {pattern} (`{slice}`): a route is a row of {TABLE}"
+            );
+        }
+    }
+}

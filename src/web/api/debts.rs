@@ -116,7 +116,7 @@ pub fn create(ctx: &ApiCtx<'_>) -> Result<Response, ApiError> {
 /// `PUT /api/v1/orgs/{ipa}/debts/{iud}`: every field replaced (import action `M`).
 pub fn modify(ctx: &ApiCtx<'_>) -> Result<Response, ApiError> {
     let body = ctx.json_body()?;
-    let fields = fields_of(ctx, &body, Some(ctx.param(1)))?;
+    let fields = fields_of(ctx, &body, Some(ctx.param("iud")))?;
     let today = crate::clock::today_rome(ctx.now);
     let debt = debt_service::modify_debt(&ctx.state.db, &ctx.actor(), ctx.ipa(), &fields, today, &ctx.iso_now())?;
     debt_response(ctx, 200, &debt)
@@ -124,19 +124,19 @@ pub fn modify(ctx: &ApiCtx<'_>) -> Result<Response, ApiError> {
 
 /// `DELETE /api/v1/orgs/{ipa}/debts/{iud}`: annulled (import action `A`).
 pub fn annul(ctx: &ApiCtx<'_>) -> Result<Response, ApiError> {
-    let debt = debt_service::annul_debt(&ctx.state.db, &ctx.actor(), ctx.ipa(), ctx.param(1), &ctx.iso_now())?;
+    let debt = debt_service::annul_debt(&ctx.state.db, &ctx.actor(), ctx.ipa(), ctx.param("iud"), &ctx.iso_now())?;
     debt_response(ctx, 200, &debt)
 }
 
 /// `GET /api/v1/orgs/{ipa}/debts/{iud}`.
 pub fn get_by_iud(ctx: &ApiCtx<'_>) -> Result<Response, ApiError> {
-    let debt = debt_service::get_debt(&ctx.state.db, ctx.ipa(), &DebtKey::Iud(ctx.param(1).to_owned()))?;
+    let debt = debt_service::get_debt(&ctx.state.db, ctx.ipa(), &DebtKey::Iud(ctx.param("iud").to_owned()))?;
     debt_response(ctx, 200, &debt)
 }
 
 /// `GET /api/v1/orgs/{ipa}/debts-by-iuv/{iuv}`.
 pub fn get_by_iuv(ctx: &ApiCtx<'_>) -> Result<Response, ApiError> {
-    let debt = debt_service::get_debt(&ctx.state.db, ctx.ipa(), &DebtKey::Iuv(ctx.param(1).to_owned()))?;
+    let debt = debt_service::get_debt(&ctx.state.db, ctx.ipa(), &DebtKey::Iuv(ctx.param("iuv").to_owned()))?;
     debt_response(ctx, 200, &debt)
 }
 
@@ -215,7 +215,7 @@ pub fn start_payment(ctx: &ApiCtx<'_>) -> Result<Response, ApiError> {
 /// `GET /api/v1/orgs/{ipa}/payments/{session}`: where the session stands (MyPay's table of §4.3)
 /// and, once finished, each debt with its receipt.
 pub fn payment_status(ctx: &ApiCtx<'_>) -> Result<Response, ApiError> {
-    let session = ctx.param(1);
+    let session = ctx.param("session");
     let status = sil_sessions::status(&ctx.state.db, ctx.ipa(), session, ctx.now).map_err(session_error)?;
     let state = match &status {
         SessionStatus::NotStarted => "NON_INIZIATO",

@@ -40,7 +40,7 @@ fn import_json(ipa: &str, i: &ImportRecord) -> Value {
 }
 
 fn id_param(ctx: &ApiCtx<'_>, what: &str) -> Result<i64, ApiError> {
-    ctx.param(1).parse().map_err(|_| ApiError::not_found(format!("{what} {} not found", ctx.param(1))))
+    ctx.param("id").parse().map_err(|_| ApiError::not_found(format!("{what} {} not found", ctx.param("id"))))
 }
 
 /// A file of the data directory as a download; 404 when it is gone.
@@ -92,7 +92,7 @@ pub fn get_import(ctx: &ApiCtx<'_>) -> Result<Response, ApiError> {
 /// `GET /api/v1/orgs/{ipa}/imports/{id}/files/{kind}`: `scarti`, `iuv` or `avvisi`.
 pub fn import_file(ctx: &ApiCtx<'_>) -> Result<Response, ApiError> {
     let import = imports::get_import(&ctx.state.db, ctx.ipa(), id_param(ctx, "import")?)?;
-    let kind = ctx.param(2);
+    let kind = ctx.param("kind");
     let file = import_file_path(&import, kind)
         .ok_or_else(|| ApiError::not_found(format!("import {} has no {kind} file", import.id)))?;
     download(&ctx.state.config.data_dir.join(file))

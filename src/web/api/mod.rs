@@ -1,6 +1,7 @@
 //! The REST JSON API for the org's own systems (`/api/v1/orgs/{ipa}/...`), documented by
-//! `openapi.json` (written by us, served at `/api/openapi.json`). [`ROUTES`] is the one table of
-//! endpoints; a test checks that it and the document list the same operations.
+//! `openapi.json` (written by us, served at `/api/openapi.json`). Its endpoints are rows of the
+//! server's one route table (`web::routes`); a test checks that they and the document list the same
+//! operations.
 //!
 //! Every call needs `Authorization: Bearer <token>` of the org in the path (`mypay api-token`):
 //! missing, unknown or revoked → 401, another org's → 403; objects of another org are 404.
@@ -9,12 +10,12 @@
 //! (`api <METHOD> <route>`), besides the audit entries of the changes themselves.
 //! **Boundary:** HTTP JSON for integrators; the same services as every other channel underneath.
 
-mod debts;
-mod files;
+pub(super) mod debts;
+pub(super) mod files;
 
 use serde_json::{Value, json};
 
-use super::router::Request;
+use super::router::{ApiFn, Params, Request, Route};
 use super::{AppState, Response};
 use crate::services::ServiceError;
 use crate::services::journal::JournalEntry;
@@ -23,96 +24,9 @@ use crate::store::api_tokens::ApiTokenRecord;
 /// The OpenAPI 3 document of this API.
 pub const OPENAPI: &str = include_str!("openapi.json");
 
-/// Every operation of the API.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Endpoint {
-    OpenApi,
-    CreateDebt,
-    GetDebt,
-    ModifyDebt,
-    AnnulDebt,
-    GetDebtByIuv,
-    StartPayment,
-    GetPayment,
-    ListPushes,
-    SubmitImport,
-    GetImport,
-    GetImportFile,
-    BookExport,
-    GetExport,
-    GetExportFile,
-}
-
-/// (method, path template, endpoint): `{name}` matches one non-empty segment.
-pub const ROUTES: &[(&str, &str, Endpoint)] = &[
-    ("GET", "/api/openapi.json", Endpoint::OpenApi),
-    ("POST", "/api/v1/orgs/{ipa}/debts", Endpoint::CreateDebt),
-    ("GET", "/api/v1/orgs/{ipa}/debts/{iud}", Endpoint::GetDebt),
-    ("PUT", "/api/v1/orgs/{ipa}/debts/{iud}", Endpoint::ModifyDebt),
-    ("DELETE", "/api/v1/orgs/{ipa}/debts/{iud}", Endpoint::AnnulDebt),
-    ("GET", "/api/v1/orgs/{ipa}/debts-by-iuv/{iuv}", Endpoint::GetDebtByIuv),
-    ("POST", "/api/v1/orgs/{ipa}/payments", Endpoint::StartPayment),
-    ("GET", "/api/v1/orgs/{ipa}/payments/{session}", Endpoint::GetPayment),
-    ("GET", "/api/v1/orgs/{ipa}/pushes", Endpoint::ListPushes),
-    ("POST", "/api/v1/orgs/{ipa}/imports", Endpoint::SubmitImport),
-    ("GET", "/api/v1/orgs/{ipa}/imports/{id}", Endpoint::GetImport),
-    ("GET", "/api/v1/orgs/{ipa}/imports/{id}/files/{kind}", Endpoint::GetImportFile),
-    ("POST", "/api/v1/orgs/{ipa}/exports", Endpoint::BookExport),
-    ("GET", "/api/v1/orgs/{ipa}/exports/{id}", Endpoint::GetExport),
-    ("GET", "/api/v1/orgs/{ipa}/exports/{id}/file", Endpoint::GetExportFile),
-];
-
-/// Where a request under `/api/` goes.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum ApiRoute {
-    /// An endpoint with the template it matched and the path's values of its `{names}`, in order.
-    Call {
-        endpoint: Endpoint,
-        template: &'static str,
-        params: Vec<String>,
-    },
-    /// The path exists with other methods (the `Allow` value).
-    MethodNotAllowed(String),
-    NotFound,
-}
-
-impl ApiRoute {
-    /// Whether the body may be a debt flow (as large as `import.max_upload_bytes`).
-    pub fn is_upload(&self) -> bool {
-        matches!(self, ApiRoute::Call { endpoint: Endpoint::SubmitImport, .. })
-    }
-}
-
-fn matches(template: &str, path: &str) -> Option<Vec<String>> {
-    let mut params = Vec::new();
-    let mut parts = path.split('/');
-    for want in template.split('/') {
-        let got = parts.next()?;
-        if want.starts_with('{') {
-            if got.is_empty() {
-                return None;
-            }
-            params.push(got.to_owned());
-        } else if want != got {
-            return None;
-        }
-    }
-    parts.next().is_none().then_some(params)
-}
-
-/// Picks the endpoint of a request under `/api/` (HEAD as GET).
-pub fn resolve(method: &str, path: &str) -> ApiRoute {
-    let method = if method == "HEAD" { "GET" } else { method };
-    let mut allowed: Vec<&str> = Vec::new();
-    for (m, template, endpoint) in ROUTES {
-        if let Some(params) = matches(template, path) {
-            if *m == method {
-                return ApiRoute::Call { endpoint: *endpoint, template, params };
-            }
-            allowed.push(m);
-        }
-    }
-    if allowed.is_empty() { ApiRoute::NotFound } else { ApiRoute::MethodNotAllowed(allowed.join(", ")) }
+/// `GET /api/openapi.json`: the document, to anyone.
+pub fn openapi() -> Response {
+    Response::text(200, "application/json", OPENAPI.to_owned())
 }
 
 /// A refusal as the API writes it.
@@ -144,7 +58,9 @@ impl ApiError {
         ApiError::new(404, "NOT_FOUND", what, "Non trovato.")
     }
 
-    fn response(&self) -> Response {
+    /// The one mapping of the API's errors to a response: `{"error": {code, message, messaggio,
+    /// details?}}` with the error's status, and the bearer challenge with a 401.
+    pub fn response(&self) -> Response {
         let mut error = serde_json::Map::new();
         error.insert("code".to_owned(), json!(self.code));
         error.insert("message".to_owned(), json!(self.message));
@@ -152,7 +68,11 @@ impl ApiError {
         if !self.details.is_empty() {
             error.insert("details".to_owned(), Value::Array(self.details.clone()));
         }
-        Response::json(self.status, &json!({ "error": error }))
+        let response = Response::json(self.status, &json!({ "error": error }));
+        if self.status == 401 {
+            return response.with_header("WWW-Authenticate", "Bearer realm=\"mypay\"");
+        }
+        response
     }
 }
 
@@ -192,7 +112,7 @@ pub struct ApiCtx<'a> {
     pub state: &'a AppState,
     pub request: &'a Request<'a>,
     pub token: ApiTokenRecord,
-    pub params: &'a [String],
+    pub params: &'a Params,
     pub now: jiff::Timestamp,
 }
 
@@ -202,9 +122,9 @@ impl ApiCtx<'_> {
         &self.token.org_ipa
     }
 
-    /// The path value after `{ipa}` (index 0 is the IPA code).
-    pub fn param(&self, index: usize) -> &str {
-        self.params.get(index).map_or("", String::as_str)
+    /// The path's value of `{name}`.
+    pub fn param(&self, name: &str) -> &str {
+        self.params.get(name)
     }
 
     /// The audit actor of this call.
@@ -238,66 +158,51 @@ impl ApiCtx<'_> {
     }
 }
 
-/// Answers a request under `/api/`.
-pub fn handle(state: &AppState, route: &ApiRoute, request: &Request<'_>) -> Response {
+/// Runs an endpoint of the table: authenticates the token of the org in the path, then the
+/// handler; writes its error as JSON and journals the call either way.
+pub(super) fn call(
+    state: &AppState,
+    route: &Route,
+    params: &Params,
+    request: &Request<'_>,
+    endpoint: ApiFn,
+) -> Response {
     let started = std::time::Instant::now();
-    let (endpoint, template, params) = match route {
-        ApiRoute::Call { endpoint, template, params } => (*endpoint, *template, params),
-        ApiRoute::MethodNotAllowed(allow) => {
-            let refusal =
-                ApiError::new(405, "METHOD_NOT_ALLOWED", format!("allowed: {allow}"), "Metodo non consentito.");
-            let response = refusal.response().with_header("Allow", allow.clone());
-            journal(state, request, "-", None, &refusal.code, &response, started);
-            return response;
-        }
-        ApiRoute::NotFound => {
-            let refusal = ApiError::not_found("no such API path");
-            let response = refusal.response();
-            journal(state, request, "-", None, &refusal.code, &response, started);
-            return response;
-        }
-    };
-    if endpoint == Endpoint::OpenApi {
-        return Response::text(200, "application/json", OPENAPI.to_owned());
-    }
     let now = crate::clock::now();
     let token = match authenticate(state, request, params, now) {
         Ok(token) => token,
         Err(refusal) => {
-            let mut response = refusal.response();
-            if refusal.status == 401 {
-                response = response.with_header("WWW-Authenticate", "Bearer realm=\"mypay\"");
-            }
-            journal(state, request, template, None, &refusal.code, &response, started);
+            let response = refusal.response();
+            journal(state, request, route.pattern, None, &refusal.code, &response, started);
             return response;
         }
     };
     let ctx = ApiCtx { state, request, token, params, now };
-    let result = match endpoint {
-        Endpoint::OpenApi => Ok(Response::text(200, "application/json", OPENAPI.to_owned())),
-        Endpoint::CreateDebt => debts::create(&ctx),
-        Endpoint::GetDebt => debts::get_by_iud(&ctx),
-        Endpoint::ModifyDebt => debts::modify(&ctx),
-        Endpoint::AnnulDebt => debts::annul(&ctx),
-        Endpoint::GetDebtByIuv => debts::get_by_iuv(&ctx),
-        Endpoint::StartPayment => debts::start_payment(&ctx),
-        Endpoint::GetPayment => debts::payment_status(&ctx),
-        Endpoint::ListPushes => debts::pushes(&ctx),
-        Endpoint::SubmitImport => files::submit_import(&ctx),
-        Endpoint::GetImport => files::get_import(&ctx),
-        Endpoint::GetImportFile => files::import_file(&ctx),
-        Endpoint::BookExport => files::book_export(&ctx),
-        Endpoint::GetExport => files::get_export(&ctx),
-        Endpoint::GetExportFile => files::export_file(&ctx),
-    };
-    let (response, outcome) = match result {
+    let (response, outcome) = match endpoint(&ctx) {
         Ok(response) => {
             let outcome = response.status.to_string();
             (response, outcome)
         }
         Err(err) => (err.response(), err.code.clone()),
     };
-    journal(state, request, template, Some(&ctx.token), &outcome, &response, started);
+    journal(state, request, route.pattern, Some(&ctx.token), &outcome, &response, started);
+    response
+}
+
+/// A path under `/api/` that the table has with other methods (`allow`).
+pub(super) fn not_allowed(state: &AppState, request: &Request<'_>, allow: &str) -> Response {
+    let refusal = ApiError::new(405, "METHOD_NOT_ALLOWED", format!("allowed: {allow}"), "Metodo non consentito.");
+    refuse(state, request, &refusal, refusal.response().with_header("Allow", allow.to_owned()))
+}
+
+/// A path under `/api/` that the table does not have.
+pub(super) fn not_found(state: &AppState, request: &Request<'_>) -> Response {
+    let refusal = ApiError::not_found("no such API path");
+    refuse(state, request, &refusal, refusal.response())
+}
+
+fn refuse(state: &AppState, request: &Request<'_>, refusal: &ApiError, response: Response) -> Response {
+    journal(state, request, "-", None, &refusal.code, &response, std::time::Instant::now());
     response
 }
 
@@ -305,7 +210,7 @@ pub fn handle(state: &AppState, route: &ApiRoute, request: &Request<'_>) -> Resp
 fn authenticate(
     state: &AppState,
     request: &Request<'_>,
-    params: &[String],
+    params: &Params,
     now: jiff::Timestamp,
 ) -> Result<ApiTokenRecord, ApiError> {
     let unauthorized = || {
@@ -327,7 +232,7 @@ fn authenticate(
             unauthorized()
         },
     )?;
-    let ipa = params.first().map_or("", String::as_str);
+    let ipa = params.get("ipa");
     if !ipa.eq_ignore_ascii_case(&token.org_ipa) {
         tracing::warn!(target: "security", token = token.id, org = %token.org_ipa, path_org = %ipa, "API token used for another org");
         return Err(ApiError::new(
@@ -380,24 +285,6 @@ mod tests {
     #![allow(clippy::unwrap_used, clippy::indexing_slicing)]
     use super::*;
 
-    #[test]
-    fn resolves_templates() {
-        assert_eq!(
-            resolve("GET", "/api/v1/orgs/c_f205/imports/7/files/scarti"),
-            ApiRoute::Call {
-                endpoint: Endpoint::GetImportFile,
-                template: "/api/v1/orgs/{ipa}/imports/{id}/files/{kind}",
-                params: vec!["c_f205".to_owned(), "7".to_owned(), "scarti".to_owned()]
-            }
-        );
-        assert_eq!(
-            resolve("PATCH", "/api/v1/orgs/x/debts/1"),
-            ApiRoute::MethodNotAllowed("GET, PUT, DELETE".to_owned())
-        );
-        assert_eq!(resolve("GET", "/api/v1/orgs/x/debts/"), ApiRoute::NotFound);
-        assert_eq!(resolve("GET", "/api/v1/orgs/x/debts/1/more"), ApiRoute::NotFound);
-    }
-
     /// The document and the table list the same (method, path) pairs.
     #[test]
     fn openapi_lists_exactly_the_routes() {
@@ -411,8 +298,11 @@ mod tests {
                 }
             }
         }
-        let mut routed: Vec<(String, String)> =
-            ROUTES.iter().map(|(m, p, _)| ((*m).to_owned(), (*p).to_owned())).collect();
+        let mut routed: Vec<(String, String)> = crate::web::routes()
+            .into_iter()
+            .filter(|(_, p)| p.starts_with("/api/"))
+            .map(|(m, p)| (m.to_owned(), p.to_owned()))
+            .collect();
         documented.sort();
         routed.sort();
         assert_eq!(documented, routed);

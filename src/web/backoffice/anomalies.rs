@@ -4,26 +4,23 @@
 
 use maud::{Markup, html};
 
-use super::{BoCtx, user_message};
+use super::{BoCtx, BoError, user_message};
 use crate::domain::Cents;
 use crate::domain::payment_terms::Discrepancy;
 use crate::services::anomalies::{self, AnomalyView, Resolution};
 use crate::store::anomalies::AnomalyState;
+use crate::web::Response;
 use crate::web::ui::format::datetime_it;
-use crate::web::{Response, ui};
 
 /// `GET /operatore/{ipa}/anomalie` (`?risolte=1` for the resolved ones).
-pub fn list(ctx: &mut BoCtx<'_>, ipa: &str) -> Response {
-    let grant = match ctx.admin_grant(ipa) {
-        Ok(grant) => grant,
-        Err(response) => return response,
-    };
+pub fn list(ctx: &mut BoCtx<'_>, ipa: &str) -> Result<Response, BoError> {
+    let grant = ctx.admin_grant(ipa)?;
     let open = ctx.form.get("risolte").is_none_or(|v| v != "1");
     let found = match anomalies::list(&ctx.state.db, &grant, open) {
         Ok(found) => found,
         Err(err) => {
             tracing::error!(error = %err, "cannot list anomalies");
-            return ui::errors::internal_error(0);
+            return Err(BoError::Internal);
         }
     };
     let base = format!("/operatore/{}", grant.org.ipa_code);
@@ -48,30 +45,27 @@ pub fn list(ctx: &mut BoCtx<'_>, ipa: &str) -> Response {
             (card(&base, a, &csrf))
         }
     };
-    ctx.page("Anomalie", main)
+    Ok(ctx.page("Anomalie", main))
 }
 
 /// `POST /operatore/{ipa}/anomalie/{id}`: `esito` = `accetta` | `archivia`, with a `nota`.
-pub fn resolve(ctx: &mut BoCtx<'_>, ipa: &str, id: &str) -> Response {
-    let grant = match ctx.admin_grant(ipa) {
-        Ok(grant) => grant,
-        Err(response) => return response,
-    };
+pub fn resolve(ctx: &mut BoCtx<'_>, ipa: &str, id: &str) -> Result<Response, BoError> {
+    let grant = ctx.admin_grant(ipa)?;
     let Ok(id) = id.parse::<i64>() else {
-        return ui::errors::not_found();
+        return Err(BoError::NotFound);
     };
     match anomalies::exists(&ctx.state.db, &grant, id) {
         Ok(true) => {}
-        Ok(false) => return ui::errors::not_found(),
+        Ok(false) => return Err(BoError::NotFound),
         Err(err) => {
             tracing::error!(error = %err, "cannot read an anomaly");
-            return ui::errors::internal_error(0);
+            return Err(BoError::Internal);
         }
     }
     let resolution = match ctx.form.text("esito").as_str() {
         "accetta" => Resolution::Accept,
         "archivia" => Resolution::Dismiss,
-        _ => return ui::errors::bad_request("Scegli se accettare la ricevuta o archiviare l'anomalia."),
+        _ => return Err(BoError::BadRequest("Scegli se accettare la ricevuta o archiviare l'anomalia.".to_owned())),
     };
     let note = ctx.form.text("nota");
     let target = format!("/operatore/{}/anomalie", grant.org.ipa_code);
@@ -90,10 +84,10 @@ pub fn resolve(ctx: &mut BoCtx<'_>, ipa: &str, id: &str) -> Response {
         Err(err) if err.is_user_error() => ctx.session.flash("danger", user_message(&err)),
         Err(err) => {
             tracing::error!(error = %err, "cannot resolve an anomaly");
-            return ui::errors::internal_error(0);
+            return Err(BoError::Internal);
         }
     }
-    ctx.redirect(&target)
+    Ok(ctx.redirect(&target))
 }
 
 fn card(base: &str, a: &AnomalyView, csrf: &Markup) -> Markup {

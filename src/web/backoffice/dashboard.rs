@@ -3,25 +3,22 @@
 
 use maud::html;
 
-use super::BoCtx;
 use super::chart;
+use super::{BoCtx, BoError};
 use crate::domain::Cents;
 use crate::services::dashboard;
+use crate::web::Response;
 use crate::web::ui::format::datetime_it;
-use crate::web::{Response, ui};
 
 /// `GET /operatore/{ipa}`.
-pub fn show(ctx: &mut BoCtx<'_>, ipa: &str) -> Response {
-    let grant = match ctx.grant(ipa) {
-        Ok(grant) => grant,
-        Err(response) => return response,
-    };
+pub fn show(ctx: &mut BoCtx<'_>, ipa: &str) -> Result<Response, BoError> {
+    let grant = ctx.grant(ipa)?;
     let today = crate::clock::today_rome(ctx.now);
     let board = match dashboard::dashboard(&ctx.state.db, &grant, today) {
         Ok(board) => board,
         Err(err) => {
             tracing::error!(error = %err, "cannot load the dashboard");
-            return ui::errors::internal_error(0);
+            return Err(BoError::Internal);
         }
     };
     let base = format!("/operatore/{}", grant.org.ipa_code);
@@ -71,5 +68,5 @@ pub fn show(ctx: &mut BoCtx<'_>, ipa: &str) -> Response {
             }
         }
     };
-    ctx.page("Cruscotto", main)
+    Ok(ctx.page("Cruscotto", main))
 }

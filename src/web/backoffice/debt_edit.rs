@@ -4,14 +4,14 @@
 
 use maud::{Markup, html};
 
-use super::{BoCtx, user_message};
+use super::{BoCtx, BoError, user_message};
 use crate::domain::Cents;
 use crate::domain::debt_row::DebtFields;
 use crate::services::debts::{self, Source};
 use crate::services::{ServiceError, debt_search, debt_types};
 use crate::store::debts::DebtRecord;
+use crate::web::Response;
 use crate::web::authz::OperatorGrant;
-use crate::web::{Response, ui};
 
 /// The form's values, as typed (or as stored, when editing).
 #[derive(Debug, Clone, Default)]
@@ -99,12 +99,12 @@ fn form(
     v: &Values,
     editing: bool,
     error: Option<&str>,
-) -> Response {
+) -> Result<Response, BoError> {
     let types = match debt_types::list_debt_types(&ctx.state.db, &grant.org.ipa_code) {
         Ok(types) => types.into_iter().filter(|t| t.active && grant.sees_type(t.id)).collect::<Vec<_>>(),
         Err(err) => {
             tracing::error!(error = %err, "cannot list debt types");
-            return ui::errors::internal_error(0);
+            return Err(BoError::Internal);
         }
     };
     let csrf = ctx.csrf();
@@ -160,26 +160,20 @@ fn form(
             }
         }
     };
-    ctx.page_with(if error.is_some() { 422 } else { 200 }, &title, main)
+    Ok(ctx.page_with(if error.is_some() { 422 } else { 200 }, &title, main))
 }
 
 /// `GET /operatore/{ipa}/dovuti/nuovo`.
-pub fn new_form(ctx: &mut BoCtx<'_>, ipa: &str) -> Response {
-    let grant = match ctx.grant(ipa) {
-        Ok(grant) => grant,
-        Err(response) => return response,
-    };
+pub fn new_form(ctx: &mut BoCtx<'_>, ipa: &str) -> Result<Response, BoError> {
+    let grant = ctx.grant(ipa)?;
     let action = format!("/operatore/{}/dovuti/nuovo", grant.org.ipa_code);
     let values = Values { generate_iuv: true, debtor_kind: "F".to_owned(), ..Values::default() };
     form(ctx, &grant, &action, &values, false, None)
 }
 
 /// `POST /operatore/{ipa}/dovuti/nuovo`: action `I`.
-pub fn create(ctx: &mut BoCtx<'_>, ipa: &str) -> Response {
-    let grant = match ctx.grant(ipa) {
-        Ok(grant) => grant,
-        Err(response) => return response,
-    };
+pub fn create(ctx: &mut BoCtx<'_>, ipa: &str) -> Result<Response, BoError> {
+    let grant = ctx.grant(ipa)?;
     let action = format!("/operatore/{}/dovuti/nuovo", grant.org.ipa_code);
     let v = Values::from_form(ctx);
     let debt_type = match debt_types::get_debt_type(&ctx.state.db, &grant.org.ipa_code, &v.debt_type) {
@@ -200,7 +194,7 @@ pub fn create(ctx: &mut BoCtx<'_>, ipa: &str) -> Response {
     ) {
         Ok(debt) => {
             ctx.session.flash("success", format!("Dovuto {} inserito.", debt.iud));
-            ctx.redirect(&format!("/operatore/{}/dovuti/{}", grant.org.ipa_code, debt.id))
+            Ok(ctx.redirect(&format!("/operatore/{}/dovuti/{}", grant.org.ipa_code, debt.id)))
         }
         Err(err) => refused(ctx, &grant, &action, &v, false, &err),
     }
@@ -213,57 +207,63 @@ fn refused(
     v: &Values,
     editing: bool,
     err: &ServiceError,
-) -> Response {
+) -> Result<Response, BoError> {
     if err.is_user_error() {
         let message = user_message(err);
         form(ctx, grant, action, v, editing, Some(&message))
     } else {
         tracing::error!(error = %err, "cannot save a debt");
-        ui::errors::internal_error(0)
+        Err(BoError::Internal)
     }
 }
 
-/// The debt to edit, if it may be edited here: fields the form does not show (accounting split,
-/// second beneficiary, digital stamp) are changed with a debt flow, never dropped by a form.
-fn editable(ctx: &mut BoCtx<'_>, ipa: &str, id: &str) -> Result<(OperatorGrant, DebtRecord), Response> {
+/// The debt to edit, if it is visible to the operator.
+fn editable(ctx: &mut BoCtx<'_>, ipa: &str, id: &str) -> Result<(OperatorGrant, DebtRecord), BoError> {
     let grant = ctx.grant(ipa)?;
     let Ok(id) = id.parse::<i64>() else {
-        return Err(ui::errors::not_found());
+        return Err(BoError::NotFound);
     };
     let debt = match debt_search::detail(&ctx.state.db, &grant, id) {
         Ok(detail) => detail.debt,
-        Err(err) if err.is_user_error() => return Err(ui::errors::not_found()),
+        Err(err) if err.is_user_error() => return Err(BoError::NotFound),
         Err(err) => {
             tracing::error!(error = %err, "cannot load a debt");
-            return Err(ui::errors::internal_error(0));
+            return Err(BoError::Internal);
         }
     };
+    Ok((grant, debt))
+}
+
+/// Back to the debt's page when it may not be edited here: fields the form does not show
+/// (accounting split, second beneficiary, digital stamp) are changed with a debt flow, never
+/// dropped by a form.
+fn flow_only(ctx: &mut BoCtx<'_>, grant: &OperatorGrant, debt: &DebtRecord) -> Option<Response> {
     if debt.bilancio.is_some() || debt.mb_fiscal_code.is_some() || debt.stamp_document_hash.is_some() {
         ctx.session.flash(
             "warning",
             "Questo dovuto ha un bilancio, un secondo beneficiario o una marca da bollo: modificalo con un flusso.",
         );
-        return Err(ctx.redirect(&format!("/operatore/{}/dovuti/{}", grant.org.ipa_code, debt.id)));
+        return Some(ctx.redirect(&format!("/operatore/{}/dovuti/{}", grant.org.ipa_code, debt.id)));
     }
-    Ok((grant, debt))
+    None
 }
 
 /// `GET /operatore/{ipa}/dovuti/{id}/modifica`.
-pub fn edit_form(ctx: &mut BoCtx<'_>, ipa: &str, id: &str) -> Response {
-    let (grant, debt) = match editable(ctx, ipa, id) {
-        Ok(found) => found,
-        Err(response) => return response,
-    };
+pub fn edit_form(ctx: &mut BoCtx<'_>, ipa: &str, id: &str) -> Result<Response, BoError> {
+    let (grant, debt) = editable(ctx, ipa, id)?;
+    if let Some(back) = flow_only(ctx, &grant, &debt) {
+        return Ok(back);
+    }
     let action = format!("/operatore/{}/dovuti/{}/modifica", grant.org.ipa_code, debt.id);
     form(ctx, &grant, &action, &Values::from_debt(&debt), true, None)
 }
 
 /// `POST /operatore/{ipa}/dovuti/{id}/modifica`: action `M`; the debt type and IUD stay.
-pub fn modify(ctx: &mut BoCtx<'_>, ipa: &str, id: &str) -> Response {
-    let (grant, debt) = match editable(ctx, ipa, id) {
-        Ok(found) => found,
-        Err(response) => return response,
-    };
+pub fn modify(ctx: &mut BoCtx<'_>, ipa: &str, id: &str) -> Result<Response, BoError> {
+    let (grant, debt) = editable(ctx, ipa, id)?;
+    if let Some(back) = flow_only(ctx, &grant, &debt) {
+        return Ok(back);
+    }
     let action = format!("/operatore/{}/dovuti/{}/modifica", grant.org.ipa_code, debt.id);
     let v = Values {
         debt_type: debt.debt_type_code.clone(),
@@ -277,27 +277,24 @@ pub fn modify(ctx: &mut BoCtx<'_>, ipa: &str, id: &str) -> Response {
     match debts::modify_debt(&ctx.state.db, &actor, &grant.org.ipa_code, &fields, today, &crate::clock::iso(ctx.now)) {
         Ok(after) => {
             ctx.session.flash("success", format!("Dovuto {} modificato.", after.iud));
-            ctx.redirect(&format!("/operatore/{}/dovuti/{}", grant.org.ipa_code, after.id))
+            Ok(ctx.redirect(&format!("/operatore/{}/dovuti/{}", grant.org.ipa_code, after.id)))
         }
         Err(err) => refused(ctx, &grant, &action, &v, true, &err),
     }
 }
 
 /// `POST /operatore/{ipa}/dovuti/{id}/annulla`: action `A`.
-pub fn annul(ctx: &mut BoCtx<'_>, ipa: &str, id: &str) -> Response {
-    let grant = match ctx.grant(ipa) {
-        Ok(grant) => grant,
-        Err(response) => return response,
-    };
+pub fn annul(ctx: &mut BoCtx<'_>, ipa: &str, id: &str) -> Result<Response, BoError> {
+    let grant = ctx.grant(ipa)?;
     let Ok(id) = id.parse::<i64>() else {
-        return ui::errors::not_found();
+        return Err(BoError::NotFound);
     };
     let debt = match debt_search::detail(&ctx.state.db, &grant, id) {
         Ok(detail) => detail.debt,
-        Err(err) if err.is_user_error() => return ui::errors::not_found(),
+        Err(err) if err.is_user_error() => return Err(BoError::NotFound),
         Err(err) => {
             tracing::error!(error = %err, "cannot load a debt");
-            return ui::errors::internal_error(0);
+            return Err(BoError::Internal);
         }
     };
     let actor = format!("operator:{}", grant.username);
@@ -308,8 +305,8 @@ pub fn annul(ctx: &mut BoCtx<'_>, ipa: &str, id: &str) -> Response {
         }
         Err(err) => {
             tracing::error!(error = %err, "cannot annul a debt");
-            return ui::errors::internal_error(0);
+            return Err(BoError::Internal);
         }
     }
-    ctx.redirect(&format!("/operatore/{}/dovuti/{}", grant.org.ipa_code, debt.id))
+    Ok(ctx.redirect(&format!("/operatore/{}/dovuti/{}", grant.org.ipa_code, debt.id)))
 }

@@ -4,25 +4,22 @@
 
 use maud::{Markup, html};
 
-use super::{BoCtx, user_message};
+use super::{BoCtx, BoError, user_message};
 use crate::domain::form::{AmountRule, FieldKind, FormDefinition};
 use crate::services::debt_types::{self, DebtTypeChanges};
 use crate::services::{ServiceError, spontaneous};
 use crate::store::debt_types::DebtTypeRecord;
+use crate::web::Response;
 use crate::web::authz::OperatorGrant;
-use crate::web::{Response, ui};
 
 /// `GET /operatore/{ipa}/tipi`.
-pub fn list(ctx: &mut BoCtx<'_>, ipa: &str) -> Response {
-    let grant = match ctx.admin_grant(ipa) {
-        Ok(grant) => grant,
-        Err(response) => return response,
-    };
+pub fn list(ctx: &mut BoCtx<'_>, ipa: &str) -> Result<Response, BoError> {
+    let grant = ctx.admin_grant(ipa)?;
     let types = match debt_types::list_debt_types(&ctx.state.db, &grant.org.ipa_code) {
         Ok(types) => types,
         Err(err) => {
             tracing::error!(error = %err, "cannot list debt types");
-            return ui::errors::internal_error(0);
+            return Err(BoError::Internal);
         }
     };
     let base = format!("/operatore/{}/tipi", grant.org.ipa_code);
@@ -46,7 +43,7 @@ pub fn list(ctx: &mut BoCtx<'_>, ipa: &str) -> Response {
             }
         }
     };
-    ctx.page("Tipi dovuto", main)
+    Ok(ctx.page("Tipi dovuto", main))
 }
 
 /// What the form shows: the stored type, or what was typed.
@@ -152,7 +149,7 @@ fn render(
     editing: bool,
     error: Option<&str>,
     shown: Option<Markup>,
-) -> Response {
+) -> Result<Response, BoError> {
     let csrf = ctx.csrf();
     let base = format!("/operatore/{}/tipi", grant.org.ipa_code);
     let action = if editing { format!("{base}/{}", v.code) } else { format!("{base}/nuovo") };
@@ -209,32 +206,25 @@ fn render(
             }
         }
     };
-    ctx.page_with_scripts(if error.is_some() { 422 } else { 200 }, &title, main, vec!["mypay-backoffice.js"])
+    Ok(ctx.page_with_scripts(if error.is_some() { 422 } else { 200 }, &title, main, vec!["mypay-backoffice.js"]))
 }
 
 /// `GET /operatore/{ipa}/tipi/nuovo`.
-pub fn new_form(ctx: &mut BoCtx<'_>, ipa: &str) -> Response {
-    match ctx.admin_grant(ipa) {
-        Ok(grant) => {
-            let v = Values { active: true, print_due_date: true, ..Values::default() };
-            render(ctx, &grant, &v, false, None, None)
-        }
-        Err(response) => response,
-    }
+pub fn new_form(ctx: &mut BoCtx<'_>, ipa: &str) -> Result<Response, BoError> {
+    let grant = ctx.admin_grant(ipa)?;
+    let v = Values { active: true, print_due_date: true, ..Values::default() };
+    render(ctx, &grant, &v, false, None, None)
 }
 
 /// `GET /operatore/{ipa}/tipi/{code}`.
-pub fn edit_form(ctx: &mut BoCtx<'_>, ipa: &str, code: &str) -> Response {
-    let grant = match ctx.admin_grant(ipa) {
-        Ok(grant) => grant,
-        Err(response) => return response,
-    };
+pub fn edit_form(ctx: &mut BoCtx<'_>, ipa: &str, code: &str) -> Result<Response, BoError> {
+    let grant = ctx.admin_grant(ipa)?;
     match debt_types::get_debt_type(&ctx.state.db, &grant.org.ipa_code, code) {
         Ok(t) => render(ctx, &grant, &Values::of(&t), true, None, None),
-        Err(err) if err.is_user_error() => ui::errors::not_found(),
+        Err(err) if err.is_user_error() => Err(BoError::NotFound),
         Err(err) => {
             tracing::error!(error = %err, "cannot read a debt type");
-            ui::errors::internal_error(0)
+            Err(BoError::Internal)
         }
     }
 }
@@ -256,28 +246,23 @@ const BAD_DEFINITION: &str = "La definizione del modulo non è valida: controlla
 
 /// `POST /operatore/{ipa}/anteprima-modulo`: only the preview of the typed definition (and fixed
 /// amount), or the alert saying it cannot be read (422), for the editor's live preview.
-pub fn preview_fragment(ctx: &mut BoCtx<'_>, ipa: &str) -> Response {
-    if let Err(response) = ctx.admin_grant(ipa) {
-        return response;
-    }
+pub fn preview_fragment(ctx: &mut BoCtx<'_>, ipa: &str) -> Result<Response, BoError> {
+    ctx.admin_grant(ipa)?;
     let v = Values::typed(ctx, "");
     match preview_of(&v) {
-        Ok(p) => Response::html(200, p).with_header("Cache-Control", "no-store"),
+        Ok(p) => Ok(Response::html(200, p).with_header("Cache-Control", "no-store")),
         Err(err) => {
             tracing::info!(error = %err, "form definition refused");
             let alert = html! { div class="alert alert-danger" role="alert" { (BAD_DEFINITION) } };
-            Response::html(422, alert).with_header("Cache-Control", "no-store")
+            Ok(Response::html(422, alert).with_header("Cache-Control", "no-store"))
         }
     }
 }
 
 /// `POST /operatore/{ipa}/tipi/nuovo` and `/tipi/{code}`: saves, or (`azione=anteprima`) shows the
 /// preview of the typed definition without saving.
-pub fn save(ctx: &mut BoCtx<'_>, ipa: &str, code: Option<&str>) -> Response {
-    let grant = match ctx.admin_grant(ipa) {
-        Ok(grant) => grant,
-        Err(response) => return response,
-    };
+pub fn save(ctx: &mut BoCtx<'_>, ipa: &str, code: Option<&str>) -> Result<Response, BoError> {
+    let grant = ctx.admin_grant(ipa)?;
     let editing = code.is_some();
     let code = code.map_or_else(|| ctx.form.text("code").trim().to_owned(), str::to_owned);
     let v = Values::typed(ctx, &code);
@@ -300,9 +285,9 @@ pub fn save(ctx: &mut BoCtx<'_>, ipa: &str, code: Option<&str>) -> Response {
     match saved {
         Ok(t) => {
             ctx.session.flash("success", format!("Tipo dovuto {} salvato.", t.code));
-            ctx.redirect(&format!("/operatore/{}/tipi/{}", grant.org.ipa_code, t.code))
+            Ok(ctx.redirect(&format!("/operatore/{}/tipi/{}", grant.org.ipa_code, t.code)))
         }
-        Err(ServiceError::NotFound(_)) if editing => ui::errors::not_found(),
+        Err(ServiceError::NotFound(_)) if editing => Err(BoError::NotFound),
         Err(ServiceError::Conflict(_)) => {
             render(ctx, &grant, &v, editing, Some("Esiste già un tipo dovuto con questo codice."), None)
         }
@@ -312,7 +297,7 @@ pub fn save(ctx: &mut BoCtx<'_>, ipa: &str, code: Option<&str>) -> Response {
         }
         Err(err) => {
             tracing::error!(error = %err, "cannot save a debt type");
-            ui::errors::internal_error(0)
+            Err(BoError::Internal)
         }
     }
 }

@@ -5,13 +5,13 @@
 
 use maud::{Markup, html};
 
-use super::{BoCtx, user_message};
+use super::{BoCtx, BoError, user_message};
 use crate::domain::{Cents, DebtState};
 use crate::services::debt_search::{self, COUNT_CAP, Criteria, PAGE_SIZE};
 use crate::services::{debt_types, documents};
+use crate::web::Response;
 use crate::web::forms::encode;
 use crate::web::ui::format::{date_it, datetime_it};
-use crate::web::{Response, ui};
 
 /// The criteria fields: (name, label), in the form's order.
 const TEXT_FIELDS: [(&str, &str); 5] = [
@@ -61,16 +61,13 @@ fn euro(cents: i64) -> String {
 }
 
 /// `GET /operatore/{ipa}/dovuti`.
-pub fn search(ctx: &mut BoCtx<'_>, ipa: &str) -> Response {
-    let grant = match ctx.grant(ipa) {
-        Ok(grant) => grant,
-        Err(response) => return response,
-    };
+pub fn search(ctx: &mut BoCtx<'_>, ipa: &str) -> Result<Response, BoError> {
+    let grant = ctx.grant(ipa)?;
     let types = match debt_types::list_debt_types(&ctx.state.db, &grant.org.ipa_code) {
         Ok(types) => types.into_iter().filter(|t| grant.sees_type(t.id)).collect::<Vec<_>>(),
         Err(err) => {
             tracing::error!(error = %err, "cannot list debt types");
-            return ui::errors::internal_error(0);
+            return Err(BoError::Internal);
         }
     };
     let c = criteria(ctx);
@@ -86,7 +83,7 @@ pub fn search(ctx: &mut BoCtx<'_>, ipa: &str) -> Response {
             Err(err) if err.is_user_error() => error = Some(user_message(&err)),
             Err(err) => {
                 tracing::error!(error = %err, "debt search failed");
-                return ui::errors::internal_error(0);
+                return Err(BoError::Internal);
             }
         }
     }
@@ -139,7 +136,7 @@ pub fn search(ctx: &mut BoCtx<'_>, ipa: &str) -> Response {
             (results(&base, &query, found))
         }
     };
-    ctx.page("Dovuti", main)
+    Ok(ctx.page("Dovuti", main))
 }
 
 fn results(base: &str, query: &str, found: &debt_search::ResultPage) -> Markup {
@@ -195,23 +192,20 @@ fn results(base: &str, query: &str, found: &debt_search::ResultPage) -> Markup {
 }
 
 /// `GET /operatore/{ipa}/dovuti/csv`: every match of the criteria.
-pub fn csv(ctx: &mut BoCtx<'_>, ipa: &str) -> Response {
-    let grant = match ctx.grant(ipa) {
-        Ok(grant) => grant,
-        Err(response) => return response,
-    };
+pub fn csv(ctx: &mut BoCtx<'_>, ipa: &str) -> Result<Response, BoError> {
+    let grant = ctx.grant(ipa)?;
     let c = criteria(ctx);
     let bytes = debt_search::build_query(&ctx.state.db, &grant, &c)
         .and_then(|q| debt_search::csv(&ctx.state.db, grant.org.id, &q));
     match bytes {
-        Ok(bytes) => Response { status: 200, headers: Vec::new(), body: bytes }
+        Ok(bytes) => Ok(Response { status: 200, headers: Vec::new(), body: bytes }
             .with_header("Content-Type", "text/csv; charset=utf-8")
             .with_header("Content-Disposition", format!("attachment; filename=\"dovuti-{}.csv\"", grant.org.ipa_code))
-            .with_header("Cache-Control", "no-store"),
-        Err(err) if err.is_user_error() => ui::errors::bad_request(&user_message(&err)),
+            .with_header("Cache-Control", "no-store")),
+        Err(err) if err.is_user_error() => Err(BoError::BadRequest(user_message(&err))),
         Err(err) => {
             tracing::error!(error = %err, "debt CSV failed");
-            ui::errors::internal_error(0)
+            Err(BoError::Internal)
         }
     }
 }
@@ -221,27 +215,24 @@ fn load(
     ctx: &mut BoCtx<'_>,
     ipa: &str,
     id: &str,
-) -> Result<(crate::web::authz::OperatorGrant, debt_search::DebtDetail), Response> {
+) -> Result<(crate::web::authz::OperatorGrant, debt_search::DebtDetail), BoError> {
     let grant = ctx.grant(ipa)?;
     let Ok(id) = id.parse::<i64>() else {
-        return Err(ui::errors::not_found());
+        return Err(BoError::NotFound);
     };
     match debt_search::detail(&ctx.state.db, &grant, id) {
         Ok(detail) => Ok((grant, detail)),
-        Err(err) if err.is_user_error() => Err(ui::errors::not_found()),
+        Err(err) if err.is_user_error() => Err(BoError::NotFound),
         Err(err) => {
             tracing::error!(error = %err, "cannot load a debt");
-            Err(ui::errors::internal_error(0))
+            Err(BoError::Internal)
         }
     }
 }
 
 /// `GET /operatore/{ipa}/dovuti/{id}`.
-pub fn detail(ctx: &mut BoCtx<'_>, ipa: &str, id: &str) -> Response {
-    let (grant, detail) = match load(ctx, ipa, id) {
-        Ok(found) => found,
-        Err(response) => return response,
-    };
+pub fn detail(ctx: &mut BoCtx<'_>, ipa: &str, id: &str) -> Result<Response, BoError> {
+    let (grant, detail) = load(ctx, ipa, id)?;
     let d = &detail.debt;
     let base = format!("/operatore/{}/dovuti/{}", grant.org.ipa_code, d.id);
     let changeable = d.state.apply(crate::domain::DebtEvent::Modify).is_ok();
@@ -336,7 +327,7 @@ pub fn detail(ctx: &mut BoCtx<'_>, ipa: &str, id: &str) -> Response {
         }
         p { a href={ "/operatore/" (grant.org.ipa_code) "/dovuti" } { "Torna alla ricerca" } }
     };
-    ctx.page(&format!("Dovuto {}", d.iud), main)
+    Ok(ctx.page(&format!("Dovuto {}", d.iud), main))
 }
 
 fn pdf(bytes: Vec<u8>, name: &str) -> Response {
@@ -347,46 +338,40 @@ fn pdf(bytes: Vec<u8>, name: &str) -> Response {
 }
 
 /// `GET /operatore/{ipa}/dovuti/{id}/avviso`: the payment notice PDF.
-pub fn notice(ctx: &mut BoCtx<'_>, ipa: &str, id: &str) -> Response {
-    let (grant, detail) = match load(ctx, ipa, id) {
-        Ok(found) => found,
-        Err(response) => return response,
-    };
+pub fn notice(ctx: &mut BoCtx<'_>, ipa: &str, id: &str) -> Result<Response, BoError> {
+    let (grant, detail) = load(ctx, ipa, id)?;
     let Some(notice) = detail.debt.notice_number.clone() else {
-        return ui::errors::not_found();
+        return Err(BoError::NotFound);
     };
     let view =
         documents::notice_view(&ctx.state.db, &grant.org.ipa_code, &documents::NoticeKey::Iud(detail.debt.iud.clone()));
     match view.map(|v| crate::pdf::notice_pdf(&v)) {
-        Ok(Ok(bytes)) => pdf(bytes, &format!("avviso-{notice}.pdf")),
+        Ok(Ok(bytes)) => Ok(pdf(bytes, &format!("avviso-{notice}.pdf"))),
         Ok(Err(err)) => {
             tracing::error!(error = %err, "cannot render a notice");
-            ui::errors::internal_error(0)
+            Err(BoError::Internal)
         }
-        Err(err) if err.is_user_error() => ui::errors::not_found(),
+        Err(err) if err.is_user_error() => Err(BoError::NotFound),
         Err(err) => {
             tracing::error!(error = %err, "cannot load a notice");
-            ui::errors::internal_error(0)
+            Err(BoError::Internal)
         }
     }
 }
 
 /// `GET /operatore/{ipa}/dovuti/{id}/ricevute/{receipt}`: a receipt of the debt as PDF.
-pub fn receipt(ctx: &mut BoCtx<'_>, ipa: &str, id: &str, receipt: &str) -> Response {
-    let (grant, detail) = match load(ctx, ipa, id) {
-        Ok(found) => found,
-        Err(response) => return response,
-    };
+pub fn receipt(ctx: &mut BoCtx<'_>, ipa: &str, id: &str, receipt: &str) -> Result<Response, BoError> {
+    let (grant, detail) = load(ctx, ipa, id)?;
     let Some(found) = detail.receipts.into_iter().find(|r| r.id.to_string() == receipt && r.outcome == "OK") else {
-        return ui::errors::not_found();
+        return Err(BoError::NotFound);
     };
     let name = format!("ricevuta-{}.pdf", found.iuv);
     let view = documents::build_receipt(&grant.org, found);
     match crate::pdf::receipt_pdf(&view) {
-        Ok(bytes) => pdf(bytes, &name),
+        Ok(bytes) => Ok(pdf(bytes, &name)),
         Err(err) => {
             tracing::error!(error = %err, "cannot render a receipt");
-            ui::errors::internal_error(0)
+            Err(BoError::Internal)
         }
     }
 }

@@ -4,12 +4,12 @@
 
 use maud::html;
 
-use super::{BoCtx, download};
+use super::{BoCtx, BoError, download};
 use crate::domain::ExportState;
 use crate::services::debt_types;
 use crate::services::exports::{self, ExportError, ExportRequest};
+use crate::web::Response;
 use crate::web::ui::format::{date_it, datetime_it};
-use crate::web::{Response, ui};
 
 /// One end of an export's period: a payment day, or for an incremental export (the SIL's) an
 /// instant stored in UTC, shown as the Italian time the municipality asked for.
@@ -18,21 +18,18 @@ fn period(end: &str, incremental: bool) -> String {
 }
 
 /// `GET /operatore/{ipa}/esportazioni`.
-pub fn list(ctx: &mut BoCtx<'_>, ipa: &str) -> Response {
-    let grant = match ctx.grant(ipa) {
-        Ok(grant) => grant,
-        Err(response) => return response,
-    };
+pub fn list(ctx: &mut BoCtx<'_>, ipa: &str) -> Result<Response, BoError> {
+    let grant = ctx.grant(ipa)?;
     let listed = exports::list_visible_exports(&ctx.state.db, &grant, 50);
     let (list, types) = match (listed, debt_types::list_debt_types(&ctx.state.db, &grant.org.ipa_code)) {
         (Ok(list), Ok(types)) => (list, types),
         (Err(err), _) => {
             tracing::error!(error = %err, "cannot list exports");
-            return ui::errors::internal_error(0);
+            return Err(BoError::Internal);
         }
         (_, Err(err)) => {
             tracing::error!(error = %err, "cannot list debt types");
-            return ui::errors::internal_error(0);
+            return Err(BoError::Internal);
         }
     };
     let today = crate::clock::today_rome(ctx.now);
@@ -101,15 +98,12 @@ pub fn list(ctx: &mut BoCtx<'_>, ipa: &str) -> Response {
             }
         }
     };
-    ctx.page("Esportazione ricevute", main)
+    Ok(ctx.page("Esportazione ricevute", main))
 }
 
 /// `POST /operatore/{ipa}/esportazioni`.
-pub fn request(ctx: &mut BoCtx<'_>, ipa: &str) -> Response {
-    let grant = match ctx.grant(ipa) {
-        Ok(grant) => grant,
-        Err(response) => return response,
-    };
+pub fn request(ctx: &mut BoCtx<'_>, ipa: &str) -> Result<Response, BoError> {
+    let grant = ctx.grant(ipa)?;
     let (from, to, version) = (ctx.form.text("from"), ctx.form.text("to"), ctx.form.text("version"));
     let debt_type = ctx.form.text("debt_type");
     let requested_by = format!("operator:{}", grant.username);
@@ -133,30 +127,27 @@ pub fn request(ctx: &mut BoCtx<'_>, ipa: &str) -> Response {
         }
         Err(err) => {
             tracing::error!(error = %err, "cannot request an export");
-            return ui::errors::internal_error(0);
+            return Err(BoError::Internal);
         }
     }
-    ctx.redirect(&format!("/operatore/{}/esportazioni", grant.org.ipa_code))
+    Ok(ctx.redirect(&format!("/operatore/{}/esportazioni", grant.org.ipa_code)))
 }
 
 /// `GET /operatore/{ipa}/esportazioni/{id}/file`.
-pub fn file(ctx: &mut BoCtx<'_>, ipa: &str, id: &str) -> Response {
-    let grant = match ctx.grant(ipa) {
-        Ok(grant) => grant,
-        Err(response) => return response,
-    };
+pub fn file(ctx: &mut BoCtx<'_>, ipa: &str, id: &str) -> Result<Response, BoError> {
+    let grant = ctx.grant(ipa)?;
     let Ok(id) = id.parse::<i64>() else {
-        return ui::errors::not_found();
+        return Err(BoError::NotFound);
     };
     let found = exports::find_visible_export(&ctx.state.db, &grant, id);
     match found {
         Ok(Some(export)) => match export.file_name {
-            Some(name) if !name.contains('/') => download(
+            Some(name) if !name.contains('/') => Ok(download(
                 &ctx.state.config.data_dir.join("export").join(&grant.org.ipa_code).join(name),
                 "application/zip",
-            ),
-            _ => ui::errors::not_found(),
+            )),
+            _ => Err(BoError::NotFound),
         },
-        _ => ui::errors::not_found(),
+        _ => Err(BoError::NotFound),
     }
 }

@@ -4,21 +4,18 @@
 
 use maud::html;
 
-use super::{BoCtx, download};
+use super::{BoCtx, BoError, download};
 use crate::services::imports::{self, Limits, Upload};
-use crate::web::{Response, ui};
+use crate::web::Response;
 
 /// `GET /operatore/{ipa}/flussi`.
-pub fn list(ctx: &mut BoCtx<'_>, ipa: &str) -> Response {
-    let grant = match ctx.grant(ipa) {
-        Ok(grant) => grant,
-        Err(response) => return response,
-    };
+pub fn list(ctx: &mut BoCtx<'_>, ipa: &str) -> Result<Response, BoError> {
+    let grant = ctx.grant(ipa)?;
     let list = match imports::list_visible_imports(&ctx.state.db, &grant, 50, 0) {
         Ok(list) => list,
         Err(err) => {
             tracing::error!(error = %err, "cannot list imports");
-            return ui::errors::internal_error(0);
+            return Err(BoError::Internal);
         }
     };
     let csrf = ctx.csrf();
@@ -69,17 +66,14 @@ pub fn list(ctx: &mut BoCtx<'_>, ipa: &str) -> Response {
             }
         }
     };
-    ctx.page("Flussi dei dovuti", main)
+    Ok(ctx.page("Flussi dei dovuti", main))
 }
 
 /// `POST /operatore/{ipa}/flussi` (multipart): stores the upload and queues its import.
-pub fn upload(ctx: &mut BoCtx<'_>, ipa: &str) -> Response {
-    let grant = match ctx.grant(ipa) {
-        Ok(grant) => grant,
-        Err(response) => return response,
-    };
+pub fn upload(ctx: &mut BoCtx<'_>, ipa: &str) -> Result<Response, BoError> {
+    let grant = ctx.grant(ipa)?;
     let Some(part) = ctx.parts.iter().find(|p| p.name == "file" && p.file_name.is_some()) else {
-        return ui::errors::bad_request("Scegli il file del flusso da caricare.");
+        return Err(BoError::BadRequest("Scegli il file del flusso da caricare.".to_owned()));
     };
     // Only the last path component: browsers of some systems send a full path.
     let file_name = part.file_name.clone().unwrap_or_default();
@@ -110,23 +104,20 @@ pub fn upload(ctx: &mut BoCtx<'_>, ipa: &str) -> Response {
         Err(err) if err.is_user_error() => ctx.session.flash("danger", format!("Flusso non accettato: {err}")),
         Err(err) => {
             tracing::error!(error = %err, "cannot store an upload");
-            return ui::errors::internal_error(0);
+            return Err(BoError::Internal);
         }
     }
-    ctx.redirect(&format!("/operatore/{}/flussi", grant.org.ipa_code))
+    Ok(ctx.redirect(&format!("/operatore/{}/flussi", grant.org.ipa_code)))
 }
 
 /// `GET /operatore/{ipa}/flussi/{id}/{scarti|iuv|avvisi}`.
-pub fn file(ctx: &mut BoCtx<'_>, ipa: &str, id: &str, kind: &str) -> Response {
-    let grant = match ctx.grant(ipa) {
-        Ok(grant) => grant,
-        Err(response) => return response,
-    };
+pub fn file(ctx: &mut BoCtx<'_>, ipa: &str, id: &str, kind: &str) -> Result<Response, BoError> {
+    let grant = ctx.grant(ipa)?;
     let Ok(id) = id.parse::<i64>() else {
-        return ui::errors::not_found();
+        return Err(BoError::NotFound);
     };
     let Ok(import) = imports::get_visible_import(&ctx.state.db, &grant, id) else {
-        return ui::errors::not_found();
+        return Err(BoError::NotFound);
     };
     let relative = match kind {
         "scarti" => import.rejects_file,
@@ -135,7 +126,7 @@ pub fn file(ctx: &mut BoCtx<'_>, ipa: &str, id: &str, kind: &str) -> Response {
         _ => None,
     };
     match relative {
-        Some(rel) => download(&ctx.state.config.data_dir.join(rel), "application/zip"),
-        None => ui::errors::not_found(),
+        Some(rel) => Ok(download(&ctx.state.config.data_dir.join(rel), "application/zip")),
+        None => Err(BoError::NotFound),
     }
 }

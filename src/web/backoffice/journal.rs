@@ -4,11 +4,11 @@
 
 use maud::html;
 
-use super::{BoCtx, user_message};
+use super::{BoCtx, BoError, user_message};
 use crate::services::audit_log::{self, JournalCriteria, PAGE_SIZE};
+use crate::web::Response;
 use crate::web::forms::encode;
 use crate::web::ui::format::datetime_seconds_it;
-use crate::web::{Response, ui};
 
 const FIELDS: [(&str, &str, &str); 6] = [
     ("chi", "Chi (inizia con, es. operator:)", "text"),
@@ -20,11 +20,8 @@ const FIELDS: [(&str, &str, &str); 6] = [
 ];
 
 /// `GET /operatore/{ipa}/giornale`.
-pub fn list(ctx: &mut BoCtx<'_>, ipa: &str) -> Response {
-    let grant = match ctx.admin_grant(ipa) {
-        Ok(grant) => grant,
-        Err(response) => return response,
-    };
+pub fn list(ctx: &mut BoCtx<'_>, ipa: &str) -> Result<Response, BoError> {
+    let grant = ctx.admin_grant(ipa)?;
     let f = |name: &str| ctx.form.text(name);
     let criteria = JournalCriteria {
         actor: f("chi"),
@@ -40,7 +37,7 @@ pub fn list(ctx: &mut BoCtx<'_>, ipa: &str) -> Response {
         Err(err) if err.is_user_error() => (Vec::new(), Some(user_message(&err))),
         Err(err) => {
             tracing::error!(error = %err, "cannot read the journal");
-            return ui::errors::internal_error(0);
+            return Err(BoError::Internal);
         }
     };
     let base = format!("/operatore/{}/giornale", grant.org.ipa_code);
@@ -93,24 +90,21 @@ pub fn list(ctx: &mut BoCtx<'_>, ipa: &str) -> Response {
             }
         }
     };
-    ctx.page("Giornale delle operazioni", main)
+    Ok(ctx.page("Giornale delle operazioni", main))
 }
 
 /// `GET /operatore/{ipa}/giornale/{entry}`.
-pub fn entry(ctx: &mut BoCtx<'_>, ipa: &str, id: &str) -> Response {
-    let grant = match ctx.admin_grant(ipa) {
-        Ok(grant) => grant,
-        Err(response) => return response,
-    };
+pub fn entry(ctx: &mut BoCtx<'_>, ipa: &str, id: &str) -> Result<Response, BoError> {
+    let grant = ctx.admin_grant(ipa)?;
     let Ok(id) = id.parse::<i64>() else {
-        return ui::errors::not_found();
+        return Err(BoError::NotFound);
     };
     let detail = match audit_log::entry(&ctx.state.db, grant.org.id, id) {
         Ok(detail) => detail,
-        Err(err) if err.is_user_error() => return ui::errors::not_found(),
+        Err(err) if err.is_user_error() => return Err(BoError::NotFound),
         Err(err) => {
             tracing::error!(error = %err, "cannot read a journal entry");
-            return ui::errors::internal_error(0);
+            return Err(BoError::Internal);
         }
     };
     let e = &detail.entry;
@@ -138,5 +132,5 @@ pub fn entry(ctx: &mut BoCtx<'_>, ipa: &str, id: &str) -> Response {
         }
         p { a href={ "/operatore/" (grant.org.ipa_code) "/giornale" } { "Torna al giornale" } }
     };
-    ctx.page(&format!("Operazione n. {}", e.id), main)
+    Ok(ctx.page(&format!("Operazione n. {}", e.id), main))
 }

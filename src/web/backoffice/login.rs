@@ -2,14 +2,14 @@
 
 use maud::html;
 
-use super::BoCtx;
+use super::{BoCtx, BoError};
 use crate::services::operators::{self, LoginError};
 use crate::web::Response;
 
 /// `GET /operatore/accedi`.
-pub fn form(ctx: &mut BoCtx<'_>, error: Option<&str>) -> Response {
+pub fn form(ctx: &mut BoCtx<'_>, error: Option<&str>) -> Result<Response, BoError> {
     if error.is_none() && ctx.session.operator().is_some() {
-        return ctx.redirect("/operatore");
+        return Ok(ctx.redirect("/operatore"));
     }
     let csrf = ctx.csrf();
     let main = html! {
@@ -30,21 +30,21 @@ pub fn form(ctx: &mut BoCtx<'_>, error: Option<&str>) -> Response {
             button type="submit" class="btn btn-primary" { "Accedi" }
         }
     };
-    ctx.page_with(if error.is_some() { 401 } else { 200 }, "Accesso operatori", main)
+    Ok(ctx.page_with(if error.is_some() { 401 } else { 200 }, "Accesso operatori", main))
 }
 
 /// `POST /operatore/accedi`.
-pub fn post(ctx: &mut BoCtx<'_>) -> Response {
+pub fn post(ctx: &mut BoCtx<'_>) -> Result<Response, BoError> {
     let username = ctx.form.text("username");
     let password = ctx.form.text("password");
     match operators::authenticate(&ctx.state.db, &username, &password, ctx.now) {
         Ok(op) => {
             if let Err(err) = ctx.session.login_operator(ctx.state, &op.username, ctx.now) {
                 tracing::error!(error = %err, "cannot store the operator session");
-                return crate::web::ui::errors::internal_error(0);
+                return Err(BoError::Internal);
             }
             tracing::info!(target: "security", username = %op.username, "operator logged in");
-            ctx.redirect("/operatore")
+            Ok(ctx.redirect("/operatore"))
         }
         Err(LoginError::Locked(_)) => form(
             ctx,
@@ -52,7 +52,7 @@ pub fn post(ctx: &mut BoCtx<'_>) -> Response {
         ),
         Err(LoginError::Service(err)) => {
             tracing::error!(error = %err, "operator login failed");
-            crate::web::ui::errors::internal_error(0)
+            Err(BoError::Internal)
         }
         Err(LoginError::WrongCredentials | LoginError::Disabled) => {
             form(ctx, Some("Nome utente o password non corretti."))
@@ -61,9 +61,9 @@ pub fn post(ctx: &mut BoCtx<'_>) -> Response {
 }
 
 /// `POST /operatore/esci`.
-pub fn logout(ctx: &mut BoCtx<'_>) -> Response {
+pub fn logout(ctx: &mut BoCtx<'_>) -> Result<Response, BoError> {
     if let Err(err) = ctx.session.logout(ctx.state, ctx.now) {
         tracing::error!(error = %err, "cannot end the session");
     }
-    ctx.redirect("/operatore/accedi")
+    Ok(ctx.redirect("/operatore/accedi"))
 }

@@ -5,25 +5,30 @@
 
 use maud::html;
 
-use super::{BoCtx, user_message};
+use super::{BoCtx, BoError, user_message};
 use crate::services::operators::{self, Role};
 use crate::services::{ServiceError, debt_types, org_operators};
+use crate::web::Response;
 use crate::web::authz::OperatorGrant;
-use crate::web::{Response, ui};
 
 fn role_label(role: &str) -> &'static str {
     if role == "admin" { "Amministratore dell'ente" } else { "Operatore" }
 }
 
 /// The page, with an error or a one-time password to show.
-fn render(ctx: &mut BoCtx<'_>, grant: &OperatorGrant, error: Option<&str>, secret: Option<(&str, &str)>) -> Response {
+fn render(
+    ctx: &mut BoCtx<'_>,
+    grant: &OperatorGrant,
+    error: Option<&str>,
+    secret: Option<(&str, &str)>,
+) -> Result<Response, BoError> {
     let listed = operators::list_operators(&ctx.state.db, Some(&grant.org.ipa_code));
     let types = debt_types::list_debt_types(&ctx.state.db, &grant.org.ipa_code);
     let (list, types) = match (listed, types) {
         (Ok(list), Ok(types)) => (list, types),
         (Err(err), _) | (_, Err(err)) => {
             tracing::error!(error = %err, "cannot list operators");
-            return ui::errors::internal_error(0);
+            return Err(BoError::Internal);
         }
     };
     let csrf = ctx.csrf();
@@ -108,38 +113,33 @@ fn render(ctx: &mut BoCtx<'_>, grant: &OperatorGrant, error: Option<&str>, secre
             div class="col-12" { button type="submit" class="btn btn-primary" { "Aggiungi" } }
         }
     };
-    ctx.page_with(if error.is_some() { 422 } else { 200 }, "Operatori", main)
+    Ok(ctx.page_with(if error.is_some() { 422 } else { 200 }, "Operatori", main))
 }
 
 /// `GET /operatore/{ipa}/operatori`.
-pub fn list(ctx: &mut BoCtx<'_>, ipa: &str) -> Response {
-    match ctx.admin_grant(ipa) {
-        Ok(grant) => render(ctx, &grant, None, None),
-        Err(response) => response,
-    }
+pub fn list(ctx: &mut BoCtx<'_>, ipa: &str) -> Result<Response, BoError> {
+    let grant = ctx.admin_grant(ipa)?;
+    render(ctx, &grant, None, None)
 }
 
-fn refused(ctx: &mut BoCtx<'_>, grant: &OperatorGrant, err: &ServiceError) -> Response {
+fn refused(ctx: &mut BoCtx<'_>, grant: &OperatorGrant, err: &ServiceError) -> Result<Response, BoError> {
     if !err.is_user_error() {
         tracing::error!(error = %err, "cannot change operators");
-        return ui::errors::internal_error(0);
+        return Err(BoError::Internal);
     }
     let message = match err {
         ServiceError::Conflict(text) if text.contains("already exists") => {
             "Esiste già un operatore con questo nome utente.".to_owned()
         }
-        ServiceError::NotFound(_) => return ui::errors::not_found(),
+        ServiceError::NotFound(_) => return Err(BoError::NotFound),
         other => user_message(other),
     };
     render(ctx, grant, Some(&message), None)
 }
 
 /// `POST /operatore/{ipa}/operatori`: adds an operator with a generated password.
-pub fn add(ctx: &mut BoCtx<'_>, ipa: &str) -> Response {
-    let grant = match ctx.admin_grant(ipa) {
-        Ok(grant) => grant,
-        Err(response) => return response,
-    };
+pub fn add(ctx: &mut BoCtx<'_>, ipa: &str) -> Result<Response, BoError> {
+    let grant = ctx.admin_grant(ipa)?;
     let role = if ctx.form.text("role") == "admin" { Role::OrgAdmin } else { Role::Operator };
     let (username, full_name, email) = (ctx.form.text("username"), ctx.form.text("full_name"), ctx.form.text("email"));
     let opt = |s: &str| (!s.trim().is_empty()).then(|| s.trim().to_owned());
@@ -152,28 +152,22 @@ pub fn add(ctx: &mut BoCtx<'_>, ipa: &str) -> Response {
 }
 
 /// `POST /operatore/{ipa}/operatori/{username}/abilitazioni`: role and debt types.
-pub fn grants(ctx: &mut BoCtx<'_>, ipa: &str, username: &str) -> Response {
-    let grant = match ctx.admin_grant(ipa) {
-        Ok(grant) => grant,
-        Err(response) => return response,
-    };
+pub fn grants(ctx: &mut BoCtx<'_>, ipa: &str, username: &str) -> Result<Response, BoError> {
+    let grant = ctx.admin_grant(ipa)?;
     let role = if ctx.form.text("role") == "admin" { Role::OrgAdmin } else { Role::Operator };
     let codes: Vec<String> = ctx.form.pairs().iter().filter(|(n, _)| n == "tipo").map(|(_, v)| v.clone()).collect();
     match org_operators::set_grants(&ctx.state.db, &grant, username, role, &codes, &crate::clock::iso(ctx.now)) {
         Ok(op) => {
             ctx.session.flash("success", format!("Abilitazioni di {} salvate.", op.username));
-            ctx.redirect(&format!("/operatore/{}/operatori", grant.org.ipa_code))
+            Ok(ctx.redirect(&format!("/operatore/{}/operatori", grant.org.ipa_code)))
         }
         Err(err) => refused(ctx, &grant, &err),
     }
 }
 
 /// `POST /operatore/{ipa}/operatori/{username}/password`: a new generated password.
-pub fn reset_password(ctx: &mut BoCtx<'_>, ipa: &str, username: &str) -> Response {
-    let grant = match ctx.admin_grant(ipa) {
-        Ok(grant) => grant,
-        Err(response) => return response,
-    };
+pub fn reset_password(ctx: &mut BoCtx<'_>, ipa: &str, username: &str) -> Result<Response, BoError> {
+    let grant = ctx.admin_grant(ipa)?;
     match org_operators::reset_password(&ctx.state.db, &grant, username, &crate::clock::iso(ctx.now)) {
         Ok(password) => render(ctx, &grant, None, Some((username, &password))),
         Err(err) => refused(ctx, &grant, &err),
@@ -181,9 +175,9 @@ pub fn reset_password(ctx: &mut BoCtx<'_>, ipa: &str, username: &str) -> Respons
 }
 
 /// `GET /operatore/password`: the form to change one's own password.
-pub fn own_password_form(ctx: &mut BoCtx<'_>, error: Option<&str>) -> Response {
+pub fn own_password_form(ctx: &mut BoCtx<'_>, error: Option<&str>) -> Result<Response, BoError> {
     if ctx.session.operator().is_none() {
-        return ctx.redirect("/operatore/accedi");
+        return Err(BoError::LoginNeeded);
     }
     let csrf = ctx.csrf();
     let main = html! {
@@ -206,13 +200,13 @@ pub fn own_password_form(ctx: &mut BoCtx<'_>, error: Option<&str>) -> Response {
             button type="submit" class="btn btn-primary" { "Cambia la password" }
         }
     };
-    ctx.page_with(if error.is_some() { 422 } else { 200 }, "Cambia la tua password", main)
+    Ok(ctx.page_with(if error.is_some() { 422 } else { 200 }, "Cambia la tua password", main))
 }
 
 /// `POST /operatore/password`.
-pub fn own_password(ctx: &mut BoCtx<'_>) -> Response {
+pub fn own_password(ctx: &mut BoCtx<'_>) -> Result<Response, BoError> {
     let Some(username) = ctx.session.operator().map(str::to_owned) else {
-        return ctx.redirect("/operatore/accedi");
+        return Err(BoError::LoginNeeded);
     };
     let (current, new, again) = (ctx.form.text("current"), ctx.form.text("new"), ctx.form.text("again"));
     if new != again {
@@ -221,7 +215,7 @@ pub fn own_password(ctx: &mut BoCtx<'_>) -> Response {
     match org_operators::change_own_password(&ctx.state.db, &username, &current, &new, ctx.now) {
         Ok(()) => {
             ctx.session.flash("success", "Password cambiata.");
-            ctx.redirect("/operatore")
+            Ok(ctx.redirect("/operatore"))
         }
         Err(ServiceError::Invalid { field, .. }) if field == "current_password" => {
             own_password_form(ctx, Some("La password attuale non è corretta."))
@@ -237,7 +231,7 @@ pub fn own_password(ctx: &mut BoCtx<'_>) -> Response {
         }
         Err(err) => {
             tracing::error!(error = %err, "cannot change a password");
-            ui::errors::internal_error(0)
+            Err(BoError::Internal)
         }
     }
 }

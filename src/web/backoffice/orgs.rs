@@ -3,11 +3,11 @@
 
 use maud::html;
 
-use super::{BoCtx, user_message};
+use super::{BoCtx, BoError, user_message};
 use crate::services::ServiceError;
 use crate::services::access;
 use crate::services::orgs::{self, OrgChanges};
-use crate::web::{Response, ui};
+use crate::web::Response;
 
 const FIELDS: [(&str, &str); 5] = [
     ("ipa", "Codice IPA"),
@@ -18,24 +18,24 @@ const FIELDS: [(&str, &str); 5] = [
 ];
 
 /// The app admin's username, or the response for anyone else.
-fn app_admin(ctx: &mut BoCtx<'_>) -> Result<String, Response> {
+fn app_admin(ctx: &mut BoCtx<'_>) -> Result<String, BoError> {
     let Some(username) = ctx.session.operator().map(str::to_owned) else {
-        return Err(ctx.redirect("/operatore/accedi"));
+        return Err(BoError::LoginNeeded);
     };
     match access::operator_orgs(&ctx.state.db, &username) {
         Ok((op, _)) if op.app_admin => Ok(username),
         Ok(_) => {
             tracing::warn!(target: "security", username, "app admin page refused");
-            Err(ui::errors::forbidden("Questa pagina è riservata all'amministratore dell'applicazione."))
+            Err(BoError::Forbidden("Questa pagina è riservata all'amministratore dell'applicazione."))
         }
-        Err(_) => Err(ctx.redirect("/operatore/accedi")),
+        Err(_) => Err(BoError::LoginNeeded),
     }
 }
 
-fn render(ctx: &mut BoCtx<'_>, error: Option<&str>) -> Response {
+fn render(ctx: &mut BoCtx<'_>, error: Option<&str>) -> Result<Response, BoError> {
     let list = match access::operator_orgs(&ctx.state.db, ctx.session.operator().unwrap_or_default()) {
         Ok((_, list)) => list,
-        Err(_) => return ui::errors::internal_error(0),
+        Err(_) => return Err(BoError::Internal),
     };
     let csrf = ctx.csrf();
     let form = ctx.form.clone();
@@ -63,26 +63,19 @@ fn render(ctx: &mut BoCtx<'_>, error: Option<&str>) -> Response {
             div class="col-12" { button type="submit" class="btn btn-primary" { "Aggiungi l'ente" } }
         }
     };
-    ctx.page_with(if error.is_some() { 422 } else { 200 }, "Enti", main)
+    Ok(ctx.page_with(if error.is_some() { 422 } else { 200 }, "Enti", main))
 }
 
 /// `GET /operatore/enti`.
-pub fn list(ctx: &mut BoCtx<'_>) -> Response {
-    match app_admin(ctx) {
-        Ok(_) => {
-            ctx.form = Default::default();
-            render(ctx, None)
-        }
-        Err(response) => response,
-    }
+pub fn list(ctx: &mut BoCtx<'_>) -> Result<Response, BoError> {
+    app_admin(ctx)?;
+    ctx.form = Default::default();
+    render(ctx, None)
 }
 
 /// `POST /operatore/enti`.
-pub fn add(ctx: &mut BoCtx<'_>) -> Response {
-    let username = match app_admin(ctx) {
-        Ok(username) => username,
-        Err(response) => return response,
-    };
+pub fn add(ctx: &mut BoCtx<'_>) -> Result<Response, BoError> {
+    let username = app_admin(ctx)?;
     let f = |name: &str| Some(ctx.form.text(name).trim().to_owned());
     let changes = OrgChanges {
         fiscal_code: f("fiscal-code"),
@@ -95,7 +88,7 @@ pub fn add(ctx: &mut BoCtx<'_>) -> Response {
     match orgs::add_org(&ctx.state.db, &format!("operator:{username}"), &ipa, &changes, &crate::clock::iso(ctx.now)) {
         Ok(org) => {
             ctx.session.flash("success", format!("Ente {} aggiunto (stato INSERITO).", org.ipa_code));
-            ctx.redirect("/operatore/enti")
+            Ok(ctx.redirect("/operatore/enti"))
         }
         Err(ServiceError::Conflict(_)) => {
             render(ctx, Some("Esiste già un ente con questo codice IPA o codice fiscale."))
@@ -106,7 +99,7 @@ pub fn add(ctx: &mut BoCtx<'_>) -> Response {
         }
         Err(err) => {
             tracing::error!(error = %err, "cannot add an org");
-            ui::errors::internal_error(0)
+            Err(BoError::Internal)
         }
     }
 }

@@ -7,15 +7,15 @@
 
 use maud::html;
 
-use super::{BoCtx, user_message};
+use super::{BoCtx, BoError, user_message};
 use crate::domain::org::OrgState;
 use crate::services::orgs::{self, OrgChanges};
 use crate::services::outcome_push::{self, PushSettings};
 use crate::services::{ServiceError, passwords, privacy_notices};
 use crate::store::orgs::OrgRecord;
+use crate::web::Response;
 use crate::web::authz::OperatorGrant;
 use crate::web::ui::format::datetime_it;
-use crate::web::{Response, ui};
 
 /// The registry fields: (form and service field name, Italian label, input type).
 const FIELDS: [(&str, &str, &str); 16] = [
@@ -93,7 +93,7 @@ fn render(
     values: &dyn Fn(&str) -> String,
     error: Option<&str>,
     secret: Option<(&str, &str)>,
-) -> Response {
+) -> Result<Response, BoError> {
     let push = outcome_push::get_push_target(&ctx.state.db, &grant.org.ipa_code).unwrap_or_default();
     let notices = privacy_notices::versions(&ctx.state.db, grant.org.id).unwrap_or_else(|err| {
         tracing::error!(error = %err, "cannot read the privacy notices");
@@ -206,7 +206,7 @@ fn render(
             p { small { "Lo stato è cambiato dall'amministratore dell'applicazione." } }
         }
     };
-    ctx.page_with(if error.is_some() { 422 } else { 200 }, "Impostazioni dell'ente", main)
+    Ok(ctx.page_with(if error.is_some() { 422 } else { 200 }, "Impostazioni dell'ente", main))
 }
 
 fn stored(grant: &OperatorGrant) -> impl Fn(&str) -> String + '_ {
@@ -214,11 +214,8 @@ fn stored(grant: &OperatorGrant) -> impl Fn(&str) -> String + '_ {
 }
 
 /// `GET /operatore/{ipa}/impostazioni`.
-pub fn show(ctx: &mut BoCtx<'_>, ipa: &str) -> Response {
-    let grant = match ctx.admin_grant(ipa) {
-        Ok(grant) => grant,
-        Err(response) => return response,
-    };
+pub fn show(ctx: &mut BoCtx<'_>, ipa: &str) -> Result<Response, BoError> {
+    let grant = ctx.admin_grant(ipa)?;
     render(ctx, &grant, &stored(&grant), None, None)
 }
 
@@ -227,10 +224,10 @@ fn actor(grant: &OperatorGrant) -> String {
 }
 
 /// The page again after a refused change: what was typed, and why in Italian.
-fn refused(ctx: &mut BoCtx<'_>, grant: &OperatorGrant, typed: bool, err: &ServiceError) -> Response {
+fn refused(ctx: &mut BoCtx<'_>, grant: &OperatorGrant, typed: bool, err: &ServiceError) -> Result<Response, BoError> {
     if !err.is_user_error() {
         tracing::error!(error = %err, "cannot change org settings");
-        return ui::errors::internal_error(0);
+        return Err(BoError::Internal);
     }
     let message = user_message(err);
     if typed {
@@ -242,27 +239,21 @@ fn refused(ctx: &mut BoCtx<'_>, grant: &OperatorGrant, typed: bool, err: &Servic
 }
 
 /// `POST /operatore/{ipa}/impostazioni`: the registry form.
-pub fn save(ctx: &mut BoCtx<'_>, ipa: &str) -> Response {
-    let grant = match ctx.admin_grant(ipa) {
-        Ok(grant) => grant,
-        Err(response) => return response,
-    };
+pub fn save(ctx: &mut BoCtx<'_>, ipa: &str) -> Result<Response, BoError> {
+    let grant = ctx.admin_grant(ipa)?;
     let changes = changes_from(ctx);
     match orgs::set_org(&ctx.state.db, &actor(&grant), &grant.org.ipa_code, &changes, &crate::clock::iso(ctx.now)) {
         Ok(_) => {
             ctx.session.flash("success", "Impostazioni salvate.");
-            ctx.redirect(&format!("/operatore/{}/impostazioni", grant.org.ipa_code))
+            Ok(ctx.redirect(&format!("/operatore/{}/impostazioni", grant.org.ipa_code)))
         }
         Err(err) => refused(ctx, &grant, true, &err),
     }
 }
 
 /// `POST /operatore/{ipa}/impostazioni/logo` (multipart).
-pub fn logo(ctx: &mut BoCtx<'_>, ipa: &str) -> Response {
-    let grant = match ctx.admin_grant(ipa) {
-        Ok(grant) => grant,
-        Err(response) => return response,
-    };
+pub fn logo(ctx: &mut BoCtx<'_>, ipa: &str) -> Result<Response, BoError> {
+    let grant = ctx.admin_grant(ipa)?;
     let Some(part) = ctx.parts.iter().find(|p| p.name == "logo" && p.file_name.is_some()) else {
         return refused(ctx, &grant, false, &ServiceError::invalid("logo", "no file"));
     };
@@ -270,18 +261,15 @@ pub fn logo(ctx: &mut BoCtx<'_>, ipa: &str) -> Response {
     match orgs::set_logo(&ctx.state.db, &actor(&grant), &grant.org.ipa_code, Some(data), &crate::clock::iso(ctx.now)) {
         Ok(()) => {
             ctx.session.flash("success", "Logo aggiornato.");
-            ctx.redirect(&format!("/operatore/{}/impostazioni", grant.org.ipa_code))
+            Ok(ctx.redirect(&format!("/operatore/{}/impostazioni", grant.org.ipa_code)))
         }
         Err(err) => refused(ctx, &grant, false, &err),
     }
 }
 
 /// `POST /operatore/{ipa}/impostazioni/sil`: a new generated SIL password, shown once.
-pub fn sil_password(ctx: &mut BoCtx<'_>, ipa: &str) -> Response {
-    let grant = match ctx.admin_grant(ipa) {
-        Ok(grant) => grant,
-        Err(response) => return response,
-    };
+pub fn sil_password(ctx: &mut BoCtx<'_>, ipa: &str) -> Result<Response, BoError> {
+    let grant = ctx.admin_grant(ipa)?;
     let set = passwords::random_password(15).and_then(|password| {
         orgs::set_sil_password(
             &ctx.state.db,
@@ -305,11 +293,8 @@ pub fn sil_password(ctx: &mut BoCtx<'_>, ipa: &str) -> Response {
 }
 
 /// `POST /operatore/{ipa}/impostazioni/inoltro`: the outcome-push target.
-pub fn push(ctx: &mut BoCtx<'_>, ipa: &str) -> Response {
-    let grant = match ctx.admin_grant(ipa) {
-        Ok(grant) => grant,
-        Err(response) => return response,
-    };
+pub fn push(ctx: &mut BoCtx<'_>, ipa: &str) -> Result<Response, BoError> {
+    let grant = ctx.admin_grant(ipa)?;
     let secret = ctx.form.text("push-secret");
     let settings = PushSettings {
         url: Some(ctx.form.text("push-url").trim().to_owned()),
@@ -325,7 +310,7 @@ pub fn push(ctx: &mut BoCtx<'_>, ipa: &str) -> Response {
     ) {
         Ok(_) => {
             ctx.session.flash("success", "Inoltro degli esiti salvato.");
-            ctx.redirect(&format!("/operatore/{}/impostazioni", grant.org.ipa_code))
+            Ok(ctx.redirect(&format!("/operatore/{}/impostazioni", grant.org.ipa_code)))
         }
         Err(err) => refused(ctx, &grant, false, &err),
     }
@@ -333,11 +318,8 @@ pub fn push(ctx: &mut BoCtx<'_>, ipa: &str) -> Response {
 
 /// `POST /operatore/{ipa}/impostazioni/privacy`: publishes the typed text as the next version of
 /// the org's privacy notice.
-pub fn privacy(ctx: &mut BoCtx<'_>, ipa: &str) -> Response {
-    let grant = match ctx.admin_grant(ipa) {
-        Ok(grant) => grant,
-        Err(response) => return response,
-    };
+pub fn privacy(ctx: &mut BoCtx<'_>, ipa: &str) -> Result<Response, BoError> {
+    let grant = ctx.admin_grant(ipa)?;
     let text = ctx.form.text("privacy-notice");
     match privacy_notices::publish(
         &ctx.state.db,
@@ -348,7 +330,7 @@ pub fn privacy(ctx: &mut BoCtx<'_>, ipa: &str) -> Response {
     ) {
         Ok(version) => {
             ctx.session.flash("success", format!("Informativa privacy pubblicata: versione {version}."));
-            ctx.redirect(&format!("/operatore/{}/impostazioni", grant.org.ipa_code))
+            Ok(ctx.redirect(&format!("/operatore/{}/impostazioni", grant.org.ipa_code)))
         }
         Err(ServiceError::Invalid { field, .. }) if field == "privacy-notice" && text.trim().is_empty() => {
             let message = "Il testo dell'informativa privacy è vuoto: scrivi l'informativa prima di pubblicarla.";
@@ -360,19 +342,16 @@ pub fn privacy(ctx: &mut BoCtx<'_>, ipa: &str) -> Response {
 
 /// `POST /operatore/{ipa}/impostazioni/stato`: app admins only; one step at a time
 /// (`domain::org::OrgState::change_to`).
-pub fn state(ctx: &mut BoCtx<'_>, ipa: &str) -> Response {
-    let grant = match ctx.admin_grant(ipa) {
-        Ok(grant) => grant,
-        Err(response) => return response,
-    };
+pub fn state(ctx: &mut BoCtx<'_>, ipa: &str) -> Result<Response, BoError> {
+    let grant = ctx.admin_grant(ipa)?;
     if !grant.app_admin {
-        return ui::errors::forbidden("Lo stato dell'ente è cambiato dall'amministratore dell'applicazione.");
+        return Err(BoError::Forbidden("Lo stato dell'ente è cambiato dall'amministratore dell'applicazione."));
     }
     let changes = OrgChanges { state: Some(ctx.form.text("state")), ..OrgChanges::default() };
     match orgs::set_org(&ctx.state.db, &actor(&grant), &grant.org.ipa_code, &changes, &crate::clock::iso(ctx.now)) {
         Ok(org) => {
             ctx.session.flash("success", format!("Stato dell'ente: {}.", org.state.code()));
-            ctx.redirect(&format!("/operatore/{}/impostazioni", grant.org.ipa_code))
+            Ok(ctx.redirect(&format!("/operatore/{}/impostazioni", grant.org.ipa_code)))
         }
         Err(ServiceError::Invalid { field, .. }) if field == "state" => {
             let message = "Passaggio di stato non consentito: un ente passa da INSERITO a PRE-ESERCIZIO a ESERCIZIO, un passo alla volta.";

@@ -5,13 +5,11 @@ use maud::html;
 
 use super::super::authz::{self, Deny};
 use super::super::session::Citizen;
-use super::super::ui::errors;
 use super::super::{Response, forms::encode};
-use super::{Ctx, error_page, euro, grouped};
+use super::{Ctx, PageError, euro, grouped};
 use crate::config::CitizenAuthMode;
 use crate::domain::{Email, FiscalCode};
 use crate::services::portal;
-use crate::services::portal::PortalError;
 use crate::web::ui::format::{date_it, datetime_it};
 
 /// Demo citizens (the demo's debtors).
@@ -44,16 +42,16 @@ fn header_identity(ctx: &Ctx<'_>) -> Option<Citizen> {
 }
 
 /// `GET /accedi`.
-pub fn login(ctx: &mut Ctx<'_>) -> Response {
+pub fn login(ctx: &mut Ctx<'_>) -> Result<Response, PageError> {
     if let Some(citizen) = header_identity(ctx) {
         if ctx.session.citizen().as_ref().map(|c| &c.fiscal_code) != Some(&citizen.fiscal_code) {
             let now = ctx.now;
             if let Err(err) = ctx.session.login(ctx.state, &citizen, now) {
-                return error_page(ctx, &PortalError::from(err));
+                return Err(err.into());
             }
             tracing::info!(target: "security", method = "headers", "citizen logged in");
         }
-        return ctx.redirect("/area-personale");
+        return Ok(ctx.redirect("/area-personale"));
     }
     let demo = ctx.state.demo;
     let csrf = ctx.csrf();
@@ -81,30 +79,30 @@ pub fn login(ctx: &mut Ctx<'_>) -> Response {
             }
         }
     };
-    ctx.page("Accedi", body)
+    Ok(ctx.page("Accedi", body))
 }
 
 /// `GET /accedi/oidc`: keeps state, nonce and PKCE verifier in the session and sends the browser
 /// to the provider.
-pub fn oidc_start(ctx: &mut Ctx<'_>) -> Response {
+pub fn oidc_start(ctx: &mut Ctx<'_>) -> Result<Response, PageError> {
     let Some(client) = &ctx.state.oidc else {
-        return errors::not_found();
+        return Err(PageError::NotFound);
     };
     match client.start() {
         Ok((pending, url)) => {
             ctx.session.data.oidc = Some(pending);
             ctx.session.touch();
-            Response::empty(303).with_header("Location", url).with_header("Cache-Control", "no-store")
+            Ok(Response::empty(303).with_header("Location", url).with_header("Cache-Control", "no-store"))
         }
-        Err(err) => oidc_refused(ctx, &err),
+        Err(err) => Err(err.into()),
     }
 }
 
 /// The redirect URI: checks `state` against the session, exchanges the code, verifies the ID
 /// token and logs the citizen in. The pending login is used once, whatever the outcome.
-pub fn oidc_callback(ctx: &mut Ctx<'_>) -> Response {
+pub fn oidc_callback(ctx: &mut Ctx<'_>) -> Result<Response, PageError> {
     let Some(client) = &ctx.state.oidc else {
-        return errors::not_found();
+        return Err(PageError::NotFound);
     };
     let pending = ctx.session.data.oidc.take();
     ctx.session.touch();
@@ -121,10 +119,7 @@ pub fn oidc_callback(ctx: &mut Ctx<'_>) -> Response {
         }
         _ => Err(crate::oidc::OidcError::StateMismatch),
     };
-    let identity = match result {
-        Ok(identity) => identity,
-        Err(err) => return oidc_refused(ctx, &err),
-    };
+    let identity = result?;
     let citizen = Citizen {
         fiscal_code: identity.fiscal_code,
         name: identity.name,
@@ -133,62 +128,23 @@ pub fn oidc_callback(ctx: &mut Ctx<'_>) -> Response {
     };
     let now = ctx.now;
     if let Err(err) = ctx.session.login(ctx.state, &citizen, now) {
-        return error_page(ctx, &PortalError::from(err));
+        return Err(err.into());
     }
     tracing::info!(target: "security", method = "oidc", "citizen logged in");
     if !citizen.name.is_empty() {
         ctx.session.flash("success", format!("Benvenuto, {}.", citizen.name));
     }
-    ctx.redirect("/area-personale")
-}
-
-/// The page of a refused OpenID Connect login, in Italian; the reason is logged, not shown.
-fn oidc_refused(ctx: &mut Ctx<'_>, err: &crate::oidc::OidcError) -> Response {
-    use crate::oidc::OidcError as E;
-    tracing::warn!(target: "security", error = %err, "OpenID Connect login refused");
-    let (status, text) = match err {
-        E::Discovery(_) | E::Jwks(_) | E::Token(_) | E::Random(_) => {
-            (502, "Il servizio di identità digitale non risponde. Riprova più tardi.")
-        }
-        E::Provider(_) => {
-            (403, "L'accesso è stato annullato o non è stato autorizzato dal gestore dell'identità digitale.")
-        }
-        E::StateMismatch => (400, "La richiesta di accesso è scaduta o non è valida: riprova ad accedere."),
-        E::NoFiscalCode(_) => {
-            (403, "Accesso non riuscito: il gestore dell'identità digitale non ha comunicato un codice fiscale valido.")
-        }
-        E::Malformed(_)
-        | E::UnsupportedAlgorithm(_)
-        | E::UnknownKey
-        | E::BadSignature
-        | E::WrongIssuer(_)
-        | E::WrongAudience
-        | E::Expired
-        | E::WrongNonce => (
-            403,
-            "Accesso non riuscito: la risposta del gestore dell'identità digitale non è valida. Riprova ad accedere.",
-        ),
-    };
-    ctx.page_with(
-        status,
-        "Accesso non riuscito",
-        html! {
-            h1 { "Accesso non riuscito" }
-            div class="alert alert-danger oidc-refused" role="alert" { (text) }
-            p { a href="/accedi" { "Torna alla pagina di accesso" } " · " a href="/" { "Torna alla pagina iniziale" } }
-        },
-        Vec::new(),
-    )
+    Ok(ctx.redirect("/area-personale"))
 }
 
 /// `POST /accedi/demo`: only with `--demo`.
-pub fn demo_login(ctx: &mut Ctx<'_>) -> Response {
+pub fn demo_login(ctx: &mut Ctx<'_>) -> Result<Response, PageError> {
     if !ctx.state.demo {
-        return errors::not_found();
+        return Err(PageError::NotFound);
     }
     let code = ctx.form.text("cittadino");
     let Some((code, name)) = DEMO_CITIZENS.iter().find(|(c, _)| *c == code) else {
-        return errors::bad_request("Cittadino di prova sconosciuto.");
+        return Err(PageError::BadRequest("Cittadino di prova sconosciuto."));
     };
     let citizen = Citizen {
         fiscal_code: (*code).to_owned(),
@@ -198,24 +154,19 @@ pub fn demo_login(ctx: &mut Ctx<'_>) -> Response {
     };
     let now = ctx.now;
     if let Err(err) = ctx.session.login(ctx.state, &citizen, now) {
-        return error_page(ctx, &PortalError::from(err));
+        return Err(err.into());
     }
     ctx.session.flash("success", format!("Benvenuto, {name}."));
-    ctx.redirect("/area-personale")
+    Ok(ctx.redirect("/area-personale"))
 }
 
 /// `POST /esci`.
-pub fn logout(ctx: &mut Ctx<'_>) -> Response {
+pub fn logout(ctx: &mut Ctx<'_>) -> Result<Response, PageError> {
     let now = ctx.now;
     if let Err(err) = ctx.session.logout(ctx.state, now) {
-        return error_page(ctx, &PortalError::from(err));
+        return Err(err.into());
     }
-    ctx.redirect("/")
-}
-
-fn login_needed(ctx: &mut Ctx<'_>) -> Response {
-    ctx.session.flash("info", "Accedi per vedere la tua area personale.");
-    ctx.redirect("/accedi")
+    Ok(ctx.redirect("/"))
 }
 
 /// Component: the tabs of the personal area.
@@ -233,15 +184,12 @@ fn tabs(active: &str) -> maud::Markup {
 }
 
 /// `GET /area-personale`: open positions of the citizen across orgs.
-pub fn my_debts(ctx: &mut Ctx<'_>) -> Response {
+pub fn my_debts(ctx: &mut Ctx<'_>) -> Result<Response, PageError> {
     let citizen = match authz::citizen(ctx.session) {
         Ok(c) => c,
-        Err(Deny::NotLoggedIn | Deny::NotYours) => return login_needed(ctx),
+        Err(Deny::NotLoggedIn | Deny::NotYours) => return Err(PageError::LoginNeeded),
     };
-    let debts = match portal::debts_of(&ctx.state.db, &citizen.fiscal_code) {
-        Ok(list) => list,
-        Err(err) => return error_page(ctx, &err),
-    };
+    let debts = portal::debts_of(&ctx.state.db, &citizen.fiscal_code)?;
     let csrf = ctx.csrf();
     let body = html! {
         h1 { "Area personale" }
@@ -272,19 +220,16 @@ pub fn my_debts(ctx: &mut Ctx<'_>) -> Response {
             } }
         }
     };
-    ctx.page("I miei debiti", body)
+    Ok(ctx.page("I miei debiti", body))
 }
 
 /// `GET /area-personale/pagamenti`: the citizen's receipts.
-pub fn my_payments(ctx: &mut Ctx<'_>) -> Response {
+pub fn my_payments(ctx: &mut Ctx<'_>) -> Result<Response, PageError> {
     let citizen = match authz::citizen(ctx.session) {
         Ok(c) => c,
-        Err(_) => return login_needed(ctx),
+        Err(_) => return Err(PageError::LoginNeeded),
     };
-    let list = match portal::receipts_of(&ctx.state.db, &citizen.fiscal_code) {
-        Ok(list) => list,
-        Err(err) => return error_page(ctx, &err),
-    };
+    let list = portal::receipts_of(&ctx.state.db, &citizen.fiscal_code)?;
     let body = html! {
         h1 { "Area personale" }
         (tabs("I miei pagamenti"))
@@ -299,14 +244,14 @@ pub fn my_payments(ctx: &mut Ctx<'_>) -> Response {
             }
         }
     };
-    ctx.page("I miei pagamenti", body)
+    Ok(ctx.page("I miei pagamenti", body))
 }
 
 /// `GET /area-personale/profilo`.
-pub fn profile(ctx: &mut Ctx<'_>) -> Response {
+pub fn profile(ctx: &mut Ctx<'_>) -> Result<Response, PageError> {
     let citizen = match authz::citizen(ctx.session) {
         Ok(c) => c,
-        Err(_) => return login_needed(ctx),
+        Err(_) => return Err(PageError::LoginNeeded),
     };
     let csrf = ctx.csrf();
     let body = html! {
@@ -325,13 +270,13 @@ pub fn profile(ctx: &mut Ctx<'_>) -> Response {
             button type="submit" class="btn btn-primary" { "Salva" }
         }
     };
-    ctx.page("Profilo", body)
+    Ok(ctx.page("Profilo", body))
 }
 
 /// `POST /area-personale/profilo`.
-pub fn profile_post(ctx: &mut Ctx<'_>) -> Response {
+pub fn profile_post(ctx: &mut Ctx<'_>) -> Result<Response, PageError> {
     if authz::citizen(ctx.session).is_err() {
-        return login_needed(ctx);
+        return Err(PageError::LoginNeeded);
     }
     let text = ctx.form.text("email");
     if text.is_empty() {
@@ -340,19 +285,19 @@ pub fn profile_post(ctx: &mut Ctx<'_>) -> Response {
         ctx.session.set_citizen_email(Some(email.as_str().to_owned()));
     } else {
         ctx.session.flash("danger", "Inserisci un indirizzo e-mail valido.");
-        return ctx.redirect("/area-personale/profilo");
+        return Ok(ctx.redirect("/area-personale/profilo"));
     }
     ctx.session.flash("success", "Profilo aggiornato.");
-    ctx.redirect("/area-personale/profilo")
+    Ok(ctx.redirect("/area-personale/profilo"))
 }
 
 /// `GET /ricevute/{id}` and `/ricevute/{id}/xml`: the receipt, to its payer only.
-pub fn receipt(ctx: &mut Ctx<'_>, id: &str, xml: bool) -> Response {
+pub fn receipt(ctx: &mut Ctx<'_>, id: &str, xml: bool) -> Result<Response, PageError> {
     receipt_as(ctx, id, if xml { ReceiptFormat::Xml } else { ReceiptFormat::Page })
 }
 
 /// `GET /ricevute/{id}/pdf`: the receipt (quietanza) as PDF, with the page's access rules.
-pub fn receipt_pdf(ctx: &mut Ctx<'_>, id: &str) -> Response {
+pub fn receipt_pdf(ctx: &mut Ctx<'_>, id: &str) -> Result<Response, PageError> {
     receipt_as(ctx, id, ReceiptFormat::Pdf)
 }
 
@@ -363,47 +308,44 @@ enum ReceiptFormat {
     Pdf,
 }
 
-fn receipt_as(ctx: &mut Ctx<'_>, id: &str, format: ReceiptFormat) -> Response {
+fn receipt_as(ctx: &mut Ctx<'_>, id: &str, format: ReceiptFormat) -> Result<Response, PageError> {
     let xml = format == ReceiptFormat::Xml;
     let Ok(id) = id.parse::<i64>() else {
-        return errors::not_found();
+        return Err(PageError::NotFound);
     };
     let found = match portal::receipt(&ctx.state.db, id) {
         Ok(Some(r)) if r.pays() => r,
-        Ok(_) => return errors::not_found(),
-        Err(err) => return error_page(ctx, &err),
+        Ok(_) => return Err(PageError::NotFound),
+        Err(err) => return Err(err.into()),
     };
     let signature = ctx.query.get("firma").map(str::to_owned);
     if authz::receipt(&ctx.state.db, &ctx.state.links, ctx.session, &found, signature.as_deref()).is_err() {
-        return errors::forbidden(
+        return Err(PageError::Forbidden(
             "Questa ricevuta è visibile solo a chi ha effettuato il pagamento, all'intestatario dopo l'accesso, o tramite il collegamento ricevuto per e-mail.",
-        );
+        ));
     }
     if format == ReceiptFormat::Pdf {
-        let view = match crate::services::documents::stored_receipt_view(&ctx.state.db, found.clone()) {
-            Ok(view) => view,
-            Err(err) => return error_page(ctx, &err.into()),
-        };
+        let view = crate::services::documents::stored_receipt_view(&ctx.state.db, found.clone())?;
         return match crate::pdf::receipt_pdf(&view) {
-            Ok(bytes) => Response { status: 200, headers: Vec::new(), body: bytes }
+            Ok(bytes) => Ok(Response { status: 200, headers: Vec::new(), body: bytes }
                 .with_header("Content-Type", "application/pdf")
                 .with_header("Content-Disposition", format!("inline; filename=\"ricevuta-{}.pdf\"", found.iuv))
-                .with_header("Cache-Control", "private, no-store"),
+                .with_header("Cache-Control", "private, no-store")),
             Err(err) => {
                 tracing::error!(error = %err, "cannot render a receipt");
-                errors::internal_error(0)
+                Err(PageError::Internal)
             }
         };
     }
     if xml {
-        return Response::text(200, "application/xml; charset=utf-8", found.request_xml.clone()).with_header(
+        return Ok(Response::text(200, "application/xml; charset=utf-8", found.request_xml.clone()).with_header(
             "Content-Disposition",
             format!(
                 "attachment; filename=\"ricevuta-{}-{}.xml\"",
                 found.iuv,
                 found.receipt_id.chars().filter(char::is_ascii_alphanumeric).collect::<String>()
             ),
-        );
+        ));
     }
     let query = signature.map(|s| format!("?firma={}", encode(&s))).unwrap_or_default();
     let r = &found;
@@ -428,5 +370,5 @@ fn receipt_as(ctx: &mut Ctx<'_>, id: &str, format: ReceiptFormat) -> Response {
             a class="btn btn-outline-primary" href={ "/ricevute/" (r.id) "/xml" (query) } { "Scarica la ricevuta (XML)" }
         }
     };
-    ctx.page("Ricevuta", body)
+    Ok(ctx.page("Ricevuta", body))
 }

@@ -7,15 +7,14 @@
 use maud::html;
 
 use super::super::Response;
-use super::super::ui::errors;
-use super::{Ctx, error_page, euro, grouped};
+use super::{Ctx, PageError, euro, grouped};
 use crate::config::HttpUrl;
 use crate::domain::{CartState, Email, NoticeNumber};
 use crate::pagopa::checkout;
 use crate::services::portal::{self, CartOutcome, NewCart, PortalError};
 
 /// `GET /carrello`.
-pub fn page(ctx: &mut Ctx<'_>) -> Response {
+pub fn page(ctx: &mut Ctx<'_>) -> Result<Response, PageError> {
     // Lines that can no longer be paid (paid elsewhere, annulled) leave the cart with a message.
     let mut views = Vec::new();
     let mut kept = Vec::new();
@@ -129,36 +128,36 @@ pub fn page(ctx: &mut Ctx<'_>) -> Response {
             }
         }
     };
-    ctx.page("Carrello", body)
+    Ok(ctx.page("Carrello", body))
 }
 
 /// `POST /carrello/aggiungi` (ente, avviso).
-pub fn add(ctx: &mut Ctx<'_>) -> Response {
+pub fn add(ctx: &mut Ctx<'_>) -> Result<Response, PageError> {
     let (org, code) = (ctx.form.text("ente"), ctx.form.text("avviso"));
     let added =
         portal::parse_notice_code(&ctx.state.db, &org, &code).and_then(|n| super::pay::add_to_cart(ctx, &org, &n));
     match added {
         Ok(()) => {
             ctx.session.flash("success", "Avviso aggiunto al carrello.");
-            ctx.redirect("/carrello")
+            Ok(ctx.redirect("/carrello"))
         }
-        Err(err) => error_page(ctx, &err),
+        Err(err) => Err(err.into()),
     }
 }
 
 /// `POST /carrello/rimuovi` (avviso).
-pub fn remove(ctx: &mut Ctx<'_>) -> Response {
+pub fn remove(ctx: &mut Ctx<'_>) -> Result<Response, PageError> {
     let notice = ctx.form.text("avviso");
     ctx.session.data.cart.retain(|(_, n)| *n != notice);
     ctx.session.touch();
-    ctx.redirect("/carrello")
+    Ok(ctx.redirect("/carrello"))
 }
 
 /// `POST /carrello/email`: mails a PIN to verify the payer's address.
-pub fn email(ctx: &mut Ctx<'_>) -> Response {
+pub fn email(ctx: &mut Ctx<'_>) -> Result<Response, PageError> {
     let Ok(email) = Email::parse(&ctx.form.text("email")) else {
         ctx.session.flash("danger", "Inserisci un indirizzo e-mail valido.");
-        return ctx.redirect("/carrello");
+        return Ok(ctx.redirect("/carrello"));
     };
     let issued =
         portal::issue_pin(&ctx.state.db, &ctx.state.links, ctx.session.id_hash(), email.as_str(), ctx.now, |pin| {
@@ -175,14 +174,14 @@ pub fn email(ctx: &mut Ctx<'_>) -> Response {
             ctx.session.data.pending_email = Some(email.as_str().to_lowercase());
             ctx.session.data.verified_email = None;
             ctx.session.flash("info", "Ti abbiamo inviato un codice di verifica.");
-            ctx.redirect("/carrello")
+            Ok(ctx.redirect("/carrello"))
         }
-        Err(err) => error_page(ctx, &err),
+        Err(err) => Err(err.into()),
     }
 }
 
 /// `POST /carrello/pin`.
-pub fn pin(ctx: &mut Ctx<'_>) -> Response {
+pub fn pin(ctx: &mut Ctx<'_>) -> Result<Response, PageError> {
     match portal::check_pin(
         &ctx.state.db,
         &ctx.state.links,
@@ -194,42 +193,39 @@ pub fn pin(ctx: &mut Ctx<'_>) -> Response {
             ctx.session.data.verified_email = Some(email);
             ctx.session.data.pending_email = None;
             ctx.session.flash("success", "Indirizzo e-mail verificato.");
-            ctx.redirect("/carrello")
+            Ok(ctx.redirect("/carrello"))
         }
         Err(err) => {
             let (_, text) = super::describe(&err);
             ctx.session.flash("danger", text);
-            ctx.redirect("/carrello")
+            Ok(ctx.redirect("/carrello"))
         }
     }
 }
 
 /// `POST /carrello/paga`: records the cart and sends the browser to pagoPA Checkout.
-pub fn pay(ctx: &mut Ctx<'_>) -> Response {
+pub fn pay(ctx: &mut Ctx<'_>) -> Result<Response, PageError> {
     if ctx.form.get("privacy") != Some("1") {
         ctx.session.flash("danger", "Per pagare devi dichiarare di aver letto l'informativa privacy.");
-        return ctx.redirect("/carrello");
+        return Ok(ctx.redirect("/carrello"));
     }
     let citizen = ctx.session.citizen();
     let email = citizen.as_ref().and_then(|c| c.email.clone()).or_else(|| ctx.session.data.verified_email.clone());
     let Some(email) = email else {
         ctx.session.flash("danger", "Verifica il tuo indirizzo e-mail prima di pagare.");
-        return ctx.redirect("/carrello");
+        return Ok(ctx.redirect("/carrello"));
     };
     let views = match portal::load_cart(&ctx.state.db, &ctx.session.cart_lines(), ctx.today()) {
         Ok(views) if !views.is_empty() => views,
-        Ok(_) => return error_page(ctx, &PortalError::EmptyCart),
-        Err(err) => return error_page(ctx, &err),
+        Ok(_) => return Err(PortalError::EmptyCart.into()),
+        Err(err) => return Err(err.into()),
     };
     let new = NewCart {
         session_hash: ctx.session.id_hash(),
         payer_email: Some(&email),
         citizen_id: citizen.as_ref().map(|c| c.fiscal_code.as_str()),
     };
-    let cart = match portal::prepare_cart(&ctx.state.db, &views, &new, &ctx.iso_now()) {
-        Ok(cart) => cart,
-        Err(err) => return error_page(ctx, &err),
-    };
+    let cart = portal::prepare_cart(&ctx.state.db, &views, &new, &ctx.iso_now())?;
     let base = ctx.public_url();
     let request = checkout::Cart {
         notices: checkout::CartNotice::of_views(&views),
@@ -248,16 +244,16 @@ pub fn pay(ctx: &mut Ctx<'_>) -> Response {
     match checkout::create_cart(base_url, node.subscription_key.expose(), &request, false) {
         Ok(url) => {
             if let Err(err) = portal::cart_sent(&ctx.state.db, cart.id, Some(&url), &ctx.iso_now()) {
-                return error_page(ctx, &err);
+                return Err(err.into());
             }
             tracing::info!(cart = %cart.token, "cart sent to Checkout");
-            ctx.redirect(&url)
+            Ok(ctx.redirect(&url))
         }
         Err(err) => {
             tracing::error!(error = %err, "Checkout refused or unreachable");
             let _ = portal::cart_sent(&ctx.state.db, cart.id, None, &ctx.iso_now());
             ctx.session.flash("danger", "Il servizio pagoPA non è raggiungibile in questo momento. Nessun pagamento è stato effettuato: riprova tra qualche minuto.");
-            ctx.redirect("/carrello")
+            Ok(ctx.redirect("/carrello"))
         }
     }
 }
@@ -271,11 +267,11 @@ fn own_cart(ctx: &Ctx<'_>, token: &str) -> Result<Option<CartOutcome>, PortalErr
 }
 
 /// `GET /carrello/esito/{token}`: waits for the receipts, then shows the outcome.
-pub fn outcome(ctx: &mut Ctx<'_>, token: &str) -> Response {
+pub fn outcome(ctx: &mut Ctx<'_>, token: &str) -> Result<Response, PageError> {
     let found = match own_cart(ctx, token) {
         Ok(Some(found)) => found,
-        Ok(None) => return errors::not_found(),
-        Err(err) => return error_page(ctx, &err),
+        Ok(None) => return Err(PageError::NotFound),
+        Err(err) => return Err(err.into()),
     };
     if !found.paid {
         let status_url = format!("/carrello/stato/{token}");
@@ -289,7 +285,7 @@ pub fn outcome(ctx: &mut Ctx<'_>, token: &str) -> Response {
             }
             p { "Se la pagina non si aggiorna da sola, " a href={ "/carrello/esito/" (token) } { "aggiornala" } "." }
         };
-        return ctx.page_with(200, "Verifica del pagamento", body, vec!["mypay-portal.js"]);
+        return Ok(ctx.page_with(200, "Verifica del pagamento", body, vec!["mypay-portal.js"]));
     }
     if found.cart.state != CartState::Paid {
         let base = ctx.public_url();
@@ -306,7 +302,7 @@ pub fn outcome(ctx: &mut Ctx<'_>, token: &str) -> Response {
         );
         let mail = found.cart.payer_email.as_deref().map(|to| (to, "Ricevuta del pagamento pagoPA", body.as_str()));
         if let Err(err) = portal::cart_paid(&ctx.state.db, found.cart.id, mail, &ctx.iso_now()) {
-            return error_page(ctx, &err);
+            return Err(err.into());
         }
         let paid: Vec<String> = found.cart.items.iter().map(|i| i.notice_number.clone()).collect();
         ctx.session.data.cart.retain(|(_, n)| !paid.contains(n));
@@ -327,38 +323,38 @@ pub fn outcome(ctx: &mut Ctx<'_>, token: &str) -> Response {
             }
         }
     };
-    ctx.page("Pagamento eseguito", body)
+    Ok(ctx.page("Pagamento eseguito", body))
 }
 
 /// `GET /carrello/stato/{token}`: JSON for the outcome page's script.
-pub fn status(ctx: &mut Ctx<'_>, token: &str) -> Response {
+pub fn status(ctx: &mut Ctx<'_>, token: &str) -> Result<Response, PageError> {
     match own_cart(ctx, token) {
         Ok(Some(found)) => {
-            Response::json(200, &serde_json::json!({ "paid": found.paid, "state": found.cart.state.code() }))
+            Ok(Response::json(200, &serde_json::json!({ "paid": found.paid, "state": found.cart.state.code() })))
         }
-        Ok(None) => Response::json(404, &serde_json::json!({ "error": "not found" })),
+        Ok(None) => Ok(Response::json(404, &serde_json::json!({ "error": "not found" }))),
         Err(err) => {
             tracing::error!(error = %err, "cart status");
-            Response::json(500, &serde_json::json!({ "error": "internal" }))
+            Ok(Response::json(500, &serde_json::json!({ "error": "internal" })))
         }
     }
 }
 
 /// `GET /carrello/annullato/{token}` and `/carrello/errore/{token}`: back to the cart.
-pub fn abandoned(ctx: &mut Ctx<'_>, token: &str, cancelled: bool) -> Response {
+pub fn abandoned(ctx: &mut Ctx<'_>, token: &str, cancelled: bool) -> Result<Response, PageError> {
     let found = match own_cart(ctx, token) {
         Ok(Some(found)) => found,
-        Ok(None) => return errors::not_found(),
-        Err(err) => return error_page(ctx, &err),
+        Ok(None) => return Err(PageError::NotFound),
+        Err(err) => return Err(err.into()),
     };
     if found.paid {
         // The receipts say otherwise: trust them, not the browser's return.
-        return ctx.redirect(&format!("/carrello/esito/{token}"));
+        return Ok(ctx.redirect(&format!("/carrello/esito/{token}")));
     }
     if found.cart.state == CartState::InPayment
         && let Err(err) = portal::cart_abandoned(&ctx.state.db, found.cart.id, cancelled, &ctx.iso_now())
     {
-        return error_page(ctx, &err);
+        return Err(err.into());
     }
     if cancelled {
         ctx.session.flash(
@@ -371,5 +367,5 @@ pub fn abandoned(ctx: &mut Ctx<'_>, token: &str, cancelled: bool) -> Response {
             "Il pagamento non è andato a buon fine: nessun importo è stato addebitato. Puoi riprovare.",
         );
     }
-    ctx.redirect("/carrello")
+    Ok(ctx.redirect("/carrello"))
 }

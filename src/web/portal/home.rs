@@ -3,8 +3,7 @@
 use maud::{Markup, html};
 
 use super::super::Response;
-use super::super::ui::errors;
-use super::Ctx;
+use super::{Ctx, PageError};
 use crate::services::portal_catalog;
 
 /// What the home page shows of one org.
@@ -17,7 +16,7 @@ pub struct OrgCard {
 }
 
 /// `GET /`.
-pub fn page(ctx: &mut Ctx<'_>) -> Response {
+pub fn page(ctx: &mut Ctx<'_>) -> Result<Response, PageError> {
     match portal_catalog::orgs_in_production(&ctx.state.db) {
         Ok(list) => {
             let cards: Vec<OrgCard> = list
@@ -30,11 +29,11 @@ pub fn page(ctx: &mut Ctx<'_>) -> Response {
                     info_text: org.info_text,
                 })
                 .collect();
-            ctx.page("Enti", view(&cards))
+            Ok(ctx.page("Enti", view(&cards)))
         }
         Err(err) => {
             tracing::error!(error = %err, "home: cannot list orgs");
-            errors::internal_error(0)
+            Err(PageError::Internal)
         }
     }
 }

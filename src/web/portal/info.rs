@@ -5,9 +5,8 @@
 use maud::html;
 
 use super::super::Response;
-use super::super::ui::errors;
 use super::super::ui::format::{date_it, datetime_it};
-use super::Ctx;
+use super::{Ctx, PageError};
 use crate::services::portal::PRIVACY_VERSION;
 use crate::services::portal_catalog::{self, OrgOffer};
 use crate::services::privacy_notices;
@@ -41,9 +40,9 @@ fn own_notice_html(notice: &PrivacyNoticeRecord) -> maud::Markup {
 }
 
 /// `GET /enti/{ipa}`.
-pub fn org(ctx: &mut Ctx<'_>, ipa: &str) -> Response {
+pub fn org(ctx: &mut Ctx<'_>, ipa: &str) -> Result<Response, PageError> {
     let Some(OrgOffer { org, spontaneous_types: types }) = org_offer(ctx, ipa) else {
-        return errors::not_found();
+        return Err(PageError::NotFound);
     };
     let base = ctx.public_url();
     let spontaneous = org.functionalities.iter().any(|f| f == "PAGAMENTO_SPONTANEO");
@@ -88,13 +87,13 @@ pub fn org(ctx: &mut Ctx<'_>, ipa: &str) -> Response {
             }
         }
     };
-    ctx.page(&org.name, body)
+    Ok(ctx.page(&org.name, body))
 }
 
 /// `GET /enti/{ipa}/privacy`: the privacy notice, a template filled with the org's data.
-pub fn privacy(ctx: &mut Ctx<'_>, ipa: &str) -> Response {
+pub fn privacy(ctx: &mut Ctx<'_>, ipa: &str) -> Result<Response, PageError> {
     let Some(OrgOffer { org, .. }) = org_offer(ctx, ipa) else {
-        return errors::not_found();
+        return Err(PageError::NotFound);
     };
     let contact = org.email.clone().unwrap_or_else(|| "l'indirizzo indicato sul sito istituzionale".to_owned());
     let notice = own_notice(ctx, org.id);
@@ -117,40 +116,40 @@ pub fn privacy(ctx: &mut Ctx<'_>, ipa: &str) -> Response {
         h2 class="h4" { "Diritti" }
         p { "Puoi chiedere l'accesso, la rettifica, la limitazione o opporti al trattamento scrivendo al titolare, e proporre reclamo al Garante per la protezione dei dati personali." }
     };
-    ctx.page("Informativa privacy", body)
+    Ok(ctx.page("Informativa privacy", body))
 }
 
 /// `GET /privacy/cookie`.
-pub fn cookies(ctx: &mut Ctx<'_>) -> Response {
+pub fn cookies(ctx: &mut Ctx<'_>) -> Result<Response, PageError> {
     let body = html! {
         h1 { "Informativa sui cookie" }
         p { "Questo portale usa un solo cookie tecnico, " code { "mypay_sid" } ", necessario a mantenere la sessione (il carrello, la verifica dell'indirizzo e-mail, l'accesso all'area personale) e a proteggere i moduli da invii fraudolenti." }
         p { "Il cookie scade alla chiusura del browser e dopo un'ora di inattività. Non usiamo cookie di profilazione né di terze parti e non raccogliamo statistiche: per questo non ti chiediamo il consenso." }
     };
-    ctx.page("Cookie", body)
+    Ok(ctx.page("Cookie", body))
 }
 
 /// `GET /accessibilita`.
-pub fn accessibility(ctx: &mut Ctx<'_>) -> Response {
+pub fn accessibility(ctx: &mut Ctx<'_>) -> Result<Response, PageError> {
     let body = html! {
         h1 { "Dichiarazione di accessibilità" }
         p { "Gli enti che usano questo portale si impegnano a renderlo accessibile in conformità alla Legge 4/2004 e alle Linee guida AgID sull'accessibilità degli strumenti informatici (WCAG 2.1 livello AA)." }
         p { "Le pagine sono costruite con Bootstrap Italia, funzionano senza JavaScript (tranne l'aggiornamento automatico dell'esito, che ha un'alternativa manuale) e sono verificate con controlli automatici di accessibilità." }
         p { "Per segnalare un problema di accessibilità scrivi all'ente a cui devi il pagamento; se la risposta non è soddisfacente puoi rivolgerti al Difensore civico per il digitale presso AgID." }
     };
-    ctx.page("Accessibilità", body)
+    Ok(ctx.page("Accessibilità", body))
 }
 
 /// `GET /dev/outbox`: the mails queued, only in the demo.
-pub fn outbox(ctx: &mut Ctx<'_>) -> Response {
+pub fn outbox(ctx: &mut Ctx<'_>) -> Result<Response, PageError> {
     if !ctx.state.demo {
-        return errors::not_found();
+        return Err(PageError::NotFound);
     }
     let mails = match crate::services::mail::recent(&ctx.state.db, 50) {
         Ok(list) => list,
         Err(err) => {
             tracing::error!(error = %err, "cannot read the outbox");
-            return errors::internal_error(0);
+            return Err(PageError::Internal);
         }
     };
     let body = html! {
@@ -167,5 +166,5 @@ pub fn outbox(ctx: &mut Ctx<'_>) -> Response {
         }
         @if mails.is_empty() { p { "Nessuna e-mail." } }
     };
-    ctx.page("Posta in uscita", body)
+    Ok(ctx.page("Posta in uscita", body))
 }

@@ -2,12 +2,14 @@
 //! pagoPA Checkout, the outcome read from the receipts, receipts, the citizen's own area, and the
 //! privacy pages.
 //!
-//! Every handler takes a [`Ctx`] built by `router::portal_call`, which has already loaded the
-//! session and, for form submissions, checked the CSRF token. Handlers parse, authorize, call a
-//! service and render; [`error_page`] is the one mapping of portal errors to Italian pages.
+//! Every handler takes a [`Ctx`] built by [`call`], which has already loaded the session and
+//! checked the route's guard: the CSRF token of a form submission, a citizen's login where the
+//! route needs one. Handlers parse, authorize, call a service and render, or return a
+//! [`PageError`]; `errors::error_response` is the one mapping of portal errors to Italian pages.
 
 pub mod account;
 pub mod cart;
+mod errors;
 pub mod home;
 pub mod info;
 pub mod pay;
@@ -16,14 +18,13 @@ pub mod sil;
 use maud::{Markup, html};
 
 use super::forms::Form;
-use super::router::{Page, Request};
+use super::router::{self, Auth, Params, PortalFn, Request, Route};
 use super::session::Session;
 use super::ui::layout::{self, Chrome};
-use super::{AppState, Response};
+use super::{AppState, Response, authz, ui};
 use crate::domain::Cents;
-use crate::services::ServiceError;
-use crate::services::payments::PaymentError;
-use crate::services::portal::PortalError;
+
+pub use errors::{PageError, describe};
 
 /// What a portal handler works with.
 pub struct Ctx<'a> {
@@ -81,120 +82,44 @@ impl Ctx<'_> {
     }
 }
 
-/// Runs the page's handler.
-pub fn handle(ctx: &mut Ctx<'_>, page: &Page) -> Response {
-    match page {
-        Page::Home => home::page(ctx),
-        Page::Org(ipa) => info::org(ctx, ipa),
-        Page::OrgPrivacy(ipa) => info::privacy(ctx, ipa),
-        Page::SpontaneousForm => pay::spontaneous_form(ctx),
-        Page::SpontaneousPost => pay::spontaneous_post(ctx),
-        Page::NoticeSearch => pay::notice_search(ctx),
-        Page::NoticePost => pay::notice_post(ctx),
-        Page::Cart => cart::page(ctx),
-        Page::CartAddPost => cart::add(ctx),
-        Page::CartRemovePost => cart::remove(ctx),
-        Page::CartEmailPost => cart::email(ctx),
-        Page::CartPinPost => cart::pin(ctx),
-        Page::CartPayPost => cart::pay(ctx),
-        Page::CartOutcome(token) => cart::outcome(ctx, token),
-        Page::CartStatus(token) => cart::status(ctx, token),
-        Page::CartCancelled(token) => cart::abandoned(ctx, token, true),
-        Page::CartError(token) => cart::abandoned(ctx, token, false),
-        Page::Receipt(id) => account::receipt(ctx, id, false),
-        Page::ReceiptXml(id) => account::receipt(ctx, id, true),
-        Page::ReceiptPdf(id) => account::receipt_pdf(ctx, id),
-        Page::NoticePdf(ipa, file) => pay::notice_pdf(ctx, ipa, file),
-        Page::Login => account::login(ctx),
-        Page::OidcStart => account::oidc_start(ctx),
-        Page::OidcCallback => account::oidc_callback(ctx),
-        Page::DemoLoginPost => account::demo_login(ctx),
-        Page::LogoutPost => account::logout(ctx),
-        Page::MyDebts => account::my_debts(ctx),
-        Page::MyPayments => account::my_payments(ctx),
-        Page::Profile => account::profile(ctx),
-        Page::ProfilePost => account::profile_post(ctx),
-        Page::Cookies => info::cookies(ctx),
-        Page::Accessibility => info::accessibility(ctx),
-        Page::DevOutbox => info::outbox(ctx),
-        Page::SilLanding(token) => sil::landing(ctx, token),
-        Page::SilPayPost(token) => sil::pay(ctx, token),
-        Page::SilReturn(token, how) => sil::back(ctx, token, how),
-    }
-}
-
-/// The Italian sentence for a portal error, and its status.
-pub fn describe(err: &PortalError) -> (u16, String) {
-    let text = |s: &str| s.to_owned();
-    match err {
-        PortalError::Payment(p) => match p {
-            PaymentError::UnknownOrg(_) => {
-                (404, text("L'ente indicato non è servito da questo portale. Controlla il codice fiscale dell'ente."))
+/// Runs a portal page: loads the session, reads the form (the body of a POST, the query of a GET),
+/// refuses a form POST whose CSRF token is missing or wrong before any handler runs, sends a
+/// visitor to the login page where the route needs a citizen, then stores the session and sets its
+/// cookie.
+pub(super) fn call(
+    state: &AppState,
+    route: &Route,
+    params: &Params,
+    request: &Request<'_>,
+    page: PortalFn,
+) -> Response {
+    router::with_session(state, request, |session, now| {
+        let raw = if request.method == "POST" { request.body } else { request.query.as_bytes() };
+        let form = match Form::parse(raw) {
+            Ok(form) => form,
+            Err(err) => {
+                tracing::info!(error = %err, "unreadable form");
+                return Err(ui::errors::bad_request("I dati inviati non sono leggibili."));
             }
-            PaymentError::UnknownNotice(_) => {
-                (404, text("Non abbiamo trovato un avviso con questo codice per l'ente indicato."))
+        };
+        let query = Form::parse(request.query.as_bytes()).unwrap_or_default();
+        if route.guard.csrf {
+            let is_form = request.header("content-type").is_some_and(|ct| {
+                ct.trim_start().to_ascii_lowercase().starts_with("application/x-www-form-urlencoded")
+            });
+            if !is_form || !form.get("csrf").is_some_and(|token| session.csrf_matches(token)) {
+                tracing::warn!(target: "security", page = route.name, "form refused: missing or wrong CSRF token");
+                return Err(ui::errors::forbidden_form());
             }
-            PaymentError::AlreadyPaid(_) => (409, text("Questo avviso risulta già pagato.")),
-            PaymentError::Annulled(_) => {
-                (409, text("Questo avviso è stato annullato dall'ente e non può essere pagato."))
-            }
-            PaymentError::Expired(_) => {
-                (409, text("Questo avviso è scaduto e non può più essere pagato. Contatta l'ente."))
-            }
-            PaymentError::Semantic(_) | PaymentError::Store(_) => {
-                (500, text("Non è stato possibile verificare l'avviso. Riprova più tardi."))
-            }
-        },
-        PortalError::BadNoticeCode => (400, text("Il codice avviso deve avere 18 cifre (oppure indica lo IUV).")),
-        PortalError::CartFull => (
-            409,
-            text(
-                "Il carrello contiene già 5 avvisi, il massimo consentito da pagoPA. Paga questi prima di aggiungerne altri.",
-            ),
-        ),
-        PortalError::MultiBeneficiary => (
-            409,
-            text(
-                "Un avviso destinato a più enti deve essere pagato da solo: svuota il carrello o pagalo separatamente.",
-            ),
-        ),
-        PortalError::AlreadyInCart => (409, text("L'avviso è già nel carrello.")),
-        PortalError::EmptyCart => (400, text("Il carrello è vuoto.")),
-        PortalError::PinRateLimited => (429, text("Hai richiesto troppi codici di verifica. Riprova tra un'ora.")),
-        PortalError::PinWrong => (400, text("Il codice di verifica non è corretto.")),
-        PortalError::PinExpired => (400, text("Il codice di verifica è scaduto: richiedine uno nuovo.")),
-        PortalError::PinUsed => (400, text("Il codice di verifica è già stato usato: richiedine uno nuovo.")),
-        PortalError::PinDead => (400, text("Troppi tentativi errati: richiedi un nuovo codice di verifica.")),
-        PortalError::Service(s) => match s {
-            ServiceError::NotFound(_) => (404, text("L'elemento richiesto non esiste.")),
-            ServiceError::Invalid { .. } | ServiceError::Rejected(_) | ServiceError::Conflict(_) => {
-                (400, text("I dati inseriti non sono validi."))
-            }
-            ServiceError::Store(_) | ServiceError::Internal(_) => {
-                (500, text("Si è verificato un errore del servizio. Riprova più tardi."))
-            }
-        },
-    }
-}
-
-/// The one error page of the portal.
-pub fn error_page(ctx: &mut Ctx<'_>, err: &PortalError) -> Response {
-    let (status, text) = describe(err);
-    if status >= 500 {
-        tracing::error!(error = %err, "portal error");
-    } else {
-        tracing::info!(error = %err, "portal request refused");
-    }
-    ctx.page_with(
-        status,
-        "Operazione non riuscita",
-        html! {
-            h1 { "Operazione non riuscita" }
-            div class="alert alert-danger" role="alert" { (text) }
-            p { a href="/" { "Torna alla pagina iniziale" } " · " a href="/carrello" { "Vai al carrello" } }
-        },
-        Vec::new(),
-    )
+        }
+        let mut ctx = Ctx { state, request, session, form, query, now };
+        let shown = if route.guard.auth == Auth::Citizen && authz::citizen(ctx.session).is_err() {
+            Err(PageError::LoginNeeded)
+        } else {
+            page(&mut ctx, params)
+        };
+        Ok(shown.unwrap_or_else(|err| errors::error_response(&mut ctx, err)))
+    })
 }
 
 /// Component: an amount as `€ 1.234,56`.

@@ -5,7 +5,7 @@ use maud::{Markup, html};
 
 use super::super::Response;
 use super::super::forms::encode;
-use super::{Ctx, error_page, euro, grouped};
+use super::{Ctx, PageError, euro, grouped};
 use crate::domain::form::{AMOUNT_FIELD, AmountRule, FieldKind, FieldProblem, FormDefinition};
 use crate::domain::{Cents, NoticeNumber};
 use crate::services::payments::PaymentView;
@@ -21,19 +21,6 @@ fn spontaneous_type(ctx: &Ctx<'_>, ipa: &str, code: &str) -> Option<(OrgRecord, 
         tracing::error!(error = %err, "cannot read debt type");
         None
     })
-}
-
-fn not_offered(ctx: &mut Ctx<'_>) -> Response {
-    ctx.page_with(
-        404,
-        "Pagamento non disponibile",
-        html! {
-            h1 { "Pagamento non disponibile" }
-            div class="alert alert-danger" role="alert" { "Questo tipo di pagamento non esiste o non è più disponibile online. Nessun dato è stato registrato." }
-            p { a href="/" { "Scegli un altro ente o servizio" } }
-        },
-        Vec::new(),
-    )
 }
 
 /// The Italian sentence for a field problem.
@@ -181,31 +168,25 @@ fn form_view(
 }
 
 /// `GET /spontaneo?codIpaEnte=&codTipo=`: the form of a spontaneous payment (MyPay's deep link).
-pub fn spontaneous_form(ctx: &mut Ctx<'_>) -> Response {
+pub fn spontaneous_form(ctx: &mut Ctx<'_>) -> Result<Response, PageError> {
     let (ipa, code) = (ctx.query.text("codIpaEnte"), ctx.query.text("codTipo"));
     let Some((org, t)) = spontaneous_type(ctx, &ipa, &code) else {
-        return not_offered(ctx);
+        return Err(PageError::NotOffered);
     };
-    let def = match spontaneous::form_for(&t) {
-        Ok(def) => def,
-        Err(err) => return error_page(ctx, &err.into()),
-    };
+    let def = spontaneous::form_for(&t)?;
     // The query carries codIpaEnte/codTipo only: start with an empty form.
     ctx.form = super::super::forms::Form::default();
     let body = form_view(ctx, &org, &t, &def, &[]);
-    ctx.page(&t.description, body)
+    Ok(ctx.page(&t.description, body))
 }
 
 /// `POST /spontaneo`.
-pub fn spontaneous_post(ctx: &mut Ctx<'_>) -> Response {
+pub fn spontaneous_post(ctx: &mut Ctx<'_>) -> Result<Response, PageError> {
     let (ipa, code) = (ctx.form.text("codIpaEnte"), ctx.form.text("codTipo"));
     let Some((org, t)) = spontaneous_type(ctx, &ipa, &code) else {
-        return not_offered(ctx);
+        return Err(PageError::NotOffered);
     };
-    let def = match spontaneous::form_for(&t) {
-        Ok(def) => def,
-        Err(err) => return error_page(ctx, &err.into()),
-    };
+    let def = spontaneous::form_for(&t)?;
     let mut problems: Vec<(String, String)> = Vec::new();
     let fixed = t.fixed_amount_cents.map(Cents::new);
     let form = ctx.form.clone();
@@ -241,14 +222,14 @@ pub fn spontaneous_post(ctx: &mut Ctx<'_>) -> Response {
     }
     let Some(filled) = filled.filter(|_| problems.is_empty()) else {
         let body = form_view(ctx, &org, &t, &def, &problems);
-        return ctx.page_with(422, &t.description, body, Vec::new());
+        return Ok(ctx.page_with(422, &t.description, body, Vec::new()));
     };
     let pay_now = form.get("azione") != Some("avviso");
     if pay_now {
         // Room in the cart is checked before anything is stored.
         let lines = ctx.session.cart_lines();
         if let Err(err) = portal::check_room_for_new(&ctx.state.db, &lines, ctx.today()) {
-            return error_page(ctx, &err);
+            return Err(err.into());
         }
     }
     let debtor_id = debtor.id.clone();
@@ -269,14 +250,14 @@ pub fn spontaneous_post(ctx: &mut Ctx<'_>) -> Response {
                     a class="btn btn-outline-primary" href="/" { "No, annulla" }
                 }
             };
-            return ctx.page("Pagamento già effettuato?", body);
+            return Ok(ctx.page("Pagamento già effettuato?", body));
         }
         Ok(_) => {}
-        Err(err) => return error_page(ctx, &err.into()),
+        Err(err) => return Err(err.into()),
     }
     let actor =
         ctx.session.citizen().map_or_else(|| "portal:anonymous".to_owned(), |c| format!("portal:{}", c.fiscal_code));
-    let debt = match spontaneous::create_debt(
+    let debt = spontaneous::create_debt(
         &ctx.state.db,
         &org.ipa_code,
         &t,
@@ -285,16 +266,13 @@ pub fn spontaneous_post(ctx: &mut Ctx<'_>) -> Response {
         &actor,
         ctx.today(),
         &ctx.iso_now(),
-    ) {
-        Ok(debt) => debt,
-        Err(err) => return error_page(ctx, &err.into()),
-    };
+    )?;
     let notice = debt.notice_number.clone().unwrap_or_default();
     if pay_now {
         ctx.session.data.cart.push((org.fiscal_code.clone(), notice));
         ctx.session.touch();
         ctx.session.flash("success", format!("{} aggiunto al carrello.", t.description));
-        return ctx.redirect("/carrello");
+        return Ok(ctx.redirect("/carrello"));
     }
     // The notice carries the debtor's data: its link is signed, like the receipts' links.
     let pdf_link = ctx.state.links.notice_pdf_url(&org.ipa_code, &notice);
@@ -318,7 +296,7 @@ pub fn spontaneous_post(ctx: &mut Ctx<'_>) -> Response {
             button type="submit" class="btn btn-primary" { "Aggiungi al carrello e paga ora" }
         }
     };
-    ctx.page("Avviso creato", body)
+    Ok(ctx.page("Avviso creato", body))
 }
 
 /// Component: a notice found, with the button that adds it to the cart.
@@ -358,27 +336,27 @@ fn search_form(ctx: &Ctx<'_>, org: &str, code: &str) -> Markup {
 }
 
 /// `GET /avviso`.
-pub fn notice_search(ctx: &mut Ctx<'_>) -> Response {
+pub fn notice_search(ctx: &mut Ctx<'_>) -> Result<Response, PageError> {
     let (org, code) = (ctx.query.text("ente"), ctx.query.text("avviso"));
     let body = search_form(ctx, &org, &code);
-    ctx.page("Paga un avviso", body)
+    Ok(ctx.page("Paga un avviso", body))
 }
 
 /// `POST /avviso`: looks the notice up as verify would.
-pub fn notice_post(ctx: &mut Ctx<'_>) -> Response {
+pub fn notice_post(ctx: &mut Ctx<'_>) -> Result<Response, PageError> {
     let (org, code) = (ctx.form.text("ente"), ctx.form.text("avviso"));
     let found = portal::parse_notice_code(&ctx.state.db, &org, &code)
         .and_then(|notice| portal::find_payable(&ctx.state.db, &org, &notice, ctx.today()));
     match found {
         Ok(view) => {
             let body = notice_view(ctx, &view);
-            ctx.page("Avviso di pagamento", body)
+            Ok(ctx.page("Avviso di pagamento", body))
         }
         Err(err) => {
             let (status, text) = super::describe(&err);
             let form = search_form(ctx, &org, &code);
             let body = html! { div class="alert alert-danger" role="alert" { (text) } (form) };
-            ctx.page_with(status, "Paga un avviso", body, Vec::new())
+            Ok(ctx.page_with(status, "Paga un avviso", body, Vec::new()))
         }
     }
 }
@@ -402,13 +380,13 @@ pub fn deep_link(ipa: &str, code: &str) -> String {
 
 /// `GET /avvisi/{ipa}/{notice}.pdf?firma=...`: the payment notice of a debt, behind the signed link
 /// shown when the debt was created.
-pub fn notice_pdf(ctx: &mut Ctx<'_>, ipa: &str, file: &str) -> Response {
+pub fn notice_pdf(ctx: &mut Ctx<'_>, ipa: &str, file: &str) -> Result<Response, PageError> {
     let Some(notice) = file.strip_suffix(".pdf") else {
-        return crate::web::ui::errors::not_found();
+        return Err(PageError::NotFound);
     };
     let signature = ctx.query.get("firma").unwrap_or_default();
     if !ctx.state.links.verify_notice(ipa, notice, signature) {
-        return crate::web::ui::errors::forbidden("Il collegamento all'avviso non è valido.");
+        return Err(PageError::Forbidden("Il collegamento all'avviso non è valido."));
     }
     let view = match crate::services::documents::notice_view(
         &ctx.state.db,
@@ -416,17 +394,17 @@ pub fn notice_pdf(ctx: &mut Ctx<'_>, ipa: &str, file: &str) -> Response {
         &crate::services::documents::NoticeKey::NoticeNumber(notice.to_owned()),
     ) {
         Ok(view) => view,
-        Err(err) if err.is_user_error() => return crate::web::ui::errors::not_found(),
-        Err(err) => return error_page(ctx, &err.into()),
+        Err(err) if err.is_user_error() => return Err(PageError::NotFound),
+        Err(err) => return Err(err.into()),
     };
     match crate::pdf::notice_pdf(&view) {
-        Ok(bytes) => Response { status: 200, headers: Vec::new(), body: bytes }
+        Ok(bytes) => Ok(Response { status: 200, headers: Vec::new(), body: bytes }
             .with_header("Content-Type", "application/pdf")
             .with_header("Content-Disposition", format!("inline; filename=\"avviso-{notice}.pdf\""))
-            .with_header("Cache-Control", "private, no-store"),
+            .with_header("Cache-Control", "private, no-store")),
         Err(err) => {
             tracing::error!(error = %err, "cannot render a notice");
-            crate::web::ui::errors::internal_error(0)
+            Err(PageError::Internal)
         }
     }
 }

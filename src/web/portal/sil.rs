@@ -6,44 +6,17 @@
 use maud::html;
 
 use super::super::Response;
-use super::Ctx;
+use super::{Ctx, PageError};
 use crate::config::HttpUrl;
 use crate::domain::{Cents, Email};
 use crate::pagopa::checkout;
-use crate::services::sil_sessions::{self, Return, ShowMode, SilError};
-
-/// The Italian page of a refused SIL session.
-fn refused(ctx: &mut Ctx<'_>, err: &SilError) -> Response {
-    let (status, text) = match err {
-        SilError::Fault { code: "PAA_PAGAMENTO_SCADUTO", .. } => {
-            (410, "Il collegamento per il pagamento è scaduto. Torna al sito dell'ente e riprova.")
-        }
-        SilError::Fault { code: "PAA_ID_SESSION_NON_VALIDO", .. } => {
-            (404, "Il collegamento per il pagamento non è valido.")
-        }
-        SilError::Fault { code: "PAA_PAGAMENTO_IN_CORSO", .. } => {
-            (409, "Il pagamento di questa richiesta è già stato avviato: non è possibile avviarlo di nuovo.")
-        }
-        SilError::Fault { code: "PAA_IUD_DUPLICATO", .. } => {
-            (409, "Uno dei dovuti di questa richiesta è già stato registrato: non è possibile pagarlo di nuovo.")
-        }
-        other => {
-            tracing::error!(error = %other, "SIL landing");
-            (500, "Non è stato possibile avviare il pagamento. Riprova più tardi.")
-        }
-    };
-    let body = html! { h1 { "Pagamento non disponibile" } div class="alert alert-warning" role="alert" { (text) } };
-    ctx.page_with(status, "Pagamento non disponibile", body, Vec::new())
-}
+use crate::services::sil_sessions::{self, Return, ShowMode};
 
 /// `GET /sil/{token}`.
-pub fn landing(ctx: &mut Ctx<'_>, token: &str) -> Response {
-    let landing = match sil_sessions::landing(&ctx.state.db, token, ctx.now) {
-        Ok(landing) => landing,
-        Err(err) => return refused(ctx, &err),
-    };
+pub fn landing(ctx: &mut Ctx<'_>, token: &str) -> Result<Response, PageError> {
+    let landing = sil_sessions::landing(&ctx.state.db, token, ctx.now)?;
     if landing.started {
-        return refused(ctx, &sil_sessions::fault("PAA_PAGAMENTO_IN_CORSO", "already started"));
+        return Err(sil_sessions::fault("PAA_PAGAMENTO_IN_CORSO", "already started").into());
     }
     if landing.show == ShowMode::None {
         return to_checkout(ctx, token, None);
@@ -89,28 +62,25 @@ pub fn landing(ctx: &mut Ctx<'_>, token: &str) -> Response {
             button type="submit" class="btn btn-primary btn-lg" { "Paga con pagoPA" }
         }
     };
-    ctx.page("Riepilogo del pagamento", body)
+    Ok(ctx.page("Riepilogo del pagamento", body))
 }
 
 /// `POST /sil/{token}`: the citizen confirmed the summary.
-pub fn pay(ctx: &mut Ctx<'_>, token: &str) -> Response {
+pub fn pay(ctx: &mut Ctx<'_>, token: &str) -> Result<Response, PageError> {
     if ctx.form.get("privacy") != Some("1") {
         ctx.session.flash("danger", "Per pagare devi dichiarare di aver letto l'informativa privacy.");
-        return ctx.redirect(&sil_sessions::landing_path(token));
+        return Ok(ctx.redirect(&sil_sessions::landing_path(token)));
     }
     let Ok(email) = Email::parse(&ctx.form.text("email")) else {
         ctx.session.flash("danger", "Inserisci un indirizzo e-mail valido.");
-        return ctx.redirect(&sil_sessions::landing_path(token));
+        return Ok(ctx.redirect(&sil_sessions::landing_path(token)));
     };
     to_checkout(ctx, token, Some(email.as_str()))
 }
 
 /// Creates the debts and the cart, then sends the browser to Checkout.
-fn to_checkout(ctx: &mut Ctx<'_>, token: &str, email: Option<&str>) -> Response {
-    let started = match sil_sessions::begin_checkout(&ctx.state.db, token, email, ctx.today(), ctx.now) {
-        Ok(started) => started,
-        Err(err) => return refused(ctx, &err),
-    };
+fn to_checkout(ctx: &mut Ctx<'_>, token: &str, email: Option<&str>) -> Result<Response, PageError> {
+    let started = sil_sessions::begin_checkout(&ctx.state.db, token, email, ctx.today(), ctx.now)?;
     let base = ctx.public_url();
     let return_urls = checkout::ReturnUrls {
         ok: format!("{base}/sil/{token}/esito/ok"),
@@ -130,9 +100,9 @@ fn to_checkout(ctx: &mut Ctx<'_>, token: &str, email: Option<&str>) -> Response 
     match checkout::create_cart(base_url, node.subscription_key.expose(), &request, false) {
         Ok(url) => {
             if let Err(err) = sil_sessions::checkout_sent(&ctx.state.db, started.cart.id, Some(&url), ctx.now) {
-                return refused(ctx, &err);
+                return Err(err.into());
             }
-            ctx.redirect(&url)
+            Ok(ctx.redirect(&url))
         }
         Err(err) => {
             tracing::error!(error = %err, "Checkout refused or unreachable");
@@ -143,7 +113,7 @@ fn to_checkout(ctx: &mut Ctx<'_>, token: &str, email: Option<&str>) -> Response 
 }
 
 /// `GET /sil/{token}/esito/{ok|annullato|errore}`: back to the SIL, or our own outcome page.
-pub fn back(ctx: &mut Ctx<'_>, token: &str, how: &str) -> Response {
+pub fn back(ctx: &mut Ctx<'_>, token: &str, how: &str) -> Result<Response, PageError> {
     let how = match how {
         "ok" => Return::Ok,
         "annullato" => Return::Cancelled,
@@ -151,7 +121,7 @@ pub fn back(ctx: &mut Ctx<'_>, token: &str, how: &str) -> Response {
     };
     match sil_sessions::finish(&ctx.state.db, &ctx.state.links, token, how, ctx.now) {
         Ok(back) => match back.url {
-            Some(url) => ctx.redirect(&url),
+            Some(url) => Ok(ctx.redirect(&url)),
             None => {
                 let ok = back.esito == "OK";
                 let body = html! {
@@ -161,9 +131,9 @@ pub fn back(ctx: &mut Ctx<'_>, token: &str, how: &str) -> Response {
                         @else { "Il pagamento non è andato a buon fine: nessun importo è stato addebitato." }
                     }
                 };
-                ctx.page("Esito del pagamento", body)
+                Ok(ctx.page("Esito del pagamento", body))
             }
         },
-        Err(err) => refused(ctx, &err),
+        Err(err) => Err(err.into()),
     }
 }

@@ -1,0 +1,111 @@
+//! The machine endpoints and probes: the pagoPA station and the SIL web services (SOAP), the SIL's
+//! WSDL, downloads and token uploads, and `/healthz`. Their routes are rows of `super::routes`;
+//! the station's and the SIL's faults are written by `crate::pagopa` and `crate::sil`, and
+//! [`soap`] is the one way their replies become a response.
+
+use super::forms::Form;
+use super::router::Request;
+use super::{AppState, Response, backoffice, multipart, ui};
+use crate::clock;
+use crate::config::HttpUrl;
+use crate::pagopa::station::{self, Station};
+use crate::sil::{self, Sil};
+
+/// A SOAP reply (an answer or a fault in its body) as the response.
+fn soap(status: u16, body: String) -> Response {
+    Response::text(status, "text/xml; charset=utf-8", body)
+}
+
+/// `POST /ws/fesp/`: one paForNode call.
+pub fn station(state: &AppState, request: &Request<'_>) -> Response {
+    let now = clock::now();
+    let station = Station { db: &state.db, journal: &state.journal, identity: &state.station };
+    let reply =
+        station::handle(&station, request.header("soapaction"), request.body, clock::today_rome(now), &clock::iso(now));
+    soap(reply.status, reply.body)
+}
+
+/// `POST /ws/pa/`: one SIL call.
+pub fn sil(state: &AppState, request: &Request<'_>) -> Response {
+    let now = clock::now();
+    let sil = Sil {
+        db: &state.db,
+        journal: &state.journal,
+        passwords: &state.sil_passwords,
+        public_url: state.config.server.public_base(),
+        station_id: &state.station.station_id,
+        links: &state.links,
+        data_dir: &state.config.data_dir,
+        intermediary_password: state.config.sil.intermediary_password.expose(),
+        intermediary_org: &state.config.sil.intermediary_org,
+    };
+    let reply = sil::handle(&sil, request.header("soapaction"), request.body, now);
+    soap(reply.status, reply.body)
+}
+
+/// `GET /ws/pa/<file>`: our WSDL (with this server's endpoint address) and the XSD it imports.
+pub fn sil_wsdl(state: &AppState, file: &str) -> Response {
+    match sil::wsdl::document(file, state.config.server.public_url.as_ref().map_or("", HttpUrl::as_str)) {
+        Some(text) => Response::text(200, "text/xml; charset=utf-8", text),
+        None => ui::errors::not_found(),
+    }
+}
+
+/// `GET /ws/pa/download/<ipa>/<kind>/<id>?scadenza=&firma=`: a file behind a SIL download URL.
+pub fn sil_download(state: &AppState, request: &Request<'_>, (ipa, kind, id): (&str, &str, &str)) -> Response {
+    let now = clock::now();
+    let query = Form::parse(request.query.as_bytes()).unwrap_or_default();
+    let signed = (query.get("scadenza").unwrap_or_default(), query.get("firma").unwrap_or_default());
+    match sil::downloads::resolve(&state.db, &state.config.data_dir, &state.links, ipa, kind, id, signed, now) {
+        Some(path) => backoffice::download(&path, "application/zip"),
+        None => ui::errors::not_found(),
+    }
+}
+
+/// `POST /ws/pa/upload?authorizationToken=…`: a debt flow uploaded by a SIL, exactly one non-empty
+/// file part. Always HTTP 200 with MyPay's JSON array of one object: `{fileName, fileSize,
+/// fileType}`, or `{codice, descrizione}`.
+pub fn sil_upload(state: &AppState, request: &Request<'_>) -> Response {
+    let now = clock::now();
+    let answer = |value: serde_json::Value| Response::json(200, &serde_json::json!([value]));
+    let refuse = |code: &str, message: &str| answer(serde_json::json!({ "codice": code, "descrizione": message }));
+    let query = Form::parse(request.query.as_bytes()).unwrap_or_default();
+    let token = query.get("authorizationToken").unwrap_or_default().to_owned();
+    let parts = match multipart::boundary(request.header("content-type").unwrap_or_default()) {
+        Some(boundary) => multipart::parse(request.body, &boundary).unwrap_or_default(),
+        None => Vec::new(),
+    };
+    let files: Vec<_> = parts.iter().filter(|p| p.file_name.is_some() && !p.data.is_empty()).collect();
+    let [file] = files.as_slice() else {
+        return refuse("400", "un solo file non vuoto è richiesto");
+    };
+    let limits = crate::services::imports::Limits::from_config(&state.config);
+    let name = file.file_name.clone().unwrap_or_default();
+    let mut data = file.data;
+    match crate::services::sil_uploads::upload(
+        &state.db,
+        &state.config.data_dir,
+        limits,
+        &state.links,
+        &token,
+        &name,
+        &mut data,
+        now,
+    ) {
+        Ok(import) => answer(serde_json::json!({
+            "fileName": import.file_name, "fileSize": import.size_bytes, "fileType": "application/zip"
+        })),
+        Err(refused) => refuse(refused.code, &refused.message),
+    }
+}
+
+/// `/healthz`: 200 when the database answers, 503 otherwise.
+pub fn healthz(state: &AppState) -> Response {
+    match state.db.ping() {
+        Ok(()) => Response::json(200, &serde_json::json!({ "status": "ok" })),
+        Err(err) => {
+            tracing::error!(error = %err, "health check: database unreachable");
+            Response::json(503, &serde_json::json!({ "status": "error", "reason": "database unreachable" }))
+        }
+    }
+}
