@@ -190,11 +190,52 @@ const DIGITAL_STAMP: &str = "MARCA_BOLLO_DIGITALE";
 /// The payment kinds (tipoVersamento) a debt may restrict itself to.
 const PAYMENT_KINDS: &[&str] = &["BBT", "BP", "AD", "CP", "PO", "OBEP"];
 
+/// The text fields of a row and of its secondary beneficiary, by their MyPay column names.
+fn control_checked_fields(f: &DebtFields) -> Vec<(&'static str, &str)> {
+    let mut all = vec![
+        ("IUD", f.iud.as_str()),
+        ("codIuv", &f.iuv),
+        ("codiceIdentificativoUnivoco", &f.debtor_id),
+        ("anagraficaPagatore", &f.debtor_name),
+        ("indirizzoPagatore", &f.debtor_address),
+        ("civicoPagatore", &f.debtor_civic_number),
+        ("capPagatore", &f.debtor_postal_code),
+        ("localitaPagatore", &f.debtor_city),
+        ("provinciaPagatore", &f.debtor_province),
+        ("nazionePagatore", &f.debtor_country),
+        ("emailPagatore", &f.debtor_email),
+        ("importoDovuto", &f.amount),
+        ("tipoDovuto", &f.debt_type),
+        ("causaleVersamento", &f.causale),
+        ("datiSpecificiRiscossione", &f.collection_data),
+    ];
+    if let Some(mb) = &f.secondary {
+        all.extend([
+            ("codiceFiscaleEnteSecondario", mb.fiscal_code.as_str()),
+            ("denominazioneEnteSecondario", &mb.name),
+            ("ibanAccreditoEnteSecondario", &mb.iban),
+            ("indirizzoEnteSecondario", &mb.address),
+            ("localitaEnteSecondario", &mb.city),
+            ("causaleVersamentoEnteSecondario", &mb.causale),
+            ("datiSpecificiRiscossioneEnteSecondario", &mb.collection_data),
+        ]);
+    }
+    all
+}
+
 /// Checks one debt; returns it validated or every rule it breaks.
 pub fn validate(fields: &DebtFields, ctx: &RowContext) -> Result<ValidDebt, Vec<RowError>> {
     let mut errors = Vec::new();
     let mut err = |code: &'static str, description: String| errors.push(RowError { code, description });
     const SYNTAX: &str = "PAA_IMPORT_SINTASSI_CSV";
+
+    // A control character (NUL, ESC, a line break) is no part of a name, an address or a causale,
+    // and would make the Node's XML ill-formed (NUL) or split a CSV line: refused in every field.
+    for (name, value) in control_checked_fields(fields) {
+        if value.contains(|c: char| c.is_control()) {
+            err(SYNTAX, format!("CARATTERE NON AMMESSO NEL CAMPO {name}"));
+        }
+    }
 
     let iud = fields.iud.as_str();
     if iud.is_empty() {
@@ -739,6 +780,21 @@ mod tests {
         match validate(fields, ctx) {
             Ok(_) => vec![],
             Err(errors) => errors.into_iter().map(|e| e.code).collect(),
+        }
+    }
+
+    /// The hardening issue's finding: a NUL in a debt field reached the Node's XML (ill-formed).
+    #[test]
+    fn control_characters_are_refused_in_every_text_field() {
+        for (field, value) in [("causale", "TARI\u{0}2026"), ("name", "Mario\u{1b}[31m"), ("city", "Mi\nlano")] {
+            let mut row = good();
+            match field {
+                "causale" => row.causale = value.to_owned(),
+                "name" => row.debtor_name = value.to_owned(),
+                _ => row.debtor_city = value.to_owned(),
+            }
+            let errors = validate(&row, &ctx()).unwrap_err();
+            assert!(errors.iter().any(|e| e.description.starts_with("CARATTERE NON AMMESSO NEL CAMPO")), "{errors:?}");
         }
     }
 

@@ -113,10 +113,14 @@ pub(crate) fn non_empty(value: Option<&str>) -> Option<String> {
     value.map(str::trim).filter(|v| !v.is_empty()).map(str::to_owned)
 }
 
-/// Checks a free-text field's length in characters.
+/// Checks a free-text field: at most `max` characters, and no control character but line breaks
+/// and tabs (a NUL or an escape sequence would reach the Node's XML, documents and logs).
 pub(crate) fn check_len(field: &str, value: &str, max: usize) -> Result<(), ServiceError> {
     if value.chars().count() > max {
         return Err(ServiceError::invalid(field, format!("must be at most {max} characters")));
+    }
+    if value.contains(|c: char| c.is_control() && !matches!(c, '\n' | '\r' | '\t')) {
+        return Err(ServiceError::invalid(field, "must not contain control characters"));
     }
     Ok(())
 }
@@ -186,5 +190,20 @@ pub(crate) fn parse_postal_account(value: &str) -> Result<Option<String>, Servic
             Err(ServiceError::invalid("postal-account", format!("{account:?} must be up to 18 digits")))
         }
         other => Ok(other),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn free_text_refuses_control_characters_but_keeps_line_breaks() {
+        assert!(check_len("name", "Comune di Prova", 50).is_ok());
+        assert!(check_len("privacy-notice", "Riga 1\r\nRiga 2\tfine", 50).is_ok());
+        assert!(check_len("name", "Comune\u{0}", 50).is_err());
+        assert!(check_len("name", "Comune\u{1b}[2J", 50).is_err());
+        assert!(check_len("name", &"x".repeat(51), 50).is_err());
     }
 }

@@ -66,6 +66,8 @@ pub fn backup_to(source: &Path, dest: &Path) -> Result<BackupInfo, BackupError> 
     let tmp = temporary_name(dest);
     let _ = std::fs::remove_file(&tmp);
     let copied = (|| -> Result<(), BackupError> {
+        // A backup holds what the database holds: only its owner may read it.
+        super::private_file(&tmp).map_err(|err| io(&tmp, err))?;
         let mut dst = Connection::open(&tmp).map_err(StoreError::from)?;
         {
             let backup = rusqlite::backup::Backup::new(&src, &mut dst).map_err(StoreError::from)?;

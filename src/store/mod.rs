@@ -134,6 +134,25 @@ pub struct Db {
     reader_freed: std::sync::Condvar,
 }
 
+/// Makes `path` a file only its owner reads and writes (0600), creating it empty if it is missing:
+/// the database holds the installation's HMAC key, push secrets and every debtor's data. SQLite
+/// gives its `-wal` and `-shm` files the mode of the database file, so they follow. A database left
+/// readable by others (made before this rule) is tightened, and the log says so.
+pub(crate) fn private_file(path: &Path) -> std::io::Result<()> {
+    use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+    match std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(path) {
+        Ok(_) => return Ok(()),
+        Err(err) if err.kind() == std::io::ErrorKind::AlreadyExists => {}
+        Err(err) => return Err(err),
+    }
+    let mode = std::fs::metadata(path)?.permissions().mode() & 0o777;
+    if mode & 0o077 != 0 {
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode & 0o700))?;
+        tracing::warn!(path = %path.display(), "the database was readable by other users: now 0600");
+    }
+    Ok(())
+}
+
 impl Db {
     /// Opens (creating if needed) the database at `path`, applies the schema or pending migrations,
     /// and returns the number of migrations applied.
@@ -142,6 +161,8 @@ impl Db {
             std::fs::create_dir_all(dir)
                 .map_err(|err| StoreError::DataDir { path: dir.display().to_string(), reason: err.to_string() })?;
         }
+        private_file(path)
+            .map_err(|err| StoreError::DataDir { path: path.display().to_string(), reason: err.to_string() })?;
         let writer = Conn {
             sqlite: Connection::open_with_flags(
                 path,

@@ -695,3 +695,24 @@ fn the_store_own_states_round_trip_their_codes_and_refuse_unknown_ones() {
         (JobState::Queued, MailState::ToSend, PushState::Pending, AnomalyState::Open)
     );
 }
+
+/// The database and its backups hold secrets and every debtor's data: only their owner reads them
+/// (the hardening issue found both world-readable). An older, looser file is tightened at open.
+#[test]
+fn the_database_and_its_backups_are_private_to_their_owner() {
+    use std::os::unix::fs::PermissionsExt;
+    let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("mypay.db");
+    let (db, _) = Db::open(&path).unwrap();
+    db.write(|tx| orgs::insert_org(tx, &org("c_a001", "00000000000"), "2026-01-01T00:00:00Z")).unwrap();
+    assert_eq!(mode(&path), 0o600);
+    assert_eq!(mode(&dir.path().join("mypay.db-wal")), 0o600, "SQLite gives the WAL the database's mode");
+    let backup = dir.path().join("backup.db");
+    backup::backup_to(&path, &backup).unwrap();
+    assert_eq!(mode(&backup), 0o600);
+    drop(db);
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+    drop(Db::open(&path).unwrap());
+    assert_eq!(mode(&path), 0o600);
+}
