@@ -229,10 +229,11 @@ pub fn validate(fields: &DebtFields, ctx: &RowContext) -> Result<ValidDebt, Vec<
     let mut err = |code: &'static str, description: String| errors.push(RowError { code, description });
     const SYNTAX: &str = "PAA_IMPORT_SINTASSI_CSV";
 
-    // A control character (NUL, ESC, a line break) is no part of a name, an address or a causale,
-    // and would make the Node's XML ill-formed (NUL) or split a CSV line: refused in every field.
+    // A control character (NUL, ESC, BEL, ...) is no part of a name, an address or a causale, and
+    // would make the Node's XML ill-formed (NUL): refused in every field. Line breaks and tabs, legal
+    // in XML and quoted by the exports, stay what they were.
     for (name, value) in control_checked_fields(fields) {
-        if value.contains(|c: char| c.is_control()) {
+        if value.contains(|c: char| c.is_control() && !matches!(c, '\n' | '\r' | '\t')) {
             err(SYNTAX, format!("CARATTERE NON AMMESSO NEL CAMPO {name}"));
         }
     }
@@ -786,7 +787,7 @@ mod tests {
     /// The hardening issue's finding: a NUL in a debt field reached the Node's XML (ill-formed).
     #[test]
     fn control_characters_are_refused_in_every_text_field() {
-        for (field, value) in [("causale", "TARI\u{0}2026"), ("name", "Mario\u{1b}[31m"), ("city", "Mi\nlano")] {
+        for (field, value) in [("causale", "TARI\u{0}2026"), ("name", "Mario\u{1b}[31m"), ("city", "Mi\u{7}lano")] {
             let mut row = good();
             match field {
                 "causale" => row.causale = value.to_owned(),

@@ -71,6 +71,10 @@ impl From<SilAccessError> for Fault {
             SilAccessError::BadPassword(ipa) => {
                 Fault::new("PAA_ENTE_NON_VALIDO", format!("password non valida per l'ente {ipa}"))
             }
+            SilAccessError::Throttled(ipa) => Fault::new(
+                "PAA_ENTE_NON_VALIDO",
+                format!("troppe password errate per l'ente {ipa}: riprovare tra 15 minuti"),
+            ),
             SilAccessError::Store(err) => err.into(),
         }
     }
@@ -103,6 +107,8 @@ pub struct Sil<'a> {
     pub intermediary_password: &'a str,
     /// `sil.intermediary_org`: the org whose password authorizes the cross-org queries.
     pub intermediary_org: &'a str,
+    /// The caller's address, which bounds password guesses.
+    pub peer: Option<std::net::IpAddr>,
 }
 
 /// The HTTP answer: status and SOAP body.
@@ -152,7 +158,7 @@ impl Sil<'_> {
     /// Checks, in MyPay's order, that `ipa` is an org, in production, and that `password` is its SIL
     /// password (trimmed). Every refusal is `PAA_ENTE_NON_VALIDO` but the state's.
     pub(crate) fn authenticate(&self, ipa: &str, password: Option<&str>) -> Result<OrgRecord, Fault> {
-        sil_access::authenticate(self.db, self.passwords, ipa, password).map_err(Fault::from)
+        sil_access::authenticate(self.db, self.passwords, ipa, password, self.peer).map_err(Fault::from)
     }
 }
 

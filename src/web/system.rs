@@ -38,6 +38,7 @@ pub fn sil(state: &AppState, request: &Request<'_>) -> Response {
         data_dir: &state.config.data_dir,
         intermediary_password: state.config.sil.intermediary_password.expose(),
         intermediary_org: &state.config.sil.intermediary_org,
+        peer: request.peer,
     };
     let reply = sil::handle(&sil, request.header("soapaction"), request.body, now);
     soap(reply.status, reply.body)
