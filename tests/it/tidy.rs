@@ -126,6 +126,13 @@ fn no_sql_outside_the_store() {
     }
 }
 
+/// A map a newcomer reads in minutes: details belong in the modules' `//!` docs.
+#[test]
+fn architecture_md_stays_short() {
+    let arch = std::fs::read_to_string(root().join("ARCHITECTURE.md")).unwrap();
+    assert!(arch.chars().count() <= 14_000, "ARCHITECTURE.md is {} characters", arch.chars().count());
+}
+
 #[test]
 fn architecture_md_has_a_section_per_source_directory() {
     let arch = std::fs::read_to_string(root().join("ARCHITECTURE.md")).unwrap();
