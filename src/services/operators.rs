@@ -260,9 +260,19 @@ impl From<crate::store::StoreError> for LoginError {
     }
 }
 
+/// Verifies `password` against a hash made once for this purpose, when there is no real one to
+/// check, so that every refusal costs one argon2id verification with the same parameters (a known
+/// username is not faster or slower than an unknown one, a locked account than an open one).
+fn verify_against_nothing(password: &str) {
+    static DUMMY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    let hash = DUMMY.get_or_init(|| passwords::hash_password("no operator has this password").unwrap_or_default());
+    let _ = passwords::verify_password(password, hash);
+}
+
 /// Checks an operator's password (argon2id). Every failure counts; after [`MAX_FAILED_LOGINS`] in
-/// a row the account is locked for [`LOCK_MINUTES`]. Unknown usernames cost a hash too, so timing
-/// does not reveal them.
+/// a row the account is locked for [`LOCK_MINUTES`], and once that lock has passed the count starts
+/// again (a single wrong attempt does not lock it for another period). Every path verifies one hash,
+/// so timing reveals neither the username nor a lock.
 pub fn authenticate(
     db: &Db,
     username: &str,
@@ -271,23 +281,24 @@ pub fn authenticate(
 ) -> Result<OperatorRecord, LoginError> {
     let now_text = crate::clock::iso(now);
     let Some(login) = db.read(|c| operators::find_login(c, username.trim()))? else {
-        let _ = passwords::verify_password(
-            password,
-            "$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHRzYWx0$0000000000000000000000000000000000000000000",
-        );
+        verify_against_nothing(password);
         return Err(LoginError::WrongCredentials);
     };
     let id = login.id;
-    if let Some(until) = login.locked_until.filter(|u| *u > now_text) {
+    if let Some(until) = login.locked_until.clone().filter(|u| *u > now_text) {
+        verify_against_nothing(password);
         return Err(LoginError::Locked(until));
     }
+    let right = passwords::verify_password(password, &login.password_hash);
     if !login.active {
         return Err(LoginError::Disabled);
     }
-    if !passwords::verify_password(password, &login.password_hash) {
-        let lock = (login.failed_logins + 1 >= MAX_FAILED_LOGINS)
+    if !right {
+        // A lock that has passed leaves a count of failures behind: the next period starts from zero.
+        let failed_before = if login.locked_until.is_some() { 0 } else { login.failed_logins };
+        let lock = (failed_before + 1 >= MAX_FAILED_LOGINS)
             .then(|| crate::clock::iso(now + jiff::SignedDuration::from_mins(LOCK_MINUTES)));
-        db.write(|tx| operators::update_failed_login(tx, id, lock.as_deref()))?;
+        db.write(|tx| operators::update_failed_login(tx, id, failed_before + 1, lock.as_deref()))?;
         tracing::warn!(target: "security", username, locked = lock.is_some(), "operator login refused: wrong password");
         return Err(match lock {
             Some(until) => LoginError::Locked(until),
@@ -296,4 +307,78 @@ pub fn authenticate(
     }
     db.write(|tx| operators::update_successful_login(tx, id))?;
     db.read(|c| operators::find_operator(c, username.trim()))?.ok_or(LoginError::WrongCredentials)
+}
+
+/// What an operator session remembers of the password it was opened with: a digest of the stored
+/// hash, which a change or a reset replaces (with a new salt, even for the same password).
+pub fn password_stamp(db: &Db, username: &str) -> Result<Option<String>, ServiceError> {
+    let login = db.read(|c| operators::find_login(c, username.trim()))?;
+    Ok(login.map(|l| stamp_of(&l.password_hash)))
+}
+
+fn stamp_of(password_hash: &str) -> String {
+    use sha2::{Digest, Sha256};
+    Sha256::digest(password_hash.as_bytes()).iter().take(8).map(|b| format!("{b:02x}")).collect()
+}
+
+/// Whether an operator session opened with `stamp` ([`password_stamp`]) still stands for
+/// `username`: the operator exists, is active, and their password has not changed since (a change
+/// or a reset ends every other session).
+pub fn session_is_current(db: &Db, username: &str, stamp: &str) -> Result<bool, ServiceError> {
+    let login = db.read(|c| operators::find_login(c, username.trim()))?;
+    Ok(login.is_some_and(|l| l.active && stamp_of(&l.password_hash) == stamp))
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+    use super::*;
+    use crate::services::testkit::{IPA, Kit};
+
+    const PASSWORD: &str = "Una password sicura 1";
+
+    fn kit_with_operator() -> (Kit, jiff::Timestamp) {
+        let kit = Kit::new();
+        let new = NewOperator {
+            username: "mario",
+            password: PASSWORD,
+            role: Role::OrgAdmin,
+            org_ipa: Some(IPA),
+            full_name: None,
+            email: None,
+        };
+        add_operator(&kit.db, "test", &new, &kit.now).unwrap();
+        let at: jiff::Timestamp = kit.now.parse().unwrap();
+        (kit, at)
+    }
+
+    /// The hardening issue's finding: a lock that had passed was renewed by a single wrong attempt,
+    /// so one request every 15 minutes kept an admin out for ever.
+    #[test]
+    fn a_passed_lock_does_not_come_back_after_one_wrong_attempt() {
+        let (kit, at) = kit_with_operator();
+        for _ in 1..MAX_FAILED_LOGINS {
+            assert!(matches!(authenticate(&kit.db, "mario", "wrong", at), Err(LoginError::WrongCredentials)));
+        }
+        assert!(matches!(authenticate(&kit.db, "mario", "wrong", at), Err(LoginError::Locked(_))));
+        assert!(
+            matches!(authenticate(&kit.db, "mario", PASSWORD, at), Err(LoginError::Locked(_))),
+            "locked: even right"
+        );
+        let later = at + jiff::SignedDuration::from_mins(LOCK_MINUTES + 1);
+        assert!(matches!(authenticate(&kit.db, "mario", "wrong", later), Err(LoginError::WrongCredentials)));
+        assert!(authenticate(&kit.db, "mario", PASSWORD, later).is_ok());
+    }
+
+    #[test]
+    fn a_password_change_ends_sessions_opened_before_it() {
+        let (kit, _) = kit_with_operator();
+        let stamp = password_stamp(&kit.db, "mario").unwrap().unwrap();
+        assert!(session_is_current(&kit.db, "mario", &stamp).unwrap());
+        set_password(&kit.db, "admin", "mario", "Un'altra password 2", &kit.now).unwrap();
+        assert!(!session_is_current(&kit.db, "mario", &stamp).unwrap(), "even within the same second");
+        let renewed = password_stamp(&kit.db, "mario").unwrap().unwrap();
+        assert!(session_is_current(&kit.db, "mario", &renewed).unwrap(), "the session that changed it stays");
+        assert!(!session_is_current(&kit.db, "nobody", &renewed).unwrap());
+    }
 }

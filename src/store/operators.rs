@@ -182,10 +182,15 @@ pub fn find_login(conn: &Conn, username: &str) -> Result<Option<LoginRecord>, St
 }
 
 /// Records a failed login; locks the account until `lock_until` when given.
-pub fn update_failed_login(conn: &Conn, operator_id: i64, lock_until: Option<&str>) -> Result<(), StoreError> {
+pub fn update_failed_login(
+    conn: &Conn,
+    operator_id: i64,
+    failed_logins: i64,
+    lock_until: Option<&str>,
+) -> Result<(), StoreError> {
     conn.sqlite().execute(
-        "UPDATE operator SET failed_logins = failed_logins + 1, locked_until = coalesce(?2, locked_until) WHERE id = ?1",
-        params![operator_id, lock_until],
+        "UPDATE operator SET failed_logins = ?2, locked_until = ?3 WHERE id = ?1",
+        params![operator_id, failed_logins, lock_until],
     )?;
     Ok(())
 }

@@ -12,9 +12,9 @@ use sha2::{Digest, Sha256};
 use super::AppState;
 use super::router::Request;
 use crate::config::HttpUrl;
-use crate::services::ServiceError;
 use crate::services::portal::{self, CartLine};
 use crate::services::sessions::{self, SessionRecord};
+use crate::services::{ServiceError, operators};
 
 /// The cookie's name.
 pub const COOKIE: &str = "mypay_sid";
@@ -35,6 +35,9 @@ pub struct SessionData {
     pub pending_email: Option<String>,
     /// The back-office operator logged in on this session (roles are read afresh on every request).
     pub operator: Option<String>,
+    /// The operator's password stamp at login (`services::operators::password_stamp`): a password
+    /// changed or reset since ends this session.
+    pub operator_stamp: Option<String>,
     /// An OpenID Connect login started and not finished: state, nonce and PKCE verifier, used once.
     pub oidc: Option<crate::oidc::Pending>,
 }
@@ -180,8 +183,31 @@ impl Session {
         }
         *self = Session::fresh(now)?;
         self.data.operator = Some(username.to_owned());
+        self.data.operator_stamp = operators::password_stamp(&state.db, username)?;
         self.dirty = true;
         Ok(())
+    }
+
+    /// The password stamp the operator of this session logged in with.
+    pub fn operator_stamp(&self) -> Option<&str> {
+        self.data.operator_stamp.as_deref()
+    }
+
+    /// Keeps this session's operator logged in past a change of their own password made here.
+    pub fn renew_operator(&mut self, state: &AppState) -> Result<(), ServiceError> {
+        if let Some(username) = self.data.operator.clone() {
+            self.data.operator_stamp = operators::password_stamp(&state.db, &username)?;
+            self.dirty = true;
+        }
+        Ok(())
+    }
+
+    /// Forgets the operator (their password changed, or they were disabled): the next operator
+    /// page asks for a login.
+    pub fn forget_operator(&mut self) {
+        self.data.operator = None;
+        self.data.operator_stamp = None;
+        self.dirty = true;
     }
 
     /// The logged-in operator's username.

@@ -171,7 +171,8 @@ fn operators_see_only_their_orgs_and_are_locked_out_after_five_failures() {
     }
     let locked = login(&mut other, "milano", "Una password sicura 1");
     assert_eq!(locked.status, 401);
-    assert!(locked.body.contains("l'accesso è bloccato"), "{}", locked.body);
+    // The same answer as any refused login (the hardening issue): the lock is not told apart.
+    assert!(locked.body.contains("Dopo 5 tentativi non riusciti l'accesso resta bloccato"), "{}", locked.body);
 }
 
 /// The stored expiry of the one session that holds operator `username`.
@@ -281,4 +282,35 @@ fn journal_day_filters_are_rome_days_across_dst_changes() {
     assert!(page.contains("29/03/2026 00:30:00") && page.contains("29/03/2026 23:59:59"), "{page}");
     let bad = browser.get("/operatore/c_esempio/giornale?al=9999-12-31").body;
     assert!(bad.contains("Il valore del campo «al» non è valido."), "{bad}");
+}
+
+/// A password change ends the operator's other sessions (the hardening issue found them alive),
+/// keeps the one that made it, and a refused login says the same whatever the reason.
+#[test]
+fn a_password_change_ends_the_other_sessions() {
+    let (_tmp, _dir, server, mut first) = demo_logged_in();
+    let password = demo_password(&server);
+    let mut second = Browser::new(&server.base);
+    assert_eq!(login(&mut second, "demo", &password).status, 303);
+    assert_eq!(second.get("/operatore/c_esempio").status, 200);
+
+    let page = first.submit(
+        "/operatore/password",
+        "/operatore/password",
+        &[("current", &password), ("new", "Una password nuova 7"), ("again", "Una password nuova 7")],
+    );
+    assert_eq!(page.status, 303, "{}", page.body);
+    assert_eq!(first.get("/operatore/c_esempio").status, 200, "the session that changed it stays");
+    let ended = second.get("/operatore/c_esempio");
+    assert_eq!(ended.location.as_deref(), Some("/operatore/accedi"), "the other one is logged out");
+
+    let mut probe = Browser::new(&server.base);
+    let unknown = login(&mut probe, "nessuno", "x").body;
+    let wrong = login(&mut probe, "demo", "x").body;
+    let message = "Nome utente o password non corretti.";
+    assert!(unknown.contains(message) && wrong.contains(message));
+    for _ in 0..5 {
+        login(&mut probe, "demo", "x");
+    }
+    assert!(login(&mut probe, "demo", "Una password nuova 7").body.contains(message), "locked reads the same");
 }

@@ -6,6 +6,10 @@ use super::{BoCtx, BoError};
 use crate::services::operators::{self, LoginError};
 use crate::web::Response;
 
+/// The message of every refused login.
+const REFUSED: &str =
+    "Nome utente o password non corretti. Dopo 5 tentativi non riusciti l'accesso resta bloccato per 15 minuti.";
+
 /// `GET /operatore/accedi`.
 pub fn form(ctx: &mut BoCtx<'_>, error: Option<&str>) -> Result<Response, BoError> {
     if error.is_none() && ctx.session.operator().is_some() {
@@ -46,17 +50,13 @@ pub fn post(ctx: &mut BoCtx<'_>) -> Result<Response, BoError> {
             tracing::info!(target: "security", username = %op.username, "operator logged in");
             Ok(ctx.redirect("/operatore"))
         }
-        Err(LoginError::Locked(_)) => form(
-            ctx,
-            Some("Troppi tentativi non riusciti: l'accesso è bloccato per qualche minuto. Riprova più tardi."),
-        ),
         Err(LoginError::Service(err)) => {
             tracing::error!(error = %err, "operator login failed");
             Err(BoError::Internal)
         }
-        Err(LoginError::WrongCredentials | LoginError::Disabled) => {
-            form(ctx, Some("Nome utente o password non corretti."))
-        }
+        // One answer for an unknown user, a wrong password, a disabled or a locked account: which
+        // one it was is for the log, not for whoever is trying usernames.
+        Err(LoginError::WrongCredentials | LoginError::Disabled | LoginError::Locked(_)) => form(ctx, Some(REFUSED)),
     }
 }
 

@@ -71,13 +71,32 @@ pub(super) fn call(
             }
         }
         let mut ctx = BoCtx { state, session, form, parts, now, org_nav: None };
-        let shown = if route.guard.auth == Auth::Operator && ctx.session.operator().is_none() {
+        let shown = if route.guard.auth == Auth::Operator && !operator_session_stands(&mut ctx) {
             Err(BoError::LoginNeeded)
         } else {
             page(&mut ctx, params)
         };
         Ok(shown.unwrap_or_else(|err| error_response(&ctx, err)))
     })
+}
+
+/// Whether the session's operator is still logged in: an operator whose password changed since
+/// (by themselves elsewhere, or reset by an admin) or who was disabled loses every other session.
+fn operator_session_stands(ctx: &mut BoCtx<'_>) -> bool {
+    let Some(username) = ctx.session.operator().map(str::to_owned) else { return false };
+    let stamp = ctx.session.operator_stamp().unwrap_or_default().to_owned();
+    match crate::services::operators::session_is_current(&ctx.state.db, &username, &stamp) {
+        Ok(true) => true,
+        Ok(false) => {
+            tracing::info!(target: "security", username, "operator session ended: password changed or account disabled");
+            ctx.session.forget_operator();
+            false
+        }
+        Err(err) => {
+            tracing::error!(error = %err, "cannot check an operator session");
+            false
+        }
+    }
 }
 
 /// Why a back-office page is not shown; [`error_response`] writes each.

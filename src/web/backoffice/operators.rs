@@ -214,6 +214,10 @@ pub fn own_password(ctx: &mut BoCtx<'_>) -> Result<Response, BoError> {
     }
     match org_operators::change_own_password(&ctx.state.db, &username, &current, &new, ctx.now) {
         Ok(()) => {
+            // This session stays; every other one of this operator ends.
+            if let Err(err) = ctx.session.renew_operator(ctx.state) {
+                tracing::error!(error = %err, "cannot keep the session after a password change");
+            }
             ctx.session.flash("success", "Password cambiata.");
             Ok(ctx.redirect("/operatore"))
         }
