@@ -6,11 +6,6 @@ use jiff::Timestamp;
 use jiff::civil::{Date, DateTime, Time};
 use jiff::tz::TimeZone;
 
-/// Now, in UTC.
-pub fn now() -> Timestamp {
-    Now::read().instant()
-}
-
 /// Italian civil time: due dates and "today" are calendar days in Europe/Rome.
 pub fn rome() -> TimeZone {
     TimeZone::get("Europe/Rome").unwrap_or(TimeZone::UTC)
