@@ -37,10 +37,9 @@ fn main() {
     let data = tmp.path().join("data");
     let n_calls: usize = std::env::var("BENCH_CALLS").ok().and_then(|v| v.parse().ok()).unwrap_or(200);
     let (db, _) = Db::open(&data.join("mypay.db")).unwrap();
-    let now = mypay::clock::now();
-    let iso = mypay::clock::iso(now);
-    mypay::services::demo::seed(&db, mypay::clock::today_rome(now), &iso).unwrap();
-    let (_, token) = mypay::services::api_tokens::create_token(&db, "bench", "c_esempio", "bench", &iso).unwrap();
+    let now = mypay::clock::Now::read();
+    mypay::services::demo::seed(&db, now).unwrap();
+    let (_, token) = mypay::services::api_tokens::create_token(&db, "bench", "c_esempio", "bench", now).unwrap();
     drop(db);
 
     let demo = Demo::start(&data);

@@ -16,8 +16,7 @@ fn main() {
     let tmp = tempfile::tempdir().unwrap();
     let data = tmp.path().join("data");
     let (db, _) = Db::open(&data.join("mypay.db")).unwrap();
-    let today = jiff::civil::date(2026, 11, 30);
-    mypay::services::demo::seed(&db, today, "2026-11-30T00:00:00Z").unwrap();
+    mypay::services::demo::seed(&db, mypay::clock::Now::at("2026-11-30T00:00:00Z".parse().unwrap())).unwrap();
     let (org_id, type_id) = db
         .read(|c| {
             let org = mypay::store::orgs::find_org_by_ipa(c, "c_esempio")?.unwrap();

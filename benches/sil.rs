@@ -93,11 +93,9 @@ fn main() {
     // The demo, the SIL password, and paid sessions for ChiediPagati (opened and sent to Checkout
     // in-process; their receipts come through the station once the server runs).
     let (db, _) = Db::open(&data.join("mypay.db")).unwrap();
-    let now = mypay::clock::now();
-    let today = mypay::clock::today_rome(now);
-    let iso = mypay::clock::iso(now);
-    mypay::services::demo::seed(&db, today, &iso).unwrap();
-    mypay::services::orgs::set_sil_password(&db, "bench", "c_esempio", PASSWORD, &iso).unwrap();
+    let now = mypay::clock::Now::read();
+    mypay::services::demo::seed(&db, now).unwrap();
+    mypay::services::orgs::set_sil_password(&db, "bench", "c_esempio", PASSWORD, now).unwrap();
     let mut paid = Vec::with_capacity(n_paid);
     for i in 0..n_paid {
         let fields = DebtFields {
@@ -119,8 +117,8 @@ fn main() {
             back_url: None,
             items: vec![SessionItem { ipa: "c_esempio".into(), fields }],
         };
-        let started = sil_sessions::start(&db, "bench", &new, today, now).unwrap();
-        let checkout = sil_sessions::begin_checkout(&db, &started.token, Some("a@example.it"), today, now).unwrap();
+        let started = sil_sessions::start(&db, "bench", &new, now).unwrap();
+        let checkout = sil_sessions::begin_checkout(&db, &started.token, Some("a@example.it"), now).unwrap();
         let debt = &checkout.views[0].debt;
         paid.push((started.id_session, debt.notice_number.clone().unwrap(), debt.iuv.clone().unwrap()));
     }

@@ -82,8 +82,8 @@ fn main() {
 
     // Seed the demo and enough open debts for the payment run, before the server starts.
     let (db, _) = Db::open(&data.join("mypay.db")).unwrap();
-    let today = jiff::civil::date(2026, 11, 30);
-    mypay::services::demo::seed(&db, today, "2026-11-30T00:00:00Z").unwrap();
+    let now = mypay::clock::Now::at("2026-11-30T00:00:00Z".parse().unwrap());
+    mypay::services::demo::seed(&db, now).unwrap();
     let seeding = Instant::now();
     let mut debts = Vec::with_capacity(n_payments + n_sim_payments);
     for i in 0..n_payments + n_sim_payments {
@@ -100,7 +100,7 @@ fn main() {
             generate_iuv: true,
             ..DebtFields::default()
         };
-        let d = add_debt(&db, "bench", "c_esempio", &fields, Source::Cli, today, "2026-11-30T00:00:00Z").unwrap();
+        let d = add_debt(&db, "bench", "c_esempio", &fields, Source::Cli, now).unwrap();
         debts.push((d.notice_number.unwrap(), d.iuv.unwrap()));
     }
     println!("seeded {} debts in {:.2} s", debts.len(), seeding.elapsed().as_secs_f64());

@@ -4,7 +4,7 @@
 use clap::{Args, Subcommand};
 
 use super::{CliError, json, read_password_stdin};
-use crate::clock;
+use crate::clock::Now;
 use crate::domain::debt_row::DebtFields;
 use crate::services::debt_types::{self, DebtTypeChanges};
 use crate::services::debts::{self, DebtKey, Source};
@@ -171,10 +171,10 @@ impl OrgFields {
 }
 
 pub fn org(db: &Db, cmd: OrgCommand) -> Result<(), CliError> {
-    let now = clock::iso(clock::now());
+    let now = Now::read();
     match cmd {
         OrgCommand::Add { ipa, fields, json } => {
-            let org = orgs::add_org(db, ACTOR, &ipa, &fields.into_changes(), &now)?;
+            let org = orgs::add_org(db, ACTOR, &ipa, &fields.into_changes(), now)?;
             print_one(json, json::org(&org), || {
                 format!("added org {} ({}, {})", org.ipa_code, org.name, org.state.code())
             });
@@ -216,16 +216,16 @@ pub fn org(db: &Db, cmd: OrgCommand) -> Result<(), CliError> {
             if let Some(password) = &password {
                 crate::services::passwords::check_sil_password(password)?;
             }
-            org = orgs::set_org(db, ACTOR, &org.ipa_code, &changes, &now)?;
+            org = orgs::set_org(db, ACTOR, &org.ipa_code, &changes, now)?;
             if let Some(password) = &password {
-                orgs::set_sil_password(db, ACTOR, &org.ipa_code, password, &now)?;
+                orgs::set_sil_password(db, ACTOR, &org.ipa_code, password, now)?;
                 org.has_sil_password = true;
             }
             if let Some(image) = &logo {
-                orgs::set_logo(db, ACTOR, &org.ipa_code, image.as_deref(), &now)?;
+                orgs::set_logo(db, ACTOR, &org.ipa_code, image.as_deref(), now)?;
             }
             if let Some(push) = &push {
-                crate::services::outcome_push::set_push_target(db, ACTOR, &org.ipa_code, push, &now)?;
+                crate::services::outcome_push::set_push_target(db, ACTOR, &org.ipa_code, push, now)?;
             }
             print_one(json, json::org(&org), || format!("updated org {}", org.ipa_code));
         }
@@ -369,10 +369,10 @@ impl DebtTypeFields {
 }
 
 pub fn debt_type(db: &Db, cmd: DebtTypeCommand) -> Result<(), CliError> {
-    let now = clock::iso(clock::now());
+    let now = Now::read();
     match cmd {
         DebtTypeCommand::Add { org, code, fields, json } => {
-            let t = debt_types::add_debt_type(db, ACTOR, &org, &code, &fields.into_changes()?, &now)?;
+            let t = debt_types::add_debt_type(db, ACTOR, &org, &code, &fields.into_changes()?, now)?;
             print_one(json, json::debt_type(&t), || format!("added debt type {} ({})", t.code, t.description));
         }
         DebtTypeCommand::List { org, json } => {
@@ -396,7 +396,7 @@ pub fn debt_type(db: &Db, cmd: DebtTypeCommand) -> Result<(), CliError> {
             print_one(json, json::debt_type(&t), || json::as_text(&json::debt_type(&t)));
         }
         DebtTypeCommand::Set { org, code, fields, json } => {
-            let t = debt_types::set_debt_type(db, ACTOR, &org, &code, &fields.into_changes()?, &now)?;
+            let t = debt_types::set_debt_type(db, ACTOR, &org, &code, &fields.into_changes()?, now)?;
             print_one(json, json::debt_type(&t), || format!("updated debt type {}", t.code));
         }
     }
@@ -465,7 +465,7 @@ pub struct GrantArgs {
 }
 
 pub fn operator(db: &Db, cmd: OperatorCommand) -> Result<(), CliError> {
-    let now = clock::iso(clock::now());
+    let now = Now::read();
     match cmd {
         OperatorCommand::Add { org, username, role, full_name, email, password_stdin: _, json } => {
             let role = Role::parse(&role)?;
@@ -478,7 +478,7 @@ pub fn operator(db: &Db, cmd: OperatorCommand) -> Result<(), CliError> {
                 full_name: full_name.as_deref(),
                 email: email.as_deref(),
             };
-            let op = operators::add_operator(db, ACTOR, &new, &now)?;
+            let op = operators::add_operator(db, ACTOR, &new, now)?;
             print_one(json, json::operator(&op), || format!("added operator {}", op.username));
         }
         OperatorCommand::List { org, json } => {
@@ -495,7 +495,7 @@ pub fn operator(db: &Db, cmd: OperatorCommand) -> Result<(), CliError> {
         }
         OperatorCommand::Passwd { username, password_stdin: _ } => {
             let password = read_password_stdin()?;
-            operators::set_password(db, ACTOR, &username, &password, &now)?;
+            operators::set_password(db, ACTOR, &username, &password, now)?;
             println!("password of {username} changed");
         }
         OperatorCommand::Grant(args) | OperatorCommand::Revoke(args) if args.role.is_none() && args.org.is_none() => {
@@ -503,12 +503,12 @@ pub fn operator(db: &Db, cmd: OperatorCommand) -> Result<(), CliError> {
         }
         OperatorCommand::Grant(args) => {
             let grant = grant_of(&args)?;
-            let op = operators::grant(db, ACTOR, &grant, &now)?;
+            let op = operators::grant(db, ACTOR, &grant, now)?;
             print_one(args.json, json::operator(&op), || format!("granted to {}", op.username));
         }
         OperatorCommand::Revoke(args) => {
             let grant = grant_of(&args)?;
-            let op = operators::revoke(db, ACTOR, &grant, &now)?;
+            let op = operators::revoke(db, ACTOR, &grant, now)?;
             print_one(args.json, json::operator(&op), || format!("revoked from {}", op.username));
         }
     }
@@ -633,8 +633,7 @@ pub struct DebtAddArgs {
 }
 
 pub fn debt(db: &Db, cmd: DebtCommand) -> Result<(), CliError> {
-    let now_ts = clock::now();
-    let now = clock::iso(now_ts);
+    let now = Now::read();
     match cmd {
         DebtCommand::Add(args) => {
             let collection_data = match args.collection_data {
@@ -669,8 +668,7 @@ pub fn debt(db: &Db, cmd: DebtCommand) -> Result<(), CliError> {
                 stamp_province: text(args.stamp_province),
                 ..DebtFields::default()
             };
-            let today = clock::today_rome(now_ts);
-            let d = debts::add_debt(db, ACTOR, &args.org, &fields, Source::Cli, today, &now)?;
+            let d = debts::add_debt(db, ACTOR, &args.org, &fields, Source::Cli, now)?;
             print_one(args.json, json::debt(&d), || match &d.notice_number {
                 Some(notice) => format!("added debt {} with notice number {notice}", d.iud),
                 None => format!("added debt {}", d.iud),
@@ -697,7 +695,7 @@ pub fn debt(db: &Db, cmd: DebtCommand) -> Result<(), CliError> {
             }
         }
         DebtCommand::Annul { org, iud, json } => {
-            let d = debts::annul_debt(db, ACTOR, &org, &iud, &now)?;
+            let d = debts::annul_debt(db, ACTOR, &org, &iud, now)?;
             print_one(json, json::debt(&d), || format!("annulled debt {}", d.iud));
         }
         DebtCommand::Show { org, iud, iuv, notice, json } => {

@@ -5,7 +5,7 @@ use clap::Subcommand;
 use serde_json::json;
 
 use super::CliError;
-use crate::clock;
+use crate::clock::Now;
 use crate::services::api_tokens;
 use crate::store::Db;
 use crate::store::api_tokens::ApiTokenRecord;
@@ -53,10 +53,10 @@ fn print(value: &serde_json::Value) -> Result<(), CliError> {
 }
 
 pub fn run(db: &Db, cmd: ApiTokenCommand) -> Result<(), CliError> {
-    let now = clock::iso(clock::now());
+    let now = Now::read();
     match cmd {
         ApiTokenCommand::Create { org, label, json } => {
-            let (record, token) = api_tokens::create_token(db, ACTOR, &org, &label, &now)?;
+            let (record, token) = api_tokens::create_token(db, ACTOR, &org, &label, now)?;
             if json {
                 let mut value = token_json(&record);
                 if let Some(object) = value.as_object_mut() {
@@ -83,7 +83,7 @@ pub fn run(db: &Db, cmd: ApiTokenCommand) -> Result<(), CliError> {
             }
         }
         ApiTokenCommand::Revoke { org, id } => {
-            api_tokens::revoke_token(db, ACTOR, &org, id, &now)?;
+            api_tokens::revoke_token(db, ACTOR, &org, id, now)?;
             println!("revoked API token {id} of org {org}");
         }
     }

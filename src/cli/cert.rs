@@ -17,7 +17,7 @@ use jiff::ToSpan;
 use rcgen::{CertificateParams, DnType, ExtendedKeyUsagePurpose, KeyPair, KeyUsagePurpose};
 
 use super::CliError;
-use crate::clock;
+use crate::clock::Now;
 use crate::config::Config;
 
 #[derive(Debug, Subcommand)]
@@ -147,7 +147,7 @@ pub(super) fn with_generated_certificate(config: Config) -> Result<Config, CliEr
 /// (`key.pem`, `cert.pem`); returns the subjectAltNames and the last day of validity.
 fn write_self_signed(names: &Names, days: i64) -> Result<(Vec<String>, jiff::civil::Date), CliError> {
     let (mut params, sans) = params(names)?;
-    let today = clock::now().to_zoned(jiff::tz::TimeZone::UTC).date();
+    let today = Now::read().instant().to_zoned(jiff::tz::TimeZone::UTC).date();
     // A day of slack before today, for clocks slightly behind ours.
     let from = today.checked_sub(1.day()).map_err(system)?;
     let until = today.checked_add(days.days()).map_err(system)?;

@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use clap::Args;
 
 use super::CliError;
-use crate::clock;
+use crate::clock::Now;
 use crate::config::Config;
 use crate::services::exports::{self, ExportError, ExportOutcome, ExportRequest};
 use crate::store::Db;
@@ -68,7 +68,7 @@ impl From<ExportError> for CliError {
 }
 
 pub fn run(config: &Config, db: &Db, args: ExportArgs) -> Result<(), CliError> {
-    let now = clock::now();
+    let now = Now::read();
     let request = ExportRequest {
         ipa: &args.org,
         version: &args.version,
@@ -102,7 +102,7 @@ pub fn run_expired(config: &Config, db: &Db, args: ExpiredArgs) -> Result<(), Cl
         &args.due_before,
         &args.debt_types,
         "cli",
-        clock::now(),
+        Now::read(),
     )?;
     finish(outcome, &args.output, args.json)
 }

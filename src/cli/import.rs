@@ -16,7 +16,7 @@ use clap::Args;
 use serde_json::{Value, json};
 
 use super::CliError;
-use crate::clock;
+use crate::clock::Now;
 use crate::config::Config;
 use crate::domain::ImportState;
 use crate::jobs::{self, Job, Progress};
@@ -116,8 +116,8 @@ pub fn run(config: &Config, db: &Db, args: ImportArgs) -> Result<(), CliError> {
     let upload =
         Upload { org_ipa: &args.org, file_name: &file_name, actor: &actor, operator: args.operator.as_deref() };
     let limits = Limits::from_config(config);
-    let now = clock::iso(clock::now());
-    let submitted = imports::submit(db, data_dir, limits, &upload, &mut file, &now)?;
+    let now = Now::read();
+    let submitted = imports::submit(db, data_dir, limits, &upload, &mut file, now)?;
     let id = submitted.import.id;
 
     if server_running(data_dir) {
@@ -126,7 +126,7 @@ pub fn run(config: &Config, db: &Db, args: ImportArgs) -> Result<(), CliError> {
         }
         return print(data_dir, &wait_for(db, &args.org, id)?, args.json);
     }
-    let claimed = jobs::claim(db, submitted.job_id, &now)?;
+    let claimed = jobs::claim(db, submitted.job_id, now)?;
     let Some(job) = claimed else {
         // Something else took it (a server that just started): wait for it.
         return print(data_dir, &wait_for(db, &args.org, id)?, args.json);
@@ -152,9 +152,9 @@ pub fn run(config: &Config, db: &Db, args: ImportArgs) -> Result<(), CliError> {
     }
     if args.notices {
         // No server will pick up the notices job the import queued: run it here.
-        let now = clock::iso(clock::now());
+        let now = Now::read();
         if let Some(job_id) = jobs::find_queued(db, &Job::ImportNotices { import_id: id })?
-            && let Some(job) = jobs::claim(db, job_id, &now)?
+            && let Some(job) = jobs::claim(db, job_id, now)?
         {
             jobs::run_claimed(db, &handlers, &job, &|| false, &mut |_| {})?;
         }

@@ -6,7 +6,7 @@
 use std::io::Write as _;
 
 use super::CliError;
-use crate::clock;
+use crate::clock::Now;
 use crate::config::{Config, HttpUrl};
 use crate::services::demo::{self, Seeded};
 use crate::services::links::Links;
@@ -23,9 +23,9 @@ pub fn run(config: Config, demo_mode: bool) -> Result<(), CliError> {
     let tls = super::tls_setup(&config)?;
     let (db, applied) = Db::open(&config.database_path)?;
     tracing::info!(path = %config.database_path.display(), migrations = applied, "database ready");
-    let now = clock::now();
-    let seeded = if demo_mode { Some(demo::seed(&db, clock::today_rome(now), &clock::iso(now))?) } else { None };
-    let links = Links::load(&db, &clock::iso(now))?;
+    let now = Now::read();
+    let seeded = if demo_mode { Some(demo::seed(&db, now)?) } else { None };
+    let links = Links::load(&db, now)?;
 
     let socket_dir = config.data_dir.join("run");
     let listener = server::bind(config.server.listen, tls.as_ref().map(|setup| (setup, socket_dir.as_path())))
@@ -154,7 +154,7 @@ fn start_reporting_job(
             let mut next = std::time::Instant::now() + std::time::Duration::from_secs(60).min(interval);
             while !shutdown.is_triggered() {
                 if std::time::Instant::now() >= next {
-                    match crate::pagopa::fdr::fetch_all(&state.db, &client, &clock::iso(clock::now())) {
+                    match crate::pagopa::fdr::fetch_all(&state.db, &client, Now::read()) {
                         Ok(summary) => tracing::info!(?summary, "reporting flows fetched"),
                         Err(err) => tracing::error!(error = %err, "reporting fetch failed"),
                     }
@@ -181,7 +181,7 @@ fn start_mail_job(
             let mut next = std::time::Instant::now();
             while !shutdown.is_triggered() {
                 if std::time::Instant::now() >= next {
-                    match crate::services::mail::send_due(&state.db, &settings, clock::now()) {
+                    match crate::services::mail::send_due(&state.db, &settings, Now::read()) {
                         Ok(0) => {}
                         Ok(n) => tracing::info!(sent = n, "mails sent"),
                         Err(err) => tracing::error!(error = %err, "mail outbox"),
@@ -208,7 +208,7 @@ fn start_housekeeping_job(
             let mut next = std::time::Instant::now();
             while !shutdown.is_triggered() {
                 if std::time::Instant::now() >= next {
-                    match crate::services::portal::housekeeping(&state.db, clock::now()) {
+                    match crate::services::portal::housekeeping(&state.db, Now::read()) {
                         Ok(swept) if swept == Default::default() => {}
                         Ok(swept) => tracing::info!(?swept, "housekeeping"),
                         Err(err) => tracing::error!(error = %err, "housekeeping failed"),

@@ -20,6 +20,7 @@ pub use runner::{Outcome, claim, find_queued, owner, owner_alive, requeue_orphan
 
 use serde::{Deserialize, Serialize};
 
+use crate::clock::Now;
 use crate::store::{Conn, Db, StoreError, jobs};
 
 /// Every kind of background job, with its arguments. Stored as `job.kind` and a JSON `job.payload`
@@ -98,9 +99,9 @@ impl Job {
 }
 
 /// Queues `job` to run from `now` on, in the caller's transaction; returns its id.
-pub fn enqueue(tx: &Conn, job: &Job, now: &str) -> Result<i64, StoreError> {
+pub fn enqueue(tx: &Conn, job: &Job, now: Now) -> Result<i64, StoreError> {
     let (kind, payload) = job.to_stored();
-    jobs::insert_job(tx, kind, &payload, now)
+    jobs::insert_job(tx, kind, &payload, &now.iso())
 }
 
 /// Saves how far a running job got, in the transaction that did that part of the work: a job run
@@ -168,7 +169,7 @@ pub trait Handler: Send + Sync {
 
     /// Records, in the transaction that fails the job for good, what that means for its object
     /// (an import aborted with MyPay's generic code). Nothing by default.
-    fn given_up(&self, _tx: &Conn, _job: &Job, _reason: &str, _now: &str) -> Result<(), StoreError> {
+    fn given_up(&self, _tx: &Conn, _job: &Job, _reason: &str, _now: Now) -> Result<(), StoreError> {
         Ok(())
     }
 }

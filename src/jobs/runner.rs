@@ -10,7 +10,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use super::{Handler, Handlers, Job, JobCtx, JobError, Progress, Step};
-use crate::clock;
+use crate::clock::{self, Now};
 use crate::store::{Db, StoreError, jobs};
 
 /// How long a claim holds without a heartbeat.
@@ -39,8 +39,9 @@ pub fn owner_alive(owner: &str) -> bool {
     std::path::Path::new("/proc").join(pid.to_string()).exists()
 }
 
-fn lease_until(now: jiff::Timestamp) -> String {
+fn lease_until(now: Now) -> String {
     let lease = jiff::SignedDuration::try_from(LEASE).unwrap_or(jiff::SignedDuration::from_secs(600));
+    let now = now.instant();
     clock::iso(now.checked_add(lease).unwrap_or(now))
 }
 
@@ -55,9 +56,9 @@ pub enum Outcome {
 
 /// Takes queued job `job_id` for this process, whatever its next run time (the CLI runs its own
 /// upload at once); `None` when another process took it first.
-pub fn claim(db: &Db, job_id: i64, now: &str) -> Result<Option<jobs::JobRecord>, StoreError> {
-    let until = lease_until(clock::now());
-    db.write(|tx| jobs::claim_job(tx, job_id, &owner(), &until, now))
+pub fn claim(db: &Db, job_id: i64, now: Now) -> Result<Option<jobs::JobRecord>, StoreError> {
+    let until = lease_until(now);
+    db.write(|tx| jobs::claim_job(tx, job_id, &owner(), &until, &now.iso()))
 }
 
 /// The queued job equal to `job`, if any.
@@ -71,12 +72,13 @@ pub fn find_queued(db: &Db, job: &Job) -> Result<Option<i64>, StoreError> {
 /// Returns how many it handled.
 pub fn requeue_orphans(db: &Db, handlers: &Handlers, at_start: bool) -> Result<usize, StoreError> {
     let me = owner();
-    let now = clock::iso(clock::now());
+    let now = Now::read();
+    let iso = now.iso();
     db.write(|tx| {
         let mut n = 0;
         for record in jobs::list_running_jobs(tx)? {
             let owner = record.owner.clone().unwrap_or_default();
-            let expired = record.lease_until.as_deref().is_none_or(|until| until < now.as_str());
+            let expired = record.lease_until.as_deref().is_none_or(|until| until < iso.as_str());
             let orphan = if owner == me { at_start } else { !owner_alive(&owner) || expired };
             if !orphan {
                 continue;
@@ -91,15 +93,15 @@ pub fn requeue_orphans(db: &Db, handlers: &Handlers, at_start: bool) -> Result<u
                     record.attempts
                 );
                 tracing::error!(job = record.id, kind = %record.kind, %owner, "{reason}");
-                jobs::update_job_failed(tx, record.id, &reason, &now)?;
+                jobs::update_job_failed(tx, record.id, &reason, &iso)?;
                 if let Some(job) = &job
                     && let Some(handler) = handlers.get(job.kind())
                 {
-                    handler.given_up(tx, job, &reason, &now)?;
+                    handler.given_up(tx, job, &reason, now)?;
                 }
             } else {
                 tracing::warn!(job = record.id, kind = %record.kind, %owner, attempts = record.attempts, "job left running by a stopped process: queued again");
-                jobs::update_job_requeued(tx, record.id, &now, Some("owner process stopped"), &now)?;
+                jobs::update_job_requeued(tx, record.id, &iso, Some("owner process stopped"), &iso)?;
             }
         }
         Ok(n)
@@ -120,7 +122,7 @@ pub fn run_claimed(
     let (Some(job), Some(handler)) = (job, handler) else {
         let reason = format!("no handler for job kind {} with payload {}", record.kind, record.payload);
         tracing::error!(job = record.id, "{reason}");
-        let now = clock::iso(clock::now());
+        let now = Now::read().iso();
         db.write(|tx| jobs::update_job_failed(tx, record.id, &reason, &now))?;
         return Ok(Outcome::Failed(reason));
     };
@@ -145,36 +147,37 @@ fn record_end(
     record: &jobs::JobRecord,
     result: Result<Step, JobError>,
 ) -> Result<Outcome, StoreError> {
-    let now_ts = clock::now();
-    let now = clock::iso(now_ts);
+    let now = Now::read();
+    let iso = now.iso();
     db.write(|tx| match result {
         Ok(Step::Done) => {
-            jobs::update_job_done(tx, record.id, &now)?;
+            jobs::update_job_done(tx, record.id, &iso)?;
             Ok(Outcome::Done)
         }
         Ok(Step::RunAgainAt { at, reason }) => {
-            jobs::update_job_requeued(tx, record.id, &at, Some(&reason), &now)?;
+            jobs::update_job_requeued(tx, record.id, &at, Some(&reason), &iso)?;
             Ok(Outcome::Requeued(reason))
         }
         Ok(Step::GaveUp(reason)) => {
-            jobs::update_job_failed(tx, record.id, &reason, &now)?;
+            jobs::update_job_failed(tx, record.id, &reason, &iso)?;
             Ok(Outcome::Failed(reason))
         }
         Err(JobError::Interrupted) => {
-            jobs::update_job_interrupted(tx, record.id, &now)?;
+            jobs::update_job_interrupted(tx, record.id, &iso)?;
             Ok(Outcome::Requeued("interrupted".to_owned()))
         }
         Err(JobError::Failed(err)) if record.attempts < job.kind().max_attempts() => {
             let delay = 10i64.saturating_mul(1 << record.attempts.clamp(0, 10));
-            let next = now_ts.checked_add(jiff::SignedDuration::from_secs(delay)).unwrap_or(now_ts);
+            let instant = now.instant();
+            let next = instant.checked_add(jiff::SignedDuration::from_secs(delay)).unwrap_or(instant);
             tracing::error!(job = record.id, error = %err, delay, "job failed; will retry");
-            jobs::update_job_requeued(tx, record.id, &clock::iso(next), Some(&err), &now)?;
+            jobs::update_job_requeued(tx, record.id, &clock::iso(next), Some(&err), &iso)?;
             Ok(Outcome::Requeued(err))
         }
         Err(JobError::Failed(err)) => {
             tracing::error!(job = record.id, error = %err, "job failed for good");
-            jobs::update_job_failed(tx, record.id, &err, &now)?;
-            handler.given_up(tx, job, &err, &now)?;
+            jobs::update_job_failed(tx, record.id, &err, &iso)?;
+            handler.given_up(tx, job, &err, now)?;
             Ok(Outcome::Failed(err))
         }
     })
@@ -193,7 +196,7 @@ fn with_heartbeat<T>(db: &Db, job_id: i64, work: impl FnOnce() -> T) -> T {
                     continue;
                 }
                 last = Instant::now();
-                let until = lease_until(clock::now());
+                let until = lease_until(Now::read());
                 if let Err(err) = db.write(|tx| jobs::update_job_lease(tx, job_id, &me, &until)) {
                     tracing::warn!(job = job_id, error = %err, "cannot renew a job's lease");
                 }
@@ -227,9 +230,9 @@ pub fn start<T: Send + Sync + 'static>(
         let me = owner();
         let mut idle_rounds = 0u32;
         while !stopping() {
-            let now_ts = clock::now();
-            let until = lease_until(now_ts);
-            let claimed = db.write(|tx| jobs::claim_next_job(tx, &me, &until, &clock::iso(now_ts)));
+            let now = Now::read();
+            let until = lease_until(now);
+            let claimed = db.write(|tx| jobs::claim_next_job(tx, &me, &until, &now.iso()));
             match claimed {
                 Ok(Some(record)) => {
                     let cancelled = || stopping();
@@ -283,7 +286,7 @@ mod tests {
             self.answers.lock().unwrap().remove(0)
         }
 
-        fn given_up(&self, _tx: &crate::store::Conn, _job: &Job, reason: &str, _now: &str) -> Result<(), StoreError> {
+        fn given_up(&self, _tx: &crate::store::Conn, _job: &Job, reason: &str, _now: Now) -> Result<(), StoreError> {
             self.given_up.lock().unwrap().push(reason.to_owned());
             Ok(())
         }
@@ -307,12 +310,12 @@ mod tests {
     #[test]
     fn a_job_resumes_from_its_cursor_and_failures_are_retried_then_given_up() {
         let (_dir, db) = temp_db();
-        let now = clock::iso(clock::now());
-        let id = db.write(|tx| enqueue(tx, &Job::Export { export_id: 1 }, &now)).unwrap();
+        let now = Now::read();
+        let id = db.write(|tx| enqueue(tx, &Job::Export { export_id: 1 }, now)).unwrap();
         let fail = || Err(JobError::Failed("disk full".to_owned()));
         let (handlers, cursors, given_up) = scripted(vec![fail(), fail(), fail(), fail(), fail()]);
         for attempt in 1..=5 {
-            let record = claim(&db, id, &now).unwrap().unwrap();
+            let record = claim(&db, id, now).unwrap().unwrap();
             assert_eq!(record.attempts, attempt);
             let outcome = run_claimed(&db, &handlers, &record, &|| false, &mut |_| {}).unwrap();
             if attempt < 5 {
@@ -331,8 +334,9 @@ mod tests {
     #[test]
     fn a_job_that_keeps_killing_its_process_is_given_up_with_a_reason() {
         let (_dir, db) = temp_db();
-        let now = clock::iso(clock::now());
-        let id = db.write(|tx| enqueue(tx, &Job::Export { export_id: 1 }, &now)).unwrap();
+        let now = Now::read();
+        let id = db.write(|tx| enqueue(tx, &Job::Export { export_id: 1 }, now)).unwrap();
+        let now = now.iso();
         let (handlers, _, given_up) = scripted(Vec::new());
         // A dead owner claims it every time (what a crash loop looks like from the table).
         for round in 1..=5 {
@@ -354,14 +358,13 @@ mod tests {
     #[test]
     fn a_live_owner_keeps_its_job_until_its_lease_runs_out() {
         let (_dir, db) = temp_db();
-        let now_ts = clock::now();
-        let now = clock::iso(now_ts);
-        let id = db.write(|tx| enqueue(tx, &Job::Export { export_id: 1 }, &now)).unwrap();
+        let now = Now::read();
+        let id = db.write(|tx| enqueue(tx, &Job::Export { export_id: 1 }, now)).unwrap();
         let handlers = Handlers::new();
         // Another live process (our parent) holds it with a lease in the future: left alone.
         let parent = format!("pid:{}", std::os::unix::process::parent_id());
-        let future = lease_until(now_ts);
-        db.write(|tx| jobs::claim_job(tx, id, &parent, &future, &now)).unwrap();
+        let future = lease_until(now);
+        db.write(|tx| jobs::claim_job(tx, id, &parent, &future, &now.iso())).unwrap();
         assert_eq!(requeue_orphans(&db, &handlers, false).unwrap(), 0);
         // Its lease ran out (no heartbeat): taken back.
         db.write(|tx| jobs::update_job_lease(tx, id, &parent, "2000-01-01T00:00:00Z")).unwrap();
@@ -372,9 +375,9 @@ mod tests {
     #[test]
     fn an_unknown_kind_fails_at_once() {
         let (_dir, db) = temp_db();
-        let now = clock::iso(clock::now());
-        let id = db.write(|tx| jobs::insert_job(tx, "gone", "{}", &now)).unwrap();
-        let record = claim(&db, id, &now).unwrap().unwrap();
+        let now = Now::read();
+        let id = db.write(|tx| jobs::insert_job(tx, "gone", "{}", &now.iso())).unwrap();
+        let record = claim(&db, id, now).unwrap().unwrap();
         let outcome = run_claimed(&db, &Handlers::new(), &record, &|| false, &mut |_| {}).unwrap();
         assert!(matches!(outcome, Outcome::Failed(reason) if reason.contains("no handler")));
     }

@@ -155,7 +155,7 @@ fn record(sim: &Sim, id: u64, outcome: SendOutcome) {
         SendOutcome::Delivered => "OK".to_owned(),
         SendOutcome::DeliveredWithError(code) | SendOutcome::Retry(code) => code.clone(),
     };
-    delivery.attempts.push(Attempt { at: clock::iso(clock::now()), result });
+    delivery.attempts.push(Attempt { at: clock::Now::read().iso(), result });
     let attempts = delivery.attempts.len();
     delivery.state = match outcome {
         SendOutcome::Delivered => {

@@ -174,7 +174,7 @@ pub fn flow_xml(flow: &Flow) -> String {
 
 /// `POST /sim/fdr/generate`: the flows just created.
 pub fn generate_handler(sim: &Sim) -> Response {
-    let flows = generate(sim, clock::now());
+    let flows = generate(sim, clock::Now::read().instant());
     let list: Vec<_> = flows
         .iter()
         .map(|flow| {

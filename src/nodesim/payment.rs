@@ -105,7 +105,7 @@ pub fn release(sim: &Sim, activations: &[Activation]) {
 /// token), delivered to the station right away and then retried in the background. Returns the
 /// tokens in the order of `activations`.
 pub fn pay(sim: &Sim, activations: &[Activation], psp: &Psp, payment_note: Option<&str>) -> Vec<String> {
-    let paid_at = clock::now();
+    let paid_at = clock::Now::read().instant();
     let (copies, delay_ms) = {
         let inner = sim.lock();
         (if inner.faults.deliver_twice { 2 } else { 1 }, inner.faults.receipt_delay_ms)

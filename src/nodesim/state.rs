@@ -97,7 +97,7 @@ pub fn random_hex32() -> String {
     if getrandom::fill(&mut bytes).is_err() {
         // Without an OS random source, a time-derived id keeps the simulator usable; tokens only
         // need to be unique here, not secret.
-        let nanos = crate::clock::now().as_nanosecond();
+        let nanos = crate::clock::Now::read().instant().as_nanosecond();
         bytes = nanos.to_le_bytes();
     }
     bytes.iter().map(|b| format!("{b:02x}")).collect()

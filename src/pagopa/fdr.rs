@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use base64::Engine as _;
 
+use crate::clock::Now;
 use crate::domain::Cents;
 use crate::services::reporting::{self, FlowInput, FlowSource};
 use crate::soap::{self, Element, XmlWriter};
@@ -83,7 +84,7 @@ fn agent() -> ureq::Agent {
 }
 
 /// Fetches and stores the new flows of every org that is not merely INSERITO.
-pub fn fetch_all(db: &Db, client: &NodeClient, now: &str) -> Result<FetchSummary, FdrError> {
+pub fn fetch_all(db: &Db, client: &NodeClient, now: Now) -> Result<FetchSummary, FdrError> {
     let orgs = reporting::orgs_to_fetch(db)?;
     let mut summary = FetchSummary::default();
     for org in &orgs {
@@ -132,7 +133,7 @@ fn fetch_rest(
     db: &Db,
     client: &NodeClient,
     fiscal_code: &str,
-    now: &str,
+    now: Now,
     summary: &mut FetchSummary,
 ) -> Result<(), FdrError> {
     let base = format!("{}{FDR_REST_PATH}/organizations/{fiscal_code}/fdrs", client.base_url.trim_end_matches('/'));
@@ -312,7 +313,7 @@ fn fetch_soap(
     db: &Db,
     client: &NodeClient,
     fiscal_code: &str,
-    now: &str,
+    now: Now,
     summary: &mut FetchSummary,
 ) -> Result<(), FdrError> {
     let list = soap_call(

@@ -8,10 +8,9 @@
 
 use std::time::Instant;
 
-use jiff::civil::Date;
-
 use super::faults::{Fault, PaaFault};
 use super::wire::{self, Caller, Operation, PAF_NS};
+use crate::clock::Now;
 use crate::domain::NoticeNumber;
 use crate::services::journal::{Journal, JournalEntry};
 use crate::services::payments::{self, Exchange, PaymentError, ReceiptOutcome};
@@ -42,8 +41,8 @@ pub struct Reply {
 /// The notice number the Node's Stand-In probe uses; it must be answered fast and as unknown.
 const PROBE_NOTICE: &str = "000000000000000000";
 
-/// Handles one station request. `today` (Europe/Rome) decides due dates; `now` is the stored time.
-pub fn handle(station: &Station<'_>, soap_action: Option<&str>, body: &[u8], today: Date, now: &str) -> Reply {
+/// Handles one station request received at `now`, whose Europe/Rome day decides due dates.
+pub fn handle(station: &Station<'_>, soap_action: Option<&str>, body: &[u8], now: Now) -> Reply {
     let started = Instant::now();
     let action = soap::soap_action(soap_action).and_then(Operation::from_name);
     let raw = String::from_utf8_lossy(body);
@@ -56,7 +55,7 @@ pub fn handle(station: &Station<'_>, soap_action: Option<&str>, body: &[u8], tod
             let by_element = Operation::from_request_element(&payload.name);
             match (by_element, action) {
                 (Some(op), _) if payload.ns.as_deref() == Some(PAF_NS) => {
-                    let (result, org_id) = dispatch(station, op, &payload, &raw, today, now, started);
+                    let (result, org_id) = dispatch(station, op, &payload, &raw, now, started);
                     (op, result, org_id)
                 }
                 (Some(op), _) | (None, Some(op)) => {
@@ -78,7 +77,7 @@ pub fn handle(station: &Station<'_>, soap_action: Option<&str>, body: &[u8], tod
         station.journal.record(
             station.db,
             JournalEntry {
-                at: now.to_owned(),
+                at: now.iso(),
                 actor: "node".to_owned(),
                 org_id,
                 action: op.name().to_owned(),
@@ -98,11 +97,11 @@ fn id_pa_of(raw: &str) -> String {
     soap::parse_envelope(raw.as_bytes()).ok().and_then(|p| p.child_text("idPA").map(str::to_owned)).unwrap_or_default()
 }
 
-fn unknown_operation(station: &Station<'_>, raw: &str, reason: &str, now: &str) -> Reply {
+fn unknown_operation(station: &Station<'_>, raw: &str, reason: &str, now: Now) -> Reply {
     station.journal.record(
         station.db,
         JournalEntry {
-            at: now.to_owned(),
+            at: now.iso(),
             actor: "node".to_owned(),
             action: "station".to_owned(),
             outcome: "SOAP_FAULT".to_owned(),
@@ -182,20 +181,19 @@ fn dispatch(
     op: Operation,
     payload: &soap::Element,
     raw: &str,
-    today: Date,
-    now: &str,
+    now: Now,
     started: Instant,
 ) -> Answer {
     match op {
         Operation::Verify | Operation::GetPayment | Operation::GetPaymentV2 => {
-            notice_operation(station, op, payload, today, now)
+            notice_operation(station, op, payload, now)
         }
-        Operation::SendRt | Operation::SendRtV2 => send_rt(station, op, payload, raw, today, now, started),
-        Operation::Demand => demand(station, payload, today, now),
+        Operation::SendRt | Operation::SendRtV2 => send_rt(station, op, payload, raw, now, started),
+        Operation::Demand => demand(station, payload, now),
     }
 }
 
-fn notice_operation(station: &Station<'_>, op: Operation, payload: &soap::Element, today: Date, now: &str) -> Answer {
+fn notice_operation(station: &Station<'_>, op: Operation, payload: &soap::Element, now: Now) -> Answer {
     // Identity first when it can be read: a wrong broker or station is reported as such even if the
     // notice part is malformed.
     let caller = match wire::notice_request(payload) {
@@ -220,7 +218,7 @@ fn notice_operation(station: &Station<'_>, op: Operation, payload: &soap::Elemen
     let element = format!("paf:{}", op.response_element());
     let mut w = XmlWriter::new();
     match op {
-        Operation::Verify => match payments::verify(station.db, &req.qr.fiscal_code, &req.qr.notice, today) {
+        Operation::Verify => match payments::verify(station.db, &req.qr.fiscal_code, &req.qr.notice, now.today()) {
             Ok(view) => {
                 w.open(&element).leaf("outcome", "OK");
                 wire::write_payment_list(&mut w, &view);
@@ -229,13 +227,14 @@ fn notice_operation(station: &Station<'_>, op: Operation, payload: &soap::Elemen
             }
             Err(err) => return (Err(payment_fault(err)), Some(org_id)),
         },
-        _ => match payments::get_payment(station.db, &req.qr.fiscal_code, &req.qr.notice, req.postal, today, now) {
+        _ => match payments::get_payment(station.db, &req.qr.fiscal_code, &req.qr.notice, req.postal, now) {
             Ok(view) if view.has_stamp() && op == Operation::GetPayment => {
                 let reason = "a digital stamp (marca da bollo) can only be paid with paGetPaymentV2";
                 return (Err(Fault::new(PaaFault::Semantica, reason)), Some(org_id));
             }
             Ok(view) => {
-                let due = view.debt.due_date.clone().or(req.due_date.clone()).unwrap_or_else(|| today.to_string());
+                let due =
+                    view.debt.due_date.clone().or(req.due_date.clone()).unwrap_or_else(|| now.today().to_string());
                 w.open(&element).leaf("outcome", "OK");
                 wire::write_payment_data(&mut w, &view, &due, op == Operation::GetPaymentV2);
                 w.close(&element);
@@ -259,8 +258,7 @@ fn send_rt(
     op: Operation,
     payload: &soap::Element,
     raw: &str,
-    today: Date,
-    now: &str,
+    now: Now,
     started: Instant,
 ) -> Answer {
     let req = match wire::send_rt_request(payload, op == Operation::SendRtV2, raw) {
@@ -288,7 +286,7 @@ fn send_rt(
     let response = soap::envelope("paf", PAF_NS, &inner);
     let exchange =
         Exchange { response: &response, duration_ms: i64::try_from(started.elapsed().as_millis()).unwrap_or(0) };
-    match payments::accept_receipt(station.db, &req.fiscal_code, req.receipt, &exchange, today, now) {
+    match payments::accept_receipt(station.db, &req.fiscal_code, req.receipt, &exchange, now) {
         Ok(ReceiptOutcome::Stored { .. }) => (Ok(inner), Some(org_id)),
         // A replay stored nothing, so it journals through the buffer like a read.
         Ok(ReceiptOutcome::Replay) => (Ok(inner), None),
@@ -300,7 +298,7 @@ fn send_rt(
     }
 }
 
-fn demand(station: &Station<'_>, payload: &soap::Element, today: Date, now: &str) -> Answer {
+fn demand(station: &Station<'_>, payload: &soap::Element, now: Now) -> Answer {
     let req = match wire::demand_request(payload) {
         Ok(req) => req,
         Err(reason) => return (Err(request_fault(reason)), None),
@@ -309,7 +307,7 @@ fn demand(station: &Station<'_>, payload: &soap::Element, today: Date, now: &str
         Ok(id) => id,
         Err(fault) => return (Err(fault), None),
     };
-    match payments::demand_notice(station.db, &req.caller.id_pa, &req.service_id, today, now) {
+    match payments::demand_notice(station.db, &req.caller.id_pa, &req.service_id, now) {
         Ok(view) => {
             let element = format!("paf:{}", Operation::Demand.response_element());
             let mut w = XmlWriter::new();

@@ -9,6 +9,7 @@ use serde_json::json;
 
 use super::access::OrgAccess;
 use super::{Change, ServiceError, check_len};
+use crate::clock::Now;
 use crate::domain::DebtEvent;
 use crate::domain::payment_terms::Discrepancy;
 use crate::store::anomalies::{self, AnomalyRecord, AnomalyState};
@@ -93,7 +94,7 @@ pub fn resolve(
     id: i64,
     resolution: Resolution,
     note: &str,
-    now: &str,
+    now: Now,
 ) -> Result<(), ServiceError> {
     require_admin(access)?;
     let note = note.trim();
@@ -115,7 +116,7 @@ pub fn resolve(
             };
             settle(tx, receipt, now)?;
         }
-        if !anomalies::update_resolved(tx, id, resolution.code(), &actor, note, now)? {
+        if !anomalies::update_resolved(tx, id, resolution.code(), &actor, note, &now.iso())? {
             return Err(ServiceError::Conflict(format!("anomaly {id} is already resolved")));
         }
         let object = format!("anomaly:{id}");
@@ -135,7 +136,7 @@ pub fn resolve(
 
 /// An accepted receipt pays its debt: released, the debt paid and the outcome pushed as for any
 /// paying receipt when the debt is still open.
-fn settle(tx: &crate::store::Conn, receipt: &ReceiptRecord, now: &str) -> Result<(), ServiceError> {
+fn settle(tx: &crate::store::Conn, receipt: &ReceiptRecord, now: Now) -> Result<(), ServiceError> {
     receipts::update_released(tx, receipt.id)?;
     let Some(debt) = receipt.debt_id.map(|id| debts::find_debt_by_id(tx, id)).transpose()?.flatten() else {
         return Ok(());
@@ -144,7 +145,7 @@ fn settle(tx: &crate::store::Conn, receipt: &ReceiptRecord, now: &str) -> Result
     // payment, already visible as such on the debt, and the municipality was told once.
     let next = debt.state.apply(DebtEvent::PaymentSucceeded).ok();
     if let Some(next) = next.filter(|n| *n != debt.state) {
-        debts::update_debt_state(tx, debt.id, next, now)?;
+        debts::update_debt_state(tx, debt.id, next, &now.iso())?;
         super::outcome_push::queue_in(tx, &debt, receipt.id, now)?;
     }
     Ok(())

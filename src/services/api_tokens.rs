@@ -6,6 +6,7 @@
 use sha2::{Digest, Sha256};
 
 use super::{Change, ServiceError, check_len, journal_change};
+use crate::clock::Now;
 use crate::store::api_tokens::{self, ApiTokenRecord};
 use crate::store::{Db, orgs};
 
@@ -22,15 +23,16 @@ pub fn create_token(
     actor: &str,
     ipa: &str,
     label: &str,
-    now: &str,
+    now: Now,
 ) -> Result<(ApiTokenRecord, String), ServiceError> {
     let label = label.trim();
     check_len("label", label, 100)?;
     let token = format!("{PREFIX}{}", super::portal::random_hex(32)?);
     let hashed = hash(&token);
+    let iso = now.iso();
     let record = db.write(|tx| {
         let org = orgs::find_org_by_ipa(tx, ipa)?.ok_or_else(|| ServiceError::NotFound(format!("org {ipa}")))?;
-        let id = api_tokens::insert_api_token(tx, org.id, &hashed, label, now)?;
+        let id = api_tokens::insert_api_token(tx, org.id, &hashed, label, &iso)?;
         let object = format!("api_token:{}/{id}", org.ipa_code);
         let after = serde_json::json!({ "id": id, "label": label }).to_string();
         let change = Change {
@@ -47,7 +49,7 @@ pub fn create_token(
             org_id: org.id,
             org_ipa: org.ipa_code,
             label: label.to_owned(),
-            created_at: now.to_owned(),
+            created_at: iso.clone(),
             ..ApiTokenRecord::default()
         })
     })?;
@@ -63,10 +65,10 @@ pub fn list_tokens(db: &Db, ipa: &str) -> Result<Vec<ApiTokenRecord>, ServiceErr
 }
 
 /// Revokes token `id` of org `ipa`: later calls with it get 401.
-pub fn revoke_token(db: &Db, actor: &str, ipa: &str, id: i64, now: &str) -> Result<(), ServiceError> {
+pub fn revoke_token(db: &Db, actor: &str, ipa: &str, id: i64, now: Now) -> Result<(), ServiceError> {
     db.write(|tx| {
         let org = orgs::find_org_by_ipa(tx, ipa)?.ok_or_else(|| ServiceError::NotFound(format!("org {ipa}")))?;
-        if !api_tokens::update_api_token_revoked(tx, org.id, id, now)? {
+        if !api_tokens::update_api_token_revoked(tx, org.id, id, &now.iso())? {
             return Err(ServiceError::NotFound(format!("valid API token {id} of org {ipa}")));
         }
         let object = format!("api_token:{}/{id}", org.ipa_code);
@@ -85,7 +87,7 @@ pub fn revoke_token(db: &Db, actor: &str, ipa: &str, id: i64, now: &str) -> Resu
 
 /// The valid token a bearer presented, if any; notes its use (at most once a minute, so that
 /// reads cost no write of their own).
-pub fn authenticate(db: &Db, bearer: &str, now: jiff::Timestamp) -> Result<Option<ApiTokenRecord>, ServiceError> {
+pub fn authenticate(db: &Db, bearer: &str, now: Now) -> Result<Option<ApiTokenRecord>, ServiceError> {
     if !bearer.starts_with(PREFIX) || bearer.len() != PREFIX.len() + 64 {
         return Ok(None);
     }
@@ -96,9 +98,10 @@ pub fn authenticate(db: &Db, bearer: &str, now: jiff::Timestamp) -> Result<Optio
     if token.revoked_at.is_some() {
         return Ok(None);
     }
-    let minute_ago = crate::clock::iso(now.checked_sub(jiff::SignedDuration::from_secs(60)).unwrap_or(now));
+    let instant = now.instant();
+    let minute_ago = crate::clock::iso(instant.checked_sub(jiff::SignedDuration::from_secs(60)).unwrap_or(instant));
     if token.last_used_at.as_deref().is_none_or(|t| t < minute_ago.as_str()) {
-        db.write(|tx| api_tokens::update_api_token_used(tx, token.id, &crate::clock::iso(now)))?;
+        db.write(|tx| api_tokens::update_api_token_used(tx, token.id, &now.iso()))?;
     }
     Ok(Some(token))
 }

@@ -3,6 +3,7 @@
 use serde_json::json;
 
 use super::{Change, ServiceError, check_len, non_empty, parse_iban, parse_postal_account, parse_url, set_text};
+use crate::clock::Now;
 use crate::domain::{Cents, TaxonomyCode};
 use crate::store::debt_types::{self, DebtTypeRecord};
 use crate::store::{Db, orgs};
@@ -65,7 +66,7 @@ pub fn add_debt_type(
     ipa: &str,
     code: &str,
     changes: &DebtTypeChanges,
-    now: &str,
+    now: Now,
 ) -> Result<DebtTypeRecord, ServiceError> {
     let code = check_code(code)?;
     for (field, value) in [("description", &changes.description), ("taxonomy", &changes.taxonomy_code)] {
@@ -87,7 +88,7 @@ pub fn add_debt_type(
         if debt_types::find_debt_type(tx, org.id, &code)?.is_some() {
             return Err(ServiceError::Conflict(format!("debt type {code} already exists in org {}", org.ipa_code)));
         }
-        record.id = debt_types::insert_debt_type(tx, &record, now)?;
+        record.id = debt_types::insert_debt_type(tx, &record, &now.iso())?;
         let (object, after) = (format!("debt_type:{}/{code}", org.ipa_code), snapshot(&record));
         let change = Change {
             actor,
@@ -110,7 +111,7 @@ pub fn set_debt_type(
     ipa: &str,
     code: &str,
     changes: &DebtTypeChanges,
-    now: &str,
+    now: Now,
 ) -> Result<DebtTypeRecord, ServiceError> {
     db.write(|tx| {
         let org = orgs::find_org_by_ipa(tx, ipa)?.ok_or_else(|| ServiceError::NotFound(format!("org {ipa}")))?;
@@ -118,7 +119,7 @@ pub fn set_debt_type(
             .ok_or_else(|| ServiceError::NotFound(format!("debt type {code} in org {}", org.ipa_code)))?;
         let mut record = before.clone();
         apply_changes(&mut record, changes)?;
-        debt_types::update_debt_type(tx, &record, now)?;
+        debt_types::update_debt_type(tx, &record, &now.iso())?;
         let object = format!("debt_type:{}/{code}", org.ipa_code);
         let (before_json, after_json) = (snapshot(&before), snapshot(&record));
         let change = Change {

@@ -6,6 +6,7 @@
 use jiff::civil::Date;
 
 use super::ServiceError;
+use crate::clock::Now;
 use crate::domain::debt_row::{self, DebtFields, DebtTypeRules, RowContext, RowError, ValidDebt};
 use crate::domain::{ApplicationCode, DebtEvent, DebtState, GeneratorId, SegregationCode, generate_iuv17};
 use crate::store::debt_types::DebtTypeRecord;
@@ -52,25 +53,23 @@ pub fn add_debt(
     ipa: &str,
     fields: &DebtFields,
     source: Source,
-    today: Date,
-    now: &str,
+    now: Now,
 ) -> Result<DebtRecord, ServiceError> {
-    add_debt_as(db, actor, ipa, fields, source, today, now, false)
+    add_debt_as(db, actor, ipa, fields, source, now, false)
 }
 
 /// [`add_debt`], where `anonymous_debtor` lets the debtor be `ANONIMO` whatever the debt type says:
 /// a payment started at a PSP has no known debtor.
-#[expect(clippy::too_many_arguments, reason = "the same parameters as add_debt, plus the one it fixes")]
 pub(crate) fn add_debt_as(
     db: &Db,
     actor: &str,
     ipa: &str,
     fields: &DebtFields,
     source: Source,
-    today: Date,
-    now: &str,
+    now: Now,
     anonymous_debtor: bool,
 ) -> Result<DebtRecord, ServiceError> {
+    let iso = now.iso();
     db.write(|tx| {
         let scope = OrgScope::load(tx, ipa)?;
         let debt_type = debt_types::find_debt_type(tx, scope.org.id, fields.debt_type.trim())?;
@@ -79,14 +78,14 @@ pub(crate) fn add_debt_as(
             rules.allow_anonymous |= anonymous_debtor;
             rules
         });
-        let ctx = insert_context(&scope, rules, today);
+        let ctx = insert_context(&scope, rules, now.today());
         let valid = debt_row::validate(fields, &ctx).map_err(ServiceError::Rejected)?;
         let Some(debt_type) = debt_type else {
             return Err(ServiceError::NotFound(format!("debt type {}", valid.debt_type)));
         };
         let iud = valid.iud.clone();
         let applied =
-            insert_valid(tx, &scope, &debt_type, valid, source, None, now)?.map_err(ServiceError::Rejected)?;
+            insert_valid(tx, &scope, &debt_type, valid, source, None, &iso)?.map_err(ServiceError::Rejected)?;
         let object = format!("debt:{}/{iud}", scope.org.ipa_code);
         let after = serde_json::json!({ "iud": iud, "iuv": applied.iuv, "notice_number": applied.notice_number,
             "debt_type": debt_type.code, "amount_cents": applied.amount_cents, "due_date": applied.due_date })
@@ -100,7 +99,7 @@ pub(crate) fn add_debt_as(
             after_json: Some(&after),
             ..Default::default()
         };
-        audit::insert_audit(tx, &entry, now)?;
+        audit::insert_audit(tx, &entry, &iso)?;
         debts::find_debt_by_iud(tx, scope.org.id, &iud)?
             .filter(|d| d.id == applied.id)
             .ok_or_else(|| ServiceError::NotFound(format!("debt {iud}")))
@@ -415,10 +414,11 @@ fn record_of(scope: &OrgScope, debt_type: &DebtTypeRecord, valid: ValidDebt, imp
 
 /// Annuls the live debt with this IUD (action `A`): it can no longer be paid, and its IUD and IUV
 /// become free for reuse.
-pub fn annul_debt(db: &Db, actor: &str, ipa: &str, iud: &str, now: &str) -> Result<DebtRecord, ServiceError> {
+pub fn annul_debt(db: &Db, actor: &str, ipa: &str, iud: &str, now: Now) -> Result<DebtRecord, ServiceError> {
+    let iso = now.iso();
     db.write(|tx| {
         let scope = OrgScope::load(tx, ipa)?;
-        let (debt, next) = match annul_in(tx, &scope, iud, None, now)? {
+        let (debt, next) = match annul_in(tx, &scope, iud, None, &iso)? {
             Ok(done) => done,
             Err(errors) => {
                 // A debt that exists but cannot be annulled is a conflict, not a missing row.
@@ -443,21 +443,15 @@ pub fn annul_debt(db: &Db, actor: &str, ipa: &str, iud: &str, now: &str) -> Resu
             after_json: Some(&format!("{{\"state\":\"{}\"}}", next.code())),
             ..Default::default()
         };
-        audit::insert_audit(tx, &entry, now)?;
+        audit::insert_audit(tx, &entry, &iso)?;
         Ok(DebtRecord { state: next, ..debt })
     })
 }
 
 /// Replaces every field of the live debt with this IUD (action `M`), with the import's rules: not
 /// while a payment is under way, never its debt type, never an IUV it already has.
-pub fn modify_debt(
-    db: &Db,
-    actor: &str,
-    ipa: &str,
-    fields: &DebtFields,
-    today: Date,
-    now: &str,
-) -> Result<DebtRecord, ServiceError> {
+pub fn modify_debt(db: &Db, actor: &str, ipa: &str, fields: &DebtFields, now: Now) -> Result<DebtRecord, ServiceError> {
+    let iso = now.iso();
     db.write(|tx| {
         let scope = OrgScope::load(tx, ipa)?;
         let iud = fields.iud.trim();
@@ -468,7 +462,7 @@ pub fn modify_debt(
         let ctx = RowContext {
             debt_type: debt_type.as_ref().map(rules_of),
             segregation_code: scope.segregation_code,
-            today,
+            today: now.today(),
             causale_max: 1024,
             due_date_always_required: false,
             is_insert: false,
@@ -478,7 +472,7 @@ pub fn modify_debt(
         let Some(debt_type) = debt_type else {
             return Err(ServiceError::NotFound(format!("debt type {}", valid.debt_type)));
         };
-        modify_valid(tx, &scope, &debt_type, valid, None, now)?.map_err(ServiceError::Rejected)?;
+        modify_valid(tx, &scope, &debt_type, valid, None, &iso)?.map_err(ServiceError::Rejected)?;
         let after = debts::find_debt_by_iud(tx, scope.org.id, iud)?
             .ok_or_else(|| ServiceError::NotFound(format!("debt {iud}")))?;
         let summary = |d: &DebtRecord| {
@@ -498,7 +492,7 @@ pub fn modify_debt(
             after_json: Some(&summary(&after)),
             ..Default::default()
         };
-        audit::insert_audit(tx, &entry, now)?;
+        audit::insert_audit(tx, &entry, &iso)?;
         Ok(after)
     })
 }
@@ -570,13 +564,14 @@ mod tests {
     fn a_modified_debt_keeps_the_source_that_created_it() {
         let dir = tempfile::tempdir().unwrap();
         let (db, _) = Db::open(&dir.path().join("mypay.db")).unwrap();
-        let today = Date::new(2026, 11, 30).unwrap();
-        crate::services::demo::seed(&db, today, "t").unwrap();
+        let now = Now::at("2026-11-30T10:00:00Z".parse().unwrap());
+        let today = now.today();
+        crate::services::demo::seed(&db, now).unwrap();
         let ipa = crate::services::demo::DEMO_IPA;
         for (source, code) in [(Source::Sil, "sil"), (Source::Cli, "cli"), (Source::Import, "import")] {
             let iud = format!("SRC-{code}");
-            add_debt(&db, "test", ipa, &contribution(&iud, "10.00"), source, today, "t").unwrap();
-            let after = modify_debt(&db, "test", ipa, &contribution(&iud, "12.00"), today, "t2").unwrap();
+            add_debt(&db, "test", ipa, &contribution(&iud, "10.00"), source, now).unwrap();
+            let after = modify_debt(&db, "test", ipa, &contribution(&iud, "12.00"), now).unwrap();
             assert_eq!((after.source.as_str(), after.amount_cents), (code, 1200));
             // What modify_valid builds for the store carries the stored source, not a made-up one.
             let applied = db

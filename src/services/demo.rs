@@ -4,13 +4,12 @@
 //! Seeding is idempotent: when the demo org exists nothing is added, so starting the demo twice on
 //! the same data directory reuses what is there.
 
-use jiff::civil::Date;
-
 use super::debt_types::{DebtTypeChanges, add_debt_type};
 use super::debts::{Source, add_debt};
 use super::operators::{NewOperator, Role, add_operator};
 use super::orgs::{OrgChanges, add_org};
 use super::{ServiceError, passwords};
+use crate::clock::Now;
 use crate::domain::debt_row::DebtFields;
 use crate::store::{Db, orgs};
 
@@ -48,7 +47,8 @@ const DEBTORS: &[(&str, &str, &str)] = &[
 ];
 
 /// Creates the demo data unless it is there already.
-pub fn seed(db: &Db, today: Date, now: &str) -> Result<Seeded, ServiceError> {
+pub fn seed(db: &Db, now: Now) -> Result<Seeded, ServiceError> {
+    let today = now.today();
     if db.read(|conn| orgs::find_org_by_ipa(conn, DEMO_IPA))?.is_some() {
         return Ok(Seeded::AlreadyThere);
     }
@@ -153,7 +153,7 @@ pub fn seed(db: &Db, today: Date, now: &str) -> Result<Seeded, ServiceError> {
             generate_iuv: true,
             ..DebtFields::default()
         };
-        add_debt(db, actor, DEMO_IPA, &fields, Source::Demo, today, now)?;
+        add_debt(db, actor, DEMO_IPA, &fields, Source::Demo, now)?;
         n_debts += 1;
     }
 

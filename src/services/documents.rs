@@ -345,7 +345,7 @@ mod tests {
     fn a_zip_holds_one_notice_per_debt_and_skips_the_unknown() {
         let dir = tempfile::tempdir().unwrap();
         let (db, _) = Db::open(&dir.path().join("mypay.db")).unwrap();
-        crate::services::demo::seed(&db, jiff::civil::date(2026, 1, 10), "2026-01-10T10:00:00Z").unwrap();
+        crate::services::demo::seed(&db, crate::clock::Now::at("2026-01-10T10:00:00Z".parse().unwrap())).unwrap();
         let iuds: Vec<String> = vec!["TARI-2026-0001".into(), "TARI-2026-0002".into(), "NO-SUCH-DEBT".into()];
         let mut buf = std::io::Cursor::new(Vec::new());
         let summary =

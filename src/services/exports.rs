@@ -11,6 +11,7 @@ use std::path::{Path, PathBuf};
 use jiff::civil::{Date, DateTime};
 
 use super::access::OrgAccess;
+use crate::clock::Now;
 use crate::domain::ExportState;
 use crate::flows::expired_export;
 use crate::flows::rt_export::{self, Version, ZipCsvWriter};
@@ -119,12 +120,7 @@ fn visible(access: &OrgAccess, enabled: Option<&[String]>, export: &ExportRecord
 /// receipt stored later with an earlier time could be skipped by both this export and the next.
 /// With `queue`, a job runs it in the background ([`ExportJob`]), queued in the same
 /// transaction so a request is never lost; without, the caller runs it with [`run_export`].
-pub fn request_export(
-    db: &Db,
-    req: &ExportRequest<'_>,
-    queue: bool,
-    now: jiff::Timestamp,
-) -> Result<ExportRecord, ExportError> {
+pub fn request_export(db: &Db, req: &ExportRequest<'_>, queue: bool, now: Now) -> Result<ExportRecord, ExportError> {
     let Some(_) = Version::parse(req.version) else {
         return Err(invalid(
             "PAA_VERSIONE_TRACCIATO_NON_VALIDA",
@@ -136,7 +132,7 @@ pub fn request_export(
         if from >= to {
             return Err(invalid("PAA_INTERVALLO_DATE_NON_VALIDO", "from must be before to"));
         }
-        if to > crate::clock::iso(now) {
+        if to > now.iso() {
             return Err(invalid("PAA_DATE_TO_NON_VALIDO", "an incremental export cannot end in the future"));
         }
         (from, to)
@@ -152,7 +148,7 @@ pub fn request_export(
         }
         (from.to_string(), to.to_string())
     };
-    let now_text = crate::clock::iso(now);
+    let now_text = now.iso();
     db.write(|tx| {
         let org =
             orgs::find_org_by_ipa(tx, req.ipa)?.ok_or_else(|| ExportError::NotFound(format!("org {}", req.ipa)))?;
@@ -207,7 +203,7 @@ pub fn request_export(
         };
         let id = exports::insert_export(tx, &record, &now_text)?;
         if queue {
-            crate::jobs::enqueue(tx, &crate::jobs::Job::Export { export_id: id }, &now_text)?;
+            crate::jobs::enqueue(tx, &crate::jobs::Job::Export { export_id: id }, now)?;
         }
         Ok(ExportRecord { id, ..record })
     })
@@ -220,7 +216,7 @@ pub fn run_export(
     data_dir: &Path,
     station_id: &str,
     export: &ExportRecord,
-    now: jiff::Timestamp,
+    now: Now,
     progress: &mut dyn FnMut(u64),
 ) -> Result<ExportOutcome, ExportError> {
     let Some(org) = db.read(|c| orgs::find_org_by_id(c, export.org_id))? else {
@@ -229,7 +225,7 @@ pub fn run_export(
     let version = Version::parse(&export.version)
         .ok_or_else(|| invalid("PAA_VERSIONE_TRACCIATO_NON_VALIDA", export.version.clone()))?;
     db.write(|tx| exports::update_export_state(tx, export.id, ExportState::InProgress, None, None, None, None))?;
-    let local = now.to_zoned(crate::clock::rome()).datetime();
+    let local = now.rome();
     let stem = rt_export::file_stem(version, &org.ipa_code, export.id, &local);
     let dir = data_dir.join("export").join(&org.ipa_code);
     let header = rt_export::header(version, export.with_receipt);
@@ -273,7 +269,7 @@ pub fn run_export(
         }
         Ok((n_rows, Some(writer.finish()?)))
     })();
-    let finished = crate::clock::iso(now);
+    let finished = now.iso();
     match result {
         Ok((n_rows, file)) => {
             let name = file.as_ref().and_then(|f| f.file_name()).map(|n| n.to_string_lossy().into_owned());
@@ -319,11 +315,11 @@ pub fn export_expired(
     due_before: &str,
     debt_types: &[String],
     requested_by: &str,
-    now: jiff::Timestamp,
+    now: Now,
 ) -> Result<ExportOutcome, ExportError> {
     let due: Date =
         due_before.parse().map_err(|_| invalid("PAA_DATE_TO_NON_VALIDO", format!("{due_before:?} is not a date")))?;
-    let now_text = crate::clock::iso(now);
+    let now_text = now.iso();
     let (org, record) = db.write(|tx| {
         let org = orgs::find_org_by_ipa(tx, ipa)?.ok_or_else(|| ExportError::NotFound(format!("org {ipa}")))?;
         for code in debt_types {
@@ -411,7 +407,7 @@ impl crate::jobs::Handler for ExportJob {
         let Some(export) = export.filter(|e| !e.state.is_final()) else {
             return Ok(Step::Done);
         };
-        match run_export(ctx.db, &self.data_dir, &self.station_id, &export, crate::clock::now(), &mut |_| {}) {
+        match run_export(ctx.db, &self.data_dir, &self.station_id, &export, Now::read(), &mut |_| {}) {
             Ok(_) => Ok(Step::Done),
             // The request itself was refused: recorded as ERROR_EXPORT, nothing to retry.
             Err(ExportError::Invalid { .. } | ExportError::NotFound(_)) => Ok(Step::Done),

@@ -13,11 +13,11 @@
 //! **Invariant:** nothing else signs with the installation key (a tidy test checks).
 
 use hmac::{Hmac, Mac};
-use jiff::Timestamp;
 use sha2::Sha256;
 
 use super::ServiceError;
 use super::portal::random_hex;
+use crate::clock::Now;
 use crate::store::{Db, sessions};
 
 /// How long a SIL download URL works.
@@ -40,7 +40,7 @@ impl std::fmt::Debug for Links {
 impl Links {
     /// Reads the installation key, creating it on the first start (32 random bytes; when two
     /// processes race, the first one stored wins and both use it).
-    pub fn load(db: &Db, now: &str) -> Result<Links, ServiceError> {
+    pub fn load(db: &Db, now: Now) -> Result<Links, ServiceError> {
         Ok(Links { key: installation_key(db, now)? })
     }
 
@@ -80,8 +80,8 @@ impl Links {
 
     /// `/ws/pa/download/<ipa>/<kind>/<id>?scadenza=<unix time>&firma=…`, valid for
     /// [`SIL_DOWNLOAD_SECONDS`] from `now`. `kind`: `export`, `scarti`, `iuv`, `avvisi`.
-    pub fn sil_download_url(&self, ipa: &str, kind: &str, id: i64, now: Timestamp) -> String {
-        let expires = now.as_second() + SIL_DOWNLOAD_SECONDS;
+    pub fn sil_download_url(&self, ipa: &str, kind: &str, id: i64, now: Now) -> String {
+        let expires = now.instant().as_second() + SIL_DOWNLOAD_SECONDS;
         let signature = self.sign(&download_message(ipa, kind, id, expires));
         format!("/ws/pa/download/{ipa}/{kind}/{id}?scadenza={expires}&firma={signature}")
     }
@@ -95,12 +95,12 @@ impl Links {
         id: i64,
         expires: &str,
         signature: &str,
-        now: Timestamp,
+        now: Now,
     ) -> bool {
         let Ok(expires) = expires.parse::<i64>() else {
             return false;
         };
-        expires >= now.as_second() && self.verify(&download_message(ipa, kind, id, expires), signature)
+        expires >= now.instant().as_second() && self.verify(&download_message(ipa, kind, id, expires), signature)
     }
 
     /// The `authorizationToken` `<requestToken>.<expires>.<signature>` of a SIL upload, `expires`
@@ -182,12 +182,12 @@ fn pin_message(session_hash: &str, email: &str, pin: &str) -> String {
 }
 
 /// The per-installation key, kept in hex in the `setting` table (created on first use).
-fn installation_key(db: &Db, now: &str) -> Result<Vec<u8>, ServiceError> {
+fn installation_key(db: &Db, now: Now) -> Result<Vec<u8>, ServiceError> {
     if let Some(hex) = db.read(|conn| sessions::find_setting(conn, KEY_SETTING))? {
         return Ok(from_hex(&hex));
     }
     let fresh = random_hex(32)?;
-    let stored = db.write(|tx| sessions::insert_setting_once(tx, KEY_SETTING, &fresh, now))?;
+    let stored = db.write(|tx| sessions::insert_setting_once(tx, KEY_SETTING, &fresh, &now.iso()))?;
     Ok(from_hex(&stored))
 }
 
@@ -215,8 +215,8 @@ mod tests {
         Links { key: KEY.to_vec() }
     }
 
-    fn now() -> Timestamp {
-        "2026-11-30T10:00:00Z".parse().unwrap()
+    fn now() -> Now {
+        Now::at("2026-11-30T10:00:00Z".parse().unwrap())
     }
 
     /// The `firma` (and `scadenza`) of a URL's query.
@@ -309,9 +309,9 @@ mod tests {
         let url = links.sil_download_url("c_x", "export", 42, now());
         let (expires, sig) = (query(&url, "scadenza"), query(&url, "firma"));
         assert!(links.verify_sil_download("c_x", "export", 42, expires, sig, now()));
-        let last = now() + jiff::SignedDuration::from_secs(SIL_DOWNLOAD_SECONDS);
+        let last = Now::at(now().instant() + jiff::SignedDuration::from_secs(SIL_DOWNLOAD_SECONDS));
         assert!(links.verify_sil_download("c_x", "export", 42, expires, sig, last));
-        let later = last + jiff::SignedDuration::from_secs(1);
+        let later = Now::at(last.instant() + jiff::SignedDuration::from_secs(1));
         assert!(!links.verify_sil_download("c_x", "export", 42, expires, sig, later));
         assert!(!links.verify_sil_download("c_x", "export", 43, expires, sig, now()));
         assert!(!links.verify_sil_download("c_x", "scarti", 42, expires, sig, now()));
@@ -325,11 +325,11 @@ mod tests {
     fn the_key_is_created_once_and_read_back_from_the_setting() {
         let dir = tempfile::tempdir().unwrap();
         let (db, _) = Db::open(&dir.path().join("mypay.db")).unwrap();
-        let first = Links::load(&db, "2026-11-30T10:00:00Z").unwrap();
+        let first = Links::load(&db, now()).unwrap();
         let stored = db.read(|conn| sessions::find_setting(conn, "hmac_key")).unwrap().unwrap();
         assert_eq!(stored.len(), 64);
         assert_eq!(first.key, from_hex(&stored));
-        let again = Links::load(&db, "2026-11-30T11:00:00Z").unwrap();
+        let again = Links::load(&db, Now::at("2026-11-30T11:00:00Z".parse().unwrap())).unwrap();
         assert_eq!(again.receipt_url(42), first.receipt_url(42));
         assert_eq!(format!("{again:?}"), "Links { key: *** }");
 
@@ -337,6 +337,6 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let (db, _) = Db::open(&dir.path().join("mypay.db")).unwrap();
         db.write(|tx| sessions::insert_setting_once(tx, "hmac_key", &hex(KEY), "2026-01-01T00:00:00Z")).unwrap();
-        assert_eq!(Links::load(&db, "2026-11-30T10:00:00Z").unwrap().receipt_url(42), links().receipt_url(42));
+        assert_eq!(Links::load(&db, now()).unwrap().receipt_url(42), links().receipt_url(42));
     }
 }

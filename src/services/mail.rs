@@ -11,6 +11,7 @@ use lettre::transport::smtp::authentication::Credentials;
 use lettre::{Message, SmtpTransport, Transport};
 
 use super::ServiceError;
+use crate::clock::Now;
 use crate::config::MailSettings;
 use crate::store::{Db, mail};
 
@@ -18,8 +19,8 @@ use crate::store::{Db, mail};
 const MAX_ATTEMPTS: i64 = 8;
 
 /// Sends the mails due at `now`; returns how many went out.
-pub fn send_due(db: &Db, settings: &MailSettings, now: jiff::Timestamp) -> Result<usize, ServiceError> {
-    let iso = crate::clock::iso(now);
+pub fn send_due(db: &Db, settings: &MailSettings, now: Now) -> Result<usize, ServiceError> {
+    let iso = now.iso();
     let due = db.read(|conn| mail::list_due_mails(conn, &iso, 20))?;
     if due.is_empty() {
         return Ok(0);
@@ -36,7 +37,7 @@ pub fn send_due(db: &Db, settings: &MailSettings, now: jiff::Timestamp) -> Resul
                 let attempts = m.attempts + 1;
                 // 1, 2, 4, ... minutes.
                 let delay = jiff::SignedDuration::from_mins(1i64 << attempts.clamp(0, 10));
-                let next = crate::clock::iso(now + delay);
+                let next = crate::clock::iso(now.instant() + delay);
                 tracing::warn!(mail = m.id, attempts, error = %reason, "mail not sent");
                 db.write(|tx| mail::update_mail_failed(tx, m.id, &reason, &next, attempts >= MAX_ATTEMPTS))?;
             }

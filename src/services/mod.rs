@@ -45,6 +45,7 @@ pub mod spontaneous;
 #[cfg(test)]
 pub(crate) mod testkit;
 
+use crate::clock::Now;
 use crate::domain::{Email, Iban};
 use crate::store::StoreError;
 
@@ -94,7 +95,7 @@ pub(crate) struct Change<'a> {
 }
 
 /// Appends `change` to the audit journal.
-pub(crate) fn journal_change(tx: &crate::store::Conn, change: &Change<'_>, now: &str) -> Result<(), StoreError> {
+pub(crate) fn journal_change(tx: &crate::store::Conn, change: &Change<'_>, now: Now) -> Result<(), StoreError> {
     let entry = crate::store::audit::AuditEntry {
         actor: change.actor,
         org_id: change.org_id,
@@ -105,7 +106,7 @@ pub(crate) fn journal_change(tx: &crate::store::Conn, change: &Change<'_>, now: 
         after_json: change.after,
         ..Default::default()
     };
-    crate::store::audit::insert_audit(tx, &entry, now)
+    crate::store::audit::insert_audit(tx, &entry, &now.iso())
 }
 
 /// Trims a free-text input and maps an empty one to `None`.

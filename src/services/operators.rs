@@ -1,6 +1,7 @@
 //! Operators: creation, passwords, roles per org and enablement per debt type.
 
 use super::{Change, ServiceError, passwords};
+use crate::clock::Now;
 use crate::store::operators::{self, OperatorRecord};
 use crate::store::{Db, debt_types, orgs};
 
@@ -61,7 +62,7 @@ pub struct NewOperator<'a> {
 }
 
 /// Adds an operator with a role. The password is checked for strength and stored as argon2id.
-pub fn add_operator(db: &Db, actor: &str, new: &NewOperator<'_>, now: &str) -> Result<OperatorRecord, ServiceError> {
+pub fn add_operator(db: &Db, actor: &str, new: &NewOperator<'_>, now: Now) -> Result<OperatorRecord, ServiceError> {
     let username = check_username(new.username)?;
     passwords::check_operator_password(new.password)?;
     if new.role != Role::AppAdmin && new.org_ipa.is_none() {
@@ -88,7 +89,7 @@ pub fn add_operator(db: &Db, actor: &str, new: &NewOperator<'_>, now: &str) -> R
             new.full_name,
             new.email,
             new.role == Role::AppAdmin,
-            now,
+            &now.iso(),
         )?;
         if let Some(org) = &org {
             operators::upsert_role(tx, id, org.id, new.role.org_role_code())?;
@@ -111,13 +112,13 @@ pub fn add_operator(db: &Db, actor: &str, new: &NewOperator<'_>, now: &str) -> R
 }
 
 /// Sets a new password (checked for strength) and clears any lockout.
-pub fn set_password(db: &Db, actor: &str, username: &str, password: &str, now: &str) -> Result<(), ServiceError> {
+pub fn set_password(db: &Db, actor: &str, username: &str, password: &str, now: Now) -> Result<(), ServiceError> {
     passwords::check_operator_password(password)?;
     let hash = passwords::hash_password(password)?;
     db.write(|tx| {
         let op = operators::find_operator(tx, username)?
             .ok_or_else(|| ServiceError::NotFound(format!("operator {username}")))?;
-        operators::update_password(tx, op.id, &hash, now)?;
+        operators::update_password(tx, op.id, &hash, &now.iso())?;
         let object = format!("operator:{}", op.username);
         let change =
             Change { actor, org_id: None, action: "operator.passwd", object: &object, before: None, after: None };
@@ -138,13 +139,13 @@ pub struct Grant<'a> {
 }
 
 /// Gives a role and/or debt-type enablements.
-pub fn grant(db: &Db, actor: &str, grant: &Grant<'_>, now: &str) -> Result<OperatorRecord, ServiceError> {
+pub fn grant(db: &Db, actor: &str, grant: &Grant<'_>, now: Now) -> Result<OperatorRecord, ServiceError> {
     change_grants(db, actor, grant, now, true)
 }
 
 /// Takes away enablements on the named debt types or, when none is named, the whole role in the
 /// org (or the app-admin flag for role app-admin).
-pub fn revoke(db: &Db, actor: &str, grant: &Grant<'_>, now: &str) -> Result<OperatorRecord, ServiceError> {
+pub fn revoke(db: &Db, actor: &str, grant: &Grant<'_>, now: Now) -> Result<OperatorRecord, ServiceError> {
     change_grants(db, actor, grant, now, false)
 }
 
@@ -152,7 +153,7 @@ fn change_grants(
     db: &Db,
     actor: &str,
     grant: &Grant<'_>,
-    now: &str,
+    now: Now,
     give: bool,
 ) -> Result<OperatorRecord, ServiceError> {
     db.write(|tx| {
@@ -273,13 +274,8 @@ fn verify_against_nothing(password: &str) {
 /// a row the account is locked for [`LOCK_MINUTES`], and once that lock has passed the count starts
 /// again (a single wrong attempt does not lock it for another period). Every path verifies one hash,
 /// so timing reveals neither the username nor a lock.
-pub fn authenticate(
-    db: &Db,
-    username: &str,
-    password: &str,
-    now: jiff::Timestamp,
-) -> Result<OperatorRecord, LoginError> {
-    let now_text = crate::clock::iso(now);
+pub fn authenticate(db: &Db, username: &str, password: &str, now: Now) -> Result<OperatorRecord, LoginError> {
+    let now_text = now.iso();
     let Some(login) = db.read(|c| operators::find_login(c, username.trim()))? else {
         verify_against_nothing(password);
         return Err(LoginError::WrongCredentials);
@@ -297,7 +293,7 @@ pub fn authenticate(
         // A lock that has passed leaves a count of failures behind: the next period starts from zero.
         let failed_before = if login.locked_until.is_some() { 0 } else { login.failed_logins };
         let lock = (failed_before + 1 >= MAX_FAILED_LOGINS)
-            .then(|| crate::clock::iso(now + jiff::SignedDuration::from_mins(LOCK_MINUTES)));
+            .then(|| crate::clock::iso(now.instant() + jiff::SignedDuration::from_mins(LOCK_MINUTES)));
         db.write(|tx| operators::update_failed_login(tx, id, failed_before + 1, lock.as_deref()))?;
         tracing::warn!(target: "security", username, locked = lock.is_some(), "operator login refused: wrong password");
         return Err(match lock {
@@ -337,7 +333,7 @@ mod tests {
 
     const PASSWORD: &str = "Una password sicura 1";
 
-    fn kit_with_operator() -> (Kit, jiff::Timestamp) {
+    fn kit_with_operator() -> (Kit, Now) {
         let kit = Kit::new();
         let new = NewOperator {
             username: "mario",
@@ -347,8 +343,8 @@ mod tests {
             full_name: None,
             email: None,
         };
-        add_operator(&kit.db, "test", &new, &kit.now).unwrap();
-        let at: jiff::Timestamp = kit.now.parse().unwrap();
+        add_operator(&kit.db, "test", &new, kit.now).unwrap();
+        let at = kit.now;
         (kit, at)
     }
 
@@ -365,7 +361,7 @@ mod tests {
             matches!(authenticate(&kit.db, "mario", PASSWORD, at), Err(LoginError::Locked(_))),
             "locked: even right"
         );
-        let later = at + jiff::SignedDuration::from_mins(LOCK_MINUTES + 1);
+        let later = Now::at(at.instant() + jiff::SignedDuration::from_mins(LOCK_MINUTES + 1));
         assert!(matches!(authenticate(&kit.db, "mario", "wrong", later), Err(LoginError::WrongCredentials)));
         assert!(authenticate(&kit.db, "mario", PASSWORD, later).is_ok());
     }
@@ -375,7 +371,7 @@ mod tests {
         let (kit, _) = kit_with_operator();
         let stamp = password_stamp(&kit.db, "mario").unwrap().unwrap();
         assert!(session_is_current(&kit.db, "mario", &stamp).unwrap());
-        set_password(&kit.db, "admin", "mario", "Un'altra password 2", &kit.now).unwrap();
+        set_password(&kit.db, "admin", "mario", "Un'altra password 2", kit.now).unwrap();
         assert!(!session_is_current(&kit.db, "mario", &stamp).unwrap(), "even within the same second");
         let renewed = password_stamp(&kit.db, "mario").unwrap().unwrap();
         assert!(session_is_current(&kit.db, "mario", &renewed).unwrap(), "the session that changed it stays");

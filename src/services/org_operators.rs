@@ -8,6 +8,7 @@
 use super::access::OrgAccess;
 use super::operators::{self, NewOperator, Role};
 use super::{Change, ServiceError, passwords};
+use crate::clock::Now;
 use crate::store::operators::OperatorRecord;
 use crate::store::{Db, debt_types};
 
@@ -44,7 +45,7 @@ pub fn add(
     full_name: Option<&str>,
     email: Option<&str>,
     role: Role,
-    now: &str,
+    now: Now,
 ) -> Result<(OperatorRecord, String), ServiceError> {
     if !access.admin || role == Role::AppAdmin {
         return Err(ServiceError::Conflict("only operator and admin roles can be given here".to_owned()));
@@ -65,7 +66,7 @@ pub fn set_grants(
     username: &str,
     role: Role,
     codes: &[String],
-    now: &str,
+    now: Now,
 ) -> Result<OperatorRecord, ServiceError> {
     if role == Role::AppAdmin {
         return Err(ServiceError::invalid("role", "app admins are named on the command line"));
@@ -110,7 +111,7 @@ pub fn set_grants(
 }
 
 /// Gives the operator a new generated password (shown once) and clears any lockout.
-pub fn reset_password(db: &Db, access: &OrgAccess, username: &str, now: &str) -> Result<String, ServiceError> {
+pub fn reset_password(db: &Db, access: &OrgAccess, username: &str, now: Now) -> Result<String, ServiceError> {
     let op = managed(db, access, username)?;
     let password = passwords::random_password(GENERATED_LEN)?;
     operators::set_password(db, &format!("operator:{}", access.username), &op.username, &password, now)?;
@@ -118,17 +119,11 @@ pub fn reset_password(db: &Db, access: &OrgAccess, username: &str, now: &str) ->
 }
 
 /// An operator changes their own password, proving the current one.
-pub fn change_own_password(
-    db: &Db,
-    username: &str,
-    current: &str,
-    new: &str,
-    now: jiff::Timestamp,
-) -> Result<(), ServiceError> {
+pub fn change_own_password(db: &Db, username: &str, current: &str, new: &str, now: Now) -> Result<(), ServiceError> {
     match operators::authenticate(db, username, current, now) {
         Ok(_) => {}
         Err(operators::LoginError::Service(err)) => return Err(err),
         Err(_) => return Err(ServiceError::invalid("current_password", "is not the current password")),
     }
-    operators::set_password(db, &format!("operator:{username}"), username, new, &crate::clock::iso(now))
+    operators::set_password(db, &format!("operator:{username}"), username, new, now)
 }

@@ -6,6 +6,7 @@ use super::{
     Change, ServiceError, check_len, non_empty, parse_email, parse_iban, parse_postal_account, parse_two_letters,
     parse_url, passwords, set_text,
 };
+use crate::clock::Now;
 use crate::domain::org::{Functionality, OrgState};
 use crate::domain::{OrgFiscalCode, SegregationCode};
 use crate::store::{Db, orgs, orgs::OrgRecord};
@@ -54,7 +55,7 @@ pub fn check_ipa_code(ipa: &str) -> Result<String, ServiceError> {
 }
 
 /// Adds an org. `changes` must carry fiscal code, name and segregation code.
-pub fn add_org(db: &Db, actor: &str, ipa: &str, changes: &OrgChanges, now: &str) -> Result<OrgRecord, ServiceError> {
+pub fn add_org(db: &Db, actor: &str, ipa: &str, changes: &OrgChanges, now: Now) -> Result<OrgRecord, ServiceError> {
     let ipa = check_ipa_code(ipa)?;
     let mut org = OrgRecord {
         ipa_code: ipa.clone(),
@@ -79,7 +80,7 @@ pub fn add_org(db: &Db, actor: &str, ipa: &str, changes: &OrgChanges, now: &str)
         if orgs::find_org_by_fiscal_code(tx, &org.fiscal_code)?.is_some() {
             return Err(ServiceError::Conflict(format!("an org with fiscal code {} already exists", org.fiscal_code)));
         }
-        org.id = orgs::insert_org(tx, &org, now)?;
+        org.id = orgs::insert_org(tx, &org, &now.iso())?;
         let after = snapshot(&org);
         let object = format!("org:{ipa}");
         let change = Change {
@@ -96,7 +97,7 @@ pub fn add_org(db: &Db, actor: &str, ipa: &str, changes: &OrgChanges, now: &str)
 }
 
 /// Changes an org's data; returns the org as stored afterwards.
-pub fn set_org(db: &Db, actor: &str, ipa: &str, changes: &OrgChanges, now: &str) -> Result<OrgRecord, ServiceError> {
+pub fn set_org(db: &Db, actor: &str, ipa: &str, changes: &OrgChanges, now: Now) -> Result<OrgRecord, ServiceError> {
     db.write(|tx| {
         let before = orgs::find_org_by_ipa(tx, ipa)?.ok_or_else(|| ServiceError::NotFound(format!("org {ipa}")))?;
         let mut org = before.clone();
@@ -104,7 +105,7 @@ pub fn set_org(db: &Db, actor: &str, ipa: &str, changes: &OrgChanges, now: &str)
         if org.fiscal_code != before.fiscal_code && orgs::find_org_by_fiscal_code(tx, &org.fiscal_code)?.is_some() {
             return Err(ServiceError::Conflict(format!("an org with fiscal code {} already exists", org.fiscal_code)));
         }
-        orgs::update_org(tx, &org, now)?;
+        orgs::update_org(tx, &org, &now.iso())?;
         let (before_json, after_json) = (snapshot(&before), snapshot(&org));
         let object = format!("org:{}", org.ipa_code);
         let change = Change {
@@ -121,12 +122,12 @@ pub fn set_org(db: &Db, actor: &str, ipa: &str, changes: &OrgChanges, now: &str)
 }
 
 /// Sets the org's SIL password (8 to 15 characters), stored as argon2id.
-pub fn set_sil_password(db: &Db, actor: &str, ipa: &str, password: &str, now: &str) -> Result<(), ServiceError> {
+pub fn set_sil_password(db: &Db, actor: &str, ipa: &str, password: &str, now: Now) -> Result<(), ServiceError> {
     passwords::check_sil_password(password)?;
     let hash = passwords::hash_password(password)?;
     db.write(|tx| {
         let org = orgs::find_org_by_ipa(tx, ipa)?.ok_or_else(|| ServiceError::NotFound(format!("org {ipa}")))?;
-        orgs::update_sil_password_hash(tx, org.id, &hash, now)?;
+        orgs::update_sil_password_hash(tx, org.id, &hash, &now.iso())?;
         let object = format!("org:{}", org.ipa_code);
         let change = Change {
             actor,
@@ -147,7 +148,7 @@ pub const LOGO_MAX_BYTES: usize = 256 * 1024;
 /// Sets (or, with `None`, removes) the org's logo: a PNG or JPEG image, recognised by its
 /// signature, of at most [`LOGO_MAX_BYTES`], stored as a PNG scaled down to fit
 /// [`super::logo::LOGO_MAX_SIDE`] (see `services::logo`).
-pub fn set_logo(db: &Db, actor: &str, ipa: &str, image: Option<&[u8]>, now: &str) -> Result<(), ServiceError> {
+pub fn set_logo(db: &Db, actor: &str, ipa: &str, image: Option<&[u8]>, now: Now) -> Result<(), ServiceError> {
     let logo = match image {
         None => None,
         Some(bytes) => {
@@ -166,7 +167,7 @@ pub fn set_logo(db: &Db, actor: &str, ipa: &str, image: Option<&[u8]>, now: &str
     };
     db.write(|tx| {
         let org = orgs::find_org_by_ipa(tx, ipa)?.ok_or_else(|| ServiceError::NotFound(format!("org {ipa}")))?;
-        orgs::update_org_logo(tx, org.id, logo.as_ref(), now)?;
+        orgs::update_org_logo(tx, org.id, logo.as_ref(), &now.iso())?;
         let object = format!("org:{}", org.ipa_code);
         let after =
             json!({ "logo_mime": logo.as_ref().map(|l| &l.mime), "logo_bytes": logo.as_ref().map(|l| l.bytes.len()) })

@@ -18,6 +18,7 @@ use serde_json::json;
 use sha2::Sha512;
 
 use super::{Change, ServiceError, journal_change, parse_url};
+use crate::clock::Now;
 use crate::store::debts::DebtRecord;
 use crate::store::pushes::{self, PushRecord, PushState, PushTargetRecord};
 use crate::store::{Conn, Db, StoreError, debt_types, debts, orgs, receipts};
@@ -78,7 +79,7 @@ pub fn set_push_target(
     actor: &str,
     ipa: &str,
     settings: &PushSettings,
-    now: &str,
+    now: Now,
 ) -> Result<Option<PushTargetView>, ServiceError> {
     let url = match settings.url.as_deref() {
         Some(value) => Some(parse_url("push-url", value)?),
@@ -112,7 +113,7 @@ pub fn set_push_target(
             t
         });
         match &next {
-            Some(target) => pushes::update_push_target(tx, target, now)?,
+            Some(target) => pushes::update_push_target(tx, target, &now.iso())?,
             None => pushes::delete_push_target(tx, org.id)?,
         }
         let view = next.as_ref().map(PushTargetView::from);
@@ -204,7 +205,7 @@ pub fn list_pushes(db: &Db, ipa: &str, limit: u32) -> Result<Vec<PushRecord>, Se
 
 /// Inside the transaction that stores receipt `receipt_id` of `debt`: queues its push and the job
 /// that delivers it, when the org has a push target and the debt type pushes outcomes.
-pub(crate) fn queue_in(tx: &Conn, debt: &DebtRecord, receipt_id: i64, now: &str) -> Result<(), StoreError> {
+pub(crate) fn queue_in(tx: &Conn, debt: &DebtRecord, receipt_id: i64, now: Now) -> Result<(), StoreError> {
     if pushes::find_push_target(tx, debt.org_id)?.is_none() {
         return Ok(());
     }
@@ -213,7 +214,7 @@ pub(crate) fn queue_in(tx: &Conn, debt: &DebtRecord, receipt_id: i64, now: &str)
     else {
         return Ok(());
     };
-    let id = pushes::insert_push(tx, debt.org_id, receipt_id, debt_type.max_push_attempts, now)?;
+    let id = pushes::insert_push(tx, debt.org_id, receipt_id, debt_type.max_push_attempts, &now.iso())?;
     crate::jobs::enqueue(tx, &crate::jobs::Job::OutcomePush { push_id: id }, now)?;
     Ok(())
 }
@@ -230,8 +231,8 @@ pub enum Delivery {
 }
 
 /// One attempt of push `push_id`, recorded with its outcome. `now` is the attempt's time.
-pub fn deliver(db: &Db, push_id: i64, now: jiff::Timestamp) -> Result<Delivery, ServiceError> {
-    let now_text = crate::clock::iso(now);
+pub fn deliver(db: &Db, push_id: i64, now: Now) -> Result<Delivery, ServiceError> {
+    let now_text = now.iso();
     let loaded = db.read(|c| {
         let Some(push) = pushes::find_push(c, push_id)?.filter(|p| p.state == PushState::Pending) else {
             return Ok::<_, ServiceError>(None);
@@ -259,7 +260,7 @@ pub fn deliver(db: &Db, push_id: i64, now: jiff::Timestamp) -> Result<Delivery, 
             let token = target
                 .secret
                 .as_deref()
-                .map(|secret| bearer_jwt(secret, &org.ipa_code, push.id, attempt, now.as_second()))
+                .map(|secret| bearer_jwt(secret, &org.ipa_code, push.id, attempt, now.instant().as_second()))
                 .transpose();
             token.and_then(|token| post(&target.url, &body, token.as_deref()))
         }
@@ -269,6 +270,7 @@ pub fn deliver(db: &Db, push_id: i64, now: jiff::Timestamp) -> Result<Delivery, 
         Err(error) => match &target {
             Some(t) if attempt < push.max_attempts => {
                 let delay = t.retry_seconds.saturating_mul(1 << (attempt - 1).clamp(0, 20)).min(MAX_RETRY_SECONDS);
+                let now = now.instant();
                 let at = now.checked_add(jiff::SignedDuration::from_secs(delay)).unwrap_or(now);
                 Delivery::Retry { at: crate::clock::iso(at), error }
             }
@@ -358,10 +360,11 @@ impl crate::jobs::Handler for PushJob {
         let Job::OutcomePush { push_id } = job else {
             return Err(JobError::Failed(format!("not a push job: {job:?}")));
         };
-        let now_ts = crate::clock::now();
+        let now = Now::read();
+        let instant = now.instant();
         // A failure of mypay itself (the database) is tried again in a minute, not counted.
-        let delivery = deliver(ctx.db, *push_id, now_ts).unwrap_or_else(|err| Delivery::Retry {
-            at: crate::clock::iso(now_ts.checked_add(jiff::SignedDuration::from_secs(60)).unwrap_or(now_ts)),
+        let delivery = deliver(ctx.db, *push_id, now).unwrap_or_else(|err| Delivery::Retry {
+            at: crate::clock::iso(instant.checked_add(jiff::SignedDuration::from_secs(60)).unwrap_or(instant)),
             error: err.to_string(),
         });
         Ok(match delivery {

@@ -9,6 +9,7 @@
 use jiff::civil::Date;
 
 use super::ServiceError;
+use crate::clock::Now;
 use crate::domain::debt_row::DebtFields;
 use crate::domain::payment_terms::{self, Discrepancy, PaymentTerms, TermsTransfer};
 use crate::domain::{Cents, CollectionData, DebtEvent, DebtState, NoticeNumber, TaxonomyCode};
@@ -136,9 +137,9 @@ pub fn get_payment(
     fiscal_code: &str,
     notice: &NoticeNumber,
     postal: bool,
-    today: Date,
-    now: &str,
+    now: Now,
 ) -> Result<PaymentView, PaymentError> {
+    let today = now.today();
     let (view, offered) = db.read(|conn| {
         let view = load_payable(conn, fiscal_code, notice, postal, today)?;
         let offered = payment_offers::offer_exists(conn, view.debt.id, &view.terms())?;
@@ -152,8 +153,8 @@ pub fn get_payment(
         let fresh = load_payable(tx, fiscal_code, notice, postal, today)?;
         let next =
             fresh.debt.state.apply(DebtEvent::StartPayment).map_err(|err| PaymentError::Semantic(err.to_string()))?;
-        debts::update_payment_started(tx, fresh.debt.id, next, now)?;
-        payment_offers::insert_offer(tx, fresh.debt.id, &fresh.terms(), now)?;
+        debts::update_payment_started(tx, fresh.debt.id, next, &now.iso())?;
+        payment_offers::insert_offer(tx, fresh.debt.id, &fresh.terms(), &now.iso())?;
         Ok(fresh)
     })
 }
@@ -306,9 +307,9 @@ pub fn accept_receipt(
     fiscal_code: &str,
     mut receipt: ReceiptRecord,
     exchange: &Exchange<'_>,
-    today: Date,
-    now: &str,
+    now: Now,
 ) -> Result<ReceiptOutcome, PaymentError> {
+    let today = now.today();
     db.write(|tx| {
         let org = orgs::find_org_by_fiscal_code(tx, fiscal_code)?
             .ok_or_else(|| PaymentError::UnknownOrg(fiscal_code.to_owned()))?;
@@ -347,14 +348,14 @@ pub fn accept_receipt(
             .and_then(crate::clock::rome_local)
             .map_or(today, |t| t.date())
             .to_string();
-        let id = match receipts::insert_receipt(tx, &receipt, now) {
+        let id = match receipts::insert_receipt(tx, &receipt, &now.iso()) {
             Ok(id) => id,
             // A concurrent delivery of the same receipt won the race inside SQLite's lock.
             Err(StoreError::Duplicate(_)) => return Ok(ReceiptOutcome::Replay),
             Err(other) => return Err(other.into()),
         };
         if let (Some(d), Some(next)) = (&debt, new_state) {
-            debts::update_debt_state(tx, d.id, next, now)?;
+            debts::update_debt_state(tx, d.id, next, &now.iso())?;
         }
         if let (Some(d), false) = (&debt, receipt.held) {
             super::outcome_push::queue_in(tx, d, id, now)?;
@@ -366,7 +367,7 @@ pub fn accept_receipt(
         };
         if let Some((kind, details)) = &anomaly {
             let new = anomalies::NewAnomaly { org_id: org.id, kind, object_kind: "receipt", object_id: id, details };
-            anomalies::insert_anomaly(tx, &new, now)?;
+            anomalies::insert_anomaly(tx, &new, &now.iso())?;
         }
         let object = format!("receipt:{}/{}/{}", org.ipa_code, receipt.iuv, receipt.receipt_id);
         let outcome = match &anomaly {
@@ -384,7 +385,7 @@ pub fn accept_receipt(
             duration_ms: Some(exchange.duration_ms),
             ..Default::default()
         };
-        audit::insert_audit(tx, &entry, now)?;
+        audit::insert_audit(tx, &entry, &now.iso())?;
         match &mismatch {
             Some(found) => {
                 let what = found.iter().map(ToString::to_string).collect::<Vec<_>>().join("; ");
@@ -417,13 +418,8 @@ fn unmatched_offer(
 
 /// A spontaneous payment started at a PSP (paDemandPaymentNotice): creates the debt of the debt type
 /// that the org offers in the service catalogue as `service_id`, with a generated notice number.
-pub fn demand_notice(
-    db: &Db,
-    fiscal_code: &str,
-    service_id: &str,
-    today: Date,
-    now: &str,
-) -> Result<PaymentView, PaymentError> {
+pub fn demand_notice(db: &Db, fiscal_code: &str, service_id: &str, now: Now) -> Result<PaymentView, PaymentError> {
+    let today = now.today();
     let (org, debt_type) = db.read(|conn| {
         let org = orgs::find_org_by_fiscal_code(conn, fiscal_code)?
             .filter(|o| o.state.is_registered_with_pagopa())
@@ -452,8 +448,7 @@ pub fn demand_notice(
         ..DebtFields::default()
     };
     // The debtor of a payment started at a PSP is unknown to us: allow ANONIMO for this one debt.
-    let debt =
-        super::debts::add_debt_as(db, "node", &org.ipa_code, &fields, super::debts::Source::Node, today, now, true)?;
+    let debt = super::debts::add_debt_as(db, "node", &org.ipa_code, &fields, super::debts::Source::Node, now, true)?;
     let notice = debt
         .notice_number
         .as_deref()
@@ -494,7 +489,7 @@ mod tests {
 
     fn accept(kit: &Kit, r: ReceiptRecord) -> ReceiptOutcome {
         let exchange = Exchange { response: "<ok/>", duration_ms: 1 };
-        accept_receipt(&kit.db, FISCAL_CODE, r, &exchange, kit.today, &kit.now).unwrap()
+        accept_receipt(&kit.db, FISCAL_CODE, r, &exchange, kit.now).unwrap()
     }
 
     fn state(kit: &Kit, debt: &DebtRecord) -> String {
@@ -505,7 +500,7 @@ mod tests {
     fn a_receipt_that_pays_the_offer_settles_the_debt() {
         let kit = Kit::new();
         let debt = kit.debt("D1", 2000);
-        let view = get_payment(&kit.db, FISCAL_CODE, &Kit::notice(&debt), false, kit.today, &kit.now).unwrap();
+        let view = get_payment(&kit.db, FISCAL_CODE, &Kit::notice(&debt), false, kit.now).unwrap();
         assert_eq!(view.terms().transfers[0].iban.as_deref(), Some(IBAN));
         assert_eq!(accept(&kit, receipt(&debt, "R1", 2000, IBAN)), ReceiptOutcome::Stored { flag: None, held: false });
         assert_eq!(state(&kit, &debt), "COMPLETATO");
@@ -517,8 +512,8 @@ mod tests {
         let kit = Kit::new();
         let debt = kit.debt("D1", 2000);
         let notice = Kit::notice(&debt);
-        get_payment(&kit.db, FISCAL_CODE, &notice, false, kit.today, &kit.now).unwrap();
-        get_payment(&kit.db, FISCAL_CODE, &notice, true, kit.today, &kit.now).unwrap();
+        get_payment(&kit.db, FISCAL_CODE, &notice, false, kit.now).unwrap();
+        get_payment(&kit.db, FISCAL_CODE, &notice, true, kit.now).unwrap();
         let offers = kit.db.read(|c| payment_offers::list_offers(c, debt.id)).unwrap();
         assert_eq!(offers.len(), 2, "the bank and the postal answer are both on record");
         let outcome = accept(&kit, receipt(&debt, "R1", 2000, POSTAL_IBAN));
@@ -548,11 +543,11 @@ mod tests {
         let operator = crate::services::access::OrgAccess { admin: false, ..admin.clone() };
         assert!(anomalies::list(&kit.db, &operator, true).is_err(), "operators do not review anomalies");
         let id = open[0].record.id;
-        assert!(anomalies::resolve(&kit.db, &admin, id, Resolution::Accept, " ", &kit.now).is_err());
-        anomalies::resolve(&kit.db, &admin, id, Resolution::Accept, "confirmed by the PSP", &kit.now).unwrap();
+        assert!(anomalies::resolve(&kit.db, &admin, id, Resolution::Accept, " ", kit.now).is_err());
+        anomalies::resolve(&kit.db, &admin, id, Resolution::Accept, "confirmed by the PSP", kit.now).unwrap();
         assert_eq!(state(&kit, &debt), "COMPLETATO");
         assert_eq!(kit.db.read(|c| receipts::list_ok_receipts_for_debt(c, debt.id)).unwrap().len(), 1);
-        assert!(anomalies::resolve(&kit.db, &admin, id, Resolution::Dismiss, "again", &kit.now).is_err());
+        assert!(anomalies::resolve(&kit.db, &admin, id, Resolution::Dismiss, "again", kit.now).is_err());
     }
 
     #[test]

@@ -11,6 +11,7 @@ use jiff::civil::Date;
 use super::ServiceError;
 use super::links::Links;
 use super::payments::{self, PaymentError, PaymentView};
+use crate::clock::Now;
 use crate::domain::{ApplicationCode, CartState, Cents, DebtState, Iuv, NoticeNumber};
 use crate::store::carts::{self, CartItemRecord, CartRecord};
 use crate::store::receipts::{self, ReceiptRecord};
@@ -148,7 +149,7 @@ pub struct NewCart<'a> {
 
 /// Records a cart about to go to Checkout (state `IN_PAGAMENTO`) and the acceptance of each org's
 /// privacy notice; returns the cart with its new random token.
-pub fn prepare_cart(db: &Db, views: &[PaymentView], new: &NewCart<'_>, now: &str) -> Result<CartRecord, PortalError> {
+pub fn prepare_cart(db: &Db, views: &[PaymentView], new: &NewCart<'_>, now: Now) -> Result<CartRecord, PortalError> {
     if views.is_empty() {
         return Err(PortalError::EmptyCart);
     }
@@ -174,8 +175,9 @@ pub fn prepare_cart(db: &Db, views: &[PaymentView], new: &NewCart<'_>, now: &str
         items,
         ..CartRecord::default()
     };
+    let iso = now.iso();
     db.write(|tx| {
-        cart.id = carts::insert_cart(tx, &cart, now)?;
+        cart.id = carts::insert_cart(tx, &cart, &iso)?;
         let mut seen = Vec::new();
         for v in views {
             if !seen.contains(&v.org.id) {
@@ -187,7 +189,7 @@ pub fn prepare_cart(db: &Db, views: &[PaymentView], new: &NewCart<'_>, now: &str
                     Some(cart.id),
                     new.session_hash,
                     new.citizen_id,
-                    now,
+                    &iso,
                 )?;
             }
         }
@@ -197,9 +199,9 @@ pub fn prepare_cart(db: &Db, views: &[PaymentView], new: &NewCart<'_>, now: &str
 }
 
 /// Records where Checkout sent the browser, or (`None`) that Checkout refused the cart.
-pub fn cart_sent(db: &Db, cart_id: i64, checkout_url: Option<&str>, now: &str) -> Result<(), PortalError> {
+pub fn cart_sent(db: &Db, cart_id: i64, checkout_url: Option<&str>, now: Now) -> Result<(), PortalError> {
     let state = if checkout_url.is_some() { CartState::InPayment } else { CartState::Failed };
-    Ok(db.write(|tx| carts::update_cart_state(tx, cart_id, state, checkout_url, now))?)
+    Ok(db.write(|tx| carts::update_cart_state(tx, cart_id, state, checkout_url, &now.iso()))?)
 }
 
 /// A cart and what its receipts say.
@@ -230,22 +232,22 @@ pub fn cart_outcome(db: &Db, token: &str) -> Result<Option<CartOutcome>, PortalE
 }
 
 /// Marks a paid cart `PAGATO`, queueing `mail` (recipient, subject, body) once.
-pub fn cart_paid(db: &Db, cart_id: i64, mail: Option<(&str, &str, &str)>, now: &str) -> Result<(), PortalError> {
+pub fn cart_paid(db: &Db, cart_id: i64, mail: Option<(&str, &str, &str)>, now: Now) -> Result<(), PortalError> {
     db.write(|tx| {
-        carts::update_cart_state(tx, cart_id, CartState::Paid, None, now)?;
+        carts::update_cart_state(tx, cart_id, CartState::Paid, None, &now.iso())?;
         if let Some((to, subject, body)) = mail
-            && carts::update_cart_mail_queued(tx, cart_id, now)?
+            && carts::update_cart_mail_queued(tx, cart_id, &now.iso())?
         {
-            mail::insert_mail(tx, to, subject, body, now)?;
+            mail::insert_mail(tx, to, subject, body, &now.iso())?;
         }
         Ok::<_, PortalError>(())
     })
 }
 
 /// Marks a cart cancelled (the citizen's choice at Checkout) or failed.
-pub fn cart_abandoned(db: &Db, cart_id: i64, cancelled: bool, now: &str) -> Result<(), PortalError> {
+pub fn cart_abandoned(db: &Db, cart_id: i64, cancelled: bool, now: Now) -> Result<(), PortalError> {
     let state = if cancelled { CartState::Cancelled } else { CartState::Failed };
-    Ok(db.write(|tx| carts::update_cart_state(tx, cart_id, state, None, now))?)
+    Ok(db.write(|tx| carts::update_cart_state(tx, cart_id, state, None, &now.iso()))?)
 }
 
 /// How long a cart may stay `IN_PAGAMENTO` before the housekeeping sweep gives it up.
@@ -263,9 +265,9 @@ pub struct Swept {
 /// The periodic sweep: carts left at Checkout for more than an hour are marked `ANNULLATO` (a
 /// receipt arriving later still shows on the outcome page, which reads the receipts), and expired
 /// sessions are deleted. One transaction.
-pub fn housekeeping(db: &Db, now: jiff::Timestamp) -> Result<Swept, PortalError> {
-    let before = crate::clock::iso(now - jiff::SignedDuration::from_mins(CART_PAYMENT_MINUTES));
-    let iso = crate::clock::iso(now);
+pub fn housekeeping(db: &Db, now: Now) -> Result<Swept, PortalError> {
+    let before = crate::clock::iso(now.instant() - jiff::SignedDuration::from_mins(CART_PAYMENT_MINUTES));
+    let iso = now.iso();
     Ok(db.write(|tx| {
         Ok::<_, StoreError>(Swept {
             carts_expired: carts::update_stale_carts_abandoned(tx, &before, &iso)?,
@@ -315,13 +317,13 @@ pub fn issue_pin(
     links: &Links,
     session_hash: &str,
     email: &str,
-    now: jiff::Timestamp,
+    now: Now,
     compose: impl FnOnce(&str) -> (String, String),
 ) -> Result<(), PortalError> {
     let email = email.trim().to_lowercase();
-    let iso = crate::clock::iso(now);
-    let hour_ago = crate::clock::iso(now - jiff::SignedDuration::from_hours(1));
-    let expires = crate::clock::iso(now + jiff::SignedDuration::from_hours(1));
+    let iso = now.iso();
+    let hour_ago = crate::clock::iso(now.instant() - jiff::SignedDuration::from_hours(1));
+    let expires = crate::clock::iso(now.instant() + jiff::SignedDuration::from_hours(1));
     let mut random = [0u8; 4];
     getrandom::fill(&mut random).map_err(|err| ServiceError::Internal(format!("no randomness: {err}")))?;
     let pin = format!("{:06}", u32::from_le_bytes(random) % 1_000_000);
@@ -339,7 +341,8 @@ pub fn issue_pin(
 }
 
 /// Checks the PIN typed for the session's latest request; a right PIN is used up.
-pub fn check_pin(db: &Db, links: &Links, session_hash: &str, pin: &str, now: &str) -> Result<String, PortalError> {
+pub fn check_pin(db: &Db, links: &Links, session_hash: &str, pin: &str, now: Now) -> Result<String, PortalError> {
+    let iso = now.iso();
     db.write(|tx| {
         let Some(record) = mail::find_latest_pin(tx, session_hash)? else {
             return Err(PortalError::PinWrong);
@@ -347,7 +350,7 @@ pub fn check_pin(db: &Db, links: &Links, session_hash: &str, pin: &str, now: &st
         if record.used_at.is_some() {
             return Err(PortalError::PinUsed);
         }
-        if record.expires_at.as_str() <= now {
+        if record.expires_at.as_str() <= iso.as_str() {
             return Err(PortalError::PinExpired);
         }
         if record.attempts >= PIN_ATTEMPTS {
@@ -357,7 +360,7 @@ pub fn check_pin(db: &Db, links: &Links, session_hash: &str, pin: &str, now: &st
             mail::update_pin_attempt(tx, record.id)?;
             return Err(PortalError::PinWrong);
         }
-        mail::update_pin_used(tx, record.id, now)?;
+        mail::update_pin_used(tx, record.id, &iso)?;
         Ok(record.email)
     })
 }
@@ -412,7 +415,7 @@ mod tests {
         db.write(|tx| sessions::insert_session(tx, &session("gone", "2026-03-01T09:00:00Z"))).unwrap();
         db.write(|tx| sessions::insert_session(tx, &session("live", "2026-03-01T10:30:00Z"))).unwrap();
 
-        let now: jiff::Timestamp = "2026-03-01T10:00:00Z".parse().unwrap();
+        let now = Now::at("2026-03-01T10:00:00Z".parse().unwrap());
         let swept = housekeeping(&db, now).unwrap();
         assert_eq!(swept, Swept { carts_expired: 1, sessions_deleted: 1 });
         let state = |token: &str| db.read(|c| carts::find_cart_by_token(c, token)).unwrap().unwrap().state;

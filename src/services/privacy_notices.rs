@@ -4,6 +4,7 @@
 use serde_json::json;
 
 use super::{Change, ServiceError, check_len};
+use crate::clock::Now;
 use crate::store::privacy_notices::{self, PrivacyNoticeRecord};
 use crate::store::{Db, orgs};
 
@@ -12,7 +13,7 @@ pub const MAX_CHARS: usize = 20_000;
 
 /// Publishes `body` as the org's next version of its privacy notice; returns the version number.
 /// An empty text is refused (field `privacy-notice`) and nothing is stored.
-pub fn publish(db: &Db, actor: &str, ipa: &str, body: &str, now: &str) -> Result<i64, ServiceError> {
+pub fn publish(db: &Db, actor: &str, ipa: &str, body: &str, now: Now) -> Result<i64, ServiceError> {
     let body = body.trim();
     if body.is_empty() {
         return Err(ServiceError::invalid("privacy-notice", "must not be empty"));
@@ -20,7 +21,7 @@ pub fn publish(db: &Db, actor: &str, ipa: &str, body: &str, now: &str) -> Result
     check_len("privacy-notice", body, MAX_CHARS)?;
     db.write(|tx| {
         let org = orgs::find_org_by_ipa(tx, ipa)?.ok_or_else(|| ServiceError::NotFound(format!("org {ipa}")))?;
-        let version = privacy_notices::insert_next_version(tx, org.id, body, actor, now)?;
+        let version = privacy_notices::insert_next_version(tx, org.id, body, actor, &now.iso())?;
         let object = format!("org:{}", org.ipa_code);
         let after = json!({ "privacy_notice_version": version, "privacy_notice": body }).to_string();
         let change = Change {

@@ -4,6 +4,7 @@
 
 use serde_json::json;
 
+use crate::clock::Now;
 use crate::domain::Cents;
 use crate::store::reporting::{self, ReportingFlowRecord, ReportingFlowState, ReportingPaymentRecord};
 use crate::store::{Db, StoreError, audit, orgs};
@@ -96,7 +97,7 @@ pub fn store_flow(
     input: &FlowInput,
     source: FlowSource,
     document: &str,
-    now: &str,
+    now: Now,
 ) -> Result<bool, StoreError> {
     let reason = check(input, fiscal_code);
     db.write(|tx| {
@@ -124,7 +125,7 @@ pub fn store_flow(
             payments: if reason.is_none() { input.payments.clone() } else { Vec::new() },
             ..Default::default()
         };
-        reporting::insert_flow(tx, &record, now)?;
+        reporting::insert_flow(tx, &record, &now.iso())?;
         journal(tx, org.id, &record, now)?;
         Ok(reason.is_none())
     })
@@ -141,7 +142,7 @@ pub fn reject_flow(
     source: FlowSource,
     reason: &str,
     document: Option<&str>,
-    now: &str,
+    now: Now,
 ) -> Result<(), StoreError> {
     db.write(|tx| {
         let Some(org) = orgs::find_org_by_fiscal_code(tx, fiscal_code)? else {
@@ -161,12 +162,12 @@ pub fn reject_flow(
             document: document.map(str::to_owned),
             ..Default::default()
         };
-        reporting::insert_flow(tx, &record, now)?;
+        reporting::insert_flow(tx, &record, &now.iso())?;
         journal(tx, org.id, &record, now)
     })
 }
 
-fn journal(tx: &crate::store::Conn, org_id: i64, record: &ReportingFlowRecord, now: &str) -> Result<(), StoreError> {
+fn journal(tx: &crate::store::Conn, org_id: i64, record: &ReportingFlowRecord, now: Now) -> Result<(), StoreError> {
     let object = format!("reporting_flow:{}/{}/{}", record.iuf, record.revision, record.psp_id);
     let after =
         json!({ "state": record.state.code(), "reason": record.reject_reason, "payments": record.payments.len(),
@@ -181,7 +182,7 @@ fn journal(tx: &crate::store::Conn, org_id: i64, record: &ReportingFlowRecord, n
         after_json: Some(&after),
         ..Default::default()
     };
-    audit::insert_audit(tx, &entry, now)
+    audit::insert_audit(tx, &entry, &now.iso())
 }
 
 #[cfg(test)]
@@ -200,8 +201,12 @@ mod tests {
             state: Some("ESERCIZIO".to_owned()),
             ..OrgChanges::default()
         };
-        add_org(&db, "test", "c_esempio", &changes, "t").unwrap();
+        add_org(&db, "test", "c_esempio", &changes, now()).unwrap();
         (dir, db)
+    }
+
+    fn now() -> Now {
+        Now::at("2026-12-01T09:00:00Z".parse().unwrap())
     }
 
     fn flow() -> FlowInput {
@@ -228,8 +233,8 @@ mod tests {
     #[test]
     fn a_flow_is_stored_once() {
         let (_dir, db) = db_with_org();
-        assert!(store_flow(&db, "01234567897", &flow(), FlowSource::Rest, "{}", "t").unwrap());
-        assert!(store_flow(&db, "01234567897", &flow(), FlowSource::Rest, "{}", "t").unwrap());
+        assert!(store_flow(&db, "01234567897", &flow(), FlowSource::Rest, "{}", now()).unwrap());
+        assert!(store_flow(&db, "01234567897", &flow(), FlowSource::Rest, "{}", now()).unwrap());
         let flows = db.read(|c| reporting::list_flows(c, 1)).unwrap();
         assert_eq!(flows.len(), 1);
         assert_eq!(flows[0].state, ReportingFlowState::Acquired);
@@ -242,11 +247,11 @@ mod tests {
         let (_dir, db) = db_with_org();
         let mut wrong_total = flow();
         wrong_total.declared_total = Cents::new(3051);
-        assert!(!store_flow(&db, "01234567897", &wrong_total, FlowSource::Soap, "<x/>", "t").unwrap());
+        assert!(!store_flow(&db, "01234567897", &wrong_total, FlowSource::Soap, "<x/>", now()).unwrap());
         let mut wrong_count = flow();
         wrong_count.iuf = "2026-11-30BCITITMM-0002".to_owned();
         wrong_count.declared_count = 3;
-        assert!(!store_flow(&db, "01234567897", &wrong_count, FlowSource::Soap, "<x/>", "t").unwrap());
+        assert!(!store_flow(&db, "01234567897", &wrong_count, FlowSource::Soap, "<x/>", now()).unwrap());
         let flows = db.read(|c| reporting::list_flows(c, 1)).unwrap();
         assert_eq!(flows.len(), 2);
         assert_eq!(flows[1].reject_reason.as_deref(), Some("declares a total of 30.51 but its payments sum to 30.50"));

@@ -3,14 +3,15 @@
 //! it from touching the store.
 
 use super::ServiceError;
+use crate::clock::Now;
 use crate::store::{Db, sessions};
 
 /// A session as stored: keyed by the SHA-256 of the cookie, never the cookie itself.
 pub use crate::store::sessions::SessionRecord;
 
 /// The session with this id hash, unless it expired at `now` (ISO 8601 UTC).
-pub fn find_live(db: &Db, id_hash: &str, now: &str) -> Result<Option<SessionRecord>, ServiceError> {
-    Ok(db.read(|conn| sessions::find_live_session(conn, id_hash, now))?)
+pub fn find_live(db: &Db, id_hash: &str, now: Now) -> Result<Option<SessionRecord>, ServiceError> {
+    Ok(db.read(|conn| sessions::find_live_session(conn, id_hash, &now.iso()))?)
 }
 
 /// Stores a new session.

@@ -3,11 +3,10 @@
 //! debt in one transaction with its audit entry, refusals carrying the import's `PAA_IMPORT_*`
 //! codes as MyPay answers them.
 
-use jiff::civil::Date;
-
 use super::ServiceError;
 use super::debts::{OrgScope, Source, annul_in, insert_context, insert_valid, modify_valid, rules_of};
 use super::sil_sessions::{SilError, fault};
+use crate::clock::Now;
 use crate::domain::debt_row::{self, DebtFields, RowError};
 use crate::domain::{DebtEvent, DebtState};
 use crate::store::debts::{self, DebtRecord};
@@ -23,7 +22,7 @@ fn audit_debt(
     action: &str,
     before: Option<&serde_json::Value>,
     after: &serde_json::Value,
-    now: &str,
+    now: Now,
 ) -> Result<(), SilError> {
     let object = format!("debt:{}/{}", scope.org.ipa_code, debt.iud);
     let (before, after) = (before.map(ToString::to_string), after.to_string());
@@ -37,7 +36,7 @@ fn audit_debt(
         after_json: Some(&after),
         ..Default::default()
     };
-    audit::insert_audit(tx, &entry, now)?;
+    audit::insert_audit(tx, &entry, &now.iso())?;
     Ok(())
 }
 
@@ -87,7 +86,6 @@ fn first(errors: Vec<RowError>) -> SilError {
 
 /// Applies `action` to org `ipa`'s debt; returns the debt as stored afterwards. With
 /// `generate_iuv`, an insert (or a modify of a debt without one) gets an IUV17.
-#[expect(clippy::too_many_arguments, reason = "the request's parts plus who, when and where")]
 pub fn import_debt(
     db: &Db,
     actor: &str,
@@ -95,9 +93,9 @@ pub fn import_debt(
     action: Action,
     mut fields: DebtFields,
     generate_iuv: bool,
-    today: Date,
-    now: &str,
+    now: Now,
 ) -> Result<DebtRecord, SilError> {
+    let today = now.today();
     fields.generate_iuv = generate_iuv;
     if action == Action::Print && (fields.iuv.trim().is_empty() || generate_iuv) {
         return Err(fault("PAA_IUV_NON_VALIDO", "la stampa dell'avviso richiede lo IUV e non flagGeneraIuv"));
@@ -105,6 +103,7 @@ pub fn import_debt(
     if action == Action::Insert && fields.iud.trim().is_empty() {
         fields.iud = format!("SIL-{}-{}", today.strftime("%Y%m%d"), super::portal::random_hex(6)?.to_uppercase());
     }
+    let iso = now.iso();
     db.write(|tx| {
         let scope = OrgScope::load(tx, ipa)?;
         if action == Action::Print {
@@ -128,7 +127,7 @@ pub fn import_debt(
             Some(t) => t,
         };
         let id = match action {
-            Action::Annul => annul_in(tx, &scope, fields.iud.trim(), None, now)?.map_err(first)?.0.id,
+            Action::Annul => annul_in(tx, &scope, fields.iud.trim(), None, &iso)?.map_err(first)?.0.id,
             Action::Insert | Action::Modify => {
                 let mut ctx = insert_context(&scope, Some(rules_of(&debt_type)), today);
                 if action == Action::Modify {
@@ -137,9 +136,9 @@ pub fn import_debt(
                 }
                 let valid = debt_row::validate(&fields, &ctx).map_err(first)?;
                 let applied = if action == Action::Insert {
-                    insert_valid(tx, &scope, &debt_type, valid, Source::Sil, None, now)?
+                    insert_valid(tx, &scope, &debt_type, valid, Source::Sil, None, &iso)?
                 } else {
-                    modify_valid(tx, &scope, &debt_type, valid, None, now)?
+                    modify_valid(tx, &scope, &debt_type, valid, None, &iso)?
                 };
                 applied.map_err(first)?.id
             }
@@ -173,7 +172,7 @@ pub struct ExternalPayment {
 /// Records a payment made outside pagoPA (mypay.md §4.2, "rendicontazione codice 9"): the org's
 /// open debt with this IUV becomes paid. The amount must be the debt's; the same IUV and
 /// collection id again is a replay and answers the same.
-pub fn register_payment(db: &Db, actor: &str, ipa: &str, payment: &ExternalPayment, now: &str) -> Result<(), SilError> {
+pub fn register_payment(db: &Db, actor: &str, ipa: &str, payment: &ExternalPayment, now: Now) -> Result<(), SilError> {
     let amount = crate::domain::Cents::parse_xsd_amount(payment.amount.trim()).map_err(|err| {
         fault("PAA_IMPORTO_SINGOLO_VERSAMENTO_NON_VALIDO", format!("importo {}: {err}", payment.amount))
     })?;
@@ -202,7 +201,7 @@ pub fn register_payment(db: &Db, actor: &str, ipa: &str, payment: &ExternalPayme
         let state = debt.state;
         if state == DebtState::Paid {
             // Already paid: a replay of this very payment is answered OK, anything else refused.
-            return if sil::insert_external_payment(tx, &record, now)? {
+            return if sil::insert_external_payment(tx, &record, &now.iso())? {
                 Err(fault("PAA_IUV_NON_VALIDO", format!("IUV {iuv}: dovuto già pagato")))
             } else {
                 Ok(())
@@ -217,8 +216,8 @@ pub fn register_payment(db: &Db, actor: &str, ipa: &str, payment: &ExternalPayme
                 format!("importo {} diverso da quello del dovuto", payment.amount.trim()),
             ));
         }
-        sil::insert_external_payment(tx, &record, now)?;
-        debts::update_debt_state(tx, debt.id, next, now)?;
+        sil::insert_external_payment(tx, &record, &now.iso())?;
+        debts::update_debt_state(tx, debt.id, next, &now.iso())?;
         let after = serde_json::json!({ "state": next.code(), "esito": "PAGATO CON RENDICONTAZIONE 9",
             "identificativoUnivocoRiscossione": record.collection_id });
         let before = serde_json::json!({ "state": debt.state.code() });

@@ -22,6 +22,7 @@ use super::debts::{OrgScope, Source, insert_context, insert_valid, rules_of};
 use super::links::Links;
 use super::payments::{self, PaymentView};
 use super::portal::{self, NewCart, PortalError};
+use crate::clock::Now;
 use crate::domain::debt_row::{self, BilancioField, DebtFields, RowError, SecondaryFields};
 use crate::domain::{CartState, Cents, NoticeNumber};
 use crate::store::carts::{self, CartRecord};
@@ -398,9 +399,9 @@ impl StoredItem {
 }
 
 /// MyPay's idSession: a random UUID whose last group is the hex of the time `yyMMddHHmmssSSS`.
-fn new_id_session(now: Timestamp) -> Result<String, SilError> {
+fn new_id_session(now: Now) -> Result<String, SilError> {
     let r = portal::random_hex(10)?;
-    let stamp: u64 = now.to_zoned(crate::clock::rome()).strftime("%y%m%d%H%M%S%3f").to_string().parse().unwrap_or(0);
+    let stamp: u64 = now.rome().strftime("%y%m%d%H%M%S%3f").to_string().parse().unwrap_or(0);
     let part = |a: usize, b: usize| r.get(a..b).unwrap_or("0");
     Ok(format!("{}-{}-4{}-a{}-{stamp:012x}", part(0, 8), part(8, 12), part(12, 15), part(15, 18)))
 }
@@ -415,9 +416,10 @@ fn checked_back_url(given: Option<&str>) -> Result<Option<String>, SilError> {
 
 /// Opens a session after every check of §4.6 that does not need the calling org (the adapter
 /// checked the org, its state and its password). Stores only the session and its audit entry.
-pub fn start(db: &Db, actor: &str, new: &NewSession, today: Date, now: Timestamp) -> Result<Started, SilError> {
-    let iso = crate::clock::iso(now);
-    let expires_at = crate::clock::iso(now + SignedDuration::from_mins(SESSION_MINUTES));
+pub fn start(db: &Db, actor: &str, new: &NewSession, now: Now) -> Result<Started, SilError> {
+    let today = now.today();
+    let iso = now.iso();
+    let expires_at = crate::clock::iso(now.instant() + SignedDuration::from_mins(SESSION_MINUTES));
     let id_session = new_id_session(now)?;
     let token = portal::random_hex(16)?;
     let payload = serde_json::to_string(&new.items.iter().map(StoredItem::of).collect::<Vec<_>>())
@@ -478,9 +480,9 @@ pub fn start_for_notice(
     ipa: &str,
     iuv: &str,
     back_url: Option<String>,
-    today: Date,
-    now: Timestamp,
+    now: Now,
 ) -> Result<Started, SilError> {
+    let today = now.today();
     let back_url = checked_back_url(back_url.as_deref())?;
     let not_payable = || fault("PAA_IUV_NON_VALIDO", format!("IUV {iuv}: non ci sono dovuti pagabili"));
     let (org, debt) = db.read(|conn| {
@@ -495,7 +497,7 @@ pub fn start_for_notice(
         Err(payments::PaymentError::Expired(_)) => return Err(fault("PAA_IUV_SCADUTO", format!("IUV {iuv} scaduto"))),
         Err(_) => return Err(not_payable()),
     }
-    let iso = crate::clock::iso(now);
+    let iso = now.iso();
     let record = SilSessionRecord {
         id_session: new_id_session(now)?,
         token: portal::random_hex(16)?,
@@ -506,7 +508,7 @@ pub fn start_for_notice(
         payer_email: debt.debtor_email.clone(),
         payload: format!("[{}]", debt.id),
         created_at: iso.clone(),
-        expires_at: crate::clock::iso(now + SignedDuration::from_mins(SESSION_MINUTES)),
+        expires_at: crate::clock::iso(now.instant() + SignedDuration::from_mins(SESSION_MINUTES)),
         ..SilSessionRecord::default()
     };
     db.write(|tx| store_session(tx, actor, &record, &iso))?;
@@ -559,13 +561,13 @@ fn items_of(conn: &crate::store::Conn, session: &SilSessionRecord) -> Result<Vec
     Ok(stored.into_iter().map(StoredItem::item).collect())
 }
 
-fn expired(session: &SilSessionRecord, now: Timestamp) -> bool {
-    session.expires_at.parse::<Timestamp>().is_ok_and(|t| now >= t)
+fn expired(session: &SilSessionRecord, now: Now) -> bool {
+    session.expires_at.parse::<Timestamp>().is_ok_and(|t| now.instant() >= t)
 }
 
 /// The session behind a landing URL: unknown → `PAA_ID_SESSION_NON_VALIDO`, past its hour and
 /// never confirmed → `PAA_PAGAMENTO_SCADUTO`.
-pub fn landing(db: &Db, token: &str, now: Timestamp) -> Result<Landing, SilError> {
+pub fn landing(db: &Db, token: &str, now: Now) -> Result<Landing, SilError> {
     db.read(|conn| {
         let session = sil::find_sil_session_by_token(conn, token)?
             .ok_or_else(|| fault("PAA_ID_SESSION_NON_VALIDO", "sessione sconosciuta"))?;
@@ -593,14 +595,8 @@ pub struct Checkout {
 
 /// The citizen confirmed: creates the session's debts (generated IUVs, source `sil`) in one
 /// transaction, then the cart; a second confirmation is refused (`PAA_PAGAMENTO_IN_CORSO`).
-pub fn begin_checkout(
-    db: &Db,
-    token: &str,
-    payer_email: Option<&str>,
-    today: Date,
-    now: Timestamp,
-) -> Result<Checkout, SilError> {
-    let iso = crate::clock::iso(now);
+pub fn begin_checkout(db: &Db, token: &str, payer_email: Option<&str>, now: Now) -> Result<Checkout, SilError> {
+    let today = now.today();
     let landing = landing(db, token, now)?;
     if landing.started {
         return Err(fault("PAA_PAGAMENTO_IN_CORSO", "pagamento già avviato per questa sessione"));
@@ -619,7 +615,7 @@ pub fn begin_checkout(
             Ok::<_, SilError>(found)
         })?
     } else {
-        create_debts(db, &session, &landing.items, today, &iso)?
+        create_debts(db, &session, &landing.items, now)?
     };
     let mut views = Vec::with_capacity(created.len());
     for (fiscal_code, debt) in &created {
@@ -633,7 +629,7 @@ pub fn begin_checkout(
     let email = payer_email.map(str::to_owned).or(session.payer_email.clone());
     let session_hash = format!("sil:{}", session.id_session);
     let new = NewCart { session_hash: &session_hash, payer_email: email.as_deref(), citizen_id: None };
-    let cart = portal::prepare_cart(db, &views, &new, &iso)?;
+    let cart = portal::prepare_cart(db, &views, &new, now)?;
     if !db.write(|tx| sil::update_sil_session_cart(tx, session.id, cart.id))? {
         return Err(fault("PAA_PAGAMENTO_IN_CORSO", "pagamento già avviato per questa sessione"));
     }
@@ -645,9 +641,9 @@ fn create_debts(
     db: &Db,
     session: &SilSessionRecord,
     items: &[(String, SessionItem)],
-    today: Date,
-    iso: &str,
+    now: Now,
 ) -> Result<Vec<(String, DebtRecord)>, SilError> {
+    let (today, iso) = (now.today(), now.iso());
     db.write(|tx| {
         let mut created = Vec::new();
         for (_, item) in items {
@@ -659,7 +655,7 @@ fn create_debts(
             let fields = due_today_if_needed(&item.fields, Some(&debt_type), today);
             let valid = debt_row::validate(&fields, &ctx)
                 .map_err(|errors| fault("PAA_SYSTEM_ERROR", ServiceError::Rejected(errors).to_string()))?;
-            let applied = insert_valid(tx, &scope, &debt_type, valid, Source::Sil, None, iso)?.map_err(|errors| {
+            let applied = insert_valid(tx, &scope, &debt_type, valid, Source::Sil, None, &iso)?.map_err(|errors| {
                 let dup = errors.iter().any(|e| e.code == "PAA_IMPORT_IUD_DUPLICATO");
                 let code = if dup { "PAA_IUD_DUPLICATO" } else { "PAA_SYSTEM_ERROR" };
                 fault(code, ServiceError::Rejected(errors).to_string())
@@ -680,7 +676,7 @@ fn create_debts(
                     ),
                     ..Default::default()
                 },
-                iso,
+                &iso,
             )?;
             created.push((scope.org.fiscal_code.clone(), debt));
         }
@@ -689,8 +685,8 @@ fn create_debts(
 }
 
 /// Records where Checkout sent the browser, or (`None`) that Checkout refused the cart.
-pub fn checkout_sent(db: &Db, cart_id: i64, checkout_url: Option<&str>, now: Timestamp) -> Result<(), SilError> {
-    Ok(portal::cart_sent(db, cart_id, checkout_url, &crate::clock::iso(now))?)
+pub fn checkout_sent(db: &Db, cart_id: i64, checkout_url: Option<&str>, now: Now) -> Result<(), SilError> {
+    Ok(portal::cart_sent(db, cart_id, checkout_url, now)?)
 }
 
 /// How the browser came back from Checkout.
@@ -712,7 +708,7 @@ pub struct BackTo {
 
 /// The browser is back from Checkout: a cancel or an error marks the cart (unless its receipts
 /// say it was paid); the SIL learns the real outcome from [`status`].
-pub fn finish(db: &Db, links: &Links, token: &str, how: Return, now: Timestamp) -> Result<BackTo, SilError> {
+pub fn finish(db: &Db, links: &Links, token: &str, how: Return, now: Now) -> Result<BackTo, SilError> {
     let session = db
         .read(|conn| sil::find_sil_session_by_token(conn, token))?
         .ok_or_else(|| fault("PAA_ID_SESSION_NON_VALIDO", "sessione sconosciuta"))?;
@@ -724,7 +720,7 @@ pub fn finish(db: &Db, links: &Links, token: &str, how: Return, now: Timestamp) 
         .ok_or_else(|| ServiceError::NotFound(format!("cart {cart_id}")))?;
     let paid = portal::cart_outcome(db, &cart.token)?.is_some_and(|o| o.paid);
     if how != Return::Ok && !paid && cart.state == CartState::InPayment {
-        portal::cart_abandoned(db, cart.id, how == Return::Cancelled, &crate::clock::iso(now))?;
+        portal::cart_abandoned(db, cart.id, how == Return::Cancelled, now)?;
     }
     let esito = if how == Return::Ok || paid { "OK" } else { "ERROR" };
     let url = session.back_url.as_deref().map(|base| {
@@ -806,7 +802,7 @@ impl SessionStatus {
 
 /// The state of session `id_session` as org `ipa` may see it (the org that opened it, or one
 /// whose debts it holds); anything else is `PAA_ID_SESSION_NON_VALIDO`.
-pub fn status(db: &Db, ipa: &str, id_session: &str, now: Timestamp) -> Result<SessionStatus, SilError> {
+pub fn status(db: &Db, ipa: &str, id_session: &str, now: Now) -> Result<SessionStatus, SilError> {
     let unknown = || fault("PAA_ID_SESSION_NON_VALIDO", format!("idSession {id_session} non valido"));
     db.read_tx(|conn| {
         let session = sil::find_sil_session(conn, id_session.trim())?.ok_or_else(unknown)?;
@@ -943,7 +939,7 @@ mod tests {
 
     #[test]
     fn id_session_is_a_uuid_shape_ending_in_the_time() {
-        let now: Timestamp = "2026-11-30T03:15:00.123Z".parse().unwrap();
+        let now = Now::at("2026-11-30T03:15:00.123Z".parse().unwrap());
         let id = new_id_session(now).unwrap();
         let groups: Vec<&str> = id.split('-').collect();
         assert_eq!(groups.iter().map(|g| g.len()).collect::<Vec<_>>(), [8, 4, 4, 4, 12]);

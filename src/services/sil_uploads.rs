@@ -7,12 +7,13 @@
 use std::io::Read;
 use std::path::Path;
 
-use jiff::{SignedDuration, Timestamp};
+use jiff::SignedDuration;
 
 use super::imports::{self, Limits, Upload};
 use super::links::Links;
 use super::portal::random_hex;
 use super::sil_sessions::{SilError, fault};
+use crate::clock::Now;
 use crate::store::imports::ImportRecord;
 use crate::store::sil::{self, SilUploadRecord};
 use crate::store::{Db, imports as import_store, orgs};
@@ -28,7 +29,7 @@ pub struct Authorized {
 }
 
 /// Authorizes one upload for org `ipa` (already authenticated).
-pub fn authorize(db: &Db, links: &Links, ipa: &str, now: Timestamp) -> Result<Authorized, SilError> {
+pub fn authorize(db: &Db, links: &Links, ipa: &str, now: Now) -> Result<Authorized, SilError> {
     let hex = random_hex(16)?;
     let request_token = format!(
         "{}-{}-{}-{}-{}",
@@ -38,13 +39,13 @@ pub fn authorize(db: &Db, links: &Links, ipa: &str, now: Timestamp) -> Result<Au
         hex.get(16..20).unwrap_or_default(),
         hex.get(20..32).unwrap_or_default()
     );
-    let expires = now + SignedDuration::from_mins(AUTHORIZATION_MINUTES);
+    let expires = now.instant() + SignedDuration::from_mins(AUTHORIZATION_MINUTES);
     db.write(|tx| {
         let org = orgs::find_org_by_ipa(tx, ipa)?.ok_or_else(|| fault("PAA_ENTE_NON_VALIDO", ipa.to_owned()))?;
         let record = SilUploadRecord {
             request_token: request_token.clone(),
             org_id: org.id,
-            created_at: crate::clock::iso(now),
+            created_at: now.iso(),
             expires_at: crate::clock::iso(expires),
             ..SilUploadRecord::default()
         };
@@ -77,15 +78,15 @@ pub fn upload(
     authorization_token: &str,
     file_name: &str,
     body: &mut dyn Read,
-    now: Timestamp,
+    now: Now,
 ) -> Result<ImportRecord, UploadRefused> {
     let Some((request_token, exp)) = links.read_sil_upload_token(authorization_token) else {
         return Err(refused("400", "authorizationToken non valido"));
     };
-    if exp < now.as_second() {
+    if exp < now.instant().as_second() {
         return Err(refused("400", "authorizationToken scaduto"));
     }
-    let iso = crate::clock::iso(now);
+    let iso = now.iso();
     let system = |err: &dyn std::fmt::Display| {
         tracing::error!(error = %err, "SIL upload");
         refused("500", "errore di sistema")
@@ -112,7 +113,7 @@ pub fn upload(
     };
     let actor = format!("sil:{}", org.ipa_code);
     let up = Upload { org_ipa: &org.ipa_code, file_name, actor: &actor, operator: None };
-    let submitted = imports::submit(db, data_dir, limits, &up, body, &iso)
+    let submitted = imports::submit(db, data_dir, limits, &up, body, now)
         .map_err(|err| if err.is_user_error() { refused("400", err.to_string()) } else { system(&err) })?;
     db.write(|tx| sil::update_sil_upload_import(tx, request_token, submitted.import.id)).map_err(|e| system(&e))?;
     Ok(submitted.import)

@@ -12,6 +12,7 @@ use serde::Deserialize;
 
 use super::ServiceError;
 use super::debts::{Source, add_debt};
+use crate::clock::Now;
 use crate::domain::debt_row::DebtFields;
 use crate::domain::form::{AmountRule, FieldKind, FieldSpec, Filled, FormDefinition};
 use crate::domain::{Cents, PartyId, PartyKind};
@@ -177,7 +178,6 @@ pub fn recently_paid(
 }
 
 /// Creates the debt of a filled form, with a generated IUV and notice number.
-#[expect(clippy::too_many_arguments, reason = "the form, its debtor, and add_debt's own parameters")]
 pub fn create_debt(
     db: &Db,
     ipa: &str,
@@ -185,14 +185,13 @@ pub fn create_debt(
     filled: &Filled,
     debtor: &Debtor,
     actor: &str,
-    today: Date,
-    now: &str,
+    now: Now,
 ) -> Result<DebtRecord, ServiceError> {
     let mut random = [0u8; 6];
     getrandom::fill(&mut random).map_err(|err| ServiceError::Internal(format!("no randomness: {err}")))?;
     let suffix: String = random.iter().map(|b| format!("{b:02X}")).collect();
     let fields = DebtFields {
-        iud: format!("WEB-{}-{suffix}", today.strftime("%Y%m%d")),
+        iud: format!("WEB-{}-{suffix}", now.today().strftime("%Y%m%d")),
         debtor_kind: debtor.kind.trim().to_owned(),
         debtor_id: debtor.id.trim().to_uppercase(),
         debtor_name: debtor.name.trim().to_owned(),
@@ -208,7 +207,7 @@ pub fn create_debt(
         generate_iuv: true,
         ..DebtFields::default()
     };
-    add_debt(db, actor, ipa, &fields, Source::Portal, today, now)
+    add_debt(db, actor, ipa, &fields, Source::Portal, now)
 }
 
 #[cfg(test)]

@@ -7,11 +7,10 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, reason = "test helpers fail the test loudly")]
 
-use jiff::civil::Date;
-
 use super::debt_types::{DebtTypeChanges, add_debt_type};
 use super::debts::{Source, add_debt};
 use super::orgs::{OrgChanges, add_org};
+use crate::clock::Now;
 use crate::domain::debt_row::DebtFields;
 use crate::domain::{Cents, NoticeNumber};
 use crate::store::Db;
@@ -28,16 +27,15 @@ pub const POSTAL_IBAN: &str = "IT22L0760101600000012345678";
 pub struct Kit {
     _dir: tempfile::TempDir,
     pub db: Db,
-    pub today: Date,
-    pub now: String,
+    /// 2026-12-07 at 10:00 in Rome.
+    pub now: Now,
 }
 
 impl Kit {
     pub fn new() -> Kit {
         let dir = tempfile::tempdir().unwrap();
         let (db, _) = Db::open(&dir.path().join("mypay.db")).unwrap();
-        let today = jiff::civil::date(2026, 12, 7);
-        let now = "2026-12-07T09:00:00Z".to_owned();
+        let now = Now::at("2026-12-07T09:00:00Z".parse().unwrap());
         let some = |s: &str| Some(s.to_owned());
         let org = OrgChanges {
             fiscal_code: some(FISCAL_CODE),
@@ -48,13 +46,13 @@ impl Kit {
             iban_postal: some(POSTAL_IBAN),
             ..OrgChanges::default()
         };
-        add_org(&db, "test", IPA, &org, &now).unwrap();
+        add_org(&db, "test", IPA, &org, now).unwrap();
         let tari = DebtTypeChanges {
             description: some("TARI"),
             taxonomy_code: some("0101002IM"),
             ..DebtTypeChanges::default()
         };
-        add_debt_type(&db, "test", IPA, "TARI", &tari, &now).unwrap();
+        add_debt_type(&db, "test", IPA, "TARI", &tari, now).unwrap();
         let cert = DebtTypeChanges {
             description: some("Certificati"),
             spontaneous: Some(true),
@@ -62,8 +60,8 @@ impl Kit {
             taxonomy_code: some("0101108TS"),
             ..DebtTypeChanges::default()
         };
-        add_debt_type(&db, "test", IPA, "CERT", &cert, &now).unwrap();
-        Kit { _dir: dir, db, today, now }
+        add_debt_type(&db, "test", IPA, "CERT", &cert, now).unwrap();
+        Kit { _dir: dir, db, now }
     }
 
     /// A `TARI` debt of `cents` with a generated IUV and notice number.
@@ -80,7 +78,7 @@ impl Kit {
             generate_iuv: true,
             ..DebtFields::default()
         };
-        add_debt(&self.db, "test", IPA, &fields, Source::Cli, self.today, &self.now).unwrap()
+        add_debt(&self.db, "test", IPA, &fields, Source::Cli, self.now).unwrap()
     }
 
     /// The notice number of a debt made by [`Kit::debt`].

@@ -2,6 +2,7 @@
 
 use std::path::{Path, PathBuf};
 
+use crate::clock::Now;
 use crate::services::links::Links;
 use crate::services::{exports, imports, orgs};
 use crate::store::Db;
@@ -17,7 +18,7 @@ pub fn resolve(
     kind: &str,
     id: &str,
     query: (&str, &str),
-    now: jiff::Timestamp,
+    now: Now,
 ) -> Option<PathBuf> {
     let id: i64 = id.parse().ok()?;
     let (expires, signature) = query;

@@ -64,7 +64,7 @@ pub(crate) fn book(sil: &Sil<'_>, call: &Call<'_>, org: &OrgRecord, booking: Boo
         Booking::Plain | Booking::Incremental => {
             let incremental = booking == Booking::Incremental && flag(call, "incrementale");
             let with_receipt = booking == Booking::Incremental && flag(call, "ricevuta");
-            let now_local = call.now.to_zoned(crate::clock::rome()).strftime("%Y-%m-%dT%H:%M:%S").to_string();
+            let now_local = call.now.rome().strftime("%Y-%m-%dT%H:%M:%S").to_string();
             let raw_from = call.text("dateFrom").unwrap_or_default();
             let raw_to = call.text("dateTo").unwrap_or_else(|| now_local.clone());
             let (from, to) = if incremental {

@@ -16,8 +16,7 @@ pub mod wsdl;
 
 use std::time::Instant;
 
-use jiff::Timestamp;
-
+use crate::clock::Now;
 use crate::services::journal::{Journal, JournalEntry};
 use crate::services::links::Links;
 use crate::services::sil_access::{self, SilAccessError};
@@ -123,7 +122,7 @@ pub(crate) struct Call<'a> {
     pub payload: &'a Element,
     /// `codIpaEnte` of the `intestazionePPT` header, when sent.
     pub header_ipa: Option<String>,
-    pub now: Timestamp,
+    pub now: Now,
 }
 
 impl Call<'_> {
@@ -163,7 +162,7 @@ impl Sil<'_> {
 }
 
 /// Handles one SIL request.
-pub fn handle(sil: &Sil<'_>, soap_action: Option<&str>, body: &[u8], now: Timestamp) -> Reply {
+pub fn handle(sil: &Sil<'_>, soap_action: Option<&str>, body: &[u8], now: Now) -> Reply {
     let started = Instant::now();
     let raw = String::from_utf8_lossy(body);
     let action = soap::soap_action(soap_action).and_then(operations::Operation::from_name);
@@ -197,7 +196,7 @@ pub fn handle(sil: &Sil<'_>, soap_action: Option<&str>, body: &[u8], now: Timest
     sil.journal.record(
         sil.db,
         JournalEntry {
-            at: crate::clock::iso(now),
+            at: now.iso(),
             actor: format!("sil:{id}"),
             org_id: outcome.org_id,
             action: op.name().to_owned(),
@@ -241,11 +240,11 @@ fn fault_bean(fault: &Fault, id: &str, esito: bool) -> String {
 }
 
 /// A request below the contract (not SOAP, or no known operation): HTTP 400 and a SOAP Fault.
-fn refuse(sil: &Sil<'_>, raw: &str, reason: &str, now: Timestamp) -> Reply {
+fn refuse(sil: &Sil<'_>, raw: &str, reason: &str, now: Now) -> Reply {
     sil.journal.record(
         sil.db,
         JournalEntry {
-            at: crate::clock::iso(now),
+            at: now.iso(),
             actor: "sil".to_owned(),
             action: "sil".to_owned(),
             outcome: "SOAP_FAULT".to_owned(),

@@ -7,6 +7,7 @@ use super::dovuti::{decode_base64, read_dovuti, read_enti_secondari, read_versam
 use super::exports::{self, Booking};
 use super::pagati::{self, Header, Kind};
 use super::{Call, Fault, Outcome, Sil};
+use crate::clock::Now;
 use crate::domain::ImportState;
 use crate::services::documents;
 use crate::services::sil_debts::{self, Action};
@@ -197,8 +198,7 @@ fn invia_dovuti(sil: &Sil<'_>, call: &Call<'_>, org_id: &mut Option<i64>) -> Res
         back_url: call.text("enteSILInviaRispostaPagamentoUrl"),
         items: dovuti.items.into_iter().map(|fields| SessionItem { ipa: org.ipa_code.clone(), fields }).collect(),
     };
-    let today = crate::clock::today_rome(call.now);
-    let started = sil_sessions::start(sil.db, &format!("sil:{ipa}"), &new, today, call.now)?;
+    let started = sil_sessions::start(sil.db, &format!("sil:{ipa}"), &new, call.now)?;
     Ok(session_answer(sil, "idSession", &started))
 }
 
@@ -269,14 +269,12 @@ fn pagati_answer(kind: Kind, header: &Header<'_>, lines: &[sil_sessions::Outcome
 fn verifica_avviso(sil: &Sil<'_>, call: &Call<'_>, org_id: &mut Option<i64>) -> Result<String, Fault> {
     let org = header_auth(sil, call, org_id)?;
     let iuv = call.text("identificativoUnivocoVersamento").unwrap_or_default();
-    let today = crate::clock::today_rome(call.now);
     let started = sil_sessions::start_for_notice(
         sil.db,
         &format!("sil:{}", org.ipa_code),
         &org.ipa_code,
         &iuv,
         call.text("enteSILInviaRispostaPagamentoUrl"),
-        today,
         call.now,
     )?;
     Ok(session_answer(sil, "idSession", &started))
@@ -302,18 +300,8 @@ fn importa_dovuto(sil: &Sil<'_>, call: &Call<'_>, org_id: &mut Option<i64>) -> R
         .ok_or_else(|| Fault::new("PAA_AZIONE_NON_VALIDO", format!("azione {} non valida", versamento.action)))?;
     versamento.fields.secondary = read_enti_secondari(call.payload.child("listaDovutiEntiSecondari"))?;
     let generate = call.text("flagGeneraIuv").is_some_and(|f| f == "true" || f == "1");
-    let today = crate::clock::today_rome(call.now);
     let actor = format!("sil:{}", org.ipa_code);
-    let debt = sil_debts::import_debt(
-        sil.db,
-        &actor,
-        &org.ipa_code,
-        action,
-        versamento.fields,
-        generate,
-        today,
-        &crate::clock::iso(call.now),
-    )?;
+    let debt = sil_debts::import_debt(sil.db, &actor, &org.ipa_code, action, versamento.fields, generate, call.now)?;
     let mut w = XmlWriter::new();
     w.leaf("esito", "OK");
     w.leaf_opt("identificativoUnivocoVersamento", debt.iuv.as_deref());
@@ -398,10 +386,9 @@ fn invia_carrello(sil: &Sil<'_>, call: &Call<'_>, org_id: &mut Option<i64>) -> R
         back_url: call.text("enteSILInviaRispostaPagamentoUrl"),
         items,
     };
-    let today = crate::clock::today_rome(call.now);
     if let Some(list) = call.payload.child("listaDovutiEntiSecondari") {
         // MyPay looks at the secondary beneficiary only once the debts passed their checks.
-        sil_sessions::check(sil.db, &new, today)?;
+        sil_sessions::check(sil.db, &new, call.now.today())?;
         let limit = |what: &str, n: usize| {
             Fault::new(
                 "PAA_LIMITE_MASSIMO_DOVUTI_MULTIBENEFICIARI",
@@ -417,7 +404,7 @@ fn invia_carrello(sil: &Sil<'_>, call: &Call<'_>, org_id: &mut Option<i64>) -> R
         // Its fields are checked with the debt's, by `start`, as the import checks columns 22-33.
         item.fields.secondary = read_enti_secondari(Some(list))?;
     }
-    let started = sil_sessions::start(sil.db, &format!("sil:{}", org.ipa_code), &new, today, call.now)?;
+    let started = sil_sessions::start(sil.db, &format!("sil:{}", org.ipa_code), &new, call.now)?;
     Ok(session_answer(sil, "idSessionCarrello", &started))
 }
 
@@ -499,11 +486,10 @@ fn person(call: &Call<'_>) -> Result<String, Fault> {
 fn posizioni_aperte(sil: &Sil<'_>, call: &Call<'_>, org_id: &mut Option<i64>) -> Result<String, Fault> {
     intermediary_auth(sil, call, org_id)?;
     let fiscal_code = person(call)?;
-    let today = crate::clock::today_rome(call.now);
     let mut w = XmlWriter::new();
     for (org, debt) in sil_queries::open_positions(sil.db, &fiscal_code, call.text("codIpaEnte").as_deref())? {
         let url = debt.iuv.as_deref().and_then(|iuv| {
-            sil_sessions::start_for_notice(sil.db, "sil:intermediario", &org.ipa_code, iuv, None, today, call.now).ok()
+            sil_sessions::start_for_notice(sil.db, "sil:intermediario", &org.ipa_code, iuv, None, call.now).ok()
         });
         w.open("paaSILPosizioniAperte");
         w.leaf("codIpaEnte", &org.ipa_code);
@@ -519,10 +505,10 @@ fn posizioni_aperte(sil: &Sil<'_>, call: &Call<'_>, org_id: &mut Option<i64>) ->
 }
 
 /// `YYYY-MM-DDTHH:MM:SS` (Rome) of an xsd:dateTime as sent, or of `now`.
-fn local_time(text: Option<String>, now: jiff::Timestamp) -> String {
+fn local_time(text: Option<String>, now: Now) -> String {
     match text {
         Some(t) => t.get(..19).unwrap_or(&t).to_owned(),
-        None => now.to_zoned(crate::clock::rome()).strftime("%Y-%m-%dT%H:%M:%S").to_string(),
+        None => now.rome().strftime("%Y-%m-%dT%H:%M:%S").to_string(),
     }
 }
 
@@ -613,13 +599,7 @@ fn registra_pagamento(sil: &Sil<'_>, call: &Call<'_>, org_id: &mut Option<i64>) 
             return Err(Fault::new("PAA_XML_NON_VALIDO", format!("{name} mancante")));
         }
     }
-    sil_debts::register_payment(
-        sil.db,
-        &format!("sil:{}", org.ipa_code),
-        &org.ipa_code,
-        &payment,
-        &crate::clock::iso(call.now),
-    )?;
+    sil_debts::register_payment(sil.db, &format!("sil:{}", org.ipa_code), &org.ipa_code, &payment, call.now)?;
     let mut w = XmlWriter::new();
     w.leaf("esito", "OK");
     Ok(w.finish())

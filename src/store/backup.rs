@@ -215,7 +215,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let db_path = dir.path().join("mypay.db");
         let (db, _) = Db::open(&db_path).unwrap();
-        crate::services::demo::seed(&db, jiff::civil::date(2026, 11, 30), "2026-11-30T00:00:00Z").unwrap();
+        crate::services::demo::seed(&db, crate::clock::Now::at("2026-11-30T00:00:00Z".parse().unwrap())).unwrap();
         let copy = dir.path().join("copy.db");
         let info = backup_to(&db_path, &copy).unwrap();
         assert_eq!(info.schema_version, SCHEMA_VERSION);

@@ -89,7 +89,7 @@ pub(super) fn migrate_until(conn: &Conn, path: &str, target: i64) -> Result<u32,
 /// The part of an upgrade that SQL cannot say, run in the step's transaction after its file.
 fn after_step(tx: &Conn, version: i64) -> Result<(), StoreError> {
     if version == 14 {
-        let held = super::receipts::recheck_all(tx, &crate::clock::iso(crate::clock::now()))?;
+        let held = super::receipts::recheck_all(tx, &crate::clock::Now::read().iso())?;
         if held > 0 {
             tracing::warn!(held, "upgrade: receipts that do not match their debt are held for review");
         }

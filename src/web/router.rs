@@ -19,7 +19,7 @@
 use super::routes::{OIDC_CALLBACK, ROUTES};
 use super::session::Session;
 use super::{AppState, Response, api, backoffice, portal, ui};
-use crate::clock;
+use crate::clock::Now;
 use crate::config::Config;
 
 /// A request as handlers see it.
@@ -398,9 +398,9 @@ pub fn dispatch(state: &AppState, target: &Target, request: &Request<'_>) -> Res
 pub fn with_session(
     state: &AppState,
     request: &Request<'_>,
-    page: impl FnOnce(&mut Session, jiff::Timestamp) -> Result<Response, Response>,
+    page: impl FnOnce(&mut Session, Now) -> Result<Response, Response>,
 ) -> Response {
-    let now = clock::now();
+    let now = Now::read();
     let mut session = match Session::load(state, request, now) {
         Ok(session) => session,
         Err(err) => {

@@ -11,6 +11,7 @@ use sha2::{Digest, Sha256};
 
 use super::AppState;
 use super::router::Request;
+use crate::clock::Now;
 use crate::config::HttpUrl;
 use crate::services::portal::{self, CartLine};
 use crate::services::sessions::{self, SessionRecord};
@@ -67,8 +68,8 @@ fn hash(cookie: &str) -> String {
     Sha256::digest(cookie.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
 }
 
-fn expiry(now: jiff::Timestamp) -> String {
-    crate::clock::iso(now + jiff::SignedDuration::from_mins(IDLE_MINUTES))
+fn expiry(now: Now) -> String {
+    crate::clock::iso(now.instant() + jiff::SignedDuration::from_mins(IDLE_MINUTES))
 }
 
 /// The value of our cookie in a `Cookie` header.
@@ -80,11 +81,11 @@ fn cookie_value<'a>(request: &'a Request<'_>) -> Option<&'a str> {
 
 impl Session {
     /// The request's live session, or a new one (stored when [`Session::save`] runs).
-    pub fn load(state: &AppState, request: &Request<'_>, now: jiff::Timestamp) -> Result<Session, ServiceError> {
-        let iso = crate::clock::iso(now);
+    pub fn load(state: &AppState, request: &Request<'_>, now: Now) -> Result<Session, ServiceError> {
+        let iso = now.iso();
         if let Some(cookie) =
             cookie_value(request).filter(|c| c.len() == 64 && c.bytes().all(|b| b.is_ascii_hexdigit()))
-            && let Some(record) = sessions::find_live(&state.db, &hash(cookie), &iso)?
+            && let Some(record) = sessions::find_live(&state.db, &hash(cookie), now)?
         {
             let data = serde_json::from_str(&record.data_json).unwrap_or_default();
             // Move the expiry forward at most once a minute, so reading pages costs no write.
@@ -94,10 +95,10 @@ impl Session {
         Session::fresh(now)
     }
 
-    fn fresh(now: jiff::Timestamp) -> Result<Session, ServiceError> {
+    fn fresh(now: Now) -> Result<Session, ServiceError> {
         let random = |n| portal::random_hex(n).map_err(|e| ServiceError::Internal(format!("session: {e}")));
         let cookie = random(32)?;
-        let iso = crate::clock::iso(now);
+        let iso = now.iso();
         let record = SessionRecord {
             id_hash: hash(&cookie),
             csrf_token: random(32)?,
@@ -144,7 +145,7 @@ impl Session {
     }
 
     /// Logs a citizen in: a new id (rotation), the old row deleted.
-    pub fn login(&mut self, state: &AppState, citizen: &Citizen, now: jiff::Timestamp) -> Result<(), ServiceError> {
+    pub fn login(&mut self, state: &AppState, citizen: &Citizen, now: Now) -> Result<(), ServiceError> {
         let old = self.record.id_hash.clone();
         let mut fresh = Session::fresh(now)?;
         fresh.data = std::mem::take(&mut self.data);
@@ -161,7 +162,7 @@ impl Session {
     }
 
     /// Logs out: the row is deleted and a fresh anonymous session takes its place.
-    pub fn logout(&mut self, state: &AppState, now: jiff::Timestamp) -> Result<(), ServiceError> {
+    pub fn logout(&mut self, state: &AppState, now: Now) -> Result<(), ServiceError> {
         if self.new_cookie.is_none() {
             let old = self.record.id_hash.clone();
             sessions::end(&state.db, &old)?;
@@ -171,12 +172,7 @@ impl Session {
     }
 
     /// Logs an operator in: a new id (rotation), the old row deleted, nothing of the old state kept.
-    pub fn login_operator(
-        &mut self,
-        state: &AppState,
-        username: &str,
-        now: jiff::Timestamp,
-    ) -> Result<(), ServiceError> {
+    pub fn login_operator(&mut self, state: &AppState, username: &str, now: Now) -> Result<(), ServiceError> {
         if self.new_cookie.is_none() {
             let old = self.record.id_hash.clone();
             sessions::end(&state.db, &old)?;
@@ -251,14 +247,14 @@ impl Session {
     }
 
     /// Writes the session if it changed; returns the `Set-Cookie` value when one must be sent.
-    pub fn save(&mut self, state: &AppState, now: jiff::Timestamp) -> Result<Option<String>, ServiceError> {
+    pub fn save(&mut self, state: &AppState, now: Now) -> Result<Option<String>, ServiceError> {
         if self.new_cookie.is_some() && !self.dirty && !self.issued.get() {
             // A visitor who only read pages leaves nothing behind.
             return Ok(None);
         }
         if self.dirty || self.new_cookie.is_some() {
             self.record.data_json = serde_json::to_string(&self.data).unwrap_or_else(|_| "{}".to_owned());
-            self.record.last_seen_at = crate::clock::iso(now);
+            self.record.last_seen_at = now.iso();
             self.record.expires_at = expiry(now);
             let record = &self.record;
             if self.new_cookie.is_some() {
@@ -281,7 +277,7 @@ mod tests {
 
     #[test]
     fn csrf_comparison_needs_the_exact_token() {
-        let s = Session::fresh(jiff::Timestamp::UNIX_EPOCH).unwrap();
+        let s = Session::fresh(Now::at(jiff::Timestamp::UNIX_EPOCH)).unwrap();
         let token = s.csrf_token().to_owned();
         assert_eq!(token.len(), 64);
         assert!(s.csrf_matches(&token));

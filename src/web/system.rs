@@ -6,7 +6,7 @@
 use super::forms::Form;
 use super::router::Request;
 use super::{AppState, Response, backoffice, multipart, ui};
-use crate::clock;
+use crate::clock::Now;
 use crate::config::HttpUrl;
 use crate::pagopa::station::{self, Station};
 use crate::sil::{self, Sil};
@@ -18,16 +18,15 @@ fn soap(status: u16, body: String) -> Response {
 
 /// `POST /ws/fesp/`: one paForNode call.
 pub fn station(state: &AppState, request: &Request<'_>) -> Response {
-    let now = clock::now();
+    let now = Now::read();
     let station = Station { db: &state.db, journal: &state.journal, identity: &state.station };
-    let reply =
-        station::handle(&station, request.header("soapaction"), request.body, clock::today_rome(now), &clock::iso(now));
+    let reply = station::handle(&station, request.header("soapaction"), request.body, now);
     soap(reply.status, reply.body)
 }
 
 /// `POST /ws/pa/`: one SIL call.
 pub fn sil(state: &AppState, request: &Request<'_>) -> Response {
-    let now = clock::now();
+    let now = Now::read();
     let sil = Sil {
         db: &state.db,
         journal: &state.journal,
@@ -54,7 +53,7 @@ pub fn sil_wsdl(state: &AppState, file: &str) -> Response {
 
 /// `GET /ws/pa/download/<ipa>/<kind>/<id>?scadenza=&firma=`: a file behind a SIL download URL.
 pub fn sil_download(state: &AppState, request: &Request<'_>, (ipa, kind, id): (&str, &str, &str)) -> Response {
-    let now = clock::now();
+    let now = Now::read();
     let query = Form::parse(request.query.as_bytes()).unwrap_or_default();
     let signed = (query.get("scadenza").unwrap_or_default(), query.get("firma").unwrap_or_default());
     match sil::downloads::resolve(&state.db, &state.config.data_dir, &state.links, ipa, kind, id, signed, now) {
@@ -67,7 +66,7 @@ pub fn sil_download(state: &AppState, request: &Request<'_>, (ipa, kind, id): (&
 /// file part. Always HTTP 200 with MyPay's JSON array of one object: `{fileName, fileSize,
 /// fileType}`, or `{codice, descrizione}`.
 pub fn sil_upload(state: &AppState, request: &Request<'_>) -> Response {
-    let now = clock::now();
+    let now = Now::read();
     let answer = |value: serde_json::Value| Response::json(200, &serde_json::json!([value]));
     let refuse = |code: &str, message: &str| answer(serde_json::json!({ "codice": code, "descrizione": message }));
     let query = Form::parse(request.query.as_bytes()).unwrap_or_default();

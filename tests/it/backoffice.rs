@@ -103,7 +103,7 @@ fn upload_a_flow_and_export_receipts_through_the_pages() {
     let body =
         format!(r#"{{"fiscalCode":"01234567897","noticeNumber":"{}"}}"#, debt["notice_number"].as_str().unwrap());
     assert!(post(&format!("{sim}/sim/psp/pay"), "application/json", body.as_bytes()).body.contains("\"OK\""));
-    let today = mypay::clock::today_rome(mypay::clock::now()).to_string();
+    let today = mypay::clock::Now::read().today().to_string();
     let page = browser.submit(
         "/operatore/c_esempio/esportazioni",
         "/operatore/c_esempio/esportazioni",
@@ -111,7 +111,7 @@ fn upload_a_flow_and_export_receipts_through_the_pages() {
     );
     assert_eq!(page.status, 303);
     let list = wait_for(&mut browser, "/operatore/c_esempio/esportazioni", "Scarica");
-    let day = mypay::clock::today_rome(mypay::clock::now()).strftime("%d/%m/%Y").to_string();
+    let day = mypay::clock::Now::read().today().strftime("%d/%m/%Y").to_string();
     assert!(list.contains(&format!("<td>{day} – {day}</td>")), "{list}");
     let file = browser.get("/operatore/c_esempio/esportazioni/1/file");
     assert_eq!(file.status, 200);

@@ -115,7 +115,7 @@ fn every_backoffice_route_keeps_orgs_and_debt_types_apart() {
     let (_, notice, iuv, _) = crate::station::open_debts(&dir).remove(0);
     let forged = crate::station::send_rt_req(&notice, &iuv, 1, "a0e1000000000000000000000000000f", true);
     assert!(crate::station::call(&server, Some("paSendRTV2"), &forged).body.contains("<outcome>OK</outcome>"));
-    let tari_iud = format!("TARI-{}-0001", mypay::clock::today_rome(mypay::clock::now()).year());
+    let tari_iud = format!("TARI-{}-0001", mypay::clock::Now::read().today().year());
     let tari = debt_json(&dir, &tari_iud);
     let tari_id = id_of(&mut demo, &tari_iud);
     let cert_id = id_of(&mut demo, "CERT-1");

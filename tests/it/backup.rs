@@ -59,7 +59,7 @@ fn backups_taken_while_serving_are_consistent_and_restore_when_stopped() {
     let counter = Arc::clone(&added);
     let debt_writer = std::thread::spawn(move || {
         let (db, _) = mypay::store::Db::open(&db_path).unwrap();
-        let today = mypay::clock::today_rome(mypay::clock::now());
+        let now = mypay::clock::Now::read();
         let mut i = 0;
         while !stop_debts.load(Ordering::SeqCst) {
             let fields = DebtFields {
@@ -75,7 +75,7 @@ fn backups_taken_while_serving_are_consistent_and_restore_when_stopped() {
                 generate_iuv: true,
                 ..DebtFields::default()
             };
-            add_debt(&db, "test", "c_esempio", &fields, Source::Cli, today, "2026-11-30T00:00:00Z").unwrap();
+            add_debt(&db, "test", "c_esempio", &fields, Source::Cli, now).unwrap();
             i += 1;
             counter.store(i, Ordering::SeqCst);
         }

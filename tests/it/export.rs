@@ -63,7 +63,7 @@ fn simulator(server: &Server) -> String {
 }
 
 fn today() -> String {
-    mypay::clock::today_rome(mypay::clock::now()).to_string()
+    mypay::clock::Now::read().today().to_string()
 }
 
 #[test]
@@ -190,8 +190,7 @@ fn incremental_windows_neither_skip_nor_repeat() {
     let server = Server::start(&dir, &["demo"]);
     let sim = simulator(&server);
     let debts = open_debts(&dir);
-    let rome = jiff::tz::TimeZone::get("Europe/Rome").unwrap();
-    let stamp = || mypay::clock::now().to_zoned(rome.clone()).datetime().strftime("%Y-%m-%dT%H:%M:%S").to_string();
+    let stamp = || mypay::clock::Now::read().rome().strftime("%Y-%m-%dT%H:%M:%S").to_string();
     let t0 = stamp();
     std::thread::sleep(std::time::Duration::from_millis(1100));
     let mut bounds = vec![t0];
@@ -334,7 +333,7 @@ fn secondary_beneficiary_rows_and_operator_filtering() {
         requested_by: "test",
         operator,
     };
-    let now = mypay::clock::now();
+    let now = mypay::clock::Now::read();
     let mut no_progress = |_| {};
     let mut export_as = |req| {
         let record = mypay::services::exports::request_export(&db, &req, false, now).unwrap();
@@ -486,7 +485,7 @@ fn payments_recorded_by_the_sil_are_exported_as_mypay_writes_them() {
     // Selected by its outcome date, by when it was recorded (incremental, a window ending now and
     // one ending when it was recorded) and by debt type.
     std::thread::sleep(std::time::Duration::from_millis(1100));
-    let now = mypay::clock::now().to_zoned(mypay::clock::rome()).strftime("%Y-%m-%dT%H:%M:%S").to_string();
+    let now = mypay::clock::Now::read().rome().strftime("%Y-%m-%dT%H:%M:%S").to_string();
     let file = tmp.path().join("selection.zip");
     let output = file.to_str().unwrap();
     let incremental =

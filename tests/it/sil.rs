@@ -298,7 +298,7 @@ fn invia_dovuti_pay_in_the_simulator_back_url_chiedi_pagati() {
 /// Books the receipt export of today (and the expired-debts export), waits for it, downloads it
 /// through the expiring URL; a tampered URL or another org's token opens nothing.
 fn exports_of_the_paid_session(server: &Server) {
-    let today = mypay::clock::today_rome(mypay::clock::now()).to_string();
+    let today = mypay::clock::Now::read().today().to_string();
     let book = call(
         server,
         "paaSILPrenotaExportFlusso",
@@ -548,7 +548,7 @@ fn invia_dovuti_of_a_type_with_mandatory_due_date_reaches_checkout() {
     let sent = browser.submit(&path, &path, &[("privacy", "1"), ("email", "mario@example.it")]);
     assert_eq!(sent.status, 303, "{}", sent.body);
     assert!(sent.location.unwrap().starts_with(&format!("{sim}/c/")));
-    let today = mypay::clock::today_rome(mypay::clock::now()).to_string();
+    let today = mypay::clock::Now::read().today().to_string();
     let due = count(
         &dir,
         &format!("SELECT count(*) FROM debt WHERE iud = 'TARI-SIL-1' AND source = 'sil' AND due_date = '{today}'"),
@@ -1236,7 +1236,7 @@ fn person_queries(server: &Server) {
     assert!(dovuti.contains("<identificativoUnivocoDovuto>OPEN-1</identificativoUnivocoDovuto>"), "{dovuti}");
     assert_valid_document(&dovuti);
 
-    let today = mypay::clock::today_rome(mypay::clock::now());
+    let today = mypay::clock::Now::read().today();
     let pendenti = call(
         server,
         "paaSILChiediAvvisiPendenti",

@@ -5,7 +5,7 @@
 use std::path::PathBuf;
 
 use super::run::{self, RunEnv};
-use crate::clock;
+use crate::clock::Now;
 use crate::flows::import::RunError;
 use crate::jobs::{Handler, Job, JobCtx, JobError, Step};
 use crate::store::{Conn, StoreError, imports};
@@ -21,14 +21,11 @@ impl Handler for ImportJob {
         let Job::Import { import_id } = job else {
             return Err(JobError::Failed(format!("not an import job: {job:?}")));
         };
-        let now_ts = clock::now();
-        let now = clock::iso(now_ts);
         let mut env = RunEnv {
             db: ctx.db,
             data_dir: &self.data_dir,
             max_uncompressed_bytes: self.max_uncompressed_bytes,
-            today: clock::today_rome(now_ts),
-            now: &now,
+            now: Now::read(),
             cancelled: ctx.cancelled,
             progress: ctx.progress,
         };
@@ -41,10 +38,10 @@ impl Handler for ImportJob {
 
     /// An import whose job is given up ends aborted with MyPay's generic code, so that its uploader
     /// sees an outcome instead of an import forever "in elaborazione".
-    fn given_up(&self, tx: &Conn, job: &Job, reason: &str, now: &str) -> Result<(), StoreError> {
+    fn given_up(&self, tx: &Conn, job: &Job, reason: &str, now: Now) -> Result<(), StoreError> {
         let Job::Import { import_id } = job else { return Ok(()) };
         if imports::find_import(tx, *import_id)?.is_some_and(|i| !i.state.is_final()) {
-            imports::update_import_aborted(tx, *import_id, "PAA_IMPORT_ERRORE_GENERICO", reason, now)?;
+            imports::update_import_aborted(tx, *import_id, "PAA_IMPORT_ERRORE_GENERICO", reason, &now.iso())?;
         }
         Ok(())
     }

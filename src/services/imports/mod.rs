@@ -22,6 +22,7 @@ pub use run::results_dir;
 
 use super::ServiceError;
 use super::access::OrgAccess;
+use crate::clock::Now;
 use crate::jobs::Job;
 use crate::store::imports::{self, ImportRecord};
 use crate::store::{Db, audit, operators, orgs};
@@ -78,7 +79,7 @@ pub fn submit(
     limits: Limits,
     upload: &Upload<'_>,
     body: &mut dyn Read,
-    now: &str,
+    now: Now,
 ) -> Result<Submitted, ServiceError> {
     let file_name = upload.file_name;
     if file_name.is_empty()
@@ -131,7 +132,7 @@ pub fn submit(
         ..ImportRecord::default()
     };
     let res = db.write(|tx| {
-        let id = imports::insert_import(tx, &record, now)?;
+        let id = imports::insert_import(tx, &record, &now.iso())?;
         let job_id = crate::jobs::enqueue(tx, &Job::Import { import_id: id }, now)?;
         let object = format!("import:{file_name}");
         let after = serde_json::json!({ "id": id, "size_bytes": size, "sha256": record.sha256 }).to_string();
@@ -144,7 +145,7 @@ pub fn submit(
             after_json: Some(&after),
             ..Default::default()
         };
-        audit::insert_audit(tx, &entry, now)?;
+        audit::insert_audit(tx, &entry, &now.iso())?;
         let import = imports::find_import(tx, id)?.ok_or_else(|| ServiceError::NotFound(format!("import {id}")))?;
         Ok::<_, ServiceError>(Submitted { import, job_id })
     });

@@ -22,8 +22,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{self, Receiver};
 
-use jiff::civil::Date;
-
+use crate::clock::Now;
 use crate::domain::ImportState;
 use crate::domain::debt_row::{self, RowError};
 use crate::flows::csv_row;
@@ -43,9 +42,8 @@ pub struct RunEnv<'a> {
     pub db: &'a Db,
     pub data_dir: &'a Path,
     pub max_uncompressed_bytes: u64,
-    /// Today in Europe/Rome and now (UTC ISO 8601): the rules take time as a parameter.
-    pub today: Date,
-    pub now: &'a str,
+    /// When the run started: its stored time, and its Europe/Rome day for the rules.
+    pub now: Now,
     /// Polled between rows; true stops the run with [`RunError::Interrupted`].
     pub cancelled: &'a dyn Fn() -> bool,
     pub progress: &'a mut dyn FnMut(Progress),
@@ -81,7 +79,8 @@ const TYPICAL_ROW_BYTES: u64 = 150;
 /// Runs import `import_id` to its end state and returns the record. Running an import that already
 /// ended changes nothing (a job replayed after a crash).
 pub fn run(env: &mut RunEnv<'_>, import_id: i64) -> Result<ImportRecord, RunError> {
-    let now = env.now;
+    let iso = env.now.iso();
+    let now = iso.as_str();
     let import = env.db.write(|tx| {
         let import = imports::find_import(tx, import_id)?
             .ok_or_else(|| ServiceError::NotFound(format!("import {import_id}")))?;
@@ -157,7 +156,8 @@ fn apply(env: &mut RunEnv<'_>, import: &ImportRecord) -> Result<(), Stop> {
             .map_err(|err| RunError::System(format!("cannot create {}: {err}", dir.display())))?;
 
         let db = env.db;
-        let now = env.now;
+        let iso = env.now.iso();
+        let now = iso.as_str();
         db.write(|tx| {
             let current = imports::find_import(tx, import.id)?;
             if current.as_ref().is_none_or(|i| i.state.is_final()) {
@@ -182,7 +182,7 @@ fn apply(env: &mut RunEnv<'_>, import: &ImportRecord) -> Result<(), Stop> {
                 }
             }
             let previous_cache = imports::set_cache_kib(tx, IMPORT_CACHE_KIB)?;
-            let mut rows = RowApplier::new(tx, import, name.version, env.today, now)?;
+            let mut rows = RowApplier::new(tx, import, name.version, env.now)?;
             let expected_rows = header.declared / TYPICAL_ROW_BYTES;
             let table_rows = u64::try_from(store_debts::count_debts_at_most(tx)?).unwrap_or(0);
             let set_aside = if expected_rows >= BULK_MIN_ROWS && expected_rows > table_rows {
@@ -264,7 +264,7 @@ fn apply(env: &mut RunEnv<'_>, import: &ImportRecord) -> Result<(), Stop> {
             // PDF must not hold the import's transaction): queued here, in the same transaction, so
             // a crash cannot lose them.
             if loaded > 0 && matches!(name.version.code(), "1_3" | "1_4") {
-                crate::jobs::enqueue(tx, &Job::ImportNotices { import_id: import.id }, now)?;
+                crate::jobs::enqueue(tx, &Job::ImportNotices { import_id: import.id }, env.now)?;
             }
             let object = format!("import:{}", import.file_name);
             let after = serde_json::json!({ "rows": n_rows, "loaded": loaded, "rejected": rejected }).to_string();
@@ -300,7 +300,8 @@ struct RowApplier<'t> {
     inserter: store_debts::DebtInserter<'t>,
     import_id: i64,
     scope: OrgScope,
-    now: &'t str,
+    /// The run's time as stored, formatted once for every row.
+    now: String,
     rules: Arc<Rules>,
     /// `None`: every debt type (an administrator); `Some`: the operator's enabled debt types.
     enabled: Option<HashSet<i64>>,
@@ -309,13 +310,7 @@ struct RowApplier<'t> {
 }
 
 impl<'t> RowApplier<'t> {
-    fn new(
-        tx: &'t Conn,
-        import: &ImportRecord,
-        version: Version,
-        today: Date,
-        now: &'t str,
-    ) -> Result<RowApplier<'t>, Stop> {
+    fn new(tx: &'t Conn, import: &ImportRecord, version: Version, now: Now) -> Result<RowApplier<'t>, Stop> {
         let scope = OrgScope::load(tx, &import.org_ipa)?.with_counter_block(1024);
         let debt_types: HashMap<String, KnownType> = debt_types::list_debt_types(tx, scope.org.id)?
             .into_iter()
@@ -339,13 +334,14 @@ impl<'t> RowApplier<'t> {
                 _ => Some(HashSet::new()),
             },
         };
-        let rules = Arc::new(Rules { version, segregation_code: scope.segregation_code, today, debt_types });
+        let rules =
+            Arc::new(Rules { version, segregation_code: scope.segregation_code, today: now.today(), debt_types });
         Ok(RowApplier {
             tx,
             inserter: store_debts::DebtInserter::new(tx)?,
             import_id: import.id,
             scope,
-            now,
+            now: now.iso(),
             rules,
             enabled,
             rejected_iuds: HashSet::new(),
@@ -360,7 +356,6 @@ impl<'t> RowApplier<'t> {
         layout: &Layout,
         out: &mut String,
     ) -> Result<Result<(), Vec<RowError>>, Stop> {
-        let now = self.now;
         let Prepared { iud, action, mut errors, repeated_at, row, .. } = prepared;
         let Some(PreparedRow { fields, debt_type, checked, result }) = row.map(|row| *row) else {
             return Ok(Err(self.rejected(&iud, errors)));
@@ -408,13 +403,14 @@ impl<'t> RowApplier<'t> {
                 valid,
                 Source::Import,
                 Some(self.import_id),
-                now,
+                &self.now,
             )?
             .map(|a| a.iuv),
-            "M" => {
-                debts::modify_valid(self.tx, &self.scope, debt_type, valid, Some(self.import_id), now)?.map(|a| a.iuv)
+            "M" => debts::modify_valid(self.tx, &self.scope, debt_type, valid, Some(self.import_id), &self.now)?
+                .map(|a| a.iuv),
+            _ => {
+                debts::annul_in(self.tx, &self.scope, &iud, Some(self.import_id), &self.now)?.map(|(debt, _)| debt.iuv)
             }
-            _ => debts::annul_in(self.tx, &self.scope, &iud, Some(self.import_id), now)?.map(|(debt, _)| debt.iuv),
         };
         match applied {
             Ok(iuv) => {

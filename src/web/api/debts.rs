@@ -106,9 +106,7 @@ fn debt_response(ctx: &ApiCtx<'_>, status: u16, debt: &DebtRecord) -> Result<Res
 pub fn create(ctx: &ApiCtx<'_>) -> Result<Response, ApiError> {
     let body = ctx.json_body()?;
     let fields = fields_of(ctx, &body, None)?;
-    let today = crate::clock::today_rome(ctx.now);
-    let debt =
-        debt_service::add_debt(&ctx.state.db, &ctx.actor(), ctx.ipa(), &fields, Source::Sil, today, &ctx.iso_now())?;
+    let debt = debt_service::add_debt(&ctx.state.db, &ctx.actor(), ctx.ipa(), &fields, Source::Sil, ctx.now)?;
     Ok(debt_response(ctx, 201, &debt)?
         .with_header("Location", format!("/api/v1/orgs/{}/debts/{}", ctx.ipa(), debt.iud)))
 }
@@ -117,14 +115,13 @@ pub fn create(ctx: &ApiCtx<'_>) -> Result<Response, ApiError> {
 pub fn modify(ctx: &ApiCtx<'_>) -> Result<Response, ApiError> {
     let body = ctx.json_body()?;
     let fields = fields_of(ctx, &body, Some(ctx.param("iud")))?;
-    let today = crate::clock::today_rome(ctx.now);
-    let debt = debt_service::modify_debt(&ctx.state.db, &ctx.actor(), ctx.ipa(), &fields, today, &ctx.iso_now())?;
+    let debt = debt_service::modify_debt(&ctx.state.db, &ctx.actor(), ctx.ipa(), &fields, ctx.now)?;
     debt_response(ctx, 200, &debt)
 }
 
 /// `DELETE /api/v1/orgs/{ipa}/debts/{iud}`: annulled (import action `A`).
 pub fn annul(ctx: &ApiCtx<'_>) -> Result<Response, ApiError> {
-    let debt = debt_service::annul_debt(&ctx.state.db, &ctx.actor(), ctx.ipa(), ctx.param("iud"), &ctx.iso_now())?;
+    let debt = debt_service::annul_debt(&ctx.state.db, &ctx.actor(), ctx.ipa(), ctx.param("iud"), ctx.now)?;
     debt_response(ctx, 200, &debt)
 }
 
@@ -163,7 +160,7 @@ pub fn start_payment(ctx: &ApiCtx<'_>) -> Result<Response, ApiError> {
         url if url.starts_with("https://") || url.starts_with("http://") => Some(url.to_owned()),
         _ => return Err(ApiError::invalid("back_url must be an http:// or https:// address")),
     };
-    let (db, actor, today) = (&ctx.state.db, ctx.actor(), crate::clock::today_rome(ctx.now));
+    let (db, actor) = (&ctx.state.db, ctx.actor());
     let started = match body.get("debts") {
         Some(Value::Array(list)) => {
             let items = list
@@ -181,7 +178,7 @@ pub fn start_payment(ctx: &ApiCtx<'_>) -> Result<Response, ApiError> {
                 other => return Err(ApiError::invalid(format!("show {other:?} must be SHORT or NONE"))),
             };
             let new = NewSession { ipa: ctx.ipa().to_owned(), kind: SessionKind::Dovuti, show, back_url, items };
-            sil_sessions::start(db, &actor, &new, today, ctx.now)
+            sil_sessions::start(db, &actor, &new, ctx.now)
         }
         Some(_) => return Err(ApiError::invalid("debts must be a list")),
         None => {
@@ -199,7 +196,7 @@ pub fn start_payment(ctx: &ApiCtx<'_>) -> Result<Response, ApiError> {
                 }
                 (iuv, _) => iuv.to_owned(),
             };
-            sil_sessions::start_for_notice(db, &actor, ctx.ipa(), &iuv, back_url, today, ctx.now)
+            sil_sessions::start_for_notice(db, &actor, ctx.ipa(), &iuv, back_url, ctx.now)
         }
     }
     .map_err(session_error)?;

@@ -70,14 +70,8 @@ pub fn submit_import(ctx: &ApiCtx<'_>) -> Result<Response, ApiError> {
     let upload = Upload { org_ipa: ctx.ipa(), file_name, actor: &actor, operator: None };
     let config = &ctx.state.config;
     let mut body = ctx.request.body;
-    let submitted = imports::submit(
-        &ctx.state.db,
-        &config.data_dir,
-        Limits::from_config(config),
-        &upload,
-        &mut body,
-        &ctx.iso_now(),
-    )?;
+    let submitted =
+        imports::submit(&ctx.state.db, &config.data_dir, Limits::from_config(config), &upload, &mut body, ctx.now)?;
     let import = submitted.import;
     Ok(Response::json(202, &import_json(ctx.ipa(), &import))
         .with_header("Location", format!("/api/v1/orgs/{}/imports/{}", ctx.ipa(), import.id)))

@@ -17,6 +17,7 @@ use serde_json::{Value, json};
 
 use super::router::{ApiFn, Params, Request, Route};
 use super::{AppState, Response};
+use crate::clock::Now;
 use crate::services::ServiceError;
 use crate::services::journal::JournalEntry;
 use crate::store::api_tokens::ApiTokenRecord;
@@ -113,7 +114,8 @@ pub struct ApiCtx<'a> {
     pub request: &'a Request<'a>,
     pub token: ApiTokenRecord,
     pub params: &'a Params,
-    pub now: jiff::Timestamp,
+    /// When the request arrived, read once: its stored times and its Europe/Rome day.
+    pub now: Now,
 }
 
 impl ApiCtx<'_> {
@@ -130,10 +132,6 @@ impl ApiCtx<'_> {
     /// The audit actor of this call.
     pub fn actor(&self) -> String {
         format!("api:{}#{}", self.token.org_ipa, self.token.id)
-    }
-
-    pub fn iso_now(&self) -> String {
-        crate::clock::iso(self.now)
     }
 
     /// The body as a JSON object.
@@ -168,7 +166,7 @@ pub(super) fn call(
     endpoint: ApiFn,
 ) -> Response {
     let started = std::time::Instant::now();
-    let now = crate::clock::now();
+    let now = Now::read();
     let token = match authenticate(state, request, params, now) {
         Ok(token) => token,
         Err(refusal) => {
@@ -211,7 +209,7 @@ fn authenticate(
     state: &AppState,
     request: &Request<'_>,
     params: &Params,
-    now: jiff::Timestamp,
+    now: Now,
 ) -> Result<ApiTokenRecord, ApiError> {
     let unauthorized = || {
         ApiError::new(
@@ -267,7 +265,7 @@ fn journal(
     };
     let content_type = response.headers.iter().find(|(n, _)| *n == "Content-Type").map(|(_, v)| v.as_str());
     let entry = JournalEntry {
-        at: crate::clock::iso(crate::clock::now()),
+        at: Now::read().iso(),
         actor: token.map_or_else(|| "api:anonymous".to_owned(), |t| format!("api:{}#{}", t.org_ipa, t.id)),
         org_id: token.map(|t| t.org_id),
         action: format!("api {} {template}", request.method),

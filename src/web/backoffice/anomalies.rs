@@ -69,7 +69,7 @@ pub fn resolve(ctx: &mut BoCtx<'_>, ipa: &str, id: &str) -> Result<Response, BoE
     };
     let note = ctx.form.text("nota");
     let target = format!("/operatore/{}/anomalie", grant.org.ipa_code);
-    match anomalies::resolve(&ctx.state.db, &grant, id, resolution, &note, &crate::clock::iso(ctx.now)) {
+    match anomalies::resolve(&ctx.state.db, &grant, id, resolution, &note, ctx.now) {
         Ok(()) => {
             let message = match resolution {
                 Resolution::Accept => "Ricevuta accettata: ora chiude il dovuto.",

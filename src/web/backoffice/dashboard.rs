@@ -13,7 +13,7 @@ use crate::web::ui::format::datetime_it;
 /// `GET /operatore/{ipa}`.
 pub fn show(ctx: &mut BoCtx<'_>, ipa: &str) -> Result<Response, BoError> {
     let grant = ctx.grant(ipa)?;
-    let today = crate::clock::today_rome(ctx.now);
+    let today = ctx.now.today();
     let board = match dashboard::dashboard(&ctx.state.db, &grant, today) {
         Ok(board) => board,
         Err(err) => {

@@ -182,16 +182,7 @@ pub fn create(ctx: &mut BoCtx<'_>, ipa: &str) -> Result<Response, BoError> {
     };
     let fields = v.fields(format!("9/{}/", debt_type.taxonomy_code), None);
     let actor = format!("operator:{}", grant.username);
-    let today = crate::clock::today_rome(ctx.now);
-    match debts::add_debt(
-        &ctx.state.db,
-        &actor,
-        &grant.org.ipa_code,
-        &fields,
-        Source::Backoffice,
-        today,
-        &crate::clock::iso(ctx.now),
-    ) {
+    match debts::add_debt(&ctx.state.db, &actor, &grant.org.ipa_code, &fields, Source::Backoffice, ctx.now) {
         Ok(debt) => {
             ctx.session.flash("success", format!("Dovuto {} inserito.", debt.iud));
             Ok(ctx.redirect(&format!("/operatore/{}/dovuti/{}", grant.org.ipa_code, debt.id)))
@@ -273,8 +264,7 @@ pub fn modify(ctx: &mut BoCtx<'_>, ipa: &str, id: &str) -> Result<Response, BoEr
     };
     let fields = v.fields(debt.collection_data.clone(), debt.iuv.clone());
     let actor = format!("operator:{}", grant.username);
-    let today = crate::clock::today_rome(ctx.now);
-    match debts::modify_debt(&ctx.state.db, &actor, &grant.org.ipa_code, &fields, today, &crate::clock::iso(ctx.now)) {
+    match debts::modify_debt(&ctx.state.db, &actor, &grant.org.ipa_code, &fields, ctx.now) {
         Ok(after) => {
             ctx.session.flash("success", format!("Dovuto {} modificato.", after.iud));
             Ok(ctx.redirect(&format!("/operatore/{}/dovuti/{}", grant.org.ipa_code, after.id)))
@@ -298,7 +288,7 @@ pub fn annul(ctx: &mut BoCtx<'_>, ipa: &str, id: &str) -> Result<Response, BoErr
         }
     };
     let actor = format!("operator:{}", grant.username);
-    match debts::annul_debt(&ctx.state.db, &actor, &grant.org.ipa_code, &debt.iud, &crate::clock::iso(ctx.now)) {
+    match debts::annul_debt(&ctx.state.db, &actor, &grant.org.ipa_code, &debt.iud, ctx.now) {
         Ok(_) => ctx.session.flash("success", format!("Dovuto {} annullato.", debt.iud)),
         Err(err) if err.is_user_error() => {
             ctx.session.flash("danger", format!("Il dovuto non è stato annullato: {}", user_message(&err)))

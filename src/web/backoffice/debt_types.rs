@@ -276,11 +276,10 @@ pub fn save(ctx: &mut BoCtx<'_>, ipa: &str, code: Option<&str>) -> Result<Respon
         };
     }
     let actor = format!("operator:{}", grant.username);
-    let now = crate::clock::iso(ctx.now);
     let saved = if editing {
-        debt_types::set_debt_type(&ctx.state.db, &actor, &grant.org.ipa_code, &code, &v.changes(), &now)
+        debt_types::set_debt_type(&ctx.state.db, &actor, &grant.org.ipa_code, &code, &v.changes(), ctx.now)
     } else {
-        debt_types::add_debt_type(&ctx.state.db, &actor, &grant.org.ipa_code, &code, &v.changes(), &now)
+        debt_types::add_debt_type(&ctx.state.db, &actor, &grant.org.ipa_code, &code, &v.changes(), ctx.now)
     };
     match saved {
         Ok(t) => {

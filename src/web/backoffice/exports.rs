@@ -32,7 +32,7 @@ pub fn list(ctx: &mut BoCtx<'_>, ipa: &str) -> Result<Response, BoError> {
             return Err(BoError::Internal);
         }
     };
-    let today = crate::clock::today_rome(ctx.now);
+    let today = ctx.now.today();
     let month_start = today.first_of_month();
     let csrf = ctx.csrf();
     let base = format!("/operatore/{}/esportazioni", grant.org.ipa_code);

@@ -87,14 +87,7 @@ pub fn upload(ctx: &mut BoCtx<'_>, ipa: &str) -> Result<Response, BoError> {
     };
     let mut data = part.data;
     let limits = Limits::from_config(&ctx.state.config);
-    match imports::submit(
-        &ctx.state.db,
-        &ctx.state.config.data_dir,
-        limits,
-        &upload,
-        &mut data,
-        &crate::clock::iso(ctx.now),
-    ) {
+    match imports::submit(&ctx.state.db, &ctx.state.config.data_dir, limits, &upload, &mut data, ctx.now) {
         Ok(submitted) => {
             ctx.session.flash(
                 "success",

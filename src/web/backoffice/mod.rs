@@ -29,6 +29,7 @@ use super::router::{self, Auth, BackofficeFn, Params, Request, Route};
 use super::session::Session;
 use super::ui::layout::{self, Chrome};
 use super::{AppState, Response, authz, ui};
+use crate::clock::Now;
 
 /// Runs a back-office page: the session, the form (urlencoded, or the parts of a multipart
 /// upload), the CSRF check of every form POST before any handler runs, the operator's login where
@@ -136,7 +137,8 @@ pub struct BoCtx<'a> {
     pub form: Form,
     /// The parts of a multipart POST.
     pub parts: Vec<Part<'a>>,
-    pub now: jiff::Timestamp,
+    /// When the request arrived, read once: its stored times and its Europe/Rome day.
+    pub now: Now,
     /// The org whose pages the navigation links to, set by [`BoCtx::grant`]: (IPA, admin).
     pub org_nav: Option<(String, bool)>,
 }

@@ -144,8 +144,7 @@ pub fn add(ctx: &mut BoCtx<'_>, ipa: &str) -> Result<Response, BoError> {
     let (username, full_name, email) = (ctx.form.text("username"), ctx.form.text("full_name"), ctx.form.text("email"));
     let opt = |s: &str| (!s.trim().is_empty()).then(|| s.trim().to_owned());
     let (full_name, email) = (opt(&full_name), opt(&email));
-    let now = crate::clock::iso(ctx.now);
-    match org_operators::add(&ctx.state.db, &grant, &username, full_name.as_deref(), email.as_deref(), role, &now) {
+    match org_operators::add(&ctx.state.db, &grant, &username, full_name.as_deref(), email.as_deref(), role, ctx.now) {
         Ok((op, password)) => render(ctx, &grant, None, Some((&op.username, &password))),
         Err(err) => refused(ctx, &grant, &err),
     }
@@ -156,7 +155,7 @@ pub fn grants(ctx: &mut BoCtx<'_>, ipa: &str, username: &str) -> Result<Response
     let grant = ctx.admin_grant(ipa)?;
     let role = if ctx.form.text("role") == "admin" { Role::OrgAdmin } else { Role::Operator };
     let codes: Vec<String> = ctx.form.pairs().iter().filter(|(n, _)| n == "tipo").map(|(_, v)| v.clone()).collect();
-    match org_operators::set_grants(&ctx.state.db, &grant, username, role, &codes, &crate::clock::iso(ctx.now)) {
+    match org_operators::set_grants(&ctx.state.db, &grant, username, role, &codes, ctx.now) {
         Ok(op) => {
             ctx.session.flash("success", format!("Abilitazioni di {} salvate.", op.username));
             Ok(ctx.redirect(&format!("/operatore/{}/operatori", grant.org.ipa_code)))
@@ -168,7 +167,7 @@ pub fn grants(ctx: &mut BoCtx<'_>, ipa: &str, username: &str) -> Result<Response
 /// `POST /operatore/{ipa}/operatori/{username}/password`: a new generated password.
 pub fn reset_password(ctx: &mut BoCtx<'_>, ipa: &str, username: &str) -> Result<Response, BoError> {
     let grant = ctx.admin_grant(ipa)?;
-    match org_operators::reset_password(&ctx.state.db, &grant, username, &crate::clock::iso(ctx.now)) {
+    match org_operators::reset_password(&ctx.state.db, &grant, username, ctx.now) {
         Ok(password) => render(ctx, &grant, None, Some((username, &password))),
         Err(err) => refused(ctx, &grant, &err),
     }

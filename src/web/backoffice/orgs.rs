@@ -85,7 +85,7 @@ pub fn add(ctx: &mut BoCtx<'_>) -> Result<Response, BoError> {
         ..OrgChanges::default()
     };
     let ipa = ctx.form.text("ipa");
-    match orgs::add_org(&ctx.state.db, &format!("operator:{username}"), &ipa, &changes, &crate::clock::iso(ctx.now)) {
+    match orgs::add_org(&ctx.state.db, &format!("operator:{username}"), &ipa, &changes, ctx.now) {
         Ok(org) => {
             ctx.session.flash("success", format!("Ente {} aggiunto (stato INSERITO).", org.ipa_code));
             Ok(ctx.redirect("/operatore/enti"))

@@ -242,7 +242,7 @@ fn refused(ctx: &mut BoCtx<'_>, grant: &OperatorGrant, typed: bool, err: &Servic
 pub fn save(ctx: &mut BoCtx<'_>, ipa: &str) -> Result<Response, BoError> {
     let grant = ctx.admin_grant(ipa)?;
     let changes = changes_from(ctx);
-    match orgs::set_org(&ctx.state.db, &actor(&grant), &grant.org.ipa_code, &changes, &crate::clock::iso(ctx.now)) {
+    match orgs::set_org(&ctx.state.db, &actor(&grant), &grant.org.ipa_code, &changes, ctx.now) {
         Ok(_) => {
             ctx.session.flash("success", "Impostazioni salvate.");
             Ok(ctx.redirect(&format!("/operatore/{}/impostazioni", grant.org.ipa_code)))
@@ -258,7 +258,7 @@ pub fn logo(ctx: &mut BoCtx<'_>, ipa: &str) -> Result<Response, BoError> {
         return refused(ctx, &grant, false, &ServiceError::invalid("logo", "no file"));
     };
     let data = part.data;
-    match orgs::set_logo(&ctx.state.db, &actor(&grant), &grant.org.ipa_code, Some(data), &crate::clock::iso(ctx.now)) {
+    match orgs::set_logo(&ctx.state.db, &actor(&grant), &grant.org.ipa_code, Some(data), ctx.now) {
         Ok(()) => {
             ctx.session.flash("success", "Logo aggiornato.");
             Ok(ctx.redirect(&format!("/operatore/{}/impostazioni", grant.org.ipa_code)))
@@ -271,14 +271,8 @@ pub fn logo(ctx: &mut BoCtx<'_>, ipa: &str) -> Result<Response, BoError> {
 pub fn sil_password(ctx: &mut BoCtx<'_>, ipa: &str) -> Result<Response, BoError> {
     let grant = ctx.admin_grant(ipa)?;
     let set = passwords::random_password(15).and_then(|password| {
-        orgs::set_sil_password(
-            &ctx.state.db,
-            &actor(&grant),
-            &grant.org.ipa_code,
-            &password,
-            &crate::clock::iso(ctx.now),
-        )
-        .map(|()| password)
+        orgs::set_sil_password(&ctx.state.db, &actor(&grant), &grant.org.ipa_code, &password, ctx.now)
+            .map(|()| password)
     });
     match set {
         Ok(password) => match orgs::get_org(&ctx.state.db, &grant.org.ipa_code) {
@@ -301,13 +295,7 @@ pub fn push(ctx: &mut BoCtx<'_>, ipa: &str) -> Result<Response, BoError> {
         secret: (!secret.trim().is_empty()).then_some(secret),
         retry_seconds: None,
     };
-    match outcome_push::set_push_target(
-        &ctx.state.db,
-        &actor(&grant),
-        &grant.org.ipa_code,
-        &settings,
-        &crate::clock::iso(ctx.now),
-    ) {
+    match outcome_push::set_push_target(&ctx.state.db, &actor(&grant), &grant.org.ipa_code, &settings, ctx.now) {
         Ok(_) => {
             ctx.session.flash("success", "Inoltro degli esiti salvato.");
             Ok(ctx.redirect(&format!("/operatore/{}/impostazioni", grant.org.ipa_code)))
@@ -321,13 +309,7 @@ pub fn push(ctx: &mut BoCtx<'_>, ipa: &str) -> Result<Response, BoError> {
 pub fn privacy(ctx: &mut BoCtx<'_>, ipa: &str) -> Result<Response, BoError> {
     let grant = ctx.admin_grant(ipa)?;
     let text = ctx.form.text("privacy-notice");
-    match privacy_notices::publish(
-        &ctx.state.db,
-        &actor(&grant),
-        &grant.org.ipa_code,
-        &text,
-        &crate::clock::iso(ctx.now),
-    ) {
+    match privacy_notices::publish(&ctx.state.db, &actor(&grant), &grant.org.ipa_code, &text, ctx.now) {
         Ok(version) => {
             ctx.session.flash("success", format!("Informativa privacy pubblicata: versione {version}."));
             Ok(ctx.redirect(&format!("/operatore/{}/impostazioni", grant.org.ipa_code)))
@@ -348,7 +330,7 @@ pub fn state(ctx: &mut BoCtx<'_>, ipa: &str) -> Result<Response, BoError> {
         return Err(BoError::Forbidden("Lo stato dell'ente è cambiato dall'amministratore dell'applicazione."));
     }
     let changes = OrgChanges { state: Some(ctx.form.text("state")), ..OrgChanges::default() };
-    match orgs::set_org(&ctx.state.db, &actor(&grant), &grant.org.ipa_code, &changes, &crate::clock::iso(ctx.now)) {
+    match orgs::set_org(&ctx.state.db, &actor(&grant), &grant.org.ipa_code, &changes, ctx.now) {
         Ok(org) => {
             ctx.session.flash("success", format!("Stato dell'ente: {}.", org.state.code()));
             Ok(ctx.redirect(&format!("/operatore/{}/impostazioni", grant.org.ipa_code)))

@@ -112,7 +112,7 @@ pub fn oidc_callback(ctx: &mut Ctx<'_>) -> Result<Response, PageError> {
                 Err(crate::oidc::OidcError::Provider(error.chars().take(64).collect()))
             } else {
                 match ctx.query.get("code").filter(|c| !c.is_empty()) {
-                    Some(code) => client.finish(&p, code, ctx.now.as_second()),
+                    Some(code) => client.finish(&p, code, ctx.now.instant().as_second()),
                     None => Err(crate::oidc::OidcError::Malformed("no code in the callback")),
                 }
             }

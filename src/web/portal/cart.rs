@@ -21,7 +21,7 @@ pub fn page(ctx: &mut Ctx<'_>) -> Result<Response, PageError> {
     for line in ctx.session.cart_lines() {
         let checked = NoticeNumber::parse(&line.notice_number)
             .map_err(|_| PortalError::BadNoticeCode)
-            .and_then(|n| portal::find_payable(&ctx.state.db, &line.org_fiscal_code, &n, ctx.today()))
+            .and_then(|n| portal::find_payable(&ctx.state.db, &line.org_fiscal_code, &n, ctx.now.today()))
             .and_then(|v| portal::check_add(&views, &v).map(|()| v));
         match checked {
             Ok(view) => {
@@ -182,13 +182,7 @@ pub fn email(ctx: &mut Ctx<'_>) -> Result<Response, PageError> {
 
 /// `POST /carrello/pin`.
 pub fn pin(ctx: &mut Ctx<'_>) -> Result<Response, PageError> {
-    match portal::check_pin(
-        &ctx.state.db,
-        &ctx.state.links,
-        ctx.session.id_hash(),
-        &ctx.form.text("pin"),
-        &ctx.iso_now(),
-    ) {
+    match portal::check_pin(&ctx.state.db, &ctx.state.links, ctx.session.id_hash(), &ctx.form.text("pin"), ctx.now) {
         Ok(email) => {
             ctx.session.data.verified_email = Some(email);
             ctx.session.data.pending_email = None;
@@ -215,7 +209,7 @@ pub fn pay(ctx: &mut Ctx<'_>) -> Result<Response, PageError> {
         ctx.session.flash("danger", "Verifica il tuo indirizzo e-mail prima di pagare.");
         return Ok(ctx.redirect("/carrello"));
     };
-    let views = match portal::load_cart(&ctx.state.db, &ctx.session.cart_lines(), ctx.today()) {
+    let views = match portal::load_cart(&ctx.state.db, &ctx.session.cart_lines(), ctx.now.today()) {
         Ok(views) if !views.is_empty() => views,
         Ok(_) => return Err(PortalError::EmptyCart.into()),
         Err(err) => return Err(err.into()),
@@ -225,7 +219,7 @@ pub fn pay(ctx: &mut Ctx<'_>) -> Result<Response, PageError> {
         payer_email: Some(&email),
         citizen_id: citizen.as_ref().map(|c| c.fiscal_code.as_str()),
     };
-    let cart = portal::prepare_cart(&ctx.state.db, &views, &new, &ctx.iso_now())?;
+    let cart = portal::prepare_cart(&ctx.state.db, &views, &new, ctx.now)?;
     let base = ctx.public_url();
     let request = checkout::Cart {
         notices: checkout::CartNotice::of_views(&views),
@@ -243,7 +237,7 @@ pub fn pay(ctx: &mut Ctx<'_>) -> Result<Response, PageError> {
     let base_url = node.base_url.as_ref().map_or("", HttpUrl::as_str);
     match checkout::create_cart(base_url, node.subscription_key.expose(), &request, false) {
         Ok(url) => {
-            if let Err(err) = portal::cart_sent(&ctx.state.db, cart.id, Some(&url), &ctx.iso_now()) {
+            if let Err(err) = portal::cart_sent(&ctx.state.db, cart.id, Some(&url), ctx.now) {
                 return Err(err.into());
             }
             tracing::info!(cart = %cart.token, "cart sent to Checkout");
@@ -251,7 +245,7 @@ pub fn pay(ctx: &mut Ctx<'_>) -> Result<Response, PageError> {
         }
         Err(err) => {
             tracing::error!(error = %err, "Checkout refused or unreachable");
-            let _ = portal::cart_sent(&ctx.state.db, cart.id, None, &ctx.iso_now());
+            let _ = portal::cart_sent(&ctx.state.db, cart.id, None, ctx.now);
             ctx.session.flash("danger", "Il servizio pagoPA non è raggiungibile in questo momento. Nessun pagamento è stato effettuato: riprova tra qualche minuto.");
             Ok(ctx.redirect("/carrello"))
         }
@@ -301,7 +295,7 @@ pub fn outcome(ctx: &mut Ctx<'_>, token: &str) -> Result<Response, PageError> {
             links.join("\n")
         );
         let mail = found.cart.payer_email.as_deref().map(|to| (to, "Ricevuta del pagamento pagoPA", body.as_str()));
-        if let Err(err) = portal::cart_paid(&ctx.state.db, found.cart.id, mail, &ctx.iso_now()) {
+        if let Err(err) = portal::cart_paid(&ctx.state.db, found.cart.id, mail, ctx.now) {
             return Err(err.into());
         }
         let paid: Vec<String> = found.cart.items.iter().map(|i| i.notice_number.clone()).collect();
@@ -352,7 +346,7 @@ pub fn abandoned(ctx: &mut Ctx<'_>, token: &str, cancelled: bool) -> Result<Resp
         return Ok(ctx.redirect(&format!("/carrello/esito/{token}")));
     }
     if found.cart.state == CartState::InPayment
-        && let Err(err) = portal::cart_abandoned(&ctx.state.db, found.cart.id, cancelled, &ctx.iso_now())
+        && let Err(err) = portal::cart_abandoned(&ctx.state.db, found.cart.id, cancelled, ctx.now)
     {
         return Err(err.into());
     }

@@ -22,6 +22,7 @@ use super::router::{self, Auth, Params, PortalFn, Request, Route};
 use super::session::Session;
 use super::ui::layout::{self, Chrome};
 use super::{AppState, Response, authz, ui};
+use crate::clock::Now;
 use crate::domain::Cents;
 
 pub use errors::{PageError, describe};
@@ -35,7 +36,8 @@ pub struct Ctx<'a> {
     pub form: Form,
     /// The query string, also for POSTs.
     pub query: Form,
-    pub now: jiff::Timestamp,
+    /// When the request arrived, read once: its stored times and its Europe/Rome day.
+    pub now: Now,
 }
 
 impl Ctx<'_> {
@@ -66,14 +68,6 @@ impl Ctx<'_> {
     /// The hidden CSRF field every form carries.
     pub fn csrf(&self) -> Markup {
         html! { input type="hidden" name="csrf" value=(self.session.csrf_token()); }
-    }
-
-    pub fn today(&self) -> jiff::civil::Date {
-        crate::clock::today_rome(self.now)
-    }
-
-    pub fn iso_now(&self) -> String {
-        crate::clock::iso(self.now)
     }
 
     /// The public base URL (no trailing slash).

@@ -228,12 +228,12 @@ pub fn spontaneous_post(ctx: &mut Ctx<'_>) -> Result<Response, PageError> {
     if pay_now {
         // Room in the cart is checked before anything is stored.
         let lines = ctx.session.cart_lines();
-        if let Err(err) = portal::check_room_for_new(&ctx.state.db, &lines, ctx.today()) {
+        if let Err(err) = portal::check_room_for_new(&ctx.state.db, &lines, ctx.now.today()) {
             return Err(err.into());
         }
     }
     let debtor_id = debtor.id.clone();
-    match spontaneous::recently_paid(&ctx.state.db, &org.ipa_code, &t, &debtor_id, &filled.causale, ctx.today()) {
+    match spontaneous::recently_paid(&ctx.state.db, &org.ipa_code, &t, &debtor_id, &filled.causale, ctx.now.today()) {
         Ok(true) if form.get("conferma") != Some("1") => {
             let body = html! {
                 h1 { "Hai già effettuato questo pagamento?" }
@@ -257,16 +257,7 @@ pub fn spontaneous_post(ctx: &mut Ctx<'_>) -> Result<Response, PageError> {
     }
     let actor =
         ctx.session.citizen().map_or_else(|| "portal:anonymous".to_owned(), |c| format!("portal:{}", c.fiscal_code));
-    let debt = spontaneous::create_debt(
-        &ctx.state.db,
-        &org.ipa_code,
-        &t,
-        &filled,
-        &debtor,
-        &actor,
-        ctx.today(),
-        &ctx.iso_now(),
-    )?;
+    let debt = spontaneous::create_debt(&ctx.state.db, &org.ipa_code, &t, &filled, &debtor, &actor, ctx.now)?;
     let notice = debt.notice_number.clone().unwrap_or_default();
     if pay_now {
         ctx.session.data.cart.push((org.fiscal_code.clone(), notice));
@@ -346,7 +337,7 @@ pub fn notice_search(ctx: &mut Ctx<'_>) -> Result<Response, PageError> {
 pub fn notice_post(ctx: &mut Ctx<'_>) -> Result<Response, PageError> {
     let (org, code) = (ctx.form.text("ente"), ctx.form.text("avviso"));
     let found = portal::parse_notice_code(&ctx.state.db, &org, &code)
-        .and_then(|notice| portal::find_payable(&ctx.state.db, &org, &notice, ctx.today()));
+        .and_then(|notice| portal::find_payable(&ctx.state.db, &org, &notice, ctx.now.today()));
     match found {
         Ok(view) => {
             let body = notice_view(ctx, &view);
@@ -364,8 +355,8 @@ pub fn notice_post(ctx: &mut Ctx<'_>) -> Result<Response, PageError> {
 /// Adds a notice to the session's cart after checking it again.
 pub fn add_to_cart(ctx: &mut Ctx<'_>, org_fiscal_code: &str, notice: &NoticeNumber) -> Result<(), PortalError> {
     let lines = ctx.session.cart_lines();
-    let views = portal::load_cart(&ctx.state.db, &lines, ctx.today())?;
-    let view = portal::find_payable(&ctx.state.db, org_fiscal_code, notice, ctx.today())?;
+    let views = portal::load_cart(&ctx.state.db, &lines, ctx.now.today())?;
+    let view = portal::find_payable(&ctx.state.db, org_fiscal_code, notice, ctx.now.today())?;
     portal::check_add(&views, &view)?;
     let line = CartLine { org_fiscal_code: view.org.fiscal_code.clone(), notice_number: notice.as_str().to_owned() };
     ctx.session.data.cart.push((line.org_fiscal_code, line.notice_number));

@@ -80,7 +80,7 @@ pub fn pay(ctx: &mut Ctx<'_>, token: &str) -> Result<Response, PageError> {
 
 /// Creates the debts and the cart, then sends the browser to Checkout.
 fn to_checkout(ctx: &mut Ctx<'_>, token: &str, email: Option<&str>) -> Result<Response, PageError> {
-    let started = sil_sessions::begin_checkout(&ctx.state.db, token, email, ctx.today(), ctx.now)?;
+    let started = sil_sessions::begin_checkout(&ctx.state.db, token, email, ctx.now)?;
     let base = ctx.public_url();
     let return_urls = checkout::ReturnUrls {
         ok: format!("{base}/sil/{token}/esito/ok"),
