@@ -39,7 +39,7 @@ fn main() {
     let (db, _) = Db::open(&data.join("mypay.db")).unwrap();
     let now = mypay::clock::Now::read();
     mypay::services::demo::seed(&db, now).unwrap();
-    let (_, token) = mypay::services::api_tokens::create_token(&db, "bench", "c_esempio", "bench", now).unwrap();
+    let (_, token) = mypay::services::admin::api_tokens::create_token(&db, "bench", "c_esempio", "bench", now).unwrap();
     drop(db);
 
     let demo = Demo::start(&data);

@@ -44,7 +44,7 @@ fn main() {
         if !postal {
             org.poste_authorization = None;
         }
-        let view = mypay::services::documents::build_notice(&org, None, &debt_type, &debt).unwrap();
+        let view = mypay::services::debts::documents::build_notice(&org, None, &debt_type, &debt).unwrap();
         let size = mypay::pdf::notice_pdf(&view).unwrap().len();
         let started = Instant::now();
         let mut n = 0u32;

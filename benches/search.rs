@@ -1,6 +1,6 @@
 //! Benchmark of the back office's debt search on 1,000,000 debts of one org (3 debt types, 70% to
 //! pay, 25% paid with a receipt each, 5% annulled; 100,000 debtors; due dates over two years) plus
-//! 50,000 debts of a second org. Times the service the page calls (`services::debt_search`: the
+//! 50,000 debts of a second org. Times the service the page calls (`services::debts::search`: the
 //! first page of 50 and the bounded count) for the common filters, as an org admin and as an
 //! operator enabled on one debt type, and prints min / median / max of 7 runs each. Never fails on
 //! timing; the target is < 100 ms per search.
@@ -11,8 +11,8 @@
 use std::time::Instant;
 
 use mypay::domain::DebtState;
-use mypay::services::access::OrgAccess;
-use mypay::services::debt_search::{self, Criteria};
+use mypay::services::admin::access::OrgAccess;
+use mypay::services::debts::search::{self as debt_search, Criteria};
 use mypay::store::debts::DebtRecord;
 use mypay::store::receipts::{PartyRecord, ReceiptRecord, ReceiptTransferRecord};
 use mypay::store::{Db, StoreError, debt_types, debts, orgs, receipts};

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use base64::Engine as _;
 use mypay::domain::debt_row::DebtFields;
-use mypay::services::sil_sessions::{self, NewSession, SessionItem, SessionKind, ShowMode};
+use mypay::services::sil::sessions::{self, NewSession, SessionItem, SessionKind, ShowMode};
 use mypay::store::Db;
 
 #[path = "support/load.rs"]
@@ -95,7 +95,7 @@ fn main() {
     let (db, _) = Db::open(&data.join("mypay.db")).unwrap();
     let now = mypay::clock::Now::read();
     mypay::services::demo::seed(&db, now).unwrap();
-    mypay::services::orgs::set_sil_password(&db, "bench", "c_esempio", PASSWORD, now).unwrap();
+    mypay::services::admin::orgs::set_sil_password(&db, "bench", "c_esempio", PASSWORD, now).unwrap();
     let mut paid = Vec::with_capacity(n_paid);
     for i in 0..n_paid {
         let fields = DebtFields {
@@ -117,8 +117,8 @@ fn main() {
             back_url: None,
             items: vec![SessionItem { ipa: "c_esempio".into(), fields }],
         };
-        let started = sil_sessions::start(&db, "bench", &new, now).unwrap();
-        let checkout = sil_sessions::begin_checkout(&db, &started.token, Some("a@example.it"), now).unwrap();
+        let started = sessions::start(&db, "bench", &new, now).unwrap();
+        let checkout = sessions::begin_checkout(&db, &started.token, Some("a@example.it"), now).unwrap();
         let debt = &checkout.views[0].debt;
         paid.push((started.id_session, debt.notice_number.clone().unwrap(), debt.iuv.clone().unwrap()));
     }

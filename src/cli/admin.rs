@@ -6,10 +6,10 @@ use clap::{Args, Subcommand};
 use super::{CliError, json, read_password_stdin};
 use crate::clock::Now;
 use crate::domain::debt_row::DebtFields;
-use crate::services::debt_types::{self, DebtTypeChanges};
+use crate::services::admin::debt_types::{self, DebtTypeChanges};
+use crate::services::admin::operators::{self, Grant, NewOperator, Role};
+use crate::services::admin::orgs::{self, OrgChanges};
 use crate::services::debts::{self, DebtKey, Source};
-use crate::services::operators::{self, Grant, NewOperator, Role};
-use crate::services::orgs::{self, OrgChanges};
 use crate::store::Db;
 use crate::store::debts::DebtFilter;
 
@@ -214,7 +214,7 @@ pub fn org(db: &Db, cmd: OrgCommand) -> Result<(), CliError> {
             let changes = fields.into_changes();
             let mut org = orgs::get_org(db, &ipa)?;
             if let Some(password) = &password {
-                crate::services::passwords::check_sil_password(password)?;
+                crate::services::admin::passwords::check_sil_password(password)?;
             }
             org = orgs::set_org(db, ACTOR, &org.ipa_code, &changes, now)?;
             if let Some(password) = &password {
@@ -225,7 +225,7 @@ pub fn org(db: &Db, cmd: OrgCommand) -> Result<(), CliError> {
                 orgs::set_logo(db, ACTOR, &org.ipa_code, image.as_deref(), now)?;
             }
             if let Some(push) = &push {
-                crate::services::outcome_push::set_push_target(db, ACTOR, &org.ipa_code, push, now)?;
+                crate::services::payments::outcome_push::set_push_target(db, ACTOR, &org.ipa_code, push, now)?;
             }
             print_one(json, json::org(&org), || format!("updated org {}", org.ipa_code));
         }

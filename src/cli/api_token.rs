@@ -6,7 +6,7 @@ use serde_json::json;
 
 use super::CliError;
 use crate::clock::Now;
-use crate::services::api_tokens;
+use crate::services::admin::api_tokens;
 use crate::store::Db;
 use crate::store::api_tokens::ApiTokenRecord;
 

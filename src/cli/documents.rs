@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use clap::{Args, Subcommand};
 
 use super::CliError;
-use crate::services::documents::{self, NoticeKey};
+use crate::services::debts::documents::{self, NoticeKey};
 use crate::store::Db;
 
 #[derive(Debug, Subcommand)]

@@ -9,7 +9,7 @@ use clap::Args;
 use super::CliError;
 use crate::clock::Now;
 use crate::config::Config;
-use crate::services::exports::{self, ExportError, ExportOutcome, ExportRequest};
+use crate::services::debts::exports::{self, ExportError, ExportOutcome, ExportRequest};
 use crate::store::Db;
 
 #[derive(Debug, Args)]

@@ -1,7 +1,7 @@
 //! `mypay import FILE.zip --org IPA`: submit a debt flow and, unless a server on the same data
 //! directory will run it, run it here; `--status ID` and `--list` read imports back.
 //!
-//! One pipeline for every channel: the upload goes through `services::imports::submit` (stored,
+//! One pipeline for every channel: the upload goes through `services::debts::imports::submit` (stored,
 //! queued as a job) whoever runs it. When `serve` is running on this data directory (its pid file
 //! names a live process), its job runner applies the file and this command waits by polling the
 //! database (`--wait`; a progress bar needs the rows as they go, so it shows only in-process).
@@ -21,7 +21,7 @@ use crate::config::Config;
 use crate::domain::ImportState;
 use crate::jobs::{self, Job, Progress};
 use crate::services::background::{self, JobSettings};
-use crate::services::imports::{self, Limits, Upload};
+use crate::services::debts::imports::{self, Limits, Upload};
 use crate::store::Db;
 use crate::store::imports::ImportRecord;
 

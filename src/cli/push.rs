@@ -6,7 +6,7 @@
 use clap::Args;
 
 use super::{CliError, read_password_stdin};
-use crate::services::outcome_push::{self, PushSettings};
+use crate::services::payments::outcome_push::{self, PushSettings};
 use crate::store::Db;
 
 #[derive(Debug, Args, Default)]

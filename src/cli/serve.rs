@@ -181,7 +181,7 @@ fn start_mail_job(
             let mut next = std::time::Instant::now();
             while !shutdown.is_triggered() {
                 if std::time::Instant::now() >= next {
-                    match crate::services::mail::send_due(&state.db, &settings, Now::read()) {
+                    match crate::services::portal::mail::send_due(&state.db, &settings, Now::read()) {
                         Ok(0) => {}
                         Ok(n) => tracing::info!(sent = n, "mails sent"),
                         Err(err) => tracing::error!(error = %err, "mail outbox"),
@@ -195,7 +195,7 @@ fn start_mail_job(
 }
 
 /// Housekeeping every few minutes: carts left at Checkout expire, expired sessions are deleted
-/// (`services::portal::housekeeping`). The first sweep runs right after start.
+/// (`services::portal::housekeeping::sweep`). The first sweep runs right after start.
 fn start_housekeeping_job(
     state: &std::sync::Arc<web::AppState>,
     shutdown: &server::Shutdown,
@@ -208,7 +208,7 @@ fn start_housekeeping_job(
             let mut next = std::time::Instant::now();
             while !shutdown.is_triggered() {
                 if std::time::Instant::now() >= next {
-                    match crate::services::portal::housekeeping(&state.db, Now::read()) {
+                    match crate::services::portal::housekeeping::sweep(&state.db, Now::read()) {
                         Ok(swept) if swept == Default::default() => {}
                         Ok(swept) => tracing::info!(?swept, "housekeeping"),
                         Err(err) => tracing::error!(error = %err, "housekeeping failed"),

@@ -1,7 +1,7 @@
 //! The form of a spontaneous payment: a debt type's field definitions, the causale template built
 //! from them and the amount rule, and the check of what a citizen submitted.
 //!
-//! The JSON layout of `debt_type.form_definition` is read by `services::spontaneous` (serde stays
+//! The JSON layout of `debt_type.form_definition` is read by `services::portal::spontaneous` (serde stays
 //! out of the domain) into [`FieldSpec`]s and handed to [`FormDefinition::new`], which checks it.
 //! See ARCHITECTURE.md ("Spontaneous payment forms") for the JSON schema.
 //! **Invariant:** pure: no I/O, no clock; every value a citizen typed is checked here before a debt

@@ -2,7 +2,7 @@
 //! `<IPA>-<IUF>-<version>.zip`, the file-level refusals with MyPay's codes, the errors of a run of
 //! the pipeline, and the `bilancio` column. The rows are read by `import_rows`, result files written
 //! by `results`; running an import (the transaction, the state checks) is
-//! `services::imports::run`'s.
+//! `services::debts::imports::run`'s.
 //! Must never: write SQL or open a transaction.
 
 use std::io;

@@ -7,7 +7,7 @@
 //! `seen_iuds`), the import's result files ([`results`]); the receipt export layouts 1.0-1.3
 //! ([`rt_export`]), the expired-debts export ([`expired_export`]) and the export CSV dialect
 //! ([`quoted_csv`]); and the `Pagati` XML of a receipt ([`pagati`]). Running an import (its
-//! transaction) is `services::imports::run`'s.
+//! transaction) is `services::debts::imports::run`'s.
 //! Must never: write SQL, open a transaction, call a service, hold a whole file in memory, or
 //! trust a name found inside a ZIP as a path.
 //! Implements: `shared/reference/mypay.md` §2, §3 and §6.

@@ -3,7 +3,7 @@
 //! FlussoRiversamento document.
 //!
 //! [`fetch_all`] asks for the flows of every org in production, skips those already stored, and
-//! hands each one to `services::reporting`, which checks and stores it (or records it as rejected
+//! hands each one to `services::payments::reporting`, which checks and stores it (or records it as rejected
 //! with its reason: one bad flow never stops the others).
 
 use std::time::Duration;
@@ -12,7 +12,7 @@ use base64::Engine as _;
 
 use crate::clock::Now;
 use crate::domain::Cents;
-use crate::services::reporting::{self, FlowInput, FlowSource};
+use crate::services::payments::reporting::{self, FlowInput, FlowSource};
 use crate::soap::{self, Element, XmlWriter};
 use crate::store::Db;
 use crate::store::reporting::ReportingPaymentRecord;

@@ -1,5 +1,5 @@
 //! What the documents print, as typed values: the input of `notice_pdf`, `receipt_pdf` and the
-//! bulk ZIP. `services::documents` loads the records and decides what a document shows; these types
+//! bulk ZIP. `services::debts::documents` loads the records and decides what a document shows; these types
 //! are this module's own, so that rendering depends on nothing above it.
 
 use jiff::civil::{Date, DateTime};

@@ -1,7 +1,7 @@
 //! PDF documents: the pagoPA payment notice (avviso di pagamento, spec v3.5) and the payment
 //! receipt (quietanza), one A4 page each, and ZIP files of many notices.
 //!
-//! Owns: its input types ([`input`]: `NoticeView`, `ReceiptView`, which `services::documents`
+//! Owns: its input types ([`input`]: `NoticeView`, `ReceiptView`, which `services::debts::documents`
 //! fills) and rendering them into PDF bytes. `notice` and `receipt` lay the pages out; `layout` writes PDF objects; `text` measures,
 //! limits and wraps; `fonts` embeds Titillium Web; `codes` draws the QR code and the Data Matrix;
 //! `images` embeds the org's logo; `bulk` streams notices into a ZIP.

@@ -21,17 +21,23 @@ pub fn handlers(settings: &JobSettings) -> Handlers {
     Handlers::new()
         .on(
             JobKind::Import,
-            super::imports::jobs::ImportJob {
+            crate::services::debts::imports::jobs::ImportJob {
                 data_dir: settings.data_dir.clone(),
                 max_uncompressed_bytes: settings.max_uncompressed_bytes,
             },
         )
-        .on(JobKind::ImportNotices, super::imports::jobs::NoticesJob { data_dir: settings.data_dir.clone() })
+        .on(
+            JobKind::ImportNotices,
+            crate::services::debts::imports::jobs::NoticesJob { data_dir: settings.data_dir.clone() },
+        )
         .on(
             JobKind::Export,
-            super::exports::ExportJob { data_dir: settings.data_dir.clone(), station_id: settings.station_id.clone() },
+            crate::services::debts::exports::ExportJob {
+                data_dir: settings.data_dir.clone(),
+                station_id: settings.station_id.clone(),
+            },
         )
-        .on(JobKind::OutcomePush, super::outcome_push::PushJob)
+        .on(JobKind::OutcomePush, crate::services::payments::outcome_push::PushJob)
 }
 
 #[cfg(test)]

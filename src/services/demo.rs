@@ -4,13 +4,14 @@
 //! Seeding is idempotent: when the demo org exists nothing is added, so starting the demo twice on
 //! the same data directory reuses what is there.
 
-use super::debt_types::{DebtTypeChanges, add_debt_type};
-use super::debts::{Source, add_debt};
-use super::operators::{NewOperator, Role, add_operator};
-use super::orgs::{OrgChanges, add_org};
-use super::{ServiceError, passwords};
 use crate::clock::Now;
 use crate::domain::debt_row::DebtFields;
+use crate::services::ServiceError;
+use crate::services::admin::debt_types::{DebtTypeChanges, add_debt_type};
+use crate::services::admin::operators::{NewOperator, Role, add_operator};
+use crate::services::admin::orgs::{OrgChanges, add_org};
+use crate::services::admin::passwords;
+use crate::services::debts::{Source, add_debt};
 use crate::store::{Db, orgs};
 
 /// The demo org's IPA code.

@@ -15,9 +15,9 @@
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
 
-use super::ServiceError;
-use super::portal::random_hex;
 use crate::clock::Now;
+use crate::services::ServiceError;
+use crate::services::ids::random_hex;
 use crate::store::{Db, sessions};
 
 /// How long a SIL download URL works.

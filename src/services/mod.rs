@@ -6,42 +6,38 @@
 //! Adapters never call `store` for writes; they call a service, so every channel applies the same
 //! rules (DESIGN: "one way to do each thing").
 //! **Invariant:** services never format for a surface (no HTML, no SOAP, no exit codes).
+//!
+//! One folder per capability, named for who it serves or what it keeps:
+//! - `admin`: how the installation and each org are set up and who may do what: orgs and their
+//!   logo, operators and their login, debt types, API tokens, an operator's reach (`access`),
+//!   password hashing, the back office's reading of the audit journal.
+//! - `debts`: debt positions and the files about them: one debt, the search, flows in
+//!   (`imports`), exports out, and the data of printable notices and receipts (`documents`).
+//! - `payments`: what the pagoPA Node drives (verify, payment data, receipts) and what follows a
+//!   receipt: the outcome push, anomalies, the PSPs' reporting flows, the dashboard's figures.
+//! - `portal`: the citizens' side: what is offered, carts, PINs and mails, a citizen's own debts
+//!   and receipts, privacy notices, the sweep of stale carts and sessions.
+//! - `sil`: the municipality's own systems: SIL access, payment sessions, single debts, queries,
+//!   uploads.
+//!
+//! Beside them, what every area shares or what serves the installation as a whole: this module's
+//! [`ServiceError`] and audit helper, `ids` (random identifiers), `links` (every signed link and
+//! token), `sessions` (web sessions, citizens' and operators'), `journal` (the group commit of
+//! exchange audit entries), `background` (the job handlers), `backup`, `demo`, and `testkit`
+//! (tests only).
 
-pub mod access;
-pub mod anomalies;
-pub mod api_tokens;
-pub mod audit_log;
+pub mod admin;
 pub mod background;
 pub mod backup;
-pub mod dashboard;
-pub mod debt_search;
-pub mod debt_types;
 pub mod debts;
 pub mod demo;
-pub mod documents;
-pub mod exports;
-pub mod imports;
+pub mod ids;
 pub mod journal;
 pub mod links;
-pub mod logo;
-pub mod mail;
-pub mod operators;
-pub mod org_operators;
-pub mod orgs;
-pub mod outcome_push;
-pub mod passwords;
 pub mod payments;
 pub mod portal;
-pub mod portal_catalog;
-pub mod privacy_notices;
-pub mod reporting;
 pub mod sessions;
-pub mod sil_access;
-pub mod sil_debts;
-pub mod sil_queries;
-pub mod sil_sessions;
-pub mod sil_uploads;
-pub mod spontaneous;
+pub mod sil;
 #[cfg(test)]
 pub(crate) mod testkit;
 

@@ -2,8 +2,8 @@
 //! changes, its end. The web layer owns what a session holds (`web::session`); this module keeps
 //! it from touching the store.
 
-use super::ServiceError;
 use crate::clock::Now;
+use crate::services::ServiceError;
 use crate::store::{Db, sessions};
 
 /// A session as stored: keyed by the SHA-256 of the cookie, never the cookie itself.

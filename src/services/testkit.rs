@@ -7,12 +7,12 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, reason = "test helpers fail the test loudly")]
 
-use super::debt_types::{DebtTypeChanges, add_debt_type};
-use super::debts::{Source, add_debt};
-use super::orgs::{OrgChanges, add_org};
 use crate::clock::Now;
 use crate::domain::debt_row::DebtFields;
 use crate::domain::{Cents, NoticeNumber};
+use crate::services::admin::debt_types::{DebtTypeChanges, add_debt_type};
+use crate::services::admin::orgs::{OrgChanges, add_org};
+use crate::services::debts::{Source, add_debt};
 use crate::store::Db;
 use crate::store::debts::DebtRecord;
 

@@ -3,8 +3,9 @@
 use std::path::{Path, PathBuf};
 
 use crate::clock::Now;
+use crate::services::admin::orgs;
+use crate::services::debts::{exports, imports};
 use crate::services::links::Links;
-use crate::services::{exports, imports, orgs};
 use crate::store::Db;
 
 /// The file a download URL names, when its signature is right, it has not expired and the file

@@ -1,10 +1,10 @@
 //! Receipt exports booked by the SIL (mypay.md §3, §4.2): `paaSILPrenotaExportFlusso`,
-//! `…IncrementaleConRicevuta`, `…Scaduti` through `services::exports`, and their status with an
+//! `…IncrementaleConRicevuta`, `…Scaduti` through `services::debts::exports`, and their status with an
 //! expiring download URL.
 
 use super::{Call, Fault, Sil};
 use crate::domain::ExportState;
-use crate::services::exports::{self, ExportError, ExportRequest};
+use crate::services::debts::exports::{self, ExportError, ExportRequest};
 use crate::soap::XmlWriter;
 use crate::store::orgs::OrgRecord;
 

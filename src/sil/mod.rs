@@ -19,8 +19,8 @@ use std::time::Instant;
 use crate::clock::Now;
 use crate::services::journal::{Journal, JournalEntry};
 use crate::services::links::Links;
-use crate::services::sil_access::{self, SilAccessError};
-use crate::services::sil_sessions::SilError;
+use crate::services::sil::access::{self, SilAccessError};
+use crate::services::sil::sessions::SilError;
 use crate::soap::{self, Element, XmlWriter};
 use crate::store::orgs::OrgRecord;
 use crate::store::{Db, StoreError};
@@ -86,7 +86,7 @@ impl From<StoreError> for Fault {
     }
 }
 
-pub use crate::services::sil_access::PasswordCache;
+pub use crate::services::sil::access::PasswordCache;
 
 /// What the SIL endpoint needs for one request.
 pub struct Sil<'a> {
@@ -157,7 +157,7 @@ impl Sil<'_> {
     /// Checks, in MyPay's order, that `ipa` is an org, in production, and that `password` is its SIL
     /// password (trimmed). Every refusal is `PAA_ENTE_NON_VALIDO` but the state's.
     pub(crate) fn authenticate(&self, ipa: &str, password: Option<&str>) -> Result<OrgRecord, Fault> {
-        sil_access::authenticate(self.db, self.passwords, ipa, password, self.peer).map_err(Fault::from)
+        access::authenticate(self.db, self.passwords, ipa, password, self.peer).map_err(Fault::from)
     }
 }
 

@@ -9,11 +9,11 @@ use super::pagati::{self, Header, Kind};
 use super::{Call, Fault, Outcome, Sil};
 use crate::clock::Now;
 use crate::domain::ImportState;
-use crate::services::documents;
-use crate::services::sil_debts::{self, Action};
-use crate::services::sil_queries;
-use crate::services::sil_sessions::{self, NewSession, SessionItem, SessionKind, SessionStatus, ShowMode};
-use crate::services::sil_uploads;
+use crate::services::debts::documents;
+use crate::services::sil::debts::{self, Action};
+use crate::services::sil::queries;
+use crate::services::sil::sessions::{self, NewSession, SessionItem, SessionKind, SessionStatus, ShowMode};
+use crate::services::sil::uploads;
 use crate::soap::{Element, XmlWriter};
 use crate::store::orgs::OrgRecord;
 use sha2::{Digest, Sha256};
@@ -137,7 +137,7 @@ pub(crate) fn run(sil: &Sil<'_>, op: Operation, call: &Call<'_>) -> Outcome {
         Operation::ChiediAvvisiPendenti => avvisi_pendenti(sil, call, &mut org_id),
         Operation::ChiediEsitoCarrelloDovuti => esito_carrello(sil, call, &mut org_id),
         Operation::AutorizzaImportFlusso => header_auth(sil, call, &mut org_id).and_then(|org| {
-            let done = sil_uploads::authorize(sil.db, sil.links, &org.ipa_code, call.now)?;
+            let done = uploads::authorize(sil.db, sil.links, &org.ipa_code, call.now)?;
             let mut w = XmlWriter::new();
             w.leaf("uploadUrl", &format!("{}/ws/pa/upload", sil.public_url))
                 .leaf("authorizationToken", &done.authorization_token)
@@ -198,7 +198,7 @@ fn invia_dovuti(sil: &Sil<'_>, call: &Call<'_>, org_id: &mut Option<i64>) -> Res
         back_url: call.text("enteSILInviaRispostaPagamentoUrl"),
         items: dovuti.items.into_iter().map(|fields| SessionItem { ipa: org.ipa_code.clone(), fields }).collect(),
     };
-    let started = sil_sessions::start(sil.db, &format!("sil:{ipa}"), &new, call.now)?;
+    let started = sessions::start(sil.db, &format!("sil:{ipa}"), &new, call.now)?;
     Ok(session_answer(sil, "idSession", &started))
 }
 
@@ -224,17 +224,17 @@ fn chiedi_pagati(sil: &Sil<'_>, call: &Call<'_>, org_id: &mut Option<i64>, kind:
         if kind == Kind::Pagati {
             return Err(Fault::new("PAA_ID_SESSION_NON_VALIDO", "idSession mancante"));
         }
-        let line = sil_sessions::paid_debt(sil.db, &org.ipa_code, iuv.as_deref(), iud.as_deref())?;
+        let line = sessions::paid_debt(sil.db, &org.ipa_code, iuv.as_deref(), iud.as_deref())?;
         let date = line.receipt.as_ref().map(|r| r.payment_date.clone()).unwrap_or_default();
         let header = Header {
             station_id: sil.station_id,
             request_ref: &line.debt.iud,
             request_date: &date,
-            outcome: sil_sessions::PaymentOutcome::Paid,
+            outcome: sessions::PaymentOutcome::Paid,
         };
         return Ok(pagati_answer(kind, &header, std::slice::from_ref(&line)));
     };
-    let status = sil_sessions::status(sil.db, &org.ipa_code, &id_session, call.now)?;
+    let status = sessions::status(sil.db, &org.ipa_code, &id_session, call.now)?;
     let outcome = match status {
         SessionStatus::Finished(outcome) => outcome,
         other => {
@@ -252,7 +252,7 @@ fn chiedi_pagati(sil: &Sil<'_>, call: &Call<'_>, org_id: &mut Option<i64>, kind:
 }
 
 /// `<pagati>` (and for `…ConRicevuta`, `<rt>`: the receipt as the Node delivered it).
-fn pagati_answer(kind: Kind, header: &Header<'_>, lines: &[sil_sessions::OutcomeLine]) -> String {
+fn pagati_answer(kind: Kind, header: &Header<'_>, lines: &[sessions::OutcomeLine]) -> String {
     let document = pagati::write(kind, header, lines);
     let mut w = XmlWriter::new();
     w.leaf("pagati", &base64_of(&document));
@@ -269,7 +269,7 @@ fn pagati_answer(kind: Kind, header: &Header<'_>, lines: &[sil_sessions::Outcome
 fn verifica_avviso(sil: &Sil<'_>, call: &Call<'_>, org_id: &mut Option<i64>) -> Result<String, Fault> {
     let org = header_auth(sil, call, org_id)?;
     let iuv = call.text("identificativoUnivocoVersamento").unwrap_or_default();
-    let started = sil_sessions::start_for_notice(
+    let started = sessions::start_for_notice(
         sil.db,
         &format!("sil:{}", org.ipa_code),
         &org.ipa_code,
@@ -281,12 +281,12 @@ fn verifica_avviso(sil: &Sil<'_>, call: &Call<'_>, org_id: &mut Option<i64>) -> 
 }
 
 /// `esito`, the session id (`idSession` or `idSessionCarrello`), `redirect` and the landing URL.
-fn session_answer(sil: &Sil<'_>, id_name: &str, started: &sil_sessions::Started) -> String {
+fn session_answer(sil: &Sil<'_>, id_name: &str, started: &sessions::Started) -> String {
     let mut w = XmlWriter::new();
     w.leaf("esito", "OK")
         .leaf(id_name, &started.id_session)
         .leaf("redirect", "1")
-        .leaf("url", &format!("{}{}", sil.public_url, sil_sessions::landing_path(&started.token)));
+        .leaf("url", &format!("{}{}", sil.public_url, sessions::landing_path(&started.token)));
     w.finish()
 }
 
@@ -301,7 +301,7 @@ fn importa_dovuto(sil: &Sil<'_>, call: &Call<'_>, org_id: &mut Option<i64>) -> R
     versamento.fields.secondary = read_enti_secondari(call.payload.child("listaDovutiEntiSecondari"))?;
     let generate = call.text("flagGeneraIuv").is_some_and(|f| f == "true" || f == "1");
     let actor = format!("sil:{}", org.ipa_code);
-    let debt = sil_debts::import_debt(sil.db, &actor, &org.ipa_code, action, versamento.fields, generate, call.now)?;
+    let debt = debts::import_debt(sil.db, &actor, &org.ipa_code, action, versamento.fields, generate, call.now)?;
     let mut w = XmlWriter::new();
     w.leaf("esito", "OK");
     w.leaf_opt("identificativoUnivocoVersamento", debt.iuv.as_deref());
@@ -322,7 +322,7 @@ fn importa_dovuto(sil: &Sil<'_>, call: &Call<'_>, org_id: &mut Option<i64>) -> R
 /// once it ran, the download URLs of the result files asked for.
 fn stato_import(sil: &Sil<'_>, call: &Call<'_>, org: &OrgRecord) -> Result<String, Fault> {
     let token = call.text("requestToken").unwrap_or_default();
-    let import = sil_uploads::status(sil.db, &org.ipa_code, &token)?;
+    let import = uploads::status(sil.db, &org.ipa_code, &token)?;
     let stato = match (import.state, &import.error_code) {
         (ImportState::Aborted, Some(code)) => code.clone(),
         (state, _) => state.code().to_owned(),
@@ -370,7 +370,7 @@ fn invia_carrello(sil: &Sil<'_>, call: &Call<'_>, org_id: &mut Option<i64>) -> R
     let mut items = Vec::new();
     for element in &elements {
         let ipa = element.child_text("codIpaEnte").map(str::trim).unwrap_or_default();
-        let member = crate::services::sil_access::org_in_production(sil.db, ipa)?;
+        let member = crate::services::sil::access::org_in_production(sil.db, ipa)?;
         let hash = element.child_text("password").map(str::trim).unwrap_or_default().to_ascii_lowercase();
         if hash != carrello_hash(sil.intermediary_password, &member.fiscal_code) {
             return Err(Fault::new("PAA_ENTE_NON_VALIDO", format!("hash non valido per l'ente {ipa}")));
@@ -388,7 +388,7 @@ fn invia_carrello(sil: &Sil<'_>, call: &Call<'_>, org_id: &mut Option<i64>) -> R
     };
     if let Some(list) = call.payload.child("listaDovutiEntiSecondari") {
         // MyPay looks at the secondary beneficiary only once the debts passed their checks.
-        sil_sessions::check(sil.db, &new, call.now.today())?;
+        sessions::check(sil.db, &new, call.now.today())?;
         let limit = |what: &str, n: usize| {
             Fault::new(
                 "PAA_LIMITE_MASSIMO_DOVUTI_MULTIBENEFICIARI",
@@ -404,7 +404,7 @@ fn invia_carrello(sil: &Sil<'_>, call: &Call<'_>, org_id: &mut Option<i64>) -> R
         // Its fields are checked with the debt's, by `start`, as the import checks columns 22-33.
         item.fields.secondary = read_enti_secondari(Some(list))?;
     }
-    let started = sil_sessions::start(sil.db, &format!("sil:{}", org.ipa_code), &new, call.now)?;
+    let started = sessions::start(sil.db, &format!("sil:{}", org.ipa_code), &new, call.now)?;
     Ok(session_answer(sil, "idSessionCarrello", &started))
 }
 
@@ -415,8 +415,8 @@ fn esito_carrello(sil: &Sil<'_>, call: &Call<'_>, org_id: &mut Option<i64>) -> R
     let org = sil.authenticate(&ipa, call.text("password").as_deref())?;
     *org_id = Some(org.id);
     let id = call.text("idSessionCarrello").unwrap_or_default();
-    let status = sil_sessions::status(sil.db, &org.ipa_code, &id, call.now)?;
-    let orgs = sil_sessions::session_orgs(sil.db, &id)?;
+    let status = sessions::status(sil.db, &org.ipa_code, &id, call.now)?;
+    let orgs = sessions::session_orgs(sil.db, &id)?;
     let mut w = XmlWriter::new();
     w.open("listaCarrelli");
     for member in &orgs {
@@ -440,11 +440,7 @@ fn esito_carrello(sil: &Sil<'_>, call: &Call<'_>, org_id: &mut Option<i64>) -> R
                     station_id: sil.station_id,
                     request_ref: &outcome.cart.token,
                     request_date: outcome.session.created_at.get(..10).unwrap_or_default(),
-                    outcome: if paid {
-                        sil_sessions::PaymentOutcome::Paid
-                    } else {
-                        sil_sessions::PaymentOutcome::NotPaid
-                    },
+                    outcome: if paid { sessions::PaymentOutcome::Paid } else { sessions::PaymentOutcome::NotPaid },
                 };
                 w.raw(&pagati_answer(Kind::Pagati, &header, &lines));
                 if let Some(receipt) = lines.iter().find_map(|l| l.receipt.as_ref()) {
@@ -487,16 +483,16 @@ fn posizioni_aperte(sil: &Sil<'_>, call: &Call<'_>, org_id: &mut Option<i64>) ->
     intermediary_auth(sil, call, org_id)?;
     let fiscal_code = person(call)?;
     let mut w = XmlWriter::new();
-    for (org, debt) in sil_queries::open_positions(sil.db, &fiscal_code, call.text("codIpaEnte").as_deref())? {
+    for (org, debt) in queries::open_positions(sil.db, &fiscal_code, call.text("codIpaEnte").as_deref())? {
         let url = debt.iuv.as_deref().and_then(|iuv| {
-            sil_sessions::start_for_notice(sil.db, "sil:intermediario", &org.ipa_code, iuv, None, call.now).ok()
+            sessions::start_for_notice(sil.db, "sil:intermediario", &org.ipa_code, iuv, None, call.now).ok()
         });
         w.open("paaSILPosizioniAperte");
         w.leaf("codIpaEnte", &org.ipa_code);
         w.leaf("deNomeEnte", &crate::services::payments::truncate(&org.name, 35));
         w.leaf_opt(
             "urlPagamento",
-            url.map(|s| format!("{}{}", sil.public_url, sil_sessions::landing_path(&s.token))).as_deref(),
+            url.map(|s| format!("{}{}", sil.public_url, sessions::landing_path(&s.token))).as_deref(),
         );
         w.leaf("dovuti", &base64_of(&write_dovuti(&debt)));
         w.close("paaSILPosizioniAperte");
@@ -522,7 +518,7 @@ fn storico_pagamenti(sil: &Sil<'_>, call: &Call<'_>, org_id: &mut Option<i64>) -
     if from > to {
         return Err(Fault::new("PAA_INTERVALLO_DATE_NON_VALIDO", "dataFrom dopo dataTo"));
     }
-    let lines = sil_queries::payment_history(sil.db, &fiscal_code, call.text("codIpaEnte").as_deref(), &from, &to)?;
+    let lines = queries::payment_history(sil.db, &fiscal_code, call.text("codIpaEnte").as_deref(), &from, &to)?;
     let mut w = XmlWriter::new();
     w.leaf("dateTo", &to);
     for line in &lines {
@@ -531,7 +527,7 @@ fn storico_pagamenti(sil: &Sil<'_>, call: &Call<'_>, org_id: &mut Option<i64>) -
             station_id: sil.station_id,
             request_ref: &line.debt.iud,
             request_date: &receipt.payment_date,
-            outcome: sil_sessions::PaymentOutcome::Paid,
+            outcome: sessions::PaymentOutcome::Paid,
         };
         w.open("paaSILStoricoPagamenti");
         w.leaf(
@@ -558,7 +554,7 @@ fn avvisi_pendenti(sil: &Sil<'_>, call: &Call<'_>, org_id: &mut Option<i64>) -> 
     };
     let (from, to) = (date("dateFrom", "PAA_DATE_FROM_NON_VALIDO")?, date("dateTo", "PAA_DATE_TO_NON_VALIDO")?);
     let mut w = XmlWriter::new();
-    for debt in sil_queries::pending_notices(sil.db, &org.ipa_code, from, to)? {
+    for debt in queries::pending_notices(sil.db, &org.ipa_code, from, to)? {
         let created = debt.created_at.parse::<jiff::Timestamp>().map(crate::clock::today_rome);
         w.open("paaSILAvvisoPendente");
         w.leaf(
@@ -577,7 +573,7 @@ fn registra_pagamento(sil: &Sil<'_>, call: &Call<'_>, org_id: &mut Option<i64>) 
     let org = sil.authenticate(&ipa, call.text("password").as_deref())?;
     *org_id = Some(org.id);
     let text = |name: &str| call.text(name).unwrap_or_default();
-    let payment = sil_debts::ExternalPayment {
+    let payment = debts::ExternalPayment {
         iuv: text("identificativoUnivocoVersamento"),
         context_code: call.text("codiceContestoPagamento"),
         amount: text("singoloImportoPagato"),
@@ -599,7 +595,7 @@ fn registra_pagamento(sil: &Sil<'_>, call: &Call<'_>, org_id: &mut Option<i64>) 
             return Err(Fault::new("PAA_XML_NON_VALIDO", format!("{name} mancante")));
         }
     }
-    sil_debts::register_payment(sil.db, &format!("sil:{}", org.ipa_code), &org.ipa_code, &payment, call.now)?;
+    debts::register_payment(sil.db, &format!("sil:{}", org.ipa_code), &org.ipa_code, &payment, call.now)?;
     let mut w = XmlWriter::new();
     w.leaf("esito", "OK");
     Ok(w.finish())

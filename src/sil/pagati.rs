@@ -2,7 +2,7 @@
 //! history's) lines handed to the one writer, `flows::pagati`.
 
 use crate::flows::pagati::{self, Line};
-use crate::services::sil_sessions::{OutcomeLine, PaymentOutcome};
+use crate::services::sil::sessions::{OutcomeLine, PaymentOutcome};
 
 pub use crate::flows::pagati::Kind;
 

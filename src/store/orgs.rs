@@ -1,6 +1,6 @@
 //! Orgs (enti) and their functionalities.
 //!
-//! Values arrive here already validated by `services::orgs`; this file only moves them in and out
+//! Values arrive here already validated by `services::admin::orgs`; this file only moves them in and out
 //! of the `org` and `org_functionality` tables.
 
 use rusqlite::{OptionalExtension, Row, named_params};

@@ -1,6 +1,6 @@
 //! The outcome push (reference/mypay.md §4.8): each org's push target (`org_push`) and the push of
 //! each receipt (`outcome_push`) with its attempts. When and how to push is
-//! `crate::services::outcome_push`'s.
+//! `crate::services::payments::outcome_push`'s.
 //!
 //! [`PushState`] lives here, beside the record, and not in `domain`: it is delivery bookkeeping
 //! (retry until sent or out of attempts), with no business rule of its own.

@@ -1,7 +1,7 @@
 //! Reporting flows (FdR) and their rows.
 //!
 //! [`ReportingFlowState`] lives here, beside the record, and not in `domain`: a flow never moves
-//! once stored, so the state is only the verdict `services::reporting` reached when it fetched it.
+//! once stored, so the state is only the verdict `services::payments::reporting` reached when it fetched it.
 
 use rusqlite::{OptionalExtension, named_params, params};
 

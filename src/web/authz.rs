@@ -4,9 +4,9 @@
 //! Every deny is logged under the `security` target.
 
 use super::session::{Citizen, Session};
-use crate::services::access::{self, AccessError};
+use crate::services::admin::access::{self, AccessError};
 use crate::services::links::Links;
-use crate::services::portal;
+use crate::services::portal::carts;
 use crate::store::receipts::ReceiptRecord;
 
 /// Why access was refused.
@@ -18,7 +18,7 @@ pub enum Deny {
 
 /// An operator's right to work on one org, obtained from [`operator`]: the org, the role, and the
 /// debt types whose debts the operator may see.
-pub type OperatorGrant = crate::services::access::OrgAccess;
+pub type OperatorGrant = crate::services::admin::access::OrgAccess;
 
 /// The logged-in operator's grant on org `ipa`: an app admin has every org, others need a role in it.
 pub fn operator(db: &crate::store::Db, session: &Session, ipa: &str) -> Result<OperatorGrant, Deny> {
@@ -72,7 +72,7 @@ pub fn receipt(
         }
     }
     if let Some(debt_id) = receipt.debt_id
-        && portal::session_paid(db, session.id_hash(), debt_id).unwrap_or(false)
+        && carts::session_paid(db, session.id_hash(), debt_id).unwrap_or(false)
     {
         return Ok(ReceiptGrant::PayingSession);
     }

@@ -81,7 +81,7 @@ pub fn render(state: &AppState) -> Response {
     }
     out.push_str("# HELP mypay_anomalies_open Anomalies waiting for a person, by kind.\n");
     out.push_str("# TYPE mypay_anomalies_open gauge\n");
-    match crate::services::anomalies::open_by_kind(&state.db) {
+    match crate::services::payments::anomalies::open_by_kind(&state.db) {
         Ok(counts) => {
             for (kind, n) in counts {
                 let _ = writeln!(out, "mypay_anomalies_open{{kind=\"{kind}\"}} {n}");

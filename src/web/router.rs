@@ -87,7 +87,7 @@ pub enum Auth {
     Operator,
     /// `Authorization: Bearer` with a token of the org in the path: 401/403 as JSON otherwise.
     ApiToken,
-    /// The SIL's `authorizationToken` in the query, checked by `services::sil_uploads`.
+    /// The SIL's `authorizationToken` in the query, checked by `services::sil::uploads`.
     SilUploadToken,
     /// The org's SIL password in the SOAP envelope, checked by `crate::sil` on every call.
     SilPassword,
@@ -132,9 +132,9 @@ impl Limit {
     pub fn bytes(self, config: &Config) -> u64 {
         match self {
             Limit::Form => config.server.max_body_bytes.min(64 * 1024),
-            Limit::Logo => {
-                u64::try_from(crate::services::orgs::LOGO_MAX_BYTES).unwrap_or(u64::MAX).saturating_add(128 * 1024)
-            }
+            Limit::Logo => u64::try_from(crate::services::admin::orgs::LOGO_MAX_BYTES)
+                .unwrap_or(u64::MAX)
+                .saturating_add(128 * 1024),
             Limit::FlowForm => config.import.max_upload_bytes.saturating_add(64 * 1024),
             Limit::Flow => config.import.max_upload_bytes,
             Limit::Json | Limit::Station => 1024 * 1024,

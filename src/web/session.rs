@@ -13,9 +13,11 @@ use super::AppState;
 use super::router::Request;
 use crate::clock::Now;
 use crate::config::HttpUrl;
-use crate::services::portal::{self, CartLine};
+use crate::services::ServiceError;
+use crate::services::admin::operators;
+use crate::services::ids;
+use crate::services::portal::carts::CartLine;
 use crate::services::sessions::{self, SessionRecord};
-use crate::services::{ServiceError, operators};
 
 /// The cookie's name.
 pub const COOKIE: &str = "mypay_sid";
@@ -36,7 +38,7 @@ pub struct SessionData {
     pub pending_email: Option<String>,
     /// The back-office operator logged in on this session (roles are read afresh on every request).
     pub operator: Option<String>,
-    /// The operator's password stamp at login (`services::operators::password_stamp`): a password
+    /// The operator's password stamp at login (`services::admin::operators::password_stamp`): a password
     /// changed or reset since ends this session.
     pub operator_stamp: Option<String>,
     /// An OpenID Connect login started and not finished: state, nonce and PKCE verifier, used once.
@@ -96,7 +98,7 @@ impl Session {
     }
 
     fn fresh(now: Now) -> Result<Session, ServiceError> {
-        let random = |n| portal::random_hex(n).map_err(|e| ServiceError::Internal(format!("session: {e}")));
+        let random = |n| ids::random_hex(n).map_err(|e| ServiceError::Internal(format!("session: {e}")));
         let cookie = random(32)?;
         let iso = now.iso();
         let record = SessionRecord {

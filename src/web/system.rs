@@ -79,10 +79,10 @@ pub fn sil_upload(state: &AppState, request: &Request<'_>) -> Response {
     let [file] = files.as_slice() else {
         return refuse("400", "un solo file non vuoto è richiesto");
     };
-    let limits = crate::services::imports::Limits::from_config(&state.config);
+    let limits = crate::services::debts::imports::Limits::from_config(&state.config);
     let name = file.file_name.clone().unwrap_or_default();
     let mut data = file.data;
-    match crate::services::sil_uploads::upload(
+    match crate::services::sil::uploads::upload(
         &state.db,
         &state.config.data_dir,
         limits,

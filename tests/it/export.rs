@@ -322,7 +322,7 @@ fn secondary_beneficiary_rows_and_operator_filtering() {
         .success()
     );
     let (db, _) = mypay::store::Db::open(&dir.join("mypay.db")).unwrap();
-    let request = |operator: Option<&'static str>, types: Vec<String>| mypay::services::exports::ExportRequest {
+    let request = |operator: Option<&'static str>, types: Vec<String>| mypay::services::debts::exports::ExportRequest {
         ipa: "c_esempio",
         version: "1.3",
         from: "2000-01-01",
@@ -336,14 +336,21 @@ fn secondary_beneficiary_rows_and_operator_filtering() {
     let now = mypay::clock::Now::read();
     let mut no_progress = |_| {};
     let mut export_as = |req| {
-        let record = mypay::services::exports::request_export(&db, &req, false, now).unwrap();
-        mypay::services::exports::run_export(&db, tmp.path(), "S", &record, now, &mut no_progress).unwrap().export.rows
+        let record = mypay::services::debts::exports::request_export(&db, &req, false, now).unwrap();
+        mypay::services::debts::exports::run_export(&db, tmp.path(), "S", &record, now, &mut no_progress)
+            .unwrap()
+            .export
+            .rows
     };
     assert_eq!(export_as(request(None, vec![])), Some(1));
     assert_eq!(export_as(request(Some("ufficio"), vec![])), Some(0));
-    let refused =
-        mypay::services::exports::request_export(&db, &request(Some("ufficio"), vec!["TARI".to_owned()]), false, now)
-            .unwrap_err();
+    let refused = mypay::services::debts::exports::request_export(
+        &db,
+        &request(Some("ufficio"), vec!["TARI".to_owned()]),
+        false,
+        now,
+    )
+    .unwrap_err();
     assert!(refused.to_string().starts_with("PAA_IDENTIFICATIVO_TIPO_DOVUTO_NON_ABILITATO"), "{refused}");
     let _ = day;
 }

@@ -257,7 +257,7 @@ fn signed_links_are_written_only_by_services_links() {
     }
 }
 
-/// `pdf` renders its own input types (`pdf::input`), filled by `services::documents`: it depends
+/// `pdf` renders its own input types (`pdf::input`), filled by `services::debts::documents`: it depends
 /// on nothing above it.
 #[test]
 fn pdf_depends_on_no_service() {
@@ -313,7 +313,7 @@ fn rusqlite_stays_inside_the_store() {
 fn record_states_are_enums_not_strings() {
     const TYPED: [(&str, &str); 2] = [
         ("src/oidc/mod.rs", "the OAuth 2.0 `state` parameter of a login"),
-        ("src/services/debt_search.rs", "the search form's text, parsed by build_query"),
+        ("src/services/debts/search.rs", "the search form's text, parsed by build_query"),
     ];
     for (path, text) in sources() {
         let fields = text.matches("pub state: String").count();

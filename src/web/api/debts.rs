@@ -1,6 +1,6 @@
 //! API debts and payments: create, modify (`PUT`), annul (`DELETE`) and read a debt by IUD or IUV
 //! with the import's rules and codes (`services::debts`); start a payment session and read its
-//! state (`services::sil_sessions`, the service of MyPay's redirect flow, so the API and the SIL
+//! state (`services::sil::sessions`, the service of MyPay's redirect flow, so the API and the SIL
 //! web services pay the same way); the state of the outcome pushes.
 //! Amounts travel as decimal strings (`"120.50"`), never as JSON numbers.
 
@@ -10,8 +10,8 @@ use super::{ApiCtx, ApiError};
 use crate::domain::Cents;
 use crate::domain::debt_row::DebtFields;
 use crate::services::debts::{self as debt_service, DebtKey, Source};
-use crate::services::sil_sessions::{
-    self, NewSession, PaymentOutcome, SessionItem, SessionKind, SessionStatus, ShowMode, SilError,
+use crate::services::sil::sessions::{
+    self as sil_sessions, NewSession, PaymentOutcome, SessionItem, SessionKind, SessionStatus, ShowMode, SilError,
 };
 use crate::store::debts::DebtRecord;
 use crate::store::receipts::ReceiptRecord;
@@ -65,7 +65,7 @@ fn fields_of(ctx: &ApiCtx<'_>, body: &Value, iud: Option<&str>) -> Result<DebtFi
     let debt_type = text(body, "debt_type")?;
     let mut collection_data = text(body, "collection_data")?;
     if collection_data.is_empty()
-        && let Ok(t) = crate::services::debt_types::get_debt_type(&ctx.state.db, ctx.ipa(), debt_type.trim())
+        && let Ok(t) = crate::services::admin::debt_types::get_debt_type(&ctx.state.db, ctx.ipa(), debt_type.trim())
     {
         collection_data = format!("9/{}/", t.taxonomy_code);
     }
@@ -246,7 +246,7 @@ pub fn payment_status(ctx: &ApiCtx<'_>) -> Result<Response, ApiError> {
 
 /// `GET /api/v1/orgs/{ipa}/pushes`: the push target and the latest 100 outcome pushes.
 pub fn pushes(ctx: &ApiCtx<'_>) -> Result<Response, ApiError> {
-    let overview = crate::services::outcome_push::overview(&ctx.state.db, ctx.ipa(), 100)?;
+    let overview = crate::services::payments::outcome_push::overview(&ctx.state.db, ctx.ipa(), 100)?;
     let value = serde_json::to_value(&overview).map_err(|_| super::internal())?;
     Ok(Response::json(200, &value))
 }

@@ -6,8 +6,8 @@ use serde_json::{Value, json};
 
 use super::{ApiCtx, ApiError};
 use crate::domain::ExportState;
-use crate::services::exports::{self, ExportError, ExportRequest};
-use crate::services::imports::{self, Limits, Upload};
+use crate::services::debts::exports::{self, ExportError, ExportRequest};
+use crate::services::debts::imports::{self, Limits, Upload};
 use crate::store::exports::ExportRecord;
 use crate::store::imports::ImportRecord;
 use crate::web::Response;

@@ -224,12 +224,12 @@ fn authenticate(
         .and_then(|h| h.strip_prefix("Bearer ").or_else(|| h.strip_prefix("bearer ")))
         .map(str::trim)
         .ok_or_else(unauthorized)?;
-    let token = crate::services::api_tokens::authenticate(&state.db, bearer, now).map_err(ApiError::from)?.ok_or_else(
-        || {
+    let token = crate::services::admin::api_tokens::authenticate(&state.db, bearer, now)
+        .map_err(ApiError::from)?
+        .ok_or_else(|| {
             tracing::warn!(target: "security", "API call with an unknown or revoked token");
             unauthorized()
-        },
-    )?;
+        })?;
     let ipa = params.get("ipa");
     if !ipa.eq_ignore_ascii_case(&token.org_ipa) {
         tracing::warn!(target: "security", token = token.id, org = %token.org_ipa, path_org = %ipa, "API token used for another org");

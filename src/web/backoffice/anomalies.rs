@@ -7,7 +7,7 @@ use maud::{Markup, html};
 use super::{BoCtx, BoError, user_message};
 use crate::domain::Cents;
 use crate::domain::payment_terms::Discrepancy;
-use crate::services::anomalies::{self, AnomalyView, Resolution};
+use crate::services::payments::anomalies::{self, AnomalyView, Resolution};
 use crate::store::anomalies::AnomalyState;
 use crate::web::Response;
 use crate::web::ui::format::datetime_it;

@@ -6,7 +6,7 @@ use maud::html;
 use super::chart;
 use super::{BoCtx, BoError};
 use crate::domain::Cents;
-use crate::services::dashboard;
+use crate::services::payments::dashboard;
 use crate::web::Response;
 use crate::web::ui::format::datetime_it;
 

@@ -1,13 +1,14 @@
 //! An org's debt types, for its administrators: the list, a new type, and the edit form (taxonomy
-//! code checked by `services::debt_types`, active or not, the spontaneous payment's form definition
+//! code checked by `services::admin::debt_types`, active or not, the spontaneous payment's form definition
 //! with a preview of the citizen's form rendered from the same reader the portal uses).
 
 use maud::{Markup, html};
 
 use super::{BoCtx, BoError, user_message};
 use crate::domain::form::{AmountRule, FieldKind, FormDefinition};
-use crate::services::debt_types::{self, DebtTypeChanges};
-use crate::services::{ServiceError, spontaneous};
+use crate::services::ServiceError;
+use crate::services::admin::debt_types::{self, DebtTypeChanges};
+use crate::services::portal::spontaneous;
 use crate::store::debt_types::DebtTypeRecord;
 use crate::web::Response;
 use crate::web::authz::OperatorGrant;

@@ -7,8 +7,9 @@ use maud::{Markup, html};
 
 use super::{BoCtx, BoError, user_message};
 use crate::domain::{Cents, DebtState};
-use crate::services::debt_search::{self, COUNT_CAP, Criteria, PAGE_SIZE};
-use crate::services::{debt_types, documents};
+use crate::services::admin::debt_types;
+use crate::services::debts::documents;
+use crate::services::debts::search::{self as debt_search, COUNT_CAP, Criteria, PAGE_SIZE};
 use crate::web::Response;
 use crate::web::forms::encode;
 use crate::web::ui::format::{date_it, datetime_it};

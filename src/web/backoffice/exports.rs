@@ -6,8 +6,8 @@ use maud::html;
 
 use super::{BoCtx, BoError, download};
 use crate::domain::ExportState;
-use crate::services::debt_types;
-use crate::services::exports::{self, ExportError, ExportRequest};
+use crate::services::admin::debt_types;
+use crate::services::debts::exports::{self, ExportError, ExportRequest};
 use crate::web::Response;
 use crate::web::ui::format::{date_it, datetime_it};
 

@@ -5,7 +5,7 @@
 use maud::html;
 
 use super::{BoCtx, BoError, download};
-use crate::services::imports::{self, Limits, Upload};
+use crate::services::debts::imports::{self, Limits, Upload};
 use crate::web::Response;
 
 /// `GET /operatore/{ipa}/flussi`.

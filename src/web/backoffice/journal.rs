@@ -5,7 +5,7 @@
 use maud::html;
 
 use super::{BoCtx, BoError, user_message};
-use crate::services::audit_log::{self, JournalCriteria, PAGE_SIZE};
+use crate::services::admin::audit_log::{self, JournalCriteria, PAGE_SIZE};
 use crate::web::Response;
 use crate::web::forms::encode;
 use crate::web::ui::format::datetime_seconds_it;

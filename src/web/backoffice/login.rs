@@ -3,7 +3,7 @@
 use maud::html;
 
 use super::{BoCtx, BoError};
-use crate::services::operators::{self, LoginError};
+use crate::services::admin::operators::{self, LoginError};
 use crate::web::Response;
 
 /// The message of every refused login.

@@ -86,7 +86,7 @@ pub(super) fn call(
 fn operator_session_stands(ctx: &mut BoCtx<'_>) -> bool {
     let Some(username) = ctx.session.operator().map(str::to_owned) else { return false };
     let stamp = ctx.session.operator_stamp().unwrap_or_default().to_owned();
-    match crate::services::operators::session_is_current(&ctx.state.db, &username, &stamp) {
+    match crate::services::admin::operators::session_is_current(&ctx.state.db, &username, &stamp) {
         Ok(true) => true,
         Ok(false) => {
             tracing::info!(target: "security", username, "operator session ended: password changed or account disabled");
@@ -243,7 +243,7 @@ pub(super) fn home(ctx: &mut BoCtx<'_>) -> Result<Response, BoError> {
     let Some(username) = ctx.session.operator().map(str::to_owned) else {
         return Err(BoError::LoginNeeded);
     };
-    let (op, orgs) = match crate::services::access::operator_orgs(&ctx.state.db, &username) {
+    let (op, orgs) = match crate::services::admin::access::operator_orgs(&ctx.state.db, &username) {
         Ok(found) => found,
         Err(_) => return Err(BoError::LoginNeeded),
     };

@@ -1,13 +1,14 @@
 //! The org's operators, for its administrators: the list with roles and enabled debt types, adding
 //! one (generated password shown once), changing role and enablement, resetting a password. Who may
-//! be managed is `services::org_operators::may_manage`; anyone else is "not found". Also the page
+//! be managed is `services::admin::org_operators::may_manage`; anyone else is "not found". Also the page
 //! where every operator changes their own password.
 
 use maud::html;
 
 use super::{BoCtx, BoError, user_message};
-use crate::services::operators::{self, Role};
-use crate::services::{ServiceError, debt_types, org_operators};
+use crate::services::ServiceError;
+use crate::services::admin::operators::{self, Role};
+use crate::services::admin::{debt_types, org_operators};
 use crate::web::Response;
 use crate::web::authz::OperatorGrant;
 

@@ -5,8 +5,8 @@ use maud::html;
 
 use super::{BoCtx, BoError, user_message};
 use crate::services::ServiceError;
-use crate::services::access;
-use crate::services::orgs::{self, OrgChanges};
+use crate::services::admin::access;
+use crate::services::admin::orgs::{self, OrgChanges};
 use crate::web::Response;
 
 const FIELDS: [(&str, &str); 5] = [

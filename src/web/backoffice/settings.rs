@@ -1,7 +1,7 @@
 //! An org's settings, for its administrators: registry data, IBANs (checked with
 //! `domain::iban`), postal account, citizen information text, notice language; the SIL password
 //! reset (generated, shown once); the logo (PNG or JPEG, checked, decoded and scaled by
-//! `services::orgs`); the outcome-push URL and secret; the org's own privacy notice (each save a
+//! `services::admin::orgs`); the outcome-push URL and secret; the org's own privacy notice (each save a
 //! new version, the old ones listed); and, for app admins, the org's state. A refused form says why
 //! in Italian and changes nothing.
 
@@ -9,9 +9,11 @@ use maud::html;
 
 use super::{BoCtx, BoError, user_message};
 use crate::domain::org::OrgState;
-use crate::services::orgs::{self, OrgChanges};
-use crate::services::outcome_push::{self, PushSettings};
-use crate::services::{ServiceError, passwords, privacy_notices};
+use crate::services::ServiceError;
+use crate::services::admin::orgs::{self, OrgChanges};
+use crate::services::admin::passwords;
+use crate::services::payments::outcome_push::{self, PushSettings};
+use crate::services::portal::privacy_notices;
 use crate::store::orgs::OrgRecord;
 use crate::web::Response;
 use crate::web::authz::OperatorGrant;
@@ -137,7 +139,7 @@ fn render(
         form method="post" action={ (base) "/logo" } enctype="multipart/form-data" class="row g-3 mb-5" {
             (csrf.clone())
             div class="col-12 col-md-8" {
-                label for="logo" { "Immagine PNG o JPEG, al massimo " (orgs::LOGO_MAX_BYTES / 1024) " KB; viene ridotta a " (crate::services::logo::LOGO_MAX_SIDE) " pixel di lato al massimo e salvata in PNG (stampata nell'avviso in un riquadro di 30 mm)" }
+                label for="logo" { "Immagine PNG o JPEG, al massimo " (orgs::LOGO_MAX_BYTES / 1024) " KB; viene ridotta a " (crate::services::admin::logo::LOGO_MAX_SIDE) " pixel di lato al massimo e salvata in PNG (stampata nell'avviso in un riquadro di 30 mm)" }
                 input type="file" class="form-control" id="logo" name="logo" accept="image/png,image/jpeg" required;
             }
             div class="col-12" { button type="submit" class="btn btn-primary" { "Carica il logo" } }

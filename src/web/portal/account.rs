@@ -9,7 +9,7 @@ use super::super::{Response, forms::encode};
 use super::{Ctx, PageError, euro, grouped};
 use crate::config::CitizenAuthMode;
 use crate::domain::{Email, FiscalCode};
-use crate::services::portal;
+use crate::services::portal::account;
 use crate::web::ui::format::{date_it, datetime_it};
 
 /// Demo citizens (the demo's debtors).
@@ -189,7 +189,7 @@ pub fn my_debts(ctx: &mut Ctx<'_>) -> Result<Response, PageError> {
         Ok(c) => c,
         Err(Deny::NotLoggedIn | Deny::NotYours) => return Err(PageError::LoginNeeded),
     };
-    let debts = portal::debts_of(&ctx.state.db, &citizen.fiscal_code)?;
+    let debts = account::debts_of(&ctx.state.db, &citizen.fiscal_code)?;
     let csrf = ctx.csrf();
     let body = html! {
         h1 { "Area personale" }
@@ -229,7 +229,7 @@ pub fn my_payments(ctx: &mut Ctx<'_>) -> Result<Response, PageError> {
         Ok(c) => c,
         Err(_) => return Err(PageError::LoginNeeded),
     };
-    let list = portal::receipts_of(&ctx.state.db, &citizen.fiscal_code)?;
+    let list = account::receipts_of(&ctx.state.db, &citizen.fiscal_code)?;
     let body = html! {
         h1 { "Area personale" }
         (tabs("I miei pagamenti"))
@@ -313,7 +313,7 @@ fn receipt_as(ctx: &mut Ctx<'_>, id: &str, format: ReceiptFormat) -> Result<Resp
     let Ok(id) = id.parse::<i64>() else {
         return Err(PageError::NotFound);
     };
-    let found = match portal::receipt(&ctx.state.db, id) {
+    let found = match account::receipt(&ctx.state.db, id) {
         Ok(Some(r)) if r.pays() => r,
         Ok(_) => return Err(PageError::NotFound),
         Err(err) => return Err(err.into()),
@@ -325,7 +325,7 @@ fn receipt_as(ctx: &mut Ctx<'_>, id: &str, format: ReceiptFormat) -> Result<Resp
         ));
     }
     if format == ReceiptFormat::Pdf {
-        let view = crate::services::documents::stored_receipt_view(&ctx.state.db, found.clone())?;
+        let view = crate::services::debts::documents::stored_receipt_view(&ctx.state.db, found.clone())?;
         return match crate::pdf::receipt_pdf(&view) {
             Ok(bytes) => Ok(Response { status: 200, headers: Vec::new(), body: bytes }
                 .with_header("Content-Type", "application/pdf")

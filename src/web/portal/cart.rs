@@ -11,7 +11,9 @@ use super::{Ctx, PageError, euro, grouped};
 use crate::config::HttpUrl;
 use crate::domain::{CartState, Email, NoticeNumber};
 use crate::pagopa::checkout;
-use crate::services::portal::{self, CartOutcome, NewCart, PortalError};
+use crate::services::portal::PortalError;
+use crate::services::portal::carts::{self, CartOutcome, NewCart};
+use crate::services::portal::pins;
 
 /// `GET /carrello`.
 pub fn page(ctx: &mut Ctx<'_>) -> Result<Response, PageError> {
@@ -21,8 +23,8 @@ pub fn page(ctx: &mut Ctx<'_>) -> Result<Response, PageError> {
     for line in ctx.session.cart_lines() {
         let checked = NoticeNumber::parse(&line.notice_number)
             .map_err(|_| PortalError::BadNoticeCode)
-            .and_then(|n| portal::find_payable(&ctx.state.db, &line.org_fiscal_code, &n, ctx.now.today()))
-            .and_then(|v| portal::check_add(&views, &v).map(|()| v));
+            .and_then(|n| carts::find_payable(&ctx.state.db, &line.org_fiscal_code, &n, ctx.now.today()))
+            .and_then(|v| carts::check_add(&views, &v).map(|()| v));
         match checked {
             Ok(view) => {
                 kept.push((line.org_fiscal_code, line.notice_number));
@@ -77,10 +79,10 @@ pub fn page(ctx: &mut Ctx<'_>) -> Result<Response, PageError> {
                             }
                         }
                     }
-                    tfoot { tr { th scope="row" colspan="3" { "Totale" } td class="text-end text-nowrap" { strong { (portal::total(&views).format_eur()) } } td {} } }
+                    tfoot { tr { th scope="row" colspan="3" { "Totale" } td class="text-end text-nowrap" { strong { (carts::total(&views).format_eur()) } } td {} } }
                 }
             }
-            p class="text-muted" { (views.len()) " di " (portal::CART_MAX) " avvisi. Le commissioni del prestatore di servizi di pagamento ti saranno mostrate da pagoPA." }
+            p class="text-muted" { (views.len()) " di " (carts::CART_MAX) " avvisi. Le commissioni del prestatore di servizi di pagamento ti saranno mostrate da pagoPA." }
             h2 class="h4 mt-4" { "E-mail per la ricevuta" }
             @if let Some(email) = &verified {
                 p { "La ricevuta sarà inviata a " strong { (email) } "." }
@@ -135,7 +137,7 @@ pub fn page(ctx: &mut Ctx<'_>) -> Result<Response, PageError> {
 pub fn add(ctx: &mut Ctx<'_>) -> Result<Response, PageError> {
     let (org, code) = (ctx.form.text("ente"), ctx.form.text("avviso"));
     let added =
-        portal::parse_notice_code(&ctx.state.db, &org, &code).and_then(|n| super::pay::add_to_cart(ctx, &org, &n));
+        carts::parse_notice_code(&ctx.state.db, &org, &code).and_then(|n| super::pay::add_to_cart(ctx, &org, &n));
     match added {
         Ok(()) => {
             ctx.session.flash("success", "Avviso aggiunto al carrello.");
@@ -160,7 +162,7 @@ pub fn email(ctx: &mut Ctx<'_>) -> Result<Response, PageError> {
         return Ok(ctx.redirect("/carrello"));
     };
     let issued =
-        portal::issue_pin(&ctx.state.db, &ctx.state.links, ctx.session.id_hash(), email.as_str(), ctx.now, |pin| {
+        pins::issue_pin(&ctx.state.db, &ctx.state.links, ctx.session.id_hash(), email.as_str(), ctx.now, |pin| {
             (
                 "Codice di verifica per il pagamento pagoPA".to_owned(),
                 format!(
@@ -182,7 +184,7 @@ pub fn email(ctx: &mut Ctx<'_>) -> Result<Response, PageError> {
 
 /// `POST /carrello/pin`.
 pub fn pin(ctx: &mut Ctx<'_>) -> Result<Response, PageError> {
-    match portal::check_pin(&ctx.state.db, &ctx.state.links, ctx.session.id_hash(), &ctx.form.text("pin"), ctx.now) {
+    match pins::check_pin(&ctx.state.db, &ctx.state.links, ctx.session.id_hash(), &ctx.form.text("pin"), ctx.now) {
         Ok(email) => {
             ctx.session.data.verified_email = Some(email);
             ctx.session.data.pending_email = None;
@@ -209,7 +211,7 @@ pub fn pay(ctx: &mut Ctx<'_>) -> Result<Response, PageError> {
         ctx.session.flash("danger", "Verifica il tuo indirizzo e-mail prima di pagare.");
         return Ok(ctx.redirect("/carrello"));
     };
-    let views = match portal::load_cart(&ctx.state.db, &ctx.session.cart_lines(), ctx.now.today()) {
+    let views = match carts::load_cart(&ctx.state.db, &ctx.session.cart_lines(), ctx.now.today()) {
         Ok(views) if !views.is_empty() => views,
         Ok(_) => return Err(PortalError::EmptyCart.into()),
         Err(err) => return Err(err.into()),
@@ -219,7 +221,7 @@ pub fn pay(ctx: &mut Ctx<'_>) -> Result<Response, PageError> {
         payer_email: Some(&email),
         citizen_id: citizen.as_ref().map(|c| c.fiscal_code.as_str()),
     };
-    let cart = portal::prepare_cart(&ctx.state.db, &views, &new, ctx.now)?;
+    let cart = carts::prepare_cart(&ctx.state.db, &views, &new, ctx.now)?;
     let base = ctx.public_url();
     let request = checkout::Cart {
         notices: checkout::CartNotice::of_views(&views),
@@ -237,7 +239,7 @@ pub fn pay(ctx: &mut Ctx<'_>) -> Result<Response, PageError> {
     let base_url = node.base_url.as_ref().map_or("", HttpUrl::as_str);
     match checkout::create_cart(base_url, node.subscription_key.expose(), &request, false) {
         Ok(url) => {
-            if let Err(err) = portal::cart_sent(&ctx.state.db, cart.id, Some(&url), ctx.now) {
+            if let Err(err) = carts::cart_sent(&ctx.state.db, cart.id, Some(&url), ctx.now) {
                 return Err(err.into());
             }
             tracing::info!(cart = %cart.token, "cart sent to Checkout");
@@ -245,7 +247,7 @@ pub fn pay(ctx: &mut Ctx<'_>) -> Result<Response, PageError> {
         }
         Err(err) => {
             tracing::error!(error = %err, "Checkout refused or unreachable");
-            let _ = portal::cart_sent(&ctx.state.db, cart.id, None, ctx.now);
+            let _ = carts::cart_sent(&ctx.state.db, cart.id, None, ctx.now);
             ctx.session.flash("danger", "Il servizio pagoPA non è raggiungibile in questo momento. Nessun pagamento è stato effettuato: riprova tra qualche minuto.");
             Ok(ctx.redirect("/carrello"))
         }
@@ -257,7 +259,7 @@ fn own_cart(ctx: &Ctx<'_>, token: &str) -> Result<Option<CartOutcome>, PortalErr
     if token.len() != 32 || !token.bytes().all(|b| b.is_ascii_hexdigit()) {
         return Ok(None);
     }
-    Ok(portal::cart_outcome(&ctx.state.db, token)?.filter(|o| o.cart.session_hash == ctx.session.id_hash()))
+    Ok(carts::cart_outcome(&ctx.state.db, token)?.filter(|o| o.cart.session_hash == ctx.session.id_hash()))
 }
 
 /// `GET /carrello/esito/{token}`: waits for the receipts, then shows the outcome.
@@ -295,7 +297,7 @@ pub fn outcome(ctx: &mut Ctx<'_>, token: &str) -> Result<Response, PageError> {
             links.join("\n")
         );
         let mail = found.cart.payer_email.as_deref().map(|to| (to, "Ricevuta del pagamento pagoPA", body.as_str()));
-        if let Err(err) = portal::cart_paid(&ctx.state.db, found.cart.id, mail, ctx.now) {
+        if let Err(err) = carts::cart_paid(&ctx.state.db, found.cart.id, mail, ctx.now) {
             return Err(err.into());
         }
         let paid: Vec<String> = found.cart.items.iter().map(|i| i.notice_number.clone()).collect();
@@ -346,7 +348,7 @@ pub fn abandoned(ctx: &mut Ctx<'_>, token: &str, cancelled: bool) -> Result<Resp
         return Ok(ctx.redirect(&format!("/carrello/esito/{token}")));
     }
     if found.cart.state == CartState::InPayment
-        && let Err(err) = portal::cart_abandoned(&ctx.state.db, found.cart.id, cancelled, ctx.now)
+        && let Err(err) = carts::cart_abandoned(&ctx.state.db, found.cart.id, cancelled, ctx.now)
     {
         return Err(err.into());
     }

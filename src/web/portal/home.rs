@@ -4,7 +4,7 @@ use maud::{Markup, html};
 
 use super::super::Response;
 use super::{Ctx, PageError};
-use crate::services::portal_catalog;
+use crate::services::portal::catalog;
 
 /// What the home page shows of one org.
 pub struct OrgCard {
@@ -17,7 +17,7 @@ pub struct OrgCard {
 
 /// `GET /`.
 pub fn page(ctx: &mut Ctx<'_>) -> Result<Response, PageError> {
-    match portal_catalog::orgs_in_production(&ctx.state.db) {
+    match catalog::orgs_in_production(&ctx.state.db) {
         Ok(list) => {
             let cards: Vec<OrgCard> = list
                 .into_iter()

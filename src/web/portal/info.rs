@@ -7,14 +7,13 @@ use maud::html;
 use super::super::Response;
 use super::super::ui::format::{date_it, datetime_it};
 use super::{Ctx, PageError};
-use crate::services::portal::PRIVACY_VERSION;
-use crate::services::portal_catalog::{self, OrgOffer};
-use crate::services::privacy_notices;
+use crate::services::portal::catalog::{self, OrgOffer};
+use crate::services::portal::privacy_notices::{self, PRIVACY_VERSION};
 use crate::store::privacy_notices::PrivacyNoticeRecord;
 
 /// An org in production with this IPA code, and its active spontaneous debt types.
 fn org_offer(ctx: &Ctx<'_>, ipa: &str) -> Option<OrgOffer> {
-    portal_catalog::org_offer(&ctx.state.db, ipa).unwrap_or_else(|err| {
+    catalog::org_offer(&ctx.state.db, ipa).unwrap_or_else(|err| {
         tracing::error!(error = %err, "cannot read org");
         None
     })
@@ -145,7 +144,7 @@ pub fn outbox(ctx: &mut Ctx<'_>) -> Result<Response, PageError> {
     if !ctx.state.demo {
         return Err(PageError::NotFound);
     }
-    let mails = match crate::services::mail::recent(&ctx.state.db, 50) {
+    let mails = match crate::services::portal::mail::recent(&ctx.state.db, 50) {
         Ok(list) => list,
         Err(err) => {
             tracing::error!(error = %err, "cannot read the outbox");

@@ -9,15 +9,16 @@ use super::{Ctx, PageError, euro, grouped};
 use crate::domain::form::{AMOUNT_FIELD, AmountRule, FieldKind, FieldProblem, FormDefinition};
 use crate::domain::{Cents, NoticeNumber};
 use crate::services::payments::PaymentView;
-use crate::services::portal::{self, CartLine, PortalError};
-use crate::services::portal_catalog;
-use crate::services::spontaneous::{self, Debtor};
+use crate::services::portal::PortalError;
+use crate::services::portal::carts::{self, CartLine};
+use crate::services::portal::catalog;
+use crate::services::portal::spontaneous::{self, Debtor};
 use crate::store::debt_types::DebtTypeRecord;
 use crate::store::orgs::OrgRecord;
 
 /// The org (in production, offering spontaneous payments) and its active spontaneous debt type.
 fn spontaneous_type(ctx: &Ctx<'_>, ipa: &str, code: &str) -> Option<(OrgRecord, DebtTypeRecord)> {
-    portal_catalog::spontaneous_type(&ctx.state.db, ipa, code).unwrap_or_else(|err| {
+    catalog::spontaneous_type(&ctx.state.db, ipa, code).unwrap_or_else(|err| {
         tracing::error!(error = %err, "cannot read debt type");
         None
     })
@@ -228,7 +229,7 @@ pub fn spontaneous_post(ctx: &mut Ctx<'_>) -> Result<Response, PageError> {
     if pay_now {
         // Room in the cart is checked before anything is stored.
         let lines = ctx.session.cart_lines();
-        if let Err(err) = portal::check_room_for_new(&ctx.state.db, &lines, ctx.now.today()) {
+        if let Err(err) = carts::check_room_for_new(&ctx.state.db, &lines, ctx.now.today()) {
             return Err(err.into());
         }
     }
@@ -336,8 +337,8 @@ pub fn notice_search(ctx: &mut Ctx<'_>) -> Result<Response, PageError> {
 /// `POST /avviso`: looks the notice up as verify would.
 pub fn notice_post(ctx: &mut Ctx<'_>) -> Result<Response, PageError> {
     let (org, code) = (ctx.form.text("ente"), ctx.form.text("avviso"));
-    let found = portal::parse_notice_code(&ctx.state.db, &org, &code)
-        .and_then(|notice| portal::find_payable(&ctx.state.db, &org, &notice, ctx.now.today()));
+    let found = carts::parse_notice_code(&ctx.state.db, &org, &code)
+        .and_then(|notice| carts::find_payable(&ctx.state.db, &org, &notice, ctx.now.today()));
     match found {
         Ok(view) => {
             let body = notice_view(ctx, &view);
@@ -355,9 +356,9 @@ pub fn notice_post(ctx: &mut Ctx<'_>) -> Result<Response, PageError> {
 /// Adds a notice to the session's cart after checking it again.
 pub fn add_to_cart(ctx: &mut Ctx<'_>, org_fiscal_code: &str, notice: &NoticeNumber) -> Result<(), PortalError> {
     let lines = ctx.session.cart_lines();
-    let views = portal::load_cart(&ctx.state.db, &lines, ctx.now.today())?;
-    let view = portal::find_payable(&ctx.state.db, org_fiscal_code, notice, ctx.now.today())?;
-    portal::check_add(&views, &view)?;
+    let views = carts::load_cart(&ctx.state.db, &lines, ctx.now.today())?;
+    let view = carts::find_payable(&ctx.state.db, org_fiscal_code, notice, ctx.now.today())?;
+    carts::check_add(&views, &view)?;
     let line = CartLine { org_fiscal_code: view.org.fiscal_code.clone(), notice_number: notice.as_str().to_owned() };
     ctx.session.data.cart.push((line.org_fiscal_code, line.notice_number));
     ctx.session.touch();
@@ -379,10 +380,10 @@ pub fn notice_pdf(ctx: &mut Ctx<'_>, ipa: &str, file: &str) -> Result<Response, 
     if !ctx.state.links.verify_notice(ipa, notice, signature) {
         return Err(PageError::Forbidden("Il collegamento all'avviso non è valido."));
     }
-    let view = match crate::services::documents::notice_view(
+    let view = match crate::services::debts::documents::notice_view(
         &ctx.state.db,
         ipa,
-        &crate::services::documents::NoticeKey::NoticeNumber(notice.to_owned()),
+        &crate::services::debts::documents::NoticeKey::NoticeNumber(notice.to_owned()),
     ) {
         Ok(view) => view,
         Err(err) if err.is_user_error() => return Err(PageError::NotFound),

@@ -10,7 +10,7 @@ use super::{Ctx, PageError};
 use crate::config::HttpUrl;
 use crate::domain::{Cents, Email};
 use crate::pagopa::checkout;
-use crate::services::sil_sessions::{self, Return, ShowMode};
+use crate::services::sil::sessions::{self as sil_sessions, Return, ShowMode};
 
 /// `GET /sil/{token}`.
 pub fn landing(ctx: &mut Ctx<'_>, token: &str) -> Result<Response, PageError> {

@@ -1,0 +1,14 @@
+//! Administration: what an installation and each org are set up with, and who may do what. Orgs
+//! (with their logo), operators (login, roles, passwords; an org admin's management of their own
+//! operators), debt types, API tokens, what an operator may reach (`access`), password hashing,
+//! and the back office's reading of the audit journal.
+
+pub mod access;
+pub mod api_tokens;
+pub mod audit_log;
+pub mod debt_types;
+pub mod logo;
+pub mod operators;
+pub mod org_operators;
+pub mod orgs;
+pub mod passwords;

@@ -1,0 +1,363 @@
+//! The data of printable documents: the payment notice (avviso pagoPA) of a debt and the receipt
+//! (quietanza) of a payment, loaded from the store and checked, as typed views that
+//! `crate::pdf` renders.
+//!
+//! Owns: which records a document shows and the rules of what appears on it (the due date only when
+//! the debt type prints it, the Poste bollettino only with a postal account and the Poste
+//! authorization, the QR and Data Matrix strings).
+//! Must never: format for a surface (dates, amounts and codes stay typed; `crate::pdf` formats).
+//! Implements: `shared/reference/pagopa.md` §3, `shared/reference/mypay.md` §1.8.
+
+use jiff::civil::Date;
+
+use crate::domain::notice_codes::{self, PosteParty};
+use crate::domain::{Cents, NoticeNumber, OrgFiscalCode};
+use crate::services::ServiceError;
+use crate::store::debt_types::{self, DebtTypeRecord};
+use crate::store::debts::{self, DebtRecord};
+use crate::store::orgs::{self, LogoRecord, OrgRecord};
+use crate::store::receipts::{self, ReceiptRecord};
+use crate::store::{Conn, Db};
+
+pub use crate::pdf::input::{
+    LogoView, NoticeOrgView, NoticeView, PartyView, PostalView, ReceiptView, SecondLanguage, TransferView,
+};
+
+/// How to find the debt of a notice.
+#[derive(Debug, Clone)]
+pub enum NoticeKey {
+    /// The 18-digit notice number (spaces allowed).
+    NoticeNumber(String),
+    Iud(String),
+}
+
+/// The notice of org `ipa`'s debt with this key.
+pub fn notice_view(db: &Db, ipa: &str, key: &NoticeKey) -> Result<NoticeView, ServiceError> {
+    db.read(|conn| {
+        let org = find_org(conn, ipa)?;
+        let debt = match key {
+            NoticeKey::NoticeNumber(text) => {
+                let notice =
+                    NoticeNumber::parse_loose(text).map_err(|err| ServiceError::invalid("nav", err.to_string()))?;
+                debts::find_debt_by_iuv(conn, org.id, notice.iuv().as_str())?
+                    .filter(|d| d.notice_number.as_deref() == Some(notice.as_str()))
+            }
+            NoticeKey::Iud(iud) => debts::find_debt_by_iud(conn, org.id, iud)?,
+        }
+        .ok_or_else(|| ServiceError::NotFound(format!("notice {key:?} in org {}", org.ipa_code)))?;
+        notice_view_in(conn, &org, &debt)
+    })
+}
+
+/// The notice of org `ipa`'s debt with this notice number, alone in a ZIP (`avviso_<IUV>.pdf`), as
+/// the SIL's `paaSILImportaDovuto` with action `S` returns it.
+pub fn notice_zip(db: &Db, ipa: &str, notice: &str) -> Result<Vec<u8>, ServiceError> {
+    let view = notice_view(db, ipa, &NoticeKey::NoticeNumber(notice.to_owned()))?;
+    let mut zip = std::io::Cursor::new(Vec::new());
+    crate::pdf::write_notices_zip(&mut zip, std::iter::once(Ok::<_, ServiceError>(view)))
+        .map_err(|err| ServiceError::Internal(format!("notice ZIP: {err}")))?;
+    Ok(zip.into_inner())
+}
+
+/// The notices of org `ipa`'s debts with these IUDs, loaded one at a time as the iterator is
+/// consumed (a bulk ZIP never holds more than one notice in memory).
+pub fn notice_views<'a>(
+    db: &'a Db,
+    ipa: &'a str,
+    iuds: &'a [String],
+) -> impl Iterator<Item = Result<NoticeView, ServiceError>> + 'a {
+    iuds.iter().map(move |iud| notice_view(db, ipa, &NoticeKey::Iud(iud.clone())))
+}
+
+fn find_org(conn: &Conn, ipa: &str) -> Result<OrgRecord, ServiceError> {
+    orgs::find_org_by_ipa(conn, ipa)?.ok_or_else(|| ServiceError::NotFound(format!("org {ipa}")))
+}
+
+fn notice_view_in(conn: &Conn, org: &OrgRecord, debt: &DebtRecord) -> Result<NoticeView, ServiceError> {
+    let debt_type = debt_types::find_debt_type_by_id(conn, org.id, debt.debt_type_id)?
+        .ok_or_else(|| ServiceError::NotFound(format!("debt type of debt {}", debt.iud)))?;
+    let logo = orgs::find_org_logo(conn, org.id)?;
+    build_notice(org, logo, &debt_type, debt)
+}
+
+/// Builds the notice of `debt` from its records: the rules of what a notice shows, without the
+/// store (the benchmark and the bulk export call it directly).
+pub fn build_notice(
+    org: &OrgRecord,
+    logo: Option<LogoRecord>,
+    debt_type: &DebtTypeRecord,
+    debt: &DebtRecord,
+) -> Result<NoticeView, ServiceError> {
+    if debt_type.disable_notice_print {
+        return Err(ServiceError::Conflict(format!("notice printing is disabled for debt type {}", debt_type.code)));
+    }
+    if debt.state.is_final() {
+        return Err(ServiceError::Conflict(format!(
+            "debt {} is {}: it has no notice to pay",
+            debt.iud,
+            debt.state.code()
+        )));
+    }
+    let notice_number = debt
+        .notice_number
+        .as_deref()
+        .ok_or_else(|| ServiceError::Conflict(format!("debt {} has no notice number", debt.iud)))
+        .and_then(|n| NoticeNumber::parse(n).map_err(|err| ServiceError::Internal(err.to_string())))?;
+    let org_code = OrgFiscalCode::parse(&org.fiscal_code).map_err(|err| ServiceError::Internal(err.to_string()))?;
+    let amount = Cents::new(debt.amount_cents);
+    let qr_payload = notice_codes::qr_payload(&notice_number, &org_code, amount)
+        .map_err(|err| ServiceError::invalid("amount", err.to_string()))?;
+    let due_date =
+        if debt_type.print_due_date { debt.due_date.as_deref().and_then(|d| d.parse::<Date>().ok()) } else { None };
+    let debtor_id = (!debt.debtor_id.eq_ignore_ascii_case("ANONIMO")).then(|| debt.debtor_id.clone());
+    let postal = postal_view(org, debt_type, debt, &notice_number, &org_code);
+    Ok(NoticeView {
+        language: org.notice_language.as_deref().and_then(SecondLanguage::from_code),
+        org: NoticeOrgView {
+            name: org.name.clone(),
+            fiscal_code: org.fiscal_code.clone(),
+            sector: debt_type.sector.clone(),
+            contacts: org_contacts(org),
+            cbill_code: org.cbill_code.clone(),
+            logo: logo.map(|l| LogoView { bytes: l.bytes, mime: l.mime }),
+        },
+        debtor_name: debt.debtor_name.clone(),
+        debtor_id,
+        debtor_address: debtor_address(debt),
+        subject: debt.causale.clone(),
+        amount,
+        due_date,
+        notice_number,
+        iuv: debt.iuv.clone().unwrap_or_default(),
+        qr_payload,
+        postal,
+    })
+}
+
+/// The bollettino, when the debt type (or else the org) has a postal account and the org holds
+/// Poste's authorization (mypay.md §1.8). An amount or account the Data Matrix cannot carry
+/// leaves the bollettino out: the pagoPA part of the notice still pays it.
+fn postal_view(
+    org: &OrgRecord,
+    debt_type: &DebtTypeRecord,
+    debt: &DebtRecord,
+    notice: &NoticeNumber,
+    org_code: &OrgFiscalCode,
+) -> Option<PostalView> {
+    let authorization = org.poste_authorization.as_deref().filter(|a| !a.trim().is_empty())?;
+    let account = debt_type.postal_account.as_deref().or(org.postal_account.as_deref())?;
+    let holder = debt_type
+        .postal_account_holder
+        .as_deref()
+        .or(org.postal_account_holder.as_deref())
+        .unwrap_or(org.name.as_str());
+    let party = PosteParty { debtor_id: &debt.debtor_id, debtor_name: &debt.debtor_name, subject: &debt.causale };
+    match notice_codes::poste_datamatrix(notice, account, Cents::new(debt.amount_cents), org_code, party) {
+        Ok(datamatrix) => Some(PostalView {
+            account: account.to_owned(),
+            holder: holder.to_owned(),
+            authorization: authorization.to_owned(),
+            datamatrix,
+        }),
+        Err(err) => {
+            tracing::warn!(iud = %debt.iud, "notice without the Poste bollettino: {err}");
+            None
+        }
+    }
+}
+
+/// The org's contact channels: its address, then phone, e-mail and website.
+fn org_contacts(org: &OrgRecord) -> Vec<String> {
+    let mut out = Vec::new();
+    let street = join_some(&[org.address.as_deref(), org.civic_number.as_deref()], " ");
+    let place = join_some(&[org.postal_code.as_deref(), org.city.as_deref()], " ");
+    let place = match (&place, &org.province) {
+        (Some(p), Some(prov)) => Some(format!("{p} ({prov})")),
+        _ => place,
+    };
+    if let Some(address) = join_some(&[street.as_deref(), place.as_deref()], ", ") {
+        out.push(address);
+    }
+    for item in [&org.phone, &org.email, &org.website].into_iter().flatten() {
+        out.push(item.trim_start_matches("https://").trim_start_matches("http://").to_owned());
+    }
+    out
+}
+
+fn debtor_address(debt: &DebtRecord) -> Option<String> {
+    let street = join_some(&[debt.debtor_address.as_deref(), debt.debtor_civic_number.as_deref()], " ");
+    let place = join_some(&[debt.debtor_postal_code.as_deref(), debt.debtor_city.as_deref()], " ");
+    let place = match (&place, &debt.debtor_province) {
+        (Some(p), Some(prov)) => Some(format!("{p} ({prov})")),
+        _ => place,
+    };
+    join_some(&[street.as_deref(), place.as_deref()], ", ")
+}
+
+fn join_some(parts: &[Option<&str>], sep: &str) -> Option<String> {
+    let parts: Vec<&str> = parts.iter().flatten().map(|p| p.trim()).filter(|p| !p.is_empty()).collect();
+    (!parts.is_empty()).then(|| parts.join(sep))
+}
+
+/// The receipt of org `ipa` for `iuv`: the one with `receipt_id` when given, else the first
+/// successful one.
+pub fn receipt_view(db: &Db, ipa: &str, iuv: &str, receipt_id: Option<&str>) -> Result<ReceiptView, ServiceError> {
+    db.read(|conn| {
+        let org = find_org(conn, ipa)?;
+        let all = receipts::list_receipts_for_iuv(conn, org.id, iuv.trim())?;
+        let found = match receipt_id {
+            Some(id) => all.into_iter().find(|r| r.receipt_id == id),
+            None => all.into_iter().find(|r| r.pays()),
+        };
+        let record = found.ok_or_else(|| {
+            ServiceError::NotFound(match receipt_id {
+                Some(id) => format!("receipt {id} for IUV {iuv} in org {}", org.ipa_code),
+                None => format!("successful receipt for IUV {iuv} in org {}", org.ipa_code),
+            })
+        })?;
+        Ok(build_receipt(&org, record))
+    })
+}
+
+/// The receipt view of a stored receipt, with its org.
+pub fn stored_receipt_view(db: &Db, r: ReceiptRecord) -> Result<ReceiptView, ServiceError> {
+    let org = db
+        .read(|conn| orgs::find_org_by_id(conn, r.org_id))?
+        .ok_or_else(|| ServiceError::NotFound(format!("org {} of receipt {}", r.org_id, r.receipt_id)))?;
+    Ok(build_receipt(&org, r))
+}
+
+/// Builds the receipt view of a stored receipt.
+pub fn build_receipt(org: &OrgRecord, r: ReceiptRecord) -> ReceiptView {
+    ReceiptView {
+        org_name: if r.company_name.trim().is_empty() { org.name.clone() } else { r.company_name },
+        org_fiscal_code: org.fiscal_code.clone(),
+        office_name: r.office_name,
+        ok: r.outcome == "OK",
+        debtor: PartyView { name: r.debtor.name, id: r.debtor.id },
+        payer: r.payer.map(|p| PartyView { name: p.name, id: p.id }),
+        amount: Cents::new(r.amount_cents),
+        fee: r.fee_cents.map(Cents::new),
+        paid_at: r.payment_date_time.as_deref().and_then(crate::clock::rome_local),
+        psp_name: r.psp_company_name,
+        psp_id: r.psp_id,
+        payment_method: r.payment_method,
+        receipt_id: r.receipt_id,
+        iuv: r.iuv,
+        notice_number: NoticeNumber::parse(&r.notice_number).ok(),
+        description: r.description,
+        transfers: r
+            .transfers
+            .into_iter()
+            .map(|t| TransferView {
+                index: t.index,
+                fiscal_code: t.fiscal_code,
+                company_name: t.company_name,
+                iban: t.iban,
+                remittance: t.remittance,
+                amount: Cents::new(t.amount_cents),
+            })
+            .collect(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
+
+    use super::*;
+
+    fn records() -> (OrgRecord, DebtTypeRecord, DebtRecord) {
+        let org = OrgRecord {
+            name: "Comune di Esempio".into(),
+            fiscal_code: "01234567897".into(),
+            postal_account: Some("12345678".into()),
+            address: Some("Piazza del Municipio".into()),
+            civic_number: Some("1".into()),
+            postal_code: Some("20100".into()),
+            city: Some("Esempio".into()),
+            province: Some("MI".into()),
+            phone: Some("+39 02 0000000".into()),
+            website: Some("https://www.comune.esempio.it".into()),
+            ..OrgRecord::default()
+        };
+        let debt_type = DebtTypeRecord { code: "TARI".into(), print_due_date: true, ..DebtTypeRecord::default() };
+        let debt = DebtRecord {
+            iud: "X1".into(),
+            state: crate::domain::DebtState::Inserted,
+            notice_number: Some("301000000000000144".into()),
+            iuv: Some("01000000000000144".into()),
+            debtor_id: "RSSMRA85T10A562S".into(),
+            debtor_name: "Mario Rossi".into(),
+            due_date: Some("2026-12-31".into()),
+            amount_cents: 15_000,
+            causale: "TARI 2026".into(),
+            ..DebtRecord::default()
+        };
+        (org, debt_type, debt)
+    }
+
+    #[test]
+    fn a_notice_carries_the_qr_payload_and_the_due_date_when_printed() {
+        let (org, debt_type, debt) = records();
+        let view = build_notice(&org, None, &debt_type, &debt).unwrap();
+        assert_eq!(view.qr_payload, "PAGOPA|002|301000000000000144|01234567897|15000");
+        assert_eq!(view.due_date, Some(jiff::civil::date(2026, 12, 31)));
+        assert_eq!(view.org.contacts[0], "Piazza del Municipio 1, 20100 Esempio (MI)");
+        assert_eq!(view.org.contacts[2], "www.comune.esempio.it");
+        // No Poste authorization: no bollettino even with a postal account.
+        assert_eq!(view.postal, None);
+
+        let no_print = DebtTypeRecord { print_due_date: false, ..debt_type };
+        assert_eq!(build_notice(&org, None, &no_print, &debt).unwrap().due_date, None);
+    }
+
+    #[test]
+    fn the_bollettino_needs_the_authorization_and_an_amount_it_can_carry() {
+        let (mut org, debt_type, mut debt) = records();
+        org.poste_authorization = Some("AUT. DB/SSIC/E 12345 DEL 01/01/2020".into());
+        let view = build_notice(&org, None, &debt_type, &debt).unwrap();
+        let postal = view.postal.unwrap();
+        assert_eq!(postal.holder, "Comune di Esempio");
+        assert_eq!(postal.datamatrix.len(), 256);
+        debt.amount_cents = 99_999_999_999;
+        assert_eq!(build_notice(&org, None, &debt_type, &debt).unwrap().postal, None);
+    }
+
+    #[test]
+    fn annulled_and_anonymous_debts() {
+        let (org, debt_type, mut debt) = records();
+        debt.debtor_id = "ANONIMO".into();
+        assert_eq!(build_notice(&org, None, &debt_type, &debt).unwrap().debtor_id, None);
+        debt.state = crate::domain::DebtState::Annulled;
+        assert!(matches!(build_notice(&org, None, &debt_type, &debt), Err(ServiceError::Conflict(_))));
+    }
+
+    #[test]
+    fn receipt_times_are_italian_local_times() {
+        let at = |text: &str| crate::clock::rome_local(text).unwrap().strftime("%Y-%m-%dT%H:%M:%S").to_string();
+        assert_eq!(at("2026-05-01T10:15:00.123+02:00"), "2026-05-01T10:15:00");
+        assert_eq!(at("2026-05-01T08:15:00Z"), "2026-05-01T10:15:00");
+        assert_eq!(at("2026-05-01"), "2026-05-01T00:00:00");
+    }
+
+    #[test]
+    fn a_zip_holds_one_notice_per_debt_and_skips_the_unknown() {
+        let dir = tempfile::tempdir().unwrap();
+        let (db, _) = Db::open(&dir.path().join("mypay.db")).unwrap();
+        crate::services::demo::seed(&db, crate::clock::Now::at("2026-01-10T10:00:00Z".parse().unwrap())).unwrap();
+        let iuds: Vec<String> = vec!["TARI-2026-0001".into(), "TARI-2026-0002".into(), "NO-SUCH-DEBT".into()];
+        let mut buf = std::io::Cursor::new(Vec::new());
+        let summary =
+            crate::pdf::write_notices_zip(&mut buf, notice_views(&db, crate::services::demo::DEMO_IPA, &iuds)).unwrap();
+        assert_eq!(summary.written.len(), 2);
+        assert_eq!(summary.skipped.len(), 1);
+        let mut archive = zip::ZipArchive::new(std::io::Cursor::new(buf.into_inner())).unwrap();
+        assert_eq!(archive.len(), 2);
+        let mut first = archive.by_index(0).unwrap();
+        assert!(first.name().starts_with("avviso_") && first.name().ends_with(".pdf"));
+        let mut head = [0u8; 5];
+        std::io::Read::read_exact(&mut first, &mut head).unwrap();
+        assert_eq!(&head, b"%PDF-");
+    }
+}

@@ -1,0 +1,417 @@
+//! Receipt exports and expired-debts exports: a request is checked (MyPay's codes), recorded in
+//! state LOAD_EXPORT, then run: EXPORT_IN_ELAB → EXPORT_ESEGUITO (with a file, or without one when
+//! nothing matched) or ERROR_EXPORT. Files go under `<data_dir>/export/<ipa>/`.
+//!
+//! Selection (reference/mypay.md §3.2): successful receipts of the org, digital stamps excluded;
+//! by payment-outcome date (inclusive) or, incrementally, by the time the receipt was stored in
+//! [from, to); a human operator sees only the debt types enabled for them.
+
+use std::path::{Path, PathBuf};
+
+use jiff::civil::{Date, DateTime};
+
+use crate::clock::Now;
+use crate::domain::ExportState;
+use crate::flows::expired_export;
+use crate::flows::rt_export::{self, Version, ZipCsvWriter};
+use crate::services::admin::access::OrgAccess;
+use crate::store::exports::{self, ExportItem, ExportRecord, ExportSelection};
+use crate::store::{Db, StoreError, debt_types, operators, orgs};
+
+/// Why an export was refused or failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ExportError {
+    /// A request MyPay would refuse, with its code.
+    #[error("{code}: {message}")]
+    Invalid { code: &'static str, message: String },
+    #[error("{0} not found")]
+    NotFound(String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("cannot write the export file: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+fn invalid(code: &'static str, message: impl Into<String>) -> ExportError {
+    ExportError::Invalid { code, message: message.into() }
+}
+
+/// What to export.
+#[derive(Debug, Clone)]
+pub struct ExportRequest<'a> {
+    pub ipa: &'a str,
+    /// `1.0` .. `1.3`.
+    pub version: &'a str,
+    /// Inclusive dates `YYYY-MM-DD`, or for `incremental` local date-times `YYYY-MM-DDTHH:MM:SS`
+    /// (Europe/Rome) with `to` excluded.
+    pub from: &'a str,
+    pub to: &'a str,
+    pub incremental: bool,
+    pub with_receipt: bool,
+    pub debt_types: Vec<String>,
+    /// Who asks: `cli`, `operator:<username>`, `sil:<ipa>`.
+    pub requested_by: &'a str,
+    /// A human operator, whose debt-type enablement limits the selection.
+    pub operator: Option<&'a str>,
+}
+
+/// How an export ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExportOutcome {
+    pub export: ExportRecord,
+    /// The ZIP, or None when no row matched.
+    pub file: Option<PathBuf>,
+}
+
+fn local_to_utc(text: &str, field: &'static str) -> Result<String, ExportError> {
+    let code = if field == "from" { "PAA_DATE_FROM_NON_VALIDO" } else { "PAA_DATE_TO_NON_VALIDO" };
+    let local: DateTime = text.parse().map_err(|_| invalid(code, format!("{text:?} is not a date-time")))?;
+    let zoned =
+        local.to_zoned(crate::clock::rome()).map_err(|_| invalid(code, format!("{text:?} is not a date-time")))?;
+    Ok(crate::clock::iso(zoned.timestamp()))
+}
+
+/// The latest `limit` exports of the org with id `org_id`, newest first.
+pub fn list_exports(db: &Db, org_id: i64, limit: u32) -> Result<Vec<ExportRecord>, ExportError> {
+    Ok(db.read(|conn| exports::list_exports(conn, org_id, limit))?)
+}
+
+/// Export `id` of the org with id `org_id`, when that org has it.
+pub fn find_export(db: &Db, org_id: i64, id: i64) -> Result<Option<ExportRecord>, ExportError> {
+    Ok(db.read(|conn| exports::find_export(conn, org_id, id))?)
+}
+
+/// The latest `limit` exports of `access`'s org that it may see, newest first: every one for an
+/// admin; for an operator, their own requests and those limited to debt types enabled for them (an
+/// export holds the payments of its debt types, the same grant as the debt search).
+pub fn list_visible_exports(db: &Db, access: &OrgAccess, limit: u32) -> Result<Vec<ExportRecord>, ExportError> {
+    let all = list_exports(db, access.org.id, limit)?;
+    let enabled = enabled_codes(db, access)?;
+    Ok(all.into_iter().filter(|e| visible(access, enabled.as_deref(), e)).collect())
+}
+
+/// Export `id` of `access`'s org when it may see it (see [`list_visible_exports`]).
+pub fn find_visible_export(db: &Db, access: &OrgAccess, id: i64) -> Result<Option<ExportRecord>, ExportError> {
+    let enabled = enabled_codes(db, access)?;
+    Ok(find_export(db, access.org.id, id)?.filter(|e| visible(access, enabled.as_deref(), e)))
+}
+
+/// The codes of the debt types `access` may see; `None`: all of them.
+fn enabled_codes(db: &Db, access: &OrgAccess) -> Result<Option<Vec<String>>, ExportError> {
+    let Some(ids) = &access.allowed_types else { return Ok(None) };
+    let types = db.read(|conn| debt_types::list_debt_types(conn, access.org.id))?;
+    Ok(Some(types.into_iter().filter(|t| ids.contains(&t.id)).map(|t| t.code).collect()))
+}
+
+fn visible(access: &OrgAccess, enabled: Option<&[String]>, export: &ExportRecord) -> bool {
+    let Some(enabled) = enabled else { return true };
+    if export.requested_by == format!("operator:{}", access.username) {
+        return true;
+    }
+    // `;A;B;`: every type of the export must be one of the operator's; no list means every type.
+    export.debt_types.as_deref().is_some_and(|list| {
+        let mut codes = list.split(';').filter(|c| !c.is_empty()).peekable();
+        codes.peek().is_some() && codes.all(|c| enabled.iter().any(|e| e == c))
+    })
+}
+
+/// Checks and records the request; returns its record (state LOAD_EXPORT) and the normalized
+/// selection bounds. `now` bounds an incremental window: its end may not be in the future, or a
+/// receipt stored later with an earlier time could be skipped by both this export and the next.
+/// With `queue`, a job runs it in the background ([`ExportJob`]), queued in the same
+/// transaction so a request is never lost; without, the caller runs it with [`run_export`].
+pub fn request_export(db: &Db, req: &ExportRequest<'_>, queue: bool, now: Now) -> Result<ExportRecord, ExportError> {
+    let Some(_) = Version::parse(req.version) else {
+        return Err(invalid(
+            "PAA_VERSIONE_TRACCIATO_NON_VALIDA",
+            format!("version {:?} must be 1.0, 1.1, 1.2 or 1.3", req.version),
+        ));
+    };
+    let (from, to) = if req.incremental {
+        let (from, to) = (local_to_utc(req.from, "from")?, local_to_utc(req.to, "to")?);
+        if from >= to {
+            return Err(invalid("PAA_INTERVALLO_DATE_NON_VALIDO", "from must be before to"));
+        }
+        if to > now.iso() {
+            return Err(invalid("PAA_DATE_TO_NON_VALIDO", "an incremental export cannot end in the future"));
+        }
+        (from, to)
+    } else {
+        let from: Date = req
+            .from
+            .parse()
+            .map_err(|_| invalid("PAA_DATE_FROM_NON_VALIDO", format!("{:?} is not a date", req.from)))?;
+        let to: Date =
+            req.to.parse().map_err(|_| invalid("PAA_DATE_TO_NON_VALIDO", format!("{:?} is not a date", req.to)))?;
+        if from > to {
+            return Err(invalid("PAA_INTERVALLO_DATE_NON_VALIDO", format!("from {from} is after to {to}")));
+        }
+        (from.to_string(), to.to_string())
+    };
+    let now_text = now.iso();
+    db.write(|tx| {
+        let org =
+            orgs::find_org_by_ipa(tx, req.ipa)?.ok_or_else(|| ExportError::NotFound(format!("org {}", req.ipa)))?;
+        let mut types: Vec<String> = Vec::new();
+        for code in &req.debt_types {
+            if debt_types::find_debt_type(tx, org.id, code)?.is_none() {
+                return Err(invalid("PAA_IDENTIFICATIVO_TIPO_DOVUTO_NON_VALIDO", format!("unknown debt type {code}")));
+            }
+            types.push(code.clone());
+        }
+        if let Some(username) = req.operator {
+            let op = operators::find_operator(tx, username)?
+                .ok_or_else(|| ExportError::NotFound(format!("operator {username}")))?;
+            let role =
+                op.roles.iter().find(|(ipa, _)| ipa.eq_ignore_ascii_case(&org.ipa_code)).map(|(_, r)| r.as_str());
+            if !op.app_admin && role != Some("admin") {
+                let enabled: Vec<String> = op
+                    .debt_types
+                    .iter()
+                    .filter(|(ipa, _)| ipa.eq_ignore_ascii_case(&org.ipa_code))
+                    .map(|(_, c)| c.clone())
+                    .collect();
+                if types.is_empty() {
+                    types = enabled;
+                    if types.is_empty() {
+                        return Err(invalid(
+                            "PAA_IDENTIFICATIVO_TIPO_DOVUTO_NON_ABILITATO",
+                            "no debt type is enabled for you",
+                        ));
+                    }
+                } else if let Some(code) = types.iter().find(|c| !enabled.contains(c)) {
+                    return Err(invalid(
+                        "PAA_IDENTIFICATIVO_TIPO_DOVUTO_NON_ABILITATO",
+                        format!("debt type {code} is not enabled for you"),
+                    ));
+                }
+            }
+        }
+        let record = ExportRecord {
+            org_id: org.id,
+            kind: "RT".to_owned(),
+            version: req.version.trim().to_owned(),
+            date_from: from.clone(),
+            date_to: to.clone(),
+            incremental: req.incremental,
+            with_receipt: req.with_receipt,
+            debt_types: (!types.is_empty()).then(|| format!(";{};", types.join(";"))),
+            requested_by: req.requested_by.to_owned(),
+            state: ExportState::Queued,
+            requested_at: now_text.clone(),
+            ..ExportRecord::default()
+        };
+        let id = exports::insert_export(tx, &record, &now_text)?;
+        if queue {
+            crate::jobs::enqueue(tx, &crate::jobs::Job::Export { export_id: id }, now)?;
+        }
+        Ok(ExportRecord { id, ..record })
+    })
+}
+
+/// Runs a recorded export to its end state, streaming the rows into the ZIP; `progress` is called
+/// with the number of rows written so far, every few thousand rows.
+pub fn run_export(
+    db: &Db,
+    data_dir: &Path,
+    station_id: &str,
+    export: &ExportRecord,
+    now: Now,
+    progress: &mut dyn FnMut(u64),
+) -> Result<ExportOutcome, ExportError> {
+    let Some(org) = db.read(|c| orgs::find_org_by_id(c, export.org_id))? else {
+        return Err(ExportError::NotFound(format!("org {}", export.org_id)));
+    };
+    let version = Version::parse(&export.version)
+        .ok_or_else(|| invalid("PAA_VERSIONE_TRACCIATO_NON_VALIDA", export.version.clone()))?;
+    db.write(|tx| exports::update_export_state(tx, export.id, ExportState::InProgress, None, None, None, None))?;
+    let local = now.rome();
+    let stem = rt_export::file_stem(version, &org.ipa_code, export.id, &local);
+    let dir = data_dir.join("export").join(&org.ipa_code);
+    let header = rt_export::header(version, export.with_receipt);
+    let result = (|| -> Result<(u64, Option<PathBuf>), ExportError> {
+        let mut writer = ZipCsvWriter::create(&dir, &stem, &header)?;
+        let selection = ExportSelection {
+            org_id: org.id,
+            fiscal_code: &org.fiscal_code,
+            incremental: export.incremental,
+            from: &export.date_from,
+            to: &export.date_to,
+            debt_types: export.debt_types.as_deref(),
+            secondary: version == Version::V1_3,
+            with_receipt: export.with_receipt,
+        };
+        // One read transaction: the file is a consistent snapshot even while receipts keep arriving.
+        let n_rows = db.read_tx(|conn| {
+            exports::for_each_export_row(conn, &selection, |item| {
+                match item {
+                    ExportItem::Receipt(row) => {
+                        writer.row(&rt_export::row_fields(version, export.with_receipt, &org, station_id, row))?
+                    }
+                    ExportItem::External(row) => {
+                        writer.row(&rt_export::external_row_fields(version, export.with_receipt, &org, row))?
+                    }
+                }
+                Ok::<_, ExportError>(())
+            })
+        });
+        let n_rows = match n_rows {
+            Ok(n) => n,
+            Err(err) => {
+                writer.discard();
+                return Err(err);
+            }
+        };
+        progress(n_rows);
+        if n_rows == 0 {
+            writer.discard();
+            return Ok((0, None));
+        }
+        Ok((n_rows, Some(writer.finish()?)))
+    })();
+    let finished = now.iso();
+    match result {
+        Ok((n_rows, file)) => {
+            let name = file.as_ref().and_then(|f| f.file_name()).map(|n| n.to_string_lossy().into_owned());
+            let rows = i64::try_from(n_rows).unwrap_or(i64::MAX);
+            db.write(|tx| {
+                exports::update_export_state(
+                    tx,
+                    export.id,
+                    ExportState::Done,
+                    name.as_deref(),
+                    Some(rows),
+                    None,
+                    Some(&finished),
+                )
+            })?;
+            let export = db.read(|c| exports::find_export(c, org.id, export.id))?.unwrap_or_else(|| export.clone());
+            Ok(ExportOutcome { export, file })
+        }
+        Err(err) => {
+            let message = err.to_string();
+            db.write(|tx| {
+                exports::update_export_state(
+                    tx,
+                    export.id,
+                    ExportState::Failed,
+                    None,
+                    None,
+                    Some(&message),
+                    Some(&finished),
+                )
+            })?;
+            Err(err)
+        }
+    }
+}
+
+/// The expired-debts export of org `ipa`: open debts of types with a mandatory due date, due before
+/// `due_before`; `debt_types` optionally narrows the types. Runs at once.
+pub fn export_expired(
+    db: &Db,
+    data_dir: &Path,
+    ipa: &str,
+    due_before: &str,
+    debt_types: &[String],
+    requested_by: &str,
+    now: Now,
+) -> Result<ExportOutcome, ExportError> {
+    let due: Date =
+        due_before.parse().map_err(|_| invalid("PAA_DATE_TO_NON_VALIDO", format!("{due_before:?} is not a date")))?;
+    let now_text = now.iso();
+    let (org, record) = db.write(|tx| {
+        let org = orgs::find_org_by_ipa(tx, ipa)?.ok_or_else(|| ExportError::NotFound(format!("org {ipa}")))?;
+        for code in debt_types {
+            match debt_types::find_debt_type(tx, org.id, code)? {
+                Some(t) if t.due_date_mandatory => {}
+                Some(_) => {
+                    return Err(invalid(
+                        "PAA_IDENTIFICATIVO_TIPO_DOVUTO_NON_VALIDO",
+                        format!("debt type {code} has no mandatory due date"),
+                    ));
+                }
+                None => {
+                    return Err(invalid(
+                        "PAA_IDENTIFICATIVO_TIPO_DOVUTO_NON_VALIDO",
+                        format!("unknown debt type {code}"),
+                    ));
+                }
+            }
+        }
+        let record = ExportRecord {
+            org_id: org.id,
+            kind: "SCADUTI".to_owned(),
+            version: "1.0".to_owned(),
+            date_from: due.to_string(),
+            date_to: due.to_string(),
+            debt_types: (!debt_types.is_empty()).then(|| format!(";{};", debt_types.join(";"))),
+            requested_by: requested_by.to_owned(),
+            state: ExportState::Queued,
+            requested_at: now_text.clone(),
+            ..ExportRecord::default()
+        };
+        let id = exports::insert_export(tx, &record, &now_text)?;
+        Ok::<_, ExportError>((org, ExportRecord { id, ..record }))
+    })?;
+    let stem = expired_export::file_stem(record.id);
+    let dir = data_dir.join("export").join(&org.ipa_code);
+    let mut writer = ZipCsvWriter::create(&dir, &stem, &expired_export::HEADER)?;
+    let n_rows = db.read_tx(|conn| {
+        exports::for_each_expired_debt(conn, org.id, &due.to_string(), record.debt_types.as_deref(), |debt| {
+            writer.row(&expired_export::row_fields(debt))?;
+            Ok::<_, ExportError>(())
+        })
+    })?;
+    let file = if n_rows == 0 {
+        writer.discard();
+        None
+    } else {
+        Some(writer.finish()?)
+    };
+    let name = file.as_ref().and_then(|f| f.file_name()).map(|n| n.to_string_lossy().into_owned());
+    let rows = i64::try_from(n_rows).unwrap_or(i64::MAX);
+    db.write(|tx| {
+        exports::update_export_state(
+            tx,
+            record.id,
+            ExportState::Done,
+            name.as_deref(),
+            Some(rows),
+            None,
+            Some(&now_text),
+        )
+    })?;
+    let export = db.read(|c| exports::find_export(c, org.id, record.id))?.unwrap_or(record);
+    Ok(ExportOutcome { export, file })
+}
+
+/// Runs a queued export (`Job::Export`) to its end state.
+pub struct ExportJob {
+    pub data_dir: std::path::PathBuf,
+    /// The station id written in receipt exports.
+    pub station_id: String,
+}
+
+impl crate::jobs::Handler for ExportJob {
+    fn run(
+        &self,
+        ctx: &mut crate::jobs::JobCtx<'_>,
+        job: &crate::jobs::Job,
+    ) -> Result<crate::jobs::Step, crate::jobs::JobError> {
+        use crate::jobs::{Job, JobError, Step};
+        let Job::Export { export_id } = job else {
+            return Err(JobError::Failed(format!("not an export job: {job:?}")));
+        };
+        let export = ctx.db.read(|c| exports::find_export_by_id(c, *export_id))?;
+        let Some(export) = export.filter(|e| !e.state.is_final()) else {
+            return Ok(Step::Done);
+        };
+        match run_export(ctx.db, &self.data_dir, &self.station_id, &export, Now::read(), &mut |_| {}) {
+            Ok(_) => Ok(Step::Done),
+            // The request itself was refused: recorded as ERROR_EXPORT, nothing to retry.
+            Err(ExportError::Invalid { .. } | ExportError::NotFound(_)) => Ok(Step::Done),
+            Err(err) => Err(JobError::Failed(err.to_string())),
+        }
+    }
+}

@@ -1,0 +1,220 @@
+//! Carts: finding a payable notice, the cart's limits, carts handed to Checkout and their outcome
+//! read from the receipts.
+//!
+//! The Checkout call itself is made by the web adapter (`pagopa::checkout`) between
+//! [`prepare_cart`] and [`cart_sent`], so no transaction is held across HTTP.
+//! **Invariant:** a cart's outcome comes only from stored receipts, never from the browser.
+
+use jiff::civil::Date;
+
+use super::PortalError;
+use super::privacy_notices::PRIVACY_VERSION;
+use crate::clock::Now;
+use crate::domain::{ApplicationCode, CartState, Cents, Iuv, NoticeNumber};
+use crate::services::ids::random_hex;
+use crate::services::payments::{self, PaymentView};
+use crate::store::carts::{self, CartItemRecord, CartRecord};
+use crate::store::receipts::{self, ReceiptRecord};
+use crate::store::{Db, mail, orgs};
+
+/// pagoPA Checkout takes at most 5 notices per cart.
+pub const CART_MAX: usize = 5;
+
+/// A notice in a cart, as the session keeps it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CartLine {
+    pub org_fiscal_code: String,
+    pub notice_number: String,
+}
+
+/// Reads what a citizen typed as a notice code: 18 digits (spaces allowed) or an IUV of 17 (or 15,
+/// with the org's application code) characters.
+pub fn parse_notice_code(db: &Db, org_fiscal_code: &str, code: &str) -> Result<NoticeNumber, PortalError> {
+    let compact: String = code.chars().filter(|c| !matches!(c, ' ' | '\t' | '-')).collect();
+    if compact.len() == 18 {
+        return NoticeNumber::parse(&compact).map_err(|_| PortalError::BadNoticeCode);
+    }
+    let iuv = Iuv::parse(&compact).map_err(|_| PortalError::BadNoticeCode)?;
+    let app = db
+        .read(|conn| orgs::find_org_by_fiscal_code(conn, org_fiscal_code))?
+        .and_then(|org| org.application_code)
+        .and_then(|c| ApplicationCode::parse(&c).ok());
+    iuv.notice_number(app).ok_or(PortalError::BadNoticeCode)
+}
+
+/// Looks a notice up as the Node's verify does: unknown, paid, annulled and expired notices are
+/// refused with their [`PaymentError`].
+pub fn find_payable(
+    db: &Db,
+    org_fiscal_code: &str,
+    notice: &NoticeNumber,
+    today: Date,
+) -> Result<PaymentView, PortalError> {
+    Ok(payments::verify(db, org_fiscal_code.trim(), notice, today)?)
+}
+
+/// Checks that `new` may join a cart already holding `lines` (whose views are `current`).
+pub fn check_add(current: &[PaymentView], new: &PaymentView) -> Result<(), PortalError> {
+    if current.iter().any(|v| v.org.id == new.org.id && v.debt.id == new.debt.id) {
+        return Err(PortalError::AlreadyInCart);
+    }
+    check_room(current, is_multi(new))
+}
+
+/// Checks, before a spontaneous debt is created, that it could join the cart holding `lines`: the
+/// rules of [`check_add`] for a new single-beneficiary debt, so that nothing is stored for a
+/// payment the cart would then refuse.
+pub fn check_room_for_new(db: &Db, lines: &[CartLine], today: Date) -> Result<(), PortalError> {
+    if lines.len() >= CART_MAX {
+        return Err(PortalError::CartFull);
+    }
+    check_room(&load_cart(db, lines, today)?, false)
+}
+
+fn is_multi(view: &PaymentView) -> bool {
+    view.transfers.len() > 1
+}
+
+/// A multi-beneficiary debt is paid alone, and a cart holds at most [`CART_MAX`] debts.
+fn check_room(current: &[PaymentView], new_is_multi: bool) -> Result<(), PortalError> {
+    if !current.is_empty() && (new_is_multi || current.iter().any(is_multi)) {
+        return Err(PortalError::MultiBeneficiary);
+    }
+    if current.len() >= CART_MAX {
+        return Err(PortalError::CartFull);
+    }
+    Ok(())
+}
+
+/// Verifies every line of a cart again; a line that can no longer be paid fails the whole cart.
+pub fn load_cart(db: &Db, lines: &[CartLine], today: Date) -> Result<Vec<PaymentView>, PortalError> {
+    let mut views: Vec<PaymentView> = Vec::with_capacity(lines.len());
+    for line in lines {
+        let notice = NoticeNumber::parse(&line.notice_number).map_err(|_| PortalError::BadNoticeCode)?;
+        let view = find_payable(db, &line.org_fiscal_code, &notice, today)?;
+        check_add(&views, &view)?;
+        views.push(view);
+    }
+    Ok(views)
+}
+
+/// What [`prepare_cart`] needs besides the lines.
+#[derive(Debug, Clone)]
+pub struct NewCart<'a> {
+    pub session_hash: &'a str,
+    pub payer_email: Option<&'a str>,
+    pub citizen_id: Option<&'a str>,
+}
+
+/// Records a cart about to go to Checkout (state `IN_PAGAMENTO`) and the acceptance of each org's
+/// privacy notice; returns the cart with its new random token.
+pub fn prepare_cart(db: &Db, views: &[PaymentView], new: &NewCart<'_>, now: Now) -> Result<CartRecord, PortalError> {
+    if views.is_empty() {
+        return Err(PortalError::EmptyCart);
+    }
+    let total = views.iter().try_fold(0i64, |acc, v| acc.checked_add(v.amount().get())).unwrap_or(i64::MAX);
+    let items = views
+        .iter()
+        .zip(1..)
+        .map(|(v, position)| CartItemRecord {
+            position,
+            org_id: v.org.id,
+            debt_id: v.debt.id,
+            notice_number: v.debt.notice_number.clone().unwrap_or_default(),
+            amount_cents: v.amount().get(),
+        })
+        .collect();
+    let mut cart = CartRecord {
+        token: random_hex(16)?,
+        session_hash: new.session_hash.to_owned(),
+        state: CartState::InPayment,
+        payer_email: new.payer_email.map(str::to_owned),
+        citizen_id: new.citizen_id.map(str::to_owned),
+        total_cents: total,
+        items,
+        ..CartRecord::default()
+    };
+    let iso = now.iso();
+    db.write(|tx| {
+        cart.id = carts::insert_cart(tx, &cart, &iso)?;
+        let mut seen = Vec::new();
+        for v in views {
+            if !seen.contains(&v.org.id) {
+                seen.push(v.org.id);
+                carts::insert_privacy_acceptance(
+                    tx,
+                    v.org.id,
+                    PRIVACY_VERSION,
+                    Some(cart.id),
+                    new.session_hash,
+                    new.citizen_id,
+                    &iso,
+                )?;
+            }
+        }
+        Ok::<_, PortalError>(())
+    })?;
+    Ok(cart)
+}
+
+/// Records where Checkout sent the browser, or (`None`) that Checkout refused the cart.
+pub fn cart_sent(db: &Db, cart_id: i64, checkout_url: Option<&str>, now: Now) -> Result<(), PortalError> {
+    let state = if checkout_url.is_some() { CartState::InPayment } else { CartState::Failed };
+    Ok(db.write(|tx| carts::update_cart_state(tx, cart_id, state, checkout_url, &now.iso()))?)
+}
+
+/// A cart and what its receipts say.
+#[derive(Debug, Clone)]
+pub struct CartOutcome {
+    pub cart: CartRecord,
+    /// The receipts that paid the cart's debts, one per item when paid.
+    pub receipts: Vec<ReceiptRecord>,
+    /// Every item has a successful receipt.
+    pub paid: bool,
+}
+
+/// The cart with this token and whether its receipts have all arrived.
+pub fn cart_outcome(db: &Db, token: &str) -> Result<Option<CartOutcome>, PortalError> {
+    db.read_tx(|conn| {
+        let Some(cart) = carts::find_cart_by_token(conn, token)? else {
+            return Ok(None);
+        };
+        let mut found = Vec::new();
+        for item in &cart.items {
+            if let Some(r) = receipts::list_ok_receipts_for_debt(conn, item.debt_id)?.into_iter().next() {
+                found.push(r);
+            }
+        }
+        let paid = !cart.items.is_empty() && found.len() == cart.items.len();
+        Ok(Some(CartOutcome { cart, receipts: found, paid }))
+    })
+}
+
+/// Marks a paid cart `PAGATO`, queueing `mail` (recipient, subject, body) once.
+pub fn cart_paid(db: &Db, cart_id: i64, mail: Option<(&str, &str, &str)>, now: Now) -> Result<(), PortalError> {
+    db.write(|tx| {
+        carts::update_cart_state(tx, cart_id, CartState::Paid, None, &now.iso())?;
+        if let Some((to, subject, body)) = mail
+            && carts::update_cart_mail_queued(tx, cart_id, &now.iso())?
+        {
+            mail::insert_mail(tx, to, subject, body, &now.iso())?;
+        }
+        Ok::<_, PortalError>(())
+    })
+}
+
+/// Marks a cart cancelled (the citizen's choice at Checkout) or failed.
+pub fn cart_abandoned(db: &Db, cart_id: i64, cancelled: bool, now: Now) -> Result<(), PortalError> {
+    let state = if cancelled { CartState::Cancelled } else { CartState::Failed };
+    Ok(db.write(|tx| carts::update_cart_state(tx, cart_id, state, None, &now.iso()))?)
+}
+
+/// Whether a cart of this session paid the debt.
+pub fn session_paid(db: &Db, session_hash: &str, debt_id: i64) -> Result<bool, PortalError> {
+    Ok(db.read(|conn| carts::session_paid_debt(conn, session_hash, debt_id))?)
+}
+
+/// The amount shown for a cart.
+pub fn total(views: &[PaymentView]) -> Cents {
+    Cents::new(views.iter().map(|v| v.amount().get()).sum())
+}
