@@ -25,6 +25,16 @@
 //! token), `sessions` (web sessions, citizens' and operators'), `journal` (the group commit of
 //! exchange audit entries), `background` (the job handlers), `backup`, `demo`, and `testkit`
 //! (tests only).
+//!
+//! Errors, one per area, each converting with `From` from the areas it calls: [`ServiceError`] is
+//! the common refusal, the one of `admin`, `debts` and what the areas share;
+//! `payments::PaymentError` is what the station answers as `PAA_*` faults; `portal::PortalError`
+//! what the portal's pages say in Italian; `sil::SilError` MyPay's fault codes, the refusals of a
+//! SIL caller's credentials included. Two refusals keep a type because their adapters must tell
+//! them from a `ServiceError`: `admin::access::AccessError` (an operator at login, one answer for
+//! every refusal, or at an org: "not logged in" apart from "not yours") and
+//! `debts::exports::ExportError` (an export request refused with MyPay's code). `admin::logo`'s
+//! decoding errors never leave the area: `admin::orgs::set_logo` turns them into a `ServiceError`.
 
 pub mod admin;
 pub mod background;

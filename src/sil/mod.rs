@@ -19,8 +19,8 @@ use std::time::Instant;
 use crate::clock::Now;
 use crate::services::journal::{Journal, JournalEntry};
 use crate::services::links::Links;
-use crate::services::sil::access::{self, SilAccessError};
-use crate::services::sil::sessions::SilError;
+use crate::services::sil::SilError;
+use crate::services::sil::access;
 use crate::soap::{self, Element, XmlWriter};
 use crate::store::orgs::OrgRecord;
 use crate::store::{Db, StoreError};
@@ -52,29 +52,21 @@ impl From<SilError> for Fault {
     fn from(err: SilError) -> Fault {
         match err {
             SilError::Fault { code, description } => Fault { code, description },
+            SilError::UnknownOrg(ipa) => Fault::new("PAA_ENTE_NON_VALIDO", format!("ente {ipa} non valido")),
+            SilError::NotInProduction { ipa, state } => {
+                Fault::new("PAA_STATO_ENTE_NON_VALIDO", format!("ente {ipa} nello stato {}", state.code()))
+            }
+            SilError::BadPassword(ipa) => {
+                Fault::new("PAA_ENTE_NON_VALIDO", format!("password non valida per l'ente {ipa}"))
+            }
+            SilError::Throttled(ipa) => Fault::new(
+                "PAA_ENTE_NON_VALIDO",
+                format!("troppe password errate per l'ente {ipa}: riprovare tra 15 minuti"),
+            ),
             SilError::Service(inner) => {
                 tracing::error!(error = %inner, "SIL request failed");
                 Fault::new("PAA_SYSTEM_ERROR", "errore di sistema")
             }
-        }
-    }
-}
-
-impl From<SilAccessError> for Fault {
-    fn from(err: SilAccessError) -> Fault {
-        match err {
-            SilAccessError::UnknownOrg(ipa) => Fault::new("PAA_ENTE_NON_VALIDO", format!("ente {ipa} non valido")),
-            SilAccessError::NotInProduction { ipa, state } => {
-                Fault::new("PAA_STATO_ENTE_NON_VALIDO", format!("ente {ipa} nello stato {}", state.code()))
-            }
-            SilAccessError::BadPassword(ipa) => {
-                Fault::new("PAA_ENTE_NON_VALIDO", format!("password non valida per l'ente {ipa}"))
-            }
-            SilAccessError::Throttled(ipa) => Fault::new(
-                "PAA_ENTE_NON_VALIDO",
-                format!("troppe password errate per l'ente {ipa}: riprovare tra 15 minuti"),
-            ),
-            SilAccessError::Store(err) => err.into(),
         }
     }
 }

@@ -33,9 +33,17 @@ impl OrgAccess {
     }
 }
 
-/// Why access was refused.
+/// Why an operator was refused: at login, or at an org they may not reach. The login page shows
+/// one message for every login refusal, so that a visitor cannot tell which usernames exist.
 #[derive(Debug, thiserror::Error)]
 pub enum AccessError {
+    /// At login: an unknown username or a wrong password.
+    #[error("wrong username or password")]
+    WrongCredentials,
+    #[error("account locked until {0}")]
+    Locked(String),
+    #[error("account disabled")]
+    Disabled,
     /// Unknown or disabled operator: the session no longer stands for anyone.
     #[error("operator {0} is unknown or disabled")]
     NoOperator(String),

@@ -1,5 +1,6 @@
 //! Operators: creation, passwords, roles per org and enablement per debt type.
 
+use super::access::AccessError;
 use super::passwords;
 use crate::clock::Now;
 use crate::services::{Change, ServiceError, journal_change};
@@ -242,26 +243,6 @@ pub const MAX_FAILED_LOGINS: i64 = 5;
 /// How long a locked account stays locked.
 pub const LOCK_MINUTES: i64 = 15;
 
-/// Why a login was refused. The web layer shows one message for all of them, so that a visitor
-/// cannot tell which usernames exist.
-#[derive(Debug, thiserror::Error)]
-pub enum LoginError {
-    #[error("wrong username or password")]
-    WrongCredentials,
-    #[error("account locked until {0}")]
-    Locked(String),
-    #[error("account disabled")]
-    Disabled,
-    #[error(transparent)]
-    Service(#[from] ServiceError),
-}
-
-impl From<crate::store::StoreError> for LoginError {
-    fn from(err: crate::store::StoreError) -> LoginError {
-        LoginError::Service(ServiceError::Store(err))
-    }
-}
-
 /// Verifies `password` against a hash made once for this purpose, when there is no real one to
 /// check, so that every refusal costs one argon2id verification with the same parameters (a known
 /// username is not faster or slower than an unknown one, a locked account than an open one).
@@ -275,20 +256,20 @@ fn verify_against_nothing(password: &str) {
 /// a row the account is locked for [`LOCK_MINUTES`], and once that lock has passed the count starts
 /// again (a single wrong attempt does not lock it for another period). Every path verifies one hash,
 /// so timing reveals neither the username nor a lock.
-pub fn authenticate(db: &Db, username: &str, password: &str, now: Now) -> Result<OperatorRecord, LoginError> {
+pub fn authenticate(db: &Db, username: &str, password: &str, now: Now) -> Result<OperatorRecord, AccessError> {
     let now_text = now.iso();
     let Some(login) = db.read(|c| operators::find_login(c, username.trim()))? else {
         verify_against_nothing(password);
-        return Err(LoginError::WrongCredentials);
+        return Err(AccessError::WrongCredentials);
     };
     let id = login.id;
     if let Some(until) = login.locked_until.clone().filter(|u| *u > now_text) {
         verify_against_nothing(password);
-        return Err(LoginError::Locked(until));
+        return Err(AccessError::Locked(until));
     }
     let right = passwords::verify_password(password, &login.password_hash);
     if !login.active {
-        return Err(LoginError::Disabled);
+        return Err(AccessError::Disabled);
     }
     if !right {
         // A lock that has passed leaves a count of failures behind: the next period starts from zero.
@@ -298,12 +279,12 @@ pub fn authenticate(db: &Db, username: &str, password: &str, now: Now) -> Result
         db.write(|tx| operators::update_failed_login(tx, id, failed_before + 1, lock.as_deref()))?;
         tracing::warn!(target: "security", username, locked = lock.is_some(), "operator login refused: wrong password");
         return Err(match lock {
-            Some(until) => LoginError::Locked(until),
-            None => LoginError::WrongCredentials,
+            Some(until) => AccessError::Locked(until),
+            None => AccessError::WrongCredentials,
         });
     }
     db.write(|tx| operators::update_successful_login(tx, id))?;
-    db.read(|c| operators::find_operator(c, username.trim()))?.ok_or(LoginError::WrongCredentials)
+    db.read(|c| operators::find_operator(c, username.trim()))?.ok_or(AccessError::WrongCredentials)
 }
 
 /// What an operator session remembers of the password it was opened with: a digest of the stored
@@ -355,15 +336,15 @@ mod tests {
     fn a_passed_lock_does_not_come_back_after_one_wrong_attempt() {
         let (kit, at) = kit_with_operator();
         for _ in 1..MAX_FAILED_LOGINS {
-            assert!(matches!(authenticate(&kit.db, "mario", "wrong", at), Err(LoginError::WrongCredentials)));
+            assert!(matches!(authenticate(&kit.db, "mario", "wrong", at), Err(AccessError::WrongCredentials)));
         }
-        assert!(matches!(authenticate(&kit.db, "mario", "wrong", at), Err(LoginError::Locked(_))));
+        assert!(matches!(authenticate(&kit.db, "mario", "wrong", at), Err(AccessError::Locked(_))));
         assert!(
-            matches!(authenticate(&kit.db, "mario", PASSWORD, at), Err(LoginError::Locked(_))),
+            matches!(authenticate(&kit.db, "mario", PASSWORD, at), Err(AccessError::Locked(_))),
             "locked: even right"
         );
         let later = Now::at(at.instant() + jiff::SignedDuration::from_mins(LOCK_MINUTES + 1));
-        assert!(matches!(authenticate(&kit.db, "mario", "wrong", later), Err(LoginError::WrongCredentials)));
+        assert!(matches!(authenticate(&kit.db, "mario", "wrong", later), Err(AccessError::WrongCredentials)));
         assert!(authenticate(&kit.db, "mario", PASSWORD, later).is_ok());
     }
 

@@ -15,27 +15,11 @@ use std::time::{Duration, Instant};
 
 use sha2::{Digest, Sha256};
 
+use super::SilError;
 use crate::domain::OrgState;
 use crate::services::admin::passwords;
+use crate::store::Db;
 use crate::store::orgs::{self, OrgRecord};
-use crate::store::{Db, StoreError};
-
-/// Why a SIL caller was refused.
-#[derive(Debug, thiserror::Error)]
-pub enum SilAccessError {
-    #[error("org {0} is unknown")]
-    UnknownOrg(String),
-    /// The org exists but is not in production.
-    #[error("org {ipa} is in state {state}")]
-    NotInProduction { ipa: String, state: OrgState },
-    #[error("wrong SIL password for org {0}")]
-    BadPassword(String),
-    /// Too many wrong passwords from this address: refused without checking.
-    #[error("too many wrong SIL passwords for org {0} from this address")]
-    Throttled(String),
-    #[error(transparent)]
-    Store(#[from] StoreError),
-}
 
 /// Wrong passwords allowed for one org from one address within [`FAILURE_WINDOW`].
 pub const MAX_FAILURES: u32 = 10;
@@ -107,11 +91,10 @@ impl PasswordCache {
 }
 
 /// The org `ipa` if it exists and is in production (`ESERCIZIO`).
-pub fn org_in_production(db: &Db, ipa: &str) -> Result<OrgRecord, SilAccessError> {
-    let org =
-        db.read(|conn| orgs::find_org_by_ipa(conn, ipa))?.ok_or_else(|| SilAccessError::UnknownOrg(ipa.to_owned()))?;
+pub fn org_in_production(db: &Db, ipa: &str) -> Result<OrgRecord, SilError> {
+    let org = db.read(|conn| orgs::find_org_by_ipa(conn, ipa))?.ok_or_else(|| SilError::UnknownOrg(ipa.to_owned()))?;
     if org.state != OrgState::Production {
-        return Err(SilAccessError::NotInProduction { ipa: ipa.to_owned(), state: org.state });
+        return Err(SilError::NotInProduction { ipa: ipa.to_owned(), state: org.state });
     }
     Ok(org)
 }
@@ -124,10 +107,10 @@ pub fn authenticate(
     ipa: &str,
     password: Option<&str>,
     peer: Option<IpAddr>,
-) -> Result<OrgRecord, SilAccessError> {
+) -> Result<OrgRecord, SilError> {
     let org = org_in_production(db, ipa)?;
     if cache.throttled(ipa, peer) {
-        return Err(SilAccessError::Throttled(ipa.to_owned()));
+        return Err(SilError::Throttled(ipa.to_owned()));
     }
     let phc = db.read(|conn| orgs::find_sil_password_hash(conn, org.id))?;
     let password = password.map(str::trim).unwrap_or_default();
@@ -139,7 +122,7 @@ pub fn authenticate(
         _ => {
             cache.failed(ipa, peer);
             tracing::warn!(target: "security", ipa, ?peer, "wrong SIL password");
-            Err(SilAccessError::BadPassword(ipa.to_owned()))
+            Err(SilError::BadPassword(ipa.to_owned()))
         }
     }
 }

@@ -3,7 +3,7 @@
 //! debt in one transaction with its audit entry, refusals carrying the import's `PAA_IMPORT_*`
 //! codes as MyPay answers them.
 
-use super::sessions::{SilError, fault};
+use super::{SilError, fault};
 use crate::clock::Now;
 use crate::domain::debt_row::{self, DebtFields, RowError};
 use crate::domain::{DebtEvent, DebtState};

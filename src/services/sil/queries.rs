@@ -6,7 +6,8 @@
 
 use jiff::civil::Date;
 
-use super::sessions::{OutcomeLine, SilError, fault};
+use super::sessions::OutcomeLine;
+use super::{SilError, fault};
 use crate::domain::DebtState;
 use crate::store::debts::{self, DebtRecord};
 use crate::store::orgs::{self, OrgRecord};

@@ -17,6 +17,7 @@ use jiff::civil::Date;
 use jiff::{SignedDuration, Timestamp};
 use serde::{Deserialize, Serialize};
 
+use super::{SilError, fault};
 use crate::clock::Now;
 use crate::domain::debt_row::{self, BilancioField, DebtFields, RowError, SecondaryFields};
 use crate::domain::{CartState, Cents, NoticeNumber};
@@ -25,49 +26,20 @@ use crate::services::debts::{OrgScope, Source, insert_context, insert_valid, rul
 use crate::services::ids;
 use crate::services::links::Links;
 use crate::services::payments::{self, PaymentView};
+use crate::services::portal;
 use crate::services::portal::carts::NewCart;
-use crate::services::portal::{self, PortalError};
 use crate::store::carts::{self, CartRecord};
 use crate::store::debt_types::{self, DebtTypeRecord};
 use crate::store::debts::{self, DebtRecord};
 use crate::store::orgs::{self, OrgRecord};
 use crate::store::receipts::{self, ReceiptRecord};
 use crate::store::sil::{self, SilSessionRecord};
-use crate::store::{Db, StoreError, audit};
+use crate::store::{Db, audit};
 
 /// How long the landing URL of a session works (MyPay's cache lifetime).
 pub const SESSION_MINUTES: i64 = 60;
 /// At most this many debts in one session (one pagoPA cart).
 pub const MAX_ITEMS: usize = 5;
-
-/// A refusal with MyPay's fault code, or a system failure.
-#[derive(Debug, thiserror::Error)]
-pub enum SilError {
-    #[error("{code}: {description}")]
-    Fault { code: &'static str, description: String },
-    #[error(transparent)]
-    Service(#[from] ServiceError),
-}
-
-impl From<StoreError> for SilError {
-    fn from(err: StoreError) -> SilError {
-        SilError::Service(ServiceError::Store(err))
-    }
-}
-
-impl From<PortalError> for SilError {
-    fn from(err: PortalError) -> SilError {
-        match err {
-            PortalError::Service(inner) => SilError::Service(inner),
-            other => fault("PAA_SYSTEM_ERROR", other.to_string()),
-        }
-    }
-}
-
-/// A refusal with `code`.
-pub fn fault(code: &'static str, description: impl Into<String>) -> SilError {
-    SilError::Fault { code, description: description.into() }
-}
 
 /// `showMyPay`: a summary to confirm (`SHORT`, the default) or straight to Checkout (`NONE`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]

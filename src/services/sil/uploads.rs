@@ -9,7 +9,7 @@ use std::path::Path;
 
 use jiff::SignedDuration;
 
-use super::sessions::{SilError, fault};
+use super::{SilError, fault};
 use crate::clock::Now;
 use crate::services::debts::imports::{self, Limits, Upload};
 use crate::services::ids::random_hex;

@@ -9,9 +9,11 @@ use serde_json::{Value, json};
 use super::{ApiCtx, ApiError};
 use crate::domain::Cents;
 use crate::domain::debt_row::DebtFields;
+use crate::services::ServiceError;
 use crate::services::debts::{self as debt_service, DebtKey, Source};
+use crate::services::sil::SilError;
 use crate::services::sil::sessions::{
-    self as sil_sessions, NewSession, PaymentOutcome, SessionItem, SessionKind, SessionStatus, ShowMode, SilError,
+    self as sil_sessions, NewSession, PaymentOutcome, SessionItem, SessionKind, SessionStatus, ShowMode,
 };
 use crate::store::debts::DebtRecord;
 use crate::store::receipts::ReceiptRecord;
@@ -146,6 +148,11 @@ fn session_error(err: SilError) -> ApiError {
             ApiError::new(422, code, description, "Il pagamento non può essere avviato con questi dati.")
         }
         SilError::Service(err) => err.into(),
+        // Refusals of a SIL caller's credentials: the API authenticates by token, never by them.
+        other @ (SilError::UnknownOrg(_)
+        | SilError::NotInProduction { .. }
+        | SilError::BadPassword(_)
+        | SilError::Throttled(_)) => ServiceError::Internal(other.to_string()).into(),
     }
 }
 

@@ -3,7 +3,8 @@
 use maud::html;
 
 use super::{BoCtx, BoError};
-use crate::services::admin::operators::{self, LoginError};
+use crate::services::admin::access::AccessError;
+use crate::services::admin::operators;
 use crate::web::Response;
 
 /// The message of every refused login.
@@ -50,13 +51,19 @@ pub fn post(ctx: &mut BoCtx<'_>) -> Result<Response, BoError> {
             tracing::info!(target: "security", username = %op.username, "operator logged in");
             Ok(ctx.redirect("/operatore"))
         }
-        Err(LoginError::Service(err)) => {
+        Err(AccessError::Service(err)) => {
             tracing::error!(error = %err, "operator login failed");
             Err(BoError::Internal)
         }
         // One answer for an unknown user, a wrong password, a disabled or a locked account: which
         // one it was is for the log, not for whoever is trying usernames.
-        Err(LoginError::WrongCredentials | LoginError::Disabled | LoginError::Locked(_)) => form(ctx, Some(REFUSED)),
+        Err(
+            AccessError::WrongCredentials
+            | AccessError::Disabled
+            | AccessError::Locked(_)
+            | AccessError::NoOperator(_)
+            | AccessError::NotYours { .. },
+        ) => form(ctx, Some(REFUSED)),
     }
 }
 

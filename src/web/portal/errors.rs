@@ -10,7 +10,7 @@ use crate::oidc::OidcError;
 use crate::services::ServiceError;
 use crate::services::payments::PaymentError;
 use crate::services::portal::PortalError;
-use crate::services::sil::sessions::SilError;
+use crate::services::sil::SilError;
 
 /// Why a portal page is not shown.
 #[derive(Debug, thiserror::Error)]

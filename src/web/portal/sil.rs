@@ -10,13 +10,14 @@ use super::{Ctx, PageError};
 use crate::config::HttpUrl;
 use crate::domain::{Cents, Email};
 use crate::pagopa::checkout;
+use crate::services::sil::fault;
 use crate::services::sil::sessions::{self as sil_sessions, Return, ShowMode};
 
 /// `GET /sil/{token}`.
 pub fn landing(ctx: &mut Ctx<'_>, token: &str) -> Result<Response, PageError> {
     let landing = sil_sessions::landing(&ctx.state.db, token, ctx.now)?;
     if landing.started {
-        return Err(sil_sessions::fault("PAA_PAGAMENTO_IN_CORSO", "already started").into());
+        return Err(fault("PAA_PAGAMENTO_IN_CORSO", "already started").into());
     }
     if landing.show == ShowMode::None {
         return to_checkout(ctx, token, None);
