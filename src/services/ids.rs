@@ -1,5 +1,5 @@
-//! Random identifiers shared by every area: cart and session tokens, SIL session ids, API tokens,
-//! the installation's first key. Each is hex of fresh random bytes from the operating system.
+//! Random identifiers, shared by every area: cart and web-session tokens, SIL session ids and
+//! request tokens, API tokens, generated IUDs, the installation's signing key when first made.
 
 use crate::services::ServiceError;
 

@@ -43,7 +43,7 @@ pub fn parse_notice_code(db: &Db, org_fiscal_code: &str, code: &str) -> Result<N
 }
 
 /// Looks a notice up as the Node's verify does: unknown, paid, annulled and expired notices are
-/// refused with their [`PaymentError`].
+/// refused with their [`PaymentError`](crate::services::payments::PaymentError).
 pub fn find_payable(
     db: &Db,
     org_fiscal_code: &str,
