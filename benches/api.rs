@@ -6,7 +6,7 @@
 
 use std::time::{Duration, Instant};
 
-use mypay::store::Db;
+use mypay::testing::store::Db;
 
 #[path = "support/load.rs"]
 mod load;
@@ -37,9 +37,10 @@ fn main() {
     let data = tmp.path().join("data");
     let n_calls: usize = std::env::var("BENCH_CALLS").ok().and_then(|v| v.parse().ok()).unwrap_or(200);
     let (db, _) = Db::open(&data.join("mypay.db")).unwrap();
-    let now = mypay::clock::Now::read();
-    mypay::services::demo::seed(&db, now).unwrap();
-    let (_, token) = mypay::services::admin::api_tokens::create_token(&db, "bench", "c_esempio", "bench", now).unwrap();
+    let now = mypay::testing::clock::Now::read();
+    mypay::testing::services::demo::seed(&db, now).unwrap();
+    let (_, token) =
+        mypay::testing::services::admin::api_tokens::create_token(&db, "bench", "c_esempio", "bench", now).unwrap();
     drop(db);
 
     let demo = Demo::start(&data);

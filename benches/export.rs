@@ -7,21 +7,22 @@
 use std::process::Command;
 use std::time::Instant;
 
-use mypay::store::Db;
-use mypay::store::debts::{self, DebtRecord};
-use mypay::store::receipts::{self, PartyRecord, ReceiptRecord, ReceiptTransferRecord};
+use mypay::testing::store::Db;
+use mypay::testing::store::debts::{self, DebtRecord};
+use mypay::testing::store::receipts::{self, PartyRecord, ReceiptRecord, ReceiptTransferRecord};
 
 fn main() {
     let n: usize = std::env::var("BENCH_RECEIPTS").ok().and_then(|v| v.parse().ok()).unwrap_or(1_000_000);
     let tmp = tempfile::tempdir().unwrap();
     let data = tmp.path().join("data");
     let (db, _) = Db::open(&data.join("mypay.db")).unwrap();
-    mypay::services::demo::seed(&db, mypay::clock::Now::at("2026-11-30T00:00:00Z".parse().unwrap())).unwrap();
+    mypay::testing::services::demo::seed(&db, mypay::testing::clock::Now::at("2026-11-30T00:00:00Z".parse().unwrap()))
+        .unwrap();
     let (org_id, type_id) = db
         .read(|c| {
-            let org = mypay::store::orgs::find_org_by_ipa(c, "c_esempio")?.unwrap();
-            let t = mypay::store::debt_types::find_debt_type(c, org.id, "TARI")?.unwrap();
-            Ok::<_, mypay::store::StoreError>((org.id, t.id))
+            let org = mypay::testing::store::orgs::find_org_by_ipa(c, "c_esempio")?.unwrap();
+            let t = mypay::testing::store::debt_types::find_debt_type(c, org.id, "TARI")?.unwrap();
+            Ok::<_, mypay::testing::store::StoreError>((org.id, t.id))
         })
         .unwrap();
     let seeding = Instant::now();
@@ -35,7 +36,7 @@ fn main() {
                 iud: format!("BENCH-{i:07}"),
                 iuv: Some(iuv.clone()),
                 notice_number: Some(format!("3{iuv}")),
-                state: mypay::domain::DebtState::Paid,
+                state: mypay::testing::domain::DebtState::Paid,
                 debtor_kind: "F".into(),
                 debtor_id: "RSSMRA85T10A562S".into(),
                 debtor_name: "Mario Rossi".into(),
@@ -92,7 +93,7 @@ fn main() {
             };
             receipts::insert_receipt(tx, &receipt, "2026-11-30T09:15:00Z")?;
         }
-        Ok::<_, mypay::store::StoreError>(())
+        Ok::<_, mypay::testing::store::StoreError>(())
     })
     .unwrap();
     drop(db);

@@ -4,9 +4,9 @@
 
 use std::time::{Duration, Instant};
 
-use mypay::store::debt_types::DebtTypeRecord;
-use mypay::store::debts::DebtRecord;
-use mypay::store::orgs::OrgRecord;
+use mypay::testing::store::debt_types::DebtTypeRecord;
+use mypay::testing::store::debts::DebtRecord;
+use mypay::testing::store::orgs::OrgRecord;
 
 fn main() {
     let org = OrgRecord {
@@ -28,7 +28,7 @@ fn main() {
     };
     let debt = DebtRecord {
         iud: "B1".into(),
-        state: mypay::domain::DebtState::Inserted,
+        state: mypay::testing::domain::DebtState::Inserted,
         notice_number: Some("301000000000000144".into()),
         iuv: Some("01000000000000144".into()),
         debtor_id: "RSSMRA85T10A562S".into(),
@@ -44,12 +44,12 @@ fn main() {
         if !postal {
             org.poste_authorization = None;
         }
-        let view = mypay::services::debts::documents::build_notice(&org, None, &debt_type, &debt).unwrap();
-        let size = mypay::pdf::notice_pdf(&view).unwrap().len();
+        let view = mypay::testing::services::debts::documents::build_notice(&org, None, &debt_type, &debt).unwrap();
+        let size = mypay::testing::pdf::notice_pdf(&view).unwrap().len();
         let started = Instant::now();
         let mut n = 0u32;
         while started.elapsed() < Duration::from_secs(3) {
-            std::hint::black_box(mypay::pdf::notice_pdf(std::hint::black_box(&view)).unwrap());
+            std::hint::black_box(mypay::testing::pdf::notice_pdf(std::hint::black_box(&view)).unwrap());
             n += 1;
         }
         let per_second = f64::from(n) / started.elapsed().as_secs_f64();

@@ -10,12 +10,12 @@
 
 use std::time::Instant;
 
-use mypay::domain::DebtState;
-use mypay::services::admin::access::OrgAccess;
-use mypay::services::debts::search::{self as debt_search, Criteria};
-use mypay::store::debts::DebtRecord;
-use mypay::store::receipts::{PartyRecord, ReceiptRecord, ReceiptTransferRecord};
-use mypay::store::{Db, StoreError, debt_types, debts, orgs, receipts};
+use mypay::testing::domain::DebtState;
+use mypay::testing::services::admin::access::OrgAccess;
+use mypay::testing::services::debts::search::{self as debt_search, Criteria};
+use mypay::testing::store::debts::DebtRecord;
+use mypay::testing::store::receipts::{PartyRecord, ReceiptRecord, ReceiptTransferRecord};
+use mypay::testing::store::{Db, StoreError, debt_types, debts, orgs, receipts};
 
 const SURNAMES: [&str; 20] = [
     "Rossi", "Russo", "Ferrari", "Esposito", "Bianchi", "Romano", "Colombo", "Ricci", "Marino", "Greco", "Bruno",
@@ -81,9 +81,9 @@ fn fiscal_code(debtor: usize) -> String {
 
 /// The IUV17 and notice number of debt `i` (org segregation code 02, generator 00).
 fn iuv_of(i: usize) -> (String, String) {
-    let seg = mypay::domain::SegregationCode::parse("02").unwrap();
-    let generator = mypay::domain::GeneratorId::parse("00").unwrap();
-    let (iuv, notice) = mypay::domain::generate_iuv17(seg, generator, u64::try_from(i).unwrap() + 1).unwrap();
+    let seg = mypay::testing::domain::SegregationCode::parse("02").unwrap();
+    let generator = mypay::testing::domain::GeneratorId::parse("00").unwrap();
+    let (iuv, notice) = mypay::testing::domain::generate_iuv17(seg, generator, u64::try_from(i).unwrap() + 1).unwrap();
     (iuv.as_str().to_owned(), notice.as_str().to_owned())
 }
 

@@ -7,9 +7,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use base64::Engine as _;
-use mypay::domain::debt_row::DebtFields;
-use mypay::services::sil::sessions::{self, NewSession, SessionItem, SessionKind, ShowMode};
-use mypay::store::Db;
+use mypay::testing::domain::debt_row::DebtFields;
+use mypay::testing::services::sil::sessions::{self, NewSession, SessionItem, SessionKind, ShowMode};
+use mypay::testing::store::Db;
 
 #[path = "support/load.rs"]
 mod load;
@@ -93,9 +93,9 @@ fn main() {
     // The demo, the SIL password, and paid sessions for ChiediPagati (opened and sent to Checkout
     // in-process; their receipts come through the station once the server runs).
     let (db, _) = Db::open(&data.join("mypay.db")).unwrap();
-    let now = mypay::clock::Now::read();
-    mypay::services::demo::seed(&db, now).unwrap();
-    mypay::services::admin::orgs::set_sil_password(&db, "bench", "c_esempio", PASSWORD, now).unwrap();
+    let now = mypay::testing::clock::Now::read();
+    mypay::testing::services::demo::seed(&db, now).unwrap();
+    mypay::testing::services::admin::orgs::set_sil_password(&db, "bench", "c_esempio", PASSWORD, now).unwrap();
     let mut paid = Vec::with_capacity(n_paid);
     for i in 0..n_paid {
         let fields = DebtFields {

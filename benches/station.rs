@@ -6,9 +6,9 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use mypay::domain::debt_row::DebtFields;
-use mypay::services::debts::{Source, add_debt};
-use mypay::store::Db;
+use mypay::testing::domain::debt_row::DebtFields;
+use mypay::testing::services::debts::{Source, add_debt};
+use mypay::testing::store::Db;
 
 #[path = "support/load.rs"]
 mod load;
@@ -82,8 +82,8 @@ fn main() {
 
     // Seed the demo and enough open debts for the payment run, before the server starts.
     let (db, _) = Db::open(&data.join("mypay.db")).unwrap();
-    let now = mypay::clock::Now::at("2026-11-30T00:00:00Z".parse().unwrap());
-    mypay::services::demo::seed(&db, now).unwrap();
+    let now = mypay::testing::clock::Now::at("2026-11-30T00:00:00Z".parse().unwrap());
+    mypay::testing::services::demo::seed(&db, now).unwrap();
     let seeding = Instant::now();
     let mut debts = Vec::with_capacity(n_payments + n_sim_payments);
     for i in 0..n_payments + n_sim_payments {

@@ -1,21 +1,28 @@
 //! mypay: a pagoPA intermediary appliance for Italian local authorities.
 //!
-//! Layers point one way: adapters (`cli`, `web`) → `services` → `domain` + `store`.
-//! See ARCHITECTURE.md for the codemap.
+//! Layers point one way: adapters (`cli`, `web`, `sil`, `pagopa`) → `services` → `domain` + `store`.
+//! See ARCHITECTURE.md for the codemap. Every module is crate-private: the binary calls [`run`],
+//! and tests and benchmarks reach what they drive through [`testing`], so rustc reports dead code.
 
-pub mod cli;
-pub mod clock;
-pub mod config;
-pub mod domain;
-pub mod flows;
-pub mod jobs;
-pub mod net;
-pub mod nodesim;
-pub mod oidc;
-pub mod pagopa;
-pub mod pdf;
-pub mod services;
-pub mod sil;
-pub mod soap;
-pub mod store;
-pub mod web;
+pub(crate) mod cli;
+pub(crate) mod clock;
+pub(crate) mod config;
+pub(crate) mod domain;
+pub(crate) mod flows;
+pub(crate) mod jobs;
+pub(crate) mod net;
+pub(crate) mod nodesim;
+pub(crate) mod oidc;
+pub(crate) mod pagopa;
+pub(crate) mod pdf;
+pub(crate) mod services;
+pub(crate) mod sil;
+pub(crate) mod soap;
+pub(crate) mod store;
+pub(crate) mod web;
+
+/// The command line, which is the whole program: the binary only calls this.
+pub use cli::run;
+
+#[doc(hidden)]
+pub mod testing;

@@ -112,7 +112,6 @@ pub struct ValidSecondary {
 /// What the debt type says about its debts; `None` when the code names no debt type of the org.
 #[derive(Debug, Clone)]
 pub struct DebtTypeRules {
-    pub code: String,
     pub active: bool,
     pub allow_anonymous: bool,
     pub due_date_mandatory: bool,
@@ -740,12 +739,7 @@ mod tests {
 
     fn ctx() -> RowContext {
         RowContext {
-            debt_type: Some(DebtTypeRules {
-                code: "TARI".to_owned(),
-                active: true,
-                allow_anonymous: false,
-                due_date_mandatory: true,
-            }),
+            debt_type: Some(DebtTypeRules { active: true, allow_anonymous: false, due_date_mandatory: true }),
             segregation_code: SegregationCode::parse("01").unwrap(),
             today: Date::new(2026, 11, 30).unwrap(),
             causale_max: 1024,
@@ -855,12 +849,7 @@ mod tests {
         let mut fields = good();
         fields.due_date.clear();
         assert_eq!(codes(&fields, &context), ["PAA_IMPORT_SINTASSI_CSV_TIPO_DOVUTO_INESISTENTE"]);
-        context.debt_type = Some(DebtTypeRules {
-            code: "TARI".to_owned(),
-            active: false,
-            allow_anonymous: true,
-            due_date_mandatory: false,
-        });
+        context.debt_type = Some(DebtTypeRules { active: false, allow_anonymous: true, due_date_mandatory: false });
         assert_eq!(codes(&fields, &context), ["PAA_IMPORT_SINTASSI_CSV_TIPO_DOVUTO_NON_ATTIVO_PER_ENTE"]);
     }
 

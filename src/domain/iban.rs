@@ -233,6 +233,7 @@ impl Iban {
     }
 
     /// The 5-digit CAB (branch) code of an Italian or San Marino IBAN.
+    #[cfg(test)]
     pub fn cab(&self) -> Option<&str> {
         if matches!(self.country(), "IT" | "SM") { self.0.get(10..15) } else { None }
     }
@@ -245,6 +246,7 @@ impl Iban {
 
     /// The IBAN in groups of 4 separated by spaces, as printed:
     /// `IT60 X054 2811 1010 0000 0123 456`.
+    #[cfg(test)]
     pub fn grouped(&self) -> String {
         super::notice::group_by_four(&self.0)
     }

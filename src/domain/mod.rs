@@ -30,15 +30,15 @@ pub mod tax_id;
 pub mod taxonomy;
 
 pub use cart_state::CartState;
-pub use debt_state::{DebtEvent, DebtState, TransitionError};
-pub use email::{Email, EmailError};
+pub use debt_state::{DebtEvent, DebtState};
+pub use email::Email;
 pub use flow_state::{ExportState, ImportState};
-pub use iban::{Iban, IbanError};
-pub use money::{Cents, MoneyError};
-pub use notice::{ApplicationCode, GeneratorId, Iuv, NoticeError, NoticeNumber, SegregationCode, generate_iuv17};
+pub use iban::Iban;
+pub use money::Cents;
+pub use notice::{ApplicationCode, GeneratorId, Iuv, NoticeNumber, SegregationCode, generate_iuv17};
 pub use org::OrgState;
-pub use tax_id::{FiscalCode, OrgFiscalCode, PartyId, PartyKind, TaxIdError, VatNumber};
-pub use taxonomy::{CollectionData, TaxonomyCode, TaxonomyError};
+pub use tax_id::{FiscalCode, OrgFiscalCode, PartyId, PartyKind};
+pub use taxonomy::{CollectionData, TaxonomyCode};
 
 /// Longest part of an offending input that an error message repeats.
 ///

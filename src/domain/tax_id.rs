@@ -364,6 +364,7 @@ impl PartyId {
     ///
     /// A natural person identified by a VAT number reads back as `Legal`; a caller that must
     /// echo the kind it was given (an export of the row as uploaded) keeps that kind itself.
+    #[cfg(test)]
     pub fn kind(&self) -> PartyKind {
         match self {
             PartyId::Person(_) | PartyId::Anonymous => PartyKind::Natural,

@@ -107,6 +107,7 @@ impl CollectionData {
     }
 
     /// The usual form for a taxonomy code: `9/<code>/`.
+    #[cfg(test)]
     pub fn from_taxonomy(code: &TaxonomyCode) -> CollectionData {
         CollectionData(format!("9/{code}/"))
     }

@@ -144,6 +144,7 @@ impl Version {
     }
 
     /// Whether the layout has this column.
+    #[cfg(test)]
     pub fn has(self, column: Column) -> bool {
         self.columns().any(|c| c == column)
     }

@@ -33,8 +33,8 @@ mod station_client;
 use std::sync::Arc;
 use std::thread::JoinHandle;
 
-pub use config::{PrimitiveVersion, Psp, SimConfig, default_psps};
-pub use router::{FDR_BASE, NODE_FOR_PA_PATH};
+pub use config::{PrimitiveVersion, SimConfig};
+pub use router::NODE_FOR_PA_PATH;
 
 /// Why the simulator could not start.
 #[derive(Debug, thiserror::Error)]

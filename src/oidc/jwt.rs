@@ -65,12 +65,7 @@ pub struct Unverified {
     payload: Vec<u8>,
 }
 
-impl Unverified {
-    /// The key id named by the header, if any.
-    pub fn kid(&self) -> Option<&str> {
-        self.kid.as_deref()
-    }
-}
+impl Unverified {}
 
 fn b64(part: &str) -> Result<Vec<u8>, OidcError> {
     URL_SAFE_NO_PAD.decode(part.trim_end_matches('=')).map_err(|_| OidcError::Malformed("bad base64url"))

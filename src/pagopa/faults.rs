@@ -11,9 +11,11 @@ pub enum PaaFault {
     StazioneIntErrata,
     PagamentoSconosciuto,
     PagamentoDuplicato,
+    #[allow(dead_code, reason = "the contract's fault table: answered by no operation of ours yet")]
     PagamentoInCorso,
     PagamentoScaduto,
     PagamentoAnnullato,
+    #[allow(dead_code, reason = "the contract's fault table: a replayed receipt is answered OK")]
     ReceiptDuplicata,
     Semantica,
     SystemError,

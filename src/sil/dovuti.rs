@@ -59,8 +59,6 @@ fn text(el: &Element, name: &str) -> String {
 #[derive(Debug, Clone)]
 pub struct Dovuti {
     pub items: Vec<DebtFields>,
-    /// `identificativoUnivocoVersamento` as sent (deprecated: the services refuse it).
-    pub iuv: Option<String>,
 }
 
 /// Reads a decoded `Dovuti` document.
@@ -105,8 +103,7 @@ pub fn read_dovuti(bytes: &[u8]) -> Result<Dovuti, Fault> {
             ..payer_fields(payer)
         });
     }
-    let iuv = Some(text(data, "identificativoUnivocoVersamento")).filter(|s| !s.is_empty());
-    Ok(Dovuti { items, iuv })
+    Ok(Dovuti { items })
 }
 
 /// The secondary beneficiary of `listaDovutiEntiSecondari` (mypay.md §4.4): absent, or exactly

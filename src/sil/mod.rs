@@ -27,8 +27,6 @@ use crate::store::{Db, StoreError};
 
 /// The namespace of the operations' elements (`ppt`).
 pub const PPT_NS: &str = "http://www.regione.veneto.it/pagamenti/ente/";
-/// The namespace of the `intestazionePPT` header (`ppthead`).
-pub const PPTHEAD_NS: &str = "http://www.regione.veneto.it/pagamenti/ente/ppthead";
 
 /// An in-body fault bean: MyPay's code and a description.
 #[derive(Debug, Clone, PartialEq, Eq)]

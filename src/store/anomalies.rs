@@ -133,6 +133,7 @@ pub fn list_anomalies(
 }
 
 /// The anomalies of an object (all kinds, any state), oldest first.
+#[cfg(test)]
 pub fn list_anomalies_of(conn: &Conn, object_kind: &str, object_id: i64) -> Result<Vec<AnomalyRecord>, StoreError> {
     let sql = format!("SELECT {COLUMNS} FROM anomaly WHERE object_kind = ?1 AND object_id = ?2 ORDER BY id");
     Ok(conn

@@ -50,18 +50,6 @@ pub fn insert_audit(conn: &Conn, entry: &AuditEntry<'_>, now: &str) -> Result<()
     Ok(())
 }
 
-/// The newest entries first, optionally for one org.
-pub fn list_audit(conn: &Conn, org_id: Option<i64>, limit: u32) -> Result<Vec<AuditRecord>, StoreError> {
-    let mut stmt = conn.sqlite().prepare_cached(
-        "SELECT id, at, actor, org_id, action, object, outcome, before_json, after_json FROM audit \
-         WHERE (:org_id IS NULL OR org_id = :org_id) ORDER BY id DESC LIMIT :limit",
-    )?;
-    let rows = stmt
-        .query_map(named_params! { ":org_id": org_id, ":limit": limit }, audit_from_row)?
-        .collect::<Result<_, _>>()?;
-    Ok(rows)
-}
-
 /// The entries about one object of an org (e.g. `debt:<ipa>/<iud>`), oldest first: its history.
 pub fn list_audit_of_object(
     conn: &Conn,

@@ -179,10 +179,3 @@ pub fn insert_privacy_acceptance(
         .execute(params![org_id, version, cart_id, session_hash, citizen_id, now])?;
     Ok(())
 }
-
-/// How many privacy acceptances a cart has.
-pub fn count_privacy_acceptances(conn: &Conn, cart_id: i64) -> Result<i64, StoreError> {
-    Ok(conn
-        .sqlite()
-        .query_row("SELECT count(*) FROM privacy_acceptance WHERE cart_id = ?1", [cart_id], |r| r.get(0))?)
-}

@@ -303,6 +303,7 @@ const LIVE_IDENTIFIERS: &str = "SELECT EXISTS (SELECT 1 FROM debt WHERE org_id =
 
 /// Takes the next IUV17 counter value for (org, generator): it only grows, and since it is taken
 /// inside the caller's transaction a rolled-back debt gives its number back unused, never twice.
+#[cfg(test)]
 pub fn next_iuv_counter(conn: &Conn, org_id: i64, generator_id: &str) -> Result<u64, StoreError> {
     reserve_iuv_counters(conn, org_id, generator_id, 1)
 }
@@ -416,6 +417,7 @@ pub fn list_debts(conn: &Conn, org_id: i64, filter: &DebtFilter) -> Result<Vec<D
 }
 
 /// How many debts the org has.
+#[cfg(test)]
 pub fn count_debts(conn: &Conn, org_id: i64) -> Result<i64, StoreError> {
     Ok(conn.sqlite().query_row("SELECT count(*) FROM debt WHERE org_id = ?1", [org_id], |row| row.get(0))?)
 }

@@ -157,13 +157,6 @@ pub fn update_import_started(conn: &Conn, id: i64, now: &str) -> Result<(), Stor
     Ok(())
 }
 
-/// Records the name's IUF and layout version once they check out.
-pub fn update_import_name(conn: &Conn, id: i64, iuf: &str, version: &str) -> Result<(), StoreError> {
-    conn.sqlite()
-        .execute("UPDATE debt_import SET iuf = ?2, layout_version = ?3 WHERE id = ?1", params![id, iuf, version])?;
-    Ok(())
-}
-
 /// Ends an import in `IMPORT_ESEGUITO` with its totals and result files.
 pub fn update_import_done(conn: &Conn, id: i64, t: &ImportTotals, now: &str) -> Result<(), StoreError> {
     conn.sqlite().execute(

@@ -141,16 +141,6 @@ pub fn find_operator(conn: &Conn, username: &str) -> Result<Option<OperatorRecor
     op.map(|op| with_grants(conn, op)).transpose()
 }
 
-/// The stored password hash of an operator, for login checks.
-pub fn find_password_hash(conn: &Conn, username: &str) -> Result<Option<(i64, String)>, StoreError> {
-    Ok(conn
-        .sqlite()
-        .query_row("SELECT id, password_hash FROM operator WHERE username = ?1", [username], |row| {
-            Ok((row.get(0)?, row.get(1)?))
-        })
-        .optional()?)
-}
-
 /// What a login check needs to know of an operator.
 #[derive(Debug, Clone)]
 pub struct LoginRecord {

@@ -222,11 +222,6 @@ pub fn list_orgs_in_production(conn: &Conn) -> Result<Vec<OrgRecord>, StoreError
     orgs.into_iter().map(|org| with_functionalities(conn, org)).collect()
 }
 
-/// How many orgs there are.
-pub fn count_orgs(conn: &Conn) -> Result<i64, StoreError> {
-    Ok(conn.sqlite().query_row("SELECT count(*) FROM org", [], |row| row.get(0))?)
-}
-
 /// An org's logo as stored: the image bytes and their MIME type.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LogoRecord {

@@ -71,12 +71,6 @@ pub fn find_sil_session_by_token(conn: &Conn, token: &str) -> Result<Option<SilS
     Ok(conn.sqlite().prepare_cached(&sql)?.query_row([token], from_row).optional()?)
 }
 
-/// The session that became this cart.
-pub fn find_sil_session_by_cart(conn: &Conn, cart_id: i64) -> Result<Option<SilSessionRecord>, StoreError> {
-    let sql = format!("SELECT {COLUMNS} FROM sil_session WHERE cart_id = ?1");
-    Ok(conn.sqlite().prepare_cached(&sql)?.query_row([cart_id], from_row).optional()?)
-}
-
 /// Links a session to the cart it became; returns false when it already had one (a second
 /// confirmation of the same landing page).
 pub fn update_sil_session_cart(conn: &Conn, id: i64, cart_id: i64) -> Result<bool, StoreError> {

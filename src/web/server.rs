@@ -40,10 +40,6 @@ impl Shutdown {
         Ok(())
     }
 
-    pub fn trigger(&self) {
-        self.0.store(true, Ordering::SeqCst);
-    }
-
     pub fn is_triggered(&self) -> bool {
         self.0.load(Ordering::SeqCst)
     }

@@ -75,6 +75,7 @@ pub struct SetupError {
 #[derive(Debug, Clone)]
 pub struct Setup {
     config: Arc<ServerConfig>,
+    #[cfg(test)]
     client_ca: bool,
     /// `Some`: the station is for these client addresses (certificates do not matter); `None`: for
     /// connections with a verified client certificate.
@@ -83,6 +84,7 @@ pub struct Setup {
 
 impl Setup {
     /// True when `tls.client_ca` is set: client certificates are asked for and verified.
+    #[cfg(test)]
     pub fn requires_client_cert(&self) -> bool {
         self.client_ca
     }
@@ -130,7 +132,12 @@ pub fn setup(material: &TlsMaterial) -> Result<Setup, SetupError> {
         })?;
     // tiny_http speaks HTTP/1.1 only; saying so stops a client from assuming h2.
     config.alpn_protocols = vec![b"http/1.1".to_vec()];
-    Ok(Setup { config: Arc::new(config), client_ca: !material.client_ca.is_empty(), node_addresses: None })
+    Ok(Setup {
+        config: Arc::new(config),
+        #[cfg(test)]
+        client_ca: !material.client_ca.is_empty(),
+        node_addresses: None,
+    })
 }
 
 /// A request read by one of the backends, with the kind of connection it came on.

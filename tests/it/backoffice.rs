@@ -103,7 +103,7 @@ fn upload_a_flow_and_export_receipts_through_the_pages() {
     let body =
         format!(r#"{{"fiscalCode":"01234567897","noticeNumber":"{}"}}"#, debt["notice_number"].as_str().unwrap());
     assert!(post(&format!("{sim}/sim/psp/pay"), "application/json", body.as_bytes()).body.contains("\"OK\""));
-    let today = mypay::clock::Now::read().today().to_string();
+    let today = mypay::testing::clock::Now::read().today().to_string();
     let page = browser.submit(
         "/operatore/c_esempio/esportazioni",
         "/operatore/c_esempio/esportazioni",
@@ -111,7 +111,7 @@ fn upload_a_flow_and_export_receipts_through_the_pages() {
     );
     assert_eq!(page.status, 303);
     let list = wait_for(&mut browser, "/operatore/c_esempio/esportazioni", "Scarica");
-    let day = mypay::clock::Now::read().today().strftime("%d/%m/%Y").to_string();
+    let day = mypay::testing::clock::Now::read().today().strftime("%d/%m/%Y").to_string();
     assert!(list.contains(&format!("<td>{day} – {day}</td>")), "{list}");
     let file = browser.get("/operatore/c_esempio/esportazioni/1/file");
     assert_eq!(file.status, 200);
@@ -234,10 +234,10 @@ fn an_operator_session_expires_when_idle_and_dies_at_logout() {
 /// times.
 #[test]
 fn journal_day_filters_are_rome_days_across_dst_changes() {
-    use mypay::store::audit::{AuditEntry, insert_audit};
+    use mypay::testing::store::audit::{AuditEntry, insert_audit};
     let (_tmp, dir, _server, mut browser) = demo_logged_in();
-    let (db, _) = mypay::store::Db::open(&dir.join("mypay.db")).unwrap();
-    let org = db.read(|c| mypay::store::orgs::find_org_by_ipa(c, "c_esempio")).unwrap().unwrap();
+    let (db, _) = mypay::testing::store::Db::open(&dir.join("mypay.db")).unwrap();
+    let org = db.read(|c| mypay::testing::store::orgs::find_org_by_ipa(c, "c_esempio")).unwrap().unwrap();
     // UTC as stored, and the Rome time it is.
     let stamps = [
         "2026-03-28T22:59:59Z", // 28/03 23:59:59 CET

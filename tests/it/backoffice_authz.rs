@@ -1,5 +1,5 @@
 //! The back office's isolation, table-driven over the router's own list of back-office routes
-//! (`mypay::web::backoffice_routes`), so a route added later is covered without editing this test:
+//! (`mypay::testing::web::backoffice_routes`), so a route added later is covered without editing this test:
 //! for every route and method, an operator of org A gets 403 or 404 on org B's objects (B's IPA in
 //! the path, or A's IPA with B's object id), nothing of B changes, and an operator not enabled on a
 //! debt type never sees its debts.
@@ -115,7 +115,7 @@ fn every_backoffice_route_keeps_orgs_and_debt_types_apart() {
     let (_, notice, iuv, _) = crate::station::open_debts(&dir).remove(0);
     let forged = crate::station::send_rt_req(&notice, &iuv, 1, "a0e1000000000000000000000000000f", true);
     assert!(crate::station::call(&server, Some("paSendRTV2"), &forged).body.contains("<outcome>OK</outcome>"));
-    let tari_iud = format!("TARI-{}-0001", mypay::clock::Now::read().today().year());
+    let tari_iud = format!("TARI-{}-0001", mypay::testing::clock::Now::read().today().year());
     let tari = debt_json(&dir, &tari_iud);
     let tari_id = id_of(&mut demo, &tari_iud);
     let cert_id = id_of(&mut demo, "CERT-1");
@@ -135,7 +135,7 @@ fn every_backoffice_route_keeps_orgs_and_debt_types_apart() {
     let mut milano = Browser::new(&server.base);
     assert_eq!(login(&mut milano, "milano", "Una password sicura 1").status, 303);
     let token = csrf(&milano.get("/operatore/c_f205/dovuti").body);
-    let routes = mypay::web::backoffice_routes();
+    let routes = mypay::testing::web::backoffice_routes();
     assert!(routes.len() >= 20, "the table lists every back-office route");
     let mut checked = 0;
     for (method, pattern) in &routes {

@@ -5,8 +5,8 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
-use mypay::domain::debt_row::DebtFields;
-use mypay::services::debts::{Source, add_debt};
+use mypay::testing::domain::debt_row::DebtFields;
+use mypay::testing::services::debts::{Source, add_debt};
 
 use crate::station::{open_debts, send_rt_req, verify_req};
 use crate::support::{Server, data_dir, post_with, run, stderr, stdout};
@@ -58,8 +58,8 @@ fn backups_taken_while_serving_are_consistent_and_restore_when_stopped() {
     let (db_path, stop_debts, added) = (dir.join("mypay.db"), Arc::clone(&stop), Arc::new(AtomicUsize::new(0)));
     let counter = Arc::clone(&added);
     let debt_writer = std::thread::spawn(move || {
-        let (db, _) = mypay::store::Db::open(&db_path).unwrap();
-        let now = mypay::clock::Now::read();
+        let (db, _) = mypay::testing::store::Db::open(&db_path).unwrap();
+        let now = mypay::testing::clock::Now::read();
         let mut i = 0;
         while !stop_debts.load(Ordering::SeqCst) {
             let fields = DebtFields {
@@ -93,7 +93,7 @@ fn backups_taken_while_serving_are_consistent_and_restore_when_stopped() {
         let in_copy = bk_iuds(&file).len();
         // One instant: at least what was committed before, at most what was committed after.
         assert!((before..=after + 1).contains(&in_copy), "{before} <= {in_copy} <= {after}");
-        assert_eq!(shown["schema_version"], mypay::store::SCHEMA_VERSION);
+        assert_eq!(shown["schema_version"], mypay::testing::store::SCHEMA_VERSION);
         assert_eq!(shown["orgs"], 1);
         copies.push((file, in_copy));
         std::thread::sleep(std::time::Duration::from_millis(100));

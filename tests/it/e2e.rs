@@ -33,16 +33,16 @@ fn a_notice_is_paid_through_checkout_and_reported() {
     let debts = open_debts(&dir);
 
     // A cart of two notices, created by mypay's own Checkout client.
-    let notice = |i: usize| mypay::pagopa::checkout::CartNotice {
-        notice_number: mypay::domain::NoticeNumber::parse(&debts[i].1).unwrap(),
+    let notice = |i: usize| mypay::testing::pagopa::checkout::CartNotice {
+        notice_number: mypay::testing::domain::NoticeNumber::parse(&debts[i].1).unwrap(),
         fiscal_code: "01234567897".to_owned(),
-        amount: mypay::domain::Cents::new(debts[i].3),
+        amount: mypay::testing::domain::Cents::new(debts[i].3),
         company_name: "Comune di Esempio".to_owned(),
         description: "TARI".to_owned(),
     };
-    let cart = mypay::pagopa::checkout::Cart {
+    let cart = mypay::testing::pagopa::checkout::Cart {
         notices: vec![notice(0), notice(1)],
-        return_urls: mypay::pagopa::checkout::ReturnUrls {
+        return_urls: mypay::testing::pagopa::checkout::ReturnUrls {
             ok: format!("{}/esito/ok", server.base),
             cancel: format!("{}/esito/annullato", server.base),
             error: format!("{}/esito/errore", server.base),
@@ -52,7 +52,7 @@ fn a_notice_is_paid_through_checkout_and_reported() {
         email: None,
         all_ccp: false,
     };
-    let page = mypay::pagopa::checkout::create_cart(&sim, "", &cart, false).unwrap();
+    let page = mypay::testing::pagopa::checkout::create_cart(&sim, "", &cart, false).unwrap();
     assert!(page.starts_with(&format!("{sim}/c/")), "{page}");
 
     // The person picks "pay" on the simulator's page.
@@ -67,9 +67,12 @@ fn a_notice_is_paid_through_checkout_and_reported() {
     assert_eq!(debt_state(&dir, &debts[1].0), "COMPLETATO");
 
     // A cancelled cart pays nothing.
-    let cart =
-        mypay::pagopa::checkout::Cart { notices: vec![notice(2)], id_cart: Some("cart-e2e-2".to_owned()), ..cart };
-    let page = mypay::pagopa::checkout::create_cart(&sim, "", &cart, false).unwrap();
+    let cart = mypay::testing::pagopa::checkout::Cart {
+        notices: vec![notice(2)],
+        id_cart: Some("cart-e2e-2".to_owned()),
+        ..cart
+    };
+    let page = mypay::testing::pagopa::checkout::create_cart(&sim, "", &cart, false).unwrap();
     let res =
         no_redirects().post(&page).content_type("application/x-www-form-urlencoded").send("outcome=CANCEL").unwrap();
     assert_eq!(res.headers().get("location").unwrap().to_str().unwrap(), cart.return_urls.cancel);

@@ -63,7 +63,7 @@ fn simulator(server: &Server) -> String {
 }
 
 fn today() -> String {
-    mypay::clock::Now::read().today().to_string()
+    mypay::testing::clock::Now::read().today().to_string()
 }
 
 #[test]
@@ -190,7 +190,7 @@ fn incremental_windows_neither_skip_nor_repeat() {
     let server = Server::start(&dir, &["demo"]);
     let sim = simulator(&server);
     let debts = open_debts(&dir);
-    let stamp = || mypay::clock::Now::read().rome().strftime("%Y-%m-%dT%H:%M:%S").to_string();
+    let stamp = || mypay::testing::clock::Now::read().rome().strftime("%Y-%m-%dT%H:%M:%S").to_string();
     let t0 = stamp();
     std::thread::sleep(std::time::Duration::from_millis(1100));
     let mut bounds = vec![t0];
@@ -321,30 +321,31 @@ fn secondary_beneficiary_rows_and_operator_filtering() {
         .status
         .success()
     );
-    let (db, _) = mypay::store::Db::open(&dir.join("mypay.db")).unwrap();
-    let request = |operator: Option<&'static str>, types: Vec<String>| mypay::services::debts::exports::ExportRequest {
-        ipa: "c_esempio",
-        version: "1.3",
-        from: "2000-01-01",
-        to: "2099-12-31",
-        incremental: false,
-        with_receipt: false,
-        debt_types: types,
-        requested_by: "test",
-        operator,
-    };
-    let now = mypay::clock::Now::read();
+    let (db, _) = mypay::testing::store::Db::open(&dir.join("mypay.db")).unwrap();
+    let request =
+        |operator: Option<&'static str>, types: Vec<String>| mypay::testing::services::debts::exports::ExportRequest {
+            ipa: "c_esempio",
+            version: "1.3",
+            from: "2000-01-01",
+            to: "2099-12-31",
+            incremental: false,
+            with_receipt: false,
+            debt_types: types,
+            requested_by: "test",
+            operator,
+        };
+    let now = mypay::testing::clock::Now::read();
     let mut no_progress = |_| {};
     let mut export_as = |req| {
-        let record = mypay::services::debts::exports::request_export(&db, &req, false, now).unwrap();
-        mypay::services::debts::exports::run_export(&db, tmp.path(), "S", &record, now, &mut no_progress)
+        let record = mypay::testing::services::debts::exports::request_export(&db, &req, false, now).unwrap();
+        mypay::testing::services::debts::exports::run_export(&db, tmp.path(), "S", &record, now, &mut no_progress)
             .unwrap()
             .export
             .rows
     };
     assert_eq!(export_as(request(None, vec![])), Some(1));
     assert_eq!(export_as(request(Some("ufficio"), vec![])), Some(0));
-    let refused = mypay::services::debts::exports::request_export(
+    let refused = mypay::testing::services::debts::exports::request_export(
         &db,
         &request(Some("ufficio"), vec!["TARI".to_owned()]),
         false,
@@ -456,7 +457,7 @@ fn payments_recorded_by_the_sil_are_exported_as_mypay_writes_them() {
     let local = recorded_at
         .parse::<jiff::Timestamp>()
         .unwrap()
-        .to_zoned(mypay::clock::rome())
+        .to_zoned(mypay::testing::clock::rome())
         .strftime("%Y-%m-%dT%H:%M:%S")
         .to_string();
     let message_id = {
@@ -492,7 +493,7 @@ fn payments_recorded_by_the_sil_are_exported_as_mypay_writes_them() {
     // Selected by its outcome date, by when it was recorded (incremental, a window ending now and
     // one ending when it was recorded) and by debt type.
     std::thread::sleep(std::time::Duration::from_millis(1100));
-    let now = mypay::clock::Now::read().rome().strftime("%Y-%m-%dT%H:%M:%S").to_string();
+    let now = mypay::testing::clock::Now::read().rome().strftime("%Y-%m-%dT%H:%M:%S").to_string();
     let file = tmp.path().join("selection.zip");
     let output = file.to_str().unwrap();
     let incremental =

@@ -11,8 +11,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use mypay::nodesim::{self, PrimitiveVersion, SimConfig, SimHandle};
-use mypay::soap::{self, XmlWriter};
+use mypay::testing::nodesim::{self, PrimitiveVersion, SimConfig, SimHandle};
+use mypay::testing::soap::{self, XmlWriter};
 use serde_json::{Value, json};
 
 const PA_NS: &str = "http://pagopa-api.pagopa.gov.it/pa/paForNode.xsd";
@@ -382,7 +382,7 @@ fn validate_requests(station: &FakeStation) {
     }
 }
 
-fn payload_of(call: &Call) -> mypay::soap::Element {
+fn payload_of(call: &Call) -> mypay::testing::soap::Element {
     soap::parse_envelope(call.body.as_bytes()).unwrap()
 }
 
@@ -742,7 +742,7 @@ fn reporting_flows_are_valid_and_served_over_rest() {
     handle.stop();
 }
 
-fn node_for_pa(handle: &SimHandle, operation: &str, password: &str, extra: &str) -> mypay::soap::Element {
+fn node_for_pa(handle: &SimHandle, operation: &str, password: &str, extra: &str) -> mypay::testing::soap::Element {
     let body = soap::envelope(
         "nfp",
         NODE_NS,
@@ -818,7 +818,7 @@ fn reporting_flows_over_node_for_pa_validate_against_the_xsd() {
 }
 
 /// Re-serializes a parsed payload (namespaced root, unqualified children) for xmllint.
-fn write_element(w: &mut XmlWriter, el: &mypay::soap::Element, root: bool) {
+fn write_element(w: &mut XmlWriter, el: &mypay::testing::soap::Element, root: bool) {
     if root {
         w.open_with(&format!("nfp:{}", el.name), &[("xmlns:nfp", NODE_NS)]);
     } else {

@@ -99,7 +99,7 @@ fn sign(key: &RsaPrivateKey, kid: &str, claims: &serde_json::Value) -> String {
 
 fn query_param(url: &str, name: &str) -> Option<String> {
     let query = url.split_once('?')?.1;
-    let form = mypay::web::forms::Form::parse(query.as_bytes()).ok()?;
+    let form = mypay::testing::web::forms::Form::parse(query.as_bytes()).ok()?;
     form.get(name).map(str::to_owned)
 }
 
@@ -181,11 +181,12 @@ impl Provider {
                     redirect.clone(),
                 ));
                 let state_param = query_param(&url, "state").unwrap();
-                let location = format!("{redirect}?code={code}&state={}", mypay::web::forms::encode(&state_param));
+                let location =
+                    format!("{redirect}?code={code}&state={}", mypay::testing::web::forms::encode(&state_param));
                 (302, vec![("Location".to_owned(), location)], String::new())
             }
             "/token" => {
-                let form = mypay::web::forms::Form::parse(body.as_bytes()).unwrap();
+                let form = mypay::testing::web::forms::Form::parse(body.as_bytes()).unwrap();
                 let basic = request
                     .headers()
                     .iter()
@@ -197,8 +198,9 @@ impl Provider {
                         let decoded = STANDARD.decode(value.trim_start_matches("Basic ")).unwrap();
                         let pair = String::from_utf8(decoded).unwrap();
                         let (id, secret) = pair.split_once(':').unwrap();
-                        let parse =
-                            |v: &str| mypay::web::forms::Form::parse(format!("v={v}").as_bytes()).unwrap().text("v");
+                        let parse = |v: &str| {
+                            mypay::testing::web::forms::Form::parse(format!("v={v}").as_bytes()).unwrap().text("v")
+                        };
                         parse(id) == CLIENT_ID && parse(secret) == SECRET
                     }
                     None => {

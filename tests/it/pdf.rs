@@ -246,7 +246,7 @@ fn a_paid_notice_has_a_receipt_pdf() {
         return;
     }
     let text = pdf_text(&file);
-    let amount = mypay::domain::Cents::new(cents).to_italian();
+    let amount = mypay::testing::domain::Cents::new(cents).to_italian();
     for needle in [
         "RICEVUTA DI PAGAMENTO",
         "PAGATO",

@@ -73,7 +73,9 @@ impl Browser {
     pub fn post(&mut self, path: &str, pairs: &[(&str, &str)]) -> Page {
         let body: String = pairs
             .iter()
-            .map(|(n, v)| format!("{}={}", mypay::web::forms::encode(n), mypay::web::forms::encode(v)))
+            .map(|(n, v)| {
+                format!("{}={}", mypay::testing::web::forms::encode(n), mypay::testing::web::forms::encode(v))
+            })
             .collect::<Vec<_>>()
             .join("&");
         let mut req = self.agent.post(self.url(path)).header("Content-Type", "application/x-www-form-urlencoded");

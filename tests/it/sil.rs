@@ -298,7 +298,7 @@ fn invia_dovuti_pay_in_the_simulator_back_url_chiedi_pagati() {
 /// Books the receipt export of today (and the expired-debts export), waits for it, downloads it
 /// through the expiring URL; a tampered URL or another org's token opens nothing.
 fn exports_of_the_paid_session(server: &Server) {
-    let today = mypay::clock::Now::read().today().to_string();
+    let today = mypay::testing::clock::Now::read().today().to_string();
     let book = call(
         server,
         "paaSILPrenotaExportFlusso",
@@ -548,7 +548,7 @@ fn invia_dovuti_of_a_type_with_mandatory_due_date_reaches_checkout() {
     let sent = browser.submit(&path, &path, &[("privacy", "1"), ("email", "mario@example.it")]);
     assert_eq!(sent.status, 303, "{}", sent.body);
     assert!(sent.location.unwrap().starts_with(&format!("{sim}/c/")));
-    let today = mypay::clock::Now::read().today().to_string();
+    let today = mypay::testing::clock::Now::read().today().to_string();
     let due = count(
         &dir,
         &format!("SELECT count(*) FROM debt WHERE iud = 'TARI-SIL-1' AND source = 'sil' AND due_date = '{today}'"),
@@ -1042,7 +1042,7 @@ fn journaled_answer(dir: &Path, action: &str) -> String {
 }
 
 /// (transferAmount, fiscalCodePA, IBAN) of each `transfer` under `list`.
-fn transfers(list: &mypay::soap::Element) -> Vec<(String, String, String)> {
+fn transfers(list: &mypay::testing::soap::Element) -> Vec<(String, String, String)> {
     list.children_named("transfer")
         .map(|t| {
             let text = |name: &str| t.child_text(name).unwrap_or_default().to_owned();
@@ -1084,7 +1084,7 @@ fn carrello_with_a_secondary_beneficiary_pays_two_transfers() {
     // What the Node was told, checked against paForNode.xsd.
     let get_payment = journaled_answer(&dir, "paGetPaymentV2");
     crate::station::assert_valid_payload(&get_payment);
-    let envelope = mypay::soap::parse_envelope(get_payment.as_bytes()).unwrap();
+    let envelope = mypay::testing::soap::parse_envelope(get_payment.as_bytes()).unwrap();
     let data = envelope.child("data").unwrap();
     assert_eq!(data.child_text("paymentAmount"), Some("14.00"));
     let expected = vec![
@@ -1109,7 +1109,7 @@ fn carrello_with_a_secondary_beneficiary_pays_two_transfers() {
     );
     let with_rt = con_ricevuta(&server, &id);
     let rt = unb64(&text_of(&with_rt, "rt").unwrap());
-    let receipt = mypay::soap::parse_envelope(rt.as_bytes()).unwrap();
+    let receipt = mypay::testing::soap::parse_envelope(rt.as_bytes()).unwrap();
     let receipt = receipt.child("receipt").unwrap();
     assert_eq!(transfers(receipt.child("transferList").unwrap()), expected, "{rt}");
 }
@@ -1236,7 +1236,7 @@ fn person_queries(server: &Server) {
     assert!(dovuti.contains("<identificativoUnivocoDovuto>OPEN-1</identificativoUnivocoDovuto>"), "{dovuti}");
     assert_valid_document(&dovuti);
 
-    let today = mypay::clock::Now::read().today();
+    let today = mypay::testing::clock::Now::read().today();
     let pendenti = call(
         server,
         "paaSILChiediAvvisiPendenti",

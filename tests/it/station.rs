@@ -109,12 +109,12 @@ pub fn call(server: &Server, action: Option<&str>, body: &str) -> Reply {
 }
 
 fn fault_code(reply: &Reply) -> Option<String> {
-    let payload = mypay::soap::parse_envelope(reply.body.as_bytes()).unwrap();
+    let payload = mypay::testing::soap::parse_envelope(reply.body.as_bytes()).unwrap();
     payload.path_text(&["fault", "faultCode"]).map(str::to_owned)
 }
 
 fn outcome(reply: &Reply) -> String {
-    let payload = mypay::soap::parse_envelope(reply.body.as_bytes()).unwrap();
+    let payload = mypay::testing::soap::parse_envelope(reply.body.as_bytes()).unwrap();
     payload.child_text("outcome").unwrap().to_owned()
 }
 
@@ -165,7 +165,7 @@ fn verify_get_payment_and_receipt_of_a_notice() {
     assert_eq!(reply.header("content-type"), Some("text/xml; charset=utf-8"));
     assert_eq!(outcome(&reply), "OK", "{}", reply.body);
     assert_valid_payload(&reply.body);
-    let payload = mypay::soap::parse_envelope(reply.body.as_bytes()).unwrap();
+    let payload = mypay::testing::soap::parse_envelope(reply.body.as_bytes()).unwrap();
     assert_eq!(payload.name, "paVerifyPaymentNoticeRes");
     assert_eq!(payload.ns.as_deref(), Some(PAF));
     let amount = format!("{}.{:02}", cents / 100, cents % 100);
@@ -180,7 +180,7 @@ fn verify_get_payment_and_receipt_of_a_notice() {
         let reply = call(&server, Some(action), &get_payment_req(&notice, v2));
         assert_eq!(outcome(&reply), "OK", "{}", reply.body);
         assert_valid_payload(&reply.body);
-        let data = mypay::soap::parse_envelope(reply.body.as_bytes()).unwrap();
+        let data = mypay::testing::soap::parse_envelope(reply.body.as_bytes()).unwrap();
         let data = data.child("data").unwrap();
         assert_eq!(data.child_text("creditorReferenceId"), Some(iuv.as_str()));
         assert_eq!(data.child_text("paymentAmount"), Some(amount.as_str()));
@@ -359,7 +359,7 @@ fn spontaneous_payment_started_at_a_psp() {
     let reply = call(&server, Some("paDemandPaymentNotice"), &body);
     assert_eq!(outcome(&reply), "OK", "{}", reply.body);
     assert_valid_payload(&reply.body);
-    let payload = mypay::soap::parse_envelope(reply.body.as_bytes()).unwrap();
+    let payload = mypay::testing::soap::parse_envelope(reply.body.as_bytes()).unwrap();
     let notice = payload.path_text(&["qrCode", "noticeNumber"]).unwrap().to_owned();
     assert!(notice.starts_with("301"), "{notice}");
     assert_eq!(payload.path_text(&["paymentList", "paymentOptionDescription", "amount"]), Some("16.00"));
@@ -436,7 +436,7 @@ fn a_digital_stamp_is_asked_for_with_get_payment_v2_only() {
     let reply = call(&server, Some("paGetPaymentV2"), &get_payment_req(&notice, true));
     assert_eq!(outcome(&reply), "OK", "{}", reply.body);
     assert_valid_payload(&reply.body);
-    let payload = mypay::soap::parse_envelope(reply.body.as_bytes()).unwrap();
+    let payload = mypay::testing::soap::parse_envelope(reply.body.as_bytes()).unwrap();
     let transfer = payload.path(&["data", "transferList", "transfer"]).unwrap();
     assert!(transfer.child("IBAN").is_none());
     assert_eq!(transfer.path_text(&["richiestaMarcaDaBollo", "hashDocumento"]), Some(hash));
@@ -455,7 +455,7 @@ fn the_postal_iban_travels_as_metadata_or_replaces_the_bank_one() {
     let notice = open_debts(&dir).remove(0).1;
     let reply = call(&server, Some("paGetPaymentV2"), &get_payment_req(&notice, true));
     assert_valid_payload(&reply.body);
-    let payload = mypay::soap::parse_envelope(reply.body.as_bytes()).unwrap();
+    let payload = mypay::testing::soap::parse_envelope(reply.body.as_bytes()).unwrap();
     let transfer = payload.path(&["data", "transferList", "transfer"]).unwrap();
     assert_eq!(transfer.child_text("IBAN"), Some("IT60X0542811101000000123456"));
     assert_eq!(transfer.path_text(&["metadata", "mapEntry", "key"]), Some("IBANAPPOGGIO"));
@@ -463,11 +463,11 @@ fn the_postal_iban_travels_as_metadata_or_replaces_the_bank_one() {
     let postal = get_payment_req(&notice, true)
         .replace("<transferType>PAGOPA</transferType>", "<transferType>POSTAL</transferType>");
     let reply = call(&server, Some("paGetPaymentV2"), &postal);
-    let payload = mypay::soap::parse_envelope(reply.body.as_bytes()).unwrap();
+    let payload = mypay::testing::soap::parse_envelope(reply.body.as_bytes()).unwrap();
     assert_eq!(payload.path_text(&["data", "transferList", "transfer", "IBAN"]), Some("IT22L0760101600000012345678"));
     // Verify tells the PSP that every transfer could go to a postal account.
     let reply = call(&server, Some("paVerifyPaymentNotice"), &verify_req(&notice));
-    let payload = mypay::soap::parse_envelope(reply.body.as_bytes()).unwrap();
+    let payload = mypay::testing::soap::parse_envelope(reply.body.as_bytes()).unwrap();
     assert_eq!(payload.path_text(&["paymentList", "paymentOptionDescription", "allCCP"]), Some("true"));
 }
 

@@ -339,7 +339,7 @@ fn record_states_are_enums_not_strings() {
 #[test]
 fn route_paths_are_spelled_only_in_the_route_table() {
     const TABLE: &str = "src/web/routes.rs";
-    let routes = mypay::web::routes();
+    let routes = mypay::testing::web::routes();
     let mut declared = std::collections::HashSet::new();
     for route in &routes {
         assert!(declared.insert(route), "{route:?} is declared twice in {TABLE}");
@@ -386,4 +386,17 @@ fn route_paths_are_spelled_only_in_the_route_table() {
             );
         }
     }
+}
+
+/// Visibility is the first layering check: every module of the library is crate-private, so rustc
+/// reports what nothing uses; the binary calls `mypay::run`, and tests and benchmarks reach what
+/// they drive through `mypay::testing`, where each item is re-exported on purpose.
+#[test]
+fn the_library_exports_only_run_and_testing() {
+    let lib = std::fs::read_to_string(root().join("src/lib.rs")).unwrap();
+    for line in lib.lines().filter(|l| l.starts_with("pub ")) {
+        assert!(line == "pub use cli::run;" || line == "pub mod testing;", "src/lib.rs exports `{line}`");
+    }
+    let testing = std::fs::read_to_string(root().join("src/testing.rs")).unwrap();
+    assert!(!testing.contains("::*"), "src/testing.rs re-exports items one by one, never a glob");
 }

@@ -12,8 +12,6 @@ use crate::store::{Db, orgs};
 
 /// The pseudo-type MyPay uses only as an export filter; it can never be a real debt type.
 pub const RESERVED_EXPORT_CODE: &str = "EXPORT_ENTE_SECONDARIO";
-/// The digital stamp type: it exists, but debts of it are never imported from files.
-pub const DIGITAL_STAMP_CODE: &str = "MARCA_BOLLO_DIGITALE";
 
 /// Changes to a debt type; `None` leaves a field as it is, `Some("")` clears an optional text.
 #[derive(Debug, Clone, Default)]

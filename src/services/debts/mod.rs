@@ -187,12 +187,7 @@ pub(crate) fn insert_context(scope: &OrgScope, rules: Option<DebtTypeRules>, tod
 
 /// The debt type's flags, as the row checks take them.
 pub(crate) fn rules_of(t: &DebtTypeRecord) -> DebtTypeRules {
-    DebtTypeRules {
-        code: t.code.clone(),
-        active: t.active,
-        allow_anonymous: t.allow_anonymous,
-        due_date_mandatory: t.due_date_mandatory,
-    }
+    DebtTypeRules { active: t.active, allow_anonymous: t.allow_anonymous, due_date_mandatory: t.due_date_mandatory }
 }
 
 /// What a debt change left in the store, for result files and audit entries.

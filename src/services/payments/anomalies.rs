@@ -77,11 +77,6 @@ pub fn exists(db: &Db, access: &OrgAccess, id: i64) -> Result<bool, ServiceError
     Ok(db.read(|conn| anomalies::find_anomaly(conn, access.org.id, id))?.is_some())
 }
 
-/// How many anomalies the org has open.
-pub fn open_count(db: &Db, org_id: i64) -> Result<i64, ServiceError> {
-    Ok(db.read(|conn| anomalies::count_open(conn, org_id))?)
-}
-
 /// Open anomalies of every org by kind, for `/metrics`.
 pub fn open_by_kind(db: &Db) -> Result<Vec<(String, i64)>, ServiceError> {
     Ok(db.read(anomalies::count_open_by_kind)?)

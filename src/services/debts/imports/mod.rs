@@ -18,8 +18,6 @@ use sha2::{Digest, Sha256};
 pub mod jobs;
 pub mod run;
 
-pub use run::results_dir;
-
 use crate::clock::Now;
 use crate::jobs::Job;
 use crate::services::ServiceError;
