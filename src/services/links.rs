@@ -20,6 +20,12 @@ use crate::services::ServiceError;
 use crate::services::ids::random_hex;
 use crate::store::{Db, sessions};
 
+/// How long a notice PDF link or a mailed receipt link works: a year, long enough for a
+/// municipality's portal to show a notice until its due date and for a payer to keep a receipt's
+/// link, bounded so that a link found in an old mailbox or log does not open a document for ever.
+/// Links made before they expired (no `<expires>.` in `firma`) are refused.
+pub const DOCUMENT_LINK_SECONDS: i64 = 365 * 24 * 3600;
+
 /// How long a SIL download URL works.
 pub const SIL_DOWNLOAD_SECONDS: i64 = 24 * 3600;
 
@@ -46,23 +52,32 @@ impl Links {
 
     /// `/avvisi/<ipa>/<notice>.pdf?firma=…`: the payment notice of a debt (it carries the debtor's
     /// data, so the link is signed).
-    pub fn notice_pdf_url(&self, ipa: &str, notice: &str) -> String {
-        format!("/avvisi/{ipa}/{notice}.pdf?firma={}", self.sign(&notice_message(ipa, notice)))
+    pub fn notice_pdf_url(&self, ipa: &str, notice: &str, now: Now) -> String {
+        let expires = now.instant().as_second() + DOCUMENT_LINK_SECONDS;
+        format!("/avvisi/{ipa}/{notice}.pdf?firma={expires}.{}", self.sign(&notice_message(ipa, notice, expires)))
     }
 
-    /// Whether `signature` is the `firma` of [`Links::notice_pdf_url`] for this notice.
-    pub fn verify_notice(&self, ipa: &str, notice: &str, signature: &str) -> bool {
-        self.verify(&notice_message(ipa, notice), signature)
+    /// Whether `firma` is that of [`Links::notice_pdf_url`] for this notice and not expired at `now`.
+    pub fn verify_notice(&self, ipa: &str, notice: &str, firma: &str, now: Now) -> bool {
+        self.verify_expiring(firma, now, |expires| notice_message(ipa, notice, expires))
     }
 
     /// `/ricevute/<id>?firma=…`: the receipt link mailed to the payer.
-    pub fn receipt_url(&self, id: i64) -> String {
-        format!("/ricevute/{id}?firma={}", self.sign(&receipt_message(id)))
+    pub fn receipt_url(&self, id: i64, now: Now) -> String {
+        let expires = now.instant().as_second() + DOCUMENT_LINK_SECONDS;
+        format!("/ricevute/{id}?firma={expires}.{}", self.sign(&receipt_message(id, expires)))
     }
 
-    /// Whether `signature` is the `firma` of [`Links::receipt_url`] for receipt `id`.
-    pub fn verify_receipt(&self, id: i64, signature: &str) -> bool {
-        self.verify(&receipt_message(id), signature)
+    /// Whether `firma` is that of [`Links::receipt_url`] for receipt `id` and not expired at `now`.
+    pub fn verify_receipt(&self, id: i64, firma: &str, now: Now) -> bool {
+        self.verify_expiring(firma, now, |expires| receipt_message(id, expires))
+    }
+
+    /// A `firma` of the form `<expires>.<signature>` over `message(expires)`, not past `now`.
+    fn verify_expiring(&self, firma: &str, now: Now, message: impl Fn(i64) -> String) -> bool {
+        let Some((expires, signature)) = firma.split_once('.') else { return false };
+        let Ok(expires) = expires.parse::<i64>() else { return false };
+        expires >= now.instant().as_second() && self.verify(&message(expires), signature)
     }
 
     /// The SIL's `requestToken` `<id>-<signature>` for the `kind` (`export`, `import`) record
@@ -157,12 +172,12 @@ impl Links {
     }
 }
 
-fn notice_message(ipa: &str, notice: &str) -> String {
-    format!("notice:{ipa}:{notice}")
+fn notice_message(ipa: &str, notice: &str, expires: i64) -> String {
+    format!("notice:{ipa}:{notice}:{expires}")
 }
 
-fn receipt_message(id: i64) -> String {
-    format!("receipt:{id}")
+fn receipt_message(id: i64, expires: i64) -> String {
+    format!("receipt:{id}:{expires}")
 }
 
 fn request_message(kind: &str, org_id: i64, id: i64) -> String {
@@ -230,14 +245,11 @@ mod tests {
     #[test]
     fn signatures_are_those_of_the_code_before_links() {
         let links = links();
-        assert_eq!(
-            links.notice_pdf_url("c_x", "301000000000000042"),
-            "/avvisi/c_x/301000000000000042.pdf?firma=63ba3c46e9014d761fea774b3374c9aba11149585f061b3713fe033c2e24c99d"
-        );
-        assert_eq!(
-            links.receipt_url(42),
-            "/ricevute/42?firma=279bea14917412db3487996380586caa814fea14ef86bf8a4d71e87b850db490"
-        );
+        // Notice and receipt links expire since the hardening issue: the old ones are refused.
+        let legacy = "63ba3c46e9014d761fea774b3374c9aba11149585f061b3713fe033c2e24c99d";
+        assert!(!links.verify_notice("c_x", "301000000000000042", legacy, now()));
+        let legacy = "279bea14917412db3487996380586caa814fea14ef86bf8a4d71e87b850db490";
+        assert!(!links.verify_receipt(42, legacy, now()));
         assert_eq!(
             links.sil_request_token("export", 7, 42),
             "42-8fe1eeacefdd17e08e0a196665c729596225810c4c83e7058b9afb5176f9f0b5"
@@ -265,19 +277,25 @@ mod tests {
     #[test]
     fn each_link_verifies_and_a_tampered_one_does_not() {
         let links = links();
-        let notice = links.notice_pdf_url("c_x", "301000000000000042");
+        let notice = links.notice_pdf_url("c_x", "301000000000000042", now());
         let sig = query(&notice, "firma");
-        assert!(links.verify_notice("c_x", "301000000000000042", sig));
-        assert!(!links.verify_notice("c_y", "301000000000000042", sig));
-        assert!(!links.verify_notice("c_x", "301000000000000043", sig));
-        assert!(!links.verify_notice("c_x", "301000000000000042", ""));
+        assert!(links.verify_notice("c_x", "301000000000000042", sig, now()));
+        assert!(!links.verify_notice("c_y", "301000000000000042", sig, now()));
+        assert!(!links.verify_notice("c_x", "301000000000000043", sig, now()));
+        assert!(!links.verify_notice("c_x", "301000000000000042", "", now()));
+        let later = Now::at(now().instant() + jiff::SignedDuration::from_secs(DOCUMENT_LINK_SECONDS + 1));
+        assert!(!links.verify_notice("c_x", "301000000000000042", sig, later), "expired");
+        let (expires, mac) = sig.split_once('.').unwrap();
+        let stretched = format!("{}.{mac}", expires.parse::<i64>().unwrap() + 86_400);
+        assert!(!links.verify_notice("c_x", "301000000000000042", &stretched, now()), "the expiry is signed");
 
-        let receipt = links.receipt_url(42);
+        let receipt = links.receipt_url(42, now());
         let sig = query(&receipt, "firma");
-        assert!(links.verify_receipt(42, sig));
-        assert!(!links.verify_receipt(43, sig));
-        assert!(!links.verify_receipt(42, "zz"));
-        assert!(!links.verify_receipt(42, &sig.replace('a', "b")));
+        assert!(links.verify_receipt(42, sig, now()));
+        assert!(!links.verify_receipt(43, sig, now()));
+        assert!(!links.verify_receipt(42, "zz", now()));
+        assert!(!links.verify_receipt(42, &sig.replace('a', "b"), now()));
+        assert!(!links.verify_receipt(42, sig, later), "expired");
 
         let token = links.sil_request_token("export", 7, 42);
         assert_eq!(links.read_sil_request_token("export", 7, &token), Some(42));
@@ -300,7 +318,7 @@ mod tests {
         assert!(!links.verify_pin("s", "b@example.it", "123456", &hash));
 
         let other = Links { key: b"another key".to_vec() };
-        assert!(!other.verify_receipt(42, query(&receipt, "firma")));
+        assert!(!other.verify_receipt(42, query(&receipt, "firma"), now()));
     }
 
     #[test]
@@ -330,13 +348,13 @@ mod tests {
         assert_eq!(stored.len(), 64);
         assert_eq!(first.key, from_hex(&stored));
         let again = Links::load(&db, Now::at("2026-11-30T11:00:00Z".parse().unwrap())).unwrap();
-        assert_eq!(again.receipt_url(42), first.receipt_url(42));
+        assert_eq!(again.receipt_url(42, now()), first.receipt_url(42, now()));
         assert_eq!(format!("{again:?}"), "Links { key: *** }");
 
         // A key stored by an earlier version is used as it is, hex-decoded.
         let dir = tempfile::tempdir().unwrap();
         let (db, _) = Db::open(&dir.path().join("mypay.db")).unwrap();
         db.write(|tx| sessions::insert_setting_once(tx, "hmac_key", &hex(KEY), "2026-01-01T00:00:00Z")).unwrap();
-        assert_eq!(Links::load(&db, now()).unwrap().receipt_url(42), links().receipt_url(42));
+        assert_eq!(Links::load(&db, now()).unwrap().receipt_url(42, now()), links().receipt_url(42, now()));
     }
 }

@@ -306,7 +306,7 @@ fn importa_dovuto(sil: &Sil<'_>, call: &Call<'_>, org_id: &mut Option<i64>) -> R
     w.leaf("esito", "OK");
     w.leaf_opt("identificativoUnivocoVersamento", debt.iuv.as_deref());
     if let Some(notice) = debt.notice_number.as_deref().filter(|_| action != Action::Annul) {
-        w.leaf("urlFileAvviso", &sil.url(&sil.links.notice_pdf_url(&org.ipa_code, notice)));
+        w.leaf("urlFileAvviso", &sil.url(&sil.links.notice_pdf_url(&org.ipa_code, notice, call.now)));
         if action == Action::Print {
             let zip = documents::notice_zip(sil.db, &org.ipa_code, notice).map_err(|err| {
                 tracing::error!(error = %err, "notice ZIP");

@@ -58,9 +58,10 @@ pub fn receipt(
     session: &Session,
     receipt: &ReceiptRecord,
     signature: Option<&str>,
+    now: crate::clock::Now,
 ) -> Result<ReceiptGrant, Deny> {
     if let Some(sig) = signature
-        && links.verify_receipt(receipt.id, sig)
+        && links.verify_receipt(receipt.id, sig, now)
     {
         return Ok(ReceiptGrant::SignedLink);
     }

@@ -319,7 +319,7 @@ fn receipt_as(ctx: &mut Ctx<'_>, id: &str, format: ReceiptFormat) -> Result<Resp
         Err(err) => return Err(err.into()),
     };
     let signature = ctx.query.get("firma").map(str::to_owned);
-    if authz::receipt(&ctx.state.db, &ctx.state.links, ctx.session, &found, signature.as_deref()).is_err() {
+    if authz::receipt(&ctx.state.db, &ctx.state.links, ctx.session, &found, signature.as_deref(), ctx.now).is_err() {
         return Err(PageError::Forbidden(
             "Questa ricevuta è visibile solo a chi ha effettuato il pagamento, all'intestatario dopo l'accesso, o tramite il collegamento ricevuto per e-mail.",
         ));

@@ -289,7 +289,12 @@ pub fn outcome(ctx: &mut Ctx<'_>, token: &str) -> Result<Response, PageError> {
             .receipts
             .iter()
             .map(|r| {
-                format!("- {} {}: {base}{}", r.company_name, euro(r.amount_cents), ctx.state.links.receipt_url(r.id))
+                format!(
+                    "- {} {}: {base}{}",
+                    r.company_name,
+                    euro(r.amount_cents),
+                    ctx.state.links.receipt_url(r.id, ctx.now)
+                )
             })
             .collect();
         let body = format!(

@@ -267,7 +267,7 @@ pub fn spontaneous_post(ctx: &mut Ctx<'_>) -> Result<Response, PageError> {
         return Ok(ctx.redirect("/carrello"));
     }
     // The notice carries the debtor's data: its link is signed, like the receipts' links.
-    let pdf_link = ctx.state.links.notice_pdf_url(&org.ipa_code, &notice);
+    let pdf_link = ctx.state.links.notice_pdf_url(&org.ipa_code, &notice, ctx.now);
     let body = html! {
         h1 { "Avviso creato" }
         div class="alert alert-success" role="alert" { "Il pagamento è stato registrato: puoi pagarlo ora o in seguito presso qualsiasi canale pagoPA." }
@@ -377,7 +377,7 @@ pub fn notice_pdf(ctx: &mut Ctx<'_>, ipa: &str, file: &str) -> Result<Response, 
         return Err(PageError::NotFound);
     };
     let signature = ctx.query.get("firma").unwrap_or_default();
-    if !ctx.state.links.verify_notice(ipa, notice, signature) {
+    if !ctx.state.links.verify_notice(ipa, notice, signature, ctx.now) {
         return Err(PageError::Forbidden("Il collegamento all'avviso non è valido."));
     }
     let view = match crate::services::debts::documents::notice_view(
