@@ -1,6 +1,12 @@
 // mypay citizen portal: the outcome page polls the cart's status until the receipts have arrived,
-// then reloads to show the outcome. A file, not inline, because the CSP allows scripts from 'self'
+// then reloads to show the outcome; a SIL landing page with showMyPay=NONE posts its form. A file, not inline, because the CSP allows scripts from 'self'
 // only. Without JavaScript the page offers a manual refresh link.
+(function () {
+  "use strict";
+  // A landing page that only hands over to pagoPA posts its form by itself (a GET creates nothing).
+  var form = document.querySelector("form[data-invio-automatico]");
+  if (form) { form.submit(); }
+})();
 (function () {
   "use strict";
   var box = document.getElementById("attesa-esito");

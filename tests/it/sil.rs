@@ -504,7 +504,7 @@ fn bad_input_and_bad_credentials_get_the_exact_fault_and_store_nothing() {
 
 #[test]
 fn cancelled_at_checkout_is_annullato_and_the_back_url_says_error() {
-    let (_tmp, _dir, server) = demo_server();
+    let (_tmp, dir, server) = demo_server();
     let sim = simulator_url(&server);
     let doc = b64(&dovuti(&single("CANCEL-1", "3.00"), None));
     let answer =
@@ -512,8 +512,12 @@ fn cancelled_at_checkout_is_annullato_and_the_back_url_says_error() {
     let id_session = text_of(&answer, "idSession").unwrap();
     let url = text_of(&answer, "url").unwrap();
     let mut browser = Browser::new(&server.base);
-    // showMyPay=NONE: straight to Checkout, no summary.
-    let straight = browser.get(&url);
+    // showMyPay=NONE: no summary, a form that goes straight on to Checkout (a GET creates nothing).
+    let landing = browser.get(&url);
+    assert_eq!(landing.status, 200, "{}", landing.body);
+    assert!(landing.body.contains("data-invio-automatico"), "{}", landing.body);
+    assert_eq!(count(&dir, "SELECT count(*) FROM debt WHERE iud = 'CANCEL-1'"), 0, "a GET created the debt");
+    let straight = browser.submit(&url, &url, &[]);
     assert_eq!(straight.status, 303, "{}", straight.body);
     let checkout_url = straight.location.unwrap();
     assert!(checkout_url.starts_with(&format!("{sim}/c/")), "{checkout_url}");
@@ -1269,7 +1273,8 @@ fn an_error_at_checkout_is_a_pagati_not_paid() {
         call(&server, "paaSILInviaDovuti", &invia_dovuti("c_esempio", PASSWORD, &doc, "<showMyPay>NONE</showMyPay>"));
     let id_session = text_of(&answer, "idSession").unwrap();
     let mut browser = Browser::new(&server.base);
-    let checkout_url = browser.get(&text_of(&answer, "url").unwrap()).location.unwrap();
+    let url = text_of(&answer, "url").unwrap();
+    let checkout_url = browser.submit(&url, &url, &[]).location.unwrap();
     let failed = browser.post(&checkout_url, &[("outcome", "ERROR"), ("psp", "SIMPSP01")]);
     assert_eq!(browser.get(&failed.location.unwrap()).status, 200);
     let answer = call(&server, "paaSILChiediPagati", &chiedi_pagati("c_esempio", PASSWORD, &id_session));

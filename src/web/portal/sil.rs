@@ -2,6 +2,10 @@
 //! the landing URL given to the SIL (`showMyPay=SHORT`: a summary to confirm; `NONE`: straight on
 //! to Checkout), the hand-over to Checkout, and the return to the SIL's back URL with `idSession`,
 //! `esito` and `pollingToken`.
+//!
+//! A GET never creates anything: with `NONE` the landing page is a form that the browser posts by
+//! itself (`mypay-portal.js`; a button without JavaScript), so a link prefetcher or a mail scanner
+//! that follows the URL does not create the debts and the cart.
 
 use maud::html;
 
@@ -20,7 +24,16 @@ pub fn landing(ctx: &mut Ctx<'_>, token: &str) -> Result<Response, PageError> {
         return Err(fault("PAA_PAGAMENTO_IN_CORSO", "already started").into());
     }
     if landing.show == ShowMode::None {
-        return to_checkout(ctx, token, None);
+        let csrf = ctx.csrf();
+        let body = html! {
+            h1 { "Pagamento con pagoPA" }
+            p { "L'ente ti chiede di pagare con pagoPA: stai per essere indirizzato alla pagina di pagamento." }
+            form method="post" action={ "/sil/" (token) } data-invio-automatico="1" class="mt-4" {
+                (csrf)
+                button type="submit" class="btn btn-primary btn-lg" { "Prosegui su pagoPA" }
+            }
+        };
+        return Ok(ctx.page_with(200, "Pagamento con pagoPA", body, vec!["mypay-portal.js"]));
     }
     let total: i64 = landing.items.iter().filter_map(|(_, i)| i.amount_due()).map(|c| c.get()).sum();
     let csrf = ctx.csrf();
@@ -66,8 +79,11 @@ pub fn landing(ctx: &mut Ctx<'_>, token: &str) -> Result<Response, PageError> {
     Ok(ctx.page("Riepilogo del pagamento", body))
 }
 
-/// `POST /sil/{token}`: the citizen confirmed the summary.
+/// `POST /sil/{token}`: the citizen confirmed the summary (or, with `NONE`, went on).
 pub fn pay(ctx: &mut Ctx<'_>, token: &str) -> Result<Response, PageError> {
+    if sil_sessions::landing(&ctx.state.db, token, ctx.now)?.show == ShowMode::None {
+        return to_checkout(ctx, token, None);
+    }
     if ctx.form.get("privacy") != Some("1") {
         ctx.session.flash("danger", "Per pagare devi dichiarare di aver letto l'informativa privacy.");
         return Ok(ctx.redirect(&sil_sessions::landing_path(token)));
