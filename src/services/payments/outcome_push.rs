@@ -318,8 +318,42 @@ pub fn bearer_jwt(secret: &str, ipa: &str, push_id: i64, attempt: i64, now: i64)
     Ok(format!("{signing_input}.{}", URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes())))
 }
 
+/// Whether mypay may send a push to `ip`: never to an address that is no host of anyone's
+/// network (unspecified, multicast, broadcast) nor to a link-local one, where a cloud's metadata
+/// service answers (169.254.169.254) and a push URL set by an org admin must not reach. Loopback
+/// and private networks stay allowed: a municipality's SIL often lives beside mypay.
+fn may_push_to(ip: std::net::IpAddr) -> bool {
+    use std::net::IpAddr;
+    let ip = match ip {
+        IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(IpAddr::V6(v6), IpAddr::V4),
+        v4 => v4,
+    };
+    match ip {
+        IpAddr::V4(v4) => !(v4.is_unspecified() || v4.is_multicast() || v4.is_broadcast() || v4.is_link_local()),
+        IpAddr::V6(v6) => {
+            let link_local = (v6.segments().first().copied().unwrap_or_default() & 0xffc0) == 0xfe80;
+            !(v6.is_unspecified() || v6.is_multicast() || link_local)
+        }
+    }
+}
+
+/// Resolves the push URL's host and refuses it when any of its addresses may not be reached.
+fn check_target(url: &str) -> Result<(), String> {
+    use std::net::ToSocketAddrs;
+    let uri: ureq::http::Uri = url.parse().map_err(|_| format!("{url} is not a URL"))?;
+    let host = uri.host().ok_or_else(|| format!("{url} has no host"))?.trim_start_matches('[').trim_end_matches(']');
+    let port = uri.port_u16().unwrap_or(if uri.scheme_str() == Some("https") { 443 } else { 80 });
+    let addrs: Vec<std::net::SocketAddr> =
+        (host, port).to_socket_addrs().map_err(|err| format!("cannot resolve {host}: {err}"))?.collect();
+    match addrs.iter().find(|a| !may_push_to(a.ip())) {
+        Some(bad) => Err(format!("{host} resolves to {}, an address pushes may not reach", bad.ip())),
+        None => Ok(()),
+    }
+}
+
 /// POSTs the body; Ok on a 2xx whose JSON (if any) carries no `faultCode`.
 fn post(url: &str, body: &str, token: Option<&str>) -> Result<(), String> {
+    check_target(url)?;
     let agent: ureq::Agent = ureq::Agent::config_builder()
         .http_status_as_error(false)
         .max_redirects(0)
@@ -408,5 +442,21 @@ mod tests {
         assert!(check_secret(&STANDARD.encode([1u8; 64])).is_ok());
         assert!(check_secret(&STANDARD.encode([1u8; 32])).is_err());
         assert!(check_secret("not base64!").is_err());
+    }
+
+    /// The hardening issue's finding: the push URL could target internal addresses; the cloud
+    /// metadata service and other non-host addresses are refused, the SIL beside mypay is not.
+    #[test]
+    fn pushes_never_reach_link_local_or_non_host_addresses() {
+        for bad in
+            ["169.254.169.254", "0.0.0.0", "224.0.0.1", "255.255.255.255", "fe80::1", "::", "::ffff:169.254.169.254"]
+        {
+            assert!(!may_push_to(bad.parse().unwrap()), "{bad}");
+        }
+        for good in ["127.0.0.1", "10.1.2.3", "192.168.1.20", "93.184.216.34", "::1", "2001:db8::1"] {
+            assert!(may_push_to(good.parse().unwrap()), "{good}");
+        }
+        assert!(check_target("http://169.254.169.254/latest/meta-data").is_err());
+        assert!(check_target("http://127.0.0.1:9/esito").is_ok());
     }
 }
