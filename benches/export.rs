@@ -41,7 +41,7 @@ fn main() {
                 debtor_id: "RSSMRA85T10A562S".into(),
                 debtor_name: "Mario Rossi".into(),
                 debtor_address: Some("Via Roma 1".into()),
-                amount_cents: 12_345,
+                amount_cents: mypay::testing::domain::Cents::new(12_345),
                 payment_kinds: "ALL".into(),
                 causale: "TARI 2026 - rata unica \"saldo\"; grazie".into(),
                 collection_data: "9/0101002IM/".into(),

@@ -35,7 +35,7 @@ fn main() {
         debtor_name: "Mario Rossi".into(),
         debtor_address: Some("Via Roma 1".into()),
         due_date: Some("2030-12-31".into()),
-        amount_cents: 15_000,
+        amount_cents: mypay::testing::domain::Cents::new(15_000),
         causale: "TARI 2030 - rata unica".into(),
         ..DebtRecord::default()
     };

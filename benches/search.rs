@@ -10,7 +10,7 @@
 
 use std::time::Instant;
 
-use mypay::testing::domain::DebtState;
+use mypay::testing::domain::{Cents, DebtState};
 use mypay::testing::services::admin::access::OrgAccess;
 use mypay::testing::services::debts::search::{self as debt_search, Criteria};
 use mypay::testing::store::debts::DebtRecord;
@@ -114,7 +114,7 @@ fn fill(db: &Db, ipa: &str, rows: usize) {
                     debtor_id: fiscal_code(debtor),
                     debtor_name: format!("{} {}", SURNAMES[debtor % 20], NAMES[debtor / 20 % 10]),
                     due_date: Some(due.to_string()),
-                    amount_cents: 1_000 + i64::try_from(i % 50_000).unwrap(),
+                    amount_cents: Cents::new(1_000 + i64::try_from(i % 50_000).unwrap()),
                     payment_kinds: "ALL".to_owned(),
                     causale: format!("Rata {i}"),
                     collection_data: "9/0101002IM/".to_owned(),
@@ -152,7 +152,7 @@ fn receipt(org_id: i64, debt_id: i64, d: &DebtRecord, date: &str) -> ReceiptReco
         notice_number: d.notice_number.clone().unwrap_or_default(),
         iuv: d.iuv.clone().unwrap_or_default(),
         outcome: "OK".to_owned(),
-        amount_cents: d.amount_cents,
+        amount_cents: d.amount_cents.get(),
         description: d.causale.clone(),
         company_name: "Comune".to_owned(),
         debtor: party,
@@ -166,7 +166,7 @@ fn receipt(org_id: i64, debt_id: i64, d: &DebtRecord, date: &str) -> ReceiptReco
         received_at: format!("{date}T10:00:00Z"),
         transfers: vec![ReceiptTransferRecord {
             index: 1,
-            amount_cents: d.amount_cents,
+            amount_cents: d.amount_cents.get(),
             fiscal_code: "01199250158".to_owned(),
             iban: Some("IT60X0542811101000000123456".to_owned()),
             remittance: d.causale.clone(),

@@ -687,7 +687,7 @@ pub fn debt(db: &Db, cmd: DebtCommand) -> Result<(), CliError> {
                         d.iud,
                         d.notice_number.as_deref().unwrap_or("-"),
                         d.state.code(),
-                        crate::domain::Cents::new(d.amount_cents).format_eur(),
+                        d.amount_cents.format_eur(),
                         d.due_date.as_deref().unwrap_or("-"),
                         d.debtor_name
                     );

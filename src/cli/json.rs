@@ -59,7 +59,7 @@ pub fn debt(d: &DebtRecord) -> Value {
         "debtor_name": d.debtor_name, "address": d.debtor_address, "civic_number": d.debtor_civic_number,
         "postal_code": d.debtor_postal_code, "city": d.debtor_city, "province": d.debtor_province,
         "country": d.debtor_country, "email": d.debtor_email, "due_date": d.due_date,
-        "amount": Cents::new(d.amount_cents).to_decimal_string(), "amount_cents": d.amount_cents,
+        "amount": d.amount_cents.to_decimal_string(), "amount_cents": d.amount_cents.get(),
         "payment_kinds": d.payment_kinds, "causale": d.causale, "collection_data": d.collection_data,
         "stamp_document_hash": d.stamp_document_hash, "stamp_province": d.stamp_province,
         "source": d.source, "created_at": d.created_at, "updated_at": d.updated_at,

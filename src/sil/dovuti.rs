@@ -207,8 +207,8 @@ pub fn write_dovuti(debt: &DebtRecord) -> String {
     w.leaf_opt("identificativoUnivocoVersamento", debt.iuv.as_deref());
     w.open("datiSingoloVersamento");
     w.leaf("identificativoUnivocoDovuto", &debt.iud);
-    w.leaf("importoSingoloVersamento", &Cents::new(debt.amount_cents).to_decimal_string());
-    w.leaf_opt("commissioneCaricoPA", debt.fee_cents.map(|c| Cents::new(c).to_decimal_string()).as_deref());
+    w.leaf("importoSingoloVersamento", &debt.amount_cents.to_decimal_string());
+    w.leaf_opt("commissioneCaricoPA", debt.fee_cents.map(Cents::to_decimal_string).as_deref());
     w.leaf("identificativoTipoDovuto", &debt.debt_type_code);
     w.leaf("causaleVersamento", &truncate(&debt.causale, 1024));
     w.leaf("datiSpecificiRiscossione", &debt.collection_data);

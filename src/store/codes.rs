@@ -1,12 +1,13 @@
-//! How state enums are stored: as the text of their `code()`, read back through `from_code()`.
+//! How domain values are stored: state enums as the text of their `code()`, read back through
+//! `from_code()`; money as its integer cents.
 //!
-//! Owns: rusqlite's `ToSql`/`FromSql` for the domain's states (debt, org, import, export, cart) and
+//! Owns: rusqlite's `ToSql`/`FromSql` for `Cents` and the domain's states (debt, org, import, export, cart) and
 //! the macro the store's own state enums (jobs, mail, pushes, anomalies, reporting flows) use for
 //! theirs, so the columns keep exactly the text they always held and no SQL changes. A stored text
 //! no enum knows (a file edited by hand) is a [`StoreError::Corrupt`](super::StoreError::Corrupt)
 //! naming the column, never a panic and never a silent default.
 
-use crate::domain::{CartState, DebtState, ExportState, ImportState, OrgState};
+use crate::domain::{CartState, Cents, DebtState, ExportState, ImportState, OrgState};
 
 /// A stored state code that its enum does not know.
 #[derive(Debug, thiserror::Error)]
@@ -48,3 +49,17 @@ stored_as_code!(OrgState, "org.state");
 stored_as_code!(ImportState, "debt_import.state");
 stored_as_code!(ExportState, "export.state");
 stored_as_code!(CartState, "cart.state");
+
+/// Money is stored as the integer number of cents it always was (`amount_cents` columns); every
+/// integer is a [`Cents`], and a column of another type fails as reading it as `i64` did.
+impl rusqlite::types::ToSql for Cents {
+    fn to_sql(&self) -> rusqlite::Result<rusqlite::types::ToSqlOutput<'_>> {
+        Ok(rusqlite::types::ToSqlOutput::from(self.get()))
+    }
+}
+
+impl rusqlite::types::FromSql for Cents {
+    fn column_result(value: rusqlite::types::ValueRef<'_>) -> rusqlite::types::FromSqlResult<Self> {
+        value.as_i64().map(Cents::new)
+    }
+}

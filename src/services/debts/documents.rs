@@ -104,7 +104,7 @@ pub fn build_notice(
         .ok_or_else(|| ServiceError::Conflict(format!("debt {} has no notice number", debt.iud)))
         .and_then(|n| NoticeNumber::parse(n).map_err(|err| ServiceError::Internal(err.to_string())))?;
     let org_code = OrgFiscalCode::parse(&org.fiscal_code).map_err(|err| ServiceError::Internal(err.to_string()))?;
-    let amount = Cents::new(debt.amount_cents);
+    let amount = debt.amount_cents;
     let qr_payload = notice_codes::qr_payload(&notice_number, &org_code, amount)
         .map_err(|err| ServiceError::invalid("amount", err.to_string()))?;
     let due_date =
@@ -152,7 +152,7 @@ fn postal_view(
         .or(org.postal_account_holder.as_deref())
         .unwrap_or(org.name.as_str());
     let party = PosteParty { debtor_id: &debt.debtor_id, debtor_name: &debt.debtor_name, subject: &debt.causale };
-    match notice_codes::poste_datamatrix(notice, account, Cents::new(debt.amount_cents), org_code, party) {
+    match notice_codes::poste_datamatrix(notice, account, debt.amount_cents, org_code, party) {
         Ok(datamatrix) => Some(PostalView {
             account: account.to_owned(),
             holder: holder.to_owned(),
@@ -290,7 +290,7 @@ mod tests {
             debtor_id: "RSSMRA85T10A562S".into(),
             debtor_name: "Mario Rossi".into(),
             due_date: Some("2026-12-31".into()),
-            amount_cents: 15_000,
+            amount_cents: Cents::new(15_000),
             causale: "TARI 2026".into(),
             ..DebtRecord::default()
         };
@@ -320,7 +320,7 @@ mod tests {
         let postal = view.postal.unwrap();
         assert_eq!(postal.holder, "Comune di Esempio");
         assert_eq!(postal.datamatrix.len(), 256);
-        debt.amount_cents = 99_999_999_999;
+        debt.amount_cents = Cents::MAX_AMOUNT;
         assert_eq!(build_notice(&org, None, &debt_type, &debt).unwrap().postal, None);
     }
 

@@ -16,7 +16,7 @@ use jiff::civil::Date;
 
 use crate::clock::Now;
 use crate::domain::debt_row::{self, DebtFields, DebtTypeRules, RowContext, RowError, ValidDebt};
-use crate::domain::{ApplicationCode, DebtEvent, DebtState, GeneratorId, SegregationCode, generate_iuv17};
+use crate::domain::{ApplicationCode, Cents, DebtEvent, DebtState, GeneratorId, SegregationCode, generate_iuv17};
 use crate::services::ServiceError;
 use crate::store::debt_types::DebtTypeRecord;
 use crate::store::debts::{self, DebtFilter, DebtRecord};
@@ -97,7 +97,7 @@ pub(crate) fn add_debt_as(
             insert_valid(tx, &scope, &debt_type, valid, source, None, &iso)?.map_err(ServiceError::Rejected)?;
         let object = format!("debt:{}/{iud}", scope.org.ipa_code);
         let after = serde_json::json!({ "iud": iud, "iuv": applied.iuv, "notice_number": applied.notice_number,
-            "debt_type": debt_type.code, "amount_cents": applied.amount_cents, "due_date": applied.due_date })
+            "debt_type": debt_type.code, "amount_cents": applied.amount_cents.get(), "due_date": applied.due_date })
         .to_string();
         let entry = audit::AuditEntry {
             actor,
@@ -196,7 +196,7 @@ pub(crate) struct Applied {
     pub id: i64,
     pub iuv: Option<String>,
     pub notice_number: Option<String>,
-    pub amount_cents: i64,
+    pub amount_cents: Cents,
     pub due_date: Option<String>,
 }
 
@@ -390,8 +390,8 @@ fn record_of(scope: &OrgScope, debt_type: &DebtTypeRecord, valid: ValidDebt, imp
         debtor_country: valid.debtor_country,
         debtor_email: valid.debtor_email,
         due_date: valid.due_date.map(|d| d.to_string()),
-        amount_cents: valid.amount.get(),
-        fee_cents: valid.fee.map(|f| f.get()),
+        amount_cents: valid.amount,
+        fee_cents: valid.fee,
         payment_kinds: valid.payment_kinds,
         causale: valid.causale,
         collection_data: valid.collection_data.as_str().to_owned(),
@@ -410,7 +410,7 @@ fn record_of(scope: &OrgScope, debt_type: &DebtTypeRecord, valid: ValidDebt, imp
         mb_country: mb.as_ref().and_then(|m| m.country.clone()),
         mb_collection_data: mb.as_ref().and_then(|m| m.collection_data.as_ref().map(|c| c.as_str().to_owned())),
         mb_causale: mb.as_ref().and_then(|m| m.causale.clone()),
-        mb_amount_cents: mb.as_ref().map(|m| m.amount.get()),
+        mb_amount_cents: mb.as_ref().map(|m| m.amount),
         import_id,
         ..DebtRecord::default()
     }
@@ -481,7 +481,7 @@ pub fn modify_debt(db: &Db, actor: &str, ipa: &str, fields: &DebtFields, now: No
             .ok_or_else(|| ServiceError::NotFound(format!("debt {iud}")))?;
         let summary = |d: &DebtRecord| {
             serde_json::json!({ "iud": d.iud, "iuv": d.iuv, "state": d.state.code(), "debtor_id": d.debtor_id,
-                "debtor_name": d.debtor_name, "amount_cents": d.amount_cents, "due_date": d.due_date,
+                "debtor_name": d.debtor_name, "amount_cents": d.amount_cents.get(), "due_date": d.due_date,
                 "causale": d.causale, "debtor_email": d.debtor_email })
             .to_string()
         };
@@ -576,7 +576,7 @@ mod tests {
             let iud = format!("SRC-{code}");
             add_debt(&db, "test", ipa, &contribution(&iud, "10.00"), source, now).unwrap();
             let after = modify_debt(&db, "test", ipa, &contribution(&iud, "12.00"), now).unwrap();
-            assert_eq!((after.source.as_str(), after.amount_cents), (code, 1200));
+            assert_eq!((after.source.as_str(), after.amount_cents), (code, Cents::new(1200)));
             // What modify_valid builds for the store carries the stored source, not a made-up one.
             let applied = db
                 .write(|tx| {
@@ -588,7 +588,7 @@ mod tests {
                     Ok::<_, ServiceError>(debts::find_debt_by_id(tx, applied.id)?.unwrap())
                 })
                 .unwrap();
-            assert_eq!((applied.source.as_str(), applied.amount_cents), (code, 1300));
+            assert_eq!((applied.source.as_str(), applied.amount_cents), (code, Cents::new(1300)));
         }
     }
 }

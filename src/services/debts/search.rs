@@ -2,7 +2,7 @@
 //! into a store query limited to the debt types the operator may see, one page of results with a
 //! bounded count, the whole result as CSV, and one debt with its history and receipts.
 
-use crate::domain::{Cents, NoticeNumber};
+use crate::domain::NoticeNumber;
 use crate::flows::quoted_csv::QuotedCsv;
 use crate::services::ServiceError;
 use crate::services::admin::access::OrgAccess;
@@ -136,7 +136,7 @@ pub fn csv(db: &Db, org_id: i64, query: &DebtSearch) -> Result<Vec<u8>, ServiceE
     db.read(|conn| {
         debt_search::for_each_debt_matching(conn, org_id, query, CSV_CAP, |hit| {
             let d = &hit.debt;
-            let amount = Cents::new(d.amount_cents).to_italian();
+            let amount = d.amount_cents.to_italian();
             let state = d.state.label_it();
             out.row([
                 d.iud.as_str(),

@@ -246,7 +246,7 @@ fn transfers_of(
     let remittance = truncate(&debt.causale, 140);
     let mut transfers = vec![Transfer {
         index: 1,
-        amount: Cents::new(debt.amount_cents),
+        amount: debt.amount_cents,
         fiscal_code: org.fiscal_code.clone(),
         company_name: Some(truncate(&org.name, 140)),
         target,
@@ -268,7 +268,7 @@ fn transfers_of(
         all_postal = all_postal && crate::domain::Iban::parse(mb_iban).is_ok_and(|i| i.is_postal());
         transfers.push(Transfer {
             index: 2,
-            amount: Cents::new(cents),
+            amount: cents,
             fiscal_code: fiscal_code.clone(),
             company_name: debt.mb_name.as_deref().map(|n| truncate(n, 140)),
             target: TransferTarget::Iban(mb_iban.clone()),
@@ -416,10 +416,10 @@ fn unmatched_offer(
     let mut offers = payment_offers::list_offers(tx, debt.id)?;
     if offers.is_empty() {
         let secondary = match (debt.mb_amount_cents, &debt.mb_fiscal_code) {
-            (Some(cents), Some(code)) => Some((Cents::new(cents), code.as_str())),
+            (Some(cents), Some(code)) => Some((cents, code.as_str())),
             _ => None,
         };
-        offers.push(PaymentTerms::of_debt(&org.fiscal_code, Cents::new(debt.amount_cents), secondary));
+        offers.push(PaymentTerms::of_debt(&org.fiscal_code, debt.amount_cents, secondary));
     }
     Ok(payment_terms::unmatched(&offers, received))
 }

@@ -148,7 +148,7 @@ pub fn import_debt(
         let debt =
             debts::find_debt_by_id(tx, id)?.ok_or_else(|| ServiceError::NotFound(format!("debt {}", fields.iud)))?;
         let after = serde_json::json!({ "azione": action.code(), "iuv": debt.iuv, "state": debt.state.code(),
-            "amount_cents": debt.amount_cents });
+            "amount_cents": debt.amount_cents.get() });
         audit_debt(tx, actor, &scope, &debt, "sil.debt.import", None, &after, now)?;
         Ok(debt)
     })
@@ -211,7 +211,7 @@ pub fn register_payment(db: &Db, actor: &str, ipa: &str, payment: &ExternalPayme
         let next = state
             .apply(DebtEvent::PaymentSucceeded)
             .map_err(|_| fault("PAA_IUV_NON_VALIDO", format!("IUV {iuv}: dovuto nello stato {}", debt.state.code())))?;
-        if amount.get() != debt.amount_cents {
+        if amount != debt.amount_cents {
             return Err(fault(
                 "PAA_IMPORTO_SINGOLO_VERSAMENTO_NON_VALIDO",
                 format!("importo {} diverso da quello del dovuto", payment.amount.trim()),

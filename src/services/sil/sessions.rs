@@ -516,12 +516,12 @@ fn items_of(conn: &crate::store::Conn, session: &SilSessionRecord) -> Result<Vec
             let fields = DebtFields {
                 iud: debt.iud,
                 debtor_name: debt.debtor_name,
-                amount: Cents::new(debt.amount_cents).to_decimal_string(),
+                amount: debt.amount_cents.to_decimal_string(),
                 causale: debt.causale,
                 // Only what the summary shows: the share and who receives it.
                 secondary: debt.mb_amount_cents.map(|cents| SecondaryFields {
                     name: debt.mb_name.unwrap_or_default(),
-                    amount: Cents::new(cents).to_decimal_string(),
+                    amount: cents.to_decimal_string(),
                     ..SecondaryFields::default()
                 }),
                 ..DebtFields::default()

@@ -29,7 +29,7 @@ pub fn debt_json(d: &DebtRecord, receipts: &[ReceiptRecord]) -> Value {
             "civic_number": d.debtor_civic_number, "postal_code": d.debtor_postal_code, "city": d.debtor_city,
             "province": d.debtor_province, "country": d.debtor_country, "email": d.debtor_email,
         },
-        "amount": Cents::new(d.amount_cents).to_decimal_string(), "due_date": d.due_date, "causale": d.causale,
+        "amount": d.amount_cents.to_decimal_string(), "due_date": d.due_date, "causale": d.causale,
         "collection_data": d.collection_data, "payment_kinds": d.payment_kinds,
         "created_at": d.created_at, "updated_at": d.updated_at,
         "receipts": receipts.iter().map(receipt_json).collect::<Vec<_>>(),
@@ -241,7 +241,7 @@ pub fn payment_status(ctx: &ApiCtx<'_>) -> Result<Response, ApiError> {
             .map(|l| {
                 json!({
                     "org": l.org.ipa_code, "iud": l.debt.iud, "iuv": l.debt.iuv,
-                    "amount": Cents::new(l.debt.amount_cents).to_decimal_string(),
+                    "amount": l.debt.amount_cents.to_decimal_string(),
                     "receipt": l.receipt.as_ref().map(receipt_json),
                 })
             })

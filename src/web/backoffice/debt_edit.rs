@@ -56,7 +56,7 @@ impl Values {
             debtor_name: d.debtor_name.clone(),
             debtor_email: d.debtor_email.clone().unwrap_or_default(),
             due_date: d.due_date.clone().unwrap_or_default(),
-            amount: Cents::new(d.amount_cents).to_italian(),
+            amount: d.amount_cents.to_italian(),
             causale: d.causale.clone(),
             generate_iuv: d.generate_iuv,
         }

@@ -168,7 +168,7 @@ fn results(base: &str, query: &str, found: &debt_search::ResultPage) -> Markup {
                                 td { (d.notice_number.as_deref().unwrap_or("—")) }
                                 td { (d.debt_type_code) }
                                 td { (d.debtor_name) br; small { (d.debtor_id) } }
-                                td class="importo" { (euro(d.amount_cents)) }
+                                td class="importo" { (d.amount_cents.format_eur()) }
                                 td { (d.due_date.as_deref().map_or_else(|| "—".to_owned(), date_it)) }
                                 td { (d.state.label_it()) }
                                 td { (hit.paid_date.as_deref().map_or_else(|| "—".to_owned(), date_it)) }
@@ -248,7 +248,7 @@ pub fn detail(ctx: &mut BoCtx<'_>, ipa: &str, id: &str) -> Result<Response, BoEr
         ("Debitore", format!("{} ({})", d.debtor_name, d.debtor_id)),
         ("E-mail del debitore", d.debtor_email.clone().unwrap_or_else(|| "—".to_owned())),
         ("Causale", d.causale.clone()),
-        ("Importo", euro(d.amount_cents)),
+        ("Importo", d.amount_cents.format_eur()),
         ("Scadenza", d.due_date.as_deref().map_or_else(|| "—".to_owned(), date_it)),
         ("Dati specifici di riscossione", d.collection_data.clone()),
         ("Origine", d.source.clone()),

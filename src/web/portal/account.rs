@@ -205,7 +205,7 @@ pub fn my_debts(ctx: &mut Ctx<'_>) -> Result<Response, PageError> {
                             td { (org_name) } td { (d.causale) }
                             td { (d.due_date.as_deref().map(date_it).unwrap_or_default()) }
                             td class="text-nowrap" { (grouped(&notice)) }
-                            td class="text-end text-nowrap" { (euro(d.amount_cents)) }
+                            td class="text-end text-nowrap" { (d.amount_cents.format_eur()) }
                             td { @if !notice.is_empty() {
                                 form method="post" action="/carrello/aggiungi" {
                                     (csrf)

@@ -275,7 +275,7 @@ pub fn spontaneous_post(ctx: &mut Ctx<'_>) -> Result<Response, PageError> {
             dt class="col-sm-4" { "Ente creditore" } dd class="col-sm-8" { (org.name) }
             dt class="col-sm-4" { "Codice fiscale ente" } dd class="col-sm-8" { (org.fiscal_code) }
             dt class="col-sm-4" { "Codice avviso" } dd class="col-sm-8" { strong class="notice-number" { (grouped(&notice)) } }
-            dt class="col-sm-4" { "Importo" } dd class="col-sm-8" { (euro(debt.amount_cents)) }
+            dt class="col-sm-4" { "Importo" } dd class="col-sm-8" { (debt.amount_cents.format_eur()) }
             dt class="col-sm-4" { "Causale" } dd class="col-sm-8" { (debt.causale) }
             dt class="col-sm-4" { "Intestatario" } dd class="col-sm-8" { (debt.debtor_name) " (" (debt.debtor_id) ")" }
         }
