@@ -7,6 +7,7 @@
 use std::process::Command;
 use std::time::Instant;
 
+use mypay::testing::domain::Cents;
 use mypay::testing::store::Db;
 use mypay::testing::store::debts::{self, DebtRecord};
 use mypay::testing::store::receipts::{self, PartyRecord, ReceiptRecord, ReceiptTransferRecord};
@@ -41,7 +42,7 @@ fn main() {
                 debtor_id: "RSSMRA85T10A562S".into(),
                 debtor_name: "Mario Rossi".into(),
                 debtor_address: Some("Via Roma 1".into()),
-                amount_cents: mypay::testing::domain::Cents::new(12_345),
+                amount_cents: Cents::new(12_345),
                 payment_kinds: "ALL".into(),
                 causale: "TARI 2026 - rata unica \"saldo\"; grazie".into(),
                 collection_data: "9/0101002IM/".into(),
@@ -56,8 +57,8 @@ fn main() {
                 notice_number: format!("3{iuv}"),
                 iuv,
                 outcome: "OK".into(),
-                amount_cents: 12_345,
-                fee_cents: Some(150),
+                amount_cents: Cents::new(12_345),
+                fee_cents: Some(Cents::new(150)),
                 description: "TARI 2026".into(),
                 company_name: "Comune di Esempio".into(),
                 debtor: PartyRecord {
@@ -82,7 +83,7 @@ fn main() {
                 request_xml: xml.clone(),
                 transfers: vec![ReceiptTransferRecord {
                     index: 1,
-                    amount_cents: 12_345,
+                    amount_cents: Cents::new(12_345),
                     fiscal_code: "01234567897".into(),
                     iban: Some("IT60X0542811101000000123456".into()),
                     remittance: "TARI 2026".into(),

@@ -152,7 +152,7 @@ fn receipt(org_id: i64, debt_id: i64, d: &DebtRecord, date: &str) -> ReceiptReco
         notice_number: d.notice_number.clone().unwrap_or_default(),
         iuv: d.iuv.clone().unwrap_or_default(),
         outcome: "OK".to_owned(),
-        amount_cents: d.amount_cents.get(),
+        amount_cents: d.amount_cents,
         description: d.causale.clone(),
         company_name: "Comune".to_owned(),
         debtor: party,
@@ -166,7 +166,7 @@ fn receipt(org_id: i64, debt_id: i64, d: &DebtRecord, date: &str) -> ReceiptReco
         received_at: format!("{date}T10:00:00Z"),
         transfers: vec![ReceiptTransferRecord {
             index: 1,
-            amount_cents: d.amount_cents.get(),
+            amount_cents: d.amount_cents,
             fiscal_code: "01199250158".to_owned(),
             iban: Some("IT60X0542811101000000123456".to_owned()),
             remittance: d.causale.clone(),

@@ -272,8 +272,8 @@ fn send_rt(
     if NoticeNumber::parse(&req.receipt.notice_number).is_err() {
         return (Err(Fault::new(PaaFault::Semantica, "receipt/noticeNumber has a wrong check digit")), Some(org_id));
     }
-    let sum: i64 = req.receipt.transfers.iter().map(|t| t.amount_cents).sum();
-    if sum != req.receipt.amount_cents {
+    let sum: i64 = req.receipt.transfers.iter().map(|t| t.amount_cents.get()).sum();
+    if sum != req.receipt.amount_cents.get() {
         return (
             Err(Fault::new(PaaFault::Semantica, "paymentAmount differs from the sum of the transfers")),
             Some(org_id),

@@ -11,7 +11,7 @@
 use jiff::civil::Date;
 
 use crate::domain::notice_codes::{self, PosteParty};
-use crate::domain::{Cents, NoticeNumber, OrgFiscalCode};
+use crate::domain::{NoticeNumber, OrgFiscalCode};
 use crate::services::ServiceError;
 use crate::store::debt_types::{self, DebtTypeRecord};
 use crate::store::debts::{self, DebtRecord};
@@ -236,8 +236,8 @@ pub fn build_receipt(org: &OrgRecord, r: ReceiptRecord) -> ReceiptView {
         ok: r.outcome == "OK",
         debtor: PartyView { name: r.debtor.name, id: r.debtor.id },
         payer: r.payer.map(|p| PartyView { name: p.name, id: p.id }),
-        amount: Cents::new(r.amount_cents),
-        fee: r.fee_cents.map(Cents::new),
+        amount: r.amount_cents,
+        fee: r.fee_cents,
         paid_at: r.payment_date_time.as_deref().and_then(crate::clock::rome_local),
         psp_name: r.psp_company_name,
         psp_id: r.psp_id,
@@ -255,7 +255,7 @@ pub fn build_receipt(org: &OrgRecord, r: ReceiptRecord) -> ReceiptView {
                 company_name: t.company_name,
                 iban: t.iban,
                 remittance: t.remittance,
-                amount: Cents::new(t.amount_cents),
+                amount: t.amount_cents,
             })
             .collect(),
     }
@@ -266,6 +266,7 @@ mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
 
     use super::*;
+    use crate::domain::Cents;
 
     fn records() -> (OrgRecord, DebtTypeRecord, DebtRecord) {
         let org = OrgRecord {

@@ -489,12 +489,12 @@ mod tests {
             notice_number: debt.notice_number.clone().unwrap(),
             iuv: debt.iuv.clone().unwrap(),
             outcome: "OK".to_owned(),
-            amount_cents: cents,
+            amount_cents: Cents::new(cents),
             primitive: "paSendRTV2".to_owned(),
             payment_date_time: Some("2026-12-07T10:15:00".to_owned()),
             transfers: vec![ReceiptTransferRecord {
                 index: 1,
-                amount_cents: cents,
+                amount_cents: Cents::new(cents),
                 fiscal_code: FISCAL_CODE.to_owned(),
                 iban: Some(iban.to_owned()),
                 ..ReceiptTransferRecord::default()

@@ -7,7 +7,6 @@
 use serde_json::{Value, json};
 
 use super::{ApiCtx, ApiError};
-use crate::domain::Cents;
 use crate::domain::debt_row::DebtFields;
 use crate::services::ServiceError;
 use crate::services::debts::{self as debt_service, DebtKey, Source};
@@ -39,7 +38,7 @@ pub fn debt_json(d: &DebtRecord, receipts: &[ReceiptRecord]) -> Value {
 fn receipt_json(r: &ReceiptRecord) -> Value {
     json!({
         "iuv": r.iuv, "receipt_id": r.receipt_id, "outcome": r.outcome,
-        "amount": Cents::new(r.amount_cents).to_decimal_string(), "payment_date_time": r.payment_date_time,
+        "amount": r.amount_cents.to_decimal_string(), "payment_date_time": r.payment_date_time,
         "psp": r.psp_company_name, "received_at": r.received_at,
     })
 }

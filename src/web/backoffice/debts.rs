@@ -6,7 +6,7 @@
 use maud::{Markup, html};
 
 use super::{BoCtx, BoError, user_message};
-use crate::domain::{Cents, DebtState};
+use crate::domain::DebtState;
 use crate::services::admin::debt_types;
 use crate::services::debts::documents;
 use crate::services::debts::search::{self as debt_search, COUNT_CAP, Criteria, PAGE_SIZE};
@@ -55,10 +55,6 @@ fn query_of(ctx: &BoCtx<'_>) -> String {
         .filter_map(|name| ctx.form.get(name).filter(|v| !v.trim().is_empty()).map(|v| format!("{name}={}", encode(v))))
         .collect::<Vec<_>>()
         .join("&")
-}
-
-fn euro(cents: i64) -> String {
-    Cents::new(cents).format_eur()
 }
 
 /// `GET /operatore/{ipa}/dovuti`.
@@ -297,7 +293,7 @@ pub fn detail(ctx: &mut BoCtx<'_>, ipa: &str, id: &str) -> Result<Response, BoEr
                                 @if r.held { " " span class="badge bg-danger" { "DIFFORME: sospesa" } }
                             }
                             td { (date_it(&r.payment_date)) }
-                            td class="importo" { (euro(r.amount_cents)) }
+                            td class="importo" { (r.amount_cents.format_eur()) }
                             td { (r.psp_company_name) }
                             td { code { (r.receipt_id) } }
                             td { @if r.outcome == "OK" { a href={ (base) "/ricevute/" (r.id) } { "PDF" } } }

@@ -6,7 +6,7 @@ use maud::html;
 use super::super::authz::{self, Deny};
 use super::super::session::Citizen;
 use super::super::{Response, forms::encode};
-use super::{Ctx, PageError, euro, grouped};
+use super::{Ctx, PageError, grouped};
 use crate::config::CitizenAuthMode;
 use crate::domain::{Email, FiscalCode};
 use crate::services::portal::account;
@@ -238,7 +238,7 @@ pub fn my_payments(ctx: &mut Ctx<'_>) -> Result<Response, PageError> {
                 @for r in &list {
                     li class="list-group-item my-receipt" {
                         a href={ "/ricevute/" (r.id) } { (r.company_name) " — " (r.description) }
-                        " — " (euro(r.amount_cents)) " — " (r.payment_date_time.as_deref().map(datetime_it).unwrap_or_default())
+                        " — " (r.amount_cents.format_eur()) " — " (r.payment_date_time.as_deref().map(datetime_it).unwrap_or_default())
                     }
                 }
             }
@@ -354,8 +354,8 @@ fn receipt_as(ctx: &mut Ctx<'_>, id: &str, format: ReceiptFormat) -> Result<Resp
         div class="alert alert-success" role="alert" { "Pagamento eseguito il " (r.payment_date_time.as_deref().map(datetime_it).unwrap_or_default()) }
         dl class="row receipt" {
             dt class="col-sm-4" { "Ente creditore" } dd class="col-sm-8" { (r.company_name) }
-            dt class="col-sm-4" { "Importo" } dd class="col-sm-8" { strong { (euro(r.amount_cents)) } }
-            @if let Some(fee) = r.fee_cents { dt class="col-sm-4" { "Commissione" } dd class="col-sm-8" { (euro(fee)) } }
+            dt class="col-sm-4" { "Importo" } dd class="col-sm-8" { strong { (r.amount_cents.format_eur()) } }
+            @if let Some(fee) = r.fee_cents { dt class="col-sm-4" { "Commissione" } dd class="col-sm-8" { (fee.format_eur()) } }
             dt class="col-sm-4" { "Causale" } dd class="col-sm-8" { (r.description) }
             dt class="col-sm-4" { "Debitore" } dd class="col-sm-8" { (r.debtor.name) " (" (r.debtor.id) ")" }
             @if let Some(payer) = &r.payer { dt class="col-sm-4" { "Pagatore" } dd class="col-sm-8" { (payer.name) " (" (payer.id) ")" } }

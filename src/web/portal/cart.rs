@@ -289,7 +289,12 @@ pub fn outcome(ctx: &mut Ctx<'_>, token: &str) -> Result<Response, PageError> {
             .receipts
             .iter()
             .map(|r| {
-                format!("- {} {}: {base}{}", r.company_name, euro(r.amount_cents), ctx.state.links.receipt_url(r.id))
+                format!(
+                    "- {} {}: {base}{}",
+                    r.company_name,
+                    r.amount_cents.format_eur(),
+                    ctx.state.links.receipt_url(r.id)
+                )
             })
             .collect();
         let body = format!(
@@ -314,7 +319,7 @@ pub fn outcome(ctx: &mut Ctx<'_>, token: &str) -> Result<Response, PageError> {
         ul class="list-group" {
             @for r in &found.receipts {
                 li class="list-group-item" {
-                    a href={ "/ricevute/" (r.id) } { (r.company_name) " — " (r.description) } " — " (euro(r.amount_cents))
+                    a href={ "/ricevute/" (r.id) } { (r.company_name) " — " (r.description) } " — " (r.amount_cents.format_eur())
                 }
             }
         }
