@@ -190,7 +190,7 @@ pub fn register_payment(db: &Db, actor: &str, ipa: &str, payment: &ExternalPayme
             debt_id: debt.id,
             iuv: iuv.to_owned(),
             context_code: payment.context_code.clone(),
-            amount_cents: amount.get(),
+            amount_cents: amount,
             outcome_date: payment.outcome_date.trim().to_owned(),
             payment_index: payment.payment_index,
             collection_id: payment.collection_id.trim().to_owned(),
