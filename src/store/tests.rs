@@ -536,7 +536,7 @@ fn every_state_of_every_record_is_stored_as_its_code_and_reads_back() {
     let cart = carts::CartRecord {
         token: "t".to_owned(),
         session_hash: "s".to_owned(),
-        total_cents: 100,
+        total_cents: crate::domain::Cents::new(100),
         ..Default::default()
     };
     let cart_id = db.write(|tx| carts::insert_cart(tx, &cart, now)).unwrap();

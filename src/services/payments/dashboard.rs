@@ -40,13 +40,17 @@ pub fn dashboard(db: &Db, access: &OrgAccess, today: Date) -> Result<Dashboard, 
         .take_while(|d| *d <= today)
         .map(|d| {
             let day = d.to_string();
-            totals.iter().find(|t| t.day == day).cloned().unwrap_or(DayTotal { day, count: 0, cents: 0 })
+            totals.iter().find(|t| t.day == day).cloned().unwrap_or(DayTotal {
+                day,
+                count: 0,
+                cents: crate::domain::Cents::ZERO,
+            })
         })
         .collect();
     let today_total = days.last().cloned().unwrap_or_default();
     Ok(Dashboard {
         month_count: days.iter().map(|d| d.count).sum(),
-        month_cents: days.iter().map(|d| d.cents).sum(),
+        month_cents: days.iter().map(|d| d.cents.get()).sum(),
         today: today_total,
         days,
         activity,

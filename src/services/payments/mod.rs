@@ -448,7 +448,7 @@ pub fn demand_notice(db: &Db, fiscal_code: &str, service_id: &str, now: Now) -> 
         debtor_kind: "F".to_owned(),
         debtor_id: "ANONIMO".to_owned(),
         debtor_name: "ANONIMO".to_owned(),
-        amount: Cents::new(amount).to_decimal_string(),
+        amount: amount.to_decimal_string(),
         debt_type: debt_type.code.clone(),
         causale: debt_type.description.clone(),
         collection_data: format!("9/{}/", debt_type.taxonomy_code),

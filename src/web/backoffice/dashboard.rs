@@ -37,7 +37,7 @@ pub fn show(ctx: &mut BoCtx<'_>, ipa: &str) -> Result<Response, BoError> {
             div class="col-12 col-md-6" {
                 div class="card border p-3" {
                     h2 class="h5" { "Oggi" }
-                    p class="mb-0" { strong { (board.today.count) } " pagamenti, " strong { (Cents::new(board.today.cents).format_eur()) } }
+                    p class="mb-0" { strong { (board.today.count) } " pagamenti, " strong { (board.today.cents.format_eur()) } }
                 }
             }
             div class="col-12 col-md-6" {

@@ -67,10 +67,7 @@ impl Values {
             code: t.code.clone(),
             description: t.description.clone(),
             taxonomy: t.taxonomy_code.clone(),
-            fixed_amount: t
-                .fixed_amount_cents
-                .map(|c| crate::domain::Cents::new(c).to_decimal_string())
-                .unwrap_or_default(),
+            fixed_amount: t.fixed_amount_cents.map(crate::domain::Cents::to_decimal_string).unwrap_or_default(),
             spontaneous: t.spontaneous,
             due_date_mandatory: t.due_date_mandatory,
             print_due_date: t.print_due_date,

@@ -7,7 +7,7 @@
 use maud::html;
 
 use super::super::Response;
-use super::{Ctx, PageError, euro, grouped};
+use super::{Ctx, PageError, grouped};
 use crate::config::HttpUrl;
 use crate::domain::{CartState, Email, NoticeNumber};
 use crate::pagopa::checkout;
@@ -312,7 +312,7 @@ pub fn outcome(ctx: &mut Ctx<'_>, token: &str) -> Result<Response, PageError> {
     let body = html! {
         h1 { "Pagamento eseguito" }
         div class="alert alert-success" role="alert" {
-            "Il pagamento di " strong { (euro(found.cart.total_cents)) } " è stato eseguito e le ricevute sono arrivate all'ente."
+            "Il pagamento di " strong { (found.cart.total_cents.format_eur()) } " è stato eseguito e le ricevute sono arrivate all'ente."
             @if let Some(email) = &found.cart.payer_email { " Ti abbiamo inviato i collegamenti alle ricevute all'indirizzo " (email) "." }
         }
         h2 class="h4" { "Ricevute" }

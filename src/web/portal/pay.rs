@@ -5,9 +5,9 @@ use maud::{Markup, html};
 
 use super::super::Response;
 use super::super::forms::encode;
-use super::{Ctx, PageError, euro, grouped};
+use super::{Ctx, PageError, grouped};
+use crate::domain::NoticeNumber;
 use crate::domain::form::{AMOUNT_FIELD, AmountRule, FieldKind, FieldProblem, FormDefinition};
-use crate::domain::{Cents, NoticeNumber};
 use crate::services::payments::PaymentView;
 use crate::services::portal::PortalError;
 use crate::services::portal::carts::{self, CartLine};
@@ -130,7 +130,7 @@ fn form_view(
                     }
                 }
                 @match def.amount_rule() {
-                    AmountRule::Fixed => { p { "Importo: " strong { (euro(t.fixed_amount_cents.unwrap_or_default())) } } }
+                    AmountRule::Fixed => { p { "Importo: " strong { (t.fixed_amount_cents.unwrap_or_default().format_eur()) } } }
                     AmountRule::Typed => { (input(AMOUNT_FIELD, "Importo in euro", "text", &value(AMOUNT_FIELD), true, Some("Ad esempio 25,50"), error(AMOUNT_FIELD))) }
                     AmountRule::Computed { .. } => {
                         p { "L'importo è calcolato dai dati inseriti." }
@@ -189,7 +189,7 @@ pub fn spontaneous_post(ctx: &mut Ctx<'_>) -> Result<Response, PageError> {
     };
     let def = spontaneous::form_for(&t)?;
     let mut problems: Vec<(String, String)> = Vec::new();
-    let fixed = t.fixed_amount_cents.map(Cents::new);
+    let fixed = t.fixed_amount_cents;
     let form = ctx.form.clone();
     let filled = match def.fill(|name| form.get(name), fixed) {
         Ok(filled) => Some(filled),
