@@ -7,7 +7,7 @@
 use std::process::Command;
 use std::time::Instant;
 
-use mypay::testing::domain::Cents;
+use mypay::testing::domain::{Cents, GeneratorId, SegregationCode, generate_iuv17};
 use mypay::testing::store::Db;
 use mypay::testing::store::debts::{self, DebtRecord};
 use mypay::testing::store::receipts::{self, PartyRecord, ReceiptRecord, ReceiptTransferRecord};
@@ -30,13 +30,19 @@ fn main() {
     let xml = "<soapenv:Envelope>".to_owned() + &"x".repeat(1500) + "</soapenv:Envelope>";
     db.write(|tx| {
         for i in 0..n {
-            let iuv = format!("0199{:013}", i);
+            let (iuv, notice) = generate_iuv17(
+                SegregationCode::parse("01").unwrap(),
+                GeneratorId::parse("99").unwrap(),
+                u64::try_from(i).unwrap() + 1,
+            )
+            .unwrap();
+            let iuv = iuv.as_str().to_owned();
             let debt = DebtRecord {
                 org_id,
                 debt_type_id: type_id,
                 iud: format!("BENCH-{i:07}"),
                 iuv: Some(iuv.clone()),
-                notice_number: Some(format!("3{iuv}")),
+                notice_number: Some(notice.clone()),
                 state: mypay::testing::domain::DebtState::Paid,
                 debtor_kind: "F".into(),
                 debtor_id: "RSSMRA85T10A562S".into(),
@@ -54,7 +60,7 @@ fn main() {
                 org_id,
                 debt_id: Some(debt_id),
                 receipt_id: format!("{i:032x}"),
-                notice_number: format!("3{iuv}"),
+                notice_number: notice.as_str().to_owned(),
                 iuv,
                 outcome: "OK".into(),
                 amount_cents: Cents::new(12_345),

@@ -29,7 +29,7 @@ fn main() {
     let debt = DebtRecord {
         iud: "B1".into(),
         state: mypay::testing::domain::DebtState::Inserted,
-        notice_number: Some("301000000000000144".into()),
+        notice_number: Some(mypay::testing::domain::NoticeNumber::parse("301000000000000144").unwrap()),
         iuv: Some("01000000000000144".into()),
         debtor_id: "RSSMRA85T10A562S".into(),
         debtor_name: "Mario Rossi".into(),

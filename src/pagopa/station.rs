@@ -312,7 +312,11 @@ fn demand(station: &Station<'_>, payload: &soap::Element, now: Now) -> Answer {
             let element = format!("paf:{}", Operation::Demand.response_element());
             let mut w = XmlWriter::new();
             w.open(&element).leaf("outcome", "OK");
-            wire::write_qr_code(&mut w, &view.org.fiscal_code, view.debt.notice_number.as_deref().unwrap_or_default());
+            wire::write_qr_code(
+                &mut w,
+                &view.org.fiscal_code,
+                view.debt.notice_number.as_ref().map(NoticeNumber::as_str).unwrap_or_default(),
+            );
             wire::write_payment_list(&mut w, &view);
             wire::write_notice_description(&mut w, &view);
             w.close(&element);

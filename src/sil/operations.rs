@@ -305,7 +305,9 @@ fn importa_dovuto(sil: &Sil<'_>, call: &Call<'_>, org_id: &mut Option<i64>) -> R
     let mut w = XmlWriter::new();
     w.leaf("esito", "OK");
     w.leaf_opt("identificativoUnivocoVersamento", debt.iuv.as_deref());
-    if let Some(notice) = debt.notice_number.as_deref().filter(|_| action != Action::Annul) {
+    if let Some(notice) =
+        debt.notice_number.as_ref().map(crate::domain::NoticeNumber::as_str).filter(|_| action != Action::Annul)
+    {
         w.leaf("urlFileAvviso", &sil.url(&sil.links.notice_pdf_url(&org.ipa_code, notice)));
         if action == Action::Print {
             let zip = documents::notice_zip(sil.db, &org.ipa_code, notice).map_err(|err| {

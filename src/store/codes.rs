@@ -7,7 +7,7 @@
 //! no enum knows (a file edited by hand) is a [`StoreError::Corrupt`](super::StoreError::Corrupt)
 //! naming the column, never a panic and never a silent default.
 
-use crate::domain::{CartState, Cents, DebtState, ExportState, ImportState, OrgState};
+use crate::domain::{CartState, Cents, DebtState, ExportState, ImportState, NoticeNumber, OrgState};
 
 /// A stored state code that its enum does not know.
 #[derive(Debug, thiserror::Error)]
@@ -61,5 +61,34 @@ impl rusqlite::types::ToSql for Cents {
 impl rusqlite::types::FromSql for Cents {
     fn column_result(value: rusqlite::types::ValueRef<'_>) -> rusqlite::types::FromSqlResult<Self> {
         value.as_i64().map(Cents::new)
+    }
+}
+
+/// A stored text that no longer parses as the domain value its column holds.
+#[derive(Debug, thiserror::Error)]
+#[error("{reason}")]
+pub(super) struct InvalidValue {
+    /// The column, or the kind of value when several columns hold it.
+    pub(super) column: &'static str,
+    /// Why the text does not parse, naming it.
+    pub(super) reason: String,
+}
+
+/// Notice numbers are stored as their 18 digits; a stored text that is not a valid notice number
+/// is an [`InvalidValue`].
+impl rusqlite::types::ToSql for NoticeNumber {
+    fn to_sql(&self) -> rusqlite::Result<rusqlite::types::ToSqlOutput<'_>> {
+        Ok(rusqlite::types::ToSqlOutput::from(self.as_str()))
+    }
+}
+
+impl rusqlite::types::FromSql for NoticeNumber {
+    fn column_result(value: rusqlite::types::ValueRef<'_>) -> rusqlite::types::FromSqlResult<Self> {
+        NoticeNumber::parse(value.as_str()?).map_err(|err| {
+            rusqlite::types::FromSqlError::Other(Box::new(InvalidValue {
+                column: "notice_number",
+                reason: err.to_string(),
+            }))
+        })
     }
 }

@@ -7,7 +7,7 @@
 use rusqlite::{CachedStatement, OptionalExtension, Row, named_params, params};
 
 use super::{Conn, StoreError};
-use crate::domain::{Cents, DebtState};
+use crate::domain::{Cents, DebtState, NoticeNumber};
 
 /// A debt position as stored: every column of a 1_4 import row plus state and bookkeeping.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -19,7 +19,7 @@ pub struct DebtRecord {
     pub debt_type_code: String,
     pub iud: String,
     pub iuv: Option<String>,
-    pub notice_number: Option<String>,
+    pub notice_number: Option<NoticeNumber>,
     pub state: DebtState,
     pub debtor_kind: String,
     pub debtor_id: String,

@@ -40,7 +40,7 @@ pub fn notice_view(db: &Db, ipa: &str, key: &NoticeKey) -> Result<NoticeView, Se
                 let notice =
                     NoticeNumber::parse_loose(text).map_err(|err| ServiceError::invalid("nav", err.to_string()))?;
                 debts::find_debt_by_iuv(conn, org.id, notice.iuv().as_str())?
-                    .filter(|d| d.notice_number.as_deref() == Some(notice.as_str()))
+                    .filter(|d| d.notice_number.as_ref() == Some(&notice))
             }
             NoticeKey::Iud(iud) => debts::find_debt_by_iud(conn, org.id, iud)?,
         }
@@ -100,9 +100,8 @@ pub fn build_notice(
     }
     let notice_number = debt
         .notice_number
-        .as_deref()
-        .ok_or_else(|| ServiceError::Conflict(format!("debt {} has no notice number", debt.iud)))
-        .and_then(|n| NoticeNumber::parse(n).map_err(|err| ServiceError::Internal(err.to_string())))?;
+        .clone()
+        .ok_or_else(|| ServiceError::Conflict(format!("debt {} has no notice number", debt.iud)))?;
     let org_code = OrgFiscalCode::parse(&org.fiscal_code).map_err(|err| ServiceError::Internal(err.to_string()))?;
     let amount = debt.amount_cents;
     let qr_payload = notice_codes::qr_payload(&notice_number, &org_code, amount)
@@ -286,7 +285,7 @@ mod tests {
         let debt = DebtRecord {
             iud: "X1".into(),
             state: crate::domain::DebtState::Inserted,
-            notice_number: Some("301000000000000144".into()),
+            notice_number: Some(NoticeNumber::parse("301000000000000144").unwrap()),
             iuv: Some("01000000000000144".into()),
             debtor_id: "RSSMRA85T10A562S".into(),
             debtor_name: "Mario Rossi".into(),

@@ -16,7 +16,9 @@ use jiff::civil::Date;
 
 use crate::clock::Now;
 use crate::domain::debt_row::{self, DebtFields, DebtTypeRules, RowContext, RowError, ValidDebt};
-use crate::domain::{ApplicationCode, Cents, DebtEvent, DebtState, GeneratorId, SegregationCode, generate_iuv17};
+use crate::domain::{
+    ApplicationCode, Cents, DebtEvent, DebtState, GeneratorId, NoticeNumber, SegregationCode, generate_iuv17,
+};
 use crate::services::ServiceError;
 use crate::store::debt_types::DebtTypeRecord;
 use crate::store::debts::{self, DebtFilter, DebtRecord};
@@ -96,7 +98,7 @@ pub(crate) fn add_debt_as(
         let applied =
             insert_valid(tx, &scope, &debt_type, valid, source, None, &iso)?.map_err(ServiceError::Rejected)?;
         let object = format!("debt:{}/{iud}", scope.org.ipa_code);
-        let after = serde_json::json!({ "iud": iud, "iuv": applied.iuv, "notice_number": applied.notice_number,
+        let after = serde_json::json!({ "iud": iud, "iuv": applied.iuv, "notice_number": applied.notice_number.as_ref().map(NoticeNumber::as_str),
             "debt_type": debt_type.code, "amount_cents": applied.amount_cents.get(), "due_date": applied.due_date })
         .to_string();
         let entry = audit::AuditEntry {
@@ -195,7 +197,7 @@ pub(crate) fn rules_of(t: &DebtTypeRecord) -> DebtTypeRules {
 pub(crate) struct Applied {
     pub id: i64,
     pub iuv: Option<String>,
-    pub notice_number: Option<String>,
+    pub notice_number: Option<NoticeNumber>,
     pub amount_cents: Cents,
     pub due_date: Option<String>,
 }
@@ -251,9 +253,7 @@ pub(crate) fn insert_valid_with(
         return Ok(Err(duplicates));
     }
     let (iuv, notice_number) = match &valid.iuv {
-        Some(iuv) => {
-            (Some(iuv.as_str().to_owned()), iuv.notice_number(scope.application_code).map(|n| n.as_str().to_owned()))
-        }
+        Some(iuv) => (Some(iuv.as_str().to_owned()), iuv.notice_number(scope.application_code)),
         None if valid.generate_iuv => {
             let (iuv, notice) = generate(inserter.conn(), scope)?;
             (Some(iuv), Some(notice))
@@ -312,7 +312,7 @@ pub(crate) fn modify_valid(
             if debts::identifier_is_live(tx, org_id, debts::IdKind::Iuv, given.as_str())? {
                 return Ok(Err(rejected("PAA_IMPORT_IUV_DUPLICATO", "IUV attivo presente nel database")));
             }
-            let notice = given.notice_number(scope.application_code).map(|n| n.as_str().to_owned());
+            let notice = given.notice_number(scope.application_code);
             (Some(given.as_str().to_owned()), notice)
         }
         (None, None) if valid.generate_iuv => {
@@ -362,13 +362,13 @@ pub(crate) fn annul_in(
 }
 
 /// A new IUV17 and its notice number from the org's durable counter.
-fn generate(tx: &crate::store::Conn, scope: &OrgScope) -> Result<(String, String), ServiceError> {
+fn generate(tx: &crate::store::Conn, scope: &OrgScope) -> Result<(String, NoticeNumber), ServiceError> {
     let generator = GeneratorId::parse(&scope.org.generator_id)
         .map_err(|err| ServiceError::Internal(format!("stored generator id: {err}")))?;
     let counter = scope.next_counter(tx, generator.as_str())?;
     let (iuv, notice) = generate_iuv17(scope.segregation_code, generator, counter)
         .map_err(|err| ServiceError::Conflict(format!("cannot generate an IUV: {err}")))?;
-    Ok((iuv.as_str().to_owned(), notice.as_str().to_owned()))
+    Ok((iuv.as_str().to_owned(), notice))
 }
 
 /// The stored form of a validated debt (identifiers, state and source are the caller's).

@@ -141,7 +141,7 @@ pub fn csv(db: &Db, org_id: i64, query: &DebtSearch) -> Result<Vec<u8>, ServiceE
             out.row([
                 d.iud.as_str(),
                 d.iuv.as_deref().unwrap_or_default(),
-                d.notice_number.as_deref().unwrap_or_default(),
+                d.notice_number.as_ref().map(NoticeNumber::as_str).unwrap_or_default(),
                 d.debt_type_code.as_str(),
                 state,
                 d.debtor_id.as_str(),

@@ -180,7 +180,7 @@ fn load_payable(
         .ok_or_else(|| PaymentError::UnknownOrg(fiscal_code.to_owned()))?;
     let iuv = notice.iuv();
     let debt = debts::find_any_debt_by_iuv(conn, org.id, iuv.as_str())?
-        .filter(|d| d.notice_number.as_deref() == Some(notice.as_str()))
+        .filter(|d| d.notice_number.as_ref() == Some(notice))
         .ok_or_else(|| PaymentError::UnknownNotice(notice.as_str().to_owned()))?;
     let debt_type = debt_types::find_debt_type_by_id(conn, org.id, debt.debt_type_id)?
         .ok_or_else(|| PaymentError::UnknownNotice(notice.as_str().to_owned()))?;
@@ -465,11 +465,7 @@ pub fn demand_notice(db: &Db, fiscal_code: &str, service_id: &str, now: Now) -> 
         now,
         true,
     )?;
-    let notice = debt
-        .notice_number
-        .as_deref()
-        .and_then(|n| NoticeNumber::parse(n).ok())
-        .ok_or_else(|| PaymentError::Semantic("no notice number generated".to_owned()))?;
+    let notice = debt.notice_number.ok_or_else(|| PaymentError::Semantic("no notice number generated".to_owned()))?;
     verify(db, &org.fiscal_code, &notice, today)
 }
 
@@ -486,7 +482,7 @@ mod tests {
     fn receipt(debt: &DebtRecord, id: &str, cents: i64, iban: &str) -> ReceiptRecord {
         ReceiptRecord {
             receipt_id: id.to_owned(),
-            notice_number: debt.notice_number.clone().unwrap(),
+            notice_number: debt.notice_number.clone().unwrap().to_string(),
             iuv: debt.iuv.clone().unwrap(),
             outcome: "OK".to_owned(),
             amount_cents: Cents::new(cents),

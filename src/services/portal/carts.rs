@@ -121,7 +121,7 @@ pub fn prepare_cart(db: &Db, views: &[PaymentView], new: &NewCart<'_>, now: Now)
             position,
             org_id: v.org.id,
             debt_id: v.debt.id,
-            notice_number: v.debt.notice_number.clone().unwrap_or_default(),
+            notice_number: v.debt.notice_number.as_ref().map(|n| n.as_str().to_owned()).unwrap_or_default(),
             amount_cents: v.amount(),
         })
         .collect();

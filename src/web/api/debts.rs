@@ -21,7 +21,7 @@ use crate::web::Response;
 /// A debt as the API shows it.
 pub fn debt_json(d: &DebtRecord, receipts: &[ReceiptRecord]) -> Value {
     json!({
-        "iud": d.iud, "iuv": d.iuv, "notice_number": d.notice_number, "state": d.state.code(),
+        "iud": d.iud, "iuv": d.iuv, "notice_number": d.notice_number.as_ref().map(crate::domain::NoticeNumber::as_str), "state": d.state.code(),
         "debt_type": d.debt_type_code,
         "debtor": {
             "kind": d.debtor_kind, "id": d.debtor_id, "name": d.debtor_name, "address": d.debtor_address,

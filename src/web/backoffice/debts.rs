@@ -161,7 +161,7 @@ fn results(base: &str, query: &str, found: &debt_search::ResultPage) -> Markup {
                             @let d = &hit.debt;
                             tr {
                                 td { a href={ (base) "/" (d.id) } { (d.iud) } }
-                                td { (d.notice_number.as_deref().unwrap_or("—")) }
+                                td { (d.notice_number.as_ref().map_or("—", crate::domain::NoticeNumber::as_str)) }
                                 td { (d.debt_type_code) }
                                 td { (d.debtor_name) br; small { (d.debtor_id) } }
                                 td class="importo" { (d.amount_cents.format_eur()) }
@@ -238,7 +238,7 @@ pub fn detail(ctx: &mut BoCtx<'_>, ipa: &str, id: &str) -> Result<Response, BoEr
     let rows: Vec<(&str, String)> = vec![
         ("IUD", d.iud.clone()),
         ("IUV", d.iuv.clone().unwrap_or_else(|| "—".to_owned())),
-        ("Numero avviso", d.notice_number.clone().unwrap_or_else(|| "—".to_owned())),
+        ("Numero avviso", d.notice_number.as_ref().map_or_else(|| "—".to_owned(), |n| n.as_str().to_owned())),
         ("Tipo dovuto", d.debt_type_code.clone()),
         ("Stato", d.state.label_it().to_owned()),
         ("Debitore", format!("{} ({})", d.debtor_name, d.debtor_id)),

@@ -200,7 +200,7 @@ pub fn my_debts(ctx: &mut Ctx<'_>) -> Result<Response, PageError> {
                 thead { tr { th scope="col" { "Ente" } th scope="col" { "Causale" } th scope="col" { "Scadenza" } th scope="col" { "Codice avviso" } th scope="col" class="text-end" { "Importo" } th scope="col" { span class="visually-hidden" { "Azioni" } } } }
                 tbody {
                     @for (d, org_name, org_cf) in &debts {
-                        @let notice = d.notice_number.clone().unwrap_or_default();
+                        @let notice = d.notice_number.as_ref().map(|n| n.as_str().to_owned()).unwrap_or_default();
                         tr class="my-debt" {
                             td { (org_name) } td { (d.causale) }
                             td { (d.due_date.as_deref().map(date_it).unwrap_or_default()) }

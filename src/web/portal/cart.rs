@@ -63,7 +63,7 @@ pub fn page(ctx: &mut Ctx<'_>) -> Result<Response, PageError> {
                     thead { tr { th scope="col" { "Ente" } th scope="col" { "Causale" } th scope="col" { "Codice avviso" } th scope="col" class="text-end" { "Importo" } th scope="col" { span class="visually-hidden" { "Azioni" } } } }
                     tbody {
                         @for v in &views {
-                            @let notice = v.debt.notice_number.clone().unwrap_or_default();
+                            @let notice = v.debt.notice_number.as_ref().map(|n| n.as_str().to_owned()).unwrap_or_default();
                             tr {
                                 td { (v.org.name) }
                                 td { (v.debt.causale) }

@@ -259,7 +259,7 @@ pub fn spontaneous_post(ctx: &mut Ctx<'_>) -> Result<Response, PageError> {
     let actor =
         ctx.session.citizen().map_or_else(|| "portal:anonymous".to_owned(), |c| format!("portal:{}", c.fiscal_code));
     let debt = spontaneous::create_debt(&ctx.state.db, &org.ipa_code, &t, &filled, &debtor, &actor, ctx.now)?;
-    let notice = debt.notice_number.clone().unwrap_or_default();
+    let notice = debt.notice_number.as_ref().map(|n| n.as_str().to_owned()).unwrap_or_default();
     if pay_now {
         ctx.session.data.cart.push((org.fiscal_code.clone(), notice));
         ctx.session.touch();
@@ -293,7 +293,7 @@ pub fn spontaneous_post(ctx: &mut Ctx<'_>) -> Result<Response, PageError> {
 
 /// Component: a notice found, with the button that adds it to the cart.
 fn notice_view(ctx: &Ctx<'_>, view: &PaymentView) -> Markup {
-    let notice = view.debt.notice_number.clone().unwrap_or_default();
+    let notice = view.debt.notice_number.as_ref().map(|n| n.as_str().to_owned()).unwrap_or_default();
     html! {
         h1 { "Avviso di pagamento" }
         dl class="row" {
