@@ -36,7 +36,6 @@ fn main() {
                 u64::try_from(i).unwrap() + 1,
             )
             .unwrap();
-            let iuv = iuv.as_str().to_owned();
             let debt = DebtRecord {
                 org_id,
                 debt_type_id: type_id,
@@ -61,7 +60,7 @@ fn main() {
                 debt_id: Some(debt_id),
                 receipt_id: format!("{i:032x}"),
                 notice_number: notice.as_str().to_owned(),
-                iuv,
+                iuv: iuv.as_str().to_owned(),
                 outcome: "OK".into(),
                 amount_cents: Cents::new(12_345),
                 fee_cents: Some(Cents::new(150)),

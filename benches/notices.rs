@@ -30,7 +30,7 @@ fn main() {
         iud: "B1".into(),
         state: mypay::testing::domain::DebtState::Inserted,
         notice_number: Some(mypay::testing::domain::NoticeNumber::parse("301000000000000144").unwrap()),
-        iuv: Some("01000000000000144".into()),
+        iuv: Some(mypay::testing::domain::Iuv::parse("01000000000000144").unwrap()),
         debtor_id: "RSSMRA85T10A562S".into(),
         debtor_name: "Mario Rossi".into(),
         debtor_address: Some("Via Roma 1".into()),

@@ -136,7 +136,7 @@ fn main() {
             &agent,
             &station,
             "paSendRTV2",
-            &send_rt(notice.as_str(), iuv, &format!("{i:032x}")),
+            &send_rt(notice.as_str(), iuv.as_str(), &format!("{i:032x}")),
             "<outcome>OK</outcome>",
         )
         .expect("receipt stored");

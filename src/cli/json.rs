@@ -54,7 +54,7 @@ pub fn operator(op: &OperatorRecord) -> Value {
 pub fn debt(d: &DebtRecord) -> Value {
     let grouped = d.notice_number.as_ref().map(NoticeNumber::grouped);
     json!({
-        "iud": d.iud, "iuv": d.iuv, "notice_number": d.notice_number.as_ref().map(NoticeNumber::as_str), "notice_number_grouped": grouped,
+        "iud": d.iud, "iuv": d.iuv.as_ref().map(crate::domain::Iuv::as_str), "notice_number": d.notice_number.as_ref().map(NoticeNumber::as_str), "notice_number_grouped": grouped,
         "state": d.state.code(), "debt_type": d.debt_type_code, "debtor_kind": d.debtor_kind, "debtor_id": d.debtor_id,
         "debtor_name": d.debtor_name, "address": d.debtor_address, "civic_number": d.debtor_civic_number,
         "postal_code": d.debtor_postal_code, "city": d.debtor_city, "province": d.debtor_province,

@@ -47,7 +47,7 @@ pub fn row_fields(d: &DebtRecord) -> Vec<String> {
     let s = |v: &Option<String>| v.clone().unwrap_or_default();
     vec![
         d.iud.clone(),
-        s(&d.iuv),
+        d.iuv.as_ref().map(|i| i.as_str().to_owned()).unwrap_or_default(),
         creation_day(&d.created_at),
         d.debtor_kind.clone(),
         d.debtor_id.clone(),

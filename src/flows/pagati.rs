@@ -131,7 +131,10 @@ pub fn write(kind: Kind, header: &Header<'_>, lines: &[Line<'_>]) -> String {
     w.leaf("codiceEsitoPagamento", header.outcome_code);
     let total: i64 = lines.iter().filter_map(|l| l.receipt).map(|r| paid(r).get()).sum();
     w.leaf("importoTotalePagato", &amount(Cents::new(total)));
-    let iuv = debt.and_then(|d| d.iuv.as_deref()).or(receipt.map(|r| r.iuv.as_str())).unwrap_or_default();
+    let iuv = debt
+        .and_then(|d| d.iuv.as_ref().map(crate::domain::Iuv::as_str))
+        .or(receipt.map(|r| r.iuv.as_str()))
+        .unwrap_or_default();
     w.leaf("identificativoUnivocoVersamento", &cut(iuv, 35));
     w.leaf("codiceContestoPagamento", &message_id);
     for line in lines {

@@ -433,7 +433,7 @@ fn write_transfer(w: &mut XmlWriter, t: &Transfer, v2: bool) {
 /// `data` of a getPayment (V1, `v2` false) or getPaymentV2 answer.
 pub fn write_payment_data(w: &mut XmlWriter, view: &PaymentView, due_date: &str, v2: bool) {
     w.open("data");
-    w.leaf("creditorReferenceId", view.debt.iuv.as_deref().unwrap_or_default());
+    w.leaf("creditorReferenceId", view.debt.iuv.as_ref().map(crate::domain::Iuv::as_str).unwrap_or_default());
     w.leaf("paymentAmount", &view.amount().to_decimal_string());
     w.leaf("dueDate", due_date);
     w.leaf("description", &truncate(&view.debt.causale, 140));

@@ -204,7 +204,7 @@ pub fn write_dovuti(debt: &DebtRecord) -> String {
     write_payer(&mut w, debt);
     w.open("datiVersamento");
     w.leaf("tipoVersamento", if debt.payment_kinds.is_empty() { "ALL" } else { &debt.payment_kinds });
-    w.leaf_opt("identificativoUnivocoVersamento", debt.iuv.as_deref());
+    w.leaf_opt("identificativoUnivocoVersamento", debt.iuv.as_ref().map(crate::domain::Iuv::as_str));
     w.open("datiSingoloVersamento");
     w.leaf("identificativoUnivocoDovuto", &debt.iud);
     w.leaf("importoSingoloVersamento", &debt.amount_cents.to_decimal_string());

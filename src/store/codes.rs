@@ -7,7 +7,7 @@
 //! no enum knows (a file edited by hand) is a [`StoreError::Corrupt`](super::StoreError::Corrupt)
 //! naming the column, never a panic and never a silent default.
 
-use crate::domain::{CartState, Cents, DebtState, ExportState, ImportState, NoticeNumber, OrgState};
+use crate::domain::{CartState, Cents, DebtState, ExportState, ImportState, Iuv, NoticeNumber, OrgState};
 
 /// A stored state code that its enum does not know.
 #[derive(Debug, thiserror::Error)]
@@ -89,6 +89,22 @@ impl rusqlite::types::FromSql for NoticeNumber {
                 column: "notice_number",
                 reason: err.to_string(),
             }))
+        })
+    }
+}
+
+/// IUVs are stored as their text; a stored text that is not 1 to 35 letters or digits is an
+/// [`InvalidValue`].
+impl rusqlite::types::ToSql for Iuv {
+    fn to_sql(&self) -> rusqlite::Result<rusqlite::types::ToSqlOutput<'_>> {
+        Ok(rusqlite::types::ToSqlOutput::from(self.as_str()))
+    }
+}
+
+impl rusqlite::types::FromSql for Iuv {
+    fn column_result(value: rusqlite::types::ValueRef<'_>) -> rusqlite::types::FromSqlResult<Self> {
+        Iuv::parse(value.as_str()?).map_err(|err| {
+            rusqlite::types::FromSqlError::Other(Box::new(InvalidValue { column: "iuv", reason: err.to_string() }))
         })
     }
 }

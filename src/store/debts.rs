@@ -7,7 +7,7 @@
 use rusqlite::{CachedStatement, OptionalExtension, Row, named_params, params};
 
 use super::{Conn, StoreError};
-use crate::domain::{Cents, DebtState, NoticeNumber};
+use crate::domain::{Cents, DebtState, Iuv, NoticeNumber};
 
 /// A debt position as stored: every column of a 1_4 import row plus state and bookkeeping.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -18,7 +18,7 @@ pub struct DebtRecord {
     /// Joined in from `debt_type` on reads; ignored on writes.
     pub debt_type_code: String,
     pub iud: String,
-    pub iuv: Option<String>,
+    pub iuv: Option<Iuv>,
     pub notice_number: Option<NoticeNumber>,
     pub state: DebtState,
     pub debtor_kind: String,

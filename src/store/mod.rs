@@ -94,7 +94,7 @@ pub enum StoreError {
 }
 
 impl From<rusqlite::Error> for StoreError {
-    /// A stored state code no enum knows, or a stored notice number that does not parse, is
+    /// A stored state code no enum knows, or a stored notice number or IUV that does not parse, is
     /// [`StoreError::Corrupt`]; everything else is SQLite's.
     fn from(err: rusqlite::Error) -> StoreError {
         if let rusqlite::Error::FromSqlConversionFailure(_, _, inner) = &err

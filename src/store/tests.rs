@@ -298,7 +298,7 @@ fn live_identifiers_are_unique_per_org() {
         org_id,
         debt_type_id,
         iud: "IUD-1".to_owned(),
-        iuv: Some("01000000000000144".to_owned()),
+        iuv: Some(crate::domain::Iuv::parse("01000000000000144").unwrap()),
         state: crate::domain::DebtState::Inserted,
         debtor_kind: "F".to_owned(),
         debtor_id: "ANONIMO".to_owned(),
@@ -636,7 +636,7 @@ fn a_stored_state_no_enum_knows_is_corrupt_not_a_panic() {
 }
 
 #[test]
-fn money_and_notice_numbers_keep_their_stored_form_and_a_bad_notice_number_is_corrupt() {
+fn money_and_identifiers_keep_their_stored_form_and_a_bad_identifier_is_corrupt() {
     use crate::domain::{Cents, NoticeNumber};
     let (_dir, db) = open_temp();
     let now = "2026-01-01T00:00:00Z";
@@ -658,7 +658,7 @@ fn money_and_notice_numbers_keep_their_stored_form_and_a_bad_notice_number_is_co
                 org_id,
                 debt_type_id,
                 iud: "IUD-1".to_owned(),
-                iuv: Some("01000000000000144".to_owned()),
+                iuv: Some(crate::domain::Iuv::parse("01000000000000144").unwrap()),
                 notice_number: Some(notice.clone()),
                 debtor_kind: "F".to_owned(),
                 debtor_id: "ANONIMO".to_owned(),
@@ -690,11 +690,19 @@ fn money_and_notice_numbers_keep_their_stored_form_and_a_bad_notice_number_is_co
         (Cents::new(102_099), Some(Cents::new(150)), None)
     );
     assert_eq!(read.notice_number, Some(notice));
+    assert_eq!(read.iuv.as_ref().map(crate::domain::Iuv::as_str), Some("01000000000000144"));
 
     db.write(|c| Ok::<_, StoreError>(c.sqlite().execute("UPDATE debt SET notice_number = '301000000000000145'", [])?))
         .unwrap();
     let err = db.read(|c| debts::find_debt_by_id(c, debt_id)).unwrap_err();
     assert!(matches!(&err, StoreError::Corrupt { column: "notice_number", .. }), "{err:?}");
+
+    db.write(|c| {
+        Ok::<_, StoreError>(c.sqlite().execute("UPDATE debt SET notice_number = NULL, iuv = '01-000000000000144'", [])?)
+    })
+    .unwrap();
+    let err = db.read(|c| debts::find_debt_by_id(c, debt_id)).unwrap_err();
+    assert!(matches!(&err, StoreError::Corrupt { column: "iuv", .. }), "{err:?}");
 }
 
 #[test]

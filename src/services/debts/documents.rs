@@ -127,7 +127,7 @@ pub fn build_notice(
         amount,
         due_date,
         notice_number,
-        iuv: debt.iuv.clone().unwrap_or_default(),
+        iuv: debt.iuv.as_ref().map(|i| i.as_str().to_owned()).unwrap_or_default(),
         qr_payload,
         postal,
     })
@@ -286,7 +286,7 @@ mod tests {
             iud: "X1".into(),
             state: crate::domain::DebtState::Inserted,
             notice_number: Some(NoticeNumber::parse("301000000000000144").unwrap()),
-            iuv: Some("01000000000000144".into()),
+            iuv: Some(crate::domain::Iuv::parse("01000000000000144").unwrap()),
             debtor_id: "RSSMRA85T10A562S".into(),
             debtor_name: "Mario Rossi".into(),
             due_date: Some("2026-12-31".into()),

@@ -17,7 +17,7 @@ use jiff::civil::Date;
 use crate::clock::Now;
 use crate::domain::debt_row::{self, DebtFields, DebtTypeRules, RowContext, RowError, ValidDebt};
 use crate::domain::{
-    ApplicationCode, Cents, DebtEvent, DebtState, GeneratorId, NoticeNumber, SegregationCode, generate_iuv17,
+    ApplicationCode, Cents, DebtEvent, DebtState, GeneratorId, Iuv, NoticeNumber, SegregationCode, generate_iuv17,
 };
 use crate::services::ServiceError;
 use crate::store::debt_types::DebtTypeRecord;
@@ -98,7 +98,7 @@ pub(crate) fn add_debt_as(
         let applied =
             insert_valid(tx, &scope, &debt_type, valid, source, None, &iso)?.map_err(ServiceError::Rejected)?;
         let object = format!("debt:{}/{iud}", scope.org.ipa_code);
-        let after = serde_json::json!({ "iud": iud, "iuv": applied.iuv, "notice_number": applied.notice_number.as_ref().map(NoticeNumber::as_str),
+        let after = serde_json::json!({ "iud": iud, "iuv": applied.iuv.as_ref().map(crate::domain::Iuv::as_str), "notice_number": applied.notice_number.as_ref().map(NoticeNumber::as_str),
             "debt_type": debt_type.code, "amount_cents": applied.amount_cents.get(), "due_date": applied.due_date })
         .to_string();
         let entry = audit::AuditEntry {
@@ -196,7 +196,7 @@ pub(crate) fn rules_of(t: &DebtTypeRecord) -> DebtTypeRules {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Applied {
     pub id: i64,
-    pub iuv: Option<String>,
+    pub iuv: Option<Iuv>,
     pub notice_number: Option<NoticeNumber>,
     pub amount_cents: Cents,
     pub due_date: Option<String>,
@@ -253,7 +253,7 @@ pub(crate) fn insert_valid_with(
         return Ok(Err(duplicates));
     }
     let (iuv, notice_number) = match &valid.iuv {
-        Some(iuv) => (Some(iuv.as_str().to_owned()), iuv.notice_number(scope.application_code)),
+        Some(iuv) => (Some(iuv.clone()), iuv.notice_number(scope.application_code)),
         None if valid.generate_iuv => {
             let (iuv, notice) = generate(inserter.conn(), scope)?;
             (Some(iuv), Some(notice))
@@ -300,7 +300,7 @@ pub(crate) fn modify_valid(
         )));
     }
     let (iuv, notice_number) = match (&current.iuv, &valid.iuv) {
-        (Some(old), Some(given)) if old == given.as_str() => (current.iuv.clone(), current.notice_number.clone()),
+        (Some(old), Some(given)) if old == given => (current.iuv.clone(), current.notice_number.clone()),
         (Some(_), None) if valid.generate_iuv => (current.iuv.clone(), current.notice_number.clone()),
         (Some(old), _) => {
             return Ok(Err(rejected(
@@ -313,7 +313,7 @@ pub(crate) fn modify_valid(
                 return Ok(Err(rejected("PAA_IMPORT_IUV_DUPLICATO", "IUV attivo presente nel database")));
             }
             let notice = given.notice_number(scope.application_code);
-            (Some(given.as_str().to_owned()), notice)
+            (Some(given.clone()), notice)
         }
         (None, None) if valid.generate_iuv => {
             let (iuv, notice) = generate(tx, scope)?;
@@ -362,13 +362,13 @@ pub(crate) fn annul_in(
 }
 
 /// A new IUV17 and its notice number from the org's durable counter.
-fn generate(tx: &crate::store::Conn, scope: &OrgScope) -> Result<(String, NoticeNumber), ServiceError> {
+fn generate(tx: &crate::store::Conn, scope: &OrgScope) -> Result<(Iuv, NoticeNumber), ServiceError> {
     let generator = GeneratorId::parse(&scope.org.generator_id)
         .map_err(|err| ServiceError::Internal(format!("stored generator id: {err}")))?;
     let counter = scope.next_counter(tx, generator.as_str())?;
     let (iuv, notice) = generate_iuv17(scope.segregation_code, generator, counter)
         .map_err(|err| ServiceError::Conflict(format!("cannot generate an IUV: {err}")))?;
-    Ok((iuv.as_str().to_owned(), notice))
+    Ok((iuv, notice))
 }
 
 /// The stored form of a validated debt (identifiers, state and source are the caller's).
@@ -470,7 +470,7 @@ pub fn modify_debt(db: &Db, actor: &str, ipa: &str, fields: &DebtFields, now: No
             causale_max: 1024,
             due_date_always_required: false,
             is_insert: false,
-            current_iuv: before.iuv.clone(),
+            current_iuv: before.iuv.as_ref().map(|i| i.as_str().to_owned()),
         };
         let valid = debt_row::validate(fields, &ctx).map_err(ServiceError::Rejected)?;
         let Some(debt_type) = debt_type else {
@@ -480,7 +480,7 @@ pub fn modify_debt(db: &Db, actor: &str, ipa: &str, fields: &DebtFields, now: No
         let after = debts::find_debt_by_iud(tx, scope.org.id, iud)?
             .ok_or_else(|| ServiceError::NotFound(format!("debt {iud}")))?;
         let summary = |d: &DebtRecord| {
-            serde_json::json!({ "iud": d.iud, "iuv": d.iuv, "state": d.state.code(), "debtor_id": d.debtor_id,
+            serde_json::json!({ "iud": d.iud, "iuv": d.iuv.as_ref().map(crate::domain::Iuv::as_str), "state": d.state.code(), "debtor_id": d.debtor_id,
                 "debtor_name": d.debtor_name, "amount_cents": d.amount_cents.get(), "due_date": d.due_date,
                 "causale": d.causale, "debtor_email": d.debtor_email })
             .to_string()

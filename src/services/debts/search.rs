@@ -140,7 +140,7 @@ pub fn csv(db: &Db, org_id: i64, query: &DebtSearch) -> Result<Vec<u8>, ServiceE
             let state = d.state.label_it();
             out.row([
                 d.iud.as_str(),
-                d.iuv.as_deref().unwrap_or_default(),
+                d.iuv.as_ref().map(crate::domain::Iuv::as_str).unwrap_or_default(),
                 d.notice_number.as_ref().map(NoticeNumber::as_str).unwrap_or_default(),
                 d.debt_type_code.as_str(),
                 state,
@@ -187,7 +187,7 @@ pub fn detail(db: &Db, access: &OrgAccess, debt_id: i64) -> Result<DebtDetail, S
                 .filter(|e| e.at >= debt.created_at)
                 .collect();
         let receipts = match &debt.iuv {
-            Some(iuv) => receipts::list_receipts_for_iuv(conn, access.org.id, iuv)?
+            Some(iuv) => receipts::list_receipts_for_iuv(conn, access.org.id, iuv.as_str())?
                 .into_iter()
                 .filter(|r| r.debt_id.is_none_or(|id| id == debt.id))
                 .collect(),

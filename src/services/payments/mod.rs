@@ -483,7 +483,7 @@ mod tests {
         ReceiptRecord {
             receipt_id: id.to_owned(),
             notice_number: debt.notice_number.clone().unwrap().to_string(),
-            iuv: debt.iuv.clone().unwrap(),
+            iuv: debt.iuv.clone().unwrap().to_string(),
             outcome: "OK".to_owned(),
             amount_cents: Cents::new(cents),
             primitive: "paSendRTV2".to_owned(),

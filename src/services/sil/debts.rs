@@ -133,7 +133,7 @@ pub fn import_debt(
                 let mut ctx = insert_context(&scope, Some(rules_of(&debt_type)), today);
                 if action == Action::Modify {
                     ctx.is_insert = false;
-                    ctx.current_iuv = debts::find_debt_by_iud(tx, scope.org.id, fields.iud.trim())?.and_then(|d| d.iuv);
+                    ctx.current_iuv = debts::find_debt_by_iud(tx, scope.org.id, fields.iud.trim())?.and_then(|d| d.iuv).map(|i| i.as_str().to_owned());
                 }
                 let valid = debt_row::validate(&fields, &ctx).map_err(first)?;
                 let applied = if action == Action::Insert {
@@ -147,7 +147,7 @@ pub fn import_debt(
         };
         let debt =
             debts::find_debt_by_id(tx, id)?.ok_or_else(|| ServiceError::NotFound(format!("debt {}", fields.iud)))?;
-        let after = serde_json::json!({ "azione": action.code(), "iuv": debt.iuv, "state": debt.state.code(),
+        let after = serde_json::json!({ "azione": action.code(), "iuv": debt.iuv.as_ref().map(crate::domain::Iuv::as_str), "state": debt.state.code(),
             "amount_cents": debt.amount_cents.get() });
         audit_debt(tx, actor, &scope, &debt, "sil.debt.import", None, &after, now)?;
         Ok(debt)

@@ -648,7 +648,7 @@ fn create_debts(
                     object: Some(&object),
                     outcome: "OK",
                     after_json: Some(
-                        &serde_json::json!({ "idSession": session.id_session, "iuv": debt.iuv }).to_string(),
+                        &serde_json::json!({ "idSession": session.id_session, "iuv": debt.iuv.as_ref().map(crate::domain::Iuv::as_str) }).to_string(),
                     ),
                     ..Default::default()
                 },

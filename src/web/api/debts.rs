@@ -21,7 +21,7 @@ use crate::web::Response;
 /// A debt as the API shows it.
 pub fn debt_json(d: &DebtRecord, receipts: &[ReceiptRecord]) -> Value {
     json!({
-        "iud": d.iud, "iuv": d.iuv, "notice_number": d.notice_number.as_ref().map(crate::domain::NoticeNumber::as_str), "state": d.state.code(),
+        "iud": d.iud, "iuv": d.iuv.as_ref().map(crate::domain::Iuv::as_str), "notice_number": d.notice_number.as_ref().map(crate::domain::NoticeNumber::as_str), "state": d.state.code(),
         "debt_type": d.debt_type_code,
         "debtor": {
             "kind": d.debtor_kind, "id": d.debtor_id, "name": d.debtor_name, "address": d.debtor_address,
@@ -190,16 +190,17 @@ pub fn start_payment(ctx: &ApiCtx<'_>) -> Result<Response, ApiError> {
         None => {
             let iuv = match (text(&body, "iuv")?.trim(), text(&body, "iud")?.trim()) {
                 ("", "") => return Err(ApiError::invalid("debts, iuv or iud is required")),
-                ("", iud) => {
-                    debt_service::get_debt(db, ctx.ipa(), &DebtKey::Iud(iud.to_owned()))?.iuv.ok_or_else(|| {
+                ("", iud) => debt_service::get_debt(db, ctx.ipa(), &DebtKey::Iud(iud.to_owned()))?
+                    .iuv
+                    .map(|i| i.as_str().to_owned())
+                    .ok_or_else(|| {
                         ApiError::new(
                             422,
                             "PAA_IUV_NON_VALIDO",
                             format!("debt {iud} has no IUV"),
                             "Il dovuto non ha uno IUV.",
                         )
-                    })?
-                }
+                    })?,
                 (iuv, _) => iuv.to_owned(),
             };
             sil_sessions::start_for_notice(db, &actor, ctx.ipa(), &iuv, back_url, ctx.now)
@@ -239,7 +240,7 @@ pub fn payment_status(ctx: &ApiCtx<'_>) -> Result<Response, ApiError> {
             .iter()
             .map(|l| {
                 json!({
-                    "org": l.org.ipa_code, "iud": l.debt.iud, "iuv": l.debt.iuv,
+                    "org": l.org.ipa_code, "iud": l.debt.iud, "iuv": l.debt.iuv.as_ref().map(crate::domain::Iuv::as_str),
                     "amount": l.debt.amount_cents.to_decimal_string(),
                     "receipt": l.receipt.as_ref().map(receipt_json),
                 })

@@ -237,7 +237,7 @@ pub fn detail(ctx: &mut BoCtx<'_>, ipa: &str, id: &str) -> Result<Response, BoEr
     let csrf = ctx.csrf();
     let rows: Vec<(&str, String)> = vec![
         ("IUD", d.iud.clone()),
-        ("IUV", d.iuv.clone().unwrap_or_else(|| "—".to_owned())),
+        ("IUV", d.iuv.as_ref().map_or_else(|| "—".to_owned(), |i| i.as_str().to_owned())),
         ("Numero avviso", d.notice_number.as_ref().map_or_else(|| "—".to_owned(), |n| n.as_str().to_owned())),
         ("Tipo dovuto", d.debt_type_code.clone()),
         ("Stato", d.state.label_it().to_owned()),
