@@ -107,7 +107,7 @@ impl Values {
 }
 
 /// The citizen's form as the definition describes it, inert (a preview, not a form to send).
-fn preview(def: &FormDefinition, fixed: Option<i64>) -> Markup {
+fn preview(def: &FormDefinition, fixed: Option<crate::domain::Cents>) -> Markup {
     html! {
         div class="border rounded p-3 mb-4" aria-label="Anteprima del modulo del cittadino" role="region" {
             h2 class="h5" { "Anteprima del modulo del cittadino" }
@@ -130,7 +130,7 @@ fn preview(def: &FormDefinition, fixed: Option<i64>) -> Markup {
                 }
             }
             @match def.amount_rule() {
-                AmountRule::Fixed => p { "Importo fisso: " strong { (crate::domain::Cents::new(fixed.unwrap_or_default()).format_eur()) } },
+                AmountRule::Fixed => p { "Importo fisso: " strong { (fixed.unwrap_or_default().format_eur()) } },
                 AmountRule::Typed => p { "Il cittadino scrive l'importo." },
                 AmountRule::Computed { field, unit, base } => p {
                     "Importo calcolato: " (base.format_eur()) " + " (unit.format_eur()) " × " code { (field) }
@@ -229,7 +229,7 @@ pub fn edit_form(ctx: &mut BoCtx<'_>, ipa: &str, code: &str) -> Result<Response,
 
 /// The preview of the typed definition, or why it cannot be read.
 fn preview_of(v: &Values) -> Result<Markup, ServiceError> {
-    let fixed = crate::domain::Cents::parse_decimal(v.fixed_amount.trim()).ok().map(|c| c.get());
+    let fixed = crate::domain::Cents::parse_decimal(v.fixed_amount.trim()).ok();
     if v.form_definition.trim().is_empty() {
         return Ok(
             html! { p class="border rounded p-3" { "Senza definizione il modulo chiede la causale e l'importo." } },
