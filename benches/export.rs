@@ -7,6 +7,7 @@
 use std::process::Command;
 use std::time::Instant;
 
+use mypay::testing::domain::{Cents, GeneratorId, SegregationCode, generate_iuv17};
 use mypay::testing::store::Db;
 use mypay::testing::store::debts::{self, DebtRecord};
 use mypay::testing::store::receipts::{self, PartyRecord, ReceiptRecord, ReceiptTransferRecord};
@@ -29,19 +30,24 @@ fn main() {
     let xml = "<soapenv:Envelope>".to_owned() + &"x".repeat(1500) + "</soapenv:Envelope>";
     db.write(|tx| {
         for i in 0..n {
-            let iuv = format!("0199{:013}", i);
+            let (iuv, notice) = generate_iuv17(
+                SegregationCode::parse("01").unwrap(),
+                GeneratorId::parse("99").unwrap(),
+                u64::try_from(i).unwrap() + 1,
+            )
+            .unwrap();
             let debt = DebtRecord {
                 org_id,
                 debt_type_id: type_id,
                 iud: format!("BENCH-{i:07}"),
                 iuv: Some(iuv.clone()),
-                notice_number: Some(format!("3{iuv}")),
+                notice_number: Some(notice.clone()),
                 state: mypay::testing::domain::DebtState::Paid,
                 debtor_kind: "F".into(),
                 debtor_id: "RSSMRA85T10A562S".into(),
                 debtor_name: "Mario Rossi".into(),
                 debtor_address: Some("Via Roma 1".into()),
-                amount_cents: 12_345,
+                amount_cents: Cents::new(12_345),
                 payment_kinds: "ALL".into(),
                 causale: "TARI 2026 - rata unica \"saldo\"; grazie".into(),
                 collection_data: "9/0101002IM/".into(),
@@ -53,11 +59,11 @@ fn main() {
                 org_id,
                 debt_id: Some(debt_id),
                 receipt_id: format!("{i:032x}"),
-                notice_number: format!("3{iuv}"),
-                iuv,
+                notice_number: notice.as_str().to_owned(),
+                iuv: iuv.as_str().to_owned(),
                 outcome: "OK".into(),
-                amount_cents: 12_345,
-                fee_cents: Some(150),
+                amount_cents: Cents::new(12_345),
+                fee_cents: Some(Cents::new(150)),
                 description: "TARI 2026".into(),
                 company_name: "Comune di Esempio".into(),
                 debtor: PartyRecord {
@@ -82,7 +88,7 @@ fn main() {
                 request_xml: xml.clone(),
                 transfers: vec![ReceiptTransferRecord {
                     index: 1,
-                    amount_cents: 12_345,
+                    amount_cents: Cents::new(12_345),
                     fiscal_code: "01234567897".into(),
                     iban: Some("IT60X0542811101000000123456".into()),
                     remittance: "TARI 2026".into(),

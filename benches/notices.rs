@@ -29,13 +29,13 @@ fn main() {
     let debt = DebtRecord {
         iud: "B1".into(),
         state: mypay::testing::domain::DebtState::Inserted,
-        notice_number: Some("301000000000000144".into()),
-        iuv: Some("01000000000000144".into()),
+        notice_number: Some(mypay::testing::domain::NoticeNumber::parse("301000000000000144").unwrap()),
+        iuv: Some(mypay::testing::domain::Iuv::parse("01000000000000144").unwrap()),
         debtor_id: "RSSMRA85T10A562S".into(),
         debtor_name: "Mario Rossi".into(),
         debtor_address: Some("Via Roma 1".into()),
         due_date: Some("2030-12-31".into()),
-        amount_cents: 15_000,
+        amount_cents: mypay::testing::domain::Cents::new(15_000),
         causale: "TARI 2030 - rata unica".into(),
         ..DebtRecord::default()
     };

@@ -10,7 +10,7 @@
 
 use std::time::Instant;
 
-use mypay::testing::domain::DebtState;
+use mypay::testing::domain::{Cents, DebtState, Iuv, NoticeNumber};
 use mypay::testing::services::admin::access::OrgAccess;
 use mypay::testing::services::debts::search::{self as debt_search, Criteria};
 use mypay::testing::store::debts::DebtRecord;
@@ -80,11 +80,11 @@ fn fiscal_code(debtor: usize) -> String {
 }
 
 /// The IUV17 and notice number of debt `i` (org segregation code 02, generator 00).
-fn iuv_of(i: usize) -> (String, String) {
+fn iuv_of(i: usize) -> (Iuv, NoticeNumber) {
     let seg = mypay::testing::domain::SegregationCode::parse("02").unwrap();
     let generator = mypay::testing::domain::GeneratorId::parse("00").unwrap();
     let (iuv, notice) = mypay::testing::domain::generate_iuv17(seg, generator, u64::try_from(i).unwrap() + 1).unwrap();
-    (iuv.as_str().to_owned(), notice.as_str().to_owned())
+    (iuv, notice)
 }
 
 fn fill(db: &Db, ipa: &str, rows: usize) {
@@ -114,7 +114,7 @@ fn fill(db: &Db, ipa: &str, rows: usize) {
                     debtor_id: fiscal_code(debtor),
                     debtor_name: format!("{} {}", SURNAMES[debtor % 20], NAMES[debtor / 20 % 10]),
                     due_date: Some(due.to_string()),
-                    amount_cents: 1_000 + i64::try_from(i % 50_000).unwrap(),
+                    amount_cents: Cents::new(1_000 + i64::try_from(i % 50_000).unwrap()),
                     payment_kinds: "ALL".to_owned(),
                     causale: format!("Rata {i}"),
                     collection_data: "9/0101002IM/".to_owned(),
@@ -149,8 +149,8 @@ fn receipt(org_id: i64, debt_id: i64, d: &DebtRecord, date: &str) -> ReceiptReco
         org_id,
         debt_id: Some(debt_id),
         receipt_id: format!("R{debt_id}"),
-        notice_number: d.notice_number.clone().unwrap_or_default(),
-        iuv: d.iuv.clone().unwrap_or_default(),
+        notice_number: d.notice_number.as_ref().map(|n| n.as_str().to_owned()).unwrap_or_default(),
+        iuv: d.iuv.as_ref().map(|i| i.as_str().to_owned()).unwrap_or_default(),
         outcome: "OK".to_owned(),
         amount_cents: d.amount_cents,
         description: d.causale.clone(),
@@ -236,8 +236,8 @@ fn main() {
     println!("{:<44} {:>7} {:>7} {:>7}", "search (first page of 50 + count)", "min", "median", "max");
     time(&db, &admin, "no criteria", &Criteria::default(), 1);
     time(&db, &admin, "IUD", &c(&|c| c.iud = format!("c_f205-{mid:09}")), 1);
-    time(&db, &admin, "IUV", &c(&|c| c.iuv = iuv_of(mid).0), 1);
-    time(&db, &admin, "notice number", &c(&|c| c.notice = iuv_of(mid).1), 1);
+    time(&db, &admin, "IUV", &c(&|c| c.iuv = iuv_of(mid).0.as_str().to_owned()), 1);
+    time(&db, &admin, "notice number", &c(&|c| c.notice = iuv_of(mid).1.as_str().to_owned()), 1);
     time(&db, &admin, "debtor fiscal code", &c(&|c| c.debtor_id = fiscal_code(4242)), 1);
     time(&db, &admin, "debtor name prefix \"Rossi M\"", &c(&|c| c.debtor_name = "Rossi M".to_owned()), 1);
     time(&db, &admin, "debtor name prefix \"ros\"", &c(&|c| c.debtor_name = "ros".to_owned()), 1);

@@ -132,8 +132,14 @@ fn main() {
     let agent: ureq::Agent = ureq::Agent::config_builder().http_status_as_error(false).build().into();
     for (i, (_, notice, iuv)) in paid.iter().enumerate() {
         let station = format!("{base}/ws/fesp/");
-        call(&agent, &station, "paSendRTV2", &send_rt(notice, iuv, &format!("{i:032x}")), "<outcome>OK</outcome>")
-            .expect("receipt stored");
+        call(
+            &agent,
+            &station,
+            "paSendRTV2",
+            &send_rt(notice.as_str(), iuv.as_str(), &format!("{i:032x}")),
+            "<outcome>OK</outcome>",
+        )
+        .expect("receipt stored");
     }
 
     let u = url.clone();

@@ -101,7 +101,7 @@ fn main() {
             ..DebtFields::default()
         };
         let d = add_debt(&db, "bench", "c_esempio", &fields, Source::Cli, now).unwrap();
-        debts.push((d.notice_number.unwrap(), d.iuv.unwrap()));
+        debts.push((d.notice_number.unwrap().as_str().to_owned(), d.iuv.unwrap().as_str().to_owned()));
     }
     println!("seeded {} debts in {:.2} s", debts.len(), seeding.elapsed().as_secs_f64());
     drop(db);

@@ -685,9 +685,9 @@ pub fn debt(db: &Db, cmd: DebtCommand) -> Result<(), CliError> {
                     println!(
                         "{:<24} {:<18} {:<20} {:>14} {:<10} {}",
                         d.iud,
-                        d.notice_number.as_deref().unwrap_or("-"),
+                        d.notice_number.as_ref().map_or("-", crate::domain::NoticeNumber::as_str),
                         d.state.code(),
-                        crate::domain::Cents::new(d.amount_cents).format_eur(),
+                        d.amount_cents.format_eur(),
                         d.due_date.as_deref().unwrap_or("-"),
                         d.debtor_name
                     );

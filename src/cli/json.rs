@@ -30,8 +30,8 @@ pub fn debt_type(t: &DebtTypeRecord) -> Value {
         "code": t.code, "description": t.description, "taxonomy": t.taxonomy_code, "iban": t.iban_bank,
         "iban_postal": t.iban_postal, "postal_account": t.postal_account,
         "postal_account_holder": t.postal_account_holder, "spontaneous": t.spontaneous,
-        "amount": t.fixed_amount_cents.map(|c| Cents::new(c).to_decimal_string()),
-        "amount_cents": t.fixed_amount_cents, "form": form, "external_url": t.external_payment_url,
+        "amount": t.fixed_amount_cents.map(Cents::to_decimal_string),
+        "amount_cents": t.fixed_amount_cents.map(Cents::get), "form": form, "external_url": t.external_payment_url,
         "allow_anonymous": t.allow_anonymous, "due_date_mandatory": t.due_date_mandatory,
         "print_due_date": t.print_due_date, "sector": t.sector, "notify_io": t.notify_io,
         "push_outcome": t.push_outcome, "max_push_attempts": t.max_push_attempts,
@@ -52,14 +52,14 @@ pub fn operator(op: &OperatorRecord) -> Value {
 }
 
 pub fn debt(d: &DebtRecord) -> Value {
-    let grouped = d.notice_number.as_deref().and_then(|n| NoticeNumber::parse(n).ok()).map(|n| n.grouped());
+    let grouped = d.notice_number.as_ref().map(NoticeNumber::grouped);
     json!({
-        "iud": d.iud, "iuv": d.iuv, "notice_number": d.notice_number, "notice_number_grouped": grouped,
+        "iud": d.iud, "iuv": d.iuv.as_ref().map(crate::domain::Iuv::as_str), "notice_number": d.notice_number.as_ref().map(NoticeNumber::as_str), "notice_number_grouped": grouped,
         "state": d.state.code(), "debt_type": d.debt_type_code, "debtor_kind": d.debtor_kind, "debtor_id": d.debtor_id,
         "debtor_name": d.debtor_name, "address": d.debtor_address, "civic_number": d.debtor_civic_number,
         "postal_code": d.debtor_postal_code, "city": d.debtor_city, "province": d.debtor_province,
         "country": d.debtor_country, "email": d.debtor_email, "due_date": d.due_date,
-        "amount": Cents::new(d.amount_cents).to_decimal_string(), "amount_cents": d.amount_cents,
+        "amount": d.amount_cents.to_decimal_string(), "amount_cents": d.amount_cents.get(),
         "payment_kinds": d.payment_kinds, "causale": d.causale, "collection_data": d.collection_data,
         "stamp_document_hash": d.stamp_document_hash, "stamp_province": d.stamp_province,
         "source": d.source, "created_at": d.created_at, "updated_at": d.updated_at,

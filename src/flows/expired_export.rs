@@ -47,7 +47,7 @@ pub fn row_fields(d: &DebtRecord) -> Vec<String> {
     let s = |v: &Option<String>| v.clone().unwrap_or_default();
     vec![
         d.iud.clone(),
-        s(&d.iuv),
+        d.iuv.as_ref().map(|i| i.as_str().to_owned()).unwrap_or_default(),
         creation_day(&d.created_at),
         d.debtor_kind.clone(),
         d.debtor_id.clone(),
@@ -60,8 +60,8 @@ pub fn row_fields(d: &DebtRecord) -> Vec<String> {
         s(&d.debtor_country),
         s(&d.debtor_email),
         s(&d.due_date),
-        Cents::new(d.amount_cents).to_decimal_string(),
-        d.fee_cents.map(|c| Cents::new(c).to_decimal_string()).unwrap_or_default(),
+        d.amount_cents.to_decimal_string(),
+        d.fee_cents.map(Cents::to_decimal_string).unwrap_or_default(),
         d.debt_type_code.clone(),
         d.payment_kinds.clone(),
         d.causale.clone(),

@@ -46,13 +46,13 @@ fn cut(text: &str, max: usize) -> String {
     text.chars().take(max).collect()
 }
 
-fn amount(cents: i64) -> String {
-    Cents::new(cents).to_decimal_string()
+fn amount(cents: Cents) -> String {
+    cents.to_decimal_string()
 }
 
 /// What a receipt paid: nothing when the payment failed.
-fn paid(receipt: &ReceiptRecord) -> i64 {
-    if receipt.outcome == "OK" { receipt.amount_cents } else { 0 }
+fn paid(receipt: &ReceiptRecord) -> Cents {
+    if receipt.outcome == "OK" { receipt.amount_cents } else { Cents::ZERO }
 }
 
 /// `YYYY-MM-DDThh:mm:ss` of a stored ISO timestamp (xsd:dateTime without a zone).
@@ -129,9 +129,12 @@ pub fn write(kind: Kind, header: &Header<'_>, lines: &[Line<'_>]) -> String {
     }
     w.open("datiPagamento");
     w.leaf("codiceEsitoPagamento", header.outcome_code);
-    let total: i64 = lines.iter().filter_map(|l| l.receipt).map(paid).sum();
-    w.leaf("importoTotalePagato", &amount(total));
-    let iuv = debt.and_then(|d| d.iuv.as_deref()).or(receipt.map(|r| r.iuv.as_str())).unwrap_or_default();
+    let total: i64 = lines.iter().filter_map(|l| l.receipt).map(|r| paid(r).get()).sum();
+    w.leaf("importoTotalePagato", &amount(Cents::new(total)));
+    let iuv = debt
+        .and_then(|d| d.iuv.as_ref().map(crate::domain::Iuv::as_str))
+        .or(receipt.map(|r| r.iuv.as_str()))
+        .unwrap_or_default();
     w.leaf("identificativoUnivocoVersamento", &cut(iuv, 35));
     w.leaf("codiceContestoPagamento", &message_id);
     for line in lines {

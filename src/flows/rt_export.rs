@@ -203,7 +203,7 @@ pub fn row_fields<'a>(
     let s = |v: &'a Option<String>| Cow::Borrowed(v.as_deref().unwrap_or_default());
     let b = |v: &'a str| Cow::Borrowed(v);
     let empty = || Cow::Borrowed("");
-    let amount = |c: i64| Cow::Owned(Cents::new(c).to_decimal_string());
+    let amount = |c: Cents| Cow::Owned(c.to_decimal_string());
     let (psp_kind, psp_code) = match &r.psp_fiscal_code {
         Some(code) => ("G", code.as_str()),
         None => ("B", r.psp_id.as_str()),
@@ -318,7 +318,7 @@ pub fn external_row_fields<'a>(
     let s = |v: &'a Option<String>| Cow::Borrowed(v.as_deref().unwrap_or_default());
     let b = |v: &'a str| Cow::Borrowed(v);
     let empty = || Cow::Borrowed("");
-    let amount = || Cow::Owned(Cents::new(r.payment.amount_cents).to_decimal_string());
+    let amount = || Cow::Owned(r.payment.amount_cents.to_decimal_string());
     let message_id = external_message_id(&org.fiscal_code, &r.payment.iuv, &r.payment.collection_id);
     let recorded = local_date_time(&r.recorded_at);
     let recorded_day = recorded.get(..10).unwrap_or_default().to_owned();

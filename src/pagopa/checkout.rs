@@ -32,7 +32,7 @@ impl CartNotice {
             .iter()
             .filter_map(|v| {
                 Some(CartNotice {
-                    notice_number: NoticeNumber::parse(v.debt.notice_number.as_deref()?).ok()?,
+                    notice_number: v.debt.notice_number.clone()?,
                     fiscal_code: v.org.fiscal_code.clone(),
                     amount: v.amount(),
                     company_name: v.org.name.clone(),

@@ -213,7 +213,7 @@ fn rest_flow(client: &NodeClient, flow_url: &str) -> Result<(FlowInput, String),
                 iuv: text(p, "/iuv").ok_or_else(|| bad("payment without iuv"))?,
                 iur: text(p, "/iur").ok_or_else(|| bad("payment without iur"))?,
                 transfer_index: p.get("idTransfer").and_then(|v| v.as_i64()),
-                amount_cents: json_amount(p.get("pay")).ok_or_else(|| bad("payment with an invalid pay amount"))?.get(),
+                amount_cents: json_amount(p.get("pay")).ok_or_else(|| bad("payment with an invalid pay amount"))?,
                 outcome_code: match p.get("payStatus").and_then(|v| v.as_str()) {
                     Some("EXECUTED") => "0",
                     Some("REVOKED") => "3",
@@ -402,7 +402,7 @@ pub fn parse_flusso(xml: &[u8]) -> Result<FlowInput, String> {
             iuv: need(p, &["identificativoUnivocoVersamento"])?,
             iur: need(p, &["identificativoUnivocoRiscossione"])?,
             transfer_index: p.child_text("indiceDatiSingoloPagamento").and_then(|v| v.parse().ok()),
-            amount_cents: amount(&need(p, &["singoloImportoPagato"])?, "singoloImportoPagato")?.get(),
+            amount_cents: amount(&need(p, &["singoloImportoPagato"])?, "singoloImportoPagato")?,
             outcome_code: need(p, &["codiceEsitoSingoloPagamento"])?,
             outcome_date: need(p, &["dataEsitoSingoloPagamento"])?,
         });
@@ -462,7 +462,7 @@ mod tests {
         assert_eq!(flow.declared_total, Cents::new(3050));
         assert_eq!(flow.payments.len(), 2);
         assert_eq!(flow.payments[0].transfer_index, Some(1));
-        assert_eq!(flow.payments[1].amount_cents, 2000);
+        assert_eq!(flow.payments[1].amount_cents, Cents::new(2000));
         assert_eq!(flow.payments[1].outcome_code, "4");
         assert_eq!(psp_of_iuf(&flow.iuf).as_deref(), Some("BCITITMM"));
     }

@@ -272,8 +272,8 @@ fn send_rt(
     if NoticeNumber::parse(&req.receipt.notice_number).is_err() {
         return (Err(Fault::new(PaaFault::Semantica, "receipt/noticeNumber has a wrong check digit")), Some(org_id));
     }
-    let sum: i64 = req.receipt.transfers.iter().map(|t| t.amount_cents).sum();
-    if sum != req.receipt.amount_cents {
+    let sum: i64 = req.receipt.transfers.iter().map(|t| t.amount_cents.get()).sum();
+    if sum != req.receipt.amount_cents.get() {
         return (
             Err(Fault::new(PaaFault::Semantica, "paymentAmount differs from the sum of the transfers")),
             Some(org_id),
@@ -312,7 +312,11 @@ fn demand(station: &Station<'_>, payload: &soap::Element, now: Now) -> Answer {
             let element = format!("paf:{}", Operation::Demand.response_element());
             let mut w = XmlWriter::new();
             w.open(&element).leaf("outcome", "OK");
-            wire::write_qr_code(&mut w, &view.org.fiscal_code, view.debt.notice_number.as_deref().unwrap_or_default());
+            wire::write_qr_code(
+                &mut w,
+                &view.org.fiscal_code,
+                view.debt.notice_number.as_ref().map(NoticeNumber::as_str).unwrap_or_default(),
+            );
             wire::write_payment_list(&mut w, &view);
             wire::write_notice_description(&mut w, &view);
             w.close(&element);

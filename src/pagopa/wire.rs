@@ -288,7 +288,7 @@ pub fn send_rt_request(el: &Element, v2: bool, raw: &str) -> Checked<SendRtReque
         }
         transfers.push(ReceiptTransferRecord {
             index,
-            amount_cents: transfer_amount.get(),
+            amount_cents: transfer_amount,
             fiscal_code: fiscal_code_pa(t, "fiscalCodePA")?,
             company_name: if v2 { opt_text(t, "companyName", 140)?.map(str::to_owned) } else { None },
             iban,
@@ -302,7 +302,7 @@ pub fn send_rt_request(el: &Element, v2: bool, raw: &str) -> Checked<SendRtReque
         return Err("receipt/transferList must have 1 to 5 transfers".to_owned());
     }
     let fee = match r.child("fee") {
-        Some(_) => Some(amount(r, "fee")?.get()),
+        Some(_) => Some(amount(r, "fee")?),
         None => None,
     };
     let payer = match r.child("payer") {
@@ -314,7 +314,7 @@ pub fn send_rt_request(el: &Element, v2: bool, raw: &str) -> Checked<SendRtReque
         notice_number: number.to_owned(),
         iuv: text(r, "creditorReferenceId", 35)?.to_owned(),
         outcome,
-        amount_cents: amount(r, "paymentAmount")?.get(),
+        amount_cents: amount(r, "paymentAmount")?,
         fee_cents: fee,
         description: text(r, "description", 140)?.to_owned(),
         company_name: text(r, "companyName", 140)?.to_owned(),
@@ -433,7 +433,7 @@ fn write_transfer(w: &mut XmlWriter, t: &Transfer, v2: bool) {
 /// `data` of a getPayment (V1, `v2` false) or getPaymentV2 answer.
 pub fn write_payment_data(w: &mut XmlWriter, view: &PaymentView, due_date: &str, v2: bool) {
     w.open("data");
-    w.leaf("creditorReferenceId", view.debt.iuv.as_deref().unwrap_or_default());
+    w.leaf("creditorReferenceId", view.debt.iuv.as_ref().map(crate::domain::Iuv::as_str).unwrap_or_default());
     w.leaf("paymentAmount", &view.amount().to_decimal_string());
     w.leaf("dueDate", due_date);
     w.leaf("description", &truncate(&view.debt.causale, 140));

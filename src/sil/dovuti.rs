@@ -204,11 +204,11 @@ pub fn write_dovuti(debt: &DebtRecord) -> String {
     write_payer(&mut w, debt);
     w.open("datiVersamento");
     w.leaf("tipoVersamento", if debt.payment_kinds.is_empty() { "ALL" } else { &debt.payment_kinds });
-    w.leaf_opt("identificativoUnivocoVersamento", debt.iuv.as_deref());
+    w.leaf_opt("identificativoUnivocoVersamento", debt.iuv.as_ref().map(crate::domain::Iuv::as_str));
     w.open("datiSingoloVersamento");
     w.leaf("identificativoUnivocoDovuto", &debt.iud);
-    w.leaf("importoSingoloVersamento", &Cents::new(debt.amount_cents).to_decimal_string());
-    w.leaf_opt("commissioneCaricoPA", debt.fee_cents.map(|c| Cents::new(c).to_decimal_string()).as_deref());
+    w.leaf("importoSingoloVersamento", &debt.amount_cents.to_decimal_string());
+    w.leaf_opt("commissioneCaricoPA", debt.fee_cents.map(Cents::to_decimal_string).as_deref());
     w.leaf("identificativoTipoDovuto", &debt.debt_type_code);
     w.leaf("causaleVersamento", &truncate(&debt.causale, 1024));
     w.leaf("datiSpecificiRiscossione", &debt.collection_data);

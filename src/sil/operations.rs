@@ -304,8 +304,10 @@ fn importa_dovuto(sil: &Sil<'_>, call: &Call<'_>, org_id: &mut Option<i64>) -> R
     let debt = debts::import_debt(sil.db, &actor, &org.ipa_code, action, versamento.fields, generate, call.now)?;
     let mut w = XmlWriter::new();
     w.leaf("esito", "OK");
-    w.leaf_opt("identificativoUnivocoVersamento", debt.iuv.as_deref());
-    if let Some(notice) = debt.notice_number.as_deref().filter(|_| action != Action::Annul) {
+    w.leaf_opt("identificativoUnivocoVersamento", debt.iuv.as_ref().map(crate::domain::Iuv::as_str));
+    if let Some(notice) =
+        debt.notice_number.as_ref().map(crate::domain::NoticeNumber::as_str).filter(|_| action != Action::Annul)
+    {
         w.leaf("urlFileAvviso", &sil.url(&sil.links.notice_pdf_url(&org.ipa_code, notice, call.now)));
         if action == Action::Print {
             let zip = documents::notice_zip(sil.db, &org.ipa_code, notice).map_err(|err| {
@@ -484,7 +486,7 @@ fn posizioni_aperte(sil: &Sil<'_>, call: &Call<'_>, org_id: &mut Option<i64>) ->
     let fiscal_code = person(call)?;
     let mut w = XmlWriter::new();
     for (org, debt) in queries::open_positions(sil.db, &fiscal_code, call.text("codIpaEnte").as_deref())? {
-        let url = debt.iuv.as_deref().and_then(|iuv| {
+        let url = debt.iuv.as_ref().map(crate::domain::Iuv::as_str).and_then(|iuv| {
             sessions::start_for_notice(sil.db, "sil:intermediario", &org.ipa_code, iuv, None, call.now).ok()
         });
         w.open("paaSILPosizioniAperte");

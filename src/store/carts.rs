@@ -4,7 +4,7 @@
 use rusqlite::{OptionalExtension, Row, named_params, params};
 
 use super::{Conn, StoreError};
-use crate::domain::CartState;
+use crate::domain::{CartState, Cents};
 
 /// A cart as stored.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -16,7 +16,7 @@ pub struct CartRecord {
     pub checkout_url: Option<String>,
     pub payer_email: Option<String>,
     pub citizen_id: Option<String>,
-    pub total_cents: i64,
+    pub total_cents: Cents,
     pub mail_queued: bool,
     pub created_at: String,
     pub updated_at: String,
@@ -30,7 +30,7 @@ pub struct CartItemRecord {
     pub org_id: i64,
     pub debt_id: i64,
     pub notice_number: String,
-    pub amount_cents: i64,
+    pub amount_cents: Cents,
 }
 
 const COLUMNS: &str = "id, token, session_hash, state, checkout_url, payer_email, citizen_id, total_cents, \

@@ -1,12 +1,13 @@
-//! How state enums are stored: as the text of their `code()`, read back through `from_code()`.
+//! How domain values are stored: state enums as the text of their `code()`, read back through
+//! `from_code()`; money as its integer cents.
 //!
-//! Owns: rusqlite's `ToSql`/`FromSql` for the domain's states (debt, org, import, export, cart) and
+//! Owns: rusqlite's `ToSql`/`FromSql` for `Cents` and the domain's states (debt, org, import, export, cart) and
 //! the macro the store's own state enums (jobs, mail, pushes, anomalies, reporting flows) use for
 //! theirs, so the columns keep exactly the text they always held and no SQL changes. A stored text
 //! no enum knows (a file edited by hand) is a [`StoreError::Corrupt`](super::StoreError::Corrupt)
 //! naming the column, never a panic and never a silent default.
 
-use crate::domain::{CartState, DebtState, ExportState, ImportState, OrgState};
+use crate::domain::{CartState, Cents, DebtState, ExportState, ImportState, Iuv, NoticeNumber, OrgState};
 
 /// A stored state code that its enum does not know.
 #[derive(Debug, thiserror::Error)]
@@ -48,3 +49,62 @@ stored_as_code!(OrgState, "org.state");
 stored_as_code!(ImportState, "debt_import.state");
 stored_as_code!(ExportState, "export.state");
 stored_as_code!(CartState, "cart.state");
+
+/// Money is stored as the integer number of cents it always was (`amount_cents` columns); every
+/// integer is a [`Cents`], and a column of another type fails as reading it as `i64` did.
+impl rusqlite::types::ToSql for Cents {
+    fn to_sql(&self) -> rusqlite::Result<rusqlite::types::ToSqlOutput<'_>> {
+        Ok(rusqlite::types::ToSqlOutput::from(self.get()))
+    }
+}
+
+impl rusqlite::types::FromSql for Cents {
+    fn column_result(value: rusqlite::types::ValueRef<'_>) -> rusqlite::types::FromSqlResult<Self> {
+        value.as_i64().map(Cents::new)
+    }
+}
+
+/// A stored text that no longer parses as the domain value its column holds.
+#[derive(Debug, thiserror::Error)]
+#[error("{reason}")]
+pub(super) struct InvalidValue {
+    /// The column, or the kind of value when several columns hold it.
+    pub(super) column: &'static str,
+    /// Why the text does not parse, naming it.
+    pub(super) reason: String,
+}
+
+/// Notice numbers are stored as their 18 digits; a stored text that is not a valid notice number
+/// is an [`InvalidValue`].
+impl rusqlite::types::ToSql for NoticeNumber {
+    fn to_sql(&self) -> rusqlite::Result<rusqlite::types::ToSqlOutput<'_>> {
+        Ok(rusqlite::types::ToSqlOutput::from(self.as_str()))
+    }
+}
+
+impl rusqlite::types::FromSql for NoticeNumber {
+    fn column_result(value: rusqlite::types::ValueRef<'_>) -> rusqlite::types::FromSqlResult<Self> {
+        NoticeNumber::parse(value.as_str()?).map_err(|err| {
+            rusqlite::types::FromSqlError::Other(Box::new(InvalidValue {
+                column: "notice_number",
+                reason: err.to_string(),
+            }))
+        })
+    }
+}
+
+/// IUVs are stored as their text; a stored text that is not 1 to 35 letters or digits is an
+/// [`InvalidValue`].
+impl rusqlite::types::ToSql for Iuv {
+    fn to_sql(&self) -> rusqlite::Result<rusqlite::types::ToSqlOutput<'_>> {
+        Ok(rusqlite::types::ToSqlOutput::from(self.as_str()))
+    }
+}
+
+impl rusqlite::types::FromSql for Iuv {
+    fn column_result(value: rusqlite::types::ValueRef<'_>) -> rusqlite::types::FromSqlResult<Self> {
+        Iuv::parse(value.as_str()?).map_err(|err| {
+            rusqlite::types::FromSqlError::Other(Box::new(InvalidValue { column: "iuv", reason: err.to_string() }))
+        })
+    }
+}

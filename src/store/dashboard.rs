@@ -6,6 +6,7 @@ use rusqlite::types::Value;
 use rusqlite::{params, params_from_iter};
 
 use super::{Conn, StoreError};
+use crate::domain::Cents;
 
 /// Successful payments of one day.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -13,7 +14,7 @@ pub struct DayTotal {
     /// `YYYY-MM-DD` (Europe/Rome, the receipt's payment date).
     pub day: String,
     pub count: i64,
-    pub cents: i64,
+    pub cents: Cents,
 }
 
 /// Successful receipts of the org with a payment date in `[from, to]`, per day (days without any

@@ -3,6 +3,7 @@
 use rusqlite::{OptionalExtension, Row, named_params};
 
 use super::{Conn, StoreError};
+use crate::domain::Cents;
 
 /// A debt type as stored. Booleans are flags of MyPay's `mygov_ente_tipo_dovuto`.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -16,7 +17,7 @@ pub struct DebtTypeRecord {
     pub postal_account: Option<String>,
     pub postal_account_holder: Option<String>,
     pub spontaneous: bool,
-    pub fixed_amount_cents: Option<i64>,
+    pub fixed_amount_cents: Option<Cents>,
     pub form_definition: Option<String>,
     pub external_payment_url: Option<String>,
     pub default_bilancio: Option<String>,

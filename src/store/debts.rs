@@ -7,7 +7,7 @@
 use rusqlite::{CachedStatement, OptionalExtension, Row, named_params, params};
 
 use super::{Conn, StoreError};
-use crate::domain::DebtState;
+use crate::domain::{Cents, DebtState, Iuv, NoticeNumber};
 
 /// A debt position as stored: every column of a 1_4 import row plus state and bookkeeping.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -18,8 +18,8 @@ pub struct DebtRecord {
     /// Joined in from `debt_type` on reads; ignored on writes.
     pub debt_type_code: String,
     pub iud: String,
-    pub iuv: Option<String>,
-    pub notice_number: Option<String>,
+    pub iuv: Option<Iuv>,
+    pub notice_number: Option<NoticeNumber>,
     pub state: DebtState,
     pub debtor_kind: String,
     pub debtor_id: String,
@@ -32,8 +32,8 @@ pub struct DebtRecord {
     pub debtor_country: Option<String>,
     pub debtor_email: Option<String>,
     pub due_date: Option<String>,
-    pub amount_cents: i64,
-    pub fee_cents: Option<i64>,
+    pub amount_cents: Cents,
+    pub fee_cents: Option<Cents>,
     pub payment_kinds: String,
     pub causale: String,
     pub collection_data: String,
@@ -50,7 +50,7 @@ pub struct DebtRecord {
     pub mb_country: Option<String>,
     pub mb_collection_data: Option<String>,
     pub mb_causale: Option<String>,
-    pub mb_amount_cents: Option<i64>,
+    pub mb_amount_cents: Option<Cents>,
     pub source: String,
     pub created_at: String,
     pub updated_at: String,

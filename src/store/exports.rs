@@ -7,7 +7,7 @@ use rusqlite::types::ValueRef;
 use rusqlite::{OptionalExtension, Row, named_params, params};
 
 use super::{Conn, StoreError};
-use crate::domain::ExportState;
+use crate::domain::{Cents, ExportState};
 
 /// An export request as stored.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -111,8 +111,8 @@ pub struct ExportRow {
     pub receipt_id: String,
     pub notice_number: String,
     pub iuv: String,
-    pub amount_cents: i64,
-    pub fee_cents: Option<i64>,
+    pub amount_cents: Cents,
+    pub fee_cents: Option<Cents>,
     pub description: String,
     pub debtor_kind: String,
     pub debtor_id: String,
@@ -130,7 +130,7 @@ pub struct ExportRow {
     pub received_at: String,
     pub request_xml: String,
     pub transfer_index: i64,
-    pub transfer_amount_cents: i64,
+    pub transfer_amount_cents: Cents,
     pub transfer_category: String,
     pub transfer_remittance: String,
     pub mbd_attachment: Option<String>,

@@ -94,12 +94,18 @@ pub enum StoreError {
 }
 
 impl From<rusqlite::Error> for StoreError {
-    /// A stored state code no enum knows is [`StoreError::Corrupt`]; everything else is SQLite's.
+    /// A stored state code no enum knows, or a stored notice number or IUV that does not parse, is
+    /// [`StoreError::Corrupt`]; everything else is SQLite's.
     fn from(err: rusqlite::Error) -> StoreError {
         if let rusqlite::Error::FromSqlConversionFailure(_, _, inner) = &err
             && let Some(unknown) = inner.downcast_ref::<codes::UnknownCode>()
         {
             return StoreError::Corrupt { column: unknown.column, reason: unknown.to_string() };
+        }
+        if let rusqlite::Error::FromSqlConversionFailure(_, _, inner) = &err
+            && let Some(invalid) = inner.downcast_ref::<codes::InvalidValue>()
+        {
+            return StoreError::Corrupt { column: invalid.column, reason: invalid.reason.clone() };
         }
         StoreError::Sqlite(err)
     }

@@ -22,7 +22,7 @@ pub struct PartyRecord {
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct ReceiptTransferRecord {
     pub index: i64,
-    pub amount_cents: i64,
+    pub amount_cents: Cents,
     pub fiscal_code: String,
     pub company_name: Option<String>,
     pub iban: Option<String>,
@@ -42,8 +42,8 @@ pub struct ReceiptRecord {
     pub notice_number: String,
     pub iuv: String,
     pub outcome: String,
-    pub amount_cents: i64,
-    pub fee_cents: Option<i64>,
+    pub amount_cents: Cents,
+    pub fee_cents: Option<Cents>,
     pub description: String,
     pub company_name: String,
     pub office_name: Option<String>,
@@ -280,13 +280,13 @@ pub fn update_released(conn: &Conn, id: i64) -> Result<bool, StoreError> {
 pub fn received_terms(creditor: &str, r: &ReceiptRecord) -> PaymentTerms {
     PaymentTerms {
         creditor: creditor.to_owned(),
-        amount: Cents::new(r.amount_cents),
+        amount: r.amount_cents,
         transfers: r
             .transfers
             .iter()
             .map(|t| TermsTransfer {
                 index: t.index,
-                amount: Cents::new(t.amount_cents),
+                amount: t.amount_cents,
                 fiscal_code: t.fiscal_code.clone(),
                 iban: t.iban.clone(),
             })
@@ -303,7 +303,7 @@ pub(super) fn recheck_all(conn: &Conn, now: &str) -> Result<u64, StoreError> {
     struct Candidate {
         id: i64,
         org_id: i64,
-        paid: i64,
+        paid: Cents,
         expected: PaymentTerms,
     }
     let candidates: Vec<Candidate> = conn
@@ -316,15 +316,15 @@ pub(super) fn recheck_all(conn: &Conn, now: &str) -> Result<u64, StoreError> {
         .query_map([], |row| {
             let creditor: String = row.get(3)?;
             let mb_fiscal_code: Option<String> = row.get(6)?;
-            let secondary = match (row.get::<_, Option<i64>>(5)?, &mb_fiscal_code) {
-                (Some(cents), Some(code)) => Some((Cents::new(cents), code.as_str())),
+            let secondary = match (row.get::<_, Option<Cents>>(5)?, &mb_fiscal_code) {
+                (Some(cents), Some(code)) => Some((cents, code.as_str())),
                 _ => None,
             };
             Ok(Candidate {
                 id: row.get(0)?,
                 org_id: row.get(1)?,
                 paid: row.get(2)?,
-                expected: PaymentTerms::of_debt(&creditor, Cents::new(row.get(4)?), secondary),
+                expected: PaymentTerms::of_debt(&creditor, row.get(4)?, secondary),
             })
         })?
         .collect::<Result<_, _>>()?;

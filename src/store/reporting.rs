@@ -7,6 +7,7 @@ use rusqlite::{named_params, params};
 
 use super::codes::stored_as_code;
 use super::{Conn, StoreError};
+use crate::domain::Cents;
 
 /// What became of a fetched reporting flow.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
@@ -44,7 +45,7 @@ pub struct ReportingPaymentRecord {
     pub iuv: String,
     pub iur: String,
     pub transfer_index: Option<i64>,
-    pub amount_cents: i64,
+    pub amount_cents: Cents,
     pub outcome_code: String,
     pub outcome_date: String,
 }
@@ -62,7 +63,7 @@ pub struct ReportingFlowRecord {
     pub settlement_id: Option<String>,
     pub settlement_date: Option<String>,
     pub total_payments: Option<i64>,
-    pub total_amount_cents: Option<i64>,
+    pub total_amount_cents: Option<Cents>,
     pub state: ReportingFlowState,
     pub reject_reason: Option<String>,
     pub source: String,

@@ -4,6 +4,7 @@
 use rusqlite::{OptionalExtension, Row, named_params, params};
 
 use super::{Conn, StoreError};
+use crate::domain::Cents;
 
 /// A SIL session as stored.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -167,7 +168,7 @@ pub struct ExternalPaymentRecord {
     pub debt_id: i64,
     pub iuv: String,
     pub context_code: Option<String>,
-    pub amount_cents: i64,
+    pub amount_cents: Cents,
     pub outcome_date: String,
     pub payment_index: Option<i64>,
     pub collection_id: String,

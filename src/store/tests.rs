@@ -298,12 +298,12 @@ fn live_identifiers_are_unique_per_org() {
         org_id,
         debt_type_id,
         iud: "IUD-1".to_owned(),
-        iuv: Some("01000000000000144".to_owned()),
+        iuv: Some(crate::domain::Iuv::parse("01000000000000144").unwrap()),
         state: crate::domain::DebtState::Inserted,
         debtor_kind: "F".to_owned(),
         debtor_id: "ANONIMO".to_owned(),
         debtor_name: "Mario Rossi".to_owned(),
-        amount_cents: 100,
+        amount_cents: crate::domain::Cents::new(100),
         payment_kinds: "ALL".to_owned(),
         causale: "x".to_owned(),
         collection_data: "9/0101002IM/".to_owned(),
@@ -477,7 +477,7 @@ fn every_state_of_every_record_is_stored_as_its_code_and_reads_back() {
                 debtor_kind: "F".to_owned(),
                 debtor_id: "ANONIMO".to_owned(),
                 debtor_name: "Mario Rossi".to_owned(),
-                amount_cents: 100,
+                amount_cents: crate::domain::Cents::new(100),
                 payment_kinds: "ALL".to_owned(),
                 causale: "x".to_owned(),
                 collection_data: "9/0101002IM/".to_owned(),
@@ -536,7 +536,7 @@ fn every_state_of_every_record_is_stored_as_its_code_and_reads_back() {
     let cart = carts::CartRecord {
         token: "t".to_owned(),
         session_hash: "s".to_owned(),
-        total_cents: 100,
+        total_cents: crate::domain::Cents::new(100),
         ..Default::default()
     };
     let cart_id = db.write(|tx| carts::insert_cart(tx, &cart, now)).unwrap();
@@ -633,6 +633,76 @@ fn a_stored_state_no_enum_knows_is_corrupt_not_a_panic() {
     );
     assert_eq!(err.to_string(), "corrupt value in org.state: unknown code \"ATTIVO\"");
     assert!(matches!(db.read(orgs::list_orgs), Err(StoreError::Corrupt { column: "org.state", .. })));
+}
+
+#[test]
+fn money_and_identifiers_keep_their_stored_form_and_a_bad_identifier_is_corrupt() {
+    use crate::domain::{Cents, NoticeNumber};
+    let (_dir, db) = open_temp();
+    let now = "2026-01-01T00:00:00Z";
+    let notice = NoticeNumber::parse("301000000000000144").unwrap();
+    let debt_id = db
+        .write(|tx| {
+            let org_id = orgs::insert_org(tx, &org("c_a001", "00000000000"), now)?;
+            let debt_type = debt_types::DebtTypeRecord {
+                org_id,
+                code: "TARI".to_owned(),
+                description: "Tassa rifiuti".to_owned(),
+                taxonomy_code: "0101002IM".to_owned(),
+                print_due_date: true,
+                active: true,
+                ..Default::default()
+            };
+            let debt_type_id = debt_types::insert_debt_type(tx, &debt_type, now)?;
+            let debt = debts::DebtRecord {
+                org_id,
+                debt_type_id,
+                iud: "IUD-1".to_owned(),
+                iuv: Some(crate::domain::Iuv::parse("01000000000000144").unwrap()),
+                notice_number: Some(notice.clone()),
+                debtor_kind: "F".to_owned(),
+                debtor_id: "ANONIMO".to_owned(),
+                debtor_name: "Mario Rossi".to_owned(),
+                amount_cents: Cents::new(102_099),
+                fee_cents: Some(Cents::new(150)),
+                payment_kinds: "ALL".to_owned(),
+                causale: "x".to_owned(),
+                collection_data: "9/0101002IM/".to_owned(),
+                source: "cli".to_owned(),
+                ..Default::default()
+            };
+            debts::insert_debt(tx, &debt, now)
+        })
+        .unwrap();
+    let stored: (i64, Option<i64>, Option<i64>, String) = db
+        .read(|c| {
+            Ok::<_, StoreError>(c.sqlite().query_row(
+                "SELECT amount_cents, fee_cents, mb_amount_cents, notice_number FROM debt",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+            )?)
+        })
+        .unwrap();
+    assert_eq!(stored, (102_099, Some(150), None, "301000000000000144".to_owned()));
+    let read = db.read(|c| debts::find_debt_by_id(c, debt_id)).unwrap().unwrap();
+    assert_eq!(
+        (read.amount_cents, read.fee_cents, read.mb_amount_cents),
+        (Cents::new(102_099), Some(Cents::new(150)), None)
+    );
+    assert_eq!(read.notice_number, Some(notice));
+    assert_eq!(read.iuv.as_ref().map(crate::domain::Iuv::as_str), Some("01000000000000144"));
+
+    db.write(|c| Ok::<_, StoreError>(c.sqlite().execute("UPDATE debt SET notice_number = '301000000000000145'", [])?))
+        .unwrap();
+    let err = db.read(|c| debts::find_debt_by_id(c, debt_id)).unwrap_err();
+    assert!(matches!(&err, StoreError::Corrupt { column: "notice_number", .. }), "{err:?}");
+
+    db.write(|c| {
+        Ok::<_, StoreError>(c.sqlite().execute("UPDATE debt SET notice_number = NULL, iuv = '01-000000000000144'", [])?)
+    })
+    .unwrap();
+    let err = db.read(|c| debts::find_debt_by_id(c, debt_id)).unwrap_err();
+    assert!(matches!(&err, StoreError::Corrupt { column: "iuv", .. }), "{err:?}");
 }
 
 #[test]

@@ -156,7 +156,7 @@ fn snapshot(t: &DebtTypeRecord) -> String {
     json!({
         "code": t.code, "description": t.description, "iban_bank": t.iban_bank, "iban_postal": t.iban_postal,
         "postal_account": t.postal_account, "postal_account_holder": t.postal_account_holder,
-        "spontaneous": t.spontaneous, "fixed_amount_cents": t.fixed_amount_cents,
+        "spontaneous": t.spontaneous, "fixed_amount_cents": t.fixed_amount_cents.map(Cents::get),
         "form_definition": t.form_definition, "external_payment_url": t.external_payment_url,
         "allow_anonymous": t.allow_anonymous, "due_date_mandatory": t.due_date_mandatory,
         "print_due_date": t.print_due_date, "sector": t.sector, "notify_io": t.notify_io,
@@ -197,7 +197,7 @@ fn apply_changes(t: &mut DebtTypeRecord, c: &DebtTypeChanges) -> Result<(), Serv
                 if cents.get() <= 0 {
                     return Err(ServiceError::invalid("amount", "must be greater than zero"));
                 }
-                Some(cents.get())
+                Some(cents)
             }
         };
     }

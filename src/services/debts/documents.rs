@@ -11,7 +11,7 @@
 use jiff::civil::Date;
 
 use crate::domain::notice_codes::{self, PosteParty};
-use crate::domain::{Cents, NoticeNumber, OrgFiscalCode};
+use crate::domain::{NoticeNumber, OrgFiscalCode};
 use crate::services::ServiceError;
 use crate::store::debt_types::{self, DebtTypeRecord};
 use crate::store::debts::{self, DebtRecord};
@@ -40,7 +40,7 @@ pub fn notice_view(db: &Db, ipa: &str, key: &NoticeKey) -> Result<NoticeView, Se
                 let notice =
                     NoticeNumber::parse_loose(text).map_err(|err| ServiceError::invalid("nav", err.to_string()))?;
                 debts::find_debt_by_iuv(conn, org.id, notice.iuv().as_str())?
-                    .filter(|d| d.notice_number.as_deref() == Some(notice.as_str()))
+                    .filter(|d| d.notice_number.as_ref() == Some(&notice))
             }
             NoticeKey::Iud(iud) => debts::find_debt_by_iud(conn, org.id, iud)?,
         }
@@ -100,11 +100,10 @@ pub fn build_notice(
     }
     let notice_number = debt
         .notice_number
-        .as_deref()
-        .ok_or_else(|| ServiceError::Conflict(format!("debt {} has no notice number", debt.iud)))
-        .and_then(|n| NoticeNumber::parse(n).map_err(|err| ServiceError::Internal(err.to_string())))?;
+        .clone()
+        .ok_or_else(|| ServiceError::Conflict(format!("debt {} has no notice number", debt.iud)))?;
     let org_code = OrgFiscalCode::parse(&org.fiscal_code).map_err(|err| ServiceError::Internal(err.to_string()))?;
-    let amount = Cents::new(debt.amount_cents);
+    let amount = debt.amount_cents;
     let qr_payload = notice_codes::qr_payload(&notice_number, &org_code, amount)
         .map_err(|err| ServiceError::invalid("amount", err.to_string()))?;
     let due_date =
@@ -128,7 +127,7 @@ pub fn build_notice(
         amount,
         due_date,
         notice_number,
-        iuv: debt.iuv.clone().unwrap_or_default(),
+        iuv: debt.iuv.as_ref().map(|i| i.as_str().to_owned()).unwrap_or_default(),
         qr_payload,
         postal,
     })
@@ -152,7 +151,7 @@ fn postal_view(
         .or(org.postal_account_holder.as_deref())
         .unwrap_or(org.name.as_str());
     let party = PosteParty { debtor_id: &debt.debtor_id, debtor_name: &debt.debtor_name, subject: &debt.causale };
-    match notice_codes::poste_datamatrix(notice, account, Cents::new(debt.amount_cents), org_code, party) {
+    match notice_codes::poste_datamatrix(notice, account, debt.amount_cents, org_code, party) {
         Ok(datamatrix) => Some(PostalView {
             account: account.to_owned(),
             holder: holder.to_owned(),
@@ -236,8 +235,8 @@ pub fn build_receipt(org: &OrgRecord, r: ReceiptRecord) -> ReceiptView {
         ok: r.outcome == "OK",
         debtor: PartyView { name: r.debtor.name, id: r.debtor.id },
         payer: r.payer.map(|p| PartyView { name: p.name, id: p.id }),
-        amount: Cents::new(r.amount_cents),
-        fee: r.fee_cents.map(Cents::new),
+        amount: r.amount_cents,
+        fee: r.fee_cents,
         paid_at: r.payment_date_time.as_deref().and_then(crate::clock::rome_local),
         psp_name: r.psp_company_name,
         psp_id: r.psp_id,
@@ -255,7 +254,7 @@ pub fn build_receipt(org: &OrgRecord, r: ReceiptRecord) -> ReceiptView {
                 company_name: t.company_name,
                 iban: t.iban,
                 remittance: t.remittance,
-                amount: Cents::new(t.amount_cents),
+                amount: t.amount_cents,
             })
             .collect(),
     }
@@ -266,6 +265,7 @@ mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
 
     use super::*;
+    use crate::domain::Cents;
 
     fn records() -> (OrgRecord, DebtTypeRecord, DebtRecord) {
         let org = OrgRecord {
@@ -285,12 +285,12 @@ mod tests {
         let debt = DebtRecord {
             iud: "X1".into(),
             state: crate::domain::DebtState::Inserted,
-            notice_number: Some("301000000000000144".into()),
-            iuv: Some("01000000000000144".into()),
+            notice_number: Some(NoticeNumber::parse("301000000000000144").unwrap()),
+            iuv: Some(crate::domain::Iuv::parse("01000000000000144").unwrap()),
             debtor_id: "RSSMRA85T10A562S".into(),
             debtor_name: "Mario Rossi".into(),
             due_date: Some("2026-12-31".into()),
-            amount_cents: 15_000,
+            amount_cents: Cents::new(15_000),
             causale: "TARI 2026".into(),
             ..DebtRecord::default()
         };
@@ -320,7 +320,7 @@ mod tests {
         let postal = view.postal.unwrap();
         assert_eq!(postal.holder, "Comune di Esempio");
         assert_eq!(postal.datamatrix.len(), 256);
-        debt.amount_cents = 99_999_999_999;
+        debt.amount_cents = Cents::MAX_AMOUNT;
         assert_eq!(build_notice(&org, None, &debt_type, &debt).unwrap().postal, None);
     }
 

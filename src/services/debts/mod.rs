@@ -16,7 +16,9 @@ use jiff::civil::Date;
 
 use crate::clock::Now;
 use crate::domain::debt_row::{self, DebtFields, DebtTypeRules, RowContext, RowError, ValidDebt};
-use crate::domain::{ApplicationCode, DebtEvent, DebtState, GeneratorId, SegregationCode, generate_iuv17};
+use crate::domain::{
+    ApplicationCode, Cents, DebtEvent, DebtState, GeneratorId, Iuv, NoticeNumber, SegregationCode, generate_iuv17,
+};
 use crate::services::ServiceError;
 use crate::store::debt_types::DebtTypeRecord;
 use crate::store::debts::{self, DebtFilter, DebtRecord};
@@ -96,8 +98,8 @@ pub(crate) fn add_debt_as(
         let applied =
             insert_valid(tx, &scope, &debt_type, valid, source, None, &iso)?.map_err(ServiceError::Rejected)?;
         let object = format!("debt:{}/{iud}", scope.org.ipa_code);
-        let after = serde_json::json!({ "iud": iud, "iuv": applied.iuv, "notice_number": applied.notice_number,
-            "debt_type": debt_type.code, "amount_cents": applied.amount_cents, "due_date": applied.due_date })
+        let after = serde_json::json!({ "iud": iud, "iuv": applied.iuv.as_ref().map(crate::domain::Iuv::as_str), "notice_number": applied.notice_number.as_ref().map(NoticeNumber::as_str),
+            "debt_type": debt_type.code, "amount_cents": applied.amount_cents.get(), "due_date": applied.due_date })
         .to_string();
         let entry = audit::AuditEntry {
             actor,
@@ -194,9 +196,9 @@ pub(crate) fn rules_of(t: &DebtTypeRecord) -> DebtTypeRules {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Applied {
     pub id: i64,
-    pub iuv: Option<String>,
-    pub notice_number: Option<String>,
-    pub amount_cents: i64,
+    pub iuv: Option<Iuv>,
+    pub notice_number: Option<NoticeNumber>,
+    pub amount_cents: Cents,
     pub due_date: Option<String>,
 }
 
@@ -251,9 +253,7 @@ pub(crate) fn insert_valid_with(
         return Ok(Err(duplicates));
     }
     let (iuv, notice_number) = match &valid.iuv {
-        Some(iuv) => {
-            (Some(iuv.as_str().to_owned()), iuv.notice_number(scope.application_code).map(|n| n.as_str().to_owned()))
-        }
+        Some(iuv) => (Some(iuv.clone()), iuv.notice_number(scope.application_code)),
         None if valid.generate_iuv => {
             let (iuv, notice) = generate(inserter.conn(), scope)?;
             (Some(iuv), Some(notice))
@@ -300,7 +300,7 @@ pub(crate) fn modify_valid(
         )));
     }
     let (iuv, notice_number) = match (&current.iuv, &valid.iuv) {
-        (Some(old), Some(given)) if old == given.as_str() => (current.iuv.clone(), current.notice_number.clone()),
+        (Some(old), Some(given)) if old == given => (current.iuv.clone(), current.notice_number.clone()),
         (Some(_), None) if valid.generate_iuv => (current.iuv.clone(), current.notice_number.clone()),
         (Some(old), _) => {
             return Ok(Err(rejected(
@@ -312,8 +312,8 @@ pub(crate) fn modify_valid(
             if debts::identifier_is_live(tx, org_id, debts::IdKind::Iuv, given.as_str())? {
                 return Ok(Err(rejected("PAA_IMPORT_IUV_DUPLICATO", "IUV attivo presente nel database")));
             }
-            let notice = given.notice_number(scope.application_code).map(|n| n.as_str().to_owned());
-            (Some(given.as_str().to_owned()), notice)
+            let notice = given.notice_number(scope.application_code);
+            (Some(given.clone()), notice)
         }
         (None, None) if valid.generate_iuv => {
             let (iuv, notice) = generate(tx, scope)?;
@@ -362,13 +362,13 @@ pub(crate) fn annul_in(
 }
 
 /// A new IUV17 and its notice number from the org's durable counter.
-fn generate(tx: &crate::store::Conn, scope: &OrgScope) -> Result<(String, String), ServiceError> {
+fn generate(tx: &crate::store::Conn, scope: &OrgScope) -> Result<(Iuv, NoticeNumber), ServiceError> {
     let generator = GeneratorId::parse(&scope.org.generator_id)
         .map_err(|err| ServiceError::Internal(format!("stored generator id: {err}")))?;
     let counter = scope.next_counter(tx, generator.as_str())?;
     let (iuv, notice) = generate_iuv17(scope.segregation_code, generator, counter)
         .map_err(|err| ServiceError::Conflict(format!("cannot generate an IUV: {err}")))?;
-    Ok((iuv.as_str().to_owned(), notice.as_str().to_owned()))
+    Ok((iuv, notice))
 }
 
 /// The stored form of a validated debt (identifiers, state and source are the caller's).
@@ -390,8 +390,8 @@ fn record_of(scope: &OrgScope, debt_type: &DebtTypeRecord, valid: ValidDebt, imp
         debtor_country: valid.debtor_country,
         debtor_email: valid.debtor_email,
         due_date: valid.due_date.map(|d| d.to_string()),
-        amount_cents: valid.amount.get(),
-        fee_cents: valid.fee.map(|f| f.get()),
+        amount_cents: valid.amount,
+        fee_cents: valid.fee,
         payment_kinds: valid.payment_kinds,
         causale: valid.causale,
         collection_data: valid.collection_data.as_str().to_owned(),
@@ -410,7 +410,7 @@ fn record_of(scope: &OrgScope, debt_type: &DebtTypeRecord, valid: ValidDebt, imp
         mb_country: mb.as_ref().and_then(|m| m.country.clone()),
         mb_collection_data: mb.as_ref().and_then(|m| m.collection_data.as_ref().map(|c| c.as_str().to_owned())),
         mb_causale: mb.as_ref().and_then(|m| m.causale.clone()),
-        mb_amount_cents: mb.as_ref().map(|m| m.amount.get()),
+        mb_amount_cents: mb.as_ref().map(|m| m.amount),
         import_id,
         ..DebtRecord::default()
     }
@@ -470,7 +470,7 @@ pub fn modify_debt(db: &Db, actor: &str, ipa: &str, fields: &DebtFields, now: No
             causale_max: 1024,
             due_date_always_required: false,
             is_insert: false,
-            current_iuv: before.iuv.clone(),
+            current_iuv: before.iuv.as_ref().map(|i| i.as_str().to_owned()),
         };
         let valid = debt_row::validate(fields, &ctx).map_err(ServiceError::Rejected)?;
         let Some(debt_type) = debt_type else {
@@ -480,8 +480,8 @@ pub fn modify_debt(db: &Db, actor: &str, ipa: &str, fields: &DebtFields, now: No
         let after = debts::find_debt_by_iud(tx, scope.org.id, iud)?
             .ok_or_else(|| ServiceError::NotFound(format!("debt {iud}")))?;
         let summary = |d: &DebtRecord| {
-            serde_json::json!({ "iud": d.iud, "iuv": d.iuv, "state": d.state.code(), "debtor_id": d.debtor_id,
-                "debtor_name": d.debtor_name, "amount_cents": d.amount_cents, "due_date": d.due_date,
+            serde_json::json!({ "iud": d.iud, "iuv": d.iuv.as_ref().map(crate::domain::Iuv::as_str), "state": d.state.code(), "debtor_id": d.debtor_id,
+                "debtor_name": d.debtor_name, "amount_cents": d.amount_cents.get(), "due_date": d.due_date,
                 "causale": d.causale, "debtor_email": d.debtor_email })
             .to_string()
         };
@@ -576,7 +576,7 @@ mod tests {
             let iud = format!("SRC-{code}");
             add_debt(&db, "test", ipa, &contribution(&iud, "10.00"), source, now).unwrap();
             let after = modify_debt(&db, "test", ipa, &contribution(&iud, "12.00"), now).unwrap();
-            assert_eq!((after.source.as_str(), after.amount_cents), (code, 1200));
+            assert_eq!((after.source.as_str(), after.amount_cents), (code, Cents::new(1200)));
             // What modify_valid builds for the store carries the stored source, not a made-up one.
             let applied = db
                 .write(|tx| {
@@ -588,7 +588,7 @@ mod tests {
                     Ok::<_, ServiceError>(debts::find_debt_by_id(tx, applied.id)?.unwrap())
                 })
                 .unwrap();
-            assert_eq!((applied.source.as_str(), applied.amount_cents), (code, 1300));
+            assert_eq!((applied.source.as_str(), applied.amount_cents), (code, Cents::new(1300)));
         }
     }
 }

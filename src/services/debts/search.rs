@@ -2,7 +2,7 @@
 //! into a store query limited to the debt types the operator may see, one page of results with a
 //! bounded count, the whole result as CSV, and one debt with its history and receipts.
 
-use crate::domain::{Cents, NoticeNumber};
+use crate::domain::NoticeNumber;
 use crate::flows::quoted_csv::QuotedCsv;
 use crate::services::ServiceError;
 use crate::services::admin::access::OrgAccess;
@@ -136,12 +136,12 @@ pub fn csv(db: &Db, org_id: i64, query: &DebtSearch) -> Result<Vec<u8>, ServiceE
     db.read(|conn| {
         debt_search::for_each_debt_matching(conn, org_id, query, CSV_CAP, |hit| {
             let d = &hit.debt;
-            let amount = Cents::new(d.amount_cents).to_italian();
+            let amount = d.amount_cents.to_italian();
             let state = d.state.label_it();
             out.row([
                 d.iud.as_str(),
-                d.iuv.as_deref().unwrap_or_default(),
-                d.notice_number.as_deref().unwrap_or_default(),
+                d.iuv.as_ref().map(crate::domain::Iuv::as_str).unwrap_or_default(),
+                d.notice_number.as_ref().map(NoticeNumber::as_str).unwrap_or_default(),
                 d.debt_type_code.as_str(),
                 state,
                 d.debtor_id.as_str(),
@@ -187,7 +187,7 @@ pub fn detail(db: &Db, access: &OrgAccess, debt_id: i64) -> Result<DebtDetail, S
                 .filter(|e| e.at >= debt.created_at)
                 .collect();
         let receipts = match &debt.iuv {
-            Some(iuv) => receipts::list_receipts_for_iuv(conn, access.org.id, iuv)?
+            Some(iuv) => receipts::list_receipts_for_iuv(conn, access.org.id, iuv.as_str())?
                 .into_iter()
                 .filter(|r| r.debt_id.is_none_or(|id| id == debt.id))
                 .collect(),

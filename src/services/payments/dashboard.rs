@@ -4,6 +4,7 @@
 
 use jiff::civil::Date;
 
+use crate::domain::Cents;
 use crate::services::ServiceError;
 use crate::services::admin::access::OrgAccess;
 use crate::store::dashboard::{self, Activity, DayTotal, RejectedFlow};
@@ -14,7 +15,7 @@ use crate::store::{Db, anomalies};
 pub struct Dashboard {
     pub today: DayTotal,
     pub month_count: i64,
-    pub month_cents: i64,
+    pub month_cents: Cents,
     /// Every day of the month up to today, zeros included, in order.
     pub days: Vec<DayTotal>,
     pub activity: Activity,
@@ -40,13 +41,13 @@ pub fn dashboard(db: &Db, access: &OrgAccess, today: Date) -> Result<Dashboard, 
         .take_while(|d| *d <= today)
         .map(|d| {
             let day = d.to_string();
-            totals.iter().find(|t| t.day == day).cloned().unwrap_or(DayTotal { day, count: 0, cents: 0 })
+            totals.iter().find(|t| t.day == day).cloned().unwrap_or(DayTotal { day, count: 0, cents: Cents::ZERO })
         })
         .collect();
     let today_total = days.last().cloned().unwrap_or_default();
     Ok(Dashboard {
         month_count: days.iter().map(|d| d.count).sum(),
-        month_cents: days.iter().map(|d| d.cents).sum(),
+        month_cents: Cents::new(days.iter().map(|d| d.cents.get()).sum()),
         today: today_total,
         days,
         activity,

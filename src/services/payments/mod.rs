@@ -180,7 +180,7 @@ fn load_payable(
         .ok_or_else(|| PaymentError::UnknownOrg(fiscal_code.to_owned()))?;
     let iuv = notice.iuv();
     let debt = debts::find_any_debt_by_iuv(conn, org.id, iuv.as_str())?
-        .filter(|d| d.notice_number.as_deref() == Some(notice.as_str()))
+        .filter(|d| d.notice_number.as_ref() == Some(notice))
         .ok_or_else(|| PaymentError::UnknownNotice(notice.as_str().to_owned()))?;
     let debt_type = debt_types::find_debt_type_by_id(conn, org.id, debt.debt_type_id)?
         .ok_or_else(|| PaymentError::UnknownNotice(notice.as_str().to_owned()))?;
@@ -246,7 +246,7 @@ fn transfers_of(
     let remittance = truncate(&debt.causale, 140);
     let mut transfers = vec![Transfer {
         index: 1,
-        amount: Cents::new(debt.amount_cents),
+        amount: debt.amount_cents,
         fiscal_code: org.fiscal_code.clone(),
         company_name: Some(truncate(&org.name, 140)),
         target,
@@ -268,7 +268,7 @@ fn transfers_of(
         all_postal = all_postal && crate::domain::Iban::parse(mb_iban).is_ok_and(|i| i.is_postal());
         transfers.push(Transfer {
             index: 2,
-            amount: Cents::new(cents),
+            amount: cents,
             fiscal_code: fiscal_code.clone(),
             company_name: debt.mb_name.as_deref().map(|n| truncate(n, 140)),
             target: TransferTarget::Iban(mb_iban.clone()),
@@ -416,10 +416,10 @@ fn unmatched_offer(
     let mut offers = payment_offers::list_offers(tx, debt.id)?;
     if offers.is_empty() {
         let secondary = match (debt.mb_amount_cents, &debt.mb_fiscal_code) {
-            (Some(cents), Some(code)) => Some((Cents::new(cents), code.as_str())),
+            (Some(cents), Some(code)) => Some((cents, code.as_str())),
             _ => None,
         };
-        offers.push(PaymentTerms::of_debt(&org.fiscal_code, Cents::new(debt.amount_cents), secondary));
+        offers.push(PaymentTerms::of_debt(&org.fiscal_code, debt.amount_cents, secondary));
     }
     Ok(payment_terms::unmatched(&offers, received))
 }
@@ -448,7 +448,7 @@ pub fn demand_notice(db: &Db, fiscal_code: &str, service_id: &str, now: Now) -> 
         debtor_kind: "F".to_owned(),
         debtor_id: "ANONIMO".to_owned(),
         debtor_name: "ANONIMO".to_owned(),
-        amount: Cents::new(amount).to_decimal_string(),
+        amount: amount.to_decimal_string(),
         debt_type: debt_type.code.clone(),
         causale: debt_type.description.clone(),
         collection_data: format!("9/{}/", debt_type.taxonomy_code),
@@ -465,11 +465,7 @@ pub fn demand_notice(db: &Db, fiscal_code: &str, service_id: &str, now: Now) -> 
         now,
         true,
     )?;
-    let notice = debt
-        .notice_number
-        .as_deref()
-        .and_then(|n| NoticeNumber::parse(n).ok())
-        .ok_or_else(|| PaymentError::Semantic("no notice number generated".to_owned()))?;
+    let notice = debt.notice_number.ok_or_else(|| PaymentError::Semantic("no notice number generated".to_owned()))?;
     verify(db, &org.fiscal_code, &notice, today)
 }
 
@@ -486,15 +482,15 @@ mod tests {
     fn receipt(debt: &DebtRecord, id: &str, cents: i64, iban: &str) -> ReceiptRecord {
         ReceiptRecord {
             receipt_id: id.to_owned(),
-            notice_number: debt.notice_number.clone().unwrap(),
-            iuv: debt.iuv.clone().unwrap(),
+            notice_number: debt.notice_number.clone().unwrap().to_string(),
+            iuv: debt.iuv.clone().unwrap().to_string(),
             outcome: "OK".to_owned(),
-            amount_cents: cents,
+            amount_cents: Cents::new(cents),
             primitive: "paSendRTV2".to_owned(),
             payment_date_time: Some("2026-12-07T10:15:00".to_owned()),
             transfers: vec![ReceiptTransferRecord {
                 index: 1,
-                amount_cents: cents,
+                amount_cents: Cents::new(cents),
                 fiscal_code: FISCAL_CODE.to_owned(),
                 iban: Some(iban.to_owned()),
                 ..ReceiptTransferRecord::default()

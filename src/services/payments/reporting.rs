@@ -70,10 +70,10 @@ fn check(input: &FlowInput, fiscal_code: &str) -> Option<String> {
     if n_rows != input.declared_count {
         return Some(format!("declares {} payments but has {n_rows}", input.declared_count));
     }
-    if input.payments.iter().any(|p| p.amount_cents == 0) {
+    if input.payments.iter().any(|p| p.amount_cents == Cents::ZERO) {
         return Some("a payment has amount 0".to_owned());
     }
-    let sum: i64 = input.payments.iter().map(|p| p.amount_cents).sum();
+    let sum: i64 = input.payments.iter().map(|p| p.amount_cents.get()).sum();
     if sum != input.declared_total.get() {
         return Some(format!(
             "declares a total of {} but its payments sum to {}",
@@ -117,7 +117,7 @@ pub fn store_flow(
             settlement_id: input.settlement_id.clone(),
             settlement_date: input.settlement_date.clone(),
             total_payments: Some(input.declared_count),
-            total_amount_cents: Some(input.declared_total.get()),
+            total_amount_cents: Some(input.declared_total),
             state: if reason.is_none() { ReportingFlowState::Acquired } else { ReportingFlowState::Refused },
             reject_reason: reason.clone(),
             source: source.code().to_owned(),
@@ -171,7 +171,7 @@ fn journal(tx: &crate::store::Conn, org_id: i64, record: &ReportingFlowRecord, n
     let object = format!("reporting_flow:{}/{}/{}", record.iuf, record.revision, record.psp_id);
     let after =
         json!({ "state": record.state.code(), "reason": record.reject_reason, "payments": record.payments.len(),
-        "total_amount_cents": record.total_amount_cents })
+        "total_amount_cents": record.total_amount_cents.map(Cents::get) })
         .to_string();
     let entry = audit::AuditEntry {
         actor: "system",
@@ -210,11 +210,11 @@ mod tests {
     }
 
     fn flow() -> FlowInput {
-        let row = |iuv: &str, cents| ReportingPaymentRecord {
+        let row = |iuv: &str, cents: i64| ReportingPaymentRecord {
             iuv: iuv.to_owned(),
             iur: format!("iur-{iuv}"),
             transfer_index: Some(1),
-            amount_cents: cents,
+            amount_cents: Cents::new(cents),
             outcome_code: "0".to_owned(),
             outcome_date: "2026-11-30".to_owned(),
         };

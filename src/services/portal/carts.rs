@@ -112,7 +112,8 @@ pub fn prepare_cart(db: &Db, views: &[PaymentView], new: &NewCart<'_>, now: Now)
     if views.is_empty() {
         return Err(PortalError::EmptyCart);
     }
-    let total = views.iter().try_fold(0i64, |acc, v| acc.checked_add(v.amount().get())).unwrap_or(i64::MAX);
+    let total =
+        views.iter().try_fold(Cents::ZERO, |acc, v| acc.checked_add(v.amount())).unwrap_or(Cents::new(i64::MAX));
     let items = views
         .iter()
         .zip(1..)
@@ -120,8 +121,8 @@ pub fn prepare_cart(db: &Db, views: &[PaymentView], new: &NewCart<'_>, now: Now)
             position,
             org_id: v.org.id,
             debt_id: v.debt.id,
-            notice_number: v.debt.notice_number.clone().unwrap_or_default(),
-            amount_cents: v.amount().get(),
+            notice_number: v.debt.notice_number.as_ref().map(|n| n.as_str().to_owned()).unwrap_or_default(),
+            amount_cents: v.amount(),
         })
         .collect();
     let mut cart = CartRecord {

@@ -47,7 +47,7 @@ mod tests {
                 token: token.to_owned(),
                 session_hash: "s".to_owned(),
                 state,
-                total_cents: 100,
+                total_cents: crate::domain::Cents::new(100),
                 ..CartRecord::default()
             };
             db.write(|tx| carts::insert_cart(tx, &record, at)).unwrap();

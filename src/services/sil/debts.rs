@@ -133,7 +133,7 @@ pub fn import_debt(
                 let mut ctx = insert_context(&scope, Some(rules_of(&debt_type)), today);
                 if action == Action::Modify {
                     ctx.is_insert = false;
-                    ctx.current_iuv = debts::find_debt_by_iud(tx, scope.org.id, fields.iud.trim())?.and_then(|d| d.iuv);
+                    ctx.current_iuv = debts::find_debt_by_iud(tx, scope.org.id, fields.iud.trim())?.and_then(|d| d.iuv).map(|i| i.as_str().to_owned());
                 }
                 let valid = debt_row::validate(&fields, &ctx).map_err(first)?;
                 let applied = if action == Action::Insert {
@@ -147,8 +147,8 @@ pub fn import_debt(
         };
         let debt =
             debts::find_debt_by_id(tx, id)?.ok_or_else(|| ServiceError::NotFound(format!("debt {}", fields.iud)))?;
-        let after = serde_json::json!({ "azione": action.code(), "iuv": debt.iuv, "state": debt.state.code(),
-            "amount_cents": debt.amount_cents });
+        let after = serde_json::json!({ "azione": action.code(), "iuv": debt.iuv.as_ref().map(crate::domain::Iuv::as_str), "state": debt.state.code(),
+            "amount_cents": debt.amount_cents.get() });
         audit_debt(tx, actor, &scope, &debt, "sil.debt.import", None, &after, now)?;
         Ok(debt)
     })
@@ -190,7 +190,7 @@ pub fn register_payment(db: &Db, actor: &str, ipa: &str, payment: &ExternalPayme
             debt_id: debt.id,
             iuv: iuv.to_owned(),
             context_code: payment.context_code.clone(),
-            amount_cents: amount.get(),
+            amount_cents: amount,
             outcome_date: payment.outcome_date.trim().to_owned(),
             payment_index: payment.payment_index,
             collection_id: payment.collection_id.trim().to_owned(),
@@ -211,7 +211,7 @@ pub fn register_payment(db: &Db, actor: &str, ipa: &str, payment: &ExternalPayme
         let next = state
             .apply(DebtEvent::PaymentSucceeded)
             .map_err(|_| fault("PAA_IUV_NON_VALIDO", format!("IUV {iuv}: dovuto nello stato {}", debt.state.code())))?;
-        if amount.get() != debt.amount_cents {
+        if amount != debt.amount_cents {
             return Err(fault(
                 "PAA_IMPORTO_SINGOLO_VERSAMENTO_NON_VALIDO",
                 format!("importo {} diverso da quello del dovuto", payment.amount.trim()),

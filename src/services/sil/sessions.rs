@@ -20,7 +20,7 @@ use serde::{Deserialize, Serialize};
 use super::{SilError, fault};
 use crate::clock::Now;
 use crate::domain::debt_row::{self, BilancioField, DebtFields, RowError, SecondaryFields};
-use crate::domain::{CartState, Cents, NoticeNumber};
+use crate::domain::{CartState, Cents};
 use crate::services::ServiceError;
 use crate::services::debts::{OrgScope, Source, insert_context, insert_valid, rules_of};
 use crate::services::ids;
@@ -465,7 +465,7 @@ pub fn start_for_notice(
         Ok::<_, SilError>((org, debt))
     })?;
     let debt = debt.ok_or_else(not_payable)?;
-    let notice = NoticeNumber::parse(debt.notice_number.as_deref().unwrap_or_default()).map_err(|_| not_payable())?;
+    let notice = debt.notice_number.clone().ok_or_else(not_payable)?;
     match payments::verify(db, &org.fiscal_code, &notice, today) {
         Ok(_) => {}
         Err(payments::PaymentError::Expired(_)) => return Err(fault("PAA_IUV_SCADUTO", format!("IUV {iuv} scaduto"))),
@@ -516,12 +516,12 @@ fn items_of(conn: &crate::store::Conn, session: &SilSessionRecord) -> Result<Vec
             let fields = DebtFields {
                 iud: debt.iud,
                 debtor_name: debt.debtor_name,
-                amount: Cents::new(debt.amount_cents).to_decimal_string(),
+                amount: debt.amount_cents.to_decimal_string(),
                 causale: debt.causale,
                 // Only what the summary shows: the share and who receives it.
                 secondary: debt.mb_amount_cents.map(|cents| SecondaryFields {
                     name: debt.mb_name.unwrap_or_default(),
-                    amount: Cents::new(cents).to_decimal_string(),
+                    amount: cents.to_decimal_string(),
                     ..SecondaryFields::default()
                 }),
                 ..DebtFields::default()
@@ -593,8 +593,10 @@ pub fn begin_checkout(db: &Db, token: &str, payer_email: Option<&str>, now: Now)
     };
     let mut views = Vec::with_capacity(created.len());
     for (fiscal_code, debt) in &created {
-        let notice = NoticeNumber::parse(debt.notice_number.as_deref().unwrap_or_default())
-            .map_err(|err| ServiceError::Internal(format!("generated notice number: {err}")))?;
+        let notice = debt
+            .notice_number
+            .clone()
+            .ok_or_else(|| ServiceError::Internal("generated notice number: missing".to_owned()))?;
         views.push(
             payments::verify(db, fiscal_code, &notice, today)
                 .map_err(|err| fault("PAA_SYSTEM_ERROR", err.to_string()))?,
@@ -646,7 +648,7 @@ fn create_debts(
                     object: Some(&object),
                     outcome: "OK",
                     after_json: Some(
-                        &serde_json::json!({ "idSession": session.id_session, "iuv": debt.iuv }).to_string(),
+                        &serde_json::json!({ "idSession": session.id_session, "iuv": debt.iuv.as_ref().map(crate::domain::Iuv::as_str) }).to_string(),
                     ),
                     ..Default::default()
                 },

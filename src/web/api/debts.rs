@@ -7,7 +7,6 @@
 use serde_json::{Value, json};
 
 use super::{ApiCtx, ApiError};
-use crate::domain::Cents;
 use crate::domain::debt_row::DebtFields;
 use crate::services::ServiceError;
 use crate::services::debts::{self as debt_service, DebtKey, Source};
@@ -22,14 +21,14 @@ use crate::web::Response;
 /// A debt as the API shows it.
 pub fn debt_json(d: &DebtRecord, receipts: &[ReceiptRecord]) -> Value {
     json!({
-        "iud": d.iud, "iuv": d.iuv, "notice_number": d.notice_number, "state": d.state.code(),
+        "iud": d.iud, "iuv": d.iuv.as_ref().map(crate::domain::Iuv::as_str), "notice_number": d.notice_number.as_ref().map(crate::domain::NoticeNumber::as_str), "state": d.state.code(),
         "debt_type": d.debt_type_code,
         "debtor": {
             "kind": d.debtor_kind, "id": d.debtor_id, "name": d.debtor_name, "address": d.debtor_address,
             "civic_number": d.debtor_civic_number, "postal_code": d.debtor_postal_code, "city": d.debtor_city,
             "province": d.debtor_province, "country": d.debtor_country, "email": d.debtor_email,
         },
-        "amount": Cents::new(d.amount_cents).to_decimal_string(), "due_date": d.due_date, "causale": d.causale,
+        "amount": d.amount_cents.to_decimal_string(), "due_date": d.due_date, "causale": d.causale,
         "collection_data": d.collection_data, "payment_kinds": d.payment_kinds,
         "created_at": d.created_at, "updated_at": d.updated_at,
         "receipts": receipts.iter().map(receipt_json).collect::<Vec<_>>(),
@@ -39,7 +38,7 @@ pub fn debt_json(d: &DebtRecord, receipts: &[ReceiptRecord]) -> Value {
 fn receipt_json(r: &ReceiptRecord) -> Value {
     json!({
         "iuv": r.iuv, "receipt_id": r.receipt_id, "outcome": r.outcome,
-        "amount": Cents::new(r.amount_cents).to_decimal_string(), "payment_date_time": r.payment_date_time,
+        "amount": r.amount_cents.to_decimal_string(), "payment_date_time": r.payment_date_time,
         "psp": r.psp_company_name, "received_at": r.received_at,
     })
 }
@@ -191,16 +190,17 @@ pub fn start_payment(ctx: &ApiCtx<'_>) -> Result<Response, ApiError> {
         None => {
             let iuv = match (text(&body, "iuv")?.trim(), text(&body, "iud")?.trim()) {
                 ("", "") => return Err(ApiError::invalid("debts, iuv or iud is required")),
-                ("", iud) => {
-                    debt_service::get_debt(db, ctx.ipa(), &DebtKey::Iud(iud.to_owned()))?.iuv.ok_or_else(|| {
+                ("", iud) => debt_service::get_debt(db, ctx.ipa(), &DebtKey::Iud(iud.to_owned()))?
+                    .iuv
+                    .map(|i| i.as_str().to_owned())
+                    .ok_or_else(|| {
                         ApiError::new(
                             422,
                             "PAA_IUV_NON_VALIDO",
                             format!("debt {iud} has no IUV"),
                             "Il dovuto non ha uno IUV.",
                         )
-                    })?
-                }
+                    })?,
                 (iuv, _) => iuv.to_owned(),
             };
             sil_sessions::start_for_notice(db, &actor, ctx.ipa(), &iuv, back_url, ctx.now)
@@ -240,8 +240,8 @@ pub fn payment_status(ctx: &ApiCtx<'_>) -> Result<Response, ApiError> {
             .iter()
             .map(|l| {
                 json!({
-                    "org": l.org.ipa_code, "iud": l.debt.iud, "iuv": l.debt.iuv,
-                    "amount": Cents::new(l.debt.amount_cents).to_decimal_string(),
+                    "org": l.org.ipa_code, "iud": l.debt.iud, "iuv": l.debt.iuv.as_ref().map(crate::domain::Iuv::as_str),
+                    "amount": l.debt.amount_cents.to_decimal_string(),
                     "receipt": l.receipt.as_ref().map(receipt_json),
                 })
             })

@@ -5,7 +5,6 @@
 use maud::{Markup, html};
 
 use super::{BoCtx, BoError, user_message};
-use crate::domain::Cents;
 use crate::domain::payment_terms::Discrepancy;
 use crate::services::payments::anomalies::{self, AnomalyView, Resolution};
 use crate::store::anomalies::AnomalyState;
@@ -100,7 +99,7 @@ fn card(base: &str, a: &AnomalyView, csrf: &Markup) -> Markup {
                 @if let Some(receipt) = &a.receipt {
                     dt class="col-sm-3" { "Ricevuta" } dd class="col-sm-9" { code { (receipt.receipt_id) } }
                     dt class="col-sm-3" { "IUV" } dd class="col-sm-9" { code { (receipt.iuv) } }
-                    dt class="col-sm-3" { "Importo pagato" } dd class="col-sm-9" { (Cents::new(receipt.amount_cents).format_eur()) }
+                    dt class="col-sm-3" { "Importo pagato" } dd class="col-sm-9" { (receipt.amount_cents.format_eur()) }
                     dt class="col-sm-3" { "PSP" } dd class="col-sm-9" { (receipt.psp_company_name) " (" (receipt.psp_id) ")" }
                     @if let (Some(debt_id), Some(iud)) = (receipt.debt_id, &a.debt_iud) {
                         dt class="col-sm-3" { "Dovuto" } dd class="col-sm-9" { a href={ (base) "/dovuti/" (debt_id) } { (iud) } }

@@ -15,19 +15,19 @@ const TOP: i64 = 20;
 
 /// A bar chart of `days` (one bar a day), titled `title`.
 pub fn amounts_per_day(title: &str, days: &[DayTotal]) -> Markup {
-    let max = days.iter().map(|d| d.cents).max().unwrap_or(0).max(1);
+    let max = days.iter().map(|d| d.cents.get()).max().unwrap_or(0).max(1);
     let n = i64::try_from(days.len()).unwrap_or(1).max(1);
     let slot = (WIDTH - LEFT) / n.max(28);
     let bar = (slot * 3 / 4).max(2);
     let plot = HEIGHT - BOTTOM - TOP;
-    let total: i64 = days.iter().map(|d| d.cents).sum();
-    let best = days.iter().filter(|d| d.cents > 0).max_by_key(|d| d.cents);
+    let total: i64 = days.iter().map(|d| d.cents.get()).sum();
+    let best = days.iter().filter(|d| d.cents.is_positive()).max_by_key(|d| d.cents);
     let description = match best {
         Some(b) => format!(
             "Totale {}. Giorno con l'importo più alto: {} con {}.",
             Cents::new(total).format_eur(),
             b.day,
-            Cents::new(b.cents).format_eur()
+            b.cents.format_eur()
         ),
         None => "Nessun pagamento nel periodo.".to_owned(),
     };
@@ -40,10 +40,10 @@ pub fn amounts_per_day(title: &str, days: &[DayTotal]) -> Markup {
                 line x1=(LEFT) y1=(HEIGHT - BOTTOM) x2=(WIDTH) y2=(HEIGHT - BOTTOM) stroke="#5c6f82" stroke-width="1" {}
                 @for (i, d) in days.iter().enumerate() {
                     @let i = i64::try_from(i).unwrap_or(0);
-                    @let h = d.cents.saturating_mul(plot) / max;
+                    @let h = d.cents.get().saturating_mul(plot) / max;
                     @let x = LEFT + i * slot;
                     rect x=(x) y=(HEIGHT - BOTTOM - h) width=(bar) height=(h) fill="#0066cc" {
-                        title { (d.day) ": " (Cents::new(d.cents).format_eur()) " (" (d.count) " pagamenti)" }
+                        title { (d.day) ": " (d.cents.format_eur()) " (" (d.count) " pagamenti)" }
                     }
                     @if i % 5 == 0 || i == n - 1 {
                         text x=(x + bar / 2) y=(HEIGHT - 6) font-size="11" text-anchor="middle" fill="#1a1a1a" {

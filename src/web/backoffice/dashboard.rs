@@ -5,7 +5,6 @@ use maud::html;
 
 use super::chart;
 use super::{BoCtx, BoError};
-use crate::domain::Cents;
 use crate::services::payments::dashboard;
 use crate::web::Response;
 use crate::web::ui::format::datetime_it;
@@ -37,13 +36,13 @@ pub fn show(ctx: &mut BoCtx<'_>, ipa: &str) -> Result<Response, BoError> {
             div class="col-12 col-md-6" {
                 div class="card border p-3" {
                     h2 class="h5" { "Oggi" }
-                    p class="mb-0" { strong { (board.today.count) } " pagamenti, " strong { (Cents::new(board.today.cents).format_eur()) } }
+                    p class="mb-0" { strong { (board.today.count) } " pagamenti, " strong { (board.today.cents.format_eur()) } }
                 }
             }
             div class="col-12 col-md-6" {
                 div class="card border p-3" {
                     h2 class="h5" { "Questo mese" }
-                    p class="mb-0" { strong { (board.month_count) } " pagamenti, " strong { (Cents::new(board.month_cents).format_eur()) } }
+                    p class="mb-0" { strong { (board.month_count) } " pagamenti, " strong { (board.month_cents.format_eur()) } }
                 }
             }
         }

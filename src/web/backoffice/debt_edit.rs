@@ -56,7 +56,7 @@ impl Values {
             debtor_name: d.debtor_name.clone(),
             debtor_email: d.debtor_email.clone().unwrap_or_default(),
             due_date: d.due_date.clone().unwrap_or_default(),
-            amount: Cents::new(d.amount_cents).to_italian(),
+            amount: d.amount_cents.to_italian(),
             causale: d.causale.clone(),
             generate_iuv: d.generate_iuv,
         }
@@ -264,7 +264,7 @@ pub fn modify(ctx: &mut BoCtx<'_>, ipa: &str, id: &str) -> Result<Response, BoEr
         generate_iuv: debt.generate_iuv,
         ..Values::from_form(ctx)
     };
-    let fields = v.fields(debt.collection_data.clone(), debt.iuv.clone());
+    let fields = v.fields(debt.collection_data.clone(), debt.iuv.as_ref().map(|i| i.as_str().to_owned()));
     let actor = format!("operator:{}", grant.username);
     match debts::modify_debt(&ctx.state.db, &actor, &grant.org.ipa_code, &fields, ctx.now) {
         Ok(after) => {

@@ -67,10 +67,7 @@ impl Values {
             code: t.code.clone(),
             description: t.description.clone(),
             taxonomy: t.taxonomy_code.clone(),
-            fixed_amount: t
-                .fixed_amount_cents
-                .map(|c| crate::domain::Cents::new(c).to_decimal_string())
-                .unwrap_or_default(),
+            fixed_amount: t.fixed_amount_cents.map(crate::domain::Cents::to_decimal_string).unwrap_or_default(),
             spontaneous: t.spontaneous,
             due_date_mandatory: t.due_date_mandatory,
             print_due_date: t.print_due_date,
@@ -110,7 +107,7 @@ impl Values {
 }
 
 /// The citizen's form as the definition describes it, inert (a preview, not a form to send).
-fn preview(def: &FormDefinition, fixed: Option<i64>) -> Markup {
+fn preview(def: &FormDefinition, fixed: Option<crate::domain::Cents>) -> Markup {
     html! {
         div class="border rounded p-3 mb-4" aria-label="Anteprima del modulo del cittadino" role="region" {
             h2 class="h5" { "Anteprima del modulo del cittadino" }
@@ -133,7 +130,7 @@ fn preview(def: &FormDefinition, fixed: Option<i64>) -> Markup {
                 }
             }
             @match def.amount_rule() {
-                AmountRule::Fixed => p { "Importo fisso: " strong { (crate::domain::Cents::new(fixed.unwrap_or_default()).format_eur()) } },
+                AmountRule::Fixed => p { "Importo fisso: " strong { (fixed.unwrap_or_default().format_eur()) } },
                 AmountRule::Typed => p { "Il cittadino scrive l'importo." },
                 AmountRule::Computed { field, unit, base } => p {
                     "Importo calcolato: " (base.format_eur()) " + " (unit.format_eur()) " × " code { (field) }
@@ -232,7 +229,7 @@ pub fn edit_form(ctx: &mut BoCtx<'_>, ipa: &str, code: &str) -> Result<Response,
 
 /// The preview of the typed definition, or why it cannot be read.
 fn preview_of(v: &Values) -> Result<Markup, ServiceError> {
-    let fixed = crate::domain::Cents::parse_decimal(v.fixed_amount.trim()).ok().map(|c| c.get());
+    let fixed = crate::domain::Cents::parse_decimal(v.fixed_amount.trim()).ok();
     if v.form_definition.trim().is_empty() {
         return Ok(
             html! { p class="border rounded p-3" { "Senza definizione il modulo chiede la causale e l'importo." } },

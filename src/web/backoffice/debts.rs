@@ -6,7 +6,7 @@
 use maud::{Markup, html};
 
 use super::{BoCtx, BoError, user_message};
-use crate::domain::{Cents, DebtState};
+use crate::domain::DebtState;
 use crate::services::admin::debt_types;
 use crate::services::debts::documents;
 use crate::services::debts::search::{self as debt_search, COUNT_CAP, Criteria, PAGE_SIZE};
@@ -55,10 +55,6 @@ fn query_of(ctx: &BoCtx<'_>) -> String {
         .filter_map(|name| ctx.form.get(name).filter(|v| !v.trim().is_empty()).map(|v| format!("{name}={}", encode(v))))
         .collect::<Vec<_>>()
         .join("&")
-}
-
-fn euro(cents: i64) -> String {
-    Cents::new(cents).format_eur()
 }
 
 /// `GET /operatore/{ipa}/dovuti`.
@@ -165,10 +161,10 @@ fn results(base: &str, query: &str, found: &debt_search::ResultPage) -> Markup {
                             @let d = &hit.debt;
                             tr {
                                 td { a href={ (base) "/" (d.id) } { (d.iud) } }
-                                td { (d.notice_number.as_deref().unwrap_or("—")) }
+                                td { (d.notice_number.as_ref().map_or("—", crate::domain::NoticeNumber::as_str)) }
                                 td { (d.debt_type_code) }
                                 td { (d.debtor_name) br; small { (d.debtor_id) } }
-                                td class="importo" { (euro(d.amount_cents)) }
+                                td class="importo" { (d.amount_cents.format_eur()) }
                                 td { (d.due_date.as_deref().map_or_else(|| "—".to_owned(), date_it)) }
                                 td { (d.state.label_it()) }
                                 td { (hit.paid_date.as_deref().map_or_else(|| "—".to_owned(), date_it)) }
@@ -241,14 +237,14 @@ pub fn detail(ctx: &mut BoCtx<'_>, ipa: &str, id: &str) -> Result<Response, BoEr
     let csrf = ctx.csrf();
     let rows: Vec<(&str, String)> = vec![
         ("IUD", d.iud.clone()),
-        ("IUV", d.iuv.clone().unwrap_or_else(|| "—".to_owned())),
-        ("Numero avviso", d.notice_number.clone().unwrap_or_else(|| "—".to_owned())),
+        ("IUV", d.iuv.as_ref().map_or_else(|| "—".to_owned(), |i| i.as_str().to_owned())),
+        ("Numero avviso", d.notice_number.as_ref().map_or_else(|| "—".to_owned(), |n| n.as_str().to_owned())),
         ("Tipo dovuto", d.debt_type_code.clone()),
         ("Stato", d.state.label_it().to_owned()),
         ("Debitore", format!("{} ({})", d.debtor_name, d.debtor_id)),
         ("E-mail del debitore", d.debtor_email.clone().unwrap_or_else(|| "—".to_owned())),
         ("Causale", d.causale.clone()),
-        ("Importo", euro(d.amount_cents)),
+        ("Importo", d.amount_cents.format_eur()),
         ("Scadenza", d.due_date.as_deref().map_or_else(|| "—".to_owned(), date_it)),
         ("Dati specifici di riscossione", d.collection_data.clone()),
         ("Origine", d.source.clone()),
@@ -297,7 +293,7 @@ pub fn detail(ctx: &mut BoCtx<'_>, ipa: &str, id: &str) -> Result<Response, BoEr
                                 @if r.held { " " span class="badge bg-danger" { "DIFFORME: sospesa" } }
                             }
                             td { (date_it(&r.payment_date)) }
-                            td class="importo" { (euro(r.amount_cents)) }
+                            td class="importo" { (r.amount_cents.format_eur()) }
                             td { (r.psp_company_name) }
                             td { code { (r.receipt_id) } }
                             td { @if r.outcome == "OK" { a href={ (base) "/ricevute/" (r.id) } { "PDF" } } }

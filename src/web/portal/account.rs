@@ -6,7 +6,7 @@ use maud::html;
 use super::super::authz::{self, Deny};
 use super::super::session::Citizen;
 use super::super::{Response, forms::encode};
-use super::{Ctx, PageError, euro, grouped};
+use super::{Ctx, PageError, grouped};
 use crate::config::CitizenAuthMode;
 use crate::domain::{Email, FiscalCode};
 use crate::services::portal::account;
@@ -200,12 +200,12 @@ pub fn my_debts(ctx: &mut Ctx<'_>) -> Result<Response, PageError> {
                 thead { tr { th scope="col" { "Ente" } th scope="col" { "Causale" } th scope="col" { "Scadenza" } th scope="col" { "Codice avviso" } th scope="col" class="text-end" { "Importo" } th scope="col" { span class="visually-hidden" { "Azioni" } } } }
                 tbody {
                     @for (d, org_name, org_cf) in &debts {
-                        @let notice = d.notice_number.clone().unwrap_or_default();
+                        @let notice = d.notice_number.as_ref().map(|n| n.as_str().to_owned()).unwrap_or_default();
                         tr class="my-debt" {
                             td { (org_name) } td { (d.causale) }
                             td { (d.due_date.as_deref().map(date_it).unwrap_or_default()) }
                             td class="text-nowrap" { (grouped(&notice)) }
-                            td class="text-end text-nowrap" { (euro(d.amount_cents)) }
+                            td class="text-end text-nowrap" { (d.amount_cents.format_eur()) }
                             td { @if !notice.is_empty() {
                                 form method="post" action="/carrello/aggiungi" {
                                     (csrf)
@@ -238,7 +238,7 @@ pub fn my_payments(ctx: &mut Ctx<'_>) -> Result<Response, PageError> {
                 @for r in &list {
                     li class="list-group-item my-receipt" {
                         a href={ "/ricevute/" (r.id) } { (r.company_name) " — " (r.description) }
-                        " — " (euro(r.amount_cents)) " — " (r.payment_date_time.as_deref().map(datetime_it).unwrap_or_default())
+                        " — " (r.amount_cents.format_eur()) " — " (r.payment_date_time.as_deref().map(datetime_it).unwrap_or_default())
                     }
                 }
             }
@@ -354,8 +354,8 @@ fn receipt_as(ctx: &mut Ctx<'_>, id: &str, format: ReceiptFormat) -> Result<Resp
         div class="alert alert-success" role="alert" { "Pagamento eseguito il " (r.payment_date_time.as_deref().map(datetime_it).unwrap_or_default()) }
         dl class="row receipt" {
             dt class="col-sm-4" { "Ente creditore" } dd class="col-sm-8" { (r.company_name) }
-            dt class="col-sm-4" { "Importo" } dd class="col-sm-8" { strong { (euro(r.amount_cents)) } }
-            @if let Some(fee) = r.fee_cents { dt class="col-sm-4" { "Commissione" } dd class="col-sm-8" { (euro(fee)) } }
+            dt class="col-sm-4" { "Importo" } dd class="col-sm-8" { strong { (r.amount_cents.format_eur()) } }
+            @if let Some(fee) = r.fee_cents { dt class="col-sm-4" { "Commissione" } dd class="col-sm-8" { (fee.format_eur()) } }
             dt class="col-sm-4" { "Causale" } dd class="col-sm-8" { (r.description) }
             dt class="col-sm-4" { "Debitore" } dd class="col-sm-8" { (r.debtor.name) " (" (r.debtor.id) ")" }
             @if let Some(payer) = &r.payer { dt class="col-sm-4" { "Pagatore" } dd class="col-sm-8" { (payer.name) " (" (payer.id) ")" } }

@@ -7,7 +7,7 @@
 use maud::html;
 
 use super::super::Response;
-use super::{Ctx, PageError, euro, grouped};
+use super::{Ctx, PageError, grouped};
 use crate::config::HttpUrl;
 use crate::domain::{CartState, Email, NoticeNumber};
 use crate::pagopa::checkout;
@@ -63,7 +63,7 @@ pub fn page(ctx: &mut Ctx<'_>) -> Result<Response, PageError> {
                     thead { tr { th scope="col" { "Ente" } th scope="col" { "Causale" } th scope="col" { "Codice avviso" } th scope="col" class="text-end" { "Importo" } th scope="col" { span class="visually-hidden" { "Azioni" } } } }
                     tbody {
                         @for v in &views {
-                            @let notice = v.debt.notice_number.clone().unwrap_or_default();
+                            @let notice = v.debt.notice_number.as_ref().map(|n| n.as_str().to_owned()).unwrap_or_default();
                             tr {
                                 td { (v.org.name) }
                                 td { (v.debt.causale) }
@@ -292,7 +292,7 @@ pub fn outcome(ctx: &mut Ctx<'_>, token: &str) -> Result<Response, PageError> {
                 format!(
                     "- {} {}: {base}{}",
                     r.company_name,
-                    euro(r.amount_cents),
+                    r.amount_cents.format_eur(),
                     ctx.state.links.receipt_url(r.id, ctx.now)
                 )
             })
@@ -312,14 +312,14 @@ pub fn outcome(ctx: &mut Ctx<'_>, token: &str) -> Result<Response, PageError> {
     let body = html! {
         h1 { "Pagamento eseguito" }
         div class="alert alert-success" role="alert" {
-            "Il pagamento di " strong { (euro(found.cart.total_cents)) } " è stato eseguito e le ricevute sono arrivate all'ente."
+            "Il pagamento di " strong { (found.cart.total_cents.format_eur()) } " è stato eseguito e le ricevute sono arrivate all'ente."
             @if let Some(email) = &found.cart.payer_email { " Ti abbiamo inviato i collegamenti alle ricevute all'indirizzo " (email) "." }
         }
         h2 class="h4" { "Ricevute" }
         ul class="list-group" {
             @for r in &found.receipts {
                 li class="list-group-item" {
-                    a href={ "/ricevute/" (r.id) } { (r.company_name) " — " (r.description) } " — " (euro(r.amount_cents))
+                    a href={ "/ricevute/" (r.id) } { (r.company_name) " — " (r.description) } " — " (r.amount_cents.format_eur())
                 }
             }
         }

@@ -64,7 +64,7 @@ pub fn org(ctx: &mut Ctx<'_>, ipa: &str) -> Result<Response, PageError> {
                             @let link = super::pay::deep_link(&org.ipa_code, &t.code);
                             li class="list-group-item" {
                                 a href=(link) class="fw-semibold" { (t.description) }
-                                @if let Some(cents) = t.fixed_amount_cents { " — " (super::euro(cents)) }
+                                @if let Some(cents) = t.fixed_amount_cents { " — " (cents.format_eur()) }
                                 @if let Some(sector) = &t.sector { br; small class="text-muted" { (sector) } }
                                 br;
                                 small { "Collegamento diretto per il sito dell'ente: " code { (base) (link) } }

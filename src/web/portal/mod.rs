@@ -23,7 +23,6 @@ use super::session::Session;
 use super::ui::layout::{self, Chrome};
 use super::{AppState, Response, authz, ui};
 use crate::clock::Now;
-use crate::domain::Cents;
 
 pub use errors::{PageError, describe};
 
@@ -114,11 +113,6 @@ pub(super) fn call(
         };
         Ok(shown.unwrap_or_else(|err| errors::error_response(&mut ctx, err)))
     })
-}
-
-/// Component: an amount as `€ 1.234,56`.
-pub fn euro(cents: i64) -> String {
-    Cents::new(cents).format_eur()
 }
 
 /// Component: a notice number grouped by four.

@@ -5,9 +5,9 @@ use maud::{Markup, html};
 
 use super::super::Response;
 use super::super::forms::encode;
-use super::{Ctx, PageError, euro, grouped};
+use super::{Ctx, PageError, grouped};
+use crate::domain::NoticeNumber;
 use crate::domain::form::{AMOUNT_FIELD, AmountRule, FieldKind, FieldProblem, FormDefinition};
-use crate::domain::{Cents, NoticeNumber};
 use crate::services::payments::PaymentView;
 use crate::services::portal::PortalError;
 use crate::services::portal::carts::{self, CartLine};
@@ -130,7 +130,7 @@ fn form_view(
                     }
                 }
                 @match def.amount_rule() {
-                    AmountRule::Fixed => { p { "Importo: " strong { (euro(t.fixed_amount_cents.unwrap_or_default())) } } }
+                    AmountRule::Fixed => { p { "Importo: " strong { (t.fixed_amount_cents.unwrap_or_default().format_eur()) } } }
                     AmountRule::Typed => { (input(AMOUNT_FIELD, "Importo in euro", "text", &value(AMOUNT_FIELD), true, Some("Ad esempio 25,50"), error(AMOUNT_FIELD))) }
                     AmountRule::Computed { .. } => {
                         p { "L'importo è calcolato dai dati inseriti." }
@@ -189,7 +189,7 @@ pub fn spontaneous_post(ctx: &mut Ctx<'_>) -> Result<Response, PageError> {
     };
     let def = spontaneous::form_for(&t)?;
     let mut problems: Vec<(String, String)> = Vec::new();
-    let fixed = t.fixed_amount_cents.map(Cents::new);
+    let fixed = t.fixed_amount_cents;
     let form = ctx.form.clone();
     let filled = match def.fill(|name| form.get(name), fixed) {
         Ok(filled) => Some(filled),
@@ -259,7 +259,7 @@ pub fn spontaneous_post(ctx: &mut Ctx<'_>) -> Result<Response, PageError> {
     let actor =
         ctx.session.citizen().map_or_else(|| "portal:anonymous".to_owned(), |c| format!("portal:{}", c.fiscal_code));
     let debt = spontaneous::create_debt(&ctx.state.db, &org.ipa_code, &t, &filled, &debtor, &actor, ctx.now)?;
-    let notice = debt.notice_number.clone().unwrap_or_default();
+    let notice = debt.notice_number.as_ref().map(|n| n.as_str().to_owned()).unwrap_or_default();
     if pay_now {
         ctx.session.data.cart.push((org.fiscal_code.clone(), notice));
         ctx.session.touch();
@@ -275,7 +275,7 @@ pub fn spontaneous_post(ctx: &mut Ctx<'_>) -> Result<Response, PageError> {
             dt class="col-sm-4" { "Ente creditore" } dd class="col-sm-8" { (org.name) }
             dt class="col-sm-4" { "Codice fiscale ente" } dd class="col-sm-8" { (org.fiscal_code) }
             dt class="col-sm-4" { "Codice avviso" } dd class="col-sm-8" { strong class="notice-number" { (grouped(&notice)) } }
-            dt class="col-sm-4" { "Importo" } dd class="col-sm-8" { (euro(debt.amount_cents)) }
+            dt class="col-sm-4" { "Importo" } dd class="col-sm-8" { (debt.amount_cents.format_eur()) }
             dt class="col-sm-4" { "Causale" } dd class="col-sm-8" { (debt.causale) }
             dt class="col-sm-4" { "Intestatario" } dd class="col-sm-8" { (debt.debtor_name) " (" (debt.debtor_id) ")" }
         }
@@ -293,7 +293,7 @@ pub fn spontaneous_post(ctx: &mut Ctx<'_>) -> Result<Response, PageError> {
 
 /// Component: a notice found, with the button that adds it to the cart.
 fn notice_view(ctx: &Ctx<'_>, view: &PaymentView) -> Markup {
-    let notice = view.debt.notice_number.clone().unwrap_or_default();
+    let notice = view.debt.notice_number.as_ref().map(|n| n.as_str().to_owned()).unwrap_or_default();
     html! {
         h1 { "Avviso di pagamento" }
         dl class="row" {

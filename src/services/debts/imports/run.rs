@@ -369,7 +369,9 @@ impl<'t> RowApplier<'t> {
         let checked = match (checked, fields) {
             (Some(checked), _) => checked,
             (None, fields) => {
-                let current_iuv = store_debts::find_debt_by_iud(self.tx, self.scope.org.id, &iud)?.and_then(|d| d.iuv);
+                let current_iuv = store_debts::find_debt_by_iud(self.tx, self.scope.org.id, &iud)?
+                    .and_then(|d| d.iuv)
+                    .map(|i| i.as_str().to_owned());
                 let ctx = self.rules.context(debt_type.as_ref(), action == Some("I"), current_iuv);
                 debt_row::validate(&fields.unwrap_or_default(), &ctx)
             }
@@ -414,7 +416,7 @@ impl<'t> RowApplier<'t> {
         };
         match applied {
             Ok(iuv) => {
-                result.write(iuv.as_deref().unwrap_or_default(), out);
+                result.write(iuv.as_ref().map_or("", crate::domain::Iuv::as_str), out);
                 Ok(Ok(()))
             }
             Err(errors) => Ok(Err(self.rejected(&iud, errors))),
