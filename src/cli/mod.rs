@@ -182,8 +182,14 @@ fn execute(mut cli: Cli) -> Result<(), CliError> {
         Command::Config(ConfigCommand::Check) => {
             let config = Config::load(cli.config.as_deref(), &overrides(None), Mode::Production)?;
             tls_setup(&config)?;
-            println!("configuration is valid ({})", config.sources.join(", "));
-            println!("pagoPA Node authentication on /ws/fesp/: {}", config.node_auth_summary());
+            // Written without println!: a reader that stops early (`| grep -q`) must not turn a
+            // valid configuration into a panic on a closed pipe.
+            let text = format!(
+                "configuration is valid ({})\npagoPA Node authentication on /ws/fesp/: {}\n",
+                config.sources.join(", "),
+                config.node_auth_summary()
+            );
+            let _ = std::io::Write::write_all(&mut std::io::stdout().lock(), text.as_bytes());
             Ok(())
         }
         Command::Config(ConfigCommand::Show { json }) => {
