@@ -146,7 +146,7 @@ fn https_serves_the_portal_and_plain_http_is_refused() {
 
     let (clean, log) = server.terminate();
     assert!(clean, "{log}");
-    assert!(!dir.join("run/tls-plain.sock").exists() && !dir.join("run/tls-verified.sock").exists(), "{log}");
+    assert!(!dir.join("run/http.sock").exists(), "{log}");
 }
 
 #[test]
