@@ -50,6 +50,8 @@ struct Backend {
     _slot: Slot,
     readable: bool,
     writable: bool,
+    /// tiny_http closed its side (or the socket failed): read on to the end.
+    hup: bool,
     /// No more requests go this way: the front end half-closed it (`parking`), or tiny_http
     /// stopped reading.
     write_shut: bool,
@@ -105,6 +107,8 @@ pub struct Conn {
     refusal: Option<Refusal>,
     client_readable: bool,
     client_writable: bool,
+    /// The client's FIN (or an error) was signalled: read on to the end.
+    client_hup: bool,
     /// The client sent its FIN (or TLS close_notify).
     client_eof: bool,
     /// Deliver what is in the outbox, then close.
@@ -159,6 +163,7 @@ impl Conn {
             refusal: None,
             client_readable: true,
             client_writable: true,
+            client_hup: false,
             client_eof: false,
             closing: false,
             lingering: None,
@@ -179,16 +184,19 @@ impl Conn {
         registry.register(&mut self.tcp, token, Interest::READABLE | Interest::WRITABLE)
     }
 
-    /// Records an event on the client socket (`backend` false) or the tiny_http one.
-    pub fn ready(&mut self, backend: bool, readable: bool, writable: bool) {
+    /// Records an event on the client socket (`backend` false) or the tiny_http one; `closed` when
+    /// it says the other side closed or the socket failed.
+    pub fn ready(&mut self, backend: bool, readable: bool, writable: bool, closed: bool) {
         if backend {
             if let Some(b) = &mut self.backend {
                 b.readable |= readable;
                 b.writable |= writable;
+                b.hup |= closed;
             }
         } else {
             self.client_readable |= readable;
             self.client_writable |= writable;
+            self.client_hup |= closed;
         }
     }
 
@@ -305,9 +313,11 @@ impl Conn {
                     self.client_eof = true;
                     progress = true;
                 }
-                // Read on until WouldBlock even after a short read: a FIN that came with the data
-                // brings no event of its own.
                 Ok(n) => {
+                    // A short read emptied the socket, and the next bytes bring an event: asking
+                    // again would only say WouldBlock. Unless a FIN came with this event's data:
+                    // it brings no event of its own, so read on to it.
+                    self.client_readable = n == scratch.len() || self.client_hup;
                     self.take_plaintext(scratch.get(..n).unwrap_or_default(), now);
                     progress = true;
                 }
@@ -401,7 +411,7 @@ impl Conn {
 
     /// A whole head waits and no attachment exists: attach, or answer 503.
     fn attach_if_needed(&mut self, registry: &Registry, token: Token, now: Instant) -> bool {
-        if self.backend.is_some() || self.inbox.is_empty() || self.closing {
+        if self.backend.is_some() || self.inbox.is_empty() || self.closing || self.holding() {
             return false;
         }
         let busy = |conn: &mut Conn, why: &'static str| {
@@ -434,14 +444,30 @@ impl Conn {
             tracing::warn!(error = %err, "cannot watch a connection to the internal HTTP server");
             return busy(self, "the server is busy, try again shortly");
         }
-        self.backend =
-            // Nothing to read yet: the first response brings an event.
-            Some(Backend { stream, _slot: slot, readable: false, writable: true, write_shut: false, shut_by_us: false, eof: false });
+        // Nothing to read yet: the first response brings an event.
+        self.backend = Some(Backend {
+            stream,
+            _slot: slot,
+            readable: false,
+            writable: true,
+            hup: false,
+            write_shut: false,
+            shut_by_us: false,
+            eof: false,
+        });
         self.last_activity = now;
         true
     }
 
+    /// A small body is on its way: its request goes to tiny_http whole (see `Framing::holding`).
+    fn holding(&self) -> bool {
+        self.framing.holding() && !self.client_eof && self.refusal.is_none()
+    }
+
     fn write_backend(&mut self, now: Instant) -> io::Result<bool> {
+        if self.holding() {
+            return Ok(false);
+        }
         let Some(backend) = &mut self.backend else { return Ok(false) };
         let mut progress = false;
         while backend.writable && !backend.write_shut && !backend.eof && !self.inbox.is_empty() {
@@ -479,6 +505,7 @@ impl Conn {
             match (&backend.stream).read(scratch) {
                 Ok(0) => backend.eof = true,
                 Ok(n) => {
+                    backend.readable = n == scratch.len() || backend.hup;
                     self.outbox.extend_from_slice(scratch.get(..n).unwrap_or_default());
                     self.last_activity = now;
                     progress = true;
@@ -653,7 +680,8 @@ impl Conn {
                 // Only while waiting for the client: a body that tiny_http is slow to take is not
                 // the client's fault.
                 Phase::Body
-                    if self.inbox.is_empty() && now >= self.last_client_byte.max(self.last_forward) + t.body =>
+                    if (self.inbox.is_empty() || self.holding())
+                        && now >= self.last_client_byte.max(self.last_forward) + t.body =>
                 {
                     tracing::debug!(peer = %self.peer, "request body stalled; closing");
                     return Verdict::Close;

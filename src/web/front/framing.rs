@@ -22,6 +22,8 @@
 pub const MAX_HEAD: usize = 32 * 1024;
 /// The most header lines in one head.
 pub const MAX_HEADERS: usize = 100;
+/// The largest body [`Framing::holding`] waits for.
+pub const HOLD_BODY: u64 = 64 * 1024;
 
 /// A request the front end answers itself, or a broken body.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -66,6 +68,9 @@ pub struct Framing {
     chunked_total: u64,
     /// The current request is the connection's last.
     last: bool,
+    /// The current request's body is small and follows its head without waiting for a `100
+    /// Continue`: see [`Framing::holding`].
+    hold: bool,
     /// The largest body any route reads.
     max_body: u64,
 }
@@ -112,7 +117,7 @@ enum Body {
 impl Framing {
     /// A parser for a new connection; `max_body` is the largest body any route reads.
     pub fn new(max_body: u64) -> Framing {
-        Framing { state: State::Idle, head: Vec::new(), chunked_total: 0, last: false, max_body }
+        Framing { state: State::Idle, head: Vec::new(), chunked_total: 0, last: false, hold: false, max_body }
     }
 
     pub fn phase(&self) -> Phase {
@@ -122,6 +127,13 @@ impl Framing {
             State::Length(_) | State::Chunked(_) => Phase::Body,
             State::Done | State::Failed => Phase::Done,
         }
+    }
+
+    /// True while a small body (at most [`HOLD_BODY`] bytes, no `Expect: 100-continue`) is still
+    /// arriving: its request waits here whole rather than occupy a tiny_http thread (and wake it
+    /// twice) while the client sends the rest.
+    pub fn holding(&self) -> bool {
+        self.hold && matches!(self.state, State::Length(_))
     }
 
     /// Releases the head buffer's memory while the connection waits (a parked keep-alive).
@@ -212,6 +224,7 @@ impl Framing {
     }
 
     fn end_request(&mut self) {
+        self.hold = false;
         self.state = if self.last { State::Done } else { State::Idle };
     }
 
@@ -248,6 +261,7 @@ impl Framing {
             return Err(Refusal::answer(503, "the server is stopping, try again shortly"));
         };
         self.last = checked.last;
+        self.hold = !checked.expects_continue && matches!(checked.body, Body::Length(n) if n <= HOLD_BODY);
         write_head(&head, &checked, tag, out);
         // Keep the buffer's memory for the next head of this connection.
         self.head = head;
@@ -313,6 +327,8 @@ struct Checked {
     body: Body,
     /// tiny_http will read no further request on this connection.
     last: bool,
+    /// The client waits for `100 Continue` before sending the body.
+    expects_continue: bool,
     /// `Connection` lines that named `upgrade`: (line number, the value without it, empty to drop).
     rewrites: Vec<(usize, String)>,
 }
@@ -445,7 +461,8 @@ fn check_head(head: &[u8], max_body: u64) -> Result<Checked, Refusal> {
         None => http10,
     };
     let body = if chunked { Body::Chunked } else { length.map_or(Body::None, Body::Length) };
-    Ok(Checked { body, last, rewrites })
+    let expects_continue = expect.is_some();
+    Ok(Checked { body, last, expects_continue, rewrites })
 }
 
 /// Writes a checked head: its lines (a rewritten `Connection`), then `tag`, then the blank line.
@@ -532,6 +549,26 @@ mod tests {
         framing.feed(b"GET / HTTP/1.0\r\n\r\nGET /ignored HTTP/1.1\r\n\r\n", Some(TAG), &mut out).unwrap();
         assert_eq!(framing.phase(), Phase::Done, "HTTP/1.0 without keep-alive ends the connection");
         assert!(!String::from_utf8(out).unwrap().contains("ignored"));
+    }
+
+    #[test]
+    fn a_small_body_is_waited_for_unless_the_client_waits_first() {
+        let mut framing = Framing::new(1 << 20);
+        let mut out = Vec::new();
+        framing.feed(b"POST / HTTP/1.1\r\nContent-Length: 3\r\n\r\na", Some(TAG), &mut out).unwrap();
+        assert!(framing.holding());
+        framing.feed(b"bc", Some(TAG), &mut out).unwrap();
+        assert!(!framing.holding());
+        for head in [
+            "POST / HTTP/1.1\r\nContent-Length: 3\r\nExpect: 100-continue\r\n\r\n",
+            "POST / HTTP/1.1\r\nContent-Length: 65537\r\n\r\n",
+            "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n",
+        ] {
+            let mut framing = Framing::new(1 << 20);
+            framing.feed(head.as_bytes(), Some(TAG), &mut Vec::new()).unwrap();
+            assert_eq!(framing.phase(), Phase::Body);
+            assert!(!framing.holding(), "{head}");
+        }
     }
 
     #[test]

@@ -497,7 +497,7 @@ struct Loop {
 impl Loop {
     fn run(mut self) {
         let mut events = Events::with_capacity(1024);
-        let mut ready: Vec<(Token, bool, bool)> = Vec::with_capacity(1024);
+        let mut ready: Vec<(Token, bool, bool, bool)> = Vec::with_capacity(1024);
         let mut next_tick = Instant::now() + TICK;
         let mut accept_again = false;
         let mut drain_until: Option<Instant> = None;
@@ -527,21 +527,18 @@ impl Loop {
             ready.clear();
             ready.extend(events.iter().map(|e| {
                 let failed = e.is_error();
-                (
-                    e.token(),
-                    e.is_readable() || e.is_read_closed() || failed,
-                    e.is_writable() || e.is_write_closed() || failed,
-                )
+                let closed = e.is_read_closed() || failed;
+                (e.token(), e.is_readable() || closed, e.is_writable() || e.is_write_closed() || failed, closed)
             }));
             let mut accept = std::mem::take(&mut accept_again);
-            for &(token, readable, writable) in &ready {
+            for &(token, readable, writable, closed) in &ready {
                 match token {
                     LISTENER => accept = true,
                     WAKER => {}
                     Token(n) => {
                         let index = n >> 1;
                         if let Some(Some(conn)) = self.conns.get_mut(index) {
-                            conn.ready(n & 1 == 1, readable, writable);
+                            conn.ready(n & 1 == 1, readable, writable, closed);
                             self.drive(index, now);
                         }
                     }

@@ -231,15 +231,25 @@ fn refusals_are_answered_after_what_came_before() {
 #[test]
 fn requests_beyond_the_attached_budget_get_503() {
     let h = start(budgets(8, 1), &[]);
-    // One connection mid-body holds the only attachment.
+    // A small body still on its way holds no attachment: its request goes over whole.
+    let mut slow = connect_from("127.0.0.1", h.addr);
+    slow.write_all(b"POST / HTTP/1.1\r\nContent-Length: 5\r\n\r\nab").unwrap();
+    eventually("established", || h.front.held()[1] == 1);
+    std::thread::sleep(Duration::from_millis(100));
+    assert_eq!(h.front.held()[2], 0);
+    // A client that waits for 100 Continue does hold one: the only one.
     let mut first = connect_from("127.0.0.1", h.addr);
-    first.write_all(b"POST / HTTP/1.1\r\nContent-Length: 5\r\n\r\nab").unwrap();
+    first.write_all(b"POST / HTTP/1.1\r\nContent-Length: 5\r\nExpect: 100-continue\r\n\r\nab").unwrap();
     eventually("attached", || h.front.held()[2] == 1);
     let mut second = connect_from("127.0.0.2", h.addr);
     second.write_all(b"GET / HTTP/1.1\r\n\r\n").unwrap();
     assert!(until_closed(&mut second).starts_with("HTTP/1.1 503 "));
     first.write_all(b"cde").unwrap();
+    assert_eq!(response(&mut first).0, "HTTP/1.1 100 Continue");
     assert!(response(&mut first).1.ends_with("body 5"));
+    eventually("the first one parks", || h.front.held()[2] == 0);
+    slow.write_all(b"cde").unwrap();
+    assert!(response(&mut slow).1.ends_with("body 5"));
 }
 
 #[test]
