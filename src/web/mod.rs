@@ -19,7 +19,7 @@ pub(crate) mod assets;
 mod authz;
 mod backoffice;
 pub mod forms;
-mod front;
+pub mod front;
 pub mod metrics;
 mod multipart;
 mod portal;

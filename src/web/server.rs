@@ -318,6 +318,7 @@ fn handle(state: &AppState, front: &Front, mut raw: tiny_http::Request, request_
         method,
         path,
         status,
+        %peer,
         node = conn.node_trusted,
         ms = u64::try_from(elapsed.as_millis()).unwrap_or(u64::MAX),
         "request"
