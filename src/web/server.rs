@@ -386,6 +386,39 @@ mod tests {
     use super::*;
 
     #[test]
+    fn the_watchdog_sees_a_stopped_worker_and_a_failed_front_end() {
+        #![allow(clippy::unwrap_used)]
+        let dir = tempfile::tempdir().unwrap();
+        let settings = front::Settings {
+            tls: None,
+            node_auth: NodeAuth::Addresses(Vec::new()),
+            trusted_proxies: Vec::new(),
+            max_body: 1024,
+            socket_dir: dir.path().join("run"),
+        };
+        let front = Front::start(std::net::TcpListener::bind("127.0.0.1:0").unwrap(), settings).unwrap();
+        let shutdown = Shutdown::new();
+        let (release, wait) = std::sync::mpsc::channel::<()>();
+        let alive = vec![std::thread::spawn(move || {
+            let _ = wait.recv();
+        })];
+        assert_eq!(failure(&front, &alive, &shutdown), None);
+        let stopped = vec![std::thread::spawn(|| {})];
+        while !stopped.iter().all(JoinHandle::is_finished) {
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        assert_eq!(failure(&front, &stopped, &shutdown).as_deref(), Some("an HTTP worker stopped"));
+        assert_eq!(failure(&front, &[], &shutdown).as_deref(), Some("no HTTP worker could start"));
+        shutdown.trigger();
+        assert_eq!(failure(&front, &stopped, &shutdown), None, "workers end at shutdown");
+        assert_eq!(watch(&front, &alive, &shutdown), None);
+        front.fail("tiny_http's accept thread ended".to_owned());
+        assert_eq!(watch(&front, &alive, &shutdown).as_deref(), Some("tiny_http's accept thread ended"));
+        drop(release);
+        front.stop();
+    }
+
+    #[test]
     fn form_action_allows_checkout_and_the_node() {
         let csp = content_security_policy("http://127.0.0.1:4000/x");
         assert!(csp.contains("form-action 'self' https://*.pagopa.it http://127.0.0.1:4000;"), "{csp}");
