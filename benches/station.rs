@@ -12,7 +12,7 @@ use mypay::testing::store::Db;
 
 #[path = "support/load.rs"]
 mod load;
-use load::{CONCURRENCY, Demo, load};
+use load::{CONCURRENCY, Demo, load, load_with};
 
 const ORG: &str = "01234567897";
 const PAF: &str = "http://pagopa-api.pagopa.gov.it/pa/paForNode.xsd";
@@ -106,13 +106,29 @@ fn main() {
     println!("seeded {} debts in {:.2} s", debts.len(), seeding.elapsed().as_secs_f64());
     drop(db);
 
+    // The verify run over HTTPS with keep-alive first (the TLS front end; verify changes nothing),
+    // then everything over plain HTTP.
+    let debts = Arc::new(debts);
+    let n_verify = 500;
+    let https = tls_demo(tmp.path(), &data);
+    let url = format!("{}/ws/fesp/", https.base);
+    println!("station at {url}, {CONCURRENCY} clients, release build");
+    let (u, d) = (url.clone(), Arc::clone(&debts));
+    load_with(20, tls_agent, move |t, i, a| {
+        call(a, &u, "paVerifyPaymentNotice", &verify(&d[(t * 20 + i) % d.len()].0))
+    });
+    let (u, d) = (url.clone(), Arc::clone(&debts));
+    load_with(n_verify, tls_agent, move |t, i, a| {
+        call(a, &u, "paVerifyPaymentNotice", &verify(&d[(t * n_verify + i) % d.len()].0))
+    })
+    .print("paVerifyPaymentNotice over TLS", "req");
+    https.stop();
+
     let demo = Demo::start(&data);
     let sim = demo.simulator.clone();
     let url = format!("{}/ws/fesp/", demo.base);
     println!("station at {url}, {CONCURRENCY} clients, release build");
 
-    let debts = Arc::new(debts);
-    let n_verify = 500;
     let (u, d) = (url.clone(), Arc::clone(&debts));
     load(20, move |t, i, a| call(a, &u, "paVerifyPaymentNotice", &verify(&d[(t * 20 + i) % d.len()].0))); // warm-up
     let (u, d) = (url.clone(), Arc::clone(&debts));
@@ -159,4 +175,36 @@ fn main() {
     .print("simulated PSP payment (via node simulator)", "pay");
 
     demo.stop();
+}
+
+/// Where the HTTPS run's self-signed certificate is, for [`tls_agent`] (a plain `fn`).
+static TLS_CERT: std::sync::OnceLock<Vec<u8>> = std::sync::OnceLock::new();
+
+/// The demo over HTTPS, with a certificate from `mypay cert self-signed`.
+fn tls_demo(tmp: &std::path::Path, data: &std::path::Path) -> Demo {
+    let pki = tmp.join("pki");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_mypay"))
+        .args(["cert", "self-signed", "--common-name", "localhost", "--san", "127.0.0.1", "--days", "2"])
+        .arg("--out-dir")
+        .arg(&pki)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    TLS_CERT.set(std::fs::read(pki.join("cert.pem")).unwrap()).unwrap();
+    let config = tmp.join("mypay-tls.toml");
+    let text = format!(
+        "version = 1\n[tls]\ncert = \"{}\"\nkey = \"{}\"\n",
+        pki.join("cert.pem").display(),
+        pki.join("key.pem").display()
+    );
+    std::fs::write(&config, text).unwrap();
+    Demo::start_with(data, &["--config", config.to_str().unwrap()])
+}
+
+/// A keep-alive HTTPS client trusting the demo's certificate only.
+fn tls_agent() -> ureq::Agent {
+    use ureq::tls::{Certificate, RootCerts, TlsConfig};
+    let root = Certificate::from_pem(TLS_CERT.get().unwrap()).unwrap().to_owned();
+    let tls = TlsConfig::builder().root_certs(RootCerts::new_with_certs(&[root])).build();
+    ureq::Agent::config_builder().tls_config(tls).http_status_as_error(false).build().into()
 }

@@ -242,6 +242,10 @@ pub struct ServerSection {
     pub workers: usize,
     /// Largest accepted request body for ordinary routes, in bytes.
     pub max_body_bytes: u64,
+    /// IP addresses or CIDR blocks of the reverse proxies or load balancers in front of this
+    /// server: their connections are not held to the per-address limits, and a request's client
+    /// address is read from the `X-Forwarded-For` they append.
+    pub trusted_proxies: Vec<String>,
 }
 
 /// `[station]`: the identity under which the pagoPA Node knows this intermediary.
@@ -354,6 +358,7 @@ impl Default for ServerSection {
             public_url: String::new(),
             workers: 8,
             max_body_bytes: 1024 * 1024,
+            trusted_proxies: Vec::new(),
         }
     }
 }
@@ -462,6 +467,8 @@ pub struct ServerSettings {
     pub workers: usize,
     /// Largest request body of ordinary routes, in bytes (at least 1024).
     pub max_body_bytes: u64,
+    /// `server.trusted_proxies`: the proxies whose `X-Forwarded-For` names the client.
+    pub trusted_proxies: Vec<IpRange>,
 }
 
 impl ServerSettings {
@@ -688,6 +695,7 @@ pub const KEYS: &[Key] = &[
     key("server.public_url", Field::Text(|c| &mut c.server.public_url)),
     key("server.workers", Field::Usize(|c| &mut c.server.workers)),
     key("server.max_body_bytes", Field::U64(|c| &mut c.server.max_body_bytes)),
+    key("server.trusted_proxies", Field::List(|c| &mut c.server.trusted_proxies)),
     key("station.broker_id", Field::Text(|c| &mut c.station.broker_id)),
     key("station.station_id", Field::Text(|c| &mut c.station.station_id)),
     key("station.password", Field::Secret(|c| &mut c.station.password)),
@@ -809,6 +817,13 @@ impl Config {
         if raw.server.max_body_bytes < 1024 {
             problem("server.max_body_bytes", "must be at least 1024".to_owned());
         }
+        let mut server_proxies = Vec::new();
+        for text in &raw.server.trusted_proxies {
+            match IpRange::parse(text) {
+                Ok(range) => server_proxies.push(range),
+                Err(reason) => problem("server.trusted_proxies", reason),
+            }
+        }
         if raw.import.max_upload_bytes < 1024 {
             problem("import.max_upload_bytes", "must be at least 1024".to_owned());
         }
@@ -915,6 +930,7 @@ impl Config {
                 public_url,
                 workers: raw.server.workers,
                 max_body_bytes: raw.server.max_body_bytes,
+                trusted_proxies: server_proxies,
             },
             station: StationSettings {
                 broker_id: raw.station.broker_id.clone(),
@@ -1582,6 +1598,18 @@ mod tests {
         assert!(config.show_toml().unwrap().contains("public_url = \"https://pagamenti.example.it/\""));
         let mail = admin("[mail]\nhost = \"smtp.example.it\"\nfrom = \"noreply@example.it\"\n").unwrap().mail;
         assert_eq!(mail.map(|m| (m.host, m.port, m.starttls)), Some(("smtp.example.it".to_owned(), 587, true)));
+    }
+
+    #[test]
+    fn server_trusted_proxies_are_addresses_or_blocks() {
+        let config = admin("[server]\ntrusted_proxies = [\"10.0.0.5\", \"2001:db8::/64\"]\n").unwrap();
+        let proxies = &config.server.trusted_proxies;
+        assert_eq!(proxies.iter().map(ToString::to_string).collect::<Vec<_>>(), ["10.0.0.5", "2001:db8::/64"]);
+        assert!(admin("").unwrap().server.trusted_proxies.is_empty(), "none by default");
+        assert_eq!(
+            admin("[server]\ntrusted_proxies = [\"lb.local\"]\n").unwrap_err(),
+            ["server.trusted_proxies: \"lb.local\" is not an IP address or a CIDR block"]
+        );
     }
 
     #[test]

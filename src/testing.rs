@@ -89,6 +89,9 @@ pub mod store {
 
 pub mod web {
     pub use crate::web::{backoffice_routes, routes};
+    pub mod front {
+        pub use crate::web::front::{CONNECTIONS, CONNECTIONS_PER_CLIENT, HANDSHAKES, HANDSHAKES_PER_CLIENT};
+    }
     pub mod forms {
         pub use crate::web::forms::{Form, encode};
     }

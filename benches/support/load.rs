@@ -38,13 +38,21 @@ pub fn load<F>(per_thread: usize, job: F) -> Run
 where
     F: Fn(usize, usize, &ureq::Agent) -> Option<Duration> + Send + Sync + 'static,
 {
+    load_with(per_thread, || ureq::Agent::config_builder().http_status_as_error(false).build().into(), job)
+}
+
+/// [`load`] with agents from `agent` (for HTTPS: one trusting the server's certificate).
+pub fn load_with<F>(per_thread: usize, agent: fn() -> ureq::Agent, job: F) -> Run
+where
+    F: Fn(usize, usize, &ureq::Agent) -> Option<Duration> + Send + Sync + 'static,
+{
     let job = Arc::new(job);
     let started = Instant::now();
     let threads: Vec<_> = (0..CONCURRENCY)
         .map(|t| {
             let job = Arc::clone(&job);
             std::thread::spawn(move || {
-                let agent: ureq::Agent = ureq::Agent::config_builder().http_status_as_error(false).build().into();
+                let agent = agent();
                 let mut out = (Vec::with_capacity(per_thread), 0);
                 for i in 0..per_thread {
                     match job(t, i, &agent) {
@@ -77,10 +85,17 @@ pub struct Demo {
 
 impl Demo {
     pub fn start(data: &std::path::Path) -> Demo {
+        Demo::start_with(data, &[])
+    }
+
+    /// [`Demo::start`] with global options (`--config <file>`) before the subcommand. Without the
+    /// simulator (e.g. over HTTPS) `simulator` is empty.
+    pub fn start_with(data: &std::path::Path, options: &[&str]) -> Demo {
         use std::io::{BufRead, BufReader};
         let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_mypay"))
             .arg("--data-dir")
             .arg(data)
+            .args(options)
             .args(["demo", "--listen", "127.0.0.1:0"])
             .env("MYPAY_LOG_LEVEL", "warn")
             .env("MYPAY_SERVER_WORKERS", CONCURRENCY.to_string())
@@ -89,9 +104,11 @@ impl Demo {
             .spawn()
             .unwrap();
         let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-        let mut url_at_end =
-            || lines.next().unwrap().unwrap().rsplit(' ').next().unwrap().trim_end_matches('/').to_owned();
-        let (base, simulator) = (url_at_end(), url_at_end());
+        let mut line = || lines.next().unwrap().unwrap();
+        let url_at_end = |line: String| line.rsplit(' ').next().unwrap().trim_end_matches('/').to_owned();
+        let base = url_at_end(line());
+        let second = line();
+        let simulator = if second.contains("simulatore") { url_at_end(second) } else { String::new() };
         std::thread::spawn(move || for _ in lines {});
         Demo { child, base, simulator }
     }

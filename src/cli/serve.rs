@@ -27,9 +27,7 @@ pub fn run(config: Config, demo_mode: bool) -> Result<(), CliError> {
     let seeded = if demo_mode { Some(demo::seed(&db, now)?) } else { None };
     let links = Links::load(&db, now)?;
 
-    let socket_dir = config.data_dir.join("run");
-    let listener = server::bind(config.server.listen, tls.as_ref().map(|setup| (setup, socket_dir.as_path())))
-        .map_err(|err| CliError::System(err.to_string()))?;
+    let listener = server::bind(&config, tls.as_ref()).map_err(|err| CliError::System(err.to_string()))?;
     let addr = listener.local_addr;
     let scheme = listener.scheme();
     let shutdown = server::Shutdown::new();
@@ -80,7 +78,9 @@ pub fn run(config: Config, demo_mode: bool) -> Result<(), CliError> {
     }
     let jobs = start_job_runner(&state, &shutdown)?;
     let housekeeping = start_housekeeping_job(&state, &shutdown);
-    server::serve(listener, std::sync::Arc::clone(&state), &shutdown);
+    // On an error (the serving path died) everything below still runs, then the process exits
+    // with it so that the supervisor restarts it.
+    let served = server::serve(listener, std::sync::Arc::clone(&state), &shutdown);
     if let Some(handle) = reporting {
         let _ = handle.join();
     }
@@ -99,6 +99,7 @@ pub fn run(config: Config, demo_mode: bool) -> Result<(), CliError> {
     tracing::info!("stopping: in-flight requests answered, checkpointing the database");
     state.journal.flush(&state.db);
     state.db.checkpoint()?;
+    served.map_err(|err| CliError::System(err.to_string()))?;
     tracing::info!("stopped");
     Ok(())
 }

@@ -1,6 +1,6 @@
-//! The HTTP adapter: a tiny_http server with a fixed worker pool (behind the `tls` front end when
-//! `[tls]` is configured), one route table, embedded assets, and the pages (maud) of the citizen
-//! portal and the back office, the REST API and the machine endpoints.
+//! The HTTP adapter: a tiny_http server with a fixed worker pool behind the `front` end (which owns
+//! the public socket, HTTP or HTTPS with `tls`), one route table, embedded assets, and the pages
+//! (maud) of the citizen portal and the back office, the REST API and the machine endpoints.
 //!
 //! The portal's foundation, reusable by the back office: `session` (server-side sessions),
 //! `forms` (urlencoded parsing with limits), CSRF checked before the handler of every form POST,
@@ -19,6 +19,7 @@ pub(crate) mod assets;
 mod authz;
 mod backoffice;
 pub mod forms;
+pub mod front;
 pub mod metrics;
 mod multipart;
 mod portal;

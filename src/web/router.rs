@@ -37,9 +37,12 @@ pub struct Request<'a> {
     /// station path without it.
     #[allow(dead_code, reason = "for handlers that want it; the station guard itself lives in server")]
     pub node_trusted: bool,
-    /// The TCP peer; `None` behind the TLS front end (unix sockets). Only trusted-header login
-    /// looks at it.
+    /// The client's address: the TCP peer, or behind `server.trusted_proxies` the client they
+    /// name in `X-Forwarded-For`.
     pub peer: Option<std::net::IpAddr>,
+    /// The address that opened the connection (the client, or the proxy in front of it):
+    /// trusted-header login checks it against `citizen_auth.trusted_proxies`.
+    pub tcp_peer: Option<std::net::IpAddr>,
 }
 
 impl Request<'_> {

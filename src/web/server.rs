@@ -1,28 +1,40 @@
 //! The listener and its worker pool: reads each request within its route's body limit, runs the
 //! handler under `catch_unwind`, adds the security headers, logs and counts the request.
 //!
-//! Shutdown is cooperative: a SIGTERM/SIGINT sets the [`Shutdown`] flag, workers finish the request
-//! they hold and stop taking new ones, then the caller checkpoints the database.
+//! The public address belongs to the front end (`front`), for plain HTTP and HTTPS alike: it
+//! accepts, enforces the connection budgets and deadlines, and hands requests to one internal
+//! tiny_http server that the workers read. Every request carries the front end's tag: whether its
+//! connection may call the station (`config::NodeAuth`: a verified client certificate, or an
+//! allowed client address) and its TCP peer; [`is_station_path`] is refused to the others here,
+//! before the body is read or any handler runs, and a request without a valid tag is refused.
 //!
-//! Without `[tls]` the workers read one tiny_http server on the public address. With it, the public
-//! address belongs to the TLS front end (`tls`), and the workers read the queue it fills from its
-//! two internal servers. Every request carries whether its connection may call the station
-//! (`config::NodeAuth`: a verified client certificate, or an allowed client address), and
-//! [`is_station_path`] is refused to the others here, before the body is read or any handler runs.
+//! Shutdown is cooperative: a SIGTERM/SIGINT sets the [`Shutdown`] flag, the front end stops taking
+//! connections, workers finish the request they hold and stop taking new ones, the front end
+//! delivers what they answered, then the caller checkpoints the database.
+//!
+//! [`serve`] is also the watchdog: if the serving path dies (see `front`'s module documentation:
+//! tiny_http's accept thread ends, its socket disappears, a front-end loop ends, or a worker
+//! ends), it stops everything and returns an error, so that the process exits non-zero and the
+//! supervisor restarts it instead of keeping a process that answers nobody.
 
 use std::io::Read;
 use std::net::SocketAddr;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use super::router::{self, Request};
+use super::front::{self, Front};
+use super::router::{self, Limit, Request};
 use super::{AppState, Response, tls, ui};
-use crate::config::NodeAuth;
+use crate::config::{Config, NodeAuth};
 
-/// How long a worker blocks waiting for a request before it looks at the shutdown flag again.
+/// How long a worker blocks waiting for a request before it looks at the shutdown flag again, and
+/// how often the watchdog looks at the serving path.
 const POLL: Duration = Duration::from_millis(100);
+/// At shutdown, how long workers wait for the requests the front end had already handed over.
+const DRAIN: Duration = Duration::from_secs(10);
 
 /// Set to ask the server to stop.
 #[derive(Clone, Default)]
@@ -40,64 +52,73 @@ impl Shutdown {
         Ok(())
     }
 
+    /// Asks the server to stop (the watchdog, when the serving path died).
+    pub fn trigger(&self) {
+        self.0.store(true, Ordering::SeqCst);
+    }
+
     pub fn is_triggered(&self) -> bool {
         self.0.load(Ordering::SeqCst)
     }
 }
 
-/// Why the server could not start.
+/// Why the server could not start, or stopped serving.
 #[derive(Debug, thiserror::Error)]
 pub enum ServeError {
     #[error("cannot listen on {addr}: {reason}")]
     Bind { addr: String, reason: String },
-    #[error("cannot start the TLS front end in {dir}: {reason}")]
-    Tls { dir: String, reason: String },
-}
-
-/// Where workers take requests from.
-enum Intake {
-    /// Plain HTTP: the one tiny_http server on the public address.
-    Plain(Arc<tiny_http::Server>),
-    /// HTTPS: the front end's queue, fed by its two internal servers.
-    Tls(tls::Front),
+    #[error("cannot start the HTTP front end in {dir}: {reason}")]
+    Front { dir: String, reason: String },
+    #[error("the server stopped serving: {0}")]
+    Failed(String),
 }
 
 /// A bound listener, not yet serving.
 pub struct Listener {
-    intake: Intake,
-    /// The public address (with TLS too: the front end's, never an internal one).
+    front: Front,
+    tls: bool,
+    /// The public address.
     pub local_addr: SocketAddr,
 }
 
 impl Listener {
     /// `https` when the listener terminates TLS, `http` otherwise; for printed addresses.
     pub fn scheme(&self) -> &'static str {
-        match self.intake {
-            Intake::Plain(_) => "http",
-            Intake::Tls(_) => "https",
-        }
+        if self.tls { "https" } else { "http" }
     }
 }
 
-/// Binds the configured address (port 0 picks a free port; see `local_addr`). With `tls`, the
-/// address serves HTTPS through the front end, whose internal sockets go in the given folder.
+/// Binds `server.listen` (port 0 picks a free port; see `local_addr`) and starts the front end on
+/// it, HTTPS with `tls`; tiny_http's socket goes in `<data_dir>/run`.
 ///
-/// The socket is made here rather than by tiny_http so that it carries `TCP_NODELAY`, which Linux
-/// passes on to accepted connections: tiny_http writes a response through a 1 KiB buffer, and
-/// without it Nagle's algorithm meeting the client's delayed ACK adds about 40 ms to every answer
-/// on a keep-alive connection.
-pub fn bind(addr: SocketAddr, tls: Option<(&tls::Setup, &std::path::Path)>) -> Result<Listener, ServeError> {
+/// The socket is made here rather than by std so that it carries `TCP_NODELAY`, which Linux passes
+/// on to accepted connections: responses are written in pieces, and without it Nagle's algorithm
+/// meeting the client's delayed ACK adds about 40 ms to every answer on a keep-alive connection.
+pub fn bind(config: &Config, tls: Option<&tls::Setup>) -> Result<Listener, ServeError> {
+    let addr = config.server.listen;
     let bind_error = |reason: String| ServeError::Bind { addr: addr.to_string(), reason };
     let public = tcp_listener(addr).map_err(|err| bind_error(err.to_string()))?;
-    let Some((setup, socket_dir)) = tls else {
-        let local_addr = public.local_addr().map_err(|err| bind_error(err.to_string()))?;
-        let server = tiny_http::Server::from_listener(public, None).map_err(|err| bind_error(err.to_string()))?;
-        return Ok(Listener { intake: Intake::Plain(Arc::new(server)), local_addr });
-    };
     let local_addr = public.local_addr().map_err(|err| bind_error(err.to_string()))?;
-    let front = tls::start(public, setup, socket_dir)
-        .map_err(|err| ServeError::Tls { dir: socket_dir.display().to_string(), reason: err.to_string() })?;
-    Ok(Listener { intake: Intake::Tls(front), local_addr })
+    let socket_dir = config.data_dir.join("run");
+    let settings = front::Settings {
+        tls: tls.cloned(),
+        node_auth: config.node_auth.clone(),
+        trusted_proxies: config.server.trusted_proxies.clone(),
+        max_body: largest_body(config),
+        socket_dir: socket_dir.clone(),
+    };
+    let front = Front::start(public, settings)
+        .map_err(|err| ServeError::Front { dir: socket_dir.display().to_string(), reason: err.to_string() })?;
+    Ok(Listener { front, tls: tls.is_some(), local_addr })
+}
+
+/// The largest body any route reads: the front end refuses a longer `Content-Length` at once.
+fn largest_body(config: &Config) -> u64 {
+    [Limit::Form, Limit::Logo, Limit::FlowForm, Limit::Flow, Limit::Json, Limit::Station, Limit::Sil]
+        .into_iter()
+        .map(|limit| limit.bytes(config))
+        .max()
+        .unwrap_or(u64::MAX)
 }
 
 fn tcp_listener(addr: SocketAddr) -> std::io::Result<std::net::TcpListener> {
@@ -117,28 +138,6 @@ struct Connection {
     node_trusted: bool,
 }
 
-impl Intake {
-    fn recv(&self, node_auth: &NodeAuth) -> Option<(tiny_http::Request, Connection)> {
-        match self {
-            Intake::Plain(server) => match server.recv_timeout(POLL) {
-                Ok(request) => request.map(|r| {
-                    // Plain HTTP has no client certificates: only an address can admit the Node.
-                    let peer = r.remote_addr().map(|addr| addr.ip());
-                    (r, Connection { node_trusted: node_auth.admits(false, peer) })
-                }),
-                Err(err) => {
-                    tracing::warn!(error = %err, "failed to accept a request");
-                    None
-                }
-            },
-            // The front end decided, as it alone knows the client's certificate and address.
-            Intake::Tls(front) => front
-                .recv_timeout(POLL)
-                .map(|incoming| (incoming.request, Connection { node_trusted: incoming.node_trusted })),
-        }
-    }
-}
-
 /// True for the station endpoint, which only the pagoPA Node may call. The path is read the way
 /// `router::route` reads it (leading slashes collapsed), so that `//ws/fesp/` cannot slip past.
 pub fn is_station_path(path: &str) -> bool {
@@ -147,23 +146,41 @@ pub fn is_station_path(path: &str) -> bool {
 }
 
 /// Serves until `shutdown` is triggered, with `workers` threads; returns when every in-flight
-/// request has been answered.
-pub fn serve(listener: Listener, state: Arc<AppState>, shutdown: &Shutdown) {
+/// request has been answered. Returns an error when the serving path died (see the module
+/// documentation); `shutdown` is then triggered too, for the other threads of the process.
+pub fn serve(listener: Listener, state: Arc<AppState>, shutdown: &Shutdown) -> Result<(), ServeError> {
+    let front = Arc::new(listener.front);
+    let Some(backend) = front.backend() else {
+        return Err(ServeError::Failed("the front end has no internal server".to_owned()));
+    };
     let n_workers = state.config.server.workers;
     let request_ids = Arc::new(AtomicU64::new(1));
-    let intake = Arc::new(listener.intake);
     let mut handles = Vec::with_capacity(n_workers);
     for worker_idx in 0..n_workers {
-        let intake = Arc::clone(&intake);
+        let backend = Arc::clone(&backend);
+        let front = Arc::clone(&front);
         let state = Arc::clone(&state);
         let shutdown = shutdown.clone();
         let request_ids = Arc::clone(&request_ids);
         let spawned = std::thread::Builder::new().name(format!("http-{worker_idx}")).spawn(move || {
-            while !shutdown.is_triggered() {
-                match intake.recv(&state.config.node_auth) {
-                    Some((request, conn)) => handle(&state, request, request_ids.fetch_add(1, Ordering::Relaxed), conn),
+            let mut stop_by = None;
+            loop {
+                if shutdown.is_triggered() {
+                    // Requests the front end already handed over are answered before stopping.
+                    let deadline = *stop_by.get_or_insert_with(|| Instant::now() + DRAIN);
+                    if front.drained() || front.health().is_err() || Instant::now() >= deadline {
+                        break;
+                    }
+                }
+                match backend.recv_timeout(POLL) {
+                    Ok(Some(request)) => handle(&state, &front, request, request_ids.fetch_add(1, Ordering::Relaxed)),
                     // Idle: a good moment to write the journal's pending batch.
-                    None => state.journal.flush_if_due(&state.db),
+                    Ok(None) => state.journal.flush_if_due(&state.db),
+                    // tiny_http's only error: its accept thread failed and has ended.
+                    Err(err) => {
+                        front.fail(format!("the internal HTTP server stopped accepting connections: {err}"));
+                        std::thread::sleep(POLL);
+                    }
                 }
             }
         });
@@ -172,33 +189,88 @@ pub fn serve(listener: Listener, state: Arc<AppState>, shutdown: &Shutdown) {
             Err(err) => tracing::error!(error = %err, "cannot start an HTTP worker"),
         }
     }
+    drop(backend);
+    let failure = watch(&front, &handles, shutdown);
+    if let Some(reason) = &failure {
+        tracing::error!(%reason, "stopping: the server cannot serve any more; exiting with an error so that it is restarted");
+        shutdown.trigger();
+    }
+    front.quiesce();
     for handle in handles {
         if handle.join().is_err() {
             tracing::error!("an HTTP worker stopped abnormally");
         }
     }
-    // Every answered response is now written to its connection; let the front end deliver them.
-    if let Intake::Tls(front) = &*intake {
-        front.stop();
+    // Every answered response is now written towards its connection; let the front end deliver it.
+    front.stop();
+    failure.map_or(Ok(()), |reason| Err(ServeError::Failed(reason)))
+}
+
+/// Waits for `shutdown`, looking at the serving path every [`POLL`]; the reason it died, if it did.
+fn watch(front: &Front, workers: &[JoinHandle<()>], shutdown: &Shutdown) -> Option<String> {
+    loop {
+        if let Some(reason) = failure(front, workers, shutdown) {
+            return Some(reason);
+        }
+        if shutdown.is_triggered() {
+            return None;
+        }
+        std::thread::sleep(POLL);
     }
 }
 
-fn handle(state: &AppState, mut raw: tiny_http::Request, request_id: u64, conn: Connection) {
+/// Why the server cannot serve any more, if so: the front end says so, or a worker ended (they
+/// only end at shutdown; a panic outside a handler's `catch_unwind` would end one).
+fn failure(front: &Front, workers: &[JoinHandle<()>], shutdown: &Shutdown) -> Option<String> {
+    if let Err(reason) = front.health() {
+        return Some(reason);
+    }
+    if workers.is_empty() {
+        return Some("no HTTP worker could start".to_owned());
+    }
+    if !shutdown.is_triggered() && workers.iter().any(JoinHandle::is_finished) {
+        return Some("an HTTP worker stopped".to_owned());
+    }
+    None
+}
+
+/// A request whose tag is missing or forged is answered here: it did not come through the front
+/// end as it read it, so nothing about its connection is known.
+fn refuse_untagged(raw: tiny_http::Request, request_id: u64) {
+    tracing::warn!(target: "security", request_id, "request without the front end's tag refused");
+    let reply = tiny_http::Response::from_string("bad request\n").with_status_code(400);
+    let _ = raw.respond(reply);
+}
+
+fn handle(state: &AppState, front: &Front, mut raw: tiny_http::Request, request_id: u64) {
     let started = Instant::now();
+    let tag = raw
+        .headers()
+        .iter()
+        .filter(|h| h.field.equiv(front::tag::TAG_HEADER))
+        .find_map(|h| front.identify(h.value.as_str()));
+    let Some(tag) = tag else {
+        refuse_untagged(raw, request_id);
+        return;
+    };
+    let conn = Connection { node_trusted: tag.node_trusted };
     let method = raw.method().as_str().to_owned();
     let url = raw.url().to_owned();
     let path = url.split_once('?').map_or(url.as_str(), |(p, _)| p).to_owned();
     let route = router::route_in(state, &method, &path);
-    let peer = raw.remote_addr().map(|addr| addr.ip());
     let headers: Vec<(String, String)> = raw
         .headers()
         .iter()
+        .filter(|h| !h.field.equiv(front::tag::TAG_HEADER))
         .map(|h| (h.field.as_str().as_str().to_ascii_lowercase(), h.value.as_str().to_owned()))
         .collect();
+    let forwarded: Vec<&str> =
+        headers.iter().filter(|(name, _)| name == "x-forwarded-for").map(|(_, value)| value.as_str()).collect();
+    let peer = front.client_address(tag.peer, &forwarded);
 
     let response = if !conn.node_trusted && is_station_path(&path) {
         // Refused before the body is read and before any handler sees it.
-        tracing::warn!(target: "security", request_id, ?peer, "station call refused: not the pagoPA Node");
+        tracing::warn!(target: "security", request_id, %peer, "station call refused: not the pagoPA Node");
         let why = match state.config.node_auth {
             NodeAuth::MutualTls => "this endpoint answers the pagoPA Node only: a client certificate is required\n",
             NodeAuth::Proxy(_) | NodeAuth::Addresses(_) => "this endpoint answers the pagoPA Node only\n",
@@ -216,7 +288,8 @@ fn handle(state: &AppState, mut raw: tiny_http::Request, request_id: u64, conn: 
                     headers: &headers,
                     body: &body,
                     node_trusted: conn.node_trusted,
-                    peer,
+                    peer: Some(peer),
+                    tcp_peer: Some(tag.peer),
                 };
                 match catch_unwind(AssertUnwindSafe(|| router::dispatch(state, &route, &request))) {
                     Ok(response) => response,
@@ -246,6 +319,7 @@ fn handle(state: &AppState, mut raw: tiny_http::Request, request_id: u64, conn: 
         method,
         path,
         status,
+        %peer,
         node = conn.node_trusted,
         ms = u64::try_from(elapsed.as_millis()).unwrap_or(u64::MAX),
         "request"
@@ -259,6 +333,7 @@ fn handle(state: &AppState, mut raw: tiny_http::Request, request_id: u64, conn: 
     if let Err(err) = raw.respond(reply) {
         tracing::debug!(request_id, error = %err, "client went away before the response was sent");
     }
+    front.responded(tag.connection);
 }
 
 /// The name of the first header whose value holds a control character (CR, LF, NUL...), if any.
@@ -310,6 +385,39 @@ pub fn content_security_policy(node_base_url: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_watchdog_sees_a_stopped_worker_and_a_failed_front_end() {
+        #![allow(clippy::unwrap_used)]
+        let dir = tempfile::tempdir().unwrap();
+        let settings = front::Settings {
+            tls: None,
+            node_auth: NodeAuth::Addresses(Vec::new()),
+            trusted_proxies: Vec::new(),
+            max_body: 1024,
+            socket_dir: dir.path().join("run"),
+        };
+        let front = Front::start(std::net::TcpListener::bind("127.0.0.1:0").unwrap(), settings).unwrap();
+        let shutdown = Shutdown::new();
+        let (release, wait) = std::sync::mpsc::channel::<()>();
+        let alive = vec![std::thread::spawn(move || {
+            let _ = wait.recv();
+        })];
+        assert_eq!(failure(&front, &alive, &shutdown), None);
+        let stopped = vec![std::thread::spawn(|| {})];
+        while !stopped.iter().all(JoinHandle::is_finished) {
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        assert_eq!(failure(&front, &stopped, &shutdown).as_deref(), Some("an HTTP worker stopped"));
+        assert_eq!(failure(&front, &[], &shutdown).as_deref(), Some("no HTTP worker could start"));
+        shutdown.trigger();
+        assert_eq!(failure(&front, &stopped, &shutdown), None, "workers end at shutdown");
+        assert_eq!(watch(&front, &alive, &shutdown), None);
+        front.fail("tiny_http's accept thread ended".to_owned());
+        assert_eq!(watch(&front, &alive, &shutdown).as_deref(), Some("tiny_http's accept thread ended"));
+        drop(release);
+        front.stop();
+    }
 
     #[test]
     fn form_action_allows_checkout_and_the_node() {

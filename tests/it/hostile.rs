@@ -128,3 +128,237 @@ fn crlf_never_reaches_a_header() {
     let imports: i64 = conn.query_row("SELECT count(*) FROM debt_import", [], |r| r.get(0)).unwrap();
     assert_eq!(imports, 0, "nothing stored");
 }
+
+// The front end (src/web/front): accept, budgets and deadlines, over real loopback connections.
+// 127.0.0.0/8 is all loopback, so a test can be several client addresses at once.
+
+/// A connection to `addr` from the loopback address `source`.
+fn connect_from(source: &str, addr: std::net::SocketAddr) -> std::net::TcpStream {
+    let socket = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).unwrap();
+    socket.bind(&format!("{source}:0").parse::<std::net::SocketAddr>().unwrap().into()).unwrap();
+    socket.connect(&addr.into()).unwrap();
+    let stream: std::net::TcpStream = socket.into();
+    stream.set_read_timeout(Some(std::time::Duration::from_secs(60))).unwrap();
+    stream
+}
+
+fn address(server: &Server) -> std::net::SocketAddr {
+    server.base.rsplit('/').next().unwrap().parse().unwrap()
+}
+
+/// `GET /healthz` with `Connection: close` from `source`; everything the server sent.
+fn healthz_from(source: &str, addr: std::net::SocketAddr) -> std::io::Result<String> {
+    use std::io::{Read, Write};
+    let mut stream = connect_from(source, addr);
+    stream.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")?;
+    let mut reply = String::new();
+    stream.read_to_string(&mut reply)?;
+    Ok(reply)
+}
+
+/// This process's limit on open files (the server it starts inherits it).
+fn open_files_limit() -> usize {
+    let limits = std::fs::read_to_string("/proc/self/limits").unwrap_or_default();
+    let line = limits.lines().find(|l| l.starts_with("Max open files")).unwrap_or_default();
+    line.split_whitespace().nth(3).and_then(|n| n.parse().ok()).unwrap_or(1024)
+}
+
+/// Waits until `connections` have each either said something or been closed, up to 20 s; the
+/// number whose first bytes were a 503.
+fn refused_with_503(connections: &mut [std::net::TcpStream], expected: usize) -> usize {
+    use std::io::Read;
+    let mut refused = vec![false; connections.len()];
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    for stream in connections.iter() {
+        stream.set_nonblocking(true).unwrap();
+    }
+    loop {
+        for (stream, seen) in connections.iter_mut().zip(refused.iter_mut()).filter(|(_, seen)| !**seen) {
+            let mut first = [0u8; 12];
+            if let Ok(12) = stream.peek(&mut first) {
+                *seen = &first == b"HTTP/1.1 503";
+            }
+            let _ = stream.read(&mut [0u8; 0]);
+        }
+        let count = refused.iter().filter(|r| **r).count();
+        if count >= expected || std::time::Instant::now() > deadline {
+            return count;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+}
+
+/// The security review's attack: many idle connections. From one address (more than the whole
+/// connection budget when the file limit allows it, twice its share otherwise) they get that
+/// address's share only; every other one is answered 503 and closed at once, and another
+/// address is served.
+#[test]
+fn idle_connections_from_one_address_leave_room_for_everyone_else() {
+    use mypay::testing::web::front::{CONNECTIONS, CONNECTIONS_PER_CLIENT};
+    let (_tmp, dir) = data_dir();
+    let server = Server::start(&dir, &["demo"]);
+    let addr = address(&server);
+    let share = usize::try_from(CONNECTIONS_PER_CLIENT).unwrap();
+    let attempts = if open_files_limit() > CONNECTIONS + 2048 { CONNECTIONS + 64 } else { 2 * share };
+    let mut idle: Vec<_> = (0..attempts).map(|_| connect_from("127.0.0.1", addr)).collect();
+    let reply = healthz_from("127.0.0.2", addr).unwrap();
+    assert!(reply.starts_with("HTTP/1.1 200 OK"), "{reply}");
+    assert_eq!(refused_with_503(&mut idle, attempts - share), attempts - share, "of {attempts}");
+    // The share is held, not refused: the same address is turned away while it lasts (with a
+    // 503 written at accept, which a reset can overtake when the request was already sent).
+    let again = healthz_from("127.0.0.1", addr);
+    assert!(again.as_ref().map_or(true, |reply| reply.starts_with("HTTP/1.1 503")), "{again:?}");
+    drop(idle);
+    assert_eq!(get(&server.url("/healthz")).status, 200);
+}
+
+/// Slowloris: half a request line, then nothing. The server answers 408 and closes (after the
+/// head deadline, 10 s) rather than keep the connection.
+#[test]
+fn a_stalled_request_line_is_closed_by_the_server() {
+    use std::io::{Read, Write};
+    let (_tmp, dir) = data_dir();
+    let server = Server::start(&dir, &["demo"]);
+    let mut slow = connect_from("127.0.0.1", address(&server));
+    slow.write_all(b"GET /healthz HT").unwrap();
+    let mut reply = String::new();
+    // Returns at the server's close; the read timeout (60 s) is only a guard.
+    slow.read_to_string(&mut reply).unwrap();
+    assert!(reply.starts_with("HTTP/1.1 408 Request Timeout\r\n"), "{reply}");
+}
+
+/// Behind `server.trusted_proxies` the proxy's connections are not held to one address's share,
+/// and a request's client is the address the proxy appended to X-Forwarded-For.
+#[test]
+fn a_trusted_proxy_is_not_one_client() {
+    use mypay::testing::web::front::CONNECTIONS_PER_CLIENT;
+    use std::io::Write;
+    let (tmp, dir) = data_dir();
+    let config = tmp.path().join("mypay.toml");
+    std::fs::write(&config, "version = 1\n[server]\ntrusted_proxies = [\"127.0.0.1\"]\n").unwrap();
+    let server = Server::start(&dir, &["--config", config.to_str().unwrap(), "demo"]);
+    let addr = address(&server);
+    let many = 2 * usize::try_from(CONNECTIONS_PER_CLIENT).unwrap();
+    let mut held: Vec<_> = (0..many).map(|_| connect_from("127.0.0.1", addr)).collect();
+    let last = held.last_mut().unwrap();
+    last.write_all(b"GET /healthz HTTP/1.1\r\nX-Forwarded-For: 203.0.113.1, 198.51.100.7\r\n\r\n").unwrap();
+    assert_eq!(refused_with_503(&mut held[..many - 1], 1), 0, "none refused");
+    let reply = healthz_from("127.0.0.1", addr).unwrap();
+    assert!(reply.starts_with("HTTP/1.1 200 OK"), "{reply}");
+    let (clean, log) = server.terminate();
+    assert!(clean, "{log}");
+    assert!(log.contains("peer=198.51.100.7"), "the client named by the proxy: {log}");
+    assert!(log.contains("peer=127.0.0.1"), "the proxy's own request: {log}");
+}
+
+/// An HTTPS client over rustls, trusting the test server's certificate, from `source`.
+fn https_from(
+    source: &str,
+    addr: std::net::SocketAddr,
+    cert: &std::path::Path,
+) -> rustls::StreamOwned<rustls::ClientConnection, std::net::TcpStream> {
+    use rustls_pki_types::pem::PemObject;
+    let pem = std::fs::read(cert).unwrap();
+    let mut roots = rustls::RootCertStore::empty();
+    for der in rustls_pki_types::CertificateDer::pem_slice_iter(&pem) {
+        roots.add(der.unwrap()).unwrap();
+    }
+    let config =
+        rustls::ClientConfig::builder_with_provider(std::sync::Arc::new(rustls::crypto::ring::default_provider()))
+            .with_safe_default_protocol_versions()
+            .unwrap()
+            .with_root_certificates(roots)
+            .with_no_client_auth();
+    let name = rustls_pki_types::ServerName::try_from("localhost").unwrap();
+    let session = rustls::ClientConnection::new(std::sync::Arc::new(config), name).unwrap();
+    let tcp = connect_from(source, addr);
+    tcp.set_read_timeout(Some(std::time::Duration::from_secs(10))).unwrap();
+    rustls::StreamOwned::new(session, tcp)
+}
+
+/// Sends `GET /healthz` on a kept-alive HTTPS connection and reads the response; its status line.
+fn healthz_over<S: std::io::Read + std::io::Write>(stream: &mut S) -> Result<String, std::io::Error> {
+    stream.write_all(b"GET /healthz HTTP/1.1\r\nHost: localhost\r\n\r\n")?;
+    let mut head = Vec::new();
+    let mut byte = [0u8; 1];
+    while !head.ends_with(b"\r\n\r\n") {
+        if stream.read(&mut byte)? == 0 {
+            return Err(std::io::ErrorKind::UnexpectedEof.into());
+        }
+        head.push(byte[0]);
+    }
+    let head = String::from_utf8_lossy(&head).into_owned();
+    let length: usize = head
+        .lines()
+        .find_map(|l| l.to_ascii_lowercase().strip_prefix("content-length:").map(|v| v.trim().parse().unwrap()))
+        .unwrap_or(0);
+    stream.read_exact(&mut vec![0u8; length])?;
+    Ok(head.lines().next().unwrap_or_default().to_owned())
+}
+
+/// Idle TLS handshakes (TCP connections that never send a ClientHello) have a budget of their own:
+/// from one address they take its share and another address gets through; from many addresses
+/// they can fill the whole budget, yet a connection that finished its handshake keeps being served,
+/// and the idle ones are dropped after the handshake deadline (5 s), letting new clients in.
+#[test]
+fn idle_tls_handshakes_do_not_lock_out_https_clients() {
+    use mypay::testing::web::front::{HANDSHAKES, HANDSHAKES_PER_CLIENT};
+    let (tmp, dir) = data_dir();
+    let pki = crate::tls::pki(tmp.path());
+    let config = crate::tls::tls_config_file(tmp.path(), &pki, false);
+    let server = Server::start(&dir, &["--config", config.to_str().unwrap(), "demo"]);
+    let addr = address(&server);
+    let mut established = https_from("127.0.0.1", addr, &pki.server_cert);
+    assert_eq!(healthz_over(&mut established).unwrap(), "HTTP/1.1 200 OK");
+
+    let share = usize::try_from(HANDSHAKES_PER_CLIENT).unwrap();
+    let one_address: Vec<_> = (0..2 * share).map(|_| connect_from("127.0.0.1", addr)).collect();
+    assert_eq!(healthz_over(&mut https_from("127.0.0.2", addr, &pki.server_cert)).unwrap(), "HTTP/1.1 200 OK");
+
+    // Enough addresses to fill every handshake slot.
+    let addresses = HANDSHAKES / share + 1;
+    let flood: Vec<_> = (0..addresses)
+        .flat_map(|a| (0..share).map(move |_| a))
+        .map(|a| connect_from(&format!("127.0.1.{a}"), addr))
+        .collect();
+    assert_eq!(healthz_over(&mut established).unwrap(), "HTTP/1.1 200 OK", "an established connection is served");
+    // New clients wait for the idle handshakes to time out, then get in.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        match healthz_over(&mut https_from("127.0.0.3", addr, &pki.server_cert)) {
+            Ok(status) => {
+                assert_eq!(status, "HTTP/1.1 200 OK");
+                break;
+            }
+            Err(err) => assert!(std::time::Instant::now() < deadline, "still locked out: {err}"),
+        }
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+    drop((one_address, flood));
+}
+
+/// The serving path dying (here tiny_http's socket vanishing) stops the process with an error,
+/// so that systemd (Restart=on-failure) starts it again instead of keeping a process that
+/// answers nobody.
+#[test]
+fn the_process_exits_with_an_error_when_its_serving_path_dies() {
+    use std::io::Read;
+    let (_tmp, dir) = data_dir();
+    let mut server = Server::start(&dir, &["demo"]);
+    std::fs::remove_file(dir.join("run/http.sock")).unwrap();
+    let reply = healthz_from("127.0.0.1", address(&server)).unwrap();
+    assert!(reply.starts_with("HTTP/1.1 503"), "{reply}");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    let status = loop {
+        if let Some(status) = server.child.try_wait().unwrap() {
+            break status;
+        }
+        assert!(std::time::Instant::now() < deadline, "still running");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    };
+    assert!(!status.success());
+    let mut log = String::new();
+    server.child.stderr.take().unwrap().read_to_string(&mut log).unwrap();
+    assert!(log.contains("the server stopped serving"), "{log}");
+    assert!(log.contains("http.sock is gone"), "{log}");
+}

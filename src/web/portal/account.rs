@@ -21,7 +21,7 @@ fn header_identity(ctx: &Ctx<'_>) -> Option<Citizen> {
     if auth.mode != CitizenAuthMode::Headers {
         return None;
     }
-    let peer = ctx.request.peer?;
+    let peer = ctx.request.tcp_peer?;
     if !auth.trusted_proxies.contains(&peer) {
         tracing::warn!(target: "security", %peer, "identity headers from an untrusted peer ignored");
         return None;
