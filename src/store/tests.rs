@@ -11,6 +11,19 @@ fn open_temp() -> (tempfile::TempDir, Db) {
     (dir, db)
 }
 
+/// The TARI debt type of org `org_id`, as the tests that need one debt insert it.
+fn tari(org_id: i64) -> debt_types::DebtTypeRecord {
+    debt_types::DebtTypeRecord {
+        org_id,
+        code: "TARI".to_owned(),
+        description: "Tassa rifiuti".to_owned(),
+        taxonomy_code: "0101002IM".to_owned(),
+        print_due_date: true,
+        active: true,
+        ..Default::default()
+    }
+}
+
 fn org(ipa: &str, fiscal_code: &str) -> orgs::OrgRecord {
     orgs::OrgRecord {
         ipa_code: ipa.to_owned(),
@@ -460,16 +473,7 @@ fn every_state_of_every_record_is_stored_as_its_code_and_reads_back() {
     let (org_id, debt_id) = db
         .write(|tx| {
             let org_id = orgs::insert_org(tx, &org("c_a001", "00000000000"), now)?;
-            let debt_type = debt_types::DebtTypeRecord {
-                org_id,
-                code: "TARI".to_owned(),
-                description: "Tassa rifiuti".to_owned(),
-                taxonomy_code: "0101002IM".to_owned(),
-                print_due_date: true,
-                active: true,
-                ..Default::default()
-            };
-            let debt_type_id = debt_types::insert_debt_type(tx, &debt_type, now)?;
+            let debt_type_id = debt_types::insert_debt_type(tx, &tari(org_id), now)?;
             let debt = debts::DebtRecord {
                 org_id,
                 debt_type_id,
@@ -644,16 +648,7 @@ fn money_and_identifiers_keep_their_stored_form_and_a_bad_identifier_is_corrupt(
     let debt_id = db
         .write(|tx| {
             let org_id = orgs::insert_org(tx, &org("c_a001", "00000000000"), now)?;
-            let debt_type = debt_types::DebtTypeRecord {
-                org_id,
-                code: "TARI".to_owned(),
-                description: "Tassa rifiuti".to_owned(),
-                taxonomy_code: "0101002IM".to_owned(),
-                print_due_date: true,
-                active: true,
-                ..Default::default()
-            };
-            let debt_type_id = debt_types::insert_debt_type(tx, &debt_type, now)?;
+            let debt_type_id = debt_types::insert_debt_type(tx, &tari(org_id), now)?;
             let debt = debts::DebtRecord {
                 org_id,
                 debt_type_id,
