@@ -26,6 +26,7 @@ pub mod notice_codes;
 pub mod org;
 pub mod payment_terms;
 pub mod places;
+pub mod receipt_shape;
 pub mod tax_id;
 pub mod taxonomy;
 

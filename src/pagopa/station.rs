@@ -269,16 +269,6 @@ fn send_rt(
         Ok(id) => id,
         Err(fault) => return (Err(fault), None),
     };
-    if NoticeNumber::parse(&req.receipt.notice_number).is_err() {
-        return (Err(Fault::new(PaaFault::Semantica, "receipt/noticeNumber has a wrong check digit")), Some(org_id));
-    }
-    let sum: i64 = req.receipt.transfers.iter().map(|t| t.amount_cents.get()).sum();
-    if sum != req.receipt.amount_cents.get() {
-        return (
-            Err(Fault::new(PaaFault::Semantica, "paymentAmount differs from the sum of the transfers")),
-            Some(org_id),
-        );
-    }
     let element = format!("paf:{}", op.response_element());
     let mut w = XmlWriter::new();
     w.open(&element).leaf("outcome", "OK").close(&element);
@@ -286,7 +276,7 @@ fn send_rt(
     let response = soap::envelope("paf", PAF_NS, &inner);
     let exchange =
         Exchange { response: &response, duration_ms: i64::try_from(started.elapsed().as_millis()).unwrap_or(0) };
-    match payments::accept_receipt(station.db, &req.fiscal_code, req.receipt, &exchange, now) {
+    match payments::accept_receipt(station.db, &req.fiscal_code, req.receipt, &req.issues, &exchange, now) {
         Ok(ReceiptOutcome::Stored { .. }) => (Ok(inner), Some(org_id)),
         // A replay stored nothing, so it journals through the buffer like a read.
         Ok(ReceiptOutcome::Replay) => (Ok(inner), None),

@@ -2,9 +2,11 @@
 //! schema's rules checked, and responses written in the schema's element order.
 //!
 //! Children are unqualified; only the wrapper element carries the namespace `PAF_NS`. Amounts are
-//! written with two decimals. A request that breaks the schema yields the text of a
-//! `PAA_SINTASSI_XSD` description naming the element.
+//! written with two decimals. A verify, getPayment or demand request that breaks the schema yields
+//! the text of a `PAA_SINTASSI_XSD` description naming the element: its answer depends on it. A
+//! receipt is read leniently instead (`send_rt_request`): it must never be lost.
 
+use crate::domain::receipt_shape::{ShapeIssue, ShapeProblem};
 use crate::domain::{Cents, Email, NoticeNumber};
 use crate::services::payments::{PaymentView, Transfer, TransferTarget, truncate};
 use crate::soap::{Element, XmlWriter};
@@ -124,6 +126,8 @@ pub struct SendRtRequest {
     pub caller: Caller,
     pub fiscal_code: String,
     pub receipt: ReceiptRecord,
+    /// How the receipt deviates from the schema; empty for a conforming one.
+    pub issues: Vec<ShapeIssue>,
 }
 
 type Checked<T> = Result<T, String>;
@@ -162,15 +166,6 @@ fn date(el: &Element, name: &str) -> Checked<Option<String>> {
         None => Ok(None),
         Some(v) if crate::domain::debt_row::parse_date(v).is_some() => Ok(Some(v.to_owned())),
         Some(v) => Err(format!("{name} {v:?} is not a date")),
-    }
-}
-
-fn boolean(el: &Element, name: &str) -> Checked<Option<bool>> {
-    match el.child_text(name) {
-        None => Ok(None),
-        Some("true" | "1") => Ok(Some(true)),
-        Some("false" | "0") => Ok(Some(false)),
-        Some(v) => Err(format!("{name} {v:?} is not a boolean")),
     }
 }
 
@@ -232,124 +227,320 @@ pub fn demand_request(el: &Element) -> Checked<DemandRequest> {
     Ok(DemandRequest { caller, service_id: service_id.to_owned(), subject_id: subject_id.to_owned() })
 }
 
-fn subject(el: &Element, name: &str) -> Checked<PartyRecord> {
-    let s = el.child(name).ok_or_else(|| format!("{name} is missing"))?;
-    let id = s.child("uniqueIdentifier").ok_or_else(|| format!("{name}/uniqueIdentifier is missing"))?;
-    let kind = match id.child_text("entityUniqueIdentifierType") {
-        Some(k @ ("F" | "G")) => k.to_owned(),
-        _ => return Err(format!("{name}/uniqueIdentifier/entityUniqueIdentifierType must be F or G")),
-    };
-    let value = text(id, "entityUniqueIdentifierValue", 16)?;
-    if value.chars().count() < 2 {
-        return Err(format!("{name}/uniqueIdentifier/entityUniqueIdentifierValue must be 2 to 16 characters"));
-    }
-    Ok(PartyRecord {
-        kind,
-        id: value.to_owned(),
-        name: text(s, "fullName", 70)?.to_owned(),
-        email: opt_text(s, "e-mail", 256)?.map(str::to_owned),
-    })
-}
-
 /// Reads a paSendRT (`v2` false) or paSendRTV2 request, keeping `raw` as the received XML.
+///
+/// Only the caller's identity and the `receipt` element are required: a receipt is never refused
+/// for its shape. Every other field the schema requires is read when it can be; a missing or
+/// invalid one gets a neutral value (empty text, no transfer) and a [`ShapeIssue`] naming it, so
+/// the receipt is stored with its bytes and flagged. What settles a debt is then decided by the
+/// payment terms alone (amount, creditor, transfers), which a deviation there fails.
 pub fn send_rt_request(el: &Element, v2: bool, raw: &str) -> Checked<SendRtRequest> {
     let caller = caller(el)?;
     let r = el.child("receipt").ok_or("receipt is missing")?;
-    let receipt_id = text(r, "receiptId", 35)?.to_owned();
-    let number = r.child_text("noticeNumber").ok_or("receipt/noticeNumber is missing")?;
-    if number.len() != 18 || !number.bytes().all(|b| b.is_ascii_digit()) {
-        return Err("receipt/noticeNumber must be 18 digits".to_owned());
+    // Fields are read in the schema's order, so the issues are listed in the document's.
+    let mut read = Lenient { issues: Vec::new() };
+    let mut receipt_id = read.text(r, "receipt", "receiptId", 35);
+    if receipt_id.is_empty() {
+        // Replays of the same bytes must still be recognised as one receipt.
+        use sha2::{Digest, Sha256};
+        let digest = Sha256::digest(raw.as_bytes());
+        receipt_id = format!("SENZA-ID-{}", hex_prefix(&digest, 12));
     }
-    let fiscal_code = fiscal_code_pa(r, "fiscalCode")?;
+    let number = read.text(r, "receipt", "noticeNumber", 18);
+    if !number.is_empty() && NoticeNumber::parse(&number).is_err() {
+        read.issues.push(ShapeIssue::invalid("receipt/noticeNumber", &number));
+    }
+    let fiscal_code = match r.child_text("fiscalCode") {
+        Some(code) if is_org_fiscal_code(code) => code.to_owned(),
+        found => {
+            read.issues.push(match found {
+                None | Some("") => ShapeIssue::new("receipt/fiscalCode", ShapeProblem::Missing),
+                Some(code) => ShapeIssue::invalid("receipt/fiscalCode", code),
+            });
+            // The caller's idPA was checked against the orgs this station serves.
+            caller.id_pa.clone()
+        }
+    };
     let outcome = match r.child_text("outcome") {
         Some(o @ ("OK" | "KO")) => o.to_owned(),
-        _ => return Err("receipt/outcome must be OK or KO".to_owned()),
-    };
-    let transfer_list = r.child("transferList").ok_or("receipt/transferList is missing")?;
-    let mut transfers = Vec::new();
-    for (position, t) in transfer_list.children_named("transfer").enumerate() {
-        let index: i64 = t
-            .child_text("idTransfer")
-            .and_then(|v| v.parse().ok())
-            .filter(|i| (1..=5).contains(i))
-            .ok_or("transfer/idTransfer must be 1 to 5")?;
-        let iban = opt_text(t, "IBAN", 35)?.map(str::to_owned);
-        let mbd = if v2 { t.child_text("MBDAttachment").map(str::to_owned) } else { None };
-        if iban.is_none() == mbd.is_none() {
-            return Err(format!(
-                "transfer {} must have {}",
-                position + 1,
-                if v2 { "IBAN or MBDAttachment" } else { "IBAN" }
-            ));
+        found => {
+            read.issues.push(match found {
+                None | Some("") => ShapeIssue::new("receipt/outcome", ShapeProblem::Missing),
+                Some(other) => ShapeIssue::invalid("receipt/outcome", other),
+            });
+            // Without a readable outcome nothing says the payment succeeded.
+            "KO".to_owned()
         }
-        let transfer_amount = amount(t, "transferAmount")?;
-        if transfer_amount.get() <= 0 {
-            return Err("transfer/transferAmount must be at least 0.01".to_owned());
-        }
-        transfers.push(ReceiptTransferRecord {
-            index,
-            amount_cents: transfer_amount,
-            fiscal_code: fiscal_code_pa(t, "fiscalCodePA")?,
-            company_name: if v2 { opt_text(t, "companyName", 140)?.map(str::to_owned) } else { None },
-            iban,
-            mbd_attachment: mbd,
-            remittance: text(t, "remittanceInformation", 140)?.to_owned(),
-            category: text(t, "transferCategory", 140)?.to_owned(),
-            metadata_json: metadata(t)?,
-        });
-    }
-    if transfers.is_empty() || transfers.len() > 5 {
-        return Err("receipt/transferList must have 1 to 5 transfers".to_owned());
-    }
-    let fee = match r.child("fee") {
-        Some(_) => Some(amount(r, "fee")?),
-        None => None,
     };
-    let payer = match r.child("payer") {
-        Some(_) => Some(subject(r, "payer")?),
-        None => None,
+    let mut iuv = read.text(r, "receipt", "creditorReferenceId", 35);
+    if iuv.is_empty()
+        && let Ok(notice) = NoticeNumber::parse_loose(&number)
+    {
+        // The notice number carries the IUV (pagopa.md §1.3): attribute the receipt by it.
+        iuv = notice.iuv().as_str().to_owned();
+    }
+    let total = read.amount(r, "receipt", "paymentAmount");
+    let description = read.text(r, "receipt", "description", 140);
+    let company_name = read.text(r, "receipt", "companyName", 140);
+    let office_name = read.opt_text(r, "receipt", "officeName", 140);
+    let debtor = read.subject(r, "debtor").unwrap_or_default();
+    let transfers = read.transfers(r, v2);
+    let sum: i64 = transfers.iter().map(|t| t.amount_cents.get()).sum();
+    let amount_cents = match total {
+        Some(total) => {
+            if total.get() != sum {
+                read.issues.push(ShapeIssue::new("receipt/paymentAmount", ShapeProblem::SumDiffers));
+            }
+            total
+        }
+        None => Cents::new(sum.max(0)),
     };
     let receipt = ReceiptRecord {
         receipt_id,
-        notice_number: number.to_owned(),
-        iuv: text(r, "creditorReferenceId", 35)?.to_owned(),
+        notice_number: number,
+        iuv,
         outcome,
-        amount_cents: amount(r, "paymentAmount")?,
-        fee_cents: fee,
-        description: text(r, "description", 140)?.to_owned(),
-        company_name: text(r, "companyName", 140)?.to_owned(),
-        office_name: opt_text(r, "officeName", 140)?.map(str::to_owned),
-        debtor: subject(r, "debtor")?,
-        payer,
-        psp_id: text(r, "idPSP", 35)?.to_owned(),
-        psp_fiscal_code: opt_text(r, "pspFiscalCode", 70)?.map(str::to_owned),
-        psp_vat_number: opt_text(r, "pspPartitaIVA", 20)?.map(str::to_owned),
-        psp_company_name: text(r, "PSPCompanyName", 70)?.to_owned(),
-        channel_id: text(r, "idChannel", 35)?.to_owned(),
-        channel_description: text(r, "channelDescription", 35)?.to_owned(),
-        payment_method: opt_text(r, "paymentMethod", 35)?.map(str::to_owned),
-        payment_note: if v2 { opt_text(r, "paymentNote", 210)?.map(str::to_owned) } else { None },
-        payment_date_time: opt_text(r, "paymentDateTime", 35)?.map(str::to_owned),
-        application_date: date(r, "applicationDate")?,
-        transfer_date: date(r, "transferDate")?,
-        stand_in: boolean(r, "standIn")?.unwrap_or(false),
+        amount_cents,
+        description,
+        company_name,
+        office_name,
+        debtor,
+        psp_id: read.text(r, "receipt", "idPSP", 35),
+        psp_fiscal_code: read.opt_text(r, "receipt", "pspFiscalCode", 70),
+        psp_vat_number: read.opt_text(r, "receipt", "pspPartitaIVA", 20),
+        psp_company_name: read.text(r, "receipt", "PSPCompanyName", 70),
+        channel_id: read.text(r, "receipt", "idChannel", 35),
+        channel_description: read.text(r, "receipt", "channelDescription", 35),
+        payer: read.subject(r, "payer"),
+        payment_method: read.opt_text(r, "receipt", "paymentMethod", 35),
+        payment_note: if v2 { read.opt_text(r, "receipt", "paymentNote", 210) } else { None },
+        fee_cents: r.child("fee").and_then(|_| read.amount(r, "receipt", "fee")),
+        payment_date_time: read.opt_text(r, "receipt", "paymentDateTime", 35),
+        application_date: read.date(r, "receipt", "applicationDate"),
+        transfer_date: read.date(r, "receipt", "transferDate"),
+        stand_in: read.boolean(r, "receipt", "standIn").unwrap_or(false),
         primitive: if v2 { "paSendRTV2" } else { "paSendRT" }.to_owned(),
         request_xml: raw.to_owned(),
         transfers,
         ..ReceiptRecord::default()
     };
-    Ok(SendRtRequest { caller, fiscal_code, receipt })
+    Ok(SendRtRequest { caller, fiscal_code, receipt, issues: read.issues })
 }
 
-fn metadata(el: &Element) -> Checked<Option<String>> {
-    let Some(meta) = el.child("metadata") else {
-        return Ok(None);
-    };
+fn is_org_fiscal_code(value: &str) -> bool {
+    value.len() == 11 && value.bytes().all(|b| b.is_ascii_digit())
+}
+
+fn hex_prefix(bytes: &[u8], n: usize) -> String {
+    bytes.iter().take(n).map(|b| format!("{b:02x}")).collect()
+}
+
+/// The most transfers a receipt has (paForNode.xsd `ctTransferListPA`).
+const MAX_TRANSFERS: usize = 5;
+
+/// Reads a receipt's fields one by one, noting each deviation instead of stopping at the first.
+struct Lenient {
+    issues: Vec<ShapeIssue>,
+}
+
+impl Lenient {
+    /// A required text of at most `max` characters: cut to `max` when longer, empty when absent.
+    fn text(&mut self, el: &Element, path: &str, name: &str, max: usize) -> String {
+        match el.child_text(name) {
+            None | Some("") => {
+                self.issues.push(ShapeIssue::new(format!("{path}/{name}"), ShapeProblem::Missing));
+                String::new()
+            }
+            Some(value) => self.capped(value, path, name, max),
+        }
+    }
+
+    /// An optional text: `None` when absent, cut to `max` when longer.
+    fn opt_text(&mut self, el: &Element, path: &str, name: &str, max: usize) -> Option<String> {
+        match el.child_text(name) {
+            None => None,
+            Some("") => {
+                self.issues.push(ShapeIssue::invalid(format!("{path}/{name}"), ""));
+                None
+            }
+            Some(value) => Some(self.capped(value, path, name, max)),
+        }
+    }
+
+    fn capped(&mut self, value: &str, path: &str, name: &str, max: usize) -> String {
+        if value.chars().count() > max {
+            self.issues.push(ShapeIssue::new(format!("{path}/{name}"), ShapeProblem::TooLong { max }));
+        }
+        truncate(value, max)
+    }
+
+    /// A required amount; `None` (and an issue) when absent or not an XSD amount.
+    fn amount(&mut self, el: &Element, path: &str, name: &str) -> Option<Cents> {
+        match el.child_text(name) {
+            None | Some("") => {
+                self.issues.push(ShapeIssue::new(format!("{path}/{name}"), ShapeProblem::Missing));
+                None
+            }
+            Some(value) => match Cents::parse_xsd_amount(value) {
+                Ok(cents) => Some(cents),
+                Err(_) => {
+                    self.issues.push(ShapeIssue::invalid(format!("{path}/{name}"), value));
+                    None
+                }
+            },
+        }
+    }
+
+    fn date(&mut self, el: &Element, path: &str, name: &str) -> Option<String> {
+        let value = el.child_text(name)?;
+        if crate::domain::debt_row::parse_date(value).is_some() {
+            Some(value.to_owned())
+        } else {
+            self.issues.push(ShapeIssue::invalid(format!("{path}/{name}"), value));
+            None
+        }
+    }
+
+    fn boolean(&mut self, el: &Element, path: &str, name: &str) -> Option<bool> {
+        match el.child_text(name)? {
+            "true" | "1" => Some(true),
+            "false" | "0" => Some(false),
+            other => {
+                self.issues.push(ShapeIssue::invalid(format!("{path}/{name}"), other));
+                None
+            }
+        }
+    }
+
+    /// The debtor or payer; `None` when the element is absent (an issue for the debtor, whom
+    /// the schema requires).
+    fn subject(&mut self, r: &Element, name: &str) -> Option<PartyRecord> {
+        let path = format!("receipt/{name}");
+        let Some(s) = r.child(name) else {
+            if name == "debtor" {
+                self.issues.push(ShapeIssue::new(path, ShapeProblem::Missing));
+            }
+            return None;
+        };
+        let id_path = format!("{path}/uniqueIdentifier");
+        let (kind, id) = match s.child("uniqueIdentifier") {
+            None => {
+                self.issues.push(ShapeIssue::new(id_path, ShapeProblem::Missing));
+                (String::new(), String::new())
+            }
+            Some(unique) => {
+                let kind = match unique.child_text("entityUniqueIdentifierType") {
+                    Some(k @ ("F" | "G")) => k.to_owned(),
+                    None | Some("") => {
+                        let field = format!("{id_path}/entityUniqueIdentifierType");
+                        self.issues.push(ShapeIssue::new(field, ShapeProblem::Missing));
+                        String::new()
+                    }
+                    Some(other) => {
+                        self.issues.push(ShapeIssue::invalid(format!("{id_path}/entityUniqueIdentifierType"), other));
+                        String::new()
+                    }
+                };
+                (kind, self.text(unique, &id_path, "entityUniqueIdentifierValue", 16))
+            }
+        };
+        Some(PartyRecord {
+            kind,
+            id,
+            name: self.text(s, &path, "fullName", 70),
+            email: self.opt_text(s, &path, "e-mail", 256),
+        })
+    }
+
+    /// The transfers that can be stored (idTransfer 1 to 5, each once, a positive amount); the
+    /// others are issues, kept only in the received bytes.
+    fn transfers(&mut self, r: &Element, v2: bool) -> Vec<ReceiptTransferRecord> {
+        let Some(list) = r.child("transferList") else {
+            self.issues.push(ShapeIssue::new("receipt/transferList", ShapeProblem::Missing));
+            return Vec::new();
+        };
+        let mut transfers: Vec<ReceiptTransferRecord> = Vec::new();
+        for (position, t) in list.children_named("transfer").enumerate() {
+            let path = format!("receipt/transferList/transfer[{}]", position + 1);
+            if transfers.len() == MAX_TRANSFERS {
+                self.issues.push(ShapeIssue::new(path, ShapeProblem::Ignored));
+                continue;
+            }
+            let index = match t.child_text("idTransfer") {
+                Some(v) => match v.parse::<i64>() {
+                    Ok(i) if (1..=5).contains(&i) => Some(i),
+                    _ => {
+                        self.issues.push(ShapeIssue::invalid(format!("{path}/idTransfer"), v));
+                        None
+                    }
+                },
+                None => {
+                    self.issues.push(ShapeIssue::new(format!("{path}/idTransfer"), ShapeProblem::Missing));
+                    None
+                }
+            };
+            // Without a usable idTransfer the transfer takes the first free number, in list order.
+            let index = index
+                .filter(|i| transfers.iter().all(|t| t.index != *i))
+                .or_else(|| (1..=5).find(|i| transfers.iter().all(|t| t.index != *i)));
+            let Some(index) = index else {
+                self.issues.push(ShapeIssue::new(path, ShapeProblem::Ignored));
+                continue;
+            };
+            let Some(amount) = self.amount(t, &path, "transferAmount") else {
+                continue;
+            };
+            if amount.get() <= 0 {
+                self.issues.push(ShapeIssue::invalid(format!("{path}/transferAmount"), "0.00"));
+                continue;
+            }
+            let fiscal_code = match t.child_text("fiscalCodePA") {
+                Some(code) if is_org_fiscal_code(code) => code.to_owned(),
+                None | Some("") => {
+                    self.issues.push(ShapeIssue::new(format!("{path}/fiscalCodePA"), ShapeProblem::Missing));
+                    String::new()
+                }
+                Some(code) => {
+                    self.issues.push(ShapeIssue::invalid(format!("{path}/fiscalCodePA"), code));
+                    truncate(code, 35)
+                }
+            };
+            let iban = self.opt_text(t, &path, "IBAN", 35);
+            let mbd = if v2 { t.child_text("MBDAttachment").map(str::to_owned) } else { None };
+            if iban.is_none() && mbd.is_none() {
+                self.issues.push(ShapeIssue::new(format!("{path}/IBAN"), ShapeProblem::Missing));
+            }
+            transfers.push(ReceiptTransferRecord {
+                index,
+                amount_cents: amount,
+                fiscal_code,
+                company_name: if v2 { self.opt_text(t, &path, "companyName", 140) } else { None },
+                iban,
+                mbd_attachment: mbd,
+                remittance: self.text(t, &path, "remittanceInformation", 140),
+                category: self.text(t, &path, "transferCategory", 140),
+                metadata_json: metadata(t),
+            });
+        }
+        if transfers.is_empty() && list.children_named("transfer").next().is_none() {
+            self.issues.push(ShapeIssue::new("receipt/transferList/transfer", ShapeProblem::Missing));
+        }
+        transfers
+    }
+}
+
+/// A transfer's metadata as `[[key, value], ...]` JSON; entries without a key are dropped (they
+/// stay in the received bytes).
+fn metadata(el: &Element) -> Option<String> {
+    let meta = el.child("metadata")?;
     let pairs: Vec<(String, String)> = meta
         .children_named("mapEntry")
-        .map(|e| Ok((text(e, "key", 140)?.to_owned(), text(e, "value", 140)?.to_owned())))
-        .collect::<Checked<_>>()?;
-    Ok(Some(serde_json::to_string(&pairs).unwrap_or_default()))
+        .filter_map(|e| {
+            let key = e.child_text("key").filter(|k| !k.is_empty())?;
+            Some((truncate(key, 140), truncate(e.child_text("value").unwrap_or_default(), 140)))
+        })
+        .collect();
+    Some(serde_json::to_string(&pairs).unwrap_or_default())
 }
 
 /// Writes `<fault>` of a KO answer.

@@ -15,10 +15,14 @@ use super::codes::stored_as_code;
 use super::{Conn, StoreError};
 use crate::domain::Cents;
 use crate::domain::payment_terms::Discrepancy;
+use crate::domain::receipt_shape::{ShapeIssue, ShapeProblem};
 
 /// The kind of a receipt that does not pay what the station asked for (the others are the
 /// receipt flags of `receipt.flag`).
 pub const RECEIPT_MISMATCH: &str = "RICEVUTA_DIFFORME";
+/// The kind of a receipt stored although it deviates from paForNode.xsd (a missing
+/// `transferCategory`, an unreadable amount): its deviations are in the details.
+pub const RECEIPT_NONCONFORMING: &str = "RICEVUTA_NON_CONFORME";
 
 /// Whether an anomaly still waits for a person.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
@@ -208,6 +212,48 @@ pub fn receipt_details(found: &[Discrepancy]) -> String {
     json!({ "discrepancies": items }).to_string()
 }
 
+/// The details of a `RICEVUTA_NON_CONFORME` anomaly: `{"shape": [{"field", "problem", ...}]}`.
+pub fn shape_details(issues: &[ShapeIssue]) -> String {
+    let items: Vec<Value> = issues
+        .iter()
+        .map(|issue| match &issue.problem {
+            ShapeProblem::Missing => json!({ "field": issue.field, "problem": "missing" }),
+            ShapeProblem::Invalid(value) => json!({ "field": issue.field, "problem": "invalid", "value": value }),
+            ShapeProblem::TooLong { max } => json!({ "field": issue.field, "problem": "too_long", "max": max }),
+            ShapeProblem::Ignored => json!({ "field": issue.field, "problem": "ignored" }),
+            ShapeProblem::SumDiffers => json!({ "field": issue.field, "problem": "sum_differs" }),
+        })
+        .collect();
+    json!({ "shape": items }).to_string()
+}
+
+/// The deviations [`shape_details`] wrote; none for other details or unreadable JSON.
+pub fn decode_shape_details(details: &str) -> Vec<ShapeIssue> {
+    let Ok(value) = serde_json::from_str::<Value>(details) else {
+        return Vec::new();
+    };
+    let Some(items) = value.get("shape").and_then(Value::as_array) else {
+        return Vec::new();
+    };
+    items
+        .iter()
+        .filter_map(|item| {
+            let field = item.get("field").and_then(Value::as_str)?;
+            let problem = match item.get("problem").and_then(Value::as_str)? {
+                "missing" => ShapeProblem::Missing,
+                "invalid" => ShapeProblem::Invalid(item.get("value").and_then(Value::as_str)?.to_owned()),
+                "too_long" => ShapeProblem::TooLong {
+                    max: item.get("max").and_then(Value::as_u64).and_then(|n| usize::try_from(n).ok())?,
+                },
+                "ignored" => ShapeProblem::Ignored,
+                "sum_differs" => ShapeProblem::SumDiffers,
+                _ => return None,
+            };
+            Some(ShapeIssue::new(field, problem))
+        })
+        .collect()
+}
+
 /// The discrepancies [`receipt_details`] wrote; what does not read back is left out (details of
 /// other kinds, or written by a later version).
 pub fn decode_receipt_details(details: &str) -> Vec<Discrepancy> {
@@ -267,5 +313,18 @@ mod tests {
         assert_eq!(decode_receipt_details(&receipt_details(&found)), found);
         assert!(decode_receipt_details("{}").is_empty());
         assert!(decode_receipt_details("not json").is_empty());
+    }
+
+    #[test]
+    fn shape_details_round_trip() {
+        let issues = vec![
+            ShapeIssue::new("receipt/transferList/transfer[1]/transferCategory", ShapeProblem::Missing),
+            ShapeIssue::invalid("receipt/outcome", "MAYBE"),
+            ShapeIssue::new("receipt/description", ShapeProblem::TooLong { max: 140 }),
+            ShapeIssue::new("receipt/transferList/transfer[6]", ShapeProblem::Ignored),
+            ShapeIssue::new("receipt/paymentAmount", ShapeProblem::SumDiffers),
+        ];
+        assert_eq!(decode_shape_details(&shape_details(&issues)), issues);
+        assert!(decode_shape_details(&receipt_details(&[])).is_empty());
     }
 }

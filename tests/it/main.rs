@@ -20,6 +20,7 @@ mod oidc;
 mod pdf;
 mod portal;
 mod push;
+mod real_world;
 mod server;
 mod sil;
 mod station;

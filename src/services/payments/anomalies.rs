@@ -10,6 +10,7 @@ use serde_json::json;
 use crate::clock::Now;
 use crate::domain::DebtEvent;
 use crate::domain::payment_terms::Discrepancy;
+use crate::domain::receipt_shape::ShapeIssue;
 use crate::services::admin::access::OrgAccess;
 use crate::services::{Change, ServiceError, check_len, journal_change};
 use crate::store::anomalies::{self, AnomalyRecord, AnomalyState};
@@ -31,6 +32,8 @@ pub struct AnomalyView {
     pub debt_iud: Option<String>,
     /// How the receipt differs from what was asked (for `RICEVUTA_DIFFORME`).
     pub discrepancies: Vec<Discrepancy>,
+    /// How the receipt deviates from the schema (for `RICEVUTA_NON_CONFORME`).
+    pub shape: Vec<ShapeIssue>,
 }
 
 impl AnomalyView {
@@ -154,7 +157,8 @@ fn view(conn: &crate::store::Conn, record: AnomalyRecord) -> Result<AnomalyView,
         None => None,
     };
     let discrepancies = anomalies::decode_receipt_details(&record.details);
-    Ok(AnomalyView { record, receipt, debt_iud, discrepancies })
+    let shape = anomalies::decode_shape_details(&record.details);
+    Ok(AnomalyView { record, receipt, debt_iud, discrepancies, shape })
 }
 
 fn require_admin(access: &OrgAccess) -> Result<(), ServiceError> {

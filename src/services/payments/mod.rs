@@ -19,6 +19,7 @@ use jiff::civil::Date;
 use crate::clock::Now;
 use crate::domain::debt_row::DebtFields;
 use crate::domain::payment_terms::{self, Discrepancy, PaymentTerms, TermsTransfer};
+use crate::domain::receipt_shape::ShapeIssue;
 use crate::domain::{Cents, CollectionData, DebtEvent, DebtState, NoticeNumber, TaxonomyCode};
 use crate::services::ServiceError;
 use crate::store::debt_types::{self, DebtTypeRecord};
@@ -310,10 +311,13 @@ pub struct Exchange<'a> {
 /// paGetPayment (any of the offers; without one, e.g. after the Node's stand-in, the debt's own
 /// amount and beneficiaries). One that does not is stored held, settles nothing and opens a
 /// `RICEVUTA_DIFFORME` anomaly; every other flag but `ESITO_KO` opens an anomaly of its name.
+/// A receipt that deviates from the schema (`issues`) is stored all the same and opens a
+/// `RICEVUTA_NON_CONFORME` anomaly naming the deviations; whether it settles is still its terms'.
 pub fn accept_receipt(
     db: &Db,
     fiscal_code: &str,
     mut receipt: ReceiptRecord,
+    issues: &[ShapeIssue],
     exchange: &Exchange<'_>,
     now: Now,
 ) -> Result<ReceiptOutcome, PaymentError> {
@@ -368,15 +372,20 @@ pub fn accept_receipt(
         if let (Some(d), false) = (&debt, receipt.held) {
             outcome_push::queue_in(tx, d, id, now)?;
         }
-        let anomaly = match (&mismatch, &receipt.flag) {
-            (Some(found), _) => Some((crate::store::anomalies::RECEIPT_MISMATCH, crate::store::anomalies::receipt_details(found))),
-            (None, Some(flag)) if flag != "ESITO_KO" => Some((flag.as_str(), "{}".to_owned())),
-            _ => None,
-        };
-        if let Some((kind, details)) = &anomaly {
+        let mut found = Vec::new();
+        match (&mismatch, &receipt.flag) {
+            (Some(discrepancies), _) => found.push((crate::store::anomalies::RECEIPT_MISMATCH, crate::store::anomalies::receipt_details(discrepancies))),
+            (None, Some(flag)) if flag != "ESITO_KO" => found.push((flag.as_str(), "{}".to_owned())),
+            _ => {}
+        }
+        if !issues.is_empty() {
+            found.push((crate::store::anomalies::RECEIPT_NONCONFORMING, crate::store::anomalies::shape_details(issues)));
+        }
+        for (kind, details) in &found {
             let new = crate::store::anomalies::NewAnomaly { org_id: org.id, kind, object_kind: "receipt", object_id: id, details };
             crate::store::anomalies::insert_anomaly(tx, &new, &now.iso())?;
         }
+        let anomaly = found.first();
         let object = format!("receipt:{}/{}/{}", org.ipa_code, receipt.iuv, receipt.receipt_id);
         let outcome = match &anomaly {
             Some((kind, _)) => (*kind).to_owned(),
@@ -400,6 +409,9 @@ pub fn accept_receipt(
                 tracing::warn!(receipt = id, iuv = %receipt.iuv, discrepancies = %what, "receipt held: it does not pay what was asked");
             }
             None => tracing::info!(receipt = id, iuv = %receipt.iuv, flag = ?receipt.flag, "receipt stored"),
+        }
+        if !issues.is_empty() {
+            tracing::warn!(receipt = id, iuv = %receipt.iuv, issues = issues.len(), first = %issues.iter().next().map(ToString::to_string).unwrap_or_default(), "receipt stored though it deviates from the schema");
         }
         Ok(ReceiptOutcome::Stored { flag: receipt.flag.clone(), held: receipt.held })
     })
@@ -501,7 +513,7 @@ mod tests {
 
     fn accept(kit: &Kit, r: ReceiptRecord) -> ReceiptOutcome {
         let exchange = Exchange { response: "<ok/>", duration_ms: 1 };
-        accept_receipt(&kit.db, FISCAL_CODE, r, &exchange, kit.now).unwrap()
+        accept_receipt(&kit.db, FISCAL_CODE, r, &[], &exchange, kit.now).unwrap()
     }
 
     fn state(kit: &Kit, debt: &DebtRecord) -> String {

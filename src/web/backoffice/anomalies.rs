@@ -6,6 +6,7 @@ use maud::{Markup, html};
 
 use super::{BoCtx, BoError, user_message};
 use crate::domain::payment_terms::Discrepancy;
+use crate::domain::receipt_shape::{ShapeIssue, ShapeProblem};
 use crate::services::payments::anomalies::{self, AnomalyView, Resolution};
 use crate::store::anomalies::AnomalyState;
 use crate::web::Response;
@@ -112,6 +113,10 @@ fn card(base: &str, a: &AnomalyView, csrf: &Markup) -> Markup {
                 p class="mb-1" { "Differenze rispetto a quanto richiesto:" }
                 ul { @for d in &a.discrepancies { li { (discrepancy_it(d)) } } }
             }
+            @if !a.shape.is_empty() {
+                p class="mb-1" { "Scostamenti dallo schema del Nodo (la ricevuta è conservata così come è arrivata):" }
+                ul { @for issue in &a.shape { li { (shape_it(issue)) } } }
+            }
             @if r.state == AnomalyState::Open {
                 form method="post" action={ (base) "/anomalie/" (r.id) } class="row g-2 align-items-end" {
                     (csrf)
@@ -139,6 +144,7 @@ fn card(base: &str, a: &AnomalyView, csrf: &Markup) -> Markup {
 fn kind_label(kind: &str) -> &'static str {
     match kind {
         "RICEVUTA_DIFFORME" => "Ricevuta difforme da quanto richiesto",
+        "RICEVUTA_NON_CONFORME" => "Ricevuta non conforme allo schema",
         "DOPPIO_PAGAMENTO" => "Doppio pagamento",
         "DOVUTO_SCONOSCIUTO" => "Ricevuta di un dovuto sconosciuto",
         "DOVUTO_ANNULLATO" => "Ricevuta di un dovuto annullato",
@@ -151,6 +157,18 @@ fn resolution_label(resolution: Option<&str>) -> &'static str {
     match resolution {
         Some("accepted") => "Ricevuta accettata",
         _ => "Archiviata",
+    }
+}
+
+/// A deviation from the schema as an operator reads it; the field keeps the contract's name.
+pub fn shape_it(issue: &ShapeIssue) -> String {
+    let field = &issue.field;
+    match &issue.problem {
+        ShapeProblem::Missing => format!("{field}: campo mancante"),
+        ShapeProblem::Invalid(value) => format!("{field}: valore non valido «{value}»"),
+        ShapeProblem::TooLong { max } => format!("{field}: più lungo di {max} caratteri, conservato troncato"),
+        ShapeProblem::Ignored => format!("{field}: in eccesso, non registrato (resta nel messaggio ricevuto)"),
+        ShapeProblem::SumDiffers => format!("{field}: diverso dalla somma dei versamenti"),
     }
 }
 
