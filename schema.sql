@@ -281,7 +281,7 @@ CREATE TABLE reporting_flow (
     id                   INTEGER PRIMARY KEY,
     org_id               INTEGER NOT NULL REFERENCES org(id),
     iuf                  TEXT NOT NULL,    -- identificativoFlusso
-    revision             INTEGER NOT NULL DEFAULT 1,  -- FdR REST revision; 1 for the SOAP interface
+    revision             INTEGER NOT NULL DEFAULT 1,  -- FdR REST revision; SOAP versions numbered as they arrive
     psp_id               TEXT NOT NULL,
     psp_name             TEXT,
     flow_date            TEXT,             -- dataOraFlusso
@@ -295,8 +295,12 @@ CREATE TABLE reporting_flow (
     source               TEXT NOT NULL CHECK (source IN ('REST', 'SOAP')),
     document             TEXT,             -- the FlussoRiversamento XML (SOAP) or JSON (REST) as received
     fetched_at           TEXT NOT NULL,
+    -- The version that replaced this one (same IUF and PSP, later dataOraFlusso or revision): only
+    -- the version with no replacement counts (version 16).
+    superseded_by        INTEGER REFERENCES reporting_flow(id),
     UNIQUE (org_id, iuf, revision, psp_id)
 );
+CREATE INDEX reporting_flow_versions ON reporting_flow (org_id, iuf, psp_id);
 
 -- One reported transfer of a flow.
 CREATE TABLE reporting_payment (

@@ -35,12 +35,12 @@ pub fn run(config: &Config, db: &Db, cmd: ReportingCommand) -> Result<(), CliErr
                 println!(
                     "{}",
                     serde_json::json!({ "listed": summary.listed, "stored": summary.stored, "rejected": summary.rejected,
-                        "already_stored": summary.already_stored, "failures": failures })
+                        "already_stored": summary.already_stored, "replaced": summary.replaced, "failures": failures })
                 );
             } else {
                 println!(
-                    "reporting flows: {} listed, {} stored, {} rejected, {} already stored",
-                    summary.listed, summary.stored, summary.rejected, summary.already_stored
+                    "reporting flows: {} listed, {} stored, {} rejected, {} already stored, {} earlier versions replaced",
+                    summary.listed, summary.stored, summary.rejected, summary.already_stored, summary.replaced
                 );
                 for (org, reason) in &summary.failures {
                     eprintln!("error: org {org}: {reason}");

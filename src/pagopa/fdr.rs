@@ -12,7 +12,7 @@ use base64::Engine as _;
 
 use crate::clock::Now;
 use crate::domain::Cents;
-use crate::services::payments::reporting::{self, FlowInput, FlowSource};
+use crate::services::payments::reporting::{self, FlowInput, FlowSource, ListedFlow, Stored};
 use crate::soap::{self, Element, XmlWriter};
 use crate::store::Db;
 use crate::store::reporting::ReportingPaymentRecord;
@@ -71,8 +71,23 @@ pub struct FetchSummary {
     pub stored: usize,
     pub rejected: usize,
     pub already_stored: usize,
+    /// Earlier versions of flows that a corrected version replaced.
+    pub replaced: usize,
     /// Orgs whose list could not be fetched by either interface, with the reason.
     pub failures: Vec<(String, String)>,
+}
+
+impl FetchSummary {
+    fn count(&mut self, stored: Stored) {
+        match stored {
+            Stored::Accepted { replaced } => {
+                self.stored += 1;
+                self.replaced += replaced;
+            }
+            Stored::Refused => self.rejected += 1,
+            Stored::Known => self.already_stored += 1,
+        }
+    }
 }
 
 fn agent() -> ureq::Agent {
@@ -148,12 +163,11 @@ fn fetch_rest(
             let revision = item.get("revision").and_then(|v| v.as_i64()).unwrap_or(1);
             let psp = item.get("pspId").and_then(|v| v.as_str()).map(str::to_owned).or_else(|| psp_of_iuf(&iuf));
             let Some(psp) = psp else {
+                let listed = ListedFlow { iuf: &iuf, revision, psp_id: "?", flow_date: None };
                 reporting::reject_flow(
                     db,
                     fiscal_code,
-                    &iuf,
-                    revision,
-                    "?",
+                    &listed,
                     FlowSource::Rest,
                     "no PSP id in the list or the IUF",
                     None,
@@ -173,22 +187,13 @@ fn fetch_rest(
                     reporting::store_flow(db, fiscal_code, &input, FlowSource::Rest, &document, now)?
                 }
                 Err(FdrError::Answer { reason, .. }) => {
-                    reporting::reject_flow(
-                        db,
-                        fiscal_code,
-                        &iuf,
-                        revision,
-                        &psp,
-                        FlowSource::Rest,
-                        &reason,
-                        None,
-                        now,
-                    )?;
-                    false
+                    let listed = ListedFlow { iuf: &iuf, revision, psp_id: &psp, flow_date: None };
+                    reporting::reject_flow(db, fiscal_code, &listed, FlowSource::Rest, &reason, None, now)?;
+                    Stored::Refused
                 }
                 Err(other) => return Err(other),
             };
-            if stored { summary.stored += 1 } else { summary.rejected += 1 }
+            summary.count(stored);
         }
         let total_pages = list.pointer("/metadata/totPage").and_then(|v| v.as_i64()).unwrap_or(1);
         if items.is_empty() || page >= total_pages {
@@ -327,7 +332,9 @@ fn fetch_soap(
     for entry in elenco.children_named("idRendicontazione") {
         summary.listed += 1;
         let iuf = entry.child_text("identificativoFlusso").unwrap_or_default().to_owned();
-        if reporting::is_stored(db, fiscal_code, &iuf, 1, None)? {
+        // A corrected flow keeps its IUF and comes with a later dataOraFlusso.
+        let listed_date = entry.child_text("dataOraFlusso").filter(|d| !d.is_empty()).map(str::to_owned);
+        if reporting::is_version_stored(db, fiscal_code, &iuf, listed_date.as_deref())? {
             summary.already_stored += 1;
             continue;
         }
@@ -337,21 +344,13 @@ fn fetch_soap(
             &node_for_pa_request(client, "nodoChiediFlussoRendicontazione", fiscal_code, Some(&iuf)),
         )?;
         let psp_guess = psp_of_iuf(&iuf).unwrap_or_else(|| "?".to_owned());
+        let listed = ListedFlow { iuf: &iuf, revision: 1, psp_id: &psp_guess, flow_date: listed_date.as_deref() };
         let encoded: String = flow.child_text("xmlRendicontazione").unwrap_or_default().split_whitespace().collect();
         let xml = match base64::engine::general_purpose::STANDARD.decode(encoded.as_bytes()) {
             Ok(bytes) => bytes,
             Err(_) => {
-                reporting::reject_flow(
-                    db,
-                    fiscal_code,
-                    &iuf,
-                    1,
-                    &psp_guess,
-                    FlowSource::Soap,
-                    "xmlRendicontazione is not base64",
-                    None,
-                    now,
-                )?;
+                let reason = "xmlRendicontazione is not base64";
+                reporting::reject_flow(db, fiscal_code, &listed, FlowSource::Soap, reason, None, now)?;
                 summary.rejected += 1;
                 continue;
             }
@@ -363,21 +362,11 @@ fn fetch_soap(
                 reporting::store_flow(db, fiscal_code, &input, FlowSource::Soap, &document, now)?
             }
             Err(reason) => {
-                reporting::reject_flow(
-                    db,
-                    fiscal_code,
-                    &iuf,
-                    1,
-                    &psp_guess,
-                    FlowSource::Soap,
-                    &reason,
-                    Some(&document),
-                    now,
-                )?;
-                false
+                reporting::reject_flow(db, fiscal_code, &listed, FlowSource::Soap, &reason, Some(&document), now)?;
+                Stored::Refused
             }
         };
-        if stored { summary.stored += 1 } else { summary.rejected += 1 }
+        summary.count(stored);
     }
     Ok(())
 }

@@ -10,7 +10,7 @@ use rusqlite::TransactionBehavior;
 use super::{Conn, StoreError};
 
 /// The schema version this binary writes.
-pub const SCHEMA_VERSION: i64 = 15;
+pub const SCHEMA_VERSION: i64 = 16;
 
 /// The current schema, for new databases.
 const SCHEMA: &str = include_str!("../../schema.sql");
@@ -31,6 +31,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0013_live_identifiers_on_debt.sql"),
     include_str!("migrations/0014_anomalies.sql"),
     include_str!("migrations/0015_job_lease.sql"),
+    include_str!("migrations/0016_flow_versions.sql"),
 ];
 
 /// The schema as version 1 shipped it, kept so a test can check that upgrading gives exactly

@@ -2,6 +2,8 @@
 //!
 //! [`ReportingFlowState`] lives here, beside the record, and not in `domain`: a flow never moves
 //! once stored, so the state is only the verdict `services::payments::reporting` reached when it fetched it.
+//! A flow's versions (same IUF and PSP) are rows of their own; `superseded_by` links an earlier
+//! version to the one that replaced it.
 
 use rusqlite::{named_params, params};
 
@@ -69,7 +71,19 @@ pub struct ReportingFlowRecord {
     pub source: String,
     pub document: Option<String>,
     pub fetched_at: String,
+    /// The version that replaced this one, if any.
+    pub superseded_by: Option<i64>,
     pub payments: Vec<ReportingPaymentRecord>,
+}
+
+/// One stored version of a flow (IUF and PSP), as [`list_versions`] gives it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FlowVersion {
+    pub id: i64,
+    pub revision: i64,
+    pub flow_date: Option<String>,
+    pub state: ReportingFlowState,
+    pub superseded_by: Option<i64>,
 }
 
 /// Whether (IUF, revision, PSP) is stored for the org. `psp_id` `None` matches any PSP (the SOAP
@@ -86,6 +100,43 @@ pub fn flow_exists(
             "SELECT 1 FROM reporting_flow WHERE org_id = ?1 AND iuf = ?2 AND revision = ?3 AND (?4 IS NULL OR psp_id = ?4)",
         )?
         .exists(params![org_id, iuf, revision, psp_id])?)
+}
+
+/// Whether a version of `iuf` dated `flow_date` is stored for the org (the SOAP list names a flow
+/// by IUF and dataOraFlusso; a version of the same IUF with another date is another version).
+pub fn flow_version_exists(conn: &Conn, org_id: i64, iuf: &str, flow_date: &str) -> Result<bool, StoreError> {
+    Ok(conn
+        .sqlite()
+        .prepare_cached("SELECT 1 FROM reporting_flow WHERE org_id = ?1 AND iuf = ?2 AND flow_date = ?3")?
+        .exists(params![org_id, iuf, flow_date])?)
+}
+
+/// The stored versions of (IUF, PSP) for the org, in the order they were stored.
+pub fn list_versions(conn: &Conn, org_id: i64, iuf: &str, psp_id: &str) -> Result<Vec<FlowVersion>, StoreError> {
+    let mut stmt = conn.sqlite().prepare_cached(
+        "SELECT id, revision, flow_date, state, superseded_by FROM reporting_flow \
+         WHERE org_id = ?1 AND iuf = ?2 AND psp_id = ?3 ORDER BY id",
+    )?;
+    let rows = stmt
+        .query_map(params![org_id, iuf, psp_id], |row| {
+            Ok(FlowVersion {
+                id: row.get(0)?,
+                revision: row.get(1)?,
+                flow_date: row.get(2)?,
+                state: row.get(3)?,
+                superseded_by: row.get(4)?,
+            })
+        })?
+        .collect::<Result<_, _>>()?;
+    Ok(rows)
+}
+
+/// Records which version replaced flow `id` (`None`: it is the current one).
+pub fn update_superseded_by(conn: &Conn, id: i64, by: Option<i64>) -> Result<(), StoreError> {
+    conn.sqlite()
+        .prepare_cached("UPDATE reporting_flow SET superseded_by = ?2 WHERE id = ?1")?
+        .execute(params![id, by])?;
+    Ok(())
 }
 
 /// Inserts a flow with its rows; returns its id.
@@ -128,7 +179,8 @@ pub fn insert_flow(conn: &Conn, f: &ReportingFlowRecord, now: &str) -> Result<i6
 pub fn list_flows(conn: &Conn, org_id: i64) -> Result<Vec<ReportingFlowRecord>, StoreError> {
     let mut stmt = conn.sqlite().prepare_cached(
         "SELECT id, org_id, iuf, revision, psp_id, psp_name, flow_date, settlement_id, settlement_date, total_payments, \
-         total_amount_cents, state, reject_reason, source, fetched_at FROM reporting_flow WHERE org_id = ?1 ORDER BY id DESC",
+         total_amount_cents, state, reject_reason, source, fetched_at, superseded_by FROM reporting_flow WHERE org_id = ?1 \
+         ORDER BY id DESC",
     )?;
     let rows = stmt
         .query_map([org_id], |row| {
@@ -148,6 +200,7 @@ pub fn list_flows(conn: &Conn, org_id: i64) -> Result<Vec<ReportingFlowRecord>, 
                 reject_reason: row.get(12)?,
                 source: row.get(13)?,
                 fetched_at: row.get(14)?,
+                superseded_by: row.get(15)?,
                 ..Default::default()
             })
         })?

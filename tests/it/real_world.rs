@@ -29,6 +29,7 @@ struct Debt {
 }
 
 /// The fixture with its placeholders filled for `debt` and receipt id `token`.
+#[allow(clippy::disallowed_methods, reason = "the Node's dates are today's, as the real Node's")]
 fn filled(name: &str, debt: &Debt, token: &str) -> String {
     let amount = format!("{}.{:02}", debt.cents / 100, debt.cents % 100);
     let today = jiff::Zoned::now().date();
@@ -263,4 +264,126 @@ fn a_receipt_missing_almost_everything_is_stored_and_flagged() {
     let anonymous = body.replace(&format!("<idBrokerPA>{BROKER}</idBrokerPA>"), "");
     assert_eq!(fault(&call(&server, Some("paSendRTV2"), &anonymous)).as_deref(), Some("PAA_SINTASSI_XSD"));
     drop(server);
+}
+
+fn fdr_fixture(name: &str) -> String {
+    let path = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/fixtures/real-world/fdr")).join(name);
+    std::fs::read_to_string(&path).unwrap_or_else(|err| panic!("{}: {err}", path.display()))
+}
+
+/// A Node whose FdR REST API is down and whose nodeForPa lists and serves one flow: the
+/// FlussoRiversamento currently in `serving`, with the Node's own answers (GPD's mock).
+fn node_serving(serving: std::sync::Arc<std::sync::Mutex<String>>) -> String {
+    use std::io::{BufRead, BufReader, Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { continue };
+            let mut reader = BufReader::new(stream.try_clone().unwrap());
+            let mut request_line = String::new();
+            reader.read_line(&mut request_line).unwrap();
+            let (mut length, mut action) = (0usize, String::new());
+            loop {
+                let mut line = String::new();
+                reader.read_line(&mut line).unwrap();
+                if line.trim().is_empty() {
+                    break;
+                }
+                let lower = line.to_ascii_lowercase();
+                if let Some(v) = lower.strip_prefix("content-length:") {
+                    length = v.trim().parse().unwrap();
+                }
+                if lower.starts_with("soapaction:") {
+                    action = line["soapaction:".len()..].trim().trim_matches('"').to_owned();
+                }
+            }
+            let mut body = vec![0; length];
+            reader.read_exact(&mut body).unwrap();
+            let flow = serving.lock().unwrap().clone();
+            let doc = mypay::testing::soap::parse_document(flow.as_bytes()).unwrap();
+            let iuf = doc.child_text("identificativoFlusso").unwrap().to_owned();
+            let date = doc.child_text("dataOraFlusso").unwrap().to_owned();
+            let (status, answer) = match action.as_str() {
+                "nodoChiediElencoFlussiRendicontazione" => (
+                    200,
+                    fdr_fixture("gpdmock_nodoChiediElencoFlussiRendicontazioneRisposta.xml")
+                        .replace("@@IUF@@", &iuf)
+                        .replace("@@DATAORA@@", &date),
+                ),
+                "nodoChiediFlussoRendicontazione" => {
+                    use base64::Engine as _;
+                    let encoded = base64::engine::general_purpose::STANDARD.encode(flow.as_bytes());
+                    (
+                        200,
+                        fdr_fixture("gpdmock_nodoChiediFlussoRendicontazioneRisposta.xml")
+                            .replace("@@XML_B64@@", &encoded),
+                    )
+                }
+                _ => (404, "{}".to_owned()),
+            };
+            let _ = write!(
+                stream,
+                "HTTP/1.1 {status} X\r\nContent-Type: text/xml\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{answer}",
+                answer.len()
+            );
+        }
+    });
+    format!("http://{addr}")
+}
+
+/// (dataOraFlusso, total, superseded) of every stored version of the flow, in arrival order.
+fn flow_versions(dir: &Path) -> Vec<(String, i64, bool)> {
+    let conn = rusqlite::Connection::open(dir.join("mypay.db")).unwrap();
+    let mut stmt = conn
+        .prepare("SELECT flow_date, total_amount_cents, superseded_by IS NOT NULL FROM reporting_flow ORDER BY id")
+        .unwrap();
+    stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?))).unwrap().collect::<Result<_, _>>().unwrap()
+}
+
+/// pagoPA's "sovrascrittura": the same flow id with a later dataOraFlusso replaces the earlier
+/// version, whichever arrives first; the earlier one is kept, superseded.
+#[test]
+fn a_corrected_reporting_flow_supersedes_the_earlier_one_in_either_order() {
+    let original = fdr_fixture("sanp_doc_FlussoRiversamento.xml").replace("@@CF@@", ORG);
+    let corrected = fdr_fixture("sanp_doc_FlussoRiversamento_sovrascrittura.xml").replace("@@CF@@", ORG);
+    for (first, second, label) in [(&original, &corrected, "in order"), (&corrected, &original, "late original")] {
+        let (tmp, dir) = data_dir();
+        let _server = Server::start(&dir, &["demo"]);
+        let serving = std::sync::Arc::new(std::sync::Mutex::new(first.clone()));
+        let node = node_serving(serving.clone());
+        let config = tmp.path().join("fetch.toml");
+        std::fs::write(
+            &config,
+            format!("version = 1\n[station]\nbroker_id = \"{BROKER}\"\nstation_id = \"{STATION}\"\n[node]\nbase_url = \"{node}\"\n"),
+        )
+        .unwrap();
+        let fetch = || {
+            let out = crate::support::run(
+                &dir,
+                &["--config", config.to_str().unwrap(), "reporting", "fetch", "--json"],
+                None,
+            );
+            assert!(out.status.success(), "{label}: {}", crate::support::stderr(&out));
+            serde_json::from_str::<serde_json::Value>(&crate::support::stdout(&out)).unwrap()
+        };
+        let summary = fetch();
+        assert_eq!(
+            (summary["stored"].as_i64(), summary["replaced"].as_i64()),
+            (Some(1), Some(0)),
+            "{label}: {summary}"
+        );
+        assert_eq!(fetch()["already_stored"], 1, "{label}: the same version again is known");
+        *serving.lock().unwrap() = second.clone();
+        let summary = fetch();
+        assert_eq!(
+            (summary["stored"].as_i64(), summary["replaced"].as_i64()),
+            (Some(1), Some(1)),
+            "{label}: {summary}"
+        );
+        let early = ("2021-11-22T00:37:32".to_owned(), 123_456, true);
+        let late = ("2021-11-22T14:00:00".to_owned(), 123_450, false);
+        let expected = if label == "in order" { vec![early, late] } else { vec![late, early] };
+        assert_eq!(flow_versions(&dir), expected, "{label}");
+    }
 }

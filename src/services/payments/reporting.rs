@@ -1,6 +1,13 @@
 //! Storing reporting flows (FdR): each flow is checked (receiver, row count, total) and stored
 //! with its rows, or recorded as rejected with the reason. Fetching the same flow twice changes
 //! nothing. The network side is `pagopa::fdr`.
+//!
+//! Versions: a PSP corrects a flow by sending it again with the same identificativoFlusso and a
+//! later dataOraFlusso (pagoPA's "sovrascrittura"; over FdR REST, a later revision). Each version
+//! is stored; the current one is the accepted version with the latest (dataOraFlusso, revision),
+//! whatever the order they arrived in, and every other accepted version points at it
+//! (`superseded_by`). A refused version replaces nothing. SOAP versions, which have no revision of
+//! their own, are numbered in the order they arrive.
 
 use serde_json::json;
 
@@ -39,6 +46,27 @@ pub struct FlowInput {
     pub declared_count: i64,
     pub declared_total: Cents,
     pub payments: Vec<ReportingPaymentRecord>,
+}
+
+/// What storing a flow did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stored {
+    /// Checked and stored with its rows; `replaced` earlier versions now point at the current one.
+    Accepted { replaced: usize },
+    /// Kept without rows, with the reason.
+    Refused,
+    /// This version was stored already: nothing changed.
+    Known,
+}
+
+/// Whether the SOAP list's flow `iuf` dated `flow_date` is stored already for the org (without a
+/// date, whether any version of it is).
+pub fn is_version_stored(db: &Db, fiscal_code: &str, iuf: &str, flow_date: Option<&str>) -> Result<bool, StoreError> {
+    db.read(|conn| match (orgs::find_org_by_fiscal_code(conn, fiscal_code)?, flow_date) {
+        (Some(org), Some(date)) => reporting::flow_version_exists(conn, org.id, iuf, date),
+        (Some(org), None) => reporting::flow_exists(conn, org.id, iuf, 1, None),
+        (None, _) => Ok(false),
+    })
 }
 
 /// Whether the flow is stored already for the org with `fiscal_code`.
@@ -89,8 +117,9 @@ pub fn orgs_to_fetch(db: &Db) -> Result<Vec<crate::store::orgs::OrgRecord>, Stor
     Ok(db.read(orgs::list_orgs)?.into_iter().filter(|o| o.state.is_registered_with_pagopa()).collect())
 }
 
-/// Checks and stores a flow for the org with `fiscal_code`; returns whether it was accepted (a
-/// rejected flow is stored too, without rows). A flow already stored is left alone.
+/// Checks and stores a flow for the org with `fiscal_code` (a rejected flow is stored too,
+/// without rows); a version already stored is left alone. Storing an accepted version decides
+/// again which version of the flow is current.
 pub fn store_flow(
     db: &Db,
     fiscal_code: &str,
@@ -98,19 +127,20 @@ pub fn store_flow(
     source: FlowSource,
     document: &str,
     now: Now,
-) -> Result<bool, StoreError> {
+) -> Result<Stored, StoreError> {
     let reason = check(input, fiscal_code);
     db.write(|tx| {
         let Some(org) = orgs::find_org_by_fiscal_code(tx, fiscal_code)? else {
-            return Ok(false);
+            return Ok(Stored::Refused);
         };
-        if reporting::flow_exists(tx, org.id, &input.iuf, input.revision, Some(&input.psp_id))? {
-            return Ok(reason.is_none());
-        }
+        let version = Version { iuf: &input.iuf, psp_id: &input.psp_id, revision: input.revision, flow_date: input.flow_date.as_deref() };
+        let Some(revision) = place(tx, org.id, &version, source)? else {
+            return Ok(Stored::Known);
+        };
         let record = ReportingFlowRecord {
             org_id: org.id,
             iuf: input.iuf.clone(),
-            revision: input.revision,
+            revision,
             psp_id: input.psp_id.clone(),
             psp_name: input.psp_name.clone(),
             flow_date: input.flow_date.clone(),
@@ -127,18 +157,78 @@ pub fn store_flow(
         };
         reporting::insert_flow(tx, &record, &now.iso())?;
         journal(tx, org.id, &record, now)?;
-        Ok(reason.is_none())
+        if reason.is_some() {
+            return Ok(Stored::Refused);
+        }
+        let replaced = elect_current(tx, org.id, &input.iuf, &input.psp_id)?;
+        if replaced > 0 {
+            tracing::info!(iuf = %input.iuf, psp = %input.psp_id, replaced, "reporting flow corrected: earlier versions superseded");
+        }
+        Ok(Stored::Accepted { replaced })
     })
 }
 
+/// The identity of one version of a flow as it arrives.
+struct Version<'a> {
+    iuf: &'a str,
+    psp_id: &'a str,
+    revision: i64,
+    flow_date: Option<&'a str>,
+}
+
+/// The revision a new version is stored under, or `None` when this version is stored already.
+/// REST versions carry their revision; a SOAP version is the same as a stored one when their
+/// dates are, and otherwise takes the next number.
+fn place(tx: &crate::store::Conn, org_id: i64, v: &Version<'_>, source: FlowSource) -> Result<Option<i64>, StoreError> {
+    let versions = reporting::list_versions(tx, org_id, v.iuf, v.psp_id)?;
+    match source {
+        FlowSource::Rest => Ok((!versions.iter().any(|s| s.revision == v.revision)).then_some(v.revision)),
+        FlowSource::Soap => {
+            if versions.iter().any(|s| s.flow_date.as_deref() == v.flow_date) {
+                return Ok(None);
+            }
+            Ok(Some(versions.iter().map(|s| s.revision).max().map_or(1, |max| max + 1)))
+        }
+    }
+}
+
+/// Makes the accepted version with the latest (dataOraFlusso, revision) current and points every
+/// other accepted version at it; returns how many versions became superseded by this call.
+fn elect_current(tx: &crate::store::Conn, org_id: i64, iuf: &str, psp_id: &str) -> Result<usize, StoreError> {
+    let versions = reporting::list_versions(tx, org_id, iuf, psp_id)?;
+    let accepted: Vec<_> = versions.iter().filter(|v| v.state == ReportingFlowState::Acquired).collect();
+    let Some(current) = accepted.iter().max_by(|a, b| (&a.flow_date, a.revision).cmp(&(&b.flow_date, b.revision)))
+    else {
+        return Ok(0);
+    };
+    let mut newly = 0;
+    for v in &accepted {
+        let by = (v.id != current.id).then_some(current.id);
+        if v.superseded_by != by {
+            if v.superseded_by.is_none() {
+                newly += 1;
+            }
+            reporting::update_superseded_by(tx, v.id, by)?;
+        }
+    }
+    Ok(newly)
+}
+
+/// A flow as a list names it, before it is read.
+#[derive(Debug, Clone, Copy)]
+pub struct ListedFlow<'a> {
+    pub iuf: &'a str,
+    pub revision: i64,
+    pub psp_id: &'a str,
+    /// dataOraFlusso, when the list gives it (the SOAP list does).
+    pub flow_date: Option<&'a str>,
+}
+
 /// Records a flow that could not even be read, with the reason.
-#[expect(clippy::too_many_arguments, reason = "every field of a rejected flow's record")]
 pub fn reject_flow(
     db: &Db,
     fiscal_code: &str,
-    iuf: &str,
-    revision: i64,
-    psp_id: &str,
+    listed: &ListedFlow<'_>,
     source: FlowSource,
     reason: &str,
     document: Option<&str>,
@@ -148,14 +238,17 @@ pub fn reject_flow(
         let Some(org) = orgs::find_org_by_fiscal_code(tx, fiscal_code)? else {
             return Ok(());
         };
-        if reporting::flow_exists(tx, org.id, iuf, revision, Some(psp_id))? {
+        let version =
+            Version { iuf: listed.iuf, psp_id: listed.psp_id, revision: listed.revision, flow_date: listed.flow_date };
+        let Some(revision) = place(tx, org.id, &version, source)? else {
             return Ok(());
-        }
+        };
         let record = ReportingFlowRecord {
             org_id: org.id,
-            iuf: iuf.to_owned(),
+            iuf: listed.iuf.to_owned(),
             revision,
-            psp_id: psp_id.to_owned(),
+            flow_date: listed.flow_date.map(str::to_owned),
+            psp_id: listed.psp_id.to_owned(),
             state: ReportingFlowState::Refused,
             reject_reason: Some(reason.to_owned()),
             source: source.code().to_owned(),
@@ -233,8 +326,11 @@ mod tests {
     #[test]
     fn a_flow_is_stored_once() {
         let (_dir, db) = db_with_org();
-        assert!(store_flow(&db, "01234567897", &flow(), FlowSource::Rest, "{}", now()).unwrap());
-        assert!(store_flow(&db, "01234567897", &flow(), FlowSource::Rest, "{}", now()).unwrap());
+        assert_eq!(
+            store_flow(&db, "01234567897", &flow(), FlowSource::Rest, "{}", now()).unwrap(),
+            Stored::Accepted { replaced: 0 }
+        );
+        assert_eq!(store_flow(&db, "01234567897", &flow(), FlowSource::Rest, "{}", now()).unwrap(), Stored::Known);
         let flows = db.read(|c| reporting::list_flows(c, 1)).unwrap();
         assert_eq!(flows.len(), 1);
         assert_eq!(flows[0].state, ReportingFlowState::Acquired);
@@ -247,15 +343,97 @@ mod tests {
         let (_dir, db) = db_with_org();
         let mut wrong_total = flow();
         wrong_total.declared_total = Cents::new(3051);
-        assert!(!store_flow(&db, "01234567897", &wrong_total, FlowSource::Soap, "<x/>", now()).unwrap());
+        assert_eq!(
+            store_flow(&db, "01234567897", &wrong_total, FlowSource::Soap, "<x/>", now()).unwrap(),
+            Stored::Refused
+        );
         let mut wrong_count = flow();
         wrong_count.iuf = "2026-11-30BCITITMM-0002".to_owned();
         wrong_count.declared_count = 3;
-        assert!(!store_flow(&db, "01234567897", &wrong_count, FlowSource::Soap, "<x/>", now()).unwrap());
+        assert_eq!(
+            store_flow(&db, "01234567897", &wrong_count, FlowSource::Soap, "<x/>", now()).unwrap(),
+            Stored::Refused
+        );
         let flows = db.read(|c| reporting::list_flows(c, 1)).unwrap();
         assert_eq!(flows.len(), 2);
         assert_eq!(flows[1].reject_reason.as_deref(), Some("declares a total of 30.51 but its payments sum to 30.50"));
         assert_eq!(flows[0].reject_reason.as_deref(), Some("declares 3 payments but has 2"));
         assert_eq!(db.read(|c| reporting::count_flow_payments(c, flows[0].id)).unwrap(), 0);
+    }
+
+    /// The flow corrected by its PSP: same IUF, a later dataOraFlusso, another amount.
+    fn versions() -> (FlowInput, FlowInput) {
+        let mut first = flow();
+        first.flow_date = Some("2026-11-30T18:00:00".to_owned());
+        let mut corrected = flow();
+        corrected.flow_date = Some("2026-11-30T21:00:00".to_owned());
+        corrected.payments[1].amount_cents = Cents::new(1990);
+        corrected.declared_total = Cents::new(3040);
+        (first, corrected)
+    }
+
+    /// (revision, flow date, superseded) of each stored version, in the order they were stored.
+    fn stored_versions(db: &Db) -> Vec<(i64, Option<String>, bool)> {
+        let mut flows = db.read(|c| reporting::list_flows(c, 1)).unwrap();
+        flows.reverse();
+        flows.into_iter().map(|f| (f.revision, f.flow_date, f.superseded_by.is_some())).collect()
+    }
+
+    #[test]
+    fn a_corrected_flow_supersedes_the_earlier_version_over_soap() {
+        let (_dir, db) = db_with_org();
+        let (first, corrected) = versions();
+        let fc = "01234567897";
+        assert_eq!(
+            store_flow(&db, fc, &first, FlowSource::Soap, "<a/>", now()).unwrap(),
+            Stored::Accepted { replaced: 0 }
+        );
+        assert!(is_version_stored(&db, fc, &first.iuf, first.flow_date.as_deref()).unwrap());
+        assert!(!is_version_stored(&db, fc, &corrected.iuf, corrected.flow_date.as_deref()).unwrap());
+        assert_eq!(
+            store_flow(&db, fc, &corrected, FlowSource::Soap, "<b/>", now()).unwrap(),
+            Stored::Accepted { replaced: 1 }
+        );
+        assert_eq!(stored_versions(&db), [(1, first.flow_date.clone(), true), (2, corrected.flow_date.clone(), false)]);
+        // Fetched again, either version is known.
+        assert_eq!(store_flow(&db, fc, &first, FlowSource::Soap, "<a/>", now()).unwrap(), Stored::Known);
+        assert_eq!(store_flow(&db, fc, &corrected, FlowSource::Soap, "<b/>", now()).unwrap(), Stored::Known);
+    }
+
+    #[test]
+    fn an_earlier_version_arriving_late_is_stored_as_superseded() {
+        let (_dir, db) = db_with_org();
+        let (first, corrected) = versions();
+        let fc = "01234567897";
+        assert_eq!(
+            store_flow(&db, fc, &corrected, FlowSource::Soap, "<b/>", now()).unwrap(),
+            Stored::Accepted { replaced: 0 }
+        );
+        assert_eq!(
+            store_flow(&db, fc, &first, FlowSource::Soap, "<a/>", now()).unwrap(),
+            Stored::Accepted { replaced: 1 }
+        );
+        assert_eq!(stored_versions(&db), [(1, corrected.flow_date.clone(), false), (2, first.flow_date.clone(), true)]);
+    }
+
+    #[test]
+    fn a_later_rest_revision_supersedes_and_a_refused_one_replaces_nothing() {
+        let (_dir, db) = db_with_org();
+        let fc = "01234567897";
+        let mut second = flow();
+        second.revision = 2;
+        assert_eq!(
+            store_flow(&db, fc, &second, FlowSource::Rest, "{}", now()).unwrap(),
+            Stored::Accepted { replaced: 0 }
+        );
+        assert_eq!(
+            store_flow(&db, fc, &flow(), FlowSource::Rest, "{}", now()).unwrap(),
+            Stored::Accepted { replaced: 1 }
+        );
+        let mut third = flow();
+        third.revision = 3;
+        third.declared_total = Cents::new(1);
+        assert_eq!(store_flow(&db, fc, &third, FlowSource::Rest, "{}", now()).unwrap(), Stored::Refused);
+        assert_eq!(stored_versions(&db), [(2, None, false), (1, None, true), (3, None, false)]);
     }
 }
