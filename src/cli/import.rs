@@ -28,7 +28,7 @@ use crate::store::imports::ImportRecord;
 #[derive(Debug, Args)]
 pub struct ImportArgs {
     /// The flow: <IPA>-<IUF>-<version>.zip (version 1_0 .. 1_4).
-    #[arg(required_unless_present_any = ["status", "list"])]
+    #[arg(required_unless_present_any = ["status", "list", "resume"])]
     pub file: Option<PathBuf>,
     /// The org (IPA code) the flow belongs to.
     #[arg(long)]
@@ -50,6 +50,10 @@ pub struct ImportArgs {
     /// List the org's imports, newest first.
     #[arg(long, conflicts_with = "file")]
     pub list: bool,
+    /// Without a running server, finish the org's imports that a stopped process left unfinished
+    /// (each resumes from its last applied chunk).
+    #[arg(long, conflicts_with_all = ["file", "list", "status"])]
+    pub resume: bool,
     #[arg(long)]
     pub json: bool,
 }
@@ -98,6 +102,9 @@ pub fn run(config: &Config, db: &Db, args: ImportArgs) -> Result<(), CliError> {
             }
         }
         return Ok(());
+    }
+    if args.resume {
+        return resume(config, db, &args);
     }
     let Some(path) = args.file else {
         return Err(CliError::Usage("a file to import is required".to_owned()));
@@ -161,6 +168,50 @@ pub fn run(config: &Config, db: &Db, args: ImportArgs) -> Result<(), CliError> {
     }
     let import = imports::get_import(db, &args.org, id)?;
     print(data_dir, &import, args.json)
+}
+
+/// `--resume`: queues again the import jobs whose process stopped, and runs the org's unfinished
+/// imports here, each from its cursor.
+fn resume(config: &Config, db: &Db, args: &ImportArgs) -> Result<(), CliError> {
+    let data_dir = &config.data_dir;
+    if server_running(data_dir) {
+        return Err(CliError::Usage(
+            "a server runs on this data directory: it resumes unfinished imports itself".to_owned(),
+        ));
+    }
+    let limits = Limits::from_config(config);
+    let settings = JobSettings {
+        data_dir: data_dir.clone(),
+        max_uncompressed_bytes: limits.max_uncompressed_bytes,
+        station_id: config.station.station_id.clone(),
+    };
+    let handlers = background::handlers(&settings);
+    jobs::requeue_orphans(db, &handlers, false)?;
+    let mut resumed = Vec::new();
+    for import in imports::list_imports(db, &args.org, 1000, 0)? {
+        if import.state.is_final() {
+            continue;
+        }
+        let now = Now::read();
+        let Some(job_id) = jobs::find_queued(db, &Job::Import { import_id: import.id })? else { continue };
+        let Some(job) = jobs::claim(db, job_id, now)? else { continue };
+        let outcome = jobs::run_claimed(db, &handlers, &job, &|| false, &mut |_| {})?;
+        if let jobs::Outcome::Failed(err) | jobs::Outcome::Requeued(err) = &outcome {
+            return Err(CliError::System(format!("import {} did not run: {err}", import.id)));
+        }
+        resumed.push(imports::get_import(db, &args.org, import.id)?);
+    }
+    if args.json {
+        let values: Vec<Value> = resumed.iter().map(|i| to_json(data_dir, i)).collect();
+        println!("{}", serde_json::to_string_pretty(&values).map_err(|e| CliError::System(e.to_string()))?);
+    } else if resumed.is_empty() {
+        println!("no unfinished import of {}", args.org);
+    } else {
+        for i in &resumed {
+            println!("import {} {}: {}", i.id, i.file_name, i.state.code());
+        }
+    }
+    Ok(())
 }
 
 fn wait_for(db: &Db, org: &str, id: i64) -> Result<ImportRecord, CliError> {

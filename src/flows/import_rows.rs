@@ -164,20 +164,56 @@ pub(crate) fn syntax(description: &str) -> RowError {
     RowError { code: SYNTAX, description: description.to_owned() }
 }
 
+/// What the read-only pass over a whole file found: it can be applied.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct FileFacts {
+    /// Data rows (non-blank lines after the header).
+    pub rows: u64,
+}
+
+/// Reads the whole file once without applying anything, with every file-level check (ZIP
+/// structure, the CSV's name, header and layout, UTF-8, line lengths and the size limit): a file
+/// that would abort aborts here, before its first row is written.
+pub(crate) fn check_file(upload: &Upload) -> Result<FileFacts, Stop> {
+    with_csv(upload, Arc::new(AtomicU64::new(0)), |lines, _declared| {
+        read_header(lines, upload)?;
+        let mut rows = 0u64;
+        loop {
+            let line_no = lines.line_no + 1;
+            let Some(bytes) = lines.next_line().map_err(|e| read_error(e, upload.limit))? else { break };
+            if bytes.iter().all(|b| b.is_ascii_whitespace()) {
+                continue;
+            }
+            std::str::from_utf8(bytes)
+                .map_err(|_| Stop::File(generic(format!("riga {line_no}: il file CSV non è in UTF-8"))))?;
+            rows += 1;
+        }
+        Ok(FileFacts { rows })
+    })
+}
+
 /// The reader thread's body: reads `upload` and sends what it finds to `out`; waits for the
-/// [`Rules`] after the header. Returns quietly when the transaction thread hangs up.
-pub(crate) fn read(upload: Upload, out: SyncSender<Batch>, rules: Receiver<Arc<Rules>>, read_bytes: Arc<AtomicU64>) {
-    if let Err(stop) = read_all(&upload, &out, &rules, read_bytes) {
+/// [`Rules`] after the header. The first `skip` data rows were applied by an earlier run of the
+/// import: they are only noted as seen (their IUDs), not sent. Returns quietly when the
+/// transaction thread hangs up.
+pub(crate) fn read(
+    upload: Upload,
+    out: SyncSender<Batch>,
+    rules: Receiver<Arc<Rules>>,
+    read_bytes: Arc<AtomicU64>,
+    skip: u64,
+) {
+    if let Err(stop) = read_all(&upload, &out, &rules, read_bytes, skip) {
         let _ = out.send(Batch::Failed(stop));
     }
 }
 
-fn read_all(
+/// Opens the upload's CSV and hands its lines, and the size its ZIP entry declares, to `f`.
+fn with_csv<T>(
     upload: &Upload,
-    out: &SyncSender<Batch>,
-    rules: &Receiver<Arc<Rules>>,
     read_bytes: Arc<AtomicU64>,
-) -> Result<(), Stop> {
+    f: impl FnOnce(&mut LineReader<BufReader<Limited<zip::read::ZipFile<'_, File>>>>, u64) -> Result<T, Stop>,
+) -> Result<T, Stop> {
     let limit = upload.limit;
     let file = File::open(&upload.path)
         .map_err(|err| Stop::Run(RunError::System(format!("cannot open the stored upload: {err}"))))?;
@@ -187,8 +223,12 @@ fn read_all(
         zipfile::find_csv(&mut archive, &upload.base, limit).map_err(|e| Stop::File(zip_error(e)))?;
     let entry = archive.by_index(index).map_err(|err| Stop::File(zip_error(ZipError::Unreadable(err.to_string()))))?;
     let mut lines = LineReader::new(BufReader::with_capacity(256 * 1024, Limited::new(entry, limit, read_bytes)));
+    f(&mut lines, declared)
+}
 
-    let text = match lines.next_line().map_err(|e| read_error(e, limit))? {
+/// Reads the header line: its text (without a byte-order mark) and the layout it binds.
+fn read_header<R: std::io::BufRead>(lines: &mut LineReader<R>, upload: &Upload) -> Result<(String, Layout), Stop> {
+    let text = match lines.next_line().map_err(|e| read_error(e, upload.limit))? {
         None => return Err(Stop::File(generic("il file CSV è vuoto"))),
         Some(bytes) => {
             let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
@@ -205,34 +245,54 @@ fn read_all(
         Stop::File(FileError::new(format!("PAA_IMPORT_FILE_VERSIONE_ERR({})", upload.version.code()), err.to_string()))
     })?;
     drop(header_fields);
-    if out.send(Batch::Header(Box::new(Header { text, layout: layout.clone(), declared }))).is_err() {
-        return Ok(());
-    }
-    let Ok(rules) = rules.recv() else {
-        return Ok(());
-    };
-    let mut preparer = Preparer { layout, rules, seen: SeenIuds::for_csv_of(declared) };
-    let mut batch = Vec::with_capacity(BATCH);
-    loop {
-        let line_no = lines.line_no + 1;
-        let Some(bytes) = lines.next_line().map_err(|e| read_error(e, limit))? else { break };
-        if bytes.iter().all(|b| b.is_ascii_whitespace()) {
-            continue;
-        }
-        let line = std::str::from_utf8(bytes)
-            .map_err(|_| Stop::File(generic(format!("riga {line_no}: il file CSV non è in UTF-8"))))?;
-        batch.push(preparer.prepare(line));
-        if batch.len() == BATCH
-            && out.send(Batch::Rows(std::mem::replace(&mut batch, Vec::with_capacity(BATCH)))).is_err()
-        {
+    Ok((text, layout))
+}
+
+fn read_all(
+    upload: &Upload,
+    out: &SyncSender<Batch>,
+    rules: &Receiver<Arc<Rules>>,
+    read_bytes: Arc<AtomicU64>,
+    skip: u64,
+) -> Result<(), Stop> {
+    let limit = upload.limit;
+    with_csv(upload, read_bytes, |lines, declared| {
+        let (text, layout) = read_header(lines, upload)?;
+        if out.send(Batch::Header(Box::new(Header { text, layout: layout.clone(), declared }))).is_err() {
             return Ok(());
         }
-    }
-    if !batch.is_empty() && out.send(Batch::Rows(batch)).is_err() {
-        return Ok(());
-    }
-    let _ = out.send(Batch::End);
-    Ok(())
+        let Ok(rules) = rules.recv() else {
+            return Ok(());
+        };
+        let mut preparer = Preparer { layout, rules, seen: SeenIuds::for_csv_of(declared) };
+        let mut batch = Vec::with_capacity(BATCH);
+        let mut skipped = 0u64;
+        loop {
+            let line_no = lines.line_no + 1;
+            let Some(bytes) = lines.next_line().map_err(|e| read_error(e, limit))? else { break };
+            if bytes.iter().all(|b| b.is_ascii_whitespace()) {
+                continue;
+            }
+            let line = std::str::from_utf8(bytes)
+                .map_err(|_| Stop::File(generic(format!("riga {line_no}: il file CSV non è in UTF-8"))))?;
+            if skipped < skip {
+                skipped += 1;
+                preparer.note_applied(line);
+                continue;
+            }
+            batch.push(preparer.prepare(line));
+            if batch.len() == BATCH
+                && out.send(Batch::Rows(std::mem::replace(&mut batch, Vec::with_capacity(BATCH)))).is_err()
+            {
+                return Ok(());
+            }
+        }
+        if !batch.is_empty() && out.send(Batch::Rows(batch)).is_err() {
+            return Ok(());
+        }
+        let _ = out.send(Batch::End);
+        Ok(())
+    })
 }
 
 /// Checks lines one after the other.
@@ -245,6 +305,17 @@ struct Preparer {
 }
 
 impl Preparer {
+    /// A row an earlier run applied: only its IUD counts, as seen (a later repeat is a duplicate).
+    fn note_applied(&mut self, line: &str) {
+        let mut fields: Vec<Cow<'_, str>> = Vec::with_capacity(N_COLUMNS);
+        if csv_row::split(line, &mut fields).is_ok()
+            && let Some(iud) = self.layout.position(Column::Iud).and_then(|pos| fields.get(pos))
+            && !iud.is_empty()
+        {
+            self.seen.insert(iud);
+        }
+    }
+
     fn prepare(&mut self, line: &str) -> Prepared {
         let unreadable = |description: &str| Prepared {
             line: line.to_owned(),

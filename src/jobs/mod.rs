@@ -16,7 +16,7 @@
 
 mod runner;
 
-pub use runner::{Outcome, claim, find_queued, owner_alive, run_claimed, start};
+pub use runner::{Outcome, claim, find_queued, owner_alive, requeue_orphans, run_claimed, start};
 
 use serde::{Deserialize, Serialize};
 

@@ -1,5 +1,6 @@
-//! Debt-flow imports (`debt_import`): the upload, its state and totals, and where its result files
-//! are. The rows themselves are written through `debts`, in the same transaction as the final state.
+//! Debt-flow imports (`debt_import`): the upload, its state and totals (kept current chunk by chunk
+//! while it runs), and where its result files are. The rows themselves are written through `debts`,
+//! in the transactions of the import's chunks.
 
 use rusqlite::{OptionalExtension, Row, named_params, params};
 
@@ -154,6 +155,25 @@ pub fn list_states_of_iuf(
 pub fn update_import_started(conn: &Conn, id: i64, now: &str) -> Result<(), StoreError> {
     conn.sqlite()
         .execute("UPDATE debt_import SET state = 'IMPORT_IN_ELAB', started_at = ?2 WHERE id = ?1", params![id, now])?;
+    Ok(())
+}
+
+/// Records what the read-only pass found before the first row is applied: the flow's IUF and
+/// layout version and how many rows it has, so that progress can say "n of total".
+pub fn update_import_begun(conn: &Conn, id: i64, iuf: &str, version: &str, rows_total: i64) -> Result<(), StoreError> {
+    conn.sqlite().execute(
+        "UPDATE debt_import SET iuf = ?2, layout_version = ?3, rows_total = ?4, rows_loaded = 0, rows_rejected = 0 \
+         WHERE id = ?1",
+        params![id, iuf, version, rows_total],
+    )?;
+    Ok(())
+}
+
+/// Records the rows applied so far by an import in progress, with the chunk that applied them.
+pub fn update_import_progress(conn: &Conn, id: i64, loaded: i64, rejected: i64) -> Result<(), StoreError> {
+    conn.sqlite()
+        .prepare_cached("UPDATE debt_import SET rows_loaded = ?2, rows_rejected = ?3 WHERE id = ?1")?
+        .execute(params![id, loaded, rejected])?;
     Ok(())
 }
 

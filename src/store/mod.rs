@@ -138,6 +138,9 @@ pub struct Db {
     /// and is opened again when it comes back to the pool.
     stats_generation: std::sync::atomic::AtomicU64,
     reader_freed: std::sync::Condvar,
+    /// Threads waiting for the writer: bulk work lets them in between its chunks
+    /// ([`Db::let_writers_in`]), since the mutex alone would hand the writer back to it.
+    waiting_writers: std::sync::atomic::AtomicUsize,
 }
 
 /// Makes `path` a file only its owner reads and writes (0600), creating it empty if it is missing:
@@ -187,6 +190,7 @@ impl Db {
             readers: Mutex::new(readers),
             reader_freed: std::sync::Condvar::new(),
             stats_generation: std::sync::atomic::AtomicU64::new(0),
+            waiting_writers: std::sync::atomic::AtomicUsize::new(0),
         };
         db.optimize()?;
         Ok((db, applied))
@@ -259,11 +263,26 @@ impl Db {
     /// Runs `f` in one `BEGIN IMMEDIATE` transaction on the writer and commits when it returns `Ok`;
     /// any `Err` rolls everything back.
     pub fn write<T, E: From<StoreError>>(&self, f: impl FnOnce(&Conn) -> Result<T, E>) -> Result<T, E> {
+        self.waiting_writers.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         let writer = lock(&self.writer);
+        self.waiting_writers.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
         let tx = writer.begin(TransactionBehavior::Immediate)?;
         let out = f(&writer)?;
         tx.commit().map_err(StoreError::from_sqlite)?;
         Ok(out)
+    }
+
+    /// Waits, at most `max`, until no other thread waits for the writer: called by bulk work between
+    /// two of its transactions, so that a payment's write goes in between them instead of after
+    /// the whole file. Returns whether it waited.
+    pub fn let_writers_in(&self, max: std::time::Duration) -> bool {
+        let started = std::time::Instant::now();
+        let mut waited = false;
+        while self.waiting_writers.load(std::sync::atomic::Ordering::SeqCst) > 0 && started.elapsed() < max {
+            waited = true;
+            std::thread::sleep(std::time::Duration::from_micros(200));
+        }
+        waited
     }
 
     /// Checks that the database answers; used by `/healthz`.

@@ -161,53 +161,6 @@ fn upgrading_keeps_live_identifiers_live_and_released_ones_free() {
 }
 
 #[test]
-fn search_indexes_set_aside_come_back_as_defined_with_their_statistics() {
-    let (_dir, db) = open_temp();
-    let definitions = |c: &Conn| -> Result<Vec<String>, StoreError> {
-        let mut stmt = c
-            .sqlite()
-            .prepare("SELECT sql FROM sqlite_schema WHERE type = 'index' AND tbl_name = 'debt' ORDER BY name")?;
-        let rows = stmt.query_map([], |r| r.get(0))?.collect::<Result<_, _>>()?;
-        Ok(rows)
-    };
-    let statistics = |c: &Conn| -> Result<Vec<String>, StoreError> {
-        let mut stmt = c.sqlite().prepare(
-            "SELECT idx || ' ' || stat FROM sqlite_stat1 WHERE tbl = 'debt' UNION ALL \
-             SELECT idx || ' ' || neq || ' ' || hex(sample) FROM sqlite_stat4 WHERE tbl = 'debt' ORDER BY 1",
-        )?;
-        let rows = stmt.query_map([], |r| r.get(0))?.collect::<Result<_, _>>()?;
-        Ok(rows)
-    };
-    db.write(|tx| {
-        let org_id = orgs::insert_org(tx, &org("c_a001", "00000000000"), "t")?;
-        tx.sqlite().execute_batch(&format!(
-            "INSERT INTO debt_type (id, org_id, code, description, taxonomy_code, created_at, updated_at) \
-                 VALUES (1, {org_id}, 'TARI', 'Tassa rifiuti', '0101002IM', 't', 't'); \
-             WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 300) \
-             INSERT INTO debt (org_id, debt_type_id, iud, state, debtor_kind, debtor_id, debtor_name, amount_cents, \
-                 causale, collection_data, source, created_at, updated_at, due_date) \
-             SELECT {org_id}, 1, 'IUD-' || i, 'INSERIMENTO_DOVUTO', 'F', 'CF' || (i % 7), 'Nome ' || i, 100, 'c', 'd', \
-                 'cli', 't', 't', '2030-01-' || printf('%02d', i % 28 + 1) FROM n; \
-             ANALYZE;"
-        ))?;
-        Ok::<_, StoreError>(())
-    })
-    .unwrap();
-    let (before, stats_before) = db.read(|c| Ok::<_, StoreError>((definitions(c)?, statistics(c)?))).unwrap();
-    assert_eq!(before.len(), 7);
-    assert!(stats_before.iter().any(|s| s.starts_with("debt_org_name ")), "{stats_before:?}");
-    db.write(|tx| {
-        let set_aside = debts::set_aside_search_indexes(tx)?;
-        assert_eq!(definitions(tx)?.len(), 2, "only the identifiers' unique indexes stay");
-        debts::rebuild_search_indexes(tx, set_aside, 1024)
-    })
-    .unwrap();
-    let (after, stats_after) = db.read(|c| Ok::<_, StoreError>((definitions(c)?, statistics(c)?))).unwrap();
-    assert_eq!(after, before);
-    assert_eq!(stats_after, stats_before);
-}
-
-#[test]
 fn optimize_keeps_index_summaries_but_no_samples() {
     let (_dir, db) = open_temp();
     db.write(|tx| {

@@ -5,8 +5,7 @@
 
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Command;
 
 use crate::support::{Server, data_dir, get, run, stderr, stdout};
 
@@ -328,89 +327,146 @@ fn bad_files_are_refused_at_file_level_and_change_nothing() {
     assert!(stopped);
 }
 
-/// A generated 1_4 file of `n` rows: each row valid, half with a generated IUV.
-pub fn big_csv(n: usize) -> String {
-    let mut out = String::with_capacity(n * 260);
-    out.push_str("IUD;codIuv;tipoIdentificativoUnivoco;codiceIdentificativoUnivoco;anagraficaPagatore;indirizzoPagatore;civicoPagatore;capPagatore;localitaPagatore;provinciaPagatore;nazionePagatore;emailPagatore;dataScadenzaPagamento;importoDovuto;commissioneCaricoPa;tipoDovuto;tipoVersamento;causaleVersamento;datiSpecificiRiscossione;bilancio;flagGeneraIuv;flagMultiBeneficiario;codiceFiscaleEnteSecondario;denominazioneEnteSecondario;ibanAccreditoEnteSecondario;indirizzoEnteSecondario;civicoEnteSecondario;capEnteSecondario;localitaEnteSecondario;provinciaEnteSecondario;nazioneEnteSecondario;datiSpecificiRiscossioneEnteSecondario;causaleVersamentoEnteSecondario;importoVersamentoEnteSecondario;azione\n");
-    for i in 0..n {
-        let generate = if i % 2 == 0 { "true" } else { "false" };
-        out.push_str(&format!(
-            "BIG-{i:08};;F;RSSMRA85T10A562S;Mario Rossi {i};Via Roma;{};20100;Milano;MI;IT;m{i}@example.it;2099-12-31;{}.{:02};;TARI;;TARI 2099 rata {i};9/0101002IM/;;{generate};false;;;;;;;;;;;;;I\n",
-            i % 200 + 1,
-            i % 1000 + 1,
-            i % 100
-        ));
+/// A 1_4 flow that exercises what a resumed run must remember: the hand-written rows of
+/// `FLUSSO14` (every rejection code, an IUD repeated in the file), then generated rows with and
+/// without a generated IUV, an IUD repeated after a rejected row and after a loaded one, and an
+/// `M` and an `A` naming rows of the same file.
+fn resumable_csv() -> String {
+    let fixture = std::fs::read_to_string(fixtures().join("c_f205-FLUSSO14-1_4.csv")).unwrap();
+    let mut csv = fixture.replace("\r\n", "\n");
+    if !csv.ends_with('\n') {
+        csv.push('\n');
     }
-    out
+    let row = |iud: &str, generate: bool, cents: u32, action: &str| {
+        format!(
+            "{iud};;F;RSSMRA85T10A562S;Mario Rossi;Via Roma;1;20100;Milano;MI;IT;m@example.it;2099-12-31;{}.{:02};;TARI;;\
+             TARI 2099 {iud};9/0101002IM/;;{generate};false;;;;;;;;;;;;;{action}\n",
+            cents / 100,
+            cents % 100
+        )
+    };
+    for i in 1..=14u32 {
+        csv.push_str(&row(&format!("CHUNK-{i:04}"), i % 2 == 0, 1000 + i, "I"));
+    }
+    csv.push_str(&row("TARI-0005", false, 500, "I"));
+    csv.push_str(&row("CHUNK-0004", true, 700, "I"));
+    csv.push_str(&row("CHUNK-0002", true, 900, "M"));
+    csv.push_str(&row("CHUNK-0003", false, 1003, "A"));
+    for i in 15..=20u32 {
+        csv.push_str(&row(&format!("CHUNK-{i:04}"), i % 3 == 0, 2000 + i, "I"));
+    }
+    csv
 }
 
-/// `kill -9` in the middle of a large import leaves none of its rows; the server started on the
-/// same data directory runs the job again and the import completes once, with every row.
-#[test]
-fn a_killed_import_leaves_nothing_and_completes_once_after_restart() {
-    let (tmp, dir) = data_dir();
-    setup(&dir);
-    let n = 200_000;
-    let stem = "c_f205-GRANDE-1_4";
-    let path = tmp.path().join(format!("{stem}.zip"));
-    write_zip(&path, &[(&format!("{stem}.csv"), big_csv(n).as_bytes())]);
-    let mut child = Command::new(crate::support::bin())
-        .arg("--data-dir")
-        .arg(&dir)
-        .args(["import", path.to_str().unwrap(), "--org", ORG, "--json"])
-        .env_remove("MYPAY_DATA_DIR")
-        .stdout(Stdio::null())
-        .stderr(std::fs::File::create(tmp.path().join("import.err")).unwrap())
-        .spawn()
-        .unwrap();
-    // Wait until the run is under way, give it time to apply rows, then kill it.
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        let started = dir.join("mypay.db").exists()
-            && sql_count(&dir, "SELECT count(*) FROM debt_import WHERE state = 'IMPORT_IN_ELAB'") == 1;
-        if started {
-            break;
-        }
-        assert!(Instant::now() < deadline, "the import did not start");
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    std::thread::sleep(Duration::from_millis(700));
-    let killed = Command::new("kill").args(["-KILL", &child.id().to_string()]).status().unwrap();
-    assert!(killed.success());
-    let status = child.wait().unwrap();
-    let finished_before_kill = status.success();
-    let loaded = sql_count(&dir, "SELECT count(*) FROM debt WHERE iud LIKE 'BIG-%'");
-    assert!(loaded == 0 || loaded == n as i64, "half an import is visible: {loaded} rows");
-    // A file this large is loaded with the search indexes set aside: the killed transaction must
-    // not have taken them along.
-    let debt_indexes = "SELECT count(*) FROM sqlite_schema WHERE type = 'index' AND tbl_name = 'debt'";
-    assert_eq!(sql_count(&dir, debt_indexes), 7);
-    if !finished_before_kill {
-        assert_eq!(loaded, 0);
-        let err = std::fs::read_to_string(tmp.path().join("import.err")).unwrap_or_default();
-        assert_eq!(sql_count(&dir, "SELECT count(*) FROM job WHERE state = 'running'"), 1, "{status:?} {err}");
-    }
+/// Everything a run leaves that must not depend on where it was interrupted: the result files,
+/// byte for byte, and the debts it wrote.
+#[derive(Debug, PartialEq, Eq)]
+struct Outcome {
+    iuv_zip: Vec<u8>,
+    scarti_zip: Vec<u8>,
+    debts: Vec<(String, Option<String>, String, i64)>,
+    totals: (i64, i64, i64),
+    audit_entries: i64,
+}
 
-    let server = Server::start(&dir, &["serve", "--demo"]);
-    let deadline = Instant::now() + Duration::from_secs(240);
-    // The job is marked done just after the import's own transaction.
-    while sql_count(&dir, "SELECT count(*) FROM job WHERE state = 'done'") == 0 {
-        assert!(Instant::now() < deadline, "the import did not complete after the restart");
-        std::thread::sleep(Duration::from_millis(100));
+fn outcome(dir: &Path, stem: &str) -> Outcome {
+    let conn = rusqlite::Connection::open(dir.join("mypay.db")).unwrap();
+    let (state, total, loaded, rejected, iuv_file, rejects_file): (String, i64, i64, i64, String, String) = conn
+        .query_row(
+            "SELECT state, rows_total, rows_loaded, rows_rejected, iuv_file, rejects_file FROM debt_import",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?)),
+        )
+        .unwrap();
+    assert_eq!(state, "IMPORT_ESEGUITO");
+    let mut stmt = conn.prepare("SELECT iud, iuv, state, amount_cents FROM debt ORDER BY iud, id").unwrap();
+    let debts = stmt
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    let audit_entries =
+        conn.query_row("SELECT count(*) FROM audit WHERE action = 'import.run'", [], |r| r.get(0)).unwrap();
+    let leftovers: Vec<_> = std::fs::read_dir(dir.join(iuv_file.rsplit_once('/').unwrap().0))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(".part") || n.ends_with(".tmp"))
+        .collect();
+    assert!(leftovers.is_empty(), "{stem}: {leftovers:?}");
+    Outcome {
+        iuv_zip: std::fs::read(dir.join(&iuv_file)).unwrap(),
+        scarti_zip: std::fs::read(dir.join(&rejects_file)).unwrap(),
+        debts,
+        totals: (total, loaded, rejected),
+        audit_entries,
     }
-    assert_eq!(sql_count(&dir, "SELECT count(*) FROM debt WHERE iud LIKE 'BIG-%'"), n as i64);
-    assert_eq!(sql_count(&dir, "SELECT rows_loaded FROM debt_import"), n as i64);
-    assert_eq!(sql_count(&dir, "SELECT count(*) FROM audit WHERE action = 'import.run'"), 1);
-    assert_eq!(sql_count(&dir, "SELECT count(*) FROM debt_import WHERE state = 'IMPORT_ESEGUITO'"), 1);
-    assert_eq!(sql_count(&dir, debt_indexes), 7, "the search indexes were built again");
-    assert_eq!(
-        sql_count(&dir, "SELECT count(*) FROM debt INDEXED BY debt_org_name WHERE org_id > 0 AND iud LIKE 'BIG-%'"),
-        n as i64
-    );
-    // Generated IUVs are unique: the counter rolled back with the killed run.
-    assert_eq!(
-        sql_count(&dir, "SELECT count(DISTINCT iuv) FROM debt WHERE iud LIKE 'BIG-%' AND iuv IS NOT NULL"),
-        (n / 2) as i64
-    );
-    drop(server);
+}
+
+/// Copies the data directory `from` into a new `to`.
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), target).unwrap();
+        }
+    }
+}
+
+/// `mypay import` of `zip` with the test switches of a debug build: `chunk_rows` rows per chunk,
+/// and an abort (as `kill -9` would stop it) at `crash`, when given.
+fn import_in_chunks(dir: &Path, zip: &Path, chunk_rows: u32, crash: Option<&str>) -> std::process::Output {
+    let mut command = Command::new("sh");
+    // No core file for the planned aborts.
+    command
+        .args(["-c", "ulimit -c 0; exec \"$@\"", "sh", crate::support::bin(), "--data-dir"])
+        .arg(dir)
+        .args(["import", zip.to_str().unwrap(), "--org", ORG, "--json"])
+        .env_remove("MYPAY_DATA_DIR")
+        .env("MYPAY_TEST_CHUNK_ROWS", chunk_rows.to_string());
+    if let Some(point) = crash {
+        command.env("MYPAY_TEST_CRASH", point);
+    }
+    command.output().unwrap()
+}
+
+/// The issue's crash test: a chunked import killed at fixed cursor positions (after the
+/// read-only pass, before and after the commit of each of its first chunks, before it ends) is
+/// finished by `mypay import --resume`: every row applied once, the same debts and result files,
+/// byte for byte, as an uninterrupted run.
+#[test]
+fn a_chunked_import_killed_anywhere_completes_once_with_identical_results() {
+    let (tmp, template) = data_dir();
+    setup(&template);
+    let stem = "c_f205-RIPRESA-1_4";
+    let zip = tmp.path().join(format!("{stem}.zip"));
+    write_zip(&zip, &[(&format!("{stem}.csv"), resumable_csv().as_bytes())]);
+
+    let reference_dir = tmp.path().join("reference");
+    copy_dir(&template, &reference_dir);
+    let out = import_in_chunks(&reference_dir, &zip, 3, None);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let reference = outcome(&reference_dir, "reference");
+    assert_eq!(reference.totals, (53, 25, 28), "{:?}", reference.totals);
+    assert_eq!(reference.audit_entries, 1);
+
+    let mut points = vec!["after_begin:0".to_owned(), "before_done:0".to_owned()];
+    for chunk in 1..=10 {
+        points.push(format!("before_commit:{chunk}"));
+        points.push(format!("after_commit:{chunk}"));
+    }
+    for point in &points {
+        let dir = tmp.path().join(point.replace(':', "-"));
+        copy_dir(&template, &dir);
+        let crashed = import_in_chunks(&dir, &zip, 3, Some(point));
+        assert!(!crashed.status.success(), "{point}: the import was not stopped");
+        let resumed = run(&dir, &["import", "--org", ORG, "--resume", "--json"], None);
+        let list = ok(&resumed);
+        assert_eq!(list[0]["state"], "IMPORT_ESEGUITO", "{point}: {list}");
+        assert_eq!(outcome(&dir, point), reference, "{point}");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 }

@@ -26,6 +26,8 @@ impl Handler for ImportJob {
             data_dir: &self.data_dir,
             max_uncompressed_bytes: self.max_uncompressed_bytes,
             now: Now::read(),
+            job_id: ctx.job_id,
+            cursor: ctx.cursor.clone(),
             cancelled: ctx.cancelled,
             progress: ctx.progress,
         };
@@ -37,12 +39,20 @@ impl Handler for ImportJob {
     }
 
     /// An import whose job is given up ends aborted with MyPay's generic code, so that its uploader
-    /// sees an outcome instead of an import forever "in elaborazione".
+    /// sees an outcome instead of an import forever "in elaborazione". Chunks it committed stay
+    /// applied: the description says how many rows, so the operator knows what to check.
     fn given_up(&self, tx: &Conn, job: &Job, reason: &str, now: Now) -> Result<(), StoreError> {
         let Job::Import { import_id } = job else { return Ok(()) };
-        if imports::find_import(tx, *import_id)?.is_some_and(|i| !i.state.is_final()) {
-            imports::update_import_aborted(tx, *import_id, "PAA_IMPORT_ERRORE_GENERICO", reason, &now.iso())?;
-        }
+        let Some(import) = imports::find_import(tx, *import_id)?.filter(|i| !i.state.is_final()) else {
+            return Ok(());
+        };
+        let applied = import.rows_loaded.unwrap_or(0) + import.rows_rejected.unwrap_or(0);
+        let description = if applied > 0 {
+            format!("{reason}; {applied} righe erano già state elaborate e restano applicate")
+        } else {
+            reason.to_owned()
+        };
+        imports::update_import_aborted(tx, *import_id, "PAA_IMPORT_ERRORE_GENERICO", &description, &now.iso())?;
         Ok(())
     }
 }

@@ -1,35 +1,48 @@
 //! Running an import: the orchestration of the debt-flow pipeline (reference/mypay.md §2). The file
 //! formats (name, ZIP, CSV rows, result files, `bilancio`) are `crate::flows`'; this module owns the
-//! transaction that applies a file, the import's state checks, the audit entry, the set-aside of
-//! the debt table's search indexes, and the job that follows (the notices).
+//! transactions that apply a file, the import's state checks, the audit entry, and the job that
+//! follows (the notices).
 //!
-//! Durability: the whole file is applied in ONE transaction, which also ends the import in
-//! `IMPORT_ESEGUITO`; result files are synced and renamed into place before it commits. A crash at
-//! any point leaves either nothing of the file or all of it; the job runs again after a restart
-//! and, finding its import still unfinished, starts over. A file-level error rolls back whatever
-//! rows were applied and ends the import in `IMPORT_ABORTITO` with MyPay's code.
-//! Memory: the CSV is read line by line from the ZIP on a thread of its own
-//! (`flows::import_rows`); only a Bloom filter of the IUDs is kept (to refuse an IUD seen earlier
-//! in the file), plus the IUDs of rejected rows.
-//! Speed: a file expected to hold more rows than the debt table is applied with the table's search
-//! indexes set aside and built again once at the end, inside the same transaction.
-//! Must never: let one bad row stop the others.
+//! Chunks: a file is applied in bounded transactions ([`CHUNK_BUDGET`] of writer time or
+//! [`CHUNK_MAX_ROWS`] rows, whichever comes first), so the station's and the portal's writes go in
+//! between them ([`Db::let_writers_in`]) instead of waiting for the whole file. Each chunk commits
+//! its rows together with the job's cursor ([`Cursor`]): rows finished, counts, and how long each
+//! result part is. The parts are synced before the commit; a run that resumes cuts them back to the
+//! recorded lengths and skips the rows already applied, so after a crash or a kill at any point the
+//! file is applied to its end exactly once, and its `_IUV` and `_SCARTI` files are the bytes an
+//! uninterrupted run writes. Rows of an unfinished import are visible meanwhile, and the import's
+//! row counts say how far it got.
+//!
+//! Before the first chunk a read-only pass reads the whole file with every file-level check (ZIP,
+//! name, header, encoding, line lengths, size): a file that aborts, aborts with nothing applied.
+//! A job given up after its attempts (it killed its process each time) may have applied some rows:
+//! the abort's description says how many.
+//! Indexes and statistics: the debt table keeps all its indexes while a file is applied (building
+//! them again after a large file would hold the writer for seconds in one go); planner statistics
+//! are refreshed by the server's periodic `PRAGMA optimize`, never inside an import.
+//! Memory: the CSV is read line by line from the ZIP on a thread of its own (`flows::import_rows`);
+//! only a Bloom filter of the IUDs is kept (to refuse an IUD seen earlier in the file), plus the
+//! IUDs of rejected rows (also kept in a part, for a resumed run).
+//! Must never: let one bad row stop the others; hold the writer for a whole file.
 
 use std::collections::{HashMap, HashSet};
-use std::io;
+use std::io::{self, BufRead};
 use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{self, Receiver};
+use std::time::{Duration, Instant};
+
+use serde::{Deserialize, Serialize};
 
 use crate::clock::Now;
 use crate::domain::ImportState;
 use crate::domain::debt_row::{self, RowError};
 use crate::flows::csv_row;
-use crate::flows::import::{FileError, RunError, Stop, parse_name};
+use crate::flows::import::{FileError, FlowName, RunError, Stop, parse_name};
 use crate::flows::import_layout::{Layout, Version};
-use crate::flows::import_rows::{self, Batch, KnownType, Prepared, PreparedRow, ResultLine, Rules, Upload};
-use crate::flows::results::{self, ResultZip};
+use crate::flows::import_rows::{self, Batch, Header, KnownType, Prepared, PreparedRow, ResultLine, Rules, Upload};
+use crate::flows::results::{self, PartFile};
 use crate::jobs::{Job, Progress};
 use crate::services::ServiceError;
 use crate::services::debts::{self, OrgScope, Source};
@@ -42,9 +55,14 @@ pub struct RunEnv<'a> {
     pub db: &'a Db,
     pub data_dir: &'a Path,
     pub max_uncompressed_bytes: u64,
-    /// When the run started: its stored time, and its Europe/Rome day for the rules.
+    /// When this attempt started; a first attempt's time is kept in the cursor and reused by every
+    /// resumed one (rows' stored time, the Europe/Rome day of their checks).
     pub now: Now,
-    /// Polled between rows; true stops the run with [`RunError::Interrupted`].
+    /// The import's job, whose cursor each chunk saves.
+    pub job_id: i64,
+    /// The cursor an earlier attempt saved, if any.
+    pub cursor: Option<String>,
+    /// Polled between chunks; true stops the run with [`RunError::Interrupted`], resumable.
     pub cancelled: &'a dyn Fn() -> bool,
     pub progress: &'a mut dyn FnMut(Progress),
 }
@@ -61,45 +79,61 @@ impl From<ServiceError> for Stop {
     }
 }
 
-/// Page cache of the importing connection while a file is applied, in KiB.
+/// Page cache of the importing connection while a chunk is applied, in KiB.
 const IMPORT_CACHE_KIB: i64 = 48 * 1024;
-/// Page cache, and so memory of SQLite's sorter, while the search indexes are built after a large
-/// file's rows, in KiB.
-const SORT_CACHE_KIB: i64 = 16 * 1024;
-/// Rows between two looks at the cancel flag and two progress reports.
-const CHECK_EVERY: u64 = 2048;
-/// Batches of prepared rows the reader may be ahead of the transaction by (memory stays bounded).
+/// Writer time one chunk may take (its commit and syncs come on top, a few milliseconds).
+const CHUNK_BUDGET: Duration = Duration::from_millis(60);
+/// Rows one chunk applies at most.
+const CHUNK_MAX_ROWS: u64 = 20_000;
+/// Rows between two looks at the clock inside a chunk.
+const CLOCK_EVERY: u64 = 64;
+/// How long a chunk waits, at most, for the writes queued behind it before the next chunk.
+const LET_IN_MAX: Duration = Duration::from_millis(200);
+/// Batches of prepared rows the reader may be ahead of the applier by (memory stays bounded).
 const QUEUED_BATCHES: usize = 8;
-/// Files expected to hold at least this many rows, and more than the debt table, are loaded with
-/// the debt table's search indexes built once at the end (`store::debts::set_aside_search_indexes`).
-const BULK_MIN_ROWS: u64 = 50_000;
-/// The length of a typical 1_4 row, to expect a number of rows from the CSV's declared size.
-const TYPICAL_ROW_BYTES: u64 = 150;
+
+/// How far an import got, saved in its job's cursor by every chunk, in the chunk's transaction.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+struct Cursor {
+    /// When the first attempt started, as stored.
+    started: String,
+    /// Data rows in the file, as the read-only pass counted them.
+    total: u64,
+    /// Data rows finished (loaded or rejected), in file order.
+    done: u64,
+    loaded: u64,
+    rejected: u64,
+    /// Committed lengths of the parts: `_IUV`, `_SCARTI`, and the IUDs of rejected rows.
+    iuv_bytes: u64,
+    scarti_bytes: u64,
+    rejected_iud_bytes: u64,
+}
 
 /// Runs import `import_id` to its end state and returns the record. Running an import that already
-/// ended changes nothing (a job replayed after a crash).
+/// ended changes nothing (a job replayed after a crash); one with a cursor resumes from it.
 pub fn run(env: &mut RunEnv<'_>, import_id: i64) -> Result<ImportRecord, RunError> {
     let iso = env.now.iso();
-    let now = iso.as_str();
-    let import = env.db.write(|tx| {
-        let import = imports::find_import(tx, import_id)?
-            .ok_or_else(|| ServiceError::NotFound(format!("import {import_id}")))?;
-        if import.state.is_final() {
-            return Ok::<_, ServiceError>(import);
-        }
-        imports::update_import_started(tx, import_id, now)?;
-        Ok(ImportRecord { state: ImportState::InProgress, ..import })
-    })?;
+    let Some(import) = env.db.read(|conn| imports::find_import(conn, import_id))? else {
+        return Err(RunError::System(format!("import {import_id} vanished")));
+    };
     if import.state.is_final() {
         return Ok(import);
     }
-    match apply(env, &import) {
+    let resumed = env.cursor.as_deref().and_then(|text| serde_json::from_str::<Cursor>(text).ok());
+    let outcome = match resumed {
+        Some(cursor) => {
+            tracing::info!(import = import_id, rows_done = cursor.done, rows = cursor.total, "import resumed");
+            apply(env, &import, cursor)
+        }
+        None => begin(env, &import).and_then(|cursor| apply(env, &import, cursor)),
+    };
+    match outcome {
         Ok(()) => {}
         Err(Stop::Run(err)) => return Err(err),
         Err(Stop::File(file)) => {
             tracing::info!(import = import_id, code = %file.code, "import aborted: {}", file.description);
             env.db.write(|tx| {
-                imports::update_import_aborted(tx, import_id, &file.code, &file.description, now)?;
+                imports::update_import_aborted(tx, import_id, &file.code, &file.description, &iso)?;
                 let object = format!("import:{}", import.file_name);
                 let entry = audit::AuditEntry {
                     actor: &import.uploader,
@@ -109,7 +143,7 @@ pub fn run(env: &mut RunEnv<'_>, import_id: i64) -> Result<ImportRecord, RunErro
                     outcome: &file.code,
                     ..Default::default()
                 };
-                audit::insert_audit(tx, &entry, now)
+                audit::insert_audit(tx, &entry, &iso)
             })?;
         }
     }
@@ -122,185 +156,155 @@ pub fn results_dir(import_id: i64) -> String {
     format!("imports/results/{import_id}")
 }
 
-fn apply(env: &mut RunEnv<'_>, import: &ImportRecord) -> Result<(), Stop> {
-    let name = parse_name(&import.file_name, &import.org_ipa).map_err(Stop::File)?;
-    let upload = Upload {
+fn upload_of(env: &RunEnv<'_>, import: &ImportRecord, name: &FlowName) -> Upload {
+    Upload {
         path: env.data_dir.join(&import.stored_file),
         base: name.base.clone(),
         version: name.version,
         limit: env.max_uncompressed_bytes,
-    };
-    let read_bytes = Arc::new(AtomicU64::new(0));
-    let (to_applier, batches) = mpsc::sync_channel::<Batch>(QUEUED_BATCHES);
-    let (send_rules, rules) = mpsc::sync_channel::<Arc<Rules>>(1);
-    // The channels move into the scope's closure: whatever way it returns, they are dropped
-    // before the scope waits for the reader, which then sees the hang-up and stops.
-    std::thread::scope(move |scope| {
-        let counter = Arc::clone(&read_bytes);
-        scope.spawn(move || import_rows::read(upload, to_applier, rules, counter));
-        let next = |batches: &Receiver<Batch>| {
-            batches.recv().map_err(|_| Stop::Run(RunError::System("the import's reader thread stopped".to_owned())))
-        };
-        let header = match next(&batches)? {
-            Batch::Header(header) => header,
-            Batch::Failed(stop) => return Err(stop),
-            Batch::Rows(_) | Batch::End => {
-                return Err(Stop::Run(RunError::System("the import's reader sent rows before the header".to_owned())));
-            }
-        };
-        let dir_rel = results_dir(import.id);
-        let dir = env.data_dir.join(&dir_rel);
-        // A run after a crash starts from a clean folder: files of the lost run are not this run's.
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir)
-            .map_err(|err| RunError::System(format!("cannot create {}: {err}", dir.display())))?;
-
-        let db = env.db;
-        let iso = env.now.iso();
-        let now = iso.as_str();
-        db.write(|tx| {
-            let current = imports::find_import(tx, import.id)?;
-            if current.as_ref().is_none_or(|i| i.state.is_final()) {
-                // Another process finished it meanwhile; nothing to do.
-                return Ok(());
-            }
-            for (_, state) in imports::list_states_of_iuf(tx, import.org_id, &name.iuf, import.id)? {
-                match state {
-                    ImportState::Done => {
-                        return Err(Stop::File(FileError::new(
-                            "PAA_IMPORT_FLUSSO_DUPLICATO",
-                            format!("il flusso {} è già stato caricato", name.iuf),
-                        )));
-                    }
-                    ImportState::Queued | ImportState::InProgress => {
-                        return Err(Stop::File(FileError::new(
-                            "PAA_IMPORT_FLUSSO_IN_CARICAMENTO",
-                            format!("il flusso {} è in caricamento", name.iuf),
-                        )));
-                    }
-                    ImportState::Aborted => {}
-                }
-            }
-            let previous_cache = imports::set_cache_kib(tx, IMPORT_CACHE_KIB)?;
-            let mut rows = RowApplier::new(tx, import, name.version, env.now)?;
-            let expected_rows = header.declared / TYPICAL_ROW_BYTES;
-            let table_rows = u64::try_from(store_debts::count_debts_at_most(tx)?).unwrap_or(0);
-            let set_aside = if expected_rows >= BULK_MIN_ROWS && expected_rows > table_rows {
-                tracing::info!(import = import.id, expected_rows, table_rows, "search indexes rebuilt after the rows");
-                Some(store_debts::set_aside_search_indexes(tx)?)
-            } else {
-                None
-            };
-            // The reader may have failed already; its `Failed` then comes next.
-            let _ = send_rules.send(Arc::clone(&rows.rules));
-            let header_text = &header.text;
-            let mut scarti =
-                ResultZip::new(&dir, format!("{}_SCARTI", name.base), format!("{header_text};cod_rifiuto;de_rifiuto"));
-            let mut iuvs = ResultZip::new(&dir, format!("{}_IUV", name.base), header_text.clone());
-            let total_bytes = header.declared;
-            let mut n_rows = 0u64;
-            let started = std::time::Instant::now();
-            let mut out = String::with_capacity(1024);
-            let write_err = |err: io::Error| RunError::System(format!("cannot write a result file: {err}"));
-            loop {
-                let prepared = match next(&batches)? {
-                    Batch::Rows(prepared) => prepared,
-                    Batch::End => break,
-                    Batch::Failed(stop) => return Err(stop),
-                    Batch::Header(_) => {
-                        return Err(Stop::Run(RunError::System("the import's reader sent a second header".to_owned())));
-                    }
-                };
-                for mut row in prepared {
-                    n_rows += 1;
-                    if n_rows % CHECK_EVERY == 0 {
-                        if (env.cancelled)() {
-                            return Err(Stop::Run(RunError::Interrupted));
-                        }
-                        let bytes = read_bytes.load(Ordering::Relaxed);
-                        (env.progress)(Progress { units: n_rows, bytes, total_bytes });
-                    }
-                    let line = std::mem::take(&mut row.line);
-                    out.clear();
-                    match rows.apply(row, &header.layout, &mut out)? {
-                        Ok(()) => iuvs.write_line(&out),
-                        Err(errors) => {
-                            out.push_str(&line);
-                            out.push(';');
-                            let codes: Vec<&str> = errors.iter().map(|e| e.code).collect();
-                            out.push_str(&codes.join("|"));
-                            out.push(';');
-                            let descriptions: Vec<&str> = errors.iter().map(|e| e.description.as_str()).collect();
-                            csv_row::push_field(&mut out, &descriptions.join("|"));
-                            scarti.write_line(&out)
-                        }
-                    }
-                    .map_err(write_err)?;
-                }
-            }
-            (env.progress)(Progress { units: n_rows, bytes: read_bytes.load(Ordering::Relaxed), total_bytes });
-            let (loaded, rejected) = (iuvs.rows(), scarti.rows());
-            let rejects_file = scarti.finish().map_err(write_err)?.map(|f| format!("{dir_rel}/{f}"));
-            let iuv_file = iuvs.finish().map_err(write_err)?.map(|f| format!("{dir_rel}/{f}"));
-            results::sync_dir(&dir).map_err(write_err)?;
-            let as_i64 = |n: u64| i64::try_from(n).unwrap_or(i64::MAX);
-            let totals = ImportTotals {
-                iuf: name.iuf.clone(),
-                layout_version: name.version.code().to_owned(),
-                rows_total: as_i64(n_rows),
-                rows_loaded: as_i64(loaded),
-                rows_rejected: as_i64(rejected),
-                rejects_file,
-                iuv_file,
-            };
-            let rows_secs = started.elapsed().as_secs_f64();
-            if let Some(set_aside) = set_aside {
-                store_debts::rebuild_search_indexes(tx, set_aside, SORT_CACHE_KIB)?;
-            }
-            let indexes_secs = started.elapsed().as_secs_f64() - rows_secs;
-            rows.scope.release_unused_counters(tx).map_err(|err| RunError::System(err.to_string()))?;
-            imports::update_import_done(tx, import.id, &totals, now)?;
-            // The notices of rows with flagGeneraIuv come after the commit, never inside it (a slow
-            // PDF must not hold the import's transaction): queued here, in the same transaction, so
-            // a crash cannot lose them.
-            if loaded > 0 && matches!(name.version.code(), "1_3" | "1_4") {
-                crate::jobs::enqueue(tx, &Job::ImportNotices { import_id: import.id }, env.now)?;
-            }
-            let object = format!("import:{}", import.file_name);
-            let after = serde_json::json!({ "rows": n_rows, "loaded": loaded, "rejected": rejected }).to_string();
-            let entry = audit::AuditEntry {
-                actor: &import.uploader,
-                org_id: Some(import.org_id),
-                action: "import.run",
-                object: Some(&object),
-                outcome: "OK",
-                after_json: Some(&after),
-                ..Default::default()
-            };
-            audit::insert_audit(tx, &entry, now)?;
-            imports::restore_cache(tx, previous_cache)?;
-            tracing::info!(
-                import = import.id,
-                rows = n_rows,
-                loaded,
-                rejected,
-                rows_secs,
-                indexes_secs,
-                "import applied"
-            );
-            Ok(())
-        })
-    })
+    }
 }
 
-/// Finishes the rows the reader prepared, inside the import's transaction and in file order:
-/// what needs the store, then the action itself.
-struct RowApplier<'t> {
-    tx: &'t Conn,
-    inserter: store_debts::DebtInserter<'t>,
+/// A first attempt: marks the import started, reads the whole file once without writing, checks
+/// that no other import of the IUF ran or runs, and saves the cursor of a run with nothing done.
+fn begin(env: &mut RunEnv<'_>, import: &ImportRecord) -> Result<Cursor, Stop> {
+    let started = env.now.iso();
+    env.db.write(|tx| imports::update_import_started(tx, import.id, &started))?;
+    let name = parse_name(&import.file_name, &import.org_ipa).map_err(Stop::File)?;
+    let facts = import_rows::check_file(&upload_of(env, import, &name))?;
+    let dir = env.data_dir.join(results_dir(import.id));
+    // A first attempt starts from a clean folder: files of a lost attempt are not this run's.
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).map_err(|err| system(format!("cannot create {}: {err}", dir.display())))?;
+    let cursor = Cursor { started: started.clone(), total: facts.rows, ..Cursor::default() };
+    let text = cursor_text(&cursor)?;
+    env.db.write(|tx| {
+        for (_, state) in imports::list_states_of_iuf(tx, import.org_id, &name.iuf, import.id)? {
+            match state {
+                ImportState::Done => {
+                    return Err(Stop::File(FileError::new(
+                        "PAA_IMPORT_FLUSSO_DUPLICATO",
+                        format!("il flusso {} è già stato caricato", name.iuf),
+                    )));
+                }
+                ImportState::Queued | ImportState::InProgress => {
+                    return Err(Stop::File(FileError::new(
+                        "PAA_IMPORT_FLUSSO_IN_CARICAMENTO",
+                        format!("il flusso {} è in caricamento", name.iuf),
+                    )));
+                }
+                ImportState::Aborted => {}
+            }
+        }
+        let rows = i64::try_from(facts.rows).unwrap_or(i64::MAX);
+        imports::update_import_begun(tx, import.id, &name.iuf, name.version.code(), rows)?;
+        crate::jobs::save_cursor(tx, env.job_id, &text)?;
+        Ok::<_, Stop>(())
+    })?;
+    crash_point("after_begin", 0);
+    tracing::info!(import = import.id, rows = facts.rows, "import checked: applying its rows");
+    Ok(cursor)
+}
+
+fn cursor_text(cursor: &Cursor) -> Result<String, Stop> {
+    serde_json::to_string(cursor).map_err(|err| system(format!("cannot save the import's cursor: {err}")))
+}
+
+fn system(reason: String) -> Stop {
+    Stop::Run(RunError::System(reason))
+}
+
+/// The parts of a run's results, in the import's results folder.
+struct Parts {
+    iuvs: PartFile,
+    scarti: PartFile,
+    /// One JSON string per line: the IUDs of rejected rows, for the duplicate check of a resumed run.
+    rejected_iuds: PartFile,
+}
+
+impl Parts {
+    fn open(dir: &Path, base: &str, header: &str, cursor: &Cursor) -> io::Result<Parts> {
+        let part = |stem: &str| dir.join(format!("{stem}.csv.part"));
+        Ok(Parts {
+            iuvs: PartFile::resume(part(&format!("{base}_IUV")), header.to_owned(), cursor.iuv_bytes, cursor.loaded)?,
+            scarti: PartFile::resume(
+                part(&format!("{base}_SCARTI")),
+                format!("{header};cod_rifiuto;de_rifiuto"),
+                cursor.scarti_bytes,
+                cursor.rejected,
+            )?,
+            rejected_iuds: PartFile::resume(
+                dir.join("rejected-iuds.part"),
+                "iud".to_owned(),
+                cursor.rejected_iud_bytes,
+                0,
+            )?,
+        })
+    }
+
+    /// The IUDs a previous attempt rejected, read back from their part (as cut back).
+    fn rejected_iuds(&self, dir: &Path) -> io::Result<HashSet<String>> {
+        let mut found = HashSet::new();
+        let path = dir.join("rejected-iuds.part");
+        let file = match std::fs::File::open(&path) {
+            Ok(file) => file,
+            Err(err) if err.kind() == io::ErrorKind::NotFound => return Ok(found),
+            Err(err) => return Err(err),
+        };
+        for line in io::BufReader::new(file).lines().skip(1) {
+            let line = line?;
+            let iud: String = serde_json::from_str(&line).map_err(io::Error::other)?;
+            found.insert(iud);
+        }
+        Ok(found)
+    }
+
+    /// Makes every part durable and records their lengths in `cursor`.
+    fn sync_into(&mut self, cursor: &mut Cursor) -> io::Result<()> {
+        cursor.iuv_bytes = self.iuvs.sync()?;
+        cursor.scarti_bytes = self.scarti.sync()?;
+        cursor.rejected_iud_bytes = self.rejected_iuds.sync()?;
+        Ok(())
+    }
+}
+
+/// The rows the reader hands over, one at a time across chunks.
+struct Rows {
+    batches: Receiver<Batch>,
+    current: std::vec::IntoIter<Prepared>,
+    ended: bool,
+}
+
+impl Rows {
+    fn next(&mut self) -> Result<Option<Prepared>, Stop> {
+        loop {
+            if let Some(row) = self.current.next() {
+                return Ok(Some(row));
+            }
+            if self.ended {
+                return Ok(None);
+            }
+            match self.batches.recv() {
+                Ok(Batch::Rows(rows)) => self.current = rows.into_iter(),
+                Ok(Batch::End) => self.ended = true,
+                // The read-only pass accepted the file: a file-level failure now means the stored
+                // upload changed under us, a fault of the system, not of the file.
+                Ok(Batch::Failed(Stop::File(file))) => {
+                    return Err(system(format!("the stored upload changed after its check: {}", file.description)));
+                }
+                Ok(Batch::Failed(stop)) => return Err(stop),
+                Ok(Batch::Header(_)) => return Err(system("the import's reader sent a second header".to_owned())),
+                Err(_) => return Err(system("the import's reader thread stopped".to_owned())),
+            }
+        }
+    }
+}
+
+/// What every chunk of a run shares.
+struct RunState {
     import_id: i64,
-    scope: OrgScope,
-    /// The run's time as stored, formatted once for every row.
+    org_ipa: String,
+    /// The first attempt's time, as stored on every row.
     now: String,
     rules: Arc<Rules>,
     /// `None`: every debt type (an administrator); `Some`: the operator's enabled debt types.
@@ -309,56 +313,274 @@ struct RowApplier<'t> {
     rejected_iuds: HashSet<String>,
 }
 
-impl<'t> RowApplier<'t> {
-    fn new(tx: &'t Conn, import: &ImportRecord, version: Version, now: Now) -> Result<RowApplier<'t>, Stop> {
-        let scope = OrgScope::load(tx, &import.org_ipa)?.with_counter_block(1024);
-        let debt_types: HashMap<String, KnownType> = debt_types::list_debt_types(tx, scope.org.id)?
-            .into_iter()
-            .map(|t| {
-                let known = KnownType { rules: debts::rules_of(&t), record: Arc::new(t) };
-                (known.record.code.clone(), known)
-            })
-            .collect();
-        let enabled = match &import.operator {
-            None => None,
-            Some(username) => match operators::find_operator(tx, username)? {
-                Some(op) if op.app_admin => None,
-                Some(op) if op.roles.iter().any(|(ipa, role)| *ipa == scope.org.ipa_code && role == "admin") => None,
-                Some(op) if op.active => Some(
-                    op.debt_types
-                        .iter()
-                        .filter(|(ipa, _)| *ipa == scope.org.ipa_code)
-                        .filter_map(|(_, code)| debt_types.get(code.as_str()).map(|t| t.record.id))
-                        .collect(),
-                ),
-                _ => Some(HashSet::new()),
-            },
+/// Applies the rows from `cursor` on, chunk by chunk, then writes the result files and ends the
+/// import.
+fn apply(env: &mut RunEnv<'_>, import: &ImportRecord, mut cursor: Cursor) -> Result<(), Stop> {
+    let name = parse_name(&import.file_name, &import.org_ipa).map_err(Stop::File)?;
+    let started: jiff::Timestamp =
+        cursor.started.parse().map_err(|err| system(format!("the import's cursor has no start time: {err}")))?;
+    let first = Now::at(started);
+    let upload = upload_of(env, import, &name);
+    let dir_rel = results_dir(import.id);
+    let dir = env.data_dir.join(&dir_rel);
+    std::fs::create_dir_all(&dir).map_err(|err| system(format!("cannot create {}: {err}", dir.display())))?;
+    let io_err = |err: io::Error| system(format!("cannot write a result file: {err}"));
+
+    let read_bytes = Arc::new(AtomicU64::new(0));
+    let (to_applier, batches) = mpsc::sync_channel::<Batch>(QUEUED_BATCHES);
+    let (send_rules, rules) = mpsc::sync_channel::<Arc<Rules>>(1);
+    let skip = cursor.done;
+    // The channels move into the scope's closure: whatever way it returns, they are dropped
+    // before the scope waits for the reader, which then sees the hang-up and stops.
+    std::thread::scope(move |scope| {
+        let counter = Arc::clone(&read_bytes);
+        scope.spawn(move || import_rows::read(upload, to_applier, rules, counter, skip));
+        let header = match batches.recv() {
+            Ok(Batch::Header(header)) => header,
+            Ok(Batch::Failed(stop)) => return Err(stop),
+            Ok(_) => return Err(system("the import's reader sent rows before the header".to_owned())),
+            Err(_) => return Err(system("the import's reader thread stopped".to_owned())),
         };
-        let rules =
-            Arc::new(Rules { version, segregation_code: scope.segregation_code, today: now.today(), debt_types });
-        Ok(RowApplier {
-            tx,
-            inserter: store_debts::DebtInserter::new(tx)?,
-            import_id: import.id,
-            scope,
-            now: now.iso(),
-            rules,
-            enabled,
-            rejected_iuds: HashSet::new(),
+        let Header { text: header_text, layout, declared } = *header;
+        let mut state = env.db.read(|conn| run_state(conn, import, name.version, first))?;
+        let mut parts = Parts::open(&dir, &name.base, &header_text, &cursor).map_err(io_err)?;
+        state.rejected_iuds = parts.rejected_iuds(&dir).map_err(io_err)?;
+        // The reader may have failed already; its `Failed` then comes next.
+        let _ = send_rules.send(Arc::clone(&state.rules));
+        let mut rows = Rows { batches, current: Vec::new().into_iter(), ended: false };
+        let mut chunk_no = 0u64;
+        let max_rows = chunk_max_rows();
+        let began = Instant::now();
+        let mut out = String::with_capacity(1024);
+        loop {
+            if (env.cancelled)() {
+                return Err(Stop::Run(RunError::Interrupted));
+            }
+            chunk_no += 1;
+            let ended = env.db.write(|tx| {
+                let previous_cache = imports::set_cache_kib(tx, IMPORT_CACHE_KIB)?;
+                let mut applier = ChunkApplier::new(tx, &mut state)?;
+                let clock = Instant::now();
+                let mut n = 0u64;
+                let ended = loop {
+                    if n == max_rows || (n % CLOCK_EVERY == 0 && n > 0 && clock.elapsed() >= CHUNK_BUDGET) {
+                        break false;
+                    }
+                    let Some(mut row) = rows.next()? else { break true };
+                    n += 1;
+                    let line = std::mem::take(&mut row.line);
+                    out.clear();
+                    match applier.apply(row, &layout, &mut out)? {
+                        Ok(()) => parts.iuvs.write_line(&out).map_err(io_err)?,
+                        Err((iud, errors)) => {
+                            out.push_str(&line);
+                            out.push(';');
+                            let codes: Vec<&str> = errors.iter().map(|e| e.code).collect();
+                            out.push_str(&codes.join("|"));
+                            out.push(';');
+                            let descriptions: Vec<&str> = errors.iter().map(|e| e.description.as_str()).collect();
+                            csv_row::push_field(&mut out, &descriptions.join("|"));
+                            parts.scarti.write_line(&out).map_err(io_err)?;
+                            if !iud.is_empty() {
+                                let encoded = serde_json::to_string(&iud).unwrap_or_default();
+                                parts.rejected_iuds.write_line(&encoded).map_err(io_err)?;
+                            }
+                        }
+                    }
+                };
+                applier.scope.release_unused_counters(tx)?;
+                cursor.done += n;
+                cursor.loaded = parts.iuvs.rows();
+                cursor.rejected = parts.scarti.rows();
+                parts.sync_into(&mut cursor).map_err(io_err)?;
+                let as_i64 = |n: u64| i64::try_from(n).unwrap_or(i64::MAX);
+                imports::update_import_progress(tx, import.id, as_i64(cursor.loaded), as_i64(cursor.rejected))?;
+                crate::jobs::save_cursor(tx, env.job_id, &cursor_text(&cursor)?)?;
+                imports::restore_cache(tx, previous_cache)?;
+                crash_point("before_commit", chunk_no);
+                Ok::<_, Stop>(ended)
+            })?;
+            crash_point("after_commit", chunk_no);
+            (env.progress)(Progress {
+                units: cursor.done,
+                bytes: read_bytes.load(Ordering::Relaxed),
+                total_bytes: declared,
+            });
+            if ended {
+                break;
+            }
+            env.db.let_writers_in(LET_IN_MAX);
+        }
+        let rows_secs = began.elapsed().as_secs_f64();
+        finish(env, import, &name, &dir_rel, &parts, &cursor)?;
+        tracing::info!(
+            import = import.id,
+            rows = cursor.done,
+            loaded = cursor.loaded,
+            rejected = cursor.rejected,
+            chunks = chunk_no,
+            rows_secs,
+            results_secs = began.elapsed().as_secs_f64() - rows_secs,
+            "import applied"
+        );
+        Ok(())
+    })
+}
+
+/// Compresses the parts into the result files, then ends the import in one transaction with its
+/// totals, its audit entry and the notices job; the parts go last.
+fn finish(
+    env: &RunEnv<'_>,
+    import: &ImportRecord,
+    name: &FlowName,
+    dir_rel: &str,
+    parts: &Parts,
+    cursor: &Cursor,
+) -> Result<(), Stop> {
+    let dir = env.data_dir.join(dir_rel);
+    let io_err = |err: io::Error| system(format!("cannot write a result file: {err}"));
+    let zip = |part: &PartFile, stem: String| -> Result<Option<String>, Stop> {
+        match part.path() {
+            Some(path) => Ok(Some(format!("{dir_rel}/{}", results::zip_part(path, &dir, &stem).map_err(io_err)?))),
+            None => Ok(None),
+        }
+    };
+    // The two compress at once: two cores, and the `_IUV` part of a large file is the larger.
+    let (iuv_file, rejects_file) = std::thread::scope(|s| {
+        let iuvs = s.spawn(|| zip(&parts.iuvs, format!("{}_IUV", name.base)));
+        let scarti = zip(&parts.scarti, format!("{}_SCARTI", name.base));
+        let iuvs = iuvs.join().unwrap_or_else(|_| Err(system("the result file's compressor panicked".to_owned())));
+        (iuvs, scarti)
+    });
+    let (iuv_file, rejects_file) = (iuv_file?, rejects_file?);
+    results::sync_dir(&dir).map_err(io_err)?;
+    let as_i64 = |n: u64| i64::try_from(n).unwrap_or(i64::MAX);
+    let totals = ImportTotals {
+        iuf: name.iuf.clone(),
+        layout_version: name.version.code().to_owned(),
+        rows_total: as_i64(cursor.done),
+        rows_loaded: as_i64(cursor.loaded),
+        rows_rejected: as_i64(cursor.rejected),
+        rejects_file,
+        iuv_file,
+    };
+    crash_point("before_done", 0);
+    let finished = Now::read();
+    let iso = finished.iso();
+    env.db.write(|tx| {
+        imports::update_import_done(tx, import.id, &totals, &iso)?;
+        // The notices of rows with flagGeneraIuv come after, never inside a chunk (a slow PDF must
+        // not hold the writer): queued here, in the same transaction, so a crash cannot lose them.
+        if cursor.loaded > 0 && matches!(name.version.code(), "1_3" | "1_4") {
+            crate::jobs::enqueue(tx, &Job::ImportNotices { import_id: import.id }, finished)?;
+        }
+        let object = format!("import:{}", import.file_name);
+        let after = serde_json::json!({ "rows": cursor.done, "loaded": cursor.loaded, "rejected": cursor.rejected })
+            .to_string();
+        let entry = audit::AuditEntry {
+            actor: &import.uploader,
+            org_id: Some(import.org_id),
+            action: "import.run",
+            object: Some(&object),
+            outcome: "OK",
+            after_json: Some(&after),
+            ..Default::default()
+        };
+        audit::insert_audit(tx, &entry, &iso)?;
+        Ok::<_, Stop>(())
+    })?;
+    for part in [parts.iuvs.path(), parts.scarti.path()].into_iter().flatten() {
+        let _ = std::fs::remove_file(part);
+    }
+    let _ = std::fs::remove_file(dir.join("rejected-iuds.part"));
+    Ok(())
+}
+
+/// Aborts the process at a named point of chunk `chunk` when `MYPAY_TEST_CRASH` says
+/// `<point>:<chunk>`: how the tests kill an import at fixed cursor positions, as a `kill -9`
+/// would. Debug builds only; a release build has no such switch.
+#[cfg(debug_assertions)]
+fn crash_point(point: &str, chunk: u64) {
+    if std::env::var("MYPAY_TEST_CRASH").is_ok_and(|spec| spec == format!("{point}:{chunk}")) {
+        std::process::abort();
+    }
+}
+
+#[cfg(not(debug_assertions))]
+fn crash_point(_point: &str, _chunk: u64) {}
+
+/// Rows per chunk at most: [`CHUNK_MAX_ROWS`], or in debug builds `MYPAY_TEST_CHUNK_ROWS`, so
+/// that a test file of a few dozen rows spans many chunks.
+fn chunk_max_rows() -> u64 {
+    #[cfg(debug_assertions)]
+    if let Some(rows) = std::env::var("MYPAY_TEST_CHUNK_ROWS").ok().and_then(|v| v.parse::<u64>().ok()) {
+        return rows.max(1);
+    }
+    CHUNK_MAX_ROWS
+}
+
+/// The row rules and grants of a run, read once.
+fn run_state(conn: &Conn, import: &ImportRecord, version: Version, first: Now) -> Result<RunState, Stop> {
+    let scope = OrgScope::load(conn, &import.org_ipa)?;
+    let debt_types: HashMap<String, KnownType> = debt_types::list_debt_types(conn, scope.org.id)?
+        .into_iter()
+        .map(|t| {
+            let known = KnownType { rules: debts::rules_of(&t), record: Arc::new(t) };
+            (known.record.code.clone(), known)
         })
+        .collect();
+    let enabled = match &import.operator {
+        None => None,
+        Some(username) => match operators::find_operator(conn, username)? {
+            Some(op) if op.app_admin => None,
+            Some(op) if op.roles.iter().any(|(ipa, role)| *ipa == scope.org.ipa_code && role == "admin") => None,
+            Some(op) if op.active => Some(
+                op.debt_types
+                    .iter()
+                    .filter(|(ipa, _)| *ipa == scope.org.ipa_code)
+                    .filter_map(|(_, code)| debt_types.get(code.as_str()).map(|t| t.record.id))
+                    .collect(),
+            ),
+            _ => Some(HashSet::new()),
+        },
+    };
+    let rules = Arc::new(Rules { version, segregation_code: scope.segregation_code, today: first.today(), debt_types });
+    Ok(RunState {
+        import_id: import.id,
+        org_ipa: import.org_ipa.clone(),
+        now: first.iso(),
+        rules,
+        enabled,
+        rejected_iuds: HashSet::new(),
+    })
+}
+
+/// Finishes the rows the reader prepared, inside one chunk's transaction and in file order: what
+/// needs the store, then the action itself.
+struct ChunkApplier<'t> {
+    tx: &'t Conn,
+    inserter: store_debts::DebtInserter<'t>,
+    scope: OrgScope,
+    state: &'t mut RunState,
+}
+
+/// A rejected row: its IUD and its errors.
+type Rejected = (String, Vec<RowError>);
+
+impl<'t> ChunkApplier<'t> {
+    fn new(tx: &'t Conn, state: &'t mut RunState) -> Result<ChunkApplier<'t>, Stop> {
+        // IUV counters are taken in blocks and the unused ones given back at the end of the chunk,
+        // so a chunk's commit leaves the counter exactly where its last row left it.
+        let scope = OrgScope::load(tx, &state.org_ipa)?.with_counter_block(1024);
+        Ok(ChunkApplier { tx, inserter: store_debts::DebtInserter::new(tx)?, scope, state })
     }
 
     /// Finishes and applies one prepared row. `Ok(Ok(()))`: loaded, its normalized record in
-    /// `out`; `Ok(Err(_))`: rejected with these errors; `Err(_)`: the run stops.
-    fn apply(
-        &mut self,
-        prepared: Prepared,
-        layout: &Layout,
-        out: &mut String,
-    ) -> Result<Result<(), Vec<RowError>>, Stop> {
+    /// `out`; `Ok(Err(_))`: rejected; `Err(_)`: the run stops.
+    fn apply(&mut self, prepared: Prepared, layout: &Layout, out: &mut String) -> Result<Result<(), Rejected>, Stop> {
         let Prepared { iud, action, mut errors, repeated_at, row, .. } = prepared;
         let Some(PreparedRow { fields, debt_type, checked, result }) = row.map(|row| *row) else {
-            return Ok(Err(self.rejected(&iud, errors)));
+            return Ok(Err(self.rejected(iud, errors)));
         };
         if let Some(at) = repeated_at
             && self.repeated(&iud)?
@@ -372,7 +594,7 @@ impl<'t> RowApplier<'t> {
                 let current_iuv = store_debts::find_debt_by_iud(self.tx, self.scope.org.id, &iud)?
                     .and_then(|d| d.iuv)
                     .map(|i| i.as_str().to_owned());
-                let ctx = self.rules.context(debt_type.as_ref(), action == Some("I"), current_iuv);
+                let ctx = self.state.rules.context(debt_type.as_ref(), action == Some("I"), current_iuv);
                 debt_row::validate(&fields.unwrap_or_default(), &ctx)
             }
         };
@@ -384,7 +606,7 @@ impl<'t> RowApplier<'t> {
                 None
             }
         };
-        if let (Some(enabled), Some(t)) = (&self.enabled, &debt_type)
+        if let (Some(enabled), Some(t)) = (&self.state.enabled, &debt_type)
             && !enabled.contains(&t.record.id)
         {
             errors.push(RowError {
@@ -393,10 +615,12 @@ impl<'t> RowApplier<'t> {
             });
         }
         let (Some(valid), Some(debt_type), Some(action), true) = (valid, debt_type, action, errors.is_empty()) else {
-            return Ok(Err(self.rejected(&iud, errors)));
+            return Ok(Err(self.rejected(iud, errors)));
         };
         let debt_type = &debt_type.record;
         let result = result.unwrap_or_else(|| ResultLine::new(layout, &import_rows::normalized(&valid, action)));
+        let import_id = Some(self.state.import_id);
+        let now = &self.state.now;
         let applied = match action {
             "I" => debts::insert_valid_with(
                 &mut self.inserter,
@@ -404,37 +628,34 @@ impl<'t> RowApplier<'t> {
                 debt_type,
                 valid,
                 Source::Import,
-                Some(self.import_id),
-                &self.now,
+                import_id,
+                now,
             )?
             .map(|a| a.iuv),
-            "M" => debts::modify_valid(self.tx, &self.scope, debt_type, valid, Some(self.import_id), &self.now)?
-                .map(|a| a.iuv),
-            _ => {
-                debts::annul_in(self.tx, &self.scope, &iud, Some(self.import_id), &self.now)?.map(|(debt, _)| debt.iuv)
-            }
+            "M" => debts::modify_valid(self.tx, &self.scope, debt_type, valid, import_id, now)?.map(|a| a.iuv),
+            _ => debts::annul_in(self.tx, &self.scope, &iud, import_id, now)?.map(|(debt, _)| debt.iuv),
         };
         match applied {
             Ok(iuv) => {
                 result.write(iuv.as_ref().map_or("", crate::domain::Iuv::as_str), out);
                 Ok(Ok(()))
             }
-            Err(errors) => Ok(Err(self.rejected(&iud, errors))),
+            Err(errors) => Ok(Err(self.rejected(iud, errors))),
         }
     }
 
-    fn rejected(&mut self, iud: &str, errors: Vec<RowError>) -> Vec<RowError> {
+    fn rejected(&mut self, iud: String, errors: Vec<RowError>) -> Rejected {
         if !iud.is_empty() {
-            self.rejected_iuds.insert(iud.to_owned());
+            self.state.rejected_iuds.insert(iud.clone());
         }
-        errors
+        (iud, errors)
     }
 
     /// Whether an IUD whose hash the reader saw before really appeared on an earlier line: every
     /// earlier line is finished by now, so it is either among the rejected IUDs or in the store,
     /// written by this import.
     fn repeated(&mut self, iud: &str) -> Result<bool, Stop> {
-        Ok(self.rejected_iuds.contains(iud)
-            || store_debts::import_wrote_iud(self.tx, self.scope.org.id, iud, self.import_id)?)
+        Ok(self.state.rejected_iuds.contains(iud)
+            || store_debts::import_wrote_iud(self.tx, self.scope.org.id, iud, self.state.import_id)?)
     }
 }
