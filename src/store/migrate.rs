@@ -3,14 +3,20 @@
 //! A fresh database gets `schema.sql` (the current schema) in one transaction. An older one gets the
 //! numbered files of `migrations/` in order, each in its own transaction together with the new
 //! version number, so a crash leaves the database at some whole version. A database newer than this
-//! binary is refused rather than guessed at. Applied migrations are never edited.
+//! binary is refused rather than guessed at. Applied migrations are never edited. Every open has
+//! the key file's keys (`keys`) before it upgrades: a new database records the key's id, and the step
+//! to [`SEALED_SINCE`] seals what an older one kept in clear.
 
 use rusqlite::TransactionBehavior;
 
 use super::{Conn, StoreError};
 
 /// The schema version this binary writes.
-pub const SCHEMA_VERSION: i64 = 15;
+pub const SCHEMA_VERSION: i64 = 16;
+
+/// The version from which a database keeps no key and its secrets are sealed with the key file
+/// (`keys`): a database at this version or later is never given a new key.
+pub(super) const SEALED_SINCE: i64 = 16;
 
 /// The current schema, for new databases.
 const SCHEMA: &str = include_str!("../../schema.sql");
@@ -31,6 +37,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0013_live_identifiers_on_debt.sql"),
     include_str!("migrations/0014_anomalies.sql"),
     include_str!("migrations/0015_job_lease.sql"),
+    include_str!("migrations/0016_sealed_secrets.sql"),
 ];
 
 /// The schema as version 1 shipped it, kept so a test can check that upgrading gives exactly
@@ -61,6 +68,7 @@ pub(super) fn migrate_until(conn: &Conn, path: &str, target: i64) -> Result<u32,
         }
         let tx = conn.begin(TransactionBehavior::Deferred)?;
         tx.execute_batch(SCHEMA)?;
+        super::keys::record_id(conn, &crate::clock::Now::read().iso())?;
         tx.pragma_update(None, "user_version", SCHEMA_VERSION)?;
         tx.commit()?;
         return Ok(1);
@@ -93,6 +101,15 @@ fn after_step(tx: &Conn, version: i64) -> Result<(), StoreError> {
         if held > 0 {
             tracing::warn!(held, "upgrade: receipts that do not match their debt are held for review");
         }
+    }
+    if version == SEALED_SINCE {
+        let sealed = super::pushes::seal_clear_secrets(tx)?;
+        super::keys::record_id(tx, &crate::clock::Now::read().iso())?;
+        tracing::info!(
+            sealed,
+            key = tx.keys().id(),
+            "upgrade: the installation key is in the key file, secrets sealed"
+        );
     }
     Ok(())
 }
