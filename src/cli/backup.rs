@@ -14,7 +14,7 @@ use clap::Args;
 
 use super::CliError;
 use crate::config::Config;
-use crate::services::backup::{self, BackupError, BackupInfo, KeySource};
+use crate::services::backup::{self, BackupError, BackupInfo, KeySource, RestoreKey};
 
 #[derive(Debug, Args)]
 pub struct BackupArgs {
@@ -37,8 +37,13 @@ pub struct RestoreArgs {
     file: PathBuf,
     /// The key file of that backup [default: the data directory's mypay.key if it is the right
     /// one, else FILE.key].
-    #[arg(long, value_name = "KEYFILE")]
+    #[arg(long, value_name = "KEYFILE", conflicts_with = "forget_secrets")]
     key: Option<PathBuf>,
+    /// Restore without the key file, which is lost for good: the push secrets sealed with it are
+    /// dropped (those push targets are removed, to set again), links and tokens signed before stop
+    /// working, and the first start makes a new key file.
+    #[arg(long)]
+    forget_secrets: bool,
     /// Print the result as JSON.
     #[arg(long)]
     json: bool,
@@ -85,13 +90,25 @@ pub fn restore(config: &Config, args: &RestoreArgs) -> Result<(), CliError> {
             data_dir.display()
         )));
     }
-    let done = backup::restore(&args.file, &config.database_path, args.key.as_deref())?;
+    let key = match (&args.key, args.forget_secrets) {
+        (Some(path), _) => RestoreKey::Given(path),
+        (None, true) => RestoreKey::Forget,
+        (None, false) => RestoreKey::Find,
+    };
+    let done = backup::restore(&args.file, &config.database_path, key)?;
     let key = done.key_file.display();
     let mut notes = vec![match &done.key_source {
         KeySource::Installed(from) => format!("key file {key} installed from {}", from.display()),
         KeySource::DataDir => format!("key file {key} kept: it is the one the database needs"),
         KeySource::Database => format!("the database is from an older mypay: the first start moves its key to {key}"),
+        KeySource::New => format!("the sealed secrets are forgotten: the first start makes a new key file {key}"),
     }];
+    if !done.forgotten.is_empty() {
+        notes.push(format!(
+            "push targets removed, to set again with their secret (mypay org set --push-url ... --push-secret-stdin): {}",
+            done.forgotten.join(", ")
+        ));
+    }
     let display = |p: &Option<PathBuf>| p.as_ref().map(|p| p.display().to_string());
     if let Some(kept) = &done.previous_database {
         notes.push(format!("the previous database is kept as {} (delete it when all is well)", kept.display()));
@@ -107,7 +124,9 @@ pub fn restore(config: &Config, args: &RestoreArgs) -> Result<(), CliError> {
             KeySource::Installed(_) => "backup",
             KeySource::DataDir => "data_dir",
             KeySource::Database => "database",
+            KeySource::New => "new",
         },
+        "push_targets_removed": done.forgotten,
         "previous_key_file": display(&done.previous_key),
     });
     print(

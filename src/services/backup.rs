@@ -12,6 +12,9 @@
 //! changing anything, since the database would not open. A replaced key file is kept as
 //! `mypay.key.before-restore`, beside `mypay.db.before-restore`. A copy from before key files
 //! (schema version 15 or older) holds its key itself; the first start moves it to the key file.
+//! When a copy's key is lost for good, [`RestoreKey::Forget`] restores it all the same, without its
+//! sealed secrets (`store::keys::forget_sealed`): the data is worth more than a few secrets an
+//! operator sets again, and refusing for ever would leave only hand-made SQL.
 
 use std::path::{Path, PathBuf};
 
@@ -37,6 +40,20 @@ pub enum KeySource {
     /// The database is from before key files: the first start moves its own key (if it has one)
     /// to the key file, or makes one.
     Database,
+    /// The key was forgotten with the sealed secrets: the first start makes a new key file.
+    New,
+}
+
+/// Which key a restore installs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RestoreKey<'a> {
+    /// The data directory's if it is the right one, else the one beside the copy.
+    Find,
+    /// This key file.
+    Given(&'a Path),
+    /// None: the key is lost. The sealed secrets are dropped (the push targets that had one are
+    /// removed) and links and tokens signed before stop working.
+    Forget,
 }
 
 /// A restore as done.
@@ -50,6 +67,8 @@ pub struct Restored {
     pub key_source: KeySource,
     /// Where the replaced key file was kept, if one was replaced.
     pub previous_key: Option<PathBuf>,
+    /// With [`RestoreKey::Forget`]: the IPA codes of the orgs whose push target was removed.
+    pub forgotten: Vec<String>,
 }
 
 /// The key file of the database at `database`: `mypay.key` beside it.
@@ -96,21 +115,27 @@ enum KeyPlan {
     Keep,
     /// Set the key file aside, so that the first start writes the database's own key there.
     SetAside,
+    /// Drop the sealed values and set the key file aside: the first start makes a new key.
+    Forget,
 }
 
 /// Replaces the database at `database` with the checked backup `file`, and its key file with the
-/// one the backup needs: `key` if given, else the one already there if it is that key, else
-/// `<file>.key`.
-pub fn restore(file: &Path, database: &Path, key: Option<&Path>) -> Result<Restored, BackupError> {
+/// one the backup needs, as `key` says.
+pub fn restore(file: &Path, database: &Path, key: RestoreKey<'_>) -> Result<Restored, BackupError> {
+    let named = match key {
+        RestoreKey::Given(path) => Some(path),
+        RestoreKey::Find | RestoreKey::Forget => None,
+    };
     let info = crate::store::backup::inspect(file)?;
     let live = keys::key_path(database);
     // Only compared: a damaged or too open key file there is set aside or refused at the next start.
     let current = KeyFile::read_copy(&live).ok().flatten();
     let (plan, key_source) = match info.key_id.as_deref() {
+        Some(_) if key == RestoreKey::Forget => (KeyPlan::Forget, KeySource::New),
         Some(key_id) => {
             let fits = |k: &KeyFile| k.id() == key_id;
             let beside = key_beside(file);
-            match key {
+            match named {
                 // Named: it must be the one, even if the data directory's would do.
                 Some(path) => {
                     let found = read_key_for(path, file, key_id)?;
@@ -134,7 +159,7 @@ pub fn restore(file: &Path, database: &Path, key: Option<&Path>) -> Result<Resto
                 }
             }
         }
-        None if key.is_some() => {
+        None if key != RestoreKey::Find => {
             return Err(BackupError::KeyNotNeeded { path: file.display().to_string(), version: info.schema_version });
         }
         None => match keys::legacy_key_of(file)? {
@@ -145,6 +170,7 @@ pub fn restore(file: &Path, database: &Path, key: Option<&Path>) -> Result<Resto
         },
     };
     let (info, previous_database) = crate::store::backup::restore(file, database)?;
+    let mut forgotten = Vec::new();
     let previous_key = match plan {
         KeyPlan::Keep => None,
         KeyPlan::Install(found) => {
@@ -153,8 +179,12 @@ pub fn restore(file: &Path, database: &Path, key: Option<&Path>) -> Result<Resto
             kept
         }
         KeyPlan::SetAside => set_aside(&live)?,
+        KeyPlan::Forget => {
+            forgotten = keys::forget_sealed(database)?;
+            set_aside(&live)?
+        }
     };
-    Ok(Restored { info, previous_database, key_file: live, key_source, previous_key })
+    Ok(Restored { info, previous_database, key_file: live, key_source, previous_key, forgotten })
 }
 
 /// The key file at `path`, which must be the one of id `key_id` that backup `file` needs.
@@ -239,7 +269,7 @@ mod tests {
 
         // On a new machine: the key beside the copy is installed, the secrets open.
         let other = tmp.path().join("other").join("mypay.db");
-        let restored = restore(&copy, &other, None).unwrap();
+        let restored = restore(&copy, &other, RestoreKey::Find).unwrap();
         assert_eq!(restored.key_source, KeySource::Installed(beside.clone()));
         assert_eq!((restored.previous_database, restored.previous_key), (None, None));
         assert_eq!(mode(&restored.key_file), 0o600);
@@ -250,7 +280,7 @@ mod tests {
         assert_eq!(backup_to(&data, &bare, false).unwrap().key_file, None);
         assert!(!tmp.path().join("bare.db.key").exists());
         let third = tmp.path().join("third").join("mypay.db");
-        let err = restore(&bare, &third, None).unwrap_err();
+        let err = restore(&bare, &third, RestoreKey::Find).unwrap_err();
         assert!(err.is_user_error());
         let text = err.to_string();
         assert!(
@@ -261,15 +291,15 @@ mod tests {
         // Another installation's key is refused by name; its own, named, is installed.
         let stranger = tmp.path().join("stranger");
         drop(Db::open(&stranger.join("mypay.db")).unwrap());
-        let err = restore(&bare, &third, Some(&stranger.join("mypay.key"))).unwrap_err();
+        let err = restore(&bare, &third, RestoreKey::Given(&stranger.join("mypay.key"))).unwrap_err();
         assert!(matches!(err, BackupError::WrongKey { .. }), "{err}");
         assert!(!third.exists());
-        let restored = restore(&bare, &third, Some(&beside)).unwrap();
+        let restored = restore(&bare, &third, RestoreKey::Given(&beside)).unwrap();
         assert_eq!(restored.key_source, KeySource::Installed(beside.clone()));
         assert_eq!(secret(&third).as_deref(), Some(SECRET));
 
         // In its own data directory the key is already there.
-        let restored = restore(&bare, &data, None).unwrap();
+        let restored = restore(&bare, &data, RestoreKey::Find).unwrap();
         assert_eq!(restored.key_source, KeySource::DataDir);
         assert!(restored.previous_database.is_some());
         assert_eq!(restored.previous_key, None);
@@ -277,7 +307,7 @@ mod tests {
 
         // Over another installation: its key file is kept beside its database, as `.before-restore`.
         let replaced = std::fs::read(stranger.join("mypay.key")).unwrap();
-        let restored = restore(&copy, &stranger.join("mypay.db"), None).unwrap();
+        let restored = restore(&copy, &stranger.join("mypay.db"), RestoreKey::Find).unwrap();
         let kept = stranger.join("mypay.key.before-restore");
         assert_eq!(restored.previous_key.as_deref(), Some(kept.as_path()));
         assert_eq!(std::fs::read(&kept).unwrap(), replaced);
@@ -285,7 +315,8 @@ mod tests {
 
         // A damaged key beside the copy is named.
         std::fs::write(&beside, b"short").unwrap();
-        let err = restore(&copy, &tmp.path().join("fourth").join("mypay.db"), None).unwrap_err().to_string();
+        let err =
+            restore(&copy, &tmp.path().join("fourth").join("mypay.db"), RestoreKey::Find).unwrap_err().to_string();
         assert!(err.contains("copy.db.key") && err.contains("has 5 bytes"), "{err}");
     }
 
@@ -297,14 +328,38 @@ mod tests {
         let old = tmp.path().join("old.db");
         crate::store::tests::version_15_database(&old, &"ab".repeat(32), SECRET);
         let data = installation(&tmp.path().join("data"));
-        let err = restore(&old, &data, Some(&tmp.path().join("data").join("mypay.key"))).unwrap_err();
+        let err = restore(&old, &data, RestoreKey::Given(&tmp.path().join("data").join("mypay.key"))).unwrap_err();
         assert!(matches!(err, BackupError::KeyNotNeeded { version: 15, .. }), "{err}");
-        let restored = restore(&old, &data, None).unwrap();
+        let restored = restore(&old, &data, RestoreKey::Find).unwrap();
         assert_eq!(restored.key_source, KeySource::Database);
         assert!(restored.previous_key.is_some());
         assert!(!restored.key_file.exists());
         let (db, _) = Db::open(&data).unwrap();
         assert_eq!(db.signing_key(), [0xab; 32]);
         assert_eq!(db.read(|c| pushes::find_push_secret(c, 1)).unwrap().as_deref(), Some(SECRET));
+    }
+
+    /// A key lost for good: the copy restores without its sealed secrets (their push targets
+    /// removed, to set again) and the first start makes a new key.
+    #[test]
+    fn a_copy_whose_key_is_lost_restores_without_its_sealed_secrets() {
+        let tmp = tempfile::tempdir().unwrap();
+        let data = installation(&tmp.path().join("data"));
+        let bare = tmp.path().join("bare.db");
+        backup_to(&data, &bare, false).unwrap();
+        let other = tmp.path().join("other").join("mypay.db");
+        let restored = restore(&bare, &other, RestoreKey::Forget).unwrap();
+        assert_eq!(restored.key_source, KeySource::New);
+        assert_eq!(restored.forgotten, [crate::services::demo::DEMO_IPA]);
+        let (db, _) = Db::open(&other).unwrap();
+        assert_ne!(
+            std::fs::read(&restored.key_file).unwrap(),
+            std::fs::read(data.with_file_name("mypay.key")).unwrap()
+        );
+        assert_eq!(
+            crate::services::payments::outcome_push::get_push_target(&db, crate::services::demo::DEMO_IPA).unwrap(),
+            None
+        );
+        assert_eq!(db.read(crate::store::orgs::list_orgs).unwrap().len(), 1, "the data is all there");
     }
 }

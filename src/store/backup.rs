@@ -47,7 +47,8 @@ pub enum BackupError {
     Io { path: String, reason: String },
     #[error(
         "{path} keeps its secrets sealed with the key file of id {key_id}, which is not here ({looked}): name the \
-         key file saved with that backup with --key FILE; nothing was changed"
+         key file saved with that backup with --key FILE (or, if that key is lost for good, restore with \
+         --forget-secrets: its push secrets are dropped); nothing was changed"
     )]
     KeyNotFound { path: String, key_id: String, looked: String },
     #[error(
@@ -56,7 +57,7 @@ pub enum BackupError {
     WrongKey { key: String, path: String },
     #[error(
         "{path} is from an older mypay (schema version {version}) and holds its installation key itself: restore \
-         it without --key; nothing was changed"
+         it without --key or --forget-secrets; nothing was changed"
     )]
     KeyNotNeeded { path: String, version: i64 },
 }

@@ -14,9 +14,11 @@
 //! is never half-written and never replaced, and when two processes race both use the first one.
 //! A key file readable by others or of the wrong size is refused, not fixed: mypay always makes it
 //! 0600, so someone changed it, and a person must look (the fix is one `chmod 600`). A database
-//! whose secrets are sealed is never given a new key: without its own key file it is refused by
-//! name, because a new key would quietly turn its sealed secrets and every link already handed out
-//! into garbage.
+//! that records a key (every one from version 16 on) is never given a new key by itself: without
+//! its own key file it is refused by name, because a new key would quietly turn its sealed secrets
+//! and every link already handed out into garbage. When the key is lost for good, [`forget_sealed`]
+//! drops every sealed value and the record of the key, in one transaction, so that the next open
+//! makes a new one: each sealed column must be cleared there.
 //!
 //! Sealing: ChaCha20-Poly1305 (ring) with a key derived by HKDF-SHA256 from the file's bytes and a
 //! random 96-bit nonce per value, stored as `v1:` + base64(nonce ‖ ciphertext ‖ tag). The
@@ -301,7 +303,6 @@ impl hkdf::KeyType for Len {
 /// nothing yet, from the key an older database kept itself or from random bytes.
 pub(super) fn resolve(conn: &Connection, database: &Path) -> Result<Keys, StoreError> {
     let path = key_path(database);
-    let version: i64 = conn.query_row("PRAGMA user_version", [], |row| row.get(0))?;
     let has_settings: bool = conn.query_row(
         "SELECT count(*) > 0 FROM sqlite_schema WHERE type = 'table' AND name = 'setting'",
         [],
@@ -318,7 +319,9 @@ pub(super) fn resolve(conn: &Connection, database: &Path) -> Result<Keys, StoreE
     let names = || (database.display().to_string(), path.display().to_string());
     let file = match KeyFile::read(&path)? {
         Some(file) => file,
-        None if version >= super::migrate::SEALED_SINCE => {
+        // Every database from version 16 on records its key's id, in the transaction that creates or
+        // upgrades it; only `forget_sealed` takes it away, with every sealed value.
+        None if recorded.is_some() => {
             let (database, key) = names();
             return Err(StoreError::KeyMissing { database, key });
         }
@@ -379,6 +382,23 @@ pub(super) fn recorded_id(conn: &Connection) -> Result<Option<String>, StoreErro
         return Ok(None);
     }
     Ok(conn.query_row("SELECT value FROM setting WHERE key = ?1", [ID_SETTING], |row| row.get(0)).optional()?)
+}
+
+/// For a database whose key file is lost for good: removes every sealed value (the push targets
+/// that had a secret, since pushing unsigned where a signature was asked would be worse than not
+/// pushing) and the record of the key, in one transaction, so that the next open makes a new key.
+/// Returns the IPA codes of the orgs whose push target was removed.
+pub fn forget_sealed(database: &Path) -> Result<Vec<String>, StoreError> {
+    let mut conn = Connection::open_with_flags(
+        database,
+        rusqlite::OpenFlags::SQLITE_OPEN_READ_WRITE | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )?;
+    conn.busy_timeout(super::BUSY_TIMEOUT)?;
+    let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+    let orgs = super::pushes::forget_sealed_secrets(&tx)?;
+    tx.execute("DELETE FROM setting WHERE key = ?1", [ID_SETTING])?;
+    tx.commit()?;
+    Ok(orgs)
 }
 
 fn key_error(path: &Path, reason: impl std::fmt::Display) -> StoreError {

@@ -14,8 +14,8 @@ use super::{Conn, StoreError};
 /// The schema version this binary writes.
 pub const SCHEMA_VERSION: i64 = 16;
 
-/// The version from which a database keeps no key and its secrets are sealed with the key file
-/// (`keys`): a database at this version or later is never given a new key.
+/// The version from which a database keeps no key, seals its secrets with the key file (`keys`)
+/// and records the key's id.
 pub(super) const SEALED_SINCE: i64 = 16;
 
 /// The current schema, for new databases.

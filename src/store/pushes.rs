@@ -131,6 +131,20 @@ pub fn update_push_secret(conn: &Conn, org_id: i64, secret: Option<&str>, now: &
     Ok(())
 }
 
+/// Removes the push targets whose secret is sealed (`keys::forget_sealed`, for a lost key file);
+/// returns the IPA codes of their orgs.
+pub(super) fn forget_sealed_secrets(conn: &rusqlite::Connection) -> Result<Vec<String>, StoreError> {
+    let orgs: Vec<String> = conn
+        .prepare(
+            "SELECT o.ipa_code FROM org_push p JOIN org o ON o.id = p.org_id WHERE p.secret IS NOT NULL \
+             ORDER BY o.ipa_code",
+        )?
+        .query_map([], |row| row.get(0))?
+        .collect::<Result<_, _>>()?;
+    conn.execute("DELETE FROM org_push WHERE secret IS NOT NULL", [])?;
+    Ok(orgs)
+}
+
 /// Seals the secrets a database before version 16 kept in clear, in the upgrade's transaction;
 /// returns how many.
 pub(super) fn seal_clear_secrets(conn: &Conn) -> Result<usize, StoreError> {

@@ -202,6 +202,15 @@ fn the_key_file_goes_with_the_backup_and_a_restore_without_it_is_refused() {
         json(&run(&elsewhere, &["restore", bare.to_str().unwrap(), "--key", key.to_str().unwrap(), "--json"], None));
     assert_eq!(shown["key_source"], "backup");
 
+    // A key lost for good: the copy restores without the secrets sealed with it.
+    let lost = tmp.path().join("lost");
+    let shown = json(&run(&lost, &["restore", bare.to_str().unwrap(), "--forget-secrets", "--json"], None));
+    assert_eq!(shown["key_source"], "new");
+    assert_eq!(shown["push_targets_removed"], serde_json::json!(["c_f205"]));
+    let pushes = json(&run(&lost, &["org", "pushes", "c_f205", "--json"], None));
+    assert_eq!(pushes["target"], serde_json::Value::Null);
+    assert_ne!(std::fs::read(lost.join("mypay.key")).unwrap(), std::fs::read(&key).unwrap());
+
     // A data directory that lost its key file is refused at start, by name, and gets no new key.
     std::fs::remove_file(elsewhere.join("mypay.key")).unwrap();
     let out = run(&elsewhere, &["org", "list"], None);
