@@ -20,10 +20,11 @@
 //! drops every sealed value and the record of the key, in one transaction, so that the next open
 //! makes a new one: each sealed column must be cleared there.
 //!
-//! Sealing: ChaCha20-Poly1305 (ring) with a key derived by HKDF-SHA256 from the file's bytes and a
-//! random 96-bit nonce per value, stored as `v1:` + base64(nonce ‖ ciphertext ‖ tag). The
-//! associated data is the column and the row (`org_push.secret:7`), so a sealed value copied into
-//! another row does not open. The database records the key's id (another HKDF output, which tells
+//! Sealing: ChaCha20-Poly1305 (ring; constant-time without the AES instructions a small board may
+//! lack) with a key derived by HKDF-SHA256 from the file's bytes and a random 96-bit nonce per
+//! value (a few values, rarely rewritten: far from where random nonces could repeat), stored as
+//! `v1:` + base64(nonce ‖ ciphertext ‖ tag). The associated data is the column and the row
+//! (`org_push.secret:7`), so a sealed value copied into another row does not open. The database records the key's id (another HKDF output, which tells
 //! nothing about the key), so that a wrong key file is named when the database is opened instead of
 //! failing on the first secret. The links keep using the file's bytes as their HMAC key, as they
 //! used the database's before: HKDF only ever takes those bytes as input keying material (the
