@@ -30,7 +30,7 @@ pub struct BackupInfo {
     pub orgs: i64,
     pub debts: i64,
     /// The id of the key file the database's secrets are sealed with; `None` for a database from
-    /// before version 16, which holds its installation key itself.
+    /// before sealed secrets (schema version 15 or older), which holds its installation key itself.
     pub key_id: Option<String>,
 }
 

@@ -14,22 +14,22 @@
 //! is never half-written and never replaced, and when two processes race both use the first one.
 //! A key file readable by others or of the wrong size is refused, not fixed: mypay always makes it
 //! 0600, so someone changed it, and a person must look (the fix is one `chmod 600`). A database
-//! that records a key (every one from version 16 on) is never given a new key by itself: without
-//! its own key file it is refused by name, because a new key would quietly turn its sealed secrets
-//! and every link already handed out into garbage. When the key is lost for good, [`forget_sealed`]
-//! drops every sealed value and the record of the key, in one transaction, so that the next open
-//! makes a new one: each sealed column must be cleared there.
+//! that records a key (every one from `migrate::SEALED_SINCE` on) is never given a new key by
+//! itself: without its own key file it is refused by name, because a new key would quietly turn
+//! its sealed secrets and every link already handed out into garbage. When the key is lost for
+//! good, [`forget_sealed`] drops every sealed value and the record of the key, in one transaction,
+//! so that the next open makes a new one: each sealed column must be cleared there.
 //!
 //! Sealing: ChaCha20-Poly1305 (ring; constant-time without the AES instructions a small board may
 //! lack) with a key derived by HKDF-SHA256 from the file's bytes and a random 96-bit nonce per
 //! value (a few values, rarely rewritten: far from where random nonces could repeat), stored as
 //! `v1:` + base64(nonce ‖ ciphertext ‖ tag). The associated data is the column and the row
-//! (`org_push.secret:7`), so a sealed value copied into another row does not open. The database records the key's id (another HKDF output, which tells
-//! nothing about the key), so that a wrong key file is named when the database is opened instead of
-//! failing on the first secret. The links keep using the file's bytes as their HMAC key, as they
-//! used the database's before: HKDF only ever takes those bytes as input keying material (the
-//! message of HMAC-Extract under a fixed salt), never as the key over a message, so the uses do
-//! not meet.
+//! (`org_push.secret:7`), so a sealed value copied into another row does not open. The database
+//! records the key's id (another HKDF output, which tells nothing about the key), so that a wrong
+//! key file is named when the database is opened instead of failing on the first secret. The
+//! links keep using the file's bytes as their HMAC key, as they used the database's before: HKDF
+//! only ever takes those bytes as input keying material (the message of HMAC-Extract under a fixed
+//! salt), never as the key over a message, so the uses do not meet.
 
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
@@ -52,7 +52,8 @@ const SEALING_INFO: &[u8] = b"mypay sealed secrets v1";
 const ID_INFO: &[u8] = b"mypay key id v1";
 /// The `setting` row recording the id of the key the database's secrets are sealed with.
 const ID_SETTING: &str = "key_id";
-/// The `setting` row where databases before version 16 kept the installation key, in hex.
+/// The `setting` row where databases before `migrate::SEALED_SINCE` kept the installation key, in
+/// hex.
 const LEGACY_SETTING: &str = "hmac_key";
 
 /// The key file of the database at `database`: `mypay.key` beside it.
@@ -320,8 +321,8 @@ pub(super) fn resolve(conn: &Connection, database: &Path) -> Result<Keys, StoreE
     let names = || (database.display().to_string(), path.display().to_string());
     let file = match KeyFile::read(&path)? {
         Some(file) => file,
-        // Every database from version 16 on records its key's id, in the transaction that creates or
-        // upgrades it; only `forget_sealed` takes it away, with every sealed value.
+        // Every database from `migrate::SEALED_SINCE` on records its key's id, in the transaction
+        // that creates or upgrades it; only `forget_sealed` takes it away, with every sealed value.
         None if recorded.is_some() => {
             let (database, key) = names();
             return Err(StoreError::KeyMissing { database, key });
@@ -352,7 +353,7 @@ pub(super) fn record_id(conn: &Conn, now: &str) -> Result<(), StoreError> {
     Ok(())
 }
 
-/// The key an older database file (before version 16) keeps itself, if any; read-only.
+/// The key an older database file (before `migrate::SEALED_SINCE`) keeps itself, if any; read-only.
 pub fn legacy_key_of(file: &Path) -> Result<Option<KeyFile>, StoreError> {
     let conn = Connection::open_with_flags(
         file,
@@ -372,7 +373,7 @@ pub fn legacy_key_of(file: &Path) -> Result<Option<KeyFile>, StoreError> {
 }
 
 /// The id of the key a database file's secrets are sealed with, as it recorded it; `None` for a
-/// database before version 16. `conn` is any connection on it.
+/// database before `migrate::SEALED_SINCE`. `conn` is any connection on it.
 pub(super) fn recorded_id(conn: &Connection) -> Result<Option<String>, StoreError> {
     let has_settings: bool = conn.query_row(
         "SELECT count(*) > 0 FROM sqlite_schema WHERE type = 'table' AND name = 'setting'",

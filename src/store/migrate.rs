@@ -4,8 +4,8 @@
 //! numbered files of `migrations/` in order, each in its own transaction together with the new
 //! version number, so a crash leaves the database at some whole version. A database newer than this
 //! binary is refused rather than guessed at. Applied migrations are never edited. Every open has
-//! the key file's keys (`keys`) before it upgrades: a new database records the key's id, and the step
-//! to [`SEALED_SINCE`] seals what an older one kept in clear.
+//! the key file's keys (`keys`) before it upgrades: a new database records the key's id, and the
+//! step to [`SEALED_SINCE`] seals what an older one kept in clear.
 
 use rusqlite::TransactionBehavior;
 

@@ -2,9 +2,9 @@
 //!
 //! One file per aggregate (`orgs`, `debt_types`, `operators`, `debts`, `imports`, `jobs`, `receipts`,
 //! `exports`, `audit`, `pushes`, `api_tokens`, and for the portal `sessions`, `carts`, `mail`), each with its SQL
-//! at the top; `backup` copies and checks whole database files; `keys` reads (or makes) the key file
-//! beside the database and seals the secrets stored in it, so that callers read and write them in
-//! clear and the file holds none; `codes` stores state enums as their codes. [`Db`] owns one writer connection
+//! at the top; `backup` copies and checks whole database files; `keys` reads (or makes) the key
+//! file beside the database and seals the secrets stored in it, so that callers read and write
+//! them in clear and the file holds none; `codes` stores state enums as their codes. [`Db`] owns one writer connection
 //! and a few readers; every write runs in one
 //! `BEGIN IMMEDIATE` transaction through [`Db::write`], so a change is all there or not at all.
 //! Callers hold a [`Conn`] and hand it to the functions here; the SQLite connection inside it is
@@ -175,9 +175,9 @@ pub struct Db {
 }
 
 /// Makes `path` a file only its owner reads and writes (0600), creating it empty if it is missing:
-/// the database holds every debtor's data (its secrets are sealed with the key file, `keys`). SQLite
-/// gives its `-wal` and `-shm` files the mode of the database file, so they follow. A database left
-/// readable by others (made before this rule) is tightened, and the log says so.
+/// the database holds every debtor's data (its secrets are sealed with the key file, `keys`).
+/// SQLite gives its `-wal` and `-shm` files the mode of the database file, so they follow. A
+/// database left readable by others (made before this rule) is tightened, and the log says so.
 pub(crate) fn private_file(path: &Path) -> std::io::Result<()> {
     use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
     match std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(path) {

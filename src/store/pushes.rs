@@ -145,8 +145,8 @@ pub(super) fn forget_sealed_secrets(conn: &rusqlite::Connection) -> Result<Vec<S
     Ok(orgs)
 }
 
-/// Seals the secrets a database before version 16 kept in clear, in the upgrade's transaction;
-/// returns how many.
+/// Seals the secrets a database before `migrate::SEALED_SINCE` kept in clear, in the upgrade's
+/// transaction; returns how many.
 pub(super) fn seal_clear_secrets(conn: &Conn) -> Result<usize, StoreError> {
     let clear: Vec<(i64, String)> = conn
         .sqlite()

@@ -820,11 +820,12 @@ fn mode(path: &std::path::Path) -> u32 {
     std::fs::metadata(path).unwrap().permissions().mode() & 0o777
 }
 
-/// The upgrade to version 16 takes the key out of the database: the key an older mypay kept in its
-/// `setting` table becomes the key file (0600), so the links and tokens it signed keep verifying,
-/// and the push secrets it kept in clear are sealed. Afterwards the file holds neither.
+/// The upgrade to sealed secrets (`migrate::SEALED_SINCE`) takes the key out of the database: the
+/// key an older mypay kept in its `setting` table becomes the key file (0600), so the links and
+/// tokens it signed keep verifying, and the push secrets it kept in clear are sealed. Afterwards the
+/// file holds neither.
 #[test]
-fn upgrading_to_16_moves_the_key_to_the_key_file_and_seals_push_secrets() {
+fn upgrading_to_sealed_secrets_moves_the_key_to_the_key_file_and_seals_push_secrets() {
     use crate::services::links::Links;
     const KEY: &[u8; 32] = b"0123456789abcdef0123456789abcdef";
     let secret = "UFVTSC1TRUNSRVQtb2YtYy1hMDAxLW5ldmVyLWluLWNsZWFyLWluLXRoZS1kYXRhYmFzZS1maWxlLS0tLS0tLS0tLQ==";
