@@ -361,10 +361,11 @@ CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit BEGIN
     SELECT RAISE(ABORT, 'audit is append-only');
 END;
 
--- Per-installation values that must survive restarts (the HMAC key of signed receipt links).
+-- Per-installation values that must survive restarts: `key_id`, the id of the key file
+-- (`mypay.key`) the secrets are sealed with. No key is kept here (version 17).
 CREATE TABLE setting (
     key          TEXT PRIMARY KEY,
-    value        TEXT NOT NULL,            -- opaque to the store; secrets are random hex
+    value        TEXT NOT NULL,
     created_at   TEXT NOT NULL
 );
 
@@ -513,8 +514,8 @@ CREATE INDEX job_ready ON job (state, next_run_at);
 CREATE TABLE org_push (
     org_id               INTEGER PRIMARY KEY REFERENCES org(id),
     url                  TEXT NOT NULL,    -- http(s) URL the {rt, esito} JSON is POSTed to
-    -- base64 HMAC key of the HS512 bearer JWT; kept readable because it must sign, never shown;
-    -- NULL: no Authorization header
+    -- base64 HMAC key of the HS512 bearer JWT, sealed with the key file (`v1:...`, bound to
+    -- org_id) because mypay must read it back to sign; never shown. NULL: no Authorization header
     secret               TEXT,
     retry_seconds        INTEGER NOT NULL DEFAULT 60 CHECK (retry_seconds BETWEEN 1 AND 86400),  -- first retry delay, doubling
     updated_at           TEXT NOT NULL

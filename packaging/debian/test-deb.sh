@@ -81,7 +81,8 @@ done
 kill -TERM "$server"
 wait "$server" || { cat "$smoke/err" >&2; fail "the server did not stop cleanly on SIGTERM"; }
 server=""
-[ -f "$smoke/data/mypay.db" ] && [ -f "$smoke/data/tls/cert.pem" ] || fail "database or generated certificate missing"
+[ -f "$smoke/data/mypay.db" ] && [ -f "$smoke/data/mypay.key" ] && [ -f "$smoke/data/tls/cert.pem" ] \
+  || fail "database, key file or generated certificate missing"
 echo "ok: $url answered /healthz for 10 s, stopped cleanly"
 
 echo "-- dpkg -r keeps the data, dpkg -P removes it"

@@ -148,6 +148,13 @@ impl CliError {
             CliError::Config(_) | CliError::Usage(_) => 2,
             CliError::Service(err) if err.is_user_error() => 2,
             CliError::Store(StoreError::TooNew { .. } | StoreError::UnknownVersion { .. }) => 2,
+            // A person must put the right key file back, or fix its mode: the message names it.
+            CliError::Store(
+                StoreError::KeyFile { .. }
+                | StoreError::KeyMissing { .. }
+                | StoreError::WrongKey { .. }
+                | StoreError::KeyConflict { .. },
+            ) => 2,
             CliError::Service(_) | CliError::Store(_) | CliError::System(_) => 1,
         }
     }

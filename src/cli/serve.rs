@@ -25,7 +25,7 @@ pub fn run(config: Config, demo_mode: bool) -> Result<(), CliError> {
     tracing::info!(path = %config.database_path.display(), migrations = applied, "database ready");
     let now = Now::read();
     let seeded = if demo_mode { Some(demo::seed(&db, now)?) } else { None };
-    let links = Links::load(&db, now)?;
+    let links = Links::load(&db);
 
     let listener = server::bind(&config, tls.as_ref()).map_err(|err| CliError::System(err.to_string()))?;
     let addr = listener.local_addr;

@@ -1,5 +1,5 @@
 //! Random identifiers, shared by every area: cart and web-session tokens, SIL session ids and
-//! request tokens, API tokens, generated IUDs, the installation's signing key when first made.
+//! request tokens, API tokens, generated IUDs.
 
 use crate::services::ServiceError;
 

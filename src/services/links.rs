@@ -1,24 +1,25 @@
-//! [`Links`]: the installation's HMAC key, read once at start, and every link and token signed
+//! [`Links`]: the installation's HMAC key, taken once at start, and every link and token signed
 //! with it: the notice PDF and receipt links, the SIL's request tokens, download URLs, upload
-//! authorizations and polling tokens, and the hashes of e-mail PINs.
+//! authorizations and polling tokens, and the hashes of e-mail PINs. The key is the key file's
+//! (`store::keys`, `<data_dir>/mypay.key`), never in the database: a copy of the database alone
+//! signs nothing, and cannot try the million PINs against their hashes.
 //!
 //! Each format (the message signed and the shape of the URL or token) is written here once, with
 //! its check next to it. They are contracts: receipt links sit in citizens' mailboxes, SILs keep
 //! tokens and URLs, PIN hashes are stored; changing a message string breaks all of them.
 //!
-//! It lives in `services`, not at the top of `src/`, because loading the key reads (and on the
-//! first start writes) the `setting` table, which only services may do, and because services sign
-//! too (PIN hashes, SIL upload and polling tokens); below them are only the pure domain and the
-//! store. Adapters get the one `Links` built by `mypay serve` (`web::AppState`, `sil::Sil`).
+//! It lives in `services`, not at the top of `src/`, because the key comes from the store's `Db`
+//! (which reads or makes the key file when it opens, and moves an older database's key there), and
+//! because services sign too (PIN hashes, SIL upload and polling tokens); below them are only the
+//! pure domain and the store. Adapters get the one `Links` built by `mypay serve`
+//! (`web::AppState`, `sil::Sil`).
 //! **Invariant:** nothing else signs with the installation key (a tidy test checks).
 
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
 
 use crate::clock::Now;
-use crate::services::ServiceError;
-use crate::services::ids::random_hex;
-use crate::store::{Db, sessions};
+use crate::store::Db;
 
 /// How long a notice PDF link or a mailed receipt link works: a year, long enough for a
 /// municipality's portal to show a notice until its due date and for a payer to keep a receipt's
@@ -28,9 +29,6 @@ pub const DOCUMENT_LINK_SECONDS: i64 = 365 * 24 * 3600;
 
 /// How long a SIL download URL works.
 pub const SIL_DOWNLOAD_SECONDS: i64 = 24 * 3600;
-
-/// The `setting` row holding the key, in hex.
-const KEY_SETTING: &str = "hmac_key";
 
 /// The signer of every link and token of this installation.
 pub struct Links {
@@ -44,10 +42,15 @@ impl std::fmt::Debug for Links {
 }
 
 impl Links {
-    /// Reads the installation key, creating it on the first start (32 random bytes; when two
-    /// processes race, the first one stored wins and both use it).
-    pub fn load(db: &Db, now: Now) -> Result<Links, ServiceError> {
-        Ok(Links { key: installation_key(db, now)? })
+    /// Takes the installation key of the open database.
+    pub fn load(db: &Db) -> Links {
+        Links { key: installation_key(db) }
+    }
+
+    /// A signer with the given key, for tests that sign as an earlier installation did.
+    #[cfg(test)]
+    pub(crate) fn with_key(key: &[u8]) -> Links {
+        Links { key: key.to_vec() }
     }
 
     /// `/avvisi/<ipa>/<notice>.pdf?firma=…`: the payment notice of a debt (it carries the debtor's
@@ -196,14 +199,9 @@ fn pin_message(session_hash: &str, email: &str, pin: &str) -> String {
     format!("pin:{session_hash}:{email}:{pin}")
 }
 
-/// The per-installation key, kept in hex in the `setting` table (created on first use).
-fn installation_key(db: &Db, now: Now) -> Result<Vec<u8>, ServiceError> {
-    if let Some(hex) = db.read(|conn| sessions::find_setting(conn, KEY_SETTING))? {
-        return Ok(from_hex(&hex));
-    }
-    let fresh = random_hex(32)?;
-    let stored = db.write(|tx| sessions::insert_setting_once(tx, KEY_SETTING, &fresh, &now.iso()))?;
-    Ok(from_hex(&stored))
+/// The per-installation key: the key file's bytes, which `Db::open` read (or made).
+fn installation_key(db: &Db) -> Vec<u8> {
+    db.signing_key().to_vec()
 }
 
 fn hex(bytes: &[u8]) -> String {
@@ -340,21 +338,16 @@ mod tests {
     }
 
     #[test]
-    fn the_key_is_created_once_and_read_back_from_the_setting() {
+    fn the_key_is_the_key_file_made_once_and_read_back() {
         let dir = tempfile::tempdir().unwrap();
         let (db, _) = Db::open(&dir.path().join("mypay.db")).unwrap();
-        let first = Links::load(&db, now()).unwrap();
-        let stored = db.read(|conn| sessions::find_setting(conn, "hmac_key")).unwrap().unwrap();
-        assert_eq!(stored.len(), 64);
-        assert_eq!(first.key, from_hex(&stored));
-        let again = Links::load(&db, Now::at("2026-11-30T11:00:00Z".parse().unwrap())).unwrap();
+        let first = Links::load(&db);
+        let file = std::fs::read(dir.path().join("mypay.key")).unwrap();
+        assert_eq!(first.key, file);
+        drop(db);
+        let (db, _) = Db::open(&dir.path().join("mypay.db")).unwrap();
+        let again = Links::load(&db);
         assert_eq!(again.receipt_url(42, now()), first.receipt_url(42, now()));
         assert_eq!(format!("{again:?}"), "Links { key: *** }");
-
-        // A key stored by an earlier version is used as it is, hex-decoded.
-        let dir = tempfile::tempdir().unwrap();
-        let (db, _) = Db::open(&dir.path().join("mypay.db")).unwrap();
-        db.write(|tx| sessions::insert_setting_once(tx, "hmac_key", &hex(KEY), "2026-01-01T00:00:00Z")).unwrap();
-        assert_eq!(Links::load(&db, now()).unwrap().receipt_url(42, now()), links().receipt_url(42, now()));
     }
 }

@@ -6,7 +6,8 @@
 //! writers are never blocked (readers do not block writers in WAL). A step-by-step copy would start
 //! again each time another connection writes, and might never finish on a busy station.
 //! Files are written under a temporary name, synced and renamed, so a backup or restore that fails
-//! half-way leaves no file that looks complete.
+//! half-way leaves no file that looks complete. The database file only: its key file (`keys`) joins
+//! the backup in `services::backup`, told by [`BackupInfo::key_id`] which key a copy needs.
 
 use std::path::{Path, PathBuf};
 
@@ -28,6 +29,9 @@ pub struct BackupInfo {
     /// Number of organisations and debt positions, so an operator sees what they restore.
     pub orgs: i64,
     pub debts: i64,
+    /// The id of the key file the database's secrets are sealed with; `None` for a database from
+    /// before sealed secrets (schema version 15 or older), which holds its installation key itself.
+    pub key_id: Option<String>,
 }
 
 /// Why a file cannot be used as a mypay database.
@@ -41,12 +45,34 @@ pub enum BackupError {
     TooNew { path: String, found: i64, supported: i64 },
     #[error("{path}: {reason}")]
     Io { path: String, reason: String },
+    #[error(
+        "{path} keeps its secrets sealed with the key file of id {key_id}, which is not here ({looked}): name the \
+         key file saved with that backup with --key FILE (or, if that key is lost for good, restore with \
+         --forget-secrets: its push secrets are dropped); nothing was changed"
+    )]
+    KeyNotFound { path: String, key_id: String, looked: String },
+    #[error(
+        "{key} is not the key file of {path} (it is another installation's or another backup's); nothing was changed"
+    )]
+    WrongKey { key: String, path: String },
+    #[error(
+        "{path} is from an older mypay (schema version {version}) and holds its installation key itself: restore \
+         it without --key or --forget-secrets; nothing was changed"
+    )]
+    KeyNotNeeded { path: String, version: i64 },
 }
 
 impl BackupError {
     /// Whether the file given by the user is at fault (exit code 2), not the system.
     pub fn is_user_error(&self) -> bool {
-        matches!(self, BackupError::NotMypay { .. } | BackupError::TooNew { .. })
+        matches!(
+            self,
+            BackupError::NotMypay { .. }
+                | BackupError::TooNew { .. }
+                | BackupError::KeyNotFound { .. }
+                | BackupError::WrongKey { .. }
+                | BackupError::KeyNotNeeded { .. }
+        )
     }
 }
 
@@ -140,7 +166,13 @@ pub fn inspect(file: &Path) -> Result<BackupInfo, BackupError> {
     let count = |table: &str| -> Result<i64, BackupError> {
         Ok(conn.query_row(&format!("SELECT count(*) FROM {table}"), [], |row| row.get(0)).map_err(StoreError::from)?)
     };
-    Ok(BackupInfo { schema_version: version, bytes, orgs: count("org")?, debts: count("debt")? })
+    Ok(BackupInfo {
+        schema_version: version,
+        bytes,
+        orgs: count("org")?,
+        debts: count("debt")?,
+        key_id: super::keys::recorded_id(&conn)?,
+    })
 }
 
 /// Replaces the database at `database` with the checked copy of `file`. The current database (if
@@ -229,6 +261,9 @@ mod tests {
         assert_eq!((restored, kept), (info.clone(), None));
         let (_, kept) = restore(&copy, &other).unwrap();
         assert_eq!(kept, Some(dir.path().join("other").join("mypay.db.before-restore")));
+        // The database file only: its key file is `services::backup`'s to bring along.
+        assert!(matches!(Db::open(&other), Err(StoreError::KeyMissing { .. })));
+        std::fs::copy(dir.path().join("mypay.key"), dir.path().join("other").join("mypay.key")).unwrap();
         let (db, applied) = Db::open(&other).unwrap();
         assert_eq!(applied, 0);
         drop(db);

@@ -3,14 +3,20 @@
 //! A fresh database gets `schema.sql` (the current schema) in one transaction. An older one gets the
 //! numbered files of `migrations/` in order, each in its own transaction together with the new
 //! version number, so a crash leaves the database at some whole version. A database newer than this
-//! binary is refused rather than guessed at. Applied migrations are never edited.
+//! binary is refused rather than guessed at. Applied migrations are never edited. Every open has
+//! the key file's keys (`keys`) before it upgrades: a new database records the key's id, and the
+//! step to [`SEALED_SINCE`] seals what an older one kept in clear.
 
 use rusqlite::TransactionBehavior;
 
 use super::{Conn, StoreError};
 
 /// The schema version this binary writes.
-pub const SCHEMA_VERSION: i64 = 16;
+pub const SCHEMA_VERSION: i64 = 17;
+
+/// The version from which a database keeps no key, seals its secrets with the key file (`keys`)
+/// and records the key's id.
+pub(super) const SEALED_SINCE: i64 = 17;
 
 /// The current schema, for new databases.
 const SCHEMA: &str = include_str!("../../schema.sql");
@@ -32,6 +38,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0014_anomalies.sql"),
     include_str!("migrations/0015_job_lease.sql"),
     include_str!("migrations/0016_flow_versions.sql"),
+    include_str!("migrations/0017_sealed_secrets.sql"),
 ];
 
 /// The schema as version 1 shipped it, kept so a test can check that upgrading gives exactly
@@ -62,6 +69,7 @@ pub(super) fn migrate_until(conn: &Conn, path: &str, target: i64) -> Result<u32,
         }
         let tx = conn.begin(TransactionBehavior::Deferred)?;
         tx.execute_batch(SCHEMA)?;
+        super::keys::record_id(conn, &crate::clock::Now::read().iso())?;
         tx.pragma_update(None, "user_version", SCHEMA_VERSION)?;
         tx.commit()?;
         return Ok(1);
@@ -94,6 +102,15 @@ fn after_step(tx: &Conn, version: i64) -> Result<(), StoreError> {
         if held > 0 {
             tracing::warn!(held, "upgrade: receipts that do not match their debt are held for review");
         }
+    }
+    if version == SEALED_SINCE {
+        let sealed = super::pushes::seal_clear_secrets(tx)?;
+        super::keys::record_id(tx, &crate::clock::Now::read().iso())?;
+        tracing::info!(
+            sealed,
+            key = tx.keys().id(),
+            "upgrade: the installation key is in the key file, secrets sealed"
+        );
     }
     Ok(())
 }

@@ -2,8 +2,9 @@
 //!
 //! One file per aggregate (`orgs`, `debt_types`, `operators`, `debts`, `imports`, `jobs`, `receipts`,
 //! `exports`, `audit`, `pushes`, `api_tokens`, and for the portal `sessions`, `carts`, `mail`), each with its SQL
-//! at the top; `backup` copies and checks whole database files; `codes` stores state enums as
-//! their codes. [`Db`] owns one writer connection
+//! at the top; `backup` copies and checks whole database files; `keys` reads (or makes) the key
+//! file beside the database and seals the secrets stored in it, so that callers read and write
+//! them in clear and the file holds none; `codes` stores state enums as their codes. [`Db`] owns one writer connection
 //! and a few readers; every write runs in one
 //! `BEGIN IMMEDIATE` transaction through [`Db::write`], so a change is all there or not at all.
 //! Callers hold a [`Conn`] and hand it to the functions here; the SQLite connection inside it is
@@ -25,6 +26,7 @@ pub mod debts;
 pub mod exports;
 pub mod imports;
 pub mod jobs;
+pub mod keys;
 pub mod mail;
 mod migrate;
 pub mod operators;
@@ -38,7 +40,7 @@ pub mod sessions;
 pub mod sil;
 
 use std::path::{Path, PathBuf};
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use rusqlite::{Connection, OpenFlags, Transaction, TransactionBehavior};
@@ -51,12 +53,18 @@ pub use migrate::SCHEMA_VERSION;
 /// can run SQL through it, and another engine would change the store alone.
 pub struct Conn {
     sqlite: Connection,
+    keys: Arc<keys::Keys>,
 }
 
 impl Conn {
     /// The SQLite connection inside; private, so visible to the store's own files only.
     fn sqlite(&self) -> &Connection {
         &self.sqlite
+    }
+
+    /// The keys that seal the secrets of this database; private like the connection.
+    fn keys(&self) -> &keys::Keys {
+        &self.keys
     }
 
     /// Begins a transaction that commits or rolls back through the returned guard, and rolls back
@@ -88,9 +96,33 @@ pub enum StoreError {
     /// A uniqueness rule of the schema refused the write.
     #[error("already exists: {0}")]
     Duplicate(String),
-    /// A stored value no longer parses (the file was edited by hand or is corrupt).
+    /// A stored value no longer parses (the file was edited by hand or is corrupt), or a sealed one
+    /// does not open.
     #[error("corrupt value in {column}: {reason}")]
     Corrupt { column: &'static str, reason: String },
+    /// The key file cannot be read or made, or is not one mypay may use.
+    #[error("key file {path}: {reason}")]
+    KeyFile { path: String, reason: String },
+    #[error(
+        "database {database} keeps its secrets sealed with the key file {key}, which is missing: put back the key \
+         file saved with it (mypay backup writes one beside each copy, as <copy>.key); mypay does not make a new \
+         key for it, since its secrets and the links it signed would stop working"
+    )]
+    KeyMissing { database: String, key: String },
+    #[error(
+        "key file {key} is not the one database {database} was sealed with: put back its own key file (the one \
+         saved beside its backup, as <copy>.key)"
+    )]
+    WrongKey { database: String, key: String },
+    #[error(
+        "database {database}, from an older mypay, holds its own installation key, and the key file {key} holds \
+         another one (of another database): move {key} away and start again, and the upgrade writes this \
+         database's key there"
+    )]
+    KeyConflict { database: String, key: String },
+    /// A secret could not be sealed.
+    #[error("cannot seal {column}: {reason}")]
+    Seal { column: &'static str, reason: String },
 }
 
 impl From<rusqlite::Error> for StoreError {
@@ -131,6 +163,8 @@ impl StoreError {
 pub struct Db {
     path: PathBuf,
     writer: Mutex<Conn>,
+    /// The key file's keys, shared by every connection.
+    keys: Arc<keys::Keys>,
     /// Idle readers, each with the statistics generation it was opened in.
     readers: Mutex<Vec<(Conn, u64)>>,
     /// Bumped when [`Db::optimize`] changed the planner's statistics: SQLite loads them when a
@@ -144,9 +178,9 @@ pub struct Db {
 }
 
 /// Makes `path` a file only its owner reads and writes (0600), creating it empty if it is missing:
-/// the database holds the installation's HMAC key, push secrets and every debtor's data. SQLite
-/// gives its `-wal` and `-shm` files the mode of the database file, so they follow. A database left
-/// readable by others (made before this rule) is tightened, and the log says so.
+/// the database holds every debtor's data (its secrets are sealed with the key file, `keys`).
+/// SQLite gives its `-wal` and `-shm` files the mode of the database file, so they follow. A
+/// database left readable by others (made before this rule) is tightened, and the log says so.
 pub(crate) fn private_file(path: &Path) -> std::io::Result<()> {
     use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
     match std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(path) {
@@ -172,21 +206,24 @@ impl Db {
         }
         private_file(path)
             .map_err(|err| StoreError::DataDir { path: path.display().to_string(), reason: err.to_string() })?;
-        let writer = Conn {
-            sqlite: Connection::open_with_flags(
-                path,
-                OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-            )?,
-        };
-        configure(writer.sqlite())?;
+        let sqlite = Connection::open_with_flags(
+            path,
+            OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )?;
+        configure(&sqlite)?;
+        // Before the upgrade: the step that seals the secrets needs the key, and a database from an
+        // older mypay gives its own key to the key file.
+        let keys = Arc::new(keys::resolve(&sqlite, path)?);
+        let writer = Conn { sqlite, keys: Arc::clone(&keys) };
         let applied = migrate::migrate(&writer, &path.display().to_string())?;
         let mut readers = Vec::with_capacity(READERS);
         for _ in 0..READERS {
-            readers.push((open_reader(path)?, 0));
+            readers.push((open_reader(path, &keys)?, 0));
         }
         let db = Db {
             path: path.to_owned(),
             writer: Mutex::new(writer),
+            keys,
             readers: Mutex::new(readers),
             reader_freed: std::sync::Condvar::new(),
             stats_generation: std::sync::atomic::AtomicU64::new(0),
@@ -227,7 +264,7 @@ impl Db {
             let generation = self.stats_generation.load(std::sync::atomic::Ordering::SeqCst);
             let mut readers = lock(&self.readers);
             for slot in readers.iter_mut() {
-                *slot = (open_reader(&self.path)?, generation);
+                *slot = (open_reader(&self.path, &self.keys)?, generation);
             }
         }
         Ok(())
@@ -236,6 +273,12 @@ impl Db {
     /// The database file.
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// The installation's HMAC key of signed links and tokens, from the key file; for
+    /// `services::links` only.
+    pub fn signing_key(&self) -> &[u8] {
+        self.keys.signing_key()
     }
 
     /// Runs `f` on a read connection (a consistent snapshot for the duration of `f` when it runs in
@@ -325,7 +368,7 @@ impl Db {
     fn give_back(&self, conn: Conn, generation: u64) {
         let current = self.stats_generation.load(std::sync::atomic::Ordering::SeqCst);
         let conn = if generation < current {
-            match open_reader(&self.path) {
+            match open_reader(&self.path, &self.keys) {
                 Ok(fresh) => (fresh, current),
                 // Stale statistics only cost speed: keep the old connection rather than none.
                 Err(_) => (conn, generation),
@@ -339,10 +382,10 @@ impl Db {
 }
 
 /// A read-only connection on `path`, configured like every connection.
-fn open_reader(path: &Path) -> Result<Conn, StoreError> {
+fn open_reader(path: &Path, keys: &Arc<keys::Keys>) -> Result<Conn, StoreError> {
     let reader = Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX)?;
     configure(&reader)?;
-    Ok(Conn { sqlite: reader })
+    Ok(Conn { sqlite: reader, keys: Arc::clone(keys) })
 }
 
 /// A panic in one request must not take the database down with it: the connection inside is still
@@ -373,4 +416,4 @@ fn configure(conn: &Connection) -> Result<(), StoreError> {
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

@@ -4,6 +4,11 @@
 //!
 //! [`PushState`] lives here, beside the record, and not in `domain`: it is delivery bookkeeping
 //! (retry until sent or out of attempts), with no business rule of its own.
+//!
+//! The push secret (the HS512 key of the bearer JWT) is stored sealed with the key file (`keys`),
+//! bound to its org, and read apart from the target ([`find_push_secret`]): only a delivery opens
+//! it, so a secret that no longer opens fails deliveries with the reason and can still be replaced,
+//! and a receipt that queues a push never depends on it.
 
 use rusqlite::{OptionalExtension, Row, params};
 
@@ -43,13 +48,17 @@ impl PushState {
 
 stored_as_code!(PushState, "outcome_push.state");
 
-/// An org's push target.
+/// Where `org_push.secret` is sealed for: the column, bound with the org's id.
+const SECRET_COLUMN: &str = "org_push.secret";
+
+/// An org's push target, without its secret.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct PushTargetRecord {
     pub org_id: i64,
     pub url: String,
-    /// Base64 HMAC key of the bearer JWT; `None`: no Authorization header.
-    pub secret: Option<String>,
+    /// Whether a bearer key is stored (read it with [`find_push_secret`]); `false`: no
+    /// Authorization header. Not written by [`update_push_target`].
+    pub signed: bool,
     /// Delay before the first retry, in seconds; each later one doubles it.
     pub retry_seconds: i64,
 }
@@ -78,27 +87,77 @@ pub struct PushRecord {
 pub fn find_push_target(conn: &Conn, org_id: i64) -> Result<Option<PushTargetRecord>, StoreError> {
     Ok(conn
         .sqlite()
-        .prepare_cached("SELECT org_id, url, secret, retry_seconds FROM org_push WHERE org_id = ?1")?
+        .prepare_cached("SELECT org_id, url, secret IS NOT NULL, retry_seconds FROM org_push WHERE org_id = ?1")?
         .query_row([org_id], |row| {
             Ok(PushTargetRecord {
                 org_id: row.get(0)?,
                 url: row.get(1)?,
-                secret: row.get(2)?,
+                signed: row.get(2)?,
                 retry_seconds: row.get(3)?,
             })
         })
         .optional()?)
 }
 
-/// Creates or replaces an org's push target.
+/// The push secret of an org (base64 HS512 key), opened; `None` when it has no target or no
+/// secret. One that does not open (altered, or sealed with another key file) is
+/// [`StoreError::Corrupt`].
+pub fn find_push_secret(conn: &Conn, org_id: i64) -> Result<Option<String>, StoreError> {
+    let sealed: Option<Option<String>> = conn
+        .sqlite()
+        .prepare_cached("SELECT secret FROM org_push WHERE org_id = ?1")?
+        .query_row([org_id], |row| row.get(0))
+        .optional()?;
+    sealed.flatten().map(|sealed| conn.keys().open(SECRET_COLUMN, org_id, &sealed)).transpose()
+}
+
+/// Creates an org's push target (without a secret) or changes its URL and retry delay; the
+/// secret, if any, stays.
 pub fn update_push_target(conn: &Conn, target: &PushTargetRecord, now: &str) -> Result<(), StoreError> {
     conn.sqlite().execute(
-        "INSERT INTO org_push (org_id, url, secret, retry_seconds, updated_at) VALUES (?1, ?2, ?3, ?4, ?5) \
-         ON CONFLICT (org_id) DO UPDATE SET url = excluded.url, secret = excluded.secret, \
+        "INSERT INTO org_push (org_id, url, retry_seconds, updated_at) VALUES (?1, ?2, ?3, ?4) \
+         ON CONFLICT (org_id) DO UPDATE SET url = excluded.url, \
          retry_seconds = excluded.retry_seconds, updated_at = excluded.updated_at",
-        params![target.org_id, target.url, target.secret, target.retry_seconds, now],
+        params![target.org_id, target.url, target.retry_seconds, now],
     )?;
     Ok(())
+}
+
+/// Sets (sealed) or removes (`None`) the secret of an org's existing push target.
+pub fn update_push_secret(conn: &Conn, org_id: i64, secret: Option<&str>, now: &str) -> Result<(), StoreError> {
+    let sealed = secret.map(|secret| conn.keys().seal(SECRET_COLUMN, org_id, secret)).transpose()?;
+    conn.sqlite()
+        .execute("UPDATE org_push SET secret = ?2, updated_at = ?3 WHERE org_id = ?1", params![org_id, sealed, now])?;
+    Ok(())
+}
+
+/// Removes the push targets whose secret is sealed (`keys::forget_sealed`, for a lost key file);
+/// returns the IPA codes of their orgs.
+pub(super) fn forget_sealed_secrets(conn: &rusqlite::Connection) -> Result<Vec<String>, StoreError> {
+    let orgs: Vec<String> = conn
+        .prepare(
+            "SELECT o.ipa_code FROM org_push p JOIN org o ON o.id = p.org_id WHERE p.secret IS NOT NULL \
+             ORDER BY o.ipa_code",
+        )?
+        .query_map([], |row| row.get(0))?
+        .collect::<Result<_, _>>()?;
+    conn.execute("DELETE FROM org_push WHERE secret IS NOT NULL", [])?;
+    Ok(orgs)
+}
+
+/// Seals the secrets a database before `migrate::SEALED_SINCE` kept in clear, in the upgrade's
+/// transaction; returns how many.
+pub(super) fn seal_clear_secrets(conn: &Conn) -> Result<usize, StoreError> {
+    let clear: Vec<(i64, String)> = conn
+        .sqlite()
+        .prepare("SELECT org_id, secret FROM org_push WHERE secret IS NOT NULL")?
+        .query_map([], |row| Ok((row.get(0)?, row.get(1)?)))?
+        .collect::<Result<_, _>>()?;
+    for (org_id, secret) in &clear {
+        let sealed = conn.keys().seal(SECRET_COLUMN, *org_id, secret)?;
+        conn.sqlite().execute("UPDATE org_push SET secret = ?2 WHERE org_id = ?1", params![org_id, sealed])?;
+    }
+    Ok(clear.len())
 }
 
 /// Removes an org's push target: later receipts are not pushed.

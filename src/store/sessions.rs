@@ -1,4 +1,4 @@
-//! Web sessions (server side) and per-installation settings.
+//! Web sessions (server side).
 //!
 //! A session row is keyed by the SHA-256 of the cookie value; the web layer owns what `data_json`
 //! holds. **Invariant:** the cookie value itself is never stored.
@@ -84,23 +84,4 @@ pub fn delete_session(conn: &Conn, id_hash: &str) -> Result<(), StoreError> {
 /// Deletes sessions expired before `now`; returns how many.
 pub fn delete_expired_sessions(conn: &Conn, now: &str) -> Result<usize, StoreError> {
     Ok(conn.sqlite().prepare_cached("DELETE FROM session WHERE expires_at <= ?1")?.execute([now])?)
-}
-
-/// The setting `key`, if set.
-pub fn find_setting(conn: &Conn, key: &str) -> Result<Option<String>, StoreError> {
-    Ok(conn
-        .sqlite()
-        .prepare_cached("SELECT value FROM setting WHERE key = ?1")?
-        .query_row([key], |r| r.get(0))
-        .optional()?)
-}
-
-/// Sets `key` unless it is set already (first writer wins); returns the stored value.
-pub fn insert_setting_once(conn: &Conn, key: &str, value: &str, now: &str) -> Result<String, StoreError> {
-    conn.sqlite()
-        .prepare_cached(
-            "INSERT INTO setting (key, value, created_at) VALUES (?1, ?2, ?3) ON CONFLICT (key) DO NOTHING",
-        )?
-        .execute(params![key, value, now])?;
-    find_setting(conn, key)?.ok_or(StoreError::Corrupt { column: "setting.value", reason: format!("{key} vanished") })
 }

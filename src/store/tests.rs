@@ -345,7 +345,7 @@ fn upgrading_to_14_holds_receipts_that_do_not_match_their_debt() {
     let dir = tempfile::tempdir().unwrap();
     let old = dir.path().join("old.db");
     {
-        let store = Conn { sqlite: Connection::open(&old).unwrap() };
+        let store = Conn { sqlite: Connection::open(&old).unwrap(), keys: Arc::new(keys::Keys::for_tests()) };
         let conn = store.sqlite();
         conn.execute_batch(migrate::VERSION_1).unwrap();
         conn.pragma_update(None, "user_version", 1).unwrap();
@@ -733,4 +733,182 @@ fn the_database_and_its_backups_are_private_to_their_owner() {
     std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
     drop(Db::open(&path).unwrap());
     assert_eq!(mode(&path), 0o600);
+}
+
+/// A database of version 15 at `path`, holding `hmac_key` as its installation key (in hex, as
+/// mypay kept it) and org 1 with a push target whose secret is `secret`, in clear.
+pub(crate) fn version_15_database(path: &std::path::Path, hmac_key: &str, secret: &str) {
+    let store = Conn { sqlite: Connection::open(path).unwrap(), keys: Arc::new(keys::Keys::for_tests()) };
+    let conn = store.sqlite();
+    conn.execute_batch(migrate::VERSION_1).unwrap();
+    conn.pragma_update(None, "user_version", 1).unwrap();
+    migrate::migrate_until(&store, "old.db", 15).unwrap();
+    conn.execute_batch(
+        "INSERT INTO org (id, ipa_code, fiscal_code, name, segregation_code, created_at, updated_at) VALUES \
+             (1, 'c_a001', '80012345678', 'A', '01', 't', 't'), (2, 'c_b002', '80012345679', 'B', '01', 't', 't'); \
+         INSERT INTO org_push (org_id, url, retry_seconds, updated_at) VALUES \
+             (2, 'https://b.example/esiti', 60, 't');",
+    )
+    .unwrap();
+    conn.execute(
+        "INSERT INTO org_push (org_id, url, secret, retry_seconds, updated_at) VALUES (1, 'https://a.example/esiti', ?1, 60, 't')",
+        [secret],
+    )
+    .unwrap();
+    conn.execute("INSERT INTO setting (key, value, created_at) VALUES ('hmac_key', ?1, 't')", [hmac_key]).unwrap();
+}
+
+/// Whether `needle` occurs in the database file or its WAL.
+fn in_files(db: &std::path::Path, needle: &[u8]) -> bool {
+    let mut wal = db.as_os_str().to_owned();
+    wal.push("-wal");
+    [db.to_owned(), std::path::PathBuf::from(wal)]
+        .iter()
+        .filter_map(|p| std::fs::read(p).ok())
+        .any(|bytes| bytes.windows(needle.len()).any(|w| w == needle))
+}
+
+fn mode(path: &std::path::Path) -> u32 {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(path).unwrap().permissions().mode() & 0o777
+}
+
+/// The upgrade to sealed secrets (`migrate::SEALED_SINCE`) takes the key out of the database: the
+/// key an older mypay kept in its `setting` table becomes the key file (0600), so the links and
+/// tokens it signed keep verifying, and the push secrets it kept in clear are sealed. Afterwards the
+/// file holds neither.
+#[test]
+fn upgrading_to_sealed_secrets_moves_the_key_to_the_key_file_and_seals_push_secrets() {
+    use crate::services::links::Links;
+    const KEY: &[u8; 32] = b"0123456789abcdef0123456789abcdef";
+    let secret = "UFVTSC1TRUNSRVQtb2YtYy1hMDAxLW5ldmVyLWluLWNsZWFyLWluLXRoZS1kYXRhYmFzZS1maWxlLS0tLS0tLS0tLQ==";
+    let dir = tempfile::tempdir().unwrap();
+    let old = dir.path().join("mypay.db");
+    let hex: String = KEY.iter().map(|b| format!("{b:02x}")).collect();
+    version_15_database(&old, &hex, secret);
+    assert!(in_files(&old, secret.as_bytes()), "the test's premise: version 15 kept it in clear");
+
+    // What the earlier installation signed and handed out: a mailed receipt link, a SIL token.
+    let now = crate::clock::Now::at("2026-11-30T10:00:00Z".parse().unwrap());
+    let earlier = Links::with_key(KEY);
+    let url = earlier.receipt_url(42, now);
+    let firma = url.split_once("firma=").unwrap().1.to_owned();
+    let token = earlier.sil_request_token("export", 7, 42);
+
+    let (db, applied) = Db::open(&old).unwrap();
+    assert_eq!(i64::from(applied), SCHEMA_VERSION - 15);
+    let key_file = dir.path().join("mypay.key");
+    assert_eq!(std::fs::read(&key_file).unwrap(), KEY, "the database's key, moved to the key file");
+    assert_eq!(mode(&key_file), 0o600);
+    let links = Links::load(&db);
+    assert!(links.verify_receipt(42, &firma, now), "a link signed before the upgrade verifies after it");
+    assert_eq!(links.read_sil_request_token("export", 7, &token), Some(42));
+
+    assert_eq!(db.read(|c| pushes::find_push_secret(c, 1)).unwrap().as_deref(), Some(secret));
+    assert_eq!(db.read(|c| pushes::find_push_secret(c, 2)).unwrap(), None);
+    assert!(db.read(|c| pushes::find_push_target(c, 1)).unwrap().unwrap().signed);
+    let (settings, stored): (Vec<String>, String) = db
+        .read(|c| {
+            let mut stmt = c.sqlite().prepare("SELECT key FROM setting ORDER BY key")?;
+            let keys = stmt.query_map([], |r| r.get(0))?.collect::<Result<_, _>>()?;
+            let stored = c.sqlite().query_row("SELECT secret FROM org_push WHERE org_id = 1", [], |r| r.get(0))?;
+            Ok::<_, StoreError>((keys, stored))
+        })
+        .unwrap();
+    assert_eq!(settings, ["key_id"], "no key left in the database");
+    assert!(stored.starts_with("v1:"), "{stored}");
+    db.checkpoint().unwrap();
+    drop(db);
+    for needle in [secret.as_bytes(), hex.as_bytes(), KEY] {
+        assert!(!in_files(&old, needle), "{} found in the database file", String::from_utf8_lossy(needle));
+    }
+
+    let (db, applied) = Db::open(&old).unwrap();
+    assert_eq!(applied, 0);
+    assert_eq!(db.read(|c| pushes::find_push_secret(c, 1)).unwrap().as_deref(), Some(secret));
+}
+
+/// A database whose secrets are sealed opens with its own key file only: a missing one is never
+/// replaced by a new key, a wrong one and one readable by others are refused by name, and a sealed
+/// value moved to another row does not open (a clear error, the target still readable).
+#[test]
+fn a_sealed_database_opens_with_its_own_key_file_only() {
+    use std::os::unix::fs::PermissionsExt;
+    let (dir, db) = open_temp();
+    let path = dir.path().join("mypay.db");
+    let key_file = dir.path().join("mypay.key");
+    assert_eq!(mode(&key_file), 0o600, "made at the first open");
+    let now = "2026-01-01T00:00:00Z";
+    let (a, b) = db
+        .write(|tx| {
+            let a = orgs::insert_org(tx, &org("c_a001", "80012345678"), now)?;
+            let b = orgs::insert_org(tx, &org("c_b002", "80012345679"), now)?;
+            for id in [a, b] {
+                let target = pushes::PushTargetRecord {
+                    org_id: id,
+                    url: "https://x.example/".to_owned(),
+                    signed: false,
+                    retry_seconds: 60,
+                };
+                pushes::update_push_target(tx, &target, now)?;
+            }
+            pushes::update_push_secret(tx, a, Some("the-secret-of-a"), now)?;
+            Ok::<_, StoreError>((a, b))
+        })
+        .unwrap();
+    db.checkpoint().unwrap();
+    assert!(!in_files(&path, b"the-secret-of-a"));
+    // Moved to another row (by hand, or by someone who can write the file but has no key).
+    db.write(|tx| {
+        tx.sqlite().execute(
+            "UPDATE org_push SET secret = (SELECT secret FROM org_push WHERE org_id = ?1) WHERE org_id = ?2",
+            [a, b],
+        )?;
+        Ok::<_, StoreError>(())
+    })
+    .unwrap();
+    let err = db.read(|c| pushes::find_push_secret(c, b)).unwrap_err().to_string();
+    assert!(err.contains("org_push.secret") && err.contains("does not open"), "{err}");
+    assert!(db.read(|c| pushes::find_push_target(c, b)).unwrap().unwrap().signed);
+    assert_eq!(db.read(|c| pushes::find_push_secret(c, a)).unwrap().as_deref(), Some("the-secret-of-a"));
+    drop(db);
+
+    let saved = std::fs::read(&key_file).unwrap();
+    std::fs::remove_file(&key_file).unwrap();
+    let Err(err) = Db::open(&path) else { panic!("opened without its key file") };
+    assert!(matches!(err, StoreError::KeyMissing { .. }), "{err}");
+    assert!(err.to_string().contains(&key_file.display().to_string()), "{err}");
+    assert!(!key_file.exists(), "no new key for a sealed database");
+
+    std::fs::write(&key_file, [9u8; 32]).unwrap();
+    std::fs::set_permissions(&key_file, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let Err(err) = Db::open(&path) else { panic!("opened with another key file") };
+    assert!(matches!(err, StoreError::WrongKey { .. }), "{err}");
+
+    std::fs::write(&key_file, &saved).unwrap();
+    std::fs::set_permissions(&key_file, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let Err(err) = Db::open(&path) else { panic!("opened with a key file others may read") };
+    assert!(err.to_string().contains("mode 0644"), "{err}");
+
+    std::fs::set_permissions(&key_file, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let (db, _) = Db::open(&path).unwrap();
+    assert_eq!(db.read(|c| pushes::find_push_secret(c, a)).unwrap().as_deref(), Some("the-secret-of-a"));
+}
+
+/// An older database beside a key file holding another key (one of another database) is refused
+/// rather than upgraded with a key its links were not signed with; alone it upgrades.
+#[test]
+fn an_older_database_with_its_own_key_refuses_another_key_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let old = dir.path().join("mypay.db");
+    version_15_database(&old, &"ab".repeat(32), "s");
+    let key_file = dir.path().join("mypay.key");
+    let other = tempfile::tempdir().unwrap();
+    drop(Db::open(&other.path().join("mypay.db")).unwrap());
+    std::fs::copy(other.path().join("mypay.key"), &key_file).unwrap();
+    let Err(err) = Db::open(&old) else { panic!("upgraded with another key") };
+    assert!(matches!(err, StoreError::KeyConflict { .. }), "{err}");
+    std::fs::remove_file(&key_file).unwrap();
+    let (db, _) = Db::open(&old).unwrap();
+    assert_eq!(db.signing_key(), [0xab; 32]);
 }

@@ -152,3 +152,69 @@ fn backups_taken_while_serving_are_consistent_and_restore_when_stopped() {
     let (clean, log) = server.terminate();
     assert!(clean, "{log}");
 }
+
+/// The key file travels with the backup: `mypay backup` writes it beside the copy (0600), `mypay
+/// restore` installs it; a copy kept apart from its key restores only with `--key`, and without it
+/// is refused by name before anything changes. A data directory whose key file is gone is refused
+/// at start rather than given a new key.
+#[test]
+fn the_key_file_goes_with_the_backup_and_a_restore_without_it_is_refused() {
+    use std::os::unix::fs::PermissionsExt;
+    let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    let (tmp, dir) = data_dir();
+    crate::support::add_milano(&dir);
+    let secret = base64::Engine::encode(&base64::engine::general_purpose::STANDARD, [7u8; 64]);
+    let out = run(
+        &dir,
+        &["org", "set", "c_f205", "--push-url", "https://sil.example/esiti", "--push-secret-stdin"],
+        Some(&secret),
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(mode(&dir.join("mypay.key")), 0o600);
+
+    let copy = tmp.path().join("mypay-2026-11-30.db");
+    let out = run(&dir, &["backup", "--to", copy.to_str().unwrap()], None);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let key = tmp.path().join("mypay-2026-11-30.db.key");
+    assert!(stdout(&out).contains(&key.display().to_string()), "{}", stdout(&out));
+    assert_eq!(mode(&key), 0o600);
+    assert_eq!(std::fs::read(&key).unwrap(), std::fs::read(dir.join("mypay.key")).unwrap());
+    let bare = tmp.path().join("bare.db");
+    let shown = json(&run(&dir, &["backup", "--to", bare.to_str().unwrap(), "--without-key", "--json"], None));
+    assert_eq!(shown["key_file"], serde_json::Value::Null);
+    assert!(!tmp.path().join("bare.db.key").exists());
+
+    // Elsewhere: with the key beside it, the copy restores and its secret still signs.
+    let restored = tmp.path().join("restored");
+    let shown = json(&run(&restored, &["restore", copy.to_str().unwrap(), "--json"], None));
+    assert_eq!(shown["key_source"], "backup");
+    assert_eq!(shown["key_file"], restored.join("mypay.key").display().to_string());
+    let pushes = json(&run(&restored, &["org", "pushes", "c_f205", "--json"], None));
+    assert_eq!(pushes["target"]["signed"], true);
+
+    // Without it: refused, naming the file to give, and nothing written.
+    let elsewhere = tmp.path().join("elsewhere");
+    let out = run(&elsewhere, &["restore", bare.to_str().unwrap()], None);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("bare.db.key") && stderr(&out).contains("--key"), "{}", stderr(&out));
+    assert!(!elsewhere.join("mypay.db").exists() && !elsewhere.join("mypay.key").exists());
+    let shown =
+        json(&run(&elsewhere, &["restore", bare.to_str().unwrap(), "--key", key.to_str().unwrap(), "--json"], None));
+    assert_eq!(shown["key_source"], "backup");
+
+    // A key lost for good: the copy restores without the secrets sealed with it.
+    let lost = tmp.path().join("lost");
+    let shown = json(&run(&lost, &["restore", bare.to_str().unwrap(), "--forget-secrets", "--json"], None));
+    assert_eq!(shown["key_source"], "new");
+    assert_eq!(shown["push_targets_removed"], serde_json::json!(["c_f205"]));
+    let pushes = json(&run(&lost, &["org", "pushes", "c_f205", "--json"], None));
+    assert_eq!(pushes["target"], serde_json::Value::Null);
+    assert_ne!(std::fs::read(lost.join("mypay.key")).unwrap(), std::fs::read(&key).unwrap());
+
+    // A data directory that lost its key file is refused at start, by name, and gets no new key.
+    std::fs::remove_file(elsewhere.join("mypay.key")).unwrap();
+    let out = run(&elsewhere, &["org", "list"], None);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("mypay.key, which is missing"), "{}", stderr(&out));
+    assert!(!elsewhere.join("mypay.key").exists());
+}

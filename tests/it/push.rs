@@ -202,6 +202,53 @@ fn each_receipt_is_pushed_signed_and_retried_until_accepted() {
     assert_eq!(pushes(&dir)["pushes"].as_array().unwrap().len(), 1);
 }
 
+/// Whether `needle` occurs in the database file or its WAL.
+fn in_database(dir: &Path, needle: &[u8]) -> bool {
+    ["mypay.db", "mypay.db-wal"]
+        .iter()
+        .filter_map(|name| std::fs::read(dir.join(name)).ok())
+        .any(|bytes| bytes.windows(needle.len()).any(|w| w == needle))
+}
+
+/// The push secret is sealed with the key file: the database file never holds it in clear. One
+/// altered in the file keeps no receipt from being stored: its pushes fail with the reason until
+/// an operator sets the secret again.
+#[test]
+fn a_sealed_push_secret_never_in_the_file_and_an_altered_one_fails_clearly() {
+    let (_tmp, dir) = data_dir();
+    let server = Server::start(&dir, &["demo"]);
+    let receiver = Receiver::start(0);
+    let (iud, notice, iuv, cents) = open_debts(&dir).into_iter().next().unwrap();
+    configure(&dir, &receiver.url, "1", &iud);
+    let secret = STANDARD.encode(KEY);
+    assert!(!in_database(&dir, secret.as_bytes()) && !in_database(&dir, &KEY), "the secret is sealed");
+    let conn = rusqlite::Connection::open(dir.join("mypay.db")).unwrap();
+    let altered = conn.execute("UPDATE org_push SET secret = replace(secret, 'v1:', 'v1:AAAA')", []).unwrap();
+    assert_eq!(altered, 1);
+    drop(conn);
+
+    let reply =
+        call(&server, Some("paSendRTV2"), &send_rt_req(&notice, &iuv, cents, "9999888877776666555544443333222a", true));
+    assert!(reply.body.contains("<outcome>OK</outcome>"), "the receipt is stored: {}", reply.body);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let list = loop {
+        let list = pushes(&dir);
+        if list["pushes"][0]["attempts"].as_i64().unwrap_or(0) >= 1 {
+            break list;
+        }
+        assert!(Instant::now() < deadline, "no attempt: {list}");
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    let error = list["pushes"][0]["last_error"].as_str().unwrap();
+    assert!(error.contains("push secret cannot be read") && error.contains("set it again"), "{error}");
+    assert_eq!(list["target"]["signed"], true);
+    assert!(receiver.received().is_empty(), "nothing is sent unsigned");
+
+    configure(&dir, &receiver.url, "1", &iud);
+    wait_state(&dir, "sent", Duration::from_secs(30));
+    check_jwt(receiver.received()[0].authorization.as_deref());
+}
+
 #[test]
 fn a_push_given_up_after_the_debt_types_attempts_is_failed() {
     let (_tmp, dir) = data_dir();

@@ -6,6 +6,9 @@
 //! which retries with exponential backoff (the org's first delay, doubling, at most a day) up to
 //! the debt type's `max_push_attempts`.
 //! Operators read the state with [`list_pushes`].
+//! The secret is stored sealed with the installation's key file (`store::pushes`); only a delivery
+//! reads it, and one that no longer opens fails that attempt with the reason, so that the operator
+//! sets it again.
 //! Must never: print or log the secret; mark a push sent before its system answered 2xx without a
 //! `faultCode`.
 
@@ -55,7 +58,7 @@ pub struct PushTargetView {
 
 impl From<&PushTargetRecord> for PushTargetView {
     fn from(t: &PushTargetRecord) -> PushTargetView {
-        PushTargetView { url: t.url.clone(), signed: t.secret.is_some(), retry_seconds: t.retry_seconds }
+        PushTargetView { url: t.url.clone(), signed: t.signed, retry_seconds: t.retry_seconds }
     }
 }
 
@@ -107,13 +110,19 @@ pub fn set_push_target(
         };
         let next = next.map(|mut t| {
             if let Some(secret) = &secret {
-                t.secret.clone_from(secret);
+                t.signed = secret.is_some();
             }
             t.retry_seconds = settings.retry_seconds.unwrap_or(t.retry_seconds);
             t
         });
         match &next {
-            Some(target) => pushes::update_push_target(tx, target, &now.iso())?,
+            Some(target) => {
+                pushes::update_push_target(tx, target, &now.iso())?;
+                // Written without reading the one stored, which may no longer open.
+                if let Some(secret) = &secret {
+                    pushes::update_push_secret(tx, org.id, secret.as_deref(), &now.iso())?;
+                }
+            }
             None => pushes::delete_push_target(tx, org.id)?,
         }
         let view = next.as_ref().map(PushTargetView::from);
@@ -135,7 +144,7 @@ pub fn set_push_target(
 }
 
 fn defaults(org_id: i64) -> PushTargetRecord {
-    PushTargetRecord { org_id, url: String::new(), secret: None, retry_seconds: DEFAULT_RETRY_SECONDS }
+    PushTargetRecord { org_id, url: String::new(), signed: false, retry_seconds: DEFAULT_RETRY_SECONDS }
 }
 
 /// An org's push target, if any.
@@ -246,9 +255,16 @@ pub fn deliver(db: &Db, push_id: i64, now: Now) -> Result<Delivery, ServiceError
             None => None,
         };
         let target = pushes::find_push_target(c, push.org_id)?;
-        Ok(Some((push, receipt, org, debt, target)))
+        let secret = match pushes::find_push_secret(c, push.org_id) {
+            Ok(secret) => Ok(secret),
+            Err(StoreError::Corrupt { reason, .. }) => {
+                Err(format!("the push secret cannot be read ({reason}): set it again"))
+            }
+            Err(err) => return Err(err.into()),
+        };
+        Ok(Some((push, receipt, org, debt, target, secret)))
     })?;
-    let Some((push, receipt, org, debt, target)) = loaded else {
+    let Some((push, receipt, org, debt, target, secret)) = loaded else {
         return Ok(Delivery::Done);
     };
     let attempt = push.attempts + 1;
@@ -257,11 +273,12 @@ pub fn deliver(db: &Db, push_id: i64, now: Now) -> Result<Delivery, ServiceError
         Some(target) => {
             let esito = crate::flows::pagati::pagati_xml(&receipt, &org.fiscal_code, &org.name, debt.as_ref());
             let body = push_body(&receipt.request_xml, &esito);
-            let token = target
-                .secret
-                .as_deref()
-                .map(|secret| bearer_jwt(secret, &org.ipa_code, push.id, attempt, now.instant().as_second()))
-                .transpose();
+            let token = secret.and_then(|secret| {
+                secret
+                    .as_deref()
+                    .map(|secret| bearer_jwt(secret, &org.ipa_code, push.id, attempt, now.instant().as_second()))
+                    .transpose()
+            });
             token.and_then(|token| post(&target.url, &body, token.as_deref()))
         }
     };
