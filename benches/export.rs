@@ -7,7 +7,7 @@
 use std::process::Command;
 use std::time::Instant;
 
-use mypay::testing::domain::{Cents, GeneratorId, SegregationCode, generate_iuv17};
+use mypay::testing::domain::{Cents, GeneratorId, Party, SegregationCode, generate_iuv17};
 use mypay::testing::store::Db;
 use mypay::testing::store::debts::{self, DebtRecord};
 use mypay::testing::store::receipts::{self, PartyRecord, ReceiptRecord, ReceiptTransferRecord};
@@ -43,10 +43,13 @@ fn main() {
                 iuv: Some(iuv.clone()),
                 notice_number: Some(notice.clone()),
                 state: mypay::testing::domain::DebtState::Paid,
-                debtor_kind: "F".into(),
-                debtor_id: "RSSMRA85T10A562S".into(),
-                debtor_name: "Mario Rossi".into(),
-                debtor_address: Some("Via Roma 1".into()),
+                debtor: Party {
+                    kind: "F".into(),
+                    id: "RSSMRA85T10A562S".into(),
+                    name: "Mario Rossi".into(),
+                    address: Some("Via Roma 1".into()),
+                    ..Party::default()
+                },
                 amount_cents: Cents::new(12_345),
                 payment_kinds: "ALL".into(),
                 causale: "TARI 2026 - rata unica \"saldo\"; grazie".into(),

@@ -10,7 +10,7 @@
 
 use std::time::Instant;
 
-use mypay::testing::domain::{Cents, DebtState, Iuv, NoticeNumber};
+use mypay::testing::domain::{Cents, Day, DebtState, Iuv, NoticeNumber, Party};
 use mypay::testing::services::admin::access::OrgAccess;
 use mypay::testing::services::debts::search::{self as debt_search, Criteria};
 use mypay::testing::store::debts::DebtRecord;
@@ -110,10 +110,13 @@ fn fill(db: &Db, ipa: &str, rows: usize) {
                     iuv: Some(iuv),
                     notice_number: Some(notice),
                     state,
-                    debtor_kind: "F".to_owned(),
-                    debtor_id: fiscal_code(debtor),
-                    debtor_name: format!("{} {}", SURNAMES[debtor % 20], NAMES[debtor / 20 % 10]),
-                    due_date: Some(due.to_string()),
+                    debtor: Party {
+                        kind: "F".to_owned(),
+                        id: fiscal_code(debtor),
+                        name: format!("{} {}", SURNAMES[debtor % 20], NAMES[debtor / 20 % 10]),
+                        ..Party::default()
+                    },
+                    due_date: Some(Day::from(due)),
                     amount_cents: Cents::new(1_000 + i64::try_from(i % 50_000).unwrap()),
                     payment_kinds: "ALL".to_owned(),
                     causale: format!("Rata {i}"),
@@ -141,8 +144,8 @@ fn fill(db: &Db, ipa: &str, rows: usize) {
 fn receipt(org_id: i64, debt_id: i64, d: &DebtRecord, date: &str) -> ReceiptRecord {
     let party = PartyRecord {
         kind: "F".to_owned(),
-        id: d.debtor_id.clone(),
-        name: d.debtor_name.clone(),
+        id: d.debtor.id.clone(),
+        name: d.debtor.name.clone(),
         ..PartyRecord::default()
     };
     ReceiptRecord {

@@ -8,7 +8,9 @@ pub mod clock {
 }
 
 pub mod domain {
-    pub use crate::domain::{Cents, DebtState, GeneratorId, Iuv, NoticeNumber, SegregationCode, generate_iuv17};
+    pub use crate::domain::{
+        Cents, Day, DebtState, GeneratorId, Iuv, NoticeNumber, Party, SegregationCode, generate_iuv17,
+    };
     pub mod debt_row {
         pub use crate::domain::debt_row::DebtFields;
     }
