@@ -10,7 +10,7 @@ use std::time::Instant;
 use mypay::testing::domain::{Cents, GeneratorId, Party, SegregationCode, generate_iuv17};
 use mypay::testing::store::Db;
 use mypay::testing::store::debts::{self, DebtRecord};
-use mypay::testing::store::receipts::{self, PartyRecord, ReceiptRecord, ReceiptTransferRecord};
+use mypay::testing::store::receipts::{self, ReceiptRecord, ReceiptTransferRecord};
 
 fn main() {
     let n: usize = std::env::var("BENCH_RECEIPTS").ok().and_then(|v| v.parse().ok()).unwrap_or(1_000_000);
@@ -69,17 +69,17 @@ fn main() {
                 fee_cents: Some(Cents::new(150)),
                 description: "TARI 2026".into(),
                 company_name: "Comune di Esempio".into(),
-                debtor: PartyRecord {
+                debtor: Party {
                     kind: "F".into(),
                     id: "RSSMRA85T10A562S".into(),
                     name: "Mario Rossi".into(),
-                    email: None,
+                    ..Party::default()
                 },
-                payer: Some(PartyRecord {
+                payer: Some(Party {
                     kind: "F".into(),
                     id: "BNCGLI90A41F205H".into(),
                     name: "Giulia Bianchi".into(),
-                    email: None,
+                    ..Party::default()
                 }),
                 psp_id: "BCITITMM".into(),
                 psp_company_name: "Banca di Prova".into(),

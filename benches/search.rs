@@ -14,7 +14,7 @@ use mypay::testing::domain::{Cents, Day, DebtState, Iuv, NoticeNumber, Party};
 use mypay::testing::services::admin::access::OrgAccess;
 use mypay::testing::services::debts::search::{self as debt_search, Criteria};
 use mypay::testing::store::debts::DebtRecord;
-use mypay::testing::store::receipts::{PartyRecord, ReceiptRecord, ReceiptTransferRecord};
+use mypay::testing::store::receipts::{ReceiptRecord, ReceiptTransferRecord};
 use mypay::testing::store::{Db, StoreError, debt_types, debts, orgs, receipts};
 
 const SURNAMES: [&str; 20] = [
@@ -142,12 +142,8 @@ fn fill(db: &Db, ipa: &str, rows: usize) {
 }
 
 fn receipt(org_id: i64, debt_id: i64, d: &DebtRecord, date: &str) -> ReceiptRecord {
-    let party = PartyRecord {
-        kind: "F".to_owned(),
-        id: d.debtor.id.clone(),
-        name: d.debtor.name.clone(),
-        ..PartyRecord::default()
-    };
+    let party =
+        Party { kind: "F".to_owned(), id: d.debtor.id.clone(), name: d.debtor.name.clone(), ..Party::default() };
     ReceiptRecord {
         org_id,
         debt_id: Some(debt_id),

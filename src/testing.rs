@@ -85,7 +85,7 @@ pub mod store {
         pub use crate::store::orgs::{OrgRecord, find_org_by_ipa};
     }
     pub mod receipts {
-        pub use crate::store::receipts::{PartyRecord, ReceiptRecord, ReceiptTransferRecord, insert_receipt};
+        pub use crate::store::receipts::{ReceiptRecord, ReceiptTransferRecord, insert_receipt};
     }
 }
 

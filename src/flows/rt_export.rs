@@ -16,7 +16,7 @@ use base64::Engine as _;
 use zip::write::SimpleFileOptions;
 
 use super::quoted_csv::QuotedCsv;
-use crate::domain::Cents;
+use crate::domain::{Cents, Party};
 use crate::store::exports::{ExportRow, ExternalPaymentRow};
 use crate::store::orgs::OrgRecord;
 
@@ -240,20 +240,22 @@ pub fn row_fields<'a>(
     ]);
     fields.extend((0..8).map(|_| empty()));
     fields.extend(beneficiary(org));
-    fields.extend([s(&r.payer_kind), s(&r.payer_id), s(&r.payer_name)]);
+    let payer = r.payer.as_ref();
+    let p = |field: fn(&'a Party) -> &'a str| Cow::Borrowed(payer.map(field).unwrap_or_default());
+    fields.extend([p(|p| &p.kind), p(|p| &p.id), p(|p| &p.name)]);
     fields.extend((0..6).map(|_| empty()));
     fields.extend([
-        s(&r.payer_email),
-        b(&r.debtor_kind),
-        b(&r.debtor_id),
-        b(&r.debtor_name),
-        s(&r.debtor_address),
-        s(&r.debtor_civic_number),
-        s(&r.debtor_postal_code),
-        s(&r.debtor_city),
-        s(&r.debtor_province),
-        s(&r.debtor_country),
-        s(&r.debtor_email),
+        p(|p| p.email.as_deref().unwrap_or_default()),
+        b(&r.debtor.kind),
+        b(&r.debtor.id),
+        b(&r.debtor.name),
+        s(&r.debtor.address),
+        s(&r.debtor.civic_number),
+        s(&r.debtor.postal_code),
+        s(&r.debtor.city),
+        s(&r.debtor.province),
+        s(&r.debtor.country),
+        s(&r.debtor.email),
         b("0"),
         amount(r.amount_cents),
         b(&r.iuv),
@@ -345,13 +347,13 @@ pub fn external_row_fields<'a>(
     fields.extend((0..10).map(|_| empty()));
     fields.extend([
         b("F"),
-        b(&r.debtor_id),
-        b(&r.debtor_name),
-        s(&r.debtor_address),
-        s(&r.debtor_civic_number),
-        s(&r.debtor_postal_code),
-        s(&r.debtor_city),
-        s(&r.debtor_province),
+        b(&r.debtor.id),
+        b(&r.debtor.name),
+        s(&r.debtor.address),
+        s(&r.debtor.civic_number),
+        s(&r.debtor.postal_code),
+        s(&r.debtor.city),
+        s(&r.debtor.province),
         empty(),
         empty(),
         b("0"),

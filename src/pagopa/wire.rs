@@ -7,11 +7,11 @@
 //! receipt is read leniently instead (`send_rt_request`): it must never be lost.
 
 use crate::domain::receipt_shape::{ShapeIssue, ShapeProblem};
-use crate::domain::{Cents, Email, NoticeNumber};
+use crate::domain::{Cents, Email, NoticeNumber, Party};
 use crate::services::payments::{PaymentView, Transfer, TransferTarget, truncate};
 use crate::soap::{Element, XmlWriter};
 use crate::store::debts::DebtRecord;
-use crate::store::receipts::{PartyRecord, ReceiptRecord, ReceiptTransferRecord};
+use crate::store::receipts::{ReceiptRecord, ReceiptTransferRecord};
 
 /// The payload namespace of paForNode.
 pub const PAF_NS: &str = "http://pagopa-api.pagopa.gov.it/pa/paForNode.xsd";
@@ -414,7 +414,7 @@ impl Lenient {
 
     /// The debtor or payer; `None` when the element is absent (an issue for the debtor, whom
     /// the schema requires).
-    fn subject(&mut self, r: &Element, name: &str) -> Option<PartyRecord> {
+    fn subject(&mut self, r: &Element, name: &str) -> Option<Party> {
         let path = format!("receipt/{name}");
         let Some(s) = r.child(name) else {
             if name == "debtor" {
@@ -444,11 +444,12 @@ impl Lenient {
                 (kind, self.text(unique, &id_path, "entityUniqueIdentifierValue", 16))
             }
         };
-        Some(PartyRecord {
+        Some(Party {
             kind,
             id,
             name: self.text(s, &path, "fullName", 70),
             email: self.opt_text(s, &path, "e-mail", 256),
+            ..Party::default()
         })
     }
 

@@ -6,17 +6,8 @@
 use rusqlite::{OptionalExtension, Row, named_params, params};
 
 use super::{Conn, StoreError};
-use crate::domain::Cents;
 use crate::domain::payment_terms::{PaymentTerms, TermsTransfer, discrepancies};
-
-/// A payer or debtor as the receipt carries it.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct PartyRecord {
-    pub kind: String,
-    pub id: String,
-    pub name: String,
-    pub email: Option<String>,
-}
+use crate::domain::{Cents, Party};
 
 /// One transfer of a receipt.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -47,8 +38,11 @@ pub struct ReceiptRecord {
     pub description: String,
     pub company_name: String,
     pub office_name: Option<String>,
-    pub debtor: PartyRecord,
-    pub payer: Option<PartyRecord>,
+    /// The debtor as the receipt carries it: a receipt keeps its parties' kind, id, name and
+    /// e-mail (the `debtor_*` and `payer_*` columns), never an address.
+    pub debtor: Party,
+    /// Present when the receipt names a payer (`payer_id` is not NULL).
+    pub payer: Option<Party>,
     pub psp_id: String,
     pub psp_fiscal_code: Option<String>,
     pub psp_vat_number: Option<String>,
@@ -102,13 +96,20 @@ fn from_row(row: &Row<'_>) -> rusqlite::Result<ReceiptRecord> {
         description: row.get(9)?,
         company_name: row.get(10)?,
         office_name: row.get(11)?,
-        debtor: PartyRecord { kind: row.get(12)?, id: row.get(13)?, name: row.get(14)?, email: row.get(15)? },
+        debtor: Party {
+            kind: row.get(12)?,
+            id: row.get(13)?,
+            name: row.get(14)?,
+            email: row.get(15)?,
+            ..Party::default()
+        },
         payer: match payer_id {
-            Some(id) => Some(PartyRecord {
+            Some(id) => Some(Party {
                 kind: row.get::<_, Option<String>>(16)?.unwrap_or_default(),
                 id,
                 name: row.get::<_, Option<String>>(18)?.unwrap_or_default(),
                 email: row.get(19)?,
+                ..Party::default()
             }),
             None => None,
         },
