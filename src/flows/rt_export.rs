@@ -506,6 +506,34 @@ mod tests {
     }
 
     #[test]
+    fn the_payer_is_the_versante_and_the_debtor_the_pagatore() {
+        let org = OrgRecord { ipa_code: "c_x".into(), fiscal_code: "01234567897".into(), ..Default::default() };
+        let debtor = Party {
+            kind: "F".into(),
+            id: "RSSMRA85T10A562S".into(),
+            name: "Mario Rossi".into(),
+            city: Some("Esempio".into()),
+            email: Some("mario@example.org".into()),
+            ..Party::default()
+        };
+        let payer = Party { kind: "G".into(), id: "01199250158".into(), name: "Ditta".into(), ..Party::default() };
+        let row = ExportRow { debtor, payer: Some(payer), ..Default::default() };
+        let header = header(Version::V1_0, false);
+        let fields = row_fields(Version::V1_0, false, &org, "S_01", &row);
+        let column = |name: &str| fields[header.iter().position(|h| *h == name).unwrap()].clone().into_owned();
+        assert_eq!(column("soggVersTipoIdentificativoUnivoco"), "G");
+        assert_eq!(column("soggVersCodiceIdentificativoUnivoco"), "01199250158");
+        assert_eq!(column("anagraficaVersante"), "Ditta");
+        assert_eq!(column("emailVersante"), "");
+        assert_eq!(column("soggPagCodiceIdentificativoUnivoco"), "RSSMRA85T10A562S");
+        assert_eq!(column("localitaPagatore"), "Esempio");
+        assert_eq!(column("emailPagatore"), "mario@example.org");
+        let no_payer = ExportRow { payer: None, ..row };
+        let fields = row_fields(Version::V1_0, false, &org, "S_01", &no_payer);
+        assert!(fields[33..=42].iter().all(|f| f.is_empty()), "{fields:?}");
+    }
+
+    #[test]
     fn external_payment_rows_fit_every_layout() {
         let org = OrgRecord { ipa_code: "c_x".into(), fiscal_code: "01234567897".into(), ..Default::default() };
         let payment = crate::store::sil::ExternalPaymentRecord {
