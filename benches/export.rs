@@ -7,7 +7,7 @@
 use std::process::Command;
 use std::time::Instant;
 
-use mypay::testing::domain::{Cents, GeneratorId, Party, SegregationCode, generate_iuv17};
+use mypay::testing::domain::{Cents, Day, GeneratorId, Party, SegregationCode, generate_iuv17};
 use mypay::testing::store::Db;
 use mypay::testing::store::debts::{self, DebtRecord};
 use mypay::testing::store::receipts::{self, ReceiptRecord, ReceiptTransferRecord};
@@ -86,7 +86,7 @@ fn main() {
                 channel_id: "BCITITMM_01".into(),
                 channel_description: "app".into(),
                 payment_date_time: Some("2026-11-30T10:15:00".into()),
-                payment_date: "2026-11-30".into(),
+                payment_date: Day::parse("2026-11-30").unwrap(),
                 primitive: "paSendRTV2".into(),
                 request_xml: xml.clone(),
                 transfers: vec![ReceiptTransferRecord {

@@ -159,7 +159,7 @@ fn receipt(org_id: i64, debt_id: i64, d: &DebtRecord, date: &str) -> ReceiptReco
         psp_company_name: "PSP".to_owned(),
         channel_id: "C".to_owned(),
         channel_description: "C".to_owned(),
-        payment_date: date.to_owned(),
+        payment_date: Day::parse(date).unwrap(),
         primitive: "paSendRTV2".to_owned(),
         request_xml: "<x/>".to_owned(),
         received_at: format!("{date}T10:00:00Z"),

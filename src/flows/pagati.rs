@@ -62,12 +62,13 @@ fn date_time(iso: &str) -> &str {
 
 /// The `Pagati` the outcome push sends for `receipt` of the org, `debt` the dovuto it paid.
 pub fn pagati_xml(receipt: &ReceiptRecord, org_fiscal_code: &str, org_name: &str, debt: Option<&DebtRecord>) -> String {
+    let date = receipt.payment_date.to_string();
     let header = Header {
         org_fiscal_code,
         org_name,
         station_id: None,
         request_ref: &receipt.receipt_id,
-        request_date: &receipt.payment_date,
+        request_date: &date,
         outcome_code: if receipt.outcome == "OK" { "0" } else { "1" },
     };
     write(Kind::Pagati, &header, &[Line { debt, receipt: Some(receipt) }])
@@ -143,7 +144,7 @@ pub fn write(kind: Kind, header: &Header<'_>, lines: &[Line<'_>]) -> String {
         w.leaf("identificativoUnivocoDovuto", &cut(&debt.iud, 35));
         w.leaf("singoloImportoPagato", &amount(paid(r)));
         w.leaf("esitoSingoloPagamento", if r.outcome == "OK" { "ESEGUITO" } else { "NON ESEGUITO" });
-        w.leaf("dataEsitoSingoloPagamento", &r.payment_date);
+        w.leaf("dataEsitoSingoloPagamento", &r.payment_date.to_string());
         w.leaf("identificativoUnivocoRiscossione", &cut(&r.receipt_id, 35));
         w.leaf("causaleVersamento", &cut(&debt.causale, 140));
         w.leaf("datiSpecificiRiscossione", &debt.collection_data);

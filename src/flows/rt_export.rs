@@ -233,7 +233,7 @@ pub fn row_fields<'a>(
         b(&r.receipt_id),
         date_time,
         b(&r.receipt_id),
-        b(&r.payment_date),
+        Cow::Owned(r.payment_date.to_string()),
         b(psp_kind),
         b(psp_code),
         b(&r.psp_company_name),
@@ -262,7 +262,7 @@ pub fn row_fields<'a>(
         b(&r.receipt_id),
         amount(r.transfer_amount_cents),
         b("ESEGUITO"),
-        b(&r.payment_date),
+        Cow::Owned(r.payment_date.to_string()),
         b(&r.receipt_id),
         causale,
         collection,
@@ -321,7 +321,7 @@ pub fn external_row_fields<'a>(
     let b = |v: &'a str| Cow::Borrowed(v);
     let empty = || Cow::Borrowed("");
     let amount = || Cow::Owned(r.payment.amount_cents.to_decimal_string());
-    let message_id = external_message_id(&org.fiscal_code, &r.payment.iuv, &r.payment.collection_id);
+    let message_id = external_message_id(&org.fiscal_code, r.payment.iuv.as_str(), &r.payment.collection_id);
     let recorded = local_date_time(&r.recorded_at);
     let recorded_day = recorded.get(..10).unwrap_or_default().to_owned();
     let causale: String = r.causale.chars().take(140).collect();
@@ -330,7 +330,7 @@ pub fn external_row_fields<'a>(
         Cow::Owned(pseudo_flow(&org.ipa_code, Some(&r.debt_source))),
         b("1"),
         b(&r.iud),
-        b(&r.payment.iuv),
+        b(r.payment.iuv.as_str()),
         b("6.2.0"),
         b(&org.fiscal_code),
         empty(),
@@ -358,11 +358,11 @@ pub fn external_row_fields<'a>(
         empty(),
         b("0"),
         amount(),
-        b(&r.payment.iuv),
+        b(r.payment.iuv.as_str()),
         b("n/a"),
         amount(),
         b(EXTERNAL_OUTCOME),
-        b(&r.payment.outcome_date),
+        Cow::Owned(r.payment.outcome_date.to_string()),
         b(&r.payment.collection_id),
         Cow::Owned(causale),
         b(&r.collection_data),
@@ -537,17 +537,28 @@ mod tests {
     fn external_payment_rows_fit_every_layout() {
         let org = OrgRecord { ipa_code: "c_x".into(), fiscal_code: "01234567897".into(), ..Default::default() };
         let payment = crate::store::sil::ExternalPaymentRecord {
-            iuv: "01000000000000144".into(),
-            collection_id: "IUR-1".into(),
+            org_id: 1,
+            debt_id: 1,
+            iuv: crate::domain::Iuv::parse("01000000000000144").unwrap(),
+            context_code: None,
+            amount_cents: Cents::default(),
+            outcome_date: crate::domain::Day::default(),
             payment_index: Some(2),
-            ..Default::default()
+            collection_id: "IUR-1".into(),
+            attestor_kind: String::new(),
+            attestor_code: String::new(),
+            attestor_name: String::new(),
+            recorded_by: String::new(),
         };
         let row = ExternalPaymentRow {
             payment,
             recorded_at: "2026-11-30T08:05:07Z".into(),
+            iud: String::new(),
+            debtor: Party::default(),
             causale: "x".repeat(200),
+            collection_data: String::new(),
+            debt_type_code: String::new(),
             debt_source: "import".into(),
-            ..Default::default()
         };
         for version in [Version::V1_0, Version::V1_1, Version::V1_2, Version::V1_3] {
             for with_receipt in [false, true] {

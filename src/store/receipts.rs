@@ -7,7 +7,7 @@ use rusqlite::{OptionalExtension, Row, named_params, params};
 
 use super::{Conn, StoreError};
 use crate::domain::payment_terms::{PaymentTerms, TermsTransfer, discrepancies};
-use crate::domain::{Cents, Party};
+use crate::domain::{Cents, Day, Party};
 
 /// One transfer of a receipt.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -30,6 +30,9 @@ pub struct ReceiptRecord {
     pub org_id: i64,
     pub debt_id: Option<i64>,
     pub receipt_id: String,
+    /// The notice number and IUV (creditorReferenceId) as the Node sent them, not `NoticeNumber`
+    /// and `Iuv`: a receipt is stored whatever it carries (it may pay nothing we issued), and
+    /// reading it back must never fail on a value that was never ours to check.
     pub notice_number: String,
     pub iuv: String,
     pub outcome: String,
@@ -51,9 +54,11 @@ pub struct ReceiptRecord {
     pub channel_description: String,
     pub payment_method: Option<String>,
     pub payment_note: Option<String>,
+    /// As the Node sent it (local time, no offset): text, read with `clock::rome_local` where needed.
     pub payment_date_time: Option<String>,
-    /// YYYY-MM-DD of the payment outcome, the date exports select on.
-    pub payment_date: String,
+    /// The Italian day of the payment outcome, the date exports select on.
+    pub payment_date: Day,
+    /// The Node's dates, as received and stored, read by nothing: text, like the identifiers.
     pub application_date: Option<String>,
     pub transfer_date: Option<String>,
     pub stand_in: bool,

@@ -357,7 +357,7 @@ pub fn accept_receipt(
             .as_deref()
             .and_then(crate::clock::rome_local)
             .map_or(today, |t| t.date())
-            .to_string();
+            .into();
         let id = match receipts::insert_receipt(tx, &receipt, &now.iso()) {
             Ok(id) => id,
             // A concurrent delivery of the same receipt won the race inside SQLite's lock.

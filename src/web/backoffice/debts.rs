@@ -12,7 +12,7 @@ use crate::services::debts::documents;
 use crate::services::debts::search::{self as debt_search, COUNT_CAP, Criteria, PAGE_SIZE};
 use crate::web::Response;
 use crate::web::forms::encode;
-use crate::web::ui::format::{date_it, datetime_it, day_it};
+use crate::web::ui::format::{datetime_it, day_it};
 
 /// The criteria fields: (name, label), in the form's order.
 const TEXT_FIELDS: [(&str, &str); 5] = [
@@ -292,7 +292,7 @@ pub fn detail(ctx: &mut BoCtx<'_>, ipa: &str, id: &str) -> Result<Response, BoEr
                                 @if let Some(flag) = &r.flag { " " span class="badge bg-warning text-dark" { (flag) } }
                                 @if r.held { " " span class="badge bg-danger" { "DIFFORME: sospesa" } }
                             }
-                            td { (date_it(&r.payment_date)) }
+                            td { (day_it(r.payment_date)) }
                             td class="importo" { (r.amount_cents.format_eur()) }
                             td { (r.psp_company_name) }
                             td { code { (r.receipt_id) } }
