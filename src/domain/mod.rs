@@ -6,9 +6,9 @@
 //! Owns: the validated value types every other layer builds from untrusted text, the shapes
 //! records share (`Party`, `Day`), the transitions a debt position may take, and every business
 //! state with its stored code (`code()`, `from_code()`); the store converts records to and from
-//! these enums. The states of mypay's own
-//! machinery (jobs, the mail outbox, outcome pushes, anomalies, reporting flows) are enums beside
-//! their store records instead: no business rule reads them.
+//! these enums. The states of mypay's own machinery (jobs, the mail outbox, outcome pushes,
+//! anomalies, reporting flows) are enums beside their store records instead: no business rule
+//! reads them.
 //! Must never: do I/O, read the clock, draw random numbers, touch SQL, (de)serialize, or panic on
 //! any input; wire spellings (SOAP, CSV) are converted to these types by the adapters.
 //! Implements: `shared/reference/pagopa.md` §1.3, §1.11, §2 and `shared/reference/mypay.md` §1.7,

@@ -1,7 +1,8 @@
 //! What a back-office operator may reach: the orgs (an app admin every one, others those where they
 //! hold a role) and, within an org, the debt types (an org admin or app admin all of them, an
 //! operator only those enabled for them). Roles and enablements are read afresh on every request,
-//! so a revoked right takes effect at once.
+//! so a revoked right takes effect at once. A refusal is `ServiceError::Access`, its
+//! [`AccessDenied`] saying why.
 
 use crate::services::ServiceError;
 use crate::store::operators::OperatorRecord;

@@ -5,6 +5,10 @@
 //! Selection (reference/mypay.md §3.2): successful receipts of the org, digital stamps excluded;
 //! by payment-outcome date (inclusive) or, incrementally, by the time the receipt was stored in
 //! [from, to); a human operator sees only the debt types enabled for them.
+//!
+//! Failures are the area's `ServiceError`: a refused request is `ExportRefused` with MyPay's code,
+//! a file that cannot be written `ExportFile`; a run records its failure's message as the export's
+//! error.
 
 use std::path::{Path, PathBuf};
 
