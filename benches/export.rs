@@ -7,10 +7,10 @@
 use std::process::Command;
 use std::time::Instant;
 
-use mypay::testing::domain::{Cents, GeneratorId, SegregationCode, generate_iuv17};
+use mypay::testing::domain::{Cents, Day, GeneratorId, Party, SegregationCode, generate_iuv17};
 use mypay::testing::store::Db;
 use mypay::testing::store::debts::{self, DebtRecord};
-use mypay::testing::store::receipts::{self, PartyRecord, ReceiptRecord, ReceiptTransferRecord};
+use mypay::testing::store::receipts::{self, ReceiptRecord, ReceiptTransferRecord};
 
 fn main() {
     let n: usize = std::env::var("BENCH_RECEIPTS").ok().and_then(|v| v.parse().ok()).unwrap_or(1_000_000);
@@ -43,10 +43,13 @@ fn main() {
                 iuv: Some(iuv.clone()),
                 notice_number: Some(notice.clone()),
                 state: mypay::testing::domain::DebtState::Paid,
-                debtor_kind: "F".into(),
-                debtor_id: "RSSMRA85T10A562S".into(),
-                debtor_name: "Mario Rossi".into(),
-                debtor_address: Some("Via Roma 1".into()),
+                debtor: Party {
+                    kind: "F".into(),
+                    id: "RSSMRA85T10A562S".into(),
+                    name: "Mario Rossi".into(),
+                    address: Some("Via Roma 1".into()),
+                    ..Party::default()
+                },
                 amount_cents: Cents::new(12_345),
                 payment_kinds: "ALL".into(),
                 causale: "TARI 2026 - rata unica \"saldo\"; grazie".into(),
@@ -66,24 +69,24 @@ fn main() {
                 fee_cents: Some(Cents::new(150)),
                 description: "TARI 2026".into(),
                 company_name: "Comune di Esempio".into(),
-                debtor: PartyRecord {
+                debtor: Party {
                     kind: "F".into(),
                     id: "RSSMRA85T10A562S".into(),
                     name: "Mario Rossi".into(),
-                    email: None,
+                    ..Party::default()
                 },
-                payer: Some(PartyRecord {
+                payer: Some(Party {
                     kind: "F".into(),
                     id: "BNCGLI90A41F205H".into(),
                     name: "Giulia Bianchi".into(),
-                    email: None,
+                    ..Party::default()
                 }),
                 psp_id: "BCITITMM".into(),
                 psp_company_name: "Banca di Prova".into(),
                 channel_id: "BCITITMM_01".into(),
                 channel_description: "app".into(),
                 payment_date_time: Some("2026-11-30T10:15:00".into()),
-                payment_date: "2026-11-30".into(),
+                payment_date: Day::parse("2026-11-30").unwrap(),
                 primitive: "paSendRTV2".into(),
                 request_xml: xml.clone(),
                 transfers: vec![ReceiptTransferRecord {

@@ -4,6 +4,7 @@
 
 use std::time::{Duration, Instant};
 
+use mypay::testing::domain::{Day, Party};
 use mypay::testing::store::debt_types::DebtTypeRecord;
 use mypay::testing::store::debts::DebtRecord;
 use mypay::testing::store::orgs::OrgRecord;
@@ -31,10 +32,13 @@ fn main() {
         state: mypay::testing::domain::DebtState::Inserted,
         notice_number: Some(mypay::testing::domain::NoticeNumber::parse("301000000000000144").unwrap()),
         iuv: Some(mypay::testing::domain::Iuv::parse("01000000000000144").unwrap()),
-        debtor_id: "RSSMRA85T10A562S".into(),
-        debtor_name: "Mario Rossi".into(),
-        debtor_address: Some("Via Roma 1".into()),
-        due_date: Some("2030-12-31".into()),
+        debtor: Party {
+            id: "RSSMRA85T10A562S".into(),
+            name: "Mario Rossi".into(),
+            address: Some("Via Roma 1".into()),
+            ..Party::default()
+        },
+        due_date: Some(Day::parse("2030-12-31").unwrap()),
         amount_cents: mypay::testing::domain::Cents::new(15_000),
         causale: "TARI 2030 - rata unica".into(),
         ..DebtRecord::default()

@@ -10,11 +10,11 @@
 
 use std::time::Instant;
 
-use mypay::testing::domain::{Cents, DebtState, Iuv, NoticeNumber};
+use mypay::testing::domain::{Cents, Day, DebtState, Iuv, NoticeNumber, Party};
 use mypay::testing::services::admin::access::OrgAccess;
 use mypay::testing::services::debts::search::{self as debt_search, Criteria};
 use mypay::testing::store::debts::DebtRecord;
-use mypay::testing::store::receipts::{PartyRecord, ReceiptRecord, ReceiptTransferRecord};
+use mypay::testing::store::receipts::{ReceiptRecord, ReceiptTransferRecord};
 use mypay::testing::store::{Db, StoreError, debt_types, debts, orgs, receipts};
 
 const SURNAMES: [&str; 20] = [
@@ -110,10 +110,13 @@ fn fill(db: &Db, ipa: &str, rows: usize) {
                     iuv: Some(iuv),
                     notice_number: Some(notice),
                     state,
-                    debtor_kind: "F".to_owned(),
-                    debtor_id: fiscal_code(debtor),
-                    debtor_name: format!("{} {}", SURNAMES[debtor % 20], NAMES[debtor / 20 % 10]),
-                    due_date: Some(due.to_string()),
+                    debtor: Party {
+                        kind: "F".to_owned(),
+                        id: fiscal_code(debtor),
+                        name: format!("{} {}", SURNAMES[debtor % 20], NAMES[debtor / 20 % 10]),
+                        ..Party::default()
+                    },
+                    due_date: Some(Day::from(due)),
                     amount_cents: Cents::new(1_000 + i64::try_from(i % 50_000).unwrap()),
                     payment_kinds: "ALL".to_owned(),
                     causale: format!("Rata {i}"),
@@ -139,12 +142,8 @@ fn fill(db: &Db, ipa: &str, rows: usize) {
 }
 
 fn receipt(org_id: i64, debt_id: i64, d: &DebtRecord, date: &str) -> ReceiptRecord {
-    let party = PartyRecord {
-        kind: "F".to_owned(),
-        id: d.debtor_id.clone(),
-        name: d.debtor_name.clone(),
-        ..PartyRecord::default()
-    };
+    let party =
+        Party { kind: "F".to_owned(), id: d.debtor.id.clone(), name: d.debtor.name.clone(), ..Party::default() };
     ReceiptRecord {
         org_id,
         debt_id: Some(debt_id),
@@ -160,7 +159,7 @@ fn receipt(org_id: i64, debt_id: i64, d: &DebtRecord, date: &str) -> ReceiptReco
         psp_company_name: "PSP".to_owned(),
         channel_id: "C".to_owned(),
         channel_description: "C".to_owned(),
-        payment_date: date.to_owned(),
+        payment_date: Day::parse(date).unwrap(),
         primitive: "paSendRTV2".to_owned(),
         request_xml: "<x/>".to_owned(),
         received_at: format!("{date}T10:00:00Z"),

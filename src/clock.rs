@@ -1,6 +1,7 @@
 //! The one place that reads the clock, and Italian civil time. `Now::read` is the only clock read;
-//! everything else takes a `Now` (or, in the domain and the store, the `Date` or stored text made
-//! from one), so rules are testable at any date; clippy's `disallowed-methods` keeps it that way.
+//! everything else takes a `Now` (or, in the domain and the store, the `Date`, `domain::Day` or
+//! stored text made from one), so rules are testable at any date; clippy's `disallowed-methods`
+//! keeps it that way.
 
 use jiff::Timestamp;
 use jiff::civil::{Date, DateTime, Time};

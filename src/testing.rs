@@ -8,7 +8,9 @@ pub mod clock {
 }
 
 pub mod domain {
-    pub use crate::domain::{Cents, DebtState, GeneratorId, Iuv, NoticeNumber, SegregationCode, generate_iuv17};
+    pub use crate::domain::{
+        Cents, Day, DebtState, GeneratorId, Iuv, NoticeNumber, Party, SegregationCode, generate_iuv17,
+    };
     pub mod debt_row {
         pub use crate::domain::debt_row::DebtFields;
     }
@@ -83,7 +85,7 @@ pub mod store {
         pub use crate::store::orgs::{OrgRecord, find_org_by_ipa};
     }
     pub mod receipts {
-        pub use crate::store::receipts::{PartyRecord, ReceiptRecord, ReceiptTransferRecord, insert_receipt};
+        pub use crate::store::receipts::{ReceiptRecord, ReceiptTransferRecord, insert_receipt};
     }
 }
 

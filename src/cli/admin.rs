@@ -688,8 +688,8 @@ pub fn debt(db: &Db, cmd: DebtCommand) -> Result<(), CliError> {
                         d.notice_number.as_ref().map_or("-", crate::domain::NoticeNumber::as_str),
                         d.state.code(),
                         d.amount_cents.format_eur(),
-                        d.due_date.as_deref().unwrap_or("-"),
-                        d.debtor_name
+                        d.due_date.map_or_else(|| "-".to_owned(), |day| day.to_string()),
+                        d.debtor.name
                     );
                 }
             }

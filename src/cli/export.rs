@@ -9,7 +9,8 @@ use clap::Args;
 use super::CliError;
 use crate::clock::Now;
 use crate::config::Config;
-use crate::services::debts::exports::{self, ExportError, ExportOutcome, ExportRequest};
+use crate::services::ServiceError;
+use crate::services::debts::exports::{self, ExportOutcome, ExportRequest};
 use crate::store::Db;
 
 #[derive(Debug, Args)]
@@ -57,13 +58,14 @@ pub struct ExpiredArgs {
     pub json: bool,
 }
 
-impl From<ExportError> for CliError {
-    fn from(err: ExportError) -> CliError {
-        match err {
-            ExportError::Invalid { .. } | ExportError::NotFound(_) => CliError::Usage(err.to_string()),
-            ExportError::Store(store) => CliError::Store(store),
-            ExportError::Io(io) => CliError::System(io.to_string()),
-        }
+/// An export's failure as the command reports it: a refused request is a usage error, a store
+/// or file failure a system one (exit 1, the file error without the service's wording).
+fn export_error(err: ServiceError) -> CliError {
+    match err {
+        ServiceError::ExportRefused { .. } | ServiceError::NotFound(_) => CliError::Usage(err.to_string()),
+        ServiceError::Store(store) => CliError::Store(store),
+        ServiceError::ExportFile(io) => CliError::System(io.to_string()),
+        other => CliError::Service(other),
     }
 }
 
@@ -80,14 +82,15 @@ pub fn run(config: &Config, db: &Db, args: ExportArgs) -> Result<(), CliError> {
         requested_by: "cli",
         operator: None,
     };
-    let export = exports::request_export(db, &request, false, now)?;
+    let export = exports::request_export(db, &request, false, now).map_err(export_error)?;
     let terminal = std::io::stderr().is_terminal();
     let mut progress = |rows: u64| {
         if terminal {
             eprint!("\r{rows} rows written");
         }
     };
-    let outcome = exports::run_export(db, &config.data_dir, &config.station.station_id, &export, now, &mut progress)?;
+    let outcome = exports::run_export(db, &config.data_dir, &config.station.station_id, &export, now, &mut progress)
+        .map_err(export_error)?;
     if terminal {
         eprintln!();
     }
@@ -103,7 +106,8 @@ pub fn run_expired(config: &Config, db: &Db, args: ExpiredArgs) -> Result<(), Cl
         &args.debt_types,
         "cli",
         Now::read(),
-    )?;
+    )
+    .map_err(export_error)?;
     finish(outcome, &args.output, args.json)
 }
 

@@ -55,10 +55,10 @@ pub fn debt(d: &DebtRecord) -> Value {
     let grouped = d.notice_number.as_ref().map(NoticeNumber::grouped);
     json!({
         "iud": d.iud, "iuv": d.iuv.as_ref().map(crate::domain::Iuv::as_str), "notice_number": d.notice_number.as_ref().map(NoticeNumber::as_str), "notice_number_grouped": grouped,
-        "state": d.state.code(), "debt_type": d.debt_type_code, "debtor_kind": d.debtor_kind, "debtor_id": d.debtor_id,
-        "debtor_name": d.debtor_name, "address": d.debtor_address, "civic_number": d.debtor_civic_number,
-        "postal_code": d.debtor_postal_code, "city": d.debtor_city, "province": d.debtor_province,
-        "country": d.debtor_country, "email": d.debtor_email, "due_date": d.due_date,
+        "state": d.state.code(), "debt_type": d.debt_type_code, "debtor_kind": d.debtor.kind, "debtor_id": d.debtor.id,
+        "debtor_name": d.debtor.name, "address": d.debtor.address, "civic_number": d.debtor.civic_number,
+        "postal_code": d.debtor.postal_code, "city": d.debtor.city, "province": d.debtor.province,
+        "country": d.debtor.country, "email": d.debtor.email, "due_date": d.due_date.map(|day| day.to_string()),
         "amount": d.amount_cents.to_decimal_string(), "amount_cents": d.amount_cents.get(),
         "payment_kinds": d.payment_kinds, "causale": d.causale, "collection_data": d.collection_data,
         "stamp_document_hash": d.stamp_document_hash, "stamp_province": d.stamp_province,

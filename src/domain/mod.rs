@@ -1,18 +1,21 @@
 //! Pure domain rules of mypay: money, notice numbers and IUVs, tax identifiers, IBANs,
-//! taxonomy codes, e-mail addresses, and the states of the business objects: the debt-position
-//! state machine, an org's onboarding, a flow import or export, a cart at Checkout.
+//! taxonomy codes, e-mail addresses, calendar days, the parties records name, and the states of
+//! the business objects: the debt-position state machine, an org's onboarding, a flow import or
+//! export, a cart at Checkout.
 //!
-//! Owns: the validated value types every other layer builds from untrusted text, the transitions
-//! a debt position may take, and every business state with its stored code (`code()`,
-//! `from_code()`); the store converts records to and from these enums. The states of mypay's own
-//! machinery (jobs, the mail outbox, outcome pushes, anomalies, reporting flows) are enums beside
-//! their store records instead: no business rule reads them.
+//! Owns: the validated value types every other layer builds from untrusted text, the shapes
+//! records share (`Party`, `Day`), the transitions a debt position may take, and every business
+//! state with its stored code (`code()`, `from_code()`); the store converts records to and from
+//! these enums. The states of mypay's own machinery (jobs, the mail outbox, outcome pushes,
+//! anomalies, reporting flows) are enums beside their store records instead: no business rule
+//! reads them.
 //! Must never: do I/O, read the clock, draw random numbers, touch SQL, (de)serialize, or panic on
 //! any input; wire spellings (SOAP, CSV) are converted to these types by the adapters.
 //! Implements: `shared/reference/pagopa.md` §1.3, §1.11, §2 and `shared/reference/mypay.md` §1.7,
 //! §2.3-2.4, §5.1, §6 (each submodule names its own sections).
 
 pub mod cart_state;
+pub mod day;
 pub mod debt_row;
 pub mod debt_state;
 pub mod email;
@@ -24,6 +27,7 @@ pub mod money;
 pub mod notice;
 pub mod notice_codes;
 pub mod org;
+pub mod party;
 pub mod payment_terms;
 pub mod places;
 pub mod receipt_shape;
@@ -31,6 +35,7 @@ pub mod tax_id;
 pub mod taxonomy;
 
 pub use cart_state::CartState;
+pub use day::Day;
 pub use debt_state::{DebtEvent, DebtState};
 pub use email::Email;
 pub use flow_state::{ExportState, ImportState};
@@ -38,6 +43,7 @@ pub use iban::Iban;
 pub use money::Cents;
 pub use notice::{ApplicationCode, GeneratorId, Iuv, NoticeNumber, SegregationCode, generate_iuv17};
 pub use org::OrgState;
+pub use party::Party;
 pub use tax_id::{FiscalCode, OrgFiscalCode, PartyId, PartyKind};
 pub use taxonomy::{CollectionData, TaxonomyCode};
 

@@ -62,12 +62,13 @@ fn date_time(iso: &str) -> &str {
 
 /// The `Pagati` the outcome push sends for `receipt` of the org, `debt` the dovuto it paid.
 pub fn pagati_xml(receipt: &ReceiptRecord, org_fiscal_code: &str, org_name: &str, debt: Option<&DebtRecord>) -> String {
+    let date = receipt.payment_date.to_string();
     let header = Header {
         org_fiscal_code,
         org_name,
         station_id: None,
         request_ref: &receipt.receipt_id,
-        request_date: &receipt.payment_date,
+        request_date: &date,
         outcome_code: if receipt.outcome == "OK" { "0" } else { "1" },
     };
     write(Kind::Pagati, &header, &[Line { debt, receipt: Some(receipt) }])
@@ -143,7 +144,7 @@ pub fn write(kind: Kind, header: &Header<'_>, lines: &[Line<'_>]) -> String {
         w.leaf("identificativoUnivocoDovuto", &cut(&debt.iud, 35));
         w.leaf("singoloImportoPagato", &amount(paid(r)));
         w.leaf("esitoSingoloPagamento", if r.outcome == "OK" { "ESEGUITO" } else { "NON ESEGUITO" });
-        w.leaf("dataEsitoSingoloPagamento", &r.payment_date);
+        w.leaf("dataEsitoSingoloPagamento", &r.payment_date.to_string());
         w.leaf("identificativoUnivocoRiscossione", &cut(&r.receipt_id, 35));
         w.leaf("causaleVersamento", &cut(&debt.causale, 140));
         w.leaf("datiSpecificiRiscossione", &debt.collection_data);
@@ -164,16 +165,16 @@ pub fn write_payer(w: &mut XmlWriter, debt: &DebtRecord) {
     let two_upper = |v: &&str| v.len() == 2 && v.bytes().all(|b| b.is_ascii_uppercase());
     w.open("soggettoPagatore");
     w.open("identificativoUnivocoPagatore");
-    w.leaf("tipoIdentificativoUnivoco", if debt.debtor_kind == "G" { "G" } else { "F" });
-    w.leaf("codiceIdentificativoUnivoco", &cut(&debt.debtor_id, 35));
+    w.leaf("tipoIdentificativoUnivoco", if debt.debtor.kind == "G" { "G" } else { "F" });
+    w.leaf("codiceIdentificativoUnivoco", &cut(&debt.debtor.id, 35));
     w.close("identificativoUnivocoPagatore");
-    w.leaf("anagraficaPagatore", &cut(&debt.debtor_name, 70));
-    w.leaf_opt("indirizzoPagatore", debt.debtor_address.as_deref().map(|v| cut(v, 70)).as_deref());
-    w.leaf_opt("civicoPagatore", debt.debtor_civic_number.as_deref().map(|v| cut(v, 16)).as_deref());
-    w.leaf_opt("capPagatore", debt.debtor_postal_code.as_deref().map(|v| cut(v, 16)).as_deref());
-    w.leaf_opt("localitaPagatore", debt.debtor_city.as_deref().map(|v| cut(v, 35)).as_deref());
-    w.leaf_opt("provinciaPagatore", debt.debtor_province.as_deref().filter(two_upper));
-    w.leaf_opt("nazionePagatore", debt.debtor_country.as_deref().filter(two_upper));
-    w.leaf_opt("e-mailPagatore", debt.debtor_email.as_deref().filter(|e| e.len() <= 256 && e.contains('@')));
+    w.leaf("anagraficaPagatore", &cut(&debt.debtor.name, 70));
+    w.leaf_opt("indirizzoPagatore", debt.debtor.address.as_deref().map(|v| cut(v, 70)).as_deref());
+    w.leaf_opt("civicoPagatore", debt.debtor.civic_number.as_deref().map(|v| cut(v, 16)).as_deref());
+    w.leaf_opt("capPagatore", debt.debtor.postal_code.as_deref().map(|v| cut(v, 16)).as_deref());
+    w.leaf_opt("localitaPagatore", debt.debtor.city.as_deref().map(|v| cut(v, 35)).as_deref());
+    w.leaf_opt("provinciaPagatore", debt.debtor.province.as_deref().filter(two_upper));
+    w.leaf_opt("nazionePagatore", debt.debtor.country.as_deref().filter(two_upper));
+    w.leaf_opt("e-mailPagatore", debt.debtor.email.as_deref().filter(|e| e.len() <= 256 && e.contains('@')));
     w.close("soggettoPagatore");
 }

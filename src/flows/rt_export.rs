@@ -16,7 +16,7 @@ use base64::Engine as _;
 use zip::write::SimpleFileOptions;
 
 use super::quoted_csv::QuotedCsv;
-use crate::domain::Cents;
+use crate::domain::{Cents, Party};
 use crate::store::exports::{ExportRow, ExternalPaymentRow};
 use crate::store::orgs::OrgRecord;
 
@@ -233,34 +233,36 @@ pub fn row_fields<'a>(
         b(&r.receipt_id),
         date_time,
         b(&r.receipt_id),
-        b(&r.payment_date),
+        Cow::Owned(r.payment_date.to_string()),
         b(psp_kind),
         b(psp_code),
         b(&r.psp_company_name),
     ]);
     fields.extend((0..8).map(|_| empty()));
     fields.extend(beneficiary(org));
-    fields.extend([s(&r.payer_kind), s(&r.payer_id), s(&r.payer_name)]);
+    let payer = r.payer.as_ref();
+    let p = |field: fn(&'a Party) -> &'a str| Cow::Borrowed(payer.map(field).unwrap_or_default());
+    fields.extend([p(|p| &p.kind), p(|p| &p.id), p(|p| &p.name)]);
     fields.extend((0..6).map(|_| empty()));
     fields.extend([
-        s(&r.payer_email),
-        b(&r.debtor_kind),
-        b(&r.debtor_id),
-        b(&r.debtor_name),
-        s(&r.debtor_address),
-        s(&r.debtor_civic_number),
-        s(&r.debtor_postal_code),
-        s(&r.debtor_city),
-        s(&r.debtor_province),
-        s(&r.debtor_country),
-        s(&r.debtor_email),
+        p(|p| p.email.as_deref().unwrap_or_default()),
+        b(&r.debtor.kind),
+        b(&r.debtor.id),
+        b(&r.debtor.name),
+        s(&r.debtor.address),
+        s(&r.debtor.civic_number),
+        s(&r.debtor.postal_code),
+        s(&r.debtor.city),
+        s(&r.debtor.province),
+        s(&r.debtor.country),
+        s(&r.debtor.email),
         b("0"),
         amount(r.amount_cents),
         b(&r.iuv),
         b(&r.receipt_id),
         amount(r.transfer_amount_cents),
         b("ESEGUITO"),
-        b(&r.payment_date),
+        Cow::Owned(r.payment_date.to_string()),
         b(&r.receipt_id),
         causale,
         collection,
@@ -319,7 +321,7 @@ pub fn external_row_fields<'a>(
     let b = |v: &'a str| Cow::Borrowed(v);
     let empty = || Cow::Borrowed("");
     let amount = || Cow::Owned(r.payment.amount_cents.to_decimal_string());
-    let message_id = external_message_id(&org.fiscal_code, &r.payment.iuv, &r.payment.collection_id);
+    let message_id = external_message_id(&org.fiscal_code, r.payment.iuv.as_str(), &r.payment.collection_id);
     let recorded = local_date_time(&r.recorded_at);
     let recorded_day = recorded.get(..10).unwrap_or_default().to_owned();
     let causale: String = r.causale.chars().take(140).collect();
@@ -328,7 +330,7 @@ pub fn external_row_fields<'a>(
         Cow::Owned(pseudo_flow(&org.ipa_code, Some(&r.debt_source))),
         b("1"),
         b(&r.iud),
-        b(&r.payment.iuv),
+        b(r.payment.iuv.as_str()),
         b("6.2.0"),
         b(&org.fiscal_code),
         empty(),
@@ -345,22 +347,22 @@ pub fn external_row_fields<'a>(
     fields.extend((0..10).map(|_| empty()));
     fields.extend([
         b("F"),
-        b(&r.debtor_id),
-        b(&r.debtor_name),
-        s(&r.debtor_address),
-        s(&r.debtor_civic_number),
-        s(&r.debtor_postal_code),
-        s(&r.debtor_city),
-        s(&r.debtor_province),
+        b(&r.debtor.id),
+        b(&r.debtor.name),
+        s(&r.debtor.address),
+        s(&r.debtor.civic_number),
+        s(&r.debtor.postal_code),
+        s(&r.debtor.city),
+        s(&r.debtor.province),
         empty(),
         empty(),
         b("0"),
         amount(),
-        b(&r.payment.iuv),
+        b(r.payment.iuv.as_str()),
         b("n/a"),
         amount(),
         b(EXTERNAL_OUTCOME),
-        b(&r.payment.outcome_date),
+        Cow::Owned(r.payment.outcome_date.to_string()),
         b(&r.payment.collection_id),
         Cow::Owned(causale),
         b(&r.collection_data),
@@ -504,20 +506,59 @@ mod tests {
     }
 
     #[test]
+    fn the_payer_is_the_versante_and_the_debtor_the_pagatore() {
+        let org = OrgRecord { ipa_code: "c_x".into(), fiscal_code: "01234567897".into(), ..Default::default() };
+        let debtor = Party {
+            kind: "F".into(),
+            id: "RSSMRA85T10A562S".into(),
+            name: "Mario Rossi".into(),
+            city: Some("Esempio".into()),
+            email: Some("mario@example.org".into()),
+            ..Party::default()
+        };
+        let payer = Party { kind: "G".into(), id: "01199250158".into(), name: "Ditta".into(), ..Party::default() };
+        let row = ExportRow { debtor, payer: Some(payer), ..Default::default() };
+        let header = header(Version::V1_0, false);
+        let fields = row_fields(Version::V1_0, false, &org, "S_01", &row);
+        let column = |name: &str| fields[header.iter().position(|h| *h == name).unwrap()].clone().into_owned();
+        assert_eq!(column("soggVersTipoIdentificativoUnivoco"), "G");
+        assert_eq!(column("soggVersCodiceIdentificativoUnivoco"), "01199250158");
+        assert_eq!(column("anagraficaVersante"), "Ditta");
+        assert_eq!(column("emailVersante"), "");
+        assert_eq!(column("soggPagCodiceIdentificativoUnivoco"), "RSSMRA85T10A562S");
+        assert_eq!(column("localitaPagatore"), "Esempio");
+        assert_eq!(column("emailPagatore"), "mario@example.org");
+        let no_payer = ExportRow { payer: None, ..row };
+        let fields = row_fields(Version::V1_0, false, &org, "S_01", &no_payer);
+        assert!(fields[33..=42].iter().all(|f| f.is_empty()), "{fields:?}");
+    }
+
+    #[test]
     fn external_payment_rows_fit_every_layout() {
         let org = OrgRecord { ipa_code: "c_x".into(), fiscal_code: "01234567897".into(), ..Default::default() };
         let payment = crate::store::sil::ExternalPaymentRecord {
-            iuv: "01000000000000144".into(),
-            collection_id: "IUR-1".into(),
+            org_id: 1,
+            debt_id: 1,
+            iuv: crate::domain::Iuv::parse("01000000000000144").unwrap(),
+            context_code: None,
+            amount_cents: Cents::default(),
+            outcome_date: crate::domain::Day::default(),
             payment_index: Some(2),
-            ..Default::default()
+            collection_id: "IUR-1".into(),
+            attestor_kind: String::new(),
+            attestor_code: String::new(),
+            attestor_name: String::new(),
+            recorded_by: String::new(),
         };
         let row = ExternalPaymentRow {
             payment,
             recorded_at: "2026-11-30T08:05:07Z".into(),
+            iud: String::new(),
+            debtor: Party::default(),
             causale: "x".repeat(200),
+            collection_data: String::new(),
+            debt_type_code: String::new(),
             debt_source: "import".into(),
-            ..Default::default()
         };
         for version in [Version::V1_0, Version::V1_1, Version::V1_2, Version::V1_3] {
             for with_receipt in [false, true] {

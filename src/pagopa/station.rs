@@ -233,8 +233,12 @@ fn notice_operation(station: &Station<'_>, op: Operation, payload: &soap::Elemen
                 return (Err(Fault::new(PaaFault::Semantica, reason)), Some(org_id));
             }
             Ok(view) => {
-                let due =
-                    view.debt.due_date.clone().or(req.due_date.clone()).unwrap_or_else(|| now.today().to_string());
+                let due = view
+                    .debt
+                    .due_date
+                    .map(|day| day.to_string())
+                    .or(req.due_date.clone())
+                    .unwrap_or_else(|| now.today().to_string());
                 w.open(&element).leaf("outcome", "OK");
                 wire::write_payment_data(&mut w, &view, &due, op == Operation::GetPaymentV2);
                 w.close(&element);

@@ -7,11 +7,11 @@
 //! receipt is read leniently instead (`send_rt_request`): it must never be lost.
 
 use crate::domain::receipt_shape::{ShapeIssue, ShapeProblem};
-use crate::domain::{Cents, Email, NoticeNumber};
+use crate::domain::{Cents, Email, NoticeNumber, Party};
 use crate::services::payments::{PaymentView, Transfer, TransferTarget, truncate};
 use crate::soap::{Element, XmlWriter};
 use crate::store::debts::DebtRecord;
-use crate::store::receipts::{PartyRecord, ReceiptRecord, ReceiptTransferRecord};
+use crate::store::receipts::{ReceiptRecord, ReceiptTransferRecord};
 
 /// The payload namespace of paForNode.
 pub const PAF_NS: &str = "http://pagopa-api.pagopa.gov.it/pa/paForNode.xsd";
@@ -414,7 +414,7 @@ impl Lenient {
 
     /// The debtor or payer; `None` when the element is absent (an issue for the debtor, whom
     /// the schema requires).
-    fn subject(&mut self, r: &Element, name: &str) -> Option<PartyRecord> {
+    fn subject(&mut self, r: &Element, name: &str) -> Option<Party> {
         let path = format!("receipt/{name}");
         let Some(s) = r.child(name) else {
             if name == "debtor" {
@@ -444,11 +444,12 @@ impl Lenient {
                 (kind, self.text(unique, &id_path, "entityUniqueIdentifierValue", 16))
             }
         };
-        Some(PartyRecord {
+        Some(Party {
             kind,
             id,
             name: self.text(s, &path, "fullName", 70),
             email: self.opt_text(s, &path, "e-mail", 256),
+            ..Party::default()
         })
     }
 
@@ -554,19 +555,19 @@ pub fn write_fault(w: &mut XmlWriter, code: &str, fault_string: &str, id: &str, 
 
 fn write_subject(w: &mut XmlWriter, name: &str, debt: &DebtRecord) {
     w.open(name).open("uniqueIdentifier");
-    w.leaf("entityUniqueIdentifierType", &debt.debtor_kind);
-    w.leaf("entityUniqueIdentifierValue", &debt.debtor_id);
+    w.leaf("entityUniqueIdentifierType", &debt.debtor.kind);
+    w.leaf("entityUniqueIdentifierValue", &debt.debtor.id);
     w.close("uniqueIdentifier");
-    w.leaf("fullName", &truncate(&debt.debtor_name, 70));
-    w.leaf_opt("streetName", debt.debtor_address.as_deref().map(|v| truncate(v, 70)).as_deref());
-    w.leaf_opt("civicNumber", debt.debtor_civic_number.as_deref().map(|v| truncate(v, 16)).as_deref());
-    w.leaf_opt("postalCode", debt.debtor_postal_code.as_deref().map(|v| truncate(v, 16)).as_deref());
-    w.leaf_opt("city", debt.debtor_city.as_deref().map(|v| truncate(v, 35)).as_deref());
-    w.leaf_opt("stateProvinceRegion", debt.debtor_province.as_deref());
-    w.leaf_opt("country", debt.debtor_country.as_deref().filter(|c| c.len() == 2));
+    w.leaf("fullName", &truncate(&debt.debtor.name, 70));
+    w.leaf_opt("streetName", debt.debtor.address.as_deref().map(|v| truncate(v, 70)).as_deref());
+    w.leaf_opt("civicNumber", debt.debtor.civic_number.as_deref().map(|v| truncate(v, 16)).as_deref());
+    w.leaf_opt("postalCode", debt.debtor.postal_code.as_deref().map(|v| truncate(v, 16)).as_deref());
+    w.leaf_opt("city", debt.debtor.city.as_deref().map(|v| truncate(v, 35)).as_deref());
+    w.leaf_opt("stateProvinceRegion", debt.debtor.province.as_deref());
+    w.leaf_opt("country", debt.debtor.country.as_deref().filter(|c| c.len() == 2));
     // Our import accepts a wider e-mail charset than pagoPA's stEMail: only pass on what the
     // schema accepts.
-    let email = debt.debtor_email.as_deref().and_then(|e| Email::parse(e).ok());
+    let email = debt.debtor.email.as_deref().and_then(|e| Email::parse(e).ok());
     w.leaf_opt("e-mail", email.as_ref().map(|e| e.as_str()));
     w.close(name);
 }
@@ -576,7 +577,7 @@ pub fn write_payment_list(w: &mut XmlWriter, view: &PaymentView) {
     w.open("paymentList").open("paymentOptionDescription");
     w.leaf("amount", &view.amount().to_decimal_string());
     w.leaf("options", "EQ");
-    w.leaf_opt("dueDate", view.debt.due_date.as_deref());
+    w.leaf_opt("dueDate", view.debt.due_date.map(|day| day.to_string()).as_deref());
     w.leaf("detailDescription", &truncate(&view.debt_type.description, 140));
     w.leaf("allCCP", if view.all_postal { "true" } else { "false" });
     w.close("paymentOptionDescription").close("paymentList");

@@ -30,11 +30,12 @@
 //! the common refusal, the one of `admin`, `debts` and what the areas share;
 //! `payments::PaymentError` is what the station answers as `PAA_*` faults; `portal::PortalError`
 //! what the portal's pages say in Italian; `sil::SilError` MyPay's fault codes, the refusals of a
-//! SIL caller's credentials included. Two refusals keep a type because their adapters must tell
-//! them from a `ServiceError`: `admin::access::AccessError` (an operator at login, one answer for
-//! every refusal, or at an org: "not logged in" apart from "not yours") and
-//! `debts::exports::ExportError` (an export request refused with MyPay's code). `admin::logo`'s
-//! decoding errors never leave the area: `admin::orgs::set_logo` turns them into a `ServiceError`.
+//! SIL caller's credentials included. The refusals an adapter must tell apart are variants of its
+//! area's type: an operator's at login or at an org (`ServiceError::Access`, with
+//! `admin::access::AccessDenied` saying which: one answer for every login refusal, "not logged in"
+//! apart from "not yours"), an export request's with MyPay's code (`ServiceError::ExportRefused`).
+//! `admin::logo`'s decoding errors never leave the area: `admin::orgs::set_logo` turns them into
+//! a `ServiceError`.
 
 pub mod admin;
 pub mod background;
@@ -71,6 +72,15 @@ pub enum ServiceError {
     /// It exists already, or the change conflicts with the current state.
     #[error("{0}")]
     Conflict(String),
+    /// An export request MyPay refuses, with its code (`debts::exports`).
+    #[error("{code}: {message}")]
+    ExportRefused { code: &'static str, message: String },
+    /// An export's file could not be written (`debts::exports`).
+    #[error("cannot write the export file: {0}")]
+    ExportFile(#[source] std::io::Error),
+    /// An operator refused, at login or at an org (`admin::access`).
+    #[error(transparent)]
+    Access(#[from] admin::access::AccessDenied),
     #[error(transparent)]
     Store(#[from] StoreError),
     /// Something that should not happen (no randomness, a broken hash parameter set).
@@ -85,7 +95,10 @@ impl ServiceError {
 
     /// Whether the caller, not the system, is at fault (bad input, a missing object, a conflict).
     pub fn is_user_error(&self) -> bool {
-        !matches!(self, ServiceError::Store(StoreError::Sqlite(_)) | ServiceError::Internal(_))
+        !matches!(
+            self,
+            ServiceError::Store(StoreError::Sqlite(_)) | ServiceError::ExportFile(_) | ServiceError::Internal(_)
+        )
     }
 }
 

@@ -4,19 +4,20 @@
 
 use super::{Call, Fault, Sil};
 use crate::domain::ExportState;
-use crate::services::debts::exports::{self, ExportError, ExportRequest};
+use crate::services::ServiceError;
+use crate::services::debts::exports::{self, ExportRequest};
 use crate::soap::XmlWriter;
 use crate::store::orgs::OrgRecord;
 
-impl From<ExportError> for Fault {
-    fn from(err: ExportError) -> Fault {
-        match err {
-            ExportError::Invalid { code, message } => Fault::new(code, message),
-            ExportError::NotFound(what) => Fault::new("PAA_ENTE_NON_VALIDO", format!("{what} non trovato")),
-            other => {
-                tracing::error!(error = %other, "SIL export failed");
-                Fault::new("PAA_SYSTEM_ERROR", "errore di sistema")
-            }
+/// An export's refusal as the SIL hears it: MyPay's code of a refused request, the org for what
+/// is missing, a system error for the rest.
+fn export_fault(err: ServiceError) -> Fault {
+    match err {
+        ServiceError::ExportRefused { code, message } => Fault::new(code, message),
+        ServiceError::NotFound(what) => Fault::new("PAA_ENTE_NON_VALIDO", format!("{what} non trovato")),
+        other => {
+            tracing::error!(error = %other, "SIL export failed");
+            Fault::new("PAA_SYSTEM_ERROR", "errore di sistema")
         }
     }
 }
@@ -59,7 +60,10 @@ pub(crate) fn book(sil: &Sil<'_>, call: &Call<'_>, org: &OrgRecord, booking: Boo
             if types.is_empty() {
                 return Err(Fault::new("PAA_IDENTIFICATIVO_TIPO_DOVUTO_NON_VALIDO", "tipiDovuto obbligatorio"));
             }
-            exports::export_expired(sil.db, sil.data_dir, &org.ipa_code, &due, &types, &actor, call.now)?.export.id
+            exports::export_expired(sil.db, sil.data_dir, &org.ipa_code, &due, &types, &actor, call.now)
+                .map_err(export_fault)?
+                .export
+                .id
         }
         Booking::Plain | Booking::Incremental => {
             let incremental = booking == Booking::Incremental && flag(call, "incrementale");
@@ -84,7 +88,7 @@ pub(crate) fn book(sil: &Sil<'_>, call: &Call<'_>, org: &OrgRecord, booking: Boo
                 requested_by: &actor,
                 operator: None,
             };
-            let record = exports::request_export(sil.db, &request, true, call.now)?;
+            let record = exports::request_export(sil.db, &request, true, call.now).map_err(export_fault)?;
             if booking == Booking::Incremental {
                 w.leaf("requestToken", &sil.links.sil_request_token("export", org.id, record.id));
                 w.leaf("dateTo", &local_date_time(&raw_to));
@@ -103,7 +107,7 @@ pub(crate) fn status(sil: &Sil<'_>, call: &Call<'_>, org: &OrgRecord, expired: b
     let token = call.text("requestToken").unwrap_or_default();
     let invalid = || Fault::new("PAA_REQUEST_TOKEN_NON_VALIDO", "requestToken non valido");
     let id = sil.links.read_sil_request_token("export", org.id, &token).ok_or_else(invalid)?;
-    let export = exports::find_export(sil.db, org.id, id)?.ok_or_else(invalid)?;
+    let export = exports::find_export(sil.db, org.id, id).map_err(export_fault)?.ok_or_else(invalid)?;
     if (export.kind == "SCADUTI") != expired {
         return Err(invalid());
     }

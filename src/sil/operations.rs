@@ -225,7 +225,7 @@ fn chiedi_pagati(sil: &Sil<'_>, call: &Call<'_>, org_id: &mut Option<i64>, kind:
             return Err(Fault::new("PAA_ID_SESSION_NON_VALIDO", "idSession mancante"));
         }
         let line = sessions::paid_debt(sil.db, &org.ipa_code, iuv.as_deref(), iud.as_deref())?;
-        let date = line.receipt.as_ref().map(|r| r.payment_date.clone()).unwrap_or_default();
+        let date = line.receipt.as_ref().map(|r| r.payment_date.to_string()).unwrap_or_default();
         let header = Header {
             station_id: sil.station_id,
             request_ref: &line.debt.iud,
@@ -525,10 +525,11 @@ fn storico_pagamenti(sil: &Sil<'_>, call: &Call<'_>, org_id: &mut Option<i64>) -
     w.leaf("dateTo", &to);
     for line in &lines {
         let Some(receipt) = &line.receipt else { continue };
+        let date = receipt.payment_date.to_string();
         let header = Header {
             station_id: sil.station_id,
             request_ref: &line.debt.iud,
-            request_date: &receipt.payment_date,
+            request_date: &date,
             outcome: sessions::PaymentOutcome::Paid,
         };
         w.open("paaSILStoricoPagamenti");

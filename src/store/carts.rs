@@ -4,7 +4,7 @@
 use rusqlite::{OptionalExtension, Row, named_params, params};
 
 use super::{Conn, StoreError};
-use crate::domain::{CartState, Cents};
+use crate::domain::{CartState, Cents, NoticeNumber};
 
 /// A cart as stored.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -24,12 +24,12 @@ pub struct CartRecord {
 }
 
 /// One notice of a cart.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CartItemRecord {
     pub position: i64,
     pub org_id: i64,
     pub debt_id: i64,
-    pub notice_number: String,
+    pub notice_number: NoticeNumber,
     pub amount_cents: Cents,
 }
 

@@ -1,13 +1,14 @@
 //! How domain values are stored: state enums as the text of their `code()`, read back through
-//! `from_code()`; money as its integer cents.
+//! `from_code()`; money as its integer cents; notice numbers, IUVs and days as their text.
 //!
-//! Owns: rusqlite's `ToSql`/`FromSql` for `Cents` and the domain's states (debt, org, import, export, cart) and
-//! the macro the store's own state enums (jobs, mail, pushes, anomalies, reporting flows) use for
-//! theirs, so the columns keep exactly the text they always held and no SQL changes. A stored text
+//! Owns: rusqlite's `ToSql`/`FromSql` for `Cents`, `NoticeNumber`, `Iuv`, `Day` and the domain's
+//! states (debt, org, import, export, cart) and the macro the store's own state enums (jobs, mail,
+//! pushes, anomalies, reporting flows) use for theirs, so the columns keep exactly the text they
+//! always held and no SQL changes. A stored text
 //! no enum knows (a file edited by hand) is a [`StoreError::Corrupt`](super::StoreError::Corrupt)
 //! naming the column, never a panic and never a silent default.
 
-use crate::domain::{CartState, Cents, DebtState, ExportState, ImportState, Iuv, NoticeNumber, OrgState};
+use crate::domain::{CartState, Cents, Day, DebtState, ExportState, ImportState, Iuv, NoticeNumber, OrgState};
 
 /// A stored state code that its enum does not know.
 #[derive(Debug, thiserror::Error)]
@@ -105,6 +106,22 @@ impl rusqlite::types::FromSql for Iuv {
     fn column_result(value: rusqlite::types::ValueRef<'_>) -> rusqlite::types::FromSqlResult<Self> {
         Iuv::parse(value.as_str()?).map_err(|err| {
             rusqlite::types::FromSqlError::Other(Box::new(InvalidValue { column: "iuv", reason: err.to_string() }))
+        })
+    }
+}
+
+/// Days are stored as `YYYY-MM-DD`, the text SQL compares (`due_date < ?`, `BETWEEN`); a stored
+/// text in any other form is an [`InvalidValue`].
+impl rusqlite::types::ToSql for Day {
+    fn to_sql(&self) -> rusqlite::Result<rusqlite::types::ToSqlOutput<'_>> {
+        Ok(rusqlite::types::ToSqlOutput::from(self.to_string()))
+    }
+}
+
+impl rusqlite::types::FromSql for Day {
+    fn column_result(value: rusqlite::types::ValueRef<'_>) -> rusqlite::types::FromSqlResult<Self> {
+        Day::parse(value.as_str()?).map_err(|err| {
+            rusqlite::types::FromSqlError::Other(Box::new(InvalidValue { column: "day", reason: err.to_string() }))
         })
     }
 }

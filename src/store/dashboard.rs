@@ -6,13 +6,13 @@ use rusqlite::types::Value;
 use rusqlite::{params, params_from_iter};
 
 use super::{Conn, StoreError};
-use crate::domain::Cents;
+use crate::domain::{Cents, Day};
 
 /// Successful payments of one day.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct DayTotal {
-    /// `YYYY-MM-DD` (Europe/Rome, the receipt's payment date).
-    pub day: String,
+    /// The receipts' payment date (a Europe/Rome day).
+    pub day: Day,
     pub count: i64,
     pub cents: Cents,
 }

@@ -15,7 +15,7 @@ use rusqlite::types::Value;
 
 use super::debts::DebtRecord;
 use super::{Conn, StoreError};
-use crate::domain::DebtState;
+use crate::domain::{Day, DebtState};
 
 /// What to look for. Empty fields do not filter; text fields are already normalized by the caller
 /// (trimmed, identifiers upper case).
@@ -45,7 +45,7 @@ pub struct DebtSearch {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DebtHit {
     pub debt: DebtRecord,
-    pub paid_date: Option<String>,
+    pub paid_date: Option<Day>,
 }
 
 /// The WHERE clause of `search` and its parameters, in order.

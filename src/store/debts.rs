@@ -7,7 +7,7 @@
 use rusqlite::{CachedStatement, OptionalExtension, Row, named_params, params};
 
 use super::{Conn, StoreError};
-use crate::domain::{Cents, DebtState, Iuv, NoticeNumber};
+use crate::domain::{Cents, Day, DebtState, Iuv, NoticeNumber, Party};
 
 /// A debt position as stored: every column of a 1_4 import row plus state and bookkeeping.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -21,17 +21,9 @@ pub struct DebtRecord {
     pub iuv: Option<Iuv>,
     pub notice_number: Option<NoticeNumber>,
     pub state: DebtState,
-    pub debtor_kind: String,
-    pub debtor_id: String,
-    pub debtor_name: String,
-    pub debtor_address: Option<String>,
-    pub debtor_civic_number: Option<String>,
-    pub debtor_postal_code: Option<String>,
-    pub debtor_city: Option<String>,
-    pub debtor_province: Option<String>,
-    pub debtor_country: Option<String>,
-    pub debtor_email: Option<String>,
-    pub due_date: Option<String>,
+    /// The `debtor_*` columns.
+    pub debtor: Party,
+    pub due_date: Option<Day>,
     pub amount_cents: Cents,
     pub fee_cents: Option<Cents>,
     pub payment_kinds: String,
@@ -39,15 +31,11 @@ pub struct DebtRecord {
     pub collection_data: String,
     pub bilancio: Option<String>,
     pub generate_iuv: bool,
-    pub mb_fiscal_code: Option<String>,
-    pub mb_name: Option<String>,
+    /// The secondary beneficiary of a multi-beneficiary debt (the `mb_*` columns that name it),
+    /// present when `mb_fiscal_code` is. It is an org: its kind is not stored and reads as `G`; it
+    /// has no e-mail.
+    pub beneficiary: Option<Party>,
     pub mb_iban: Option<String>,
-    pub mb_address: Option<String>,
-    pub mb_civic_number: Option<String>,
-    pub mb_postal_code: Option<String>,
-    pub mb_city: Option<String>,
-    pub mb_province: Option<String>,
-    pub mb_country: Option<String>,
     pub mb_collection_data: Option<String>,
     pub mb_causale: Option<String>,
     pub mb_amount_cents: Option<Cents>,
@@ -103,6 +91,7 @@ const UPDATE_FIELDS: &str = "UPDATE debt SET iuv = :iuv, notice_number = :notice
 pub(super) const COLUMN_COUNT: usize = 45;
 
 pub(super) fn from_row(row: &Row<'_>) -> rusqlite::Result<DebtRecord> {
+    let mb_fiscal_code: Option<String> = row.get(26)?;
     Ok(DebtRecord {
         id: row.get(0)?,
         org_id: row.get(1)?,
@@ -112,16 +101,18 @@ pub(super) fn from_row(row: &Row<'_>) -> rusqlite::Result<DebtRecord> {
         iuv: row.get(5)?,
         notice_number: row.get(6)?,
         state: row.get(7)?,
-        debtor_kind: row.get(8)?,
-        debtor_id: row.get(9)?,
-        debtor_name: row.get(10)?,
-        debtor_address: row.get(11)?,
-        debtor_civic_number: row.get(12)?,
-        debtor_postal_code: row.get(13)?,
-        debtor_city: row.get(14)?,
-        debtor_province: row.get(15)?,
-        debtor_country: row.get(16)?,
-        debtor_email: row.get(17)?,
+        debtor: Party {
+            kind: row.get(8)?,
+            id: row.get(9)?,
+            name: row.get(10)?,
+            address: row.get(11)?,
+            civic_number: row.get(12)?,
+            postal_code: row.get(13)?,
+            city: row.get(14)?,
+            province: row.get(15)?,
+            country: row.get(16)?,
+            email: row.get(17)?,
+        },
         due_date: row.get(18)?,
         amount_cents: row.get(19)?,
         fee_cents: row.get(20)?,
@@ -130,15 +121,22 @@ pub(super) fn from_row(row: &Row<'_>) -> rusqlite::Result<DebtRecord> {
         collection_data: row.get(23)?,
         bilancio: row.get(24)?,
         generate_iuv: row.get(25)?,
-        mb_fiscal_code: row.get(26)?,
-        mb_name: row.get(27)?,
+        beneficiary: match mb_fiscal_code {
+            Some(id) => Some(Party {
+                kind: BENEFICIARY_KIND.to_owned(),
+                id,
+                name: row.get::<_, Option<String>>(27)?.unwrap_or_default(),
+                address: row.get(29)?,
+                civic_number: row.get(30)?,
+                postal_code: row.get(31)?,
+                city: row.get(32)?,
+                province: row.get(33)?,
+                country: row.get(34)?,
+                email: None,
+            }),
+            None => None,
+        },
         mb_iban: row.get(28)?,
-        mb_address: row.get(29)?,
-        mb_civic_number: row.get(30)?,
-        mb_postal_code: row.get(31)?,
-        mb_city: row.get(32)?,
-        mb_province: row.get(33)?,
-        mb_country: row.get(34)?,
         mb_collection_data: row.get(35)?,
         mb_causale: row.get(36)?,
         mb_amount_cents: row.get(37)?,
@@ -151,6 +149,10 @@ pub(super) fn from_row(row: &Row<'_>) -> rusqlite::Result<DebtRecord> {
         import_id: row.get(44)?,
     })
 }
+
+/// The kind a secondary beneficiary reads with: a transfer's beneficiary is an org (pagoPA's
+/// `fiscalCodePA`), so the column was never needed.
+const BENEFICIARY_KIND: &str = "G";
 
 /// Inserts a debt, its IUD (and IUV, when it has one) live. Returns the new id; a live duplicate
 /// IUD or IUV in the org fails with [`StoreError::Duplicate`].
@@ -189,6 +191,7 @@ impl<'c> DebtInserter<'c> {
     pub fn insert(&mut self, d: &DebtRecord, now: &str) -> Result<i64, StoreError> {
         // Bound by position, in the order the names first appear in INSERT (`:now` twice is one
         // parameter): looking 41 names up on every row of a million-row import is measurable.
+        let mb = d.beneficiary.as_ref();
         self.insert
             .execute(params![
                 d.org_id,
@@ -197,16 +200,16 @@ impl<'c> DebtInserter<'c> {
                 d.iuv,
                 d.notice_number,
                 d.state,
-                d.debtor_kind,
-                d.debtor_id,
-                d.debtor_name,
-                d.debtor_address,
-                d.debtor_civic_number,
-                d.debtor_postal_code,
-                d.debtor_city,
-                d.debtor_province,
-                d.debtor_country,
-                d.debtor_email,
+                d.debtor.kind,
+                d.debtor.id,
+                d.debtor.name,
+                d.debtor.address,
+                d.debtor.civic_number,
+                d.debtor.postal_code,
+                d.debtor.city,
+                d.debtor.province,
+                d.debtor.country,
+                d.debtor.email,
                 d.due_date,
                 d.amount_cents,
                 d.fee_cents,
@@ -215,15 +218,15 @@ impl<'c> DebtInserter<'c> {
                 d.collection_data,
                 d.bilancio,
                 d.generate_iuv,
-                d.mb_fiscal_code,
-                d.mb_name,
+                mb.map(|b| &b.id),
+                mb.map(|b| &b.name),
                 d.mb_iban,
-                d.mb_address,
-                d.mb_civic_number,
-                d.mb_postal_code,
-                d.mb_city,
-                d.mb_province,
-                d.mb_country,
+                mb.and_then(|b| b.address.as_ref()),
+                mb.and_then(|b| b.civic_number.as_ref()),
+                mb.and_then(|b| b.postal_code.as_ref()),
+                mb.and_then(|b| b.city.as_ref()),
+                mb.and_then(|b| b.province.as_ref()),
+                mb.and_then(|b| b.country.as_ref()),
                 d.mb_collection_data,
                 d.mb_causale,
                 d.mb_amount_cents,
@@ -242,21 +245,24 @@ impl<'c> DebtInserter<'c> {
 /// `source` and creation time kept, version bumped. A new IUV already live in the org fails with
 /// [`StoreError::Duplicate`].
 pub fn update_debt_fields(conn: &Conn, d: &DebtRecord, now: &str) -> Result<(), StoreError> {
+    let (debtor, mb) = (&d.debtor, d.beneficiary.as_ref());
     conn.sqlite()
         .prepare_cached(UPDATE_FIELDS)?
         .execute(named_params! {
             ":id": d.id, ":iuv": d.iuv, ":notice_number": d.notice_number, ":state": d.state,
-            ":debtor_kind": d.debtor_kind, ":debtor_id": d.debtor_id, ":debtor_name": d.debtor_name,
-            ":debtor_address": d.debtor_address, ":debtor_civic_number": d.debtor_civic_number,
-            ":debtor_postal_code": d.debtor_postal_code, ":debtor_city": d.debtor_city,
-            ":debtor_province": d.debtor_province, ":debtor_country": d.debtor_country,
-            ":debtor_email": d.debtor_email, ":due_date": d.due_date, ":amount_cents": d.amount_cents,
+            ":debtor_kind": debtor.kind, ":debtor_id": debtor.id, ":debtor_name": debtor.name,
+            ":debtor_address": debtor.address, ":debtor_civic_number": debtor.civic_number,
+            ":debtor_postal_code": debtor.postal_code, ":debtor_city": debtor.city,
+            ":debtor_province": debtor.province, ":debtor_country": debtor.country,
+            ":debtor_email": debtor.email, ":due_date": d.due_date, ":amount_cents": d.amount_cents,
             ":fee_cents": d.fee_cents, ":payment_kinds": d.payment_kinds, ":causale": d.causale,
             ":collection_data": d.collection_data, ":bilancio": d.bilancio, ":generate_iuv": d.generate_iuv,
-            ":mb_fiscal_code": d.mb_fiscal_code, ":mb_name": d.mb_name, ":mb_iban": d.mb_iban,
-            ":mb_address": d.mb_address, ":mb_civic_number": d.mb_civic_number,
-            ":mb_postal_code": d.mb_postal_code, ":mb_city": d.mb_city, ":mb_province": d.mb_province,
-            ":mb_country": d.mb_country, ":mb_collection_data": d.mb_collection_data,
+            ":mb_fiscal_code": mb.map(|b| &b.id), ":mb_name": mb.map(|b| &b.name), ":mb_iban": d.mb_iban,
+            ":mb_address": mb.and_then(|b| b.address.as_ref()),
+            ":mb_civic_number": mb.and_then(|b| b.civic_number.as_ref()),
+            ":mb_postal_code": mb.and_then(|b| b.postal_code.as_ref()), ":mb_city": mb.and_then(|b| b.city.as_ref()),
+            ":mb_province": mb.and_then(|b| b.province.as_ref()), ":mb_country": mb.and_then(|b| b.country.as_ref()),
+            ":mb_collection_data": d.mb_collection_data,
             ":mb_causale": d.mb_causale, ":mb_amount_cents": d.mb_amount_cents, ":import_id": d.import_id,
             ":now": now,
         })

@@ -7,7 +7,7 @@ use rusqlite::types::ValueRef;
 use rusqlite::{OptionalExtension, Row, named_params, params};
 
 use super::{Conn, StoreError};
-use crate::domain::{Cents, ExportState};
+use crate::domain::{Cents, Day, ExportState, Party};
 
 /// An export request as stored.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -16,6 +16,9 @@ pub struct ExportRecord {
     pub org_id: i64,
     pub kind: String,
     pub version: String,
+    /// The selection's bounds: days (`YYYY-MM-DD`, inclusive) or, for an incremental export, UTC
+    /// instants as `clock::Now::iso` writes them (`to` excluded). Text, since they are one or the
+    /// other, and SQL compares them with the receipts' column of the same kind.
     pub date_from: String,
     pub date_to: String,
     pub incremental: bool,
@@ -109,24 +112,22 @@ pub fn list_exports(conn: &Conn, org_id: i64, limit: u32) -> Result<Vec<ExportRe
 #[derive(Debug, Clone, Default)]
 pub struct ExportRow {
     pub receipt_id: String,
+    /// The receipt's, as received: text, as `ReceiptRecord` keeps them.
     pub notice_number: String,
     pub iuv: String,
     pub amount_cents: Cents,
     pub fee_cents: Option<Cents>,
     pub description: String,
-    pub debtor_kind: String,
-    pub debtor_id: String,
-    pub debtor_name: String,
-    pub debtor_email: Option<String>,
-    pub payer_kind: Option<String>,
-    pub payer_id: Option<String>,
-    pub payer_name: Option<String>,
-    pub payer_email: Option<String>,
+    /// The receipt's debtor (kind, id, name, e-mail), with the address of its debt's debtor when
+    /// the receipt paid a debt.
+    pub debtor: Party,
+    /// The receipt's payer, when it names one.
+    pub payer: Option<Party>,
     pub psp_id: String,
     pub psp_fiscal_code: Option<String>,
     pub psp_company_name: String,
     pub payment_date_time: Option<String>,
-    pub payment_date: String,
+    pub payment_date: Day,
     pub received_at: String,
     pub request_xml: String,
     pub transfer_index: i64,
@@ -135,12 +136,6 @@ pub struct ExportRow {
     pub transfer_remittance: String,
     pub mbd_attachment: Option<String>,
     pub iud: Option<String>,
-    pub debtor_address: Option<String>,
-    pub debtor_civic_number: Option<String>,
-    pub debtor_postal_code: Option<String>,
-    pub debtor_city: Option<String>,
-    pub debtor_province: Option<String>,
-    pub debtor_country: Option<String>,
     pub causale: Option<String>,
     pub collection_data: Option<String>,
     pub bilancio: Option<String>,
@@ -154,20 +149,15 @@ pub struct ExportRow {
 
 /// A payment made outside pagoPA and recorded by the SIL (`external_payment`), with its debt: what
 /// MyPay exports as a "rendicontazione codice 9" row (reference/mypay.md §3.2, §4.2).
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct ExternalPaymentRow {
     /// As recorded (`org_id`, `debt_id`, `context_code` and `recorded_by` are not read).
     pub payment: super::sil::ExternalPaymentRecord,
     /// When the SIL recorded it (UTC): MyPay's receipt message time of such a payment.
     pub recorded_at: String,
     pub iud: String,
-    pub debtor_id: String,
-    pub debtor_name: String,
-    pub debtor_address: Option<String>,
-    pub debtor_civic_number: Option<String>,
-    pub debtor_postal_code: Option<String>,
-    pub debtor_city: Option<String>,
-    pub debtor_province: Option<String>,
+    /// The debt's debtor.
+    pub debtor: Party,
     pub causale: String,
     pub collection_data: String,
     pub debt_type_code: String,
@@ -249,19 +239,26 @@ fn fill_export_row(r: &mut ExportRow, row: &Row<'_>) -> rusqlite::Result<()> {
     r.amount_cents = row.get(3)?;
     r.fee_cents = row.get(4)?;
     set_text(&mut r.description, row, 5)?;
-    set_text(&mut r.debtor_kind, row, 6)?;
-    set_text(&mut r.debtor_id, row, 7)?;
-    set_text(&mut r.debtor_name, row, 8)?;
-    set_opt(&mut r.debtor_email, row, 9)?;
-    set_opt(&mut r.payer_kind, row, 10)?;
-    set_opt(&mut r.payer_id, row, 11)?;
-    set_opt(&mut r.payer_name, row, 12)?;
-    set_opt(&mut r.payer_email, row, 13)?;
+    set_text(&mut r.debtor.kind, row, 6)?;
+    set_text(&mut r.debtor.id, row, 7)?;
+    set_text(&mut r.debtor.name, row, 8)?;
+    set_opt(&mut r.debtor.email, row, 9)?;
+    // As `receipts` reads it: a payer when `payer_id` is not NULL, its buffers kept for the next row.
+    match row.get_ref(11)? {
+        ValueRef::Null => r.payer = None,
+        _ => {
+            let payer = r.payer.get_or_insert_with(Party::default);
+            set_text(&mut payer.kind, row, 10)?;
+            set_text(&mut payer.id, row, 11)?;
+            set_text(&mut payer.name, row, 12)?;
+            set_opt(&mut payer.email, row, 13)?;
+        }
+    }
     set_text(&mut r.psp_id, row, 14)?;
     set_opt(&mut r.psp_fiscal_code, row, 15)?;
     set_text(&mut r.psp_company_name, row, 16)?;
     set_opt(&mut r.payment_date_time, row, 17)?;
-    set_text(&mut r.payment_date, row, 18)?;
+    r.payment_date = row.get(18)?;
     set_text(&mut r.received_at, row, 19)?;
     set_text(&mut r.request_xml, row, 20)?;
     r.transfer_index = row.get(21)?;
@@ -270,12 +267,12 @@ fn fill_export_row(r: &mut ExportRow, row: &Row<'_>) -> rusqlite::Result<()> {
     set_text(&mut r.transfer_remittance, row, 24)?;
     set_opt(&mut r.mbd_attachment, row, 25)?;
     set_opt(&mut r.iud, row, 26)?;
-    set_opt(&mut r.debtor_address, row, 27)?;
-    set_opt(&mut r.debtor_civic_number, row, 28)?;
-    set_opt(&mut r.debtor_postal_code, row, 29)?;
-    set_opt(&mut r.debtor_city, row, 30)?;
-    set_opt(&mut r.debtor_province, row, 31)?;
-    set_opt(&mut r.debtor_country, row, 32)?;
+    set_opt(&mut r.debtor.address, row, 27)?;
+    set_opt(&mut r.debtor.civic_number, row, 28)?;
+    set_opt(&mut r.debtor.postal_code, row, 29)?;
+    set_opt(&mut r.debtor.city, row, 30)?;
+    set_opt(&mut r.debtor.province, row, 31)?;
+    set_opt(&mut r.debtor.country, row, 32)?;
     set_opt(&mut r.causale, row, 33)?;
     set_opt(&mut r.collection_data, row, 34)?;
     set_opt(&mut r.bilancio, row, 35)?;
@@ -290,37 +287,50 @@ fn fill_export_row(r: &mut ExportRow, row: &Row<'_>) -> rusqlite::Result<()> {
 const EXTERNAL_ROWS: &str = "SELECT e.iuv, e.amount_cents, e.outcome_date, e.payment_index, e.collection_id, \
      e.attestor_kind, e.attestor_code, e.attestor_name, e.created_at, d.iud, d.debtor_id, d.debtor_name, \
      d.debtor_address, d.debtor_civic_number, d.debtor_postal_code, d.debtor_city, d.debtor_province, d.causale, \
-     d.collection_data, dt.code, d.source \
+     d.collection_data, dt.code, d.source, d.debtor_kind, d.debtor_country, d.debtor_email \
      FROM external_payment e JOIN debt d ON d.id = e.debt_id JOIN debt_type dt ON dt.id = d.debt_type_id \
      WHERE e.org_id = :org_id AND e.amount_cents > 0 AND dt.code <> 'MARCA_BOLLO_DIGITALE' \
      AND ((:incremental = 1 AND e.created_at >= :from AND e.created_at < :to) \
        OR (:incremental = 0 AND e.outcome_date BETWEEN :from AND :to)) \
      AND (:types IS NULL OR instr(:types, ';' || dt.code || ';') > 0) ORDER BY e.id";
 
-fn fill_external_row(r: &mut ExternalPaymentRow, row: &Row<'_>) -> rusqlite::Result<()> {
-    let p = &mut r.payment;
-    set_text(&mut p.iuv, row, 0)?;
-    p.amount_cents = row.get(1)?;
-    set_text(&mut p.outcome_date, row, 2)?;
-    p.payment_index = row.get(3)?;
-    set_text(&mut p.collection_id, row, 4)?;
-    set_text(&mut p.attestor_kind, row, 5)?;
-    set_text(&mut p.attestor_code, row, 6)?;
-    set_text(&mut p.attestor_name, row, 7)?;
-    set_text(&mut r.recorded_at, row, 8)?;
-    set_text(&mut r.iud, row, 9)?;
-    set_text(&mut r.debtor_id, row, 10)?;
-    set_text(&mut r.debtor_name, row, 11)?;
-    set_opt(&mut r.debtor_address, row, 12)?;
-    set_opt(&mut r.debtor_civic_number, row, 13)?;
-    set_opt(&mut r.debtor_postal_code, row, 14)?;
-    set_opt(&mut r.debtor_city, row, 15)?;
-    set_opt(&mut r.debtor_province, row, 16)?;
-    set_text(&mut r.causale, row, 17)?;
-    set_text(&mut r.collection_data, row, 18)?;
-    set_text(&mut r.debt_type_code, row, 19)?;
-    set_text(&mut r.debt_source, row, 20)?;
-    Ok(())
+/// The current result row of [`EXTERNAL_ROWS`]: a new record each time, as such payments are few
+/// (their IUV is checked as it is read).
+fn external_row(row: &Row<'_>) -> rusqlite::Result<ExternalPaymentRow> {
+    Ok(ExternalPaymentRow {
+        payment: super::sil::ExternalPaymentRecord {
+            org_id: 0,
+            debt_id: 0,
+            iuv: row.get(0)?,
+            context_code: None,
+            amount_cents: row.get(1)?,
+            outcome_date: row.get(2)?,
+            payment_index: row.get(3)?,
+            collection_id: row.get(4)?,
+            attestor_kind: row.get(5)?,
+            attestor_code: row.get(6)?,
+            attestor_name: row.get(7)?,
+            recorded_by: String::new(),
+        },
+        recorded_at: row.get(8)?,
+        iud: row.get(9)?,
+        debtor: Party {
+            kind: row.get(21)?,
+            id: row.get(10)?,
+            name: row.get(11)?,
+            address: row.get(12)?,
+            civic_number: row.get(13)?,
+            postal_code: row.get(14)?,
+            city: row.get(15)?,
+            province: row.get(16)?,
+            country: row.get(22)?,
+            email: row.get(23)?,
+        },
+        causale: row.get(17)?,
+        collection_data: row.get(18)?,
+        debt_type_code: row.get(19)?,
+        debt_source: row.get(20)?,
+    })
 }
 
 /// Calls `each` for every row of the selection: first the org's own receipts, then the payments
@@ -342,9 +352,8 @@ pub fn for_each_export_row<E: From<StoreError>>(
         ":types": sel.debt_types,
     };
     let mut rows = stmt.query(params).map_err(StoreError::from)?;
-    let mut record = ExternalPaymentRow::default();
     while let Some(row) = rows.next().map_err(StoreError::from)? {
-        fill_external_row(&mut record, row).map_err(StoreError::from)?;
+        let record = external_row(row).map_err(StoreError::from)?;
         each(ExportItem::External(&record))?;
         n_rows += 1;
     }

@@ -4,7 +4,11 @@
 //! `exports`, `audit`, `pushes`, `api_tokens`, and for the portal `sessions`, `carts`, `mail`), each with its SQL
 //! at the top; `backup` copies and checks whole database files; `keys` reads (or makes) the key
 //! file beside the database and seals the secrets stored in it, so that callers read and write
-//! them in clear and the file holds none; `codes` stores state enums as their codes. [`Db`] owns one writer connection
+//! them in clear and the file holds none; `codes` stores state enums as their codes and domain
+//! values as their text. Records carry domain types: a debtor, payer or beneficiary as
+//! `domain::Party`, a calendar day as `domain::Day`, validated identifiers as `Iuv`/`NoticeNumber`;
+//! what arrived from outside unchecked (a receipt's IUV and notice number) stays text, and instants
+//! (`*_at`) are the UTC text of `clock::Now::iso`, compared as text in SQL. [`Db`] owns one writer connection
 //! and a few readers; every write runs in one
 //! `BEGIN IMMEDIATE` transaction through [`Db::write`], so a change is all there or not at all.
 //! Callers hold a [`Conn`] and hand it to the functions here; the SQLite connection inside it is

@@ -77,7 +77,7 @@ pub struct PushRecord {
     pub last_attempt_at: Option<String>,
     pub sent_at: Option<String>,
     pub created_at: String,
-    /// Joined in from `receipt` on reads.
+    /// Joined in from `receipt` on reads: text, as the receipt holds it (see `ReceiptRecord::iuv`).
     pub iuv: String,
     /// The receipt's pagoPA receiptId, joined in on reads.
     pub receipt_code: String,

@@ -6,17 +6,8 @@
 use rusqlite::{OptionalExtension, Row, named_params, params};
 
 use super::{Conn, StoreError};
-use crate::domain::Cents;
 use crate::domain::payment_terms::{PaymentTerms, TermsTransfer, discrepancies};
-
-/// A payer or debtor as the receipt carries it.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct PartyRecord {
-    pub kind: String,
-    pub id: String,
-    pub name: String,
-    pub email: Option<String>,
-}
+use crate::domain::{Cents, Day, Party};
 
 /// One transfer of a receipt.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -39,6 +30,9 @@ pub struct ReceiptRecord {
     pub org_id: i64,
     pub debt_id: Option<i64>,
     pub receipt_id: String,
+    /// The notice number and IUV (creditorReferenceId) as the Node sent them, not `NoticeNumber`
+    /// and `Iuv`: a receipt is stored whatever it carries (it may pay nothing we issued), and
+    /// reading it back must never fail on a value that was never ours to check.
     pub notice_number: String,
     pub iuv: String,
     pub outcome: String,
@@ -47,8 +41,11 @@ pub struct ReceiptRecord {
     pub description: String,
     pub company_name: String,
     pub office_name: Option<String>,
-    pub debtor: PartyRecord,
-    pub payer: Option<PartyRecord>,
+    /// The debtor as the receipt carries it: a receipt keeps its parties' kind, id, name and
+    /// e-mail (the `debtor_*` and `payer_*` columns), never an address.
+    pub debtor: Party,
+    /// Present when the receipt names a payer (`payer_id` is not NULL).
+    pub payer: Option<Party>,
     pub psp_id: String,
     pub psp_fiscal_code: Option<String>,
     pub psp_vat_number: Option<String>,
@@ -57,9 +54,11 @@ pub struct ReceiptRecord {
     pub channel_description: String,
     pub payment_method: Option<String>,
     pub payment_note: Option<String>,
+    /// As the Node sent it (local time, no offset): text, read with `clock::rome_local` where needed.
     pub payment_date_time: Option<String>,
-    /// YYYY-MM-DD of the payment outcome, the date exports select on.
-    pub payment_date: String,
+    /// The Italian day of the payment outcome, the date exports select on.
+    pub payment_date: Day,
+    /// The Node's dates, as received and stored, read by nothing: text, like the identifiers.
     pub application_date: Option<String>,
     pub transfer_date: Option<String>,
     pub stand_in: bool,
@@ -102,13 +101,20 @@ fn from_row(row: &Row<'_>) -> rusqlite::Result<ReceiptRecord> {
         description: row.get(9)?,
         company_name: row.get(10)?,
         office_name: row.get(11)?,
-        debtor: PartyRecord { kind: row.get(12)?, id: row.get(13)?, name: row.get(14)?, email: row.get(15)? },
+        debtor: Party {
+            kind: row.get(12)?,
+            id: row.get(13)?,
+            name: row.get(14)?,
+            email: row.get(15)?,
+            ..Party::default()
+        },
         payer: match payer_id {
-            Some(id) => Some(PartyRecord {
+            Some(id) => Some(Party {
                 kind: row.get::<_, Option<String>>(16)?.unwrap_or_default(),
                 id,
                 name: row.get::<_, Option<String>>(18)?.unwrap_or_default(),
                 email: row.get(19)?,
+                ..Party::default()
             }),
             None => None,
         },

@@ -4,7 +4,7 @@
 use rusqlite::{OptionalExtension, Row, named_params, params};
 
 use super::{Conn, StoreError};
-use crate::domain::Cents;
+use crate::domain::{Cents, Day, Iuv};
 
 /// A SIL session as stored.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -162,14 +162,15 @@ pub fn list_pending_debt_ids(
 }
 
 /// A payment made outside pagoPA, as `paaSILRegistraPagamento` records it.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ExternalPaymentRecord {
     pub org_id: i64,
     pub debt_id: i64,
-    pub iuv: String,
+    /// The IUV of the debt it pays.
+    pub iuv: Iuv,
     pub context_code: Option<String>,
     pub amount_cents: Cents,
-    pub outcome_date: String,
+    pub outcome_date: Day,
     pub payment_index: Option<i64>,
     pub collection_id: String,
     pub attestor_kind: String,

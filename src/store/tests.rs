@@ -3,6 +3,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
 
 use super::*;
+use crate::domain::Party;
 
 fn open_temp() -> (tempfile::TempDir, Db) {
     let dir = tempfile::tempdir().unwrap();
@@ -266,9 +267,12 @@ fn live_identifiers_are_unique_per_org() {
         iud: "IUD-1".to_owned(),
         iuv: Some(crate::domain::Iuv::parse("01000000000000144").unwrap()),
         state: crate::domain::DebtState::Inserted,
-        debtor_kind: "F".to_owned(),
-        debtor_id: "ANONIMO".to_owned(),
-        debtor_name: "Mario Rossi".to_owned(),
+        debtor: Party {
+            kind: "F".to_owned(),
+            id: "ANONIMO".to_owned(),
+            name: "Mario Rossi".to_owned(),
+            ..Party::default()
+        },
         amount_cents: crate::domain::Cents::new(100),
         payment_kinds: "ALL".to_owned(),
         causale: "x".to_owned(),
@@ -431,9 +435,12 @@ fn every_state_of_every_record_is_stored_as_its_code_and_reads_back() {
                 org_id,
                 debt_type_id,
                 iud: "IUD-1".to_owned(),
-                debtor_kind: "F".to_owned(),
-                debtor_id: "ANONIMO".to_owned(),
-                debtor_name: "Mario Rossi".to_owned(),
+                debtor: Party {
+                    kind: "F".to_owned(),
+                    id: "ANONIMO".to_owned(),
+                    name: "Mario Rossi".to_owned(),
+                    ..Party::default()
+                },
                 amount_cents: crate::domain::Cents::new(100),
                 payment_kinds: "ALL".to_owned(),
                 causale: "x".to_owned(),
@@ -608,9 +615,12 @@ fn money_and_identifiers_keep_their_stored_form_and_a_bad_identifier_is_corrupt(
                 iud: "IUD-1".to_owned(),
                 iuv: Some(crate::domain::Iuv::parse("01000000000000144").unwrap()),
                 notice_number: Some(notice.clone()),
-                debtor_kind: "F".to_owned(),
-                debtor_id: "ANONIMO".to_owned(),
-                debtor_name: "Mario Rossi".to_owned(),
+                debtor: Party {
+                    kind: "F".to_owned(),
+                    id: "ANONIMO".to_owned(),
+                    name: "Mario Rossi".to_owned(),
+                    ..Party::default()
+                },
                 amount_cents: Cents::new(102_099),
                 fee_cents: Some(Cents::new(150)),
                 payment_kinds: "ALL".to_owned(),

@@ -4,7 +4,8 @@
 //! Every deny is logged under the `security` target.
 
 use super::session::{Citizen, Session};
-use crate::services::admin::access::{self, AccessError};
+use crate::services::ServiceError;
+use crate::services::admin::access::{self, AccessDenied};
 use crate::services::links::Links;
 use crate::services::portal::carts;
 use crate::store::receipts::ReceiptRecord;
@@ -27,7 +28,7 @@ pub fn operator(db: &crate::store::Db, session: &Session, ipa: &str) -> Result<O
     };
     match access::org_access(db, username, ipa) {
         Ok(grant) => Ok(grant),
-        Err(AccessError::NoOperator(_)) => Err(Deny::NotLoggedIn),
+        Err(ServiceError::Access(AccessDenied::NoOperator(_))) => Err(Deny::NotLoggedIn),
         Err(err) => {
             tracing::warn!(target: "security", username, ipa, error = %err, "operator refused");
             Err(Deny::NotYours)

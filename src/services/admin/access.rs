@@ -1,7 +1,8 @@
 //! What a back-office operator may reach: the orgs (an app admin every one, others those where they
 //! hold a role) and, within an org, the debt types (an org admin or app admin all of them, an
 //! operator only those enabled for them). Roles and enablements are read afresh on every request,
-//! so a revoked right takes effect at once.
+//! so a revoked right takes effect at once. A refusal is `ServiceError::Access`, its
+//! [`AccessDenied`] saying why.
 
 use crate::services::ServiceError;
 use crate::store::operators::OperatorRecord;
@@ -33,10 +34,11 @@ impl OrgAccess {
     }
 }
 
-/// Why an operator was refused: at login, or at an org they may not reach. The login page shows
-/// one message for every login refusal, so that a visitor cannot tell which usernames exist.
+/// Why an operator was refused: at login, or at an org they may not reach; reaches callers as
+/// [`ServiceError::Access`]. The login page shows one message for every login refusal, so that a
+/// visitor cannot tell which usernames exist.
 #[derive(Debug, thiserror::Error)]
-pub enum AccessError {
+pub enum AccessDenied {
     /// At login: an unknown username or a wrong password.
     #[error("wrong username or password")]
     WrongCredentials,
@@ -50,27 +52,20 @@ pub enum AccessError {
     /// The org does not exist, or the operator holds no role in it.
     #[error("operator {username} has no role in org {ipa}")]
     NotYours { username: String, ipa: String },
-    #[error(transparent)]
-    Service(#[from] ServiceError),
 }
 
-impl From<crate::store::StoreError> for AccessError {
-    fn from(err: crate::store::StoreError) -> AccessError {
-        AccessError::Service(ServiceError::Store(err))
-    }
-}
-
-fn active_operator(conn: &crate::store::Conn, username: &str) -> Result<OperatorRecord, AccessError> {
+fn active_operator(conn: &crate::store::Conn, username: &str) -> Result<OperatorRecord, ServiceError> {
     operators::find_operator(conn, username)?
         .filter(|op| op.active)
-        .ok_or_else(|| AccessError::NoOperator(username.to_owned()))
+        .ok_or_else(|| AccessDenied::NoOperator(username.to_owned()).into())
 }
 
 /// The operator's access to org `ipa`.
-pub fn org_access(db: &Db, username: &str, ipa: &str) -> Result<OrgAccess, AccessError> {
+pub fn org_access(db: &Db, username: &str, ipa: &str) -> Result<OrgAccess, ServiceError> {
     db.read(|conn| {
         let op = active_operator(conn, username)?;
-        let not_yours = || AccessError::NotYours { username: username.to_owned(), ipa: ipa.to_owned() };
+        let not_yours =
+            || ServiceError::from(AccessDenied::NotYours { username: username.to_owned(), ipa: ipa.to_owned() });
         let org = orgs::find_org_by_ipa(conn, ipa)?.ok_or_else(not_yours)?;
         let role = op.roles.iter().find(|(o, _)| o.eq_ignore_ascii_case(&org.ipa_code)).map(|(_, r)| r.as_str());
         if !op.app_admin && role.is_none() {
@@ -94,7 +89,7 @@ pub fn org_access(db: &Db, username: &str, ipa: &str) -> Result<OrgAccess, Acces
 }
 
 /// The orgs the operator may open, by IPA code; all of them for an app admin.
-pub fn operator_orgs(db: &Db, username: &str) -> Result<(OperatorRecord, Vec<OrgRecord>), AccessError> {
+pub fn operator_orgs(db: &Db, username: &str) -> Result<(OperatorRecord, Vec<OrgRecord>), ServiceError> {
     db.read(|conn| {
         let op = active_operator(conn, username)?;
         let all = orgs::list_orgs(conn)?;

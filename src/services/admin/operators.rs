@@ -1,6 +1,6 @@
 //! Operators: creation, passwords, roles per org and enablement per debt type.
 
-use super::access::AccessError;
+use super::access::AccessDenied;
 use super::passwords;
 use crate::clock::Now;
 use crate::services::{Change, ServiceError, journal_change};
@@ -256,20 +256,20 @@ fn verify_against_nothing(password: &str) {
 /// a row the account is locked for [`LOCK_MINUTES`], and once that lock has passed the count starts
 /// again (a single wrong attempt does not lock it for another period). Every path verifies one hash,
 /// so timing reveals neither the username nor a lock.
-pub fn authenticate(db: &Db, username: &str, password: &str, now: Now) -> Result<OperatorRecord, AccessError> {
+pub fn authenticate(db: &Db, username: &str, password: &str, now: Now) -> Result<OperatorRecord, ServiceError> {
     let now_text = now.iso();
     let Some(login) = db.read(|c| operators::find_login(c, username.trim()))? else {
         verify_against_nothing(password);
-        return Err(AccessError::WrongCredentials);
+        return Err(AccessDenied::WrongCredentials.into());
     };
     let id = login.id;
     if let Some(until) = login.locked_until.clone().filter(|u| *u > now_text) {
         verify_against_nothing(password);
-        return Err(AccessError::Locked(until));
+        return Err(AccessDenied::Locked(until).into());
     }
     let right = passwords::verify_password(password, &login.password_hash);
     if !login.active {
-        return Err(AccessError::Disabled);
+        return Err(AccessDenied::Disabled.into());
     }
     if !right {
         // A lock that has passed leaves a count of failures behind: the next period starts from zero.
@@ -279,12 +279,13 @@ pub fn authenticate(db: &Db, username: &str, password: &str, now: Now) -> Result
         db.write(|tx| operators::update_failed_login(tx, id, failed_before + 1, lock.as_deref()))?;
         tracing::warn!(target: "security", username, locked = lock.is_some(), "operator login refused: wrong password");
         return Err(match lock {
-            Some(until) => AccessError::Locked(until),
-            None => AccessError::WrongCredentials,
-        });
+            Some(until) => AccessDenied::Locked(until),
+            None => AccessDenied::WrongCredentials,
+        }
+        .into());
     }
     db.write(|tx| operators::update_successful_login(tx, id))?;
-    db.read(|c| operators::find_operator(c, username.trim()))?.ok_or(AccessError::WrongCredentials)
+    db.read(|c| operators::find_operator(c, username.trim()))?.ok_or(AccessDenied::WrongCredentials.into())
 }
 
 /// What an operator session remembers of the password it was opened with: a digest of the stored
@@ -336,15 +337,24 @@ mod tests {
     fn a_passed_lock_does_not_come_back_after_one_wrong_attempt() {
         let (kit, at) = kit_with_operator();
         for _ in 1..MAX_FAILED_LOGINS {
-            assert!(matches!(authenticate(&kit.db, "mario", "wrong", at), Err(AccessError::WrongCredentials)));
+            assert!(matches!(
+                authenticate(&kit.db, "mario", "wrong", at),
+                Err(ServiceError::Access(AccessDenied::WrongCredentials))
+            ));
         }
-        assert!(matches!(authenticate(&kit.db, "mario", "wrong", at), Err(AccessError::Locked(_))));
+        assert!(matches!(
+            authenticate(&kit.db, "mario", "wrong", at),
+            Err(ServiceError::Access(AccessDenied::Locked(_)))
+        ));
         assert!(
-            matches!(authenticate(&kit.db, "mario", PASSWORD, at), Err(AccessError::Locked(_))),
+            matches!(authenticate(&kit.db, "mario", PASSWORD, at), Err(ServiceError::Access(AccessDenied::Locked(_)))),
             "locked: even right"
         );
         let later = Now::at(at.instant() + jiff::SignedDuration::from_mins(LOCK_MINUTES + 1));
-        assert!(matches!(authenticate(&kit.db, "mario", "wrong", later), Err(AccessError::WrongCredentials)));
+        assert!(matches!(
+            authenticate(&kit.db, "mario", "wrong", later),
+            Err(ServiceError::Access(AccessDenied::WrongCredentials))
+        ));
         assert!(authenticate(&kit.db, "mario", PASSWORD, later).is_ok());
     }
 

@@ -5,7 +5,7 @@
 //! **Invariant:** an org admin manages only operators whose every role is in their own org and who
 //! are not app admins, so no org admin can take over an account that reaches another org.
 
-use super::access::{AccessError, OrgAccess};
+use super::access::OrgAccess;
 use super::operators::{self, NewOperator, Role};
 use super::passwords;
 use crate::clock::Now;
@@ -123,8 +123,10 @@ pub fn reset_password(db: &Db, access: &OrgAccess, username: &str, now: Now) -> 
 pub fn change_own_password(db: &Db, username: &str, current: &str, new: &str, now: Now) -> Result<(), ServiceError> {
     match operators::authenticate(db, username, current, now) {
         Ok(_) => {}
-        Err(AccessError::Service(err)) => return Err(err),
-        Err(_) => return Err(ServiceError::invalid("current_password", "is not the current password")),
+        Err(ServiceError::Access(_)) => {
+            return Err(ServiceError::invalid("current_password", "is not the current password"));
+        }
+        Err(err) => return Err(err),
     }
     operators::set_password(db, &format!("operator:{username}"), username, new, now)
 }

@@ -8,10 +8,8 @@
 //! Must never: format for a surface (dates, amounts and codes stay typed; `crate::pdf` formats).
 //! Implements: `shared/reference/pagopa.md` §3, `shared/reference/mypay.md` §1.8.
 
-use jiff::civil::Date;
-
 use crate::domain::notice_codes::{self, PosteParty};
-use crate::domain::{NoticeNumber, OrgFiscalCode};
+use crate::domain::{Day, NoticeNumber, OrgFiscalCode};
 use crate::services::ServiceError;
 use crate::store::debt_types::{self, DebtTypeRecord};
 use crate::store::debts::{self, DebtRecord};
@@ -106,9 +104,8 @@ pub fn build_notice(
     let amount = debt.amount_cents;
     let qr_payload = notice_codes::qr_payload(&notice_number, &org_code, amount)
         .map_err(|err| ServiceError::invalid("amount", err.to_string()))?;
-    let due_date =
-        if debt_type.print_due_date { debt.due_date.as_deref().and_then(|d| d.parse::<Date>().ok()) } else { None };
-    let debtor_id = (!debt.debtor_id.eq_ignore_ascii_case("ANONIMO")).then(|| debt.debtor_id.clone());
+    let due_date = if debt_type.print_due_date { debt.due_date.map(Day::date) } else { None };
+    let debtor_id = (!debt.debtor.id.eq_ignore_ascii_case("ANONIMO")).then(|| debt.debtor.id.clone());
     let postal = postal_view(org, debt_type, debt, &notice_number, &org_code);
     Ok(NoticeView {
         language: org.notice_language.as_deref().and_then(SecondLanguage::from_code),
@@ -120,7 +117,7 @@ pub fn build_notice(
             cbill_code: org.cbill_code.clone(),
             logo: logo.map(|l| LogoView { bytes: l.bytes, mime: l.mime }),
         },
-        debtor_name: debt.debtor_name.clone(),
+        debtor_name: debt.debtor.name.clone(),
         debtor_id,
         debtor_address: debtor_address(debt),
         subject: debt.causale.clone(),
@@ -150,7 +147,7 @@ fn postal_view(
         .as_deref()
         .or(org.postal_account_holder.as_deref())
         .unwrap_or(org.name.as_str());
-    let party = PosteParty { debtor_id: &debt.debtor_id, debtor_name: &debt.debtor_name, subject: &debt.causale };
+    let party = PosteParty { debtor_id: &debt.debtor.id, debtor_name: &debt.debtor.name, subject: &debt.causale };
     match notice_codes::poste_datamatrix(notice, account, debt.amount_cents, org_code, party) {
         Ok(datamatrix) => Some(PostalView {
             account: account.to_owned(),
@@ -184,9 +181,9 @@ fn org_contacts(org: &OrgRecord) -> Vec<String> {
 }
 
 fn debtor_address(debt: &DebtRecord) -> Option<String> {
-    let street = join_some(&[debt.debtor_address.as_deref(), debt.debtor_civic_number.as_deref()], " ");
-    let place = join_some(&[debt.debtor_postal_code.as_deref(), debt.debtor_city.as_deref()], " ");
-    let place = match (&place, &debt.debtor_province) {
+    let street = join_some(&[debt.debtor.address.as_deref(), debt.debtor.civic_number.as_deref()], " ");
+    let place = join_some(&[debt.debtor.postal_code.as_deref(), debt.debtor.city.as_deref()], " ");
+    let place = match (&place, &debt.debtor.province) {
         (Some(p), Some(prov)) => Some(format!("{p} ({prov})")),
         _ => place,
     };
@@ -265,7 +262,7 @@ mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
 
     use super::*;
-    use crate::domain::Cents;
+    use crate::domain::{Cents, Party};
 
     fn records() -> (OrgRecord, DebtTypeRecord, DebtRecord) {
         let org = OrgRecord {
@@ -287,9 +284,8 @@ mod tests {
             state: crate::domain::DebtState::Inserted,
             notice_number: Some(NoticeNumber::parse("301000000000000144").unwrap()),
             iuv: Some(crate::domain::Iuv::parse("01000000000000144").unwrap()),
-            debtor_id: "RSSMRA85T10A562S".into(),
-            debtor_name: "Mario Rossi".into(),
-            due_date: Some("2026-12-31".into()),
+            debtor: Party { id: "RSSMRA85T10A562S".into(), name: "Mario Rossi".into(), ..Party::default() },
+            due_date: Some(Day::parse("2026-12-31").unwrap()),
             amount_cents: Cents::new(15_000),
             causale: "TARI 2026".into(),
             ..DebtRecord::default()
@@ -327,7 +323,7 @@ mod tests {
     #[test]
     fn annulled_and_anonymous_debts() {
         let (org, debt_type, mut debt) = records();
-        debt.debtor_id = "ANONIMO".into();
+        debt.debtor.id = "ANONIMO".into();
         assert_eq!(build_notice(&org, None, &debt_type, &debt).unwrap().debtor_id, None);
         debt.state = crate::domain::DebtState::Annulled;
         assert!(matches!(build_notice(&org, None, &debt_type, &debt), Err(ServiceError::Conflict(_))));

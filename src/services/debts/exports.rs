@@ -5,6 +5,10 @@
 //! Selection (reference/mypay.md §3.2): successful receipts of the org, digital stamps excluded;
 //! by payment-outcome date (inclusive) or, incrementally, by the time the receipt was stored in
 //! [from, to); a human operator sees only the debt types enabled for them.
+//!
+//! Failures are the area's `ServiceError`: a refused request is `ExportRefused` with MyPay's code,
+//! a file that cannot be written `ExportFile`; a run records its failure's message as the export's
+//! error.
 
 use std::path::{Path, PathBuf};
 
@@ -14,26 +18,14 @@ use crate::clock::Now;
 use crate::domain::ExportState;
 use crate::flows::expired_export;
 use crate::flows::rt_export::{self, Version, ZipCsvWriter};
+use crate::services::ServiceError;
 use crate::services::admin::access::OrgAccess;
 use crate::store::exports::{self, ExportItem, ExportRecord, ExportSelection};
-use crate::store::{Db, StoreError, debt_types, operators, orgs};
+use crate::store::{Db, debt_types, operators, orgs};
 
-/// Why an export was refused or failed.
-#[derive(Debug, thiserror::Error)]
-pub enum ExportError {
-    /// A request MyPay would refuse, with its code.
-    #[error("{code}: {message}")]
-    Invalid { code: &'static str, message: String },
-    #[error("{0} not found")]
-    NotFound(String),
-    #[error(transparent)]
-    Store(#[from] StoreError),
-    #[error("cannot write the export file: {0}")]
-    Io(#[from] std::io::Error),
-}
-
-fn invalid(code: &'static str, message: impl Into<String>) -> ExportError {
-    ExportError::Invalid { code, message: message.into() }
+/// A request MyPay refuses, with its code.
+fn invalid(code: &'static str, message: impl Into<String>) -> ServiceError {
+    ServiceError::ExportRefused { code, message: message.into() }
 }
 
 /// What to export.
@@ -63,7 +55,7 @@ pub struct ExportOutcome {
     pub file: Option<PathBuf>,
 }
 
-fn local_to_utc(text: &str, field: &'static str) -> Result<String, ExportError> {
+fn local_to_utc(text: &str, field: &'static str) -> Result<String, ServiceError> {
     let code = if field == "from" { "PAA_DATE_FROM_NON_VALIDO" } else { "PAA_DATE_TO_NON_VALIDO" };
     let local: DateTime = text.parse().map_err(|_| invalid(code, format!("{text:?} is not a date-time")))?;
     let zoned =
@@ -72,32 +64,32 @@ fn local_to_utc(text: &str, field: &'static str) -> Result<String, ExportError> 
 }
 
 /// The latest `limit` exports of the org with id `org_id`, newest first.
-pub fn list_exports(db: &Db, org_id: i64, limit: u32) -> Result<Vec<ExportRecord>, ExportError> {
+pub fn list_exports(db: &Db, org_id: i64, limit: u32) -> Result<Vec<ExportRecord>, ServiceError> {
     Ok(db.read(|conn| exports::list_exports(conn, org_id, limit))?)
 }
 
 /// Export `id` of the org with id `org_id`, when that org has it.
-pub fn find_export(db: &Db, org_id: i64, id: i64) -> Result<Option<ExportRecord>, ExportError> {
+pub fn find_export(db: &Db, org_id: i64, id: i64) -> Result<Option<ExportRecord>, ServiceError> {
     Ok(db.read(|conn| exports::find_export(conn, org_id, id))?)
 }
 
 /// The latest `limit` exports of `access`'s org that it may see, newest first: every one for an
 /// admin; for an operator, their own requests and those limited to debt types enabled for them (an
 /// export holds the payments of its debt types, the same grant as the debt search).
-pub fn list_visible_exports(db: &Db, access: &OrgAccess, limit: u32) -> Result<Vec<ExportRecord>, ExportError> {
+pub fn list_visible_exports(db: &Db, access: &OrgAccess, limit: u32) -> Result<Vec<ExportRecord>, ServiceError> {
     let all = list_exports(db, access.org.id, limit)?;
     let enabled = enabled_codes(db, access)?;
     Ok(all.into_iter().filter(|e| visible(access, enabled.as_deref(), e)).collect())
 }
 
 /// Export `id` of `access`'s org when it may see it (see [`list_visible_exports`]).
-pub fn find_visible_export(db: &Db, access: &OrgAccess, id: i64) -> Result<Option<ExportRecord>, ExportError> {
+pub fn find_visible_export(db: &Db, access: &OrgAccess, id: i64) -> Result<Option<ExportRecord>, ServiceError> {
     let enabled = enabled_codes(db, access)?;
     Ok(find_export(db, access.org.id, id)?.filter(|e| visible(access, enabled.as_deref(), e)))
 }
 
 /// The codes of the debt types `access` may see; `None`: all of them.
-fn enabled_codes(db: &Db, access: &OrgAccess) -> Result<Option<Vec<String>>, ExportError> {
+fn enabled_codes(db: &Db, access: &OrgAccess) -> Result<Option<Vec<String>>, ServiceError> {
     let Some(ids) = &access.allowed_types else { return Ok(None) };
     let types = db.read(|conn| debt_types::list_debt_types(conn, access.org.id))?;
     Ok(Some(types.into_iter().filter(|t| ids.contains(&t.id)).map(|t| t.code).collect()))
@@ -120,7 +112,7 @@ fn visible(access: &OrgAccess, enabled: Option<&[String]>, export: &ExportRecord
 /// receipt stored later with an earlier time could be skipped by both this export and the next.
 /// With `queue`, a job runs it in the background ([`ExportJob`]), queued in the same
 /// transaction so a request is never lost; without, the caller runs it with [`run_export`].
-pub fn request_export(db: &Db, req: &ExportRequest<'_>, queue: bool, now: Now) -> Result<ExportRecord, ExportError> {
+pub fn request_export(db: &Db, req: &ExportRequest<'_>, queue: bool, now: Now) -> Result<ExportRecord, ServiceError> {
     let Some(_) = Version::parse(req.version) else {
         return Err(invalid(
             "PAA_VERSIONE_TRACCIATO_NON_VALIDA",
@@ -151,7 +143,7 @@ pub fn request_export(db: &Db, req: &ExportRequest<'_>, queue: bool, now: Now) -
     let now_text = now.iso();
     db.write(|tx| {
         let org =
-            orgs::find_org_by_ipa(tx, req.ipa)?.ok_or_else(|| ExportError::NotFound(format!("org {}", req.ipa)))?;
+            orgs::find_org_by_ipa(tx, req.ipa)?.ok_or_else(|| ServiceError::NotFound(format!("org {}", req.ipa)))?;
         let mut types: Vec<String> = Vec::new();
         for code in &req.debt_types {
             if debt_types::find_debt_type(tx, org.id, code)?.is_none() {
@@ -161,7 +153,7 @@ pub fn request_export(db: &Db, req: &ExportRequest<'_>, queue: bool, now: Now) -
         }
         if let Some(username) = req.operator {
             let op = operators::find_operator(tx, username)?
-                .ok_or_else(|| ExportError::NotFound(format!("operator {username}")))?;
+                .ok_or_else(|| ServiceError::NotFound(format!("operator {username}")))?;
             let role =
                 op.roles.iter().find(|(ipa, _)| ipa.eq_ignore_ascii_case(&org.ipa_code)).map(|(_, r)| r.as_str());
             if !op.app_admin && role != Some("admin") {
@@ -218,9 +210,9 @@ pub fn run_export(
     export: &ExportRecord,
     now: Now,
     progress: &mut dyn FnMut(u64),
-) -> Result<ExportOutcome, ExportError> {
+) -> Result<ExportOutcome, ServiceError> {
     let Some(org) = db.read(|c| orgs::find_org_by_id(c, export.org_id))? else {
-        return Err(ExportError::NotFound(format!("org {}", export.org_id)));
+        return Err(ServiceError::NotFound(format!("org {}", export.org_id)));
     };
     let version = Version::parse(&export.version)
         .ok_or_else(|| invalid("PAA_VERSIONE_TRACCIATO_NON_VALIDA", export.version.clone()))?;
@@ -229,8 +221,8 @@ pub fn run_export(
     let stem = rt_export::file_stem(version, &org.ipa_code, export.id, &local);
     let dir = data_dir.join("export").join(&org.ipa_code);
     let header = rt_export::header(version, export.with_receipt);
-    let result = (|| -> Result<(u64, Option<PathBuf>), ExportError> {
-        let mut writer = ZipCsvWriter::create(&dir, &stem, &header)?;
+    let result = (|| -> Result<(u64, Option<PathBuf>), ServiceError> {
+        let mut writer = ZipCsvWriter::create(&dir, &stem, &header).map_err(ServiceError::ExportFile)?;
         let selection = ExportSelection {
             org_id: org.id,
             fiscal_code: &org.fiscal_code,
@@ -245,14 +237,14 @@ pub fn run_export(
         let n_rows = db.read_tx(|conn| {
             exports::for_each_export_row(conn, &selection, |item| {
                 match item {
-                    ExportItem::Receipt(row) => {
-                        writer.row(&rt_export::row_fields(version, export.with_receipt, &org, station_id, row))?
-                    }
-                    ExportItem::External(row) => {
-                        writer.row(&rt_export::external_row_fields(version, export.with_receipt, &org, row))?
-                    }
+                    ExportItem::Receipt(row) => writer
+                        .row(&rt_export::row_fields(version, export.with_receipt, &org, station_id, row))
+                        .map_err(ServiceError::ExportFile)?,
+                    ExportItem::External(row) => writer
+                        .row(&rt_export::external_row_fields(version, export.with_receipt, &org, row))
+                        .map_err(ServiceError::ExportFile)?,
                 }
-                Ok::<_, ExportError>(())
+                Ok::<_, ServiceError>(())
             })
         });
         let n_rows = match n_rows {
@@ -267,7 +259,7 @@ pub fn run_export(
             writer.discard();
             return Ok((0, None));
         }
-        Ok((n_rows, Some(writer.finish()?)))
+        Ok((n_rows, Some(writer.finish().map_err(ServiceError::ExportFile)?)))
     })();
     let finished = now.iso();
     match result {
@@ -316,12 +308,12 @@ pub fn export_expired(
     debt_types: &[String],
     requested_by: &str,
     now: Now,
-) -> Result<ExportOutcome, ExportError> {
+) -> Result<ExportOutcome, ServiceError> {
     let due: Date =
         due_before.parse().map_err(|_| invalid("PAA_DATE_TO_NON_VALIDO", format!("{due_before:?} is not a date")))?;
     let now_text = now.iso();
     let (org, record) = db.write(|tx| {
-        let org = orgs::find_org_by_ipa(tx, ipa)?.ok_or_else(|| ExportError::NotFound(format!("org {ipa}")))?;
+        let org = orgs::find_org_by_ipa(tx, ipa)?.ok_or_else(|| ServiceError::NotFound(format!("org {ipa}")))?;
         for code in debt_types {
             match debt_types::find_debt_type(tx, org.id, code)? {
                 Some(t) if t.due_date_mandatory => {}
@@ -352,22 +344,22 @@ pub fn export_expired(
             ..ExportRecord::default()
         };
         let id = exports::insert_export(tx, &record, &now_text)?;
-        Ok::<_, ExportError>((org, ExportRecord { id, ..record }))
+        Ok::<_, ServiceError>((org, ExportRecord { id, ..record }))
     })?;
     let stem = expired_export::file_stem(record.id);
     let dir = data_dir.join("export").join(&org.ipa_code);
-    let mut writer = ZipCsvWriter::create(&dir, &stem, &expired_export::HEADER)?;
+    let mut writer = ZipCsvWriter::create(&dir, &stem, &expired_export::HEADER).map_err(ServiceError::ExportFile)?;
     let n_rows = db.read_tx(|conn| {
         exports::for_each_expired_debt(conn, org.id, &due.to_string(), record.debt_types.as_deref(), |debt| {
-            writer.row(&expired_export::row_fields(debt))?;
-            Ok::<_, ExportError>(())
+            writer.row(&expired_export::row_fields(debt)).map_err(ServiceError::ExportFile)?;
+            Ok::<_, ServiceError>(())
         })
     })?;
     let file = if n_rows == 0 {
         writer.discard();
         None
     } else {
-        Some(writer.finish()?)
+        Some(writer.finish().map_err(ServiceError::ExportFile)?)
     };
     let name = file.as_ref().and_then(|f| f.file_name()).map(|n| n.to_string_lossy().into_owned());
     let rows = i64::try_from(n_rows).unwrap_or(i64::MAX);
@@ -410,7 +402,7 @@ impl crate::jobs::Handler for ExportJob {
         match run_export(ctx.db, &self.data_dir, &self.station_id, &export, Now::read(), &mut |_| {}) {
             Ok(_) => Ok(Step::Done),
             // The request itself was refused: recorded as ERROR_EXPORT, nothing to retry.
-            Err(ExportError::Invalid { .. } | ExportError::NotFound(_)) => Ok(Step::Done),
+            Err(ServiceError::ExportRefused { .. } | ServiceError::NotFound(_)) => Ok(Step::Done),
             Err(err) => Err(JobError::Failed(err.to_string())),
         }
     }

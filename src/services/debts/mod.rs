@@ -17,7 +17,8 @@ use jiff::civil::Date;
 use crate::clock::Now;
 use crate::domain::debt_row::{self, DebtFields, DebtTypeRules, RowContext, RowError, ValidDebt};
 use crate::domain::{
-    ApplicationCode, Cents, DebtEvent, DebtState, GeneratorId, Iuv, NoticeNumber, SegregationCode, generate_iuv17,
+    ApplicationCode, Cents, Day, DebtEvent, DebtState, GeneratorId, Iuv, NoticeNumber, Party, PartyKind,
+    SegregationCode, generate_iuv17,
 };
 use crate::services::ServiceError;
 use crate::store::debt_types::DebtTypeRecord;
@@ -99,7 +100,7 @@ pub(crate) fn add_debt_as(
             insert_valid(tx, &scope, &debt_type, valid, source, None, &iso)?.map_err(ServiceError::Rejected)?;
         let object = format!("debt:{}/{iud}", scope.org.ipa_code);
         let after = serde_json::json!({ "iud": iud, "iuv": applied.iuv.as_ref().map(crate::domain::Iuv::as_str), "notice_number": applied.notice_number.as_ref().map(NoticeNumber::as_str),
-            "debt_type": debt_type.code, "amount_cents": applied.amount_cents.get(), "due_date": applied.due_date })
+            "debt_type": debt_type.code, "amount_cents": applied.amount_cents.get(), "due_date": applied.due_date.map(|day| day.to_string()) })
         .to_string();
         let entry = audit::AuditEntry {
             actor,
@@ -199,7 +200,7 @@ pub(crate) struct Applied {
     pub iuv: Option<Iuv>,
     pub notice_number: Option<NoticeNumber>,
     pub amount_cents: Cents,
-    pub due_date: Option<String>,
+    pub due_date: Option<Day>,
 }
 
 fn rejected(code: &'static str, description: &str) -> Vec<RowError> {
@@ -379,17 +380,19 @@ fn record_of(scope: &OrgScope, debt_type: &DebtTypeRecord, valid: ValidDebt, imp
         debt_type_id: debt_type.id,
         debt_type_code: debt_type.code.clone(),
         iud: valid.iud,
-        debtor_kind: valid.debtor_kind.code().to_string(),
-        debtor_id: valid.debtor.as_str().to_owned(),
-        debtor_name: valid.debtor_name,
-        debtor_address: valid.debtor_address,
-        debtor_civic_number: valid.debtor_civic_number,
-        debtor_postal_code: valid.debtor_postal_code,
-        debtor_city: valid.debtor_city,
-        debtor_province: valid.debtor_province,
-        debtor_country: valid.debtor_country,
-        debtor_email: valid.debtor_email,
-        due_date: valid.due_date.map(|d| d.to_string()),
+        debtor: Party {
+            kind: valid.debtor_kind.code().to_string(),
+            id: valid.debtor.as_str().to_owned(),
+            name: valid.debtor_name,
+            address: valid.debtor_address,
+            civic_number: valid.debtor_civic_number,
+            postal_code: valid.debtor_postal_code,
+            city: valid.debtor_city,
+            province: valid.debtor_province,
+            country: valid.debtor_country,
+            email: valid.debtor_email,
+        },
+        due_date: valid.due_date.map(Day::from),
         amount_cents: valid.amount,
         fee_cents: valid.fee,
         payment_kinds: valid.payment_kinds,
@@ -399,15 +402,19 @@ fn record_of(scope: &OrgScope, debt_type: &DebtTypeRecord, valid: ValidDebt, imp
         generate_iuv: valid.generate_iuv,
         stamp_document_hash: valid.stamp.as_ref().map(|(hash, _)| hash.clone()),
         stamp_province: valid.stamp.as_ref().map(|(_, province)| province.clone()),
-        mb_fiscal_code: mb.as_ref().map(|m| m.fiscal_code.as_str().to_owned()),
-        mb_name: mb.as_ref().map(|m| m.name.clone()),
+        beneficiary: mb.as_ref().map(|m| Party {
+            kind: PartyKind::Legal.code().to_string(),
+            id: m.fiscal_code.as_str().to_owned(),
+            name: m.name.clone(),
+            address: m.address.clone(),
+            civic_number: m.civic_number.clone(),
+            postal_code: m.postal_code.clone(),
+            city: m.city.clone(),
+            province: m.province.clone(),
+            country: m.country.clone(),
+            email: None,
+        }),
         mb_iban: mb.as_ref().map(|m| m.iban.as_str().to_owned()),
-        mb_address: mb.as_ref().and_then(|m| m.address.clone()),
-        mb_civic_number: mb.as_ref().and_then(|m| m.civic_number.clone()),
-        mb_postal_code: mb.as_ref().and_then(|m| m.postal_code.clone()),
-        mb_city: mb.as_ref().and_then(|m| m.city.clone()),
-        mb_province: mb.as_ref().and_then(|m| m.province.clone()),
-        mb_country: mb.as_ref().and_then(|m| m.country.clone()),
         mb_collection_data: mb.as_ref().and_then(|m| m.collection_data.as_ref().map(|c| c.as_str().to_owned())),
         mb_causale: mb.as_ref().and_then(|m| m.causale.clone()),
         mb_amount_cents: mb.as_ref().map(|m| m.amount),
@@ -480,9 +487,9 @@ pub fn modify_debt(db: &Db, actor: &str, ipa: &str, fields: &DebtFields, now: No
         let after = debts::find_debt_by_iud(tx, scope.org.id, iud)?
             .ok_or_else(|| ServiceError::NotFound(format!("debt {iud}")))?;
         let summary = |d: &DebtRecord| {
-            serde_json::json!({ "iud": d.iud, "iuv": d.iuv.as_ref().map(crate::domain::Iuv::as_str), "state": d.state.code(), "debtor_id": d.debtor_id,
-                "debtor_name": d.debtor_name, "amount_cents": d.amount_cents.get(), "due_date": d.due_date,
-                "causale": d.causale, "debtor_email": d.debtor_email })
+            serde_json::json!({ "iud": d.iud, "iuv": d.iuv.as_ref().map(crate::domain::Iuv::as_str), "state": d.state.code(), "debtor_id": d.debtor.id,
+                "debtor_name": d.debtor.name, "amount_cents": d.amount_cents.get(), "due_date": d.due_date.map(|day| day.to_string()),
+                "causale": d.causale, "debtor_email": d.debtor.email })
             .to_string()
         };
         let object = format!("debt:{}/{iud}", scope.org.ipa_code);

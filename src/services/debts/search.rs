@@ -138,18 +138,20 @@ pub fn csv(db: &Db, org_id: i64, query: &DebtSearch) -> Result<Vec<u8>, ServiceE
             let d = &hit.debt;
             let amount = d.amount_cents.to_italian();
             let state = d.state.label_it();
+            let day = |day: Option<crate::domain::Day>| day.map(|day| day.to_string()).unwrap_or_default();
+            let (due, paid) = (day(d.due_date), day(hit.paid_date));
             out.row([
                 d.iud.as_str(),
                 d.iuv.as_ref().map(crate::domain::Iuv::as_str).unwrap_or_default(),
                 d.notice_number.as_ref().map(NoticeNumber::as_str).unwrap_or_default(),
                 d.debt_type_code.as_str(),
                 state,
-                d.debtor_id.as_str(),
-                d.debtor_name.as_str(),
+                d.debtor.id.as_str(),
+                d.debtor.name.as_str(),
                 d.causale.as_str(),
                 amount.as_str(),
-                d.due_date.as_deref().unwrap_or_default(),
-                hit.paid_date.as_deref().unwrap_or_default(),
+                due.as_str(),
+                paid.as_str(),
                 d.updated_at.as_str(),
             ])
             .map_err(io)

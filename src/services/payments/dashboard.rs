@@ -4,7 +4,7 @@
 
 use jiff::civil::Date;
 
-use crate::domain::Cents;
+use crate::domain::{Cents, Day};
 use crate::services::ServiceError;
 use crate::services::admin::access::OrgAccess;
 use crate::store::dashboard::{self, Activity, DayTotal, RejectedFlow};
@@ -40,7 +40,7 @@ pub fn dashboard(db: &Db, access: &OrgAccess, today: Date) -> Result<Dashboard, 
         .series(jiff::Span::new().days(1))
         .take_while(|d| *d <= today)
         .map(|d| {
-            let day = d.to_string();
+            let day = Day::from(d);
             totals.iter().find(|t| t.day == day).cloned().unwrap_or(DayTotal { day, count: 0, cents: Cents::ZERO })
         })
         .collect();

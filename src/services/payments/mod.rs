@@ -201,8 +201,7 @@ fn load_payable(
 
 /// A debt whose type makes the due date binding cannot be paid after it (reference/mypay.md §1.7).
 fn is_past_due(debt: &DebtRecord, debt_type: &DebtTypeRecord, today: Date) -> bool {
-    debt_type.due_date_mandatory
-        && debt.due_date.as_deref().and_then(crate::domain::debt_row::parse_date).is_some_and(|due| due < today)
+    debt_type.due_date_mandatory && debt.due_date.is_some_and(|due| due.date() < today)
 }
 
 /// Builds the transfers: the org's share to the debt type's (or the org's) IBAN, and the secondary
@@ -256,8 +255,7 @@ fn transfers_of(
         metadata,
     }];
     let mut all_postal = postal_iban.is_some() && debt.stamp_document_hash.is_none();
-    if let (Some(cents), Some(fiscal_code), Some(mb_iban)) = (debt.mb_amount_cents, &debt.mb_fiscal_code, &debt.mb_iban)
-    {
+    if let (Some(cents), Some(beneficiary), Some(mb_iban)) = (debt.mb_amount_cents, &debt.beneficiary, &debt.mb_iban) {
         let mb_category = debt
             .mb_collection_data
             .as_deref()
@@ -270,8 +268,8 @@ fn transfers_of(
         transfers.push(Transfer {
             index: 2,
             amount: cents,
-            fiscal_code: fiscal_code.clone(),
-            company_name: debt.mb_name.as_deref().map(|n| truncate(n, 140)),
+            fiscal_code: beneficiary.id.clone(),
+            company_name: Some(truncate(&beneficiary.name, 140)),
             target: TransferTarget::Iban(mb_iban.clone()),
             remittance: debt.mb_causale.as_deref().map(|c| truncate(c, 140)).unwrap_or(remittance),
             category: mb_category,
@@ -359,7 +357,7 @@ pub fn accept_receipt(
             .as_deref()
             .and_then(crate::clock::rome_local)
             .map_or(today, |t| t.date())
-            .to_string();
+            .into();
         let id = match receipts::insert_receipt(tx, &receipt, &now.iso()) {
             Ok(id) => id,
             // A concurrent delivery of the same receipt won the race inside SQLite's lock.
@@ -427,8 +425,8 @@ fn unmatched_offer(
 ) -> Result<Option<Vec<Discrepancy>>, StoreError> {
     let mut offers = payment_offers::list_offers(tx, debt.id)?;
     if offers.is_empty() {
-        let secondary = match (debt.mb_amount_cents, &debt.mb_fiscal_code) {
-            (Some(cents), Some(code)) => Some((cents, code.as_str())),
+        let secondary = match (debt.mb_amount_cents, &debt.beneficiary) {
+            (Some(cents), Some(beneficiary)) => Some((cents, beneficiary.id.as_str())),
             _ => None,
         };
         offers.push(PaymentTerms::of_debt(&org.fiscal_code, debt.amount_cents, secondary));

@@ -117,14 +117,17 @@ pub fn prepare_cart(db: &Db, views: &[PaymentView], new: &NewCart<'_>, now: Now)
     let items = views
         .iter()
         .zip(1..)
-        .map(|(v, position)| CartItemRecord {
-            position,
-            org_id: v.org.id,
-            debt_id: v.debt.id,
-            notice_number: v.debt.notice_number.as_ref().map(|n| n.as_str().to_owned()).unwrap_or_default(),
-            amount_cents: v.amount(),
+        .map(|(v, position)| {
+            Ok(CartItemRecord {
+                position,
+                org_id: v.org.id,
+                debt_id: v.debt.id,
+                // A view is found by its notice number, so its debt has one.
+                notice_number: v.debt.notice_number.clone().ok_or(PortalError::BadNoticeCode)?,
+                amount_cents: v.amount(),
+            })
         })
-        .collect();
+        .collect::<Result<_, PortalError>>()?;
     let mut cart = CartRecord {
         token: random_hex(16)?,
         session_hash: new.session_hash.to_owned(),

@@ -177,21 +177,22 @@ pub fn register_payment(db: &Db, actor: &str, ipa: &str, payment: &ExternalPayme
     let amount = crate::domain::Cents::parse_xsd_amount(payment.amount.trim()).map_err(|err| {
         fault("PAA_IMPORTO_SINGOLO_VERSAMENTO_NON_VALIDO", format!("importo {}: {err}", payment.amount))
     })?;
-    if debt_row::parse_date(payment.outcome_date.trim()).is_none() {
+    let Some(outcome_date) = debt_row::parse_date(payment.outcome_date.trim()) else {
         return Err(fault("PAA_XML_NON_VALIDO", format!("data {} non valida", payment.outcome_date)));
-    }
+    };
     db.write(|tx| {
         let scope = OrgScope::load(tx, ipa)?;
         let iuv = payment.iuv.trim();
-        let debt = debts::find_any_debt_by_iuv(tx, scope.org.id, iuv)?
-            .ok_or_else(|| fault("PAA_IUV_NON_VALIDO", format!("IUV {iuv} sconosciuto")))?;
+        let unknown = || fault("PAA_IUV_NON_VALIDO", format!("IUV {iuv} sconosciuto"));
+        let debt = debts::find_any_debt_by_iuv(tx, scope.org.id, iuv)?.ok_or_else(unknown)?;
         let record = sil::ExternalPaymentRecord {
             org_id: scope.org.id,
             debt_id: debt.id,
-            iuv: iuv.to_owned(),
+            // The debt was found by this IUV, so it has it.
+            iuv: debt.iuv.clone().ok_or_else(unknown)?,
             context_code: payment.context_code.clone(),
             amount_cents: amount,
-            outcome_date: payment.outcome_date.trim().to_owned(),
+            outcome_date: outcome_date.into(),
             payment_index: payment.payment_index,
             collection_id: payment.collection_id.trim().to_owned(),
             attestor_kind: payment.attestor_kind.trim().to_owned(),

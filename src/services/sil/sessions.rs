@@ -479,7 +479,7 @@ pub fn start_for_notice(
         kind: SessionKind::Avviso.code().to_owned(),
         show_mode: ShowMode::Short.code().to_owned(),
         back_url: back_url.or(org.back_url),
-        payer_email: debt.debtor_email.clone(),
+        payer_email: debt.debtor.email.clone(),
         payload: format!("[{}]", debt.id),
         created_at: iso.clone(),
         expires_at: crate::clock::iso(now.instant() + SignedDuration::from_mins(SESSION_MINUTES)),
@@ -515,12 +515,12 @@ fn items_of(conn: &crate::store::Conn, session: &SilSessionRecord) -> Result<Vec
             let ipa = orgs::find_org_by_id(conn, debt.org_id)?.map(|o| o.ipa_code).unwrap_or_default();
             let fields = DebtFields {
                 iud: debt.iud,
-                debtor_name: debt.debtor_name,
+                debtor_name: debt.debtor.name,
                 amount: debt.amount_cents.to_decimal_string(),
                 causale: debt.causale,
                 // Only what the summary shows: the share and who receives it.
                 secondary: debt.mb_amount_cents.map(|cents| SecondaryFields {
-                    name: debt.mb_name.unwrap_or_default(),
+                    name: debt.beneficiary.map(|b| b.name).unwrap_or_default(),
                     amount: cents.to_decimal_string(),
                     ..SecondaryFields::default()
                 }),

@@ -6,7 +6,7 @@ use serde_json::{Value, json};
 
 use super::{ApiCtx, ApiError};
 use crate::domain::ExportState;
-use crate::services::debts::exports::{self, ExportError, ExportRequest};
+use crate::services::debts::exports::{self, ExportRequest};
 use crate::services::debts::imports::{self, Limits, Upload};
 use crate::store::exports::ExportRecord;
 use crate::store::imports::ImportRecord;
@@ -102,19 +102,6 @@ fn export_json(ipa: &str, e: &ExportRecord) -> Value {
     })
 }
 
-fn export_error(err: ExportError) -> ApiError {
-    match err {
-        ExportError::Invalid { code, message } => {
-            ApiError::new(400, code, message, "Richiesta di esportazione non valida.")
-        }
-        ExportError::NotFound(what) => ApiError::not_found(format!("{what} not found")),
-        ExportError::Store(_) | ExportError::Io(_) => {
-            tracing::error!(error = %err, "API export failed");
-            super::internal()
-        }
-    }
-}
-
 /// `POST /api/v1/orgs/{ipa}/exports`: `{"version", "from", "to", "incremental"?, "with_receipt"?,
 /// "debt_types"?}`, run in the background.
 pub fn book_export(ctx: &ApiCtx<'_>) -> Result<Response, ApiError> {
@@ -157,15 +144,14 @@ pub fn book_export(ctx: &ApiCtx<'_>) -> Result<Response, ApiError> {
         requested_by: &actor,
         operator: None,
     };
-    let export = exports::request_export(&ctx.state.db, &req, true, ctx.now).map_err(export_error)?;
+    let export = exports::request_export(&ctx.state.db, &req, true, ctx.now)?;
     Ok(Response::json(202, &export_json(ctx.ipa(), &export))
         .with_header("Location", format!("/api/v1/orgs/{}/exports/{}", ctx.ipa(), export.id)))
 }
 
 fn find_export(ctx: &ApiCtx<'_>) -> Result<ExportRecord, ApiError> {
     let id = id_param(ctx, "export")?;
-    exports::find_export(&ctx.state.db, ctx.token.org_id, id)
-        .map_err(export_error)?
+    exports::find_export(&ctx.state.db, ctx.token.org_id, id)?
         .ok_or_else(|| ApiError::not_found(format!("export {id} not found")))
 }
 

@@ -92,7 +92,12 @@ impl From<ServiceError> for ApiError {
             ServiceError::Conflict(what) => {
                 ApiError::new(409, "CONFLICT", what, "L'operazione non è possibile nello stato attuale.")
             }
-            ServiceError::Store(_) | ServiceError::Internal(_) => {
+            ServiceError::ExportRefused { code, message } => {
+                ApiError::new(400, code, message, "Richiesta di esportazione non valida.")
+            }
+            // No API call reaches an operator's access: a token is the API's.
+            ServiceError::Access(_) => ApiError::new(403, "FORBIDDEN", err.to_string(), "Accesso non consentito."),
+            ServiceError::Store(_) | ServiceError::ExportFile(_) | ServiceError::Internal(_) => {
                 tracing::error!(error = %err, "API call failed");
                 internal()
             }

@@ -47,7 +47,7 @@ pub fn amounts_per_day(title: &str, days: &[DayTotal]) -> Markup {
                     }
                     @if i % 5 == 0 || i == n - 1 {
                         text x=(x + bar / 2) y=(HEIGHT - 6) font-size="11" text-anchor="middle" fill="#1a1a1a" {
-                            (d.day.get(8..).unwrap_or_default())
+                            (format!("{:02}", d.day.date().day()))
                         }
                     }
                 }

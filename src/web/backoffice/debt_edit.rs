@@ -51,11 +51,11 @@ impl Values {
         Values {
             debt_type: d.debt_type_code.clone(),
             iud: d.iud.clone(),
-            debtor_kind: d.debtor_kind.clone(),
-            debtor_id: d.debtor_id.clone(),
-            debtor_name: d.debtor_name.clone(),
-            debtor_email: d.debtor_email.clone().unwrap_or_default(),
-            due_date: d.due_date.clone().unwrap_or_default(),
+            debtor_kind: d.debtor.kind.clone(),
+            debtor_id: d.debtor.id.clone(),
+            debtor_name: d.debtor.name.clone(),
+            debtor_email: d.debtor.email.clone().unwrap_or_default(),
+            due_date: d.due_date.map(|day| day.to_string()).unwrap_or_default(),
             amount: d.amount_cents.to_italian(),
             causale: d.causale.clone(),
             generate_iuv: d.generate_iuv,
@@ -231,7 +231,7 @@ fn editable(ctx: &mut BoCtx<'_>, ipa: &str, id: &str) -> Result<(OperatorGrant, 
 /// (accounting split, second beneficiary, digital stamp) are changed with a debt flow, never
 /// dropped by a form.
 fn flow_only(ctx: &mut BoCtx<'_>, grant: &OperatorGrant, debt: &DebtRecord) -> Option<Response> {
-    if debt.bilancio.is_some() || debt.mb_fiscal_code.is_some() || debt.stamp_document_hash.is_some() {
+    if debt.bilancio.is_some() || debt.beneficiary.is_some() || debt.stamp_document_hash.is_some() {
         ctx.session.flash(
             "warning",
             "Questo dovuto ha un bilancio, un secondo beneficiario o una marca da bollo: modificalo con un flusso.",

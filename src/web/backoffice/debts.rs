@@ -12,7 +12,7 @@ use crate::services::debts::documents;
 use crate::services::debts::search::{self as debt_search, COUNT_CAP, Criteria, PAGE_SIZE};
 use crate::web::Response;
 use crate::web::forms::encode;
-use crate::web::ui::format::{date_it, datetime_it};
+use crate::web::ui::format::{datetime_it, day_it};
 
 /// The criteria fields: (name, label), in the form's order.
 const TEXT_FIELDS: [(&str, &str); 5] = [
@@ -163,11 +163,11 @@ fn results(base: &str, query: &str, found: &debt_search::ResultPage) -> Markup {
                                 td { a href={ (base) "/" (d.id) } { (d.iud) } }
                                 td { (d.notice_number.as_ref().map_or("—", crate::domain::NoticeNumber::as_str)) }
                                 td { (d.debt_type_code) }
-                                td { (d.debtor_name) br; small { (d.debtor_id) } }
+                                td { (d.debtor.name) br; small { (d.debtor.id) } }
                                 td class="importo" { (d.amount_cents.format_eur()) }
-                                td { (d.due_date.as_deref().map_or_else(|| "—".to_owned(), date_it)) }
+                                td { (d.due_date.map_or_else(|| "—".to_owned(), day_it)) }
                                 td { (d.state.label_it()) }
-                                td { (hit.paid_date.as_deref().map_or_else(|| "—".to_owned(), date_it)) }
+                                td { (hit.paid_date.map_or_else(|| "—".to_owned(), day_it)) }
                             }
                         }
                     }
@@ -241,11 +241,11 @@ pub fn detail(ctx: &mut BoCtx<'_>, ipa: &str, id: &str) -> Result<Response, BoEr
         ("Numero avviso", d.notice_number.as_ref().map_or_else(|| "—".to_owned(), |n| n.as_str().to_owned())),
         ("Tipo dovuto", d.debt_type_code.clone()),
         ("Stato", d.state.label_it().to_owned()),
-        ("Debitore", format!("{} ({})", d.debtor_name, d.debtor_id)),
-        ("E-mail del debitore", d.debtor_email.clone().unwrap_or_else(|| "—".to_owned())),
+        ("Debitore", format!("{} ({})", d.debtor.name, d.debtor.id)),
+        ("E-mail del debitore", d.debtor.email.clone().unwrap_or_else(|| "—".to_owned())),
         ("Causale", d.causale.clone()),
         ("Importo", d.amount_cents.format_eur()),
-        ("Scadenza", d.due_date.as_deref().map_or_else(|| "—".to_owned(), date_it)),
+        ("Scadenza", d.due_date.map_or_else(|| "—".to_owned(), day_it)),
         ("Dati specifici di riscossione", d.collection_data.clone()),
         ("Origine", d.source.clone()),
         ("Creato", datetime_it(&d.created_at)),
@@ -292,7 +292,7 @@ pub fn detail(ctx: &mut BoCtx<'_>, ipa: &str, id: &str) -> Result<Response, BoEr
                                 @if let Some(flag) = &r.flag { " " span class="badge bg-warning text-dark" { (flag) } }
                                 @if r.held { " " span class="badge bg-danger" { "DIFFORME: sospesa" } }
                             }
-                            td { (date_it(&r.payment_date)) }
+                            td { (day_it(r.payment_date)) }
                             td class="importo" { (r.amount_cents.format_eur()) }
                             td { (r.psp_company_name) }
                             td { code { (r.receipt_id) } }

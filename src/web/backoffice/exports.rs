@@ -6,8 +6,9 @@ use maud::html;
 
 use super::{BoCtx, BoError, download};
 use crate::domain::ExportState;
+use crate::services::ServiceError;
 use crate::services::admin::debt_types;
-use crate::services::debts::exports::{self, ExportError, ExportRequest};
+use crate::services::debts::exports::{self, ExportRequest};
 use crate::web::Response;
 use crate::web::ui::format::{date_it, datetime_it};
 
@@ -122,7 +123,7 @@ pub fn request(ctx: &mut BoCtx<'_>, ipa: &str) -> Result<Response, BoError> {
         Ok(export) => {
             ctx.session.flash("success", format!("Esportazione n. {} richiesta: sarà pronta a breve.", export.id))
         }
-        Err(ExportError::Invalid { code, message }) => {
+        Err(ServiceError::ExportRefused { code, message }) => {
             ctx.session.flash("danger", format!("Richiesta non valida ({code}): {message}"))
         }
         Err(err) => {

@@ -3,7 +3,7 @@
 use maud::html;
 
 use super::{BoCtx, BoError};
-use crate::services::admin::access::AccessError;
+use crate::services::ServiceError;
 use crate::services::admin::operators;
 use crate::web::Response;
 
@@ -51,19 +51,13 @@ pub fn post(ctx: &mut BoCtx<'_>) -> Result<Response, BoError> {
             tracing::info!(target: "security", username = %op.username, "operator logged in");
             Ok(ctx.redirect("/operatore"))
         }
-        Err(AccessError::Service(err)) => {
+        // One answer for an unknown user, a wrong password, a disabled or a locked account: which
+        // one it was is for the log, not for whoever is trying usernames.
+        Err(ServiceError::Access(_)) => form(ctx, Some(REFUSED)),
+        Err(err) => {
             tracing::error!(error = %err, "operator login failed");
             Err(BoError::Internal)
         }
-        // One answer for an unknown user, a wrong password, a disabled or a locked account: which
-        // one it was is for the log, not for whoever is trying usernames.
-        Err(
-            AccessError::WrongCredentials
-            | AccessError::Disabled
-            | AccessError::Locked(_)
-            | AccessError::NoOperator(_)
-            | AccessError::NotYours { .. },
-        ) => form(ctx, Some(REFUSED)),
     }
 }
 

@@ -297,7 +297,11 @@ pub fn user_message(err: &crate::services::ServiceError) -> String {
         ServiceError::Invalid { field, .. } => format!("Il valore del campo «{}» non è valido.", field_label(field)),
         ServiceError::NotFound(_) => "Non trovato.".to_owned(),
         ServiceError::Conflict(_) => "L'operazione non è possibile nello stato attuale.".to_owned(),
-        ServiceError::Store(_) | ServiceError::Internal(_) => "Errore interno: riprova più tardi.".to_owned(),
+        ServiceError::ExportRefused { code, message } => format!("Richiesta non valida ({code}): {message}"),
+        ServiceError::Access(_) => "Accesso non consentito.".to_owned(),
+        ServiceError::Store(_) | ServiceError::ExportFile(_) | ServiceError::Internal(_) => {
+            "Errore interno: riprova più tardi.".to_owned()
+        }
     }
 }
 

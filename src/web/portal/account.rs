@@ -10,7 +10,7 @@ use super::{Ctx, PageError, grouped};
 use crate::config::CitizenAuthMode;
 use crate::domain::{Email, FiscalCode};
 use crate::services::portal::account;
-use crate::web::ui::format::{date_it, datetime_it};
+use crate::web::ui::format::{datetime_it, day_it};
 
 /// Demo citizens (the demo's debtors).
 const DEMO_CITIZENS: &[(&str, &str)] = &[("RSSMRA85T10A562S", "Mario Rossi"), ("BNCGLI90A41F205H", "Giulia Bianchi")];
@@ -203,7 +203,7 @@ pub fn my_debts(ctx: &mut Ctx<'_>) -> Result<Response, PageError> {
                         @let notice = d.notice_number.as_ref().map(|n| n.as_str().to_owned()).unwrap_or_default();
                         tr class="my-debt" {
                             td { (org_name) } td { (d.causale) }
-                            td { (d.due_date.as_deref().map(date_it).unwrap_or_default()) }
+                            td { (d.due_date.map(day_it).unwrap_or_default()) }
                             td class="text-nowrap" { (grouped(&notice)) }
                             td class="text-end text-nowrap" { (d.amount_cents.format_eur()) }
                             td { @if !notice.is_empty() {

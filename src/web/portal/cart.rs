@@ -305,7 +305,7 @@ pub fn outcome(ctx: &mut Ctx<'_>, token: &str) -> Result<Response, PageError> {
         if let Err(err) = carts::cart_paid(&ctx.state.db, found.cart.id, mail, ctx.now) {
             return Err(err.into());
         }
-        let paid: Vec<String> = found.cart.items.iter().map(|i| i.notice_number.clone()).collect();
+        let paid: Vec<String> = found.cart.items.iter().map(|i| i.notice_number.as_str().to_owned()).collect();
         ctx.session.data.cart.retain(|(_, n)| !paid.contains(n));
         ctx.session.touch();
     }

@@ -105,10 +105,12 @@ pub fn describe(err: &PortalError) -> (u16, String) {
         PortalError::PinDead => (400, text("Troppi tentativi errati: richiedi un nuovo codice di verifica.")),
         PortalError::Service(s) => match s {
             ServiceError::NotFound(_) => (404, text("L'elemento richiesto non esiste.")),
-            ServiceError::Invalid { .. } | ServiceError::Rejected(_) | ServiceError::Conflict(_) => {
-                (400, text("I dati inseriti non sono validi."))
-            }
-            ServiceError::Store(_) | ServiceError::Internal(_) => {
+            ServiceError::Invalid { .. }
+            | ServiceError::Rejected(_)
+            | ServiceError::Conflict(_)
+            | ServiceError::ExportRefused { .. } => (400, text("I dati inseriti non sono validi.")),
+            ServiceError::Access(_) => (403, text("Accesso non consentito.")),
+            ServiceError::Store(_) | ServiceError::ExportFile(_) | ServiceError::Internal(_) => {
                 (500, text("Si è verificato un errore del servizio. Riprova più tardi."))
             }
         },

@@ -277,7 +277,7 @@ pub fn spontaneous_post(ctx: &mut Ctx<'_>) -> Result<Response, PageError> {
             dt class="col-sm-4" { "Codice avviso" } dd class="col-sm-8" { strong class="notice-number" { (grouped(&notice)) } }
             dt class="col-sm-4" { "Importo" } dd class="col-sm-8" { (debt.amount_cents.format_eur()) }
             dt class="col-sm-4" { "Causale" } dd class="col-sm-8" { (debt.causale) }
-            dt class="col-sm-4" { "Intestatario" } dd class="col-sm-8" { (debt.debtor_name) " (" (debt.debtor_id) ")" }
+            dt class="col-sm-4" { "Intestatario" } dd class="col-sm-8" { (debt.debtor.name) " (" (debt.debtor.id) ")" }
         }
         p { "Per pagare presso banche, uffici postali, tabaccherie, sportelli ATM o app di pagamento indica il " strong { "codice avviso" } " e il " strong { "codice fiscale dell'ente" } " riportati sopra." }
         p { a class="btn btn-outline-primary" href=(pdf_link) { "Scarica l'avviso di pagamento (PDF)" } }
@@ -300,7 +300,7 @@ fn notice_view(ctx: &Ctx<'_>, view: &PaymentView) -> Markup {
             dt class="col-sm-4" { "Ente creditore" } dd class="col-sm-8" { (view.org.name) }
             dt class="col-sm-4" { "Codice avviso" } dd class="col-sm-8" { (grouped(&notice)) }
             dt class="col-sm-4" { "Importo" } dd class="col-sm-8" { strong { (view.amount().format_eur()) } }
-            @if let Some(due) = &view.debt.due_date { dt class="col-sm-4" { "Scadenza" } dd class="col-sm-8" { (crate::web::ui::format::date_it(due)) } }
+            @if let Some(due) = &view.debt.due_date { dt class="col-sm-4" { "Scadenza" } dd class="col-sm-8" { (crate::web::ui::format::day_it(*due)) } }
             dt class="col-sm-4" { "Causale" } dd class="col-sm-8" { (view.debt.causale) }
             @if view.transfers.len() > 1 { dt class="col-sm-4" { "Beneficiari" } dd class="col-sm-8" { "Più enti: l'avviso va pagato da solo." } }
         }

@@ -20,6 +20,11 @@ pub fn date_it(value: &str) -> String {
     in_rome(value, "%d/%m/%Y")
 }
 
+/// A calendar day as `dd/mm/yyyy`.
+pub fn day_it(day: crate::domain::Day) -> String {
+    day.date().strftime("%d/%m/%Y").to_string()
+}
+
 /// `value` read by [`crate::clock::rome_local`], formatted; anything unreadable as received.
 fn in_rome(value: &str, format: &str) -> String {
     crate::clock::rome_local(value).map_or_else(|| value.trim().to_owned(), |dt| dt.strftime(format).to_string())
@@ -56,5 +61,6 @@ mod tests {
         assert_eq!(date_it("2026-10-25T22:59:59Z"), "25/10/2026");
         assert_eq!(date_it("2026-03-28T23:30:00"), "28/03/2026");
         assert_eq!(date_it("—"), "—");
+        assert_eq!(day_it(crate::domain::Day::from(jiff::civil::date(2026, 1, 5))), "05/01/2026");
     }
 }
