@@ -277,7 +277,17 @@ fn handle(state: &AppState, front: &Front, mut raw: tiny_http::Request, request_
         };
         Response::text(403, "text/plain; charset=utf-8", why.to_owned())
     } else {
-        match read_body(&mut raw, route.body_limit(state)) {
+        // A gated body waits in the front end until it is opened; one not read whole is cut.
+        let gated = front::framing::is_gated(raw.headers());
+        let body = read_body(&mut raw, route.body_limit(state), || {
+            if gated {
+                front.open_body(tag.connection);
+            }
+        });
+        if gated && body.is_err() {
+            front.cut_body(tag.connection);
+        }
+        match body {
             Err(response) => response,
             Ok(body) => {
                 let query = url.split_once('?').map_or("", |(_, q)| q);
@@ -341,11 +351,19 @@ fn unsafe_header(response: &Response) -> Option<&str> {
     response.headers.iter().find(|(_, v)| v.contains(|c: char| c.is_control())).map(|(n, _)| *n)
 }
 
-/// Reads the body, refusing more than `limit` bytes with 413 without reading the rest.
-fn read_body(raw: &mut tiny_http::Request, limit: u64) -> Result<Vec<u8>, Response> {
-    if raw.body_length().is_some_and(|len| u64::try_from(len).unwrap_or(u64::MAX) > limit) {
+/// Reads the body, refusing more than `limit` bytes with 413 without reading the rest; `open` is
+/// called just before the first byte is read.
+fn read_body(raw: &mut tiny_http::Request, limit: u64, open: impl FnOnce()) -> Result<Vec<u8>, Response> {
+    // A gated body reaches tiny_http chunked, with the client's Content-Length kept.
+    let declared = raw
+        .headers()
+        .iter()
+        .find(|h| h.field.equiv("Content-Length"))
+        .and_then(|h| h.value.as_str().parse::<u64>().ok());
+    if declared.is_some_and(|len| len > limit) {
         return Err(ui::errors::payload_too_large(limit));
     }
+    open();
     let mut body = Vec::new();
     let reader = raw.as_reader();
     match reader.take(limit.saturating_add(1)).read_to_end(&mut body) {
