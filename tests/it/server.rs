@@ -40,10 +40,13 @@ fn demo_serves_health_home_metrics_and_assets() {
 
     assert_eq!(get(&server.url("/nessuna-pagina")).status, 404);
     assert_eq!(post(&server.url("/healthz"), "text/plain", b"x").status, 405);
-    // Refused on its declared length, the body is not read: a client must read the answer while
-    // it sends.
-    let too_big = crate::support::push_post(&server.base, "/", &["Content-Type: text/plain"], 2 * 1024 * 1024);
+    // A body over the route's limit (the SIL's, 4 MiB) is refused on its declared length, and a
+    // request no route takes is answered, without reading the body: a client must read the
+    // answer while it sends.
+    let too_big = crate::support::push_post(&server.base, "/ws/pa/", &["Content-Type: text/xml"], 5 * 1024 * 1024);
     assert_eq!(too_big.status, 413, "{too_big:?}");
+    let nowhere = crate::support::push_post(&server.base, "/", &["Content-Type: text/plain"], 2 * 1024 * 1024);
+    assert_eq!(nowhere.status, 405, "{nowhere:?}");
 
     let metrics = get(&server.url("/metrics"));
     assert_eq!(metrics.status, 200);
