@@ -250,3 +250,13 @@ pub fn push_post(base: &str, path: &str, headers: &[&str], length: u64) -> Pushe
     let sent = sent.recv_timeout(Duration::from_secs(60)).expect("the body neither went out nor was refused");
     Pushed { status, response: head + &String::from_utf8_lossy(&body), sent }
 }
+
+/// The server process's resident memory now and at its peak (`VmRSS`, `VmHWM`), in KiB.
+pub fn memory_kib(pid: u32) -> (u64, u64) {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    let field = |name: &str| -> u64 {
+        let line = status.lines().find(|l| l.starts_with(name)).unwrap_or_else(|| panic!("no {name}"));
+        line.split_whitespace().nth(1).unwrap().parse().unwrap()
+    };
+    (field("VmRSS:"), field("VmHWM:"))
+}
