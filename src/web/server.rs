@@ -311,12 +311,13 @@ fn handle(state: &AppState, front: &Front, mut raw: tiny_http::Request, request_
         }
     };
     incoming.finish();
-    let response = with_security_headers(response, request_id, &state.csp);
+    let https = front.is_tls();
+    let response = with_security_headers(response, request_id, &state.csp, https);
     // The one check of every header value: a CR or LF (or any control character) would let a value
     // taken from a request write headers of its own. Such a response is not sent.
     let response = if let Some(name) = unsafe_header(&response) {
         tracing::error!(request_id, header = %name, "a response header held a control character; answered 500 instead");
-        with_security_headers(ui::errors::internal_error(request_id), request_id, &state.csp)
+        with_security_headers(ui::errors::internal_error(request_id), request_id, &state.csp, https)
     } else {
         response
     };
@@ -436,8 +437,14 @@ impl Incoming<'_> {
     }
 }
 
-/// The headers every response carries, set here and nowhere else.
-fn with_security_headers(response: Response, request_id: u64, csp: &str) -> Response {
+/// The headers every response carries, set here and nowhere else; over HTTPS also
+/// `Strict-Transport-Security`.
+fn with_security_headers(response: Response, request_id: u64, csp: &str, https: bool) -> Response {
+    let response = if https {
+        response.with_header("Strict-Transport-Security", tls::STRICT_TRANSPORT_SECURITY)
+    } else {
+        response
+    };
     response
         .with_header("Content-Security-Policy", csp.to_owned())
         .with_header("X-Content-Type-Options", "nosniff")

@@ -25,6 +25,7 @@ fn demo_serves_health_home_metrics_and_assets() {
     assert_eq!(home.header("x-content-type-options"), Some("nosniff"));
     assert!(home.header("content-security-policy").unwrap().contains("frame-ancestors 'none'"));
     assert_eq!(home.header("referrer-policy"), Some("same-origin"));
+    assert_eq!(home.header("strict-transport-security"), None, "plain HTTP never says it (tls.rs: HTTPS does)");
 
     let css = get(&server.url("/static/mypay.css"));
     assert_eq!(css.status, 200);

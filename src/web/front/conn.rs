@@ -681,7 +681,7 @@ impl Conn {
             if let Some(refusal) = self.refusal {
                 // Everything before the refused request has been delivered.
                 if let Some(status) = refusal.status {
-                    self.outbox.extend_from_slice(&error_response(status, refusal.reason));
+                    self.outbox.extend_from_slice(&error_response(status, refusal.reason, self.tls.is_some()));
                 }
                 self.closing = true;
                 changed = true;
@@ -802,8 +802,9 @@ impl Drop for Conn {
     }
 }
 
-/// A response the front end writes itself: a refused request, 408, 503.
-pub fn error_response(status: u16, reason: &str) -> Vec<u8> {
+/// A response the front end writes itself: a refused request, 408, 503; over HTTPS with
+/// `Strict-Transport-Security` like every other.
+pub fn error_response(status: u16, reason: &str, tls: bool) -> Vec<u8> {
     let title = match status {
         400 => "Bad Request",
         408 => "Request Timeout",
@@ -817,9 +818,14 @@ pub fn error_response(status: u16, reason: &str) -> Vec<u8> {
     };
     let body = format!("{reason}\n");
     let retry = if status == 503 { "Retry-After: 5\r\n" } else { "" };
+    let hsts = if tls {
+        format!("Strict-Transport-Security: {}\r\n", super::tls::STRICT_TRANSPORT_SECURITY)
+    } else {
+        String::new()
+    };
     format!(
         "HTTP/1.1 {status} {title}\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: {}\r\n\
-         X-Content-Type-Options: nosniff\r\n{retry}Connection: close\r\n\r\n{body}",
+         X-Content-Type-Options: nosniff\r\n{hsts}{retry}Connection: close\r\n\r\n{body}",
         body.len()
     )
     .into_bytes()

@@ -408,6 +408,11 @@ impl Front {
         lock(&self.backend).clone()
     }
 
+    /// The public socket speaks HTTPS.
+    pub fn is_tls(&self) -> bool {
+        self.shared.tls.is_some()
+    }
+
     /// The tag in a request's `X-Mypay-Front` value, if the front end wrote it.
     pub fn identify(&self, value: &str) -> Option<Tag> {
         self.shared.secret.verify(value)
@@ -727,7 +732,7 @@ impl Loop {
                 self.shared.notices.refused(refused, kind, peer.ip());
                 if self.shared.tls.is_none() {
                     // Best effort, into a fresh socket's buffer: a person sees why.
-                    let _ = (&tcp).write(&conn::error_response(503, "too many connections, try again shortly"));
+                    let _ = (&tcp).write(&conn::error_response(503, "too many connections, try again shortly", false));
                 }
                 return;
             }

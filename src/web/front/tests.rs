@@ -345,6 +345,14 @@ fn stopping_closes_idle_connections_and_refuses_new_requests() {
 }
 
 #[test]
+fn the_front_ends_own_responses_carry_hsts_over_https_only() {
+    let https = String::from_utf8(conn::error_response(400, "no", true)).unwrap();
+    assert!(https.contains("\r\nStrict-Transport-Security: max-age=31536000\r\n"), "{https}");
+    let plain = String::from_utf8(conn::error_response(400, "no", false)).unwrap();
+    assert!(!plain.contains("Strict-Transport-Security"), "{plain}");
+}
+
+#[test]
 fn the_rate_limited_log_counts_what_it_left_out() {
     let notices = Notices::default();
     let mut lines = Vec::new();
