@@ -114,8 +114,8 @@ impl Method {
     }
 }
 
-/// Who may call a route. The router enforces `Citizen`, `Operator`, `ApiToken` and
-/// `SilUploadToken` on the head, before the body is read, and `server` enforces
+/// Who may call a route. The router enforces `Citizen`, `Operator`, `ApiToken`,
+/// `SilUploadToken` and `Metrics` on the head, before the body is read, and `server` enforces
 /// `Station` before anything else; the other rules name the credential the handler's service
 /// checks, because it travels inside the request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -136,6 +136,8 @@ pub enum Auth {
     SilPassword,
     /// A link signed by `services::links`, checked by the handler.
     SignedUrl,
+    /// `/metrics`: loopback, `metrics.allow` or `metrics.token` (`super::metrics::admits`).
+    Metrics,
     /// The pagoPA Node only (`config::NodeAuth`): `server::is_station_path` refuses anyone else
     /// before the body is read.
     Station,
@@ -447,6 +449,7 @@ pub fn dispatch(state: &AppState, target: &Target, head: &Request<'_>, body: &mu
 fn plain_guard(state: &AppState, route: &Route, head: &Request<'_>) -> Result<(), Response> {
     match route.guard.auth {
         Auth::SilUploadToken => system::sil_upload_admits(state, head),
+        Auth::Metrics => super::metrics::admits(state, head),
         Auth::Public | Auth::Citizen | Auth::Operator | Auth::ApiToken | Auth::SilPassword | Auth::SignedUrl => Ok(()),
         // `server` refuses the station path to anyone else before dispatching.
         Auth::Station => Ok(()),

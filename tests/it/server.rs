@@ -65,6 +65,49 @@ fn demo_serves_health_home_metrics_and_assets() {
     assert!(log.contains("stopped"), "{log}");
 }
 
+/// `/metrics` answers loopback only by default, reading the client as the front end does: a
+/// client's own `X-Forwarded-For` changes nothing, a trusted proxy's names the client. A scraper
+/// gets in by address (`metrics.allow`) or by token (`metrics.token`, here from the environment);
+/// everyone else gets a 404.
+#[test]
+fn metrics_answer_loopback_the_allowed_addresses_and_the_token_only() {
+    let status = |server: &Server, headers: &[(&str, &str)]| get_with(&server.url("/metrics"), headers).status;
+    let (_tmp, dir) = data_dir();
+    let server = Server::start(&dir, &["demo"]);
+    assert_eq!(status(&server, &[]), 200);
+    assert_eq!(status(&server, &[("X-Forwarded-For", "203.0.113.5")]), 200, "not a trusted proxy: ignored");
+    drop(server);
+
+    let (tmp, dir) = data_dir();
+    let config = tmp.path().join("mypay.toml");
+    std::fs::write(
+        &config,
+        "version = 1\n[server]\ntrusted_proxies = [\"127.0.0.1\"]\n[metrics]\nallow = [\"192.0.2.0/24\"]\n",
+    )
+    .unwrap();
+    let token = "scrape-me-0123456789";
+    let server = Server::start_with_env(
+        &dir,
+        &["--config", config.to_str().unwrap(), "demo"],
+        &[("MYPAY_METRICS_TOKEN", token)],
+    );
+    let bearer = format!("Bearer {token}");
+    for (forwarded, authorization, expected) in [
+        (None, None, 200),
+        (Some("203.0.113.5"), None, 404),
+        (Some("192.0.2.77"), None, 200),
+        (Some("203.0.113.5"), Some(bearer.as_str()), 200),
+        (Some("203.0.113.5"), Some("Bearer scrape-me-0123456780"), 404),
+    ] {
+        let mut headers = Vec::new();
+        headers.extend(forwarded.map(|f| ("X-Forwarded-For", f)));
+        headers.extend(authorization.map(|a| ("Authorization", a)));
+        assert_eq!(status(&server, &headers), expected, "{headers:?}");
+    }
+    let refused = get_with(&server.url("/metrics"), &[("X-Forwarded-For", "203.0.113.5")]);
+    assert!(!refused.body.contains("mypay_http_requests_total"), "{}", refused.body);
+}
+
 #[test]
 fn second_start_migrates_nothing_and_loses_nothing() {
     let (_tmp, dir) = data_dir();

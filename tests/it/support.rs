@@ -72,6 +72,11 @@ pub struct Server {
 impl Server {
     /// Starts `mypay <args> --listen 127.0.0.1:0` on `data_dir` and waits for its listening line.
     pub fn start(data_dir: &Path, args: &[&str]) -> Server {
+        Server::start_with_env(data_dir, args, &[])
+    }
+
+    /// [`Server::start`] with these `MYPAY_*` variables set.
+    pub fn start_with_env(data_dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Server {
         let started = Instant::now();
         let mut child = Command::new(bin())
             .arg("--data-dir")
@@ -81,6 +86,7 @@ impl Server {
             .env_remove("MYPAY_CONFIG")
             .env_remove("MYPAY_DATA_DIR")
             .env("MYPAY_LOG_LEVEL", "info")
+            .envs(env.iter().copied())
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
