@@ -266,8 +266,10 @@ fn journal(
 ) {
     const KEEP: u64 = 16 * 1024;
     let is_json = |ct: Option<&str>| ct.is_some_and(|c| c.starts_with("application/json"));
+    // `body` is empty for an upload spooled to disk: such a body is journaled by size whatever its type.
     let keep = |json: bool, body: &[u8], len: u64| {
-        if json && len <= KEEP { String::from_utf8_lossy(body).into_owned() } else { format!("({len} bytes)") }
+        let whole = u64::try_from(body.len()).is_ok_and(|n| n == len);
+        if json && whole && len <= KEEP { String::from_utf8_lossy(body).into_owned() } else { format!("({len} bytes)") }
     };
     let content_type = response.headers.iter().find(|(n, _)| *n == "Content-Type").map(|(_, v)| v.as_str());
     let entry = JournalEntry {
