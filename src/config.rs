@@ -118,6 +118,18 @@ pub struct RawConfig {
     pub citizen_auth: CitizenAuthSection,
     pub import: ImportSection,
     pub sil: SilSection,
+    pub metrics: MetricsSection,
+}
+
+/// `[metrics]`: who may read `/metrics` besides the machine itself.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct MetricsSection {
+    /// IP addresses or CIDR blocks of the scrapers allowed to read `/metrics`; loopback always is.
+    pub allow: Vec<String>,
+    /// A bearer token (`Authorization: Bearer <token>`) that opens `/metrics` from anywhere;
+    /// empty: none does. At least 16 characters.
+    pub token: Secret,
 }
 
 /// `[mail]`: the SMTP server for PINs and receipt links. Empty host: mails stay in the outbox.
@@ -347,6 +359,7 @@ impl Default for RawConfig {
             citizen_auth: CitizenAuthSection::default(),
             import: ImportSection::default(),
             sil: SilSection::default(),
+            metrics: MetricsSection::default(),
         }
     }
 }
@@ -414,6 +427,7 @@ pub struct Config {
     pub citizen_auth: CitizenAuth,
     pub import: ImportSettings,
     pub sil: SilSettings,
+    pub metrics: MetricsSettings,
     /// Where the settings came from, for `config check` and `config show`.
     pub sources: Vec<String>,
     /// The settings as given (defaults, file, environment, flags, and the demo's fill-ins): what
@@ -635,6 +649,15 @@ pub struct SilSettings {
     pub intermediary_password: Secret,
 }
 
+/// `[metrics]`, validated: who may read `/metrics` besides loopback (`web::metrics::admits`).
+#[derive(Debug, Clone, Default)]
+pub struct MetricsSettings {
+    /// Client addresses allowed (the client as `server.trusted_proxies` reads it).
+    pub allow: Vec<IpRange>,
+    /// The bearer token that opens it; `None` when not set.
+    pub token: Option<Secret>,
+}
+
 /// How one key's value is written into [`RawConfig`] from text (an environment variable): the
 /// parsing is per kind, so each key only names its field.
 #[derive(Clone, Copy)]
@@ -731,6 +754,8 @@ pub const KEYS: &[Key] = &[
     key("import.max_uncompressed_bytes", Field::U64(|c| &mut c.import.max_uncompressed_bytes)),
     key("sil.intermediary_org", Field::Text(|c| &mut c.sil.intermediary_org)),
     key("sil.intermediary_password", Field::Secret(|c| &mut c.sil.intermediary_password)),
+    key("metrics.allow", Field::List(|c| &mut c.metrics.allow)),
+    key("metrics.token", Field::Secret(|c| &mut c.metrics.token)),
 ];
 
 impl RawConfig {
@@ -823,6 +848,20 @@ impl Config {
                 Ok(range) => server_proxies.push(range),
                 Err(reason) => problem("server.trusted_proxies", reason),
             }
+        }
+        let mut metrics_allow = Vec::new();
+        for text in &raw.metrics.allow {
+            match IpRange::parse(text) {
+                Ok(range) => metrics_allow.push(range),
+                Err(reason) => problem("metrics.allow", reason),
+            }
+        }
+        // A guessable token would open the page to anyone.
+        let metrics_token = raw.metrics.token.expose();
+        if !metrics_token.is_empty()
+            && (metrics_token.chars().count() < 16 || !metrics_token.chars().all(|c| c.is_ascii_graphic()))
+        {
+            problem("metrics.token", "must be at least 16 visible ASCII characters".to_owned());
         }
         if raw.import.max_upload_bytes < 1024 {
             problem("import.max_upload_bytes", "must be at least 1024".to_owned());
@@ -967,6 +1006,10 @@ impl Config {
             sil: SilSettings {
                 intermediary_org: raw.sil.intermediary_org.clone(),
                 intermediary_password: raw.sil.intermediary_password.clone(),
+            },
+            metrics: MetricsSettings {
+                allow: metrics_allow,
+                token: (!raw.metrics.token.is_empty()).then(|| raw.metrics.token.clone()),
             },
             sources,
             given: raw,
@@ -1598,6 +1641,23 @@ mod tests {
         assert!(config.show_toml().unwrap().contains("public_url = \"https://pagamenti.example.it/\""));
         let mail = admin("[mail]\nhost = \"smtp.example.it\"\nfrom = \"noreply@example.it\"\n").unwrap().mail;
         assert_eq!(mail.map(|m| (m.host, m.port, m.starttls)), Some(("smtp.example.it".to_owned(), 587, true)));
+    }
+
+    #[test]
+    fn metrics_are_opened_by_addresses_or_a_long_token() {
+        let config =
+            admin("[metrics]\nallow = [\"10.0.0.20\", \"192.0.2.0/24\"]\ntoken = \"0123456789abcdef\"\n").unwrap();
+        assert_eq!(config.metrics.allow.len(), 2);
+        assert_eq!(config.metrics.token.as_ref().map(Secret::expose), Some("0123456789abcdef"));
+        let default = admin("").unwrap().metrics;
+        assert!(default.allow.is_empty() && default.token.is_none(), "loopback only by default");
+        assert_eq!(
+            admin("[metrics]\nallow = [\"scraper.local\"]\ntoken = \"short\"\n").unwrap_err(),
+            [
+                "metrics.allow: \"scraper.local\" is not an IP address or a CIDR block",
+                "metrics.token: must be at least 16 visible ASCII characters"
+            ]
+        );
     }
 
     #[test]

@@ -1,12 +1,19 @@
 //! Prometheus metrics: requests by route, method and status, a latency histogram, the database
 //! size and uptime, rendered as the text exposition format at `/metrics`.
+//!
+//! The page is not public ([`admits`], the route's guard): it answers loopback clients (a scraper
+//! or an agent on the machine), the addresses of `metrics.allow`, and whoever presents
+//! `metrics.token` as a bearer token. The client is the TCP peer, or behind
+//! `server.trusted_proxies` the client the proxy names, so that a proxy on the machine does not
+//! make the whole Internet loopback. Everyone else gets the 404 of a page that does not exist.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::sync::Mutex;
 use std::time::Duration;
 
-use super::{AppState, Response};
+use super::router::Request;
+use super::{AppState, Response, ui};
 
 /// Upper bounds of the latency buckets, in seconds.
 const BUCKETS: [f64; 10] = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0, 5.0];
@@ -44,6 +51,27 @@ impl Metrics {
         inner.count += 1;
         inner.sum_micros = inner.sum_micros.saturating_add(u64::try_from(elapsed.as_micros()).unwrap_or(u64::MAX));
     }
+}
+
+/// Whether `/metrics` answers this request (see the module documentation); 404 otherwise.
+pub fn admits(state: &AppState, head: &Request<'_>) -> Result<(), Response> {
+    let settings = &state.config.metrics;
+    let by_address =
+        head.peer.is_some_and(|ip| ip.to_canonical().is_loopback() || crate::net::any_contains(&settings.allow, ip));
+    let by_token = settings.token.as_ref().is_some_and(|token| {
+        let given = head.header("authorization").and_then(|h| h.strip_prefix("Bearer ")).map(str::trim);
+        given.is_some_and(|given| same(given.as_bytes(), token.expose().as_bytes()))
+    });
+    if by_address || by_token {
+        return Ok(());
+    }
+    tracing::info!(target: "security", peer = ?head.peer, "metrics refused: not loopback, not allowed, no token");
+    Err(ui::errors::not_found())
+}
+
+/// Compares two secrets in time that depends on their lengths only.
+fn same(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
 /// The `/metrics` page.

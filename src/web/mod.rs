@@ -6,10 +6,10 @@
 //! `forms` (urlencoded parsing with limits), CSRF checked before the handler of every form POST,
 //! flash messages in the session, `authz` (grants), and one error mapping per surface.
 //!
-//! Requests flow `server` (read with the route's body limit, time, catch panics) → `router` (pick
-//! the row of `routes` by method and path, check its guard on its surface) → handler (parse → call
-//! a service → render, or return the surface's typed error) → `server` (security headers, access
-//! log, metrics).
+//! Requests flow `server` (the head; time, catch panics) → `router` (pick the row of `routes` by
+//! method and path, check its guard on its surface, then read the body within the route's limit:
+//! `body`, spooled to disk for uploads) → handler (parse → call a service → render, or return the
+//! surface's typed error) → `server` (security headers, access log, metrics).
 //! **Invariant:** only this module (and `crate::nodesim`, an external system with its own small
 //! server that borrows `ui::layout` and `assets`) uses tiny_http and maud; handlers never write SQL.
 //! **Boundary:** HTTP.
@@ -18,6 +18,7 @@ pub mod api;
 pub(crate) mod assets;
 mod authz;
 mod backoffice;
+mod body;
 pub mod forms;
 pub mod front;
 pub mod metrics;

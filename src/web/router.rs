@@ -15,14 +15,23 @@
 //! the first one that takes the method and the path wins; GET also answers HEAD (the body is
 //! dropped here). A row may refuse other methods on its path with 405 where it stands in the table
 //! ([`WrongMethod`]); otherwise nothing found is the surface's 404.
+//!
+//! **Guards run on the head.** [`dispatch`] gets the request without its body and a
+//! [`BodySource`]; each surface checks the route's guard (the session's login, an upload's CSRF
+//! token carried in the query, the bearer token, the SIL's signed upload token) and only then asks
+//! for the body, so that nobody unknown makes the server read, store or parse one. A body nobody
+//! asked for is never read. Only what travels inside the body (an urlencoded form's CSRF token, a
+//! SOAP call's password) is checked after it, within the route's small limit.
 
+use super::body::Body;
 use super::routes::{OIDC_CALLBACK, ROUTES};
 use super::session::Session;
-use super::{AppState, Response, api, backoffice, portal, ui};
+use super::{AppState, Response, api, backoffice, portal, system, ui};
 use crate::clock::Now;
 use crate::config::Config;
 
 /// A request as handlers see it.
+#[derive(Clone, Copy)]
 pub struct Request<'a> {
     pub method: &'a str,
     /// The path, without the query.
@@ -31,8 +40,9 @@ pub struct Request<'a> {
     pub query: &'a str,
     /// Header names in lower case.
     pub headers: &'a [(String, String)],
-    /// The body, read within the route's limit.
-    pub body: &'a [u8],
+    /// The body, read within the route's limit once the route's guard admitted the head; empty
+    /// before.
+    pub body: &'a Body,
     /// The connection may call the station (`config::NodeAuth`). `server` already refuses the
     /// station path without it.
     #[allow(dead_code, reason = "for handlers that want it; the station guard itself lives in server")]
@@ -45,10 +55,38 @@ pub struct Request<'a> {
     pub tcp_peer: Option<std::net::IpAddr>,
 }
 
-impl Request<'_> {
+impl<'a> Request<'a> {
     /// The first value of header `name` (lower case).
     pub fn header(&self, name: &str) -> Option<&str> {
         self.headers.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_str())
+    }
+
+    /// This request with its body.
+    pub fn with_body<'b>(&self, body: &'b Body) -> Request<'b>
+    where
+        'a: 'b,
+    {
+        Request { body, ..*self }
+    }
+}
+
+/// Where a request's body comes from: asked for by the surfaces once the route's guard admitted
+/// the head (see the module documentation).
+pub trait BodySource {
+    /// The body, within the route's limit: in memory, or spooled to a file for the routes that
+    /// take uploads ([`Limit::spooled`]). A response (413, 400) when it cannot be read.
+    fn read(&mut self) -> Result<Body, Response>;
+}
+
+/// Reads the body from `source`, then runs `then` with the whole request.
+pub fn with_body(
+    head: &Request<'_>,
+    source: &mut dyn BodySource,
+    then: impl FnOnce(&Request<'_>) -> Response,
+) -> Response {
+    match source.read() {
+        Ok(body) => then(&head.with_body(&body)),
+        Err(refusal) => refusal,
     }
 }
 
@@ -76,9 +114,10 @@ impl Method {
     }
 }
 
-/// Who may call a route. The router enforces `Citizen`, `Operator` and `ApiToken` before the
-/// handler runs, and `server` enforces `Station` before the body is read; the other rules name the
-/// credential the handler's service checks, because it travels inside the request.
+/// Who may call a route. The router enforces `Citizen`, `Operator`, `ApiToken`,
+/// `SilUploadToken` and `Metrics` on the head, before the body is read, and `server` enforces
+/// `Station` before anything else; the other rules name the credential the handler's service
+/// checks, because it travels inside the request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Auth {
     /// Anyone (object-level checks, such as a receipt's, stay with the handler).
@@ -90,12 +129,15 @@ pub enum Auth {
     Operator,
     /// `Authorization: Bearer` with a token of the org in the path: 401/403 as JSON otherwise.
     ApiToken,
-    /// The SIL's `authorizationToken` in the query, checked by `services::sil::uploads`.
+    /// The SIL's `authorizationToken` in the query: signed, unexpired and not yet used
+    /// (`services::sil::uploads::check`) before the body is read; claimed by the handler.
     SilUploadToken,
     /// The org's SIL password in the SOAP envelope, checked by `crate::sil` on every call.
     SilPassword,
     /// A link signed by `services::links`, checked by the handler.
     SignedUrl,
+    /// `/metrics`: loopback, `metrics.allow` or `metrics.token` (`super::metrics::admits`).
+    Metrics,
     /// The pagoPA Node only (`config::NodeAuth`): `server::is_station_path` refuses anyone else
     /// before the body is read.
     Station,
@@ -132,6 +174,11 @@ pub enum Limit {
 }
 
 impl Limit {
+    /// Uploads go to a spool file rather than memory (`super::body`).
+    pub fn spooled(self) -> bool {
+        matches!(self, Limit::Logo | Limit::FlowForm | Limit::Flow)
+    }
+
     pub fn bytes(self, config: &Config) -> u64 {
         match self {
             Limit::Form => config.server.max_body_bytes.min(64 * 1024),
@@ -317,14 +364,13 @@ impl Target {
         }
     }
 
-    /// The largest body this request may send.
-    pub fn body_limit(&self, state: &AppState) -> u64 {
-        let limit = match self {
+    /// How large a body this request may send.
+    pub fn limit(&self) -> Limit {
+        match self {
             Target::Route(route, _) => route.limit,
             Target::NotAllowed(Surface::Api, _) | Target::NotFound(Surface::Api) => Limit::Json,
             Target::NotAllowed(..) | Target::NotFound(_) => Limit::Form,
-        };
-        limit.bytes(&state.config)
+        }
     }
 }
 
@@ -378,21 +424,36 @@ pub fn route_in(state: &AppState, method: &str, path: &str) -> Target {
     route(method, path)
 }
 
-/// Runs the handler of `target` on its surface.
-pub fn dispatch(state: &AppState, target: &Target, request: &Request<'_>) -> Response {
+/// Runs the handler of `target` on its surface: the route's guard on `head`, then the body from
+/// `body`, then the handler. A request no route takes is answered without reading its body.
+pub fn dispatch(state: &AppState, target: &Target, head: &Request<'_>, body: &mut dyn BodySource) -> Response {
     let response = match target {
         Target::Route(route, params) => match route.handler {
-            Handler::Portal(page) => portal::call(state, route, params, request, page),
-            Handler::Backoffice(page) => backoffice::call(state, route, params, request, page),
-            Handler::Api(endpoint) => api::call(state, route, params, request, endpoint),
-            Handler::Plain(handler) => handler(state, request, params),
+            Handler::Portal(page) => portal::call(state, route, params, head, body, page),
+            Handler::Backoffice(page) => backoffice::call(state, route, params, head, body, page),
+            Handler::Api(endpoint) => api::call(state, route, params, head, body, endpoint),
+            Handler::Plain(handler) => match plain_guard(state, route, head) {
+                Ok(()) => with_body(head, body, |request| handler(state, request, params)),
+                Err(refusal) => refusal,
+            },
         },
-        Target::NotAllowed(Surface::Api, allow) => api::not_allowed(state, request, allow),
-        Target::NotFound(Surface::Api) => api::not_found(state, request),
+        Target::NotAllowed(Surface::Api, allow) => api::not_allowed(state, head, allow),
+        Target::NotFound(Surface::Api) => api::not_found(state, head),
         Target::NotAllowed(_, allow) => Response::empty(405).with_header("Allow", allow.clone()),
         Target::NotFound(_) => ui::errors::not_found(),
     };
-    if request.method == "HEAD" { Response { body: Vec::new(), ..response } } else { response }
+    if head.method == "HEAD" { Response { body: Vec::new(), ..response } } else { response }
+}
+
+/// The guards of the routes no surface session or token covers, on the head.
+fn plain_guard(state: &AppState, route: &Route, head: &Request<'_>) -> Result<(), Response> {
+    match route.guard.auth {
+        Auth::SilUploadToken => system::sil_upload_admits(state, head),
+        Auth::Metrics => super::metrics::admits(state, head),
+        Auth::Public | Auth::Citizen | Auth::Operator | Auth::ApiToken | Auth::SilPassword | Auth::SignedUrl => Ok(()),
+        // `server` refuses the station path to anyone else before dispatching.
+        Auth::Station => Ok(()),
+    }
 }
 
 /// Loads the caller's session, runs `page` with it, then saves it and sets its cookie: the one
@@ -570,5 +631,11 @@ mod tests {
         assert_eq!(limit("POST", "/api/v1/orgs/x/debts"), Limit::Json);
         assert_eq!(limit("GET", "/api/nothing"), Limit::Json);
         assert_eq!(limit("POST", "/"), Limit::Form);
+        let spooled: Vec<Limit> =
+            [Limit::Form, Limit::Logo, Limit::FlowForm, Limit::Flow, Limit::Json, Limit::Station, Limit::Sil]
+                .into_iter()
+                .filter(|l| l.spooled())
+                .collect();
+        assert_eq!(spooled, [Limit::Logo, Limit::FlowForm, Limit::Flow], "uploads, and only they, go to disk");
     }
 }

@@ -34,6 +34,7 @@ const SIL_UPLOAD_TOKEN: Guard = Guard { auth: Auth::SilUploadToken, csrf: false 
 const SIL_PASSWORD: Guard = Guard { auth: Auth::SilPassword, csrf: false };
 const SIGNED_URL: Guard = Guard { auth: Auth::SignedUrl, csrf: false };
 const STATION: Guard = Guard { auth: Auth::Station, csrf: false };
+const METRICS: Guard = Guard { auth: Auth::Metrics, csrf: false };
 
 const fn page(handler: PortalFn) -> Handler {
     Handler::Portal(handler)
@@ -57,7 +58,7 @@ pub static ROUTES: &[Route] = &[
     // The home page, probes and assets.
     Route::new(Get,  "/",                                  "home",        Form, PUBLIC,           page(|c, _| home::page(c))).refusing_other_methods(),
     Route::new(Get,  "/healthz",                           "healthz",     Form, PUBLIC,           plain(|s, _, _| system::healthz(s))).refusing_other_methods(),
-    Route::new(Get,  "/metrics",                           "metrics",     Form, PUBLIC,           plain(|s, _, _| metrics::render(s))).refusing_other_methods(),
+    Route::new(Get,  "/metrics",                           "metrics",     Form, METRICS,          plain(|s, _, _| metrics::render(s))).refusing_other_methods(),
     Route::new(Get,  "/static/{*path}",                    "asset",       Form, PUBLIC,           plain(|_, r, p| assets::serve(p.get("path"), r.header("if-none-match")))).refusing_other_methods(),
 
     // The pagoPA station and the SIL web services (SOAP), the SIL's files.

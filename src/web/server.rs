@@ -1,5 +1,8 @@
-//! The listener and its worker pool: reads each request within its route's body limit, runs the
-//! handler under `catch_unwind`, adds the security headers, logs and counts the request.
+//! The listener and its worker pool: hands each request's head to the router under
+//! `catch_unwind` with its body to be read on demand (within the route's limit, into memory or,
+//! for uploads, a spool file: `body`), adds the security headers, logs and counts the request.
+//! A gated body (`front::framing::is_gated`) is opened in the front end only when the router asks
+//! for it, and cut when it was not read to its end, so that an unwanted body is never read.
 //!
 //! The public address belongs to the front end (`front`), for plain HTTP and HTTPS alike: it
 //! accepts, enforces the connection budgets and deadlines, and hands requests to one internal
@@ -17,14 +20,15 @@
 //! ends), it stops everything and returns an error, so that the process exits non-zero and the
 //! supervisor restarts it instead of keeping a process that answers nobody.
 
-use std::io::Read;
 use std::net::SocketAddr;
 use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
+use super::body::{self, Body, BodyError};
 use super::front::{self, Front};
 use super::router::{self, Limit, Request};
 use super::{AppState, Response, tls, ui};
@@ -268,6 +272,27 @@ fn handle(state: &AppState, front: &Front, mut raw: tiny_http::Request, request_
         headers.iter().filter(|(name, _)| name == "x-forwarded-for").map(|(_, value)| value.as_str()).collect();
     let peer = front.client_address(tag.peer, &forwarded);
 
+    let query = url.split_once('?').map_or("", |(_, q)| q);
+    let head = Request {
+        method: &method,
+        path: &path,
+        query,
+        headers: &headers,
+        body: &body::EMPTY,
+        node_trusted: conn.node_trusted,
+        peer: Some(peer),
+        tcp_peer: Some(tag.peer),
+    };
+    let limit = route.limit();
+    let mut incoming = Incoming {
+        gated: front::framing::is_gated(raw.headers()),
+        raw: &mut raw,
+        front,
+        connection: tag.connection,
+        limit: limit.bytes(&state.config),
+        spool: limit.spooled().then(|| state.config.data_dir.join("tmp")),
+        progress: Progress::Untouched,
+    };
     let response = if !conn.node_trusted && is_station_path(&path) {
         // Refused before the body is read and before any handler sees it.
         tracing::warn!(target: "security", request_id, %peer, "station call refused: not the pagoPA Node");
@@ -277,36 +302,22 @@ fn handle(state: &AppState, front: &Front, mut raw: tiny_http::Request, request_
         };
         Response::text(403, "text/plain; charset=utf-8", why.to_owned())
     } else {
-        match read_body(&mut raw, route.body_limit(state)) {
-            Err(response) => response,
-            Ok(body) => {
-                let query = url.split_once('?').map_or("", |(_, q)| q);
-                let request = Request {
-                    method: &method,
-                    path: &path,
-                    query,
-                    headers: &headers,
-                    body: &body,
-                    node_trusted: conn.node_trusted,
-                    peer: Some(peer),
-                    tcp_peer: Some(tag.peer),
-                };
-                match catch_unwind(AssertUnwindSafe(|| router::dispatch(state, &route, &request))) {
-                    Ok(response) => response,
-                    Err(_) => {
-                        tracing::error!(request_id, method, path, "handler panicked");
-                        ui::errors::internal_error(request_id)
-                    }
-                }
+        match catch_unwind(AssertUnwindSafe(|| router::dispatch(state, &route, &head, &mut incoming))) {
+            Ok(response) => response,
+            Err(_) => {
+                tracing::error!(request_id, method, path, "handler panicked");
+                ui::errors::internal_error(request_id)
             }
         }
     };
-    let response = with_security_headers(response, request_id, &state.csp);
+    incoming.finish();
+    let https = front.is_tls();
+    let response = with_security_headers(response, request_id, &state.csp, https);
     // The one check of every header value: a CR or LF (or any control character) would let a value
     // taken from a request write headers of its own. Such a response is not sent.
     let response = if let Some(name) = unsafe_header(&response) {
         tracing::error!(request_id, header = %name, "a response header held a control character; answered 500 instead");
-        with_security_headers(ui::errors::internal_error(request_id), request_id, &state.csp)
+        with_security_headers(ui::errors::internal_error(request_id), request_id, &state.csp, https)
     } else {
         response
     };
@@ -341,22 +352,99 @@ fn unsafe_header(response: &Response) -> Option<&str> {
     response.headers.iter().find(|(_, v)| v.contains(|c: char| c.is_control())).map(|(n, _)| *n)
 }
 
-/// Reads the body, refusing more than `limit` bytes with 413 without reading the rest.
-fn read_body(raw: &mut tiny_http::Request, limit: u64) -> Result<Vec<u8>, Response> {
-    if raw.body_length().is_some_and(|len| u64::try_from(len).unwrap_or(u64::MAX) > limit) {
-        return Err(ui::errors::payload_too_large(limit));
-    }
-    let mut body = Vec::new();
-    let reader = raw.as_reader();
-    match reader.take(limit.saturating_add(1)).read_to_end(&mut body) {
-        Ok(_) if u64::try_from(body.len()).unwrap_or(u64::MAX) > limit => Err(ui::errors::payload_too_large(limit)),
-        Ok(_) => Ok(body),
-        Err(_) => Err(Response::text(400, "text/plain; charset=utf-8", "cannot read the request body\n".to_owned())),
+/// How far a request's body was read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Progress {
+    /// Not a byte: nobody asked, or it was refused on its declared length.
+    Untouched,
+    /// Reading began and stopped short (over the limit, or an error).
+    Broken,
+    /// Read to its end.
+    Complete,
+}
+
+/// A request's body, read when the router asks for it (see `router::BodySource`): within the
+/// route's limit, into memory or a spool file, after telling the front end to let a gated body
+/// through.
+struct Incoming<'r> {
+    raw: &'r mut tiny_http::Request,
+    front: &'r Front,
+    connection: u64,
+    /// The front end holds the body until the server opens it (`front::framing::is_gated`).
+    gated: bool,
+    limit: u64,
+    /// Where an upload is spooled, for the routes that take one.
+    spool: Option<PathBuf>,
+    progress: Progress,
+}
+
+impl router::BodySource for Incoming<'_> {
+    fn read(&mut self) -> Result<Body, Response> {
+        if self.progress != Progress::Untouched {
+            // Read once: a second reader would see nothing.
+            return Err(ui::errors::internal_error(0));
+        }
+        // A gated body reaches tiny_http chunked, with the client's Content-Length kept.
+        let declared = self
+            .raw
+            .headers()
+            .iter()
+            .find(|h| h.field.equiv("Content-Length"))
+            .and_then(|h| h.value.as_str().parse::<u64>().ok());
+        if declared.is_some_and(|len| len > self.limit) {
+            return Err(ui::errors::payload_too_large(self.limit));
+        }
+        if self.gated {
+            self.front.open_body(self.connection);
+        }
+        self.progress = Progress::Broken;
+        let reader = self.raw.as_reader();
+        let read = match &self.spool {
+            Some(dir) => Body::spool(reader, dir, self.limit),
+            None => Body::read(reader, self.limit),
+        };
+        match read {
+            Ok(body) => {
+                self.progress = Progress::Complete;
+                Ok(body)
+            }
+            Err(BodyError::TooLarge(limit)) => Err(ui::errors::payload_too_large(limit)),
+            Err(err @ BodyError::Read(_)) => {
+                tracing::info!(error = %err, "request body unreadable");
+                Err(Response::text(400, "text/plain; charset=utf-8", "cannot read the request body\n".to_owned()))
+            }
+            Err(err @ BodyError::Spool { .. }) => {
+                tracing::error!(error = %err, "cannot store an upload");
+                Err(ui::errors::internal_error(0))
+            }
+        }
     }
 }
 
-/// The headers every response carries, set here and nowhere else.
-fn with_security_headers(response: Response, request_id: u64, csp: &str) -> Response {
+impl Incoming<'_> {
+    /// After the response is made: a gated body not read to its end is cut in the front end, so
+    /// that nothing more of it is read; what had already reached tiny_http is drained here, so that
+    /// tiny_http does not take it for the next request.
+    fn finish(&mut self) {
+        if !self.gated || self.progress == Progress::Complete {
+            return;
+        }
+        self.front.cut_body(self.connection);
+        if self.progress == Progress::Broken {
+            // Bounded by what the front end forwarded before the cut: its inbox and the socket.
+            let _ = std::io::copy(self.raw.as_reader(), &mut std::io::sink());
+        }
+    }
+}
+
+/// The headers every response carries, set here and nowhere else; over HTTPS also
+/// `Strict-Transport-Security`.
+fn with_security_headers(response: Response, request_id: u64, csp: &str, https: bool) -> Response {
+    let response = if https {
+        response.with_header("Strict-Transport-Security", tls::STRICT_TRANSPORT_SECURITY)
+    } else {
+        response
+    };
     response
         .with_header("Content-Security-Policy", csp.to_owned())
         .with_header("X-Content-Type-Options", "nosniff")

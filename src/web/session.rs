@@ -119,6 +119,12 @@ impl Session {
         })
     }
 
+    /// No live session came with the request (or it was replaced since): a form cannot carry
+    /// this session's CSRF token yet.
+    pub fn is_fresh(&self) -> bool {
+        self.new_cookie.is_some()
+    }
+
     /// The SHA-256 of the id: what carts and PINs are tied to.
     pub fn id_hash(&self) -> &str {
         &self.record.id_hash

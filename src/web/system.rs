@@ -20,7 +20,7 @@ fn soap(status: u16, body: String) -> Response {
 pub fn station(state: &AppState, request: &Request<'_>) -> Response {
     let now = Now::read();
     let station = Station { db: &state.db, journal: &state.journal, identity: &state.station };
-    let reply = station::handle(&station, request.header("soapaction"), request.body, now);
+    let reply = station::handle(&station, request.header("soapaction"), request.body.bytes(), now);
     soap(reply.status, reply.body)
 }
 
@@ -39,7 +39,7 @@ pub fn sil(state: &AppState, request: &Request<'_>) -> Response {
         intermediary_org: &state.config.sil.intermediary_org,
         peer: request.peer,
     };
-    let reply = sil::handle(&sil, request.header("soapaction"), request.body, now);
+    let reply = sil::handle(&sil, request.header("soapaction"), request.body.bytes(), now);
     soap(reply.status, reply.body)
 }
 
@@ -62,26 +62,48 @@ pub fn sil_download(state: &AppState, request: &Request<'_>, (ipa, kind, id): (&
     }
 }
 
+/// MyPay's answer to a SIL upload: HTTP 200 with a JSON array of one object.
+fn upload_answer(value: serde_json::Value) -> Response {
+    Response::json(200, &serde_json::json!([value]))
+}
+
+/// An upload refused with MyPay's `{codice, descrizione}`.
+fn upload_refused(code: &str, message: &str) -> Response {
+    upload_answer(serde_json::json!({ "codice": code, "descrizione": message }))
+}
+
+/// The `authorizationToken` of an upload's query.
+fn upload_token(request: &Request<'_>) -> String {
+    let query = Form::parse(request.query.as_bytes()).unwrap_or_default();
+    query.get("authorizationToken").unwrap_or_default().to_owned()
+}
+
+/// The guard of `POST /ws/pa/upload`, on the head: an upload whose token would be refused is
+/// answered before its body is read.
+pub fn sil_upload_admits(state: &AppState, head: &Request<'_>) -> Result<(), Response> {
+    crate::services::sil::uploads::check(&state.db, &state.links, &upload_token(head), Now::read()).map_err(|refused| {
+        tracing::info!(target: "security", peer = ?head.peer, reason = %refused.message, "SIL upload refused before its body");
+        upload_refused(refused.code, &refused.message)
+    })
+}
+
 /// `POST /ws/pa/upload?authorizationToken=…`: a debt flow uploaded by a SIL, exactly one non-empty
 /// file part. Always HTTP 200 with MyPay's JSON array of one object: `{fileName, fileSize,
 /// fileType}`, or `{codice, descrizione}`.
 pub fn sil_upload(state: &AppState, request: &Request<'_>) -> Response {
     let now = Now::read();
-    let answer = |value: serde_json::Value| Response::json(200, &serde_json::json!([value]));
-    let refuse = |code: &str, message: &str| answer(serde_json::json!({ "codice": code, "descrizione": message }));
-    let query = Form::parse(request.query.as_bytes()).unwrap_or_default();
-    let token = query.get("authorizationToken").unwrap_or_default().to_owned();
+    let token = upload_token(request);
     let parts = match multipart::boundary(request.header("content-type").unwrap_or_default()) {
         Some(boundary) => multipart::parse(request.body, &boundary).unwrap_or_default(),
         None => Vec::new(),
     };
-    let files: Vec<_> = parts.iter().filter(|p| p.file_name.is_some() && !p.data.is_empty()).collect();
+    let files: Vec<_> = parts.iter().filter(|p| p.file_name.is_some() && !p.is_empty()).collect();
     let [file] = files.as_slice() else {
-        return refuse("400", "un solo file non vuoto è richiesto");
+        return upload_refused("400", "un solo file non vuoto è richiesto");
     };
     let limits = crate::services::debts::imports::Limits::from_config(&state.config);
     let name = file.file_name.clone().unwrap_or_default();
-    let mut data = file.data;
+    let mut data = file.reader();
     match crate::services::sil::uploads::upload(
         &state.db,
         &state.config.data_dir,
@@ -92,10 +114,10 @@ pub fn sil_upload(state: &AppState, request: &Request<'_>) -> Response {
         &mut data,
         now,
     ) {
-        Ok(import) => answer(serde_json::json!({
+        Ok(import) => upload_answer(serde_json::json!({
             "fileName": import.file_name, "fileSize": import.size_bytes, "fileType": "application/zip"
         })),
-        Err(refused) => refuse(refused.code, &refused.message),
+        Err(refused) => upload_refused(refused.code, &refused.message),
     }
 }
 

@@ -9,6 +9,10 @@
 //! chaining to `tls.client_ca`; with an address-based kind, a client address in
 //! `station.node_addresses`); `server` refuses `/ws/fesp/` to the others (see
 //! `server::is_station_path`).
+//!
+//! Every response over HTTPS carries [`STRICT_TRANSPORT_SECURITY`] (the server's and the front
+//! end's own); over plain HTTP none does, since behind a proxy that terminates TLS the proxy
+//! decides, and the header means nothing to a browser over plain HTTP.
 
 use std::sync::Arc;
 
@@ -17,6 +21,10 @@ use rustls::{RootCertStore, ServerConfig};
 
 use crate::config::TlsMaterial;
 use crate::net::IpRange;
+
+/// The `Strict-Transport-Security` value: a year, the usual minimum for browsers' preload lists;
+/// no `includeSubDomains`, since the municipality's other hosts are not ours to speak for.
+pub const STRICT_TRANSPORT_SECURITY: &str = "max-age=31536000";
 
 /// A `[tls]` setting that rustls refuses (the key does not match the certificate, a CA that is not
 /// a usable trust anchor), named by its key like `config::Problem`.

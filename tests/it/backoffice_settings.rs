@@ -40,7 +40,7 @@ fn logos_are_stored_as_pngs_scaled_to_fit_400_px_and_undecodable_ones_change_not
     let page = "/operatore/c_esempio/impostazioni";
     let token = crate::portal::csrf(&demo.get(page).body);
     let mut upload = |name: &str, bytes: &[u8]| {
-        demo.post_multipart(&format!("{page}/logo"), &[("csrf", &token)], ("logo", name, bytes))
+        demo.post_multipart(&format!("{page}/logo?csrf={token}"), &[], ("logo", name, bytes))
     };
 
     // A 1200×600 PNG: scaled to 400×200, colour kept.
@@ -124,19 +124,16 @@ fn settings_operators_and_orgs_refuse_bad_input_and_change_nothing() {
     // Logos: not an image, too large; then a PNG.
     let stamp = org_json(&dir, "c_esempio")["updated_at"].clone();
     let token = crate::portal::csrf(&demo.get(page).body);
-    let text = demo.post_multipart(&format!("{page}/logo"), &[("csrf", &token)], ("logo", "logo.png", b"not an image"));
+    let text = demo.post_multipart(&format!("{page}/logo?csrf={token}"), &[], ("logo", "logo.png", b"not an image"));
     assert_eq!(text.status, 422);
     assert!(text.body.contains("Il valore del campo «logo» non è valido."), "{}", text.body);
     let mut big = b"\x89PNG\r\n\x1a\n".to_vec();
     big.resize(300 * 1024, 0);
-    let large = demo.post_multipart(&format!("{page}/logo"), &[("csrf", &token)], ("logo", "logo.png", &big));
+    let large = demo.post_multipart(&format!("{page}/logo?csrf={token}"), &[], ("logo", "logo.png", &big));
     assert_eq!(large.status, 422);
     assert_eq!(org_json(&dir, "c_esempio")["updated_at"], stamp, "no logo was stored");
     let png = rgb_png(40, 20, &[10, 20, 30]);
-    assert_eq!(
-        demo.post_multipart(&format!("{page}/logo"), &[("csrf", &token)], ("logo", "logo.png", &png)).status,
-        303
-    );
+    assert_eq!(demo.post_multipart(&format!("{page}/logo?csrf={token}"), &[], ("logo", "logo.png", &png)).status, 303);
 
     // The SIL password: generated and shown once.
     let sil = demo.submit(page, &format!("{page}/sil"), &[]);

@@ -129,6 +129,129 @@ fn crlf_never_reaches_a_header() {
     assert_eq!(imports, 0, "nothing stored");
 }
 
+// Uploads: who is asking is checked on the request's head, before a byte of the body is read;
+// an accepted upload goes to a spool file, not to memory.
+
+/// The size of the hardening issue's uploads: `import.max_upload_bytes`, the most a flow may be.
+const UPLOAD: u64 = 200 * 1024 * 1024;
+/// What a refused client may push before nothing more is taken: its own socket buffer, the
+/// server's (Linux grows each to a few MiB on loopback), the front end's inbox and its lingering
+/// read; about 4 MiB here. A read body would be all of [`UPLOAD`].
+const REFUSED_SENT_AT_MOST: u64 = 16 * 1024 * 1024;
+/// The most memory the server process may ever hold in these tests (its `VmHWM`): a debug build
+/// of the demo serving pages and running imports peaks near 64 MiB. One 150 MiB upload read into
+/// memory would be over this on its own.
+const SERVER_PEAK_AT_MOST_KIB: u64 = 128 * 1024;
+
+/// The hardening issue's attack: four 200 MB POSTs at once to the three upload routes, by nobody
+/// (no SIL token, no session, no bearer token) and by a logged-in operator who left out the
+/// upload's CSRF token. Each is refused as its surface says, having sent a few MiB at most, and the
+/// server's memory stays where it was; nothing is stored.
+#[test]
+fn concurrent_unauthenticated_uploads_are_refused_before_their_bodies() {
+    let (_tmp, dir, server, operator) = crate::backoffice::demo_logged_in();
+    let cookie = format!("Cookie: {}", operator.cookie().unwrap());
+    let cases: Vec<(&str, Vec<String>, u16, &str)> = vec![
+        ("/ws/pa/upload?authorizationToken=forged", vec![], 200, "authorizationToken non valido"),
+        ("/operatore/c_esempio/flussi", vec![], 403, ""),
+        ("/api/v1/orgs/c_esempio/imports?file_name=c_esempio-X-1_4.zip", vec![], 401, "UNAUTHORIZED"),
+        ("/operatore/c_esempio/flussi", vec![cookie], 403, ""),
+    ];
+    let attempts: Vec<_> = cases
+        .into_iter()
+        .map(|(path, extra, status, says)| {
+            let base = server.base.clone();
+            std::thread::spawn(move || {
+                let mut headers = vec!["Content-Type: multipart/form-data; boundary=XyZ".to_owned()];
+                headers.extend(extra);
+                let headers: Vec<&str> = headers.iter().map(String::as_str).collect();
+                (path, status, says, crate::support::push_post(&base, path, &headers, UPLOAD))
+            })
+        })
+        .collect();
+    for attempt in attempts {
+        let (path, status, says, pushed) = attempt.join().unwrap();
+        assert_eq!(pushed.status, status, "{path}: {}", pushed.response);
+        assert!(pushed.response.contains(says), "{path}: {}", pushed.response);
+        assert!(pushed.sent <= REFUSED_SENT_AT_MOST, "{path}: {} bytes were taken", pushed.sent);
+    }
+    let (rss, peak) = crate::support::memory_kib(server.child.id());
+    assert!(peak <= SERVER_PEAK_AT_MOST_KIB, "the server held {peak} KiB (now {rss} KiB)");
+    let conn = rusqlite::Connection::open(dir.join("mypay.db")).unwrap();
+    let imports: i64 = conn.query_row("SELECT count(*) FROM debt_import", [], |r| r.get(0)).unwrap();
+    assert_eq!(imports, 0, "nothing stored");
+    assert_eq!(get(&server.url("/healthz")).status, 200);
+}
+
+/// A flow as large as a real one can get (a small CSV and a 150 MiB attachment in its ZIP) goes
+/// through the back office's upload form (multipart) and the REST API (the ZIP as the body): each
+/// is stored whole and imported, the server's memory never grows by the upload's size, and no
+/// spool file is left.
+#[test]
+fn a_large_valid_upload_is_streamed_to_disk_and_imported() {
+    use crate::backoffice::{flow_zip, row, wait_for};
+    use std::io::Write;
+    let (_tmp, dir, server, mut operator) = crate::backoffice::demo_logged_in();
+    let large = |name: &str, iud: &str| {
+        let small = flow_zip(name, &[row(iud, "10.00")]);
+        let mut zip = zip::ZipWriter::new_append(std::io::Cursor::new(small)).unwrap();
+        let stored = zip::write::SimpleFileOptions::default()
+            .compression_method(zip::CompressionMethod::Stored)
+            .large_file(true);
+        zip.start_file(format!("{name}.bin"), stored).unwrap();
+        let padding = vec![0x5a; 1 << 20];
+        for _ in 0..150 {
+            zip.write_all(&padding).unwrap();
+        }
+        zip.finish().unwrap().into_inner()
+    };
+
+    // The back office's form: the CSRF token in the action's query, the file in the body.
+    let zip = large("c_esempio-BIG1-1_4", "BIG-1");
+    assert!(zip.len() > 150 << 20);
+    let token = crate::portal::csrf(&operator.get("/operatore/c_esempio/flussi").body);
+    let page = operator.post_multipart(
+        &format!("/operatore/c_esempio/flussi?csrf={token}"),
+        &[],
+        ("file", "c_esempio-BIG1-1_4.zip", &zip),
+    );
+    assert_eq!(page.status, 303, "{}", page.body);
+    let list = wait_for(&mut operator, "/operatore/c_esempio/flussi", "Avvisi PDF");
+    assert!(list.contains("c_esempio-BIG1-1_4.zip") && list.contains("Eseguito"), "{list}");
+
+    // The REST API: the ZIP is the body.
+    let out =
+        crate::support::run(&dir, &["api-token", "create", "--org", "c_esempio", "--label", "big", "--json"], None);
+    let created: serde_json::Value = serde_json::from_str(&crate::support::stdout(&out)).unwrap();
+    let bearer = format!("Bearer {}", created["token"].as_str().unwrap());
+    let zip = large("c_esempio-BIG2-1_4", "BIG-2");
+    let url = server.url("/api/v1/orgs/c_esempio/imports?file_name=c_esempio-BIG2-1_4.zip");
+    let reply = crate::support::post_with(&url, "application/zip", &zip, &[("Authorization", &bearer)]);
+    assert_eq!(reply.status, 202, "{}", reply.body);
+    let conn = rusqlite::Connection::open(dir.join("mypay.db")).unwrap();
+    let stored: i64 = conn
+        .query_row("SELECT size_bytes FROM debt_import WHERE file_name = 'c_esempio-BIG2-1_4.zip'", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(u64::try_from(stored).unwrap(), zip.len() as u64, "stored whole");
+    drop(zip);
+    let imported = |iud: &str| {
+        crate::support::run(&dir, &["debt", "show", "--org", "c_esempio", "--iud", iud, "--json"], None)
+            .status
+            .success()
+    };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while !imported("BIG-2") {
+        assert!(std::time::Instant::now() < deadline, "the API's import never ran");
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+    assert!(imported("BIG-1"));
+
+    let (rss, peak) = crate::support::memory_kib(server.child.id());
+    assert!(peak <= SERVER_PEAK_AT_MOST_KIB, "the server held {peak} KiB (now {rss} KiB)");
+    let spool = std::fs::read_dir(dir.join("tmp")).map(|d| d.count()).unwrap_or(0);
+    assert_eq!(spool, 0, "no spool file is left");
+}
+
 // The front end (src/web/front): accept, budgets and deadlines, over real loopback connections.
 // 127.0.0.0/8 is all loopback, so a test can be several client addresses at once.
 

@@ -36,6 +36,11 @@ impl Browser {
         &self.base
     }
 
+    /// The session cookie (`mypay_sid=…`), once the server set one.
+    pub fn cookie(&self) -> Option<&str> {
+        self.cookie.as_deref()
+    }
+
     fn url(&self, path: &str) -> String {
         if path.starts_with("http") { path.to_owned() } else { format!("{}{path}", self.base) }
     }

@@ -25,6 +25,7 @@ fn demo_serves_health_home_metrics_and_assets() {
     assert_eq!(home.header("x-content-type-options"), Some("nosniff"));
     assert!(home.header("content-security-policy").unwrap().contains("frame-ancestors 'none'"));
     assert_eq!(home.header("referrer-policy"), Some("same-origin"));
+    assert_eq!(home.header("strict-transport-security"), None, "plain HTTP never says it (tls.rs: HTTPS does)");
 
     let css = get(&server.url("/static/mypay.css"));
     assert_eq!(css.status, 200);
@@ -40,8 +41,13 @@ fn demo_serves_health_home_metrics_and_assets() {
 
     assert_eq!(get(&server.url("/nessuna-pagina")).status, 404);
     assert_eq!(post(&server.url("/healthz"), "text/plain", b"x").status, 405);
-    let too_big = vec![b'x'; 2 * 1024 * 1024];
-    assert_eq!(post(&server.url("/"), "text/plain", &too_big).status, 413);
+    // A body over the route's limit (the SIL's, 4 MiB) is refused on its declared length, and a
+    // request no route takes is answered, without reading the body: a client must read the
+    // answer while it sends.
+    let too_big = crate::support::push_post(&server.base, "/ws/pa/", &["Content-Type: text/xml"], 5 * 1024 * 1024);
+    assert_eq!(too_big.status, 413, "{too_big:?}");
+    let nowhere = crate::support::push_post(&server.base, "/", &["Content-Type: text/plain"], 2 * 1024 * 1024);
+    assert_eq!(nowhere.status, 405, "{nowhere:?}");
 
     let metrics = get(&server.url("/metrics"));
     assert_eq!(metrics.status, 200);
@@ -57,6 +63,49 @@ fn demo_serves_health_home_metrics_and_assets() {
     let (clean, log) = server.terminate();
     assert!(clean, "{log}");
     assert!(log.contains("stopped"), "{log}");
+}
+
+/// `/metrics` answers loopback only by default, reading the client as the front end does: a
+/// client's own `X-Forwarded-For` changes nothing, a trusted proxy's names the client. A scraper
+/// gets in by address (`metrics.allow`) or by token (`metrics.token`, here from the environment);
+/// everyone else gets a 404.
+#[test]
+fn metrics_answer_loopback_the_allowed_addresses_and_the_token_only() {
+    let status = |server: &Server, headers: &[(&str, &str)]| get_with(&server.url("/metrics"), headers).status;
+    let (_tmp, dir) = data_dir();
+    let server = Server::start(&dir, &["demo"]);
+    assert_eq!(status(&server, &[]), 200);
+    assert_eq!(status(&server, &[("X-Forwarded-For", "203.0.113.5")]), 200, "not a trusted proxy: ignored");
+    drop(server);
+
+    let (tmp, dir) = data_dir();
+    let config = tmp.path().join("mypay.toml");
+    std::fs::write(
+        &config,
+        "version = 1\n[server]\ntrusted_proxies = [\"127.0.0.1\"]\n[metrics]\nallow = [\"192.0.2.0/24\"]\n",
+    )
+    .unwrap();
+    let token = "scrape-me-0123456789";
+    let server = Server::start_with_env(
+        &dir,
+        &["--config", config.to_str().unwrap(), "demo"],
+        &[("MYPAY_METRICS_TOKEN", token)],
+    );
+    let bearer = format!("Bearer {token}");
+    for (forwarded, authorization, expected) in [
+        (None, None, 200),
+        (Some("203.0.113.5"), None, 404),
+        (Some("192.0.2.77"), None, 200),
+        (Some("203.0.113.5"), Some(bearer.as_str()), 200),
+        (Some("203.0.113.5"), Some("Bearer scrape-me-0123456780"), 404),
+    ] {
+        let mut headers = Vec::new();
+        headers.extend(forwarded.map(|f| ("X-Forwarded-For", f)));
+        headers.extend(authorization.map(|a| ("Authorization", a)));
+        assert_eq!(status(&server, &headers), expected, "{headers:?}");
+    }
+    let refused = get_with(&server.url("/metrics"), &[("X-Forwarded-For", "203.0.113.5")]);
+    assert!(!refused.body.contains("mypay_http_requests_total"), "{}", refused.body);
 }
 
 #[test]

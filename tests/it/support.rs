@@ -72,6 +72,11 @@ pub struct Server {
 impl Server {
     /// Starts `mypay <args> --listen 127.0.0.1:0` on `data_dir` and waits for its listening line.
     pub fn start(data_dir: &Path, args: &[&str]) -> Server {
+        Server::start_with_env(data_dir, args, &[])
+    }
+
+    /// [`Server::start`] with these `MYPAY_*` variables set.
+    pub fn start_with_env(data_dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Server {
         let started = Instant::now();
         let mut child = Command::new(bin())
             .arg("--data-dir")
@@ -81,6 +86,7 @@ impl Server {
             .env_remove("MYPAY_CONFIG")
             .env_remove("MYPAY_DATA_DIR")
             .env("MYPAY_LOG_LEVEL", "info")
+            .envs(env.iter().copied())
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -193,4 +199,70 @@ pub fn data_dir() -> (tempfile::TempDir, PathBuf) {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("data");
     (dir, path)
+}
+
+/// What a client that reads while it sends got from a POST the server may answer early.
+#[derive(Debug)]
+pub struct Pushed {
+    pub status: u16,
+    /// The response's head and body.
+    pub response: String,
+    /// How many body bytes the client could send before the server stopped taking them.
+    pub sent: u64,
+}
+
+/// POSTs `length` bytes of `x` to `path` of the server at `base` (an `http://` address), with
+/// `headers` (`Name: value` lines), pushing the body from a thread while the response is read, as
+/// a careful client does: a server may answer, and close, before the body is over.
+pub fn push_post(base: &str, path: &str, headers: &[&str], length: u64) -> Pushed {
+    use std::io::Write;
+    let addr = base.trim_start_matches("http://").trim_end_matches('/');
+    let mut stream = std::net::TcpStream::connect(addr).unwrap();
+    stream.set_read_timeout(Some(Duration::from_secs(60))).unwrap();
+    let extra: String = headers.iter().map(|h| format!("{h}\r\n")).collect();
+    let head = format!("POST {path} HTTP/1.1\r\nHost: x\r\nContent-Length: {length}\r\n{extra}\r\n");
+    stream.write_all(head.as_bytes()).unwrap();
+    let mut writer = stream.try_clone().unwrap();
+    let (done, sent) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let chunk = vec![b'x'; 64 * 1024];
+        let mut total = 0u64;
+        while total < length {
+            let n = usize::try_from((length - total).min(chunk.len() as u64)).unwrap();
+            match writer.write(&chunk[..n]) {
+                Ok(0) | Err(_) => break,
+                Ok(n) => total += n as u64,
+            }
+        }
+        let _ = done.send(total);
+    });
+    let mut data = Vec::new();
+    let mut byte = [0u8; 1];
+    while !data.ends_with(b"\r\n\r\n") {
+        match stream.read(&mut byte) {
+            Ok(1) => data.push(byte[0]),
+            _ => break,
+        }
+    }
+    let head = String::from_utf8_lossy(&data).into_owned();
+    let length: usize = head
+        .lines()
+        .find_map(|l| l.to_ascii_lowercase().strip_prefix("content-length:").map(|v| v.trim().parse().unwrap()))
+        .unwrap_or(0);
+    let mut body = vec![0u8; length];
+    let _ = stream.read_exact(&mut body);
+    let status = head.split(' ').nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
+    // The server closes a connection whose body it refused; one it took ends with the body.
+    let sent = sent.recv_timeout(Duration::from_secs(60)).expect("the body neither went out nor was refused");
+    Pushed { status, response: head + &String::from_utf8_lossy(&body), sent }
+}
+
+/// The server process's resident memory now and at its peak (`VmRSS`, `VmHWM`), in KiB.
+pub fn memory_kib(pid: u32) -> (u64, u64) {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    let field = |name: &str| -> u64 {
+        let line = status.lines().find(|l| l.starts_with(name)).unwrap_or_else(|| panic!("no {name}"));
+        line.split_whitespace().nth(1).unwrap().parse().unwrap()
+    };
+    (field("VmRSS:"), field("VmHWM:"))
 }

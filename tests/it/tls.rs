@@ -114,6 +114,16 @@ fn https_serves_the_portal_and_plain_http_is_refused() {
     assert_eq!(res.status().as_u16(), 200);
     assert!(res.headers().contains_key("x-request-id"), "security headers are set behind TLS too");
     assert!(res.body_mut().read_to_string().unwrap().contains("ok"));
+    // Every response over HTTPS says to keep to HTTPS: the server's pages and errors, and the
+    // front end's own refusals (here of a forged tag).
+    let hsts = |res: &ureq::http::Response<ureq::Body>| {
+        res.headers().get("strict-transport-security").map(|v| v.to_str().unwrap().to_owned())
+    };
+    assert_eq!(hsts(&res).as_deref(), Some("max-age=31536000"));
+    let missing = https.get(&server.url("/nessuna-pagina")).call().unwrap();
+    assert_eq!((missing.status().as_u16(), hsts(&missing).as_deref()), (404, Some("max-age=31536000")));
+    let forged = https.get(&server.url("/healthz")).header("X-Mypay-Front", "forged").call().unwrap();
+    assert_eq!((forged.status().as_u16(), hsts(&forged).as_deref()), (400, Some("max-age=31536000")));
     let mut home = https.get(&server.url("/")).call().unwrap();
     assert_eq!(home.status().as_u16(), 200);
     assert!(home.body_mut().read_to_string().unwrap().contains("</html>"));

@@ -2,7 +2,8 @@
 //! `requestToken` and an `authorizationToken` valid one hour; the multipart POST with that token
 //! goes through the import pipeline (`services::debts::imports::submit`, the same checks and job as the
 //! back office's uploads); `paaSILChiediStatoImportFlusso` reads the import by its request token.
-//! A request token works once.
+//! A request token works once. [`check`] tells, before the upload's body is read, whether the
+//! token could be claimed; [`upload`] claims it and stores the file.
 
 use std::io::Read;
 use std::path::Path;
@@ -68,6 +69,32 @@ fn refused(code: &'static str, message: impl Into<String>) -> UploadRefused {
     UploadRefused { code, message: message.into() }
 }
 
+/// The request token of `authorization_token` if it is ours and unexpired.
+fn verified<'t>(links: &Links, authorization_token: &'t str, now: Now) -> Result<&'t str, UploadRefused> {
+    let Some((request_token, exp)) = links.read_sil_upload_token(authorization_token) else {
+        return Err(refused("400", "authorizationToken non valido"));
+    };
+    if exp < now.instant().as_second() {
+        return Err(refused("400", "authorizationToken scaduto"));
+    }
+    Ok(request_token)
+}
+
+/// Whether an upload with `authorization_token` would be taken: signed by us, unexpired, its
+/// request token known and not yet used. Reads only; [`upload`] claims the token.
+pub fn check(db: &Db, links: &Links, authorization_token: &str, now: Now) -> Result<(), UploadRefused> {
+    let request_token = verified(links, authorization_token, now)?;
+    match db.read(|conn| sil::find_sil_upload(conn, request_token)) {
+        Ok(Some(found)) if found.used_at.is_none() => Ok(()),
+        Ok(Some(_)) => Err(refused("400", "Request token già usato")),
+        Ok(None) => Err(refused("400", "requestToken sconosciuto")),
+        Err(err) => {
+            tracing::error!(error = %err, "SIL upload check");
+            Err(refused("500", "errore di sistema"))
+        }
+    }
+}
+
 /// Stores the uploaded flow and queues its import, once per request token.
 #[expect(clippy::too_many_arguments, reason = "the token and the file, plus where, how much and when")]
 pub fn upload(
@@ -80,12 +107,7 @@ pub fn upload(
     body: &mut dyn Read,
     now: Now,
 ) -> Result<ImportRecord, UploadRefused> {
-    let Some((request_token, exp)) = links.read_sil_upload_token(authorization_token) else {
-        return Err(refused("400", "authorizationToken non valido"));
-    };
-    if exp < now.instant().as_second() {
-        return Err(refused("400", "authorizationToken scaduto"));
-    }
+    let request_token = verified(links, authorization_token, now)?;
     let iso = now.iso();
     let system = |err: &dyn std::fmt::Display| {
         tracing::error!(error = %err, "SIL upload");

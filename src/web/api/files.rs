@@ -69,7 +69,7 @@ pub fn submit_import(ctx: &ApiCtx<'_>) -> Result<Response, ApiError> {
     let actor = ctx.actor();
     let upload = Upload { org_ipa: ctx.ipa(), file_name, actor: &actor, operator: None };
     let config = &ctx.state.config;
-    let mut body = ctx.request.body;
+    let mut body = ctx.request.body.reader();
     let submitted =
         imports::submit(&ctx.state.db, &config.data_dir, Limits::from_config(config), &upload, &mut body, ctx.now)?;
     let import = submitted.import;

@@ -15,7 +15,7 @@ pub(super) mod files;
 
 use serde_json::{Value, json};
 
-use super::router::{ApiFn, Params, Request, Route};
+use super::router::{ApiFn, BodySource, Params, Request, Route};
 use super::{AppState, Response};
 use crate::clock::Now;
 use crate::services::ServiceError;
@@ -141,7 +141,7 @@ impl ApiCtx<'_> {
 
     /// The body as a JSON object.
     pub fn json_body(&self) -> Result<Value, ApiError> {
-        let value: Value = serde_json::from_slice(self.request.body).map_err(|err| {
+        let value: Value = serde_json::from_slice(self.request.body.bytes()).map_err(|err| {
             ApiError::new(
                 400,
                 "INVALID_JSON",
@@ -167,19 +167,29 @@ pub(super) fn call(
     state: &AppState,
     route: &Route,
     params: &Params,
-    request: &Request<'_>,
+    head: &Request<'_>,
+    body: &mut dyn BodySource,
     endpoint: ApiFn,
 ) -> Response {
     let started = std::time::Instant::now();
     let now = Now::read();
-    let token = match authenticate(state, request, params, now) {
+    // The token is checked on the head: an unknown caller's body is never read.
+    let token = match authenticate(state, head, params, now) {
         Ok(token) => token,
         Err(refusal) => {
             let response = refusal.response();
-            journal(state, request, route.pattern, None, &refusal.code, &response, started);
+            journal(state, head, route.pattern, None, &refusal.code, &response, started);
             return response;
         }
     };
+    let body = match body.read() {
+        Ok(body) => body,
+        Err(response) => {
+            journal(state, head, route.pattern, Some(&token), &response.status.to_string(), &response, started);
+            return response;
+        }
+    };
+    let request = &head.with_body(&body);
     let ctx = ApiCtx { state, request, token, params, now };
     let (response, outcome) = match endpoint(&ctx) {
         Ok(response) => {
@@ -259,14 +269,12 @@ fn journal(
     response: &Response,
     started: std::time::Instant,
 ) {
-    const KEEP: usize = 16 * 1024;
+    const KEEP: u64 = 16 * 1024;
     let is_json = |ct: Option<&str>| ct.is_some_and(|c| c.starts_with("application/json"));
-    let keep = |json: bool, body: &[u8]| {
-        if json && body.len() <= KEEP {
-            String::from_utf8_lossy(body).into_owned()
-        } else {
-            format!("({} bytes)", body.len())
-        }
+    // `body` is empty for an upload spooled to disk: such a body is journaled by size whatever its type.
+    let keep = |json: bool, body: &[u8], len: u64| {
+        let whole = u64::try_from(body.len()).is_ok_and(|n| n == len);
+        if json && whole && len <= KEEP { String::from_utf8_lossy(body).into_owned() } else { format!("({len} bytes)") }
     };
     let content_type = response.headers.iter().find(|(n, _)| *n == "Content-Type").map(|(_, v)| v.as_str());
     let entry = JournalEntry {
@@ -276,8 +284,13 @@ fn journal(
         action: format!("api {} {template}", request.method),
         object: Some(request.path.to_owned()),
         outcome: outcome.to_owned(),
-        request: (!request.body.is_empty()).then(|| keep(is_json(request.header("content-type")), request.body)),
-        response: Some(keep(is_json(content_type), &response.body)),
+        request: (!request.body.is_empty())
+            .then(|| keep(is_json(request.header("content-type")), request.body.bytes(), request.body.len())),
+        response: Some(keep(
+            is_json(content_type),
+            &response.body,
+            u64::try_from(response.body.len()).unwrap_or(u64::MAX),
+        )),
         duration_ms: Some(i64::try_from(started.elapsed().as_millis()).unwrap_or(i64::MAX)),
     };
     state.journal.record(&state.db, entry);

@@ -19,14 +19,12 @@ pub fn list(ctx: &mut BoCtx<'_>, ipa: &str) -> Result<Response, BoError> {
             return Err(BoError::Internal);
         }
     };
-    let csrf = ctx.csrf();
     let limit_mb = ctx.state.config.import.max_upload_bytes / (1024 * 1024);
     let base = format!("/operatore/{}/flussi", grant.org.ipa_code);
     let main = html! {
         h1 { "Flussi dei dovuti" }
         p class="lead" { (grant.org.name) }
-        form method="post" action=(base) enctype="multipart/form-data" class="mb-5" {
-            (csrf)
+        form method="post" action=(ctx.upload_action(&base)) enctype="multipart/form-data" class="mb-5" {
             div class="form-group mb-3" {
                 label for="file" { "File del flusso (" code { (grant.org.ipa_code) "-<IUF>-<versione>.zip" } ", al massimo " (limit_mb) " MB)" }
                 input type="file" class="form-control" id="file" name="file" accept=".zip,application/zip" required;
@@ -106,7 +104,7 @@ pub fn upload(ctx: &mut BoCtx<'_>, ipa: &str) -> Result<Response, BoError> {
         actor: &actor,
         operator: grant.enablement_operator(),
     };
-    let mut data = part.data;
+    let mut data = part.reader();
     let limits = Limits::from_config(&ctx.state.config);
     match imports::submit(&ctx.state.db, &ctx.state.config.data_dir, limits, &upload, &mut data, ctx.now) {
         Ok(submitted) => {

@@ -3,7 +3,9 @@
 //!
 //! Every handler takes a [`BoCtx`] built by [`call`], which loaded the session, checked the CSRF
 //! token of every form POST (urlencoded or multipart) and sent anyone not logged in to the login
-//! page where the route needs an operator. A handler that works on an org first obtains an
+//! page where the route needs an operator. An upload form (multipart) carries its CSRF token in its
+//! action's query ([`BoCtx::upload_action`]), so that the token and the login are checked before
+//! a byte of the file is read. A handler that works on an org first obtains an
 //! `authz::OperatorGrant`, so a missing check does not compile; imports and exports of an operator
 //! (not an admin) are filtered by the debt types enabled for them.
 
@@ -25,72 +27,81 @@ use maud::{Markup, html};
 
 use super::forms::Form;
 use super::multipart::{self, Part};
-use super::router::{self, Auth, BackofficeFn, Params, Request, Route};
+use super::router::{self, Auth, BackofficeFn, BodySource, Params, Request, Route};
 use super::session::Session;
 use super::ui::layout::{self, Chrome};
 use super::{AppState, Response, authz, ui};
 use crate::clock::Now;
 
-/// Runs a back-office page: the session, the form (urlencoded, or the parts of a multipart
-/// upload), the CSRF check of every form POST before any handler runs, the operator's login where
-/// the route needs one, then the session saved and its cookie set.
+/// Runs a back-office page: the session; on the head, the CSRF token of an upload (in the query)
+/// and the operator's login where the route needs one; then the form (urlencoded, or the parts of
+/// a multipart upload) and the CSRF token of any other form POST, before any handler runs; then the
+/// session saved and its cookie set.
 pub(super) fn call(
     state: &AppState,
     route: &Route,
     params: &Params,
-    request: &Request<'_>,
+    head: &Request<'_>,
+    body: &mut dyn BodySource,
     page: BackofficeFn,
 ) -> Response {
-    router::with_session(state, request, |session, now| {
-        let content_type = request.header("content-type").unwrap_or_default();
-        let (form, parts) = match multipart::boundary(content_type) {
-            Some(boundary) if request.method == "POST" => match multipart::parse(request.body, &boundary) {
+    router::with_session(state, head, |session, now| {
+        let boundary =
+            multipart::boundary(head.header("content-type").unwrap_or_default()).filter(|_| head.method == "POST");
+        let refuse_form = || {
+            tracing::warn!(target: "security", page = route.name, "form refused: missing or wrong CSRF token");
+            Err(ui::errors::forbidden_form())
+        };
+        if route.guard.csrf && session.is_fresh() {
+            return refuse_form();
+        }
+        if route.guard.csrf && boundary.is_some() {
+            let query = Form::parse(head.query.as_bytes()).unwrap_or_default();
+            let token = query.get("csrf").or_else(|| head.header("x-csrf-token"));
+            if !token.is_some_and(|t| session.csrf_matches(t)) {
+                return refuse_form();
+            }
+        }
+        if route.guard.auth == Auth::Operator && !operator_session_stands(state, session) {
+            let ctx = BoCtx { state, session, form: Form::default(), parts: Vec::new(), now, org_nav: None };
+            return Ok(error_response(&ctx, BoError::LoginNeeded));
+        }
+        let body = body.read()?;
+        let (form, parts) = match &boundary {
+            Some(boundary) => match multipart::parse(&body, boundary) {
                 Ok(parts) => (Form::default(), parts),
                 Err(err) => {
                     tracing::info!(error = %err, "unreadable upload");
                     return Err(ui::errors::bad_request("Il file inviato non è leggibile."));
                 }
             },
-            _ => {
-                let raw = if request.method == "POST" { request.body } else { request.query.as_bytes() };
+            None => {
+                let raw = if head.method == "POST" { body.bytes() } else { head.query.as_bytes() };
                 match Form::parse(raw) {
                     Ok(form) => (form, Vec::new()),
                     Err(_) => return Err(ui::errors::bad_request("I dati inviati non sono leggibili.")),
                 }
             }
         };
-        if route.guard.csrf {
-            let token = form.get("csrf").map(str::to_owned).or_else(|| {
-                parts
-                    .iter()
-                    .find(|p| p.name == "csrf" && p.file_name.is_none())
-                    .map(|p| String::from_utf8_lossy(p.data).into_owned())
-            });
-            if !token.is_some_and(|t| session.csrf_matches(&t)) {
-                tracing::warn!(target: "security", page = route.name, "form refused: missing or wrong CSRF token");
-                return Err(ui::errors::forbidden_form());
-            }
+        if route.guard.csrf && boundary.is_none() && !form.get("csrf").is_some_and(|t| session.csrf_matches(t)) {
+            return refuse_form();
         }
         let mut ctx = BoCtx { state, session, form, parts, now, org_nav: None };
-        let shown = if route.guard.auth == Auth::Operator && !operator_session_stands(&mut ctx) {
-            Err(BoError::LoginNeeded)
-        } else {
-            page(&mut ctx, params)
-        };
+        let shown = page(&mut ctx, params);
         Ok(shown.unwrap_or_else(|err| error_response(&ctx, err)))
     })
 }
 
 /// Whether the session's operator is still logged in: an operator whose password changed since
 /// (by themselves elsewhere, or reset by an admin) or who was disabled loses every other session.
-fn operator_session_stands(ctx: &mut BoCtx<'_>) -> bool {
-    let Some(username) = ctx.session.operator().map(str::to_owned) else { return false };
-    let stamp = ctx.session.operator_stamp().unwrap_or_default().to_owned();
-    match crate::services::admin::operators::session_is_current(&ctx.state.db, &username, &stamp) {
+fn operator_session_stands(state: &AppState, session: &mut Session) -> bool {
+    let Some(username) = session.operator().map(str::to_owned) else { return false };
+    let stamp = session.operator_stamp().unwrap_or_default().to_owned();
+    match crate::services::admin::operators::session_is_current(&state.db, &username, &stamp) {
         Ok(true) => true,
         Ok(false) => {
             tracing::info!(target: "security", username, "operator session ended: password changed or account disabled");
-            ctx.session.forget_operator();
+            session.forget_operator();
             false
         }
         Err(err) => {
@@ -200,6 +211,12 @@ impl BoCtx<'_> {
     /// The hidden CSRF field of every form.
     pub fn csrf(&self) -> Markup {
         html! { input type="hidden" name="csrf" value=(self.session.csrf_token()); }
+    }
+
+    /// The action of an upload form (multipart) posting to `path`: the CSRF token goes in its
+    /// query, where `call` checks it before reading the file.
+    pub fn upload_action(&self, path: &str) -> String {
+        format!("{path}?csrf={}", self.session.csrf_token())
     }
 
     /// The grant of an org admin (or app admin) on `ipa`, or why not.

@@ -108,6 +108,7 @@ fn render(
     };
     let csrf = ctx.csrf();
     let base = format!("/operatore/{}/impostazioni", grant.org.ipa_code);
+    let logo_action = ctx.upload_action(&format!("{base}/logo"));
     let org = &grant.org;
     let state = org.state;
     let main = html! {
@@ -136,8 +137,7 @@ fn render(
             div class="col-12" { button type="submit" class="btn btn-primary" { "Salva" } }
         }
         h2 class="h4" { "Logo" }
-        form method="post" action={ (base) "/logo" } enctype="multipart/form-data" class="row g-3 mb-5" {
-            (csrf.clone())
+        form method="post" action=(logo_action) enctype="multipart/form-data" class="row g-3 mb-5" {
             div class="col-12 col-md-8" {
                 label for="logo" { "Immagine PNG o JPEG, al massimo " (orgs::LOGO_MAX_BYTES / 1024) " KB; viene ridotta a " (crate::services::admin::logo::LOGO_MAX_SIDE) " pixel di lato al massimo e salvata in PNG (stampata nell'avviso in un riquadro di 30 mm)" }
                 input type="file" class="form-control" id="logo" name="logo" accept="image/png,image/jpeg" required;
@@ -259,8 +259,11 @@ pub fn logo(ctx: &mut BoCtx<'_>, ipa: &str) -> Result<Response, BoError> {
     let Some(part) = ctx.parts.iter().find(|p| p.name == "logo" && p.file_name.is_some()) else {
         return refused(ctx, &grant, false, &ServiceError::invalid("logo", "no file"));
     };
-    let data = part.data;
-    match orgs::set_logo(&ctx.state.db, &actor(&grant), &grant.org.ipa_code, Some(data), ctx.now) {
+    // The route's body limit keeps the part small.
+    let Ok(data) = part.bytes() else {
+        return refused(ctx, &grant, false, &ServiceError::invalid("logo", "unreadable file"));
+    };
+    match orgs::set_logo(&ctx.state.db, &actor(&grant), &grant.org.ipa_code, Some(&data), ctx.now) {
         Ok(()) => {
             ctx.session.flash("success", "Logo aggiornato.");
             Ok(ctx.redirect(&format!("/operatore/{}/impostazioni", grant.org.ipa_code)))

@@ -11,11 +11,17 @@
 //! Readiness is edge-triggered (mio): each socket's `readable`/`writable` flag is set by an event
 //! and cleared only when an operation would block, and [`Conn::drive`] moves bytes until nothing
 //! moves any more.
+//!
+//! A gated body (see `super::framing`) stops the bytes for tiny_http right after its head until
+//! the server's word arrives through the connection's [`Flight`]: opened, they flow; cut, they are
+//! dropped with everything after them, the client is no longer read, and the connection closes
+//! once the response is delivered.
 
+use std::collections::VecDeque;
 use std::io::{self, Read, Write};
 use std::net::{Shutdown, SocketAddr};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::atomic::Ordering;
 use std::time::Instant;
 
 use mio::net::{TcpStream, UnixStream};
@@ -25,11 +31,11 @@ use rustls::ServerConnection;
 use super::caps::{Kind, Refused, Slot};
 use super::framing::{Framing, Phase, Refusal};
 use super::tag::Tag;
-use super::{Shared, Timeouts};
+use super::{Flight, LINGER_BYTES, Shared, Timeouts};
 
 /// Bytes read from the client and not yet taken by tiny_http, beyond which the front end stops
 /// reading the client (backpressure).
-const INBOX_LIMIT: usize = 64 * 1024;
+pub const INBOX_LIMIT: usize = 64 * 1024;
 /// Bytes for the client not yet written, beyond which the front end stops reading tiny_http.
 const OUTBOX_LIMIT: usize = 64 * 1024;
 
@@ -94,8 +100,20 @@ pub struct Conn {
     /// The header line that goes in every head; empty until established.
     tag: Vec<u8>,
     framing: Framing,
-    /// Requests forwarded whose responses the server has not finished (see `Front::responded`).
-    in_flight: Arc<AtomicU32>,
+    /// Requests in flight and the server's word on gated bodies, shared with the server.
+    flight: Arc<Flight>,
+    /// Where the bytes of a gated body begin, as positions in everything framed for tiny_http
+    /// ([`Conn::forwarded`] is the position of `inbox[0]`); the first one stops the bytes for
+    /// tiny_http until the server opens it.
+    gates: VecDeque<u64>,
+    /// Bytes written to tiny_http since the connection began.
+    forwarded: u64,
+    /// Gates the server's opens have lifted.
+    gates_opened: u32,
+    /// The server cut a gated body: nothing more goes to tiny_http.
+    cut: bool,
+    /// Bytes read and dropped while lingering.
+    lingered: u64,
     /// Heads forwarded so far.
     requests: u64,
     /// Framed bytes for tiny_http.
@@ -155,7 +173,12 @@ impl Conn {
             slot,
             tag: Vec::new(),
             framing,
-            in_flight: Arc::new(AtomicU32::new(0)),
+            flight: Arc::new(Flight::default()),
+            gates: VecDeque::new(),
+            forwarded: 0,
+            gates_opened: 0,
+            cut: false,
+            lingered: 0,
             requests: 0,
             inbox: Vec::new(),
             outbox: Vec::new(),
@@ -216,7 +239,7 @@ impl Conn {
         let node_trusted = self.shared.node_trusted(self.peer.ip(), client_verified, self.tls.is_some());
         tracing::debug!(peer = %self.peer, client_verified, node_trusted, tls = self.tls.is_some(), "connection established");
         self.tag = self.shared.secret.line(&Tag { connection: self.id, node_trusted, peer: self.peer.ip() });
-        self.shared.flights_insert(self.id, Arc::clone(&self.in_flight));
+        self.shared.flights_insert(self.id, Arc::clone(&self.flight));
         self.since = now;
         self.head_started = now;
         self.last_activity = now;
@@ -232,7 +255,46 @@ impl Conn {
     }
 
     fn in_flight(&self) -> u32 {
-        self.in_flight.load(Ordering::Acquire)
+        self.flight.requests.load(Ordering::Acquire)
+    }
+
+    /// The server said something this connection has not acted on yet.
+    pub fn has_word(&self) -> bool {
+        let opened = self.flight.opened.load(Ordering::Acquire);
+        (opened > self.gates_opened && !self.gates.is_empty()) || (!self.cut && self.flight.cut.load(Ordering::Acquire))
+    }
+
+    /// Acts on the server's word on gated bodies; true when anything changed.
+    fn hear_server(&mut self) -> bool {
+        let mut changed = false;
+        let opened = self.flight.opened.load(Ordering::Acquire);
+        while self.gates_opened < opened && self.gates.pop_front().is_some() {
+            self.gates_opened = self.gates_opened.saturating_add(1);
+            changed = true;
+        }
+        if !self.cut && self.flight.cut.load(Ordering::Acquire) {
+            // Everything the server saw is already with tiny_http: what is left here is the refused
+            // body and whatever the client sent after it.
+            self.cut = true;
+            self.inbox.clear();
+            self.gates.clear();
+            self.framing.shrink();
+            if self.refusal.is_none() {
+                self.refusal = Some(Refusal { status: None, reason: "the server refused the request body" });
+            }
+            changed = true;
+        }
+        changed
+    }
+
+    /// How many bytes of the inbox may go to tiny_http now: up to the first closed gate.
+    fn sendable(&self) -> usize {
+        match self.gates.front() {
+            Some(&gate) => {
+                usize::try_from(gate.saturating_sub(self.forwarded)).unwrap_or(usize::MAX).min(self.inbox.len())
+            }
+            None => self.inbox.len(),
+        }
     }
 
     /// Moves bytes every way they can go until nothing moves; then decides whether to close.
@@ -280,6 +342,7 @@ impl Conn {
             // A write stall is counted from the last moment nothing waited.
             self.last_write = now;
         }
+        progress |= self.hear_server();
         progress |= self.read_client(scratch, now)?;
         progress |= self.attach_if_needed(registry, token, now);
         progress |= self.write_backend(now)?;
@@ -394,8 +457,12 @@ impl Conn {
         let tag = if self.shared.winding_down() { None } else { Some(self.tag.as_slice()) };
         match self.framing.feed(data, tag, &mut self.inbox) {
             Ok(heads) => {
+                for gate in self.framing.take_gates() {
+                    // A position in the inbox, whose first byte is the `forwarded`th.
+                    self.gates.push_back(self.forwarded.saturating_add(u64::try_from(gate).unwrap_or(u64::MAX)));
+                }
                 if heads > 0 {
-                    self.in_flight.fetch_add(heads, Ordering::AcqRel);
+                    self.flight.requests.fetch_add(heads, Ordering::AcqRel);
                     self.requests = self.requests.saturating_add(u64::from(heads));
                 }
                 if self.framing.phase() == Phase::Head && (before != Phase::Head || heads > 0) {
@@ -417,7 +484,8 @@ impl Conn {
         let busy = |conn: &mut Conn, why: &'static str| {
             // Nothing of these requests reached the server: they are answered here.
             conn.inbox.clear();
-            conn.in_flight.store(0, Ordering::Release);
+            conn.gates.clear();
+            conn.flight.requests.store(0, Ordering::Release);
             conn.refusal = Some(Refusal { status: Some(503), reason: why });
             true
         };
@@ -468,15 +536,19 @@ impl Conn {
         if self.holding() {
             return Ok(false);
         }
+        let mut sendable = self.sendable();
         let Some(backend) = &mut self.backend else { return Ok(false) };
         let mut progress = false;
-        while backend.writable && !backend.write_shut && !backend.eof && !self.inbox.is_empty() {
-            match (&backend.stream).write(&self.inbox) {
+        while backend.writable && !backend.write_shut && !backend.eof && sendable > 0 {
+            match (&backend.stream).write(self.inbox.get(..sendable).unwrap_or_default()) {
                 Ok(0) => backend.eof = true,
                 Ok(n) => {
                     // A short write filled the socket's buffer: wait for its event.
-                    backend.writable = n == self.inbox.len();
-                    self.inbox.drain(..n.min(self.inbox.len()));
+                    backend.writable = n == sendable;
+                    let n = n.min(sendable);
+                    self.inbox.drain(..n);
+                    sendable = sendable.saturating_sub(n);
+                    self.forwarded = self.forwarded.saturating_add(u64::try_from(n).unwrap_or(u64::MAX));
                     progress = true;
                 }
                 Err(err) if is_would_block(&err) => backend.writable = false,
@@ -609,7 +681,7 @@ impl Conn {
             if let Some(refusal) = self.refusal {
                 // Everything before the refused request has been delivered.
                 if let Some(status) = refusal.status {
-                    self.outbox.extend_from_slice(&error_response(status, refusal.reason));
+                    self.outbox.extend_from_slice(&error_response(status, refusal.reason, self.tls.is_some()));
                 }
                 self.closing = true;
                 changed = true;
@@ -630,7 +702,7 @@ impl Conn {
         changed
     }
 
-    /// Reads and drops what a closing client still sends, until its FIN.
+    /// Reads and drops what a closing client still sends, until its FIN or [`LINGER_BYTES`].
     fn discard_client(&mut self, scratch: &mut [u8]) -> io::Result<bool> {
         let mut progress = false;
         while self.client_readable && !self.client_eof {
@@ -639,7 +711,13 @@ impl Conn {
                     self.client_eof = true;
                     progress = true;
                 }
-                Ok(_) => progress = true,
+                Ok(n) => {
+                    self.lingered = self.lingered.saturating_add(u64::try_from(n).unwrap_or(u64::MAX));
+                    if self.lingered > LINGER_BYTES {
+                        return Err(io::Error::other("the client kept sending after its response"));
+                    }
+                    progress = true;
+                }
                 Err(err) if is_would_block(&err) => self.client_readable = false,
                 Err(err) if err.kind() == io::ErrorKind::Interrupted => {}
                 Err(err) => return Err(err),
@@ -724,8 +802,9 @@ impl Drop for Conn {
     }
 }
 
-/// A response the front end writes itself: a refused request, 408, 503.
-pub fn error_response(status: u16, reason: &str) -> Vec<u8> {
+/// A response the front end writes itself: a refused request, 408, 503; over HTTPS with
+/// `Strict-Transport-Security` like every other.
+pub fn error_response(status: u16, reason: &str, tls: bool) -> Vec<u8> {
     let title = match status {
         400 => "Bad Request",
         408 => "Request Timeout",
@@ -739,9 +818,14 @@ pub fn error_response(status: u16, reason: &str) -> Vec<u8> {
     };
     let body = format!("{reason}\n");
     let retry = if status == 503 { "Retry-After: 5\r\n" } else { "" };
+    let hsts = if tls {
+        format!("Strict-Transport-Security: {}\r\n", super::tls::STRICT_TRANSPORT_SECURITY)
+    } else {
+        String::new()
+    };
     format!(
         "HTTP/1.1 {status} {title}\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: {}\r\n\
-         X-Content-Type-Options: nosniff\r\n{retry}Connection: close\r\n\r\n{body}",
+         X-Content-Type-Options: nosniff\r\n{hsts}{retry}Connection: close\r\n\r\n{body}",
         body.len()
     )
     .into_bytes()

@@ -13,9 +13,15 @@
 //! splits into the same requests in tiny_http, and a disagreement could only leave a request
 //! without its tag, which the server refuses.
 //!
-//! One rewrite: a `Connection: upgrade` token is dropped (with `Upgrade` ignored, as a server that
+//! Two rewrites. A `Connection: upgrade` token is dropped (with `Upgrade` ignored, as a server that
 //! does not upgrade may), because tiny_http would hand the rest of the connection to the handler as
-//! the body and a worker would wait for it.
+//! the body and a worker would wait for it. And a body that is not held ([`Framing::holding`]) is
+//! *gated*: the server must say whether it wants it before any byte of it goes on
+//! ([`Framing::take_gates`]), so that a route's guard runs on the head alone; such a body reaches
+//! tiny_http chunked (a `Content-Length` one is re-framed, its `Content-Length` kept for the
+//! server's early size check), because tiny_http skips an unread `Content-Length` body by reading
+//! it into a buffer as large as what is left, while it drops an unread chunked one. So tiny_http
+//! sees a chunked body exactly when the body is gated ([`is_gated`]).
 
 /// The largest request head (request line and headers), as large as common servers take: cookies
 /// and long query strings fit, and a client cannot make the front end buffer more.
@@ -24,6 +30,13 @@ pub const MAX_HEAD: usize = 32 * 1024;
 pub const MAX_HEADERS: usize = 100;
 /// The largest body [`Framing::holding`] waits for.
 pub const HOLD_BODY: u64 = 64 * 1024;
+
+/// Whether tiny_http's view of a request's headers says its body is gated (see the module
+/// documentation): the server must open the body (`super::Front::open_body`) before reading it,
+/// or cut it (`super::Front::cut_body`).
+pub fn is_gated(headers: &[tiny_http::Header]) -> bool {
+    headers.iter().any(|h| h.field.equiv("Transfer-Encoding"))
+}
 
 /// A request the front end answers itself, or a broken body.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -71,6 +84,8 @@ pub struct Framing {
     /// The current request's body is small and follows its head without waiting for a `100
     /// Continue`: see [`Framing::holding`].
     hold: bool,
+    /// Where gated heads ended in the output of the latest [`Framing::feed`].
+    gates: Vec<usize>,
     /// The largest body any route reads.
     max_body: u64,
 }
@@ -79,7 +94,11 @@ pub struct Framing {
 enum State {
     Idle,
     Head,
-    Length(u64),
+    /// The bytes of a `Content-Length` body still to come; `rechunk` when they go on as chunks.
+    Length {
+        left: u64,
+        rechunk: bool,
+    },
     Chunked(Chunk),
     Done,
     Failed,
@@ -117,14 +136,22 @@ enum Body {
 impl Framing {
     /// A parser for a new connection; `max_body` is the largest body any route reads.
     pub fn new(max_body: u64) -> Framing {
-        Framing { state: State::Idle, head: Vec::new(), chunked_total: 0, last: false, hold: false, max_body }
+        Framing {
+            state: State::Idle,
+            head: Vec::new(),
+            chunked_total: 0,
+            last: false,
+            hold: false,
+            gates: Vec::new(),
+            max_body,
+        }
     }
 
     pub fn phase(&self) -> Phase {
         match self.state {
             State::Idle => Phase::Idle,
             State::Head => Phase::Head,
-            State::Length(_) | State::Chunked(_) => Phase::Body,
+            State::Length { .. } | State::Chunked(_) => Phase::Body,
             State::Done | State::Failed => Phase::Done,
         }
     }
@@ -133,7 +160,13 @@ impl Framing {
     /// arriving: its request waits here whole rather than occupy a tiny_http thread (and wake it
     /// twice) while the client sends the rest.
     pub fn holding(&self) -> bool {
-        self.hold && matches!(self.state, State::Length(_))
+        self.hold && matches!(self.state, State::Length { .. })
+    }
+
+    /// Where each gated head completed by the latest [`Framing::feed`] ended in its output: the
+    /// bytes after such a position are the body, which waits for the server's word.
+    pub fn take_gates(&mut self) -> Vec<usize> {
+        std::mem::take(&mut self.gates)
     }
 
     /// Releases the head buffer's memory while the connection waits (a parked keep-alive).
@@ -146,11 +179,12 @@ impl Framing {
     /// Reads `input` from the client and appends to `out` what tiny_http must see: bodies as they
     /// came, and each head whole, with `tag` (a header line with its CRLF) before its blank line;
     /// `None` when no new request is taken any more (shutdown: a head is then refused with 503).
-    /// Returns how many heads were completed (each is one request the server will answer). After
-    /// a refusal nothing more is accepted.
+    /// Returns how many heads were completed (each is one request the server will answer); the
+    /// gated ones are then in [`Framing::take_gates`]. After a refusal nothing more is accepted.
     pub fn feed(&mut self, input: &[u8], tag: Option<&[u8]>, out: &mut Vec<u8>) -> Result<u32, Refusal> {
         let mut input = input;
         let mut heads = 0u32;
+        self.gates.clear();
         while !input.is_empty() {
             match self.state {
                 State::Failed => return Err(Refusal::answer(400, "the connection already failed")),
@@ -174,7 +208,7 @@ impl Framing {
                         heads = heads.saturating_add(1);
                         match body {
                             Body::None | Body::Length(0) => self.end_request(),
-                            Body::Length(n) => self.state = State::Length(n),
+                            Body::Length(n) => self.state = State::Length { left: n, rechunk: !self.hold },
                             Body::Chunked => {
                                 self.chunked_total = 0;
                                 self.state = State::Chunked(Chunk::Size { digits: 0, value: 0, ext: false });
@@ -182,16 +216,25 @@ impl Framing {
                         }
                     }
                 }
-                State::Length(left) => {
+                State::Length { left, rechunk } => {
                     let n = usize::try_from(left).unwrap_or(usize::MAX).min(input.len());
                     let (body, rest) = input.split_at_checked(n).unwrap_or((input, &[]));
-                    out.extend_from_slice(body);
+                    if rechunk {
+                        out.extend_from_slice(format!("{n:x}\r\n").as_bytes());
+                        out.extend_from_slice(body);
+                        out.extend_from_slice(b"\r\n");
+                    } else {
+                        out.extend_from_slice(body);
+                    }
                     input = rest;
                     let left = left.saturating_sub(u64::try_from(n).unwrap_or(u64::MAX));
                     if left == 0 {
+                        if rechunk {
+                            out.extend_from_slice(b"0\r\n\r\n");
+                        }
                         self.end_request();
                     } else {
-                        self.state = State::Length(left);
+                        self.state = State::Length { left, rechunk };
                     }
                 }
                 State::Chunked(Chunk::Data(left)) => {
@@ -262,7 +305,16 @@ impl Framing {
         };
         self.last = checked.last;
         self.hold = !checked.expects_continue && matches!(checked.body, Body::Length(n) if n <= HOLD_BODY);
-        write_head(&head, &checked, tag, out);
+        let gated = match checked.body {
+            Body::None | Body::Length(0) => false,
+            Body::Length(_) => !self.hold,
+            Body::Chunked => true,
+        };
+        let rechunk = gated && matches!(checked.body, Body::Length(_));
+        write_head(&head, &checked, tag, rechunk, out);
+        if gated {
+            self.gates.push(out.len());
+        }
         // Keep the buffer's memory for the next head of this connection.
         self.head = head;
         self.head.clear();
@@ -465,8 +517,9 @@ fn check_head(head: &[u8], max_body: u64) -> Result<Checked, Refusal> {
     Ok(Checked { body, last, expects_continue, rewrites })
 }
 
-/// Writes a checked head: its lines (a rewritten `Connection`), then `tag`, then the blank line.
-fn write_head(head: &[u8], checked: &Checked, tag: &[u8], out: &mut Vec<u8>) {
+/// Writes a checked head: its lines (a rewritten `Connection`), `Transfer-Encoding: chunked` for a
+/// body that goes on re-framed, then `tag`, then the blank line.
+fn write_head(head: &[u8], checked: &Checked, tag: &[u8], rechunk: bool, out: &mut Vec<u8>) {
     let content = head.strip_suffix(b"\r\n\r\n").unwrap_or(head);
     if checked.rewrites.is_empty() {
         out.reserve(content.len().saturating_add(tag.len()).saturating_add(4));
@@ -486,6 +539,9 @@ fn write_head(head: &[u8], checked: &Checked, tag: &[u8], out: &mut Vec<u8>) {
             }
             out.extend_from_slice(b"\r\n");
         }
+    }
+    if rechunk {
+        out.extend_from_slice(b"Transfer-Encoding: chunked\r\n");
     }
     out.extend_from_slice(tag);
     out.extend_from_slice(b"\r\n");
@@ -568,6 +624,44 @@ mod tests {
             framing.feed(head.as_bytes(), Some(TAG), &mut Vec::new()).unwrap();
             assert_eq!(framing.phase(), Phase::Body);
             assert!(!framing.holding(), "{head}");
+        }
+    }
+
+    #[test]
+    fn a_body_that_is_not_held_is_gated_and_reaches_tiny_http_chunked() {
+        let mut framing = Framing::new(1 << 20);
+        let mut out = Vec::new();
+        let head = b"POST /up HTTP/1.1\r\nContent-Length: 70000\r\n\r\n";
+        let mut input = head.to_vec();
+        input.extend_from_slice(b"abc");
+        assert_eq!(framing.feed(&input, Some(TAG), &mut out).unwrap(), 1);
+        let expected_head =
+            "POST /up HTTP/1.1\r\nContent-Length: 70000\r\nTransfer-Encoding: chunked\r\nX-Mypay-Front: t\r\n\r\n";
+        assert_eq!(framing.take_gates(), [expected_head.len()], "the body waits after the head");
+        assert_eq!(String::from_utf8_lossy(&out), format!("{expected_head}3\r\nabc\r\n"));
+        assert!(framing.take_gates().is_empty());
+        let rest = vec![b'x'; 70000 - 3];
+        out.clear();
+        framing.feed(&rest, Some(TAG), &mut out).unwrap();
+        assert_eq!(framing.phase(), Phase::Idle);
+        assert!(out.starts_with(b"1116d\r\nxxx"), "{}", String::from_utf8_lossy(&out[..10]));
+        assert!(out.ends_with(b"xxx\r\n0\r\n\r\n"));
+        assert!(framing.take_gates().is_empty(), "a body is no head");
+
+        // A client waiting for 100 Continue, and a chunked body, are gated too; a held body is not.
+        for (head, gated, rechunked) in [
+            (&b"POST / HTTP/1.1\r\nContent-Length: 3\r\nExpect: 100-continue\r\n\r\n"[..], true, true),
+            (b"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n", true, false),
+            (b"POST / HTTP/1.1\r\nContent-Length: 3\r\n\r\n", false, false),
+            (b"GET / HTTP/1.1\r\n\r\n", false, false),
+        ] {
+            let mut framing = Framing::new(1 << 20);
+            let mut out = Vec::new();
+            framing.feed(head, Some(TAG), &mut out).unwrap();
+            assert_eq!(framing.take_gates() == [out.len()], gated, "{}", String::from_utf8_lossy(head));
+            let text = String::from_utf8_lossy(&out);
+            assert_eq!(text.matches("Transfer-Encoding: chunked").count(), usize::from(gated), "{text}");
+            assert_eq!(text.contains("Content-Length") && gated, rechunked, "{text}");
         }
     }
 

@@ -20,6 +20,14 @@
 //! tiny_http, whose thread ends) until its next request. Behind `server.trusted_proxies`, the
 //! server takes the client address from `X-Forwarded-For` ([`Front::client_address`]).
 //!
+//! **Bodies wait for the server's word.** A small body (at most [`framing::HOLD_BODY`], sent
+//! without waiting for `100 Continue`) goes to tiny_http with its head. Any other body is *gated*:
+//! its head goes on, and its bytes stay here (at most [`conn::INBOX_LIMIT`], then the client is no
+//! longer read) until the server, having checked who is asking on the head alone, calls
+//! [`Front::open_body`]; or [`Front::cut_body`], and then nothing more is read from the client
+//! than the last moments of a closing connection ([`LINGER_BYTES`]) and the connection closes
+//! once the server's response is delivered.
+//!
 //! **Budgets** (`caps`), each in total and per client address (IPv6 per /64; a trusted proxy's
 //! connections count in the totals only), chosen from the unit's limits (`packaging/mypay.service`:
 //! TasksMax=1024, LimitNOFILE=65536):
@@ -98,6 +106,10 @@ pub const ATTACHED_PER_CLIENT: u32 = 32;
 pub const PARK_AFTER: Duration = Duration::from_secs(1);
 /// How long accepting pauses after an accept error (out of descriptors or memory).
 pub const ACCEPT_PAUSE: Duration = Duration::from_millis(100);
+/// What a closing connection still reads from its client (and drops) at most, so that the close
+/// does not reset a response the client has not read yet; a client still sending past that (an
+/// upload that was refused) is cut off.
+pub const LINGER_BYTES: u64 = 256 * 1024;
 /// At shutdown, how long open connections get to deliver the responses already written.
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(5);
 /// How often each loop looks at its connections' deadlines.
@@ -171,8 +183,9 @@ struct Shared {
     socket_path: PathBuf,
     timeouts: Timeouts,
     caps: Arc<Caps>,
-    /// Requests in flight per established connection, for [`Front::responded`].
-    flights: Mutex<HashMap<u64, Arc<AtomicU32>>>,
+    /// What each established connection shares with the server (requests in flight, the server's
+    /// word on gated bodies), for [`Front::responded`], [`Front::open_body`], [`Front::cut_body`].
+    flights: Mutex<HashMap<u64, Arc<Flight>>>,
     next_id: AtomicU64,
     /// SIGTERM seen: no new connections or requests; the workers finish what they hold.
     quiescing: AtomicBool,
@@ -184,6 +197,17 @@ struct Shared {
     notices: Notices,
     /// Connections each loop holds, so that they share the work (see `Loop::accept`).
     loop_live: Vec<AtomicUsize>,
+}
+
+/// What one connection and the server share.
+#[derive(Debug, Default)]
+pub struct Flight {
+    /// Requests forwarded whose responses the server has not finished.
+    pub requests: AtomicU32,
+    /// Gated bodies the server has opened, in the order of their requests.
+    pub opened: AtomicU32,
+    /// The server refused a gated body, or stopped reading it: drop what is left and close.
+    pub cut: AtomicBool,
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -204,8 +228,8 @@ impl Shared {
         }
     }
 
-    fn flights_insert(&self, id: u64, count: Arc<AtomicU32>) {
-        lock(&self.flights).insert(id, count);
+    fn flights_insert(&self, id: u64, flight: Arc<Flight>) {
+        lock(&self.flights).insert(id, flight);
     }
 
     fn flights_remove(&self, id: u64) {
@@ -384,6 +408,11 @@ impl Front {
         lock(&self.backend).clone()
     }
 
+    /// The public socket speaks HTTPS.
+    pub fn is_tls(&self) -> bool {
+        self.shared.tls.is_some()
+    }
+
     /// The tag in a request's `X-Mypay-Front` value, if the front end wrote it.
     pub fn identify(&self, value: &str) -> Option<Tag> {
         self.shared.secret.verify(value)
@@ -397,9 +426,27 @@ impl Front {
 
     /// The server has answered a request of `connection` (the response is written to tiny_http).
     pub fn responded(&self, connection: u64) {
-        if let Some(count) = lock(&self.shared.flights).get(&connection) {
-            let _ = count.fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| Some(n.saturating_sub(1)));
+        if let Some(flight) = lock(&self.shared.flights).get(&connection) {
+            let _ = flight.requests.fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| Some(n.saturating_sub(1)));
         }
+    }
+
+    /// The server admitted the request of `connection` whose body is gated
+    /// ([`framing::is_gated`]): let the body through.
+    pub fn open_body(&self, connection: u64) {
+        if let Some(flight) = lock(&self.shared.flights).get(&connection) {
+            flight.opened.fetch_add(1, Ordering::AcqRel);
+        }
+        self.wake();
+    }
+
+    /// The server refused the request of `connection` whose body is gated, or stopped reading it:
+    /// nothing more of it is read or forwarded, and the connection closes after the response.
+    pub fn cut_body(&self, connection: u64) {
+        if let Some(flight) = lock(&self.shared.flights).get(&connection) {
+            flight.cut.store(true, Ordering::Release);
+        }
+        self.wake();
     }
 
     /// Records that the serving path is dead (see [`Front::health`]).
@@ -436,7 +483,7 @@ impl Front {
     pub fn drained(&self) -> bool {
         let loops = lock(&self.loops).len();
         self.shared.quiesced_loops.load(Ordering::Acquire) >= loops
-            && lock(&self.shared.flights).values().all(|n| n.load(Ordering::Acquire) == 0)
+            && lock(&self.shared.flights).values().all(|f| f.requests.load(Ordering::Acquire) == 0)
     }
 
     /// Shutdown has begun: stop accepting connections and new requests; requests in flight go on.
@@ -534,7 +581,8 @@ impl Loop {
             for &(token, readable, writable, closed) in &ready {
                 match token {
                     LISTENER => accept = true,
-                    WAKER => {}
+                    // The server's word on a gated body, or a shutdown step.
+                    WAKER => self.hear_server(now),
                     Token(n) => {
                         let index = n >> 1;
                         if let Some(Some(conn)) = self.conns.get_mut(index) {
@@ -586,6 +634,15 @@ impl Loop {
             Verdict::Keep => {}
             Verdict::Busy => self.again.push(index),
             Verdict::Close => self.remove(index),
+        }
+    }
+
+    /// Drives the connections the server has said something to since they last moved.
+    fn hear_server(&mut self, now: Instant) {
+        for index in 0..self.conns.len() {
+            if self.conns.get(index).is_some_and(|c| c.as_ref().is_some_and(Conn::has_word)) {
+                self.drive(index, now);
+            }
         }
     }
 
@@ -675,7 +732,7 @@ impl Loop {
                 self.shared.notices.refused(refused, kind, peer.ip());
                 if self.shared.tls.is_none() {
                     // Best effort, into a fresh socket's buffer: a person sees why.
-                    let _ = (&tcp).write(&conn::error_response(503, "too many connections, try again shortly"));
+                    let _ = (&tcp).write(&conn::error_response(503, "too many connections, try again shortly", false));
                 }
                 return;
             }

@@ -27,8 +27,12 @@ const SHORT: Timeouts = Timeouts {
     linger: Duration::from_millis(200),
 };
 
+/// The largest body the harness's routes read.
+const MAX_BODY: u64 = 256 * 1024;
+
 /// A front end with `budgets`, and a worker answering each request with the connection's tag:
-/// `peer <tcp peer> node <0|1> client <address from X-Forwarded-For>`.
+/// `peer <tcp peer> node <0|1> client <address from X-Forwarded-For> body <bytes read>`. A path
+/// starting with `/refuse` is answered without its body, which is cut when gated.
 fn start(budgets: Budgets, proxies: &[&str]) -> Harness {
     let dir = tempfile::tempdir().unwrap();
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
@@ -38,7 +42,7 @@ fn start(budgets: Budgets, proxies: &[&str]) -> Harness {
         tls: None,
         node_auth: NodeAuth::Addresses(loopback),
         trusted_proxies: proxies.iter().map(|p| IpRange::parse(p).unwrap()).collect(),
-        max_body: 4096,
+        max_body: MAX_BODY,
         socket_dir: dir.path().join("run"),
     };
     let front = Arc::new(Front::start_with(listener, settings, SHORT, budgets).unwrap());
@@ -55,6 +59,18 @@ fn start(budgets: Budgets, proxies: &[&str]) -> Harness {
                     .find(|h| h.field.equiv(tag::TAG_HEADER))
                     .and_then(|h| front.identify(h.value.as_str()));
                 let mut body = Vec::new();
+                let gated = framing::is_gated(request.headers());
+                if let Some(tag) = tag.filter(|_| request.url().starts_with("/refuse")) {
+                    if gated {
+                        front.cut_body(tag.connection);
+                    }
+                    let _ = request.respond(tiny_http::Response::from_string("refused").with_status_code(401));
+                    front.responded(tag.connection);
+                    continue;
+                }
+                if let Some(tag) = tag.filter(|_| gated) {
+                    front.open_body(tag.connection);
+                }
                 request.as_reader().read_to_end(&mut body).unwrap();
                 let Some(tag) = tag else {
                     let _ = request.respond(tiny_http::Response::from_string("untagged").with_status_code(400));
@@ -224,8 +240,45 @@ fn refusals_are_answered_after_what_came_before() {
     assert!(rest.starts_with("HTTP/1.1 400 Bad Request\r\n"), "{rest}");
     assert!(rest.ends_with("a reserved header\n"), "{rest}");
     let mut big = connect_from("127.0.0.1", h.addr);
-    big.write_all(b"POST / HTTP/1.1\r\nContent-Length: 4097\r\n\r\n").unwrap();
+    big.write_all(format!("POST / HTTP/1.1\r\nContent-Length: {}\r\n\r\n", MAX_BODY + 1).as_bytes()).unwrap();
     assert!(until_closed(&mut big).starts_with("HTTP/1.1 413 "));
+}
+
+/// A large body goes to the server only once it asks for it, and whole; a body the server refuses
+/// is neither forwarded nor read beyond the connection's buffers, and the connection closes after
+/// the response.
+#[test]
+fn gated_bodies_wait_for_the_server_and_a_refused_one_is_not_read() {
+    let h = start(budgets(8, 8), &[]);
+    let mut client = connect_from("127.0.0.1", h.addr);
+    let body = vec![b'x'; 200_000];
+    client.write_all(format!("POST /up HTTP/1.1\r\nContent-Length: {}\r\n\r\n", body.len()).as_bytes()).unwrap();
+    client.write_all(&body).unwrap();
+    assert_eq!(response(&mut client).1, "peer 127.0.0.1 node 1 client 127.0.0.1 body 200000");
+    client.write_all(b"GET /again HTTP/1.1\r\n\r\n").unwrap();
+    assert!(response(&mut client).1.ends_with("body 0"), "the connection goes on");
+
+    // Refused: the client may push what the socket buffers take and the front end's inbox holds,
+    // then nothing more is read; it gets the response, and the connection closes.
+    let mut refused = connect_from("127.0.0.1", h.addr);
+    refused.write_all(format!("POST /refuse HTTP/1.1\r\nContent-Length: {MAX_BODY}\r\n\r\n").as_bytes()).unwrap();
+    let mut writer = refused.try_clone().unwrap();
+    let pusher = std::thread::spawn(move || {
+        let chunk = vec![b'y'; 16 * 1024];
+        let mut sent = 0u64;
+        while sent < MAX_BODY {
+            match writer.write(&chunk) {
+                Ok(n) => sent += n as u64,
+                Err(_) => break,
+            }
+        }
+        sent
+    });
+    let (status, body) = response(&mut refused);
+    assert_eq!((status.as_str(), body.as_str()), ("HTTP/1.1 401 Unauthorized", "refused"));
+    let _ = refused.read_to_end(&mut Vec::new());
+    pusher.join().unwrap();
+    eventually("every slot is given back", || h.front.held() == [0, 1, 0]);
 }
 
 #[test]
@@ -289,6 +342,14 @@ fn stopping_closes_idle_connections_and_refuses_new_requests() {
     assert!(until_closed(&mut busy).starts_with("HTTP/1.1 503 "));
     eventually("drained", || h.front.drained());
     assert!(TcpStream::connect_timeout(&h.addr, Duration::from_secs(1)).is_err(), "no longer listening");
+}
+
+#[test]
+fn the_front_ends_own_responses_carry_hsts_over_https_only() {
+    let https = String::from_utf8(conn::error_response(400, "no", true)).unwrap();
+    assert!(https.contains("\r\nStrict-Transport-Security: max-age=31536000\r\n"), "{https}");
+    let plain = String::from_utf8(conn::error_response(400, "no", false)).unwrap();
+    assert!(!plain.contains("Strict-Transport-Security"), "{plain}");
 }
 
 #[test]

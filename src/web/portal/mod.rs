@@ -18,7 +18,7 @@ pub mod sil;
 use maud::{Markup, html};
 
 use super::forms::Form;
-use super::router::{self, Auth, Params, PortalFn, Request, Route};
+use super::router::{self, Auth, BodySource, Params, PortalFn, Request, Route};
 use super::session::Session;
 use super::ui::layout::{self, Chrome};
 use super::{AppState, Response, authz, ui};
@@ -75,19 +75,32 @@ impl Ctx<'_> {
     }
 }
 
-/// Runs a portal page: loads the session, reads the form (the body of a POST, the query of a GET),
-/// refuses a form POST whose CSRF token is missing or wrong before any handler runs, sends a
-/// visitor to the login page where the route needs a citizen, then stores the session and sets its
+/// Runs a portal page: loads the session; on the head, refuses a form POST that has no session to
+/// match its CSRF token and sends a visitor to the login page where the route needs a citizen;
+/// then reads the form (the body of a POST, the query of a GET), refuses a form POST whose CSRF
+/// token is missing or wrong before any handler runs, and finally stores the session and sets its
 /// cookie.
 pub(super) fn call(
     state: &AppState,
     route: &Route,
     params: &Params,
-    request: &Request<'_>,
+    head: &Request<'_>,
+    body: &mut dyn BodySource,
     page: PortalFn,
 ) -> Response {
-    router::with_session(state, request, |session, now| {
-        let raw = if request.method == "POST" { request.body } else { request.query.as_bytes() };
+    router::with_session(state, head, |session, now| {
+        let query = Form::parse(head.query.as_bytes()).unwrap_or_default();
+        if route.guard.csrf && session.is_fresh() {
+            tracing::warn!(target: "security", page = route.name, "form refused: no session, so no CSRF token");
+            return Err(ui::errors::forbidden_form());
+        }
+        if route.guard.auth == Auth::Citizen && authz::citizen(session).is_err() {
+            let mut ctx = Ctx { state, request: head, session, form: Form::default(), query, now };
+            return Ok(errors::error_response(&mut ctx, PageError::LoginNeeded));
+        }
+        let body = body.read()?;
+        let request = &head.with_body(&body);
+        let raw = if request.method == "POST" { request.body.bytes() } else { request.query.as_bytes() };
         let form = match Form::parse(raw) {
             Ok(form) => form,
             Err(err) => {
@@ -95,7 +108,6 @@ pub(super) fn call(
                 return Err(ui::errors::bad_request("I dati inviati non sono leggibili."));
             }
         };
-        let query = Form::parse(request.query.as_bytes()).unwrap_or_default();
         if route.guard.csrf {
             let is_form = request.header("content-type").is_some_and(|ct| {
                 ct.trim_start().to_ascii_lowercase().starts_with("application/x-www-form-urlencoded")
@@ -106,11 +118,7 @@ pub(super) fn call(
             }
         }
         let mut ctx = Ctx { state, request, session, form, query, now };
-        let shown = if route.guard.auth == Auth::Citizen && authz::citizen(ctx.session).is_err() {
-            Err(PageError::LoginNeeded)
-        } else {
-            page(&mut ctx, params)
-        };
+        let shown = page(&mut ctx, params);
         Ok(shown.unwrap_or_else(|err| errors::error_response(&mut ctx, err)))
     })
 }
