@@ -12,15 +12,10 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-const ORG: &str = "c_f205";
-const HEADER: &str = "IUD;codIuv;tipoIdentificativoUnivoco;codiceIdentificativoUnivoco;anagraficaPagatore;\
-indirizzoPagatore;civicoPagatore;capPagatore;localitaPagatore;provinciaPagatore;nazionePagatore;emailPagatore;\
-dataScadenzaPagamento;importoDovuto;commissioneCaricoPa;tipoDovuto;tipoVersamento;causaleVersamento;\
-datiSpecificiRiscossione;bilancio;flagGeneraIuv;flagMultiBeneficiario;codiceFiscaleEnteSecondario;\
-denominazioneEnteSecondario;ibanAccreditoEnteSecondario;indirizzoEnteSecondario;civicoEnteSecondario;\
-capEnteSecondario;localitaEnteSecondario;provinciaEnteSecondario;nazioneEnteSecondario;\
-datiSpecificiRiscossioneEnteSecondario;causaleVersamentoEnteSecondario;importoVersamentoEnteSecondario;azione";
+#[path = "support/load.rs"]
+mod load;
 
+const ORG: &str = "c_f205";
 fn mypay(dir: &Path, args: &[&str]) {
     let out = Command::new(env!("CARGO_BIN_EXE_mypay"))
         .arg("--data-dir")
@@ -103,7 +98,7 @@ fn main() {
         zip.start_file(format!("{stem}.csv"), options).unwrap_or_else(|e| panic!("{e}"));
         let mut csv = std::io::BufWriter::new(std::fs::File::create(&csv_path).unwrap_or_else(|e| panic!("{e}")));
         let mut chunk = String::with_capacity(1 << 20);
-        chunk.push_str(HEADER);
+        chunk.push_str(load::HEADER_1_4);
         chunk.push('\n');
         for i in 0..rows {
             row(&mut chunk, i);

@@ -12,51 +12,12 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use mypay::testing::domain::debt_row::DebtFields;
-use mypay::testing::services::debts::{Source, add_debt};
-use mypay::testing::store::Db;
-
 #[path = "support/load.rs"]
 mod load;
-use load::Demo;
+use load::{Demo, get_payment, send_rt};
 
-const ORG: &str = "01234567897";
-const PAF: &str = "http://pagopa-api.pagopa.gov.it/pa/paForNode.xsd";
-const IDS: &str = "<idPA>01234567897</idPA><idBrokerPA>99999000013</idBrokerPA><idStation>99999000013_01</idStation>";
 const CLIENTS: usize = 8;
 const PAYMENTS_PER_SECOND: f64 = 50.0;
-const HEADER: &str = "IUD;codIuv;tipoIdentificativoUnivoco;codiceIdentificativoUnivoco;anagraficaPagatore;\
-indirizzoPagatore;civicoPagatore;capPagatore;localitaPagatore;provinciaPagatore;nazionePagatore;emailPagatore;\
-dataScadenzaPagamento;importoDovuto;commissioneCaricoPa;tipoDovuto;tipoVersamento;causaleVersamento;\
-datiSpecificiRiscossione;bilancio;flagGeneraIuv;flagMultiBeneficiario;codiceFiscaleEnteSecondario;\
-denominazioneEnteSecondario;ibanAccreditoEnteSecondario;indirizzoEnteSecondario;civicoEnteSecondario;\
-capEnteSecondario;localitaEnteSecondario;provinciaEnteSecondario;nazioneEnteSecondario;\
-datiSpecificiRiscossioneEnteSecondario;causaleVersamentoEnteSecondario;importoVersamentoEnteSecondario;azione";
-
-fn envelope(payload: &str) -> String {
-    format!(
-        "<soapenv:Envelope xmlns:soapenv=\"http://schemas.xmlsoap.org/soap/envelope/\" xmlns:paf=\"{PAF}\">\
-         <soapenv:Header/><soapenv:Body>{payload}</soapenv:Body></soapenv:Envelope>"
-    )
-}
-
-fn get_payment(notice: &str) -> String {
-    envelope(&format!(
-        "<paf:paGetPaymentV2Request>{IDS}<qrCode><fiscalCode>{ORG}</fiscalCode><noticeNumber>{notice}</noticeNumber></qrCode></paf:paGetPaymentV2Request>"
-    ))
-}
-
-fn send_rt(notice: &str, iuv: &str, token: &str) -> String {
-    envelope(&format!(
-        "<paf:paSendRTV2Request>{IDS}<receipt><receiptId>{token}</receiptId><noticeNumber>{notice}</noticeNumber><fiscalCode>{ORG}</fiscalCode>\
-         <outcome>OK</outcome><creditorReferenceId>{iuv}</creditorReferenceId><paymentAmount>12.34</paymentAmount><description>bench</description>\
-         <companyName>Comune di Esempio</companyName><debtor><uniqueIdentifier><entityUniqueIdentifierType>F</entityUniqueIdentifierType>\
-         <entityUniqueIdentifierValue>RSSMRA85T10A562S</entityUniqueIdentifierValue></uniqueIdentifier><fullName>Mario Rossi</fullName></debtor>\
-         <transferList><transfer><idTransfer>1</idTransfer><transferAmount>12.34</transferAmount><fiscalCodePA>{ORG}</fiscalCodePA>\
-         <IBAN>IT60X0542811101000000123456</IBAN><remittanceInformation>bench</remittanceInformation><transferCategory>0101002IM</transferCategory></transfer></transferList>\
-         <idPSP>BCITITMM</idPSP><PSPCompanyName>Banca</PSPCompanyName><idChannel>BCITITMM_01</idChannel><channelDescription>app</channelDescription></receipt></paf:paSendRTV2Request>"
-    ))
-}
 
 /// One station call: how long it took, and whether the answer was OK (a call that timed out
 /// counts with the time it waited: that is what the Node sees).
@@ -74,28 +35,7 @@ fn main() {
     let data = tmp.path().join("data");
 
     // The demo org, and the notices the clients pay, before the server starts.
-    let (db, _) = Db::open(&data.join("mypay.db")).unwrap();
-    let now = mypay::testing::clock::Now::at("2026-11-30T00:00:00Z".parse().unwrap());
-    mypay::testing::services::demo::seed(&db, now).unwrap();
-    let mut notices = Vec::new();
-    for i in 0..6000 {
-        let fields = DebtFields {
-            iud: format!("PAY-{i:06}"),
-            debtor_kind: "F".into(),
-            debtor_id: "RSSMRA85T10A562S".into(),
-            debtor_name: "Mario Rossi".into(),
-            amount: "12.34".into(),
-            due_date: "2099-12-31".into(),
-            debt_type: "TARI".into(),
-            causale: "bench".into(),
-            collection_data: "9/0101002IM/".into(),
-            generate_iuv: true,
-            ..DebtFields::default()
-        };
-        let d = add_debt(&db, "bench", "c_esempio", &fields, Source::Cli, now).unwrap();
-        notices.push((d.notice_number.unwrap().as_str().to_owned(), d.iuv.unwrap().as_str().to_owned()));
-    }
-    drop(db);
+    let notices = load::seed_payable(&data, "PAY", 6000);
 
     let stem = "c_esempio-LIVE-1_4";
     let zip_path = tmp.path().join(format!("{stem}.zip"));
@@ -106,7 +46,7 @@ fn main() {
             .large_file(true);
         zip.start_file(format!("{stem}.csv"), options).unwrap();
         let mut chunk = String::with_capacity(1 << 20);
-        chunk.push_str(HEADER);
+        chunk.push_str(load::HEADER_1_4);
         chunk.push('\n');
         for i in 0..rows {
             use std::fmt::Write as _;
@@ -158,7 +98,7 @@ fn main() {
                     let Some((notice, iuv)) = notices.get(c + k * CLIENTS) else { break };
                     let token = format!("{:032x}", c * 1_000_000 + k);
                     for (action, body) in
-                        [("paGetPaymentV2", get_payment(notice)), ("paSendRTV2", send_rt(notice, iuv, &token))]
+                        [("paGetPaymentV2", get_payment(notice)), ("paSendRTV2", send_rt(notice, iuv, "12.34", &token))]
                     {
                         let (took, ok) = call(&agent, &url, action, &body);
                         latencies.lock().unwrap().push(took);

@@ -6,48 +6,9 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use mypay::testing::domain::debt_row::DebtFields;
-use mypay::testing::services::debts::{Source, add_debt};
-use mypay::testing::store::Db;
-
 #[path = "support/load.rs"]
 mod load;
-use load::{CONCURRENCY, Demo, load, load_with};
-
-const ORG: &str = "01234567897";
-const PAF: &str = "http://pagopa-api.pagopa.gov.it/pa/paForNode.xsd";
-const IDS: &str = "<idPA>01234567897</idPA><idBrokerPA>99999000013</idBrokerPA><idStation>99999000013_01</idStation>";
-
-fn envelope(payload: &str) -> String {
-    format!(
-        "<soapenv:Envelope xmlns:soapenv=\"http://schemas.xmlsoap.org/soap/envelope/\" xmlns:paf=\"{PAF}\">\
-         <soapenv:Header/><soapenv:Body>{payload}</soapenv:Body></soapenv:Envelope>"
-    )
-}
-
-fn verify(notice: &str) -> String {
-    envelope(&format!(
-        "<paf:paVerifyPaymentNoticeReq>{IDS}<qrCode><fiscalCode>{ORG}</fiscalCode><noticeNumber>{notice}</noticeNumber></qrCode></paf:paVerifyPaymentNoticeReq>"
-    ))
-}
-
-fn get_payment(notice: &str) -> String {
-    envelope(&format!(
-        "<paf:paGetPaymentV2Request>{IDS}<qrCode><fiscalCode>{ORG}</fiscalCode><noticeNumber>{notice}</noticeNumber></qrCode></paf:paGetPaymentV2Request>"
-    ))
-}
-
-fn send_rt(notice: &str, iuv: &str, amount: &str, token: &str) -> String {
-    envelope(&format!(
-        "<paf:paSendRTV2Request>{IDS}<receipt><receiptId>{token}</receiptId><noticeNumber>{notice}</noticeNumber><fiscalCode>{ORG}</fiscalCode>\
-         <outcome>OK</outcome><creditorReferenceId>{iuv}</creditorReferenceId><paymentAmount>{amount}</paymentAmount><description>bench</description>\
-         <companyName>Comune di Esempio</companyName><debtor><uniqueIdentifier><entityUniqueIdentifierType>F</entityUniqueIdentifierType>\
-         <entityUniqueIdentifierValue>RSSMRA85T10A562S</entityUniqueIdentifierValue></uniqueIdentifier><fullName>Mario Rossi</fullName></debtor>\
-         <transferList><transfer><idTransfer>1</idTransfer><transferAmount>{amount}</transferAmount><fiscalCodePA>{ORG}</fiscalCodePA>\
-         <IBAN>IT60X0542811101000000123456</IBAN><remittanceInformation>bench</remittanceInformation><transferCategory>0101002IM</transferCategory></transfer></transferList>\
-         <idPSP>BCITITMM</idPSP><PSPCompanyName>Banca</PSPCompanyName><idChannel>BCITITMM_01</idChannel><channelDescription>app</channelDescription></receipt></paf:paSendRTV2Request>"
-    ))
-}
+use load::{CONCURRENCY, Demo, ORG, get_payment, load, load_with, send_rt, verify};
 
 fn call(agent: &ureq::Agent, url: &str, action: &str, body: &str) -> Option<Duration> {
     call_expecting(agent, url, action, body, "<outcome>OK</outcome>")
@@ -81,30 +42,9 @@ fn main() {
     let n_sim_payments = n_payments / 2;
 
     // Seed the demo and enough open debts for the payment run, before the server starts.
-    let (db, _) = Db::open(&data.join("mypay.db")).unwrap();
-    let now = mypay::testing::clock::Now::at("2026-11-30T00:00:00Z".parse().unwrap());
-    mypay::testing::services::demo::seed(&db, now).unwrap();
     let seeding = Instant::now();
-    let mut debts = Vec::with_capacity(n_payments + n_sim_payments);
-    for i in 0..n_payments + n_sim_payments {
-        let fields = DebtFields {
-            iud: format!("BENCH-{i:06}"),
-            debtor_kind: "F".into(),
-            debtor_id: "RSSMRA85T10A562S".into(),
-            debtor_name: "Mario Rossi".into(),
-            amount: "12.34".into(),
-            due_date: "2099-12-31".into(),
-            debt_type: "TARI".into(),
-            causale: "bench".into(),
-            collection_data: "9/0101002IM/".into(),
-            generate_iuv: true,
-            ..DebtFields::default()
-        };
-        let d = add_debt(&db, "bench", "c_esempio", &fields, Source::Cli, now).unwrap();
-        debts.push((d.notice_number.unwrap().as_str().to_owned(), d.iuv.unwrap().as_str().to_owned()));
-    }
+    let debts = load::seed_payable(&data, "BENCH", n_payments + n_sim_payments);
     println!("seeded {} debts in {:.2} s", debts.len(), seeding.elapsed().as_secs_f64());
-    drop(db);
 
     // The verify run over HTTPS with keep-alive first (the TLS front end; verify changes nothing),
     // then everything over plain HTTP.

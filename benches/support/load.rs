@@ -119,3 +119,79 @@ impl Demo {
         let _ = self.child.wait();
     }
 }
+
+/// Seeds the demo in a new database at `data` and adds `n` open TARI debts of 12.34 euros with
+/// generated notices (IUDs `<prefix>-000000`...): their (notice number, IUV), for clients to pay.
+pub fn seed_payable(data: &std::path::Path, prefix: &str, n: usize) -> Vec<(String, String)> {
+    use mypay::testing::domain::debt_row::DebtFields;
+    use mypay::testing::services::debts::{Source, add_debt};
+    let (db, _) = mypay::testing::store::Db::open(&data.join("mypay.db")).unwrap();
+    let now = mypay::testing::clock::Now::at("2026-11-30T00:00:00Z".parse().unwrap());
+    mypay::testing::services::demo::seed(&db, now).unwrap();
+    (0..n)
+        .map(|i| {
+            let fields = DebtFields {
+                iud: format!("{prefix}-{i:06}"),
+                debtor_kind: "F".into(),
+                debtor_id: "RSSMRA85T10A562S".into(),
+                debtor_name: "Mario Rossi".into(),
+                amount: "12.34".into(),
+                due_date: "2099-12-31".into(),
+                debt_type: "TARI".into(),
+                causale: "bench".into(),
+                collection_data: "9/0101002IM/".into(),
+                generate_iuv: true,
+                ..DebtFields::default()
+            };
+            let d = add_debt(&db, "bench", "c_esempio", &fields, Source::Cli, now).unwrap();
+            (d.notice_number.unwrap().as_str().to_owned(), d.iuv.unwrap().as_str().to_owned())
+        })
+        .collect()
+}
+
+/// The header of a 1_4 debt flow, as the import benchmarks write it.
+pub const HEADER_1_4: &str = "IUD;codIuv;tipoIdentificativoUnivoco;codiceIdentificativoUnivoco;anagraficaPagatore;\
+indirizzoPagatore;civicoPagatore;capPagatore;localitaPagatore;provinciaPagatore;nazionePagatore;emailPagatore;\
+dataScadenzaPagamento;importoDovuto;commissioneCaricoPa;tipoDovuto;tipoVersamento;causaleVersamento;\
+datiSpecificiRiscossione;bilancio;flagGeneraIuv;flagMultiBeneficiario;codiceFiscaleEnteSecondario;\
+denominazioneEnteSecondario;ibanAccreditoEnteSecondario;indirizzoEnteSecondario;civicoEnteSecondario;\
+capEnteSecondario;localitaEnteSecondario;provinciaEnteSecondario;nazioneEnteSecondario;\
+datiSpecificiRiscossioneEnteSecondario;causaleVersamentoEnteSecondario;importoVersamentoEnteSecondario;azione";
+
+// The station's requests, as the Node sends them for the demo org (01234567897).
+
+pub const ORG: &str = "01234567897";
+pub const PAF: &str = "http://pagopa-api.pagopa.gov.it/pa/paForNode.xsd";
+pub const IDS: &str =
+    "<idPA>01234567897</idPA><idBrokerPA>99999000013</idBrokerPA><idStation>99999000013_01</idStation>";
+
+pub fn envelope(payload: &str) -> String {
+    format!(
+        "<soapenv:Envelope xmlns:soapenv=\"http://schemas.xmlsoap.org/soap/envelope/\" xmlns:paf=\"{PAF}\">\
+         <soapenv:Header/><soapenv:Body>{payload}</soapenv:Body></soapenv:Envelope>"
+    )
+}
+
+pub fn verify(notice: &str) -> String {
+    envelope(&format!(
+        "<paf:paVerifyPaymentNoticeReq>{IDS}<qrCode><fiscalCode>{ORG}</fiscalCode><noticeNumber>{notice}</noticeNumber></qrCode></paf:paVerifyPaymentNoticeReq>"
+    ))
+}
+
+pub fn get_payment(notice: &str) -> String {
+    envelope(&format!(
+        "<paf:paGetPaymentV2Request>{IDS}<qrCode><fiscalCode>{ORG}</fiscalCode><noticeNumber>{notice}</noticeNumber></qrCode></paf:paGetPaymentV2Request>"
+    ))
+}
+
+pub fn send_rt(notice: &str, iuv: &str, amount: &str, token: &str) -> String {
+    envelope(&format!(
+        "<paf:paSendRTV2Request>{IDS}<receipt><receiptId>{token}</receiptId><noticeNumber>{notice}</noticeNumber><fiscalCode>{ORG}</fiscalCode>\
+         <outcome>OK</outcome><creditorReferenceId>{iuv}</creditorReferenceId><paymentAmount>{amount}</paymentAmount><description>bench</description>\
+         <companyName>Comune di Esempio</companyName><debtor><uniqueIdentifier><entityUniqueIdentifierType>F</entityUniqueIdentifierType>\
+         <entityUniqueIdentifierValue>RSSMRA85T10A562S</entityUniqueIdentifierValue></uniqueIdentifier><fullName>Mario Rossi</fullName></debtor>\
+         <transferList><transfer><idTransfer>1</idTransfer><transferAmount>{amount}</transferAmount><fiscalCodePA>{ORG}</fiscalCodePA>\
+         <IBAN>IT60X0542811101000000123456</IBAN><remittanceInformation>bench</remittanceInformation><transferCategory>0101002IM</transferCategory></transfer></transferList>\
+         <idPSP>BCITITMM</idPSP><PSPCompanyName>Banca</PSPCompanyName><idChannel>BCITITMM_01</idChannel><channelDescription>app</channelDescription></receipt></paf:paSendRTV2Request>"
+    ))
+}

@@ -140,48 +140,16 @@ fn a_notice_is_paid_through_checkout_and_reported() {
 /// A stand-in for a Node whose FdR REST API is down (every GET answers 404) while its nodeForPa
 /// SOAP service works: POSTs are passed on to the simulator.
 fn rest_down_proxy(sim: String) -> String {
-    use std::io::{BufRead, BufReader, Read, Write};
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let addr = listener.local_addr().unwrap();
-    std::thread::spawn(move || {
-        for stream in listener.incoming() {
-            let Ok(mut stream) = stream else { continue };
-            let mut reader = BufReader::new(stream.try_clone().unwrap());
-            let mut request_line = String::new();
-            reader.read_line(&mut request_line).unwrap();
-            let (mut length, mut action) = (0usize, String::new());
-            loop {
-                let mut line = String::new();
-                reader.read_line(&mut line).unwrap();
-                if line.trim().is_empty() {
-                    break;
-                }
-                let lower = line.to_ascii_lowercase();
-                if let Some(v) = lower.strip_prefix("content-length:") {
-                    length = v.trim().parse().unwrap();
-                }
-                if lower.starts_with("soapaction:") {
-                    action = line["soapaction:".len()..].trim().to_owned();
-                }
-            }
-            let mut body = vec![0; length];
-            reader.read_exact(&mut body).unwrap();
-            let (status, answer) = if request_line.starts_with("POST ") {
-                let path = request_line.split(' ').nth(1).unwrap();
-                let agent: ureq::Agent = ureq::Agent::config_builder().http_status_as_error(false).build().into();
-                let mut res = agent.post(format!("{sim}{path}")).header("SOAPAction", &action).send(&body[..]).unwrap();
-                (res.status().as_u16(), res.body_mut().read_to_string().unwrap())
-            } else {
-                (404, "{}".to_owned())
-            };
-            let _ = write!(
-                stream,
-                "HTTP/1.1 {status} X\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{answer}",
-                answer.len()
-            );
+    crate::support::fake_http(move |req| {
+        if !req.request_line.starts_with("POST ") {
+            return (404, "{}".to_owned());
         }
-    });
-    format!("http://{addr}")
+        let path = req.request_line.split(' ').nth(1).unwrap();
+        let agent: ureq::Agent = ureq::Agent::config_builder().http_status_as_error(false).build().into();
+        let mut res =
+            agent.post(format!("{sim}{path}")).header("SOAPAction", &req.soap_action).send(&req.body[..]).unwrap();
+        (res.status().as_u16(), res.body_mut().read_to_string().unwrap())
+    })
 }
 
 #[test]

@@ -274,62 +274,29 @@ fn fdr_fixture(name: &str) -> String {
 /// A Node whose FdR REST API is down and whose nodeForPa lists and serves one flow: the
 /// FlussoRiversamento currently in `serving`, with the Node's own answers (GPD's mock).
 fn node_serving(serving: std::sync::Arc<std::sync::Mutex<String>>) -> String {
-    use std::io::{BufRead, BufReader, Read, Write};
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let addr = listener.local_addr().unwrap();
-    std::thread::spawn(move || {
-        for stream in listener.incoming() {
-            let Ok(mut stream) = stream else { continue };
-            let mut reader = BufReader::new(stream.try_clone().unwrap());
-            let mut request_line = String::new();
-            reader.read_line(&mut request_line).unwrap();
-            let (mut length, mut action) = (0usize, String::new());
-            loop {
-                let mut line = String::new();
-                reader.read_line(&mut line).unwrap();
-                if line.trim().is_empty() {
-                    break;
-                }
-                let lower = line.to_ascii_lowercase();
-                if let Some(v) = lower.strip_prefix("content-length:") {
-                    length = v.trim().parse().unwrap();
-                }
-                if lower.starts_with("soapaction:") {
-                    action = line["soapaction:".len()..].trim().trim_matches('"').to_owned();
-                }
-            }
-            let mut body = vec![0; length];
-            reader.read_exact(&mut body).unwrap();
-            let flow = serving.lock().unwrap().clone();
-            let doc = mypay::testing::soap::parse_document(flow.as_bytes()).unwrap();
-            let iuf = doc.child_text("identificativoFlusso").unwrap().to_owned();
-            let date = doc.child_text("dataOraFlusso").unwrap().to_owned();
-            let (status, answer) = match action.as_str() {
-                "nodoChiediElencoFlussiRendicontazione" => (
+    crate::support::fake_http(move |req| {
+        let flow = serving.lock().unwrap().clone();
+        let doc = mypay::testing::soap::parse_document(flow.as_bytes()).unwrap();
+        let iuf = doc.child_text("identificativoFlusso").unwrap().to_owned();
+        let date = doc.child_text("dataOraFlusso").unwrap().to_owned();
+        match req.soap_action.as_str() {
+            "nodoChiediElencoFlussiRendicontazione" => (
+                200,
+                fdr_fixture("gpdmock_nodoChiediElencoFlussiRendicontazioneRisposta.xml")
+                    .replace("@@IUF@@", &iuf)
+                    .replace("@@DATAORA@@", &date),
+            ),
+            "nodoChiediFlussoRendicontazione" => {
+                use base64::Engine as _;
+                let encoded = base64::engine::general_purpose::STANDARD.encode(flow.as_bytes());
+                (
                     200,
-                    fdr_fixture("gpdmock_nodoChiediElencoFlussiRendicontazioneRisposta.xml")
-                        .replace("@@IUF@@", &iuf)
-                        .replace("@@DATAORA@@", &date),
-                ),
-                "nodoChiediFlussoRendicontazione" => {
-                    use base64::Engine as _;
-                    let encoded = base64::engine::general_purpose::STANDARD.encode(flow.as_bytes());
-                    (
-                        200,
-                        fdr_fixture("gpdmock_nodoChiediFlussoRendicontazioneRisposta.xml")
-                            .replace("@@XML_B64@@", &encoded),
-                    )
-                }
-                _ => (404, "{}".to_owned()),
-            };
-            let _ = write!(
-                stream,
-                "HTTP/1.1 {status} X\r\nContent-Type: text/xml\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{answer}",
-                answer.len()
-            );
+                    fdr_fixture("gpdmock_nodoChiediFlussoRendicontazioneRisposta.xml").replace("@@XML_B64@@", &encoded),
+                )
+            }
+            _ => (404, "{}".to_owned()),
         }
-    });
-    format!("http://{addr}")
+    })
 }
 
 /// (dataOraFlusso, total, superseded) of every stored version of the flow, in arrival order.

@@ -266,3 +266,52 @@ pub fn memory_kib(pid: u32) -> (u64, u64) {
     };
     (field("VmRSS:"), field("VmHWM:"))
 }
+
+/// One request a [`fake_http`] server received: its request line, SOAPAction (empty when none)
+/// and body.
+pub struct FakeRequest {
+    pub request_line: String,
+    pub soap_action: String,
+    pub body: Vec<u8>,
+}
+
+/// A throwaway HTTP/1.1 server on loopback (one request per connection) that answers each request
+/// with `answer`'s status and body: a stand-in for the pagoPA Node in client tests. Returns its
+/// base URL.
+pub fn fake_http(answer: impl Fn(&FakeRequest) -> (u16, String) + Send + 'static) -> String {
+    use std::io::{BufRead, BufReader, Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { continue };
+            let mut reader = BufReader::new(stream.try_clone().unwrap());
+            let mut request_line = String::new();
+            reader.read_line(&mut request_line).unwrap();
+            let (mut length, mut soap_action) = (0usize, String::new());
+            loop {
+                let mut line = String::new();
+                reader.read_line(&mut line).unwrap();
+                if line.trim().is_empty() {
+                    break;
+                }
+                let lower = line.to_ascii_lowercase();
+                if let Some(v) = lower.strip_prefix("content-length:") {
+                    length = v.trim().parse().unwrap();
+                }
+                if lower.starts_with("soapaction:") {
+                    soap_action = line["soapaction:".len()..].trim().trim_matches('"').to_owned();
+                }
+            }
+            let mut body = vec![0; length];
+            reader.read_exact(&mut body).unwrap();
+            let (status, text) = answer(&FakeRequest { request_line, soap_action, body });
+            let _ = write!(
+                stream,
+                "HTTP/1.1 {status} X\r\nContent-Type: text/xml\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{text}",
+                text.len()
+            );
+        }
+    });
+    format!("http://{addr}")
+}
