@@ -20,7 +20,7 @@ use crate::domain::debt_row::{DebtTypeRules, RowError};
 use crate::flows::csv_row::MAX_LINE_BYTES;
 use crate::flows::import::{FileError, Stop};
 use crate::flows::import_layout::Version;
-use crate::flows::import_rows::{self, Batch, KnownType, Prepared, Rules, Upload};
+use crate::flows::import_rows::{self, BATCH, BATCH_BYTES, Batch, KnownType, Prepared, Rules, Upload};
 use crate::store::debt_types::DebtTypeRecord;
 
 /// The CSV seeds with the layout each is written in.
@@ -84,6 +84,7 @@ struct Outcome {
     rows: Vec<Prepared>,
     failure: Option<FileError>,
     ended: bool,
+    batches: usize,
     /// Bytes inflated, as the progress counter saw them.
     inflated: u64,
 }
@@ -96,7 +97,7 @@ fn read(path: &Path, version: Version, limit: u64) -> Outcome {
     send_rules.send(rules(version)).unwrap();
     let counter = Arc::new(AtomicU64::new(0));
     let upload = Upload { path: path.to_owned(), base: BASE.to_owned(), version, limit };
-    let mut outcome = Outcome { header: None, rows: Vec::new(), failure: None, ended: false, inflated: 0 };
+    let mut outcome = Outcome { header: None, rows: Vec::new(), failure: None, ended: false, batches: 0, inflated: 0 };
     std::thread::scope(|scope| {
         let reader_counter = Arc::clone(&counter);
         let reader = scope.spawn(move || import_rows::read(upload, to_us, rules_rx, reader_counter, 0));
@@ -109,6 +110,11 @@ fn read(path: &Path, version: Version, limit: u64) -> Outcome {
                 }
                 Batch::Rows(rows) => {
                     assert!(outcome.header.is_some(), "rows come after the header");
+                    // What may wait in the channel: a batch's rows and the bytes of their lines.
+                    assert!(!rows.is_empty() && rows.len() <= BATCH, "{} rows in a batch", rows.len());
+                    let bytes: usize = rows.iter().map(|r| r.line.len()).sum();
+                    assert!(bytes < BATCH_BYTES + MAX_LINE_BYTES, "{bytes} bytes of lines in a batch");
+                    outcome.batches += 1;
                     outcome.rows.extend(rows);
                 }
                 Batch::Failed(Stop::File(err)) => outcome.failure = Some(err),
@@ -380,5 +386,36 @@ proptest! {
         let outcome = read(&path, Version::V1_4, limit);
         check_bounds(&outcome, limit)?;
         prop_assert!(outcome.failure.is_some(), "a bomb is refused");
+    }
+}
+
+/// Found measuring the hostile imports: a batch was 512 rows whatever their length, so 512 rows
+/// of 64 KiB made 32 MiB, and the batches queued for the transaction thread up to 300 MiB. Long
+/// rows now go in batches of about 1 MiB of lines; short ones still 512 at a time.
+#[test]
+fn long_rows_go_in_small_batches() {
+    let header = SEEDS[4].0.split(|b| *b == b'\n').next().unwrap();
+    let row = |causale_len: usize| {
+        let causale = "x".repeat(causale_len);
+        format!(
+            "TARI-1;;F;RSSMRA85T10A562S;Mario Rossi;;;;;;;;2099-12-31;1.00;;TARI;;{causale};9/0101002IM/;;true;false;;;;;;;;;;;;;I\n"
+        )
+    };
+    // 1,000 rows of 30 KiB are 29 MiB: about 29 batches of 1 MiB (2 of 512 rows before).
+    for (causale_len, rows, batches) in [(30 * 1024, 1_000, 29), (10, 2 * BATCH, 2)] {
+        let mut csv = header.to_vec();
+        csv.push(b'\n');
+        csv.extend(row(causale_len).repeat(rows).into_bytes());
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(format!("{BASE}.zip"));
+        let entry = Entry { name: format!("{BASE}.csv"), deflated: true, data: csv };
+        std::fs::write(&path, zip_of(&[entry])).unwrap();
+        let outcome = read(&path, Version::V1_4, 1 << 30);
+        assert!(outcome.ended && outcome.rows.len() == rows, "{:?}", outcome.failure);
+        assert!(
+            outcome.batches.abs_diff(batches) <= 1,
+            "{} batches of rows with a causale of {causale_len}",
+            outcome.batches
+        );
     }
 }
