@@ -90,8 +90,9 @@ struct Outcome {
 }
 
 /// Reads the upload at `path` as an import does: the reader on a thread of its own, this thread
-/// taking its batches. A panic on the reader's thread fails the case.
-fn read(path: &Path, version: Version, limit: u64) -> Outcome {
+/// taking its batches, the first `skip` rows noted as applied by an earlier run. A panic on the
+/// reader's thread fails the case.
+fn read_skipping(path: &Path, version: Version, limit: u64, skip: u64) -> Outcome {
     let (to_us, batches) = mpsc::sync_channel::<Batch>(4);
     let (send_rules, rules_rx) = mpsc::sync_channel(1);
     send_rules.send(rules(version)).unwrap();
@@ -100,7 +101,7 @@ fn read(path: &Path, version: Version, limit: u64) -> Outcome {
     let mut outcome = Outcome { header: None, rows: Vec::new(), failure: None, ended: false, batches: 0, inflated: 0 };
     std::thread::scope(|scope| {
         let reader_counter = Arc::clone(&counter);
-        let reader = scope.spawn(move || import_rows::read(upload, to_us, rules_rx, reader_counter, 0));
+        let reader = scope.spawn(move || import_rows::read(upload, to_us, rules_rx, reader_counter, skip));
         for batch in batches.iter() {
             assert!(!outcome.ended && outcome.failure.is_none(), "nothing comes after End or Failed");
             match batch {
@@ -128,6 +129,23 @@ fn read(path: &Path, version: Version, limit: u64) -> Outcome {
     });
     outcome.inflated = counter.load(Ordering::Relaxed);
     assert!(outcome.ended != outcome.failure.is_some(), "a read ends with End or Failed");
+    outcome
+}
+
+/// Reads the upload at `path` whole, after the import's read-only pass over it
+/// (`import_rows::check_file`), which must foresee the outcome: the same file error, or as many
+/// rows as the read sends.
+fn read(path: &Path, version: Version, limit: u64) -> Outcome {
+    let upload = Upload { path: path.to_owned(), base: BASE.to_owned(), version, limit };
+    let checked = import_rows::check_file(&upload);
+    let outcome = read_skipping(path, version, limit, 0);
+    match checked {
+        Ok(facts) => {
+            assert!(outcome.ended && outcome.rows.len() as u64 == facts.rows, "{facts:?}: {:?}", outcome.failure)
+        }
+        Err(Stop::File(err)) => assert_eq!(outcome.failure.as_ref(), Some(&err)),
+        Err(Stop::Run(err)) => panic!("the stored upload is there: {err}"),
+    }
     outcome
 }
 
@@ -324,12 +342,20 @@ proptest! {
     /// Edited CSVs in valid archives, beside other entries: every line read, refused or checked
     /// within bounds.
     #[test]
-    fn edited_flows_are_read_within_bounds((entries, version) in upload(), limit in limit()) {
+    fn edited_flows_are_read_within_bounds((entries, version) in upload(), limit in limit(), skip in any::<usize>()) {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join(format!("{BASE}.zip"));
         std::fs::write(&path, zip_of(&entries)).unwrap();
         let outcome = read(&path, version, limit);
         check_bounds(&outcome, limit)?;
+        // A run that resumes after `skip` applied rows sends the rest, as they are.
+        if outcome.ended {
+            let skip = skip % (outcome.rows.len() + 1);
+            let resumed = read_skipping(&path, version, limit, skip as u64);
+            prop_assert!(resumed.ended);
+            let lines = |rows: &[Prepared]| rows.iter().map(|r| r.line.clone()).collect::<Vec<_>>();
+            prop_assert_eq!(lines(&resumed.rows), lines(&outcome.rows[skip..]));
+        }
     }
 
     /// Valid archives whose headers lie, whose directory is cut, or edited byte-wise with the

@@ -11,7 +11,7 @@
 //!
 //! Runs are reproducible: a fixed seed, no failure files. `PROPTEST_CASES=<n>` runs every
 //! property with n cases and `PROPTEST_RNG_SEED=<u64>` explores other inputs (SECURITY.md). The
-//! case counts cost about 10 s of CPU in a debug build, so that the module stays well within a
+//! case counts cost about 15 s of CPU in a debug build, so that the module stays well within a
 //! minute of CI.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
 
