@@ -9,6 +9,8 @@ pub(crate) mod clock;
 pub(crate) mod config;
 pub(crate) mod domain;
 pub(crate) mod flows;
+#[cfg(test)]
+mod fuzz;
 pub(crate) mod jobs;
 pub(crate) mod net;
 pub(crate) mod nodesim;

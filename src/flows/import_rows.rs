@@ -3,7 +3,8 @@
 //! needs no database, then hands the prepared rows, in file order and in batches, to the thread
 //! that holds the import's transaction (`flows::import`), which finishes each row against the
 //! store. So the checks of one batch run while the previous batch is being written: an import
-//! keeps both cores busy.
+//! keeps both cores busy. A batch has at most [`BATCH`] rows and about [`BATCH_BYTES`] of lines,
+//! so what waits for the transaction thread stays small however long the rows are.
 //!
 //! What is left to the transaction thread, because only the store knows it: whether an IUD the
 //! filter of `seen_iuds` says was seen earlier in the file really was (the earlier row may still be in flight), the
@@ -31,7 +32,11 @@ use crate::domain::debt_row::{self, DebtFields, DebtTypeRules, RowContext, RowEr
 use crate::store::debt_types::DebtTypeRecord;
 
 /// Rows per batch handed to the transaction thread.
-const BATCH: usize = 512;
+pub(crate) const BATCH: usize = 512;
+/// Bytes of lines per batch, the row that crosses it included: 512 rows of 64 KiB each made a batch
+/// of 32 MiB, and with the batches queued for the transaction thread, a file of long rows could keep
+/// 300 MiB of lines (and their copies) in flight.
+pub(crate) const BATCH_BYTES: usize = 1024 * 1024;
 
 /// Where the reader finds the CSV: the stored upload and the name the CSV must have inside it.
 pub(crate) struct Upload {
@@ -266,6 +271,7 @@ fn read_all(
         };
         let mut preparer = Preparer { layout, rules, seen: SeenIuds::for_csv_of(declared) };
         let mut batch = Vec::with_capacity(BATCH);
+        let mut batch_bytes = 0;
         let mut skipped = 0u64;
         loop {
             let line_no = lines.line_no + 1;
@@ -280,11 +286,13 @@ fn read_all(
                 preparer.note_applied(line);
                 continue;
             }
+            batch_bytes += line.len();
             batch.push(preparer.prepare(line));
-            if batch.len() == BATCH
-                && out.send(Batch::Rows(std::mem::replace(&mut batch, Vec::with_capacity(BATCH)))).is_err()
-            {
-                return Ok(());
+            if batch.len() == BATCH || batch_bytes >= BATCH_BYTES {
+                batch_bytes = 0;
+                if out.send(Batch::Rows(std::mem::replace(&mut batch, Vec::with_capacity(BATCH)))).is_err() {
+                    return Ok(());
+                }
             }
         }
         if !batch.is_empty() && out.send(Batch::Rows(batch)).is_err() {

@@ -410,7 +410,7 @@ fn a_v2_cart_paid_calls_verify_get_payment_v2_and_send_rt_v2() {
         .iter()
         .map(|c| {
             let p = payload_of(c);
-            (p.name, p.ns)
+            (p.name, p.ns.as_deref().map(str::to_owned))
         })
         .collect();
     assert_eq!(names[0], ("paVerifyPaymentNoticeReq".to_owned(), Some(PA_NS.to_owned())));
