@@ -23,18 +23,29 @@ use crate::flows::import_layout::Version;
 use crate::flows::import_rows::{self, BATCH, BATCH_BYTES, Batch, KnownType, Prepared, Rules, Upload};
 use crate::store::debt_types::DebtTypeRecord;
 
-/// The CSV seeds with the layout each is written in.
-const SEEDS: &[(&[u8], Version)] = &[
-    (include_bytes!("../../tests/fixtures/import/c_f205-FLUSSO10-1_0.csv"), Version::V1_0),
-    (include_bytes!("../../tests/fixtures/import/c_f205-FLUSSO11-1_1.csv"), Version::V1_1),
-    (include_bytes!("../../tests/fixtures/import/c_f205-FLUSSO12-1_2.csv"), Version::V1_2),
-    (include_bytes!("../../tests/fixtures/import/c_f205-FLUSSO13-1_3.csv"), Version::V1_3),
-    (include_bytes!("../../tests/fixtures/import/c_f205-FLUSSO14-1_4.csv"), Version::V1_4),
-    (include_bytes!("../../tests/fixtures/import/c_f205-FLUSSOOP-1_1.csv"), Version::V1_1),
-    (super::fixture!("chiricog_tracciato_1_4.csv"), Version::V1_4),
-    (super::fixture!("p4pa_flusso_A_1_3.csv"), Version::V1_3),
-    (super::fixture!("p4pa_flusso_B_multibeneficiario_1_4.csv"), Version::V1_4),
-];
+/// The CSV seeds with the layout each is written in: the project's fixtures first (the fifth is
+/// the 1_4 one), then third-party files when the shared folder is there.
+fn seeds() -> &'static [(&'static [u8], Version)] {
+    static SEEDS: std::sync::OnceLock<Vec<(&'static [u8], Version)>> = std::sync::OnceLock::new();
+    SEEDS.get_or_init(|| {
+        let mut seeds: Vec<(&'static [u8], Version)> = vec![
+            (include_bytes!("../../tests/fixtures/import/c_f205-FLUSSO10-1_0.csv"), Version::V1_0),
+            (include_bytes!("../../tests/fixtures/import/c_f205-FLUSSO11-1_1.csv"), Version::V1_1),
+            (include_bytes!("../../tests/fixtures/import/c_f205-FLUSSO12-1_2.csv"), Version::V1_2),
+            (include_bytes!("../../tests/fixtures/import/c_f205-FLUSSO13-1_3.csv"), Version::V1_3),
+            (include_bytes!("../../tests/fixtures/import/c_f205-FLUSSO14-1_4.csv"), Version::V1_4),
+            (include_bytes!("../../tests/fixtures/import/c_f205-FLUSSOOP-1_1.csv"), Version::V1_1),
+        ];
+        for (name, version) in [
+            ("chiricog_tracciato_1_4.csv", Version::V1_4),
+            ("p4pa_flusso_A_1_3.csv", Version::V1_3),
+            ("p4pa_flusso_B_multibeneficiario_1_4.csv", Version::V1_4),
+        ] {
+            seeds.extend(super::real_world(&[name]).into_iter().map(|doc| (doc, version)));
+        }
+        seeds
+    })
+}
 
 /// Every upload is `<BASE>.zip` holding `<BASE>.csv`.
 const BASE: &str = "c_f205-FUZZ-1_4";
@@ -233,7 +244,7 @@ fn entry_name() -> impl Strategy<Value = String> {
 fn upload() -> impl Strategy<Value = (Vec<Entry>, Version)> {
     // Mostly valid UTF-8 (a byte that is not refuses the whole file at its line, and the rows
     // after it would go unchecked).
-    let csv = (proptest::sample::select(SEEDS), edits(super::csv::TOKENS, 6), 0..4).prop_map(
+    let csv = (proptest::sample::select(seeds()), edits(super::csv::TOKENS, 6), 0..4).prop_map(
         |((doc, version), edits, raw)| {
             let bytes = apply(doc, &edits, MAX_EDITED);
             let bytes = if raw == 0 { bytes } else { String::from_utf8_lossy(&bytes).into_owned().into_bytes() };
@@ -396,7 +407,7 @@ proptest! {
         // At most 256 KiB: short lines that pass it are that many rows to check.
         limit in 1024u64..256 * 1024,
     ) {
-        let header = SEEDS[4].0.split(|b| *b == b'\n').next().unwrap();
+        let header = seeds()[4].0.split(|b| *b == b'\n').next().unwrap();
         let mut csv = header.to_vec();
         csv.push(b'\n');
         let unit: &[u8] = if endless { b";;;;;;;;" } else { b"x;y\n" };
@@ -420,7 +431,7 @@ proptest! {
 /// rows now go in batches of about 1 MiB of lines; short ones still 512 at a time.
 #[test]
 fn long_rows_go_in_small_batches() {
-    let header = SEEDS[4].0.split(|b| *b == b'\n').next().unwrap();
+    let header = seeds()[4].0.split(|b| *b == b'\n').next().unwrap();
     let row = |causale_len: usize| {
         let causale = "x".repeat(causale_len);
         format!(

@@ -6,7 +6,8 @@
 //! Each property says: no panic on any input, and no allocation out of proportion, checked by
 //! what can be seen without `unsafe` (a counting allocator would need it): the output is bounded
 //! by the input's size and by the parser's caps, and an input over a cap is refused with its typed
-//! error. Inputs are structure-aware: real documents (`tests/fixtures/fuzz/`, `tests/fixtures/`)
+//! error. Inputs are structure-aware: real documents (`../shared/fixtures/real-world/`, read at
+//! run time, and `tests/fixtures/`)
 //! edited byte-wise with each format's own tokens, and generated shapes sized around each cap.
 //!
 //! Runs are reproducible: a fixed seed, no failure files. `PROPTEST_CASES=<n>` runs every
@@ -150,14 +151,21 @@ pub(crate) fn apply(doc: &[u8], edits: &[Edit], max_len: usize) -> Vec<u8> {
     out
 }
 
-/// A seed document of `tests/fixtures/fuzz/` (copied from real third-party artefacts, see the
-/// folder's SOURCE.txt).
-macro_rules! fixture {
-    ($name:literal) => {
-        include_bytes!(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/fuzz/", $name)).as_slice()
-    };
+/// Real third-party documents (pagoPA's examples and test suites, regional clients) named
+/// `names`, read at run time from `../shared/fixtures/real-world/` beside the project: they are
+/// test inputs, never copied into it. The ones found; none when the folder is not there (each seed
+/// list also holds documents of the project's own).
+pub(crate) fn real_world(names: &[&str]) -> Vec<&'static [u8]> {
+    let root = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/fixtures/real-world");
+    names
+        .iter()
+        .filter_map(|name| {
+            ["node", "sil", "fdr", "flows"].iter().find_map(|dir| std::fs::read(root.join(dir).join(name)).ok())
+        })
+        // Read once per test process, for its whole life.
+        .map(|bytes| &*Box::leak(bytes.into_boxed_slice()))
+        .collect()
 }
-pub(crate) use fixture;
 
 /// One of `seeds`, picked by the strategy.
 pub(crate) fn seed(seeds: &'static [&'static [u8]]) -> impl Strategy<Value = &'static [u8]> {
