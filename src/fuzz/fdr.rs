@@ -9,7 +9,7 @@ use proptest::prelude::*;
 use super::{MAX_EDITED, MESSAGE_SLACK, apply, config, edits, real_world, seed};
 use crate::domain::Cents;
 use crate::pagopa::fdr::{FLUSSO_NS, parse_flusso};
-use crate::soap::MAX_ELEMENTS;
+use crate::soap::Limits;
 
 /// Real flows: pagoPA's documentation, MyPay4's feature tests, GPD's Node mock (one with a
 /// broken declaration, one with amounts the XSD refuses); and a generated one, so the list is
@@ -80,7 +80,7 @@ proptest! {
         let input = apply(doc, &edits, MAX_EDITED);
         match parse_flusso(&input) {
             Ok(flow) => {
-                prop_assert!(flow.payments.len() <= MAX_ELEMENTS);
+                prop_assert!(flow.payments.len() <= Limits::REPORTING_FLOW.elements);
                 prop_assert!(flow.declared_total.get() >= 0 && flow.declared_total <= Cents::MAX_AMOUNT);
                 for p in &flow.payments {
                     prop_assert!(p.amount_cents.get() >= 0 && p.amount_cents <= Cents::MAX_AMOUNT);

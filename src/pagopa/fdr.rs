@@ -299,7 +299,8 @@ fn soap_call(client: &NodeClient, operation: &str, body: &str) -> Result<Element
     if status != 200 {
         return Err(FdrError::Status { url, status });
     }
-    let payload = soap::parse_envelope(text.as_bytes())
+    // A flow's answer carries tens of thousands of payments: the budgets of a reporting flow.
+    let payload = soap::parse_envelope_with(text.as_bytes(), soap::Limits::REPORTING_FLOW)
         .map_err(|err| FdrError::Answer { url: url.clone(), reason: err.to_string() })?;
     if let Some(fault) = payload.child("fault") {
         return Err(FdrError::Node {
@@ -373,7 +374,7 @@ fn fetch_soap(
 
 /// Parses a FlussoRiversamento document (FlussoRiversamento_1_0_4.xsd).
 pub fn parse_flusso(xml: &[u8]) -> Result<FlowInput, String> {
-    let root = soap::parse_document(xml).map_err(|err| err.to_string())?;
+    let root = soap::parse_document_with(xml, soap::Limits::REPORTING_FLOW).map_err(|err| err.to_string())?;
     if root.name != "FlussoRiversamento" || root.ns.as_deref() != Some(FLUSSO_NS) {
         return Err(format!(
             "root element is {{{}}}{}, not FlussoRiversamento",
@@ -454,6 +455,25 @@ mod tests {
         assert_eq!(flow.payments[1].amount_cents, Cents::new(2000));
         assert_eq!(flow.payments[1].outcome_code, "4");
         assert_eq!(psp_of_iuf(&flow.iuf).as_deref(), Some("BCITITMM"));
+    }
+
+    /// A large PSP's flow holds far more payments than a request from a stranger may hold
+    /// elements: it gets the budgets of a reporting flow.
+    #[test]
+    fn a_flow_of_thirty_thousand_payments_is_read() {
+        let row = "<datiSingoliPagamenti><identificativoUnivocoVersamento>01000000000000144</identificativoUnivocoVersamento>\
+            <identificativoUnivocoRiscossione>abc</identificativoUnivocoRiscossione><singoloImportoPagato>1.00</singoloImportoPagato>\
+            <codiceEsitoSingoloPagamento>0</codiceEsitoSingoloPagamento><dataEsitoSingoloPagamento>2026-11-30</dataEsitoSingoloPagamento>\
+            </datiSingoliPagamenti>";
+        let start = FLUSSO.find("  <datiSingoliPagamenti>").unwrap();
+        let mut big = FLUSSO[..start]
+            .replace("<numeroTotalePagamenti>2<", "<numeroTotalePagamenti>30000<")
+            .replace("<importoTotalePagamenti>30.50<", "<importoTotalePagamenti>30000.00<");
+        big.push_str(&row.repeat(30_000));
+        big.push_str("</FlussoRiversamento>");
+        let flow = parse_flusso(big.as_bytes()).unwrap();
+        assert_eq!(flow.payments.len(), 30_000);
+        assert!(crate::soap::parse_document(big.as_bytes()).is_err(), "a request may not be this large");
     }
 
     #[test]

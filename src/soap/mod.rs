@@ -37,6 +37,27 @@ pub const MAX_ATTRIBUTE_BYTES: usize = 4 * 1024;
 /// Longest text of one element, in bytes: a SIL `dovuti` is a base64 document, well under this.
 pub const MAX_TEXT_BYTES: usize = 16 * 1024 * 1024;
 
+/// The budgets of one document. Requests from strangers get [`Limits::REQUESTS`]; a reporting
+/// flow, fetched by mypay itself from pagoPA over an authenticated connection, may hold tens of
+/// thousands of payments and gets [`Limits::REPORTING_FLOW`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// Most elements.
+    pub elements: usize,
+    /// Most attributes in all.
+    pub attributes: usize,
+    /// Longest text of one element, in bytes.
+    pub text_bytes: usize,
+}
+
+impl Limits {
+    pub const REQUESTS: Limits =
+        Limits { elements: MAX_ELEMENTS, attributes: MAX_ATTRIBUTES_IN_DOCUMENT, text_bytes: MAX_TEXT_BYTES };
+    /// About 70,000 payments (seven elements each) in a flow, whose nodeForPa answer carries it
+    /// base64-encoded in one text of at most 64 MiB, the size mypay reads of that answer.
+    pub const REPORTING_FLOW: Limits = Limits { elements: 500_000, attributes: 500_000, text_bytes: 64 * 1024 * 1024 };
+}
+
 /// Why an envelope was refused. Adapters map these to their contract's syntax fault.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum SoapError {
@@ -48,11 +69,11 @@ pub enum SoapError {
     Entity(String),
     #[error("XML nested deeper than {MAX_DEPTH} levels")]
     TooDeep,
-    #[error("XML with more than {MAX_ELEMENTS} elements")]
+    #[error("XML with more elements than accepted")]
     TooManyElements,
     #[error("an XML element with more than {MAX_ATTRIBUTES} attributes")]
     TooManyAttributes,
-    #[error("XML with more than {MAX_ATTRIBUTES_IN_DOCUMENT} attributes")]
+    #[error("XML with more attributes than accepted")]
     TooManyAttributesInDocument,
     #[error("XML {0} too large")]
     TooLarge(&'static str),
@@ -110,6 +131,11 @@ impl Element {
 /// attributes cost seconds). Here an element may carry at most [`MAX_ATTRIBUTES`], counted before
 /// any is looked at, and a prefix is found in a map.
 pub fn parse_document(bytes: &[u8]) -> Result<Element, SoapError> {
+    parse_document_with(bytes, Limits::REQUESTS)
+}
+
+/// [`parse_document`] within other budgets.
+pub fn parse_document_with(bytes: &[u8], limits: Limits) -> Result<Element, SoapError> {
     let text = std::str::from_utf8(bytes).map_err(|_| SoapError::Malformed("not UTF-8".to_owned()))?;
     let mut reader = Reader::from_str(text);
     reader.config_mut().expand_empty_elements = true;
@@ -127,7 +153,7 @@ pub fn parse_document(bytes: &[u8]) -> Result<Element, SoapError> {
                     return Err(SoapError::Malformed("content after the root element".to_owned()));
                 }
                 n_elements += 1;
-                if n_elements > MAX_ELEMENTS {
+                if n_elements > limits.elements {
                     return Err(SoapError::TooManyElements);
                 }
                 if stack.len() >= MAX_DEPTH {
@@ -140,7 +166,7 @@ pub fn parse_document(bytes: &[u8]) -> Result<Element, SoapError> {
                         return Err(SoapError::TooManyAttributes);
                     }
                     n_attributes += 1;
-                    if n_attributes > MAX_ATTRIBUTES_IN_DOCUMENT {
+                    if n_attributes > limits.attributes {
                         return Err(SoapError::TooManyAttributesInDocument);
                     }
                     let attr = attr.map_err(|err| SoapError::Malformed(err.to_string()))?;
@@ -194,7 +220,7 @@ pub fn parse_document(bytes: &[u8]) -> Result<Element, SoapError> {
             Event::Text(text) => {
                 let decoded = text.decode().map_err(|err| SoapError::Malformed(err.to_string()))?;
                 match stack.last_mut() {
-                    Some(el) => push_text(el, &decoded)?,
+                    Some(el) => push_text(el, &decoded, limits.text_bytes)?,
                     None if decoded.trim().is_empty() => {}
                     None => return Err(SoapError::Malformed("text outside the root element".to_owned())),
                 }
@@ -202,7 +228,7 @@ pub fn parse_document(bytes: &[u8]) -> Result<Element, SoapError> {
             Event::CData(data) => {
                 let decoded = data.decode().map_err(|err| SoapError::Malformed(err.to_string()))?;
                 if let Some(el) = stack.last_mut() {
-                    push_text(el, &decoded)?;
+                    push_text(el, &decoded, limits.text_bytes)?;
                 }
             }
             Event::GeneralRef(reference) => {
@@ -222,7 +248,7 @@ pub fn parse_document(bytes: &[u8]) -> Result<Element, SoapError> {
                     Err(err) => return Err(SoapError::Malformed(err.to_string())),
                 };
                 if let Some(el) = stack.last_mut() {
-                    push_text(el, &resolved)?;
+                    push_text(el, &resolved, limits.text_bytes)?;
                 }
             }
             Event::DocType(_) => return Err(SoapError::Dtd),
@@ -237,8 +263,8 @@ pub fn parse_document(bytes: &[u8]) -> Result<Element, SoapError> {
     root.ok_or_else(|| SoapError::Malformed("no root element".to_owned()))
 }
 
-fn push_text(el: &mut Element, text: &str) -> Result<(), SoapError> {
-    if el.text.len().saturating_add(text.len()) > MAX_TEXT_BYTES {
+fn push_text(el: &mut Element, text: &str, max: usize) -> Result<(), SoapError> {
+    if el.text.len().saturating_add(text.len()) > max {
         return Err(SoapError::TooLarge("element text"));
     }
     el.text.push_str(text);
@@ -299,7 +325,15 @@ pub fn parse_envelope(bytes: &[u8]) -> Result<Element, SoapError> {
 
 /// Parses a SOAP 1.1 envelope: its Header (when present) and the one payload element of its Body.
 pub fn parse_envelope_with_header(bytes: &[u8]) -> Result<(Option<Element>, Element), SoapError> {
-    let root = parse_document(bytes)?;
+    envelope_of(parse_document(bytes)?)
+}
+
+/// [`parse_envelope`] within other budgets (the nodeForPa answer that carries a reporting flow).
+pub fn parse_envelope_with(bytes: &[u8], limits: Limits) -> Result<Element, SoapError> {
+    envelope_of(parse_document_with(bytes, limits)?).map(|(_, payload)| payload)
+}
+
+fn envelope_of(root: Element) -> Result<(Option<Element>, Element), SoapError> {
     if root.name != "Envelope" || root.ns.as_deref() != Some(ENVELOPE_NS) {
         return Err(SoapError::NotEnvelope(format!(
             "root element is {{{}}}{}",
