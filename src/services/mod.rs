@@ -97,7 +97,9 @@ impl ServiceError {
     pub fn is_user_error(&self) -> bool {
         !matches!(
             self,
-            ServiceError::Store(StoreError::Sqlite(_)) | ServiceError::ExportFile(_) | ServiceError::Internal(_)
+            ServiceError::Store(StoreError::Sqlite(_) | StoreError::ReadOnly)
+                | ServiceError::ExportFile(_)
+                | ServiceError::Internal(_)
         )
     }
 }

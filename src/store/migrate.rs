@@ -5,7 +5,9 @@
 //! version number, so a crash leaves the database at some whole version. A database newer than this
 //! binary is refused rather than guessed at. Applied migrations are never edited. Every open has
 //! the key file's keys (`keys`) before it upgrades: a new database records the key's id, and the
-//! step to [`SEALED_SINCE`] seals what an older one kept in clear.
+//! step to [`SEALED_SINCE`] seals what an older one kept in clear. Each step takes the write lock
+//! when it begins (`BEGIN IMMEDIATE`), so a busy database refuses it before any work and a patient
+//! caller can try again; checking the version only reads.
 
 use rusqlite::TransactionBehavior;
 
@@ -52,9 +54,14 @@ pub(super) fn migrate(conn: &Conn, path: &str) -> Result<u32, StoreError> {
     migrate_until(conn, path, SCHEMA_VERSION)
 }
 
+/// The schema version of the database (`PRAGMA user_version`; 0 for a new file).
+pub(super) fn user_version(conn: &Conn) -> Result<i64, StoreError> {
+    Ok(conn.sqlite().query_row("PRAGMA user_version", [], |row| row.get(0))?)
+}
+
 /// Brings a database of version 1 or more to `target` (tests build older versions with it).
 pub(super) fn migrate_until(conn: &Conn, path: &str, target: i64) -> Result<u32, StoreError> {
-    let found: i64 = conn.sqlite().query_row("PRAGMA user_version", [], |row| row.get(0))?;
+    let found = user_version(conn)?;
     if found > SCHEMA_VERSION {
         return Err(StoreError::TooNew { path: path.to_owned(), found, supported: SCHEMA_VERSION });
     }
@@ -67,7 +74,12 @@ pub(super) fn migrate_until(conn: &Conn, path: &str, target: i64) -> Result<u32,
         if has_tables > 0 {
             return Err(StoreError::UnknownVersion { path: path.to_owned(), found });
         }
-        let tx = conn.begin(TransactionBehavior::Deferred)?;
+        let tx = conn.begin(TransactionBehavior::Immediate)?;
+        // Another process may have made it meanwhile.
+        if user_version(conn)? != 0 {
+            tx.finish()?;
+            return migrate_until(conn, path, target);
+        }
         tx.execute_batch(SCHEMA)?;
         super::keys::record_id(conn, &crate::clock::Now::read().iso())?;
         tx.pragma_update(None, "user_version", SCHEMA_VERSION)?;
@@ -81,7 +93,12 @@ pub(super) fn migrate_until(conn: &Conn, path: &str, target: i64) -> Result<u32,
         let Some(step) = MIGRATIONS.get(index) else {
             return Err(StoreError::UnknownVersion { path: path.to_owned(), found });
         };
-        let tx = conn.begin(TransactionBehavior::Deferred)?;
+        let tx = conn.begin(TransactionBehavior::Immediate)?;
+        // Another process may have upgraded it while this one waited for the lock.
+        if user_version(conn)? != version {
+            tx.finish()?;
+            return migrate_until(conn, path, target).map(|n| n + applied);
+        }
         tx.execute_batch(step)?;
         after_step(conn, version + 1)?;
         // A step may rewrite stored table definitions with writable_schema (0006); bumping the

@@ -11,6 +11,11 @@
 //! (`*_at`) are the UTC text of `clock::Now::iso`, compared as text in SQL. [`Db`] owns one writer connection
 //! and a few readers; every write runs in one
 //! `BEGIN IMMEDIATE` transaction through [`Db::write`], so a change is all there or not at all.
+//! Three ways to open it: [`Db::open`] for the server (migrates; a busy writer fails after
+//! [`BUSY_TIMEOUT`]), [`Db::open_patient`] for a command that writes (waits for another process's
+//! writer as long as its caller's patience lasts, saying so), and [`Db::open_read_only`] for a
+//! command that only reads (no writer at all, so a large import in another process never blocks it).
+//! `PRAGMA optimize` runs only when the writer is free at that moment, never waiting for it.
 //! Callers hold a [`Conn`] and hand it to the functions here; the SQLite connection inside it is
 //! reachable from this directory only.
 //! Functions are named by the shape of their result: `get_*` (must exist), `find_*` (optional),
@@ -83,6 +88,12 @@ impl Conn {
 
 /// How long a connection waits for a lock before giving up with `SQLITE_BUSY`.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long a patient writer waits between two calls of its [`Patience`].
+const PATIENT_STEP: Duration = Duration::from_secs(1);
+
+/// Called with the time waited so far while another process holds the database's write lock;
+/// `false` stops waiting ([`StoreError::GaveUpWaiting`]).
+pub type Patience = Box<dyn Fn(Duration) -> bool + Send + Sync>;
 /// Read connections kept open; more readers wait for one to be free.
 const READERS: usize = 4;
 
@@ -97,6 +108,22 @@ pub enum StoreError {
     TooNew { path: String, found: i64, supported: i64 },
     #[error("database {path} has unknown schema version {found}")]
     UnknownVersion { path: String, found: i64 },
+    /// A read-only open found an older schema: only a writer may upgrade it.
+    #[error(
+        "database {path} has schema version {found}, older than this mypay ({supported}): start `mypay serve` \
+         (or run a command that writes) to upgrade it first"
+    )]
+    NeedsUpgrade { path: String, found: i64, supported: i64 },
+    /// A read-only open found no database.
+    #[error("no database at {path}: start `mypay serve` (or run a command that writes, such as `mypay org add`) first")]
+    Missing { path: String },
+    /// A write on a database opened with [`Db::open_read_only`]: a command classified as reading
+    /// tried to write.
+    #[error("the database was opened read-only")]
+    ReadOnly,
+    /// The [`Patience`] of a patient writer ran out.
+    #[error("gave up waiting for the database")]
+    GaveUpWaiting,
     /// A uniqueness rule of the schema refused the write.
     #[error("already exists: {0}")]
     Duplicate(String),
@@ -148,6 +175,12 @@ impl From<rusqlite::Error> for StoreError {
 }
 
 impl StoreError {
+    /// Whether another connection held the lock this one needed (`SQLITE_BUSY`).
+    fn is_busy(&self) -> bool {
+        matches!(self, StoreError::Sqlite(rusqlite::Error::SqliteFailure(code, _))
+            if code.code == rusqlite::ErrorCode::DatabaseBusy)
+    }
+
     /// Maps SQLite's unique-constraint failures to [`StoreError::Duplicate`], the one failure callers
     /// handle specially.
     pub(crate) fn from_sqlite(err: rusqlite::Error) -> StoreError {
@@ -166,7 +199,10 @@ impl StoreError {
 /// The database: one writer, a few readers, all on one file in WAL mode.
 pub struct Db {
     path: PathBuf,
-    writer: Mutex<Conn>,
+    /// `None` when opened with [`Db::open_read_only`].
+    writer: Option<Mutex<Conn>>,
+    /// How a writer waits for another process's write lock: `None` gives up after [`BUSY_TIMEOUT`].
+    patience: Option<Patience>,
     /// The key file's keys, shared by every connection.
     keys: Arc<keys::Keys>,
     /// Idle readers, each with the statistics generation it was opened in.
@@ -202,8 +238,20 @@ pub(crate) fn private_file(path: &Path) -> std::io::Result<()> {
 
 impl Db {
     /// Opens (creating if needed) the database at `path`, applies the schema or pending migrations,
-    /// and returns the number of migrations applied.
+    /// and returns the number of migrations applied. Waiting for another process's writer fails
+    /// after [`BUSY_TIMEOUT`].
     pub fn open(path: &Path) -> Result<(Db, u32), StoreError> {
+        Db::open_writer(path, None)
+    }
+
+    /// Like [`Db::open`], for a command that writes while another process may hold the writer for
+    /// long (an import): every wait for the write lock, the migration check's included, goes on as
+    /// long as `patience` says so, called about once a second with the time waited.
+    pub fn open_patient(path: &Path, patience: Patience) -> Result<(Db, u32), StoreError> {
+        Db::open_writer(path, Some(patience))
+    }
+
+    fn open_writer(path: &Path, patience: Option<Patience>) -> Result<(Db, u32), StoreError> {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir)
                 .map_err(|err| StoreError::DataDir { path: dir.display().to_string(), reason: err.to_string() })?;
@@ -215,18 +263,23 @@ impl Db {
             OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
         )?;
         configure(&sqlite)?;
+        if patience.is_some() {
+            sqlite.busy_timeout(PATIENT_STEP)?;
+        }
         // Before the upgrade: the step that seals the secrets needs the key, and a database from an
         // older mypay gives its own key to the key file.
         let keys = Arc::new(keys::resolve(&sqlite, path)?);
         let writer = Conn { sqlite, keys: Arc::clone(&keys) };
-        let applied = migrate::migrate(&writer, &path.display().to_string())?;
+        let display = path.display().to_string();
+        let applied = patiently(patience.as_ref(), || migrate::migrate(&writer, &display))?;
         let mut readers = Vec::with_capacity(READERS);
         for _ in 0..READERS {
             readers.push((open_reader(path, &keys)?, 0));
         }
         let db = Db {
             path: path.to_owned(),
-            writer: Mutex::new(writer),
+            writer: Some(Mutex::new(writer)),
+            patience,
             keys,
             readers: Mutex::new(readers),
             reader_freed: std::sync::Condvar::new(),
@@ -237,13 +290,71 @@ impl Db {
         Ok((db, applied))
     }
 
+    /// Opens the database at `path` for reading only: no writer connection, no migration, no
+    /// `PRAGMA optimize`, nothing that takes SQLite's write lock, so a command that only reads
+    /// answers while another process writes. The schema must be this binary's: an older one is
+    /// for a writer to upgrade first ([`StoreError::NeedsUpgrade`]), a missing file is
+    /// [`StoreError::Missing`]. [`Db::write`] on it fails with [`StoreError::ReadOnly`].
+    pub fn open_read_only(path: &Path) -> Result<Db, StoreError> {
+        let display = path.display().to_string();
+        if !path.is_file() {
+            return Err(StoreError::Missing { path: display });
+        }
+        let first =
+            Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX)?;
+        configure(&first)?;
+        let found: i64 = first.query_row("PRAGMA user_version", [], |row| row.get(0))?;
+        match found {
+            0 => return Err(StoreError::Missing { path: display }),
+            found if found > SCHEMA_VERSION => {
+                return Err(StoreError::TooNew { path: display, found, supported: SCHEMA_VERSION });
+            }
+            found if found < SCHEMA_VERSION => {
+                return Err(StoreError::NeedsUpgrade { path: display, found, supported: SCHEMA_VERSION });
+            }
+            _ => {}
+        }
+        // A current database records its key: the key file is read and checked, never made.
+        let keys = Arc::new(keys::resolve(&first, path)?);
+        let mut readers = vec![(Conn { sqlite: first, keys: Arc::clone(&keys) }, 0)];
+        while readers.len() < READERS {
+            readers.push((open_reader(path, &keys)?, 0));
+        }
+        Ok(Db {
+            path: path.to_owned(),
+            writer: None,
+            patience: None,
+            keys,
+            readers: Mutex::new(readers),
+            reader_freed: std::sync::Condvar::new(),
+            stats_generation: std::sync::atomic::AtomicU64::new(0),
+            waiting_writers: std::sync::atomic::AtomicUsize::new(0),
+        })
+    }
+
     /// Refreshes the query planner's statistics of the tables that grew or shrank a lot since the
     /// last time (`PRAGMA optimize`, bounded work). Without them SQLite cannot tell a selective index
     /// from one that matches every row, and the back office's search picks slow plans. Run at open
-    /// and by the server's periodic housekeeping.
+    /// and by the server's periodic housekeeping, only when no other process holds the write lock
+    /// (an import): it never waits for it, and skipping it costs only speed until the next time.
+    /// Nothing on a read-only database.
     pub fn optimize(&self) -> Result<(), StoreError> {
-        let guard = lock(&self.writer);
-        let writer = guard.sqlite();
+        let Some(writer) = &self.writer else { return Ok(()) };
+        let guard = lock(writer);
+        guard.sqlite().busy_timeout(Duration::ZERO)?;
+        let res = self.optimize_on(guard.sqlite());
+        let timeout = if self.patience.is_some() { PATIENT_STEP } else { BUSY_TIMEOUT };
+        guard.sqlite().busy_timeout(timeout)?;
+        match res {
+            Err(err) if err.is_busy() => {
+                tracing::debug!("the database is busy: planner statistics left for later");
+                Ok(())
+            }
+            other => other,
+        }
+    }
+
+    fn optimize_on(&self, writer: &Connection) -> Result<(), StoreError> {
         let stats = |c: &Connection| -> Result<Option<String>, StoreError> {
             let exists: bool =
                 c.query_row("SELECT count(*) > 0 FROM sqlite_schema WHERE name = 'sqlite_stat1'", [], |r| r.get(0))?;
@@ -308,13 +419,16 @@ impl Db {
     }
 
     /// Runs `f` in one `BEGIN IMMEDIATE` transaction on the writer and commits when it returns `Ok`;
-    /// any `Err` rolls everything back.
+    /// any `Err` rolls everything back. While another process holds the write lock, this waits
+    /// [`BUSY_TIMEOUT`], or as long as the [`Patience`] of [`Db::open_patient`] lasts.
     pub fn write<T, E: From<StoreError>>(&self, f: impl FnOnce(&Conn) -> Result<T, E>) -> Result<T, E> {
+        let Some(writer) = &self.writer else { return Err(StoreError::ReadOnly.into()) };
         self.waiting_writers.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-        let writer = lock(&self.writer);
+        let writer = lock(writer);
         self.waiting_writers.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
-        let tx = writer.begin(TransactionBehavior::Immediate)?;
-        let out = f(&writer)?;
+        let conn: &Conn = &writer;
+        let tx = patiently(self.patience.as_ref(), || conn.begin(TransactionBehavior::Immediate))?;
+        let out = f(conn)?;
         tx.commit().map_err(StoreError::from_sqlite)?;
         Ok(out)
     }
@@ -330,6 +444,11 @@ impl Db {
             std::thread::sleep(std::time::Duration::from_micros(200));
         }
         waited
+    }
+
+    /// Whether this database was opened without a writer ([`Db::open_read_only`]).
+    pub fn is_read_only(&self) -> bool {
+        self.writer.is_none()
     }
 
     /// Checks that the database answers; used by `/healthz`.
@@ -351,7 +470,8 @@ impl Db {
     /// Copies the WAL into the main file and truncates it, so a stopped server leaves one
     /// self-contained file behind.
     pub fn checkpoint(&self) -> Result<(), StoreError> {
-        let writer = lock(&self.writer);
+        let Some(writer) = &self.writer else { return Err(StoreError::ReadOnly) };
+        let writer = lock(writer);
         writer.sqlite().query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
         Ok(())
     }
@@ -382,6 +502,25 @@ impl Db {
         };
         lock(&self.readers).push(conn);
         self.reader_freed.notify_one();
+    }
+}
+
+/// Runs `attempt` until it is not refused for a lock another process holds, as long as `patience`
+/// lasts; without patience the first refusal is the answer.
+fn patiently<T>(
+    patience: Option<&Patience>,
+    mut attempt: impl FnMut() -> Result<T, StoreError>,
+) -> Result<T, StoreError> {
+    let started = std::time::Instant::now();
+    loop {
+        match attempt() {
+            Err(err) if err.is_busy() => match patience {
+                Some(patience) if patience(started.elapsed()) => continue,
+                Some(_) => return Err(StoreError::GaveUpWaiting),
+                None => return Err(err),
+            },
+            other => return other,
+        }
     }
 }
 

@@ -922,3 +922,78 @@ fn an_older_database_with_its_own_key_refuses_another_key_file() {
     let (db, _) = Db::open(&old).unwrap();
     assert_eq!(db.signing_key(), [0xab; 32]);
 }
+
+/// Another process in a long write transaction (an import), as SQLite sees it.
+fn hold_writer(path: &std::path::Path) -> Connection {
+    let other = Connection::open(path).unwrap();
+    other.execute_batch("BEGIN IMMEDIATE; UPDATE org SET name = name;").unwrap();
+    other
+}
+
+#[test]
+fn a_read_only_database_answers_while_another_process_writes_and_never_writes() {
+    let (dir, db) = open_temp();
+    db.write(|tx| orgs::insert_org(tx, &org("c_a001", "00000000000"), "t")).unwrap();
+    let path = dir.path().join("mypay.db");
+    let other = hold_writer(&path);
+    // The server's open neither waits for the writer nor fails: optimize is left for later.
+    let (_server, applied) = Db::open(&path).unwrap();
+    assert_eq!(applied, 0);
+    let reader = Db::open_read_only(&path).unwrap();
+    assert!(reader.is_read_only());
+    assert_eq!(reader.read(orgs::list_orgs).unwrap().len(), 1);
+    reader.optimize().unwrap();
+    assert!(matches!(reader.write(|_| Ok::<_, StoreError>(())), Err(StoreError::ReadOnly)));
+    other.execute_batch("COMMIT").unwrap();
+}
+
+#[test]
+fn read_only_refuses_a_missing_or_older_database_and_leaves_it_as_it_is() {
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("none.db");
+    assert!(matches!(Db::open_read_only(&missing), Err(StoreError::Missing { .. })));
+    assert!(!missing.exists(), "a read creates nothing");
+    let old = dir.path().join("old.db");
+    {
+        let conn = Connection::open(&old).unwrap();
+        conn.execute_batch(migrate::VERSION_1).unwrap();
+        conn.pragma_update(None, "user_version", 1).unwrap();
+    }
+    let err = Db::open_read_only(&old).err().unwrap();
+    assert!(matches!(err, StoreError::NeedsUpgrade { found: 1, .. }));
+    assert!(err.to_string().contains("upgrade it first"), "{err}");
+    let version: i64 = Connection::open(&old).unwrap().query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap();
+    assert_eq!(version, 1);
+}
+
+#[test]
+fn a_patient_writer_waits_for_another_process_and_says_so() {
+    let (dir, db) = open_temp();
+    drop(db);
+    let path = dir.path().join("mypay.db");
+    let other = hold_writer(&path);
+    let (told, wait_seen) = std::sync::mpsc::channel();
+    let told = std::sync::Mutex::new(told);
+    let (db, _) = Db::open_patient(
+        &path,
+        Box::new(move |waited| {
+            let _ = told.lock().unwrap().send(waited);
+            true
+        }),
+    )
+    .unwrap();
+    // The other process commits once the wait has been reported, not before.
+    let release = std::thread::spawn(move || {
+        wait_seen.recv().unwrap();
+        other.execute_batch("COMMIT").unwrap();
+    });
+    db.write(|tx| orgs::insert_org(tx, &org("c_a001", "00000000000"), "t")).unwrap();
+    release.join().unwrap();
+    assert_eq!(db.read(orgs::list_orgs).unwrap().len(), 1);
+
+    // Patience that runs out gives up instead of waiting for ever.
+    let _other = hold_writer(&path);
+    let (impatient, _) = Db::open_patient(&path, Box::new(|_| false)).unwrap();
+    let refused = impatient.write(|tx| orgs::insert_org(tx, &org("c_a002", "00000000001"), "t"));
+    assert!(matches!(refused, Err(StoreError::GaveUpWaiting)));
+}
