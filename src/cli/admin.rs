@@ -170,6 +170,13 @@ impl OrgFields {
     }
 }
 
+impl OrgCommand {
+    /// Whether the command writes (it then waits for a busy writer) or only reads.
+    pub fn writes(&self) -> bool {
+        matches!(self, OrgCommand::Add { .. } | OrgCommand::Set { .. })
+    }
+}
+
 pub fn org(db: &Db, cmd: OrgCommand) -> Result<(), CliError> {
     let now = Now::read();
     match cmd {
@@ -368,6 +375,13 @@ impl DebtTypeFields {
     }
 }
 
+impl DebtTypeCommand {
+    /// Whether the command writes or only reads.
+    pub fn writes(&self) -> bool {
+        matches!(self, DebtTypeCommand::Add { .. } | DebtTypeCommand::Set { .. })
+    }
+}
+
 pub fn debt_type(db: &Db, cmd: DebtTypeCommand) -> Result<(), CliError> {
     let now = Now::read();
     match cmd {
@@ -462,6 +476,13 @@ pub struct GrantArgs {
     pub all_debt_types: bool,
     #[arg(long)]
     pub json: bool,
+}
+
+impl OperatorCommand {
+    /// Whether the command writes or only reads.
+    pub fn writes(&self) -> bool {
+        !matches!(self, OperatorCommand::List { .. })
+    }
 }
 
 pub fn operator(db: &Db, cmd: OperatorCommand) -> Result<(), CliError> {
@@ -630,6 +651,13 @@ pub struct DebtAddArgs {
     pub stamp_province: Option<String>,
     #[arg(long)]
     pub json: bool,
+}
+
+impl DebtCommand {
+    /// Whether the command writes or only reads.
+    pub fn writes(&self) -> bool {
+        matches!(self, DebtCommand::Add(_) | DebtCommand::Annul { .. })
+    }
 }
 
 pub fn debt(db: &Db, cmd: DebtCommand) -> Result<(), CliError> {

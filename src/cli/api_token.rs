@@ -52,6 +52,13 @@ fn print(value: &serde_json::Value) -> Result<(), CliError> {
     Ok(())
 }
 
+impl ApiTokenCommand {
+    /// Whether the command writes or only reads.
+    pub fn writes(&self) -> bool {
+        !matches!(self, ApiTokenCommand::List { .. })
+    }
+}
+
 pub fn run(db: &Db, cmd: ApiTokenCommand) -> Result<(), CliError> {
     let now = Now::read();
     match cmd {

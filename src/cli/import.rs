@@ -6,7 +6,9 @@
 //! names a live process), its job runner applies the file and this command waits by polling the
 //! database (`--wait`; a progress bar needs the rows as they go, so it shows only in-process).
 //! Otherwise this command claims the job and runs it in-process (so `--wait` is implied); if it is
-//! killed, the job stays with a dead owner and the next `serve` runs it again.
+//! killed, the job stays with a dead owner and the next `serve` runs it again. In-process, a first
+//! Ctrl-C asks the job to stop where it can resume (it is queued again for the next run), a second
+//! one ends the process at once.
 
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
@@ -15,7 +17,7 @@ use std::time::Duration;
 use clap::Args;
 use serde_json::{Value, json};
 
-use super::CliError;
+use super::{CliError, Interrupt};
 use crate::clock::Now;
 use crate::config::Config;
 use crate::domain::ImportState;
@@ -58,6 +60,13 @@ pub struct ImportArgs {
     pub json: bool,
 }
 
+impl ImportArgs {
+    /// Whether the command writes (an upload, resuming imports) or only reads.
+    pub fn writes(&self) -> bool {
+        self.file.is_some() || self.resume
+    }
+}
+
 /// The pid file `serve` keeps in the data directory while it runs.
 pub fn pid_file(data_dir: &Path) -> PathBuf {
     data_dir.join("mypay.pid")
@@ -76,7 +85,7 @@ pub(super) fn running_server(data_dir: &Path) -> Option<u32> {
         .filter(|pid| *pid != std::process::id() && jobs::owner_alive(&format!("pid:{pid}")))
 }
 
-pub fn run(config: &Config, db: &Db, args: ImportArgs) -> Result<(), CliError> {
+pub fn run(config: &Config, db: &Db, args: ImportArgs, interrupt: &Interrupt) -> Result<(), CliError> {
     let data_dir = &config.data_dir;
     if let Some(id) = args.status {
         let import = imports::get_import(db, &args.org, id)?;
@@ -104,7 +113,7 @@ pub fn run(config: &Config, db: &Db, args: ImportArgs) -> Result<(), CliError> {
         return Ok(());
     }
     if args.resume {
-        return resume(config, db, &args);
+        return resume(config, db, &args, interrupt);
     }
     let Some(path) = args.file else {
         return Err(CliError::Usage("a file to import is required".to_owned()));
@@ -144,13 +153,15 @@ pub fn run(config: &Config, db: &Db, args: ImportArgs) -> Result<(), CliError> {
         station_id: config.station.station_id.clone(),
     };
     let handlers = background::handlers(&settings);
+    arm(interrupt);
     let show_bar = std::io::stderr().is_terminal();
     let mut bar = |p: Progress| {
         if show_bar {
             progress_bar(p);
         }
     };
-    let outcome = jobs::run_claimed(db, &handlers, &job, &|| false, &mut bar)?;
+    let cancelled = || interrupt.is_set();
+    let outcome = jobs::run_claimed(db, &handlers, &job, &cancelled, &mut bar)?;
     if show_bar {
         eprintln!();
     }
@@ -163,7 +174,7 @@ pub fn run(config: &Config, db: &Db, args: ImportArgs) -> Result<(), CliError> {
         if let Some(job_id) = jobs::find_queued(db, &Job::ImportNotices { import_id: id })?
             && let Some(job) = jobs::claim(db, job_id, now)?
         {
-            jobs::run_claimed(db, &handlers, &job, &|| false, &mut |_| {})?;
+            jobs::run_claimed(db, &handlers, &job, &cancelled, &mut |_| {})?;
         }
     }
     let import = imports::get_import(db, &args.org, id)?;
@@ -172,7 +183,7 @@ pub fn run(config: &Config, db: &Db, args: ImportArgs) -> Result<(), CliError> {
 
 /// `--resume`: queues again the import jobs whose process stopped, and runs the org's unfinished
 /// imports here, each from its cursor.
-fn resume(config: &Config, db: &Db, args: &ImportArgs) -> Result<(), CliError> {
+fn resume(config: &Config, db: &Db, args: &ImportArgs, interrupt: &Interrupt) -> Result<(), CliError> {
     let data_dir = &config.data_dir;
     if server_running(data_dir) {
         return Err(CliError::Usage(
@@ -187,6 +198,8 @@ fn resume(config: &Config, db: &Db, args: &ImportArgs) -> Result<(), CliError> {
     };
     let handlers = background::handlers(&settings);
     jobs::requeue_orphans(db, &handlers, false)?;
+    arm(interrupt);
+    let cancelled = || interrupt.is_set();
     let mut resumed = Vec::new();
     for import in imports::list_imports(db, &args.org, 1000, 0)? {
         if import.state.is_final() {
@@ -195,7 +208,7 @@ fn resume(config: &Config, db: &Db, args: &ImportArgs) -> Result<(), CliError> {
         let now = Now::read();
         let Some(job_id) = jobs::find_queued(db, &Job::Import { import_id: import.id })? else { continue };
         let Some(job) = jobs::claim(db, job_id, now)? else { continue };
-        let outcome = jobs::run_claimed(db, &handlers, &job, &|| false, &mut |_| {})?;
+        let outcome = jobs::run_claimed(db, &handlers, &job, &cancelled, &mut |_| {})?;
         if let jobs::Outcome::Failed(err) | jobs::Outcome::Requeued(err) = &outcome {
             return Err(CliError::System(format!("import {} did not run: {err}", import.id)));
         }
@@ -212,6 +225,13 @@ fn resume(config: &Config, db: &Db, args: &ImportArgs) -> Result<(), CliError> {
         }
     }
     Ok(())
+}
+
+/// Installs the Ctrl-C handling of in-process work (see the module documentation).
+fn arm(interrupt: &Interrupt) {
+    if let Err(err) = interrupt.arm() {
+        tracing::warn!(error = %err, "cannot handle Ctrl-C: it ends the process at once");
+    }
 }
 
 fn wait_for(db: &Db, org: &str, id: i64) -> Result<ImportRecord, CliError> {

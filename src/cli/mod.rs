@@ -3,6 +3,11 @@
 //! Exit codes: 0 success; 1 a failure of the system (database, disk, network); 2 the input or
 //! the configuration is wrong (the message names what). Messages go to stderr in English; results
 //! to stdout, as text or, with `--json`, as one JSON document that scripts can rely on.
+//!
+//! A command that only reads (lists, shows, `--status`, notice and receipt PDFs) opens the database
+//! read-only ([`Access::Read`]): it answers while another process writes, even during a large
+//! import. A command that writes ([`Access::Write`]) waits for another process's writer for as long
+//! as it takes, saying so on stderr every few seconds; Ctrl-C ends the wait.
 //! **Boundary:** the CLI. Command and flag names are a contract: scripts use them.
 
 mod admin;
@@ -21,12 +26,14 @@ mod serve;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use clap::{Args, Parser, Subcommand};
 
 use crate::config::{Config, ConfigError, Mode, Overrides, Problem};
 use crate::services::ServiceError;
-use crate::store::{Db, StoreError};
+use crate::store::{Db, Patience, StoreError};
 
 /// mypay: pagoPA payments for Italian local authorities, MyPay-compatible.
 #[derive(Debug, Parser)]
@@ -147,7 +154,12 @@ impl CliError {
         match self {
             CliError::Config(_) | CliError::Usage(_) => 2,
             CliError::Service(err) if err.is_user_error() => 2,
-            CliError::Store(StoreError::TooNew { .. } | StoreError::UnknownVersion { .. }) => 2,
+            CliError::Store(
+                StoreError::TooNew { .. }
+                | StoreError::UnknownVersion { .. }
+                | StoreError::NeedsUpgrade { .. }
+                | StoreError::Missing { .. },
+            ) => 2,
             // A person must put the right key file back, or fix its mode: the message names it.
             CliError::Store(
                 StoreError::KeyFile { .. }
@@ -173,6 +185,7 @@ pub fn run() -> ExitCode {
 }
 
 fn execute(mut cli: Cli) -> Result<(), CliError> {
+    let interrupt = Interrupt::default();
     let demo = matches!(&cli.command, Command::Demo(_) | Command::Serve(ServeArgs { demo: true, .. }));
     cli.config = crate::config::config_path(cli.config.as_deref(), demo);
     let overrides = |listen: Option<String>| Overrides { data_dir: cli.data_dir.clone(), listen };
@@ -209,32 +222,44 @@ fn execute(mut cli: Cli) -> Result<(), CliError> {
             }
             Ok(())
         }
-        Command::Org(cmd) => admin::org(&open_admin(&cli.config, &cli.data_dir)?, cmd),
-        Command::DebtType(cmd) => admin::debt_type(&open_admin(&cli.config, &cli.data_dir)?, cmd),
-        Command::Operator(cmd) => admin::operator(&open_admin(&cli.config, &cli.data_dir)?, cmd),
-        Command::Debt(cmd) => admin::debt(&open_admin(&cli.config, &cli.data_dir)?, cmd),
-        Command::ApiToken(cmd) => api_token::run(&open_admin(&cli.config, &cli.data_dir)?, cmd),
+        Command::Org(cmd) => {
+            admin::org(&open_admin(&cli.config, &cli.data_dir, Access::of(cmd.writes()), &interrupt)?, cmd)
+        }
+        Command::DebtType(cmd) => {
+            admin::debt_type(&open_admin(&cli.config, &cli.data_dir, Access::of(cmd.writes()), &interrupt)?, cmd)
+        }
+        Command::Operator(cmd) => {
+            admin::operator(&open_admin(&cli.config, &cli.data_dir, Access::of(cmd.writes()), &interrupt)?, cmd)
+        }
+        Command::Debt(cmd) => {
+            admin::debt(&open_admin(&cli.config, &cli.data_dir, Access::of(cmd.writes()), &interrupt)?, cmd)
+        }
+        Command::ApiToken(cmd) => {
+            api_token::run(&open_admin(&cli.config, &cli.data_dir, Access::of(cmd.writes()), &interrupt)?, cmd)
+        }
         Command::Export(args) => {
             let config = Config::load(cli.config.as_deref(), &overrides(None), Mode::Admin)?;
-            let (db, _) = Db::open(&config.database_path)?;
-            export::run(&config, &db, args)
+            // An export is recorded (and its file listed in the back office): it writes.
+            export::run(&config, &open(&config, Access::Write, &interrupt)?, args)
         }
         Command::ExportExpired(args) => {
             let config = Config::load(cli.config.as_deref(), &overrides(None), Mode::Admin)?;
-            let (db, _) = Db::open(&config.database_path)?;
-            export::run_expired(&config, &db, args)
+            export::run_expired(&config, &open(&config, Access::Write, &interrupt)?, args)
         }
-        Command::Notice(cmd) => documents::notice(&open_admin(&cli.config, &cli.data_dir)?, cmd),
-        Command::Receipt(cmd) => documents::receipt(&open_admin(&cli.config, &cli.data_dir)?, cmd),
+        Command::Notice(cmd) => {
+            documents::notice(&open_admin(&cli.config, &cli.data_dir, Access::Read, &interrupt)?, cmd)
+        }
+        Command::Receipt(cmd) => {
+            documents::receipt(&open_admin(&cli.config, &cli.data_dir, Access::Read, &interrupt)?, cmd)
+        }
         Command::Reporting(cmd) => {
             let config = Config::load(cli.config.as_deref(), &overrides(None), Mode::Admin)?;
-            let (db, _) = Db::open(&config.database_path)?;
-            reporting::run(&config, &db, cmd)
+            reporting::run(&config, &open(&config, Access::Write, &interrupt)?, cmd)
         }
         Command::Import(args) => {
             let config = Config::load(cli.config.as_deref(), &overrides(None), Mode::Admin)?;
-            let (db, _) = Db::open(&config.database_path)?;
-            import::run(&config, &db, args)
+            let db = open(&config, Access::of(args.writes()), &interrupt)?;
+            import::run(&config, &db, args, &interrupt)
         }
         Command::NodeSim(args) => nodesim::run(args),
         Command::Cert(cmd) => cert::run(cmd),
@@ -265,12 +290,82 @@ fn tls_setup(config: &Config) -> Result<Option<crate::web::tls::Setup>, CliError
     }))
 }
 
+/// What a command does with the database.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Access {
+    /// Only reads: opened read-only, never waiting for a writer.
+    Read,
+    /// Writes: waits for another process's writer as long as it takes.
+    Write,
+}
+
+impl Access {
+    fn of(writes: bool) -> Access {
+        if writes { Access::Write } else { Access::Read }
+    }
+}
+
 /// Opens the database of the configured data directory for an administrative command.
-fn open_admin(config_path: &Option<PathBuf>, data_dir: &Option<PathBuf>) -> Result<Db, CliError> {
+fn open_admin(
+    config_path: &Option<PathBuf>,
+    data_dir: &Option<PathBuf>,
+    access: Access,
+    interrupt: &Interrupt,
+) -> Result<Db, CliError> {
     let overrides = Overrides { data_dir: data_dir.clone(), listen: None };
     let config = Config::load(config_path.as_deref(), &overrides, Mode::Admin)?;
-    let (db, _) = Db::open(&config.database_path)?;
-    Ok(db)
+    open(&config, access, interrupt)
+}
+
+/// Opens the configured database as `access` says.
+fn open(config: &Config, access: Access, interrupt: &Interrupt) -> Result<Db, CliError> {
+    match access {
+        Access::Read => Ok(Db::open_read_only(&config.database_path)?),
+        Access::Write => {
+            let (db, _) = Db::open_patient(&config.database_path, waiting_notice(interrupt.clone()))?;
+            Ok(db)
+        }
+    }
+}
+
+/// Seconds between two lines of [`waiting_notice`].
+const WAIT_NOTICE_EVERY: u64 = 10;
+
+/// What a writing command says while another process holds the database's writer: a line at
+/// once, then every [`WAIT_NOTICE_EVERY`] seconds, with the time waited. It waits until the writer
+/// is free, or until `interrupt` is set (Ctrl-C, once in-process work has armed it; before, Ctrl-C
+/// ends the process, which holds nothing while it waits).
+fn waiting_notice(interrupt: Interrupt) -> Patience {
+    let next = AtomicU64::new(0);
+    Box::new(move |waited| {
+        let secs = waited.as_secs();
+        if secs >= next.load(Ordering::SeqCst) {
+            eprintln!("waiting for the database: another mypay process is writing (e.g. an import)… {secs} s");
+            next.store(secs + WAIT_NOTICE_EVERY, Ordering::SeqCst);
+        }
+        !interrupt.is_set()
+    })
+}
+
+/// Ctrl-C (or SIGTERM) during in-process work that can stop where it will resume (a job): once
+/// [armed](Interrupt::arm), the first signal sets the flag the work polls, a second one ends the
+/// process at once (exit status 130).
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Interrupt(Arc<AtomicBool>);
+
+impl Interrupt {
+    fn arm(&self) -> std::io::Result<()> {
+        for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+            // Registered first, so it sees the flag as it was before this signal.
+            signal_hook::flag::register_conditional_shutdown(signal, 130, Arc::clone(&self.0))?;
+            signal_hook::flag::register(signal, Arc::clone(&self.0))?;
+        }
+        Ok(())
+    }
+
+    fn is_set(&self) -> bool {
+        self.0.load(Ordering::SeqCst)
+    }
 }
 
 /// Reads a password from the first line of standard input.

@@ -15,6 +15,7 @@ mod e2e;
 mod export;
 mod hostile;
 mod import;
+mod jobs;
 mod nodesim;
 mod oidc;
 mod pdf;
