@@ -504,9 +504,12 @@ CREATE TABLE job (
     created_at           TEXT NOT NULL,
     updated_at           TEXT NOT NULL,
     lease_until          TEXT,             -- the owner's claim holds until then without a heartbeat (version 15)
-    cursor               TEXT              -- how far the job got, as its handler wrote it (version 15)
+    cursor               TEXT,             -- how far the job got, as its handler wrote it (version 15)
+    units_done           INTEGER NOT NULL DEFAULT 0 CHECK (units_done >= 0),  -- progress (version 18)
+    units_total          INTEGER CHECK (units_total >= 0)  -- of how many; NULL: not known (version 18)
 );
 CREATE INDEX job_ready ON job (state, next_run_at);
+CREATE INDEX job_subject ON job (kind, payload);  -- the jobs of one object (version 18)
 
 -- Where an org wants its payment outcomes pushed (MyPay `mygov_ente_sil`): one row per org; no
 -- row, no push. Which receipts are pushed, and how many times it is tried, is the debt type's

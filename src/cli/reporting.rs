@@ -25,7 +25,8 @@ pub fn run(config: &Config, db: &Db, cmd: ReportingCommand) -> Result<(), CliErr
                 return Err(CliError::Usage("node.base_url is required to fetch reporting flows".to_owned()));
             }
             let client = NodeClient::from_config(config);
-            let summary = fdr::fetch_all(db, &client, Now::read()).map_err(|err| CliError::System(err.to_string()))?;
+            let summary =
+                fdr::fetch_all(db, &client, Now::read(), &|| false).map_err(|err| CliError::System(err.to_string()))?;
             if json {
                 let failures: Vec<_> = summary
                     .failures

@@ -2,8 +2,15 @@
 //! `tls.mode = "auto"` on first start), open the store,
 //! seed the demo when asked, bind, serve until a signal, then checkpoint the database so the data
 //! directory is left as one clean file.
+//!
+//! A stop takes a few seconds whatever is running: the background threads and the job runner see
+//! the signal between two units of work, and are given [`STOP_GRACE`] after the last request is
+//! answered; a thread still busy then (a call to pagoPA that has not answered) is left behind and
+//! its job queued again, and the WAL is left for the next start instead of being checkpointed.
 
 use std::io::Write as _;
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
 
 use super::CliError;
 use crate::clock::Now;
@@ -12,6 +19,9 @@ use crate::services::demo::{self, Seeded};
 use crate::services::links::Links;
 use crate::store::Db;
 use crate::web::{self, server};
+
+/// How long, once the last request is answered, the background threads have to stop.
+const STOP_GRACE: Duration = Duration::from_secs(4);
 
 pub fn run(config: Config, demo_mode: bool) -> Result<(), CliError> {
     init_logging(&config.log_level);
@@ -81,27 +91,47 @@ pub fn run(config: Config, demo_mode: bool) -> Result<(), CliError> {
     // On an error (the serving path died) everything below still runs, then the process exits
     // with it so that the supervisor restarts it.
     let served = server::serve(listener, std::sync::Arc::clone(&state), &shutdown);
-    if let Some(handle) = reporting {
-        let _ = handle.join();
+    let stop_by = Instant::now() + STOP_GRACE;
+    tracing::info!("stopping: in-flight requests answered, waiting for the background work to pause");
+    let mut stopped = true;
+    for (name, handle) in [("reporting", reporting), ("mail", mailer), ("housekeeping", housekeeping)] {
+        if let Some(handle) = handle
+            && !join_by(handle, stop_by)
+        {
+            tracing::warn!(thread = name, "a background thread is still busy: left behind");
+            stopped = false;
+        }
     }
-    if let Some(handle) = mailer {
-        let _ = handle.join();
-    }
-    // The runner interrupts a running import (it rolls back and runs again after the restart).
-    let _ = jobs.join();
+    // A running job stops between two units of work, keeping its cursor, and is queued again.
+    stopped &= jobs.stop_by(&state.db, stop_by);
     let _ = std::fs::remove_file(&pid_file);
-    if let Some(handle) = housekeeping {
-        let _ = handle.join();
-    }
     if let Some(sim) = simulator {
         sim.stop();
     }
-    tracing::info!("stopping: in-flight requests answered, checkpointing the database");
     state.journal.flush(&state.db);
-    state.db.checkpoint()?;
+    if stopped {
+        state.db.checkpoint()?;
+    } else {
+        // A thread left behind may still read: the WAL stays, and the next start reads it.
+        tracing::warn!("database not checkpointed: the next start recovers its WAL");
+    }
     served.map_err(|err| CliError::System(err.to_string()))?;
     tracing::info!("stopped");
     Ok(())
+}
+
+/// Joins `handle` if it ends before `deadline`; whether it did.
+fn join_by(handle: JoinHandle<()>, deadline: Instant) -> bool {
+    while !handle.is_finished() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    if !handle.is_finished() {
+        return false;
+    }
+    if handle.join().is_err() {
+        tracing::error!("a background thread stopped abnormally");
+    }
+    true
 }
 
 /// The demo's pagoPA: the simulator in this process on a free loopback port, wired as the Node,
@@ -121,12 +151,8 @@ fn start_simulator(config: &mut Config, station_url: &str) -> Result<crate::node
 fn start_job_runner(
     state: &std::sync::Arc<web::AppState>,
     shutdown: &server::Shutdown,
-) -> Result<std::thread::JoinHandle<()>, CliError> {
-    let settings = crate::services::background::JobSettings {
-        data_dir: state.config.data_dir.clone(),
-        max_uncompressed_bytes: state.config.import.max_uncompressed_bytes,
-        station_id: state.config.station.station_id.clone(),
-    };
+) -> Result<crate::jobs::Runner, CliError> {
+    let settings = crate::services::background::JobSettings::from_config(&state.config);
     let handlers = crate::services::background::handlers(&settings);
     let shutdown = shutdown.clone();
     let stopping: std::sync::Arc<dyn Fn() -> bool + Send + Sync> = std::sync::Arc::new(move || shutdown.is_triggered());
@@ -136,10 +162,7 @@ fn start_job_runner(
 
 /// The periodic fetch of reporting flows. Fetching is idempotent (a stored flow is skipped), so a
 /// timer is enough: a fetch lost to a restart is simply done by the next one.
-fn start_reporting_job(
-    state: &std::sync::Arc<web::AppState>,
-    shutdown: &server::Shutdown,
-) -> Option<std::thread::JoinHandle<()>> {
+fn start_reporting_job(state: &std::sync::Arc<web::AppState>, shutdown: &server::Shutdown) -> Option<JoinHandle<()>> {
     let minutes = state.config.node.reporting_interval_minutes;
     if minutes == 0 || state.config.node.base_url.is_none() {
         return None;
@@ -155,8 +178,19 @@ fn start_reporting_job(
             let mut next = std::time::Instant::now() + std::time::Duration::from_secs(60).min(interval);
             while !shutdown.is_triggered() {
                 if std::time::Instant::now() >= next {
-                    match crate::pagopa::fdr::fetch_all(&state.db, &client, Now::read()) {
-                        Ok(summary) => tracing::info!(?summary, "reporting flows fetched"),
+                    let stopping = || shutdown.is_triggered();
+                    match crate::pagopa::fdr::fetch_all(&state.db, &client, Now::read(), &stopping) {
+                        // Counts only: each org that failed has had its own line.
+                        Ok(s) => tracing::info!(
+                            listed = s.listed,
+                            stored = s.stored,
+                            rejected = s.rejected,
+                            already_stored = s.already_stored,
+                            replaced = s.replaced,
+                            failed_orgs = s.failures.len(),
+                            interrupted = s.interrupted,
+                            "reporting flows fetched"
+                        ),
                         Err(err) => tracing::error!(error = %err, "reporting fetch failed"),
                     }
                     next = std::time::Instant::now() + interval;
@@ -169,10 +203,7 @@ fn start_reporting_job(
 
 /// The mail outbox sender: every few seconds, the due mails go out through `[mail]`. Without a
 /// host the outbox is only kept (the demo shows it at /dev/outbox).
-fn start_mail_job(
-    state: &std::sync::Arc<web::AppState>,
-    shutdown: &server::Shutdown,
-) -> Option<std::thread::JoinHandle<()>> {
+fn start_mail_job(state: &std::sync::Arc<web::AppState>, shutdown: &server::Shutdown) -> Option<JoinHandle<()>> {
     let settings = state.config.mail.clone()?;
     let state = std::sync::Arc::clone(state);
     let shutdown = shutdown.clone();
@@ -200,7 +231,7 @@ fn start_mail_job(
 fn start_housekeeping_job(
     state: &std::sync::Arc<web::AppState>,
     shutdown: &server::Shutdown,
-) -> Option<std::thread::JoinHandle<()>> {
+) -> Option<JoinHandle<()>> {
     let state = std::sync::Arc::clone(state);
     let shutdown = shutdown.clone();
     std::thread::Builder::new()

@@ -11,12 +11,18 @@
 //! counts as an attempt, a requeued orphan's too, so a job that kills its process cannot loop: past
 //! its kind's [`JobKind::max_attempts`] it fails for good with a reason, and its handler records the
 //! failure on its object. A job may keep a durable cursor ([`save_cursor`]) to resume bulk work
-//! where it stopped.
+//! where it stopped, and reports its progress ([`JobCtx::report`]), which the runner writes on the
+//! job's row about once a second, for the back office and `mypay import --status`.
+//!
+//! Stopping: a handler polls [`JobCtx::cancelled`] between units of work and returns
+//! [`JobError::Interrupted`], leaving its cursor; the job is queued again without counting an
+//! attempt. `serve` gives the runner a few seconds ([`Runner::stop_by`]) and exits anyway after
+//! them, marking the job it left behind the same way.
 //! Must never: keep work only in memory, or know what a kind's work is.
 
 mod runner;
 
-pub use runner::{Outcome, claim, find_queued, owner_alive, requeue_orphans, run_claimed, start};
+pub use runner::{Outcome, Runner, claim, find_queued, owner_alive, requeue_orphans, run_claimed, start};
 
 use serde::{Deserialize, Serialize};
 
@@ -105,11 +111,8 @@ pub fn enqueue(tx: &Conn, job: &Job, now: Now) -> Result<i64, StoreError> {
 }
 
 /// Saves how far a running job got, in the transaction that did that part of the work: a job run
-/// again after a stop or a crash reads it back in [`JobCtx::cursor`].
-#[allow(
-    dead_code,
-    reason = "the resumable bulk work of the live-payments issue (chunked imports) builds on it; tested here"
-)]
+/// again after a stop or a crash reads it back in [`JobCtx::cursor`]. A service may also set the
+/// cursor of a job it just queued, in the same transaction, to tell its handler how to start.
 pub fn save_cursor(tx: &Conn, job_id: i64, cursor: &str) -> Result<(), StoreError> {
     jobs::update_job_cursor(tx, job_id, cursor)
 }
@@ -122,21 +125,29 @@ pub struct Progress {
     pub total_bytes: u64,
 }
 
+/// Units of work done, of how many when known: the progress the runner keeps on the job's row.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Units {
+    pub done: u64,
+    pub total: Option<u64>,
+}
+
 /// What a handler gets besides its job.
-#[allow(
-    dead_code,
-    reason = "the resumable bulk work of the live-payments issue (chunked imports) builds on it; tested here"
-)]
 pub struct JobCtx<'a> {
     pub db: &'a Db,
     pub job_id: i64,
     /// This claim's number, 1 for the first.
+    #[allow(dead_code, reason = "no handler treats a retry differently yet; the runner's tests read it")]
     pub attempt: i64,
     /// What the job saved with [`save_cursor`] before it last stopped.
     pub cursor: Option<String>,
     /// Polled between units of work; true asks the handler to stop with [`JobError::Interrupted`].
     pub cancelled: &'a dyn Fn() -> bool,
+    /// Progress for the caller to show as it goes (the CLI's bar); its `units` are also kept on the
+    /// job's row, as by [`JobCtx::report`] with an unknown total.
     pub progress: &'a mut dyn FnMut(Progress),
+    /// Progress kept on the job's row (cheap: the runner writes the latest about once a second).
+    pub report: &'a dyn Fn(Units),
 }
 
 /// How a handler's run ended well.

@@ -1,15 +1,16 @@
 //! Claiming and running jobs: the runner thread of `serve` ([`start`]), the in-process run of one
 //! claimed job ([`run_claimed`], also used by `mypay import`), and the recovery of orphans.
 //!
-//! While a handler runs, a heartbeat renews the job's lease every [`HEARTBEAT`]; a job whose lease
-//! ran out ([`LEASE`] without a heartbeat) or whose owner process is gone is an orphan, queued
-//! again or, past its kind's attempts, given up.
+//! While a handler runs, a heartbeat renews the job's lease every [`HEARTBEAT`] and writes its
+//! progress at most every [`PROGRESS_EVERY`]; a job whose lease ran out ([`LEASE`] without a
+//! heartbeat) or whose owner process is gone is an orphan, queued again or, past its kind's
+//! attempts, given up.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use super::{Handler, Handlers, Job, JobCtx, JobError, Progress, Step};
+use super::{Handler, Handlers, Job, JobCtx, JobError, Progress, Step, Units};
 use crate::clock::{self, Now};
 use crate::store::{Db, StoreError, jobs};
 
@@ -21,6 +22,8 @@ const HEARTBEAT: Duration = Duration::from_secs(30);
 const POLL: Duration = Duration::from_millis(500);
 /// Idle polls between two looks for orphans (~10 s).
 const ORPHAN_ROUNDS: u32 = 20;
+/// How often a running job's progress is written, at most.
+const PROGRESS_EVERY: Duration = Duration::from_secs(1);
 
 /// This process as a job owner.
 pub fn owner() -> String {
@@ -126,14 +129,21 @@ pub fn run_claimed(
         db.write(|tx| jobs::update_job_failed(tx, record.id, &reason, &now))?;
         return Ok(Outcome::Failed(reason));
     };
-    let result = with_heartbeat(db, record.id, || {
+    let latest = Latest::default();
+    let result = with_heartbeat(db, record.id, &latest, || {
+        let mut shown = |p: Progress| {
+            latest.done(p.units);
+            progress(p);
+        };
+        let report = |units: Units| latest.report(units);
         let mut ctx = JobCtx {
             db,
             job_id: record.id,
             attempt: record.attempts,
             cursor: record.cursor.clone(),
             cancelled,
-            progress,
+            progress: &mut shown,
+            report: &report,
         };
         handler.run(&mut ctx, &job)
     });
@@ -183,15 +193,60 @@ fn record_end(
     })
 }
 
-/// Runs `work` while a thread renews the job's lease.
-fn with_heartbeat<T>(db: &Db, job_id: i64, work: impl FnOnce() -> T) -> T {
+/// The latest progress of a running job, handed from the handler to its heartbeat.
+#[derive(Default)]
+struct Latest {
+    done: AtomicU64,
+    /// `u64::MAX`: not known.
+    total: AtomicU64,
+    changed: AtomicBool,
+}
+
+impl Latest {
+    const UNKNOWN: u64 = u64::MAX;
+
+    fn done(&self, done: u64) {
+        if self.done.swap(done, Ordering::SeqCst) != done {
+            self.changed.store(true, Ordering::SeqCst);
+        }
+    }
+
+    fn report(&self, units: Units) {
+        let total = units.total.unwrap_or(Latest::UNKNOWN);
+        if self.total.swap(total, Ordering::SeqCst) != total {
+            self.changed.store(true, Ordering::SeqCst);
+        }
+        self.done(units.done);
+    }
+
+    /// Writes the progress if it changed since the last write.
+    fn write(&self, db: &Db, job_id: i64) {
+        if !self.changed.swap(false, Ordering::SeqCst) {
+            return;
+        }
+        let as_i64 = |n: u64| i64::try_from(n).unwrap_or(i64::MAX);
+        let done = as_i64(self.done.load(Ordering::SeqCst));
+        let total = Some(self.total.load(Ordering::SeqCst)).filter(|t| *t != Latest::UNKNOWN).map(as_i64);
+        if let Err(err) = db.write(|tx| jobs::update_job_progress(tx, job_id, done, total)) {
+            tracing::warn!(job = job_id, error = %err, "cannot record a job's progress");
+        }
+    }
+}
+
+/// Runs `work` while a thread renews the job's lease and writes its progress.
+fn with_heartbeat<T>(db: &Db, job_id: i64, latest: &Latest, work: impl FnOnce() -> T) -> T {
     let done = AtomicBool::new(false);
-    std::thread::scope(|scope| {
+    let out = std::thread::scope(|scope| {
         let beat = std::thread::Builder::new().name("job-lease".to_owned()).spawn_scoped(scope, || {
             let me = owner();
             let mut last = Instant::now();
+            let mut last_progress = Instant::now();
             while !done.load(Ordering::SeqCst) {
                 std::thread::sleep(Duration::from_millis(200));
+                if last_progress.elapsed() >= PROGRESS_EVERY {
+                    last_progress = Instant::now();
+                    latest.write(db, job_id);
+                }
                 if last.elapsed() < HEARTBEAT {
                     continue;
                 }
@@ -208,21 +263,71 @@ fn with_heartbeat<T>(db: &Db, job_id: i64, work: impl FnOnce() -> T) -> T {
         let out = work();
         done.store(true, Ordering::SeqCst);
         out
-    })
+    });
+    // The last progress, which the heartbeat may not have written yet.
+    latest.write(db, job_id);
+    out
+}
+
+/// The runner thread of `serve`, and the job it is running.
+pub struct Runner {
+    thread: std::thread::JoinHandle<()>,
+    /// The id of the job being run, 0 between jobs.
+    current: Arc<AtomicI64>,
+}
+
+impl Runner {
+    /// Waits for the runner to end (it ends when `stopping` says so and the job it runs has
+    /// returned, normally within a second: handlers poll their `cancelled`), but not past
+    /// `deadline`: then the job still running is queued again without counting an attempt, as if
+    /// it had stopped, since this process is about to exit, and the thread is left behind. Returns
+    /// whether the runner ended in time.
+    pub fn stop_by(self, db: &Db, deadline: Instant) -> bool {
+        while !self.thread.is_finished() && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        if self.thread.is_finished() {
+            if self.thread.join().is_err() {
+                tracing::error!("the job runner stopped abnormally");
+            }
+            return true;
+        }
+        let id = self.current.load(Ordering::SeqCst);
+        if id == 0 {
+            return false;
+        }
+        let now = Now::read().iso();
+        // The handler may be inside a long transaction on this process's writer: do not wait for it.
+        match db.try_write(Duration::from_millis(500), |tx| jobs::update_job_interrupted(tx, id, &now)) {
+            Some(Ok(true)) => {
+                tracing::warn!(job = id, "a job did not stop in time: left to run again at the next start")
+            }
+            Some(Ok(false)) => {}
+            Some(Err(err)) => tracing::error!(job = id, error = %err, "cannot queue a job left running again"),
+            None => tracing::warn!(
+                job = id,
+                "a job did not stop in time and holds the database: the next start runs it again, as an attempt"
+            ),
+        }
+        false
+    }
 }
 
 /// Starts the runner thread: it takes back orphaned jobs, then runs due jobs one at a time until
-/// `stopping` says so. `db_of` reaches the database inside the shared state.
+/// `stopping` says so, which is also what the running job's `cancelled` answers. `db_of` reaches
+/// the database inside the shared state.
 pub fn start<T: Send + Sync + 'static>(
     state: Arc<T>,
     db_of: fn(&T) -> &Db,
     handlers: Handlers,
     stopping: Arc<dyn Fn() -> bool + Send + Sync>,
-) -> std::io::Result<std::thread::JoinHandle<()>> {
+) -> std::io::Result<Runner> {
     for kind in handlers.missing() {
         tracing::error!(kind = kind.code(), "no handler registered: jobs of this kind will fail");
     }
-    std::thread::Builder::new().name("jobs".to_owned()).spawn(move || {
+    let current = Arc::new(AtomicI64::new(0));
+    let running = Arc::clone(&current);
+    let thread = std::thread::Builder::new().name("jobs".to_owned()).spawn(move || {
         let db = db_of(&state);
         if let Err(err) = requeue_orphans(db, &handlers, true) {
             tracing::error!(error = %err, "cannot look for orphaned jobs");
@@ -235,11 +340,13 @@ pub fn start<T: Send + Sync + 'static>(
             let claimed = db.write(|tx| jobs::claim_next_job(tx, &me, &until, &now.iso()));
             match claimed {
                 Ok(Some(record)) => {
+                    running.store(record.id, Ordering::SeqCst);
                     let cancelled = || stopping();
                     match run_claimed(db, &handlers, &record, &cancelled, &mut |_| {}) {
                         Ok(outcome) => tracing::info!(job = record.id, ?outcome, "job ended"),
                         Err(err) => tracing::error!(job = record.id, error = %err, "cannot record a job's end"),
                     }
+                    running.store(0, Ordering::SeqCst);
                     continue;
                 }
                 Ok(None) => {}
@@ -252,9 +359,14 @@ pub fn start<T: Send + Sync + 'static>(
             {
                 tracing::error!(error = %err, "cannot look for orphaned jobs");
             }
-            std::thread::sleep(POLL);
+            // Short naps, so that a stop is seen at once.
+            let idle_until = Instant::now() + POLL;
+            while Instant::now() < idle_until && !stopping() {
+                std::thread::sleep(Duration::from_millis(50));
+            }
         }
-    })
+    })?;
+    Ok(Runner { thread, current })
 }
 
 #[cfg(test)]
@@ -387,5 +499,72 @@ mod tests {
         assert!(owner_alive(&owner()));
         assert!(!owner_alive("pid:4000000000"));
         assert!(!owner_alive("nobody"));
+    }
+
+    /// Works until told to stop, reporting its progress; `stubborn` ignores the request until
+    /// `release` says so (a call that does not return).
+    struct Patient {
+        stubborn: bool,
+        release: Arc<AtomicBool>,
+        started: Arc<AtomicBool>,
+    }
+
+    impl Handler for Patient {
+        fn run(&self, ctx: &mut JobCtx<'_>, _job: &Job) -> Result<Step, JobError> {
+            (ctx.report)(Units { done: 41, total: Some(100) });
+            (ctx.progress)(Progress { units: 42, ..Progress::default() });
+            self.started.store(true, Ordering::SeqCst);
+            loop {
+                let stop = if self.stubborn { self.release.load(Ordering::SeqCst) } else { (ctx.cancelled)() };
+                if stop {
+                    return Err(JobError::Interrupted);
+                }
+                std::thread::sleep(Duration::from_millis(10));
+            }
+        }
+    }
+
+    fn started_runner(stubborn: bool) -> (tempfile::TempDir, Arc<Db>, i64, Runner, Arc<AtomicBool>, Arc<AtomicBool>) {
+        let (dir, db) = temp_db();
+        let db = Arc::new(db);
+        let id = db.write(|tx| enqueue(tx, &Job::Export { export_id: 1 }, Now::read())).unwrap();
+        let release = Arc::new(AtomicBool::new(false));
+        let started = Arc::new(AtomicBool::new(false));
+        let handler = Patient { stubborn, release: Arc::clone(&release), started: Arc::clone(&started) };
+        let stopping = Arc::new(AtomicBool::new(false));
+        let flag = Arc::clone(&stopping);
+        let runner = start(
+            Arc::clone(&db),
+            |db: &Db| db,
+            Handlers::new().on(JobKind::Export, handler),
+            Arc::new(move || flag.load(Ordering::SeqCst)),
+        )
+        .unwrap();
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while !started.load(Ordering::SeqCst) && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        assert!(started.load(Ordering::SeqCst), "the job started");
+        (dir, db, id, runner, stopping, release)
+    }
+
+    #[test]
+    fn a_stop_requeues_the_running_job_without_counting_it_and_keeps_its_progress() {
+        let (_dir, db, id, runner, stopping, _) = started_runner(false);
+        stopping.store(true, Ordering::SeqCst);
+        assert!(runner.stop_by(&db, Instant::now() + Duration::from_secs(30)), "the runner ended");
+        let job = db.read(|c| jobs::find_job(c, id)).unwrap().unwrap();
+        assert_eq!((job.state, job.attempts), (JobState::Queued, 0));
+        assert_eq!((job.units_done, job.units_total), (42, Some(100)), "the last progress was written");
+    }
+
+    #[test]
+    fn a_job_that_does_not_stop_in_time_is_left_behind_and_queued_again() {
+        let (_dir, db, id, runner, stopping, release) = started_runner(true);
+        stopping.store(true, Ordering::SeqCst);
+        assert!(!runner.stop_by(&db, Instant::now() + Duration::from_millis(200)));
+        let job = db.read(|c| jobs::find_job(c, id)).unwrap().unwrap();
+        assert_eq!((job.state, job.attempts), (JobState::Queued, 0), "queued again, the attempt not counted");
+        release.store(true, Ordering::SeqCst);
     }
 }

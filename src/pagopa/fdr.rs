@@ -4,7 +4,9 @@
 //!
 //! [`fetch_all`] asks for the flows of every org in production, skips those already stored, and
 //! hands each one to `services::payments::reporting`, which checks and stores it (or records it as rejected
-//! with its reason: one bad flow never stops the others).
+//! with its reason: one bad flow never stops the others). A fetch stops between two flows when asked
+//! (`cancelled`: the server is stopping); since stored flows are skipped, the next fetch goes on
+//! where it stopped.
 
 use std::time::Duration;
 
@@ -62,6 +64,9 @@ pub enum FdrError {
     Node { code: String, description: String },
     #[error(transparent)]
     Store(#[from] crate::store::StoreError),
+    /// Asked to stop (shutdown) between two flows.
+    #[error("stopped by shutdown")]
+    Interrupted,
 }
 
 /// What one fetch did, per org.
@@ -75,6 +80,8 @@ pub struct FetchSummary {
     pub replaced: usize,
     /// Orgs whose list could not be fetched by either interface, with the reason.
     pub failures: Vec<(String, String)>,
+    /// Stopped early by shutdown: the next fetch does the rest.
+    pub interrupted: bool,
 }
 
 impl FetchSummary {
@@ -98,18 +105,30 @@ fn agent() -> ureq::Agent {
         .into()
 }
 
-/// Fetches and stores the new flows of every org that is not merely INSERITO.
-pub fn fetch_all(db: &Db, client: &NodeClient, now: Now) -> Result<FetchSummary, FdrError> {
+/// Fetches and stores the new flows of every org that is not merely INSERITO, until `cancelled`
+/// says to stop (looked at between flows).
+pub fn fetch_all(
+    db: &Db,
+    client: &NodeClient,
+    now: Now,
+    cancelled: &dyn Fn() -> bool,
+) -> Result<FetchSummary, FdrError> {
     let orgs = reporting::orgs_to_fetch(db)?;
     let mut summary = FetchSummary::default();
+    let fetch = Fetch { db, client, now, cancelled };
     for org in &orgs {
-        let result = match fetch_rest(db, client, &org.fiscal_code, now, &mut summary) {
+        let result = match fetch_rest(&fetch, &org.fiscal_code, &mut summary) {
             Ok(()) => Ok(()),
+            Err(FdrError::Interrupted) => Err(FdrError::Interrupted),
             Err(rest_err) => {
                 tracing::warn!(org = %org.ipa_code, error = %rest_err, "FdR REST failed, trying nodeForPa");
-                fetch_soap(db, client, &org.fiscal_code, now, &mut summary)
+                fetch_soap(&fetch, &org.fiscal_code, &mut summary)
             }
         };
+        if let Err(FdrError::Interrupted) = result {
+            summary.interrupted = true;
+            break;
+        }
         if let Err(err) = result {
             tracing::error!(org = %org.ipa_code, error = %err, "cannot fetch reporting flows");
             summary.failures.push((org.ipa_code.clone(), err.to_string()));
@@ -144,13 +163,22 @@ fn psp_of_iuf(iuf: &str) -> Option<String> {
     (!psp.is_empty()).then(|| psp.to_owned())
 }
 
-fn fetch_rest(
-    db: &Db,
-    client: &NodeClient,
-    fiscal_code: &str,
+/// One fetch: where from, and whether to stop.
+struct Fetch<'a> {
+    db: &'a Db,
+    client: &'a NodeClient,
     now: Now,
-    summary: &mut FetchSummary,
-) -> Result<(), FdrError> {
+    cancelled: &'a dyn Fn() -> bool,
+}
+
+impl Fetch<'_> {
+    fn stop_here(&self) -> Result<(), FdrError> {
+        if (self.cancelled)() { Err(FdrError::Interrupted) } else { Ok(()) }
+    }
+}
+
+fn fetch_rest(fetch: &Fetch<'_>, fiscal_code: &str, summary: &mut FetchSummary) -> Result<(), FdrError> {
+    let Fetch { db, client, now, .. } = *fetch;
     let base = format!("{}{FDR_REST_PATH}/organizations/{fiscal_code}/fdrs", client.base_url.trim_end_matches('/'));
     let mut page = 1;
     loop {
@@ -158,6 +186,7 @@ fn fetch_rest(
         let list = get_json(client, &url)?;
         let items = list.get("data").and_then(|d| d.as_array()).cloned().unwrap_or_default();
         for item in &items {
+            fetch.stop_here()?;
             summary.listed += 1;
             let iuf = item.get("fdr").and_then(|v| v.as_str()).unwrap_or_default().to_owned();
             let revision = item.get("revision").and_then(|v| v.as_i64()).unwrap_or(1);
@@ -315,13 +344,8 @@ fn soap_call(client: &NodeClient, operation: &str, body: &str) -> Result<Element
     Ok(payload)
 }
 
-fn fetch_soap(
-    db: &Db,
-    client: &NodeClient,
-    fiscal_code: &str,
-    now: Now,
-    summary: &mut FetchSummary,
-) -> Result<(), FdrError> {
+fn fetch_soap(fetch: &Fetch<'_>, fiscal_code: &str, summary: &mut FetchSummary) -> Result<(), FdrError> {
+    let Fetch { db, client, now, .. } = *fetch;
     let list = soap_call(
         client,
         "nodoChiediElencoFlussiRendicontazione",
@@ -331,6 +355,7 @@ fn fetch_soap(
         return Ok(());
     };
     for entry in elenco.children_named("idRendicontazione") {
+        fetch.stop_here()?;
         summary.listed += 1;
         let iuf = entry.child_text("identificativoFlusso").unwrap_or_default().to_owned();
         // A corrected flow keeps its IUF and comes with a later dataOraFlusso.

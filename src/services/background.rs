@@ -16,6 +16,16 @@ pub struct JobSettings {
     pub station_id: String,
 }
 
+impl JobSettings {
+    pub fn from_config(config: &crate::config::Config) -> JobSettings {
+        JobSettings {
+            data_dir: config.data_dir.clone(),
+            max_uncompressed_bytes: config.import.max_uncompressed_bytes,
+            station_id: config.station.station_id.clone(),
+        }
+    }
+}
+
 /// The handler of every job kind.
 pub fn handlers(settings: &JobSettings) -> Handlers {
     Handlers::new()

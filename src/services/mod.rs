@@ -78,6 +78,9 @@ pub enum ServiceError {
     /// An export's file could not be written (`debts::exports`).
     #[error("cannot write the export file: {0}")]
     ExportFile(#[source] std::io::Error),
+    /// Bulk work stopped between two units because the process is stopping; it is queued again.
+    #[error("stopped by shutdown")]
+    Interrupted,
     /// An operator refused, at login or at an org (`admin::access`).
     #[error(transparent)]
     Access(#[from] admin::access::AccessDenied),
@@ -99,6 +102,7 @@ impl ServiceError {
             self,
             ServiceError::Store(StoreError::Sqlite(_) | StoreError::ReadOnly)
                 | ServiceError::ExportFile(_)
+                | ServiceError::Interrupted
                 | ServiceError::Internal(_)
         )
     }

@@ -59,13 +59,17 @@ pub struct JobRecord {
     pub lease_until: Option<String>,
     /// How far the job got, as its handler wrote it.
     pub cursor: Option<String>,
+    /// Units of work done, as its runner last wrote it.
+    pub units_done: i64,
+    /// Of how many, when known.
+    pub units_total: Option<i64>,
     pub last_error: Option<String>,
     pub created_at: String,
     pub updated_at: String,
 }
 
-const COLUMNS: &str =
-    "id, kind, payload, state, attempts, next_run_at, owner, last_error, created_at, updated_at, lease_until, cursor";
+const COLUMNS: &str = "id, kind, payload, state, attempts, next_run_at, owner, last_error, created_at, updated_at, \
+     lease_until, cursor, units_done, units_total";
 
 fn from_row(row: &Row<'_>) -> rusqlite::Result<JobRecord> {
     Ok(JobRecord {
@@ -81,6 +85,8 @@ fn from_row(row: &Row<'_>) -> rusqlite::Result<JobRecord> {
         updated_at: row.get(9)?,
         lease_until: row.get(10)?,
         cursor: row.get(11)?,
+        units_done: row.get(12)?,
+        units_total: row.get(13)?,
     })
 }
 
@@ -136,13 +142,18 @@ pub fn update_job_lease(conn: &Conn, id: i64, owner: &str, lease_until: &str) ->
     Ok(())
 }
 
-/// Saves a running job's cursor.
-#[allow(
-    dead_code,
-    reason = "the resumable bulk work of the live-payments issue (chunked imports) builds on it; tested here"
-)]
+/// Saves a job's cursor.
 pub fn update_job_cursor(conn: &Conn, id: i64, cursor: &str) -> Result<(), StoreError> {
     conn.sqlite().execute("UPDATE job SET cursor = ?2 WHERE id = ?1", params![id, cursor])?;
+    Ok(())
+}
+
+/// Saves a running job's progress: `done` units of `total` (`None`: not known).
+pub fn update_job_progress(conn: &Conn, id: i64, done: i64, total: Option<i64>) -> Result<(), StoreError> {
+    conn.sqlite().execute(
+        "UPDATE job SET units_done = max(?2, 0), units_total = ?3 WHERE id = ?1",
+        params![id, done, total.map(|t| t.max(0))],
+    )?;
     Ok(())
 }
 
@@ -178,15 +189,17 @@ pub fn update_job_requeued(
     Ok(())
 }
 
-/// Puts a job stopped by a shutdown back in the queue, due at once; the stop does not count as
-/// an attempt (a server restarted during a long import must not use up its attempts).
-pub fn update_job_interrupted(conn: &Conn, id: i64, now: &str) -> Result<(), StoreError> {
-    conn.sqlite().execute(
+/// Puts a running job stopped by a shutdown back in the queue, due at once; the stop does not
+/// count as an attempt (a server restarted during a long import must not use up its attempts).
+/// Returns whether the job was still running (a job that ended meanwhile is left as it ended).
+pub fn update_job_interrupted(conn: &Conn, id: i64, now: &str) -> Result<bool, StoreError> {
+    let n = conn.sqlite().execute(
         "UPDATE job SET state = 'queued', owner = NULL, lease_until = NULL, next_run_at = ?2, \
-         attempts = max(attempts - 1, 0), last_error = 'interrupted by shutdown', updated_at = ?2 WHERE id = ?1",
+         attempts = max(attempts - 1, 0), last_error = 'interrupted by shutdown', updated_at = ?2 \
+         WHERE id = ?1 AND state = 'running'",
         params![id, now],
     )?;
-    Ok(())
+    Ok(n > 0)
 }
 
 /// Gives a job up for good.

@@ -446,6 +446,34 @@ impl Db {
         waited
     }
 
+    /// Like [`Db::write`], but `None` when this process's writer stays taken for `wait` (another
+    /// thread in a long transaction): for the last writes of a process that is exiting anyway.
+    pub fn try_write<T, E: From<StoreError>>(
+        &self,
+        wait: Duration,
+        f: impl FnOnce(&Conn) -> Result<T, E>,
+    ) -> Option<Result<T, E>> {
+        let Some(writer) = &self.writer else { return Some(Err(StoreError::ReadOnly.into())) };
+        let until = std::time::Instant::now() + wait;
+        let writer = loop {
+            match writer.try_lock() {
+                Ok(guard) => break guard,
+                Err(std::sync::TryLockError::Poisoned(poisoned)) => break poisoned.into_inner(),
+                Err(std::sync::TryLockError::WouldBlock) if std::time::Instant::now() < until => {
+                    std::thread::sleep(Duration::from_millis(10));
+                }
+                Err(std::sync::TryLockError::WouldBlock) => return None,
+            }
+        };
+        let conn: &Conn = &writer;
+        Some((|| {
+            let tx = patiently(self.patience.as_ref(), || conn.begin(TransactionBehavior::Immediate))?;
+            let out = f(conn)?;
+            tx.commit().map_err(StoreError::from_sqlite)?;
+            Ok(out)
+        })())
+    }
+
     /// Whether this database was opened without a writer ([`Db::open_read_only`]).
     pub fn is_read_only(&self) -> bool {
         self.writer.is_none()

@@ -9,6 +9,11 @@
 //! Failures are the area's `ServiceError`: a refused request is `ExportRefused` with MyPay's code,
 //! a file that cannot be written `ExportFile`; a run records its failure's message as the export's
 //! error.
+//!
+//! A queued export ([`ExportJob`]) stops between two rows when the server stops: its partial file is
+//! removed and it goes back to `LOAD_EXPORT`, to be made again from the start after the restart. It
+//! keeps no cursor on purpose: the file is one read transaction's snapshot, which a resumed file
+//! could not be, and rows cost microseconds, so a stop loses little.
 
 use std::path::{Path, PathBuf};
 
@@ -22,6 +27,9 @@ use crate::services::ServiceError;
 use crate::services::admin::access::OrgAccess;
 use crate::store::exports::{self, ExportItem, ExportRecord, ExportSelection};
 use crate::store::{Db, debt_types, operators, orgs};
+
+/// Rows between two looks at `cancelled` and two calls of `progress`.
+const ROWS_PER_STEP: u64 = 1024;
 
 /// A request MyPay refuses, with its code.
 fn invalid(code: &'static str, message: impl Into<String>) -> ServiceError {
@@ -202,7 +210,7 @@ pub fn request_export(db: &Db, req: &ExportRequest<'_>, queue: bool, now: Now) -
 }
 
 /// Runs a recorded export to its end state, streaming the rows into the ZIP; `progress` is called
-/// with the number of rows written so far, every few thousand rows.
+/// with the number of rows written so far, every thousand rows or so.
 pub fn run_export(
     db: &Db,
     data_dir: &Path,
@@ -210,6 +218,20 @@ pub fn run_export(
     export: &ExportRecord,
     now: Now,
     progress: &mut dyn FnMut(u64),
+) -> Result<ExportOutcome, ServiceError> {
+    run_export_until(db, data_dir, station_id, export, now, progress, &|| false)
+}
+
+/// [`run_export`], stopping between two rows when `cancelled` says so: then the partial file is
+/// removed, the export is back in `LOAD_EXPORT`, and the answer is [`ServiceError::Interrupted`].
+pub fn run_export_until(
+    db: &Db,
+    data_dir: &Path,
+    station_id: &str,
+    export: &ExportRecord,
+    now: Now,
+    progress: &mut dyn FnMut(u64),
+    cancelled: &dyn Fn() -> bool,
 ) -> Result<ExportOutcome, ServiceError> {
     let Some(org) = db.read(|c| orgs::find_org_by_id(c, export.org_id))? else {
         return Err(ServiceError::NotFound(format!("org {}", export.org_id)));
@@ -234,8 +256,16 @@ pub fn run_export(
             with_receipt: export.with_receipt,
         };
         // One read transaction: the file is a consistent snapshot even while receipts keep arriving.
+        let mut seen = 0u64;
         let n_rows = db.read_tx(|conn| {
             exports::for_each_export_row(conn, &selection, |item| {
+                seen += 1;
+                if seen % ROWS_PER_STEP == 0 {
+                    if cancelled() {
+                        return Err(ServiceError::Interrupted);
+                    }
+                    progress(seen);
+                }
                 match item {
                     ExportItem::Receipt(row) => writer
                         .row(&rt_export::row_fields(version, export.with_receipt, &org, station_id, row))
@@ -261,8 +291,13 @@ pub fn run_export(
         }
         Ok((n_rows, Some(writer.finish().map_err(ServiceError::ExportFile)?)))
     })();
-    let finished = now.iso();
+    // When it ended, not when it was asked for.
+    let finished = Now::read().iso();
     match result {
+        Err(ServiceError::Interrupted) => {
+            db.write(|tx| exports::update_export_state(tx, export.id, ExportState::Queued, None, None, None, None))?;
+            Err(ServiceError::Interrupted)
+        }
         Ok((n_rows, file)) => {
             let name = file.as_ref().and_then(|f| f.file_name()).map(|n| n.to_string_lossy().into_owned());
             let rows = i64::try_from(n_rows).unwrap_or(i64::MAX);
@@ -363,6 +398,7 @@ pub fn export_expired(
     };
     let name = file.as_ref().and_then(|f| f.file_name()).map(|n| n.to_string_lossy().into_owned());
     let rows = i64::try_from(n_rows).unwrap_or(i64::MAX);
+    let finished = Now::read().iso();
     db.write(|tx| {
         exports::update_export_state(
             tx,
@@ -371,7 +407,7 @@ pub fn export_expired(
             name.as_deref(),
             Some(rows),
             None,
-            Some(&now_text),
+            Some(&finished),
         )
     })?;
     let export = db.read(|c| exports::find_export(c, org.id, record.id))?.unwrap_or(record);
@@ -399,8 +435,19 @@ impl crate::jobs::Handler for ExportJob {
         let Some(export) = export.filter(|e| !e.state.is_final()) else {
             return Ok(Step::Done);
         };
-        match run_export(ctx.db, &self.data_dir, &self.station_id, &export, Now::read(), &mut |_| {}) {
+        let report = ctx.report;
+        let mut progress = |rows: u64| report(crate::jobs::Units { done: rows, total: None });
+        match run_export_until(
+            ctx.db,
+            &self.data_dir,
+            &self.station_id,
+            &export,
+            Now::read(),
+            &mut progress,
+            ctx.cancelled,
+        ) {
             Ok(_) => Ok(Step::Done),
+            Err(ServiceError::Interrupted) => Err(JobError::Interrupted),
             // The request itself was refused: recorded as ERROR_EXPORT, nothing to retry.
             Err(ServiceError::ExportRefused { .. } | ServiceError::NotFound(_)) => Ok(Step::Done),
             Err(err) => Err(JobError::Failed(err.to_string())),

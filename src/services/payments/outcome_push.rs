@@ -237,10 +237,15 @@ pub enum Delivery {
     Retry { at: String, error: String },
     /// Failed for the last time.
     Failed(String),
+    /// The process is stopping: the attempt was abandoned before the answer, and neither counted
+    /// nor recorded. The push stays pending and is sent again after the restart (a receiver may
+    /// then see it twice, as after any lost answer).
+    Stopped,
 }
 
 /// One attempt of push `push_id`, recorded with its outcome. `now` is the attempt's time.
-pub fn deliver(db: &Db, push_id: i64, now: Now) -> Result<Delivery, ServiceError> {
+/// `cancelled` is looked at while waiting for the receiver's answer.
+pub fn deliver(db: &Db, push_id: i64, now: Now, cancelled: &dyn Fn() -> bool) -> Result<Delivery, ServiceError> {
     let now_text = now.iso();
     let loaded = db.read(|c| {
         let Some(push) = pushes::find_push(c, push_id)?.filter(|p| p.state == PushState::Pending) else {
@@ -279,7 +284,13 @@ pub fn deliver(db: &Db, push_id: i64, now: Now) -> Result<Delivery, ServiceError
                     .map(|secret| bearer_jwt(secret, &org.ipa_code, push.id, attempt, now.instant().as_second()))
                     .transpose()
             });
-            token.and_then(|token| post(&target.url, &body, token.as_deref()))
+            match token {
+                Ok(token) => match post_until(target.url.clone(), body, token, cancelled) {
+                    Some(result) => result,
+                    None => return Ok(Delivery::Stopped),
+                },
+                Err(err) => Err(err),
+            }
         }
     };
     let delivery = match result {
@@ -298,6 +309,7 @@ pub fn deliver(db: &Db, push_id: i64, now: Now) -> Result<Delivery, ServiceError
         Delivery::Done => (PushState::Sent, None),
         Delivery::Retry { error, .. } => (PushState::Pending, Some(error.as_str())),
         Delivery::Failed(error) => (PushState::Failed, Some(error.as_str())),
+        Delivery::Stopped => return Ok(Delivery::Stopped),
     };
     db.write(|tx| pushes::update_push_attempt(tx, push.id, state, error, &now_text))?;
     match &delivery {
@@ -306,6 +318,7 @@ pub fn deliver(db: &Db, push_id: i64, now: Now) -> Result<Delivery, ServiceError
             tracing::warn!(push = push.id, attempt, %error, %at, "outcome push failed; will retry")
         }
         Delivery::Failed(error) => tracing::error!(push = push.id, attempt, %error, "outcome push given up"),
+        Delivery::Stopped => {}
     }
     Ok(delivery)
 }
@@ -368,6 +381,33 @@ fn check_target(url: &str) -> Result<(), String> {
     }
 }
 
+/// [`post`] on a thread of its own, waited for while `cancelled` says no: `None` when the wait was
+/// abandoned (the thread ends with its request, within [`TIMEOUT`]).
+fn post_until(
+    url: String,
+    body: String,
+    token: Option<String>,
+    cancelled: &dyn Fn() -> bool,
+) -> Option<Result<(), String>> {
+    let (tx, rx) = std::sync::mpsc::channel();
+    let spawned = std::thread::Builder::new().name("push".to_owned()).spawn(move || {
+        let _ = tx.send(post(&url, &body, token.as_deref()));
+    });
+    if let Err(err) = spawned {
+        return Some(Err(format!("cannot start the push: {err}")));
+    }
+    loop {
+        match rx.recv_timeout(Duration::from_millis(50)) {
+            Ok(result) => return Some(result),
+            Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => {
+                return Some(Err("the push stopped without an answer".to_owned()));
+            }
+            Err(std::sync::mpsc::RecvTimeoutError::Timeout) if cancelled() => return None,
+            Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {}
+        }
+    }
+}
+
 /// POSTs the body; Ok on a 2xx whose JSON (if any) carries no `faultCode`.
 fn post(url: &str, body: &str, token: Option<&str>) -> Result<(), String> {
     check_target(url)?;
@@ -414,7 +454,10 @@ impl crate::jobs::Handler for PushJob {
         let now = Now::read();
         let instant = now.instant();
         // A failure of mypay itself (the database) is tried again in a minute, not counted.
-        let delivery = deliver(ctx.db, *push_id, now).unwrap_or_else(|err| Delivery::Retry {
+        if (ctx.cancelled)() {
+            return Err(JobError::Interrupted);
+        }
+        let delivery = deliver(ctx.db, *push_id, now, ctx.cancelled).unwrap_or_else(|err| Delivery::Retry {
             at: crate::clock::iso(instant.checked_add(jiff::SignedDuration::from_secs(60)).unwrap_or(instant)),
             error: err.to_string(),
         });
@@ -422,6 +465,7 @@ impl crate::jobs::Handler for PushJob {
             Delivery::Done => Step::Done,
             Delivery::Retry { at, error } => Step::RunAgainAt { at, reason: error },
             Delivery::Failed(error) => Step::GaveUp(error),
+            Delivery::Stopped => return Err(JobError::Interrupted),
         })
     }
 }

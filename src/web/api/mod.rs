@@ -97,7 +97,10 @@ impl From<ServiceError> for ApiError {
             }
             // No API call reaches an operator's access: a token is the API's.
             ServiceError::Access(_) => ApiError::new(403, "FORBIDDEN", err.to_string(), "Accesso non consentito."),
-            ServiceError::Store(_) | ServiceError::ExportFile(_) | ServiceError::Internal(_) => {
+            ServiceError::Store(_)
+            | ServiceError::ExportFile(_)
+            | ServiceError::Interrupted
+            | ServiceError::Internal(_) => {
                 tracing::error!(error = %err, "API call failed");
                 internal()
             }

@@ -110,9 +110,10 @@ pub fn describe(err: &PortalError) -> (u16, String) {
             | ServiceError::Conflict(_)
             | ServiceError::ExportRefused { .. } => (400, text("I dati inseriti non sono validi.")),
             ServiceError::Access(_) => (403, text("Accesso non consentito.")),
-            ServiceError::Store(_) | ServiceError::ExportFile(_) | ServiceError::Internal(_) => {
-                (500, text("Si è verificato un errore del servizio. Riprova più tardi."))
-            }
+            ServiceError::Store(_)
+            | ServiceError::ExportFile(_)
+            | ServiceError::Interrupted
+            | ServiceError::Internal(_) => (500, text("Si è verificato un errore del servizio. Riprova più tardi.")),
         },
     }
 }
