@@ -233,11 +233,18 @@ pub struct ImportSection {
     pub max_upload_bytes: u64,
     /// Largest accepted decompressed CSV, in bytes: a ZIP bomb stops here.
     pub max_uncompressed_bytes: u64,
+    /// The notices ZIP (`_AVVISI_PDF`) of a flow's rows with flagGeneraIuv: `on` (made after the
+    /// import), `on-demand` (made when an operator asks) or `off`.
+    pub notices: String,
 }
 
 impl Default for ImportSection {
     fn default() -> ImportSection {
-        ImportSection { max_upload_bytes: 200 * 1024 * 1024, max_uncompressed_bytes: 4 * 1024 * 1024 * 1024 }
+        ImportSection {
+            max_upload_bytes: 200 * 1024 * 1024,
+            max_uncompressed_bytes: 4 * 1024 * 1024 * 1024,
+            notices: "on".to_owned(),
+        }
     }
 }
 
@@ -631,6 +638,30 @@ impl std::str::FromStr for OidcTokenAuth {
     }
 }
 
+/// `import.notices`: when the notices ZIP of a flow is made.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum NoticesMode {
+    /// After each import with notices to print, by the job runner (MyPay's behaviour).
+    #[default]
+    On,
+    /// When an operator asks for it (back office, `mypay import --make-notices`).
+    OnDemand,
+    /// Never: large flows whose notices are printed elsewhere.
+    Off,
+}
+
+impl std::str::FromStr for NoticesMode {
+    type Err = String;
+    fn from_str(text: &str) -> Result<NoticesMode, String> {
+        match text {
+            "on" => Ok(NoticesMode::On),
+            "on-demand" => Ok(NoticesMode::OnDemand),
+            "off" => Ok(NoticesMode::Off),
+            other => Err(format!("{other:?} must be on, on-demand or off")),
+        }
+    }
+}
+
 /// `[import]`, validated.
 #[derive(Debug, Clone, Copy)]
 pub struct ImportSettings {
@@ -638,6 +669,8 @@ pub struct ImportSettings {
     pub max_upload_bytes: u64,
     /// Largest accepted decompressed CSV, in bytes (at least `max_upload_bytes`).
     pub max_uncompressed_bytes: u64,
+    /// When the notices ZIP of a flow is made.
+    pub notices: NoticesMode,
 }
 
 /// `[sil]`, validated.
@@ -752,6 +785,7 @@ pub const KEYS: &[Key] = &[
     key("citizen_auth.oidc_scopes", Field::Text(|c| &mut c.citizen_auth.oidc_scopes)),
     key("import.max_upload_bytes", Field::U64(|c| &mut c.import.max_upload_bytes)),
     key("import.max_uncompressed_bytes", Field::U64(|c| &mut c.import.max_uncompressed_bytes)),
+    key("import.notices", Field::Text(|c| &mut c.import.notices)),
     key("sil.intermediary_org", Field::Text(|c| &mut c.sil.intermediary_org)),
     key("sil.intermediary_password", Field::Secret(|c| &mut c.sil.intermediary_password)),
     key("metrics.allow", Field::List(|c| &mut c.metrics.allow)),
@@ -869,6 +903,10 @@ impl Config {
         if raw.import.max_uncompressed_bytes < raw.import.max_upload_bytes {
             problem("import.max_uncompressed_bytes", "must be at least import.max_upload_bytes".to_owned());
         }
+        let notices = raw.import.notices.parse::<NoticesMode>().unwrap_or_else(|reason| {
+            problem("import.notices", reason);
+            NoticesMode::default()
+        });
         if let Err(reason) = check_level(&raw.log.level) {
             problem("log.level", reason);
         }
@@ -1002,6 +1040,7 @@ impl Config {
             import: ImportSettings {
                 max_upload_bytes: raw.import.max_upload_bytes,
                 max_uncompressed_bytes: raw.import.max_uncompressed_bytes,
+                notices,
             },
             sil: SilSettings {
                 intermediary_org: raw.sil.intermediary_org.clone(),

@@ -117,6 +117,13 @@ pub fn save_cursor(tx: &Conn, job_id: i64, cursor: &str) -> Result<(), StoreErro
     jobs::update_job_cursor(tx, job_id, cursor)
 }
 
+/// The newest job equal to `job`, whatever its state: how the work asked for one object went
+/// (its state, cursor, progress and last error).
+pub fn latest(conn: &Conn, job: &Job) -> Result<Option<jobs::JobRecord>, StoreError> {
+    let (kind, payload) = job.to_stored();
+    jobs::find_latest_job(conn, kind, &payload)
+}
+
 /// How far a job is, for progress bars: units of work (rows) and bytes read of all.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Progress {

@@ -392,7 +392,7 @@ fn bollettino(page: &mut Page, view: &NoticeView, postal: &crate::pdf::input::Po
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
 
     use super::*;

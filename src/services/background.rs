@@ -4,6 +4,7 @@
 
 use std::path::PathBuf;
 
+use crate::config::NoticesMode;
 use crate::jobs::{Handlers, JobKind};
 
 /// What the handlers need from the configuration.
@@ -14,6 +15,8 @@ pub struct JobSettings {
     pub max_uncompressed_bytes: u64,
     /// The station id written in receipt exports.
     pub station_id: String,
+    /// When an import's notices ZIP is made (`import.notices`).
+    pub notices: NoticesMode,
 }
 
 impl JobSettings {
@@ -22,6 +25,7 @@ impl JobSettings {
             data_dir: config.data_dir.clone(),
             max_uncompressed_bytes: config.import.max_uncompressed_bytes,
             station_id: config.station.station_id.clone(),
+            notices: config.import.notices,
         }
     }
 }
@@ -38,7 +42,7 @@ pub fn handlers(settings: &JobSettings) -> Handlers {
         )
         .on(
             JobKind::ImportNotices,
-            crate::services::debts::imports::jobs::NoticesJob { data_dir: settings.data_dir.clone() },
+            crate::services::debts::imports::notices::NoticesJob::new(&settings.data_dir, settings.notices),
         )
         .on(
             JobKind::Export,
@@ -60,6 +64,7 @@ mod tests {
             data_dir: PathBuf::from("/nonexistent"),
             max_uncompressed_bytes: 1,
             station_id: String::new(),
+            notices: NoticesMode::On,
         };
         assert!(handlers(&settings).missing().is_empty());
     }

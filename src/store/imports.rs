@@ -222,16 +222,3 @@ pub fn update_import_notices(conn: &Conn, id: i64, notices_file: &str) -> Result
         .execute("UPDATE debt_import SET notices_file = ?2 WHERE id = ?1", rusqlite::params![id, notices_file])?;
     Ok(())
 }
-
-/// The IUDs of an import's debts that asked for a generated IUV and can still be paid: the ones
-/// whose notices go in `<name>_AVVISI_PDF.zip`.
-pub fn list_notice_iuds(conn: &Conn, import_id: i64) -> Result<Vec<String>, StoreError> {
-    Ok(conn
-        .sqlite()
-        .prepare(
-            "SELECT iud FROM debt WHERE import_id = ?1 AND generate_iuv = 1 AND notice_number IS NOT NULL \
-             AND state IN ('INSERIMENTO_DOVUTO', 'PAGAMENTO_INIZIATO') ORDER BY id",
-        )?
-        .query_map([import_id], |row| row.get(0))?
-        .collect::<Result<_, _>>()?)
-}

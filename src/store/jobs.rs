@@ -157,6 +157,13 @@ pub fn update_job_progress(conn: &Conn, id: i64, done: i64, total: Option<i64>) 
     Ok(())
 }
 
+/// The newest job of `kind` with exactly this payload, whatever its state: how the work asked for
+/// one object (the notices of an import) went.
+pub fn find_latest_job(conn: &Conn, kind: &str, payload: &str) -> Result<Option<JobRecord>, StoreError> {
+    let sql = format!("SELECT {COLUMNS} FROM job WHERE kind = ?1 AND payload = ?2 ORDER BY id DESC LIMIT 1");
+    Ok(conn.sqlite().prepare_cached(&sql)?.query_row(params![kind, payload], from_row).optional()?)
+}
+
 /// Every running job, to find those whose owner died.
 pub fn list_running_jobs(conn: &Conn) -> Result<Vec<JobRecord>, StoreError> {
     let sql = format!("SELECT {COLUMNS} FROM job WHERE state = 'running' ORDER BY id");

@@ -117,6 +117,7 @@ pub static ROUTES: &[Route] = &[
     Route::new(Get,  "/operatore/{ipa}/flussi",                       "bo_imports",   Form, OPERATOR,      bo(|c, p| flows::list(c, p.get("ipa")))),
     Route::new(Post, "/operatore/{ipa}/flussi",                       "bo_imports",   FlowForm, OPERATOR_FORM, bo(|c, p| flows::upload(c, p.get("ipa")))),
     Route::new(Get,  "/operatore/{ipa}/flussi/{import}/{kind}",       "bo_imports",   Form, OPERATOR,      bo(|c, p| flows::file(c, p.get("ipa"), p.get("import"), p.get("kind")))),
+    Route::new(Post, "/operatore/{ipa}/flussi/{import}/avvisi",       "bo_imports",   Form, OPERATOR_FORM, bo(|c, p| flows::request_notices(c, p.get("ipa"), p.get("import")))),
     Route::new(Get,  "/operatore/{ipa}/esportazioni",                 "bo_exports",   Form, OPERATOR,      bo(|c, p| exports::list(c, p.get("ipa")))),
     Route::new(Post, "/operatore/{ipa}/esportazioni",                 "bo_exports",   Form, OPERATOR_FORM, bo(|c, p| exports::request(c, p.get("ipa")))),
     Route::new(Get,  "/operatore/{ipa}/esportazioni/{export}/file",   "bo_exports",   Form, OPERATOR,      bo(|c, p| exports::file(c, p.get("ipa"), p.get("export")))),

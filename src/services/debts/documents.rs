@@ -57,16 +57,6 @@ pub fn notice_zip(db: &Db, ipa: &str, notice: &str) -> Result<Vec<u8>, ServiceEr
     Ok(zip.into_inner())
 }
 
-/// The notices of org `ipa`'s debts with these IUDs, loaded one at a time as the iterator is
-/// consumed (a bulk ZIP never holds more than one notice in memory).
-pub fn notice_views<'a>(
-    db: &'a Db,
-    ipa: &'a str,
-    iuds: &'a [String],
-) -> impl Iterator<Item = Result<NoticeView, ServiceError>> + 'a {
-    iuds.iter().map(move |iud| notice_view(db, ipa, &NoticeKey::Iud(iud.clone())))
-}
-
 fn find_org(conn: &Conn, ipa: &str) -> Result<OrgRecord, ServiceError> {
     orgs::find_org_by_ipa(conn, ipa)?.ok_or_else(|| ServiceError::NotFound(format!("org {ipa}")))
 }
@@ -344,8 +334,9 @@ mod tests {
         crate::services::demo::seed(&db, crate::clock::Now::at("2026-01-10T10:00:00Z".parse().unwrap())).unwrap();
         let iuds: Vec<String> = vec!["TARI-2026-0001".into(), "TARI-2026-0002".into(), "NO-SUCH-DEBT".into()];
         let mut buf = std::io::Cursor::new(Vec::new());
-        let summary =
-            crate::pdf::write_notices_zip(&mut buf, notice_views(&db, crate::services::demo::DEMO_IPA, &iuds)).unwrap();
+        let views =
+            iuds.iter().map(|iud| notice_view(&db, crate::services::demo::DEMO_IPA, &NoticeKey::Iud(iud.clone())));
+        let summary = crate::pdf::write_notices_zip(&mut buf, views).unwrap();
         assert_eq!(summary.written.len(), 2);
         assert_eq!(summary.skipped.len(), 1);
         let mut archive = zip::ZipArchive::new(std::io::Cursor::new(buf.into_inner())).unwrap();

@@ -1,11 +1,14 @@
-//! Debt-flow uploads: the upload form, the list of past imports with their state and totals, and
-//! the downloads of their result files (`_SCARTI`, `_IUV`, `_AVVISI_PDF`). The upload goes through
-//! the same service as `mypay import`; the server's job runner applies it.
+//! Debt-flow uploads: the upload form, the list of past imports with their state, totals and
+//! progress, the downloads of their result files (`_SCARTI`, `_IUV`, `_AVVISI_PDF`), and the request
+//! for a flow's notices (`import.notices = "on-demand"`, or again after a failure). The upload goes
+//! through the same service as `mypay import`; the server's job runner applies it.
 
-use maud::html;
+use maud::{Markup, html};
 
 use super::{BoCtx, BoError, download};
+use crate::config::NoticesMode;
 use crate::domain::ImportState;
+use crate::services::debts::imports::notices::{self, NoticesStatus, bytes_text};
 use crate::services::debts::imports::{self, Limits, Upload};
 use crate::web::Response;
 
@@ -19,6 +22,15 @@ pub fn list(ctx: &mut BoCtx<'_>, ipa: &str) -> Result<Response, BoError> {
             return Err(BoError::Internal);
         }
     };
+    let notices_states = match notices::statuses(&ctx.state.db, &list, ctx.state.config.import.notices) {
+        Ok(states) => states,
+        Err(err) => {
+            tracing::error!(error = %err, "cannot read the notices of imports");
+            return Err(BoError::Internal);
+        }
+    };
+    let csrf = ctx.csrf();
+    let mode = ctx.state.config.import.notices;
     let limit_mb = ctx.state.config.import.max_upload_bytes / (1024 * 1024);
     let base = format!("/operatore/{}/flussi", grant.org.ipa_code);
     let main = html! {
@@ -40,10 +52,10 @@ pub fn list(ctx: &mut BoCtx<'_>, ipa: &str) -> Result<Response, BoError> {
                 thead { tr {
                     th scope="col" { "File" } th scope="col" { "Stato" } th scope="col" { "Righe" }
                     th scope="col" { "Caricate" } th scope="col" { "Scartate" } th scope="col" { "Caricato da" }
-                    th scope="col" { "Esiti" }
+                    th scope="col" { "Esiti" } th scope="col" { "Avvisi" }
                 } }
                 tbody {
-                    @for i in &list {
+                    @for (i, notices_status) in list.iter().zip(&notices_states) {
                         tr {
                             td { (i.file_name) }
                             td {
@@ -63,6 +75,7 @@ pub fn list(ctx: &mut BoCtx<'_>, ipa: &str) -> Result<Response, BoError> {
                                 @if i.iuv_file.is_some() { a href={ (base) "/" (i.id) "/iuv" } { "IUV" } " " }
                                 @if i.notices_file.is_some() { a href={ (base) "/" (i.id) "/avvisi" } { "Avvisi PDF" } }
                             }
+                            td { (notices_cell(notices_status, mode, &format!("{base}/{}/avvisi", i.id), &csrf)) }
                         }
                     }
                 }
@@ -86,6 +99,78 @@ fn thousands_it(n: i64) -> String {
         out.push(c);
     }
     out
+}
+
+/// What the notices column says of one import, with the request button when it applies.
+fn notices_cell(status: &NoticesStatus, mode: NoticesMode, action: &str, csrf: &Markup) -> Markup {
+    let button = |label: &str| {
+        html! {
+            form method="post" action=(action) class="d-inline" {
+                (csrf)
+                button type="submit" class="btn btn-outline-primary btn-sm" { (label) }
+            }
+        }
+    };
+    html! {
+        @match status {
+            NoticesStatus::None | NoticesStatus::Ready => {}
+            NoticesStatus::Queued { done: 0, .. } => { "In coda" }
+            NoticesStatus::Queued { done, total } => { "In pausa: " (progress_it(*done, *total)) }
+            NoticesStatus::Running { done, total } => {
+                "In preparazione: " (progress_it(*done, *total))
+                @if let Some(total) = total.filter(|t| *t > 0) {
+                    br; progress max=(total) value=(done) aria-label="Avvisi preparati" {}
+                }
+            }
+            NoticesStatus::NotRequested => {}
+            NoticesStatus::Disabled => { "Non previsti" }
+            NoticesStatus::DiskShort { needed, available } => {
+                small class="text-danger" {
+                    "Spazio su disco insufficiente: servono circa " (bytes_text(*needed)) ", liberi " (bytes_text(*available))
+                    ". Liberare spazio e richiederli di nuovo."
+                }
+            }
+            NoticesStatus::Failed { .. } => { small class="text-danger" { "Preparazione non riuscita." } }
+        }
+        @if status.can_request(mode) {
+            @if matches!(status, NoticesStatus::NotRequested) { (button("Genera gli avvisi")) } @else { " " (button("Riprova")) }
+        }
+    }
+}
+
+fn progress_it(done: u64, total: Option<u64>) -> String {
+    let count = |n: u64| thousands_it(i64::try_from(n).unwrap_or(i64::MAX));
+    match total {
+        Some(total) => format!("{} di {}", count(done), count(total)),
+        None => count(done),
+    }
+}
+
+/// `POST /operatore/{ipa}/flussi/{import}/avvisi`: asks for the notices ZIP of an applied import.
+pub fn request_notices(ctx: &mut BoCtx<'_>, ipa: &str, id: &str) -> Result<Response, BoError> {
+    let grant = ctx.grant(ipa)?;
+    let Ok(id) = id.parse::<i64>() else {
+        return Err(BoError::NotFound);
+    };
+    let Ok(import) = imports::get_visible_import(&ctx.state.db, &grant, id) else {
+        return Err(BoError::NotFound);
+    };
+    let actor = format!("operator:{}", grant.username);
+    let mode = ctx.state.config.import.notices;
+    match notices::request(&ctx.state.db, &grant.org.ipa_code, import.id, &actor, mode, ctx.now) {
+        Ok(_) => ctx
+            .session
+            .flash("success", format!("Avvisi del flusso {} richiesti: la preparazione è in corso.", import.file_name)),
+        Err(err) if err.is_user_error() => {
+            tracing::info!(import = import.id, error = %err, "notices not requested");
+            ctx.session.flash("danger", "Gli avvisi di questo flusso non possono essere richiesti ora.")
+        }
+        Err(err) => {
+            tracing::error!(error = %err, "cannot request the notices of an import");
+            return Err(BoError::Internal);
+        }
+    }
+    Ok(ctx.redirect(&format!("/operatore/{}/flussi", grant.org.ipa_code)))
 }
 
 /// `POST /operatore/{ipa}/flussi` (multipart): stores the upload and queues its import.

@@ -1,6 +1,6 @@
 //! Debt-flow imports as a service: submit an upload, read import status and lists, find the
-//! result files; [`run`] applies a file, and [`jobs`] holds the job handlers that run imports and
-//! their notices in the background. The adapters (CLI, back-office upload page, SIL, API) call
+//! result files; [`run`] applies a file, [`jobs`] holds the job handler that runs imports in the
+//! background, and [`notices`] makes their notices ZIP. The adapters (CLI, back-office upload page, SIL, API) call
 //! these; the file formats are `flows::import`'s.
 //!
 //! [`submit`] streams the upload to `<data_dir>/imports/uploads/` under a random name (synced,
@@ -16,6 +16,7 @@ use std::path::{Path, PathBuf};
 use sha2::{Digest, Sha256};
 
 pub mod jobs;
+pub mod notices;
 pub mod run;
 
 use crate::clock::Now;
@@ -25,19 +26,15 @@ use crate::services::admin::access::OrgAccess;
 use crate::store::imports::{self, ImportRecord};
 use crate::store::{Db, audit, operators, orgs};
 
-/// The configured upload limits (`[import]`).
+/// The configured upload limit (`[import]`); the decompressed limit is the job's.
 #[derive(Debug, Clone, Copy)]
 pub struct Limits {
     pub max_upload_bytes: u64,
-    pub max_uncompressed_bytes: u64,
 }
 
 impl Limits {
     pub fn from_config(config: &crate::config::Config) -> Limits {
-        Limits {
-            max_upload_bytes: config.import.max_upload_bytes,
-            max_uncompressed_bytes: config.import.max_uncompressed_bytes,
-        }
+        Limits { max_upload_bytes: config.import.max_upload_bytes }
     }
 }
 
