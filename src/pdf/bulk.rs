@@ -83,13 +83,79 @@ pub struct Checkpoint {
     pub entries: u64,
 }
 
+/// Notices between two syncs of the archive, so that a checkpoint (at a stop, within the server's
+/// few seconds) never has much left to write to the disk.
+const SYNC_EVERY: u64 = 1000;
+
+/// The archive file with a write buffer that keeps no position of its own: every read and seek
+/// writes the buffer out first, so the file's position (shared with [`NoticesArchive`]'s second
+/// handle) is the writer's. The zip writer sends each central-directory record and header in
+/// several small writes; a million of them unbuffered took seconds.
+struct Buffered {
+    file: File,
+    out: Vec<u8>,
+}
+
+impl Buffered {
+    const CAPACITY: usize = 256 * 1024;
+
+    fn new(file: File) -> Buffered {
+        Buffered { file, out: Vec::with_capacity(Buffered::CAPACITY) }
+    }
+
+    fn write_out(&mut self) -> std::io::Result<()> {
+        if !self.out.is_empty() {
+            self.file.write_all(&self.out)?;
+            self.out.clear();
+        }
+        Ok(())
+    }
+
+    fn into_file(mut self) -> std::io::Result<File> {
+        self.write_out()?;
+        Ok(self.file)
+    }
+}
+
+impl Write for Buffered {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        if self.out.len() + buf.len() > Buffered::CAPACITY {
+            self.write_out()?;
+        }
+        if buf.len() >= Buffered::CAPACITY {
+            return self.file.write(buf);
+        }
+        self.out.extend_from_slice(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.write_out()?;
+        self.file.flush()
+    }
+}
+
+impl Read for Buffered {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        self.write_out()?;
+        self.file.read(buf)
+    }
+}
+
+impl Seek for Buffered {
+    fn seek(&mut self, pos: SeekFrom) -> std::io::Result<u64> {
+        self.write_out()?;
+        self.file.seek(pos)
+    }
+}
+
 /// A ZIP of notices written in steps at `path` (a temporary name the caller renames when
 /// [`NoticesArchive::finish`] returns), resumable from its last [`Checkpoint`].
 pub struct NoticesArchive {
     path: PathBuf,
     /// A second handle on the file, sharing the writer's position: where the next entry starts.
     file: File,
-    zip: Option<ZipWriter<File>>,
+    zip: Option<ZipWriter<Buffered>>,
     entries: u64,
 }
 
@@ -99,7 +165,8 @@ impl NoticesArchive {
         discard(path);
         let file = OpenOptions::new().read(true).write(true).create(true).truncate(true).open(path)?;
         let handle = file.try_clone()?;
-        Ok(NoticesArchive { path: path.to_owned(), file: handle, zip: Some(ZipWriter::new(file)), entries: 0 })
+        let zip = ZipWriter::new(Buffered::new(file));
+        Ok(NoticesArchive { path: path.to_owned(), file: handle, zip: Some(zip), entries: 0 })
     }
 
     /// Opens the archive at `path` as it was at `at`: whatever was written after it is cut off and
@@ -121,14 +188,14 @@ impl NoticesArchive {
     /// Goes on writing a whole archive whose entries end at `at.entries_end`.
     fn append(path: &Path, file: File, at: Checkpoint) -> Result<NoticesArchive, PdfError> {
         let handle = file.try_clone()?;
-        let zip = ZipWriter::new_append(file).map_err(zip_error)?;
+        let zip = ZipWriter::new_append(Buffered::new(file)).map_err(zip_error)?;
         // New entries go over the central directory, which is written again after them.
         let mut position = &handle;
         position.seek(SeekFrom::Start(at.entries_end))?;
         Ok(NoticesArchive { path: path.to_owned(), file: handle, zip: Some(zip), entries: at.entries })
     }
 
-    fn zip(&mut self) -> Result<&mut ZipWriter<File>, PdfError> {
+    fn zip(&mut self) -> Result<&mut ZipWriter<Buffered>, PdfError> {
         self.zip.as_mut().ok_or_else(|| PdfError::Zip("the archive was left unusable by an earlier failure".to_owned()))
     }
 
@@ -139,6 +206,10 @@ impl NoticesArchive {
         zip.start_file(entry_name(view), entry_options()).map_err(zip_error)?;
         zip.write_all(&pdf)?;
         self.entries += 1;
+        if self.entries % SYNC_EVERY == 0 {
+            self.zip()?.flush()?;
+            self.file.sync_data()?;
+        }
         Ok(())
     }
 
@@ -154,16 +225,30 @@ impl NoticesArchive {
     }
 
     /// Makes the archive whole and durable as it is now, keeps a copy of its central directory
-    /// beside it, and goes on. The caller records the checkpoint, then calls [`NoticesArchive::prune`].
+    /// beside it, and goes on. The caller records the checkpoint, then calls [`prune`].
     pub fn checkpoint(&mut self) -> Result<Checkpoint, PdfError> {
+        let (file, at) = self.make_whole()?;
+        *self = NoticesArchive::append(&self.path, file, at)?;
+        Ok(at)
+    }
+
+    /// [`NoticesArchive::checkpoint`], and stops there (when the process is stopping: reading the
+    /// central directory back to go on would cost time for nothing).
+    pub fn pause(mut self) -> Result<Checkpoint, PdfError> {
+        Ok(self.make_whole()?.1)
+    }
+
+    fn make_whole(&mut self) -> Result<(File, Checkpoint), PdfError> {
         let zip = self.zip.take().ok_or_else(|| PdfError::Zip("no archive to checkpoint".to_owned()))?;
-        let file = zip.finish().map_err(zip_error)?;
+        let file = zip.finish().map_err(zip_error)?.into_file()?;
         file.sync_data()?;
         let len = file.metadata()?.len();
         let entries_end = central_directory_start(&file, len)?;
         let at = Checkpoint { entries_end, len, entries: self.entries };
         let kept = checkpoint_path(&self.path, entries_end);
-        let tmp = kept.with_extension("tmp");
+        let mut tmp_name = kept.as_os_str().to_os_string();
+        tmp_name.push(".tmp");
+        let tmp = PathBuf::from(tmp_name);
         {
             let mut source = &file;
             source.seek(SeekFrom::Start(entries_end))?;
@@ -173,25 +258,24 @@ impl NoticesArchive {
         }
         std::fs::rename(&tmp, &kept)?;
         sync_parent(&self.path)?;
-        *self = NoticesArchive::append(&self.path, file, at)?;
-        Ok(at)
-    }
-
-    /// Removes the central directories kept for checkpoints other than `keep` (once `keep` is
-    /// recorded, the older ones are of no use).
-    pub fn prune(&self, keep: &Checkpoint) {
-        remove_checkpoints(&self.path, Some(keep.entries_end));
+        Ok((file, at))
     }
 
     /// Writes the central directory and syncs the file; returns the number of notices. The
     /// checkpoints' copies are removed.
     pub fn finish(mut self) -> Result<u64, PdfError> {
         let zip = self.zip.take().ok_or_else(|| PdfError::Zip("no archive to finish".to_owned()))?;
-        let file = zip.finish().map_err(zip_error)?;
+        let file = zip.finish().map_err(zip_error)?.into_file()?;
         file.sync_all()?;
         remove_checkpoints(&self.path, None);
         Ok(self.entries)
     }
+}
+
+/// Removes the central directories kept for the checkpoints of the archive at `path` other than
+/// `keep` (once `keep` is recorded, the older ones are of no use).
+pub fn prune(path: &Path, keep: &Checkpoint) {
+    remove_checkpoints(path, Some(keep.entries_end));
 }
 
 /// Removes a partial archive at `path` and everything kept for its checkpoints.
@@ -312,7 +396,7 @@ mod tests {
         assert_eq!(names(&path).len(), 3);
         archive.add(&view(4)).unwrap();
         let second = archive.checkpoint().unwrap();
-        archive.prune(&second);
+        prune(&path, &second);
         assert_eq!(checkpoints(dir.path()), [format!("x_AVVISI_PDF.zip.partial.cd-{}", second.entries_end)]);
         // Written after the checkpoint, then a crash: half an entry and garbage at the end.
         archive.add(&view(5)).unwrap();

@@ -6,8 +6,9 @@
 //! `off`, never.
 //!
 //! The job is resumable. It renders the notices in debt-id order into `<name>_AVVISI_PDF.zip.partial`
-//! through `pdf::bulk::NoticesArchive`, checkpointing the archive every [`CHECKPOINT_EVERY`] and when
-//! asked to stop, and saves its job cursor ([`Mark::Writing`]: the last debt done and the archive's
+//! through `pdf::bulk::NoticesArchive`, checkpointing the archive every [`CHECKPOINT_EVERY`] (less
+//! often as it grows, so that checkpoints stay a small part of the work) and when asked to stop,
+//! and saves its job cursor ([`Mark::Writing`]: the last debt done and the archive's
 //! checkpoint) after each checkpoint; a run after a stop or a crash goes on from there. Progress
 //! (notices done of all) is reported to the runner, which keeps it on the job's row.
 //!
@@ -37,7 +38,7 @@ use crate::store::{Db, audit, notices};
 
 /// Space left free on the data disk for the database and the payments that keep arriving.
 pub const MIN_FREE_BYTES: u64 = 1024 * 1024 * 1024;
-/// How often the archive is made whole and the cursor saved: what a crash can cost.
+/// How often, at least, the archive is made whole and the cursor saved: what a crash can cost.
 pub const CHECKPOINT_EVERY: Duration = Duration::from_secs(60);
 /// Notices between two looks at the free space.
 pub const SPACE_CHECK_EVERY: u64 = 200;
@@ -286,6 +287,7 @@ impl NoticesJob {
             None => NoticesArchive::create(&paths.partial)?,
         };
         let mut last_checkpoint = Instant::now();
+        let mut checkpoint_every = self.checkpoint_every;
         let mut skipped_examples: Vec<String> = Vec::new();
         loop {
             let page = db.read(|c| notices::list_notice_debts(c, import.id, pos.after, PAGE))?;
@@ -294,7 +296,8 @@ impl NoticesJob {
             }
             for (id, iud) in page {
                 if (ctx.cancelled)() {
-                    self.checkpoint(ctx, &mut archive, &mut pos)?;
+                    let at = archive.pause()?;
+                    self.record(ctx, paths, &mut pos, at)?;
                     tracing::info!(import = import.id, done = pos.done(), total, "import notices paused");
                     return Err(Stop::Job(JobError::Interrupted));
                 }
@@ -317,8 +320,13 @@ impl NoticesJob {
                 if pos.done() % self.space_check_every == 0 {
                     self.check_space(paths, total.saturating_sub(pos.done()), total, Some(&archive))?;
                 }
-                if last_checkpoint.elapsed() >= self.checkpoint_every {
-                    self.checkpoint(ctx, &mut archive, &mut pos)?;
+                if last_checkpoint.elapsed() >= checkpoint_every {
+                    let started = Instant::now();
+                    let at = archive.checkpoint()?;
+                    self.record(ctx, paths, &mut pos, at)?;
+                    // A checkpoint costs more as the archive grows (its central directory is
+                    // written, copied and read back): spaced so that it stays a twentieth of the work.
+                    checkpoint_every = self.checkpoint_every.max(started.elapsed() * 20);
                     last_checkpoint = Instant::now();
                 }
             }
@@ -334,14 +342,13 @@ impl NoticesJob {
         Ok(Step::Done)
     }
 
-    /// Makes the archive whole and saves the cursor that points at it.
-    fn checkpoint(&self, ctx: &JobCtx<'_>, archive: &mut NoticesArchive, pos: &mut Position) -> Result<(), Stop> {
-        let at = archive.checkpoint()?;
+    /// Saves the cursor that points at the archive's checkpoint `at`, then forgets older ones.
+    fn record(&self, ctx: &JobCtx<'_>, paths: &Paths, pos: &mut Position, at: Checkpoint) -> Result<(), Stop> {
         pos.checkpoint = Some(at);
         if let Some(mark) = pos.mark() {
             ctx.db.write(|tx| jobs::save_cursor(tx, ctx.job_id, &mark.text()))?;
         }
-        archive.prune(&at);
+        crate::pdf::bulk::prune(&paths.partial, &at);
         Ok(())
     }
 
