@@ -377,6 +377,11 @@ fn notices_line(status: &NoticesStatus, org: &str, id: i64) -> Option<String> {
             format!("notices: made on request (mypay import --org {org} --make-notices {id})")
         }
         NoticesStatus::Disabled => "notices: not made (import.notices is \"off\")".to_owned(),
+        NoticesStatus::DiskShort { needed: 0, available } => format!(
+            "notices: stopped, the data disk filled up ({} free): free some space, then \
+             mypay import --org {org} --make-notices {id}",
+            bytes_text(*available)
+        ),
         NoticesStatus::DiskShort { needed, available } => format!(
             "notices: stopped, the data disk is short (about {} needed, {} free): free some space, then \
              mypay import --org {org} --make-notices {id}",

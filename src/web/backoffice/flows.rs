@@ -124,6 +124,12 @@ fn notices_cell(status: &NoticesStatus, mode: NoticesMode, action: &str, csrf: &
             }
             NoticesStatus::NotRequested => {}
             NoticesStatus::Disabled => { "Non previsti" }
+            NoticesStatus::DiskShort { needed: 0, available } => {
+                small class="text-danger" {
+                    "Il disco dei dati si è riempito durante la preparazione (liberi " (bytes_text(*available))
+                    "). Liberare spazio e richiederli di nuovo."
+                }
+            }
             NoticesStatus::DiskShort { needed, available } => {
                 small class="text-danger" {
                     "Spazio su disco insufficiente: servono circa " (bytes_text(*needed)) ", liberi " (bytes_text(*available))

@@ -183,6 +183,7 @@ impl From<crate::store::StoreError> for Stop {
 impl From<crate::pdf::PdfError> for Stop {
     fn from(err: crate::pdf::PdfError) -> Stop {
         match err {
+            // The disk filled up under it (another writer): how much it still needed is not known.
             crate::pdf::PdfError::Io(io) if io.kind() == std::io::ErrorKind::StorageFull => {
                 Stop::Short { needed: 0, available: 0 }
             }
@@ -234,12 +235,21 @@ impl Handler for NoticesJob {
             Err(Stop::Job(err)) => Err(err),
             Err(Stop::Short { needed, available }) => {
                 crate::pdf::bulk::discard(&paths.partial);
+                let available =
+                    if needed == 0 { (self.free_space)(&self.data_dir).unwrap_or(available) } else { available };
                 let mark = Mark::DiskShort { needed, available };
                 db.write(|tx| jobs::save_cursor(tx, ctx.job_id, &mark.text()))?;
+                let short = if needed == 0 {
+                    "the data disk filled up while the notices were written".to_owned()
+                } else {
+                    format!(
+                        "not enough room on the data disk for the notices: about {} more needed",
+                        bytes_text(needed)
+                    )
+                };
                 let reason = format!(
-                    "not enough room on the data disk for the notices: about {} more needed, {} available, {} kept \
-                     free for the database; the partial file was removed: free some space and ask again",
-                    bytes_text(needed),
+                    "{short}, {} available, {} kept free for the database; the partial file was removed: free some \
+                     space and ask again",
                     bytes_text(available),
                     bytes_text(self.min_free)
                 );
@@ -408,7 +418,8 @@ pub enum NoticesStatus {
     NotRequested,
     /// `off`.
     Disabled,
-    /// Given up for lack of room; asking again after freeing some starts over.
+    /// Given up for lack of room; asking again after freeing some starts over. `needed` is 0 when
+    /// the disk filled up under it (another writer), so that what it needed is not known.
     DiskShort {
         needed: u64,
         available: u64,
@@ -721,6 +732,14 @@ mod tests {
             request(&kit.db, IPA, other.id, "cli", NoticesMode::Off, kit.now),
             Err(ServiceError::Conflict(_))
         ));
+    }
+
+    #[test]
+    fn a_disk_that_fills_up_while_writing_is_a_short_disk_not_a_retry() {
+        let full = crate::pdf::PdfError::Io(std::io::Error::from(std::io::ErrorKind::StorageFull));
+        assert!(matches!(Stop::from(full), Stop::Short { needed: 0, .. }));
+        let other = crate::pdf::PdfError::Io(std::io::Error::from(std::io::ErrorKind::PermissionDenied));
+        assert!(matches!(Stop::from(other), Stop::Job(JobError::Failed(_))));
     }
 
     #[test]
