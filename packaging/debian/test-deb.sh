@@ -86,7 +86,9 @@ server=""
 echo "ok: $url answered /healthz for 10 s, stopped cleanly"
 
 echo "-- dpkg -r keeps the data, dpkg -P removes it"
-runuser -u mypay -- /usr/bin/mypay org list >/dev/null   # creates /var/lib/mypay/mypay.db
+# A command that writes creates /var/lib/mypay/mypay.db (reads open it read-only and need one).
+runuser -u mypay -- /usr/bin/mypay org add c_prova --fiscal-code 01199250158 --name "Comune di prova" \
+  --segregation-code 01 >/dev/null
 [ -f /var/lib/mypay/mypay.db ] || fail "no database in /var/lib/mypay"
 dpkg -r mypay
 [ ! -e /usr/bin/mypay ] || fail "/usr/bin/mypay still there after dpkg -r"
