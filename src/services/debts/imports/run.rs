@@ -3,9 +3,10 @@
 //! transactions that apply a file, the import's state checks, the audit entry, and the job that
 //! follows (the notices).
 //!
-//! Chunks: a file is applied in bounded transactions ([`CHUNK_BUDGET`] of writer time or
-//! [`CHUNK_MAX_ROWS`] rows, whichever comes first), so the station's and the portal's writes go in
-//! between them ([`Db::let_writers_in`]) instead of waiting for the whole file. Each chunk commits
+//! Chunks: a file is applied in bounded transactions ([`CHUNK_BUDGET`] of writer time, or up to
+//! [`CHUNK_BUDGET_IDLE`] while nobody else waits for the writer, or [`CHUNK_MAX_ROWS`] rows,
+//! whichever comes first), so the station's and the portal's writes go in between them
+//! ([`Db::let_writers_in`]) instead of waiting for the whole file. Each chunk commits
 //! its rows together with the job's cursor ([`Cursor`]): rows finished, counts, and how long each
 //! result part is. The parts are synced before the commit; a run that resumes cuts them back to the
 //! recorded lengths and skips the rows already applied, so after a crash or a kill at any point the
@@ -83,6 +84,10 @@ impl From<ServiceError> for Stop {
 const IMPORT_CACHE_KIB: i64 = 48 * 1024;
 /// Writer time one chunk may take (its commit and syncs come on top, a few milliseconds).
 const CHUNK_BUDGET: Duration = Duration::from_millis(60);
+/// Writer time a chunk may take when nobody waited for the writer during the previous one: fewer
+/// commits and syncs for a file applied on a quiet server. A write that arrives meanwhile waits
+/// at most this long (the live-payments target is p99 < 300 ms), and the next chunk is short again.
+const CHUNK_BUDGET_IDLE: Duration = Duration::from_millis(240);
 /// Rows one chunk applies at most.
 const CHUNK_MAX_ROWS: u64 = 20_000;
 /// Rows between two looks at the clock inside a chunk.
@@ -350,6 +355,7 @@ fn apply(env: &mut RunEnv<'_>, import: &ImportRecord, mut cursor: Cursor) -> Res
         let mut rows = Rows { batches, current: Vec::new().into_iter(), ended: false };
         let mut chunk_no = 0u64;
         let max_rows = chunk_max_rows();
+        let mut budget = CHUNK_BUDGET;
         let began = Instant::now();
         let mut out = String::with_capacity(1024);
         loop {
@@ -363,7 +369,7 @@ fn apply(env: &mut RunEnv<'_>, import: &ImportRecord, mut cursor: Cursor) -> Res
                 let clock = Instant::now();
                 let mut n = 0u64;
                 let ended = loop {
-                    if n == max_rows || (n % CLOCK_EVERY == 0 && n > 0 && clock.elapsed() >= CHUNK_BUDGET) {
+                    if n == max_rows || (n % CLOCK_EVERY == 0 && n > 0 && clock.elapsed() >= budget) {
                         break false;
                     }
                     let Some(mut row) = rows.next()? else { break true };
@@ -409,7 +415,12 @@ fn apply(env: &mut RunEnv<'_>, import: &ImportRecord, mut cursor: Cursor) -> Res
             if ended {
                 break;
             }
-            env.db.let_writers_in(LET_IN_MAX);
+            // Someone waited: keep chunks short; nobody did: let them grow.
+            budget = if env.db.let_writers_in(LET_IN_MAX) {
+                CHUNK_BUDGET
+            } else {
+                (budget * 2).min(CHUNK_BUDGET_IDLE)
+            };
         }
         let rows_secs = began.elapsed().as_secs_f64();
         finish(env, import, &name, &dir_rel, &parts, &cursor)?;
