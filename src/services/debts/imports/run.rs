@@ -416,11 +416,7 @@ fn apply(env: &mut RunEnv<'_>, import: &ImportRecord, mut cursor: Cursor) -> Res
                 break;
             }
             // Someone waited: keep chunks short; nobody did: let them grow.
-            budget = if env.db.let_writers_in(LET_IN_MAX) {
-                CHUNK_BUDGET
-            } else {
-                (budget * 2).min(CHUNK_BUDGET_IDLE)
-            };
+            budget = if env.db.let_writers_in(LET_IN_MAX) { CHUNK_BUDGET } else { (budget * 2).min(CHUNK_BUDGET_IDLE) };
         }
         let rows_secs = began.elapsed().as_secs_f64();
         finish(env, import, &name, &dir_rel, &parts, &cursor)?;
