@@ -14,6 +14,8 @@
 use std::fs::{File, OpenOptions};
 use std::io::{self, BufReader, BufWriter, Write};
 use std::path::{Path, PathBuf};
+use std::sync::mpsc::{self, SyncSender};
+use std::thread::JoinHandle;
 
 use zip::write::SimpleFileOptions;
 use zip::{CompressionMethod, ZipWriter};
@@ -101,29 +103,167 @@ impl PartFile {
     }
 }
 
-/// Compresses the CSV part at `part` into `<dir>/<stem>.zip` (holding `<stem>.csv`), synced and
-/// renamed into place; returns the ZIP's file name.
+/// Compresses the CSV part at `part` (its header, then its rows) into `<dir>/<stem>.zip` (holding
+/// `<stem>.csv`), synced and renamed into place; returns the ZIP's file name. It feeds the lines
+/// exactly as [`StreamingZip`] does while a run writes them, so a run resumed after a crash and one
+/// that was never interrupted write the same bytes.
 pub fn zip_part(part: &Path, dir: &Path, stem: &str) -> io::Result<String> {
-    let name = format!("{stem}.zip");
-    let temp = dir.join(format!("{stem}.zip.tmp"));
-    let result = (|| {
-        let mut writer = ZipWriter::new(BufWriter::with_capacity(BUFFER, File::create(&temp)?));
+    let mut lines = BufReader::with_capacity(BUFFER, File::open(part)?);
+    let mut next = |line: &mut Vec<u8>| -> io::Result<bool> {
+        line.clear();
+        if io::BufRead::read_until(&mut lines, b'\n', line)? == 0 {
+            return Ok(false);
+        }
+        if line.last() == Some(&b'\n') {
+            line.pop();
+        }
+        Ok(true)
+    };
+    let mut line = Vec::with_capacity(1024);
+    if !next(&mut line)? {
+        return Err(io::Error::other(format!("{} is empty", part.display())));
+    }
+    let header = String::from_utf8(line.clone()).map_err(io::Error::other)?;
+    let mut zip = StreamingZip::new(dir, stem.to_owned(), header);
+    while next(&mut line)? {
+        zip.write_line_bytes(&line)?;
+    }
+    zip.finish()?.ok_or_else(|| io::Error::other(format!("{} has no row", part.display())))
+}
+
+/// One result ZIP being written as its lines come, compressed by a thread of its own: a run that
+/// is not interrupted has its result files ready when its last row is applied.
+pub struct StreamingZip {
+    dir: PathBuf,
+    /// `<name>_SCARTI` or `<name>_IUV`: the ZIP and its CSV are named after it.
+    stem: String,
+    header: String,
+    compressor: Option<Compressor>,
+    /// Lines not yet handed to the compressor: it is fed in large chunks, since every write into
+    /// it zero-fills its 32 KiB output buffer, whatever the size of the write.
+    pending: Vec<u8>,
+    rows: u64,
+}
+
+/// The thread that compresses a result file: the import's transaction thread only gathers lines,
+/// as a million-row import spends a noticeable share of its time in deflate.
+struct Compressor {
+    chunks: SyncSender<Chunk>,
+    thread: JoinHandle<io::Result<()>>,
+}
+
+enum Chunk {
+    Lines(Vec<u8>),
+    /// Every line was sent: complete the ZIP and sync it.
+    Finish,
+}
+
+/// How many bytes of lines [`StreamingZip`] gathers before compressing them.
+const CHUNK: usize = 256 * 1024;
+/// Chunks that may wait for the compressor (memory stays bounded).
+const QUEUED_CHUNKS: usize = 2;
+
+impl StreamingZip {
+    /// A result file `<dir>/<stem>.zip` whose CSV starts with `header`; nothing is created yet.
+    pub fn new(dir: &Path, stem: String, header: String) -> StreamingZip {
+        StreamingZip { dir: dir.to_owned(), stem, header, compressor: None, pending: Vec::new(), rows: 0 }
+    }
+
+    fn temp_path(&self) -> PathBuf {
+        self.dir.join(format!("{}.zip.tmp", self.stem))
+    }
+
+    fn start(&self) -> io::Result<Compressor> {
+        let file = File::create(self.temp_path())?;
+        let mut writer = ZipWriter::new(BufWriter::with_capacity(256 * 1024, file));
         let options = SimpleFileOptions::default()
             .compression_method(CompressionMethod::Deflated)
             .compression_level(Some(1))
             .large_file(true);
-        writer.start_file(format!("{stem}.csv"), options).map_err(io::Error::other)?;
-        io::copy(&mut BufReader::with_capacity(BUFFER, File::open(part)?), &mut writer)?;
-        let buffered = writer.finish().map_err(io::Error::other)?;
-        let file = buffered.into_inner().map_err(|err| err.into_error())?;
-        file.sync_all()
-    })();
-    if let Err(err) = result {
-        let _ = std::fs::remove_file(&temp);
-        return Err(err);
+        writer.start_file(format!("{}.csv", self.stem), options).map_err(io::Error::other)?;
+        let (chunks, received) = mpsc::sync_channel::<Chunk>(QUEUED_CHUNKS);
+        let thread = std::thread::Builder::new().name("result-zip".to_owned()).spawn(move || {
+            for chunk in received {
+                match chunk {
+                    Chunk::Lines(lines) => writer.write_all(&lines)?,
+                    Chunk::Finish => {
+                        let buffered = writer.finish().map_err(io::Error::other)?;
+                        let file = buffered.into_inner().map_err(|err| err.into_error())?;
+                        return file.sync_all();
+                    }
+                }
+            }
+            // Hung up without `Finish`: the run was abandoned, the caller removes the file.
+            Ok(())
+        })?;
+        Ok(Compressor { chunks, thread })
     }
-    std::fs::rename(&temp, dir.join(&name))?;
-    Ok(name)
+
+    /// Appends one record (without its line break).
+    pub fn write_line(&mut self, line: &str) -> io::Result<()> {
+        self.write_line_bytes(line.as_bytes())
+    }
+
+    /// [`StreamingZip::write_line`] of bytes (a part read back).
+    fn write_line_bytes(&mut self, line: &[u8]) -> io::Result<()> {
+        if self.compressor.is_none() {
+            self.compressor = Some(self.start()?);
+            self.pending.reserve(CHUNK + 4096);
+            self.pending.extend_from_slice(self.header.as_bytes());
+            self.pending.push(b'\n');
+        }
+        self.pending.extend_from_slice(line);
+        self.pending.push(b'\n');
+        if self.pending.len() >= CHUNK {
+            let lines = std::mem::replace(&mut self.pending, Vec::with_capacity(CHUNK + 4096));
+            self.send(Chunk::Lines(lines))?;
+        }
+        self.rows += 1;
+        Ok(())
+    }
+
+    /// Hands a chunk to the compressor; if it has stopped, its error.
+    fn send(&mut self, chunk: Chunk) -> io::Result<()> {
+        let Some(compressor) = &self.compressor else {
+            return Ok(());
+        };
+        if compressor.chunks.send(chunk).is_ok() {
+            return Ok(());
+        }
+        match self.compressor.take().map(|c| c.thread.join()) {
+            Some(Ok(Err(err))) => Err(err),
+            _ => Err(io::Error::other("the result file's compressor stopped")),
+        }
+    }
+
+    /// Completes the ZIP, syncs it and renames it to `<stem>.zip`; returns the file name, or
+    /// `None` when no row was written (then there is no file, as in MyPay).
+    pub fn finish(mut self) -> io::Result<Option<String>> {
+        if self.compressor.is_none() {
+            return Ok(None);
+        }
+        let lines = std::mem::take(&mut self.pending);
+        self.send(Chunk::Lines(lines))?;
+        self.send(Chunk::Finish)?;
+        let Some(compressor) = self.compressor.take() else {
+            return Err(io::Error::other("the result file's compressor stopped"));
+        };
+        drop(compressor.chunks);
+        compressor.thread.join().map_err(|_| io::Error::other("the result file's compressor panicked"))??;
+        let name = format!("{}.zip", self.stem);
+        std::fs::rename(self.temp_path(), self.dir.join(&name))?;
+        Ok(Some(name))
+    }
+}
+
+impl Drop for StreamingZip {
+    fn drop(&mut self) {
+        if let Some(compressor) = self.compressor.take() {
+            drop(compressor.chunks);
+            let _ = compressor.thread.join();
+            let _ = std::fs::remove_file(self.temp_path());
+        }
+    }
 }
 
 /// Syncs a directory, so the renames inside it survive a power cut.

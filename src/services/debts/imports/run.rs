@@ -43,7 +43,7 @@ use crate::flows::csv_row;
 use crate::flows::import::{FileError, FlowName, RunError, Stop, parse_name};
 use crate::flows::import_layout::{Layout, Version};
 use crate::flows::import_rows::{self, Batch, Header, KnownType, Prepared, PreparedRow, ResultLine, Rules, Upload};
-use crate::flows::results::{self, PartFile};
+use crate::flows::results::{self, PartFile, StreamingZip};
 use crate::jobs::{Job, Progress};
 use crate::services::ServiceError;
 use crate::services::debts::{self, OrgScope, Source};
@@ -223,6 +223,9 @@ fn system(reason: String) -> Stop {
 struct Parts {
     iuvs: PartFile,
     scarti: PartFile,
+    /// A run that started the file also compresses its results as they come (`None` once
+    /// resumed: the parts are compressed at the end instead, into the same bytes).
+    streams: Option<(StreamingZip, StreamingZip)>,
     /// One JSON string per line: the IUDs of rejected rows, for the duplicate check of a resumed run.
     rejected_iuds: PartFile,
 }
@@ -230,7 +233,14 @@ struct Parts {
 impl Parts {
     fn open(dir: &Path, base: &str, header: &str, cursor: &Cursor) -> io::Result<Parts> {
         let part = |stem: &str| dir.join(format!("{stem}.csv.part"));
+        let streams = (cursor.done == 0).then(|| {
+            (
+                StreamingZip::new(dir, format!("{base}_IUV"), header.to_owned()),
+                StreamingZip::new(dir, format!("{base}_SCARTI"), format!("{header};cod_rifiuto;de_rifiuto")),
+            )
+        });
         Ok(Parts {
+            streams,
             iuvs: PartFile::resume(part(&format!("{base}_IUV")), header.to_owned(), cursor.iuv_bytes, cursor.loaded)?,
             scarti: PartFile::resume(
                 part(&format!("{base}_SCARTI")),
@@ -262,6 +272,22 @@ impl Parts {
             found.insert(iud);
         }
         Ok(found)
+    }
+
+    /// Appends a loaded row's `_IUV` line.
+    fn write_iuv(&mut self, line: &str) -> io::Result<()> {
+        if let Some((iuvs, _)) = &mut self.streams {
+            iuvs.write_line(line)?;
+        }
+        self.iuvs.write_line(line)
+    }
+
+    /// Appends a rejected row's `_SCARTI` line.
+    fn write_scarto(&mut self, line: &str) -> io::Result<()> {
+        if let Some((_, scarti)) = &mut self.streams {
+            scarti.write_line(line)?;
+        }
+        self.scarti.write_line(line)
     }
 
     /// Makes every part durable and records their lengths in `cursor`.
@@ -377,7 +403,7 @@ fn apply(env: &mut RunEnv<'_>, import: &ImportRecord, mut cursor: Cursor) -> Res
                     let line = std::mem::take(&mut row.line);
                     out.clear();
                     match applier.apply(row, &layout, &mut out)? {
-                        Ok(()) => parts.iuvs.write_line(&out).map_err(io_err)?,
+                        Ok(()) => parts.write_iuv(&out).map_err(io_err)?,
                         Err((iud, errors)) => {
                             out.push_str(&line);
                             out.push(';');
@@ -386,7 +412,7 @@ fn apply(env: &mut RunEnv<'_>, import: &ImportRecord, mut cursor: Cursor) -> Res
                             out.push(';');
                             let descriptions: Vec<&str> = errors.iter().map(|e| e.description.as_str()).collect();
                             csv_row::push_field(&mut out, &descriptions.join("|"));
-                            parts.scarti.write_line(&out).map_err(io_err)?;
+                            parts.write_scarto(&out).map_err(io_err)?;
                             if !iud.is_empty() {
                                 let encoded = serde_json::to_string(&iud).unwrap_or_default();
                                 parts.rejected_iuds.write_line(&encoded).map_err(io_err)?;
@@ -419,7 +445,7 @@ fn apply(env: &mut RunEnv<'_>, import: &ImportRecord, mut cursor: Cursor) -> Res
             budget = if env.db.let_writers_in(LET_IN_MAX) { CHUNK_BUDGET } else { (budget * 2).min(CHUNK_BUDGET_IDLE) };
         }
         let rows_secs = began.elapsed().as_secs_f64();
-        finish(env, import, &name, &dir_rel, &parts, &cursor)?;
+        finish(env, import, &name, &dir_rel, parts, &cursor)?;
         tracing::info!(
             import = import.id,
             rows = cursor.done,
@@ -441,7 +467,7 @@ fn finish(
     import: &ImportRecord,
     name: &FlowName,
     dir_rel: &str,
-    parts: &Parts,
+    parts: Parts,
     cursor: &Cursor,
 ) -> Result<(), Stop> {
     let dir = env.data_dir.join(dir_rel);
@@ -452,13 +478,20 @@ fn finish(
             None => Ok(None),
         }
     };
-    // The two compress at once: two cores, and the `_IUV` part of a large file is the larger.
-    let (iuv_file, rejects_file) = std::thread::scope(|s| {
-        let iuvs = s.spawn(|| zip(&parts.iuvs, format!("{}_IUV", name.base)));
-        let scarti = zip(&parts.scarti, format!("{}_SCARTI", name.base));
-        let iuvs = iuvs.join().unwrap_or_else(|_| Err(system("the result file's compressor panicked".to_owned())));
-        (iuvs, scarti)
-    });
+    let (iuv_file, rejects_file) = match parts.streams {
+        // A run never interrupted: its ZIPs were compressed as the rows came.
+        Some((iuvs, scarti)) => {
+            let done = |name: Option<String>| name.map(|n| format!("{dir_rel}/{n}"));
+            (Ok(done(iuvs.finish().map_err(io_err)?)), Ok(done(scarti.finish().map_err(io_err)?)))
+        }
+        // The two compress at once: two cores, and the `_IUV` part of a large file is the larger.
+        None => std::thread::scope(|s| {
+            let iuvs = s.spawn(|| zip(&parts.iuvs, format!("{}_IUV", name.base)));
+            let scarti = zip(&parts.scarti, format!("{}_SCARTI", name.base));
+            let iuvs = iuvs.join().unwrap_or_else(|_| Err(system("the result file's compressor panicked".to_owned())));
+            (iuvs, scarti)
+        }),
+    };
     let (iuv_file, rejects_file) = (iuv_file?, rejects_file?);
     results::sync_dir(&dir).map_err(io_err)?;
     let as_i64 = |n: u64| i64::try_from(n).unwrap_or(i64::MAX);
@@ -500,6 +533,10 @@ fn finish(
         let _ = std::fs::remove_file(part);
     }
     let _ = std::fs::remove_file(dir.join("rejected-iuds.part"));
+    // A crashed attempt's stream of a file this run had no row for.
+    for kind in ["IUV", "SCARTI"] {
+        let _ = std::fs::remove_file(dir.join(format!("{}_{kind}.zip.tmp", name.base)));
+    }
     Ok(())
 }
 
