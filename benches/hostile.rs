@@ -112,11 +112,7 @@ fn main() {
     let stem = "c_esempio-BOMBA-1_4";
     let zip_path = tmp.path().join(format!("{stem}.zip"));
     {
-        let mut zip = zip::ZipWriter::new(std::fs::File::create(&zip_path).unwrap());
-        let options = zip::write::SimpleFileOptions::default()
-            .compression_method(zip::CompressionMethod::Deflated)
-            .large_file(true);
-        zip.start_file(format!("{stem}.csv"), options).unwrap();
+        let mut zip = load::flow_zip(&zip_path, stem);
         zip.write_all(load::HEADER_1_4.as_bytes()).unwrap();
         zip.write_all(b"\n").unwrap();
         let block = vec![b'a'; 1 << 20];

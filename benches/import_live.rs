@@ -40,11 +40,7 @@ fn main() {
     let stem = "c_esempio-LIVE-1_4";
     let zip_path = tmp.path().join(format!("{stem}.zip"));
     {
-        let mut zip = zip::ZipWriter::new(std::fs::File::create(&zip_path).unwrap());
-        let options = zip::write::SimpleFileOptions::default()
-            .compression_method(zip::CompressionMethod::Deflated)
-            .large_file(true);
-        zip.start_file(format!("{stem}.csv"), options).unwrap();
+        let mut zip = load::flow_zip(&zip_path, stem);
         let mut chunk = String::with_capacity(1 << 20);
         chunk.push_str(load::HEADER_1_4);
         chunk.push('\n');

@@ -195,3 +195,12 @@ pub fn send_rt(notice: &str, iuv: &str, amount: &str, token: &str) -> String {
          <idPSP>BCITITMM</idPSP><PSPCompanyName>Banca</PSPCompanyName><idChannel>BCITITMM_01</idChannel><channelDescription>app</channelDescription></receipt></paf:paSendRTV2Request>"
     ))
 }
+
+/// A ZIP at `path` with its one entry `<stem>.csv` started, ready for the CSV's bytes.
+pub fn flow_zip(path: &std::path::Path, stem: &str) -> zip::ZipWriter<std::fs::File> {
+    let mut zip = zip::ZipWriter::new(std::fs::File::create(path).unwrap());
+    let options =
+        zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Deflated).large_file(true);
+    zip.start_file(format!("{stem}.csv"), options).unwrap();
+    zip
+}
