@@ -258,8 +258,8 @@ fn ungroup_thousands(units: &str) -> Option<String> {
     Some(plain)
 }
 
-/// `1020000` to `1.020.000`.
-fn group_thousands(digits: &str) -> String {
+/// `1020000` to `1.020.000`: the Italian grouping of a run of digits (amounts, counts).
+pub fn group_thousands(digits: &str) -> String {
     let mut grouped = String::with_capacity(digits.len() + digits.len() / 3);
     for (idx, ch) in digits.chars().enumerate() {
         if idx > 0 && (digits.len() - idx) % 3 == 0 {

@@ -11,6 +11,7 @@ use crate::domain::ImportState;
 use crate::services::debts::imports::notices::{self, NoticesStatus, bytes_text};
 use crate::services::debts::imports::{self, Limits, Upload};
 use crate::web::Response;
+use crate::web::ui::format::count_it;
 
 /// `GET /operatore/{ipa}/flussi`.
 pub fn list(ctx: &mut BoCtx<'_>, ipa: &str) -> Result<Response, BoError> {
@@ -62,7 +63,7 @@ pub fn list(ctx: &mut BoCtx<'_>, ipa: &str) -> Result<Response, BoError> {
                                 (i.state.label_it())
                                 @if let (ImportState::InProgress, Some(total)) = (i.state, i.rows_total) {
                                     // Rows of an import in progress are visible as each chunk commits.
-                                    br; small { "in corso: " (thousands_it(i.rows_loaded.unwrap_or(0) + i.rows_rejected.unwrap_or(0))) " di " (thousands_it(total)) }
+                                    br; small { "in corso: " (count_it(i.rows_loaded.unwrap_or(0) + i.rows_rejected.unwrap_or(0))) " di " (count_it(total)) }
                                 }
                                 @if let Some(code) = &i.error_code { br; small { code { (code) } " " (i.error_description.clone().unwrap_or_default()) } }
                             }
@@ -83,22 +84,6 @@ pub fn list(ctx: &mut BoCtx<'_>, ipa: &str) -> Result<Response, BoError> {
         }
     };
     Ok(ctx.page("Flussi dei dovuti", main))
-}
-
-/// A count with Italian thousands separators: 1.000.000.
-fn thousands_it(n: i64) -> String {
-    let digits = n.unsigned_abs().to_string();
-    let mut out = String::with_capacity(digits.len() + digits.len() / 3 + 1);
-    if n < 0 {
-        out.push('-');
-    }
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
-            out.push('.');
-        }
-        out.push(c);
-    }
-    out
 }
 
 /// What the notices column says of one import, with the request button when it applies.
@@ -145,7 +130,7 @@ fn notices_cell(status: &NoticesStatus, mode: NoticesMode, action: &str, csrf: &
 }
 
 fn progress_it(done: u64, total: Option<u64>) -> String {
-    let count = |n: u64| thousands_it(i64::try_from(n).unwrap_or(i64::MAX));
+    let count = |n: u64| count_it(i64::try_from(n).unwrap_or(i64::MAX));
     match total {
         Some(total) => format!("{} di {}", count(done), count(total)),
         None => count(done),
@@ -231,18 +216,5 @@ pub fn file(ctx: &mut BoCtx<'_>, ipa: &str, id: &str, kind: &str) -> Result<Resp
     match relative {
         Some(rel) => Ok(download(&ctx.state.config.data_dir.join(rel), "application/zip")),
         None => Err(BoError::NotFound),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::thousands_it;
-
-    #[test]
-    fn counts_read_as_in_italian() {
-        assert_eq!(thousands_it(0), "0");
-        assert_eq!(thousands_it(420_000), "420.000");
-        assert_eq!(thousands_it(1_000_000), "1.000.000");
-        assert_eq!(thousands_it(-1234), "-1.234");
     }
 }

@@ -25,6 +25,12 @@ pub fn day_it(day: crate::domain::Day) -> String {
     day.date().strftime("%d/%m/%Y").to_string()
 }
 
+/// A count with Italian thousands separators: `1.000.000`.
+pub fn count_it(n: i64) -> String {
+    let sign = if n < 0 { "-" } else { "" };
+    format!("{sign}{}", crate::domain::money::group_thousands(&n.unsigned_abs().to_string()))
+}
+
 /// `value` read by [`crate::clock::rome_local`], formatted; anything unreadable as received.
 fn in_rome(value: &str, format: &str) -> String {
     crate::clock::rome_local(value).map_or_else(|| value.trim().to_owned(), |dt| dt.strftime(format).to_string())
@@ -33,6 +39,14 @@ fn in_rome(value: &str, format: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn counts_read_as_in_italian() {
+        assert_eq!(count_it(0), "0");
+        assert_eq!(count_it(420_000), "420.000");
+        assert_eq!(count_it(1_000_000), "1.000.000");
+        assert_eq!(count_it(-1234), "-1.234");
+    }
 
     #[test]
     fn times_are_shown_in_italian_format_and_time() {
