@@ -461,12 +461,8 @@ impl Lenient {
             return Vec::new();
         };
         let mut transfers: Vec<ReceiptTransferRecord> = Vec::new();
-        for (position, t) in list.children_named("transfer").enumerate() {
+        for (position, t) in list.children_named("transfer").take(MAX_TRANSFERS).enumerate() {
             let path = format!("receipt/transferList/transfer[{}]", position + 1);
-            if transfers.len() == MAX_TRANSFERS {
-                self.issues.push(ShapeIssue::new(path, ShapeProblem::Ignored));
-                continue;
-            }
             let index = match t.child_text("idTransfer") {
                 Some(v) => match v.parse::<i64>() {
                     Ok(i) if (1..=5).contains(&i) => Some(i),
@@ -522,6 +518,12 @@ impl Lenient {
                 category: self.text(t, &path, "transferCategory", 140),
                 metadata_json: metadata(t),
             });
+        }
+        // Only the schema's five are read: a flood of transfers would otherwise make one issue
+        // each (the document's element cap allows thousands). Those after are one issue.
+        if list.children_named("transfer").nth(MAX_TRANSFERS).is_some() {
+            let path = format!("receipt/transferList/transfer[{}]", MAX_TRANSFERS + 1);
+            self.issues.push(ShapeIssue::new(path, ShapeProblem::Ignored));
         }
         if transfers.is_empty() && list.children_named("transfer").next().is_none() {
             self.issues.push(ShapeIssue::new("receipt/transferList/transfer", ShapeProblem::Missing));
@@ -643,4 +645,29 @@ pub fn write_payment_data(w: &mut XmlWriter, view: &PaymentView, due_date: &str,
 /// `qrCode` of a demand answer.
 pub fn write_qr_code(w: &mut XmlWriter, fiscal_code: &str, notice: &str) {
     w.open("qrCode").leaf("fiscalCode", fiscal_code).leaf("noticeNumber", notice).close("qrCode");
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
+    use super::*;
+
+    /// A thousand transfers make one issue for those past the fifth, not one each.
+    #[test]
+    fn a_flood_of_transfers_is_one_issue() {
+        let transfer = "<transfer><idTransfer>1</idTransfer></transfer>";
+        let body = format!(
+            "<soapenv:Envelope xmlns:soapenv=\"http://schemas.xmlsoap.org/soap/envelope/\" xmlns:paf=\"{PAF_NS}\">\
+             <soapenv:Body><paf:paSendRTV2Request><idPA>01234567897</idPA><idBrokerPA>99999000013</idBrokerPA>\
+             <idStation>99999000013_01</idStation><receipt><transferList>{}</transferList></receipt>\
+             </paf:paSendRTV2Request></soapenv:Body></soapenv:Envelope>",
+            transfer.repeat(1000)
+        );
+        let payload = crate::soap::parse_envelope(body.as_bytes()).unwrap();
+        let req = send_rt_request(&payload, true, &body).unwrap();
+        let ignored: Vec<_> = req.issues.iter().filter(|i| i.problem == ShapeProblem::Ignored).collect();
+        assert_eq!(ignored.len(), 1);
+        assert_eq!(ignored[0].field, "receipt/transferList/transfer[6]");
+        assert!(req.issues.len() < 60, "{} issues", req.issues.len());
+    }
 }
