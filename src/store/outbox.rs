@@ -178,12 +178,6 @@ pub fn find_head(conn: &Conn, org_id: i64) -> Result<Option<ChangeRecord>, Store
     Ok(conn.sqlite().prepare_cached(&sql)?.query_row([org_id], from_row).optional()?)
 }
 
-/// The change with this id.
-pub fn find_change(conn: &Conn, id: i64) -> Result<Option<ChangeRecord>, StoreError> {
-    let sql = format!("SELECT {COLUMNS} FROM upstream_change WHERE id = ?1");
-    Ok(conn.sqlite().prepare_cached(&sql)?.query_row([id], from_row).optional()?)
-}
-
 /// The ids of the debt's pending `M` changes after change `after`.
 pub fn list_pending_modifies(conn: &Conn, debt_id: i64, after: i64) -> Result<Vec<i64>, StoreError> {
     Ok(conn
@@ -206,6 +200,14 @@ pub fn debt_is_mirrored(conn: &Conn, debt_id: i64, import_id: Option<i64>) -> Re
              OR (?2 IS NOT NULL AND EXISTS (SELECT 1 FROM upstream_change WHERE import_id = ?2 AND action = 'F'))",
         )?
         .query_row(params![debt_id, import_id], |row| row.get(0))?)
+}
+
+/// Whether the flow of import `import_id` was queued (its `F`).
+pub fn flow_is_queued(conn: &Conn, import_id: i64) -> Result<bool, StoreError> {
+    Ok(conn
+        .sqlite()
+        .prepare_cached("SELECT 1 FROM upstream_change WHERE import_id = ?1 AND action = 'F'")?
+        .exists([import_id])?)
 }
 
 /// Finishes a pending change as `state` (`SENT` or `REFUSED`) with what the Region answered, if

@@ -131,6 +131,8 @@ pub enum Step {
     Retry { change_id: i64, attempts: i64, at: String },
     /// Another sender finished it meanwhile: nothing recorded.
     Overtaken { change_id: i64 },
+    /// It had nothing to send (a flow whose import aborted here or loaded no row): removed.
+    Dropped { change_id: i64 },
 }
 
 /// MyPay's code for an insert of an IUD it already has.
@@ -190,9 +192,16 @@ pub fn is_mirrored(db: &Db, ipa: &str) -> Result<bool, ServiceError> {
 }
 
 /// Sends org `org_id`'s first unfinished change if its time has come, and records the Region's
-/// answer. Call it again while it returns `Sent`, `Refused` or `Overtaken`; after `Waiting` or
+/// answer. Call it again while it returns `Sent`, `Refused`, `Overtaken` or `Dropped`; after `Waiting` or
 /// `Retry`, not before its time; after `Idle`, when something is queued.
-pub fn send_next(db: &Db, org_id: i64, region: &dyn RegionDebts, now: Now) -> Result<Step, ServiceError> {
+/// `data_dir` holds the uploads and result files of the org's flows.
+pub fn send_next(
+    db: &Db,
+    data_dir: &Path,
+    org_id: i64,
+    region: &dyn RegionDebts,
+    now: Now,
+) -> Result<Step, ServiceError> {
     let Some(change) = db.read(|conn| outbox::find_head(conn, org_id))? else {
         return Ok(Step::Idle);
     };
@@ -200,7 +209,7 @@ pub fn send_next(db: &Db, org_id: i64, region: &dyn RegionDebts, now: Now) -> Re
         return Ok(Step::Waiting { change_id: change.id, until: change.next_attempt_at });
     }
     match change.action {
-        ChangeAction::Flow => flows::send(db, &change, region, now),
+        ChangeAction::Flow => flows::send(db, data_dir, &change, region, now),
         ChangeAction::Insert => send_debt(db, &change, DebtAction::Insert, region, now),
         ChangeAction::Modify => send_debt(db, &change, DebtAction::Modify, region, now),
         ChangeAction::Annul => send_debt(db, &change, DebtAction::Annul, region, now),
@@ -458,6 +467,12 @@ pub(crate) mod tests {
         pub down: Cell<bool>,
         pub scripted: RefCell<VecDeque<Result<RegionAnswer, RegionFailure>>>,
         pub calls: RefCell<Vec<Call>>,
+        /// Flows uploaded: name and size.
+        pub uploads: RefCell<Vec<(String, u64)>>,
+        /// What `flow_status` answers, in turn.
+        pub statuses: RefCell<VecDeque<FlowStatus>>,
+        /// Files to download, by URL.
+        pub files: RefCell<HashMap<String, Vec<u8>>>,
     }
 
     pub(crate) fn business(code: &str) -> RegionFailure {
@@ -523,16 +538,28 @@ pub(crate) mod tests {
             }
         }
 
-        fn upload_flow(&self, _file: &Path, _file_name: &str) -> Result<String, RegionFailure> {
-            Err(business("NO_FLOWS"))
+        fn upload_flow(&self, file: &Path, file_name: &str) -> Result<String, RegionFailure> {
+            if self.down.get() {
+                return Err(RegionFailure { retryable: true, code: None, text: "connection refused".to_owned() });
+            }
+            let size = std::fs::metadata(file).map_err(|err| business(&err.to_string()))?.len();
+            self.uploads.borrow_mut().push((file_name.to_owned(), size));
+            Ok(format!("token-{}", self.uploads.borrow().len()))
         }
 
         fn flow_status(&self, _request_token: &str) -> Result<FlowStatus, RegionFailure> {
-            Err(business("NO_FLOWS"))
+            if self.down.get() {
+                return Err(RegionFailure { retryable: true, code: None, text: "connection refused".to_owned() });
+            }
+            self.statuses.borrow_mut().pop_front().ok_or_else(|| business("PAA_REQUEST_TOKEN_NON_VALIDO"))
         }
 
-        fn download(&self, _url: &str, _max_bytes: u64, _out: &mut dyn Write) -> Result<u64, RegionFailure> {
-            Err(business("NO_FLOWS"))
+        fn download(&self, url: &str, max_bytes: u64, out: &mut dyn Write) -> Result<u64, RegionFailure> {
+            let files = self.files.borrow();
+            let bytes = files.get(url).ok_or_else(|| business("404"))?;
+            assert!(bytes.len() as u64 <= max_bytes);
+            out.write_all(bytes).map_err(|err| business(&err.to_string()))?;
+            Ok(bytes.len() as u64)
         }
     }
 
@@ -558,6 +585,10 @@ pub(crate) mod tests {
         kit
     }
 
+    pub(crate) fn data_dir(kit: &Kit) -> std::path::PathBuf {
+        kit.db.path().parent().unwrap().to_owned()
+    }
+
     pub(crate) fn org_id(kit: &Kit) -> i64 {
         kit.db.read(|c| orgs::find_org_by_ipa(c, IPA)).unwrap().unwrap().id
     }
@@ -578,7 +609,7 @@ pub(crate) mod tests {
     pub(crate) fn drain(kit: &Kit, region: &dyn RegionDebts, now: Now) -> Vec<Step> {
         let mut steps = Vec::new();
         loop {
-            let step = send_next(&kit.db, org_id(kit), region, now).unwrap();
+            let step = send_next(&kit.db, &data_dir(kit), org_id(kit), region, now).unwrap();
             let stop = matches!(step, Step::Idle | Step::Waiting { .. } | Step::Retry { .. });
             steps.push(step);
             if stop || steps.len() > 100 {
@@ -620,7 +651,10 @@ pub(crate) mod tests {
         annul(&kit, "LOCAL-1");
         assert_eq!(depth(&kit.db, IPA).unwrap(), 0);
         assert!(!is_mirrored(&kit.db, IPA).unwrap());
-        assert_eq!(send_next(&kit.db, org_id(&kit), &FakeRegion::default(), kit.now).unwrap(), Step::Idle);
+        assert_eq!(
+            send_next(&kit.db, &data_dir(&kit), org_id(&kit), &FakeRegion::default(), kit.now).unwrap(),
+            Step::Idle
+        );
     }
 
     #[test]
@@ -746,16 +780,23 @@ pub(crate) mod tests {
         region.down.set(true);
         let head = changes(&kit)[0].id;
         let retry = |n: i64, secs: i64| Step::Retry { change_id: head, attempts: n, at: later(&kit, secs).iso() };
-        assert_eq!(send_next(&kit.db, org_id(&kit), &region, kit.now).unwrap(), retry(1, 30));
+        assert_eq!(send_next(&kit.db, &data_dir(&kit), org_id(&kit), &region, kit.now).unwrap(), retry(1, 30));
         // Not before its time, and nothing behind it goes meanwhile.
-        let wait = send_next(&kit.db, org_id(&kit), &region, later(&kit, 29)).unwrap();
+        let wait = send_next(&kit.db, &data_dir(&kit), org_id(&kit), &region, later(&kit, 29)).unwrap();
         assert_eq!(wait, Step::Waiting { change_id: head, until: later(&kit, 30).iso() });
-        assert_eq!(send_next(&kit.db, org_id(&kit), &region, later(&kit, 30)).unwrap(), retry(2, 30 + 60));
-        assert_eq!(send_next(&kit.db, org_id(&kit), &region, later(&kit, 90)).unwrap(), retry(3, 90 + 120));
+        assert_eq!(
+            send_next(&kit.db, &data_dir(&kit), org_id(&kit), &region, later(&kit, 30)).unwrap(),
+            retry(2, 30 + 60)
+        );
+        assert_eq!(
+            send_next(&kit.db, &data_dir(&kit), org_id(&kit), &region, later(&kit, 90)).unwrap(),
+            retry(3, 90 + 120)
+        );
         assert_eq!(region.actions(), vec![("I", "HOL-1".to_owned()); 3]);
         let head_record = &changes(&kit)[0];
         assert_eq!((head_record.attempts, head_record.last_error_text.as_deref()), (3, Some("connection refused")));
         assert_eq!(depth(&kit.db, IPA).unwrap(), 2);
+        assert_eq!(orgs_with_pending(&kit.db).unwrap(), [org_id(&kit)]);
         // Back up: both go, in order.
         region.down.set(false);
         let steps = drain(&kit, &region, later(&kit, 210));
@@ -763,6 +804,7 @@ pub(crate) mod tests {
         assert_eq!(region.actions()[3..], [("I", "HOL-1".to_owned()), ("I", "HOL-2".to_owned())]);
         assert_eq!(summary(&kit), [("I", "SENT"), ("I", "SENT")]);
         assert_eq!(region.debts.borrow().len(), 2, "none twice");
+        assert!(orgs_with_pending(&kit.db).unwrap().is_empty());
     }
 
     #[test]
@@ -889,7 +931,10 @@ pub(crate) mod tests {
             (Some(debt.id), ChangeAction::Insert, ChangeState::Pending)
         );
         let region = FakeRegion::default();
-        assert!(matches!(send_next(&again, debt.org_id, &region, kit.now).unwrap(), Step::Sent { .. }));
+        assert!(matches!(
+            send_next(&again, &data_dir(&kit), debt.org_id, &region, kit.now).unwrap(),
+            Step::Sent { .. }
+        ));
         assert_eq!(region.actions(), [("I", "TX-2".to_owned())]);
     }
 
