@@ -1000,4 +1000,82 @@ pub(crate) mod tests {
         assert_eq!(session_debt.state, DebtState::Inserted);
         assert_eq!(depth(&kit.db, IPA).unwrap(), before);
     }
+
+    /// mypay's own SIL service as the Region (a regional mypay): `paaSILImportaDovuto` as the
+    /// upstream adapter would call it, with the debt's fields.
+    struct OwnSil<'k> {
+        region: &'k Kit,
+    }
+
+    impl RegionDebts for OwnSil<'_> {
+        fn import_debt(
+            &self,
+            action: DebtAction,
+            debt: &DebtRecord,
+            generate_iuv: bool,
+        ) -> Result<RegionAnswer, RegionFailure> {
+            use crate::services::sil::{SilError, debts as sil_debts};
+            let mut sent = fields(&debt.iud, debt.amount_cents.get());
+            sent.iuv = debt.iuv.as_ref().map(|i| i.as_str().to_owned()).unwrap_or_default();
+            let action = match action {
+                DebtAction::Insert => sil_debts::Action::Insert,
+                DebtAction::Modify => sil_debts::Action::Modify,
+                DebtAction::Annul => sil_debts::Action::Annul,
+            };
+            let r = &self.region;
+            match sil_debts::import_debt(&r.db, "sil:box", IPA, action, sent, generate_iuv, r.now) {
+                Ok(d) => Ok(RegionAnswer { iuv: d.iuv.map(|i| i.as_str().to_owned()), notice_number: None }),
+                Err(SilError::Fault { code, description }) => Err(RegionFailure {
+                    retryable: code == "PAA_SYSTEM_ERROR",
+                    code: Some(code.to_owned()),
+                    text: description,
+                }),
+                Err(err) => Err(RegionFailure { retryable: true, code: None, text: err.to_string() }),
+            }
+        }
+
+        fn upload_flow(&self, _file: &Path, _file_name: &str) -> Result<String, RegionFailure> {
+            Err(business("NO_FLOWS"))
+        }
+
+        fn flow_status(&self, _request_token: &str) -> Result<FlowStatus, RegionFailure> {
+            Err(business("NO_FLOWS"))
+        }
+
+        fn download(&self, _url: &str, _max_bytes: u64, _out: &mut dyn Write) -> Result<u64, RegionFailure> {
+            Err(business("NO_FLOWS"))
+        }
+    }
+
+    #[test]
+    fn a_restored_box_converges_with_a_regional_mypay() {
+        let region = Kit::new();
+        let sil = OwnSil { region: &region };
+        let at_region =
+            |iud: &str| debt_service::get_debt(&region.db, IPA, &debt_service::DebtKey::Iud(iud.to_owned())).ok();
+        let kit = mirrored();
+        add(&kit, "CONV-1", 100);
+        add(&kit, "CONV-2", 200);
+        drain(&kit, &sil, kit.now);
+        let theirs = at_region("CONV-1").unwrap().iuv.unwrap();
+        assert_eq!(stored(&kit, "CONV-1").iuv.as_ref(), Some(&theirs));
+        annul(&kit, "CONV-2");
+        drain(&kit, &sil, kit.now);
+        assert!(at_region("CONV-2").is_none(), "annulled at the Region");
+
+        // The box restored from a backup older than all that: it sends everything again.
+        let restored = mirrored();
+        add(&restored, "CONV-1", 100);
+        add(&restored, "CONV-2", 200);
+        annul(&restored, "CONV-2");
+        let steps = drain(&restored, &sil, restored.now);
+        assert_eq!(steps.len(), 4, "{steps:?}");
+        assert_eq!(stored(&restored, "CONV-1").iuv.as_ref(), Some(&theirs), "the Region's IUV, no duplicate");
+        assert_eq!(at_region("CONV-1").unwrap().iuv.as_ref(), Some(&theirs));
+        let all = changes(&restored);
+        assert!(all.iter().all(|c| c.state == ChangeState::Sent), "{all:?}");
+        // CONV-2 was annulled at the Region, so its IUD was free again: the I made it anew, the A
+        // annulled it again; nothing is left live there that the box does not have.
+        assert!(at_region("CONV-2").is_none());
+    }
 }
