@@ -97,7 +97,7 @@ pub(super) fn send(
         Ok(status) => status,
         Err(failure) => return failed(db, change, &failure, now),
     };
-    match ImportState::from_code(status.state.trim()) {
+    match ImportState::from_code(status.stato.trim()) {
         Some(ImportState::Queued | ImportState::InProgress) => later(db, change, now, POLL_EVERY, None),
         Some(ImportState::Done) => {
             let urls = (status.iuv_url.as_deref(), status.scarti_url.as_deref());
@@ -111,8 +111,8 @@ pub(super) fn send(
         _ => {
             let failure = RegionFailure {
                 retryable: false,
-                code: Some(status.state.clone()),
-                text: format!("la Regione non ha caricato il flusso {}: {}", import.file_name, status.state),
+                code: Some(status.stato.clone()),
+                text: format!("la Regione non ha caricato il flusso {}: {}", import.file_name, status.stato),
             };
             failed(db, change, &failure, now)
         }
@@ -498,7 +498,7 @@ mod flow_tests {
         assert_eq!(*region.uploads.borrow(), [(format!("{name}.zip"), import.size_bytes as u64)]);
         assert_eq!(changes(&kit)[0].request_token.as_deref(), Some("token-1"));
         assert_eq!(drain(&kit, &region, later(t0, 10)), [waiting(20)]);
-        region.statuses.borrow_mut().push_back(FlowStatus { state: "IMPORT_IN_ELAB".into(), ..FlowStatus::default() });
+        region.statuses.borrow_mut().push_back(FlowStatus { stato: "IMPORT_IN_ELAB".into(), ..FlowStatus::default() });
         assert_eq!(drain(&kit, &region, later(t0, 20)), [waiting(40)]);
         assert!(region.calls.borrow().is_empty(), "the M waits behind the flow");
 
@@ -515,7 +515,7 @@ mod flow_tests {
         region.files.borrow_mut().insert("https://r/iuv".into(), zip_of(&format!("{name}_IUV"), &region_iuvs));
         region.files.borrow_mut().insert("https://r/scarti".into(), zip_of(&format!("{name}_SCARTI"), &region_scarti));
         region.statuses.borrow_mut().push_back(FlowStatus {
-            state: "IMPORT_ESEGUITO".into(),
+            stato: "IMPORT_ESEGUITO".into(),
             scarti_url: Some("https://r/scarti".into()),
             iuv_url: Some("https://r/iuv".into()),
         });
@@ -590,7 +590,7 @@ mod flow_tests {
         region
             .statuses
             .borrow_mut()
-            .push_back(FlowStatus { state: "PAA_IMPORT_FLUSSO_DUPLICATO".into(), ..FlowStatus::default() });
+            .push_back(FlowStatus { stato: "PAA_IMPORT_FLUSSO_DUPLICATO".into(), ..FlowStatus::default() });
         let steps = drain(&kit, &region, later(t0, 60));
         assert_eq!(steps[0], Step::Refused { change_id: f, code: Some("PAA_IMPORT_FLUSSO_DUPLICATO".into()) });
         assert_eq!(changes(&kit)[0].state, ChangeState::Refused);

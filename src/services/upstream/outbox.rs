@@ -83,9 +83,9 @@ pub struct RegionFailure {
 /// What `paaSILChiediStatoImportFlusso` says of an uploaded flow.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct FlowStatus {
-    /// `stato`: `LOAD_IMPORT`, `IMPORT_IN_ELAB`, `IMPORT_ESEGUITO`, `IMPORT_ABORTITO`, or the
-    /// import's error code.
-    pub state: String,
+    /// MyPay's `stato` as answered: `LOAD_IMPORT`, `IMPORT_IN_ELAB`, `IMPORT_ESEGUITO`,
+    /// `IMPORT_ABORTITO`, or the flow's error code (so text, read by `flows`).
+    pub stato: String,
     /// `urlFileScarti`, once done, when some row was refused.
     pub scarti_url: Option<String>,
     /// `urlFileIUV`, once done, when some row was loaded.
