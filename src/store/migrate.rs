@@ -43,7 +43,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0017_sealed_secrets.sql"),
     include_str!("migrations/0018_job_progress.sql"),
     // Numbered 20: version 19 is upstream mode's credentials, on a branch merged before this one.
-    include_str!("migrations/0020_upstream_outbox.sql"),
+    include_str!("migrations/0019_upstream_outbox.sql"),
 ];
 
 /// The schema as version 1 shipped it, kept so a test can check that upgrading gives exactly
