@@ -1,5 +1,6 @@
 //! The one SOAP 1.1 envelope reader and writer, shared by the station (what the pagoPA Node calls),
-//! the simulator (which calls the station and answers mypay's nodeForPa calls) and, later, the SIL.
+//! the simulator (which calls the station and answers mypay's nodeForPa calls), the SIL and the
+//! upstream client (which calls a regional MyPay's SIL).
 //!
 //! Reading builds a small owned tree ([`Element`]) of the single payload element in the Body, with
 //! namespaces resolved. It refuses what a hostile client could abuse: DTDs (so no entity

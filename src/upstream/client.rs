@@ -62,18 +62,24 @@ pub struct Uploaded {
     pub file_size: u64,
 }
 
+/// `url` without its query, as errors and logs show it: a download's or upload's query is a
+/// signature or a token.
+fn shown(url: &str) -> &str {
+    url.split('?').next().unwrap_or_default()
+}
+
 /// Checks that `url` may be called: https, or http to a loopback address (demos and tests).
 pub(super) fn check_url(url: &str) -> Result<(), UpstreamError> {
-    let uri: ureq::http::Uri = url.parse().map_err(|_| local(format!("{url:?} is not a URL")))?;
+    let uri: ureq::http::Uri = url.parse().map_err(|_| local(format!("{:?} is not a URL", shown(url))))?;
     let host = uri.host().unwrap_or_default().trim_start_matches('[').trim_end_matches(']');
     if host.is_empty() {
-        return Err(local(format!("{url:?} names no host")));
+        return Err(local(format!("{:?} names no host", shown(url))));
     }
     let loopback = host == "localhost" || host.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback());
     match uri.scheme_str() {
         Some("https") => Ok(()),
         Some("http") if loopback => Ok(()),
-        _ => Err(local(format!("{url:?} is not https (plain http only to loopback)"))),
+        _ => Err(local(format!("{:?} is not https (plain http only to loopback)", shown(url)))),
     }
 }
 
@@ -186,7 +192,7 @@ impl SilClient {
                 Err(err) => return Err(transport_error(url, ureq::Error::from(err), max_bytes)),
             };
             let chunk = buffer.get(..n).unwrap_or_default();
-            out.write_all(chunk).map_err(|err| local(format!("cannot write the download of {url}: {err}")))?;
+            out.write_all(chunk).map_err(|err| local(format!("cannot write the download of {}: {err}", shown(url))))?;
             written += n as u64;
         }
     }
@@ -201,7 +207,7 @@ impl SilClient {
 
 /// The transport's error as the caller acts on it.
 fn transport_error(url: &str, err: ureq::Error, limit: u64) -> UpstreamError {
-    let url = url.split('?').next().unwrap_or_default().to_owned();
+    let url = shown(url).to_owned();
     match err {
         ureq::Error::Timeout(_) => UpstreamError::Timeout { url },
         ureq::Error::Io(io) if matches!(io.kind(), std::io::ErrorKind::TimedOut | std::io::ErrorKind::WouldBlock) => {
