@@ -171,8 +171,9 @@ impl SilClient {
         read_upload_answer(&answer)
     }
 
-    /// Downloads `url` (a file URL the Region gave) into `out`, at most `max_bytes`; returns the
-    /// bytes written.
+    /// Downloads `url` (a file URL the Region gave) into `out`, at most `max_bytes` (once
+    /// decompressed); returns the bytes written. On an error `out` may hold part of the file: the
+    /// caller discards it.
     pub fn download_to(&self, url: &str, out: &mut dyn Write, max_bytes: u64) -> Result<u64, UpstreamError> {
         check_url(url)?;
         let mut response =
