@@ -1,4 +1,5 @@
-//! The files behind the SIL's expiring download URLs: export ZIPs and an import's result files.
+//! The files behind the SIL's expiring download URLs: export ZIPs, an import's result files and
+//! reporting flows.
 
 use std::path::{Path, PathBuf};
 
@@ -6,7 +7,17 @@ use crate::clock::Now;
 use crate::services::admin::orgs;
 use crate::services::debts::{exports, imports};
 use crate::services::links::Links;
+use crate::services::sil::reporting;
 use crate::store::Db;
+
+/// What a download URL gives.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Download {
+    /// A ZIP in the data directory.
+    Zip(PathBuf),
+    /// A reporting flow's FlussoRiversamento document, named as MyPay names it.
+    Xml { name: String, bytes: Vec<u8> },
+}
 
 /// The file a download URL names, when its signature is right, it has not expired and the file
 /// is recorded; `None` otherwise (the caller answers 404 without saying which).
@@ -20,14 +31,14 @@ pub fn resolve(
     id: &str,
     query: (&str, &str),
     now: Now,
-) -> Option<PathBuf> {
+) -> Option<Download> {
     let id: i64 = id.parse().ok()?;
     let (expires, signature) = query;
     if !links.verify_sil_download(ipa, kind, id, expires, signature, now) {
         return None;
     }
     let org = orgs::get_org(db, ipa).ok()?;
-    match kind {
+    let path = match kind {
         "export" => {
             let export = exports::find_export(db, org.id, id).ok()??;
             let name = export.file_name.filter(|n| !n.contains('/') && !n.contains('\\'))?;
@@ -42,6 +53,11 @@ pub fn resolve(
                 _ => import.notices_file.map(|f| data_dir.join(f)),
             }
         }
+        "fdr" => {
+            let file = reporting::flow_file(db, org.id, id).ok()??;
+            return Some(Download::Xml { name: file.name, bytes: file.xml });
+        }
         _ => None,
-    }
+    };
+    path.map(Download::Zip)
 }
