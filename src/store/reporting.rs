@@ -102,15 +102,6 @@ pub fn flow_exists(
         .exists(params![org_id, iuf, revision, psp_id])?)
 }
 
-/// Whether a version of `iuf` dated `flow_date` is stored for the org (the SOAP list names a flow
-/// by IUF and dataOraFlusso; a version of the same IUF with another date is another version).
-pub fn flow_version_exists(conn: &Conn, org_id: i64, iuf: &str, flow_date: &str) -> Result<bool, StoreError> {
-    Ok(conn
-        .sqlite()
-        .prepare_cached("SELECT 1 FROM reporting_flow WHERE org_id = ?1 AND iuf = ?2 AND flow_date = ?3")?
-        .exists(params![org_id, iuf, flow_date])?)
-}
-
 /// The stored versions of (IUF, PSP) for the org, in the order they were stored.
 pub fn list_versions(conn: &Conn, org_id: i64, iuf: &str, psp_id: &str) -> Result<Vec<FlowVersion>, StoreError> {
     let mut stmt = conn.sqlite().prepare_cached(
@@ -174,13 +165,14 @@ pub fn insert_flow(conn: &Conn, f: &ReportingFlowRecord, now: &str) -> Result<i6
     Ok(id)
 }
 
-/// An accepted version of a flow as the SIL's list and look-up see it.
+/// A version of a flow, of any PSP, as the SIL's list and look-ups see it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StoredVersion {
     pub id: i64,
     pub iuf: String,
     pub psp_id: String,
     pub flow_date: Option<String>,
+    pub state: ReportingFlowState,
     pub superseded_by: Option<i64>,
 }
 
@@ -190,7 +182,8 @@ fn stored_version(row: &rusqlite::Row<'_>) -> rusqlite::Result<StoredVersion> {
         iuf: row.get(1)?,
         psp_id: row.get(2)?,
         flow_date: row.get(3)?,
-        superseded_by: row.get(4)?,
+        state: row.get(4)?,
+        superseded_by: row.get(5)?,
     })
 }
 
@@ -204,7 +197,7 @@ pub fn list_current_flows(
     limit: usize,
 ) -> Result<Vec<StoredVersion>, StoreError> {
     let mut stmt = conn.sqlite().prepare_cached(
-        "SELECT id, iuf, psp_id, flow_date, superseded_by FROM reporting_flow \
+        "SELECT id, iuf, psp_id, flow_date, state, superseded_by FROM reporting_flow \
          WHERE org_id = ?1 AND fetched_at >= ?2 AND fetched_at < ?3 AND (?4 IS NULL OR psp_id = ?4) \
          AND state = 'ACQUISITO' AND superseded_by IS NULL ORDER BY fetched_at, id LIMIT ?5",
     )?;
@@ -213,11 +206,12 @@ pub fn list_current_flows(
     Ok(rows)
 }
 
-/// The accepted versions of flow `iuf` for the org, of any PSP, in the order they were stored.
-pub fn list_accepted_versions(conn: &Conn, org_id: i64, iuf: &str) -> Result<Vec<StoredVersion>, StoreError> {
+/// The stored versions of flow `iuf` for the org, of any PSP and state, in the order they were
+/// stored.
+pub fn list_iuf_versions(conn: &Conn, org_id: i64, iuf: &str) -> Result<Vec<StoredVersion>, StoreError> {
     let mut stmt = conn.sqlite().prepare_cached(
-        "SELECT id, iuf, psp_id, flow_date, superseded_by FROM reporting_flow \
-         WHERE org_id = ?1 AND iuf = ?2 AND state = 'ACQUISITO' ORDER BY id",
+        "SELECT id, iuf, psp_id, flow_date, state, superseded_by FROM reporting_flow \
+         WHERE org_id = ?1 AND iuf = ?2 ORDER BY id",
     )?;
     let rows = stmt.query_map(params![org_id, iuf], stored_version)?.collect::<Result<_, _>>()?;
     Ok(rows)

@@ -12,6 +12,7 @@
 //! document (nodeForPa, the Region), which has no revision of its own, are numbered in the order
 //! they arrive.
 
+use jiff::civil::DateTime;
 use serde_json::json;
 
 use crate::clock::Now;
@@ -55,11 +56,28 @@ pub enum Stored {
     Known,
 }
 
-/// Whether the SOAP list's flow `iuf` dated `flow_date` is stored already for the org (without a
-/// date, whether any version of it is).
+/// A dataOraFlusso as Italian civil time to the second, whatever its stored form: local (as in a
+/// FlussoRiversamento), UTC with `Z` (as over FdR REST), with or without a fraction. Two forms of
+/// the same instant are the same version.
+pub fn local_flow_date(text: &str) -> Option<DateTime> {
+    crate::clock::rome_local(text).and_then(|dt| dt.with().subsec_nanosecond(0).build().ok())
+}
+
+/// Whether two dataOraFlusso name the same second (two absent ones do).
+fn same_date(a: Option<&str>, b: Option<&str>) -> bool {
+    match (a, b) {
+        (Some(a), Some(b)) => a == b || (local_flow_date(a).is_some() && local_flow_date(a) == local_flow_date(b)),
+        (a, b) => a == b,
+    }
+}
+
+/// Whether a list's flow `iuf` dated `flow_date` is stored already for the org, in any form of the
+/// date and from any interface (without a date, whether any version of it is).
 pub fn is_version_stored(db: &Db, fiscal_code: &str, iuf: &str, flow_date: Option<&str>) -> Result<bool, StoreError> {
     db.read(|conn| match (orgs::find_org_by_fiscal_code(conn, fiscal_code)?, flow_date) {
-        (Some(org), Some(date)) => reporting::flow_version_exists(conn, org.id, iuf, date),
+        (Some(org), Some(date)) => Ok(reporting::list_iuf_versions(conn, org.id, iuf)?
+            .iter()
+            .any(|v| same_date(v.flow_date.as_deref(), Some(date)))),
         (Some(org), None) => reporting::flow_exists(conn, org.id, iuf, 1, None),
         (None, _) => Ok(false),
     })
@@ -181,7 +199,7 @@ fn place(tx: &crate::store::Conn, org_id: i64, v: &Version<'_>, source: FlowSour
     match source {
         FlowSource::Rest => Ok((!versions.iter().any(|s| s.revision == v.revision)).then_some(v.revision)),
         FlowSource::Soap | FlowSource::Region => {
-            if versions.iter().any(|s| s.flow_date.as_deref() == v.flow_date) {
+            if versions.iter().any(|s| same_date(s.flow_date.as_deref(), v.flow_date)) {
                 return Ok(None);
             }
             Ok(Some(versions.iter().map(|s| s.revision).max().map_or(1, |max| max + 1)))
@@ -194,8 +212,8 @@ fn place(tx: &crate::store::Conn, org_id: i64, v: &Version<'_>, source: FlowSour
 fn elect_current(tx: &crate::store::Conn, org_id: i64, iuf: &str, psp_id: &str) -> Result<usize, StoreError> {
     let versions = reporting::list_versions(tx, org_id, iuf, psp_id)?;
     let accepted: Vec<_> = versions.iter().filter(|v| v.state == ReportingFlowState::Acquired).collect();
-    let Some(current) = accepted.iter().max_by(|a, b| (&a.flow_date, a.revision).cmp(&(&b.flow_date, b.revision)))
-    else {
+    let when = |v: &&&reporting::FlowVersion| v.flow_date.as_deref().and_then(local_flow_date);
+    let Some(current) = accepted.iter().max_by(|a, b| (when(a), a.revision).cmp(&(when(b), b.revision))) else {
         return Ok(0);
     };
     let mut newly = 0;
@@ -460,6 +478,33 @@ mod tests {
         third.declared_total = Cents::new(1);
         assert_eq!(store_flow(&db, fc, &third, FlowSource::Rest, "{}", now()).unwrap(), Stored::Refused);
         assert_eq!(stored_versions(&db), [(2, None, false), (1, None, true), (3, None, false)]);
+    }
+
+    /// The same flow fetched over FdR REST (dataOraFlusso in UTC) and later over nodeForPa (in
+    /// Italian time, as the document says it) is one version, not a correction of itself.
+    #[test]
+    fn the_same_flow_over_rest_then_soap_is_one_version() {
+        let (_dir, db) = db_with_org();
+        let fc = "01234567897";
+        let mut rest = flow();
+        rest.flow_date = Some("2026-11-30T17:00:00.250Z".to_owned());
+        let mut soap = flow();
+        soap.flow_date = Some("2026-11-30T18:00:00".to_owned());
+        assert_eq!(
+            store_flow(&db, fc, &rest, FlowSource::Rest, "{}", now()).unwrap(),
+            Stored::Accepted { replaced: 0 }
+        );
+        assert!(is_version_stored(&db, fc, &soap.iuf, soap.flow_date.as_deref()).unwrap());
+        assert!(!is_version_stored(&db, fc, &soap.iuf, Some("2026-11-30T18:00:01")).unwrap());
+        assert_eq!(store_flow(&db, fc, &soap, FlowSource::Soap, "<a/>", now()).unwrap(), Stored::Known);
+        // A correction in local time still supersedes a version stored in UTC: 18:30 Rome is later.
+        let mut corrected = flow();
+        corrected.flow_date = Some("2026-11-30T18:30:00".to_owned());
+        assert_eq!(
+            store_flow(&db, fc, &corrected, FlowSource::Soap, "<b/>", now()).unwrap(),
+            Stored::Accepted { replaced: 1 }
+        );
+        assert_eq!(stored_versions(&db), [(1, rest.flow_date.clone(), true), (2, corrected.flow_date.clone(), false)]);
     }
 
     /// A box stores what it downloads from the Region as it stores what it fetches from the Node:

@@ -48,10 +48,8 @@ pub struct FlowFile {
     pub xml: Vec<u8>,
 }
 
-/// A stored dataOraFlusso as Italian civil time to the second (MyPay drops fractions and zone).
-pub fn local_flow_date(text: &str) -> Option<DateTime> {
-    clock::rome_local(text).and_then(|dt| dt.with().subsec_nanosecond(0).build().ok())
-}
+/// A dataOraFlusso as Italian civil time to the second (MyPay drops fractions and zone).
+pub use crate::services::payments::reporting::local_flow_date;
 
 fn format_local(dt: DateTime) -> String {
     dt.strftime("%Y-%m-%dT%H:%M:%S").to_string()
@@ -91,9 +89,11 @@ pub fn find_flow(
     flow_date: DateTime,
     psp: Option<&str>,
 ) -> Result<Option<i64>, SilError> {
-    let versions = db.read(|conn| reporting::list_accepted_versions(conn, org_id, iuf))?;
+    let versions = db.read(|conn| reporting::list_iuf_versions(conn, org_id, iuf))?;
     let matching = |v: &&StoredVersion| {
-        psp.is_none_or(|p| p == v.psp_id) && v.flow_date.as_deref().and_then(local_flow_date) == Some(flow_date)
+        v.state == ReportingFlowState::Acquired
+            && psp.is_none_or(|p| p == v.psp_id)
+            && v.flow_date.as_deref().and_then(local_flow_date) == Some(flow_date)
     };
     let best = versions.iter().filter(matching).max_by_key(|v| (v.superseded_by.is_none(), v.id));
     Ok(best.map(|v| v.id))
