@@ -180,8 +180,18 @@ fn reporting_flows_are_listed_filtered_and_downloaded_as_from_mypay() {
     assert_eq!(text_of(&all, "totRestituiti").as_deref(), Some("2"), "{all}");
     let flows = listed(&all);
     assert_eq!(flows.iter().map(|f| f.0.clone()).collect::<Vec<_>>(), [rest_iuf.clone(), soap_iuf.clone()]);
+    // Also at the service's own path, where MyPivot is configured to call MyPay.
+    let body = request(
+        "paaSILChiediElencoFlussiSPC",
+        &format!(
+            "<password>{PASSWORD}</password><codIpaEnte>c_esempio</codIpaEnte><identificativoPsp></identificativoPsp>\
+             <tipoFlusso>R</tipoFlusso><dateFrom>2000-01-01</dateFrom><dateTo>2100-12-31</dateTo>"
+        ),
+    );
+    let named = post(&server.url("/ws/pa/PagamentiTelematiciFlussiSPC"), "text/xml; charset=utf-8", body.as_bytes());
+    assert_eq!((named.status, text_of(&named.body, "totRestituiti").as_deref()), (200, Some("2")), "{}", named.body);
     let by_psp = elenco(&server, PASSWORD, "SIMPSP02", "R", "2000-01-01", "2100-12-31");
-    assert_eq!(listed(&by_psp).into_iter().map(|f| f.0).collect::<Vec<_>>(), [soap_iuf.clone()]);
+    assert_eq!(listed(&by_psp).into_iter().map(|f| f.0).collect::<Vec<_>>(), std::slice::from_ref(&soap_iuf));
     let none = elenco(&server, PASSWORD, "", "R", "2000-01-01", "2000-12-31");
     assert_eq!((text_of(&none, "totRestituiti").as_deref(), listed(&none).len()), (Some("0"), 0), "{none}");
     let squaring = elenco(&server, PASSWORD, "", "Q", "2000-01-01", "2100-12-31");
