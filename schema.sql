@@ -295,8 +295,8 @@ CREATE TABLE reporting_flow (
     -- ACQUISITO: stored with its rows; RIFIUTATO: kept with the reason, without rows.
     state                TEXT NOT NULL CHECK (state IN ('ACQUISITO', 'RIFIUTATO')),
     reject_reason        TEXT,
-    source               TEXT NOT NULL CHECK (source IN ('REST', 'SOAP')),
-    document             TEXT,             -- the FlussoRiversamento XML (SOAP) or JSON (REST) as received
+    source               TEXT NOT NULL CHECK (source IN ('REST', 'SOAP', 'REGION')),
+    document             TEXT,             -- the FlussoRiversamento XML (SOAP, REGION) or JSON (REST) as received
     fetched_at           TEXT NOT NULL,
     -- The version that replaced this one (same IUF and PSP, later dataOraFlusso or revision): only
     -- the version with no replacement counts (version 16).
@@ -304,6 +304,7 @@ CREATE TABLE reporting_flow (
     UNIQUE (org_id, iuf, revision, psp_id)
 );
 CREATE INDEX reporting_flow_versions ON reporting_flow (org_id, iuf, psp_id);
+CREATE INDEX reporting_flow_fetched ON reporting_flow (org_id, fetched_at);
 
 -- One reported transfer of a flow.
 CREATE TABLE reporting_payment (

@@ -6,8 +6,9 @@
 //! reading and checking of rows on a thread of their own (`import_rows`, IUDs seen in
 //! `seen_iuds`), the import's result files ([`results`]); the receipt export layouts 1.0-1.3
 //! ([`rt_export`]), the expired-debts export ([`expired_export`]) and the export CSV dialect
-//! ([`quoted_csv`]); and the `Pagati` XML of a receipt ([`pagati`]), read back in [`pagati_read`]
-//! (what an upstream MyPay answers and pushes). Running an import (its
+//! ([`quoted_csv`]); the `Pagati` XML of a receipt ([`pagati`]), read back in [`pagati_read`]
+//! (what an upstream MyPay answers and pushes); and pagoPA's FlussoRiversamento reporting
+//! document, read and written ([`fdr`]). Running an import (its
 //! transaction) is `services::debts::imports::run`'s.
 //! Must never: write SQL, open a transaction, call a service, hold a whole file in memory, or
 //! trust a name found inside a ZIP as a path.
@@ -16,6 +17,7 @@
 
 pub mod csv_row;
 pub mod expired_export;
+pub mod fdr;
 pub mod import;
 pub mod import_layout;
 pub(crate) mod import_rows;

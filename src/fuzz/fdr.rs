@@ -1,4 +1,4 @@
-//! The reporting flow's parser (`pagopa::fdr::parse_flusso`, the FlussoRiversamento document of
+//! The reporting flow's parser (`flows::fdr::parse_flusso`, the FlussoRiversamento document of
 //! the nodeForPa interface) and the checks a flow meets before it is stored
 //! (`services::payments::reporting`): real flows edited with XML's tokens, and generated flows
 //! whose payments are known.
@@ -8,7 +8,7 @@ use proptest::prelude::*;
 
 use super::{MAX_EDITED, MESSAGE_SLACK, apply, config, edits, real_world, seed};
 use crate::domain::Cents;
-use crate::pagopa::fdr::{FLUSSO_NS, parse_flusso};
+use crate::flows::fdr::{FLUSSO_NS, parse_flusso};
 use crate::soap::Limits;
 
 /// Real flows: pagoPA's documentation, MyPay4's feature tests, GPD's Node mock (one with a

@@ -1,6 +1,6 @@
 //! Reporting flows (FdR, reference/pagopa.md §4): mypay's client of pagoPA's FdR REST API for
-//! organizations, with the legacy nodeForPa SOAP primitives as a fallback, and the parser of the
-//! FlussoRiversamento document.
+//! organizations, with the legacy nodeForPa SOAP primitives as a fallback (the FlussoRiversamento
+//! document they carry is read by `flows::fdr`).
 //!
 //! [`fetch_all`] asks for the flows of every org in production, skips those already stored, and
 //! hands each one to `services::payments::reporting`, which checks and stores it (or records it as rejected
@@ -14,13 +14,12 @@ use base64::Engine as _;
 
 use crate::clock::Now;
 use crate::domain::Cents;
+use crate::flows::fdr::{parse_flusso, psp_of_iuf};
 use crate::services::payments::reporting::{self, FlowInput, FlowSource, ListedFlow, Stored};
 use crate::soap::{self, Element, XmlWriter};
 use crate::store::Db;
 use crate::store::reporting::ReportingPaymentRecord;
 
-/// The FlussoRiversamento namespace (elementFormDefault qualified).
-pub const FLUSSO_NS: &str = "http://www.digitpa.gov.it/schemas/2011/Pagamenti/";
 /// The nodeForPa namespace.
 pub const NODE_FOR_PA_NS: &str = "http://ws.pagamenti.telematici.gov/";
 /// Path of the FdR REST API for organizations under the Node's base URL.
@@ -154,13 +153,6 @@ fn get_json(client: &NodeClient, url: &str) -> Result<serde_json::Value, FdrErro
         .read_to_string()
         .map_err(|err| FdrError::Transport { url: url.to_owned(), reason: err.to_string() })?;
     serde_json::from_str(&text).map_err(|err| FdrError::Answer { url: url.to_owned(), reason: err.to_string() })
-}
-
-/// The PSP id inside an IUF `<YYYY-MM-DD><idPSP>-<seq>`, for list items that do not carry it.
-fn psp_of_iuf(iuf: &str) -> Option<String> {
-    let rest = iuf.get(10..)?;
-    let (psp, _) = rest.rsplit_once('-')?;
-    (!psp.is_empty()).then(|| psp.to_owned())
 }
 
 /// One fetch: where from, and whether to stop.
@@ -397,118 +389,10 @@ fn fetch_soap(fetch: &Fetch<'_>, fiscal_code: &str, summary: &mut FetchSummary) 
     Ok(())
 }
 
-/// Parses a FlussoRiversamento document (FlussoRiversamento_1_0_4.xsd).
-pub fn parse_flusso(xml: &[u8]) -> Result<FlowInput, String> {
-    let root = soap::parse_document_with(xml, soap::Limits::REPORTING_FLOW).map_err(|err| err.to_string())?;
-    if root.name != "FlussoRiversamento" || root.ns.as_deref() != Some(FLUSSO_NS) {
-        return Err(format!(
-            "root element is {{{}}}{}, not FlussoRiversamento",
-            root.ns.unwrap_or_default(),
-            root.name
-        ));
-    }
-    let need = |el: &Element, path: &[&str]| -> Result<String, String> {
-        el.path_text(path).map(str::to_owned).ok_or_else(|| format!("{} is missing", path.join("/")))
-    };
-    let amount = |text: &str, what: &str| Cents::parse_xsd_amount(text).map_err(|err| format!("{what}: {err}"));
-    let mut payments = Vec::new();
-    for p in root.children_named("datiSingoliPagamenti") {
-        payments.push(ReportingPaymentRecord {
-            iuv: need(p, &["identificativoUnivocoVersamento"])?,
-            iur: need(p, &["identificativoUnivocoRiscossione"])?,
-            transfer_index: p.child_text("indiceDatiSingoloPagamento").and_then(|v| v.parse().ok()),
-            amount_cents: amount(&need(p, &["singoloImportoPagato"])?, "singoloImportoPagato")?,
-            outcome_code: need(p, &["codiceEsitoSingoloPagamento"])?,
-            outcome_date: need(p, &["dataEsitoSingoloPagamento"])?,
-        });
-    }
-    let declared_count = need(&root, &["numeroTotalePagamenti"])?
-        .trim()
-        .parse::<i64>()
-        .map_err(|_| "numeroTotalePagamenti is not a number".to_owned())?;
-    Ok(FlowInput {
-        iuf: need(&root, &["identificativoFlusso"])?,
-        revision: 1,
-        psp_id: need(&root, &["istitutoMittente", "identificativoUnivocoMittente", "codiceIdentificativoUnivoco"])?,
-        psp_name: root.path_text(&["istitutoMittente", "denominazioneMittente"]).map(str::to_owned),
-        flow_date: root.child_text("dataOraFlusso").map(str::to_owned),
-        settlement_id: root.child_text("identificativoUnivocoRegolamento").map(str::to_owned),
-        settlement_date: root.child_text("dataRegolamento").map(str::to_owned),
-        receiver_fiscal_code: need(
-            &root,
-            &["istitutoRicevente", "identificativoUnivocoRicevente", "codiceIdentificativoUnivoco"],
-        )?,
-        declared_count,
-        declared_total: amount(&need(&root, &["importoTotalePagamenti"])?, "importoTotalePagamenti")?,
-        payments,
-    })
-}
-
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
     use super::*;
-
-    pub(crate) const FLUSSO: &str = r#"<?xml version="1.0" encoding="UTF-8"?>
-<FlussoRiversamento xmlns="http://www.digitpa.gov.it/schemas/2011/Pagamenti/">
-  <versioneOggetto>1.0</versioneOggetto>
-  <identificativoFlusso>2026-11-30BCITITMM-0001</identificativoFlusso>
-  <dataOraFlusso>2026-11-30T18:00:00</dataOraFlusso>
-  <identificativoUnivocoRegolamento>TRN-1</identificativoUnivocoRegolamento>
-  <dataRegolamento>2026-12-01</dataRegolamento>
-  <istitutoMittente>
-    <identificativoUnivocoMittente><tipoIdentificativoUnivoco>B</tipoIdentificativoUnivoco><codiceIdentificativoUnivoco>BCITITMM</codiceIdentificativoUnivoco></identificativoUnivocoMittente>
-    <denominazioneMittente>Banca di Prova</denominazioneMittente>
-  </istitutoMittente>
-  <istitutoRicevente>
-    <identificativoUnivocoRicevente><tipoIdentificativoUnivoco>G</tipoIdentificativoUnivoco><codiceIdentificativoUnivoco>01234567897</codiceIdentificativoUnivoco></identificativoUnivocoRicevente>
-  </istitutoRicevente>
-  <numeroTotalePagamenti>2</numeroTotalePagamenti>
-  <importoTotalePagamenti>30.50</importoTotalePagamenti>
-  <datiSingoliPagamenti><identificativoUnivocoVersamento>01000000000000144</identificativoUnivocoVersamento><identificativoUnivocoRiscossione>abc</identificativoUnivocoRiscossione><indiceDatiSingoloPagamento>1</indiceDatiSingoloPagamento><singoloImportoPagato>10.50</singoloImportoPagato><codiceEsitoSingoloPagamento>0</codiceEsitoSingoloPagamento><dataEsitoSingoloPagamento>2026-11-30</dataEsitoSingoloPagamento></datiSingoliPagamenti>
-  <datiSingoliPagamenti><identificativoUnivocoVersamento>01000000000000241</identificativoUnivocoVersamento><identificativoUnivocoRiscossione>def</identificativoUnivocoRiscossione><singoloImportoPagato>20.00</singoloImportoPagato><codiceEsitoSingoloPagamento>4</codiceEsitoSingoloPagamento><dataEsitoSingoloPagamento>2026-11-30</dataEsitoSingoloPagamento></datiSingoliPagamenti>
-</FlussoRiversamento>"#;
-
-    #[test]
-    fn parses_a_flusso() {
-        let flow = parse_flusso(FLUSSO.as_bytes()).unwrap();
-        assert_eq!(flow.iuf, "2026-11-30BCITITMM-0001");
-        assert_eq!(flow.receiver_fiscal_code, "01234567897");
-        assert_eq!(flow.declared_total, Cents::new(3050));
-        assert_eq!(flow.payments.len(), 2);
-        assert_eq!(flow.payments[0].transfer_index, Some(1));
-        assert_eq!(flow.payments[1].amount_cents, Cents::new(2000));
-        assert_eq!(flow.payments[1].outcome_code, "4");
-        assert_eq!(psp_of_iuf(&flow.iuf).as_deref(), Some("BCITITMM"));
-    }
-
-    /// A large PSP's flow holds far more payments than a request from a stranger may hold
-    /// elements: it gets the budgets of a reporting flow.
-    #[test]
-    fn a_flow_of_thirty_thousand_payments_is_read() {
-        let row = "<datiSingoliPagamenti><identificativoUnivocoVersamento>01000000000000144</identificativoUnivocoVersamento>\
-            <identificativoUnivocoRiscossione>abc</identificativoUnivocoRiscossione><singoloImportoPagato>1.00</singoloImportoPagato>\
-            <codiceEsitoSingoloPagamento>0</codiceEsitoSingoloPagamento><dataEsitoSingoloPagamento>2026-11-30</dataEsitoSingoloPagamento>\
-            </datiSingoliPagamenti>";
-        let start = FLUSSO.find("  <datiSingoliPagamenti>").unwrap();
-        let mut big = FLUSSO[..start]
-            .replace("<numeroTotalePagamenti>2<", "<numeroTotalePagamenti>30000<")
-            .replace("<importoTotalePagamenti>30.50<", "<importoTotalePagamenti>30000.00<");
-        big.push_str(&row.repeat(30_000));
-        big.push_str("</FlussoRiversamento>");
-        let flow = parse_flusso(big.as_bytes()).unwrap();
-        assert_eq!(flow.payments.len(), 30_000);
-        assert!(crate::soap::parse_document(big.as_bytes()).is_err(), "a request may not be this large");
-    }
-
-    #[test]
-    fn refuses_other_documents() {
-        assert!(parse_flusso(b"<a/>").unwrap_err().contains("not FlussoRiversamento"));
-        let no_total = FLUSSO.replace("<importoTotalePagamenti>30.50</importoTotalePagamenti>", "");
-        assert_eq!(parse_flusso(no_total.as_bytes()).unwrap_err(), "importoTotalePagamenti is missing");
-        let float = FLUSSO.replace("<singoloImportoPagato>20.00<", "<singoloImportoPagato>20<");
-        assert!(parse_flusso(float.as_bytes()).unwrap_err().starts_with("singoloImportoPagato"));
-    }
 
     #[test]
     fn json_amounts_are_exact() {

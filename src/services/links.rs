@@ -97,7 +97,7 @@ impl Links {
     }
 
     /// `/ws/pa/download/<ipa>/<kind>/<id>?scadenza=<unix time>&firma=…`, valid for
-    /// [`SIL_DOWNLOAD_SECONDS`] from `now`. `kind`: `export`, `scarti`, `iuv`, `avvisi`.
+    /// [`SIL_DOWNLOAD_SECONDS`] from `now`. `kind`: `export`, `scarti`, `iuv`, `avvisi`, `fdr`.
     pub fn sil_download_url(&self, ipa: &str, kind: &str, id: i64, now: Now) -> String {
         let expires = now.instant().as_second() + SIL_DOWNLOAD_SECONDS;
         let signature = self.sign(&download_message(ipa, kind, id, expires));

@@ -2,7 +2,7 @@
 //! own systems call them exactly as they call MyPay, changing only the endpoint URL.
 //!
 //! One entry point, [`handle`]: read the envelope, find the operation from the payload element
-//! (namespace `ppt`), authenticate the org (its SIL password, argon2id), run the operation through
+//! (namespace `ppt`, or `pa` for the reporting flows), authenticate the org (its SIL password, argon2id), run the operation through
 //! the services, and answer `<op>Risposta`. Business errors are in-body fault beans with MyPay's
 //! codes (HTTP 200); only a request naming no operation gets an HTTP 400 SOAP Fault. Every call is
 //! journaled, passwords masked.
@@ -12,6 +12,7 @@ pub mod downloads;
 mod exports;
 mod operations;
 pub mod pagati;
+mod reporting;
 pub mod wsdl;
 
 use std::time::Instant;
@@ -27,6 +28,8 @@ use crate::store::{Db, StoreError};
 
 /// The namespace of the operations' elements (`ppt`).
 pub const PPT_NS: &str = "http://www.regione.veneto.it/pagamenti/ente/";
+/// The namespace of the reporting-flow operations' elements (`mypivot-pa-per-ente.wsdl`).
+pub const PA_NS: &str = "http://www.regione.veneto.it/pagamenti/pa/";
 
 /// An in-body fault bean: MyPay's code and a description.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -162,8 +165,8 @@ pub fn handle(sil: &Sil<'_>, soap_action: Option<&str>, body: &[u8], now: Now) -
             None => return refuse(sil, &raw, &format!("unreadable request: {err}"), now),
         },
         Ok((header, payload)) => {
-            let by_element =
-                operations::Operation::from_name(&payload.name).filter(|_| payload.ns.as_deref() == Some(PPT_NS));
+            let by_element = operations::Operation::from_name(&payload.name)
+                .filter(|op| payload.ns.as_deref() == Some(op.namespace()));
             let Some(op) = by_element else {
                 return refuse(sil, &raw, &format!("unknown operation {}", payload.name), now);
             };
@@ -179,10 +182,10 @@ pub fn handle(sil: &Sil<'_>, soap_action: Option<&str>, body: &[u8], now: Now) -
     let id = ipa_of(&raw);
     let inner = match &outcome.result {
         Ok(fields) => fields.clone(),
-        Err(fault) => fault_bean(fault, &id, op.has_esito()),
+        Err(fault) => fault_bean(fault, &id, op.after_fault()),
     };
     let response = format!("<ppt:{}Risposta>{inner}</ppt:{}Risposta>", op.name(), op.name());
-    let body = soap::envelope("ppt", PPT_NS, &response);
+    let body = soap::envelope("ppt", op.namespace(), &response);
     sil.journal.record(
         sil.db,
         JournalEntry {
@@ -214,8 +217,8 @@ fn ipa_of(raw: &str) -> String {
         .unwrap_or_default()
 }
 
-/// `<fault>…</fault>`, then `<esito>KO</esito>` for the operations that have one.
-fn fault_bean(fault: &Fault, id: &str, esito: bool) -> String {
+/// `<fault>…</fault>`, then what the operation says after one (`after`: `<esito>KO</esito>`, ...).
+fn fault_bean(fault: &Fault, id: &str, after: &str) -> String {
     let mut w = XmlWriter::new();
     w.open("fault")
         .leaf("faultCode", fault.code)
@@ -223,9 +226,7 @@ fn fault_bean(fault: &Fault, id: &str, esito: bool) -> String {
         .leaf("id", id)
         .leaf("description", &fault.description)
         .close("fault");
-    if esito {
-        w.leaf("esito", "KO");
-    }
+    w.raw(after);
     w.finish()
 }
 

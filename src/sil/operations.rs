@@ -1,12 +1,15 @@
-//! The 18 `paaSIL*` operations (reference/mypay.md §4.2): each reads its request's elements,
-//! authenticates as the contract says, calls a service and writes its response fields.
+//! The 20 `paaSIL*` operations (reference/mypay.md §4.2): the 18 of `pa-per-ente.wsdl` and the two
+//! reporting-flow operations of its companion `mypivot-pa-per-ente.wsdl` (`super::reporting`). Each
+//! reads its request's elements, authenticates as the contract says, calls a service and writes
+//! its response fields.
 
 use base64::Engine as _;
 
 use super::dovuti::{decode_base64, read_dovuti, read_enti_secondari, read_versamento, write_dovuti};
 use super::exports::{self, Booking};
 use super::pagati::{self, Header, Kind};
-use super::{Call, Fault, Outcome, Sil};
+use super::reporting;
+use super::{Call, Fault, Outcome, PA_NS, PPT_NS, Sil};
 use crate::clock::Now;
 use crate::domain::ImportState;
 use crate::services::debts::documents;
@@ -18,7 +21,7 @@ use crate::soap::{Element, XmlWriter};
 use crate::store::orgs::OrgRecord;
 use sha2::{Digest, Sha256};
 
-/// Every operation of the WSDL.
+/// Every operation of the two WSDLs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Operation {
     InviaDovuti,
@@ -39,10 +42,12 @@ pub enum Operation {
     ChiediPosizioniAperte,
     ChiediStoricoPagamenti,
     ChiediAvvisiPendenti,
+    ChiediElencoFlussiSPC,
+    ChiediFlussoSPC,
 }
 
 impl Operation {
-    pub const ALL: [Operation; 18] = [
+    pub const ALL: [Operation; 20] = [
         Operation::InviaDovuti,
         Operation::InviaCarrelloDovuti,
         Operation::VerificaAvviso,
@@ -61,6 +66,8 @@ impl Operation {
         Operation::ChiediPosizioniAperte,
         Operation::ChiediStoricoPagamenti,
         Operation::ChiediAvvisiPendenti,
+        Operation::ChiediElencoFlussiSPC,
+        Operation::ChiediFlussoSPC,
     ];
 
     /// The request element's (and SOAPAction's) name.
@@ -84,6 +91,17 @@ impl Operation {
             Operation::ChiediPosizioniAperte => "paaSILChiediPosizioniAperte",
             Operation::ChiediStoricoPagamenti => "paaSILChiediStoricoPagamenti",
             Operation::ChiediAvvisiPendenti => "paaSILChiediAvvisiPendenti",
+            Operation::ChiediElencoFlussiSPC => "paaSILChiediElencoFlussiSPC",
+            Operation::ChiediFlussoSPC => "paaSILChiediFlussoSPC",
+        }
+    }
+
+    /// The namespace of the operation's elements: MyPay's SIL service (`pa-per-ente.wsdl`), or
+    /// for the reporting flows its companion service (`mypivot-pa-per-ente.wsdl`).
+    pub fn namespace(self) -> &'static str {
+        match self {
+            Operation::ChiediElencoFlussiSPC | Operation::ChiediFlussoSPC => PA_NS,
+            _ => PPT_NS,
         }
     }
 
@@ -109,16 +127,19 @@ impl Operation {
         )
     }
 
-    /// Whether the response has an `esito` element (set to `KO` with a fault).
-    pub fn has_esito(self) -> bool {
-        matches!(
-            self,
+    /// What the response says after a fault bean: `esito` `KO` for the operations that have one;
+    /// for paaSILChiediFlussoSPC, whose `stato` and `downloadUrl` the schema requires, `KO` and
+    /// no URL.
+    pub fn after_fault(self) -> &'static str {
+        match self {
             Operation::InviaDovuti
-                | Operation::InviaCarrelloDovuti
-                | Operation::VerificaAvviso
-                | Operation::ImportaDovuto
-                | Operation::RegistraPagamento
-        )
+            | Operation::InviaCarrelloDovuti
+            | Operation::VerificaAvviso
+            | Operation::ImportaDovuto
+            | Operation::RegistraPagamento => "<esito>KO</esito>",
+            Operation::ChiediFlussoSPC => "<stato>KO</stato><downloadUrl></downloadUrl>",
+            _ => "",
+        }
     }
 }
 
@@ -164,6 +185,8 @@ pub(crate) fn run(sil: &Sil<'_>, op: Operation, call: &Call<'_>) -> Outcome {
             header_auth(sil, call, &mut org_id).and_then(|org| exports::status(sil, call, &org, true))
         }
         Operation::RegistraPagamento => registra_pagamento(sil, call, &mut org_id),
+        Operation::ChiediElencoFlussiSPC => reporting::list(sil, call, &mut org_id),
+        Operation::ChiediFlussoSPC => reporting::flow(sil, call, &mut org_id),
     };
     Outcome { org_id, result }
 }

@@ -5,7 +5,7 @@
 //! A flow's versions (same IUF and PSP) are rows of their own; `superseded_by` links an earlier
 //! version to the one that replaced it.
 
-use rusqlite::{named_params, params};
+use rusqlite::{OptionalExtension, named_params, params};
 
 use super::codes::stored_as_code;
 use super::{Conn, StoreError};
@@ -102,15 +102,6 @@ pub fn flow_exists(
         .exists(params![org_id, iuf, revision, psp_id])?)
 }
 
-/// Whether a version of `iuf` dated `flow_date` is stored for the org (the SOAP list names a flow
-/// by IUF and dataOraFlusso; a version of the same IUF with another date is another version).
-pub fn flow_version_exists(conn: &Conn, org_id: i64, iuf: &str, flow_date: &str) -> Result<bool, StoreError> {
-    Ok(conn
-        .sqlite()
-        .prepare_cached("SELECT 1 FROM reporting_flow WHERE org_id = ?1 AND iuf = ?2 AND flow_date = ?3")?
-        .exists(params![org_id, iuf, flow_date])?)
-}
-
 /// The stored versions of (IUF, PSP) for the org, in the order they were stored.
 pub fn list_versions(conn: &Conn, org_id: i64, iuf: &str, psp_id: &str) -> Result<Vec<FlowVersion>, StoreError> {
     let mut stmt = conn.sqlite().prepare_cached(
@@ -172,6 +163,109 @@ pub fn insert_flow(conn: &Conn, f: &ReportingFlowRecord, now: &str) -> Result<i6
         ])?;
     }
     Ok(id)
+}
+
+/// A version of a flow, of any PSP, as the SIL's list and look-ups see it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredVersion {
+    pub id: i64,
+    pub iuf: String,
+    pub psp_id: String,
+    pub flow_date: Option<String>,
+    pub state: ReportingFlowState,
+    pub superseded_by: Option<i64>,
+}
+
+fn stored_version(row: &rusqlite::Row<'_>) -> rusqlite::Result<StoredVersion> {
+    Ok(StoredVersion {
+        id: row.get(0)?,
+        iuf: row.get(1)?,
+        psp_id: row.get(2)?,
+        flow_date: row.get(3)?,
+        state: row.get(4)?,
+        superseded_by: row.get(5)?,
+    })
+}
+
+/// The org's current flows (accepted, not superseded) stored in `[from, to)` (stored instants),
+/// of PSP `psp_id` when given, in the order they were stored; at most `limit`.
+pub fn list_current_flows(
+    conn: &Conn,
+    org_id: i64,
+    psp_id: Option<&str>,
+    (from, to): (&str, &str),
+    limit: usize,
+) -> Result<Vec<StoredVersion>, StoreError> {
+    let mut stmt = conn.sqlite().prepare_cached(
+        "SELECT id, iuf, psp_id, flow_date, state, superseded_by FROM reporting_flow \
+         WHERE org_id = ?1 AND fetched_at >= ?2 AND fetched_at < ?3 AND (?4 IS NULL OR psp_id = ?4) \
+         AND state = 'ACQUISITO' AND superseded_by IS NULL ORDER BY fetched_at, id LIMIT ?5",
+    )?;
+    let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+    let rows = stmt.query_map(params![org_id, from, to, psp_id, limit], stored_version)?.collect::<Result<_, _>>()?;
+    Ok(rows)
+}
+
+/// The stored versions of flow `iuf` for the org, of any PSP and state, in the order they were
+/// stored.
+pub fn list_iuf_versions(conn: &Conn, org_id: i64, iuf: &str) -> Result<Vec<StoredVersion>, StoreError> {
+    let mut stmt = conn.sqlite().prepare_cached(
+        "SELECT id, iuf, psp_id, flow_date, state, superseded_by FROM reporting_flow \
+         WHERE org_id = ?1 AND iuf = ?2 ORDER BY id",
+    )?;
+    let rows = stmt.query_map(params![org_id, iuf], stored_version)?.collect::<Result<_, _>>()?;
+    Ok(rows)
+}
+
+/// Flow `id` of the org with its document and rows, if it is stored.
+pub fn find_flow(conn: &Conn, org_id: i64, id: i64) -> Result<Option<ReportingFlowRecord>, StoreError> {
+    let mut stmt = conn.sqlite().prepare_cached(
+        "SELECT id, org_id, iuf, revision, psp_id, psp_name, flow_date, settlement_id, settlement_date, total_payments, \
+         total_amount_cents, state, reject_reason, source, document, fetched_at, superseded_by FROM reporting_flow \
+         WHERE id = ?1 AND org_id = ?2",
+    )?;
+    let flow = stmt
+        .query_row(params![id, org_id], |row| {
+            Ok(ReportingFlowRecord {
+                id: row.get(0)?,
+                org_id: row.get(1)?,
+                iuf: row.get(2)?,
+                revision: row.get(3)?,
+                psp_id: row.get(4)?,
+                psp_name: row.get(5)?,
+                flow_date: row.get(6)?,
+                settlement_id: row.get(7)?,
+                settlement_date: row.get(8)?,
+                total_payments: row.get(9)?,
+                total_amount_cents: row.get(10)?,
+                state: row.get(11)?,
+                reject_reason: row.get(12)?,
+                source: row.get(13)?,
+                document: row.get(14)?,
+                fetched_at: row.get(15)?,
+                superseded_by: row.get(16)?,
+                payments: Vec::new(),
+            })
+        })
+        .optional()?;
+    let Some(mut flow) = flow else { return Ok(None) };
+    let mut rows = conn.sqlite().prepare_cached(
+        "SELECT iuv, iur, transfer_index, amount_cents, outcome_code, outcome_date FROM reporting_payment \
+         WHERE flow_id = ?1 ORDER BY row_index",
+    )?;
+    flow.payments = rows
+        .query_map([id], |row| {
+            Ok(ReportingPaymentRecord {
+                iuv: row.get(0)?,
+                iur: row.get(1)?,
+                transfer_index: row.get(2)?,
+                amount_cents: row.get(3)?,
+                outcome_code: row.get(4)?,
+                outcome_date: row.get(5)?,
+            })
+        })?
+        .collect::<Result<_, _>>()?;
+    Ok(Some(flow))
 }
 
 /// The flows of an org, newest first (rows not loaded).

@@ -411,6 +411,48 @@ fn upgrading_to_14_holds_receipts_that_do_not_match_their_debt() {
     assert_eq!(state, crate::domain::DebtState::Paid);
 }
 
+/// The upgrade to version 20 widens `reporting_flow.source` to the Region's flows, keeping the
+/// stored flows and their rows (which point at them).
+#[test]
+fn upgrading_to_20_accepts_flows_from_the_region() {
+    let dir = tempfile::tempdir().unwrap();
+    let old = dir.path().join("old.db");
+    let insert = |conn: &Connection, id: i64, source: &str| {
+        conn.execute(
+            "INSERT INTO reporting_flow (id, org_id, iuf, psp_id, state, source, fetched_at) \
+             VALUES (?1, 1, 'IUF-' || ?1, 'PSP', 'ACQUISITO', ?2, '2026-12-01T10:00:00Z')",
+            rusqlite::params![id, source],
+        )
+    };
+    {
+        let store = Conn { sqlite: Connection::open(&old).unwrap(), keys: Arc::new(keys::Keys::for_tests()) };
+        let conn = store.sqlite();
+        conn.execute_batch(migrate::VERSION_1).unwrap();
+        conn.pragma_update(None, "user_version", 1).unwrap();
+        // Before the key file (17), so that the upgraded database opens with a key made for it.
+        migrate::migrate_until(&store, "old.db", 16).unwrap();
+        conn.execute_batch(
+            "INSERT INTO org (id, ipa_code, fiscal_code, name, segregation_code, created_at, updated_at) \
+             VALUES (1, 'c_a001', '80012345678', 'A', '01', 't', 't')",
+        )
+        .unwrap();
+        insert(conn, 1, "SOAP").unwrap();
+        conn.execute(
+            "INSERT INTO reporting_payment (flow_id, row_index, iuv, iur, amount_cents, outcome_code, outcome_date) \
+             VALUES (1, 1, '01000000000000144', 'IUR', 100, '0', '2026-11-30')",
+            [],
+        )
+        .unwrap();
+        assert!(insert(conn, 2, "REGION").is_err(), "before version 20, no Region");
+    }
+    let (db, applied) = Db::open(&old).unwrap();
+    assert_eq!(i64::from(applied), SCHEMA_VERSION - 16);
+    db.write(|c| Ok::<_, StoreError>(insert(c.sqlite(), 2, "REGION")?)).unwrap();
+    assert!(db.write(|c| Ok::<_, StoreError>(insert(c.sqlite(), 3, "ALTRO")?)).is_err());
+    let flow = db.read(|c| reporting::find_flow(c, 1, 1)).unwrap().unwrap();
+    assert_eq!((flow.source.as_str(), flow.payments.len()), ("SOAP", 1));
+}
+
 /// Writes `state` (bound through its `ToSql`) into row `id` of `table` and returns the text stored.
 fn store_state(db: &Db, table: &str, id: i64, state: &dyn rusqlite::types::ToSql) -> String {
     db.write(|c| {

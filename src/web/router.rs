@@ -587,6 +587,8 @@ mod tests {
         assert_eq!(name("GET", "/ws/pa/upload"), "sil_wsdl");
         assert_eq!(name("POST", "/ws/pa/upload"), "sil_upload");
         assert_eq!(name("POST", "/ws/pa/x"), "not_found");
+        assert_eq!(name("POST", "/ws/pa/PagamentiTelematiciFlussiSPC"), "sil");
+        assert_eq!(name("GET", "/ws/pa/PagamentiTelematiciFlussiSPC"), "sil_wsdl");
         // Pages answer 404 to a method they do not take, and so does the back office.
         assert_eq!(name("POST", "/carrello"), "not_found");
         assert_eq!(name("GET", "/carrello/paga"), "not_found");

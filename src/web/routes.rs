@@ -64,6 +64,10 @@ pub static ROUTES: &[Route] = &[
     // The pagoPA station and the SIL web services (SOAP), the SIL's files.
     Route::new(Post, "/ws/fesp/?",                         "station",     Station, STATION,       plain(|s, r, _| system::station(s, r))).refusing_reads(),
     Route::new(Post, "/ws/pa/?",                           "sil",         Sil,  SIL_PASSWORD,     plain(|s, r, _| system::sil(s, r))).refusing_reads(),
+    // MyPay's servlet dispatches on the payload whatever the path under /ws/pa/; clients such as
+    // MyPivot are configured with the service's name in the URL.
+    Route::new(Post, "/ws/pa/PagamentiTelematiciDovutiPagati", "sil",     Sil,  SIL_PASSWORD,     plain(|s, r, _| system::sil(s, r))),
+    Route::new(Post, "/ws/pa/PagamentiTelematiciFlussiSPC", "sil",        Sil,  SIL_PASSWORD,     plain(|s, r, _| system::sil(s, r))),
     Route::new(Post, "/ws/pa/upload",                      "sil_upload",  FlowForm, SIL_UPLOAD_TOKEN, plain(|s, r, _| system::sil_upload(s, r))),
     Route::new(Get,  "/ws/pa/{file}",                      "sil_wsdl",    Form, PUBLIC,           plain(|s, _, p| system::sil_wsdl(s, p.get("file")))),
     Route::new(Get,  "/ws/pa/download/{ipa}/{kind}/{id}",  "sil_download", Form, SIGNED_URL,      plain(|s, r, p| system::sil_download(s, r, (p.get("ipa"), p.get("kind"), p.get("id"))))),

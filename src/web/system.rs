@@ -9,6 +9,7 @@ use super::{AppState, Response, backoffice, multipart, ui};
 use crate::clock::Now;
 use crate::config::HttpUrl;
 use crate::pagopa::station::{self, Station};
+use crate::sil::downloads::Download;
 use crate::sil::{self, Sil};
 
 /// A SOAP reply (an answer or a fault in its body) as the response.
@@ -51,13 +52,18 @@ pub fn sil_wsdl(state: &AppState, file: &str) -> Response {
     }
 }
 
-/// `GET /ws/pa/download/<ipa>/<kind>/<id>?scadenza=&firma=`: a file behind a SIL download URL.
+/// `GET /ws/pa/download/<ipa>/<kind>/<id>?scadenza=&firma=`: a file behind a SIL download URL (a
+/// ZIP, or a reporting flow's XML).
 pub fn sil_download(state: &AppState, request: &Request<'_>, (ipa, kind, id): (&str, &str, &str)) -> Response {
     let now = Now::read();
     let query = Form::parse(request.query.as_bytes()).unwrap_or_default();
     let signed = (query.get("scadenza").unwrap_or_default(), query.get("firma").unwrap_or_default());
     match sil::downloads::resolve(&state.db, &state.config.data_dir, &state.links, ipa, kind, id, signed, now) {
-        Some(path) => backoffice::download(&path, "application/zip"),
+        Some(Download::Zip(path)) => backoffice::download(&path, "application/zip"),
+        Some(Download::Xml { name, bytes }) => Response { status: 200, headers: Vec::new(), body: bytes }
+            .with_header("Content-Type", "application/xml")
+            .with_header("Content-Disposition", format!("attachment; filename=\"{name}\""))
+            .with_header("Cache-Control", "no-store"),
         None => ui::errors::not_found(),
     }
 }

@@ -24,6 +24,7 @@ mod push;
 mod real_world;
 mod server;
 mod sil;
+mod sil_flows;
 mod station;
 mod support;
 mod tidy;

@@ -1,52 +1,49 @@
 //! Storing reporting flows (FdR): each flow is checked (receiver, row count, total) and stored
 //! with its rows, or recorded as rejected with the reason. Fetching the same flow twice changes
-//! nothing. The network side is `pagopa::fdr`.
+//! nothing. The network side is `pagopa::fdr` (from the Node) or, for a box in upstream mode, the
+//! Region's `paaSILChiediFlussoSPC` ([`store_region_flow`]); what a SIL may list and download of
+//! the stored flows is `services::sil::reporting`.
 //!
 //! Versions: a PSP corrects a flow by sending it again with the same identificativoFlusso and a
 //! later dataOraFlusso (pagoPA's "sovrascrittura"; over FdR REST, a later revision). Each version
 //! is stored; the current one is the accepted version with the latest (dataOraFlusso, revision),
 //! whatever the order they arrived in, and every other accepted version points at it
-//! (`superseded_by`). A refused version replaces nothing. SOAP versions, which have no revision of
-//! their own, are numbered in the order they arrive.
+//! (`superseded_by`). A refused version replaces nothing. Versions read from a FlussoRiversamento
+//! document (nodeForPa, the Region), which has no revision of its own, are numbered in the order
+//! they arrive.
 
+use jiff::civil::DateTime;
 use serde_json::json;
 
 use crate::clock::Now;
 use crate::domain::Cents;
-use crate::store::reporting::{self, ReportingFlowRecord, ReportingFlowState, ReportingPaymentRecord};
+use crate::store::reporting::{self, ReportingFlowRecord, ReportingFlowState};
 use crate::store::{Db, StoreError, audit, orgs};
 
 /// Where a flow came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum FlowSource {
+    /// pagoPA's FdR REST API: the flow's JSON, with its revision.
     Rest,
+    /// pagoPA's nodeForPa: the FlussoRiversamento document.
     Soap,
+    /// The regional MyPay of a box in upstream mode (`paaSILChiediFlussoSPC`): the
+    /// FlussoRiversamento document the Region downloaded from pagoPA.
+    Region,
 }
 
 impl FlowSource {
-    fn code(self) -> &'static str {
+    /// The stored code (`reporting_flow.source`).
+    pub fn code(self) -> &'static str {
         match self {
             FlowSource::Rest => "REST",
             FlowSource::Soap => "SOAP",
+            FlowSource::Region => "REGION",
         }
     }
 }
 
-/// A flow as read from either interface, before checks.
-#[derive(Debug, Clone, Default)]
-pub struct FlowInput {
-    pub iuf: String,
-    pub revision: i64,
-    pub psp_id: String,
-    pub psp_name: Option<String>,
-    pub flow_date: Option<String>,
-    pub settlement_id: Option<String>,
-    pub settlement_date: Option<String>,
-    pub receiver_fiscal_code: String,
-    pub declared_count: i64,
-    pub declared_total: Cents,
-    pub payments: Vec<ReportingPaymentRecord>,
-}
+pub use crate::flows::fdr::FlowInput;
 
 /// What storing a flow did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -59,11 +56,28 @@ pub enum Stored {
     Known,
 }
 
-/// Whether the SOAP list's flow `iuf` dated `flow_date` is stored already for the org (without a
-/// date, whether any version of it is).
+/// A dataOraFlusso as Italian civil time to the second, whatever its stored form: local (as in a
+/// FlussoRiversamento), UTC with `Z` (as over FdR REST), with or without a fraction. Two forms of
+/// the same instant are the same version.
+pub fn local_flow_date(text: &str) -> Option<DateTime> {
+    crate::clock::rome_local(text).and_then(|dt| dt.with().subsec_nanosecond(0).build().ok())
+}
+
+/// Whether two dataOraFlusso name the same second (two absent ones do).
+fn same_date(a: Option<&str>, b: Option<&str>) -> bool {
+    match (a, b) {
+        (Some(a), Some(b)) => a == b || (local_flow_date(a).is_some() && local_flow_date(a) == local_flow_date(b)),
+        (a, b) => a == b,
+    }
+}
+
+/// Whether a list's flow `iuf` dated `flow_date` is stored already for the org, in any form of the
+/// date and from any interface (without a date, whether any version of it is).
 pub fn is_version_stored(db: &Db, fiscal_code: &str, iuf: &str, flow_date: Option<&str>) -> Result<bool, StoreError> {
     db.read(|conn| match (orgs::find_org_by_fiscal_code(conn, fiscal_code)?, flow_date) {
-        (Some(org), Some(date)) => reporting::flow_version_exists(conn, org.id, iuf, date),
+        (Some(org), Some(date)) => Ok(reporting::list_iuf_versions(conn, org.id, iuf)?
+            .iter()
+            .any(|v| same_date(v.flow_date.as_deref(), Some(date)))),
         (Some(org), None) => reporting::flow_exists(conn, org.id, iuf, 1, None),
         (None, _) => Ok(false),
     })
@@ -177,14 +191,15 @@ struct Version<'a> {
 }
 
 /// The revision a new version is stored under, or `None` when this version is stored already.
-/// REST versions carry their revision; a SOAP version is the same as a stored one when their
-/// dates are, and otherwise takes the next number.
+/// REST versions carry their revision; a FlussoRiversamento document (from the Node or the Region)
+/// has none: it is the same version as a stored one when their dates are, and otherwise takes the
+/// next number.
 fn place(tx: &crate::store::Conn, org_id: i64, v: &Version<'_>, source: FlowSource) -> Result<Option<i64>, StoreError> {
     let versions = reporting::list_versions(tx, org_id, v.iuf, v.psp_id)?;
     match source {
         FlowSource::Rest => Ok((!versions.iter().any(|s| s.revision == v.revision)).then_some(v.revision)),
-        FlowSource::Soap => {
-            if versions.iter().any(|s| s.flow_date.as_deref() == v.flow_date) {
+        FlowSource::Soap | FlowSource::Region => {
+            if versions.iter().any(|s| same_date(s.flow_date.as_deref(), v.flow_date)) {
                 return Ok(None);
             }
             Ok(Some(versions.iter().map(|s| s.revision).max().map_or(1, |max| max + 1)))
@@ -197,8 +212,8 @@ fn place(tx: &crate::store::Conn, org_id: i64, v: &Version<'_>, source: FlowSour
 fn elect_current(tx: &crate::store::Conn, org_id: i64, iuf: &str, psp_id: &str) -> Result<usize, StoreError> {
     let versions = reporting::list_versions(tx, org_id, iuf, psp_id)?;
     let accepted: Vec<_> = versions.iter().filter(|v| v.state == ReportingFlowState::Acquired).collect();
-    let Some(current) = accepted.iter().max_by(|a, b| (&a.flow_date, a.revision).cmp(&(&b.flow_date, b.revision)))
-    else {
+    let when = |v: &&&reporting::FlowVersion| v.flow_date.as_deref().and_then(local_flow_date);
+    let Some(current) = accepted.iter().max_by(|a, b| (when(a), a.revision).cmp(&(when(b), b.revision))) else {
         return Ok(0);
     };
     let mut newly = 0;
@@ -260,6 +275,33 @@ pub fn reject_flow(
     })
 }
 
+/// Stores a FlussoRiversamento document downloaded from the Region (`paaSILChiediFlussoSPC`) for
+/// the org with `fiscal_code`, through the same checks and versions as a flow fetched from the
+/// Node: a later dataOraFlusso of the same flow supersedes the earlier one, the same version again
+/// changes nothing, and a document that cannot be read is kept as refused with the reason.
+/// `listed` is the flow as the Region's list named it (`identificativoFlusso`, `dataOraFlusso`).
+#[allow(dead_code, reason = "the upstream driver that downloads the Region's flows calls it; it comes next")]
+pub fn store_region_flow(
+    db: &Db,
+    fiscal_code: &str,
+    listed: &ListedFlow<'_>,
+    xml: &[u8],
+    now: Now,
+) -> Result<Stored, StoreError> {
+    let document = String::from_utf8_lossy(xml);
+    match crate::flows::fdr::parse_flusso(xml) {
+        Ok(mut input) => {
+            // As over nodeForPa: a flow's PSP is the one its IUF names, the id the Node files it under.
+            input.psp_id = crate::flows::fdr::psp_of_iuf(&input.iuf).unwrap_or(input.psp_id);
+            store_flow(db, fiscal_code, &input, FlowSource::Region, &document, now)
+        }
+        Err(reason) => {
+            reject_flow(db, fiscal_code, listed, FlowSource::Region, &reason, Some(&document), now)?;
+            Ok(Stored::Refused)
+        }
+    }
+}
+
 fn journal(tx: &crate::store::Conn, org_id: i64, record: &ReportingFlowRecord, now: Now) -> Result<(), StoreError> {
     let object = format!("reporting_flow:{}/{}/{}", record.iuf, record.revision, record.psp_id);
     let after =
@@ -283,6 +325,7 @@ mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
     use super::*;
     use crate::services::admin::orgs::{OrgChanges, add_org};
+    use crate::store::reporting::ReportingPaymentRecord;
 
     fn db_with_org() -> (tempfile::TempDir, Db) {
         let dir = tempfile::tempdir().unwrap();
@@ -435,5 +478,73 @@ mod tests {
         third.declared_total = Cents::new(1);
         assert_eq!(store_flow(&db, fc, &third, FlowSource::Rest, "{}", now()).unwrap(), Stored::Refused);
         assert_eq!(stored_versions(&db), [(2, None, false), (1, None, true), (3, None, false)]);
+    }
+
+    /// The same flow fetched over FdR REST (dataOraFlusso in UTC) and later over nodeForPa (in
+    /// Italian time, as the document says it) is one version, not a correction of itself.
+    #[test]
+    fn the_same_flow_over_rest_then_soap_is_one_version() {
+        let (_dir, db) = db_with_org();
+        let fc = "01234567897";
+        let mut rest = flow();
+        rest.flow_date = Some("2026-11-30T17:00:00.250Z".to_owned());
+        let mut soap = flow();
+        soap.flow_date = Some("2026-11-30T18:00:00".to_owned());
+        assert_eq!(
+            store_flow(&db, fc, &rest, FlowSource::Rest, "{}", now()).unwrap(),
+            Stored::Accepted { replaced: 0 }
+        );
+        assert!(is_version_stored(&db, fc, &soap.iuf, soap.flow_date.as_deref()).unwrap());
+        assert!(!is_version_stored(&db, fc, &soap.iuf, Some("2026-11-30T18:00:01")).unwrap());
+        assert_eq!(store_flow(&db, fc, &soap, FlowSource::Soap, "<a/>", now()).unwrap(), Stored::Known);
+        // A correction in local time still supersedes a version stored in UTC: 18:30 Rome is later.
+        let mut corrected = flow();
+        corrected.flow_date = Some("2026-11-30T18:30:00".to_owned());
+        assert_eq!(
+            store_flow(&db, fc, &corrected, FlowSource::Soap, "<b/>", now()).unwrap(),
+            Stored::Accepted { replaced: 1 }
+        );
+        assert_eq!(stored_versions(&db), [(1, rest.flow_date.clone(), true), (2, corrected.flow_date.clone(), false)]);
+    }
+
+    /// A box stores what it downloads from the Region as it stores what it fetches from the Node:
+    /// once, with its source; a later dataOraFlusso of the same flow supersedes it; a document
+    /// that cannot be read is kept as refused with the reason.
+    #[test]
+    fn a_flow_from_the_region_is_stored_and_a_later_version_supersedes_it() {
+        let (_dir, db) = db_with_org();
+        let fc = "01234567897";
+        let first = crate::flows::fdr::tests::FLUSSO;
+        let corrected = first
+            .replace("<dataOraFlusso>2026-11-30T18:00:00<", "<dataOraFlusso>2026-11-30T21:00:00<")
+            .replace("<importoTotalePagamenti>30.50<", "<importoTotalePagamenti>30.40<")
+            .replace("<singoloImportoPagato>20.00<", "<singoloImportoPagato>19.90<");
+        let listed = |date: &'static str| ListedFlow {
+            iuf: "2026-11-30BCITITMM-0001",
+            revision: 1,
+            psp_id: "BCITITMM",
+            flow_date: Some(date),
+        };
+        let store =
+            |date: &'static str, xml: &str| store_region_flow(&db, fc, &listed(date), xml.as_bytes(), now()).unwrap();
+        assert_eq!(store("2026-11-30T18:00:00", first), Stored::Accepted { replaced: 0 });
+        assert_eq!(store("2026-11-30T18:00:00", first), Stored::Known);
+        assert_eq!(store("2026-11-30T21:00:00", &corrected), Stored::Accepted { replaced: 1 });
+        assert_eq!(
+            stored_versions(&db),
+            [(1, Some("2026-11-30T18:00:00".to_owned()), true), (2, Some("2026-11-30T21:00:00".to_owned()), false)]
+        );
+        let flows = db.read(|c| reporting::list_flows(c, 1)).unwrap();
+        assert!(flows.iter().all(|f| f.source == "REGION" && f.psp_id == "BCITITMM"));
+        let current = db.read(|c| reporting::find_flow(c, 1, flows[0].id)).unwrap().unwrap();
+        assert_eq!(current.document.as_deref(), Some(corrected.as_str()), "the document as received");
+        assert_eq!(current.total_amount_cents, Some(Cents::new(3040)));
+
+        // Not a FlussoRiversamento: refused, kept with the reason and the bytes.
+        assert_eq!(store("2026-12-01T08:00:00", "<html>errore</html>"), Stored::Refused);
+        let refused = db.read(|c| reporting::list_flows(c, 1)).unwrap().remove(0);
+        assert_eq!(refused.state, ReportingFlowState::Refused);
+        assert_eq!(refused.reject_reason.as_deref(), Some("root element is {}html, not FlussoRiversamento"));
+        assert_eq!(refused.flow_date.as_deref(), Some("2026-12-01T08:00:00"));
     }
 }

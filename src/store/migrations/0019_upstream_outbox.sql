@@ -1,4 +1,4 @@
--- Version 20: upstream mode's outbox. An org whose debts are mirrored to the regional MyPay
+-- Version 19: upstream mode's outbox. An org whose debts are mirrored to the regional MyPay
 -- (`upstream_mirror`) queues each change of a debt, and each debt flow, in `upstream_change`, in
 -- the transaction that makes the change; a sender takes them in order, per org, and keeps each
 -- one until the Region answered it.
