@@ -1,7 +1,8 @@
 //! The SQLite store: the only module that sees rusqlite or writes SQL.
 //!
 //! One file per aggregate (`orgs`, `debt_types`, `operators`, `debts`, `imports`, `notices` (the debts
-//! of an import's notices ZIP), `jobs`, `receipts`, `exports`, `audit`, `pushes`, `api_tokens`, and
+//! of an import's notices ZIP), `jobs`, `receipts`, `exports`, `audit`, `pushes`, `api_tokens`,
+//! `upstream` (each org's link with the regional node, and the region's pushes), and
 //! for the portal `sessions`, `carts`, `mail`), each with its SQL
 //! at the top; `backup` copies and checks whole database files; `keys` reads (or makes) the key
 //! file beside the database and seals the secrets stored in it, so that callers read and write
@@ -49,6 +50,7 @@ pub mod receipts;
 pub mod reporting;
 pub mod sessions;
 pub mod sil;
+pub mod upstream;
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard};
