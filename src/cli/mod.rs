@@ -23,6 +23,7 @@ mod nodesim;
 mod push;
 mod reporting;
 mod serve;
+mod upstream;
 
 use std::path::PathBuf;
 use std::process::ExitCode;

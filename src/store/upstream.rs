@@ -150,7 +150,8 @@ pub struct PushKeyRecord {
 /// and whose `push_kid` is `kid` (with `None`, the orgs that expect no `kid`), at most `limit`, by
 /// org.
 pub fn list_push_keys(conn: &Conn, kid: Option<&str>, limit: u32) -> Result<Vec<PushKeyRecord>, StoreError> {
-    let rows: Vec<(i64, String, Option<String>, Option<String>, Option<String>, String)> = conn
+    let keys = conn.keys();
+    Ok(conn
         .sqlite()
         .prepare_cached(
             "SELECT u.org_id, o.ipa_code, u.push_kid, u.push_iss, u.push_sub, u.push_secret \
@@ -158,20 +159,18 @@ pub fn list_push_keys(conn: &Conn, kid: Option<&str>, limit: u32) -> Result<Vec<
              WHERE u.push_secret IS NOT NULL AND u.push_kid IS ?1 ORDER BY u.org_id LIMIT ?2",
         )?
         .query_map(params![kid, limit], |row| {
-            Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?, row.get(4)?, row.get(5)?))
+            let org_id = row.get(0)?;
+            let sealed: String = row.get(5)?;
+            Ok(PushKeyRecord {
+                org_id,
+                ipa_code: row.get(1)?,
+                push_kid: row.get(2)?,
+                push_iss: row.get(3)?,
+                push_sub: row.get(4)?,
+                secret: keys.open(PUSH_SECRET_COLUMN, org_id, &sealed),
+            })
         })?
-        .collect::<Result<_, _>>()?;
-    Ok(rows
-        .into_iter()
-        .map(|(org_id, ipa_code, push_kid, push_iss, push_sub, sealed)| PushKeyRecord {
-            org_id,
-            ipa_code,
-            push_kid,
-            push_iss,
-            push_sub,
-            secret: conn.keys().open(PUSH_SECRET_COLUMN, org_id, &sealed),
-        })
-        .collect())
+        .collect::<Result<_, _>>()?)
 }
 
 /// Clears every sealed credential of the orgs' links (`keys::forget_sealed`, for a lost key

@@ -118,7 +118,7 @@ pub fn bind(config: &Config, tls: Option<&tls::Setup>) -> Result<Listener, Serve
 
 /// The largest body any route reads: the front end refuses a longer `Content-Length` at once.
 fn largest_body(config: &Config) -> u64 {
-    [Limit::Form, Limit::Logo, Limit::FlowForm, Limit::Flow, Limit::Json, Limit::Station, Limit::Sil]
+    [Limit::Form, Limit::Logo, Limit::FlowForm, Limit::Flow, Limit::Json, Limit::Station, Limit::Sil, Limit::Push]
         .into_iter()
         .map(|limit| limit.bytes(config))
         .max()

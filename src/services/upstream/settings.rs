@@ -78,6 +78,7 @@ pub struct UpstreamView {
 
 /// What a driver needs to call the region for an org. The password prints as `***`.
 #[derive(Debug, Clone)]
+#[allow(dead_code, reason = "read by the upstream drivers of issue 18")]
 pub struct UpstreamCreds {
     pub org_id: i64,
     /// The org's IPA code here.
