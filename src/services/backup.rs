@@ -237,6 +237,12 @@ mod tests {
             ..PushSettings::default()
         };
         set_push_target(&db, "test", crate::services::demo::DEMO_IPA, &settings, now).unwrap();
+        let upstream = crate::services::upstream::settings::UpstreamChanges {
+            password: Some("Regione-1234".to_owned()),
+            push_kid: Some("k1".to_owned()),
+            ..Default::default()
+        };
+        crate::services::upstream::settings::set(&db, "test", crate::services::demo::DEMO_IPA, &upstream, now).unwrap();
         path
     }
 
@@ -352,6 +358,7 @@ mod tests {
         let restored = restore(&bare, &other, RestoreKey::Forget).unwrap();
         assert_eq!(restored.key_source, KeySource::New);
         assert_eq!(restored.forgotten.push_targets, [crate::services::demo::DEMO_IPA]);
+        assert_eq!(restored.forgotten.upstream_credentials, [crate::services::demo::DEMO_IPA]);
         let (db, _) = Db::open(&other).unwrap();
         assert_ne!(
             std::fs::read(&restored.key_file).unwrap(),
@@ -362,5 +369,8 @@ mod tests {
             None
         );
         assert_eq!(db.read(crate::store::orgs::list_orgs).unwrap().len(), 1, "the data is all there");
+        // The credentials at the region are cleared, to set again; their identity stays.
+        let link = crate::services::upstream::settings::view(&db, crate::services::demo::DEMO_IPA).unwrap();
+        assert_eq!((link.password_set, link.push_kid.as_deref()), (false, Some("k1")));
     }
 }
