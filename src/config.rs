@@ -119,6 +119,16 @@ pub struct RawConfig {
     pub import: ImportSection,
     pub sil: SilSection,
     pub metrics: MetricsSection,
+    pub upstream: UpstreamSection,
+}
+
+/// `[upstream]`: this box behind a regional MyPay (or a regional mypay), reference/regional.md §7.2.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct UpstreamSection {
+    /// The regional node's SIL web services (`https://…/ws/pa/`); empty: this box is its own pagoPA
+    /// station. Set: upstream mode, the local station is off and the station settings are not needed.
+    pub url: String,
 }
 
 /// `[metrics]`: who may read `/metrics` besides the machine itself.
@@ -367,6 +377,7 @@ impl Default for RawConfig {
             import: ImportSection::default(),
             sil: SilSection::default(),
             metrics: MetricsSection::default(),
+            upstream: UpstreamSection::default(),
         }
     }
 }
@@ -435,6 +446,10 @@ pub struct Config {
     pub import: ImportSettings,
     pub sil: SilSettings,
     pub metrics: MetricsSettings,
+    /// `[upstream]`; `None` without `upstream.url`: this box is its own pagoPA station. With it
+    /// (upstream mode) the local station is off: the station path refuses every call and no
+    /// reporting flow is fetched from the Node.
+    pub upstream: Option<UpstreamSettings>,
     /// Where the settings came from, for `config check` and `config show`.
     pub sources: Vec<String>,
     /// The settings as given (defaults, file, environment, flags, and the demo's fill-ins): what
@@ -691,6 +706,13 @@ pub struct MetricsSettings {
     pub token: Option<Secret>,
 }
 
+/// `[upstream]` with a URL, validated.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UpstreamSettings {
+    /// The regional node's SIL endpoint: https, or http to a loopback host only.
+    pub url: HttpUrl,
+}
+
 /// How one key's value is written into [`RawConfig`] from text (an environment variable): the
 /// parsing is per kind, so each key only names its field.
 #[derive(Clone, Copy)]
@@ -790,6 +812,7 @@ pub const KEYS: &[Key] = &[
     key("sil.intermediary_password", Field::Secret(|c| &mut c.sil.intermediary_password)),
     key("metrics.allow", Field::List(|c| &mut c.metrics.allow)),
     key("metrics.token", Field::Secret(|c| &mut c.metrics.token)),
+    key("upstream.url", Field::Text(|c| &mut c.upstream.url)),
 ];
 
 impl RawConfig {
@@ -928,7 +951,12 @@ impl Config {
             }
         }
 
+        let upstream = check_upstream(&raw.upstream, &mut problem);
         let required = mode == Mode::Production;
+        // In upstream mode the local station is off: the regional node is pagoPA's station for
+        // these orgs, so its identity, the Node's address and how the Node is authenticated are
+        // not needed (what is set is still checked).
+        let station_required = required && upstream.is_none();
         let public_url = check_url(
             "server.public_url",
             &raw.server.public_url,
@@ -936,7 +964,7 @@ impl Config {
             &mut problem,
         );
         match raw.station.broker_id.as_str() {
-            "" if !required => {}
+            "" if !station_required => {}
             "" => problem("station.broker_id", "is required (idBrokerPA, the intermediary's fiscal code)".to_owned()),
             id if !(id.len() == 11 && id.bytes().all(|b| b.is_ascii_digit())) => {
                 problem("station.broker_id", format!("{id:?} must be 11 digits"))
@@ -944,7 +972,7 @@ impl Config {
             _ => {}
         }
         match raw.station.station_id.as_str() {
-            "" if !required => {}
+            "" if !station_required => {}
             "" => problem("station.station_id", "is required (idStation, e.g. <broker_id>_01)".to_owned()),
             id if id.len() > 35 || !id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-') => {
                 problem("station.station_id", format!("{id:?} must be 1 to 35 letters, digits, '_' or '-'"))
@@ -954,11 +982,11 @@ impl Config {
         let base_url = check_url(
             "node.base_url",
             &raw.node.base_url,
-            required.then_some("is required (the pagoPA Node or regional node address)"),
+            station_required.then_some("is required (the pagoPA Node address; or set upstream.url)"),
             &mut problem,
         );
 
-        let node_auth = check_node_auth(&raw.station, &tls, mode, &mut problem);
+        let node_auth = check_node_auth(&raw.station, &tls, station_required, &mut problem);
 
         if !raw.mail.host.is_empty() && !raw.mail.from.contains('@') {
             problem("mail.from", "is required with mail.host (the sender address)".to_owned());
@@ -1050,6 +1078,7 @@ impl Config {
                 allow: metrics_allow,
                 token: (!raw.metrics.token.is_empty()).then(|| raw.metrics.token.clone()),
             },
+            upstream,
             sources,
             given: raw,
             mode,
@@ -1066,9 +1095,22 @@ impl Config {
         Config::validate(given, mode, sources)
     }
 
-    /// How the station authenticates the Node, in one line (`config check`, the start banner).
+    /// How the station authenticates the Node, in one line (the start banner).
     pub fn node_auth_summary(&self) -> String {
         self.node_auth.describe(self.tls.client_ca.as_deref().unwrap_or(Path::new("")))
+    }
+
+    /// Who answers pagoPA, in one line (`config check`, the start banner): how the station
+    /// authenticates the Node, or in upstream mode that the station is off and where the regional
+    /// node is.
+    pub fn station_summary(&self) -> String {
+        match &self.upstream {
+            Some(upstream) => format!(
+                "upstream mode: the regional node at {} is the pagoPA station; the local station (/ws/fesp/) is off",
+                upstream.url
+            ),
+            None => format!("pagoPA Node authentication on /ws/fesp/: {}", self.node_auth_summary()),
+        }
     }
 
     /// `mypay config show`: the settings as given, secrets masked, as `mypay.toml` text.
@@ -1156,13 +1198,64 @@ impl NodeAuth {
     }
 }
 
-/// Checks `station.node_auth` and `station.node_addresses`. Unset outside production, the station
-/// takes client certificates when `tls.client_ca` is set and loopback callers otherwise (the
-/// demo's simulator).
+/// Checks `upstream.url`: an http(s) endpoint without query, fragment or credentials, and https
+/// unless its host is loopback. The orgs' SIL passwords travel in the body of every call to it, so
+/// plain http may only stay on this machine (a TLS tunnel such as stunnel, or a regional demo on the
+/// same laptop).
+fn check_upstream(
+    section: &UpstreamSection,
+    problem: &mut impl FnMut(&'static str, String),
+) -> Option<UpstreamSettings> {
+    const KEY: &str = "upstream.url";
+    let text = section.url.trim();
+    if text.is_empty() {
+        return None;
+    }
+    let url = HttpUrl::parse(text).map_err(|reason| problem(KEY, reason)).ok()?;
+    if text.contains(['?', '#']) {
+        problem(KEY, format!("{text:?} must be the endpoint's address without query or fragment"));
+        return None;
+    }
+    let Some(uri) = text.parse::<ureq::http::Uri>().ok().filter(|uri| uri.host().is_some_and(|h| !h.is_empty())) else {
+        problem(KEY, format!("{text:?} is not an address like https://regione.example.it/ws/pa/"));
+        return None;
+    };
+    if uri.authority().is_some_and(|a| a.as_str().contains('@')) {
+        problem(
+            KEY,
+            "must not carry a user or password: each org's password at the regional node is set with \
+             `mypay org set IPA --upstream-password-stdin`"
+                .to_owned(),
+        );
+        return None;
+    }
+    let host = uri.host().unwrap_or_default();
+    if !url.is_https() && !is_loopback_host(host) {
+        problem(
+            KEY,
+            format!(
+                "{text:?} is plain http to {host}: the orgs' SIL passwords travel in every call, so use https \
+                 (http only to a loopback address, such as a TLS tunnel or a regional demo on this machine)"
+            ),
+        );
+        return None;
+    }
+    Some(UpstreamSettings { url })
+}
+
+/// `localhost` or a loopback address (`127.0.0.0/8`, `::1`, bracketed or not).
+fn is_loopback_host(host: &str) -> bool {
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    host.eq_ignore_ascii_case("localhost") || host.parse::<IpAddr>().is_ok_and(|ip| ip.to_canonical().is_loopback())
+}
+
+/// Checks `station.node_auth` and `station.node_addresses`. Unset when not `required` (outside
+/// production, or in upstream mode), the station takes client certificates when `tls.client_ca`
+/// is set and loopback callers otherwise (the demo's simulator).
 fn check_node_auth(
     station: &StationSection,
     tls: &TlsSettings,
-    mode: Mode,
+    required: bool,
     problem: &mut impl FnMut(&'static str, String),
 ) -> NodeAuth {
     let mut ranges = Vec::new();
@@ -1175,7 +1268,7 @@ fn check_node_auth(
     let has_ca = tls.client_ca.is_some();
     let loopback = || ["127.0.0.0/8", "::1"].iter().filter_map(|r| IpRange::parse(r).ok()).collect::<Vec<_>>();
     match station.node_auth.as_str() {
-        "" if mode != Mode::Production => {
+        "" if !required => {
             if has_ca {
                 NodeAuth::MutualTls
             } else {
@@ -1388,6 +1481,75 @@ mod tests {
         )
         .unwrap();
         assert_eq!(config.database_path, PathBuf::from("/var/lib/mypay/mypay.db"));
+    }
+
+    /// Upstream mode: the regional node is the station, so production needs no broker, station,
+    /// Node address or Node authentication, only the public address and the upstream URL; what is
+    /// set anyway is still checked.
+    #[test]
+    fn upstream_mode_needs_no_station_settings() {
+        let base = "[server]\npublic_url = \"https://pagamenti.example.it\"\n";
+        let upstream = format!("{base}[upstream]\nurl = \"https://mypay.regione.example.it/ws/pa/\"\n");
+        let config = production(&upstream).unwrap();
+        let url = config.upstream.as_ref().map(|u| u.url.as_str());
+        assert_eq!(url, Some("https://mypay.regione.example.it/ws/pa/"));
+        assert_eq!(
+            config.station_summary(),
+            "upstream mode: the regional node at https://mypay.regione.example.it/ws/pa/ is the pagoPA station; \
+             the local station (/ws/fesp/) is off"
+        );
+        let Err(ConfigError::Invalid(problems)) = production(&format!("{upstream}[station]\nbroker_id = \"123\"\n"))
+        else {
+            panic!("a wrong broker id is still named")
+        };
+        assert_eq!(
+            problems.iter().map(ToString::to_string).collect::<Vec<_>>(),
+            ["station.broker_id: \"123\" must be 11 digits"]
+        );
+        // Without upstream.url nothing changed: every station key is required.
+        let Err(ConfigError::Invalid(problems)) = production(base) else { panic!("must fail") };
+        let keys: Vec<_> = problems.iter().map(|p| p.key).collect();
+        assert_eq!(keys, ["station.broker_id", "station.station_id", "node.base_url", "station.node_auth"]);
+        assert!(production("").unwrap_err().to_string().contains("server.public_url: is required"));
+        assert!(Config::validate(RawConfig::default(), Mode::Demo, vec![]).unwrap().upstream.is_none());
+    }
+
+    #[test]
+    fn the_upstream_url_is_https_or_loopback_http_and_comes_from_its_variable() {
+        let check = |url: &str| match admin(&format!("[upstream]\nurl = \"{url}\"\n")) {
+            Ok(config) => Ok(config.upstream.unwrap().url.as_str().to_owned()),
+            Err(problems) => Err(problems.join("; ")),
+        };
+        for good in [
+            "https://mypay.regione.example.it/ws/pa/",
+            "http://127.0.0.1:8081/ws/pa/",
+            "http://localhost:8081/ws/pa/",
+            "http://[::1]:8081/ws/pa/",
+        ] {
+            assert_eq!(check(good).as_deref(), Ok(good));
+        }
+        assert_eq!(
+            check("http://mypay.regione.example.it/ws/pa/").unwrap_err(),
+            "upstream.url: \"http://mypay.regione.example.it/ws/pa/\" is plain http to mypay.regione.example.it: the \
+             orgs' SIL passwords travel in every call, so use https (http only to a loopback address, such as a TLS \
+             tunnel or a regional demo on this machine)"
+        );
+        assert_eq!(check("ftp://x/").unwrap_err(), "upstream.url: \"ftp://x/\" must start with http:// or https://");
+        assert!(
+            check("https://user:pw@x.example.it/ws/pa/")
+                .unwrap_err()
+                .starts_with("upstream.url: must not carry a user")
+        );
+        assert!(check("https://x.example.it/ws/pa/?wsdl").unwrap_err().contains("without query or fragment"));
+        assert!(check("https:// x/").unwrap_err().contains("is not an address like"));
+        assert!(admin("").unwrap().upstream.is_none(), "off by default");
+
+        let mut raw = RawConfig::default();
+        let applied =
+            raw.apply_env([("MYPAY_UPSTREAM_URL".to_owned(), "https://r.example.it/ws/pa/".to_owned())]).unwrap();
+        assert_eq!(applied, ["MYPAY_UPSTREAM_URL"]);
+        let config = Config::validate(raw, Mode::Admin, vec![]).unwrap();
+        assert_eq!(config.upstream.map(|u| u.url.as_str().to_owned()).as_deref(), Some("https://r.example.it/ws/pa/"));
     }
 
     #[test]

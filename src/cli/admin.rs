@@ -51,6 +51,15 @@ pub enum OrgCommand {
         logo: Option<std::path::PathBuf>,
         #[command(flatten)]
         push: Box<super::push::PushArgs>,
+        #[command(flatten)]
+        upstream: Box<super::upstream::UpstreamArgs>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// The org's link with the regional node (upstream mode): its settings there, without secrets,
+    /// and the state of the link.
+    Upstream {
+        ipa: String,
         #[arg(long)]
         json: bool,
     },
@@ -200,16 +209,20 @@ pub fn org(db: &Db, cmd: OrgCommand) -> Result<(), CliError> {
             let org = orgs::get_org(db, &ipa)?;
             print_one(json, json::org(&org), || json::as_text(&json::org(&org)));
         }
-        OrgCommand::Set { ipa, fields, sil_password_stdin, logo, push, json } => {
-            if sil_password_stdin && push.push_secret_stdin {
+        OrgCommand::Set { ipa, fields, sil_password_stdin, logo, push, upstream, json } => {
+            let stdin_reads =
+                usize::from(sil_password_stdin) + usize::from(push.push_secret_stdin) + upstream.stdin_reads();
+            if stdin_reads > 1 {
                 return Err(CliError::Usage(
-                    "--sil-password-stdin and --push-secret-stdin both read standard input: give one at a time"
+                    "--sil-password-stdin, --push-secret-stdin, --upstream-password-stdin and \
+                     --upstream-push-secret-stdin all read standard input: give one at a time"
                         .to_owned(),
                 ));
             }
-            // Read the password, the secret and the logo first, so that a missing one changes nothing.
+            // Read the password, the secrets and the logo first, so that a missing one changes nothing.
             let password = if sil_password_stdin { Some(read_password_stdin()?) } else { None };
             let push = push.settings()?;
+            let upstream = upstream.changes()?;
             let logo = match logo {
                 Some(path) if path.as_os_str().is_empty() => Some(None),
                 Some(path) => Some(Some(
@@ -234,9 +247,13 @@ pub fn org(db: &Db, cmd: OrgCommand) -> Result<(), CliError> {
             if let Some(push) = &push {
                 crate::services::payments::outcome_push::set_push_target(db, ACTOR, &org.ipa_code, push, now)?;
             }
+            if let Some(upstream) = &upstream {
+                crate::services::upstream::settings::set(db, ACTOR, &org.ipa_code, upstream, now)?;
+            }
             print_one(json, json::org(&org), || format!("updated org {}", org.ipa_code));
         }
         OrgCommand::Pushes { ipa, limit, json } => super::push::list(db, &ipa, limit, json)?,
+        OrgCommand::Upstream { ipa, json } => super::upstream::show(db, &ipa, json)?,
     }
     Ok(())
 }

@@ -103,10 +103,17 @@ pub fn restore(config: &Config, args: &RestoreArgs) -> Result<(), CliError> {
         KeySource::Database => format!("the database is from an older mypay: the first start moves its key to {key}"),
         KeySource::New => format!("the sealed secrets are forgotten: the first start makes a new key file {key}"),
     }];
-    if !done.forgotten.is_empty() {
+    if !done.forgotten.push_targets.is_empty() {
         notes.push(format!(
             "push targets removed, to set again with their secret (mypay org set --push-url ... --push-secret-stdin): {}",
-            done.forgotten.join(", ")
+            done.forgotten.push_targets.join(", ")
+        ));
+    }
+    if !done.forgotten.upstream_credentials.is_empty() {
+        notes.push(format!(
+            "credentials at the regional node cleared, to set again (mypay org set --upstream-password-stdin, \
+             --upstream-push-secret-stdin): {}",
+            done.forgotten.upstream_credentials.join(", ")
         ));
     }
     let display = |p: &Option<PathBuf>| p.as_ref().map(|p| p.display().to_string());
@@ -126,7 +133,8 @@ pub fn restore(config: &Config, args: &RestoreArgs) -> Result<(), CliError> {
             KeySource::Database => "database",
             KeySource::New => "new",
         },
-        "push_targets_removed": done.forgotten,
+        "push_targets_removed": done.forgotten.push_targets,
+        "upstream_credentials_cleared": done.forgotten.upstream_credentials,
         "previous_key_file": display(&done.previous_key),
     });
     print(

@@ -23,6 +23,7 @@ mod nodesim;
 mod push;
 mod reporting;
 mod serve;
+mod upstream;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -204,11 +205,8 @@ fn execute(mut cli: Cli) -> Result<(), CliError> {
             tls_setup(&config)?;
             // Written without println!: a reader that stops early (`| grep -q`) must not turn a
             // valid configuration into a panic on a closed pipe.
-            let text = format!(
-                "configuration is valid ({})\npagoPA Node authentication on /ws/fesp/: {}\n",
-                config.sources.join(", "),
-                config.node_auth_summary()
-            );
+            let text =
+                format!("configuration is valid ({})\n{}\n", config.sources.join(", "), config.station_summary());
             let _ = std::io::Write::write_all(&mut std::io::stdout().lock(), text.as_bytes());
             Ok(())
         }

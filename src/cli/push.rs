@@ -1,5 +1,6 @@
 //! The outcome push on the command line: the flags of `mypay org set` that set an org's push
-//! target (`--push-url`, `--push-secret-stdin`, `--push-retry-seconds`) and `mypay org pushes`,
+//! target (`--push-url`, `--push-secret-stdin`, `--push-retry-seconds`, and the JWT's identity
+//! `--push-kid`, `--push-iss`, `--push-sub`) and `mypay org pushes`,
 //! which lists the pushes with their state. The secret is read from standard input and never
 //! printed.
 
@@ -23,6 +24,16 @@ pub struct PushArgs {
     /// Seconds before the first retry of a failed push; each later retry waits twice as long.
     #[arg(long, value_name = "N")]
     pub push_retry_seconds: Option<i64>,
+    /// The JWT's header `kid` (as a regional MyPay sends it: the key's id the receiver knows); ""
+    /// removes it.
+    #[arg(long, value_name = "K")]
+    pub push_kid: Option<String>,
+    /// The JWT's `iss` claim [default: mypay]; "" goes back to the default.
+    #[arg(long, value_name = "I")]
+    pub push_iss: Option<String>,
+    /// The JWT's `sub` claim [default: the org's IPA code]; "" goes back to the default.
+    #[arg(long, value_name = "S")]
+    pub push_sub: Option<String>,
 }
 
 impl PushArgs {
@@ -37,10 +48,22 @@ impl PushArgs {
         } else {
             None
         };
-        if self.push_url.is_none() && secret.is_none() && self.push_retry_seconds.is_none() {
+        let identity = [&self.push_kid, &self.push_iss, &self.push_sub];
+        if self.push_url.is_none()
+            && secret.is_none()
+            && self.push_retry_seconds.is_none()
+            && identity.iter().all(|v| v.is_none())
+        {
             return Ok(None);
         }
-        Ok(Some(PushSettings { url: self.push_url.clone(), secret, retry_seconds: self.push_retry_seconds }))
+        Ok(Some(PushSettings {
+            url: self.push_url.clone(),
+            secret,
+            retry_seconds: self.push_retry_seconds,
+            jwt_kid: self.push_kid.clone(),
+            jwt_iss: self.push_iss.clone(),
+            jwt_sub: self.push_sub.clone(),
+        }))
     }
 }
 
@@ -53,12 +76,14 @@ pub fn list(db: &Db, ipa: &str, limit: u32, as_json: bool) -> Result<(), CliErro
         return Ok(());
     }
     match &overview.target {
-        Some(t) => println!(
-            "push to {} ({}, first retry after {} s)",
-            t.url,
-            if t.signed { "HS512 JWT" } else { "no JWT" },
-            t.retry_seconds
-        ),
+        Some(t) => {
+            let jwt = match (t.signed, &t.jwt_kid) {
+                (false, _) => "no JWT".to_owned(),
+                (true, None) => "HS512 JWT".to_owned(),
+                (true, Some(kid)) => format!("HS512 JWT, kid {kid}"),
+            };
+            println!("push to {} ({jwt}, first retry after {} s)", t.url, t.retry_seconds)
+        }
         None => println!("no push URL"),
     }
     for p in &overview.pushes {

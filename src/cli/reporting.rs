@@ -21,6 +21,13 @@ pub enum ReportingCommand {
 pub fn run(config: &Config, db: &Db, cmd: ReportingCommand) -> Result<(), CliError> {
     match cmd {
         ReportingCommand::Fetch { json } => {
+            if config.upstream.is_some() {
+                return Err(CliError::Usage(
+                    "upstream mode (upstream.url is set): the regional node fetches the reporting flows from pagoPA, \
+                     not this box"
+                        .to_owned(),
+                ));
+            }
             if config.node.base_url.is_none() {
                 return Err(CliError::Usage("node.base_url is required to fetch reporting flows".to_owned()));
             }

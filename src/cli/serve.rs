@@ -47,7 +47,8 @@ pub fn run(config: Config, demo_mode: bool) -> Result<(), CliError> {
         // The demo on a free port: links and Checkout's return URLs need the port actually bound.
         config.server.public_url = Some(HttpUrl::parse(&format!("{scheme}://{addr}")).map_err(CliError::System)?);
     }
-    let simulator = if demo_mode && config.node.base_url.is_none() && scheme == "http" {
+    // In upstream mode the regional node is the station: no simulator calls this one.
+    let simulator = if demo_mode && config.upstream.is_none() && config.node.base_url.is_none() && scheme == "http" {
         Some(start_simulator(&mut config, &format!("http://{addr}/ws/fesp/"))?)
     } else {
         None
@@ -59,7 +60,14 @@ pub fn run(config: Config, demo_mode: bool) -> Result<(), CliError> {
     if let Some(sim) = &simulator {
         let _ = writeln!(out, "  simulatore pagoPA (Nodo, Checkout, PSP): {}/", sim.base_url);
     }
-    let _ = writeln!(out, "  /ws/fesp/ answers the pagoPA Node only: {}", state.config.node_auth_summary());
+    match &state.config.upstream {
+        Some(_) => {
+            let _ = writeln!(out, "  {}", state.config.station_summary());
+        }
+        None => {
+            let _ = writeln!(out, "  /ws/fesp/ answers the pagoPA Node only: {}", state.config.node_auth_summary());
+        }
+    }
     match &seeded {
         Some(Seeded::Created { operator_password, debts }) => {
             let _ = writeln!(out, "demo data created: org {} with {debts} debts", demo::DEMO_IPA);
@@ -161,10 +169,11 @@ fn start_job_runner(
 }
 
 /// The periodic fetch of reporting flows. Fetching is idempotent (a stored flow is skipped), so a
-/// timer is enough: a fetch lost to a restart is simply done by the next one.
+/// timer is enough: a fetch lost to a restart is simply done by the next one. Not in upstream
+/// mode, where the orgs' flows are the regional node's to fetch from pagoPA.
 fn start_reporting_job(state: &std::sync::Arc<web::AppState>, shutdown: &server::Shutdown) -> Option<JoinHandle<()>> {
     let minutes = state.config.node.reporting_interval_minutes;
-    if minutes == 0 || state.config.node.base_url.is_none() {
+    if minutes == 0 || state.config.node.base_url.is_none() || state.config.upstream.is_some() {
         return None;
     }
     let state = std::sync::Arc::clone(state);

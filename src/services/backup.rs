@@ -67,8 +67,9 @@ pub struct Restored {
     pub key_source: KeySource,
     /// Where the replaced key file was kept, if one was replaced.
     pub previous_key: Option<PathBuf>,
-    /// With [`RestoreKey::Forget`]: the IPA codes of the orgs whose push target was removed.
-    pub forgotten: Vec<String>,
+    /// With [`RestoreKey::Forget`]: the orgs whose push target was removed and whose credentials at
+    /// the regional node were cleared.
+    pub forgotten: keys::Forgotten,
 }
 
 /// The key file of the database at `database`: `mypay.key` beside it.
@@ -170,7 +171,7 @@ pub fn restore(file: &Path, database: &Path, key: RestoreKey<'_>) -> Result<Rest
         },
     };
     let (info, previous_database) = crate::store::backup::restore(file, database)?;
-    let mut forgotten = Vec::new();
+    let mut forgotten = keys::Forgotten::default();
     let previous_key = match plan {
         KeyPlan::Keep => None,
         KeyPlan::Install(found) => {
@@ -233,9 +234,15 @@ mod tests {
         let settings = PushSettings {
             url: Some("https://sil.example/esiti".to_owned()),
             secret: Some(SECRET.to_owned()),
-            retry_seconds: None,
+            ..PushSettings::default()
         };
         set_push_target(&db, "test", crate::services::demo::DEMO_IPA, &settings, now).unwrap();
+        let upstream = crate::services::upstream::settings::UpstreamChanges {
+            password: Some("Regione-1234".to_owned()),
+            push_kid: Some("k1".to_owned()),
+            ..Default::default()
+        };
+        crate::services::upstream::settings::set(&db, "test", crate::services::demo::DEMO_IPA, &upstream, now).unwrap();
         path
     }
 
@@ -350,7 +357,8 @@ mod tests {
         let other = tmp.path().join("other").join("mypay.db");
         let restored = restore(&bare, &other, RestoreKey::Forget).unwrap();
         assert_eq!(restored.key_source, KeySource::New);
-        assert_eq!(restored.forgotten, [crate::services::demo::DEMO_IPA]);
+        assert_eq!(restored.forgotten.push_targets, [crate::services::demo::DEMO_IPA]);
+        assert_eq!(restored.forgotten.upstream_credentials, [crate::services::demo::DEMO_IPA]);
         let (db, _) = Db::open(&other).unwrap();
         assert_ne!(
             std::fs::read(&restored.key_file).unwrap(),
@@ -361,5 +369,8 @@ mod tests {
             None
         );
         assert_eq!(db.read(crate::store::orgs::list_orgs).unwrap().len(), 1, "the data is all there");
+        // The credentials at the region are cleared, to set again; their identity stays.
+        let link = crate::services::upstream::settings::view(&db, crate::services::demo::DEMO_IPA).unwrap();
+        assert_eq!((link.password_set, link.push_kid.as_deref()), (false, Some("k1")));
     }
 }

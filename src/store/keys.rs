@@ -18,7 +18,8 @@
 //! itself: without its own key file it is refused by name, because a new key would quietly turn
 //! its sealed secrets and every link already handed out into garbage. When the key is lost for
 //! good, [`forget_sealed`] drops every sealed value and the record of the key, in one transaction,
-//! so that the next open makes a new one: each sealed column must be cleared there.
+//! so that the next open makes a new one: each sealed column must be cleared there (`org_push.secret`,
+//! `org_upstream.password`, `org_upstream.push_secret`).
 //!
 //! Sealing: ChaCha20-Poly1305 (ring; constant-time without the AES instructions a small board may
 //! lack) with a key derived by HKDF-SHA256 from the file's bytes and a random 96-bit nonce per
@@ -386,21 +387,31 @@ pub(super) fn recorded_id(conn: &Connection) -> Result<Option<String>, StoreErro
     Ok(conn.query_row("SELECT value FROM setting WHERE key = ?1", [ID_SETTING], |row| row.get(0)).optional()?)
 }
 
+/// What [`forget_sealed`] took away, by org IPA code.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Forgotten {
+    /// The orgs whose push target was removed.
+    pub push_targets: Vec<String>,
+    /// The orgs whose credentials at the regional node were cleared.
+    pub upstream_credentials: Vec<String>,
+}
+
 /// For a database whose key file is lost for good: removes every sealed value (the push targets
 /// that had a secret, since pushing unsigned where a signature was asked would be worse than not
-/// pushing) and the record of the key, in one transaction, so that the next open makes a new key.
-/// Returns the IPA codes of the orgs whose push target was removed.
-pub fn forget_sealed(database: &Path) -> Result<Vec<String>, StoreError> {
+/// pushing; the orgs' credentials at the regional node) and the record of the key, in one
+/// transaction, so that the next open makes a new key.
+pub fn forget_sealed(database: &Path) -> Result<Forgotten, StoreError> {
     let mut conn = Connection::open_with_flags(
         database,
         rusqlite::OpenFlags::SQLITE_OPEN_READ_WRITE | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
     )?;
     conn.busy_timeout(super::BUSY_TIMEOUT)?;
     let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-    let orgs = super::pushes::forget_sealed_secrets(&tx)?;
+    let push_targets = super::pushes::forget_sealed_secrets(&tx)?;
+    let upstream_credentials = super::upstream::forget_sealed_secrets(&tx)?;
     tx.execute("DELETE FROM setting WHERE key = ?1", [ID_SETTING])?;
     tx.commit()?;
-    Ok(orgs)
+    Ok(Forgotten { push_targets, upstream_credentials })
 }
 
 fn key_error(path: &Path, reason: impl std::fmt::Display) -> StoreError {

@@ -1,8 +1,9 @@
 //! The SQLite store: the only module that sees rusqlite or writes SQL.
 //!
 //! One file per aggregate (`orgs`, `debt_types`, `operators`, `debts`, `imports`, `notices` (the debts
-//! of an import's notices ZIP), `jobs`, `receipts`, `exports`, `audit`, `pushes`, `api_tokens`, and
-//! for the portal `sessions`, `carts`, `mail`; `outbox` for upstream mode), each with its SQL
+//! of an import's notices ZIP), `jobs`, `receipts`, `exports`, `audit`, `pushes`, `api_tokens`,
+//! `upstream` (each org's link with the regional node, and the region's pushes), `outbox`, and
+//! for the portal `sessions`, `carts`, `mail`), each with its SQL
 //! at the top; `backup` copies and checks whole database files; `keys` reads (or makes) the key
 //! file beside the database and seals the secrets stored in it, so that callers read and write
 //! them in clear and the file holds none; `codes` stores state enums as their codes and domain
@@ -50,6 +51,7 @@ pub mod receipts;
 pub mod reporting;
 pub mod sessions;
 pub mod sil;
+pub mod upstream;
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard};

@@ -61,6 +61,11 @@ pub struct PushTargetRecord {
     pub signed: bool,
     /// Delay before the first retry, in seconds; each later one doubles it.
     pub retry_seconds: i64,
+    /// The bearer JWT's identity, as a regional MyPay's push carries it: header `kid`, claims `iss`
+    /// and `sub`; `None`: no `kid`, `iss` mypay, `sub` the org's IPA code.
+    pub jwt_kid: Option<String>,
+    pub jwt_iss: Option<String>,
+    pub jwt_sub: Option<String>,
 }
 
 /// The push of one receipt.
@@ -87,13 +92,19 @@ pub struct PushRecord {
 pub fn find_push_target(conn: &Conn, org_id: i64) -> Result<Option<PushTargetRecord>, StoreError> {
     Ok(conn
         .sqlite()
-        .prepare_cached("SELECT org_id, url, secret IS NOT NULL, retry_seconds FROM org_push WHERE org_id = ?1")?
+        .prepare_cached(
+            "SELECT org_id, url, secret IS NOT NULL, retry_seconds, jwt_kid, jwt_iss, jwt_sub FROM org_push \
+             WHERE org_id = ?1",
+        )?
         .query_row([org_id], |row| {
             Ok(PushTargetRecord {
                 org_id: row.get(0)?,
                 url: row.get(1)?,
                 signed: row.get(2)?,
                 retry_seconds: row.get(3)?,
+                jwt_kid: row.get(4)?,
+                jwt_iss: row.get(5)?,
+                jwt_sub: row.get(6)?,
             })
         })
         .optional()?)
@@ -111,14 +122,16 @@ pub fn find_push_secret(conn: &Conn, org_id: i64) -> Result<Option<String>, Stor
     sealed.flatten().map(|sealed| conn.keys().open(SECRET_COLUMN, org_id, &sealed)).transpose()
 }
 
-/// Creates an org's push target (without a secret) or changes its URL and retry delay; the
-/// secret, if any, stays.
+/// Creates an org's push target (without a secret) or changes its URL, retry delay and JWT
+/// identity; the secret, if any, stays.
 pub fn update_push_target(conn: &Conn, target: &PushTargetRecord, now: &str) -> Result<(), StoreError> {
     conn.sqlite().execute(
-        "INSERT INTO org_push (org_id, url, retry_seconds, updated_at) VALUES (?1, ?2, ?3, ?4) \
-         ON CONFLICT (org_id) DO UPDATE SET url = excluded.url, \
-         retry_seconds = excluded.retry_seconds, updated_at = excluded.updated_at",
-        params![target.org_id, target.url, target.retry_seconds, now],
+        "INSERT INTO org_push (org_id, url, retry_seconds, updated_at, jwt_kid, jwt_iss, jwt_sub) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) \
+         ON CONFLICT (org_id) DO UPDATE SET url = excluded.url, retry_seconds = excluded.retry_seconds, \
+         updated_at = excluded.updated_at, jwt_kid = excluded.jwt_kid, jwt_iss = excluded.jwt_iss, \
+         jwt_sub = excluded.jwt_sub",
+        params![target.org_id, target.url, target.retry_seconds, now, target.jwt_kid, target.jwt_iss, target.jwt_sub],
     )?;
     Ok(())
 }

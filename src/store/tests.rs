@@ -899,8 +899,8 @@ fn a_sealed_database_opens_with_its_own_key_file_only() {
                 let target = pushes::PushTargetRecord {
                     org_id: id,
                     url: "https://x.example/".to_owned(),
-                    signed: false,
                     retry_seconds: 60,
+                    ..Default::default()
                 };
                 pushes::update_push_target(tx, &target, now)?;
             }

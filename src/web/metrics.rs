@@ -1,5 +1,6 @@
 //! Prometheus metrics: requests by route, method and status, a latency histogram, the database
-//! size and uptime, rendered as the text exposition format at `/metrics`.
+//! size and uptime, and in upstream mode the link with the regional node, rendered as the text
+//! exposition format at `/metrics`.
 //!
 //! The page is not public ([`admits`], the route's guard): it answers loopback clients (a scraper
 //! or an agent on the machine), the addresses of `metrics.allow`, and whoever presents
@@ -69,6 +70,26 @@ pub fn admits(state: &AppState, head: &Request<'_>) -> Result<(), Response> {
     Err(ui::errors::not_found())
 }
 
+/// Upstream mode's gauges, only when it is on: the regional node's outcome pushes waiting for its
+/// confirmation. The drivers of the link add theirs here: the outbox depth (local changes waiting
+/// to reach the region, `mypay_upstream_outbox_depth`) and the last successful poll of receipts
+/// (`mypay_upstream_last_poll_timestamp_seconds`).
+fn upstream_gauges(state: &AppState, out: &mut String) {
+    if state.config.upstream.is_none() {
+        return;
+    }
+    out.push_str(
+        "# HELP mypay_upstream_push_hints_pending Outcome pushes of the regional node waiting for its confirmation.\n",
+    );
+    out.push_str("# TYPE mypay_upstream_push_hints_pending gauge\n");
+    match crate::services::upstream::pushes::pending_count(&state.db) {
+        Ok(n) => {
+            let _ = writeln!(out, "mypay_upstream_push_hints_pending {n}");
+        }
+        Err(err) => tracing::warn!(error = %err, "metrics: cannot count the pending upstream pushes"),
+    }
+}
+
 /// Compares two secrets in time that depends on their lengths only.
 fn same(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
@@ -117,6 +138,7 @@ pub fn render(state: &AppState) -> Response {
         }
         Err(err) => tracing::warn!(error = %err, "metrics: cannot count anomalies"),
     }
+    upstream_gauges(state, &mut out);
     out.push_str("# HELP mypay_uptime_seconds Seconds since the server started.\n");
     out.push_str("# TYPE mypay_uptime_seconds gauge\n");
     let _ = writeln!(out, "mypay_uptime_seconds {}", state.started.elapsed().as_secs());

@@ -32,6 +32,7 @@ pub mod session;
 mod system;
 pub mod tls;
 pub(crate) mod ui;
+mod upstream;
 
 use std::sync::Arc;
 use std::time::Instant;

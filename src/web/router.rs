@@ -18,7 +18,8 @@
 //!
 //! **Guards run on the head.** [`dispatch`] gets the request without its body and a
 //! [`BodySource`]; each surface checks the route's guard (the session's login, an upload's CSRF
-//! token carried in the query, the bearer token, the SIL's signed upload token) and only then asks
+//! token carried in the query, the bearer token, the SIL's signed upload token, the regional
+//! node's push token) and only then asks
 //! for the body, so that nobody unknown makes the server read, store or parse one. A body nobody
 //! asked for is never read. Only what travels inside the body (an urlencoded form's CSRF token, a
 //! SOAP call's password) is checked after it, within the route's small limit.
@@ -26,7 +27,7 @@
 use super::body::Body;
 use super::routes::{OIDC_CALLBACK, ROUTES};
 use super::session::Session;
-use super::{AppState, Response, api, backoffice, portal, system, ui};
+use super::{AppState, Response, api, backoffice, portal, system, ui, upstream};
 use crate::clock::Now;
 use crate::config::Config;
 
@@ -141,6 +142,9 @@ pub enum Auth {
     /// The pagoPA Node only (`config::NodeAuth`): `server::is_station_path` refuses anyone else
     /// before the body is read.
     Station,
+    /// The regional node's outcome push: `Authorization: Bearer` with an HS512 token of an org's
+    /// push key (`super::upstream::call`), checked before the body is read; 401 otherwise.
+    UpstreamPush,
 }
 
 /// What is checked before a route's handler runs.
@@ -171,6 +175,8 @@ pub enum Limit {
     Station,
     /// A SIL call: five base64 Dovuti documents, or a carrello of several orgs; 4 MiB.
     Sil,
+    /// The regional node's outcome push: a receipt and a `Pagati` in base64, a few KiB; 512 KiB.
+    Push,
 }
 
 impl Limit {
@@ -189,6 +195,7 @@ impl Limit {
             Limit::Flow => config.import.max_upload_bytes,
             Limit::Json | Limit::Station => 1024 * 1024,
             Limit::Sil => 4 * 1024 * 1024,
+            Limit::Push => 512 * 1024,
         }
     }
 }
@@ -213,6 +220,8 @@ pub type BackofficeFn = fn(&mut backoffice::BoCtx<'_>, &Params) -> Result<Respon
 pub type ApiFn = fn(&api::ApiCtx<'_>) -> Result<Response, api::ApiError>;
 /// Probes, assets, the SOAP endpoints and the SIL's files: the state and the request only.
 pub type PlainFn = fn(&AppState, &Request<'_>, &Params) -> Response;
+/// The regional node's push: runs with the org its token proved.
+pub type UpstreamFn = fn(&upstream::PushCtx<'_>) -> Response;
 
 /// A route's handler, with the surface that runs it.
 #[derive(Clone, Copy)]
@@ -221,6 +230,7 @@ pub enum Handler {
     Backoffice(BackofficeFn),
     Api(ApiFn),
     Plain(PlainFn),
+    Upstream(UpstreamFn),
 }
 
 /// One route: a row of `super::routes::ROUTES`.
@@ -432,6 +442,7 @@ pub fn dispatch(state: &AppState, target: &Target, head: &Request<'_>, body: &mu
             Handler::Portal(page) => portal::call(state, route, params, head, body, page),
             Handler::Backoffice(page) => backoffice::call(state, route, params, head, body, page),
             Handler::Api(endpoint) => api::call(state, route, params, head, body, endpoint),
+            Handler::Upstream(handler) => upstream::call(state, head, body, handler),
             Handler::Plain(handler) => match plain_guard(state, route, head) {
                 Ok(()) => with_body(head, body, |request| handler(state, request, params)),
                 Err(refusal) => refusal,
@@ -450,7 +461,14 @@ fn plain_guard(state: &AppState, route: &Route, head: &Request<'_>) -> Result<()
     match route.guard.auth {
         Auth::SilUploadToken => system::sil_upload_admits(state, head),
         Auth::Metrics => super::metrics::admits(state, head),
-        Auth::Public | Auth::Citizen | Auth::Operator | Auth::ApiToken | Auth::SilPassword | Auth::SignedUrl => Ok(()),
+        // The surfaces of the others check them (`Upstream` handlers take `UpstreamPush`).
+        Auth::Public
+        | Auth::Citizen
+        | Auth::Operator
+        | Auth::ApiToken
+        | Auth::SilPassword
+        | Auth::SignedUrl
+        | Auth::UpstreamPush => Ok(()),
         // `server` refuses the station path to anyone else before dispatching.
         Auth::Station => Ok(()),
     }

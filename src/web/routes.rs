@@ -17,10 +17,10 @@ use super::backoffice::{
     self, anomalies, dashboard, debt_edit, debt_types, debts, exports, flows, journal, login, operators, orgs, settings,
 };
 use super::portal::{account, cart, home, info, pay, sil};
-use super::router::Limit::{Flow, FlowForm, Form, Json, Logo, Sil, Station};
+use super::router::Limit::{Flow, FlowForm, Form, Json, Logo, Push, Sil, Station};
 use super::router::Method::{Delete, Get, Post, Put};
 use super::router::{ApiFn, Auth, BackofficeFn, Guard, Handler, PlainFn, PortalFn, Route};
-use super::{assets, metrics, system};
+use super::{assets, metrics, system, upstream};
 
 const PUBLIC: Guard = Guard { auth: Auth::Public, csrf: false };
 /// A form anyone may submit (with the CSRF token of their session).
@@ -35,6 +35,7 @@ const SIL_PASSWORD: Guard = Guard { auth: Auth::SilPassword, csrf: false };
 const SIGNED_URL: Guard = Guard { auth: Auth::SignedUrl, csrf: false };
 const STATION: Guard = Guard { auth: Auth::Station, csrf: false };
 const METRICS: Guard = Guard { auth: Auth::Metrics, csrf: false };
+const UPSTREAM_PUSH: Guard = Guard { auth: Auth::UpstreamPush, csrf: false };
 
 const fn page(handler: PortalFn) -> Handler {
     Handler::Portal(handler)
@@ -71,6 +72,9 @@ pub static ROUTES: &[Route] = &[
     Route::new(Post, "/ws/pa/upload",                      "sil_upload",  FlowForm, SIL_UPLOAD_TOKEN, plain(|s, r, _| system::sil_upload(s, r))),
     Route::new(Get,  "/ws/pa/{file}",                      "sil_wsdl",    Form, PUBLIC,           plain(|s, _, p| system::sil_wsdl(s, p.get("file")))),
     Route::new(Get,  "/ws/pa/download/{ipa}/{kind}/{id}",  "sil_download", Form, SIGNED_URL,      plain(|s, r, p| system::sil_download(s, r, (p.get("ipa"), p.get("kind"), p.get("id"))))),
+
+    // Upstream mode: the regional node's outcome pushes (404 when the mode is off).
+    Route::new(Post, "/upstream/esito",                    "upstream_push", Push, UPSTREAM_PUSH, Handler::Upstream(upstream::esito)).refusing_reads(),
 
     // The citizen portal.
     Route::new(Get,  "/sil/{token}",                       "sil_landing", Form, PUBLIC,           page(|c, p| sil::landing(c, p.get("token")))),
@@ -195,10 +199,12 @@ mod tests {
                 Handler::Portal(_) => assert_eq!(r.surface(), Surface::Site, "{what}"),
                 Handler::Backoffice(_) => assert_eq!(r.surface(), Surface::Backoffice, "{what}"),
                 Handler::Api(_) => assert_eq!(r.surface(), Surface::Api, "{what}"),
-                Handler::Plain(_) => {}
+                Handler::Plain(_) | Handler::Upstream(_) => {}
             }
             // The API's handlers get the authenticated token; nothing else checks one.
             assert_eq!(matches!(r.handler, Handler::Api(_)), r.guard.auth == Auth::ApiToken, "{what}");
+            // The same for the regional node's push token.
+            assert_eq!(matches!(r.handler, Handler::Upstream(_)), r.guard.auth == Auth::UpstreamPush, "{what}");
             // Sessions exist on the portal and in the back office only.
             if matches!(r.guard.auth, Auth::Citizen) || r.guard.csrf {
                 assert!(matches!(r.handler, Handler::Portal(_) | Handler::Backoffice(_)), "{what}");

@@ -118,7 +118,7 @@ pub fn bind(config: &Config, tls: Option<&tls::Setup>) -> Result<Listener, Serve
 
 /// The largest body any route reads: the front end refuses a longer `Content-Length` at once.
 fn largest_body(config: &Config) -> u64 {
-    [Limit::Form, Limit::Logo, Limit::FlowForm, Limit::Flow, Limit::Json, Limit::Station, Limit::Sil]
+    [Limit::Form, Limit::Logo, Limit::FlowForm, Limit::Flow, Limit::Json, Limit::Station, Limit::Sil, Limit::Push]
         .into_iter()
         .map(|limit| limit.bytes(config))
         .max()
@@ -141,6 +141,11 @@ struct Connection {
     /// The connection may call the station (`config::NodeAuth`).
     node_trusted: bool,
 }
+
+/// What the station path answers in upstream mode (`config::UpstreamSettings`), before its body is
+/// read.
+const STATION_OFF: &str =
+    "the local pagoPA station is off: this box is connected to the regional node (upstream mode)\n";
 
 /// True for the station endpoint, which only the pagoPA Node may call. The path is read the way
 /// `router::route` reads it (leading slashes collapsed), so that `//ws/fesp/` cannot slip past.
@@ -293,7 +298,11 @@ fn handle(state: &AppState, front: &Front, mut raw: tiny_http::Request, request_
         spool: limit.spooled().then(|| state.config.data_dir.join("tmp")),
         progress: Progress::Untouched,
     };
-    let response = if !conn.node_trusted && is_station_path(&path) {
+    let response = if state.config.upstream.is_some() && is_station_path(&path) {
+        // Upstream mode: the regional node is the station; nobody, the Node included, calls this one.
+        tracing::info!(target: "security", request_id, %peer, "station call refused: the station is off in upstream mode");
+        Response::text(404, "text/plain; charset=utf-8", STATION_OFF.to_owned())
+    } else if !conn.node_trusted && is_station_path(&path) {
         // Refused before the body is read and before any handler sees it.
         tracing::warn!(target: "security", request_id, %peer, "station call refused: not the pagoPA Node");
         let why = match state.config.node_auth {

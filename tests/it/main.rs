@@ -30,3 +30,4 @@ mod support;
 mod tidy;
 mod tls;
 mod upstream_client;
+mod upstream_push;

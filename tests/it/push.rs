@@ -163,7 +163,11 @@ fn each_receipt_is_pushed_signed_and_retried_until_accepted() {
     assert_eq!(push["attempts"], 3);
     assert_eq!(push["last_error"], "HTTP 500");
     assert_eq!(push["iuv"], iuv.as_str());
-    assert_eq!(list["target"], serde_json::json!({"url": receiver.url, "signed": true, "retry_seconds": 1}));
+    assert_eq!(
+        list["target"],
+        serde_json::json!({"url": receiver.url, "signed": true, "retry_seconds": 1, "jwt_kid": null, "jwt_iss": null,
+            "jwt_sub": null})
+    );
 
     // The org's systems see the same state through the REST API.
     let out = run(&dir, &["api-token", "create", "--org", "c_esempio", "--json"], None);

@@ -1,6 +1,8 @@
 //! The outcome push (reference/mypay.md §4.8): after each receipt, the org's own system gets
 //! `POST <url>` with `{"rt": base64(receipt XML), "esito": base64(Pagati XML)}`, optionally with an
-//! `Authorization: Bearer` JWT signed HS512 with the org's secret. A push is queued with its job in
+//! `Authorization: Bearer` JWT signed HS512 with the org's secret (`iss` mypay and `sub` the org's
+//! IPA code, or the `kid`, `iss` and `sub` an org's system expects from a regional MyPay, so that a
+//! box behind this one as its region accepts the push). A push is queued with its job in
 //! the receipt's transaction ([`queue_in`]) when the org has a push URL and the debt type asks for
 //! it (`push_outcome`, as MyPay's `flg_notifica_esito_push`); the job runner calls [`deliver`],
 //! which retries with exponential backoff (the org's first delay, doubling, at most a day) up to
@@ -46,6 +48,12 @@ pub struct PushSettings {
     /// The base64 HS512 key; `""` removes it (no Authorization header).
     pub secret: Option<String>,
     pub retry_seconds: Option<i64>,
+    /// The JWT's header `kid`; `""` removes it.
+    pub jwt_kid: Option<String>,
+    /// The JWT's `iss`; `""` goes back to `mypay`.
+    pub jwt_iss: Option<String>,
+    /// The JWT's `sub`; `""` goes back to the org's IPA code.
+    pub jwt_sub: Option<String>,
 }
 
 /// An org's push target as shown to people: never the secret, only whether there is one.
@@ -54,12 +62,47 @@ pub struct PushTargetView {
     pub url: String,
     pub signed: bool,
     pub retry_seconds: i64,
+    /// The JWT's header `kid`, `iss` and `sub` when set (`None`: no `kid`, `iss` mypay, `sub` the
+    /// org's IPA code).
+    pub jwt_kid: Option<String>,
+    pub jwt_iss: Option<String>,
+    pub jwt_sub: Option<String>,
 }
 
 impl From<&PushTargetRecord> for PushTargetView {
     fn from(t: &PushTargetRecord) -> PushTargetView {
-        PushTargetView { url: t.url.clone(), signed: t.signed, retry_seconds: t.retry_seconds }
+        PushTargetView {
+            url: t.url.clone(),
+            signed: t.signed,
+            retry_seconds: t.retry_seconds,
+            jwt_kid: t.jwt_kid.clone(),
+            jwt_iss: t.jwt_iss.clone(),
+            jwt_sub: t.jwt_sub.clone(),
+        }
     }
+}
+
+/// What the bearer JWT of a push says who it is from: header `kid` when set, claims `iss` and `sub`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct JwtIdentity<'a> {
+    pub kid: Option<&'a str>,
+    /// `None`: `mypay`.
+    pub iss: Option<&'a str>,
+    /// `None`: the org's IPA code.
+    pub sub: Option<&'a str>,
+}
+
+/// Checks a JWT identity value (`kid`, `iss`, `sub`) given by a person: trimmed, at most 256
+/// visible characters; `""` is `None` (not set).
+pub fn check_jwt_claim(field: &str, value: &str) -> Result<Option<String>, ServiceError> {
+    let value = value.trim();
+    if value.is_empty() {
+        return Ok(None);
+    }
+    if value.chars().count() > 256 || value.chars().any(char::is_control) {
+        return Err(ServiceError::invalid(field, "must be at most 256 characters, without control characters"));
+    }
+    Ok(Some(value.to_owned()))
 }
 
 /// Checks a push secret: standard base64 of at least 64 bytes (the HS512 key).
@@ -99,6 +142,10 @@ pub fn set_push_target(
     if let Some(n) = settings.retry_seconds.filter(|n| !(1..=MAX_RETRY_SECONDS).contains(n)) {
         return Err(ServiceError::invalid("push-retry-seconds", format!("{n} must be 1 to {MAX_RETRY_SECONDS}")));
     }
+    let claim = |field: &str, value: &Option<String>| value.as_deref().map(|v| check_jwt_claim(field, v)).transpose();
+    let jwt_kid = claim("push-kid", &settings.jwt_kid)?;
+    let jwt_iss = claim("push-iss", &settings.jwt_iss)?;
+    let jwt_sub = claim("push-sub", &settings.jwt_sub)?;
     db.write(|tx| {
         let org = orgs::find_org_by_ipa(tx, ipa)?.ok_or_else(|| ServiceError::NotFound(format!("org {ipa}")))?;
         let current = pushes::find_push_target(tx, org.id)?;
@@ -113,6 +160,9 @@ pub fn set_push_target(
                 t.signed = secret.is_some();
             }
             t.retry_seconds = settings.retry_seconds.unwrap_or(t.retry_seconds);
+            t.jwt_kid = jwt_kid.clone().unwrap_or(t.jwt_kid);
+            t.jwt_iss = jwt_iss.clone().unwrap_or(t.jwt_iss);
+            t.jwt_sub = jwt_sub.clone().unwrap_or(t.jwt_sub);
             t
         });
         match &next {
@@ -126,9 +176,11 @@ pub fn set_push_target(
             None => pushes::delete_push_target(tx, org.id)?,
         }
         let view = next.as_ref().map(PushTargetView::from);
-        let after = view
-            .as_ref()
-            .map(|v| json!({"url": v.url, "signed": v.signed, "retry_seconds": v.retry_seconds}).to_string());
+        let after = view.as_ref().map(|v| {
+            json!({"url": v.url, "signed": v.signed, "retry_seconds": v.retry_seconds, "jwt_kid": v.jwt_kid,
+                "jwt_iss": v.jwt_iss, "jwt_sub": v.jwt_sub})
+            .to_string()
+        });
         let object = format!("org:{}", org.ipa_code);
         let change = Change {
             actor,
@@ -144,7 +196,7 @@ pub fn set_push_target(
 }
 
 fn defaults(org_id: i64) -> PushTargetRecord {
-    PushTargetRecord { org_id, url: String::new(), signed: false, retry_seconds: DEFAULT_RETRY_SECONDS }
+    PushTargetRecord { org_id, url: String::new(), retry_seconds: DEFAULT_RETRY_SECONDS, ..Default::default() }
 }
 
 /// An org's push target, if any.
@@ -278,10 +330,17 @@ pub fn deliver(db: &Db, push_id: i64, now: Now, cancelled: &dyn Fn() -> bool) ->
         Some(target) => {
             let esito = crate::flows::pagati::pagati_xml(&receipt, &org.fiscal_code, &org.name, debt.as_ref());
             let body = push_body(&receipt.request_xml, &esito);
+            let identity = JwtIdentity {
+                kid: target.jwt_kid.as_deref(),
+                iss: target.jwt_iss.as_deref(),
+                sub: target.jwt_sub.as_deref(),
+            };
             let token = secret.and_then(|secret| {
                 secret
                     .as_deref()
-                    .map(|secret| bearer_jwt(secret, &org.ipa_code, push.id, attempt, now.instant().as_second()))
+                    .map(|secret| {
+                        bearer_jwt(secret, identity, &org.ipa_code, push.id, attempt, now.instant().as_second())
+                    })
                     .transpose()
             });
             match token {
@@ -332,14 +391,27 @@ fn push_body(receipt_xml: &str, pagati_xml: &str) -> String {
     )
 }
 
-/// The compact HS512 JWT of one attempt: `iss` mypay, `sub` the org's IPA code, `iat`, `exp` five
-/// minutes later, `jti` naming the push and the attempt.
-pub fn bearer_jwt(secret: &str, ipa: &str, push_id: i64, attempt: i64, now: i64) -> Result<String, String> {
+/// The compact HS512 JWT of one attempt: header `kid` when `identity` has one, `iss` (mypay unless
+/// set), `sub` (the org's IPA code unless set), `iat`, `exp` five minutes later, `jti` naming the
+/// push and the attempt. A regional MyPay's token has only `kid`, `iss` and `sub`; a receiver that
+/// checks those (`services::upstream::token`) accepts the others.
+pub fn bearer_jwt(
+    secret: &str,
+    identity: JwtIdentity<'_>,
+    ipa: &str,
+    push_id: i64,
+    attempt: i64,
+    now: i64,
+) -> Result<String, String> {
     let key = STANDARD.decode(secret.trim()).map_err(|_| "the push secret is not base64".to_owned())?;
-    let header = json!({"alg": "HS512", "typ": "JWT"}).to_string();
+    let mut header = json!({"alg": "HS512", "typ": "JWT"});
+    if let (Some(kid), Some(fields)) = (identity.kid, header.as_object_mut()) {
+        fields.insert("kid".to_owned(), json!(kid));
+    }
+    let header = header.to_string();
     let claims = json!({
-        "iss": "mypay", "sub": ipa, "iat": now, "exp": now.saturating_add(JWT_SECONDS),
-        "jti": format!("{push_id}-{attempt}"),
+        "iss": identity.iss.unwrap_or("mypay"), "sub": identity.sub.unwrap_or(ipa), "iat": now,
+        "exp": now.saturating_add(JWT_SECONDS), "jti": format!("{push_id}-{attempt}"),
     })
     .to_string();
     let signing_input = format!("{}.{}", URL_SAFE_NO_PAD.encode(header), URL_SAFE_NO_PAD.encode(claims));
@@ -478,7 +550,7 @@ mod tests {
     #[test]
     fn jwt_is_hs512_over_its_first_two_parts() {
         let secret = STANDARD.encode([7u8; 64]);
-        let token = bearer_jwt(&secret, "c_f205", 3, 2, 1_700_000_000).unwrap();
+        let token = bearer_jwt(&secret, JwtIdentity::default(), "c_f205", 3, 2, 1_700_000_000).unwrap();
         let parts: Vec<&str> = token.split('.').collect();
         assert_eq!(parts.len(), 3);
         let header: serde_json::Value = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(parts[0]).unwrap()).unwrap();
@@ -491,6 +563,16 @@ mod tests {
         let mut mac = Hmac::<Sha512>::new_from_slice(&[7u8; 64]).unwrap();
         mac.update(format!("{}.{}", parts[0], parts[1]).as_bytes());
         mac.verify_slice(&URL_SAFE_NO_PAD.decode(parts[2]).unwrap()).unwrap();
+
+        // With the identity a regional MyPay's receiver expects: `kid` in the header, its iss/sub.
+        let identity = JwtIdentity { kid: Some("k-7"), iss: Some("regione"), sub: Some("sil@comune.example.it") };
+        let token = bearer_jwt(&secret, identity, "c_f205", 3, 2, 1_700_000_000).unwrap();
+        let parts: Vec<&str> = token.split('.').collect();
+        let header: serde_json::Value = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(parts[0]).unwrap()).unwrap();
+        assert_eq!(header, json!({"alg": "HS512", "typ": "JWT", "kid": "k-7"}));
+        let claims: serde_json::Value = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(parts[1]).unwrap()).unwrap();
+        assert_eq!((claims["iss"].as_str(), claims["sub"].as_str()), (Some("regione"), Some("sil@comune.example.it")));
+        assert_eq!(claims["jti"], "3-2");
     }
 
     #[test]

@@ -1,7 +1,23 @@
-//! Upstream mode: mypay as a municipality's box behind a regional MyPay. `outbox`: the durable,
-//! ordered queue of debt changes mirrored to the Region and their sending through a port
-//! ([`outbox::RegionDebts`]) that the upstream adapter implements; `flows`: a debt flow mirrored
-//! whole (upload, status, the Region's `_IUV`/`_SCARTI` mapped back onto the local import).
+//! Upstream mode (issue 18; reference/regional.md §3, §7.2): this box behind the regional node (a
+//! stock regional MyPay, or a regional mypay), which is then the pagoPA station of its orgs.
+//! `config::UpstreamSettings` turns it on; each org has its own credentials there.
+//!
+//! - `settings`: each org's IPA code, SIL password and push key at the region (the secrets sealed
+//!   with the key file, never shown), the view of the link for operators, and `creds_of`, the one
+//!   way the drivers get the clear password.
+//! - `token`: the HS512 bearer token of the region's outcome pushes, checked.
+//! - `outbox`: the durable, ordered queue of debt changes mirrored to the Region, sent through a
+//!   port ([`outbox::RegionDebts`]) the adapter implements; `flows`: a debt flow mirrored whole
+//!   (upload, status, the Region's `_IUV`/`_SCARTI` mapped back onto the local import).
+//! - `pushes`: who sent a push (on the request's head) and the push kept as a hint to confirm with
+//!   `paaSILChiediPagatiConRicevuta`; `pending` and `mark` are the confirmation step's.
+//!
+//! The SOAP client of the region's SIL services is the `upstream` adapter's (`src/upstream/`);
+//! the drivers that mirror debts up (the outbox), confirm pushes and poll receipts build on these.
+//! Must never: mark a debt paid on a push alone; print, log or journal a password, key or token.
 
 pub mod flows;
 pub mod outbox;
+pub mod pushes;
+pub mod settings;
+pub mod token;

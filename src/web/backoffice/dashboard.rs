@@ -1,11 +1,13 @@
 //! An org's dashboard (`/operatore/{ipa}`): payments today and this month, the chart of amounts per
-//! day, and what is under way or needs attention, each linking to its page.
+//! day, and what is under way or needs attention, each linking to its page; in upstream mode, the
+//! org's link with the regional node.
 
-use maud::html;
+use maud::{Markup, html};
 
 use super::chart;
 use super::{BoCtx, BoError};
 use crate::services::payments::dashboard;
+use crate::services::upstream::settings::{self as upstream, UpstreamView};
 use crate::web::Response;
 use crate::web::ui::format::datetime_it;
 
@@ -19,6 +21,14 @@ pub fn show(ctx: &mut BoCtx<'_>, ipa: &str) -> Result<Response, BoError> {
             tracing::error!(error = %err, "cannot load the dashboard");
             return Err(BoError::Internal);
         }
+    };
+    // Only in upstream mode, and for an org with settings there.
+    let link = match &ctx.state.config.upstream {
+        Some(_) => upstream::link(&ctx.state.db, grant.org.id).unwrap_or_else(|err| {
+            tracing::error!(error = %err, "cannot load the link with the regional node");
+            None
+        }),
+        None => None,
     };
     let base = format!("/operatore/{}", grant.org.ipa_code);
     let a = &board.activity;
@@ -55,6 +65,9 @@ pub fn show(ctx: &mut BoCtx<'_>, ipa: &str) -> Result<Response, BoError> {
             li { "Esiti da inoltrare al gestionale dell'ente: " strong { (a.pushes_pending) } ", non consegnati: " strong { (a.pushes_failed) } }
             li { "Flussi di rendicontazione rifiutati: " strong { (a.flows_rejected) } }
         }
+        @if let Some(link) = &link {
+            (regional_link(link))
+        }
         @if !board.rejected_flows.is_empty() {
             table class="table tabella-compatta" {
                 caption { "Ultimi flussi di rendicontazione rifiutati" }
@@ -68,4 +81,33 @@ pub fn show(ctx: &mut BoCtx<'_>, ipa: &str) -> Result<Response, BoError> {
         }
     };
     Ok(ctx.page("Cruscotto", main))
+}
+
+/// The block "Collegamento con il nodo regionale": the org's credentials there (set or not, never
+/// their value), the last contact and error, the last receipt and the region's pushes.
+fn regional_link(link: &UpstreamView) -> Markup {
+    let when = |at: &Option<String>| at.as_deref().map_or_else(|| "mai".to_owned(), datetime_it);
+    let set = |yes: bool| if yes { "impostata" } else { "non impostata" };
+    let p = &link.pushes;
+    html! {
+        h2 class="h4" { "Collegamento con il nodo regionale" }
+        ul class="list-unstyled" {
+            li { "Codice IPA presso la Regione: " strong { (link.region_ipa) } }
+            li { "Password SIL presso la Regione: " strong { (set(link.password_set)) } ", chiave degli esiti: " strong { (set(link.push_secret_set)) } }
+            li { "Ultimo contatto con la Regione: " strong { (when(&link.last_contact_at)) } }
+            @if let Some(code) = &link.last_error_code {
+                li class="text-danger" {
+                    "Ultimo errore: " strong { (code) } " " (link.last_error_text.clone().unwrap_or_default())
+                    " (" (when(&link.last_error_at)) ")"
+                }
+            }
+            li { "Ultima ricevuta confermata dalla Regione: " strong { (when(&link.last_receipt_at)) } }
+            li { "Ultima interrogazione delle ricevute: " strong { (when(&link.last_poll_at)) } }
+            li {
+                "Esiti inoltrati dalla Regione da confermare: " strong { (p.received) }
+                ", ripetuti: " strong { (p.replayed) } ", illeggibili: " strong { (p.unreadable) }
+                ", per IUV sconosciuti: " strong { (p.unknown_iuv) }
+            }
+        }
+    }
 }

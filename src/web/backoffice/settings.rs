@@ -298,7 +298,8 @@ pub fn push(ctx: &mut BoCtx<'_>, ipa: &str) -> Result<Response, BoError> {
     let settings = PushSettings {
         url: Some(ctx.form.text("push-url").trim().to_owned()),
         secret: (!secret.trim().is_empty()).then_some(secret),
-        retry_seconds: None,
+        // The JWT's identity stays as the CLI set it (`mypay org set --push-kid`).
+        ..PushSettings::default()
     };
     match outcome_push::set_push_target(&ctx.state.db, &actor(&grant), &grant.org.ipa_code, &settings, ctx.now) {
         Ok(_) => {

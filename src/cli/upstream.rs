@@ -1,0 +1,129 @@
+//! Upstream mode on the command line: the flags of `mypay org set` that give an org's settings at
+//! the regional node (`--upstream-ipa`, `--upstream-password-stdin`, `--upstream-push-secret-stdin`
+//! and the push token's `--upstream-push-kid/-iss/-sub`) and `mypay org upstream`, which shows the
+//! link. Secrets are read from standard input, one per invocation as for the other `-stdin` flags,
+//! and never printed.
+
+use clap::Args;
+
+use super::{CliError, read_password_stdin};
+use crate::services::upstream::settings::{self, UpstreamChanges};
+use crate::store::Db;
+
+#[derive(Debug, Args, Default)]
+pub struct UpstreamArgs {
+    /// The org's IPA code at the regional node (codIpaEnte there); "" means the same as here.
+    #[arg(long, value_name = "CODE")]
+    pub upstream_ipa: Option<String>,
+    /// Read the org's SIL password at the regional node (8-15 characters) from standard input.
+    #[arg(long)]
+    pub upstream_password_stdin: bool,
+    /// Remove the org's SIL password at the regional node.
+    #[arg(long, conflicts_with = "upstream_password_stdin")]
+    pub upstream_no_password: bool,
+    /// Read the key the regional node signs its outcome pushes with (base64 HS512, at least 64
+    /// bytes) from standard input.
+    #[arg(long)]
+    pub upstream_push_secret_stdin: bool,
+    /// Remove that key: the region's pushes are then refused.
+    #[arg(long, conflicts_with = "upstream_push_secret_stdin")]
+    pub upstream_no_push_secret: bool,
+    /// The header `kid` of the region's push token; "" when it sends none.
+    #[arg(long, value_name = "K")]
+    pub upstream_push_kid: Option<String>,
+    /// The `iss` claim of the region's push token; "" when it sends none.
+    #[arg(long, value_name = "I")]
+    pub upstream_push_iss: Option<String>,
+    /// The `sub` claim of the region's push token; "" when it sends none.
+    #[arg(long, value_name = "S")]
+    pub upstream_push_sub: Option<String>,
+}
+
+impl UpstreamArgs {
+    /// How many of these flags read standard input.
+    pub fn stdin_reads(&self) -> usize {
+        usize::from(self.upstream_password_stdin) + usize::from(self.upstream_push_secret_stdin)
+    }
+
+    /// The changes to apply, reading the secret first; `None` when no upstream flag was given.
+    pub fn changes(&self) -> Result<Option<UpstreamChanges>, CliError> {
+        let secret = |stdin: bool, remove: bool| -> Result<Option<String>, CliError> {
+            Ok(if stdin {
+                Some(read_password_stdin()?)
+            } else if remove {
+                Some(String::new())
+            } else {
+                None
+            })
+        };
+        let changes = UpstreamChanges {
+            region_ipa: self.upstream_ipa.clone(),
+            password: secret(self.upstream_password_stdin, self.upstream_no_password)?,
+            push_secret: secret(self.upstream_push_secret_stdin, self.upstream_no_push_secret)?,
+            push_kid: self.upstream_push_kid.clone(),
+            push_iss: self.upstream_push_iss.clone(),
+            push_sub: self.upstream_push_sub.clone(),
+        };
+        Ok((!changes.is_empty()).then_some(changes))
+    }
+}
+
+/// `mypay org upstream IPA`: the org's link with the regional node, as text or JSON; no secret,
+/// only whether each is set.
+pub fn show(db: &Db, ipa: &str, as_json: bool) -> Result<(), CliError> {
+    let view = settings::view(db, ipa)?;
+    if as_json {
+        let text = serde_json::to_string_pretty(&view).map_err(|err| CliError::System(err.to_string()))?;
+        println!("{text}");
+        return Ok(());
+    }
+    let yes_no = |set: bool| if set { "yes" } else { "no" };
+    let or_none = |value: &Option<String>| value.clone().unwrap_or_else(|| "-".to_owned());
+    if !view.configured {
+        println!(
+            "org {} has no upstream settings (mypay org set {} --upstream-password-stdin ...)",
+            view.ipa_code, view.ipa_code
+        );
+        return Ok(());
+    }
+    let p = &view.pushes;
+    let lines = [
+        format!("org: {}", view.ipa_code),
+        format!("region IPA code: {}", view.region_ipa),
+        format!("SIL password at the region set: {}", yes_no(view.password_set)),
+        format!("push secret set: {}", yes_no(view.push_secret_set)),
+        format!(
+            "push token kid / iss / sub: {} / {} / {}",
+            or_none(&view.push_kid),
+            or_none(&view.push_iss),
+            or_none(&view.push_sub)
+        ),
+        format!("last contact: {}", or_none(&view.last_contact_at)),
+        format!(
+            "last error: {}",
+            match &view.last_error_code {
+                Some(code) => format!(
+                    "{code} {} ({})",
+                    view.last_error_text.as_deref().unwrap_or(""),
+                    view.last_error_at.as_deref().unwrap_or("")
+                ),
+                None => "-".to_owned(),
+            }
+        ),
+        format!("last receipt confirmed: {}", or_none(&view.last_receipt_at)),
+        format!("polling cursor: {} (last poll {})", or_none(&view.poll_cursor), or_none(&view.last_poll_at)),
+        format!(
+            "pushes: {} to confirm, {} confirmed, {} not confirmed, {} replayed, {} unreadable, {} for unknown IUVs; \
+             last received {}",
+            p.received,
+            p.confirmed,
+            p.not_confirmed,
+            p.replayed,
+            p.unreadable,
+            p.unknown_iuv,
+            or_none(&p.last_received_at)
+        ),
+    ];
+    println!("{}", lines.join("\n"));
+    Ok(())
+}

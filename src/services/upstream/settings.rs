@@ -1,0 +1,341 @@
+//! Each org's settings at the regional node: its IPA code there, its SIL password there (sealed,
+//! never shown), the key and identity of the region's pushes (sealed key; `kid`, `iss`, `sub`),
+//! and the state of the link the drivers keep. [`set`] changes them with an audit entry that names
+//! what changed but no secret; [`view`] and [`link`] show them without secrets; [`creds_of`] is the
+//! one way the drivers get the clear password.
+
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
+use serde::Serialize;
+
+use crate::clock::Now;
+use crate::config::Secret;
+use crate::services::payments::outcome_push::{check_jwt_claim, check_secret};
+use crate::services::{Change, ServiceError, journal_change};
+use crate::store::upstream::{self, HintState, OrgUpstreamRecord, UpstreamIdentity};
+use crate::store::{Db, orgs};
+
+/// Changes to an org's upstream settings; `None` leaves a value as it is, `Some("")` clears it.
+#[derive(Debug, Clone, Default)]
+pub struct UpstreamChanges {
+    /// The org's IPA code at the region; `""`: the same as here.
+    pub region_ipa: Option<String>,
+    /// The org's SIL password at the region (8 to 15 characters, as MyPay's `stPassword`).
+    pub password: Option<String>,
+    /// The base64 HS512 key the region signs its pushes with (at least 64 bytes).
+    pub push_secret: Option<String>,
+    pub push_kid: Option<String>,
+    pub push_iss: Option<String>,
+    pub push_sub: Option<String>,
+}
+
+impl UpstreamChanges {
+    /// Whether anything is to change.
+    pub fn is_empty(&self) -> bool {
+        [&self.region_ipa, &self.password, &self.push_secret, &self.push_kid, &self.push_iss, &self.push_sub]
+            .iter()
+            .all(|v| v.is_none())
+    }
+}
+
+/// What an org's pushes from the region came to (the `pushes` of [`UpstreamView`]).
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize)]
+pub struct PushCounts {
+    /// Waiting for the region's confirmation.
+    pub received: i64,
+    pub replayed: i64,
+    pub unreadable: i64,
+    pub confirmed: i64,
+    pub not_confirmed: i64,
+    /// Pushes (not replays) naming an IUV no debt of the org has.
+    pub unknown_iuv: i64,
+    pub last_received_at: Option<String>,
+}
+
+/// An org's link with the regional node as people see it: never a secret, only whether it is set.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct UpstreamView {
+    pub ipa_code: String,
+    /// Whether the org has upstream settings at all.
+    pub configured: bool,
+    /// The org's IPA code at the region (its own when not set apart).
+    pub region_ipa: String,
+    pub password_set: bool,
+    pub push_secret_set: bool,
+    pub push_kid: Option<String>,
+    pub push_iss: Option<String>,
+    pub push_sub: Option<String>,
+    pub last_contact_at: Option<String>,
+    pub last_error_code: Option<String>,
+    pub last_error_text: Option<String>,
+    pub last_error_at: Option<String>,
+    /// The last receipt the region confirmed.
+    pub last_receipt_at: Option<String>,
+    pub poll_cursor: Option<String>,
+    pub last_poll_at: Option<String>,
+    pub pushes: PushCounts,
+}
+
+/// What a driver needs to call the region for an org. The password prints as `***`.
+#[derive(Debug, Clone)]
+#[allow(dead_code, reason = "read by the upstream drivers of issue 18")]
+pub struct UpstreamCreds {
+    pub org_id: i64,
+    /// The org's IPA code here.
+    pub ipa_code: String,
+    /// Its IPA code at the region (`codIpaEnte` of the calls).
+    pub region_ipa: String,
+    /// Its SIL password at the region, in clear.
+    pub password: Secret,
+}
+
+fn not_found(ipa: &str) -> ServiceError {
+    ServiceError::NotFound(format!("org {ipa}"))
+}
+
+/// Checks an IPA code at the region: 1 to 35 visible ASCII characters (`codIpaEnte`, `stText35`).
+fn check_region_ipa(value: &str) -> Result<Option<String>, ServiceError> {
+    let value = value.trim();
+    if value.is_empty() {
+        return Ok(None);
+    }
+    if value.len() > 35 || !value.bytes().all(|b| b.is_ascii_graphic()) {
+        return Err(ServiceError::invalid("upstream-ipa", "must be 1 to 35 letters, digits or signs, without spaces"));
+    }
+    Ok(Some(value.to_owned()))
+}
+
+/// Checks the org's SIL password at the region: MyPay's `stPassword`, 8 to 15 characters.
+fn check_password(value: &str) -> Result<(), ServiceError> {
+    crate::services::admin::passwords::check_sil_password(value).map_err(|err| match err {
+        ServiceError::Invalid { reason, .. } => ServiceError::invalid("upstream-password", reason),
+        other => other,
+    })
+}
+
+/// Checks the key of the region's pushes: standard base64 of at least 64 bytes (HS512).
+fn check_push_secret(value: &str) -> Result<(), ServiceError> {
+    check_secret(value).map_err(|err| match err {
+        ServiceError::Invalid { reason, .. } => ServiceError::invalid("upstream-push-secret", reason),
+        other => other,
+    })
+}
+
+/// Sets, changes or clears an org's upstream settings; returns them as they now are. Secrets are
+/// checked before anything is written, and written sealed in the same transaction as the rest and
+/// the audit entry (which says which secret changed, never its value).
+pub fn set(db: &Db, actor: &str, ipa: &str, changes: &UpstreamChanges, now: Now) -> Result<UpstreamView, ServiceError> {
+    let region_ipa = changes.region_ipa.as_deref().map(check_region_ipa).transpose()?;
+    let claim = |field: &str, value: &Option<String>| value.as_deref().map(|v| check_jwt_claim(field, v)).transpose();
+    let push_kid = claim("upstream-push-kid", &changes.push_kid)?;
+    let push_iss = claim("upstream-push-iss", &changes.push_iss)?;
+    let push_sub = claim("upstream-push-sub", &changes.push_sub)?;
+    let password = match changes.password.as_deref() {
+        Some("") => Some(None),
+        Some(value) => {
+            check_password(value)?;
+            Some(Some(value))
+        }
+        None => None,
+    };
+    let push_secret = match changes.push_secret.as_deref().map(str::trim) {
+        Some("") => Some(None),
+        Some(value) => {
+            check_push_secret(value)?;
+            Some(Some(value))
+        }
+        None => None,
+    };
+    db.write(|tx| {
+        let org = orgs::find_org_by_ipa(tx, ipa)?.ok_or_else(|| not_found(ipa))?;
+        let current = upstream::find_org_upstream(tx, org.id)?.unwrap_or_default();
+        let identity = UpstreamIdentity {
+            region_ipa: region_ipa.clone().unwrap_or(current.region_ipa),
+            push_kid: push_kid.clone().unwrap_or(current.push_kid),
+            push_iss: push_iss.clone().unwrap_or(current.push_iss),
+            push_sub: push_sub.clone().unwrap_or(current.push_sub),
+        };
+        let iso = now.iso();
+        upstream::update_org_upstream(tx, org.id, &identity, &iso)?;
+        if let Some(password) = password {
+            upstream::update_upstream_password(tx, org.id, password, &iso)?;
+        }
+        if let Some(secret) = push_secret {
+            upstream::update_upstream_push_secret(tx, org.id, secret, &iso)?;
+        }
+        let record = upstream::find_org_upstream(tx, org.id)?.unwrap_or_default();
+        let counts = upstream::count_hints(tx, org.id)?;
+        let view = view_of(&org.ipa_code, Some(&record), counts);
+        let secret_change = |change: Option<Option<&str>>| match change {
+            None => "unchanged",
+            Some(None) => "cleared",
+            Some(Some(_)) => "set",
+        };
+        let after = serde_json::json!({
+            "region_ipa": view.region_ipa, "push_kid": view.push_kid, "push_iss": view.push_iss,
+            "push_sub": view.push_sub, "password": secret_change(password),
+            "push_secret": secret_change(push_secret),
+        })
+        .to_string();
+        let object = format!("org:{}", org.ipa_code);
+        let change = Change {
+            actor,
+            org_id: Some(org.id),
+            action: "org.upstream",
+            object: &object,
+            before: None,
+            after: Some(&after),
+        };
+        journal_change(tx, &change, now)?;
+        Ok(view)
+    })
+}
+
+fn view_of(ipa: &str, record: Option<&OrgUpstreamRecord>, counts: upstream::HintCounts) -> UpstreamView {
+    let count = |state: HintState| counts.by_state.iter().find(|(s, _)| *s == state).map_or(0, |(_, n)| *n);
+    let pushes = PushCounts {
+        received: count(HintState::Received),
+        replayed: count(HintState::Replay),
+        unreadable: count(HintState::Unreadable),
+        confirmed: count(HintState::Confirmed),
+        not_confirmed: count(HintState::NotConfirmed),
+        unknown_iuv: counts.unknown_iuv,
+        last_received_at: counts.last_received_at,
+    };
+    let r = record.cloned().unwrap_or_default();
+    UpstreamView {
+        ipa_code: ipa.to_owned(),
+        configured: record.is_some(),
+        region_ipa: r.region_ipa.unwrap_or_else(|| ipa.to_owned()),
+        password_set: r.has_password,
+        push_secret_set: r.has_push_secret,
+        push_kid: r.push_kid,
+        push_iss: r.push_iss,
+        push_sub: r.push_sub,
+        last_contact_at: r.last_contact_at,
+        last_error_code: r.last_error_code,
+        last_error_text: r.last_error_text,
+        last_error_at: r.last_error_at,
+        last_receipt_at: r.last_receipt_at,
+        poll_cursor: r.poll_cursor,
+        last_poll_at: r.last_poll_at,
+        pushes,
+    }
+}
+
+/// Org `ipa`'s link with the regional node (`configured: false` when it has no settings).
+pub fn view(db: &Db, ipa: &str) -> Result<UpstreamView, ServiceError> {
+    db.read(|c| {
+        let org = orgs::find_org_by_ipa(c, ipa)?.ok_or_else(|| not_found(ipa))?;
+        let record = upstream::find_org_upstream(c, org.id)?;
+        Ok(view_of(&org.ipa_code, record.as_ref(), upstream::count_hints(c, org.id)?))
+    })
+}
+
+/// The link of org `org_id` when it has upstream settings (the back office's dashboard).
+pub fn link(db: &Db, org_id: i64) -> Result<Option<UpstreamView>, ServiceError> {
+    db.read(|c| {
+        let Some(record) = upstream::find_org_upstream(c, org_id)? else { return Ok(None) };
+        let org = orgs::find_org_by_id(c, org_id)?.ok_or_else(|| not_found(&org_id.to_string()))?;
+        Ok(Some(view_of(&org.ipa_code, Some(&record), upstream::count_hints(c, org_id)?)))
+    })
+}
+
+/// The clear credentials of org `org_id` at the region, for the drivers that call it; `None` when
+/// its password there is not set. A password that no longer opens (altered, or sealed with another
+/// key file) is an error naming the column: the operator sets it again.
+#[allow(dead_code, reason = "called by the upstream drivers (outbox, confirmation, polling) of issue 18")]
+pub fn creds_of(db: &Db, org_id: i64) -> Result<Option<UpstreamCreds>, ServiceError> {
+    db.read(|c| {
+        let Some(password) = upstream::find_upstream_password(c, org_id)? else { return Ok(None) };
+        let org = orgs::find_org_by_id(c, org_id)?.ok_or_else(|| not_found(&org_id.to_string()))?;
+        let record = upstream::find_org_upstream(c, org_id)?.unwrap_or_default();
+        Ok(Some(UpstreamCreds {
+            org_id,
+            region_ipa: record.region_ipa.unwrap_or_else(|| org.ipa_code.clone()),
+            ipa_code: org.ipa_code,
+            password: Secret::new(password),
+        }))
+    })
+}
+
+/// The decoded key of a base64 push secret, for the verifier.
+pub(super) fn push_key(secret: &str) -> Option<Vec<u8>> {
+    STANDARD.decode(secret.trim()).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::indexing_slicing)]
+    use super::*;
+    use crate::services::testkit::{IPA, Kit};
+
+    fn some(text: &str) -> Option<String> {
+        Some(text.to_owned())
+    }
+
+    #[test]
+    fn settings_are_checked_stored_sealed_and_shown_without_secrets() {
+        let kit = Kit::new();
+        let org_id = crate::services::admin::orgs::get_org(&kit.db, IPA).unwrap().id;
+        assert!(!view(&kit.db, IPA).unwrap().configured);
+        assert!(creds_of(&kit.db, org_id).unwrap().is_none());
+        assert!(link(&kit.db, org_id).unwrap().is_none());
+
+        let refused = |changes: UpstreamChanges| set(&kit.db, "test", IPA, &changes, kit.now).unwrap_err().to_string();
+        assert_eq!(
+            refused(UpstreamChanges { password: some("short"), ..Default::default() }),
+            "invalid upstream-password: must be 8 to 15 characters long"
+        );
+        let short_key = STANDARD.encode([1u8; 32]);
+        assert!(
+            refused(UpstreamChanges { push_secret: Some(short_key), ..Default::default() })
+                .starts_with("invalid upstream-push-secret: the key has 32 bytes")
+        );
+        assert!(
+            refused(UpstreamChanges { region_ipa: some("C F205"), ..Default::default() })
+                .starts_with("invalid upstream-ipa")
+        );
+        assert!(!view(&kit.db, IPA).unwrap().configured, "a refusal writes nothing");
+
+        let key = STANDARD.encode([9u8; 64]);
+        let changes = UpstreamChanges {
+            region_ipa: some("C_PROVA"),
+            password: some("Regione-1234"),
+            push_secret: Some(key.clone()),
+            push_kid: some("k1"),
+            push_iss: some("mypay-regione"),
+            push_sub: some("sil@prova.it"),
+        };
+        let shown = set(&kit.db, "test", IPA, &changes, kit.now).unwrap();
+        assert!(shown.configured && shown.password_set && shown.push_secret_set);
+        assert_eq!((shown.region_ipa.as_str(), shown.push_kid.as_deref()), ("C_PROVA", Some("k1")));
+        let json = serde_json::to_string(&shown).unwrap();
+        assert!(!json.contains("Regione-1234") && !json.contains(&key), "{json}");
+
+        let creds = creds_of(&kit.db, org_id).unwrap().unwrap();
+        assert_eq!((creds.region_ipa.as_str(), creds.password.expose()), ("C_PROVA", "Regione-1234"));
+        assert!(!format!("{creds:?}").contains("Regione-1234"), "the password prints masked");
+
+        // One value changes, the others stay; "" clears.
+        let shown = set(&kit.db, "test", IPA, &UpstreamChanges { push_kid: some(""), ..Default::default() }, kit.now);
+        let shown = shown.unwrap();
+        assert_eq!((shown.push_kid, shown.push_iss.as_deref()), (None, Some("mypay-regione")));
+        assert!(shown.password_set && shown.push_secret_set);
+        let cleared = UpstreamChanges { region_ipa: some(""), password: some(""), ..Default::default() };
+        let shown = set(&kit.db, "test", IPA, &cleared, kit.now).unwrap();
+        assert_eq!((shown.region_ipa.as_str(), shown.password_set), (IPA, false));
+        assert!(creds_of(&kit.db, org_id).unwrap().is_none());
+        assert!(link(&kit.db, org_id).unwrap().is_some());
+
+        let object = format!("org:{IPA}");
+        let audit = kit.db.read(|c| crate::store::audit::list_audit_of_object(c, org_id, &object, 50)).unwrap();
+        let entries: Vec<_> = audit.iter().filter(|e| e.action == "org.upstream").collect();
+        assert_eq!(entries.len(), 3);
+        for e in &entries {
+            let after = e.after_json.as_deref().unwrap();
+            assert!(!after.contains("Regione-1234") && !after.contains(&key), "{after}");
+        }
+        assert!(entries.iter().any(|e| e.after_json.as_deref().unwrap().contains(r#""password":"set""#)));
+    }
+}
