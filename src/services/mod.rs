@@ -19,6 +19,8 @@
 //!   and receipts, privacy notices, the sweep of stale carts and sessions.
 //! - `sil`: the municipality's own systems: SIL access, payment sessions, single debts, queries,
 //!   uploads.
+//! - `upstream`: the box behind a regional MyPay (upstream mode): payments started at the box
+//!   that go through the Region.
 //!
 //! Beside them, what every area shares or what serves the installation as a whole: this module's
 //! [`ServiceError`] and audit helper, `ids` (random identifiers), `links` (every signed link and
@@ -51,6 +53,7 @@ pub mod sessions;
 pub mod sil;
 #[cfg(test)]
 pub(crate) mod testkit;
+pub mod upstream;
 
 use crate::clock::Now;
 use crate::domain::{Email, Iban};

@@ -81,8 +81,22 @@ pub(crate) fn add_debt_as(
     now: Now,
     anonymous_debtor: bool,
 ) -> Result<DebtRecord, ServiceError> {
+    db.write(|tx| add_debt_in(tx, actor, ipa, fields, source, now, anonymous_debtor))
+}
+
+/// [`add_debt_as`] inside the caller's transaction, for a caller that writes more beside the debt
+/// (upstream mode marks a debt the Region creates itself in the same transaction).
+pub(crate) fn add_debt_in(
+    tx: &crate::store::Conn,
+    actor: &str,
+    ipa: &str,
+    fields: &DebtFields,
+    source: Source,
+    now: Now,
+    anonymous_debtor: bool,
+) -> Result<DebtRecord, ServiceError> {
     let iso = now.iso();
-    db.write(|tx| {
+    {
         let scope = OrgScope::load(tx, ipa)?;
         let debt_type = debt_types::find_debt_type(tx, scope.org.id, fields.debt_type.trim())?;
         let rules = debt_type.as_ref().map(|t| {
@@ -115,7 +129,7 @@ pub(crate) fn add_debt_as(
         debts::find_debt_by_iud(tx, scope.org.id, &iud)?
             .filter(|d| d.id == applied.id)
             .ok_or_else(|| ServiceError::NotFound(format!("debt {iud}")))
-    })
+    }
 }
 
 /// What the debt changes of one transaction need to know about their org, read once: an import
