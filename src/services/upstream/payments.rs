@@ -186,6 +186,7 @@ pub struct Line {
 
 /// What the box asks the Region (see the module's table).
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[allow(clippy::large_enum_variant, reason = "one per payment, made and used at once")]
 pub enum Plan {
     Dovuti { org: OrgRecord, payer: Party, items: Vec<DebtRecord> },
     Carrello { caller: OrgRecord, parts: Vec<CartPart> },
@@ -575,60 +576,70 @@ pub fn returned(
     Ok(Some(Returned { cart, verdict, unverified, sil }))
 }
 
+/// A Region for tests: it records what it is asked and answers what the test sets.
 #[cfg(test)]
-mod tests {
-    #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
+pub(crate) mod double {
+    #![allow(clippy::unwrap_used, reason = "test helpers fail the test loudly")]
     use std::sync::Mutex;
 
     use super::*;
-    use crate::services::admin::debt_types::{DebtTypeChanges, add_debt_type};
-    use crate::services::admin::orgs::{OrgChanges, add_org};
-    use crate::services::portal::carts::find_payable;
-    use crate::services::sil::sessions::{NewSession, SessionItem, SessionKind, ShowMode};
-    use crate::services::testkit::{FISCAL_CODE, IPA, Kit};
-    use crate::store::receipts::{self, ReceiptRecord};
 
-    const BACK: &str = "https://box.example/upstream/ritorno";
-    const ID_SESSION: &str = "6f1c2a4e-1b2c-4d3e-a4f5-251207100000";
-    const URL: &str = "https://mypay.regione.example/public/landing/inviaDovuti?id=abc";
+    pub const ID_SESSION: &str = "6f1c2a4e-1b2c-4d3e-a4f5-251207100000";
+    pub const URL: &str = "https://mypay.regione.example/public/landing/inviaDovuti?id=abc";
 
     /// What the double was asked.
     #[derive(Debug, Clone, PartialEq, Eq)]
-    enum Call {
+    pub enum Call {
         Dovuti { ipa: String, payer: String, iuds: Vec<String>, iuvs: Vec<Option<Iuv>>, back: String },
         Cart { caller: String, parts: Vec<(String, String, Vec<String>)> },
         Avviso { ipa: String, iuv: String },
         Outcome { ipa: String, call: RegionCall, id_session: String },
     }
 
-    /// The Region, as the tests want it to answer.
-    struct Double {
+    /// The Region, as the test wants it to answer: a session [`ID_SESSION`] at [`URL`], and
+    /// "in progress", until told otherwise.
+    pub struct Double {
         calls: Mutex<Vec<Call>>,
-        start: Result<RegionSession, RegionFailure>,
-        outcome: Result<RegionOutcome, RegionFailure>,
+        start: Mutex<Result<RegionSession, RegionFailure>>,
+        outcome: Mutex<Result<RegionOutcome, RegionFailure>>,
     }
 
     impl Double {
-        fn new() -> Double {
+        pub fn new() -> Double {
             Double {
                 calls: Mutex::new(Vec::new()),
-                start: Ok(RegionSession { id_session: ID_SESSION.to_owned(), url: URL.to_owned() }),
-                outcome: Ok(RegionOutcome::Pending),
+                start: Mutex::new(Ok(RegionSession { id_session: ID_SESSION.to_owned(), url: URL.to_owned() })),
+                outcome: Mutex::new(Ok(RegionOutcome::Pending)),
             }
         }
 
-        fn down() -> Double {
-            Double {
-                start: Err(RegionFailure { retryable: true, code: None, text: "timed out".to_owned() }),
-                ..Double::new()
-            }
+        /// Starts answer `start`.
+        pub fn starting(self, start: Result<RegionSession, RegionFailure>) -> Double {
+            *self.start.lock().unwrap() = start;
+            self
         }
 
-        fn answering(outcome: Result<RegionOutcome, RegionFailure>) -> Double {
-            Double { outcome, ..Double::new() }
+        /// Session `id_session` at [`URL`].
+        pub fn session(self, id_session: &str) -> Double {
+            self.starting(Ok(RegionSession { id_session: id_session.to_owned(), url: URL.to_owned() }))
         }
 
-        fn calls(&self) -> Vec<Call> {
+        /// Unreachable: every call times out.
+        pub fn down() -> Double {
+            let timeout = RegionFailure { retryable: true, code: None, text: "timed out".to_owned() };
+            Double::new().starting(Err(timeout.clone())).answering(Err(timeout))
+        }
+
+        pub fn answering(self, outcome: Result<RegionOutcome, RegionFailure>) -> Double {
+            self.set_outcome(outcome);
+            self
+        }
+
+        pub fn set_outcome(&self, outcome: Result<RegionOutcome, RegionFailure>) {
+            *self.outcome.lock().unwrap() = outcome;
+        }
+
+        pub fn calls(&self) -> Vec<Call> {
             self.calls.lock().unwrap().clone()
         }
 
@@ -652,7 +663,7 @@ mod tests {
                 iuvs: items.iter().map(|d| d.iuv.clone()).collect(),
                 back: back_url.to_owned(),
             });
-            self.start.clone()
+            self.start.lock().unwrap().clone()
         }
 
         fn start_cart(
@@ -666,12 +677,12 @@ mod tests {
                 .map(|p| (p.ipa.clone(), p.payer.id.clone(), p.items.iter().map(|d| d.iud.clone()).collect()))
                 .collect();
             self.record(Call::Cart { caller: caller_ipa.to_owned(), parts });
-            self.start.clone()
+            self.start.lock().unwrap().clone()
         }
 
         fn verify_notice(&self, ipa: &str, iuv: &Iuv, _back_url: &str) -> Result<RegionSession, RegionFailure> {
             self.record(Call::Avviso { ipa: ipa.to_owned(), iuv: iuv.as_str().to_owned() });
-            self.start.clone()
+            self.start.lock().unwrap().clone()
         }
 
         fn session_outcome(
@@ -681,9 +692,24 @@ mod tests {
             id_session: &str,
         ) -> Result<RegionOutcome, RegionFailure> {
             self.record(Call::Outcome { ipa: ipa.to_owned(), call, id_session: id_session.to_owned() });
-            self.outcome.clone()
+            self.outcome.lock().unwrap().clone()
         }
     }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
+    use super::double::{Call, Double, ID_SESSION, URL};
+    use super::*;
+    use crate::services::admin::debt_types::{DebtTypeChanges, add_debt_type};
+    use crate::services::admin::orgs::{OrgChanges, add_org};
+    use crate::services::portal::carts::find_payable;
+    use crate::services::sil::sessions::{NewSession, SessionItem, SessionKind, ShowMode};
+    use crate::services::testkit::{FISCAL_CODE, IPA, Kit};
+    use crate::store::receipts::{self, ReceiptRecord};
+
+    const BACK: &str = "https://box.example/upstream/ritorno";
 
     fn org(id: i64, ipa: &str) -> OrgRecord {
         OrgRecord { id, ipa_code: ipa.to_owned(), ..OrgRecord::default() }
@@ -708,7 +734,7 @@ mod tests {
         let iuv = "01000000000000123";
         let notice = line(1, "c_a", debt("A", "P1", Some(iuv)), false);
         assert_eq!(
-            plan(&[notice.clone()]).unwrap(),
+            plan(std::slice::from_ref(&notice)).unwrap(),
             Plan::Avviso { org: org(1, "c_a"), iuv: Iuv::parse(iuv).unwrap() }
         );
         let unmirrored = line(1, "c_a", debt("B", "P1", None), false);
@@ -866,10 +892,8 @@ mod tests {
         assert!(matches!(&err, UpstreamError::Region(f) if f.retryable), "{err}");
         assert_eq!(debt_by_iud(&kit, "WEB-1").state.code(), "ANNULLATO");
         for (id_session, url) in [(ID_SESSION, "javascript:alert(1)"), ("x\r\nSet-Cookie: a", URL), ("", URL)] {
-            let region = Double {
-                start: Ok(RegionSession { id_session: id_session.to_owned(), url: url.to_owned() }),
-                ..Double::new()
-            };
+            let region =
+                Double::new().starting(Ok(RegionSession { id_session: id_session.to_owned(), url: url.to_owned() }));
             let err =
                 pay_spontaneous(&kit.db, &region, IPA, &cert_fields("WEB-2"), "t", &new_cart("s1"), BACK, kit.now)
                     .unwrap_err();
@@ -956,10 +980,7 @@ mod tests {
             SessionKind::Carrello,
             vec![sil_item(IPA, "K1", "RSSMRA85T10A562S"), sil_item("c_altro", "K2", "RSSMRA85T10A562S")],
         );
-        let region = Double {
-            start: Ok(RegionSession { id_session: "cart-1".to_owned(), url: URL.to_owned() }),
-            ..Double::new()
-        };
+        let region = Double::new().session("cart-1");
         pay_sil_session(&kit.db, &region, &token, None, BACK, kit.now).unwrap();
         let expected = vec![
             (IPA.to_owned(), "RSSMRA85T10A562S".to_owned(), vec!["K1".to_owned()]),
@@ -972,10 +993,7 @@ mod tests {
         let held = kit.debt("V1", 3000);
         let iuv = held.iuv.as_ref().unwrap().as_str().to_owned();
         let started = sessions::start_for_notice(&kit.db, "sil", IPA, &iuv, None, kit.now).unwrap();
-        let region = Double {
-            start: Ok(RegionSession { id_session: "avviso-1".to_owned(), url: URL.to_owned() }),
-            ..Double::new()
-        };
+        let region = Double::new().session("avviso-1");
         pay_sil_session(&kit.db, &region, &started.token, None, BACK, kit.now).unwrap();
         assert_eq!(region.calls(), [Call::Avviso { ipa: IPA.to_owned(), iuv }]);
         assert!(!is_session_debt(&kit.db, held.id).unwrap());
@@ -1042,10 +1060,11 @@ mod tests {
             [Call::Outcome { ipa: IPA.to_owned(), call: RegionCall::Dovuti, id_session: ID_SESSION.to_owned() }]
         );
         // The Region says paid but no receipt is stored: still not paid.
-        let found = back(&kit, Some(&Double::answering(Ok(RegionOutcome::Paid))), ID_SESSION, true).unwrap();
+        let found = back(&kit, Some(&Double::new().answering(Ok(RegionOutcome::Paid))), ID_SESSION, true).unwrap();
         assert_eq!(found.verdict, Verdict::Pending);
         // The Region does not answer: unverified, nothing marked.
-        let down = Double::answering(Err(RegionFailure { retryable: true, code: None, text: "timeout".to_owned() }));
+        let down =
+            Double::new().answering(Err(RegionFailure { retryable: true, code: None, text: "timeout".to_owned() }));
         let found = back(&kit, Some(&down), ID_SESSION, false).unwrap();
         assert_eq!(
             (found.verdict, found.cart.state, found.unverified.is_some()),
@@ -1055,7 +1074,7 @@ mod tests {
         assert!(found.unverified.is_some(), "without the Region nothing can be confirmed");
         // The receipt arrives: paid, and the Region is not asked again.
         store_receipt(&kit, &debt);
-        let region = Double::answering(Ok(RegionOutcome::NotPaid));
+        let region = Double::new().answering(Ok(RegionOutcome::NotPaid));
         let found = back(&kit, Some(&region), ID_SESSION, false).unwrap();
         assert_eq!(found.verdict, Verdict::Paid);
         assert!(region.calls().is_empty());
@@ -1069,7 +1088,7 @@ mod tests {
         ] {
             let kit = Kit::new();
             sent(&kit);
-            let found = back(&kit, Some(&Double::answering(Ok(outcome))), ID_SESSION, true).unwrap();
+            let found = back(&kit, Some(&Double::new().answering(Ok(outcome))), ID_SESSION, true).unwrap();
             assert_eq!((found.verdict, found.cart.state), (verdict, state));
         }
     }
@@ -1078,7 +1097,7 @@ mod tests {
     fn an_unknown_or_malformed_id_session_finds_nothing_and_asks_nobody() {
         let kit = Kit::new();
         sent(&kit);
-        let region = Double::answering(Ok(RegionOutcome::Paid));
+        let region = Double::new().answering(Ok(RegionOutcome::Paid));
         let long = "a".repeat(65);
         for id in ["6f1c2a4e-0000-4000-a000-000000000000", "", "x\r\nLocation: /", "../../etc", long.as_str()] {
             assert!(back(&kit, Some(&region), id, true).is_none(), "{id:?}");
@@ -1102,7 +1121,7 @@ mod tests {
         assert_eq!(found.cart.state, CartState::InPayment);
         assert!(esito(found).contains("&esito=ERROR&"));
         // Not paid, says the Region: ERROR, whatever the browser says, and the session is finished.
-        let found = back(&kit, Some(&Double::answering(Ok(RegionOutcome::NotPaid))), ID_SESSION, true).unwrap();
+        let found = back(&kit, Some(&Double::new().answering(Ok(RegionOutcome::NotPaid))), ID_SESSION, true).unwrap();
         assert_eq!(found.cart.state, CartState::Failed);
         assert!(esito(found).contains("&esito=ERROR&"));
     }
