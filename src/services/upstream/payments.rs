@@ -435,7 +435,7 @@ fn send(
         org_id: plan.org().id,
         created_at: iso.clone(),
     };
-    db.write(|tx| {
+    let recorded = db.write(|tx| {
         region_payments::insert_region_payment(tx, &record)?;
         carts::update_cart_state(tx, cart.id, CartState::InPayment, Some(&session.url), &iso)?;
         let object = format!("cart:{}", cart.token);
@@ -454,7 +454,12 @@ fn send(
             &iso,
         )?;
         Ok::<_, UpstreamError>(())
-    })?;
+    });
+    if let Err(err) = recorded {
+        // Without its session the return could not find the cart (a Region repeating an idSession).
+        give_up(db, cart, lines, now);
+        return Err(err);
+    }
     tracing::info!(cart = %cart.token, operation = record.operation, "cart sent to the Region");
     Ok(session.url)
 }
@@ -902,6 +907,17 @@ mod tests {
         }
         let nothing = kit.db.read(|c| region_payments::find_region_payment(c, ID_SESSION)).unwrap();
         assert_eq!(nothing, None);
+    }
+
+    #[test]
+    fn a_region_repeating_an_id_session_is_refused_the_second_time() {
+        let kit = Kit::new();
+        let region = Double::new();
+        pay_spontaneous(&kit.db, &region, IPA, &cert_fields("WEB-1"), "t", &new_cart("s1"), BACK, kit.now).unwrap();
+        let again = pay_spontaneous(&kit.db, &region, IPA, &cert_fields("WEB-2"), "t", &new_cart("s1"), BACK, kit.now);
+        assert!(again.is_err());
+        assert_eq!(debt_by_iud(&kit, "WEB-2").state.code(), "ANNULLATO");
+        assert_eq!(cart_of(&kit, ID_SESSION).1.items[0].debt_id, debt_by_iud(&kit, "WEB-1").id, "the first keeps it");
     }
 
     fn sil_item(ipa: &str, iud: &str, debtor_id: &str) -> SessionItem {

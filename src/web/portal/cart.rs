@@ -53,6 +53,7 @@ pub fn page(ctx: &mut Ctx<'_>) -> Result<Response, PageError> {
         }
     }
     let csrf = ctx.csrf();
+    let upstream = ctx.state.region.is_some();
     let body = html! {
         h1 { "Carrello" }
         @if views.is_empty() {
@@ -84,7 +85,11 @@ pub fn page(ctx: &mut Ctx<'_>) -> Result<Response, PageError> {
                     tfoot { tr { th scope="row" colspan="3" { "Totale" } td class="text-end text-nowrap" { strong { (carts::total(&views).format_eur()) } } td {} } }
                 }
             }
-            p class="text-muted" { (views.len()) " di " (carts::CART_MAX) " avvisi. Le commissioni del prestatore di servizi di pagamento ti saranno mostrate da pagoPA." }
+            p class="text-muted" {
+                @if upstream { "Si paga un avviso alla volta, sul portale dei pagamenti della Regione." }
+                @else { (views.len()) " di " (carts::CART_MAX) " avvisi." }
+                " Le commissioni del prestatore di servizi di pagamento ti saranno mostrate da pagoPA."
+            }
             h2 class="h4 mt-4" { "E-mail per la ricevuta" }
             @if let Some(email) = &verified {
                 p { "La ricevuta sarà inviata a " strong { (email) } "." }

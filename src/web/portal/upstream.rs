@@ -269,6 +269,7 @@ mod tests {
         let [(first, iuv), (second, _)] = <[_; 2]>::try_from(b.notices.clone()).unwrap();
         let added = b.submit("/avviso", "/carrello/aggiungi", &[("ente", FISCAL_CODE), ("avviso", &first)]);
         assert_eq!(added.status, 303);
+        assert!(b.get("/carrello").1.contains("Si paga un avviso alla volta"));
         let refused = b.submit("/avviso", "/carrello/aggiungi", &[("ente", FISCAL_CODE), ("avviso", &second)]);
         assert_eq!(refused.status, 409);
         assert!(text(refused).contains("si paga un avviso alla volta"));
