@@ -412,11 +412,29 @@ CREATE TABLE cart_item (
     position       INTEGER NOT NULL CHECK (position BETWEEN 1 AND 5),
     org_id         INTEGER NOT NULL REFERENCES org(id),
     debt_id        INTEGER NOT NULL REFERENCES debt(id),
-    notice_number  TEXT NOT NULL,
+    notice_number  TEXT,                  -- NULL for a debt the Region creates at its checkout (upstream mode)
     amount_cents   INTEGER NOT NULL CHECK (amount_cents > 0),
     PRIMARY KEY (cart_id, position)
 );
 CREATE INDEX cart_item_debt ON cart_item (debt_id);
+
+-- Upstream mode: the Region's session of a cart sent to the regional MyPay instead of Checkout;
+-- the browser's return (`?idSession=`) finds the cart by it, and the box asks the Region for the
+-- outcome with it, as the org that started it.
+CREATE TABLE region_payment (
+    cart_id     INTEGER PRIMARY KEY REFERENCES cart(id),
+    id_session  TEXT NOT NULL UNIQUE,      -- idSession (idSessionCarrello for InviaCarrelloDovuti)
+    operation   TEXT NOT NULL CHECK (operation IN ('dovuti', 'carrello', 'avviso')),
+    org_id      INTEGER NOT NULL REFERENCES org(id),
+    created_at  TEXT NOT NULL
+);
+
+-- Upstream mode: debts the Region creates itself when they are paid through it (InviaDovuti,
+-- InviaCarrelloDovuti), written in the debt's own transaction; the outbox never mirrors them.
+CREATE TABLE region_session_debt (
+    debt_id     INTEGER PRIMARY KEY REFERENCES debt(id),
+    created_at  TEXT NOT NULL
+);
 
 -- Mails to send; a background thread sends them with retries when [mail] is configured.
 CREATE TABLE mail_outbox (

@@ -53,7 +53,9 @@ pub fn run(config: Config, demo_mode: bool) -> Result<(), CliError> {
     } else {
         None
     };
-    let state = web::AppState::new(config, db, links, demo_mode);
+    // Upstream mode's payments: `Some(web::Region { .. })` with the Region's SIL client once
+    // `[upstream]` is configured (issue 18); until then every payment goes to Checkout.
+    let state = web::AppState::new(config, db, links, demo_mode, None);
 
     let mut out = std::io::stdout().lock();
     let _ = writeln!(out, "mypay {} listening on {scheme}://{addr}", env!("CARGO_PKG_VERSION"));

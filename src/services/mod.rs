@@ -20,7 +20,8 @@
 //! - `sil`: the municipality's own systems: SIL access, payment sessions, single debts, queries,
 //!   uploads.
 //! - `upstream`: the box behind a regional node: each org's settings and credentials there, the
-//!   region's outcome pushes kept as hints, the outbox of debt changes mirrored to the Region.
+//!   region's outcome pushes kept as hints, the outbox of debt changes mirrored to the Region, and
+//!   payments started at the box that go through the Region.
 //!
 //! Beside them, what every area shares or what serves the installation as a whole: this module's
 //! [`ServiceError`] and audit helper, `ids` (random identifiers), `links` (every signed link and

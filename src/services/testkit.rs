@@ -81,6 +81,12 @@ impl Kit {
         add_debt(&self.db, "test", IPA, &fields, Source::Cli, self.now).unwrap()
     }
 
+    /// The temporary folder (to keep while the database is used), the database and the time: for
+    /// a test that hands the database to something that owns it (the web state).
+    pub fn into_parts(self) -> (tempfile::TempDir, Db, Now) {
+        (self._dir, self.db, self.now)
+    }
+
     /// The notice number of a debt made by [`Kit::debt`].
     pub fn notice(debt: &DebtRecord) -> NoticeNumber {
         debt.notice_number.clone().unwrap()

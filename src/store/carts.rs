@@ -23,13 +23,14 @@ pub struct CartRecord {
     pub items: Vec<CartItemRecord>,
 }
 
-/// One notice of a cart.
+/// One debt of a cart.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CartItemRecord {
     pub position: i64,
     pub org_id: i64,
     pub debt_id: i64,
-    pub notice_number: NoticeNumber,
+    /// `None` for a debt the Region creates at its own checkout (upstream mode).
+    pub notice_number: Option<NoticeNumber>,
     pub amount_cents: Cents,
 }
 

@@ -2,8 +2,8 @@
 //!
 //! One file per aggregate (`orgs`, `debt_types`, `operators`, `debts`, `imports`, `notices` (the debts
 //! of an import's notices ZIP), `jobs`, `receipts`, `exports`, `audit`, `pushes`, `api_tokens`,
-//! `upstream` (each org's link with the regional node, and the region's pushes), `outbox`, and
-//! for the portal `sessions`, `carts`, `mail`), each with its SQL
+//! `upstream` (each org's link with the regional node, and the region's pushes), `outbox`, `region_payments`,
+//! and for the portal `sessions`, `carts`, `mail`), each with its SQL
 //! at the top; `backup` copies and checks whole database files; `keys` reads (or makes) the key
 //! file beside the database and seals the secrets stored in it, so that callers read and write
 //! them in clear and the file holds none; `codes` stores state enums as their codes and domain
@@ -48,6 +48,7 @@ pub mod payment_offers;
 pub mod privacy_notices;
 pub mod pushes;
 pub mod receipts;
+pub mod region_payments;
 pub mod reporting;
 pub mod sessions;
 pub mod sil;

@@ -41,6 +41,7 @@ use crate::config::{Config, HttpUrl};
 use crate::pagopa::station::StationIdentity;
 use crate::services::journal::Journal;
 use crate::services::links::Links;
+use crate::services::upstream::payments::RegionPayments;
 use crate::store::Db;
 
 pub use response::Response;
@@ -80,16 +81,31 @@ pub struct AppState {
     pub sil_passwords: crate::sil::PasswordCache,
     /// The installation key's signed links and tokens, loaded once at start.
     pub links: Links,
+    /// Upstream mode: the regional MyPay that the portal's and the SIL sessions' payments go
+    /// through instead of Checkout; `None` in local mode.
+    pub region: Option<Region>,
+}
+
+/// The seam of upstream mode's payments (issue 18): built from `Config.upstream` with the SIL
+/// client of the Region when upstream mode is on.
+pub struct Region {
+    pub payments: Arc<dyn RegionPayments>,
+    /// The origin of the Region's pages the browser is sent to (`https://host[:port]`), allowed in
+    /// the CSP's `form-action` like Checkout's: browsers check a form's redirects against it.
+    pub origin: String,
 }
 
 impl AppState {
-    pub fn new(config: Config, db: Db, links: Links, demo: bool) -> Arc<AppState> {
+    pub fn new(config: Config, db: Db, links: Links, demo: bool, region: Option<Region>) -> Arc<AppState> {
         let station = StationIdentity {
             broker_id: config.station.broker_id.clone(),
             station_id: config.station.station_id.clone(),
         };
         let oidc = crate::oidc::Client::from_config(&config);
-        let csp = server::content_security_policy(config.node.base_url.as_ref().map_or("", HttpUrl::as_str));
+        let csp = server::content_security_policy(
+            config.node.base_url.as_ref().map_or("", HttpUrl::as_str),
+            region.as_ref().map(|r| r.origin.as_str()),
+        );
         Arc::new(AppState {
             csp,
             oidc,
@@ -102,6 +118,7 @@ impl AppState {
             demo,
             sil_passwords: crate::sil::PasswordCache::default(),
             links,
+            region,
         })
     }
 }

@@ -16,7 +16,7 @@ use super::api::{self, debts as api_debts, files as api_files};
 use super::backoffice::{
     self, anomalies, dashboard, debt_edit, debt_types, debts, exports, flows, journal, login, operators, orgs, settings,
 };
-use super::portal::{account, cart, home, info, pay, sil};
+use super::portal::{account, cart, home, info, pay, sil, upstream as region_return};
 use super::router::Limit::{Flow, FlowForm, Form, Json, Logo, Push, Sil, Station};
 use super::router::Method::{Delete, Get, Post, Put};
 use super::router::{ApiFn, Auth, BackofficeFn, Guard, Handler, PlainFn, PortalFn, Route};
@@ -80,6 +80,7 @@ pub static ROUTES: &[Route] = &[
     Route::new(Get,  "/sil/{token}",                       "sil_landing", Form, PUBLIC,           page(|c, p| sil::landing(c, p.get("token")))),
     Route::new(Post, "/sil/{token}",                       "sil_landing", Form, PUBLIC_FORM,      page(|c, p| sil::pay(c, p.get("token")))),
     Route::new(Get,  "/sil/{token}/esito/{outcome}",       "sil_landing", Form, PUBLIC,           page(|c, p| sil::back(c, p.get("token"), p.get("outcome")))),
+    Route::new(Get,  "/upstream/ritorno",                  "upstream_return", Form, PUBLIC,       page(|c, _| region_return::back(c))),
     Route::new(Get,  "/enti/{ipa}",                        "org",         Form, PUBLIC,           page(|c, p| info::org(c, p.get("ipa")))),
     Route::new(Get,  "/enti/{ipa}/privacy",                "org",         Form, PUBLIC,           page(|c, p| info::privacy(c, p.get("ipa")))),
     Route::new(Get,  "/spontaneo",                         "spontaneous", Form, PUBLIC,           page(|c, _| pay::spontaneous_form(c))),

@@ -466,13 +466,18 @@ fn with_security_headers(response: Response, request_id: u64, csp: &str, https: 
 /// The Content-Security-Policy of every response. `form-action` also names where the payment
 /// form's redirect goes: browsers check a form's redirects against it, so the 303 to pagoPA
 /// Checkout (`checkout.pagopa.it`, or the configured Node's origin, e.g. the demo's simulator)
-/// would otherwise be blocked.
-pub fn content_security_policy(node_base_url: &str) -> String {
-    let origin = node_base_url
-        .split_once("://")
-        .map(|(scheme, rest)| format!("{scheme}://{}", rest.split('/').next().unwrap_or_default()))
-        .filter(|o| o.starts_with("http") && o.bytes().all(|b| b.is_ascii_graphic() && b != b';' && b != b','));
-    let extra = origin.map(|o| format!(" {o}")).unwrap_or_default();
+/// or, in upstream mode, to the Region's pages (`region_origin`) would otherwise be blocked.
+pub fn content_security_policy(node_base_url: &str, region_origin: Option<&str>) -> String {
+    let origin = |url: &str| {
+        url.split_once("://")
+            .map(|(scheme, rest)| format!("{scheme}://{}", rest.split('/').next().unwrap_or_default()))
+            .filter(|o| o.starts_with("http") && o.bytes().all(|b| b.is_ascii_graphic() && b != b';' && b != b','))
+    };
+    let extra: String = [origin(node_base_url), region_origin.and_then(origin)]
+        .into_iter()
+        .flatten()
+        .map(|o| format!(" {o}"))
+        .collect();
     format!(
         "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; font-src 'self'; \
          object-src 'none'; base-uri 'self'; form-action 'self' https://*.pagopa.it{extra}; frame-ancestors 'none'"
@@ -517,12 +522,15 @@ mod tests {
     }
 
     #[test]
-    fn form_action_allows_checkout_and_the_node() {
-        let csp = content_security_policy("http://127.0.0.1:4000/x");
+    fn form_action_allows_checkout_the_node_and_the_region() {
+        let csp = content_security_policy("http://127.0.0.1:4000/x", None);
         assert!(csp.contains("form-action 'self' https://*.pagopa.it http://127.0.0.1:4000;"), "{csp}");
-        let csp = content_security_policy("");
+        let csp = content_security_policy("", None);
         assert!(csp.contains("form-action 'self' https://*.pagopa.it;"), "{csp}");
-        assert!(!content_security_policy("http://a; script-src *").contains("script-src *"));
+        assert!(!content_security_policy("http://a; script-src *", None).contains("script-src *"));
+        let csp = content_security_policy("", Some("https://mypay.regione.example:8443"));
+        assert!(csp.contains("form-action 'self' https://*.pagopa.it https://mypay.regione.example:8443;"), "{csp}");
+        assert!(!content_security_policy("", Some("https://r; script-src *")).contains("script-src *"));
     }
 
     #[test]

@@ -557,3 +557,34 @@ fn portal_figures() {
         weight / 1024
     );
 }
+
+/// The Region's return (`/upstream/ritorno`, upstream mode's back URL) trusts nothing it carries:
+/// an idSession the box never sent to a Region, whatever `esito` says, is a clear "not found" that
+/// changes nothing and asks nobody (this server has no Region).
+#[test]
+fn the_regions_return_trusts_nothing_from_the_query_string() {
+    let (_tmp, dir) = data_dir();
+    let server = Server::start(&dir, &["demo"]);
+    let mut b = Browser::new(&server.base);
+    let carts_before = sql_count(&dir, "SELECT count(*) FROM cart");
+    let long = "a".repeat(200);
+    for query in [
+        "idSession=6f1c2a4e-1b2c-4d3e-a4f5-251207100000&esito=OK&pollingToken=eyJhbGciOiJIUzUxMiJ9.e30.x",
+        "idSession=6f1c2a4e-1b2c-4d3e-a4f5-251207100000&esito=ERROR",
+        "idSession=x%0D%0ALocation%3A%20https%3A%2F%2Fevil.example&esito=OK",
+        &format!("idSession={long}&esito=OK"),
+        "esito=OK",
+        "",
+    ] {
+        let page = b.get(&format!("/upstream/ritorno?{query}"));
+        assert_eq!(page.status, 404, "{query}: {}", page.body);
+        assert_eq!(page.location, None, "{query}");
+        assert!(
+            page.body.contains("Pagamento non trovato") && page.body.contains("non ripetere il pagamento"),
+            "{query}"
+        );
+        assert!(!page.body.contains("Pagamento eseguito"), "{query}");
+    }
+    assert_eq!(sql_count(&dir, "SELECT count(*) FROM cart"), carts_before, "nothing recorded");
+    assert_eq!(sql_count(&dir, "SELECT count(*) FROM region_payment"), 0);
+}

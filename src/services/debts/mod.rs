@@ -51,11 +51,11 @@ pub enum Source {
 }
 
 impl Source {
-    /// Whether a debt from this channel is mirrored to the Region in upstream mode. A citizen's
-    /// spontaneous payment and a payment started at a PSP are payment sessions: the Region makes
-    /// their debt itself when the session starts there.
+    /// Whether a debt from this channel is mirrored to the Region in upstream mode. A payment
+    /// started at a PSP never happens there (the station is off); a citizen's "pay now" debt is
+    /// made by the Region's own session and says so itself ([`add_debt_in`]'s `mirror`).
     fn mirrored(self) -> bool {
-        !matches!(self, Source::Portal | Source::Node)
+        !matches!(self, Source::Node)
     }
 
     fn code(self) -> &'static str {
@@ -95,10 +95,27 @@ pub(crate) fn add_debt_as(
     now: Now,
     anonymous_debtor: bool,
 ) -> Result<DebtRecord, ServiceError> {
+    db.write(|tx| add_debt_in(tx, actor, ipa, fields, source, now, anonymous_debtor, true))
+}
+
+/// [`add_debt_as`] inside the caller's transaction, for a caller that writes more beside the debt
+/// (upstream mode marks a debt the Region creates itself in the same transaction). `mirror` false:
+/// the debt is never mirrored (the Region's own payment session creates it there).
+#[allow(clippy::too_many_arguments, reason = "the one inner form of add_debt; callers name each flag")]
+pub(crate) fn add_debt_in(
+    tx: &crate::store::Conn,
+    actor: &str,
+    ipa: &str,
+    fields: &DebtFields,
+    source: Source,
+    now: Now,
+    anonymous_debtor: bool,
+    mirror: bool,
+) -> Result<DebtRecord, ServiceError> {
     let iso = now.iso();
-    db.write(|tx| {
+    {
         let scope = OrgScope::load(tx, ipa)?;
-        let scope = if source.mirrored() { scope } else { scope.without_mirror() };
+        let scope = if mirror && source.mirrored() { scope } else { scope.without_mirror() };
         let debt_type = debt_types::find_debt_type(tx, scope.org.id, fields.debt_type.trim())?;
         let rules = debt_type.as_ref().map(|t| {
             let mut rules = rules_of(t);
@@ -130,7 +147,7 @@ pub(crate) fn add_debt_as(
         debts::find_debt_by_iud(tx, scope.org.id, &iud)?
             .filter(|d| d.id == applied.id)
             .ok_or_else(|| ServiceError::NotFound(format!("debt {iud}")))
-    })
+    }
 }
 
 /// What the debt changes of one transaction need to know about their org, read once: an import

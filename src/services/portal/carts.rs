@@ -109,11 +109,6 @@ pub struct NewCart<'a> {
 /// Records a cart about to go to Checkout (state `IN_PAGAMENTO`) and the acceptance of each org's
 /// privacy notice; returns the cart with its new random token.
 pub fn prepare_cart(db: &Db, views: &[PaymentView], new: &NewCart<'_>, now: Now) -> Result<CartRecord, PortalError> {
-    if views.is_empty() {
-        return Err(PortalError::EmptyCart);
-    }
-    let total =
-        views.iter().try_fold(Cents::ZERO, |acc, v| acc.checked_add(v.amount())).unwrap_or(Cents::new(i64::MAX));
     let items = views
         .iter()
         .zip(1..)
@@ -123,11 +118,28 @@ pub fn prepare_cart(db: &Db, views: &[PaymentView], new: &NewCart<'_>, now: Now)
                 org_id: v.org.id,
                 debt_id: v.debt.id,
                 // A view is found by its notice number, so its debt has one.
-                notice_number: v.debt.notice_number.clone().ok_or(PortalError::BadNoticeCode)?,
+                notice_number: Some(v.debt.notice_number.clone().ok_or(PortalError::BadNoticeCode)?),
                 amount_cents: v.amount(),
             })
         })
-        .collect::<Result<_, PortalError>>()?;
+        .collect::<Result<Vec<_>, PortalError>>()?;
+    record_cart(db, items, true, new, now)
+}
+
+/// Records a cart of `items` in state `IN_PAGAMENTO` (with `privacy`, the acceptance of each of
+/// their orgs' privacy notice); returns it with its new random token.
+pub(crate) fn record_cart(
+    db: &Db,
+    items: Vec<CartItemRecord>,
+    privacy: bool,
+    new: &NewCart<'_>,
+    now: Now,
+) -> Result<CartRecord, PortalError> {
+    if items.is_empty() {
+        return Err(PortalError::EmptyCart);
+    }
+    let total =
+        items.iter().try_fold(Cents::ZERO, |acc, i| acc.checked_add(i.amount_cents)).unwrap_or(Cents::new(i64::MAX));
     let mut cart = CartRecord {
         token: random_hex(16)?,
         session_hash: new.session_hash.to_owned(),
@@ -142,12 +154,12 @@ pub fn prepare_cart(db: &Db, views: &[PaymentView], new: &NewCart<'_>, now: Now)
     db.write(|tx| {
         cart.id = carts::insert_cart(tx, &cart, &iso)?;
         let mut seen = Vec::new();
-        for v in views {
-            if !seen.contains(&v.org.id) {
-                seen.push(v.org.id);
+        for item in cart.items.iter().filter(|_| privacy) {
+            if !seen.contains(&item.org_id) {
+                seen.push(item.org_id);
                 carts::insert_privacy_acceptance(
                     tx,
-                    v.org.id,
+                    item.org_id,
                     PRIVACY_VERSION,
                     Some(cart.id),
                     new.session_hash,

@@ -187,10 +187,20 @@ pub fn create_debt(
     actor: &str,
     now: Now,
 ) -> Result<DebtRecord, ServiceError> {
+    add_debt(db, actor, ipa, &debt_fields(debt_type, filled, debtor, now)?, Source::Portal, now)
+}
+
+/// The debt of a filled form, with a random IUD and `generate_iuv` set.
+pub fn debt_fields(
+    debt_type: &DebtTypeRecord,
+    filled: &Filled,
+    debtor: &Debtor,
+    now: Now,
+) -> Result<DebtFields, ServiceError> {
     let mut random = [0u8; 6];
     getrandom::fill(&mut random).map_err(|err| ServiceError::Internal(format!("no randomness: {err}")))?;
     let suffix: String = random.iter().map(|b| format!("{b:02X}")).collect();
-    let fields = DebtFields {
+    Ok(DebtFields {
         iud: format!("WEB-{}-{suffix}", now.today().strftime("%Y%m%d")),
         debtor_kind: debtor.kind.trim().to_owned(),
         debtor_id: debtor.id.trim().to_uppercase(),
@@ -206,8 +216,7 @@ pub fn create_debt(
         collection_data: format!("9/{}/", debt_type.taxonomy_code),
         generate_iuv: true,
         ..DebtFields::default()
-    };
-    add_debt(db, actor, ipa, &fields, Source::Portal, now)
+    })
 }
 
 #[cfg(test)]

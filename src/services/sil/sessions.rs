@@ -28,6 +28,7 @@ use crate::services::links::Links;
 use crate::services::payments::{self, PaymentView};
 use crate::services::portal;
 use crate::services::portal::carts::NewCart;
+use crate::services::upstream::payments as upstream;
 use crate::store::carts::{self, CartRecord};
 use crate::store::debt_types::{self, DebtTypeRecord};
 use crate::store::debts::{self, DebtRecord};
@@ -571,12 +572,74 @@ pub struct Checkout {
 /// transaction, then the cart; a second confirmation is refused (`PAA_PAGAMENTO_IN_CORSO`).
 pub fn begin_checkout(db: &Db, token: &str, payer_email: Option<&str>, now: Now) -> Result<Checkout, SilError> {
     let today = now.today();
+    let (session, created) = confirm(db, token, false, now)?;
+    let mut views = Vec::with_capacity(created.len());
+    for (org, debt) in &created {
+        let notice = debt
+            .notice_number
+            .clone()
+            .ok_or_else(|| ServiceError::Internal("generated notice number: missing".to_owned()))?;
+        views.push(
+            payments::verify(db, &org.fiscal_code, &notice, today)
+                .map_err(|err| fault("PAA_SYSTEM_ERROR", err.to_string()))?,
+        );
+    }
+    let email = payer_email.map(str::to_owned).or(session.payer_email.clone());
+    let session_hash = cart_session_hash(&session);
+    let new = NewCart { session_hash: &session_hash, payer_email: email.as_deref(), citizen_id: None };
+    let cart = portal::carts::prepare_cart(db, &views, &new, now)?;
+    link_cart(db, &session, &cart)?;
+    Ok(Checkout { cart, views, payer_email: email })
+}
+
+/// [`begin_checkout`] in upstream mode: the debts to create are created for the Region (without
+/// IUV, never mirrored), and the cart is recorded for the Region's session; returns the cart and
+/// its debts, which the Region is then asked for.
+pub(crate) fn begin_region_checkout(
+    db: &Db,
+    token: &str,
+    payer_email: Option<&str>,
+    now: Now,
+) -> Result<(CartRecord, Vec<upstream::Line>), SilError> {
+    let (session, debts) = confirm(db, token, true, now)?;
+    let new = session.kind != SessionKind::Avviso.code();
+    let lines: Vec<upstream::Line> = debts.into_iter().map(|(org, debt)| upstream::Line { org, debt, new }).collect();
+    let email = payer_email.map(str::to_owned).or(session.payer_email.clone());
+    let session_hash = cart_session_hash(&session);
+    let new_cart = NewCart { session_hash: &session_hash, payer_email: email.as_deref(), citizen_id: None };
+    let cart = portal::carts::record_cart(db, upstream::cart_items(&lines), true, &new_cart, now)?;
+    link_cart(db, &session, &cart)?;
+    Ok((cart, lines))
+}
+
+/// The `session_hash` of a session's cart: the session it came from.
+fn cart_session_hash(session: &SilSessionRecord) -> String {
+    format!("sil:{}", session.id_session)
+}
+
+/// The landing token of the session whose cart this is, if a SIL session's.
+pub(crate) fn token_of_cart(db: &Db, cart: &CartRecord) -> Result<Option<String>, SilError> {
+    let Some(id_session) = cart.session_hash.strip_prefix("sil:") else {
+        return Ok(None);
+    };
+    let session = db.read(|conn| sil::find_sil_session(conn, id_session))?;
+    Ok(session.filter(|s| s.cart_id == Some(cart.id)).map(|s| s.token))
+}
+
+/// The session's debts: the existing ones (`avviso`), or those created now (in upstream mode for
+/// the Region). Refuses a session already started.
+fn confirm(
+    db: &Db,
+    token: &str,
+    for_region: bool,
+    now: Now,
+) -> Result<(SilSessionRecord, Vec<(OrgRecord, DebtRecord)>), SilError> {
     let landing = landing(db, token, now)?;
     if landing.started {
         return Err(fault("PAA_PAGAMENTO_IN_CORSO", "pagamento già avviato per questa sessione"));
     }
     let session = landing.session;
-    let created: Vec<(String, DebtRecord)> = if session.kind == SessionKind::Avviso.code() {
+    let debts = if session.kind == SessionKind::Avviso.code() {
         db.read(|conn| {
             let mut found = Vec::new();
             for id in debt_ids(&session)? {
@@ -584,41 +647,33 @@ pub fn begin_checkout(db: &Db, token: &str, payer_email: Option<&str>, now: Now)
                     .ok_or_else(|| fault("PAA_IUV_NON_VALIDO", "dovuto non trovato"))?;
                 let org =
                     orgs::find_org_by_id(conn, debt.org_id)?.ok_or_else(|| fault("PAA_ENTE_NON_VALIDO", "ente"))?;
-                found.push((org.fiscal_code, debt));
+                found.push((org, debt));
             }
             Ok::<_, SilError>(found)
         })?
     } else {
-        create_debts(db, &session, &landing.items, now)?
+        create_debts(db, &session, &landing.items, for_region, now)?
     };
-    let mut views = Vec::with_capacity(created.len());
-    for (fiscal_code, debt) in &created {
-        let notice = debt
-            .notice_number
-            .clone()
-            .ok_or_else(|| ServiceError::Internal("generated notice number: missing".to_owned()))?;
-        views.push(
-            payments::verify(db, fiscal_code, &notice, today)
-                .map_err(|err| fault("PAA_SYSTEM_ERROR", err.to_string()))?,
-        );
-    }
-    let email = payer_email.map(str::to_owned).or(session.payer_email.clone());
-    let session_hash = format!("sil:{}", session.id_session);
-    let new = NewCart { session_hash: &session_hash, payer_email: email.as_deref(), citizen_id: None };
-    let cart = portal::carts::prepare_cart(db, &views, &new, now)?;
+    Ok((session, debts))
+}
+
+/// Ties the cart to its session; a second confirmation that got this far is refused.
+fn link_cart(db: &Db, session: &SilSessionRecord, cart: &CartRecord) -> Result<(), SilError> {
     if !db.write(|tx| sil::update_sil_session_cart(tx, session.id, cart.id))? {
         return Err(fault("PAA_PAGAMENTO_IN_CORSO", "pagamento già avviato per questa sessione"));
     }
-    Ok(Checkout { cart, views, payer_email: email })
+    Ok(())
 }
 
-/// Creates the debts of a session (source `sil`, generated IUVs) in one transaction.
+/// Creates the debts of a session (source `sil`, generated IUVs) in one transaction; `for_region`:
+/// without IUV and marked as the Region's own (upstream mode: the Region creates them at its checkout).
 fn create_debts(
     db: &Db,
     session: &SilSessionRecord,
     items: &[(String, SessionItem)],
+    for_region: bool,
     now: Now,
-) -> Result<Vec<(String, DebtRecord)>, SilError> {
+) -> Result<Vec<(OrgRecord, DebtRecord)>, SilError> {
     let (today, iso) = (now.today(), now.iso());
     db.write(|tx| {
         let mut created = Vec::new();
@@ -630,7 +685,10 @@ fn create_debts(
                 return Err(fault("PAA_IDENTIFICATIVO_TIPO_DOVUTO_NON_VALIDO", item.fields.debt_type.clone()));
             };
             let ctx = insert_context(&scope, Some(rules_of(&debt_type)), today);
-            let fields = due_today_if_needed(&item.fields, Some(&debt_type), today);
+            let mut fields = due_today_if_needed(&item.fields, Some(&debt_type), today);
+            if for_region {
+                fields.to_mut().generate_iuv = false;
+            }
             let valid = debt_row::validate(&fields, &ctx)
                 .map_err(|errors| fault("PAA_SYSTEM_ERROR", ServiceError::Rejected(errors).to_string()))?;
             let applied = insert_valid(tx, &scope, &debt_type, valid, Source::Sil, None, &iso)?.map_err(|errors| {
@@ -638,6 +696,9 @@ fn create_debts(
                 let code = if dup { "PAA_IUD_DUPLICATO" } else { "PAA_SYSTEM_ERROR" };
                 fault(code, ServiceError::Rejected(errors).to_string())
             })?;
+            if for_region {
+                upstream::mark_session_debt(tx, applied.id, &iso)?;
+            }
             let debt = debts::find_debt_by_id(tx, applied.id)?
                 .ok_or_else(|| ServiceError::NotFound(format!("debt {}", applied.id)))?;
             let object = format!("debt:{}/{}", scope.org.ipa_code, debt.iud);
@@ -656,7 +717,7 @@ fn create_debts(
                 },
                 &iso,
             )?;
-            created.push((scope.org.fiscal_code.clone(), debt));
+            created.push((scope.org.clone(), debt));
         }
         Ok::<_, SilError>(created)
     })
@@ -673,6 +734,11 @@ pub enum Return {
     Ok,
     Cancelled,
     Error,
+    /// Upstream mode, from the Region: nobody knows the outcome yet, nothing is marked, and the
+    /// browser's `esito` hint is passed on as MyPay passes it (the SIL asks ChiediPagati).
+    Unconfirmed {
+        hint_ok: bool,
+    },
 }
 
 /// Where the browser goes after Checkout: the SIL's back URL with `idSession`, `esito` and
@@ -697,10 +763,10 @@ pub fn finish(db: &Db, links: &Links, token: &str, how: Return, now: Now) -> Res
         .read(|conn| carts::find_cart_by_id(conn, cart_id))?
         .ok_or_else(|| ServiceError::NotFound(format!("cart {cart_id}")))?;
     let paid = portal::carts::cart_outcome(db, &cart.token)?.is_some_and(|o| o.paid);
-    if how != Return::Ok && !paid && cart.state == CartState::InPayment {
+    if matches!(how, Return::Cancelled | Return::Error) && !paid && cart.state == CartState::InPayment {
         portal::carts::cart_abandoned(db, cart.id, how == Return::Cancelled, now)?;
     }
-    let esito = if how == Return::Ok || paid { "OK" } else { "ERROR" };
+    let esito = if matches!(how, Return::Ok | Return::Unconfirmed { hint_ok: true }) || paid { "OK" } else { "ERROR" };
     let url = session.back_url.as_deref().map(|base| {
         let sep = if base.contains('?') { '&' } else { '?' };
         format!(

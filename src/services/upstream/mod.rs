@@ -9,6 +9,8 @@
 //! - `outbox`: the durable, ordered queue of debt changes mirrored to the Region, sent through a
 //!   port ([`outbox::RegionDebts`]) the adapter implements; `flows`: a debt flow mirrored whole
 //!   (upload, status, the Region's `_IUV`/`_SCARTI` mapped back onto the local import).
+//! - `payments`: how a payment started at the box goes through the Region instead of pagoPA
+//!   Checkout.
 //! - `pushes`: who sent a push (on the request's head) and the push kept as a hint to confirm with
 //!   `paaSILChiediPagatiConRicevuta`; `pending` and `mark` are the confirmation step's.
 //!
@@ -18,6 +20,7 @@
 
 pub mod flows;
 pub mod outbox;
+pub mod payments;
 pub mod pushes;
 pub mod settings;
 pub mod token;

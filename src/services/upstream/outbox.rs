@@ -972,14 +972,27 @@ pub(crate) mod tests {
         ];
         assert_eq!(seen, want.map(|(a, i)| (a, i.to_owned())));
 
-        // A citizen's spontaneous payment and a payment started at a PSP: the Region makes their
-        // debt itself; they keep their local IUV, and even a change of them stays here.
+        // A notice a citizen makes on the portal to pay later is mirrored like any other debt.
         let before = depth(&kit.db, IPA).unwrap();
         let portal =
             debt_service::add_debt(&kit.db, "citizen", IPA, &fields("CH-WEB", 100), Source::Portal, kit.now).unwrap();
-        assert!(portal.iuv.is_some());
-        modify(&kit, "CH-WEB", 110);
-        annul(&kit, "CH-WEB");
+        assert!(portal.iuv.is_none());
+        assert_eq!(depth(&kit.db, IPA).unwrap(), before + 1);
+        // A citizen's "pay now": the Region's own session makes the debt there; a change of it
+        // stays here.
+        let before = depth(&kit.db, IPA).unwrap();
+        let (_, now_debt) = crate::services::upstream::payments::add_session_debt(
+            &kit.db,
+            "citizen",
+            IPA,
+            &fields("CH-NOW", 100),
+            Source::Portal,
+            kit.now,
+        )
+        .unwrap();
+        assert!(now_debt.iuv.is_none());
+        modify(&kit, "CH-NOW", 110);
+        annul(&kit, "CH-NOW");
         // A SIL payment session's debts.
         use crate::services::sil::sessions::{self, NewSession, SessionItem, SessionKind, ShowMode};
         let new = NewSession {

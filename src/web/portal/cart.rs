@@ -1,5 +1,6 @@
-//! The cart (in the session, up to five notices), the payer's e-mail verification by PIN, the hand
-//! over to pagoPA Checkout, and the outcome page that waits for the receipts.
+//! The cart (in the session, up to five notices; one in upstream mode), the payer's e-mail
+//! verification by PIN, the hand over to pagoPA Checkout (or the Region), and the outcome page that
+//! waits for the receipts.
 //!
 //! The return from Checkout is only a hint (reference/pagopa.md §6): the outcome page shows a
 //! payment as done only when the receipts of every notice are stored.
@@ -14,6 +15,7 @@ use crate::pagopa::checkout;
 use crate::services::portal::PortalError;
 use crate::services::portal::carts::{self, CartOutcome, NewCart};
 use crate::services::portal::pins;
+use crate::services::upstream::payments as upstream_payments;
 
 /// `GET /carrello`.
 pub fn page(ctx: &mut Ctx<'_>) -> Result<Response, PageError> {
@@ -51,6 +53,7 @@ pub fn page(ctx: &mut Ctx<'_>) -> Result<Response, PageError> {
         }
     }
     let csrf = ctx.csrf();
+    let upstream = ctx.state.region.is_some();
     let body = html! {
         h1 { "Carrello" }
         @if views.is_empty() {
@@ -82,7 +85,11 @@ pub fn page(ctx: &mut Ctx<'_>) -> Result<Response, PageError> {
                     tfoot { tr { th scope="row" colspan="3" { "Totale" } td class="text-end text-nowrap" { strong { (carts::total(&views).format_eur()) } } td {} } }
                 }
             }
-            p class="text-muted" { (views.len()) " di " (carts::CART_MAX) " avvisi. Le commissioni del prestatore di servizi di pagamento ti saranno mostrate da pagoPA." }
+            p class="text-muted" {
+                @if upstream { "Si paga un avviso alla volta, sul portale dei pagamenti della Regione." }
+                @else { (views.len()) " di " (carts::CART_MAX) " avvisi." }
+                " Le commissioni del prestatore di servizi di pagamento ti saranno mostrate da pagoPA."
+            }
             h2 class="h4 mt-4" { "E-mail per la ricevuta" }
             @if let Some(email) = &verified {
                 p { "La ricevuta sarà inviata a " strong { (email) } "." }
@@ -135,6 +142,9 @@ pub fn page(ctx: &mut Ctx<'_>) -> Result<Response, PageError> {
 
 /// `POST /carrello/aggiungi` (ente, avviso).
 pub fn add(ctx: &mut Ctx<'_>) -> Result<Response, PageError> {
+    if ctx.state.region.is_some() {
+        upstream_payments::check_cart_room(ctx.session.data.cart.len())?;
+    }
     let (org, code) = (ctx.form.text("ente"), ctx.form.text("avviso"));
     let added =
         carts::parse_notice_code(&ctx.state.db, &org, &code).and_then(|n| super::pay::add_to_cart(ctx, &org, &n));
@@ -221,6 +231,12 @@ pub fn pay(ctx: &mut Ctx<'_>) -> Result<Response, PageError> {
         payer_email: Some(&email),
         citizen_id: citizen.as_ref().map(|c| c.fiscal_code.as_str()),
     };
+    if let Some(region) = super::upstream::region(ctx) {
+        // Upstream mode: the Region, not Checkout (services::upstream::payments).
+        let back = super::upstream::back_url(ctx);
+        let url = upstream_payments::pay_notices(&ctx.state.db, region, &views, &new, &back, ctx.now)?;
+        return Ok(ctx.redirect(&url));
+    }
     let cart = carts::prepare_cart(&ctx.state.db, &views, &new, ctx.now)?;
     let base = ctx.public_url();
     let request = checkout::Cart {
@@ -305,7 +321,8 @@ pub fn outcome(ctx: &mut Ctx<'_>, token: &str) -> Result<Response, PageError> {
         if let Err(err) = carts::cart_paid(&ctx.state.db, found.cart.id, mail, ctx.now) {
             return Err(err.into());
         }
-        let paid: Vec<String> = found.cart.items.iter().map(|i| i.notice_number.as_str().to_owned()).collect();
+        let paid: Vec<String> =
+            found.cart.items.iter().filter_map(|i| i.notice_number.as_ref()).map(|n| n.as_str().to_owned()).collect();
         ctx.session.data.cart.retain(|(_, n)| !paid.contains(n));
         ctx.session.touch();
     }

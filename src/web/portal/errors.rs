@@ -11,6 +11,7 @@ use crate::services::ServiceError;
 use crate::services::payments::PaymentError;
 use crate::services::portal::PortalError;
 use crate::services::sil::SilError;
+use crate::services::upstream::payments::UpstreamError;
 
 /// Why a portal page is not shown.
 #[derive(Debug, thiserror::Error)]
@@ -38,6 +39,9 @@ pub enum PageError {
     /// A payment started by a SIL that cannot go on.
     #[error("SIL payment refused: {0}")]
     Sil(#[from] SilError),
+    /// Upstream mode: a payment the Region cannot take, or a Region that does not answer.
+    #[error("payment through the Region refused: {0}")]
+    Upstream(#[from] UpstreamError),
 }
 
 impl From<ServiceError> for PageError {
@@ -58,7 +62,63 @@ pub fn error_response(ctx: &mut Ctx<'_>, err: PageError) -> Response {
         PageError::NotOffered => not_offered(ctx),
         PageError::Oidc(err) => oidc_refused(ctx, &err),
         PageError::Sil(err) => sil_refused(ctx, &err),
+        PageError::Upstream(UpstreamError::Portal(err)) => error_page(ctx, &err),
+        PageError::Upstream(UpstreamError::Service(err)) => error_page(ctx, &PortalError::Service(err)),
+        PageError::Upstream(UpstreamError::Sil(err)) => sil_refused(ctx, &err),
+        PageError::Upstream(err) => upstream_refused(ctx, &err, None),
     }
+}
+
+/// The Italian sentence for a payment the Region cannot take or did not start, and its status.
+pub fn describe_upstream(err: &UpstreamError) -> (u16, &'static str) {
+    match err {
+        UpstreamError::OneNoticeAtATime => (
+            409,
+            "In questa modalità si paga un avviso alla volta: paga quello che è già nel carrello, poi aggiungi il successivo.",
+        ),
+        UpstreamError::Mixed => (409, "In questa modalità gli avvisi e i pagamenti spontanei si pagano separatamente."),
+        UpstreamError::NotYetMirrored(_) => {
+            (409, "Il dovuto è in corso di registrazione presso la Regione: riprova tra qualche minuto.")
+        }
+        UpstreamError::TooMany => (409, "Si possono pagare al massimo 5 dovuti alla volta."),
+        UpstreamError::MultiBeneficiary => (409, "Un dovuto destinato a più enti deve essere pagato da solo."),
+        UpstreamError::Empty => (400, "Non c'è nulla da pagare."),
+        UpstreamError::Region(failure) if failure.retryable => (
+            503,
+            "Il servizio della Regione non risponde in questo momento. Nessun pagamento è stato effettuato: riprova tra qualche minuto.",
+        ),
+        UpstreamError::Region(_) => (
+            502,
+            "La Regione non ha accettato la richiesta di pagamento. Nessun pagamento è stato effettuato: riprova più tardi o contatta l'ente.",
+        ),
+        UpstreamError::Portal(_) | UpstreamError::Sil(_) | UpstreamError::Service(_) => {
+            (500, "Non è stato possibile avviare il pagamento. Riprova più tardi.")
+        }
+    }
+}
+
+/// The page of a payment the Region cannot take or did not start; `back` is where a SIL's citizen
+/// goes back to the municipality.
+pub fn upstream_refused(ctx: &mut Ctx<'_>, err: &UpstreamError, back: Option<&str>) -> Response {
+    let (status, text) = describe_upstream(err);
+    if status >= 500 {
+        tracing::error!(error = %err, "payment through the Region");
+    } else {
+        tracing::info!(error = %err, "payment through the Region refused");
+    }
+    ctx.page_with(
+        status,
+        "Pagamento non avviato",
+        html! {
+            h1 { "Pagamento non avviato" }
+            div class="alert alert-danger upstream-refused" role="alert" { (text) }
+            p {
+                @if let Some(url) = back { a href=(url) { "Torna al sito dell'ente" } }
+                @else { a href="/" { "Torna alla pagina iniziale" } " · " a href="/carrello" { "Vai al carrello" } }
+            }
+        },
+        Vec::new(),
+    )
 }
 
 /// The Italian sentence for a portal error, and its status.

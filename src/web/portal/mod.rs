@@ -1,6 +1,6 @@
 //! The citizen portal's pages: orgs and their spontaneous payments, paying a notice, the cart and
-//! pagoPA Checkout, the outcome read from the receipts, receipts, the citizen's own area, and the
-//! privacy pages.
+//! pagoPA Checkout (in upstream mode the regional MyPay, `upstream`), the outcome read from the
+//! receipts, receipts, the citizen's own area, and the privacy pages.
 //!
 //! Every handler takes a [`Ctx`] built by [`call`], which has already loaded the session and
 //! checked the route's guard: the CSRF token of a form submission, a citizen's login where the
@@ -14,6 +14,7 @@ pub mod home;
 pub mod info;
 pub mod pay;
 pub mod sil;
+pub mod upstream;
 
 use maud::{Markup, html};
 
@@ -24,7 +25,7 @@ use super::ui::layout::{self, Chrome};
 use super::{AppState, Response, authz, ui};
 use crate::clock::Now;
 
-pub use errors::{PageError, describe};
+pub use errors::{PageError, describe, upstream_refused};
 
 /// What a portal handler works with.
 pub struct Ctx<'a> {

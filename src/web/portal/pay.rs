@@ -10,9 +10,10 @@ use crate::domain::NoticeNumber;
 use crate::domain::form::{AMOUNT_FIELD, AmountRule, FieldKind, FieldProblem, FormDefinition};
 use crate::services::payments::PaymentView;
 use crate::services::portal::PortalError;
-use crate::services::portal::carts::{self, CartLine};
+use crate::services::portal::carts::{self, CartLine, NewCart};
 use crate::services::portal::catalog;
 use crate::services::portal::spontaneous::{self, Debtor};
+use crate::services::upstream::payments as upstream_payments;
 use crate::store::debt_types::DebtTypeRecord;
 use crate::store::orgs::OrgRecord;
 
@@ -161,7 +162,10 @@ fn form_view(
                 (input("email", "E-mail (facoltativa)", "email", &value("email"), false, Some("Per ricevere l'avviso o la ricevuta."), error("email")))
             }
             div class="d-flex flex-wrap gap-2" {
-                button type="submit" name="azione" value="paga" class="btn btn-primary" { "Aggiungi al carrello e paga" }
+                button type="submit" name="azione" value="paga" class="btn btn-primary" {
+                    // Upstream mode: straight to the Region, which pays new debts without a cart here.
+                    @if ctx.state.region.is_some() { "Paga ora" } @else { "Aggiungi al carrello e paga" }
+                }
                 button type="submit" name="azione" value="avviso" class="btn btn-outline-primary" { "Crea un avviso da pagare dopo" }
             }
         }
@@ -226,7 +230,8 @@ pub fn spontaneous_post(ctx: &mut Ctx<'_>) -> Result<Response, PageError> {
         return Ok(ctx.page_with(422, &t.description, body, Vec::new()));
     };
     let pay_now = form.get("azione") != Some("avviso");
-    if pay_now {
+    let region = super::upstream::region(ctx);
+    if pay_now && region.is_none() {
         // Room in the cart is checked before anything is stored.
         let lines = ctx.session.cart_lines();
         if let Err(err) = carts::check_room_for_new(&ctx.state.db, &lines, ctx.now.today()) {
@@ -258,8 +263,40 @@ pub fn spontaneous_post(ctx: &mut Ctx<'_>) -> Result<Response, PageError> {
     }
     let actor =
         ctx.session.citizen().map_or_else(|| "portal:anonymous".to_owned(), |c| format!("portal:{}", c.fiscal_code));
+    if pay_now && let Some(region) = region {
+        // Upstream mode: the debt is the Region's to create (paaSILInviaDovuti), not mirrored.
+        let fields = spontaneous::debt_fields(&t, &filled, &debtor, ctx.now)?;
+        let back = super::upstream::back_url(ctx);
+        let citizen = ctx.session.citizen();
+        let new = NewCart {
+            session_hash: ctx.session.id_hash(),
+            payer_email: Some(debtor.email.as_str()).filter(|e| !e.is_empty()),
+            citizen_id: citizen.as_ref().map(|c| c.fiscal_code.as_str()),
+        };
+        let url = upstream_payments::pay_spontaneous(
+            &ctx.state.db,
+            region,
+            &org.ipa_code,
+            &fields,
+            &actor,
+            &new,
+            &back,
+            ctx.now,
+        )?;
+        return Ok(ctx.redirect(&url));
+    }
     let debt = spontaneous::create_debt(&ctx.state.db, &org.ipa_code, &t, &filled, &debtor, &actor, ctx.now)?;
     let notice = debt.notice_number.as_ref().map(|n| n.as_str().to_owned()).unwrap_or_default();
+    if notice.is_empty() {
+        // Upstream mode: the notice number is the Region's, stored once the outbox has sent the debt.
+        let body = html! {
+            h1 { "Avviso creato" }
+            div class="alert alert-info" role="alert" {
+                "Il dovuto è in corso di registrazione presso la Regione: il codice avviso sarà disponibile tra qualche minuto. Lo troverai nell'area personale o potrai chiederlo all'ente."
+            }
+        };
+        return Ok(ctx.page("Avviso creato", body));
+    }
     if pay_now {
         ctx.session.data.cart.push((org.fiscal_code.clone(), notice));
         ctx.session.touch();

@@ -1,7 +1,8 @@
 //! The citizen's side of a payment started by the municipality's SIL (reference/mypay.md §4.3):
 //! the landing URL given to the SIL (`showMyPay=SHORT`: a summary to confirm; `NONE`: straight on
-//! to Checkout), the hand-over to Checkout, and the return to the SIL's back URL with `idSession`,
-//! `esito` and `pollingToken`.
+//! to Checkout), the hand-over to Checkout (in upstream mode to the Region, whose return is
+//! `upstream::back`), and the return to the SIL's back URL with `idSession`, `esito` and
+//! `pollingToken`.
 //!
 //! A GET never creates anything: with `NONE` the landing page is a form that the browser posts by
 //! itself (`mypay-portal.js`; a button without JavaScript), so a link prefetcher or a mail scanner
@@ -16,6 +17,7 @@ use crate::domain::{Cents, Email};
 use crate::pagopa::checkout;
 use crate::services::sil::fault;
 use crate::services::sil::sessions::{self as sil_sessions, Return, ShowMode};
+use crate::services::upstream::payments::{self as upstream_payments, UpstreamError};
 
 /// `GET /sil/{token}`.
 pub fn landing(ctx: &mut Ctx<'_>, token: &str) -> Result<Response, PageError> {
@@ -95,8 +97,23 @@ pub fn pay(ctx: &mut Ctx<'_>, token: &str) -> Result<Response, PageError> {
     to_checkout(ctx, token, Some(email.as_str()))
 }
 
-/// Creates the debts and the cart, then sends the browser to Checkout.
+/// Creates the debts and the cart, then sends the browser to Checkout (or, in upstream mode, to
+/// the Region).
 fn to_checkout(ctx: &mut Ctx<'_>, token: &str, email: Option<&str>) -> Result<Response, PageError> {
+    if let Some(region) = super::upstream::region(ctx) {
+        let back = super::upstream::back_url(ctx);
+        return match upstream_payments::pay_sil_session(&ctx.state.db, region, token, email, &back, ctx.now) {
+            Ok(url) => Ok(ctx.redirect(&url)),
+            Err(err @ UpstreamError::Sil(_)) => Err(err.into()),
+            Err(err) => {
+                // As when Checkout is down: this session is over, and the citizen may go back.
+                let back = sil_sessions::finish(&ctx.state.db, &ctx.state.links, token, Return::Error, ctx.now)
+                    .ok()
+                    .and_then(|b| b.url);
+                Ok(super::upstream_refused(ctx, &err, back.as_deref()))
+            }
+        };
+    }
     let started = sil_sessions::begin_checkout(&ctx.state.db, token, email, ctx.now)?;
     let base = ctx.public_url();
     let return_urls = checkout::ReturnUrls {
