@@ -6,8 +6,10 @@
 //! reading and checking of rows on a thread of their own (`import_rows`, IUDs seen in
 //! `seen_iuds`), the import's result files ([`results`]); the receipt export layouts 1.0-1.3
 //! ([`rt_export`]), the expired-debts export ([`expired_export`]) and the export CSV dialect
-//! ([`quoted_csv`]); and the `Pagati` XML of a receipt ([`pagati`]). Running an import (its
-//! transaction) is `services::debts::imports::run`'s.
+//! ([`quoted_csv`]) and its reading back (`rt_export_reader`, a regional MyPay's receipts); the
+//! `Pagati` XML of a receipt ([`pagati`]); and the pagoPA receipt read leniently from whatever
+//! carries it (`receipt_xml`). Running an import (its transaction) is
+//! `services::debts::imports::run`'s.
 //! Must never: write SQL, open a transaction, call a service, hold a whole file in memory, or
 //! trust a name found inside a ZIP as a path.
 //! Implements: `shared/reference/mypay.md` §2, §3 and §6.
@@ -20,7 +22,9 @@ pub mod import_layout;
 pub(crate) mod import_rows;
 pub mod pagati;
 pub mod quoted_csv;
+pub mod receipt_xml;
 pub mod results;
 pub mod rt_export;
+pub mod rt_export_reader;
 mod seen_iuds;
 pub mod zipfile;

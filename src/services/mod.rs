@@ -51,6 +51,7 @@ pub mod sessions;
 pub mod sil;
 #[cfg(test)]
 pub(crate) mod testkit;
+pub mod upstream;
 
 use crate::clock::Now;
 use crate::domain::{Email, Iban};

@@ -14,7 +14,7 @@ use rusqlite::TransactionBehavior;
 use super::{Conn, StoreError};
 
 /// The schema version this binary writes.
-pub const SCHEMA_VERSION: i64 = 18;
+pub const SCHEMA_VERSION: i64 = 19;
 
 /// The version from which a database keeps no key, seals its secrets with the key file (`keys`)
 /// and records the key's id.
@@ -42,6 +42,8 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0016_flow_versions.sql"),
     include_str!("migrations/0017_sealed_secrets.sql"),
     include_str!("migrations/0018_job_progress.sql"),
+    // Numbered after the upstream branches' 0019 and 0020, which come before it once merged.
+    include_str!("migrations/0021_upstream_poll.sql"),
 ];
 
 /// The schema as version 1 shipped it, kept so a test can check that upgrading gives exactly

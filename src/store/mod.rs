@@ -49,6 +49,7 @@ pub mod receipts;
 pub mod reporting;
 pub mod sessions;
 pub mod sil;
+pub mod upstream_poll;
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard};
