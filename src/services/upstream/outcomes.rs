@@ -474,7 +474,7 @@ mod tests {
         let nothing = FakeRegion::default();
         let key = PaidKey::Iuv(iuv.clone());
         assert_eq!(confirm(&kit.db, org_id(&kit), key.clone(), &nothing, kit.now).unwrap(), Confirmation::NotConfirmed);
-        assert_eq!(nothing.asked.borrow().as_slice(), [key.clone()], "the box asked the Region itself");
+        assert_eq!(nothing.asked.borrow().as_slice(), std::slice::from_ref(&key), "the box asked the Region itself");
 
         // An answer about another payment confirms nothing either.
         let other = payment(&debt, "01000000000000999", "R1", 2000, rt_envelope(&iuv, "R1", 2000).as_bytes());
@@ -483,6 +483,9 @@ mod tests {
             confirm(&kit.db, org_id(&kit), key.clone(), &confused, kit.now).unwrap(),
             Confirmation::NotConfirmed
         );
+        let by_iud = PaidKey::Iud("D9".to_owned());
+        let confused = region_with(by_iud.clone(), payment(&debt, &iuv, "R1", 2000, b""));
+        assert_eq!(confirm(&kit.db, org_id(&kit), by_iud, &confused, kit.now).unwrap(), Confirmation::NotConfirmed);
 
         // The Region down: try again later.
         let down = FakeRegion::default();
@@ -523,7 +526,8 @@ mod tests {
         let seg = SegregationCode::parse("01").unwrap();
         let (iuv, notice) = generate_iuv17(seg, GeneratorId::parse("50").unwrap(), 7).unwrap();
         let rt = rt_envelope(iuv.as_str(), "R-S1", 1600);
-        let key = PaidKey::Iud("SESS-1".to_owned());
+        // The portal's return from the Region names its session; the Pagati names the IUD.
+        let key = PaidKey::Session("c0ffee00-0000-4000-8000-261207100000".to_owned());
         let region = region_with(key.clone(), payment(&debt, iuv.as_str(), "R-S1", 1600, rt.as_bytes()));
 
         assert_eq!(confirm(&kit.db, org_id(&kit), key, &region, kit.now).unwrap(), Confirmation::Applied);

@@ -368,3 +368,240 @@ fn skip_reason(row: &ReceiptRow, org_fiscal_code: &str) -> Option<&'static str> 
         None
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
+
+    use std::cell::Cell;
+
+    use super::super::fake_region::{FakeRegion, export_row, export_zip, rt_envelope};
+    use super::*;
+    use crate::services::testkit::{IPA, Kit};
+    use crate::store::debts::{self, DebtRecord};
+    use crate::store::receipts;
+
+    fn org_id(kit: &Kit) -> i64 {
+        kit.db.read(|c| orgs::find_org_by_ipa(c, IPA)).unwrap().unwrap().id
+    }
+
+    fn state(kit: &Kit, debt: &DebtRecord) -> &'static str {
+        kit.db.read(|c| debts::find_debt_by_id(c, debt.id)).unwrap().unwrap().state.code()
+    }
+
+    fn receipts_of(kit: &Kit, debt: &DebtRecord) -> usize {
+        let iuv = debt.iuv.as_ref().unwrap().as_str().to_owned();
+        kit.db.read(|c| receipts::list_receipts_for_iuv(c, org_id(kit), &iuv)).unwrap().len()
+    }
+
+    /// The export row of a receipt of `debt`'s whole amount, its rt a regional mypay's request.
+    fn row(debt: &DebtRecord, id: &str) -> Vec<(&'static str, String)> {
+        let iuv = debt.iuv.as_ref().unwrap().as_str();
+        let cents = debt.amount_cents.get();
+        export_row(debt, iuv, id, cents, rt_envelope(iuv, id, cents).as_bytes())
+    }
+
+    fn reserved(token: &str, date_to: &str) -> Result<Reserved, RegionFailure> {
+        Ok(Reserved { token: token.to_owned(), date_to: date_to.to_owned() })
+    }
+
+    fn fault(code: &str, retryable: bool) -> RegionFailure {
+        RegionFailure { retryable, code: Some(code.to_owned()), text: "x".to_owned() }
+    }
+
+    fn ready() -> Result<ExportState, RegionFailure> {
+        Ok(ExportState::Ready { url: "https://region.example/download?t=1".to_owned() })
+    }
+
+    struct Poller {
+        kit: Kit,
+        dir: tempfile::TempDir,
+        region: FakeRegion,
+    }
+
+    impl Poller {
+        fn new() -> Poller {
+            Poller { kit: Kit::new(), dir: tempfile::tempdir().unwrap(), region: FakeRegion::default() }
+        }
+
+        fn poll(&self) -> PollStep {
+            self.poll_until(&|| false)
+        }
+
+        fn poll_until(&self, cancelled: &dyn Fn() -> bool) -> PollStep {
+            let org = org_id(&self.kit);
+            poll(&self.kit.db, org, &self.region, self.dir.path(), self.kit.now, cancelled).unwrap()
+        }
+
+        fn state(&self) -> PollRecord {
+            status(&self.kit.db, org_id(&self.kit)).unwrap().unwrap()
+        }
+    }
+
+    #[test]
+    fn a_window_is_reserved_then_waited_for_then_applied_and_the_cursor_advances() {
+        let p = Poller::new();
+        let (d1, d2) = (p.kit.debt("D1", 2000), p.kit.debt("D2", 3050));
+        p.region.reservations.borrow_mut().push_back(reserved("T1", "2026-12-07T10:00:00"));
+        p.region.statuses.borrow_mut().extend([Ok(ExportState::Pending), ready()]);
+        *p.region.zip.borrow_mut() = export_zip(&[row(&d1, "R1"), row(&d2, "R2")], "");
+
+        let step = p.poll();
+        assert_eq!(step, PollStep::Reserved { token: "T1".to_owned(), date_to: "2026-12-07T10:00:00".to_owned() });
+        // The kit's now is 2026-12-07 10:00 in Rome: the first window starts a week before.
+        assert_eq!(p.region.reserved_from.borrow().as_slice(), ["2026-11-30T10:00:00"]);
+        let stored = p.state();
+        assert_eq!(stored.cursor, "2026-11-30T10:00:00");
+        assert_eq!(
+            stored.reservation.as_ref().map(|r| r.token.as_str()),
+            Some("T1"),
+            "the token is kept before waiting"
+        );
+
+        assert_eq!(p.poll(), PollStep::Pending);
+        assert_eq!(state(&p.kit, &d1), "INSERIMENTO_DOVUTO");
+
+        let applied = PollReport { cursor: "2026-12-07T10:00:00".to_owned(), rows: 2, stored: 2, ..Default::default() };
+        assert_eq!(p.poll(), PollStep::Applied(applied));
+        assert_eq!((state(&p.kit, &d1), state(&p.kit, &d2)), ("COMPLETATO", "COMPLETATO"));
+        let after = p.state();
+        assert_eq!(after.cursor, "2026-12-07T10:00:00");
+        assert_eq!(after.reservation, None);
+        assert_eq!(after.receipts_applied, 2);
+        assert_eq!(after.last_success_at.as_deref(), Some("2026-12-07T09:00:00Z"));
+        assert!(!download_path(p.dir.path(), org_id(&p.kit)).exists(), "the download is removed");
+
+        // The next window starts where this one ended.
+        p.region.reservations.borrow_mut().push_back(reserved("T2", "2026-12-07T10:05:00"));
+        assert!(matches!(p.poll(), PollStep::Reserved { .. }));
+        assert_eq!(p.region.reserved_from.borrow()[1], "2026-12-07T10:00:00");
+    }
+
+    #[test]
+    fn a_failure_or_a_shutdown_half_way_keeps_the_cursor_and_the_retry_applies_each_receipt_once() {
+        let p = Poller::new();
+        let (d1, d2, d3) = (p.kit.debt("D1", 2000), p.kit.debt("D2", 3000), p.kit.debt("D3", 4000));
+        p.region.reservations.borrow_mut().push_back(reserved("T1", "2026-12-07T10:00:00"));
+        assert!(matches!(p.poll(), PollStep::Reserved { .. }));
+
+        // The file breaks after two rows: the first receipt is stored, the cursor stays.
+        p.region.statuses.borrow_mut().push_back(ready());
+        *p.region.zip.borrow_mut() = export_zip(&[row(&d1, "R1"), row(&d2, "R2")], "\"01\";\"broken");
+        let step = p.poll();
+        let PollStep::Retry(reason) = step else { panic!("a broken file is retried: {step:?}") };
+        assert!(reason.starts_with("the export file: line 4"), "{reason}");
+        assert_eq!((state(&p.kit, &d1), state(&p.kit, &d2)), ("COMPLETATO", "INSERIMENTO_DOVUTO"));
+        let kept = p.state();
+        assert_eq!((kept.cursor.as_str(), kept.reservation.is_some()), ("2026-11-30T10:00:00", true));
+        assert_eq!(kept.last_error.as_deref(), Some(reason.as_str()));
+        assert_eq!(kept.receipts_applied, 1);
+
+        // A shutdown after the first receipt of the whole file.
+        let good = export_zip(&[row(&d1, "R1"), row(&d2, "R2"), row(&d3, "R3")], "");
+        *p.region.zip.borrow_mut() = good;
+        p.region.statuses.borrow_mut().push_back(ready());
+        let applied = Cell::new(0);
+        let stop_after_one = || {
+            applied.set(applied.get() + 1);
+            applied.get() > 2
+        };
+        assert_eq!(p.poll_until(&stop_after_one), PollStep::Stopped);
+        assert_eq!(state(&p.kit, &d2), "INSERIMENTO_DOVUTO");
+
+        // The retry applies the same file: what was stored is a replay, nothing twice.
+        p.region.statuses.borrow_mut().push_back(ready());
+        let report =
+            PollReport { cursor: "2026-12-07T10:00:00".to_owned(), rows: 3, stored: 2, replays: 1, skipped: 0 };
+        assert_eq!(p.poll(), PollStep::Applied(report));
+        for debt in [&d1, &d2, &d3] {
+            assert_eq!((state(&p.kit, debt), receipts_of(&p.kit, debt)), ("COMPLETATO", 1), "{}", debt.iud);
+        }
+        let done = p.state();
+        assert_eq!((done.receipts_applied, done.last_error), (3, None));
+        assert_eq!(*p.region.downloads.borrow(), 3);
+    }
+
+    #[test]
+    fn empty_windows_advance_and_dropped_exports_are_reserved_again() {
+        let p = Poller::new();
+        let first = "2026-11-30T10:00:00";
+        let mut reservations = p.region.reservations.borrow_mut();
+        reservations.push_back(reserved("T1", "2026-12-01T00:00:00"));
+        reservations.push_back(reserved("T2", "2026-12-02T00:00:00"));
+        reservations.push_back(reserved("T3", "2026-12-03T00:00:00"));
+        reservations.push_back(reserved("T4", "2026-12-04T00:00:00"));
+        reservations.push_back(Err(fault("PAA_SYSTEM_ERROR", true)));
+        reservations.push_back(reserved("T5", "not a time"));
+        drop(reservations);
+        p.region.statuses.borrow_mut().extend([
+            Ok(ExportState::Empty),
+            Err(fault("PAA_REQUEST_TOKEN_NON_VALIDO", false)),
+            Err(fault("PAA_DATI_NON_TROVATI", false)),
+            Ok(ExportState::Failed { state: "ERROR_EXPORT".to_owned() }),
+        ]);
+
+        assert!(matches!(p.poll(), PollStep::Reserved { .. }));
+        assert_eq!(p.poll(), PollStep::Empty { cursor: "2026-12-01T00:00:00".to_owned() });
+        assert!(matches!(p.poll(), PollStep::Reserved { .. }));
+        assert!(matches!(p.poll(), PollStep::Dropped(_)));
+        assert_eq!(p.state().cursor, "2026-12-01T00:00:00", "a token the Region forgot keeps the cursor");
+        assert!(matches!(p.poll(), PollStep::Reserved { .. }));
+        assert_eq!(p.poll(), PollStep::Empty { cursor: "2026-12-03T00:00:00".to_owned() });
+        assert!(matches!(p.poll(), PollStep::Reserved { .. }));
+        assert!(matches!(p.poll(), PollStep::Dropped(reason) if reason.contains("ERROR_EXPORT")));
+        assert_eq!(p.poll(), PollStep::Retry("PAA_SYSTEM_ERROR: x".to_owned()));
+        assert!(matches!(p.poll(), PollStep::Retry(reason) if reason.contains("not a time")));
+        let last = p.state();
+        assert_eq!((last.cursor.as_str(), last.reservation), ("2026-12-03T00:00:00", None));
+        assert!(last.last_error.unwrap().contains("not a time"));
+        assert_eq!(
+            p.region.reserved_from.borrow().as_slice(),
+            [
+                first,
+                "2026-12-01T00:00:00",
+                "2026-12-01T00:00:00",
+                "2026-12-03T00:00:00",
+                "2026-12-03T00:00:00",
+                "2026-12-03T00:00:00"
+            ]
+        );
+    }
+
+    #[test]
+    fn rows_that_pay_no_debt_of_the_org_are_skipped_and_one_receipt_of_two_rows_is_one() {
+        let p = Poller::new();
+        let (d1, d2) = (p.kit.debt("D1", 2000), p.kit.debt("D2", 3000));
+        let mut secondary = row(&d2, "R-SEC");
+        secondary.push(("tipoDovuto", SECONDARY_DEBT_TYPE.to_owned()));
+        secondary.retain(|(n, v)| *n != "tipoDovuto" || v == SECONDARY_DEBT_TYPE);
+        let mut external = row(&d2, "R-EXT");
+        external.retain(|(n, _)| *n != "esitoSingoloPagamento" && *n != "rt");
+        external.push(("esitoSingoloPagamento", EXTERNAL_OUTCOME.to_owned()));
+        let mut foreign = row(&d2, "R-FOR");
+        foreign.retain(|(n, _)| *n != "identificativoDominio");
+        foreign.push(("identificativoDominio", "80050050154".to_owned()));
+        // One receipt, two rows (two dovuti of one payment): one receipt stored.
+        let (first, second) = (row(&d1, "R1"), row(&d1, "R1"));
+        p.region.reservations.borrow_mut().push_back(reserved("T1", "2026-12-07T10:00:00"));
+        p.region.statuses.borrow_mut().push_back(ready());
+        *p.region.zip.borrow_mut() = export_zip(&[secondary, first, second, external, foreign], "");
+        p.poll();
+        let report =
+            PollReport { cursor: "2026-12-07T10:00:00".to_owned(), rows: 5, stored: 1, replays: 0, skipped: 3 };
+        assert_eq!(p.poll(), PollStep::Applied(report));
+        assert_eq!((state(&p.kit, &d1), state(&p.kit, &d2)), ("COMPLETATO", "INSERIMENTO_DOVUTO"));
+        assert_eq!(receipts_of(&p.kit, &d1), 1);
+    }
+
+    #[test]
+    fn an_operator_moves_the_start() {
+        let p = Poller::new();
+        let org = org_id(&p.kit);
+        start_at(&p.kit.db, org, "2026-10-01T08:00:00", p.kit.now).unwrap();
+        assert_eq!(p.state().cursor, "2026-10-01T08:00:00");
+        assert!(matches!(start_at(&p.kit.db, org, "ieri", p.kit.now), Err(ServiceError::Invalid { .. })));
+        p.region.reservations.borrow_mut().push_back(reserved("T1", "2026-12-07T10:00:00"));
+        p.poll();
+        assert_eq!(p.region.reserved_from.borrow().as_slice(), ["2026-10-01T08:00:00"]);
+    }
+}
