@@ -378,3 +378,47 @@ fn metadata(el: &Element) -> Option<String> {
         .collect();
     Some(serde_json::to_string(&pairs).unwrap_or_default())
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
+    use super::*;
+
+    const RECEIPT: &str = "<receipt><receiptId>R1</receiptId><noticeNumber>301000000000000144</noticeNumber>\
+        <fiscalCode>01234567897</fiscalCode><outcome>OK</outcome><creditorReferenceId>01000000000000144\
+        </creditorReferenceId><paymentAmount>1.00</paymentAmount></receipt>";
+
+    #[test]
+    fn the_receipt_is_found_in_an_envelope_a_request_or_alone() {
+        let request = |name: &str| format!("<p:{name} xmlns:p=\"urn:x\"><idPA>1</idPA>{RECEIPT}</p:{name}>");
+        let envelope = format!(
+            "<s:Envelope xmlns:s=\"{}\"><s:Body>{}</s:Body></s:Envelope>",
+            soap::ENVELOPE_NS,
+            request("paSendRTV2Request")
+        );
+        for (rt, primitive) in [
+            (envelope, "paSendRTV2"),
+            (request("paSendRTReq"), "paSendRT"),
+            (RECEIPT.to_owned(), "paSendRTV2"),
+            (
+                RECEIPT
+                    .replace("<receipt>", "<ns2:receipt xmlns:ns2=\"urn:y\">")
+                    .replace("</receipt>", "</ns2:receipt>"),
+                "paSendRTV2",
+            ),
+        ] {
+            let read = read_rt(rt.as_bytes()).unwrap();
+            assert_eq!((read.receipt.receipt_id.as_str(), read.receipt.primitive.as_str()), ("R1", primitive), "{rt}");
+            assert_eq!(read.fiscal_code.as_deref(), Some("01234567897"));
+            assert_eq!(read.receipt.request_xml, rt, "the document is kept as received");
+        }
+    }
+
+    #[test]
+    fn what_holds_no_receipt_says_why() {
+        assert_eq!(read_rt(b" \n").unwrap_err(), RtError::Empty);
+        assert!(matches!(read_rt(b"\xff\xfe"), Err(RtError::NotXml(_))));
+        assert!(matches!(read_rt(b"<!DOCTYPE x><x/>"), Err(RtError::NotXml(SoapError::Dtd))));
+        assert_eq!(read_rt(b"<Pagati><x/></Pagati>").unwrap_err(), RtError::NoReceipt("Pagati".to_owned()));
+    }
+}

@@ -33,7 +33,7 @@ use crate::services::payments::{self, Exchange, PaymentError, ReceiptOutcome};
 use crate::services::{Change, ServiceError, journal_change};
 use crate::store::orgs::{self, OrgRecord};
 use crate::store::receipts::{ReceiptRecord, ReceiptTransferRecord};
-use crate::store::{Conn, StoreError, debts};
+use crate::store::{Conn, StoreError, debts, receipts};
 
 /// The audit actor of what the Region delivers.
 pub const ACTOR: &str = "region";
@@ -238,7 +238,9 @@ pub fn apply(
     let (creditor, receipt, issues) = receipt_of(&org, payment);
     let exchange = Exchange { actor: ACTOR, response, duration_ms: 0 };
     db.write(|tx| {
-        if debts::find_any_debt_by_iuv(tx, org.id, &receipt.iuv)?.is_none() {
+        // A replay changes nothing, not even a debt's IUV.
+        let replay = receipts::find_receipt(tx, org.id, &receipt.iuv, &receipt.receipt_id)?.is_some();
+        if !replay && debts::find_any_debt_by_iuv(tx, org.id, &receipt.iuv)?.is_none() {
             adopt_by_iud(tx, &org, payment, &receipt, now)?;
         }
         payments::store_receipt(tx, &org, &creditor, receipt, &issues, &exchange, now)
@@ -396,7 +398,6 @@ mod tests {
     use crate::services::testkit::{FISCAL_CODE, IPA, Kit};
     use crate::store::anomalies::{self, AnomalyState};
     use crate::store::debts::DebtRecord;
-    use crate::store::receipts;
 
     fn org_id(kit: &Kit) -> i64 {
         kit.db.read(|c| orgs::find_org_by_ipa(c, IPA)).unwrap().unwrap().id
