@@ -43,7 +43,10 @@ CREATE TABLE org (
     updated_at           TEXT NOT NULL,
     -- Second language of the payment notices, 'de' or 'en' (avviso pagoPA bilingual variant);
     -- NULL: Italian only. Added by migration 3, hence last.
-    notice_language      TEXT CHECK (notice_language IS NULL OR notice_language IN ('de', 'en'))
+    notice_language      TEXT CHECK (notice_language IS NULL OR notice_language IN ('de', 'en')),
+    -- Upstream mode (version 20): 1 when the org's debts are mirrored to the regional MyPay, whose
+    -- IUVs they take; the changes go through `upstream_change`.
+    upstream_mirror      INTEGER NOT NULL DEFAULT 0 CHECK (upstream_mirror IN (0, 1))
 );
 
 -- Functionalities switched on per org (MyPay `mygov_ente_funzionalita`).
@@ -645,6 +648,33 @@ CREATE TABLE anomaly (
     UNIQUE (kind, object_kind, object_id)
 );
 CREATE INDEX anomaly_org_state ON anomaly (org_id, state);
+
+-- Upstream mode's outbox (version 20): each change of a mirrored org's debts, and each of its debt
+-- flows, queued in the transaction that makes it and sent to the Region in id order per org.
+CREATE TABLE upstream_change (
+    id               INTEGER PRIMARY KEY,  -- the order: an org's changes go up by id
+    org_id           INTEGER NOT NULL REFERENCES org(id),
+    debt_id          INTEGER REFERENCES debt(id),          -- I, M, A: the debt, sent as it is when sent
+    import_id        INTEGER REFERENCES debt_import(id),   -- F: the flow, uploaded as it was uploaded here
+    action           TEXT NOT NULL CHECK (action IN ('I', 'M', 'A', 'F')),
+    state            TEXT NOT NULL DEFAULT 'PENDING' CHECK (state IN ('PENDING', 'SENT', 'REFUSED')),
+    attempts         INTEGER NOT NULL DEFAULT 0 CHECK (attempts >= 0),
+    next_attempt_at  TEXT NOT NULL,
+    last_error_code  TEXT CHECK (last_error_code IS NULL OR length(last_error_code) <= 64),
+    last_error_text  TEXT CHECK (last_error_text IS NULL OR length(last_error_text) <= 1024),
+    region_iuv       TEXT CHECK (region_iuv IS NULL OR length(region_iuv) <= 35),
+    request_token    TEXT CHECK (request_token IS NULL OR length(request_token) <= 256),  -- F: the Region's
+    merged_into      INTEGER REFERENCES upstream_change(id),  -- an M that an earlier send of its debt carried
+    created_at       TEXT NOT NULL,
+    sent_at          TEXT,                 -- when the Region's answer finished it (SENT or REFUSED)
+    CHECK ((action = 'F') = (debt_id IS NULL)),
+    CHECK (action <> 'F' OR import_id IS NOT NULL)
+);
+-- The head of an org's queue and its depth.
+CREATE INDEX upstream_change_pending ON upstream_change (org_id, id) WHERE state = 'PENDING';
+-- The changes of one debt, and the flow of one import (merging, and whether the Region has a debt).
+CREATE INDEX upstream_change_debt ON upstream_change (debt_id) WHERE debt_id IS NOT NULL;
+CREATE INDEX upstream_change_import ON upstream_change (import_id) WHERE import_id IS NOT NULL;
 
 -- Polling a regional MyPay for the receipts of an org's debts (upstream mode, version 21): the
 -- cursor of its incremental receipt export, the reservation waiting to be fetched, and how the

@@ -1,6 +1,6 @@
 //! mypay: a pagoPA intermediary appliance for Italian local authorities.
 //!
-//! Layers point one way: adapters (`cli`, `web`, `sil`, `pagopa`) → `services` → `domain` + `store`.
+//! Layers point one way: adapters (`cli`, `web`, `sil`, `pagopa`, `upstream`) → `services` → `domain` + `store`.
 //! See ARCHITECTURE.md for the codemap. Every module is crate-private: the binary calls [`run`],
 //! and tests and benchmarks reach what they drive through [`testing`], so rustc reports dead code.
 
@@ -21,6 +21,7 @@ pub(crate) mod services;
 pub(crate) mod sil;
 pub(crate) mod soap;
 pub(crate) mod store;
+pub(crate) mod upstream;
 pub(crate) mod web;
 
 /// The command line, which is the whole program: the binary only calls this.

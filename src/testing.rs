@@ -89,6 +89,14 @@ pub mod store {
     }
 }
 
+pub mod upstream {
+    pub use crate::flows::pagati_read::{PagatiDoc, PaymentOutcome};
+    pub use crate::upstream::{
+        Action, CartElement, Creds, DovutiDoc, DovutoItem, PagatiKey, SilClient, SpcKind, Timeouts, UpstreamError,
+        VersamentoDoc,
+    };
+}
+
 pub mod web {
     pub use crate::web::{backoffice_routes, routes};
     pub mod front {

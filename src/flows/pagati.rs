@@ -4,7 +4,7 @@
 //! both the SIL answers (a cart of up to five debts) and the outcome push's `esito` (one receipt).
 //! Must never: emit a value the schema refuses (texts are cut to their `stText` lengths).
 
-use crate::domain::Cents;
+use crate::domain::{Cents, Party};
 use crate::soap::XmlWriter;
 use crate::store::debts::DebtRecord;
 use crate::store::receipts::ReceiptRecord;
@@ -162,19 +162,27 @@ pub fn write(kind: Kind, header: &Header<'_>, lines: &[Line<'_>]) -> String {
 /// The `soggettoPagatore` of a debt, in schema order; optional values only when the schema takes
 /// them as they are.
 pub fn write_payer(w: &mut XmlWriter, debt: &DebtRecord) {
+    write_party(w, &debt.debtor);
+}
+
+/// The `soggettoPagatore` of `party` (the debtor of a debt, the payer of a `Dovuti` or
+/// `Versamento`), in schema order; optional values only when the schema takes them as they are
+/// (an empty one is left out: the schema's texts have at least one character).
+pub fn write_party(w: &mut XmlWriter, party: &Party) {
     let two_upper = |v: &&str| v.len() == 2 && v.bytes().all(|b| b.is_ascii_uppercase());
+    let text = |v: &Option<String>, max: usize| v.as_deref().filter(|v| !v.trim().is_empty()).map(|v| cut(v, max));
     w.open("soggettoPagatore");
     w.open("identificativoUnivocoPagatore");
-    w.leaf("tipoIdentificativoUnivoco", if debt.debtor.kind == "G" { "G" } else { "F" });
-    w.leaf("codiceIdentificativoUnivoco", &cut(&debt.debtor.id, 35));
+    w.leaf("tipoIdentificativoUnivoco", if party.kind == "G" { "G" } else { "F" });
+    w.leaf("codiceIdentificativoUnivoco", &cut(&party.id, 35));
     w.close("identificativoUnivocoPagatore");
-    w.leaf("anagraficaPagatore", &cut(&debt.debtor.name, 70));
-    w.leaf_opt("indirizzoPagatore", debt.debtor.address.as_deref().map(|v| cut(v, 70)).as_deref());
-    w.leaf_opt("civicoPagatore", debt.debtor.civic_number.as_deref().map(|v| cut(v, 16)).as_deref());
-    w.leaf_opt("capPagatore", debt.debtor.postal_code.as_deref().map(|v| cut(v, 16)).as_deref());
-    w.leaf_opt("localitaPagatore", debt.debtor.city.as_deref().map(|v| cut(v, 35)).as_deref());
-    w.leaf_opt("provinciaPagatore", debt.debtor.province.as_deref().filter(two_upper));
-    w.leaf_opt("nazionePagatore", debt.debtor.country.as_deref().filter(two_upper));
-    w.leaf_opt("e-mailPagatore", debt.debtor.email.as_deref().filter(|e| e.len() <= 256 && e.contains('@')));
+    w.leaf("anagraficaPagatore", &cut(&party.name, 70));
+    w.leaf_opt("indirizzoPagatore", text(&party.address, 70).as_deref());
+    w.leaf_opt("civicoPagatore", text(&party.civic_number, 16).as_deref());
+    w.leaf_opt("capPagatore", text(&party.postal_code, 16).as_deref());
+    w.leaf_opt("localitaPagatore", text(&party.city, 35).as_deref());
+    w.leaf_opt("provinciaPagatore", party.province.as_deref().filter(two_upper));
+    w.leaf_opt("nazionePagatore", party.country.as_deref().filter(two_upper));
+    w.leaf_opt("e-mailPagatore", party.email.as_deref().filter(|e| e.len() <= 256 && e.contains('@')));
     w.close("soggettoPagatore");
 }

@@ -266,6 +266,35 @@ impl Drop for StreamingZip {
     }
 }
 
+/// Reads the one CSV of a result ZIP (ours, or another MyPay's: a Region's `_IUV`/`_SCARTI`) line
+/// by line, its header first, each line at most `csv_row::MAX_LINE_BYTES` and the CSV at most
+/// `limit` bytes once decompressed; returns how many lines. Entry names are only compared, never
+/// used as paths; memory holds one line.
+pub fn read_result_lines(path: &Path, limit: u64, mut each: impl FnMut(&str) -> io::Result<()>) -> io::Result<u64> {
+    let mut archive = zip::ZipArchive::new(File::open(path)?).map_err(io::Error::other)?;
+    let mut found = None;
+    for index in 0..archive.len() {
+        let entry = archive.by_index_raw(index).map_err(io::Error::other)?;
+        let name = entry.name();
+        if !entry.is_dir() && !name.contains(['/', '\\']) && name.to_ascii_lowercase().ends_with(".csv") {
+            if found.is_some() {
+                return Err(io::Error::other(format!("{} holds more than one CSV", path.display())));
+            }
+            found = Some(index);
+        }
+    }
+    let index = found.ok_or_else(|| io::Error::other(format!("{} holds no CSV", path.display())))?;
+    let entry = archive.by_index(index).map_err(io::Error::other)?;
+    let limited = super::zipfile::Limited::new(entry, limit, std::sync::Arc::default());
+    let mut lines = super::csv_row::LineReader::new(BufReader::with_capacity(BUFFER, limited));
+    let mut n = 0;
+    while let Some(line) = lines.next_line()? {
+        each(&String::from_utf8_lossy(line))?;
+        n += 1;
+    }
+    Ok(n)
+}
+
 /// Syncs a directory, so the renames inside it survive a power cut.
 pub fn sync_dir(dir: &Path) -> io::Result<()> {
     File::open(dir)?.sync_all()

@@ -19,6 +19,7 @@
 //!   and receipts, privacy notices, the sweep of stale carts and sessions.
 //! - `sil`: the municipality's own systems: SIL access, payment sessions, single debts, queries,
 //!   uploads.
+//! - `upstream`: mypay behind a regional MyPay: the outbox of debt changes mirrored to the Region.
 //!
 //! Beside them, what every area shares or what serves the installation as a whole: this module's
 //! [`ServiceError`] and audit helper, `ids` (random identifiers), `links` (every signed link and

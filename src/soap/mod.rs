@@ -1,5 +1,6 @@
 //! The one SOAP 1.1 envelope reader and writer, shared by the station (what the pagoPA Node calls),
-//! the simulator (which calls the station and answers mypay's nodeForPa calls) and, later, the SIL.
+//! the simulator (which calls the station and answers mypay's nodeForPa calls), the SIL and the
+//! upstream client (which calls a regional MyPay's SIL).
 //!
 //! Reading builds a small owned tree ([`Element`]) of the single payload element in the Body, with
 //! namespaces resolved. It refuses what a hostile client could abuse: DTDs (so no entity
@@ -441,12 +442,26 @@ impl XmlWriter {
 /// Wraps `payload_xml` (one element whose prefix is `prefix`, bound to `ns`) in a SOAP 1.1 envelope
 /// with an empty Header, as pagoPA's examples do.
 pub fn envelope(prefix: &str, ns: &str, payload_xml: &str) -> String {
-    format!(
-        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\
-         <soapenv:Envelope xmlns:soapenv=\"{ENVELOPE_NS}\" xmlns:{prefix}=\"{}\">\
-         <soapenv:Header/><soapenv:Body>{payload_xml}</soapenv:Body></soapenv:Envelope>",
-        escape(ns)
-    )
+    envelope_with_header(&[(prefix, ns)], "", payload_xml)
+}
+
+/// A SOAP 1.1 envelope declaring each `(prefix, namespace)` on its root, with `header_xml` in the
+/// Header (an empty Header when there is none) and `payload_xml` in the Body: the shape of a
+/// request whose contract puts an element in the Header (MyPay's `intestazionePPT`).
+pub fn envelope_with_header(namespaces: &[(&str, &str)], header_xml: &str, payload_xml: &str) -> String {
+    let mut out =
+        format!("<?xml version=\"1.0\" encoding=\"UTF-8\"?><soapenv:Envelope xmlns:soapenv=\"{ENVELOPE_NS}\"");
+    for (prefix, ns) in namespaces {
+        let _ = write!(out, " xmlns:{prefix}=\"{}\"", escape(ns));
+    }
+    out.push('>');
+    if header_xml.is_empty() {
+        out.push_str("<soapenv:Header/>");
+    } else {
+        let _ = write!(out, "<soapenv:Header>{header_xml}</soapenv:Header>");
+    }
+    let _ = write!(out, "<soapenv:Body>{payload_xml}</soapenv:Body></soapenv:Envelope>");
+    out
 }
 
 /// A SOAP 1.1 Fault envelope, for errors below the contract (an unknown operation, a body that is

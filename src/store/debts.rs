@@ -270,6 +270,27 @@ pub fn update_debt_fields(conn: &Conn, d: &DebtRecord, now: &str) -> Result<(), 
     Ok(())
 }
 
+/// Gives a debt that has no IUV the one the Region assigned (upstream mode), with its notice
+/// number; returns whether it did (a debt that has one keeps it). An IUV live on another debt of
+/// the org fails with [`StoreError::Duplicate`].
+pub fn update_debt_region_iuv(
+    conn: &Conn,
+    debt_id: i64,
+    iuv: &Iuv,
+    notice_number: Option<&NoticeNumber>,
+    now: &str,
+) -> Result<bool, StoreError> {
+    let changed = conn
+        .sqlite()
+        .prepare_cached(
+            "UPDATE debt SET iuv = ?2, notice_number = ?3, updated_at = ?4, version = version + 1 \
+             WHERE id = ?1 AND iuv IS NULL",
+        )?
+        .execute(params![debt_id, iuv, notice_number, now])
+        .map_err(StoreError::from_sqlite)?;
+    Ok(changed == 1)
+}
+
 /// Records that debt flow `import_id` last wrote this debt.
 pub fn update_debt_import(conn: &Conn, debt_id: i64, import_id: i64) -> Result<(), StoreError> {
     conn.sqlite()

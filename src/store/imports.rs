@@ -216,6 +216,23 @@ pub fn restore_cache(conn: &Conn, previous: i64) -> Result<(), StoreError> {
     Ok(())
 }
 
+/// Replaces an ended import's result files and counts with the ones its mirror at the Region
+/// gave (upstream mode: the Region's IUVs, and its refusals added to ours).
+pub fn update_import_results(
+    conn: &Conn,
+    id: i64,
+    iuv_file: Option<&str>,
+    rejects_file: Option<&str>,
+    loaded: i64,
+    rejected: i64,
+) -> Result<(), StoreError> {
+    conn.sqlite().execute(
+        "UPDATE debt_import SET iuv_file = ?2, rejects_file = ?3, rows_loaded = ?4, rows_rejected = ?5 WHERE id = ?1",
+        params![id, iuv_file, rejects_file, loaded, rejected],
+    )?;
+    Ok(())
+}
+
 /// Records the notices ZIP of an import.
 pub fn update_import_notices(conn: &Conn, id: i64, notices_file: &str) -> Result<(), StoreError> {
     conn.sqlite()

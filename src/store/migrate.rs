@@ -14,7 +14,7 @@ use rusqlite::TransactionBehavior;
 use super::{Conn, StoreError};
 
 /// The schema version this binary writes.
-pub const SCHEMA_VERSION: i64 = 19;
+pub const SCHEMA_VERSION: i64 = 20;
 
 /// The version from which a database keeps no key, seals its secrets with the key file (`keys`)
 /// and records the key's id.
@@ -42,7 +42,9 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0016_flow_versions.sql"),
     include_str!("migrations/0017_sealed_secrets.sql"),
     include_str!("migrations/0018_job_progress.sql"),
-    // Numbered after the upstream branches' 0019 and 0020, which come before it once merged.
+    // Numbered 20: version 19 is upstream mode's credentials, on a branch merged before this one.
+    include_str!("migrations/0019_upstream_outbox.sql"),
+    // Named 0021: upstream mode's credentials (0019 on their branch) come before it once merged.
     include_str!("migrations/0021_upstream_poll.sql"),
 ];
 

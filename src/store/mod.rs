@@ -2,7 +2,7 @@
 //!
 //! One file per aggregate (`orgs`, `debt_types`, `operators`, `debts`, `imports`, `notices` (the debts
 //! of an import's notices ZIP), `jobs`, `receipts`, `exports`, `audit`, `pushes`, `api_tokens`, and
-//! for the portal `sessions`, `carts`, `mail`), each with its SQL
+//! for the portal `sessions`, `carts`, `mail`; `outbox` for upstream mode), each with its SQL
 //! at the top; `backup` copies and checks whole database files; `keys` reads (or makes) the key
 //! file beside the database and seals the secrets stored in it, so that callers read and write
 //! them in clear and the file holds none; `codes` stores state enums as their codes and domain
@@ -42,6 +42,7 @@ mod migrate;
 pub mod notices;
 pub mod operators;
 pub mod orgs;
+pub mod outbox;
 pub mod payment_offers;
 pub mod privacy_notices;
 pub mod pushes;

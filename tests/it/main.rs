@@ -28,3 +28,4 @@ mod station;
 mod support;
 mod tidy;
 mod tls;
+mod upstream_client;

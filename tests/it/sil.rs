@@ -793,7 +793,7 @@ pub fn registra_pagamento(server: &Server, iuv: &str, amount: &str, day: &str) -
 }
 
 /// A 1_4 debt flow of the demo org: two good rows and one with a bad amount.
-fn flow_zip(name: &str) -> Vec<u8> {
+pub fn flow_zip(name: &str) -> Vec<u8> {
     use std::io::Write;
     let header = "IUD;codIuv;tipoIdentificativoUnivoco;codiceIdentificativoUnivoco;anagraficaPagatore;indirizzoPagatore;civicoPagatore;capPagatore;localitaPagatore;provinciaPagatore;nazionePagatore;emailPagatore;dataScadenzaPagamento;importoDovuto;commissioneCaricoPa;tipoDovuto;tipoVersamento;causaleVersamento;datiSpecificiRiscossione;bilancio;flagGeneraIuv;flagMultiBeneficiario;codiceFiscaleEnteSecondario;denominazioneEnteSecondario;ibanAccreditoEnteSecondario;indirizzoEnteSecondario;civicoEnteSecondario;capEnteSecondario;localitaEnteSecondario;provinciaEnteSecondario;nazioneEnteSecondario;datiSpecificiRiscossioneEnteSecondario;causaleVersamentoEnteSecondario;importoVersamentoEnteSecondario;azione";
     let row = |iud: &str, amount: &str| {
@@ -886,10 +886,10 @@ fn token_upload_import_and_result_files() {
     );
 }
 
-const INTERMEDIARY: &str = "segreto-intermediario";
+pub const INTERMEDIARY: &str = "segreto-intermediario";
 
 /// The lowercase hex SHA-256 of `paaSILInviaCarrelloDovuti-<intermediary>-<fiscal code>`.
-fn carrello_hash(fiscal_code: &str) -> String {
+pub fn carrello_hash(fiscal_code: &str) -> String {
     use sha2::Digest;
     let digest = sha2::Sha256::digest(format!("paaSILInviaCarrelloDovuti-{INTERMEDIARY}-{fiscal_code}").as_bytes());
     digest.iter().map(|b| format!("{b:02x}")).collect()

@@ -6,6 +6,12 @@
 //! exactly what a file row would be.
 //! The `*_in`/`*_valid` functions work inside the caller's transaction, so a debt flow applies
 //! a whole file in one (`flows::import`); the public ones wrap one change in its own transaction.
+//!
+//! Upstream mode: for an org mirrored to the Region ([`OrgScope::mirror`]) these three are where
+//! every channel's change is queued for the Region (`services::upstream::outbox`), in the change's
+//! own transaction, and an insert draws no IUV here: the Region assigns it (`flagGeneraIuv`). The
+//! rows of a debt flow are not queued one by one: the flow goes up whole. A payment session's debt
+//! is the Region's own (it makes it when the session starts there): never queued.
 
 pub mod documents;
 pub mod exports;
@@ -24,6 +30,7 @@ use crate::services::ServiceError;
 use crate::store::debt_types::DebtTypeRecord;
 use crate::store::debts::{self, DebtFilter, DebtRecord};
 use crate::store::orgs::OrgRecord;
+use crate::store::outbox::{self, ChangeAction};
 use crate::store::{Db, audit, debt_types, orgs};
 
 /// Where a debt came from; stored with it.
@@ -44,6 +51,13 @@ pub enum Source {
 }
 
 impl Source {
+    /// Whether a debt from this channel is mirrored to the Region in upstream mode. A citizen's
+    /// spontaneous payment and a payment started at a PSP are payment sessions: the Region makes
+    /// their debt itself when the session starts there.
+    fn mirrored(self) -> bool {
+        !matches!(self, Source::Portal | Source::Node)
+    }
+
     fn code(self) -> &'static str {
         match self {
             Source::Cli => "cli",
@@ -84,6 +98,7 @@ pub(crate) fn add_debt_as(
     let iso = now.iso();
     db.write(|tx| {
         let scope = OrgScope::load(tx, ipa)?;
+        let scope = if source.mirrored() { scope } else { scope.without_mirror() };
         let debt_type = debt_types::find_debt_type(tx, scope.org.id, fields.debt_type.trim())?;
         let rules = debt_type.as_ref().map(|t| {
             let mut rules = rules_of(t);
@@ -130,6 +145,9 @@ pub(crate) struct OrgScope {
     /// How many counter values to take at once: 1 for a single debt; an import takes blocks, so
     /// a million generated IUVs cost a thousand counter updates instead of a million.
     counter_block: u64,
+    /// Upstream mode: the org's debts are mirrored to the Region, which assigns their IUVs; each
+    /// change is queued for it. False for a debt the Region makes itself ([`OrgScope::without_mirror`]).
+    pub mirror: bool,
 }
 
 impl OrgScope {
@@ -140,7 +158,14 @@ impl OrgScope {
             .map_err(|err| ServiceError::Internal(format!("stored segregation code: {err}")))?;
         let application_code = org.application_code.as_deref().and_then(|c| ApplicationCode::parse(c).ok());
         let (counters, counter_block) = (std::cell::Cell::new((0, 0)), 1);
-        Ok(OrgScope { org, segregation_code, application_code, counters, counter_block })
+        let mirror = crate::store::outbox::org_is_mirrored(conn, org.id)?;
+        Ok(OrgScope { org, segregation_code, application_code, counters, counter_block, mirror })
+    }
+
+    /// This scope for a debt that must not be mirrored (a payment session's, which the Region
+    /// creates when the session starts there): its changes are local only, as without upstream mode.
+    pub(crate) fn without_mirror(self) -> OrgScope {
+        OrgScope { mirror: false, ..self }
     }
 
     /// Takes IUV counter values `block` at a time (for an import, inside its one transaction).
@@ -255,7 +280,8 @@ pub(crate) fn insert_valid_with(
     }
     let (iuv, notice_number) = match &valid.iuv {
         Some(iuv) => (Some(iuv.clone()), iuv.notice_number(scope.application_code)),
-        None if valid.generate_iuv => {
+        // Mirrored: the Region assigns it, and the outbox stores it once it answers.
+        None if valid.generate_iuv && !scope.mirror => {
             let (iuv, notice) = generate(inserter.conn(), scope)?;
             (Some(iuv), Some(notice))
         }
@@ -267,6 +293,7 @@ pub(crate) fn insert_valid_with(
     record.notice_number = notice_number;
     record.state = DebtState::Inserted;
     let id = inserter.insert(&record, now)?;
+    mirror(inserter.conn(), scope, ChangeAction::Insert, id, import_id, now)?;
     Ok(Ok(Applied {
         id,
         iuv: record.iuv,
@@ -316,7 +343,7 @@ pub(crate) fn modify_valid(
             let notice = given.notice_number(scope.application_code);
             (Some(given.clone()), notice)
         }
-        (None, None) if valid.generate_iuv => {
+        (None, None) if valid.generate_iuv && !scope.mirror => {
             let (iuv, notice) = generate(tx, scope)?;
             (Some(iuv), Some(notice))
         }
@@ -330,6 +357,9 @@ pub(crate) fn modify_valid(
     record.notice_number = notice_number;
     record.state = next;
     debts::update_debt_fields(tx, &record, now)?;
+    if scope.mirror && import_id.is_none() && outbox::debt_is_mirrored(tx, current.id, current.import_id)? {
+        mirror(tx, scope, ChangeAction::Modify, current.id, import_id, now)?;
+    }
     Ok(Ok(Applied {
         id: current.id,
         iuv: record.iuv,
@@ -359,7 +389,28 @@ pub(crate) fn annul_in(
         debts::update_debt_import(tx, debt.id, import_id)?;
     }
     debts::release_identifiers(tx, &debt)?;
+    if scope.mirror && import_id.is_none() && outbox::debt_is_mirrored(tx, debt.id, debt.import_id)? {
+        mirror(tx, scope, ChangeAction::Annul, debt.id, import_id, now)?;
+    }
     Ok(Ok((debt, next)))
+}
+
+/// Queues a change of debt `debt_id` for the Region, in the change's transaction, when its org is
+/// mirrored and the change is not a row of a debt flow (the flow goes up whole). An `M` or `A` is
+/// queued only for a debt the Region has or will have from us (its `I` or its flow was queued): a
+/// payment session's debt, or one made before the org was mirrored, stays local.
+fn mirror(
+    tx: &crate::store::Conn,
+    scope: &OrgScope,
+    action: ChangeAction,
+    debt_id: i64,
+    import_id: Option<i64>,
+    now: &str,
+) -> Result<(), ServiceError> {
+    if scope.mirror && import_id.is_none() {
+        crate::services::upstream::outbox::enqueue(tx, scope.org.id, action, debt_id, now)?;
+    }
+    Ok(())
 }
 
 /// A new IUV17 and its notice number from the org's durable counter.

@@ -623,7 +623,9 @@ fn create_debts(
     db.write(|tx| {
         let mut created = Vec::new();
         for (_, item) in items {
-            let scope = OrgScope::load(tx, &item.ipa)?;
+            // A session's debt is the Region's own in upstream mode (it makes it when the session
+            // starts there): never mirrored.
+            let scope = OrgScope::load(tx, &item.ipa)?.without_mirror();
             let Some(debt_type) = debt_types::find_debt_type(tx, scope.org.id, item.fields.debt_type.trim())? else {
                 return Err(fault("PAA_IDENTIFICATIVO_TIPO_DOVUTO_NON_VALIDO", item.fields.debt_type.clone()));
             };

@@ -49,7 +49,7 @@ use crate::services::ServiceError;
 use crate::services::debts::{self, OrgScope, Source};
 use crate::store::debts as store_debts;
 use crate::store::imports::{self, ImportRecord, ImportTotals};
-use crate::store::{Conn, Db, audit, debt_types, operators};
+use crate::store::{Conn, Db, audit, debt_types, operators, outbox};
 
 /// What a run needs besides the import.
 pub struct RunEnv<'a> {
@@ -203,6 +203,11 @@ fn begin(env: &mut RunEnv<'_>, import: &ImportRecord) -> Result<Cursor, Stop> {
         }
         let rows = i64::try_from(facts.rows).unwrap_or(i64::MAX);
         imports::update_import_begun(tx, import.id, &name.iuf, name.version.code(), rows)?;
+        // Upstream mode: the flow goes to the Region whole, queued before its rows are applied so
+        // that a change another channel makes to one of them meanwhile comes after it.
+        if outbox::org_is_mirrored(tx, import.org_id)? {
+            crate::services::upstream::flows::enqueue(tx, import.org_id, import.id, &started)?;
+        }
         crate::jobs::save_cursor(tx, env.job_id, &text)?;
         Ok::<_, Stop>(())
     })?;
@@ -511,7 +516,9 @@ fn finish(
         imports::update_import_done(tx, import.id, &totals, &iso)?;
         // The notices of rows with flagGeneraIuv come after, never inside a chunk (a slow PDF must
         // not hold the writer): queued here, in the same transaction, so a crash cannot lose them.
-        if cursor.loaded > 0 && matches!(name.version.code(), "1_3" | "1_4") {
+        // A flow mirrored to the Region has no IUV yet: its notices come once the Region's are here.
+        let mirrored = outbox::flow_is_queued(tx, import.id)?;
+        if cursor.loaded > 0 && matches!(name.version.code(), "1_3" | "1_4") && !mirrored {
             crate::jobs::enqueue(tx, &Job::ImportNotices { import_id: import.id }, finished)?;
         }
         let object = format!("import:{}", import.file_name);
