@@ -28,6 +28,7 @@ use std::path::Path;
 use crate::clock::Now;
 use crate::domain::receipt_shape::{ShapeIssue, ShapeProblem};
 use crate::domain::{Cents, Iuv, NoticeNumber, Party};
+use crate::flows::pagati_read::PagatiDoc;
 use crate::flows::receipt_xml::{self, RtError};
 use crate::services::payments::{self, Exchange, PaymentError, ReceiptOutcome};
 use crate::services::{Change, ServiceError, journal_change};
@@ -174,6 +175,39 @@ impl RegionPayment {
     /// Whether the Region calls it paid (`codiceEsitoPagamento` 0).
     pub fn is_paid(&self) -> bool {
         self.outcome_code.trim() == "0"
+    }
+
+    /// The account of a `PagatiConRicevuta` answer (`flows::pagati_read`), with its `rt` and the
+    /// document as received: what the adapter's [`RegionOutcomes::paid`] returns. The receipt id is
+    /// the first payment's IUR, else `identificativoMessaggioRicevuta`.
+    pub fn from_pagati(doc: &PagatiDoc, rt: Option<Vec<u8>>, document: String) -> RegionPayment {
+        let first = doc.payments.first();
+        let receipt_id = first.map(|p| p.collection_id.trim()).filter(|id| !id.is_empty()).unwrap_or(&doc.receipt_id);
+        let paid_at = Some(doc.receipt_at.trim()).filter(|t| !t.is_empty()).map(str::to_owned);
+        RegionPayment {
+            iuv: doc.iuv.clone(),
+            lines: doc
+                .payments
+                .iter()
+                .map(|p| PaidLine {
+                    iud: p.iud.clone(),
+                    amount: p.amount,
+                    index: p.index.map(i64::from),
+                    causale: p.causale.clone(),
+                    collection_data: p.collection_data.clone(),
+                })
+                .collect(),
+            outcome_code: doc.outcome.code().to_owned(),
+            total_paid: doc.total_paid,
+            receipt_id: receipt_id.to_owned(),
+            paid_at: paid_at.or_else(|| first.map(|p| p.date.to_string())),
+            debtor: Some(doc.payer.clone()).filter(|p| !p.id.is_empty()),
+            payer: None,
+            psp_id: doc.attestor.code.clone(),
+            psp_name: doc.attestor.name.clone(),
+            rt: rt.unwrap_or_default(),
+            document,
+        }
     }
 }
 
@@ -658,6 +692,56 @@ mod tests {
             assert_eq!(stored.fee_cents, Some(Cents::new(130)));
         }
         assert!(anomaly_kinds(&kit).is_empty(), "{:?}", anomaly_kinds(&kit));
+    }
+
+    /// What our own SIL answers (`flows::pagati`'s document, read back by `flows::pagati_read`)
+    /// becomes the Region's account the outcomes apply.
+    #[test]
+    fn a_pagati_con_ricevuta_answer_is_the_regions_account() {
+        let kit = Kit::new();
+        let debt = kit.debt("D1", 2000);
+        let iuv = iuv_of(&debt);
+        let rt = rt_envelope(&iuv, "R1", 2000);
+        let receipt = receipts::ReceiptRecord {
+            receipt_id: "R1".to_owned(),
+            iuv: iuv.clone(),
+            outcome: "OK".to_owned(),
+            amount_cents: Cents::new(2000),
+            payment_date_time: Some("2026-12-06T18:30:00".to_owned()),
+            psp_id: "BCITITMM".to_owned(),
+            psp_company_name: "Intesa".to_owned(),
+            ..Default::default()
+        };
+        let header = crate::flows::pagati::Header {
+            org_fiscal_code: FISCAL_CODE,
+            org_name: "Comune di Prova",
+            station_id: None,
+            request_ref: "R1",
+            request_date: "2026-12-06",
+            outcome_code: "0",
+        };
+        let line = crate::flows::pagati::Line { debt: Some(&debt), receipt: Some(&receipt) };
+        let xml = crate::flows::pagati::write(crate::flows::pagati::Kind::PagatiConRicevuta, &header, &[line]);
+        let doc = crate::flows::pagati_read::read(xml.as_bytes()).unwrap();
+        let account = RegionPayment::from_pagati(&doc, Some(rt.clone().into_bytes()), xml.clone());
+        assert_eq!(
+            (account.iuv.as_str(), account.receipt_id.as_str(), account.outcome_code.as_str()),
+            (iuv.as_str(), "R1", "0")
+        );
+        assert_eq!(
+            account.lines,
+            [PaidLine {
+                iud: "D1".to_owned(),
+                amount: Cents::new(2000),
+                index: Some(1),
+                causale: "TARI 2026".to_owned(),
+                collection_data: "9/0101002IM/".to_owned()
+            }]
+        );
+        assert_eq!(account.paid_at.as_deref(), Some("2026-12-06T18:30:00"));
+        let region = region_with(PaidKey::Iuv(iuv.clone()), account);
+        assert_eq!(confirm(&kit.db, org_id(&kit), PaidKey::Iuv(iuv), &region, kit.now).unwrap(), Confirmation::Applied);
+        assert_eq!(reread(&kit, &debt).state.code(), "COMPLETATO");
     }
 
     #[test]
