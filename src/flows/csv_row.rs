@@ -137,7 +137,12 @@ pub struct LineReader<R> {
 
 impl<R: BufRead> LineReader<R> {
     pub fn new(inner: R) -> LineReader<R> {
-        LineReader { inner, buf: Vec::with_capacity(4096), max: MAX_LINE_BYTES, line_no: 0 }
+        LineReader::with_max(inner, MAX_LINE_BYTES)
+    }
+
+    /// Lines of at most `max` bytes (a receipt export's rows carry the receipt itself).
+    pub fn with_max(inner: R, max: usize) -> LineReader<R> {
+        LineReader { inner, buf: Vec::with_capacity(4096), max, line_no: 0 }
     }
 
     /// The next line, or `None` at the end; a line longer than the limit is an `InvalidData` error

@@ -6,10 +6,11 @@
 //! reading and checking of rows on a thread of their own (`import_rows`, IUDs seen in
 //! `seen_iuds`), the import's result files ([`results`]); the receipt export layouts 1.0-1.3
 //! ([`rt_export`]), the expired-debts export ([`expired_export`]) and the export CSV dialect
-//! ([`quoted_csv`]); the `Pagati` XML of a receipt ([`pagati`]), read back in [`pagati_read`]
-//! (what an upstream MyPay answers and pushes); and pagoPA's FlussoRiversamento reporting
-//! document, read and written ([`fdr`]). Running an import (its
-//! transaction) is `services::debts::imports::run`'s.
+//! ([`quoted_csv`]) and its reading back (`rt_export_reader`, a regional MyPay's receipts); the
+//! `Pagati` XML of a receipt ([`pagati`]), read back in [`pagati_read`] (what an upstream MyPay
+//! answers and pushes); the pagoPA receipt read leniently from whatever carries it
+//! (`receipt_xml`); and pagoPA's FlussoRiversamento reporting document, read and written
+//! ([`fdr`]). Running an import (its transaction) is `services::debts::imports::run`'s.
 //! Must never: write SQL, open a transaction, call a service, hold a whole file in memory, or
 //! trust a name found inside a ZIP as a path.
 //! Implements: `shared/reference/mypay.md` §2, §3 and §6.
@@ -24,7 +25,9 @@ pub(crate) mod import_rows;
 pub mod pagati;
 pub mod pagati_read;
 pub mod quoted_csv;
+pub mod receipt_xml;
 pub mod results;
 pub mod rt_export;
+pub mod rt_export_reader;
 mod seen_iuds;
 pub mod zipfile;

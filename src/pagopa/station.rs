@@ -278,8 +278,11 @@ fn send_rt(
     w.open(&element).leaf("outcome", "OK").close(&element);
     let inner = w.finish();
     let response = soap::envelope("paf", PAF_NS, &inner);
-    let exchange =
-        Exchange { response: &response, duration_ms: i64::try_from(started.elapsed().as_millis()).unwrap_or(0) };
+    let exchange = Exchange {
+        actor: "node",
+        response: &response,
+        duration_ms: i64::try_from(started.elapsed().as_millis()).unwrap_or(0),
+    };
     match payments::accept_receipt(station.db, &req.fiscal_code, req.receipt, &req.issues, &exchange, now) {
         Ok(ReceiptOutcome::Stored { .. }) => (Ok(inner), Some(org_id)),
         // A replay stored nothing, so it journals through the buffer like a read.

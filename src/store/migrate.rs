@@ -14,7 +14,7 @@ use rusqlite::TransactionBehavior;
 use super::{Conn, StoreError};
 
 /// The schema version this binary writes.
-pub const SCHEMA_VERSION: i64 = 22;
+pub const SCHEMA_VERSION: i64 = 23;
 
 /// The version from which a database keeps no key, seals its secrets with the key file (`keys`)
 /// and records the key's id.
@@ -46,6 +46,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0020_region_flows.sql"),
     include_str!("migrations/0021_upstream.sql"),
     include_str!("migrations/0022_upstream_payments.sql"),
+    include_str!("migrations/0023_upstream_poll.sql"),
 ];
 
 /// The schema as version 1 shipped it, kept so a test can check that upgrading gives exactly

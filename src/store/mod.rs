@@ -53,6 +53,7 @@ pub mod reporting;
 pub mod sessions;
 pub mod sil;
 pub mod upstream;
+pub mod upstream_poll;
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard};

@@ -297,122 +297,143 @@ pub enum ReceiptOutcome {
 /// The exchange a receipt arrived in, for the audit journal.
 #[derive(Debug, Clone, Copy)]
 pub struct Exchange<'a> {
+    /// Who delivered it: `node` (the station), `region` (an upstream MyPay).
+    pub actor: &'a str,
     pub response: &'a str,
     pub duration_ms: i64,
 }
 
 /// Stores a receipt (for the org with `fiscal_code`) and updates its debt, all in one transaction,
 /// together with the audit entry of the exchange and, when the org and the debt type want it, the
-/// queued outcome push.
-///
-/// A receipt settles an open debt only when it pays what the station offered for it in
-/// paGetPayment (any of the offers; without one, e.g. after the Node's stand-in, the debt's own
-/// amount and beneficiaries). One that does not is stored held, settles nothing and opens a
-/// `RICEVUTA_DIFFORME` anomaly; every other flag but `ESITO_KO` opens an anomaly of its name.
-/// A receipt that deviates from the schema (`issues`) is stored all the same and opens a
-/// `RICEVUTA_NON_CONFORME` anomaly naming the deviations; whether it settles is still its terms'.
+/// queued outcome push: see [`store_receipt`].
 pub fn accept_receipt(
     db: &Db,
     fiscal_code: &str,
+    receipt: ReceiptRecord,
+    issues: &[ShapeIssue],
+    exchange: &Exchange<'_>,
+    now: Now,
+) -> Result<ReceiptOutcome, PaymentError> {
+    db.write(|tx| {
+        let org = orgs::find_org_by_fiscal_code(tx, fiscal_code)?
+            .ok_or_else(|| PaymentError::UnknownOrg(fiscal_code.to_owned()))?;
+        store_receipt(tx, &org, fiscal_code, receipt, issues, exchange, now)
+    })
+}
+
+/// Inside the caller's transaction: stores a receipt of `org` naming `creditor` as its creditor,
+/// updates its debt, writes the audit entry of the exchange and, when the org and the debt type
+/// want it, queues the outcome push. The one path of every receipt, whoever delivered it.
+///
+/// A receipt settles an open debt only when it pays what the station offered for it in
+/// paGetPayment (any of the offers; without one, e.g. after the Node's stand-in or when a regional
+/// MyPay's station took the payment, the debt's own amount and beneficiaries). One that does not
+/// is stored held, settles nothing and opens a `RICEVUTA_DIFFORME` anomaly; every other flag but
+/// `ESITO_KO` opens an anomaly of its name. A receipt that deviates from the schema (`issues`) is
+/// stored all the same and opens a `RICEVUTA_NON_CONFORME` anomaly naming the deviations; whether
+/// it settles is still its terms'. A receipt already stored (org, IUV, receipt id) is a replay.
+pub(crate) fn store_receipt(
+    tx: &crate::store::Conn,
+    org: &OrgRecord,
+    creditor: &str,
     mut receipt: ReceiptRecord,
     issues: &[ShapeIssue],
     exchange: &Exchange<'_>,
     now: Now,
 ) -> Result<ReceiptOutcome, PaymentError> {
     let today = now.today();
-    db.write(|tx| {
-        let org = orgs::find_org_by_fiscal_code(tx, fiscal_code)?
-            .ok_or_else(|| PaymentError::UnknownOrg(fiscal_code.to_owned()))?;
-        if receipts::find_receipt(tx, org.id, &receipt.iuv, &receipt.receipt_id)?.is_some() {
-            return Ok(ReceiptOutcome::Replay);
+    if receipts::find_receipt(tx, org.id, &receipt.iuv, &receipt.receipt_id)?.is_some() {
+        return Ok(ReceiptOutcome::Replay);
+    }
+    receipt.org_id = org.id;
+    let debt = debts::find_any_debt_by_iuv(tx, org.id, &receipt.iuv)?;
+    receipt.debt_id = debt.as_ref().map(|d| d.id);
+    let ok = receipt.outcome == "OK";
+    let state = debt.as_ref().map(|d| d.state);
+    let earlier_ok = receipts::count_ok_receipts(tx, org.id, &receipt.iuv)? > 0;
+    let mut mismatch = None;
+    let (flag, new_state) = match (ok, &debt, state) {
+        (false, Some(_), Some(s)) => (Some("ESITO_KO"), s.apply(DebtEvent::PaymentFailed).ok()),
+        (false, _, _) => (Some("ESITO_KO"), None),
+        (true, None, _) | (true, Some(_), None) => (Some("DOVUTO_SCONOSCIUTO"), None),
+        (true, Some(_), Some(DebtState::Paid)) => (if earlier_ok { Some("DOPPIO_PAGAMENTO") } else { None }, None),
+        (true, Some(_), Some(DebtState::Annulled)) => (Some("DOVUTO_ANNULLATO"), None),
+        (true, Some(_), Some(DebtState::Expired)) => (Some("DOVUTO_SCADUTO"), None),
+        (true, Some(d), Some(s)) => {
+            mismatch = unmatched_offer(tx, org, d, &receipts::received_terms(creditor, &receipt))?;
+            let past_due = debt_types::find_debt_type_by_id(tx, org.id, d.debt_type_id)?
+                .is_some_and(|t| is_past_due(d, &t, today));
+            let next = if mismatch.is_some() { None } else { s.apply(DebtEvent::PaymentSucceeded).ok() };
+            (if past_due { Some("DOVUTO_SCADUTO") } else { None }, next)
         }
-        receipt.org_id = org.id;
-        let debt = debts::find_any_debt_by_iuv(tx, org.id, &receipt.iuv)?;
-        receipt.debt_id = debt.as_ref().map(|d| d.id);
-        let ok = receipt.outcome == "OK";
-        let state = debt.as_ref().map(|d| d.state);
-        let earlier_ok = receipts::count_ok_receipts(tx, org.id, &receipt.iuv)? > 0;
-        let mut mismatch = None;
-        let (flag, new_state) = match (ok, &debt, state) {
-            (false, Some(_), Some(s)) => (Some("ESITO_KO"), s.apply(DebtEvent::PaymentFailed).ok()),
-            (false, _, _) => (Some("ESITO_KO"), None),
-            (true, None, _) | (true, Some(_), None) => (Some("DOVUTO_SCONOSCIUTO"), None),
-            (true, Some(_), Some(DebtState::Paid)) => (if earlier_ok { Some("DOPPIO_PAGAMENTO") } else { None }, None),
-            (true, Some(_), Some(DebtState::Annulled)) => (Some("DOVUTO_ANNULLATO"), None),
-            (true, Some(_), Some(DebtState::Expired)) => (Some("DOVUTO_SCADUTO"), None),
-            (true, Some(d), Some(s)) => {
-                mismatch = unmatched_offer(tx, &org, d, &receipts::received_terms(fiscal_code, &receipt))?;
-                let past_due = debt_types::find_debt_type_by_id(tx, org.id, d.debt_type_id)?
-                    .is_some_and(|t| is_past_due(d, &t, today));
-                let next = if mismatch.is_some() { None } else { s.apply(DebtEvent::PaymentSucceeded).ok() };
-                (if past_due { Some("DOVUTO_SCADUTO") } else { None }, next)
-            }
+    };
+    receipt.flag = flag.map(str::to_owned);
+    receipt.held = mismatch.is_some();
+    // The outcome date is the payment's Italian day (a time with an offset converted to
+    // Europe/Rome); without a readable one, today.
+    receipt.payment_date =
+        receipt.payment_date_time.as_deref().and_then(crate::clock::rome_local).map_or(today, |t| t.date()).into();
+    let id = match receipts::insert_receipt(tx, &receipt, &now.iso()) {
+        Ok(id) => id,
+        // A concurrent delivery of the same receipt won the race inside SQLite's lock.
+        Err(StoreError::Duplicate(_)) => return Ok(ReceiptOutcome::Replay),
+        Err(other) => return Err(other.into()),
+    };
+    if let (Some(d), Some(next)) = (&debt, new_state) {
+        debts::update_debt_state(tx, d.id, next, &now.iso())?;
+    }
+    if let (Some(d), false) = (&debt, receipt.held) {
+        outcome_push::queue_in(tx, d, id, now)?;
+    }
+    let mut found = Vec::new();
+    match (&mismatch, &receipt.flag) {
+        (Some(discrepancies), _) => found
+            .push((crate::store::anomalies::RECEIPT_MISMATCH, crate::store::anomalies::receipt_details(discrepancies))),
+        (None, Some(flag)) if flag != "ESITO_KO" => found.push((flag.as_str(), "{}".to_owned())),
+        _ => {}
+    }
+    if !issues.is_empty() {
+        found.push((crate::store::anomalies::RECEIPT_NONCONFORMING, crate::store::anomalies::shape_details(issues)));
+    }
+    for (kind, details) in &found {
+        let new = crate::store::anomalies::NewAnomaly {
+            org_id: org.id,
+            kind,
+            object_kind: "receipt",
+            object_id: id,
+            details,
         };
-        receipt.flag = flag.map(str::to_owned);
-        receipt.held = mismatch.is_some();
-        // The outcome date is the payment's Italian day (a time with an offset converted to
-        // Europe/Rome); without a readable one, today.
-        receipt.payment_date = receipt
-            .payment_date_time
-            .as_deref()
-            .and_then(crate::clock::rome_local)
-            .map_or(today, |t| t.date())
-            .into();
-        let id = match receipts::insert_receipt(tx, &receipt, &now.iso()) {
-            Ok(id) => id,
-            // A concurrent delivery of the same receipt won the race inside SQLite's lock.
-            Err(StoreError::Duplicate(_)) => return Ok(ReceiptOutcome::Replay),
-            Err(other) => return Err(other.into()),
-        };
-        if let (Some(d), Some(next)) = (&debt, new_state) {
-            debts::update_debt_state(tx, d.id, next, &now.iso())?;
+        crate::store::anomalies::insert_anomaly(tx, &new, &now.iso())?;
+    }
+    let anomaly = found.first();
+    let object = format!("receipt:{}/{}/{}", org.ipa_code, receipt.iuv, receipt.receipt_id);
+    let outcome = match &anomaly {
+        Some((kind, _)) => (*kind).to_owned(),
+        None => receipt.flag.clone().unwrap_or_else(|| "OK".to_owned()),
+    };
+    let entry = audit::AuditEntry {
+        actor: exchange.actor,
+        org_id: Some(org.id),
+        action: &receipt.primitive,
+        object: Some(&object),
+        outcome: &outcome,
+        request: Some(&receipt.request_xml),
+        response: Some(exchange.response),
+        duration_ms: Some(exchange.duration_ms),
+        ..Default::default()
+    };
+    audit::insert_audit(tx, &entry, &now.iso())?;
+    match &mismatch {
+        Some(found) => {
+            let what = found.iter().map(ToString::to_string).collect::<Vec<_>>().join("; ");
+            tracing::warn!(receipt = id, iuv = %receipt.iuv, discrepancies = %what, "receipt held: it does not pay what was asked");
         }
-        if let (Some(d), false) = (&debt, receipt.held) {
-            outcome_push::queue_in(tx, d, id, now)?;
-        }
-        let mut found = Vec::new();
-        match (&mismatch, &receipt.flag) {
-            (Some(discrepancies), _) => found.push((crate::store::anomalies::RECEIPT_MISMATCH, crate::store::anomalies::receipt_details(discrepancies))),
-            (None, Some(flag)) if flag != "ESITO_KO" => found.push((flag.as_str(), "{}".to_owned())),
-            _ => {}
-        }
-        if !issues.is_empty() {
-            found.push((crate::store::anomalies::RECEIPT_NONCONFORMING, crate::store::anomalies::shape_details(issues)));
-        }
-        for (kind, details) in &found {
-            let new = crate::store::anomalies::NewAnomaly { org_id: org.id, kind, object_kind: "receipt", object_id: id, details };
-            crate::store::anomalies::insert_anomaly(tx, &new, &now.iso())?;
-        }
-        let anomaly = found.first();
-        let object = format!("receipt:{}/{}/{}", org.ipa_code, receipt.iuv, receipt.receipt_id);
-        let outcome = match &anomaly {
-            Some((kind, _)) => (*kind).to_owned(),
-            None => receipt.flag.clone().unwrap_or_else(|| "OK".to_owned()),
-        };
-        let entry = audit::AuditEntry {
-            actor: "node",
-            org_id: Some(org.id),
-            action: &receipt.primitive,
-            object: Some(&object),
-            outcome: &outcome,
-            request: Some(&receipt.request_xml),
-            response: Some(exchange.response),
-            duration_ms: Some(exchange.duration_ms),
-            ..Default::default()
-        };
-        audit::insert_audit(tx, &entry, &now.iso())?;
-        match &mismatch {
-            Some(found) => {
-                let what = found.iter().map(ToString::to_string).collect::<Vec<_>>().join("; ");
-                tracing::warn!(receipt = id, iuv = %receipt.iuv, discrepancies = %what, "receipt held: it does not pay what was asked");
-            }
-            None => tracing::info!(receipt = id, iuv = %receipt.iuv, flag = ?receipt.flag, "receipt stored"),
-        }
-        if !issues.is_empty() {
-            tracing::warn!(receipt = id, iuv = %receipt.iuv, issues = issues.len(), first = %issues.iter().next().map(ToString::to_string).unwrap_or_default(), "receipt stored though it deviates from the schema");
-        }
-        Ok(ReceiptOutcome::Stored { flag: receipt.flag.clone(), held: receipt.held })
-    })
+        None => tracing::info!(receipt = id, iuv = %receipt.iuv, flag = ?receipt.flag, "receipt stored"),
+    }
+    if !issues.is_empty() {
+        tracing::warn!(receipt = id, iuv = %receipt.iuv, issues = issues.len(), first = %issues.iter().next().map(ToString::to_string).unwrap_or_default(), "receipt stored though it deviates from the schema");
+    }
+    Ok(ReceiptOutcome::Stored { flag: receipt.flag.clone(), held: receipt.held })
 }
 
 /// How `received` differs from every payment the station offered for `debt` (or, with no offer
@@ -510,7 +531,7 @@ mod tests {
     }
 
     fn accept(kit: &Kit, r: ReceiptRecord) -> ReceiptOutcome {
-        let exchange = Exchange { response: "<ok/>", duration_ms: 1 };
+        let exchange = Exchange { actor: "node", response: "<ok/>", duration_ms: 1 };
         accept_receipt(&kit.db, FISCAL_CODE, r, &[], &exchange, kit.now).unwrap()
     }
 

@@ -9,6 +9,9 @@
 //! - `outbox`: the durable, ordered queue of debt changes mirrored to the Region, sent through a
 //!   port ([`outbox::RegionDebts`]) the adapter implements; `flows`: a debt flow mirrored whole
 //!   (upload, status, the Region's `_IUV`/`_SCARTI` mapped back onto the local import).
+//! - `outcomes`: the Region's payment outcomes as receipts on the box, push hints confirmed
+//!   through a port ([`outcomes::RegionOutcomes`]); `polling`: the Region's receipt export read
+//!   by a durable cursor.
 //! - `payments`: how a payment started at the box goes through the Region instead of pagoPA
 //!   Checkout.
 //! - `pushes`: who sent a push (on the request's head) and the push kept as a hint to confirm with
@@ -18,9 +21,14 @@
 //! the drivers that mirror debts up (the outbox), confirm pushes and poll receipts build on these.
 //! Must never: mark a debt paid on a push alone; print, log or journal a password, key or token.
 
+#[cfg(test)]
+mod fake_region;
 pub mod flows;
+// The driver that calls them with the real SIL client is wired when the upstream branches merge.
 pub mod outbox;
+pub mod outcomes;
 pub mod payments;
+pub mod polling;
 pub mod pushes;
 pub mod settings;
 pub mod token;
