@@ -32,3 +32,24 @@ pub mod polling;
 pub mod pushes;
 pub mod settings;
 pub mod token;
+
+/// Why the Region did not answer as asked, for every call the box makes there. `retryable`: the
+/// same call may succeed later unchanged (transport, timeout, 5xx, `PAA_SYSTEM_ERROR`,
+/// `PAA_PAGAMENTO_IN_CORSO`); otherwise a person must act (credentials refused, a request the
+/// Region cannot read). `text` is for logs and operators: never a credential.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RegionFailure {
+    pub retryable: bool,
+    /// MyPay's fault code, when the Region answered one.
+    pub code: Option<String>,
+    pub text: String,
+}
+
+impl std::fmt::Display for RegionFailure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.code {
+            Some(code) => write!(f, "{code}: {}", self.text),
+            None => f.write_str(&self.text),
+        }
+    }
+}

@@ -31,6 +31,8 @@
 use std::io::Write;
 use std::path::Path;
 
+pub use super::RegionFailure;
+
 use jiff::SignedDuration;
 
 use super::flows;
@@ -67,17 +69,6 @@ pub struct RegionAnswer {
     pub iuv: Option<String>,
     /// The notice number, when the adapter has it; otherwise it is derived from the IUV.
     pub notice_number: Option<String>,
-}
-
-/// Why the Region did not take a change.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct RegionFailure {
-    /// The same call may succeed later unchanged (network, timeout, 5xx, `PAA_SYSTEM_ERROR`).
-    pub retryable: bool,
-    /// MyPay's fault code, for a fault.
-    pub code: Option<String>,
-    /// What happened, in English or as MyPay said it; never a credential.
-    pub text: String,
 }
 
 /// What `paaSILChiediStatoImportFlusso` says of an uploaded flow.

@@ -22,8 +22,9 @@
 //! Must never: mark anything paid on a push's own word ([`confirm`] applies only what the Region
 //! answers to the box's own question).
 
-use std::fmt;
 use std::path::Path;
+
+pub use super::RegionFailure;
 
 use crate::clock::Now;
 use crate::domain::receipt_shape::{ShapeIssue, ShapeProblem};
@@ -46,26 +47,6 @@ pub enum PaidKey {
     Iud(String),
     /// `idSession` of a payment session started at the Region.
     Session(String),
-}
-
-/// Why the Region could not answer. `retryable`: asking again later may succeed (transport,
-/// timeout, `PAA_SYSTEM_ERROR`, `PAA_PAGAMENTO_IN_CORSO`); otherwise a person must act (the org's
-/// credentials refused, a request the Region cannot read).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RegionFailure {
-    pub retryable: bool,
-    /// MyPay's fault code, when the Region answered one.
-    pub code: Option<String>,
-    pub text: String,
-}
-
-impl fmt::Display for RegionFailure {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match &self.code {
-            Some(code) => write!(f, "{code}: {}", self.text),
-            None => f.write_str(&self.text),
-        }
-    }
 }
 
 /// A reserved incremental export: its token and the `dateTo` the Region answered (the next

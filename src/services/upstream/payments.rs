@@ -25,7 +25,7 @@
 //! the browser's `esito`. A Region that does not answer or refuses leaves nothing to pay: the cart
 //! fails and the debts made for it are annulled (MyPay stores nothing before its own checkout).
 
-use std::fmt;
+pub use super::RegionFailure;
 
 use crate::clock::Now;
 use crate::domain::debt_row::DebtFields;
@@ -52,25 +52,6 @@ pub const MAX_ITEMS: usize = 5;
 pub struct RegionSession {
     pub id_session: String,
     pub url: String,
-}
-
-/// Why the Region did not give a session or an outcome. `text` is for logs (never a secret).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RegionFailure {
-    /// Unreachable, timed out, or a passing fault: the same request may work later.
-    pub retryable: bool,
-    /// The Region's fault code (`PAA_*`), when it answered one.
-    pub code: Option<String>,
-    pub text: String,
-}
-
-impl fmt::Display for RegionFailure {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match &self.code {
-            Some(code) => write!(f, "{code}: {}", self.text),
-            None => f.write_str(&self.text),
-        }
-    }
 }
 
 /// Which operation opened a Region session (stored with it: the outcome of a cart is asked for
