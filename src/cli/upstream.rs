@@ -137,12 +137,10 @@ fn text_of(view: &UpstreamView) -> Vec<String> {
         format!("outbox: {} waiting; last answer {}", o.waiting, or_none(&o.last_answer_at)),
     ];
     if let Some(head) = &o.head {
-        lines.push(format!(
-            "  next: {} (failed attempts {}, next attempt {})",
-            change_line(head),
-            head.attempts,
-            head.next_attempt_at
-        ));
+        lines.push(match head.attempts {
+            0 => format!("  next: {} (not sent yet)", change_line(head)),
+            n => format!("  next: {} (failed attempts {n}, next attempt {})", change_line(head), head.next_attempt_at),
+        });
     }
     lines.push(format!("refused by the region: {}", o.refused));
     for c in &o.last_refused {

@@ -146,6 +146,7 @@ pub fn seed_as(db: &Db, now: Now, role: DemoRole) -> Result<Seeded, ServiceError
                 fixed_amount: some("16.00"),
                 allow_anonymous: Some(true),
                 print_due_date: Some(false),
+                push_outcome: Some(true),
                 sector: some("Servizi demografici"),
                 taxonomy_code: some("0101108TS"),
                 catalog_service_id: some("00001"),
@@ -160,6 +161,7 @@ pub fn seed_as(db: &Db, now: Now, role: DemoRole) -> Result<Seeded, ServiceError
                 form_definition: some(FORM_CONTRIBUTO),
                 allow_anonymous: Some(true),
                 print_due_date: Some(false),
+                push_outcome: Some(true),
                 sector: some("Cultura e tempo libero"),
                 taxonomy_code: some("0101101SP"),
                 ..DebtTypeChanges::default()
@@ -172,12 +174,15 @@ pub fn seed_as(db: &Db, now: Now, role: DemoRole) -> Result<Seeded, ServiceError
                 spontaneous: Some(false),
                 due_date_mandatory: Some(true),
                 print_due_date: Some(true),
+                push_outcome: Some(true),
                 sector: some("Ufficio Tributi"),
                 taxonomy_code: some("0101002IM"),
                 ..DebtTypeChanges::default()
             },
         ),
     ];
+    // Every type pushes its outcomes (MyPay's `flg_notifica_esito_push`): nothing is sent until
+    // the org has a push target, such as a box demo's (`mypay org set --push-url`).
     for (code, changes) in &types {
         add_debt_type(db, actor, DEMO_IPA, code, changes, now)?;
     }

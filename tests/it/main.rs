@@ -31,3 +31,4 @@ mod tidy;
 mod tls;
 mod upstream_client;
 mod upstream_push;
+mod upstream_views;
