@@ -97,7 +97,7 @@ fn upstream_gauges(state: &AppState, out: &mut String) {
             return;
         }
     };
-    let gauges: [(&str, &str, fn(&OrgGauges) -> i64); 3] = [
+    let gauges: [Gauge; 3] = [
         ("mypay_upstream_outbox_depth", "Debt changes waiting to be sent to the regional node, by org.", |g| {
             g.outbox_depth
         }),
@@ -116,6 +116,9 @@ fn upstream_gauges(state: &AppState, out: &mut String) {
         }
     }
 }
+
+/// A per-org gauge: its name, its help text and its value for one org.
+type Gauge = (&'static str, &'static str, fn(&OrgGauges) -> i64);
 
 /// A label value in the exposition format: backslash, double quote and newline escaped.
 fn label(value: &str) -> String {
