@@ -30,4 +30,5 @@ mod support;
 mod tidy;
 mod tls;
 mod upstream_client;
+mod upstream_e2e;
 mod upstream_push;

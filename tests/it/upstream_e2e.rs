@@ -1,0 +1,154 @@
+//! Two mypay processes and the simulator: a regional mypay (`demo`, its own pagoPA station and
+//! simulator) and a municipality's box in upstream mode behind it. Debts created at the box are
+//! mirrored up with the Region's IUV, paid through the Region's station, and the receipt comes back
+//! to the box by push (confirmed with the Region) and, with push off, by polling.
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use crate::sil::PASSWORD;
+use crate::support::{Server, data_dir, post, run, stderr, stdout};
+
+const IPA: &str = "c_esempio";
+/// The HS512 key the Region signs its pushes to the box with (base64 of 64 bytes).
+const PUSH_SECRET: &str = "cmVnaW9uZS1wdXNoLWtleS1mb3ItdGhlLWJveC0wMTIzNDU2Nzg5YWJjZGVmMDEyMzQ1Njc4OWFiY2RlZjAxMjM=";
+
+fn ok(dir: &Path, args: &[&str], stdin: Option<&str>) -> String {
+    let out = run(dir, args, stdin);
+    assert!(out.status.success(), "mypay {args:?}: {}", stderr(&out));
+    stdout(&out)
+}
+
+fn debt(dir: &Path, iud: &str) -> serde_json::Value {
+    serde_json::from_str(&ok(dir, &["debt", "show", "--org", IPA, "--iud", iud, "--json"], None)).unwrap()
+}
+
+/// Waits up to 30 s for `what` of the debt to hold.
+fn wait_debt(dir: &Path, iud: &str, what: &str, check: impl Fn(&serde_json::Value) -> bool) -> serde_json::Value {
+    let started = Instant::now();
+    loop {
+        let d = debt(dir, iud);
+        if check(&d) {
+            return d;
+        }
+        assert!(started.elapsed() < Duration::from_secs(30), "{what}: still {d}");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+fn simulator_url(server: &Server) -> String {
+    let line = server.banner.iter().find(|l| l.contains("simulatore pagoPA")).expect("the region runs the simulator");
+    line.rsplit(' ').next().unwrap().trim_end_matches('/').to_owned()
+}
+
+fn add_debt(dir: &Path, iud: &str, cents: &str) {
+    let due = jiff::Zoned::now().date().checked_add(jiff::Span::new().days(30)).unwrap().to_string();
+    ok(
+        dir,
+        &[
+            "debt", "add", "--org", IPA, "--debt-type", "TARI", "--iud", iud, "--generate-iuv", "--debtor-id",
+            "RSSMRA85T10A562S", "--debtor-name", "Mario Rossi", "--amount", cents, "--causale", "TARI 2026", "--due-date", &due,
+        ],
+        None,
+    );
+}
+
+/// The Region (a demo with its station and simulator) and a box behind it, linked: the org's SIL
+/// password at the Region, and (with `push`) the Region pushing outcomes to the box.
+struct Topology {
+    _tmp: (tempfile::TempDir, tempfile::TempDir),
+    rdir: std::path::PathBuf,
+    bdir: std::path::PathBuf,
+    region: Server,
+    _bx: Server,
+}
+
+fn topology(push: bool) -> Topology {
+    let (rtmp, rdir) = data_dir();
+    let region = Server::start(&rdir, &["demo"]);
+    ok(&rdir, &["org", "set", IPA, "--sil-password-stdin"], Some(&format!("{PASSWORD}\n")));
+    let (btmp, bdir) = data_dir();
+    let endpoint = region.url("/ws/pa/");
+    let poll = if push { "3600" } else { "1" };
+    let bx = Server::start_with_env(
+        &bdir,
+        &["demo"],
+        &[("MYPAY_UPSTREAM_URL", endpoint.as_str()), ("MYPAY_UPSTREAM_POLL_SECONDS", poll)],
+    );
+    ok(&bdir, &["org", "set", IPA, "--upstream-password-stdin"], Some(&format!("{PASSWORD}\n")));
+    if push {
+        ok(
+            &bdir,
+            &[
+                "org", "set", IPA, "--upstream-push-secret-stdin", "--upstream-push-kid", "regione-1",
+                "--upstream-push-iss", "mypay-regione", "--upstream-push-sub", IPA,
+            ],
+            Some(&format!("{PUSH_SECRET}\n")),
+        );
+        let target = bx.url("/upstream/esito");
+        ok(
+            &rdir,
+            &[
+                "org", "set", IPA, "--push-url", &target, "--push-secret-stdin", "--push-kid", "regione-1", "--push-iss",
+                "mypay-regione", "--push-sub", IPA, "--push-retry-seconds", "1",
+            ],
+            Some(&format!("{PUSH_SECRET}\n")),
+        );
+        ok(&rdir, &["debt-type", "set", "--org", IPA, "--code", "TARI", "--push-outcome", "--max-push-attempts", "5"], None);
+    }
+    Topology { _tmp: (rtmp, btmp), rdir, bdir, region, _bx: bx }
+}
+
+fn pay_at_region(region: &Server, notice: &str) {
+    let sim = simulator_url(region);
+    let body = format!(r#"{{"fiscalCode":"01234567897","noticeNumber":"{notice}"}}"#);
+    let paid = post(&format!("{sim}/sim/psp/pay"), "application/json", body.as_bytes());
+    let paid: serde_json::Value = serde_json::from_str(&paid.body).unwrap();
+    assert_eq!(paid["outcome"], "OK", "{paid}");
+}
+
+#[test]
+fn a_debt_made_at_the_box_is_mirrored_paid_at_the_region_and_pushed_back() {
+    let t = topology(true);
+    let (rdir, bdir, region) = (t.rdir.clone(), t.bdir.clone(), &t.region);
+
+    add_debt(&bdir, "UP-1", "12.34");
+    let at_box = wait_debt(&bdir, "UP-1", "the Region's IUV at the box", |d| d["iuv"].is_string());
+    let at_region = debt(&rdir, "UP-1");
+    assert_eq!(at_region["iuv"], at_box["iuv"], "the box stores the Region's IUV");
+    assert_eq!(at_region["notice_number"], at_box["notice_number"]);
+    assert_eq!(at_region["amount_cents"], 1234);
+
+    pay_at_region(region, at_region["notice_number"].as_str().unwrap());
+    assert_eq!(debt(&rdir, "UP-1")["state"], "COMPLETATO");
+    wait_debt(&bdir, "UP-1", "the receipt pushed to the box", |d| d["state"] == "COMPLETATO");
+    let link: serde_json::Value = serde_json::from_str(&ok(&bdir, &["org", "upstream", IPA, "--json"], None)).unwrap();
+    let text = link.to_string();
+    assert!(!text.contains(PASSWORD) && !text.contains(PUSH_SECRET), "{text}");
+
+    // An annulment at the box reaches the Region.
+    add_debt(&bdir, "UP-2", "5.00");
+    wait_debt(&bdir, "UP-2", "the Region's IUV", |d| d["iuv"].is_string());
+    ok(&bdir, &["debt", "annul", "--org", IPA, "--iud", "UP-2"], None);
+    let annulled_at_region = || {
+        let list: serde_json::Value =
+            serde_json::from_str(&ok(&rdir, &["debt", "list", "--org", IPA, "--json", "--limit", "100"], None)).unwrap();
+        list.as_array().unwrap().iter().any(|d| d["iud"] == "UP-2" && d["state"] == "ANNULLATO")
+    };
+    let started = Instant::now();
+    while !annulled_at_region() {
+        assert!(started.elapsed() < Duration::from_secs(30), "the annulment did not reach the Region");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+#[test]
+fn without_push_the_receipt_comes_by_polling() {
+    let t = topology(false);
+    let (rdir, bdir, region) = (t.rdir.clone(), t.bdir.clone(), &t.region);
+    add_debt(&bdir, "POLL-1", "7.00");
+    let at_box = wait_debt(&bdir, "POLL-1", "the Region's IUV", |d| d["iuv"].is_string());
+    pay_at_region(region, at_box["notice_number"].as_str().unwrap());
+    assert_eq!(debt(&rdir, "POLL-1")["state"], "COMPLETATO");
+    wait_debt(&bdir, "POLL-1", "the receipt polled by the box", |d| d["state"] == "COMPLETATO");
+}
