@@ -42,12 +42,28 @@ fn simulator_url(server: &Server) -> String {
 }
 
 fn add_debt(dir: &Path, iud: &str, cents: &str) {
-    let due = jiff::Zoned::now().date().checked_add(jiff::Span::new().days(30)).unwrap().to_string();
     ok(
         dir,
         &[
-            "debt", "add", "--org", IPA, "--debt-type", "TARI", "--iud", iud, "--generate-iuv", "--debtor-id",
-            "RSSMRA85T10A562S", "--debtor-name", "Mario Rossi", "--amount", cents, "--causale", "TARI 2026", "--due-date", &due,
+            "debt",
+            "add",
+            "--org",
+            IPA,
+            "--debt-type",
+            "TARI",
+            "--iud",
+            iud,
+            "--generate-iuv",
+            "--debtor-id",
+            "RSSMRA85T10A562S",
+            "--debtor-name",
+            "Mario Rossi",
+            "--amount",
+            cents,
+            "--causale",
+            "TARI 2026",
+            "--due-date",
+            "2099-12-31",
         ],
         None,
     );
@@ -61,6 +77,8 @@ struct Topology {
     bdir: std::path::PathBuf,
     region: Server,
     _bx: Server,
+    /// The Region's SIL endpoint as the box reaches it.
+    endpoint: String,
 }
 
 fn topology(push: bool) -> Topology {
@@ -80,8 +98,16 @@ fn topology(push: bool) -> Topology {
         ok(
             &bdir,
             &[
-                "org", "set", IPA, "--upstream-push-secret-stdin", "--upstream-push-kid", "regione-1",
-                "--upstream-push-iss", "mypay-regione", "--upstream-push-sub", IPA,
+                "org",
+                "set",
+                IPA,
+                "--upstream-push-secret-stdin",
+                "--upstream-push-kid",
+                "regione-1",
+                "--upstream-push-iss",
+                "mypay-regione",
+                "--upstream-push-sub",
+                IPA,
             ],
             Some(&format!("{PUSH_SECRET}\n")),
         );
@@ -89,14 +115,30 @@ fn topology(push: bool) -> Topology {
         ok(
             &rdir,
             &[
-                "org", "set", IPA, "--push-url", &target, "--push-secret-stdin", "--push-kid", "regione-1", "--push-iss",
-                "mypay-regione", "--push-sub", IPA, "--push-retry-seconds", "1",
+                "org",
+                "set",
+                IPA,
+                "--push-url",
+                &target,
+                "--push-secret-stdin",
+                "--push-kid",
+                "regione-1",
+                "--push-iss",
+                "mypay-regione",
+                "--push-sub",
+                IPA,
+                "--push-retry-seconds",
+                "1",
             ],
             Some(&format!("{PUSH_SECRET}\n")),
         );
-        ok(&rdir, &["debt-type", "set", "--org", IPA, "--code", "TARI", "--push-outcome", "--max-push-attempts", "5"], None);
+        ok(
+            &rdir,
+            &["debt-type", "set", "--org", IPA, "--code", "TARI", "--push-outcome", "--max-push-attempts", "5"],
+            None,
+        );
     }
-    Topology { _tmp: (rtmp, btmp), rdir, bdir, region, _bx: bx }
+    Topology { _tmp: (rtmp, btmp), rdir, bdir, region, _bx: bx, endpoint }
 }
 
 fn pay_at_region(region: &Server, notice: &str) {
@@ -122,6 +164,15 @@ fn a_debt_made_at_the_box_is_mirrored_paid_at_the_region_and_pushed_back() {
     pay_at_region(region, at_region["notice_number"].as_str().unwrap());
     assert_eq!(debt(&rdir, "UP-1")["state"], "COMPLETATO");
     wait_debt(&bdir, "UP-1", "the receipt pushed to the box", |d| d["state"] == "COMPLETATO");
+    let conn = rusqlite::Connection::open(bdir.join("mypay.db")).unwrap();
+    let confirmed: i64 = conn
+        .query_row(
+            "SELECT count(*) FROM upstream_push WHERE state = 'CONFIRMED' AND iuv = ?1",
+            [at_box["iuv"].as_str()],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(confirmed, 1, "the push came, and the Region confirmed it");
     let link: serde_json::Value = serde_json::from_str(&ok(&bdir, &["org", "upstream", IPA, "--json"], None)).unwrap();
     let text = link.to_string();
     assert!(!text.contains(PASSWORD) && !text.contains(PUSH_SECRET), "{text}");
@@ -132,7 +183,8 @@ fn a_debt_made_at_the_box_is_mirrored_paid_at_the_region_and_pushed_back() {
     ok(&bdir, &["debt", "annul", "--org", IPA, "--iud", "UP-2"], None);
     let annulled_at_region = || {
         let list: serde_json::Value =
-            serde_json::from_str(&ok(&rdir, &["debt", "list", "--org", IPA, "--json", "--limit", "100"], None)).unwrap();
+            serde_json::from_str(&ok(&rdir, &["debt", "list", "--org", IPA, "--json", "--limit", "100"], None))
+                .unwrap();
         list.as_array().unwrap().iter().any(|d| d["iud"] == "UP-2" && d["state"] == "ANNULLATO")
     };
     let started = Instant::now();
@@ -143,12 +195,25 @@ fn a_debt_made_at_the_box_is_mirrored_paid_at_the_region_and_pushed_back() {
 }
 
 #[test]
-fn without_push_the_receipt_comes_by_polling() {
-    let t = topology(false);
-    let (rdir, bdir, region) = (t.rdir.clone(), t.bdir.clone(), &t.region);
+fn without_push_the_receipt_comes_by_polling_even_across_the_boxs_downtime() {
+    let mut t = topology(false);
+    let (rdir, bdir) = (t.rdir.clone(), t.bdir.clone());
     add_debt(&bdir, "POLL-1", "7.00");
     let at_box = wait_debt(&bdir, "POLL-1", "the Region's IUV", |d| d["iuv"].is_string());
-    pay_at_region(region, at_box["notice_number"].as_str().unwrap());
+    pay_at_region(&t.region, at_box["notice_number"].as_str().unwrap());
     assert_eq!(debt(&rdir, "POLL-1")["state"], "COMPLETATO");
     wait_debt(&bdir, "POLL-1", "the receipt polled by the box", |d| d["state"] == "COMPLETATO");
+
+    add_debt(&bdir, "LATER-1", "3.00");
+    let at_box = wait_debt(&bdir, "LATER-1", "the Region's IUV", |d| d["iuv"].is_string());
+
+    // The box is down while a payment completes: after its restart the receipt comes by polling.
+    let (_, _) = t._bx.terminate();
+    pay_at_region(&t.region, at_box["notice_number"].as_str().unwrap());
+    t._bx = Server::start_with_env(
+        &bdir,
+        &["demo"],
+        &[("MYPAY_UPSTREAM_URL", t.endpoint.as_str()), ("MYPAY_UPSTREAM_POLL_SECONDS", "1")],
+    );
+    wait_debt(&bdir, "LATER-1", "the receipt polled after the restart", |d| d["state"] == "COMPLETATO");
 }
