@@ -54,8 +54,9 @@ impl Link<'_> {
     pub fn run(&self, stopping: &dyn Fn() -> bool) {
         let mut next_poll: std::collections::HashMap<i64, Instant> = std::collections::HashMap::new();
         let mut next_flows: std::collections::HashMap<i64, Instant> = std::collections::HashMap::new();
+        let mut waiting = std::collections::HashSet::new();
         while !stopping() {
-            let busy = self.tick(&mut next_poll, &mut next_flows, stopping);
+            let busy = self.tick(&mut next_poll, &mut next_flows, &mut waiting, stopping);
             if !busy {
                 let until = Instant::now() + IDLE_TICK;
                 while Instant::now() < until && !stopping() {
@@ -74,6 +75,7 @@ impl Link<'_> {
         &self,
         next_poll: &mut std::collections::HashMap<i64, Instant>,
         next_flows: &mut std::collections::HashMap<i64, Instant>,
+        waiting: &mut std::collections::HashSet<i64>,
         stopping: &dyn Fn() -> bool,
     ) -> bool {
         let linked = match settings::linked(self.db()) {
@@ -89,10 +91,25 @@ impl Link<'_> {
                 return false;
             }
             let org = OrgAtRegion { client: &self.client, creds: region::creds(creds) };
-            busy |= self.send_changes(creds, &org, stopping);
+            let (moved, held) = self.send_changes(creds, &org, stopping);
+            busy |= moved;
+            if held {
+                waiting.insert(creds.org_id);
+            } else {
+                waiting.remove(&creds.org_id);
+            }
             let now = Instant::now();
             if next_poll.get(&creds.org_id).is_none_or(|at| *at <= now) {
-                if self.poll(creds, &org, stopping) {
+                let (again, answered) = self.poll(creds, &org, stopping);
+                if answered && waiting.remove(&creds.org_id) {
+                    // The Region is back: what waited for it goes now, not at the end of its backoff.
+                    match outbox::retry_now(self.db(), creds.org_id, Now::read()) {
+                        Ok(n) if n > 0 => busy = true,
+                        Ok(_) => {}
+                        Err(err) => tracing::error!(org = %creds.ipa_code, error = %err, "upstream: cannot reschedule"),
+                    }
+                }
+                if again {
                     busy = true;
                 } else {
                     next_poll.insert(creds.org_id, now + self.poll_every);
@@ -107,16 +124,23 @@ impl Link<'_> {
         busy
     }
 
-    /// Sends the org's changes while the Region takes them; whether any went.
-    fn send_changes(&self, creds: &UpstreamCreds, org: &OrgAtRegion<'_>, stopping: &dyn Fn() -> bool) -> bool {
+    /// Sends the org's changes while the Region takes them; whether any went, and whether the head
+    /// waits for a retry (the Region did not answer).
+    fn send_changes(&self, creds: &UpstreamCreds, org: &OrgAtRegion<'_>, stopping: &dyn Fn() -> bool) -> (bool, bool) {
         let mut moved = false;
+        let mut held = false;
         for _ in 0..CHANGES_PER_TICK {
             if stopping() {
                 break;
             }
             match outbox::send_next(self.db(), &self.data_dir, creds.org_id, org, Now::read()) {
-                Ok(Step::Idle | Step::Waiting { .. }) => break,
+                Ok(Step::Idle) => break,
+                Ok(Step::Waiting { .. }) => {
+                    held = outbox::waits_for_region(self.db(), creds.org_id).unwrap_or(false);
+                    break;
+                }
                 Ok(Step::Retry { change_id, attempts, at }) => {
+                    held = true;
                     tracing::warn!(org = %creds.ipa_code, change_id, attempts, next = %at, "upstream: the Region did not take a change; retrying later");
                     break;
                 }
@@ -135,31 +159,31 @@ impl Link<'_> {
                 }
             }
         }
-        moved
+        (moved, held)
     }
 
-    /// One step of the org's receipt polling; whether another should follow at once (a
-    /// reservation was just made, or a window applied: the next may be ready).
-    fn poll(&self, creds: &UpstreamCreds, org: &OrgAtRegion<'_>, stopping: &dyn Fn() -> bool) -> bool {
+    /// One step of the org's receipt polling: whether another should follow at once (a
+    /// reservation was just made, or the export is being prepared), and whether the Region answered.
+    fn poll(&self, creds: &UpstreamCreds, org: &OrgAtRegion<'_>, stopping: &dyn Fn() -> bool) -> (bool, bool) {
         match polling::poll(self.db(), creds.org_id, org, &region::work_dir(&self.data_dir), Now::read(), stopping) {
-            Ok(PollStep::Reserved { .. }) => true,
+            Ok(PollStep::Reserved { .. } | PollStep::Pending) => (true, true),
             Ok(PollStep::Applied(report)) => {
                 tracing::info!(org = %creds.ipa_code, rows = report.rows, stored = report.stored, replays = report.replays, skipped = report.skipped, cursor = %report.cursor, "upstream: receipts polled");
-                false
+                (false, true)
             }
-            Ok(PollStep::Pending) => true,
-            Ok(PollStep::Empty { .. } | PollStep::Stopped) => false,
+            Ok(PollStep::Empty { .. }) => (false, true),
+            Ok(PollStep::Stopped) => (false, false),
             Ok(PollStep::Dropped(reason)) => {
                 tracing::warn!(org = %creds.ipa_code, %reason, "upstream: the Region dropped the receipt export; asking again");
-                false
+                (false, true)
             }
             Ok(PollStep::Retry(reason)) => {
                 tracing::warn!(org = %creds.ipa_code, %reason, "upstream: polling failed; retrying later");
-                false
+                (false, false)
             }
             Err(err) => {
                 tracing::error!(org = %creds.ipa_code, error = %err, "upstream: polling failed");
-                false
+                (false, false)
             }
         }
     }

@@ -82,11 +82,19 @@ struct Topology {
 }
 
 fn topology(push: bool) -> Topology {
+    topology_via(push, None)
+}
+
+/// [`topology`], the box reaching the Region through `proxy` when given.
+fn topology_via(push: bool, proxy: Option<&Proxy>) -> Topology {
     let (rtmp, rdir) = data_dir();
     let region = Server::start(&rdir, &["demo"]);
     ok(&rdir, &["org", "set", IPA, "--sil-password-stdin"], Some(&format!("{PASSWORD}\n")));
     let (btmp, bdir) = data_dir();
-    let endpoint = region.url("/ws/pa/");
+    let endpoint = match proxy {
+        Some(proxy) => proxy.start(&region.base),
+        None => region.url("/ws/pa/"),
+    };
     let poll = if push { "3600" } else { "1" };
     let bx = Server::start_with_env(
         &bdir,
@@ -194,9 +202,65 @@ fn a_debt_made_at_the_box_is_mirrored_paid_at_the_region_and_pushed_back() {
     }
 }
 
+/// A TCP relay to the Region that can be cut: the Region "down" for the box (connections
+/// refused at once while down).
+struct Proxy {
+    up: std::sync::Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl Proxy {
+    fn new() -> Proxy {
+        Proxy { up: std::sync::Arc::new(std::sync::atomic::AtomicBool::new(true)) }
+    }
+
+    /// Listens on a free loopback port, relaying to `target` (`http://127.0.0.1:port`) while up;
+    /// returns the SIL endpoint through it.
+    fn start(&self, target: &str) -> String {
+        use std::net::{Shutdown, TcpListener, TcpStream};
+        use std::sync::atomic::Ordering;
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let target = target.trim_start_matches("http://").to_owned();
+        let up = std::sync::Arc::clone(&self.up);
+        std::thread::spawn(move || {
+            for client in listener.incoming() {
+                let Ok(client) = client else { continue };
+                if !up.load(Ordering::SeqCst) {
+                    drop(client);
+                    continue;
+                }
+                let Ok(server) = TcpStream::connect(&target) else { continue };
+                let relay = |mut from: TcpStream, mut to: TcpStream| {
+                    std::thread::spawn(move || {
+                        let _ = std::io::copy(&mut from, &mut to);
+                        // Either side closing closes both, as a direct connection would.
+                        let _ = to.shutdown(Shutdown::Both);
+                        let _ = from.shutdown(Shutdown::Both);
+                    });
+                };
+                relay(client.try_clone().unwrap(), server.try_clone().unwrap());
+                relay(server, client);
+            }
+        });
+        format!("http://127.0.0.1:{port}/ws/pa/")
+    }
+
+    fn set_up(&self, up: bool) {
+        self.up.store(up, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+/// The Region's debts whose IUD starts with `prefix`, in the order the Region stored them.
+fn region_iuds(rdir: &Path, prefix: &str) -> Vec<String> {
+    let conn = rusqlite::Connection::open(rdir.join("mypay.db")).unwrap();
+    let mut stmt = conn.prepare("SELECT iud FROM debt WHERE iud LIKE ?1 || '%' ORDER BY id").unwrap();
+    stmt.query_map([prefix], |r| r.get(0)).unwrap().collect::<Result<_, _>>().unwrap()
+}
+
 #[test]
-fn without_push_the_receipt_comes_by_polling_even_across_the_boxs_downtime() {
-    let mut t = topology(false);
+fn without_push_the_receipt_comes_by_polling_even_across_the_regions_and_the_boxs_downtime() {
+    let proxy = Proxy::new();
+    let mut t = topology_via(false, Some(&proxy));
     let (rdir, bdir) = (t.rdir.clone(), t.bdir.clone());
     add_debt(&bdir, "POLL-1", "7.00");
     let at_box = wait_debt(&bdir, "POLL-1", "the Region's IUV", |d| d["iuv"].is_string());
@@ -204,8 +268,23 @@ fn without_push_the_receipt_comes_by_polling_even_across_the_boxs_downtime() {
     assert_eq!(debt(&rdir, "POLL-1")["state"], "COMPLETATO");
     wait_debt(&bdir, "POLL-1", "the receipt polled by the box", |d| d["state"] == "COMPLETATO");
 
-    add_debt(&bdir, "LATER-1", "3.00");
-    let at_box = wait_debt(&bdir, "LATER-1", "the Region's IUV", |d| d["iuv"].is_string());
+    // The Region is down while the box makes debts: they wait, then go up in order, once each,
+    // as soon as the Region answers again (the link's next poll sees it back).
+    proxy.set_up(false);
+    for (iud, cents) in [("LATER-1", "1.00"), ("LATER-2", "2.00"), ("LATER-3", "3.00")] {
+        add_debt(&bdir, iud, cents);
+    }
+    std::thread::sleep(Duration::from_secs(2));
+    assert!(region_iuds(&rdir, "LATER-").is_empty());
+    assert!(debt(&bdir, "LATER-1")["iuv"].is_null(), "no IUV while the Region is away");
+    proxy.set_up(true);
+    let started = Instant::now();
+    while region_iuds(&rdir, "LATER-").len() < 3 {
+        assert!(started.elapsed() < Duration::from_secs(30), "not mirrored: {:?}", region_iuds(&rdir, "LATER-"));
+        std::thread::sleep(Duration::from_millis(300));
+    }
+    assert_eq!(region_iuds(&rdir, "LATER-"), ["LATER-1", "LATER-2", "LATER-3"], "in order, none twice");
+    let at_box = wait_debt(&bdir, "LATER-3", "the Region's IUV", |d| d["iuv"].is_string());
 
     // The box is down while a payment completes: after its restart the receipt comes by polling.
     let (_, _) = t._bx.terminate();
@@ -215,5 +294,5 @@ fn without_push_the_receipt_comes_by_polling_even_across_the_boxs_downtime() {
         &["demo"],
         &[("MYPAY_UPSTREAM_URL", t.endpoint.as_str()), ("MYPAY_UPSTREAM_POLL_SECONDS", "1")],
     );
-    wait_debt(&bdir, "LATER-1", "the receipt polled after the restart", |d| d["state"] == "COMPLETATO");
+    wait_debt(&bdir, "LATER-3", "the receipt polled after the restart", |d| d["state"] == "COMPLETATO");
 }
