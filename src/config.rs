@@ -123,12 +123,21 @@ pub struct RawConfig {
 }
 
 /// `[upstream]`: this box behind a regional MyPay (or a regional mypay), reference/regional.md §7.2.
-#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct UpstreamSection {
     /// The regional node's SIL web services (`https://…/ws/pa/`); empty: this box is its own pagoPA
     /// station. Set: upstream mode, the local station is off and the station settings are not needed.
     pub url: String,
+    /// How often each org's receipts are polled at the Region (its incremental receipt export),
+    /// in seconds; 0: never (pushes only). The Region's pushes do not wait for it.
+    pub poll_seconds: u64,
+}
+
+impl Default for UpstreamSection {
+    fn default() -> UpstreamSection {
+        UpstreamSection { url: String::new(), poll_seconds: 300 }
+    }
 }
 
 /// `[metrics]`: who may read `/metrics` besides the machine itself.
@@ -713,6 +722,8 @@ pub struct MetricsSettings {
 pub struct UpstreamSettings {
     /// The regional node's SIL endpoint: https, or http to a loopback host only.
     pub url: HttpUrl,
+    /// How often receipts are polled; `None`: never.
+    pub poll_every: Option<std::time::Duration>,
 }
 
 /// How one key's value is written into [`RawConfig`] from text (an environment variable): the
@@ -815,6 +826,7 @@ pub const KEYS: &[Key] = &[
     key("metrics.allow", Field::List(|c| &mut c.metrics.allow)),
     key("metrics.token", Field::Secret(|c| &mut c.metrics.token)),
     key("upstream.url", Field::Text(|c| &mut c.upstream.url)),
+    key("upstream.poll_seconds", Field::U64(|c| &mut c.upstream.poll_seconds)),
 ];
 
 impl RawConfig {
@@ -1245,7 +1257,8 @@ fn check_upstream(
         );
         return None;
     }
-    Some(UpstreamSettings { url })
+    let poll_every = (section.poll_seconds > 0).then(|| std::time::Duration::from_secs(section.poll_seconds));
+    Some(UpstreamSettings { url, poll_every })
 }
 
 /// `localhost` or a loopback address (`127.0.0.0/8`, `::1`, bracketed or not).

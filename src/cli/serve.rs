@@ -52,9 +52,18 @@ pub fn run(config: Config, demo_mode: bool) -> Result<(), CliError> {
     } else {
         None
     };
-    // Upstream mode's payments: `Some(web::Region { .. })` with the Region's SIL client once
-    // `[upstream]` is configured (issue 18); until then every payment goes to Checkout.
-    let state = web::AppState::new(config, db, links, demo_mode, None);
+    // Upstream mode: the portal's and the SIL sessions' payments go through the Region.
+    let region = match &config.upstream {
+        Some(upstream) => Some(web::Region {
+            payments: std::sync::Arc::new(
+                crate::upstream::region::Payments::new(upstream.url.as_str(), &config.database_path)
+                    .map_err(CliError::System)?,
+            ),
+            origin: origin_of(upstream.url.as_str()),
+        }),
+        None => None,
+    };
+    let state = web::AppState::new(config, db, links, demo_mode, region);
 
     let mut out = std::io::stdout().lock();
     let _ = writeln!(out, "mypay {} listening on {scheme}://{addr}", env!("CARGO_PKG_VERSION"));
@@ -83,13 +92,16 @@ pub fn run(config: Config, demo_mode: bool) -> Result<(), CliError> {
     }
     let jobs = start_job_runner(&state, &shutdown)?;
     let housekeeping = start_housekeeping_job(&state, &shutdown);
+    let link = start_upstream_link(&state, &shutdown)?;
     // On an error (the serving path died) everything below still runs, then the process exits
     // with it so that the supervisor restarts it.
     let served = server::serve(listener, std::sync::Arc::clone(&state), &shutdown);
     let stop_by = Instant::now() + STOP_GRACE;
     tracing::info!("stopping: in-flight requests answered, waiting for the background work to pause");
     let mut stopped = true;
-    for (name, handle) in [("reporting", reporting), ("mail", mailer), ("housekeeping", housekeeping)] {
+    for (name, handle) in
+        [("reporting", reporting), ("mail", mailer), ("housekeeping", housekeeping), ("upstream", link)]
+    {
         if let Some(handle) = handle
             && !join_by(handle, stop_by)
         {
@@ -195,6 +207,39 @@ fn start_reporting_job(state: &std::sync::Arc<web::AppState>, shutdown: &server:
             }
         })
         .ok()
+}
+
+/// `scheme://host[:port]` of a URL (the origin the browser is sent to).
+fn origin_of(url: &str) -> String {
+    let after_scheme = url.find("://").map_or(0, |i| i + 3);
+    let end = url[after_scheme..].find('/').map_or(url.len(), |i| after_scheme + i);
+    url[..end].to_owned()
+}
+
+/// Upstream mode's link with the Region (`upstream::link`): the outbox sent up, pushes confirmed,
+/// receipts polled, reporting flows fetched. `None` when this box is its own station.
+fn start_upstream_link(
+    state: &std::sync::Arc<web::AppState>,
+    shutdown: &server::Shutdown,
+) -> Result<Option<JoinHandle<()>>, CliError> {
+    let Some(upstream) = state.config.upstream.clone() else { return Ok(None) };
+    let client = crate::upstream::link::Link::client(upstream.url.as_str()).map_err(CliError::System)?;
+    let state = std::sync::Arc::clone(state);
+    let shutdown = shutdown.clone();
+    Ok(std::thread::Builder::new()
+        .name("upstream".to_owned())
+        .spawn(move || {
+            let link = crate::upstream::link::Link {
+                db: &state.db,
+                data_dir: state.config.data_dir.clone(),
+                client,
+                // Never: a day between polls that nothing starts (pushes still arrive).
+                poll_every: upstream.poll_every.unwrap_or(Duration::from_secs(86_400 * 365)),
+                flows_every: Duration::from_secs(state.config.node.reporting_interval_minutes.max(1) * 60),
+            };
+            link.run(&|| shutdown.is_triggered());
+        })
+        .ok())
 }
 
 /// The mail outbox sender: every few seconds, the due mails go out through `[mail]`. Without a

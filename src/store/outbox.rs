@@ -388,6 +388,18 @@ pub fn update_org_mirrored(conn: &Conn, org_id: i64, on: bool, now: &str) -> Res
     Ok(changed == 1)
 }
 
+/// Makes the org's pending changes that wait for a retry due at `now` (the Region answered
+/// another call meanwhile: it is back); returns how many.
+pub fn update_retries_due(conn: &Conn, org_id: i64, now: &str) -> Result<usize, StoreError> {
+    Ok(conn
+        .sqlite()
+        .prepare_cached(
+            "UPDATE upstream_change SET next_attempt_at = ?2 \
+             WHERE org_id = ?1 AND state = 'PENDING' AND attempts > 0 AND next_attempt_at > ?2",
+        )?
+        .execute(params![org_id, now])?)
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]

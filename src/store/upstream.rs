@@ -472,3 +472,13 @@ pub fn count_hints_in_state(conn: &Conn, state: HintState) -> Result<i64, StoreE
         .prepare_cached("SELECT count(*) FROM upstream_push WHERE state = ?1")?
         .query_row([state], |row| row.get(0))?)
 }
+
+/// The orgs whose SIL password at the region is set (the ones the link calls the region for), in
+/// id order, at most `limit`.
+pub fn list_linked_org_ids(conn: &Conn, limit: u32) -> Result<Vec<i64>, StoreError> {
+    let mut stmt = conn
+        .sqlite()
+        .prepare_cached("SELECT org_id FROM org_upstream WHERE password IS NOT NULL ORDER BY org_id LIMIT ?1")?;
+    let ids = stmt.query_map([limit], |row| row.get(0))?.collect::<Result<Vec<i64>, _>>()?;
+    Ok(ids)
+}

@@ -69,6 +69,7 @@ pub fn insert_poll_if_absent(conn: &Conn, org_id: i64, cursor: &str, now: &str) 
 }
 
 /// Moves the cursor to `cursor` and forgets any reservation (an operator's new start).
+#[allow(dead_code, reason = "polling::start_at's")]
 pub fn update_cursor(conn: &Conn, org_id: i64, cursor: &str, now: &str) -> Result<(), StoreError> {
     conn.sqlite()
         .prepare_cached(

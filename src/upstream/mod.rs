@@ -16,7 +16,9 @@ pub(crate) mod answers;
 pub(crate) mod client;
 pub(crate) mod documents;
 mod error;
+pub(crate) mod link;
 mod operations;
+pub(crate) mod region;
 pub(crate) mod requests;
 #[cfg(test)]
 mod tests;

@@ -30,5 +30,6 @@ mod support;
 mod tidy;
 mod tls;
 mod upstream_client;
+mod upstream_e2e;
 mod upstream_push;
 mod upstream_views;

@@ -280,7 +280,6 @@ pub fn reject_flow(
 /// Node: a later dataOraFlusso of the same flow supersedes the earlier one, the same version again
 /// changes nothing, and a document that cannot be read is kept as refused with the reason.
 /// `listed` is the flow as the Region's list named it (`identificativoFlusso`, `dataOraFlusso`).
-#[allow(dead_code, reason = "the upstream driver that downloads the Region's flows calls it; it comes next")]
 pub fn store_region_flow(
     db: &Db,
     fiscal_code: &str,

@@ -182,6 +182,17 @@ pub fn is_mirrored(db: &Db, ipa: &str) -> Result<bool, ServiceError> {
     })
 }
 
+/// Whether org `org_id`'s head change waits for a retry (the Region did not answer it).
+pub fn waits_for_region(db: &Db, org_id: i64) -> Result<bool, ServiceError> {
+    Ok(db.read(|conn| outbox::find_head(conn, org_id))?.is_some_and(|head| head.attempts > 0))
+}
+
+/// The Region answered another call of org `org_id`: the changes waiting for a retry are due now
+/// rather than at the end of their backoff (which is for a Region that stays away).
+pub fn retry_now(db: &Db, org_id: i64, now: Now) -> Result<usize, ServiceError> {
+    Ok(db.write(|tx| outbox::update_retries_due(tx, org_id, &now.iso()))?)
+}
+
 /// Sends org `org_id`'s first unfinished change if its time has come, and records the Region's
 /// answer. Call it again while it returns `Sent`, `Refused`, `Overtaken` or `Dropped`; after `Waiting` or
 /// `Retry`, not before its time; after `Idle`, when something is queued.

@@ -78,14 +78,11 @@ impl RegionCall {
 }
 
 /// Where a Region session stands, as the Region says.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[allow(
-    dead_code,
-    reason = "made by the Region's adapter (the SIL client), which the lead connects; tests' double until then"
-)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum RegionOutcome {
-    /// Paid: the adapter has stored the receipts it was given (through the outcomes' apply).
-    Paid,
+    /// Paid: the Region's account of each payment of the session, which [`returned`] stores
+    /// through the outcomes' apply before it reads the cart again.
+    Paid(Vec<super::outcomes::RegionPayment>),
     /// Finished without payment (`NON_PAGATO`, expired).
     NotPaid,
     /// Cancelled by the citizen (`PAA_PAGAMENTO_ANNULLATO`).
@@ -119,9 +116,7 @@ pub trait RegionPayments: Send + Sync {
     /// `paaSILVerificaAvviso`: the debts the Region holds under this IUV.
     fn verify_notice(&self, ipa: &str, iuv: &Iuv, back_url: &str) -> Result<RegionSession, RegionFailure>;
     /// Where session `id_session` stands (`paaSILChiediPagatiConRicevuta`, or for a cart
-    /// `paaSILChiediEsitoCarrelloDovuti`). The real adapter applies a paid answer's receipts before
-    /// it returns [`RegionOutcome::Paid`] (the lead routes it through the outcomes' apply), so the
-    /// box reads them from its own store; an unknown session is a failure.
+    /// `paaSILChiediEsitoCarrelloDovuti`); an unknown session is a failure.
     fn session_outcome(&self, ipa: &str, call: RegionCall, id_session: &str) -> Result<RegionOutcome, RegionFailure>;
 }
 
@@ -519,13 +514,18 @@ pub fn returned(
         (false, Some(region), Some(call)) => Some(region.session_outcome(&org.ipa_code, call, id_session)),
         _ => None,
     };
+    if let Some(Ok(RegionOutcome::Paid(payments))) = &answer {
+        for payment in payments {
+            super::outcomes::apply(db, org.id, payment, &payment.document, now)?;
+        }
+    }
     // Read again: a paid answer has stored its receipts meanwhile.
     let paid = paid_here(db)?;
     let verdict = match &answer {
         _ if paid => Verdict::Paid,
         Some(Ok(RegionOutcome::NotPaid)) => Verdict::NotPaid,
         Some(Ok(RegionOutcome::Cancelled)) => Verdict::Cancelled,
-        Some(Ok(RegionOutcome::Paid)) => {
+        Some(Ok(RegionOutcome::Paid(_))) => {
             tracing::warn!(cart = %cart.token, "the Region says paid, but the receipts are not stored yet");
             Verdict::Pending
         }
@@ -1057,7 +1057,8 @@ mod tests {
             [Call::Outcome { ipa: IPA.to_owned(), call: RegionCall::Dovuti, id_session: ID_SESSION.to_owned() }]
         );
         // The Region says paid but no receipt is stored: still not paid.
-        let found = back(&kit, Some(&Double::new().answering(Ok(RegionOutcome::Paid))), ID_SESSION, true).unwrap();
+        let found =
+            back(&kit, Some(&Double::new().answering(Ok(RegionOutcome::Paid(Vec::new())))), ID_SESSION, true).unwrap();
         assert_eq!(found.verdict, Verdict::Pending);
         // The Region does not answer: unverified, nothing marked.
         let down =
@@ -1094,7 +1095,7 @@ mod tests {
     fn an_unknown_or_malformed_id_session_finds_nothing_and_asks_nobody() {
         let kit = Kit::new();
         sent(&kit);
-        let region = Double::new().answering(Ok(RegionOutcome::Paid));
+        let region = Double::new().answering(Ok(RegionOutcome::Paid(Vec::new())));
         let long = "a".repeat(65);
         for id in ["6f1c2a4e-0000-4000-a000-000000000000", "", "x\r\nLocation: /", "../../etc", long.as_str()] {
             assert!(back(&kit, Some(&region), id, true).is_none(), "{id:?}");

@@ -81,11 +81,13 @@ pub struct PollReport {
 }
 
 /// The org's polling state, if it ever polled.
+#[allow(dead_code, reason = "what operators see of the polling; the views read it")]
 pub fn status(db: &Db, org_id: i64) -> Result<Option<PollRecord>, ServiceError> {
     Ok(db.read(|c| upstream_poll::find_poll(c, org_id))?)
 }
 
 /// Moves the org's cursor to `from` (a date-time, Rome time), forgetting any reservation.
+#[allow(dead_code, reason = "a cursor set by hand; the first poll starts a week back by itself")]
 pub fn start_at(db: &Db, org_id: i64, from: &str, now: Now) -> Result<(), ServiceError> {
     let from = from.trim();
     let parsed = from.parse::<jiff::civil::DateTime>().map_err(|_| {

@@ -226,7 +226,6 @@ fn hex(bytes: &[u8]) -> String {
 
 /// The pushes waiting for the region's confirmation, oldest first, at most `limit`: what the
 /// confirmation step asks `paaSILChiediPagatiConRicevuta` about.
-#[allow(dead_code, reason = "the confirmation step of issue 18 drives it")]
 pub fn pending(db: &Db, limit: u32) -> Result<Vec<HintRecord>, ServiceError> {
     Ok(db.read(|c| upstream::list_hints_in_state(c, HintState::Received, limit))?)
 }
@@ -238,7 +237,6 @@ pub fn pending_count(db: &Db) -> Result<i64, ServiceError> {
 
 /// What the region said of a pending push.
 #[derive(Debug, Clone, PartialEq, Eq)]
-#[allow(dead_code, reason = "the confirmation step of issue 18 builds it")]
 pub enum Confirmation {
     /// `paaSILChiediPagatiConRicevuta` returned the payment: the receipt it returned (not the
     /// push's) is what the confirmation step stores.
@@ -249,7 +247,6 @@ pub enum Confirmation {
 
 /// Records the region's answer about pending push `id` at `now`, with an audit entry; `false` when
 /// it was not pending (already marked, or a replay).
-#[allow(dead_code, reason = "the confirmation step of issue 18 calls it")]
 pub fn mark(db: &Db, id: i64, confirmation: &Confirmation, now: Now) -> Result<bool, ServiceError> {
     let (state, detail) = match confirmation {
         Confirmation::Confirmed { detail } => (HintState::Confirmed, detail.as_deref()),

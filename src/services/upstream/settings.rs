@@ -155,7 +155,6 @@ pub fn set(db: &Db, actor: &str, ipa: &str, changes: &UpstreamChanges, now: Now)
 /// The clear credentials of org `org_id` at the region, for the drivers that call it; `None` when
 /// its password there is not set. A password that no longer opens (altered, or sealed with another
 /// key file) is an error naming the column: the operator sets it again.
-#[allow(dead_code, reason = "called by the upstream drivers (outbox, confirmation, polling) of issue 18")]
 pub fn creds_of(db: &Db, org_id: i64) -> Result<Option<UpstreamCreds>, ServiceError> {
     db.read(|c| {
         let Some(password) = upstream::find_upstream_password(c, org_id)? else { return Ok(None) };
@@ -168,6 +167,25 @@ pub fn creds_of(db: &Db, org_id: i64) -> Result<Option<UpstreamCreds>, ServiceEr
             password: Secret::new(password),
         }))
     })
+}
+
+/// The credentials of every org linked to the region (its password there set), at most a few
+/// hundred: the link's loop calls the region for each.
+pub fn linked(db: &Db) -> Result<Vec<UpstreamCreds>, ServiceError> {
+    const MAX_LINKED_ORGS: u32 = 500;
+    let ids = db.read(|c| upstream::list_linked_org_ids(c, MAX_LINKED_ORGS))?;
+    let mut all = Vec::with_capacity(ids.len());
+    for id in ids {
+        match creds_of(db, id) {
+            Ok(Some(creds)) => all.push(creds),
+            Ok(None) => {}
+            // One org whose password no longer opens must not stop the others.
+            Err(err) => {
+                tracing::error!(org_id = id, error = %err, "the org's credentials at the region cannot be read")
+            }
+        }
+    }
+    Ok(all)
 }
 
 /// The region answered one of org `org_id`'s calls as asked at `now`: its last contact, and the

@@ -1,0 +1,247 @@
+//! The Region as the services see it: the ports of `services::upstream` (`RegionDebts`,
+//! `RegionOutcomes`, `RegionPayments`) implemented with [`SilClient`] and one org's credentials
+//! there. Each method is one or two SIL calls; what the answers mean for the box stays in the
+//! services. Failures become `RegionFailure`s: retryable when the transport or MyPay says so
+//! (`UpstreamError::is_retryable`), with MyPay's fault code when there is one.
+//! Must never: log or return the password; apply anything (the services do, in their transactions).
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use jiff::civil::DateTime;
+
+use super::{Action, Creds, DovutiDoc, DovutoItem, PagatiKey, SilClient, UpstreamError, VersamentoDoc};
+use crate::domain::{Iuv, Party};
+use crate::services::upstream::RegionFailure;
+use crate::services::upstream::outbox::{DebtAction, FlowStatus, RegionAnswer, RegionDebts};
+use crate::services::upstream::outcomes::{
+    ExportState, PaidKey, RegionOutcomes, RegionPayment, Reserved, means_no_outcome, retryable_fault,
+};
+use crate::services::upstream::payments::{CartPart, RegionCall, RegionOutcome, RegionPayments, RegionSession};
+use crate::services::upstream::settings::UpstreamCreds;
+use crate::store::Db;
+use crate::store::debts::DebtRecord;
+
+/// The receipt export layout asked for: the latest, with the receipt (`rt`) in each row.
+const EXPORT_VERSION: &str = "1.3";
+/// The largest flow upload the box sends up (a flow it accepted itself, within its own limit).
+const MAX_FLOW_BYTES: u64 = 2 * 1024 * 1024 * 1024;
+
+/// What the Region's failure is for a service: retryable or not, MyPay's code, a text for logs.
+pub fn failure(err: &UpstreamError) -> RegionFailure {
+    RegionFailure { retryable: err.is_retryable(), code: err.fault_code().map(str::to_owned), text: err.to_string() }
+}
+
+fn local(text: impl Into<String>) -> RegionFailure {
+    RegionFailure { retryable: false, code: None, text: text.into() }
+}
+
+/// The client's credentials of an org, from the services' view of them.
+pub fn creds(of: &UpstreamCreds) -> Creds {
+    Creds { ipa: of.region_ipa.clone(), password: of.password.expose().to_owned() }
+}
+
+/// One org at the Region: the client and that org's credentials.
+pub struct OrgAtRegion<'a> {
+    pub client: &'a SilClient,
+    pub creds: Creds,
+}
+
+fn action(a: DebtAction) -> Action {
+    match a {
+        DebtAction::Insert => Action::Insert,
+        DebtAction::Modify => Action::Modify,
+        DebtAction::Annul => Action::Annul,
+    }
+}
+
+impl RegionDebts for OrgAtRegion<'_> {
+    fn import_debt(
+        &self,
+        debt_action: DebtAction,
+        debt: &DebtRecord,
+        generate_iuv: bool,
+    ) -> Result<RegionAnswer, RegionFailure> {
+        let doc = VersamentoDoc::of_debt(debt, action(debt_action));
+        let imported = self.client.importa_dovuto(&self.creds, &doc, generate_iuv).map_err(|e| failure(&e))?;
+        Ok(RegionAnswer { iuv: imported.iuv.map(|iuv| iuv.as_str().to_owned()), notice_number: None })
+    }
+
+    fn upload_flow(&self, file: &Path, file_name: &str) -> Result<String, RegionFailure> {
+        let size =
+            std::fs::metadata(file).map_err(|e| local(format!("cannot read the flow {}: {e}", file.display())))?;
+        if size.len() > MAX_FLOW_BYTES {
+            return Err(local(format!("the flow {file_name} is larger than {MAX_FLOW_BYTES} bytes")));
+        }
+        let bytes = std::fs::read(file).map_err(|e| local(format!("cannot read the flow {}: {e}", file.display())))?;
+        let grant = self.client.autorizza_import_flusso(&self.creds).map_err(|e| failure(&e))?;
+        self.client
+            .upload_flow(&grant.upload_url, &grant.authorization_token, file_name, &bytes)
+            .map_err(|e| failure(&e))?;
+        Ok(grant.request_token)
+    }
+
+    fn flow_status(&self, request_token: &str) -> Result<FlowStatus, RegionFailure> {
+        let status = self.client.chiedi_stato_import_flusso(&self.creds, request_token).map_err(|e| failure(&e))?;
+        Ok(FlowStatus { stato: status.stato, scarti_url: status.rejects_url, iuv_url: status.iuv_url })
+    }
+
+    fn download(&self, url: &str, max_bytes: u64, out: &mut dyn Write) -> Result<u64, RegionFailure> {
+        self.client.download_to(url, out, max_bytes).map_err(|e| failure(&e))
+    }
+}
+
+/// `paaSILChiediPagatiConRicevuta` read as the outcomes want it: a payment, `None` for the faults
+/// that say "no outcome", a failure otherwise.
+fn paid(client: &SilClient, creds: &Creds, key: &PagatiKey) -> Result<Option<RegionPayment>, RegionFailure> {
+    match client.chiedi_pagati_con_ricevuta(creds, key) {
+        Ok(answer) => Ok(Some(RegionPayment::from_pagati(&answer.pagati, answer.receipt, answer.pagati_xml))),
+        Err(UpstreamError::Fault { code, .. }) if means_no_outcome(&code) => Ok(None),
+        Err(err @ UpstreamError::Fault { .. }) => {
+            let mut f = failure(&err);
+            f.retryable = f.code.as_deref().is_some_and(retryable_fault);
+            Err(f)
+        }
+        Err(err) => Err(failure(&err)),
+    }
+}
+
+impl RegionOutcomes for OrgAtRegion<'_> {
+    fn paid(&self, key: PaidKey) -> Result<Option<RegionPayment>, RegionFailure> {
+        let key = match key {
+            PaidKey::Iuv(iuv) => PagatiKey::Iuv(iuv),
+            PaidKey::Iud(iud) => PagatiKey::Iud(iud),
+            PaidKey::Session(id) => PagatiKey::IdSession(id),
+        };
+        paid(self.client, &self.creds, &key)
+    }
+
+    fn reserve_export(&self, from: &str, to: Option<&str>) -> Result<Reserved, RegionFailure> {
+        let parse = |text: &str| {
+            text.trim().parse::<DateTime>().map_err(|e| local(format!("cursor {text:?} is not a date-time: {e}")))
+        };
+        let from = parse(from)?;
+        let to = to.map(parse).transpose()?;
+        let booked =
+            self.client.prenota_export_incrementale(&self.creds, from, to, EXPORT_VERSION).map_err(|e| failure(&e))?;
+        Ok(Reserved { token: booked.request_token, date_to: booked.date_to.strftime("%Y-%m-%dT%H:%M:%S").to_string() })
+    }
+
+    fn export_status(&self, token: &str) -> Result<ExportState, RegionFailure> {
+        let status = self.client.chiedi_stato_export_flusso(&self.creds, token).map_err(|e| failure(&e))?;
+        Ok(match (status.stato.as_str(), status.download_url) {
+            ("LOAD_EXPORT" | "EXPORT_IN_ELAB", _) => ExportState::Pending,
+            ("EXPORT_ESEGUITO", Some(url)) => ExportState::Ready { url },
+            ("EXPORT_ESEGUITO" | "EXPORT_ESEGUITO_NESSUN_DOVUTO_TROVATO", _) => ExportState::Empty,
+            (other, _) => ExportState::Failed { state: other.to_owned() },
+        })
+    }
+
+    fn download(&self, url: &str, into: &Path, max_bytes: u64) -> Result<(), RegionFailure> {
+        let mut file = std::fs::File::create(into)
+            .map_err(|e| local(format!("cannot write the download into {}: {e}", into.display())))?;
+        self.client.download_to(url, &mut file, max_bytes).map_err(|e| failure(&e))?;
+        file.sync_all().map_err(|e| local(format!("cannot sync {}: {e}", into.display())))
+    }
+}
+
+/// The payments' port: it runs on a citizen's request, so it finds the org's credentials itself
+/// (through a read-only handle of the database: the request's own handle is the web state's).
+pub struct Payments {
+    client: SilClient,
+    db: Db,
+}
+
+impl Payments {
+    /// A client of `endpoint` with short timeouts (a citizen waits) and a read-only view of the
+    /// database at `path` for the orgs' credentials.
+    pub fn new(endpoint: &str, path: &Path) -> Result<Payments, String> {
+        let timeouts = super::Timeouts {
+            connect: std::time::Duration::from_secs(5),
+            read: std::time::Duration::from_secs(15),
+            transfer: std::time::Duration::from_secs(20),
+        };
+        let client = SilClient::new(endpoint, timeouts).map_err(|e| e.to_string())?;
+        let db = Db::open_read_only(path).map_err(|e| e.to_string())?;
+        Ok(Payments { client, db })
+    }
+
+    fn creds_of(&self, ipa: &str) -> Result<Creds, RegionFailure> {
+        let found = crate::services::admin::orgs::get_org(&self.db, ipa)
+            .and_then(|org| crate::services::upstream::settings::creds_of(&self.db, org.id))
+            .map_err(|e| RegionFailure { retryable: true, code: None, text: e.to_string() })?;
+        found.map(|c| creds(&c)).ok_or_else(|| {
+            local(format!("org {ipa} has no credentials at the Region (mypay org set {ipa} --upstream-password-stdin)"))
+        })
+    }
+}
+
+impl RegionPayments for Payments {
+    fn start_dovuti(
+        &self,
+        ipa: &str,
+        payer: &Party,
+        items: &[DebtRecord],
+        back_url: &str,
+    ) -> Result<RegionSession, RegionFailure> {
+        let creds = self.creds_of(ipa)?;
+        let payment_kinds = items.first().map(|d| d.payment_kinds.clone()).unwrap_or_default();
+        let doc =
+            DovutiDoc { payer: payer.clone(), payment_kinds, items: items.iter().map(DovutoItem::of_debt).collect() };
+        let session = self.client.invia_dovuti(&creds, &doc, Some(back_url)).map_err(|e| failure(&e))?;
+        Ok(RegionSession { id_session: session.id, url: session.url })
+    }
+
+    fn start_cart(
+        &self,
+        caller_ipa: &str,
+        parts: &[CartPart],
+        _back_url: &str,
+    ) -> Result<RegionSession, RegionFailure> {
+        // Each element of paaSILInviaCarrelloDovuti carries its org's hash, made with the Region's
+        // intermediary password, which the Region gives its orgs' administrators and the box does
+        // not hold yet: a cart of new debts of several orgs cannot go up.
+        let orgs: Vec<&str> = parts.iter().map(|p| p.ipa.as_str()).collect();
+        Err(local(format!(
+            "a cart of {} parts (caller {caller_ipa}, orgs {}) needs the Region's cart hash of each org, not configured",
+            parts.len(),
+            orgs.join(", ")
+        )))
+    }
+
+    fn verify_notice(&self, ipa: &str, iuv: &Iuv, back_url: &str) -> Result<RegionSession, RegionFailure> {
+        let creds = self.creds_of(ipa)?;
+        let session = self.client.verifica_avviso(&creds, iuv.as_str(), Some(back_url)).map_err(|e| failure(&e))?;
+        Ok(RegionSession { id_session: session.id, url: session.url })
+    }
+
+    fn session_outcome(&self, ipa: &str, call: RegionCall, id_session: &str) -> Result<RegionOutcome, RegionFailure> {
+        if call == RegionCall::Carrello {
+            // paaSILChiediEsitoCarrelloDovuti is not asked: the receipts come by push or polling.
+            return Ok(RegionOutcome::Pending);
+        }
+        let creds = self.creds_of(ipa)?;
+        match self.client.chiedi_pagati_con_ricevuta(&creds, &PagatiKey::IdSession(id_session.to_owned())) {
+            Ok(answer) => {
+                let payment = RegionPayment::from_pagati(&answer.pagati, answer.receipt, answer.pagati_xml);
+                Ok(match payment.outcome_code.trim() {
+                    "0" | "2" => RegionOutcome::Paid(vec![payment]),
+                    _ => RegionOutcome::NotPaid,
+                })
+            }
+            Err(UpstreamError::Fault { code, .. }) if code == "PAA_PAGAMENTO_ANNULLATO" => Ok(RegionOutcome::Cancelled),
+            Err(UpstreamError::Fault { code, .. }) if code == "PAA_PAGAMENTO_SCADUTO" => Ok(RegionOutcome::NotPaid),
+            Err(UpstreamError::Fault { code, .. })
+                if code == "PAA_PAGAMENTO_NON_INIZIATO" || code == "PAA_PAGAMENTO_IN_CORSO" =>
+            {
+                Ok(RegionOutcome::Pending)
+            }
+            Err(err) => Err(failure(&err)),
+        }
+    }
+}
+
+/// Where the link keeps downloads: under the data directory.
+pub fn work_dir(data_dir: &Path) -> PathBuf {
+    data_dir.join("upstream")
+}
