@@ -696,6 +696,8 @@ CREATE TABLE upstream_change (
 );
 -- The head of an org's queue and its depth.
 CREATE INDEX upstream_change_pending ON upstream_change (org_id, id) WHERE state = 'PENDING';
+-- What the Region refused, per org (operators' view, /metrics).
+CREATE INDEX upstream_change_refused ON upstream_change (org_id, id) WHERE state = 'REFUSED';
 -- The changes of one debt, and the flow of one import (merging, and whether the Region has a debt).
 CREATE INDEX upstream_change_debt ON upstream_change (debt_id) WHERE debt_id IS NOT NULL;
 CREATE INDEX upstream_change_import ON upstream_change (import_id) WHERE import_id IS NOT NULL;
@@ -712,12 +714,10 @@ CREATE TABLE org_upstream (
     push_iss         TEXT,                 -- claim `iss`; NULL: none expected
     push_sub         TEXT,                 -- claim `sub`; NULL: none expected
     last_contact_at  TEXT,                 -- the region's last answer, whatever it said
-    last_error_code  TEXT,                 -- the region's fault code (or a transport error) of the last failed call
-    last_error_text  TEXT,
+    last_error_code  TEXT,                 -- the fault code (NULL: a transport error) of the last failed call
+    last_error_text  TEXT,                 -- NULL again once the region answers a call as asked
     last_error_at    TEXT,
-    last_receipt_at  TEXT,                 -- the last receipt the region confirmed
-    poll_cursor      TEXT,                 -- dateFrom of the next incremental export with receipts
-    last_poll_at     TEXT,                 -- the last successful poll
+    last_receipt_at  TEXT,                 -- the last receipt stored from the region (polling: upstream_poll)
     updated_at       TEXT NOT NULL
 );
 

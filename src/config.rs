@@ -420,6 +420,8 @@ impl Default for LogSection {
 pub struct Overrides {
     pub data_dir: Option<PathBuf>,
     pub listen: Option<String>,
+    /// `upstream.url` (`mypay demo --upstream URL`).
+    pub upstream: Option<String>,
 }
 
 /// How complete the configuration must be.
@@ -871,6 +873,9 @@ impl RawConfig {
         }
         if let Some(listen) = &overrides.listen {
             self.server.listen = listen.clone();
+        }
+        if let Some(url) = &overrides.upstream {
+            self.upstream.url = url.clone();
         }
     }
 }
@@ -1634,8 +1639,16 @@ mod tests {
         let mut raw = RawConfig::from_toml("[server]\nlisten = \"127.0.0.1:1\"\n", "t").unwrap();
         raw.apply_env([("MYPAY_SERVER_LISTEN".to_owned(), "127.0.0.1:2".to_owned())]).unwrap();
         assert_eq!(raw.server.listen, "127.0.0.1:2");
-        raw.apply_overrides(&Overrides { listen: Some("127.0.0.1:3".to_owned()), data_dir: None });
+        raw.apply_overrides(&Overrides { listen: Some("127.0.0.1:3".to_owned()), ..Overrides::default() });
         assert_eq!(raw.server.listen, "127.0.0.1:3");
+        raw.apply_overrides(&Overrides {
+            upstream: Some("http://127.0.0.1:8080/ws/pa/".to_owned()),
+            ..Overrides::default()
+        });
+        assert_eq!(
+            (raw.server.listen.as_str(), raw.upstream.url.as_str()),
+            ("127.0.0.1:3", "http://127.0.0.1:8080/ws/pa/")
+        );
         let err = raw.apply_env([("MYPAY_SERVER_WORKERS".to_owned(), "many".to_owned())]).unwrap_err();
         assert_eq!(
             err.to_string(),

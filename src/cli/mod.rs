@@ -14,6 +14,7 @@ mod admin;
 mod api_token;
 mod backup;
 mod cert;
+mod demo;
 mod documents;
 mod export;
 mod healthcheck;
@@ -55,8 +56,9 @@ pub struct Cli {
 pub enum Command {
     /// Run the server (refuses an incomplete production configuration).
     Serve(ServeArgs),
-    /// Run the server with demo data and defaults: the same as `serve --demo`.
-    Demo(ListenArgs),
+    /// Run the server with demo data and defaults: the same as `serve --demo`; with `--upstream`, a
+    /// municipality's box behind another demo as its regional node.
+    Demo(DemoArgs),
     /// Check or show the configuration.
     #[command(subcommand)]
     Config(ConfigCommand),
@@ -114,6 +116,16 @@ pub struct ServeArgs {
     /// Seed demo data and fill missing settings with demo values.
     #[arg(long)]
     pub demo: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    #[command(flatten)]
+    pub listen: ListenArgs,
+    /// Run as a municipality's box behind a regional node: the SIL address of another demo, e.g.
+    /// http://127.0.0.1:8080/ws/pa/ (upstream mode; the demo org mirrors its debts there).
+    #[arg(long, value_name = "URL")]
+    pub upstream: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -189,7 +201,7 @@ fn execute(mut cli: Cli) -> Result<(), CliError> {
     let interrupt = Interrupt::default();
     let demo = matches!(&cli.command, Command::Demo(_) | Command::Serve(ServeArgs { demo: true, .. }));
     cli.config = crate::config::config_path(cli.config.as_deref(), demo);
-    let overrides = |listen: Option<String>| Overrides { data_dir: cli.data_dir.clone(), listen };
+    let overrides = |listen: Option<String>| Overrides { data_dir: cli.data_dir.clone(), listen, upstream: None };
     match cli.command {
         Command::Serve(args) => {
             let mode = if args.demo { Mode::Demo } else { Mode::Production };
@@ -197,7 +209,8 @@ fn execute(mut cli: Cli) -> Result<(), CliError> {
             serve::run(config, mode == Mode::Demo)
         }
         Command::Demo(args) => {
-            let config = Config::load(cli.config.as_deref(), &overrides(args.listen), Mode::Demo)?;
+            let overrides = Overrides { upstream: args.upstream, ..overrides(args.listen.listen) };
+            let config = Config::load(cli.config.as_deref(), &overrides, Mode::Demo)?;
             serve::run(config, true)
         }
         Command::Config(ConfigCommand::Check) => {
@@ -310,7 +323,7 @@ fn open_admin(
     access: Access,
     interrupt: &Interrupt,
 ) -> Result<Db, CliError> {
-    let overrides = Overrides { data_dir: data_dir.clone(), listen: None };
+    let overrides = Overrides { data_dir: data_dir.clone(), ..Overrides::default() };
     let config = Config::load(config_path.as_deref(), &overrides, Mode::Admin)?;
     open(&config, access, interrupt)
 }

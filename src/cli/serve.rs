@@ -15,7 +15,6 @@ use std::time::{Duration, Instant};
 use super::CliError;
 use crate::clock::Now;
 use crate::config::{Config, HttpUrl};
-use crate::services::demo::{self, Seeded};
 use crate::services::links::Links;
 use crate::store::Db;
 use crate::web::{self, server};
@@ -34,7 +33,7 @@ pub fn run(config: Config, demo_mode: bool) -> Result<(), CliError> {
     let (db, applied) = Db::open(&config.database_path)?;
     tracing::info!(path = %config.database_path.display(), migrations = applied, "database ready");
     let now = Now::read();
-    let seeded = if demo_mode { Some(demo::seed(&db, now)?) } else { None };
+    let seeded = if demo_mode { Some(super::demo::seed(&db, &config, now)?) } else { None };
     let links = Links::load(&db);
 
     let listener = server::bind(&config, tls.as_ref()).map_err(|err| CliError::System(err.to_string()))?;
@@ -79,22 +78,8 @@ pub fn run(config: Config, demo_mode: bool) -> Result<(), CliError> {
             let _ = writeln!(out, "  /ws/fesp/ answers the pagoPA Node only: {}", state.config.node_auth_summary());
         }
     }
-    match &seeded {
-        Some(Seeded::Created { operator_password, debts }) => {
-            let _ = writeln!(out, "demo data created: org {} with {debts} debts", demo::DEMO_IPA);
-            let _ = writeln!(out, "  portale cittadino: {scheme}://{addr}/");
-            let _ = writeln!(out, "  area operatori: {scheme}://{addr}/operatore");
-            let _ = writeln!(
-                out,
-                "  operator login: user {} password {operator_password}  (shown only now)",
-                demo::DEMO_OPERATOR
-            );
-        }
-        Some(Seeded::AlreadyThere) => {
-            let _ = writeln!(out, "demo data already present in {}", state.config.data_dir.display());
-            let _ = writeln!(out, "  portale cittadino: {scheme}://{addr}/");
-        }
-        None => {}
+    if let Some(seeded) = &seeded {
+        super::demo::banner(&mut out, &state.config, seeded, &format!("{scheme}://{addr}"));
     }
     let _ = out.flush();
     drop(out);

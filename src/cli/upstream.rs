@@ -1,13 +1,14 @@
 //! Upstream mode on the command line: the flags of `mypay org set` that give an org's settings at
 //! the regional node (`--upstream-ipa`, `--upstream-password-stdin`, `--upstream-push-secret-stdin`
 //! and the push token's `--upstream-push-kid/-iss/-sub`) and `mypay org upstream`, which shows the
-//! link. Secrets are read from standard input, one per invocation as for the other `-stdin` flags,
-//! and never printed.
+//! link (settings, last contact and error, outbox, polling, pushes). Secrets are read from standard
+//! input, one per invocation as for the other `-stdin` flags, and never printed.
 
 use clap::Args;
 
 use super::{CliError, read_password_stdin};
-use crate::services::upstream::settings::{self, UpstreamChanges};
+use crate::services::upstream::settings::UpstreamChanges;
+use crate::services::upstream::status::{self, ChangeView, UpstreamView};
 use crate::store::Db;
 
 #[derive(Debug, Args, Default)]
@@ -68,17 +69,16 @@ impl UpstreamArgs {
     }
 }
 
-/// `mypay org upstream IPA`: the org's link with the regional node, as text or JSON; no secret,
-/// only whether each is set.
+/// `mypay org upstream IPA`: the org's link with the regional node, as text or JSON: its settings
+/// there (no secret, only whether each is set), the last contact and error, the outbox, polling and
+/// the region's pushes.
 pub fn show(db: &Db, ipa: &str, as_json: bool) -> Result<(), CliError> {
-    let view = settings::view(db, ipa)?;
+    let view = status::view(db, ipa)?;
     if as_json {
         let text = serde_json::to_string_pretty(&view).map_err(|err| CliError::System(err.to_string()))?;
         println!("{text}");
         return Ok(());
     }
-    let yes_no = |set: bool| if set { "yes" } else { "no" };
-    let or_none = |value: &Option<String>| value.clone().unwrap_or_else(|| "-".to_owned());
     if !view.configured {
         println!(
             "org {} has no upstream settings (mypay org set {} --upstream-password-stdin ...)",
@@ -86,8 +86,29 @@ pub fn show(db: &Db, ipa: &str, as_json: bool) -> Result<(), CliError> {
         );
         return Ok(());
     }
+    println!("{}", text_of(&view).join("\n"));
+    Ok(())
+}
+
+fn or_none(value: &Option<String>) -> String {
+    value.clone().unwrap_or_else(|| "-".to_owned())
+}
+
+/// A change as one line: `#12 I TARI-2025-0001`, and the Region's code and text when it has one.
+fn change_line(c: &ChangeView) -> String {
+    let mut line = format!("#{} {} {}", c.id, c.action, or_none(&c.subject));
+    if c.code.is_some() || c.text.is_some() {
+        line.push_str(&format!(": {} {}", or_none(&c.code), c.text.as_deref().unwrap_or("")));
+    }
+    line.trim_end().to_owned()
+}
+
+/// The lines of `org upstream` for an org with settings.
+fn text_of(view: &UpstreamView) -> Vec<String> {
+    let yes_no = |set: bool| if set { "yes" } else { "no" };
     let p = &view.pushes;
-    let lines = [
+    let o = &view.outbox;
+    let mut lines = vec![
         format!("org: {}", view.ipa_code),
         format!("region IPA code: {}", view.region_ipa),
         format!("SIL password at the region set: {}", yes_no(view.password_set)),
@@ -101,29 +122,54 @@ pub fn show(db: &Db, ipa: &str, as_json: bool) -> Result<(), CliError> {
         format!("last contact: {}", or_none(&view.last_contact_at)),
         format!(
             "last error: {}",
-            match &view.last_error_code {
-                Some(code) => format!(
-                    "{code} {} ({})",
-                    view.last_error_text.as_deref().unwrap_or(""),
+            match (&view.last_error_code, &view.last_error_text) {
+                (None, None) => "-".to_owned(),
+                (code, text) => format!(
+                    "{} {} ({})",
+                    or_none(code),
+                    text.as_deref().unwrap_or(""),
                     view.last_error_at.as_deref().unwrap_or("")
                 ),
-                None => "-".to_owned(),
             }
         ),
-        format!("last receipt confirmed: {}", or_none(&view.last_receipt_at)),
-        format!("polling cursor: {} (last poll {})", or_none(&view.poll_cursor), or_none(&view.last_poll_at)),
-        format!(
-            "pushes: {} to confirm, {} confirmed, {} not confirmed, {} replayed, {} unreadable, {} for unknown IUVs; \
-             last received {}",
-            p.received,
-            p.confirmed,
-            p.not_confirmed,
-            p.replayed,
-            p.unreadable,
-            p.unknown_iuv,
-            or_none(&p.last_received_at)
-        ),
+        format!("last receipt from the region: {}", or_none(&view.last_receipt_at)),
+        format!("debts mirrored to the region: {}", yes_no(o.mirrored)),
+        format!("outbox: {} waiting; last answer {}", o.waiting, or_none(&o.last_answer_at)),
     ];
-    println!("{}", lines.join("\n"));
-    Ok(())
+    if let Some(head) = &o.head {
+        lines.push(match head.attempts {
+            0 => format!("  next: {} (not sent yet)", change_line(head)),
+            n => format!("  next: {} (failed attempts {n}, next attempt {})", change_line(head), head.next_attempt_at),
+        });
+    }
+    lines.push(format!("refused by the region: {}", o.refused));
+    for c in &o.last_refused {
+        lines.push(format!("  {} ({})", change_line(c), or_none(&c.answered_at)));
+    }
+    lines.push(match &view.polling {
+        None => "polling: not started".to_owned(),
+        Some(poll) => format!(
+            "polling: cursor {}; reservation {}; last success {}; last error {}; receipts applied {}",
+            poll.cursor,
+            poll.pending_until.as_ref().map_or_else(|| "-".to_owned(), |to| format!("pending up to {to}")),
+            or_none(&poll.last_success_at),
+            match &poll.last_error {
+                Some(error) => format!("{error} ({})", or_none(&poll.last_error_at)),
+                None => "-".to_owned(),
+            },
+            poll.receipts_applied
+        ),
+    });
+    lines.push(format!(
+        "pushes: {} to confirm, {} confirmed, {} not confirmed, {} replayed, {} unreadable, {} for unknown IUVs; \
+         last received {}",
+        p.received,
+        p.confirmed,
+        p.not_confirmed,
+        p.replayed,
+        p.unreadable,
+        p.unknown_iuv,
+        or_none(&p.last_received_at)
+    ));
+    lines
 }

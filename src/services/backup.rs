@@ -370,7 +370,7 @@ mod tests {
         );
         assert_eq!(db.read(crate::store::orgs::list_orgs).unwrap().len(), 1, "the data is all there");
         // The credentials at the region are cleared, to set again; their identity stays.
-        let link = crate::services::upstream::settings::view(&db, crate::services::demo::DEMO_IPA).unwrap();
+        let link = crate::services::upstream::status::view(&db, crate::services::demo::DEMO_IPA).unwrap();
         assert_eq!((link.password_set, link.push_kid.as_deref()), (false, Some("k1")));
     }
 }

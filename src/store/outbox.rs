@@ -318,6 +318,48 @@ pub fn find_last_answer(conn: &Conn, org_id: i64) -> Result<Option<String>, Stor
         .query_row([org_id], |row| row.get(0))?)
 }
 
+/// A change with what it is about: its debt's IUD, or its flow's file name as uploaded.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ChangeSubject {
+    pub change: ChangeRecord,
+    pub subject: Option<String>,
+}
+
+/// [`COLUMNS`] of `upstream_change c`, and the subject, for the joins below.
+const SUBJECT_COLUMNS: &str = "c.id, c.org_id, c.debt_id, c.import_id, c.action, c.state, c.attempts, \
+     c.next_attempt_at, c.last_error_code, c.last_error_text, c.region_iuv, c.request_token, c.merged_into, \
+     c.created_at, c.sent_at, coalesce(d.iud, i.file_name) \
+     FROM upstream_change c LEFT JOIN debt d ON d.id = c.debt_id LEFT JOIN debt_import i ON i.id = c.import_id";
+
+fn subject_from_row(row: &Row<'_>) -> rusqlite::Result<ChangeSubject> {
+    Ok(ChangeSubject { change: from_row(row)?, subject: row.get(15)? })
+}
+
+/// The head of the org's queue ([`find_head`]) with its subject.
+pub fn find_head_subject(conn: &Conn, org_id: i64) -> Result<Option<ChangeSubject>, StoreError> {
+    let sql = format!("SELECT {SUBJECT_COLUMNS} WHERE c.org_id = ?1 AND c.state = 'PENDING' ORDER BY c.id LIMIT 1");
+    Ok(conn.sqlite().prepare_cached(&sql)?.query_row([org_id], subject_from_row).optional()?)
+}
+
+/// The org's changes the Region refused, newest first, at most `limit`.
+pub fn list_refused(conn: &Conn, org_id: i64, limit: u32) -> Result<Vec<ChangeSubject>, StoreError> {
+    let sql =
+        format!("SELECT {SUBJECT_COLUMNS} WHERE c.org_id = ?1 AND c.state = 'REFUSED' ORDER BY c.id DESC LIMIT ?2");
+    Ok(conn
+        .sqlite()
+        .prepare_cached(&sql)?
+        .query_map(params![org_id, limit], subject_from_row)?
+        .collect::<Result<_, _>>()?)
+}
+
+/// How many of the org's changes the Region refused.
+pub fn count_refused(conn: &Conn, org_id: i64) -> Result<i64, StoreError> {
+    Ok(conn
+        .sqlite()
+        .prepare_cached("SELECT count(*) FROM upstream_change WHERE org_id = ?1 AND state = 'REFUSED'")?
+        .query_row([org_id], |row| row.get(0))?)
+}
+
 /// The orgs with a change not finished, by id.
 pub fn list_orgs_with_pending(conn: &Conn) -> Result<Vec<i64>, StoreError> {
     Ok(conn

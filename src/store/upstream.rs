@@ -37,8 +37,6 @@ pub struct OrgUpstreamRecord {
     pub last_error_text: Option<String>,
     pub last_error_at: Option<String>,
     pub last_receipt_at: Option<String>,
-    pub poll_cursor: Option<String>,
-    pub last_poll_at: Option<String>,
     pub updated_at: String,
 }
 
@@ -52,8 +50,7 @@ pub struct UpstreamIdentity {
 }
 
 const COLUMNS: &str = "org_id, region_ipa, password IS NOT NULL, push_secret IS NOT NULL, push_kid, push_iss, \
-     push_sub, last_contact_at, last_error_code, last_error_text, last_error_at, last_receipt_at, poll_cursor, \
-     last_poll_at, updated_at";
+     push_sub, last_contact_at, last_error_code, last_error_text, last_error_at, last_receipt_at, updated_at";
 
 fn from_row(row: &Row<'_>) -> rusqlite::Result<OrgUpstreamRecord> {
     Ok(OrgUpstreamRecord {
@@ -69,9 +66,7 @@ fn from_row(row: &Row<'_>) -> rusqlite::Result<OrgUpstreamRecord> {
         last_error_text: row.get(9)?,
         last_error_at: row.get(10)?,
         last_receipt_at: row.get(11)?,
-        poll_cursor: row.get(12)?,
-        last_poll_at: row.get(13)?,
-        updated_at: row.get(14)?,
+        updated_at: row.get(12)?,
     })
 }
 
@@ -96,6 +91,105 @@ pub fn update_org_upstream(conn: &Conn, org_id: i64, identity: &UpstreamIdentity
             ":sub": identity.push_sub, ":now": now,
         })?;
     Ok(())
+}
+
+/// Bounds of what is kept of a failed call: MyPay's fault codes are short, texts are for people.
+const ERROR_CODE_MAX: usize = 64;
+const ERROR_TEXT_MAX: usize = 1024;
+
+/// `text` cut to `max` characters, so a long answer never fails the write that records it.
+fn bounded(text: &str, max: usize) -> &str {
+    match text.char_indices().nth(max) {
+        Some((at, _)) => text.get(..at).unwrap_or(text),
+        None => text,
+    }
+}
+
+/// The region answered a call of the org's as asked at `now`: the last contact, and no error
+/// any more. Nothing when the org has no link.
+pub fn update_link_contact(conn: &Conn, org_id: i64, now: &str) -> Result<(), StoreError> {
+    conn.sqlite()
+        .prepare_cached(
+            "UPDATE org_upstream SET last_contact_at = ?2, last_error_code = NULL, last_error_text = NULL, \
+             last_error_at = NULL WHERE org_id = ?1",
+        )?
+        .execute(params![org_id, now])?;
+    Ok(())
+}
+
+/// A call of the org's failed at `now` with `code` (the region's fault code; `None`: no answer)
+/// and `text`; `contact`: the region did answer (a fault), which is a contact too.
+pub fn update_link_failure(
+    conn: &Conn,
+    org_id: i64,
+    code: Option<&str>,
+    text: &str,
+    contact: bool,
+    now: &str,
+) -> Result<(), StoreError> {
+    conn.sqlite()
+        .prepare_cached(
+            "UPDATE org_upstream SET last_error_code = ?2, last_error_text = ?3, last_error_at = ?4, \
+             last_contact_at = CASE WHEN ?5 THEN ?4 ELSE last_contact_at END WHERE org_id = ?1",
+        )?
+        .execute(params![
+            org_id,
+            code.map(|c| bounded(c, ERROR_CODE_MAX)),
+            bounded(text, ERROR_TEXT_MAX),
+            now,
+            contact
+        ])?;
+    Ok(())
+}
+
+/// A receipt from the region was stored at `at`: the org's last receipt, unless a later one is
+/// recorded. Nothing when the org has no link.
+pub fn update_link_receipt(conn: &Conn, org_id: i64, at: &str) -> Result<(), StoreError> {
+    conn.sqlite()
+        .prepare_cached(
+            "UPDATE org_upstream SET last_receipt_at = ?2 WHERE org_id = ?1 \
+             AND (last_receipt_at IS NULL OR last_receipt_at < ?2)",
+        )?
+        .execute(params![org_id, at])?;
+    Ok(())
+}
+
+/// One org's link in figures, for `/metrics`.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct LinkGauges {
+    pub ipa_code: String,
+    /// Changes waiting for the region (`upstream_change` `PENDING`).
+    pub outbox_depth: i64,
+    /// Changes the region refused.
+    pub outbox_refused: i64,
+    /// The last poll that applied a window (`upstream_poll.last_success_at`).
+    pub last_poll_success_at: Option<String>,
+}
+
+/// The [`LinkGauges`] of every org linked to the region (settings there, mirrored, or changes
+/// waiting), by IPA code.
+pub fn list_link_gauges(conn: &Conn) -> Result<Vec<LinkGauges>, StoreError> {
+    Ok(conn
+        .sqlite()
+        .prepare_cached(
+            "SELECT o.ipa_code, \
+             (SELECT count(*) FROM upstream_change c WHERE c.org_id = o.id AND c.state = 'PENDING'), \
+             (SELECT count(*) FROM upstream_change c WHERE c.org_id = o.id AND c.state = 'REFUSED'), \
+             (SELECT p.last_success_at FROM upstream_poll p WHERE p.org_id = o.id) \
+             FROM org o WHERE o.upstream_mirror = 1 \
+             OR EXISTS (SELECT 1 FROM org_upstream u WHERE u.org_id = o.id) \
+             OR EXISTS (SELECT 1 FROM upstream_change c WHERE c.org_id = o.id AND c.state = 'PENDING') \
+             ORDER BY o.ipa_code",
+        )?
+        .query_map([], |row| {
+            Ok(LinkGauges {
+                ipa_code: row.get(0)?,
+                outbox_depth: row.get(1)?,
+                outbox_refused: row.get(2)?,
+                last_poll_success_at: row.get(3)?,
+            })
+        })?
+        .collect::<Result<_, _>>()?)
 }
 
 /// Sets (sealed) or removes (`None`) the org's SIL password at the region, on its existing link.

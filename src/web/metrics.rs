@@ -1,6 +1,6 @@
 //! Prometheus metrics: requests by route, method and status, a latency histogram, the database
-//! size and uptime, and in upstream mode the link with the regional node, rendered as the text
-//! exposition format at `/metrics`.
+//! size and uptime, and in upstream mode the link with the regional node (pushes to confirm, per org
+//! the outbox and the last poll), rendered as the text exposition format at `/metrics`.
 //!
 //! The page is not public ([`admits`], the route's guard): it answers loopback clients (a scraper
 //! or an agent on the machine), the addresses of `metrics.allow`, and whoever presents
@@ -15,6 +15,7 @@ use std::time::Duration;
 
 use super::router::Request;
 use super::{AppState, Response, ui};
+use crate::services::upstream::status::OrgGauges;
 
 /// Upper bounds of the latency buckets, in seconds.
 const BUCKETS: [f64; 10] = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0, 5.0];
@@ -71,9 +72,10 @@ pub fn admits(state: &AppState, head: &Request<'_>) -> Result<(), Response> {
 }
 
 /// Upstream mode's gauges, only when it is on: the regional node's outcome pushes waiting for its
-/// confirmation. The drivers of the link add theirs here: the outbox depth (local changes waiting
-/// to reach the region, `mypay_upstream_outbox_depth`) and the last successful poll of receipts
-/// (`mypay_upstream_last_poll_timestamp_seconds`).
+/// confirmation (in all), and per org linked to it (label `org`, its IPA code) the outbox's depth
+/// (local changes waiting to reach the Region), the changes it refused, and the last successful
+/// poll of receipts (Unix seconds, 0 when never, so that an alert on its age fires for an org that
+/// never polled).
 fn upstream_gauges(state: &AppState, out: &mut String) {
     if state.config.upstream.is_none() {
         return;
@@ -88,6 +90,39 @@ fn upstream_gauges(state: &AppState, out: &mut String) {
         }
         Err(err) => tracing::warn!(error = %err, "metrics: cannot count the pending upstream pushes"),
     }
+    let orgs = match crate::services::upstream::status::gauges(&state.db) {
+        Ok(orgs) => orgs,
+        Err(err) => {
+            tracing::warn!(error = %err, "metrics: cannot read the orgs' links with the regional node");
+            return;
+        }
+    };
+    let gauges: [Gauge; 3] = [
+        ("mypay_upstream_outbox_depth", "Debt changes waiting to be sent to the regional node, by org.", |g| {
+            g.outbox_depth
+        }),
+        ("mypay_upstream_outbox_refused", "Debt changes the regional node refused, by org.", |g| g.outbox_refused),
+        (
+            "mypay_upstream_last_poll_success_timestamp_seconds",
+            "When receipts were last polled from the regional node, by org (0: never).",
+            |g| g.last_poll_success.unwrap_or(0),
+        ),
+    ];
+    for (name, help, value) in gauges {
+        let _ = writeln!(out, "# HELP {name} {help}");
+        let _ = writeln!(out, "# TYPE {name} gauge");
+        for g in &orgs {
+            let _ = writeln!(out, "{name}{{org=\"{}\"}} {}", label(&g.ipa_code), value(g));
+        }
+    }
+}
+
+/// A per-org gauge: its name, its help text and its value for one org.
+type Gauge = (&'static str, &'static str, fn(&OrgGauges) -> i64);
+
+/// A label value in the exposition format: backslash, double quote and newline escaped.
+fn label(value: &str) -> String {
+    value.replace('\\', "\\\\").replace('"', "\\\"").replace('\n', "\\n")
 }
 
 /// Compares two secrets in time that depends on their lengths only.
@@ -143,4 +178,15 @@ pub fn render(state: &AppState) -> Response {
     out.push_str("# TYPE mypay_uptime_seconds gauge\n");
     let _ = writeln!(out, "mypay_uptime_seconds {}", state.started.elapsed().as_secs());
     Response::text(200, "text/plain; version=0.0.4; charset=utf-8", out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::label;
+
+    #[test]
+    fn label_values_are_escaped() {
+        assert_eq!(label("c_esempio"), "c_esempio");
+        assert_eq!(label("a\"b\\c\nd"), "a\\\"b\\\\c\\nd");
+    }
 }

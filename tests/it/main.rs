@@ -32,3 +32,4 @@ mod tls;
 mod upstream_client;
 mod upstream_e2e;
 mod upstream_push;
+mod upstream_views;

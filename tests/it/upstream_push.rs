@@ -77,6 +77,36 @@ fn upstream_box() -> (tempfile::TempDir, std::path::PathBuf, Server) {
     (tmp, dir, server)
 }
 
+/// A debt of the box with an IUV of the org's own (the demo's wait for the Region's): (IUD, IUV).
+fn debt_with_iuv(dir: &Path) -> (String, String) {
+    let (iud, iuv) = ("PUSH-0001", "01010000000000163");
+    let args = [
+        "debt",
+        "add",
+        "--org",
+        "c_esempio",
+        "--debt-type",
+        "TARI",
+        "--iud",
+        iud,
+        "--iuv",
+        iuv,
+        "--debtor-id",
+        "RSSMRA85T10A562S",
+        "--debtor-name",
+        "Mario Rossi",
+        "--amount",
+        "80.00",
+        "--causale",
+        "TARI",
+        "--due-date",
+        "2030-12-31",
+    ];
+    let out = run(dir, &args, None);
+    assert!(out.status.success(), "{}", stderr(&out));
+    (iud.to_owned(), iuv.to_owned())
+}
+
 fn send(server: &Server, token: Option<&str>, body: &[u8]) -> super::support::Reply {
     let bearer = token.map(|t| format!("Bearer {t}"));
     let headers: Vec<(&str, &str)> = bearer.iter().map(|b| ("Authorization", b.as_str())).collect();
@@ -104,7 +134,7 @@ fn in_database(dir: &Path, needle: &[u8]) -> bool {
 #[test]
 fn well_signed_pushes_are_stored_as_hints_replays_and_unknown_iuvs_flagged() {
     let (_tmp, dir, server) = upstream_box();
-    let (iud, _notice, iuv, _cents) = super::station::open_debts(&dir).into_iter().next().unwrap();
+    let (iud, iuv) = debt_with_iuv(&dir);
     let token = mypay_token();
     let body = push_body(&iuv, "RCPT-0001");
 
@@ -230,7 +260,7 @@ fn upstream_mode_turns_the_station_off_and_shows_the_link() {
     let page = operator.get("/operatore/c_esempio").body;
     assert!(page.contains("Collegamento con il nodo regionale"), "{page}");
     assert!(page.contains("chiave degli esiti: <strong>impostata</strong>"), "{page}");
-    assert!(page.contains("Password SIL presso la Regione: <strong>non impostata</strong>"), "{page}");
+    assert!(page.contains("Password SIL presso la Regione: <strong>impostata</strong>"), "{page}");
 
     let (_tmp2, dir2) = data_dir();
     let plain = Server::start(&dir2, &["demo"]);

@@ -3,8 +3,9 @@
 //! `config::UpstreamSettings` turns it on; each org has its own credentials there.
 //!
 //! - `settings`: each org's IPA code, SIL password and push key at the region (the secrets sealed
-//!   with the key file, never shown), the view of the link for operators, and `creds_of`, the one
-//!   way the drivers get the clear password.
+//!   with the key file, never shown), the link's last contact and error (`record_*`), and
+//!   `creds_of`, the one way the drivers get the clear password; `status`: the whole link as
+//!   operators see it (settings, outbox, polling, pushes) and its gauges.
 //! - `token`: the HS512 bearer token of the region's outcome pushes, checked.
 //! - `outbox`: the durable, ordered queue of debt changes mirrored to the Region, sent through a
 //!   port ([`outbox::RegionDebts`]) the adapter implements; `flows`: a debt flow mirrored whole
@@ -31,6 +32,7 @@ pub mod payments;
 pub mod polling;
 pub mod pushes;
 pub mod settings;
+pub mod status;
 pub mod token;
 
 /// Why the Region did not answer as asked, for every call the box makes there. `retryable`: the

@@ -259,7 +259,12 @@ pub fn apply(
         if !replay && debts::find_any_debt_by_iuv(tx, org.id, &receipt.iuv)?.is_none() {
             adopt_by_iud(tx, &org, payment, &receipt, now)?;
         }
-        payments::store_receipt(tx, &org, &creditor, receipt, &issues, &exchange, now)
+        let outcome = payments::store_receipt(tx, &org, &creditor, receipt, &issues, &exchange, now)?;
+        if matches!(outcome, ReceiptOutcome::Stored { .. }) {
+            // The link's last receipt, whichever way it came (push, polling, the payer's return).
+            crate::store::upstream::update_link_receipt(tx, org.id, &now.iso())?;
+        }
+        Ok(outcome)
     })
     .map_err(|err| match err {
         PaymentError::Store(store) => ServiceError::Store(store),

@@ -345,7 +345,7 @@ mod tests {
         let paid = kit.db.read(|c| debts::find_debt_by_iud(c, from.org_id, "IUD-1")).unwrap().unwrap();
         assert_eq!(paid.state, debt.state, "a push marks nothing paid");
 
-        let shown = crate::services::upstream::settings::view(&kit.db, IPA).unwrap();
+        let shown = crate::services::upstream::status::view(&kit.db, IPA).unwrap();
         let p = &shown.pushes;
         assert_eq!((p.received, p.replayed, p.unreadable, p.not_confirmed, p.unknown_iuv), (2, 1, 4, 1, 2));
     }

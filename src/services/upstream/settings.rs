@@ -1,19 +1,20 @@
 //! Each org's settings at the regional node: its IPA code there, its SIL password there (sealed,
 //! never shown), the key and identity of the region's pushes (sealed key; `kid`, `iss`, `sub`),
-//! and the state of the link the drivers keep. [`set`] changes them with an audit entry that names
-//! what changed but no secret; [`view`] and [`link`] show them without secrets; [`creds_of`] is the
-//! one way the drivers get the clear password.
+//! and the state of the link the drivers keep ([`record_contact`], [`record_failure`]; the last
+//! receipt is `outcomes::apply`'s). [`set`] changes them with an audit entry that names what
+//! changed but no secret; [`creds_of`] is the one way the drivers get the clear password.
+//! `status` shows it all without secrets.
 
-use base64::Engine as _;
-use base64::engine::general_purpose::STANDARD;
-use serde::Serialize;
-
+use super::RegionFailure;
+use super::status::UpstreamView;
 use crate::clock::Now;
 use crate::config::Secret;
 use crate::services::payments::outcome_push::{check_jwt_claim, check_secret};
 use crate::services::{Change, ServiceError, journal_change};
-use crate::store::upstream::{self, HintState, OrgUpstreamRecord, UpstreamIdentity};
+use crate::store::upstream::{self, UpstreamIdentity};
 use crate::store::{Db, orgs};
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
 
 /// Changes to an org's upstream settings; `None` leaves a value as it is, `Some("")` clears it.
 #[derive(Debug, Clone, Default)]
@@ -36,44 +37,6 @@ impl UpstreamChanges {
             .iter()
             .all(|v| v.is_none())
     }
-}
-
-/// What an org's pushes from the region came to (the `pushes` of [`UpstreamView`]).
-#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize)]
-pub struct PushCounts {
-    /// Waiting for the region's confirmation.
-    pub received: i64,
-    pub replayed: i64,
-    pub unreadable: i64,
-    pub confirmed: i64,
-    pub not_confirmed: i64,
-    /// Pushes (not replays) naming an IUV no debt of the org has.
-    pub unknown_iuv: i64,
-    pub last_received_at: Option<String>,
-}
-
-/// An org's link with the regional node as people see it: never a secret, only whether it is set.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct UpstreamView {
-    pub ipa_code: String,
-    /// Whether the org has upstream settings at all.
-    pub configured: bool,
-    /// The org's IPA code at the region (its own when not set apart).
-    pub region_ipa: String,
-    pub password_set: bool,
-    pub push_secret_set: bool,
-    pub push_kid: Option<String>,
-    pub push_iss: Option<String>,
-    pub push_sub: Option<String>,
-    pub last_contact_at: Option<String>,
-    pub last_error_code: Option<String>,
-    pub last_error_text: Option<String>,
-    pub last_error_at: Option<String>,
-    /// The last receipt the region confirmed.
-    pub last_receipt_at: Option<String>,
-    pub poll_cursor: Option<String>,
-    pub last_poll_at: Option<String>,
-    pub pushes: PushCounts,
 }
 
 /// What a driver needs to call the region for an org. The password prints as `***`.
@@ -163,9 +126,7 @@ pub fn set(db: &Db, actor: &str, ipa: &str, changes: &UpstreamChanges, now: Now)
         if let Some(secret) = push_secret {
             upstream::update_upstream_push_secret(tx, org.id, secret, &iso)?;
         }
-        let record = upstream::find_org_upstream(tx, org.id)?.unwrap_or_default();
-        let counts = upstream::count_hints(tx, org.id)?;
-        let view = view_of(&org.ipa_code, Some(&record), counts);
+        let view = super::status::view_in(tx, &org)?;
         let secret_change = |change: Option<Option<&str>>| match change {
             None => "unchanged",
             Some(None) => "cleared",
@@ -188,56 +149,6 @@ pub fn set(db: &Db, actor: &str, ipa: &str, changes: &UpstreamChanges, now: Now)
         };
         journal_change(tx, &change, now)?;
         Ok(view)
-    })
-}
-
-fn view_of(ipa: &str, record: Option<&OrgUpstreamRecord>, counts: upstream::HintCounts) -> UpstreamView {
-    let count = |state: HintState| counts.by_state.iter().find(|(s, _)| *s == state).map_or(0, |(_, n)| *n);
-    let pushes = PushCounts {
-        received: count(HintState::Received),
-        replayed: count(HintState::Replay),
-        unreadable: count(HintState::Unreadable),
-        confirmed: count(HintState::Confirmed),
-        not_confirmed: count(HintState::NotConfirmed),
-        unknown_iuv: counts.unknown_iuv,
-        last_received_at: counts.last_received_at,
-    };
-    let r = record.cloned().unwrap_or_default();
-    UpstreamView {
-        ipa_code: ipa.to_owned(),
-        configured: record.is_some(),
-        region_ipa: r.region_ipa.unwrap_or_else(|| ipa.to_owned()),
-        password_set: r.has_password,
-        push_secret_set: r.has_push_secret,
-        push_kid: r.push_kid,
-        push_iss: r.push_iss,
-        push_sub: r.push_sub,
-        last_contact_at: r.last_contact_at,
-        last_error_code: r.last_error_code,
-        last_error_text: r.last_error_text,
-        last_error_at: r.last_error_at,
-        last_receipt_at: r.last_receipt_at,
-        poll_cursor: r.poll_cursor,
-        last_poll_at: r.last_poll_at,
-        pushes,
-    }
-}
-
-/// Org `ipa`'s link with the regional node (`configured: false` when it has no settings).
-pub fn view(db: &Db, ipa: &str) -> Result<UpstreamView, ServiceError> {
-    db.read(|c| {
-        let org = orgs::find_org_by_ipa(c, ipa)?.ok_or_else(|| not_found(ipa))?;
-        let record = upstream::find_org_upstream(c, org.id)?;
-        Ok(view_of(&org.ipa_code, record.as_ref(), upstream::count_hints(c, org.id)?))
-    })
-}
-
-/// The link of org `org_id` when it has upstream settings (the back office's dashboard).
-pub fn link(db: &Db, org_id: i64) -> Result<Option<UpstreamView>, ServiceError> {
-    db.read(|c| {
-        let Some(record) = upstream::find_org_upstream(c, org_id)? else { return Ok(None) };
-        let org = orgs::find_org_by_id(c, org_id)?.ok_or_else(|| not_found(&org_id.to_string()))?;
-        Ok(Some(view_of(&org.ipa_code, Some(&record), upstream::count_hints(c, org_id)?)))
     })
 }
 
@@ -277,6 +188,25 @@ pub fn linked(db: &Db) -> Result<Vec<UpstreamCreds>, ServiceError> {
     Ok(all)
 }
 
+/// The region answered one of org `org_id`'s calls as asked at `now`: its last contact, and the
+/// last error forgotten (the link works again). For the link loop, after each such call.
+#[allow(dead_code, reason = "for the link loop (src/upstream/link.rs), which does not call it yet")]
+pub fn record_contact(db: &Db, org_id: i64, now: Now) -> Result<(), ServiceError> {
+    Ok(db.write(|tx| upstream::update_link_contact(tx, org_id, &now.iso()))?)
+}
+
+/// One of org `org_id`'s calls to the region failed at `now`: the org's last error, for operators
+/// (a refusal of one change is the outbox's to show; this is for the link: credentials refused,
+/// the region unreachable or answering garbage). A failure with the region's fault code was an
+/// answer, so it is a contact too. The text is a [`RegionFailure`]'s, never a credential.
+#[allow(dead_code, reason = "for the link loop (src/upstream/link.rs), which does not call it yet")]
+pub fn record_failure(db: &Db, org_id: i64, failure: &RegionFailure, now: Now) -> Result<(), ServiceError> {
+    let answered = failure.code.is_some();
+    Ok(db.write(|tx| {
+        upstream::update_link_failure(tx, org_id, failure.code.as_deref(), &failure.text, answered, &now.iso())
+    })?)
+}
+
 /// The decoded key of a base64 push secret, for the verifier.
 pub(super) fn push_key(secret: &str) -> Option<Vec<u8>> {
     STANDARD.decode(secret.trim()).ok()
@@ -287,6 +217,7 @@ mod tests {
     #![allow(clippy::unwrap_used, clippy::indexing_slicing)]
     use super::*;
     use crate::services::testkit::{IPA, Kit};
+    use crate::services::upstream::status::{link, view};
 
     fn some(text: &str) -> Option<String> {
         Some(text.to_owned())
@@ -355,5 +286,42 @@ mod tests {
             assert!(!after.contains("Regione-1234") && !after.contains(&key), "{after}");
         }
         assert!(entries.iter().any(|e| e.after_json.as_deref().unwrap().contains(r#""password":"set""#)));
+    }
+
+    /// The link's state: a contact clears the last error; a failure the region answered (a fault
+    /// code) is a contact too, a transport failure is not; texts are cut; an org without a link
+    /// records nothing.
+    #[test]
+    fn contacts_and_failures_are_the_links_state() {
+        let kit = Kit::new();
+        let org_id = crate::services::admin::orgs::get_org(&kit.db, IPA).unwrap().id;
+        let at = |s: &str| crate::clock::Now::at(s.parse().unwrap());
+        let unreachable = RegionFailure { retryable: true, code: None, text: "connection refused".to_owned() };
+        record_failure(&kit.db, org_id, &unreachable, at("2025-03-01T10:00:00Z")).unwrap();
+        record_contact(&kit.db, org_id, at("2025-03-01T10:00:00Z")).unwrap();
+        assert!(!view(&kit.db, IPA).unwrap().configured, "no link, nothing recorded");
+
+        set(&kit.db, "test", IPA, &UpstreamChanges { password: some("Regione-1234"), ..Default::default() }, kit.now)
+            .unwrap();
+        record_failure(&kit.db, org_id, &unreachable, at("2025-03-01T10:00:00Z")).unwrap();
+        let v = view(&kit.db, IPA).unwrap();
+        assert_eq!(v.last_contact_at, None, "no answer, no contact");
+        assert_eq!(
+            (v.last_error_code, v.last_error_text.as_deref(), v.last_error_at.as_deref()),
+            (None, Some("connection refused"), Some("2025-03-01T10:00:00Z"))
+        );
+
+        record_contact(&kit.db, org_id, at("2025-03-01T10:05:00Z")).unwrap();
+        let v = view(&kit.db, IPA).unwrap();
+        assert_eq!(v.last_contact_at.as_deref(), Some("2025-03-01T10:05:00Z"));
+        assert_eq!((v.last_error_code, v.last_error_text, v.last_error_at), (None, None, None), "the link works again");
+
+        let refused =
+            RegionFailure { retryable: false, code: Some("PAA_ENTE_NON_VALIDO".to_owned()), text: "x".repeat(5000) };
+        record_failure(&kit.db, org_id, &refused, at("2025-03-01T10:10:00Z")).unwrap();
+        let v = view(&kit.db, IPA).unwrap();
+        assert_eq!(v.last_contact_at.as_deref(), Some("2025-03-01T10:10:00Z"), "a fault is an answer");
+        assert_eq!(v.last_error_code.as_deref(), Some("PAA_ENTE_NON_VALIDO"));
+        assert_eq!(v.last_error_text.map(|t| t.len()), Some(1024), "cut to its bound");
     }
 }

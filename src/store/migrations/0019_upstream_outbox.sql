@@ -25,6 +25,8 @@ CREATE TABLE upstream_change (
 );
 -- The head of an org's queue and its depth.
 CREATE INDEX upstream_change_pending ON upstream_change (org_id, id) WHERE state = 'PENDING';
+-- What the Region refused, per org (operators' view, /metrics).
+CREATE INDEX upstream_change_refused ON upstream_change (org_id, id) WHERE state = 'REFUSED';
 -- The changes of one debt, and the flow of one import (merging, and whether the Region has a debt).
 CREATE INDEX upstream_change_debt ON upstream_change (debt_id) WHERE debt_id IS NOT NULL;
 CREATE INDEX upstream_change_import ON upstream_change (import_id) WHERE import_id IS NOT NULL;

@@ -7,7 +7,7 @@ use maud::{Markup, html};
 use super::chart;
 use super::{BoCtx, BoError};
 use crate::services::payments::dashboard;
-use crate::services::upstream::settings::{self as upstream, UpstreamView};
+use crate::services::upstream::status::{self as upstream, UpstreamView};
 use crate::web::Response;
 use crate::web::ui::format::datetime_it;
 
@@ -83,26 +83,52 @@ pub fn show(ctx: &mut BoCtx<'_>, ipa: &str) -> Result<Response, BoError> {
     Ok(ctx.page("Cruscotto", main))
 }
 
-/// The block "Collegamento con il nodo regionale": the org's credentials there (set or not, never
-/// their value), the last contact and error, the last receipt and the region's pushes.
+/// The block "Collegamento con il nodo regionale", compact: the credentials there (set or not,
+/// never their value), the last contact and error, the changes waiting and those the Region
+/// refused with its code, the last receipt, the polling cursor and the Region's pushes.
 fn regional_link(link: &UpstreamView) -> Markup {
     let when = |at: &Option<String>| at.as_deref().map_or_else(|| "mai".to_owned(), datetime_it);
     let set = |yes: bool| if yes { "impostata" } else { "non impostata" };
     let p = &link.pushes;
+    let o = &link.outbox;
     html! {
         h2 class="h4" { "Collegamento con il nodo regionale" }
         ul class="list-unstyled" {
             li { "Codice IPA presso la Regione: " strong { (link.region_ipa) } }
             li { "Password SIL presso la Regione: " strong { (set(link.password_set)) } ", chiave degli esiti: " strong { (set(link.push_secret_set)) } }
             li { "Ultimo contatto con la Regione: " strong { (when(&link.last_contact_at)) } }
-            @if let Some(code) = &link.last_error_code {
+            @if link.last_error_code.is_some() || link.last_error_text.is_some() {
                 li class="text-danger" {
-                    "Ultimo errore: " strong { (code) } " " (link.last_error_text.clone().unwrap_or_default())
+                    "Ultimo errore: " strong { (link.last_error_code.clone().unwrap_or_default()) } " " (link.last_error_text.clone().unwrap_or_default())
                     " (" (when(&link.last_error_at)) ")"
                 }
             }
-            li { "Ultima ricevuta confermata dalla Regione: " strong { (when(&link.last_receipt_at)) } }
-            li { "Ultima interrogazione delle ricevute: " strong { (when(&link.last_poll_at)) } }
+            li {
+                "Modifiche in attesa di invio alla Regione: " strong { (o.waiting) }
+                @if let Some(head) = &o.head {
+                    @if head.attempts > 0 {
+                        " (tentativi falliti: " (head.attempts) ", prossimo: " (datetime_it(&head.next_attempt_at)) ")"
+                    }
+                }
+            }
+            li {
+                "Rifiutate dalla Regione: " strong { (o.refused) }
+                @if let Some(last) = o.last_refused.first() {
+                    ", l'ultima: " (last.subject.clone().unwrap_or_default()) " " code { (last.code.clone().unwrap_or_default()) }
+                    " " (last.text.clone().unwrap_or_default())
+                }
+            }
+            li { "Ultima ricevuta dalla Regione: " strong { (when(&link.last_receipt_at)) } }
+            li {
+                "Cursore di interrogazione delle ricevute: "
+                @match &link.polling {
+                    Some(poll) => {
+                        strong { (poll.cursor) } ", ultima interrogazione riuscita: " strong { (when(&poll.last_success_at)) }
+                        @if let Some(error) = &poll.last_error { span class="text-danger" { " (errore: " (error) ")" } }
+                    }
+                    None => { strong { "non ancora avviata" } }
+                }
+            }
             li {
                 "Esiti inoltrati dalla Regione da confermare: " strong { (p.received) }
                 ", ripetuti: " strong { (p.replayed) } ", illeggibili: " strong { (p.unreadable) }
