@@ -305,6 +305,7 @@ pub fn count_pending(conn: &Conn, org_id: i64) -> Result<i64, StoreError> {
 }
 
 /// The org's changes, newest first.
+#[cfg(test)]
 pub fn list_changes(conn: &Conn, org_id: i64, limit: u32) -> Result<Vec<ChangeRecord>, StoreError> {
     let sql = format!("SELECT {COLUMNS} FROM upstream_change WHERE org_id = ?1 ORDER BY id DESC LIMIT ?2");
     Ok(conn.sqlite().prepare_cached(&sql)?.query_map(params![org_id, limit], from_row)?.collect::<Result<_, _>>()?)
@@ -361,6 +362,7 @@ pub fn count_refused(conn: &Conn, org_id: i64) -> Result<i64, StoreError> {
 }
 
 /// The orgs with a change not finished, by id.
+#[cfg(test)]
 pub fn list_orgs_with_pending(conn: &Conn) -> Result<Vec<i64>, StoreError> {
     Ok(conn
         .sqlite()

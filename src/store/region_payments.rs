@@ -61,6 +61,7 @@ pub fn insert_region_session_debt(conn: &Conn, debt_id: i64, now: &str) -> Resul
 }
 
 /// Whether the Region creates this debt itself (see [`insert_region_session_debt`]).
+#[cfg(test)]
 pub fn is_region_session_debt(conn: &Conn, debt_id: i64) -> Result<bool, StoreError> {
     Ok(conn.sqlite().prepare_cached("SELECT 1 FROM region_session_debt WHERE debt_id = ?1")?.exists([debt_id])?)
 }

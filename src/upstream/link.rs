@@ -90,7 +90,7 @@ impl Link<'_> {
             if stopping() {
                 return false;
             }
-            let org = OrgAtRegion { client: &self.client, creds: region::creds(creds) };
+            let org = OrgAtRegion::new(&self.client, region::creds(creds));
             let (moved, held) = self.send_changes(creds, &org, stopping);
             busy |= moved;
             if held {
@@ -119,6 +119,7 @@ impl Link<'_> {
                 self.fetch_flows(creds, &org);
                 next_flows.insert(creds.org_id, now + self.flows_every);
             }
+            self.record_link(creds, &org);
         }
         busy |= self.confirm_pushes(&linked, stopping);
         busy
@@ -212,7 +213,7 @@ impl Link<'_> {
                     continue;
                 }
             };
-            let org = OrgAtRegion { client: &self.client, creds: region::creds(creds) };
+            let org = OrgAtRegion::new(&self.client, region::creds(creds));
             let verdict = match outcomes::confirm(self.db(), creds.org_id, key, &org, Now::read()) {
                 Ok(Applied::Applied) => Confirmation::Confirmed { detail: None },
                 Ok(Applied::Replay) => Confirmation::Confirmed { detail: Some("receipt already stored".to_owned()) },
@@ -228,6 +229,7 @@ impl Link<'_> {
                     continue;
                 }
             };
+            self.record_link(creds, &org);
             match pushes::mark(self.db(), hint.id, &verdict, Now::read()) {
                 Ok(marked) => decided |= marked,
                 Err(err) => {
@@ -236,6 +238,18 @@ impl Link<'_> {
             }
         }
         decided
+    }
+
+    /// Records how the Region last answered the org, for the operators' view of the link.
+    fn record_link(&self, creds: &UpstreamCreds, org: &OrgAtRegion<'_>) {
+        let recorded = match org.link_state() {
+            None => return,
+            Some(Ok(())) => settings::record_contact(self.db(), creds.org_id, Now::read()),
+            Some(Err(failure)) => settings::record_failure(self.db(), creds.org_id, &failure, Now::read()),
+        };
+        if let Err(err) = recorded {
+            tracing::error!(org = %creds.ipa_code, error = %err, "upstream: cannot record the link's state");
+        }
     }
 
     /// Lists the org's reporting flows of the last days at the Region and stores the new ones.

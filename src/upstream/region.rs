@@ -27,9 +27,15 @@ const EXPORT_VERSION: &str = "1.3";
 /// The largest flow upload the box sends up (a flow it accepted itself, within its own limit).
 const MAX_FLOW_BYTES: u64 = 2 * 1024 * 1024 * 1024;
 
+/// MyPay's codes for credentials it refuses (a wrong password, an org not in production there):
+/// the org's link is broken, not the change, so the queue waits for the operator's fix.
+const CREDENTIAL_FAULTS: [&str; 2] = ["PAA_ENTE_NON_VALIDO", "PAA_STATO_ENTE_NON_VALIDO"];
+
 /// What the Region's failure is for a service: retryable or not, MyPay's code, a text for logs.
 pub fn failure(err: &UpstreamError) -> RegionFailure {
-    RegionFailure { retryable: err.is_retryable(), code: err.fault_code().map(str::to_owned), text: err.to_string() }
+    let code = err.fault_code().map(str::to_owned);
+    let refused_credentials = code.as_deref().is_some_and(|c| CREDENTIAL_FAULTS.contains(&c));
+    RegionFailure { retryable: err.is_retryable() || refused_credentials, code, text: err.to_string() }
 }
 
 fn local(text: impl Into<String>) -> RegionFailure {
@@ -41,10 +47,38 @@ pub fn creds(of: &UpstreamCreds) -> Creds {
     Creds { ipa: of.region_ipa.clone(), password: of.password.expose().to_owned() }
 }
 
-/// One org at the Region: the client and that org's credentials.
+/// One org at the Region: the client and that org's credentials. It remembers how the Region
+/// last answered ([`OrgAtRegion::link_state`]) for the operators' view of the link.
 pub struct OrgAtRegion<'a> {
     pub client: &'a SilClient,
     pub creds: Creds,
+    last: std::cell::RefCell<Option<Result<(), RegionFailure>>>,
+}
+
+impl<'a> OrgAtRegion<'a> {
+    pub fn new(client: &'a SilClient, creds: Creds) -> OrgAtRegion<'a> {
+        OrgAtRegion { client, creds, last: std::cell::RefCell::new(None) }
+    }
+
+    /// How the Region answered the last call: `Ok` when it answered (a business fault is an
+    /// answer), the failure when it did not or refused the org's credentials; `None` without call.
+    pub fn link_state(&self) -> Option<Result<(), RegionFailure>> {
+        self.last.borrow_mut().take()
+    }
+
+    /// `answer` as the services want it, noting how the link went.
+    fn seen<T>(&self, answer: Result<T, UpstreamError>) -> Result<T, RegionFailure> {
+        let (state, out) = match answer {
+            Ok(value) => (Ok(()), Ok(value)),
+            Err(err) => {
+                let f = failure(&err);
+                let link_broken = f.retryable || f.code.is_none();
+                (if link_broken { Err(f.clone()) } else { Ok(()) }, Err(f))
+            }
+        };
+        *self.last.borrow_mut() = Some(state);
+        out
+    }
 }
 
 fn action(a: DebtAction) -> Action {
@@ -63,7 +97,7 @@ impl RegionDebts for OrgAtRegion<'_> {
         generate_iuv: bool,
     ) -> Result<RegionAnswer, RegionFailure> {
         let doc = VersamentoDoc::of_debt(debt, action(debt_action));
-        let imported = self.client.importa_dovuto(&self.creds, &doc, generate_iuv).map_err(|e| failure(&e))?;
+        let imported = self.seen(self.client.importa_dovuto(&self.creds, &doc, generate_iuv))?;
         Ok(RegionAnswer { iuv: imported.iuv.map(|iuv| iuv.as_str().to_owned()), notice_number: None })
     }
 
@@ -74,20 +108,18 @@ impl RegionDebts for OrgAtRegion<'_> {
             return Err(local(format!("the flow {file_name} is larger than {MAX_FLOW_BYTES} bytes")));
         }
         let bytes = std::fs::read(file).map_err(|e| local(format!("cannot read the flow {}: {e}", file.display())))?;
-        let grant = self.client.autorizza_import_flusso(&self.creds).map_err(|e| failure(&e))?;
-        self.client
-            .upload_flow(&grant.upload_url, &grant.authorization_token, file_name, &bytes)
-            .map_err(|e| failure(&e))?;
+        let grant = self.seen(self.client.autorizza_import_flusso(&self.creds))?;
+        self.seen(self.client.upload_flow(&grant.upload_url, &grant.authorization_token, file_name, &bytes))?;
         Ok(grant.request_token)
     }
 
     fn flow_status(&self, request_token: &str) -> Result<FlowStatus, RegionFailure> {
-        let status = self.client.chiedi_stato_import_flusso(&self.creds, request_token).map_err(|e| failure(&e))?;
+        let status = self.seen(self.client.chiedi_stato_import_flusso(&self.creds, request_token))?;
         Ok(FlowStatus { stato: status.stato, scarti_url: status.rejects_url, iuv_url: status.iuv_url })
     }
 
     fn download(&self, url: &str, max_bytes: u64, out: &mut dyn Write) -> Result<u64, RegionFailure> {
-        self.client.download_to(url, out, max_bytes).map_err(|e| failure(&e))
+        self.seen(self.client.download_to(url, out, max_bytes))
     }
 }
 
@@ -99,7 +131,7 @@ fn paid(client: &SilClient, creds: &Creds, key: &PagatiKey) -> Result<Option<Reg
         Err(UpstreamError::Fault { code, .. }) if means_no_outcome(&code) => Ok(None),
         Err(err @ UpstreamError::Fault { .. }) => {
             let mut f = failure(&err);
-            f.retryable = f.code.as_deref().is_some_and(retryable_fault);
+            f.retryable |= f.code.as_deref().is_some_and(retryable_fault);
             Err(f)
         }
         Err(err) => Err(failure(&err)),
@@ -113,7 +145,12 @@ impl RegionOutcomes for OrgAtRegion<'_> {
             PaidKey::Iud(iud) => PagatiKey::Iud(iud),
             PaidKey::Session(id) => PagatiKey::IdSession(id),
         };
-        paid(self.client, &self.creds, &key)
+        let answer = paid(self.client, &self.creds, &key);
+        *self.last.borrow_mut() = Some(match &answer {
+            Err(f) if f.retryable || f.code.is_none() => Err(f.clone()),
+            _ => Ok(()),
+        });
+        answer
     }
 
     fn reserve_export(&self, from: &str, to: Option<&str>) -> Result<Reserved, RegionFailure> {
@@ -122,13 +159,12 @@ impl RegionOutcomes for OrgAtRegion<'_> {
         };
         let from = parse(from)?;
         let to = to.map(parse).transpose()?;
-        let booked =
-            self.client.prenota_export_incrementale(&self.creds, from, to, EXPORT_VERSION).map_err(|e| failure(&e))?;
+        let booked = self.seen(self.client.prenota_export_incrementale(&self.creds, from, to, EXPORT_VERSION))?;
         Ok(Reserved { token: booked.request_token, date_to: booked.date_to.strftime("%Y-%m-%dT%H:%M:%S").to_string() })
     }
 
     fn export_status(&self, token: &str) -> Result<ExportState, RegionFailure> {
-        let status = self.client.chiedi_stato_export_flusso(&self.creds, token).map_err(|e| failure(&e))?;
+        let status = self.seen(self.client.chiedi_stato_export_flusso(&self.creds, token))?;
         Ok(match (status.stato.as_str(), status.download_url) {
             ("LOAD_EXPORT" | "EXPORT_IN_ELAB", _) => ExportState::Pending,
             ("EXPORT_ESEGUITO", Some(url)) => ExportState::Ready { url },
@@ -140,7 +176,7 @@ impl RegionOutcomes for OrgAtRegion<'_> {
     fn download(&self, url: &str, into: &Path, max_bytes: u64) -> Result<(), RegionFailure> {
         let mut file = std::fs::File::create(into)
             .map_err(|e| local(format!("cannot write the download into {}: {e}", into.display())))?;
-        self.client.download_to(url, &mut file, max_bytes).map_err(|e| failure(&e))?;
+        self.seen(self.client.download_to(url, &mut file, max_bytes))?;
         file.sync_all().map_err(|e| local(format!("cannot sync {}: {e}", into.display())))
     }
 }

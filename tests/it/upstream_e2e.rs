@@ -25,7 +25,7 @@ fn debt(dir: &Path, iud: &str) -> serde_json::Value {
     serde_json::from_str(&ok(dir, &["debt", "show", "--org", IPA, "--iud", iud, "--json"], None)).unwrap()
 }
 
-/// Waits up to 30 s for `what` of the debt to hold.
+/// Waits up to 60 s for `what` of the debt to hold.
 fn wait_debt(dir: &Path, iud: &str, what: &str, check: impl Fn(&serde_json::Value) -> bool) -> serde_json::Value {
     let started = Instant::now();
     loop {
@@ -33,7 +33,7 @@ fn wait_debt(dir: &Path, iud: &str, what: &str, check: impl Fn(&serde_json::Valu
         if check(&d) {
             return d;
         }
-        assert!(started.elapsed() < Duration::from_secs(30), "{what}: still {d}");
+        assert!(started.elapsed() < Duration::from_secs(60), "{what}: still {d}");
         std::thread::sleep(Duration::from_millis(200));
     }
 }

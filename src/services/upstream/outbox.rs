@@ -23,11 +23,6 @@
 //! Must never: hold the writer while talking to the Region; lose a change (it is a row from the
 //! moment its debt changed until the Region answered it).
 
-#![cfg_attr(
-    not(test),
-    expect(dead_code, reason = "the upstream runner that sends through the SIL client is wired in by the merge")
-)]
-
 use std::io::Write;
 use std::path::Path;
 
@@ -53,6 +48,7 @@ pub enum DebtAction {
 
 impl DebtAction {
     /// MyPay's `azione`.
+    #[cfg(test)]
     pub fn code(self) -> &'static str {
         match self {
             DebtAction::Insert => "I",
@@ -175,6 +171,7 @@ pub fn set_mirrored(db: &Db, actor: &str, ipa: &str, on: bool, now: Now) -> Resu
 }
 
 /// Whether org `ipa`'s debts are mirrored to the Region.
+#[cfg(test)]
 pub fn is_mirrored(db: &Db, ipa: &str) -> Result<bool, ServiceError> {
     db.read(|conn| {
         let org = orgs::find_org_by_ipa(conn, ipa)?.ok_or_else(|| ServiceError::NotFound(format!("org {ipa}")))?;
@@ -407,6 +404,7 @@ pub(super) fn backoff(failed: i64) -> SignedDuration {
 }
 
 /// How many of org `ipa`'s changes wait for the Region.
+#[cfg(test)]
 pub fn depth(db: &Db, ipa: &str) -> Result<i64, ServiceError> {
     db.read(|conn| {
         let org = orgs::find_org_by_ipa(conn, ipa)?.ok_or_else(|| ServiceError::NotFound(format!("org {ipa}")))?;
@@ -415,6 +413,7 @@ pub fn depth(db: &Db, ipa: &str) -> Result<i64, ServiceError> {
 }
 
 /// Org `ipa`'s latest `limit` changes, newest first.
+#[cfg(test)]
 pub fn list(db: &Db, ipa: &str, limit: u32) -> Result<Vec<ChangeRecord>, ServiceError> {
     db.read(|conn| {
         let org = orgs::find_org_by_ipa(conn, ipa)?.ok_or_else(|| ServiceError::NotFound(format!("org {ipa}")))?;
@@ -423,6 +422,7 @@ pub fn list(db: &Db, ipa: &str, limit: u32) -> Result<Vec<ChangeRecord>, Service
 }
 
 /// When the Region last answered one of org `ipa`'s changes (taken or refused).
+#[cfg(test)]
 pub fn last_answer(db: &Db, ipa: &str) -> Result<Option<String>, ServiceError> {
     db.read(|conn| {
         let org = orgs::find_org_by_ipa(conn, ipa)?.ok_or_else(|| ServiceError::NotFound(format!("org {ipa}")))?;
@@ -431,6 +431,7 @@ pub fn last_answer(db: &Db, ipa: &str) -> Result<Option<String>, ServiceError> {
 }
 
 /// The ids of the orgs with changes waiting, for the sender's round.
+#[cfg(test)]
 pub fn orgs_with_pending(db: &Db) -> Result<Vec<i64>, ServiceError> {
     Ok(db.read(outbox::list_orgs_with_pending)?)
 }

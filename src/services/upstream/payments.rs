@@ -255,7 +255,7 @@ pub(crate) fn mark_session_debt(tx: &Conn, debt_id: i64, now: &str) -> Result<()
 }
 
 /// Whether the Region creates this debt itself: what the outbox honours, for every change.
-#[allow(dead_code, reason = "the outbox's check (issue 18); until that branch is merged only tests read it")]
+#[cfg(test)]
 pub fn is_session_debt(db: &Db, debt_id: i64) -> Result<bool, ServiceError> {
     Ok(db.read(|conn| region_payments::is_region_session_debt(conn, debt_id))?)
 }

@@ -33,7 +33,7 @@ use crate::flows::rt_export::{EXTERNAL_OUTCOME, SECONDARY_DEBT_TYPE};
 use crate::flows::rt_export_reader::{ExportZip, ReadError, ReceiptRow};
 use crate::services::ServiceError;
 use crate::services::payments::ReceiptOutcome;
-use crate::store::upstream_poll::{self, PollRecord, Reservation};
+use crate::store::upstream_poll::{self, Reservation};
 use crate::store::{Db, orgs};
 
 /// How far back the first poll of an org reaches.
@@ -81,8 +81,8 @@ pub struct PollReport {
 }
 
 /// The org's polling state, if it ever polled.
-#[allow(dead_code, reason = "what operators see of the polling; the views read it")]
-pub fn status(db: &Db, org_id: i64) -> Result<Option<PollRecord>, ServiceError> {
+#[cfg(test)]
+pub fn status(db: &Db, org_id: i64) -> Result<Option<upstream_poll::PollRecord>, ServiceError> {
     Ok(db.read(|c| upstream_poll::find_poll(c, org_id))?)
 }
 
@@ -435,7 +435,7 @@ mod tests {
             poll(&self.kit.db, org, &self.region, self.dir.path(), self.kit.now, cancelled).unwrap()
         }
 
-        fn state(&self) -> PollRecord {
+        fn state(&self) -> upstream_poll::PollRecord {
             status(&self.kit.db, org_id(&self.kit)).unwrap().unwrap()
         }
     }

@@ -41,7 +41,6 @@ impl UpstreamChanges {
 
 /// What a driver needs to call the region for an org. The password prints as `***`.
 #[derive(Debug, Clone)]
-#[allow(dead_code, reason = "read by the upstream drivers of issue 18")]
 pub struct UpstreamCreds {
     pub org_id: i64,
     /// The org's IPA code here.
@@ -190,7 +189,6 @@ pub fn linked(db: &Db) -> Result<Vec<UpstreamCreds>, ServiceError> {
 
 /// The region answered one of org `org_id`'s calls as asked at `now`: its last contact, and the
 /// last error forgotten (the link works again). For the link loop, after each such call.
-#[allow(dead_code, reason = "for the link loop (src/upstream/link.rs), which does not call it yet")]
 pub fn record_contact(db: &Db, org_id: i64, now: Now) -> Result<(), ServiceError> {
     Ok(db.write(|tx| upstream::update_link_contact(tx, org_id, &now.iso()))?)
 }
@@ -199,7 +197,6 @@ pub fn record_contact(db: &Db, org_id: i64, now: Now) -> Result<(), ServiceError
 /// (a refusal of one change is the outbox's to show; this is for the link: credentials refused,
 /// the region unreachable or answering garbage). A failure with the region's fault code was an
 /// answer, so it is a contact too. The text is a [`RegionFailure`]'s, never a credential.
-#[allow(dead_code, reason = "for the link loop (src/upstream/link.rs), which does not call it yet")]
 pub fn record_failure(db: &Db, org_id: i64, failure: &RegionFailure, now: Now) -> Result<(), ServiceError> {
     let answered = failure.code.is_some();
     Ok(db.write(|tx| {
