@@ -270,9 +270,9 @@ pub fn update_debt_fields(conn: &Conn, d: &DebtRecord, now: &str) -> Result<(), 
     Ok(())
 }
 
-/// Gives a debt that has no IUV the one the Region assigned (upstream mode), with its notice
-/// number; returns whether it did (a debt that has one keeps it). An IUV live on another debt of
-/// the org fails with [`StoreError::Duplicate`].
+/// Gives a debt that has no IUV the one the Region assigned (upstream mode: mirrored, or made by a
+/// payment session there), with its notice number; returns whether it did (a debt that has one
+/// meanwhile keeps it). An IUV live on another debt of the org fails with [`StoreError::Duplicate`].
 pub fn update_debt_region_iuv(
     conn: &Conn,
     debt_id: i64,
@@ -396,28 +396,6 @@ pub fn update_debt_state(conn: &Conn, debt_id: i64, state: DebtState, now: &str)
         .prepare_cached("UPDATE debt SET state = ?2, updated_at = ?3, version = version + 1 WHERE id = ?1")?
         .execute(params![debt_id, state, now])?;
     Ok(())
-}
-
-/// Gives debt `debt_id`, which has none yet, the IUV and notice number a regional MyPay assigned
-/// (a debt of a payment session started at the Region). Returns whether it took them: `false`
-/// when the debt has an IUV meanwhile. A live duplicate IUV in the org fails with
-/// [`StoreError::Duplicate`].
-pub fn update_assigned_iuv(
-    conn: &Conn,
-    debt_id: i64,
-    iuv: &Iuv,
-    notice_number: Option<&NoticeNumber>,
-    now: &str,
-) -> Result<bool, StoreError> {
-    let changed = conn
-        .sqlite()
-        .prepare_cached(
-            "UPDATE debt SET iuv = ?2, notice_number = ?3, updated_at = ?4, version = version + 1 \
-             WHERE id = ?1 AND iuv IS NULL",
-        )?
-        .execute(params![debt_id, iuv, notice_number, now])
-        .map_err(StoreError::from_sqlite)?;
-    Ok(changed == 1)
 }
 
 /// Records that the Node asked for the payment data, and moves the debt to `state`.

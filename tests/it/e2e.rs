@@ -139,7 +139,7 @@ fn a_notice_is_paid_through_checkout_and_reported() {
 
 /// A stand-in for a Node whose FdR REST API is down (every GET answers 404) while its nodeForPa
 /// SOAP service works: POSTs are passed on to the simulator.
-fn rest_down_proxy(sim: String) -> String {
+pub fn rest_down_proxy(sim: String) -> String {
     crate::support::fake_http(move |req| {
         if !req.request_line.starts_with("POST ") {
             return (404, "{}".to_owned());

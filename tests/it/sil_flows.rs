@@ -138,20 +138,6 @@ fn fetch(dir: &Path, config: &Path, node: &str) {
     assert_eq!(summary["stored"], 1, "{summary}");
 }
 
-/// A Node whose FdR REST API is down: nodeForPa's POSTs are passed on to the simulator.
-fn rest_down_proxy(sim: String) -> String {
-    crate::support::fake_http(move |req| {
-        if !req.request_line.starts_with("POST ") {
-            return (404, "{}".to_owned());
-        }
-        let path = req.request_line.split(' ').nth(1).unwrap();
-        let agent: ureq::Agent = ureq::Agent::config_builder().http_status_as_error(false).build().into();
-        let mut res =
-            agent.post(format!("{sim}{path}")).header("SOAPAction", &req.soap_action).send(&req.body[..]).unwrap();
-        (res.status().as_u16(), res.body_mut().read_to_string().unwrap())
-    })
-}
-
 #[test]
 fn reporting_flows_are_listed_filtered_and_downloaded_as_from_mypay() {
     let (tmp, dir, server) = demo_server();
@@ -162,7 +148,7 @@ fn reporting_flows_are_listed_filtered_and_downloaded_as_from_mypay() {
     let rest_iuf = pay_and_publish(&sim, &debts[0].1, "SIMPSP01");
     fetch(&dir, &config, &sim);
     let soap_iuf = pay_and_publish(&sim, &debts[1].1, "SIMPSP02");
-    fetch(&dir, &config, &rest_down_proxy(sim.clone()));
+    fetch(&dir, &config, &crate::e2e::rest_down_proxy(sim.clone()));
 
     // Our WSDL of the service, beside the SIL's.
     let wsdl = get(&server.url("/ws/pa/PagamentiTelematiciFlussiSPC.wsdl"));

@@ -382,7 +382,7 @@ fn adopt_by_iud(
         if debt.iuv.is_some() {
             continue;
         }
-        match debts::update_assigned_iuv(tx, debt.id, &iuv, notice.as_ref(), &now.iso()) {
+        match debts::update_debt_region_iuv(tx, debt.id, &iuv, notice.as_ref(), &now.iso()) {
             Ok(true) => {}
             Ok(false) | Err(StoreError::Duplicate(_)) => continue,
             Err(other) => return Err(other),
