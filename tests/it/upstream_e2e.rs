@@ -1,7 +1,10 @@
 //! Two mypay processes and the simulator: a regional mypay (`demo`, its own pagoPA station and
 //! simulator) and a municipality's box in upstream mode behind it. Debts created at the box are
 //! mirrored up with the Region's IUV, paid through the Region's station, and the receipt comes back
-//! to the box by push (confirmed with the Region) and, with push off, by polling.
+//! to the box by push (confirmed with the Region) and, with push off, by polling; a replayed or
+//! forged push changes nothing. The box's portal pays through the Region's landing page and
+//! Checkout; a debt flow uploaded at the box is mirrored whole; a box restored from an older
+//! backup converges with the Region without duplicates.
 
 use std::io::{Read, Write};
 use std::path::Path;
@@ -155,7 +158,7 @@ fn topology_via(push: bool, proxy: Option<&Proxy>) -> Topology {
             None,
         );
     }
-    Topology { _tmp: (rtmp, btmp), rdir, bdir, region, bx: bx, endpoint, pushes }
+    Topology { _tmp: (rtmp, btmp), rdir, bdir, region, bx, endpoint, pushes }
 }
 
 /// `SELECT count(*)` of `sql` with one parameter on the database of `dir`.
@@ -220,7 +223,7 @@ fn pay_at_region(region: &Server, notice: &str) {
 }
 
 #[test]
-fn a_debt_made_at_the_box_is_mirrored_paid_at_the_region_and_pushed_back() {
+fn a_box_debt_is_mirrored_paid_at_the_region_pushed_back_and_bad_pushes_change_nothing() {
     let t = topology(true);
     let (rdir, bdir, region) = (t.rdir.clone(), t.bdir.clone(), &t.region);
 
@@ -313,8 +316,11 @@ fn a_debt_made_at_the_box_is_mirrored_paid_at_the_region_and_pushed_back() {
 /// that records what clients send through it, one buffer per connection.
 struct Proxy {
     up: Arc<AtomicBool>,
-    sent: Arc<Mutex<Vec<Arc<Mutex<Vec<u8>>>>>>,
+    sent: Arc<Mutex<Vec<Recorded>>>,
 }
+
+/// What a client sent on one connection through a [`Proxy`].
+type Recorded = Arc<Mutex<Vec<u8>>>;
 
 impl Proxy {
     fn new() -> Proxy {
@@ -344,7 +350,7 @@ impl Proxy {
                 let Ok(server) = TcpStream::connect(&target) else { continue };
                 let record = Arc::new(Mutex::new(Vec::new()));
                 sent.lock().unwrap().push(Arc::clone(&record));
-                let relay = |mut from: TcpStream, mut to: TcpStream, record: Option<Arc<Mutex<Vec<u8>>>>| {
+                let relay = |mut from: TcpStream, mut to: TcpStream, record: Option<Recorded>| {
                     std::thread::spawn(move || {
                         let mut buf = [0u8; 16 * 1024];
                         loop {
@@ -597,4 +603,191 @@ fn portal_payment(bdir: &Path, n: i64) -> (String, String) {
         |r| Ok((r.get(0)?, r.get(1)?)),
     )
     .unwrap()
+}
+
+/// A 1_4 debt flow of the demo org: one row per (IUD, amount), flagGeneraIuv true, azione I.
+fn box_flow(rows: &[(&str, &str)]) -> Vec<u8> {
+    let header = "IUD;codIuv;tipoIdentificativoUnivoco;codiceIdentificativoUnivoco;anagraficaPagatore;indirizzoPagatore;civicoPagatore;capPagatore;localitaPagatore;provinciaPagatore;nazionePagatore;emailPagatore;dataScadenzaPagamento;importoDovuto;commissioneCaricoPa;tipoDovuto;tipoVersamento;causaleVersamento;datiSpecificiRiscossione;bilancio;flagGeneraIuv;flagMultiBeneficiario;codiceFiscaleEnteSecondario;denominazioneEnteSecondario;ibanAccreditoEnteSecondario;indirizzoEnteSecondario;civicoEnteSecondario;capEnteSecondario;localitaEnteSecondario;provinciaEnteSecondario;nazioneEnteSecondario;datiSpecificiRiscossioneEnteSecondario;causaleVersamentoEnteSecondario;importoVersamentoEnteSecondario;azione";
+    let mut csv = format!("{header}\n");
+    for (iud, amount) in rows {
+        csv.push_str(&format!(
+            "{iud};;F;RSSMRA85T10A562S;Mario Rossi;Via Roma;1;20100;Milano;MI;IT;;2099-12-31;{amount};;TARI;;TARI 2099;9/0101002IM/;;true;false;;;;;;;;;;;;;I\n"
+        ));
+    }
+    let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    zip.start_file("c_esempio-FLUSSOBOX1-1_4.csv", zip::write::SimpleFileOptions::default()).unwrap();
+    zip.write_all(csv.as_bytes()).unwrap();
+    zip.finish().unwrap().into_inner()
+}
+
+/// The lines of the one CSV in the ZIP at `path`.
+fn zip_lines(path: &str) -> Vec<String> {
+    let mut archive = zip::ZipArchive::new(std::fs::File::open(path).unwrap()).unwrap();
+    let mut text = String::new();
+    archive.by_index(0).unwrap().read_to_string(&mut text).unwrap();
+    text.lines().map(str::to_owned).collect()
+}
+
+/// A debt flow uploaded at the box is mirrored whole (an `F` change, MyPay's token upload): the
+/// Region imports it, the box's rows take the Region's IUVs, the box's `_IUV` is the Region's, and
+/// a row the box took but the Region refused (its IUD is already used at the Region) lands in the
+/// box's `_SCARTI` with MyPay's code, beside the box's own refusal.
+#[test]
+fn a_flow_uploaded_at_the_box_is_mirrored_whole_and_the_regions_refusals_come_back() {
+    let t = topology(false);
+    let (rdir, bdir) = (t.rdir.clone(), t.bdir.clone());
+    // An IUD the Region already uses (a debt of its own), free at the box.
+    add_debt(&rdir, "FL-TAKEN", "1.00");
+    let zip = t._tmp.1.path().join("c_esempio-FLUSSOBOX1-1_4.zip");
+    std::fs::write(&zip, box_flow(&[("FL-1", "10.00"), ("FL-TAKEN", "3.00"), ("FL-2", "20.00"), ("FL-BAD", "dieci")]))
+        .unwrap();
+    let started = Instant::now();
+    let import: serde_json::Value =
+        serde_json::from_str(&ok(&bdir, &["import", zip.to_str().unwrap(), "--org", IPA, "--wait", "--json"], None))
+            .unwrap();
+    assert_eq!(
+        (import["state"].as_str(), import["loaded"].as_i64(), import["rejected"].as_i64()),
+        (Some("IMPORT_ESEGUITO"), Some(3), Some(1)),
+        "{import}"
+    );
+    let id = import["id"].as_i64().unwrap().to_string();
+
+    // Mirrored: the flow's change finished, the Region holds the rows it took.
+    let conn = rusqlite::Connection::open(bdir.join("mypay.db")).unwrap();
+    let flow_state = || -> String {
+        conn.query_row("SELECT state FROM upstream_change WHERE action = 'F'", [], |r| r.get(0)).unwrap()
+    };
+    while flow_state() == "PENDING" {
+        if started.elapsed() > Duration::from_secs(60) {
+            let row: String = conn
+                .query_row(
+                    "SELECT json_object('attempts', attempts, 'next', next_attempt_at, 'code', last_error_code, \
+                     'text', last_error_text, 'token', request_token) FROM upstream_change WHERE action = 'F'",
+                    [],
+                    |r| r.get(0),
+                )
+                .unwrap();
+            panic!("the flow was not mirrored: {row}");
+        }
+        std::thread::sleep(Duration::from_millis(300));
+    }
+    assert_eq!(flow_state(), "SENT");
+    assert_eq!(
+        count(&bdir, "SELECT count(*) FROM upstream_change WHERE action <> ?1", "F"),
+        0,
+        "the rows of a flow are not sent one by one"
+    );
+    for iud in ["FL-1", "FL-2"] {
+        let (at_box, at_region) = (debt(&bdir, iud), debt(&rdir, iud));
+        assert!(at_region["iuv"].is_string(), "{at_region}");
+        assert_eq!(at_box["iuv"], at_region["iuv"], "{iud}: the Region's IUV at the box");
+        assert_eq!(at_box["notice_number"], at_region["notice_number"]);
+        assert_eq!(at_box["amount_cents"], at_region["amount_cents"]);
+    }
+    assert_eq!(region_iuds(&rdir, "FL-"), ["FL-TAKEN", "FL-1", "FL-2"], "the Region's own FL-TAKEN, once");
+    assert_eq!(debt(&rdir, "FL-TAKEN")["amount_cents"], 100, "the Region's debt is untouched");
+    let taken = debt(&bdir, "FL-TAKEN");
+    assert!(taken["iuv"].is_null(), "refused at the Region: no IUV at the box ({taken})");
+
+    // The box's result files: its `_IUV` is the Region's; its `_SCARTI` has both refusals.
+    let shown: serde_json::Value =
+        serde_json::from_str(&ok(&bdir, &["import", "--org", IPA, "--status", &id, "--json"], None)).unwrap();
+    let iuvs = zip_lines(shown["iuv_file"].as_str().unwrap());
+    assert_eq!(iuvs.len(), 3, "{iuvs:?}");
+    for iud in ["FL-1", "FL-2"] {
+        let iuv = debt(&rdir, iud)["iuv"].as_str().unwrap().to_owned();
+        assert!(iuvs.iter().any(|l| l.starts_with(&format!("{iud};")) && l.contains(&iuv)), "{iud} {iuv}: {iuvs:?}");
+    }
+    let scarti = zip_lines(shown["rejects_file"].as_str().unwrap());
+    assert_eq!(scarti.len(), 3, "{scarti:?}");
+    assert!(scarti[0].ends_with(";cod_rifiuto;de_rifiuto"), "{scarti:?}");
+    assert!(
+        scarti[1].starts_with("FL-BAD;")
+            && scarti[1].ends_with(";I;PAA_IMPORT_SINTASSI_CSV;IMPORTO_DOVUTO NON CONFROME: dieci"),
+        "{scarti:?}"
+    );
+    assert!(
+        scarti[2].starts_with("FL-TAKEN;")
+            && scarti[2].ends_with(";I;PAA_IMPORT_IUD_DUPLICATO;IUD attivo presente nel database"),
+        "{scarti:?}"
+    );
+    assert_eq!((shown["loaded"].as_i64(), shown["rejected"].as_i64()), (Some(2), Some(2)), "{shown}");
+}
+
+/// A box restored from an older backup converges with the Region without duplicates: a change the
+/// backup still holds as pending, which the Region already took, is sent again; a debt made after
+/// the backup, lost with the restore, is made again at the box; the Region answers both as
+/// duplicates, the outbox sends them again as modifications, and each IUD is at the Region once,
+/// with the same IUV on both sides.
+#[test]
+fn a_box_restored_from_an_older_backup_converges_with_the_region_without_duplicates() {
+    let proxy = Proxy::new();
+    let mut t = topology_via(false, Some(&proxy));
+    let (rdir, bdir) = (t.rdir.clone(), t.bdir.clone());
+    add_debt(&bdir, "RB-1", "1.00");
+    wait_debt(&bdir, "RB-1", "the Region's IUV", |d| d["iuv"].is_string());
+    // RB-2 waits in the outbox (the Region away) when the backup is taken.
+    proxy.set_up(false);
+    add_debt(&bdir, "RB-2", "2.00");
+    let backup = t._tmp.1.path().join("box-backup.db");
+    ok(&bdir, &["backup", "--to", backup.to_str().unwrap()], None);
+    proxy.set_up(true);
+    wait_debt(&bdir, "RB-2", "the Region's IUV", |d| d["iuv"].is_string());
+    add_debt(&bdir, "RB-3", "3.00");
+    wait_debt(&bdir, "RB-3", "the Region's IUV", |d| d["iuv"].is_string());
+    assert_eq!(region_iuds(&rdir, "RB-"), ["RB-1", "RB-2", "RB-3"]);
+
+    // The box goes back to the backup: RB-2 unsent, RB-3 never made.
+    let (clean, log) = t.bx.terminate();
+    assert!(clean, "{log}");
+    let restored: serde_json::Value =
+        serde_json::from_str(&ok(&bdir, &["restore", backup.to_str().unwrap(), "--json"], None)).unwrap();
+    assert_eq!(restored["upstream_credentials_cleared"], serde_json::json!([]), "{restored}");
+    assert!(debt(&bdir, "RB-2")["iuv"].is_null());
+    assert!(!run(&bdir, &["debt", "show", "--org", IPA, "--iud", "RB-3", "--json"], None).status.success());
+    t.bx = Server::start_with_env(
+        &bdir,
+        &["demo"],
+        &[("MYPAY_UPSTREAM_URL", t.endpoint.as_str()), ("MYPAY_UPSTREAM_POLL_SECONDS", "1")],
+    );
+    // RB-3 made again at the box, for another amount.
+    add_debt(&bdir, "RB-3", "3.50");
+    for iud in ["RB-2", "RB-3"] {
+        wait_debt(&bdir, iud, "the Region's IUV after the restore", |d| d["iuv"].is_string());
+    }
+    assert_eq!(region_iuds(&rdir, "RB-"), ["RB-1", "RB-2", "RB-3"], "each IUD once at the Region");
+    for iud in ["RB-1", "RB-2", "RB-3"] {
+        let (at_box, at_region) = (debt(&bdir, iud), debt(&rdir, iud));
+        assert_eq!(at_box["iuv"], at_region["iuv"], "{iud}: the Region's IUV at the box");
+        assert_eq!(at_box["notice_number"], at_region["notice_number"], "{iud}");
+        assert_eq!(at_box["amount_cents"], at_region["amount_cents"], "{iud}");
+    }
+    assert_eq!(debt(&rdir, "RB-3")["amount_cents"], 350, "the box's RB-3 as it is now");
+    // Nothing refused, nothing waiting.
+    let conn = rusqlite::Connection::open(bdir.join("mypay.db")).unwrap();
+    let mut stmt = conn.prepare("SELECT state, count(*) FROM upstream_change GROUP BY state").unwrap();
+    let states: Vec<(String, i64)> =
+        stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?))).unwrap().collect::<Result<_, _>>().unwrap();
+    assert_eq!(states, [("SENT".to_owned(), 3)], "RB-1 (before the backup), RB-2 and RB-3 (after it)");
+    // The Region answered the second `I` of RB-2 and RB-3 as a duplicate: each went again as `M`.
+    let mut stmt = conn
+        .prepare(
+            "SELECT d.iud, c.action, c.last_error_code, c.last_error_text FROM upstream_change c \
+             JOIN debt d ON d.id = c.debt_id ORDER BY c.id",
+        )
+        .unwrap();
+    let changes: Vec<(String, String, Option<String>, Option<String>)> = stmt
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    let realigned = Some("IUD già presente alla Regione: allineato con un M".to_owned());
+    assert_eq!(
+        changes,
+        [
+            ("RB-1".to_owned(), "I".to_owned(), None, None),
+            ("RB-2".to_owned(), "I".to_owned(), None, realigned.clone()),
+            ("RB-3".to_owned(), "I".to_owned(), None, realigned),
+        ]
+    );
 }
