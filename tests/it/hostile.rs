@@ -606,7 +606,6 @@ fn idle_tls_handshakes_do_not_lock_out_https_clients() {
 /// answers nobody.
 #[test]
 fn the_process_exits_with_an_error_when_its_serving_path_dies() {
-    use std::io::Read;
     let (_tmp, dir) = data_dir();
     let mut server = Server::start(&dir, &["demo"]);
     std::fs::remove_file(dir.join("run/http.sock")).unwrap();
@@ -621,8 +620,7 @@ fn the_process_exits_with_an_error_when_its_serving_path_dies() {
         std::thread::sleep(std::time::Duration::from_millis(50));
     };
     assert!(!status.success());
-    let mut log = String::new();
-    server.child.stderr.take().unwrap().read_to_string(&mut log).unwrap();
+    let log = server.log_after_exit();
     assert!(log.contains("the server stopped serving"), "{log}");
     assert!(log.contains("http.sock is gone"), "{log}");
 }

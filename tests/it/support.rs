@@ -67,6 +67,10 @@ pub struct Server {
     /// demo lines that follow it.
     pub banner: Vec<String>,
     pub started: Instant,
+    /// What the server wrote on stderr, drained by a thread: a server that logs a lot (a long
+    /// test at the info level) would otherwise block, and stop answering, on a full pipe.
+    log: std::sync::Arc<std::sync::Mutex<Vec<u8>>>,
+    log_reader: Option<std::thread::JoinHandle<()>>,
 }
 
 impl Server {
@@ -108,9 +112,21 @@ impl Server {
                 }
             }
         }
-        // Keep draining stdout so the server never blocks on a full pipe.
+        // Keep draining stdout and stderr so the server never blocks on a full pipe.
         std::thread::spawn(move || for _ in lines {});
-        Server { child, base, banner, started }
+        let log = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let mut err = child.stderr.take().unwrap();
+        let kept = std::sync::Arc::clone(&log);
+        let log_reader = std::thread::spawn(move || {
+            let mut buf = [0u8; 8192];
+            while let Ok(n) = err.read(&mut buf) {
+                if n == 0 {
+                    break;
+                }
+                kept.lock().unwrap().extend_from_slice(&buf[..n]);
+            }
+        });
+        Server { child, base, banner, started, log, log_reader: Some(log_reader) }
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -124,13 +140,21 @@ impl Server {
         let deadline = Instant::now() + Duration::from_secs(10);
         loop {
             if let Some(status) = self.child.try_wait().unwrap() {
-                let mut err = String::new();
-                self.child.stderr.take().unwrap().read_to_string(&mut err).unwrap();
-                return (status.success(), err);
+                return (status.success(), self.log_after_exit());
             }
             assert!(Instant::now() < deadline, "server did not stop within 10 s of SIGTERM");
             std::thread::sleep(Duration::from_millis(20));
         }
+    }
+}
+
+impl Server {
+    /// Everything the server wrote on stderr, once it has exited (its stderr closed).
+    pub fn log_after_exit(&mut self) -> String {
+        if let Some(reader) = self.log_reader.take() {
+            reader.join().unwrap();
+        }
+        String::from_utf8_lossy(&self.log.lock().unwrap()).into_owned()
     }
 }
 
