@@ -42,9 +42,10 @@ use crate::store::outbox::{self, ChangeAction, ChangeRecord, ChangeState, Outcom
 use crate::store::{Conn, Db, StoreError, audit, debts, orgs};
 
 /// How long an `F` waits for its local import to end before looking again.
-pub const IMPORT_WAIT: SignedDuration = SignedDuration::from_secs(10);
-/// How often the Region is asked about a flow it is processing (MyPay takes a few flows every 10 s).
-pub const POLL_EVERY: SignedDuration = SignedDuration::from_secs(20);
+pub const IMPORT_WAIT: SignedDuration = SignedDuration::from_secs(3);
+/// How often the Region is asked about a flow it is processing (MyPay takes a few flows every 10 s;
+/// one short SOAP call, so asking often costs little and ends the wait sooner).
+pub const POLL_EVERY: SignedDuration = SignedDuration::from_secs(5);
 /// The most a result file of the Region may weigh, compressed and decompressed.
 pub const MAX_DOWNLOAD_BYTES: u64 = 1024 * 1024 * 1024;
 pub const MAX_CSV_BYTES: u64 = 8 * 1024 * 1024 * 1024;
@@ -488,12 +489,12 @@ mod flow_tests {
         let f = queued[0].id;
         // Uploaded once; the token kept; then polled, never uploaded again.
         let waiting = |secs| Step::Waiting { change_id: f, until: later(t0, secs).iso() };
-        assert_eq!(drain(&kit, &region, t0), [waiting(20)]);
+        assert_eq!(drain(&kit, &region, t0), [waiting(5)]);
         assert_eq!(*region.uploads.borrow(), [(format!("{name}.zip"), import.size_bytes as u64)]);
         assert_eq!(changes(&kit)[0].request_token.as_deref(), Some("token-1"));
-        assert_eq!(drain(&kit, &region, later(t0, 10)), [waiting(20)]);
+        assert_eq!(drain(&kit, &region, later(t0, 2)), [waiting(5)]);
         region.statuses.borrow_mut().push_back(FlowStatus { stato: "IMPORT_IN_ELAB".into(), ..FlowStatus::default() });
-        assert_eq!(drain(&kit, &region, later(t0, 20)), [waiting(40)]);
+        assert_eq!(drain(&kit, &region, later(t0, 5)), [waiting(10)]);
         assert!(region.calls.borrow().is_empty(), "the M waits behind the flow");
 
         // Done at the Region: rows 1 and 2 loaded with its IUVs, row 3 refused.
@@ -514,7 +515,7 @@ mod flow_tests {
             iuv_url: Some("https://r/iuv".into()),
         });
         region.debts.borrow_mut().insert("F3-2".into(), Some(iuv2.clone()));
-        let steps = drain(&kit, &region, later(t0, 40));
+        let steps = drain(&kit, &region, later(t0, 10));
         assert_eq!(steps[0], Step::Sent { change_id: f, iuv: None });
         assert!(matches!(steps[1], Step::Sent { .. }));
 
@@ -566,7 +567,7 @@ mod flow_tests {
         let submitted =
             imports::submit(&kit.db, &data_dir(&kit), limits, &upload, &mut bytes.as_slice(), kit.now).unwrap();
         let id = kit.db.write(|tx| enqueue(tx, org_id(&kit), submitted.import.id, &kit.now.iso())).unwrap();
-        assert_eq!(drain(&kit, &region, t0), [Step::Waiting { change_id: id, until: later(t0, 10).iso() }]);
+        assert_eq!(drain(&kit, &region, t0), [Step::Waiting { change_id: id, until: later(t0, 3).iso() }]);
     }
 
     #[test]
