@@ -66,19 +66,7 @@ impl Kit {
 
     /// A `TARI` debt of `cents` with a generated IUV and notice number.
     pub fn debt(&self, iud: &str, cents: i64) -> DebtRecord {
-        let fields = DebtFields {
-            iud: iud.to_owned(),
-            debtor_kind: "F".to_owned(),
-            debtor_id: "RSSMRA85T10A562S".to_owned(),
-            debtor_name: "Mario Rossi".to_owned(),
-            amount: Cents::new(cents).to_decimal_string(),
-            debt_type: "TARI".to_owned(),
-            causale: "TARI 2026".to_owned(),
-            collection_data: "9/0101002IM/".to_owned(),
-            generate_iuv: true,
-            ..DebtFields::default()
-        };
-        add_debt(&self.db, "test", IPA, &fields, Source::Cli, self.now).unwrap()
+        add_debt(&self.db, "test", IPA, &tari_fields(iud, cents), Source::Cli, self.now).unwrap()
     }
 
     /// The temporary folder (to keep while the database is used), the database and the time: for
@@ -101,3 +89,19 @@ pub const HEADER_1_4: &str = "IUD;codIuv;tipoIdentificativoUnivoco;codiceIdentif
     denominazioneEnteSecondario;ibanAccreditoEnteSecondario;indirizzoEnteSecondario;civicoEnteSecondario;\
     capEnteSecondario;localitaEnteSecondario;provinciaEnteSecondario;nazioneEnteSecondario;\
     datiSpecificiRiscossioneEnteSecondario;causaleVersamentoEnteSecondario;importoVersamentoEnteSecondario;azione";
+
+/// The fields of a `TARI` debt of `cents`, with a generated IUV.
+pub fn tari_fields(iud: &str, cents: i64) -> DebtFields {
+    DebtFields {
+        iud: iud.to_owned(),
+        debtor_kind: "F".to_owned(),
+        debtor_id: "RSSMRA85T10A562S".to_owned(),
+        debtor_name: "Mario Rossi".to_owned(),
+        amount: Cents::new(cents).to_decimal_string(),
+        debt_type: "TARI".to_owned(),
+        causale: "TARI 2026".to_owned(),
+        collection_data: "9/0101002IM/".to_owned(),
+        generate_iuv: true,
+        ..DebtFields::default()
+    }
+}

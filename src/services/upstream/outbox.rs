@@ -445,7 +445,7 @@ pub(crate) mod tests {
 
     use super::*;
     use crate::domain::debt_row::DebtFields;
-    use crate::domain::{Cents, DebtState, GeneratorId, SegregationCode, generate_iuv17};
+    use crate::domain::{DebtState, GeneratorId, SegregationCode, generate_iuv17};
     use crate::services::debts::{self as debt_service, Source};
     use crate::services::testkit::{IPA, Kit};
 
@@ -567,18 +567,7 @@ pub(crate) mod tests {
     }
 
     pub(crate) fn fields(iud: &str, cents: i64) -> DebtFields {
-        DebtFields {
-            iud: iud.to_owned(),
-            debtor_kind: "F".to_owned(),
-            debtor_id: "RSSMRA85T10A562S".to_owned(),
-            debtor_name: "Mario Rossi".to_owned(),
-            amount: Cents::new(cents).to_decimal_string(),
-            debt_type: "TARI".to_owned(),
-            causale: "TARI 2026".to_owned(),
-            collection_data: "9/0101002IM/".to_owned(),
-            generate_iuv: true,
-            ..DebtFields::default()
-        }
+        crate::services::testkit::tari_fields(iud, cents)
     }
 
     /// The kit with its org mirrored to the Region.
