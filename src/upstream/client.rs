@@ -11,6 +11,7 @@
 //! anything but loopback.
 
 use std::io::{Read, Write};
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 use super::error::{UpstreamError, garbage, local};
@@ -145,7 +146,7 @@ impl SilClient {
         upload_url: &str,
         authorization_token: &str,
         file_name: &str,
-        zip: &[u8],
+        zip: &Path,
     ) -> Result<Uploaded, UpstreamError> {
         check_url(upload_url)?;
         if file_name.is_empty() || file_name.chars().any(|c| c.is_control() || c == '"' || c == '\\') {
@@ -153,12 +154,13 @@ impl SilClient {
         }
         let separator = if upload_url.contains('?') { '&' } else { '?' };
         let url = format!("{upload_url}{separator}authorizationToken={}", percent_encode(authorization_token));
-        let (content_type, body) = multipart(file_name, zip);
+        let (content_type, length, body) = multipart(file_name, zip)?;
         let outcome = self
             .agent(self.timeouts.transfer)
             .post(&url)
             .header("Content-Type", &content_type)
-            .send(&body[..])
+            .header("Content-Length", length.to_string())
+            .send(ureq::SendBody::from_owned_reader(body))
             .and_then(|mut response| {
                 let status = response.status().as_u16();
                 let body = response.body_mut().with_config().limit(MAX_UPLOAD_ANSWER_BYTES).read_to_vec()?;
@@ -273,21 +275,30 @@ fn read_upload_answer(body: &[u8]) -> Result<Uploaded, UpstreamError> {
     Ok(Uploaded { file_name, file_size })
 }
 
-/// A `multipart/form-data` body of one file part named `file`; the boundary is derived from the
-/// content, so it cannot occur in it.
-fn multipart(file_name: &str, data: &[u8]) -> (String, Vec<u8>) {
+/// A `multipart/form-data` body of one file part named `file`, the file at `path` streamed
+/// between its head and its tail (a flow may be large: it is never held in memory); returns the
+/// content type, the body's length and the body. The boundary is derived from the content, so it
+/// cannot occur in it: the file is read once to hash it, then again as it is sent.
+fn multipart(file_name: &str, path: &Path) -> Result<(String, u64, impl Read + 'static), UpstreamError> {
     use sha2::Digest as _;
-    let digest = sha2::Sha256::digest(data);
-    let hex: String = digest.iter().take(16).map(|b| format!("{b:02x}")).collect();
+    let cannot = |err: std::io::Error| local(format!("cannot read the flow {}: {err}", path.display()));
+    let mut hasher = sha2::Sha256::new();
+    let mut file = std::fs::File::open(path).map_err(cannot)?;
+    std::io::copy(&mut file, &mut hasher).map_err(cannot)?;
+    let hex: String = hasher.finalize().iter().take(16).map(|b| format!("{b:02x}")).collect();
     let boundary = format!("mypay-{hex}");
-    let mut body = format!(
+    let head = format!(
         "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{file_name}\"\r\n\
          Content-Type: application/zip\r\n\r\n"
     )
     .into_bytes();
-    body.extend_from_slice(data);
-    body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
-    (format!("multipart/form-data; boundary={boundary}"), body)
+    let tail = format!("\r\n--{boundary}--\r\n").into_bytes();
+    let file = std::fs::File::open(path).map_err(cannot)?;
+    let size = file.metadata().map_err(cannot)?.len();
+    let length = head.len() as u64 + size + tail.len() as u64;
+    // The length sent is the file's when opened: a file that changed meanwhile fails the upload.
+    let body = std::io::Cursor::new(head).chain(file.take(size)).chain(std::io::Cursor::new(tail));
+    Ok((format!("multipart/form-data; boundary={boundary}"), length, body))
 }
 
 /// `text` with everything but RFC 3986's unreserved characters percent-encoded.

@@ -24,8 +24,6 @@ use crate::store::debts::DebtRecord;
 
 /// The receipt export layout asked for: the latest, with the receipt (`rt`) in each row.
 const EXPORT_VERSION: &str = "1.3";
-/// The largest flow upload the box sends up (a flow it accepted itself, within its own limit).
-const MAX_FLOW_BYTES: u64 = 2 * 1024 * 1024 * 1024;
 
 /// MyPay's codes for credentials it refuses (a wrong password, an org not in production there):
 /// the org's link is broken, not the change, so the queue waits for the operator's fix.
@@ -102,14 +100,9 @@ impl RegionDebts for OrgAtRegion<'_> {
     }
 
     fn upload_flow(&self, file: &Path, file_name: &str) -> Result<String, RegionFailure> {
-        let size =
-            std::fs::metadata(file).map_err(|e| local(format!("cannot read the flow {}: {e}", file.display())))?;
-        if size.len() > MAX_FLOW_BYTES {
-            return Err(local(format!("the flow {file_name} is larger than {MAX_FLOW_BYTES} bytes")));
-        }
-        let bytes = std::fs::read(file).map_err(|e| local(format!("cannot read the flow {}: {e}", file.display())))?;
+        // The file is the one this box accepted within its own upload limit; it is streamed.
         let grant = self.seen(self.client.autorizza_import_flusso(&self.creds))?;
-        self.seen(self.client.upload_flow(&grant.upload_url, &grant.authorization_token, file_name, &bytes))?;
+        self.seen(self.client.upload_flow(&grant.upload_url, &grant.authorization_token, file_name, file))?;
         Ok(grant.request_token)
     }
 

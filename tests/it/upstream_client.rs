@@ -209,10 +209,12 @@ fn a_flow_through_the_token_upload() {
     assert_eq!(fault(client.chiedi_stato_import_flusso(&creds, &auth.request_token)), "PAA_REQUEST_TOKEN_NON_VALIDO");
     let name = "c_esempio-UPCLIENT1-1_4";
     let zip = flow_zip(name);
+    let zip_file = _tmp.path().join(format!("{name}.zip"));
+    std::fs::write(&zip_file, &zip).unwrap();
     let uploaded =
-        client.upload_flow(&auth.upload_url, &auth.authorization_token, &format!("{name}.zip"), &zip).unwrap();
+        client.upload_flow(&auth.upload_url, &auth.authorization_token, &format!("{name}.zip"), &zip_file).unwrap();
     assert_eq!((uploaded.file_name, uploaded.file_size), (format!("{name}.zip"), zip.len() as u64));
-    let again = client.upload_flow(&auth.upload_url, &auth.authorization_token, &format!("{name}.zip"), &zip);
+    let again = client.upload_flow(&auth.upload_url, &auth.authorization_token, &format!("{name}.zip"), &zip_file);
     assert_eq!(fault(again), "400");
 
     let status = wait_for(|| {
