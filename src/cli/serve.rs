@@ -59,7 +59,8 @@ pub fn run(config: Config, demo_mode: bool) -> Result<(), CliError> {
                 crate::upstream::region::Payments::new(upstream.url.as_str(), &config.database_path)
                     .map_err(CliError::System)?,
             ),
-            origin: origin_of(upstream.url.as_str()),
+            // The CSP keeps the URL's origin (`web::server::content_security_policy`).
+            origin: upstream.url.as_str().to_owned(),
         }),
         None => None,
     };
@@ -207,13 +208,6 @@ fn start_reporting_job(state: &std::sync::Arc<web::AppState>, shutdown: &server:
             }
         })
         .ok()
-}
-
-/// `scheme://host[:port]` of a URL (the origin the browser is sent to).
-fn origin_of(url: &str) -> String {
-    let after_scheme = url.find("://").map_or(0, |i| i + 3);
-    let end = url[after_scheme..].find('/').map_or(url.len(), |i| after_scheme + i);
-    url[..end].to_owned()
 }
 
 /// Upstream mode's link with the Region (`upstream::link`): the outbox sent up, pushes confirmed,

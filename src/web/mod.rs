@@ -90,7 +90,7 @@ pub struct AppState {
 /// client of the Region when upstream mode is on.
 pub struct Region {
     pub payments: Arc<dyn RegionPayments>,
-    /// The origin of the Region's pages the browser is sent to (`https://host[:port]`), allowed in
+    /// Where the Region's pages are (a URL of its host; the CSP keeps its origin), allowed in
     /// the CSP's `form-action` like Checkout's: browsers check a form's redirects against it.
     pub origin: String,
 }
