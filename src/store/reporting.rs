@@ -217,36 +217,40 @@ pub fn list_iuf_versions(conn: &Conn, org_id: i64, iuf: &str) -> Result<Vec<Stor
     Ok(rows)
 }
 
+/// The columns [`flow_of`] reads, in its order.
+const FLOW_COLUMNS: &str = "id, org_id, iuf, revision, psp_id, psp_name, flow_date, settlement_id, settlement_date, \
+     total_payments, total_amount_cents, state, reject_reason, source, document, fetched_at, superseded_by";
+
+/// A flow of a row of [`FLOW_COLUMNS`] (its rows not loaded).
+fn flow_of(row: &rusqlite::Row<'_>) -> rusqlite::Result<ReportingFlowRecord> {
+    Ok(ReportingFlowRecord {
+        id: row.get(0)?,
+        org_id: row.get(1)?,
+        iuf: row.get(2)?,
+        revision: row.get(3)?,
+        psp_id: row.get(4)?,
+        psp_name: row.get(5)?,
+        flow_date: row.get(6)?,
+        settlement_id: row.get(7)?,
+        settlement_date: row.get(8)?,
+        total_payments: row.get(9)?,
+        total_amount_cents: row.get(10)?,
+        state: row.get(11)?,
+        reject_reason: row.get(12)?,
+        source: row.get(13)?,
+        document: row.get(14)?,
+        fetched_at: row.get(15)?,
+        superseded_by: row.get(16)?,
+        payments: Vec::new(),
+    })
+}
+
 /// Flow `id` of the org with its document and rows, if it is stored.
 pub fn find_flow(conn: &Conn, org_id: i64, id: i64) -> Result<Option<ReportingFlowRecord>, StoreError> {
-    let mut stmt = conn.sqlite().prepare_cached(
-        "SELECT id, org_id, iuf, revision, psp_id, psp_name, flow_date, settlement_id, settlement_date, total_payments, \
-         total_amount_cents, state, reject_reason, source, document, fetched_at, superseded_by FROM reporting_flow \
-         WHERE id = ?1 AND org_id = ?2",
-    )?;
-    let flow = stmt
-        .query_row(params![id, org_id], |row| {
-            Ok(ReportingFlowRecord {
-                id: row.get(0)?,
-                org_id: row.get(1)?,
-                iuf: row.get(2)?,
-                revision: row.get(3)?,
-                psp_id: row.get(4)?,
-                psp_name: row.get(5)?,
-                flow_date: row.get(6)?,
-                settlement_id: row.get(7)?,
-                settlement_date: row.get(8)?,
-                total_payments: row.get(9)?,
-                total_amount_cents: row.get(10)?,
-                state: row.get(11)?,
-                reject_reason: row.get(12)?,
-                source: row.get(13)?,
-                document: row.get(14)?,
-                fetched_at: row.get(15)?,
-                superseded_by: row.get(16)?,
-                payments: Vec::new(),
-            })
-        })
+    let flow = conn
+        .sqlite()
+        .prepare_cached(&format!("SELECT {FLOW_COLUMNS} FROM reporting_flow WHERE id = ?1 AND org_id = ?2"))?
+        .query_row(params![id, org_id], flow_of)
         .optional()?;
     let Some(mut flow) = flow else { return Ok(None) };
     let mut rows = conn.sqlite().prepare_cached(
@@ -271,34 +275,10 @@ pub fn find_flow(conn: &Conn, org_id: i64, id: i64) -> Result<Option<ReportingFl
 /// The flows of an org, newest first (rows not loaded).
 #[cfg(test)]
 pub fn list_flows(conn: &Conn, org_id: i64) -> Result<Vec<ReportingFlowRecord>, StoreError> {
-    let mut stmt = conn.sqlite().prepare_cached(
-        "SELECT id, org_id, iuf, revision, psp_id, psp_name, flow_date, settlement_id, settlement_date, total_payments, \
-         total_amount_cents, state, reject_reason, source, fetched_at, superseded_by FROM reporting_flow WHERE org_id = ?1 \
-         ORDER BY id DESC",
-    )?;
-    let rows = stmt
-        .query_map([org_id], |row| {
-            Ok(ReportingFlowRecord {
-                id: row.get(0)?,
-                org_id: row.get(1)?,
-                iuf: row.get(2)?,
-                revision: row.get(3)?,
-                psp_id: row.get(4)?,
-                psp_name: row.get(5)?,
-                flow_date: row.get(6)?,
-                settlement_id: row.get(7)?,
-                settlement_date: row.get(8)?,
-                total_payments: row.get(9)?,
-                total_amount_cents: row.get(10)?,
-                state: row.get(11)?,
-                reject_reason: row.get(12)?,
-                source: row.get(13)?,
-                fetched_at: row.get(14)?,
-                superseded_by: row.get(15)?,
-                ..Default::default()
-            })
-        })?
-        .collect::<Result<_, _>>()?;
+    let mut stmt = conn
+        .sqlite()
+        .prepare_cached(&format!("SELECT {FLOW_COLUMNS} FROM reporting_flow WHERE org_id = ?1 ORDER BY id DESC"))?;
+    let rows = stmt.query_map([org_id], flow_of)?.collect::<Result<_, _>>()?;
     Ok(rows)
 }
 
