@@ -338,7 +338,16 @@ fn receipt_as(ctx: &mut Ctx<'_>, id: &str, format: ReceiptFormat) -> Result<Resp
         };
     }
     if xml {
-        return Ok(Response::text(200, "application/xml; charset=utf-8", found.request_xml.clone()).with_header(
+        // The receipt document alone, not the paSendRT envelope it came in (a bare receipt, as a
+        // regional MyPay's `rt` may be, is its own first `receipt` element).
+        let document = match crate::soap::standalone_element(found.request_xml.as_bytes(), "receipt") {
+            Ok(Some(document)) => document,
+            Ok(None) | Err(_) => {
+                tracing::warn!(receipt = found.id, "stored receipt has no readable receipt element: sent as stored");
+                found.request_xml.clone()
+            }
+        };
+        return Ok(Response::text(200, "application/xml; charset=utf-8", document).with_header(
             "Content-Disposition",
             format!(
                 "attachment; filename=\"ricevuta-{}-{}.xml\"",
