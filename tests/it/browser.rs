@@ -579,8 +579,8 @@ fn phone_problems(s: &Session, page: &str) -> Vec<String> {
         for (const el of targets) {\
           let box = el;\
           if (el.type === 'radio' || el.type === 'checkbox') { box = document.querySelector('label[for=\"' + el.id + '\"]') || el; }\
+          if (!box.checkVisibility()) { continue; }\
           const r = box.getBoundingClientRect();\
-          if (r.width === 0 && r.height === 0) { continue; }\
           if (r.height < 44 || r.width < 44) {\
             out.push('small target ' + Math.round(r.width) + 'x' + Math.round(r.height) + ': ' + box.outerHTML.slice(0, 120));\
           }\
@@ -637,7 +637,7 @@ fn citizen_day_one_on_a_phone() {
     // The cart asks for the PIN mailed to the address typed in the form, not for the address.
     s.wait_text("Abbiamo inviato un codice di 6 cifre a giulia@example.it", 10);
     // No address field in sight (another address only inside the closed "Usa un altro indirizzo").
-    let shown = s.exec("const e = document.querySelector('#email'); return e !== null && e.offsetParent !== null;");
+    let shown = s.exec("const e = document.querySelector('#email'); return e !== null && e.checkVisibility();");
     assert_eq!(shown, json!(false), "the cart asks for the e-mail again");
     s.screenshot("cittadino-4-carrello-pin");
     check(&s, "cart (PIN)");

@@ -535,7 +535,7 @@ fn citizen_behind_a_trusted_proxy_sees_debts_and_receipts() {
     assert_eq!(mine.status, 200);
     assert!(mine.body.contains("Mario Rossi"));
     // The demo gives Mario Rossi four TARI instalments; one is paid.
-    assert_eq!(mine.body.matches("class=\"my-debt\"").count(), 3, "{}", mine.body);
+    assert_eq!(mine.body.matches("class=\"list-group-item my-debt\"").count(), 3, "{}", mine.body);
     let payments = b.get("/area-personale/pagamenti");
     assert_eq!(payments.body.matches("class=\"list-group-item my-receipt\"").count(), 1, "{}", payments.body);
     let start = payments.body.find("href=\"/ricevute/").unwrap() + "href=\"".len();

@@ -175,7 +175,7 @@ fn tabs(active: &str) -> maud::Markup {
         html! { li class="nav-item" { a class={ "nav-link" @if label == active { " active" } } href=(href) aria-current=[(label == active).then_some("page")] { (label) } } }
     };
     html! {
-        ul class="nav nav-tabs mb-4" {
+        ul class="nav nav-tabs wrap-tabs mb-4" {
             (tab("/area-personale", "I miei debiti"))
             (tab("/area-personale/pagamenti", "I miei pagamenti"))
             (tab("/area-personale/profilo", "Profilo"))
@@ -195,29 +195,29 @@ pub fn my_debts(ctx: &mut Ctx<'_>) -> Result<Response, PageError> {
         h1 { "Area personale" }
         (tabs("I miei debiti"))
         @if debts.is_empty() { p { "Non hai posizioni da pagare." } } @else {
-            div class="table-responsive" { table class="table" {
-                caption class="visually-hidden" { "Posizioni da pagare" }
-                thead { tr { th scope="col" { "Ente" } th scope="col" { "Causale" } th scope="col" { "Scadenza" } th scope="col" { "Codice avviso" } th scope="col" class="text-end" { "Importo" } th scope="col" { span class="visually-hidden" { "Azioni" } } } }
-                tbody {
-                    @for (d, org_name, org_cf) in &debts {
-                        @let notice = d.notice_number.as_ref().map(|n| n.as_str().to_owned()).unwrap_or_default();
-                        tr class="my-debt" {
-                            td { (org_name) } td { (d.causale) }
-                            td { (d.due_date.map(day_it).unwrap_or_default()) }
-                            td class="text-nowrap" { (grouped(&notice)) }
-                            td class="text-end text-nowrap" { (d.amount_cents.format_eur()) }
-                            td { @if !notice.is_empty() {
-                                form method="post" action="/carrello/aggiungi" {
-                                    (csrf)
-                                    input type="hidden" name="ente" value=(org_cf);
-                                    input type="hidden" name="avviso" value=(notice);
-                                    button type="submit" class="btn btn-outline-primary btn-sm" { "Aggiungi al carrello" }
-                                }
-                            } }
+            // A list of cards rather than a table: at 360 px each shows its amount and its button.
+            ul class="list-group carrello-righe" aria-label="Posizioni da pagare" {
+                @for (d, org_name, org_cf) in &debts {
+                    @let notice = d.notice_number.as_ref().map(|n| n.as_str().to_owned()).unwrap_or_default();
+                    li class="list-group-item my-debt" {
+                        div class="riga-testo" {
+                            strong { (d.causale) } br;
+                            (org_name) br;
+                            @if let Some(due) = d.due_date { "Scadenza " (day_it(due)) br; }
+                            @if !notice.is_empty() { "Codice avviso " span class="notice-number" { (grouped(&notice)) } }
+                        }
+                        span class="riga-importo" { (d.amount_cents.format_eur()) }
+                        @if !notice.is_empty() {
+                            form method="post" action="/carrello/aggiungi" {
+                                (csrf)
+                                input type="hidden" name="ente" value=(org_cf);
+                                input type="hidden" name="avviso" value=(notice);
+                                button type="submit" class="btn btn-outline-primary" { "Aggiungi al carrello" }
+                            }
                         }
                     }
                 }
-            } }
+            }
         }
     };
     Ok(ctx.page("I miei debiti", body))

@@ -61,31 +61,26 @@ pub fn page(ctx: &mut Ctx<'_>) -> Result<Response, PageError> {
             p { "Il carrello è vuoto." }
             p { a href="/avviso" { "Paga un avviso" } " oppure " a href="/" { "scegli un ente" } "." }
         } @else {
-            div class="table-responsive" {
-                table class="table" {
-                    caption class="visually-hidden" { "Avvisi nel carrello" }
-                    thead { tr { th scope="col" { "Ente" } th scope="col" { "Causale" } th scope="col" { "Codice avviso" } th scope="col" class="text-end" { "Importo" } th scope="col" { span class="visually-hidden" { "Azioni" } } } }
-                    tbody {
-                        @for v in &views {
-                            @let notice = v.debt.notice_number.as_ref().map(|n| n.as_str().to_owned()).unwrap_or_default();
-                            tr {
-                                td { (v.org.name) }
-                                td { (v.debt.causale) }
-                                td class="text-nowrap" { (grouped(&notice)) }
-                                td class="text-end text-nowrap" { (v.amount().format_eur()) }
-                                td {
-                                    form method="post" action="/carrello/rimuovi" {
-                                        (csrf)
-                                        input type="hidden" name="avviso" value=(notice);
-                                        button type="submit" class="btn btn-link p-0" { "Rimuovi" span class="visually-hidden" { " " (grouped(&notice)) } }
-                                    }
-                                }
-                            }
+            // A list rather than a table: at 360 px every line shows its amount and its button.
+            ul class="list-group carrello-righe mb-2" aria-label="Avvisi nel carrello" {
+                @for v in &views {
+                    @let notice = v.debt.notice_number.as_ref().map(|n| n.as_str().to_owned()).unwrap_or_default();
+                    li class="list-group-item" {
+                        div class="riga-testo" {
+                            strong { (v.debt.causale) } br;
+                            (v.org.name) br;
+                            "Codice avviso " span class="notice-number" { (grouped(&notice)) }
+                        }
+                        span class="riga-importo" { (v.amount().format_eur()) }
+                        form method="post" action="/carrello/rimuovi" {
+                            (csrf)
+                            input type="hidden" name="avviso" value=(notice);
+                            button type="submit" class="btn btn-link px-0" { "Rimuovi" span class="visually-hidden" { " " (grouped(&notice)) } }
                         }
                     }
-                    tfoot { tr { th scope="row" colspan="3" { "Totale" } td class="text-end text-nowrap" { strong { (carts::total(&views).format_eur()) } } td {} } }
                 }
             }
+            p class="carrello-totale border-top border-bottom" { span { "Totale" } strong { (carts::total(&views).format_eur()) } }
             p class="text-muted" {
                 @if upstream { "Si paga un avviso alla volta, sul portale dei pagamenti della Regione." }
                 @else { (views.len()) " di " (carts::CART_MAX) " avvisi." }
@@ -107,7 +102,7 @@ pub fn page(ctx: &mut Ctx<'_>) -> Result<Response, PageError> {
                 form method="post" action="/carrello/email" {
                     (csrf)
                     input type="hidden" name="email" value=(email);
-                    button type="submit" class="btn btn-link p-0" { "Invia un nuovo codice" }
+                    button type="submit" class="btn btn-link px-0" { "Invia un nuovo codice" }
                 }
                 details class="mt-2" {
                     summary { "Usa un altro indirizzo" }
@@ -134,15 +129,19 @@ pub fn page(ctx: &mut Ctx<'_>) -> Result<Response, PageError> {
             @if verified.is_some() {
                 form method="post" action="/carrello/paga" class="mt-4" {
                     (csrf)
+                    // The links stay outside the label: on a phone, a tap on the label's middle
+                    // would open the notice instead of ticking the box.
+                    p class="mb-2" {
+                        "Informativa sul trattamento dei dati personali: "
+                        @for (idx, (ipa, name)) in orgs.iter().enumerate() {
+                            @if idx > 0 { ", " }
+                            a href={ "/enti/" (ipa) "/privacy" } { (name) }
+                        }
+                        "."
+                    }
                     div class="form-check" {
                         input type="checkbox" id="privacy" name="privacy" value="1" required;
-                        label for="privacy" {
-                            "Ho letto l'informativa sul trattamento dei dati personali di "
-                            @for (idx, (ipa, name)) in orgs.iter().enumerate() {
-                                @if idx > 0 { ", " }
-                                a href={ "/enti/" (ipa) "/privacy" } { (name) }
-                            }
-                        }
+                        label for="privacy" { "Ho letto l'informativa sul trattamento dei dati personali" }
                     }
                     button type="submit" class="btn btn-primary btn-lg" { "Paga con pagoPA" }
                 }

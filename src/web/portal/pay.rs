@@ -192,10 +192,11 @@ fn form_view(
                 (input("codice_fiscale", "Codice fiscale o partita IVA", "text", &id_value, true, None, error("codice_fiscale")))
                 (input("anagrafica", "Nome e cognome o ragione sociale", "text", &name_value, true, None, error("anagrafica")))
                 (input("indirizzo", "Indirizzo (facoltativo)", "text", &value("indirizzo"), false, None, None))
+                // Side by side from 576 px; one under the other on a phone.
                 div class="row" {
-                    div class="col-4" { (input("cap", "CAP", "text", &value("cap"), false, None, None)) }
-                    div class="col-5" { (input("localita", "Comune", "text", &value("localita"), false, None, None)) }
-                    div class="col-3" { (input("provincia", "Provincia", "text", &value("provincia"), false, None, None)) }
+                    div class="col-12 col-sm-4" { (input("cap", "CAP", "text", &value("cap"), false, None, None)) }
+                    div class="col-12 col-sm-5" { (input("localita", "Comune", "text", &value("localita"), false, None, None)) }
+                    div class="col-12 col-sm-3" { (input("provincia", "Provincia", "text", &value("provincia"), false, None, None)) }
                 }
                 (input("email", "E-mail (facoltativa)", "email", &value("email"), false, Some("Per ricevere l'avviso o la ricevuta."), error("email")))
             }
@@ -399,12 +400,20 @@ fn notice_view(ctx: &Ctx<'_>, view: &PaymentView) -> Markup {
     }
 }
 
-/// Component: the notice search form, with the problem of each field beside it.
-fn search_form(ctx: &Ctx<'_>, org: &str, code: &str, org_error: Option<&str>, code_error: Option<&str>) -> Markup {
+/// Component: the notice search form, with `alert` under its heading and the problem of each
+/// field beside it.
+fn search_form(
+    ctx: &Ctx<'_>,
+    (org, code): (&str, &str),
+    alert: Option<Markup>,
+    org_error: Option<&str>,
+    code_error: Option<&str>,
+) -> Markup {
     html! {
         h1 { "Paga un avviso" }
         p { "Trovi i dati sull'avviso di pagamento pagoPA che hai ricevuto." }
-        form method="post" action="/avviso" novalidate {
+        @if let Some(alert) = alert { (alert) }
+        form method="post" action="/avviso" class="mt-5" novalidate {
             (ctx.csrf())
             (input("ente", "Codice fiscale dell'ente creditore", "text", org, true, Some("11 cifre, ad esempio 01234567897"), org_error))
             (input("avviso", "Codice avviso", "text", code, true, Some("18 cifre, anche separate da spazi; oppure lo IUV"), code_error))
@@ -419,7 +428,7 @@ pub fn notice_search(ctx: &mut Ctx<'_>) -> Result<Response, PageError> {
     if org.is_empty() {
         org = ctx.session.data.typed_org.clone().unwrap_or_default();
     }
-    let body = search_form(ctx, &org, &code, None, None);
+    let body = search_form(ctx, (&org, &code), None, None, None);
     Ok(ctx.page("Paga un avviso", body))
 }
 
@@ -441,13 +450,12 @@ pub fn notice_post(ctx: &mut Ctx<'_>) -> Result<Response, PageError> {
     let code_error = notice.as_ref().err().and_then(problem_of);
     if org_error.is_some() || code_error.is_some() {
         let count = usize::from(org_error.is_some()) + usize::from(code_error.is_some());
-        let form = search_form(ctx, &org, &code, org_error.as_deref(), code_error.as_deref());
-        let body = html! {
+        let alert = html! {
             div class="alert alert-danger" role="alert" id="errori" {
                 "Controlla i campi segnalati: " (count) @if count == 1 { " errore." } @else { " errori." }
             }
-            (form)
         };
+        let body = search_form(ctx, (&org, &code), Some(alert), org_error.as_deref(), code_error.as_deref());
         return Ok(ctx.page_with(400, "Paga un avviso", body, Vec::new()));
     }
     let found = notice.and_then(|notice| carts::find_payable(&ctx.state.db, &org, &notice, ctx.now.today()));
@@ -458,8 +466,8 @@ pub fn notice_post(ctx: &mut Ctx<'_>) -> Result<Response, PageError> {
         }
         Err(err) => {
             let (status, text) = super::describe(&err);
-            let form = search_form(ctx, &org, &code, None, None);
-            let body = html! { div class="alert alert-danger" role="alert" { (text) } (form) };
+            let alert = html! { div class="alert alert-danger" role="alert" { (text) } };
+            let body = search_form(ctx, (&org, &code), Some(alert), None, None);
             Ok(ctx.page_with(status, "Paga un avviso", body, Vec::new()))
         }
     }
