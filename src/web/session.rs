@@ -44,6 +44,9 @@ pub struct SessionData {
     /// What the citizen last typed as a payment's debtor (form field, value): offered again in the
     /// next spontaneous form, and its e-mail in the cart, so nothing is asked twice.
     pub typed_debtor: Vec<(String, String)>,
+    /// Where a citizen goes back after logging in (a path of this portal, e.g. `/carrello`), so
+    /// the cart they were filling is where the login ends.
+    pub after_login: Option<String>,
     /// The org fiscal code last typed to look a notice up.
     pub typed_org: Option<String>,
     /// An OpenID Connect login started and not finished: state, nonce and PKCE verifier, used once.

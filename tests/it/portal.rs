@@ -257,7 +257,15 @@ fn anonymous_spontaneous_payment_end_to_end() {
 
     let receipt = b.get(&receipt_path);
     assert_eq!(receipt.status, 200);
-    for text in ["Comune di Esempio", "€ 25,50", "Giulia Bianchi", "IUV", "SIMPSP01", "Contributo Festa"] {
+    for text in [
+        "Comune di Esempio",
+        "€ 25,50",
+        "Giulia Bianchi",
+        "IUV",
+        "SIMPSP01",
+        "Contributo Festa",
+        "Metodo di pagamento</dt><dd class=\"col-sm-8\">Carta di pagamento</dd>",
+    ] {
         assert!(receipt.body.contains(text), "{text} missing: {}", receipt.body);
     }
     let xml = b.get(&format!("{receipt_path}/xml"));
@@ -681,4 +689,36 @@ fn codes_typed_wrong_are_told_precisely_and_a_found_notice_has_its_pdf() {
     assert_eq!(b.get(&link).status, 200);
     assert_eq!(b.get(&format!("{link}0")).status, 403);
     assert!(b.get("/avviso").body.contains("value=\"01234567897\""));
+}
+
+#[test]
+fn a_login_ends_where_the_citizen_was() {
+    let (_tmp, dir) = data_dir();
+    let server = Server::start(&dir, &["demo"]);
+    let mut b = Browser::new(&server.base);
+    // From the cart's "Oppure accedi con SPID o CIE": back to the cart, its notice still there.
+    let debts = open_debts(&dir);
+    assert_eq!(
+        b.submit("/avviso", "/carrello/aggiungi", &[("ente", "01234567897"), ("avviso", &debts[0].1)]).status,
+        303
+    );
+    assert!(b.get("/carrello").body.contains("href=\"/accedi?torna=/carrello\""));
+    let login = |b: &mut Browser, from: &str| b.submit(from, "/accedi/demo", &[("cittadino", "RSSMRA85T10A562S")]);
+    let done = login(&mut b, "/accedi?torna=/carrello");
+    assert_eq!(done.location.as_deref(), Some("/carrello"));
+    assert!(b.get("/carrello").body.contains(&grouped_notice(&debts[0].1)));
+    // A page that needs the login, asked for first: back to it.
+    let mut b = Browser::new(&server.base);
+    assert_eq!(b.get("/area-personale/pagamenti").location.as_deref(), Some("/accedi"));
+    assert_eq!(login(&mut b, "/accedi").location.as_deref(), Some("/area-personale/pagamenti"));
+    // Another site is never where a login ends.
+    let mut b = Browser::new(&server.base);
+    for evil in ["%2F%2Fevil.example%2Fx", "https%3A%2F%2Fevil.example%2F", "%2F%5Cevil.example"] {
+        b.get(&format!("/accedi?torna={evil}"));
+    }
+    assert_eq!(login(&mut b, "/accedi").location.as_deref(), Some("/area-personale"));
+}
+
+fn grouped_notice(notice: &str) -> String {
+    notice.as_bytes().chunks(4).map(|c| String::from_utf8_lossy(c).into_owned()).collect::<Vec<_>>().join(" ")
 }

@@ -41,8 +41,30 @@ fn header_identity(ctx: &Ctx<'_>) -> Option<Citizen> {
     })
 }
 
-/// `GET /accedi`.
+/// The portal path in `torna` (`/carrello`, `/area-personale/pagamenti`), if it is one: a path of
+/// this site only, never another origin (`//host`, `/\\host`) or a scheme.
+fn return_path(text: &str) -> Option<String> {
+    let safe = text.starts_with('/')
+        && !text.starts_with("//")
+        && !text.starts_with("/\\")
+        && text.len() <= 200
+        && text.bytes().all(|b| b.is_ascii_graphic() && b != b'\\');
+    safe.then(|| text.to_owned())
+}
+
+/// Where a login ends: the page the citizen came from (kept by `GET /accedi?torna=`), or their area.
+fn after_login(ctx: &mut Ctx<'_>) -> String {
+    let back = ctx.session.data.after_login.take();
+    ctx.session.touch();
+    back.unwrap_or_else(|| "/area-personale".to_owned())
+}
+
+/// `GET /accedi` (`?torna=` a portal path to go back to once logged in).
 pub fn login(ctx: &mut Ctx<'_>) -> Result<Response, PageError> {
+    if let Some(back) = return_path(&ctx.query.text("torna")) {
+        ctx.session.data.after_login = Some(back);
+        ctx.session.touch();
+    }
     if let Some(citizen) = header_identity(ctx) {
         if ctx.session.citizen().as_ref().map(|c| &c.fiscal_code) != Some(&citizen.fiscal_code) {
             let now = ctx.now;
@@ -51,7 +73,8 @@ pub fn login(ctx: &mut Ctx<'_>) -> Result<Response, PageError> {
             }
             tracing::info!(target: "security", method = "headers", "citizen logged in");
         }
-        return Ok(ctx.redirect("/area-personale"));
+        let back = after_login(ctx);
+        return Ok(ctx.redirect(&back));
     }
     let demo = ctx.state.demo;
     let csrf = ctx.csrf();
@@ -134,7 +157,8 @@ pub fn oidc_callback(ctx: &mut Ctx<'_>) -> Result<Response, PageError> {
     if !citizen.name.is_empty() {
         ctx.session.flash("success", format!("Benvenuto, {}.", citizen.name));
     }
-    Ok(ctx.redirect("/area-personale"))
+    let back = after_login(ctx);
+    Ok(ctx.redirect(&back))
 }
 
 /// `POST /accedi/demo`: only with `--demo`.
@@ -157,7 +181,8 @@ pub fn demo_login(ctx: &mut Ctx<'_>) -> Result<Response, PageError> {
         return Err(err.into());
     }
     ctx.session.flash("success", format!("Benvenuto, {name}."));
-    Ok(ctx.redirect("/area-personale"))
+    let back = after_login(ctx);
+    Ok(ctx.redirect(&back))
 }
 
 /// `POST /esci`.
@@ -370,12 +395,13 @@ fn receipt_as(ctx: &mut Ctx<'_>, id: &str, format: ReceiptFormat) -> Result<Resp
             @if let Some(payer) = &r.payer { dt class="col-sm-4" { "Pagatore" } dd class="col-sm-8" { (payer.name) " (" (payer.id) ")" } }
             dt class="col-sm-4" { "Data e ora" } dd class="col-sm-8" { (r.payment_date_time.as_deref().map(datetime_it).unwrap_or_default()) }
             dt class="col-sm-4" { "Prestatore (PSP)" } dd class="col-sm-8" { (r.psp_company_name) " (" (r.psp_id) ")" }
+            @if let Some(method) = &r.payment_method { dt class="col-sm-4" { "Metodo di pagamento" } dd class="col-sm-8" { (crate::pdf::receipt::payment_method_it(method)) } }
             dt class="col-sm-4" { "Identificativo riscossione (IUR)" } dd class="col-sm-8" { (r.receipt_id) }
             dt class="col-sm-4" { "IUV" } dd class="col-sm-8" { (r.iuv) }
             dt class="col-sm-4" { "Codice avviso" } dd class="col-sm-8" { (grouped(&r.notice_number)) }
         }
-        p {
-            a class="btn btn-primary me-2" href={ "/ricevute/" (r.id) "/pdf" (query) } { "Scarica la ricevuta (PDF)" }
+        p class="d-flex flex-wrap gap-2" {
+            a class="btn btn-primary" href={ "/ricevute/" (r.id) "/pdf" (query) } { "Scarica la ricevuta (PDF)" }
             a class="btn btn-outline-primary" href={ "/ricevute/" (r.id) "/xml" (query) } { "Scarica la ricevuta (XML)" }
         }
     };

@@ -116,7 +116,7 @@ pub fn page(ctx: &mut Ctx<'_>) -> Result<Response, PageError> {
                     }
                 }
             } @else {
-                p { "Per pagare senza accedere verifica il tuo indirizzo e-mail: ti invieremo un codice di 6 cifre. " a href="/accedi" { "Oppure accedi con SPID o CIE." } }
+                p { "Per pagare senza accedere verifica il tuo indirizzo e-mail: ti invieremo un codice di 6 cifre. " a href="/accedi?torna=/carrello" { "Oppure accedi con SPID o CIE." } }
                 form method="post" action="/carrello/email" {
                     (csrf)
                     div class="form-group" {

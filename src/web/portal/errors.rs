@@ -317,6 +317,10 @@ fn sil_refused(ctx: &mut Ctx<'_>, err: &SilError) -> Response {
 
 /// The login page, with a word why, for a citizen's page asked for without logging in.
 fn login_needed(ctx: &mut Ctx<'_>) -> Response {
+    // Back to the page asked for once logged in (a GET's path only; a form is not replayed).
+    if ctx.request.method == "GET" && ctx.request.path.starts_with('/') && !ctx.request.path.starts_with("//") {
+        ctx.session.data.after_login = Some(ctx.request.path.to_owned());
+    }
     ctx.session.flash("info", "Accedi per vedere la tua area personale.");
     ctx.redirect("/accedi")
 }
