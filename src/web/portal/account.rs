@@ -56,7 +56,7 @@ fn return_path(text: &str) -> Option<String> {
 fn after_login(ctx: &mut Ctx<'_>) -> String {
     let back = ctx.session.data.after_login.take();
     ctx.session.touch();
-    back.unwrap_or_else(|| "/area-personale".to_owned())
+    back.unwrap_or_else(|| String::from("/area-personale"))
 }
 
 /// `GET /accedi` (`?torna=` a portal path to go back to once logged in).
