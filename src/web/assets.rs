@@ -115,7 +115,7 @@ fn choose(accept_encoding: Option<&str>) -> Vec<Coding> {
         ranked.push((identity, Coding::Identity));
     }
     // A stable sort keeps brotli, gzip, identity in that order at equal weight.
-    ranked.sort_by(|a, b| b.0.cmp(&a.0));
+    ranked.sort_by_key(|(q, _)| std::cmp::Reverse(*q));
     ranked.into_iter().map(|(_, coding)| coding).collect()
 }
 

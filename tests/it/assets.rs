@@ -168,7 +168,7 @@ fn parse(css: &str, i: &mut usize) -> Vec<Node> {
             return nodes;
         }
         let start = *i;
-        let head_end = scan_to(css, *i, &[b'{', b';']);
+        let head_end = scan_to(css, *i, b"{;");
         let head = css[start..head_end].trim().to_owned();
         if b.get(head_end) == Some(&b';') {
             *i = head_end + 1;
