@@ -824,6 +824,7 @@ fn a_first_visit_to_each_page_needs_at_most_250_kb() {
             .filter(|u| u.starts_with("/static/"))
             .collect();
         // The fonts the stylesheets declare, all of them: which a page draws depends on its text.
+        let mut declared = Vec::new();
         let mut i = 0;
         while i < assets.len() {
             let asset = raw_get(&base, &assets[i], &accept);
@@ -842,12 +843,18 @@ fn a_first_visit_to_each_page_needs_at_most_250_kb() {
                         continue;
                     }
                     let absolute = resolve(&dir, url);
+                    declared.push(absolute.clone());
                     if !assets.contains(&absolute) {
                         assets.push(absolute);
                     }
                 }
             }
             i += 1;
+        }
+        // A preloaded font is the stylesheet's URL exactly (with its `?v=`), or it is fetched twice.
+        assert!(html.contains("<link rel=\"preload\" href=\"/static/"), "{path} preloads no font");
+        for preload in html.split("<link rel=\"preload\" href=\"").skip(1).map(|p| p.split('"').next().unwrap()) {
+            assert!(declared.iter().any(|d| d == preload), "{path} preloads {preload}, which no @font-face names");
         }
         report.push(format!("{path} {} B in {} files", total, assets.len() + 1));
         assert!(total <= FIRST_VISIT_BUDGET, "{path} needs {total} B on a first visit: {assets:?}");
