@@ -31,6 +31,7 @@ pub struct Authorized {
 
 /// Authorizes one upload for org `ipa` (already authenticated).
 pub fn authorize(db: &Db, links: &Links, ipa: &str, now: Now) -> Result<Authorized, SilError> {
+    crate::services::admin::adhesion::require_ipa(db, ipa, crate::domain::adhesion::Channel::DebtFlows)?;
     let hex = random_hex(16)?;
     let request_token = format!(
         "{}-{}-{}-{}-{}",

@@ -316,6 +316,7 @@ pub fn user_message(err: &crate::services::ServiceError) -> String {
         ServiceError::Conflict(_) => "L'operazione non è possibile nello stato attuale.".to_owned(),
         ServiceError::ExportRefused { code, message } => format!("Richiesta non valida ({code}): {message}"),
         ServiceError::Access(_) => "Accesso non consentito.".to_owned(),
+        ServiceError::NotAdmitted(refusal) => refusal.message_it(),
         ServiceError::Store(_) | ServiceError::ExportFile(_) | ServiceError::Interrupted | ServiceError::Internal(_) => {
             "Errore interno: riprova più tardi.".to_owned()
         }
