@@ -5,6 +5,8 @@
 
 pub mod access;
 pub mod adhesion;
+#[cfg(test)]
+mod adhesion_channels;
 pub mod api_tokens;
 pub mod audit_log;
 pub mod debt_types;
