@@ -283,7 +283,6 @@ impl Step {
 #[derive(Debug, Clone)]
 pub struct Checklist {
     pub org: OrgRecord,
-    pub mode: Mode,
     pub steps: Vec<(Step, bool)>,
 }
 
@@ -326,7 +325,7 @@ pub fn checklist(db: &Db, ipa: &str) -> Result<Checklist, ServiceError> {
             steps.push((Step::WebServiceCredentials, org.has_sil_password || token));
         }
         steps.push((Step::PreProduction, org.state.is_registered_with_pagopa()));
-        Ok(Checklist { org, mode, steps })
+        Ok(Checklist { org, steps })
     })
 }
 

@@ -18,7 +18,7 @@ use crate::services::sil::access::{PasswordCache, authenticate};
 use crate::services::testkit::{FISCAL_CODE, IBAN, IPA, Kit, tari_fields};
 use crate::store::receipts::{ReceiptRecord, ReceiptTransferRecord};
 
-const SIL_PASSWORD: &str = "sil-pass-01";
+const SIL_PASSWORD: &str = "silpass0001";
 
 /// Whether a call was refused for the mode (and, if so, that the refusal names it).
 fn refused<T>(result: Result<T, ServiceError>, mode: Mode, channel: Channel) -> bool {
