@@ -26,7 +26,7 @@ pub enum OrgCommand {
         #[command(flatten)]
         fields: OrgFields,
         #[command(flatten)]
-        adhesion: AdhesionArgs,
+        adhesion: Box<AdhesionArgs>,
         #[arg(long)]
         json: bool,
     },
@@ -47,7 +47,7 @@ pub enum OrgCommand {
         #[command(flatten)]
         fields: OrgFields,
         #[command(flatten)]
-        adhesion: AdhesionArgs,
+        adhesion: Box<AdhesionArgs>,
         /// Read a new SIL web-service password (8-15 characters) from standard input.
         #[arg(long)]
         sil_password_stdin: bool,
@@ -191,7 +191,9 @@ impl AdhesionArgs {
 /// An org's JSON with its adhesion (`org show`, `add`, `set`).
 fn org_json(db: &Db, org: &crate::store::orgs::OrgRecord) -> Result<serde_json::Value, CliError> {
     let mut value = json::org(org);
-    value["adhesion"] = json::adhesion(&adhesion::get(db, &org.ipa_code)?);
+    if let Some(map) = value.as_object_mut() {
+        map.insert("adhesion".to_owned(), json::adhesion(&adhesion::get(db, &org.ipa_code)?));
+    }
     Ok(value)
 }
 
@@ -241,7 +243,7 @@ pub fn org(db: &Db, cmd: OrgCommand) -> Result<(), CliError> {
     match cmd {
         OrgCommand::Add { ipa, fields, adhesion: act, json } => {
             let mut changes = fields.into_changes();
-            let act = act.into_changes();
+            let act = (*act).into_changes();
             changes.mode.clone_from(&act.mode);
             let org = orgs::add_org(db, ACTOR, &ipa, &changes, now)?;
             if !(adhesion::AdhesionChanges { mode: None, ..act.clone() }).is_empty() {
@@ -290,7 +292,7 @@ pub fn org(db: &Db, cmd: OrgCommand) -> Result<(), CliError> {
                 None => None,
             };
             let changes = fields.into_changes();
-            let act = act.into_changes();
+            let act = (*act).into_changes();
             let mut org = orgs::get_org(db, &ipa)?;
             if let Some(password) = &password {
                 crate::services::admin::passwords::check_sil_password(password)?;

@@ -35,7 +35,9 @@ pub fn adhesion(a: &crate::services::admin::adhesion::Adhesion) -> Value {
         })
     };
     let mut current = record(&a.current);
-    current["history"] = Value::Array(a.history.iter().map(record).collect());
+    if let Some(map) = current.as_object_mut() {
+        map.insert("history".to_owned(), Value::Array(a.history.iter().map(record).collect()));
+    }
     current
 }
 

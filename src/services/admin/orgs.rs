@@ -94,7 +94,9 @@ pub fn add_org(db: &Db, actor: &str, ipa: &str, changes: &OrgChanges, now: Now) 
         org.id = orgs::insert_org(tx, &org, &now.iso())?;
         adhesion::start_in(tx, org.id, mode, actor, now)?;
         let mut after = snapshot(&org);
-        after["mode"] = json!(mode.code());
+        if let Some(map) = after.as_object_mut() {
+            map.insert("mode".to_owned(), json!(mode.code()));
+        }
         let after = after.to_string();
         let object = format!("org:{ipa}");
         let change = Change {
