@@ -128,3 +128,43 @@ fn each_surface_refuses_a_channel_the_mode_does_not_include() {
     assert_eq!(shown["adhesion"]["act_number"], "12/2026", "the act stays with the mode's changes: {shown}");
     assert_eq!(shown["adhesion"]["history"].as_array().unwrap().len(), 4);
 }
+
+/// The org admin sees the adhesion page without its form and may not change it; in mode `base` the
+/// back office's flow upload is refused with the Italian sentence and a single debt's form too.
+#[test]
+fn org_admins_see_their_adhesion_and_the_pages_refuse_in_italian() {
+    use crate::backoffice::{demo_logged_in, flow_zip, row};
+    use crate::portal::csrf;
+    let (_tmp, dir, _server, mut demo) = demo_logged_in();
+    let page = demo.get("/operatore/c_esempio/adesione");
+    assert_eq!(page.status, 200);
+    let body = page.body.replace("&#39;", "'");
+    assert!(body.contains("Modalità iniziato presso l'ente (servizi web)"), "{body}");
+    assert!(body.contains("Avvio dell'ente"), "{body}");
+    assert!(!body.contains("Salva l'adesione"), "no form for an org admin: {body}");
+    let refused = demo.submit("/operatore/c_esempio/adesione", "/operatore/c_esempio/adesione", &[("mode", "base")]);
+    assert_eq!(refused.status, 403);
+    let shown: Value =
+        serde_json::from_str(&stdout(&run(&dir, &["org", "show", "c_esempio", "--json"], None))).unwrap();
+    assert_eq!(shown["adhesion"]["mode"], "ente", "unchanged");
+
+    assert!(run(&dir, &["org", "set", "c_esempio", "--mode", "base"], None).status.success());
+    let form = demo.get("/operatore/c_esempio/flussi");
+    let token = csrf(&form.body);
+    let zip = flow_zip("c_esempio-BASE1-1_4", &[row("BASE-1", "10.00")]);
+    let page = demo.post_multipart(
+        &format!("/operatore/c_esempio/flussi?csrf={token}"),
+        &[],
+        ("file", "c_esempio-BASE1-1_4.zip", &zip),
+    );
+    assert_eq!(page.status, 303);
+    let list = demo.get("/operatore/c_esempio/flussi").body.replace("&#39;", "'");
+    assert!(
+        list.contains(
+            "Flusso non accettato: L'ente c_esempio ha aderito al servizio in modalità base (base), che non comprende \
+             il caricamento dei flussi dei dovuti: serve l'adesione in modalità «flussi»."
+        ),
+        "{list}"
+    );
+    assert!(!list.contains("BASE1"), "nothing stored");
+}
