@@ -535,3 +535,12 @@ pub fn update_debtor_contact(conn: &Conn, d: &DebtRecord, now: &str) -> Result<(
         ])?;
     Ok(())
 }
+
+/// Replaces the debtor's identity and contact data of one debt (an erasure: [`Party`] anonymous),
+/// bumping its version.
+pub fn update_debtor_identity(conn: &Conn, d: &DebtRecord, now: &str) -> Result<(), StoreError> {
+    conn.sqlite()
+        .prepare_cached("UPDATE debt SET debtor_id = ?2, debtor_name = ?3 WHERE id = ?1")?
+        .execute(params![d.id, d.debtor.id, d.debtor.name])?;
+    update_debtor_contact(conn, d, now)
+}
