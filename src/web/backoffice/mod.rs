@@ -21,6 +21,7 @@ pub(super) mod journal;
 pub(super) mod login;
 pub(super) mod operators;
 pub(super) mod orgs;
+pub(super) mod privacy;
 pub(super) mod settings;
 
 use maud::{Markup, html};
@@ -243,7 +244,7 @@ impl BoCtx<'_> {
 }
 
 /// The pages of an org in the navigation: (path after `/operatore/<ipa>`, label, org admins only).
-const ORG_PAGES: [(&str, &str, bool); 9] = [
+const ORG_PAGES: [(&str, &str, bool); 10] = [
     ("", "Cruscotto", false),
     ("/dovuti", "Dovuti", false),
     ("/flussi", "Flussi", false),
@@ -253,6 +254,7 @@ const ORG_PAGES: [(&str, &str, bool); 9] = [
     ("/tipi", "Tipi dovuto", true),
     ("/operatori", "Operatori", true),
     ("/impostazioni", "Impostazioni", true),
+    ("/privacy", "Privacy", true),
 ];
 
 /// `GET /operatore`: the orgs the operator may open.
