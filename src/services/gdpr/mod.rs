@@ -7,3 +7,6 @@
 pub mod purge;
 pub mod register;
 pub mod subject;
+
+#[cfg(test)]
+mod tests;
