@@ -218,7 +218,8 @@ pub fn list_privacy_acceptances_of_citizen(
     Ok(rows)
 }
 
-/// The acceptances of the cart with this id (tests and the data subject's export).
+/// The acceptances of the cart with this id.
+#[cfg(test)]
 pub fn list_privacy_acceptances_of_cart(conn: &Conn, cart_id: i64) -> Result<Vec<PrivacyAcceptanceRecord>, StoreError> {
     let mut stmt = conn.sqlite().prepare_cached(
         "SELECT org_id, version, channel, citizen_id, accepted_at FROM privacy_acceptance WHERE cart_id = ?1 ORDER BY id",

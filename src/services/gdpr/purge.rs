@@ -139,6 +139,7 @@ pub struct PurgeReport {
 }
 
 impl PurgeReport {
+    #[cfg(test)]
     pub fn count(&self, category: Category) -> u64 {
         self.counts.iter().find(|(c, _)| *c == category).map_or(0, |(_, n)| *n)
     }
