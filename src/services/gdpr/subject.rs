@@ -138,7 +138,7 @@ fn checked_fiscal_code(text: &str) -> Result<String, ServiceError> {
 /// citizen, and in English for logs and the CLI.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Refusal {
-    /// What it is about: `debt:<ipa>/<iud>` or `receipt:<ipa>/<iuv>`.
+    /// What it is about: `debt:<ipa>/<iud>` or `rt:<ipa>/<iuv>`.
     pub object: String,
     pub reason: &'static str,
     pub reason_it: &'static str,
@@ -191,7 +191,7 @@ pub fn erase(db: &Db, actor: &str, ipa: &str, fiscal_code: &str, now: Now) -> Re
         }
         for r in receipts::list_receipts_of_subject(tx, &cf, Some(org.id), MAX_ROWS)? {
             out.refused.push(Refusal {
-                object: format!("receipt:{}/{}", org.ipa_code, r.iuv),
+                object: format!("rt:{}/{}", org.ipa_code, r.iuv),
                 reason: REFUSED_ACCOUNTING.0,
                 reason_it: REFUSED_ACCOUNTING.1,
             });

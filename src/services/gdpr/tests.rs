@@ -349,7 +349,7 @@ fn erasure_and_rectification_go_where_the_law_allows_and_say_why_not() {
     let mut refused: Vec<_> = done.refused.iter().map(|r| (r.object.as_str(), r.reason)).collect();
     refused.sort_unstable();
     assert_eq!(refused.len(), 3, "{refused:?}");
-    assert!(refused.iter().any(|(o, r)| o.starts_with("receipt:") && r.starts_with("accounting record")));
+    assert!(refused.iter().any(|(o, r)| o.starts_with("rt:") && r.starts_with("accounting record")));
     assert!(refused.iter().any(|(o, r)| *o == format!("debt:{IPA}/PAID") && r.starts_with("accounting record")));
     assert!(refused.iter().any(|(o, r)| *o == format!("debt:{IPA}/OPEN") && r.starts_with("open debt")));
     assert_eq!(reload(&kit, &annulled).debtor.id, "ANONIMO");

@@ -216,7 +216,8 @@ pub fn register_page(ctx: &mut BoCtx<'_>, ipa: &str) -> Result<Response, BoError
                 dt { "Informativa in vigore" } dd { "Versione " (reg.notice_version) }
                 dt { "Trasferimenti verso paesi terzi" } dd { (reg.transfers) }
             }
-            div class="tabella-scroll" {
+            // Focusable, so keyboard users can scroll it (axe-core scrollable-region-focusable).
+            div class="tabella-scroll" tabindex="0" role="region" aria-label="Attività di trattamento" {
                 table class="table table-sm" {
                     caption { "Attività di trattamento" }
                     thead { tr {
