@@ -162,23 +162,27 @@ pub fn session_paid_debt(conn: &Conn, session_hash: &str, debt_id: i64) -> Resul
         .exists(params![session_hash, debt_id])?)
 }
 
-/// Records that the privacy notice `version` of the org was accepted, through `channel`.
-pub fn insert_privacy_acceptance(
-    conn: &Conn,
-    org_id: i64,
-    version: &str,
-    cart_id: Option<i64>,
-    session_hash: &str,
-    citizen_id: Option<&str>,
-    channel: &str,
-    now: &str,
-) -> Result<(), StoreError> {
+/// An acceptance of an org's privacy notice, to record.
+#[derive(Debug, Clone, Copy)]
+pub struct NewAcceptance<'a> {
+    pub org_id: i64,
+    /// The label of the version shown.
+    pub version: &'a str,
+    pub cart_id: Option<i64>,
+    pub session_hash: &'a str,
+    pub citizen_id: Option<&'a str>,
+    /// Where it was accepted: `portale`, `sil`.
+    pub channel: &'a str,
+}
+
+/// Records that the privacy notice `a.version` of the org was accepted, through `a.channel`.
+pub fn insert_privacy_acceptance(conn: &Conn, a: &NewAcceptance<'_>, now: &str) -> Result<(), StoreError> {
     conn.sqlite()
         .prepare_cached(
             "INSERT INTO privacy_acceptance (org_id, version, cart_id, session_hash, citizen_id, accepted_at, channel) \
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
         )?
-        .execute(params![org_id, version, cart_id, session_hash, citizen_id, now, channel])?;
+        .execute(params![a.org_id, a.version, a.cart_id, a.session_hash, a.citizen_id, now, a.channel])?;
     Ok(())
 }
 

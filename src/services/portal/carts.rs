@@ -188,16 +188,15 @@ pub(crate) fn record_cart(
             if !seen.contains(&item.org_id) {
                 seen.push(item.org_id);
                 let version = privacy_notices::current_label(tx, item.org_id)?;
-                carts::insert_privacy_acceptance(
-                    tx,
-                    item.org_id,
-                    &version,
-                    Some(cart.id),
-                    new.session_hash,
-                    new.citizen_id,
-                    channel.code(),
-                    &iso,
-                )?;
+                let acceptance = carts::NewAcceptance {
+                    org_id: item.org_id,
+                    version: &version,
+                    cart_id: Some(cart.id),
+                    session_hash: new.session_hash,
+                    citizen_id: new.citizen_id,
+                    channel: channel.code(),
+                };
+                carts::insert_privacy_acceptance(tx, &acceptance, &iso)?;
             }
         }
         Ok::<_, PortalError>(())
