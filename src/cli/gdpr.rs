@@ -1,6 +1,6 @@
 //! `mypay gdpr purge|export|erase|rectify`: the retention purge run now (or counted, with
-//! `--dry-run`), a data subject's export (JSON and a readable HTML beside it), and their erasure
-//! and rectification requests, each refusal with the law's reason.
+//! `--dry-run`), a data subject's export (JSON and a readable HTML beside it, journaled), and
+//! their erasure and rectification requests, each refusal with the law's reason.
 
 use std::path::PathBuf;
 
@@ -72,9 +72,9 @@ pub enum GdprCommand {
 }
 
 impl GdprCommand {
-    /// Whether the command writes or only reads.
+    /// Whether the command writes or only reads (an export is journaled: it writes).
     pub fn writes(&self) -> bool {
-        !matches!(self, GdprCommand::Export { .. } | GdprCommand::Purge { dry_run: true, .. })
+        !matches!(self, GdprCommand::Purge { dry_run: true, .. })
     }
 }
 
@@ -105,7 +105,7 @@ pub(super) fn run(config: &Config, db: &Db, cmd: GdprCommand, interrupt: &Interr
             }
         }
         GdprCommand::Export { fiscal_code, org, output } => {
-            let data = subject::export(db, &fiscal_code, org.as_deref(), now)?;
+            let data = subject::export(db, ACTOR, &fiscal_code, org.as_deref(), now)?;
             let json = serde_json::to_string_pretty(&crate::web::ui::subject_export::to_json(&data))
                 .map_err(|err| CliError::System(err.to_string()))?;
             let html_path = output.with_extension("html");

@@ -73,6 +73,7 @@ fn a_data_subject_export_is_written_as_json_and_html() {
     assert!(out.status.success(), "{}", stderr(&out));
     let data: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
     assert_eq!((data["format"].as_i64(), data["fiscal_code"].as_str()), (Some(1), Some("RSSMRA85T10A562S")));
+    assert_eq!(count(&dir, "SELECT count(*) FROM audit WHERE action = 'gdpr.export' AND actor = 'cli'"), 1);
     let html = std::fs::read_to_string(dir.join("mario.html")).unwrap();
     assert!(html.starts_with("<!DOCTYPE html>") && html.contains("I tuoi dati personali"), "{html}");
     let bad = run(&dir, &["gdpr", "export", "--fiscal-code", "X", "-o", file.to_str().unwrap()], None);

@@ -44,8 +44,36 @@ impl SubjectData {
     }
 }
 
-/// Reads what mypay holds about `fiscal_code` (upper-cased), in the org `ipa` or every org.
-pub fn export(db: &Db, fiscal_code: &str, ipa: Option<&str>, now: Now) -> Result<SubjectData, ServiceError> {
+/// Reads what mypay holds about `fiscal_code` (upper-cased), in the org `ipa` or every org, and
+/// journals who exported it (`gdpr.export`, the counts; the fiscal code only in the payload).
+pub fn export(
+    db: &Db,
+    actor: &str,
+    fiscal_code: &str,
+    ipa: Option<&str>,
+    now: Now,
+) -> Result<SubjectData, ServiceError> {
+    let data = read(db, fiscal_code, ipa, now)?;
+    let after = json!({
+        "fiscal_code": data.fiscal_code, "debts": data.debts.len(), "receipts": data.receipts.len(),
+        "consents": data.consents.len(), "mails": data.mails.len(),
+    })
+    .to_string();
+    db.write(|tx| {
+        let change = Change {
+            actor,
+            org_id: data.org.as_ref().map(|o| o.id),
+            action: "gdpr.export",
+            object: "data_subject",
+            before: None,
+            after: Some(&after),
+        };
+        journal_change(tx, &change, now)
+    })?;
+    Ok(data)
+}
+
+fn read(db: &Db, fiscal_code: &str, ipa: Option<&str>, now: Now) -> Result<SubjectData, ServiceError> {
     let cf = checked_fiscal_code(fiscal_code)?;
     db.read_tx(|conn| {
         let org = match ipa {

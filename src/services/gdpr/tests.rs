@@ -294,7 +294,7 @@ fn a_subject_export_holds_everything_of_theirs_in_two_orgs_and_nothing_of_anyone
     kit.db.write(|tx| mail::insert_mail(tx, "Mario@Example.it", "Ricevuta", "Pagato", &kit.now.iso())).unwrap();
     kit.db.write(|tx| mail::insert_mail(tx, "anna@example.it", "Ricevuta", "Pagato", &kit.now.iso())).unwrap();
 
-    let data = subject::export(&kit.db, "rssmra85t10a562s", None, kit.now).unwrap();
+    let data = subject::export(&kit.db, "cli", "rssmra85t10a562s", None, kit.now).unwrap();
     assert_eq!(data.fiscal_code, MARIO);
     let mut iuds: Vec<_> = data.debts.iter().map(|d| d.iud.as_str()).collect();
     iuds.sort_unstable();
@@ -314,10 +314,10 @@ fn a_subject_export_holds_everything_of_theirs_in_two_orgs_and_nothing_of_anyone
     }
     assert!(json.contains(subject::MASKED), "Anna, as debtor of what Mario paid, is masked");
 
-    let one = subject::export(&kit.db, MARIO, Some("c_altro"), kit.now).unwrap();
+    let one = subject::export(&kit.db, "cli", MARIO, Some("c_altro"), kit.now).unwrap();
     assert_eq!((one.debts.len(), one.receipts.len()), (1, 1));
     assert_eq!(one.debts[0].iud, "M2");
-    assert!(subject::export(&kit.db, "ANONIMO", None, kit.now).is_err(), "no export of the anonymous");
+    assert!(subject::export(&kit.db, "cli", "ANONIMO", None, kit.now).is_err(), "no export of the anonymous");
 }
 
 #[test]

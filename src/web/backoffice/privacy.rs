@@ -158,7 +158,7 @@ pub fn publish(ctx: &mut BoCtx<'_>, ipa: &str) -> Result<Response, BoError> {
 pub fn subject_data(ctx: &mut BoCtx<'_>, ipa: &str) -> Result<Response, BoError> {
     let grant = ctx.admin_grant(ipa)?;
     let cf = ctx.form.text("cf");
-    let data = match subject::export(&ctx.state.db, &cf, Some(&grant.org.ipa_code), ctx.now) {
+    let data = match subject::export(&ctx.state.db, &actor(&grant.username), &cf, Some(&grant.org.ipa_code), ctx.now) {
         Ok(data) => data,
         Err(err) if err.is_user_error() => return render(ctx, ipa, 422, None, Some(user_message(&err)), None),
         Err(err) => {

@@ -27,13 +27,18 @@ fn own_notice(ctx: &Ctx<'_>, org_id: i64) -> Option<PrivacyNoticeRecord> {
     })
 }
 
-/// The org's own notice, a paragraph per blank-line-separated block.
-fn own_notice_html(notice: &PrivacyNoticeRecord) -> maud::Markup {
+/// The org's own notice: one written from the template is long, so the org page links to it;
+/// one written as a free text shows a paragraph per blank-line-separated block.
+fn own_notice_html(notice: &PrivacyNoticeRecord, ipa: &str) -> maud::Markup {
     html! {
         section class="privacy-notice mb-4" {
             h2 class="h4" { "Informativa privacy dell'ente" }
             p class="text-muted" { "Versione " (notice.version) " del " (date_it(&notice.created_at)) }
-            @for block in notice.body.split("\n\n").filter(|b| !b.trim().is_empty()) { p { (block.trim()) } }
+            @if notice.sections.controller.is_some() {
+                p { a href={ "/enti/" (ipa) "/privacy" } { "Leggi l'informativa sul trattamento dei dati personali" } }
+            } @else {
+                @for block in notice.body.split("\n\n").filter(|b| !b.trim().is_empty()) { p { (block.trim()) } }
+            }
         }
     }
 }
@@ -52,7 +57,7 @@ pub fn org(ctx: &mut Ctx<'_>, ipa: &str) -> Result<Response, PageError> {
         }
         h1 { (org.name) }
         @if let Some(info) = &org.info_text { p class="lead" { (info) } }
-        @if let Some(notice) = &notice { (own_notice_html(notice)) }
+        @if let Some(notice) = &notice { (own_notice_html(notice, &org.ipa_code)) }
         div class="row" {
             div class="col-12 col-lg-8" {
                 h2 class="h4" { "Pagamenti spontanei" }
