@@ -355,3 +355,67 @@ fn erasure_and_rectification_go_where_the_law_allows_and_say_why_not() {
     assert_eq!(reload(&kit, &annulled).debtor.id, "ANONIMO");
     assert_eq!(reload(&kit, &paid).debtor.id, MARIO);
 }
+
+#[test]
+fn the_daily_purge_is_queued_once_a_day_and_runs_as_a_job_that_deletes_old_files() {
+    let kit = Kit::new();
+    let dir = tempfile::tempdir().unwrap();
+    let debt = kit.debt("F1", 1000);
+    pay(
+        &kit,
+        FISCAL_CODE,
+        &debt,
+        "R1",
+        person(MARIO, "Mario Rossi", "m@example.it"),
+        person(MARIO, "Mario Rossi", "m@example.it"),
+    );
+    let request = crate::services::debts::exports::ExportRequest {
+        ipa: IPA,
+        version: "1.3",
+        from: "2026-12-01",
+        to: "2026-12-31",
+        incremental: false,
+        with_receipt: false,
+        debt_types: Vec::new(),
+        requested_by: "cli",
+        operator: None,
+    };
+    let export = crate::services::debts::exports::request_export(&kit.db, &request, false, kit.now).unwrap();
+    let made = crate::services::debts::exports::run_export(&kit.db, dir.path(), "S", &export, kit.now, &mut |_| {})
+        .unwrap()
+        .file
+        .unwrap();
+    assert!(made.is_file());
+
+    // 181 days later: the export's file is past `file_days` (180).
+    let later = at("2027-06-07T09:00:00Z");
+    assert!(purge::schedule(&kit.db, later).unwrap());
+    assert!(!purge::schedule(&kit.db, later).unwrap(), "once a day");
+    let job = crate::jobs::Job::RetentionPurge { day: "2027-06-07".to_owned() };
+    let id = crate::jobs::find_queued(&kit.db, &job).unwrap().unwrap();
+    let record = crate::jobs::claim(&kit.db, id, later).unwrap().unwrap();
+    let settings = crate::services::background::JobSettings {
+        data_dir: dir.path().to_owned(),
+        max_uncompressed_bytes: 1 << 30,
+        station_id: "S".to_owned(),
+        notices: crate::config::NoticesMode::On,
+        retention: RetentionSettings::default(),
+    };
+    let handlers = crate::services::background::handlers(&settings);
+    let outcome = crate::jobs::run_claimed(&kit.db, &handlers, &record, &|| false, &mut |_| {}).unwrap();
+    assert_eq!(outcome, crate::jobs::Outcome::Done);
+    // The job's handler reads the real clock; the cutoffs at `later` are checked by running the
+    // purge at that time.
+    let settings = PurgeSettings { data_dir: dir.path().to_owned(), retention: RetentionSettings::default() };
+    let dry = purge::dry_run(&kit.db, &settings, later).unwrap();
+    assert_eq!(dry.count(Category::ExportFiles), 1);
+    let done =
+        purge::run(&kit.db, &settings, "cli", purge::Cursor::default(), &|_, _| Ok(()), &|| false, later).unwrap();
+    assert_eq!(done.count(Category::ExportFiles), 1);
+    assert!(!made.exists(), "the export's ZIP is deleted");
+    assert_eq!(purge::dry_run(&kit.db, &settings, later).unwrap().count(Category::ExportFiles), 0);
+    // The export's row stays, with its count.
+    let org = kit.db.read(|c| orgs::find_org_by_ipa(c, IPA)).unwrap().unwrap();
+    let row = crate::services::debts::exports::find_export(&kit.db, org.id, export.id).unwrap().unwrap();
+    assert_eq!(row.rows, Some(1));
+}
