@@ -43,6 +43,8 @@ pub enum Job {
     Export { export_id: i64 },
     /// Push a receipt's outcome to the org's system (mypay.md §4.8).
     OutcomePush { push_id: i64 },
+    /// The day's retention purge (`[retention]`), queued once per Rome day (`2026-12-07`).
+    RetentionPurge { day: String },
 }
 
 /// The kind of a [`Job`], without its arguments: what a handler is registered for.
@@ -52,11 +54,13 @@ pub enum JobKind {
     ImportNotices,
     Export,
     OutcomePush,
+    RetentionPurge,
 }
 
 impl JobKind {
     /// Every kind, for registries and tests.
-    pub const ALL: [JobKind; 4] = [JobKind::Import, JobKind::ImportNotices, JobKind::Export, JobKind::OutcomePush];
+    pub const ALL: [JobKind; 5] =
+        [JobKind::Import, JobKind::ImportNotices, JobKind::Export, JobKind::OutcomePush, JobKind::RetentionPurge];
 
     /// The code stored in `job.kind`.
     pub fn code(self) -> &'static str {
@@ -65,6 +69,7 @@ impl JobKind {
             JobKind::ImportNotices => "import_notices",
             JobKind::Export => "export",
             JobKind::OutcomePush => "outcome_push",
+            JobKind::RetentionPurge => "retention_purge",
         }
     }
 
@@ -72,7 +77,7 @@ impl JobKind {
     /// backoff (the debt type's), so its bound only stops a push that keeps killing the process.
     pub fn max_attempts(self) -> i64 {
         match self {
-            JobKind::Import | JobKind::ImportNotices | JobKind::Export => 5,
+            JobKind::Import | JobKind::ImportNotices | JobKind::Export | JobKind::RetentionPurge => 5,
             JobKind::OutcomePush => 1_000,
         }
     }
@@ -85,6 +90,7 @@ impl Job {
             Job::ImportNotices { .. } => JobKind::ImportNotices,
             Job::Export { .. } => JobKind::Export,
             Job::OutcomePush { .. } => JobKind::OutcomePush,
+            Job::RetentionPurge { .. } => JobKind::RetentionPurge,
         }
     }
 
@@ -240,6 +246,7 @@ mod tests {
             (Job::ImportNotices { import_id: 7 }, "import_notices", "{\"import_id\":7}"),
             (Job::Export { export_id: 3 }, "export", "{\"export_id\":3}"),
             (Job::OutcomePush { push_id: 9 }, "outcome_push", "{\"push_id\":9}"),
+            (Job::RetentionPurge { day: "2026-12-07".to_owned() }, "retention_purge", "{\"day\":\"2026-12-07\"}"),
         ];
         for (job, kind, payload) in cases {
             assert_eq!(job.to_stored(), (kind, payload.to_owned()));
@@ -253,6 +260,6 @@ mod tests {
     #[test]
     fn every_kind_is_a_job_kind() {
         let codes: Vec<&str> = JobKind::ALL.iter().map(|k| k.code()).collect();
-        assert_eq!(codes, ["import", "import_notices", "export", "outcome_push"]);
+        assert_eq!(codes, ["import", "import_notices", "export", "outcome_push", "retention_purge"]);
     }
 }

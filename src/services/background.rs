@@ -17,6 +17,8 @@ pub struct JobSettings {
     pub station_id: String,
     /// When an import's notices ZIP is made (`import.notices`).
     pub notices: NoticesMode,
+    /// How long personal data is kept (`[retention]`), for the daily purge.
+    pub retention: crate::config::RetentionSettings,
 }
 
 impl JobSettings {
@@ -26,6 +28,7 @@ impl JobSettings {
             max_uncompressed_bytes: config.import.max_uncompressed_bytes,
             station_id: config.station.station_id.clone(),
             notices: config.import.notices,
+            retention: config.retention,
         }
     }
 }
@@ -52,6 +55,15 @@ pub fn handlers(settings: &JobSettings) -> Handlers {
             },
         )
         .on(JobKind::OutcomePush, crate::services::payments::outcome_push::PushJob)
+        .on(
+            JobKind::RetentionPurge,
+            crate::services::gdpr::purge::PurgeJob {
+                settings: crate::services::gdpr::purge::PurgeSettings {
+                    data_dir: settings.data_dir.clone(),
+                    retention: settings.retention,
+                },
+            },
+        )
 }
 
 #[cfg(test)]
@@ -65,6 +77,7 @@ mod tests {
             max_uncompressed_bytes: 1,
             station_id: String::new(),
             notices: NoticesMode::On,
+            retention: crate::config::RetentionSettings::default(),
         };
         assert!(handlers(&settings).missing().is_empty());
     }

@@ -22,6 +22,7 @@ pub(super) mod journal;
 pub(super) mod login;
 pub(super) mod operators;
 pub(super) mod orgs;
+pub(super) mod privacy;
 pub(super) mod settings;
 
 use maud::{Markup, html};
@@ -244,7 +245,7 @@ impl BoCtx<'_> {
 }
 
 /// The pages of an org in the navigation: (path after `/operatore/<ipa>`, label, org admins only).
-const ORG_PAGES: [(&str, &str, bool); 10] = [
+const ORG_PAGES: [(&str, &str, bool); 11] = [
     ("", "Cruscotto", false),
     ("/dovuti", "Dovuti", false),
     ("/flussi", "Flussi", false),
@@ -255,6 +256,7 @@ const ORG_PAGES: [(&str, &str, bool); 10] = [
     ("/operatori", "Operatori", true),
     ("/impostazioni", "Impostazioni", true),
     ("/adesione", "Adesione", true),
+    ("/privacy", "Privacy", true),
 ];
 
 /// `GET /operatore`: the orgs the operator may open.
