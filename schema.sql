@@ -186,7 +186,7 @@ CREATE TABLE debt (
     released_id          INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX debt_org_state ON debt (org_id, state);
-CREATE UNIQUE INDEX debt_org_iuv ON debt (org_id, iuv, released_id);  -- live IUVs unique (version 13)
+CREATE UNIQUE INDEX debt_org_iuv ON debt (org_id, iuv, released_id) WHERE iuv IS NOT NULL;  -- live IUVs unique (13, 24)
 CREATE UNIQUE INDEX debt_org_iud ON debt (org_id, iud, released_id);  -- live IUDs unique (version 13)
 CREATE INDEX debt_debtor ON debt (debtor_id);
 -- The back office's search (version 8): debtor name prefix, due date, debt type.
