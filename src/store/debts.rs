@@ -341,7 +341,11 @@ impl<'c> DebtInserter<'c> {
         }
         let stmt = match &mut self.batch {
             Some(stmt) => stmt,
-            None => self.batch.insert(self.conn.sqlite().prepare_cached(&insert_batch_sql())?),
+            None => {
+                static SQL: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+                let sql = SQL.get_or_init(insert_batch_sql);
+                self.batch.insert(self.conn.sqlite().prepare_cached(sql)?)
+            }
         };
         for (row, d) in rows.iter().enumerate() {
             bind_row(stmt, row * INSERT_PARAMS, d, now)?;
