@@ -1,8 +1,10 @@
 //! Debt positions (dovuti), the uniqueness of their live IUDs and IUVs, and the IUV17 counters.
 //!
 //! **Invariant:** a live IUD or IUV is unique per org: the unique indexes on
-//! `(org_id, iud, released_id)` and `(org_id, iuv, released_id)` enforce it even if a caller forgot
-//! to check. Annulling a debt releases both by setting `released_id` to the debt's own id.
+//! `(org_id, iud, released_id)` and `(org_id, iuv, released_id)` (the latter only of debts that
+//! have an IUV) enforce it even if a caller forgot to check, and inserts rely on them: a debt is
+//! inserted first and asked about after only if refused. Annulling a debt releases both by setting
+//! `released_id` to the debt's own id.
 
 use rusqlite::{CachedStatement, OptionalExtension, Row, named_params, params};
 

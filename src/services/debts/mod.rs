@@ -338,6 +338,9 @@ pub(crate) fn insert_valid_with(
     Ok(Ok(Applied { id, iuv, notice_number, amount_cents: valid.amount, due_date: valid.due_date.map(Day::from) }))
 }
 
+/// A new debt's IUV and notice number, and the counter value drawn when the IUV was generated.
+pub(crate) type Identifiers = (Option<Iuv>, Option<NoticeNumber>, Option<u64>);
+
 /// The IUV and notice number a new debt gets: as given, or generated (with the counter value
 /// drawn, which [`OrgScope::rewind_counters`] can give back). A mirrored org's debt draws none:
 /// the Region assigns it, and the outbox stores it once it answers.
@@ -345,7 +348,7 @@ pub(crate) fn identifiers_of(
     tx: &crate::store::Conn,
     scope: &OrgScope,
     valid: &ValidDebt,
-) -> Result<(Option<Iuv>, Option<NoticeNumber>, Option<u64>), ServiceError> {
+) -> Result<Identifiers, ServiceError> {
     Ok(match &valid.iuv {
         Some(iuv) => (Some(iuv.clone()), iuv.notice_number(scope.application_code), None),
         None if valid.generate_iuv && !scope.mirror => {

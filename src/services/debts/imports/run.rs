@@ -20,7 +20,11 @@
 //! the abort's description says how many.
 //! Indexes and statistics: the debt table keeps all its indexes while a file is applied (building
 //! them again after a large file would hold the writer for seconds in one go); planner statistics
-//! are refreshed by the server's periodic `PRAGMA optimize`, never inside an import.
+//! are refreshed by the server's periodic `PRAGMA optimize`, never inside an import. Rows that
+//! only insert go in batches, one multi-row INSERT each ([`ChunkApplier`]): SQLite keeps the
+//! cursors of the table and its indexes open through one statement, so the many keys that go at
+//! the end of an index need no search from its root; a batch is all or nothing, and one the store
+//! refuses goes in again row by row, so every row ends as it would alone.
 //! Memory: the CSV is read line by line from the ZIP on a thread of its own (`flows::import_rows`);
 //! only a Bloom filter of the IUDs is kept (to refuse an IUD seen earlier in the file), plus the
 //! IUDs of rejected rows (also kept in a part, for a resumed run).
