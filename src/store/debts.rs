@@ -284,6 +284,90 @@ fn insert_batch_sql() -> String {
     sql
 }
 
+/// Parameters of the narrow batch ([`narrow_batch_sql`]) that every row shares, bound once per
+/// batch: org, state, source, import and time.
+const SHARED_PARAMS: usize = 5;
+
+/// Parameters one row of the narrow batch binds.
+const NARROW_PARAMS: usize = 22;
+
+/// The INSERT of [`INSERT_BATCH`] rows of one org, state, source and import, none with a secondary
+/// beneficiary or a stamp (a plain flow's rows): those columns are left to their default (NULL)
+/// and the shared values are bound once, so a row binds 22 values instead of 41 (SQLite copies
+/// every bound text, a tenth of an import's writer time).
+fn narrow_batch_sql() -> String {
+    let mut sql = String::from(
+        "INSERT INTO debt (org_id, state, source, import_id, created_at, updated_at, debt_type_id, iud, iuv, \
+         notice_number, debtor_kind, debtor_id, debtor_name, debtor_address, debtor_civic_number, debtor_postal_code, \
+         debtor_city, debtor_province, debtor_country, debtor_email, due_date, amount_cents, fee_cents, payment_kinds, \
+         causale, collection_data, bilancio, generate_iuv) VALUES ",
+    );
+    for row in 0..INSERT_BATCH {
+        if row > 0 {
+            sql.push(',');
+        }
+        sql.push_str("(?1,?2,?3,?4,?5,?5");
+        let base = SHARED_PARAMS + row * NARROW_PARAMS;
+        for column in 1..=NARROW_PARAMS {
+            sql.push_str(&format!(",?{}", base + column));
+        }
+        sql.push(')');
+    }
+    sql
+}
+
+/// Whether these rows can go in the narrow batch: one org, state, source and import, and no
+/// value in the columns it leaves out.
+fn narrow(rows: &[NewDebt<'_>]) -> bool {
+    let Some(first) = rows.first() else { return false };
+    rows.iter().all(|d| {
+        d.beneficiary.is_none()
+            && d.mb_iban.is_none()
+            && d.mb_collection_data.is_none()
+            && d.mb_causale.is_none()
+            && d.mb_amount_cents.is_none()
+            && d.stamp_document_hash.is_none()
+            && d.stamp_province.is_none()
+            && d.org_id == first.org_id
+            && d.state == first.state
+            && d.source == first.source
+            && d.import_id == first.import_id
+    })
+}
+
+/// Binds one row of the narrow batch at parameters `base + 1 ..= base + NARROW_PARAMS`, in its
+/// column order.
+fn bind_narrow_row(stmt: &mut CachedStatement<'_>, base: usize, d: &NewDebt<'_>) -> Result<(), StoreError> {
+    let values: [&dyn rusqlite::ToSql; NARROW_PARAMS] = [
+        &d.debt_type_id,
+        &d.iud,
+        &d.iuv,
+        &d.notice_number,
+        &d.debtor.kind,
+        &d.debtor.id,
+        &d.debtor.name,
+        &d.debtor.address,
+        &d.debtor.civic_number,
+        &d.debtor.postal_code,
+        &d.debtor.city,
+        &d.debtor.province,
+        &d.debtor.country,
+        &d.debtor.email,
+        &d.due_date,
+        &d.amount_cents,
+        &d.fee_cents,
+        &d.payment_kinds,
+        &d.causale,
+        &d.collection_data,
+        &d.bilancio,
+        &d.generate_iuv,
+    ];
+    for (i, value) in values.into_iter().enumerate() {
+        stmt.raw_bind_parameter(base + i + 1, value)?;
+    }
+    Ok(())
+}
+
 /// The statements that store new debts, held for as long as the caller inserts: a large import
 /// would otherwise look its long INSERT up in the statement cache (hashing its text) on every row.
 pub struct DebtInserter<'c> {
@@ -291,6 +375,8 @@ pub struct DebtInserter<'c> {
     insert: CachedStatement<'c>,
     /// The multi-row INSERT, prepared on first use.
     batch: Option<CachedStatement<'c>>,
+    /// The narrow multi-row INSERT ([`narrow_batch_sql`]), prepared on first use.
+    narrow_batch: Option<CachedStatement<'c>>,
     live: CachedStatement<'c>,
 }
 
@@ -300,6 +386,7 @@ impl<'c> DebtInserter<'c> {
             conn,
             insert: conn.sqlite().prepare_cached(INSERT)?,
             batch: None,
+            narrow_batch: None,
             live: conn.sqlite().prepare_cached(LIVE_IDENTIFIERS)?,
         })
     }
@@ -339,6 +426,28 @@ impl<'c> DebtInserter<'c> {
             for d in rows {
                 self.insert_new(d, now)?;
             }
+            return Ok(());
+        }
+        if narrow(rows) {
+            let stmt = match &mut self.narrow_batch {
+                Some(stmt) => stmt,
+                None => {
+                    static SQL: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+                    let sql = SQL.get_or_init(narrow_batch_sql);
+                    self.narrow_batch.insert(self.conn.sqlite().prepare_cached(sql)?)
+                }
+            };
+            if let Some(first) = rows.first() {
+                let shared: [&dyn rusqlite::ToSql; SHARED_PARAMS] =
+                    [&first.org_id, &first.state, &first.source, &first.import_id, &now];
+                for (i, value) in shared.into_iter().enumerate() {
+                    stmt.raw_bind_parameter(i + 1, value)?;
+                }
+            }
+            for (row, d) in rows.iter().enumerate() {
+                bind_narrow_row(stmt, SHARED_PARAMS + row * NARROW_PARAMS, d)?;
+            }
+            stmt.raw_execute().map_err(StoreError::from_sqlite)?;
             return Ok(());
         }
         let stmt = match &mut self.batch {

@@ -84,7 +84,7 @@ impl From<ServiceError> for Stop {
     }
 }
 
-/// Page cache of the importing connection while a chunk is applied, in KiB.
+/// Page cache of the importing connection while a file's rows are applied, in KiB.
 const IMPORT_CACHE_KIB: i64 = 48 * 1024;
 /// Writer time one chunk may take (its commit and syncs come on top, a few milliseconds).
 const CHUNK_BUDGET: Duration = Duration::from_millis(60);
@@ -393,13 +393,19 @@ fn apply(env: &mut RunEnv<'_>, import: &ImportRecord, mut cursor: Cursor) -> Res
         let mut budget = CHUNK_BUDGET;
         let began = Instant::now();
         let mut out = String::with_capacity(1024);
-        loop {
+        // The import's page cache stays from chunk to chunk (shrinking it after each one dropped
+        // the pages the next one needs, the index pages where its rows go): it is set with the
+        // first chunk and given back once the rows are applied, or the run stops.
+        let mut previous_cache: Option<i64> = None;
+        let applied = (|| loop {
             if (env.cancelled)() {
                 return Err(Stop::Run(RunError::Interrupted));
             }
             chunk_no += 1;
             let ended = env.db.write(|tx| {
-                let previous_cache = imports::set_cache_kib(tx, IMPORT_CACHE_KIB)?;
+                if previous_cache.is_none() {
+                    previous_cache = Some(imports::set_cache_kib(tx, IMPORT_CACHE_KIB)?);
+                }
                 let mut applier = ChunkApplier::new(tx, &mut state, &mut parts, &layout, &mut out)?;
                 let clock = Instant::now();
                 let mut n = 0u64;
@@ -419,7 +425,6 @@ fn apply(env: &mut RunEnv<'_>, import: &ImportRecord, mut cursor: Cursor) -> Res
                 let as_i64 = |n: u64| i64::try_from(n).unwrap_or(i64::MAX);
                 imports::update_import_progress(tx, import.id, as_i64(cursor.loaded), as_i64(cursor.rejected))?;
                 crate::jobs::save_cursor(tx, env.job_id, &cursor_text(&cursor)?)?;
-                imports::restore_cache(tx, previous_cache)?;
                 crash_point("before_commit", chunk_no);
                 Ok::<_, Stop>(ended)
             })?;
@@ -430,11 +435,15 @@ fn apply(env: &mut RunEnv<'_>, import: &ImportRecord, mut cursor: Cursor) -> Res
                 total_bytes: declared,
             });
             if ended {
-                break;
+                break Ok::<_, Stop>(());
             }
             // Someone waited: keep chunks short; nobody did: let them grow.
             budget = if env.db.let_writers_in(LET_IN_MAX) { CHUNK_BUDGET } else { (budget * 2).min(CHUNK_BUDGET_IDLE) };
+        })();
+        if let Some(previous) = previous_cache {
+            env.db.write(|tx| imports::restore_cache(tx, previous))?;
         }
+        applied?;
         let rows_secs = began.elapsed().as_secs_f64();
         finish(env, import, &name, &dir_rel, parts, &cursor)?;
         tracing::info!(
