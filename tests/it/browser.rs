@@ -161,7 +161,19 @@ impl Session {
 
     /// Sends a command; returns its `value`, or panics with WebDriver's error.
     fn cmd(&self, method: &str, path: &str, body: Option<Value>) -> Value {
-        self.try_cmd(method, path, body).unwrap_or_else(|err| panic!("WebDriver {method} {path}: {err}"))
+        match self.try_cmd(method, path, body.clone()) {
+            Ok(value) => value,
+            // Headless Chromium on a busy machine now and then loses a message from its renderer
+            // (seen on reading the URL while a page reloads itself); a second try tells that
+            // from a page that hangs.
+            Err(err)
+                if err["error"] == "timeout" && err["message"].as_str().is_some_and(|m| m.contains("renderer")) =>
+            {
+                eprintln!("WebDriver {method} {path} lost by the renderer, trying once more: {err}");
+                self.try_cmd(method, path, body).unwrap_or_else(|err| panic!("WebDriver {method} {path}: {err}"))
+            }
+            Err(err) => panic!("WebDriver {method} {path}: {err}"),
+        }
     }
 
     fn try_cmd(&self, method: &str, path: &str, body: Option<Value>) -> Result<Value, Value> {
