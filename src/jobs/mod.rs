@@ -43,6 +43,8 @@ pub enum Job {
     Export { export_id: i64 },
     /// Push a receipt's outcome to the org's system (mypay.md §4.8).
     OutcomePush { push_id: i64 },
+    /// Fetch an org's reporting flows from pagoPA now, as asked from the back office.
+    ReportingFetch { org_id: i64 },
 }
 
 /// The kind of a [`Job`], without its arguments: what a handler is registered for.
@@ -52,11 +54,13 @@ pub enum JobKind {
     ImportNotices,
     Export,
     OutcomePush,
+    ReportingFetch,
 }
 
 impl JobKind {
     /// Every kind, for registries and tests.
-    pub const ALL: [JobKind; 4] = [JobKind::Import, JobKind::ImportNotices, JobKind::Export, JobKind::OutcomePush];
+    pub const ALL: [JobKind; 5] =
+        [JobKind::Import, JobKind::ImportNotices, JobKind::Export, JobKind::OutcomePush, JobKind::ReportingFetch];
 
     /// The code stored in `job.kind`.
     pub fn code(self) -> &'static str {
@@ -65,6 +69,7 @@ impl JobKind {
             JobKind::ImportNotices => "import_notices",
             JobKind::Export => "export",
             JobKind::OutcomePush => "outcome_push",
+            JobKind::ReportingFetch => "reporting_fetch",
         }
     }
 
@@ -74,6 +79,8 @@ impl JobKind {
         match self {
             JobKind::Import | JobKind::ImportNotices | JobKind::Export => 5,
             JobKind::OutcomePush => 1_000,
+            // A failed fetch is asked for again by a person, or done by the periodic one.
+            JobKind::ReportingFetch => 1,
         }
     }
 }
@@ -85,6 +92,7 @@ impl Job {
             Job::ImportNotices { .. } => JobKind::ImportNotices,
             Job::Export { .. } => JobKind::Export,
             Job::OutcomePush { .. } => JobKind::OutcomePush,
+            Job::ReportingFetch { .. } => JobKind::ReportingFetch,
         }
     }
 

@@ -5,6 +5,7 @@
 mod api;
 mod backoffice;
 mod backoffice_authz;
+mod backoffice_dayone;
 mod backoffice_debts;
 mod backoffice_settings;
 mod backup;
