@@ -9,6 +9,8 @@ use crate::services::ServiceError;
 use crate::services::admin::access::OrgAccess;
 use crate::store::audit::{self, AuditFilter};
 use crate::store::debts::{self, DebtRecord};
+use crate::store::outbox::{ChangeAction, ChangeState};
+use crate::store::pushes::PushState;
 use crate::store::{Db, exports, outbox, payment_offers, pushes, receipts};
 
 /// Entries read per key: a debt's life has a handful; a hostile history is cut, not loaded whole.
@@ -40,12 +42,12 @@ pub enum EventKind {
     PaymentStarted,
     /// A receipt whose journal entry is not among the debt's (received through the Region).
     Receipt { receipt_id: String, outcome: String, amount: Cents, psp: String },
-    /// The outcome push of a receipt: `state` is `pending`, `sent` or `failed`.
-    Push { receipt_id: String, state: String, attempts: i64, last_error: Option<String> },
+    /// The outcome push of a receipt.
+    Push { receipt_id: String, state: PushState, attempts: i64, last_error: Option<String> },
     /// A receipt export that carries the debt's receipt.
     Exported { export_id: i64, requested_by: String },
-    /// A change sent (or to send) to the Region: `action` I, M, A; `state` PENDING, SENT, REFUSED.
-    Upstream { action: String, state: String, error_code: Option<String>, error_text: Option<String> },
+    /// A change sent (or to send) to the Region.
+    Upstream { action: ChangeAction, state: ChangeState, error_code: Option<String>, error_text: Option<String> },
 }
 
 /// The timeline of debt `debt_id`, if it belongs to the org and its type is visible to `access`.
@@ -92,8 +94,8 @@ pub fn timeline(db: &Db, access: &OrgAccess, debt_id: i64) -> Result<Vec<Event>,
             events.push(Event {
                 at: change.sent_at.clone().unwrap_or(change.created_at.clone()),
                 kind: EventKind::Upstream {
-                    action: change.action.code().to_owned(),
-                    state: change.state.code().to_owned(),
+                    action: change.action,
+                    state: change.state,
                     error_code: change.last_error_code,
                     error_text: change.last_error_text,
                 },
@@ -122,13 +124,14 @@ fn receipt_events(
     if found.is_empty() {
         return Ok(());
     }
-    let filter =
-        AuditFilter { object_prefix: Some(format!("receipt:{ipa}/{}/", iuv.as_str())), ..AuditFilter::default() };
+    // The journal object of a receipt, `receipt:<ipa>/<iuv>/<receiptId>`, as `payments` writes it.
+    let prefix = ["receipt", ":", ipa, "/", iuv.as_str(), "/"].concat();
+    let filter = AuditFilter { object_prefix: Some(prefix.clone()), ..AuditFilter::default() };
     let entries: Vec<_> =
         audit::search_audit(c, org_id, &filter, PER_KEY, 0)?.into_iter().filter(|e| e.at >= debt.created_at).collect();
     let recent_exports = exports::list_exports(c, org_id, PER_KEY)?;
     for r in &found {
-        let object = format!("receipt:{ipa}/{}/{}", r.iuv, r.receipt_id);
+        let object = format!("{prefix}{}", r.receipt_id);
         let mut journaled = false;
         for e in entries.iter().filter(|e| e.object.as_deref() == Some(object.as_str())) {
             journaled = true;
@@ -161,7 +164,7 @@ fn receipt_events(
                 at,
                 kind: EventKind::Push {
                     receipt_id: r.receipt_id.clone(),
-                    state: push.state.code().to_owned(),
+                    state: push.state,
                     attempts: push.attempts,
                     last_error: push.last_error,
                 },

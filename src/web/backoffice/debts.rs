@@ -15,13 +15,13 @@ use crate::web::forms::encode;
 use crate::web::ui::format::{datetime_it, day_it};
 
 /// The criteria fields: (name, label), in the form's order.
-const TEXT_FIELDS: [(&str, &str); 5] = [
-    ("iud", "IUD"),
-    ("iuv", "IUV"),
+const TEXT_FIELDS: [(&str, &str); 3] = [
     ("avviso", "Numero avviso"),
     ("cf", "Codice fiscale o partita IVA del debitore"),
     ("nome", "Debitore (inizia con)"),
 ];
+/// The identifiers an operator types less often, folded with the other rarer criteria.
+const ID_FIELDS: [(&str, &str); 2] = [("iud", "IUD"), ("iuv", "IUV")];
 const DATE_FIELDS: [(&str, &str); 4] = [
     ("scadenza_dal", "Scadenza dal"),
     ("scadenza_al", "Scadenza al"),
@@ -85,12 +85,25 @@ pub fn search(ctx: &mut BoCtx<'_>, ipa: &str) -> Result<Response, BoError> {
     let base = format!("/operatore/{}/dovuti", grant.org.ipa_code);
     let query = query_of(ctx);
     let form = &ctx.form;
+    let more_criteria = ["iud", "iuv", "stato", "tipo", "scadenza_dal", "scadenza_al", "pagato_dal", "pagato_al"]
+        .iter()
+        .any(|name| !form.text(name).trim().is_empty());
     let main = html! {
         h1 { "Dovuti" }
         p class="lead" { (grant.org.name) }
         p { a class="btn btn-outline-primary btn-sm" href={ (base) "/nuovo" } { "Nuovo dovuto" } }
         form method="get" action=(base) class="row g-3 mb-4" {
             @for (name, label) in TEXT_FIELDS {
+                div class="col-12 col-md-4" {
+                    label for=(name) { (label) }
+                    input type="text" class="form-control" id=(name) name=(name) value=(form.text(name));
+                }
+            }
+            // On a phone the whole form would hide the results: the rarer criteria fold away.
+            details class="col-12" open[more_criteria] {
+                summary { "Altri criteri: IUD, IUV, stato, tipo dovuto, scadenza, pagamento" }
+                div class="row g-3 mt-1" {
+            @for (name, label) in ID_FIELDS {
                 div class="col-12 col-md-4" {
                     label for=(name) { (label) }
                     input type="text" class="form-control" id=(name) name=(name) value=(form.text(name));
@@ -118,6 +131,8 @@ pub fn search(ctx: &mut BoCtx<'_>, ipa: &str) -> Result<Response, BoError> {
                 div class="col-6 col-md-3" {
                     label for=(name) { (label) }
                     input type="date" class="form-control" id=(name) name=(name) value=(form.text(name));
+                }
+            }
                 }
             }
             div class="col-12" {
@@ -185,6 +200,20 @@ fn results(base: &str, query: &str, found: &debt_search::ResultPage) -> Markup {
                 }
             }
         }
+    }
+}
+
+/// Where a debt came from, in words (`debt.source`).
+fn source_it(source: &str) -> &str {
+    match source {
+        "cli" => "riga di comando",
+        "import" => "flusso dei dovuti",
+        "sil" => "gestionale dell'ente (SIL)",
+        "portal" => "portale dei pagamenti",
+        "backoffice" => "area operatori",
+        "node" => "pagamento avviato presso un PSP",
+        "demo" => "dati dimostrativi",
+        other => other,
     }
 }
 
@@ -256,7 +285,7 @@ pub fn detail(ctx: &mut BoCtx<'_>, ipa: &str, id: &str) -> Result<Response, BoEr
         ("Importo", d.amount_cents.format_eur()),
         ("Scadenza", d.due_date.map_or_else(|| "—".to_owned(), day_it)),
         ("Dati specifici di riscossione", d.collection_data.clone()),
-        ("Origine", d.source.clone()),
+        ("Origine", source_it(&d.source).to_owned()),
         ("Creato", datetime_it(&d.created_at)),
         ("Ultima modifica", datetime_it(&d.updated_at)),
     ];

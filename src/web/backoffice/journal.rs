@@ -65,10 +65,13 @@ pub fn list(ctx: &mut BoCtx<'_>, ipa: &str) -> Result<Response, BoError> {
         })
         .collect();
     let form = &ctx.form;
+    let filtered = !query.is_empty();
     let main = html! {
         h1 { "Giornale delle operazioni" }
         p class="lead" { (grant.org.name) }
-        form method="get" action=(base) class="row g-3 mb-4" {
+        details class="mb-4" open[filtered] {
+        summary { "Filtra il giornale" }
+        form method="get" action=(base) class="row g-3 mt-1" {
             @for (name, label, kind) in FIELDS {
                 div class="col-12 col-md-4" {
                     label for=(name) { (label) }
@@ -84,6 +87,7 @@ pub fn list(ctx: &mut BoCtx<'_>, ipa: &str) -> Result<Response, BoError> {
                 }
             }
             div class="col-12" { button type="submit" class="btn btn-primary" { "Filtra" } }
+        }
         }
         @if let Some(message) = &error { div class="alert alert-danger" role="alert" { (message) } }
         @if entries.is_empty() {

@@ -5,6 +5,8 @@ use maud::{Markup, html};
 
 use super::words;
 use crate::services::debts::timeline::{Event, EventKind};
+use crate::store::outbox::{ChangeAction, ChangeState};
+use crate::store::pushes::PushState;
 use crate::web::ui::format::datetime_it;
 
 /// The sentence of one event (who acted is said apart).
@@ -27,34 +29,33 @@ fn sentence(kind: &EventKind) -> String {
             let how = if outcome == "OK" { "pagamento riuscito" } else { "pagamento non riuscito" };
             format!("Ricevuta {receipt_id} registrata ({how}): {} presso {psp}", amount.format_eur())
         }
-        EventKind::Push { receipt_id, state, attempts, last_error } => match state.as_str() {
-            "sent" => format!("Esito della ricevuta {receipt_id} inoltrato al gestionale dell'ente"),
-            "failed" => format!(
+        EventKind::Push { receipt_id, state, attempts, last_error } => match state {
+            PushState::Sent => format!("Esito della ricevuta {receipt_id} inoltrato al gestionale dell'ente"),
+            PushState::Failed => format!(
                 "Esito della ricevuta {receipt_id} non consegnato al gestionale dopo {attempts} tentativi{}",
                 last_error.as_ref().map(|e| format!(": {e}")).unwrap_or_default()
             ),
-            _ => {
+            PushState::Pending => {
                 format!("Esito della ricevuta {receipt_id} in attesa di inoltro al gestionale (tentativi: {attempts})")
             }
         },
         EventKind::Exported { export_id, .. } => format!("Ricevuta inclusa nell'esportazione n. {export_id}"),
         EventKind::Upstream { action, state, error_code, error_text } => {
-            let what = match action.as_str() {
-                "I" => "Inserimento",
-                "M" => "Modifica",
-                "A" => "Annullamento",
-                _ => "Modifica",
+            let what = match action {
+                ChangeAction::Insert => "Inserimento",
+                ChangeAction::Annul => "Annullamento",
+                ChangeAction::Modify | ChangeAction::Flow => "Modifica",
             };
-            match state.as_str() {
-                "SENT" => format!("{what} inviato alla Regione"),
-                "REFUSED" => format!(
+            match state {
+                ChangeState::Sent => format!("{what} inviato alla Regione"),
+                ChangeState::Refused => format!(
                     "{what} rifiutato dalla Regione: {} {}",
                     error_code.clone().unwrap_or_default(),
                     error_text.clone().unwrap_or_default()
                 )
                 .trim_end()
                 .to_owned(),
-                _ => format!("{what} in attesa di invio alla Regione"),
+                ChangeState::Pending => format!("{what} in attesa di invio alla Regione"),
             }
         }
     }
