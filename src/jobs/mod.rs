@@ -248,6 +248,7 @@ mod tests {
             (Job::ImportNotices { import_id: 7 }, "import_notices", "{\"import_id\":7}"),
             (Job::Export { export_id: 3 }, "export", "{\"export_id\":3}"),
             (Job::OutcomePush { push_id: 9 }, "outcome_push", "{\"push_id\":9}"),
+            (Job::ReportingFetch { org_id: 2 }, "reporting_fetch", "{\"org_id\":2}"),
         ];
         for (job, kind, payload) in cases {
             assert_eq!(job.to_stored(), (kind, payload.to_owned()));
@@ -261,6 +262,6 @@ mod tests {
     #[test]
     fn every_kind_is_a_job_kind() {
         let codes: Vec<&str> = JobKind::ALL.iter().map(|k| k.code()).collect();
-        assert_eq!(codes, ["import", "import_notices", "export", "outcome_push"]);
+        assert_eq!(codes, ["import", "import_notices", "export", "outcome_push", "reporting_fetch"]);
     }
 }

@@ -637,7 +637,9 @@ fn operator_day_one_in_chromium_with_axe() {
     s.wait_text("Ricevuta di pagamento ricevuta dal nodo pagoPA", 5);
     assert!(s.text().contains("Pagamento avviato: il nodo pagoPA ha chiesto i dati per pagare"), "{}", s.text());
     s.click("ol.cronologia details summary");
-    s.exec("document.getElementById('cronologia').scrollIntoView();");
+    // A desktop window, tall enough for the whole timeline in the picture.
+    s.cmd("POST", "/window/rect", Some(json!({"width": 1280, "height": 2200})));
+    s.wait_text("Cronologia", 5);
     s.screenshot("giorno1-operatore-2-cronologia");
     scan(&s, "timeline");
 
@@ -648,7 +650,6 @@ fn operator_day_one_in_chromium_with_axe() {
     scan(&s, "reporting flows");
     s.click("table a[href^='/operatore/c_esempio/rendicontazione/']");
     s.wait_text("Pagamenti con la ricevuta corrispondente: 1 su 1.", 10);
-    s.exec("document.querySelector('table').scrollIntoView();");
     s.screenshot("giorno1-operatore-4-flusso");
     scan(&s, "reporting flow");
 

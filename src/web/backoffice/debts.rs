@@ -326,7 +326,7 @@ pub fn detail(ctx: &mut BoCtx<'_>, ipa: &str, id: &str) -> Result<Response, BoEr
                     @for r in &detail.receipts {
                         tr {
                             td {
-                                (r.outcome)
+                                @if r.outcome == "OK" { "Riuscito" } @else { "Non riuscito" }
                                 @if let Some(flag) = &r.flag { " " span class="badge bg-warning text-dark" { (flag) } }
                                 @if r.held { " " span class="badge bg-danger" { "DIFFORME: sospesa" } }
                             }

@@ -60,13 +60,18 @@ pub fn list(ctx: &mut BoCtx<'_>, ipa: &str) -> Result<Response, BoError> {
             }
         }
         @if let Some(job) = &last {
-            p role="status" {
+            div role="status" class="mb-3" {
                 "Ultima acquisizione richiesta il " (datetime_it(&job.created_at)) ": "
                 @match job.state {
                     JobState::Queued => { "in coda." }
                     JobState::Running => { "in corso." }
                     JobState::Done => { "completata il " (datetime_it(&job.updated_at)) ", flussi nuovi: " (job.units_done) "." }
-                    JobState::Failed => { "non riuscita (" (job.last_error.clone().unwrap_or_default()) ")." }
+                    JobState::Failed => {
+                        "non riuscita: pagoPA non ha risposto come previsto; riprova più tardi."
+                        @if let Some(reason) = &job.last_error {
+                            details class="small" { summary { "Dettaglio tecnico" } code class="text-break" { (reason) } }
+                        }
+                    }
                 }
             }
         }
