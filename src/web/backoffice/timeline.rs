@@ -41,15 +41,16 @@ fn sentence(kind: &EventKind) -> String {
         },
         EventKind::Exported { export_id, .. } => format!("Ricevuta inclusa nell'esportazione n. {export_id}"),
         EventKind::Upstream { action, state, error_code, error_text } => {
-            let what = match action {
-                ChangeAction::Insert => "Inserimento",
-                ChangeAction::Annul => "Annullamento",
-                ChangeAction::Modify | ChangeAction::Flow => "Modifica",
+            // (noun, its participles' ending): "Inserimento inviato", "Modifica inviata".
+            let (what, o) = match action {
+                ChangeAction::Insert => ("Inserimento", "o"),
+                ChangeAction::Annul => ("Annullamento", "o"),
+                ChangeAction::Modify | ChangeAction::Flow => ("Modifica", "a"),
             };
             match state {
-                ChangeState::Sent => format!("{what} inviato alla Regione"),
+                ChangeState::Sent => format!("{what} inviat{o} alla Regione"),
                 ChangeState::Refused => format!(
-                    "{what} rifiutato dalla Regione: {} {}",
+                    "{what} rifiutat{o} dalla Regione: {} {}",
                     error_code.clone().unwrap_or_default(),
                     error_text.clone().unwrap_or_default()
                 )
@@ -98,5 +99,64 @@ pub fn render(events: &[Event], journal_base: Option<&str>) -> Markup {
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::Cents;
+
+    #[test]
+    fn every_kind_of_event_reads_as_a_sentence() {
+        let push = |state| EventKind::Push {
+            receipt_id: "R1".to_owned(),
+            state,
+            attempts: 3,
+            last_error: Some("HTTP 500".to_owned()),
+        };
+        assert_eq!(sentence(&push(PushState::Sent)), "Esito della ricevuta R1 inoltrato al gestionale dell'ente");
+        assert_eq!(
+            sentence(&push(PushState::Failed)),
+            "Esito della ricevuta R1 non consegnato al gestionale dopo 3 tentativi: HTTP 500"
+        );
+        let upstream = |action, state| EventKind::Upstream {
+            action,
+            state,
+            error_code: Some("PAA_X".to_owned()),
+            error_text: Some("rifiutato".to_owned()),
+        };
+        assert_eq!(sentence(&upstream(ChangeAction::Insert, ChangeState::Sent)), "Inserimento inviato alla Regione");
+        assert_eq!(
+            sentence(&upstream(ChangeAction::Modify, ChangeState::Refused)),
+            "Modifica rifiutata dalla Regione: PAA_X rifiutato"
+        );
+        assert_eq!(
+            sentence(&EventKind::Exported { export_id: 4, requested_by: "operator:anna".to_owned() }),
+            "Ricevuta inclusa nell'esportazione n. 4"
+        );
+        assert_eq!(
+            sentence(&EventKind::Created { source: "import".to_owned(), import_id: Some(7) }),
+            "Dovuto inserito dal flusso dei dovuti n. 7"
+        );
+        assert_eq!(
+            sentence(&EventKind::Receipt {
+                receipt_id: "R2".to_owned(),
+                outcome: "OK".to_owned(),
+                amount: Cents::new(1050),
+                psp: "Banca".to_owned()
+            }),
+            "Ricevuta R2 registrata (pagamento riuscito): € 10,50 presso Banca"
+        );
+        let journal = EventKind::Journal {
+            entry_id: 1,
+            actor: "node".to_owned(),
+            action: "paSendRTV2".to_owned(),
+            outcome: "DOPPIO_PAGAMENTO".to_owned(),
+            before_json: None,
+            after_json: None,
+        };
+        assert_eq!(sentence(&journal), "Ricevuta di pagamento ricevuta dal nodo pagoPA: doppio pagamento");
+        assert_eq!(who(&journal), "nodo pagoPA");
     }
 }
