@@ -126,7 +126,9 @@ pub fn dispatch(sim: &Sim, route: &Route, request: &Request) -> Response {
     let response = match route {
         Route::Index => pages::index(sim),
         Route::Healthz => Response::json(200, &json!({ "status": "ok" })),
-        Route::Asset(path) => crate::web::assets::serve(path, request.header("if-none-match")),
+        Route::Asset(path) => {
+            crate::web::assets::serve(path, request.header("if-none-match"), request.header("accept-encoding"))
+        }
         Route::CreateCart(version) => checkout::create(sim, *version, request),
         Route::CartPage(id) => checkout::page(sim, id),
         Route::CartSubmit(id) => checkout::submit(sim, id, request),

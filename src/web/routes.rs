@@ -14,8 +14,8 @@
 
 use super::api::{self, debts as api_debts, files as api_files};
 use super::backoffice::{
-    self, anomalies, dashboard, debt_edit, debt_types, debts, exports, flows, journal, login, operators, orgs,
-    reporting, settings, tokens,
+    self, adhesion, anomalies, dashboard, debt_edit, debt_types, debts, exports, flows, journal, login, operators,
+    orgs, reporting, settings, tokens,
 };
 use super::portal::{account, cart, home, info, pay, sil, upstream as region_return};
 use super::router::Limit::{Flow, FlowForm, Form, Json, Logo, Push, Sil, Station};
@@ -61,7 +61,7 @@ pub static ROUTES: &[Route] = &[
     Route::new(Get,  "/",                                  "home",        Form, PUBLIC,           page(|c, _| home::page(c))).refusing_other_methods(),
     Route::new(Get,  "/healthz",                           "healthz",     Form, PUBLIC,           plain(|s, _, _| system::healthz(s))).refusing_other_methods(),
     Route::new(Get,  "/metrics",                           "metrics",     Form, METRICS,          plain(|s, _, _| metrics::render(s))).refusing_other_methods(),
-    Route::new(Get,  "/static/{*path}",                    "asset",       Form, PUBLIC,           plain(|_, r, p| assets::serve(p.get("path"), r.header("if-none-match")))).refusing_other_methods(),
+    Route::new(Get,  "/static/{*path}",                    "asset",       Form, PUBLIC,           plain(|_, r, p| assets::serve(p.get("path"), r.header("if-none-match"), r.header("accept-encoding")))).refusing_other_methods(),
 
     // The pagoPA station and the SIL web services (SOAP), the SIL's files.
     Route::new(Post, "/ws/fesp/?",                         "station",     Station, STATION,       plain(|s, r, _| system::station(s, r))).refusing_reads(),
@@ -159,6 +159,8 @@ pub static ROUTES: &[Route] = &[
     Route::new(Post, "/operatore/{ipa}/impostazioni/inoltro",         "bo_settings",  Form, OPERATOR_FORM, bo(|c, p| settings::push(c, p.get("ipa")))),
     Route::new(Post, "/operatore/{ipa}/impostazioni/privacy",         "bo_settings",  Form, OPERATOR_FORM, bo(|c, p| settings::privacy(c, p.get("ipa")))),
     Route::new(Post, "/operatore/{ipa}/impostazioni/stato",           "bo_settings",  Form, OPERATOR_FORM, bo(|c, p| settings::state(c, p.get("ipa")))),
+    Route::new(Get,  "/operatore/{ipa}/adesione",                     "bo_adhesion",  Form, OPERATOR,      bo(|c, p| adhesion::show(c, p.get("ipa")))),
+    Route::new(Post, "/operatore/{ipa}/adesione",                     "bo_adhesion",  Form, OPERATOR_FORM, bo(|c, p| adhesion::save(c, p.get("ipa")))),
     Route::new(Get,  "/operatore/{ipa}/tipi",                         "bo_debt_types", Form, OPERATOR,     bo(|c, p| debt_types::list(c, p.get("ipa")))),
     Route::new(Get,  "/operatore/{ipa}/tipi/nuovo",                   "bo_debt_types", Form, OPERATOR,     bo(|c, p| debt_types::new_form(c, p.get("ipa")))),
     Route::new(Post, "/operatore/{ipa}/tipi/nuovo",                   "bo_debt_types", Form, OPERATOR_FORM, bo(|c, p| debt_types::save(c, p.get("ipa"), None))),

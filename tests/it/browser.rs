@@ -636,7 +636,7 @@ fn operator_day_one_in_chromium_with_axe() {
     s.wait_text("Cronologia", 10);
     s.wait_text("Ricevuta di pagamento ricevuta dal nodo pagoPA", 5);
     assert!(s.text().contains("Pagamento avviato: il nodo pagoPA ha chiesto i dati per pagare"), "{}", s.text());
-    s.click("ol.cronologia details summary");
+    s.click("ol[aria-labelledby='cronologia'] details summary");
     // A desktop window, tall enough for the whole timeline in the picture.
     s.cmd("POST", "/window/rect", Some(json!({"width": 1280, "height": 2200})));
     s.wait_text("Cronologia", 5);
@@ -709,5 +709,205 @@ fn admin_day_one_in_chromium_with_axe() {
     assert!(s.find("select#notice-language").is_some());
     scan(&s, "settings");
 
+    assert!(axe_report.is_empty(), "axe-core found serious or critical violations:\n{}", axe_report.join("\n"));
+}
+
+/// Checks the page at phone width: nothing scrolls sideways, and every control a finger uses
+/// (buttons, fields, the navigation's and the footer's links, the labels of radios and checkboxes)
+/// is at least 44 px high and wide. Returns the problems found.
+fn phone_problems(s: &Session, page: &str) -> Vec<String> {
+    let script = "const out = [];\
+        const width = document.scrollingElement.scrollWidth;\
+        if (width > 360) { out.push('scrolls sideways: ' + width + ' px wide'); }\
+        const targets = document.querySelectorAll('main button, main .btn, main input:not([type=hidden]), main select, \
+          main summary, nav a, .it-footer a, header a');\
+        for (const el of targets) {\
+          let box = el;\
+          if (el.type === 'radio' || el.type === 'checkbox') { box = document.querySelector('label[for=\"' + el.id + '\"]') || el; }\
+          if (!box.checkVisibility()) { continue; }\
+          const r = box.getBoundingClientRect();\
+          if (r.height < 44 || r.width < 44) {\
+            out.push('small target ' + Math.round(r.width) + 'x' + Math.round(r.height) + ': ' + box.outerHTML.slice(0, 120));\
+          }\
+        }\
+        return out;";
+    let found = s.exec(script);
+    found.as_array().unwrap().iter().map(|v| format!("{page}: {}", v.as_str().unwrap_or_default())).collect()
+}
+
+/// The citizen's day one on a 360 px phone: a spontaneous payment from the home page through the
+/// simulator's Checkout and back to the receipt, the e-mail typed once; then a notice found by its
+/// code (a wrong check digit told as such first) with the link to its PDF. Every portal page is
+/// scanned with axe-core and checked for sideways scrolling and small touch targets; screenshots
+/// `cittadino-*.png` in docs/screenshots/.
+#[test]
+fn citizen_day_one_on_a_phone() {
+    let _one = one_browser_at_a_time();
+    let driver = match Driver::start() {
+        Ok(driver) => driver,
+        Err(reason) => {
+            println!("skipped: {reason}");
+            return;
+        }
+    };
+    let (tmp, dir) = data_dir();
+    let server = Server::start(&dir, &["demo"]);
+    let sim = simulator_url(&server);
+    let s = Session::new(&driver, &tmp.path().join("chromium-profile"));
+    s.cmd("POST", "/window/rect", Some(json!({"width": 360, "height": 800})));
+    assert_eq!(s.exec("return window.innerWidth;"), json!(360));
+    let mut report = Vec::new();
+    let mut check = |s: &Session, page: &str| {
+        report.extend(s.axe().into_iter().map(|v| format!("{page}: axe {v}")));
+        report.extend(phone_problems(s, page));
+    };
+
+    // Home, the org, its spontaneous payment.
+    s.goto(&server.url("/"));
+    s.wait_text("Paga con pagoPA", 10);
+    assert!(s.find(".it-footer a[href='/operatore/accedi']").is_some(), "the operators' area in the footer");
+    s.screenshot("cittadino-1-home");
+    check(&s, "home");
+    s.click("a[href='/enti/c_esempio']");
+    s.wait_text("Contributo per eventi", 10);
+    s.screenshot("cittadino-2-ente");
+    check(&s, "org");
+    fill_spontaneous_form(&s, &server, "Festa di primavera", "25,50");
+    s.type_in("#email", "giulia@example.it");
+    s.screenshot("cittadino-3-modulo");
+    check(&s, "form");
+    s.click("button[name='azione'][value='paga']");
+    s.wait("the cart", 10, |s| s.url().ends_with("/carrello"));
+
+    // The cart asks for the PIN mailed to the address typed in the form, not for the address.
+    s.wait_text("Abbiamo inviato un codice di 6 cifre a giulia@example.it", 10);
+    // No address field in sight (another address only inside the closed "Usa un altro indirizzo").
+    let shown = s.exec("const e = document.querySelector('#email'); return e !== null && e.checkVisibility();");
+    assert_eq!(shown, json!(false), "the cart asks for the e-mail again");
+    s.screenshot("cittadino-4-carrello-pin");
+    check(&s, "cart (PIN)");
+    s.type_in("#pin", &pin_from_outbox(&server));
+    s.click("form[action='/carrello/pin'] button[type='submit']");
+    s.wait_text("Indirizzo e-mail verificato", 10);
+    s.screenshot("cittadino-5-carrello");
+    check(&s, "cart");
+
+    // Checkout at the simulator, back to the outcome and the receipt.
+    pay_at_checkout(&s, &sim, Some("cittadino-6-checkout"));
+    s.wait("the outcome page", 15, |s| s.url().starts_with(&server.url("/carrello/esito/")));
+    s.wait_text("Pagamento eseguito", 20);
+    s.screenshot("cittadino-7-esito");
+    check(&s, "outcome");
+    s.click("a[href^='/ricevute/']");
+    s.wait_text("Ricevuta di pagamento", 10);
+    s.screenshot("cittadino-8-ricevuta");
+    check(&s, "receipt");
+
+    // A notice by its code: a wrong check digit is told as such, beside the field.
+    let (_, notice, _, _) = crate::station::open_debts(&dir)[0].clone();
+    let last = notice.as_bytes()[17];
+    let wrong = format!("{}{}", &notice[..17], if last == b'9' { '0' } else { char::from(last + 1) });
+    s.goto(&server.url("/avviso"));
+    s.wait_text("Paga un avviso", 10);
+    s.type_in("#ente", "01234567897");
+    s.type_in("#avviso", &wrong);
+    s.click("form[action='/avviso'] button[type='submit']");
+    s.wait_text("le ultime due cifre (cifre di controllo) non corrispondono", 10);
+    assert!(s.find("#avviso.is-invalid").is_some());
+    s.screenshot("cittadino-9-avviso-errato");
+    check(&s, "notice (wrong code)");
+    s.type_in("#avviso", &notice);
+    s.click("form[action='/avviso'] button[type='submit']");
+    s.wait_text("Avviso di pagamento", 10);
+    let href = s.exec("return document.querySelector('#avviso-pdf').getAttribute('href');");
+    let href = href.as_str().unwrap().to_owned();
+    assert!(href.starts_with(&format!("/avvisi/c_esempio/{notice}.pdf?firma=")), "{href}");
+    let (status, head, len) = fetch_in_page(&s, &href);
+    assert_eq!((status, head.as_str()), (200, "25 50 44 46"), "the notice PDF");
+    assert!(len > 10_000);
+    s.screenshot("cittadino-10-avviso");
+    check(&s, "notice");
+
+    assert!(report.is_empty(), "at 360 px:\n{}", report.join("\n"));
+}
+
+/// The onboarding of a new org in the back office (issue 21): the app admin adds it with its
+/// adhesion mode, lands on its adhesion page's checklist, records the act, follows a step's link
+/// to the settings page and sees the step done; every page scanned by axe-core.
+#[test]
+fn onboarding_a_new_org_in_chromium_with_axe() {
+    let _one = one_browser_at_a_time();
+    let driver = match Driver::start() {
+        Ok(driver) => driver,
+        Err(reason) => {
+            println!("skipped: {reason}");
+            return;
+        }
+    };
+    let (tmp, dir) = data_dir();
+    let server = Server::start(&dir, &["demo"]);
+    let out = crate::support::run(
+        &dir,
+        &["operator", "add", "--username", "root", "--role", "app-admin", "--password-stdin"],
+        Some("Una password sicura 1\n"),
+    );
+    assert!(out.status.success(), "{}", crate::support::stderr(&out));
+    let s = Session::new(&driver, &tmp.path().join("chromium-profile"));
+    let mut axe_report = Vec::new();
+    let mut scan = |s: &Session, page: &str| {
+        for violation in s.axe() {
+            axe_report.push(format!("{page}: {violation}"));
+        }
+    };
+    s.goto(&server.url("/operatore/accedi"));
+    s.wait_text("Accesso operatori", 10);
+    s.type_in("#username", "root");
+    s.type_in("#password", "Una password sicura 1");
+    s.click("form[action='/operatore/accedi'] button[type='submit']");
+    s.wait_text("Gestisci gli enti", 10);
+
+    // The new org, with its mode.
+    s.goto(&server.url("/operatore/enti"));
+    s.wait_text("Nuovo ente", 10);
+    scan(&s, "enti");
+    for (field, value) in
+        [("#ipa", "c_nuovo"), ("#fiscal-code", "02438750586"), ("#name", "Comune Nuovo"), ("#segregation-code", "03")]
+    {
+        s.type_in(field, value);
+    }
+    s.click("#mode option[value='flussi']");
+    s.click("form[action='/operatore/enti'] button[type='submit']");
+    s.wait_text("Adesione al servizio", 10);
+    assert!(s.url().ends_with("/operatore/c_nuovo/adesione#avvio"), "{}", s.url());
+    assert!(s.text().contains("Modalità per flussi"), "{}", s.text());
+    let done = |s: &Session| s.exec("return document.querySelectorAll('.onboarding .bg-success').length;").as_i64();
+    assert_eq!(done(&s), Some(0), "nothing done yet: {}", s.text());
+    assert!(s.text().contains("Per passare allo stato «Pre-esercizio» mancano 5 passi."), "{}", s.text());
+    s.screenshot("operatore-avvio-ente");
+    scan(&s, "adesione");
+
+    // The adhesion act.
+    s.click("#act-type option[value='delibera']");
+    s.type_in("#act-number", "7/2026");
+    s.type_in("#act-date", "2026-11-30");
+    s.click("form[action='/operatore/c_nuovo/adesione'] button[type='submit']");
+    s.wait_text("Adesione salvata", 10);
+    assert!(s.text().contains("Delibera n. 7/2026 del 30/11/2026"), "{}", s.text());
+    assert_eq!(done(&s), Some(1));
+
+    // A step's link leads to the page where it is done.
+    s.click("a[href='/operatore/c_nuovo/impostazioni']");
+    s.wait_text("Impostazioni dell'ente", 10);
+    s.type_in("#address", "Piazza Grande");
+    s.type_in("#city", "Nuova");
+    s.type_in("#email", "protocollo@comune.nuovo.it");
+    s.type_in("#iban-bank", "IT60X0542811101000000123456");
+    s.click("form[action='/operatore/c_nuovo/impostazioni'] button[type='submit']");
+    s.wait_text("Impostazioni dell'ente", 10);
+    s.goto(&server.url("/operatore/c_nuovo/adesione"));
+    s.wait_text("Avvio dell'ente", 10);
+    assert_eq!(done(&s), Some(3), "data, IBAN and act: {}", s.text());
+    assert!(s.text().contains("mancano 2 passi"), "debt types and the first operator: {}", s.text());
+    scan(&s, "adesione dopo i dati");
     assert!(axe_report.is_empty(), "axe-core found serious or critical violations:\n{}", axe_report.join("\n"));
 }

@@ -2,7 +2,9 @@
 //! data directories. One module per surface.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
 
+mod adhesion;
 mod api;
+mod assets;
 mod backoffice;
 mod backoffice_authz;
 mod backoffice_dayone;

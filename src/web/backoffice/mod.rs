@@ -9,6 +9,7 @@
 //! `authz::OperatorGrant`, so a missing check does not compile; imports and exports of an operator
 //! (not an admin) are filtered by the debt types enabled for them.
 
+pub(super) mod adhesion;
 pub(super) mod anomalies;
 mod chart;
 pub(super) mod dashboard;
@@ -247,7 +248,7 @@ impl BoCtx<'_> {
 }
 
 /// The pages of an org in the navigation: (path after `/operatore/<ipa>`, label, org admins only).
-const ORG_PAGES: [(&str, &str, bool); 11] = [
+const ORG_PAGES: [(&str, &str, bool); 12] = [
     ("", "Cruscotto", false),
     ("/dovuti", "Dovuti", false),
     ("/flussi", "Flussi dei dovuti", false),
@@ -259,6 +260,7 @@ const ORG_PAGES: [(&str, &str, bool); 11] = [
     ("/operatori", "Operatori", true),
     ("/token", "Token API", true),
     ("/impostazioni", "Impostazioni", true),
+    ("/adesione", "Adesione", true),
 ];
 
 /// `GET /operatore`: the orgs the operator may open.
@@ -322,6 +324,7 @@ pub fn user_message(err: &crate::services::ServiceError) -> String {
         ServiceError::Conflict(_) => "L'operazione non è possibile nello stato attuale.".to_owned(),
         ServiceError::ExportRefused { code, message } => format!("Richiesta non valida ({code}): {message}"),
         ServiceError::Access(_) => "Accesso non consentito.".to_owned(),
+        ServiceError::NotAdmitted(refusal) => refusal.message_it(),
         ServiceError::Store(_) | ServiceError::ExportFile(_) | ServiceError::Interrupted | ServiceError::Internal(_) => {
             "Errore interno: riprova più tardi.".to_owned()
         }
@@ -361,6 +364,12 @@ fn field_label(field: &str) -> &str {
         "description" => "descrizione",
         "code" => "codice",
         "amount" => "importo fisso",
+        "mode" => "modalità di adesione",
+        "mode-since" => "attiva dal",
+        "act-type" => "tipo di atto",
+        "act-number" => "numero dell'atto",
+        "act-date" => "data dell'atto",
+        "contacts" => "referenti",
         other => other,
     }
 }

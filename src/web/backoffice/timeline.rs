@@ -79,7 +79,7 @@ pub fn render(events: &[Event], journal_base: Option<&str>) -> Markup {
         @if events.is_empty() {
             p { "Nessun evento registrato." }
         } @else {
-            ol class="list-unstyled cronologia" aria-labelledby="cronologia" {
+            ol class="list-unstyled" aria-labelledby="cronologia" {
                 @for e in events {
                     li class="border-start border-3 ps-3 pb-3" {
                         div { strong { (sentence(&e.kind)) } }
