@@ -50,7 +50,7 @@ CREATE TABLE org (
 );
 
 -- Functionalities switched on per org (MyPay `mygov_ente_funzionalita`). Of MyPay's five codes
--- only PAGAMENTO_SPONTANEO is kept (version 25): what else an org may do is its adhesion mode's.
+-- only PAGAMENTO_SPONTANEO is kept (version 26): what else an org may do is its adhesion mode's.
 CREATE TABLE org_functionality (
     org_id   INTEGER NOT NULL REFERENCES org(id) ON DELETE CASCADE,
     code     TEXT NOT NULL CHECK (code IN ('PAGAMENTO_SPONTANEO')),
@@ -58,7 +58,7 @@ CREATE TABLE org_functionality (
     PRIMARY KEY (org_id, code)
 );
 
--- Each org's adhesion mode (base, flussi, ente) and the act by which it joined (version 25), one
+-- Each org's adhesion mode (base, flussi, ente) and the act by which it joined (version 26), one
 -- row per change so that the history stays; the current record is the org's newest row.
 CREATE TABLE org_adhesion (
     id          INTEGER PRIMARY KEY,
@@ -353,7 +353,8 @@ CREATE TABLE export (
     rows                 INTEGER,
     error                TEXT,
     requested_at         TEXT NOT NULL,
-    finished_at          TEXT
+    finished_at          TEXT,
+    file_purged_at       TEXT              -- when the retention purge deleted its file (version 25)
 );
 CREATE INDEX export_org ON export (org_id, id);
 
@@ -366,10 +367,6 @@ CREATE TABLE audit (
     action       TEXT NOT NULL,            -- `org.add`, `paVerifyPaymentNotice`, ...
     object       TEXT,                     -- what was acted on, e.g. `debt_type:TARI`
     outcome      TEXT NOT NULL,            -- `OK`, `KO`, or a fault code
-    before_json  TEXT,
-    after_json   TEXT,
-    request      TEXT,                     -- exchanged payloads, as sent and received
-    response     TEXT,
     duration_ms  INTEGER
 );
 CREATE INDEX audit_org_at ON audit (org_id, at);
@@ -380,6 +377,15 @@ END;
 CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit BEGIN
     SELECT RAISE(ABORT, 'audit is append-only');
 END;
+-- A journal entry's payloads (version 25): the changed record before and after, the exchanged
+-- request and response. Kept apart so the retention purge may delete them while the entry stays.
+CREATE TABLE audit_payload (
+    audit_id     INTEGER PRIMARY KEY REFERENCES audit(id),
+    before_json  TEXT,
+    after_json   TEXT,
+    request      TEXT,                     -- exchanged payloads, as sent and received
+    response     TEXT
+);
 
 -- Per-installation values that must survive restarts: `key_id`, the id of the key file
 -- (`mypay.key`) the secrets are sealed with. No key is kept here (version 17).
@@ -489,8 +495,10 @@ CREATE TABLE privacy_acceptance (
     cart_id       INTEGER REFERENCES cart(id),
     session_hash  TEXT NOT NULL,
     citizen_id    TEXT,
-    accepted_at   TEXT NOT NULL
+    accepted_at   TEXT NOT NULL,
+    channel       TEXT NOT NULL DEFAULT 'portale'  -- `portale`, `sil`, `regione` (version 25)
 );
+CREATE INDEX privacy_acceptance_citizen ON privacy_acceptance (citizen_id);
 
 -- An uploaded debt flow (MyPay `mygov_import_dovuti` + `mygov_flusso`): one row per upload, from
 -- LOAD_IMPORT (stored, queued) through IMPORT_IN_ELAB to IMPORT_ESEGUITO (rows applied, result
@@ -521,7 +529,8 @@ CREATE TABLE debt_import (
     finished_at          TEXT,
     -- <name>_AVVISI_PDF.zip relative to data_dir, written by a job after the import commits;
     -- NULL: not (yet) made, or no row asked for a notice
-    notices_file         TEXT
+    notices_file         TEXT,
+    files_purged_at      TEXT              -- when the retention purge deleted its files (version 25)
 );
 CREATE INDEX debt_import_org ON debt_import (org_id, id);
 CREATE INDEX debt_import_org_iuf ON debt_import (org_id, iuf);
@@ -655,6 +664,15 @@ CREATE TABLE privacy_notice (
     body        TEXT NOT NULL CHECK (body <> ''),
     created_by  TEXT NOT NULL,             -- audit actor, `operator:<username>`
     created_at  TEXT NOT NULL,
+    -- The template's sections as the administrator filled them in (version 25); NULL in notices
+    -- written before, whose body is the whole text.
+    controller  TEXT,
+    dpo_contact TEXT,
+    purposes    TEXT,
+    legal_basis TEXT,
+    retention   TEXT,
+    recipients  TEXT,
+    rights      TEXT,
     PRIMARY KEY (org_id, version)
 );
 

@@ -120,6 +120,59 @@ pub struct RawConfig {
     pub sil: SilSection,
     pub metrics: MetricsSection,
     pub upstream: UpstreamSection,
+    pub retention: RetentionSection,
+    pub privacy: PrivacySection,
+}
+
+/// `[retention]`: how long personal data is kept, per category, before the daily purge
+/// anonymises or deletes it (`mypay gdpr purge`). Receipts and paid debts are accounting records:
+/// they keep their data for `accounting_years`.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RetentionSection {
+    /// Days after their last change that open debts (not paid, annulled or expired) keep their
+    /// debtor's data, counted also from their due date.
+    pub open_debt_days: u64,
+    /// Days after annulment that annulled debts keep their debtor's data.
+    pub annulled_debt_days: u64,
+    /// Days after expiry that expired debts keep their debtor's data.
+    pub expired_debt_days: u64,
+    /// Years receipts and paid debts keep their payer's and debtor's data (at least 10, the
+    /// legal period for accounting records).
+    pub accounting_years: u64,
+    /// Days e-mail PINs and mails (sent or failed) are kept.
+    pub mail_days: u64,
+    /// Days a portal session is kept after its last use.
+    pub session_days: u64,
+    /// Days the journal keeps an entry's payloads (requests, responses, before/after); the entry
+    /// itself (who, when, what) is never deleted.
+    pub journal_payload_days: u64,
+    /// Days uploaded debt flows, their result files and receipt export files are kept.
+    pub file_days: u64,
+}
+
+impl Default for RetentionSection {
+    fn default() -> RetentionSection {
+        RetentionSection {
+            open_debt_days: 3650,
+            annulled_debt_days: 1825,
+            expired_debt_days: 1825,
+            accounting_years: 10,
+            mail_days: 90,
+            session_days: 30,
+            journal_payload_days: 365,
+            file_days: 180,
+        }
+    }
+}
+
+/// `[privacy]`: the generic privacy notice, shown for an org that has not published its own.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PrivacySection {
+    /// How to reach the data protection officer (DPO/RPD) named by the generic notice; empty:
+    /// the notice points to the org's own contacts.
+    pub dpo_contact: String,
 }
 
 /// `[upstream]`: this box behind a regional MyPay (or a regional mypay), reference/regional.md §7.2.
@@ -387,6 +440,8 @@ impl Default for RawConfig {
             sil: SilSection::default(),
             metrics: MetricsSection::default(),
             upstream: UpstreamSection::default(),
+            retention: RetentionSection::default(),
+            privacy: PrivacySection::default(),
         }
     }
 }
@@ -461,6 +516,9 @@ pub struct Config {
     /// (upstream mode) the local station is off: the station path refuses every call and no
     /// reporting flow is fetched from the Node.
     pub upstream: Option<UpstreamSettings>,
+    pub retention: RetentionSettings,
+    /// `privacy.dpo_contact`, trimmed; empty: the generic notice points to the org's contacts.
+    pub privacy_dpo_contact: String,
     /// Where the settings came from, for `config check` and `config show`.
     pub sources: Vec<String>,
     /// The settings as given (defaults, file, environment, flags, and the demo's fill-ins): what
@@ -688,6 +746,39 @@ impl std::str::FromStr for NoticesMode {
     }
 }
 
+/// The longest retention in days a `[retention]` key accepts (100 years).
+pub const MAX_RETENTION_DAYS: u64 = 36_500;
+
+/// `[retention]`, validated: every count of days between 1 and [`MAX_RETENTION_DAYS`], the
+/// accounting years between 10 and 100.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RetentionSettings {
+    pub open_debt_days: u64,
+    pub annulled_debt_days: u64,
+    pub expired_debt_days: u64,
+    pub accounting_years: u64,
+    pub mail_days: u64,
+    pub session_days: u64,
+    pub journal_payload_days: u64,
+    pub file_days: u64,
+}
+
+impl Default for RetentionSettings {
+    fn default() -> RetentionSettings {
+        let r = RetentionSection::default();
+        RetentionSettings {
+            open_debt_days: r.open_debt_days,
+            annulled_debt_days: r.annulled_debt_days,
+            expired_debt_days: r.expired_debt_days,
+            accounting_years: r.accounting_years,
+            mail_days: r.mail_days,
+            session_days: r.session_days,
+            journal_payload_days: r.journal_payload_days,
+            file_days: r.file_days,
+        }
+    }
+}
+
 /// `[import]`, validated.
 #[derive(Debug, Clone, Copy)]
 pub struct ImportSettings {
@@ -827,6 +918,15 @@ pub const KEYS: &[Key] = &[
     key("metrics.token", Field::Secret(|c| &mut c.metrics.token)),
     key("upstream.url", Field::Text(|c| &mut c.upstream.url)),
     key("upstream.poll_seconds", Field::U64(|c| &mut c.upstream.poll_seconds)),
+    key("retention.open_debt_days", Field::U64(|c| &mut c.retention.open_debt_days)),
+    key("retention.annulled_debt_days", Field::U64(|c| &mut c.retention.annulled_debt_days)),
+    key("retention.expired_debt_days", Field::U64(|c| &mut c.retention.expired_debt_days)),
+    key("retention.accounting_years", Field::U64(|c| &mut c.retention.accounting_years)),
+    key("retention.mail_days", Field::U64(|c| &mut c.retention.mail_days)),
+    key("retention.session_days", Field::U64(|c| &mut c.retention.session_days)),
+    key("retention.journal_payload_days", Field::U64(|c| &mut c.retention.journal_payload_days)),
+    key("retention.file_days", Field::U64(|c| &mut c.retention.file_days)),
+    key("privacy.dpo_contact", Field::Text(|c| &mut c.privacy.dpo_contact)),
 ];
 
 impl RawConfig {
@@ -947,6 +1047,29 @@ impl Config {
             problem("import.notices", reason);
             NoticesMode::default()
         });
+        let r = &raw.retention;
+        for (key, days) in [
+            ("retention.open_debt_days", r.open_debt_days),
+            ("retention.annulled_debt_days", r.annulled_debt_days),
+            ("retention.expired_debt_days", r.expired_debt_days),
+            ("retention.mail_days", r.mail_days),
+            ("retention.session_days", r.session_days),
+            ("retention.journal_payload_days", r.journal_payload_days),
+            ("retention.file_days", r.file_days),
+        ] {
+            if !(1..=MAX_RETENTION_DAYS).contains(&days) {
+                problem(key, format!("must be between 1 and {MAX_RETENTION_DAYS} days, found {days}"));
+            }
+        }
+        if !(10..=100).contains(&r.accounting_years) {
+            problem(
+                "retention.accounting_years",
+                format!("must be between 10 (the legal period) and 100, found {}", r.accounting_years),
+            );
+        }
+        if raw.privacy.dpo_contact.chars().count() > 500 {
+            problem("privacy.dpo_contact", "must be at most 500 characters".to_owned());
+        }
         if let Err(reason) = check_level(&raw.log.level) {
             problem("log.level", reason);
         }
@@ -1096,6 +1219,17 @@ impl Config {
                 token: (!raw.metrics.token.is_empty()).then(|| raw.metrics.token.clone()),
             },
             upstream,
+            retention: RetentionSettings {
+                open_debt_days: raw.retention.open_debt_days,
+                annulled_debt_days: raw.retention.annulled_debt_days,
+                expired_debt_days: raw.retention.expired_debt_days,
+                accounting_years: raw.retention.accounting_years,
+                mail_days: raw.retention.mail_days,
+                session_days: raw.retention.session_days,
+                journal_payload_days: raw.retention.journal_payload_days,
+                file_days: raw.retention.file_days,
+            },
+            privacy_dpo_contact: raw.privacy.dpo_contact.trim().to_owned(),
             sources,
             given: raw,
             mode,

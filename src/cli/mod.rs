@@ -17,6 +17,7 @@ mod cert;
 mod demo;
 mod documents;
 mod export;
+mod gdpr;
 mod healthcheck;
 mod import;
 mod json;
@@ -107,6 +108,9 @@ pub enum Command {
     Restore(backup::RestoreArgs),
     /// Ask the running server's /healthz; exit 0 when it answers 200 (for container health checks).
     Healthcheck(healthcheck::HealthcheckArgs),
+    /// Personal data (GDPR): the retention purge, a data subject's export, erasure, rectification.
+    #[command(subcommand)]
+    Gdpr(gdpr::GdprCommand),
 }
 
 #[derive(Debug, Args)]
@@ -285,6 +289,11 @@ fn execute(mut cli: Cli) -> Result<(), CliError> {
         Command::Healthcheck(args) => {
             let config = Config::load(cli.config.as_deref(), &overrides(None), Mode::Admin)?;
             healthcheck::run(&config, &args)
+        }
+        Command::Gdpr(cmd) => {
+            let config = Config::load(cli.config.as_deref(), &overrides(None), Mode::Admin)?;
+            let db = open(&config, Access::of(cmd.writes()), &interrupt)?;
+            gdpr::run(&config, &db, cmd, &interrupt)
         }
     }
 }

@@ -267,7 +267,7 @@ fn start_mail_job(state: &std::sync::Arc<web::AppState>, shutdown: &server::Shut
 }
 
 /// Housekeeping every few minutes: carts left at Checkout expire, expired sessions are deleted
-/// (`services::portal::housekeeping::sweep`). The first sweep runs right after start.
+/// (`services::portal::housekeeping::sweep`), and the day's retention purge is queued. The first sweep runs right after start.
 fn start_housekeeping_job(
     state: &std::sync::Arc<web::AppState>,
     shutdown: &server::Shutdown,
@@ -284,6 +284,10 @@ fn start_housekeeping_job(
                         Ok(swept) if swept == Default::default() => {}
                         Ok(swept) => tracing::info!(?swept, "housekeeping"),
                         Err(err) => tracing::error!(error = %err, "housekeeping failed"),
+                    }
+                    // The day's retention purge, queued once a day; the job runner runs it.
+                    if let Err(err) = crate::services::gdpr::purge::schedule(&state.db, Now::read()) {
+                        tracing::error!(error = %err, "cannot queue the retention purge");
                     }
                     // Planner statistics follow the data (an import of a million debts, say).
                     if let Err(err) = state.db.optimize() {

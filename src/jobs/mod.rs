@@ -45,6 +45,8 @@ pub enum Job {
     OutcomePush { push_id: i64 },
     /// Fetch an org's reporting flows from pagoPA now, as asked from the back office.
     ReportingFetch { org_id: i64 },
+    /// The day's retention purge (`[retention]`), queued once per Rome day (`2026-12-07`).
+    RetentionPurge { day: String },
 }
 
 /// The kind of a [`Job`], without its arguments: what a handler is registered for.
@@ -55,12 +57,19 @@ pub enum JobKind {
     Export,
     OutcomePush,
     ReportingFetch,
+    RetentionPurge,
 }
 
 impl JobKind {
     /// Every kind, for registries and tests.
-    pub const ALL: [JobKind; 5] =
-        [JobKind::Import, JobKind::ImportNotices, JobKind::Export, JobKind::OutcomePush, JobKind::ReportingFetch];
+    pub const ALL: [JobKind; 6] = [
+        JobKind::Import,
+        JobKind::ImportNotices,
+        JobKind::Export,
+        JobKind::OutcomePush,
+        JobKind::ReportingFetch,
+        JobKind::RetentionPurge,
+    ];
 
     /// The code stored in `job.kind`.
     pub fn code(self) -> &'static str {
@@ -70,6 +79,7 @@ impl JobKind {
             JobKind::Export => "export",
             JobKind::OutcomePush => "outcome_push",
             JobKind::ReportingFetch => "reporting_fetch",
+            JobKind::RetentionPurge => "retention_purge",
         }
     }
 
@@ -77,7 +87,7 @@ impl JobKind {
     /// backoff (the debt type's), so its bound only stops a push that keeps killing the process.
     pub fn max_attempts(self) -> i64 {
         match self {
-            JobKind::Import | JobKind::ImportNotices | JobKind::Export => 5,
+            JobKind::Import | JobKind::ImportNotices | JobKind::Export | JobKind::RetentionPurge => 5,
             JobKind::OutcomePush => 1_000,
             // A failed fetch is asked for again by a person, or done by the periodic one.
             JobKind::ReportingFetch => 1,
@@ -93,6 +103,7 @@ impl Job {
             Job::Export { .. } => JobKind::Export,
             Job::OutcomePush { .. } => JobKind::OutcomePush,
             Job::ReportingFetch { .. } => JobKind::ReportingFetch,
+            Job::RetentionPurge { .. } => JobKind::RetentionPurge,
         }
     }
 
@@ -249,6 +260,7 @@ mod tests {
             (Job::Export { export_id: 3 }, "export", "{\"export_id\":3}"),
             (Job::OutcomePush { push_id: 9 }, "outcome_push", "{\"push_id\":9}"),
             (Job::ReportingFetch { org_id: 2 }, "reporting_fetch", "{\"org_id\":2}"),
+            (Job::RetentionPurge { day: "2026-12-07".to_owned() }, "retention_purge", "{\"day\":\"2026-12-07\"}"),
         ];
         for (job, kind, payload) in cases {
             assert_eq!(job.to_stored(), (kind, payload.to_owned()));
@@ -262,6 +274,6 @@ mod tests {
     #[test]
     fn every_kind_is_a_job_kind() {
         let codes: Vec<&str> = JobKind::ALL.iter().map(|k| k.code()).collect();
-        assert_eq!(codes, ["import", "import_notices", "export", "outcome_push", "reporting_fetch"]);
+        assert_eq!(codes, ["import", "import_notices", "export", "outcome_push", "reporting_fetch", "retention_purge"]);
     }
 }

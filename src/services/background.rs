@@ -19,6 +19,8 @@ pub struct JobSettings {
     pub notices: NoticesMode,
     /// What fetches reporting flows from pagoPA, when this installation does (`serve` sets it).
     pub reporting: Option<std::sync::Arc<dyn crate::services::payments::flows_view::FlowFetcher>>,
+    /// How long personal data is kept (`[retention]`), for the daily purge.
+    pub retention: crate::config::RetentionSettings,
 }
 
 impl JobSettings {
@@ -29,6 +31,7 @@ impl JobSettings {
             station_id: config.station.station_id.clone(),
             notices: config.import.notices,
             reporting: None,
+            retention: config.retention,
         }
     }
 }
@@ -59,6 +62,15 @@ pub fn handlers(settings: &JobSettings) -> Handlers {
             JobKind::ReportingFetch,
             crate::services::payments::flows_view::FetchJob { fetcher: settings.reporting.clone() },
         )
+        .on(
+            JobKind::RetentionPurge,
+            crate::services::gdpr::purge::PurgeJob {
+                settings: crate::services::gdpr::purge::PurgeSettings {
+                    data_dir: settings.data_dir.clone(),
+                    retention: settings.retention,
+                },
+            },
+        )
 }
 
 #[cfg(test)]
@@ -73,6 +85,7 @@ mod tests {
             station_id: String::new(),
             notices: NoticesMode::On,
             reporting: None,
+            retention: crate::config::RetentionSettings::default(),
         };
         assert!(handlers(&settings).missing().is_empty());
     }

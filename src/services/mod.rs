@@ -19,6 +19,8 @@
 //!   and receipts, privacy notices, the sweep of stale carts and sessions.
 //! - `sil`: the municipality's own systems: SIL access, payment sessions, single debts, queries,
 //!   uploads.
+//! - `gdpr`: personal data's retention purge, the data subject's rights, the register of
+//!   processing (art. 30).
 //! - `upstream`: the box behind a regional node: each org's settings and credentials there, the
 //!   region's outcome pushes kept as hints, the outbox of debt changes mirrored to the Region, and
 //!   payments started at the box that go through the Region.
@@ -45,6 +47,7 @@ pub mod background;
 pub mod backup;
 pub mod debts;
 pub mod demo;
+pub mod gdpr;
 pub mod ids;
 pub mod journal;
 pub mod links;

@@ -1,5 +1,5 @@
 //! Orgs' adhesion records (`org_adhesion`): one row per change, the newest the current one; and
-//! the upgrade step that gives the orgs stored before version 25 the mode matching what they use.
+//! the upgrade step that gives the orgs stored before version 26 the mode matching what they use.
 
 use rusqlite::{OptionalExtension, Row, named_params};
 
@@ -69,7 +69,7 @@ pub fn insert_adhesion(conn: &Conn, org_id: i64, new: &NewAdhesion, actor: &str,
 }
 
 /// The org's current record; `None` for an org that has none (none is made without one since
-/// version 25, but a caller treats it as `base`).
+/// version 26, but a caller treats it as `base`).
 pub fn current_adhesion(conn: &Conn, org_id: i64) -> Result<Option<AdhesionRecord>, StoreError> {
     let sql = format!("SELECT {COLUMNS} FROM org_adhesion WHERE org_id = ?1 ORDER BY id DESC LIMIT 1");
     Ok(conn.sqlite().prepare_cached(&sql)?.query_row([org_id], from_row).optional()?)
@@ -83,7 +83,7 @@ pub fn adhesion_history(conn: &Conn, org_id: i64, limit: u32) -> Result<Vec<Adhe
     Ok(rows)
 }
 
-/// The upgrade to version 25: every org gets the mode matching what it uses — `ente` with a SIL
+/// The upgrade to version 26: every org gets the mode matching what it uses — `ente` with a SIL
 /// password, an API token not revoked or an outcome-push target; `flussi` with a debt flow
 /// uploaded; `base` otherwise — and a journal entry saying so, which also names the functionality
 /// codes its upgrade dropped. Returns the number of orgs.

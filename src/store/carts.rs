@@ -162,21 +162,96 @@ pub fn session_paid_debt(conn: &Conn, session_hash: &str, debt_id: i64) -> Resul
         .exists(params![session_hash, debt_id])?)
 }
 
-/// Records that the privacy notice `version` of the org was accepted.
-pub fn insert_privacy_acceptance(
-    conn: &Conn,
-    org_id: i64,
-    version: &str,
-    cart_id: Option<i64>,
-    session_hash: &str,
-    citizen_id: Option<&str>,
-    now: &str,
-) -> Result<(), StoreError> {
+/// An acceptance of an org's privacy notice, to record.
+#[derive(Debug, Clone, Copy)]
+pub struct NewAcceptance<'a> {
+    pub org_id: i64,
+    /// The label of the version shown.
+    pub version: &'a str,
+    pub cart_id: Option<i64>,
+    pub session_hash: &'a str,
+    pub citizen_id: Option<&'a str>,
+    /// Where it was accepted: `portale`, `sil`.
+    pub channel: &'a str,
+}
+
+/// Records that the privacy notice `a.version` of the org was accepted, through `a.channel`.
+pub fn insert_privacy_acceptance(conn: &Conn, a: &NewAcceptance<'_>, now: &str) -> Result<(), StoreError> {
     conn.sqlite()
         .prepare_cached(
-            "INSERT INTO privacy_acceptance (org_id, version, cart_id, session_hash, citizen_id, accepted_at) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            "INSERT INTO privacy_acceptance (org_id, version, cart_id, session_hash, citizen_id, accepted_at, channel) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
         )?
-        .execute(params![org_id, version, cart_id, session_hash, citizen_id, now])?;
+        .execute(params![a.org_id, a.version, a.cart_id, a.session_hash, a.citizen_id, now, a.channel])?;
     Ok(())
+}
+
+/// An acceptance of an org's privacy notice, as recorded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PrivacyAcceptanceRecord {
+    pub org_id: i64,
+    pub version: String,
+    pub channel: String,
+    pub citizen_id: Option<String>,
+    pub accepted_at: String,
+}
+
+/// The acceptances recorded for this citizen (logged in when they accepted), in one org or all,
+/// newest first, at most `limit`.
+pub fn list_privacy_acceptances_of_citizen(
+    conn: &Conn,
+    citizen_id: &str,
+    org_id: Option<i64>,
+    limit: u32,
+) -> Result<Vec<PrivacyAcceptanceRecord>, StoreError> {
+    let mut stmt = conn.sqlite().prepare_cached(
+        "SELECT org_id, version, channel, citizen_id, accepted_at FROM privacy_acceptance \
+         WHERE citizen_id = ?1 AND (?2 IS NULL OR org_id = ?2) ORDER BY id DESC LIMIT ?3",
+    )?;
+    let rows = stmt
+        .query_map(params![citizen_id, org_id, limit], |r| {
+            Ok(PrivacyAcceptanceRecord {
+                org_id: r.get(0)?,
+                version: r.get(1)?,
+                channel: r.get(2)?,
+                citizen_id: r.get(3)?,
+                accepted_at: r.get(4)?,
+            })
+        })?
+        .collect::<Result<_, _>>()?;
+    Ok(rows)
+}
+
+/// The acceptances of the cart with this id.
+#[cfg(test)]
+pub fn list_privacy_acceptances_of_cart(conn: &Conn, cart_id: i64) -> Result<Vec<PrivacyAcceptanceRecord>, StoreError> {
+    let mut stmt = conn.sqlite().prepare_cached(
+        "SELECT org_id, version, channel, citizen_id, accepted_at FROM privacy_acceptance WHERE cart_id = ?1 ORDER BY id",
+    )?;
+    let rows = stmt
+        .query_map([cart_id], |r| {
+            Ok(PrivacyAcceptanceRecord {
+                org_id: r.get(0)?,
+                version: r.get(1)?,
+                channel: r.get(2)?,
+                citizen_id: r.get(3)?,
+                accepted_at: r.get(4)?,
+            })
+        })?
+        .collect::<Result<_, _>>()?;
+    Ok(rows)
+}
+
+/// The e-mail addresses given when this citizen paid logged in, in one org's carts or all.
+pub fn list_payer_emails_of_citizen(
+    conn: &Conn,
+    citizen_id: &str,
+    org_id: Option<i64>,
+) -> Result<Vec<String>, StoreError> {
+    let mut stmt = conn.sqlite().prepare_cached(
+        "SELECT DISTINCT c.payer_email FROM cart c WHERE c.citizen_id = ?1 AND c.payer_email IS NOT NULL \
+         AND (?2 IS NULL OR EXISTS (SELECT 1 FROM cart_item i WHERE i.cart_id = c.id AND i.org_id = ?2)) LIMIT 100",
+    )?;
+    let rows = stmt.query_map(params![citizen_id, org_id], |r| r.get(0))?.collect::<Result<_, _>>()?;
+    Ok(rows)
 }

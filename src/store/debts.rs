@@ -494,3 +494,53 @@ pub fn has_recent_paid_duplicate(
         )?
         .exists(params![org_id, debt_type_id, debtor_id, causale, since])?)
 }
+
+/// Every debt naming `debtor_id` as its debtor, in one org or all, newest first (a data subject's
+/// access request), at most `limit`.
+pub fn list_debts_of_subject(
+    conn: &Conn,
+    debtor_id: &str,
+    org_id: Option<i64>,
+    limit: u32,
+) -> Result<Vec<DebtRecord>, StoreError> {
+    let sql = format!(
+        "SELECT {COLUMNS} {FROM} WHERE d.debtor_id = ?1 AND (?2 IS NULL OR d.org_id = ?2) ORDER BY d.id DESC LIMIT ?3"
+    );
+    Ok(conn
+        .sqlite()
+        .prepare_cached(&sql)?
+        .query_map(params![debtor_id, org_id, limit], from_row)?
+        .collect::<Result<_, _>>()?)
+}
+
+/// Updates the debtor's contact data (address and e-mail) of one debt, bumping its version.
+pub fn update_debtor_contact(conn: &Conn, d: &DebtRecord, now: &str) -> Result<(), StoreError> {
+    let p = &d.debtor;
+    conn.sqlite()
+        .prepare_cached(
+            "UPDATE debt SET debtor_address = ?2, debtor_civic_number = ?3, debtor_postal_code = ?4, \
+             debtor_city = ?5, debtor_province = ?6, debtor_country = ?7, debtor_email = ?8, \
+             version = version + 1, updated_at = ?9 WHERE id = ?1",
+        )?
+        .execute(params![
+            d.id,
+            p.address,
+            p.civic_number,
+            p.postal_code,
+            p.city,
+            p.province,
+            p.country,
+            p.email,
+            now
+        ])?;
+    Ok(())
+}
+
+/// Replaces the debtor's identity and contact data of one debt (an erasure: [`Party`] anonymous),
+/// bumping its version.
+pub fn update_debtor_identity(conn: &Conn, d: &DebtRecord, now: &str) -> Result<(), StoreError> {
+    conn.sqlite()
+        .prepare_cached("UPDATE debt SET debtor_id = ?2, debtor_name = ?3 WHERE id = ?1")?
+        .execute(params![d.id, d.debtor.id, d.debtor.name])?;
+    update_debtor_contact(conn, d, now)
+}

@@ -200,3 +200,15 @@ pub fn update_pin_used(conn: &Conn, id: i64, now: &str) -> Result<(), StoreError
         .execute(params![id, now])?;
     Ok(())
 }
+
+/// The mails queued for any of these addresses (compared without case), newest first, at most
+/// `limit`.
+pub fn list_mails_to(conn: &Conn, recipients: &[String], limit: u32) -> Result<Vec<MailRecord>, StoreError> {
+    let list = serde_json::to_string(&recipients.iter().map(|r| r.to_lowercase()).collect::<Vec<_>>())
+        .map_err(|e| StoreError::Corrupt { column: "recipient", reason: e.to_string() })?;
+    let sql = format!(
+        "SELECT {COLUMNS} FROM mail_outbox WHERE lower(recipient) IN (SELECT value FROM json_each(?1)) \
+         ORDER BY id DESC LIMIT ?2"
+    );
+    Ok(conn.sqlite().prepare_cached(&sql)?.query_map(params![list, limit], from_row)?.collect::<Result<_, _>>()?)
+}

@@ -14,7 +14,7 @@ use rusqlite::TransactionBehavior;
 use super::{Conn, StoreError};
 
 /// The schema version this binary writes.
-pub const SCHEMA_VERSION: i64 = 25;
+pub const SCHEMA_VERSION: i64 = 26;
 
 /// The version from which a database keeps no key, seals its secrets with the key file (`keys`)
 /// and records the key's id.
@@ -47,13 +47,14 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0021_upstream.sql"),
     include_str!("migrations/0022_upstream_payments.sql"),
     include_str!("migrations/0023_upstream_poll.sql"),
-    // Version 24 is another branch's step (GDPR), which the merge puts here.
+    // Version 24 is the import-speed branch's step, which its merge puts here.
     "",
-    include_str!("migrations/0025_adhesion.sql"),
+    include_str!("migrations/0025_gdpr.sql"),
+    include_str!("migrations/0026_adhesion.sql"),
 ];
 
 /// The version whose upgrade gives every stored org its adhesion mode (`adhesion`).
-pub(super) const ADHESION_SINCE: i64 = 25;
+pub(super) const ADHESION_SINCE: i64 = 26;
 
 /// The schema as version 1 shipped it, kept so a test can check that upgrading gives exactly
 /// `schema.sql`.

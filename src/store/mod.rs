@@ -2,7 +2,7 @@
 //!
 //! One file per aggregate (`orgs`, `debt_types`, `operators`, `debts`, `imports`, `notices` (the debts
 //! of an import's notices ZIP), `jobs`, `receipts`, `exports`, `audit`, `pushes`, `api_tokens`,
-//! `upstream` (each org's link with the regional node, and the region's pushes), `outbox`, `region_payments`,
+//! `retention` (the purge's statements), `upstream` (each org's link with the regional node, and the region's pushes), `outbox`, `region_payments`,
 //! and for the portal `sessions`, `carts`, `mail`), each with its SQL
 //! at the top; `backup` copies and checks whole database files; `keys` reads (or makes) the key
 //! file beside the database and seals the secrets stored in it, so that callers read and write
@@ -51,6 +51,7 @@ pub mod pushes;
 pub mod receipts;
 pub mod region_payments;
 pub mod reporting;
+pub mod retention;
 pub mod sessions;
 pub mod sil;
 pub mod upstream;

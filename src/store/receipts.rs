@@ -357,3 +357,23 @@ pub(super) fn recheck_all(conn: &Conn, now: &str) -> Result<u64, StoreError> {
     }
     Ok(held)
 }
+
+/// Every receipt naming `party_id` as debtor or payer, in one org or all, newest first (a data
+/// subject's access request), at most `limit`.
+pub fn list_receipts_of_subject(
+    conn: &Conn,
+    party_id: &str,
+    org_id: Option<i64>,
+    limit: u32,
+) -> Result<Vec<ReceiptRecord>, StoreError> {
+    let sql = format!(
+        "SELECT {COLUMNS} FROM receipt WHERE (debtor_id = ?1 OR payer_id = ?1) AND (?2 IS NULL OR org_id = ?2) \
+         ORDER BY id DESC LIMIT ?3"
+    );
+    let rows: Vec<ReceiptRecord> = conn
+        .sqlite()
+        .prepare_cached(&sql)?
+        .query_map(params![party_id, org_id, limit], from_row)?
+        .collect::<Result<_, _>>()?;
+    rows.into_iter().map(|r| with_transfers(conn, r)).collect()
+}

@@ -1040,11 +1040,11 @@ fn a_patient_writer_waits_for_another_process_and_says_so() {
     assert!(matches!(refused, Err(StoreError::GaveUpWaiting)));
 }
 
-/// The upgrade to version 25 gives every org the adhesion mode matching what it uses — `ente` with
+/// The upgrade to version 26 gives every org the adhesion mode matching what it uses — `ente` with
 /// a SIL password, a live API token or a push target; `flussi` with a debt flow; `base` otherwise —
 /// journals it, and keeps of the functionality codes only PAGAMENTO_SPONTANEO, journaling the rest.
 #[test]
-fn upgrading_to_25_gives_each_org_the_mode_it_uses() {
+fn upgrading_to_26_gives_each_org_the_mode_it_uses() {
     let dir = tempfile::tempdir().unwrap();
     let old = dir.path().join("old.db");
     {
@@ -1101,7 +1101,7 @@ fn upgrading_to_25_gives_each_org_the_mode_it_uses() {
         .read(|c| {
             let mut stmt = c
                 .sqlite()
-                .prepare("SELECT actor, object, after_json FROM audit WHERE action = 'org.adhesion' ORDER BY org_id")?;
+                .prepare("SELECT a.actor, a.object, p.after_json FROM audit a JOIN audit_payload p ON p.audit_id = a.id WHERE a.action = 'org.adhesion' ORDER BY a.org_id")?;
             let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?.collect::<Result<_, _>>()?;
             Ok::<_, StoreError>(rows)
         })
@@ -1125,4 +1125,49 @@ fn upgrading_to_25_gives_each_org_the_mode_it_uses() {
         })
         .unwrap();
     assert_eq!(left, 1);
+}
+
+/// Version 25 moved the journal's payloads to `audit_payload`: an upgraded database reads its old
+/// entries with their payloads, and the purge may delete those while the entries stay.
+#[test]
+fn upgrading_moves_journal_payloads_apart_and_keeps_the_entries() {
+    let dir = tempfile::tempdir().unwrap();
+    let old = dir.path().join("old.db");
+    {
+        let store = Conn { sqlite: Connection::open(&old).unwrap(), keys: Arc::new(keys::Keys::for_tests()) };
+        let conn = store.sqlite();
+        conn.execute_batch(migrate::VERSION_1).unwrap();
+        conn.pragma_update(None, "user_version", 1).unwrap();
+        migrate::migrate_until(&store, "old.db", 16).unwrap();
+        conn.execute_batch(
+            "INSERT INTO org (id, ipa_code, fiscal_code, name, segregation_code, created_at, updated_at) \
+                 VALUES (1, 'c_a001', '80012345678', 'A', '01', 't', 't'); \
+             INSERT INTO audit (id, at, actor, org_id, action, object, outcome, before_json, after_json, request, \
+                 response, duration_ms) VALUES \
+                 (1, '2025-01-01T00:00:00Z', 'node', 1, 'paSendRT', 'receipt', 'OK', NULL, NULL, '<req/>', '<res/>', 5), \
+                 (2, '2025-01-02T00:00:00Z', 'cli', 1, 'org.set', 'org:c_a001', 'OK', '{\"a\":1}', '{\"a\":2}', NULL, NULL, NULL), \
+                 (3, '2026-12-01T00:00:00Z', 'cli', 1, 'org.set', 'org:c_a001', 'OK', NULL, NULL, NULL, NULL, NULL);",
+        )
+        .unwrap();
+    }
+    let (db, _) = Db::open(&old).unwrap();
+    let one = db.read(|c| audit::find_audit_entry(c, 1, 1)).unwrap().unwrap();
+    assert_eq!(
+        (one.request.as_deref(), one.response.as_deref(), one.duration_ms),
+        (Some("<req/>"), Some("<res/>"), Some(5))
+    );
+    let two = db.read(|c| audit::find_audit_entry(c, 1, 2)).unwrap().unwrap();
+    assert_eq!(
+        (two.entry.before_json.as_deref(), two.entry.after_json.as_deref()),
+        (Some("{\"a\":1}"), Some("{\"a\":2}"))
+    );
+    assert_eq!(db.read(|c| audit::count_payloads_before(c, "2026-01-01T00:00:00Z")).unwrap(), 2);
+    assert_eq!(db.write(|c| audit::delete_payloads_before(c, "2026-01-01T00:00:00Z", 1)).unwrap(), 1, "a chunk");
+    assert_eq!(db.write(|c| audit::delete_payloads_before(c, "2026-01-01T00:00:00Z", 10)).unwrap(), 1);
+    let entries = db.read(|c| audit::search_audit(c, 1, &audit::AuditFilter::default(), 10, 0)).unwrap();
+    assert_eq!(entries.len(), 3, "the entries stay");
+    let one = db.read(|c| audit::find_audit_entry(c, 1, 1)).unwrap().unwrap();
+    assert_eq!((one.entry.action.as_str(), one.request, one.duration_ms), ("paSendRT", None, Some(5)));
+    // Still append-only.
+    assert!(db.write(|c| Ok::<_, StoreError>(c.sqlite().execute("DELETE FROM audit WHERE id = 1", [])?)).is_err());
 }

@@ -15,7 +15,7 @@
 use super::api::{self, debts as api_debts, files as api_files};
 use super::backoffice::{
     self, adhesion, anomalies, dashboard, debt_edit, debt_types, debts, exports, flows, journal, login, operators,
-    orgs, reporting, settings, tokens,
+    orgs, privacy, reporting, settings, tokens,
 };
 use super::portal::{account, cart, home, info, pay, sil, upstream as region_return};
 use super::router::Limit::{Flow, FlowForm, Form, Json, Logo, Push, Sil, Station};
@@ -158,6 +158,11 @@ pub static ROUTES: &[Route] = &[
     Route::new(Post, "/operatore/{ipa}/impostazioni/sil",             "bo_settings",  Form, OPERATOR_FORM, bo(|c, p| settings::sil_password(c, p.get("ipa")))),
     Route::new(Post, "/operatore/{ipa}/impostazioni/inoltro",         "bo_settings",  Form, OPERATOR_FORM, bo(|c, p| settings::push(c, p.get("ipa")))),
     Route::new(Post, "/operatore/{ipa}/impostazioni/privacy",         "bo_settings",  Form, OPERATOR_FORM, bo(|c, p| settings::privacy(c, p.get("ipa")))),
+    Route::new(Get,  "/operatore/{ipa}/privacy",                      "bo_privacy",   Form, OPERATOR,      bo(|c, p| privacy::show(c, p.get("ipa")))),
+    Route::new(Post, "/operatore/{ipa}/privacy",                      "bo_privacy",   Form, OPERATOR_FORM, bo(|c, p| privacy::publish(c, p.get("ipa")))),
+    Route::new(Get,  "/operatore/{ipa}/privacy/interessato",          "bo_privacy",   Form, OPERATOR,      bo(|c, p| privacy::subject_data(c, p.get("ipa")))),
+    Route::new(Post, "/operatore/{ipa}/privacy/cancellazione",        "bo_privacy",   Form, OPERATOR_FORM, bo(|c, p| privacy::erase(c, p.get("ipa")))),
+    Route::new(Get,  "/operatore/{ipa}/privacy/registro",             "bo_privacy",   Form, OPERATOR,      bo(|c, p| privacy::register_page(c, p.get("ipa")))),
     Route::new(Post, "/operatore/{ipa}/impostazioni/stato",           "bo_settings",  Form, OPERATOR_FORM, bo(|c, p| settings::state(c, p.get("ipa")))),
     Route::new(Get,  "/operatore/{ipa}/adesione",                     "bo_adhesion",  Form, OPERATOR,      bo(|c, p| adhesion::show(c, p.get("ipa")))),
     Route::new(Post, "/operatore/{ipa}/adesione",                     "bo_adhesion",  Form, OPERATOR_FORM, bo(|c, p| adhesion::save(c, p.get("ipa")))),

@@ -911,3 +911,73 @@ fn onboarding_a_new_org_in_chromium_with_axe() {
     scan(&s, "adesione dopo i dati");
     assert!(axe_report.is_empty(), "axe-core found serious or critical violations:\n{}", axe_report.join("\n"));
 }
+
+/// The privacy pages (issue 21): the portal's notice with one version label, the back office's
+/// notice editor (a section changed and published), the register of processing and an erasure
+/// request, each scanned with axe-core.
+#[test]
+fn privacy_pages_in_chromium_with_axe() {
+    let _one = one_browser_at_a_time();
+    let driver = match Driver::start() {
+        Ok(driver) => driver,
+        Err(reason) => {
+            println!("skipped: {reason}");
+            return;
+        }
+    };
+    let (tmp, dir) = data_dir();
+    let server = Server::start(&dir, &["demo"]);
+    let password = crate::backoffice::demo_password(&server);
+    let s = Session::new(&driver, &tmp.path().join("chromium-profile"));
+    let mut axe_report = Vec::new();
+    let mut scan = |s: &Session, page: &str| {
+        for violation in s.axe() {
+            axe_report.push(format!("{page}: {violation}"));
+        }
+    };
+
+    // The generic notice: one version label, a DPO to write to.
+    s.goto(&server.url("/enti/c_esempio/privacy"));
+    s.wait_text("Informativa sul trattamento dei dati personali", 10);
+    let text = s.text();
+    assert!(text.contains("Informativa generica, versione generica-2"), "{text}");
+    assert!(!text.contains("Versione 1.0"), "{text}");
+    assert!(text.contains("Responsabile della protezione dei dati"), "{text}");
+    scan(&s, "portal privacy (generic)");
+
+    s.goto(&server.url("/operatore/accedi"));
+    s.wait_text("Accesso operatori", 10);
+    s.type_in("#username", "demo");
+    s.type_in("#password", &password);
+    s.click("form[action='/operatore/accedi'] button[type='submit']");
+    s.wait_text("Comune di Esempio", 10);
+
+    let page = server.url("/operatore/c_esempio/privacy");
+    s.goto(&page);
+    s.wait_text("Pubblica una nuova versione", 10);
+    scan(&s, "notice editor");
+    s.type_in("#dpo-contact", "Il Responsabile della protezione dei dati è raggiungibile a rpd@esempio.example.it.");
+    s.click("form[action='/operatore/c_esempio/privacy'] button[type='submit']");
+    s.wait_text("Informativa privacy pubblicata: versione 1.", 10);
+    scan(&s, "notice editor after publishing");
+
+    s.goto(&server.url("/enti/c_esempio/privacy"));
+    s.wait_text("rpd@esempio.example.it", 10);
+    let text = s.text();
+    assert!(text.contains("Versione 1 del") && !text.contains("generica"), "{text}");
+    scan(&s, "portal privacy (own version 1)");
+
+    s.goto(&format!("{page}/registro"));
+    s.wait_text("Registro delle attività di trattamento", 10);
+    assert!(s.text().contains("rpd@esempio.example.it"));
+    scan(&s, "register of processing");
+
+    s.goto(&page);
+    s.wait_text("Cancella dove consentito", 10);
+    s.type_in("#erase-cf", "RSSMRA85T10A562S");
+    s.click("form[action='/operatore/c_esempio/privacy/cancellazione'] button[type='submit']");
+    s.wait_text("Esito della richiesta per RSSMRA85T10A562S", 10);
+    scan(&s, "erasure outcome");
+
+    assert!(axe_report.is_empty(), "axe-core found serious or critical violations:\n{}", axe_report.join("\n"));
+}

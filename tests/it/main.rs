@@ -16,6 +16,7 @@ mod cli;
 mod contracts_doc;
 mod e2e;
 mod export;
+mod gdpr;
 mod hostile;
 mod import;
 mod jobs;

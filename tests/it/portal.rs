@@ -289,7 +289,10 @@ fn anonymous_spontaneous_payment_end_to_end() {
         1
     );
     assert_eq!(sql_count(&dir, "SELECT count(*) FROM cart WHERE state = 'PAGATO'"), 1);
-    assert_eq!(sql_count(&dir, "SELECT count(*) FROM privacy_acceptance WHERE version = '1.0'"), 1);
+    assert_eq!(
+        sql_count(&dir, "SELECT count(*) FROM privacy_acceptance WHERE version = 'generica-2' AND channel = 'portale'"),
+        1
+    );
     let outbox = b.get("/dev/outbox").body;
     let start = outbox.find("?firma=").expect("a receipt link mailed");
     let link_start = outbox[..start].rfind("http").unwrap();

@@ -292,7 +292,7 @@ fn invia_dovuti_pay_in_the_simulator_back_url_chiedi_pagati() {
         std::thread::sleep(Duration::from_millis(250));
     }
     assert!(count(&dir, "SELECT count(*) FROM audit WHERE action = 'paaSILInviaDovuti'") >= 2);
-    assert_eq!(count(&dir, &format!("SELECT count(*) FROM audit WHERE request LIKE '%{PASSWORD}%'")), 0);
+    assert_eq!(count(&dir, &format!("SELECT count(*) FROM audit_payload WHERE request LIKE '%{PASSWORD}%'")), 0);
 }
 
 /// Books the receipt export of today (and the expired-debts export), waits for it, downloads it
@@ -1033,7 +1033,8 @@ fn journaled_answer(dir: &Path, action: &str) -> String {
     let deadline = Instant::now() + Duration::from_secs(20);
     loop {
         let found = conn.query_row(
-            "SELECT response FROM audit WHERE action = ?1 AND outcome = 'OK' ORDER BY id LIMIT 1",
+            "SELECT p.response FROM audit a JOIN audit_payload p ON p.audit_id = a.id \
+             WHERE a.action = ?1 AND a.outcome = 'OK' ORDER BY a.id LIMIT 1",
             [action],
             |r| r.get::<_, String>(0),
         );

@@ -229,9 +229,12 @@ fn verify_get_payment_and_receipt_of_a_notice() {
     let n: i64 = conn.query_row("SELECT count(*) FROM audit WHERE actor = 'node'", [], |r| r.get(0)).unwrap();
     assert_eq!(n, 8, "one entry per exchange");
     let (request, response): (String, String) = conn
-        .query_row("SELECT request, response FROM audit WHERE action = 'paSendRTV2' ORDER BY id LIMIT 1", [], |r| {
-            Ok((r.get(0)?, r.get(1)?))
-        })
+        .query_row(
+            "SELECT p.request, p.response FROM audit a JOIN audit_payload p ON p.audit_id = a.id \
+             WHERE a.action = 'paSendRTV2' ORDER BY a.id LIMIT 1",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
         .unwrap();
     assert!(request.contains(token) && response.contains("<outcome>OK</outcome>"));
 }

@@ -320,7 +320,7 @@ fn credentials_at_the_region_are_sealed_and_never_printed() {
     let sealed: String = conn.query_row("SELECT password FROM org_upstream", [], |r| r.get(0)).unwrap();
     assert!(sealed.starts_with("v1:"), "{sealed}");
     let audit: Vec<String> = conn
-        .prepare("SELECT after_json FROM audit WHERE action = 'org.upstream'")
+        .prepare("SELECT p.after_json FROM audit a JOIN audit_payload p ON p.audit_id = a.id WHERE a.action = 'org.upstream'")
         .unwrap()
         .query_map([], |r| r.get(0))
         .unwrap()

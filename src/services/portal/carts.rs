@@ -8,7 +8,7 @@
 use jiff::civil::Date;
 
 use super::PortalError;
-use super::privacy_notices::PRIVACY_VERSION;
+use super::privacy_notices;
 use crate::clock::Now;
 use crate::domain::notice::NoticeError;
 use crate::domain::{ApplicationCode, CartState, Cents, Iuv, NoticeNumber, OrgFiscalCode};
@@ -175,9 +175,38 @@ pub struct NewCart<'a> {
     pub citizen_id: Option<&'a str>,
 }
 
-/// Records a cart about to go to Checkout (state `IN_PAGAMENTO`) and the acceptance of each org's
-/// privacy notice; returns the cart with its new random token.
+/// Where a citizen accepted an org's privacy notice, as its consent records it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ConsentChannel {
+    /// `portale`: this portal's cart or payment page.
+    Portal,
+    /// `sil`: the landing page of a payment the org's SIL started.
+    Sil,
+}
+
+impl ConsentChannel {
+    pub fn code(self) -> &'static str {
+        match self {
+            ConsentChannel::Portal => "portale",
+            ConsentChannel::Sil => "sil",
+        }
+    }
+}
+
+/// Records a cart about to go to Checkout (state `IN_PAGAMENTO`) and the acceptance, on the
+/// portal, of each org's privacy notice; returns the cart with its new random token.
 pub fn prepare_cart(db: &Db, views: &[PaymentView], new: &NewCart<'_>, now: Now) -> Result<CartRecord, PortalError> {
+    prepare_cart_from(db, views, new, ConsentChannel::Portal, now)
+}
+
+/// [`prepare_cart`], the notices accepted through `channel`.
+pub fn prepare_cart_from(
+    db: &Db,
+    views: &[PaymentView],
+    new: &NewCart<'_>,
+    channel: ConsentChannel,
+    now: Now,
+) -> Result<CartRecord, PortalError> {
     let items = views
         .iter()
         .zip(1..)
@@ -194,15 +223,16 @@ pub fn prepare_cart(db: &Db, views: &[PaymentView], new: &NewCart<'_>, now: Now)
             })
         })
         .collect::<Result<Vec<_>, PortalError>>()?;
-    record_cart(db, items, true, new, now)
+    record_cart(db, items, Some(channel), new, now)
 }
 
-/// Records a cart of `items` in state `IN_PAGAMENTO` (with `privacy`, the acceptance of each of
-/// their orgs' privacy notice); returns it with its new random token.
+/// Records a cart of `items` in state `IN_PAGAMENTO` (with `consent`, the acceptance of each of
+/// their orgs' privacy notice through that channel, each with the version the org shows now);
+/// returns it with its new random token.
 pub(crate) fn record_cart(
     db: &Db,
     items: Vec<CartItemRecord>,
-    privacy: bool,
+    consent: Option<ConsentChannel>,
     new: &NewCart<'_>,
     now: Now,
 ) -> Result<CartRecord, PortalError> {
@@ -225,18 +255,19 @@ pub(crate) fn record_cart(
     db.write(|tx| {
         cart.id = carts::insert_cart(tx, &cart, &iso)?;
         let mut seen = Vec::new();
-        for item in cart.items.iter().filter(|_| privacy) {
+        for (item, channel) in cart.items.iter().filter_map(|i| consent.map(|c| (i, c))) {
             if !seen.contains(&item.org_id) {
                 seen.push(item.org_id);
-                carts::insert_privacy_acceptance(
-                    tx,
-                    item.org_id,
-                    PRIVACY_VERSION,
-                    Some(cart.id),
-                    new.session_hash,
-                    new.citizen_id,
-                    &iso,
-                )?;
+                let version = privacy_notices::current_label(tx, item.org_id)?;
+                let acceptance = carts::NewAcceptance {
+                    org_id: item.org_id,
+                    version: &version,
+                    cart_id: Some(cart.id),
+                    session_hash: new.session_hash,
+                    citizen_id: new.citizen_id,
+                    channel: channel.code(),
+                };
+                carts::insert_privacy_acceptance(tx, &acceptance, &iso)?;
             }
         }
         Ok::<_, PortalError>(())

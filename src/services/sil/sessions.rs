@@ -587,7 +587,7 @@ pub fn begin_checkout(db: &Db, token: &str, payer_email: Option<&str>, now: Now)
     let email = payer_email.map(str::to_owned).or(session.payer_email.clone());
     let session_hash = cart_session_hash(&session);
     let new = NewCart { session_hash: &session_hash, payer_email: email.as_deref(), citizen_id: None };
-    let cart = portal::carts::prepare_cart(db, &views, &new, now)?;
+    let cart = portal::carts::prepare_cart_from(db, &views, &new, portal::carts::ConsentChannel::Sil, now)?;
     link_cart(db, &session, &cart)?;
     Ok(Checkout { cart, views, payer_email: email })
 }
@@ -607,7 +607,13 @@ pub(crate) fn begin_region_checkout(
     let email = payer_email.map(str::to_owned).or(session.payer_email.clone());
     let session_hash = cart_session_hash(&session);
     let new_cart = NewCart { session_hash: &session_hash, payer_email: email.as_deref(), citizen_id: None };
-    let cart = portal::carts::record_cart(db, upstream::cart_items(&lines), true, &new_cart, now)?;
+    let cart = portal::carts::record_cart(
+        db,
+        upstream::cart_items(&lines),
+        Some(portal::carts::ConsentChannel::Sil),
+        &new_cart,
+        now,
+    )?;
     link_cart(db, &session, &cart)?;
     Ok((cart, lines))
 }

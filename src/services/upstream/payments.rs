@@ -332,7 +332,7 @@ pub fn pay_spontaneous(
 ) -> Result<String, UpstreamError> {
     let (org, debt) = add_session_debt(db, actor, ipa, fields, Source::Portal, now)?;
     let lines = [Line { org, debt, new: true }];
-    let cart = portal_carts::record_cart(db, cart_items(&lines), false, new, now)?;
+    let cart = portal_carts::record_cart(db, cart_items(&lines), None, new, now)?;
     match plan(&lines) {
         Ok(plan) => send(db, region, &cart, &plan, &lines, back_url, now),
         Err(err) => {

@@ -22,6 +22,7 @@ pub(super) mod journal;
 pub(super) mod login;
 pub(super) mod operators;
 pub(super) mod orgs;
+pub(super) mod privacy;
 pub(super) mod reporting;
 pub(super) mod settings;
 mod timeline;
@@ -248,7 +249,7 @@ impl BoCtx<'_> {
 }
 
 /// The pages of an org in the navigation: (path after `/operatore/<ipa>`, label, org admins only).
-const ORG_PAGES: [(&str, &str, bool); 12] = [
+const ORG_PAGES: [(&str, &str, bool); 13] = [
     ("", "Cruscotto", false),
     ("/dovuti", "Dovuti", false),
     ("/flussi", "Flussi dei dovuti", false),
@@ -261,6 +262,7 @@ const ORG_PAGES: [(&str, &str, bool); 12] = [
     ("/token", "Token API", true),
     ("/impostazioni", "Impostazioni", true),
     ("/adesione", "Adesione", true),
+    ("/privacy", "Privacy", true),
 ];
 
 /// `GET /operatore`: the orgs the operator may open.

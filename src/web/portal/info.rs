@@ -8,7 +8,7 @@ use super::super::Response;
 use super::super::ui::format::{date_it, datetime_it};
 use super::{Ctx, PageError};
 use crate::services::portal::catalog::{self, OrgOffer};
-use crate::services::portal::privacy_notices::{self, PRIVACY_VERSION};
+use crate::services::portal::privacy_notices::{self, GENERIC_VERSION, SECTIONS};
 use crate::store::privacy_notices::PrivacyNoticeRecord;
 
 /// An org in production with this IPA code, and its active spontaneous debt types.
@@ -27,13 +27,18 @@ fn own_notice(ctx: &Ctx<'_>, org_id: i64) -> Option<PrivacyNoticeRecord> {
     })
 }
 
-/// The org's own notice, a paragraph per blank-line-separated block.
-fn own_notice_html(notice: &PrivacyNoticeRecord) -> maud::Markup {
+/// The org's own notice: one written from the template is long, so the org page links to it;
+/// one written as a free text shows a paragraph per blank-line-separated block.
+fn own_notice_html(notice: &PrivacyNoticeRecord, ipa: &str) -> maud::Markup {
     html! {
         section class="privacy-notice mb-4" {
             h2 class="h4" { "Informativa privacy dell'ente" }
             p class="text-muted" { "Versione " (notice.version) " del " (date_it(&notice.created_at)) }
-            @for block in notice.body.split("\n\n").filter(|b| !b.trim().is_empty()) { p { (block.trim()) } }
+            @if notice.sections.controller.is_some() {
+                p { a href={ "/enti/" (ipa) "/privacy" } { "Leggi l'informativa sul trattamento dei dati personali" } }
+            } @else {
+                @for block in notice.body.split("\n\n").filter(|b| !b.trim().is_empty()) { p { (block.trim()) } }
+            }
         }
     }
 }
@@ -52,7 +57,7 @@ pub fn org(ctx: &mut Ctx<'_>, ipa: &str) -> Result<Response, PageError> {
         }
         h1 { (org.name) }
         @if let Some(info) = &org.info_text { p class="lead" { (info) } }
-        @if let Some(notice) = &notice { (own_notice_html(notice)) }
+        @if let Some(notice) = &notice { (own_notice_html(notice, &org.ipa_code)) }
         div class="row" {
             div class="col-12 col-lg-8" {
                 h2 class="h4" { "Pagamenti spontanei" }
@@ -92,31 +97,43 @@ pub fn org(ctx: &mut Ctx<'_>, ipa: &str) -> Result<Response, PageError> {
     Ok(ctx.page(&org.name, body))
 }
 
-/// `GET /enti/{ipa}/privacy`: the privacy notice, a template filled with the org's data.
+/// `GET /enti/{ipa}/privacy`: the org's notice in force, with one version label: its own latest
+/// version, or the generic notice (the template filled with the org's data) when it has none.
 pub fn privacy(ctx: &mut Ctx<'_>, ipa: &str) -> Result<Response, PageError> {
     let Some(OrgOffer { org, .. }) = org_offer(ctx, ipa) else {
         return Err(PageError::NotFound);
     };
-    let contact = org.email.clone().unwrap_or_else(|| "l'indirizzo indicato sul sito istituzionale".to_owned());
     let notice = own_notice(ctx, org.id);
+    let generic = notice.is_none().then(|| {
+        let config = &ctx.state.config;
+        privacy_notices::template(&org, &config.retention, &config.privacy_dpo_contact)
+    });
+    let sections = notice.as_ref().map(|n| &n.sections).or(generic.as_ref());
     let body = html! {
         h1 { "Informativa sul trattamento dei dati personali" }
-        @if let Some(notice) = &notice { (own_notice_html(notice)) }
-        p class="text-muted" { "Versione " (PRIVACY_VERSION) " — ai sensi degli articoli 13 e 14 del Regolamento (UE) 2016/679 (GDPR)" }
-        h2 class="h4" { "Titolare del trattamento" }
-        p { (org.name) ", codice fiscale " (org.fiscal_code)
-            @if let Some(addr) = &org.address { ", " (addr) " " (org.civic_number.clone().unwrap_or_default()) ", " (org.city.clone().unwrap_or_default()) }
-            ". Contatto: " (contact) "." }
-        h2 class="h4" { "Finalità e base giuridica" }
-        p { "I dati sono trattati per riscuotere i pagamenti dovuti all'ente tramite la piattaforma pagoPA e per rilasciare la ricevuta, in esecuzione di compiti di interesse pubblico (art. 6, par. 1, lett. e, GDPR) e di obblighi di legge (art. 5 del D.Lgs. 82/2005)." }
-        h2 class="h4" { "Dati trattati" }
-        p { "Dati anagrafici e codice fiscale del debitore, indirizzo e-mail per la verifica e l'invio della ricevuta, dati del pagamento (importo, causale, esito, prestatore di servizi di pagamento)." }
-        h2 class="h4" { "Destinatari" }
-        p { "PagoPA S.p.A. e i prestatori di servizi di pagamento scelti dal pagatore, il tesoriere dell'ente, l'intermediario tecnologico che gestisce questo portale in qualità di responsabile del trattamento." }
-        h2 class="h4" { "Conservazione" }
-        p { "I dati dei pagamenti sono conservati per il tempo previsto dalle norme contabili e fiscali (di norma dieci anni)." }
-        h2 class="h4" { "Diritti" }
-        p { "Puoi chiedere l'accesso, la rettifica, la limitazione o opporti al trattamento scrivendo al titolare, e proporre reclamo al Garante per la protezione dei dati personali." }
+        p class="lead" { (org.name) " — ai sensi degli articoli 13 e 14 del Regolamento (UE) 2016/679 (GDPR)" }
+        @match &notice {
+            Some(n) => {
+                h2 class="h4" { "Informativa privacy dell'ente" }
+                p class="text-muted privacy-version-label" { "Versione " (n.version) " del " (date_it(&n.created_at)) }
+            }
+            None => p class="text-muted privacy-version-label" { "Informativa generica, versione " (GENERIC_VERSION) },
+        }
+        @match sections.filter(|s| s.controller.is_some()) {
+            Some(sections) => {
+                @for (name, heading) in SECTIONS {
+                    @if let Some(text) = privacy_notices::section(sections, name) {
+                        section class="privacy-section" {
+                            h2 class="h5" { (heading) }
+                            @for block in text.split("\n\n").filter(|b| !b.trim().is_empty()) { p { (block.trim()) } }
+                        }
+                    }
+                }
+            }
+            None => @if let Some(n) = &notice {
+                @for block in n.body.split("\n\n").filter(|b| !b.trim().is_empty()) { p { (block.trim()) } }
+            },
+        }
     };
     Ok(ctx.page("Informativa privacy", body))
 }

@@ -3,3 +3,4 @@
 pub mod errors;
 pub mod format;
 pub mod layout;
+pub mod subject_export;

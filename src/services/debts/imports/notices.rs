@@ -589,6 +589,7 @@ mod tests {
             station_id: "S".to_owned(),
             notices: NoticesMode::On,
             reporting: None,
+            retention: crate::config::RetentionSettings::default(),
         };
         let record = jobs::claim(&kit.db, submitted.job_id, kit.now).unwrap().unwrap();
         let handlers = crate::services::background::handlers(&settings);

@@ -1,4 +1,4 @@
--- Version 25: each org's adhesion mode (base, flussi, ente) and the act by which it joined, one
+-- Version 26: each org's adhesion mode (base, flussi, ente) and the act by which it joined, one
 -- row per change so that the history stays; the current record is the org's newest row. The rows
 -- of the orgs already stored are written by the upgrade's Rust step (the mode each one uses, with
 -- a journal entry), which SQL cannot journal.
