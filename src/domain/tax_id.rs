@@ -298,6 +298,14 @@ impl PartyKind {
             PartyKind::Legal => 'G',
         }
     }
+
+    /// The code as text, `F` or `G`, as it is stored.
+    pub const fn code_str(self) -> &'static str {
+        match self {
+            PartyKind::Natural => "F",
+            PartyKind::Legal => "G",
+        }
+    }
 }
 
 impl fmt::Display for PartyKind {

@@ -116,7 +116,7 @@ impl rusqlite::types::FromSql for Iuv {
 /// text in any other form is an [`InvalidValue`].
 impl rusqlite::types::ToSql for Day {
     fn to_sql(&self) -> rusqlite::Result<rusqlite::types::ToSqlOutput<'_>> {
-        Ok(rusqlite::types::ToSqlOutput::from(self.to_string()))
+        Ok(rusqlite::types::ToSqlOutput::from(self.text()))
     }
 }
 

@@ -47,8 +47,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0021_upstream.sql"),
     include_str!("migrations/0022_upstream_payments.sql"),
     include_str!("migrations/0023_upstream_poll.sql"),
-    // Version 24 is the import-speed branch's step, which its merge puts here.
-    "",
+    include_str!("migrations/0024_partial_iuv_index.sql"),
     include_str!("migrations/0025_gdpr.sql"),
     include_str!("migrations/0026_adhesion.sql"),
 ];

@@ -590,6 +590,10 @@ fn configure(conn: &Connection) -> Result<(), StoreError> {
         if !mode.eq_ignore_ascii_case("wal") {
             return Err(StoreError::Corrupt { column: "journal_mode", reason: format!("WAL refused, got {mode}") });
         }
+        // Statement journals in memory: a multi-row INSERT (an import's batch) journals the pages
+        // it changes so that it can be undone alone, a few hundred KiB, which would otherwise
+        // spill into a temporary file at every statement. The writer keeps no temporary tables.
+        conn.pragma_update(None, "temp_store", "MEMORY")?;
     }
     conn.pragma_update(None, "synchronous", "FULL")?;
     Ok(())

@@ -1165,9 +1165,104 @@ fn upgrading_moves_journal_payloads_apart_and_keeps_the_entries() {
     assert_eq!(db.write(|c| audit::delete_payloads_before(c, "2026-01-01T00:00:00Z", 1)).unwrap(), 1, "a chunk");
     assert_eq!(db.write(|c| audit::delete_payloads_before(c, "2026-01-01T00:00:00Z", 10)).unwrap(), 1);
     let entries = db.read(|c| audit::search_audit(c, 1, &audit::AuditFilter::default(), 10, 0)).unwrap();
-    assert_eq!(entries.len(), 3, "the entries stay");
+    // The three entries stay, beside the one of the upgrade that gave the org its adhesion mode.
+    assert_eq!(entries.len(), 4, "the entries stay");
     let one = db.read(|c| audit::find_audit_entry(c, 1, 1)).unwrap().unwrap();
     assert_eq!((one.entry.action.as_str(), one.request, one.duration_ms), ("paSendRT", None, Some(5)));
     // Still append-only.
     assert!(db.write(|c| Ok::<_, StoreError>(c.sqlite().execute("DELETE FROM audit WHERE id = 1", [])?)).is_err());
+}
+
+/// A batch of debts goes in as the same debts one by one would: the narrow statement (a plain
+/// flow's rows) and the full one (rows with a secondary beneficiary) alike, every column.
+#[test]
+fn a_batch_stores_what_single_inserts_store() {
+    let (_dir, db) = open_temp();
+    let now = "2026-01-01T00:00:00Z";
+    let (one, batched) = db
+        .write(|tx| {
+            let a = orgs::insert_org(tx, &org("c_a001", "00000000000"), now)?;
+            let b = orgs::insert_org(tx, &org("c_b002", "11111111111"), now)?;
+            Ok::<_, StoreError>((
+                (a, debt_types::insert_debt_type(tx, &tari(a), now)?),
+                (b, debt_types::insert_debt_type(tx, &tari(b), now)?),
+            ))
+        })
+        .unwrap();
+    let identifiers = |i: usize| {
+        let seg = crate::domain::SegregationCode::parse("01").unwrap();
+        let generator = crate::domain::GeneratorId::parse("00").unwrap();
+        crate::domain::generate_iuv17(seg, generator, i as u64 + 1).unwrap()
+    };
+    let record = |(org_id, debt_type_id): (i64, i64), i: usize, secondary: bool| debts::DebtRecord {
+        org_id,
+        debt_type_id,
+        iud: format!("IUD-{i:03}"),
+        iuv: (i % 2 == 0).then(|| identifiers(i).0),
+        notice_number: (i % 2 == 0).then(|| identifiers(i).1),
+        state: crate::domain::DebtState::Inserted,
+        debtor: Party {
+            kind: "F".to_owned(),
+            id: "RSSMRA85T10A562S".to_owned(),
+            name: format!("Mario Rossi {i}"),
+            address: Some("Via Roma".to_owned()),
+            civic_number: (i % 3 == 0).then(|| "1".to_owned()),
+            postal_code: Some("20100".to_owned()),
+            city: Some("Milano".to_owned()),
+            province: Some("MI".to_owned()),
+            country: Some("IT".to_owned()),
+            email: (i % 5 == 0).then(|| "m@example.it".to_owned()),
+        },
+        due_date: Some(crate::domain::Day::parse("2099-12-31").unwrap()),
+        amount_cents: crate::domain::Cents::new(100 + i as i64),
+        fee_cents: (i % 4 == 0).then(|| crate::domain::Cents::new(50)),
+        payment_kinds: "ALL".to_owned(),
+        causale: format!("TARI rata {i}"),
+        collection_data: "9/0101002IM/".to_owned(),
+        bilancio: (i % 7 == 0).then(|| "<bilancio/>".to_owned()),
+        generate_iuv: i % 2 == 0,
+        beneficiary: (secondary && i % 3 == 1).then(|| Party {
+            kind: "G".to_owned(),
+            id: "00000000000".to_owned(),
+            name: "Ente secondario".to_owned(),
+            city: Some("Roma".to_owned()),
+            ..Party::default()
+        }),
+        mb_iban: (secondary && i % 3 == 1).then(|| "IT60X0542811101000000123456".to_owned()),
+        mb_amount_cents: (secondary && i % 3 == 1).then(|| crate::domain::Cents::new(10)),
+        source: "import".to_owned(),
+        ..Default::default()
+    };
+    for secondary in [false, true] {
+        let base = if secondary { 100 } else { 0 };
+        let records: Vec<debts::DebtRecord> =
+            (base..base + debts::INSERT_BATCH).map(|i| record(one, i, secondary)).collect();
+        db.write(|tx| {
+            for d in &records {
+                debts::insert_debt(tx, d, now)?;
+            }
+            let records: Vec<debts::DebtRecord> =
+                (base..base + debts::INSERT_BATCH).map(|i| record(batched, i, secondary)).collect();
+            let rows: Vec<debts::NewDebt<'_>> = records.iter().map(debts::NewDebt::of).collect();
+            debts::DebtInserter::new(tx)?.insert_batch(&rows, now)
+        })
+        .unwrap();
+    }
+    let stored = |org_id: i64| {
+        db.read(|c| {
+            let mut stmt = c.sqlite().prepare("SELECT * FROM debt WHERE org_id = ?1 ORDER BY id")?;
+            let columns = stmt.column_count();
+            let rows = stmt
+                .query_map([org_id], |row| {
+                    // Every column but the id, org and debt type.
+                    (3..columns).map(|i| row.get::<_, rusqlite::types::Value>(i)).collect::<Result<Vec<_>, _>>()
+                })?
+                .collect::<Result<Vec<_>, _>>()?;
+            Ok::<_, StoreError>(rows)
+        })
+        .unwrap()
+    };
+    let (singles, batch) = (stored(one.0), stored(batched.0));
+    assert_eq!(singles.len(), 2 * debts::INSERT_BATCH);
+    assert_eq!(batch, singles);
 }

@@ -34,7 +34,7 @@ use crate::store::debt_types::DebtTypeRecord;
 use crate::store::debts::{self, DebtFilter, DebtRecord};
 use crate::store::orgs::OrgRecord;
 use crate::store::outbox::{self, ChangeAction};
-use crate::store::{Db, audit, debt_types, orgs};
+use crate::store::{Db, StoreError, audit, debt_types, orgs};
 
 /// Where a debt came from; stored with it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -167,6 +167,9 @@ pub(crate) struct OrgScope {
     pub org: OrgRecord,
     pub segregation_code: SegregationCode,
     pub application_code: Option<ApplicationCode>,
+    /// The org's IUV generator id, parsed once (`None`: the stored one is not valid, an error
+    /// only when an IUV is generated).
+    generator: Option<GeneratorId>,
     /// IUV17 counter values taken from the store and not used yet: (next, end exclusive).
     counters: std::cell::Cell<(u64, u64)>,
     /// How many counter values to take at once: 1 for a single debt; an import takes blocks, so
@@ -184,9 +187,10 @@ impl OrgScope {
         let segregation_code = SegregationCode::parse(&org.segregation_code)
             .map_err(|err| ServiceError::Internal(format!("stored segregation code: {err}")))?;
         let application_code = org.application_code.as_deref().and_then(|c| ApplicationCode::parse(c).ok());
+        let generator = GeneratorId::parse(&org.generator_id).ok();
         let (counters, counter_block) = (std::cell::Cell::new((0, 0)), 1);
         let mirror = crate::store::outbox::org_is_mirrored(conn, org.id)?;
-        Ok(OrgScope { org, segregation_code, application_code, counters, counter_block, mirror })
+        Ok(OrgScope { org, segregation_code, application_code, generator, counters, counter_block, mirror })
     }
 
     /// This scope for a debt that must not be mirrored (a payment session's, which the Region
@@ -205,12 +209,42 @@ impl OrgScope {
     pub(crate) fn release_unused_counters(&self, tx: &crate::store::Conn) -> Result<(), ServiceError> {
         let (next, end) = self.counters.get();
         if next < end {
-            let generator = GeneratorId::parse(&self.org.generator_id)
-                .map_err(|err| ServiceError::Internal(format!("stored generator id: {err}")))?;
-            debts::release_iuv_counters(tx, self.org.id, generator.as_str(), end - 1, next - 1)?;
+            debts::release_iuv_counters(tx, self.org.id, self.generator()?.as_str(), end - 1, next - 1)?;
             self.counters.set((0, 0));
         }
         Ok(())
+    }
+
+    /// Gives back `counter`, the value [`OrgScope::next_counter`] just returned, for a debt that was
+    /// refused after all: the next debt gets it. A scope that takes one value at a time (a single
+    /// debt, whose transaction may go on) returns it to the store at once.
+    fn give_back_counter(&self, tx: &crate::store::Conn, counter: u64) -> Result<(), ServiceError> {
+        let (next, end) = self.counters.get();
+        if next == counter + 1 {
+            self.counters.set((counter, end));
+            if self.counter_block == 1 {
+                self.release_unused_counters(tx)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Takes the counter back to `first`, a value drawn in this transaction, with every value
+    /// drawn after it: debts given IUVs in advance (an import's batch) that go in one by one after
+    /// all draw them again, in the same order. Values are drawn consecutively within one
+    /// transaction (a new block starts where the last one ended), so they stay reserved.
+    pub(crate) fn rewind_counters(&self, first: u64) {
+        let (next, end) = self.counters.get();
+        if first < next {
+            self.counters.set((first, end));
+        }
+    }
+
+    /// The org's IUV generator id.
+    fn generator(&self) -> Result<GeneratorId, ServiceError> {
+        self.generator.ok_or_else(|| {
+            ServiceError::Internal(format!("stored generator id: {:?} is not two digits", self.org.generator_id))
+        })
     }
 
     /// The next IUV17 counter value of this org's generator.
@@ -274,20 +308,135 @@ pub(crate) fn insert_valid(
     import_id: Option<i64>,
     now: &str,
 ) -> Result<Result<Applied, Vec<RowError>>, ServiceError> {
-    insert_valid_with(&mut debts::DebtInserter::new(tx)?, scope, debt_type, valid, source, import_id, now)
+    insert_valid_with(&mut debts::DebtInserter::new(tx)?, scope, debt_type, &valid, source, import_id, now)
 }
 
-/// [`insert_valid`] with statements the caller holds across many debts (an import).
+/// [`insert_valid`] with statements the caller holds across many debts (an import), binding the
+/// validated row as it is.
+///
+/// The insert comes first and the unique indexes refuse a live IUD or IUV; only then does a
+/// lookup say which was live (a row of a large import is almost never refused, and asking first
+/// cost two index lookups a row). A counter value drawn for a refused row is given back, so
+/// refused rows leave no gap in the generated IUVs.
 pub(crate) fn insert_valid_with(
     inserter: &mut debts::DebtInserter<'_>,
     scope: &OrgScope,
     debt_type: &DebtTypeRecord,
-    valid: ValidDebt,
+    valid: &ValidDebt,
     source: Source,
     import_id: Option<i64>,
     now: &str,
 ) -> Result<Result<Applied, Vec<RowError>>, ServiceError> {
-    let org_id = scope.org.id;
+    let (iuv, notice_number, drawn) = identifiers_of(inserter.conn(), scope, valid)?;
+    let record = new_debt(scope, debt_type, valid, iuv.as_ref(), notice_number.as_ref(), source, import_id);
+    let id = match inserter.insert_new(&record, now) {
+        Ok(id) => id,
+        Err(err @ StoreError::Duplicate(_)) => {
+            let duplicates = live_duplicates(inserter, scope.org.id, valid)?;
+            if duplicates.is_empty() {
+                // Not the IUD or IUV given: a generated IUV already live, a fault of the system.
+                return Err(err.into());
+            }
+            if let Some(counter) = drawn {
+                scope.give_back_counter(inserter.conn(), counter)?;
+            }
+            return Ok(Err(duplicates));
+        }
+        Err(err) => return Err(err.into()),
+    };
+    mirror(inserter.conn(), scope, ChangeAction::Insert, id, import_id, now)?;
+    Ok(Ok(Applied { id, iuv, notice_number, amount_cents: valid.amount, due_date: valid.due_date.map(Day::from) }))
+}
+
+/// A new debt's IUV and notice number, and the counter value drawn when the IUV was generated.
+pub(crate) type Identifiers = (Option<Iuv>, Option<NoticeNumber>, Option<u64>);
+
+/// The IUV and notice number a new debt gets: as given, or generated (with the counter value
+/// drawn, which [`OrgScope::rewind_counters`] can give back). A mirrored org's debt draws none:
+/// the Region assigns it, and the outbox stores it once it answers.
+pub(crate) fn identifiers_of(
+    tx: &crate::store::Conn,
+    scope: &OrgScope,
+    valid: &ValidDebt,
+) -> Result<Identifiers, ServiceError> {
+    Ok(match &valid.iuv {
+        Some(iuv) => (Some(iuv.clone()), iuv.notice_number(scope.application_code), None),
+        None if valid.generate_iuv && !scope.mirror => {
+            let (iuv, notice, counter) = generate(tx, scope)?;
+            (Some(iuv), Some(notice), Some(counter))
+        }
+        None => (None, None, None),
+    })
+}
+
+/// The insert of a validated row, bound as it is (its identifiers as given or generated).
+pub(crate) fn new_debt<'a>(
+    scope: &OrgScope,
+    debt_type: &DebtTypeRecord,
+    valid: &'a ValidDebt,
+    iuv: Option<&'a Iuv>,
+    notice_number: Option<&'a NoticeNumber>,
+    source: Source,
+    import_id: Option<i64>,
+) -> debts::NewDebt<'a> {
+    let mb = valid.secondary.as_ref();
+    debts::NewDebt {
+        org_id: scope.org.id,
+        debt_type_id: debt_type.id,
+        iud: &valid.iud,
+        iuv: iuv.map(Iuv::as_str),
+        notice_number: notice_number.map(NoticeNumber::as_str),
+        state: DebtState::Inserted,
+        debtor: debts::PartyRef {
+            kind: valid.debtor_kind.code_str(),
+            id: valid.debtor.as_str(),
+            name: &valid.debtor_name,
+            address: valid.debtor_address.as_deref(),
+            civic_number: valid.debtor_civic_number.as_deref(),
+            postal_code: valid.debtor_postal_code.as_deref(),
+            city: valid.debtor_city.as_deref(),
+            province: valid.debtor_province.as_deref(),
+            country: valid.debtor_country.as_deref(),
+            email: valid.debtor_email.as_deref(),
+        },
+        due_date: valid.due_date.map(Day::from),
+        amount_cents: valid.amount,
+        fee_cents: valid.fee,
+        payment_kinds: &valid.payment_kinds,
+        causale: &valid.causale,
+        collection_data: valid.collection_data.as_str(),
+        bilancio: valid.bilancio.as_deref(),
+        generate_iuv: valid.generate_iuv,
+        beneficiary: mb.map(|m| debts::PartyRef {
+            kind: PartyKind::Legal.code_str(),
+            id: m.fiscal_code.as_str(),
+            name: &m.name,
+            address: m.address.as_deref(),
+            civic_number: m.civic_number.as_deref(),
+            postal_code: m.postal_code.as_deref(),
+            city: m.city.as_deref(),
+            province: m.province.as_deref(),
+            country: m.country.as_deref(),
+            email: None,
+        }),
+        mb_iban: mb.map(|m| m.iban.as_str()),
+        mb_collection_data: mb.and_then(|m| m.collection_data.as_ref().map(|c| c.as_str())),
+        mb_causale: mb.and_then(|m| m.causale.as_deref()),
+        mb_amount_cents: mb.map(|m| m.amount),
+        source: source.code(),
+        stamp_document_hash: valid.stamp.as_ref().map(|(hash, _)| hash.as_str()),
+        stamp_province: valid.stamp.as_ref().map(|(_, province)| province.as_str()),
+        import_id,
+    }
+}
+
+/// Why an insert was refused: which of the row's identifiers are live in the org, as MyPay's
+/// errors in its order (IUD first).
+fn live_duplicates(
+    inserter: &mut debts::DebtInserter<'_>,
+    org_id: i64,
+    valid: &ValidDebt,
+) -> Result<Vec<RowError>, ServiceError> {
     let mut duplicates = Vec::new();
     let (iud_live, iuv_live) = inserter.live_identifiers(org_id, &valid.iud, valid.iuv.as_ref().map(|v| v.as_str()))?;
     if iud_live {
@@ -302,32 +451,7 @@ pub(crate) fn insert_valid_with(
             description: "IUV attivo presente nel database".to_owned(),
         });
     }
-    if !duplicates.is_empty() {
-        return Ok(Err(duplicates));
-    }
-    let (iuv, notice_number) = match &valid.iuv {
-        Some(iuv) => (Some(iuv.clone()), iuv.notice_number(scope.application_code)),
-        // Mirrored: the Region assigns it, and the outbox stores it once it answers.
-        None if valid.generate_iuv && !scope.mirror => {
-            let (iuv, notice) = generate(inserter.conn(), scope)?;
-            (Some(iuv), Some(notice))
-        }
-        None => (None, None),
-    };
-    let mut record = record_of(scope, debt_type, valid, import_id);
-    record.source = source.code().to_owned();
-    record.iuv = iuv;
-    record.notice_number = notice_number;
-    record.state = DebtState::Inserted;
-    let id = inserter.insert(&record, now)?;
-    mirror(inserter.conn(), scope, ChangeAction::Insert, id, import_id, now)?;
-    Ok(Ok(Applied {
-        id,
-        iuv: record.iuv,
-        notice_number: record.notice_number,
-        amount_cents: record.amount_cents,
-        due_date: record.due_date,
-    }))
+    Ok(duplicates)
 }
 
 /// Action `M` inside the caller's transaction: every field of the live debt with this IUD is
@@ -371,7 +495,7 @@ pub(crate) fn modify_valid(
             (Some(given.clone()), notice)
         }
         (None, None) if valid.generate_iuv && !scope.mirror => {
-            let (iuv, notice) = generate(tx, scope)?;
+            let (iuv, notice, _) = generate(tx, scope)?;
             (Some(iuv), Some(notice))
         }
         (None, None) => (None, None),
@@ -440,14 +564,13 @@ fn mirror(
     Ok(())
 }
 
-/// A new IUV17 and its notice number from the org's durable counter.
-fn generate(tx: &crate::store::Conn, scope: &OrgScope) -> Result<(Iuv, NoticeNumber), ServiceError> {
-    let generator = GeneratorId::parse(&scope.org.generator_id)
-        .map_err(|err| ServiceError::Internal(format!("stored generator id: {err}")))?;
+/// A new IUV17 and its notice number from the org's durable counter, and the counter value used.
+fn generate(tx: &crate::store::Conn, scope: &OrgScope) -> Result<(Iuv, NoticeNumber, u64), ServiceError> {
+    let generator = scope.generator()?;
     let counter = scope.next_counter(tx, generator.as_str())?;
     let (iuv, notice) = generate_iuv17(scope.segregation_code, generator, counter)
         .map_err(|err| ServiceError::Conflict(format!("cannot generate an IUV: {err}")))?;
-    Ok((iuv, notice))
+    Ok((iuv, notice, counter))
 }
 
 /// The stored form of a validated debt (identifiers, state and source are the caller's).

@@ -275,6 +275,7 @@ fn a_subject_export_holds_everything_of_theirs_in_two_orgs_and_nothing_of_anyone
         state: some("ESERCIZIO"),
         segregation_code: some("02"),
         iban_bank: some(IBAN),
+        mode: some("flussi"),
         ..OrgChanges::default()
     };
     add_org(&kit.db, "test", "c_altro", &other, kit.now).unwrap();

@@ -11,8 +11,8 @@ use std::path::Path;
 use jiff::SignedDuration;
 
 use super::{SilError, fault};
-use crate::services::admin::adhesion::NotAdmitted;
 use crate::clock::Now;
+use crate::services::admin::adhesion::NotAdmitted;
 use crate::services::debts::imports::{self, Limits, Upload};
 use crate::services::ids::random_hex;
 use crate::services::links::Links;
@@ -137,12 +137,11 @@ pub fn upload(
     };
     let actor = format!("sil:{}", org.ipa_code);
     let up = Upload { org_ipa: &org.ipa_code, file_name, actor: &actor, operator: None };
-    let submitted = imports::submit(db, data_dir, limits, &up, body, now)
-        .map_err(|err| match err {
-            crate::services::ServiceError::NotAdmitted(r) => refused(NotAdmitted::CODE, r.message_it()),
-            err if err.is_user_error() => refused("400", err.to_string()),
-            err => system(&err),
-        })?;
+    let submitted = imports::submit(db, data_dir, limits, &up, body, now).map_err(|err| match err {
+        crate::services::ServiceError::NotAdmitted(r) => refused(NotAdmitted::CODE, r.message_it()),
+        err if err.is_user_error() => refused("400", err.to_string()),
+        err => system(&err),
+    })?;
     db.write(|tx| sil::update_sil_upload_import(tx, request_token, submitted.import.id)).map_err(|e| system(&e))?;
     Ok(submitted.import)
 }

@@ -549,6 +549,26 @@ mod flow_tests {
         assert_eq!(region.uploads.borrow().len(), 1);
     }
 
+    /// Rows enough for the import's batches (one multi-row INSERT each): a mirrored org's rows
+    /// with flagGeneraIuv draw no IUV there either, and none is queued on its own.
+    #[test]
+    fn a_mirrored_flows_batched_rows_draw_no_iuv() {
+        let kit = mirrored();
+        let rows: Vec<String> = (1..=150).map(|i| row(&format!("B-{i:03}"), "TARI")).collect();
+        let import = import(&kit, &format!("{IPA}-BATCH-1_4"), &rows);
+        assert_eq!((import.rows_loaded, import.rows_rejected), (Some(150), Some(0)));
+        let queued = changes(&kit);
+        assert_eq!(queued.len(), 1);
+        assert_eq!(queued[0].action, ChangeAction::Flow);
+        for i in 1..=150 {
+            let d = debt(&kit, &format!("B-{i:03}"));
+            assert_eq!((d.iuv, d.notice_number), (None, None), "B-{i:03}");
+        }
+        let iuvs = lines_of(&kit, import.iuv_file.as_deref().unwrap());
+        assert_eq!(iuvs.len(), 151);
+        assert!(iuvs.iter().skip(1).all(|l| l.starts_with("B-") && l[5..].starts_with(";;")), "{:?}", iuvs[1]);
+    }
+
     #[test]
     fn a_flow_waits_for_its_import_and_one_that_loaded_nothing_is_dropped() {
         let kit = mirrored();
