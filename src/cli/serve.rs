@@ -160,7 +160,12 @@ fn start_job_runner(
     state: &std::sync::Arc<web::AppState>,
     shutdown: &server::Shutdown,
 ) -> Result<crate::jobs::Runner, CliError> {
-    let settings = crate::services::background::JobSettings::from_config(&state.config);
+    let mut settings = crate::services::background::JobSettings::from_config(&state.config);
+    // An operator's "acquire now" does what the periodic fetch does, where this box fetches at all.
+    if state.config.node.base_url.is_some() && state.config.upstream.is_none() {
+        let client = crate::pagopa::fdr::NodeClient::from_config(&state.config);
+        settings.reporting = Some(std::sync::Arc::new(crate::pagopa::fdr::OrgFetcher(client)));
+    }
     let handlers = crate::services::background::handlers(&settings);
     let shutdown = shutdown.clone();
     let stopping: std::sync::Arc<dyn Fn() -> bool + Send + Sync> = std::sync::Arc::new(move || shutdown.is_triggered());

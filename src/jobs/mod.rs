@@ -43,6 +43,8 @@ pub enum Job {
     Export { export_id: i64 },
     /// Push a receipt's outcome to the org's system (mypay.md §4.8).
     OutcomePush { push_id: i64 },
+    /// Fetch an org's reporting flows from pagoPA now, as asked from the back office.
+    ReportingFetch { org_id: i64 },
     /// The day's retention purge (`[retention]`), queued once per Rome day (`2026-12-07`).
     RetentionPurge { day: String },
 }
@@ -54,13 +56,20 @@ pub enum JobKind {
     ImportNotices,
     Export,
     OutcomePush,
+    ReportingFetch,
     RetentionPurge,
 }
 
 impl JobKind {
     /// Every kind, for registries and tests.
-    pub const ALL: [JobKind; 5] =
-        [JobKind::Import, JobKind::ImportNotices, JobKind::Export, JobKind::OutcomePush, JobKind::RetentionPurge];
+    pub const ALL: [JobKind; 6] = [
+        JobKind::Import,
+        JobKind::ImportNotices,
+        JobKind::Export,
+        JobKind::OutcomePush,
+        JobKind::ReportingFetch,
+        JobKind::RetentionPurge,
+    ];
 
     /// The code stored in `job.kind`.
     pub fn code(self) -> &'static str {
@@ -69,6 +78,7 @@ impl JobKind {
             JobKind::ImportNotices => "import_notices",
             JobKind::Export => "export",
             JobKind::OutcomePush => "outcome_push",
+            JobKind::ReportingFetch => "reporting_fetch",
             JobKind::RetentionPurge => "retention_purge",
         }
     }
@@ -79,6 +89,8 @@ impl JobKind {
         match self {
             JobKind::Import | JobKind::ImportNotices | JobKind::Export | JobKind::RetentionPurge => 5,
             JobKind::OutcomePush => 1_000,
+            // A failed fetch is asked for again by a person, or done by the periodic one.
+            JobKind::ReportingFetch => 1,
         }
     }
 }
@@ -90,6 +102,7 @@ impl Job {
             Job::ImportNotices { .. } => JobKind::ImportNotices,
             Job::Export { .. } => JobKind::Export,
             Job::OutcomePush { .. } => JobKind::OutcomePush,
+            Job::ReportingFetch { .. } => JobKind::ReportingFetch,
             Job::RetentionPurge { .. } => JobKind::RetentionPurge,
         }
     }
@@ -246,6 +259,7 @@ mod tests {
             (Job::ImportNotices { import_id: 7 }, "import_notices", "{\"import_id\":7}"),
             (Job::Export { export_id: 3 }, "export", "{\"export_id\":3}"),
             (Job::OutcomePush { push_id: 9 }, "outcome_push", "{\"push_id\":9}"),
+            (Job::ReportingFetch { org_id: 2 }, "reporting_fetch", "{\"org_id\":2}"),
             (Job::RetentionPurge { day: "2026-12-07".to_owned() }, "retention_purge", "{\"day\":\"2026-12-07\"}"),
         ];
         for (job, kind, payload) in cases {
@@ -260,6 +274,6 @@ mod tests {
     #[test]
     fn every_kind_is_a_job_kind() {
         let codes: Vec<&str> = JobKind::ALL.iter().map(|k| k.code()).collect();
-        assert_eq!(codes, ["import", "import_notices", "export", "outcome_push", "retention_purge"]);
+        assert_eq!(codes, ["import", "import_notices", "export", "outcome_push", "reporting_fetch", "retention_purge"]);
     }
 }

@@ -15,6 +15,7 @@ use base64::Engine as _;
 use crate::clock::Now;
 use crate::domain::Cents;
 use crate::flows::fdr::{parse_flusso, psp_of_iuf};
+use crate::services::payments::flows_view::{FetchCounts, FlowFetcher};
 use crate::services::payments::reporting::{self, FlowInput, FlowSource, ListedFlow, Stored};
 use crate::soap::{self, Element, XmlWriter};
 use crate::store::Db;
@@ -112,7 +113,18 @@ pub fn fetch_all(
     now: Now,
     cancelled: &dyn Fn() -> bool,
 ) -> Result<FetchSummary, FdrError> {
-    let orgs = reporting::orgs_to_fetch(db)?;
+    fetch_orgs(db, client, now, cancelled, None)
+}
+
+/// [`fetch_all`], or only the org with id `only`.
+fn fetch_orgs(
+    db: &Db,
+    client: &NodeClient,
+    now: Now,
+    cancelled: &dyn Fn() -> bool,
+    only: Option<i64>,
+) -> Result<FetchSummary, FdrError> {
+    let orgs: Vec<_> = reporting::orgs_to_fetch(db)?.into_iter().filter(|o| only.is_none_or(|id| id == o.id)).collect();
     let mut summary = FetchSummary::default();
     let fetch = Fetch { db, client, now, cancelled };
     for org in &orgs {
@@ -134,6 +146,29 @@ pub fn fetch_all(
         }
     }
     Ok(summary)
+}
+
+/// The fetch an operator asks for from the back office (`Job::ReportingFetch`): one org's flows.
+/// Its `Debug` shows the Node's address only, never the credentials.
+pub struct OrgFetcher(pub NodeClient);
+
+impl std::fmt::Debug for OrgFetcher {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OrgFetcher").field("base_url", &self.0.base_url).finish_non_exhaustive()
+    }
+}
+
+impl FlowFetcher for OrgFetcher {
+    fn fetch_org(&self, db: &Db, org_id: i64, now: Now, cancelled: &dyn Fn() -> bool) -> Result<FetchCounts, String> {
+        let summary = fetch_orgs(db, &self.0, now, cancelled, Some(org_id)).map_err(|err| err.to_string())?;
+        if summary.interrupted {
+            return Err("stopped by shutdown".to_owned());
+        }
+        match summary.failures.first() {
+            Some((_, reason)) => Err(reason.clone()),
+            None => Ok(FetchCounts { listed: summary.listed, stored: summary.stored, rejected: summary.rejected }),
+        }
+    }
 }
 
 fn get_json(client: &NodeClient, url: &str) -> Result<serde_json::Value, FdrError> {

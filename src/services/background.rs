@@ -17,6 +17,8 @@ pub struct JobSettings {
     pub station_id: String,
     /// When an import's notices ZIP is made (`import.notices`).
     pub notices: NoticesMode,
+    /// What fetches reporting flows from pagoPA, when this installation does (`serve` sets it).
+    pub reporting: Option<std::sync::Arc<dyn crate::services::payments::flows_view::FlowFetcher>>,
     /// How long personal data is kept (`[retention]`), for the daily purge.
     pub retention: crate::config::RetentionSettings,
 }
@@ -28,6 +30,7 @@ impl JobSettings {
             max_uncompressed_bytes: config.import.max_uncompressed_bytes,
             station_id: config.station.station_id.clone(),
             notices: config.import.notices,
+            reporting: None,
             retention: config.retention,
         }
     }
@@ -56,6 +59,10 @@ pub fn handlers(settings: &JobSettings) -> Handlers {
         )
         .on(JobKind::OutcomePush, crate::services::payments::outcome_push::PushJob)
         .on(
+            JobKind::ReportingFetch,
+            crate::services::payments::flows_view::FetchJob { fetcher: settings.reporting.clone() },
+        )
+        .on(
             JobKind::RetentionPurge,
             crate::services::gdpr::purge::PurgeJob {
                 settings: crate::services::gdpr::purge::PurgeSettings {
@@ -77,6 +84,7 @@ mod tests {
             max_uncompressed_bytes: 1,
             station_id: String::new(),
             notices: NoticesMode::On,
+            reporting: None,
             retention: crate::config::RetentionSettings::default(),
         };
         assert!(handlers(&settings).missing().is_empty());

@@ -77,6 +77,18 @@ impl Kit {
         (self._dir, self.db, self.now)
     }
 
+    /// An org admin's access to the kit's org.
+    pub fn admin_access(&self) -> crate::services::admin::access::OrgAccess {
+        let org = self.db.read(|c| crate::store::orgs::find_org_by_ipa(c, IPA)).unwrap().unwrap();
+        crate::services::admin::access::OrgAccess {
+            username: "admin".to_owned(),
+            org,
+            admin: true,
+            app_admin: false,
+            allowed_types: None,
+        }
+    }
+
     /// The notice number of a debt made by [`Kit::debt`].
     pub fn notice(debt: &DebtRecord) -> NoticeNumber {
         debt.notice_number.clone().unwrap()

@@ -133,6 +133,14 @@ fn from_row(row: &Row<'_>) -> rusqlite::Result<ChangeRecord> {
     })
 }
 
+/// The changes queued for one debt, oldest first, at most `limit`.
+pub fn list_changes_of_debt(conn: &Conn, debt_id: i64, limit: u32) -> Result<Vec<ChangeRecord>, StoreError> {
+    let sql = format!("SELECT {COLUMNS} FROM upstream_change WHERE debt_id = ?1 ORDER BY id LIMIT ?2");
+    let rows =
+        conn.sqlite().prepare_cached(&sql)?.query_map(params![debt_id, limit], from_row)?.collect::<Result<_, _>>()?;
+    Ok(rows)
+}
+
 /// Bounds of the texts kept from the Region's answers, as the schema checks them.
 const CODE_MAX: usize = 64;
 const TEXT_MAX: usize = 1024;

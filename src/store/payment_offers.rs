@@ -75,6 +75,15 @@ pub fn list_offers(conn: &Conn, debt_id: i64) -> Result<Vec<PaymentTerms>, Store
     texts.iter().map(|t| decode(t)).collect()
 }
 
+/// When the station made each offer for the debt (stored instants), oldest first.
+pub fn list_offer_times(conn: &Conn, debt_id: i64) -> Result<Vec<String>, StoreError> {
+    Ok(conn
+        .sqlite()
+        .prepare_cached("SELECT offered_at FROM payment_offer WHERE debt_id = ?1 ORDER BY id LIMIT 100")?
+        .query_map([debt_id], |row| row.get(0))?
+        .collect::<Result<_, _>>()?)
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]

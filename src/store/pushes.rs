@@ -216,6 +216,13 @@ pub fn find_push(conn: &Conn, id: i64) -> Result<Option<PushRecord>, StoreError>
     Ok(conn.sqlite().prepare_cached(&sql)?.query_row([id], from_row).optional()?)
 }
 
+/// The push of one receipt, if it was queued.
+pub fn find_push_of_receipt(conn: &Conn, receipt_id: i64) -> Result<Option<PushRecord>, StoreError> {
+    let sql =
+        format!("SELECT {COLUMNS} FROM outcome_push p JOIN receipt r ON r.id = p.receipt_id WHERE p.receipt_id = ?1");
+    Ok(conn.sqlite().prepare_cached(&sql)?.query_row([receipt_id], from_row).optional()?)
+}
+
 /// An org's pushes, newest first.
 pub fn list_pushes(conn: &Conn, org_id: i64, limit: u32) -> Result<Vec<PushRecord>, StoreError> {
     let sql = format!(

@@ -282,6 +282,63 @@ pub fn list_flows(conn: &Conn, org_id: i64) -> Result<Vec<ReportingFlowRecord>, 
     Ok(rows)
 }
 
+/// A page of the org's flows, newest first, without their documents or rows.
+pub fn list_flows_page(
+    conn: &Conn,
+    org_id: i64,
+    limit: u32,
+    offset: u64,
+) -> Result<Vec<ReportingFlowRecord>, StoreError> {
+    let columns = FLOW_COLUMNS.replace("document", "NULL");
+    let mut stmt = conn.sqlite().prepare_cached(&format!(
+        "SELECT {columns} FROM reporting_flow WHERE org_id = ?1 ORDER BY id DESC LIMIT ?2 OFFSET ?3"
+    ))?;
+    let offset = i64::try_from(offset).unwrap_or(i64::MAX);
+    let rows = stmt.query_map(params![org_id, limit, offset], flow_of)?.collect::<Result<_, _>>()?;
+    Ok(rows)
+}
+
+/// The receipt a flow's row reports, as the flow detail shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MatchedReceipt {
+    pub id: i64,
+    pub debt_id: Option<i64>,
+    pub receipt_id: String,
+    pub amount_cents: Cents,
+    pub outcome: String,
+}
+
+/// For each row of flow `flow_id` (in its order, at most `limit`), the org's receipt with the
+/// row's IUV and IUR, if one is stored.
+pub fn match_flow_receipts(
+    conn: &Conn,
+    org_id: i64,
+    flow_id: i64,
+    limit: u32,
+) -> Result<Vec<Option<MatchedReceipt>>, StoreError> {
+    let mut stmt = conn.sqlite().prepare_cached(
+        "SELECT r.id, r.debt_id, r.receipt_id, r.amount_cents, r.outcome FROM reporting_payment p \
+         LEFT JOIN receipt r ON r.org_id = ?2 AND r.iuv = p.iuv AND r.receipt_id = p.iur \
+         WHERE p.flow_id = ?1 ORDER BY p.row_index LIMIT ?3",
+    )?;
+    let rows = stmt
+        .query_map(params![flow_id, org_id, limit], |row| {
+            let id: Option<i64> = row.get(0)?;
+            Ok(match id {
+                Some(id) => Some(MatchedReceipt {
+                    id,
+                    debt_id: row.get(1)?,
+                    receipt_id: row.get(2)?,
+                    amount_cents: row.get(3)?,
+                    outcome: row.get(4)?,
+                }),
+                None => None,
+            })
+        })?
+        .collect::<Result<_, _>>()?;
+    Ok(rows)
+}
+
 /// How many rows a flow has.
 #[cfg(test)]
 pub fn count_flow_payments(conn: &Conn, flow_id: i64) -> Result<i64, StoreError> {

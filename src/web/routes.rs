@@ -15,7 +15,7 @@
 use super::api::{self, debts as api_debts, files as api_files};
 use super::backoffice::{
     self, adhesion, anomalies, dashboard, debt_edit, debt_types, debts, exports, flows, journal, login, operators,
-    orgs, privacy, settings,
+    orgs, privacy, reporting, settings, tokens,
 };
 use super::portal::{account, cart, home, info, pay, sil, upstream as region_return};
 use super::router::Limit::{Flow, FlowForm, Form, Json, Logo, Push, Sil, Station};
@@ -131,6 +131,13 @@ pub static ROUTES: &[Route] = &[
     Route::new(Get,  "/operatore/{ipa}/esportazioni",                 "bo_exports",   Form, OPERATOR,      bo(|c, p| exports::list(c, p.get("ipa")))),
     Route::new(Post, "/operatore/{ipa}/esportazioni",                 "bo_exports",   Form, OPERATOR_FORM, bo(|c, p| exports::request(c, p.get("ipa")))),
     Route::new(Get,  "/operatore/{ipa}/esportazioni/{export}/file",   "bo_exports",   Form, OPERATOR,      bo(|c, p| exports::file(c, p.get("ipa"), p.get("export")))),
+    Route::new(Post, "/operatore/{ipa}/esportazioni/scaduti",         "bo_exports",   Form, OPERATOR_FORM, bo(|c, p| exports::expired(c, p.get("ipa")))),
+    Route::new(Get,  "/operatore/{ipa}/rendicontazione",              "bo_reporting", Form, OPERATOR,      bo(|c, p| reporting::list(c, p.get("ipa")))),
+    Route::new(Post, "/operatore/{ipa}/rendicontazione/acquisisci",   "bo_reporting", Form, OPERATOR_FORM, bo(|c, p| reporting::fetch(c, p.get("ipa")))),
+    Route::new(Get,  "/operatore/{ipa}/rendicontazione/{flow}",       "bo_reporting", Form, OPERATOR,      bo(|c, p| reporting::detail(c, p.get("ipa"), p.get("flow")))),
+    Route::new(Get,  "/operatore/{ipa}/token",                        "bo_api_tokens", Form, OPERATOR,     bo(|c, p| tokens::list(c, p.get("ipa")))),
+    Route::new(Post, "/operatore/{ipa}/token",                        "bo_api_tokens", Form, OPERATOR_FORM, bo(|c, p| tokens::create(c, p.get("ipa")))),
+    Route::new(Post, "/operatore/{ipa}/token/{token}/revoca",         "bo_api_tokens", Form, OPERATOR_FORM, bo(|c, p| tokens::revoke(c, p.get("ipa"), p.get("token")))),
     Route::new(Get,  "/operatore/{ipa}/dovuti",                       "bo_debt_search", Form, OPERATOR,    bo(|c, p| debts::search(c, p.get("ipa")))),
     Route::new(Get,  "/operatore/{ipa}/dovuti/csv",                   "bo_debt_search", Form, OPERATOR,    bo(|c, p| debts::csv(c, p.get("ipa")))),
     Route::new(Get,  "/operatore/{ipa}/dovuti/nuovo",                 "bo_debt",      Form, OPERATOR,      bo(|c, p| debt_edit::new_form(c, p.get("ipa")))),

@@ -115,6 +115,17 @@ fn every_backoffice_route_keeps_orgs_and_debt_types_apart() {
     let (_, notice, iuv, _) = crate::station::open_debts(&dir).remove(0);
     let forged = crate::station::send_rt_req(&notice, &iuv, 1, "a0e1000000000000000000000000000f", true);
     assert!(crate::station::call(&server, Some("paSendRTV2"), &forged).body.contains("<outcome>OK</outcome>"));
+    // A reporting flow and an API token.
+    let out = run(&dir, &["api-token", "create", "--org", "c_esempio", "--label", "gestionale"], None);
+    assert!(out.status.success(), "{}", crate::support::stderr(&out));
+    let conn = rusqlite::Connection::open(dir.join("mypay.db")).unwrap();
+    conn.execute(
+        "INSERT INTO reporting_flow (org_id, iuf, psp_id, state, source, fetched_at) \
+         SELECT id, '2026-12-07ABI00000-S000000001', 'ABI00000', 'ACQUISITO', 'SOAP', '2026-12-07T09:00:00Z' \
+         FROM org WHERE ipa_code = 'c_esempio'",
+        [],
+    )
+    .unwrap();
     let tari_iud = format!("TARI-{}-0001", mypay::testing::clock::Now::read().today().year());
     let tari = debt_json(&dir, &tari_iud);
     let tari_id = id_of(&mut demo, &tari_iud);
@@ -129,6 +140,8 @@ fn every_backoffice_route_keeps_orgs_and_debt_types_apart() {
         ("operator", "demo"),
         ("type", "TARI"),
         ("anomaly", "1"),
+        ("flow", "1"),
+        ("token", "1"),
     ];
 
     // Operator of org A (c_f205), with a valid session and CSRF token so every handler runs.

@@ -35,7 +35,7 @@ fn debts_are_searched_shown_changed_and_downloaded() {
     let lines: Vec<&str> = csv.body.lines().collect();
     assert_eq!(
         lines[0],
-        "\"IUD\";\"IUV\";\"Numero avviso\";\"Tipo dovuto\";\"Stato\";\"Codice fiscale debitore\";\"Debitore\";\
+        "\u{feff}\"IUD\";\"IUV\";\"Numero avviso\";\"Tipo dovuto\";\"Stato\";\"Codice fiscale debitore\";\"Debitore\";\
          \"Causale\";\"Importo\";\"Scadenza\";\"Data pagamento\";\"Ultima modifica\""
     );
     assert_eq!(lines.len(), 5, "{}", csv.body);
@@ -60,7 +60,7 @@ fn debts_are_searched_shown_changed_and_downloaded() {
     let id = debt_id(&created);
     let detail = browser.get(&format!("{base}/{id}")).body;
     assert!(
-        detail.contains("€ 1.020,50") && detail.contains("debt.add") && detail.contains("operator:demo"),
+        detail.contains("€ 1.020,50") && detail.contains("debt.add") && detail.contains("operatore demo"),
         "{detail}"
     );
     assert_eq!(browser.get(&format!("{base}/{id}/avviso")).status, 200);
@@ -173,10 +173,7 @@ fn stored_times_are_shown_in_italian_time() {
     // the eve of the 2027 spring DST change: no history, the creation on the Italian day.
     conn.execute("UPDATE debt SET created_at = '2027-03-27T23:30:00Z' WHERE id = ?1", [id]).unwrap();
     let detail = browser.get(&page).body;
-    assert!(
-        detail.contains("Nessuna operazione registrata oltre alla creazione (demo, 28/03/2027 00:30)."),
-        "{detail}"
-    );
+    assert!(detail.contains("<strong>Dovuto inserito con i dati dimostrativi</strong></div><div class=\"text-muted small\">28/03/2027 00:30 · sistema</div>"), "{detail}");
 
     conn.execute(
         "UPDATE debt SET created_at = '2026-03-28T23:30:00Z', updated_at = '2026-10-25T23:30:00Z' WHERE id = ?1",
@@ -205,8 +202,8 @@ fn stored_times_are_shown_in_italian_time() {
         .unwrap();
     }
     let detail = browser.get(&page).body;
-    assert!(detail.contains("<tr><td>26/10/2026 00:30</td><td>operator:demo</td>"), "{detail}");
-    assert!(detail.contains("<tr><td>30/03/2026 00:30</td><td>operator:demo</td>"), "{detail}");
+    assert!(detail.contains("<div class=\"text-muted small\">26/10/2026 00:30 · operatore demo</div>"), "{detail}");
+    assert!(detail.contains("<div class=\"text-muted small\">30/03/2026 00:30 · operatore demo</div>"), "{detail}");
 
     // A reporting flow refused at 23:30 UTC on the autumn DST day.
     conn.execute(

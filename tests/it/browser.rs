@@ -579,6 +579,151 @@ fn back_office_in_chromium_with_axe() {
     assert!(axe_report.is_empty(), "axe-core found serious or critical violations:\n{}", axe_report.join("\n"));
 }
 
+/// Logs `username` into the back office in Chromium.
+fn back_office_login(s: &Session, server: &Server, username: &str, password: &str) {
+    s.goto(&server.url("/operatore/accedi"));
+    s.wait_text("Accesso operatori", 10);
+    s.type_in("#username", username);
+    s.type_in("#password", password);
+    s.click("form[action='/operatore/accedi'] button[type='submit']");
+    s.wait_text("Comune di Esempio", 10);
+}
+
+/// An operator's first day (issue 22): the search opens on the latest debts, a paid debt's
+/// timeline is read, the result downloaded as CSV, a reporting flow seen with its receipts.
+#[test]
+fn operator_day_one_in_chromium_with_axe() {
+    let _one = one_browser_at_a_time();
+    let driver = match Driver::start() {
+        Ok(driver) => driver,
+        Err(reason) => {
+            println!("skipped: {reason}");
+            return;
+        }
+    };
+    let (tmp, dir) = data_dir();
+    let server = Server::start(&dir, &["demo"]);
+    let password = crate::backoffice::demo_password(&server);
+    // A paid debt, and the reporting flow of its payment fetched from the simulator.
+    let sim = simulator_url(&server);
+    let (iud, notice, _, _) = crate::station::open_debts(&dir).remove(0);
+    let body = format!(r#"{{"fiscalCode":"01234567897","noticeNumber":"{notice}"}}"#);
+    assert!(post(&format!("{sim}/sim/psp/pay"), "application/json", body.as_bytes()).body.contains("\"OK\""));
+    assert!(post(&format!("{sim}/sim/fdr/generate"), "application/json", b"{}").body.contains("\"fdr\""));
+    let config = tmp.path().join("fetch.toml");
+    std::fs::write(
+        &config,
+        format!("version = 1\n[station]\nbroker_id = \"99999000013\"\nstation_id = \"99999000013_01\"\n[node]\nbase_url = \"{sim}\"\n"),
+    )
+    .unwrap();
+    let out = crate::support::run(&dir, &["--config", config.to_str().unwrap(), "reporting", "fetch"], None);
+    assert!(out.status.success(), "{}", crate::support::stderr(&out));
+
+    let s = Session::new(&driver, &tmp.path().join("chromium-profile"));
+    let mut axe_report = Vec::new();
+    let mut scan = |s: &Session, page: &str| {
+        for violation in s.axe() {
+            axe_report.push(format!("{page}: {violation}"));
+        }
+    };
+    back_office_login(&s, &server, "demo", &password);
+    let org = server.url("/operatore/c_esempio");
+
+    // The search opens on the latest debts; the paid one found by its IUD.
+    s.goto(&format!("{org}/dovuti"));
+    s.wait_text("Ultimi dovuti inseriti", 10);
+    // On a phone the latest debts show without scrolling past every criterion.
+    let top = s.exec("return [document.querySelector('table').getBoundingClientRect().top, window.innerHeight];");
+    assert!(top[0].as_f64().unwrap() < top[1].as_f64().unwrap(), "the results start below the fold: {top}");
+    s.screenshot("giorno1-operatore-1-ricerca");
+    scan(&s, "search");
+    s.type_in("#avviso", &notice);
+    s.click("form[action='/operatore/c_esempio/dovuti'] button[type='submit']");
+    s.wait_text("Dovuti trovati: 1", 10);
+    let (status, head, _) = fetch_in_page(&s, &format!("/operatore/c_esempio/dovuti/csv?iud={iud}"));
+    assert_eq!((status, head.as_str()), (200, "ef bb bf 22"), "the CSV starts with a BOM");
+
+    // Its timeline, in words, oldest first.
+    s.click("table a[href^='/operatore/c_esempio/dovuti/']");
+    s.wait_text("Cronologia", 10);
+    s.wait_text("Ricevuta di pagamento ricevuta dal nodo pagoPA", 5);
+    assert!(s.text().contains("Pagamento avviato: il nodo pagoPA ha chiesto i dati per pagare"), "{}", s.text());
+    s.click("ol[aria-labelledby='cronologia'] details summary");
+    // A desktop window, tall enough for the whole timeline in the picture.
+    s.cmd("POST", "/window/rect", Some(json!({"width": 1280, "height": 2200})));
+    s.wait_text("Cronologia", 5);
+    s.screenshot("giorno1-operatore-2-cronologia");
+    scan(&s, "timeline");
+
+    // The reporting flow, its row matched to the receipt.
+    s.goto(&format!("{org}/rendicontazione"));
+    s.wait_text("Flussi di rendicontazione", 10);
+    s.screenshot("giorno1-operatore-3-flussi-rendicontazione");
+    scan(&s, "reporting flows");
+    s.click("table a[href^='/operatore/c_esempio/rendicontazione/']");
+    s.wait_text("Pagamenti con la ricevuta corrispondente: 1 su 1.", 10);
+    s.screenshot("giorno1-operatore-4-flusso");
+    scan(&s, "reporting flow");
+
+    // The journal in words.
+    s.goto(&format!("{org}/giornale"));
+    s.wait_text("Giornale delle operazioni", 10);
+    s.screenshot("giorno1-operatore-5-giornale");
+    scan(&s, "journal");
+
+    assert!(axe_report.is_empty(), "axe-core found serious or critical violations:\n{}", axe_report.join("\n"));
+}
+
+/// An org admin's first day: an API token created (shown once) and revoked.
+#[test]
+fn admin_day_one_in_chromium_with_axe() {
+    let _one = one_browser_at_a_time();
+    let driver = match Driver::start() {
+        Ok(driver) => driver,
+        Err(reason) => {
+            println!("skipped: {reason}");
+            return;
+        }
+    };
+    let (tmp, dir) = data_dir();
+    let server = Server::start(&dir, &["demo"]);
+    let password = crate::backoffice::demo_password(&server);
+    let s = Session::new(&driver, &tmp.path().join("chromium-profile"));
+    let mut axe_report = Vec::new();
+    let mut scan = |s: &Session, page: &str| {
+        for violation in s.axe() {
+            axe_report.push(format!("{page}: {violation}"));
+        }
+    };
+    back_office_login(&s, &server, "demo", &password);
+    let org = server.url("/operatore/c_esempio");
+
+    s.goto(&format!("{org}/token"));
+    s.wait_text("Token per le API", 10);
+    scan(&s, "tokens");
+    s.type_in("#etichetta", "Gestionale tributi");
+    s.click("form[action='/operatore/c_esempio/token'] button[type='submit']");
+    s.wait_text("non sarà più mostrato", 10);
+    let token = s.exec("return document.getElementById('nuovo-token').value;");
+    assert!(token.as_str().is_some_and(|t| t.starts_with("mpy_") && t.len() == 68), "{token}");
+    s.screenshot("giorno1-admin-1-token-creato");
+    scan(&s, "token created");
+    s.goto(&format!("{org}/token"));
+    s.wait_text("Gestionale tributi", 10);
+    assert!(s.find("#nuovo-token").is_none(), "the token is shown once");
+    s.click("form[action='/operatore/c_esempio/token/1/revoca'] button[type='submit']");
+    s.wait_text("Revocato il", 10);
+    s.screenshot("giorno1-admin-2-token-revocato");
+
+    // The settings' notice language is a list.
+    s.goto(&format!("{org}/impostazioni"));
+    s.wait_text("Impostazioni dell'ente", 10);
+    assert!(s.find("select#notice-language").is_some());
+    scan(&s, "settings");
+
+    assert!(axe_report.is_empty(), "axe-core found serious or critical violations:\n{}", axe_report.join("\n"));
+}
+
 /// Checks the page at phone width: nothing scrolls sideways, and every control a finger uses
 /// (buttons, fields, the navigation's and the footer's links, the labels of radios and checkboxes)
 /// is at least 44 px high and wide. Returns the problems found.

@@ -7,6 +7,7 @@ mod api;
 mod assets;
 mod backoffice;
 mod backoffice_authz;
+mod backoffice_dayone;
 mod backoffice_debts;
 mod backoffice_settings;
 mod backup;

@@ -17,6 +17,7 @@ pub mod documents;
 pub mod exports;
 pub mod imports;
 pub mod search;
+pub mod timeline;
 
 use jiff::civil::Date;
 

@@ -1,12 +1,12 @@
 //! The back office's debt search and debt detail: the operator's typed criteria checked and turned
 //! into a store query limited to the debt types the operator may see, one page of results with a
-//! bounded count, the whole result as CSV, and one debt with its history and receipts.
+//! bounded count, the whole result as CSV, and one debt with its receipts (its timeline is
+//! `timeline`'s).
 
 use crate::domain::NoticeNumber;
 use crate::flows::quoted_csv::QuotedCsv;
 use crate::services::ServiceError;
 use crate::services::admin::access::OrgAccess;
-use crate::store::audit::{self, AuditRecord};
 use crate::store::debt_search::{self, DebtHit, DebtSearch};
 use crate::store::debts::{self, DebtRecord};
 use crate::store::receipts::{self, ReceiptRecord};
@@ -127,10 +127,15 @@ pub const CSV_HEADER: [&str; 12] = [
     "Ultima modifica",
 ];
 
-/// Every debt matching `query` (at most [`CSV_CAP`]) as CSV.
+/// The UTF-8 byte order mark: without it Excel reads the file as Windows-1252 and breaks accents.
+pub const BOM: &[u8] = b"\xEF\xBB\xBF";
+
+/// Every debt matching `query` (at most [`CSV_CAP`]) as CSV for a person's spreadsheet (Italian
+/// Excel): a BOM, `;` between fields, amounts with a decimal comma, days `dd/mm/yyyy` and times in
+/// Italian local time (`dd/mm/yyyy HH:MM:SS`), never UTC.
 pub fn csv(db: &Db, org_id: i64, query: &DebtSearch) -> Result<Vec<u8>, ServiceError> {
     // For people: a debtor's name like `=HYPERLINK(…)` must not run in the operator's spreadsheet.
-    let mut out = QuotedCsv::for_people(Vec::new());
+    let mut out = QuotedCsv::for_people(BOM.to_vec());
     let io = |err: std::io::Error| StoreError::Corrupt { column: "csv", reason: err.to_string() };
     out.row(CSV_HEADER).map_err(io)?;
     db.read(|conn| {
@@ -138,8 +143,12 @@ pub fn csv(db: &Db, org_id: i64, query: &DebtSearch) -> Result<Vec<u8>, ServiceE
             let d = &hit.debt;
             let amount = d.amount_cents.to_italian();
             let state = d.state.label_it();
-            let day = |day: Option<crate::domain::Day>| day.map(|day| day.to_string()).unwrap_or_default();
+            let day = |day: Option<crate::domain::Day>| {
+                day.map(|day| day.date().strftime("%d/%m/%Y").to_string()).unwrap_or_default()
+            };
             let (due, paid) = (day(d.due_date), day(hit.paid_date));
+            let updated = crate::clock::rome_local(&d.updated_at)
+                .map_or_else(|| d.updated_at.clone(), |t| t.strftime("%d/%m/%Y %H:%M:%S").to_string());
             out.row([
                 d.iud.as_str(),
                 d.iuv.as_ref().map(crate::domain::Iuv::as_str).unwrap_or_default(),
@@ -152,7 +161,7 @@ pub fn csv(db: &Db, org_id: i64, query: &DebtSearch) -> Result<Vec<u8>, ServiceE
                 amount.as_str(),
                 due.as_str(),
                 paid.as_str(),
-                d.updated_at.as_str(),
+                updated.as_str(),
             ])
             .map_err(io)
         })
@@ -164,8 +173,6 @@ pub fn csv(db: &Db, org_id: i64, query: &DebtSearch) -> Result<Vec<u8>, ServiceE
 #[derive(Debug, Clone)]
 pub struct DebtDetail {
     pub debt: DebtRecord,
-    /// Its audit entries (insert, changes, annulment, payments), oldest first.
-    pub history: Vec<AuditRecord>,
     /// Every receipt of its IUV (successful or not).
     pub receipts: Vec<ReceiptRecord>,
 }
@@ -182,12 +189,6 @@ pub fn detail(db: &Db, access: &OrgAccess, debt_id: i64) -> Result<DebtDetail, S
         let debt = debts::find_debt_by_id(conn, debt_id)?
             .filter(|d| d.org_id == access.org.id && access.sees_type(d.debt_type_id))
             .ok_or_else(|| ServiceError::NotFound(format!("debt {debt_id} in org {}", access.org.ipa_code)))?;
-        let history =
-            audit::list_audit_of_object(conn, access.org.id, &debt_object(&access.org.ipa_code, &debt.iud), 200)?
-                .into_iter()
-                // The same IUD may have belonged to an annulled debt before this one.
-                .filter(|e| e.at >= debt.created_at)
-                .collect();
         let receipts = match &debt.iuv {
             Some(iuv) => receipts::list_receipts_for_iuv(conn, access.org.id, iuv.as_str())?
                 .into_iter()
@@ -195,6 +196,6 @@ pub fn detail(db: &Db, access: &OrgAccess, debt_id: i64) -> Result<DebtDetail, S
                 .collect(),
             None => Vec::new(),
         };
-        Ok(DebtDetail { debt, history, receipts })
+        Ok(DebtDetail { debt, receipts })
     })
 }

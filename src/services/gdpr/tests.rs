@@ -401,6 +401,7 @@ fn the_daily_purge_is_queued_once_a_day_and_runs_as_a_job_that_deletes_old_files
         station_id: "S".to_owned(),
         notices: crate::config::NoticesMode::On,
         retention: RetentionSettings::default(),
+        reporting: None,
     };
     let handlers = crate::services::background::handlers(&settings);
     let outcome = crate::jobs::run_claimed(&kit.db, &handlers, &record, &|| false, &mut |_| {}).unwrap();

@@ -11,6 +11,7 @@
 
 pub mod anomalies;
 pub mod dashboard;
+pub mod flows_view;
 pub mod outcome_push;
 pub mod reporting;
 

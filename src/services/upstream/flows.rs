@@ -432,6 +432,7 @@ mod flow_tests {
             max_uncompressed_bytes: 1 << 30,
             station_id: "S".to_owned(),
             notices: crate::config::NoticesMode::On,
+            reporting: None,
             retention: crate::config::RetentionSettings::default(),
         };
         let record = jobs::claim(&kit.db, submitted.job_id, kit.now).unwrap().unwrap();

@@ -1,11 +1,12 @@
 //! The dashboard's chart of amounts per day, drawn on the server as inline SVG: no script, no
 //! external asset, readable without colours (each bar has its value in a `<title>`, and the
-//! figure has a text description).
+//! figure has a text description). Days are written the Italian way (`07/12/2026`), never ISO.
 
 use maud::{Markup, html};
 
 use crate::domain::Cents;
 use crate::store::dashboard::DayTotal;
+use crate::web::ui::format::day_it;
 
 const WIDTH: i64 = 720;
 const HEIGHT: i64 = 220;
@@ -26,7 +27,7 @@ pub fn amounts_per_day(title: &str, days: &[DayTotal]) -> Markup {
         Some(b) => format!(
             "Totale {}. Giorno con l'importo più alto: {} con {}.",
             Cents::new(total).format_eur(),
-            b.day,
+            day_it(b.day),
             b.cents.format_eur()
         ),
         None => "Nessun pagamento nel periodo.".to_owned(),
@@ -43,7 +44,7 @@ pub fn amounts_per_day(title: &str, days: &[DayTotal]) -> Markup {
                     @let h = d.cents.get().saturating_mul(plot) / max;
                     @let x = LEFT + i * slot;
                     rect x=(x) y=(HEIGHT - BOTTOM - h) width=(bar) height=(h) fill="#0066cc" {
-                        title { (d.day) ": " (d.cents.format_eur()) " (" (d.count) " pagamenti)" }
+                        title { (day_it(d.day)) ": " (d.cents.format_eur()) " (" (d.count) " pagamenti)" }
                     }
                     @if i % 5 == 0 || i == n - 1 {
                         text x=(x + bar / 2) y=(HEIGHT - 6) font-size="11" text-anchor="middle" fill="#1a1a1a" {
@@ -54,5 +55,23 @@ pub fn amounts_per_day(title: &str, days: &[DayTotal]) -> Markup {
             }
             figcaption class="visually-hidden" { (description) }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn days_read_the_italian_way() {
+        let day = |d| crate::domain::Day::from(jiff::civil::date(2026, 12, d));
+        let days = [
+            DayTotal { day: day(6), count: 0, cents: Cents::new(0) },
+            DayTotal { day: day(7), count: 2, cents: Cents::new(3050) },
+        ];
+        let svg = amounts_per_day("Importi", &days).into_string();
+        assert!(svg.contains("Giorno con l'importo più alto: 07/12/2026 con € 30,50."), "{svg}");
+        assert!(svg.contains("<title>07/12/2026: € 30,50 (2 pagamenti)</title>"), "{svg}");
+        assert!(!svg.contains("2026-12-0"), "{svg}");
     }
 }

@@ -63,7 +63,7 @@ pub fn show(ctx: &mut BoCtx<'_>, ipa: &str) -> Result<Response, BoError> {
             li { a href={ (base) "/flussi" } { "Flussi dei dovuti in elaborazione" } ": " strong { (a.imports_running) } }
             li { a href={ (base) "/esportazioni" } { "Esportazioni in corso" } ": " strong { (a.exports_running) } }
             li { "Esiti da inoltrare al gestionale dell'ente: " strong { (a.pushes_pending) } ", non consegnati: " strong { (a.pushes_failed) } }
-            li { "Flussi di rendicontazione rifiutati: " strong { (a.flows_rejected) } }
+            li { a href={ (base) "/rendicontazione" } { "Flussi di rendicontazione" } ", rifiutati: " strong { (a.flows_rejected) } }
         }
         @if let Some(link) = &link {
             (regional_link(link))

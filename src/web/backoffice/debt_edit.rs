@@ -1,12 +1,13 @@
 //! Inserting, modifying and annulling one debt from the back office, through the same services and
 //! row rules as an import (`I`, `M`, `A`): a refused form shows the import's codes and descriptions,
-//! and nothing changes. Only debt types enabled for the operator can be used.
+//! and nothing changes: each broken rule is told in Italian beside its field (`aria-describedby`),
+//! MyPay's code kept in small text. Only debt types enabled for the operator can be used.
 
 use maud::{Markup, html};
 
 use super::{BoCtx, BoError, user_message};
 use crate::domain::Cents;
-use crate::domain::debt_row::DebtFields;
+use crate::domain::debt_row::{DebtFields, RowError};
 use crate::services::ServiceError;
 use crate::services::admin::debt_types;
 use crate::services::debts::search as debt_search;
@@ -84,11 +85,137 @@ impl Values {
     }
 }
 
-fn text_input(name: &str, label: &str, value: &str, kind: &str, required: bool) -> Markup {
+/// Why a form was refused: a sentence beside each field concerned, and what concerns no field.
+#[derive(Debug, Default)]
+struct Problems {
+    /// (field name, Italian message, MyPay's code when there is one).
+    fields: Vec<(&'static str, String, String)>,
+    general: Option<String>,
+}
+
+impl Problems {
+    fn general(message: &str) -> Problems {
+        Problems { general: Some(message.to_owned()), ..Problems::default() }
+    }
+
+    fn of(&self, field: &str) -> Vec<&(&'static str, String, String)> {
+        self.fields.iter().filter(|(f, _, _)| *f == field).collect()
+    }
+
+    fn any(&self) -> bool {
+        self.general.is_some() || !self.fields.is_empty()
+    }
+}
+
+/// The labels of the form's fields, in its order (the summary of errors links to them).
+const LABELS: [(&str, &str); 9] = [
+    ("tipo", "Tipo dovuto"),
+    ("iud", "IUD (identificativo del dovuto per l'ente)"),
+    ("tipo_soggetto", "Tipo di debitore"),
+    ("cf", "Codice fiscale o partita IVA"),
+    ("nome", "Nome e cognome o ragione sociale"),
+    ("email", "E-mail del debitore"),
+    ("scadenza", "Scadenza"),
+    ("importo", "Importo in euro (es. 1.020,50)"),
+    ("causale", "Causale"),
+];
+
+fn label_of(field: &str) -> &'static str {
+    LABELS.iter().find(|(f, _)| *f == field).map_or("", |(_, l)| l)
+}
+
+/// The field a broken import rule concerns and the sentence for it, in Italian; `None` for a rule
+/// about no field of this form. MyPay's codes are shared by several fields (`PAA_IMPORT_SINTASSI_CSV`),
+/// so the column named in the description decides between them.
+fn field_problem(e: &RowError) -> Option<(&'static str, String)> {
+    let (code, text) = (e.code, e.description.to_uppercase());
+    let about = |words: &[&str]| words.iter().any(|w| code.contains(w) || text.contains(w));
+    let field = if code == "PAA_IMPORT_IUD_DUPLICATO" {
+        ("iud", "Esiste già un dovuto con questo IUD: scegline un altro.".to_owned())
+    } else if about(&["TIPO_DOVUTO"]) {
+        ("tipo", "Scegli un tipo dovuto attivo tra quelli abilitati.".to_owned())
+    } else if about(&["_IUD", "IUD "]) {
+        ("iud", "Indica lo IUD: al massimo 35 caratteri, senza iniziare con 000.".to_owned())
+    } else if about(&["ID_UNIV_FG", "TIPO_IDENTIFICATIVO"]) {
+        ("tipo_soggetto", "Scegli persona fisica o persona giuridica.".to_owned())
+    } else if about(&["COD_FISC", "P_IVA", "CODICE_IDENTIFICATIVO", "IDENTIFICATIVO "]) {
+        (
+            "cf",
+            "Il codice fiscale o la partita IVA non è valido: controlla i caratteri, compreso l'ultimo (di controllo)."
+                .to_owned(),
+        )
+    } else if about(&["ANAGRAFICA"]) {
+        ("nome", "Indica nome e cognome o ragione sociale (al massimo 70 caratteri).".to_owned())
+    } else if about(&["EMAIL", "E-MAIL"]) {
+        ("email", "L'indirizzo e-mail non è valido (es. nome@esempio.it).".to_owned())
+    } else if about(&["SCADENZA"]) {
+        let why = if text.contains("OBBLIGATORIA") || text.contains("NON PRESENTE") {
+            "La scadenza è obbligatoria per questo tipo dovuto."
+        } else if text.contains("PASSATA") {
+            "La scadenza non può essere un giorno già passato."
+        } else {
+            "La scadenza non è una data valida."
+        };
+        ("scadenza", why.to_owned())
+    } else if about(&["IMPORTO"]) {
+        ("importo", "Scrivi l'importo in euro, ad esempio 1.020,50: da 0,01 a 999.999.999,99.".to_owned())
+    } else if about(&["CAUSALE"]) {
+        let why = if text.contains("TROPPO") {
+            "La causale è troppo lunga per questo tipo dovuto: accorciala."
+        } else {
+            "Indica la causale del pagamento."
+        };
+        ("causale", why.to_owned())
+    } else {
+        return None;
+    };
+    Some(field)
+}
+
+/// The problems of a refused debt: each rule beside its field, the others together.
+fn problems_of(err: &ServiceError) -> Problems {
+    match err {
+        ServiceError::Rejected(rows) => {
+            let mut problems = Problems::default();
+            let mut others = Vec::new();
+            for row in rows {
+                match field_problem(row) {
+                    Some((field, message)) if problems.of(field).is_empty() => {
+                        problems.fields.push((field, message, row.code.to_owned()));
+                    }
+                    Some(_) => {}
+                    None => others.push(format!("{} ({})", row.description, row.code)),
+                }
+            }
+            if !others.is_empty() {
+                problems.general = Some(format!("Il dovuto non rispetta queste regole: {}.", others.join("; ")));
+            }
+            problems
+        }
+        other => Problems::general(&user_message(other)),
+    }
+}
+
+fn text_input(name: &str, value: &str, kind: &str, required: bool, problems: &Problems) -> Markup {
     html! {
         div class="col-12 col-md-6" {
-            label for=(name) { (label) }
-            input type=(kind) class="form-control" id=(name) name=(name) value=(value) required[required];
+            (field(name, problems, html! {
+                input type=(kind) class={ "form-control" @if !problems.of(name).is_empty() { " is-invalid" } } id=(name) name=(name) value=(value) required[required]
+                    aria-describedby={ (name) "-errore" } aria-invalid=[(!problems.of(name).is_empty()).then_some("true")];
+            }))
+        }
+    }
+}
+
+/// A field's label, its control and, below, what is wrong with it.
+fn field(name: &str, problems: &Problems, control: Markup) -> Markup {
+    html! {
+        label for=(name) { (label_of(name)) }
+        (control)
+        div id={ (name) "-errore" } class="invalid-feedback d-block" {
+            @for (_, message, code) in problems.of(name) {
+                (message) @if !code.is_empty() { " " small class="text-muted" { "(codice " (code) ")" } }
+            }
         }
     }
 }
@@ -100,7 +227,7 @@ fn form(
     action: &str,
     v: &Values,
     editing: bool,
-    error: Option<&str>,
+    problems: &Problems,
 ) -> Result<Response, BoError> {
     let types = match debt_types::list_debt_types(&ctx.state.db, &grant.org.ipa_code) {
         Ok(types) => types.into_iter().filter(|t| t.active && grant.sees_type(t.id)).collect::<Vec<_>>(),
@@ -114,42 +241,58 @@ fn form(
     let main = html! {
         h1 { (title) }
         p class="lead" { (grant.org.name) }
-        @if let Some(message) = error {
-            div class="alert alert-danger" role="alert" { (message) }
-        }
-        form method="post" action=(action) class="row g-3" {
-            (csrf)
-            div class="col-12 col-md-6" {
-                label for="tipo" { "Tipo dovuto" }
-                @if editing {
-                    input type="text" class="form-control" id="tipo" name="tipo" value=(v.debt_type) readonly;
-                } @else {
-                    select class="form-select" id="tipo" name="tipo" required {
-                        @for t in &types {
-                            option value=(t.code) selected[v.debt_type == t.code] { (t.description) " (" (t.code) ")" }
+        @if problems.any() {
+            div class="alert alert-danger" role="alert" id="errori" {
+                p class="mb-1" { strong { "Il dovuto non è stato salvato." } @if !problems.fields.is_empty() { " Correggi:" } }
+                @if !problems.fields.is_empty() {
+                    ul class="mb-1" {
+                        @for (name, message, _) in &problems.fields {
+                            li { a href={ "#" (name) } { (label_of(name)) } ": " (message) }
                         }
                     }
                 }
+                @if let Some(general) = &problems.general { p class="mb-0" { (general) } }
             }
+        }
+        form method="post" action=(action) class="row g-3" novalidate {
+            (csrf)
             div class="col-12 col-md-6" {
-                label for="iud" { "IUD (identificativo del dovuto per l'ente)" }
-                input type="text" class="form-control" id="iud" name="iud" value=(v.iud) required readonly[editing];
-            }
-            div class="col-12 col-md-6" {
-                label for="tipo_soggetto" { "Tipo di debitore" }
-                select class="form-select" id="tipo_soggetto" name="tipo_soggetto" {
-                    option value="F" selected[v.debtor_kind != "G"] { "Persona fisica" }
-                    option value="G" selected[v.debtor_kind == "G"] { "Persona giuridica" }
+                @if editing {
+                    (field("tipo", problems, html! { input type="text" class="form-control" id="tipo" name="tipo" value=(v.debt_type) readonly aria-describedby="tipo-errore"; }))
+                } @else {
+                    (field("tipo", problems, html! {
+                        select class={ "form-select" @if !problems.of("tipo").is_empty() { " is-invalid" } } id="tipo" name="tipo" required aria-describedby="tipo-errore" {
+                            @for t in &types {
+                                option value=(t.code) selected[v.debt_type == t.code] { (t.description) " (" (t.code) ")" }
+                            }
+                        }
+                    }))
                 }
             }
-            (text_input("cf", "Codice fiscale o partita IVA", &v.debtor_id, "text", true))
-            (text_input("nome", "Nome e cognome o ragione sociale", &v.debtor_name, "text", true))
-            (text_input("email", "E-mail del debitore", &v.debtor_email, "email", false))
-            (text_input("scadenza", "Scadenza", &v.due_date, "date", false))
-            (text_input("importo", "Importo in euro (es. 1.020,50)", &v.amount, "text", true))
+            div class="col-12 col-md-6" {
+                (field("iud", problems, html! {
+                    input type="text" class={ "form-control" @if !problems.of("iud").is_empty() { " is-invalid" } } id="iud" name="iud" value=(v.iud) required readonly[editing]
+                        aria-describedby="iud-errore" aria-invalid=[(!problems.of("iud").is_empty()).then_some("true")];
+                }))
+            }
+            div class="col-12 col-md-6" {
+                (field("tipo_soggetto", problems, html! {
+                    select class="form-select" id="tipo_soggetto" name="tipo_soggetto" aria-describedby="tipo_soggetto-errore" {
+                        option value="F" selected[v.debtor_kind != "G"] { "Persona fisica" }
+                        option value="G" selected[v.debtor_kind == "G"] { "Persona giuridica" }
+                    }
+                }))
+            }
+            (text_input("cf", &v.debtor_id, "text", true, problems))
+            (text_input("nome", &v.debtor_name, "text", true, problems))
+            (text_input("email", &v.debtor_email, "email", false, problems))
+            (text_input("scadenza", &v.due_date, "date", false, problems))
+            (text_input("importo", &v.amount, "text", true, problems))
             div class="col-12" {
-                label for="causale" { "Causale" }
-                input type="text" class="form-control" id="causale" name="causale" value=(v.causale) maxlength="1024" required;
+                (field("causale", problems, html! {
+                    input type="text" class={ "form-control" @if !problems.of("causale").is_empty() { " is-invalid" } } id="causale" name="causale" value=(v.causale) maxlength="1024" required
+                        aria-describedby="causale-errore" aria-invalid=[(!problems.of("causale").is_empty()).then_some("true")];
+                }))
             }
             @if !editing {
                 div class="col-12 form-check" {
@@ -162,7 +305,7 @@ fn form(
             }
         }
     };
-    Ok(ctx.page_with(if error.is_some() { 422 } else { 200 }, &title, main))
+    Ok(ctx.page_with(if problems.any() { 422 } else { 200 }, &title, main))
 }
 
 /// `GET /operatore/{ipa}/dovuti/nuovo`.
@@ -170,7 +313,7 @@ pub fn new_form(ctx: &mut BoCtx<'_>, ipa: &str) -> Result<Response, BoError> {
     let grant = ctx.grant(ipa)?;
     let action = format!("/operatore/{}/dovuti/nuovo", grant.org.ipa_code);
     let values = Values { generate_iuv: true, debtor_kind: "F".to_owned(), ..Values::default() };
-    form(ctx, &grant, &action, &values, false, None)
+    form(ctx, &grant, &action, &values, false, &Problems::default())
 }
 
 /// `POST /operatore/{ipa}/dovuti/nuovo`: action `I`.
@@ -180,7 +323,13 @@ pub fn create(ctx: &mut BoCtx<'_>, ipa: &str) -> Result<Response, BoError> {
     let v = Values::from_form(ctx);
     let debt_type = match debt_types::get_debt_type(&ctx.state.db, &grant.org.ipa_code, &v.debt_type) {
         Ok(t) if grant.sees_type(t.id) => t,
-        _ => return form(ctx, &grant, &action, &v, false, Some("Tipo dovuto non valido o non abilitato per te.")),
+        _ => {
+            let problems = Problems {
+                fields: vec![("tipo", "Scegli un tipo dovuto attivo tra quelli abilitati.".to_owned(), String::new())],
+                general: None,
+            };
+            return form(ctx, &grant, &action, &v, false, &problems);
+        }
     };
     let fields = v.fields(format!("9/{}/", debt_type.taxonomy_code), None);
     let actor = format!("operator:{}", grant.username);
@@ -202,8 +351,7 @@ fn refused(
     err: &ServiceError,
 ) -> Result<Response, BoError> {
     if err.is_user_error() {
-        let message = user_message(err);
-        form(ctx, grant, action, v, editing, Some(&message))
+        form(ctx, grant, action, v, editing, &problems_of(err))
     } else {
         tracing::error!(error = %err, "cannot save a debt");
         Err(BoError::Internal)
@@ -248,7 +396,7 @@ pub fn edit_form(ctx: &mut BoCtx<'_>, ipa: &str, id: &str) -> Result<Response, B
         return Ok(back);
     }
     let action = format!("/operatore/{}/dovuti/{}/modifica", grant.org.ipa_code, debt.id);
-    form(ctx, &grant, &action, &Values::from_debt(&debt), true, None)
+    form(ctx, &grant, &action, &Values::from_debt(&debt), true, &Problems::default())
 }
 
 /// `POST /operatore/{ipa}/dovuti/{id}/modifica`: action `M`; the debt type and IUD stay.

@@ -5,7 +5,7 @@
 
 use maud::{Markup, html};
 
-use super::{BoCtx, BoError, user_message};
+use super::{BoCtx, BoError, timeline, user_message};
 use crate::domain::DebtState;
 use crate::services::admin::debt_types;
 use crate::services::debts::documents;
@@ -15,13 +15,13 @@ use crate::web::forms::encode;
 use crate::web::ui::format::{datetime_it, day_it};
 
 /// The criteria fields: (name, label), in the form's order.
-const TEXT_FIELDS: [(&str, &str); 5] = [
-    ("iud", "IUD"),
-    ("iuv", "IUV"),
+const TEXT_FIELDS: [(&str, &str); 3] = [
     ("avviso", "Numero avviso"),
     ("cf", "Codice fiscale o partita IVA del debitore"),
     ("nome", "Debitore (inizia con)"),
 ];
+/// The identifiers an operator types less often, folded with the other rarer criteria.
+const ID_FIELDS: [(&str, &str); 2] = [("iud", "IUD"), ("iuv", "IUV")];
 const DATE_FIELDS: [(&str, &str); 4] = [
     ("scadenza_dal", "Scadenza dal"),
     ("scadenza_al", "Scadenza al"),
@@ -68,31 +68,42 @@ pub fn search(ctx: &mut BoCtx<'_>, ipa: &str) -> Result<Response, BoError> {
         }
     };
     let c = criteria(ctx);
-    let asked = ALL_FIELDS.iter().any(|f| ctx.form.get(f).is_some_and(|v| !v.trim().is_empty()))
-        || ctx.form.get("cerca").is_some();
+    let asked = ALL_FIELDS.iter().any(|f| ctx.form.get(f).is_some_and(|v| !v.trim().is_empty()));
     let page: u64 = ctx.form.get("pagina").and_then(|p| p.parse().ok()).unwrap_or(1);
     let (mut error, mut result) = (None, None);
-    if asked {
-        match debt_search::build_query(&ctx.state.db, &grant, &c)
-            .and_then(|q| debt_search::search(&ctx.state.db, grant.org.id, &q, page))
-        {
-            Ok(found) => result = Some(found),
-            Err(err) if err.is_user_error() => error = Some(user_message(&err)),
-            Err(err) => {
-                tracing::error!(error = %err, "debt search failed");
-                return Err(BoError::Internal);
-            }
+    // Without criteria the page opens on the latest debts (the search's order is newest first).
+    match debt_search::build_query(&ctx.state.db, &grant, &c)
+        .and_then(|q| debt_search::search(&ctx.state.db, grant.org.id, &q, page))
+    {
+        Ok(found) => result = Some(found),
+        Err(err) if err.is_user_error() => error = Some(user_message(&err)),
+        Err(err) => {
+            tracing::error!(error = %err, "debt search failed");
+            return Err(BoError::Internal);
         }
     }
     let base = format!("/operatore/{}/dovuti", grant.org.ipa_code);
     let query = query_of(ctx);
     let form = &ctx.form;
+    let more_criteria = ["iud", "iuv", "stato", "tipo", "scadenza_dal", "scadenza_al", "pagato_dal", "pagato_al"]
+        .iter()
+        .any(|name| !form.text(name).trim().is_empty());
     let main = html! {
         h1 { "Dovuti" }
         p class="lead" { (grant.org.name) }
         p { a class="btn btn-outline-primary btn-sm" href={ (base) "/nuovo" } { "Nuovo dovuto" } }
         form method="get" action=(base) class="row g-3 mb-4" {
             @for (name, label) in TEXT_FIELDS {
+                div class="col-12 col-md-4" {
+                    label for=(name) { (label) }
+                    input type="text" class="form-control" id=(name) name=(name) value=(form.text(name));
+                }
+            }
+            // On a phone the whole form would hide the results: the rarer criteria fold away.
+            details class="col-12" open[more_criteria] {
+                summary { "Altri criteri: IUD, IUV, stato, tipo dovuto, scadenza, pagamento" }
+                div class="row g-3 mt-1" {
+            @for (name, label) in ID_FIELDS {
                 div class="col-12 col-md-4" {
                     label for=(name) { (label) }
                     input type="text" class="form-control" id=(name) name=(name) value=(form.text(name));
@@ -122,6 +133,8 @@ pub fn search(ctx: &mut BoCtx<'_>, ipa: &str) -> Result<Response, BoError> {
                     input type="date" class="form-control" id=(name) name=(name) value=(form.text(name));
                 }
             }
+                }
+            }
             div class="col-12" {
                 button type="submit" class="btn btn-primary" name="cerca" value="1" { "Cerca" }
             }
@@ -130,6 +143,7 @@ pub fn search(ctx: &mut BoCtx<'_>, ipa: &str) -> Result<Response, BoError> {
             div class="alert alert-danger" role="alert" { (message) }
         }
         @if let Some(found) = &result {
+            @if !asked { h2 class="h4" { "Ultimi dovuti inseriti" } }
             (results(&base, &query, found))
         }
     };
@@ -138,13 +152,14 @@ pub fn search(ctx: &mut BoCtx<'_>, ipa: &str) -> Result<Response, BoError> {
 
 fn results(base: &str, query: &str, found: &debt_search::ResultPage) -> Markup {
     let pages = found.total.div_ceil(u64::from(PAGE_SIZE)).max(1);
+    let sep = if query.is_empty() { "" } else { "&" };
     html! {
         div class="d-flex flex-wrap justify-content-between align-items-center mb-2" {
             p class="mb-0" role="status" {
                 "Dovuti trovati: " @if found.more { "più di " (COUNT_CAP) } @else { (found.total) }
             }
             @if found.total > 0 {
-                a class="btn btn-outline-primary btn-sm" href={ (base) "/csv?" (query) } { "Scarica CSV" }
+                a class="btn btn-outline-primary btn-sm" href={ (base) "/csv?" (query) } { "Scarica CSV (Excel)" }
             }
         }
         @if !found.hits.is_empty() {
@@ -176,15 +191,29 @@ fn results(base: &str, query: &str, found: &debt_search::ResultPage) -> Markup {
             nav aria-label="Pagine dei risultati" {
                 ul class="pagination" {
                     @if found.page > 1 {
-                        li class="page-item" { a class="page-link" href={ (base) "?" (query) "&pagina=" (found.page - 1) } { "Precedente" } }
+                        li class="page-item" { a class="page-link" href={ (base) "?" (query) (sep) "pagina=" (found.page - 1) } { "Precedente" } }
                     }
                     li class="page-item active" aria-current="page" { span class="page-link" { "Pagina " (found.page) " di " (pages) } }
                     @if found.page < pages {
-                        li class="page-item" { a class="page-link" href={ (base) "?" (query) "&pagina=" (found.page + 1) } { "Successiva" } }
+                        li class="page-item" { a class="page-link" href={ (base) "?" (query) (sep) "pagina=" (found.page + 1) } { "Successiva" } }
                     }
                 }
             }
         }
+    }
+}
+
+/// Where a debt came from, in words (`debt.source`).
+fn source_it(source: &str) -> &str {
+    match source {
+        "cli" => "riga di comando",
+        "import" => "flusso dei dovuti",
+        "sil" => "gestionale dell'ente (SIL)",
+        "portal" => "portale dei pagamenti",
+        "backoffice" => "area operatori",
+        "node" => "pagamento avviato presso un PSP",
+        "demo" => "dati dimostrativi",
+        other => other,
     }
 }
 
@@ -196,7 +225,7 @@ pub fn csv(ctx: &mut BoCtx<'_>, ipa: &str) -> Result<Response, BoError> {
         .and_then(|q| debt_search::csv(&ctx.state.db, grant.org.id, &q));
     match bytes {
         Ok(bytes) => Ok(Response { status: 200, headers: Vec::new(), body: bytes }
-            .with_header("Content-Type", "text/csv; charset=utf-8")
+            .with_header("Content-Type", "text/csv; charset=utf-8; header=present")
             .with_header("Content-Disposition", format!("attachment; filename=\"dovuti-{}.csv\"", grant.org.ipa_code))
             .with_header("Cache-Control", "no-store")),
         Err(err) if err.is_user_error() => Err(BoError::BadRequest(user_message(&err))),
@@ -235,6 +264,15 @@ pub fn detail(ctx: &mut BoCtx<'_>, ipa: &str, id: &str) -> Result<Response, BoEr
     let changeable = d.state.apply(crate::domain::DebtEvent::Modify).is_ok();
     let annullable = d.state.apply(crate::domain::DebtEvent::Annul).is_ok();
     let csrf = ctx.csrf();
+    let events = match crate::services::debts::timeline::timeline(&ctx.state.db, &grant, d.id) {
+        Ok(events) => events,
+        Err(err) => {
+            tracing::error!(error = %err, "cannot gather a debt's timeline");
+            return Err(BoError::Internal);
+        }
+    };
+    // The journal's pages are an org admin's.
+    let journal_base = grant.admin.then(|| format!("/operatore/{}/giornale", grant.org.ipa_code));
     let rows: Vec<(&str, String)> = vec![
         ("IUD", d.iud.clone()),
         ("IUV", d.iuv.as_ref().map_or_else(|| "—".to_owned(), |i| i.as_str().to_owned())),
@@ -247,7 +285,7 @@ pub fn detail(ctx: &mut BoCtx<'_>, ipa: &str, id: &str) -> Result<Response, BoEr
         ("Importo", d.amount_cents.format_eur()),
         ("Scadenza", d.due_date.map_or_else(|| "—".to_owned(), day_it)),
         ("Dati specifici di riscossione", d.collection_data.clone()),
-        ("Origine", d.source.clone()),
+        ("Origine", source_it(&d.source).to_owned()),
         ("Creato", datetime_it(&d.created_at)),
         ("Ultima modifica", datetime_it(&d.updated_at)),
     ];
@@ -288,7 +326,7 @@ pub fn detail(ctx: &mut BoCtx<'_>, ipa: &str, id: &str) -> Result<Response, BoEr
                     @for r in &detail.receipts {
                         tr {
                             td {
-                                (r.outcome)
+                                @if r.outcome == "OK" { "Riuscito" } @else { "Non riuscito" }
                                 @if let Some(flag) = &r.flag { " " span class="badge bg-warning text-dark" { (flag) } }
                                 @if r.held { " " span class="badge bg-danger" { "DIFFORME: sospesa" } }
                             }
@@ -302,26 +340,7 @@ pub fn detail(ctx: &mut BoCtx<'_>, ipa: &str, id: &str) -> Result<Response, BoEr
                 }
             }
         }
-        h2 class="h4" { "Storia" }
-        @if detail.history.is_empty() {
-            p { "Nessuna operazione registrata oltre alla creazione (" (d.source) ", " (datetime_it(&d.created_at)) ")." }
-        } @else {
-            table class="table tabella-compatta" {
-                caption class="visually-hidden" { "Operazioni sul dovuto" }
-                thead { tr { th scope="col" { "Quando" } th scope="col" { "Chi" } th scope="col" { "Cosa" } th scope="col" { "Prima" } th scope="col" { "Dopo" } } }
-                tbody {
-                    @for e in &detail.history {
-                        tr {
-                            td { (datetime_it(&e.at)) }
-                            td { (e.actor) }
-                            td { (e.action) " " small { (e.outcome) } }
-                            td { @if let Some(b) = &e.before_json { code class="text-break" { (b) } } }
-                            td { @if let Some(a) = &e.after_json { code class="text-break" { (a) } } }
-                        }
-                    }
-                }
-            }
-        }
+        (timeline::render(&events, journal_base.as_deref()))
         p { a href={ "/operatore/" (grant.org.ipa_code) "/dovuti" } { "Torna alla ricerca" } }
     };
     Ok(ctx.page(&format!("Dovuto {}", d.iud), main))
@@ -343,7 +362,22 @@ pub fn notice(ctx: &mut BoCtx<'_>, ipa: &str, id: &str) -> Result<Response, BoEr
     let view =
         documents::notice_view(&ctx.state.db, &grant.org.ipa_code, &documents::NoticeKey::Iud(detail.debt.iud.clone()));
     match view.map(|v| crate::pdf::notice_pdf(&v)) {
-        Ok(Ok(bytes)) => Ok(pdf(bytes, &format!("avviso-{notice}.pdf"))),
+        Ok(Ok(bytes)) => {
+            // Printed notices are part of the debt's timeline.
+            ctx.state.journal.record(
+                &ctx.state.db,
+                crate::services::journal::JournalEntry {
+                    at: ctx.now.iso(),
+                    actor: format!("operator:{}", grant.username),
+                    org_id: Some(grant.org.id),
+                    action: "debt.notice".to_owned(),
+                    object: Some(debt_search::debt_object(&grant.org.ipa_code, &detail.debt.iud)),
+                    outcome: "OK".to_owned(),
+                    ..Default::default()
+                },
+            );
+            Ok(pdf(bytes, &format!("avviso-{notice}.pdf")))
+        }
         Ok(Err(err)) => {
             tracing::error!(error = %err, "cannot render a notice");
             Err(BoError::Internal)

@@ -36,6 +36,7 @@ pub fn list(ctx: &mut BoCtx<'_>, ipa: &str) -> Result<Response, BoError> {
     let today = ctx.now.today();
     let month_start = today.first_of_month();
     let csrf = ctx.csrf();
+    let ctx_csrf_expired = ctx.csrf();
     let base = format!("/operatore/{}/esportazioni", grant.org.ipa_code);
     let main = html! {
         h1 { "Esportazione ricevute" }
@@ -69,6 +70,23 @@ pub fn list(ctx: &mut BoCtx<'_>, ipa: &str) -> Result<Response, BoError> {
             }
             div class="col-12" { button type="submit" class="btn btn-primary" { "Richiedi l'esportazione" } }
         }
+        h2 class="h4" id="scaduti" { "Dovuti scaduti" }
+        p { "Un file (CSV in ZIP) con i dovuti ancora da pagare dei tipi con scadenza obbligatoria, scaduti prima del giorno scelto." }
+        form method="post" action={ (base) "/scaduti" } class="row g-3 mb-5" {
+            (ctx_csrf_expired)
+            div class="col-6 col-md-3" {
+                label for="due_before" { "Scaduti prima del" }
+                input type="date" class="form-control" id="due_before" name="due_before" value=(today.to_string()) required;
+            }
+            div class="col-6 col-md-4" {
+                label for="expired_type" { "Tipo dovuto" }
+                select class="form-select" id="expired_type" name="debt_type" {
+                    option value="" { "Tutti quelli con scadenza obbligatoria" }
+                    @for t in types.iter().filter(|t| t.due_date_mandatory && grant.sees_type(t.id)) { option value=(t.code) { (t.description) " (" (t.code) ")" } }
+                }
+            }
+            div class="col-12" { button type="submit" class="btn btn-primary" { "Esporta i dovuti scaduti" } }
+        }
         h2 class="h4" { "Esportazioni richieste" }
         @if list.is_empty() {
             p { "Nessuna esportazione richiesta." }
@@ -84,14 +102,14 @@ pub fn list(ctx: &mut BoCtx<'_>, ipa: &str) -> Result<Response, BoError> {
                         tr {
                             td { (e.id) }
                             td { (period(&e.date_from, e.incremental)) " – " (period(&e.date_to, e.incremental)) }
-                            td { (e.kind) " " (e.version) }
+                            td { @if e.kind == "SCADUTI" { "Dovuti scaduti" } @else { "Ricevute " (e.version) } }
                             td {
                                 (e.state.label_it())
                                 @if let Some(error) = &e.error { br; small { (error) } }
                                 @if e.state == ExportState::Done && e.file_name.is_none() { br; small { "Nessuna ricevuta nel periodo." } }
                             }
                             td class="importo" { (e.rows.map(|n| n.to_string()).unwrap_or_default()) }
-                            td { (e.requested_by) }
+                            td { (super::words::actor(&e.requested_by)) }
                             td { @if e.file_name.is_some() { a href={ (base) "/" (e.id) "/file" } { "Scarica" } } }
                         }
                     }
@@ -132,6 +150,65 @@ pub fn request(ctx: &mut BoCtx<'_>, ipa: &str) -> Result<Response, BoError> {
         }
     }
     Ok(ctx.redirect(&format!("/operatore/{}/esportazioni", grant.org.ipa_code)))
+}
+
+/// `POST /operatore/{ipa}/esportazioni/scaduti`: the expired-debts export, made at once (as
+/// `mypay export-expired`); an operator's covers the types enabled for them.
+pub fn expired(ctx: &mut BoCtx<'_>, ipa: &str) -> Result<Response, BoError> {
+    let grant = ctx.grant(ipa)?;
+    let base = format!("/operatore/{}/esportazioni", grant.org.ipa_code);
+    let chosen = ctx.form.text("debt_type").trim().to_owned();
+    let due_before = ctx.form.text("due_before").trim().to_owned();
+    let types = match debt_types::list_debt_types(&ctx.state.db, &grant.org.ipa_code) {
+        Ok(types) => types,
+        Err(err) => {
+            tracing::error!(error = %err, "cannot list debt types");
+            return Err(BoError::Internal);
+        }
+    };
+    let visible: Vec<String> =
+        types.iter().filter(|t| t.due_date_mandatory && grant.sees_type(t.id)).map(|t| t.code.clone()).collect();
+    let selected = match (chosen.is_empty(), grant.allowed_types.is_some()) {
+        (false, _) if visible.contains(&chosen) => vec![chosen],
+        (false, _) => {
+            ctx.session.flash("danger", "Scegli un tipo dovuto con scadenza obbligatoria tra quelli abilitati.");
+            return Ok(ctx.redirect(&base));
+        }
+        (true, true) if visible.is_empty() => {
+            ctx.session.flash("warning", "Nessun tipo dovuto abilitato per te ha la scadenza obbligatoria.");
+            return Ok(ctx.redirect(&base));
+        }
+        (true, true) => visible,
+        (true, false) => Vec::new(),
+    };
+    let requested_by = format!("operator:{}", grant.username);
+    let done = exports::export_expired(
+        &ctx.state.db,
+        &ctx.state.config.data_dir,
+        &grant.org.ipa_code,
+        &due_before,
+        &selected,
+        &requested_by,
+        ctx.now,
+    );
+    match done {
+        Ok(outcome) if outcome.file.is_some() => ctx.session.flash(
+            "success",
+            format!("Esportazione n. {} dei dovuti scaduti pronta: la trovi nell'elenco qui sotto.", outcome.export.id),
+        ),
+        Ok(outcome) => ctx.session.flash(
+            "info",
+            format!("Esportazione n. {}: nessun dovuto scaduto prima di quel giorno.", outcome.export.id),
+        ),
+        Err(ServiceError::ExportRefused { .. } | ServiceError::Invalid { .. }) => {
+            ctx.session.flash("danger", "Indica un giorno valido in «Scaduti prima del».")
+        }
+        Err(err) => {
+            tracing::error!(error = %err, "cannot export expired debts");
+            return Err(BoError::Internal);
+        }
+    }
+    Ok(ctx.redirect(&format!("{base}#scaduti")))
 }
 
 /// `GET /operatore/{ipa}/esportazioni/{id}/file`.

@@ -1,23 +1,40 @@
 //! The audit journal of an org, for its administrators: every pagoPA and SIL exchange and every
 //! change, filtered by who, what, object, outcome and Europe/Rome days, newest first, times shown
-//! in Italian local time, and one entry with its before/after and the exchanged payloads.
+//! in Italian local time, each entry in words (`words`) with its data behind a toggle, and one
+//! entry with its before/after and the exchanged payloads.
 
 use maud::html;
 
-use super::{BoCtx, BoError, user_message};
+use super::{BoCtx, BoError, user_message, words};
 use crate::services::admin::audit_log::{self, JournalCriteria, PAGE_SIZE};
 use crate::web::Response;
 use crate::web::forms::encode;
 use crate::web::ui::format::datetime_seconds_it;
 
+/// The filters: (name, label, input type; `select` for the fixed lists).
 const FIELDS: [(&str, &str, &str); 6] = [
-    ("chi", "Chi (inizia con, es. operator:)", "text"),
-    ("azione", "Azione (es. debt.add, paSendRT)", "text"),
-    ("oggetto", "Oggetto (inizia con, es. debt:)", "text"),
-    ("esito", "Esito (OK, KO o codice)", "text"),
+    ("chi", "Chi (inizia con, es. operator: per gli operatori)", "text"),
+    ("azione", "Operazione", "select"),
+    ("oggetto", "Oggetto (inizia con, es. debt: per i dovuti)", "text"),
+    ("esito", "Esito", "select"),
     ("dal", "Dal", "date"),
     ("al", "Al", "date"),
 ];
+
+/// The options of a select filter: (code, words), with the value typed if it is none of them
+/// (an older link), so that no filter is dropped silently.
+fn options(name: &str, current: &str) -> Vec<(String, String)> {
+    let fixed: Vec<(String, String)> = match name {
+        "azione" => words::ACTIONS.iter().map(|(c, w)| ((*c).to_owned(), format!("{w} ({c})"))).collect(),
+        _ => words::OUTCOMES.iter().map(|(c, w)| ((*c).to_owned(), (*w).to_owned())).collect(),
+    };
+    let mut all = vec![(String::new(), "Tutte".to_owned())];
+    if !current.is_empty() && !fixed.iter().any(|(c, _)| c == current) {
+        all.push((current.to_owned(), current.to_owned()));
+    }
+    all.extend(fixed);
+    all
+}
 
 /// `GET /operatore/{ipa}/giornale`.
 pub fn list(ctx: &mut BoCtx<'_>, ipa: &str) -> Result<Response, BoError> {
@@ -48,17 +65,29 @@ pub fn list(ctx: &mut BoCtx<'_>, ipa: &str) -> Result<Response, BoError> {
         })
         .collect();
     let form = &ctx.form;
+    let filtered = !query.is_empty();
     let main = html! {
         h1 { "Giornale delle operazioni" }
         p class="lead" { (grant.org.name) }
-        form method="get" action=(base) class="row g-3 mb-4" {
+        details class="mb-4" open[filtered] {
+        summary { "Filtra il giornale" }
+        form method="get" action=(base) class="row g-3 mt-1" {
             @for (name, label, kind) in FIELDS {
                 div class="col-12 col-md-4" {
                     label for=(name) { (label) }
-                    input type=(kind) class="form-control" id=(name) name=(name) value=(form.text(name));
+                    @if kind == "select" {
+                        select class="form-select" id=(name) name=(name) {
+                            @for (code, text) in options(name, &form.text(name)) {
+                                option value=(code) selected[form.text(name) == code] { (text) }
+                            }
+                        }
+                    } @else {
+                        input type=(kind) class="form-control" id=(name) name=(name) value=(form.text(name));
+                    }
                 }
             }
             div class="col-12" { button type="submit" class="btn btn-primary" { "Filtra" } }
+        }
         }
         @if let Some(message) = &error { div class="alert alert-danger" role="alert" { (message) } }
         @if entries.is_empty() {
@@ -67,15 +96,23 @@ pub fn list(ctx: &mut BoCtx<'_>, ipa: &str) -> Result<Response, BoError> {
             div class="table-responsive" {
                 table class="table tabella-compatta" {
                     caption class="visually-hidden" { "Operazioni registrate" }
-                    thead { tr { th scope="col" { "Quando" } th scope="col" { "Chi" } th scope="col" { "Azione" } th scope="col" { "Oggetto" } th scope="col" { "Esito" } } }
+                    thead { tr { th scope="col" { "Quando" } th scope="col" { "Chi" } th scope="col" { "Operazione" } th scope="col" { "Oggetto" } th scope="col" { "Esito" } } }
                     tbody {
                         @for e in &entries {
                             tr {
                                 td { a href={ (base) "/" (e.id) } { (datetime_seconds_it(&e.at)) } }
-                                td { (e.actor) }
-                                td { (e.action) }
+                                td { (words::actor(&e.actor)) }
+                                td {
+                                    (words::action(&e.action))
+                                    details class="small" {
+                                        summary { "Dati" }
+                                        "Codice: " code { (e.action) } br; "Chi: " code { (e.actor) }
+                                        @if let Some(b) = &e.before_json { br; "Prima: " code class="text-break" { (b) } }
+                                        @if let Some(a) = &e.after_json { br; "Dopo: " code class="text-break" { (a) } }
+                                    }
+                                }
                                 td { (e.object.clone().unwrap_or_default()) }
-                                td { (e.outcome) }
+                                td { (words::outcome(&e.outcome)) }
                             }
                         }
                     }
@@ -118,16 +155,18 @@ pub fn entry(ctx: &mut BoCtx<'_>, ipa: &str, id: &str) -> Result<Response, BoErr
         h1 { "Operazione n. " (e.id) }
         dl class="row" {
             dt class="col-sm-3" { "Quando" } dd class="col-sm-9" { (datetime_seconds_it(&e.at)) " (" (e.at) " UTC)" }
-            dt class="col-sm-3" { "Chi" } dd class="col-sm-9" { (e.actor) }
-            dt class="col-sm-3" { "Azione" } dd class="col-sm-9" { (e.action) }
+            dt class="col-sm-3" { "Chi" } dd class="col-sm-9" { (words::actor(&e.actor)) " " small { code { (e.actor) } } }
+            dt class="col-sm-3" { "Operazione" } dd class="col-sm-9" { (words::action(&e.action)) " " small { code { (e.action) } } }
             dt class="col-sm-3" { "Oggetto" } dd class="col-sm-9" { (e.object.clone().unwrap_or_default()) }
-            dt class="col-sm-3" { "Esito" } dd class="col-sm-9" { (e.outcome) }
+            dt class="col-sm-3" { "Esito" } dd class="col-sm-9" { (words::outcome(&e.outcome)) }
             @if let Some(ms) = detail.duration_ms { dt class="col-sm-3" { "Durata" } dd class="col-sm-9" { (ms) " ms" } }
         }
         @for (label, text) in &blocks {
             @if let Some(text) = text {
-                h2 class="h5" { (label) }
-                pre class="border p-2 text-break" { (text) }
+                details class="mb-3" {
+                    summary class="h5" { (label) }
+                    pre class="border p-2 text-break" { (text) }
+                }
             }
         }
         p { a href={ "/operatore/" (grant.org.ipa_code) "/giornale" } { "Torna al giornale" } }

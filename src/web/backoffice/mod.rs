@@ -23,7 +23,11 @@ pub(super) mod login;
 pub(super) mod operators;
 pub(super) mod orgs;
 pub(super) mod privacy;
+pub(super) mod reporting;
 pub(super) mod settings;
+mod timeline;
+pub(super) mod tokens;
+mod words;
 
 use maud::{Markup, html};
 
@@ -245,15 +249,17 @@ impl BoCtx<'_> {
 }
 
 /// The pages of an org in the navigation: (path after `/operatore/<ipa>`, label, org admins only).
-const ORG_PAGES: [(&str, &str, bool); 11] = [
+const ORG_PAGES: [(&str, &str, bool); 13] = [
     ("", "Cruscotto", false),
     ("/dovuti", "Dovuti", false),
-    ("/flussi", "Flussi", false),
+    ("/flussi", "Flussi dei dovuti", false),
     ("/esportazioni", "Esportazioni", false),
+    ("/rendicontazione", "Rendicontazione", false),
     ("/anomalie", "Anomalie", true),
     ("/giornale", "Giornale", true),
     ("/tipi", "Tipi dovuto", true),
     ("/operatori", "Operatori", true),
+    ("/token", "Token API", true),
     ("/impostazioni", "Impostazioni", true),
     ("/adesione", "Adesione", true),
     ("/privacy", "Privacy", true),

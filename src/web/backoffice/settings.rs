@@ -36,8 +36,12 @@ const FIELDS: [(&str, &str, &str); 16] = [
     ("province", "Provincia (sigla)", "text"),
     ("phone", "Telefono", "text"),
     ("website", "Sito web", "url"),
-    ("notice-language", "Seconda lingua degli avvisi (de, en o vuoto)", "text"),
+    ("notice-language", "Seconda lingua degli avvisi", "select"),
 ];
+
+/// The languages a notice may carry beside Italian (`services::admin::orgs` accepts these).
+const NOTICE_LANGUAGES: [(&str, &str); 3] =
+    [("", "Nessuna: solo italiano"), ("de", "Tedesco (Deutsch)"), ("en", "Inglese (English)")];
 
 fn current(org: &OrgRecord, field: &str) -> String {
     let v = match field {
@@ -127,7 +131,15 @@ fn render(
             @for (name, label, kind) in FIELDS {
                 div class="col-12 col-md-6" {
                     label for=(name) { (label) }
-                    input type=(kind) class="form-control" id=(name) name=(name) value=(values(name)) required[name == "name"];
+                    @if kind == "select" {
+                        select class="form-select" id=(name) name=(name) {
+                            @for (code, language) in NOTICE_LANGUAGES {
+                                option value=(code) selected[values(name) == code] { (language) }
+                            }
+                        }
+                    } @else {
+                        input type=(kind) class="form-control" id=(name) name=(name) value=(values(name)) required[name == "name"];
+                    }
                 }
             }
             div class="col-12" {

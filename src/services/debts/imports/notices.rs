@@ -588,6 +588,7 @@ mod tests {
             max_uncompressed_bytes: 1 << 30,
             station_id: "S".to_owned(),
             notices: NoticesMode::On,
+            reporting: None,
             retention: crate::config::RetentionSettings::default(),
         };
         let record = jobs::claim(&kit.db, submitted.job_id, kit.now).unwrap().unwrap();
