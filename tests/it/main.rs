@@ -11,6 +11,7 @@ mod backup;
 mod browser;
 mod cli;
 mod contracts_doc;
+mod demo_lan;
 mod e2e;
 mod export;
 mod hostile;
