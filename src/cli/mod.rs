@@ -215,7 +215,8 @@ fn execute(mut cli: Cli) -> Result<(), CliError> {
     match cli.command {
         Command::Serve(args) => {
             let mode = if args.demo { Mode::Demo } else { Mode::Production };
-            let config = Config::load(cli.config.as_deref(), &overrides(args.listen.listen), mode)?;
+            let config = Config::load(cli.config.as_deref(), &overrides(args.listen.listen), mode)
+                .map_err(|err| setup_hint(err, cli.config.as_deref()))?;
             serve::run(config, mode == Mode::Demo)
         }
         Command::Demo(args) => {
@@ -224,7 +225,8 @@ fn execute(mut cli: Cli) -> Result<(), CliError> {
             serve::run(config, true)
         }
         Command::Config(ConfigCommand::Check) => {
-            let config = Config::load(cli.config.as_deref(), &overrides(None), Mode::Production)?;
+            let config = Config::load(cli.config.as_deref(), &overrides(None), Mode::Production)
+                .map_err(|err| setup_hint(err, cli.config.as_deref()))?;
             tls_setup(&config)?;
             // Written without println!: a reader that stops early (`| grep -q`) must not turn a
             // valid configuration into a panic on a closed pipe.
@@ -314,6 +316,19 @@ fn execute(mut cli: Cli) -> Result<(), CliError> {
             let config = Config::load(cli.config.as_deref(), &overrides(None), Mode::Admin)?;
             healthcheck::run(&config, &args)
         }
+    }
+}
+
+/// A production configuration refused while no file was read: say where settings go, and that the
+/// demo needs none (exit code 2 still).
+fn setup_hint(err: ConfigError, file: Option<&std::path::Path>) -> CliError {
+    match (&err, file) {
+        (ConfigError::Invalid(_), None) => CliError::Usage(format!(
+            "{err}\nno configuration file was read: give one with --config FILE (a commented example is \
+             packaging/mypay.toml, installed as /etc/mypay/mypay.toml) or set MYPAY_<SECTION>_<KEY> variables; \
+             to try mypay without any configuration, run `mypay demo`"
+        )),
+        _ => CliError::Config(err),
     }
 }
 
