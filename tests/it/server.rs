@@ -13,6 +13,27 @@ fn demo_serves_health_home_metrics_and_assets() {
     );
     let password_line = server.banner.iter().find(|l| l.contains("operator login")).unwrap();
     assert!(password_line.contains("user demo password "), "{password_line}");
+    // In English, each address one a browser opens, the simulator's on the next free port.
+    let base = &server.base;
+    let sim = server.banner[1].strip_prefix("  pagoPA simulator (Node, Checkout, PSPs; demo only): http://127.0.0.1:");
+    assert!(sim.is_some_and(|port| port.ends_with('/')), "{:?}", server.banner);
+    let sim = server.banner[1].rsplit(' ').next().unwrap().trim_end_matches('/');
+    assert_eq!(
+        server.banner[3..8],
+        [
+            "demo data created: org c_esempio with 20 debts".to_owned(),
+            format!("  citizen portal: {base}/"),
+            format!("  operator area: {base}/operatore"),
+            format!(
+                "  SIL web services ({base}/ws/pa/) of c_esempio: password Esempio-SIL-1  (public, demo only; a box \
+                 demo uses it: mypay demo --upstream {base}/ws/pa/ ...)"
+            ),
+            format!(
+                "  reporting flows from the simulator: mypay --data-dir {} reporting fetch --demo --node {sim}",
+                dir.display()
+            ),
+        ]
+    );
 
     let health = get(&server.url("/healthz"));
     assert_eq!(health.status, 200);
@@ -121,6 +142,7 @@ fn second_start_migrates_nothing_and_loses_nothing() {
 
     let second = Server::start(&dir, &["demo"]);
     assert!(second.banner.iter().any(|l| l.contains("demo data already present")), "{:?}", second.banner);
+    assert!(second.banner.iter().all(|l| !l.contains("password")), "shown once: {:?}", second.banner);
     assert!(get(&second.url("/")).body.contains("Comune di Esempio"));
     let (clean, log) = second.terminate();
     assert!(clean, "{log}");
