@@ -38,6 +38,9 @@ pub struct Addresses {
     pub picked: bool,
     /// No network address was found: only this machine can open the demo.
     pub local_only: bool,
+    /// This process runs in a container ([`in_container`], asked by the caller): the address
+    /// picked is the container's, which other machines do not reach.
+    pub in_container: bool,
 }
 
 /// The simulator's port: the one after mypay's, so that a firewall rule or `docker run -p` can
@@ -62,22 +65,33 @@ pub fn addresses(
             Some(host) => format!("{host}:{}", bound.port()),
             None => base.to_owned(),
         };
-        return Addresses { public, others: Vec::new(), picked: false, local_only: false };
+        return Addresses { public, others: Vec::new(), picked: false, local_only: false, in_container: false };
     }
     if !bound.ip().is_unspecified() {
-        return Addresses { public: url(bound.ip()), others: Vec::new(), picked: false, local_only: false };
+        return Addresses {
+            public: url(bound.ip()),
+            others: Vec::new(),
+            picked: false,
+            local_only: false,
+            in_container: false,
+        };
     }
     // A socket on 0.0.0.0 takes IPv4 only; one on [::] takes both (Linux's default).
     let accepted: Vec<String> = machine().into_iter().filter(|ip| bound.is_ipv6() || ip.is_ipv4()).map(url).collect();
     match accepted.split_first() {
-        Some((first, rest)) => {
-            Addresses { public: first.clone(), others: rest.to_vec(), picked: true, local_only: false }
-        }
+        Some((first, rest)) => Addresses {
+            public: first.clone(),
+            others: rest.to_vec(),
+            picked: true,
+            local_only: false,
+            in_container: false,
+        },
         None => Addresses {
             public: url(crate::net::reachable_here(bound).ip()),
             others: Vec::new(),
             picked: true,
             local_only: true,
+            in_container: false,
         },
     }
 }
@@ -110,7 +124,7 @@ pub fn wire_for_commands(config: &mut Config) -> Result<(), CliError> {
 
 /// Whether this process runs in a container (Docker, Podman): the machine's address found is then
 /// the container's, which other machines do not reach.
-fn in_container() -> bool {
+pub fn in_container() -> bool {
     std::path::Path::new("/.dockerenv").exists() || std::path::Path::new("/run/.containerenv").exists()
 }
 
@@ -149,7 +163,7 @@ pub fn banner(out: &mut impl Write, config: &Config, seeded: &Seeded, found: &Ad
             "  no network address found: only this machine can open these; to open the demo from another \
              machine, set server.public_url (MYPAY_SERVER_PUBLIC_URL) to the address it reaches this one at"
         );
-    } else if found.picked && in_container() {
+    } else if found.picked && found.in_container {
         let _ = writeln!(
             out,
             "  in a container these are the container's addresses: to open the demo from another machine, run \
@@ -166,8 +180,10 @@ pub fn banner(out: &mut impl Write, config: &Config, seeded: &Seeded, found: &Ad
     let Some((operator_password, _)) = created else {
         let _ = writeln!(
             out,
-            "  operator login: user {} (its password was shown when the demo data was created)",
-            demo::DEMO_OPERATOR
+            "  operator login: user {0} (its password was shown when the demo data was created; to set another: \
+             echo 'NEW PASSWORD' | mypay --data-dir {1} operator passwd --username {0} --password-stdin)",
+            demo::DEMO_OPERATOR,
+            config.data_dir.display()
         );
         return;
     };
@@ -239,7 +255,13 @@ mod tests {
         let found = addresses(Some(&url), "http", bound("0.0.0.0:41234"), || panic!("not asked"));
         assert_eq!(
             found,
-            Addresses { public: "http://127.0.0.2:41234".to_owned(), others: vec![], picked: false, local_only: false }
+            Addresses {
+                public: "http://127.0.0.2:41234".to_owned(),
+                others: vec![],
+                picked: false,
+                local_only: false,
+                in_container: false
+            }
         );
         let url = HttpUrl::parse("https://pagamenti.comune.example.it").unwrap();
         let found = addresses(Some(&url), "http", bound("0.0.0.0:8080"), || panic!("not asked"));
@@ -263,7 +285,8 @@ mod tests {
                 public: "http://192.168.1.10:8080".to_owned(),
                 others: vec![],
                 picked: true,
-                local_only: false
+                local_only: false,
+                in_container: false
             }
         );
         let v6 = addresses(None, "http", bound("[::]:8080"), machine);
@@ -272,7 +295,39 @@ mod tests {
         let none = addresses(None, "http", bound("0.0.0.0:8080"), Vec::new);
         assert_eq!(
             none,
-            Addresses { public: "http://127.0.0.1:8080".to_owned(), others: vec![], picked: true, local_only: true }
+            Addresses {
+                public: "http://127.0.0.1:8080".to_owned(),
+                others: vec![],
+                picked: true,
+                local_only: true,
+                in_container: false
+            }
+        );
+    }
+
+    #[test]
+    fn a_second_start_says_where_to_go_and_how_to_get_a_password() {
+        let config = Config::validate(crate::config::RawConfig::default(), crate::config::Mode::Demo, vec![]).unwrap();
+        let mut found = addresses(None, "http", bound("0.0.0.0:8080"), || vec![ip("192.168.1.10")]);
+        let mut out = Vec::new();
+        banner(&mut out, &config, &Seeded::AlreadyThere, &found, Some("http://127.0.0.1:8081"));
+        found.in_container = true;
+        let mut boxed = Vec::new();
+        banner(&mut boxed, &config, &Seeded::AlreadyThere, &found, None);
+        assert!(String::from_utf8(boxed).unwrap().contains(
+            "\n  in a container these are the container's addresses: to open the demo from another machine, run it \
+             with -e MYPAY_SERVER_PUBLIC_URL=http://<host address>:<port> and publish the port and the next one (the \
+             simulator's), e.g. -p 8080:8080 -p 8081:8081\n"
+        ));
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            "demo data already present in ./mypay-data\n  \
+             citizen portal: http://192.168.1.10:8080/\n  \
+             operator area: http://192.168.1.10:8080/operatore\n  \
+             listening on all interfaces: links and payments use http://192.168.1.10:8080; to use another address, \
+             set server.public_url (MYPAY_SERVER_PUBLIC_URL)\n  \
+             operator login: user demo (its password was shown when the demo data was created; to set another: \
+             echo 'NEW PASSWORD' | mypay --data-dir ./mypay-data operator passwd --username demo --password-stdin)\n"
         );
     }
 

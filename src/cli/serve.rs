@@ -44,8 +44,9 @@ pub fn run(config: Config, demo_mode: bool) -> Result<(), CliError> {
     shutdown.on_signals().map_err(|err| CliError::System(format!("cannot install signal handlers: {err}")))?;
     let mut config = config;
     let found = if demo_mode {
-        let found =
+        let mut found =
             super::demo::addresses(config.server.public_url.as_ref(), scheme, addr, crate::net::machine_addresses);
+        found.in_container = super::demo::in_container();
         config.set_public_url(HttpUrl::parse(&found.public).map_err(CliError::System)?);
         Some(found)
     } else {
