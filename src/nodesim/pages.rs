@@ -25,8 +25,9 @@ main{max-width:46rem;margin:0 auto;padding:1rem}
 h1{font-size:1.5rem;margin:.5rem 0 1rem}
 .sim-box{background:#fff;border:2px solid #1b1b1b;border-radius:4px;padding:1rem;margin-bottom:1rem;overflow-x:auto}
 table{width:100%;border-collapse:collapse}
-th,td{text-align:left;padding:.4rem .25rem;border-bottom:1px solid #c8c4b8;vertical-align:top;overflow-wrap:anywhere}
+th,td{text-align:left;padding:.4rem .25rem;border-bottom:1px solid #c8c4b8;vertical-align:top;overflow-wrap:break-word}
 .num{text-align:right;white-space:nowrap}
+.sim-nowrap{white-space:nowrap}
 tfoot th,tfoot td{font-weight:700;border-bottom:0}
 label{display:block;font-weight:700;margin-bottom:.25rem}
 select,button{font:inherit;min-height:44px;width:100%}
@@ -77,12 +78,12 @@ pub fn cart(cart: &Cart, psps: &[Psp]) -> Markup {
                     th scope="col" { "Ente" }
                     th scope="col" { "Oggetto" }
                     th scope="col" { "Codice avviso" }
-                    th scope="col" class="text-end" { "Importo" }
+                    th scope="col" class="num" { "Importo" }
                 } }
                 tbody {
                     @for notice in &cart.notices {
                         tr {
-                            td { (notice.company_name) br; small { "C.F. " (notice.fiscal_code) } }
+                            td { (notice.company_name) br; small class="sim-nowrap" { "C.F. " (notice.fiscal_code) } }
                             td { (notice.description) }
                             td { (group_by_four(&notice.notice_number)) }
                             td class="num" { (notice.amount.format_eur()) }
