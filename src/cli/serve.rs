@@ -33,11 +33,11 @@ pub fn run(config: Config, demo_mode: bool) -> Result<(), CliError> {
     let tls = super::tls_setup(&config)?;
     let (db, applied) = Db::open(&config.database_path)?;
     tracing::info!(path = %config.database_path.display(), migrations = applied, "database ready");
-    let now = Now::read();
-    let seeded = if demo_mode { Some(super::demo::seed(&db, &config, now)?) } else { None };
     let links = Links::load(&db);
 
-    let listener = server::bind(&config, tls.as_ref()).map_err(|err| CliError::System(err.to_string()))?;
+    let listener = server::bind(&config, tls.as_ref()).map_err(|err| {
+        CliError::System(format!("{err} (another mypay on that port? choose another address with --listen)"))
+    })?;
     let addr = listener.local_addr;
     let scheme = listener.scheme();
     let shutdown = server::Shutdown::new();
@@ -58,6 +58,9 @@ pub fn run(config: Config, demo_mode: bool) -> Result<(), CliError> {
     } else {
         None
     };
+    // Once the sockets are bound: a demo that cannot start must not make (and lose) the operator's
+    // password, shown only when the data is created.
+    let seeded = if demo_mode { Some(super::demo::seed(&db, &config, Now::read())?) } else { None };
     // Upstream mode: the portal's and the SIL sessions' payments go through the Region.
     let region = match &config.upstream {
         Some(upstream) => Some(web::Region {

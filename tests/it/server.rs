@@ -242,3 +242,39 @@ fn production_serve_starts_with_a_complete_configuration() {
     let (clean, log) = server.terminate();
     assert!(clean, "{log}");
 }
+
+/// A demo that cannot listen says why and what to do, and creates nothing: the operator's password,
+/// shown only when the demo data is created, is not made and lost.
+#[test]
+fn a_demo_on_a_taken_port_says_so_and_creates_nothing() {
+    let (_tmp, dir) = data_dir();
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = taken.local_addr().unwrap().port();
+    let out = run(&dir, &["demo", "--listen", &format!("127.0.0.1:{port}")], None);
+    assert_eq!(out.status.code(), Some(1));
+    let err = crate::support::stderr(&out);
+    assert!(err.contains(&format!("error: cannot listen on 127.0.0.1:{port}: ")), "{err}");
+    assert!(err.ends_with(" (another mypay on that port? choose another address with --listen)\n"), "{err}");
+    assert_eq!(stdout(&run(&dir, &["org", "list", "--json"], None)), "[]\n");
+
+    // The simulator's port (the next one) taken: the same.
+    let (free, next) = loop {
+        let first = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = first.local_addr().unwrap().port();
+        if let Ok(next) = std::net::TcpListener::bind(("127.0.0.1", port + 1)) {
+            break (port, next);
+        }
+    };
+    let out = run(&dir, &["demo", "--listen", &format!("127.0.0.1:{free}")], None);
+    assert_eq!(out.status.code(), Some(1));
+    let err = crate::support::stderr(&out);
+    assert!(err.contains(&format!("node simulator cannot listen on 127.0.0.1:{}: ", free + 1)), "{err}");
+    assert!(
+        err.ends_with(
+            " (the demo's pagoPA simulator takes the port after mypay's: free it, or choose another with --listen)\n"
+        ),
+        "{err}"
+    );
+    assert_eq!(stdout(&run(&dir, &["org", "list", "--json"], None)), "[]\n");
+    drop((taken, next));
+}
