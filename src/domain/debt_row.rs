@@ -15,6 +15,7 @@ use std::fmt;
 use jiff::civil::Date;
 
 use super::places::{is_country, is_province};
+use super::reasons_it;
 use super::{Cents, CollectionData, Iban, Iuv, OrgFiscalCode, PartyId, PartyKind, SegregationCode};
 
 /// One broken rule: MyPay's code and its description.
@@ -258,7 +259,7 @@ pub fn validate(fields: &DebtFields, ctx: &RowContext) -> Result<ValidDebt, Vec<
         text => match Iuv::parse_supplied(text, ctx.segregation_code) {
             Ok(iuv) => Some(iuv),
             Err(reason) => {
-                err("PAA_IMPORT_SINTASSI_CSV_IUV", format!("IUV {text} non valido: {reason}"));
+                err("PAA_IMPORT_SINTASSI_CSV_IUV", format!("IUV {text} non valido: {}", reasons_it::iuv(&reason)));
                 None
             }
         },
@@ -293,7 +294,7 @@ pub fn validate(fields: &DebtFields, ctx: &RowContext) -> Result<ValidDebt, Vec<
                     PartyKind::Natural => "PAA_IMPORT_SINTASSI_CSV_COD_FISC_P_IVA",
                     PartyKind::Legal => "PAA_IMPORT_SINTASSI_CSV_P_IVA",
                 };
-                err(code, format!("identificativo {debtor_id} non valido: {reason}"));
+                err(code, format!("identificativo {debtor_id} non valido: {}", reasons_it::tax_id(&reason)));
                 None
             }
         }
@@ -360,7 +361,7 @@ pub fn validate(fields: &DebtFields, ctx: &RowContext) -> Result<ValidDebt, Vec<
             None => {
                 err(
                     "PAA_IMPORT_SINTASSI_CSV_DATA_SCADENZA_PAGAMENTO",
-                    "dataScadenzaPagamento:wrong DATE pattern or wrong DATE data".to_owned(),
+                    "dataScadenzaPagamento: formato o data non validi, attesa una data aaaa-mm-gg".to_owned(),
                 );
                 None
             }
@@ -458,7 +459,10 @@ pub fn validate(fields: &DebtFields, ctx: &RowContext) -> Result<ValidDebt, Vec<
     let collection_data = match CollectionData::parse(fields.collection_data.trim()) {
         Ok(data) => Some(data),
         Err(reason) => {
-            err("PAA_IMPORT_SINTASSI_CSV_DATI_RISCOSS", format!("datiSpecificiRiscossione non validi: {reason}"));
+            err(
+                "PAA_IMPORT_SINTASSI_CSV_DATI_RISCOSS",
+                format!("datiSpecificiRiscossione non validi: {}", reasons_it::collection_data(&reason)),
+            );
             None
         }
     };
@@ -566,7 +570,11 @@ fn validate_secondary(mb: &SecondaryFields, err: &mut impl FnMut(&'static str, S
         Err(reason) => {
             err(
                 "PAA_IMPORT_SINTASSI_CSV_COD_FISC_ENTE_SECONDARIO",
-                format!("codice fiscale ente secondario {} non valido: {reason}", mb.fiscal_code.trim()),
+                format!(
+                    "codice fiscale ente secondario {} non valido: {}",
+                    mb.fiscal_code.trim(),
+                    reasons_it::tax_id(&reason)
+                ),
             );
             None
         }
@@ -776,6 +784,23 @@ mod tests {
             Ok(_) => vec![],
             Err(errors) => errors.into_iter().map(|e| e.code).collect(),
         }
+    }
+
+    /// MyPay's code, then Italian words: what an operator reads in the `_SCARTI` file.
+    #[test]
+    fn descriptions_are_italian_beside_mypays_codes() {
+        let mut row = good();
+        row.debtor_id = "RSSMRA85T10A562X".to_owned();
+        row.collection_data = "9/ab".to_owned();
+        let errors = validate(&row, &ctx()).unwrap_err();
+        let shown: Vec<String> = errors.iter().map(ToString::to_string).collect();
+        assert_eq!(
+            shown,
+            [
+                "PAA_IMPORT_SINTASSI_CSV_COD_FISC_P_IVA: identificativo RSSMRA85T10A562X non valido: carattere di controllo errato, atteso S",
+                "PAA_IMPORT_SINTASSI_CSV_DATI_RISCOSS: datiSpecificiRiscossione non validi: servono almeno 3 caratteri dopo la barra",
+            ]
+        );
     }
 
     /// The hardening issue's finding: a NUL in a debt field reached the Node's XML (ill-formed).

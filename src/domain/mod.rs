@@ -30,6 +30,7 @@ pub mod org;
 pub mod party;
 pub mod payment_terms;
 pub mod places;
+pub mod reasons_it;
 pub mod receipt_shape;
 pub mod tax_id;
 pub mod taxonomy;

@@ -113,11 +113,17 @@ pub(super) fn generic(description: impl Into<String>) -> FileError {
     FileError::new("PAA_IMPORT_ERRORE_GENERICO", description)
 }
 
+/// A ZIP refusal under MyPay's code, in Italian words (the English is for the log).
 pub(super) fn zip_error(err: ZipError) -> FileError {
     match &err {
-        ZipError::EntryName(name) => FileError::new(format!("PAA_IMPORT_NOME_FILE_ERR({name})"), err.to_string()),
-        ZipError::NoCsv(_) | ZipError::SeveralCsv => FileError::new("PAA_IMPORT_NO_CSV", err.to_string()),
-        ZipError::Unreadable(_) | ZipError::TooLarge(_) => generic(err.to_string()),
+        ZipError::EntryName(name) => FileError::new(
+            format!("PAA_IMPORT_NOME_FILE_ERR({name})"),
+            format!("il file {name:?} nello ZIP non ha il nome del flusso"),
+        ),
+        ZipError::NoCsv(base) => FileError::new("PAA_IMPORT_NO_CSV", format!("nessun file {base}.csv nello ZIP")),
+        ZipError::SeveralCsv => FileError::new("PAA_IMPORT_NO_CSV", "più di un file CSV nello ZIP"),
+        ZipError::Unreadable(_) => generic("il file non è uno ZIP leggibile"),
+        ZipError::TooLarge(limit) => generic(format!("il CSV decompresso supera i {limit} byte")),
     }
 }
 
@@ -130,7 +136,7 @@ pub(super) fn read_error(err: io::Error, limit: u64) -> Stop {
         Stop::File(zip_error(ZipError::TooLarge(limit)))
     } else {
         // Corrupt compressed data reads as an I/O error too: it is the file's fault.
-        Stop::File(generic(format!("lettura del file CSV non riuscita: {err}")))
+        Stop::File(generic("lettura del file CSV non riuscita: il file compresso è danneggiato"))
     }
 }
 
@@ -145,7 +151,8 @@ pub fn read_bilancio(text: &str) -> BilancioField {
     let unreadable = |reason: String| BilancioField::Unreadable { xml: text.to_owned(), reason };
     let root = match soap::parse_document(text.as_bytes()) {
         Ok(root) => root,
-        Err(err) => return unreadable(err.to_string()),
+        // The reader's English reason stays in the log; the operator reads Italian.
+        Err(_) => return unreadable("XML non ben formato o con costrutti non ammessi".to_owned()),
     };
     if root.name != "bilancio" {
         return unreadable(format!("l'elemento radice è {}, non bilancio", root.name));

@@ -339,10 +339,10 @@ impl Preparer {
         }
         let expected = self.layout.version.n_columns();
         if fields.len() > expected {
-            return unreadable("Too many columns");
+            return unreadable("TROPPE COLONNE rispetto all'intestazione");
         }
         if fields.len() < expected {
-            return unreadable("Too few columns");
+            return unreadable("COLONNE MANCANTI rispetto all'intestazione");
         }
         let layout = &self.layout;
         let get = |column: Column| -> &str {

@@ -5,8 +5,9 @@
 //! (banks and other channels: QR code, CBILL, notice code) and, with a postal account and Poste's
 //! authorization, the Bollettino Postale PA with its Data Matrix. The variant without a due date
 //! drops "entro il". With an org's second language (DE or EN) every label is bilingual.
-//! Text limits: the spec's character limits (subject 90, org name 50, sector 50, contacts 100,
-//! recipient name 70, address 140) are applied first; then every box wraps to its line budget and
+//! Text limits: the spec's character limits (subject 90, org name 50, sector 50, recipient name
+//! 70, address 140) are applied first; the org's contacts are never cut but set smaller (the
+//! website must stay whole); then every box wraps to its line budget and
 //! ends with `…` if the text still does not fit (see `text`).
 //! Must never: print an amount other than `Cents::to_italian`, or a notice code not grouped by four.
 
@@ -202,6 +203,26 @@ fn label_row(page: &mut Page, x: f32, y: f32, label: &str, fiscal_code: Option<&
     line(page, x, y, COL - code_w, FontId::Bold, 8.0, BLUE, Align::Left, label);
 }
 
+/// The sizes (points) and line budgets the org's contacts try in turn: all of them fit below the
+/// org's name and above the amount band.
+const CONTACT_FITS: [(f32, usize); 4] = [(8.0, 3), (7.0, 4), (6.5, 4), (6.0, 4)];
+
+/// The org's contacts (address, phone, e-mail, website) whole: wrapped, in smaller text when they
+/// need it, never cut (a website cut to `www.co…` is no use), but for text that no size fits.
+fn contacts(page: &mut Page, x: f32, y: f32, info: &str) {
+    let width = COL / MM_PER_PT;
+    let (size, lines) = CONTACT_FITS
+        .iter()
+        .copied()
+        .find(|(size, lines)| {
+            // Whole words only: a website broken between characters reads as two.
+            info.split_whitespace().all(|word| text_width(FontId::Regular, word, *size) <= width)
+                && wrap(info, FontId::Regular, *size, width, lines + 1).len() <= *lines
+        })
+        .unwrap_or((6.0, 4));
+    paragraph(page, x, y, COL, FontId::Regular, size, GREY, lines, info);
+}
+
 fn parties(page: &mut Page, view: &NoticeView, l: &Labels) {
     let label_y = 51.0;
     // 2.1 Creditor org.
@@ -211,8 +232,7 @@ fn parties(page: &mut Page, view: &NoticeView, l: &Labels) {
         line(page, LEFT, y, COL, FontId::Regular, 9.0, INK, Align::Left, &limit_chars(sector, 50));
         y += 4.5;
     }
-    let info = limit_chars(&view.org.contacts.join(" · "), 100);
-    paragraph(page, LEFT, y, COL, FontId::Regular, 8.0, GREY, 3, &info);
+    contacts(page, LEFT, y, &view.org.contacts.join(" · "));
 
     // 2.2 Recipient.
     let debtor_id = view.debtor_id.as_deref().map(|id| limit_chars(id, 16));

@@ -80,7 +80,7 @@ pub fn receipt_pdf(view: &ReceiptView) -> Result<Vec<u8>, PdfError> {
         ("Debitore", format!("{} ({})", view.debtor.name, view.debtor.id)),
         ("Versante", view.payer.as_ref().map_or_else(|| "-".to_owned(), |p| format!("{} ({})", p.name, p.id))),
         ("Prestatore (PSP)", format!("{} ({})", view.psp_name, view.psp_id)),
-        ("Metodo di pagamento", view.payment_method.clone().unwrap_or_else(|| "-".to_owned())),
+        ("Metodo di pagamento", view.payment_method.as_deref().map_or_else(|| "-".to_owned(), payment_method_it)),
         ("Identificativo riscossione (IUR)", view.receipt_id.clone()),
         ("Identificativo univoco di versamento (IUV)", view.iuv.clone()),
         ("Codice avviso", view.notice_number.as_ref().map_or_else(|| "-".to_owned(), |n| n.grouped())),
@@ -139,6 +139,31 @@ pub fn receipt_pdf(view: &ReceiptView) -> Result<Vec<u8>, PdfError> {
     page.finish()
 }
 
+/// pagoPA's `paymentMethod` (free text35: Checkout writes `creditCard`, PSPs the codes of the old
+/// `tipoVersamento` and of the Node's payment types) in words a citizen reads; an unknown code is
+/// shown as it came, after "Altro metodo", so nothing on the receipt is invented.
+pub fn payment_method_it(code: &str) -> String {
+    let code = code.trim();
+    let words = match code.to_ascii_uppercase().as_str() {
+        "" => return "-".to_owned(),
+        "CREDITCARD" | "CARD" | "CARDS" | "CP" | "DEBITCARD" | "PREPAIDCARD" | "RBPP" => "Carta di pagamento",
+        "PPAL" | "PAYPAL" => "PayPal",
+        "BPAY" | "JIF" | "BANCOMATPAY" => "BANCOMAT Pay",
+        "MYBK" | "MYBANK" => "MyBank",
+        "BBT" | "BANKTRANSFER" => "Bonifico bancario",
+        "OBEP" | "ONLINEBANKING" | "RBPR" | "RBPB" | "RPIC" | "RBPS" | "RICO" => "Addebito in conto (home banking)",
+        "AD" => "Addebito diretto in conto",
+        "BP" => "Bollettino postale",
+        "PO" | "PPOS" | "CASH" => "Pagamento presso il prestatore (sportello, ATM, tabaccheria)",
+        "APPL" | "APPLEPAY" => "Apple Pay",
+        "GOOG" | "GOOGLEPAY" => "Google Pay",
+        "SATY" | "SATISPAY" => "Satispay",
+        "OTH" | "OTHER" => "Altro metodo",
+        _ => return format!("Altro metodo ({code})"),
+    };
+    words.to_owned()
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
@@ -146,6 +171,20 @@ mod tests {
     use super::*;
     use crate::domain::Cents;
     use crate::pdf::input::{PartyView, TransferView};
+
+    #[test]
+    fn payment_methods_read_in_italian() {
+        assert_eq!(payment_method_it("creditCard"), "Carta di pagamento");
+        assert_eq!(payment_method_it("CP"), "Carta di pagamento");
+        assert_eq!(payment_method_it("PPAL"), "PayPal");
+        assert_eq!(payment_method_it("BPAY"), "BANCOMAT Pay");
+        assert_eq!(payment_method_it("BBT"), "Bonifico bancario");
+        assert_eq!(payment_method_it("OBEP"), "Addebito in conto (home banking)");
+        assert_eq!(payment_method_it("MYBK"), "MyBank");
+        assert_eq!(payment_method_it("other"), "Altro metodo");
+        assert_eq!(payment_method_it(" XYZ9 "), "Altro metodo (XYZ9)");
+        assert_eq!(payment_method_it(""), "-");
+    }
 
     #[test]
     fn a_receipt_renders_with_its_transfers() {

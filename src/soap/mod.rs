@@ -362,6 +362,87 @@ fn envelope_of(root: Element) -> Result<(Option<Element>, Element), SoapError> {
     Ok((header, payload))
 }
 
+/// The first element named `local_name` (at any depth; the root included) as a standalone XML
+/// document: its bytes as received, an XML declaration before them, and on its start tag the
+/// namespace declarations of its ancestors that its subtree names (the default namespace always,
+/// a prefix when `prefix:` occurs in it), so it reads the same on its own. `None` when there is no
+/// such element. The document is first read with [`parse_document`], so its budgets apply.
+pub fn standalone_element(bytes: &[u8], local_name: &str) -> Result<Option<String>, SoapError> {
+    parse_document(bytes)?;
+    let text = std::str::from_utf8(bytes).map_err(|_| SoapError::Malformed("not UTF-8".to_owned()))?;
+    let mut reader = Reader::from_str(text);
+    reader.config_mut().check_end_names = true;
+    // Declarations of the open elements: (prefix, value as written), innermost last.
+    let mut scopes: Vec<Vec<(String, String)>> = Vec::new();
+    loop {
+        let at = usize::try_from(reader.buffer_position()).unwrap_or(usize::MAX);
+        let event = reader.read_event().map_err(|err| SoapError::Malformed(err.to_string()))?;
+        let (start, empty) = match event {
+            Event::Start(start) => (start, false),
+            Event::Empty(start) => (start, true),
+            Event::End(_) => {
+                scopes.pop();
+                continue;
+            }
+            Event::Eof => return Ok(None),
+            _ => continue,
+        };
+        let mut declared = Vec::new();
+        for attr in start.attributes().with_checks(false).flatten() {
+            let key = attr.key;
+            let prefix = if key.as_ref() == b"xmlns" {
+                Some(String::new())
+            } else if key.prefix().is_some_and(|p| p.as_ref() == b"xmlns") {
+                Some(String::from_utf8_lossy(key.local_name().as_ref()).into_owned())
+            } else {
+                None
+            };
+            if let Some(prefix) = prefix {
+                declared.push((prefix, String::from_utf8_lossy(&attr.value).replace('"', "&quot;")));
+            }
+        }
+        if start.local_name().as_ref() != local_name.as_bytes() {
+            if !empty {
+                scopes.push(declared);
+            }
+            continue;
+        }
+        let qname = String::from_utf8_lossy(start.name().as_ref()).into_owned();
+        let end = if empty {
+            reader.buffer_position()
+        } else {
+            reader.read_to_end(start.name()).map_err(|err| SoapError::Malformed(err.to_string()))?;
+            reader.buffer_position()
+        };
+        let end = usize::try_from(end).unwrap_or(usize::MAX);
+        let element = text.get(at..end).ok_or_else(|| SoapError::Malformed("element out of range".to_owned()))?;
+        let name_end = 1 + qname.len();
+        let (head, rest) = (element.get(..name_end).unwrap_or_default(), element.get(name_end..).unwrap_or_default());
+        // The innermost declaration of each prefix the element does not declare itself.
+        let mut inherited: Vec<(String, String)> = Vec::new();
+        for (prefix, value) in scopes.iter().rev().flatten() {
+            if declared.iter().chain(&inherited).any(|(p, _)| p == prefix) {
+                continue;
+            }
+            inherited.push((prefix.clone(), value.clone()));
+        }
+        let mut out = String::with_capacity(element.len() + 200);
+        out.push_str("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
+        out.push_str(head);
+        for (prefix, value) in inherited.iter().rev() {
+            if prefix.is_empty() {
+                if !value.is_empty() {
+                    let _ = write!(out, " xmlns=\"{value}\"");
+                }
+            } else if element.contains(&format!("{prefix}:")) {
+                let _ = write!(out, " xmlns:{prefix}=\"{value}\"");
+            }
+        }
+        out.push_str(rest);
+        return Ok(Some(out));
+    }
+}
+
 /// Escapes text for element content and attribute values.
 pub fn escape(text: &str) -> std::borrow::Cow<'_, str> {
     if !text.contains(['<', '>', '&', '"', '\'']) {

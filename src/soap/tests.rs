@@ -158,3 +158,29 @@ fn a_document_has_at_most_as_many_attributes_as_elements() {
         assert_eq!(over, Err(SoapError::TooManyAttributesInDocument), "{attr}");
     }
 }
+
+#[test]
+fn an_element_stands_alone_with_the_namespaces_it_names() {
+    let envelope = r#"<?xml version="1.0" encoding="UTF-8"?>
+<s:Envelope xmlns:s="http://schemas.xmlsoap.org/soap/envelope/" xmlns:pafn="http://pagopa-api.pagopa.gov.it/pa/paForNode.xsd" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance"><s:Body><pafn:paSendRTV2Req><idPA>01234567897</idPA><receipt><receiptId>abc</receiptId><metadata><mapEntry><key>k</key><value xsi:nil="false">v &amp; w</value></mapEntry></metadata></receipt></pafn:paSendRTV2Req></s:Body></s:Envelope>"#;
+    assert_eq!(
+        standalone_element(envelope.as_bytes(), "receipt").unwrap().unwrap(),
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<receipt xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\"><receiptId>abc</receiptId><metadata><mapEntry><key>k</key><value xsi:nil=\"false\">v &amp; w</value></mapEntry></metadata></receipt>"
+    );
+    // A default namespace in scope goes with the element; one it resets stays reset.
+    let defaulted = r#"<Envelope xmlns="http://schemas.xmlsoap.org/soap/envelope/"><Body><paSendRTReq xmlns="urn:pa"><receipt><receiptId>x</receiptId></receipt></paSendRTReq></Body></Envelope>"#;
+    assert_eq!(
+        standalone_element(defaulted.as_bytes(), "receipt").unwrap().unwrap(),
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<receipt xmlns=\"urn:pa\"><receiptId>x</receiptId></receipt>"
+    );
+    let reset = r#"<Envelope xmlns="http://schemas.xmlsoap.org/soap/envelope/"><Body><paSendRTReq xmlns="urn:pa"><receipt xmlns=""><receiptId>x</receiptId></receipt></paSendRTReq></Body></Envelope>"#;
+    assert_eq!(
+        standalone_element(reset.as_bytes(), "receipt").unwrap().unwrap(),
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<receipt xmlns=\"\"><receiptId>x</receiptId></receipt>"
+    );
+    // Each result reads on its own, in the namespace it had in the envelope.
+    let alone = standalone_element(defaulted.as_bytes(), "receipt").unwrap().unwrap();
+    assert_eq!(parse_document(alone.as_bytes()).unwrap().ns.as_deref(), Some("urn:pa"));
+    assert_eq!(standalone_element(VERIFY.as_bytes(), "receipt").unwrap(), None);
+    assert!(standalone_element(b"<a><receipt></a>", "receipt").is_err());
+}

@@ -44,6 +44,11 @@ impl Form {
         Ok(Form { pairs })
     }
 
+    /// A form of these pairs (what a page fills in before the citizen types).
+    pub fn of(pairs: Vec<(String, String)>) -> Form {
+        Form { pairs }
+    }
+
     /// The first value of `name`.
     pub fn get(&self, name: &str) -> Option<&str> {
         self.pairs.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_str())

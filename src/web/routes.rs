@@ -60,7 +60,7 @@ pub static ROUTES: &[Route] = &[
     Route::new(Get,  "/",                                  "home",        Form, PUBLIC,           page(|c, _| home::page(c))).refusing_other_methods(),
     Route::new(Get,  "/healthz",                           "healthz",     Form, PUBLIC,           plain(|s, _, _| system::healthz(s))).refusing_other_methods(),
     Route::new(Get,  "/metrics",                           "metrics",     Form, METRICS,          plain(|s, _, _| metrics::render(s))).refusing_other_methods(),
-    Route::new(Get,  "/static/{*path}",                    "asset",       Form, PUBLIC,           plain(|_, r, p| assets::serve(p.get("path"), r.header("if-none-match")))).refusing_other_methods(),
+    Route::new(Get,  "/static/{*path}",                    "asset",       Form, PUBLIC,           plain(|_, r, p| assets::serve(p.get("path"), r.header("if-none-match"), r.header("accept-encoding")))).refusing_other_methods(),
 
     // The pagoPA station and the SIL web services (SOAP), the SIL's files.
     Route::new(Post, "/ws/fesp/?",                         "station",     Station, STATION,       plain(|s, r, _| system::station(s, r))).refusing_reads(),

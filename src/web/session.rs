@@ -41,6 +41,14 @@ pub struct SessionData {
     /// The operator's password stamp at login (`services::admin::operators::password_stamp`): a password
     /// changed or reset since ends this session.
     pub operator_stamp: Option<String>,
+    /// What the citizen last typed as a payment's debtor (form field, value): offered again in the
+    /// next spontaneous form, and its e-mail in the cart, so nothing is asked twice.
+    pub typed_debtor: Vec<(String, String)>,
+    /// Where a citizen goes back after logging in (a path of this portal, e.g. `/carrello`), so
+    /// the cart they were filling is where the login ends.
+    pub after_login: Option<String>,
+    /// The org fiscal code last typed to look a notice up.
+    pub typed_org: Option<String>,
     /// An OpenID Connect login started and not finished: state, nonce and PKCE verifier, used once.
     pub oidc: Option<crate::oidc::Pending>,
 }
@@ -79,6 +87,17 @@ fn cookie_value<'a>(request: &'a Request<'_>) -> Option<&'a str> {
     request.headers.iter().filter(|(n, _)| n == "cookie").find_map(|(_, v)| {
         v.split(';').map(str::trim).find_map(|pair| pair.strip_prefix(COOKIE).and_then(|rest| rest.strip_prefix('=')))
     })
+}
+
+/// The debtor's fields of the spontaneous form that [`SessionData::typed_debtor`] keeps.
+pub const DEBTOR_FIELDS: [&str; 8] =
+    ["tipo_soggetto", "codice_fiscale", "anagrafica", "indirizzo", "cap", "localita", "provincia", "email"];
+
+impl SessionData {
+    /// The e-mail the citizen last typed in a form, if any.
+    pub fn typed_email(&self) -> Option<&str> {
+        self.typed_debtor.iter().find(|(n, v)| n == "email" && !v.is_empty()).map(|(_, v)| v.as_str())
+    }
 }
 
 impl Session {

@@ -566,3 +566,122 @@ fn back_office_in_chromium_with_axe() {
 
     assert!(axe_report.is_empty(), "axe-core found serious or critical violations:\n{}", axe_report.join("\n"));
 }
+
+/// Checks the page at phone width: nothing scrolls sideways, and every control a finger uses
+/// (buttons, fields, the navigation's and the footer's links, the labels of radios and checkboxes)
+/// is at least 44 px high and wide. Returns the problems found.
+fn phone_problems(s: &Session, page: &str) -> Vec<String> {
+    let script = "const out = [];\
+        const width = document.scrollingElement.scrollWidth;\
+        if (width > 360) { out.push('scrolls sideways: ' + width + ' px wide'); }\
+        const targets = document.querySelectorAll('main button, main .btn, main input:not([type=hidden]), main select, \
+          main summary, nav a, .it-footer a, header a');\
+        for (const el of targets) {\
+          let box = el;\
+          if (el.type === 'radio' || el.type === 'checkbox') { box = document.querySelector('label[for=\"' + el.id + '\"]') || el; }\
+          if (!box.checkVisibility()) { continue; }\
+          const r = box.getBoundingClientRect();\
+          if (r.height < 44 || r.width < 44) {\
+            out.push('small target ' + Math.round(r.width) + 'x' + Math.round(r.height) + ': ' + box.outerHTML.slice(0, 120));\
+          }\
+        }\
+        return out;";
+    let found = s.exec(script);
+    found.as_array().unwrap().iter().map(|v| format!("{page}: {}", v.as_str().unwrap_or_default())).collect()
+}
+
+/// The citizen's day one on a 360 px phone: a spontaneous payment from the home page through the
+/// simulator's Checkout and back to the receipt, the e-mail typed once; then a notice found by its
+/// code (a wrong check digit told as such first) with the link to its PDF. Every portal page is
+/// scanned with axe-core and checked for sideways scrolling and small touch targets; screenshots
+/// `cittadino-*.png` in docs/screenshots/.
+#[test]
+fn citizen_day_one_on_a_phone() {
+    let _one = one_browser_at_a_time();
+    let driver = match Driver::start() {
+        Ok(driver) => driver,
+        Err(reason) => {
+            println!("skipped: {reason}");
+            return;
+        }
+    };
+    let (tmp, dir) = data_dir();
+    let server = Server::start(&dir, &["demo"]);
+    let sim = simulator_url(&server);
+    let s = Session::new(&driver, &tmp.path().join("chromium-profile"));
+    s.cmd("POST", "/window/rect", Some(json!({"width": 360, "height": 800})));
+    assert_eq!(s.exec("return window.innerWidth;"), json!(360));
+    let mut report = Vec::new();
+    let mut check = |s: &Session, page: &str| {
+        report.extend(s.axe().into_iter().map(|v| format!("{page}: axe {v}")));
+        report.extend(phone_problems(s, page));
+    };
+
+    // Home, the org, its spontaneous payment.
+    s.goto(&server.url("/"));
+    s.wait_text("Paga con pagoPA", 10);
+    assert!(s.find(".it-footer a[href='/operatore/accedi']").is_some(), "the operators' area in the footer");
+    s.screenshot("cittadino-1-home");
+    check(&s, "home");
+    s.click("a[href='/enti/c_esempio']");
+    s.wait_text("Contributo per eventi", 10);
+    s.screenshot("cittadino-2-ente");
+    check(&s, "org");
+    fill_spontaneous_form(&s, &server, "Festa di primavera", "25,50");
+    s.type_in("#email", "giulia@example.it");
+    s.screenshot("cittadino-3-modulo");
+    check(&s, "form");
+    s.click("button[name='azione'][value='paga']");
+    s.wait("the cart", 10, |s| s.url().ends_with("/carrello"));
+
+    // The cart asks for the PIN mailed to the address typed in the form, not for the address.
+    s.wait_text("Abbiamo inviato un codice di 6 cifre a giulia@example.it", 10);
+    // No address field in sight (another address only inside the closed "Usa un altro indirizzo").
+    let shown = s.exec("const e = document.querySelector('#email'); return e !== null && e.checkVisibility();");
+    assert_eq!(shown, json!(false), "the cart asks for the e-mail again");
+    s.screenshot("cittadino-4-carrello-pin");
+    check(&s, "cart (PIN)");
+    s.type_in("#pin", &pin_from_outbox(&server));
+    s.click("form[action='/carrello/pin'] button[type='submit']");
+    s.wait_text("Indirizzo e-mail verificato", 10);
+    s.screenshot("cittadino-5-carrello");
+    check(&s, "cart");
+
+    // Checkout at the simulator, back to the outcome and the receipt.
+    pay_at_checkout(&s, &sim, Some("cittadino-6-checkout"));
+    s.wait("the outcome page", 15, |s| s.url().starts_with(&server.url("/carrello/esito/")));
+    s.wait_text("Pagamento eseguito", 20);
+    s.screenshot("cittadino-7-esito");
+    check(&s, "outcome");
+    s.click("a[href^='/ricevute/']");
+    s.wait_text("Ricevuta di pagamento", 10);
+    s.screenshot("cittadino-8-ricevuta");
+    check(&s, "receipt");
+
+    // A notice by its code: a wrong check digit is told as such, beside the field.
+    let (_, notice, _, _) = crate::station::open_debts(&dir)[0].clone();
+    let last = notice.as_bytes()[17];
+    let wrong = format!("{}{}", &notice[..17], if last == b'9' { '0' } else { char::from(last + 1) });
+    s.goto(&server.url("/avviso"));
+    s.wait_text("Paga un avviso", 10);
+    s.type_in("#ente", "01234567897");
+    s.type_in("#avviso", &wrong);
+    s.click("form[action='/avviso'] button[type='submit']");
+    s.wait_text("le ultime due cifre (cifre di controllo) non corrispondono", 10);
+    assert!(s.find("#avviso.is-invalid").is_some());
+    s.screenshot("cittadino-9-avviso-errato");
+    check(&s, "notice (wrong code)");
+    s.type_in("#avviso", &notice);
+    s.click("form[action='/avviso'] button[type='submit']");
+    s.wait_text("Avviso di pagamento", 10);
+    let href = s.exec("return document.querySelector('#avviso-pdf').getAttribute('href');");
+    let href = href.as_str().unwrap().to_owned();
+    assert!(href.starts_with(&format!("/avvisi/c_esempio/{notice}.pdf?firma=")), "{href}");
+    let (status, head, len) = fetch_in_page(&s, &href);
+    assert_eq!((status, head.as_str()), (200, "25 50 44 46"), "the notice PDF");
+    assert!(len > 10_000);
+    s.screenshot("cittadino-10-avviso");
+    check(&s, "notice");
+
+    assert!(report.is_empty(), "at 360 px:\n{}", report.join("\n"));
+}

@@ -3,6 +3,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
 
 mod api;
+mod assets;
 mod backoffice;
 mod backoffice_authz;
 mod backoffice_debts;

@@ -197,6 +197,38 @@ fn notices_carry_codes_that_decode_to_the_spec_strings() {
     assert_eq!(decode_datamatrix(&rasterize(&de, 300, false)).unwrap(), expected);
 }
 
+#[test]
+fn the_orgs_website_is_printed_whole() {
+    if !have(&["pdftotext"]) {
+        return;
+    }
+    let (tmp, dir) = seeded();
+    // The demo org's contacts (address, phone, e-mail, website) are longer than the spec's 100
+    // characters: the website used to come out as "www.co…".
+    let nav = add_debt(&dir, "PDF-SITE", "Mario Rossi", "TARI 2030 - rata unica", "150.00", "2030-12-31");
+    let file = tmp.path().join("site.pdf");
+    notice_pdf(&dir, &nav, &file);
+    let text = pdf_text(&file);
+    assert!(text.contains("www.comune.esempio.it"), "{text}");
+    // A longer website, and a phone and an e-mail beside it: still whole, in smaller text.
+    mypay(
+        &dir,
+        &[
+            "org",
+            "set",
+            "c_esempio",
+            "--website",
+            "https://www.comune.esempio-in-provincia-di-milano.it/servizi/tributi",
+            "--phone",
+            "+39 02 0000000 int. 2",
+        ],
+    );
+    notice_pdf(&dir, &nav, &file);
+    let text = pdf_text(&file).replace('\n', " ").split_whitespace().collect::<Vec<_>>().join(" ");
+    assert!(text.contains("www.comune.esempio-in-provincia-di-milano.it/servizi/tributi"), "{text}");
+    assert!(!text.contains("www.co…"), "{text}");
+}
+
 /// A valid notice number (aux 3, segregation code 02) that no demo debt has.
 const NOT_A_DEBT: &str = "302000000000009989";
 
@@ -254,9 +286,12 @@ fn a_paid_notice_has_a_receipt_pdf() {
         amount.as_str(),
         "Comune di Esempio",
         "DETTAGLIO DEI VERSAMENTI",
+        // The simulator's PSP pays with `creditCard`: the receipt says it in Italian.
+        "Carta di pagamento",
     ] {
         assert!(text.contains(needle), "{needle:?} missing from:\n{text}");
     }
+    assert!(!text.contains("creditCard"), "{text}");
     drop(server);
 }
 

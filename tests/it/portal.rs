@@ -205,6 +205,7 @@ fn anonymous_spontaneous_payment_end_to_end() {
         ("tipo_soggetto", "F"),
         ("codice_fiscale", "bncgli90a41f205h"),
         ("anagrafica", "Giulia Bianchi"),
+        ("email", "giulia@example.it"),
         ("azione", "paga"),
     ];
     let added = b.submit(form_path, "/spontaneo", &fields);
@@ -218,9 +219,20 @@ fn anonymous_spontaneous_payment_end_to_end() {
     );
     // No checkout before the e-mail is verified.
     assert!(!cart.body.contains("action=\"/carrello/paga\""));
+    // The e-mail typed in the form is not asked again: its PIN is already on its way.
+    assert!(
+        cart.body.contains("Abbiamo inviato un codice di 6 cifre a <strong>giulia@example.it</strong>"),
+        "{}",
+        cart.body
+    );
+    assert!(!cart.body.contains("Per pagare senza accedere verifica il tuo indirizzo"), "{}", cart.body);
+    // The next form starts with what was typed about the debtor.
+    let again = b.get(form_path).body;
+    for typed in ["value=\"BNCGLI90A41F205H\"", "value=\"Giulia Bianchi\"", "value=\"giulia@example.it\""] {
+        assert!(again.contains(typed), "{typed} missing: {again}");
+    }
 
     // PIN: a wrong one is refused, the right one verifies, a replay is refused.
-    assert_eq!(b.submit("/carrello", "/carrello/email", &[("email", "giulia@example.it")]).status, 303);
     let pin = pin_from_outbox(&mut b);
     let wrong = if pin == "000000" { "111111" } else { "000000" };
     b.submit("/carrello", "/carrello/pin", &[("pin", wrong)]);
@@ -245,7 +257,15 @@ fn anonymous_spontaneous_payment_end_to_end() {
 
     let receipt = b.get(&receipt_path);
     assert_eq!(receipt.status, 200);
-    for text in ["Comune di Esempio", "€ 25,50", "Giulia Bianchi", "IUV", "SIMPSP01", "Contributo Festa"] {
+    for text in [
+        "Comune di Esempio",
+        "€ 25,50",
+        "Giulia Bianchi",
+        "IUV",
+        "SIMPSP01",
+        "Contributo Festa",
+        "Metodo di pagamento</dt><dd class=\"col-sm-8\">Carta di pagamento</dd>",
+    ] {
         assert!(receipt.body.contains(text), "{text} missing: {}", receipt.body);
     }
     let xml = b.get(&format!("{receipt_path}/xml"));
@@ -254,7 +274,11 @@ fn anonymous_spontaneous_payment_end_to_end() {
     // the status is checked here; the PDF itself is tested in tests/it/pdf.rs).
     assert_eq!(b.get(&format!("{receipt_path}/pdf")).status, 200);
     assert_eq!(Browser::new(b.base()).get(&format!("{receipt_path}/pdf")).status, 403);
-    assert!(xml.body.contains("paSendRT"), "{}", xml.body);
+    // The receipt document alone: no SOAP envelope, no paSendRT request around it.
+    assert!(xml.body.starts_with("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<receipt>"), "{}", xml.body);
+    assert!(xml.body.ends_with("</receipt>"), "{}", xml.body);
+    assert!(!xml.body.contains("paSendRT") && !xml.body.contains("Envelope"), "{}", xml.body);
+    assert!(xml.body.contains("<paymentMethod>creditCard</paymentMethod>"), "{}", xml.body);
 
     // Stored: the receipt, the debt paid, the cart paid, the privacy acceptance, the receipt mail.
     assert_eq!(
@@ -362,7 +386,8 @@ fn notices_of_two_orgs_in_one_cart_cancel_and_limits() {
     // Unknown notice and the same notice twice: clear messages.
     let unknown = b.submit("/avviso", "/avviso", &[("ente", "01234567897"), ("avviso", "301000000000099999")]);
     assert!(
-        unknown.status >= 400 && (unknown.body.contains("Non abbiamo trovato") || unknown.body.contains("18 cifre")),
+        unknown.status >= 400
+            && (unknown.body.contains("Non abbiamo trovato") || unknown.body.contains("cifre di controllo")),
         "{}",
         unknown.body
     );
@@ -429,7 +454,22 @@ fn bad_input_is_refused_and_nothing_is_stored() {
     };
     let bad_cf = b.submit(form_path, "/spontaneo", &base("10,00", "RSSMRA85T10A562X"));
     assert_eq!(bad_cf.status, 422);
-    assert!(bad_cf.body.contains("codice fiscale o la partita IVA non è valido"), "{}", bad_cf.body);
+    // A wrong check character is told as such, not as a generic invalid code.
+    assert!(
+        bad_cf.body.contains(
+            "Il codice fiscale non è corretto: l'ultima lettera (carattere di controllo) non corrisponde agli altri caratteri."
+        ),
+        "{}",
+        bad_cf.body
+    );
+    let short = b.submit(form_path, "/spontaneo", &base("10,00", "RSSMRA85T10"));
+    assert!(
+        short.body.contains(
+            "Per una persona fisica indica il codice fiscale (16 caratteri) o la partita IVA (11 cifre): ne hai inseriti 11."
+        ) || short.body.contains("La partita IVA"),
+        "{}",
+        short.body
+    );
     for amount in ["0", "-5", "1.000.000.000,00", "0,001", "dieci"] {
         let page = b.submit(form_path, "/spontaneo", &base(amount, "RSSMRA85T10A562S"));
         assert_eq!(page.status, 422, "{amount}");
@@ -503,7 +543,7 @@ fn citizen_behind_a_trusted_proxy_sees_debts_and_receipts() {
     assert_eq!(mine.status, 200);
     assert!(mine.body.contains("Mario Rossi"));
     // The demo gives Mario Rossi four TARI instalments; one is paid.
-    assert_eq!(mine.body.matches("class=\"my-debt\"").count(), 3, "{}", mine.body);
+    assert_eq!(mine.body.matches("class=\"list-group-item my-debt\"").count(), 3, "{}", mine.body);
     let payments = b.get("/area-personale/pagamenti");
     assert_eq!(payments.body.matches("class=\"list-group-item my-receipt\"").count(), 1, "{}", payments.body);
     let start = payments.body.find("href=\"/ricevute/").unwrap() + "href=\"".len();
@@ -587,4 +627,98 @@ fn the_regions_return_trusts_nothing_from_the_query_string() {
     }
     assert_eq!(sql_count(&dir, "SELECT count(*) FROM cart"), carts_before, "nothing recorded");
     assert_eq!(sql_count(&dir, "SELECT count(*) FROM region_payment"), 0);
+}
+
+#[test]
+fn codes_typed_wrong_are_told_precisely_and_a_found_notice_has_its_pdf() {
+    let (_tmp, dir) = data_dir();
+    let server = Server::start(&dir, &["demo"]);
+    let debts = open_debts(&dir);
+    let notice = debts[0].1.clone();
+    let mut b = Browser::new(&server.base);
+    let look =
+        |b: &mut Browser, org: &str, code: &str| b.submit("/avviso", "/avviso", &[("ente", org), ("avviso", code)]);
+
+    // 18 digits with a wrong check: said so, beside the field, not "must have 18 digits".
+    let last = notice.as_bytes()[17];
+    let wrong = format!("{}{}", &notice[..17], if last == b'9' { '0' } else { char::from(last + 1) });
+    let page = look(&mut b, "01234567897", &wrong);
+    assert_eq!(page.status, 400);
+    assert!(
+        page.body.contains(
+            "Il codice avviso non è corretto: le ultime due cifre (cifre di controllo) non corrispondono alle altre. Controlla di averlo copiato senza errori."
+        ),
+        "{}",
+        page.body
+    );
+    assert!(page.body.contains("id=\"avviso-error\""), "{}", page.body);
+    assert!(!page.body.contains("ne hai inserite"), "{}", page.body);
+    // A wrong length names the digits typed; letters are told apart.
+    let page = look(&mut b, "01234567897", &notice[..16]);
+    assert!(
+        page.body
+            .contains("Il codice avviso ha 18 cifre: ne hai inserite 16. Puoi indicare anche lo IUV (15 o 17 cifre)."),
+        "{}",
+        page.body
+    );
+    let page = look(&mut b, "01234567897", "3010 0000 ABCD 0001 44");
+    assert!(page.body.contains("Il codice avviso è fatto solo di cifre"), "{}", page.body);
+    let page = look(&mut b, "01234567897", "901000000000000144");
+    assert!(page.body.contains("la prima cifra è sempre 0, 1, 2 o 3"), "{}", page.body);
+    // The IUV (17 digits) with a wrong check, and the org's code with a wrong check digit.
+    let page = look(&mut b, "01234567897", &wrong[1..]);
+    assert!(page.body.contains("Lo IUV non è corretto: le ultime due cifre"), "{}", page.body);
+    let page = look(&mut b, "01234567890", &notice);
+    assert!(
+        page.body.contains("Il codice fiscale dell'ente non è corretto: l'ultima cifra (di controllo)"),
+        "{}",
+        page.body
+    );
+    assert!(page.body.contains("id=\"ente-error\""), "{}", page.body);
+    let page = look(&mut b, "0123456789", &notice);
+    assert!(page.body.contains("Il codice fiscale dell'ente ha 11 cifre: ne hai inserite 10."), "{}", page.body);
+
+    // The right codes: the notice, a link to its PDF, and the org's code kept for the next search.
+    let found = look(&mut b, "01234567897", &notice);
+    assert_eq!(found.status, 200, "{}", found.body);
+    let marker = "href=\"/avvisi/c_esempio/";
+    let start = found.body.find(marker).expect("a link to the notice PDF") + "href=\"".len();
+    let link = found.body[start..].split('"').next().unwrap().replace("&amp;", "&");
+    assert!(link.starts_with(&format!("/avvisi/c_esempio/{notice}.pdf?firma=")), "{link}");
+    // The test browser reads bodies as text: the PDF's status here, its bytes in tests/it/pdf.rs.
+    assert_eq!(b.get(&link).status, 200);
+    assert_eq!(b.get(&format!("{link}0")).status, 403);
+    assert!(b.get("/avviso").body.contains("value=\"01234567897\""));
+}
+
+#[test]
+fn a_login_ends_where_the_citizen_was() {
+    let (_tmp, dir) = data_dir();
+    let server = Server::start(&dir, &["demo"]);
+    let mut b = Browser::new(&server.base);
+    // From the cart's "Oppure accedi con SPID o CIE": back to the cart, its notice still there.
+    let debts = open_debts(&dir);
+    assert_eq!(
+        b.submit("/avviso", "/carrello/aggiungi", &[("ente", "01234567897"), ("avviso", &debts[0].1)]).status,
+        303
+    );
+    assert!(b.get("/carrello").body.contains("href=\"/accedi?torna=/carrello\""));
+    let login = |b: &mut Browser, from: &str| b.submit(from, "/accedi/demo", &[("cittadino", "RSSMRA85T10A562S")]);
+    let done = login(&mut b, "/accedi?torna=/carrello");
+    assert_eq!(done.location.as_deref(), Some("/carrello"));
+    assert!(b.get("/carrello").body.contains(&grouped_notice(&debts[0].1)));
+    // A page that needs the login, asked for first: back to it.
+    let mut b = Browser::new(&server.base);
+    assert_eq!(b.get("/area-personale/pagamenti").location.as_deref(), Some("/accedi"));
+    assert_eq!(login(&mut b, "/accedi").location.as_deref(), Some("/area-personale/pagamenti"));
+    // Another site is never where a login ends.
+    let mut b = Browser::new(&server.base);
+    for evil in ["%2F%2Fevil.example%2Fx", "https%3A%2F%2Fevil.example%2F", "%2F%5Cevil.example"] {
+        b.get(&format!("/accedi?torna={evil}"));
+    }
+    assert_eq!(login(&mut b, "/accedi").location.as_deref(), Some("/area-personale"));
+}
+
+fn grouped_notice(notice: &str) -> String {
+    notice.as_bytes().chunks(4).map(|c| String::from_utf8_lossy(c).into_owned()).collect::<Vec<_>>().join(" ")
 }

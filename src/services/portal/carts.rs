@@ -10,7 +10,8 @@ use jiff::civil::Date;
 use super::PortalError;
 use super::privacy_notices::PRIVACY_VERSION;
 use crate::clock::Now;
-use crate::domain::{ApplicationCode, CartState, Cents, Iuv, NoticeNumber};
+use crate::domain::notice::NoticeError;
+use crate::domain::{ApplicationCode, CartState, Cents, Iuv, NoticeNumber, OrgFiscalCode};
 use crate::services::ids::random_hex;
 use crate::services::payments::{self, PaymentView};
 use crate::store::carts::{self, CartItemRecord, CartRecord};
@@ -27,19 +28,86 @@ pub struct CartLine {
     pub notice_number: String,
 }
 
-/// Reads what a citizen typed as a notice code: 18 digits (spaces allowed) or an IUV of 17 (or 15,
-/// with the org's application code) characters.
-pub fn parse_notice_code(db: &Db, org_fiscal_code: &str, code: &str) -> Result<NoticeNumber, PortalError> {
-    let compact: String = code.chars().filter(|c| !matches!(c, ' ' | '\t' | '-')).collect();
-    if compact.len() == 18 {
-        return NoticeNumber::parse(&compact).map_err(|_| PortalError::BadNoticeCode);
+/// What is wrong with a code a citizen typed (the portal says it in Italian, each case its own
+/// sentence): the notice code (18 digits, or the IUV inside it) and the org's fiscal code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CodeProblem {
+    NoticeEmpty,
+    /// Letters or signs other than spaces and hyphens.
+    NoticeNotDigits,
+    /// Neither 18 digits nor an IUV of 15 or 17: how many digits were typed.
+    NoticeLength(usize),
+    /// 18 digits not starting with 0, 1, 2 or 3.
+    NoticeAuxDigit,
+    /// 18 digits whose last two are not the check of the others: a typing mistake.
+    NoticeCheckDigits,
+    /// 17 digits (an IUV) whose last two are not the check of the others.
+    IuvCheckDigits,
+    /// 15 digits (an old IUV) for an org that has no application code to complete it.
+    IuvNeedsNotice,
+    OrgEmpty,
+    OrgNotDigits,
+    /// Not 11 digits: how many were typed.
+    OrgLength(usize),
+    /// 11 digits whose last is not the check of the others.
+    OrgCheckDigit,
+}
+
+/// The problem of a notice number refused by [`NoticeNumber::parse`].
+fn notice_problem(err: &NoticeError) -> CodeProblem {
+    match err {
+        NoticeError::AuxDigit { .. } => CodeProblem::NoticeAuxDigit,
+        NoticeError::NoticeCheckDigits { .. } => CodeProblem::NoticeCheckDigits,
+        _ => CodeProblem::NoticeLength(0),
     }
-    let iuv = Iuv::parse(&compact).map_err(|_| PortalError::BadNoticeCode)?;
-    let app = db
-        .read(|conn| orgs::find_org_by_fiscal_code(conn, org_fiscal_code))?
-        .and_then(|org| org.application_code)
-        .and_then(|c| ApplicationCode::parse(&c).ok());
-    iuv.notice_number(app).ok_or(PortalError::BadNoticeCode)
+}
+
+/// Reads the org fiscal code a citizen typed: 11 digits with their check digit (spaces ignored).
+pub fn parse_org_code(code: &str) -> Result<OrgFiscalCode, PortalError> {
+    let compact: String = code.chars().filter(|c| !c.is_whitespace()).collect();
+    let digits = compact.chars().filter(char::is_ascii_digit).count();
+    let problem = if compact.is_empty() {
+        CodeProblem::OrgEmpty
+    } else if digits != compact.chars().count() {
+        CodeProblem::OrgNotDigits
+    } else if digits != 11 {
+        CodeProblem::OrgLength(digits)
+    } else {
+        return OrgFiscalCode::parse(&compact).map_err(|_| PortalError::BadCode(CodeProblem::OrgCheckDigit));
+    };
+    Err(PortalError::BadCode(problem))
+}
+
+/// Reads what a citizen typed as a notice code: 18 digits (spaces and hyphens allowed) or an IUV
+/// of 17 (or 15, with the org's application code) digits; each way of getting it wrong is its own
+/// [`CodeProblem`].
+pub fn parse_notice_code(db: &Db, org_fiscal_code: &str, code: &str) -> Result<NoticeNumber, PortalError> {
+    let bad = |problem| PortalError::BadCode(problem);
+    let compact: String = code.chars().filter(|c| !matches!(c, ' ' | '\t' | '-' | '.')).collect();
+    if compact.is_empty() {
+        return Err(bad(CodeProblem::NoticeEmpty));
+    }
+    if !compact.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(bad(CodeProblem::NoticeNotDigits));
+    }
+    match compact.len() {
+        18 => NoticeNumber::parse(&compact).map_err(|err| bad(notice_problem(&err))),
+        17 => Iuv::parse(&compact).ok().and_then(|iuv| iuv.notice_number(None)).ok_or(bad(CodeProblem::IuvCheckDigits)),
+        15 => {
+            let app = db
+                .read(|conn| orgs::find_org_by_fiscal_code(conn, org_fiscal_code.trim()))?
+                .and_then(|org| org.application_code)
+                .and_then(|c| ApplicationCode::parse(&c).ok());
+            let Some(app) = app else {
+                return Err(bad(CodeProblem::IuvNeedsNotice));
+            };
+            Iuv::parse(&compact)
+                .ok()
+                .and_then(|iuv| iuv.notice_number(Some(app)))
+                .ok_or(bad(CodeProblem::IuvCheckDigits))
+        }
+        n => Err(bad(CodeProblem::NoticeLength(n))),
+    }
 }
 
 /// Looks a notice up as the Node's verify does: unknown, paid, annulled and expired notices are
@@ -90,7 +158,8 @@ fn check_room(current: &[PaymentView], new_is_multi: bool) -> Result<(), PortalE
 pub fn load_cart(db: &Db, lines: &[CartLine], today: Date) -> Result<Vec<PaymentView>, PortalError> {
     let mut views: Vec<PaymentView> = Vec::with_capacity(lines.len());
     for line in lines {
-        let notice = NoticeNumber::parse(&line.notice_number).map_err(|_| PortalError::BadNoticeCode)?;
+        let notice =
+            NoticeNumber::parse(&line.notice_number).map_err(|err| PortalError::BadCode(notice_problem(&err)))?;
         let view = find_payable(db, &line.org_fiscal_code, &notice, today)?;
         check_add(&views, &view)?;
         views.push(view);
@@ -118,7 +187,9 @@ pub fn prepare_cart(db: &Db, views: &[PaymentView], new: &NewCart<'_>, now: Now)
                 org_id: v.org.id,
                 debt_id: v.debt.id,
                 // A view is found by its notice number, so its debt has one.
-                notice_number: Some(v.debt.notice_number.clone().ok_or(PortalError::BadNoticeCode)?),
+                notice_number: Some(
+                    v.debt.notice_number.clone().ok_or(PortalError::BadCode(CodeProblem::NoticeEmpty))?,
+                ),
                 amount_cents: v.amount(),
             })
         })

@@ -26,8 +26,8 @@ use carts::CART_MAX;
 pub enum PortalError {
     #[error(transparent)]
     Payment(#[from] PaymentError),
-    #[error("the notice code is neither an 18-digit notice number nor an IUV")]
-    BadNoticeCode,
+    #[error("a code typed by the citizen is not valid: {0:?}")]
+    BadCode(carts::CodeProblem),
     #[error("the cart already holds {CART_MAX} notices")]
     CartFull,
     #[error("a notice with more than one beneficiary must be paid alone")]

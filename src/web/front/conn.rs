@@ -816,7 +816,15 @@ pub fn error_response(status: u16, reason: &str, tls: bool) -> Vec<u8> {
         505 => "HTTP Version Not Supported",
         _ => "Error",
     };
-    let body = format!("{reason}\n");
+    // A person may read this (a citizen's phone on a busy day): Italian first, then the English
+    // reason that the log also has.
+    let italian = match status {
+        503 => "Il servizio è momentaneamente occupato: riprova tra qualche secondo.",
+        408 => "La richiesta è arrivata troppo lentamente: riprova.",
+        413 | 431 => "La richiesta è troppo grande.",
+        _ => "La richiesta non può essere accolta.",
+    };
+    let body = format!("{italian}\n{reason}\n");
     let retry = if status == 503 { "Retry-After: 5\r\n" } else { "" };
     let hsts = if tls {
         format!("Strict-Transport-Security: {}\r\n", super::tls::STRICT_TRANSPORT_SECURITY)

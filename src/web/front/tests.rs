@@ -350,6 +350,13 @@ fn the_front_ends_own_responses_carry_hsts_over_https_only() {
     assert!(https.contains("\r\nStrict-Transport-Security: max-age=31536000\r\n"), "{https}");
     let plain = String::from_utf8(conn::error_response(400, "no", false)).unwrap();
     assert!(!plain.contains("Strict-Transport-Security"), "{plain}");
+    let busy = String::from_utf8(conn::error_response(503, "the server is busy, try again shortly", false)).unwrap();
+    assert!(
+        busy.ends_with(
+            "\r\n\r\nIl servizio è momentaneamente occupato: riprova tra qualche secondo.\nthe server is busy, try again shortly\n"
+        ),
+        "{busy}"
+    );
 }
 
 #[test]

@@ -41,8 +41,30 @@ fn header_identity(ctx: &Ctx<'_>) -> Option<Citizen> {
     })
 }
 
-/// `GET /accedi`.
+/// The portal path in `torna` (`/carrello`, `/area-personale/pagamenti`), if it is one: a path of
+/// this site only, never another origin (`//host`, `/\\host`) or a scheme.
+fn return_path(text: &str) -> Option<String> {
+    let safe = text.starts_with('/')
+        && !text.starts_with("//")
+        && !text.starts_with("/\\")
+        && text.len() <= 200
+        && text.bytes().all(|b| b.is_ascii_graphic() && b != b'\\');
+    safe.then(|| text.to_owned())
+}
+
+/// Where a login ends: the page the citizen came from (kept by `GET /accedi?torna=`), or their area.
+fn after_login(ctx: &mut Ctx<'_>) -> String {
+    let back = ctx.session.data.after_login.take();
+    ctx.session.touch();
+    back.unwrap_or_else(|| String::from("/area-personale"))
+}
+
+/// `GET /accedi` (`?torna=` a portal path to go back to once logged in).
 pub fn login(ctx: &mut Ctx<'_>) -> Result<Response, PageError> {
+    if let Some(back) = return_path(&ctx.query.text("torna")) {
+        ctx.session.data.after_login = Some(back);
+        ctx.session.touch();
+    }
     if let Some(citizen) = header_identity(ctx) {
         if ctx.session.citizen().as_ref().map(|c| &c.fiscal_code) != Some(&citizen.fiscal_code) {
             let now = ctx.now;
@@ -51,7 +73,8 @@ pub fn login(ctx: &mut Ctx<'_>) -> Result<Response, PageError> {
             }
             tracing::info!(target: "security", method = "headers", "citizen logged in");
         }
-        return Ok(ctx.redirect("/area-personale"));
+        let back = after_login(ctx);
+        return Ok(ctx.redirect(&back));
     }
     let demo = ctx.state.demo;
     let csrf = ctx.csrf();
@@ -134,7 +157,8 @@ pub fn oidc_callback(ctx: &mut Ctx<'_>) -> Result<Response, PageError> {
     if !citizen.name.is_empty() {
         ctx.session.flash("success", format!("Benvenuto, {}.", citizen.name));
     }
-    Ok(ctx.redirect("/area-personale"))
+    let back = after_login(ctx);
+    Ok(ctx.redirect(&back))
 }
 
 /// `POST /accedi/demo`: only with `--demo`.
@@ -157,7 +181,8 @@ pub fn demo_login(ctx: &mut Ctx<'_>) -> Result<Response, PageError> {
         return Err(err.into());
     }
     ctx.session.flash("success", format!("Benvenuto, {name}."));
-    Ok(ctx.redirect("/area-personale"))
+    let back = after_login(ctx);
+    Ok(ctx.redirect(&back))
 }
 
 /// `POST /esci`.
@@ -175,7 +200,7 @@ fn tabs(active: &str) -> maud::Markup {
         html! { li class="nav-item" { a class={ "nav-link" @if label == active { " active" } } href=(href) aria-current=[(label == active).then_some("page")] { (label) } } }
     };
     html! {
-        ul class="nav nav-tabs mb-4" {
+        ul class="nav nav-tabs wrap-tabs mb-4" {
             (tab("/area-personale", "I miei debiti"))
             (tab("/area-personale/pagamenti", "I miei pagamenti"))
             (tab("/area-personale/profilo", "Profilo"))
@@ -195,29 +220,29 @@ pub fn my_debts(ctx: &mut Ctx<'_>) -> Result<Response, PageError> {
         h1 { "Area personale" }
         (tabs("I miei debiti"))
         @if debts.is_empty() { p { "Non hai posizioni da pagare." } } @else {
-            div class="table-responsive" { table class="table" {
-                caption class="visually-hidden" { "Posizioni da pagare" }
-                thead { tr { th scope="col" { "Ente" } th scope="col" { "Causale" } th scope="col" { "Scadenza" } th scope="col" { "Codice avviso" } th scope="col" class="text-end" { "Importo" } th scope="col" { span class="visually-hidden" { "Azioni" } } } }
-                tbody {
-                    @for (d, org_name, org_cf) in &debts {
-                        @let notice = d.notice_number.as_ref().map(|n| n.as_str().to_owned()).unwrap_or_default();
-                        tr class="my-debt" {
-                            td { (org_name) } td { (d.causale) }
-                            td { (d.due_date.map(day_it).unwrap_or_default()) }
-                            td class="text-nowrap" { (grouped(&notice)) }
-                            td class="text-end text-nowrap" { (d.amount_cents.format_eur()) }
-                            td { @if !notice.is_empty() {
-                                form method="post" action="/carrello/aggiungi" {
-                                    (csrf)
-                                    input type="hidden" name="ente" value=(org_cf);
-                                    input type="hidden" name="avviso" value=(notice);
-                                    button type="submit" class="btn btn-outline-primary btn-sm" { "Aggiungi al carrello" }
-                                }
-                            } }
+            // A list of cards rather than a table: at 360 px each shows its amount and its button.
+            ul class="list-group carrello-righe" aria-label="Posizioni da pagare" {
+                @for (d, org_name, org_cf) in &debts {
+                    @let notice = d.notice_number.as_ref().map(|n| n.as_str().to_owned()).unwrap_or_default();
+                    li class="list-group-item my-debt" {
+                        div class="riga-testo" {
+                            strong { (d.causale) } br;
+                            (org_name) br;
+                            @if let Some(due) = d.due_date { "Scadenza " (day_it(due)) br; }
+                            @if !notice.is_empty() { "Codice avviso " span class="notice-number" { (grouped(&notice)) } }
+                        }
+                        span class="riga-importo" { (d.amount_cents.format_eur()) }
+                        @if !notice.is_empty() {
+                            form method="post" action="/carrello/aggiungi" {
+                                (csrf)
+                                input type="hidden" name="ente" value=(org_cf);
+                                input type="hidden" name="avviso" value=(notice);
+                                button type="submit" class="btn btn-outline-primary" { "Aggiungi al carrello" }
+                            }
                         }
                     }
                 }
-            } }
+            }
         }
     };
     Ok(ctx.page("I miei debiti", body))
@@ -338,7 +363,16 @@ fn receipt_as(ctx: &mut Ctx<'_>, id: &str, format: ReceiptFormat) -> Result<Resp
         };
     }
     if xml {
-        return Ok(Response::text(200, "application/xml; charset=utf-8", found.request_xml.clone()).with_header(
+        // The receipt document alone, not the paSendRT envelope it came in (a bare receipt, as a
+        // regional MyPay's `rt` may be, is its own first `receipt` element).
+        let document = match crate::soap::standalone_element(found.request_xml.as_bytes(), "receipt") {
+            Ok(Some(document)) => document,
+            Ok(None) | Err(_) => {
+                tracing::warn!(receipt = found.id, "stored receipt has no readable receipt element: sent as stored");
+                found.request_xml.clone()
+            }
+        };
+        return Ok(Response::text(200, "application/xml; charset=utf-8", document).with_header(
             "Content-Disposition",
             format!(
                 "attachment; filename=\"ricevuta-{}-{}.xml\"",
@@ -361,12 +395,13 @@ fn receipt_as(ctx: &mut Ctx<'_>, id: &str, format: ReceiptFormat) -> Result<Resp
             @if let Some(payer) = &r.payer { dt class="col-sm-4" { "Pagatore" } dd class="col-sm-8" { (payer.name) " (" (payer.id) ")" } }
             dt class="col-sm-4" { "Data e ora" } dd class="col-sm-8" { (r.payment_date_time.as_deref().map(datetime_it).unwrap_or_default()) }
             dt class="col-sm-4" { "Prestatore (PSP)" } dd class="col-sm-8" { (r.psp_company_name) " (" (r.psp_id) ")" }
+            @if let Some(method) = &r.payment_method { dt class="col-sm-4" { "Metodo di pagamento" } dd class="col-sm-8" { (crate::pdf::receipt::payment_method_it(method)) } }
             dt class="col-sm-4" { "Identificativo riscossione (IUR)" } dd class="col-sm-8" { (r.receipt_id) }
             dt class="col-sm-4" { "IUV" } dd class="col-sm-8" { (r.iuv) }
             dt class="col-sm-4" { "Codice avviso" } dd class="col-sm-8" { (grouped(&r.notice_number)) }
         }
-        p {
-            a class="btn btn-primary me-2" href={ "/ricevute/" (r.id) "/pdf" (query) } { "Scarica la ricevuta (PDF)" }
+        p class="d-flex flex-wrap gap-2" {
+            a class="btn btn-primary" href={ "/ricevute/" (r.id) "/pdf" (query) } { "Scarica la ricevuta (PDF)" }
             a class="btn btn-outline-primary" href={ "/ricevute/" (r.id) "/xml" (query) } { "Scarica la ricevuta (XML)" }
         }
     };

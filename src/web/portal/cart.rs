@@ -24,7 +24,7 @@ pub fn page(ctx: &mut Ctx<'_>) -> Result<Response, PageError> {
     let mut kept = Vec::new();
     for line in ctx.session.cart_lines() {
         let checked = NoticeNumber::parse(&line.notice_number)
-            .map_err(|_| PortalError::BadNoticeCode)
+            .map_err(|_| PortalError::BadCode(carts::CodeProblem::NoticeCheckDigits))
             .and_then(|n| carts::find_payable(&ctx.state.db, &line.org_fiscal_code, &n, ctx.now.today()))
             .and_then(|v| carts::check_add(&views, &v).map(|()| v));
         match checked {
@@ -46,6 +46,7 @@ pub fn page(ctx: &mut Ctx<'_>) -> Result<Response, PageError> {
     let citizen = ctx.session.citizen();
     let verified = citizen.as_ref().and_then(|c| c.email.clone()).or_else(|| ctx.session.data.verified_email.clone());
     let pending = ctx.session.data.pending_email.clone();
+    let typed_email = ctx.session.data.typed_email().map(str::to_owned);
     let mut orgs: Vec<(String, String)> = Vec::new();
     for v in &views {
         if !orgs.iter().any(|(ipa, _)| ipa == &v.org.ipa_code) {
@@ -60,31 +61,26 @@ pub fn page(ctx: &mut Ctx<'_>) -> Result<Response, PageError> {
             p { "Il carrello è vuoto." }
             p { a href="/avviso" { "Paga un avviso" } " oppure " a href="/" { "scegli un ente" } "." }
         } @else {
-            div class="table-responsive" {
-                table class="table" {
-                    caption class="visually-hidden" { "Avvisi nel carrello" }
-                    thead { tr { th scope="col" { "Ente" } th scope="col" { "Causale" } th scope="col" { "Codice avviso" } th scope="col" class="text-end" { "Importo" } th scope="col" { span class="visually-hidden" { "Azioni" } } } }
-                    tbody {
-                        @for v in &views {
-                            @let notice = v.debt.notice_number.as_ref().map(|n| n.as_str().to_owned()).unwrap_or_default();
-                            tr {
-                                td { (v.org.name) }
-                                td { (v.debt.causale) }
-                                td class="text-nowrap" { (grouped(&notice)) }
-                                td class="text-end text-nowrap" { (v.amount().format_eur()) }
-                                td {
-                                    form method="post" action="/carrello/rimuovi" {
-                                        (csrf)
-                                        input type="hidden" name="avviso" value=(notice);
-                                        button type="submit" class="btn btn-link p-0" { "Rimuovi" span class="visually-hidden" { " " (grouped(&notice)) } }
-                                    }
-                                }
-                            }
+            // A list rather than a table: at 360 px every line shows its amount and its button.
+            ul class="list-group carrello-righe mb-2" aria-label="Avvisi nel carrello" {
+                @for v in &views {
+                    @let notice = v.debt.notice_number.as_ref().map(|n| n.as_str().to_owned()).unwrap_or_default();
+                    li class="list-group-item" {
+                        div class="riga-testo" {
+                            strong { (v.debt.causale) } br;
+                            (v.org.name) br;
+                            "Codice avviso " span class="notice-number" { (grouped(&notice)) }
+                        }
+                        span class="riga-importo" { (v.amount().format_eur()) }
+                        form method="post" action="/carrello/rimuovi" {
+                            (csrf)
+                            input type="hidden" name="avviso" value=(notice);
+                            button type="submit" class="btn btn-link px-0" { "Rimuovi" span class="visually-hidden" { " " (grouped(&notice)) } }
                         }
                     }
-                    tfoot { tr { th scope="row" colspan="3" { "Totale" } td class="text-end text-nowrap" { strong { (carts::total(&views).format_eur()) } } td {} } }
                 }
             }
+            p class="carrello-totale border-top border-bottom" { span { "Totale" } strong { (carts::total(&views).format_eur()) } }
             p class="text-muted" {
                 @if upstream { "Si paga un avviso alla volta, sul portale dei pagamenti della Regione." }
                 @else { (views.len()) " di " (carts::CART_MAX) " avvisi." }
@@ -106,15 +102,26 @@ pub fn page(ctx: &mut Ctx<'_>) -> Result<Response, PageError> {
                 form method="post" action="/carrello/email" {
                     (csrf)
                     input type="hidden" name="email" value=(email);
-                    button type="submit" class="btn btn-link p-0" { "Invia un nuovo codice" }
+                    button type="submit" class="btn btn-link px-0" { "Invia un nuovo codice" }
+                }
+                details class="mt-2" {
+                    summary { "Usa un altro indirizzo" }
+                    form method="post" action="/carrello/email" class="mt-2" {
+                        (csrf)
+                        div class="form-group" {
+                            label for="email" class="active" { "Indirizzo e-mail" }
+                            input type="email" id="email" name="email" class="form-control" autocomplete="email" required;
+                        }
+                        button type="submit" class="btn btn-outline-primary" { "Invia il codice" }
+                    }
                 }
             } @else {
-                p { "Per pagare senza accedere verifica il tuo indirizzo e-mail: ti invieremo un codice di 6 cifre. " a href="/accedi" { "Oppure accedi con SPID o CIE." } }
+                p { "Per pagare senza accedere verifica il tuo indirizzo e-mail: ti invieremo un codice di 6 cifre. " a href="/accedi?torna=/carrello" { "Oppure accedi con SPID o CIE." } }
                 form method="post" action="/carrello/email" {
                     (csrf)
                     div class="form-group" {
                         label for="email" class="active" { "Indirizzo e-mail" }
-                        input type="email" id="email" name="email" class="form-control" autocomplete="email" required;
+                        input type="email" id="email" name="email" class="form-control" autocomplete="email" value=[typed_email.as_deref()] required;
                     }
                     button type="submit" class="btn btn-outline-primary" { "Invia il codice" }
                 }
@@ -122,15 +129,19 @@ pub fn page(ctx: &mut Ctx<'_>) -> Result<Response, PageError> {
             @if verified.is_some() {
                 form method="post" action="/carrello/paga" class="mt-4" {
                     (csrf)
+                    // The links stay outside the label: on a phone, a tap on the label's middle
+                    // would open the notice instead of ticking the box.
+                    p class="mb-2" {
+                        "Informativa sul trattamento dei dati personali: "
+                        @for (idx, (ipa, name)) in orgs.iter().enumerate() {
+                            @if idx > 0 { ", " }
+                            a href={ "/enti/" (ipa) "/privacy" } { (name) }
+                        }
+                        "."
+                    }
                     div class="form-check" {
                         input type="checkbox" id="privacy" name="privacy" value="1" required;
-                        label for="privacy" {
-                            "Ho letto l'informativa sul trattamento dei dati personali di "
-                            @for (idx, (ipa, name)) in orgs.iter().enumerate() {
-                                @if idx > 0 { ", " }
-                                a href={ "/enti/" (ipa) "/privacy" } { (name) }
-                            }
-                        }
+                        label for="privacy" { "Ho letto l'informativa sul trattamento dei dati personali" }
                     }
                     button type="submit" class="btn btn-primary btn-lg" { "Paga con pagoPA" }
                 }
@@ -150,6 +161,7 @@ pub fn add(ctx: &mut Ctx<'_>) -> Result<Response, PageError> {
         carts::parse_notice_code(&ctx.state.db, &org, &code).and_then(|n| super::pay::add_to_cart(ctx, &org, &n));
     match added {
         Ok(()) => {
+            carry_typed_email(ctx);
             ctx.session.flash("success", "Avviso aggiunto al carrello.");
             Ok(ctx.redirect("/carrello"))
         }
@@ -171,24 +183,41 @@ pub fn email(ctx: &mut Ctx<'_>) -> Result<Response, PageError> {
         ctx.session.flash("danger", "Inserisci un indirizzo e-mail valido.");
         return Ok(ctx.redirect("/carrello"));
     };
-    let issued =
-        pins::issue_pin(&ctx.state.db, &ctx.state.links, ctx.session.id_hash(), email.as_str(), ctx.now, |pin| {
-            (
-                "Codice di verifica per il pagamento pagoPA".to_owned(),
-                format!(
-                    "Il tuo codice di verifica è {pin}.\n\nInseriscilo nella pagina del carrello entro un'ora.\n\
+    send_pin(ctx, &email)?;
+    ctx.session.flash("info", "Ti abbiamo inviato un codice di verifica.");
+    Ok(ctx.redirect("/carrello"))
+}
+
+/// Mails a PIN to `email` and waits for it on this session.
+pub(super) fn send_pin(ctx: &mut Ctx<'_>, email: &Email) -> Result<(), PortalError> {
+    pins::issue_pin(&ctx.state.db, &ctx.state.links, ctx.session.id_hash(), email.as_str(), ctx.now, |pin| {
+        (
+            "Codice di verifica per il pagamento pagoPA".to_owned(),
+            format!(
+                "Il tuo codice di verifica è {pin}.\n\nInseriscilo nella pagina del carrello entro un'ora.\n\
                  Se non hai richiesto tu questo codice, ignora questo messaggio.\n"
-                ),
-            )
-        });
-    match issued {
-        Ok(()) => {
-            ctx.session.data.pending_email = Some(email.as_str().to_lowercase());
-            ctx.session.data.verified_email = None;
-            ctx.session.flash("info", "Ti abbiamo inviato un codice di verifica.");
-            Ok(ctx.redirect("/carrello"))
-        }
-        Err(err) => Err(err.into()),
+            ),
+        )
+    })?;
+    ctx.session.data.pending_email = Some(email.as_str().to_lowercase());
+    ctx.session.data.verified_email = None;
+    ctx.session.touch();
+    Ok(())
+}
+
+/// The e-mail the citizen typed in a payment form goes on to the cart: when the cart has no
+/// address yet (none verified, none waiting, no logged-in citizen's), its PIN is mailed at once, so
+/// the cart asks for the code and not for the address again. A refusal (too many PINs) leaves the
+/// address in the cart's form.
+pub(super) fn carry_typed_email(ctx: &mut Ctx<'_>) {
+    let has_address = ctx.session.citizen().is_some_and(|c| c.email.is_some())
+        || ctx.session.data.verified_email.is_some()
+        || ctx.session.data.pending_email.is_some();
+    let typed = ctx.session.data.typed_email().and_then(|e| Email::parse(e).ok());
+    if let (false, Some(email)) = (has_address, typed)
+        && let Err(err) = send_pin(ctx, &email)
+    {
+        tracing::info!(error = %err, "PIN for the typed e-mail not sent");
     }
 }
 

@@ -10,6 +10,7 @@ use crate::oidc::OidcError;
 use crate::services::ServiceError;
 use crate::services::payments::PaymentError;
 use crate::services::portal::PortalError;
+use crate::services::portal::carts::CodeProblem;
 use crate::services::sil::SilError;
 use crate::services::upstream::payments::UpstreamError;
 
@@ -121,6 +122,45 @@ pub fn upstream_refused(ctx: &mut Ctx<'_>, err: &UpstreamError, back: Option<&st
     )
 }
 
+/// The Italian sentence for a code a citizen typed wrong: each mistake its own, so a wrong check
+/// digit is not told as a wrong length.
+pub fn code_problem(problem: CodeProblem) -> String {
+    let copied = "Controlla di averlo copiato senza errori.";
+    match problem {
+        CodeProblem::NoticeEmpty => "Inserisci il codice avviso.".to_owned(),
+        CodeProblem::NoticeNotDigits => {
+            "Il codice avviso è fatto solo di cifre: togli lettere e altri segni (gli spazi sono ammessi).".to_owned()
+        }
+        CodeProblem::NoticeLength(1) => {
+            "Il codice avviso ha 18 cifre: ne hai inserita 1. Puoi indicare anche lo IUV (15 o 17 cifre).".to_owned()
+        }
+        CodeProblem::NoticeLength(n) => {
+            format!("Il codice avviso ha 18 cifre: ne hai inserite {n}. Puoi indicare anche lo IUV (15 o 17 cifre).")
+        }
+        CodeProblem::NoticeAuxDigit => {
+            format!("Il codice avviso non è valido: la prima cifra è sempre 0, 1, 2 o 3. {copied}")
+        }
+        CodeProblem::NoticeCheckDigits => format!(
+            "Il codice avviso non è corretto: le ultime due cifre (cifre di controllo) non corrispondono alle altre. {copied}"
+        ),
+        CodeProblem::IuvCheckDigits => format!(
+            "Lo IUV non è corretto: le ultime due cifre (cifre di controllo) non corrispondono alle altre. {copied}"
+        ),
+        CodeProblem::IuvNeedsNotice => {
+            "Per questo ente lo IUV di 15 cifre non basta: indica il codice avviso di 18 cifre.".to_owned()
+        }
+        CodeProblem::OrgEmpty => "Inserisci il codice fiscale dell'ente creditore.".to_owned(),
+        CodeProblem::OrgNotDigits => {
+            "Il codice fiscale dell'ente è fatto solo di cifre: togli lettere e altri segni.".to_owned()
+        }
+        CodeProblem::OrgLength(1) => "Il codice fiscale dell'ente ha 11 cifre: ne hai inserita 1.".to_owned(),
+        CodeProblem::OrgLength(n) => format!("Il codice fiscale dell'ente ha 11 cifre: ne hai inserite {n}."),
+        CodeProblem::OrgCheckDigit => format!(
+            "Il codice fiscale dell'ente non è corretto: l'ultima cifra (di controllo) non corrisponde alle altre. {copied}"
+        ),
+    }
+}
+
 /// The Italian sentence for a portal error, and its status.
 pub fn describe(err: &PortalError) -> (u16, String) {
     let text = |s: &str| s.to_owned();
@@ -143,7 +183,7 @@ pub fn describe(err: &PortalError) -> (u16, String) {
                 (500, text("Non è stato possibile verificare l'avviso. Riprova più tardi."))
             }
         },
-        PortalError::BadNoticeCode => (400, text("Il codice avviso deve avere 18 cifre (oppure indica lo IUV).")),
+        PortalError::BadCode(problem) => (400, code_problem(*problem)),
         PortalError::CartFull => (
             409,
             text(
@@ -277,6 +317,10 @@ fn sil_refused(ctx: &mut Ctx<'_>, err: &SilError) -> Response {
 
 /// The login page, with a word why, for a citizen's page asked for without logging in.
 fn login_needed(ctx: &mut Ctx<'_>) -> Response {
+    // Back to the page asked for once logged in (a GET's path only; a form is not replayed).
+    if ctx.request.method == "GET" && ctx.request.path.starts_with('/') && !ctx.request.path.starts_with("//") {
+        ctx.session.data.after_login = Some(ctx.request.path.to_owned());
+    }
     ctx.session.flash("info", "Accedi per vedere la tua area personale.");
     ctx.redirect("/accedi")
 }

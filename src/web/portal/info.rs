@@ -66,8 +66,11 @@ pub fn org(ctx: &mut Ctx<'_>, ipa: &str) -> Result<Response, PageError> {
                                 a href=(link) class="fw-semibold" { (t.description) }
                                 @if let Some(cents) = t.fixed_amount_cents { " — " (cents.format_eur()) }
                                 @if let Some(sector) = &t.sector { br; small class="text-muted" { (sector) } }
-                                br;
-                                small { "Collegamento diretto per il sito dell'ente: " code { (base) (link) } }
+                                // For the municipality's webmaster, not the citizen: folded away.
+                                details class="collegamento-ente" {
+                                    summary { small { "Collegamento diretto per il sito dell'ente" } }
+                                    code { (base) (link) }
+                                }
                             }
                         }
                     }

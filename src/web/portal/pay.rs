@@ -6,8 +6,9 @@ use maud::{Markup, html};
 use super::super::Response;
 use super::super::forms::encode;
 use super::{Ctx, PageError, grouped};
-use crate::domain::NoticeNumber;
 use crate::domain::form::{AMOUNT_FIELD, AmountRule, FieldKind, FieldProblem, FormDefinition};
+use crate::domain::tax_id::TaxIdError;
+use crate::domain::{NoticeNumber, PartyId, PartyKind};
 use crate::services::payments::PaymentView;
 use crate::services::portal::PortalError;
 use crate::services::portal::carts::{self, CartLine, NewCart};
@@ -42,6 +43,43 @@ fn problem_text(problem: &FieldProblem) -> String {
             "Inserisci un importo maggiore di zero e non superiore a 999.999.999,99 euro (ad esempio 25,50).".to_owned()
         }
         FieldProblem::CausaleTooLong => "I dati inseriti producono una causale troppo lunga.".to_owned(),
+    }
+}
+
+/// The Italian sentence for a debtor's identifier that does not read: a wrong check character is
+/// told apart from a wrong length or a wrong kind of person.
+fn debtor_id_problem(kind: &str, id: &str) -> String {
+    let copied = "Controlla di averlo scritto senza errori.";
+    let id = id.trim();
+    let err = match PartyKind::parse(kind.trim()).map(|kind| PartyId::parse(kind, id, false)) {
+        Ok(Err(err)) => err,
+        _ => {
+            return "Il codice fiscale o la partita IVA non è valido (controlla anche il tipo di soggetto).".to_owned();
+        }
+    };
+    let typed = id.chars().count();
+    match err {
+        TaxIdError::FiscalCodeCheck { .. } => {
+            format!(
+                "Il codice fiscale non è corretto: l'ultima lettera (carattere di controllo) non corrisponde agli altri caratteri. {copied}"
+            )
+        }
+        TaxIdError::FiscalCodeShape { .. } => format!(
+            "Il codice fiscale non è valido: 6 lettere, 2 cifre, 1 lettera, 2 cifre, 1 lettera, 3 cifre e 1 lettera, come sulla tessera sanitaria. {copied}"
+        ),
+        TaxIdError::NumericCheck { .. } => {
+            format!("La partita IVA non è corretta: l'ultima cifra (di controllo) non corrisponde alle altre. {copied}")
+        }
+        TaxIdError::NumericShape { .. } => "La partita IVA è fatta di 11 cifre, senza lettere.".to_owned(),
+        TaxIdError::NaturalPersonId { .. } => format!(
+            "Per una persona fisica indica il codice fiscale (16 caratteri) o la partita IVA (11 cifre): ne hai inseriti {typed}."
+        ),
+        TaxIdError::LegalPersonId { .. } => format!(
+            "Per una persona giuridica indica la partita IVA (11 cifre): ne hai inseriti {typed}. Se è una persona fisica, sceglilo sopra."
+        ),
+        TaxIdError::PartyKind { .. } | TaxIdError::AnonymousNotAllowed { .. } => {
+            "Il codice fiscale o la partita IVA non è valido (controlla anche il tipo di soggetto).".to_owned()
+        }
     }
 }
 
@@ -154,10 +192,11 @@ fn form_view(
                 (input("codice_fiscale", "Codice fiscale o partita IVA", "text", &id_value, true, None, error("codice_fiscale")))
                 (input("anagrafica", "Nome e cognome o ragione sociale", "text", &name_value, true, None, error("anagrafica")))
                 (input("indirizzo", "Indirizzo (facoltativo)", "text", &value("indirizzo"), false, None, None))
+                // Side by side from 576 px; one under the other on a phone.
                 div class="row" {
-                    div class="col-4" { (input("cap", "CAP", "text", &value("cap"), false, None, None)) }
-                    div class="col-5" { (input("localita", "Comune", "text", &value("localita"), false, None, None)) }
-                    div class="col-3" { (input("provincia", "Provincia", "text", &value("provincia"), false, None, None)) }
+                    div class="col-12 col-sm-4" { (input("cap", "CAP", "text", &value("cap"), false, None, None)) }
+                    div class="col-12 col-sm-5" { (input("localita", "Comune", "text", &value("localita"), false, None, None)) }
+                    div class="col-12 col-sm-3" { (input("provincia", "Provincia", "text", &value("provincia"), false, None, None)) }
                 }
                 (input("email", "E-mail (facoltativa)", "email", &value("email"), false, Some("Per ricevere l'avviso o la ricevuta."), error("email")))
             }
@@ -179,8 +218,8 @@ pub fn spontaneous_form(ctx: &mut Ctx<'_>) -> Result<Response, PageError> {
         return Err(PageError::NotOffered);
     };
     let def = spontaneous::form_for(&t)?;
-    // The query carries codIpaEnte/codTipo only: start with an empty form.
-    ctx.form = super::super::forms::Form::default();
+    // The query carries codIpaEnte/codTipo only: start with what the citizen typed last time.
+    ctx.form = super::super::forms::Form::of(ctx.session.data.typed_debtor.clone());
     let body = form_view(ctx, &org, &t, &def, &[]);
     Ok(ctx.page(&t.description, body))
 }
@@ -217,10 +256,7 @@ pub fn spontaneous_post(ctx: &mut Ctx<'_>) -> Result<Response, PageError> {
         Err(crate::services::ServiceError::Invalid { field, .. }) if field == "debtor_name" => {
             problems.push(("anagrafica".to_owned(), "Inserisci il nome e cognome o la ragione sociale.".to_owned()));
         }
-        Err(_) => problems.push((
-            "codice_fiscale".to_owned(),
-            "Il codice fiscale o la partita IVA non è valido (controlla anche il tipo di soggetto).".to_owned(),
-        )),
+        Err(_) => problems.push(("codice_fiscale".to_owned(), debtor_id_problem(&debtor.kind, &debtor.id))),
     }
     if !debtor.email.is_empty() && crate::domain::Email::parse(&debtor.email).is_err() {
         problems.push(("email".to_owned(), "Inserisci un indirizzo e-mail valido.".to_owned()));
@@ -229,6 +265,13 @@ pub fn spontaneous_post(ctx: &mut Ctx<'_>) -> Result<Response, PageError> {
         let body = form_view(ctx, &org, &t, &def, &problems);
         return Ok(ctx.page_with(422, &t.description, body, Vec::new()));
     };
+    // What was typed about the debtor is offered again in the next forms and the cart.
+    ctx.session.data.typed_debtor = crate::web::session::DEBTOR_FIELDS
+        .iter()
+        .map(|name| ((*name).to_owned(), if *name == "codice_fiscale" { debtor.id.clone() } else { form.text(name) }))
+        .filter(|(_, value)| !value.is_empty())
+        .collect();
+    ctx.session.touch();
     let pay_now = form.get("azione") != Some("avviso");
     let region = super::upstream::region(ctx);
     if pay_now && region.is_none() {
@@ -300,6 +343,7 @@ pub fn spontaneous_post(ctx: &mut Ctx<'_>) -> Result<Response, PageError> {
     if pay_now {
         ctx.session.data.cart.push((org.fiscal_code.clone(), notice));
         ctx.session.touch();
+        super::cart::carry_typed_email(ctx);
         ctx.session.flash("success", format!("{} aggiunto al carrello.", t.description));
         return Ok(ctx.redirect("/carrello"));
     }
@@ -328,54 +372,93 @@ pub fn spontaneous_post(ctx: &mut Ctx<'_>) -> Result<Response, PageError> {
     Ok(ctx.page("Avviso creato", body))
 }
 
-/// Component: a notice found, with the button that adds it to the cart.
+/// Component: a notice found, with its PDF and the button that adds it to the cart.
 fn notice_view(ctx: &Ctx<'_>, view: &PaymentView) -> Markup {
     let notice = view.debt.notice_number.as_ref().map(|n| n.as_str().to_owned()).unwrap_or_default();
+    // Whoever has the notice's two codes may print it again: the link is signed, like the one shown
+    // when a spontaneous notice is created.
+    let pdf_link = ctx.state.links.notice_pdf_url(&view.org.ipa_code, &notice, ctx.now);
     html! {
         h1 { "Avviso di pagamento" }
         dl class="row" {
             dt class="col-sm-4" { "Ente creditore" } dd class="col-sm-8" { (view.org.name) }
-            dt class="col-sm-4" { "Codice avviso" } dd class="col-sm-8" { (grouped(&notice)) }
+            dt class="col-sm-4" { "Codice avviso" } dd class="col-sm-8" { span class="notice-number" { (grouped(&notice)) } }
             dt class="col-sm-4" { "Importo" } dd class="col-sm-8" { strong { (view.amount().format_eur()) } }
             @if let Some(due) = &view.debt.due_date { dt class="col-sm-4" { "Scadenza" } dd class="col-sm-8" { (crate::web::ui::format::day_it(*due)) } }
             dt class="col-sm-4" { "Causale" } dd class="col-sm-8" { (view.debt.causale) }
             @if view.transfers.len() > 1 { dt class="col-sm-4" { "Beneficiari" } dd class="col-sm-8" { "Più enti: l'avviso va pagato da solo." } }
         }
-        form method="post" action="/carrello/aggiungi" {
-            (ctx.csrf())
-            input type="hidden" name="ente" value=(view.org.fiscal_code);
-            input type="hidden" name="avviso" value=(notice);
-            button type="submit" class="btn btn-primary" { "Aggiungi al carrello" }
+        div class="d-flex flex-wrap gap-2" {
+            form method="post" action="/carrello/aggiungi" {
+                (ctx.csrf())
+                input type="hidden" name="ente" value=(view.org.fiscal_code);
+                input type="hidden" name="avviso" value=(notice);
+                button type="submit" class="btn btn-primary" { "Aggiungi al carrello" }
+            }
+            a class="btn btn-outline-primary" href=(pdf_link) id="avviso-pdf" { "Scarica l'avviso (PDF)" }
         }
     }
 }
 
-/// Component: the notice search form.
-fn search_form(ctx: &Ctx<'_>, org: &str, code: &str) -> Markup {
+/// Component: the notice search form, with `alert` under its heading and the problem of each
+/// field beside it.
+fn search_form(
+    ctx: &Ctx<'_>,
+    (org, code): (&str, &str),
+    alert: Option<Markup>,
+    org_error: Option<&str>,
+    code_error: Option<&str>,
+) -> Markup {
     html! {
         h1 { "Paga un avviso" }
         p { "Trovi i dati sull'avviso di pagamento pagoPA che hai ricevuto." }
-        form method="post" action="/avviso" {
+        @if let Some(alert) = alert { (alert) }
+        form method="post" action="/avviso" class="mt-5" novalidate {
             (ctx.csrf())
-            (input("ente", "Codice fiscale dell'ente creditore", "text", org, true, Some("11 cifre, ad esempio 01234567897"), None))
-            (input("avviso", "Codice avviso", "text", code, true, Some("18 cifre, anche separate da spazi; oppure lo IUV"), None))
+            (input("ente", "Codice fiscale dell'ente creditore", "text", org, true, Some("11 cifre, ad esempio 01234567897"), org_error))
+            (input("avviso", "Codice avviso", "text", code, true, Some("18 cifre, anche separate da spazi; oppure lo IUV"), code_error))
             button type="submit" class="btn btn-primary" { "Cerca l'avviso" }
         }
     }
 }
 
-/// `GET /avviso`.
+/// `GET /avviso`: the org's code defaults to the one the citizen typed last.
 pub fn notice_search(ctx: &mut Ctx<'_>) -> Result<Response, PageError> {
-    let (org, code) = (ctx.query.text("ente"), ctx.query.text("avviso"));
-    let body = search_form(ctx, &org, &code);
+    let (mut org, code) = (ctx.query.text("ente"), ctx.query.text("avviso"));
+    if org.is_empty() {
+        org = ctx.session.data.typed_org.clone().unwrap_or_default();
+    }
+    let body = search_form(ctx, (&org, &code), None, None, None);
     Ok(ctx.page("Paga un avviso", body))
 }
 
-/// `POST /avviso`: looks the notice up as verify would.
+/// `POST /avviso`: looks the notice up as verify would. A code typed wrong is told beside its
+/// field; a notice that cannot be paid above the form.
 pub fn notice_post(ctx: &mut Ctx<'_>) -> Result<Response, PageError> {
     let (org, code) = (ctx.form.text("ente"), ctx.form.text("avviso"));
-    let found = carts::parse_notice_code(&ctx.state.db, &org, &code)
-        .and_then(|notice| carts::find_payable(&ctx.state.db, &org, &notice, ctx.now.today()));
+    let org_code = carts::parse_org_code(&org);
+    let notice = carts::parse_notice_code(&ctx.state.db, &org, &code);
+    if let Ok(valid) = &org_code {
+        ctx.session.data.typed_org = Some(valid.as_str().to_owned());
+        ctx.session.touch();
+    }
+    let problem_of = |err: &PortalError| match err {
+        PortalError::BadCode(problem) => Some(super::errors::code_problem(*problem)),
+        _ => None,
+    };
+    let org_error = org_code.as_ref().err().and_then(problem_of);
+    let code_error = notice.as_ref().err().and_then(problem_of);
+    if org_error.is_some() || code_error.is_some() {
+        let count = usize::from(org_error.is_some()) + usize::from(code_error.is_some());
+        let alert = html! {
+            div class="alert alert-danger" role="alert" id="errori" {
+                "Controlla i campi segnalati: " (count) @if count == 1 { " errore." } @else { " errori." }
+            }
+        };
+        let body = search_form(ctx, (&org, &code), Some(alert), org_error.as_deref(), code_error.as_deref());
+        return Ok(ctx.page_with(400, "Paga un avviso", body, Vec::new()));
+    }
+    let found = notice.and_then(|notice| carts::find_payable(&ctx.state.db, &org, &notice, ctx.now.today()));
     match found {
         Ok(view) => {
             let body = notice_view(ctx, &view);
@@ -383,8 +466,8 @@ pub fn notice_post(ctx: &mut Ctx<'_>) -> Result<Response, PageError> {
         }
         Err(err) => {
             let (status, text) = super::describe(&err);
-            let form = search_form(ctx, &org, &code);
-            let body = html! { div class="alert alert-danger" role="alert" { (text) } (form) };
+            let alert = html! { div class="alert alert-danger" role="alert" { (text) } };
+            let body = search_form(ctx, (&org, &code), Some(alert), None, None);
             Ok(ctx.page_with(status, "Paga un avviso", body, Vec::new()))
         }
     }
