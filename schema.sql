@@ -49,14 +49,30 @@ CREATE TABLE org (
     upstream_mirror      INTEGER NOT NULL DEFAULT 0 CHECK (upstream_mirror IN (0, 1))
 );
 
--- Functionalities switched on per org (MyPay `mygov_ente_funzionalita`).
+-- Functionalities switched on per org (MyPay `mygov_ente_funzionalita`). Of MyPay's five codes
+-- only PAGAMENTO_SPONTANEO is kept (version 25): what else an org may do is its adhesion mode's.
 CREATE TABLE org_functionality (
     org_id   INTEGER NOT NULL REFERENCES org(id) ON DELETE CASCADE,
-    code     TEXT NOT NULL CHECK (code IN ('PAGAMENTO_SPONTANEO', 'AVVISO_DIGITALE', 'NOTIFICA_AVVISI_IO',
-                                           'ENTE_PUBBLICO', 'INOLTRO_ESITO_PAGAMENTO_PUSH')),
+    code     TEXT NOT NULL CHECK (code IN ('PAGAMENTO_SPONTANEO')),
     active   INTEGER NOT NULL DEFAULT 1 CHECK (active IN (0, 1)),
     PRIMARY KEY (org_id, code)
 );
+
+-- Each org's adhesion mode (base, flussi, ente) and the act by which it joined (version 25), one
+-- row per change so that the history stays; the current record is the org's newest row.
+CREATE TABLE org_adhesion (
+    id          INTEGER PRIMARY KEY,
+    org_id      INTEGER NOT NULL REFERENCES org(id) ON DELETE CASCADE,
+    mode        TEXT NOT NULL CHECK (mode IN ('base', 'flussi', 'ente')),
+    act_type    TEXT CHECK (act_type IS NULL OR act_type IN ('delibera', 'determina')),
+    act_number  TEXT CHECK (act_number IS NULL OR length(act_number) BETWEEN 1 AND 50),
+    act_date    TEXT,             -- YYYY-MM-DD
+    contacts    TEXT CHECK (contacts IS NULL OR length(contacts) <= 1000),  -- the org's contact persons
+    mode_since  TEXT NOT NULL,    -- YYYY-MM-DD: the day this row's mode became active
+    changed_by  TEXT NOT NULL,    -- audit actor
+    changed_at  TEXT NOT NULL
+);
+CREATE INDEX org_adhesion_org ON org_adhesion (org_id, id);
 
 -- What a debt is for (MyPay `mygov_ente_tipo_dovuto`), per org.
 CREATE TABLE debt_type (

@@ -6,6 +6,7 @@ use clap::{Args, Subcommand};
 use super::{CliError, json, read_password_stdin};
 use crate::clock::Now;
 use crate::domain::debt_row::DebtFields;
+use crate::services::admin::adhesion;
 use crate::services::admin::debt_types::{self, DebtTypeChanges};
 use crate::services::admin::operators::{self, Grant, NewOperator, Role};
 use crate::services::admin::orgs::{self, OrgChanges};
@@ -24,6 +25,8 @@ pub enum OrgCommand {
         ipa: String,
         #[command(flatten)]
         fields: OrgFields,
+        #[command(flatten)]
+        adhesion: Box<AdhesionArgs>,
         #[arg(long)]
         json: bool,
     },
@@ -43,6 +46,8 @@ pub enum OrgCommand {
         ipa: String,
         #[command(flatten)]
         fields: OrgFields,
+        #[command(flatten)]
+        adhesion: Box<AdhesionArgs>,
         /// Read a new SIL web-service password (8-15 characters) from standard input.
         #[arg(long)]
         sil_password_stdin: bool,
@@ -141,9 +146,55 @@ pub struct OrgFields {
     /// Second language of payment notices: de, en, or "" for Italian only.
     #[arg(long)]
     pub notice_language: Option<String>,
-    /// Functionalities to switch on (replaces the set), e.g. PAGAMENTO_SPONTANEO; repeat or comma-separate.
+    /// Functionalities to switch on (replaces the set): PAGAMENTO_SPONTANEO, or "" for none.
     #[arg(long = "functionality", value_delimiter = ',')]
     pub functionalities: Option<Vec<String>>,
+}
+
+/// The org's adhesion: its mode (which channels it may use) and the act by which it joined.
+#[derive(Debug, Args, Default)]
+pub struct AdhesionArgs {
+    /// Adhesion mode: base (spontaneous payments, receipt exports), flussi (plus debt flows and
+    /// single debts) or ente (plus SIL, REST API, outcome push). A new org starts in base.
+    #[arg(long)]
+    pub mode: Option<String>,
+    /// The day the new mode became active (YYYY-MM-DD; default today).
+    #[arg(long, value_name = "DATE")]
+    pub mode_since: Option<String>,
+    /// The adhesion act: delibera or determina ("" clears it).
+    #[arg(long)]
+    pub act_type: Option<String>,
+    /// The act's number, e.g. 12/2026.
+    #[arg(long)]
+    pub act_number: Option<String>,
+    /// The act's date (YYYY-MM-DD).
+    #[arg(long, value_name = "DATE")]
+    pub act_date: Option<String>,
+    /// The org's contact persons for the service (free text).
+    #[arg(long)]
+    pub contacts: Option<String>,
+}
+
+impl AdhesionArgs {
+    fn into_changes(self) -> adhesion::AdhesionChanges {
+        adhesion::AdhesionChanges {
+            mode: self.mode,
+            mode_since: self.mode_since,
+            act_type: self.act_type,
+            act_number: self.act_number,
+            act_date: self.act_date,
+            contacts: self.contacts,
+        }
+    }
+}
+
+/// An org's JSON with its adhesion (`org show`, `add`, `set`).
+fn org_json(db: &Db, org: &crate::store::orgs::OrgRecord) -> Result<serde_json::Value, CliError> {
+    let mut value = json::org(org);
+    if let Some(map) = value.as_object_mut() {
+        map.insert("adhesion".to_owned(), json::adhesion(&adhesion::get(db, &org.ipa_code)?));
+    }
+    Ok(value)
 }
 
 impl OrgFields {
@@ -175,6 +226,7 @@ impl OrgFields {
             back_url: self.back_url,
             notice_language: self.notice_language,
             functionalities: self.functionalities,
+            mode: None,
         }
     }
 }
@@ -189,10 +241,17 @@ impl OrgCommand {
 pub fn org(db: &Db, cmd: OrgCommand) -> Result<(), CliError> {
     let now = Now::read();
     match cmd {
-        OrgCommand::Add { ipa, fields, json } => {
-            let org = orgs::add_org(db, ACTOR, &ipa, &fields.into_changes(), now)?;
-            print_one(json, json::org(&org), || {
-                format!("added org {} ({}, {})", org.ipa_code, org.name, org.state.code())
+        OrgCommand::Add { ipa, fields, adhesion: act, json } => {
+            let mut changes = fields.into_changes();
+            let act = (*act).into_changes();
+            changes.mode.clone_from(&act.mode);
+            let org = orgs::add_org(db, ACTOR, &ipa, &changes, now)?;
+            if !(adhesion::AdhesionChanges { mode: None, ..act.clone() }).is_empty() {
+                adhesion::set(db, ACTOR, &org.ipa_code, &act, now)?;
+            }
+            let mode = adhesion::get(db, &org.ipa_code)?.current.mode;
+            print_one(json, org_json(db, &org)?, || {
+                format!("added org {} ({}, {}, mode {mode})", org.ipa_code, org.name, org.state.code())
             });
         }
         OrgCommand::List { json } => {
@@ -210,9 +269,10 @@ pub fn org(db: &Db, cmd: OrgCommand) -> Result<(), CliError> {
         }
         OrgCommand::Show { ipa, json } => {
             let org = orgs::get_org(db, &ipa)?;
-            print_one(json, json::org(&org), || json::as_text(&json::org(&org)));
+            let value = org_json(db, &org)?;
+            print_one(json, value.clone(), || json::as_text(&value));
         }
-        OrgCommand::Set { ipa, fields, sil_password_stdin, logo, push, upstream, json } => {
+        OrgCommand::Set { ipa, fields, adhesion: act, sil_password_stdin, logo, push, upstream, json } => {
             let stdin_reads =
                 usize::from(sil_password_stdin) + usize::from(push.push_secret_stdin) + upstream.stdin_reads();
             if stdin_reads > 1 {
@@ -235,11 +295,15 @@ pub fn org(db: &Db, cmd: OrgCommand) -> Result<(), CliError> {
                 None => None,
             };
             let changes = fields.into_changes();
+            let act = (*act).into_changes();
             let mut org = orgs::get_org(db, &ipa)?;
             if let Some(password) = &password {
                 crate::services::admin::passwords::check_sil_password(password)?;
             }
             org = orgs::set_org(db, ACTOR, &org.ipa_code, &changes, now)?;
+            if !act.is_empty() {
+                adhesion::set(db, ACTOR, &org.ipa_code, &act, now)?;
+            }
             if let Some(password) = &password {
                 orgs::set_sil_password(db, ACTOR, &org.ipa_code, password, now)?;
                 org.has_sil_password = true;
@@ -258,7 +322,7 @@ pub fn org(db: &Db, cmd: OrgCommand) -> Result<(), CliError> {
                     crate::services::upstream::outbox::set_mirrored(db, ACTOR, &org.ipa_code, on, now)?;
                 }
             }
-            print_one(json, json::org(&org), || format!("updated org {}", org.ipa_code));
+            print_one(json, org_json(db, &org)?, || format!("updated org {}", org.ipa_code));
         }
         OrgCommand::Pushes { ipa, limit, json } => super::push::list(db, &ipa, limit, json)?,
         OrgCommand::Upstream { ipa, json } => super::upstream::show(db, &ipa, json)?,

@@ -24,6 +24,23 @@ pub fn org(o: &OrgRecord) -> Value {
     })
 }
 
+/// An org's adhesion: the current record and its history, newest first.
+pub fn adhesion(a: &crate::services::admin::adhesion::Adhesion) -> Value {
+    let record = |r: &crate::store::adhesion::AdhesionRecord| {
+        json!({
+            "mode": r.mode.code(), "mode_since": r.mode_since.to_string(),
+            "act_type": r.act_type.map(|t| t.code()), "act_number": r.act_number,
+            "act_date": r.act_date.map(|d| d.to_string()), "contacts": r.contacts,
+            "changed_by": r.changed_by, "changed_at": r.changed_at,
+        })
+    };
+    let mut current = record(&a.current);
+    if let Some(map) = current.as_object_mut() {
+        map.insert("history".to_owned(), Value::Array(a.history.iter().map(record).collect()));
+    }
+    current
+}
+
 pub fn debt_type(t: &DebtTypeRecord) -> Value {
     let form: Value = t.form_definition.as_deref().and_then(|f| serde_json::from_str(f).ok()).unwrap_or(Value::Null);
     json!({

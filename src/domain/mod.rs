@@ -14,6 +14,7 @@
 //! Implements: `shared/reference/pagopa.md` §1.3, §1.11, §2 and `shared/reference/mypay.md` §1.7,
 //! §2.3-2.4, §5.1, §6 (each submodule names its own sections).
 
+pub mod adhesion;
 pub mod cart_state;
 pub mod day;
 pub mod debt_row;

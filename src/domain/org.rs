@@ -1,7 +1,7 @@
 //! Organisation (ente) rules that need no I/O: its lifecycle state and its functionalities.
 //!
 //! The codes are MyPay's (reference/mypay.md §1.6): `INSERITO` → `PRE-ESERCIZIO` → `ESERCIZIO`, and
-//! the five functionality codes of `mygov_ente_funzionalita`.
+//! the one functionality code kept of `mygov_ente_funzionalita` (the others: `Functionality`).
 
 use std::fmt;
 
@@ -25,8 +25,10 @@ pub enum OrgError {
     UnknownState(String),
     #[error("org state cannot go from {from} to {to}: states advance one step at a time")]
     Transition { from: &'static str, to: &'static str },
-    #[error("unknown functionality {0:?}")]
+    #[error("unknown functionality {0:?}: the only one is PAGAMENTO_SPONTANEO")]
     UnknownFunctionality(String),
+    #[error("{code} is no longer a functionality: {instead}")]
+    RetiredFunctionality { code: &'static str, instead: &'static str },
 }
 
 impl OrgState {
@@ -92,38 +94,38 @@ impl fmt::Display for OrgState {
     }
 }
 
-/// A functionality an org can switch on.
+/// A functionality an org can switch on. Of MyPay's five codes (`mygov_ente_funzionalita`) only
+/// `PAGAMENTO_SPONTANEO` is kept: whether the org lists spontaneous payments on the portal. The
+/// outcome push (`INOLTRO_ESITO_PAGAMENTO_PUSH`) is the `ente` adhesion mode's
+/// (`domain::adhesion`); `AVVISO_DIGITALE`, `NOTIFICA_AVVISI_IO` (a debt type's `notify_io`) and
+/// `ENTE_PUBBLICO` (the state `ESERCIZIO`) had nothing behind them. Version 25 dropped their rows.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Functionality {
     /// Citizens may pay spontaneous debt types on the portal.
     SpontaneousPayment,
-    DigitalNotice,
-    AppIoNotice,
-    PublicBody,
-    /// Payment outcomes are pushed to the org's own system.
-    OutcomePush,
 }
 
+/// MyPay's codes that are no longer functionalities, with what took their place.
+const RETIRED: [(&str, &str); 4] = [
+    ("INOLTRO_ESITO_PAGAMENTO_PUSH", "outcome pushes come with adhesion mode ente (--mode ente)"),
+    ("AVVISO_DIGITALE", "it had no effect"),
+    ("NOTIFICA_AVVISI_IO", "App IO notices are a debt type's (--notify-io)"),
+    ("ENTE_PUBBLICO", "an org is public in state ESERCIZIO"),
+];
+
 impl Functionality {
-    pub const ALL: [Functionality; 5] = [
-        Functionality::SpontaneousPayment,
-        Functionality::DigitalNotice,
-        Functionality::AppIoNotice,
-        Functionality::PublicBody,
-        Functionality::OutcomePush,
-    ];
+    pub const ALL: [Functionality; 1] = [Functionality::SpontaneousPayment];
 
     pub fn code(self) -> &'static str {
         match self {
             Functionality::SpontaneousPayment => "PAGAMENTO_SPONTANEO",
-            Functionality::DigitalNotice => "AVVISO_DIGITALE",
-            Functionality::AppIoNotice => "NOTIFICA_AVVISI_IO",
-            Functionality::PublicBody => "ENTE_PUBBLICO",
-            Functionality::OutcomePush => "INOLTRO_ESITO_PAGAMENTO_PUSH",
         }
     }
 
     pub fn parse(code: &str) -> Result<Functionality, OrgError> {
+        if let Some((retired, instead)) = RETIRED.iter().find(|(c, _)| c.eq_ignore_ascii_case(code.trim())) {
+            return Err(OrgError::RetiredFunctionality { code: retired, instead });
+        }
         Functionality::ALL
             .into_iter()
             .find(|f| f.code().eq_ignore_ascii_case(code.trim()))
@@ -177,5 +179,9 @@ mod tests {
         for func in Functionality::ALL {
             assert_eq!(Functionality::parse(func.code()), Ok(func));
         }
+        assert_eq!(
+            Functionality::parse("inoltro_esito_pagamento_push").unwrap_err().to_string(),
+            "INOLTRO_ESITO_PAGAMENTO_PUSH is no longer a functionality: outcome pushes come with adhesion mode ente (--mode ente)"
+        );
     }
 }

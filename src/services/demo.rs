@@ -114,7 +114,9 @@ pub fn seed_as(db: &Db, now: Now, role: DemoRole) -> Result<Seeded, ServiceError
             website: some("https://www.comune.esempio.it"),
             email: some("protocollo@comune.esempio.it"),
             info_text: some("Qui puoi pagare con pagoPA i servizi e i tributi del Comune di Esempio."),
-            functionalities: Some(vec!["PAGAMENTO_SPONTANEO".to_owned(), "AVVISO_DIGITALE".to_owned()]),
+            functionalities: Some(vec!["PAGAMENTO_SPONTANEO".to_owned()]),
+            // The demo shows every channel: the SIL, imports, the REST API, outcome pushes.
+            mode: some("ente"),
             ..OrgChanges::default()
         },
         now,

@@ -88,6 +88,9 @@ pub enum ServiceError {
     /// An operator refused, at login or at an org (`admin::access`).
     #[error(transparent)]
     Access(#[from] admin::access::AccessDenied),
+    /// The org's adhesion mode does not include the channel (`admin::adhesion`).
+    #[error(transparent)]
+    NotAdmitted(#[from] admin::adhesion::NotAdmitted),
     #[error(transparent)]
     Store(#[from] StoreError),
     /// Something that should not happen (no randomness, a broken hash parameter set).

@@ -44,6 +44,8 @@ impl Kit {
             segregation_code: some("01"),
             iban_bank: some(IBAN),
             iban_postal: some(POSTAL_IBAN),
+            // Every channel open: the tests of a channel's own rules are not about the mode.
+            mode: some("ente"),
             ..OrgChanges::default()
         };
         add_org(&db, "test", IPA, &org, now).unwrap();

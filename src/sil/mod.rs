@@ -64,6 +64,9 @@ impl From<SilError> for Fault {
                 "PAA_ENTE_NON_VALIDO",
                 format!("troppe password errate per l'ente {ipa}: riprovare tra 15 minuti"),
             ),
+            SilError::Service(crate::services::ServiceError::NotAdmitted(refusal)) => {
+                Fault::new(crate::services::admin::adhesion::NotAdmitted::CODE, refusal.message_it())
+            }
             SilError::Service(inner) => {
                 tracing::error!(error = %inner, "SIL request failed");
                 Fault::new("PAA_SYSTEM_ERROR", "errore di sistema")

@@ -396,6 +396,9 @@ fn invia_carrello(sil: &Sil<'_>, call: &Call<'_>, org_id: &mut Option<i64>) -> R
     for element in &elements {
         let ipa = element.child_text("codIpaEnte").map(str::trim).unwrap_or_default();
         let member = crate::services::sil::access::org_in_production(sil.db, ipa)?;
+        // A member's debts come in through the SIL too.
+        crate::services::admin::adhesion::require(sil.db, &member, crate::domain::adhesion::Channel::Sil)
+            .map_err(crate::services::sil::SilError::from)?;
         let hash = element.child_text("password").map(str::trim).unwrap_or_default().to_ascii_lowercase();
         if hash != carrello_hash(sil.intermediary_password, &member.fiscal_code) {
             return Err(Fault::new("PAA_ENTE_NON_VALIDO", format!("hash non valido per l'ente {ipa}")));

@@ -50,6 +50,8 @@ stored_as_code!(OrgState, "org.state");
 stored_as_code!(ImportState, "debt_import.state");
 stored_as_code!(ExportState, "export.state");
 stored_as_code!(CartState, "cart.state");
+stored_as_code!(crate::domain::adhesion::Mode, "org_adhesion.mode");
+stored_as_code!(crate::domain::adhesion::ActType, "org_adhesion.act_type");
 
 /// Money is stored as the integer number of cents it always was (`amount_cents` columns); every
 /// integer is a [`Cents`], and a column of another type fails as reading it as `i64` did.

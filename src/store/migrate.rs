@@ -14,7 +14,7 @@ use rusqlite::TransactionBehavior;
 use super::{Conn, StoreError};
 
 /// The schema version this binary writes.
-pub const SCHEMA_VERSION: i64 = 23;
+pub const SCHEMA_VERSION: i64 = 25;
 
 /// The version from which a database keeps no key, seals its secrets with the key file (`keys`)
 /// and records the key's id.
@@ -47,7 +47,13 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0021_upstream.sql"),
     include_str!("migrations/0022_upstream_payments.sql"),
     include_str!("migrations/0023_upstream_poll.sql"),
+    // Version 24 is another branch's step (GDPR), which the merge puts here.
+    "",
+    include_str!("migrations/0025_adhesion.sql"),
 ];
+
+/// The version whose upgrade gives every stored org its adhesion mode (`adhesion`).
+pub(super) const ADHESION_SINCE: i64 = 25;
 
 /// The schema as version 1 shipped it, kept so a test can check that upgrading gives exactly
 /// `schema.sql`.
@@ -125,6 +131,11 @@ fn after_step(tx: &Conn, version: i64) -> Result<(), StoreError> {
         if held > 0 {
             tracing::warn!(held, "upgrade: receipts that do not match their debt are held for review");
         }
+    }
+    if version == ADHESION_SINCE {
+        let now = crate::clock::Now::read();
+        let moved = super::adhesion::adopt_modes(tx, &now.iso(), now.today())?;
+        tracing::info!(orgs = moved, "upgrade: each org has the adhesion mode matching what it uses");
     }
     if version == SEALED_SINCE {
         let sealed = super::pushes::seal_clear_secrets(tx)?;

@@ -24,6 +24,7 @@
 //! `list_*` (many), `insert_*`/`update_*`/`delete_*` (writes).
 //! **Invariant:** nothing outside this module names a table or column.
 
+pub mod adhesion;
 pub mod anomalies;
 pub mod api_tokens;
 pub mod audit;

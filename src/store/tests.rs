@@ -1039,3 +1039,90 @@ fn a_patient_writer_waits_for_another_process_and_says_so() {
     let refused = impatient.write(|tx| orgs::insert_org(tx, &org("c_a002", "00000000001"), "t"));
     assert!(matches!(refused, Err(StoreError::GaveUpWaiting)));
 }
+
+/// The upgrade to version 25 gives every org the adhesion mode matching what it uses — `ente` with
+/// a SIL password, a live API token or a push target; `flussi` with a debt flow; `base` otherwise —
+/// journals it, and keeps of the functionality codes only PAGAMENTO_SPONTANEO, journaling the rest.
+#[test]
+fn upgrading_to_25_gives_each_org_the_mode_it_uses() {
+    let dir = tempfile::tempdir().unwrap();
+    let old = dir.path().join("old.db");
+    {
+        let store = Conn { sqlite: Connection::open(&old).unwrap(), keys: Arc::new(keys::Keys::for_tests()) };
+        let conn = store.sqlite();
+        conn.execute_batch(migrate::VERSION_1).unwrap();
+        conn.pragma_update(None, "user_version", 1).unwrap();
+        // Before the key file (version 17), so that opening makes one; the columns used are older.
+        migrate::migrate_until(&store, "old.db", 16).unwrap();
+        conn.execute_batch(
+            "INSERT INTO org (id, ipa_code, fiscal_code, name, segregation_code, created_at, updated_at, sil_password_hash) VALUES \
+                 (1, 'c_sil', '00000000001', 'A', '01', 't', 't', '$argon2id$x'), \
+                 (2, 'c_api', '00000000002', 'B', '01', 't', 't', NULL), \
+                 (3, 'c_push', '00000000003', 'C', '01', 't', 't', NULL), \
+                 (4, 'c_flussi', '00000000004', 'D', '01', 't', 't', NULL), \
+                 (5, 'c_base', '00000000005', 'E', '01', 't', 't', NULL), \
+                 (6, 'c_revoked', '00000000006', 'F', '01', 't', 't', NULL); \
+             INSERT INTO api_token (org_id, token_hash, label, created_at, revoked_at) VALUES \
+                 (2, 'h1', 'gestionale', 't', NULL), (6, 'h2', 'vecchio', 't', 't'); \
+             INSERT INTO org_push (org_id, url, updated_at) VALUES (3, 'https://sil.example/esiti', 't'); \
+             INSERT INTO debt_import (org_id, file_name, state, uploader, stored_file, size_bytes, sha256, created_at) \
+                 VALUES (4, 'c_flussi-1-1_4.zip', 'IMPORT_ESEGUITO', 'cli', 'imports/x.zip', 1, 'ab', 't'), \
+                        (1, 'c_sil-1-1_4.zip', 'IMPORT_ESEGUITO', 'cli', 'imports/y.zip', 1, 'ab', 't'); \
+             INSERT INTO org_functionality (org_id, code, active) VALUES \
+                 (5, 'PAGAMENTO_SPONTANEO', 1), (5, 'AVVISO_DIGITALE', 1), (5, 'ENTE_PUBBLICO', 1), \
+                 (3, 'INOLTRO_ESITO_PAGAMENTO_PUSH', 1), (4, 'NOTIFICA_AVVISI_IO', 0);",
+        )
+        .unwrap();
+    }
+    let (db, applied) = Db::open(&old).unwrap();
+    assert_eq!(i64::from(applied), SCHEMA_VERSION - 16);
+    let modes: Vec<(String, String, String)> = db
+        .read(|c| {
+            let mut stmt = c.sqlite().prepare(
+                "SELECT o.ipa_code, a.mode, a.changed_by FROM org_adhesion a JOIN org o ON o.id = a.org_id ORDER BY o.id",
+            )?;
+            let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?.collect::<Result<_, _>>()?;
+            Ok::<_, StoreError>(rows)
+        })
+        .unwrap();
+    let expected = [
+        ("c_sil", "ente"),
+        ("c_api", "ente"),
+        ("c_push", "ente"),
+        ("c_flussi", "flussi"),
+        ("c_base", "base"),
+        ("c_revoked", "base"),
+    ];
+    assert_eq!(
+        modes.iter().map(|(ipa, mode, by)| (ipa.as_str(), mode.as_str(), by.as_str())).collect::<Vec<_>>(),
+        expected.iter().map(|(ipa, mode)| (*ipa, *mode, "upgrade")).collect::<Vec<_>>()
+    );
+    let journal: Vec<(String, String, String)> = db
+        .read(|c| {
+            let mut stmt = c
+                .sqlite()
+                .prepare("SELECT actor, object, after_json FROM audit WHERE action = 'org.adhesion' ORDER BY org_id")?;
+            let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?.collect::<Result<_, _>>()?;
+            Ok::<_, StoreError>(rows)
+        })
+        .unwrap();
+    assert_eq!(journal.len(), 6);
+    for ((actor, object, after), (ipa, mode)) in journal.iter().zip(expected) {
+        assert_eq!((actor.as_str(), object.as_str()), ("upgrade", format!("org:{ipa}").as_str()));
+        let after: serde_json::Value = serde_json::from_str(after).unwrap();
+        assert_eq!(after["mode"], mode, "{after}");
+    }
+    let dropped =
+        |i: usize| serde_json::from_str::<serde_json::Value>(&journal[i].2).unwrap()["functionalities_dropped"].clone();
+    assert_eq!(dropped(4), serde_json::json!(["AVVISO_DIGITALE", "ENTE_PUBBLICO"]));
+    assert_eq!(dropped(2), serde_json::json!(["INOLTRO_ESITO_PAGAMENTO_PUSH"]));
+    assert_eq!(dropped(3), serde_json::json!([]), "an inactive code is not journaled");
+    let base = db.read(|c| orgs::find_org_by_ipa(c, "c_base")).unwrap().unwrap();
+    assert_eq!(base.functionalities, vec!["PAGAMENTO_SPONTANEO".to_owned()]);
+    let left: i64 = db
+        .read(|c| {
+            Ok::<_, StoreError>(c.sqlite().query_row("SELECT count(*) FROM org_functionality", [], |r| r.get(0))?)
+        })
+        .unwrap();
+    assert_eq!(left, 1);
+}

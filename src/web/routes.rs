@@ -14,7 +14,8 @@
 
 use super::api::{self, debts as api_debts, files as api_files};
 use super::backoffice::{
-    self, anomalies, dashboard, debt_edit, debt_types, debts, exports, flows, journal, login, operators, orgs, settings,
+    self, adhesion, anomalies, dashboard, debt_edit, debt_types, debts, exports, flows, journal, login, operators,
+    orgs, settings,
 };
 use super::portal::{account, cart, home, info, pay, sil, upstream as region_return};
 use super::router::Limit::{Flow, FlowForm, Form, Json, Logo, Push, Sil, Station};
@@ -151,6 +152,8 @@ pub static ROUTES: &[Route] = &[
     Route::new(Post, "/operatore/{ipa}/impostazioni/inoltro",         "bo_settings",  Form, OPERATOR_FORM, bo(|c, p| settings::push(c, p.get("ipa")))),
     Route::new(Post, "/operatore/{ipa}/impostazioni/privacy",         "bo_settings",  Form, OPERATOR_FORM, bo(|c, p| settings::privacy(c, p.get("ipa")))),
     Route::new(Post, "/operatore/{ipa}/impostazioni/stato",           "bo_settings",  Form, OPERATOR_FORM, bo(|c, p| settings::state(c, p.get("ipa")))),
+    Route::new(Get,  "/operatore/{ipa}/adesione",                     "bo_adhesion",  Form, OPERATOR,      bo(|c, p| adhesion::show(c, p.get("ipa")))),
+    Route::new(Post, "/operatore/{ipa}/adesione",                     "bo_adhesion",  Form, OPERATOR_FORM, bo(|c, p| adhesion::save(c, p.get("ipa")))),
     Route::new(Get,  "/operatore/{ipa}/tipi",                         "bo_debt_types", Form, OPERATOR,     bo(|c, p| debt_types::list(c, p.get("ipa")))),
     Route::new(Get,  "/operatore/{ipa}/tipi/nuovo",                   "bo_debt_types", Form, OPERATOR,     bo(|c, p| debt_types::new_form(c, p.get("ipa")))),
     Route::new(Post, "/operatore/{ipa}/tipi/nuovo",                   "bo_debt_types", Form, OPERATOR_FORM, bo(|c, p| debt_types::save(c, p.get("ipa"), None))),

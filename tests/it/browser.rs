@@ -685,3 +685,84 @@ fn citizen_day_one_on_a_phone() {
 
     assert!(report.is_empty(), "at 360 px:\n{}", report.join("\n"));
 }
+
+/// The onboarding of a new org in the back office (issue 21): the app admin adds it with its
+/// adhesion mode, lands on its adhesion page's checklist, records the act, follows a step's link
+/// to the settings page and sees the step done; every page scanned by axe-core.
+#[test]
+fn onboarding_a_new_org_in_chromium_with_axe() {
+    let _one = one_browser_at_a_time();
+    let driver = match Driver::start() {
+        Ok(driver) => driver,
+        Err(reason) => {
+            println!("skipped: {reason}");
+            return;
+        }
+    };
+    let (tmp, dir) = data_dir();
+    let server = Server::start(&dir, &["demo"]);
+    let out = crate::support::run(
+        &dir,
+        &["operator", "add", "--username", "root", "--role", "app-admin", "--password-stdin"],
+        Some("Una password sicura 1\n"),
+    );
+    assert!(out.status.success(), "{}", crate::support::stderr(&out));
+    let s = Session::new(&driver, &tmp.path().join("chromium-profile"));
+    let mut axe_report = Vec::new();
+    let mut scan = |s: &Session, page: &str| {
+        for violation in s.axe() {
+            axe_report.push(format!("{page}: {violation}"));
+        }
+    };
+    s.goto(&server.url("/operatore/accedi"));
+    s.wait_text("Accesso operatori", 10);
+    s.type_in("#username", "root");
+    s.type_in("#password", "Una password sicura 1");
+    s.click("form[action='/operatore/accedi'] button[type='submit']");
+    s.wait_text("Gestisci gli enti", 10);
+
+    // The new org, with its mode.
+    s.goto(&server.url("/operatore/enti"));
+    s.wait_text("Nuovo ente", 10);
+    scan(&s, "enti");
+    for (field, value) in
+        [("#ipa", "c_nuovo"), ("#fiscal-code", "02438750586"), ("#name", "Comune Nuovo"), ("#segregation-code", "03")]
+    {
+        s.type_in(field, value);
+    }
+    s.click("#mode option[value='flussi']");
+    s.click("form[action='/operatore/enti'] button[type='submit']");
+    s.wait_text("Adesione al servizio", 10);
+    assert!(s.url().ends_with("/operatore/c_nuovo/adesione#avvio"), "{}", s.url());
+    assert!(s.text().contains("Modalità per flussi"), "{}", s.text());
+    let done = |s: &Session| s.exec("return document.querySelectorAll('.onboarding .bg-success').length;").as_i64();
+    assert_eq!(done(&s), Some(0), "nothing done yet: {}", s.text());
+    assert!(s.text().contains("Per passare allo stato «Pre-esercizio» mancano 5 passi."), "{}", s.text());
+    s.screenshot("operatore-avvio-ente");
+    scan(&s, "adesione");
+
+    // The adhesion act.
+    s.click("#act-type option[value='delibera']");
+    s.type_in("#act-number", "7/2026");
+    s.type_in("#act-date", "2026-11-30");
+    s.click("form[action='/operatore/c_nuovo/adesione'] button[type='submit']");
+    s.wait_text("Adesione salvata", 10);
+    assert!(s.text().contains("Delibera n. 7/2026 del 30/11/2026"), "{}", s.text());
+    assert_eq!(done(&s), Some(1));
+
+    // A step's link leads to the page where it is done.
+    s.click("a[href='/operatore/c_nuovo/impostazioni']");
+    s.wait_text("Impostazioni dell'ente", 10);
+    s.type_in("#address", "Piazza Grande");
+    s.type_in("#city", "Nuova");
+    s.type_in("#email", "protocollo@comune.nuovo.it");
+    s.type_in("#iban-bank", "IT60X0542811101000000123456");
+    s.click("form[action='/operatore/c_nuovo/impostazioni'] button[type='submit']");
+    s.wait_text("Impostazioni dell'ente", 10);
+    s.goto(&server.url("/operatore/c_nuovo/adesione"));
+    s.wait_text("Avvio dell'ente", 10);
+    assert_eq!(done(&s), Some(3), "data, IBAN and act: {}", s.text());
+    assert!(s.text().contains("mancano 2 passi"), "debt types and the first operator: {}", s.text());
+    scan(&s, "adesione dopo i dati");
+    assert!(axe_report.is_empty(), "axe-core found serious or critical violations:\n{}", axe_report.join("\n"));
+}

@@ -25,12 +25,15 @@ fn add_org(dir: &std::path::Path) {
             "IT60 X054 2811 1010 0000 0123 456",
             "--state",
             "ESERCIZIO",
+            "--mode",
+            "ente",
             "--json",
         ],
         None,
     );
     let org = json(&out);
     assert_eq!(org["ipa_code"], "c_f205");
+    assert_eq!(org["adhesion"]["mode"], "ente");
     assert_eq!(org["iban"], "IT60X0542811101000000123456");
     assert_eq!(org["state"], "ESERCIZIO");
 }

@@ -7,10 +7,13 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-/// `mypay org add` for the second org several tests need: Comune di Milano (`c_f205`), in service.
+/// `mypay org add` for the second org several tests need: Comune di Milano (`c_f205`), in service
+/// with every channel (adhesion mode `ente`).
 pub const ADD_MILANO: &[&str] = &[
     "org",
     "add",
+    "--mode",
+    "ente",
     "c_f205",
     "--fiscal-code",
     "01199250158",

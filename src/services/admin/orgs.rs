@@ -2,9 +2,11 @@
 
 use serde_json::json;
 
+use super::adhesion;
 use super::logo::{self, LogoError};
 use super::passwords;
 use crate::clock::Now;
+use crate::domain::adhesion::Mode;
 use crate::domain::org::{Functionality, OrgState};
 use crate::domain::{OrgFiscalCode, SegregationCode};
 use crate::services::{
@@ -45,6 +47,9 @@ pub struct OrgChanges {
     pub notice_language: Option<String>,
     /// Replaces the set of active functionalities when given.
     pub functionalities: Option<Vec<String>>,
+    /// The adhesion mode a new org starts in (default `base`); only `add_org` reads it, a later
+    /// change is `adhesion::set`'s (with its act).
+    pub mode: Option<String>,
 }
 
 /// Checks an IPA code: the key MyPay uses in file names and SIL headers (up to 80 characters).
@@ -75,6 +80,10 @@ pub fn add_org(db: &Db, actor: &str, ipa: &str, changes: &OrgChanges, now: Now) 
         }
     }
     apply_changes(&mut org, changes, None)?;
+    let mode = match non_empty(changes.mode.as_deref()) {
+        None => Mode::Base,
+        Some(code) => Mode::parse(&code).map_err(|err| ServiceError::invalid("mode", err.to_string()))?,
+    };
     db.write(|tx| {
         if orgs::find_org_by_ipa(tx, &ipa)?.is_some() {
             return Err(ServiceError::Conflict(format!("an org with IPA code {ipa} already exists")));
@@ -83,7 +92,12 @@ pub fn add_org(db: &Db, actor: &str, ipa: &str, changes: &OrgChanges, now: Now) 
             return Err(ServiceError::Conflict(format!("an org with fiscal code {} already exists", org.fiscal_code)));
         }
         org.id = orgs::insert_org(tx, &org, &now.iso())?;
-        let after = snapshot(&org);
+        adhesion::start_in(tx, org.id, mode, actor, now)?;
+        let mut after = snapshot(&org);
+        if let Some(map) = after.as_object_mut() {
+            map.insert("mode".to_owned(), json!(mode.code()));
+        }
+        let after = after.to_string();
         let object = format!("org:{ipa}");
         let change = Change {
             actor,
@@ -100,6 +114,9 @@ pub fn add_org(db: &Db, actor: &str, ipa: &str, changes: &OrgChanges, now: Now) 
 
 /// Changes an org's data; returns the org as stored afterwards.
 pub fn set_org(db: &Db, actor: &str, ipa: &str, changes: &OrgChanges, now: Now) -> Result<OrgRecord, ServiceError> {
+    if changes.mode.is_some() {
+        return Err(ServiceError::invalid("mode", "changes with the adhesion record (adhesion::set)"));
+    }
     db.write(|tx| {
         let before = orgs::find_org_by_ipa(tx, ipa)?.ok_or_else(|| ServiceError::NotFound(format!("org {ipa}")))?;
         let mut org = before.clone();
@@ -108,7 +125,7 @@ pub fn set_org(db: &Db, actor: &str, ipa: &str, changes: &OrgChanges, now: Now) 
             return Err(ServiceError::Conflict(format!("an org with fiscal code {} already exists", org.fiscal_code)));
         }
         orgs::update_org(tx, &org, &now.iso())?;
-        let (before_json, after_json) = (snapshot(&before), snapshot(&org));
+        let (before_json, after_json) = (snapshot(&before).to_string(), snapshot(&org).to_string());
         let object = format!("org:{}", org.ipa_code);
         let change = Change {
             actor,
@@ -198,7 +215,7 @@ pub fn get_org(db: &Db, ipa: &str) -> Result<OrgRecord, ServiceError> {
 }
 
 /// What the audit journal keeps of an org: its registry data, never secrets.
-fn snapshot(org: &OrgRecord) -> String {
+fn snapshot(org: &OrgRecord) -> serde_json::Value {
     json!({
         "ipa_code": org.ipa_code, "fiscal_code": org.fiscal_code, "name": org.name, "state": org.state.code(),
         "segregation_code": org.segregation_code, "application_code": org.application_code,
@@ -210,7 +227,6 @@ fn snapshot(org: &OrgRecord) -> String {
         "phone": org.phone, "website": org.website, "email": org.email, "info_text": org.info_text,
         "back_url": org.back_url, "notice_language": org.notice_language, "functionalities": org.functionalities,
     })
-    .to_string()
 }
 
 /// Validates `changes` and applies them to `org`. `old_state` is `None` for a new org.

@@ -152,6 +152,8 @@ pub fn request_export(db: &Db, req: &ExportRequest<'_>, queue: bool, now: Now) -
     db.write(|tx| {
         let org =
             orgs::find_org_by_ipa(tx, req.ipa)?.ok_or_else(|| ServiceError::NotFound(format!("org {}", req.ipa)))?;
+        // Every mode admits receipt exports; the check keeps the one table the only word on it.
+        crate::services::admin::adhesion::require_in(tx, &org, crate::domain::adhesion::Channel::ReceiptExports)?;
         let mut types: Vec<String> = Vec::new();
         for code in &req.debt_types {
             if debt_types::find_debt_type(tx, org.id, code)?.is_none() {

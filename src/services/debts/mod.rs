@@ -21,12 +21,14 @@ pub mod search;
 use jiff::civil::Date;
 
 use crate::clock::Now;
+use crate::domain::adhesion::Channel;
 use crate::domain::debt_row::{self, DebtFields, DebtTypeRules, RowContext, RowError, ValidDebt};
 use crate::domain::{
     ApplicationCode, Cents, Day, DebtEvent, DebtState, GeneratorId, Iuv, NoticeNumber, Party, PartyKind,
     SegregationCode, generate_iuv17,
 };
 use crate::services::ServiceError;
+use crate::services::admin::adhesion;
 use crate::store::debt_types::DebtTypeRecord;
 use crate::store::debts::{self, DebtFilter, DebtRecord};
 use crate::store::orgs::OrgRecord;
@@ -115,6 +117,13 @@ pub(crate) fn add_debt_in(
     let iso = now.iso();
     {
         let scope = OrgScope::load(tx, ipa)?;
+        match source {
+            Source::Cli | Source::Backoffice => adhesion::require_in(tx, &scope.org, Channel::DebtUpkeep)?,
+            Source::Portal => adhesion::require_in(tx, &scope.org, Channel::Spontaneous)?,
+            // The SIL and the REST API were checked when their caller was authenticated; an import
+            // row when its flow was uploaded; the Node's and the demo's are mypay's own.
+            Source::Sil | Source::Import | Source::Node | Source::Demo => {}
+        }
         let scope = if mirror && source.mirrored() { scope } else { scope.without_mirror() };
         let debt_type = debt_types::find_debt_type(tx, scope.org.id, fields.debt_type.trim())?;
         let rules = debt_type.as_ref().map(|t| {
@@ -492,11 +501,24 @@ fn record_of(scope: &OrgScope, debt_type: &DebtTypeRecord, valid: ValidDebt, imp
 }
 
 /// Annuls the live debt with this IUD (action `A`): it can no longer be paid, and its IUD and IUV
-/// become free for reuse.
+/// become free for reuse. An operator's or an org system's upkeep: its adhesion mode must admit it.
 pub fn annul_debt(db: &Db, actor: &str, ipa: &str, iud: &str, now: Now) -> Result<DebtRecord, ServiceError> {
+    annul_as(db, actor, ipa, iud, now, true)
+}
+
+/// [`annul_debt`] of a debt mypay itself made and gives up (a cart the Region never took), which
+/// no adhesion mode restricts.
+pub(crate) fn annul_own_debt(db: &Db, actor: &str, ipa: &str, iud: &str, now: Now) -> Result<DebtRecord, ServiceError> {
+    annul_as(db, actor, ipa, iud, now, false)
+}
+
+fn annul_as(db: &Db, actor: &str, ipa: &str, iud: &str, now: Now, upkeep: bool) -> Result<DebtRecord, ServiceError> {
     let iso = now.iso();
     db.write(|tx| {
         let scope = OrgScope::load(tx, ipa)?;
+        if upkeep {
+            adhesion::require_in(tx, &scope.org, Channel::DebtUpkeep)?;
+        }
         let (debt, next) = match annul_in(tx, &scope, iud, None, &iso)? {
             Ok(done) => done,
             Err(errors) => {
@@ -533,6 +555,7 @@ pub fn modify_debt(db: &Db, actor: &str, ipa: &str, fields: &DebtFields, now: No
     let iso = now.iso();
     db.write(|tx| {
         let scope = OrgScope::load(tx, ipa)?;
+        adhesion::require_in(tx, &scope.org, Channel::DebtUpkeep)?;
         let iud = fields.iud.trim();
         let Some(before) = debts::find_debt_by_iud(tx, scope.org.id, iud)? else {
             return Err(ServiceError::NotFound(format!("debt {iud} in org {}", scope.org.ipa_code)));

@@ -265,9 +265,16 @@ pub fn list_pushes(db: &Db, ipa: &str, limit: u32) -> Result<Vec<PushRecord>, Se
 }
 
 /// Inside the transaction that stores receipt `receipt_id` of `debt`: queues its push and the job
-/// that delivers it, when the org has a push target and the debt type pushes outcomes.
+/// that delivers it, when the org has a push target, its adhesion mode admits the push and the
+/// debt type pushes outcomes.
 pub(crate) fn queue_in(tx: &Conn, debt: &DebtRecord, receipt_id: i64, now: Now) -> Result<(), StoreError> {
     if pushes::find_push_target(tx, debt.org_id)?.is_none() {
+        return Ok(());
+    }
+    // Only an org that joined with its web services (`ente`) has its outcomes pushed.
+    let mode = crate::services::admin::adhesion::mode_in(tx, debt.org_id)?;
+    if !mode.admits(crate::domain::adhesion::Channel::OutcomePush) {
+        tracing::info!(org = debt.org_id, mode = mode.code(), "outcome push skipped: the adhesion mode has none");
         return Ok(());
     }
     let Some(debt_type) = debt_types::find_debt_type_by_id(tx, debt.org_id, debt.debt_type_id)?

@@ -1,5 +1,5 @@
 //! Who may call the SIL web services (reference/mypay.md §4.1): an org in production
-//! (`ESERCIZIO`) with its SIL password, checked in MyPay's order, and the cache that spares a busy
+//! (`ESERCIZIO`) with its SIL password, checked in MyPay's order, whose adhesion mode is `ente`, and the cache that spares a busy
 //! SIL an argon2id verification on every call. The SIL adapter maps each refusal to its fault.
 //!
 //! Guessing is bounded: after [`MAX_FAILURES`] wrong passwords for one org from one client
@@ -17,6 +17,8 @@ use sha2::{Digest, Sha256};
 
 use super::SilError;
 use crate::domain::OrgState;
+use crate::domain::adhesion::Channel;
+use crate::services::admin::adhesion;
 use crate::services::admin::passwords;
 use crate::store::Db;
 use crate::store::orgs::{self, OrgRecord};
@@ -117,6 +119,8 @@ pub fn authenticate(
     match phc {
         Some(phc) if !password.is_empty() && cache.verify(password, &phc) => {
             cache.succeeded(ipa, peer);
+            // After the password: a stranger learns nothing of an org's mode.
+            adhesion::require(db, &org, Channel::Sil)?;
             Ok(org)
         }
         _ => {

@@ -173,6 +173,7 @@ mod tests {
             name: Some("Comune di Esempio".to_owned()),
             segregation_code: Some("01".to_owned()),
             state: Some("ESERCIZIO".to_owned()),
+            mode: Some("ente".to_owned()),
             ..OrgChanges::default()
         };
         add_org(&db, "test", "c_esempio", &changes, at("2026-11-01T09:00:00Z")).unwrap();

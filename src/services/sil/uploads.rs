@@ -12,6 +12,7 @@ use jiff::SignedDuration;
 
 use super::{SilError, fault};
 use crate::clock::Now;
+use crate::services::admin::adhesion::NotAdmitted;
 use crate::services::debts::imports::{self, Limits, Upload};
 use crate::services::ids::random_hex;
 use crate::services::links::Links;
@@ -31,6 +32,7 @@ pub struct Authorized {
 
 /// Authorizes one upload for org `ipa` (already authenticated).
 pub fn authorize(db: &Db, links: &Links, ipa: &str, now: Now) -> Result<Authorized, SilError> {
+    crate::services::admin::adhesion::require_ipa(db, ipa, crate::domain::adhesion::Channel::DebtFlows)?;
     let hex = random_hex(16)?;
     let request_token = format!(
         "{}-{}-{}-{}-{}",
@@ -135,8 +137,11 @@ pub fn upload(
     };
     let actor = format!("sil:{}", org.ipa_code);
     let up = Upload { org_ipa: &org.ipa_code, file_name, actor: &actor, operator: None };
-    let submitted = imports::submit(db, data_dir, limits, &up, body, now)
-        .map_err(|err| if err.is_user_error() { refused("400", err.to_string()) } else { system(&err) })?;
+    let submitted = imports::submit(db, data_dir, limits, &up, body, now).map_err(|err| match err {
+        crate::services::ServiceError::NotAdmitted(r) => refused(NotAdmitted::CODE, r.message_it()),
+        err if err.is_user_error() => refused("400", err.to_string()),
+        err => system(&err),
+    })?;
     db.write(|tx| sil::update_sil_upload_import(tx, request_token, submitted.import.id)).map_err(|e| system(&e))?;
     Ok(submitted.import)
 }

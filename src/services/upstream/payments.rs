@@ -447,7 +447,7 @@ fn give_up(db: &Db, cart: &CartRecord, lines: &[Line], now: Now) {
         tracing::error!(error = %err, cart = %cart.token, "cannot mark the cart failed");
     }
     for line in lines.iter().filter(|l| l.new) {
-        if let Err(err) = debts::annul_debt(db, "upstream", &line.org.ipa_code, &line.debt.iud, now) {
+        if let Err(err) = debts::annul_own_debt(db, "upstream", &line.org.ipa_code, &line.debt.iud, now) {
             tracing::error!(error = %err, iud = %line.debt.iud, "cannot annul a debt the Region never took");
         }
     }
@@ -939,6 +939,7 @@ mod tests {
             state: some("ESERCIZIO"),
             segregation_code: some("02"),
             iban_bank: some(crate::services::testkit::IBAN),
+            mode: some("ente"),
             ..OrgChanges::default()
         };
         add_org(&kit.db, "test", "c_altro", &changes, kit.now).unwrap();

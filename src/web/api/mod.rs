@@ -19,6 +19,7 @@ use super::router::{ApiFn, BodySource, Params, Request, Route};
 use super::{AppState, Response};
 use crate::clock::Now;
 use crate::services::ServiceError;
+use crate::services::admin::adhesion::NotAdmitted;
 use crate::services::journal::JournalEntry;
 use crate::store::api_tokens::ApiTokenRecord;
 
@@ -97,6 +98,9 @@ impl From<ServiceError> for ApiError {
             }
             // No API call reaches an operator's access: a token is the API's.
             ServiceError::Access(_) => ApiError::new(403, "FORBIDDEN", err.to_string(), "Accesso non consentito."),
+            ServiceError::NotAdmitted(refusal) => {
+                ApiError::new(403, NotAdmitted::CODE, refusal.to_string(), refusal.message_it())
+            }
             ServiceError::Store(_)
             | ServiceError::ExportFile(_)
             | ServiceError::Interrupted
@@ -258,6 +262,8 @@ fn authenticate(
             "Il token non è abilitato per questo ente.",
         ));
     }
+    crate::services::admin::adhesion::require_ipa(&state.db, &token.org_ipa, crate::domain::adhesion::Channel::RestApi)
+        .map_err(ApiError::from)?;
     Ok(token)
 }
 

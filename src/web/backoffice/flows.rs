@@ -189,6 +189,9 @@ pub fn upload(ctx: &mut BoCtx<'_>, ipa: &str) -> Result<Response, BoError> {
                 format!("Flusso {file_name} caricato: l'elaborazione è in corso (n. {}).", submitted.import.id),
             );
         }
+        Err(crate::services::ServiceError::NotAdmitted(refusal)) => {
+            ctx.session.flash("danger", format!("Flusso non accettato: {}", refusal.message_it()));
+        }
         Err(err) if err.is_user_error() => ctx.session.flash("danger", format!("Flusso non accettato: {err}")),
         Err(err) => {
             tracing::error!(error = %err, "cannot store an upload");

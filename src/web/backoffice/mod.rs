@@ -9,6 +9,7 @@
 //! `authz::OperatorGrant`, so a missing check does not compile; imports and exports of an operator
 //! (not an admin) are filtered by the debt types enabled for them.
 
+pub(super) mod adhesion;
 pub(super) mod anomalies;
 mod chart;
 pub(super) mod dashboard;
@@ -243,7 +244,7 @@ impl BoCtx<'_> {
 }
 
 /// The pages of an org in the navigation: (path after `/operatore/<ipa>`, label, org admins only).
-const ORG_PAGES: [(&str, &str, bool); 9] = [
+const ORG_PAGES: [(&str, &str, bool); 10] = [
     ("", "Cruscotto", false),
     ("/dovuti", "Dovuti", false),
     ("/flussi", "Flussi", false),
@@ -253,6 +254,7 @@ const ORG_PAGES: [(&str, &str, bool); 9] = [
     ("/tipi", "Tipi dovuto", true),
     ("/operatori", "Operatori", true),
     ("/impostazioni", "Impostazioni", true),
+    ("/adesione", "Adesione", true),
 ];
 
 /// `GET /operatore`: the orgs the operator may open.
@@ -316,6 +318,7 @@ pub fn user_message(err: &crate::services::ServiceError) -> String {
         ServiceError::Conflict(_) => "L'operazione non è possibile nello stato attuale.".to_owned(),
         ServiceError::ExportRefused { code, message } => format!("Richiesta non valida ({code}): {message}"),
         ServiceError::Access(_) => "Accesso non consentito.".to_owned(),
+        ServiceError::NotAdmitted(refusal) => refusal.message_it(),
         ServiceError::Store(_) | ServiceError::ExportFile(_) | ServiceError::Interrupted | ServiceError::Internal(_) => {
             "Errore interno: riprova più tardi.".to_owned()
         }
@@ -355,6 +358,12 @@ fn field_label(field: &str) -> &str {
         "description" => "descrizione",
         "code" => "codice",
         "amount" => "importo fisso",
+        "mode" => "modalità di adesione",
+        "mode-since" => "attiva dal",
+        "act-type" => "tipo di atto",
+        "act-number" => "numero dell'atto",
+        "act-date" => "data dell'atto",
+        "contacts" => "referenti",
         other => other,
     }
 }

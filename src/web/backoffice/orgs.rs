@@ -1,9 +1,11 @@
 //! The orgs of the appliance, for app admins: the list with states and the form that adds an org
-//! (it starts INSERITO; its state changes on its settings page, one step at a time).
+//! (it starts INSERITO in the adhesion mode chosen, then its adhesion page's checklist leads the
+//! onboarding; its state changes on its settings page, one step at a time).
 
 use maud::html;
 
 use super::{BoCtx, BoError, user_message};
+use crate::domain::adhesion::Mode;
 use crate::services::ServiceError;
 use crate::services::admin::access;
 use crate::services::admin::orgs::{self, OrgChanges};
@@ -47,7 +49,11 @@ fn render(ctx: &mut BoCtx<'_>, error: Option<&str>) -> Result<Response, BoError>
             thead { tr { th scope="col" { "Ente" } th scope="col" { "Codice IPA" } th scope="col" { "Stato" } } }
             tbody {
                 @for o in &list {
-                    tr { td { a href={ "/operatore/" (o.ipa_code) "/impostazioni" } { (o.name) } } td { code { (o.ipa_code) } } td { (o.state.code()) } }
+                    tr {
+                        td { a href={ "/operatore/" (o.ipa_code) "/impostazioni" } { (o.name) } }
+                        td { code { (o.ipa_code) } }
+                        td { (o.state.code()) " · " a href={ "/operatore/" (o.ipa_code) "/adesione" } { "adesione e avvio" } }
+                    }
                 }
             }
         }
@@ -58,6 +64,14 @@ fn render(ctx: &mut BoCtx<'_>, error: Option<&str>) -> Result<Response, BoError>
                 div class="col-12 col-md-6" {
                     label for=(name) { (label) }
                     input type="text" class="form-control" id=(name) name=(name) value=(form.text(name)) required[name != "iban-bank"];
+                }
+            }
+            div class="col-12 col-md-6" {
+                label for="mode" { "Modalità di adesione" }
+                select class="form-select" id="mode" name="mode" {
+                    @for m in Mode::ALL {
+                        option value=(m.code()) selected[form.text("mode") == m.code()] { (m.label_it()) }
+                    }
                 }
             }
             div class="col-12" { button type="submit" class="btn btn-primary" { "Aggiungi l'ente" } }
@@ -82,13 +96,18 @@ pub fn add(ctx: &mut BoCtx<'_>) -> Result<Response, BoError> {
         name: f("name"),
         segregation_code: f("segregation-code"),
         iban_bank: f("iban-bank"),
+        mode: f("mode"),
         ..OrgChanges::default()
     };
     let ipa = ctx.form.text("ipa");
     match orgs::add_org(&ctx.state.db, &format!("operator:{username}"), &ipa, &changes, ctx.now) {
         Ok(org) => {
-            ctx.session.flash("success", format!("Ente {} aggiunto (stato INSERITO).", org.ipa_code));
-            Ok(ctx.redirect("/operatore/enti"))
+            // Onboarding goes on from the new org's checklist.
+            ctx.session.flash(
+                "success",
+                format!("Ente {} aggiunto (stato INSERITO): completa i passi dell'avvio.", org.ipa_code),
+            );
+            Ok(ctx.redirect(&format!("/operatore/{}/adesione#avvio", org.ipa_code)))
         }
         Err(ServiceError::Conflict(_)) => {
             render(ctx, Some("Esiste già un ente con questo codice IPA o codice fiscale."))

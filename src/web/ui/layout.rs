@@ -138,7 +138,7 @@ pub fn shell(title: &str, chrome: &Chrome, main: Markup) -> Markup {
                                 li class="list-inline-item" { a href="/accessibilita" { "Dichiarazione di accessibilità" } }
                                 li class="list-inline-item footer-note" { "Servizio erogato tramite la piattaforma pagoPA" }
                                 // Discreet, for the municipality's staff: the portal is where they land.
-                                @if chrome.nav { li class="list-inline-item" { a href="/operatore/accedi" class="footer-operatori" { "Area operatori" } } }
+                                @if chrome.nav { li class="list-inline-item" { a href="/operatore/accedi" { "Area operatori" } } }
                             }
                         }
                     }

@@ -87,6 +87,8 @@ pub fn submit(
     let org = db
         .read(|conn| orgs::find_org_by_ipa(conn, upload.org_ipa))?
         .ok_or_else(|| ServiceError::NotFound(format!("org {}", upload.org_ipa)))?;
+    // Before a byte of the file is stored: every way in (CLI, back office, REST, SIL) comes here.
+    crate::services::admin::adhesion::require(db, &org, crate::domain::adhesion::Channel::DebtFlows)?;
     if let Some(username) = upload.operator {
         let op = db
             .read(|conn| operators::find_operator(conn, username))?
