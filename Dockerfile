@@ -3,10 +3,15 @@
 # mypay container image.
 #
 #   docker build -t mypay .
-#   docker run --rm -p 8080:8080 -v mypay-data:/var/lib/mypay mypay
+#   docker run --rm -p 8080:8080 -p 8081:8081 \
+#     -e MYPAY_SERVER_PUBLIC_URL=http://<this host's address>:8080 mypay
 #
-# The default command starts the offline demo (built-in pagoPA node simulator)
-# on port 8080. For production run `serve`, configured by environment
+# The default command starts the offline demo on port 8080, with its pagoPA
+# simulator (Node, Checkout, PSPs) on 8081: both published with the same
+# numbers, and the host's address given as the public URL, so that a browser on
+# another machine opens the printed addresses and completes a payment (the
+# container cannot know the host's address; tests/it/demo_lan.rs runs this
+# environment and CMD). For production run `serve`, configured by environment
 # (MYPAY_<SECTION>_<KEY>, see packaging/mypay.toml) or by a mounted
 # /etc/mypay/mypay.toml, which is read by default:
 #   docker run -d --name mypay -p 443:8080 -v mypay-data:/var/lib/mypay \
@@ -66,7 +71,8 @@ VOLUME ["/var/lib/mypay"]
 WORKDIR /var/lib/mypay
 USER mypay
 
-EXPOSE 8080
+# 8081: the demo's pagoPA simulator only (`serve` does not use it).
+EXPOSE 8080 8081
 STOPSIGNAL SIGTERM
 
 # The binary probes itself (a slim image has no curl): GET /healthz on the listen address, over

@@ -1079,9 +1079,17 @@ impl Config {
         if mode == Mode::Demo {
             // The demo wires its own simulator and station identity; only fill what is empty so that
             // an explicit setting still wins. TLS stays off unless `[tls]` is configured.
-            if raw.server.public_url.is_empty() {
+            // On all interfaces (0.0.0.0) no address is known here: `mypay demo` picks the
+            // machine's own once bound (`cli::demo::addresses`).
+            if raw.server.public_url.is_empty() && !listen.ip().is_unspecified() {
                 let scheme = if raw.tls.cert.as_os_str().is_empty() { "http" } else { "https" };
                 raw.server.public_url = format!("{scheme}://{listen}");
+            }
+            // Its simulator calls the station from the address it is reached at: on one network
+            // address (not loopback, not all interfaces), that one too.
+            if raw.station.node_auth.is_empty() && !listen.ip().is_unspecified() && !listen.ip().is_loopback() {
+                raw.station.node_auth = "addresses".to_owned();
+                raw.station.node_addresses = vec!["127.0.0.0/8".to_owned(), "::1".to_owned(), listen.ip().to_string()];
             }
             if raw.station.broker_id.is_empty() {
                 raw.station.broker_id = DEMO_BROKER_ID.to_owned();
@@ -1244,6 +1252,20 @@ impl Config {
         given.tls.cert = cert;
         given.tls.key = key;
         Config::validate(given, mode, sources)
+    }
+
+    /// `server.public_url` as the demo decides it once it knows where it listens (all interfaces:
+    /// the machine's address; port 0: the port bound), kept in what `config show` prints too.
+    pub fn set_public_url(&mut self, url: HttpUrl) {
+        self.given.server.public_url = url.as_str().to_owned();
+        self.server.public_url = Some(url);
+    }
+
+    /// `node.base_url` as the demo wires it to its own simulator, kept in what `config show`
+    /// prints too.
+    pub fn set_node_base_url(&mut self, url: HttpUrl) {
+        self.given.node.base_url = url.as_str().to_owned();
+        self.node.base_url = Some(url);
     }
 
     /// How the station authenticates the Node, in one line (the start banner).

@@ -1,8 +1,9 @@
 //! IP address ranges as the configuration writes them (`10.1.2.3`, `10.1.2.0/24`, `2001:db8::/32`):
-//! the addresses allowed to call the station.
+//! the addresses allowed to call the station; and where this machine is reached (a socket bound to
+//! all interfaces, the machine's own network addresses), for the demo and the health check.
 
 use std::fmt;
-use std::net::IpAddr;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, UdpSocket};
 
 /// One address or a CIDR block.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -74,11 +75,49 @@ pub fn any_contains(ranges: &[IpRange], ip: IpAddr) -> bool {
     ranges.iter().any(|r| r.contains(ip))
 }
 
+/// Where this machine reaches a socket bound to `addr`: an unspecified address (all interfaces)
+/// on loopback.
+pub fn reachable_here(addr: SocketAddr) -> SocketAddr {
+    match addr.ip() {
+        IpAddr::V4(ip) if ip.is_unspecified() => SocketAddr::from((Ipv4Addr::LOCALHOST, addr.port())),
+        IpAddr::V6(ip) if ip.is_unspecified() => SocketAddr::from((Ipv6Addr::LOCALHOST, addr.port())),
+        _ => addr,
+    }
+}
+
+/// The machine's own network addresses that other machines may reach, IPv4 first: the source
+/// address the system would use towards a documentation address (RFC 5737, RFC 3849), learnt by
+/// connecting a UDP socket, which sends nothing. Empty without a route (no network).
+pub fn machine_addresses() -> Vec<IpAddr> {
+    let probes: [(&str, &str); 2] = [("0.0.0.0:0", "192.0.2.1:9"), ("[::]:0", "[2001:db8::1]:9")];
+    probes
+        .iter()
+        .filter_map(|(bind, towards)| {
+            let socket = UdpSocket::bind(bind).ok()?;
+            socket.connect(towards).ok()?;
+            let ip = socket.local_addr().ok()?.ip();
+            (!ip.is_loopback() && !ip.is_unspecified()).then_some(ip)
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]
 
     use super::*;
+
+    #[test]
+    fn unspecified_addresses_are_reached_on_loopback() {
+        assert_eq!(reachable_here("0.0.0.0:8080".parse().unwrap()).to_string(), "127.0.0.1:8080");
+        assert_eq!(reachable_here("[::]:443".parse().unwrap()).to_string(), "[::1]:443");
+        assert_eq!(reachable_here("10.0.0.5:8443".parse().unwrap()).to_string(), "10.0.0.5:8443");
+    }
+
+    #[test]
+    fn machine_addresses_are_never_loopback() {
+        assert!(machine_addresses().iter().all(|ip| !ip.is_loopback() && !ip.is_unspecified()));
+    }
 
     fn ip(text: &str) -> IpAddr {
         text.parse().unwrap()

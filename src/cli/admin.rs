@@ -259,6 +259,9 @@ pub fn org(db: &Db, cmd: OrgCommand) -> Result<(), CliError> {
             if json {
                 print_json(&serde_json::Value::Array(list.iter().map(json::org).collect()));
             } else {
+                if list.is_empty() {
+                    eprintln!("no orgs yet: add one with `mypay org add IPA --fiscal-code ... --name ...`");
+                }
                 for org in &list {
                     println!("{:<20} {:<11} {:<13} {}", org.ipa_code, org.fiscal_code, org.state.code(), org.name);
                 }
@@ -480,8 +483,13 @@ pub fn debt_type(db: &Db, cmd: DebtTypeCommand) -> Result<(), CliError> {
             if json {
                 print_json(&serde_json::Value::Array(list.iter().map(json::debt_type).collect()));
             } else {
+                if list.is_empty() {
+                    eprintln!(
+                        "org {org} has no debt types yet: add one with `mypay debt-type add --org {org} --code ...`"
+                    );
+                }
                 for t in &list {
-                    let flags = [(t.active, "attivo"), (t.spontaneous, "spontaneo")]
+                    let flags = [(t.active, "active"), (t.spontaneous, "spontaneous")]
                         .iter()
                         .filter(|(on, _)| *on)
                         .map(|(_, name)| *name)
@@ -593,6 +601,9 @@ pub fn operator(db: &Db, cmd: OperatorCommand) -> Result<(), CliError> {
             if json {
                 print_json(&serde_json::Value::Array(list.iter().map(json::operator).collect()));
             } else {
+                if list.is_empty() {
+                    eprintln!("no operators yet: add one with `mypay operator add ... --password-stdin`");
+                }
                 for op in &list {
                     let roles: Vec<String> = op.roles.iter().map(|(ipa, role)| format!("{role}@{ipa}")).collect();
                     let admin = if op.app_admin { " app-admin" } else { "" };
@@ -795,6 +806,9 @@ pub fn debt(db: &Db, cmd: DebtCommand) -> Result<(), CliError> {
             if json {
                 print_json(&serde_json::Value::Array(list.iter().map(json::debt).collect()));
             } else {
+                if list.is_empty() {
+                    eprintln!("no debts of org {org} match");
+                }
                 for d in &list {
                     println!(
                         "{:<24} {:<18} {:<20} {:>14} {:<10} {}",

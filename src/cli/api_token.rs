@@ -37,6 +37,8 @@ pub enum ApiTokenCommand {
         #[arg(long)]
         org: String,
         id: i64,
+        #[arg(long)]
+        json: bool,
     },
 }
 
@@ -83,15 +85,22 @@ pub fn run(db: &Db, cmd: ApiTokenCommand) -> Result<(), CliError> {
             if json {
                 print(&json!(list.iter().map(token_json).collect::<Vec<_>>()))?;
             } else {
+                if list.is_empty() {
+                    eprintln!("org {org} has no API tokens: create one with `mypay api-token create --org {org}`");
+                }
                 for t in &list {
                     let state = if t.revoked_at.is_some() { "revoked" } else { "valid" };
                     println!("{:>5} {:<8} {:<20} {}", t.id, state, t.created_at, t.label);
                 }
             }
         }
-        ApiTokenCommand::Revoke { org, id } => {
+        ApiTokenCommand::Revoke { org, id, json } => {
             api_tokens::revoke_token(db, ACTOR, &org, id, now)?;
-            println!("revoked API token {id} of org {org}");
+            if json {
+                print(&json!({ "id": id, "org": org, "revoked": true }))?;
+            } else {
+                println!("revoked API token {id} of org {org}");
+            }
         }
     }
     Ok(())

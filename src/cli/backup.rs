@@ -60,6 +60,11 @@ impl From<BackupError> for CliError {
 }
 
 pub fn backup(config: &Config, args: &BackupArgs) -> Result<(), CliError> {
+    // A wrong --data-dir must not pass for a backup of an empty database made on the spot.
+    if !config.database_path.exists() {
+        let path = config.database_path.display().to_string();
+        return Err(CliError::Store(crate::store::StoreError::Missing { path }));
+    }
     let done = backup::backup_to(&config.database_path, &args.to, !args.without_key)?;
     let key = match (&done.key_file, &done.info.key_id) {
         (Some(file), _) => {

@@ -163,7 +163,7 @@ fn write_self_signed(names: &Names, days: i64) -> Result<(Vec<String>, jiff::civ
 const AUTO_DAYS: i64 = 825;
 
 /// The host of an `http(s)://host[:port]/...` URL (an IPv6 host without its brackets).
-fn url_host(url: &str) -> Option<&str> {
+pub(super) fn url_host(url: &str) -> Option<&str> {
     let rest = url.split_once("://")?.1;
     let authority = rest.split(['/', '?', '#']).next()?;
     let authority = authority.rsplit_once('@').map_or(authority, |(_, host)| host);

@@ -32,6 +32,9 @@ pub struct NoticePdfArgs {
     /// The PDF file to write.
     #[arg(short = 'o', long = "output", value_name = "FILE")]
     pub output: PathBuf,
+    /// Print what was written as JSON.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -54,6 +57,9 @@ pub struct ReceiptPdfArgs {
     /// The PDF file to write.
     #[arg(short = 'o', long = "output", value_name = "FILE")]
     pub output: PathBuf,
+    /// Print what was written as JSON.
+    #[arg(long)]
+    pub json: bool,
 }
 
 pub fn notice(db: &Db, cmd: NoticeCommand) -> Result<(), CliError> {
@@ -66,7 +72,13 @@ pub fn notice(db: &Db, cmd: NoticeCommand) -> Result<(), CliError> {
     let view = documents::notice_view(db, &args.org, &key)?;
     let pdf = crate::pdf::notice_pdf(&view).map_err(|err| CliError::System(err.to_string()))?;
     write_file(&args.output, &pdf)?;
-    println!("wrote notice {} to {}", view.notice_number.grouped(), args.output.display());
+    if args.json {
+        let value = serde_json::json!({ "org": args.org, "notice_number": view.notice_number.as_str(),
+            "output": args.output.display().to_string(), "bytes": pdf.len() });
+        println!("{value}");
+    } else {
+        println!("wrote notice {} to {}", view.notice_number.grouped(), args.output.display());
+    }
     Ok(())
 }
 
@@ -75,7 +87,13 @@ pub fn receipt(db: &Db, cmd: ReceiptCommand) -> Result<(), CliError> {
     let view = documents::receipt_view(db, &args.org, &args.iuv, args.receipt_id.as_deref())?;
     let pdf = crate::pdf::receipt_pdf(&view).map_err(|err| CliError::System(err.to_string()))?;
     write_file(&args.output, &pdf)?;
-    println!("wrote receipt {} to {}", view.receipt_id, args.output.display());
+    if args.json {
+        let value = serde_json::json!({ "org": args.org, "iuv": args.iuv, "receipt_id": view.receipt_id,
+            "output": args.output.display().to_string(), "bytes": pdf.len() });
+        println!("{value}");
+    } else {
+        println!("wrote receipt {} to {}", view.receipt_id, args.output.display());
+    }
     Ok(())
 }
 

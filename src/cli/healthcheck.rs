@@ -7,7 +7,6 @@
 //! (`tls.mode = "auto"`), so the probe does not verify the certificate: it only asks whether the
 //! process answers, and sends nothing secret.
 
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::time::Duration;
 
 use clap::Args;
@@ -29,7 +28,7 @@ pub fn run(config: &Config, args: &HealthcheckArgs) -> Result<(), CliError> {
     let urls = match &args.url {
         Some(url) => vec![url.clone()],
         None => {
-            let addr = probe_address(config.server.listen);
+            let addr = crate::net::reachable_here(config.server.listen);
             // The configured scheme first; the other one too, since flags and the demo may differ.
             let schemes = if config.tls.mode == TlsMode::Off { ["http", "https"] } else { ["https", "http"] };
             schemes.iter().map(|scheme| format!("{scheme}://{addr}/healthz")).collect()
@@ -53,26 +52,4 @@ pub fn run(config: &Config, args: &HealthcheckArgs) -> Result<(), CliError> {
         }
     }
     Err(CliError::System(format!("unhealthy: {}", failures.join("; "))))
-}
-
-/// Where to reach a server listening on `listen`: an unspecified address is reached on loopback.
-fn probe_address(listen: SocketAddr) -> SocketAddr {
-    match listen.ip() {
-        IpAddr::V4(ip) if ip.is_unspecified() => SocketAddr::from((Ipv4Addr::LOCALHOST, listen.port())),
-        IpAddr::V6(ip) if ip.is_unspecified() => SocketAddr::from((Ipv6Addr::LOCALHOST, listen.port())),
-        _ => listen,
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    #![allow(clippy::unwrap_used)]
-    use super::*;
-
-    #[test]
-    fn unspecified_addresses_are_probed_on_loopback() {
-        assert_eq!(probe_address("0.0.0.0:8080".parse().unwrap()).to_string(), "127.0.0.1:8080");
-        assert_eq!(probe_address("[::]:443".parse().unwrap()).to_string(), "[::1]:443");
-        assert_eq!(probe_address("10.0.0.5:8443".parse().unwrap()).to_string(), "10.0.0.5:8443");
-    }
 }

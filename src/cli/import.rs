@@ -107,6 +107,9 @@ pub fn run(config: &Config, db: &Db, args: ImportArgs, interrupt: &Interrupt) ->
             let values: Vec<Value> = list.iter().zip(&states).map(|(i, n)| to_json(data_dir, i, n)).collect();
             println!("{}", serde_json::to_string_pretty(&values).map_err(|e| CliError::System(e.to_string()))?);
         } else {
+            if list.is_empty() {
+                eprintln!("org {} has no imports yet: mypay import FILE.zip --org {}", args.org, args.org);
+            }
             for (i, n) in list.iter().zip(&states) {
                 println!(
                     "{:>6} {:<40} {:<16} rows {:>8} loaded {:>8} rejected {:>8} notices {:<14} {}",

@@ -148,6 +148,10 @@ pub enum ConfigCommand {
         /// Print JSON.
         #[arg(long)]
         json: bool,
+        /// The configuration `mypay demo` runs with: its station identity, its public address and
+        /// its simulator's (the port after server.listen's).
+        #[arg(long)]
+        demo: bool,
     },
 }
 
@@ -203,13 +207,20 @@ pub fn run() -> ExitCode {
 
 fn execute(mut cli: Cli) -> Result<(), CliError> {
     let interrupt = Interrupt::default();
-    let demo = matches!(&cli.command, Command::Demo(_) | Command::Serve(ServeArgs { demo: true, .. }));
+    let demo = matches!(
+        &cli.command,
+        Command::Demo(_)
+            | Command::Serve(ServeArgs { demo: true, .. })
+            | Command::Config(ConfigCommand::Show { demo: true, .. })
+            | Command::Reporting(reporting::ReportingCommand::Fetch { demo: true, .. })
+    );
     cli.config = crate::config::config_path(cli.config.as_deref(), demo);
     let overrides = |listen: Option<String>| Overrides { data_dir: cli.data_dir.clone(), listen, upstream: None };
     match cli.command {
         Command::Serve(args) => {
             let mode = if args.demo { Mode::Demo } else { Mode::Production };
-            let config = Config::load(cli.config.as_deref(), &overrides(args.listen.listen), mode)?;
+            let config = Config::load(cli.config.as_deref(), &overrides(args.listen.listen), mode)
+                .map_err(|err| setup_hint(err, cli.config.as_deref()))?;
             serve::run(config, mode == Mode::Demo)
         }
         Command::Demo(args) => {
@@ -218,7 +229,8 @@ fn execute(mut cli: Cli) -> Result<(), CliError> {
             serve::run(config, true)
         }
         Command::Config(ConfigCommand::Check) => {
-            let config = Config::load(cli.config.as_deref(), &overrides(None), Mode::Production)?;
+            let config = Config::load(cli.config.as_deref(), &overrides(None), Mode::Production)
+                .map_err(|err| setup_hint(err, cli.config.as_deref()))?;
             tls_setup(&config)?;
             // Written without println!: a reader that stops early (`| grep -q`) must not turn a
             // valid configuration into a panic on a closed pipe.
@@ -227,14 +239,32 @@ fn execute(mut cli: Cli) -> Result<(), CliError> {
             let _ = std::io::Write::write_all(&mut std::io::stdout().lock(), text.as_bytes());
             Ok(())
         }
-        Command::Config(ConfigCommand::Show { json }) => {
-            let config = Config::load(cli.config.as_deref(), &overrides(None), Mode::Admin)?;
-            if json {
-                println!("{}", config.show_json().map_err(|e| CliError::System(e.to_string()))?);
+        Command::Config(ConfigCommand::Show { json, demo }) => {
+            let config = if demo {
+                let mut config = Config::load(cli.config.as_deref(), &overrides(None), Mode::Demo)?;
+                demo::wire_for_commands(&mut config)?;
+                config
             } else {
-                println!("# sources: {}", config.sources.join(", "));
-                print!("{}", config.show_toml().map_err(|e| CliError::System(e.to_string()))?);
-            }
+                Config::load(cli.config.as_deref(), &overrides(None), Mode::Admin)?
+            };
+            let text = if json {
+                format!("{}\n", config.show_json().map_err(|e| CliError::System(e.to_string()))?)
+            } else {
+                let mut text = format!("# sources: {}\n", config.sources.join(", "));
+                if demo {
+                    text.push_str("# as `mypay demo` runs with these sources (`--demo`)\n");
+                }
+                text.push_str(&config.show_toml().map_err(|e| CliError::System(e.to_string()))?);
+                if !demo && config.upstream.is_none() && config.station.broker_id.is_empty() {
+                    text.push_str(&format!(
+                        "# station.broker_id and station.station_id are not set: `mypay demo` uses {0} and {0}_01 \
+                         (see `mypay config show --demo`)\n",
+                        crate::config::DEMO_BROKER_ID
+                    ));
+                }
+                text
+            };
+            let _ = std::io::Write::write_all(&mut std::io::stdout().lock(), text.as_bytes());
             Ok(())
         }
         Command::Org(cmd) => {
@@ -268,7 +298,7 @@ fn execute(mut cli: Cli) -> Result<(), CliError> {
             documents::receipt(&open_admin(&cli.config, &cli.data_dir, Access::Read, &interrupt)?, cmd)
         }
         Command::Reporting(cmd) => {
-            let config = Config::load(cli.config.as_deref(), &overrides(None), Mode::Admin)?;
+            let config = reporting::config(cli.config.as_deref(), &overrides(None), &cmd)?;
             reporting::run(&config, &open(&config, Access::Write, &interrupt)?, cmd)
         }
         Command::Import(args) => {
@@ -295,6 +325,19 @@ fn execute(mut cli: Cli) -> Result<(), CliError> {
             let db = open(&config, Access::of(cmd.writes()), &interrupt)?;
             gdpr::run(&config, &db, cmd, &interrupt)
         }
+    }
+}
+
+/// A production configuration refused while no file was read: say where settings go, and that the
+/// demo needs none (exit code 2 still).
+fn setup_hint(err: ConfigError, file: Option<&std::path::Path>) -> CliError {
+    match (&err, file) {
+        (ConfigError::Invalid(_), None) => CliError::Usage(format!(
+            "{err}\nno configuration file was read: give one with --config FILE (a commented example is \
+             packaging/mypay.toml, installed as /etc/mypay/mypay.toml) or set MYPAY_<SECTION>_<KEY> variables; \
+             to try mypay without any configuration, run `mypay demo`"
+        )),
+        _ => CliError::Config(err),
     }
 }
 

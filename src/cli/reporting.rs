@@ -1,11 +1,14 @@
 //! `mypay reporting fetch`: fetch the reporting flows (FdR) of every org now, as the periodic job
-//! of `serve` does.
+//! of `serve` does. `--demo` fetches from a running `mypay demo`'s simulator, with the demo's
+//! station identity; `--node URL` names the Node (or simulator) for this run.
+
+use std::path::Path;
 
 use clap::Subcommand;
 
 use super::CliError;
 use crate::clock::Now;
-use crate::config::Config;
+use crate::config::{Config, HttpUrl, Mode, Overrides};
 use crate::pagopa::fdr::{self, NodeClient};
 use crate::store::Db;
 
@@ -15,12 +18,34 @@ pub enum ReportingCommand {
     Fetch {
         #[arg(long)]
         json: bool,
+        /// With the settings `mypay demo` runs with: its station identity and its simulator (on the
+        /// port after server.listen's, unless --node says where).
+        #[arg(long)]
+        demo: bool,
+        /// The pagoPA Node's (or the simulator's) address for this run, instead of node.base_url.
+        #[arg(long, value_name = "URL")]
+        node: Option<String>,
     },
+}
+
+/// The configuration of `cmd`: the demo's with `--demo`, else the administrative one; `--node`
+/// over either.
+pub fn config(path: Option<&Path>, overrides: &Overrides, cmd: &ReportingCommand) -> Result<Config, CliError> {
+    let ReportingCommand::Fetch { demo, node, .. } = cmd;
+    let mut config = Config::load(path, overrides, if *demo { Mode::Demo } else { Mode::Admin })?;
+    if let Some(node) = node {
+        let url = HttpUrl::parse(node).map_err(|reason| CliError::Usage(format!("--node {reason}")))?;
+        config.set_node_base_url(url);
+    }
+    if *demo {
+        super::demo::wire_for_commands(&mut config)?;
+    }
+    Ok(config)
 }
 
 pub fn run(config: &Config, db: &Db, cmd: ReportingCommand) -> Result<(), CliError> {
     match cmd {
-        ReportingCommand::Fetch { json } => {
+        ReportingCommand::Fetch { json, demo, .. } => {
             if config.upstream.is_some() {
                 return Err(CliError::Usage(
                     "upstream mode (upstream.url is set): the regional node fetches the reporting flows from pagoPA, \
@@ -29,7 +54,14 @@ pub fn run(config: &Config, db: &Db, cmd: ReportingCommand) -> Result<(), CliErr
                 ));
             }
             if config.node.base_url.is_none() {
-                return Err(CliError::Usage("node.base_url is required to fetch reporting flows".to_owned()));
+                let hint = if demo {
+                    "the demo listens on a free port (server.listen port 0): give its simulator's address, printed \
+                     by the demo, with --node URL"
+                } else {
+                    "set node.base_url (MYPAY_NODE_BASE_URL), the pagoPA Node's address, or give it with --node URL; \
+                     from a running `mypay demo`, add --demo"
+                };
+                return Err(CliError::Usage(format!("no pagoPA Node to fetch reporting flows from: {hint}")));
             }
             let client = NodeClient::from_config(config);
             let summary =

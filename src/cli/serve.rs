@@ -9,6 +9,7 @@
 //! its job queued again, and the WAL is left for the next start instead of being checkpointed.
 
 use std::io::Write as _;
+use std::net::SocketAddr;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
@@ -32,26 +33,34 @@ pub fn run(config: Config, demo_mode: bool) -> Result<(), CliError> {
     let tls = super::tls_setup(&config)?;
     let (db, applied) = Db::open(&config.database_path)?;
     tracing::info!(path = %config.database_path.display(), migrations = applied, "database ready");
-    let now = Now::read();
-    let seeded = if demo_mode { Some(super::demo::seed(&db, &config, now)?) } else { None };
     let links = Links::load(&db);
 
-    let listener = server::bind(&config, tls.as_ref()).map_err(|err| CliError::System(err.to_string()))?;
+    let listener = server::bind(&config, tls.as_ref()).map_err(|err| {
+        CliError::System(format!("{err} (another mypay on that port? choose another address with --listen)"))
+    })?;
     let addr = listener.local_addr;
     let scheme = listener.scheme();
     let shutdown = server::Shutdown::new();
     shutdown.on_signals().map_err(|err| CliError::System(format!("cannot install signal handlers: {err}")))?;
     let mut config = config;
-    if demo_mode && config.server.public_url.as_ref().is_some_and(|url| url.as_str().ends_with(":0")) {
-        // The demo on a free port: links and Checkout's return URLs need the port actually bound.
-        config.server.public_url = Some(HttpUrl::parse(&format!("{scheme}://{addr}")).map_err(CliError::System)?);
-    }
-    // In upstream mode the regional node is the station: no simulator calls this one.
-    let simulator = if demo_mode && config.upstream.is_none() && config.node.base_url.is_none() && scheme == "http" {
-        Some(start_simulator(&mut config, &format!("http://{addr}/ws/fesp/"))?)
+    let found = if demo_mode {
+        let mut found =
+            super::demo::addresses(config.server.public_url.as_ref(), scheme, addr, crate::net::machine_addresses);
+        found.in_container = super::demo::in_container();
+        config.set_public_url(HttpUrl::parse(&found.public).map_err(CliError::System)?);
+        Some(found)
     } else {
         None
     };
+    // In upstream mode the regional node is the station: no simulator calls this one.
+    let simulator = if demo_mode && config.upstream.is_none() && config.node.base_url.is_none() && scheme == "http" {
+        Some(start_simulator(&mut config, addr)?)
+    } else {
+        None
+    };
+    // Once the sockets are bound: a demo that cannot start must not make (and lose) the operator's
+    // password, shown only when the data is created.
+    let seeded = if demo_mode { Some(super::demo::seed(&db, &config, Now::read())?) } else { None };
     // Upstream mode: the portal's and the SIL sessions' payments go through the Region.
     let region = match &config.upstream {
         Some(upstream) => Some(web::Region {
@@ -67,9 +76,17 @@ pub fn run(config: Config, demo_mode: bool) -> Result<(), CliError> {
     let state = web::AppState::new(config, db, links, demo_mode, region);
 
     let mut out = std::io::stdout().lock();
-    let _ = writeln!(out, "mypay {} listening on {scheme}://{addr}", env!("CARGO_PKG_VERSION"));
+    let version = env!("CARGO_PKG_VERSION");
+    if addr.ip().is_unspecified() {
+        let _ = writeln!(out, "mypay {version} listening on {addr} ({scheme}, all interfaces)");
+    } else {
+        let _ = writeln!(out, "mypay {version} listening on {scheme}://{addr}");
+    }
+    if !demo_mode && let Some(public) = &state.config.server.public_url {
+        let _ = writeln!(out, "  public address (server.public_url): {public}");
+    }
     if let Some(sim) = &simulator {
-        let _ = writeln!(out, "  simulatore pagoPA (Nodo, Checkout, PSP): {}/", sim.base_url);
+        let _ = writeln!(out, "  pagoPA simulator (Node, Checkout, PSPs; demo only): {}/", sim.public_url);
     }
     match &state.config.upstream {
         Some(_) => {
@@ -79,8 +96,9 @@ pub fn run(config: Config, demo_mode: bool) -> Result<(), CliError> {
             let _ = writeln!(out, "  /ws/fesp/ answers the pagoPA Node only: {}", state.config.node_auth_summary());
         }
     }
-    if let Some(seeded) = &seeded {
-        super::demo::banner(&mut out, &state.config, seeded, &format!("{scheme}://{addr}"));
+    if let (Some(seeded), Some(found)) = (&seeded, &found) {
+        let sim = simulator.as_ref().map(|sim| sim.base_url.as_str());
+        super::demo::banner(&mut out, &state.config, seeded, found, sim);
     }
     let _ = out.flush();
     drop(out);
@@ -142,16 +160,27 @@ fn join_by(handle: JoinHandle<()>, deadline: Instant) -> bool {
     true
 }
 
-/// The demo's pagoPA: the simulator in this process on a free loopback port, wired as the Node,
-/// Checkout and FdR of this server, calling back its station.
-fn start_simulator(config: &mut Config, station_url: &str) -> Result<crate::nodesim::SimHandle, CliError> {
+/// The demo's pagoPA: the simulator in this process, wired as the Node, Checkout and FdR of this
+/// server (`bound`), calling back its station. It listens on the same interfaces, on the next
+/// port (`demo::simulator_port`), and gives browsers its pages on the portal's host; mypay and
+/// the simulator call each other on loopback.
+fn start_simulator(config: &mut Config, bound: SocketAddr) -> Result<crate::nodesim::SimHandle, CliError> {
+    let station_url = format!("http://{}/ws/fesp/", crate::net::reachable_here(bound));
     let mut sim = crate::nodesim::SimConfig::new(station_url, &config.station.broker_id, &config.station.station_id);
-    sim.listen = std::net::SocketAddr::from(([127, 0, 0, 1], 0));
+    // The configured port's next, not the bound one's: on a free port (0) the simulator takes
+    // another free port rather than one that may be taken.
+    sim.listen = SocketAddr::new(bound.ip(), super::demo::simulator_port(config.server.listen.port()));
+    sim.public_host = super::demo::public_host(config.server.public_base());
     // A person trying the demo should see a lost receipt arrive within a minute, not an hour.
     sim.retry_interval = std::time::Duration::from_secs(30);
     sim.station_password = config.station.password.expose().to_owned();
-    let handle = crate::nodesim::start(sim).map_err(|err| CliError::System(err.to_string()))?;
-    config.node.base_url = Some(HttpUrl::parse(&handle.base_url).map_err(CliError::System)?);
+    let handle = crate::nodesim::start(sim).map_err(|err| {
+        CliError::System(format!(
+            "{err} (the demo's pagoPA simulator takes the port after mypay's: free it, or choose another with \
+             --listen)"
+        ))
+    })?;
+    config.set_node_base_url(HttpUrl::parse(&handle.base_url).map_err(CliError::System)?);
     Ok(handle)
 }
 

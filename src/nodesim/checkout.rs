@@ -211,7 +211,7 @@ pub fn create(sim: &Sim, version: u8, request: &Request) -> Response {
     };
     tracing::info!(target: "nodesim", cart = %id, notices = cart.notices.len(), "cart created");
     sim.lock().carts.insert(id.clone(), cart);
-    Response::empty(302).with_header("Location", format!("{}/c/{id}", sim.base_url))
+    Response::empty(302).with_header("Location", format!("{}/c/{id}", sim.public_url))
 }
 
 /// `GET /c/{cartId}`.

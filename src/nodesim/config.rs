@@ -57,6 +57,10 @@ pub struct Psp {
 pub struct SimConfig {
     /// Where the simulator listens; port 0 picks a free port.
     pub listen: SocketAddr,
+    /// The host browsers reach the simulator at (Checkout's cart pages are on it, at the port
+    /// the simulator listens on), as a URL writes it (`192.168.1.10`, `[fd00::1]`, a name), when
+    /// it is not the address it listens on: the demo on all interfaces gives the machine's here.
+    pub public_host: Option<String>,
     /// The station's paForNode endpoint, e.g. `http://127.0.0.1:8080/ws/fesp/`.
     pub station_url: String,
     /// idBrokerPA sent to the station (and expected on nodoChiedi*).
@@ -97,6 +101,7 @@ impl SimConfig {
     ) -> SimConfig {
         SimConfig {
             listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+            public_host: None,
             station_url: station_url.into(),
             broker_id: broker_id.into(),
             station_id: station_id.into(),
@@ -132,6 +137,11 @@ impl SimConfig {
             if value.is_empty() || value.chars().count() > 35 {
                 problems.push(format!("{name} {value:?} must have 1 to 35 characters"));
             }
+        }
+        if let Some(host) = &self.public_host
+            && (host.is_empty() || host.contains(['/', '?', '#', '@', ' ']))
+        {
+            problems.push(format!("public host {host:?} must be a host name or address"));
         }
         if self.psps.is_empty() {
             problems.push("at least one PSP is needed".to_owned());

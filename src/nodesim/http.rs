@@ -1,5 +1,5 @@
 //! The simulator's own HTTP listener: a small tiny_http worker pool separate from mypay's server
-//! (the simulator is another system, it only shares the page layout and the assets). Reads each
+//! (the simulator is another system, with pages of its own). Reads each
 //! body within a limit, applies the fault switches to the routes mypay calls, runs the handler
 //! under `catch_unwind` and logs one line per request.
 

@@ -49,8 +49,11 @@ pub enum SimError {
 
 /// A running simulator. Dropping it without [`SimHandle::stop`] leaves it running until exit.
 pub struct SimHandle {
-    /// `http://127.0.0.1:PORT`, to give mypay as its Node/Checkout/FdR base URL.
+    /// `http://127.0.0.1:PORT` (loopback when it listens on all interfaces), to give mypay as its
+    /// Node/Checkout/FdR base URL.
     pub base_url: String,
+    /// Where browsers reach it: `SimConfig::public_host` and its port, or `base_url`.
+    pub public_url: String,
     sim: Arc<state::Sim>,
     threads: Vec<JoinHandle<()>>,
 }
@@ -77,9 +80,13 @@ pub fn start(config: SimConfig) -> Result<SimHandle, SimError> {
     let server = tiny_http::Server::http(config.listen)
         .map_err(|err| SimError::Bind { addr: config.listen.to_string(), reason: err.to_string() })?;
     let local = server.server_addr().to_ip().unwrap_or(config.listen);
-    let base_url = format!("http://{local}");
+    let base_url = format!("http://{}", crate::net::reachable_here(local));
+    let public_url = match &config.public_host {
+        Some(host) => format!("http://{host}:{}", local.port()),
+        None => base_url.clone(),
+    };
     let workers = config.workers;
-    let sim = Arc::new(state::Sim::new(config, base_url.clone()));
+    let sim = Arc::new(state::Sim::new(config, public_url.clone()));
     let server = Arc::new(server);
     let mut threads = http::start_workers(&sim, &server, workers);
     match delivery::spawn(Arc::clone(&sim)) {
@@ -92,6 +99,6 @@ pub fn start(config: SimConfig) -> Result<SimHandle, SimError> {
             return Err(SimError::Thread(err.to_string()));
         }
     }
-    tracing::info!(target: "nodesim", base_url, station = %sim.config.station_url, "node simulator started");
-    Ok(SimHandle { base_url, sim, threads })
+    tracing::info!(target: "nodesim", base_url, public_url, station = %sim.config.station_url, "node simulator started");
+    Ok(SimHandle { base_url, public_url, sim, threads })
 }

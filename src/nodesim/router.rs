@@ -14,7 +14,7 @@ use crate::web::Response;
 pub enum Route {
     Index,
     Healthz,
-    Asset(String),
+    Stylesheet,
     /// `POST /checkout/ec/v{1,2}/carts`.
     CreateCart(u8),
     CartPage(String),
@@ -82,7 +82,7 @@ pub fn route(method: &str, path: &str) -> Route {
     match segments.as_slice() {
         [""] if get => Route::Index,
         ["healthz"] if get => Route::Healthz,
-        ["static", rest @ ..] if get => Route::Asset(rest.join("/")),
+        ["simulatore.css"] if get => Route::Stylesheet,
         ["checkout", "ec", "v1", "carts"] if post => Route::CreateCart(1),
         ["checkout", "ec", "v2", "carts"] if post => Route::CreateCart(2),
         ["c", id] if get => Route::CartPage(owned(id)),
@@ -102,7 +102,7 @@ pub fn route(method: &str, path: &str) -> Route {
             Route::FdrPayments { org: owned(org), fdr: owned(fdr), revision: owned(revision), psp: owned(psp) }
         }
         ["nodo-auth", "node-for-pa", "v1"] if post => Route::NodeForPa,
-        [""] | ["healthz"] | ["static", ..] | ["sim", "carts", _] | ["fdr-org", ..] => Route::MethodNotAllowed("GET, HEAD"),
+        [""] | ["healthz"] | ["simulatore.css"] | ["sim", "carts", _] | ["fdr-org", ..] => Route::MethodNotAllowed("GET, HEAD"),
         ["checkout", "ec", _, "carts"] | ["sim", "psp", _] | ["sim", "fdr", "generate"] | ["nodo-auth", "node-for-pa", "v1"] => {
             Route::MethodNotAllowed("POST")
         }
@@ -126,9 +126,7 @@ pub fn dispatch(sim: &Sim, route: &Route, request: &Request) -> Response {
     let response = match route {
         Route::Index => pages::index(sim),
         Route::Healthz => Response::json(200, &json!({ "status": "ok" })),
-        Route::Asset(path) => {
-            crate::web::assets::serve(path, request.header("if-none-match"), request.header("accept-encoding"))
-        }
+        Route::Stylesheet => Response::text(200, "text/css; charset=utf-8", pages::STYLESHEET.to_owned()),
         Route::CreateCart(version) => checkout::create(sim, *version, request),
         Route::CartPage(id) => checkout::page(sim, id),
         Route::CartSubmit(id) => checkout::submit(sim, id, request),

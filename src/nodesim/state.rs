@@ -27,8 +27,8 @@ pub enum NoticeLock {
 /// Everything the simulator knows; shared by the HTTP workers and the delivery thread.
 pub struct Sim {
     pub config: SimConfig,
-    /// `http://127.0.0.1:PORT`, where the simulator answers.
-    pub base_url: String,
+    /// Where browsers reach the simulator (`SimConfig::public_url`, or where it answers).
+    pub public_url: String,
     pub station: StationClient,
     inner: Mutex<Inner>,
     /// Wakes the delivery thread when a delivery is due earlier than it planned, or on stop.
@@ -55,11 +55,11 @@ pub struct Inner {
 }
 
 impl Sim {
-    pub fn new(config: SimConfig, base_url: String) -> Sim {
+    pub fn new(config: SimConfig, public_url: String) -> Sim {
         let station = StationClient::new(&config);
         Sim {
             config,
-            base_url,
+            public_url,
             station,
             inner: Mutex::new(Inner::default()),
             wake: Condvar::new(),

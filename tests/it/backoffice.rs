@@ -101,7 +101,7 @@ fn upload_a_flow_and_export_receipts_through_the_pages() {
     assert_eq!(page.status, 403);
 
     // Pay one of the new debts at the simulator's PSP counter, then export.
-    let sim_line = server.banner.iter().find(|l| l.contains("simulatore pagoPA")).unwrap();
+    let sim_line = server.banner.iter().find(|l| l.contains("pagoPA simulator")).unwrap();
     let sim = sim_line.rsplit(' ').next().unwrap().trim_end_matches('/');
     let out = run(&dir, &["debt", "show", "--org", "c_esempio", "--iud", "WEB-1", "--json"], None);
     let debt: serde_json::Value = serde_json::from_str(&crate::support::stdout(&out)).unwrap();

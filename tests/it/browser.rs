@@ -297,7 +297,7 @@ fn post_json(agent: &ureq::Agent, url: &str, value: &Value) -> ureq::http::Respo
 }
 
 fn simulator_url(server: &Server) -> String {
-    let line = server.banner.iter().find(|l| l.contains("simulatore pagoPA")).unwrap();
+    let line = server.banner.iter().find(|l| l.contains("pagoPA simulator")).unwrap();
     line.rsplit(' ').next().unwrap().trim_end_matches('/').to_owned()
 }
 

@@ -373,3 +373,107 @@ fn every_command_has_help() {
         assert!(text.contains("--data-dir") && text.contains("--config"), "{cmd:?}: {text}");
     }
 }
+
+/// What a person setting mypay up for the first time trips over gets a plain answer: where the
+/// settings go, a data directory that holds no database, empty lists, no Node to fetch from; and
+/// commands that print data print JSON for scripts.
+#[test]
+fn day_one_trips_get_plain_answers_and_json() {
+    let (_tmp, dir) = data_dir();
+    if !std::path::Path::new("/etc/mypay/mypay.toml").exists() {
+        let out = run(&dir, &["serve"], None);
+        assert_eq!(out.status.code(), Some(2));
+        assert!(
+            stderr(&out).ends_with(
+                "\nno configuration file was read: give one with --config FILE (a commented example is \
+                 packaging/mypay.toml, installed as /etc/mypay/mypay.toml) or set MYPAY_<SECTION>_<KEY> variables; \
+                 to try mypay without any configuration, run `mypay demo`\n"
+            ),
+            "{}",
+            stderr(&out)
+        );
+    }
+    // A backup of a data directory without a database is refused, and makes none.
+    let copy = dir.with_file_name("copy.db");
+    let out = run(&dir, &["backup", "--to", copy.to_str().unwrap()], None);
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(
+        stderr(&out),
+        format!(
+            "error: no database at {}: start `mypay serve` (or run a command that writes, such as `mypay org add`) \
+             first\n",
+            dir.join("mypay.db").display()
+        )
+    );
+    assert!(!dir.join("mypay.db").exists() && !copy.exists());
+
+    add_org(&dir);
+    let empty = run(&dir, &["debt-type", "list", "--org", "c_f205"], None);
+    assert_eq!(
+        (stdout(&empty).as_str(), stderr(&empty).as_str()),
+        ("", "org c_f205 has no debt types yet: add one with `mypay debt-type add --org c_f205 --code ...`\n")
+    );
+    let empty = run(&dir, &["api-token", "list", "--org", "c_f205"], None);
+    assert_eq!(stderr(&empty), "org c_f205 has no API tokens: create one with `mypay api-token create --org c_f205`\n");
+    let empty = run(&dir, &["import", "--list", "--org", "c_f205"], None);
+    assert_eq!(stderr(&empty), "org c_f205 has no imports yet: mypay import FILE.zip --org c_f205\n");
+
+    // Flags in English, like every other word of the CLI.
+    let add = ["debt-type", "add", "--org", "c_f205", "--code", "CERT", "--description", "Certificati"];
+    assert!(
+        run(&dir, &[&add[..], &["--taxonomy", "0101002IM", "--spontaneous", "--amount", "16.00"]].concat(), None)
+            .status
+            .success()
+    );
+    let list = stdout(&run(&dir, &["debt-type", "list", "--org", "c_f205"], None));
+    assert_eq!(list, format!("{:<24} {:<18} {}\n", "CERT", "active,spontaneous", "Certificati"));
+
+    let out = run(&dir, &["reporting", "fetch"], None);
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(
+        stderr(&out),
+        "error: no pagoPA Node to fetch reporting flows from: set node.base_url (MYPAY_NODE_BASE_URL), the pagoPA \
+         Node's address, or give it with --node URL; from a running `mypay demo`, add --demo\n"
+    );
+
+    // --json where a command prints data.
+    let token = json(&run(&dir, &["api-token", "create", "--org", "c_f205", "--json"], None));
+    let id = token["id"].as_i64().unwrap().to_string();
+    let revoked = json(&run(&dir, &["api-token", "revoke", "--org", "c_f205", &id, "--json"], None));
+    assert_eq!(revoked, serde_json::json!({ "id": token["id"], "org": "c_f205", "revoked": true }));
+    let debt = json(&run(
+        &dir,
+        &[
+            "debt",
+            "add",
+            "--org",
+            "c_f205",
+            "--debt-type",
+            "CERT",
+            "--iud",
+            "CERT-1",
+            "--generate-iuv",
+            "--debtor-id",
+            "RSSMRA85T10A562S",
+            "--debtor-name",
+            "Mario Rossi",
+            "--amount",
+            "16.00",
+            "--causale",
+            "Certificato",
+            "--json",
+        ],
+        None,
+    ));
+    let pdf = dir.with_file_name("avviso.pdf");
+    let wrote = json(&run(
+        &dir,
+        &["notice", "pdf", "--org", "c_f205", "--iud", "CERT-1", "-o", pdf.to_str().unwrap(), "--json"],
+        None,
+    ));
+    let bytes = std::fs::metadata(&pdf).unwrap().len();
+    assert_eq!(
+        wrote,
+        serde_json::json!({ "org": "c_f205", "notice_number": debt["notice_number"], "output": pdf.display().to_string(), "bytes": bytes })
+    );
+}

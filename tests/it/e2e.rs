@@ -6,7 +6,7 @@ use crate::station::open_debts;
 use crate::support::{Server, data_dir, post, run, stdout};
 
 fn simulator_url(server: &Server) -> String {
-    let line = server.banner.iter().find(|l| l.contains("simulatore pagoPA")).expect("the demo starts the simulator");
+    let line = server.banner.iter().find(|l| l.contains("pagoPA simulator")).expect("the demo starts the simulator");
     line.rsplit(' ').next().unwrap().trim_end_matches('/').to_owned()
 }
 

@@ -58,7 +58,7 @@ fn pay_at_psp(sim: &str, notice: &str) {
 }
 
 fn simulator(server: &Server) -> String {
-    let line = server.banner.iter().find(|l| l.contains("simulatore pagoPA")).unwrap();
+    let line = server.banner.iter().find(|l| l.contains("pagoPA simulator")).unwrap();
     line.rsplit(' ').next().unwrap().trim_end_matches('/').to_owned()
 }
 

@@ -14,6 +14,7 @@ mod backup;
 mod browser;
 mod cli;
 mod contracts_doc;
+mod demo_lan;
 mod e2e;
 mod export;
 mod gdpr;

@@ -894,7 +894,10 @@ fn the_node_sim_command_listens_until_sigterm() {
     assert_eq!(get(&format!("{base}/healthz")).status, 200);
     let index = get(&format!("{base}/"));
     assert!(index.body.contains("Simulatore del Nodo pagoPA"), "{}", index.body);
-    assert_eq!(get(&format!("{base}/static/mypay.css")).status, 200, "the shared layout's assets are served");
+    assert!(index.body.contains("Simulatore pagoPA — solo demo"), "{}", index.body);
+    let css = crate::support::get(&format!("{base}/simulatore.css"));
+    assert_eq!((css.status, css.header("content-type")), (200, Some("text/css; charset=utf-8")));
+    assert_eq!(get(&format!("{base}/static/mypay.css")).status, 404, "not the portal's look");
     let paid = post_json(&format!("{base}/sim/psp/pay"), &json!({"fiscalCode": ORG, "noticeNumber": NOTICE})).json();
     assert_eq!(paid["outcome"], "OK", "{paid}");
     assert_eq!(station.actions(), ["paVerifyPaymentNotice", "paGetPayment", "paSendRT"]);

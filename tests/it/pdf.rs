@@ -258,7 +258,7 @@ fn notice_and_receipt_commands_report_unknown_keys_and_io_errors() {
 fn a_paid_notice_has_a_receipt_pdf() {
     let (tmp, dir) = data_dir();
     let server = Server::start(&dir, &["demo"]);
-    let line = server.banner.iter().find(|l| l.contains("simulatore pagoPA")).expect("the demo starts the simulator");
+    let line = server.banner.iter().find(|l| l.contains("pagoPA simulator")).expect("the demo starts the simulator");
     let sim = line.rsplit(' ').next().unwrap().trim_end_matches('/').to_owned();
     let (_, nav, iuv, cents) = open_debts(&dir)[0].clone();
     let body = format!(r#"{{"fiscalCode":"01234567897","noticeNumber":"{nav}"}}"#);

@@ -136,7 +136,7 @@ pub fn csrf(html: &str) -> String {
 }
 
 fn simulator_url(server: &Server) -> String {
-    let line = server.banner.iter().find(|l| l.contains("simulatore pagoPA")).unwrap();
+    let line = server.banner.iter().find(|l| l.contains("pagoPA simulator")).unwrap();
     line.rsplit(' ').next().unwrap().trim_end_matches('/').to_owned()
 }
 
@@ -161,7 +161,7 @@ fn pin_from_outbox(browser: &mut Browser) -> String {
 }
 
 /// Verifies the payer's e-mail with the PIN from the outbox.
-fn verify_email(browser: &mut Browser, email: &str) {
+pub fn verify_email(browser: &mut Browser, email: &str) {
     let sent = browser.submit("/carrello", "/carrello/email", &[("email", email)]);
     assert_eq!(sent.status, 303);
     let pin = pin_from_outbox(browser);
@@ -171,7 +171,7 @@ fn verify_email(browser: &mut Browser, email: &str) {
 }
 
 /// Pays the cart at the simulator's Checkout page with `outcome`; returns where the browser lands.
-fn checkout(browser: &mut Browser, sim: &str, outcome: &str) -> String {
+pub fn checkout(browser: &mut Browser, sim: &str, outcome: &str) -> String {
     let paid = browser.submit("/carrello", "/carrello/paga", &[("privacy", "1")]);
     assert_eq!(paid.status, 303, "{}", paid.body);
     let checkout_url = paid.location.unwrap();

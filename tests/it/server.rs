@@ -13,6 +13,27 @@ fn demo_serves_health_home_metrics_and_assets() {
     );
     let password_line = server.banner.iter().find(|l| l.contains("operator login")).unwrap();
     assert!(password_line.contains("user demo password "), "{password_line}");
+    // In English, each address one a browser opens, the simulator's on the next free port.
+    let base = &server.base;
+    let sim = server.banner[1].strip_prefix("  pagoPA simulator (Node, Checkout, PSPs; demo only): http://127.0.0.1:");
+    assert!(sim.is_some_and(|port| port.ends_with('/')), "{:?}", server.banner);
+    let sim = server.banner[1].rsplit(' ').next().unwrap().trim_end_matches('/');
+    assert_eq!(
+        server.banner[3..8],
+        [
+            "demo data created: org c_esempio with 20 debts".to_owned(),
+            format!("  citizen portal: {base}/"),
+            format!("  operator area: {base}/operatore"),
+            format!(
+                "  SIL web services ({base}/ws/pa/) of c_esempio: password Esempio-SIL-1  (public, demo only; a box \
+                 demo uses it: mypay demo --upstream {base}/ws/pa/ ...)"
+            ),
+            format!(
+                "  reporting flows from the simulator: mypay --data-dir {} reporting fetch --demo --node {sim}",
+                dir.display()
+            ),
+        ]
+    );
 
     let health = get(&server.url("/healthz"));
     assert_eq!(health.status, 200);
@@ -220,4 +241,40 @@ fn production_serve_starts_with_a_complete_configuration() {
     assert!(get(&server.url("/")).body.contains("Nessun ente accetta pagamenti"));
     let (clean, log) = server.terminate();
     assert!(clean, "{log}");
+}
+
+/// A demo that cannot listen says why and what to do, and creates nothing: the operator's password,
+/// shown only when the demo data is created, is not made and lost.
+#[test]
+fn a_demo_on_a_taken_port_says_so_and_creates_nothing() {
+    let (_tmp, dir) = data_dir();
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = taken.local_addr().unwrap().port();
+    let out = run(&dir, &["demo", "--listen", &format!("127.0.0.1:{port}")], None);
+    assert_eq!(out.status.code(), Some(1));
+    let err = crate::support::stderr(&out);
+    assert!(err.contains(&format!("error: cannot listen on 127.0.0.1:{port}: ")), "{err}");
+    assert!(err.ends_with(" (another mypay on that port? choose another address with --listen)\n"), "{err}");
+    assert_eq!(stdout(&run(&dir, &["org", "list", "--json"], None)), "[]\n");
+
+    // The simulator's port (the next one) taken: the same.
+    let (free, next) = loop {
+        let first = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = first.local_addr().unwrap().port();
+        if let Ok(next) = std::net::TcpListener::bind(("127.0.0.1", port + 1)) {
+            break (port, next);
+        }
+    };
+    let out = run(&dir, &["demo", "--listen", &format!("127.0.0.1:{free}")], None);
+    assert_eq!(out.status.code(), Some(1));
+    let err = crate::support::stderr(&out);
+    assert!(err.contains(&format!("node simulator cannot listen on 127.0.0.1:{}: ", free + 1)), "{err}");
+    assert!(
+        err.ends_with(
+            " (the demo's pagoPA simulator takes the port after mypay's: free it, or choose another with --listen)\n"
+        ),
+        "{err}"
+    );
+    assert_eq!(stdout(&run(&dir, &["org", "list", "--json"], None)), "[]\n");
+    drop((taken, next));
 }

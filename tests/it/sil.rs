@@ -140,7 +140,7 @@ pub fn set_password(dir: &Path, ipa: &str) {
 }
 
 fn simulator_url(server: &Server) -> String {
-    let line = server.banner.iter().find(|l| l.contains("simulatore pagoPA")).unwrap();
+    let line = server.banner.iter().find(|l| l.contains("pagoPA simulator")).unwrap();
     line.rsplit(' ').next().unwrap().trim_end_matches('/').to_owned()
 }
 

@@ -109,7 +109,7 @@ fn listed(answer: &str) -> Vec<(String, String)> {
 }
 
 fn simulator_url(server: &Server) -> String {
-    let line = server.banner.iter().find(|l| l.contains("simulatore pagoPA")).unwrap();
+    let line = server.banner.iter().find(|l| l.contains("pagoPA simulator")).unwrap();
     line.rsplit(' ').next().unwrap().trim_end_matches('/').to_owned()
 }
 

@@ -73,8 +73,8 @@ fn only_the_store_uses_rusqlite_and_only_web_uses_maud_and_tiny_http() {
         if !path.starts_with("src/store/") {
             assert!(!text.contains("rusqlite"), "{path} uses rusqlite: SQL belongs in src/store/");
         }
-        // The Node simulator is another system with its own small server and pages, on the
-        // shared layout; it is the only other HTTP adapter.
+        // The Node simulator is another system with its own small server and pages; it is the
+        // only other HTTP adapter.
         if !path.starts_with("src/web/") && !path.starts_with("src/nodesim/") {
             assert!(
                 !text.contains("maud::") && !text.contains("tiny_http"),
@@ -184,6 +184,75 @@ fn jobs_know_no_service_and_flows_open_no_transaction() {
             }
         }
     }
+}
+
+/// Words of Italian that an English message would not use: a line of the CLI or of the log that
+/// holds one mixes the two languages (pages are Italian, the CLI and the logs English).
+const ITALIAN: &[&str] = &[
+    "portale",
+    "cittadino",
+    "cittadini",
+    "operatori",
+    "simulatore",
+    "creato",
+    "creati",
+    "errore",
+    "avviso",
+    "ricevuta",
+    "pagamento",
+    "utente",
+    "già",
+    "attivo",
+    "spontaneo",
+    "dati",
+    "ente",
+    "dovuti",
+];
+
+/// Whether `word` is in `line` as a whole word.
+fn has_word(line: &str, word: &str) -> bool {
+    line.match_indices(word).any(|(at, _)| {
+        let before = line[..at].chars().next_back();
+        let after = line[at + word.len()..].chars().next();
+        !before.is_some_and(|c| c.is_alphanumeric() || c == '_')
+            && !after.is_some_and(|c| c.is_alphanumeric() || c == '_')
+    })
+}
+
+/// The lines a person reads in English: every code line of `src/cli/` and of the demo banner, and
+/// every `tracing` call anywhere (its message and fields); comments and tests left out.
+fn english_lines(path: &str, text: &str) -> Vec<String> {
+    let code = text.lines().filter(|l| !l.trim_start().starts_with("//"));
+    if path.starts_with("src/cli/") {
+        return code.map(str::to_owned).collect();
+    }
+    let mut out = Vec::new();
+    let mut inside = false;
+    for line in code {
+        inside |= line.contains("tracing::") && line.contains("!(");
+        if inside {
+            out.push(line.to_owned());
+            inside = !line.trim_end().ends_with(';');
+        }
+    }
+    out
+}
+
+#[test]
+fn the_cli_and_the_logs_speak_english() {
+    for (path, text) in sources() {
+        let Some(text) = non_test(&path, &text) else { continue };
+        for line in english_lines(&path, &text) {
+            for word in ITALIAN {
+                assert!(!has_word(&line, word), "{path}: {word:?} in a CLI or log line, which are English: {line}");
+            }
+        }
+    }
+    let cli = "        let _ = writeln!(out, \"  portale cittadino: {base}/\");\n";
+    assert!(has_word(&english_lines("src/cli/demo.rs", cli)[0], "portale"));
+    assert!(!has_word("spontaneous", "spontaneo") && has_word("x attivo,spontaneo", "spontaneo"));
+    let log = "x();\ntracing::info!(\n  a = 1,\n  \"ricevuta\"\n);\ny();\n";
+    assert_eq!(english_lines("src/x.rs", log), ["tracing::info!(", "  a = 1,", "  \"ricevuta\"", ");"]);
 }
 
 /// A source file's text without its `#[cfg(test)] mod tests` (by convention the file's end);

@@ -107,7 +107,7 @@ fn https_serves_the_portal_and_plain_http_is_refused() {
     let config = tls_config_file(tmp.path(), &pki, false);
     let server = Server::start(&dir, &["--config", config.to_str().unwrap(), "demo"]);
     assert!(server.base.starts_with("https://127.0.0.1:"), "{:?}", server.banner);
-    assert!(server.banner.iter().any(|l| l.contains("portale cittadino: https://")), "{:?}", server.banner);
+    assert!(server.banner.iter().any(|l| l.contains("citizen portal: https://")), "{:?}", server.banner);
 
     let https = agent(&pki, None);
     let mut res = https.get(&server.url("/healthz")).call().unwrap();

@@ -46,7 +46,7 @@ fn wait_debt(dir: &Path, iud: &str, what: &str, check: impl Fn(&serde_json::Valu
 }
 
 fn simulator_url(server: &Server) -> String {
-    let line = server.banner.iter().find(|l| l.contains("simulatore pagoPA")).expect("the region runs the simulator");
+    let line = server.banner.iter().find(|l| l.contains("pagoPA simulator")).expect("the region runs the simulator");
     line.rsplit(' ').next().unwrap().trim_end_matches('/').to_owned()
 }
 

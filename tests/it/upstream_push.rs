@@ -251,7 +251,7 @@ fn upstream_mode_turns_the_station_off_and_shows_the_link() {
         reply.body,
         "the local pagoPA station is off: this box is connected to the regional node (upstream mode)\n"
     );
-    assert!(server.banner.iter().all(|l| !l.contains("simulatore")), "{:?}", server.banner);
+    assert!(server.banner.iter().all(|l| !l.contains("simulator")), "{:?}", server.banner);
     assert!(server.banner.iter().any(|l| l.contains("upstream mode: the regional node at")), "{:?}", server.banner);
 
     let mut operator = crate::portal::Browser::new(&server.base);

@@ -35,7 +35,7 @@ fn a_box_demo_queues_its_debts_for_the_region_and_operators_see_the_link() {
     let server = Server::start(&dir, &["demo", "--upstream", NOBODY]);
     let banner = server.banner.join("\n");
     assert!(banner.contains(&format!("with 20 debts, queued for the regional node at {NOBODY}")), "{banner}");
-    assert!(!banner.contains("simulatore"), "{banner}");
+    assert!(!banner.contains("simulator"), "{banner}");
     let push_url = format!("--push-url {}/upstream/esito --push-kid mypay-demo --push-secret-stdin", server.base);
     assert!(banner.contains(&push_url), "{banner}");
 
