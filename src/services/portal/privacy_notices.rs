@@ -152,7 +152,7 @@ pub fn template(org: &OrgRecord, retention: &RetentionSettings, dpo_contact: &st
              giorni dall'ultima modifica e dalla scadenza; di un dovuto annullato per {} giorni \
              dall'annullamento; di un dovuto scaduto per {} giorni dalla scadenza. I codici di verifica e le \
              e-mail inviate sono conservati per {} giorni, le sessioni del portale per {} giorni dall'ultimo uso, \
-             i contenuti dei messaggi scambiati con pagoPA per {} giorni, i file caricati e prodotti per {} giorni. \
+             l'e-mail e il codice fiscale di chi ha pagato per {} giorni dal pagamento, i contenuti dei messaggi scambiati con pagoPA per {} giorni, i file caricati e prodotti per {} giorni. \
              Trascorsi questi termini i dati personali sono cancellati o resi anonimi.",
             r.accounting_years,
             r.open_debt_days,
@@ -160,6 +160,7 @@ pub fn template(org: &OrgRecord, retention: &RetentionSettings, dpo_contact: &st
             r.expired_debt_days,
             r.mail_days,
             r.session_days,
+            r.cart_days,
             r.journal_payload_days,
             r.file_days
         )),
