@@ -127,6 +127,15 @@ fn each_surface_refuses_a_channel_the_mode_does_not_include() {
     let shown = org_json(&dir, &["org", "show", "c_esempio", "--json"]);
     assert_eq!(shown["adhesion"]["act_number"], "12/2026", "the act stays with the mode's changes: {shown}");
     assert_eq!(shown["adhesion"]["history"].as_array().unwrap().len(), 4);
+
+    // `org list` shows each org's mode, in JSON and in text.
+    org_json(&dir, &["org", "set", "c_esempio", "--mode", "flussi", "--json"]);
+    let list = org_json(&dir, &["org", "list", "--json"]);
+    let esempio = list.as_array().unwrap().iter().find(|o| o["ipa_code"] == "c_esempio").expect("listed");
+    assert_eq!(esempio["mode"], "flussi", "{list}");
+    let out = run(&dir, &["org", "list"], None);
+    let line = stdout(&out).lines().find(|l| l.starts_with("c_esempio ")).map(str::to_owned).unwrap_or_default();
+    assert_eq!(line.split_whitespace().nth(3), Some("flussi"), "{line}");
 }
 
 /// The org admin sees the adhesion page without its form and may not change it; in mode `base` the
