@@ -150,7 +150,6 @@ pub static ROUTES: &[Route] = &[
     Route::new(Post, "/operatore/{ipa}/impostazioni/logo",            "bo_settings",  Logo, OPERATOR_FORM, bo(|c, p| settings::logo(c, p.get("ipa")))),
     Route::new(Post, "/operatore/{ipa}/impostazioni/sil",             "bo_settings",  Form, OPERATOR_FORM, bo(|c, p| settings::sil_password(c, p.get("ipa")))),
     Route::new(Post, "/operatore/{ipa}/impostazioni/inoltro",         "bo_settings",  Form, OPERATOR_FORM, bo(|c, p| settings::push(c, p.get("ipa")))),
-    Route::new(Post, "/operatore/{ipa}/impostazioni/privacy",         "bo_settings",  Form, OPERATOR_FORM, bo(|c, p| settings::privacy(c, p.get("ipa")))),
     Route::new(Get,  "/operatore/{ipa}/privacy",                      "bo_privacy",   Form, OPERATOR,      bo(|c, p| privacy::show(c, p.get("ipa")))),
     Route::new(Post, "/operatore/{ipa}/privacy",                      "bo_privacy",   Form, OPERATOR_FORM, bo(|c, p| privacy::publish(c, p.get("ipa")))),
     Route::new(Get,  "/operatore/{ipa}/privacy/interessato",          "bo_privacy",   Form, OPERATOR,      bo(|c, p| privacy::subject_data(c, p.get("ipa")))),

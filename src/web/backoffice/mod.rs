@@ -349,7 +349,6 @@ fn field_label(field: &str) -> &str {
         "push-secret" => "chiave HS512",
         "notice-language" => "seconda lingua degli avvisi",
         "logo" => "logo",
-        "privacy-notice" => "informativa privacy",
         "username" => "nome utente",
         "fiscal-code" => "codice fiscale",
         "segregation-code" => "codice di segregazione",
