@@ -1,11 +1,12 @@
 //! Debt-flow uploads: the upload form, the list of past imports with their state, totals and
-//! progress, the downloads of their result files (`_SCARTI`, `_IUV`, `_AVVISI_PDF`), and the request
+//! progress, the downloads of their result files (`_SCARTI`, `_IUV`, `_AVVISI_PDF`; once the retention
+//! purge deleted them, the day it did and a 410), and the request
 //! for a flow's notices (`import.notices = "on-demand"`, or again after a failure). The upload goes
 //! through the same service as `mypay import`; the server's job runner applies it.
 
 use maud::{Markup, html};
 
-use super::{BoCtx, BoError, download};
+use super::{BoCtx, BoError, download, purged_note};
 use crate::config::NoticesMode;
 use crate::domain::ImportState;
 use crate::services::debts::imports::notices::{self, NoticesStatus, bytes_text};
@@ -72,9 +73,11 @@ pub fn list(ctx: &mut BoCtx<'_>, ipa: &str) -> Result<Response, BoError> {
                             td class="importo" { (i.rows_rejected.map(|n| n.to_string()).unwrap_or_default()) }
                             td { (i.uploader) }
                             td {
+                                @if let Some(at) = &i.files_purged_at { (purged_note(at)) } @else {
                                 @if i.rejects_file.is_some() { a href={ (base) "/" (i.id) "/scarti" } { "Scarti" } " " }
                                 @if i.iuv_file.is_some() { a href={ (base) "/" (i.id) "/iuv" } { "IUV" } " " }
                                 @if i.notices_file.is_some() { a href={ (base) "/" (i.id) "/avvisi" } { "Avvisi PDF" } }
+                                }
                             }
                             td { (notices_cell(notices_status, mode, &format!("{base}/{}/avvisi", i.id), &csrf)) }
                         }
@@ -210,6 +213,9 @@ pub fn file(ctx: &mut BoCtx<'_>, ipa: &str, id: &str, kind: &str) -> Result<Resp
     let Ok(import) = imports::get_visible_import(&ctx.state.db, &grant, id) else {
         return Err(BoError::NotFound);
     };
+    if let Some(at) = import.files_purged_at {
+        return Err(BoError::FileGone(at));
+    }
     let relative = match kind {
         "scarti" => import.rejects_file,
         "iuv" => import.iuv_file,

@@ -125,6 +125,9 @@ pub enum BoError {
     NotFound,
     #[error("bad request: {0}")]
     BadRequest(String),
+    /// A file the retention purge deleted at this time (UTC ISO 8601).
+    #[error("file purged at {0}")]
+    FileGone(String),
     /// A failure already logged where it happened.
     #[error("internal error")]
     Internal,
@@ -138,8 +141,14 @@ pub fn error_response(ctx: &BoCtx<'_>, err: BoError) -> Response {
         BoError::Forbidden(message) => ui::errors::forbidden(message),
         BoError::NotFound => ui::errors::not_found(),
         BoError::BadRequest(message) => ui::errors::bad_request(&message),
+        BoError::FileGone(purged_at) => ui::errors::file_gone(&purged_at),
         BoError::Internal => ui::errors::internal_error(0),
     }
+}
+
+/// What a list shows instead of the download links of a file the retention purge deleted.
+pub(super) fn purged_note(purged_at: &str) -> maud::Markup {
+    maud::html! { small class="text-muted" { "File eliminato il " (ui::format::date_it(purged_at)) " (conservazione)" } }
 }
 
 /// What a back-office handler works with.
