@@ -9,6 +9,7 @@ use maud::{Markup, html};
 use super::{BoCtx, BoError, download, purged_note};
 use crate::config::NoticesMode;
 use crate::domain::ImportState;
+use crate::domain::adhesion::Channel;
 use crate::services::debts::imports::notices::{self, NoticesStatus, bytes_text};
 use crate::services::debts::imports::{self, Limits, Upload};
 use crate::web::Response;
@@ -35,15 +36,18 @@ pub fn list(ctx: &mut BoCtx<'_>, ipa: &str) -> Result<Response, BoError> {
     let mode = ctx.state.config.import.notices;
     let limit_mb = ctx.state.config.import.max_upload_bytes / (1024 * 1024);
     let base = format!("/operatore/{}/flussi", grant.org.ipa_code);
+    let not_admitted = super::adhesion::not_admitted(ctx, &grant, Channel::DebtFlows);
     let main = html! {
         h1 { "Flussi dei dovuti" }
         p class="lead" { (grant.org.name) }
-        form method="post" action=(ctx.upload_action(&base)) enctype="multipart/form-data" class="mb-5" {
-            div class="form-group mb-3" {
-                label for="file" { "File del flusso (" code { (grant.org.ipa_code) "-<IUF>-<versione>.zip" } ", al massimo " (limit_mb) " MB)" }
-                input type="file" class="form-control" id="file" name="file" accept=".zip,application/zip" required;
+        @if let Some(notice) = &not_admitted { (notice) } @else {
+            form method="post" action=(ctx.upload_action(&base)) enctype="multipart/form-data" class="mb-5" {
+                div class="form-group mb-3" {
+                    label for="file" { "File del flusso (" code { (grant.org.ipa_code) "-<IUF>-<versione>.zip" } ", al massimo " (limit_mb) " MB)" }
+                    input type="file" class="form-control" id="file" name="file" accept=".zip,application/zip" required;
+                }
+                button type="submit" class="btn btn-primary" { "Carica il flusso" }
             }
-            button type="submit" class="btn btn-primary" { "Carica il flusso" }
         }
         h2 class="h4" { "Caricamenti" }
         @if list.is_empty() {

@@ -1,6 +1,6 @@
 //! An org's settings, for its administrators: registry data, IBANs (checked with
 //! `domain::iban`), postal account, citizen information text, notice language; the SIL password
-//! reset (generated, shown once); the logo (PNG or JPEG, checked, decoded and scaled by
+//! reset (generated, shown once; in its place, for a mode without web services, why not); the logo (PNG or JPEG, checked, decoded and scaled by
 //! `services::admin::orgs`); the outcome-push URL and secret; the version of the org's privacy
 //! notice in force, with a link to the Privacy tab where the template editor is (`privacy`); and,
 //! for app admins, the org's state. A refused form says why in Italian and changes nothing.
@@ -8,6 +8,7 @@
 use maud::html;
 
 use super::{BoCtx, BoError, user_message};
+use crate::domain::adhesion::Channel;
 use crate::domain::org::OrgState;
 use crate::services::ServiceError;
 use crate::services::admin::orgs::{self, OrgChanges};
@@ -101,6 +102,8 @@ fn render(
         tracing::error!(error = %err, "cannot read the privacy notices");
         Vec::new()
     });
+    let sil_refused = super::adhesion::not_admitted(ctx, grant, Channel::Sil);
+    let push_refused = super::adhesion::not_admitted(ctx, grant, Channel::OutcomePush);
     let csrf = ctx.csrf();
     let base = format!("/operatore/{}/impostazioni", grant.org.ipa_code);
     let logo_action = ctx.upload_action(&format!("{base}/logo"));
@@ -140,24 +143,28 @@ fn render(
             div class="col-12" { button type="submit" class="btn btn-primary" { "Carica il logo" } }
         }
         h2 class="h4" { "Password del gestionale (SIL)" }
-        form method="post" action={ (base) "/sil" } class="mb-5" {
-            (csrf.clone())
-            p { @if org.has_sil_password { "La password è impostata." } @else { "Nessuna password impostata: il gestionale non può chiamare i servizi." } }
-            button type="submit" class="btn btn-outline-danger" { "Genera una nuova password" }
+        @if let Some(notice) = &sil_refused { (notice) } @else {
+            form method="post" action={ (base) "/sil" } class="mb-5" {
+                (csrf.clone())
+                p { @if org.has_sil_password { "La password è impostata." } @else { "Nessuna password impostata: il gestionale non può chiamare i servizi." } }
+                button type="submit" class="btn btn-outline-danger" { "Genera una nuova password" }
+            }
         }
         h2 class="h4" { "Inoltro degli esiti al gestionale" }
-        form method="post" action={ (base) "/inoltro" } class="row g-3 mb-5" {
-            (csrf.clone())
-            div class="col-12 col-md-8" {
-                label for="push-url" { "Indirizzo (URL) a cui inviare gli esiti; vuoto: nessun inoltro" }
-                input type="url" class="form-control" id="push-url" name="push-url" value=(push.as_ref().map(|p| p.url.clone()).unwrap_or_default());
+        @if let Some(notice) = &push_refused { (notice) } @else {
+            form method="post" action={ (base) "/inoltro" } class="row g-3 mb-5" {
+                (csrf.clone())
+                div class="col-12 col-md-8" {
+                    label for="push-url" { "Indirizzo (URL) a cui inviare gli esiti; vuoto: nessun inoltro" }
+                    input type="url" class="form-control" id="push-url" name="push-url" value=(push.as_ref().map(|p| p.url.clone()).unwrap_or_default());
+                }
+                div class="col-12 col-md-8" {
+                    label for="push-secret" { "Chiave HS512 in base64 (lasciare vuoto per non cambiarla)" }
+                    input type="password" class="form-control" id="push-secret" name="push-secret" autocomplete="off";
+                    @if push.as_ref().is_some_and(|p| p.signed) { small { "Una chiave è impostata." } }
+                }
+                div class="col-12" { button type="submit" class="btn btn-primary" { "Salva l'inoltro" } }
             }
-            div class="col-12 col-md-8" {
-                label for="push-secret" { "Chiave HS512 in base64 (lasciare vuoto per non cambiarla)" }
-                input type="password" class="form-control" id="push-secret" name="push-secret" autocomplete="off";
-                @if push.as_ref().is_some_and(|p| p.signed) { small { "Una chiave è impostata." } }
-            }
-            div class="col-12" { button type="submit" class="btn btn-primary" { "Salva l'inoltro" } }
         }
         h2 class="h4" { "Informativa privacy dell'ente" }
         p class="mb-5" {
