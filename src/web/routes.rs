@@ -154,6 +154,7 @@ pub static ROUTES: &[Route] = &[
     Route::new(Post, "/operatore/{ipa}/privacy",                      "bo_privacy",   Form, OPERATOR_FORM, bo(|c, p| privacy::publish(c, p.get("ipa")))),
     Route::new(Get,  "/operatore/{ipa}/privacy/interessato",          "bo_privacy",   Form, OPERATOR,      bo(|c, p| privacy::subject_data(c, p.get("ipa")))),
     Route::new(Post, "/operatore/{ipa}/privacy/cancellazione",        "bo_privacy",   Form, OPERATOR_FORM, bo(|c, p| privacy::erase(c, p.get("ipa")))),
+    Route::new(Post, "/operatore/{ipa}/privacy/rettifica",            "bo_privacy",   Form, OPERATOR_FORM, bo(|c, p| privacy::rectify(c, p.get("ipa")))),
     Route::new(Get,  "/operatore/{ipa}/privacy/registro",             "bo_privacy",   Form, OPERATOR,      bo(|c, p| privacy::register_page(c, p.get("ipa")))),
     Route::new(Post, "/operatore/{ipa}/impostazioni/stato",           "bo_settings",  Form, OPERATOR_FORM, bo(|c, p| settings::state(c, p.get("ipa")))),
     Route::new(Get,  "/operatore/{ipa}/adesione",                     "bo_adhesion",  Form, OPERATOR,      bo(|c, p| adhesion::show(c, p.get("ipa")))),
