@@ -142,8 +142,12 @@ pub struct RetentionSection {
     pub accounting_years: u64,
     /// Days e-mail PINs and mails (sent or failed) are kept.
     pub mail_days: u64,
-    /// Days a portal session is kept after its last use.
+    /// Days a portal session is kept after its last use (and a SIL session's items after it
+    /// expired).
     pub session_days: u64,
+    /// Days a finished payment cart keeps the payer's e-mail and the citizen's id after its last
+    /// change (its state, total and notices stay).
+    pub cart_days: u64,
     /// Days the journal keeps an entry's payloads (requests, responses, before/after); the entry
     /// itself (who, when, what) is never deleted.
     pub journal_payload_days: u64,
@@ -160,6 +164,7 @@ impl Default for RetentionSection {
             accounting_years: 10,
             mail_days: 90,
             session_days: 30,
+            cart_days: 365,
             journal_payload_days: 365,
             file_days: 180,
         }
@@ -759,6 +764,7 @@ pub struct RetentionSettings {
     pub accounting_years: u64,
     pub mail_days: u64,
     pub session_days: u64,
+    pub cart_days: u64,
     pub journal_payload_days: u64,
     pub file_days: u64,
 }
@@ -773,6 +779,7 @@ impl Default for RetentionSettings {
             accounting_years: r.accounting_years,
             mail_days: r.mail_days,
             session_days: r.session_days,
+            cart_days: r.cart_days,
             journal_payload_days: r.journal_payload_days,
             file_days: r.file_days,
         }
@@ -924,6 +931,7 @@ pub const KEYS: &[Key] = &[
     key("retention.accounting_years", Field::U64(|c| &mut c.retention.accounting_years)),
     key("retention.mail_days", Field::U64(|c| &mut c.retention.mail_days)),
     key("retention.session_days", Field::U64(|c| &mut c.retention.session_days)),
+    key("retention.cart_days", Field::U64(|c| &mut c.retention.cart_days)),
     key("retention.journal_payload_days", Field::U64(|c| &mut c.retention.journal_payload_days)),
     key("retention.file_days", Field::U64(|c| &mut c.retention.file_days)),
     key("privacy.dpo_contact", Field::Text(|c| &mut c.privacy.dpo_contact)),
@@ -1054,6 +1062,7 @@ impl Config {
             ("retention.expired_debt_days", r.expired_debt_days),
             ("retention.mail_days", r.mail_days),
             ("retention.session_days", r.session_days),
+            ("retention.cart_days", r.cart_days),
             ("retention.journal_payload_days", r.journal_payload_days),
             ("retention.file_days", r.file_days),
         ] {
@@ -1234,6 +1243,7 @@ impl Config {
                 accounting_years: raw.retention.accounting_years,
                 mail_days: raw.retention.mail_days,
                 session_days: raw.retention.session_days,
+                cart_days: raw.retention.cart_days,
                 journal_payload_days: raw.retention.journal_payload_days,
                 file_days: raw.retention.file_days,
             },

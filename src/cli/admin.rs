@@ -255,15 +255,29 @@ pub fn org(db: &Db, cmd: OrgCommand) -> Result<(), CliError> {
             });
         }
         OrgCommand::List { json } => {
-            let list = orgs::list_orgs(db)?;
+            let list = adhesion::list_with_modes(db)?;
             if json {
-                print_json(&serde_json::Value::Array(list.iter().map(json::org).collect()));
+                let with_mode = |(org, mode): &(crate::store::orgs::OrgRecord, crate::domain::adhesion::Mode)| {
+                    let mut value = json::org(org);
+                    if let Some(map) = value.as_object_mut() {
+                        map.insert("mode".to_owned(), mode.code().into());
+                    }
+                    value
+                };
+                print_json(&serde_json::Value::Array(list.iter().map(with_mode).collect()));
             } else {
                 if list.is_empty() {
                     eprintln!("no orgs yet: add one with `mypay org add IPA --fiscal-code ... --name ...`");
                 }
-                for org in &list {
-                    println!("{:<20} {:<11} {:<13} {}", org.ipa_code, org.fiscal_code, org.state.code(), org.name);
+                for (org, mode) in &list {
+                    println!(
+                        "{:<20} {:<11} {:<13} {:<6} {}",
+                        org.ipa_code,
+                        org.fiscal_code,
+                        org.state.code(),
+                        mode.code(),
+                        org.name
+                    );
                 }
             }
         }

@@ -31,10 +31,12 @@ pub struct ExportRecord {
     pub error: Option<String>,
     pub requested_at: String,
     pub finished_at: Option<String>,
+    /// When the retention purge deleted the export's ZIP (the row stays); read only.
+    pub file_purged_at: Option<String>,
 }
 
 const COLUMNS: &str = "id, org_id, kind, version, date_from, date_to, incremental, with_receipt, debt_types, \
-     requested_by, state, file_name, rows, error, requested_at, finished_at";
+     requested_by, state, file_name, rows, error, requested_at, finished_at, file_purged_at";
 
 fn from_row(row: &Row<'_>) -> rusqlite::Result<ExportRecord> {
     Ok(ExportRecord {
@@ -54,6 +56,7 @@ fn from_row(row: &Row<'_>) -> rusqlite::Result<ExportRecord> {
         error: row.get(13)?,
         requested_at: row.get(14)?,
         finished_at: row.get(15)?,
+        file_purged_at: row.get(16)?,
     })
 }
 

@@ -35,6 +35,8 @@ pub struct ImportRecord {
     pub created_at: String,
     pub started_at: Option<String>,
     pub finished_at: Option<String>,
+    /// When the retention purge deleted the upload's files (the row stays); read only.
+    pub files_purged_at: Option<String>,
 }
 
 /// The totals and files of an import that ran to the end.
@@ -52,7 +54,7 @@ pub struct ImportTotals {
 const COLUMNS: &str = "i.id, i.org_id, o.ipa_code, i.file_name, i.iuf, i.layout_version, i.state, i.error_code, \
      i.error_description, i.uploader, i.operator, i.stored_file, i.size_bytes, i.sha256, i.rows_total, \
      i.rows_loaded, i.rows_rejected, i.rejects_file, i.iuv_file, i.created_at, i.started_at, i.finished_at, \
-     i.notices_file";
+     i.notices_file, i.files_purged_at";
 
 const FROM: &str = "FROM debt_import i JOIN org o ON o.id = i.org_id";
 
@@ -81,6 +83,7 @@ fn from_row(row: &Row<'_>) -> rusqlite::Result<ImportRecord> {
         started_at: row.get(20)?,
         finished_at: row.get(21)?,
         notices_file: row.get(22)?,
+        files_purged_at: row.get(23)?,
     })
 }
 

@@ -1,5 +1,5 @@
 //! The statements of the retention purge: personal data past its time anonymised (debts,
-//! receipts) or deleted (PINs, mails, sessions), a chunk at a time so no transaction holds the
+//! receipts, carts, SIL sessions) or deleted (PINs, mails, sessions), a chunk at a time so no transaction holds the
 //! writer long, and the counts of a dry run. What is "past its time" is the caller's cutoff;
 //! anonymised means the fiscal code and name become [`ANONYMOUS`] and the address and e-mail
 //! NULL. A legal person's data (kind `G`) is not personal and stays.
@@ -237,4 +237,60 @@ pub fn count_export_files_before(conn: &Conn, before: &str) -> Result<u64, Store
 pub fn update_export_file_purged(conn: &Conn, id: i64, now: &str) -> Result<(), StoreError> {
     conn.sqlite().prepare_cached("UPDATE export SET file_purged_at = ?2 WHERE id = ?1")?.execute(params![id, now])?;
     Ok(())
+}
+
+/// A finished cart (paid, annulled or failed) still holding the payer's e-mail or the citizen's id.
+const CART_NAMED: &str =
+    "state <> 'IN_PAGAMENTO' AND updated_at < ?1 AND (payer_email IS NOT NULL OR citizen_id IS NOT NULL)";
+
+/// Clears the payer's e-mail and the citizen's id of up to `limit` finished carts last changed
+/// before `before` (ids above `after_id`). State, total, notices and `updated_at` stay.
+pub fn anonymise_carts(conn: &Conn, before: &str, after_id: i64, limit: u32) -> Result<Chunk, StoreError> {
+    let ids: Vec<i64> = conn
+        .sqlite()
+        .prepare_cached(&format!("SELECT id FROM cart WHERE id > ?2 AND {CART_NAMED} ORDER BY id LIMIT ?3"))?
+        .query_map(params![before, after_id, limit], |r| r.get(0))?
+        .collect::<Result<_, _>>()?;
+    let mut update =
+        conn.sqlite().prepare_cached("UPDATE cart SET payer_email = NULL, citizen_id = NULL WHERE id = ?1")?;
+    for id in &ids {
+        update.execute([id])?;
+    }
+    Ok(Chunk { changed: ids.len(), last_id: ids.last().copied() })
+}
+
+/// How many carts [`anonymise_carts`] would change.
+pub fn count_carts_to_anonymise(conn: &Conn, before: &str) -> Result<u64, StoreError> {
+    Ok(conn.sqlite().query_row(&format!("SELECT count(*) FROM cart WHERE {CART_NAMED}"), [before], |r| r.get(0))?)
+}
+
+/// A SIL session expired before `?1` still holding its items (debtors' data) or the payer's e-mail.
+const SIL_SESSION_NAMED: &str = "expires_at < ?1 AND (payload <> '[]' OR payer_email IS NOT NULL)";
+
+/// Empties the items (`[]`) and clears the payer's e-mail of up to `limit` SIL sessions expired
+/// before `before` (ids above `after_id`); the row stays, so the SIL can still ask the outcome of
+/// its session.
+pub fn clear_sil_sessions(conn: &Conn, before: &str, after_id: i64, limit: u32) -> Result<Chunk, StoreError> {
+    let ids: Vec<i64> = conn
+        .sqlite()
+        .prepare_cached(&format!(
+            "SELECT id FROM sil_session WHERE id > ?2 AND {SIL_SESSION_NAMED} ORDER BY id LIMIT ?3"
+        ))?
+        .query_map(params![before, after_id, limit], |r| r.get(0))?
+        .collect::<Result<_, _>>()?;
+    let mut update =
+        conn.sqlite().prepare_cached("UPDATE sil_session SET payload = '[]', payer_email = NULL WHERE id = ?1")?;
+    for id in &ids {
+        update.execute([id])?;
+    }
+    Ok(Chunk { changed: ids.len(), last_id: ids.last().copied() })
+}
+
+/// How many SIL sessions [`clear_sil_sessions`] would change.
+pub fn count_sil_sessions_to_clear(conn: &Conn, before: &str) -> Result<u64, StoreError> {
+    Ok(conn.sqlite().query_row(
+        &format!("SELECT count(*) FROM sil_session WHERE {SIL_SESSION_NAMED}"),
+        [before],
+        |r| r.get(0),
+    )?)
 }

@@ -127,10 +127,20 @@ fn each_surface_refuses_a_channel_the_mode_does_not_include() {
     let shown = org_json(&dir, &["org", "show", "c_esempio", "--json"]);
     assert_eq!(shown["adhesion"]["act_number"], "12/2026", "the act stays with the mode's changes: {shown}");
     assert_eq!(shown["adhesion"]["history"].as_array().unwrap().len(), 4);
+
+    // `org list` shows each org's mode, in JSON and in text.
+    org_json(&dir, &["org", "set", "c_esempio", "--mode", "flussi", "--json"]);
+    let list = org_json(&dir, &["org", "list", "--json"]);
+    let esempio = list.as_array().unwrap().iter().find(|o| o["ipa_code"] == "c_esempio").expect("listed");
+    assert_eq!(esempio["mode"], "flussi", "{list}");
+    let out = run(&dir, &["org", "list"], None);
+    let line = stdout(&out).lines().find(|l| l.starts_with("c_esempio ")).map(str::to_owned).unwrap_or_default();
+    assert_eq!(line.split_whitespace().nth(3), Some("flussi"), "{line}");
 }
 
 /// The org admin sees the adhesion page without its form and may not change it; in mode `base` the
-/// back office's flow upload is refused with the Italian sentence and a single debt's form too.
+/// back office's flow upload, single debt and web-service forms give way to a notice saying why,
+/// and an upload sent anyway is refused with the Italian sentence.
 #[test]
 fn org_admins_see_their_adhesion_and_the_pages_refuse_in_italian() {
     use crate::backoffice::{demo_logged_in, flow_zip, row};
@@ -149,8 +159,29 @@ fn org_admins_see_their_adhesion_and_the_pages_refuse_in_italian() {
     assert_eq!(shown["adhesion"]["mode"], "ente", "unchanged");
 
     assert!(run(&dir, &["org", "set", "c_esempio", "--mode", "base"], None).status.success());
-    let form = demo.get("/operatore/c_esempio/flussi");
-    let token = csrf(&form.body);
+    // The pages of channels the mode lacks explain it in place of a form that would be refused.
+    let why = "La modalità è quella dell'atto con cui l'ente ha aderito al servizio: per cambiarla l'ente adotta \
+               un nuovo atto e l'amministratore dell'applicazione (la Regione) aggiorna l'adesione. \
+               <a href=\"/operatore/c_esempio/adesione\">Vedi l'adesione dell'ente</a>.";
+    let form = demo.get("/operatore/c_esempio/flussi").body.replace("&#39;", "'");
+    assert!(
+        form.contains(
+            "<div class=\"alert alert-warning\" role=\"status\"><p>L'ente c_esempio ha aderito al servizio in \
+             modalità base (base), che non comprende il caricamento dei flussi dei dovuti: serve l'adesione in \
+             modalità «flussi».</p>"
+        ) && form.contains(why),
+        "{form}"
+    );
+    assert!(!form.contains("Carica il flusso") && !form.contains("name=\"file\""), "{form}");
+    let new_debt = demo.get("/operatore/c_esempio/dovuti/nuovo").body.replace("&#39;", "'");
+    assert!(new_debt.contains("non comprende la gestione dei singoli dovuti") && new_debt.contains(why), "{new_debt}");
+    assert!(!new_debt.contains("Inserisci il dovuto"), "{new_debt}");
+    let settings = demo.get("/operatore/c_esempio/impostazioni").body.replace("&#39;", "'");
+    assert!(settings.contains("non comprende i servizi web SIL"), "{settings}");
+    assert!(settings.contains("non comprende l'inoltro degli esiti di pagamento"), "{settings}");
+    assert!(!settings.contains("Genera una nuova password") && !settings.contains("Salva l'inoltro"), "{settings}");
+    // A form sent anyway (an old tab) is still refused by the service.
+    let token = csrf(&demo.get("/operatore/c_esempio/esportazioni").body);
     let zip = flow_zip("c_esempio-BASE1-1_4", &[row("BASE-1", "10.00")]);
     let page = demo.post_multipart(
         &format!("/operatore/c_esempio/flussi?csrf={token}"),

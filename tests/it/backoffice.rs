@@ -135,6 +135,39 @@ fn upload_a_flow_and_export_receipts_through_the_pages() {
     );
     assert_eq!(bad.status, 303);
     assert!(browser.get("/operatore/c_esempio/esportazioni").body.contains("PAA_INTERVALLO_DATE_NON_VALIDO"));
+
+    // Past the files' retention the purge deletes them: the lists say so instead of linking, and
+    // the downloads answer 410 with the reason, in Italian.
+    let conn = rusqlite::Connection::open(dir.join("mypay.db")).unwrap();
+    conn.execute("UPDATE debt_import SET created_at = '2020-01-01T10:00:00Z' WHERE id = 1", []).unwrap();
+    conn.execute("UPDATE export SET requested_at = '2020-01-01T10:00:00Z' WHERE id = 1", []).unwrap();
+    let out = run(&dir, &["gdpr", "purge", "--json"], None);
+    assert!(out.status.success(), "{}", crate::support::stderr(&out));
+    let done: serde_json::Value = serde_json::from_str(&crate::support::stdout(&out)).unwrap();
+    assert_eq!((done["counts"]["import_files"].as_u64(), done["counts"]["export_files"].as_u64()), (Some(1), Some(1)));
+    let note = format!("File eliminato il {day} (conservazione)");
+    let flows = browser.get("/operatore/c_esempio/flussi").body;
+    assert!(flows.contains(&note), "{flows}");
+    assert!(!flows.contains("/operatore/c_esempio/flussi/1/scarti") && !flows.contains("Avvisi PDF</a>"), "{flows}");
+    let exports = browser.get("/operatore/c_esempio/esportazioni").body;
+    assert!(exports.contains(&note), "{exports}");
+    assert!(!exports.contains("/operatore/c_esempio/esportazioni/1/file"), "{exports}");
+    for path in [
+        "/operatore/c_esempio/flussi/1/scarti",
+        "/operatore/c_esempio/flussi/1/avvisi",
+        "/operatore/c_esempio/esportazioni/1/file",
+    ] {
+        let gone = browser.get(path);
+        assert_eq!(gone.status, 410, "{path}");
+        assert!(gone.body.contains("<h1>File non più disponibile</h1>"), "{}", gone.body);
+        assert!(
+            gone.body.contains(&format!(
+                "Il file è stato eliminato il {day} perché è trascorso il periodo di conservazione"
+            )),
+            "{}",
+            gone.body
+        );
+    }
 }
 
 #[test]

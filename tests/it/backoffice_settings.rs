@@ -256,32 +256,47 @@ fn settings_operators_and_orgs_refuse_bad_input_and_change_nothing() {
     assert_eq!(org_json(&dir, "c_f205")["state"], "PRE-ESERCIZIO");
 }
 
+/// The template's sections, with `rights` as given.
+fn sections(rights: &str) -> Vec<(&'static str, String)> {
+    vec![
+        ("controller", "Comune di Esempio, piazza Municipio 1".to_owned()),
+        ("dpo-contact", "rpd@comune.esempio.it".to_owned()),
+        ("purposes", "Riscossione delle entrate.".to_owned()),
+        ("legal-basis", "Compito di interesse pubblico.".to_owned()),
+        ("retention", "Dieci anni.".to_owned()),
+        ("recipients", "PagoPA S.p.A.".to_owned()),
+        ("rights", rights.to_owned()),
+    ]
+}
+
+fn as_refs<'a>(v: &'a [(&'static str, String)]) -> Vec<(&'static str, &'a str)> {
+    v.iter().map(|(k, x)| (*k, x.as_str())).collect()
+}
+
 #[test]
 fn privacy_notice_keeps_every_version_and_the_portal_shows_the_current_one() {
     let (_tmp, dir, server, mut demo) = demo_logged_in();
-    let page = "/operatore/c_esempio/impostazioni";
-    let action = format!("{page}/privacy");
-    assert!(demo.get(page).body.contains("Nessuna informativa dell'ente"));
+    let settings = "/operatore/c_esempio/impostazioni";
+    let page = "/operatore/c_esempio/privacy";
+    // The settings page has no free-text notice form any more: it links to the template editor.
+    let shown = demo.get(settings).body;
+    assert!(shown.contains("Nessuna informativa dell'ente"), "{shown}");
+    assert!(shown.contains(r#"nella scheda <a href="/operatore/c_esempio/privacy">Privacy</a>."#), "{shown}");
+    assert!(!shown.contains("name=\"privacy-notice\""), "{shown}");
+    let old = demo.submit(settings, &format!("{settings}/privacy"), &[("privacy-notice", "Testo libero")]);
+    assert_eq!(old.status, 404, "the free-text route is gone");
+    assert!(!demo.get(page).body.contains("Versione in vigore"), "nothing published");
 
     // No CSRF token: refused, nothing stored.
-    assert_eq!(demo.post(&action, &[("privacy-notice", "Falsa")]).status, 403);
-    // An empty text: refused with a clear message, nothing stored.
-    let empty = demo.submit(page, &action, &[("privacy-notice", "  \n ")]);
-    assert_eq!(empty.status, 422);
-    assert!(empty.body.contains("Il testo dell'informativa privacy è vuoto"), "{}", empty.body);
-    assert_eq!(empty.body.matches("class=\"privacy-version\"").count(), 0);
-
-    let first = "Prima informativa del Comune di Esempio.";
-    let second = "Seconda informativa.\n\nTitolare: il Comune di Esempio.";
-    assert_eq!(demo.submit(page, &action, &[("privacy-notice", first)]).status, 303);
-    let saved = demo.get(page).body;
-    assert!(saved.contains("Informativa privacy pubblicata: versione 1."), "{saved}");
-    assert_eq!(demo.submit(page, &action, &[("privacy-notice", second)]).status, 303);
-    let shown = demo.get(page).body;
-    assert!(shown.contains("Versione in vigore: <strong>2</strong>"), "{shown}");
-    assert_eq!(shown.matches("class=\"privacy-version\"").count(), 2, "both versions listed");
-    assert!(shown.contains("<td>1</td>") && shown.contains(first), "version 1 kept as written");
-    assert!(shown.contains("operator:demo"));
+    let first = sections("Prima versione dei diritti.");
+    assert_eq!(demo.post(page, &as_refs(&first)).status, 403);
+    assert_eq!(demo.submit(page, page, &as_refs(&first)).status, 303);
+    let second = sections("Seconda versione.\n\nReclamo al Garante.");
+    assert_eq!(demo.submit(page, page, &as_refs(&second)).status, 303);
+    let editor = demo.get(page).body;
+    assert!(editor.contains("Versione in vigore: <strong>2</strong>"), "{editor}");
+    assert_eq!(editor.matches("class=\"privacy-version\"").count(), 2, "both versions listed");
+    assert!(editor.contains("operator:demo"));
     let journal = demo.get("/operatore/c_esempio/giornale?azione=org.privacy_notice").body;
     assert_eq!(journal.matches("org:c_esempio").count(), 2, "{journal}");
 
@@ -291,22 +306,20 @@ fn privacy_notice_keeps_every_version_and_the_portal_shows_the_current_one() {
         conn.execute("UPDATE privacy_notice SET created_at = ?1 WHERE version = ?2", rusqlite::params![at, version])
             .unwrap();
     }
-    let shown = demo.get(page).body;
-    assert!(
-        shown.contains("Versione in vigore: <strong>2</strong>, pubblicata il 26/10/2026 00:30 da operator:demo."),
-        "{shown}"
-    );
-    assert!(shown.contains("<tr class=\"privacy-version\"><td>1</td><td>29/03/2026 00:30</td>"), "{shown}");
+    let in_force = "Versione in vigore: <strong>2</strong>, pubblicata il 26/10/2026 00:30 da operator:demo.";
+    assert!(demo.get(settings).body.contains(in_force), "the settings page says which version is in force");
+    let editor = demo.get(page).body;
+    assert!(editor.contains(in_force), "{editor}");
+    assert!(editor.contains("<tr class=\"privacy-version\"><td>1</td><td>29/03/2026 00:30</td>"), "{editor}");
 
-    // The citizen sees version 2 only, on the org page and on the privacy page.
+    // The citizen sees version 2 only, with its sections.
     let mut citizen = Browser::new(&server.base);
-    for portal in ["/enti/c_esempio", "/enti/c_esempio/privacy"] {
-        let body = citizen.get(portal).body;
-        assert!(body.contains("Informativa privacy dell'ente"), "{body}");
-        assert!(body.contains("Versione 2 del 26/10/2026"), "{body}");
-        assert!(body.contains("<p>Seconda informativa.</p><p>Titolare: il Comune di Esempio.</p>"), "{body}");
-        assert!(!body.contains(first), "the old version is not shown to citizens");
-    }
+    let body = citizen.get("/enti/c_esempio").body;
+    assert!(body.contains("Versione 2 del 26/10/2026"), "{body}");
+    let body = citizen.get("/enti/c_esempio/privacy").body;
+    assert!(body.contains("Versione 2 del 26/10/2026"), "{body}");
+    assert!(body.contains("<p>Seconda versione.</p><p>Reclamo al Garante.</p>"), "{body}");
+    assert!(!body.contains("Prima versione"), "the old version is not shown to citizens");
 }
 
 #[test]

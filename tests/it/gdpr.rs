@@ -103,3 +103,72 @@ fn the_back_office_privacy_pages_are_an_org_admins_own() {
     // Another org's pages are not this admin's.
     assert!(matches!(demo.get("/operatore/c_altro/privacy").status, 403 | 404));
 }
+
+/// An org admin corrects an open debt's debtor contact data on the Privacy page; the change is
+/// journaled, and a closed debt or an unknown one is refused with the reason, changing nothing.
+#[test]
+fn an_org_admin_rectifies_an_open_debts_contact_data_and_is_told_why_not_otherwise() {
+    let (_tmp, dir, _server, mut demo) = demo_logged_in();
+    let page = "/operatore/c_esempio/privacy";
+    let action = format!("{page}/rettifica");
+    let debts =
+        json(&run(&dir, &["debt", "list", "--org", "c_esempio", "--state", "INSERIMENTO_DOVUTO", "--json"], None));
+    let iud = debts.as_array().unwrap()[0]["iud"].as_str().unwrap().to_owned();
+    let show = |iud: &str| json(&run(&dir, &["debt", "show", "--org", "c_esempio", "--iud", iud, "--json"], None));
+    let before = show(&iud);
+
+    assert_eq!(demo.post(&action, &[("iud", &iud), ("email", "nuova@example.it")]).status, 403, "no CSRF token");
+    let fields = [
+        ("iud", iud.as_str()),
+        ("email", "nuova@example.it"),
+        ("address", "Via Nuova"),
+        ("civic-number", "3"),
+        ("postal-code", "20100"),
+        ("city", "Milano"),
+        ("province", "mi"),
+        ("country", "it"),
+    ];
+    let done = demo.submit(page, &action, &fields);
+    assert_eq!((done.status, done.location.as_deref()), (303, Some(page)));
+    assert!(demo.get(page).body.contains(&format!("Recapiti del debitore del dovuto {iud} rettificati.")));
+    let after = show(&iud);
+    let debtor = &after;
+    assert_eq!(
+        (&debtor["email"], &debtor["address"], &debtor["city"], &debtor["province"], &debtor["country"]),
+        (&"nuova@example.it".into(), &"Via Nuova".into(), &"Milano".into(), &"MI".into(), &"IT".into()),
+        "{after}"
+    );
+    for kept in ["debtor_id", "debtor_name", "amount", "causale", "iuv", "state"] {
+        assert_eq!(after[kept], before[kept], "{kept} stays");
+    }
+    assert_eq!(
+        count(&dir, "SELECT count(*) FROM audit WHERE action = 'gdpr.rectify' AND actor = 'operator:demo'"),
+        1,
+        "journaled"
+    );
+
+    // A paid debt (an accounting record): refused with the reason, nothing changed.
+    let conn = rusqlite::Connection::open(dir.join("mypay.db")).unwrap();
+    conn.execute("UPDATE debt SET state = 'COMPLETATO' WHERE iud = ?1", [&iud]).unwrap();
+    let refused = demo.submit(page, &action, &[("iud", iud.as_str()), ("email", "altra@example.it")]);
+    assert_eq!(refused.status, 422);
+    let body = refused.body.replace("&#39;", "'");
+    assert!(
+        body.contains(&format!(
+            "Rettifica del dovuto {iud} non eseguita: documento contabile soggetto a conservazione per obbligo di \
+             legge (art. 17, par. 3, lett. b, GDPR; art. 2220 c.c.)"
+        )),
+        "{body}"
+    );
+    assert_eq!(show(&iud)["email"], "nuova@example.it");
+    let unknown = demo.submit(page, &action, &[("iud", "NESSUNO"), ("email", "altra@example.it")]);
+    assert_eq!(unknown.status, 422);
+    assert!(
+        unknown.body.contains("Rettifica del dovuto NESSUNO non eseguita: nessun dovuto dell'ente con questo codice"),
+        "{}",
+        unknown.body
+    );
+    let bad = demo.submit(page, &action, &[("iud", iud.as_str()), ("email", "non una e-mail")]);
+    assert_eq!(bad.status, 422);
+    assert_eq!(count(&dir, "SELECT count(*) FROM audit WHERE action = 'gdpr.rectify'"), 1, "refusals change nothing");
+}

@@ -62,6 +62,18 @@ pub fn require_in(conn: &Conn, org: &OrgRecord, channel: Channel) -> Result<(), 
     Err(ServiceError::NotAdmitted(NotAdmitted { ipa: org.ipa_code.clone(), mode, channel }))
 }
 
+/// Every org with its mode, in the store's order, in one read (`mypay org list`).
+pub fn list_with_modes(db: &Db) -> Result<Vec<(OrgRecord, Mode)>, ServiceError> {
+    Ok(db.read(|conn| {
+        let mut out = Vec::new();
+        for org in orgs::list_orgs(conn)? {
+            let mode = mode_in(conn, org.id)?;
+            out.push((org, mode));
+        }
+        Ok::<_, StoreError>(out)
+    })?)
+}
+
 /// [`require_in`] with its own read.
 pub fn require(db: &Db, org: &OrgRecord, channel: Channel) -> Result<(), ServiceError> {
     db.read(|conn| require_in(conn, org, channel))

@@ -204,11 +204,6 @@ pub fn set_logo(db: &Db, actor: &str, ipa: &str, image: Option<&[u8]>, now: Now)
     })
 }
 
-/// Every org, in the store's order.
-pub fn list_orgs(db: &Db) -> Result<Vec<OrgRecord>, ServiceError> {
-    Ok(db.read(orgs::list_orgs)?)
-}
-
 /// The org with this IPA code.
 pub fn get_org(db: &Db, ipa: &str) -> Result<OrgRecord, ServiceError> {
     db.read(|conn| orgs::find_org_by_ipa(conn, ipa)?.ok_or_else(|| ServiceError::NotFound(format!("org {ipa}"))))

@@ -1,5 +1,5 @@
 //! The retention purge (`[retention]`): what is past its time, per [`Category`], anonymised
-//! (debts, receipts: the accounting fields stay) or deleted (PINs, mails, sessions, journal
+//! (debts, receipts, carts, SIL sessions: the accounting fields stay) or deleted (PINs, mails, sessions, journal
 //! payloads, files), in chunks of [`CHUNK`] rows per transaction so the writer is never held long.
 //! Each chunk saves the cursor (category and last id) with its change, so a purge stopped halfway
 //! resumes where it was. The journal records the whole purge once, with its counts; a dry run
@@ -35,10 +35,15 @@ pub enum Category {
     JournalPayloads,
     ImportFiles,
     ExportFiles,
+    /// Finished carts: the payer's e-mail and the citizen's id.
+    Carts,
+    /// Expired SIL sessions: their items and payer's e-mail (the sessions category's time).
+    SilSessions,
 }
 
 impl Category {
-    pub const ALL: [Category; 11] = [
+    /// Categories added later go last, so a purge's saved cursor keeps its meaning.
+    pub const ALL: [Category; 13] = [
         Category::OpenDebts,
         Category::AnnulledDebts,
         Category::ExpiredDebts,
@@ -50,6 +55,8 @@ impl Category {
         Category::JournalPayloads,
         Category::ImportFiles,
         Category::ExportFiles,
+        Category::Carts,
+        Category::SilSessions,
     ];
 
     /// The name in `--json` output and in the journal.
@@ -66,6 +73,8 @@ impl Category {
             Category::JournalPayloads => "journal_payloads",
             Category::ImportFiles => "import_files",
             Category::ExportFiles => "export_files",
+            Category::Carts => "carts",
+            Category::SilSessions => "sil_sessions",
         }
     }
 
@@ -76,7 +85,9 @@ impl Category {
             | Category::AnnulledDebts
             | Category::ExpiredDebts
             | Category::PaidDebts
-            | Category::Receipts => "anonymised",
+            | Category::Receipts
+            | Category::Carts
+            | Category::SilSessions => "anonymised",
             _ => "deleted",
         }
     }
@@ -102,7 +113,8 @@ pub fn cutoff(category: Category, r: &RetentionSettings, now: Now) -> Cutoff {
             return Cutoff { before: format!("{day}T00:00:00Z"), before_day: day.to_string() };
         }
         Category::EmailPins | Category::Mails => r.mail_days,
-        Category::Sessions => r.session_days,
+        Category::Sessions | Category::SilSessions => r.session_days,
+        Category::Carts => r.cart_days,
         Category::JournalPayloads => r.journal_payload_days,
         Category::ImportFiles | Category::ExportFiles => r.file_days,
     };
@@ -183,6 +195,8 @@ fn count(conn: &Conn, category: Category, cut: &Cutoff) -> Result<u64, StoreErro
         Category::JournalPayloads => audit::count_payloads_before(conn, b),
         Category::ImportFiles => retention::count_import_files_before(conn, b),
         Category::ExportFiles => retention::count_export_files_before(conn, b),
+        Category::Carts => retention::count_carts_to_anonymise(conn, b),
+        Category::SilSessions => retention::count_sil_sessions_to_clear(conn, b),
     }
 }
 
@@ -266,8 +280,12 @@ fn chunk(
                 let c = retention::anonymise_debts(tx, group, b, d, at.after_id, CHUNK)?;
                 (c.changed, c.last_id.map_or(next_category, |id| Cursor { category: at.category, after_id: id }))
             }
-            Category::Receipts => {
-                let c = retention::anonymise_receipts(tx, d, at.after_id, CHUNK)?;
+            Category::Receipts | Category::Carts | Category::SilSessions => {
+                let c = match category {
+                    Category::Receipts => retention::anonymise_receipts(tx, d, at.after_id, CHUNK)?,
+                    Category::Carts => retention::anonymise_carts(tx, b, at.after_id, CHUNK)?,
+                    _ => retention::clear_sil_sessions(tx, b, at.after_id, CHUNK)?,
+                };
                 (c.changed, c.last_id.map_or(next_category, |id| Cursor { category: at.category, after_id: id }))
             }
             Category::EmailPins | Category::Mails | Category::Sessions | Category::JournalPayloads => {

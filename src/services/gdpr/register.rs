@@ -101,8 +101,9 @@ pub fn register(db: &Db, config: &Config, ipa: &str) -> Result<Register, Service
                 .to_owned(),
             recipients: "PagoPA S.p.A. (Checkout); server di posta".to_owned(),
             retention: format!(
-                "Codici di verifica ed e-mail: {} giorni; sessioni: {} giorni dall'ultimo uso",
-                r.mail_days, r.session_days
+                "Codici di verifica ed e-mail: {} giorni; sessioni: {} giorni dall'ultimo uso; \
+                 e-mail e codice fiscale dei carrelli: {} giorni",
+                r.mail_days, r.session_days, r.cart_days
             ),
         },
         Activity {

@@ -188,6 +188,22 @@ const REFUSED_OPEN: (&str, &str) = (
     "dovuto ancora da pagare: i dati servono alla riscossione (art. 17, par. 3, lett. b, GDPR); i recapiti si possono rettificare",
 );
 
+const REFUSED_CLOSED: (&str, &str) = (
+    "the debt is closed: nothing is sent to its debtor any more",
+    "dovuto annullato o scaduto: al debitore non si invia più nulla; i suoi dati si possono cancellare",
+);
+
+/// The Italian reason of a refused rectification ([`rectify_contact`]), when it is one of the
+/// law's (a paid or closed debt); `None` for other errors.
+pub fn rectify_refusal_it(err: &ServiceError) -> Option<&'static str> {
+    match err {
+        ServiceError::Invalid { field, reason } if field == "iud" => {
+            [REFUSED_ACCOUNTING, REFUSED_CLOSED].into_iter().find(|(en, _)| reason == en).map(|(_, it)| it)
+        }
+        _ => None,
+    }
+}
+
 /// Erases (anonymises at once) the debtor data of `fiscal_code`'s annulled and expired debts in
 /// the org `ipa`, which the law no longer needs; refuses, with the reason, paid debts and receipts
 /// (accounting records) and open debts (still to collect). One transaction, journaled as
@@ -284,7 +300,7 @@ pub fn rectify_contact(
         match debt.state {
             DebtState::Paid => return Err(ServiceError::invalid("iud", REFUSED_ACCOUNTING.0)),
             DebtState::Annulled | DebtState::Expired => {
-                return Err(ServiceError::invalid("iud", "the debt is closed: nothing is sent to its debtor any more"));
+                return Err(ServiceError::invalid("iud", REFUSED_CLOSED.0));
             }
             _ => {}
         }

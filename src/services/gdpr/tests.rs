@@ -421,3 +421,81 @@ fn the_daily_purge_is_queued_once_a_day_and_runs_as_a_job_that_deletes_old_files
     let row = crate::services::debts::exports::find_export(&kit.db, org.id, export.id).unwrap().unwrap();
     assert_eq!(row.rows, Some(1));
 }
+
+#[test]
+fn a_purge_clears_finished_carts_and_expired_sil_sessions_column_by_column() {
+    let kit = Kit::new();
+    let dir = tempfile::tempdir().unwrap();
+    let settings = PurgeSettings { data_dir: dir.path().to_owned(), retention: RetentionSettings::default() };
+    let org = kit.db.read(|c| orgs::find_org_by_ipa(c, IPA)).unwrap().unwrap();
+    let debt = kit.debt("CART", 1000);
+    let cart = |token: &str, state: crate::domain::CartState| carts::CartRecord {
+        token: token.to_owned(),
+        session_hash: "s".to_owned(),
+        state,
+        checkout_url: Some("https://checkout.example/x".to_owned()),
+        payer_email: Some("mario@example.it".to_owned()),
+        citizen_id: Some(MARIO.to_owned()),
+        total_cents: Cents::new(1000),
+        items: vec![carts::CartItemRecord {
+            position: 1,
+            org_id: org.id,
+            debt_id: debt.id,
+            notice_number: debt.notice_number.clone(),
+            amount_cents: Cents::new(1000),
+        }],
+        ..carts::CartRecord::default()
+    };
+    let iso = kit.now.iso();
+    kit.db.write(|tx| carts::insert_cart(tx, &cart("PAID", crate::domain::CartState::Paid), &iso)).unwrap();
+    kit.db.write(|tx| carts::insert_cart(tx, &cart("OPEN", crate::domain::CartState::InPayment), &iso)).unwrap();
+    let session = crate::store::sil::SilSessionRecord {
+        id_session: "SESS1".to_owned(),
+        token: "T1".to_owned(),
+        org_id: org.id,
+        kind: "dovuti".to_owned(),
+        show_mode: "SHORT".to_owned(),
+        back_url: Some("https://ente.example/back".to_owned()),
+        payer_email: Some("mario@example.it".to_owned()),
+        payload: format!(r#"[{{"debtor_id":"{MARIO}"}}]"#),
+        created_at: iso.clone(),
+        expires_at: "2026-12-07T11:00:00Z".to_owned(),
+        ..Default::default()
+    };
+    kit.db.write(|tx| crate::store::sil::insert_sil_session(tx, &session)).unwrap();
+    let paid_before = kit.db.read(|c| carts::find_cart_by_token(c, "PAID")).unwrap().unwrap();
+    let open_before = kit.db.read(|c| carts::find_cart_by_token(c, "OPEN")).unwrap().unwrap();
+
+    // Two months on, the SIL session (30 days after it expired) is due, the paid cart (a year) not.
+    let soon = at("2027-02-01T09:00:00Z");
+    let dry = purge::dry_run(&kit.db, &settings, soon).unwrap();
+    assert_eq!((dry.count(Category::Carts), dry.count(Category::SilSessions)), (0, 1));
+    let later = at("2028-01-01T09:00:00Z");
+    let dry = purge::dry_run(&kit.db, &settings, later).unwrap();
+    assert_eq!((dry.count(Category::Carts), dry.count(Category::SilSessions)), (1, 1), "{dry:?}");
+    assert_eq!(dry.to_json()["counts"]["carts"], 1);
+    assert_eq!(dry.to_json()["counts"]["sil_sessions"], 1);
+    let done =
+        purge::run(&kit.db, &settings, "cli", purge::Cursor::default(), &|_, _| Ok(()), &|| false, later).unwrap();
+    assert_eq!((done.count(Category::Carts), done.count(Category::SilSessions)), (1, 1));
+
+    let paid = kit.db.read(|c| carts::find_cart_by_token(c, "PAID")).unwrap().unwrap();
+    assert_eq!((&paid.payer_email, &paid.citizen_id), (&None, &None), "the personal columns go");
+    assert_eq!(
+        carts::CartRecord { payer_email: None, citizen_id: None, ..paid_before },
+        paid,
+        "state, total, items, dates and token stay"
+    );
+    let open = kit.db.read(|c| carts::find_cart_by_token(c, "OPEN")).unwrap().unwrap();
+    assert_eq!(open, open_before, "a cart still being paid is untouched");
+    let s = kit.db.read(|c| crate::store::sil::find_sil_session(c, "SESS1")).unwrap().unwrap();
+    assert_eq!((s.payload.as_str(), &s.payer_email), ("[]", &None));
+    let id = s.id;
+    assert_eq!(
+        s,
+        crate::store::sil::SilSessionRecord { id, payload: "[]".to_owned(), payer_email: None, ..session },
+        "the rest of the session stays"
+    );
+    let again = purge::dry_run(&kit.db, &settings, later).unwrap();
+    assert!(again.counts.iter().all(|(_, n)| *n == 0), "nothing left: {again:?}");
+}

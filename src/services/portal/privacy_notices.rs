@@ -17,8 +17,6 @@ use crate::store::{Conn, Db, StoreError, orgs};
 /// every acceptance of an org that has not published its own. Version 1 (recorded as "1.0")
 /// had no DPO contact.
 pub const GENERIC_VERSION: &str = "generica-2";
-/// The longest notice accepted, in characters.
-pub const MAX_CHARS: usize = 20_000;
 /// The longest section accepted, in characters.
 pub const MAX_SECTION_CHARS: usize = 4_000;
 
@@ -152,7 +150,7 @@ pub fn template(org: &OrgRecord, retention: &RetentionSettings, dpo_contact: &st
              giorni dall'ultima modifica e dalla scadenza; di un dovuto annullato per {} giorni \
              dall'annullamento; di un dovuto scaduto per {} giorni dalla scadenza. I codici di verifica e le \
              e-mail inviate sono conservati per {} giorni, le sessioni del portale per {} giorni dall'ultimo uso, \
-             i contenuti dei messaggi scambiati con pagoPA per {} giorni, i file caricati e prodotti per {} giorni. \
+             l'e-mail e il codice fiscale di chi ha pagato per {} giorni dal pagamento, i contenuti dei messaggi scambiati con pagoPA per {} giorni, i file caricati e prodotti per {} giorni. \
              Trascorsi questi termini i dati personali sono cancellati o resi anonimi.",
             r.accounting_years,
             r.open_debt_days,
@@ -160,6 +158,7 @@ pub fn template(org: &OrgRecord, retention: &RetentionSettings, dpo_contact: &st
             r.expired_debt_days,
             r.mail_days,
             r.session_days,
+            r.cart_days,
             r.journal_payload_days,
             r.file_days
         )),
@@ -209,18 +208,6 @@ pub fn publish_sections(
     }
     let body = compose(sections);
     write_version(db, actor, ipa, &body, sections, now)
-}
-
-/// Publishes `body` as the org's next version, one free text without the template's sections;
-/// returns the version number. An empty text is refused (field `privacy-notice`) and nothing is
-/// stored.
-pub fn publish(db: &Db, actor: &str, ipa: &str, body: &str, now: Now) -> Result<i64, ServiceError> {
-    let body = body.trim();
-    if body.is_empty() {
-        return Err(ServiceError::invalid("privacy-notice", "must not be empty"));
-    }
-    check_len("privacy-notice", body, MAX_CHARS)?;
-    write_version(db, actor, ipa, body, &NoticeSections::default(), now)
 }
 
 fn write_version(

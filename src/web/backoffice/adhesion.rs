@@ -3,6 +3,9 @@
 //! for app admins only (`services::admin::adhesion::set`, journaled); and the onboarding checklist
 //! of what is still missing before `PRE-ESERCIZIO` and `ESERCIZIO`, each step linking to the page
 //! where it is done. Org admins see it all but the form.
+//!
+//! Also [`not_admitted`]: what a page of a channel the org's mode does not include shows instead
+//! of a form the services would refuse on submit.
 
 use maud::{Markup, html};
 
@@ -14,6 +17,30 @@ use crate::web::Response;
 use crate::web::authz::OperatorGrant;
 use crate::web::ui::format::{datetime_it, day_it};
 
+/// The notice a page shows in place of the form of `channel` when the org's mode does not include
+/// it: what the mode is, what it lacks, and who can change it. `None` when the mode admits it (or
+/// the mode cannot be read: the form shows, and the service still checks on submit).
+pub(super) fn not_admitted(ctx: &BoCtx<'_>, grant: &OperatorGrant, channel: Channel) -> Option<Markup> {
+    let refusal = match adhesion::require(&ctx.state.db, &grant.org, channel) {
+        Ok(()) => return None,
+        Err(crate::services::ServiceError::NotAdmitted(refusal)) => refusal,
+        Err(err) => {
+            tracing::error!(error = %err, "cannot read the adhesion mode");
+            return None;
+        }
+    };
+    Some(html! {
+        div class="alert alert-warning" role="status" {
+            p { (refusal.message_it()) }
+            p {
+                "La modalità è quella dell'atto con cui l'ente ha aderito al servizio: per cambiarla l'ente adotta un nuovo atto "
+                "e l'amministratore dell'applicazione (la Regione) aggiorna l'adesione. "
+                a href={ "/operatore/" (grant.org.ipa_code) "/adesione" } { "Vedi l'adesione dell'ente" } "."
+            }
+        }
+    })
+}
+
 /// A step's Italian text and the page (after `/operatore/<ipa>`) where it is done.
 fn step_text(step: Step) -> (&'static str, &'static str) {
     match step {
@@ -22,7 +49,7 @@ fn step_text(step: Step) -> (&'static str, &'static str) {
         Step::DebtTypes => ("Almeno un tipo dovuto attivo (spontaneo, in modalità base)", "/tipi"),
         Step::AdhesionAct => ("Atto di adesione: tipo, numero e data", "/adesione#modifica-adesione"),
         Step::FirstOperator => ("Un primo operatore amministratore dell'ente", "/operatori"),
-        Step::PrivacyNotice => ("Informativa privacy dell'ente pubblicata", "/impostazioni"),
+        Step::PrivacyNotice => ("Informativa privacy dell'ente pubblicata", "/privacy"),
         Step::WebServiceCredentials => ("Accesso del gestionale: password SIL o token API", "/impostazioni"),
         Step::PreProduction => ("Registrazione presso pagoPA: stato «Pre-esercizio»", "/impostazioni"),
     }

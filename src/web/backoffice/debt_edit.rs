@@ -1,12 +1,14 @@
 //! Inserting, modifying and annulling one debt from the back office, through the same services and
 //! row rules as an import (`I`, `M`, `A`): a refused form shows the import's codes and descriptions,
 //! and nothing changes: each broken rule is told in Italian beside its field (`aria-describedby`),
-//! MyPay's code kept in small text. Only debt types enabled for the operator can be used.
+//! MyPay's code kept in small text. Only debt types enabled for the operator can be used. An org
+//! whose mode does not include single debts' upkeep sees why instead of the form.
 
 use maud::{Markup, html};
 
 use super::{BoCtx, BoError, user_message};
 use crate::domain::Cents;
+use crate::domain::adhesion::Channel;
 use crate::domain::debt_row::{DebtFields, RowError};
 use crate::services::ServiceError;
 use crate::services::admin::debt_types;
@@ -308,9 +310,25 @@ fn form(
     Ok(ctx.page_with(if problems.any() { 422 } else { 200 }, &title, main))
 }
 
+/// In place of the form, when the org's mode does not include the upkeep of single debts: the
+/// notice saying why.
+fn not_admitted(ctx: &mut BoCtx<'_>, grant: &OperatorGrant, title: &str) -> Option<Response> {
+    let notice = super::adhesion::not_admitted(ctx, grant, Channel::DebtUpkeep)?;
+    let main = html! {
+        h1 { (title) }
+        p class="lead" { (grant.org.name) }
+        (notice)
+        p { a href={ "/operatore/" (grant.org.ipa_code) "/dovuti" } { "Torna ai dovuti" } }
+    };
+    Some(ctx.page(title, main))
+}
+
 /// `GET /operatore/{ipa}/dovuti/nuovo`.
 pub fn new_form(ctx: &mut BoCtx<'_>, ipa: &str) -> Result<Response, BoError> {
     let grant = ctx.grant(ipa)?;
+    if let Some(notice) = not_admitted(ctx, &grant, "Nuovo dovuto") {
+        return Ok(notice);
+    }
     let action = format!("/operatore/{}/dovuti/nuovo", grant.org.ipa_code);
     let values = Values { generate_iuv: true, debtor_kind: "F".to_owned(), ..Values::default() };
     form(ctx, &grant, &action, &values, false, &Problems::default())
@@ -392,6 +410,9 @@ fn flow_only(ctx: &mut BoCtx<'_>, grant: &OperatorGrant, debt: &DebtRecord) -> O
 /// `GET /operatore/{ipa}/dovuti/{id}/modifica`.
 pub fn edit_form(ctx: &mut BoCtx<'_>, ipa: &str, id: &str) -> Result<Response, BoError> {
     let (grant, debt) = editable(ctx, ipa, id)?;
+    if let Some(notice) = not_admitted(ctx, &grant, "Modifica del dovuto") {
+        return Ok(notice);
+    }
     if let Some(back) = flow_only(ctx, &grant, &debt) {
         return Ok(back);
     }

@@ -1,10 +1,10 @@
 //! Receipt exports: the request form (layout, dates, receipt columns, debt type), the list of
-//! exports with their state, and the download. A request is queued as a job; an operator's exports
+//! exports with their state, and the download (a 410 once the retention purge deleted the file). A request is queued as a job; an operator's exports
 //! see only the debt types enabled for them.
 
 use maud::html;
 
-use super::{BoCtx, BoError, download};
+use super::{BoCtx, BoError, download, purged_note};
 use crate::domain::ExportState;
 use crate::services::ServiceError;
 use crate::services::admin::debt_types;
@@ -110,7 +110,10 @@ pub fn list(ctx: &mut BoCtx<'_>, ipa: &str) -> Result<Response, BoError> {
                             }
                             td class="importo" { (e.rows.map(|n| n.to_string()).unwrap_or_default()) }
                             td { (super::words::actor(&e.requested_by)) }
-                            td { @if e.file_name.is_some() { a href={ (base) "/" (e.id) "/file" } { "Scarica" } } }
+                            td {
+                                @if let Some(at) = &e.file_purged_at { (purged_note(at)) }
+                                @else if e.file_name.is_some() { a href={ (base) "/" (e.id) "/file" } { "Scarica" } }
+                            }
                         }
                     }
                 }
@@ -219,8 +222,9 @@ pub fn file(ctx: &mut BoCtx<'_>, ipa: &str, id: &str) -> Result<Response, BoErro
     };
     let found = exports::find_visible_export(&ctx.state.db, &grant, id);
     match found {
-        Ok(Some(export)) => match export.file_name {
-            Some(name) if !name.contains('/') => Ok(download(
+        Ok(Some(export)) => match (export.file_purged_at, export.file_name) {
+            (Some(purged_at), _) => Err(BoError::FileGone(purged_at)),
+            (None, Some(name)) if !name.contains('/') => Ok(download(
                 &ctx.state.config.data_dir.join("export").join(&grant.org.ipa_code).join(name),
                 "application/zip",
             )),

@@ -1,13 +1,15 @@
 //! Debt-flow uploads: the upload form, the list of past imports with their state, totals and
-//! progress, the downloads of their result files (`_SCARTI`, `_IUV`, `_AVVISI_PDF`), and the request
+//! progress, the downloads of their result files (`_SCARTI`, `_IUV`, `_AVVISI_PDF`; once the retention
+//! purge deleted them, the day it did and a 410), and the request
 //! for a flow's notices (`import.notices = "on-demand"`, or again after a failure). The upload goes
 //! through the same service as `mypay import`; the server's job runner applies it.
 
 use maud::{Markup, html};
 
-use super::{BoCtx, BoError, download};
+use super::{BoCtx, BoError, download, purged_note};
 use crate::config::NoticesMode;
 use crate::domain::ImportState;
+use crate::domain::adhesion::Channel;
 use crate::services::debts::imports::notices::{self, NoticesStatus, bytes_text};
 use crate::services::debts::imports::{self, Limits, Upload};
 use crate::web::Response;
@@ -34,15 +36,18 @@ pub fn list(ctx: &mut BoCtx<'_>, ipa: &str) -> Result<Response, BoError> {
     let mode = ctx.state.config.import.notices;
     let limit_mb = ctx.state.config.import.max_upload_bytes / (1024 * 1024);
     let base = format!("/operatore/{}/flussi", grant.org.ipa_code);
+    let not_admitted = super::adhesion::not_admitted(ctx, &grant, Channel::DebtFlows);
     let main = html! {
         h1 { "Flussi dei dovuti" }
         p class="lead" { (grant.org.name) }
-        form method="post" action=(ctx.upload_action(&base)) enctype="multipart/form-data" class="mb-5" {
-            div class="form-group mb-3" {
-                label for="file" { "File del flusso (" code { (grant.org.ipa_code) "-<IUF>-<versione>.zip" } ", al massimo " (limit_mb) " MB)" }
-                input type="file" class="form-control" id="file" name="file" accept=".zip,application/zip" required;
+        @if let Some(notice) = &not_admitted { (notice) } @else {
+            form method="post" action=(ctx.upload_action(&base)) enctype="multipart/form-data" class="mb-5" {
+                div class="form-group mb-3" {
+                    label for="file" { "File del flusso (" code { (grant.org.ipa_code) "-<IUF>-<versione>.zip" } ", al massimo " (limit_mb) " MB)" }
+                    input type="file" class="form-control" id="file" name="file" accept=".zip,application/zip" required;
+                }
+                button type="submit" class="btn btn-primary" { "Carica il flusso" }
             }
-            button type="submit" class="btn btn-primary" { "Carica il flusso" }
         }
         h2 class="h4" { "Caricamenti" }
         @if list.is_empty() {
@@ -72,9 +77,11 @@ pub fn list(ctx: &mut BoCtx<'_>, ipa: &str) -> Result<Response, BoError> {
                             td class="importo" { (i.rows_rejected.map(|n| n.to_string()).unwrap_or_default()) }
                             td { (i.uploader) }
                             td {
+                                @if let Some(at) = &i.files_purged_at { (purged_note(at)) } @else {
                                 @if i.rejects_file.is_some() { a href={ (base) "/" (i.id) "/scarti" } { "Scarti" } " " }
                                 @if i.iuv_file.is_some() { a href={ (base) "/" (i.id) "/iuv" } { "IUV" } " " }
                                 @if i.notices_file.is_some() { a href={ (base) "/" (i.id) "/avvisi" } { "Avvisi PDF" } }
+                                }
                             }
                             td { (notices_cell(notices_status, mode, &format!("{base}/{}/avvisi", i.id), &csrf)) }
                         }
@@ -210,6 +217,9 @@ pub fn file(ctx: &mut BoCtx<'_>, ipa: &str, id: &str, kind: &str) -> Result<Resp
     let Ok(import) = imports::get_visible_import(&ctx.state.db, &grant, id) else {
         return Err(BoError::NotFound);
     };
+    if let Some(at) = import.files_purged_at {
+        return Err(BoError::FileGone(at));
+    }
     let relative = match kind {
         "scarti" => import.rejects_file,
         "iuv" => import.iuv_file,

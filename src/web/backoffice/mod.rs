@@ -129,6 +129,9 @@ pub enum BoError {
     NotFound,
     #[error("bad request: {0}")]
     BadRequest(String),
+    /// A file the retention purge deleted at this time (UTC ISO 8601).
+    #[error("file purged at {0}")]
+    FileGone(String),
     /// A failure already logged where it happened.
     #[error("internal error")]
     Internal,
@@ -142,8 +145,14 @@ pub fn error_response(ctx: &BoCtx<'_>, err: BoError) -> Response {
         BoError::Forbidden(message) => ui::errors::forbidden(message),
         BoError::NotFound => ui::errors::not_found(),
         BoError::BadRequest(message) => ui::errors::bad_request(&message),
+        BoError::FileGone(purged_at) => ui::errors::file_gone(&purged_at),
         BoError::Internal => ui::errors::internal_error(0),
     }
+}
+
+/// What a list shows instead of the download links of a file the retention purge deleted.
+pub(super) fn purged_note(purged_at: &str) -> maud::Markup {
+    maud::html! { small class="text-muted" { "File eliminato il " (ui::format::date_it(purged_at)) " (conservazione)" } }
 }
 
 /// What a back-office handler works with.
@@ -350,12 +359,15 @@ fn field_label(field: &str) -> &str {
         "postal-account" => "conto corrente postale",
         "admin-email" => "e-mail dell'amministratore",
         "email" => "e-mail",
+        "address" => "indirizzo",
+        "civic-number" => "numero civico",
+        "postal-code" => "CAP",
+        "city" => "località",
         "province" | "country" => "sigla",
         "website" | "push-url" => "indirizzo web",
         "push-secret" => "chiave HS512",
         "notice-language" => "seconda lingua degli avvisi",
         "logo" => "logo",
-        "privacy-notice" => "informativa privacy",
         "username" => "nome utente",
         "fiscal-code" => "codice fiscale",
         "segregation-code" => "codice di segregazione",

@@ -1,6 +1,7 @@
 //! An org's privacy pages, for its administrators: the notice editor (the template's sections,
-//! each save a new version), a data subject's export (HTML or JSON download) and erasure request
-//! (what the law lets go, and why the rest stays), and the register of processing activities
+//! each save a new version), a data subject's export (HTML or JSON download), rectification of an
+//! open debt's debtor contact data (journaled; a paid or closed debt refused with the law's
+//! reason) and erasure request (what the law lets go, and why the rest stays), and the register of processing activities
 //! (art. 30), printable. Only the org's own data: every page takes the admin grant on `ipa`.
 
 use maud::{Markup, html};
@@ -17,6 +18,18 @@ use crate::web::ui::subject_export;
 fn actor(username: &str) -> String {
     format!("operator:{username}")
 }
+
+/// The rectification form's fields: (name, Italian label, input type, max length, required).
+const RECTIFY_FIELDS: [(&str, &str, &str, u32, bool); 8] = [
+    ("iud", "Codice del dovuto (IUD)", "text", 35, true),
+    ("email", "E-mail", "email", 256, false),
+    ("address", "Indirizzo", "text", 70, false),
+    ("civic-number", "Numero civico", "text", 16, false),
+    ("postal-code", "CAP", "text", 16, false),
+    ("city", "Località", "text", 35, false),
+    ("province", "Provincia (sigla)", "text", 2, false),
+    ("country", "Nazione (sigla)", "text", 2, false),
+];
 
 /// `GET /operatore/{ipa}/privacy`.
 pub fn show(ctx: &mut BoCtx<'_>, ipa: &str) -> Result<Response, BoError> {
@@ -99,7 +112,7 @@ fn render(
         }
         p { "Cancellazione (art. 17): si cancellano i dati dei dovuti annullati o scaduti; dovuti aperti, dovuti pagati e ricevute restano, per il motivo indicato." }
         form method="post" action={ (base) "/cancellazione" } class="row g-3 mb-4" {
-            (csrf)
+            (csrf.clone())
             div class="col-12 col-md-5" {
                 label for="erase-cf" class="form-label" { "Codice fiscale" }
                 input type="text" class="form-control" id="erase-cf" name="cf" required maxlength="16" autocomplete="off";
@@ -107,6 +120,17 @@ fn render(
             div class="col-12 col-md-4 align-self-end" { button type="submit" class="btn btn-outline-danger" { "Cancella dove consentito" } }
         }
         @if let Some((cf, e)) = &erasure { (erasure_outcome(cf, e)) }
+        p { "Rettifica (art. 16): i recapiti del debitore di un dovuto ancora da pagare. I recapiti indicati sostituiscono quelli registrati (un campo lasciato vuoto viene cancellato); il codice fiscale e il nome si correggono con un flusso o dalla pagina del dovuto." }
+        form method="post" action={ (base) "/rettifica" } class="row g-3 mb-5" {
+            (csrf)
+            @for (name, label, kind, max, required) in RECTIFY_FIELDS {
+                div class="col-12 col-md-4" {
+                    label for={ "rect-" (name) } class="form-label" { (label) }
+                    input type=(kind) class="form-control" id={ "rect-" (name) } name=(name) maxlength=(max) required[required] autocomplete="off";
+                }
+            }
+            div class="col-12" { button type="submit" class="btn btn-outline-primary" { "Rettifica i recapiti" } }
+        }
     };
     Ok(ctx.page_with(status, "Privacy", body))
 }
@@ -192,6 +216,43 @@ pub fn erase(ctx: &mut BoCtx<'_>, ipa: &str) -> Result<Response, BoError> {
         Err(err) if err.is_user_error() => render(ctx, ipa, 422, None, Some(user_message(&err)), None),
         Err(err) => {
             tracing::error!(error = %err, "cannot erase a data subject's data");
+            Err(BoError::Internal)
+        }
+    }
+}
+
+/// `POST /operatore/{ipa}/privacy/rettifica`: corrects the debtor contact data of an open debt of
+/// the org (`subject::rectify_contact`, journaled as `gdpr.rectify`); a refusal says why.
+pub fn rectify(ctx: &mut BoCtx<'_>, ipa: &str) -> Result<Response, BoError> {
+    let grant = ctx.admin_grant(ipa)?;
+    let iud = ctx.form.text("iud").trim().to_owned();
+    let field = |name: &str| Some(ctx.form.text(name));
+    let contact = subject::Contact {
+        email: field("email"),
+        address: field("address"),
+        civic_number: field("civic-number"),
+        postal_code: field("postal-code"),
+        city: field("city"),
+        province: field("province"),
+        country: field("country"),
+    };
+    match subject::rectify_contact(&ctx.state.db, &actor(&grant.username), &grant.org.ipa_code, &iud, &contact, ctx.now)
+    {
+        Ok(_) => {
+            ctx.session.flash("success", format!("Recapiti del debitore del dovuto {iud} rettificati."));
+            Ok(ctx.redirect(&format!("/operatore/{}/privacy", grant.org.ipa_code)))
+        }
+        Err(err) if err.is_user_error() => {
+            let reason = match (&err, subject::rectify_refusal_it(&err)) {
+                (_, Some(law)) => law.to_owned(),
+                (ServiceError::NotFound(_), _) => "nessun dovuto dell'ente con questo codice".to_owned(),
+                _ => user_message(&err),
+            };
+            let message = format!("Rettifica del dovuto {iud} non eseguita: {reason}");
+            render(ctx, ipa, 422, None, Some(message), None)
+        }
+        Err(err) => {
+            tracing::error!(error = %err, "cannot rectify a debtor's contact data");
             Err(BoError::Internal)
         }
     }

@@ -1,13 +1,14 @@
 //! An org's settings, for its administrators: registry data, IBANs (checked with
 //! `domain::iban`), postal account, citizen information text, notice language; the SIL password
-//! reset (generated, shown once); the logo (PNG or JPEG, checked, decoded and scaled by
-//! `services::admin::orgs`); the outcome-push URL and secret; the org's own privacy notice (each save a
-//! new version, the old ones listed); and, for app admins, the org's state. A refused form says why
-//! in Italian and changes nothing.
+//! reset (generated, shown once; in its place, for a mode without web services, why not); the logo (PNG or JPEG, checked, decoded and scaled by
+//! `services::admin::orgs`); the outcome-push URL and secret; the version of the org's privacy
+//! notice in force, with a link to the Privacy tab where the template editor is (`privacy`); and,
+//! for app admins, the org's state. A refused form says why in Italian and changes nothing.
 
 use maud::html;
 
 use super::{BoCtx, BoError, user_message};
+use crate::domain::adhesion::Channel;
 use crate::domain::org::OrgState;
 use crate::services::ServiceError;
 use crate::services::admin::orgs::{self, OrgChanges};
@@ -105,11 +106,8 @@ fn render(
         tracing::error!(error = %err, "cannot read the privacy notices");
         Vec::new()
     });
-    let typed_notice = values("privacy-notice");
-    let notice_text = match notices.first() {
-        Some(current) if typed_notice.is_empty() => current.body.clone(),
-        _ => typed_notice,
-    };
+    let sil_refused = super::adhesion::not_admitted(ctx, grant, Channel::Sil);
+    let push_refused = super::adhesion::not_admitted(ctx, grant, Channel::OutcomePush);
     let csrf = ctx.csrf();
     let base = format!("/operatore/{}/impostazioni", grant.org.ipa_code);
     let logo_action = ctx.upload_action(&format!("{base}/logo"));
@@ -157,51 +155,38 @@ fn render(
             div class="col-12" { button type="submit" class="btn btn-primary" { "Carica il logo" } }
         }
         h2 class="h4" { "Password del gestionale (SIL)" }
-        form method="post" action={ (base) "/sil" } class="mb-5" {
-            (csrf.clone())
-            p { @if org.has_sil_password { "La password è impostata." } @else { "Nessuna password impostata: il gestionale non può chiamare i servizi." } }
-            button type="submit" class="btn btn-outline-danger" { "Genera una nuova password" }
+        @if let Some(notice) = &sil_refused { (notice) } @else {
+            form method="post" action={ (base) "/sil" } class="mb-5" {
+                (csrf.clone())
+                p { @if org.has_sil_password { "La password è impostata." } @else { "Nessuna password impostata: il gestionale non può chiamare i servizi." } }
+                button type="submit" class="btn btn-outline-danger" { "Genera una nuova password" }
+            }
         }
         h2 class="h4" { "Inoltro degli esiti al gestionale" }
-        form method="post" action={ (base) "/inoltro" } class="row g-3 mb-5" {
-            (csrf.clone())
-            div class="col-12 col-md-8" {
-                label for="push-url" { "Indirizzo (URL) a cui inviare gli esiti; vuoto: nessun inoltro" }
-                input type="url" class="form-control" id="push-url" name="push-url" value=(push.as_ref().map(|p| p.url.clone()).unwrap_or_default());
+        @if let Some(notice) = &push_refused { (notice) } @else {
+            form method="post" action={ (base) "/inoltro" } class="row g-3 mb-5" {
+                (csrf.clone())
+                div class="col-12 col-md-8" {
+                    label for="push-url" { "Indirizzo (URL) a cui inviare gli esiti; vuoto: nessun inoltro" }
+                    input type="url" class="form-control" id="push-url" name="push-url" value=(push.as_ref().map(|p| p.url.clone()).unwrap_or_default());
+                }
+                div class="col-12 col-md-8" {
+                    label for="push-secret" { "Chiave HS512 in base64 (lasciare vuoto per non cambiarla)" }
+                    input type="password" class="form-control" id="push-secret" name="push-secret" autocomplete="off";
+                    @if push.as_ref().is_some_and(|p| p.signed) { small { "Una chiave è impostata." } }
+                }
+                div class="col-12" { button type="submit" class="btn btn-primary" { "Salva l'inoltro" } }
             }
-            div class="col-12 col-md-8" {
-                label for="push-secret" { "Chiave HS512 in base64 (lasciare vuoto per non cambiarla)" }
-                input type="password" class="form-control" id="push-secret" name="push-secret" autocomplete="off";
-                @if push.as_ref().is_some_and(|p| p.signed) { small { "Una chiave è impostata." } }
-            }
-            div class="col-12" { button type="submit" class="btn btn-primary" { "Salva l'inoltro" } }
         }
         h2 class="h4" { "Informativa privacy dell'ente" }
-        form method="post" action={ (base) "/privacy" } class="row g-3 mb-3" {
-            (csrf.clone())
-            p class="col-12" {
-                @if let Some(current) = notices.first() {
-                    "Versione in vigore: " strong { (current.version) } ", pubblicata il " (datetime_it(&current.created_at)) " da " (current.created_by) "."
-                } @else {
-                    "Nessuna informativa dell'ente: il portale mostra quella generica."
-                }
+        p class="mb-5" {
+            @if let Some(current) = notices.first() {
+                "Versione in vigore: " strong { (current.version) } ", pubblicata il " (datetime_it(&current.created_at)) " da " (current.created_by) ". "
+            } @else {
+                "Nessuna informativa dell'ente: il portale mostra quella generica. "
             }
-            div class="col-12" {
-                label for="privacy-notice" { "Testo dell'informativa (salvando si pubblica una nuova versione; le precedenti restano nell'elenco)" }
-                textarea class="form-control" id="privacy-notice" name="privacy-notice" rows="8" maxlength=(privacy_notices::MAX_CHARS) required { (notice_text) }
-            }
-            div class="col-12" { button type="submit" class="btn btn-primary" { "Pubblica una nuova versione" } }
-        }
-        @if !notices.is_empty() {
-            table class="table table-sm mb-5" {
-                caption { "Versioni dell'informativa" }
-                thead { tr { th scope="col" { "Versione" } th scope="col" { "Pubblicata il" } th scope="col" { "Da" } th scope="col" { "Testo" } } }
-                tbody {
-                    @for n in &notices {
-                        tr class="privacy-version" { td { (n.version) } td { (datetime_it(&n.created_at)) } td { (n.created_by) } td { (n.body) } }
-                    }
-                }
-            }
+            "L'informativa si scrive e si pubblica dal modello completo nella scheda "
+            a href={ "/operatore/" (org.ipa_code) "/privacy" } { "Privacy" } "."
         }
         h2 class="h4" { "Stato dell'ente" }
         p { "Stato attuale: " strong { (state.label_it()) } }
@@ -319,24 +304,6 @@ pub fn push(ctx: &mut BoCtx<'_>, ipa: &str) -> Result<Response, BoError> {
             Ok(ctx.redirect(&format!("/operatore/{}/impostazioni", grant.org.ipa_code)))
         }
         Err(err) => refused(ctx, &grant, false, &err),
-    }
-}
-
-/// `POST /operatore/{ipa}/impostazioni/privacy`: publishes the typed text as the next version of
-/// the org's privacy notice.
-pub fn privacy(ctx: &mut BoCtx<'_>, ipa: &str) -> Result<Response, BoError> {
-    let grant = ctx.admin_grant(ipa)?;
-    let text = ctx.form.text("privacy-notice");
-    match privacy_notices::publish(&ctx.state.db, &actor(&grant), &grant.org.ipa_code, &text, ctx.now) {
-        Ok(version) => {
-            ctx.session.flash("success", format!("Informativa privacy pubblicata: versione {version}."));
-            Ok(ctx.redirect(&format!("/operatore/{}/impostazioni", grant.org.ipa_code)))
-        }
-        Err(ServiceError::Invalid { field, .. }) if field == "privacy-notice" && text.trim().is_empty() => {
-            let message = "Il testo dell'informativa privacy è vuoto: scrivi l'informativa prima di pubblicarla.";
-            render(ctx, &grant, &stored(&grant), Some(message), None)
-        }
-        Err(err) => refused(ctx, &grant, true, &err),
     }
 }
 

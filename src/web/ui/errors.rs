@@ -20,6 +20,27 @@ pub fn not_found() -> Response {
     )
 }
 
+/// 410, for a file the retention purge deleted: the page says when and why, so that an operator
+/// does not take it for a fault.
+pub fn file_gone(purged_at: &str) -> Response {
+    Response::html(
+        410,
+        layout::page(
+            "File non più disponibile",
+            html! {
+                h1 { "File non più disponibile" }
+                p {
+                    "Il file è stato eliminato il " (crate::web::ui::format::date_it(purged_at))
+                    " perché è trascorso il periodo di conservazione dei dati stabilito dall'ente "
+                    "(impostazione " code { "[retention] file_days" } "). I dati registrati restano consultabili; "
+                    "per una nuova copia si può richiedere una nuova esportazione."
+                }
+                p { a href="/operatore" { "Torna al back office" } }
+            },
+        ),
+    )
+}
+
 /// 413, when a body is larger than its route accepts.
 pub fn payload_too_large(limit: u64) -> Response {
     Response::html(
