@@ -673,7 +673,7 @@ fn demo_pages(server: &Server) -> Vec<(String, String)> {
     ] {
         take(&mut operator, path);
     }
-    let sim = simulator_url(server);
+    let sim = server.simulator_url();
     take(&mut portal, &format!("{sim}/"));
     let notice = serde_json::json!({"noticeNumber": "301000000000000144", "fiscalCode": "01234567897", "amount": 3000,
         "companyName": "Comune di Esempio", "description": "TARI 2026"});
@@ -685,11 +685,6 @@ fn demo_pages(server: &Server) -> Vec<(String, String)> {
     assert!(cart_page.body.contains("Riepilogo del pagamento"), "{}", cart_page.body);
     pages.push(("the simulator's cart".to_owned(), cart_page.body));
     pages
-}
-
-fn simulator_url(server: &Server) -> String {
-    let line = server.banner.iter().find(|l| l.contains("pagoPA simulator")).unwrap();
-    line.rsplit(' ').next().unwrap().trim_end_matches('/').to_owned()
 }
 
 /// The classes of `html`'s elements.
@@ -732,7 +727,7 @@ fn every_class_of_the_pages_has_a_rule() {
     let (_tmp, dir) = data_dir();
     let server = Server::start(&dir, &["demo"]);
     // The simulator's pages are styled by its own stylesheet.
-    let sim = crate::support::get(&format!("{}/simulatore.css", simulator_url(&server)));
+    let sim = crate::support::get(&format!("{}/simulatore.css", server.simulator_url()));
     assert_eq!(sim.status, 200);
     let served = std::fs::read_to_string(root().join("web").join(CSS)).unwrap()
         + &std::fs::read_to_string(root().join("web/mypay.css")).unwrap()
@@ -807,7 +802,7 @@ fn every_text_asset_is_served_compressed_when_asked() {
 fn a_first_visit_to_each_page_needs_at_most_250_kb() {
     let (_tmp, dir) = data_dir();
     let server = Server::start(&dir, &["demo"]);
-    let sim = simulator_url(&server);
+    let sim = server.simulator_url();
     let accept = [("Accept-Encoding", "gzip, deflate, br, zstd")];
     let pages = [
         (server.base.clone(), "/"),

@@ -7,11 +7,6 @@ use crate::backoffice::{demo_logged_in, wait_for};
 use crate::station::open_debts;
 use crate::support::{Server, data_dir, get_with, post, run, stdout};
 
-fn simulator_url(server: &Server) -> String {
-    let line = server.banner.iter().find(|l| l.contains("simulatore pagoPA")).expect("the demo starts the simulator");
-    line.rsplit(' ').next().unwrap().trim_end_matches('/').to_owned()
-}
-
 /// The page of the debt with this IUD, from the search's link.
 fn debt_page(browser: &mut crate::portal::Browser, iud: &str) -> String {
     let list = browser.get(&format!("/operatore/c_esempio/dovuti?iud={iud}")).body;
@@ -48,7 +43,7 @@ fn search_lands_on_the_latest_debts_and_the_csv_opens_in_excel() {
 #[test]
 fn a_paid_debt_tells_its_story_in_words() {
     let (_tmp, dir, server, mut browser) = demo_logged_in();
-    let sim = simulator_url(&server);
+    let sim = server.simulator_url();
     let (iud, notice, _, _) = open_debts(&dir).remove(0);
     let page = debt_page(&mut browser, &iud);
     assert_eq!(browser.get(&format!("{page}/avviso")).status, 200, "printed before it is paid");
@@ -104,7 +99,7 @@ fn a_paid_debt_tells_its_story_in_words() {
 #[test]
 fn reporting_flows_show_the_receipt_of_each_row() {
     let (tmp, dir, server, mut browser) = demo_logged_in();
-    let sim = simulator_url(&server);
+    let sim = server.simulator_url();
     let (_, notice, iuv, _) = open_debts(&dir).remove(0);
     let body = format!(r#"{{"fiscalCode":"01234567897","noticeNumber":"{notice}"}}"#);
     assert!(post(&format!("{sim}/sim/psp/pay"), "application/json", body.as_bytes()).body.contains("\"OK\""));

@@ -296,11 +296,6 @@ fn post_json(agent: &ureq::Agent, url: &str, value: &Value) -> ureq::http::Respo
     agent.post(url).header("Content-Type", "application/json").send(value.to_string().as_bytes()).unwrap()
 }
 
-fn simulator_url(server: &Server) -> String {
-    let line = server.banner.iter().find(|l| l.contains("pagoPA simulator")).unwrap();
-    line.rsplit(' ').next().unwrap().trim_end_matches('/').to_owned()
-}
-
 /// The newest PIN in the demo outbox, read over HTTP.
 fn pin_from_outbox(server: &Server) -> String {
     let page = get(&server.url("/dev/outbox"));
@@ -345,7 +340,7 @@ fn spontaneous_payment_in_chromium_with_axe_and_late_receipt() {
     };
     let (tmp, dir) = data_dir();
     let server = Server::start(&dir, &["demo"]);
-    let sim = simulator_url(&server);
+    let sim = server.simulator_url();
     let s = Session::new(&driver, &tmp.path().join("chromium-profile"));
     let mut axe_report = Vec::new();
     let mut scan = |s: &Session, page: &str| {
@@ -501,7 +496,7 @@ fn back_office_in_chromium_with_axe() {
         debt["notice_number"].as_str().unwrap().to_owned()
     };
     let body = format!(r#"{{"fiscalCode":"01234567897","noticeNumber":"{notice}"}}"#);
-    let sim = simulator_url(&server);
+    let sim = server.simulator_url();
     assert!(post(&format!("{sim}/sim/psp/pay"), "application/json", body.as_bytes()).body.contains("\"OK\""));
 
     // Dashboard, search, detail.
@@ -605,7 +600,7 @@ fn operator_day_one_in_chromium_with_axe() {
     let server = Server::start(&dir, &["demo"]);
     let password = crate::backoffice::demo_password(&server);
     // A paid debt, and the reporting flow of its payment fetched from the simulator.
-    let sim = simulator_url(&server);
+    let sim = server.simulator_url();
     let (iud, notice, _, _) = crate::station::open_debts(&dir).remove(0);
     let body = format!(r#"{{"fiscalCode":"01234567897","noticeNumber":"{notice}"}}"#);
     assert!(post(&format!("{sim}/sim/psp/pay"), "application/json", body.as_bytes()).body.contains("\"OK\""));
@@ -764,7 +759,7 @@ fn citizen_day_one_on_a_phone() {
     };
     let (tmp, dir) = data_dir();
     let server = Server::start(&dir, &["demo"]);
-    let sim = simulator_url(&server);
+    let sim = server.simulator_url();
     let s = Session::new(&driver, &tmp.path().join("chromium-profile"));
     s.cmd("POST", "/window/rect", Some(json!({"width": 360, "height": 800})));
     assert_eq!(s.exec("return window.innerWidth;"), json!(360));

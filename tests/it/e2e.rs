@@ -5,11 +5,6 @@
 use crate::station::open_debts;
 use crate::support::{Server, data_dir, post, run, stdout};
 
-fn simulator_url(server: &Server) -> String {
-    let line = server.banner.iter().find(|l| l.contains("pagoPA simulator")).expect("the demo starts the simulator");
-    line.rsplit(' ').next().unwrap().trim_end_matches('/').to_owned()
-}
-
 fn debt_state(dir: &std::path::Path, iud: &str) -> String {
     let out = run(dir, &["debt", "show", "--org", "c_esempio", "--iud", iud, "--json"], None);
     let d: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
@@ -29,7 +24,7 @@ fn no_redirects() -> ureq::Agent {
 fn a_notice_is_paid_through_checkout_and_reported() {
     let (tmp, dir) = data_dir();
     let server = Server::start(&dir, &["demo"]);
-    let sim = simulator_url(&server);
+    let sim = server.simulator_url();
     let debts = open_debts(&dir);
 
     // A cart of two notices, created by mypay's own Checkout client.
@@ -156,7 +151,7 @@ pub fn rest_down_proxy(sim: String) -> String {
 fn reporting_falls_back_to_node_for_pa_when_rest_fails() {
     let (tmp, dir) = data_dir();
     let server = Server::start(&dir, &["demo"]);
-    let sim = simulator_url(&server);
+    let sim = server.simulator_url();
     let debts = open_debts(&dir);
     let body = format!(r#"{{"fiscalCode":"01234567897","noticeNumber":"{}"}}"#, debts[0].1);
     assert!(post(&format!("{sim}/sim/psp/pay"), "application/json", body.as_bytes()).body.contains("\"OK\""));

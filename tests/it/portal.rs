@@ -135,11 +135,6 @@ pub fn csrf(html: &str) -> String {
     html[start..start + 64].to_owned()
 }
 
-fn simulator_url(server: &Server) -> String {
-    let line = server.banner.iter().find(|l| l.contains("pagoPA simulator")).unwrap();
-    line.rsplit(' ').next().unwrap().trim_end_matches('/').to_owned()
-}
-
 fn sql_count(dir: &std::path::Path, sql: &str) -> i64 {
     let conn = rusqlite::Connection::open(dir.join("mypay.db")).unwrap();
     conn.query_row(sql, [], |r| r.get(0)).unwrap()
@@ -185,7 +180,7 @@ pub fn checkout(browser: &mut Browser, sim: &str, outcome: &str) -> String {
 fn anonymous_spontaneous_payment_end_to_end() {
     let (_tmp, dir) = data_dir();
     let server = Server::start(&dir, &["demo"]);
-    let sim = simulator_url(&server);
+    let sim = server.simulator_url();
     let mut b = Browser::new(&server.base);
 
     let home = b.get("/");
@@ -316,7 +311,7 @@ fn anonymous_spontaneous_payment_end_to_end() {
 fn notices_of_two_orgs_in_one_cart_cancel_and_limits() {
     let (_tmp, dir) = data_dir();
     let server = Server::start(&dir, &["demo"]);
-    let sim = simulator_url(&server);
+    let sim = server.simulator_url();
     // A second org with one notice, created with the CLI.
     crate::support::add_milano(&dir);
     let out = run(
@@ -520,7 +515,7 @@ fn citizen_behind_a_trusted_proxy_sees_debts_and_receipts() {
     std::fs::write(&config, "version = 1\n[citizen_auth]\nmode = \"headers\"\ntrusted_proxies = [\"127.0.0.1\"]\n")
         .unwrap();
     let server = Server::start(&dir, &["--config", config.to_str().unwrap(), "demo"]);
-    let sim = simulator_url(&server);
+    let sim = server.simulator_url();
     // Pay one of Mario Rossi's notices at a PSP counter, so he has a receipt.
     // Mario Rossi's first instalment (the demo's first debt).
     let first = open_debts(&dir).into_iter().find(|d| d.0.ends_with("-0001")).unwrap();

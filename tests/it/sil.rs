@@ -139,11 +139,6 @@ pub fn set_password(dir: &Path, ipa: &str) {
     assert!(out.status.success(), "{}", stderr(&out));
 }
 
-fn simulator_url(server: &Server) -> String {
-    let line = server.banner.iter().find(|l| l.contains("pagoPA simulator")).unwrap();
-    line.rsplit(' ').next().unwrap().trim_end_matches('/').to_owned()
-}
-
 fn count(dir: &Path, sql: &str) -> i64 {
     let conn = rusqlite::Connection::open(dir.join("mypay.db")).unwrap();
     conn.query_row(sql, [], |r| r.get(0)).unwrap()
@@ -203,7 +198,7 @@ fn con_ricevuta(server: &Server, id_session: &str) -> String {
 #[test]
 fn invia_dovuti_pay_in_the_simulator_back_url_chiedi_pagati() {
     let (_tmp, dir, server) = demo_server();
-    let sim = simulator_url(&server);
+    let sim = server.simulator_url();
     let doc = dovuti(&(single("SIL-IUD-1", "10.00") + &single("SIL-IUD-2", "5.50")), None);
     assert_valid_document(&doc);
     let answer = call(
@@ -505,7 +500,7 @@ fn bad_input_and_bad_credentials_get_the_exact_fault_and_store_nothing() {
 #[test]
 fn cancelled_at_checkout_is_annullato_and_the_back_url_says_error() {
     let (_tmp, dir, server) = demo_server();
-    let sim = simulator_url(&server);
+    let sim = server.simulator_url();
     let doc = b64(&dovuti(&single("CANCEL-1", "3.00"), None));
     let answer =
         call(&server, "paaSILInviaDovuti", &invia_dovuti("c_esempio", PASSWORD, &doc, "<showMyPay>NONE</showMyPay>"));
@@ -535,7 +530,7 @@ fn cancelled_at_checkout_is_annullato_and_the_back_url_says_error() {
 #[test]
 fn invia_dovuti_of_a_type_with_mandatory_due_date_reaches_checkout() {
     let (_tmp, dir, server) = demo_server();
-    let sim = simulator_url(&server);
+    let sim = server.simulator_url();
     let single = "<datiSingoloVersamento><identificativoUnivocoDovuto>TARI-SIL-1</identificativoUnivocoDovuto>\
          <importoSingoloVersamento>80.00</importoSingoloVersamento>\
          <identificativoTipoDovuto>TARI</identificativoTipoDovuto>\
@@ -950,7 +945,7 @@ fn carrello_request(elements: &str, tail: &str) -> String {
 /// The citizen on a cart's landing `url`: the summary, the confirmation, the payment at the
 /// simulator's Checkout and the way back. Returns the summary's body and the SIL URL it ends on.
 fn pay_carrello(server: &Server, url: &str) -> (String, String) {
-    let sim = simulator_url(server);
+    let sim = server.simulator_url();
     let mut browser = Browser::new(&server.base);
     let path = url.trim_start_matches(&server.base).to_owned();
     let summary = browser.get(&path);

@@ -108,11 +108,6 @@ fn listed(answer: &str) -> Vec<(String, String)> {
         .collect()
 }
 
-fn simulator_url(server: &Server) -> String {
-    let line = server.banner.iter().find(|l| l.contains("pagoPA simulator")).unwrap();
-    line.rsplit(' ').next().unwrap().trim_end_matches('/').to_owned()
-}
-
 /// Pays the demo notice `notice` at PSP `psp` and has the simulator publish its flow.
 fn pay_and_publish(sim: &str, notice: &str, psp: &str) -> String {
     let body = format!(r#"{{"fiscalCode":"01234567897","noticeNumber":"{notice}","psp":"{psp}"}}"#);
@@ -141,7 +136,7 @@ fn fetch(dir: &Path, config: &Path, node: &str) {
 #[test]
 fn reporting_flows_are_listed_filtered_and_downloaded_as_from_mypay() {
     let (tmp, dir, server) = demo_server();
-    let sim = simulator_url(&server);
+    let sim = server.simulator_url();
     let debts = crate::station::open_debts(&dir);
     let config = tmp.path().join("fetch.toml");
     // One flow fetched over FdR REST (kept as JSON), one over nodeForPa (the document as received).

@@ -152,6 +152,12 @@ impl Server {
 }
 
 impl Server {
+    /// The address of the demo's pagoPA simulator, from the banner's line naming it.
+    pub fn simulator_url(&self) -> String {
+        let line = self.banner.iter().find(|l| l.contains("pagoPA simulator")).expect("the demo starts the simulator");
+        line.rsplit(' ').next().unwrap().trim_end_matches('/').to_owned()
+    }
+
     /// Everything the server wrote on stderr, once it has exited (its stderr closed).
     pub fn log_after_exit(&mut self) -> String {
         if let Some(reader) = self.log_reader.take() {

@@ -45,11 +45,6 @@ fn wait_debt(dir: &Path, iud: &str, what: &str, check: impl Fn(&serde_json::Valu
     }
 }
 
-fn simulator_url(server: &Server) -> String {
-    let line = server.banner.iter().find(|l| l.contains("pagoPA simulator")).expect("the region runs the simulator");
-    line.rsplit(' ').next().unwrap().trim_end_matches('/').to_owned()
-}
-
 fn add_debt(dir: &Path, iud: &str, cents: &str) {
     ok(
         dir,
@@ -215,7 +210,7 @@ fn forged_push(iuv: &str, iud: &str, amount: &str) -> Vec<u8> {
 }
 
 fn pay_at_region(region: &Server, notice: &str) {
-    let sim = simulator_url(region);
+    let sim = region.simulator_url();
     let body = format!(r#"{{"fiscalCode":"01234567897","noticeNumber":"{notice}"}}"#);
     let paid = post(&format!("{sim}/sim/psp/pay"), "application/json", body.as_bytes());
     let paid: serde_json::Value = serde_json::from_str(&paid.body).unwrap();
@@ -461,7 +456,7 @@ fn without_push_the_receipt_comes_by_polling_even_across_the_regions_and_the_box
 fn a_portal_payment_started_at_the_box_completes_through_the_region() {
     let t = topology(true);
     let (rdir, bdir) = (t.rdir.clone(), t.bdir.clone());
-    let sim = simulator_url(&t.region);
+    let sim = t.region.simulator_url();
     let mut citizen = Browser::new(&t.bx.base);
     let form_path = "/spontaneo?codIpaEnte=c_esempio&codTipo=CONTRIBUTO_EVENTI";
     let fields = |event: &'static str| {
@@ -578,7 +573,7 @@ fn a_portal_payment_started_at_the_box_completes_through_the_region() {
 /// The citizen at the Region's landing page `landing`: the summary, the confirmation, the
 /// simulator's Checkout; returns the box's back URL the Region sends the browser to.
 fn pay_at_region_checkout(region: &Server, landing: &str) -> String {
-    let sim = simulator_url(region);
+    let sim = region.simulator_url();
     let mut at_region = Browser::new(&region.base);
     let summary = at_region.get(landing);
     assert_eq!(summary.status, 200, "{}", summary.body);
