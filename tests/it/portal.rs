@@ -120,13 +120,34 @@ impl Browser {
     }
 
     /// Posts a form of `page_path` with its CSRF token added.
+    /// Opens `page_path` and sends its form to `action` as a browser would: its CSRF token and
+    /// the hidden fields `pairs` does not give, then `pairs`.
     pub fn submit(&mut self, page_path: &str, action: &str, pairs: &[(&str, &str)]) -> Page {
         let page = self.get(page_path);
         let token = csrf(&page.body);
+        let hidden = hidden_fields(&page.body, action);
         let mut all = vec![("csrf", token.as_str())];
+        let given = |name: &str| name == "csrf" || pairs.iter().any(|(n, _)| *n == name);
+        all.extend(hidden.iter().filter(|(n, _)| !given(n)).map(|(n, v)| (n.as_str(), v.as_str())));
         all.extend_from_slice(pairs);
         self.post(action, &all)
     }
+}
+
+/// The hidden fields (name, value) of the first form of `html` posting to `action`.
+fn hidden_fields(html: &str, action: &str) -> Vec<(String, String)> {
+    let Some(start) = html.find(&format!("action=\"{action}\"")) else { return Vec::new() };
+    let form = &html[start..html[start..].find("</form>").map_or(html.len(), |end| start + end)];
+    let attribute = |tag: &str, name: &str| {
+        let marker = format!("{name}=\"");
+        tag.find(&marker).map(|at| tag[at + marker.len()..].split('"').next().unwrap_or_default().to_owned())
+    };
+    form.split("<input")
+        .skip(1)
+        .map(|rest| rest.split('>').next().unwrap_or_default())
+        .filter(|tag| tag.contains("type=\"hidden\""))
+        .filter_map(|tag| Some((attribute(tag, "name")?, attribute(tag, "value").unwrap_or_default())))
+        .collect()
 }
 
 pub fn csrf(html: &str) -> String {

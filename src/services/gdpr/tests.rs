@@ -14,7 +14,7 @@ use crate::services::admin::orgs::{OrgChanges, add_org};
 use crate::services::debts::{Source, add_debt, annul_debt};
 use crate::services::payments::{self, Exchange};
 use crate::services::portal::carts::{self as portal_carts, ConsentChannel, NewCart};
-use crate::services::portal::privacy_notices;
+use crate::services::portal::{PortalError, privacy_notices};
 use crate::services::testkit::{FISCAL_CODE, IBAN, IPA, Kit, tari_fields};
 use crate::store::debts::{self, DebtRecord};
 use crate::store::receipts::{self, ReceiptRecord, ReceiptTransferRecord};
@@ -96,7 +96,7 @@ fn consents_carry_the_version_the_org_shows_and_the_channel() {
     let cart = |iud: &str, channel: ConsentChannel| {
         let debt = kit.debt(iud, 1000);
         let view = payments::verify(&kit.db, FISCAL_CODE, &Kit::notice(&debt), kit.now.today()).unwrap();
-        let new = NewCart { session_hash: "s", payer_email: None, citizen_id: Some(MARIO) };
+        let new = NewCart { session_hash: "s", payer_email: None, citizen_id: Some(MARIO), shown_notices: None };
         let cart = portal_carts::prepare_cart_from(&kit.db, &[view], &new, channel, kit.now).unwrap();
         let mut rows = kit.db.read(|c| carts::list_privacy_acceptances_of_cart(c, cart.id)).unwrap();
         assert_eq!(rows.len(), 1);
@@ -118,6 +118,27 @@ fn consents_carry_the_version_the_org_shows_and_the_channel() {
     let err = privacy_notices::publish_sections(&kit.db, "operator:a", IPA, &empty, kit.now).unwrap_err();
     assert!(matches!(err, crate::services::ServiceError::Invalid { ref field, .. } if field == "rights"), "{err}");
     assert_eq!(privacy_notices::versions(&kit.db, org.id).unwrap().len(), 2);
+}
+
+/// The cart page carries the versions it showed: the consent records them, and a notice published
+/// between the page and the acceptance makes the citizen read and accept again.
+#[test]
+fn a_consent_is_refused_when_the_notice_changed_after_the_page_showed_it() {
+    let kit = Kit::new();
+    let org = kit.db.read(|c| orgs::find_org_by_ipa(c, IPA)).unwrap().unwrap();
+    let template = privacy_notices::template(&org, &RetentionSettings::default(), "rpd@example.it");
+    privacy_notices::publish_sections(&kit.db, "operator:a", IPA, &template, kit.now).unwrap();
+    let shown = privacy_notices::stamp(&kit.db, &[org.id, org.id]).unwrap();
+    assert_eq!(shown, format!("{}:1", org.id));
+    let debt = kit.debt("S1", 1000);
+    let view = payments::verify(&kit.db, FISCAL_CODE, &Kit::notice(&debt), kit.now.today()).unwrap();
+    let new = NewCart { session_hash: "s", payer_email: None, citizen_id: Some(MARIO), shown_notices: Some(&shown) };
+    let cart = portal_carts::prepare_cart(&kit.db, std::slice::from_ref(&view), &new, kit.now).unwrap();
+    let rows = kit.db.read(|c| carts::list_privacy_acceptances_of_cart(c, cart.id)).unwrap();
+    assert_eq!(rows.iter().map(|r| r.version.as_str()).collect::<Vec<_>>(), ["1"]);
+    privacy_notices::publish_sections(&kit.db, "operator:a", IPA, &template, kit.now).unwrap();
+    let err = portal_carts::prepare_cart(&kit.db, &[view], &new, kit.now).unwrap_err();
+    assert!(matches!(err, PortalError::NoticeChanged), "{err}");
 }
 
 #[test]

@@ -173,6 +173,9 @@ pub struct NewCart<'a> {
     pub session_hash: &'a str,
     pub payer_email: Option<&'a str>,
     pub citizen_id: Option<&'a str>,
+    /// The notices' versions the page showed when the citizen accepted them
+    /// ([`privacy_notices::stamp`]); `None` where the channel shows none of its own.
+    pub shown_notices: Option<&'a str>,
 }
 
 /// Where a citizen accepted an org's privacy notice, as its consent records it.
@@ -253,6 +256,12 @@ pub(crate) fn record_cart(
     };
     let iso = now.iso();
     db.write(|tx| {
+        if let (Some(_), Some(shown)) = (consent, new.shown_notices) {
+            let orgs: Vec<i64> = cart.items.iter().map(|i| i.org_id).collect();
+            if privacy_notices::stamp_in(tx, &orgs)? != shown {
+                return Err(PortalError::NoticeChanged);
+            }
+        }
         cart.id = carts::insert_cart(tx, &cart, &iso)?;
         let mut seen = Vec::new();
         for (item, channel) in cart.items.iter().filter_map(|i| consent.map(|c| (i, c))) {

@@ -36,6 +36,8 @@ pub enum PortalError {
     AlreadyInCart,
     #[error("the cart is empty")]
     EmptyCart,
+    #[error("a privacy notice changed after the page showed it; it must be accepted again")]
+    NoticeChanged,
     #[error("too many PINs requested; try again later")]
     PinRateLimited,
     #[error("wrong PIN")]

@@ -43,6 +43,24 @@ pub(crate) fn current_label(conn: &Conn, org_id: i64) -> Result<String, StoreErr
     Ok(version_label(privacy_notices::find_current(conn, org_id)?.as_ref()))
 }
 
+/// The versions in force of the notices of `org_ids` as one stamp (`id:version`, by ascending id),
+/// which a page that asks for their acceptance carries, so that the consent records the version the
+/// citizen was shown, or is refused when one changed meanwhile.
+pub fn stamp(db: &Db, org_ids: &[i64]) -> Result<String, ServiceError> {
+    Ok(db.read(|conn| stamp_in(conn, org_ids))?)
+}
+
+pub(crate) fn stamp_in(conn: &Conn, org_ids: &[i64]) -> Result<String, StoreError> {
+    let mut ids = org_ids.to_vec();
+    ids.sort_unstable();
+    ids.dedup();
+    let mut parts = Vec::with_capacity(ids.len());
+    for id in ids {
+        parts.push(format!("{id}:{}", current_label(conn, id)?));
+    }
+    Ok(parts.join(";"))
+}
+
 /// The section `name` of [`SECTIONS`] in `s`.
 pub fn section<'a>(s: &'a NoticeSections, name: &str) -> Option<&'a str> {
     let value = match name {

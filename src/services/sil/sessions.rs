@@ -586,7 +586,8 @@ pub fn begin_checkout(db: &Db, token: &str, payer_email: Option<&str>, now: Now)
     }
     let email = payer_email.map(str::to_owned).or(session.payer_email.clone());
     let session_hash = cart_session_hash(&session);
-    let new = NewCart { session_hash: &session_hash, payer_email: email.as_deref(), citizen_id: None };
+    let new =
+        NewCart { session_hash: &session_hash, payer_email: email.as_deref(), citizen_id: None, shown_notices: None };
     let cart = portal::carts::prepare_cart_from(db, &views, &new, portal::carts::ConsentChannel::Sil, now)?;
     link_cart(db, &session, &cart)?;
     Ok(Checkout { cart, views, payer_email: email })
@@ -606,7 +607,8 @@ pub(crate) fn begin_region_checkout(
     let lines: Vec<upstream::Line> = debts.into_iter().map(|(org, debt)| upstream::Line { org, debt, new }).collect();
     let email = payer_email.map(str::to_owned).or(session.payer_email.clone());
     let session_hash = cart_session_hash(&session);
-    let new_cart = NewCart { session_hash: &session_hash, payer_email: email.as_deref(), citizen_id: None };
+    let new_cart =
+        NewCart { session_hash: &session_hash, payer_email: email.as_deref(), citizen_id: None, shown_notices: None };
     let cart = portal::carts::record_cart(
         db,
         upstream::cart_items(&lines),

@@ -768,7 +768,7 @@ mod tests {
     }
 
     fn new_cart(session_hash: &str) -> NewCart<'_> {
-        NewCart { session_hash, payer_email: Some("mario@example.it"), citizen_id: None }
+        NewCart { session_hash, payer_email: Some("mario@example.it"), citizen_id: None, shown_notices: None }
     }
 
     #[test]

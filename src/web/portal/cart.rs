@@ -15,6 +15,7 @@ use crate::pagopa::checkout;
 use crate::services::portal::PortalError;
 use crate::services::portal::carts::{self, CartOutcome, NewCart};
 use crate::services::portal::pins;
+use crate::services::portal::privacy_notices;
 use crate::services::upstream::payments as upstream_payments;
 
 /// `GET /carrello`.
@@ -53,6 +54,8 @@ pub fn page(ctx: &mut Ctx<'_>) -> Result<Response, PageError> {
             orgs.push((v.org.ipa_code.clone(), v.org.name.clone()));
         }
     }
+    let org_ids: Vec<i64> = views.iter().map(|v| v.org.id).collect();
+    let shown_notices = privacy_notices::stamp(&ctx.state.db, &org_ids)?;
     let csrf = ctx.csrf();
     let upstream = ctx.state.region.is_some();
     let body = html! {
@@ -129,6 +132,7 @@ pub fn page(ctx: &mut Ctx<'_>) -> Result<Response, PageError> {
             @if verified.is_some() {
                 form method="post" action="/carrello/paga" class="mt-4" {
                     (csrf)
+                    input type="hidden" name="informativa" value=(shown_notices);
                     // The links stay outside the label: on a phone, a tap on the label's middle
                     // would open the notice instead of ticking the box.
                     p class="mb-2" {
@@ -255,10 +259,12 @@ pub fn pay(ctx: &mut Ctx<'_>) -> Result<Response, PageError> {
         Ok(_) => return Err(PortalError::EmptyCart.into()),
         Err(err) => return Err(err.into()),
     };
+    let shown_notices = ctx.form.get("informativa").unwrap_or_default().to_owned();
     let new = NewCart {
         session_hash: ctx.session.id_hash(),
         payer_email: Some(&email),
         citizen_id: citizen.as_ref().map(|c| c.fiscal_code.as_str()),
+        shown_notices: Some(&shown_notices),
     };
     if let Some(region) = super::upstream::region(ctx) {
         // Upstream mode: the Region, not Checkout (services::upstream::payments).
@@ -266,7 +272,16 @@ pub fn pay(ctx: &mut Ctx<'_>) -> Result<Response, PageError> {
         let url = upstream_payments::pay_notices(&ctx.state.db, region, &views, &new, &back, ctx.now)?;
         return Ok(ctx.redirect(&url));
     }
-    let cart = carts::prepare_cart(&ctx.state.db, &views, &new, ctx.now)?;
+    let cart = match carts::prepare_cart(&ctx.state.db, &views, &new, ctx.now) {
+        Ok(cart) => cart,
+        Err(err @ PortalError::NoticeChanged) => {
+            // The cart page shows the notices again, with their new versions.
+            let (_, text) = super::describe(&err);
+            ctx.session.flash("warning", text);
+            return Ok(ctx.redirect("/carrello"));
+        }
+        Err(err) => return Err(err.into()),
+    };
     let base = ctx.public_url();
     let request = checkout::Cart {
         notices: checkout::CartNotice::of_views(&views),

@@ -198,6 +198,12 @@ pub fn describe(err: &PortalError) -> (u16, String) {
         ),
         PortalError::AlreadyInCart => (409, text("L'avviso è già nel carrello.")),
         PortalError::EmptyCart => (400, text("Il carrello è vuoto.")),
+        PortalError::NoticeChanged => (
+            409,
+            text(
+                "L'informativa sul trattamento dei dati personali è stata aggiornata nel frattempo: leggila e conferma di nuovo.",
+            ),
+        ),
         PortalError::PinRateLimited => (429, text("Hai richiesto troppi codici di verifica. Riprova tra un'ora.")),
         PortalError::PinWrong => (400, text("Il codice di verifica non è corretto.")),
         PortalError::PinExpired => (400, text("Il codice di verifica è scaduto: richiedine uno nuovo.")),

@@ -315,6 +315,7 @@ pub fn spontaneous_post(ctx: &mut Ctx<'_>) -> Result<Response, PageError> {
             session_hash: ctx.session.id_hash(),
             payer_email: Some(debtor.email.as_str()).filter(|e| !e.is_empty()),
             citizen_id: citizen.as_ref().map(|c| c.fiscal_code.as_str()),
+            shown_notices: None,
         };
         let url = upstream_payments::pay_spontaneous(
             &ctx.state.db,
