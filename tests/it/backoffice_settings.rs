@@ -200,7 +200,11 @@ fn settings_operators_and_orgs_refuse_bad_input_and_change_nothing() {
     ];
     let bad = demo.submit(&new_type, &new_type, &fields);
     assert_eq!(bad.status, 422);
-    assert!(bad.body.contains("Il valore del campo «codice di tassonomia» non è valido."), "{}", bad.body);
+    assert!(
+        bad.body.contains(r#"<div id="taxonomy-errore" class="invalid-feedback d-block">Indica un codice di tassonomia pagoPA valido, es. 0101002IM.</div>"#),
+        "{}",
+        bad.body
+    );
     fields[2] = ("taxonomy", "0101108TS");
     fields[8] = ("azione", "anteprima");
     let shown = demo.submit(&new_type, &new_type, &fields);
@@ -355,4 +359,50 @@ fn the_live_preview_route_answers_only_the_fragment_of_the_typed_definition() {
     let empty = demo.submit(editor, route, &[("form_definition", "  ")]);
     assert!(empty.body.contains("Senza definizione il modulo chiede la causale e l'importo."), "{}", empty.body);
     assert!(!demo.get("/operatore/c_esempio/tipi").body.contains("PASSO_CARRABILE"), "a preview saves nothing");
+}
+
+#[test]
+fn a_refused_debt_type_says_why_under_each_field() {
+    let (_tmp, _dir, _server, mut demo) = demo_logged_in();
+    let editor = "/operatore/c_esempio/tipi/nuovo";
+    demo.get(editor);
+    let form = |code: &'static str, taxonomy: &'static str| {
+        vec![
+            ("code", code),
+            ("description", "Passo carrabile"),
+            ("taxonomy", taxonomy),
+            ("fixed_amount", ""),
+            ("print_due_date", "1"),
+            ("active", "1"),
+            ("form_definition", ""),
+            ("azione", "salva"),
+        ]
+    };
+    let bad = demo.submit(editor, editor, &form("PASSO", "NONVALIDA"));
+    assert_eq!(bad.status, 422, "{}", bad.body);
+    let message = "Indica un codice di tassonomia pagoPA valido, es. 0101002IM.";
+    assert!(
+        bad.body.contains(&format!(
+            r##"<li><a href="#taxonomy">Codice di tassonomia pagoPA (es. 0101002IM)</a>: {message}</li>"##
+        )),
+        "{}",
+        bad.body
+    );
+    assert!(
+        bad.body.contains(r#"id="taxonomy" name="taxonomy" value="NONVALIDA" required aria-describedby="taxonomy-errore" aria-invalid="true">"#),
+        "{}",
+        bad.body
+    );
+    assert!(
+        bad.body.contains(&format!(r#"<div id="taxonomy-errore" class="invalid-feedback d-block">{message}</div>"#)),
+        "{}",
+        bad.body
+    );
+    let taken = demo.submit(editor, editor, &form("TARI", "0101002IM"));
+    assert_eq!(taken.status, 422);
+    assert!(
+        taken.body.contains(r#"<div id="code-errore" class="invalid-feedback d-block">Esiste già un tipo dovuto con questo codice.</div>"#),
+        "{}",
+        taken.body
+    );
 }

@@ -23,6 +23,7 @@ pub(super) mod login;
 pub(super) mod operators;
 pub(super) mod orgs;
 pub(super) mod privacy;
+mod problems;
 pub(super) mod reporting;
 pub(super) mod settings;
 mod timeline;
