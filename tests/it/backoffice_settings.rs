@@ -146,7 +146,32 @@ fn settings_operators_and_orgs_refuse_bad_input_and_change_nothing() {
     let ops = "/operatore/c_esempio/operatori";
     let dup = demo.submit(ops, ops, &[("username", "demo"), ("role", "operator")]);
     assert_eq!(dup.status, 422);
-    assert!(dup.body.contains("Esiste già un operatore con questo nome utente."));
+    assert!(
+        dup.body.contains(
+            r##"<li><a href="#username">Nome utente</a>: Esiste già un operatore con questo nome utente.</li>"##
+        ),
+        "{}",
+        dup.body
+    );
+    assert!(
+        dup.body.contains(r#"id="username" name="username" value="demo" required aria-describedby="username-errore" aria-invalid="true">"#),
+        "the form keeps what was typed: {}",
+        dup.body
+    );
+    let bad = demo.submit(ops, ops, &[("username", "x"), ("email", "non-una-email"), ("role", "admin")]);
+    assert_eq!(bad.status, 422);
+    assert!(
+        bad.body.contains(r#"<div id="username-errore" class="invalid-feedback d-block">Indica un nome utente da 3 a 64 caratteri tra lettere, cifre, «.», «_», «-» e «@».</div>"#),
+        "{}",
+        bad.body
+    );
+    assert!(bad.body.contains(r#"<option value="admin" selected>"#), "{}", bad.body);
+    let mail = demo.submit(ops, ops, &[("username", "nuovo"), ("email", "non-una-email"), ("role", "operator")]);
+    assert!(
+        mail.body.contains(r#"<div id="email-errore" class="invalid-feedback d-block">L'indirizzo e-mail non è valido (es. nome@esempio.it).</div>"#),
+        "{}",
+        mail.body
+    );
     let added = demo.submit(ops, ops, &[("username", "sportello"), ("full_name", "Ufficio"), ("role", "operator")]);
     assert_eq!(added.status, 200);
     let marker = "Password di sportello: <strong><code>";
