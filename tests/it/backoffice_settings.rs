@@ -111,7 +111,17 @@ fn settings_operators_and_orgs_refuse_bad_input_and_change_nothing() {
     typed[1] = ("iban-bank", "IT60X0542811101000000123457");
     let refused = demo.submit(page, page, &typed);
     assert_eq!(refused.status, 422);
-    assert!(refused.body.contains("Il valore del campo «IBAN bancario» non è valido."), "{}", refused.body);
+    assert!(
+        refused.body.contains(r##"<li><a href="#iban-bank">IBAN bancario</a>: L'IBAN non è valido: controlla i caratteri e le due cifre di controllo.</li>"##),
+        "{}",
+        refused.body
+    );
+    assert!(
+        refused.body.contains(r#"<div id="iban-bank-errore" class="invalid-feedback d-block">L'IBAN non è valido: controlla i caratteri e le due cifre di controllo.</div>"#),
+        "{}",
+        refused.body
+    );
+    assert!(refused.body.contains(r#"aria-describedby="iban-bank-errore" aria-invalid="true">"#), "{}", refused.body);
     assert!(refused.body.contains("IT60X0542811101000000123457"), "the form keeps what was typed");
     assert_eq!(org_json(&dir, "c_esempio"), before, "nothing changed");
     // A good change is stored and journaled.
