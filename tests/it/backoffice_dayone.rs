@@ -215,7 +215,9 @@ fn fixed_values_are_chosen_from_a_list_and_refusals_name_their_field() {
     let (_tmp, _dir, _server, mut browser) = demo_logged_in();
     let settings = browser.get("/operatore/c_esempio/impostazioni").body;
     assert!(
-        settings.contains("<select class=\"form-select\" id=\"notice-language\" name=\"notice-language\">"),
+        settings.contains(
+            "<select class=\"form-select\" id=\"notice-language\" name=\"notice-language\" aria-describedby=\"notice-language-errore\">"
+        ),
         "{settings}"
     );
     assert!(settings.contains("<option value=\"de\">Tedesco (Deutsch)</option>"), "{settings}");
