@@ -194,6 +194,20 @@ fn expired_debts_are_exported_from_the_page() {
     let bad = browser.submit(page, &format!("{page}/scaduti"), &[("due_before", "ieri"), ("debt_type", "")]);
     assert_eq!(bad.status, 303);
     assert!(browser.get(page).body.contains("Indica un giorno valido in «Scaduti prima del»."));
+    // The receipts export's refusals are Italian beside MyPay's code.
+    let form = [("from", "2026-02-01"), ("to", "2026-01-01"), ("version", "1.3"), ("debt_type", "")];
+    assert_eq!(browser.submit(page, page, &form).status, 303);
+    let list = browser.get(page).body;
+    assert!(
+        list.contains(
+            "Richiesta non valida (PAA_INTERVALLO_DATE_NON_VALIDO): la data «Pagamenti dal» viene dopo la data «al»."
+        ),
+        "{list}"
+    );
+    let form = [("from", "2026-01-01"), ("to", "2026-01-31"), ("version", "9.9"), ("debt_type", "")];
+    assert_eq!(browser.submit(page, page, &form).status, 303);
+    let list = browser.get(page).body;
+    assert!(list.contains("(PAA_VERSIONE_TRACCIATO_NON_VALIDA): la versione del tracciato deve essere"), "{list}");
 }
 
 #[test]
@@ -201,7 +215,9 @@ fn fixed_values_are_chosen_from_a_list_and_refusals_name_their_field() {
     let (_tmp, _dir, _server, mut browser) = demo_logged_in();
     let settings = browser.get("/operatore/c_esempio/impostazioni").body;
     assert!(
-        settings.contains("<select class=\"form-select\" id=\"notice-language\" name=\"notice-language\">"),
+        settings.contains(
+            "<select class=\"form-select\" id=\"notice-language\" name=\"notice-language\" aria-describedby=\"notice-language-errore\">"
+        ),
         "{settings}"
     );
     assert!(settings.contains("<option value=\"de\">Tedesco (Deutsch)</option>"), "{settings}");

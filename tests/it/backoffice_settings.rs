@@ -111,7 +111,17 @@ fn settings_operators_and_orgs_refuse_bad_input_and_change_nothing() {
     typed[1] = ("iban-bank", "IT60X0542811101000000123457");
     let refused = demo.submit(page, page, &typed);
     assert_eq!(refused.status, 422);
-    assert!(refused.body.contains("Il valore del campo «IBAN bancario» non è valido."), "{}", refused.body);
+    assert!(
+        refused.body.contains(r##"<li><a href="#iban-bank">IBAN bancario</a>: L'IBAN non è valido: controlla i caratteri e le due cifre di controllo.</li>"##),
+        "{}",
+        refused.body
+    );
+    assert!(
+        refused.body.contains(r#"<div id="iban-bank-errore" class="invalid-feedback d-block">L'IBAN non è valido: controlla i caratteri e le due cifre di controllo.</div>"#),
+        "{}",
+        refused.body
+    );
+    assert!(refused.body.contains(r#"aria-describedby="iban-bank-errore" aria-invalid="true">"#), "{}", refused.body);
     assert!(refused.body.contains("IT60X0542811101000000123457"), "the form keeps what was typed");
     assert_eq!(org_json(&dir, "c_esempio"), before, "nothing changed");
     // A good change is stored and journaled.
@@ -146,7 +156,32 @@ fn settings_operators_and_orgs_refuse_bad_input_and_change_nothing() {
     let ops = "/operatore/c_esempio/operatori";
     let dup = demo.submit(ops, ops, &[("username", "demo"), ("role", "operator")]);
     assert_eq!(dup.status, 422);
-    assert!(dup.body.contains("Esiste già un operatore con questo nome utente."));
+    assert!(
+        dup.body.contains(
+            r##"<li><a href="#username">Nome utente</a>: Esiste già un operatore con questo nome utente.</li>"##
+        ),
+        "{}",
+        dup.body
+    );
+    assert!(
+        dup.body.contains(r#"id="username" name="username" value="demo" required aria-describedby="username-errore" aria-invalid="true">"#),
+        "the form keeps what was typed: {}",
+        dup.body
+    );
+    let bad = demo.submit(ops, ops, &[("username", "x"), ("email", "non-una-email"), ("role", "admin")]);
+    assert_eq!(bad.status, 422);
+    assert!(
+        bad.body.contains(r#"<div id="username-errore" class="invalid-feedback d-block">Indica un nome utente da 3 a 64 caratteri tra lettere, cifre, «.», «_», «-» e «@».</div>"#),
+        "{}",
+        bad.body
+    );
+    assert!(bad.body.contains(r#"<option value="admin" selected>"#), "{}", bad.body);
+    let mail = demo.submit(ops, ops, &[("username", "nuovo"), ("email", "non-una-email"), ("role", "operator")]);
+    assert!(
+        mail.body.contains(r#"<div id="email-errore" class="invalid-feedback d-block">L'indirizzo e-mail non è valido (es. nome@esempio.it).</div>"#),
+        "{}",
+        mail.body
+    );
     let added = demo.submit(ops, ops, &[("username", "sportello"), ("full_name", "Ufficio"), ("role", "operator")]);
     assert_eq!(added.status, 200);
     let marker = "Password di sportello: <strong><code>";
@@ -200,7 +235,11 @@ fn settings_operators_and_orgs_refuse_bad_input_and_change_nothing() {
     ];
     let bad = demo.submit(&new_type, &new_type, &fields);
     assert_eq!(bad.status, 422);
-    assert!(bad.body.contains("Il valore del campo «codice di tassonomia» non è valido."), "{}", bad.body);
+    assert!(
+        bad.body.contains(r#"<div id="taxonomy-errore" class="invalid-feedback d-block">Indica un codice di tassonomia pagoPA valido, es. 0101002IM.</div>"#),
+        "{}",
+        bad.body
+    );
     fields[2] = ("taxonomy", "0101108TS");
     fields[8] = ("azione", "anteprima");
     let shown = demo.submit(&new_type, &new_type, &fields);
@@ -355,4 +394,50 @@ fn the_live_preview_route_answers_only_the_fragment_of_the_typed_definition() {
     let empty = demo.submit(editor, route, &[("form_definition", "  ")]);
     assert!(empty.body.contains("Senza definizione il modulo chiede la causale e l'importo."), "{}", empty.body);
     assert!(!demo.get("/operatore/c_esempio/tipi").body.contains("PASSO_CARRABILE"), "a preview saves nothing");
+}
+
+#[test]
+fn a_refused_debt_type_says_why_under_each_field() {
+    let (_tmp, _dir, _server, mut demo) = demo_logged_in();
+    let editor = "/operatore/c_esempio/tipi/nuovo";
+    demo.get(editor);
+    let form = |code: &'static str, taxonomy: &'static str| {
+        vec![
+            ("code", code),
+            ("description", "Passo carrabile"),
+            ("taxonomy", taxonomy),
+            ("fixed_amount", ""),
+            ("print_due_date", "1"),
+            ("active", "1"),
+            ("form_definition", ""),
+            ("azione", "salva"),
+        ]
+    };
+    let bad = demo.submit(editor, editor, &form("PASSO", "NONVALIDA"));
+    assert_eq!(bad.status, 422, "{}", bad.body);
+    let message = "Indica un codice di tassonomia pagoPA valido, es. 0101002IM.";
+    assert!(
+        bad.body.contains(&format!(
+            r##"<li><a href="#taxonomy">Codice di tassonomia pagoPA (es. 0101002IM)</a>: {message}</li>"##
+        )),
+        "{}",
+        bad.body
+    );
+    assert!(
+        bad.body.contains(r#"id="taxonomy" name="taxonomy" value="NONVALIDA" required aria-describedby="taxonomy-errore" aria-invalid="true">"#),
+        "{}",
+        bad.body
+    );
+    assert!(
+        bad.body.contains(&format!(r#"<div id="taxonomy-errore" class="invalid-feedback d-block">{message}</div>"#)),
+        "{}",
+        bad.body
+    );
+    let taken = demo.submit(editor, editor, &form("TARI", "0101002IM"));
+    assert_eq!(taken.status, 422);
+    assert!(
+        taken.body.contains(r#"<div id="code-errore" class="invalid-feedback d-block">Esiste già un tipo dovuto con questo codice.</div>"#),
+        "{}",
+        taken.body
+    );
 }

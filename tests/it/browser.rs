@@ -835,6 +835,20 @@ fn citizen_day_one_on_a_phone() {
     s.screenshot("cittadino-10-avviso");
     check(&s, "notice");
 
+    // A payment asked by the municipality's SIL: its landing page (the summary to confirm).
+    crate::sil::set_password(&dir, "c_esempio");
+    let doc = crate::sil::dovuti(&crate::sil::single("SIL-TELEFONO-1", "10.00"), None);
+    let sent = crate::sil::invia_dovuti("c_esempio", crate::sil::PASSWORD, &crate::sil::b64(&doc), "");
+    let answer = crate::sil::call(&server, "paaSILInviaDovuti", &sent);
+    let url = crate::sil::text_of(&answer, "url").unwrap_or_else(|| panic!("{answer}"));
+    s.goto(&url);
+    s.wait_text("Riepilogo del pagamento", 10);
+    check(&s, "SIL landing");
+    // The Region's return page (here for a session it does not know).
+    s.goto(&server.url("/upstream/ritorno?idSession=sconosciuta"));
+    s.wait_text("Pagamento non trovato", 10);
+    check(&s, "Region return");
+
     assert!(report.is_empty(), "at 360 px:\n{}", report.join("\n"));
 }
 

@@ -6,6 +6,7 @@
 
 use maud::{Markup, html};
 
+use super::problems::{Problems, feedback, summary};
 use super::{BoCtx, BoError, user_message};
 use crate::domain::Cents;
 use crate::domain::adhesion::Channel;
@@ -84,28 +85,6 @@ impl Values {
             generate_iuv: self.generate_iuv,
             ..DebtFields::default()
         }
-    }
-}
-
-/// Why a form was refused: a sentence beside each field concerned, and what concerns no field.
-#[derive(Debug, Default)]
-struct Problems {
-    /// (field name, Italian message, MyPay's code when there is one).
-    fields: Vec<(&'static str, String, String)>,
-    general: Option<String>,
-}
-
-impl Problems {
-    fn general(message: &str) -> Problems {
-        Problems { general: Some(message.to_owned()), ..Problems::default() }
-    }
-
-    fn of(&self, field: &str) -> Vec<&(&'static str, String, String)> {
-        self.fields.iter().filter(|(f, _, _)| *f == field).collect()
-    }
-
-    fn any(&self) -> bool {
-        self.general.is_some() || !self.fields.is_empty()
     }
 }
 
@@ -214,11 +193,7 @@ fn field(name: &str, problems: &Problems, control: Markup) -> Markup {
     html! {
         label for=(name) { (label_of(name)) }
         (control)
-        div id={ (name) "-errore" } class="invalid-feedback d-block" {
-            @for (_, message, code) in problems.of(name) {
-                (message) @if !code.is_empty() { " " small class="text-muted" { "(codice " (code) ")" } }
-            }
-        }
+        (feedback(name, problems))
     }
 }
 
@@ -243,19 +218,7 @@ fn form(
     let main = html! {
         h1 { (title) }
         p class="lead" { (grant.org.name) }
-        @if problems.any() {
-            div class="alert alert-danger" role="alert" id="errori" {
-                p class="mb-1" { strong { "Il dovuto non è stato salvato." } @if !problems.fields.is_empty() { " Correggi:" } }
-                @if !problems.fields.is_empty() {
-                    ul class="mb-1" {
-                        @for (name, message, _) in &problems.fields {
-                            li { a href={ "#" (name) } { (label_of(name)) } ": " (message) }
-                        }
-                    }
-                }
-                @if let Some(general) = &problems.general { p class="mb-0" { (general) } }
-            }
-        }
+        (summary("Il dovuto non è stato salvato.", problems, label_of))
         form method="post" action=(action) class="row g-3" novalidate {
             (csrf)
             div class="col-12 col-md-6" {

@@ -4,6 +4,7 @@
 
 use maud::{Markup, html};
 
+use super::problems::{Problems, feedback, summary};
 use super::{BoCtx, BoError, user_message};
 use crate::domain::form::{AmountRule, FieldKind, FormDefinition};
 use crate::services::ServiceError;
@@ -140,12 +141,63 @@ fn preview(def: &FormDefinition, fixed: Option<crate::domain::Cents>) -> Markup 
     }
 }
 
+/// The labels of the form's fields, in its order (the summary of errors links to them).
+const LABELS: [(&str, &str); 6] = [
+    ("code", "Codice (identificativoTipoDovuto)"),
+    ("description", "Descrizione"),
+    ("taxonomy", "Codice di tassonomia pagoPA (es. 0101002IM)"),
+    ("fixed_amount", "Importo fisso (es. 16.00; vuoto: nessuno)"),
+    ("print_due_date", "Scadenza stampata sull'avviso"),
+    ("form_definition", "Definizione del modulo del pagamento spontaneo (JSON; vuoto: causale e importo)"),
+];
+
+fn label_of(field: &str) -> &'static str {
+    LABELS.iter().find(|(f, _)| *f == field).map_or("", |(_, l)| l)
+}
+
+/// A text field with its label and, below, what is wrong with it.
+fn text_field(name: &str, value: &str, required: bool, problems: &Problems) -> Markup {
+    html! {
+        div class="col-12 col-md-6" {
+            label for=(name) { (label_of(name)) }
+            input type="text" class=(problems.class(name, "form-control")) id=(name) name=(name) value=(value) required[required]
+                aria-describedby={ (name) "-errore" } aria-invalid=[problems.invalid(name)];
+            (feedback(name, problems))
+        }
+    }
+}
+
+/// A refused save, field by field: the service's field names mapped to the form's, in Italian.
+fn problems_of(err: &ServiceError) -> Problems {
+    match err {
+        ServiceError::Conflict(_) => Problems::field("code", "Esiste già un tipo dovuto con questo codice."),
+        ServiceError::Invalid { field, .. } => match field.as_str() {
+            "code" => Problems::field(
+                "code",
+                "Indica un codice da 1 a 64 caratteri tra lettere, cifre, «_», «-» e «.» (EXPORT_RT è riservato).",
+            ),
+            "description" => Problems::field("description", "Indica la descrizione."),
+            "taxonomy" => Problems::field("taxonomy", "Indica un codice di tassonomia pagoPA valido, es. 0101002IM."),
+            "amount" => {
+                Problems::field("fixed_amount", "Scrivi un importo maggiore di zero, es. 16.00, o lascia vuoto.")
+            }
+            "print-due-date" => Problems::field(
+                "print_due_date",
+                "Un tipo non pagabile spontaneamente deve avere la scadenza obbligatoria o stampata sull'avviso.",
+            ),
+            "form" => Problems::field("form_definition", BAD_DEFINITION),
+            _ => Problems::general(&user_message(err)),
+        },
+        other => Problems::general(&user_message(other)),
+    }
+}
+
 fn render(
     ctx: &mut BoCtx<'_>,
     grant: &OperatorGrant,
     v: &Values,
     editing: bool,
-    error: Option<&str>,
+    problems: &Problems,
     shown: Option<Markup>,
 ) -> Result<Response, BoError> {
     let csrf = ctx.csrf();
@@ -155,39 +207,27 @@ fn render(
     let check = |id: &str, label: &str, on: bool| {
         html! {
             div class="form-check" {
-                input class="form-check-input" type="checkbox" id=(id) name=(id) value="1" checked[on];
+                input class=(problems.class(id, "form-check-input")) type="checkbox" id=(id) name=(id) value="1" checked[on]
+                    aria-describedby={ (id) "-errore" } aria-invalid=[problems.invalid(id)];
                 label class="form-check-label" for=(id) { (label) }
+                (feedback(id, problems))
             }
         }
     };
     let main = html! {
         h1 { (title) }
         p class="lead" { (grant.org.name) }
-        @if let Some(message) = error { div class="alert alert-danger" role="alert" { (message) } }
+        (summary("Il tipo dovuto non è stato salvato.", problems, label_of))
         // The live preview (web/mypay-backoffice.js) swaps what the server renders into this box.
         div id="anteprima-modulo" aria-live="polite" data-url={ "/operatore/" (grant.org.ipa_code) "/anteprima-modulo" } {
             @if let Some(p) = shown { (p) }
         }
         form method="post" action=(action) class="row g-3" id="modulo-tipo-dovuto" {
             (csrf)
-            @if !editing {
-                div class="col-12 col-md-6" {
-                    label for="code" { "Codice (identificativoTipoDovuto)" }
-                    input type="text" class="form-control" id="code" name="code" value=(v.code) required;
-                }
-            }
-            div class="col-12 col-md-6" {
-                label for="description" { "Descrizione" }
-                input type="text" class="form-control" id="description" name="description" value=(v.description) required;
-            }
-            div class="col-12 col-md-6" {
-                label for="taxonomy" { "Codice di tassonomia pagoPA (es. 0101002IM)" }
-                input type="text" class="form-control" id="taxonomy" name="taxonomy" value=(v.taxonomy) required;
-            }
-            div class="col-12 col-md-6" {
-                label for="fixed_amount" { "Importo fisso (es. 16.00; vuoto: nessuno)" }
-                input type="text" class="form-control" id="fixed_amount" name="fixed_amount" value=(v.fixed_amount);
-            }
+            @if !editing { (text_field("code", &v.code, true, problems)) }
+            (text_field("description", &v.description, true, problems))
+            (text_field("taxonomy", &v.taxonomy, true, problems))
+            (text_field("fixed_amount", &v.fixed_amount, false, problems))
             div class="col-12" {
                 (check("spontaneous", "Pagabile spontaneamente dal portale", v.spontaneous))
                 (check("due_date_mandatory", "Scadenza obbligatoria", v.due_date_mandatory))
@@ -195,8 +235,10 @@ fn render(
                 (check("active", "Attivo", v.active))
             }
             div class="col-12" {
-                label for="form_definition" { "Definizione del modulo del pagamento spontaneo (JSON; vuoto: causale e importo)" }
-                textarea class="form-control font-monospace" id="form_definition" name="form_definition" rows="10" { (v.form_definition) }
+                label for="form_definition" { (label_of("form_definition")) }
+                textarea class=(problems.class("form_definition", "form-control font-monospace")) id="form_definition" name="form_definition" rows="10"
+                    aria-describedby="form_definition-errore" aria-invalid=[problems.invalid("form_definition")] { (v.form_definition) }
+                (feedback("form_definition", problems))
             }
             div class="col-12 d-flex gap-2" {
                 button type="submit" name="azione" value="salva" class="btn btn-primary" { "Salva" }
@@ -204,21 +246,21 @@ fn render(
             }
         }
     };
-    Ok(ctx.page_with_scripts(if error.is_some() { 422 } else { 200 }, &title, main, vec!["mypay-backoffice.js"]))
+    Ok(ctx.page_with_scripts(if problems.any() { 422 } else { 200 }, &title, main, vec!["mypay-backoffice.js"]))
 }
 
 /// `GET /operatore/{ipa}/tipi/nuovo`.
 pub fn new_form(ctx: &mut BoCtx<'_>, ipa: &str) -> Result<Response, BoError> {
     let grant = ctx.admin_grant(ipa)?;
     let v = Values { active: true, print_due_date: true, ..Values::default() };
-    render(ctx, &grant, &v, false, None, None)
+    render(ctx, &grant, &v, false, &Problems::default(), None)
 }
 
 /// `GET /operatore/{ipa}/tipi/{code}`.
 pub fn edit_form(ctx: &mut BoCtx<'_>, ipa: &str, code: &str) -> Result<Response, BoError> {
     let grant = ctx.admin_grant(ipa)?;
     match debt_types::get_debt_type(&ctx.state.db, &grant.org.ipa_code, code) {
-        Ok(t) => render(ctx, &grant, &Values::of(&t), true, None, None),
+        Ok(t) => render(ctx, &grant, &Values::of(&t), true, &Problems::default(), None),
         Err(err) if err.is_user_error() => Err(BoError::NotFound),
         Err(err) => {
             tracing::error!(error = %err, "cannot read a debt type");
@@ -266,10 +308,10 @@ pub fn save(ctx: &mut BoCtx<'_>, ipa: &str, code: Option<&str>) -> Result<Respon
     let v = Values::typed(ctx, &code);
     if ctx.form.text("azione") == "anteprima" {
         return match preview_of(&v) {
-            Ok(p) => render(ctx, &grant, &v, editing, None, Some(p)),
+            Ok(p) => render(ctx, &grant, &v, editing, &Problems::default(), Some(p)),
             Err(err) => {
                 tracing::info!(error = %err, "form definition refused");
-                render(ctx, &grant, &v, editing, Some(BAD_DEFINITION), None)
+                render(ctx, &grant, &v, editing, &Problems::field("form_definition", BAD_DEFINITION), None)
             }
         };
     }
@@ -285,12 +327,9 @@ pub fn save(ctx: &mut BoCtx<'_>, ipa: &str, code: Option<&str>) -> Result<Respon
             Ok(ctx.redirect(&format!("/operatore/{}/tipi/{}", grant.org.ipa_code, t.code)))
         }
         Err(ServiceError::NotFound(_)) if editing => Err(BoError::NotFound),
-        Err(ServiceError::Conflict(_)) => {
-            render(ctx, &grant, &v, editing, Some("Esiste già un tipo dovuto con questo codice."), None)
-        }
         Err(err) if err.is_user_error() => {
-            let message = user_message(&err);
-            render(ctx, &grant, &v, editing, Some(&message), None)
+            tracing::info!(error = %err, "debt type refused");
+            render(ctx, &grant, &v, editing, &problems_of(&err), None)
         }
         Err(err) => {
             tracing::error!(error = %err, "cannot save a debt type");

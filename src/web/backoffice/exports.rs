@@ -144,9 +144,7 @@ pub fn request(ctx: &mut BoCtx<'_>, ipa: &str) -> Result<Response, BoError> {
         Ok(export) => {
             ctx.session.flash("success", format!("Esportazione n. {} richiesta: sarà pronta a breve.", export.id))
         }
-        Err(ServiceError::ExportRefused { code, message }) => {
-            ctx.session.flash("danger", format!("Richiesta non valida ({code}): {message}"))
-        }
+        Err(ServiceError::ExportRefused { code, .. }) => ctx.session.flash("danger", super::export_refusal(code)),
         Err(err) => {
             tracing::error!(error = %err, "cannot request an export");
             return Err(BoError::Internal);
@@ -203,6 +201,9 @@ pub fn expired(ctx: &mut BoCtx<'_>, ipa: &str) -> Result<Response, BoError> {
             "info",
             format!("Esportazione n. {}: nessun dovuto scaduto prima di quel giorno.", outcome.export.id),
         ),
+        Err(ServiceError::ExportRefused { code: "PAA_IDENTIFICATIVO_TIPO_DOVUTO_NON_VALIDO", .. }) => {
+            ctx.session.flash("danger", "Scegli un tipo dovuto con scadenza obbligatoria tra quelli abilitati.")
+        }
         Err(ServiceError::ExportRefused { .. } | ServiceError::Invalid { .. }) => {
             ctx.session.flash("danger", "Indica un giorno valido in «Scaduti prima del».")
         }

@@ -10,6 +10,7 @@ use super::{BoCtx, BoError, download, purged_note};
 use crate::config::NoticesMode;
 use crate::domain::ImportState;
 use crate::domain::adhesion::Channel;
+use crate::services::ServiceError;
 use crate::services::debts::imports::notices::{self, NoticesStatus, bytes_text};
 use crate::services::debts::imports::{self, Limits, Upload};
 use crate::web::Response;
@@ -196,16 +197,39 @@ pub fn upload(ctx: &mut BoCtx<'_>, ipa: &str) -> Result<Response, BoError> {
                 format!("Flusso {file_name} caricato: l'elaborazione è in corso (n. {}).", submitted.import.id),
             );
         }
-        Err(crate::services::ServiceError::NotAdmitted(refusal)) => {
-            ctx.session.flash("danger", format!("Flusso non accettato: {}", refusal.message_it()));
+        Err(err) if err.is_user_error() => {
+            tracing::info!(error = %err, "upload refused");
+            ctx.session.flash("danger", upload_refusal(&err, limits.max_upload_bytes));
         }
-        Err(err) if err.is_user_error() => ctx.session.flash("danger", format!("Flusso non accettato: {err}")),
         Err(err) => {
             tracing::error!(error = %err, "cannot store an upload");
             return Err(BoError::Internal);
         }
     }
     Ok(ctx.redirect(&format!("/operatore/{}/flussi", grant.org.ipa_code)))
+}
+
+/// Why an upload was refused, in Italian (the service's English detail goes to the log).
+fn upload_refusal(err: &ServiceError, max_bytes: u64) -> String {
+    let why = match err {
+        ServiceError::NotAdmitted(refusal) => refusal.message_it(),
+        ServiceError::Invalid { field, reason } if field == "file" && reason.starts_with("larger than") => {
+            let max = count_it(i64::try_from(max_bytes).unwrap_or(i64::MAX));
+            format!("il file supera la dimensione massima consentita ({max} byte).")
+        }
+        ServiceError::Invalid { field, reason } if field == "file" && reason.starts_with("cannot read") => {
+            "il caricamento del file si è interrotto: riprova.".to_owned()
+        }
+        ServiceError::Invalid { field, .. } if field == "file" => "il nome del file non è valido.".to_owned(),
+        ServiceError::Invalid { field, .. } if field == "operator" => {
+            "non sei abilitato a caricare flussi per questo ente.".to_owned()
+        }
+        ServiceError::NotFound(_) | ServiceError::Access(_) => {
+            "non sei abilitato a caricare flussi per questo ente.".to_owned()
+        }
+        _ => "il file non può essere ricevuto ora: riprova più tardi.".to_owned(),
+    };
+    format!("Flusso non accettato: {why}")
 }
 
 /// `GET /operatore/{ipa}/flussi/{id}/{scarti|iuv|avvisi}`.
@@ -229,5 +253,38 @@ pub fn file(ctx: &mut BoCtx<'_>, ipa: &str, id: &str, kind: &str) -> Result<Resp
     match relative {
         Some(rel) => Ok(download(&ctx.state.config.data_dir.join(rel), "application/zip")),
         None => Err(BoError::NotFound),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn upload_refusals_are_italian() {
+        let too_big = ServiceError::invalid("file", "larger than import.max_upload_bytes (1024 bytes)");
+        assert_eq!(
+            upload_refusal(&too_big, 1_048_576),
+            "Flusso non accettato: il file supera la dimensione massima consentita (1.048.576 byte)."
+        );
+        let name = ServiceError::invalid("file", "\"\" is not a file name");
+        assert_eq!(upload_refusal(&name, 1), "Flusso non accettato: il nome del file non è valido.");
+        let cut = ServiceError::invalid("file", "cannot read the upload: reset");
+        assert_eq!(upload_refusal(&cut, 1), "Flusso non accettato: il caricamento del file si è interrotto: riprova.");
+        let role = ServiceError::invalid("operator", "mario has no role in org c_x");
+        assert_eq!(
+            upload_refusal(&role, 1),
+            "Flusso non accettato: non sei abilitato a caricare flussi per questo ente."
+        );
+        let gone = ServiceError::NotFound("operator mario".to_owned());
+        assert_eq!(
+            upload_refusal(&gone, 1),
+            "Flusso non accettato: non sei abilitato a caricare flussi per questo ente."
+        );
+        let other = ServiceError::Conflict("duplicate".to_owned());
+        assert_eq!(
+            upload_refusal(&other, 1),
+            "Flusso non accettato: il file non può essere ricevuto ora: riprova più tardi."
+        );
     }
 }

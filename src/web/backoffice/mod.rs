@@ -23,6 +23,7 @@ pub(super) mod login;
 pub(super) mod operators;
 pub(super) mod orgs;
 pub(super) mod privacy;
+mod problems;
 pub(super) mod reporting;
 pub(super) mod settings;
 mod timeline;
@@ -333,13 +334,28 @@ pub fn user_message(err: &crate::services::ServiceError) -> String {
         ServiceError::Invalid { field, .. } => format!("Il valore del campo «{}» non è valido.", field_label(field)),
         ServiceError::NotFound(_) => "Non trovato.".to_owned(),
         ServiceError::Conflict(_) => "L'operazione non è possibile nello stato attuale.".to_owned(),
-        ServiceError::ExportRefused { code, message } => format!("Richiesta non valida ({code}): {message}"),
+        ServiceError::ExportRefused { code, .. } => export_refusal(code),
         ServiceError::Access(_) => "Accesso non consentito.".to_owned(),
         ServiceError::NotAdmitted(refusal) => refusal.message_it(),
         ServiceError::Store(_) | ServiceError::ExportFile(_) | ServiceError::Interrupted | ServiceError::Internal(_) => {
             "Errore interno: riprova più tardi.".to_owned()
         }
     }
+}
+
+/// An export request MyPay refuses, in Italian beside its code (the service's English detail
+/// stays in the log).
+pub fn export_refusal(code: &str) -> String {
+    let words = match code {
+        "PAA_VERSIONE_TRACCIATO_NON_VALIDA" => "la versione del tracciato deve essere 1.0, 1.1, 1.2 o 1.3.",
+        "PAA_DATE_FROM_NON_VALIDO" => "la data «Pagamenti dal» non è valida.",
+        "PAA_DATE_TO_NON_VALIDO" => "la data «al» non è valida.",
+        "PAA_INTERVALLO_DATE_NON_VALIDO" => "la data «Pagamenti dal» viene dopo la data «al».",
+        "PAA_IDENTIFICATIVO_TIPO_DOVUTO_NON_VALIDO" => "il tipo dovuto scelto non esiste per questo ente.",
+        "PAA_IDENTIFICATIVO_TIPO_DOVUTO_NON_ABILITATO" => "non sei abilitato ai tipi dovuti richiesti.",
+        _ => "la richiesta non può essere accolta.",
+    };
+    format!("Richiesta non valida ({code}): {words}")
 }
 
 /// The Italian name of a service's field.
@@ -400,5 +416,31 @@ pub fn download(path: &std::path::Path, content_type: &str) -> Response {
             tracing::warn!(error = %err, path = %path.display(), "download: file missing");
             ui::errors::not_found()
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::services::ServiceError;
+
+    #[test]
+    fn export_refusals_are_italian_beside_the_code() {
+        let refused = ServiceError::ExportRefused {
+            code: "PAA_INTERVALLO_DATE_NON_VALIDO",
+            message: "from 2026-02-01 is after to 2026-01-01".to_owned(),
+        };
+        assert_eq!(
+            user_message(&refused),
+            "Richiesta non valida (PAA_INTERVALLO_DATE_NON_VALIDO): la data «Pagamenti dal» viene dopo la data «al»."
+        );
+        assert_eq!(
+            export_refusal("PAA_VERSIONE_TRACCIATO_NON_VALIDA"),
+            "Richiesta non valida (PAA_VERSIONE_TRACCIATO_NON_VALIDA): la versione del tracciato deve essere 1.0, 1.1, 1.2 o 1.3."
+        );
+        assert_eq!(
+            export_refusal("PAA_ALTRO"),
+            "Richiesta non valida (PAA_ALTRO): la richiesta non può essere accolta."
+        );
     }
 }

@@ -5,6 +5,7 @@
 
 use maud::html;
 
+use super::problems::{Problems, feedback, summary};
 use super::{BoCtx, BoError, user_message};
 use crate::services::ServiceError;
 use crate::services::admin::operators::{self, Role};
@@ -16,11 +17,44 @@ fn role_label(role: &str) -> &'static str {
     if role == "admin" { "Amministratore dell'ente" } else { "Operatore" }
 }
 
-/// The page, with an error or a one-time password to show.
+/// What the new-operator form shows: empty, or what was typed when it was refused.
+#[derive(Debug, Clone, Default)]
+struct Typed {
+    username: String,
+    full_name: String,
+    email: String,
+    admin: bool,
+}
+
+/// The labels of the new-operator form's fields (the summary of errors links to them).
+fn label_of(field: &str) -> &'static str {
+    match field {
+        "username" => "Nome utente",
+        "full_name" => "Nome e cognome",
+        "email" => "E-mail",
+        "role" => "Ruolo",
+        _ => "",
+    }
+}
+
+/// A text field of the new-operator form, with what is wrong with it below.
+fn text_field(name: &str, kind: &str, value: &str, required: bool, problems: &Problems) -> maud::Markup {
+    html! {
+        div class="col-12 col-md-4" {
+            label for=(name) { (label_of(name)) }
+            input type=(kind) class=(problems.class(name, "form-control")) id=(name) name=(name) value=(value) required[required]
+                aria-describedby={ (name) "-errore" } aria-invalid=[problems.invalid(name)];
+            (feedback(name, problems))
+        }
+    }
+}
+
+/// The page, with the problems of a refused change or a one-time password to show.
 fn render(
     ctx: &mut BoCtx<'_>,
     grant: &OperatorGrant,
-    error: Option<&str>,
+    problems: &Problems,
+    typed: &Typed,
     secret: Option<(&str, &str)>,
 ) -> Result<Response, BoError> {
     let listed = operators::list_operators(&ctx.state.db, Some(&grant.org.ipa_code));
@@ -38,7 +72,7 @@ fn render(
     let main = html! {
         h1 { "Operatori" }
         p class="lead" { (grant.org.name) }
-        @if let Some(message) = error { div class="alert alert-danger" role="alert" { (message) } }
+        (summary("La modifica non è stata salvata.", problems, label_of))
         @if let Some((who, password)) = secret {
             div class="alert alert-warning" role="alert" {
                 "Password di " (who) ": " strong { code { (password) } } br;
@@ -92,50 +126,57 @@ fn render(
         h2 class="h4 mt-4" { "Nuovo operatore" }
         form method="post" action=(base) class="row g-3" {
             (csrf)
+            (text_field("username", "text", &typed.username, true, problems))
+            (text_field("full_name", "text", &typed.full_name, false, problems))
+            (text_field("email", "email", &typed.email, false, problems))
             div class="col-12 col-md-4" {
-                label for="username" { "Nome utente" }
-                input type="text" class="form-control" id="username" name="username" required;
-            }
-            div class="col-12 col-md-4" {
-                label for="full_name" { "Nome e cognome" }
-                input type="text" class="form-control" id="full_name" name="full_name";
-            }
-            div class="col-12 col-md-4" {
-                label for="email" { "E-mail" }
-                input type="email" class="form-control" id="email" name="email";
-            }
-            div class="col-12 col-md-4" {
-                label for="role" { "Ruolo" }
-                select class="form-select" id="role" name="role" {
+                label for="role" { (label_of("role")) }
+                select class=(problems.class("role", "form-select")) id="role" name="role" aria-describedby="role-errore" aria-invalid=[problems.invalid("role")] {
                     option value="operator" { "Operatore" }
-                    option value="admin" { "Amministratore dell'ente" }
+                    option value="admin" selected[typed.admin] { "Amministratore dell'ente" }
                 }
+                (feedback("role", problems))
             }
             div class="col-12" { button type="submit" class="btn btn-primary" { "Aggiungi" } }
         }
     };
-    Ok(ctx.page_with(if error.is_some() { 422 } else { 200 }, "Operatori", main))
+    Ok(ctx.page_with(if problems.any() { 422 } else { 200 }, "Operatori", main))
 }
 
 /// `GET /operatore/{ipa}/operatori`.
 pub fn list(ctx: &mut BoCtx<'_>, ipa: &str) -> Result<Response, BoError> {
     let grant = ctx.admin_grant(ipa)?;
-    render(ctx, &grant, None, None)
+    render(ctx, &grant, &Problems::default(), &Typed::default(), None)
 }
 
-fn refused(ctx: &mut BoCtx<'_>, grant: &OperatorGrant, err: &ServiceError) -> Result<Response, BoError> {
+/// A refused change, field by field for the new-operator form (the service's field names are the
+/// form's), in one sentence for the rest.
+fn problems_of(err: &ServiceError) -> Problems {
+    match err {
+        ServiceError::Conflict(text) if text.contains("already exists") => {
+            Problems::field("username", "Esiste già un operatore con questo nome utente.")
+        }
+        ServiceError::Invalid { field, .. } if field == "username" => Problems::field(
+            "username",
+            "Indica un nome utente da 3 a 64 caratteri tra lettere, cifre, «.», «_», «-» e «@».",
+        ),
+        ServiceError::Invalid { field, .. } if field == "email" => {
+            Problems::field("email", "L'indirizzo e-mail non è valido (es. nome@esempio.it).")
+        }
+        other => Problems::general(&user_message(other)),
+    }
+}
+
+fn refused(ctx: &mut BoCtx<'_>, grant: &OperatorGrant, err: &ServiceError, typed: &Typed) -> Result<Response, BoError> {
     if !err.is_user_error() {
         tracing::error!(error = %err, "cannot change operators");
         return Err(BoError::Internal);
     }
-    let message = match err {
-        ServiceError::Conflict(text) if text.contains("already exists") => {
-            "Esiste già un operatore con questo nome utente.".to_owned()
-        }
-        ServiceError::NotFound(_) => return Err(BoError::NotFound),
-        other => user_message(other),
-    };
-    render(ctx, grant, Some(&message), None)
+    if let ServiceError::NotFound(_) = err {
+        return Err(BoError::NotFound);
+    }
+    tracing::info!(error = %err, "operator change refused");
+    render(ctx, grant, &problems_of(err), typed, None)
 }
 
 /// `POST /operatore/{ipa}/operatori`: adds an operator with a generated password.
@@ -144,10 +185,18 @@ pub fn add(ctx: &mut BoCtx<'_>, ipa: &str) -> Result<Response, BoError> {
     let role = if ctx.form.text("role") == "admin" { Role::OrgAdmin } else { Role::Operator };
     let (username, full_name, email) = (ctx.form.text("username"), ctx.form.text("full_name"), ctx.form.text("email"));
     let opt = |s: &str| (!s.trim().is_empty()).then(|| s.trim().to_owned());
+    let typed = Typed {
+        username: username.clone(),
+        full_name: full_name.clone(),
+        email: email.clone(),
+        admin: role == Role::OrgAdmin,
+    };
     let (full_name, email) = (opt(&full_name), opt(&email));
     match org_operators::add(&ctx.state.db, &grant, &username, full_name.as_deref(), email.as_deref(), role, ctx.now) {
-        Ok((op, password)) => render(ctx, &grant, None, Some((&op.username, &password))),
-        Err(err) => refused(ctx, &grant, &err),
+        Ok((op, password)) => {
+            render(ctx, &grant, &Problems::default(), &Typed::default(), Some((&op.username, &password)))
+        }
+        Err(err) => refused(ctx, &grant, &err, &typed),
     }
 }
 
@@ -161,7 +210,7 @@ pub fn grants(ctx: &mut BoCtx<'_>, ipa: &str, username: &str) -> Result<Response
             ctx.session.flash("success", format!("Abilitazioni di {} salvate.", op.username));
             Ok(ctx.redirect(&format!("/operatore/{}/operatori", grant.org.ipa_code)))
         }
-        Err(err) => refused(ctx, &grant, &err),
+        Err(err) => refused(ctx, &grant, &err, &Typed::default()),
     }
 }
 
@@ -169,8 +218,8 @@ pub fn grants(ctx: &mut BoCtx<'_>, ipa: &str, username: &str) -> Result<Response
 pub fn reset_password(ctx: &mut BoCtx<'_>, ipa: &str, username: &str) -> Result<Response, BoError> {
     let grant = ctx.admin_grant(ipa)?;
     match org_operators::reset_password(&ctx.state.db, &grant, username, ctx.now) {
-        Ok(password) => render(ctx, &grant, None, Some((username, &password))),
-        Err(err) => refused(ctx, &grant, &err),
+        Ok(password) => render(ctx, &grant, &Problems::default(), &Typed::default(), Some((username, &password))),
+        Err(err) => refused(ctx, &grant, &err, &Typed::default()),
     }
 }
 

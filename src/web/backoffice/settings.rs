@@ -7,6 +7,7 @@
 
 use maud::html;
 
+use super::problems::{Problems, feedback, summary};
 use super::{BoCtx, BoError, user_message};
 use crate::domain::adhesion::Channel;
 use crate::domain::org::OrgState;
@@ -43,6 +44,46 @@ const FIELDS: [(&str, &str, &str); 16] = [
 /// The languages a notice may carry beside Italian (`services::admin::orgs` accepts these).
 const NOTICE_LANGUAGES: [(&str, &str); 3] =
     [("", "Nessuna: solo italiano"), ("de", "Tedesco (Deutsch)"), ("en", "Inglese (English)")];
+
+/// The label of a registry field (the summary of errors links to it).
+fn label_of(field: &str) -> &'static str {
+    match field {
+        "info-text" => return "Informazioni per i cittadini",
+        "state" => return "Nuovo stato",
+        _ => {}
+    }
+    FIELDS.iter().find(|(f, _, _)| *f == field).map_or("", |(_, l, _)| l)
+}
+
+/// What a refused registry field needs, in Italian (the service's rule for it).
+fn why(field: &str) -> &'static str {
+    match field {
+        "name" => "Indica la denominazione dell'ente.",
+        "iban-bank" | "iban-postal" => "L'IBAN non è valido: controlla i caratteri e le due cifre di controllo.",
+        "postal-account" => "Il numero di conto corrente postale non è valido.",
+        "postal-account-holder" | "poste-authorization" => "Scrivi al massimo 50 caratteri.",
+        "admin-email" | "email" => "L'indirizzo e-mail non è valido (es. nome@esempio.it).",
+        "address" => "Scrivi al massimo 70 caratteri.",
+        "civic-number" | "postal-code" => "Scrivi al massimo 16 caratteri.",
+        "city" | "phone" => "Scrivi al massimo 35 caratteri.",
+        "province" => "Indica la sigla di due lettere (es. MI).",
+        "website" => "Indica un indirizzo completo, es. https://www.comune.esempio.it.",
+        "notice-language" => "Scegli una lingua dall'elenco.",
+        "info-text" => "Scrivi al massimo 4.000 caratteri.",
+        _ => "Il valore non è valido.",
+    }
+}
+
+/// A refused registry form: the field's sentence under it, or one sentence for the rest.
+fn problems_of(err: &ServiceError) -> Problems {
+    if let ServiceError::Invalid { field, .. } = err {
+        let known = FIELDS.iter().map(|(f, _, _)| *f).chain(["info-text"]).find(|f| f == field);
+        if let Some(name) = known {
+            return Problems::field(name, why(name));
+        }
+    }
+    Problems::general(&user_message(err))
+}
 
 fn current(org: &OrgRecord, field: &str) -> String {
     let v = match field {
@@ -93,12 +134,12 @@ fn changes_from(ctx: &BoCtx<'_>) -> OrgChanges {
 }
 
 /// The page, with `values` in the registry form (the stored ones, or what was typed when refused),
-/// an error and a one-time secret to show.
+/// the problems of a refused change and a one-time secret to show.
 fn render(
     ctx: &mut BoCtx<'_>,
     grant: &OperatorGrant,
     values: &dyn Fn(&str) -> String,
-    error: Option<&str>,
+    problems: &Problems,
     secret: Option<(&str, &str)>,
 ) -> Result<Response, BoError> {
     let push = outcome_push::get_push_target(&ctx.state.db, &grant.org.ipa_code).unwrap_or_default();
@@ -116,7 +157,7 @@ fn render(
     let main = html! {
         h1 { "Impostazioni dell'ente" }
         p class="lead" { (org.name) " — " code { (org.ipa_code) } ", codice fiscale " (org.fiscal_code) }
-        @if let Some(message) = error { div class="alert alert-danger" role="alert" { (message) } }
+        (summary("La modifica non è stata salvata.", problems, label_of))
         @if let Some((what, value)) = secret {
             div class="alert alert-warning" role="alert" {
                 (what) ": " strong { code { (value) } } br;
@@ -130,19 +171,24 @@ fn render(
                 div class="col-12 col-md-6" {
                     label for=(name) { (label) }
                     @if kind == "select" {
-                        select class="form-select" id=(name) name=(name) {
+                        select class=(problems.class(name, "form-select")) id=(name) name=(name)
+                            aria-describedby={ (name) "-errore" } aria-invalid=[problems.invalid(name)] {
                             @for (code, language) in NOTICE_LANGUAGES {
                                 option value=(code) selected[values(name) == code] { (language) }
                             }
                         }
                     } @else {
-                        input type=(kind) class="form-control" id=(name) name=(name) value=(values(name)) required[name == "name"];
+                        input type=(kind) class=(problems.class(name, "form-control")) id=(name) name=(name) value=(values(name)) required[name == "name"]
+                            aria-describedby={ (name) "-errore" } aria-invalid=[problems.invalid(name)];
                     }
+                    (feedback(name, problems))
                 }
             }
             div class="col-12" {
-                label for="info-text" { "Informazioni per i cittadini" }
-                textarea class="form-control" id="info-text" name="info-text" rows="4" maxlength="4000" { (values("info-text")) }
+                label for="info-text" { (label_of("info-text")) }
+                textarea class=(problems.class("info-text", "form-control")) id="info-text" name="info-text" rows="4" maxlength="4000"
+                    aria-describedby="info-text-errore" aria-invalid=[problems.invalid("info-text")] { (values("info-text")) }
+                (feedback("info-text", problems))
             }
             div class="col-12" { button type="submit" class="btn btn-primary" { "Salva" } }
         }
@@ -195,9 +241,11 @@ fn render(
                 (csrf)
                 div class="col-12 col-md-6" {
                     label for="state" { "Nuovo stato" }
-                    select class="form-select" id="state" name="state" {
+                    select class=(problems.class("state", "form-select")) id="state" name="state"
+                        aria-describedby="state-errore" aria-invalid=[problems.invalid("state")] {
                         @for s in OrgState::ALL { option value=(s.code()) selected[s == state] { (s.label_it()) } }
                     }
+                    (feedback("state", problems))
                 }
                 div class="col-12" { button type="submit" class="btn btn-primary" { "Cambia stato" } }
             }
@@ -205,7 +253,7 @@ fn render(
             p { small { "Lo stato è cambiato dall'amministratore dell'applicazione." } }
         }
     };
-    Ok(ctx.page_with(if error.is_some() { 422 } else { 200 }, "Impostazioni dell'ente", main))
+    Ok(ctx.page_with(if problems.any() { 422 } else { 200 }, "Impostazioni dell'ente", main))
 }
 
 fn stored(grant: &OperatorGrant) -> impl Fn(&str) -> String + '_ {
@@ -215,7 +263,7 @@ fn stored(grant: &OperatorGrant) -> impl Fn(&str) -> String + '_ {
 /// `GET /operatore/{ipa}/impostazioni`.
 pub fn show(ctx: &mut BoCtx<'_>, ipa: &str) -> Result<Response, BoError> {
     let grant = ctx.admin_grant(ipa)?;
-    render(ctx, &grant, &stored(&grant), None, None)
+    render(ctx, &grant, &stored(&grant), &Problems::default(), None)
 }
 
 fn actor(grant: &OperatorGrant) -> String {
@@ -228,12 +276,12 @@ fn refused(ctx: &mut BoCtx<'_>, grant: &OperatorGrant, typed: bool, err: &Servic
         tracing::error!(error = %err, "cannot change org settings");
         return Err(BoError::Internal);
     }
-    let message = user_message(err);
+    tracing::info!(error = %err, "org settings refused");
     if typed {
         let form = ctx.form.clone();
-        render(ctx, grant, &|name: &str| form.text(name), Some(&message), None)
+        render(ctx, grant, &|name: &str| form.text(name), &problems_of(err), None)
     } else {
-        render(ctx, grant, &stored(grant), Some(&message), None)
+        render(ctx, grant, &stored(grant), &Problems::general(&user_message(err)), None)
     }
 }
 
@@ -280,7 +328,13 @@ pub fn sil_password(ctx: &mut BoCtx<'_>, ipa: &str) -> Result<Response, BoError>
         Ok(password) => match orgs::get_org(&ctx.state.db, &grant.org.ipa_code) {
             Ok(org) => {
                 let grant = OperatorGrant { org, ..grant };
-                render(ctx, &grant, &stored(&grant), None, Some(("Nuova password del gestionale", &password)))
+                render(
+                    ctx,
+                    &grant,
+                    &stored(&grant),
+                    &Problems::default(),
+                    Some(("Nuova password del gestionale", &password)),
+                )
             }
             Err(err) => refused(ctx, &grant, false, &err),
         },
@@ -322,7 +376,7 @@ pub fn state(ctx: &mut BoCtx<'_>, ipa: &str) -> Result<Response, BoError> {
         }
         Err(ServiceError::Invalid { field, .. }) if field == "state" => {
             let message = "Passaggio di stato non consentito: un ente passa da INSERITO a PRE-ESERCIZIO a ESERCIZIO, un passo alla volta.";
-            render(ctx, &grant, &stored(&grant), Some(message), None)
+            render(ctx, &grant, &stored(&grant), &Problems::field("state", message), None)
         }
         Err(err) => refused(ctx, &grant, false, &err),
     }
