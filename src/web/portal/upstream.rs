@@ -191,14 +191,21 @@ mod tests {
             (response.status, String::from_utf8(response.body).unwrap())
         }
 
-        /// Posts `form` to `action` with the CSRF token of page `from`.
+        /// Posts `form` to `action` with the CSRF token of page `from` (and the notices' versions
+        /// the cart page shows, as a browser sends them).
         fn submit(&mut self, from: &str, action: &str, form: &[(&str, &str)]) -> Response {
             let (_, page) = self.get(from);
-            let marker = "name=\"csrf\" value=\"";
-            let start = page.find(marker).unwrap_or_else(|| panic!("no CSRF token in {page}")) + marker.len();
-            let csrf = page[start..start + 64].to_owned();
+            let value_of = |name: &str| {
+                let marker = format!("name=\"{name}\" value=\"");
+                page.find(&marker).map(|at| page[at + marker.len()..].split('"').next().unwrap_or_default().to_owned())
+            };
+            let csrf = value_of("csrf").unwrap_or_else(|| panic!("no CSRF token in {page}"));
+            let shown = value_of("informativa");
             let mut form = form.to_vec();
             form.push(("csrf", &csrf));
+            if let Some(shown) = &shown {
+                form.push(("informativa", shown));
+            }
             self.call("POST", action, &form)
         }
     }
