@@ -26,6 +26,31 @@ static ONE_BROWSER: std::sync::Mutex<()> = std::sync::Mutex::new(());
 fn one_browser_at_a_time() -> std::sync::MutexGuard<'static, ()> {
     ONE_BROWSER.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
+/// What a browser test of the demo needs, in the order it is dropped in reverse: the one browser's
+/// turn, chromedriver, a data folder and the demo serving it.
+struct Demo {
+    _one: std::sync::MutexGuard<'static, ()>,
+    driver: Driver,
+    tmp: tempfile::TempDir,
+    dir: PathBuf,
+    server: Server,
+}
+
+/// The demo served and chromedriver started; `None` (the reason printed: the test is skipped)
+/// where there is no Chromium.
+fn demo_in_a_browser() -> Option<Demo> {
+    let _one = one_browser_at_a_time();
+    let driver = match Driver::start() {
+        Ok(driver) => driver,
+        Err(reason) => {
+            println!("skipped: {reason}");
+            return None;
+        }
+    };
+    let (tmp, dir) = data_dir();
+    let server = Server::start(&dir, &["demo"]);
+    Some(Demo { _one, driver, tmp, dir, server })
+}
 const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
 /// The W3C WebDriver element reference key.
 const ELEMENT: &str = "element-6066-11e4-a52e-4f735466cecf";
@@ -330,16 +355,7 @@ fn pay_at_checkout(s: &Session, sim: &str, screenshot: Option<&str>) {
 
 #[test]
 fn spontaneous_payment_in_chromium_with_axe_and_late_receipt() {
-    let _one = one_browser_at_a_time();
-    let driver = match Driver::start() {
-        Ok(driver) => driver,
-        Err(reason) => {
-            println!("skipped: {reason}");
-            return;
-        }
-    };
-    let (tmp, dir) = data_dir();
-    let server = Server::start(&dir, &["demo"]);
+    let Some(Demo { _one, driver, tmp, dir: _, server }) = demo_in_a_browser() else { return };
     let sim = server.simulator_url();
     let s = Session::new(&driver, &tmp.path().join("chromium-profile"));
     let mut axe_report = Vec::new();
@@ -440,16 +456,7 @@ fn reload_until(s: &Session, url: &str, text: &str, seconds: u64) {
 
 #[test]
 fn back_office_in_chromium_with_axe() {
-    let _one = one_browser_at_a_time();
-    let driver = match Driver::start() {
-        Ok(driver) => driver,
-        Err(reason) => {
-            println!("skipped: {reason}");
-            return;
-        }
-    };
-    let (tmp, dir) = data_dir();
-    let server = Server::start(&dir, &["demo"]);
+    let Some(Demo { _one, driver, tmp, dir, server }) = demo_in_a_browser() else { return };
     let password = crate::backoffice::demo_password(&server);
     let s = Session::new(&driver, &tmp.path().join("chromium-profile"));
     let mut axe_report = Vec::new();
@@ -588,16 +595,7 @@ fn back_office_login(s: &Session, server: &Server, username: &str, password: &st
 /// timeline is read, the result downloaded as CSV, a reporting flow seen with its receipts.
 #[test]
 fn operator_day_one_in_chromium_with_axe() {
-    let _one = one_browser_at_a_time();
-    let driver = match Driver::start() {
-        Ok(driver) => driver,
-        Err(reason) => {
-            println!("skipped: {reason}");
-            return;
-        }
-    };
-    let (tmp, dir) = data_dir();
-    let server = Server::start(&dir, &["demo"]);
+    let Some(Demo { _one, driver, tmp, dir, server }) = demo_in_a_browser() else { return };
     let password = crate::backoffice::demo_password(&server);
     // A paid debt, and the reporting flow of its payment fetched from the simulator.
     let sim = server.simulator_url();
@@ -672,16 +670,7 @@ fn operator_day_one_in_chromium_with_axe() {
 /// An org admin's first day: an API token created (shown once) and revoked.
 #[test]
 fn admin_day_one_in_chromium_with_axe() {
-    let _one = one_browser_at_a_time();
-    let driver = match Driver::start() {
-        Ok(driver) => driver,
-        Err(reason) => {
-            println!("skipped: {reason}");
-            return;
-        }
-    };
-    let (tmp, dir) = data_dir();
-    let server = Server::start(&dir, &["demo"]);
+    let Some(Demo { _one, driver, tmp, dir: _, server }) = demo_in_a_browser() else { return };
     let password = crate::backoffice::demo_password(&server);
     let s = Session::new(&driver, &tmp.path().join("chromium-profile"));
     let mut axe_report = Vec::new();
@@ -749,16 +738,7 @@ fn phone_problems(s: &Session, page: &str) -> Vec<String> {
 /// `cittadino-*.png` in docs/screenshots/.
 #[test]
 fn citizen_day_one_on_a_phone() {
-    let _one = one_browser_at_a_time();
-    let driver = match Driver::start() {
-        Ok(driver) => driver,
-        Err(reason) => {
-            println!("skipped: {reason}");
-            return;
-        }
-    };
-    let (tmp, dir) = data_dir();
-    let server = Server::start(&dir, &["demo"]);
+    let Some(Demo { _one, driver, tmp, dir, server }) = demo_in_a_browser() else { return };
     let sim = server.simulator_url();
     let s = Session::new(&driver, &tmp.path().join("chromium-profile"));
     s.cmd("POST", "/window/rect", Some(json!({"width": 360, "height": 800})));
@@ -857,16 +837,7 @@ fn citizen_day_one_on_a_phone() {
 /// to the settings page and sees the step done; every page scanned by axe-core.
 #[test]
 fn onboarding_a_new_org_in_chromium_with_axe() {
-    let _one = one_browser_at_a_time();
-    let driver = match Driver::start() {
-        Ok(driver) => driver,
-        Err(reason) => {
-            println!("skipped: {reason}");
-            return;
-        }
-    };
-    let (tmp, dir) = data_dir();
-    let server = Server::start(&dir, &["demo"]);
+    let Some(Demo { _one, driver, tmp, dir, server }) = demo_in_a_browser() else { return };
     let out = crate::support::run(
         &dir,
         &["operator", "add", "--username", "root", "--role", "app-admin", "--password-stdin"],
@@ -938,16 +909,7 @@ fn onboarding_a_new_org_in_chromium_with_axe() {
 /// request, each scanned with axe-core.
 #[test]
 fn privacy_pages_in_chromium_with_axe() {
-    let _one = one_browser_at_a_time();
-    let driver = match Driver::start() {
-        Ok(driver) => driver,
-        Err(reason) => {
-            println!("skipped: {reason}");
-            return;
-        }
-    };
-    let (tmp, dir) = data_dir();
-    let server = Server::start(&dir, &["demo"]);
+    let Some(Demo { _one, driver, tmp, dir: _, server }) = demo_in_a_browser() else { return };
     let password = crate::backoffice::demo_password(&server);
     let s = Session::new(&driver, &tmp.path().join("chromium-profile"));
     let mut axe_report = Vec::new();

@@ -2,32 +2,11 @@
 //! the back office's privacy pages for an org's admins only.
 
 use crate::backoffice::demo_logged_in;
-use crate::support::{data_dir, run, stderr, stdout};
+use crate::support::{add_milano, data_dir, run, stderr, stdout};
 
 fn json(out: &std::process::Output) -> serde_json::Value {
     assert!(out.status.success(), "stdout: {}\nstderr: {}", stdout(out), stderr(out));
     serde_json::from_str(&stdout(out)).unwrap()
-}
-
-/// A database with one org: a command that only reads needs one to exist.
-fn with_org(dir: &std::path::Path) {
-    let args = [
-        "org",
-        "add",
-        "c_f205",
-        "--fiscal-code",
-        "01199250158",
-        "--name",
-        "Comune di Milano",
-        "--segregation-code",
-        "02",
-        "--iban",
-        "IT60X0542811101000000123456",
-        "--state",
-        "ESERCIZIO",
-    ];
-    let out = run(dir, &args, None);
-    assert!(out.status.success(), "{}", stderr(&out));
 }
 
 fn count(dir: &std::path::Path, sql: &str) -> i64 {
@@ -38,7 +17,7 @@ fn count(dir: &std::path::Path, sql: &str) -> i64 {
 #[test]
 fn purge_dry_run_counts_and_a_purge_is_journaled() {
     let (_tmp, dir) = data_dir();
-    with_org(&dir);
+    add_milano(&dir);
     let dry = json(&run(&dir, &["gdpr", "purge", "--dry-run", "--json"], None));
     assert_eq!(dry["dry_run"], true);
     let counts = dry["counts"].as_object().unwrap();
@@ -67,7 +46,7 @@ fn purge_dry_run_counts_and_a_purge_is_journaled() {
 #[test]
 fn a_data_subject_export_is_written_as_json_and_html() {
     let (_tmp, dir) = data_dir();
-    with_org(&dir);
+    add_milano(&dir);
     let file = dir.join("mario.json");
     let out = run(&dir, &["gdpr", "export", "--fiscal-code", "RSSMRA85T10A562S", "-o", file.to_str().unwrap()], None);
     assert!(out.status.success(), "{}", stderr(&out));
