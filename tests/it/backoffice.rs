@@ -168,6 +168,17 @@ fn upload_a_flow_and_export_receipts_through_the_pages() {
             gone.body
         );
     }
+    // The REST API says the same: the export without a file link, its download a 410.
+    let out = run(&dir, &["api-token", "create", "--org", "c_esempio", "--label", "contabilita", "--json"], None);
+    let token: serde_json::Value = serde_json::from_str(&crate::support::stdout(&out)).unwrap();
+    let bearer = format!("Bearer {}", token["token"].as_str().unwrap());
+    let api = |path: &str| crate::support::get_with(&server.url(path), &[("Authorization", &bearer)]);
+    let export = api("/api/v1/orgs/c_esempio/exports/1");
+    let export: serde_json::Value = serde_json::from_str(&export.body).unwrap();
+    assert!(export["file"].is_null() && export["file_purged_at"].is_string(), "{export}");
+    let gone = api("/api/v1/orgs/c_esempio/exports/1/file");
+    assert_eq!(gone.status, 410);
+    assert!(gone.body.contains("\"code\":\"GONE\""), "{}", gone.body);
 }
 
 #[test]

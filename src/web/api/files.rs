@@ -93,12 +93,12 @@ pub fn import_file(ctx: &ApiCtx<'_>) -> Result<Response, ApiError> {
 }
 
 fn export_json(ipa: &str, e: &ExportRecord) -> Value {
-    let file = (e.state == ExportState::Done && e.file_name.is_some())
+    let file = (e.state == ExportState::Done && e.file_name.is_some() && e.file_purged_at.is_none())
         .then(|| format!("/api/v1/orgs/{ipa}/exports/{}/file", e.id));
     json!({
         "id": e.id, "version": e.version, "from": e.date_from, "to": e.date_to, "incremental": e.incremental,
         "with_receipt": e.with_receipt, "state": e.state.code(), "file_name": e.file_name, "rows": e.rows,
-        "error": e.error, "file": file, "requested_at": e.requested_at, "finished_at": e.finished_at,
+        "error": e.error, "file": file, "file_purged_at": e.file_purged_at, "requested_at": e.requested_at, "finished_at": e.finished_at,
     })
 }
 
@@ -163,6 +163,14 @@ pub fn get_export(ctx: &ApiCtx<'_>) -> Result<Response, ApiError> {
 /// `GET /api/v1/orgs/{ipa}/exports/{id}/file`.
 pub fn export_file(ctx: &ApiCtx<'_>) -> Result<Response, ApiError> {
     let export = find_export(ctx)?;
+    if let Some(at) = &export.file_purged_at {
+        return Err(ApiError::new(
+            410,
+            "GONE",
+            format!("the file of export {} was deleted by the retention purge at {at}", export.id),
+            "File eliminato dalla pulizia periodica dei dati: richiedere una nuova esportazione.",
+        ));
+    }
     match export.file_name.as_deref().filter(|n| !n.contains(['/', '\\'])) {
         Some(name) if export.state == ExportState::Done => {
             download(&ctx.state.config.data_dir.join("export").join(ctx.ipa()).join(name))
