@@ -208,18 +208,19 @@ pub fn list_privacy_acceptances_of_citizen(
         "SELECT org_id, version, channel, citizen_id, accepted_at FROM privacy_acceptance \
          WHERE citizen_id = ?1 AND (?2 IS NULL OR org_id = ?2) ORDER BY id DESC LIMIT ?3",
     )?;
-    let rows = stmt
-        .query_map(params![citizen_id, org_id, limit], |r| {
-            Ok(PrivacyAcceptanceRecord {
-                org_id: r.get(0)?,
-                version: r.get(1)?,
-                channel: r.get(2)?,
-                citizen_id: r.get(3)?,
-                accepted_at: r.get(4)?,
-            })
-        })?
-        .collect::<Result<_, _>>()?;
+    let rows = stmt.query_map(params![citizen_id, org_id, limit], acceptance_from_row)?.collect::<Result<_, _>>()?;
     Ok(rows)
+}
+
+/// A [`PrivacyAcceptanceRecord`] from `org_id, version, channel, citizen_id, accepted_at`.
+fn acceptance_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<PrivacyAcceptanceRecord> {
+    Ok(PrivacyAcceptanceRecord {
+        org_id: r.get(0)?,
+        version: r.get(1)?,
+        channel: r.get(2)?,
+        citizen_id: r.get(3)?,
+        accepted_at: r.get(4)?,
+    })
 }
 
 /// The acceptances of the cart with this id.
@@ -228,17 +229,7 @@ pub fn list_privacy_acceptances_of_cart(conn: &Conn, cart_id: i64) -> Result<Vec
     let mut stmt = conn.sqlite().prepare_cached(
         "SELECT org_id, version, channel, citizen_id, accepted_at FROM privacy_acceptance WHERE cart_id = ?1 ORDER BY id",
     )?;
-    let rows = stmt
-        .query_map([cart_id], |r| {
-            Ok(PrivacyAcceptanceRecord {
-                org_id: r.get(0)?,
-                version: r.get(1)?,
-                channel: r.get(2)?,
-                citizen_id: r.get(3)?,
-                accepted_at: r.get(4)?,
-            })
-        })?
-        .collect::<Result<_, _>>()?;
+    let rows = stmt.query_map([cart_id], acceptance_from_row)?.collect::<Result<_, _>>()?;
     Ok(rows)
 }
 

@@ -12,7 +12,7 @@ use crate::domain::ImportState;
 use crate::domain::adhesion::Channel;
 use crate::services::ServiceError;
 use crate::services::debts::imports::notices::{self, NoticesStatus, bytes_text};
-use crate::services::debts::imports::{self, Limits, Upload};
+use crate::services::debts::imports::{self, Limits, Upload, UploadProblem};
 use crate::web::Response;
 use crate::web::ui::format::count_it;
 
@@ -211,20 +211,18 @@ pub fn upload(ctx: &mut BoCtx<'_>, ipa: &str) -> Result<Response, BoError> {
 
 /// Why an upload was refused, in Italian (the service's English detail goes to the log).
 fn upload_refusal(err: &ServiceError, max_bytes: u64) -> String {
-    let why = match err {
-        ServiceError::NotAdmitted(refusal) => refusal.message_it(),
-        ServiceError::Invalid { field, reason } if field == "file" && reason.starts_with("larger than") => {
+    let why = match (imports::upload_problem(err), err) {
+        (Some(UploadProblem::TooLarge), _) => {
             let max = count_it(i64::try_from(max_bytes).unwrap_or(i64::MAX));
             format!("il file supera la dimensione massima consentita ({max} byte).")
         }
-        ServiceError::Invalid { field, reason } if field == "file" && reason.starts_with("cannot read") => {
-            "il caricamento del file si è interrotto: riprova.".to_owned()
-        }
-        ServiceError::Invalid { field, .. } if field == "file" => "il nome del file non è valido.".to_owned(),
-        ServiceError::Invalid { field, .. } if field == "operator" => {
+        (Some(UploadProblem::CutOff), _) => "il caricamento del file si è interrotto: riprova.".to_owned(),
+        (Some(UploadProblem::BadName), _) => "il nome del file non è valido.".to_owned(),
+        (None, ServiceError::NotAdmitted(refusal)) => refusal.message_it(),
+        (None, ServiceError::Invalid { field, .. }) if field == "operator" => {
             "non sei abilitato a caricare flussi per questo ente.".to_owned()
         }
-        ServiceError::NotFound(_) | ServiceError::Access(_) => {
+        (None, ServiceError::NotFound(_) | ServiceError::Access(_)) => {
             "non sei abilitato a caricare flussi per questo ente.".to_owned()
         }
         _ => "il file non può essere ricevuto ora: riprova più tardi.".to_owned(),

@@ -156,6 +156,36 @@ fn io_error(path: &Path, err: &std::io::Error) -> ServiceError {
     ServiceError::Internal(format!("cannot write {}: {err}", path.display()))
 }
 
+/// The start of the reason of an upload refused for its size.
+const TOO_LARGE: &str = "larger than import.max_upload_bytes";
+/// The start of the reason of an upload whose body could not be read to its end.
+const CUT_OFF: &str = "cannot read the upload";
+
+/// Why the upload itself (not its content) was refused, for an adapter that words it its own way.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UploadProblem {
+    /// Over `import.max_upload_bytes`.
+    TooLarge,
+    /// The body ended or failed before its end.
+    CutOff,
+    /// The file's name.
+    BadName,
+}
+
+/// The [`UploadProblem`] of an error [`submit`] returned, if it is one.
+pub fn upload_problem(err: &ServiceError) -> Option<UploadProblem> {
+    match err {
+        ServiceError::Invalid { field, reason } if field == "file" => Some(if reason.starts_with(TOO_LARGE) {
+            UploadProblem::TooLarge
+        } else if reason.starts_with(CUT_OFF) {
+            UploadProblem::CutOff
+        } else {
+            UploadProblem::BadName
+        }),
+        _ => None,
+    }
+}
+
 /// Copies `body` to `path` (synced), refusing more than `limit` bytes; returns the size and SHA-256.
 fn copy_limited(body: &mut dyn Read, path: &Path, limit: u64) -> Result<(u64, String), ServiceError> {
     let mut file = std::fs::File::create(path).map_err(|err| io_error(path, &err))?;
@@ -163,15 +193,13 @@ fn copy_limited(body: &mut dyn Read, path: &Path, limit: u64) -> Result<(u64, St
     let mut size = 0u64;
     let mut buf = vec![0u8; 256 * 1024];
     loop {
-        let n = body
-            .read(&mut buf)
-            .map_err(|err| ServiceError::invalid("file", format!("cannot read the upload: {err}")))?;
+        let n = body.read(&mut buf).map_err(|err| ServiceError::invalid("file", format!("{CUT_OFF}: {err}")))?;
         if n == 0 {
             break;
         }
         size += n as u64;
         if size > limit {
-            return Err(ServiceError::invalid("file", format!("larger than import.max_upload_bytes ({limit} bytes)")));
+            return Err(ServiceError::invalid("file", format!("{TOO_LARGE} ({limit} bytes)")));
         }
         let chunk = buf.get(..n).unwrap_or_default();
         hasher.update(chunk);
