@@ -2,7 +2,8 @@
 //! orgs, and one receipt (whose right to see it `web::authz` decides).
 
 use super::PortalError;
-use crate::domain::DebtState;
+use crate::clock::Now;
+use crate::domain::{DebtState, NoticeNumber};
 use crate::store::receipts::{self, ReceiptRecord};
 use crate::store::{Db, debts, orgs};
 
@@ -28,6 +29,16 @@ pub fn debts_of(
             })
             .collect())
     })
+}
+
+/// "Paga" on one of the citizen's debts: the debt's org fiscal code and notice number, the debt
+/// given its IUV first when it has none (`services::debts::iuv`).
+pub fn make_payable(db: &Db, fiscal_code: &str, debt_id: i64, now: Now) -> Result<(String, NoticeNumber), PortalError> {
+    let (debt, org_fiscal_code) = crate::services::debts::iuv::make_payable_for_citizen(db, fiscal_code, debt_id, now)?;
+    let notice = debt
+        .notice_number
+        .ok_or_else(|| crate::services::ServiceError::Conflict(format!("debt {debt_id} has no notice number")))?;
+    Ok((org_fiscal_code, notice))
 }
 
 /// The receipts where a fiscal code is debtor or payer.
