@@ -592,6 +592,29 @@ pub fn list_debts_without_iuv(
         .collect::<Result<_, _>>()?)
 }
 
+/// Up to `limit` debts the portal made for a spontaneous payment (source `portal`, IUD `WEB-…`)
+/// still `INSERIMENTO_DOVUTO` and made before `before`, oldest first: the unpaid ones the
+/// housekeeping expires (read through the partial index `debt_portal_unpaid`).
+pub fn list_unpaid_portal_debts(conn: &Conn, before: &str, limit: usize) -> Result<Vec<DebtRecord>, StoreError> {
+    let sql = format!(
+        "SELECT {COLUMNS} {FROM} WHERE d.source = 'portal' AND d.state = 'INSERIMENTO_DOVUTO' AND d.created_at < ?1 \
+         AND d.iud LIKE 'WEB-%' ORDER BY d.created_at, d.id LIMIT ?2"
+    );
+    let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+    Ok(conn.sqlite().prepare_cached(&sql)?.query_map(params![before, limit], from_row)?.collect::<Result<_, _>>()?)
+}
+
+/// Up to `limit` debts whose payment started (`PAGAMENTO_INIZIATO`) before `before`, oldest start
+/// first (partial index `debt_payment_started`): started and never told how it ended.
+pub fn list_payments_started_before(conn: &Conn, before: &str, limit: usize) -> Result<Vec<DebtRecord>, StoreError> {
+    let sql = format!(
+        "SELECT {COLUMNS} {FROM} WHERE d.state = 'PAGAMENTO_INIZIATO' AND d.payment_started_at < ?1 \
+         ORDER BY d.payment_started_at, d.id LIMIT ?2"
+    );
+    let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+    Ok(conn.sqlite().prepare_cached(&sql)?.query_map(params![before, limit], from_row)?.collect::<Result<_, _>>()?)
+}
+
 /// Records that debt flow `import_id` last wrote this debt.
 pub fn update_debt_import(conn: &Conn, debt_id: i64, import_id: i64) -> Result<(), StoreError> {
     conn.sqlite()
