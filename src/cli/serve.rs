@@ -193,7 +193,8 @@ fn start_job_runner(
     // An operator's "acquire now" does what the periodic fetch does, where this box fetches at all.
     if state.config.node.base_url.is_some() && state.config.upstream.is_none() {
         let client = crate::pagopa::fdr::NodeClient::from_config(&state.config);
-        settings.reporting = Some(std::sync::Arc::new(crate::pagopa::fdr::OrgFetcher(client)));
+        settings.reporting = Some(std::sync::Arc::new(crate::pagopa::fdr::OrgFetcher(client.clone())));
+        settings.receipts = Some(std::sync::Arc::new(crate::pagopa::bizevents::BizEvents(client)));
     }
     let handlers = crate::services::background::handlers(&settings);
     let shutdown = shutdown.clone();
@@ -328,6 +329,13 @@ fn start_housekeeping_job(
                             Ok(n) => tracing::info!(expired = n, "unpaid portal debts expired"),
                             Err(err) => tracing::error!(error = %err, "cannot expire unpaid portal debts"),
                         }
+                    }
+                    // The day's receipt recovery, where this box is a station that reaches pagoPA.
+                    if state.config.upstream.is_none()
+                        && state.config.node.base_url.is_some()
+                        && let Err(err) = crate::services::payments::recovery::schedule(&state.db, Now::read())
+                    {
+                        tracing::error!(error = %err, "cannot queue the receipt recovery");
                     }
                     // The day's retention purge, queued once a day; the job runner runs it.
                     if let Err(err) = crate::services::gdpr::purge::schedule(&state.db, Now::read()) {

@@ -47,6 +47,9 @@ pub enum Job {
     ReportingFetch { org_id: i64 },
     /// The day's retention purge (`[retention]`), queued once per Rome day (`2026-12-07`).
     RetentionPurge { day: String },
+    /// The day's receipt recovery (pagopa.md §4.6), queued once per Rome day; it waits for the
+    /// next window when pagoPA's limit of calls is reached.
+    ReceiptRecovery { day: String },
 }
 
 /// The kind of a [`Job`], without its arguments: what a handler is registered for.
@@ -58,17 +61,19 @@ pub enum JobKind {
     OutcomePush,
     ReportingFetch,
     RetentionPurge,
+    ReceiptRecovery,
 }
 
 impl JobKind {
     /// Every kind, for registries and tests.
-    pub const ALL: [JobKind; 6] = [
+    pub const ALL: [JobKind; 7] = [
         JobKind::Import,
         JobKind::ImportNotices,
         JobKind::Export,
         JobKind::OutcomePush,
         JobKind::ReportingFetch,
         JobKind::RetentionPurge,
+        JobKind::ReceiptRecovery,
     ];
 
     /// The code stored in `job.kind`.
@@ -80,6 +85,7 @@ impl JobKind {
             JobKind::OutcomePush => "outcome_push",
             JobKind::ReportingFetch => "reporting_fetch",
             JobKind::RetentionPurge => "retention_purge",
+            JobKind::ReceiptRecovery => "receipt_recovery",
         }
     }
 
@@ -91,6 +97,8 @@ impl JobKind {
             JobKind::OutcomePush => 1_000,
             // A failed fetch is asked for again by a person, or done by the periodic one.
             JobKind::ReportingFetch => 1,
+            // Tomorrow's run takes what a failed one left.
+            JobKind::ReceiptRecovery => 3,
         }
     }
 }
@@ -104,6 +112,7 @@ impl Job {
             Job::OutcomePush { .. } => JobKind::OutcomePush,
             Job::ReportingFetch { .. } => JobKind::ReportingFetch,
             Job::RetentionPurge { .. } => JobKind::RetentionPurge,
+            Job::ReceiptRecovery { .. } => JobKind::ReceiptRecovery,
         }
     }
 

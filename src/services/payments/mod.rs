@@ -13,6 +13,7 @@ pub mod anomalies;
 pub mod dashboard;
 pub mod flows_view;
 pub mod outcome_push;
+pub mod recovery;
 pub mod reporting;
 
 use jiff::civil::Date;
