@@ -131,6 +131,9 @@ pub fn pay(sim: &Sim, activations: &[Activation], psp: &Psp, payment_note: Optio
         {
             let mut inner = sim.lock();
             inner.receipts.insert(token.clone(), receipt);
+            if skip {
+                inner.skipped.insert(token.clone());
+            }
             inner.notices.insert((activation.fiscal_code.clone(), activation.notice_number.clone()), NoticeLock::Paid);
         }
         tracing::info!(
