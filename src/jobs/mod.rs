@@ -270,6 +270,7 @@ mod tests {
             (Job::OutcomePush { push_id: 9 }, "outcome_push", "{\"push_id\":9}"),
             (Job::ReportingFetch { org_id: 2 }, "reporting_fetch", "{\"org_id\":2}"),
             (Job::RetentionPurge { day: "2026-12-07".to_owned() }, "retention_purge", "{\"day\":\"2026-12-07\"}"),
+            (Job::ReceiptRecovery { day: "2026-12-07".to_owned() }, "receipt_recovery", "{\"day\":\"2026-12-07\"}"),
         ];
         for (job, kind, payload) in cases {
             assert_eq!(job.to_stored(), (kind, payload.to_owned()));
@@ -283,6 +284,17 @@ mod tests {
     #[test]
     fn every_kind_is_a_job_kind() {
         let codes: Vec<&str> = JobKind::ALL.iter().map(|k| k.code()).collect();
-        assert_eq!(codes, ["import", "import_notices", "export", "outcome_push", "reporting_fetch", "retention_purge"]);
+        assert_eq!(
+            codes,
+            [
+                "import",
+                "import_notices",
+                "export",
+                "outcome_push",
+                "reporting_fetch",
+                "retention_purge",
+                "receipt_recovery"
+            ]
+        );
     }
 }

@@ -99,7 +99,11 @@ pub fn receipt_json(r: &Receipt) -> Value {
         .transfers
         .iter()
         .map(|t| {
-            let mut v = json!({
+            let iban = match &t.target {
+                TransferTarget::Iban(iban) => Some(iban.as_str()),
+                TransferTarget::Stamp { .. } => None,
+            };
+            json!({
                 "idTransfer": t.id.to_string(),
                 "transferAmount": amount(t.amount),
                 "fiscalCodePA": t.fiscal_code_pa,
@@ -107,11 +111,8 @@ pub fn receipt_json(r: &Receipt) -> Value {
                 "remittanceInformation": t.remittance,
                 "transferCategory": t.category,
                 "metadata": metadata(&t.metadata),
-            });
-            if let TransferTarget::Iban(iban) = &t.target {
-                v["IBAN"] = json!(iban);
-            }
-            v
+                "IBAN": iban,
+            })
         })
         .collect();
     json!({

@@ -70,9 +70,13 @@ pub fn answered(conn: &Conn, org_id: i64, iuv: &str, iur: &str) -> Result<bool, 
         .is_some())
 }
 
-/// Every call, oldest first, as (org, IUV, IUR, at, result): for tests and the CLI's report.
+/// A recorded call: (org, IUV, IUR, at, result).
 #[cfg(test)]
-pub fn list_calls(conn: &Conn) -> Result<Vec<(i64, String, String, String, Option<String>)>, StoreError> {
+pub type CallRow = (i64, String, String, String, Option<String>);
+
+/// Every call, oldest first: for tests.
+#[cfg(test)]
+pub fn list_calls(conn: &Conn) -> Result<Vec<CallRow>, StoreError> {
     let mut stmt = conn
         .sqlite()
         .prepare_cached("SELECT org_id, iuv, iur, called_at, result FROM receipt_recovery_call ORDER BY id")?;

@@ -119,7 +119,7 @@ pub fn assign_bulk(
             scope.release_unused_counters(tx)?;
             if n > 0 {
                 let object = format!("org:{ipa}");
-                let after = serde_json::json!({ "debts": n, "import_id": import_id }).to_string();
+                let after = serde_json::json!({ "debts": n, "flow": import_id }).to_string();
                 let entry = audit::AuditEntry {
                     actor,
                     org_id: Some(scope.org.id),

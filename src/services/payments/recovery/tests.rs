@@ -1,3 +1,6 @@
+//! Receipt recovery against a test double of pagoPA: the shared join, the limit kept in the store,
+//! anomalies for what pagoPA has not got, stalled payments.
+
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
 use std::sync::Mutex;
 
