@@ -97,8 +97,8 @@ impl JobKind {
             JobKind::OutcomePush => 1_000,
             // A failed fetch is asked for again by a person, or done by the periodic one.
             JobKind::ReportingFetch => 1,
-            // Tomorrow's run takes what a failed one left.
-            JobKind::ReceiptRecovery => 3,
+            // Every hourly wait for pagoPA's limit is a claim: a day of windows and some more.
+            JobKind::ReceiptRecovery => 48,
         }
     }
 }

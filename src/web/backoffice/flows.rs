@@ -87,7 +87,7 @@ pub fn list(ctx: &mut BoCtx<'_>, ipa: &str) -> Result<Response, BoError> {
                                     // Rows without an IUV get one when paid; this gives them all one now.
                                     form method="post" action={ (base) "/" (i.id) "/assegna-iuv" } class="d-inline" {
                                         (csrf)
-                                        button type="submit" class="btn btn-outline-secondary btn-sm" { "Assegna gli IUV mancanti" }
+                                        button type="submit" class="btn btn-outline-primary btn-sm" { "Assegna gli IUV mancanti" }
                                     }
                                 }
                             }
