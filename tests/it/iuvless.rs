@@ -159,3 +159,39 @@ fn a_lost_receipt_is_recovered_from_the_receipt_api() {
     assert_eq!(answers.iter().filter(|s| **s == 404).count(), 9, "{answers:?}");
     assert_eq!(answers.iter().filter(|s| **s == 429).count(), 1, "the one call mypay made counts: {answers:?}");
 }
+
+#[test]
+fn an_operator_numbers_a_flows_debts_without_iuv_from_the_flows_page() {
+    let (_tmp, dir, server, mut browser) = crate::backoffice::demo_logged_in();
+    let rows: Vec<String> = [("BO-1", "10.00"), ("BO-2", "12.00")]
+        .iter()
+        .map(|(iud, amount)| crate::backoffice::row(iud, amount).replace(";true;false;", ";false;false;"))
+        .collect();
+    let zip = crate::backoffice::flow_zip("c_esempio-BONOIUV-1_4", &rows);
+    let token = crate::portal::csrf(&browser.get("/operatore/c_esempio/flussi").body);
+    let page = browser.post_multipart(
+        &format!("/operatore/c_esempio/flussi?csrf={token}"),
+        &[],
+        ("file", "c_esempio-BONOIUV-1_4.zip", &zip),
+    );
+    assert_eq!(page.status, 303);
+    let list = crate::backoffice::wait_for(&mut browser, "/operatore/c_esempio/flussi", "Eseguito");
+    assert!(list.contains("/operatore/c_esempio/flussi/1/assegna-iuv"), "{list}");
+    assert!(debt(&dir, "BO-1")["iuv"].is_null());
+    let done = browser.submit("/operatore/c_esempio/flussi", "/operatore/c_esempio/flussi/1/assegna-iuv", &[]);
+    assert_eq!(done.status, 303);
+    assert!(browser.get("/operatore/c_esempio/flussi").body.contains("IUV assegnati a 2 dovuti"));
+    for iud in ["BO-1", "BO-2"] {
+        assert!(debt(&dir, iud)["notice_number"].is_string(), "{iud}");
+    }
+    let journal: i64 = rusqlite::Connection::open(dir.join("mypay.db"))
+        .unwrap()
+        .query_row(
+            "SELECT count(*) FROM audit WHERE action = 'debt.assign_iuv.bulk' AND actor = 'operator:demo'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(journal, 1);
+    drop(server);
+}
