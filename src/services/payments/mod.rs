@@ -202,7 +202,7 @@ fn load_payable(
 }
 
 /// A debt whose type makes the due date binding cannot be paid after it (reference/mypay.md §1.7).
-fn is_past_due(debt: &DebtRecord, debt_type: &DebtTypeRecord, today: Date) -> bool {
+pub(crate) fn is_past_due(debt: &DebtRecord, debt_type: &DebtTypeRecord, today: Date) -> bool {
     debt_type.due_date_mandatory && debt.due_date.is_some_and(|due| due.date() < today)
 }
 
