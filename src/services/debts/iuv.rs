@@ -216,4 +216,16 @@ mod tests {
         iuvs.dedup();
         assert_eq!(iuvs.len(), n, "every debt its own IUV");
     }
+
+    #[test]
+    fn a_mirrored_orgs_iuvs_are_the_regions() {
+        let kit = Kit::new();
+        let debt = iuvless(&kit, "M1");
+        crate::services::upstream::outbox::set_mirrored(&kit.db, "test", IPA, true, kit.now).unwrap();
+        let refused = make_payable_for_citizen(&kit.db, &debt.debtor.id, debt.id, kit.now);
+        assert!(matches!(refused, Err(ServiceError::Conflict(_))), "{refused:?}");
+        let bulk = assign_bulk(&kit.db, "cli", IPA, None, &|| false, kit.now);
+        assert!(matches!(bulk, Err(ServiceError::Conflict(_))), "{bulk:?}");
+        assert!(kit.db.read(|c| debts::find_debt_by_id(c, debt.id)).unwrap().unwrap().iuv.is_none());
+    }
 }

@@ -214,3 +214,44 @@ fn a_payment_started_48_hours_ago_without_a_receipt_is_an_anomaly() {
     let open = kit.db.read(|c| anomalies::list_anomalies(c, org_id, anomalies::AnomalyState::Open, 50)).unwrap();
     assert_eq!(open.len(), 1, "one anomaly per stalled payment, however often the job runs");
 }
+
+#[test]
+fn the_recovery_is_queued_once_a_day_and_waits_for_the_window() {
+    let kit = Kit::new();
+    assert!(schedule(&kit.db, kit.now).unwrap());
+    assert!(!schedule(&kit.db, at(&kit, 60)).unwrap(), "once per Rome day");
+    assert!(schedule(&kit.db, at(&kit, 24 * 60)).unwrap(), "and again the next day");
+    // The job without a source says why it cannot run.
+    let job = Job::ReceiptRecovery { day: "2026-12-07".to_owned() };
+    let mut progress = |_| {};
+    let mut ctx = JobCtx {
+        db: &kit.db,
+        job_id: 1,
+        attempt: 1,
+        cursor: None,
+        cancelled: &|| false,
+        progress: &mut progress,
+        report: &|_| {},
+    };
+    let failed = RecoveryJob::default().run(&mut ctx, &job);
+    assert!(matches!(failed, Err(JobError::Failed(reason)) if reason.contains("node.base_url")));
+    // Ten calls made this hour (by an earlier run, before a restart): the job waits for the window.
+    let org_id = kit.admin_access().org.id;
+    let d = kit.debt("W1", 1_000);
+    let rows = vec![row(d.iuv.as_ref().unwrap().as_str(), "T-W1", 1_000, "0")];
+    kit.db.write(|tx| reporting::insert_flow(tx, &flow(org_id, "F-W", rows), "t")).unwrap();
+    let first = Now::read().iso();
+    kit.db
+        .write(|tx| {
+            for i in 0..10 {
+                recovery::insert_call(tx, org_id, "X", &format!("old{i}"), &first)?;
+            }
+            Ok::<_, StoreError>(())
+        })
+        .unwrap();
+    let api: std::sync::Arc<dyn ReceiptSource> = std::sync::Arc::new(FakeApi::default());
+    let step = RecoveryJob { source: Some(api) }.run(&mut ctx, &job).unwrap();
+    let until = crate::clock::iso(first.parse::<jiff::Timestamp>().unwrap() + SignedDuration::from_mins(60));
+    assert!(matches!(&step, Step::RunAgainAt { at, .. } if *at == until), "{step:?}");
+    assert_eq!(kit.db.read(recovery::list_calls).unwrap().len(), 10, "no eleventh call");
+}
