@@ -156,7 +156,7 @@ pub struct TreasuryMovement {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum TreasuryEvent {
     /// A credit to keep (or, with a bolletta already known, to replace).
-    Movement(TreasuryMovement),
+    Movement(Box<TreasuryMovement>),
     /// An OPI reversal (SOSPESO ENTRATA, STORNATO): the bolletta is to be deleted.
     Reversal(Bolletta),
 }

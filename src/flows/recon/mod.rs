@@ -54,7 +54,7 @@ pub enum Item {
     /// A treasury movement or reversal (T, C, O, Y).
     Treasury(TreasuryEvent),
     /// A payment notification (D).
-    Notification(PaymentNotification),
+    Notification(Box<PaymentNotification>),
     /// A legacy Poste rendicontazione line (P).
     PosteReporting(PosteReportingRow),
     /// A refused row; the file goes on.
