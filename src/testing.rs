@@ -32,7 +32,9 @@ pub mod pagopa {
 pub mod pdf {
     pub use crate::pdf::{notice_pdf, write_notices_zip};
     pub mod input {
-        pub use crate::pdf::input::{NoticeOrgView, NoticeView, OptionKind, PaymentOptionView, PostalView};
+        pub use crate::pdf::input::{
+            NoticeOrgView, NoticeView, OptionKind, PaymentOptionView, PostalView, SecondLanguage,
+        };
     }
 }
 

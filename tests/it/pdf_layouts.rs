@@ -340,6 +340,64 @@ fn each_layout_matches_its_golden_images() {
     }
 }
 
+/// The words pdftotext finds on page `page`: (text, xMin, yMin, xMax, yMax) in millimetres.
+fn words(pdf: &Path, page: usize) -> Vec<(String, f32, f32, f32, f32)> {
+    let p = page.to_string();
+    let out = Command::new("pdftotext").args(["-bbox", "-f", &p, "-l", &p]).arg(pdf).arg("-").output().unwrap();
+    let html = String::from_utf8_lossy(&out.stdout).into_owned();
+    let attr = |tag: &str, name: &str| -> f32 {
+        let start = tag.find(&format!("{name}=\"")).unwrap() + name.len() + 2;
+        let value = &tag[start..start + tag[start..].find('"').unwrap()];
+        value.parse::<f32>().unwrap() * 25.4 / 72.0
+    };
+    html.split("<word ")
+        .skip(1)
+        .map(|w| {
+            let (tag, rest) = w.split_once('>').unwrap();
+            let text = rest.split("</word>").next().unwrap().to_owned();
+            (text, attr(tag, "xMin"), attr(tag, "yMin"), attr(tag, "xMax"), attr(tag, "yMax"))
+        })
+        .collect()
+}
+
+/// The longest texts in the narrowest places, in German: every word stays on the page, and no
+/// word of an option crosses into its neighbour's place.
+#[test]
+fn text_never_leaves_its_box() {
+    if !have(&["pdftotext"]) {
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    // The largest amount the Data Matrix carries, so that the bollettino is printed too.
+    let largest = 9_999_999_999;
+    for (name, options, seps) in [
+        ("long-rate3", vec![(OptionKind::Instalment, largest, "2030-12-31"); 3], vec![73.0, 137.0]),
+        (
+            "long-multa",
+            vec![(OptionKind::Reduced, largest, "2030-12-31"), (OptionKind::Full, largest, "2031-12-31")],
+            vec![105.0],
+        ),
+    ] {
+        let mut v = view(&options, true);
+        v.language = Some(mypay::testing::pdf::input::SecondLanguage::German);
+        v.subject = "Canone unico patrimoniale per l'occupazione di suolo pubblico con dehors e tende ".repeat(2);
+        v.debtor_name = "Società Agricola Fratelli Dell'Acqua e Figli di Città di Castello S.r.l.".into();
+        v.org.name = "Unione dei Comuni della Bassa Valle del Fiume e delle Colline".into();
+        let pdf = write(tmp.path(), name, &v);
+        let text = page_text(&pdf, 1);
+        assert!(text.contains("BOLLETTINO POSTALE PA"), "{name}: {text}");
+        assert!(text.contains("99.999.999,99"), "{name}: the amount is whole: {text}");
+        for (word, x0, y0, x1, y1) in words(&pdf, 1) {
+            assert!(x0 >= 7.9 && x1 <= 202.1 && y0 >= 0.0 && y1 <= 297.0, "{name}: {word:?} at {x0}..{x1}, {y0}..{y1}");
+            // The places of the bank band (177-218 mm) and of the postal band (241-282 mm).
+            let in_places = (177.0..218.0).contains(&y0) || (241.0..282.0).contains(&y0);
+            for sep in &seps {
+                assert!(!(in_places && x0 < *sep && x1 > *sep), "{name}: {word:?} crosses {sep} mm ({x0}..{x1}, {y0})");
+            }
+        }
+    }
+}
+
 #[test]
 fn the_qr_payloads_are_the_spec_strings() {
     // What the tests above compare with is what pagopa.md §3.2 says, not what the code says.
