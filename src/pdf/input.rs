@@ -6,10 +6,11 @@
 //! of one option, printed from `amount`, `due_date`, `notice_number`, `qr_payload` and
 //! `postal.datamatrix` (the "rata unica" page). Otherwise the options decide the layout, and
 //! those top-level fields are only the notice's name (the PDF title, the ZIP entry
-//! `avviso_<iuv>.pdf`): set them to the first option's. A position's options map one to one
+//! `avviso_<iuv>.pdf`): set them to the first option's (`postal` then gives the account, holder
+//! and authorization; each option carries its own Data Matrix). A position's options map one to one
 //! from "kind, amount in cents, due date or valid-until day, notice number (its IUV inside)"
 //! with [`PaymentOptionView::new`], which builds the QR payload and, when the notice has a
-//! postal account, the Data Matrix; accepted shapes (`notice` refuses others with
+//! postal account, the Data Matrix; accepted shapes (`notice_pdf` refuses others with
 //! `PdfError::Options`):
 //! - instalments (`Instalment`, in their order: "Rata 1 di N" is the first), with at most one
 //!   `Single` (the pay-in-full option, printed first, on page 1);
