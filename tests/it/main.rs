@@ -24,6 +24,7 @@ mod jobs;
 mod nodesim;
 mod oidc;
 mod pdf;
+mod pdf_layouts;
 mod portal;
 mod push;
 mod real_world;
