@@ -291,8 +291,9 @@ pub fn org(db: &Db, cmd: OrgCommand) -> Result<(), CliError> {
                 usize::from(sil_password_stdin) + usize::from(push.push_secret_stdin) + upstream.stdin_reads();
             if stdin_reads > 1 {
                 return Err(CliError::Usage(
-                    "--sil-password-stdin, --push-secret-stdin, --upstream-password-stdin and \
-                     --upstream-push-secret-stdin all read standard input: give one at a time"
+                    "--sil-password-stdin, --push-secret-stdin, --upstream-password-stdin, \
+                     --upstream-push-secret-stdin and --upstream-cart-hash-stdin all read standard input: \
+                     give one at a time"
                         .to_owned(),
                 ));
             }
