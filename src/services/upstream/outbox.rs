@@ -145,14 +145,19 @@ pub(crate) fn enqueue(
     outbox::insert_change(tx, org_id, action, Some(debt_id), None, now)
 }
 
-/// Turns mirroring of org `ipa`'s debts on or off (upstream mode, `mypay org set --upstream-ipa`).
-/// Debts made before stay local; from now on each change is queued for the Region.
+/// Turns mirroring of org `ipa`'s debts on or off (upstream mode, `mypay org set
+/// --upstream-password-stdin`). From now on each change is queued for the Region; turned on, the
+/// open debts made before are queued too, a chunk at a time ([`backfill_step`]).
 pub fn set_mirrored(db: &Db, actor: &str, ipa: &str, on: bool, now: Now) -> Result<(), ServiceError> {
     let iso = now.iso();
     db.write(|tx| {
         let org = orgs::find_org_by_ipa(tx, ipa)?.ok_or_else(|| ServiceError::NotFound(format!("org {ipa}")))?;
         let before = outbox::org_is_mirrored(tx, org.id)?;
         outbox::update_org_mirrored(tx, org.id, on, &iso)?;
+        if on != before {
+            // Turned on: from the first debt (those the Region has are skipped); off: nothing more.
+            outbox::update_org_backfill(tx, org.id, on.then_some(0))?;
+        }
         let object = format!("org:{}", org.ipa_code);
         let (before, after) = (format!("{{\"upstream_mirror\":{before}}}"), format!("{{\"upstream_mirror\":{on}}}"));
         let entry = audit::AuditEntry {
@@ -167,6 +172,50 @@ pub fn set_mirrored(db: &Db, actor: &str, ipa: &str, on: bool, now: Now) -> Resu
         };
         audit::insert_audit(tx, &entry, &iso)?;
         Ok(())
+    })
+}
+
+/// How many earlier debts one [`backfill_step`] queues: one short transaction each.
+pub const BACKFILL_CHUNK: u32 = 500;
+
+/// Queues the next chunk of org `org_id`'s open debts made before its mirroring was turned on (or
+/// while it was off) as `I` changes, in id order, and moves the org's durable cursor past them in
+/// the same transaction; returns how many were queued (0: none left, and the cursor is cleared).
+/// Debts the Region has or will have from us (a change or their flow queued) and payment sessions'
+/// are skipped; one the Region has anyway (mirrored before, then off and on) converges as any
+/// `I` answered `PAA_IMPORT_IUD_DUPLICATO` does. A debt changed meanwhile is sent as it is then.
+pub fn backfill_step(db: &Db, org_id: i64, now: Now) -> Result<usize, ServiceError> {
+    backfill_chunk(db, org_id, BACKFILL_CHUNK, now)
+}
+
+fn backfill_chunk(db: &Db, org_id: i64, chunk: u32, now: Now) -> Result<usize, ServiceError> {
+    let iso = now.iso();
+    db.write(|tx| {
+        let Some(after) = outbox::find_org_backfill(tx, org_id)? else { return Ok(0) };
+        if !outbox::org_is_mirrored(tx, org_id)? {
+            outbox::update_org_backfill(tx, org_id, None)?;
+            return Ok(0);
+        }
+        let ids = outbox::list_unmirrored_open_debts(tx, org_id, after, chunk)?;
+        for id in &ids {
+            enqueue(tx, org_id, ChangeAction::Insert, *id, &iso)?;
+        }
+        let done = ids.len() < chunk as usize;
+        outbox::update_org_backfill(tx, org_id, if done { None } else { ids.last().copied() })?;
+        if !ids.is_empty() {
+            let after = serde_json::json!({ "queued": ids.len(), "done": done }).to_string();
+            let entry = audit::AuditEntry {
+                actor: ACTOR,
+                org_id: Some(org_id),
+                action: "upstream.backfill",
+                object: Some("outbox"),
+                outcome: "OK",
+                after_json: Some(&after),
+                ..Default::default()
+            };
+            audit::insert_audit(tx, &entry, &iso)?;
+        }
+        Ok(ids.len())
     })
 }
 
@@ -664,6 +713,54 @@ pub(crate) mod tests {
         assert_eq!(mine.len(), 2);
         assert_eq!(mine[1].after_json.as_deref(), Some("{\"upstream_mirror\":false}"));
         assert!(matches!(set_mirrored(&kit.db, "cli", "c_nessuno", true, kit.now), Err(ServiceError::NotFound(_))));
+    }
+
+    /// Debts made before mirroring was turned on: the open ones are queued in id order, a chunk at
+    /// a time with a durable cursor, sent as they are then (their own IUV), the Region's copy
+    /// converging; an annulled one, a session's, and one queued already are not; later changes
+    /// follow them; off and on again queues nothing twice.
+    #[test]
+    fn earlier_open_debts_are_queued_in_chunks_when_mirroring_is_turned_on() {
+        let kit = Kit::new();
+        let first = add(&kit, "OLD-1", 1000);
+        let annulled = add(&kit, "OLD-2", 2000);
+        annul(&kit, "OLD-2");
+        let known = add(&kit, "OLD-3", 3000);
+        let late = add(&kit, "OLD-4", 4000);
+        assert!(first.iuv.is_some() && annulled.iuv.is_some(), "made locally, with the box's IUVs");
+        let org = org_id(&kit);
+        assert_eq!(backfill_step(&kit.db, org, kit.now).unwrap(), 0, "not mirrored: nothing");
+
+        set_mirrored(&kit.db, "test", IPA, true, kit.now).unwrap();
+        assert_eq!(backfill_chunk(&kit.db, org, 1, kit.now).unwrap(), 1);
+        assert_eq!(kit.db.read(|c| outbox::find_org_backfill(c, org)).unwrap(), Some(first.id), "the cursor");
+        // Changed before its turn: not queued as an M (the Region has not got it), sent as it is.
+        modify(&kit, "OLD-4", 4500);
+        assert_eq!(depth(&kit.db, IPA).unwrap(), 1);
+        assert_eq!(backfill_chunk(&kit.db, org, 1, kit.now).unwrap(), 1);
+        assert_eq!(backfill_chunk(&kit.db, org, 1, kit.now).unwrap(), 1);
+        assert_eq!(backfill_chunk(&kit.db, org, 1, kit.now).unwrap(), 0);
+        assert_eq!(kit.db.read(|c| outbox::find_org_backfill(c, org)).unwrap(), None, "done");
+        let queued: Vec<_> = changes(&kit).iter().map(|c| (c.action.code(), c.debt_id)).collect();
+        assert_eq!(queued, [("I", Some(first.id)), ("I", Some(known.id)), ("I", Some(late.id))]);
+        // Changed after its turn: queued behind it.
+        modify(&kit, "OLD-1", 1100);
+
+        // The Region had OLD-3 already (an earlier mirroring): it converges with an M.
+        let region = FakeRegion::default();
+        region.debts.borrow_mut().insert("OLD-3".to_owned(), known.iuv.as_ref().map(|i| i.as_str().to_owned()));
+        drain(&kit, &region, kit.now);
+        assert_eq!(summary(&kit), [("I", "SENT"), ("I", "SENT"), ("I", "SENT"), ("M", "SENT")]);
+        let held = region.debts.borrow();
+        assert_eq!(held.get("OLD-1").cloned().flatten(), first.iuv.as_ref().map(|i| i.as_str().to_owned()));
+        assert!(held.contains_key("OLD-4") && !held.contains_key("OLD-2"));
+        drop(held);
+
+        // Off and on again: nothing is queued twice.
+        set_mirrored(&kit.db, "test", IPA, false, kit.now).unwrap();
+        set_mirrored(&kit.db, "test", IPA, true, kit.now).unwrap();
+        assert_eq!(backfill_step(&kit.db, org, kit.now).unwrap(), 0);
+        assert_eq!(changes(&kit).len(), 4);
     }
 
     #[test]
