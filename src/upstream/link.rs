@@ -60,8 +60,9 @@ impl Link<'_> {
             let busy = self.tick(&mut next_poll, &mut next_flows, &mut waiting, stopping);
             if !busy {
                 let until = Instant::now() + IDLE_TICK;
-                while Instant::now() < until && !stopping() {
-                    std::thread::sleep(Duration::from_millis(100));
+                // A change someone waits for (a SIL's paaSILImportaDovuto) ends the idle wait.
+                while Instant::now() < until && !stopping() && !outbox::take_nudge() {
+                    std::thread::sleep(Duration::from_millis(50));
                 }
             }
         }

@@ -229,6 +229,19 @@ fn a_box_debt_is_mirrored_paid_at_the_region_pushed_back_and_bad_pushes_change_n
     assert_eq!(at_region["notice_number"], at_box["notice_number"]);
     assert_eq!(at_region["amount_cents"], 1234);
 
+    // The municipality's SIL imports a debt at the box: answered at once with the Region's IUV.
+    let versamento = crate::sil::versamento("SIL-UP-1", "7.00", "I", None);
+    let body = format!(
+        "<password>{PASSWORD}</password><dovuto>{}</dovuto><flagGeneraIuv>true</flagGeneraIuv>",
+        crate::sil::b64(&versamento)
+    );
+    let answer =
+        crate::sil::call(&t.bx, "paaSILImportaDovuto", &crate::sil::request("paaSILImportaDovuto", Some(IPA), &body));
+    assert_eq!(crate::sil::fault_code(&answer), None, "{answer}");
+    let sil_iuv = crate::sil::text_of(&answer, "identificativoUnivocoVersamento").expect("the Region's IUV");
+    assert_eq!(debt(&rdir, "SIL-UP-1")["iuv"].as_str(), Some(sil_iuv.as_str()), "{answer}");
+    assert_eq!(debt(&bdir, "SIL-UP-1")["iuv"].as_str(), Some(sil_iuv.as_str()));
+
     pay_at_region(region, at_region["notice_number"].as_str().unwrap());
     assert_eq!(debt(&rdir, "UP-1")["state"], "COMPLETATO");
     wait_debt(&bdir, "UP-1", "the receipt pushed to the box", |d| d["state"] == "COMPLETATO");

@@ -175,6 +175,70 @@ pub fn set_mirrored(db: &Db, actor: &str, ipa: &str, on: bool, now: Now) -> Resu
     })
 }
 
+/// Set when a change was queued that someone waits for (a SIL `paaSILImportaDovuto`): the link
+/// takes it at once instead of at the end of its idle tick ([`take_nudge`]).
+static NUDGED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Asks the link to send now (see [`NUDGED`]).
+pub fn nudge() {
+    NUDGED.store(true, std::sync::atomic::Ordering::Relaxed);
+}
+
+/// Whether the link was asked to send now; clears the request.
+pub fn take_nudge() -> bool {
+    NUDGED.swap(false, std::sync::atomic::Ordering::Relaxed)
+}
+
+/// How a debt's own change fared at the Region within a wait ([`await_region`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RegionVerdict {
+    /// The org is not mirrored (or the debt a payment session's): nothing to wait for.
+    NotMirrored,
+    /// The Region took it: the debt as now stored, with the Region's IUV when it gave one.
+    Taken(DebtRecord),
+    /// The Region refused it with its code; an insert was annulled here (see [`await_region`]).
+    Refused { code: Option<String>, text: String },
+    /// No answer within the wait: it stays queued and goes when the Region answers.
+    Queued(DebtRecord),
+}
+
+/// Waits at most `wait` for the Region's answer to the last change queued for `debt` (the SIL's
+/// `paaSILImportaDovuto` answers synchronously with the IUV, as MyPay does). The link is nudged
+/// first. A refused insert is annulled here (its `A` then finds nothing at the Region), so the
+/// IUD is free for the caller to send again once corrected, as after MyPay's refusal.
+pub fn await_region(
+    db: &Db,
+    ipa: &str,
+    debt: &DebtRecord,
+    insert: bool,
+    wait: std::time::Duration,
+    now: Now,
+) -> Result<RegionVerdict, ServiceError> {
+    let deadline = std::time::Instant::now() + wait;
+    nudge();
+    loop {
+        let (last, current) = db.read_tx(|conn| {
+            let last = outbox::list_changes_of_debt(conn, debt.id, 1000)?.pop();
+            Ok::<_, StoreError>((last, debts::find_debt_by_id(conn, debt.id)?))
+        })?;
+        let (Some(last), Some(current)) = (last, current) else { return Ok(RegionVerdict::NotMirrored) };
+        match last.state {
+            ChangeState::Sent => return Ok(RegionVerdict::Taken(current)),
+            ChangeState::Refused => {
+                let (code, text) = (last.last_error_code.clone(), last.last_error_text.clone().unwrap_or_default());
+                if insert {
+                    crate::services::debts::annul_own_debt(db, ACTOR, ipa, &debt.iud, now)?;
+                }
+                return Ok(RegionVerdict::Refused { code, text });
+            }
+            ChangeState::Pending if std::time::Instant::now() >= deadline => {
+                return Ok(RegionVerdict::Queued(current));
+            }
+            ChangeState::Pending => std::thread::sleep(std::time::Duration::from_millis(50)),
+        }
+    }
+}
+
 /// How many earlier debts one [`backfill_step`] queues: one short transaction each.
 pub const BACKFILL_CHUNK: u32 = 500;
 
@@ -761,6 +825,49 @@ pub(crate) mod tests {
         set_mirrored(&kit.db, "test", IPA, true, kit.now).unwrap();
         assert_eq!(backfill_step(&kit.db, org, kit.now).unwrap(), 0);
         assert_eq!(changes(&kit).len(), 4);
+    }
+
+    /// What a SIL's paaSILImportaDovuto waits for: the Region's IUV when it answers in time, its
+    /// refusal (the insert then annulled here, its A finding nothing there), or the change left
+    /// queued; nothing for an org not mirrored.
+    #[test]
+    fn a_change_is_awaited_until_the_region_answers_or_the_wait_ends() {
+        let wait = std::time::Duration::from_secs(10);
+        let kit = mirrored();
+        let debt = add(&kit, "SIL-1", 1000);
+        let answered = std::thread::scope(|scope| {
+            scope.spawn(|| {
+                std::thread::sleep(std::time::Duration::from_millis(150));
+                drain(&kit, &FakeRegion::default(), kit.now);
+            });
+            await_region(&kit.db, IPA, &debt, true, wait, kit.now).unwrap()
+        });
+        let RegionVerdict::Taken(taken) = answered else { panic!("{answered:?}") };
+        assert!(taken.iuv.is_some() && taken.notice_number.is_some(), "{taken:?}");
+
+        let refused = add(&kit, "SIL-2", 1000);
+        let region = FakeRegion::default();
+        region.scripted.borrow_mut().push_back(Err(business("PAA_IMPORT_IUV_DUPLICATO")));
+        drain(&kit, &region, kit.now);
+        let verdict = await_region(&kit.db, IPA, &refused, true, wait, kit.now).unwrap();
+        assert!(
+            matches!(&verdict, RegionVerdict::Refused { code: Some(c), .. } if c == "PAA_IMPORT_IUV_DUPLICATO"),
+            "{verdict:?}"
+        );
+        assert_eq!(stored(&kit, "SIL-2").state, crate::domain::DebtState::Annulled);
+        drain(&kit, &region, kit.now);
+        assert_eq!(summary(&kit).last(), Some(&("A", "SENT")), "the annulment found nothing there");
+
+        let queued = add(&kit, "SIL-3", 1000);
+        let short = std::time::Duration::from_millis(120);
+        let verdict = await_region(&kit.db, IPA, &queued, true, short, kit.now).unwrap();
+        assert!(matches!(&verdict, RegionVerdict::Queued(d) if d.iuv.is_none()), "{verdict:?}");
+        assert!(take_nudge(), "the link was asked to send at once");
+
+        let local = Kit::new();
+        let debt = debt_service::add_debt(&local.db, "test", IPA, &fields("L-1", 100), Source::Sil, local.now);
+        let verdict = await_region(&local.db, IPA, &debt.unwrap(), true, short, local.now).unwrap();
+        assert_eq!(verdict, RegionVerdict::NotMirrored);
     }
 
     #[test]
