@@ -242,6 +242,24 @@ fn a_box_debt_is_mirrored_paid_at_the_region_pushed_back_and_bad_pushes_change_n
     assert_eq!(debt(&rdir, "SIL-UP-1")["iuv"].as_str(), Some(sil_iuv.as_str()), "{answer}");
     assert_eq!(debt(&bdir, "SIL-UP-1")["iuv"].as_str(), Some(sil_iuv.as_str()));
 
+    // A debt created, then modified, through the REST API: at the Region with its IUV, modified.
+    let (_, token) = crate::api::create_token(&bdir, IPA);
+    let path = format!("/api/v1/orgs/{IPA}/debts");
+    let created = crate::api::json_call(&t.bx, "POST", &path, &token, &crate::api::new_debt("API-UP-1"));
+    assert_eq!(created.status, 201, "{}", String::from_utf8_lossy(&created.body));
+    let api_debt = wait_debt(&bdir, "API-UP-1", "the Region's IUV", |d| d["iuv"].is_string());
+    assert_eq!(debt(&rdir, "API-UP-1")["iuv"], api_debt["iuv"]);
+    let mut changed = crate::api::new_debt("API-UP-1");
+    changed["amount"] = serde_json::json!("99.00");
+    changed["iuv"] = api_debt["iuv"].clone();
+    let modified = crate::api::json_call(&t.bx, "PUT", &format!("{path}/API-UP-1"), &token, &changed);
+    assert_eq!(modified.status, 200, "{}", String::from_utf8_lossy(&modified.body));
+    let started = Instant::now();
+    while debt(&rdir, "API-UP-1")["amount_cents"] != 9900 {
+        assert!(started.elapsed() < Duration::from_secs(30), "the modification did not reach the Region");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+
     pay_at_region(region, at_region["notice_number"].as_str().unwrap());
     assert_eq!(debt(&rdir, "UP-1")["state"], "COMPLETATO");
     wait_debt(&bdir, "UP-1", "the receipt pushed to the box", |d| d["state"] == "COMPLETATO");

@@ -585,6 +585,8 @@ pub(crate) mod tests {
         pub calls: RefCell<Vec<Call>>,
         /// Flows uploaded: name and size.
         pub uploads: RefCell<Vec<(String, u64)>>,
+        /// The entries of the ZIPs uploaded, by name.
+        pub upload_entries: RefCell<Vec<String>>,
         /// What `flow_status` answers, in turn.
         pub statuses: RefCell<VecDeque<FlowStatus>>,
         /// Files to download, by URL.
@@ -660,6 +662,8 @@ pub(crate) mod tests {
             }
             let size = std::fs::metadata(file).map_err(|err| business(&err.to_string()))?.len();
             self.uploads.borrow_mut().push((file_name.to_owned(), size));
+            let archive = zip::ZipArchive::new(std::fs::File::open(file).unwrap()).unwrap();
+            self.upload_entries.borrow_mut().extend(archive.file_names().map(str::to_owned));
             Ok(format!("token-{}", self.uploads.borrow().len()))
         }
 
