@@ -1,10 +1,11 @@
 //! Two mypay processes and the simulator: a regional mypay (`demo`, its own pagoPA station and
-//! simulator) and a municipality's box in upstream mode behind it. Debts created at the box are
-//! mirrored up with the Region's IUV, paid through the Region's station, and the receipt comes back
-//! to the box by push (confirmed with the Region) and, with push off, by polling; a replayed or
-//! forged push changes nothing. The box's portal pays through the Region's landing page and
-//! Checkout; a debt flow uploaded at the box is mirrored whole; a box restored from an older
-//! backup converges with the Region without duplicates.
+//! simulator) and a municipality's box in upstream mode behind it. Debts created at the box (CLI,
+//! back office, REST, the SIL's ImportaDovuto, answered with the Region's IUV) are mirrored up,
+//! paid through the Region's station, and the receipt comes back to the box by push (confirmed
+//! with the Region) and, with push off, by polling; a replayed or forged push changes nothing.
+//! The box's portal pays through the Region's landing page and Checkout; a debt flow uploaded at
+//! the box is mirrored whole; a box restored from an older backup converges with the Region
+//! without duplicates.
 
 use std::io::{Read, Write};
 use std::path::Path;
@@ -259,6 +260,29 @@ fn a_box_debt_is_mirrored_paid_at_the_region_pushed_back_and_bad_pushes_change_n
         assert!(started.elapsed() < Duration::from_secs(30), "the modification did not reach the Region");
         std::thread::sleep(Duration::from_millis(200));
     }
+
+    // A debt created in the box's back office: at the Region with its IUV.
+    let mut operator = crate::portal::Browser::new(&t.bx.base);
+    let password = crate::backoffice::demo_password(&t.bx);
+    assert_eq!(crate::backoffice::login(&mut operator, "demo", &password).status, 303);
+    let new = format!("/operatore/{IPA}/dovuti/nuovo");
+    let fields = [
+        ("tipo", "TARI"),
+        ("iud", "WEB-UP-1"),
+        ("tipo_soggetto", "F"),
+        ("cf", "RSSMRA85T10A562S"),
+        ("nome", "Mario Rossi"),
+        ("email", ""),
+        ("scadenza", "2099-12-31"),
+        ("importo", "20,50"),
+        ("causale", "TARI 2099 conguaglio"),
+        ("genera_iuv", "1"),
+    ];
+    let created = operator.submit(&new, &new, &fields);
+    assert_eq!(created.status, 303, "{}", created.body);
+    let web_debt = wait_debt(&bdir, "WEB-UP-1", "the Region's IUV", |d| d["iuv"].is_string());
+    assert_eq!(debt(&rdir, "WEB-UP-1")["iuv"], web_debt["iuv"]);
+    assert_eq!(debt(&rdir, "WEB-UP-1")["amount_cents"], 2050);
 
     pay_at_region(region, at_region["notice_number"].as_str().unwrap());
     assert_eq!(debt(&rdir, "UP-1")["state"], "COMPLETATO");
