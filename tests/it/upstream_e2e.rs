@@ -852,3 +852,102 @@ fn a_box_restored_from_an_older_backup_converges_with_the_region_without_duplica
         ]
     );
 }
+
+/// A `mypay.toml` naming the intermediary of multi-org carts (`[sil]`), in `tmp`.
+fn cart_config(tmp: &tempfile::TempDir) -> String {
+    let config = tmp.path().join("mypay.toml");
+    let text = format!(
+        "version = 1\n[sil]\nintermediary_password = \"{}\"\nintermediary_org = \"{IPA}\"\n",
+        crate::sil::INTERMEDIARY
+    );
+    std::fs::write(&config, text).unwrap();
+    config.to_str().unwrap().to_owned()
+}
+
+/// Comune di Milano (`c_f205`) beside the demo org, with its debt type `CDS`.
+fn add_milano_with_cds(dir: &Path) {
+    crate::support::add_milano(dir);
+    let cds = ["debt-type", "add", "--org", "c_f205", "--code", "CDS", "--description", "Sanzioni", "--taxonomy"];
+    ok(dir, &[&cds[..], &["0101002IM"]].concat(), None);
+}
+
+/// The municipality's SIL sends the box a cart of two orgs' new debts (paaSILInviaCarrelloDovuti):
+/// the box sends it to the Region with each org's cart hash, the citizen pays it there, and back
+/// at the box the cart's outcome (paaSILChiediEsitoCarrelloDovuti) stores each org's receipt.
+#[test]
+fn a_cart_of_two_orgs_started_at_the_box_completes_through_the_region() {
+    use crate::sil::{b64, call, carrello_hash, dovuti, request, single, text_of};
+    const MILANO_PASSWORD: &str = "Milano-SIL-1";
+    let (rtmp, rdir) = data_dir();
+    add_milano_with_cds(&rdir);
+    let region = Server::start(&rdir, &["--config", &cart_config(&rtmp), "demo"]);
+    ok(&rdir, &["org", "set", IPA, "--sil-password-stdin"], Some(&format!("{PASSWORD}\n")));
+    ok(&rdir, &["org", "set", "c_f205", "--sil-password-stdin"], Some(&format!("{MILANO_PASSWORD}\n")));
+
+    let (btmp, bdir) = data_dir();
+    add_milano_with_cds(&bdir);
+    let endpoint = region.url("/ws/pa/");
+    let env = [("MYPAY_UPSTREAM_URL", endpoint.as_str()), ("MYPAY_UPSTREAM_POLL_SECONDS", "3600")];
+    let bx = Server::start_with_env(&bdir, &["--config", &cart_config(&btmp), "demo"], &env);
+    for (ipa, password, fiscal_code) in [(IPA, PASSWORD, "01234567897"), ("c_f205", MILANO_PASSWORD, "01199250158")] {
+        ok(&bdir, &["org", "set", ipa, "--upstream-password-stdin"], Some(&format!("{password}\n")));
+        let hash = carrello_hash(fiscal_code);
+        ok(&bdir, &["org", "set", ipa, "--upstream-cart-hash-stdin"], Some(&format!("{hash}\n")));
+    }
+    let shown = ok(&bdir, &["org", "upstream", "c_f205", "--json"], None);
+    assert!(shown.contains("\"cart_hash_set\": true") && !shown.contains(&carrello_hash("01199250158")), "{shown}");
+
+    // The SIL's cart at the box, each element with the box's own hash.
+    let esempio = dovuti(&single("CART-ES-1", "3.00"), None);
+    let milano = dovuti(
+        &single("CART-MI-1", "7.00").replace("CONTRIBUTO_EVENTI", "CDS").replace("0101108TS", "0101002IM"),
+        None,
+    );
+    let element = |ipa: &str, fiscal_code: &str, doc: &str| {
+        format!(
+            "<elementoListaDovuti><codIpaEnte>{ipa}</codIpaEnte><password>{}</password><dovuti>{}</dovuti>\
+             </elementoListaDovuti>",
+            carrello_hash(fiscal_code),
+            b64(doc)
+        )
+    };
+    let body = format!(
+        "<password>{PASSWORD}</password><listaDovuti>{}{}</listaDovuti>\
+         <enteSILInviaRispostaPagamentoUrl>https://sil.example.it/carrello</enteSILInviaRispostaPagamentoUrl>",
+        element(IPA, "01234567897", &esempio),
+        element("c_f205", "01199250158", &milano)
+    );
+    let answer = call(&bx, "paaSILInviaCarrelloDovuti", &request("paaSILInviaCarrelloDovuti", Some(IPA), &body));
+    assert_eq!(text_of(&answer, "esito").as_deref(), Some("OK"), "{answer}");
+    let box_session = text_of(&answer, "idSessionCarrello").unwrap();
+
+    // The citizen confirms at the box and is sent to the Region's landing page, pays there, and
+    // comes back to the box, which asks the Region how the cart went.
+    let mut citizen = Browser::new(&bx.base);
+    let landing = text_of(&answer, "url").unwrap().trim_start_matches(&bx.base).to_owned();
+    let sent = citizen.submit(&landing, &landing, &[("privacy", "1"), ("email", "mario@example.it")]);
+    assert_eq!(sent.status, 303, "{}", sent.body);
+    let at_region = sent.location.unwrap();
+    assert!(at_region.starts_with(&format!("{}/sil/", region.base)), "{at_region}");
+    let back = pay_at_region_checkout(&region, &at_region);
+    assert!(back.starts_with(&format!("{}/upstream/ritorno?idSession=", bx.base)), "{back}");
+    let returned = citizen.get(&back);
+    assert_eq!(returned.status, 303, "{}", returned.body);
+    let to_sil = returned.location.unwrap();
+    assert!(
+        to_sil.starts_with(&format!("https://sil.example.it/carrello?idSession={box_session}&esito=OK")),
+        "{to_sil}"
+    );
+
+    // Each org's debt is paid at the box with the Region's IUV and one receipt.
+    for (ipa, iud) in [(IPA, "CART-ES-1"), ("c_f205", "CART-MI-1")] {
+        let show = |dir: &Path| -> serde_json::Value {
+            serde_json::from_str(&ok(dir, &["debt", "show", "--org", ipa, "--iud", iud, "--json"], None)).unwrap()
+        };
+        let (at_box, at_region) = (show(&bdir), show(&rdir));
+        assert_eq!((&at_box["state"], &at_region["state"]), (&"COMPLETATO".into(), &"COMPLETATO".into()), "{iud}");
+        assert_eq!(at_box["iuv"], at_region["iuv"], "{iud}");
+        let iuv = at_box["iuv"].as_str().unwrap();
+        assert_eq!(count(&bdir, "SELECT count(*) FROM receipt WHERE iuv = ?1 AND outcome = 'OK'", iuv), 1, "{iud}");
+    }
+}
