@@ -133,6 +133,28 @@ pub fn local_date_to(record: &ExportRecord) -> String {
 /// With `queue`, a job runs it in the background ([`ExportJob`]), queued in the same
 /// transaction so a request is never lost; without, the caller runs it with [`run_export`].
 pub fn request_export(db: &Db, req: &ExportRequest<'_>, queue: bool, now: Now) -> Result<ExportRecord, ServiceError> {
+    request(db, req, queue, now, false)
+}
+
+/// [`request_export`] of a window whose end is the next one's start (the SIL's incremental
+/// booking, `dateTo` answered): the window ends [`INCREMENTAL_SETTLE`] before `now` at the latest,
+/// and a window starting inside that margin is empty (it ends where it starts).
+pub fn request_cursor_export(
+    db: &Db,
+    req: &ExportRequest<'_>,
+    queue: bool,
+    now: Now,
+) -> Result<ExportRecord, ServiceError> {
+    request(db, req, queue, now, true)
+}
+
+fn request(
+    db: &Db,
+    req: &ExportRequest<'_>,
+    queue: bool,
+    now: Now,
+    settle: bool,
+) -> Result<ExportRecord, ServiceError> {
     let Some(_) = Version::parse(req.version) else {
         return Err(invalid(
             "PAA_VERSIONE_TRACCIATO_NON_VALIDA",
@@ -147,12 +169,16 @@ pub fn request_export(db: &Db, req: &ExportRequest<'_>, queue: bool, now: Now) -
         if to > now.iso() {
             return Err(invalid("PAA_DATE_TO_NON_VALIDO", "an incremental export cannot end in the future"));
         }
-        // The window ends no later than SETTLE ago (the answer gives the end used, the next
+        // A cursor's window ends no later than SETTLE ago (the answer gives the end used, the next
         // window's start): a receipt whose time was read just before and committed just after
         // would otherwise fall between two windows. An end inside the margin gives an empty window.
-        let settled = crate::clock::iso(now.instant().checked_sub(INCREMENTAL_SETTLE).unwrap_or(now.instant()));
-        let to = to.min(settled).max(from.clone());
-        (from, to)
+        if !settle {
+            (from, to)
+        } else {
+            let settled = crate::clock::iso(now.instant().checked_sub(INCREMENTAL_SETTLE).unwrap_or(now.instant()));
+            let to = to.min(settled).max(from.clone());
+            (from, to)
+        }
     } else {
         let from: Date = req
             .from
@@ -500,7 +526,7 @@ mod tests {
             operator: None,
         };
         // Asked up to now (10:00:10 in Rome): it ends at 10:00:07.
-        let record = request_export(&kit.db, &request("2026-03-02T09:00:00", "2026-03-02T10:00:10"), false, now);
+        let record = request_cursor_export(&kit.db, &request("2026-03-02T09:00:00", "2026-03-02T10:00:10"), false, now);
         let record = record.unwrap();
         assert_eq!(
             (record.date_from.as_str(), record.date_to.as_str()),
@@ -508,17 +534,20 @@ mod tests {
         );
         assert_eq!(local_date_to(&record), "2026-03-02T10:00:07");
         // An end asked well before the margin is kept.
-        let record = request_export(&kit.db, &request("2026-03-02T09:00:00", "2026-03-02T09:30:00"), false, now);
+        let record = request_cursor_export(&kit.db, &request("2026-03-02T09:00:00", "2026-03-02T09:30:00"), false, now);
         assert_eq!(record.unwrap().date_to, "2026-03-02T08:30:00Z");
         // A window starting inside the margin is empty: it ends where it starts.
-        let record = request_export(&kit.db, &request("2026-03-02T10:00:08", "2026-03-02T10:00:10"), false, now);
+        let record = request_cursor_export(&kit.db, &request("2026-03-02T10:00:08", "2026-03-02T10:00:10"), false, now);
         let record = record.unwrap();
         assert_eq!(
             (record.date_from.as_str(), record.date_to.as_str()),
             ("2026-03-02T09:00:08Z", "2026-03-02T09:00:08Z")
         );
+        // An export asked without a cursor (the CLI's, the back office's) ends where asked.
+        let record = request_export(&kit.db, &request("2026-03-02T09:00:00", "2026-03-02T10:00:10"), false, now);
+        assert_eq!(record.unwrap().date_to, "2026-03-02T09:00:10Z");
         // Still refused: an end in the future, a start after the end.
-        let future = request_export(&kit.db, &request("2026-03-02T09:00:00", "2026-03-02T10:00:11"), false, now);
+        let future = request_cursor_export(&kit.db, &request("2026-03-02T09:00:00", "2026-03-02T10:00:11"), false, now);
         assert!(future.unwrap_err().to_string().starts_with("PAA_DATE_TO_NON_VALIDO"));
     }
 }
