@@ -331,7 +331,8 @@ pub fn org(db: &Db, cmd: OrgCommand) -> Result<(), CliError> {
             }
             if let Some(upstream) = &upstream {
                 crate::services::upstream::settings::set(db, ACTOR, &org.ipa_code, upstream, now)?;
-                // An org with a password at the Region has its debts mirrored there from now on.
+                // An org with a password at the Region has its debts mirrored there from now on, and
+                // its open debts made before are queued too (the link does it, a chunk at a time).
                 if let Some(password) = &upstream.password {
                     let on = !password.is_empty();
                     crate::services::upstream::outbox::set_mirrored(db, ACTOR, &org.ipa_code, on, now)?;
