@@ -46,7 +46,10 @@ CREATE TABLE org (
     notice_language      TEXT CHECK (notice_language IS NULL OR notice_language IN ('de', 'en')),
     -- Upstream mode (version 20): 1 when the org's debts are mirrored to the regional MyPay, whose
     -- IUVs they take; the changes go through `upstream_change`.
-    upstream_mirror      INTEGER NOT NULL DEFAULT 0 CHECK (upstream_mirror IN (0, 1))
+    upstream_mirror      INTEGER NOT NULL DEFAULT 0 CHECK (upstream_mirror IN (0, 1)),
+    -- Its debts made before mirroring was turned on, queued for the Region a chunk at a time in id
+    -- order (version 27): the last id queued; NULL: none left to queue.
+    upstream_backfill_after INTEGER
 );
 
 -- Functionalities switched on per org (MyPay `mygov_ente_funzionalita`). Of MyPay's five codes
@@ -757,7 +760,8 @@ CREATE TABLE org_upstream (
     last_error_text  TEXT,                 -- NULL again once the region answers a call as asked
     last_error_at    TEXT,
     last_receipt_at  TEXT,                 -- the last receipt stored from the region (polling: upstream_poll)
-    updated_at       TEXT NOT NULL
+    updated_at       TEXT NOT NULL,
+    cart_hash        TEXT                  -- the org's paaSILInviaCarrelloDovuti hash there, sealed (version 27)
 );
 
 -- One outcome push the region sent (MyPay's {rt, esito}), stored once its token was checked: a hint

@@ -291,8 +291,9 @@ pub fn org(db: &Db, cmd: OrgCommand) -> Result<(), CliError> {
                 usize::from(sil_password_stdin) + usize::from(push.push_secret_stdin) + upstream.stdin_reads();
             if stdin_reads > 1 {
                 return Err(CliError::Usage(
-                    "--sil-password-stdin, --push-secret-stdin, --upstream-password-stdin and \
-                     --upstream-push-secret-stdin all read standard input: give one at a time"
+                    "--sil-password-stdin, --push-secret-stdin, --upstream-password-stdin, \
+                     --upstream-push-secret-stdin and --upstream-cart-hash-stdin all read standard input: \
+                     give one at a time"
                         .to_owned(),
                 ));
             }
@@ -330,7 +331,8 @@ pub fn org(db: &Db, cmd: OrgCommand) -> Result<(), CliError> {
             }
             if let Some(upstream) = &upstream {
                 crate::services::upstream::settings::set(db, ACTOR, &org.ipa_code, upstream, now)?;
-                // An org with a password at the Region has its debts mirrored there from now on.
+                // An org with a password at the Region has its debts mirrored there from now on, and
+                // its open debts made before are queued too (the link does it, a chunk at a time).
                 if let Some(password) = &upstream.password {
                     let on = !password.is_empty();
                     crate::services::upstream::outbox::set_mirrored(db, ACTOR, &org.ipa_code, on, now)?;

@@ -10,14 +10,14 @@ use serde_json::{Value, json};
 
 use super::support::{Server, add_milano, data_dir, run, stderr, stdout};
 
-struct Answer {
-    status: u16,
-    body: Vec<u8>,
+pub(crate) struct Answer {
+    pub(crate) status: u16,
+    pub(crate) body: Vec<u8>,
     headers: Vec<(String, String)>,
 }
 
 impl Answer {
-    fn json(&self) -> Value {
+    pub(crate) fn json(&self) -> Value {
         serde_json::from_slice(&self.body)
             .unwrap_or_else(|err| panic!("not JSON ({err}): {}", String::from_utf8_lossy(&self.body)))
     }
@@ -75,11 +75,11 @@ fn api(server: &Server, method: &str, path: &str, token: Option<&str>, body: Opt
     Answer { status, body, headers }
 }
 
-fn json_call(server: &Server, method: &str, path: &str, token: &str, body: &Value) -> Answer {
+pub(crate) fn json_call(server: &Server, method: &str, path: &str, token: &str, body: &Value) -> Answer {
     api(server, method, path, Some(token), Some(("application/json", body.to_string().as_bytes())))
 }
 
-fn create_token(dir: &Path, org: &str) -> (i64, String) {
+pub(crate) fn create_token(dir: &Path, org: &str) -> (i64, String) {
     let out = run(dir, &["api-token", "create", "--org", org, "--label", "gestionale", "--json"], None);
     assert!(out.status.success(), "{}", stderr(&out));
     let v: Value = serde_json::from_str(&stdout(&out)).unwrap();
@@ -91,7 +91,7 @@ fn count(dir: &Path, sql: &str) -> i64 {
     conn.query_row(sql, [], |r| r.get(0)).unwrap()
 }
 
-fn new_debt(iud: &str) -> Value {
+pub(crate) fn new_debt(iud: &str) -> Value {
     json!({
         "iud": iud, "debt_type": "TARI", "generate_iuv": true,
         "debtor": {"kind": "F", "id": "RSSMRA85T10A562S", "name": "Mario Rossi", "email": "mario@example.it"},
