@@ -50,8 +50,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0024_partial_iuv_index.sql"),
     include_str!("migrations/0025_gdpr.sql"),
     include_str!("migrations/0026_adhesion.sql"),
-    // Numbered 0029 on its branch (upstream-gaps): the merger renumbers it after 0027 and 0028.
-    include_str!("migrations/0029_upstream_gaps.sql"),
+    include_str!("migrations/0027_upstream_gaps.sql"),
 ];
 
 /// The version whose upgrade gives every stored org its adhesion mode (`adhesion`).
