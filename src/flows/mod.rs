@@ -16,6 +16,7 @@
 //! Implements: `shared/reference/mypay.md` §2, §3 and §6.
 //! **Invariant:** only this module knows CSV headers and column order. **Boundary:** CSV in ZIP.
 
+pub mod accertamenti_registry;
 pub mod csv_row;
 pub mod expired_export;
 pub mod fdr;
