@@ -31,6 +31,20 @@ pub const LIST_LIMIT: u32 = 5_000;
 /// The longest accertamento name (`de_nome_accertamento`).
 pub const NAME_MAX_CHARS: usize = 255;
 
+/// The installation's own access to org `ipa` (the CLI without `--operator`): every debt type,
+/// journalled as `cli`. Its username is empty, which no operator's is.
+pub fn installation_access(db: &Db, ipa: &str) -> Result<OrgAccess, ServiceError> {
+    let org = db
+        .read(|conn| crate::store::orgs::find_org_by_ipa(conn, ipa))?
+        .ok_or_else(|| ServiceError::NotFound(format!("org {ipa}")))?;
+    Ok(OrgAccess { username: String::new(), org, admin: true, app_admin: true, allowed_types: None })
+}
+
+/// Who the journal names: the operator, or `cli` for [`installation_access`].
+pub(super) fn actor_of(access: &OrgAccess) -> String {
+    if access.username.is_empty() { "cli".to_owned() } else { format!("operator:{}", access.username) }
+}
+
 /// Why a registry import was refused; nothing of the file is kept.
 #[derive(Debug, thiserror::Error)]
 pub enum RegistryImportError {
@@ -66,7 +80,7 @@ pub fn import_registry(
     now: Now,
 ) -> Result<RegistryImport, RegistryImportError> {
     let lines = accertamenti_registry::read_lines(path, file_name, &access.org.ipa_code)?;
-    let actor = format!("operator:{}", access.username);
+    let actor = actor_of(access);
     db.write(|tx| {
         let mut done = RegistryImport::default();
         for line in &lines {
@@ -153,7 +167,7 @@ pub fn create(
         return Err(ServiceError::invalid("nome", "required"));
     }
     check_len("nome", name, NAME_MAX_CHARS)?;
-    let actor = format!("operator:{}", access.username);
+    let actor = actor_of(access);
     db.write(|tx| {
         let debt_type = debt_types::find_debt_type(tx, access.org.id, debt_type_code)?
             .filter(|t| access.sees_type(t.id))
@@ -218,7 +232,7 @@ pub fn assign(
     target: &BookingTarget,
     now: Now,
 ) -> Result<DetailRecord, ServiceError> {
-    let actor = format!("operator:{}", access.username);
+    let actor = actor_of(access);
     db.write(|tx| {
         let header = find_visible(tx, access, id)?;
         if header.state != AccertamentoState::Inserito {
@@ -281,7 +295,7 @@ pub fn change_state(
     to: AccertamentoState,
     now: Now,
 ) -> Result<AccertamentoRecord, ServiceError> {
-    let actor = format!("operator:{}", access.username);
+    let actor = actor_of(access);
     db.write(|tx| {
         let header = find_visible(tx, access, id)?;
         if !header.state.may_become(to) {

@@ -72,10 +72,10 @@ pub fn add(
         return Err(ServiceError::invalid("nota", "required"));
     }
     check_len("nota", note, NOTE_MAX_CHARS)?;
-    let actor = format!("operator:{}", access.username);
+    let actor = super::accertamenti::actor_of(access);
     db.write(|tx| {
         let replaced = store::deactivate(tx, access.org.id, &element, &now.iso())?;
-        let id = store::insert_note(tx, access.org.id, &access.username, &element, note, &now.iso())?;
+        let id = store::insert_note(tx, access.org.id, &actor, &element, note, &now.iso())?;
         let object = format!("recon_note:{id}");
         let after = json!({ "label": element.label, "iud": element.iud, "iuv": element.iuv, "iuf": element.iuf,
             "note": note, "replaced": replaced })
@@ -111,7 +111,7 @@ pub fn active(
 
 /// Hides note `id` (or shows it again).
 pub fn set_hidden(db: &Db, access: &OrgAccess, id: i64, hidden: bool, now: Now) -> Result<NoteRecord, ServiceError> {
-    let actor = format!("operator:{}", access.username);
+    let actor = super::accertamenti::actor_of(access);
     db.write(|tx| {
         let found =
             store::find_note(tx, access.org.id, id)?.ok_or_else(|| ServiceError::NotFound(format!("note {id}")))?;
