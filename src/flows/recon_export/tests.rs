@@ -1,6 +1,6 @@
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
 //! The export's bytes, checked against MyPivot's labels of mypivot.md §4 spelled out here, and a
 //! line built by hand from the §7 data of payment P1.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
 
 use std::io::{Cursor, Read};
 
