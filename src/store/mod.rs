@@ -2,7 +2,8 @@
 //!
 //! One file per aggregate (`orgs`, `debt_types`, `operators`, `debts`, `imports`, `notices` (the debts
 //! of an import's notices ZIP), `jobs`, `receipts`, `exports`, `audit`, `pushes`, `api_tokens`,
-//! `retention` (the purge's statements), `upstream` (each org's link with the regional node, and the region's pushes), `outbox`, `region_payments`,
+//! `retention` (the purge's statements), `accertamenti` and `recon_notes` (reconciliation's
+//! assessments and operators' notes), `upstream` (each org's link with the regional node, and the region's pushes), `outbox`, `region_payments`,
 //! and for the portal `sessions`, `carts`, `mail`), each with its SQL
 //! at the top; `backup` copies and checks whole database files; `keys` reads (or makes) the key
 //! file beside the database and seals the secrets stored in it, so that callers read and write
@@ -24,6 +25,7 @@
 //! `list_*` (many), `insert_*`/`update_*`/`delete_*` (writes).
 //! **Invariant:** nothing outside this module names a table or column.
 
+pub mod accertamenti;
 pub mod adhesion;
 pub mod anomalies;
 pub mod api_tokens;
@@ -49,6 +51,7 @@ pub mod payment_offers;
 pub mod privacy_notices;
 pub mod pushes;
 pub mod receipts;
+pub mod recon_notes;
 pub mod region_payments;
 pub mod reporting;
 pub mod retention;

@@ -28,6 +28,7 @@ mod pdf_layouts;
 mod portal;
 mod push;
 mod real_world;
+mod reconcile;
 mod server;
 mod sil;
 mod sil_flows;

@@ -12,6 +12,7 @@
 //! Implements: `shared/reference/mypivot.md` §1 (what each source carries), §3.2 (labels).
 
 use crate::domain::{Cents, Day, Party};
+pub mod accertamento;
 
 /// Where a reconciliation fact comes from: MyPivot's flow-type codes (mypivot.md §1.0).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
