@@ -16,6 +16,7 @@
 pub mod documents;
 pub mod exports;
 pub mod imports;
+pub mod options;
 pub mod search;
 pub mod timeline;
 
@@ -565,7 +566,7 @@ fn mirror(
 }
 
 /// A new IUV17 and its notice number from the org's durable counter, and the counter value used.
-fn generate(tx: &crate::store::Conn, scope: &OrgScope) -> Result<(Iuv, NoticeNumber, u64), ServiceError> {
+pub(crate) fn generate(tx: &crate::store::Conn, scope: &OrgScope) -> Result<(Iuv, NoticeNumber, u64), ServiceError> {
     let generator = scope.generator()?;
     let counter = scope.next_counter(tx, generator.as_str())?;
     let (iuv, notice) = generate_iuv17(scope.segregation_code, generator, counter)
@@ -744,8 +745,25 @@ pub fn get_debt(db: &Db, ipa: &str, key: &DebtKey) -> Result<DebtRecord, Service
                 debts::find_debt_by_iuv(conn, org.id, notice.iuv().as_str())?
             }
         };
+        // An IUV or notice number may be one of a position's other payment options.
+        let found = match (found, key) {
+            (None, DebtKey::Iuv(iuv)) => position_of_option(conn, org.id, iuv.trim())?,
+            (None, DebtKey::NoticeNumber(text)) => match crate::domain::NoticeNumber::parse(text.trim()) {
+                Ok(notice) => position_of_option(conn, org.id, notice.iuv().as_str())?,
+                Err(_) => None,
+            },
+            (found, _) => found,
+        };
         found.ok_or_else(|| ServiceError::NotFound(format!("debt {key:?} in org {}", org.ipa_code)))
     })
+}
+
+/// The live debt one of whose live payment options has this IUV.
+fn position_of_option(conn: &crate::store::Conn, org_id: i64, iuv: &str) -> Result<Option<DebtRecord>, ServiceError> {
+    let Some(option) = crate::store::debt_options::find_any_option_by_iuv(conn, org_id, iuv)? else {
+        return Ok(None);
+    };
+    Ok(debts::find_debt_by_id(conn, option.debt_id)?.filter(|d| d.org_id == org_id && d.state != DebtState::Annulled))
 }
 
 /// The debt state a person typed as a filter: its exact code.
