@@ -96,14 +96,6 @@ pub fn find_any_option_by_iuv(conn: &Conn, org_id: i64, iuv: &str) -> Result<Opt
     Ok(conn.sqlite().prepare_cached(&sql)?.query_row(params![org_id, iuv], from_row).optional()?)
 }
 
-/// Whether `iuv` is the live IUV of an option of the org.
-pub fn option_iuv_is_live(conn: &Conn, org_id: i64, iuv: &str) -> Result<bool, StoreError> {
-    Ok(conn
-        .sqlite()
-        .prepare_cached("SELECT 1 FROM debt_option WHERE org_id = ?1 AND iuv = ?2 AND released_id = 0")?
-        .exists(params![org_id, iuv])?)
-}
-
 /// Marks an option paid.
 pub fn mark_paid(conn: &Conn, option_id: i64, now: &str) -> Result<(), StoreError> {
     conn.sqlite()

@@ -23,6 +23,7 @@ mod import;
 mod jobs;
 mod nodesim;
 mod oidc;
+mod options;
 mod pdf;
 mod portal;
 mod push;
