@@ -289,3 +289,36 @@ fn a_reduced_amount_before_and_after_its_window() {
     pay(&server, &two[0].1, &two[0].2, 10000, "cccc0000000000000000000000000002");
     assert_eq!(states(&dir, "CDS-2"), ["PAGATA", "CHIUSA"]);
 }
+
+#[test]
+fn the_back_office_detail_lists_the_options() {
+    let (_tmp, dir, _server, mut browser) = crate::backoffice::demo_logged_in();
+    let plan = [
+        "--generate-iuv",
+        "--amount",
+        "300.00",
+        "--instalment",
+        "100.00:2099-01-31",
+        "--instalment",
+        "200.00:2099-02-28",
+    ];
+    let out = add(&dir, "c_esempio", "OPT-BO", &plan);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let a = options(&dir, "OPT-BO");
+    let conn = rusqlite::Connection::open(dir.join("mypay.db")).unwrap();
+    let id: i64 = conn.query_row("SELECT id FROM debt WHERE iud = 'OPT-BO'", [], |r| r.get(0)).unwrap();
+    let page = browser.get(&format!("/operatore/c_esempio/dovuti/{id}")).body;
+    assert!(page.contains("<h2 class=\"h4\">Opzioni di pagamento</h2>"), "{page}");
+    let grouped = |n: &str| format!("{} {} {} {} {}", &n[0..4], &n[4..8], &n[8..12], &n[12..16], &n[16..18]);
+    for (label, notice, amount, due) in [
+        ("Unica soluzione", &a[0].1, "€ 300,00", "31/12/2099"),
+        ("Rata 1", &a[1].1, "€ 100,00", "31/01/2099"),
+        ("Rata 2", &a[2].1, "€ 200,00", "28/02/2099"),
+    ] {
+        let row = format!(
+            "<tr><td>{label}</td><td><code>{}</code></td><td class=\"importo\">{amount}</td><td>{due}</td><td>Da pagare</td></tr>",
+            grouped(notice)
+        );
+        assert!(page.contains(&row), "{row}\n{page}");
+    }
+}
