@@ -322,3 +322,59 @@ fn the_back_office_detail_lists_the_options() {
         assert!(page.contains(&row), "{row}\n{page}");
     }
 }
+
+/// An instalment plan paid rate by rate at a PSP of the simulator, end to end: each payment goes
+/// through the real station (verify, activation, receipt), and each receipt is exported with its
+/// instalment's IUV under the position's IUD.
+#[test]
+fn an_instalment_plan_is_paid_rate_by_rate_through_the_simulator_and_exported() {
+    let (tmp, dir) = data_dir();
+    let server = Server::start(&dir, &["demo"]);
+    let sim = server.simulator_url();
+    let plan =
+        ["--generate-iuv", "--amount", "90.00", "--instalment", "30.00:2099-01-31", "--instalment", "60.00:2099-02-28"];
+    let out = add(&dir, "c_esempio", "RATE-E2E", &plan);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let a = options(&dir, "RATE-E2E");
+    let pay_at_psp = |notice: &str| {
+        let body = format!(r#"{{"fiscalCode":"01234567897","noticeNumber":"{notice}"}}"#);
+        crate::support::post(&format!("{sim}/sim/psp/pay"), "application/json", body.as_bytes()).body
+    };
+    let paid = pay_at_psp(&a[1].1);
+    assert!(paid.contains("\"outcome\":\"OK\""), "{paid}");
+    assert_eq!(states(&dir, "RATE-E2E"), ["CHIUSA", "PAGATA", "DA_PAGARE"]);
+    // The single option is closed: the Node relays the station's SCONOSCIUTO.
+    let refused = pay_at_psp(&a[0].1);
+    assert!(refused.contains("PAA_PAGAMENTO_SCONOSCIUTO"), "{refused}");
+    let paid = pay_at_psp(&a[2].1);
+    assert!(paid.contains("\"outcome\":\"OK\""), "{paid}");
+    assert_eq!(debt_state(&dir, "RATE-E2E"), "COMPLETATO");
+    assert_eq!(states(&dir, "RATE-E2E"), ["CHIUSA", "PAGATA", "PAGATA"]);
+
+    let day = mypay::testing::clock::Now::read().today().to_string();
+    let file = tmp.path().join("export.zip");
+    let args = [
+        "export",
+        "--json",
+        "--org",
+        "c_esempio",
+        "--from",
+        &day,
+        "--to",
+        &day,
+        "--version",
+        "1.2",
+        "-o",
+        file.to_str().unwrap(),
+    ];
+    let result = json(&run(&dir, &args, None));
+    assert_eq!(result["rows"], 2, "{result}");
+    let mut archive = zip::ZipArchive::new(std::fs::File::open(&file).unwrap()).unwrap();
+    let mut text = String::new();
+    std::io::Read::read_to_string(&mut archive.by_index(0).unwrap(), &mut text).unwrap();
+    for (_, _, iuv, cents, _) in &a[1..] {
+        let amount = format!("\"{}.{:02}\"", cents / 100, cents % 100);
+        let row = text.lines().find(|l| l.contains(&format!("\"{iuv}\""))).unwrap_or_else(|| panic!("{iuv}\n{text}"));
+        assert!(row.contains("\"RATE-E2E\"") && row.contains(&amount), "{row}");
+    }
+}
