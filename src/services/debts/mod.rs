@@ -297,6 +297,9 @@ fn rejected(code: &'static str, description: &str) -> Vec<RowError> {
 /// MyPay's answer to `M`/`A` on an IUD that is not live or no longer changeable (mypay.md §2.5).
 const NOT_PRESENT: &str = "Dovuto non presente o in pagamento";
 
+/// Why a row cannot change a position with several payment options.
+const WITH_OPTIONS: &str = "Dovuto con più opzioni di pagamento (rate o importo ridotto): non modificabile da una riga";
+
 /// Action `I` inside the caller's transaction: the IUD and IUV must not be live in the org; with
 /// `generate_iuv` and no IUV, an IUV17 is drawn from the org's counter. `Ok(Err(_))` is a
 /// rejection of this debt only; `Err(_)` fails the whole transaction.
@@ -473,6 +476,11 @@ pub(crate) fn modify_valid(
     let Ok(next) = current.state.apply(DebtEvent::Modify) else {
         return Ok(Err(rejected("PAA_IMPORT_DOVUTO_NON_PRESENTE", NOT_PRESENT)));
     };
+    // A row (a 1_x flow, the SIL, the API's PUT) describes one option: it cannot say what becomes
+    // of a position's instalments or reduced amount, so such a position is not changed by one.
+    if !crate::store::debt_options::list_options(tx, current.id)?.is_empty() {
+        return Ok(Err(rejected("PAA_IMPORT_DOVUTO_NON_PRESENTE", WITH_OPTIONS)));
+    }
     if current.debt_type_id != debt_type.id {
         return Ok(Err(rejected(
             "PAA_IMPORT_TIPO_DOVUTO_NON_MODIFICABILE",
@@ -536,6 +544,11 @@ pub(crate) fn annul_in(
     let Ok(next) = debt.state.apply(DebtEvent::Annul) else {
         return Ok(Err(rejected("PAA_IMPORT_DOVUTO_NON_PRESENTE", NOT_PRESENT)));
     };
+    // A position partly paid (an instalment) is in payment: it can no longer be annulled.
+    let options = crate::store::debt_options::list_options(tx, debt.id)?;
+    if options.iter().any(|o| o.state == crate::domain::payment_options::OptionState::Paid) {
+        return Ok(Err(rejected("PAA_IMPORT_DOVUTO_NON_PRESENTE", NOT_PRESENT)));
+    }
     debts::update_debt_state(tx, debt.id, next, now)?;
     if let Some(import_id) = import_id {
         debts::update_debt_import(tx, debt.id, import_id)?;

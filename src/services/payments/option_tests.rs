@@ -236,3 +236,18 @@ fn options_are_refused_where_one_option_is_all_there_can_be() {
     assert!(err.to_string().contains("mirrored to the Region"), "{err}");
     assert!(kit.db.read(|c| debts::find_debt_by_iud(c, 1, "P1")).unwrap().is_none(), "nothing was added");
 }
+
+#[test]
+fn a_position_with_options_is_not_changed_by_a_row_nor_annulled_once_partly_paid() {
+    let kit = Kit::new();
+    let debt = add(&kit, "P1", &plan(Some(30000), TARI_PLAN, None));
+    let err = crate::services::debts::modify_debt(&kit.db, "test", IPA, &tari_fields("P1", 500), kit.now).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "PAA_IMPORT_DOVUTO_NON_PRESENTE: Dovuto con più opzioni di pagamento (rate o importo ridotto): non modificabile da una riga"
+    );
+    let n = notices(&kit, &debt);
+    assert_eq!(pay(&kit, &n[1], "R1", 10000), ReceiptOutcome::Stored { flag: None, held: false });
+    assert!(crate::services::debts::annul_debt(&kit.db, "test", IPA, "P1", kit.now).is_err());
+    assert_eq!(states(&kit, &debt), ["CHIUSA", "PAGATA", "DA_PAGARE", "DA_PAGARE"]);
+}
