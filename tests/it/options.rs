@@ -378,3 +378,56 @@ fn an_instalment_plan_is_paid_rate_by_rate_through_the_simulator_and_exported() 
         assert!(row.contains("\"RATE-E2E\"") && row.contains(&amount), "{row}");
     }
 }
+
+#[test]
+fn the_back_office_form_adds_instalments_and_a_reduced_amount() {
+    let (_tmp, dir, _server, mut browser) = crate::backoffice::demo_logged_in();
+    let new = "/operatore/c_esempio/dovuti/nuovo";
+    let form = browser.get(new).body;
+    assert!(form.contains("<textarea class=\"form-control\" id=\"rate\" name=\"rate\""), "{form}");
+    let base = [
+        ("tipo", "TARI"),
+        ("tipo_soggetto", "F"),
+        ("cf", "RSSMRA85T10A562S"),
+        ("nome", "Mario Rossi"),
+        ("email", ""),
+        ("scadenza", "2099-12-31"),
+        ("causale", "TARI 2099"),
+        ("genera_iuv", "1"),
+    ];
+    let with = |extra: &[(&'static str, &'static str)]| [&base[..], extra].concat();
+    // Out of order: refused beside its field, nothing stored.
+    let refused = browser.submit(
+        new,
+        new,
+        &with(&[("iud", "WEB-RATE"), ("importo", "300,00"), ("rate", "100,00 28/02/2099\n200,00 31/01/2099")]),
+    );
+    assert_eq!(refused.status, 422, "{}", refused.body);
+    assert!(
+        refused.body.contains("La scadenza della rata 2 deve seguire quella della rata precedente."),
+        "{}",
+        refused.body
+    );
+    let created = browser.submit(
+        new,
+        new,
+        &with(&[("iud", "WEB-RATE"), ("importo", "300,00"), ("rate", "100,00 31/01/2099\n1.000,00 2099-02-28")]),
+    );
+    assert_eq!(created.status, 303, "{}", created.body);
+    let shown: Vec<_> = options(&dir, "WEB-RATE").into_iter().map(|o| (o.0, o.3, o.4)).collect();
+    let expected = [("UNICA", 30000, "DA_PAGARE"), ("RATA", 10000, "DA_PAGARE"), ("RATA", 100000, "DA_PAGARE")];
+    assert_eq!(shown, expected.map(|(k, c, s)| (k.to_owned(), c, s.to_owned())));
+    let fine = browser.submit(
+        new,
+        new,
+        &with(&[
+            ("iud", "WEB-CDS"),
+            ("importo", "100,00"),
+            ("ridotto_importo", "70,00"),
+            ("ridotto_fino_al", "2099-01-05"),
+        ]),
+    );
+    assert_eq!(fine.status, 303, "{}", fine.body);
+    let shown: Vec<_> = options(&dir, "WEB-CDS").into_iter().map(|o| (o.0, o.3)).collect();
+    assert_eq!(shown, [("UNICA".to_owned(), 10000), ("RIDOTTO".to_owned(), 7000)]);
+}
