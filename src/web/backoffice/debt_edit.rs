@@ -110,6 +110,10 @@ impl Values {
                 return Err(("ridotto_fino_al", "Scrivi fino a quando vale l'importo ridotto.".to_owned()));
             }
         };
+        if instalments.is_empty() && reduced.is_none() {
+            // One option: the row's own rules check the amount, with the import's codes.
+            return Ok(Plan::default());
+        }
         let single = match self.amount.is_empty() {
             true if !instalments.is_empty() => None,
             _ => Some(money("importo", &self.amount)?),
