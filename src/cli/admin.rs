@@ -817,8 +817,15 @@ pub fn debt(db: &Db, cmd: DebtCommand) -> Result<(), CliError> {
                 stamp_province: text(args.stamp_province),
                 ..DebtFields::default()
             };
+            // Without options the amount is the row's, checked by its rules with the import's codes.
+            let with_options = !args.instalment.is_empty() || args.reduced.is_some();
             let plan = Plan {
-                single: args.amount.as_deref().map(|a| parse_amount("--amount", a)).transpose()?,
+                single: args
+                    .amount
+                    .as_deref()
+                    .filter(|_| with_options)
+                    .map(|a| parse_amount("--amount", a))
+                    .transpose()?,
                 instalments: args
                     .instalment
                     .iter()
