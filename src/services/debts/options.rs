@@ -18,6 +18,9 @@ use crate::store::debt_options::{self, NewOption, OptionRecord};
 use crate::store::debts::DebtRecord;
 use crate::store::{Db, audit, debt_types};
 
+/// The field of the refusal of options for an org mirrored to the Region (channels name it).
+pub const UPSTREAM_FIELD: &str = "upstream";
+
 /// How an option reads on every channel.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OptionView {
@@ -123,10 +126,13 @@ pub fn add_debt_with_options(
     db.write(|tx| {
         let scope = OrgScope::load(tx, ipa)?;
         if scope.mirror {
-            return Err(ServiceError::Conflict(format!(
-                "org {ipa} is mirrored to the Region, whose debts have one payment option: \
-                 a debt with instalments or a reduced amount cannot be represented there"
-            )));
+            return Err(ServiceError::invalid(
+                UPSTREAM_FIELD,
+                format!(
+                    "org {ipa} is mirrored to the Region, whose debts have one payment option: \
+                     a debt with instalments or a reduced amount cannot be represented there"
+                ),
+            ));
         }
         let debt = add_debt_in(tx, actor, ipa, &fields, source, now, false, true)?;
         let mut added = Vec::new();

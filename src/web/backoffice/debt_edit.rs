@@ -418,6 +418,14 @@ pub fn create(ctx: &mut BoCtx<'_>, ipa: &str) -> Result<Response, BoError> {
             ctx.session.flash("success", format!("Dovuto {} inserito.", debt.iud));
             Ok(ctx.redirect(&format!("/operatore/{}/dovuti/{}", grant.org.ipa_code, debt.id)))
         }
+        // Upstream mode: the Region's debts have one option (services::debts::options).
+        Err(ServiceError::Invalid { field, .. }) if field == options::UPSTREAM_FIELD => {
+            let problems = Problems::general(
+                "L'ente invia i dovuti alla Regione, dove ogni dovuto ha un solo importo: \
+                 inseriscilo in un'unica soluzione, senza rate né importo ridotto.",
+            );
+            form(ctx, &grant, &action, &v, false, &problems)
+        }
         Err(err) => refused(ctx, &grant, &action, &v, false, &err),
     }
 }
