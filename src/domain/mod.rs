@@ -29,6 +29,7 @@ pub mod notice;
 pub mod notice_codes;
 pub mod org;
 pub mod party;
+pub mod payment_options;
 pub mod payment_terms;
 pub mod places;
 pub mod reasons_it;

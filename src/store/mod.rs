@@ -34,6 +34,7 @@ pub mod backup;
 pub mod carts;
 mod codes;
 pub mod dashboard;
+pub mod debt_options;
 pub mod debt_search;
 pub mod debt_types;
 pub mod debts;
@@ -199,7 +200,10 @@ impl StoreError {
         match &err {
             rusqlite::Error::SqliteFailure(code, message)
                 if code.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE
-                    || code.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_PRIMARYKEY =>
+                    || code.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_PRIMARYKEY
+                    // The triggers that keep a live IUV unique across debts and their options.
+                    || (code.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_TRIGGER
+                        && message.as_deref().is_some_and(|m| m.starts_with("UNIQUE"))) =>
             {
                 StoreError::Duplicate(message.clone().unwrap_or_default())
             }

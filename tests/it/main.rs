@@ -23,6 +23,7 @@ mod import;
 mod jobs;
 mod nodesim;
 mod oidc;
+mod options;
 mod pdf;
 mod pdf_layouts;
 mod portal;
