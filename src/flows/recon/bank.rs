@@ -4,8 +4,9 @@
 //! amounts `292,00` (or a number cell); only `SEGNO` `+` rows are credits, `-` rows are skipped.
 //! The keys, the `Data Ordine`, the `Descrizione Ordinante` and the `:XXX:` tags come from
 //! `DESCRIZIONE ESTESA`. A credit without keys is kept (§8 f: it becomes TES_NO_MATCH; MyPivot
-//! dropped it). Budgets: an `.xlsx` is inflated once with a cap before calamine opens it (its
-//! shared strings are read whole) and is then read cell by cell up to [`MAX_CELLS`].
+//! dropped it). Budgets: an `.xls` passes `biff::check` (sizes, chains, sheet rectangles) before
+//! calamine opens it; an `.xlsx` is inflated once with a cap first (its shared strings are read
+//! whole), then read cell by cell up to [`MAX_CELLS`]; a panic inside calamine is a refusal.
 //! Must never: hold more than [`MAX_CELLS`] cells of a `.xlsx`, or read an amount through
 //! floating-point arithmetic (a number cell is read from its shortest decimal spelling).
 
@@ -250,7 +251,19 @@ fn iso_date(text: &str) -> Value {
     Value::Date(text.get(..10).and_then(|d| Day::parse(d).ok()))
 }
 
+/// Runs calamine, turning a panic on a malformed file into a refusal (the budgets are checked
+/// before, so what is left is a parse error calamine reports by panicking).
+fn guarded<T>(read: impl FnOnce() -> Result<T, FileRejection>) -> Result<T, FileRejection> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(read))
+        .unwrap_or_else(|_| Err(FileRejection::NotASheet("the workbook is malformed".to_owned())))
+}
+
 fn xls(bytes: Vec<u8>) -> Result<Sheet, FileRejection> {
+    super::biff::check(&bytes).map_err(FileRejection::NotASheet)?;
+    guarded(|| xls_cells(bytes))
+}
+
+fn xls_cells(bytes: Vec<u8>) -> Result<Sheet, FileRejection> {
     let mut book = Xls::new(Cursor::new(bytes)).map_err(|err| FileRejection::NotASheet(err.to_string()))?;
     let range = book
         .worksheet_range_at(0)
@@ -284,6 +297,10 @@ fn xls(bytes: Vec<u8>) -> Result<Sheet, FileRejection> {
 
 fn xlsx(bytes: Vec<u8>) -> Result<Sheet, FileRejection> {
     inflate_within(&bytes)?;
+    guarded(|| xlsx_cells(bytes))
+}
+
+fn xlsx_cells(bytes: Vec<u8>) -> Result<Sheet, FileRejection> {
     let mut book = Xlsx::new(Cursor::new(bytes)).map_err(|err| FileRejection::NotASheet(err.to_string()))?;
     let name = book.sheet_names().first().cloned().ok_or_else(|| FileRejection::NotASheet("no sheet".to_owned()))?;
     let mut reader = book.worksheet_cells_reader(&name).map_err(|err| FileRejection::NotASheet(err.to_string()))?;

@@ -16,6 +16,7 @@
 
 mod archive;
 mod bank;
+mod biff;
 mod cash;
 mod notifications;
 mod opi;
