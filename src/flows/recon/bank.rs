@@ -296,7 +296,7 @@ fn xls_cells(bytes: Vec<u8>) -> Result<Sheet, FileRejection> {
 }
 
 fn xlsx(bytes: Vec<u8>) -> Result<Sheet, FileRejection> {
-    inflate_within(&bytes)?;
+    inflate_within(&bytes, MAX_XLSX_INFLATED)?;
     guarded(|| xlsx_cells(bytes))
 }
 
@@ -328,21 +328,22 @@ fn xlsx_cells(bytes: Vec<u8>) -> Result<Sheet, FileRejection> {
 }
 
 /// Inflates every entry of an `.xlsx` (itself a ZIP) through a counter, so one whose shared
-/// strings or sheet would inflate beyond [`MAX_XLSX_INFLATED`] is refused before calamine reads it.
-fn inflate_within(bytes: &[u8]) -> Result<(), FileRejection> {
+/// strings or sheet would inflate beyond `cap` ([`MAX_XLSX_INFLATED`]) is refused before calamine
+/// reads it.
+fn inflate_within(bytes: &[u8], cap: u64) -> Result<(), FileRejection> {
     let mut archive =
         zip::ZipArchive::new(Cursor::new(bytes)).map_err(|err| FileRejection::NotASheet(err.to_string()))?;
     let counter = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
     let mut sink = [0_u8; 64 * 1024];
     for index in 0..archive.len() {
         let entry = archive.by_index(index).map_err(|err| FileRejection::NotASheet(err.to_string()))?;
-        let mut limited = Limited::new(entry, MAX_XLSX_INFLATED, std::sync::Arc::clone(&counter));
+        let mut limited = Limited::new(entry, cap, std::sync::Arc::clone(&counter));
         loop {
             match limited.read(&mut sink) {
                 Ok(0) => break,
                 Ok(_) => {}
                 Err(err) if err.kind() == std::io::ErrorKind::FileTooLarge => {
-                    return Err(FileRejection::InflatedTooLarge(MAX_XLSX_INFLATED));
+                    return Err(FileRejection::InflatedTooLarge(cap));
                 }
                 Err(err) => return Err(FileRejection::NotASheet(err.to_string())),
             }
@@ -379,5 +380,21 @@ mod tests {
         assert_eq!(amount_of(&Value::Number("45.5".to_owned())), Some(Cents::new(4550)));
         assert_eq!(amount_of(&Value::Number("0.30000000000000004".to_owned())), None);
         assert_eq!(amount_of(&Value::Text("-2,00".to_owned())), None);
+    }
+
+    #[test]
+    fn an_xlsx_inflating_past_its_cap_is_refused_before_calamine() {
+        let xlsx = std::fs::read(
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/recon/c_x999-MOVCC20240522-1_0.xlsx"),
+        )
+        .unwrap();
+        assert_eq!(inflate_within(&xlsx, MAX_XLSX_INFLATED), Ok(()));
+        assert_eq!(inflate_within(&xlsx, 1000), Err(FileRejection::InflatedTooLarge(1000)));
+    }
+
+    #[test]
+    fn a_panic_inside_calamine_is_a_refusal() {
+        let refused: Result<(), FileRejection> = guarded(|| panic!("calamine indexed out of bounds"));
+        assert_eq!(refused, Err(FileRejection::NotASheet("the workbook is malformed".to_owned())));
     }
 }
