@@ -5,11 +5,14 @@
 //! credit on the treasury account, from the giornale di cassa CSV, OPI XML, bank movements or a
 //! Poste statement), [`PaymentNotification`] (the municipality's own record that a debt was paid),
 //! [`PosteReportingRow`] (the legacy Poste rendicontazione), and [`Label`] (the 14 classifications
-//! with their captions and the org flags they need). These are the seam between the file readers
+//! with their captions and the org flags they need); `causale`, the keys (IUF, IUV) a treasury
+//! movement's free text names. These are the seam between the file readers
 //! (`flows::recon`) and the classification (`services::reconciliation`): a reader produces them,
 //! the store keeps them, the classifier reads them back.
 //! Must never: parse a file format (that is `flows::recon`'s), read the store, or panic.
 //! Implements: `shared/reference/mypivot.md` §1 (what each source carries), §3.2 (labels).
+
+pub mod causale;
 
 use crate::domain::{Cents, Day, Party};
 pub mod accertamento;
