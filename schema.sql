@@ -46,7 +46,10 @@ CREATE TABLE org (
     notice_language      TEXT CHECK (notice_language IS NULL OR notice_language IN ('de', 'en')),
     -- Upstream mode (version 20): 1 when the org's debts are mirrored to the regional MyPay, whose
     -- IUVs they take; the changes go through `upstream_change`.
-    upstream_mirror      INTEGER NOT NULL DEFAULT 0 CHECK (upstream_mirror IN (0, 1))
+    upstream_mirror      INTEGER NOT NULL DEFAULT 0 CHECK (upstream_mirror IN (0, 1)),
+    -- Its debts made before mirroring was turned on, queued for the Region a chunk at a time in id
+    -- order (version 27): the last id queued; NULL: none left to queue.
+    upstream_backfill_after INTEGER
 );
 
 -- Functionalities switched on per org (MyPay `mygov_ente_funzionalita`). Of MyPay's five codes
@@ -214,6 +217,47 @@ CREATE INDEX debt_debtor ON debt (debtor_id);
 CREATE INDEX debt_org_name ON debt (org_id, debtor_name COLLATE NOCASE);
 CREATE INDEX debt_org_due ON debt (org_id, due_date);
 CREATE INDEX debt_org_type ON debt (org_id, debt_type_id);
+
+-- A debt position's payment options beside its single one (version 29, issue 20; pagopa.md §2,
+-- §5.3-5.4). The `debt` row stays the position and, when it has an IUV, its single option (pay in
+-- full): every 1_x flow, the SIL and the station keep meaning one option. A row here is another
+-- option of the position: an instalment (RATA, seq 1..n) or the reduced amount of a fine
+-- (RIDOTTO, valid until due_date included), each with its own IUV and notice number. Paying the
+-- single option closes the instalments and the reduced one, and the other way round (BR-12);
+-- paid_at records which option a receipt paid.
+CREATE TABLE debt_option (
+    id             INTEGER PRIMARY KEY,
+    debt_id        INTEGER NOT NULL REFERENCES debt(id),
+    org_id         INTEGER NOT NULL REFERENCES org(id),
+    kind           TEXT NOT NULL CHECK (kind = 'RATA' OR kind = 'RIDOTTO'),
+    seq            INTEGER NOT NULL CHECK (seq BETWEEN 1 AND 100),
+    iuv            TEXT NOT NULL,
+    notice_number  TEXT NOT NULL,
+    amount_cents   INTEGER NOT NULL CHECK (amount_cents > 0),
+    due_date       TEXT NOT NULL,    -- YYYY-MM-DD: the instalment's due date, the reduced amount's last day
+    state          TEXT NOT NULL DEFAULT 'DA_PAGARE' CHECK (state = 'DA_PAGARE' OR state = 'PAGATA'),
+    paid_at        TEXT,
+    -- 0 while live (its IUV unique in the org); its own id once the position is annulled.
+    released_id    INTEGER NOT NULL DEFAULT 0,
+    created_at     TEXT NOT NULL,
+    UNIQUE (debt_id, kind, seq)
+);
+-- How the station finds an option by IUV, as fast as a debt (debt_org_iuv).
+CREATE UNIQUE INDEX debt_option_org_iuv ON debt_option (org_id, iuv, released_id);
+-- A live IUV names one payable thing in the org, a debt or an option: SQLite has no unique index
+-- across two tables, so these triggers refuse the other table's live IUVs (the message says
+-- UNIQUE, which the store reads as a duplicate).
+CREATE TRIGGER debt_option_iuv_free BEFORE INSERT ON debt_option
+WHEN EXISTS (SELECT 1 FROM debt WHERE org_id = NEW.org_id AND iuv = NEW.iuv AND released_id = 0)
+BEGIN SELECT RAISE(ABORT, 'UNIQUE constraint failed: debt.iuv (an option''s IUV)'); END;
+CREATE TRIGGER debt_iuv_not_option BEFORE INSERT ON debt
+WHEN NEW.iuv IS NOT NULL
+    AND EXISTS (SELECT 1 FROM debt_option WHERE org_id = NEW.org_id AND iuv = NEW.iuv AND released_id = 0)
+BEGIN SELECT RAISE(ABORT, 'UNIQUE constraint failed: debt_option.iuv'); END;
+CREATE TRIGGER debt_iuv_update_not_option BEFORE UPDATE OF iuv ON debt
+WHEN NEW.iuv IS NOT NULL
+    AND EXISTS (SELECT 1 FROM debt_option WHERE org_id = NEW.org_id AND iuv = NEW.iuv AND released_id = 0)
+BEGIN SELECT RAISE(ABORT, 'UNIQUE constraint failed: debt_option.iuv'); END;
 
 -- The last IUV17 counter issued per org and generator id. It only grows, inside the transaction
 -- that stores the debt, so a number is never issued twice.
@@ -757,7 +801,8 @@ CREATE TABLE org_upstream (
     last_error_text  TEXT,                 -- NULL again once the region answers a call as asked
     last_error_at    TEXT,
     last_receipt_at  TEXT,                 -- the last receipt stored from the region (polling: upstream_poll)
-    updated_at       TEXT NOT NULL
+    updated_at       TEXT NOT NULL,
+    cart_hash        TEXT                  -- the org's paaSILInviaCarrelloDovuti hash there, sealed (version 27)
 );
 
 -- One outcome push the region sent (MyPay's {rt, esito}), stored once its token was checked: a hint
@@ -801,9 +846,93 @@ CREATE TABLE upstream_poll (
     CHECK ((request_token IS NULL) = (request_to IS NULL))
 );
 
--- Receipt recovery (pagopa.md §4.6): every call mypay makes to pagoPA's biz-events receipt API, the
--- durable state of its limit (at most 10 calls in any 60 minutes, across restarts) and the record
--- of which reported transfers (IUV, IUR) were asked for already, so none is asked for in a loop.
+-- Reconciliation's accertamenti (version 28): the registry of offices, chapters and assessments;
+-- headers and their details, each detail one receipt transfer assigned to an assessment; and the
+-- operators' notes on reconciled elements (MyPivot's segnalazioni), with their history.
+CREATE TABLE accertamento_registry (
+    id                 INTEGER PRIMARY KEY,
+    org_id             INTEGER NOT NULL REFERENCES org(id) ON DELETE CASCADE,
+    debt_type_code     TEXT CHECK (debt_type_code IS NULL OR length(debt_type_code) BETWEEN 1 AND 64),
+    office_code        TEXT NOT NULL CHECK (length(office_code) BETWEEN 1 AND 64),
+    office_name        TEXT NOT NULL CHECK (length(office_name) BETWEEN 1 AND 512),
+    active             INTEGER NOT NULL DEFAULT 1 CHECK (active IN (0, 1)),
+    chapter_code       TEXT NOT NULL CHECK (length(chapter_code) BETWEEN 1 AND 64),
+    chapter_name       TEXT NOT NULL CHECK (length(chapter_name) BETWEEN 1 AND 512),
+    year               TEXT NOT NULL CHECK (length(year) BETWEEN 1 AND 4),   -- de_anno_esercizio
+    accertamento_code  TEXT NOT NULL CHECK (length(accertamento_code) BETWEEN 1 AND 64),  -- 'n/a': none
+    accertamento_name  TEXT CHECK (accertamento_name IS NULL OR length(accertamento_name) <= 512),
+    created_at         TEXT NOT NULL,
+    updated_at         TEXT NOT NULL
+);
+-- One entry per (debt type, office, chapter, year, assessment): an import's I of an existing one
+-- and D of a missing one are refused by this key.
+CREATE UNIQUE INDEX accertamento_registry_key ON accertamento_registry
+    (org_id, ifnull(debt_type_code, ''), office_code, chapter_code, year, accertamento_code);
+
+CREATE TABLE accertamento (
+    id              INTEGER PRIMARY KEY,
+    org_id          INTEGER NOT NULL REFERENCES org(id) ON DELETE CASCADE,
+    debt_type_code  TEXT NOT NULL CHECK (length(debt_type_code) BETWEEN 1 AND 64),
+    name            TEXT NOT NULL CHECK (length(name) BETWEEN 1 AND 255),
+    state           TEXT NOT NULL DEFAULT 'INSERITO' CHECK (state IN ('INSERITO', 'CHIUSO', 'ANNULLATO')),
+    created_by      TEXT NOT NULL,
+    created_at      TEXT NOT NULL,
+    updated_at      TEXT NOT NULL,
+    printed         INTEGER NOT NULL DEFAULT 0 CHECK (printed IN (0, 1))
+);
+CREATE INDEX accertamento_org ON accertamento (org_id, id);
+
+-- One receipt transfer (IUV, IUR, transfer index) booked to an office/chapter/assessment.
+CREATE TABLE accertamento_detail (
+    id                 INTEGER PRIMARY KEY,
+    accertamento_id    INTEGER NOT NULL REFERENCES accertamento(id) ON DELETE CASCADE,
+    org_id             INTEGER NOT NULL REFERENCES org(id) ON DELETE CASCADE,
+    debt_type_code     TEXT NOT NULL,
+    iud                TEXT,
+    iuv                TEXT NOT NULL,
+    iur                TEXT NOT NULL,
+    transfer_index     INTEGER NOT NULL CHECK (transfer_index BETWEEN 1 AND 5),
+    office_code        TEXT NOT NULL,
+    chapter_code       TEXT NOT NULL,
+    accertamento_code  TEXT NOT NULL,
+    amount_cents       INTEGER NOT NULL CHECK (amount_cents > 0),
+    amount_entered     INTEGER NOT NULL DEFAULT 0 CHECK (amount_entered IN (0, 1)),  -- flg_importo_inserito
+    inserted_by        TEXT NOT NULL,
+    inserted_at        TEXT NOT NULL,
+    updated_at         TEXT NOT NULL
+);
+CREATE INDEX accertamento_detail_header ON accertamento_detail (accertamento_id, id);
+-- Whether a transfer is already booked (in an accertamento not ANNULLATO).
+CREATE INDEX accertamento_detail_payment ON accertamento_detail (org_id, iuv, iur, transfer_index);
+
+-- An operator's note on a reconciled element (org, label, IUD, IUV, IUF): adding one makes the
+-- element's previous active note inactive, so the history stays. A DOPPI note keeps the IUR in
+-- iuf and the transfer index in iud, as MyPivot does.
+CREATE TABLE recon_note (
+    id          INTEGER PRIMARY KEY,
+    org_id      INTEGER NOT NULL REFERENCES org(id) ON DELETE CASCADE,
+    author      TEXT NOT NULL,
+    label       TEXT NOT NULL CHECK (length(label) BETWEEN 1 AND 20),
+    iud         TEXT CHECK (iud IS NULL OR length(iud) BETWEEN 1 AND 35),
+    iuv         TEXT CHECK (iuv IS NULL OR length(iuv) BETWEEN 1 AND 35),
+    iuf         TEXT CHECK (iuf IS NULL OR length(iuf) BETWEEN 1 AND 35),
+    note        TEXT NOT NULL CHECK (length(note) BETWEEN 1 AND 4000),
+    hidden      INTEGER NOT NULL DEFAULT 0 CHECK (hidden IN (0, 1)),
+    active      INTEGER NOT NULL DEFAULT 1 CHECK (active IN (0, 1)),
+    created_at  TEXT NOT NULL,
+    updated_at  TEXT NOT NULL,
+    version     INTEGER NOT NULL DEFAULT 0,
+    CHECK (iud IS NOT NULL OR iuv IS NOT NULL OR iuf IS NOT NULL)
+);
+-- At most one active note per element (NULL keys compared as equal).
+CREATE UNIQUE INDEX recon_note_active ON recon_note (org_id, label, ifnull(iud, ''), ifnull(iuv, ''), ifnull(iuf, ''))
+    WHERE active = 1;
+CREATE INDEX recon_note_element ON recon_note (org_id, iuv, id);
+
+-- Version 30. Receipt recovery (pagopa.md §4.6): every call mypay makes to pagoPA's biz-events
+-- receipt API, the durable state of its limit (at most 10 calls in any 60 minutes, across restarts)
+-- and the record of which reported transfers (IUV, IUR) were asked for already, so none is asked
+-- for in a loop.
 CREATE TABLE receipt_recovery_call (
     id          INTEGER PRIMARY KEY,
     org_id      INTEGER NOT NULL REFERENCES org(id),

@@ -9,8 +9,11 @@ pub mod clock {
 
 pub mod domain {
     pub use crate::domain::{
-        Cents, Day, DebtState, GeneratorId, Iuv, NoticeNumber, Party, SegregationCode, generate_iuv17,
+        Cents, Day, DebtState, GeneratorId, Iuv, NoticeNumber, OrgFiscalCode, Party, SegregationCode, generate_iuv17,
     };
+    pub mod notice_codes {
+        pub use crate::domain::notice_codes::{PosteParty, poste_datamatrix, qr_payload};
+    }
     pub mod debt_row {
         pub use crate::domain::debt_row::DebtFields;
     }
@@ -27,7 +30,12 @@ pub mod pagopa {
 }
 
 pub mod pdf {
-    pub use crate::pdf::notice_pdf;
+    pub use crate::pdf::{notice_pdf, write_notices_zip};
+    pub mod input {
+        pub use crate::pdf::input::{
+            NoticeOrgView, NoticeView, OptionKind, PaymentOptionView, PostalView, SecondLanguage,
+        };
+    }
 }
 
 pub mod services {

@@ -6,11 +6,12 @@ use clap::{Args, Subcommand};
 use super::{CliError, json, read_password_stdin};
 use crate::clock::Now;
 use crate::domain::debt_row::DebtFields;
+use crate::domain::payment_options::Plan;
 use crate::services::admin::adhesion;
 use crate::services::admin::debt_types::{self, DebtTypeChanges};
 use crate::services::admin::operators::{self, Grant, NewOperator, Role};
 use crate::services::admin::orgs::{self, OrgChanges};
-use crate::services::debts::{self, DebtKey, Source};
+use crate::services::debts::{self, DebtKey, Source, options};
 use crate::store::Db;
 use crate::store::debts::DebtFilter;
 
@@ -291,8 +292,9 @@ pub fn org(db: &Db, cmd: OrgCommand) -> Result<(), CliError> {
                 usize::from(sil_password_stdin) + usize::from(push.push_secret_stdin) + upstream.stdin_reads();
             if stdin_reads > 1 {
                 return Err(CliError::Usage(
-                    "--sil-password-stdin, --push-secret-stdin, --upstream-password-stdin and \
-                     --upstream-push-secret-stdin all read standard input: give one at a time"
+                    "--sil-password-stdin, --push-secret-stdin, --upstream-password-stdin, \
+                     --upstream-push-secret-stdin and --upstream-cart-hash-stdin all read standard input: \
+                     give one at a time"
                         .to_owned(),
                 ));
             }
@@ -330,7 +332,8 @@ pub fn org(db: &Db, cmd: OrgCommand) -> Result<(), CliError> {
             }
             if let Some(upstream) = &upstream {
                 crate::services::upstream::settings::set(db, ACTOR, &org.ipa_code, upstream, now)?;
-                // An org with a password at the Region has its debts mirrored there from now on.
+                // An org with a password at the Region has its debts mirrored there from now on, and
+                // its open debts made before are queued too (the link does it, a chunk at a time).
                 if let Some(password) = &upstream.password {
                     let on = !password.is_empty();
                     crate::services::upstream::outbox::set_mirrored(db, ACTOR, &org.ipa_code, on, now)?;
@@ -754,9 +757,18 @@ pub struct DebtAddArgs {
     /// Due date, YYYY-MM-DD.
     #[arg(long)]
     pub due_date: Option<String>,
-    /// Amount with a dot, e.g. 120.50.
-    #[arg(long)]
-    pub amount: String,
+    /// Amount with a dot, e.g. 120.50: the single option (pay in full). Optional with
+    /// --instalment (then the debt is its instalments only).
+    #[arg(long, required_unless_present = "instalment")]
+    pub amount: Option<String>,
+    /// An instalment, AMOUNT:YYYY-MM-DD (e.g. 100.00:2027-01-31), its own notice number;
+    /// repeatable, in due-date order.
+    #[arg(long, value_name = "AMOUNT:YYYY-MM-DD")]
+    pub instalment: Vec<String>,
+    /// A reduced amount payable until that day included, AMOUNT:YYYY-MM-DD (a fine paid within 5
+    /// days of notification), exclusive with the full --amount; its own notice number.
+    #[arg(long, value_name = "AMOUNT:YYYY-MM-DD", requires = "amount")]
+    pub reduced: Option<String>,
     #[arg(long)]
     pub causale: String,
     /// datiSpecificiRiscossione; default 9/<the debt type's taxonomy code>/.
@@ -807,7 +819,7 @@ pub fn debt(db: &Db, cmd: DebtCommand) -> Result<(), CliError> {
                 debtor_country: text(args.country),
                 debtor_email: text(args.email),
                 due_date: text(args.due_date),
-                amount: args.amount,
+                amount: args.amount.clone().unwrap_or_default(),
                 fee: String::new(),
                 debt_type: args.debt_type,
                 payment_kinds: text(args.payment_kinds),
@@ -818,10 +830,33 @@ pub fn debt(db: &Db, cmd: DebtCommand) -> Result<(), CliError> {
                 stamp_province: text(args.stamp_province),
                 ..DebtFields::default()
             };
-            let d = debts::add_debt(db, ACTOR, &args.org, &fields, Source::Cli, now)?;
-            print_one(args.json, json::debt(&d), || match &d.notice_number {
-                Some(notice) => format!("added debt {} with notice number {notice}", d.iud),
-                None => format!("added debt {}", d.iud),
+            // Without options the amount is the row's, checked by its rules with the import's codes.
+            let with_options = !args.instalment.is_empty() || args.reduced.is_some();
+            let plan = Plan {
+                single: args
+                    .amount
+                    .as_deref()
+                    .filter(|_| with_options)
+                    .map(|a| parse_amount("--amount", a))
+                    .transpose()?,
+                instalments: args
+                    .instalment
+                    .iter()
+                    .map(|i| amount_and_day("--instalment", i))
+                    .collect::<Result<_, _>>()?,
+                reduced: args.reduced.as_deref().map(|r| amount_and_day("--reduced", r)).transpose()?,
+            };
+            let d = options::add_debt_with_options(db, ACTOR, &args.org, &fields, &plan, Source::Cli, now)?;
+            let opts = options::options_of(db, &d, now.today())?;
+            print_one(args.json, json::debt_with_options(&d, &opts), || {
+                let mut lines = vec![match &d.notice_number {
+                    Some(notice) => format!("added debt {} with notice number {notice}", d.iud),
+                    None => format!("added debt {}", d.iud),
+                }];
+                if plan.has_options() {
+                    lines.extend(opts.iter().map(option_line));
+                }
+                lines.join("\n")
             });
         }
         DebtCommand::List { org, state, debt_type, limit, offset, json } => {
@@ -864,10 +899,44 @@ pub fn debt(db: &Db, cmd: DebtCommand) -> Result<(), CliError> {
                 _ => return Err(CliError::Usage("one of --iud, --iuv or --notice is required".to_owned())),
             };
             let d = debts::get_debt(db, &org, &key)?;
-            print_one(json, json::debt(&d), || json::as_text(&json::debt(&d)));
+            let opts = options::options_of(db, &d, now.today())?;
+            print_one(json, json::debt_with_options(&d, &opts), || {
+                let mut text = json::as_text(&json::debt(&d));
+                for o in &opts {
+                    text.push_str("\noption: ");
+                    text.push_str(&option_line(o));
+                }
+                text
+            });
         }
     }
     Ok(())
+}
+
+/// One payment option on a line: kind and number, notice number, amount, due date, state.
+fn option_line(o: &options::OptionView) -> String {
+    format!(
+        "{} {} {} {} {} {}",
+        o.kind.code(),
+        o.seq,
+        o.notice_number.as_ref().map_or("-", crate::domain::NoticeNumber::as_str),
+        o.amount.to_decimal_string(),
+        o.due_date.map_or_else(|| "-".to_owned(), |d| d.to_string()),
+        o.state.code()
+    )
+}
+
+fn parse_amount(flag: &str, text: &str) -> Result<crate::domain::Cents, CliError> {
+    crate::domain::Cents::parse_decimal(text.trim()).map_err(|err| CliError::Usage(format!("{flag} {text:?}: {err}")))
+}
+
+/// `AMOUNT:YYYY-MM-DD`, as --instalment and --reduced take it.
+fn amount_and_day(flag: &str, text: &str) -> Result<(crate::domain::Cents, crate::domain::Day), CliError> {
+    let (amount, day) =
+        text.split_once(':').ok_or_else(|| CliError::Usage(format!("{flag} {text:?}: expected AMOUNT:YYYY-MM-DD")))?;
+    let day =
+        crate::domain::Day::parse(day.trim()).map_err(|err| CliError::Usage(format!("{flag} {text:?}: {err}")))?;
+    Ok((parse_amount(flag, amount)?, day))
 }
 
 fn print_json(value: &serde_json::Value) {

@@ -83,6 +83,27 @@ pub fn debt(d: &DebtRecord) -> Value {
     })
 }
 
+/// A debt with its payment options (`debt show`, `debt add`): each option's kind (`UNICA`,
+/// `RATA`, `RIDOTTO`), number, notice number, amount, due date and state.
+pub fn debt_with_options(d: &DebtRecord, options: &[crate::services::debts::options::OptionView]) -> Value {
+    let mut value = debt(d);
+    if let Value::Object(map) = &mut value {
+        let list = options
+            .iter()
+            .map(|o| {
+                json!({
+                    "kind": o.kind.code(), "seq": o.seq, "iuv": o.iuv,
+                    "notice_number": o.notice_number.as_ref().map(NoticeNumber::as_str),
+                    "amount": o.amount.to_decimal_string(), "amount_cents": o.amount.get(),
+                    "due_date": o.due_date.map(|day| day.to_string()), "state": o.state.code(),
+                })
+            })
+            .collect();
+        map.insert("options".to_owned(), Value::Array(list));
+    }
+    value
+}
+
 /// A flat `key: value` rendering of a JSON object, for `show` without `--json`.
 pub fn as_text(value: &Value) -> String {
     let Value::Object(map) = value else {

@@ -10,6 +10,7 @@
 //! as it takes, saying so on stderr every few seconds; Ctrl-C ends the wait.
 //! **Boundary:** the CLI. Command and flag names are a contract: scripts use them.
 
+mod accertamenti;
 mod admin;
 mod api_token;
 mod backup;
@@ -111,6 +112,9 @@ pub enum Command {
     /// Personal data (GDPR): the retention purge, a data subject's export, erasure, rectification.
     #[command(subcommand)]
     Gdpr(gdpr::GdprCommand),
+    /// Reconciliation (MyPivot): the accertamenti registry and accertamenti.
+    #[command(subcommand)]
+    Reconcile(accertamenti::ReconcileCommand),
 }
 
 #[derive(Debug, Args)]
@@ -325,6 +329,11 @@ fn execute(mut cli: Cli) -> Result<(), CliError> {
             let config = Config::load(cli.config.as_deref(), &overrides(None), Mode::Admin)?;
             let db = open(&config, Access::of(cmd.writes()), &interrupt)?;
             gdpr::run(&config, &db, cmd, &interrupt)
+        }
+        Command::Reconcile(cmd) => {
+            let config = Config::load(cli.config.as_deref(), &overrides(None), Mode::Admin)?;
+            let db = open(&config, Access::of(cmd.writes()), &interrupt)?;
+            accertamenti::run(&db, cmd)
         }
     }
 }

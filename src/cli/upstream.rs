@@ -1,6 +1,6 @@
 //! Upstream mode on the command line: the flags of `mypay org set` that give an org's settings at
-//! the regional node (`--upstream-ipa`, `--upstream-password-stdin`, `--upstream-push-secret-stdin`
-//! and the push token's `--upstream-push-kid/-iss/-sub`) and `mypay org upstream`, which shows the
+//! the regional node (`--upstream-ipa`, `--upstream-password-stdin`, `--upstream-push-secret-stdin`,
+//! `--upstream-cart-hash-stdin` and the push token's `--upstream-push-kid/-iss/-sub`) and `mypay org upstream`, which shows the
 //! link (settings, last contact and error, outbox, polling, pushes). Secrets are read from standard
 //! input, one per invocation as for the other `-stdin` flags, and never printed.
 
@@ -29,6 +29,14 @@ pub struct UpstreamArgs {
     /// Remove that key: the region's pushes are then refused.
     #[arg(long, conflicts_with = "upstream_push_secret_stdin")]
     pub upstream_no_push_secret: bool,
+    /// Read the org's paaSILInviaCarrelloDovuti hash at the regional node (the 64 hexadecimal
+    /// characters the Region shows its administrators) from standard input: a cart of several
+    /// orgs' new debts needs each org's.
+    #[arg(long)]
+    pub upstream_cart_hash_stdin: bool,
+    /// Remove that hash.
+    #[arg(long, conflicts_with = "upstream_cart_hash_stdin")]
+    pub upstream_no_cart_hash: bool,
     /// The header `kid` of the region's push token; "" when it sends none.
     #[arg(long, value_name = "K")]
     pub upstream_push_kid: Option<String>,
@@ -43,7 +51,9 @@ pub struct UpstreamArgs {
 impl UpstreamArgs {
     /// How many of these flags read standard input.
     pub fn stdin_reads(&self) -> usize {
-        usize::from(self.upstream_password_stdin) + usize::from(self.upstream_push_secret_stdin)
+        usize::from(self.upstream_password_stdin)
+            + usize::from(self.upstream_push_secret_stdin)
+            + usize::from(self.upstream_cart_hash_stdin)
     }
 
     /// The changes to apply, reading the secret first; `None` when no upstream flag was given.
@@ -64,6 +74,7 @@ impl UpstreamArgs {
             push_kid: self.upstream_push_kid.clone(),
             push_iss: self.upstream_push_iss.clone(),
             push_sub: self.upstream_push_sub.clone(),
+            cart_hash: secret(self.upstream_cart_hash_stdin, self.upstream_no_cart_hash)?,
         };
         Ok((!changes.is_empty()).then_some(changes))
     }
@@ -113,6 +124,7 @@ fn text_of(view: &UpstreamView) -> Vec<String> {
         format!("region IPA code: {}", view.region_ipa),
         format!("SIL password at the region set: {}", yes_no(view.password_set)),
         format!("push secret set: {}", yes_no(view.push_secret_set)),
+        format!("cart hash set: {}", yes_no(view.cart_hash_set)),
         format!(
             "push token kid / iss / sub: {} / {} / {}",
             or_none(&view.push_kid),

@@ -62,6 +62,28 @@ pub fn find_csv(archive: &mut ZipArchive<File>, base: &str, limit: u64) -> Resul
     Ok((index, size))
 }
 
+/// Copies the debt flow `src` (an upload already accepted here, entries `<from>.<ext>`) to `dst`
+/// with every entry renamed `<to>.<ext>`: a flow sent to a Region that knows the org by another
+/// IPA code, whose name (and its CSV's) must carry that code. The entries are copied compressed,
+/// byte for byte; an entry not named after `from` is refused, as [`find_csv`] refuses it.
+pub fn copy_renamed(src: &std::path::Path, dst: &std::path::Path, from: &str, to: &str) -> Result<(), ZipError> {
+    let unreadable = |err: &dyn std::fmt::Display| ZipError::Unreadable(err.to_string());
+    let mut archive = ZipArchive::new(File::open(src).map_err(|e| unreadable(&e))?).map_err(|e| unreadable(&e))?;
+    let out = io::BufWriter::new(File::create(dst).map_err(|e| unreadable(&e))?);
+    let mut writer = zip::ZipWriter::new(out);
+    for index in 0..archive.len() {
+        let entry = archive.by_index_raw(index).map_err(|e| unreadable(&e))?;
+        let Some(ext) = entry.name().strip_prefix(from).and_then(|rest| rest.strip_prefix('.')) else {
+            return Err(ZipError::EntryName(entry.name().chars().take(200).collect()));
+        };
+        let name = format!("{to}.{ext}");
+        writer.raw_copy_file_rename(entry, name).map_err(|e| unreadable(&e))?;
+    }
+    let out = writer.finish().map_err(|e| unreadable(&e))?;
+    let file = out.into_inner().map_err(|e| unreadable(e.error()))?;
+    file.sync_all().map_err(|e| unreadable(&e))
+}
+
 /// A reader that fails with [`io::ErrorKind::FileTooLarge`] once more than `limit` bytes came
 /// through, and counts them for progress reports.
 pub struct Limited<R> {
@@ -106,6 +128,27 @@ mod tests {
         writer.finish().unwrap();
         let archive = ZipArchive::new(file.reopen().unwrap()).unwrap();
         (file, archive)
+    }
+
+    /// A flow renamed for the Region: the same CSV bytes under `<to>.csv`, found as such.
+    #[test]
+    fn a_flow_is_copied_under_another_ipa_code() {
+        let dir = tempfile::tempdir().unwrap();
+        let src = dir.path().join("c_f205-F1-1_4.zip");
+        let mut zip = zip::ZipWriter::new(File::create(&src).unwrap());
+        let options = zip::write::SimpleFileOptions::default();
+        zip.start_file("c_f205-F1-1_4.csv", options).unwrap();
+        std::io::Write::write_all(&mut zip, b"IUD;codIuv\nA;\n").unwrap();
+        zip.finish().unwrap();
+        let dst = dir.path().join("C_F205-F1-1_4.zip");
+        copy_renamed(&src, &dst, "c_f205-F1-1_4", "C_F205-F1-1_4").unwrap();
+        let mut archive = ZipArchive::new(File::open(&dst).unwrap()).unwrap();
+        let (index, _) = find_csv(&mut archive, "C_F205-F1-1_4", 1024).unwrap();
+        let mut csv = String::new();
+        archive.by_index(index).unwrap().read_to_string(&mut csv).unwrap();
+        assert_eq!(csv, "IUD;codIuv\nA;\n");
+        let wrong = copy_renamed(&src, &dir.path().join("x.zip"), "c_other-F1-1_4", "X");
+        assert!(matches!(wrong, Err(ZipError::EntryName(_))));
     }
 
     #[test]

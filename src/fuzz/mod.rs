@@ -1,7 +1,7 @@
 //! Property-based fuzzing of the parsers that read what strangers send (tests only): the SOAP
 //! envelope and XML reader (`xml`), the import CSV (`csv`), the upload ZIP with the whole reading
-//! half of an import (`import_zip`), the `bilancio` column (`bilancio`) and the reporting flows
-//! (`fdr`).
+//! half of an import (`import_zip`), the `bilancio` column (`bilancio`), the reporting flows
+//! (`fdr`) and the reconciliation inputs (`recon`).
 //!
 //! Each property says: no panic on any input, and no allocation out of proportion, checked by
 //! what can be seen without `unsafe` (a counting allocator would need it): the output is bounded
@@ -20,6 +20,7 @@ mod bilancio;
 mod csv;
 mod fdr;
 mod import_zip;
+mod recon;
 mod xml;
 
 use proptest::prelude::*;

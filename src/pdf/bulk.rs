@@ -46,8 +46,8 @@ pub struct BulkSummary {
     pub skipped: Vec<String>,
 }
 
-/// Writes the notices `views` yields into a ZIP on `out`; a view that could not be built is
-/// skipped and reported in the summary.
+/// Writes the notices `views` yields into a ZIP on `out`; a view that could not be built, or whose
+/// payment options no layout prints, is skipped and reported in the summary.
 pub fn write_notices_zip<W: Write + Seek, E: std::fmt::Display>(
     out: W,
     views: impl IntoIterator<Item = Result<NoticeView, E>>,
@@ -63,7 +63,14 @@ pub fn write_notices_zip<W: Write + Seek, E: std::fmt::Display>(
                 continue;
             }
         };
-        let pdf = notice_pdf(&view)?;
+        let pdf = match notice_pdf(&view) {
+            Ok(pdf) => pdf,
+            Err(err @ PdfError::Options(_)) => {
+                summary.skipped.push(format!("{}: {err}", entry_name(&view)));
+                continue;
+            }
+            Err(err) => return Err(err),
+        };
         let name = entry_name(&view);
         zip.start_file(name.as_str(), options).map_err(|err| PdfError::Zip(err.to_string()))?;
         zip.write_all(&pdf)?;
@@ -380,6 +387,44 @@ mod tests {
             .collect();
         found.sort();
         found
+    }
+
+    #[test]
+    fn multi_option_notices_go_into_a_zip_whole_and_unprintable_ones_are_skipped() {
+        use crate::pdf::input::OptionKind;
+        use crate::pdf::options::tests::{fine, instalments, with_options};
+        let plan = with_options(&instalments(4, true), true);
+        let mut bad = with_options(&fine(), false);
+        bad.options.truncate(1);
+        let mut out = std::io::Cursor::new(Vec::new());
+        let mut fine_notice = with_options(&fine(), true);
+        fine_notice.iuv = "01000000000000999".into();
+        let views = [view(1), plan.clone(), bad.clone(), fine_notice];
+        let summary = write_notices_zip(&mut out, views.iter().cloned().map(Ok::<_, String>)).unwrap();
+        assert_eq!(summary.written.len(), 3);
+        assert_eq!(
+            summary.skipped,
+            [format!(
+                "avviso_{}.pdf: payment options: a fine is exactly one reduced and one full option, and nothing else",
+                bad.iuv
+            )]
+        );
+        assert_eq!(bad.options[0].kind, OptionKind::Reduced);
+        let mut archive = zip::ZipArchive::new(out).unwrap();
+        let mut entry = archive.by_name(&format!("avviso_{}.pdf", plan.iuv)).unwrap();
+        let mut bytes = Vec::new();
+        std::io::Read::read_to_end(&mut entry, &mut bytes).unwrap();
+        assert_eq!(bytes, notice_pdf(&plan).unwrap());
+
+        // The resumable archive takes them too; an unprintable one leaves it as it was.
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("x_AVVISI_PDF.zip.partial");
+        let mut archive = NoticesArchive::create(&path).unwrap();
+        archive.add(&plan).unwrap();
+        assert!(matches!(archive.add(&bad), Err(PdfError::Options(_))));
+        archive.add(&view(2)).unwrap();
+        assert_eq!(archive.finish().unwrap(), 2);
+        assert_eq!(names(&path), [format!("avviso_{}.pdf", plan.iuv), "avviso_00000000000000002.pdf".to_owned()]);
     }
 
     #[test]

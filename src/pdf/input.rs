@@ -1,10 +1,27 @@
 //! What the documents print, as typed values: the input of `notice_pdf`, `receipt_pdf` and the
 //! bulk ZIP. `services::debts::documents` loads the records and decides what a document shows; these types
 //! are this module's own, so that rendering depends on nothing above it.
+//!
+//! A notice's payment options (pagopa.md §3.1, §5.3): `NoticeView::options` empty is the notice
+//! of one option, printed from `amount`, `due_date`, `notice_number`, `qr_payload` and
+//! `postal.datamatrix` (the "rata unica" page). Otherwise the options decide the layout, and
+//! those top-level fields are only the notice's name (the PDF title, the ZIP entry
+//! `avviso_<iuv>.pdf`): set them to the first option's (`postal` then gives the account, holder
+//! and authorization; each option carries its own Data Matrix). A position's options map one to one
+//! from "kind, amount in cents, due date or valid-until day, notice number (its IUV inside)"
+//! with [`PaymentOptionView::new`], which builds the QR payload and, when the notice has a
+//! postal account, the Data Matrix; accepted shapes (`notice_pdf` refuses others with
+//! `PdfError::Options`):
+//! - instalments (`Instalment`, in their order: "Rata 1 di N" is the first), with at most one
+//!   `Single` (the pay-in-full option, printed first, on page 1);
+//! - a traffic fine: exactly one `Reduced` (its `due_date` the last day the reduced amount is
+//!   valid) and one `Full` (payable after that day; its own `due_date`, if any, printed too);
+//! - a lone `Single`: the one-option notice.
 
 use jiff::civil::{Date, DateTime};
 
-use crate::domain::{Cents, NoticeNumber};
+use crate::domain::notice_codes::{self, NoticeCodeError, PosteParty};
+use crate::domain::{Cents, NoticeNumber, OrgFiscalCode};
 
 /// The second language of a bilingual notice (avviso pagoPA v3.5, bilingual variant).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -74,6 +91,67 @@ pub struct NoticeView {
     pub iuv: String,
     pub qr_payload: String,
     pub postal: Option<PostalView>,
+    /// The position's payment options; empty for the notice of the one option above (see the
+    /// module doc).
+    pub options: Vec<PaymentOptionView>,
+}
+
+/// The most options a notice prints (GPD v3's limit on a position's instalments).
+pub const MAX_OPTIONS: usize = 100;
+
+/// What a payment option is, in pagoPA's model (GPD `isPartialPayment`; a fine's reduced and full
+/// amounts are two exclusive options).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OptionKind {
+    /// Pay in full ("rata unica"), alternative to the instalments.
+    Single,
+    /// One instalment of a plan.
+    Instalment,
+    /// The reduced amount, valid until its `due_date` included.
+    Reduced,
+    /// The full amount, payable after the reduced one's last day.
+    Full,
+}
+
+/// One payment option of a notice: its own notice number, QR code and Data Matrix.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PaymentOptionView {
+    pub kind: OptionKind,
+    pub amount: Cents,
+    /// The due date (`Single`, `Instalment`, `Full`; `None` prints none) or the last day a
+    /// `Reduced` amount is valid.
+    pub due_date: Option<Date>,
+    pub notice_number: NoticeNumber,
+    /// `PAGOPA|002|<this option's NAV>|<org CF>|<this option's cents>` (pagopa.md §3.2).
+    pub qr_payload: String,
+    /// This option's 256-character Poste Data Matrix (pagopa.md §3.3); the bollettino is printed
+    /// when the notice has `postal` and every option has one.
+    pub datamatrix: Option<String>,
+}
+
+impl PaymentOptionView {
+    /// An option with its codes built from its values: the QR payload always, the Data Matrix
+    /// when `postal` (the account and what the bollettino names) is given and the amount fits it
+    /// (an amount that does not leaves the option without, and the notice without bollettino).
+    pub fn new(
+        kind: OptionKind,
+        amount: Cents,
+        due_date: Option<Date>,
+        notice_number: NoticeNumber,
+        org: &OrgFiscalCode,
+        postal: Option<(&str, PosteParty<'_>)>,
+    ) -> Result<PaymentOptionView, NoticeCodeError> {
+        let qr_payload = notice_codes::qr_payload(&notice_number, org, amount)?;
+        let datamatrix = postal.and_then(|(account, party)| {
+            notice_codes::poste_datamatrix(&notice_number, account, amount, org, party).ok()
+        });
+        Ok(PaymentOptionView { kind, amount, due_date, notice_number, qr_payload, datamatrix })
+    }
+
+    /// The IUV inside the notice number.
+    pub fn iuv(&self) -> String {
+        self.notice_number.iuv().as_str().to_owned()
+    }
 }
 
 /// A debtor or payer as the receipt shows them.

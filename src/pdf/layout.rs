@@ -1,5 +1,6 @@
-//! The page model: one A4 page drawn in millimetres from the top-left corner, with text in the
-//! embedded fonts, filled rectangles, lines and images, written out as a compact PDF.
+//! The page model: A4 pages drawn in millimetres from the top-left corner, with text in the
+//! embedded fonts, filled rectangles, lines and images, written out as a compact PDF. A document
+//! is one page unless [`Page::next_page`] starts another; its pages share fonts and images.
 //!
 //! Owns: PDF objects (pdf-writer), font subsetting (subsetter: only the glyphs a document uses are
 //! embedded, as CIDFontType2 with Identity-H, real widths and a ToUnicode map so text can be
@@ -76,9 +77,11 @@ pub enum ImageKind {
     },
 }
 
-/// One page being drawn.
+/// A document being drawn, one page at a time.
 pub struct Page {
     content: Content,
+    /// The content streams of the pages before the current one.
+    done: Vec<pdf_writer::Buf>,
     fonts: [FontUse; 3],
     images: Vec<Image>,
     title: String,
@@ -91,7 +94,19 @@ fn y_pt(y_mm: f32) -> f32 {
 
 impl Page {
     pub fn new(title: &str) -> Page {
-        Page { content: Content::new(), fonts: Default::default(), images: Vec::new(), title: title.to_owned() }
+        Page {
+            content: Content::new(),
+            done: Vec::new(),
+            fonts: Default::default(),
+            images: Vec::new(),
+            title: title.to_owned(),
+        }
+    }
+
+    /// Ends the current page and starts a blank one below the same title.
+    pub fn next_page(&mut self) {
+        let finished = std::mem::replace(&mut self.content, Content::new());
+        self.done.push(finished.finish());
     }
 
     /// A filled rectangle; `x`, `y` its top-left corner, in mm.
@@ -208,10 +223,19 @@ impl Page {
             next += 1;
             id
         };
+        let mut streams = self.done;
+        streams.push(self.content.finish());
+        // The first page's objects come before the info dictionary, the others after it: a
+        // one-page document is numbered as it always was.
         let (catalog_id, tree_id, page_id, content_id, info_id) = (alloc(), alloc(), alloc(), alloc(), alloc());
+        let mut page_ids = vec![(page_id, content_id)];
+        for _ in 1..streams.len() {
+            page_ids.push((alloc(), alloc()));
+        }
         let mut pdf = Pdf::new();
         pdf.catalog(catalog_id).pages(tree_id);
-        pdf.pages(tree_id).kids([page_id]).count(1);
+        let count = i32::try_from(page_ids.len()).unwrap_or(i32::MAX);
+        pdf.pages(tree_id).kids(page_ids.iter().map(|(p, _)| *p)).count(count);
         pdf.document_info(info_id).title(TextStr(&self.title)).producer(TextStr("mypay"));
 
         let font_ids: Vec<(FontId, Ref)> = FontId::ALL
@@ -221,26 +245,28 @@ impl Page {
             .collect();
         let image_ids: Vec<Ref> = self.images.iter().map(|_| alloc()).collect();
 
-        let mut page = pdf.page(page_id);
-        page.media_box(Rect::new(0.0, 0.0, PAGE_WIDTH_PT, PAGE_HEIGHT_PT));
-        page.parent(tree_id);
-        page.contents(content_id);
-        let mut resources = page.resources();
-        let mut fonts = resources.fonts();
-        for (id, r) in &font_ids {
-            fonts.pair(font_name(*id), *r);
-        }
-        fonts.finish();
-        let mut xobjects = resources.x_objects();
-        for (i, r) in image_ids.iter().enumerate() {
-            xobjects.pair(Name(format!("Im{i}").as_bytes()), *r);
-        }
-        xobjects.finish();
-        resources.finish();
-        page.finish();
+        for ((page_id, content_id), stream) in page_ids.iter().zip(&streams) {
+            let mut page = pdf.page(*page_id);
+            page.media_box(Rect::new(0.0, 0.0, PAGE_WIDTH_PT, PAGE_HEIGHT_PT));
+            page.parent(tree_id);
+            page.contents(*content_id);
+            let mut resources = page.resources();
+            let mut fonts = resources.fonts();
+            for (id, r) in &font_ids {
+                fonts.pair(font_name(*id), *r);
+            }
+            fonts.finish();
+            let mut xobjects = resources.x_objects();
+            for (i, r) in image_ids.iter().enumerate() {
+                xobjects.pair(Name(format!("Im{i}").as_bytes()), *r);
+            }
+            xobjects.finish();
+            resources.finish();
+            page.finish();
 
-        let content = deflate(&self.content.finish());
-        pdf.stream(content_id, &content).filter(Filter::FlateDecode);
+            let content = deflate(stream.as_slice());
+            pdf.stream(*content_id, &content).filter(Filter::FlateDecode);
+        }
 
         for (id, type0_id) in &font_ids {
             let Some(used) = self.fonts.get(id.index()) else { continue };

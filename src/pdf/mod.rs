@@ -1,8 +1,9 @@
-//! PDF documents: the pagoPA payment notice (avviso di pagamento, spec v3.5) and the payment
-//! receipt (quietanza), one A4 page each, and ZIP files of many notices.
+//! PDF documents: the pagoPA payment notice (avviso di pagamento, spec v3.5: one option, or
+//! instalments and a fine's reduced and full amounts over several pages) and the payment
+//! receipt (quietanza), and ZIP files of many notices.
 //!
-//! Owns: its input types ([`input`]: `NoticeView`, `ReceiptView`, which `services::debts::documents`
-//! fills) and rendering them into PDF bytes. `notice` and `receipt` lay the pages out; `layout` writes PDF objects; `text` measures,
+//! Owns: its input types ([`input`]: `NoticeView` with its `PaymentOptionView`s, `ReceiptView`, which `services::debts::documents`
+//! fills) and rendering them into PDF bytes. `notice` (one option), `options` (several) and `receipt` lay the pages out; `layout` writes PDF objects; `text` measures,
 //! limits and wraps; `fonts` embeds Titillium Web; `codes` draws the QR code and the Data Matrix;
 //! `images` embeds the org's logo; `bulk` streams notices into a ZIP.
 //! Must never: read the store (the services load and decide what a document shows), or let text
@@ -16,6 +17,7 @@ pub mod images;
 pub mod input;
 pub mod layout;
 pub mod notice;
+pub mod options;
 pub mod receipt;
 pub mod text;
 
@@ -32,6 +34,9 @@ pub enum PdfError {
     /// A code could not be encoded at the required size.
     #[error("cannot encode {0}")]
     Code(String),
+    /// A notice's payment options are not a shape a layout prints (`input` module doc).
+    #[error("payment options: {0}")]
+    Options(String),
     /// Writing a ZIP failed.
     #[error("zip: {0}")]
     Zip(String),

@@ -1,4 +1,5 @@
-//! The pagoPA payment notice (avviso di pagamento, spec v3.5), "rata unica" layout on one A4 page.
+//! The pagoPA payment notice (avviso di pagamento, spec v3.5), "rata unica" layout on one A4 page;
+//! the layouts of several options (`options`) reuse its modules.
 //!
 //! Owns: the modules in the spec's order (pagopa.md §3.1): 1 header (subject, org logo), 2.1
 //! creditor org and 2.2 recipient, 3.1 amount and due date and 3.2 where to pay, 4 payment data
@@ -15,54 +16,111 @@ use super::PdfError;
 use super::codes::{self, Symbol};
 use super::fonts::{FontId, text_width};
 use super::images::logo_image;
+use jiff::civil::Date;
+
+use crate::domain::{Cents, NoticeNumber};
+
 use super::input::{NoticeView, SecondLanguage};
 use super::layout::{Align, Page, Rgb};
 use super::text::{limit_chars, truncate_to_width, wrap};
 
 /// Bootstrap Italia's dark blue, the colour of headings.
-const BLUE: Rgb = Rgb::hex(0x17324D);
+pub(super) const BLUE: Rgb = Rgb::hex(0x17324D);
 /// Body text.
-const INK: Rgb = Rgb::hex(0x1A1A1A);
+pub(super) const INK: Rgb = Rgb::hex(0x1A1A1A);
 /// Secondary text and second-language lines.
-const GREY: Rgb = Rgb::hex(0x5C6F82);
+pub(super) const GREY: Rgb = Rgb::hex(0x5C6F82);
 /// The background of the "how much and when" and "where" module.
-const BAND: Rgb = Rgb::hex(0xEBF0F5);
-const RULE: Rgb = Rgb::hex(0xA9B6C3);
+pub(super) const BAND: Rgb = Rgb::hex(0xEBF0F5);
+pub(super) const RULE: Rgb = Rgb::hex(0xA9B6C3);
 
-const LEFT: f32 = 12.0;
-const RIGHT: f32 = 198.0;
-const COL: f32 = 88.0;
-const MID: f32 = 110.0;
+pub(super) const LEFT: f32 = 12.0;
+pub(super) const RIGHT: f32 = 198.0;
+pub(super) const COL: f32 = 88.0;
+pub(super) const MID: f32 = 110.0;
 /// Points to millimetres, for line heights derived from font sizes.
-const MM_PER_PT: f32 = 25.4 / 72.0;
+pub(super) const MM_PER_PT: f32 = 25.4 / 72.0;
 
-/// The PDF of one notice.
+/// The PDF of one notice: the one-option page, or the layout its payment options call for
+/// (`options`).
 pub fn notice_pdf(view: &NoticeView) -> Result<Vec<u8>, PdfError> {
-    let qr = codes::qr(&view.qr_payload)?;
-    let datamatrix = match &view.postal {
-        Some(postal) => Some(codes::datamatrix(&postal.datamatrix)?),
-        None => None,
+    match super::options::plan(view)? {
+        Some(plan) => super::options::options_pdf(view, &plan),
+        None => {
+            let datamatrix = view.postal.as_ref().map(|p| p.datamatrix.as_str());
+            one_option_pdf(view, &Pay::of_view(view), &view.qr_payload, datamatrix)
+        }
+    }
+}
+
+/// The "rata unica" page: one option, paid with `qr` (and `datamatrix` at the post office).
+pub(super) fn one_option_pdf(
+    view: &NoticeView,
+    pay: &Pay<'_>,
+    qr: &str,
+    datamatrix: Option<&str>,
+) -> Result<Vec<u8>, PdfError> {
+    let qr = codes::qr(qr)?;
+    let datamatrix = match (&view.postal, datamatrix) {
+        (Some(_), Some(text)) => Some(codes::datamatrix(text)?),
+        _ => None,
     };
     let mut page = Page::new(&format!("Avviso di pagamento {}", view.notice_number.grouped()));
     let l = Labels { lang: view.language };
-    header(&mut page, view, &l);
-    parties(&mut page, view, &l);
-    amount_and_channels(&mut page, view, &l);
-    banks(&mut page, view, &l, &qr);
-    if let (Some(postal), Some(symbol)) = (&view.postal, &datamatrix) {
-        bollettino(&mut page, view, postal, symbol, &l);
-    }
+    let when = due_text(pay.due_date, &l).unwrap_or_else(|| l.get("senza scadenza"));
+    let band = Band { amount: pay.amount, when, info: None };
+    one_option_page(&mut page, view, &l, &band, pay, &qr, datamatrix.as_ref());
     page.finish()
 }
 
+/// Modules 1 to 4 of the "rata unica" page on `page`: module 3.1 says `band`, module 4 pays `pay`.
+pub(super) fn one_option_page(
+    page: &mut Page,
+    view: &NoticeView,
+    l: &Labels,
+    band: &Band,
+    pay: &Pay<'_>,
+    qr: &Symbol,
+    datamatrix: Option<&Symbol>,
+) {
+    header(page, view, l);
+    parties(page, view, l);
+    amount_and_channels(page, l, band);
+    banks(page, view, pay, l, qr);
+    if let (Some(postal), Some(symbol)) = (&view.postal, datamatrix) {
+        bollettino(page, view, pay, postal, symbol, l);
+    }
+}
+
+/// The option a "rata unica" section pays.
+pub(super) struct Pay<'a> {
+    pub(super) amount: Cents,
+    pub(super) due_date: Option<Date>,
+    pub(super) notice_number: &'a NoticeNumber,
+}
+
+impl Pay<'_> {
+    fn of_view(view: &NoticeView) -> Pay<'_> {
+        Pay { amount: view.amount, due_date: view.due_date, notice_number: &view.notice_number }
+    }
+}
+
+/// What module 3.1 says: the amount, when, and (with options) how else one may pay.
+pub(super) struct Band {
+    pub(super) amount: Cents,
+    pub(super) when: String,
+    /// AVVISO.RATE.INFO ("Puoi pagare per intero oppure in N rate") or a fine's other amount.
+    pub(super) info: Option<String>,
+}
+
 /// Italian labels and, for bilingual notices, their translation.
-struct Labels {
-    lang: Option<SecondLanguage>,
+pub(super) struct Labels {
+    pub(super) lang: Option<SecondLanguage>,
 }
 
 impl Labels {
     /// `it`, or `it / translation` when the notice is bilingual.
-    fn get(&self, it: &'static str) -> String {
+    pub(super) fn get(&self, it: &'static str) -> String {
         match self.second(it) {
             Some(other) => format!("{it} / {other}"),
             None => it.to_owned(),
@@ -70,9 +128,14 @@ impl Labels {
     }
 
     /// The translation of a label or paragraph into the second language.
-    fn second(&self, it: &'static str) -> Option<&'static str> {
+    pub(super) fn second(&self, it: &'static str) -> Option<&'static str> {
         let lang = self.lang?;
         let (de, en) = match it {
+            "IMPORTO RIDOTTO" => ("ERMÄSSIGTER BETRAG", "REDUCED AMOUNT"),
+            "IMPORTO INTERO" => ("VOLLER BETRAG", "FULL AMOUNT"),
+            "dopo il" => ("nach dem", "after"),
+            "prima rata entro il" => ("erste Rate bis zum", "first instalment by"),
+            "Paga uno solo dei due importi" => ("Zahlen Sie nur einen der Beträge", "Pay only one of the amounts"),
             "AVVISO DI PAGAMENTO" => ("ZAHLUNGSBESCHEID", "PAYMENT NOTICE"),
             "ENTE CREDITORE" => ("GLÄUBIGER", "CREDITOR"),
             "DESTINATARIO AVVISO" => ("EMPFÄNGER", "RECIPIENT"),
@@ -129,14 +192,14 @@ const ONLINE: &str = "del tuo Ente Creditore, della tua Banca o degli altri cana
      carte, conto corrente, CBILL.";
 const IN_PERSON: &str = "in tutti gli Uffici Postali, in Banca, in Ricevitoria, dal Tabaccaio, al Bancomat, al \
      Supermercato. Potrai pagare in contanti, con carte o conto corrente.";
-const QR_NOTE: &str = "Qui accanto trovi il codice QR e il codice interbancario CBILL per pagare attraverso il \
+pub(super) const QR_NOTE: &str = "Qui accanto trovi il codice QR e il codice interbancario CBILL per pagare attraverso il \
      circuito bancario e gli altri canali di pagamento abilitati.";
-const POSTE_NOTE: &str = "Bollettino Postale pagabile in tutti gli Uffici Postali e sui canali fisici o digitali \
+pub(super) const POSTE_NOTE: &str = "Bollettino Postale pagabile in tutti gli Uffici Postali e sui canali fisici o digitali \
      abilitati di Poste Italiane e dell'Ente Creditore.";
 
 /// Draws wrapped lines from baseline `y`; returns the baseline after the last line.
 #[expect(clippy::too_many_arguments, reason = "a drawing call names position, box, font, size and colour")]
-fn paragraph(
+pub(super) fn paragraph(
     page: &mut Page,
     x: f32,
     y: f32,
@@ -158,12 +221,22 @@ fn paragraph(
 
 /// One line cut with `…` to `width_mm`.
 #[expect(clippy::too_many_arguments, reason = "a drawing call names position, box, font, size and colour")]
-fn line(page: &mut Page, x: f32, y: f32, width_mm: f32, font: FontId, size: f32, color: Rgb, align: Align, text: &str) {
+pub(super) fn line(
+    page: &mut Page,
+    x: f32,
+    y: f32,
+    width_mm: f32,
+    font: FontId,
+    size: f32,
+    color: Rgb,
+    align: Align,
+    text: &str,
+) {
     let fitted = truncate_to_width(text, font, size, width_mm / MM_PER_PT);
     page.text(x, y, font, size, color, align, &fitted);
 }
 
-fn header(page: &mut Page, view: &NoticeView, l: &Labels) {
+pub(super) fn header(page: &mut Page, view: &NoticeView, l: &Labels) {
     let has_logo = view.org.logo.is_some();
     let width = if has_logo { 140.0 } else { RIGHT - LEFT };
     line(page, LEFT, 17.0, width, FontId::Bold, 10.0, BLUE, Align::Left, &l.get("AVVISO DI PAGAMENTO"));
@@ -223,7 +296,7 @@ fn contacts(page: &mut Page, x: f32, y: f32, info: &str) {
     paragraph(page, x, y, COL, FontId::Regular, size, GREY, lines, info);
 }
 
-fn parties(page: &mut Page, view: &NoticeView, l: &Labels) {
+pub(super) fn parties(page: &mut Page, view: &NoticeView, l: &Labels) {
     let label_y = 51.0;
     // 2.1 Creditor org.
     label_row(page, LEFT, label_y, &l.get("ENTE CREDITORE"), Some(&view.org.fiscal_code));
@@ -243,23 +316,36 @@ fn parties(page: &mut Page, view: &NoticeView, l: &Labels) {
     }
 }
 
-fn due_text(view: &NoticeView, l: &Labels) -> Option<String> {
-    view.due_date.map(|d| format!("{} {:02}/{:02}/{}", l.get("entro il"), d.day(), d.month(), d.year()))
+/// `entro il dd/mm/yyyy` (bilingual when the notice is).
+pub(super) fn due_text(due: Option<Date>, l: &Labels) -> Option<String> {
+    due.map(|d| format!("{} {}", l.get("entro il"), day_text(d)))
 }
 
-fn amount_and_channels(page: &mut Page, view: &NoticeView, l: &Labels) {
+/// `dd/mm/yyyy`, as AVVISO.DATA.
+pub(super) fn day_text(d: Date) -> String {
+    format!("{:02}/{:02}/{}", d.day(), d.month(), d.year())
+}
+
+pub(super) fn amount_and_channels(page: &mut Page, l: &Labels, band: &Band) {
     let (top, height) = (84.0, 60.0);
     page.fill_rect(LEFT - 4.0, top, RIGHT - LEFT + 8.0, height, BAND);
     // 3.1 How much and when.
     line(page, LEFT, top + 8.0, COL, FontId::Bold, 10.0, BLUE, Align::Left, &l.get("QUANTO E QUANDO PAGARE?"));
-    let amount = view.amount.to_italian();
+    let amount = band.amount.to_italian();
     let w = page.text(LEFT, top + 18.0, FontId::Bold, 20.0, INK, Align::Left, &amount);
     page.text(LEFT + w + 1.5, top + 18.0, FontId::Regular, 12.0, INK, Align::Left, "Euro");
-    let when = due_text(view, l).unwrap_or_else(|| l.get("senza scadenza"));
-    line(page, LEFT, top + 25.0, COL, FontId::SemiBold, 11.0, INK, Align::Left, &when);
-    let mut y = paragraph(page, LEFT, top + 32.0, COL, FontId::Regular, 7.5, INK, 5, AMOUNT_NOTE);
+    line(page, LEFT, top + 25.0, COL, FontId::SemiBold, 11.0, INK, Align::Left, &band.when);
+    // The options' line takes room from the note, which then has fewer lines.
+    let (note_y, note_lines, second_lines) = match &band.info {
+        Some(info) => {
+            line(page, LEFT, top + 31.0, COL, FontId::SemiBold, 9.0, BLUE, Align::Left, info);
+            (top + 36.0, 4, 2)
+        }
+        None => (top + 32.0, 5, 3),
+    };
+    let mut y = paragraph(page, LEFT, note_y, COL, FontId::Regular, 7.5, INK, note_lines, AMOUNT_NOTE);
     if let Some(second) = l.second(AMOUNT_NOTE) {
-        y = paragraph(page, LEFT, y + 0.5, COL, FontId::Regular, 7.0, GREY, 3, second);
+        y = paragraph(page, LEFT, y + 0.5, COL, FontId::Regular, 7.0, GREY, second_lines, second);
     }
     let _ = y;
 
@@ -292,7 +378,7 @@ fn amount_and_channels(page: &mut Page, view: &NoticeView, l: &Labels) {
 
 /// A label and its value below it, cut to `width`.
 #[expect(clippy::too_many_arguments, reason = "a drawing call names position, box, font, size and colour")]
-fn field(page: &mut Page, x: f32, y: f32, width: f32, label: &str, value: &str, bold: bool, size: f32) {
+pub(super) fn field(page: &mut Page, x: f32, y: f32, width: f32, label: &str, value: &str, bold: bool, size: f32) {
     line(page, x, y, width, FontId::Regular, 7.0, GREY, Align::Left, label);
     let font = if bold { FontId::Bold } else { FontId::SemiBold };
     line(page, x, y + 4.2, width, font, size, INK, Align::Left, value);
@@ -300,16 +386,16 @@ fn field(page: &mut Page, x: f32, y: f32, width: f32, label: &str, value: &str, 
 
 /// The band heading a payment section: title on the left, detail (the due date, the amount) on
 /// the right, always whole; the title gets what is left.
-fn section_bar(page: &mut Page, y: f32, title: &str, detail: &str) {
+pub(super) fn section_bar(page: &mut Page, y: f32, title: &str, detail: &str) {
     page.fill_rect(LEFT - 4.0, y, RIGHT - LEFT + 8.0, 8.0, BLUE);
     let detail_w = page.text(RIGHT, y + 5.6, FontId::SemiBold, 10.0, Rgb::WHITE, Align::Right, detail);
     line(page, LEFT, y + 5.6, RIGHT - LEFT - detail_w - 6.0, FontId::Bold, 10.0, Rgb::WHITE, Align::Left, title);
 }
 
-fn banks(page: &mut Page, view: &NoticeView, l: &Labels, qr: &Symbol) {
+fn banks(page: &mut Page, view: &NoticeView, pay: &Pay<'_>, l: &Labels, qr: &Symbol) {
     let top = 158.0;
     page.line((LEFT - 4.0, top - 3.0), (RIGHT + 4.0, top - 3.0), 0.3, RULE, Some(1.5));
-    let detail = match due_text(view, l) {
+    let detail = match due_text(pay.due_date, l) {
         Some(due) => format!("{} {due}", l.get("RATA UNICA")),
         None => l.get("RATA UNICA"),
     };
@@ -349,7 +435,7 @@ fn banks(page: &mut Page, view: &NoticeView, l: &Labels, qr: &Symbol) {
     );
     let cbill = view.org.cbill_code.clone().unwrap_or_else(|| "-".to_owned());
     field(page, x, top + 43.0, 30.0, &l.get("Codice CBILL"), &cbill, true, 11.0);
-    field(page, x + 32.0, top + 43.0, 60.0, &l.get("Codice Avviso"), &view.notice_number.grouped(), true, 11.0);
+    field(page, x + 32.0, top + 43.0, 60.0, &l.get("Codice Avviso"), &pay.notice_number.grouped(), true, 11.0);
     field(
         page,
         x + 98.0,
@@ -362,13 +448,20 @@ fn banks(page: &mut Page, view: &NoticeView, l: &Labels, qr: &Symbol) {
     );
     // The amount, right-aligned in the subject row.
     page.text(RIGHT, top + 33.0, FontId::Regular, 7.0, GREY, Align::Right, "Euro");
-    page.text(RIGHT, top + 38.5, FontId::Bold, 14.0, INK, Align::Right, &view.amount.to_italian());
+    page.text(RIGHT, top + 38.5, FontId::Bold, 14.0, INK, Align::Right, &pay.amount.to_italian());
 }
 
-fn bollettino(page: &mut Page, view: &NoticeView, postal: &crate::pdf::input::PostalView, symbol: &Symbol, l: &Labels) {
+fn bollettino(
+    page: &mut Page,
+    view: &NoticeView,
+    pay: &Pay<'_>,
+    postal: &crate::pdf::input::PostalView,
+    symbol: &Symbol,
+    l: &Labels,
+) {
     let top = 217.0;
     page.line((LEFT - 4.0, top - 3.0), (RIGHT + 4.0, top - 3.0), 0.3, RULE, Some(1.5));
-    let detail = format!("Euro {}", view.amount.to_italian());
+    let detail = format!("Euro {}", pay.amount.to_italian());
     section_bar(page, top, &l.get("BOLLETTINO POSTALE PA"), &detail);
     let note = match l.second(POSTE_NOTE) {
         Some(second) => format!("{POSTE_NOTE} {second}"),
@@ -386,7 +479,7 @@ fn bollettino(page: &mut Page, view: &NoticeView, postal: &crate::pdf::input::Po
     field(page, x + half + 4.0, top + 21.0, half, &l.get("Intestato a"), &limit_chars(&postal.holder, 50), false, 9.0);
     field(page, x, top + 31.0, half, &l.get("Destinatario"), &limit_chars(&view.debtor_name, 70), false, 9.0);
     field(page, x + half + 4.0, top + 31.0, half, &l.get("Oggetto"), &limit_chars(&view.subject, 90), false, 9.0);
-    field(page, x, top + 41.0, 60.0, &l.get("Codice Avviso"), &view.notice_number.grouped(), true, 11.0);
+    field(page, x, top + 41.0, 60.0, &l.get("Codice Avviso"), &pay.notice_number.grouped(), true, 11.0);
     field(page, x + 62.0, top + 41.0, 14.0, &l.get("Tipo"), "P1", true, 11.0);
     field(
         page,
@@ -445,6 +538,7 @@ pub(crate) mod tests {
                 authorization: "AUT. DB/SSIC/E 12345 DEL 01/01/2020".into(),
                 datamatrix: format!("codfase=NBPA;{}A", "1".repeat(242)),
             }),
+            options: Vec::new(),
         }
     }
 

@@ -19,6 +19,8 @@
 //!   and receipts, privacy notices, the sweep of stale carts and sessions.
 //! - `sil`: the municipality's own systems: SIL access, payment sessions, single debts, queries,
 //!   uploads.
+//! - `reconciliation`: payments matched across receipts, reporting flows, notifications and the
+//!   treasury; the accertamenti and operators' notes beside them.
 //! - `gdpr`: personal data's retention purge, the data subject's rights, the register of
 //!   processing (art. 30).
 //! - `upstream`: the box behind a regional node: each org's settings and credentials there, the
@@ -53,6 +55,7 @@ pub mod journal;
 pub mod links;
 pub mod payments;
 pub mod portal;
+pub mod reconciliation;
 pub mod sessions;
 pub mod sil;
 #[cfg(test)]

@@ -88,10 +88,16 @@ pub(crate) fn book(sil: &Sil<'_>, call: &Call<'_>, org: &OrgRecord, booking: Boo
                 requested_by: &actor,
                 operator: None,
             };
-            let record = exports::request_export(sil.db, &request, true, call.now).map_err(export_fault)?;
+            let record = if incremental {
+                exports::request_cursor_export(sil.db, &request, true, call.now)
+            } else {
+                exports::request_export(sil.db, &request, true, call.now)
+            }
+            .map_err(export_fault)?;
             if booking == Booking::Incremental {
                 w.leaf("requestToken", &sil.links.sil_request_token("export", org.id, record.id));
-                w.leaf("dateTo", &local_date_time(&raw_to));
+                // The end used, which may be earlier than asked (`exports::INCREMENTAL_SETTLE`).
+                w.leaf("dateTo", &exports::local_date_to(&record));
                 return Ok(w.finish());
             }
             record.id

@@ -13,10 +13,12 @@ use super::{Call, Fault, Outcome, PA_NS, PPT_NS, Sil};
 use crate::clock::Now;
 use crate::domain::ImportState;
 use crate::services::debts::documents;
+use crate::services::sil::SilError;
 use crate::services::sil::debts::{self, Action};
 use crate::services::sil::queries;
 use crate::services::sil::sessions::{self, NewSession, SessionItem, SessionKind, SessionStatus, ShowMode};
 use crate::services::sil::uploads;
+use crate::services::upstream::outbox::{self, RegionVerdict};
 use crate::soap::{Element, XmlWriter};
 use crate::store::orgs::OrgRecord;
 use sha2::{Digest, Sha256};
@@ -313,8 +315,44 @@ fn session_answer(sil: &Sil<'_>, id_name: &str, started: &sessions::Started) -> 
     w.finish()
 }
 
+/// How long `paaSILImportaDovuto` of a mirrored org (upstream mode) waits for the Region's answer
+/// to the change it queued. Within it the answer carries the Region's IUV, or its refusal as a
+/// fault; past it the answer is `OK` without `identificativoUnivocoVersamento`: the debt is kept
+/// and queued, and goes up when the Region answers; the caller gets the IUV by sending it again
+/// with azione `M` and `flagGeneraIuv` (which answers the IUV the debt has), or from
+/// paaSILChiediPosizioniAperte. A fault there would make a SIL send the same `I` again, which
+/// would be a duplicate IUD.
+const REGION_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// MyPay's codes of a refusal the Region may give a debt, which the SIL hears as such; another
+/// code is a system error naming it.
+const REGION_REFUSALS: [&str; 10] = [
+    "PAA_IMPORT_IUD_DUPLICATO",
+    "PAA_IMPORT_IUV_DUPLICATO",
+    "PAA_IMPORT_DOVUTO_NON_PRESENTE",
+    "PAA_IMPORT_TIPO_DOVUTO_NON_MODIFICABILE",
+    "PAA_IDENTIFICATIVO_TIPO_DOVUTO_NON_VALIDO",
+    "PAA_IDENTIFICATIVO_TIPO_DOVUTO_NON_ABILITATO",
+    "PAA_IMPORTO_SINGOLO_VERSAMENTO_NON_VALIDO",
+    "PAA_IUV_NON_VALIDO",
+    "PAA_XML_NON_VALIDO",
+    "PAA_IMPORT_SINTASSI_CSV",
+];
+
+/// The Region's refusal of a debt as the SIL's fault.
+fn region_refusal(code: Option<&str>, text: &str) -> Fault {
+    match code.and_then(|c| REGION_REFUSALS.iter().find(|known| **known == c)) {
+        Some(known) => Fault::new(known, format!("rifiutato dalla Regione: {text}")),
+        None => Fault::new(
+            "PAA_SYSTEM_ERROR",
+            format!("rifiutato dalla Regione ({}): {text}", code.unwrap_or("senza codice")),
+        ),
+    }
+}
+
 /// `paaSILImportaDovuto`: one `Versamento` inserted, modified, annulled or printed; answers the
-/// IUV and the signed link to its notice (for `S`, also the notice PDF zipped).
+/// IUV and the signed link to its notice (for `S`, also the notice PDF zipped). A mirrored org's
+/// new debt answers with the Region's IUV ([`REGION_WAIT`]).
 fn importa_dovuto(sil: &Sil<'_>, call: &Call<'_>, org_id: &mut Option<i64>) -> Result<String, Fault> {
     let org = header_auth(sil, call, org_id)?;
     let bytes = decode_base64(&call.text("dovuto").unwrap_or_default())?;
@@ -325,6 +363,20 @@ fn importa_dovuto(sil: &Sil<'_>, call: &Call<'_>, org_id: &mut Option<i64>) -> R
     let generate = call.text("flagGeneraIuv").is_some_and(|f| f == "true" || f == "1");
     let actor = format!("sil:{}", org.ipa_code);
     let debt = debts::import_debt(sil.db, &actor, &org.ipa_code, action, versamento.fields, generate, call.now)?;
+    let debt = match action {
+        // A mirrored org's debt takes the Region's IUV: wait a little for it (see REGION_WAIT).
+        Action::Insert | Action::Modify if generate && debt.iuv.is_none() => {
+            let insert = action == Action::Insert;
+            match outbox::await_region(sil.db, &org.ipa_code, &debt, insert, REGION_WAIT, call.now)
+                .map_err(SilError::from)?
+            {
+                RegionVerdict::NotMirrored => debt,
+                RegionVerdict::Taken(debt) | RegionVerdict::Queued(debt) => debt,
+                RegionVerdict::Refused { code, text } => return Err(region_refusal(code.as_deref(), &text)),
+            }
+        }
+        _ => debt,
+    };
     let mut w = XmlWriter::new();
     w.leaf("esito", "OK");
     w.leaf_opt("identificativoUnivocoVersamento", debt.iuv.as_ref().map(crate::domain::Iuv::as_str));

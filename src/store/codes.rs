@@ -127,3 +127,6 @@ impl rusqlite::types::FromSql for Day {
         })
     }
 }
+
+stored_as_code!(crate::domain::payment_options::OptionKind, "debt_option.kind");
+stored_as_code!(crate::domain::payment_options::OptionState, "debt_option.state");

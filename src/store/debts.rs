@@ -642,7 +642,11 @@ pub enum IdKind {
 pub fn identifier_is_live(conn: &Conn, org_id: i64, kind: IdKind, value: &str) -> Result<bool, StoreError> {
     let sql = match kind {
         IdKind::Iud => "SELECT 1 FROM debt WHERE org_id = ?1 AND iud = ?2 AND released_id = 0",
-        IdKind::Iuv => "SELECT 1 FROM debt WHERE org_id = ?1 AND iuv = ?2 AND released_id = 0",
+        // A live IUV may be a debt's or one of its payment options' (version 29).
+        IdKind::Iuv => {
+            "SELECT 1 FROM debt WHERE org_id = ?1 AND iuv = ?2 AND released_id = 0 \
+             UNION ALL SELECT 1 FROM debt_option WHERE org_id = ?1 AND iuv = ?2 AND released_id = 0"
+        }
     };
     Ok(conn.sqlite().prepare_cached(sql)?.exists(params![org_id, value])?)
 }
@@ -650,7 +654,8 @@ pub fn identifier_is_live(conn: &Conn, org_id: i64, kind: IdKind, value: &str) -
 /// Whether an IUD, and an IUV when given, are live in the org: one statement for both, as an
 /// import asks it once per row ([`DebtInserter::live_identifiers`]).
 const LIVE_IDENTIFIERS: &str = "SELECT EXISTS (SELECT 1 FROM debt WHERE org_id = ?1 AND iud = ?2 AND released_id = 0), \
-     ?3 IS NOT NULL AND EXISTS (SELECT 1 FROM debt WHERE org_id = ?1 AND iuv = ?3 AND released_id = 0)";
+     ?3 IS NOT NULL AND (EXISTS (SELECT 1 FROM debt WHERE org_id = ?1 AND iuv = ?3 AND released_id = 0) \
+     OR EXISTS (SELECT 1 FROM debt_option WHERE org_id = ?1 AND iuv = ?3 AND released_id = 0))";
 
 /// Takes the next IUV17 counter value for (org, generator): it only grows, and since it is taken
 /// inside the caller's transaction a rolled-back debt gives its number back unused, never twice.
@@ -735,7 +740,8 @@ pub fn update_payment_started(conn: &Conn, debt_id: i64, state: DebtState, now: 
 /// Releases the identifiers of a debt (on annulment), so its IUD and IUV can be used again.
 pub fn release_identifiers(conn: &Conn, debt: &DebtRecord) -> Result<(), StoreError> {
     conn.sqlite().prepare_cached("UPDATE debt SET released_id = id WHERE id = ?1")?.execute([debt.id])?;
-    Ok(())
+    // The position's other payment options go with it.
+    super::debt_options::release_options(conn, debt.id)
 }
 
 /// Filters for [`list_debts`].

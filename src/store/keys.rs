@@ -19,7 +19,7 @@
 //! its sealed secrets and every link already handed out into garbage. When the key is lost for
 //! good, [`forget_sealed`] drops every sealed value and the record of the key, in one transaction,
 //! so that the next open makes a new one: each sealed column must be cleared there (`org_push.secret`,
-//! `org_upstream.password`, `org_upstream.push_secret`).
+//! `org_upstream.password`, `org_upstream.push_secret`, `org_upstream.cart_hash`).
 //!
 //! Sealing: ChaCha20-Poly1305 (ring; constant-time without the AES instructions a small board may
 //! lack) with a key derived by HKDF-SHA256 from the file's bytes and a random 96-bit nonce per

@@ -14,7 +14,7 @@ use rusqlite::TransactionBehavior;
 use super::{Conn, StoreError};
 
 /// The schema version this binary writes.
-pub const SCHEMA_VERSION: i64 = 27;
+pub const SCHEMA_VERSION: i64 = 30;
 
 /// The version from which a database keeps no key, seals its secrets with the key file (`keys`)
 /// and records the key's id.
@@ -50,8 +50,10 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0024_partial_iuv_index.sql"),
     include_str!("migrations/0025_gdpr.sql"),
     include_str!("migrations/0026_adhesion.sql"),
-    // Numbered 0028 for the merge (another branch takes 0027); on this branch it is version 27.
-    include_str!("migrations/0028_receipt_recovery.sql"),
+    include_str!("migrations/0027_upstream_gaps.sql"),
+    include_str!("migrations/0028_accertamenti.sql"),
+    include_str!("migrations/0029_payment_options.sql"),
+    include_str!("migrations/0030_receipt_recovery.sql"),
 ];
 
 /// The version whose upgrade gives every stored org its adhesion mode (`adhesion`).

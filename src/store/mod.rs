@@ -2,7 +2,8 @@
 //!
 //! One file per aggregate (`orgs`, `debt_types`, `operators`, `debts`, `imports`, `notices` (the debts
 //! of an import's notices ZIP), `jobs`, `receipts`, `exports`, `audit`, `pushes`, `api_tokens`,
-//! `retention` (the purge's statements), `upstream` (each org's link with the regional node, and the region's pushes), `outbox`, `region_payments`,
+//! `retention` (the purge's statements), `accertamenti` and `recon_notes` (reconciliation's
+//! assessments and operators' notes), `upstream` (each org's link with the regional node, and the region's pushes), `outbox`, `region_payments`,
 //! and for the portal `sessions`, `carts`, `mail`), each with its SQL
 //! at the top; `backup` copies and checks whole database files; `keys` reads (or makes) the key
 //! file beside the database and seals the secrets stored in it, so that callers read and write
@@ -24,6 +25,7 @@
 //! `list_*` (many), `insert_*`/`update_*`/`delete_*` (writes).
 //! **Invariant:** nothing outside this module names a table or column.
 
+pub mod accertamenti;
 pub mod adhesion;
 pub mod anomalies;
 pub mod api_tokens;
@@ -32,6 +34,7 @@ pub mod backup;
 pub mod carts;
 mod codes;
 pub mod dashboard;
+pub mod debt_options;
 pub mod debt_search;
 pub mod debt_types;
 pub mod debts;
@@ -49,6 +52,7 @@ pub mod payment_offers;
 pub mod privacy_notices;
 pub mod pushes;
 pub mod receipts;
+pub mod recon_notes;
 pub mod recovery;
 pub mod region_payments;
 pub mod reporting;
@@ -197,7 +201,10 @@ impl StoreError {
         match &err {
             rusqlite::Error::SqliteFailure(code, message)
                 if code.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE
-                    || code.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_PRIMARYKEY =>
+                    || code.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_PRIMARYKEY
+                    // The triggers that keep a live IUV unique across debts and their options.
+                    || (code.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_TRIGGER
+                        && message.as_deref().is_some_and(|m| m.starts_with("UNIQUE"))) =>
             {
                 StoreError::Duplicate(message.clone().unwrap_or_default())
             }

@@ -398,6 +398,43 @@ pub fn update_org_mirrored(conn: &Conn, org_id: i64, on: bool, now: &str) -> Res
     Ok(changed == 1)
 }
 
+/// Where the org's backfill stands: the last debt id queued, `None` when nothing is left to queue.
+pub fn find_org_backfill(conn: &Conn, org_id: i64) -> Result<Option<i64>, StoreError> {
+    Ok(conn
+        .sqlite()
+        .prepare_cached("SELECT upstream_backfill_after FROM org WHERE id = ?1")?
+        .query_row([org_id], |row| row.get::<_, Option<i64>>(0))
+        .optional()?
+        .flatten())
+}
+
+/// Sets where the org's backfill stands (`None`: nothing left to queue).
+pub fn update_org_backfill(conn: &Conn, org_id: i64, after: Option<i64>) -> Result<(), StoreError> {
+    conn.sqlite()
+        .prepare_cached("UPDATE org SET upstream_backfill_after = ?2 WHERE id = ?1")?
+        .execute(params![org_id, after])?;
+    Ok(())
+}
+
+/// The ids, in order, of at most `limit` of the org's open debts after id `after` that the Region
+/// has not had from us: no change of theirs was queued, their flow was not, and they are not a
+/// payment session's (which the Region makes itself).
+pub fn list_unmirrored_open_debts(conn: &Conn, org_id: i64, after: i64, limit: u32) -> Result<Vec<i64>, StoreError> {
+    Ok(conn
+        .sqlite()
+        .prepare_cached(
+            "SELECT d.id FROM debt d WHERE d.org_id = ?1 AND d.id > ?2 \
+             AND d.state IN ('INSERIMENTO_DOVUTO', 'PREDISPOSTO') \
+             AND NOT EXISTS (SELECT 1 FROM upstream_change c WHERE c.debt_id = d.id) \
+             AND NOT (d.import_id IS NOT NULL AND EXISTS \
+                 (SELECT 1 FROM upstream_change c WHERE c.import_id = d.import_id AND c.action = 'F')) \
+             AND NOT EXISTS (SELECT 1 FROM region_session_debt r WHERE r.debt_id = d.id) \
+             ORDER BY d.id LIMIT ?3",
+        )?
+        .query_map(params![org_id, after, limit], |row| row.get(0))?
+        .collect::<Result<_, _>>()?)
+}
+
 /// Makes the org's pending changes that wait for a retry due at `now` (the Region answered
 /// another call meanwhile: it is back); returns how many.
 pub fn update_retries_due(conn: &Conn, org_id: i64, now: &str) -> Result<usize, StoreError> {

@@ -17,6 +17,8 @@ use super::{Conn, StoreError};
 const PASSWORD_COLUMN: &str = "org_upstream.password";
 /// Where `org_upstream.push_secret` is sealed for, bound with the org's id.
 const PUSH_SECRET_COLUMN: &str = "org_upstream.push_secret";
+/// Where `org_upstream.cart_hash` is sealed for, bound with the org's id.
+const CART_HASH_COLUMN: &str = "org_upstream.cart_hash";
 
 /// An org's link with the regional node, without its secrets.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -28,6 +30,8 @@ pub struct OrgUpstreamRecord {
     pub has_password: bool,
     /// Whether the key of the region's pushes is stored.
     pub has_push_secret: bool,
+    /// Whether the org's `paaSILInviaCarrelloDovuti` hash is stored.
+    pub has_cart_hash: bool,
     /// What the region's push token must carry: header `kid`, claims `iss` and `sub`; `None`: none.
     pub push_kid: Option<String>,
     pub push_iss: Option<String>,
@@ -50,7 +54,8 @@ pub struct UpstreamIdentity {
 }
 
 const COLUMNS: &str = "org_id, region_ipa, password IS NOT NULL, push_secret IS NOT NULL, push_kid, push_iss, \
-     push_sub, last_contact_at, last_error_code, last_error_text, last_error_at, last_receipt_at, updated_at";
+     push_sub, last_contact_at, last_error_code, last_error_text, last_error_at, last_receipt_at, updated_at, \
+     cart_hash IS NOT NULL";
 
 fn from_row(row: &Row<'_>) -> rusqlite::Result<OrgUpstreamRecord> {
     Ok(OrgUpstreamRecord {
@@ -67,6 +72,7 @@ fn from_row(row: &Row<'_>) -> rusqlite::Result<OrgUpstreamRecord> {
         last_error_at: row.get(10)?,
         last_receipt_at: row.get(11)?,
         updated_at: row.get(12)?,
+        has_cart_hash: row.get(13)?,
     })
 }
 
@@ -217,6 +223,39 @@ pub fn update_upstream_push_secret(
     Ok(())
 }
 
+/// The IPA code here of the org known at the region as `region_ipa` (its own code when no other
+/// is set there); `None` when no org is.
+pub fn find_ipa_of_region_ipa(conn: &Conn, region_ipa: &str) -> Result<Option<String>, StoreError> {
+    Ok(conn
+        .sqlite()
+        .prepare_cached(
+            "SELECT o.ipa_code FROM org o LEFT JOIN org_upstream u ON u.org_id = o.id \
+             WHERE u.region_ipa = ?1 OR (u.region_ipa IS NULL AND o.ipa_code = ?1) ORDER BY o.id LIMIT 1",
+        )?
+        .query_row([region_ipa], |row| row.get(0))
+        .optional()?)
+}
+
+/// Sets (sealed) or removes (`None`) the org's `paaSILInviaCarrelloDovuti` hash, on its existing link.
+pub fn update_upstream_cart_hash(conn: &Conn, org_id: i64, hash: Option<&str>, now: &str) -> Result<(), StoreError> {
+    let sealed = hash.map(|clear| conn.keys().seal(CART_HASH_COLUMN, org_id, clear)).transpose()?;
+    conn.sqlite().execute(
+        "UPDATE org_upstream SET cart_hash = ?2, updated_at = ?3 WHERE org_id = ?1",
+        params![org_id, sealed, now],
+    )?;
+    Ok(())
+}
+
+/// The org's `paaSILInviaCarrelloDovuti` hash at the region, opened; `None` when it has none.
+pub fn find_upstream_cart_hash(conn: &Conn, org_id: i64) -> Result<Option<String>, StoreError> {
+    let sealed: Option<Option<String>> = conn
+        .sqlite()
+        .prepare_cached("SELECT cart_hash FROM org_upstream WHERE org_id = ?1")?
+        .query_row([org_id], |row| row.get(0))
+        .optional()?;
+    sealed.flatten().map(|sealed| conn.keys().open(CART_HASH_COLUMN, org_id, &sealed)).transpose()
+}
+
 /// The org's SIL password at the region, opened; `None` when it has none. One that does not open
 /// (altered, or sealed with another key file) is [`StoreError::Corrupt`].
 pub fn find_upstream_password(conn: &Conn, org_id: i64) -> Result<Option<String>, StoreError> {
@@ -273,11 +312,12 @@ pub(super) fn forget_sealed_secrets(conn: &rusqlite::Connection) -> Result<Vec<S
     let orgs: Vec<String> = conn
         .prepare(
             "SELECT o.ipa_code FROM org_upstream u JOIN org o ON o.id = u.org_id \
-             WHERE u.password IS NOT NULL OR u.push_secret IS NOT NULL ORDER BY o.ipa_code",
+             WHERE u.password IS NOT NULL OR u.push_secret IS NOT NULL OR u.cart_hash IS NOT NULL \
+             ORDER BY o.ipa_code",
         )?
         .query_map([], |row| row.get(0))?
         .collect::<Result<_, _>>()?;
-    conn.execute("UPDATE org_upstream SET password = NULL, push_secret = NULL", [])?;
+    conn.execute("UPDATE org_upstream SET password = NULL, push_secret = NULL, cart_hash = NULL", [])?;
     Ok(orgs)
 }
 

@@ -42,6 +42,21 @@ pub struct Paid {
     pub receipt: Option<Vec<u8>>,
 }
 
+/// One org's part of `paaSILChiediEsitoCarrelloDovuti`'s answer (`rispostaCarrello`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CartOutcome {
+    /// MyPay's description of the cart's state (`PREDISPOSTO`, `PAGAMENTO IN CORSO`, `PAGATO`,
+    /// `NON PAGATO`, `SCADUTO`, `DECORRENZA TERMINI`, ...), not a code.
+    pub esito: String,
+    /// The org at the Region (`codIpaEnte`).
+    pub ipa: String,
+    /// The org's `Pagati`, once the cart is final.
+    pub paid: Option<Paid>,
+}
+
+/// At most this many `rispostaCarrello` are read: a cart has at most five debts, so five orgs.
+const MAX_CART_OUTCOMES: usize = 5;
+
 /// `paaSILAutorizzaImportFlusso`'s answer.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ImportAuthorization {
@@ -137,6 +152,26 @@ pub fn paid(payload: &Element) -> Result<Paid, UpstreamError> {
     let pagati = pagati_read::read(&bytes).map_err(|err| garbage(err.to_string()))?;
     let pagati_xml = String::from_utf8(bytes).map_err(|_| garbage("pagati is not UTF-8"))?;
     Ok(Paid { pagati, pagati_xml, signature_kind: text(payload, "tipoFirma"), receipt: decode(payload, "rt")? })
+}
+
+pub fn cart_outcomes(payload: &Element) -> Result<Vec<CartOutcome>, UpstreamError> {
+    let list =
+        payload.child("listaCarrelli").ok_or_else(|| garbage(format!("{} without listaCarrelli", payload.name)))?;
+    let mut outcomes = Vec::new();
+    for answer in list.children_named("rispostaCarrello") {
+        if outcomes.len() == MAX_CART_OUTCOMES {
+            return Err(garbage(format!("more than {MAX_CART_OUTCOMES} rispostaCarrello")));
+        }
+        let paid = match text(answer, "pagati") {
+            Some(_) => Some(paid(answer)?),
+            None => None,
+        };
+        outcomes.push(CartOutcome { esito: required(answer, "esito")?, ipa: required(answer, "codIpaEnte")?, paid });
+    }
+    if outcomes.is_empty() {
+        return Err(garbage("listaCarrelli without rispostaCarrello"));
+    }
+    Ok(outcomes)
 }
 
 pub fn import_authorization(payload: &Element) -> Result<ImportAuthorization, UpstreamError> {

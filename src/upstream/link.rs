@@ -1,6 +1,7 @@
 //! The box's link with the Region, kept by one background thread in upstream mode (`serve` starts
-//! it): for each org whose password at the Region is set, every tick it sends the outbox's changes
-//! in order (`services::upstream::outbox::send_next`), confirms the pushes received
+//! it): for each org whose password at the Region is set, every tick it queues a chunk of the debts
+//! made before its mirroring was on (`outbox::backfill_step`), sends the outbox's changes in order
+//! (`services::upstream::outbox::send_next`), confirms the pushes received
 //! (`outcomes::confirm`, then `pushes::mark`), and on its own period polls the Region's receipt
 //! export (`polling::poll`) and fetches the reporting flows (`paaSILChiediElencoFlussiSPC`,
 //! `paaSILChiediFlussoSPC`, stored by `reporting::store_region_flow`).
@@ -59,8 +60,9 @@ impl Link<'_> {
             let busy = self.tick(&mut next_poll, &mut next_flows, &mut waiting, stopping);
             if !busy {
                 let until = Instant::now() + IDLE_TICK;
-                while Instant::now() < until && !stopping() {
-                    std::thread::sleep(Duration::from_millis(100));
+                // A change someone waits for (a SIL's paaSILImportaDovuto) ends the idle wait.
+                while Instant::now() < until && !stopping() && !outbox::take_nudge() {
+                    std::thread::sleep(Duration::from_millis(50));
                 }
             }
         }
@@ -89,6 +91,17 @@ impl Link<'_> {
         for creds in &linked {
             if stopping() {
                 return false;
+            }
+            // Debts made before the org's mirroring was turned on join its queue, a chunk a tick.
+            match outbox::backfill_step(self.db(), creds.org_id, Now::read()) {
+                Ok(0) => {}
+                Ok(queued) => {
+                    tracing::info!(org = %creds.ipa_code, queued, "upstream: earlier debts queued for the Region");
+                    busy = true;
+                }
+                Err(err) => {
+                    tracing::error!(org = %creds.ipa_code, error = %err, "upstream: cannot queue earlier debts")
+                }
             }
             let org = OrgAtRegion::new(&self.client, region::creds(creds));
             let (moved, held) = self.send_changes(creds, &org, stopping);

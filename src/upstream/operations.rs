@@ -6,7 +6,7 @@ use jiff::civil::DateTime;
 
 use super::Creds;
 use super::answers::{
-    self, ExportBooked, FileStatus, ImportAuthorization, ImportStatus, Imported, Paid, Session, SpcFlow,
+    self, CartOutcome, ExportBooked, FileStatus, ImportAuthorization, ImportStatus, Imported, Paid, Session, SpcFlow,
 };
 use super::client::SilClient;
 use super::documents::{DovutiDoc, VersamentoDoc};
@@ -54,6 +54,15 @@ impl SilClient {
     /// MyPay's code (`PAA_PAGAMENTO_NON_INIZIATO`, `PAA_PAGAMENTO_IN_CORSO`, ...).
     pub fn chiedi_pagati_con_ricevuta(&self, creds: &Creds, key: &PagatiKey) -> Result<Paid, UpstreamError> {
         answers::paid(&self.call(&requests::chiedi_pagati_con_ricevuta(creds, key))?)
+    }
+
+    /// `paaSILChiediEsitoCarrelloDovuti`: one outcome per org of the cart.
+    pub fn chiedi_esito_carrello(
+        &self,
+        creds: &Creds,
+        id_session_carrello: &str,
+    ) -> Result<Vec<CartOutcome>, UpstreamError> {
+        answers::cart_outcomes(&self.call(&requests::chiedi_esito_carrello(creds, id_session_carrello))?)
     }
 
     /// `paaSILAutorizzaImportFlusso`; the flow then goes up with [`SilClient::upload_flow`].

@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 
 use jiff::civil::DateTime;
 
-use super::{Action, Creds, DovutiDoc, DovutoItem, PagatiKey, SilClient, UpstreamError, VersamentoDoc};
+use super::{Action, CartElement, Creds, DovutiDoc, DovutoItem, PagatiKey, SilClient, UpstreamError, VersamentoDoc};
 use crate::domain::{Iuv, Party};
 use crate::services::upstream::RegionFailure;
 use crate::services::upstream::outbox::{DebtAction, FlowStatus, RegionAnswer, RegionDebts};
@@ -205,6 +205,52 @@ impl Payments {
     }
 }
 
+impl Payments {
+    /// Org `ipa`'s cart hash at the Region; a cart cannot go up without it.
+    fn cart_hash_of(&self, ipa: &str) -> Result<String, RegionFailure> {
+        let found = crate::services::admin::orgs::get_org(&self.db, ipa)
+            .and_then(|org| crate::services::upstream::settings::cart_hash_of(&self.db, org.id))
+            .map_err(|e| RegionFailure { retryable: true, code: None, text: e.to_string() })?;
+        found.map(|h| h.expose().to_owned()).ok_or_else(|| {
+            local(format!(
+                "org {ipa} has no cart hash at the Region, which a cart of several orgs needs \
+                 (mypay org set {ipa} --upstream-cart-hash-stdin)"
+            ))
+        })
+    }
+
+    /// `paaSILChiediEsitoCarrelloDovuti`'s answer as the payments want it: paid when an org's part
+    /// is (each org's payment, named by its IPA code here), else the state every part agrees on.
+    /// MyPay gives each part the cart's state description, not a code (mypay.md §4.3).
+    fn cart_outcome(&self, outcomes: Vec<super::answers::CartOutcome>) -> Result<RegionOutcome, RegionFailure> {
+        let mut paid = Vec::new();
+        let mut states = Vec::new();
+        for outcome in outcomes {
+            let esito = outcome.esito.trim().to_ascii_uppercase();
+            if let Some(answer) = outcome.paid.filter(|_| esito == "PAGATO") {
+                let ipa = crate::services::upstream::settings::ipa_of_region_ipa(&self.db, &outcome.ipa)
+                    .map_err(|e| RegionFailure { retryable: true, code: None, text: e.to_string() })?
+                    .ok_or_else(|| {
+                        local(format!("the Region's cart outcome names org {}, unknown here", outcome.ipa))
+                    })?;
+                paid.push((ipa, RegionPayment::from_pagati(&answer.pagati, answer.receipt, answer.pagati_xml)));
+            }
+            states.push(esito);
+        }
+        if !paid.is_empty() {
+            return Ok(RegionOutcome::CartPaid(paid));
+        }
+        let all = |names: &[&str]| states.iter().all(|s| names.contains(&s.as_str()));
+        Ok(if all(&["ANNULLATO", "ABORT"]) {
+            RegionOutcome::Cancelled
+        } else if all(&["NON PAGATO", "NON_PAGATO", "SCADUTO", "SCADUTO ELABORATO", "DECORRENZA TERMINI"]) {
+            RegionOutcome::NotPaid
+        } else {
+            RegionOutcome::Pending
+        })
+    }
+}
+
 impl RegionPayments for Payments {
     fn start_dovuti(
         &self,
@@ -221,21 +267,24 @@ impl RegionPayments for Payments {
         Ok(RegionSession { id_session: session.id, url: session.url })
     }
 
-    fn start_cart(
-        &self,
-        caller_ipa: &str,
-        parts: &[CartPart],
-        _back_url: &str,
-    ) -> Result<RegionSession, RegionFailure> {
-        // Each element of paaSILInviaCarrelloDovuti carries its org's hash, made with the Region's
-        // intermediary password, which the Region gives its orgs' administrators and the box does
-        // not hold yet: a cart of new debts of several orgs cannot go up.
-        let orgs: Vec<&str> = parts.iter().map(|p| p.ipa.as_str()).collect();
-        Err(local(format!(
-            "a cart of {} parts (caller {caller_ipa}, orgs {}) needs the Region's cart hash of each org, not configured",
-            parts.len(),
-            orgs.join(", ")
-        )))
+    fn start_cart(&self, caller_ipa: &str, parts: &[CartPart], back_url: &str) -> Result<RegionSession, RegionFailure> {
+        // The caller's password goes at the top; each element carries its org's cart hash, which
+        // the Region makes with its intermediary password and shows its orgs' administrators.
+        let creds = self.creds_of(caller_ipa)?;
+        let mut elements = Vec::with_capacity(parts.len());
+        for part in parts {
+            let org = self.creds_of(&part.ipa)?;
+            let hash = self.cart_hash_of(&part.ipa)?;
+            let payment_kinds = part.items.first().map(|d| d.payment_kinds.clone()).unwrap_or_default();
+            let dovuti = DovutiDoc {
+                payer: part.payer.clone(),
+                payment_kinds,
+                items: part.items.iter().map(DovutoItem::of_debt).collect(),
+            };
+            elements.push(CartElement { ipa: org.ipa, hash, dovuti });
+        }
+        let session = self.client.invia_carrello(&creds, &elements, Some(back_url)).map_err(|e| failure(&e))?;
+        Ok(RegionSession { id_session: session.id, url: session.url })
     }
 
     fn verify_notice(&self, ipa: &str, iuv: &Iuv, back_url: &str) -> Result<RegionSession, RegionFailure> {
@@ -245,11 +294,11 @@ impl RegionPayments for Payments {
     }
 
     fn session_outcome(&self, ipa: &str, call: RegionCall, id_session: &str) -> Result<RegionOutcome, RegionFailure> {
-        if call == RegionCall::Carrello {
-            // paaSILChiediEsitoCarrelloDovuti is not asked: the receipts come by push or polling.
-            return Ok(RegionOutcome::Pending);
-        }
         let creds = self.creds_of(ipa)?;
+        if call == RegionCall::Carrello {
+            let outcomes = self.client.chiedi_esito_carrello(&creds, id_session).map_err(|e| failure(&e))?;
+            return self.cart_outcome(outcomes);
+        }
         match self.client.chiedi_pagati_con_ricevuta(&creds, &PagatiKey::IdSession(id_session.to_owned())) {
             Ok(answer) => {
                 let payment = RegionPayment::from_pagati(&answer.pagati, answer.receipt, answer.pagati_xml);

@@ -158,6 +158,16 @@ pub fn chiedi_pagati_con_ricevuta(creds: &Creds, key: &PagatiKey) -> Request {
     ente("paaSILChiediPagatiConRicevuta", None, &w.finish())
 }
 
+/// `paaSILChiediEsitoCarrelloDovuti`: the outcome, per org, of the cart `id_session_carrello`
+/// that org `creds` sent (the body's `codIpaEnte`, no header).
+pub fn chiedi_esito_carrello(creds: &Creds, id_session_carrello: &str) -> Request {
+    let mut w = XmlWriter::new();
+    w.leaf("codIpaEnte", &creds.ipa);
+    w.leaf("password", &creds.password);
+    w.leaf("idSessionCarrello", id_session_carrello);
+    ente("paaSILChiediEsitoCarrelloDovuti", None, &w.finish())
+}
+
 /// `paaSILAutorizzaImportFlusso`: an upload authorization for one debt flow.
 pub fn autorizza_import_flusso(creds: &Creds) -> Request {
     let mut w = XmlWriter::new();

@@ -315,6 +315,7 @@ fn every_request() -> Vec<Request> {
         requests::invia_dovuti(&c, &dovuti(1), None).unwrap(),
         requests::invia_carrello(&c, &[element("c_esempio"), element("c_milano")], Some("https://box.example/r"))
             .unwrap(),
+        requests::chiedi_esito_carrello(&c, "6f1c2a4e-1b2c-4d3e-a4f5-251207100000"),
         requests::verifica_avviso(&c, "01000000000000012", Some("https://box.example/r")),
         requests::verifica_avviso(&c, "01000000000000012", None),
         requests::chiedi_pagati_con_ricevuta(&c, &PagatiKey::IdSession("S-1".into())),
@@ -335,7 +336,7 @@ fn every_request() -> Vec<Request> {
 fn every_request_validates_against_the_wsdls() {
     let requests = every_request();
     let operations: std::collections::BTreeSet<&str> = requests.iter().map(|r| r.operation).collect();
-    assert_eq!(operations.len(), 11, "{operations:?}");
+    assert_eq!(operations.len(), 12, "{operations:?}");
     let Some(dir) = schemas() else { return };
     for request in &requests {
         assert_valid(&dir.path().join("envelope.xsd"), &request.envelope);
@@ -413,6 +414,31 @@ fn answers_are_read_into_typed_values() {
     )
     .unwrap();
     assert_eq!((session.id.as_str(), session.url.as_str()), ("C-1", "https://r/landing"));
+
+    let outcomes = answers::cart_outcomes(
+        &answer(
+            "paaSILChiediEsitoCarrelloDovuti",
+            ENTE_NS,
+            "<listaCarrelli><rispostaCarrello><esito>PAGAMENTO IN CORSO</esito><codIpaEnte>c_esempio</codIpaEnte>\
+             <codIdentificativoUnivocoCarrello>X</codIdentificativoUnivocoCarrello></rispostaCarrello>\
+             <rispostaCarrello><esito>PREDISPOSTO</esito><codIpaEnte>c_milano</codIpaEnte>\
+             <codIdentificativoUnivocoCarrello>X</codIdentificativoUnivocoCarrello></rispostaCarrello></listaCarrelli>",
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    let read: Vec<_> = outcomes.iter().map(|o| (o.esito.as_str(), o.ipa.as_str(), o.paid.is_some())).collect();
+    assert_eq!(read, [("PAGAMENTO IN CORSO", "c_esempio", false), ("PREDISPOSTO", "c_milano", false)]);
+    let empty = answer("paaSILChiediEsitoCarrelloDovuti", ENTE_NS, "<listaCarrelli/>").unwrap();
+    assert!(matches!(answers::cart_outcomes(&empty), Err(UpstreamError::Garbage { .. })));
+    let bad = answer(
+        "paaSILChiediEsitoCarrelloDovuti",
+        ENTE_NS,
+        "<listaCarrelli><rispostaCarrello><esito>PAGATO</esito><codIpaEnte>c_esempio</codIpaEnte>\
+         <codIdentificativoUnivocoCarrello>X</codIdentificativoUnivocoCarrello><pagati>!!</pagati></rispostaCarrello></listaCarrelli>",
+    )
+    .unwrap();
+    assert!(matches!(answers::cart_outcomes(&bad), Err(UpstreamError::Garbage { .. })));
 
     let booked = answers::export_booked(
         &answer(

@@ -10,14 +10,14 @@ use serde_json::{Value, json};
 
 use super::support::{Server, add_milano, data_dir, run, stderr, stdout};
 
-struct Answer {
-    status: u16,
-    body: Vec<u8>,
+pub(crate) struct Answer {
+    pub(crate) status: u16,
+    pub(crate) body: Vec<u8>,
     headers: Vec<(String, String)>,
 }
 
 impl Answer {
-    fn json(&self) -> Value {
+    pub(crate) fn json(&self) -> Value {
         serde_json::from_slice(&self.body)
             .unwrap_or_else(|err| panic!("not JSON ({err}): {}", String::from_utf8_lossy(&self.body)))
     }
@@ -75,11 +75,11 @@ fn api(server: &Server, method: &str, path: &str, token: Option<&str>, body: Opt
     Answer { status, body, headers }
 }
 
-fn json_call(server: &Server, method: &str, path: &str, token: &str, body: &Value) -> Answer {
+pub(crate) fn json_call(server: &Server, method: &str, path: &str, token: &str, body: &Value) -> Answer {
     api(server, method, path, Some(token), Some(("application/json", body.to_string().as_bytes())))
 }
 
-fn create_token(dir: &Path, org: &str) -> (i64, String) {
+pub(crate) fn create_token(dir: &Path, org: &str) -> (i64, String) {
     let out = run(dir, &["api-token", "create", "--org", org, "--label", "gestionale", "--json"], None);
     assert!(out.status.success(), "{}", stderr(&out));
     let v: Value = serde_json::from_str(&stdout(&out)).unwrap();
@@ -91,7 +91,7 @@ fn count(dir: &Path, sql: &str) -> i64 {
     conn.query_row(sql, [], |r| r.get(0)).unwrap()
 }
 
-fn new_debt(iud: &str) -> Value {
+pub(crate) fn new_debt(iud: &str) -> Value {
     json!({
         "iud": iud, "debt_type": "TARI", "generate_iuv": true,
         "debtor": {"kind": "F", "id": "RSSMRA85T10A562S", "name": "Mario Rossi", "email": "mario@example.it"},
@@ -540,4 +540,77 @@ fn the_openapi_document_parses_and_every_operation_it_lists_exists() {
         }
     }
     assert_eq!(operations, 15);
+}
+
+#[test]
+fn a_debt_with_payment_options_is_created_and_read_with_them() {
+    let (_tmp, dir) = data_dir();
+    let server = Server::start(&dir, &["demo"]);
+    let (_, token) = create_token(&dir, "c_esempio");
+    let mut plan = new_debt("API-RATE");
+    plan["amount"] = json!("300.00");
+    plan["instalments"] =
+        json!([{"amount": "150.00", "due_date": "2099-01-31"}, {"amount": "150.00", "due_date": "2099-02-28"}]);
+    let created = json_call(&server, "POST", DEBTS, &token, &plan);
+    assert_eq!(created.status, 201, "{}", String::from_utf8_lossy(&created.body));
+    let options = created.json()["options"].clone();
+    let shape: Vec<_> = options
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| {
+            assert_eq!(o["notice_number"].as_str().unwrap().len(), 18);
+            (
+                o["kind"].as_str().unwrap(),
+                o["seq"].as_i64().unwrap(),
+                o["amount"].as_str().unwrap(),
+                o["due_date"].as_str().unwrap(),
+                o["state"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        shape,
+        [
+            ("UNICA", 1, "300.00", "2099-03-31", "DA_PAGARE"),
+            ("RATA", 1, "150.00", "2099-01-31", "DA_PAGARE"),
+            ("RATA", 2, "150.00", "2099-02-28", "DA_PAGARE")
+        ]
+    );
+    // Read back by an instalment's IUV: the position.
+    let iuv = options[2]["iuv"].as_str().unwrap();
+    let read = api(&server, "GET", &format!("/api/v1/orgs/c_esempio/debts-by-iuv/{iuv}"), Some(&token), None);
+    assert_eq!((read.status, read.json()["iud"].as_str()), (200, Some("API-RATE")));
+    assert_eq!(read.json()["options"], options);
+
+    // A fine: the reduced amount until a day; without the full amount it is refused.
+    let mut fine = new_debt("API-CDS");
+    fine["amount"] = json!("100.00");
+    fine["reduced"] = json!({"amount": "70.00", "valid_until": "2099-01-05"});
+    let created = json_call(&server, "POST", DEBTS, &token, &fine);
+    assert_eq!(created.status, 201, "{}", String::from_utf8_lossy(&created.body));
+    let reduced = &created.json()["options"][1];
+    assert_eq!((reduced["kind"].as_str(), reduced["amount"].as_str()), (Some("RIDOTTO"), Some("70.00")));
+    let mut only = new_debt("API-ONLY");
+    only["amount"] = json!(null);
+    only["instalments"] = json!([{"amount": "10.00", "due_date": "2099-01-31"}]);
+    only["reduced"] = json!({"amount": "5.00", "valid_until": "2099-01-05"});
+    let refused = json_call(&server, "POST", DEBTS, &token, &only);
+    assert_eq!(
+        (refused.status, refused.code()),
+        (400, "INVALID_INPUT".to_owned()),
+        "{}",
+        String::from_utf8_lossy(&refused.body)
+    );
+    let text = String::from_utf8_lossy(&refused.body).into_owned();
+    assert!(text.contains("a reduced amount needs the full amount (the single option) too"), "{text}");
+    let bad = json_call(
+        &server,
+        "POST",
+        DEBTS,
+        &token,
+        &json!({"iud": "X", "instalments": [{"amount": 10, "due_date": "2099-01-31"}]}),
+    );
+    assert_eq!((bad.status, bad.code()), (400, "INVALID_INPUT".to_owned()));
+    assert_eq!(count(&dir, "SELECT count(*) FROM debt WHERE iud IN ('API-ONLY', 'X')"), 0);
 }

@@ -10,7 +10,7 @@ use crate::station::open_debts;
 use crate::support::{Server, data_dir, post, run, stderr, stdout};
 
 /// Whether `tool` is on the PATH; prints why the test is skipped when it is not.
-fn have(tools: &[&str]) -> bool {
+pub(crate) fn have(tools: &[&str]) -> bool {
     for tool in tools {
         let found =
             Command::new("sh").args(["-c", &format!("command -v {tool}")]).output().is_ok_and(|o| o.status.success());
@@ -50,12 +50,12 @@ fn rasterize(pdf: &Path, dpi: u32, gray: bool) -> PathBuf {
     stem.with_extension("png")
 }
 
-fn decode_qr(png: &Path) -> Option<String> {
+pub(crate) fn decode_qr(png: &Path) -> Option<String> {
     let out = Command::new("zbarimg").args(["-q", "--raw"]).arg(png).output().unwrap();
     out.status.success().then(|| String::from_utf8_lossy(&out.stdout).trim_end_matches('\n').to_owned())
 }
 
-fn decode_datamatrix(png: &Path) -> Option<String> {
+pub(crate) fn decode_datamatrix(png: &Path) -> Option<String> {
     let out = Command::new("dmtxread").args(["-n", "-N1", "-m", "20000"]).arg(png).output().unwrap();
     let text = String::from_utf8_lossy(&out.stdout).into_owned();
     let text = text.trim_end_matches('\n').to_owned();
@@ -297,7 +297,7 @@ fn a_paid_notice_has_a_receipt_pdf() {
 
 /// Decodes an 8-bit greyscale or RGB, non-interlaced PNG (what `pdftoppm -gray -png` writes) to
 /// one grey level per pixel (the first channel).
-fn gray_png(path: &Path) -> (usize, usize, Vec<u8>) {
+pub(crate) fn gray_png(path: &Path) -> (usize, usize, Vec<u8>) {
     let bytes = std::fs::read(path).unwrap();
     let (mut pos, mut width, mut height, mut bpp, mut idat) = (8, 0, 0, 1, Vec::new());
     while pos + 8 <= bytes.len() {

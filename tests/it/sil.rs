@@ -343,9 +343,9 @@ fn exports_of_the_paid_session(server: &Server) {
     );
     assert_eq!(fault_code(&bad_dates).as_deref(), Some("PAA_INTERVALLO_DATE_NON_VALIDO"), "{bad_dates}");
 
-    // Incremental with the receipt: dateTo defaults to now (excluded, to the second) and is given back
-    // for the next call; a second later the receipt stored just before is inside the window.
-    std::thread::sleep(Duration::from_millis(1100));
+    // Incremental with the receipt: dateTo defaults to now less the settle margin (3 s, excluded, to
+    // the second) and is given back for the next call; 4 s later the receipt stored before is inside.
+    std::thread::sleep(Duration::from_millis(4100));
     let incremental = call(
         server,
         "paaSILPrenotaExportFlussoIncrementaleConRicevuta",

@@ -152,6 +152,10 @@ fn the_client_against_our_own_sil() {
     assert!(cart.url.starts_with(&server.base), "{cart:?}");
     let forged = CartElement { hash: "0".repeat(64), ..element };
     assert_eq!(fault(client.invia_carrello(&creds, &[forged], None)), "PAA_ENTE_NON_VALIDO");
+    // The cart's outcome per org: prepared, nothing paid yet; an unknown cart is a fault.
+    let [outcome] = <[_; 1]>::try_from(client.chiedi_esito_carrello(&creds, &cart.id).unwrap()).unwrap();
+    assert_eq!((outcome.esito.as_str(), outcome.ipa.as_str(), outcome.paid), ("PREDISPOSTO", "c_esempio", None));
+    assert!(client.chiedi_esito_carrello(&creds, "nessuno").is_err());
 
     // The citizen pays the box's session at the Region; the outcome is read, typed, with the receipt.
     let mut browser = crate::portal::Browser::new(&server.base);
@@ -176,9 +180,25 @@ fn the_client_against_our_own_sil() {
     let by_iud = client.chiedi_pagati_con_ricevuta(&creds, &PagatiKey::Iud("UP-S-1".into())).unwrap();
     assert_eq!(by_iud.pagati.iuv, paid.pagati.iuv);
 
+    // The cart paid the same way: its outcome is PAGATO with the org's Pagati and receipt.
+    let path = cart.url.trim_start_matches(&server.base).to_owned();
+    let sent = browser.submit(&path, &path, &[("privacy", "1"), ("email", "giulia@example.it")]);
+    let checkout = sent.location.unwrap_or_else(|| panic!("{}", sent.body));
+    let done = browser.post(&checkout, &[("outcome", "OK"), ("psp", "SIMPSP01")]);
+    browser.get(&done.location.unwrap());
+    let outcome = wait_for(|| {
+        let [outcome] = <[_; 1]>::try_from(client.chiedi_esito_carrello(&creds, &cart.id).unwrap()).unwrap();
+        (outcome.esito == "PAGATO").then_some(outcome)
+    });
+    let cart_paid = outcome.paid.unwrap();
+    assert_eq!((cart_paid.pagati.outcome, cart_paid.pagati.total_paid), (PaymentOutcome::Paid, Cents::new(500)));
+    assert_eq!(cart_paid.pagati.payments[0].iud, "UP-C-1");
+    assert!(cart_paid.receipt.is_some(), "{cart_paid:?}");
+
     // The incremental export with receipts, from the start of today: the receipt is in it, and the
-    // period's end comes back for the next booking. (Its end is now, excluded to the second.)
-    std::thread::sleep(Duration::from_millis(1100));
+    // period's end comes back for the next booking. (Its end is now less the 3 s settle margin,
+    // excluded to the second.)
+    std::thread::sleep(Duration::from_millis(4100));
     let from = mypay::testing::clock::Now::read().today().to_datetime(jiff::civil::Time::midnight());
     let booked = client.prenota_export_incrementale(&creds, from, None, "1.3").unwrap();
     assert!(booked.date_to > from, "{booked:?}");

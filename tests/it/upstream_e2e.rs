@@ -1,10 +1,11 @@
 //! Two mypay processes and the simulator: a regional mypay (`demo`, its own pagoPA station and
-//! simulator) and a municipality's box in upstream mode behind it. Debts created at the box are
-//! mirrored up with the Region's IUV, paid through the Region's station, and the receipt comes back
-//! to the box by push (confirmed with the Region) and, with push off, by polling; a replayed or
-//! forged push changes nothing. The box's portal pays through the Region's landing page and
-//! Checkout; a debt flow uploaded at the box is mirrored whole; a box restored from an older
-//! backup converges with the Region without duplicates.
+//! simulator) and a municipality's box in upstream mode behind it. Debts created at the box (CLI,
+//! back office, REST, the SIL's ImportaDovuto, answered with the Region's IUV) are mirrored up,
+//! paid through the Region's station, and the receipt comes back to the box by push (confirmed
+//! with the Region) and, with push off, by polling; a replayed or forged push changes nothing.
+//! The box's portal pays through the Region's landing page and Checkout; a debt flow uploaded at
+//! the box is mirrored whole; a box restored from an older backup converges with the Region
+//! without duplicates.
 
 use std::io::{Read, Write};
 use std::path::Path;
@@ -228,6 +229,60 @@ fn a_box_debt_is_mirrored_paid_at_the_region_pushed_back_and_bad_pushes_change_n
     assert_eq!(at_region["iuv"], at_box["iuv"], "the box stores the Region's IUV");
     assert_eq!(at_region["notice_number"], at_box["notice_number"]);
     assert_eq!(at_region["amount_cents"], 1234);
+
+    // The municipality's SIL imports a debt at the box: answered at once with the Region's IUV.
+    let versamento = crate::sil::versamento("SIL-UP-1", "7.00", "I", None);
+    let body = format!(
+        "<password>{PASSWORD}</password><dovuto>{}</dovuto><flagGeneraIuv>true</flagGeneraIuv>",
+        crate::sil::b64(&versamento)
+    );
+    let answer =
+        crate::sil::call(&t.bx, "paaSILImportaDovuto", &crate::sil::request("paaSILImportaDovuto", Some(IPA), &body));
+    assert_eq!(crate::sil::fault_code(&answer), None, "{answer}");
+    let sil_iuv = crate::sil::text_of(&answer, "identificativoUnivocoVersamento").expect("the Region's IUV");
+    assert_eq!(debt(&rdir, "SIL-UP-1")["iuv"].as_str(), Some(sil_iuv.as_str()), "{answer}");
+    assert_eq!(debt(&bdir, "SIL-UP-1")["iuv"].as_str(), Some(sil_iuv.as_str()));
+
+    // A debt created, then modified, through the REST API: at the Region with its IUV, modified.
+    let (_, token) = crate::api::create_token(&bdir, IPA);
+    let path = format!("/api/v1/orgs/{IPA}/debts");
+    let created = crate::api::json_call(&t.bx, "POST", &path, &token, &crate::api::new_debt("API-UP-1"));
+    assert_eq!(created.status, 201, "{}", String::from_utf8_lossy(&created.body));
+    let api_debt = wait_debt(&bdir, "API-UP-1", "the Region's IUV", |d| d["iuv"].is_string());
+    assert_eq!(debt(&rdir, "API-UP-1")["iuv"], api_debt["iuv"]);
+    let mut changed = crate::api::new_debt("API-UP-1");
+    changed["amount"] = serde_json::json!("99.00");
+    changed["iuv"] = api_debt["iuv"].clone();
+    let modified = crate::api::json_call(&t.bx, "PUT", &format!("{path}/API-UP-1"), &token, &changed);
+    assert_eq!(modified.status, 200, "{}", String::from_utf8_lossy(&modified.body));
+    let started = Instant::now();
+    while debt(&rdir, "API-UP-1")["amount_cents"] != 9900 {
+        assert!(started.elapsed() < Duration::from_secs(30), "the modification did not reach the Region");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+
+    // A debt created in the box's back office: at the Region with its IUV.
+    let mut operator = crate::portal::Browser::new(&t.bx.base);
+    let password = crate::backoffice::demo_password(&t.bx);
+    assert_eq!(crate::backoffice::login(&mut operator, "demo", &password).status, 303);
+    let new = format!("/operatore/{IPA}/dovuti/nuovo");
+    let fields = [
+        ("tipo", "TARI"),
+        ("iud", "WEB-UP-1"),
+        ("tipo_soggetto", "F"),
+        ("cf", "RSSMRA85T10A562S"),
+        ("nome", "Mario Rossi"),
+        ("email", ""),
+        ("scadenza", "2099-12-31"),
+        ("importo", "20,50"),
+        ("causale", "TARI 2099 conguaglio"),
+        ("genera_iuv", "1"),
+    ];
+    let created = operator.submit(&new, &new, &fields);
+    assert_eq!(created.status, 303, "{}", created.body);
+    let web_debt = wait_debt(&bdir, "WEB-UP-1", "the Region's IUV", |d| d["iuv"].is_string());
+    assert_eq!(debt(&rdir, "WEB-UP-1")["iuv"], web_debt["iuv"]);
+    assert_eq!(debt(&rdir, "WEB-UP-1")["amount_cents"], 2050);
 
     pay_at_region(region, at_region["notice_number"].as_str().unwrap());
     assert_eq!(debt(&rdir, "UP-1")["state"], "COMPLETATO");
@@ -796,4 +851,103 @@ fn a_box_restored_from_an_older_backup_converges_with_the_region_without_duplica
             ("RB-3".to_owned(), "I".to_owned(), None, realigned),
         ]
     );
+}
+
+/// A `mypay.toml` naming the intermediary of multi-org carts (`[sil]`), in `tmp`.
+fn cart_config(tmp: &tempfile::TempDir) -> String {
+    let config = tmp.path().join("mypay.toml");
+    let text = format!(
+        "version = 1\n[sil]\nintermediary_password = \"{}\"\nintermediary_org = \"{IPA}\"\n",
+        crate::sil::INTERMEDIARY
+    );
+    std::fs::write(&config, text).unwrap();
+    config.to_str().unwrap().to_owned()
+}
+
+/// Comune di Milano (`c_f205`) beside the demo org, with its debt type `CDS`.
+fn add_milano_with_cds(dir: &Path) {
+    crate::support::add_milano(dir);
+    let cds = ["debt-type", "add", "--org", "c_f205", "--code", "CDS", "--description", "Sanzioni", "--taxonomy"];
+    ok(dir, &[&cds[..], &["0101002IM"]].concat(), None);
+}
+
+/// The municipality's SIL sends the box a cart of two orgs' new debts (paaSILInviaCarrelloDovuti):
+/// the box sends it to the Region with each org's cart hash, the citizen pays it there, and back
+/// at the box the cart's outcome (paaSILChiediEsitoCarrelloDovuti) stores each org's receipt.
+#[test]
+fn a_cart_of_two_orgs_started_at_the_box_completes_through_the_region() {
+    use crate::sil::{b64, call, carrello_hash, dovuti, request, single, text_of};
+    const MILANO_PASSWORD: &str = "Milano-SIL-1";
+    let (rtmp, rdir) = data_dir();
+    add_milano_with_cds(&rdir);
+    let region = Server::start(&rdir, &["--config", &cart_config(&rtmp), "demo"]);
+    ok(&rdir, &["org", "set", IPA, "--sil-password-stdin"], Some(&format!("{PASSWORD}\n")));
+    ok(&rdir, &["org", "set", "c_f205", "--sil-password-stdin"], Some(&format!("{MILANO_PASSWORD}\n")));
+
+    let (btmp, bdir) = data_dir();
+    add_milano_with_cds(&bdir);
+    let endpoint = region.url("/ws/pa/");
+    let env = [("MYPAY_UPSTREAM_URL", endpoint.as_str()), ("MYPAY_UPSTREAM_POLL_SECONDS", "3600")];
+    let bx = Server::start_with_env(&bdir, &["--config", &cart_config(&btmp), "demo"], &env);
+    for (ipa, password, fiscal_code) in [(IPA, PASSWORD, "01234567897"), ("c_f205", MILANO_PASSWORD, "01199250158")] {
+        ok(&bdir, &["org", "set", ipa, "--upstream-password-stdin"], Some(&format!("{password}\n")));
+        let hash = carrello_hash(fiscal_code);
+        ok(&bdir, &["org", "set", ipa, "--upstream-cart-hash-stdin"], Some(&format!("{hash}\n")));
+    }
+    let shown = ok(&bdir, &["org", "upstream", "c_f205", "--json"], None);
+    assert!(shown.contains("\"cart_hash_set\": true") && !shown.contains(&carrello_hash("01199250158")), "{shown}");
+
+    // The SIL's cart at the box, each element with the box's own hash.
+    let esempio = dovuti(&single("CART-ES-1", "3.00"), None);
+    let milano = dovuti(
+        &single("CART-MI-1", "7.00").replace("CONTRIBUTO_EVENTI", "CDS").replace("0101108TS", "0101002IM"),
+        None,
+    );
+    let element = |ipa: &str, fiscal_code: &str, doc: &str| {
+        format!(
+            "<elementoListaDovuti><codIpaEnte>{ipa}</codIpaEnte><password>{}</password><dovuti>{}</dovuti>\
+             </elementoListaDovuti>",
+            carrello_hash(fiscal_code),
+            b64(doc)
+        )
+    };
+    let body = format!(
+        "<password>{PASSWORD}</password><listaDovuti>{}{}</listaDovuti>\
+         <enteSILInviaRispostaPagamentoUrl>https://sil.example.it/carrello</enteSILInviaRispostaPagamentoUrl>",
+        element(IPA, "01234567897", &esempio),
+        element("c_f205", "01199250158", &milano)
+    );
+    let answer = call(&bx, "paaSILInviaCarrelloDovuti", &request("paaSILInviaCarrelloDovuti", Some(IPA), &body));
+    assert_eq!(text_of(&answer, "esito").as_deref(), Some("OK"), "{answer}");
+    let box_session = text_of(&answer, "idSessionCarrello").unwrap();
+
+    // The citizen confirms at the box and is sent to the Region's landing page, pays there, and
+    // comes back to the box, which asks the Region how the cart went.
+    let mut citizen = Browser::new(&bx.base);
+    let landing = text_of(&answer, "url").unwrap().trim_start_matches(&bx.base).to_owned();
+    let sent = citizen.submit(&landing, &landing, &[("privacy", "1"), ("email", "mario@example.it")]);
+    assert_eq!(sent.status, 303, "{}", sent.body);
+    let at_region = sent.location.unwrap();
+    assert!(at_region.starts_with(&format!("{}/sil/", region.base)), "{at_region}");
+    let back = pay_at_region_checkout(&region, &at_region);
+    assert!(back.starts_with(&format!("{}/upstream/ritorno?idSession=", bx.base)), "{back}");
+    let returned = citizen.get(&back);
+    assert_eq!(returned.status, 303, "{}", returned.body);
+    let to_sil = returned.location.unwrap();
+    assert!(
+        to_sil.starts_with(&format!("https://sil.example.it/carrello?idSession={box_session}&esito=OK")),
+        "{to_sil}"
+    );
+
+    // Each org's debt is paid at the box with the Region's IUV and one receipt.
+    for (ipa, iud) in [(IPA, "CART-ES-1"), ("c_f205", "CART-MI-1")] {
+        let show = |dir: &Path| -> serde_json::Value {
+            serde_json::from_str(&ok(dir, &["debt", "show", "--org", ipa, "--iud", iud, "--json"], None)).unwrap()
+        };
+        let (at_box, at_region) = (show(&bdir), show(&rdir));
+        assert_eq!((&at_box["state"], &at_region["state"]), (&"COMPLETATO".into(), &"COMPLETATO".into()), "{iud}");
+        assert_eq!(at_box["iuv"], at_region["iuv"], "{iud}");
+        let iuv = at_box["iuv"].as_str().unwrap();
+        assert_eq!(count(&bdir, "SELECT count(*) FROM receipt WHERE iuv = ?1 AND outcome = 'OK'", iuv), 1, "{iud}");
+    }
 }

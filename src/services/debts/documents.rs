@@ -117,6 +117,7 @@ pub fn build_notice(
         iuv: debt.iuv.as_ref().map(|i| i.as_str().to_owned()).unwrap_or_default(),
         qr_payload,
         postal,
+        options: Vec::new(),
     })
 }
 

@@ -115,12 +115,46 @@ fn visible(access: &OrgAccess, enabled: Option<&[String]>, export: &ExportRecord
     })
 }
 
+/// How long before the booking an incremental window ends at the latest: more than a receipt's
+/// request takes from reading its time to committing (its write waits at most the store's busy
+/// timeout behind another process; within this one, writes are short).
+pub const INCREMENTAL_SETTLE: jiff::SignedDuration = jiff::SignedDuration::from_secs(3);
+
+/// An incremental export's end (UTC, as recorded) as the local date-time the SIL answers.
+pub fn local_date_to(record: &ExportRecord) -> String {
+    crate::clock::rome_local(&record.date_to)
+        .map(|t| t.strftime("%Y-%m-%dT%H:%M:%S").to_string())
+        .unwrap_or_else(|| record.date_to.clone())
+}
+
 /// Checks and records the request; returns its record (state LOAD_EXPORT) and the normalized
 /// selection bounds. `now` bounds an incremental window: its end may not be in the future, or a
 /// receipt stored later with an earlier time could be skipped by both this export and the next.
 /// With `queue`, a job runs it in the background ([`ExportJob`]), queued in the same
 /// transaction so a request is never lost; without, the caller runs it with [`run_export`].
 pub fn request_export(db: &Db, req: &ExportRequest<'_>, queue: bool, now: Now) -> Result<ExportRecord, ServiceError> {
+    request(db, req, queue, now, false)
+}
+
+/// [`request_export`] of a window whose end is the next one's start (the SIL's incremental
+/// booking, `dateTo` answered): the window ends [`INCREMENTAL_SETTLE`] before `now` at the latest,
+/// and a window starting inside that margin is empty (it ends where it starts).
+pub fn request_cursor_export(
+    db: &Db,
+    req: &ExportRequest<'_>,
+    queue: bool,
+    now: Now,
+) -> Result<ExportRecord, ServiceError> {
+    request(db, req, queue, now, true)
+}
+
+fn request(
+    db: &Db,
+    req: &ExportRequest<'_>,
+    queue: bool,
+    now: Now,
+    settle: bool,
+) -> Result<ExportRecord, ServiceError> {
     let Some(_) = Version::parse(req.version) else {
         return Err(invalid(
             "PAA_VERSIONE_TRACCIATO_NON_VALIDA",
@@ -135,7 +169,16 @@ pub fn request_export(db: &Db, req: &ExportRequest<'_>, queue: bool, now: Now) -
         if to > now.iso() {
             return Err(invalid("PAA_DATE_TO_NON_VALIDO", "an incremental export cannot end in the future"));
         }
-        (from, to)
+        // A cursor's window ends no later than SETTLE ago (the answer gives the end used, the next
+        // window's start): a receipt whose time was read just before and committed just after
+        // would otherwise fall between two windows. An end inside the margin gives an empty window.
+        if !settle {
+            (from, to)
+        } else {
+            let settled = crate::clock::iso(now.instant().checked_sub(INCREMENTAL_SETTLE).unwrap_or(now.instant()));
+            let to = to.min(settled).max(from.clone());
+            (from, to)
+        }
     } else {
         let from: Date = req
             .from
@@ -454,5 +497,57 @@ impl crate::jobs::Handler for ExportJob {
             Err(ServiceError::ExportRefused { .. } | ServiceError::NotFound(_)) => Ok(Step::Done),
             Err(err) => Err(JobError::Failed(err.to_string())),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use crate::services::testkit::{IPA, Kit};
+
+    /// An incremental window ends [`INCREMENTAL_SETTLE`] before the booking at the latest, and the
+    /// end recorded is the one answered: a receipt whose time (read at 10:00:09, committed a moment
+    /// after a booking at 10:00:10) is before `to` would be skipped by both windows; it is after this
+    /// window's end, so it is in the next one, which starts there.
+    #[test]
+    fn an_incremental_window_ends_before_the_receipts_still_committing() {
+        let kit = Kit::new();
+        let now = Now::at("2026-03-02T09:00:10Z".parse().unwrap());
+        let request = |from: &'static str, to: &'static str| ExportRequest {
+            ipa: IPA,
+            version: "1.3",
+            from,
+            to,
+            incremental: true,
+            with_receipt: true,
+            debt_types: Vec::new(),
+            requested_by: "test",
+            operator: None,
+        };
+        // Asked up to now (10:00:10 in Rome): it ends at 10:00:07.
+        let record = request_cursor_export(&kit.db, &request("2026-03-02T09:00:00", "2026-03-02T10:00:10"), false, now);
+        let record = record.unwrap();
+        assert_eq!(
+            (record.date_from.as_str(), record.date_to.as_str()),
+            ("2026-03-02T08:00:00Z", "2026-03-02T09:00:07Z")
+        );
+        assert_eq!(local_date_to(&record), "2026-03-02T10:00:07");
+        // An end asked well before the margin is kept.
+        let record = request_cursor_export(&kit.db, &request("2026-03-02T09:00:00", "2026-03-02T09:30:00"), false, now);
+        assert_eq!(record.unwrap().date_to, "2026-03-02T08:30:00Z");
+        // A window starting inside the margin is empty: it ends where it starts.
+        let record = request_cursor_export(&kit.db, &request("2026-03-02T10:00:08", "2026-03-02T10:00:10"), false, now);
+        let record = record.unwrap();
+        assert_eq!(
+            (record.date_from.as_str(), record.date_to.as_str()),
+            ("2026-03-02T09:00:08Z", "2026-03-02T09:00:08Z")
+        );
+        // An export asked without a cursor (the CLI's, the back office's) ends where asked.
+        let record = request_export(&kit.db, &request("2026-03-02T09:00:00", "2026-03-02T10:00:10"), false, now);
+        assert_eq!(record.unwrap().date_to, "2026-03-02T09:00:10Z");
+        // Still refused: an end in the future, a start after the end.
+        let future = request_cursor_export(&kit.db, &request("2026-03-02T09:00:00", "2026-03-02T10:00:11"), false, now);
+        assert!(future.unwrap_err().to_string().starts_with("PAA_DATE_TO_NON_VALIDO"));
     }
 }

@@ -17,6 +17,7 @@ pub mod documents;
 pub mod exports;
 pub mod imports;
 pub mod iuv;
+pub mod options;
 pub mod search;
 pub mod timeline;
 
@@ -297,6 +298,9 @@ fn rejected(code: &'static str, description: &str) -> Vec<RowError> {
 /// MyPay's answer to `M`/`A` on an IUD that is not live or no longer changeable (mypay.md §2.5).
 const NOT_PRESENT: &str = "Dovuto non presente o in pagamento";
 
+/// Why a row cannot change a position with several payment options.
+const WITH_OPTIONS: &str = "Dovuto con più opzioni di pagamento (rate o importo ridotto): non modificabile da una riga";
+
 /// Action `I` inside the caller's transaction: the IUD and IUV must not be live in the org; with
 /// `generate_iuv` and no IUV, an IUV17 is drawn from the org's counter. `Ok(Err(_))` is a
 /// rejection of this debt only; `Err(_)` fails the whole transaction.
@@ -473,6 +477,11 @@ pub(crate) fn modify_valid(
     let Ok(next) = current.state.apply(DebtEvent::Modify) else {
         return Ok(Err(rejected("PAA_IMPORT_DOVUTO_NON_PRESENTE", NOT_PRESENT)));
     };
+    // A row (a 1_x flow, the SIL, the API's PUT) describes one option: it cannot say what becomes
+    // of a position's instalments or reduced amount, so such a position is not changed by one.
+    if !crate::store::debt_options::list_options(tx, current.id)?.is_empty() {
+        return Ok(Err(rejected("PAA_IMPORT_DOVUTO_NON_PRESENTE", WITH_OPTIONS)));
+    }
     if current.debt_type_id != debt_type.id {
         return Ok(Err(rejected(
             "PAA_IMPORT_TIPO_DOVUTO_NON_MODIFICABILE",
@@ -536,6 +545,11 @@ pub(crate) fn annul_in(
     let Ok(next) = debt.state.apply(DebtEvent::Annul) else {
         return Ok(Err(rejected("PAA_IMPORT_DOVUTO_NON_PRESENTE", NOT_PRESENT)));
     };
+    // A position partly paid (an instalment) is in payment: it can no longer be annulled.
+    let options = crate::store::debt_options::list_options(tx, debt.id)?;
+    if options.iter().any(|o| o.state == crate::domain::payment_options::OptionState::Paid) {
+        return Ok(Err(rejected("PAA_IMPORT_DOVUTO_NON_PRESENTE", NOT_PRESENT)));
+    }
     debts::update_debt_state(tx, debt.id, next, now)?;
     if let Some(import_id) = import_id {
         debts::update_debt_import(tx, debt.id, import_id)?;
@@ -566,7 +580,7 @@ fn mirror(
 }
 
 /// A new IUV17 and its notice number from the org's durable counter, and the counter value used.
-fn generate(tx: &crate::store::Conn, scope: &OrgScope) -> Result<(Iuv, NoticeNumber, u64), ServiceError> {
+pub(crate) fn generate(tx: &crate::store::Conn, scope: &OrgScope) -> Result<(Iuv, NoticeNumber, u64), ServiceError> {
     let generator = scope.generator()?;
     let counter = scope.next_counter(tx, generator.as_str())?;
     let (iuv, notice) = generate_iuv17(scope.segregation_code, generator, counter)
@@ -745,8 +759,25 @@ pub fn get_debt(db: &Db, ipa: &str, key: &DebtKey) -> Result<DebtRecord, Service
                 debts::find_debt_by_iuv(conn, org.id, notice.iuv().as_str())?
             }
         };
+        // An IUV or notice number may be one of a position's other payment options.
+        let found = match (found, key) {
+            (None, DebtKey::Iuv(iuv)) => position_of_option(conn, org.id, iuv.trim())?,
+            (None, DebtKey::NoticeNumber(text)) => match crate::domain::NoticeNumber::parse(text.trim()) {
+                Ok(notice) => position_of_option(conn, org.id, notice.iuv().as_str())?,
+                Err(_) => None,
+            },
+            (found, _) => found,
+        };
         found.ok_or_else(|| ServiceError::NotFound(format!("debt {key:?} in org {}", org.ipa_code)))
     })
+}
+
+/// The live debt one of whose live payment options has this IUV.
+fn position_of_option(conn: &crate::store::Conn, org_id: i64, iuv: &str) -> Result<Option<DebtRecord>, ServiceError> {
+    let Some(option) = crate::store::debt_options::find_any_option_by_iuv(conn, org_id, iuv)? else {
+        return Ok(None);
+    };
+    Ok(debts::find_debt_by_id(conn, option.debt_id)?.filter(|d| d.org_id == org_id && d.state != DebtState::Annulled))
 }
 
 /// The debt state a person typed as a filter: its exact code.

@@ -139,6 +139,19 @@ fn settle(tx: &crate::store::Conn, receipt: &ReceiptRecord, now: Now) -> Result<
     let Some(debt) = receipt.debt_id.map(|id| debts::find_debt_by_id(tx, id)).transpose()?.flatten() else {
         return Ok(());
     };
+    // A receipt of one of the position's other payment options pays that option; the position
+    // is paid when the option completes it (a reduced amount, the last instalment).
+    let options = crate::store::debt_options::list_options(tx, debt.id)?;
+    if let Some(i) = options.iter().position(|o| o.iuv.as_str() == receipt.iuv) {
+        let mut facts: Vec<_> = options.iter().map(crate::store::debt_options::OptionRecord::facts).collect();
+        if let (Some(option), Some(f)) = (options.get(i), facts.get_mut(i)) {
+            crate::store::debt_options::mark_paid(tx, option.id, &now.iso())?;
+            f.state = crate::domain::payment_options::OptionState::Paid;
+        }
+        if !crate::domain::payment_options::completes_position(&facts, i) {
+            return Ok(());
+        }
+    }
     // A debt that another receipt paid meanwhile stays as it is: this one is then a second
     // payment, already visible as such on the debt, and the municipality was told once.
     let next = debt.state.apply(DebtEvent::PaymentSucceeded).ok();

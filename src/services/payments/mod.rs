@@ -12,6 +12,8 @@
 pub mod anomalies;
 pub mod dashboard;
 pub mod flows_view;
+#[cfg(test)]
+mod option_tests;
 pub mod outcome_push;
 pub mod recovery;
 pub mod reporting;
@@ -20,6 +22,7 @@ use jiff::civil::Date;
 
 use crate::clock::Now;
 use crate::domain::debt_row::DebtFields;
+use crate::domain::payment_options::{self, Availability, Target};
 use crate::domain::payment_terms::{self, Discrepancy, PaymentTerms, TermsTransfer};
 use crate::domain::receipt_shape::ShapeIssue;
 use crate::domain::{Cents, CollectionData, DebtEvent, DebtState, NoticeNumber, TaxonomyCode};
@@ -28,7 +31,7 @@ use crate::store::debt_types::{self, DebtTypeRecord};
 use crate::store::debts::{self, DebtRecord};
 use crate::store::orgs::{self, OrgRecord};
 use crate::store::receipts::{self, ReceiptRecord};
-use crate::store::{Db, StoreError, audit, payment_offers};
+use crate::store::{Db, StoreError, audit, debt_options, payment_offers};
 
 /// Why a notice cannot be paid (or a request refers to nothing we hold). The station maps each to
 /// its `PAA_*` fault.
@@ -90,6 +93,9 @@ pub struct PaymentView {
     pub transfers: Vec<Transfer>,
     /// Whether every transfer could be credited to a postal account (verify's `allCCP`).
     pub all_postal: bool,
+    /// The payment option asked for when it is not the single one; `debt` then carries its IUV,
+    /// notice number, amount and due date.
+    pub option: Option<debt_options::OptionRecord>,
 }
 
 impl PaymentView {
@@ -182,23 +188,59 @@ fn load_payable(
         .filter(|o| o.state.is_registered_with_pagopa())
         .ok_or_else(|| PaymentError::UnknownOrg(fiscal_code.to_owned()))?;
     let iuv = notice.iuv();
-    let debt = debts::find_any_debt_by_iuv(conn, org.id, iuv.as_str())?
-        .filter(|d| d.notice_number.as_ref() == Some(notice))
-        .ok_or_else(|| PaymentError::UnknownNotice(notice.as_str().to_owned()))?;
-    let debt_type = debt_types::find_debt_type_by_id(conn, org.id, debt.debt_type_id)?
-        .ok_or_else(|| PaymentError::UnknownNotice(notice.as_str().to_owned()))?;
+    let unknown = || PaymentError::UnknownNotice(notice.as_str().to_owned());
+    let (debt, option) = match debts::find_any_debt_by_iuv(conn, org.id, iuv.as_str())? {
+        Some(debt) => (debt, None),
+        None => {
+            // One of a position's other payment options (version 29), found by the same IUV.
+            let option = debt_options::find_any_option_by_iuv(conn, org.id, iuv.as_str())?.ok_or_else(unknown)?;
+            let debt = debts::find_debt_by_id(conn, option.debt_id)?.ok_or_else(unknown)?;
+            (debt, Some(option))
+        }
+    };
+    let own_notice = option.as_ref().map_or(debt.notice_number.as_ref(), |o| Some(&o.notice_number));
+    if own_notice != Some(notice) {
+        return Err(unknown());
+    }
+    let debt_type = debt_types::find_debt_type_by_id(conn, org.id, debt.debt_type_id)?.ok_or_else(unknown)?;
+    let options = debt_options::list_options(conn, debt.id)?;
     match debt.state {
-        DebtState::Paid => return Err(PaymentError::AlreadyPaid(notice.as_str().to_owned())),
         DebtState::Annulled => return Err(PaymentError::Annulled(notice.as_str().to_owned())),
         DebtState::Expired => return Err(PaymentError::Expired(notice.as_str().to_owned())),
-        DebtState::Prepared => return Err(PaymentError::UnknownNotice(notice.as_str().to_owned())),
-        DebtState::Inserted | DebtState::PaymentStarted => {}
+        DebtState::Prepared => return Err(unknown()),
+        DebtState::Paid if options.is_empty() => return Err(PaymentError::AlreadyPaid(notice.as_str().to_owned())),
+        DebtState::Paid | DebtState::Inserted | DebtState::PaymentStarted => {}
     }
-    if is_past_due(&debt, &debt_type, today) {
+    let facts: Vec<_> = options.iter().map(debt_options::OptionRecord::facts).collect();
+    let target = match &option {
+        Some(o) => Target::Option(options.iter().position(|x| x.id == o.id).ok_or_else(unknown)?),
+        None => Target::Single,
+    };
+    let paid = debt.state == DebtState::Paid;
+    match payment_options::availability(target, paid, &facts, debt_type.due_date_mandatory, today) {
+        Availability::Payable => {}
+        Availability::Paid => return Err(PaymentError::AlreadyPaid(notice.as_str().to_owned())),
+        // BR-12: the alternative of an option paid is unknown to the Node.
+        Availability::Closed => return Err(unknown()),
+        Availability::Expired => return Err(PaymentError::Expired(notice.as_str().to_owned())),
+    }
+    if option.is_none() && is_past_due(&debt, &debt_type, today) {
         return Err(PaymentError::Expired(notice.as_str().to_owned()));
     }
+    // An option is paid as the position would be, with its own IUV, amount and due date: the
+    // position as that option describes it (options have one transfer: see services::debts::options).
+    let debt = match &option {
+        Some(o) => DebtRecord {
+            iuv: Some(o.iuv.clone()),
+            notice_number: Some(o.notice_number.clone()),
+            amount_cents: o.amount_cents,
+            due_date: Some(o.due_date),
+            ..debt
+        },
+        None => debt,
+    };
     let (transfers, all_postal) = transfers_of(&org, &debt_type, &debt, postal)?;
-    Ok(PaymentView { org, debt, debt_type, transfers, all_postal })
+    Ok(PaymentView { org, debt, debt_type, transfers, all_postal, option })
 }
 
 /// A debt whose type makes the due date binding cannot be paid after it (reference/mypay.md §1.7).
@@ -348,21 +390,78 @@ pub(crate) fn store_receipt(
         return Ok(ReceiptOutcome::Replay);
     }
     receipt.org_id = org.id;
-    let debt = debts::find_any_debt_by_iuv(tx, org.id, &receipt.iuv)?;
+    let (debt, option) = match debts::find_any_debt_by_iuv(tx, org.id, &receipt.iuv)? {
+        Some(debt) => (Some(debt), None),
+        // One of a position's other payment options: the receipt belongs to the position.
+        None => match debt_options::find_any_option_by_iuv(tx, org.id, &receipt.iuv)? {
+            Some(o) => (debts::find_debt_by_id(tx, o.debt_id)?, Some(o)),
+            None => (None, None),
+        },
+    };
+    let options = match &debt {
+        Some(d) => debt_options::list_options(tx, d.id)?,
+        None => Vec::new(),
+    };
     receipt.debt_id = debt.as_ref().map(|d| d.id);
     let ok = receipt.outcome == "OK";
     let state = debt.as_ref().map(|d| d.state);
     let earlier_ok = receipts::count_ok_receipts(tx, org.id, &receipt.iuv)? > 0;
     let mut mismatch = None;
+    // The option this receipt pays, when it settles one (marked paid once the receipt is stored).
+    let mut settles_option = None;
+    let mut details = "{}".to_owned();
     let (flag, new_state) = match (ok, &debt, state) {
         (false, Some(_), Some(s)) => (Some("ESITO_KO"), s.apply(DebtEvent::PaymentFailed).ok()),
         (false, _, _) => (Some("ESITO_KO"), None),
         (true, None, _) | (true, Some(_), None) => (Some("DOVUTO_SCONOSCIUTO"), None),
-        (true, Some(_), Some(DebtState::Paid)) => (if earlier_ok { Some("DOPPIO_PAGAMENTO") } else { None }, None),
         (true, Some(_), Some(DebtState::Annulled)) => (Some("DOVUTO_ANNULLATO"), None),
         (true, Some(_), Some(DebtState::Expired)) => (Some("DOVUTO_SCADUTO"), None),
+        (true, Some(d), Some(s)) if !options.is_empty() => {
+            // A position with payment options: BR-12 says whether this one may still be paid.
+            let facts: Vec<_> = options.iter().map(debt_options::OptionRecord::facts).collect();
+            let index = option.as_ref().and_then(|o| options.iter().position(|x| x.id == o.id));
+            let target = index.map_or(Target::Single, Target::Option);
+            let binding =
+                debt_types::find_debt_type_by_id(tx, org.id, d.debt_type_id)?.is_some_and(|t| t.due_date_mandatory);
+            match payment_options::availability(target, s == DebtState::Paid, &facts, binding, today) {
+                Availability::Paid => (if earlier_ok { Some("DOPPIO_PAGAMENTO") } else { None }, None),
+                Availability::Closed => {
+                    // Paid through an alternative already paid: stored and flagged, never lost.
+                    details = serde_json::json!({ "closed_alternative": receipt.iuv }).to_string();
+                    (Some("DOPPIO_PAGAMENTO"), None)
+                }
+                found @ (Availability::Payable | Availability::Expired) => {
+                    let amount = option.as_ref().map_or(d.amount_cents, |o| o.amount_cents);
+                    let received = receipts::received_terms(creditor, &receipt);
+                    mismatch = unmatched_offer(tx, org, d, amount, option.is_none(), &received)?;
+                    let next = match (&mismatch, index) {
+                        (Some(_), _) => None,
+                        (None, Some(i)) => {
+                            settles_option = option.as_ref().map(|o| o.id);
+                            let mut after = facts.clone();
+                            if let Some(f) = after.get_mut(i) {
+                                f.state = payment_options::OptionState::Paid;
+                            }
+                            if payment_options::completes_position(&after, i) {
+                                s.apply(DebtEvent::PaymentSucceeded).ok()
+                            } else {
+                                None
+                            }
+                        }
+                        (None, None) => s.apply(DebtEvent::PaymentSucceeded).ok(),
+                    };
+                    let late = found == Availability::Expired
+                        || (option.is_none()
+                            && debt_types::find_debt_type_by_id(tx, org.id, d.debt_type_id)?
+                                .is_some_and(|t| is_past_due(d, &t, today)));
+                    (if late { Some("DOVUTO_SCADUTO") } else { None }, next)
+                }
+            }
+        }
+        (true, Some(_), Some(DebtState::Paid)) => (if earlier_ok { Some("DOPPIO_PAGAMENTO") } else { None }, None),
         (true, Some(d), Some(s)) => {
-            mismatch = unmatched_offer(tx, org, d, &receipts::received_terms(creditor, &receipt))?;
+            mismatch =
+                unmatched_offer(tx, org, d, d.amount_cents, true, &receipts::received_terms(creditor, &receipt))?;
             let past_due = debt_types::find_debt_type_by_id(tx, org.id, d.debt_type_id)?
                 .is_some_and(|t| is_past_due(d, &t, today));
             let next = if mismatch.is_some() { None } else { s.apply(DebtEvent::PaymentSucceeded).ok() };
@@ -384,6 +483,9 @@ pub(crate) fn store_receipt(
     if let (Some(d), Some(next)) = (&debt, new_state) {
         debts::update_debt_state(tx, d.id, next, &now.iso())?;
     }
+    if let Some(option_id) = settles_option {
+        debt_options::mark_paid(tx, option_id, &now.iso())?;
+    }
     if let (Some(d), false) = (&debt, receipt.held) {
         outcome_push::queue_in(tx, d, id, now)?;
     }
@@ -391,7 +493,7 @@ pub(crate) fn store_receipt(
     match (&mismatch, &receipt.flag) {
         (Some(discrepancies), _) => found
             .push((crate::store::anomalies::RECEIPT_MISMATCH, crate::store::anomalies::receipt_details(discrepancies))),
-        (None, Some(flag)) if flag != "ESITO_KO" => found.push((flag.as_str(), "{}".to_owned())),
+        (None, Some(flag)) if flag != "ESITO_KO" => found.push((flag.as_str(), details.clone())),
         _ => {}
     }
     if !issues.is_empty() {
@@ -440,19 +542,25 @@ pub(crate) fn store_receipt(
 
 /// How `received` differs from every payment the station offered for `debt` (or, with no offer
 /// on record, from the debt's own amount and beneficiaries); `None` when it pays one of them.
+///
+/// `amount` is what the option paid for asks (the debt's own amount for its single option); only
+/// the single option has a secondary beneficiary. The offers of every option of the position are
+/// on record together: a receipt must pay one of them, its IUV says which option it paid.
 fn unmatched_offer(
     tx: &crate::store::Conn,
     org: &OrgRecord,
     debt: &DebtRecord,
+    amount: Cents,
+    single: bool,
     received: &PaymentTerms,
 ) -> Result<Option<Vec<Discrepancy>>, StoreError> {
     let mut offers = payment_offers::list_offers(tx, debt.id)?;
     if offers.is_empty() {
-        let secondary = match (debt.mb_amount_cents, &debt.beneficiary) {
-            (Some(cents), Some(beneficiary)) => Some((cents, beneficiary.id.as_str())),
+        let secondary = match (debt.mb_amount_cents, &debt.beneficiary, single) {
+            (Some(cents), Some(beneficiary), true) => Some((cents, beneficiary.id.as_str())),
             _ => None,
         };
-        offers.push(PaymentTerms::of_debt(&org.fiscal_code, debt.amount_cents, secondary));
+        offers.push(PaymentTerms::of_debt(&org.fiscal_code, amount, secondary));
     }
     Ok(payment_terms::unmatched(&offers, received))
 }

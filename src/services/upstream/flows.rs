@@ -86,9 +86,14 @@ pub(super) fn send(
         return Ok(Step::Dropped { change_id: change.id });
     }
     let Some(token) = change.request_token.as_deref() else {
-        return match region.upload_flow(&data_dir.join(&import.stored_file), &import.file_name) {
+        let upload = upload_as_region(db, data_dir, &import)?;
+        let sent = region.upload_flow(&upload.path, &upload.name);
+        if upload.temporary {
+            let _ = std::fs::remove_file(&upload.path);
+        }
+        return match sent {
             Ok(token) => {
-                tracing::info!(change = change.id, import = import.id, "flow uploaded to the Region");
+                tracing::info!(change = change.id, import = import.id, name = %upload.name, "flow uploaded to the Region");
                 later(db, change, now, POLL_EVERY, Some(&token))
             }
             Err(failure) => failed(db, change, &failure, now),
@@ -118,6 +123,40 @@ pub(super) fn send(
             failed(db, change, &failure, now)
         }
     }
+}
+
+/// The file a flow goes up as, and its name there.
+struct Upload {
+    path: std::path::PathBuf,
+    name: String,
+    /// A renamed copy, removed once sent.
+    temporary: bool,
+}
+
+/// The flow as the Region must receive it: MyPay checks that a flow's name (`<IPA>-<IUF>-<version>`,
+/// and its CSV's) starts with the org's IPA code there, so an org known there by another code
+/// (`--upstream-ipa`) sends a copy renamed to it (the rows carry no IPA code); the Region's result
+/// files are read back by row, whatever their names.
+fn upload_as_region(db: &Db, data_dir: &Path, import: &ImportRecord) -> Result<Upload, ServiceError> {
+    let stored = data_dir.join(&import.stored_file);
+    let region_ipa =
+        db.read(|conn| crate::store::upstream::find_org_upstream(conn, import.org_id))?.and_then(|u| u.region_ipa);
+    let renamed = region_ipa.as_deref().and_then(|ipa| {
+        let (local, rest) = import.file_name.split_once('-')?;
+        (local != ipa).then(|| format!("{ipa}-{rest}"))
+    });
+    let Some(name) = renamed else {
+        return Ok(Upload { path: stored, name: import.file_name.clone(), temporary: false });
+    };
+    let dir = data_dir.join(crate::services::debts::imports::run::results_dir(import.id)).join("region");
+    std::fs::create_dir_all(&dir)
+        .map_err(|err| ServiceError::Internal(format!("cannot create {}: {err}", dir.display())))?;
+    let path = dir.join(&name);
+    let base = |n: &str| n.strip_suffix(".zip").unwrap_or(n).to_owned();
+    crate::flows::zipfile::copy_renamed(&stored, &path, &base(&import.file_name), &base(&name)).map_err(|err| {
+        ServiceError::Internal(format!("cannot rename flow {} for the Region: {err}", import.file_name))
+    })?;
+    Ok(Upload { path, name, temporary: true })
 }
 
 /// Puts the change off by `wait` (not an attempt), keeping `token` when given.
@@ -552,6 +591,33 @@ mod flow_tests {
 
     /// Rows enough for the import's batches (one multi-row INSERT each): a mirrored org's rows
     /// with flagGeneraIuv draw no IUV there either, and none is queued on its own.
+    /// An org known at the Region by another IPA code: its flow goes up renamed (the ZIP and its
+    /// CSV), the copy removed once sent; the Region's results come back onto the local import.
+    #[test]
+    fn a_flow_goes_up_under_the_orgs_ipa_code_at_the_region() {
+        let kit = mirrored();
+        let changes_ipa = crate::services::upstream::settings::UpstreamChanges {
+            region_ipa: Some("C_PROVA".to_owned()),
+            ..Default::default()
+        };
+        crate::services::upstream::settings::set(&kit.db, "test", IPA, &changes_ipa, kit.now).unwrap();
+        let name = format!("{IPA}-F9-1_4");
+        let import = import(&kit, &name, &[row("F9-1", "TARI")]);
+        let t0 = Now::read();
+        let region = FakeRegion::default();
+        drain(&kit, &region, t0);
+        let uploads = region.uploads.borrow().clone();
+        assert_eq!(uploads.iter().map(|(n, _)| n.as_str()).collect::<Vec<_>>(), ["C_PROVA-F9-1_4.zip"]);
+        assert_eq!(*region.upload_entries.borrow(), ["C_PROVA-F9-1_4.csv"]);
+        let copy = data_dir(&kit)
+            .join(crate::services::debts::imports::run::results_dir(import.id))
+            .join("region/C_PROVA-F9-1_4.zip");
+        assert!(!copy.exists(), "the renamed copy is removed once sent");
+        // The local import keeps its name; its stored upload is untouched.
+        assert_eq!(imports::get_import(&kit.db, IPA, import.id).unwrap().file_name, format!("{name}.zip"));
+        assert!(data_dir(&kit).join(&import.stored_file).exists());
+    }
+
     #[test]
     fn a_mirrored_flows_batched_rows_draw_no_iuv() {
         let kit = mirrored();

@@ -2,7 +2,7 @@
 //! stock regional MyPay, or a regional mypay), which is then the pagoPA station of its orgs.
 //! `config::UpstreamSettings` turns it on; each org has its own credentials there.
 //!
-//! - `settings`: each org's IPA code, SIL password and push key at the region (the secrets sealed
+//! - `settings`: each org's IPA code, SIL password, push key and cart hash at the region (sealed
 //!   with the key file, never shown), the link's last contact and error (`record_*`), and
 //!   `creds_of`, the one way the drivers get the clear password; `status`: the whole link as
 //!   operators see it (settings, outbox, polling, pushes) and its gauges.

@@ -145,14 +145,19 @@ pub(crate) fn enqueue(
     outbox::insert_change(tx, org_id, action, Some(debt_id), None, now)
 }
 
-/// Turns mirroring of org `ipa`'s debts on or off (upstream mode, `mypay org set --upstream-ipa`).
-/// Debts made before stay local; from now on each change is queued for the Region.
+/// Turns mirroring of org `ipa`'s debts on or off (upstream mode, `mypay org set
+/// --upstream-password-stdin`). From now on each change is queued for the Region; turned on, the
+/// open debts made before are queued too, a chunk at a time ([`backfill_step`]).
 pub fn set_mirrored(db: &Db, actor: &str, ipa: &str, on: bool, now: Now) -> Result<(), ServiceError> {
     let iso = now.iso();
     db.write(|tx| {
         let org = orgs::find_org_by_ipa(tx, ipa)?.ok_or_else(|| ServiceError::NotFound(format!("org {ipa}")))?;
         let before = outbox::org_is_mirrored(tx, org.id)?;
         outbox::update_org_mirrored(tx, org.id, on, &iso)?;
+        if on != before {
+            // Turned on: from the first debt (those the Region has are skipped); off: nothing more.
+            outbox::update_org_backfill(tx, org.id, on.then_some(0))?;
+        }
         let object = format!("org:{}", org.ipa_code);
         let (before, after) = (format!("{{\"upstream_mirror\":{before}}}"), format!("{{\"upstream_mirror\":{on}}}"));
         let entry = audit::AuditEntry {
@@ -167,6 +172,114 @@ pub fn set_mirrored(db: &Db, actor: &str, ipa: &str, on: bool, now: Now) -> Resu
         };
         audit::insert_audit(tx, &entry, &iso)?;
         Ok(())
+    })
+}
+
+/// Set when a change was queued that someone waits for (a SIL `paaSILImportaDovuto`): the link
+/// takes it at once instead of at the end of its idle tick ([`take_nudge`]).
+static NUDGED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Asks the link to send now (see [`NUDGED`]).
+pub fn nudge() {
+    NUDGED.store(true, std::sync::atomic::Ordering::Relaxed);
+}
+
+/// Whether the link was asked to send now; clears the request.
+pub fn take_nudge() -> bool {
+    NUDGED.swap(false, std::sync::atomic::Ordering::Relaxed)
+}
+
+/// How a debt's own change fared at the Region within a wait ([`await_region`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RegionVerdict {
+    /// The org is not mirrored (or the debt a payment session's): nothing to wait for.
+    NotMirrored,
+    /// The Region took it: the debt as now stored, with the Region's IUV when it gave one.
+    Taken(DebtRecord),
+    /// The Region refused it with its code; an insert was annulled here (see [`await_region`]).
+    Refused { code: Option<String>, text: String },
+    /// No answer within the wait: it stays queued and goes when the Region answers.
+    Queued(DebtRecord),
+}
+
+/// Waits at most `wait` for the Region's answer to the last change queued for `debt` (the SIL's
+/// `paaSILImportaDovuto` answers synchronously with the IUV, as MyPay does). The link is nudged
+/// first. A refused insert is annulled here (its `A` then finds nothing at the Region), so the
+/// IUD is free for the caller to send again once corrected, as after MyPay's refusal.
+pub fn await_region(
+    db: &Db,
+    ipa: &str,
+    debt: &DebtRecord,
+    insert: bool,
+    wait: std::time::Duration,
+    now: Now,
+) -> Result<RegionVerdict, ServiceError> {
+    let deadline = std::time::Instant::now() + wait;
+    nudge();
+    loop {
+        let (last, current) = db.read_tx(|conn| {
+            let last = outbox::list_changes_of_debt(conn, debt.id, 1000)?.pop();
+            Ok::<_, StoreError>((last, debts::find_debt_by_id(conn, debt.id)?))
+        })?;
+        let (Some(last), Some(current)) = (last, current) else { return Ok(RegionVerdict::NotMirrored) };
+        match last.state {
+            ChangeState::Sent => return Ok(RegionVerdict::Taken(current)),
+            ChangeState::Refused => {
+                let (code, text) = (last.last_error_code.clone(), last.last_error_text.clone().unwrap_or_default());
+                if insert {
+                    crate::services::debts::annul_own_debt(db, ACTOR, ipa, &debt.iud, now)?;
+                }
+                return Ok(RegionVerdict::Refused { code, text });
+            }
+            ChangeState::Pending if std::time::Instant::now() >= deadline => {
+                return Ok(RegionVerdict::Queued(current));
+            }
+            ChangeState::Pending => std::thread::sleep(std::time::Duration::from_millis(50)),
+        }
+    }
+}
+
+/// How many earlier debts one [`backfill_step`] queues: one short transaction each.
+pub const BACKFILL_CHUNK: u32 = 500;
+
+/// Queues the next chunk of org `org_id`'s open debts made before its mirroring was turned on (or
+/// while it was off) as `I` changes, in id order, and moves the org's durable cursor past them in
+/// the same transaction; returns how many were queued (0: none left, and the cursor is cleared).
+/// Debts the Region has or will have from us (a change or their flow queued) and payment sessions'
+/// are skipped; one the Region has anyway (mirrored before, then off and on) converges as any
+/// `I` answered `PAA_IMPORT_IUD_DUPLICATO` does. A debt changed meanwhile is sent as it is then.
+pub fn backfill_step(db: &Db, org_id: i64, now: Now) -> Result<usize, ServiceError> {
+    backfill_chunk(db, org_id, BACKFILL_CHUNK, now)
+}
+
+fn backfill_chunk(db: &Db, org_id: i64, chunk: u32, now: Now) -> Result<usize, ServiceError> {
+    let iso = now.iso();
+    db.write(|tx| {
+        let Some(after) = outbox::find_org_backfill(tx, org_id)? else { return Ok(0) };
+        if !outbox::org_is_mirrored(tx, org_id)? {
+            outbox::update_org_backfill(tx, org_id, None)?;
+            return Ok(0);
+        }
+        let ids = outbox::list_unmirrored_open_debts(tx, org_id, after, chunk)?;
+        for id in &ids {
+            enqueue(tx, org_id, ChangeAction::Insert, *id, &iso)?;
+        }
+        let done = ids.len() < chunk as usize;
+        outbox::update_org_backfill(tx, org_id, if done { None } else { ids.last().copied() })?;
+        if !ids.is_empty() {
+            let after = serde_json::json!({ "queued": ids.len(), "done": done }).to_string();
+            let entry = audit::AuditEntry {
+                actor: ACTOR,
+                org_id: Some(org_id),
+                action: "upstream.backfill",
+                object: Some("outbox"),
+                outcome: "OK",
+                after_json: Some(&after),
+                ..Default::default()
+            };
+            audit::insert_audit(tx, &entry, &iso)?;
+        }
+        Ok(ids.len())
     })
 }
 
@@ -472,6 +585,8 @@ pub(crate) mod tests {
         pub calls: RefCell<Vec<Call>>,
         /// Flows uploaded: name and size.
         pub uploads: RefCell<Vec<(String, u64)>>,
+        /// The entries of the ZIPs uploaded, by name.
+        pub upload_entries: RefCell<Vec<String>>,
         /// What `flow_status` answers, in turn.
         pub statuses: RefCell<VecDeque<FlowStatus>>,
         /// Files to download, by URL.
@@ -547,6 +662,8 @@ pub(crate) mod tests {
             }
             let size = std::fs::metadata(file).map_err(|err| business(&err.to_string()))?.len();
             self.uploads.borrow_mut().push((file_name.to_owned(), size));
+            let archive = zip::ZipArchive::new(std::fs::File::open(file).unwrap()).unwrap();
+            self.upload_entries.borrow_mut().extend(archive.file_names().map(str::to_owned));
             Ok(format!("token-{}", self.uploads.borrow().len()))
         }
 
@@ -664,6 +781,97 @@ pub(crate) mod tests {
         assert_eq!(mine.len(), 2);
         assert_eq!(mine[1].after_json.as_deref(), Some("{\"upstream_mirror\":false}"));
         assert!(matches!(set_mirrored(&kit.db, "cli", "c_nessuno", true, kit.now), Err(ServiceError::NotFound(_))));
+    }
+
+    /// Debts made before mirroring was turned on: the open ones are queued in id order, a chunk at
+    /// a time with a durable cursor, sent as they are then (their own IUV), the Region's copy
+    /// converging; an annulled one, a session's, and one queued already are not; later changes
+    /// follow them; off and on again queues nothing twice.
+    #[test]
+    fn earlier_open_debts_are_queued_in_chunks_when_mirroring_is_turned_on() {
+        let kit = Kit::new();
+        let first = add(&kit, "OLD-1", 1000);
+        let annulled = add(&kit, "OLD-2", 2000);
+        annul(&kit, "OLD-2");
+        let known = add(&kit, "OLD-3", 3000);
+        let late = add(&kit, "OLD-4", 4000);
+        assert!(first.iuv.is_some() && annulled.iuv.is_some(), "made locally, with the box's IUVs");
+        let org = org_id(&kit);
+        assert_eq!(backfill_step(&kit.db, org, kit.now).unwrap(), 0, "not mirrored: nothing");
+
+        set_mirrored(&kit.db, "test", IPA, true, kit.now).unwrap();
+        assert_eq!(backfill_chunk(&kit.db, org, 1, kit.now).unwrap(), 1);
+        assert_eq!(kit.db.read(|c| outbox::find_org_backfill(c, org)).unwrap(), Some(first.id), "the cursor");
+        // Changed before its turn: not queued as an M (the Region has not got it), sent as it is.
+        modify(&kit, "OLD-4", 4500);
+        assert_eq!(depth(&kit.db, IPA).unwrap(), 1);
+        assert_eq!(backfill_chunk(&kit.db, org, 1, kit.now).unwrap(), 1);
+        assert_eq!(backfill_chunk(&kit.db, org, 1, kit.now).unwrap(), 1);
+        assert_eq!(backfill_chunk(&kit.db, org, 1, kit.now).unwrap(), 0);
+        assert_eq!(kit.db.read(|c| outbox::find_org_backfill(c, org)).unwrap(), None, "done");
+        let queued: Vec<_> = changes(&kit).iter().map(|c| (c.action.code(), c.debt_id)).collect();
+        assert_eq!(queued, [("I", Some(first.id)), ("I", Some(known.id)), ("I", Some(late.id))]);
+        // Changed after its turn: queued behind it.
+        modify(&kit, "OLD-1", 1100);
+
+        // The Region had OLD-3 already (an earlier mirroring): it converges with an M.
+        let region = FakeRegion::default();
+        region.debts.borrow_mut().insert("OLD-3".to_owned(), known.iuv.as_ref().map(|i| i.as_str().to_owned()));
+        drain(&kit, &region, kit.now);
+        assert_eq!(summary(&kit), [("I", "SENT"), ("I", "SENT"), ("I", "SENT"), ("M", "SENT")]);
+        let held = region.debts.borrow();
+        assert_eq!(held.get("OLD-1").cloned().flatten(), first.iuv.as_ref().map(|i| i.as_str().to_owned()));
+        assert!(held.contains_key("OLD-4") && !held.contains_key("OLD-2"));
+        drop(held);
+
+        // Off and on again: nothing is queued twice.
+        set_mirrored(&kit.db, "test", IPA, false, kit.now).unwrap();
+        set_mirrored(&kit.db, "test", IPA, true, kit.now).unwrap();
+        assert_eq!(backfill_step(&kit.db, org, kit.now).unwrap(), 0);
+        assert_eq!(changes(&kit).len(), 4);
+    }
+
+    /// What a SIL's paaSILImportaDovuto waits for: the Region's IUV when it answers in time, its
+    /// refusal (the insert then annulled here, its A finding nothing there), or the change left
+    /// queued; nothing for an org not mirrored.
+    #[test]
+    fn a_change_is_awaited_until_the_region_answers_or_the_wait_ends() {
+        let wait = std::time::Duration::from_secs(10);
+        let kit = mirrored();
+        let debt = add(&kit, "SIL-1", 1000);
+        let answered = std::thread::scope(|scope| {
+            scope.spawn(|| {
+                std::thread::sleep(std::time::Duration::from_millis(150));
+                drain(&kit, &FakeRegion::default(), kit.now);
+            });
+            await_region(&kit.db, IPA, &debt, true, wait, kit.now).unwrap()
+        });
+        let RegionVerdict::Taken(taken) = answered else { panic!("{answered:?}") };
+        assert!(taken.iuv.is_some() && taken.notice_number.is_some(), "{taken:?}");
+
+        let refused = add(&kit, "SIL-2", 1000);
+        let region = FakeRegion::default();
+        region.scripted.borrow_mut().push_back(Err(business("PAA_IMPORT_IUV_DUPLICATO")));
+        drain(&kit, &region, kit.now);
+        let verdict = await_region(&kit.db, IPA, &refused, true, wait, kit.now).unwrap();
+        assert!(
+            matches!(&verdict, RegionVerdict::Refused { code: Some(c), .. } if c == "PAA_IMPORT_IUV_DUPLICATO"),
+            "{verdict:?}"
+        );
+        assert_eq!(stored(&kit, "SIL-2").state, crate::domain::DebtState::Annulled);
+        drain(&kit, &region, kit.now);
+        assert_eq!(summary(&kit).last(), Some(&("A", "SENT")), "the annulment found nothing there");
+
+        let queued = add(&kit, "SIL-3", 1000);
+        let short = std::time::Duration::from_millis(120);
+        let verdict = await_region(&kit.db, IPA, &queued, true, short, kit.now).unwrap();
+        assert!(matches!(&verdict, RegionVerdict::Queued(d) if d.iuv.is_none()), "{verdict:?}");
+        assert!(take_nudge(), "the link was asked to send at once");
+
+        let local = Kit::new();
+        let debt = debt_service::add_debt(&local.db, "test", IPA, &fields("L-1", 100), Source::Sil, local.now);
+        let verdict = await_region(&local.db, IPA, &debt.unwrap(), true, short, local.now).unwrap();
+        assert_eq!(verdict, RegionVerdict::NotMirrored);
     }
 
     #[test]

@@ -83,6 +83,9 @@ pub enum RegionOutcome {
     /// Paid: the Region's account of each payment of the session, which [`returned`] stores
     /// through the outcomes' apply before it reads the cart again.
     Paid(Vec<super::outcomes::RegionPayment>),
+    /// A cart of several orgs paid: each org's payment, with the org's IPA code here (the outcome
+    /// of `paaSILChiediEsitoCarrelloDovuti` names each org).
+    CartPaid(Vec<(String, super::outcomes::RegionPayment)>),
     /// Finished without payment (`NON_PAGATO`, expired).
     NotPaid,
     /// Cancelled by the citizen (`PAA_PAGAMENTO_ANNULLATO`).
@@ -519,13 +522,22 @@ pub fn returned(
             super::outcomes::apply(db, org.id, payment, &payment.document, now)?;
         }
     }
+    if let Some(Ok(RegionOutcome::CartPaid(payments))) = &answer {
+        for (ipa, payment) in payments {
+            // Only the cart's own orgs: the Region's answer names them, the box checks it.
+            let Some(member) = db.read(|conn| orgs::find_org_by_ipa(conn, ipa))? else { continue };
+            if cart.items.iter().any(|item| item.org_id == member.id) {
+                super::outcomes::apply(db, member.id, payment, &payment.document, now)?;
+            }
+        }
+    }
     // Read again: a paid answer has stored its receipts meanwhile.
     let paid = paid_here(db)?;
     let verdict = match &answer {
         _ if paid => Verdict::Paid,
         Some(Ok(RegionOutcome::NotPaid)) => Verdict::NotPaid,
         Some(Ok(RegionOutcome::Cancelled)) => Verdict::Cancelled,
-        Some(Ok(RegionOutcome::Paid(_))) => {
+        Some(Ok(RegionOutcome::Paid(_) | RegionOutcome::CartPaid(_))) => {
             tracing::warn!(cart = %cart.token, "the Region says paid, but the receipts are not stored yet");
             Verdict::Pending
         }
@@ -1077,6 +1089,51 @@ mod tests {
         let found = back(&kit, Some(&region), ID_SESSION, false).unwrap();
         assert_eq!(found.verdict, Verdict::Paid);
         assert!(region.calls().is_empty());
+    }
+
+    /// A cart of two orgs: the Region's cart outcome gives each org's payment, stored on that org's
+    /// debt; an org the cart does not hold is ignored; the cart is paid once both are stored.
+    #[test]
+    fn a_cart_of_two_orgs_is_paid_by_each_orgs_payment_in_the_regions_outcome() {
+        use super::super::fake_region::{payment, rt_envelope};
+        let kit = Kit::new();
+        second_org(&kit);
+        let token = sil_session(
+            &kit,
+            SessionKind::Carrello,
+            vec![sil_item(IPA, "K1", "RSSMRA85T10A562S"), sil_item("c_altro", "K2", "RSSMRA85T10A562S")],
+        );
+        pay_sil_session(&kit.db, &Double::new().session("cart-1"), &token, None, BACK, kit.now).unwrap();
+        let k1 = debt_by_iud(&kit, "K1");
+        let k2 = kit
+            .db
+            .read(|c| {
+                let org = orgs::find_org_by_ipa(c, "c_altro")?.unwrap();
+                crate::store::debts::find_debt_by_iud(c, org.id, "K2")
+            })
+            .unwrap()
+            .unwrap();
+        let (iuv1, iuv2) = ("03000000000000101", "03000000000000202");
+        let rt1 = rt_envelope(iuv1, "R-K1", k1.amount_cents.get());
+        let rt2 = rt_envelope(iuv2, "R-K2", k2.amount_cents.get()).replace(FISCAL_CODE, "07654321095");
+        let paid_k1 = payment(&k1, iuv1, "R-K1", k1.amount_cents.get(), rt1.as_bytes());
+        let only_k1 = Double::new().answering(Ok(RegionOutcome::CartPaid(vec![
+            (IPA.to_owned(), paid_k1.clone()),
+            ("c_nessuno".to_owned(), paid_k1.clone()),
+        ])));
+        let found = back(&kit, Some(&only_k1), "cart-1", true).unwrap();
+        assert_eq!(found.verdict, Verdict::Pending, "K2 is not paid yet");
+        assert_eq!(
+            only_k1.calls(),
+            [Call::Outcome { ipa: IPA.to_owned(), call: RegionCall::Carrello, id_session: "cart-1".to_owned() }]
+        );
+        assert_eq!(debt_by_iud(&kit, "K1").iuv.as_ref().map(Iuv::as_str), Some(iuv1), "adopted by IUD");
+        let both = Double::new().answering(Ok(RegionOutcome::CartPaid(vec![
+            (IPA.to_owned(), paid_k1),
+            ("c_altro".to_owned(), payment(&k2, iuv2, "R-K2", k2.amount_cents.get(), rt2.as_bytes())),
+        ])));
+        let found = back(&kit, Some(&both), "cart-1", true).unwrap();
+        assert_eq!(found.verdict, Verdict::Paid);
     }
 
     #[test]

@@ -28,14 +28,25 @@ pub struct UpstreamChanges {
     pub push_kid: Option<String>,
     pub push_iss: Option<String>,
     pub push_sub: Option<String>,
+    /// The org's `paaSILInviaCarrelloDovuti` hash at the region (64 lowercase hex characters, as
+    /// the Region shows its administrators): what a cart of several orgs' new debts needs.
+    pub cart_hash: Option<String>,
 }
 
 impl UpstreamChanges {
     /// Whether anything is to change.
     pub fn is_empty(&self) -> bool {
-        [&self.region_ipa, &self.password, &self.push_secret, &self.push_kid, &self.push_iss, &self.push_sub]
-            .iter()
-            .all(|v| v.is_none())
+        [
+            &self.region_ipa,
+            &self.password,
+            &self.push_secret,
+            &self.push_kid,
+            &self.push_iss,
+            &self.push_sub,
+            &self.cart_hash,
+        ]
+        .iter()
+        .all(|v| v.is_none())
     }
 }
 
@@ -75,6 +86,19 @@ fn check_password(value: &str) -> Result<(), ServiceError> {
     })
 }
 
+/// Checks an org's cart hash: MyPay's is the lowercase hex of a SHA-256 (64 characters); upper
+/// case is accepted and lowered, as the Region compares it as written.
+fn check_cart_hash(value: &str) -> Result<String, ServiceError> {
+    let value = value.trim().to_ascii_lowercase();
+    if value.len() != 64 || !value.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Err(ServiceError::invalid(
+            "upstream-cart-hash",
+            "must be the 64 hexadecimal characters the Region shows as paaSILInviaCarrelloDovutiHash",
+        ));
+    }
+    Ok(value)
+}
+
 /// Checks the key of the region's pushes: standard base64 of at least 64 bytes (HS512).
 fn check_push_secret(value: &str) -> Result<(), ServiceError> {
     check_secret(value).map_err(|err| match err {
@@ -108,6 +132,11 @@ pub fn set(db: &Db, actor: &str, ipa: &str, changes: &UpstreamChanges, now: Now)
         }
         None => None,
     };
+    let cart_hash = match changes.cart_hash.as_deref().map(str::trim) {
+        Some("") => Some(None),
+        Some(value) => Some(Some(check_cart_hash(value)?)),
+        None => None,
+    };
     db.write(|tx| {
         let org = orgs::find_org_by_ipa(tx, ipa)?.ok_or_else(|| not_found(ipa))?;
         let current = upstream::find_org_upstream(tx, org.id)?.unwrap_or_default();
@@ -125,6 +154,9 @@ pub fn set(db: &Db, actor: &str, ipa: &str, changes: &UpstreamChanges, now: Now)
         if let Some(secret) = push_secret {
             upstream::update_upstream_push_secret(tx, org.id, secret, &iso)?;
         }
+        if let Some(hash) = &cart_hash {
+            upstream::update_upstream_cart_hash(tx, org.id, hash.as_deref(), &iso)?;
+        }
         let view = super::status::view_in(tx, &org)?;
         let secret_change = |change: Option<Option<&str>>| match change {
             None => "unchanged",
@@ -135,6 +167,7 @@ pub fn set(db: &Db, actor: &str, ipa: &str, changes: &UpstreamChanges, now: Now)
             "region_ipa": view.region_ipa, "push_kid": view.push_kid, "push_iss": view.push_iss,
             "push_sub": view.push_sub, "password": secret_change(password),
             "push_secret": secret_change(push_secret),
+            "cart_hash": secret_change(cart_hash.as_ref().map(Option::as_deref)),
         })
         .to_string();
         let object = format!("org:{}", org.ipa_code);
@@ -166,6 +199,17 @@ pub fn creds_of(db: &Db, org_id: i64) -> Result<Option<UpstreamCreds>, ServiceEr
             password: Secret::new(password),
         }))
     })
+}
+
+/// Org `org_id`'s `paaSILInviaCarrelloDovuti` hash at the region, for a cart of several orgs;
+/// `None` when not set. Like the password, one that no longer opens is an error.
+pub fn cart_hash_of(db: &Db, org_id: i64) -> Result<Option<Secret>, ServiceError> {
+    Ok(db.read(|c| upstream::find_upstream_cart_hash(c, org_id))?.map(Secret::new))
+}
+
+/// The IPA code here of the org the region calls `region_ipa` (a cart's outcome names its orgs so).
+pub fn ipa_of_region_ipa(db: &Db, region_ipa: &str) -> Result<Option<String>, ServiceError> {
+    Ok(db.read(|c| upstream::find_ipa_of_region_ipa(c, region_ipa.trim()))?)
 }
 
 /// The credentials of every org linked to the region (its password there set), at most a few
@@ -252,12 +296,31 @@ mod tests {
             push_kid: some("k1"),
             push_iss: some("mypay-regione"),
             push_sub: some("sil@prova.it"),
+            cart_hash: None,
         };
         let shown = set(&kit.db, "test", IPA, &changes, kit.now).unwrap();
         assert!(shown.configured && shown.password_set && shown.push_secret_set);
         assert_eq!((shown.region_ipa.as_str(), shown.push_kid.as_deref()), ("C_PROVA", Some("k1")));
         let json = serde_json::to_string(&shown).unwrap();
         assert!(!json.contains("Regione-1234") && !json.contains(&key), "{json}");
+
+        // The cart hash: 64 hex characters (upper case lowered), sealed, shown only as set.
+        let hash = "AB".repeat(32);
+        assert!(
+            refused(UpstreamChanges { cart_hash: some("abc"), ..Default::default() })
+                .starts_with("invalid upstream-cart-hash")
+        );
+        let shown = set(
+            &kit.db,
+            "test",
+            IPA,
+            &UpstreamChanges { cart_hash: Some(hash.clone()), ..Default::default() },
+            kit.now,
+        );
+        assert!(shown.unwrap().cart_hash_set);
+        assert_eq!(cart_hash_of(&kit.db, org_id).unwrap().unwrap().expose(), "ab".repeat(32));
+        assert_eq!(ipa_of_region_ipa(&kit.db, "C_PROVA").unwrap().as_deref(), Some(IPA));
+        assert_eq!(ipa_of_region_ipa(&kit.db, IPA).unwrap(), None, "known there by another code");
 
         let creds = creds_of(&kit.db, org_id).unwrap().unwrap();
         assert_eq!((creds.region_ipa.as_str(), creds.password.expose()), ("C_PROVA", "Regione-1234"));
@@ -271,13 +334,17 @@ mod tests {
         let cleared = UpstreamChanges { region_ipa: some(""), password: some(""), ..Default::default() };
         let shown = set(&kit.db, "test", IPA, &cleared, kit.now).unwrap();
         assert_eq!((shown.region_ipa.as_str(), shown.password_set), (IPA, false));
+        assert_eq!(ipa_of_region_ipa(&kit.db, IPA).unwrap().as_deref(), Some(IPA));
+        let shown = set(&kit.db, "test", IPA, &UpstreamChanges { cart_hash: some(""), ..Default::default() }, kit.now);
+        assert!(!shown.unwrap().cart_hash_set);
+        assert!(cart_hash_of(&kit.db, org_id).unwrap().is_none());
         assert!(creds_of(&kit.db, org_id).unwrap().is_none());
         assert!(link(&kit.db, org_id).unwrap().is_some());
 
         let object = format!("org:{IPA}");
         let audit = kit.db.read(|c| crate::store::audit::list_audit_of_object(c, org_id, &object, 50)).unwrap();
         let entries: Vec<_> = audit.iter().filter(|e| e.action == "org.upstream").collect();
-        assert_eq!(entries.len(), 3);
+        assert_eq!(entries.len(), 5);
         for e in &entries {
             let after = e.after_json.as_deref().unwrap();
             assert!(!after.contains("Regione-1234") && !after.contains(&key), "{after}");

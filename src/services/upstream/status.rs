@@ -123,6 +123,8 @@ pub struct UpstreamView {
     pub region_ipa: String,
     pub password_set: bool,
     pub push_secret_set: bool,
+    /// Whether the org's `paaSILInviaCarrelloDovuti` hash is set (a cart of several orgs).
+    pub cart_hash_set: bool,
     pub push_kid: Option<String>,
     pub push_iss: Option<String>,
     pub push_sub: Option<String>,
@@ -171,6 +173,7 @@ pub(super) fn view_in(c: &Conn, org: &OrgRecord) -> Result<UpstreamView, StoreEr
         region_ipa: r.region_ipa.unwrap_or_else(|| org.ipa_code.clone()),
         password_set: r.has_password,
         push_secret_set: r.has_push_secret,
+        cart_hash_set: r.has_cart_hash,
         push_kid: r.push_kid,
         push_iss: r.push_iss,
         push_sub: r.push_sub,

@@ -2,13 +2,18 @@
 //! with the import's rules and codes (`services::debts`); start a payment session and read its
 //! state (`services::sil::sessions`, the service of MyPay's redirect flow, so the API and the SIL
 //! web services pay the same way); the state of the outcome pushes.
-//! Amounts travel as decimal strings (`"120.50"`), never as JSON numbers.
+//! Amounts travel as decimal strings (`"120.50"`), never as JSON numbers. A debt may be created
+//! with payment options (`instalments`, `reduced`: `services::debts::options`); every debt is
+//! shown with its options.
 
 use serde_json::{Value, json};
 
 use super::{ApiCtx, ApiError};
 use crate::domain::debt_row::DebtFields;
+use crate::domain::payment_options::{self, Plan};
+use crate::domain::{Cents, Day};
 use crate::services::ServiceError;
+use crate::services::debts::options::{self, OptionView};
 use crate::services::debts::{self as debt_service, DebtKey, Source};
 use crate::services::sil::SilError;
 use crate::services::sil::sessions::{
@@ -18,8 +23,9 @@ use crate::store::debts::DebtRecord;
 use crate::store::receipts::ReceiptRecord;
 use crate::web::Response;
 
-/// A debt as the API shows it.
-pub fn debt_json(d: &DebtRecord, receipts: &[ReceiptRecord]) -> Value {
+/// A debt as the API shows it, with its payment options (`options`: the single one, instalments,
+/// a reduced amount; each with its notice number, amount, due date and state).
+pub fn debt_json(d: &DebtRecord, receipts: &[ReceiptRecord], options: &[OptionView]) -> Value {
     json!({
         "iud": d.iud, "iuv": d.iuv.as_ref().map(crate::domain::Iuv::as_str), "notice_number": d.notice_number.as_ref().map(crate::domain::NoticeNumber::as_str), "state": d.state.code(),
         "debt_type": d.debt_type_code,
@@ -32,7 +38,55 @@ pub fn debt_json(d: &DebtRecord, receipts: &[ReceiptRecord]) -> Value {
         "collection_data": d.collection_data, "payment_kinds": d.payment_kinds,
         "created_at": d.created_at, "updated_at": d.updated_at,
         "receipts": receipts.iter().map(receipt_json).collect::<Vec<_>>(),
+        "options": options.iter().map(option_json).collect::<Vec<_>>(),
     })
+}
+
+fn option_json(o: &OptionView) -> Value {
+    json!({
+        "kind": o.kind.code(), "seq": o.seq, "iuv": o.iuv,
+        "notice_number": o.notice_number.as_ref().map(crate::domain::NoticeNumber::as_str),
+        "amount": o.amount.to_decimal_string(), "due_date": o.due_date.map(|day| day.to_string()),
+        "state": o.state.code(),
+    })
+}
+
+/// `{"amount": "100.00", "due_date": "YYYY-MM-DD"}` (the reduced option's day is `valid_until`).
+fn amount_and_day(item: &Value, what: &str, day_name: &str) -> Result<(Cents, Day), ApiError> {
+    let amount = Cents::parse_decimal(text(item, "amount")?.trim())
+        .map_err(|err| ApiError::invalid(format!("{what}: amount: {err}")))?;
+    let day = Day::parse(text(item, day_name)?.trim()).map_err(|err| ApiError::invalid(format!("{what}: {err}")))?;
+    Ok((amount, day))
+}
+
+/// The payment options of a create request: `instalments` (a list, at most
+/// [`payment_options::MAX_INSTALMENTS`]) and `reduced`; with instalments, `amount` may be left
+/// out (the position is its instalments only).
+fn plan_of(body: &Value, fields: &DebtFields) -> Result<Plan, ApiError> {
+    let instalments = match body.get("instalments") {
+        None | Some(Value::Null) => Vec::new(),
+        Some(Value::Array(list)) if list.len() <= payment_options::MAX_INSTALMENTS => list
+            .iter()
+            .enumerate()
+            .map(|(n, item)| amount_and_day(item, &format!("instalments[{n}]"), "due_date"))
+            .collect::<Result<_, _>>()?,
+        Some(_) => {
+            return Err(ApiError::invalid(format!(
+                "instalments must be a list of at most {} {{amount, due_date}}",
+                payment_options::MAX_INSTALMENTS
+            )));
+        }
+    };
+    let reduced = match body.get("reduced") {
+        None | Some(Value::Null) => None,
+        Some(item @ Value::Object(_)) => Some(amount_and_day(item, "reduced", "valid_until")?),
+        Some(_) => return Err(ApiError::invalid("reduced must be an object {amount, valid_until}")),
+    };
+    let single = match fields.amount.trim() {
+        "" if !instalments.is_empty() => None,
+        amount => Some(Cents::parse_decimal(amount).map_err(|err| ApiError::invalid(format!("amount: {err}")))?),
+    };
+    Ok(Plan { single, instalments, reduced })
 }
 
 fn receipt_json(r: &ReceiptRecord) -> Value {
@@ -100,14 +154,22 @@ fn fields_of(ctx: &ApiCtx<'_>, body: &Value, iud: Option<&str>) -> Result<DebtFi
 
 fn debt_response(ctx: &ApiCtx<'_>, status: u16, debt: &DebtRecord) -> Result<Response, ApiError> {
     let receipts = debt_service::receipts_of_debt(&ctx.state.db, debt.id)?;
-    Ok(Response::json(status, &debt_json(debt, &receipts)))
+    let options = options::options_of(&ctx.state.db, debt, ctx.now.today())?;
+    Ok(Response::json(status, &debt_json(debt, &receipts, &options)))
 }
 
 /// `POST /api/v1/orgs/{ipa}/debts`.
 pub fn create(ctx: &ApiCtx<'_>) -> Result<Response, ApiError> {
     let body = ctx.json_body()?;
     let fields = fields_of(ctx, &body, None)?;
-    let debt = debt_service::add_debt(&ctx.state.db, &ctx.actor(), ctx.ipa(), &fields, Source::Sil, ctx.now)?;
+    let debt = if body.get("instalments").is_some_and(|v| !v.is_null())
+        || body.get("reduced").is_some_and(|v| !v.is_null())
+    {
+        let plan = plan_of(&body, &fields)?;
+        options::add_debt_with_options(&ctx.state.db, &ctx.actor(), ctx.ipa(), &fields, &plan, Source::Sil, ctx.now)?
+    } else {
+        debt_service::add_debt(&ctx.state.db, &ctx.actor(), ctx.ipa(), &fields, Source::Sil, ctx.now)?
+    };
     Ok(debt_response(ctx, 201, &debt)?
         .with_header("Location", format!("/api/v1/orgs/{}/debts/{}", ctx.ipa(), debt.iud)))
 }

@@ -8,13 +8,14 @@ use maud::{Markup, html};
 
 use super::problems::{Problems, feedback, summary};
 use super::{BoCtx, BoError, user_message};
-use crate::domain::Cents;
 use crate::domain::adhesion::Channel;
 use crate::domain::debt_row::{DebtFields, RowError};
+use crate::domain::payment_options::{self, Plan, PlanError};
+use crate::domain::{Cents, Day};
 use crate::services::ServiceError;
 use crate::services::admin::debt_types;
 use crate::services::debts::search as debt_search;
-use crate::services::debts::{self, Source};
+use crate::services::debts::{self, Source, options};
 use crate::store::debts::DebtRecord;
 use crate::web::Response;
 use crate::web::authz::OperatorGrant;
@@ -32,6 +33,11 @@ struct Values {
     amount: String,
     causale: String,
     generate_iuv: bool,
+    /// Instalments, one a line: amount and due date (insert only).
+    instalments: String,
+    /// A reduced amount and its last day (insert only).
+    reduced_amount: String,
+    reduced_until: String,
 }
 
 impl Values {
@@ -48,6 +54,9 @@ impl Values {
             amount: f("importo"),
             causale: f("causale"),
             generate_iuv: ctx.form.get("genera_iuv").is_some(),
+            instalments: ctx.form.text("rate").trim().to_owned(),
+            reduced_amount: f("ridotto_importo"),
+            reduced_until: f("ridotto_fino_al"),
         }
     }
 
@@ -63,7 +72,70 @@ impl Values {
             amount: d.amount_cents.to_italian(),
             causale: d.causale.clone(),
             generate_iuv: d.generate_iuv,
+            ..Values::default()
         }
+    }
+
+    /// The payment options typed in the form, or the field and what is wrong with it (Italian).
+    fn plan(&self, today: jiff::civil::Date) -> Result<Plan, (&'static str, String)> {
+        let money = |field: &'static str, text: &str| {
+            Cents::parse_italian(text.trim())
+                .map_err(|_| (field, format!("«{text}» non è un importo in euro: scrivilo ad esempio 1.020,50.")))
+        };
+        let day = |field: &'static str, text: &str| {
+            let text = text.trim();
+            let iso = match text.split('/').collect::<Vec<_>>()[..] {
+                [d, m, y] => format!("{y}-{m:0>2}-{d:0>2}"),
+                _ => text.to_owned(),
+            };
+            Day::parse(&iso).map_err(|_| (field, format!("«{text}» non è una data: scrivila ad esempio 31/01/2027.")))
+        };
+        let mut instalments = Vec::new();
+        for line in self.instalments.lines().map(str::trim).filter(|l| !l.is_empty()) {
+            let Some((amount, due)) = line.rsplit_once(char::is_whitespace) else {
+                return Err((
+                    "rate",
+                    format!("Nella riga «{line}» scrivi l'importo e la scadenza, ad esempio 100,00 31/01/2027."),
+                ));
+            };
+            instalments.push((money("rate", amount)?, day("rate", due)?));
+        }
+        let reduced = match (self.reduced_amount.is_empty(), self.reduced_until.is_empty()) {
+            (true, true) => None,
+            (false, false) => {
+                Some((money("ridotto_importo", &self.reduced_amount)?, day("ridotto_fino_al", &self.reduced_until)?))
+            }
+            (true, false) => return Err(("ridotto_importo", "Scrivi l'importo ridotto.".to_owned())),
+            (false, true) => {
+                return Err(("ridotto_fino_al", "Scrivi fino a quando vale l'importo ridotto.".to_owned()));
+            }
+        };
+        if instalments.is_empty() && reduced.is_none() {
+            // One option: the row's own rules check the amount, with the import's codes.
+            return Ok(Plan::default());
+        }
+        let single = match self.amount.is_empty() {
+            true if !instalments.is_empty() => None,
+            _ => Some(money("importo", &self.amount)?),
+        };
+        let plan = Plan { single, instalments, reduced };
+        payment_options::check_plan(&plan, today).map_err(|err| match err {
+            PlanError::TooManyInstalments => ("rate", format!("Al massimo {} rate.", payment_options::MAX_INSTALMENTS)),
+            PlanError::ZeroInstalment(n) => ("rate", format!("La rata {n} deve avere un importo maggiore di zero.")),
+            PlanError::InstalmentOrder(n) => {
+                ("rate", format!("La scadenza della rata {n} deve seguire quella della rata precedente."))
+            }
+            PlanError::ReducedWithoutSingle => {
+                ("importo", "L'importo ridotto è un'alternativa all'importo intero: scrivi anche quello.".to_owned())
+            }
+            PlanError::ReducedAmount => (
+                "ridotto_importo",
+                "L'importo ridotto deve essere maggiore di zero e minore dell'importo intero.".to_owned(),
+            ),
+            PlanError::ReducedPast(_) => ("ridotto_fino_al", "La data dell'importo ridotto è già passata.".to_owned()),
+            PlanError::Empty => ("importo", "Scrivi l'importo o almeno una rata.".to_owned()),
+        })?;
+        Ok(plan)
     }
 
     /// The row the services check; the amount typed the Italian way is given in the flows' form.
@@ -89,7 +161,7 @@ impl Values {
 }
 
 /// The labels of the form's fields, in its order (the summary of errors links to them).
-const LABELS: [(&str, &str); 9] = [
+const LABELS: [(&str, &str); 12] = [
     ("tipo", "Tipo dovuto"),
     ("iud", "IUD (identificativo del dovuto per l'ente)"),
     ("tipo_soggetto", "Tipo di debitore"),
@@ -99,6 +171,9 @@ const LABELS: [(&str, &str); 9] = [
     ("scadenza", "Scadenza"),
     ("importo", "Importo in euro (es. 1.020,50)"),
     ("causale", "Causale"),
+    ("rate", "Rate (facoltative): una per riga, importo e scadenza, es. 100,00 31/01/2027"),
+    ("ridotto_importo", "Importo ridotto (facoltativo, es. sanzione pagata entro 5 giorni)"),
+    ("ridotto_fino_al", "Importo ridotto valido fino al"),
 ];
 
 fn label_of(field: &str) -> &'static str {
@@ -260,6 +335,14 @@ fn form(
                 }))
             }
             @if !editing {
+                div class="col-12" {
+                    (field("rate", problems, html! {
+                        textarea class={ "form-control" @if !problems.of("rate").is_empty() { " is-invalid" } } id="rate" name="rate" rows="3" maxlength="4000"
+                            aria-describedby="rate-errore" aria-invalid=[(!problems.of("rate").is_empty()).then_some("true")] { (v.instalments) }
+                    }))
+                }
+                (text_input("ridotto_importo", &v.reduced_amount, "text", false, problems))
+                (text_input("ridotto_fino_al", &v.reduced_until, "date", false, problems))
                 div class="col-12 form-check" {
                     input type="checkbox" class="form-check-input" id="genera_iuv" name="genera_iuv" value="1" checked[v.generate_iuv];
                     label class="form-check-label" for="genera_iuv" { "Genera lo IUV e il numero avviso" }
@@ -314,10 +397,34 @@ pub fn create(ctx: &mut BoCtx<'_>, ipa: &str) -> Result<Response, BoError> {
     };
     let fields = v.fields(format!("9/{}/", debt_type.taxonomy_code), None);
     let actor = format!("operator:{}", grant.username);
-    match debts::add_debt(&ctx.state.db, &actor, &grant.org.ipa_code, &fields, Source::Backoffice, ctx.now) {
+    let plan = match v.plan(ctx.now.today()) {
+        Ok(plan) => plan,
+        Err((field, message)) => {
+            let problems = Problems { fields: vec![(field, message, String::new())], general: None };
+            return form(ctx, &grant, &action, &v, false, &problems);
+        }
+    };
+    let added = options::add_debt_with_options(
+        &ctx.state.db,
+        &actor,
+        &grant.org.ipa_code,
+        &fields,
+        &plan,
+        Source::Backoffice,
+        ctx.now,
+    );
+    match added {
         Ok(debt) => {
             ctx.session.flash("success", format!("Dovuto {} inserito.", debt.iud));
             Ok(ctx.redirect(&format!("/operatore/{}/dovuti/{}", grant.org.ipa_code, debt.id)))
+        }
+        // Upstream mode: the Region's debts have one option (services::debts::options).
+        Err(ServiceError::Invalid { field, .. }) if field == options::UPSTREAM_FIELD => {
+            let problems = Problems::general(
+                "L'ente invia i dovuti alla Regione, dove ogni dovuto ha un solo importo: \
+                 inseriscilo in un'unica soluzione, senza rate né importo ridotto.",
+            );
+            form(ctx, &grant, &action, &v, false, &problems)
         }
         Err(err) => refused(ctx, &grant, &action, &v, false, &err),
     }

@@ -9,6 +9,7 @@ use super::{BoCtx, BoError, timeline, user_message};
 use crate::domain::DebtState;
 use crate::services::admin::debt_types;
 use crate::services::debts::documents;
+use crate::services::debts::options::{OptionView, ViewKind, ViewState};
 use crate::services::debts::search::{self as debt_search, COUNT_CAP, Criteria, PAGE_SIZE};
 use crate::web::Response;
 use crate::web::forms::encode;
@@ -273,6 +274,15 @@ pub fn detail(ctx: &mut BoCtx<'_>, ipa: &str, id: &str) -> Result<Response, BoEr
     };
     // The journal's pages are an org admin's.
     let journal_base = grant.admin.then(|| format!("/operatore/{}/giornale", grant.org.ipa_code));
+    let options = match crate::services::debts::options::options_of(&ctx.state.db, d, ctx.now.today()) {
+        Ok(options) => options,
+        Err(err) => {
+            tracing::error!(error = %err, "cannot read a debt's payment options");
+            return Err(BoError::Internal);
+        }
+    };
+    // A debt with one option shows it in its own rows; a plan lists its options.
+    let plan = options.len() > 1 || options.iter().any(|o| o.kind != ViewKind::Single);
     let rows: Vec<(&str, String)> = vec![
         ("IUD", d.iud.clone()),
         ("IUV", d.iuv.as_ref().map_or_else(|| "—".to_owned(), |i| i.as_str().to_owned())),
@@ -312,6 +322,27 @@ pub fn detail(ctx: &mut BoCtx<'_>, ipa: &str, id: &str) -> Result<Response, BoEr
                 }
             }
         }
+        @if plan {
+            h2 class="h4" { "Opzioni di pagamento" }
+            table class="table tabella-compatta" {
+                caption class="visually-hidden" { "Opzioni di pagamento del dovuto" }
+                thead { tr {
+                    th scope="col" { "Opzione" } th scope="col" { "Numero avviso" } th scope="col" { "Importo" }
+                    th scope="col" { "Scadenza" } th scope="col" { "Stato" }
+                } }
+                tbody {
+                    @for o in &options {
+                        tr {
+                            td { (option_kind_it(o)) }
+                            td { @if let Some(n) = &o.notice_number { code { (n.grouped()) } } @else { "—" } }
+                            td class="importo" { (o.amount.format_eur()) }
+                            td { (o.due_date.map_or_else(|| "—".to_owned(), day_it)) }
+                            td { (option_state_it(o.state)) }
+                        }
+                    }
+                }
+            }
+        }
         h2 class="h4" { "Ricevute" }
         @if detail.receipts.is_empty() {
             p { "Nessuna ricevuta." }
@@ -344,6 +375,24 @@ pub fn detail(ctx: &mut BoCtx<'_>, ipa: &str, id: &str) -> Result<Response, BoEr
         p { a href={ "/operatore/" (grant.org.ipa_code) "/dovuti" } { "Torna alla ricerca" } }
     };
     Ok(ctx.page(&format!("Dovuto {}", d.iud), main))
+}
+
+/// A payment option's name on the page.
+fn option_kind_it(o: &OptionView) -> String {
+    match o.kind {
+        ViewKind::Single => "Unica soluzione".to_owned(),
+        ViewKind::Instalment => format!("Rata {}", o.seq),
+        ViewKind::Reduced => "Importo ridotto (entro la data indicata)".to_owned(),
+    }
+}
+
+fn option_state_it(state: ViewState) -> &'static str {
+    match state {
+        ViewState::Open => "Da pagare",
+        ViewState::Paid => "Pagata",
+        ViewState::Closed => "Chiusa: pagata un'alternativa o dovuto annullato",
+        ViewState::Expired => "Scaduta",
+    }
 }
 
 fn pdf(bytes: Vec<u8>, name: &str) -> Response {

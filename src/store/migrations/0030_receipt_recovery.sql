@@ -1,6 +1,7 @@
--- Receipt recovery (pagopa.md §4.6): every call mypay makes to pagoPA's biz-events receipt API, the
--- durable state of its limit (at most 10 calls in any 60 minutes, across restarts) and the record
--- of which reported transfers (IUV, IUR) were asked for already, so none is asked for in a loop.
+-- Version 30. Receipt recovery (pagopa.md §4.6): every call mypay makes to pagoPA's biz-events
+-- receipt API, the durable state of its limit (at most 10 calls in any 60 minutes, across restarts)
+-- and the record of which reported transfers (IUV, IUR) were asked for already, so none is asked
+-- for in a loop.
 CREATE TABLE receipt_recovery_call (
     id          INTEGER PRIMARY KEY,
     org_id      INTEGER NOT NULL REFERENCES org(id),

@@ -1,0 +1,219 @@
+//! The registry import with §7.9, headers' states, and payments booked once.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
+
+use std::io::Write;
+
+use super::*;
+use crate::domain::Cents;
+use crate::flows::accertamenti_registry::tests::FIXTURE_7_9;
+use crate::services::admin::debt_types::{DebtTypeChanges, add_debt_type};
+use crate::services::reconciliation::notes::tests::journalled;
+use crate::services::testkit::{FISCAL_CODE, IPA, Kit};
+use crate::store::receipts::{self, ReceiptRecord, ReceiptTransferRecord};
+
+/// The kit with the debt types of §7.9 besides TARI.
+fn kit() -> Kit {
+    let kit = Kit::new();
+    for (code, taxonomy) in [("MENSA_SCOLASTICA", "0301109AP"), ("CDS", "0201103SA")] {
+        let changes = DebtTypeChanges {
+            description: Some(code.to_owned()),
+            taxonomy_code: Some(taxonomy.to_owned()),
+            ..DebtTypeChanges::default()
+        };
+        add_debt_type(&kit.db, "test", IPA, code, &changes, kit.now).unwrap();
+    }
+    kit
+}
+
+/// The fixture's CSV, for the kit's org, in a ZIP named as MyPivot wants it.
+fn upload(dir: &Path, name: &str, csv: &str) -> std::path::PathBuf {
+    let path = dir.join(format!("{IPA}-{name}-1_0.zip"));
+    let mut zip = zip::ZipWriter::new(std::fs::File::create(&path).unwrap());
+    zip.start_file(format!("{IPA}-{name}-1_0.csv"), zip::write::SimpleFileOptions::default()).unwrap();
+    zip.write_all(csv.as_bytes()).unwrap();
+    zip.finish().unwrap();
+    path
+}
+
+fn import(kit: &Kit, access: &OrgAccess, name: &str, csv: &str) -> Result<RegistryImport, RegistryImportError> {
+    let dir = tempfile::tempdir().unwrap();
+    let path = upload(dir.path(), name, csv);
+    import_registry(&kit.db, access, &path, &format!("{IPA}-{name}-1_0.zip"), kit.now)
+}
+
+/// The lines of §7.9 without the last (the D of an entry never inserted).
+fn first_four() -> String {
+    FIXTURE_7_9.lines().take(5).map(|l| format!("{l}\n")).collect()
+}
+
+#[test]
+fn the_fixture_of_7_9_rolls_back_at_its_delete_of_a_missing_entry() {
+    let kit = kit();
+    let access = kit.admin_access();
+    let err = import(&kit, &access, "ANAGRAFICA", FIXTURE_7_9).unwrap_err();
+    assert_eq!(err.to_string(), "Errore di conversione alla linea 6: la voce da cancellare non esiste");
+    assert!(registry(&kit.db, &access).unwrap().is_empty(), "nothing of the file is kept");
+    assert_eq!(journalled(&kit, "accertamenti.registry_import"), 0);
+
+    let done = import(&kit, &access, "ANAGRAFICA", &first_four()).unwrap();
+    assert_eq!(done, RegistryImport { inserted: 4, deleted: 0 });
+    let entries = registry(&kit.db, &access).unwrap();
+    let pm = entries.iter().find(|e| e.entry.office_code == "PM").unwrap();
+    assert_eq!((pm.entry.accertamento_code.as_str(), pm.entry.accertamento_name.as_deref()), ("n/a", None));
+    assert_eq!(pm.entry.debt_type_code, "CDS");
+    assert_eq!(journalled(&kit, "accertamenti.registry_import"), 1);
+
+    // Once 2023/88 exists, the fixture's D removes it; the I lines before it now exist already.
+    let header = FIXTURE_7_9.lines().next().unwrap();
+    let insert_2023 = FIXTURE_7_9.lines().nth(5).unwrap().replace("\"D\"", "\"I\"");
+    import(&kit, &access, "ARRETRATI", &format!("{header}\n{insert_2023}\n")).unwrap();
+    assert_eq!(registry(&kit.db, &access).unwrap().len(), 5);
+    let err = import(&kit, &access, "ANAGRAFICA", FIXTURE_7_9).unwrap_err();
+    assert_eq!(err.to_string(), "Errore di conversione alla linea 2: la voce esiste già");
+    let delete = FIXTURE_7_9.lines().nth(5).unwrap();
+    let done = import(&kit, &access, "PULIZIA", &format!("{header}\n{delete}\n")).unwrap();
+    assert_eq!(done, RegistryImport { inserted: 0, deleted: 1 });
+    assert_eq!(registry(&kit.db, &access).unwrap().len(), 4);
+}
+
+#[test]
+fn names_must_match_the_registered_ones_and_debt_types_be_the_operators() {
+    let kit = kit();
+    let access = kit.admin_access();
+    import(&kit, &access, "ANAGRAFICA", &first_four()).unwrap();
+    let header = FIXTURE_7_9.lines().next().unwrap();
+    let line = |fields: &str| format!("{header}\n{fields}\n");
+    let other_office_name =
+        line("\"TRIB\";\"Tributi\";\"true\";\"1012\";\"TARI - altro\";\"2024\";\"\";\"\";\"TARI\";\"I\"");
+    assert_eq!(
+        import(&kit, &access, "X", &other_office_name).unwrap_err().to_string(),
+        "Errore di conversione alla linea 2: la descrizione di cod_ufficio TRIB differisce da quella registrata"
+    );
+    let other_chapter_name =
+        line("\"TRIB\";\"Ufficio Tributi\";\"true\";\"1010\";\"TARI\";\"2024\";\"2024/109\";\"\";\"TARI\";\"I\"");
+    assert!(import(&kit, &access, "X", &other_chapter_name).unwrap_err().to_string().contains("cod_capitolo 1010"));
+    let unknown_type = line("\"IMU\";\"Ufficio IMU\";\"true\";\"2010\";\"IMU\";\"2024\";\"\";\"\";\"IMU\";\"I\"");
+    assert_eq!(
+        import(&kit, &access, "X", &unknown_type).unwrap_err().to_string(),
+        "Errore di conversione alla linea 2: il tipo dovuto IMU non esiste o non è abilitato per l'operatore"
+    );
+    let blind = OrgAccess { admin: false, allowed_types: Some(Vec::new()), ..access.clone() };
+    let cert = line("\"ANAG\";\"Anagrafe\";\"true\";\"3050\";\"Diritti\";\"2024\";\"\";\"\";\"CERT\";\"I\"");
+    assert!(matches!(import(&kit, &blind, "X", &cert), Err(RegistryImportError::Line(LineError { line: 2, .. }))));
+    assert_eq!(import(&kit, &access, "X", &cert).unwrap().inserted, 1);
+    // The file's own rules come first: its name.
+    let dir = tempfile::tempdir().unwrap();
+    let path = upload(dir.path(), "X", &cert);
+    let wrong_name = import_registry(&kit.db, &access, &path, "c_altro-X-1_0.zip", kit.now).unwrap_err();
+    assert!(matches!(wrong_name, RegistryImportError::File(RegistryFileError::Name { .. })), "{wrong_name}");
+}
+
+/// A paying receipt of a new TARI debt of `cents`, with one transfer to the kit's org.
+fn paid(kit: &Kit, iud: &str, cents: i64, receipt_id: &str) -> TransferKey {
+    let debt = kit.debt(iud, cents);
+    let iuv = debt.iuv.as_ref().unwrap().as_str().to_owned();
+    let receipt = ReceiptRecord {
+        org_id: debt.org_id,
+        debt_id: Some(debt.id),
+        receipt_id: receipt_id.to_owned(),
+        iuv: iuv.clone(),
+        outcome: "OK".to_owned(),
+        amount_cents: Cents::new(cents),
+        primitive: "paSendRTV2".to_owned(),
+        transfers: vec![ReceiptTransferRecord {
+            index: 1,
+            amount_cents: Cents::new(cents),
+            fiscal_code: FISCAL_CODE.to_owned(),
+            remittance: "TARI".to_owned(),
+            category: "9/0101100IM/".to_owned(),
+            ..ReceiptTransferRecord::default()
+        }],
+        ..ReceiptRecord::default()
+    };
+    kit.db.write(|tx| receipts::insert_receipt(tx, &receipt, &kit.now.iso())).unwrap();
+    TransferKey { iuv, iur: receipt_id.to_owned(), transfer_index: 1 }
+}
+
+fn tari_2024() -> BookingTarget {
+    BookingTarget { office_code: "TRIB".into(), chapter_code: "1010".into(), accertamento_code: "2024/101".into() }
+}
+
+#[test]
+fn a_payment_is_booked_whole_once_and_closing_needs_one() {
+    let kit = kit();
+    let access = kit.admin_access();
+    import(&kit, &access, "ANAGRAFICA", &first_four()).unwrap();
+    let key = paid(&kit, "TARI-2024-000123", 15_000, "IUR20240516000001");
+
+    let empty = create(&kit.db, &access, "TARI", "TARI maggio 2024", kit.now).unwrap();
+    assert_eq!(empty.state, AccertamentoState::Inserito);
+    let err = change_state(&kit.db, &access, empty.id, AccertamentoState::Chiuso, kit.now).unwrap_err();
+    assert!(matches!(err, ServiceError::Conflict(_)), "CHIUSO needs a detail: {err}");
+
+    let detail = assign(&kit.db, &access, empty.id, &key, &tari_2024(), kit.now).unwrap();
+    assert_eq!((detail.amount, detail.iud.as_deref()), (Cents::new(15_000), Some("TARI-2024-000123")));
+    assert_eq!(detail.target, tari_2024());
+
+    // Not twice: neither in the same accertamento nor in another one not ANNULLATO.
+    let other = create(&kit.db, &access, "TARI", "TARI bis", kit.now).unwrap();
+    let err = assign(&kit.db, &access, other.id, &key, &tari_2024(), kit.now).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        format!("IUV {} IUR IUR20240516000001 transfer 1 is already booked in accertamento {}", key.iuv, empty.id)
+    );
+    assert!(assign(&kit.db, &access, empty.id, &key, &tari_2024(), kit.now).is_err());
+
+    let closed = change_state(&kit.db, &access, empty.id, AccertamentoState::Chiuso, kit.now).unwrap();
+    assert_eq!(closed.state, AccertamentoState::Chiuso);
+    for to in [AccertamentoState::Annullato, AccertamentoState::Inserito] {
+        assert!(change_state(&kit.db, &access, empty.id, to, kit.now).is_err(), "only INSERITO changes");
+    }
+    let second = paid(&kit, "TARI-2024-000124", 9_900, "IUR20240516000004");
+    assert!(matches!(
+        assign(&kit.db, &access, empty.id, &second, &tari_2024(), kit.now),
+        Err(ServiceError::Conflict(_))
+    ));
+
+    // An ANNULLATO accertamento frees its payments.
+    let third = paid(&kit, "TARI-2024-000125", 6_000, "IUR20240517000009");
+    assign(&kit.db, &access, other.id, &third, &tari_2024(), kit.now).unwrap();
+    change_state(&kit.db, &access, other.id, AccertamentoState::Annullato, kit.now).unwrap();
+    let again = create(&kit.db, &access, "TARI", "TARI ter", kit.now).unwrap();
+    assign(&kit.db, &access, again.id, &third, &tari_2024(), kit.now).unwrap();
+    let (_, details) = get(&kit.db, &access, again.id).unwrap();
+    assert_eq!(details.len(), 1);
+    assert_eq!(list(&kit.db, &access).unwrap().len(), 3);
+    assert_eq!(journalled(&kit, "accertamento.assign"), 3);
+    assert_eq!(journalled(&kit, "accertamento.state"), 2);
+}
+
+#[test]
+fn only_a_paid_transfer_of_the_debt_type_goes_to_an_active_entry_of_it() {
+    let kit = kit();
+    let access = kit.admin_access();
+    import(&kit, &access, "ANAGRAFICA", &first_four()).unwrap();
+    let key = paid(&kit, "TARI-2024-000123", 15_000, "IUR20240516000001");
+    let mensa = create(&kit.db, &access, "MENSA_SCOLASTICA", "Mensa", kit.now).unwrap();
+    let target = BookingTarget {
+        office_code: "SCUOLA".into(),
+        chapter_code: "3010".into(),
+        accertamento_code: "2024/15".into(),
+    };
+    let err = assign(&kit.db, &access, mensa.id, &key, &target, kit.now).unwrap_err();
+    assert!(err.to_string().contains("is not a payment of debt type MENSA_SCOLASTICA"), "{err}");
+
+    let tari = create(&kit.db, &access, "TARI", "TARI", kit.now).unwrap();
+    let err = assign(&kit.db, &access, tari.id, &key, &target, kit.now).unwrap_err();
+    assert!(matches!(err, ServiceError::NotFound(_)), "SCUOLA/3010 is MENSA_SCOLASTICA's: {err}");
+    let unknown = TransferKey { transfer_index: 2, ..key.clone() };
+    assert!(matches!(
+        assign(&kit.db, &access, tari.id, &unknown, &tari_2024(), kit.now),
+        Err(ServiceError::NotFound(_))
+    ));
+
+    assert!(matches!(create(&kit.db, &access, "IMU", "x", kit.now), Err(ServiceError::NotFound(_))));
+    assert!(matches!(create(&kit.db, &access, "TARI", " ", kit.now), Err(ServiceError::Invalid { .. })));
+    let blind = OrgAccess { admin: false, allowed_types: Some(Vec::new()), ..access.clone() };
+    assert!(list(&kit.db, &blind).unwrap().is_empty());
+    assert!(matches!(get(&kit.db, &blind, tari.id), Err(ServiceError::NotFound(_))));
+}
