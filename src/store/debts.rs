@@ -570,7 +570,8 @@ pub fn update_debt_region_iuv(
     Ok(changed == 1)
 }
 
-/// Up to `limit` payable debts of the org (`INSERIMENTO_DOVUTO`) that have no IUV, of debt flow
+/// Up to `limit` payable debts of the org (`INSERIMENTO_DOVUTO`) that have no IUV (and are not a
+/// plan of payment options, whose options carry the IUVs), of debt flow
 /// `import_id` when given, with ids above `after`, oldest first: what a bulk IUV assignment takes one
 /// chunk at a time (`after`, the last id of the chunk before, so no chunk scans the ones done).
 pub fn list_debts_without_iuv(
@@ -582,7 +583,8 @@ pub fn list_debts_without_iuv(
 ) -> Result<Vec<DebtRecord>, StoreError> {
     let sql = format!(
         "SELECT {COLUMNS} {FROM} WHERE d.org_id = ?1 AND d.iuv IS NULL AND d.released_id = 0 \
-         AND d.state = 'INSERIMENTO_DOVUTO' AND (?2 IS NULL OR d.import_id = ?2) AND d.id > ?4 ORDER BY d.id LIMIT ?3"
+         AND d.state = 'INSERIMENTO_DOVUTO' AND (?2 IS NULL OR d.import_id = ?2) AND d.id > ?4 \
+         AND NOT EXISTS (SELECT 1 FROM debt_option o WHERE o.debt_id = d.id) ORDER BY d.id LIMIT ?3"
     );
     let limit = i64::try_from(limit).unwrap_or(i64::MAX);
     Ok(conn

@@ -40,6 +40,13 @@ pub(crate) fn assign_in(
             debt.iud, scope.org.ipa_code
         )));
     }
+    if !crate::store::debt_options::list_options(tx, debt.id)?.is_empty() {
+        // An instalment plan has no IUV of its own by design: each option carries one.
+        return Err(ServiceError::Conflict(format!(
+            "debt {} is paid through its payment options, each with its own notice number",
+            debt.iud
+        )));
+    }
     if !debt.state.is_payable() {
         return Err(ServiceError::Conflict(format!("debt {} is {}: it cannot be paid", debt.iud, debt.state)));
     }
@@ -193,6 +200,35 @@ mod tests {
         assert_eq!(stored.iuv, Some(iuv));
         let other = make_payable_for_citizen(&kit.db, "VRDLGU80A01H501U", debt.id, kit.now);
         assert!(matches!(other, Err(ServiceError::NotFound(_))), "{other:?}");
+    }
+
+    #[test]
+    fn a_plan_of_instalments_gets_no_iuv_of_its_own() {
+        let kit = Kit::new();
+        let fields = DebtFields { generate_iuv: false, ..tari_fields("PLAN1", 10_000) };
+        let plan = crate::domain::payment_options::Plan {
+            single: None,
+            instalments: ["2030-01-31", "2030-02-28"]
+                .iter()
+                .map(|d| (crate::domain::Cents::new(5_000), crate::domain::Day::parse(d).unwrap()))
+                .collect(),
+            reduced: None,
+        };
+        let plan = crate::services::debts::options::add_debt_with_options(
+            &kit.db,
+            "cli",
+            IPA,
+            &fields,
+            &plan,
+            Source::Cli,
+            kit.now,
+        )
+        .unwrap();
+        assert!(plan.iuv.is_none(), "an instalments-only plan has no IUV of its own");
+        let refused = make_payable_for_citizen(&kit.db, &plan.debtor.id, plan.id, kit.now);
+        assert!(matches!(refused, Err(ServiceError::Conflict(_))), "{refused:?}");
+        let bulk = assign_bulk(&kit.db, "cli", IPA, None, &|| false, kit.now).unwrap();
+        assert_eq!(bulk.debts, 0, "the bulk assignment leaves plans alone");
     }
 
     #[test]
