@@ -7,15 +7,12 @@
 //! Must never: read a bolletta's number longer than 7 characters (MyPivot's column), or guess a
 //! date's or amount's other spelling.
 
-use super::archive::{Zip, io_error};
-use super::{CashColumns, FileRejection, Item, MAX_ROWS, Out, ReadError};
+use super::archive::Zip;
+use super::csv_lines;
+use super::{CashColumns, Item, Out, ReadError};
 use crate::domain::reconciliation::causale;
 use crate::domain::reconciliation::{Bolletta, Source, TreasuryEvent, TreasuryMovement};
 use crate::domain::{Cents, Day};
-use crate::flows::csv_row;
-
-/// MyPivot's message for a line it cannot split.
-pub const UNREADABLE_LINE: &str = "Impossibile elaborare la riga";
 
 pub(super) fn read<E>(
     zip: &mut Zip,
@@ -23,42 +20,9 @@ pub(super) fn read<E>(
     columns: CashColumns,
     out: &mut Out<'_, E>,
 ) -> Result<(), ReadError<E>> {
-    let index = zip.named_entry(base, &["csv"])?;
-    let mut lines = zip.lines(index)?;
-    let mut rows = 0_u64;
-    while let Some(bytes) = lines.next_line().map_err(io_error)? {
-        let text = String::from_utf8(bytes.to_vec());
-        let line = lines.line_no;
-        if line == 1 {
-            continue;
-        }
-        let text = match text {
-            Ok(text) => text,
-            Err(err) => {
-                let raw = String::from_utf8_lossy(err.as_bytes()).into_owned();
-                out.reject(line, vec![super::shown(&raw)], UNREADABLE_LINE.to_owned())?;
-                continue;
-            }
-        };
-        if text.trim().is_empty() {
-            continue;
-        }
-        rows += 1;
-        if rows > MAX_ROWS {
-            return Err(FileRejection::TooManyRows(MAX_ROWS).into());
-        }
-        let mut split = Vec::new();
-        if csv_row::split(&text, &mut split).is_err() {
-            out.reject(line, vec![super::shown(&text)], UNREADABLE_LINE.to_owned())?;
-            continue;
-        }
-        let fields: Vec<String> = split.iter().map(|f| f.trim().to_owned()).collect();
-        match row(&fields, columns) {
-            Ok(movement) => out.give(Item::Treasury(TreasuryEvent::Movement(Box::new(movement))))?,
-            Err(message) => out.reject(line, fields.iter().map(|f| super::shown(f)).collect(), message)?,
-        }
-    }
-    Ok(())
+    csv_lines::read(zip, base, out, csv_lines::split_quoted, |fields| {
+        row(fields, columns).map(|movement| Item::Treasury(TreasuryEvent::Movement(Box::new(movement))))
+    })
 }
 
 /// One row's movement, or every field's failure, each after a `|`.

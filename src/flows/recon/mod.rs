@@ -18,6 +18,7 @@ mod archive;
 mod bank;
 mod biff;
 mod cash;
+mod csv_lines;
 mod notifications;
 mod opi;
 mod poste;

@@ -7,13 +7,12 @@
 //! Must never: truncate a required field (only the optional address fields are cut, as MyPivot
 //! does), or read an amount in any other spelling.
 
-use super::archive::{Zip, io_error};
-use super::cash::UNREADABLE_LINE;
-use super::{FileRejection, Item, MAX_ROWS, Out, ReadError};
+use super::archive::Zip;
+use super::csv_lines;
+use super::{Item, Out, ReadError};
 use crate::domain::debt_row::BilancioField;
 use crate::domain::reconciliation::PaymentNotification;
 use crate::domain::{Cents, Day, Party};
-use crate::flows::csv_row;
 use crate::flows::import::read_bilancio;
 
 /// The fields of a notification row.
@@ -25,42 +24,9 @@ pub const BAD_AMOUNT: &str = "importo singolo versamento: errato campo numerico.
 pub const BAD_FEE: &str = "commissione carico pa: errato campo numerico. Formato corretto '###.##'";
 
 pub(super) fn read<E>(zip: &mut Zip, base: &str, out: &mut Out<'_, E>) -> Result<(), ReadError<E>> {
-    let index = zip.named_entry(base, &["csv"])?;
-    let mut lines = zip.lines(index)?;
-    let mut rows = 0_u64;
-    while let Some(bytes) = lines.next_line().map_err(io_error)? {
-        let text = String::from_utf8(bytes.to_vec());
-        let line = lines.line_no;
-        if line == 1 {
-            continue;
-        }
-        let text = match text {
-            Ok(text) => text,
-            Err(err) => {
-                let raw = String::from_utf8_lossy(err.as_bytes()).into_owned();
-                out.reject(line, vec![super::shown(&raw)], UNREADABLE_LINE.to_owned())?;
-                continue;
-            }
-        };
-        if text.trim().is_empty() {
-            continue;
-        }
-        rows += 1;
-        if rows > MAX_ROWS {
-            return Err(FileRejection::TooManyRows(MAX_ROWS).into());
-        }
-        let mut split = Vec::new();
-        if csv_row::split(&text, &mut split).is_err() {
-            out.reject(line, vec![super::shown(&text)], UNREADABLE_LINE.to_owned())?;
-            continue;
-        }
-        let fields: Vec<String> = split.iter().map(|f| f.trim().to_owned()).collect();
-        match row(&fields) {
-            Ok(notification) => out.give(Item::Notification(Box::new(notification)))?,
-            Err(message) => out.reject(line, fields.iter().map(|f| super::shown(f)).collect(), message)?,
-        }
-    }
-    Ok(())
+    csv_lines::read(zip, base, out, csv_lines::split_quoted, |fields| {
+        row(fields).map(|notification| Item::Notification(Box::new(notification)))
+    })
 }
 
 /// The columns: name, whether required, longest length.

@@ -8,7 +8,7 @@
 //! Must never: read a debit as a movement, or guess the account from another line.
 
 use super::archive::{Zip, io_error};
-use super::cash::UNREADABLE_LINE;
+use super::csv_lines::UNREADABLE_LINE;
 use super::{FileRejection, Item, MAX_ROWS, Out, ReadError};
 use crate::domain::reconciliation::causale;
 use crate::domain::reconciliation::{Bolletta, Source, TreasuryEvent, TreasuryMovement};

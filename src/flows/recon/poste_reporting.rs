@@ -4,44 +4,15 @@
 //! MyPivot 4 no longer offers it, and its rows carry no IUV, so they never join a receipt.
 //! Must never: read a row with another number of fields.
 
-use super::archive::{Zip, io_error};
-use super::cash::UNREADABLE_LINE;
-use super::{FileRejection, Item, MAX_ROWS, Out, ReadError};
+use super::archive::Zip;
+use super::csv_lines::{self, UNREADABLE_LINE};
+use super::{Item, Out, ReadError};
 use crate::domain::Cents;
 use crate::domain::reconciliation::PosteReportingRow;
 
 pub(super) fn read<E>(zip: &mut Zip, base: &str, out: &mut Out<'_, E>) -> Result<(), ReadError<E>> {
-    let index = zip.named_entry(base, &["csv"])?;
-    let mut lines = zip.lines(index)?;
-    let mut rows = 0_u64;
-    while let Some(bytes) = lines.next_line().map_err(io_error)? {
-        let text = String::from_utf8(bytes.to_vec());
-        let line = lines.line_no;
-        if line == 1 {
-            continue;
-        }
-        let text = match text {
-            Ok(text) => text,
-            Err(err) => {
-                let raw = String::from_utf8_lossy(err.as_bytes()).into_owned();
-                out.reject(line, vec![super::shown(&raw)], UNREADABLE_LINE.to_owned())?;
-                continue;
-            }
-        };
-        if text.trim().is_empty() {
-            continue;
-        }
-        rows += 1;
-        if rows > MAX_ROWS {
-            return Err(FileRejection::TooManyRows(MAX_ROWS).into());
-        }
-        let fields: Vec<String> = text.split(',').map(|f| f.trim().trim_matches('"').trim().to_owned()).collect();
-        match row(&fields) {
-            Ok(row) => out.give(Item::PosteReporting(row))?,
-            Err(message) => out.reject(line, fields.iter().map(|f| super::shown(f)).collect(), message)?,
-        }
-    }
-    Ok(())
+    let split = |text: &str| Some(text.split(',').map(|f| f.trim().trim_matches('"').trim().to_owned()).collect());
+    csv_lines::read(zip, base, out, split, |fields| row(fields).map(Item::PosteReporting))
 }
 
 fn row(fields: &[String]) -> Result<PosteReportingRow, String> {
