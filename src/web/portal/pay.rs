@@ -505,6 +505,7 @@ pub fn notice_pdf(ctx: &mut Ctx<'_>, ipa: &str, file: &str) -> Result<Response, 
         &ctx.state.db,
         ipa,
         &crate::services::debts::documents::NoticeKey::NoticeNumber(notice.to_owned()),
+        ctx.now,
     ) {
         Ok(view) => view,
         Err(err) if err.is_user_error() => return Err(PageError::NotFound),

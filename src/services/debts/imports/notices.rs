@@ -299,6 +299,8 @@ impl NoticesJob {
         let mut last_checkpoint = Instant::now();
         let mut checkpoint_every = self.checkpoint_every;
         let mut skipped_examples: Vec<String> = Vec::new();
+        // The day that decides which payment options the notices still print.
+        let now = Now::read();
         loop {
             let page = db.read(|c| notices::list_notice_debts(c, import.id, pos.after, PAGE))?;
             if page.is_empty() {
@@ -311,11 +313,18 @@ impl NoticesJob {
                     tracing::info!(import = import.id, done = pos.done(), total, "import notices paused");
                     return Err(Stop::Job(JobError::Interrupted));
                 }
-                match documents::notice_view(db, &import.org_ipa, &NoticeKey::Iud(iud.clone())) {
-                    Ok(view) => {
-                        archive.add(&view)?;
-                        pos.written += 1;
-                    }
+                match documents::notice_view(db, &import.org_ipa, &NoticeKey::Iud(iud.clone()), now) {
+                    Ok(view) => match archive.add(&view) {
+                        Ok(()) => pos.written += 1,
+                        // Options no layout prints: this notice is left out, the others go on.
+                        Err(err @ crate::pdf::PdfError::Options(_)) => {
+                            pos.skipped += 1;
+                            if skipped_examples.len() < 3 {
+                                skipped_examples.push(format!("{iud}: {err}"));
+                            }
+                        }
+                        Err(err) => return Err(err.into()),
+                    },
                     Err(ServiceError::Store(err)) => return Err(err.into()),
                     Err(err) => {
                         pos.skipped += 1;
