@@ -740,6 +740,49 @@ mod tests {
     }
 
     #[test]
+    fn a_notice_no_layout_prints_is_skipped_and_the_others_are_written() {
+        use crate::domain::payment_options::OptionKind;
+        use crate::store::debt_options::{self, NewOption};
+        let kit = Kit::new();
+        let import = imported(&kit, 3);
+        // The second debt gets an instalment and a reduced amount beside its single option: a
+        // combination no notice layout prints.
+        kit.db
+            .write(|tx| {
+                let org = crate::store::orgs::find_org_by_ipa(tx, IPA)?.unwrap();
+                let debt = crate::store::debts::find_debt_by_iud(tx, org.id, "F3-00002")?.unwrap();
+                for (n, kind, due) in
+                    [(1u64, OptionKind::Instalment, "2099-01-31"), (2, OptionKind::Reduced, "2099-01-05")]
+                {
+                    let body = format!("3{:015}", 990_000 + n);
+                    let nav = format!("{body}{:02}", body.parse::<u64>().unwrap() % 93);
+                    let new = NewOption {
+                        debt_id: debt.id,
+                        org_id: org.id,
+                        kind,
+                        seq: 1,
+                        iuv: &nav[1..],
+                        notice_number: &nav,
+                        amount_cents: crate::domain::Cents::new(500),
+                        due_date: crate::domain::Day::parse(due).unwrap(),
+                    };
+                    debt_options::insert_option(tx, &new, &kit.now.iso())?;
+                }
+                Ok::<_, ServiceError>(())
+            })
+            .unwrap();
+        // Its view is built; the layout is what refuses it.
+        let view = documents::notice_view(&kit.db, IPA, &NoticeKey::Iud("F3-00002".to_owned()), kit.now).unwrap();
+        assert!(matches!(crate::pdf::notice_pdf(&view), Err(crate::pdf::PdfError::Options(_))));
+        let handlers = handlers(NoticesJob::new(&data_dir(&kit), NoticesMode::On));
+        assert_eq!(run(&kit, &import, &handlers, None), Outcome::Done);
+        assert_eq!(entries(&kit, &import).len(), 2, "the other two notices are written");
+        let job = notices_job(&kit, &import);
+        assert_eq!((job.state, job.units_done, job.units_total), (JobState::Done, 3, Some(3)));
+        assert_eq!(status_now(&kit, &import), NoticesStatus::Ready);
+    }
+
+    #[test]
     fn a_disk_that_fills_up_while_writing_is_a_short_disk_not_a_retry() {
         let full = crate::pdf::PdfError::Io(std::io::Error::from(std::io::ErrorKind::StorageFull));
         assert!(matches!(Stop::from(full), Stop::Short { needed: 0, .. }));
