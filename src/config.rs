@@ -153,6 +153,9 @@ pub struct RetentionSection {
     pub journal_payload_days: u64,
     /// Days uploaded debt flows, their result files and receipt export files are kept.
     pub file_days: u64,
+    /// Days after which a debt the portal created for a spontaneous payment ("Paga ora", "Crea
+    /// l'avviso") and never paid expires (`SCADUTO`): it leaves the open lists and is kept.
+    pub unpaid_spontaneous_days: u64,
 }
 
 impl Default for RetentionSection {
@@ -167,6 +170,7 @@ impl Default for RetentionSection {
             cart_days: 365,
             journal_payload_days: 365,
             file_days: 180,
+            unpaid_spontaneous_days: 30,
         }
     }
 }
@@ -767,6 +771,7 @@ pub struct RetentionSettings {
     pub cart_days: u64,
     pub journal_payload_days: u64,
     pub file_days: u64,
+    pub unpaid_spontaneous_days: u64,
 }
 
 impl Default for RetentionSettings {
@@ -782,6 +787,7 @@ impl Default for RetentionSettings {
             cart_days: r.cart_days,
             journal_payload_days: r.journal_payload_days,
             file_days: r.file_days,
+            unpaid_spontaneous_days: r.unpaid_spontaneous_days,
         }
     }
 }
@@ -934,6 +940,7 @@ pub const KEYS: &[Key] = &[
     key("retention.cart_days", Field::U64(|c| &mut c.retention.cart_days)),
     key("retention.journal_payload_days", Field::U64(|c| &mut c.retention.journal_payload_days)),
     key("retention.file_days", Field::U64(|c| &mut c.retention.file_days)),
+    key("retention.unpaid_spontaneous_days", Field::U64(|c| &mut c.retention.unpaid_spontaneous_days)),
     key("privacy.dpo_contact", Field::Text(|c| &mut c.privacy.dpo_contact)),
 ];
 
@@ -1065,6 +1072,7 @@ impl Config {
             ("retention.cart_days", r.cart_days),
             ("retention.journal_payload_days", r.journal_payload_days),
             ("retention.file_days", r.file_days),
+            ("retention.unpaid_spontaneous_days", r.unpaid_spontaneous_days),
         ] {
             if !(1..=MAX_RETENTION_DAYS).contains(&days) {
                 problem(key, format!("must be between 1 and {MAX_RETENTION_DAYS} days, found {days}"));
@@ -1246,6 +1254,7 @@ impl Config {
                 cart_days: raw.retention.cart_days,
                 journal_payload_days: raw.retention.journal_payload_days,
                 file_days: raw.retention.file_days,
+                unpaid_spontaneous_days: raw.retention.unpaid_spontaneous_days,
             },
             privacy_dpo_contact: raw.privacy.dpo_contact.trim().to_owned(),
             sources,

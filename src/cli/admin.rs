@@ -690,6 +690,17 @@ pub enum DebtCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Give every payable debt without an IUV (imported by a 1_0-1_2 flow, or with
+    /// flagGeneraIuv=false) an IUV17 and notice number now, rather than when its payment starts.
+    AssignIuv {
+        #[arg(long)]
+        org: String,
+        /// Only the debts of this debt flow (the import id of `mypay import --status`).
+        #[arg(long)]
+        import: Option<i64>,
+        #[arg(long)]
+        json: bool,
+    },
     /// Show one debt, by IUD, IUV or notice number.
     Show {
         #[arg(long)]
@@ -779,7 +790,7 @@ pub struct DebtAddArgs {
 impl DebtCommand {
     /// Whether the command writes or only reads.
     pub fn writes(&self) -> bool {
-        matches!(self, DebtCommand::Add(_) | DebtCommand::Annul { .. })
+        matches!(self, DebtCommand::Add(_) | DebtCommand::Annul { .. } | DebtCommand::AssignIuv { .. })
     }
 }
 
@@ -874,6 +885,11 @@ pub fn debt(db: &Db, cmd: DebtCommand) -> Result<(), CliError> {
         DebtCommand::Annul { org, iud, json } => {
             let d = debts::annul_debt(db, ACTOR, &org, &iud, now)?;
             print_one(json, json::debt(&d), || format!("annulled debt {}", d.iud));
+        }
+        DebtCommand::AssignIuv { org, import, json } => {
+            let done = debts::iuv::assign_bulk(db, ACTOR, &org, import, &|| false, now)?;
+            let value = serde_json::json!({ "org": org, "import": import, "assigned": done.debts });
+            print_one(json, value, || format!("assigned an IUV to {} debts of org {org}", done.debts));
         }
         DebtCommand::Show { org, iud, iuv, notice, json } => {
             let key = match (iud, iuv, notice) {

@@ -217,6 +217,7 @@ fn execute(mut cli: Cli) -> Result<(), CliError> {
             | Command::Serve(ServeArgs { demo: true, .. })
             | Command::Config(ConfigCommand::Show { demo: true, .. })
             | Command::Reporting(reporting::ReportingCommand::Fetch { demo: true, .. })
+            | Command::Reporting(reporting::ReportingCommand::Recover { demo: true, .. })
     );
     cli.config = crate::config::config_path(cli.config.as_deref(), demo);
     let overrides = |listen: Option<String>| Overrides { data_dir: cli.data_dir.clone(), listen, upstream: None };

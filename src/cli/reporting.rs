@@ -26,12 +26,25 @@ pub enum ReportingCommand {
         #[arg(long, value_name = "URL")]
         node: Option<String>,
     },
+    /// Ask pagoPA's receipt API (biz-events) for the receipts of reported payments that have none,
+    /// within pagoPA's limit of 10 calls an hour, and mark payments started 48 hours ago without a
+    /// receipt; what the daily receipt recovery job does.
+    Recover {
+        #[arg(long)]
+        json: bool,
+        /// As for fetch: with the settings `mypay demo` runs with.
+        #[arg(long)]
+        demo: bool,
+        /// The pagoPA Node's (or the simulator's) address for this run, instead of node.base_url.
+        #[arg(long, value_name = "URL")]
+        node: Option<String>,
+    },
 }
 
 /// The configuration of `cmd`: the demo's with `--demo`, else the administrative one; `--node`
 /// over either.
 pub fn config(path: Option<&Path>, overrides: &Overrides, cmd: &ReportingCommand) -> Result<Config, CliError> {
-    let ReportingCommand::Fetch { demo, node, .. } = cmd;
+    let (ReportingCommand::Fetch { demo, node, .. } | ReportingCommand::Recover { demo, node, .. }) = cmd;
     let mut config = Config::load(path, overrides, if *demo { Mode::Demo } else { Mode::Admin })?;
     if let Some(node) = node {
         let url = HttpUrl::parse(node).map_err(|reason| CliError::Usage(format!("--node {reason}")))?;
@@ -45,6 +58,38 @@ pub fn config(path: Option<&Path>, overrides: &Overrides, cmd: &ReportingCommand
 
 pub fn run(config: &Config, db: &Db, cmd: ReportingCommand) -> Result<(), CliError> {
     match cmd {
+        ReportingCommand::Recover { json, .. } => {
+            if config.upstream.is_some() {
+                return Err(CliError::Usage(
+                    "upstream mode (upstream.url is set): this box has no station; the Region recovers receipts"
+                        .to_owned(),
+                ));
+            }
+            if config.node.base_url.is_none() {
+                return Err(CliError::Usage(
+                    "no pagoPA to ask: set node.base_url (MYPAY_NODE_BASE_URL) or give it with --node URL".to_owned(),
+                ));
+            }
+            let source = crate::pagopa::bizevents::BizEvents(NodeClient::from_config(config));
+            let done = crate::services::payments::recovery::run(db, &source, Now::read(), &|| false)?;
+            if json {
+                println!(
+                    "{}",
+                    serde_json::json!({ "asked": done.asked, "recovered": done.recovered, "missing": done.missing,
+                        "failed": done.failed, "stalled": done.stalled, "wait_until": done.wait_until })
+                );
+            } else {
+                println!(
+                    "receipt recovery: {} asked, {} recovered, {} missing at pagoPA too, {} failed; {} payments started \
+                     48 hours ago without a receipt",
+                    done.asked, done.recovered, done.missing, done.failed, done.stalled
+                );
+                if let Some(at) = &done.wait_until {
+                    println!("pagoPA's limit of 10 calls an hour is reached: the next call not before {at}");
+                }
+            }
+            Ok(())
+        }
         ReportingCommand::Fetch { json, demo, .. } => {
             if config.upstream.is_some() {
                 return Err(CliError::Usage(

@@ -193,7 +193,8 @@ fn start_job_runner(
     // An operator's "acquire now" does what the periodic fetch does, where this box fetches at all.
     if state.config.node.base_url.is_some() && state.config.upstream.is_none() {
         let client = crate::pagopa::fdr::NodeClient::from_config(&state.config);
-        settings.reporting = Some(std::sync::Arc::new(crate::pagopa::fdr::OrgFetcher(client)));
+        settings.reporting = Some(std::sync::Arc::new(crate::pagopa::fdr::OrgFetcher(client.clone())));
+        settings.receipts = Some(std::sync::Arc::new(crate::pagopa::bizevents::BizEvents(client)));
     }
     let handlers = crate::services::background::handlers(&settings);
     let shutdown = shutdown.clone();
@@ -296,7 +297,8 @@ fn start_mail_job(state: &std::sync::Arc<web::AppState>, shutdown: &server::Shut
 }
 
 /// Housekeeping every few minutes: carts left at Checkout expire, expired sessions are deleted
-/// (`services::portal::housekeeping::sweep`), and the day's retention purge is queued. The first sweep runs right after start.
+/// (`services::portal::housekeeping::sweep`), unpaid portal debts expire, and the day's retention
+/// purge and receipt recovery are queued. The first sweep runs right after start.
 fn start_housekeeping_job(
     state: &std::sync::Arc<web::AppState>,
     shutdown: &server::Shutdown,
@@ -313,6 +315,27 @@ fn start_housekeeping_job(
                         Ok(swept) if swept == Default::default() => {}
                         Ok(swept) => tracing::info!(?swept, "housekeeping"),
                         Err(err) => tracing::error!(error = %err, "housekeeping failed"),
+                    }
+                    // Unpaid portal debts expire; not in upstream mode, where the Region's payment
+                    // sessions own the portal's debts.
+                    if state.config.upstream.is_none() {
+                        let days = state.config.retention.unpaid_spontaneous_days;
+                        match crate::services::portal::housekeeping::expire_unpaid_spontaneous(
+                            &state.db,
+                            days,
+                            Now::read(),
+                        ) {
+                            Ok(0) => {}
+                            Ok(n) => tracing::info!(expired = n, "unpaid portal debts expired"),
+                            Err(err) => tracing::error!(error = %err, "cannot expire unpaid portal debts"),
+                        }
+                    }
+                    // The day's receipt recovery, where this box is a station that reaches pagoPA.
+                    if state.config.upstream.is_none()
+                        && state.config.node.base_url.is_some()
+                        && let Err(err) = crate::services::payments::recovery::schedule(&state.db, Now::read())
+                    {
+                        tracing::error!(error = %err, "cannot queue the receipt recovery");
                     }
                     // The day's retention purge, queued once a day; the job runner runs it.
                     if let Err(err) = crate::services::gdpr::purge::schedule(&state.db, Now::read()) {

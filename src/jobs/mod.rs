@@ -47,6 +47,9 @@ pub enum Job {
     ReportingFetch { org_id: i64 },
     /// The day's retention purge (`[retention]`), queued once per Rome day (`2026-12-07`).
     RetentionPurge { day: String },
+    /// The day's receipt recovery (pagopa.md §4.6), queued once per Rome day; it waits for the
+    /// next window when pagoPA's limit of calls is reached.
+    ReceiptRecovery { day: String },
 }
 
 /// The kind of a [`Job`], without its arguments: what a handler is registered for.
@@ -58,17 +61,19 @@ pub enum JobKind {
     OutcomePush,
     ReportingFetch,
     RetentionPurge,
+    ReceiptRecovery,
 }
 
 impl JobKind {
     /// Every kind, for registries and tests.
-    pub const ALL: [JobKind; 6] = [
+    pub const ALL: [JobKind; 7] = [
         JobKind::Import,
         JobKind::ImportNotices,
         JobKind::Export,
         JobKind::OutcomePush,
         JobKind::ReportingFetch,
         JobKind::RetentionPurge,
+        JobKind::ReceiptRecovery,
     ];
 
     /// The code stored in `job.kind`.
@@ -80,6 +85,7 @@ impl JobKind {
             JobKind::OutcomePush => "outcome_push",
             JobKind::ReportingFetch => "reporting_fetch",
             JobKind::RetentionPurge => "retention_purge",
+            JobKind::ReceiptRecovery => "receipt_recovery",
         }
     }
 
@@ -91,6 +97,8 @@ impl JobKind {
             JobKind::OutcomePush => 1_000,
             // A failed fetch is asked for again by a person, or done by the periodic one.
             JobKind::ReportingFetch => 1,
+            // Every hourly wait for pagoPA's limit is a claim: a day of windows and some more.
+            JobKind::ReceiptRecovery => 48,
         }
     }
 }
@@ -104,6 +112,7 @@ impl Job {
             Job::OutcomePush { .. } => JobKind::OutcomePush,
             Job::ReportingFetch { .. } => JobKind::ReportingFetch,
             Job::RetentionPurge { .. } => JobKind::RetentionPurge,
+            Job::ReceiptRecovery { .. } => JobKind::ReceiptRecovery,
         }
     }
 
@@ -261,6 +270,7 @@ mod tests {
             (Job::OutcomePush { push_id: 9 }, "outcome_push", "{\"push_id\":9}"),
             (Job::ReportingFetch { org_id: 2 }, "reporting_fetch", "{\"org_id\":2}"),
             (Job::RetentionPurge { day: "2026-12-07".to_owned() }, "retention_purge", "{\"day\":\"2026-12-07\"}"),
+            (Job::ReceiptRecovery { day: "2026-12-07".to_owned() }, "receipt_recovery", "{\"day\":\"2026-12-07\"}"),
         ];
         for (job, kind, payload) in cases {
             assert_eq!(job.to_stored(), (kind, payload.to_owned()));
@@ -274,6 +284,17 @@ mod tests {
     #[test]
     fn every_kind_is_a_job_kind() {
         let codes: Vec<&str> = JobKind::ALL.iter().map(|k| k.code()).collect();
-        assert_eq!(codes, ["import", "import_notices", "export", "outcome_push", "reporting_fetch", "retention_purge"]);
+        assert_eq!(
+            codes,
+            [
+                "import",
+                "import_notices",
+                "export",
+                "outcome_push",
+                "reporting_fetch",
+                "retention_purge",
+                "receipt_recovery"
+            ]
+        );
     }
 }

@@ -2,7 +2,8 @@
 //! simulator's answers to mypay (Checkout, FdR, nodeForPa) slow, missing or 500, make every new
 //! receipt be delivered twice, or late (`receipt_delay_ms`: the first paSendRT waits in the retry
 //! queue, so the payer's browser returns before the receipt), so mypay's timeouts, retries,
-//! idempotency and waiting pages can be exercised.
+//! idempotency and waiting pages can be exercised, or never sent (`skip_receipts`: a lost
+//! receipt, for receipt recovery).
 
 use serde_json::{Value, json};
 
@@ -19,6 +20,9 @@ pub struct Faults {
     pub answer_500: bool,
     /// Send each new receipt this long after the payment instead of at once.
     pub receipt_delay_ms: u64,
+    /// Never send new receipts to the station (a lost paSendRT): they stay known to the FdR and
+    /// to the biz-events receipt API, where mypay's receipt recovery finds them.
+    pub skip_receipts: bool,
 }
 
 /// Longest delay accepted, so a typo cannot hang a worker for hours.
@@ -42,11 +46,12 @@ impl Faults {
                         faults.receipt_delay_ms = delay;
                     }
                 }
-                "drop_answer" | "deliver_twice" | "answer_500" => {
+                "drop_answer" | "deliver_twice" | "answer_500" | "skip_receipts" => {
                     let flag = field.as_bool().ok_or_else(|| format!("{key} must be true or false"))?;
                     match key.as_str() {
                         "drop_answer" => faults.drop_answer = flag,
                         "deliver_twice" => faults.deliver_twice = flag,
+                        "skip_receipts" => faults.skip_receipts = flag,
                         _ => faults.answer_500 = flag,
                     }
                 }
@@ -63,6 +68,7 @@ impl Faults {
             "deliver_twice": self.deliver_twice,
             "answer_500": self.answer_500,
             "receipt_delay_ms": self.receipt_delay_ms,
+            "skip_receipts": self.skip_receipts,
         })
     }
 }

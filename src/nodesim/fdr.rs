@@ -65,14 +65,18 @@ impl Flow {
     }
 }
 
-/// Builds the flows of every acknowledged receipt transfer not reported yet, and keeps them.
+/// Builds the flows of every acknowledged receipt transfer not reported yet (or kept from the
+/// station by `skip_receipts`: the PSP collected the money all the same), and keeps them.
 pub fn generate(sim: &Sim, now: Timestamp) -> Vec<Flow> {
     let mut inner = sim.lock();
     type Key = (String, String, Date);
     let mut groups: BTreeMap<Key, (Psp, Option<String>, Vec<FlowPayment>)> = BTreeMap::new();
     for receipt in inner.receipts.values() {
-        let delivered =
-            inner.deliveries.iter().any(|d| d.receipt_id == receipt.receipt_id && d.state == DeliveryState::Delivered);
+        let delivered = inner.skipped.contains(&receipt.receipt_id)
+            || inner
+                .deliveries
+                .iter()
+                .any(|d| d.receipt_id == receipt.receipt_id && d.state == DeliveryState::Delivered);
         if !delivered {
             continue;
         }

@@ -12,6 +12,7 @@
 //! `faults` perturbs the answers to mypay; `http` + `router` are its own small server.
 //! **Invariant:** SOAP envelopes are read and written only through [`crate::soap`].
 
+mod bizevents;
 mod checkout;
 pub mod config;
 mod delivery;

@@ -106,9 +106,9 @@ pub fn release(sim: &Sim, activations: &[Activation]) {
 /// tokens in the order of `activations`.
 pub fn pay(sim: &Sim, activations: &[Activation], psp: &Psp, payment_note: Option<&str>) -> Vec<String> {
     let paid_at = clock::Now::read().instant();
-    let (copies, delay_ms) = {
+    let (copies, delay_ms, skip) = {
         let inner = sim.lock();
-        (if inner.faults.deliver_twice { 2 } else { 1 }, inner.faults.receipt_delay_ms)
+        (if inner.faults.deliver_twice { 2 } else { 1 }, inner.faults.receipt_delay_ms, inner.faults.skip_receipts)
     };
     let mut tokens = Vec::new();
     let mut deliveries = Vec::new();
@@ -131,6 +131,9 @@ pub fn pay(sim: &Sim, activations: &[Activation], psp: &Psp, payment_note: Optio
         {
             let mut inner = sim.lock();
             inner.receipts.insert(token.clone(), receipt);
+            if skip {
+                inner.skipped.insert(token.clone());
+            }
             inner.notices.insert((activation.fiscal_code.clone(), activation.notice_number.clone()), NoticeLock::Paid);
         }
         tracing::info!(
@@ -140,7 +143,9 @@ pub fn pay(sim: &Sim, activations: &[Activation], psp: &Psp, payment_note: Optio
             psp = %psp.id,
             "payment executed; delivering the receipt"
         );
-        if delay_ms > 0 {
+        if skip {
+            tracing::info!(token = %token, "receipt kept from the station (skip_receipts)");
+        } else if delay_ms > 0 {
             delivery::enqueue_delayed(sim, &token, &call, copies, std::time::Duration::from_millis(delay_ms));
         } else {
             deliveries.extend(delivery::enqueue(sim, &token, &call, copies, true));

@@ -5,7 +5,7 @@ use serde_json::json;
 
 use super::http::Request;
 use super::state::Sim;
-use super::{checkout, faults::Faults, fdr, fdr_api, node_for_pa, pages, psp};
+use super::{bizevents, checkout, faults::Faults, fdr, fdr_api, node_for_pa, pages, psp};
 use crate::soap;
 use crate::web::Response;
 
@@ -37,6 +37,12 @@ pub enum Route {
         psp: String,
     },
     NodeForPa,
+    /// `GET /bizevents/service/v1/organizations/{cf}/receipts/{iur}[/paymentoptions/{iuv}]`.
+    BizReceipt {
+        org: String,
+        iur: String,
+        iuv: Option<String>,
+    },
     GetFaults,
     SetFaults,
     ResetFaults,
@@ -54,6 +60,7 @@ impl Route {
                 | Route::FdrGet { .. }
                 | Route::FdrPayments { .. }
                 | Route::NodeForPa
+                | Route::BizReceipt { .. }
         )
     }
 
@@ -63,7 +70,14 @@ impl Route {
     }
 
     fn needs_subscription_key(&self) -> bool {
-        matches!(self, Route::CreateCart(_) | Route::FdrList(_) | Route::FdrGet { .. } | Route::FdrPayments { .. })
+        matches!(
+            self,
+            Route::CreateCart(_)
+                | Route::FdrList(_)
+                | Route::FdrGet { .. }
+                | Route::FdrPayments { .. }
+                | Route::BizReceipt { .. }
+        )
     }
 }
 
@@ -102,7 +116,13 @@ pub fn route(method: &str, path: &str) -> Route {
             Route::FdrPayments { org: owned(org), fdr: owned(fdr), revision: owned(revision), psp: owned(psp) }
         }
         ["nodo-auth", "node-for-pa", "v1"] if post => Route::NodeForPa,
-        [""] | ["healthz"] | ["simulatore.css"] | ["sim", "carts", _] | ["fdr-org", ..] => Route::MethodNotAllowed("GET, HEAD"),
+        ["bizevents", "service", "v1", "organizations", org, "receipts", iur] if get => {
+            Route::BizReceipt { org: owned(org), iur: owned(iur), iuv: None }
+        }
+        ["bizevents", "service", "v1", "organizations", org, "receipts", iur, "paymentoptions", iuv] if get => {
+            Route::BizReceipt { org: owned(org), iur: owned(iur), iuv: Some(owned(iuv)) }
+        }
+        [""] | ["healthz"] | ["simulatore.css"] | ["sim", "carts", _] | ["fdr-org", ..] | ["bizevents", ..] => Route::MethodNotAllowed("GET, HEAD"),
         ["checkout", "ec", _, "carts"] | ["sim", "psp", _] | ["sim", "fdr", "generate"] | ["nodo-auth", "node-for-pa", "v1"] => {
             Route::MethodNotAllowed("POST")
         }
@@ -138,6 +158,7 @@ pub fn dispatch(sim: &Sim, route: &Route, request: &Request) -> Response {
         Route::FdrGet { org, fdr, revision, psp } => fdr_api::get(sim, org, fdr, revision, psp),
         Route::FdrPayments { org, fdr, revision, psp } => fdr_api::payments(sim, org, fdr, revision, psp, request),
         Route::NodeForPa => node_for_pa::handle(sim, request),
+        Route::BizReceipt { org, iur, iuv } => bizevents::get(sim, org, iur, iuv.as_deref()),
         Route::GetFaults => Response::json(200, &sim.lock().faults.to_json()),
         Route::SetFaults => set_faults(sim, request),
         Route::ResetFaults => {
@@ -214,6 +235,14 @@ mod tests {
             }
         );
         assert_eq!(route("POST", NODE_FOR_PA_PATH), Route::NodeForPa);
+        assert_eq!(
+            route("GET", "/bizevents/service/v1/organizations/1/receipts/T/paymentoptions/V"),
+            Route::BizReceipt { org: "1".to_owned(), iur: "T".to_owned(), iuv: Some("V".to_owned()) }
+        );
+        assert_eq!(
+            route("POST", "/bizevents/service/v1/organizations/1/receipts/T"),
+            Route::MethodNotAllowed("GET, HEAD")
+        );
         assert_eq!(route("GET", "/nope"), Route::NotFound);
         assert!(route("POST", "/checkout/ec/v1/carts").faces_mypay());
         assert!(!route("POST", "/sim/faults").faces_mypay());

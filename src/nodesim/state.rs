@@ -52,6 +52,10 @@ pub struct Inner {
     pub reported: HashSet<(String, u8)>,
     pub next_flow_seq: u64,
     pub faults: Faults,
+    /// Receipts the `skip_receipts` switch kept from the station: the PSP reports them all the same.
+    pub skipped: HashSet<String>,
+    /// The biz-events receipt API's calls of the last hour, for its 429.
+    pub bizevents: super::bizevents::Throttle,
 }
 
 impl Sim {

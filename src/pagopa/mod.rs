@@ -4,6 +4,7 @@
 //! `station` the dispatch. Payment rules live in `services::payments`; this module only
 //! translates. **Boundary:** Node SOAP.
 
+pub mod bizevents;
 pub mod checkout;
 pub mod faults;
 pub mod fdr;

@@ -21,6 +21,8 @@ pub struct JobSettings {
     pub reporting: Option<std::sync::Arc<dyn crate::services::payments::flows_view::FlowFetcher>>,
     /// How long personal data is kept (`[retention]`), for the daily purge.
     pub retention: crate::config::RetentionSettings,
+    /// pagoPA's biz-events receipt API, when this installation is a station (`serve` sets it).
+    pub receipts: Option<std::sync::Arc<dyn crate::services::payments::recovery::ReceiptSource>>,
 }
 
 impl JobSettings {
@@ -32,6 +34,7 @@ impl JobSettings {
             notices: config.import.notices,
             reporting: None,
             retention: config.retention,
+            receipts: None,
         }
     }
 }
@@ -63,6 +66,10 @@ pub fn handlers(settings: &JobSettings) -> Handlers {
             crate::services::payments::flows_view::FetchJob { fetcher: settings.reporting.clone() },
         )
         .on(
+            JobKind::ReceiptRecovery,
+            crate::services::payments::recovery::RecoveryJob { source: settings.receipts.clone() },
+        )
+        .on(
             JobKind::RetentionPurge,
             crate::services::gdpr::purge::PurgeJob {
                 settings: crate::services::gdpr::purge::PurgeSettings {
@@ -86,6 +93,7 @@ mod tests {
             notices: NoticesMode::On,
             reporting: None,
             retention: crate::config::RetentionSettings::default(),
+            receipts: None,
         };
         assert!(handlers(&settings).missing().is_empty());
     }

@@ -549,9 +549,9 @@ pub fn update_debt_fields(conn: &Conn, d: &DebtRecord, now: &str) -> Result<(), 
     Ok(())
 }
 
-/// Gives a debt that has no IUV the one the Region assigned (upstream mode: mirrored, or made by a
-/// payment session there), with its notice number; returns whether it did (a debt that has one
-/// meanwhile keeps it). An IUV live on another debt of the org fails with [`StoreError::Duplicate`].
+/// Gives a debt that has no IUV one, with its notice number: the one the Region assigned (upstream
+/// mode: mirrored, or made by a payment session there), or one drawn here when a payment of it
+/// starts (`services::debts::iuv`); returns whether it did (a debt that has one meanwhile keeps it). An IUV live on another debt of the org fails with [`StoreError::Duplicate`].
 pub fn update_debt_region_iuv(
     conn: &Conn,
     debt_id: i64,
@@ -568,6 +568,53 @@ pub fn update_debt_region_iuv(
         .execute(params![debt_id, iuv, notice_number, now])
         .map_err(StoreError::from_sqlite)?;
     Ok(changed == 1)
+}
+
+/// Up to `limit` payable debts of the org (`INSERIMENTO_DOVUTO`) that have no IUV (and are not a
+/// plan of payment options, whose options carry the IUVs), of debt flow
+/// `import_id` when given, with ids above `after`, oldest first: what a bulk IUV assignment takes one
+/// chunk at a time (`after`, the last id of the chunk before, so no chunk scans the ones done).
+pub fn list_debts_without_iuv(
+    conn: &Conn,
+    org_id: i64,
+    import_id: Option<i64>,
+    after: i64,
+    limit: usize,
+) -> Result<Vec<DebtRecord>, StoreError> {
+    let sql = format!(
+        "SELECT {COLUMNS} {FROM} WHERE d.org_id = ?1 AND d.iuv IS NULL AND d.released_id = 0 \
+         AND d.state = 'INSERIMENTO_DOVUTO' AND (?2 IS NULL OR d.import_id = ?2) AND d.id > ?4 \
+         AND NOT EXISTS (SELECT 1 FROM debt_option o WHERE o.debt_id = d.id) ORDER BY d.id LIMIT ?3"
+    );
+    let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+    Ok(conn
+        .sqlite()
+        .prepare_cached(&sql)?
+        .query_map(params![org_id, import_id, limit, after], from_row)?
+        .collect::<Result<_, _>>()?)
+}
+
+/// Up to `limit` debts the portal made for a spontaneous payment (source `portal`, IUD `WEB-…`)
+/// still `INSERIMENTO_DOVUTO` and made before `before`, oldest first: the unpaid ones the
+/// housekeeping expires (read through the partial index `debt_portal_unpaid`).
+pub fn list_unpaid_portal_debts(conn: &Conn, before: &str, limit: usize) -> Result<Vec<DebtRecord>, StoreError> {
+    let sql = format!(
+        "SELECT {COLUMNS} {FROM} WHERE d.source = 'portal' AND d.state = 'INSERIMENTO_DOVUTO' AND d.created_at < ?1 \
+         AND d.iud LIKE 'WEB-%' ORDER BY d.created_at, d.id LIMIT ?2"
+    );
+    let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+    Ok(conn.sqlite().prepare_cached(&sql)?.query_map(params![before, limit], from_row)?.collect::<Result<_, _>>()?)
+}
+
+/// Up to `limit` debts whose payment started (`PAGAMENTO_INIZIATO`) before `before`, oldest start
+/// first (partial index `debt_payment_started`): started and never told how it ended.
+pub fn list_payments_started_before(conn: &Conn, before: &str, limit: usize) -> Result<Vec<DebtRecord>, StoreError> {
+    let sql = format!(
+        "SELECT {COLUMNS} {FROM} WHERE d.state = 'PAGAMENTO_INIZIATO' AND d.payment_started_at < ?1 \
+         ORDER BY d.payment_started_at, d.id LIMIT ?2"
+    );
+    let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+    Ok(conn.sqlite().prepare_cached(&sql)?.query_map(params![before, limit], from_row)?.collect::<Result<_, _>>()?)
 }
 
 /// Records that debt flow `import_id` last wrote this debt.

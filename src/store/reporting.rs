@@ -347,3 +347,50 @@ pub fn count_flow_payments(conn: &Conn, flow_id: i64) -> Result<i64, StoreError>
         .prepare_cached("SELECT count(*) FROM reporting_payment WHERE flow_id = ?1")?
         .query_row([flow_id], |row| row.get(0))?)
 }
+
+/// A reported transfer (a row of a current flow version) with no stored receipt, as
+/// [`reported_without_receipt`] gives it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReportedTransfer {
+    pub flow_id: i64,
+    pub iuf: String,
+    pub psp_id: String,
+    pub iuv: String,
+    pub iur: String,
+    pub transfer_index: Option<i64>,
+    pub amount: Cents,
+    pub outcome_code: String,
+    pub outcome_date: String,
+}
+
+/// THE "reported but no receipt" join: rows of the org's current flow versions (accepted, not
+/// superseded) whose outcome is not 3 (revoked) and for which no receipt with the row's IUV and
+/// IUR (= receiptId) is stored, oldest flow first, at most `limit`. Receipt recovery
+/// (`services::payments::recovery`) asks pagoPA for these; reconciliation's `IUV_NO_RT` label reads
+/// the same join, so the two never disagree on what is missing.
+pub fn reported_without_receipt(conn: &Conn, org_id: i64, limit: usize) -> Result<Vec<ReportedTransfer>, StoreError> {
+    let mut stmt = conn.sqlite().prepare_cached(
+        "SELECT f.id, f.iuf, f.psp_id, p.iuv, p.iur, p.transfer_index, p.amount_cents, p.outcome_code, p.outcome_date \
+         FROM reporting_flow f JOIN reporting_payment p ON p.flow_id = f.id \
+         WHERE f.org_id = ?1 AND f.state = 'ACQUISITO' AND f.superseded_by IS NULL AND p.outcome_code <> '3' \
+         AND NOT EXISTS (SELECT 1 FROM receipt r WHERE r.org_id = f.org_id AND r.iuv = p.iuv AND r.receipt_id = p.iur) \
+         ORDER BY f.id, p.row_index LIMIT ?2",
+    )?;
+    let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+    let rows = stmt
+        .query_map(params![org_id, limit], |row| {
+            Ok(ReportedTransfer {
+                flow_id: row.get(0)?,
+                iuf: row.get(1)?,
+                psp_id: row.get(2)?,
+                iuv: row.get(3)?,
+                iur: row.get(4)?,
+                transfer_index: row.get(5)?,
+                amount: row.get(6)?,
+                outcome_code: row.get(7)?,
+                outcome_date: row.get(8)?,
+            })
+        })?
+        .collect::<Result<_, _>>()?;
+    Ok(rows)
+}

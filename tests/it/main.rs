@@ -20,6 +20,7 @@ mod export;
 mod gdpr;
 mod hostile;
 mod import;
+mod iuvless;
 mod jobs;
 mod nodesim;
 mod oidc;

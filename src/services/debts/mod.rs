@@ -16,6 +16,7 @@
 pub mod documents;
 pub mod exports;
 pub mod imports;
+pub mod iuv;
 pub mod options;
 pub mod search;
 pub mod timeline;

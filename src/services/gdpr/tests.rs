@@ -422,6 +422,7 @@ fn the_daily_purge_is_queued_once_a_day_and_runs_as_a_job_that_deletes_old_files
         station_id: "S".to_owned(),
         notices: crate::config::NoticesMode::On,
         retention: RetentionSettings::default(),
+        receipts: None,
         reporting: None,
     };
     let handlers = crate::services::background::handlers(&settings);

@@ -15,6 +15,7 @@ pub mod flows_view;
 #[cfg(test)]
 mod option_tests;
 pub mod outcome_push;
+pub mod recovery;
 pub mod reporting;
 
 use jiff::civil::Date;
@@ -243,7 +244,7 @@ fn load_payable(
 }
 
 /// A debt whose type makes the due date binding cannot be paid after it (reference/mypay.md §1.7).
-fn is_past_due(debt: &DebtRecord, debt_type: &DebtTypeRecord, today: Date) -> bool {
+pub(crate) fn is_past_due(debt: &DebtRecord, debt_type: &DebtTypeRecord, today: Date) -> bool {
     debt_type.due_date_mandatory && debt.due_date.is_some_and(|due| due.date() < today)
 }
 

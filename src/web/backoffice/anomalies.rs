@@ -97,6 +97,10 @@ fn card(base: &str, a: &AnomalyView, csrf: &Markup) -> Markup {
             h2 class="h5" id={ "anomalia-" (r.id) } { (kind_label(&r.kind)) " " span class="badge bg-secondary" { (r.kind) } }
             dl class="row mb-2" {
                 dt class="col-sm-3" { "Rilevata il" } dd class="col-sm-9" { (datetime_it(&r.found_at)) }
+                // A missing receipt has no receipt to show: its facts are in the details.
+                @for (label, value) in missing_receipt_facts(&r.details) {
+                    dt class="col-sm-3" { (label) } dd class="col-sm-9" { code { (value) } }
+                }
                 @if let Some(receipt) = &a.receipt {
                     dt class="col-sm-3" { "Ricevuta" } dd class="col-sm-9" { code { (receipt.receipt_id) } }
                     dt class="col-sm-3" { "IUV" } dd class="col-sm-9" { code { (receipt.iuv) } }
@@ -141,6 +145,15 @@ fn card(base: &str, a: &AnomalyView, csrf: &Markup) -> Markup {
     }
 }
 
+/// The flow, IUV, IUR and IUD an anomaly about a missing receipt names in its details, labelled.
+fn missing_receipt_facts(details: &str) -> Vec<(&'static str, String)> {
+    let Ok(value) = serde_json::from_str::<serde_json::Value>(details) else { return Vec::new() };
+    [("iuf", "Flusso di rendicontazione"), ("iud", "IUD"), ("iuv", "IUV"), ("iur", "Identificativo riscossione (IUR)")]
+        .into_iter()
+        .filter_map(|(key, label)| value.get(key).and_then(serde_json::Value::as_str).map(|v| (label, v.to_owned())))
+        .collect()
+}
+
 fn kind_label(kind: &str) -> &'static str {
     match kind {
         "RICEVUTA_DIFFORME" => "Ricevuta difforme da quanto richiesto",
@@ -149,6 +162,8 @@ fn kind_label(kind: &str) -> &'static str {
         "DOVUTO_SCONOSCIUTO" => "Ricevuta di un dovuto sconosciuto",
         "DOVUTO_ANNULLATO" => "Ricevuta di un dovuto annullato",
         "DOVUTO_SCADUTO" => "Ricevuta di un dovuto scaduto",
+        "RICEVUTA_NON_RECUPERATA" => "Pagamento rendicontato senza ricevuta, assente anche presso pagoPA",
+        "PAGAMENTO_SENZA_RICEVUTA" => "Pagamento avviato da oltre 48 ore senza ricevuta",
         _ => "Anomalia",
     }
 }

@@ -83,6 +83,13 @@ pub fn list(ctx: &mut BoCtx<'_>, ipa: &str) -> Result<Response, BoError> {
                                 @if i.iuv_file.is_some() { a href={ (base) "/" (i.id) "/iuv" } { "IUV" } " " }
                                 @if i.notices_file.is_some() { a href={ (base) "/" (i.id) "/avvisi" } { "Avvisi PDF" } }
                                 }
+                                @if i.state == ImportState::Done && ctx.state.region.is_none() {
+                                    // Rows without an IUV get one when paid; this gives them all one now.
+                                    form method="post" action={ (base) "/" (i.id) "/assegna-iuv" } class="d-inline" {
+                                        (csrf)
+                                        button type="submit" class="btn btn-outline-primary btn-sm" { "Assegna gli IUV mancanti" }
+                                    }
+                                }
                             }
                             td { (notices_cell(notices_status, mode, &format!("{base}/{}/avvisi", i.id), &csrf)) }
                         }
@@ -166,6 +173,45 @@ pub fn request_notices(ctx: &mut BoCtx<'_>, ipa: &str, id: &str) -> Result<Respo
         }
         Err(err) => {
             tracing::error!(error = %err, "cannot request the notices of an import");
+            return Err(BoError::Internal);
+        }
+    }
+    Ok(ctx.redirect(&format!("/operatore/{}/flussi", grant.org.ipa_code)))
+}
+
+/// `POST /operatore/{ipa}/flussi/{import}/assegna-iuv`: gives the flow's payable debts without an
+/// IUV one now (`services::debts::iuv::assign_bulk`, chunked), instead of when each is paid.
+pub fn assign_iuvs(ctx: &mut BoCtx<'_>, ipa: &str, id: &str) -> Result<Response, BoError> {
+    let grant = ctx.grant(ipa)?;
+    let Ok(id) = id.parse::<i64>() else {
+        return Err(BoError::NotFound);
+    };
+    let Ok(import) = imports::get_visible_import(&ctx.state.db, &grant, id) else {
+        return Err(BoError::NotFound);
+    };
+    let actor = format!("operator:{}", grant.username);
+    match crate::services::debts::iuv::assign_bulk(
+        &ctx.state.db,
+        &actor,
+        &grant.org.ipa_code,
+        Some(import.id),
+        &|| false,
+        ctx.now,
+    ) {
+        Ok(done) => ctx.session.flash(
+            "success",
+            format!(
+                "IUV assegnati a {} dovuti del flusso {}.",
+                count_it(i64::try_from(done.debts).unwrap_or(i64::MAX)),
+                import.file_name
+            ),
+        ),
+        Err(err) if err.is_user_error() => {
+            tracing::info!(import = import.id, error = %err, "IUVs not assigned");
+            ctx.session.flash("danger", "Gli IUV di questo flusso non possono essere assegnati qui.")
+        }
+        Err(err) => {
+            tracing::error!(error = %err, "cannot assign the IUVs of an import");
             return Err(BoError::Internal);
         }
     }

@@ -241,6 +241,13 @@ pub fn my_debts(ctx: &mut Ctx<'_>) -> Result<Response, PageError> {
                                     input type="hidden" name="avviso" value=(notice);
                                     button type="submit" class="btn btn-outline-primary" { "Aggiungi al carrello" }
                                 }
+                            } @else if ctx.state.region.is_none() && d.state.is_payable() {
+                                // Imported without an IUV: it gets one (and its notice code) when paid.
+                                form method="post" action="/area-personale/paga" {
+                                    (csrf)
+                                    input type="hidden" name="dovuto" value=(d.id);
+                                    button type="submit" class="btn btn-outline-primary" { "Aggiungi al carrello" }
+                                }
                             }
                         }
                     } @else {
@@ -258,6 +265,22 @@ pub fn my_debts(ctx: &mut Ctx<'_>) -> Result<Response, PageError> {
         }
     };
     Ok(ctx.page("I miei debiti", body))
+}
+
+/// `POST /area-personale/paga` (dovuto): one of the citizen's debts into the cart; a debt imported
+/// without an IUV gets it now, as MyPay assigns it when the payment starts.
+pub fn pay_debt(ctx: &mut Ctx<'_>) -> Result<Response, PageError> {
+    let citizen = match authz::citizen(ctx.session) {
+        Ok(c) => c,
+        Err(_) => return Err(PageError::LoginNeeded),
+    };
+    let Ok(debt_id) = ctx.form.text("dovuto").trim().parse::<i64>() else {
+        return Err(PageError::BadRequest("Posizione sconosciuta."));
+    };
+    let (org_cf, notice) = account::make_payable(&ctx.state.db, &citizen.fiscal_code, debt_id, ctx.now)?;
+    super::pay::add_to_cart(ctx, &org_cf, &notice)?;
+    ctx.session.flash("success", "Avviso aggiunto al carrello.");
+    Ok(ctx.redirect("/carrello"))
 }
 
 /// `GET /area-personale/pagamenti`: the citizen's receipts.

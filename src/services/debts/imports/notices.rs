@@ -599,6 +599,7 @@ mod tests {
             notices: NoticesMode::On,
             reporting: None,
             retention: crate::config::RetentionSettings::default(),
+            receipts: None,
         };
         let record = jobs::claim(&kit.db, submitted.job_id, kit.now).unwrap().unwrap();
         let handlers = crate::services::background::handlers(&settings);
