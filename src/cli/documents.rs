@@ -69,7 +69,7 @@ pub fn notice(db: &Db, cmd: NoticeCommand) -> Result<(), CliError> {
         (None, Some(iud)) => NoticeKey::Iud(iud),
         (None, None) => return Err(CliError::Usage("give --nav or --iud".to_owned())),
     };
-    let view = documents::notice_view(db, &args.org, &key)?;
+    let view = documents::notice_view(db, &args.org, &key, crate::clock::Now::read())?;
     let pdf = crate::pdf::notice_pdf(&view).map_err(|err| CliError::System(err.to_string()))?;
     write_file(&args.output, &pdf)?;
     if args.json {

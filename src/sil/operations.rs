@@ -385,7 +385,7 @@ fn importa_dovuto(sil: &Sil<'_>, call: &Call<'_>, org_id: &mut Option<i64>) -> R
     {
         w.leaf("urlFileAvviso", &sil.url(&sil.links.notice_pdf_url(&org.ipa_code, notice, call.now)));
         if action == Action::Print {
-            let zip = documents::notice_zip(sil.db, &org.ipa_code, notice).map_err(|err| {
+            let zip = documents::notice_zip(sil.db, &org.ipa_code, notice, call.now).map_err(|err| {
                 tracing::error!(error = %err, "notice ZIP");
                 Fault::new("PAA_SYSTEM_ERROR", "avviso non generato")
             })?;

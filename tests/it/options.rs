@@ -431,3 +431,78 @@ fn the_back_office_form_adds_instalments_and_a_reduced_amount() {
     let shown: Vec<_> = options(&dir, "WEB-CDS").into_iter().map(|o| (o.0, o.3)).collect();
     assert_eq!(shown, [("UNICA".to_owned(), 10000), ("RIDOTTO".to_owned(), 7000)]);
 }
+
+/// The hidden `avviso` fields of a page: the notices its "Paga" buttons put in the cart.
+fn pay_buttons(html: &str) -> Vec<String> {
+    html.split("name=\"avviso\" value=\"").skip(1).map(|rest| rest.split('"').next().unwrap().to_owned()).collect()
+}
+
+#[test]
+fn the_citizen_sees_the_payable_options_and_pays_one_through_checkout() {
+    use crate::portal::{Browser, checkout, verify_email};
+    let (tmp, dir) = data_dir();
+    // Citizens log in through a trusted proxy's headers.
+    let config = tmp.path().join("mypay.toml");
+    std::fs::write(&config, "version = 1\n[citizen_auth]\nmode = \"headers\"\ntrusted_proxies = [\"127.0.0.1\"]\n")
+        .unwrap();
+    let server = Server::start(&dir, &["--config", config.to_str().unwrap(), "demo"]);
+    let plan = [
+        "--generate-iuv",
+        "--amount",
+        "300.00",
+        "--instalment",
+        "100.00:2099-01-31",
+        "--instalment",
+        "120.00:2099-02-28",
+        "--instalment",
+        "80.00:2099-03-31",
+    ];
+    let out = add(&dir, "c_esempio", "OPT-P", &plan);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let o = options(&dir, "OPT-P");
+    let navs: Vec<String> = o.iter().map(|x| x.1.clone()).collect();
+
+    // The notice lookup by any option's notice number lists the whole plan, each with "Paga".
+    let mut b = Browser::new(&server.base);
+    let found = b.submit("/avviso", "/avviso", &[("ente", "01234567897"), ("avviso", &navs[2])]);
+    assert_eq!(found.status, 200, "{}", found.body);
+    assert_eq!(pay_buttons(&found.body), navs, "{}", found.body);
+    for text in ["Unica soluzione", "Rata 1 di 3", "Rata 2 di 3", "Rata 3 di 3", "€ 300,00", "€ 120,00", "31/03/2099"]
+    {
+        assert!(found.body.contains(text), "{text:?} missing: {}", found.body);
+    }
+    assert_eq!(found.body.matches(">Paga</button>").count(), 4);
+
+    // "Paga" on the first instalment: that option's notice goes to Checkout and is paid alone.
+    let added = b.submit("/avviso", "/carrello/aggiungi", &[("ente", "01234567897"), ("avviso", &navs[1])]);
+    assert_eq!(added.status, 303);
+    let cart = b.get("/carrello");
+    assert!(cart.body.contains("€ 100,00") && !cart.body.contains("€ 300,00"), "{}", cart.body);
+    verify_email(&mut b, "mario@example.it");
+    let back = checkout(&mut b, &server.simulator_url(), "OK");
+    assert!(b.get(&back).body.contains("Pagamento eseguito"));
+    assert_eq!(states(&dir, "OPT-P"), ["CHIUSA", "PAGATA", "DA_PAGARE", "DA_PAGARE"]);
+
+    // Now the single option is closed (BR-12): hidden; the paid instalment is marked, not payable.
+    let again = b.submit("/avviso", "/avviso", &[("ente", "01234567897"), ("avviso", &navs[3])]);
+    assert_eq!(again.status, 200, "{}", again.body);
+    assert_eq!(pay_buttons(&again.body), navs[2..], "{}", again.body);
+    assert!(!again.body.contains("Unica soluzione") && !again.body.contains(navs[0].as_str()), "{}", again.body);
+    assert!(again.body.contains("Rata 1 di 3") && again.body.contains("Pagata"), "{}", again.body);
+
+    // The personal area shows the same plan under the position.
+    let mut citizen = Browser::new(&server.base);
+    citizen.headers = vec![
+        ("x-spid-fiscalnumber".to_owned(), "TINIT-RSSMRA85T10A562S".to_owned()),
+        ("x-spid-name".to_owned(), "Mario Rossi".to_owned()),
+        ("x-spid-email".to_owned(), "mario@example.it".to_owned()),
+    ];
+    assert_eq!(citizen.get("/accedi").status, 303);
+    let mine = citizen.get("/area-personale");
+    assert_eq!(mine.status, 200);
+    assert_eq!(mine.body.matches("class=\"list-group-item my-debt-plan\"").count(), 1, "{}", mine.body);
+    let plan_card = &mine.body[mine.body.find("my-debt-plan").unwrap()..];
+    let plan_card = &plan_card[..plan_card.find("</ul>").unwrap()];
+    assert_eq!(pay_buttons(plan_card), navs[2..], "{plan_card}");
+    assert!(plan_card.contains("TARI 2099") && plan_card.contains("Rata 3 di 3"), "{plan_card}");
+}

@@ -406,3 +406,122 @@ fn the_qr_payloads_are_the_spec_strings() {
     assert_eq!(payload, format!("PAGOPA|002|{}|01234567897|10000", nav(1).as_str()));
     assert_eq!(view(&instalments(2, true), false).options[2].qr_payload, qr_of(2, 10_000));
 }
+
+/// `mypay debt add` of a TARI debt of Comune di Milano with the plan `extra`, then `mypay notice
+/// pdf` of it (by IUD, or by the notice number `nav` of any option); the PDF's path.
+fn cli_notice(dir: &Path, iud: &str, extra: &[&str], nav: Option<&str>) -> PathBuf {
+    use crate::support::{run, stderr};
+    let mut args = vec!["debt", "add", "--org", "c_f205", "--debt-type", "TARI", "--iud", iud];
+    args.extend_from_slice(&["--debtor-id", DEBTOR_ID, "--debtor-name", DEBTOR, "--due-date", "2099-12-31"]);
+    args.extend_from_slice(&["--causale", SUBJECT]);
+    args.extend_from_slice(extra);
+    let out = run(dir, &args, None);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let file = dir.join(format!("{iud}.pdf"));
+    let file_arg = file.to_string_lossy().into_owned();
+    let key = match nav {
+        Some(nav) => ["--nav", nav],
+        None => ["--iud", iud],
+    };
+    let out = run(dir, &[&["notice", "pdf", "--org", "c_f205"][..], &key, &["-o", &file_arg]].concat(), None);
+    assert!(out.status.success(), "{}", stderr(&out));
+    file
+}
+
+/// The notice numbers of debt `iud`'s options, in `debt show` order.
+fn cli_navs(dir: &Path, iud: &str) -> Vec<String> {
+    let out = crate::support::run(dir, &["debt", "show", "--org", "c_f205", "--iud", iud, "--json"], None);
+    let shown: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    shown["options"].as_array().unwrap().iter().map(|o| o["notice_number"].as_str().unwrap().to_owned()).collect()
+}
+
+#[test]
+fn the_cli_notice_of_a_position_prints_the_layout_its_options_call_for() {
+    if !have(&["pdftoppm", "pdftotext", "pdfinfo", "zbarimg"]) {
+        return;
+    }
+    let (_tmp, dir) = crate::support::data_dir();
+    crate::support::add_milano(&dir);
+    let out = crate::support::run(
+        &dir,
+        &[
+            "debt-type",
+            "add",
+            "--org",
+            "c_f205",
+            "--code",
+            "TARI",
+            "--description",
+            "Tassa rifiuti",
+            "--taxonomy",
+            "0101002IM",
+        ],
+        None,
+    );
+    assert!(out.status.success(), "{}", crate::support::stderr(&out));
+    let milano = "01199250158";
+    let qr = |nav: &str, cents: i64| format!("PAGOPA|002|{nav}|{milano}|{cents}");
+
+    // Four instalments and the single option: page 1 pays in full, the instalments follow.
+    let rates = ["2099-01-31", "2099-02-28", "2099-03-31", "2099-04-30"].map(|due| format!("100.00:{due}"));
+    let mut plan = vec!["--generate-iuv", "--amount", "400.00"];
+    for rate in &rates {
+        plan.extend_from_slice(&["--instalment", rate]);
+    }
+    let pdf = cli_notice(&dir, "RATE-4", &plan, None);
+    let navs = cli_navs(&dir, "RATE-4");
+    assert_eq!(navs.len(), 5);
+    let pages = expected_pages(4, true, false);
+    assert_eq!(page_count(&pdf), pages.len());
+    let mut seen = BTreeSet::new();
+    for (p, on_page) in pages.iter().enumerate() {
+        let codes = qr_codes(&page_png(&pdf, p + 1, 150, false));
+        let want: BTreeSet<String> =
+            on_page.iter().map(|&i| qr(&navs[i], if i == 0 { 40_000 } else { 10_000 })).collect();
+        assert_eq!(codes, want, "page {}", p + 1);
+        seen.extend(codes);
+        let text = page_text(&pdf, p + 1);
+        for &i in on_page.iter().filter(|&&i| i > 0) {
+            assert!(text.contains(&format!("Rata {i} di 4")), "page {}: {text}", p + 1);
+        }
+    }
+    assert_eq!(seen.len(), 5, "every option's QR code, once");
+    let first = page_text(&pdf, 1);
+    assert!(first.contains("RATA UNICA") && first.contains("Puoi pagare per intero oppure in 4 rate"), "{first}");
+    assert!(first.contains("400,00") && first.contains("entro il 31/12/2099"), "{first}");
+
+    // Found by an instalment's notice number too: the same position, the same document.
+    let by_nav = cli_notice(&dir, "RATE-4B", &plan, None);
+    let navs_b = cli_navs(&dir, "RATE-4B");
+    let again = dir.join("again.pdf");
+    let out = crate::support::run(
+        &dir,
+        &["notice", "pdf", "--org", "c_f205", "--nav", &navs_b[3], "-o", &again.to_string_lossy()],
+        None,
+    );
+    assert!(out.status.success(), "{}", crate::support::stderr(&out));
+    assert_eq!(std::fs::read(&again).unwrap(), std::fs::read(&by_nav).unwrap());
+
+    // Instalments only: no "rata unica", the plan's total on page 1.
+    let only = ["--instalment", "150.00:2099-01-31", "--instalment", "250.00:2099-02-28"];
+    let pdf = cli_notice(&dir, "RATE-2", &only, None);
+    let navs = cli_navs(&dir, "RATE-2");
+    assert_eq!(navs.len(), 2);
+    let want: BTreeSet<String> = [qr(&navs[0], 15_000), qr(&navs[1], 25_000)].into();
+    assert_eq!(qr_codes(&page_png(&pdf, 1, 150, false)), want);
+    let text = page_text(&pdf, 1);
+    assert!(text.contains("Puoi pagare in 2 rate") && text.contains("Rata 2 di 2"), "{text}");
+    assert!(!text.contains("RATA UNICA"), "{text}");
+
+    // A fine: the reduced amount until its day, the debt's own option as the full amount.
+    let fine = ["--generate-iuv", "--amount", "42.00", "--reduced", "29.40:2099-03-05"];
+    let pdf = cli_notice(&dir, "MULTA-1", &fine, None);
+    let navs = cli_navs(&dir, "MULTA-1");
+    let want: BTreeSet<String> = [qr(&navs[0], 4_200), qr(&navs[1], 2_940)].into();
+    assert_eq!(page_count(&pdf), 1);
+    assert_eq!(qr_codes(&page_png(&pdf, 1, 150, false)), want);
+    let text = page_text(&pdf, 1);
+    for needle in ["IMPORTO RIDOTTO", "IMPORTO INTERO", "29,40", "42,00", "entro il 05/03/2099", "dopo il 05/03/2099"] {
+        assert!(text.contains(needle), "{needle:?} missing from the fine:\n{text}");
+    }
+}

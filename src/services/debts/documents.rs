@@ -8,9 +8,12 @@
 //! Must never: format for a surface (dates, amounts and codes stay typed; `crate::pdf` formats).
 //! Implements: `shared/reference/pagopa.md` §3, `shared/reference/mypay.md` §1.8.
 
+use crate::clock::Now;
 use crate::domain::notice_codes::{self, PosteParty};
 use crate::domain::{Day, NoticeNumber, OrgFiscalCode};
 use crate::services::ServiceError;
+use crate::services::debts::options::{self, OptionView, ViewKind, ViewState};
+use crate::store::debt_options;
 use crate::store::debt_types::{self, DebtTypeRecord};
 use crate::store::debts::{self, DebtRecord};
 use crate::store::orgs::{self, LogoRecord, OrgRecord};
@@ -18,7 +21,8 @@ use crate::store::receipts::{self, ReceiptRecord};
 use crate::store::{Conn, Db};
 
 pub use crate::pdf::input::{
-    LogoView, NoticeOrgView, NoticeView, PartyView, PostalView, ReceiptView, SecondLanguage, TransferView,
+    LogoView, NoticeOrgView, NoticeView, OptionKind as PrintedKind, PartyView, PaymentOptionView, PostalView,
+    ReceiptView, SecondLanguage, TransferView,
 };
 
 /// How to find the debt of a notice.
@@ -29,28 +33,38 @@ pub enum NoticeKey {
     Iud(String),
 }
 
-/// The notice of org `ipa`'s debt with this key.
-pub fn notice_view(db: &Db, ipa: &str, key: &NoticeKey) -> Result<NoticeView, ServiceError> {
+/// The notice of org `ipa`'s debt with this key (the notice number of any of its payment options
+/// finds the position), with the options that can be chosen `now` (see [`printed_options`]).
+pub fn notice_view(db: &Db, ipa: &str, key: &NoticeKey, now: Now) -> Result<NoticeView, ServiceError> {
     db.read(|conn| {
         let org = find_org(conn, ipa)?;
         let debt = match key {
             NoticeKey::NoticeNumber(text) => {
                 let notice =
                     NoticeNumber::parse_loose(text).map_err(|err| ServiceError::invalid("nav", err.to_string()))?;
-                debts::find_debt_by_iuv(conn, org.id, notice.iuv().as_str())?
+                match debts::find_debt_by_iuv(conn, org.id, notice.iuv().as_str())?
                     .filter(|d| d.notice_number.as_ref() == Some(&notice))
+                {
+                    Some(debt) => Some(debt),
+                    None => match debt_options::find_any_option_by_iuv(conn, org.id, notice.iuv().as_str())?
+                        .filter(|o| o.notice_number == notice)
+                    {
+                        Some(option) => debts::find_debt_by_id(conn, option.debt_id)?,
+                        None => None,
+                    },
+                }
             }
             NoticeKey::Iud(iud) => debts::find_debt_by_iud(conn, org.id, iud)?,
         }
         .ok_or_else(|| ServiceError::NotFound(format!("notice {key:?} in org {}", org.ipa_code)))?;
-        notice_view_in(conn, &org, &debt)
+        notice_view_in(conn, &org, &debt, now.today())
     })
 }
 
 /// The notice of org `ipa`'s debt with this notice number, alone in a ZIP (`avviso_<IUV>.pdf`), as
 /// the SIL's `paaSILImportaDovuto` with action `S` returns it.
-pub fn notice_zip(db: &Db, ipa: &str, notice: &str) -> Result<Vec<u8>, ServiceError> {
-    let view = notice_view(db, ipa, &NoticeKey::NoticeNumber(notice.to_owned()))?;
+pub fn notice_zip(db: &Db, ipa: &str, notice: &str, now: Now) -> Result<Vec<u8>, ServiceError> {
+    let view = notice_view(db, ipa, &NoticeKey::NoticeNumber(notice.to_owned()), now)?;
     let mut zip = std::io::Cursor::new(Vec::new());
     crate::pdf::write_notices_zip(&mut zip, std::iter::once(Ok::<_, ServiceError>(view)))
         .map_err(|err| ServiceError::Internal(format!("notice ZIP: {err}")))?;
@@ -61,20 +75,73 @@ fn find_org(conn: &Conn, ipa: &str) -> Result<OrgRecord, ServiceError> {
     orgs::find_org_by_ipa(conn, ipa)?.ok_or_else(|| ServiceError::NotFound(format!("org {ipa}")))
 }
 
-fn notice_view_in(conn: &Conn, org: &OrgRecord, debt: &DebtRecord) -> Result<NoticeView, ServiceError> {
+fn notice_view_in(
+    conn: &Conn,
+    org: &OrgRecord,
+    debt: &DebtRecord,
+    today: jiff::civil::Date,
+) -> Result<NoticeView, ServiceError> {
     let debt_type = debt_types::find_debt_type_by_id(conn, org.id, debt.debt_type_id)?
         .ok_or_else(|| ServiceError::NotFound(format!("debt type of debt {}", debt.iud)))?;
     let logo = orgs::find_org_logo(conn, org.id)?;
-    build_notice(org, logo, &debt_type, debt)
+    let rows = debt_options::list_options(conn, debt.id)?;
+    let views = options::views(debt, &rows, debt_type.due_date_mandatory, today);
+    build_notice_with_options(org, logo, &debt_type, debt, &views)
 }
 
 /// Builds the notice of `debt` from its records: the rules of what a notice shows, without the
-/// store (the benchmark and the bulk export call it directly).
+/// store (the benchmark and the bulk export call it directly). The debt's own option only.
 pub fn build_notice(
     org: &OrgRecord,
     logo: Option<LogoRecord>,
     debt_type: &DebtTypeRecord,
     debt: &DebtRecord,
+) -> Result<NoticeView, ServiceError> {
+    build_notice_with_options(org, logo, debt_type, debt, &[])
+}
+
+/// The options a notice prints, with the kind each prints as, of a position's `options` (as
+/// [`options::options_of`] reads them). Left out: the alternatives that can no longer be chosen,
+/// the single option once an instalment is paid (BR-12 closed it) and the reduced amount once
+/// closed or past its last day (its QR code would only be refused). Instalments print paid or not,
+/// so that "Rata k di N" keep the plan's numbers the citizen already knows (the Node refuses a
+/// second payment of a paid one). A reduced amount makes the single option the fine's full amount.
+/// A lone single option is the one-option notice: an empty list.
+pub fn printed_options(options: &[OptionView]) -> Vec<(PrintedKind, &OptionView)> {
+    let kept: Vec<&OptionView> = options
+        .iter()
+        .filter(|o| match o.kind {
+            ViewKind::Single => o.state != ViewState::Closed,
+            ViewKind::Reduced => matches!(o.state, ViewState::Open | ViewState::Paid),
+            ViewKind::Instalment => true,
+        })
+        .collect();
+    let fine = kept.iter().any(|o| o.kind == ViewKind::Reduced);
+    if kept.len() == 1 && kept.iter().all(|o| o.kind == ViewKind::Single) {
+        return Vec::new();
+    }
+    kept.into_iter()
+        .map(|o| {
+            let kind = match o.kind {
+                ViewKind::Single if fine => PrintedKind::Full,
+                ViewKind::Single => PrintedKind::Single,
+                ViewKind::Instalment => PrintedKind::Instalment,
+                ViewKind::Reduced => PrintedKind::Reduced,
+            };
+            (kind, o)
+        })
+        .collect()
+}
+
+/// [`build_notice`] with the position's payment options (see [`printed_options`]): the notice's
+/// own number, amount and codes are then the debt's own option's, or the first instalment's for a
+/// plan of instalments only.
+pub fn build_notice_with_options(
+    org: &OrgRecord,
+    logo: Option<LogoRecord>,
+    debt_type: &DebtTypeRecord,
+    debt: &DebtRecord,
+    options: &[OptionView],
 ) -> Result<NoticeView, ServiceError> {
     if debt_type.disable_notice_print {
         return Err(ServiceError::Conflict(format!("notice printing is disabled for debt type {}", debt_type.code)));
@@ -86,17 +153,42 @@ pub fn build_notice(
             debt.state.code()
         )));
     }
-    let notice_number = debt
-        .notice_number
-        .clone()
-        .ok_or_else(|| ServiceError::Conflict(format!("debt {} has no notice number", debt.iud)))?;
+    let printed = printed_options(options);
     let org_code = OrgFiscalCode::parse(&org.fiscal_code).map_err(|err| ServiceError::Internal(err.to_string()))?;
-    let amount = debt.amount_cents;
+    // The notice's own option: the debt's, else (instalments only) the first printed one.
+    let first = printed.iter().find_map(|(_, o)| o.notice_number.clone().map(|nav| (nav, o.amount, o.due_date)));
+    let (notice_number, amount, due, iuv) = match (&debt.notice_number, first) {
+        (Some(own), _) => (
+            own.clone(),
+            debt.amount_cents,
+            debt.due_date,
+            debt.iuv.as_ref().map(|i| i.as_str().to_owned()).unwrap_or_default(),
+        ),
+        (None, Some((nav, amount, due))) => {
+            let iuv = nav.iuv().as_str().to_owned();
+            (nav, amount, due, iuv)
+        }
+        (None, None) => {
+            return Err(ServiceError::Conflict(format!("debt {} has no notice number", debt.iud)));
+        }
+    };
     let qr_payload = notice_codes::qr_payload(&notice_number, &org_code, amount)
         .map_err(|err| ServiceError::invalid("amount", err.to_string()))?;
-    let due_date = if debt_type.print_due_date { debt.due_date.map(Day::date) } else { None };
+    let print_due = |day: Option<Day>| if debt_type.print_due_date { day.map(Day::date) } else { None };
+    let due_date = print_due(due);
     let debtor_id = (!debt.debtor.id.eq_ignore_ascii_case("ANONIMO")).then(|| debt.debtor.id.clone());
     let postal = postal_view(org, debt_type, debt, &notice_number, &org_code);
+    let party = PosteParty { debtor_id: &debt.debtor.id, debtor_name: &debt.debtor.name, subject: &debt.causale };
+    let mut option_views = Vec::with_capacity(printed.len());
+    for (kind, o) in &printed {
+        let Some(nav) = o.notice_number.clone() else { continue };
+        // A reduced amount's last day always prints: it is what makes the option.
+        let day = if *kind == PrintedKind::Reduced { o.due_date.map(Day::date) } else { print_due(o.due_date) };
+        let account = postal.as_ref().map(|p| (p.account.as_str(), party));
+        let view = PaymentOptionView::new(*kind, o.amount, day, nav, &org_code, account)
+            .map_err(|err| ServiceError::invalid("amount", err.to_string()))?;
+        option_views.push(view);
+    }
     Ok(NoticeView {
         language: org.notice_language.as_deref().and_then(SecondLanguage::from_code),
         org: NoticeOrgView {
@@ -114,10 +206,10 @@ pub fn build_notice(
         amount,
         due_date,
         notice_number,
-        iuv: debt.iuv.as_ref().map(|i| i.as_str().to_owned()).unwrap_or_default(),
+        iuv,
         qr_payload,
         postal,
-        options: Vec::new(),
+        options: option_views,
     })
 }
 
@@ -320,6 +412,83 @@ mod tests {
         assert!(matches!(build_notice(&org, None, &debt_type, &debt), Err(ServiceError::Conflict(_))));
     }
 
+    fn option(kind: ViewKind, seq: i64, n: u64, cents: i64, due: &str, state: ViewState) -> OptionView {
+        let body = format!("301{:013}", 4_200_000 + n);
+        let value: u64 = body.parse().unwrap();
+        let nav = Some(NoticeNumber::parse(&format!("{body}{:02}", value % 93)).unwrap());
+        OptionView {
+            kind,
+            seq,
+            iuv: nav.as_ref().map(|n| n.iuv().as_str().to_owned()),
+            notice_number: nav,
+            amount: Cents::new(cents),
+            due_date: Some(Day::parse(due).unwrap()),
+            state,
+        }
+    }
+
+    fn kinds(options: &[OptionView]) -> Vec<(PrintedKind, i64)> {
+        printed_options(options).into_iter().map(|(k, o)| (k, o.amount.get())).collect()
+    }
+
+    #[test]
+    fn a_notice_prints_the_alternatives_still_open_and_every_instalment() {
+        use ViewState::{Closed, Expired, Open, Paid};
+        let single = |state| option(ViewKind::Single, 1, 1, 30_000, "2099-12-31", state);
+        let rate = |seq: i64, state| option(ViewKind::Instalment, seq, 1 + seq as u64, 10_000, "2099-01-31", state);
+        let reduced = |state| option(ViewKind::Reduced, 1, 9, 20_000, "2099-01-05", state);
+        // A lone single option: the one-option notice.
+        assert!(printed_options(&[single(Open)]).is_empty());
+        assert_eq!(
+            kinds(&[single(Open), rate(1, Open), rate(2, Open)]),
+            [(PrintedKind::Single, 30_000), (PrintedKind::Instalment, 10_000), (PrintedKind::Instalment, 10_000)]
+        );
+        // An instalment paid closed the single option; the paid one keeps its place ("Rata 1 di 2").
+        assert_eq!(
+            kinds(&[single(Closed), rate(1, Paid), rate(2, Open)]),
+            [(PrintedKind::Instalment, 10_000), (PrintedKind::Instalment, 10_000)]
+        );
+        // A fine: the reduced amount and the debt's own option as the full one.
+        assert_eq!(
+            kinds(&[single(Open), reduced(Open)]),
+            [(PrintedKind::Full, 30_000), (PrintedKind::Reduced, 20_000)]
+        );
+        // Past its last day the reduced amount is gone: the full amount alone, the one-option notice.
+        assert!(printed_options(&[single(Open), reduced(Expired)]).is_empty());
+    }
+
+    #[test]
+    fn an_instalments_only_notice_is_named_by_its_first_instalment_and_a_mixed_plan_is_refused() {
+        let (org, debt_type, mut debt) = records();
+        debt.iuv = None;
+        debt.notice_number = None;
+        let rates = [
+            option(ViewKind::Instalment, 1, 2, 10_000, "2099-01-31", ViewState::Open),
+            option(ViewKind::Instalment, 2, 3, 5_000, "2099-02-28", ViewState::Open),
+        ];
+        let view = build_notice_with_options(&org, None, &debt_type, &debt, &rates).unwrap();
+        assert_eq!(Some(&view.notice_number), rates[0].notice_number.as_ref());
+        assert_eq!(Some(&view.iuv), rates[0].iuv.as_ref());
+        assert_eq!(view.amount, Cents::new(10_000));
+        assert_eq!(view.options.len(), 2);
+        assert_eq!(
+            view.options[1].qr_payload,
+            format!("PAGOPA|002|{}|01234567897|5000", view.options[1].notice_number.as_str())
+        );
+        assert!(crate::pdf::notice_pdf(&view).is_ok());
+
+        // The single option, instalments and a reduced amount: no layout prints all three.
+        let (_, _, debt) = records();
+        let mut mixed = vec![option(ViewKind::Single, 1, 1, 15_000, "2099-12-31", ViewState::Open)];
+        mixed.extend(rates.iter().cloned());
+        mixed.push(option(ViewKind::Reduced, 1, 9, 9_000, "2099-01-05", ViewState::Open));
+        let view = build_notice_with_options(&org, None, &debt_type, &debt, &mixed).unwrap();
+        assert!(matches!(crate::pdf::notice_pdf(&view), Err(crate::pdf::PdfError::Options(_))));
+        let mut buf = std::io::Cursor::new(Vec::new());
+        let summary = crate::pdf::write_notices_zip(&mut buf, [Ok::<_, ServiceError>(view)]).unwrap();
+        assert_eq!((summary.written.len(), summary.skipped.len()), (0, 1));
+    }
+
     #[test]
     fn receipt_times_are_italian_local_times() {
         let at = |text: &str| crate::clock::rome_local(text).unwrap().strftime("%Y-%m-%dT%H:%M:%S").to_string();
@@ -335,8 +504,9 @@ mod tests {
         crate::services::demo::seed(&db, crate::clock::Now::at("2026-01-10T10:00:00Z".parse().unwrap())).unwrap();
         let iuds: Vec<String> = vec!["TARI-2026-0001".into(), "TARI-2026-0002".into(), "NO-SUCH-DEBT".into()];
         let mut buf = std::io::Cursor::new(Vec::new());
-        let views =
-            iuds.iter().map(|iud| notice_view(&db, crate::services::demo::DEMO_IPA, &NoticeKey::Iud(iud.clone())));
+        let views = iuds.iter().map(|iud| {
+            notice_view(&db, crate::services::demo::DEMO_IPA, &NoticeKey::Iud(iud.clone()), crate::clock::Now::read())
+        });
         let summary = crate::pdf::write_notices_zip(&mut buf, views).unwrap();
         assert_eq!(summary.written.len(), 2);
         assert_eq!(summary.skipped.len(), 1);

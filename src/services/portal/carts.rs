@@ -12,6 +12,7 @@ use super::privacy_notices;
 use crate::clock::Now;
 use crate::domain::notice::NoticeError;
 use crate::domain::{ApplicationCode, CartState, Cents, Iuv, NoticeNumber, OrgFiscalCode};
+use crate::services::debts::options::{self, OptionView};
 use crate::services::ids::random_hex;
 use crate::services::payments::{self, PaymentView};
 use crate::store::carts::{self, CartItemRecord, CartRecord};
@@ -119,6 +120,17 @@ pub fn find_payable(
     today: Date,
 ) -> Result<PaymentView, PortalError> {
     Ok(payments::verify(db, org_fiscal_code.trim(), notice, today)?)
+}
+
+/// The payment options of the position a found notice belongs to (every state, as
+/// [`options::options_of`] reads them), when it has options beside the single one; empty
+/// otherwise. `view.debt` describes the option found: the position is read again.
+pub fn position_options(db: &Db, view: &PaymentView, today: Date) -> Result<Vec<OptionView>, PortalError> {
+    let Some(debt) = db.read(|conn| crate::store::debts::find_debt_by_id(conn, view.debt.id))? else {
+        return Ok(Vec::new());
+    };
+    let all = options::options_of(db, &debt, today)?;
+    Ok(if all.len() > 1 { all } else { Vec::new() })
 }
 
 /// Checks that `new` may join a cart already holding `lines` (whose views are `current`).

@@ -153,8 +153,8 @@ mod tests {
             (state(recent.id), state(imported.id), state(started.id)),
             (DebtState::Inserted, DebtState::Inserted, DebtState::PaymentStarted)
         );
-        let open = crate::services::portal::account::debts_of(&kit.db, &stale.debtor.id).unwrap();
-        assert!(open.iter().all(|(d, _, _)| d.id != stale.id), "an expired debt leaves the citizen's list");
+        let open = crate::services::portal::account::debts_of(&kit.db, &stale.debtor.id, kit.now.today()).unwrap();
+        assert!(open.iter().all(|my| my.debt.id != stale.id), "an expired debt leaves the citizen's list");
         assert_eq!(expire_unpaid_spontaneous(&kit.db, 30, kit.now).unwrap(), 0, "once");
         assert_eq!(expire_unpaid_spontaneous(&kit.db, 5, kit.now).unwrap(), 1, "the days are the configuration's");
     }

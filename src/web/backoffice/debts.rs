@@ -408,8 +408,12 @@ pub fn notice(ctx: &mut BoCtx<'_>, ipa: &str, id: &str) -> Result<Response, BoEr
     let Some(notice) = detail.debt.notice_number.clone() else {
         return Err(BoError::NotFound);
     };
-    let view =
-        documents::notice_view(&ctx.state.db, &grant.org.ipa_code, &documents::NoticeKey::Iud(detail.debt.iud.clone()));
+    let view = documents::notice_view(
+        &ctx.state.db,
+        &grant.org.ipa_code,
+        &documents::NoticeKey::Iud(detail.debt.iud.clone()),
+        ctx.now,
+    );
     match view.map(|v| crate::pdf::notice_pdf(&v)) {
         Ok(Ok(bytes)) => {
             // Printed notices are part of the debt's timeline.

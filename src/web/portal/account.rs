@@ -214,7 +214,7 @@ pub fn my_debts(ctx: &mut Ctx<'_>) -> Result<Response, PageError> {
         Ok(c) => c,
         Err(Deny::NotLoggedIn | Deny::NotYours) => return Err(PageError::LoginNeeded),
     };
-    let debts = account::debts_of(&ctx.state.db, &citizen.fiscal_code)?;
+    let debts = account::debts_of(&ctx.state.db, &citizen.fiscal_code, ctx.now.today())?;
     let csrf = ctx.csrf();
     let body = html! {
         h1 { "Area personale" }
@@ -222,30 +222,42 @@ pub fn my_debts(ctx: &mut Ctx<'_>) -> Result<Response, PageError> {
         @if debts.is_empty() { p { "Non hai posizioni da pagare." } } @else {
             // A list of cards rather than a table: at 360 px each shows its amount and its button.
             ul class="list-group carrello-righe" aria-label="Posizioni da pagare" {
-                @for (d, org_name, org_cf) in &debts {
+                @for my in &debts {
+                    @let d = &my.debt;
                     @let notice = d.notice_number.as_ref().map(|n| n.as_str().to_owned()).unwrap_or_default();
-                    li class="list-group-item my-debt" {
-                        div class="riga-testo" {
-                            strong { (d.causale) } br;
-                            (org_name) br;
-                            @if let Some(due) = d.due_date { "Scadenza " (day_it(due)) br; }
-                            @if !notice.is_empty() { "Codice avviso " span class="notice-number" { (grouped(&notice)) } }
+                    @if my.options.is_empty() {
+                        li class="list-group-item my-debt" {
+                            div class="riga-testo" {
+                                strong { (d.causale) } br;
+                                (my.org_name) br;
+                                @if let Some(due) = d.due_date { "Scadenza " (day_it(due)) br; }
+                                @if !notice.is_empty() { "Codice avviso " span class="notice-number" { (grouped(&notice)) } }
+                            }
+                            span class="riga-importo" { (d.amount_cents.format_eur()) }
+                            @if !notice.is_empty() {
+                                form method="post" action="/carrello/aggiungi" {
+                                    (csrf)
+                                    input type="hidden" name="ente" value=(my.org_fiscal_code);
+                                    input type="hidden" name="avviso" value=(notice);
+                                    button type="submit" class="btn btn-outline-primary" { "Aggiungi al carrello" }
+                                }
+                            } @else if ctx.state.region.is_none() && d.state.is_payable() {
+                                // Imported without an IUV: it gets one (and its notice code) when paid.
+                                form method="post" action="/area-personale/paga" {
+                                    (csrf)
+                                    input type="hidden" name="dovuto" value=(d.id);
+                                    button type="submit" class="btn btn-outline-primary" { "Aggiungi al carrello" }
+                                }
+                            }
                         }
-                        span class="riga-importo" { (d.amount_cents.format_eur()) }
-                        @if !notice.is_empty() {
-                            form method="post" action="/carrello/aggiungi" {
-                                (csrf)
-                                input type="hidden" name="ente" value=(org_cf);
-                                input type="hidden" name="avviso" value=(notice);
-                                button type="submit" class="btn btn-outline-primary" { "Aggiungi al carrello" }
+                    } @else {
+                        // A position with payment options: each payable option is its own card.
+                        li class="list-group-item my-debt-plan" {
+                            div class="riga-testo mb-2" {
+                                strong { (d.causale) } br;
+                                (my.org_name)
                             }
-                        } @else if ctx.state.region.is_none() && d.state.is_payable() {
-                            // Imported without an IUV: it gets one (and its notice code) when paid.
-                            form method="post" action="/area-personale/paga" {
-                                (csrf)
-                                input type="hidden" name="dovuto" value=(d.id);
-                                button type="submit" class="btn btn-outline-primary" { "Aggiungi al carrello" }
-                            }
+                            (super::pay::options_list(&csrf, &my.org_fiscal_code, &my.options))
                         }
                     }
                 }

@@ -9,6 +9,7 @@ use super::{Ctx, PageError, grouped};
 use crate::domain::form::{AMOUNT_FIELD, AmountRule, FieldKind, FieldProblem, FormDefinition};
 use crate::domain::tax_id::TaxIdError;
 use crate::domain::{NoticeNumber, PartyId, PartyKind};
+use crate::services::debts::options::{OptionView, ViewKind, ViewState};
 use crate::services::payments::PaymentView;
 use crate::services::portal::PortalError;
 use crate::services::portal::carts::{self, CartLine, NewCart};
@@ -373,8 +374,10 @@ pub fn spontaneous_post(ctx: &mut Ctx<'_>) -> Result<Response, PageError> {
     Ok(ctx.page("Avviso creato", body))
 }
 
-/// Component: a notice found, with its PDF and the button that adds it to the cart.
-fn notice_view(ctx: &Ctx<'_>, view: &PaymentView) -> Markup {
+/// Component: a notice found, with its PDF and the button that adds it to the cart; for a position
+/// with payment options (`options`, as `carts::position_options` reads them), its payable options
+/// instead, each with its own "Paga".
+fn notice_view(ctx: &Ctx<'_>, view: &PaymentView, options: &[OptionView]) -> Markup {
     let notice = view.debt.notice_number.as_ref().map(|n| n.as_str().to_owned()).unwrap_or_default();
     // Whoever has the notice's two codes may print it again: the link is signed, like the one shown
     // when a spontaneous notice is created.
@@ -384,19 +387,80 @@ fn notice_view(ctx: &Ctx<'_>, view: &PaymentView) -> Markup {
         dl class="row" {
             dt class="col-sm-4" { "Ente creditore" } dd class="col-sm-8" { (view.org.name) }
             dt class="col-sm-4" { "Codice avviso" } dd class="col-sm-8" { span class="notice-number" { (grouped(&notice)) } }
-            dt class="col-sm-4" { "Importo" } dd class="col-sm-8" { strong { (view.amount().format_eur()) } }
-            @if let Some(due) = &view.debt.due_date { dt class="col-sm-4" { "Scadenza" } dd class="col-sm-8" { (crate::web::ui::format::day_it(*due)) } }
+            @if options.is_empty() {
+                dt class="col-sm-4" { "Importo" } dd class="col-sm-8" { strong { (view.amount().format_eur()) } }
+                @if let Some(due) = &view.debt.due_date { dt class="col-sm-4" { "Scadenza" } dd class="col-sm-8" { (crate::web::ui::format::day_it(*due)) } }
+            }
             dt class="col-sm-4" { "Causale" } dd class="col-sm-8" { (view.debt.causale) }
             @if view.transfers.len() > 1 { dt class="col-sm-4" { "Beneficiari" } dd class="col-sm-8" { "Più enti: l'avviso va pagato da solo." } }
         }
+        @if !options.is_empty() {
+            (options_list(&ctx.csrf(), &view.org.fiscal_code, options))
+        }
         div class="d-flex flex-wrap gap-2" {
-            form method="post" action="/carrello/aggiungi" {
-                (ctx.csrf())
-                input type="hidden" name="ente" value=(view.org.fiscal_code);
-                input type="hidden" name="avviso" value=(notice);
-                button type="submit" class="btn btn-primary" { "Aggiungi al carrello" }
+            @if options.is_empty() {
+                form method="post" action="/carrello/aggiungi" {
+                    (ctx.csrf())
+                    input type="hidden" name="ente" value=(view.org.fiscal_code);
+                    input type="hidden" name="avviso" value=(notice);
+                    button type="submit" class="btn btn-primary" { "Aggiungi al carrello" }
+                }
             }
             a class="btn btn-outline-primary" href=(pdf_link) id="avviso-pdf" { "Scarica l'avviso (PDF)" }
+        }
+    }
+}
+
+/// What an option is called on the portal: "Unica soluzione", "Rata 2 di 4", "Importo ridotto"
+/// and, beside a reduced one, "Importo intero".
+fn option_title(option: &OptionView, all: &[OptionView]) -> String {
+    let instalments = all.iter().filter(|o| o.kind == ViewKind::Instalment).count();
+    let fine = all.iter().any(|o| o.kind == ViewKind::Reduced);
+    match option.kind {
+        ViewKind::Single if fine => "Importo intero".to_owned(),
+        ViewKind::Single => "Unica soluzione".to_owned(),
+        ViewKind::Instalment => format!("Rata {} di {instalments}", option.seq),
+        ViewKind::Reduced => "Importo ridotto".to_owned(),
+    }
+}
+
+/// Component: a position's payment options (`all`, every state) as cards, 360 px wide at least:
+/// the payable ones with their notice code, amount, due date and a "Paga" button that puts that
+/// option's notice in the cart; paid instalments marked so; the alternatives closed by a payment
+/// (BR-12) and the expired ones left out, since nothing can pay them.
+pub(super) fn options_list(csrf: &Markup, org_fiscal_code: &str, all: &[OptionView]) -> Markup {
+    let shown = all.iter().filter(|o| match o.state {
+        ViewState::Open => true,
+        ViewState::Paid => o.kind == ViewKind::Instalment,
+        ViewState::Closed | ViewState::Expired => false,
+    });
+    html! {
+        p class="mb-2" { "Puoi pagare in uno di questi modi:" }
+        ul class="list-group carrello-righe opzioni mb-3" aria-label="Modi di pagamento" {
+            @for o in shown {
+                @let notice = o.notice_number.as_ref().map(|n| n.as_str().to_owned()).unwrap_or_default();
+                li class="list-group-item" data-avviso=(notice) {
+                    div class="riga-testo" {
+                        strong { (option_title(o, all)) } br;
+                        @if let Some(due) = o.due_date {
+                            @if o.kind == ViewKind::Reduced { "Entro il " } @else { "Scadenza " }
+                            (crate::web::ui::format::day_it(due)) br;
+                        }
+                        "Codice avviso " span class="notice-number" { (grouped(&notice)) }
+                    }
+                    span class="riga-importo" { (o.amount.format_eur()) }
+                    @if o.state == ViewState::Paid {
+                        span class="riga-stato" { "Pagata" }
+                    } @else {
+                        form method="post" action="/carrello/aggiungi" {
+                            (csrf)
+                            input type="hidden" name="ente" value=(org_fiscal_code);
+                            input type="hidden" name="avviso" value=(notice);
+                            button type="submit" class="btn btn-primary" { "Paga" }
+                        }
+                    }
+                }
+            }
         }
     }
 }
@@ -462,7 +526,8 @@ pub fn notice_post(ctx: &mut Ctx<'_>) -> Result<Response, PageError> {
     let found = notice.and_then(|notice| carts::find_payable(&ctx.state.db, &org, &notice, ctx.now.today()));
     match found {
         Ok(view) => {
-            let body = notice_view(ctx, &view);
+            let options = carts::position_options(&ctx.state.db, &view, ctx.now.today())?;
+            let body = notice_view(ctx, &view, &options);
             Ok(ctx.page("Avviso di pagamento", body))
         }
         Err(err) => {
@@ -505,6 +570,7 @@ pub fn notice_pdf(ctx: &mut Ctx<'_>, ipa: &str, file: &str) -> Result<Response, 
         &ctx.state.db,
         ipa,
         &crate::services::debts::documents::NoticeKey::NoticeNumber(notice.to_owned()),
+        ctx.now,
     ) {
         Ok(view) => view,
         Err(err) if err.is_user_error() => return Err(PageError::NotFound),

@@ -299,6 +299,8 @@ impl NoticesJob {
         let mut last_checkpoint = Instant::now();
         let mut checkpoint_every = self.checkpoint_every;
         let mut skipped_examples: Vec<String> = Vec::new();
+        // The day that decides which payment options the notices still print.
+        let now = Now::read();
         loop {
             let page = db.read(|c| notices::list_notice_debts(c, import.id, pos.after, PAGE))?;
             if page.is_empty() {
@@ -311,11 +313,18 @@ impl NoticesJob {
                     tracing::info!(import = import.id, done = pos.done(), total, "import notices paused");
                     return Err(Stop::Job(JobError::Interrupted));
                 }
-                match documents::notice_view(db, &import.org_ipa, &NoticeKey::Iud(iud.clone())) {
-                    Ok(view) => {
-                        archive.add(&view)?;
-                        pos.written += 1;
-                    }
+                match documents::notice_view(db, &import.org_ipa, &NoticeKey::Iud(iud.clone()), now) {
+                    Ok(view) => match archive.add(&view) {
+                        Ok(()) => pos.written += 1,
+                        // Options no layout prints: this notice is left out, the others go on.
+                        Err(err @ crate::pdf::PdfError::Options(_)) => {
+                            pos.skipped += 1;
+                            if skipped_examples.len() < 3 {
+                                skipped_examples.push(format!("{iud}: {err}"));
+                            }
+                        }
+                        Err(err) => return Err(err.into()),
+                    },
                     Err(ServiceError::Store(err)) => return Err(err.into()),
                     Err(err) => {
                         pos.skipped += 1;
@@ -729,6 +738,49 @@ mod tests {
             request(&kit.db, IPA, other.id, "cli", NoticesMode::Off, kit.now),
             Err(ServiceError::Conflict(_))
         ));
+    }
+
+    #[test]
+    fn a_notice_no_layout_prints_is_skipped_and_the_others_are_written() {
+        use crate::domain::payment_options::OptionKind;
+        use crate::store::debt_options::{self, NewOption};
+        let kit = Kit::new();
+        let import = imported(&kit, 3);
+        // The second debt gets an instalment and a reduced amount beside its single option: a
+        // combination no notice layout prints.
+        kit.db
+            .write(|tx| {
+                let org = crate::store::orgs::find_org_by_ipa(tx, IPA)?.unwrap();
+                let debt = crate::store::debts::find_debt_by_iud(tx, org.id, "F3-00002")?.unwrap();
+                for (n, kind, due) in
+                    [(1u64, OptionKind::Instalment, "2099-01-31"), (2, OptionKind::Reduced, "2099-01-05")]
+                {
+                    let body = format!("3{:015}", 990_000 + n);
+                    let nav = format!("{body}{:02}", body.parse::<u64>().unwrap() % 93);
+                    let new = NewOption {
+                        debt_id: debt.id,
+                        org_id: org.id,
+                        kind,
+                        seq: 1,
+                        iuv: &nav[1..],
+                        notice_number: &nav,
+                        amount_cents: crate::domain::Cents::new(500),
+                        due_date: crate::domain::Day::parse(due).unwrap(),
+                    };
+                    debt_options::insert_option(tx, &new, &kit.now.iso())?;
+                }
+                Ok::<_, ServiceError>(())
+            })
+            .unwrap();
+        // Its view is built; the layout is what refuses it.
+        let view = documents::notice_view(&kit.db, IPA, &NoticeKey::Iud("F3-00002".to_owned()), kit.now).unwrap();
+        assert!(matches!(crate::pdf::notice_pdf(&view), Err(crate::pdf::PdfError::Options(_))));
+        let handlers = handlers(NoticesJob::new(&data_dir(&kit), NoticesMode::On));
+        assert_eq!(run(&kit, &import, &handlers, None), Outcome::Done);
+        assert_eq!(entries(&kit, &import).len(), 2, "the other two notices are written");
+        let job = notices_job(&kit, &import);
+        assert_eq!((job.state, job.units_done, job.units_total), (JobState::Done, 3, Some(3)));
+        assert_eq!(status_now(&kit, &import), NoticesStatus::Ready);
     }
 
     #[test]
