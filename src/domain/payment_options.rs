@@ -189,6 +189,8 @@ pub enum PlanError {
     InstalmentOrder(usize),
     #[error("a reduced amount needs the full amount (the single option) too")]
     ReducedWithoutSingle,
+    #[error("a reduced amount cannot go with instalments: no payment notice layout prints both")]
+    ReducedWithInstalments,
     #[error("the reduced amount must be more than zero and less than the full amount")]
     ReducedAmount,
     #[error("the reduced amount's last day {0} is in the past")]
@@ -219,6 +221,11 @@ pub fn check_plan(plan: &Plan, today: Date) -> Result<(), PlanError> {
         let Some(full) = plan.single else {
             return Err(PlanError::ReducedWithoutSingle);
         };
+        // pagoPA's notice (v3.5) has a layout for instalments and one for a fine, none for both:
+        // a position the notice cannot show would be payable only by whoever already knows it.
+        if !plan.instalments.is_empty() {
+            return Err(PlanError::ReducedWithInstalments);
+        }
         if amount.get() <= 0 || amount.get() >= full.get() {
             return Err(PlanError::ReducedAmount);
         }
@@ -318,6 +325,8 @@ mod tests {
         let reduced =
             Plan { single: None, instalments: vec![(c(1), day("2027-01-31"))], reduced: Some((c(70), day(TODAY))) };
         assert_eq!(check_plan(&reduced, today()), Err(PlanError::ReducedWithoutSingle));
+        let both = Plan { reduced: Some((c(70), day(TODAY))), ..ok.clone() };
+        assert_eq!(check_plan(&both, today()), Err(PlanError::ReducedWithInstalments));
         let fine = Plan { single: Some(c(100)), instalments: vec![], reduced: Some((c(100), day(TODAY))) };
         assert_eq!(check_plan(&fine, today()), Err(PlanError::ReducedAmount));
         let past = Plan { reduced: Some((c(70), day("2026-12-06"))), ..fine };

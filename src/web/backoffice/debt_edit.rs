@@ -128,6 +128,11 @@ impl Values {
             PlanError::ReducedWithoutSingle => {
                 ("importo", "L'importo ridotto è un'alternativa all'importo intero: scrivi anche quello.".to_owned())
             }
+            PlanError::ReducedWithInstalments => (
+                "ridotto_importo",
+                "L'importo ridotto non si può combinare con le rate: l'avviso di pagamento non prevede entrambi."
+                    .to_owned(),
+            ),
             PlanError::ReducedAmount => (
                 "ridotto_importo",
                 "L'importo ridotto deve essere maggiore di zero e minore dell'importo intero.".to_owned(),
