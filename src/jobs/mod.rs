@@ -47,6 +47,10 @@ pub enum Job {
     ReportingFetch { org_id: i64 },
     /// The day's retention purge (`[retention]`), queued once per Rome day (`2026-12-07`).
     RetentionPurge { day: String },
+    /// Load an uploaded reconciliation file (treasury, notifications, Poste) and classify what it changed.
+    ReconImport { upload_id: i64 },
+    /// Classify what changed for an org since it was classified (receipts and flows that arrived).
+    Reconcile { org_id: i64 },
 }
 
 /// The kind of a [`Job`], without its arguments: what a handler is registered for.
@@ -58,17 +62,21 @@ pub enum JobKind {
     OutcomePush,
     ReportingFetch,
     RetentionPurge,
+    ReconImport,
+    Reconcile,
 }
 
 impl JobKind {
     /// Every kind, for registries and tests.
-    pub const ALL: [JobKind; 6] = [
+    pub const ALL: [JobKind; 8] = [
         JobKind::Import,
         JobKind::ImportNotices,
         JobKind::Export,
         JobKind::OutcomePush,
         JobKind::ReportingFetch,
         JobKind::RetentionPurge,
+        JobKind::ReconImport,
+        JobKind::Reconcile,
     ];
 
     /// The code stored in `job.kind`.
@@ -80,6 +88,8 @@ impl JobKind {
             JobKind::OutcomePush => "outcome_push",
             JobKind::ReportingFetch => "reporting_fetch",
             JobKind::RetentionPurge => "retention_purge",
+            JobKind::ReconImport => "recon_import",
+            JobKind::Reconcile => "reconcile",
         }
     }
 
@@ -87,7 +97,12 @@ impl JobKind {
     /// backoff (the debt type's), so its bound only stops a push that keeps killing the process.
     pub fn max_attempts(self) -> i64 {
         match self {
-            JobKind::Import | JobKind::ImportNotices | JobKind::Export | JobKind::RetentionPurge => 5,
+            JobKind::Import
+            | JobKind::ImportNotices
+            | JobKind::Export
+            | JobKind::RetentionPurge
+            | JobKind::ReconImport
+            | JobKind::Reconcile => 5,
             JobKind::OutcomePush => 1_000,
             // A failed fetch is asked for again by a person, or done by the periodic one.
             JobKind::ReportingFetch => 1,
@@ -104,6 +119,8 @@ impl Job {
             Job::OutcomePush { .. } => JobKind::OutcomePush,
             Job::ReportingFetch { .. } => JobKind::ReportingFetch,
             Job::RetentionPurge { .. } => JobKind::RetentionPurge,
+            Job::ReconImport { .. } => JobKind::ReconImport,
+            Job::Reconcile { .. } => JobKind::Reconcile,
         }
     }
 

@@ -53,6 +53,7 @@ pub mod journal;
 pub mod links;
 pub mod payments;
 pub mod portal;
+pub mod reconciliation;
 pub mod sessions;
 pub mod sil;
 #[cfg(test)]

@@ -14,7 +14,7 @@ use rusqlite::TransactionBehavior;
 use super::{Conn, StoreError};
 
 /// The schema version this binary writes.
-pub const SCHEMA_VERSION: i64 = 26;
+pub const SCHEMA_VERSION: i64 = 27;
 
 /// The version from which a database keeps no key, seals its secrets with the key file (`keys`)
 /// and records the key's id.
@@ -50,6 +50,8 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0024_partial_iuv_index.sql"),
     include_str!("migrations/0025_gdpr.sql"),
     include_str!("migrations/0026_adhesion.sql"),
+    // Numbered 0030 for the merge (other branches take 0027-0029); on this branch it is version 27.
+    include_str!("migrations/0030_reconciliation.sql"),
 ];
 
 /// The version whose upgrade gives every stored org its adhesion mode (`adhesion`).

@@ -49,6 +49,7 @@ pub mod payment_offers;
 pub mod privacy_notices;
 pub mod pushes;
 pub mod receipts;
+pub mod reconciliation;
 pub mod region_payments;
 pub mod reporting;
 pub mod retention;

@@ -11,6 +11,8 @@
 //! Must never: parse a file format (that is `flows::recon`'s), read the store, or panic.
 //! Implements: `shared/reference/mypivot.md` §1 (what each source carries), §3.2 (labels).
 
+pub mod classify;
+
 use crate::domain::{Cents, Day, Party};
 
 /// Where a reconciliation fact comes from: MyPivot's flow-type codes (mypivot.md §1.0).
