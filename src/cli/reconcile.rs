@@ -221,7 +221,10 @@ pub fn run(config: &Config, db: &Db, cmd: ReconcileCommand, interrupt: &Interrup
             };
             if json {
                 let values: Vec<Value> = uploads.iter().map(|u| upload_json(config, u)).collect();
-                if id.is_some() { print_json(&values[0]) } else { print_json(&Value::Array(values)) }
+                match (id, values.first()) {
+                    (Some(_), Some(one)) => print_json(one),
+                    _ => print_json(&Value::Array(values)),
+                }
             } else {
                 for u in &uploads {
                     print_upload(config, u);

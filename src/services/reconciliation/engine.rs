@@ -98,10 +98,9 @@ fn classify_iuv(tx: &Conn, org: &OrgCtx, iuv: &str) -> Result<(usize, BTreeSet<i
     let by_iuv = rs::movements_by_iuv(tx, org.id, iuv)?;
     let mut by_iuf: BTreeMap<String, Vec<MovementRecord>> = BTreeMap::new();
     for r in &reported {
-        let iuf = r.iuf.to_uppercase();
-        if !by_iuf.contains_key(&iuf) {
-            let found = rs::movements_by_iuf(tx, org.id, &iuf)?;
-            by_iuf.insert(iuf, found);
+        if let std::collections::btree_map::Entry::Vacant(slot) = by_iuf.entry(r.iuf.to_uppercase()) {
+            let found = rs::movements_by_iuf(tx, org.id, slot.key())?;
+            slot.insert(found);
         }
     }
     let mut touched: BTreeSet<i64> = by_iuv.iter().map(|m| m.id).collect();
