@@ -27,6 +27,7 @@ mod pdf;
 mod portal;
 mod push;
 mod real_world;
+mod reconcile;
 mod server;
 mod sil;
 mod sil_flows;
