@@ -26,7 +26,7 @@ use crate::services::debts::imports::Limits;
 use crate::services::reconciliation::uploads::{self, Upload};
 use crate::services::reconciliation::{self, Filter};
 use crate::store::Db;
-use crate::store::reconciliation::{ItemRecord, UploadRecord};
+use crate::store::reconciliation::{ItemRecord, UploadRecord, UploadState};
 
 #[derive(Debug, Subcommand)]
 pub enum ReconcileCommand {
@@ -309,7 +309,7 @@ fn import(config: &Config, db: &Db, args: &ImportArgs, interrupt: &Interrupt) ->
 fn wait_for(db: &Db, org: &str, id: i64) -> Result<UploadRecord, CliError> {
     loop {
         let upload = uploads::get_upload(db, org, id)?;
-        if uploads::is_final(&upload.state) {
+        if upload.state.is_final() {
             return Ok(upload);
         }
         std::thread::sleep(Duration::from_millis(200));
@@ -323,11 +323,11 @@ fn finish(config: &Config, upload: &UploadRecord, json: bool) -> Result<(), CliE
     } else {
         print_upload(config, upload);
     }
-    match upload.state.as_str() {
-        "ERROR_LOAD" | "FILE_DUPLICATO" => Err(CliError::Usage(format!(
+    match upload.state {
+        UploadState::Refused | UploadState::Duplicate => Err(CliError::Usage(format!(
             "upload {} {}: {}",
             upload.id,
-            upload.state,
+            upload.state.code(),
             upload.error.as_deref().unwrap_or("")
         ))),
         _ => Ok(()),
@@ -335,7 +335,7 @@ fn finish(config: &Config, upload: &UploadRecord, json: bool) -> Result<(), CliE
 }
 
 fn print_upload(config: &Config, u: &UploadRecord) {
-    println!("upload {} {} ({}): {}", u.id, u.file_name, u.kind, u.state);
+    println!("upload {} {} ({}): {}", u.id, u.file_name, u.kind, u.state.code());
     if let Some(error) = &u.error {
         println!("  {error}");
     }
@@ -357,7 +357,7 @@ fn upload_json(config: &Config, u: &UploadRecord) -> Value {
         "id": u.id,
         "file_name": u.file_name,
         "kind": u.kind,
-        "state": u.state,
+        "state": u.state.code(),
         "error": u.error,
         "rows_loaded": u.rows_accepted,
         "rows_rejected": u.rows_rejected,

@@ -10,6 +10,7 @@
 
 use rusqlite::{OptionalExtension, named_params, params};
 
+use super::codes::stored_as_code;
 use super::{Conn, StoreError};
 use crate::domain::reconciliation::classify::Flags;
 use crate::domain::reconciliation::{Label, PaymentNotification, PosteReportingRow, TreasuryMovement};
@@ -41,6 +42,54 @@ pub fn set_flags(conn: &Conn, org_id: i64, flags: Flags, now: &str) -> Result<()
 // ---------------------------------------------------------------------------------------------
 // Uploads
 
+/// Where an upload is: MyPivot's manage states (mypivot.md §1.0).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
+pub enum UploadState {
+    /// `FILE_SCARICATO`: stored, waiting for its job.
+    #[default]
+    Received,
+    /// `FILE_IN_CARICAMENTO`: its job is loading it.
+    Loading,
+    /// `FILE_CARICATO`: loaded (refused rows in its rejects file).
+    Loaded,
+    /// `ERROR_LOAD`: refused whole; nothing of it stored.
+    Refused,
+    /// `FILE_DUPLICATO`: a file of that name was loaded already.
+    Duplicate,
+}
+
+impl UploadState {
+    pub const ALL: [UploadState; 5] = [
+        UploadState::Received,
+        UploadState::Loading,
+        UploadState::Loaded,
+        UploadState::Refused,
+        UploadState::Duplicate,
+    ];
+
+    /// The stored code, as MyPivot's SIL answers it.
+    pub const fn code(self) -> &'static str {
+        match self {
+            UploadState::Received => "FILE_SCARICATO",
+            UploadState::Loading => "FILE_IN_CARICAMENTO",
+            UploadState::Loaded => "FILE_CARICATO",
+            UploadState::Refused => "ERROR_LOAD",
+            UploadState::Duplicate => "FILE_DUPLICATO",
+        }
+    }
+
+    pub fn from_code(code: &str) -> Option<UploadState> {
+        UploadState::ALL.into_iter().find(|state| state.code() == code)
+    }
+
+    /// Whether the upload reached its outcome.
+    pub fn is_final(self) -> bool {
+        matches!(self, UploadState::Loaded | UploadState::Refused | UploadState::Duplicate)
+    }
+}
+
+stored_as_code!(UploadState, "recon_upload.state");
+
 /// An uploaded reconciliation file.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct UploadRecord {
@@ -55,8 +104,7 @@ pub struct UploadRecord {
     /// C: the 7 positions, comma-separated.
     pub columns: Option<String>,
     pub uploader: String,
-    /// FILE_SCARICATO, FILE_IN_CARICAMENTO, FILE_CARICATO, ERROR_LOAD, FILE_DUPLICATO.
-    pub state: String,
+    pub state: UploadState,
     pub error: Option<String>,
     pub rows_accepted: Option<i64>,
     pub rows_rejected: Option<i64>,
@@ -124,21 +172,19 @@ pub fn list_uploads(conn: &Conn, org_id: i64, limit: u32) -> Result<Vec<UploadRe
 pub fn loaded_name_exists(conn: &Conn, org_id: i64, file_name: &str, except: i64) -> Result<bool, StoreError> {
     Ok(conn
         .sqlite()
-        .prepare_cached(
-            "SELECT 1 FROM recon_upload WHERE org_id = ?1 AND file_name = ?2 AND state = 'FILE_CARICATO' AND id <> ?3",
-        )?
-        .exists(params![org_id, file_name, except])?)
+        .prepare_cached("SELECT 1 FROM recon_upload WHERE org_id = ?1 AND file_name = ?2 AND state = ?4 AND id <> ?3")?
+        .exists(params![org_id, file_name, except, UploadState::Loaded])?)
 }
 
 /// Moves an upload to `state` (with an error text for the refusals).
 pub fn update_upload_state(
     conn: &Conn,
     id: i64,
-    state: &str,
+    state: UploadState,
     error: Option<&str>,
     now: &str,
 ) -> Result<(), StoreError> {
-    let finished = matches!(state, "FILE_CARICATO" | "ERROR_LOAD" | "FILE_DUPLICATO").then_some(now);
+    let finished = state.is_final().then_some(now);
     conn.sqlite().execute(
         "UPDATE recon_upload SET state = ?2, error = ?3, finished_at = ?4 WHERE id = ?1",
         params![id, state, error, finished],

@@ -578,7 +578,7 @@ fn uploads_are_refused_clearly() {
     let handlers = crate::services::background::handlers(&settings);
     crate::jobs::run_claimed(&kit.db, &handlers, &job, &|| false, &mut |_| {}).unwrap();
     let upload = uploads::get_upload(&kit.db, IPA, submitted.upload.id).unwrap();
-    assert_eq!(upload.state, "ERROR_LOAD");
+    assert_eq!(upload.state, crate::store::reconciliation::UploadState::Refused);
     assert!(upload.error.is_some());
 }
 

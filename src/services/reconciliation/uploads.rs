@@ -19,7 +19,7 @@ use crate::flows::recon::{self, CashColumns, Item, OrgRef, ReadError, RejectedRo
 use crate::jobs::{self, Handler, Job, JobCtx, JobError, Progress, Step};
 use crate::services::ServiceError;
 use crate::services::debts::imports::{copy_limited, io_error};
-use crate::store::reconciliation::{self as rs, UploadCounts, UploadRecord};
+use crate::store::reconciliation::{self as rs, UploadCounts, UploadRecord, UploadState};
 use crate::store::{Conn, Db, StoreError, audit, orgs};
 
 /// Items stored per transaction.
@@ -188,11 +188,6 @@ pub fn list_uploads(db: &Db, ipa: &str, limit: u32) -> Result<Vec<UploadRecord>,
     })
 }
 
-/// Whether an upload's state is an outcome.
-pub fn is_final(state: &str) -> bool {
-    matches!(state, "FILE_CARICATO" | "ERROR_LOAD" | "FILE_DUPLICATO")
-}
-
 /// Loads `Job::ReconImport`.
 pub struct ReconImportJob {
     pub data_dir: PathBuf,
@@ -224,8 +219,8 @@ impl Handler for ReconImportJob {
 
     fn given_up(&self, tx: &Conn, job: &Job, reason: &str, now: Now) -> Result<(), StoreError> {
         let Job::ReconImport { upload_id } = job else { return Ok(()) };
-        if rs::find_upload(tx, *upload_id)?.is_some_and(|u| !is_final(&u.state)) {
-            rs::update_upload_state(tx, *upload_id, "ERROR_LOAD", Some(reason), &now.iso())?;
+        if rs::find_upload(tx, *upload_id)?.is_some_and(|u| !u.state.is_final()) {
+            rs::update_upload_state(tx, *upload_id, UploadState::Refused, Some(reason), &now.iso())?;
         }
         Ok(())
     }
@@ -235,7 +230,7 @@ impl ReconImportJob {
     fn load(&self, ctx: &mut JobCtx<'_>, upload_id: i64) -> Result<(), Stop> {
         let db = ctx.db;
         let Some(upload) = db.read(|conn| rs::find_upload(conn, upload_id))? else { return Ok(()) };
-        if is_final(&upload.state) {
+        if upload.state.is_final() {
             return Ok(());
         }
         let now = Now::read();
@@ -244,7 +239,7 @@ impl ReconImportJob {
             .ok_or_else(|| Stop::Failed(format!("org {} of upload {upload_id} is gone", upload.org_id)))?;
         let duplicate = db.read(|conn| rs::loaded_name_exists(conn, org.id, &upload.file_name, upload_id))?;
         if duplicate {
-            db.write(|tx| rs::update_upload_state(tx, upload_id, "FILE_DUPLICATO", Some(DUPLICATE), &now.iso()))?;
+            db.write(|tx| rs::update_upload_state(tx, upload_id, UploadState::Duplicate, Some(DUPLICATE), &now.iso()))?;
             return Ok(());
         }
         let source = upload
@@ -256,7 +251,7 @@ impl ReconImportJob {
         let columns = parse_columns(upload.columns.as_deref()).unwrap_or_default();
         let path = self.data_dir.join(&upload.stored_file);
         let org_ref = OrgRef { ipa: &org.ipa_code, fiscal_code: &org.fiscal_code };
-        db.write(|tx| rs::update_upload_state(tx, upload_id, "FILE_IN_CARICAMENTO", None, &now.iso()))?;
+        db.write(|tx| rs::update_upload_state(tx, upload_id, UploadState::Loading, None, &now.iso()))?;
 
         // The read-only pass: a file refused whole stores nothing.
         let checked = recon::read(source, &upload.file_name, &path, org_ref, columns, |_item| {
@@ -266,7 +261,7 @@ impl ReconImportJob {
             Ok(summary) => summary.accepted + summary.rejected,
             Err(ReadError::File(rejection)) => {
                 let text = rejection.to_string();
-                db.write(|tx| rs::update_upload_state(tx, upload_id, "ERROR_LOAD", Some(&text), &now.iso()))?;
+                db.write(|tx| rs::update_upload_state(tx, upload_id, UploadState::Refused, Some(&text), &now.iso()))?;
                 return Ok(());
             }
             Err(ReadError::Sink(stop)) => return Err(stop),
@@ -352,7 +347,7 @@ impl ReconImportJob {
         }
         db.write(|tx| {
             rs::update_upload_counts(tx, upload_id, loader.counts, rejects_file)?;
-            rs::update_upload_state(tx, upload_id, "FILE_CARICATO", None, &Now::read().iso())
+            rs::update_upload_state(tx, upload_id, UploadState::Loaded, None, &Now::read().iso())
         })?;
         Ok(())
     }
