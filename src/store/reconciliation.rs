@@ -613,7 +613,7 @@ pub fn receipt_iuvs_of_iud(conn: &Conn, org_id: i64, iud: &str) -> Result<Vec<St
         .sqlite()
         .prepare_cached(
             "SELECT DISTINCT r.iuv FROM receipt r JOIN debt d ON d.id = r.debt_id \
-             WHERE r.org_id = ?1 AND d.iud = ?2 AND r.outcome = 'OK' AND r.held = 0",
+             WHERE r.org_id = ?1 AND d.org_id = ?1 AND d.iud = ?2 AND r.outcome = 'OK' AND r.held = 0",
         )?
         .query_map(params![org_id, iud], |row| row.get(0))?
         .collect::<Result<Vec<_>, _>>()?;
@@ -626,7 +626,8 @@ pub fn iud_paid(conn: &Conn, org_id: i64, fiscal_code: &str, iud: &str) -> Resul
         .sqlite()
         .prepare_cached(
             "SELECT 1 FROM receipt r JOIN debt d ON d.id = r.debt_id JOIN receipt_transfer t ON t.receipt_id = r.id \
-             WHERE r.org_id = ?1 AND d.iud = ?3 AND r.outcome = 'OK' AND r.held = 0 AND t.fiscal_code = ?2",
+             WHERE r.org_id = ?1 AND d.org_id = ?1 AND d.iud = ?3 AND r.outcome = 'OK' AND r.held = 0 \
+             AND t.fiscal_code = ?2",
         )?
         .exists(params![org_id, fiscal_code, iud])?)
 }
@@ -684,15 +685,16 @@ pub fn reported_iuvs_of_iuf(conn: &Conn, org_id: i64, iuf: &str) -> Result<Vec<S
     Ok(rows)
 }
 
-/// Whether E or R names this IUV for the org (a movement with it then joins them).
+/// Whether E or R names this IUV for the org (a movement with it then joins them). IUVs are
+/// compared as stored (a movement's is upper case, as pagoPA's are), so the indexes serve.
 pub fn iuv_known(conn: &Conn, org_id: i64, fiscal_code: &str, iuv: &str) -> Result<bool, StoreError> {
     Ok(conn
         .sqlite()
         .prepare_cached(
             "SELECT 1 WHERE EXISTS (SELECT 1 FROM receipt r JOIN receipt_transfer t ON t.receipt_id = r.id \
-             WHERE r.org_id = ?1 AND upper(r.iuv) = upper(?3) AND r.outcome = 'OK' AND r.held = 0 AND t.fiscal_code = ?2) \
+             WHERE r.org_id = ?1 AND r.iuv = ?3 AND r.outcome = 'OK' AND r.held = 0 AND t.fiscal_code = ?2) \
              OR EXISTS (SELECT 1 FROM reporting_payment p JOIN reporting_flow f ON f.id = p.flow_id \
-             WHERE upper(p.iuv) = upper(?3) AND f.org_id = ?1 AND f.state = 'ACQUISITO' AND f.superseded_by IS NULL \
+             WHERE p.iuv = ?3 AND f.org_id = ?1 AND f.state = 'ACQUISITO' AND f.superseded_by IS NULL \
              AND p.outcome_code <> '3')",
         )?
         .exists(params![org_id, fiscal_code, iuv])?)
