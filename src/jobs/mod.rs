@@ -278,6 +278,8 @@ mod tests {
             (Job::OutcomePush { push_id: 9 }, "outcome_push", "{\"push_id\":9}"),
             (Job::ReportingFetch { org_id: 2 }, "reporting_fetch", "{\"org_id\":2}"),
             (Job::RetentionPurge { day: "2026-12-07".to_owned() }, "retention_purge", "{\"day\":\"2026-12-07\"}"),
+            (Job::ReconImport { upload_id: 4 }, "recon_import", "{\"upload_id\":4}"),
+            (Job::Reconcile { org_id: 2 }, "reconcile", "{\"org_id\":2}"),
         ];
         for (job, kind, payload) in cases {
             assert_eq!(job.to_stored(), (kind, payload.to_owned()));
@@ -291,6 +293,18 @@ mod tests {
     #[test]
     fn every_kind_is_a_job_kind() {
         let codes: Vec<&str> = JobKind::ALL.iter().map(|k| k.code()).collect();
-        assert_eq!(codes, ["import", "import_notices", "export", "outcome_push", "reporting_fetch", "retention_purge"]);
+        assert_eq!(
+            codes,
+            [
+                "import",
+                "import_notices",
+                "export",
+                "outcome_push",
+                "reporting_fetch",
+                "retention_purge",
+                "recon_import",
+                "reconcile"
+            ]
+        );
     }
 }

@@ -111,6 +111,7 @@ fn classify_iuv(tx: &Conn, org: &OrgCtx, iuv: &str) -> Result<(usize, BTreeSet<i
         keys.entry((e.iur.clone(), e.transfer_index)).or_default().paid.get_or_insert(e);
     }
     for r in &reported {
+        // An FdR row without indiceDatiSingoloPagamento reports the receipt's first transfer.
         keys.entry((r.iur.clone(), r.transfer_index.unwrap_or(1))).or_default().reported.get_or_insert(r);
     }
 

@@ -182,6 +182,10 @@ pub fn label_months(db: &Db, ipa: &str, from: Option<Day>, to: Option<Day>) -> R
 /// Queues a [`Job::Reconcile`] for each org with changes not yet classified and no such job
 /// waiting; returns how many it queued. The server calls it every few seconds.
 pub fn schedule(db: &Db, now: Now) -> Result<usize, ServiceError> {
+    // Read first: most calls find nothing, and need not take the writer.
+    if db.read(|conn| rs::orgs_with_dirty(conn))?.is_empty() {
+        return Ok(0);
+    }
     Ok(db.write(|tx| {
         let mut queued = 0;
         for org_id in rs::orgs_with_dirty(tx)? {
