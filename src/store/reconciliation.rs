@@ -589,7 +589,7 @@ pub fn paid_transfers_by_iuv(
         .prepare_cached(
             "SELECT r.id, r.receipt_id, t.transfer_index, t.amount_cents, r.amount_cents, d.iud, r.payment_date \
              FROM receipt r JOIN receipt_transfer t ON t.receipt_id = r.id LEFT JOIN debt d ON d.id = r.debt_id \
-             WHERE r.org_id = ?1 AND r.iuv = ?3 AND r.outcome = 'OK' AND r.held = 0 AND t.fiscal_code = ?2 \
+             WHERE r.org_id = ?1 AND r.iuv = ?3 AND r.outcome = 'OK' AND r.held = 0 AND +t.fiscal_code = ?2 \
              ORDER BY r.receipt_id, t.transfer_index",
         )?
         .query_map(params![org_id, fiscal_code, iuv], |row| {
@@ -612,8 +612,9 @@ pub fn receipt_iuvs_of_iud(conn: &Conn, org_id: i64, iud: &str) -> Result<Vec<St
     let rows = conn
         .sqlite()
         .prepare_cached(
-            "SELECT DISTINCT r.iuv FROM receipt r JOIN debt d ON d.id = r.debt_id \
-             WHERE r.org_id = ?1 AND d.org_id = ?1 AND d.iud = ?2 AND r.outcome = 'OK' AND r.held = 0",
+            // From the debt (its IUD index) to its receipts: CROSS JOIN keeps that order.
+            "SELECT DISTINCT r.iuv FROM debt d CROSS JOIN receipt r ON r.debt_id = d.id \
+             WHERE d.org_id = ?1 AND d.iud = ?2 AND r.org_id = ?1 AND r.outcome = 'OK' AND r.held = 0",
         )?
         .query_map(params![org_id, iud], |row| row.get(0))?
         .collect::<Result<Vec<_>, _>>()?;
@@ -625,9 +626,9 @@ pub fn iud_paid(conn: &Conn, org_id: i64, fiscal_code: &str, iud: &str) -> Resul
     Ok(conn
         .sqlite()
         .prepare_cached(
-            "SELECT 1 FROM receipt r JOIN debt d ON d.id = r.debt_id JOIN receipt_transfer t ON t.receipt_id = r.id \
-             WHERE r.org_id = ?1 AND d.org_id = ?1 AND d.iud = ?3 AND r.outcome = 'OK' AND r.held = 0 \
-             AND t.fiscal_code = ?2",
+            "SELECT 1 FROM debt d CROSS JOIN receipt r ON r.debt_id = d.id CROSS JOIN receipt_transfer t \
+             ON t.receipt_id = r.id WHERE d.org_id = ?1 AND d.iud = ?3 AND r.org_id = ?1 AND r.outcome = 'OK' \
+             AND r.held = 0 AND +t.fiscal_code = ?2",
         )?
         .exists(params![org_id, fiscal_code, iud])?)
 }
@@ -692,7 +693,7 @@ pub fn iuv_known(conn: &Conn, org_id: i64, fiscal_code: &str, iuv: &str) -> Resu
         .sqlite()
         .prepare_cached(
             "SELECT 1 WHERE EXISTS (SELECT 1 FROM receipt r JOIN receipt_transfer t ON t.receipt_id = r.id \
-             WHERE r.org_id = ?1 AND r.iuv = ?3 AND r.outcome = 'OK' AND r.held = 0 AND t.fiscal_code = ?2) \
+             WHERE r.org_id = ?1 AND r.iuv = ?3 AND r.outcome = 'OK' AND r.held = 0 AND +t.fiscal_code = ?2) \
              OR EXISTS (SELECT 1 FROM reporting_payment p JOIN reporting_flow f ON f.id = p.flow_id \
              WHERE p.iuv = ?3 AND f.org_id = ?1 AND f.state = 'ACQUISITO' AND f.superseded_by IS NULL \
              AND p.outcome_code <> '3')",

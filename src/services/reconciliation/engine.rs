@@ -57,11 +57,18 @@ pub fn classify_batch(tx: &Conn, org: &OrgCtx, batch: &[Dirty]) -> Result<usize,
         written += rows;
         movements.extend(touched);
     }
-    for id in movements {
-        written += classify_movement(tx, org, id)?;
+    for id in &movements {
+        written += classify_movement(tx, org, *id)?;
     }
+    // What was classified again is up to date, whether the batch named it or a flow's IUF did.
     for what in batch {
         rs::clear_dirty(tx, org.id, what)?;
+    }
+    for iuv in iuvs {
+        rs::clear_dirty(tx, org.id, &Dirty::Iuv(iuv))?;
+    }
+    for id in movements {
+        rs::clear_dirty(tx, org.id, &Dirty::Movement(id))?;
     }
     Ok(written)
 }
