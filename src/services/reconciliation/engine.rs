@@ -36,16 +36,22 @@ pub fn classify_batch(tx: &Conn, org: &OrgCtx, batch: &[Dirty]) -> Result<usize,
             Dirty::Iuv(iuv) => {
                 iuvs.insert(iuv.clone());
             }
+            // A flow's IUF or a movement touches many IUVs: they are noted, for the next chunks,
+            // so that one transaction classifies at most a chunk of IUVs.
             Dirty::Iuf(iuf) => {
-                iuvs.extend(rs::reported_iuvs_of_iuf(tx, org.id, iuf)?);
+                for iuv in rs::reported_iuvs_of_iuf(tx, org.id, iuf)? {
+                    rs::mark_dirty(tx, org.id, &Dirty::Iuv(iuv))?;
+                }
                 movements.extend(rs::movements_by_iuf(tx, org.id, iuf)?.into_iter().map(|m| m.id));
             }
             Dirty::Movement(id) => {
                 movements.insert(*id);
                 if let Some(m) = rs::find_movement(tx, org.id, *id)? {
-                    iuvs.extend(m.iuv.clone());
-                    if let Some(iuf) = &m.iuf {
-                        iuvs.extend(rs::reported_iuvs_of_iuf(tx, org.id, iuf)?);
+                    if let Some(iuv) = m.iuv {
+                        rs::mark_dirty(tx, org.id, &Dirty::Iuv(iuv))?;
+                    }
+                    if let Some(iuf) = m.iuf {
+                        rs::mark_dirty(tx, org.id, &Dirty::Iuf(iuf))?;
                     }
                 }
             }
