@@ -183,7 +183,7 @@ pub fn label_months(db: &Db, ipa: &str, from: Option<Day>, to: Option<Day>) -> R
 /// waiting; returns how many it queued. The server calls it every few seconds.
 pub fn schedule(db: &Db, now: Now) -> Result<usize, ServiceError> {
     // Read first: most calls find nothing, and need not take the writer.
-    if db.read(|conn| rs::orgs_with_dirty(conn))?.is_empty() {
+    if db.read(rs::orgs_with_dirty)?.is_empty() {
         return Ok(0);
     }
     Ok(db.write(|tx| {
