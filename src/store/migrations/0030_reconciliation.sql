@@ -87,7 +87,7 @@ CREATE TABLE recon_notification (
     loaded_at       TEXT NOT NULL,
     PRIMARY KEY (org_id, iud)
 );
-CREATE INDEX recon_notification_iuv ON recon_notification (org_id, iuv);
+CREATE INDEX recon_notification_iuv ON recon_notification (org_id, iuv, iud);  -- also the order the joins read
 
 -- The legacy Poste rendicontazione (P): kept as read; it has no IUV, so it joins nothing.
 CREATE TABLE recon_poste_row (
