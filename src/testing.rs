@@ -17,6 +17,17 @@ pub mod domain {
     pub mod debt_row {
         pub use crate::domain::debt_row::DebtFields;
     }
+    pub mod reconciliation {
+        pub use crate::domain::reconciliation::{
+            Bolletta, Label, PaymentNotification, Source, TreasuryEvent, TreasuryMovement,
+        };
+    }
+}
+
+pub mod flows {
+    pub mod recon {
+        pub use crate::flows::recon::Item;
+    }
 }
 
 pub mod nodesim {
@@ -47,8 +58,13 @@ pub mod services {
             pub use crate::services::admin::api_tokens::create_token;
         }
         pub mod orgs {
-            pub use crate::services::admin::orgs::set_sil_password;
+            pub use crate::services::admin::orgs::{OrgChanges, add_org, set_sil_password};
         }
+    }
+    pub mod reconciliation {
+        pub use crate::services::reconciliation::{
+            Filter, label_months, list, load_items, rebuild, reconcile_pending, set_settings,
+        };
     }
     pub mod debts {
         pub use crate::services::debts::{Source, add_debt};
@@ -94,6 +110,11 @@ pub mod store {
     }
     pub mod receipts {
         pub use crate::store::receipts::{ReceiptRecord, ReceiptTransferRecord, insert_receipt};
+    }
+    pub mod reporting {
+        pub use crate::store::reporting::{
+            ReportingFlowRecord, ReportingFlowState, ReportingPaymentRecord, insert_flow,
+        };
     }
 }
 

@@ -24,6 +24,7 @@ mod import;
 mod json;
 mod nodesim;
 mod push;
+mod reconcile;
 mod reporting;
 mod serve;
 mod upstream;
@@ -97,6 +98,9 @@ pub enum Command {
     /// Reporting flows (flussi di rendicontazione) from pagoPA.
     #[command(subcommand)]
     Reporting(reporting::ReportingCommand),
+    /// Reconciliation (MyPivot): load treasury and notification files, list transfers by label.
+    #[command(subcommand)]
+    Reconcile(reconcile::ReconcileCommand),
     /// Run the simulated pagoPA Node, Checkout and PSPs against a station.
     #[command(name = "node-sim")]
     NodeSim(nodesim::NodeSimArgs),
@@ -310,6 +314,11 @@ fn execute(mut cli: Cli) -> Result<(), CliError> {
             let config = Config::load(cli.config.as_deref(), &overrides(None), Mode::Admin)?;
             let db = open(&config, Access::of(args.writes()), &interrupt)?;
             import::run(&config, &db, args, &interrupt)
+        }
+        Command::Reconcile(cmd) => {
+            let config = Config::load(cli.config.as_deref(), &overrides(None), Mode::Admin)?;
+            let db = open(&config, Access::of(cmd.writes()), &interrupt)?;
+            reconcile::run(&config, &db, cmd, &interrupt)
         }
         Command::NodeSim(args) => nodesim::run(args),
         Command::Cert(cmd) => cert::run(cmd),

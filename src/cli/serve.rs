@@ -298,7 +298,8 @@ fn start_mail_job(state: &std::sync::Arc<web::AppState>, shutdown: &server::Shut
 
 /// Housekeeping every few minutes: carts left at Checkout expire, expired sessions are deleted
 /// (`services::portal::housekeeping::sweep`), unpaid portal debts expire, and the day's retention
-/// purge and receipt recovery are queued. The first sweep runs right after start.
+/// purge and receipt recovery are queued; every 10 s, a reconciliation job for the orgs whose
+/// receipts or flows changed. The first sweep runs right after start.
 fn start_housekeeping_job(
     state: &std::sync::Arc<web::AppState>,
     shutdown: &server::Shutdown,
@@ -309,6 +310,7 @@ fn start_housekeeping_job(
         .name("housekeeping".to_owned())
         .spawn(move || {
             let mut next = std::time::Instant::now();
+            let mut next_reconcile = std::time::Instant::now();
             while !shutdown.is_triggered() {
                 if std::time::Instant::now() >= next {
                     match crate::services::portal::housekeeping::sweep(&state.db, Now::read()) {
@@ -346,6 +348,13 @@ fn start_housekeeping_job(
                         tracing::warn!(error = %err, "cannot refresh the query planner's statistics");
                     }
                     next = std::time::Instant::now() + std::time::Duration::from_secs(300);
+                }
+                // Receipts and flows that arrived are classified by a job within seconds.
+                if std::time::Instant::now() >= next_reconcile {
+                    if let Err(err) = crate::services::reconciliation::schedule(&state.db, Now::read()) {
+                        tracing::error!(error = %err, "cannot queue the reconciliation");
+                    }
+                    next_reconcile = std::time::Instant::now() + std::time::Duration::from_secs(10);
                 }
                 std::thread::sleep(std::time::Duration::from_millis(200));
             }

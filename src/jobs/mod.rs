@@ -50,6 +50,10 @@ pub enum Job {
     /// The day's receipt recovery (pagopa.md §4.6), queued once per Rome day; it waits for the
     /// next window when pagoPA's limit of calls is reached.
     ReceiptRecovery { day: String },
+    /// Load an uploaded reconciliation file (treasury, notifications, Poste) and classify what it changed.
+    ReconImport { upload_id: i64 },
+    /// Classify what changed for an org since it was classified (receipts and flows that arrived).
+    Reconcile { org_id: i64 },
 }
 
 /// The kind of a [`Job`], without its arguments: what a handler is registered for.
@@ -62,11 +66,13 @@ pub enum JobKind {
     ReportingFetch,
     RetentionPurge,
     ReceiptRecovery,
+    ReconImport,
+    Reconcile,
 }
 
 impl JobKind {
     /// Every kind, for registries and tests.
-    pub const ALL: [JobKind; 7] = [
+    pub const ALL: [JobKind; 9] = [
         JobKind::Import,
         JobKind::ImportNotices,
         JobKind::Export,
@@ -74,6 +80,8 @@ impl JobKind {
         JobKind::ReportingFetch,
         JobKind::RetentionPurge,
         JobKind::ReceiptRecovery,
+        JobKind::ReconImport,
+        JobKind::Reconcile,
     ];
 
     /// The code stored in `job.kind`.
@@ -86,6 +94,8 @@ impl JobKind {
             JobKind::ReportingFetch => "reporting_fetch",
             JobKind::RetentionPurge => "retention_purge",
             JobKind::ReceiptRecovery => "receipt_recovery",
+            JobKind::ReconImport => "recon_import",
+            JobKind::Reconcile => "reconcile",
         }
     }
 
@@ -93,7 +103,12 @@ impl JobKind {
     /// backoff (the debt type's), so its bound only stops a push that keeps killing the process.
     pub fn max_attempts(self) -> i64 {
         match self {
-            JobKind::Import | JobKind::ImportNotices | JobKind::Export | JobKind::RetentionPurge => 5,
+            JobKind::Import
+            | JobKind::ImportNotices
+            | JobKind::Export
+            | JobKind::RetentionPurge
+            | JobKind::ReconImport
+            | JobKind::Reconcile => 5,
             JobKind::OutcomePush => 1_000,
             // A failed fetch is asked for again by a person, or done by the periodic one.
             JobKind::ReportingFetch => 1,
@@ -113,6 +128,8 @@ impl Job {
             Job::ReportingFetch { .. } => JobKind::ReportingFetch,
             Job::RetentionPurge { .. } => JobKind::RetentionPurge,
             Job::ReceiptRecovery { .. } => JobKind::ReceiptRecovery,
+            Job::ReconImport { .. } => JobKind::ReconImport,
+            Job::Reconcile { .. } => JobKind::Reconcile,
         }
     }
 
@@ -271,6 +288,8 @@ mod tests {
             (Job::ReportingFetch { org_id: 2 }, "reporting_fetch", "{\"org_id\":2}"),
             (Job::RetentionPurge { day: "2026-12-07".to_owned() }, "retention_purge", "{\"day\":\"2026-12-07\"}"),
             (Job::ReceiptRecovery { day: "2026-12-07".to_owned() }, "receipt_recovery", "{\"day\":\"2026-12-07\"}"),
+            (Job::ReconImport { upload_id: 4 }, "recon_import", "{\"upload_id\":4}"),
+            (Job::Reconcile { org_id: 2 }, "reconcile", "{\"org_id\":2}"),
         ];
         for (job, kind, payload) in cases {
             assert_eq!(job.to_stored(), (kind, payload.to_owned()));
@@ -293,7 +312,9 @@ mod tests {
                 "outcome_push",
                 "reporting_fetch",
                 "retention_purge",
-                "receipt_recovery"
+                "receipt_recovery",
+                "recon_import",
+                "reconcile"
             ]
         );
     }

@@ -78,6 +78,11 @@ pub fn handlers(settings: &JobSettings) -> Handlers {
                 },
             },
         )
+        .on(
+            JobKind::ReconImport,
+            crate::services::reconciliation::uploads::ReconImportJob { data_dir: settings.data_dir.clone() },
+        )
+        .on(JobKind::Reconcile, crate::services::reconciliation::ReconcileJob)
 }
 
 #[cfg(test)]

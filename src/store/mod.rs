@@ -53,6 +53,7 @@ pub mod privacy_notices;
 pub mod pushes;
 pub mod receipts;
 pub mod recon_notes;
+pub mod reconciliation;
 pub mod recovery;
 pub mod region_payments;
 pub mod reporting;

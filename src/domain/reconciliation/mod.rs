@@ -12,10 +12,11 @@
 //! Must never: parse a file format (that is `flows::recon`'s), read the store, or panic.
 //! Implements: `shared/reference/mypivot.md` §1 (what each source carries), §3.2 (labels).
 
+pub mod accertamento;
 pub mod causale;
+pub mod classify;
 
 use crate::domain::{Cents, Day, Party};
-pub mod accertamento;
 
 /// Where a reconciliation fact comes from: MyPivot's flow-type codes (mypivot.md §1.0).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]

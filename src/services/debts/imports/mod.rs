@@ -152,7 +152,7 @@ pub fn submit(
     res
 }
 
-fn io_error(path: &Path, err: &std::io::Error) -> ServiceError {
+pub(crate) fn io_error(path: &Path, err: &std::io::Error) -> ServiceError {
     ServiceError::Internal(format!("cannot write {}: {err}", path.display()))
 }
 
@@ -187,7 +187,7 @@ pub fn upload_problem(err: &ServiceError) -> Option<UploadProblem> {
 }
 
 /// Copies `body` to `path` (synced), refusing more than `limit` bytes; returns the size and SHA-256.
-fn copy_limited(body: &mut dyn Read, path: &Path, limit: u64) -> Result<(u64, String), ServiceError> {
+pub(crate) fn copy_limited(body: &mut dyn Read, path: &Path, limit: u64) -> Result<(u64, String), ServiceError> {
     let mut file = std::fs::File::create(path).map_err(|err| io_error(path, &err))?;
     let mut hasher = Sha256::new();
     let mut size = 0u64;
