@@ -19,17 +19,6 @@ use crate::store::Db;
 use crate::store::accertamenti::{AccertamentoRecord, BookingTarget, TransferKey};
 use crate::store::recon_notes::NoteRecord;
 
-/// `mypay reconcile`: the reconciliation's commands.
-#[derive(Debug, Subcommand)]
-pub enum ReconcileCommand {
-    /// Accertamenti: the registry of offices, chapters and assessments, and the accertamenti.
-    #[command(subcommand)]
-    Accertamenti(AccertamentiCommand),
-    /// Operators' notes on reconciled elements (segnalazioni), with their history.
-    #[command(subcommand)]
-    Notes(NotesCommand),
-}
-
 /// The org and who acts on it.
 #[derive(Debug, Args)]
 pub struct Who {
@@ -161,14 +150,17 @@ pub enum NotesCommand {
     },
 }
 
-impl ReconcileCommand {
+impl AccertamentiCommand {
     /// Whether the command writes.
     pub fn writes(&self) -> bool {
-        !matches!(
-            self,
-            ReconcileCommand::Accertamenti(AccertamentiCommand::List { .. } | AccertamentiCommand::Show { .. })
-                | ReconcileCommand::Notes(NotesCommand::History { .. } | NotesCommand::List { .. })
-        )
+        !matches!(self, AccertamentiCommand::List { .. } | AccertamentiCommand::Show { .. })
+    }
+}
+
+impl NotesCommand {
+    /// Whether the command writes.
+    pub fn writes(&self) -> bool {
+        !matches!(self, NotesCommand::History { .. } | NotesCommand::List { .. })
     }
 }
 
@@ -177,13 +169,6 @@ fn access(db: &Db, org: &str, operator: Option<&str>) -> Result<OrgAccess, CliEr
         Some(username) => org_access(db, username, org)?,
         None => installation_access(db, org)?,
     })
-}
-
-pub fn run(db: &Db, cmd: ReconcileCommand) -> Result<(), CliError> {
-    match cmd {
-        ReconcileCommand::Accertamenti(cmd) => run_accertamenti(db, cmd),
-        ReconcileCommand::Notes(cmd) => run_notes(db, cmd),
-    }
 }
 
 fn print(json: bool, value: &serde_json::Value, text: &str) {
@@ -199,7 +184,7 @@ fn header_json(a: &AccertamentoRecord) -> serde_json::Value {
         "created_by": a.created_by, "created_at": a.created_at })
 }
 
-fn run_accertamenti(db: &Db, cmd: AccertamentiCommand) -> Result<(), CliError> {
+pub fn run_accertamenti(db: &Db, cmd: AccertamentiCommand) -> Result<(), CliError> {
     match cmd {
         AccertamentiCommand::Import { file, org, operator, json } => {
             let access = access(db, &org, operator.as_deref())?;
@@ -329,7 +314,7 @@ fn notes_out(json: bool, notes: &[NoteRecord]) {
     print(json, &json!(values), &text.join("\n"));
 }
 
-fn run_notes(db: &Db, cmd: NotesCommand) -> Result<(), CliError> {
+pub fn run_notes(db: &Db, cmd: NotesCommand) -> Result<(), CliError> {
     match cmd {
         NotesCommand::Add { who, element, text } => {
             let access = access(db, &who.org, who.operator.as_deref())?;

@@ -98,7 +98,8 @@ pub enum Command {
     /// Reporting flows (flussi di rendicontazione) from pagoPA.
     #[command(subcommand)]
     Reporting(reporting::ReportingCommand),
-    /// Reconciliation (MyPivot): load treasury and notification files, list transfers by label.
+    /// Reconciliation (MyPivot): load treasury and notification files, list transfers by label,
+    /// the accertamenti and operators' notes.
     #[command(subcommand)]
     Reconcile(reconcile::ReconcileCommand),
     /// Run the simulated pagoPA Node, Checkout and PSPs against a station.
@@ -116,9 +117,6 @@ pub enum Command {
     /// Personal data (GDPR): the retention purge, a data subject's export, erasure, rectification.
     #[command(subcommand)]
     Gdpr(gdpr::GdprCommand),
-    /// Reconciliation (MyPivot): the accertamenti registry and accertamenti.
-    #[command(subcommand)]
-    Reconcile(accertamenti::ReconcileCommand),
 }
 
 #[derive(Debug, Args)]
@@ -338,11 +336,6 @@ fn execute(mut cli: Cli) -> Result<(), CliError> {
             let config = Config::load(cli.config.as_deref(), &overrides(None), Mode::Admin)?;
             let db = open(&config, Access::of(cmd.writes()), &interrupt)?;
             gdpr::run(&config, &db, cmd, &interrupt)
-        }
-        Command::Reconcile(cmd) => {
-            let config = Config::load(cli.config.as_deref(), &overrides(None), Mode::Admin)?;
-            let db = open(&config, Access::of(cmd.writes()), &interrupt)?;
-            accertamenti::run(&db, cmd)
         }
     }
 }

@@ -30,6 +30,12 @@ use crate::store::reconciliation::{ItemRecord, UploadRecord, UploadState};
 
 #[derive(Debug, Subcommand)]
 pub enum ReconcileCommand {
+    /// Accertamenti: the registry of offices, chapters and assessments, and the accertamenti.
+    #[command(subcommand)]
+    Accertamenti(super::accertamenti::AccertamentiCommand),
+    /// Operators' notes on reconciled elements (segnalazioni), with their history.
+    #[command(subcommand)]
+    Notes(super::accertamenti::NotesCommand),
     /// Load a reconciliation file: treasury (T bank movements, C giornale di cassa CSV, O OPI XML,
     /// Y Poste statement), P legacy Poste rendicontazione, D payment notifications.
     Import(ImportArgs),
@@ -114,6 +120,8 @@ impl ReconcileCommand {
     /// Whether the command writes: all but `status` and a `settings` that only shows.
     pub fn writes(&self) -> bool {
         match self {
+            ReconcileCommand::Accertamenti(cmd) => cmd.writes(),
+            ReconcileCommand::Notes(cmd) => cmd.writes(),
             ReconcileCommand::Status { .. } => false,
             ReconcileCommand::Settings { pagati, tesoreria, .. } => pagati.is_some() || tesoreria.is_some(),
             _ => true,
@@ -132,6 +140,8 @@ fn print_json(value: &Value) -> Result<(), CliError> {
 
 pub fn run(config: &Config, db: &Db, cmd: ReconcileCommand, interrupt: &Interrupt) -> Result<(), CliError> {
     match cmd {
+        ReconcileCommand::Accertamenti(cmd) => super::accertamenti::run_accertamenti(db, cmd),
+        ReconcileCommand::Notes(cmd) => super::accertamenti::run_notes(db, cmd),
         ReconcileCommand::Import(args) => import(config, db, &args, interrupt),
         ReconcileCommand::List { org, label, from, to, json } => {
             let label = label

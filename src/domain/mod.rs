@@ -34,7 +34,6 @@ pub mod payment_terms;
 pub mod places;
 pub mod reasons_it;
 pub mod receipt_shape;
-#[allow(dead_code)] // the seam of the reconciliation work landing now; used once its readers merge
 pub mod reconciliation;
 pub mod tax_id;
 pub mod taxonomy;

@@ -29,7 +29,6 @@ pub mod pagati;
 pub mod pagati_read;
 pub mod quoted_csv;
 pub mod receipt_xml;
-#[allow(dead_code)] // the seam of the reconciliation work landing now; used once its readers merge
 pub mod recon;
 #[allow(dead_code)] // the reconciliation engine's export job fills it once merged
 pub mod recon_export;

@@ -103,7 +103,6 @@ proptest! {
         if let Some(iuf) = &keys.iuf {
             prop_assert!(!iuf.is_empty() && iuf.len() <= 256);
             prop_assert!(iuf.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'), "{iuf:?}");
-            let _ = causale::psp_of_iuf(iuf);
         }
     }
 }

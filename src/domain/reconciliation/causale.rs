@@ -1,7 +1,7 @@
 //! The keys a treasury movement's free text names: the reporting flow (IUF) of a cumulative
 //! transfer, or the IUV of a payment transferred on its own, written however banks write them.
 //!
-//! Owns: [`keys`] (both keys of one causale), [`iuf`], [`iuv`] and [`psp_of_iuf`]: MyPivot's
+//! Owns: [`keys`] (both keys of one causale), [`iuf`] and [`iuv`]: MyPivot's
 //! tolerant parser (the five `LGPE-RIVERSAMENTO` spellings, `/URI/` or ` URI `, dates broken by a
 //! space rejoined, ids split by `ACCREDITI VARI` rejoined; `RFB` and `RFS` references) with the
 //! fixes of mypivot.md §8 e/m: keywords found whatever their case, values trimmed, an IUV accepted
@@ -57,19 +57,6 @@ pub fn iuf(causale: &str) -> Option<String> {
         }
     }
     None
-}
-
-/// The PSP id of an IUF (MyPivot's `cod_bi2` of a bank movement): the first word after its date
-/// is removed (`2024-05-17TESTITM1XXX-S000001` → `TESTITM1XXX`).
-pub fn psp_of_iuf(iuf: &str) -> Option<String> {
-    let rest = match date_at(iuf) {
-        Some(at) => {
-            format!("{}{}", iuf.get(..at).unwrap_or_default(), iuf.get(at.saturating_add(10)..).unwrap_or_default())
-        }
-        None => iuf.to_owned(),
-    };
-    let word: String = rest.chars().skip_while(|c| !is_word(*c)).take_while(|c| is_word(*c)).collect();
-    (!word.is_empty()).then_some(word)
 }
 
 /// The IUV a causale names: `RFB/<iuv>/` (or at the end), `RFB <iuv> `, then `RFS/<ref>/` or the
@@ -158,10 +145,6 @@ fn bounded(text: &str) -> &str {
 
 fn is_id_char(c: char) -> bool {
     c.is_ascii_alphanumeric() || c == '_' || c == '-'
-}
-
-fn is_word(c: char) -> bool {
-    c.is_ascii_alphanumeric() || c == '_'
 }
 
 /// Reads an IUF at the start of `text`: a date whose day a space broke (`2024-05- 17…`,
@@ -262,7 +245,6 @@ mod tests {
             "ACCREDITI VARI /PUR/LGPE-RIVERSAMENTO/URI/2024-05-17TESTITM1 XXX-S000001 /BEN. COMUNE",
         ] {
             assert_eq!(both(causale), iuf_only(P1), "{causale}");
-            assert_eq!(psp_of_iuf(&iuf(causale).unwrap()).as_deref(), Some("TESTITM1XXX"));
         }
     }
 
@@ -271,7 +253,6 @@ mod tests {
         // Truncated by the Node (pagopa/pagopa-api#272): alphanumeric, so accepted, like MyPivot.
         assert_eq!(both("/PUR/LGPE-RIVERSAMENTO/URI/2"), iuf_only("2"));
         assert_eq!(both("/PUR/LGPE-RIVERSAMENTO/URI/TESTIUF0001"), iuf_only("TESTIUF0001"));
-        assert_eq!(psp_of_iuf("TESTIUF0001").as_deref(), Some("TESTIUF0001"));
         // A dash and no date, or a date without its dashes: not an IUF.
         assert_eq!(both("/PUR/LGPE-RIVERSAMENTO/URI/TEST-IUF-0001"), (None, None));
         assert_eq!(both("/PUR/LGPE-RIVERSAMENTO/URI/20240517TESTITM1XXX-S000001"), (None, None));

@@ -65,7 +65,8 @@ pub struct Facts {
 }
 
 impl Facts {
-    /// Whether any source names this key at all.
+    /// Whether any source names this key at all (the properties' "every named key is labelled").
+    #[cfg(test)]
     pub fn is_empty(&self) -> bool {
         self.notified.is_none()
             && self.paid.is_none()

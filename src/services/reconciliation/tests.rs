@@ -574,6 +574,7 @@ fn uploads_are_refused_clearly() {
         notices: crate::config::NoticesMode::Off,
         reporting: None,
         retention: crate::config::RetentionSettings::default(),
+        receipts: None,
     };
     let handlers = crate::services::background::handlers(&settings);
     crate::jobs::run_claimed(&kit.db, &handlers, &job, &|| false, &mut |_| {}).unwrap();
