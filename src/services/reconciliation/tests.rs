@@ -1,5 +1,5 @@
-//! The fixtures of mypivot.md §7 (built as the readers give them, until they land), their labels
-//! of §7.10 and DOPPI, the fixes of §8 this side owns (b, c, d, f, h, j), and the properties:
+//! The fixtures of mypivot.md §7 (built by hand, and the files of `tests/fixtures/recon/` read by
+//! `flows::recon`), their labels of §7.10 and DOPPI, the fixes of §8 this side owns (b, c, d, f, h, j), and the properties:
 //! order of arrival, reloads, a label for every transfer.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
@@ -311,6 +311,55 @@ fn the_treasury_from_opi_or_bank_movements_gives_the_same_labels() {
             })
             .collect();
         load_items(&kit.db, IPA, items, kit.now).unwrap();
+        assert_eq!(snapshot(&kit), expected_7_10(), "{source:?}");
+    }
+}
+
+/// The items of fixture file `name` of `tests/fixtures/recon/`, zipped as uploaded under
+/// `zip_name` and read by `flows::recon` for the org of §7 (refused rows left out).
+fn file_items(source: Source, zip_name: &str, name: &str) -> Vec<Item> {
+    use std::io::Write;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join(zip_name);
+    let bytes = std::fs::read(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/recon").join(name));
+    let mut zip = zip::ZipWriter::new(std::fs::File::create(&path).unwrap());
+    let entry = match source {
+        Source::Opi => name.to_owned(),
+        _ => format!("{}.{}", zip_name.trim_end_matches(".zip"), name.rsplit('.').next().unwrap()),
+    };
+    zip.start_file(entry, zip::write::SimpleFileOptions::default()).unwrap();
+    zip.write_all(&bytes.unwrap()).unwrap();
+    zip.finish().unwrap();
+    let org = crate::flows::recon::OrgRef { ipa: "c_x999", fiscal_code: "80012340123" };
+    let mut items = Vec::new();
+    crate::flows::recon::read(source, zip_name, &path, org, Default::default(), |item| {
+        if !matches!(item, Item::Rejected(_)) {
+            items.push(item);
+        }
+        Ok::<_, std::convert::Infallible>(())
+    })
+    .unwrap();
+    items
+}
+
+#[test]
+fn the_fixture_files_of_7_yield_the_labels_of_7_10() {
+    // Notifications of 7.1 and the treasury of 7.4 (C), 7.6 (O) or 7.5 (T), as files.
+    let treasuries = [
+        (Source::CashJournal, "c_x999-GDC20240520-1_0.zip", "c_x999-GDC20240520-1_0.csv"),
+        (Source::Opi, "c_x999-OPI20240520-1_0.zip", "GDC_20240520_p1.xml"),
+        (Source::BankMovements, "c_x999-MOVCC20240520-1_0.zip", "c_x999-MOVCC20240520-1_0.xls"),
+    ];
+    for (source, zip_name, name) in treasuries {
+        let kit = Kit::new();
+        both_flags(&kit);
+        receipts(&kit);
+        flow1(&kit);
+        flow2(&kit);
+        let notified = file_items(Source::Notification, "c_x999-NOTIF20240517-1_0.zip", "c_x999-NOTIF20240517-1_0.csv");
+        assert_eq!(notified.len(), 5, "7.1: rows 1-5 read, row 6 refused");
+        load_items(&kit.db, IPA, notified, kit.now).unwrap();
+        load_items(&kit.db, IPA, file_items(source, zip_name, name), kit.now).unwrap();
         assert_eq!(snapshot(&kit), expected_7_10(), "{source:?}");
     }
 }
