@@ -363,17 +363,21 @@ pub struct ReportedTransfer {
     pub outcome_date: String,
 }
 
-/// THE "reported but no receipt" join: rows of the org's current flow versions (accepted, not
-/// superseded) whose outcome is not 3 (revoked) and for which no receipt with the row's IUV and
-/// IUR (= receiptId) is stored, oldest flow first, at most `limit`. Receipt recovery
-/// (`services::payments::recovery`) asks pagoPA for these; reconciliation's `IUV_NO_RT` label reads
-/// the same join, so the two never disagree on what is missing.
+/// THE "reported but no receipt" join: the reported transfers reconciliation labels `IUV_NO_RT`
+/// (rows of the org's current flow versions, outcome neither 3 (revoked) nor 8/9 (paid without a
+/// receipt), that no paying receipt of the org matches by IUV, IUR and transfer index: the rule
+/// is `domain::reconciliation::classify`'s), with their flow, oldest flow first, at most `limit`.
+/// Receipt recovery (`services::payments::recovery`) asks pagoPA for these, after bringing the
+/// org's classification up to date, so the two never disagree on what is missing.
 pub fn reported_without_receipt(conn: &Conn, org_id: i64, limit: usize) -> Result<Vec<ReportedTransfer>, StoreError> {
     let mut stmt = conn.sqlite().prepare_cached(
         "SELECT f.id, f.iuf, f.psp_id, p.iuv, p.iur, p.transfer_index, p.amount_cents, p.outcome_code, p.outcome_date \
-         FROM reporting_flow f JOIN reporting_payment p ON p.flow_id = f.id \
-         WHERE f.org_id = ?1 AND f.state = 'ACQUISITO' AND f.superseded_by IS NULL AND p.outcome_code <> '3' \
-         AND NOT EXISTS (SELECT 1 FROM receipt r WHERE r.org_id = f.org_id AND r.iuv = p.iuv AND r.receipt_id = p.iur) \
+         FROM recon_label l JOIN recon_item i ON i.id = l.item_id \
+         JOIN reporting_flow f ON f.org_id = i.org_id AND f.iuf = i.iuf \
+              AND f.state = 'ACQUISITO' AND f.superseded_by IS NULL \
+         JOIN reporting_payment p ON p.flow_id = f.id AND p.iuv = i.iuv AND p.iur = i.iur \
+              AND coalesce(p.transfer_index, 1) = coalesce(i.transfer_index, 1) \
+         WHERE l.org_id = ?1 AND l.label = 'IUV_NO_RT' \
          ORDER BY f.id, p.row_index LIMIT ?2",
     )?;
     let limit = i64::try_from(limit).unwrap_or(i64::MAX);

@@ -1,6 +1,6 @@
 //! Receipts that never arrived (pagopa.md §4.6): the daily `Job::ReceiptRecovery` asks pagoPA's
-//! biz-events receipt API for the receipts of reported transfers that have none
-//! ([`crate::store::reporting::reported_without_receipt`], the join reconciliation reads too), stores
+//! biz-events receipt API for the receipts of reported transfers that have none (reconciliation's
+//! `IUV_NO_RT`, brought up to date first: [`crate::store::reporting::reported_without_receipt`]), stores
 //! what it gets through the station's own receipt path ([`super::store_receipt`]: replay-safe,
 //! settles the debt, opens anomalies, queues the outcome push), and leaves the rest as anomalies;
 //! payments started more than [`STARTED_HOURS`] hours ago (the Node retries paSendRT that long)
@@ -96,6 +96,7 @@ pub fn run(
         Ok::<_, StoreError>(served)
     })?;
     for org in orgs {
+        crate::services::reconciliation::reconcile_pending(db, org.id, cancelled)?;
         let rows = db.read(|conn| reporting::reported_without_receipt(conn, org.id, SCAN_LIMIT))?;
         let mut seen = HashSet::new();
         for row in rows {

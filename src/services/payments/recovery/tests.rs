@@ -114,6 +114,7 @@ fn the_shared_join_gives_current_reported_transfers_without_a_receipt() {
             super::super::store_receipt(tx, &org, FISCAL_CODE, read.receipt, &[], &exchange, kit.now)
         })
         .unwrap();
+    crate::services::reconciliation::reconcile_pending(&kit.db, org_id, &|| false).unwrap();
     let missing = kit.db.read(|c| reporting::reported_without_receipt(c, org_id, 10)).unwrap();
     assert_eq!(
         missing,
