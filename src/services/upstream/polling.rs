@@ -9,7 +9,8 @@
 //! it downloads the ZIP to a file in the data directory (bounded), reads the rows
 //! (`flows::rt_export_reader`) and applies each receipt through `outcomes::apply` (no further
 //! confirmation: the export is the Region's own data). Only then does the cursor move to the
-//! `dateTo` and the reservation go, in one write. Re-applying a file is harmless (a receipt already
+//! `dateTo` and the reservation go, in one write; each window starts [`OVERLAP_SECONDS`] before the
+//! cursor, so a receipt committed late at the Region is in the next one. Re-applying a file is harmless (a receipt already
 //! stored is a replay), so a failure or a shutdown half-way keeps the reservation and the next
 //! poll applies the file again; a box offline for a day catches up in one reservation.
 //!
@@ -38,6 +39,12 @@ use crate::store::{Db, orgs};
 
 /// How far back the first poll of an org reaches.
 pub const FIRST_WINDOW_DAYS: i64 = 7;
+
+/// How far before the cursor each window starts: a receipt the Region timestamped just before a
+/// window's `dateTo` but committed after its export ran is in no window of its own; asking again
+/// from a little earlier takes it in the next one, whatever Region answers (the receipts already
+/// stored are replays, applied once).
+pub const OVERLAP_SECONDS: i64 = 300;
 /// The largest export ZIP downloaded.
 pub const MAX_DOWNLOAD_BYTES: u64 = 256 * 1024 * 1024;
 /// The most its CSV may inflate to (rows are streamed: memory stays flat).
@@ -109,6 +116,17 @@ fn first_cursor(now: Now) -> String {
     start.to_zoned(crate::clock::rome()).strftime("%Y-%m-%dT%H:%M:%S").to_string()
 }
 
+/// The window's start: [`OVERLAP_SECONDS`] before `cursor` (a Rome date-time as stored); a
+/// cursor that is no time is sent as it is.
+fn overlapped(cursor: &str) -> String {
+    match crate::clock::rome_local(cursor)
+        .and_then(|at| at.checked_sub(jiff::SignedDuration::from_secs(OVERLAP_SECONDS)).ok())
+    {
+        Some(from) => from.strftime("%Y-%m-%dT%H:%M:%S").to_string(),
+        None => cursor.to_owned(),
+    }
+}
+
 /// One step of the org's polling (see the module doc). `cancelled` is looked at between receipts.
 pub fn poll(
     db: &Db,
@@ -164,7 +182,8 @@ struct Step<'a> {
 impl Step<'_> {
     /// Reserves the window from `cursor`, storing the token before anything waits for it.
     fn reserve(&self, region: &dyn RegionOutcomes, cursor: &str) -> Result<PollStep, ServiceError> {
-        let Reserved { token, date_to } = match region.reserve_export(cursor, None) {
+        let from = overlapped(cursor);
+        let Reserved { token, date_to } = match region.reserve_export(&from, None) {
             Ok(reserved) => reserved,
             Err(failure) => return self.record_failure(&failure.to_string(), 0),
         };
@@ -450,8 +469,9 @@ mod tests {
 
         let step = p.poll();
         assert_eq!(step, PollStep::Reserved { token: "T1".to_owned(), date_to: "2026-12-07T10:00:00".to_owned() });
-        // The kit's now is 2026-12-07 10:00 in Rome: the first window starts a week before.
-        assert_eq!(p.region.reserved_from.borrow().as_slice(), ["2026-11-30T10:00:00"]);
+        // The kit's now is 2026-12-07 10:00 in Rome: the cursor starts a week before, and the
+        // window asked for 5 minutes before the cursor (OVERLAP_SECONDS).
+        assert_eq!(p.region.reserved_from.borrow().as_slice(), ["2026-11-30T09:55:00"]);
         let stored = p.state();
         assert_eq!(stored.cursor, "2026-11-30T10:00:00");
         assert_eq!(
@@ -473,10 +493,10 @@ mod tests {
         assert_eq!(after.last_success_at.as_deref(), Some("2026-12-07T09:00:00Z"));
         assert!(!download_path(p.dir.path(), org_id(&p.kit)).exists(), "the download is removed");
 
-        // The next window starts where this one ended.
+        // The next window starts where this one ended, less the overlap.
         p.region.reservations.borrow_mut().push_back(reserved("T2", "2026-12-07T10:05:00"));
         assert!(matches!(p.poll(), PollStep::Reserved { .. }));
-        assert_eq!(p.region.reserved_from.borrow()[1], "2026-12-07T10:00:00");
+        assert_eq!(p.region.reserved_from.borrow()[1], "2026-12-07T09:55:00");
     }
 
     #[test]
@@ -526,7 +546,7 @@ mod tests {
     #[test]
     fn empty_windows_advance_and_dropped_exports_are_reserved_again() {
         let p = Poller::new();
-        let first = "2026-11-30T10:00:00";
+        let first = "2026-11-30T09:55:00";
         let mut reservations = p.region.reservations.borrow_mut();
         reservations.push_back(reserved("T1", "2026-12-01T00:00:00"));
         reservations.push_back(reserved("T2", "2026-12-02T00:00:00"));
@@ -560,11 +580,11 @@ mod tests {
             p.region.reserved_from.borrow().as_slice(),
             [
                 first,
-                "2026-12-01T00:00:00",
-                "2026-12-01T00:00:00",
-                "2026-12-03T00:00:00",
-                "2026-12-03T00:00:00",
-                "2026-12-03T00:00:00"
+                "2026-11-30T23:55:00",
+                "2026-11-30T23:55:00",
+                "2026-12-02T23:55:00",
+                "2026-12-02T23:55:00",
+                "2026-12-02T23:55:00"
             ]
         );
     }
@@ -604,6 +624,6 @@ mod tests {
         assert!(matches!(start_at(&p.kit.db, org, "ieri", p.kit.now), Err(ServiceError::Invalid { .. })));
         p.region.reservations.borrow_mut().push_back(reserved("T1", "2026-12-07T10:00:00"));
         p.poll();
-        assert_eq!(p.region.reserved_from.borrow().as_slice(), ["2026-10-01T08:00:00"]);
+        assert_eq!(p.region.reserved_from.borrow().as_slice(), ["2026-10-01T07:55:00"]);
     }
 }
