@@ -18,7 +18,7 @@ use crate::domain::reconciliation::Source;
 use crate::flows::recon::{self, CashColumns, Item, OrgRef, ReadError, RejectedRow};
 use crate::jobs::{self, Handler, Job, JobCtx, JobError, Progress, Step};
 use crate::services::ServiceError;
-use crate::services::debts::imports::{copy_limited, io_error};
+use crate::services::debts::imports::{StoredUpload, check_file_name, store_upload};
 use crate::store::reconciliation::{self as rs, UploadCounts, UploadRecord, UploadState};
 use crate::store::{Conn, Db, StoreError, audit, orgs};
 
@@ -77,13 +77,7 @@ pub fn submit(
     now: Now,
 ) -> Result<Submitted, ServiceError> {
     let file_name = upload.file_name;
-    if file_name.is_empty()
-        || file_name.chars().count() > 255
-        || file_name.contains(['/', '\\'])
-        || file_name.contains(char::is_control)
-    {
-        return Err(ServiceError::invalid("file", format!("{file_name:?} is not a file name")));
-    }
+    check_file_name(file_name)?;
     if !file_name.to_lowercase().ends_with(".zip") {
         return Err(ServiceError::invalid(
             "file",
@@ -113,23 +107,8 @@ pub fn submit(
         .read(|conn| orgs::find_org_by_ipa(conn, upload.org_ipa))?
         .ok_or_else(|| ServiceError::NotFound(format!("org {}", upload.org_ipa)))?;
 
-    let dir = data_dir.join("reconciliation").join("uploads");
-    std::fs::create_dir_all(&dir).map_err(|err| io_error(&dir, &err))?;
-    let mut token = [0u8; 16];
-    getrandom::fill(&mut token).map_err(|err| ServiceError::Internal(format!("no randomness: {err}")))?;
-    let token: String = token.iter().map(|b| format!("{b:02x}")).collect();
-    let stored_rel = format!("reconciliation/uploads/{token}.zip");
-    let stored = data_dir.join(&stored_rel);
-    let partial = dir.join(format!("{token}.zip.part"));
-    let (size, sha256) = match copy_limited(body, &partial, max_bytes) {
-        Ok(done) => done,
-        Err(err) => {
-            let _ = std::fs::remove_file(&partial);
-            return Err(err);
-        }
-    };
-    std::fs::rename(&partial, &stored).map_err(|err| io_error(&stored, &err))?;
-    crate::flows::results::sync_dir(&dir).map_err(|err| io_error(&dir, &err))?;
+    let StoredUpload { rel: stored_rel, path: stored, size, sha256 } =
+        store_upload(data_dir, "reconciliation", body, max_bytes)?;
 
     let record = UploadRecord {
         org_id: org.id,

@@ -77,13 +77,7 @@ pub fn submit(
     now: Now,
 ) -> Result<Submitted, ServiceError> {
     let file_name = upload.file_name;
-    if file_name.is_empty()
-        || file_name.chars().count() > 255
-        || file_name.contains(['/', '\\'])
-        || file_name.contains(char::is_control)
-    {
-        return Err(ServiceError::invalid("file", format!("{file_name:?} is not a file name")));
-    }
+    check_file_name(file_name)?;
     let org = db
         .read(|conn| orgs::find_org_by_ipa(conn, upload.org_ipa))?
         .ok_or_else(|| ServiceError::NotFound(format!("org {}", upload.org_ipa)))?;
@@ -98,24 +92,8 @@ pub fn submit(
         }
     }
 
-    let dir = data_dir.join("imports").join("uploads");
-    std::fs::create_dir_all(&dir).map_err(|err| io_error(&dir, &err))?;
-    let mut token = [0u8; 16];
-    getrandom::fill(&mut token).map_err(|err| ServiceError::Internal(format!("no randomness: {err}")))?;
-    let token: String = token.iter().map(|b| format!("{b:02x}")).collect();
-    let stored_rel = format!("imports/uploads/{token}.zip");
-    let stored = data_dir.join(&stored_rel);
-    let partial = dir.join(format!("{token}.zip.part"));
-    let copied = copy_limited(body, &partial, limits.max_upload_bytes);
-    let (size, sha256) = match copied {
-        Ok(done) => done,
-        Err(err) => {
-            let _ = std::fs::remove_file(&partial);
-            return Err(err);
-        }
-    };
-    std::fs::rename(&partial, &stored).map_err(|err| io_error(&stored, &err))?;
-    crate::flows::results::sync_dir(&dir).map_err(|err| io_error(&dir, &err))?;
+    let StoredUpload { rel: stored_rel, path: stored, size, sha256 } =
+        store_upload(data_dir, "imports", body, limits.max_upload_bytes)?;
 
     let record = ImportRecord {
         org_id: org.id,
@@ -150,6 +128,55 @@ pub fn submit(
         let _ = std::fs::remove_file(&stored);
     }
     res
+}
+
+/// Refuses a name no upload may carry: empty, longer than 255 characters, with a path separator
+/// or a control character (the name is shown and journalled, never used as a path).
+pub(crate) fn check_file_name(file_name: &str) -> Result<(), ServiceError> {
+    if file_name.is_empty()
+        || file_name.chars().count() > 255
+        || file_name.contains(['/', '\\'])
+        || file_name.contains(char::is_control)
+    {
+        return Err(ServiceError::invalid("file", format!("{file_name:?} is not a file name")));
+    }
+    Ok(())
+}
+
+/// An upload's bytes as stored: `rel` to the data directory, its absolute `path`, size and SHA-256.
+pub(crate) struct StoredUpload {
+    pub rel: String,
+    pub path: PathBuf,
+    pub size: u64,
+    pub sha256: String,
+}
+
+/// Stores `body` (at most `max_bytes`) durably as `<data_dir>/<area>/uploads/<random>.zip`: written
+/// to a `.part`, renamed, its directory synced, so a stored upload is always whole.
+pub(crate) fn store_upload(
+    data_dir: &Path,
+    area: &str,
+    body: &mut dyn Read,
+    max_bytes: u64,
+) -> Result<StoredUpload, ServiceError> {
+    let dir = data_dir.join(area).join("uploads");
+    std::fs::create_dir_all(&dir).map_err(|err| io_error(&dir, &err))?;
+    let mut token = [0u8; 16];
+    getrandom::fill(&mut token).map_err(|err| ServiceError::Internal(format!("no randomness: {err}")))?;
+    let token: String = token.iter().map(|b| format!("{b:02x}")).collect();
+    let rel = format!("{area}/uploads/{token}.zip");
+    let path = data_dir.join(&rel);
+    let partial = dir.join(format!("{token}.zip.part"));
+    let (size, sha256) = match copy_limited(body, &partial, max_bytes) {
+        Ok(done) => done,
+        Err(err) => {
+            let _ = std::fs::remove_file(&partial);
+            return Err(err);
+        }
+    };
+    std::fs::rename(&partial, &path).map_err(|err| io_error(&path, &err))?;
+    crate::flows::results::sync_dir(&dir).map_err(|err| io_error(&dir, &err))?;
+    Ok(StoredUpload { rel, path, size, sha256 })
 }
 
 pub(crate) fn io_error(path: &Path, err: &std::io::Error) -> ServiceError {
