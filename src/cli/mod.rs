@@ -199,8 +199,29 @@ impl CliError {
     }
 }
 
+/// A command whose reader went away (`mypay reconcile list --json | head`) stops there, as other
+/// Unix tools do, instead of dying with a panic and a backtrace: Rust ignores SIGPIPE, so a print
+/// to a closed pipe panics with "Broken pipe". Exit status 141 is the shell's for SIGPIPE. Every
+/// other panic goes to the default hook as before.
+fn quiet_on_closed_stdout() {
+    let default = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let message = info
+            .payload()
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .or_else(|| info.payload().downcast_ref::<&str>().copied())
+            .unwrap_or_default();
+        if message.starts_with("failed printing to stdout") && message.contains("Broken pipe") {
+            std::process::exit(141);
+        }
+        default(info);
+    }));
+}
+
 /// Parses the arguments, runs the command and returns the process exit code.
 pub fn run() -> ExitCode {
+    quiet_on_closed_stdout();
     let cli = Cli::parse();
     match execute(cli) {
         Ok(()) => ExitCode::SUCCESS,

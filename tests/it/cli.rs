@@ -477,3 +477,22 @@ fn day_one_trips_get_plain_answers_and_json() {
         serde_json::json!({ "org": "c_f205", "notice_number": debt["notice_number"], "output": pdf.display().to_string(), "bytes": bytes })
     );
 }
+
+/// A reader that goes away (`mypay config show --demo | head -1`) stops the command quietly with
+/// the shell's SIGPIPE status, not with a panic and its backtrace.
+#[test]
+fn a_closed_pipe_ends_a_command_quietly() {
+    let (_tmp, dir) = data_dir();
+    let mut child = std::process::Command::new(crate::support::bin())
+        .args(["config", "show", "--demo", "--data-dir"])
+        .arg(&dir)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!err.contains("panicked"), "{err}");
+    assert!(matches!(out.status.code(), Some(0) | Some(141)), "{:?}: {err}", out.status);
+}
