@@ -401,7 +401,9 @@ fn each_receipt_row<E: From<StoreError>>(
 }
 
 /// Calls `each` for every open debt of the org whose due date is before `due_before`, of debt types
-/// with a mandatory due date (`;code;` filter optional). Returns the number of rows.
+/// with a mandatory due date (`;code;` filter optional), unless one of its payment options is still
+/// unpaid and due on or after that day (an instalment plan is not expired while a rate is still due).
+/// Returns the number of rows.
 pub fn for_each_expired_debt<E: From<StoreError>>(
     conn: &Conn,
     org_id: i64,
@@ -414,7 +416,9 @@ pub fn for_each_expired_debt<E: From<StoreError>>(
         .prepare(
             "SELECT d.id, d.iud FROM debt d JOIN debt_type t ON t.id = d.debt_type_id WHERE d.org_id = :org_id \
              AND t.due_date_mandatory = 1 AND d.due_date < :before AND d.state IN ('INSERIMENTO_DOVUTO', 'SCADUTO') \
-             AND (:types IS NULL OR instr(:types, ';' || t.code || ';') > 0) ORDER BY d.id",
+             AND (:types IS NULL OR instr(:types, ';' || t.code || ';') > 0) \
+             AND NOT EXISTS (SELECT 1 FROM debt_option o WHERE o.debt_id = d.id AND o.released_id = 0 \
+                             AND o.state = 'DA_PAGARE' AND o.due_date >= :before) ORDER BY d.id",
         )
         .map_err(StoreError::from)?
         .query_map(named_params! { ":org_id": org_id, ":before": due_before, ":types": debt_types }, |r| {

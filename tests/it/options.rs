@@ -506,3 +506,58 @@ fn the_citizen_sees_the_payable_options_and_pays_one_through_checkout() {
     assert_eq!(pay_buttons(plan_card), navs[2..], "{plan_card}");
     assert!(plan_card.contains("TARI 2099") && plan_card.contains("Rata 3 di 3"), "{plan_card}");
 }
+
+/// An instalment plan is not an expired debt while one of its rates is still due: the expired
+/// export lists it only once every unpaid rate's due date has passed.
+#[test]
+fn an_instalment_plan_is_expired_only_after_its_last_unpaid_rate() {
+    let (tmp, dir) = data_dir();
+    add_milano(&dir);
+    let type_args = [
+        "debt-type",
+        "add",
+        "--org",
+        "c_f205",
+        "--code",
+        "TARI",
+        "--description",
+        "Tassa rifiuti",
+        "--taxonomy",
+        "0101002IM",
+        "--due-date-mandatory",
+    ];
+    assert!(run(&dir, &type_args, None).status.success());
+    let plan = [
+        "debt",
+        "add",
+        "--org",
+        "c_f205",
+        "--debt-type",
+        "TARI",
+        "--iud",
+        "PLAN-1",
+        "--debtor-id",
+        "RSSMRA85T10A562S",
+        "--debtor-name",
+        "Mario Rossi",
+        "--due-date",
+        "2099-01-31",
+        "--causale",
+        "TARI 2099",
+        "--generate-iuv",
+        "--instalment",
+        "100.00:2099-01-31",
+        "--instalment",
+        "200.00:2099-06-30",
+    ];
+    let out = run(&dir, &plan, None);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let expired = |before: &str| {
+        let file = tmp.path().join(format!("scaduti-{before}.zip"));
+        let args =
+            ["export-expired", "--org", "c_f205", "--due-before", before, "--json", "-o", file.to_str().unwrap()];
+        json(&run(&dir, &args, None))["rows"].as_u64().unwrap()
+    };
+    assert_eq!(expired("2099-03-01"), 0, "the second rate is still due");
+    assert_eq!(expired("2099-07-01"), 1, "every rate is past its due date");
+}
