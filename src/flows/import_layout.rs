@@ -5,6 +5,10 @@
 //! every header name is one of a column's known names (MyPay/Talend's, MyPay's own exports',
 //! pagoPA PU's), the columns are bound by name, so a file with reordered columns still loads.
 //! Must never: guess: a header that names some columns and not others binds by position.
+//!
+//! mypay's one extension (issue 20): a 1_4 header may end with one more column named
+//! [`OPTIONS_HEADER`], after `azione`, carrying a row's payment options (`flows::import_options`).
+//! Appended last so the 35 MyPay columns keep their positions and a file without it is plain 1_4.
 
 /// A layout version, from the file name.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -54,10 +58,15 @@ pub enum Column {
     MbCausale,
     MbAmount,
     Action,
+    /// mypay's `opzioniPagamento` (1_4 extension, never in MyPay's layouts).
+    Options,
 }
 
 /// Number of logical columns.
-pub const N_COLUMNS: usize = 35;
+pub const N_COLUMNS: usize = 36;
+
+/// The header name of the extension column.
+pub const OPTIONS_HEADER: &str = "opzioniPagamento";
 
 use Column as C;
 
@@ -98,6 +107,7 @@ const ALL: [Column; N_COLUMNS] = [
     C::MbCausale,
     C::MbAmount,
     C::Action,
+    C::Options,
 ];
 
 impl Version {
@@ -194,6 +204,7 @@ impl Column {
             C::MbCausale => &["causaleVersamentoEnteSecondario"],
             C::MbAmount => &["importoVersamentoEnteSecondario"],
             C::Action => &["azione"],
+            C::Options => &[OPTIONS_HEADER],
         }
     }
 
@@ -229,6 +240,16 @@ impl Layout {
     /// column of the version, by position otherwise. The column count must match either way.
     pub fn bind(version: Version, header: &[&str]) -> Result<Layout, LayoutError> {
         let expected = version.n_columns();
+        if version == Version::V1_4
+            && header.len() == expected + 1
+            && let Some((last, rest)) = header.split_last()
+            && C::Options.named(last)
+        {
+            let mut layout = Layout::bind(version, rest)?;
+            layout.positions[C::Options.index()] = Some(layout.physical.len());
+            layout.physical.push(C::Options);
+            return Ok(layout);
+        }
         if header.len() != expected {
             return Err(LayoutError { version: version.code(), found: header.len(), expected });
         }
@@ -288,5 +309,20 @@ mod tests {
         assert_eq!(layout.position(Column::GenerateIuv), None);
         let err = Layout::bind(Version::V1_4, &names).unwrap_err();
         assert_eq!((err.found, err.expected), (21, 35));
+    }
+
+    #[test]
+    fn options_column_only_after_a_1_4_header() {
+        let mut names: Vec<&str> = Version::V1_4.columns().map(|c| c.names()[0]).collect();
+        names.push("OpzioniPagamento");
+        let layout = Layout::bind(Version::V1_4, &names).unwrap();
+        assert_eq!((layout.physical.len(), layout.position(Column::Options)), (36, Some(35)));
+        assert!(layout.by_name);
+        names[35] = "altro";
+        assert_eq!(Layout::bind(Version::V1_4, &names).unwrap_err().found, 36);
+        let mut v13: Vec<&str> = Version::V1_3.columns().map(|c| c.names()[0]).collect();
+        v13.push(OPTIONS_HEADER);
+        assert!(Layout::bind(Version::V1_3, &v13).is_err());
+        assert_eq!(Layout::bind(Version::V1_3, &v13[..22]).unwrap().position(Column::Options), None);
     }
 }

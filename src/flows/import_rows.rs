@@ -27,8 +27,9 @@ use super::import::{FileError, RunError, Stop, generic, read_bilancio, read_erro
 use super::import_layout::{Column, Layout, N_COLUMNS, Version};
 use super::seen_iuds::SeenIuds;
 use super::zipfile::{self, Limited, ZipError};
-use crate::domain::SegregationCode;
 use crate::domain::debt_row::{self, DebtFields, DebtTypeRules, RowContext, RowError, SecondaryFields, ValidDebt};
+use crate::domain::payment_options::{MAX_INSTALMENTS, Plan};
+use crate::domain::{Cents, Day, SegregationCode};
 use crate::store::debt_types::DebtTypeRecord;
 
 /// Rows per batch handed to the transaction thread.
@@ -124,6 +125,9 @@ pub(crate) struct PreparedRow {
     pub checked: Option<Result<ValidDebt, Vec<RowError>>>,
     /// The row's `_IUV` line, ready but for the IUV, when the checks passed here.
     pub result: Option<ResultLine>,
+    /// The options of a 1_4 `opzioniPagamento` column (action `I` only): the row's own amount is
+    /// the single option. Such a row goes in alone, never in a batch.
+    pub plan: Option<Plan>,
 }
 
 /// A loaded row's line in the `_IUV` result file (mypay.md §2.7), in the file's column order,
@@ -337,7 +341,7 @@ impl Preparer {
         if csv_row::split(line, &mut fields).is_err() {
             return unreadable("ERRORE GENERICO NELLA LETTURA DELLA RIGA DEL CSV");
         }
-        let expected = self.layout.version.n_columns();
+        let expected = self.layout.physical.len();
         if fields.len() > expected {
             return unreadable("TROPPE COLONNE rispetto all'intestazione");
         }
@@ -363,6 +367,24 @@ impl Preparer {
                     description: format!("azione {other} non valida: I, M o A"),
                 });
                 None
+            }
+        };
+        let options_text = get(Column::Options).trim();
+        let plan = if options_text.is_empty() {
+            None
+        } else if action.is_some_and(|a| a != "I") {
+            errors.push(RowError {
+                code: "PAA_IMPORT_SINTASSI_CSV_AZIONE",
+                description: "opzioniPagamento ammesse solo con azione I".to_owned(),
+            });
+            None
+        } else {
+            match parse_options(options_text) {
+                Ok(plan) => Some(plan),
+                Err(description) => {
+                    errors.push(syntax(&description));
+                    None
+                }
             }
         };
         let iud = get(Column::Iud);
@@ -425,20 +447,56 @@ impl Preparer {
         let needs_current_iuv = matches!(action, Some("M" | "A")) && !fields.iuv.is_empty();
         let iud = fields.iud.clone();
         let row = if needs_current_iuv {
-            PreparedRow { fields: Some(fields), debt_type, checked: None, result: None }
+            PreparedRow { fields: Some(fields), debt_type, checked: None, result: None, plan }
         } else {
             let checked =
                 debt_row::validate(&fields, &self.rules.context(debt_type.as_ref(), action == Some("I"), None));
             let result = match (&checked, action) {
                 (Ok(valid), Some(action)) if errors.is_empty() => {
-                    Some(ResultLine::new(&self.layout, &normalized(valid, action)))
+                    let mut record = normalized(valid, action);
+                    if let Some(slot) = record.get_mut(Column::Options.index()) {
+                        options_text.clone_into(slot);
+                    }
+                    Some(ResultLine::new(&self.layout, &record))
                 }
                 _ => None,
             };
-            PreparedRow { fields: None, debt_type, checked: Some(checked), result }
+            PreparedRow { fields: None, debt_type, checked: Some(checked), result, plan }
         };
         Prepared { line: line.to_owned(), iud, action, errors, repeated_at, row: Some(Box::new(row)) }
     }
+}
+
+/// At most this many bytes in an `opzioniPagamento` value (100 instalments of ~25 bytes, and some).
+const OPTIONS_MAX: usize = 4096;
+
+/// Parses an `opzioniPagamento` value: `R:AMOUNT:YYYY-MM-DD` per instalment and at most one
+/// `D:AMOUNT:YYYY-MM-DD` (reduced amount, last day), separated by `|`, amounts with a dot. The
+/// plan's other checks (dates, sums, counts) are the domain's, run when the row is applied.
+/// The error is the Italian description the row's `_SCARTI` line carries.
+pub(crate) fn parse_options(text: &str) -> Result<Plan, String> {
+    if text.len() > OPTIONS_MAX {
+        return Err(format!("opzioniPagamento oltre {OPTIONS_MAX} caratteri"));
+    }
+    let mut plan = Plan::default();
+    for part in text.split('|') {
+        let bad =
+            || format!("opzioniPagamento non valida: '{part}' (atteso R:importo:AAAA-MM-GG o D:importo:AAAA-MM-GG)");
+        let mut pieces = part.trim().splitn(3, ':');
+        let (Some(kind), Some(amount), Some(day)) = (pieces.next(), pieces.next(), pieces.next()) else {
+            return Err(bad());
+        };
+        let amount = Cents::parse_decimal(amount.trim()).map_err(|_| bad())?;
+        let day = Day::parse(day.trim()).map_err(|_| bad())?;
+        match kind.trim() {
+            "R" if plan.instalments.len() < MAX_INSTALMENTS => plan.instalments.push((amount, day)),
+            "R" => return Err(format!("opzioniPagamento: più di {MAX_INSTALMENTS} rate")),
+            "D" if plan.reduced.is_none() => plan.reduced = Some((amount, day)),
+            "D" => return Err("opzioniPagamento: più di un importo ridotto".to_owned()),
+            _ => return Err(bad()),
+        }
+    }
+    Ok(plan)
 }
 
 /// The `_IUV` record of a loaded row, by logical column (mypay.md §2.7): normalized values; the
@@ -488,4 +546,22 @@ pub(crate) fn normalized(valid: &ValidDebt, action: &str) -> Vec<String> {
     }
     set(Column::Action, action.to_owned());
     record
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::indexing_slicing)]
+    use super::*;
+
+    #[test]
+    fn parses_instalments_and_reduced_and_refuses_the_rest() {
+        let plan = parse_options("R:30.00:2027-01-31|R:20.50:2027-02-28|D:40.00:2027-01-15").unwrap();
+        assert_eq!(plan.instalments.len(), 2);
+        assert_eq!(plan.instalments[1].0.get(), 2050);
+        assert_eq!(plan.reduced.map(|r| r.0.get()), Some(4000));
+        assert!(parse_options("R:30,00:2027-01-31").is_err());
+        assert!(parse_options("X:30.00:2027-01-31").is_err());
+        assert!(parse_options("R:30.00").is_err());
+        assert!(parse_options("D:1.00:2027-01-01|D:1.00:2027-01-02").is_err());
+    }
 }

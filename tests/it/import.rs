@@ -559,3 +559,91 @@ fn unzip_one_bytes(bytes: &[u8]) -> Vec<u8> {
     entry.read_to_end(&mut out).unwrap();
     out
 }
+
+/// mypay's 1_4 extension (issue 20): a last `opzioniPagamento` column carries a row's options.
+/// A plain row loads as in 1_4; a row with two instalments keeps its own IUV (pay in full) and
+/// gets one notice per instalment; a bad value, a plan the domain refuses (a reduced amount with instalments) and options on `M` are
+/// rejected in `_SCARTI`, the line as read.
+#[test]
+fn a_1_4_flow_with_an_options_column_adds_instalments() {
+    let (tmp, dir) = data_dir();
+    setup(&dir);
+    let row = |iud: &str, action: &str, options: &str| {
+        format!(
+            "{iud};;F;RSSMRA85T10A562S;Mario Rossi;Via Roma;1;20100;Milano;MI;IT;m@example.it;2099-12-31;\
+             100.00;;TARI;;TARI 2099 {iud};9/0101002IM/;;true;false;;;;;;;;;;;;;{action};{options}\n"
+        )
+    };
+    let header = std::fs::read_to_string(fixtures().join("c_f205-FLUSSO14-1_4.csv")).unwrap();
+    let mut csv = header.lines().next().unwrap().to_owned() + ";opzioniPagamento\n";
+    csv.push_str(&row("OPZ-0001", "I", ""));
+    csv.push_str(&row("OPZ-0002", "I", "R:60.00:2099-06-30|R:40.00:2099-12-31"));
+    csv.push_str(&row("OPZ-0003", "I", "R:60,00:2099-06-30"));
+    csv.push_str(&row("OPZ-0004", "I", "R:60.00:2099-06-30|D:50.00:2099-01-31"));
+    csv.push_str(&row("OPZ-0005", "M", "R:60.00:2099-06-30"));
+    let stem = "c_f205-OPZIONI-1_4";
+    let zip = tmp.path().join(format!("{stem}.zip"));
+    write_zip(&zip, &[(&format!("{stem}.csv"), csv.as_bytes())]);
+    let result = ok(&import(&dir, &zip, &[]));
+    assert_eq!(result["state"], "IMPORT_ESEGUITO", "{result}");
+
+    let plain = debt(&dir, "OPZ-0001");
+    let kinds: Vec<&str> = plain["options"].as_array().unwrap().iter().map(|o| o["kind"].as_str().unwrap()).collect();
+    assert_eq!(kinds, ["UNICA"]);
+    let with = debt(&dir, "OPZ-0002");
+    assert_eq!(with["amount"], "100.00", "{with}");
+    let options = with["options"].as_array().unwrap();
+    let got: Vec<(&str, i64, &str, &str)> = options
+        .iter()
+        .map(|o| {
+            (
+                o["kind"].as_str().unwrap(),
+                o["seq"].as_i64().unwrap(),
+                o["amount"].as_str().unwrap(),
+                o["due_date"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        got,
+        [("UNICA", 1, "100.00", "2099-12-31"), ("RATA", 1, "60.00", "2099-06-30"), ("RATA", 2, "40.00", "2099-12-31")]
+    );
+    let notices: std::collections::BTreeSet<&str> =
+        options.iter().map(|o| o["notice_number"].as_str().unwrap()).collect();
+    assert_eq!(notices.len(), 3, "{with}");
+
+    let iuv = String::from_utf8(unzip_one(Path::new(result["iuv_file"].as_str().unwrap()), &format!("{stem}_IUV.csv")))
+        .unwrap();
+    let lines: Vec<&str> = iuv.lines().collect();
+    assert_eq!(lines.len(), 3, "{iuv}");
+    assert!(lines[0].ends_with(";azione;opzioniPagamento"), "{iuv}");
+    assert!(lines[1].starts_with("OPZ-0001;") && lines[1].ends_with(";I;"), "{iuv}");
+    assert!(
+        lines[2].starts_with("OPZ-0002;") && lines[2].ends_with(";I;R:60.00:2099-06-30|R:40.00:2099-12-31"),
+        "{iuv}"
+    );
+
+    let scarti = String::from_utf8(unzip_one(
+        Path::new(result["rejects_file"].as_str().unwrap()),
+        &format!("{stem}_SCARTI.csv"),
+    ))
+    .unwrap();
+    let rejected: Vec<&str> = scarti.lines().skip(1).collect();
+    assert_eq!(rejected.len(), 3, "{scarti}");
+    assert!(rejected[0].starts_with(&row("OPZ-0003", "I", "R:60,00:2099-06-30").trim_end().to_owned()), "{scarti}");
+    assert!(
+        rejected[0].contains(";PAA_IMPORT_SINTASSI_CSV;opzioniPagamento non valida: 'R:60,00:2099-06-30'"),
+        "{scarti}"
+    );
+    assert!(
+        rejected[1].starts_with("OPZ-0004;")
+            && rejected[1].contains(";PAA_IMPORT_SINTASSI_CSV;opzioniPagamento non valide: "),
+        "{scarti}"
+    );
+    assert!(
+        rejected[2].starts_with("OPZ-0005;")
+            && rejected[2].contains(";PAA_IMPORT_SINTASSI_CSV_AZIONE;opzioniPagamento ammesse solo con azione I"),
+        "{scarti}"
+    );
+    assert_eq!(sql_count(&dir, "SELECT count(*) FROM debt WHERE iud LIKE 'OPZ-%'"), 2);
+}

@@ -135,44 +135,60 @@ pub fn add_debt_with_options(
             ));
         }
         let debt = add_debt_in(tx, actor, ipa, &fields, source, now, false, true)?;
-        let mut added = Vec::new();
-        let instalments = plan.instalments.iter().map(|(a, d)| (OptionKind::Instalment, *a, *d));
-        for (n, (kind, amount, due)) in
-            instalments.chain(plan.reduced.map(|(a, d)| (OptionKind::Reduced, a, d))).enumerate()
-        {
-            let (iuv, notice, _) = generate(tx, &scope)?;
-            let seq = match kind {
-                OptionKind::Instalment => i64::try_from(n + 1).unwrap_or(i64::MAX),
-                OptionKind::Reduced => 1,
-            };
-            let new = NewOption {
-                debt_id: debt.id,
-                org_id: scope.org.id,
-                kind,
-                seq,
-                iuv: iuv.as_str(),
-                notice_number: notice.as_str(),
-                amount_cents: amount,
-                due_date: due,
-            };
-            debt_options::insert_option(tx, &new, &iso)?;
-            added.push(serde_json::json!({ "kind": kind.code(), "seq": seq, "notice_number": notice.as_str(),
-                "amount_cents": amount.get(), "due_date": due.to_string() }));
-        }
-        let object = format!("debt:{}/{}", scope.org.ipa_code, debt.iud);
-        let after = serde_json::json!({ "options": added }).to_string();
-        let entry = audit::AuditEntry {
-            actor,
-            org_id: Some(scope.org.id),
-            action: "debt.options",
-            object: Some(&object),
-            outcome: "OK",
-            after_json: Some(&after),
-            ..Default::default()
-        };
-        audit::insert_audit(tx, &entry, &iso)?;
+        insert_options_in(tx, &scope, actor, debt.id, &debt.iud, plan, &iso)?;
         Ok(debt)
     })
+}
+
+/// Inserts the options of `plan` (instalments, then the reduced amount) for the debt `debt_id`
+/// just added, with IUVs drawn from the org's counter, and audits them; inside the caller's
+/// transaction (a manual add, or an import's chunk).
+pub(crate) fn insert_options_in(
+    tx: &crate::store::Conn,
+    scope: &OrgScope,
+    actor: &str,
+    debt_id: i64,
+    iud: &str,
+    plan: &Plan,
+    iso: &str,
+) -> Result<(), ServiceError> {
+    let mut added = Vec::new();
+    let instalments = plan.instalments.iter().map(|(a, d)| (OptionKind::Instalment, *a, *d));
+    for (n, (kind, amount, due)) in
+        instalments.chain(plan.reduced.map(|(a, d)| (OptionKind::Reduced, a, d))).enumerate()
+    {
+        let (iuv, notice, _) = generate(tx, scope)?;
+        let seq = match kind {
+            OptionKind::Instalment => i64::try_from(n + 1).unwrap_or(i64::MAX),
+            OptionKind::Reduced => 1,
+        };
+        let new = NewOption {
+            debt_id,
+            org_id: scope.org.id,
+            kind,
+            seq,
+            iuv: iuv.as_str(),
+            notice_number: notice.as_str(),
+            amount_cents: amount,
+            due_date: due,
+        };
+        debt_options::insert_option(tx, &new, iso)?;
+        added.push(serde_json::json!({ "kind": kind.code(), "seq": seq, "notice_number": notice.as_str(),
+                "amount_cents": amount.get(), "due_date": due.to_string() }));
+    }
+    let object = format!("debt:{}/{}", scope.org.ipa_code, iud);
+    let after = serde_json::json!({ "options": added }).to_string();
+    let entry = audit::AuditEntry {
+        actor,
+        org_id: Some(scope.org.id),
+        action: "debt.options",
+        object: Some(&object),
+        outcome: "OK",
+        after_json: Some(&after),
+        ..Default::default()
+    };
+    audit::insert_audit(tx, &entry, iso)?;
+    Ok(())
 }
 
 /// The payment options of `debt` as of `today`: its single option (unless it has none: options

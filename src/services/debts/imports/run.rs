@@ -52,6 +52,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::clock::Now;
 use crate::domain::debt_row::{self, RowError};
+use crate::domain::payment_options::{self, Plan};
 use crate::domain::{ImportState, Iuv, NoticeNumber};
 use crate::flows::csv_row;
 use crate::flows::import::{FileError, FlowName, RunError, Stop, parse_name};
@@ -60,7 +61,7 @@ use crate::flows::import_rows::{self, Batch, Header, KnownType, Prepared, Prepar
 use crate::flows::results::{self, PartFile, StreamingZip};
 use crate::jobs::{Job, Progress};
 use crate::services::ServiceError;
-use crate::services::debts::{self, OrgScope, Source};
+use crate::services::debts::{self, OrgScope, Source, options};
 use crate::store::debts as store_debts;
 use crate::store::imports::{self, ImportRecord, ImportTotals};
 use crate::store::{Conn, Db, StoreError, audit, debt_types, operators, outbox};
@@ -361,6 +362,8 @@ struct RunState {
     enabled: Option<HashSet<i64>>,
     /// IUDs of rejected rows (loaded ones are found in the store by `import_id`).
     rejected_iuds: HashSet<String>,
+    /// Who uploaded the flow: the actor of the audit of a row's payment options.
+    uploader: String,
 }
 
 /// Applies the rows from `cursor` on, chunk by chunk, then writes the result files and ends the
@@ -608,6 +611,7 @@ fn run_state(conn: &Conn, import: &ImportRecord, version: Version, first: Now) -
         rules,
         enabled,
         rejected_iuds: HashSet::new(),
+        uploader: import.uploader.clone(),
     })
 }
 
@@ -644,6 +648,10 @@ struct Pending {
     /// The IUV counter value drawn for it, if generated.
     counter: Option<u64>,
 }
+
+/// The code of a row whose payment options cannot be: MyPay has no options, so its generic code
+/// for a row the checks refuse (`PAA_IMPORT_SINTASSI_CSV`, as a bad value of any column).
+const OPTIONS_REFUSED: &str = "PAA_IMPORT_SINTASSI_CSV";
 
 /// A rejected row: its IUD and its errors.
 type Rejected = (String, Vec<RowError>);
@@ -688,6 +696,7 @@ impl<'t> ChunkApplier<'t> {
             && prepared.action == Some("I")
             && prepared.errors.is_empty()
             && matches!(row.checked, Some(Ok(_)))
+            && row.plan.is_none()
             && let Some(t) = &row.debt_type
             && self.state.enabled.as_ref().is_none_or(|enabled| enabled.contains(&t.record.id))
         {
@@ -838,7 +847,7 @@ impl<'t> ChunkApplier<'t> {
             let error = RowError { code: "PAA_IMPORT_IUD_DUPLICATO", description: "IUD duplicato nel file".to_owned() };
             errors.insert(at.min(errors.len()), error);
         }
-        let PreparedRow { fields, debt_type, checked, result } = &mut *row;
+        let PreparedRow { fields, debt_type, checked, result, plan } = &mut *row;
         if checked.is_none() {
             let current_iuv = store_debts::find_debt_by_iud(self.tx, self.scope.org.id, &iud)?
                 .and_then(|d| d.iuv)
@@ -870,6 +879,10 @@ impl<'t> ChunkApplier<'t> {
         let import_id = Some(self.state.import_id);
         let now = &self.state.now;
         let applied = match action {
+            "I" if plan.is_some() => {
+                let plan = plan.take().unwrap_or_default();
+                return self.insert_with_options(iud, valid, debt_type, plan, result);
+            }
             "I" => debts::insert_valid_with(
                 &mut self.inserter,
                 &self.scope,
@@ -890,6 +903,63 @@ impl<'t> ChunkApplier<'t> {
             Ok(iuv) => {
                 self.out.clear();
                 result.write(iuv.as_ref().map_or("", Iuv::as_str), self.out);
+                Ok(Ok(()))
+            }
+            Err(errors) => Ok(Err(self.rejected(iud, errors))),
+        }
+    }
+
+    /// Inserts a valid `I` row with payment options: the steps of `add_debt_with_options`, in the
+    /// chunk's transaction; the row's amount is the single option. A plan the domain refuses, or a
+    /// row that can have one option only, is rejected with a description saying why.
+    fn insert_with_options(
+        &mut self,
+        iud: String,
+        valid: &debt_row::ValidDebt,
+        debt_type: &crate::store::debt_types::DebtTypeRecord,
+        mut plan: Plan,
+        result: ResultLine,
+    ) -> Result<Result<(), Rejected>, Stop> {
+        plan.single = Some(valid.amount);
+        let refuse = |description: String| vec![RowError { code: OPTIONS_REFUSED, description }];
+        let refusal = if let Err(err) = payment_options::check_plan(&plan, self.state.rules.today) {
+            Some(format!("opzioniPagamento non valide: {err}"))
+        } else if valid.iuv.is_none() && !valid.generate_iuv {
+            Some("opzioniPagamento: serve uno IUV (indicato o flagGeneraIuv)".to_owned())
+        } else if valid.stamp.is_some() || valid.secondary.is_some() {
+            Some("opzioniPagamento: un dovuto multibeneficiario ha una sola opzione".to_owned())
+        } else if self.scope.mirror {
+            Some("opzioniPagamento: ente collegato alla Regione, una sola opzione per dovuto".to_owned())
+        } else {
+            None
+        };
+        if let Some(description) = refusal {
+            return Ok(Err(self.rejected(iud, refuse(description))));
+        }
+        let import_id = Some(self.state.import_id);
+        let now = &self.state.now;
+        let applied = debts::insert_valid_with(
+            &mut self.inserter,
+            &self.scope,
+            debt_type,
+            valid,
+            Source::Import,
+            import_id,
+            now,
+        )?;
+        match applied {
+            Ok(applied) => {
+                options::insert_options_in(
+                    self.tx,
+                    &self.scope,
+                    &self.state.uploader,
+                    applied.id,
+                    &iud,
+                    &plan,
+                    &self.state.now,
+                )?;
+                self.out.clear();
+                result.write(applied.iuv.as_ref().map_or("", Iuv::as_str), self.out);
                 Ok(Ok(()))
             }
             Err(errors) => Ok(Err(self.rejected(iud, errors))),
