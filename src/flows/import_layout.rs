@@ -246,7 +246,9 @@ impl Layout {
             && C::Options.named(last)
         {
             let mut layout = Layout::bind(version, rest)?;
-            layout.positions[C::Options.index()] = Some(layout.physical.len());
+            if let Some(slot) = layout.positions.get_mut(C::Options.index()) {
+                *slot = Some(layout.physical.len());
+            }
             layout.physical.push(C::Options);
             return Ok(layout);
         }
