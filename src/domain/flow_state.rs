@@ -177,3 +177,60 @@ mod tests {
         }
     }
 }
+
+/// Where a reconciliation export booking stands (MyPivot's `EXPORT_FLUSSO_RICONCILIAZIONE`
+/// states, mypivot.md §4): `PRENOTATO` until its job ends it in one of the others, all final.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
+pub enum ReconExportState {
+    /// `PRENOTATO`: booked, waiting for (or in) its run.
+    #[default]
+    Booked,
+    /// `EXPORT_ESEGUITO`: the file is written.
+    Done,
+    /// `EXPORT_ESEGUITO_NESSUN_RECORD_TROVATO`: nothing matched; no file.
+    NothingFound,
+    /// `ERRORE_EXPORT_FLUSSO_RICONCILIAZIONE`: the run failed.
+    Failed,
+    /// `NUMERO_MASSIMO_EXPORT_RIGHE_CONSENTITO_SUPERATO`: more lines than the booking allows; no file.
+    TooManyRows,
+    /// `VERSIONE_TRACCIATO_ERRATA`: not a layout of 1.0..1.4 (or P4PA names outside 1.3/1.4).
+    BadVersion,
+    /// `CLASSIFICAZIONE_COMPLETEZZA_NON_VALIDA`: 1.2 asked for a notification label of an org
+    /// without notifications.
+    BadLabel,
+}
+
+impl ReconExportState {
+    pub const ALL: [ReconExportState; 7] = [
+        ReconExportState::Booked,
+        ReconExportState::Done,
+        ReconExportState::NothingFound,
+        ReconExportState::Failed,
+        ReconExportState::TooManyRows,
+        ReconExportState::BadVersion,
+        ReconExportState::BadLabel,
+    ];
+
+    /// MyPivot's code.
+    pub const fn code(self) -> &'static str {
+        match self {
+            ReconExportState::Booked => "PRENOTATO",
+            ReconExportState::Done => "EXPORT_ESEGUITO",
+            ReconExportState::NothingFound => "EXPORT_ESEGUITO_NESSUN_RECORD_TROVATO",
+            ReconExportState::Failed => "ERRORE_EXPORT_FLUSSO_RICONCILIAZIONE",
+            ReconExportState::TooManyRows => "NUMERO_MASSIMO_EXPORT_RIGHE_CONSENTITO_SUPERATO",
+            ReconExportState::BadVersion => "VERSIONE_TRACCIATO_ERRATA",
+            ReconExportState::BadLabel => "CLASSIFICAZIONE_COMPLETEZZA_NON_VALIDA",
+        }
+    }
+
+    /// The state with this code (exact), if any.
+    pub fn from_code(code: &str) -> Option<ReconExportState> {
+        ReconExportState::ALL.into_iter().find(|state| state.code() == code)
+    }
+
+    /// Every state but `PRENOTATO` ends the booking.
+    pub const fn is_final(self) -> bool {
+        !matches!(self, ReconExportState::Booked)
+    }
+}

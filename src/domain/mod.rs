@@ -42,7 +42,7 @@ pub use cart_state::CartState;
 pub use day::Day;
 pub use debt_state::{DebtEvent, DebtState};
 pub use email::Email;
-pub use flow_state::{ExportState, ImportState};
+pub use flow_state::{ExportState, ImportState, ReconExportState};
 pub use iban::Iban;
 pub use money::Cents;
 pub use notice::{ApplicationCode, GeneratorId, Iuv, NoticeNumber, SegregationCode, generate_iuv17};

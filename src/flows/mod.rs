@@ -30,7 +30,6 @@ pub mod pagati_read;
 pub mod quoted_csv;
 pub mod receipt_xml;
 pub mod recon;
-#[allow(dead_code)] // the reconciliation engine's export job fills it once merged
 pub mod recon_export;
 pub mod results;
 pub mod rt_export;

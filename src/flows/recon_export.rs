@@ -18,9 +18,7 @@
 //! names as [`Headers::P4pa`]; DOPPI lines are written like any other label).
 
 use std::fmt::Write as _;
-use std::fs::File;
-use std::io::{self, BufWriter, Seek, Write};
-use std::path::{Path, PathBuf};
+use std::io::{self, Seek, Write};
 
 use jiff::civil::DateTime;
 use zip::write::SimpleFileOptions;
@@ -913,6 +911,7 @@ pub struct TalendCsv<W: Write> {
 }
 
 impl<W: Write> TalendCsv<W> {
+    #[cfg(test)]
     pub fn new(out: W) -> TalendCsv<W> {
         TalendCsv { out, line: Vec::with_capacity(4096) }
     }
@@ -937,6 +936,7 @@ impl<W: Write> TalendCsv<W> {
         self.out.write_all(&self.line)
     }
 
+    #[cfg(test)]
     pub fn into_inner(self) -> W {
         self.out
     }
@@ -951,11 +951,6 @@ pub fn file_stem(version: Version, ipa: &str, booking_id: i64, local: &DateTime)
         local.strftime("%Y%m%d%I%M%S"),
         version.as_str().replace('.', "_")
     )
-}
-
-/// MyPivot's folder of the month the export was made: `yyyy_MM`.
-pub fn month_folder(local: &DateTime) -> String {
-    local.strftime("%Y_%m").to_string()
 }
 
 /// A CSV in a ZIP, written line by line: the deflater holds a window, never the file.
@@ -1027,8 +1022,14 @@ impl<W: Write + Seek> ReconCsvZip<W> {
 
 /// Writes `<dir>/<stem>.zip` from `rows` (each with its labels): to a temporary name first,
 /// renamed at the end, so a crash never leaves a half file under the real name. Returns the path
-/// and the number of lines.
-pub fn write_file<I>(dir: &Path, stem: &str, layout: Layout, rows: I) -> Result<(PathBuf, u64), ReconExportError>
+/// and the number of lines. (The export service writes its own, to stop on shutdown.)
+#[cfg(test)]
+pub fn write_file<I>(
+    dir: &std::path::Path,
+    stem: &str,
+    layout: Layout,
+    rows: I,
+) -> Result<(std::path::PathBuf, u64), ReconExportError>
 where
     I: IntoIterator<Item = (ReconRow, Vec<Label>)>,
 {
@@ -1036,7 +1037,7 @@ where
     let path = dir.join(format!("{stem}.zip"));
     let tmp = dir.join(format!(".{stem}.zip.partial"));
     let result = (|| {
-        let mut zip = ReconCsvZip::start(BufWriter::new(File::create(&tmp)?), stem, layout)?;
+        let mut zip = ReconCsvZip::start(io::BufWriter::new(std::fs::File::create(&tmp)?), stem, layout)?;
         for (row, labels) in rows {
             zip.write(&row, &labels)?;
         }
@@ -1058,7 +1059,8 @@ where
     }
 }
 
-/// The header row as text (no line end), for documentation and tests.
+/// The header row as text (no line end), for tests.
+#[cfg(test)]
 pub fn header_line(layout: Layout) -> String {
     let mut out = String::new();
     for (idx, name) in layout.header().iter().enumerate() {

@@ -159,7 +159,7 @@ pub fn file_stem(version: Version, ipa: &str, export_id: i64, local: &jiff::civi
 }
 
 /// The flow (IUF) a debt belongs to; debts that came from no file get MyPay's pseudo-flows.
-fn pseudo_flow(ipa: &str, source: Option<&str>) -> String {
+pub(crate) fn pseudo_flow(ipa: &str, source: Option<&str>) -> String {
     match source {
         Some("portal" | "node") => format!("_{ipa}_SPONTANEO"),
         Some("sil") => format!("_{ipa}_ESTERNO-ANONIMO"),

@@ -54,6 +54,8 @@ pub enum Job {
     ReconImport { upload_id: i64 },
     /// Classify what changed for an org since it was classified (receipts and flows that arrived).
     Reconcile { org_id: i64 },
+    /// A reconciliation export booked from the back office, the CLI, the API or the SIL.
+    ReconExport { export_id: i64 },
 }
 
 /// The kind of a [`Job`], without its arguments: what a handler is registered for.
@@ -68,11 +70,12 @@ pub enum JobKind {
     ReceiptRecovery,
     ReconImport,
     Reconcile,
+    ReconExport,
 }
 
 impl JobKind {
     /// Every kind, for registries and tests.
-    pub const ALL: [JobKind; 9] = [
+    pub const ALL: [JobKind; 10] = [
         JobKind::Import,
         JobKind::ImportNotices,
         JobKind::Export,
@@ -82,6 +85,7 @@ impl JobKind {
         JobKind::ReceiptRecovery,
         JobKind::ReconImport,
         JobKind::Reconcile,
+        JobKind::ReconExport,
     ];
 
     /// The code stored in `job.kind`.
@@ -96,6 +100,7 @@ impl JobKind {
             JobKind::ReceiptRecovery => "receipt_recovery",
             JobKind::ReconImport => "recon_import",
             JobKind::Reconcile => "reconcile",
+            JobKind::ReconExport => "recon_export",
         }
     }
 
@@ -108,7 +113,8 @@ impl JobKind {
             | JobKind::Export
             | JobKind::RetentionPurge
             | JobKind::ReconImport
-            | JobKind::Reconcile => 5,
+            | JobKind::Reconcile
+            | JobKind::ReconExport => 5,
             JobKind::OutcomePush => 1_000,
             // A failed fetch is asked for again by a person, or done by the periodic one.
             JobKind::ReportingFetch => 1,
@@ -130,6 +136,7 @@ impl Job {
             Job::ReceiptRecovery { .. } => JobKind::ReceiptRecovery,
             Job::ReconImport { .. } => JobKind::ReconImport,
             Job::Reconcile { .. } => JobKind::Reconcile,
+            Job::ReconExport { .. } => JobKind::ReconExport,
         }
     }
 
@@ -290,6 +297,7 @@ mod tests {
             (Job::ReceiptRecovery { day: "2026-12-07".to_owned() }, "receipt_recovery", "{\"day\":\"2026-12-07\"}"),
             (Job::ReconImport { upload_id: 4 }, "recon_import", "{\"upload_id\":4}"),
             (Job::Reconcile { org_id: 2 }, "reconcile", "{\"org_id\":2}"),
+            (Job::ReconExport { export_id: 5 }, "recon_export", "{\"export_id\":5}"),
         ];
         for (job, kind, payload) in cases {
             assert_eq!(job.to_stored(), (kind, payload.to_owned()));

@@ -83,6 +83,13 @@ pub fn handlers(settings: &JobSettings) -> Handlers {
             crate::services::reconciliation::uploads::ReconImportJob { data_dir: settings.data_dir.clone() },
         )
         .on(JobKind::Reconcile, crate::services::reconciliation::ReconcileJob)
+        .on(
+            JobKind::ReconExport,
+            crate::services::reconciliation::exports::ReconExportJob {
+                data_dir: settings.data_dir.clone(),
+                station_id: settings.station_id.clone(),
+            },
+        )
 }
 
 #[cfg(test)]

@@ -49,6 +49,7 @@ stored_as_code!(DebtState, "debt.state");
 stored_as_code!(OrgState, "org.state");
 stored_as_code!(ImportState, "debt_import.state");
 stored_as_code!(ExportState, "export.state");
+stored_as_code!(crate::domain::ReconExportState, "recon_export.state");
 stored_as_code!(CartState, "cart.state");
 stored_as_code!(crate::domain::adhesion::Mode, "org_adhesion.mode");
 stored_as_code!(crate::domain::adhesion::ActType, "org_adhesion.act_type");

@@ -192,7 +192,7 @@ pub struct ExportSelection<'a> {
     pub with_receipt: bool,
 }
 
-const ROW_COLUMNS: &str = "r.receipt_id, r.notice_number, r.iuv, r.amount_cents, r.fee_cents, r.description, \
+pub(super) const ROW_COLUMNS: &str = "r.receipt_id, r.notice_number, r.iuv, r.amount_cents, r.fee_cents, r.description, \
      r.debtor_kind, r.debtor_id, r.debtor_name, r.debtor_email, r.payer_kind, r.payer_id, r.payer_name, r.payer_email, \
      r.psp_id, r.psp_fiscal_code, r.psp_company_name, r.payment_date_time, r.payment_date, r.received_at, \
      CASE WHEN :with_receipt THEN (SELECT request_xml FROM receipt_document WHERE receipt_id = r.id) ELSE '' END, t.transfer_index, t.amount_cents, t.category, t.remittance, t.mbd_attachment, d.iud, \
@@ -200,7 +200,7 @@ const ROW_COLUMNS: &str = "r.receipt_id, r.notice_number, r.iuv, r.amount_cents,
      d.debtor_country, d.causale, d.collection_data, d.bilancio, dt.code, d.source, po.fiscal_code, po.name, \
      r.org_id <> :org_id";
 
-const ROW_FROM: &str = "FROM receipt r JOIN receipt_transfer t ON t.receipt_id = r.id JOIN org po ON po.id = r.org_id \
+pub(super) const ROW_FROM: &str = "FROM receipt r JOIN receipt_transfer t ON t.receipt_id = r.id JOIN org po ON po.id = r.org_id \
      LEFT JOIN debt d ON d.id = r.debt_id LEFT JOIN debt_type dt ON dt.id = d.debt_type_id";
 
 const ROW_FILTER: &str = "r.outcome = 'OK' AND r.held = 0 AND t.fiscal_code = :fiscal_code \
@@ -235,7 +235,7 @@ fn set_opt(dst: &mut Option<String>, row: &Row<'_>, idx: usize) -> rusqlite::Res
 
 /// Fills `r` from the current result row, reusing its strings: a million-row export then
 /// allocates almost nothing per row.
-fn fill_export_row(r: &mut ExportRow, row: &Row<'_>) -> rusqlite::Result<()> {
+pub(super) fn fill_export_row(r: &mut ExportRow, row: &Row<'_>) -> rusqlite::Result<()> {
     set_text(&mut r.receipt_id, row, 0)?;
     set_text(&mut r.notice_number, row, 1)?;
     set_text(&mut r.iuv, row, 2)?;

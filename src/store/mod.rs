@@ -52,6 +52,7 @@ pub mod payment_offers;
 pub mod privacy_notices;
 pub mod pushes;
 pub mod receipts;
+pub mod recon_exports;
 pub mod recon_notes;
 pub mod reconciliation;
 pub mod recovery;

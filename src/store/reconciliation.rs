@@ -786,11 +786,11 @@ pub fn delete_all_items(conn: &Conn, org_id: i64) -> Result<(), StoreError> {
     Ok(())
 }
 
-const ITEM_COLUMNS: &str = "i.id, i.iuv, i.iur, i.transfer_index, i.iud, i.movement_id, i.iuf, i.receipt_id, i.day, \
+pub(super) const ITEM_COLUMNS: &str = "i.id, i.iuv, i.iur, i.transfer_index, i.iud, i.movement_id, i.iuf, i.receipt_id, i.day, \
      i.amount_cents, i.n_cents, i.e_cents, i.e_total_cents, i.r_cents, i.r_total_cents, i.r_outcome, i.t_iuf_cents, \
      i.t_iuv_cents, i.t_count, i.labels";
 
-fn item_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<ItemRecord> {
+pub(super) fn item_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<ItemRecord> {
     let labels: String = row.get(19)?;
     Ok(ItemRecord {
         id: row.get(0)?,

@@ -239,6 +239,38 @@ pub fn update_export_file_purged(conn: &Conn, id: i64, now: &str) -> Result<(), 
     Ok(())
 }
 
+/// Up to `limit` finished reconciliation exports booked before `before` whose ZIP is still there;
+/// each path is `export/<ipa>/<file>`, the folder receipt exports share.
+pub fn list_recon_export_files_before(conn: &Conn, before: &str, limit: u32) -> Result<Vec<StoredFiles>, StoreError> {
+    let mut stmt = conn.sqlite().prepare_cached(
+        "SELECT e.id, 'export/' || o.ipa_code || '/' || e.file_name FROM recon_export e JOIN org o ON o.id = e.org_id \
+         WHERE e.requested_at < ?1 AND e.file_purged_at IS NULL AND e.file_name IS NOT NULL \
+         AND e.state <> 'PRENOTATO' ORDER BY e.id LIMIT ?2",
+    )?;
+    let rows = stmt
+        .query_map(params![before, limit], |r| Ok(StoredFiles { id: r.get(0)?, paths: vec![r.get(1)?] }))?
+        .collect::<Result<_, _>>()?;
+    Ok(rows)
+}
+
+/// How many reconciliation exports [`list_recon_export_files_before`] would find in all.
+pub fn count_recon_export_files_before(conn: &Conn, before: &str) -> Result<u64, StoreError> {
+    Ok(conn.sqlite().query_row(
+        "SELECT count(*) FROM recon_export WHERE requested_at < ?1 AND file_purged_at IS NULL \
+         AND file_name IS NOT NULL AND state <> 'PRENOTATO'",
+        [before],
+        |r| r.get(0),
+    )?)
+}
+
+/// Records that the reconciliation export's ZIP is gone.
+pub fn update_recon_export_file_purged(conn: &Conn, id: i64, now: &str) -> Result<(), StoreError> {
+    conn.sqlite()
+        .prepare_cached("UPDATE recon_export SET file_purged_at = ?2 WHERE id = ?1")?
+        .execute(params![id, now])?;
+    Ok(())
+}
+
 /// A finished cart (paid, annulled or failed) still holding the payer's e-mail or the citizen's id.
 const CART_NAMED: &str =
     "state <> 'IN_PAGAMENTO' AND updated_at < ?1 AND (payer_email IS NOT NULL OR citizen_id IS NOT NULL)";

@@ -438,7 +438,6 @@ fn file_names_follow_mypivot() {
         file_stem(Version::V1_0, "c_x999", 7, &morning),
         "c_x999-7_ESTRAZIONE_RICONCILIAZIONE_20240521090300-1_0"
     );
-    assert_eq!(month_folder(&local), "2024_05");
     assert_eq!(Version::parse(" 1.2 "), Some(Version::V1_2));
     assert_eq!(Version::parse("1.5"), None);
 }

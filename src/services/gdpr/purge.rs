@@ -194,7 +194,9 @@ fn count(conn: &Conn, category: Category, cut: &Cutoff) -> Result<u64, StoreErro
         Category::Sessions => retention::count_before(conn, Deletable::Sessions, b),
         Category::JournalPayloads => audit::count_payloads_before(conn, b),
         Category::ImportFiles => retention::count_import_files_before(conn, b),
-        Category::ExportFiles => retention::count_export_files_before(conn, b),
+        Category::ExportFiles => {
+            Ok(retention::count_export_files_before(conn, b)? + retention::count_recon_export_files_before(conn, b)?)
+        }
         Category::Carts => retention::count_carts_to_anonymise(conn, b),
         Category::SilSessions => retention::count_sil_sessions_to_clear(conn, b),
     }
@@ -258,9 +260,20 @@ fn chunk(
     let (b, d) = (cut.before.as_str(), cut.before_day.as_str());
     // Files go first, outside the transaction; a crash before the row is marked finds them gone
     // next time, which is fine.
+    // Receipt exports first, then reconciliation exports (same folder, same time): a chunk holds
+    // files of one table, so the marks below know which.
+    let mut recon_exports = false;
     let files = match category {
         Category::ImportFiles => Some(db.read(|c| retention::list_import_files_before(c, b, CHUNK))?),
-        Category::ExportFiles => Some(db.read(|c| retention::list_export_files_before(c, b, CHUNK))?),
+        Category::ExportFiles => {
+            let receipts = db.read(|c| retention::list_export_files_before(c, b, CHUNK))?;
+            if receipts.is_empty() {
+                recon_exports = true;
+                Some(db.read(|c| retention::list_recon_export_files_before(c, b, CHUNK))?)
+            } else {
+                Some(receipts)
+            }
+        }
         _ => None,
     };
     if let Some(files) = &files {
@@ -302,6 +315,8 @@ fn chunk(
                 for f in files {
                     if category == Category::ImportFiles {
                         retention::update_import_files_purged(tx, f.id, now)?;
+                    } else if recon_exports {
+                        retention::update_recon_export_file_purged(tx, f.id, now)?;
                     } else {
                         retention::update_export_file_purged(tx, f.id, now)?;
                     }

@@ -19,6 +19,7 @@
 
 pub mod accertamenti;
 pub mod engine;
+pub mod exports;
 pub mod loader;
 pub mod notes;
 pub mod uploads;

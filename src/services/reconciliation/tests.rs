@@ -16,20 +16,20 @@ use crate::services::testkit::{FISCAL_CODE, IPA, Kit};
 use crate::store::receipts::{ReceiptRecord, ReceiptTransferRecord, insert_receipt};
 use crate::store::reporting::{ReportingFlowRecord, ReportingFlowState, ReportingPaymentRecord, insert_flow};
 
-const FDR1: &str = "2024-05-17TESTITM1XXX-S000001";
-const FDR2: &str = "2024-05-18TESTITM1XXX-S000002";
-const FDR3: &str = "2024-05-19ALTRITM2XXX-S000003";
+pub(super) const FDR1: &str = "2024-05-17TESTITM1XXX-S000001";
+pub(super) const FDR2: &str = "2024-05-18TESTITM1XXX-S000002";
+pub(super) const FDR3: &str = "2024-05-19ALTRITM2XXX-S000003";
 
-fn iuv(n: u32) -> String {
+pub(super) fn iuv(n: u32) -> String {
     format!("01000000000012{n:03}")
 }
 
-fn day(text: &str) -> Day {
+pub(super) fn day(text: &str) -> Day {
     Day::parse(text).unwrap()
 }
 
 /// A paying receipt of the kit's org for `iuv`, one transfer per amount, paying the debt `iud`.
-fn receipt(kit: &Kit, iuv: &str, iur: &str, transfers: &[i64], iud: Option<&str>, paid_on: &str) {
+pub(super) fn receipt(kit: &Kit, iuv: &str, iur: &str, transfers: &[i64], iud: Option<&str>, paid_on: &str) {
     let org_id = kit.db.read(|c| crate::store::orgs::find_org_by_ipa(c, IPA)).unwrap().unwrap().id;
     let total: i64 = transfers.iter().sum();
     let debt_id = iud.map(|iud| kit.debt(iud, total).id);
@@ -74,7 +74,13 @@ fn receipt(kit: &Kit, iuv: &str, iur: &str, transfers: &[i64], iud: Option<&str>
 }
 
 /// A reporting flow of `org_ipa` with rows (IUV, IUR, index, cents, outcome); returns its id.
-fn flow(kit: &Kit, org_ipa: &str, iuf: &str, total: i64, rows: &[(&str, &str, Option<i64>, i64, &str)]) -> i64 {
+pub(super) fn flow(
+    kit: &Kit,
+    org_ipa: &str,
+    iuf: &str,
+    total: i64,
+    rows: &[(&str, &str, Option<i64>, i64, &str)],
+) -> i64 {
     let org_id = kit.db.read(|c| crate::store::orgs::find_org_by_ipa(c, org_ipa)).unwrap().unwrap().id;
     let record = ReportingFlowRecord {
         org_id,
@@ -103,7 +109,7 @@ fn flow(kit: &Kit, org_ipa: &str, iuf: &str, total: i64, rows: &[(&str, &str, Op
     kit.db.write(|tx| insert_flow(tx, &record, &kit.now.iso())).unwrap()
 }
 
-fn notification(iud: &str, iuv: &str, cents: i64, paid_on: &str) -> Item {
+pub(super) fn notification(iud: &str, iuv: &str, cents: i64, paid_on: &str) -> Item {
     Item::Notification(Box::new(PaymentNotification {
         iud: iud.to_owned(),
         iuv: iuv.to_owned(),
@@ -125,7 +131,7 @@ fn notification(iud: &str, iuv: &str, cents: i64, paid_on: &str) -> Item {
 }
 
 /// A movement as a C or O reader gives it (bolletta 2024/`number`); T and Y have none.
-fn movement(
+pub(super) fn movement(
     source: Source,
     number: Option<u32>,
     booked: &str,
@@ -155,12 +161,12 @@ fn movement(
     }
 }
 
-fn treasury(m: TreasuryMovement) -> Item {
+pub(super) fn treasury(m: TreasuryMovement) -> Item {
     Item::Treasury(TreasuryEvent::Movement(Box::new(m)))
 }
 
 /// §7.4 (C) as its reader gives it; row 6 is the reader's reject.
-fn cash_journal() -> Vec<Item> {
+pub(super) fn cash_journal() -> Vec<Item> {
     let c = Source::CashJournal;
     vec![
         treasury(movement(c, Some(1201), "2024-05-17", 29200, Some(FDR1), None)),
@@ -177,7 +183,7 @@ fn cash_journal() -> Vec<Item> {
 }
 
 /// §7.1 (D) as its reader gives it (row 6 is refused by the reader, left out here).
-fn notifications() -> Vec<Item> {
+pub(super) fn notifications() -> Vec<Item> {
     vec![
         notification("TARI-2024-000123", &iuv(301), 15000, "2024-05-16"),
         notification("MENSA-2024-000045", &iuv(303), 4550, "2024-05-16"),
@@ -188,7 +194,7 @@ fn notifications() -> Vec<Item> {
 }
 
 /// §7.2 (E): the receipts mypay stored.
-fn receipts(kit: &Kit) {
+pub(super) fn receipts(kit: &Kit) {
     receipt(kit, &iuv(301), "IUR20240516000001", &[15000], Some("TARI-2024-000123"), "2024-05-16");
     receipt(kit, &iuv(302), "IUR20240516000002", &[8000], Some("TARI-2024-000126"), "2024-05-16");
     receipt(kit, &iuv(303), "IUR20240516000003", &[4550], Some("MENSA-2024-000045"), "2024-05-16");
@@ -197,7 +203,7 @@ fn receipts(kit: &Kit) {
 }
 
 /// §7.3 (R): the two flows.
-fn flow1(kit: &Kit) {
+pub(super) fn flow1(kit: &Kit) {
     let (a, b, c, d, e) = (iuv(301), iuv(302), iuv(305), iuv(306), iuv(308));
     flow(
         kit,
@@ -214,22 +220,22 @@ fn flow1(kit: &Kit) {
     );
 }
 
-fn flow2(kit: &Kit) {
+pub(super) fn flow2(kit: &Kit) {
     flow(kit, IPA, FDR2, 6000, &[(&iuv(309), "IUR20240517000009", Some(1), 6000, "0")]);
 }
 
-fn both_flags(kit: &Kit) {
+pub(super) fn both_flags(kit: &Kit) {
     set_settings(&kit.db, IPA, Some(true), Some(true), "test", kit.now).unwrap();
 }
 
-fn catch_up(kit: &Kit) {
+pub(super) fn catch_up(kit: &Kit) {
     let org_id = kit.db.read(|c| crate::store::orgs::find_org_by_ipa(c, IPA)).unwrap().unwrap().id;
     reconcile_pending(&kit.db, org_id, &|| false).unwrap();
 }
 
 /// The classification as (key, labels): the key is IUV/IUR/index, or `mov:<causale's first word>
 /// <amount>` for a movement's own row.
-fn snapshot(kit: &Kit) -> BTreeMap<String, Vec<&'static str>> {
+pub(super) fn snapshot(kit: &Kit) -> BTreeMap<String, Vec<&'static str>> {
     catch_up(kit);
     list(&kit.db, IPA, Filter::default())
         .unwrap()
@@ -249,7 +255,7 @@ fn snapshot(kit: &Kit) -> BTreeMap<String, Vec<&'static str>> {
         .collect()
 }
 
-fn expected_7_10() -> BTreeMap<String, Vec<&'static str>> {
+pub(super) fn expected_7_10() -> BTreeMap<String, Vec<&'static str>> {
     let mut m = BTreeMap::new();
     let mut put = |k: String, v: &[&'static str]| {
         m.insert(k, v.to_vec());
@@ -268,7 +274,7 @@ fn expected_7_10() -> BTreeMap<String, Vec<&'static str>> {
 }
 
 /// Everything of §7, treasury from the giornale di cassa (7.4).
-fn all_of_7(kit: &Kit) {
+pub(super) fn all_of_7(kit: &Kit) {
     both_flags(kit);
     receipts(kit);
     flow1(kit);
@@ -317,7 +323,7 @@ fn the_treasury_from_opi_or_bank_movements_gives_the_same_labels() {
 
 /// The items of fixture file `name` of `tests/fixtures/recon/`, zipped as uploaded under
 /// `zip_name` and read by `flows::recon` for the org of §7 (refused rows left out).
-fn file_items(source: Source, zip_name: &str, name: &str) -> Vec<Item> {
+pub(super) fn file_items(source: Source, zip_name: &str, name: &str) -> Vec<Item> {
     use std::io::Write;
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join(zip_name);
