@@ -5,7 +5,9 @@
 //! like `mypay import`: a running server on the same data directory loads it (`--wait` polls for
 //! the outcome), otherwise this command runs the job here. Exit codes as `mypay import`: 0 loaded,
 //! 2 refused (the file, its name, a duplicate), 1 a failure of the system.
-//! `list` and `summary` first classify what changed since the last classification (receipts and
+//! `export` books a reconciliation export (`services::reconciliation::exports`), runs it here and
+//! copies the ZIP to `-o`.
+//! `list`, `summary` and `export` first classify what changed since the last classification (receipts and
 //! flows noted by the store), so they write, and wait for another writer.
 
 use std::path::PathBuf;
@@ -86,6 +88,9 @@ pub enum ReconcileCommand {
         #[arg(long)]
         from_scratch: bool,
     },
+    /// Export the classification in MyPivot's reconciliation layout (1.0 .. 1.4) to a ZIP: one
+    /// line per row and label, rows whose day is within --from..--to.
+    Export(ExportArgs),
     /// Show an upload (or, without ID, the org's uploads).
     Status {
         #[arg(long)]
@@ -112,6 +117,38 @@ pub struct ImportArgs {
     /// Wait for the outcome even when a running server loads the file.
     #[arg(long)]
     pub wait: bool,
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    #[arg(long)]
+    pub org: String,
+    /// First day (YYYY-MM-DD) of the row's payment, outcome, notification or booking.
+    #[arg(long)]
+    pub from: String,
+    /// Last day, inclusive.
+    #[arg(long)]
+    pub to: String,
+    /// The layout: 1.0, 1.1, 1.2, 1.3 or 1.4.
+    #[arg(long)]
+    pub version: String,
+    /// Only lines of this label (repeatable); none: every label.
+    #[arg(long = "label")]
+    pub labels: Vec<String>,
+    /// Only rows of this debt type (repeatable): the receipt's, else the notification's.
+    #[arg(long = "debt-type")]
+    pub debt_types: Vec<String>,
+    /// Header names: mypivot (MyPivot's camelCase, the default) or p4pa (snake_case, 1.3 and 1.4).
+    #[arg(long, default_value = "mypivot")]
+    pub headers: String,
+    /// Lines allowed before the export ends NUMERO_MASSIMO_EXPORT_RIGHE_CONSENTITO_SUPERATO.
+    #[arg(long)]
+    pub max_rows: Option<u64>,
+    /// Where to write the ZIP.
+    #[arg(short = 'o', long = "output")]
+    pub output: PathBuf,
     #[arg(long)]
     pub json: bool,
 }
@@ -224,6 +261,7 @@ pub fn run(config: &Config, db: &Db, cmd: ReconcileCommand, interrupt: &Interrup
             println!("{rows} rows classified");
             Ok(())
         }
+        ReconcileCommand::Export(args) => export(config, db, &args, interrupt),
         ReconcileCommand::Status { org, id, json } => {
             let uploads = match id {
                 Some(id) => vec![uploads::get_upload(db, &org, id)?],
@@ -242,6 +280,83 @@ pub fn run(config: &Config, db: &Db, cmd: ReconcileCommand, interrupt: &Interrup
                 Ok(())
             }
         }
+    }
+}
+
+/// `reconcile export`: books, runs here, copies the ZIP to `-o`. Exit 0 when the file is written
+/// or nothing matched (no file), 2 when the request ends in a state that refuses it (version,
+/// label, too many lines), 1 on a failure.
+fn export(config: &Config, db: &Db, args: &ExportArgs, interrupt: &Interrupt) -> Result<(), CliError> {
+    use crate::domain::ReconExportState as State;
+    use crate::flows::recon_export::Headers;
+    use crate::services::reconciliation::exports::{self, Booking, Filters, Range};
+    let headers = match args.headers.as_str() {
+        "mypivot" => Headers::MyPivot,
+        "p4pa" => Headers::P4pa,
+        other => return Err(CliError::Usage(format!("--headers {other}: one of mypivot, p4pa"))),
+    };
+    let mut labels = Vec::new();
+    for code in &args.labels {
+        labels.push(Label::from_code(code).ok_or_else(|| {
+            let all: Vec<&str> = Label::ALL.iter().map(|l| l.code()).collect();
+            CliError::Usage(format!("--label {code}: not one of {}", all.join(", ")))
+        })?);
+    }
+    let period = Range { from: day(Some(&args.from), "from")?, to: day(Some(&args.to), "to")? };
+    let filters = Filters { labels, debt_types: args.debt_types.clone(), period, ..Filters::default() };
+    catch_up(db, &args.org, interrupt)?;
+    let booking = Booking {
+        ipa: &args.org,
+        version: &args.version,
+        headers,
+        filters,
+        max_rows: args.max_rows,
+        requested_by: "cli",
+        operator: None,
+    };
+    let record = exports::book(db, &booking, false, Now::read())?;
+    let record = if record.state.is_final() {
+        record
+    } else {
+        arm(interrupt);
+        let cancelled = || interrupt.is_set();
+        exports::run(db, &config.data_dir, &config.station.station_id, &record, &mut |_| {}, &cancelled)?
+    };
+    let file = exports::file_path(&config.data_dir, &args.org, &record);
+    if let Some(file) = &file {
+        std::fs::copy(file, &args.output)
+            .map_err(|err| CliError::System(format!("cannot write {}: {err}", args.output.display())))?;
+    }
+    if args.json {
+        print_json(&json!({
+            "id": record.id, "state": record.state.code(), "rows": record.rows, "file": record.file_name,
+            "output": file.as_ref().map(|_| args.output.display().to_string()), "error": record.error,
+        }))?;
+    } else if file.is_some() {
+        println!(
+            "export {} {}: {} lines written to {}",
+            record.id,
+            record.state.code(),
+            record.rows.unwrap_or(0),
+            args.output.display()
+        );
+    } else if record.state == State::NothingFound {
+        println!("export {} {}: nothing matched, no file written", record.id, record.state.code());
+    }
+    match record.state {
+        State::Done | State::NothingFound => Ok(()),
+        State::Failed | State::Booked => Err(CliError::System(format!(
+            "export {} {}: {}",
+            record.id,
+            record.state.code(),
+            record.error.as_deref().unwrap_or("not finished")
+        ))),
+        _ => Err(CliError::Usage(format!(
+            "export {} {}: {}",
+            record.id,
+            record.state.code(),
+            record.error.as_deref().unwrap_or_default()
+        ))),
     }
 }
 

@@ -229,6 +229,19 @@ impl ReconExportState {
         ReconExportState::ALL.into_iter().find(|state| state.code() == code)
     }
 
+    /// The Italian label of the back office.
+    pub const fn label_it(self) -> &'static str {
+        match self {
+            ReconExportState::Booked => "Prenotata",
+            ReconExportState::Done => "Eseguita",
+            ReconExportState::NothingFound => "Eseguita: nessuna riga trovata",
+            ReconExportState::Failed => "Errore",
+            ReconExportState::TooManyRows => "Troppe righe",
+            ReconExportState::BadVersion => "Versione del tracciato errata",
+            ReconExportState::BadLabel => "Classificazione non valida per il tracciato",
+        }
+    }
+
     /// Every state but `PRENOTATO` ends the booking.
     pub const fn is_final(self) -> bool {
         !matches!(self, ReconExportState::Booked)

@@ -17,7 +17,6 @@
 //! Implements: `shared/reference/mypivot.md` §4 (and §8: camelCase labels by default, P4PA's
 //! names as [`Headers::P4pa`]; DOPPI lines are written like any other label).
 
-use std::fmt::Write as _;
 use std::io::{self, Seek, Write};
 
 use jiff::civil::DateTime;
@@ -1062,6 +1061,7 @@ where
 /// The header row as text (no line end), for tests.
 #[cfg(test)]
 pub fn header_line(layout: Layout) -> String {
+    use std::fmt::Write as _;
     let mut out = String::new();
     for (idx, name) in layout.header().iter().enumerate() {
         if idx > 0 {

@@ -12,10 +12,10 @@
 //! `mypay_http_requests_total` (kept stable for dashboards), body limit, guard, handler. Rows are
 //! tried in order; the first that takes the method and the path wins.
 
-use super::api::{self, debts as api_debts, files as api_files};
+use super::api::{self, debts as api_debts, files as api_files, recon_exports as api_recon_exports};
 use super::backoffice::{
     self, adhesion, anomalies, dashboard, debt_edit, debt_types, debts, exports, flows, journal, login, operators,
-    orgs, privacy, reporting, settings, tokens,
+    orgs, privacy, recon_exports, reporting, settings, tokens,
 };
 use super::portal::{account, cart, home, info, pay, sil, upstream as region_return};
 use super::router::Limit::{Flow, FlowForm, Form, Json, Logo, Push, Sil, Station};
@@ -134,6 +134,8 @@ pub static ROUTES: &[Route] = &[
     Route::new(Post, "/operatore/{ipa}/esportazioni",                 "bo_exports",   Form, OPERATOR_FORM, bo(|c, p| exports::request(c, p.get("ipa")))),
     Route::new(Get,  "/operatore/{ipa}/esportazioni/{export}/file",   "bo_exports",   Form, OPERATOR,      bo(|c, p| exports::file(c, p.get("ipa"), p.get("export")))),
     Route::new(Post, "/operatore/{ipa}/esportazioni/scaduti",         "bo_exports",   Form, OPERATOR_FORM, bo(|c, p| exports::expired(c, p.get("ipa")))),
+    Route::new(Post, "/operatore/{ipa}/esportazioni/riconciliazione", "bo_exports",   Form, OPERATOR_FORM, bo(|c, p| recon_exports::request(c, p.get("ipa")))),
+    Route::new(Get,  "/operatore/{ipa}/esportazioni/riconciliazione/{export}/file", "bo_exports", Form, OPERATOR, bo(|c, p| recon_exports::file(c, p.get("ipa"), p.get("export")))),
     Route::new(Get,  "/operatore/{ipa}/rendicontazione",              "bo_reporting", Form, OPERATOR,      bo(|c, p| reporting::list(c, p.get("ipa")))),
     Route::new(Post, "/operatore/{ipa}/rendicontazione/acquisisci",   "bo_reporting", Form, OPERATOR_FORM, bo(|c, p| reporting::fetch(c, p.get("ipa")))),
     Route::new(Get,  "/operatore/{ipa}/rendicontazione/{flow}",       "bo_reporting", Form, OPERATOR,      bo(|c, p| reporting::detail(c, p.get("ipa"), p.get("flow")))),
@@ -195,6 +197,9 @@ pub static ROUTES: &[Route] = &[
     Route::new(Post,   "/api/v1/orgs/{ipa}/exports",                      "api", Json, API_TOKEN, endpoint(api_files::book_export)),
     Route::new(Get,    "/api/v1/orgs/{ipa}/exports/{id}",                 "api", Json, API_TOKEN, endpoint(api_files::get_export)),
     Route::new(Get,    "/api/v1/orgs/{ipa}/exports/{id}/file",            "api", Json, API_TOKEN, endpoint(api_files::export_file)),
+    Route::new(Post,   "/api/v1/orgs/{ipa}/reconciliation-exports",       "api", Json, API_TOKEN, endpoint(api_recon_exports::book)),
+    Route::new(Get,    "/api/v1/orgs/{ipa}/reconciliation-exports/{id}",  "api", Json, API_TOKEN, endpoint(api_recon_exports::get)),
+    Route::new(Get,    "/api/v1/orgs/{ipa}/reconciliation-exports/{id}/file", "api", Json, API_TOKEN, endpoint(api_recon_exports::file)),
 ];
 
 /// The OpenID Connect redirect URI: its path is `citizen_auth.oidc_redirect_path`, so

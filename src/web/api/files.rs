@@ -44,7 +44,7 @@ fn id_param(ctx: &ApiCtx<'_>, what: &str) -> Result<i64, ApiError> {
 }
 
 /// A file of the data directory as a download; 404 when it is gone.
-fn download(path: &std::path::Path) -> Result<Response, ApiError> {
+pub(super) fn download(path: &std::path::Path) -> Result<Response, ApiError> {
     let name = path.file_name().map(|n| n.to_string_lossy().replace('"', "")).unwrap_or_default();
     let bytes = std::fs::read(path).map_err(|err| {
         tracing::warn!(error = %err, path = %path.display(), "API download: file missing");

@@ -1,6 +1,7 @@
 //! Receipt exports: the request form (layout, dates, receipt columns, debt type), the list of
 //! exports with their state, and the download (a 410 once the retention purge deleted the file). A request is queued as a job; an operator's exports
-//! see only the debt types enabled for them.
+//! see only the debt types enabled for them. The page also holds the reconciliation exports'
+//! section (`recon_exports`).
 
 use maud::html;
 
@@ -38,6 +39,7 @@ pub fn list(ctx: &mut BoCtx<'_>, ipa: &str) -> Result<Response, BoError> {
     let csrf = ctx.csrf();
     let ctx_csrf_expired = ctx.csrf();
     let base = format!("/operatore/{}/esportazioni", grant.org.ipa_code);
+    let reconciliation = super::recon_exports::section(ctx, &grant)?;
     let main = html! {
         h1 { "Esportazione ricevute" }
         p class="lead" { (grant.org.name) }
@@ -87,6 +89,7 @@ pub fn list(ctx: &mut BoCtx<'_>, ipa: &str) -> Result<Response, BoError> {
             }
             div class="col-12" { button type="submit" class="btn btn-primary" { "Esporta i dovuti scaduti" } }
         }
+        (reconciliation)
         h2 class="h4" { "Esportazioni richieste" }
         @if list.is_empty() {
             p { "Nessuna esportazione richiesta." }
