@@ -90,6 +90,7 @@ pub enum ReconcileCommand {
     },
     /// Export the classification in MyPivot's reconciliation layout (1.0 .. 1.4) to a ZIP: one
     /// line per row and label, rows whose day is within --from..--to.
+    #[command(disable_version_flag = true)]
     Export(ExportArgs),
     /// Show an upload (or, without ID, the org's uploads).
     Status {

@@ -177,3 +177,102 @@ fn reconcile_commands() {
     let out = run(&dir, &["reconcile", "summary", "--org", "c_f205", "--json"], None);
     assert_eq!(json_of(&out), json!([]));
 }
+
+/// `mypay reconcile export`: the giornale di cassa of mypivot.md §7.4 loaded, the export of its
+/// movements in 1.4 (byte-exact lines), and the states that end it otherwise, with their exit codes.
+#[test]
+fn reconcile_export_writes_mypivots_file_and_its_states() {
+    use std::io::Read;
+    let (tmp, dir) = data_dir();
+    add_milano(&dir);
+    let out =
+        run(&dir, &["reconcile", "settings", "--org", "c_f205", "--pagati", "false", "--tesoreria", "true"], None);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let csv = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/recon/c_x999-GDC20240520-1_0.csv"
+    ));
+    let cash = zip_upload(tmp.path(), "c_f205-GDC20240520-1_0", &csv.unwrap());
+    let out = run(&dir, &["reconcile", "import", &cash, "--org", "c_f205", "--json"], None);
+    assert!(out.status.success(), "{}", stderr(&out));
+
+    let file = tmp.path().join("out.zip");
+    let file_arg = file.to_str().unwrap();
+    let args = ["reconcile", "export", "--org", "c_f205", "--from", "2024-05-01", "--to", "2024-05-31"];
+    let out = run(&dir, &[&args[..], &["--version", "1.4", "-o", file_arg, "--json"]].concat(), None);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let done = json_of(&out);
+    assert_eq!((done["state"].as_str(), done["rows"].as_i64()), (Some("EXPORT_ESEGUITO"), Some(5)));
+    let name = done["file"].as_str().unwrap();
+    assert!(
+        name.starts_with(&format!("c_f205-{}_ESTRAZIONE_RICONCILIAZIONE_", done["id"])) && name.ends_with("-1_4.zip")
+    );
+    let mut zip = zip::ZipArchive::new(std::fs::File::open(&file).unwrap()).unwrap();
+    let mut text = String::new();
+    zip.by_name(&name.replace(".zip", ".csv")).unwrap().read_to_string(&mut text).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 6);
+    assert!(lines[0].starts_with(r#""deNomeFlussoE";"numRigaFlussoE";"codIudE";"#), "{}", lines[0]);
+    assert!(lines[0].ends_with(r#""classificazioneCompletezza";"dtDataUltimoAggiornamento";"cod_tipo_dovuto_pa1";"de_tipo_dovuto_pa1";"cod_tassonomico_dovuto_pa1";"cod_fiscale_pa1";"de_nome_pa1""#));
+    assert_eq!(lines[0].split(';').count(), 120, "1.4 without the I block: the org sends no notifications");
+    // Each movement joins nothing here (no receipts, no flows): the keyless one is TES_NO_MATCH.
+    let keyless = lines.iter().find(|l| l.contains("TES_NO_MATCH")).unwrap();
+    let cells: Vec<&str> = keyless.split(';').collect();
+    let acquired = cells[cells.len() - 6].trim_matches('"');
+    let empties = |n: usize| vec![r#""""#; n].join(";");
+    let expected = format!(
+        r#"{};"2024-05-20";"2024-05-20";"500.00";"";"BONIFICO AFFITTO LOCALI COMUNALI APRILE 2024";"";"";"";"";"";"BIANCHI LUIGI";"";"";"{acquired}";"2024";"1205";"";"";"";"";"";"";"";"";"TES_NO_MATCH";"{acquired}";{}"#,
+        // E (65), bilancioE, R (19), then ABI, CAB, account and currency, which a C row has not.
+        empties(65 + 1 + 19 + 4),
+        empties(5)
+    );
+    assert_eq!(*keyless, expected);
+    assert_eq!(lines.iter().filter(|l| l.contains(r#""TES_NO_IUF_OR_IUV""#)).count(), 4);
+
+    // Nothing in the period: exit 0, no file.
+    std::fs::remove_file(&file).unwrap();
+    let out = run(
+        &dir,
+        &[
+            "reconcile",
+            "export",
+            "--org",
+            "c_f205",
+            "--from",
+            "2025-01-01",
+            "--to",
+            "2025-01-31",
+            "--version",
+            "1.2",
+            "-o",
+            file_arg,
+        ],
+        None,
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stdout(&out).ends_with("EXPORT_ESEGUITO_NESSUN_RECORD_TROVATO: nothing matched, no file written\n"),
+        "{}",
+        stdout(&out)
+    );
+    assert!(!file.exists());
+    // Refused by its state: exit 2, the state and why on stderr.
+    let out = run(&dir, &[&args[..], &["--version", "1.5", "-o", file_arg]].concat(), None);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("VERSIONE_TRACCIATO_ERRATA: version \"1.5\" is not one of 1.0 .. 1.4"),
+        "{}",
+        stderr(&out)
+    );
+    let out =
+        run(&dir, &[&args[..], &["--version", "1.2", "--max-rows", "3", "-o", file_arg, "--json"]].concat(), None);
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(json_of(&out)["state"], "NUMERO_MASSIMO_EXPORT_RIGHE_CONSENTITO_SUPERATO");
+    let out = run(&dir, &[&args[..], &["--version", "1.2", "--label", "RT_NO_IUD", "-o", file_arg]].concat(), None);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("CLASSIFICAZIONE_COMPLETEZZA_NON_VALIDA"), "{}", stderr(&out));
+    let out = run(&dir, &[&args[..], &["--version", "1.4", "--headers", "xml", "-o", file_arg]].concat(), None);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("--headers xml: one of mypivot, p4pa"), "{}", stderr(&out));
+    assert!(!file.exists());
+}
