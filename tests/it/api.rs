@@ -379,6 +379,27 @@ fn a_payment_of_an_existing_debt_follows_the_session_to_its_receipt_and_export()
     assert_eq!(&file.body[..2], b"PK");
     let foreign = api(&server, "GET", &format!("/api/v1/orgs/c_f205/exports/{id}"), Some(&other), None);
     assert_eq!(foreign.status, 404, "another org's export");
+
+    // The reconciliation export, the same way: the receipt is paid, not yet reported (RT_NO_IUF).
+    let recon = "/api/v1/orgs/c_esempio/reconciliation-exports";
+    let bad = json_call(&server, "POST", recon, &token, &json!({"version": "1.4", "labels": ["RT_NOPE"]}));
+    assert_eq!((bad.status, bad.code()), (400, "INVALID_INPUT".to_owned()));
+    let wrong = json_call(&server, "POST", recon, &token, &json!({"version": "2.0"}));
+    assert_eq!(wrong.status, 202);
+    assert_eq!(wrong.json()["state"], "VERSIONE_TRACCIATO_ERRATA");
+    let body = json!({"version": "1.2", "from": "2020-01-01", "to": "2099-12-31", "labels": ["RT_NO_IUF"]});
+    let booked = json_call(&server, "POST", recon, &token, &body);
+    assert_eq!(booked.status, 202, "{}", String::from_utf8_lossy(&booked.body));
+    assert_eq!(booked.json()["state"], "PRENOTATO");
+    let id = booked.json()["id"].as_i64().unwrap();
+    let done =
+        poll(&server, &format!("{recon}/{id}"), &token, &["EXPORT_ESEGUITO", "ERRORE_EXPORT_FLUSSO_RICONCILIAZIONE"]);
+    assert_eq!((done["state"].as_str(), done["rows"].as_i64()), (Some("EXPORT_ESEGUITO"), Some(1)), "{done}");
+    assert_eq!(done["file"], format!("{recon}/{id}/file"));
+    let file = api(&server, "GET", done["file"].as_str().unwrap(), Some(&token), None);
+    assert_eq!((file.status, &file.body[..2]), (200, &b"PK"[..]));
+    let foreign = api(&server, "GET", &format!("/api/v1/orgs/c_f205/reconciliation-exports/{id}"), Some(&other), None);
+    assert_eq!(foreign.status, 404, "another org's export");
 }
 
 #[test]
@@ -539,7 +560,7 @@ fn the_openapi_document_parses_and_every_operation_it_lists_exists() {
             operations += 1;
         }
     }
-    assert_eq!(operations, 15);
+    assert_eq!(operations, 18);
 }
 
 #[test]

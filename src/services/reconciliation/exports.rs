@@ -430,6 +430,16 @@ pub fn run(
             return Err(err);
         }
     };
+    // What arrived since the last classification (receipts, flows) is classified first: the file
+    // reflects the facts stored when it is made.
+    match super::reconcile_pending(db, org.id, cancelled) {
+        Ok(_) => {}
+        Err(ServiceError::Interrupted) => return Err(ServiceError::Interrupted),
+        Err(err) => {
+            finish(ReconExportState::Failed, None, None, Some(&err.to_string()))?;
+            return Err(err);
+        }
+    }
     let flags = db.read(|c| rs::get_flags(c, org.id))?;
     let layout = match layout_problem(&record.version, headers_of(record), flags.pagati, &filters.labels) {
         Ok(layout) => layout,
