@@ -136,15 +136,43 @@ fn upload_a_flow_and_export_receipts_through_the_pages() {
     assert_eq!(bad.status, 303);
     assert!(browser.get("/operatore/c_esempio/esportazioni").body.contains("PAA_INTERVALLO_DATE_NON_VALIDO"));
 
+    // The reconciliation section: the paid receipt, reported by no flow yet, exported as RT_NO_IUF.
+    let page = browser.get("/operatore/c_esempio/esportazioni").body;
+    assert!(page.contains(r#"<h2 class="h4" id="riconciliazione">Riconciliazione</h2>"#), "{page}");
+    let page = browser.submit(
+        "/operatore/c_esempio/esportazioni",
+        "/operatore/c_esempio/esportazioni/riconciliazione",
+        &[("from", &today), ("to", &today), ("version", "1.4"), ("headers", "mypivot"), ("label", "RT_NO_IUF")],
+    );
+    assert_eq!(
+        (page.status, page.location.as_deref()),
+        (303, Some("/operatore/c_esempio/esportazioni#riconciliazione"))
+    );
+    let recon_file = "/operatore/c_esempio/esportazioni/riconciliazione/1/file";
+    let list = wait_for(&mut browser, "/operatore/c_esempio/esportazioni", recon_file);
+    assert!(list.contains("<td>1.4</td><td>Eseguita</td><td class=\"importo\">1</td>"), "{list}");
+    assert_eq!(Browser::new(&server.base).get(recon_file).location.as_deref(), Some("/operatore/accedi"));
+    assert_eq!(browser.get(recon_file).status, 200);
+    let wrong = browser.submit(
+        "/operatore/c_esempio/esportazioni",
+        "/operatore/c_esempio/esportazioni/riconciliazione",
+        &[("from", &today), ("to", &today), ("version", "1.2"), ("headers", "p4pa")],
+    );
+    assert_eq!(wrong.status, 303);
+    let list = browser.get("/operatore/c_esempio/esportazioni").body;
+    assert!(list.contains("Esportazione n. 2: versione del tracciato errata."), "{list}");
+    assert!(list.contains("<td>1.2 (P4PA)</td><td>Versione del tracciato errata<br><small>I nomi P4PA esistono solo per i tracciati 1.3 e 1.4.</small></td>"), "{list}");
+
     // Past the files' retention the purge deletes them: the lists say so instead of linking, and
     // the downloads answer 410 with the reason, in Italian.
     let conn = rusqlite::Connection::open(dir.join("mypay.db")).unwrap();
     conn.execute("UPDATE debt_import SET created_at = '2020-01-01T10:00:00Z' WHERE id = 1", []).unwrap();
     conn.execute("UPDATE export SET requested_at = '2020-01-01T10:00:00Z' WHERE id = 1", []).unwrap();
+    conn.execute("UPDATE recon_export SET requested_at = '2020-01-01T10:00:00Z' WHERE id = 1", []).unwrap();
     let out = run(&dir, &["gdpr", "purge", "--json"], None);
     assert!(out.status.success(), "{}", crate::support::stderr(&out));
     let done: serde_json::Value = serde_json::from_str(&crate::support::stdout(&out)).unwrap();
-    assert_eq!((done["counts"]["import_files"].as_u64(), done["counts"]["export_files"].as_u64()), (Some(1), Some(1)));
+    assert_eq!((done["counts"]["import_files"].as_u64(), done["counts"]["export_files"].as_u64()), (Some(1), Some(2)));
     let note = format!("File eliminato il {day} (conservazione)");
     let flows = browser.get("/operatore/c_esempio/flussi").body;
     assert!(flows.contains(&note), "{flows}");
@@ -156,6 +184,7 @@ fn upload_a_flow_and_export_receipts_through_the_pages() {
         "/operatore/c_esempio/flussi/1/scarti",
         "/operatore/c_esempio/flussi/1/avvisi",
         "/operatore/c_esempio/esportazioni/1/file",
+        "/operatore/c_esempio/esportazioni/riconciliazione/1/file",
     ] {
         let gone = browser.get(path);
         assert_eq!(gone.status, 410, "{path}");

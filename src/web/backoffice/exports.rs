@@ -89,7 +89,6 @@ pub fn list(ctx: &mut BoCtx<'_>, ipa: &str) -> Result<Response, BoError> {
             }
             div class="col-12" { button type="submit" class="btn btn-primary" { "Esporta i dovuti scaduti" } }
         }
-        (reconciliation)
         h2 class="h4" { "Esportazioni richieste" }
         @if list.is_empty() {
             p { "Nessuna esportazione richiesta." }
@@ -122,6 +121,7 @@ pub fn list(ctx: &mut BoCtx<'_>, ipa: &str) -> Result<Response, BoError> {
                 }
             }
         }
+        (reconciliation)
     };
     Ok(ctx.page("Esportazione ricevute", main))
 }

@@ -84,7 +84,8 @@ pub fn section(ctx: &mut BoCtx<'_>, grant: &OrgAccess) -> Result<Markup, BoError
                             td { (e.version) @if exports::headers_of(e) == Headers::P4pa { " (P4PA)" } }
                             td {
                                 (e.state.label_it())
-                                @if let Some(error) = &e.error { br; small { (error) } }
+                                @if e.state == ReconExportState::TooManyRows { br; small { "Più di " (e.max_rows) " righe: restringi il periodo o le classificazioni." } }
+                                @if e.state == ReconExportState::BadVersion && exports::headers_of(e) == Headers::P4pa { br; small { "I nomi P4PA esistono solo per i tracciati 1.3 e 1.4." } }
                             }
                             td class="importo" { (e.rows.map(|n| n.to_string()).unwrap_or_default()) }
                             td { (super::words::actor(&e.requested_by)) br; small { (datetime_it(&e.requested_at)) } }
