@@ -176,4 +176,28 @@ fn reconcile_commands() {
     assert_eq!(out.status.code(), Some(2));
     let out = run(&dir, &["reconcile", "summary", "--org", "c_f205", "--json"], None);
     assert_eq!(json_of(&out), json!([]));
+
+    // A loaded file with a refused row: `--json` gives the rejects ZIP's path, holding the CSV
+    // named after the upload.
+    let csv = "anno;numero;data;ordinante;causale;importo;valuta\n\
+               2024;1;2024-05-20;ROSSI MARIO;BONIFICO;10.00;2024-05-20\n\
+               2024;2;2024-05-20;ROSSI MARIO;BONIFICO;10,00;2024-05-20\n";
+    let file = zip_upload(tmp.path(), "c_f205-GDC20240521-1_0", csv);
+    let upload = ok_json(&dir, &["reconcile", "import", &file, "--org", "c_f205", "--json"]);
+    assert_eq!(
+        (upload["state"].clone(), upload["rows_loaded"].clone(), upload["rows_rejected"].clone()),
+        (json!("FILE_CARICATO"), json!(1), json!(1))
+    );
+    let rejects = upload["rejects_file"].as_str().unwrap();
+    assert!(rejects.ends_with(&format!("{}_SCARTI.zip", upload["id"])), "{rejects}");
+    let mut archive = zip::ZipArchive::new(std::fs::File::open(rejects).unwrap()).unwrap();
+    let mut entry = archive.by_index(0).unwrap();
+    assert_eq!(entry.name(), "c_f205-GDC20240521-1_0.csv");
+    let mut text = String::new();
+    std::io::Read::read_to_string(&mut entry, &mut text).unwrap();
+    assert_eq!(
+        text,
+        "numRiga;campi;errorMessage\n3;2024;2;2024-05-20;ROSSI MARIO;BONIFICO;10,00;2024-05-20;\
+         |importo [10,00] non valido: formato atteso 1234.56\n"
+    );
 }

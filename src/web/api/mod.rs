@@ -12,6 +12,7 @@
 
 pub(super) mod debts;
 pub(super) mod files;
+pub(super) mod reconciliation;
 
 use serde_json::{Value, json};
 
