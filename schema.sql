@@ -318,6 +318,9 @@ CREATE TABLE receipt (
 CREATE INDEX receipt_debt ON receipt (debt_id);
 CREATE INDEX receipt_org_received ON receipt (org_id, received_at);
 CREATE INDEX receipt_org_payment_date ON receipt (org_id, payment_date);
+-- The receipts of an IUV whatever their org: another org's receipt may pay a transfer to this one
+-- (reconciliation's S rows; version 32).
+CREATE INDEX receipt_iuv ON receipt (iuv);
 
 -- The received SOAP request of a receipt, kept apart so that the receipt rows stay small: exports
 -- and reconciliation scan receipts, and only the export's receipt columns read these.
@@ -1075,9 +1078,11 @@ CREATE TABLE recon_item (
     t_iuf_cents      INTEGER,          -- the first treasury movement joined by IUF
     t_iuv_cents      INTEGER,          -- the first joined by IUV
     t_count          INTEGER NOT NULL DEFAULT 0,
-    labels           TEXT NOT NULL     -- space-separated codes, MyPivot's order
+    labels           TEXT NOT NULL,    -- space-separated codes, MyPivot's order
+    poste_key        TEXT              -- set on a legacy Poste line's row only (version 32)
 );
 CREATE INDEX recon_item_iuv ON recon_item (org_id, iuv);
+CREATE INDEX recon_item_poste ON recon_item (org_id, poste_key) WHERE poste_key IS NOT NULL;
 CREATE INDEX recon_item_movement ON recon_item (movement_id) WHERE movement_id IS NOT NULL;
 CREATE INDEX recon_item_day ON recon_item (org_id, day);
 
@@ -1092,13 +1097,15 @@ CREATE TABLE recon_label (
 ) WITHOUT ROWID;
 CREATE INDEX recon_label_item ON recon_label (item_id);
 
--- What changed since it was classified: an IUV (`V`), a flow's IUF (`F`) or a movement (`M`).
+-- What changed since it was classified: an IUV (`V`), a flow's IUF (`F`), a movement (`M`) or a
+-- legacy Poste line (`P`: `<IUR>/<operation day>/<cents>`).
 -- Receipts and reporting flows are written by other services: the triggers below note what they
 -- touched, so the classification follows without those services knowing of it, and without a
--- window of dates (§8 c); a job or the next reconciliation run classifies it again.
+-- window of dates (§8 c); a job or the next reconciliation run classifies it again. A receipt's
+-- transfer to another org of this installation (S rows, §1.7; version 32) is noted for that org too.
 CREATE TABLE recon_dirty (
     org_id  INTEGER NOT NULL,
-    kind    TEXT NOT NULL CHECK (kind IN ('V', 'F', 'M')),
+    kind    TEXT NOT NULL CHECK (kind IN ('V', 'F', 'M', 'P')),
     value   TEXT NOT NULL,
     PRIMARY KEY (org_id, kind, value)
 ) WITHOUT ROWID;
@@ -1107,9 +1114,24 @@ CREATE TRIGGER recon_receipt_in AFTER INSERT ON receipt BEGIN
 END;
 CREATE TRIGGER recon_receipt_change AFTER UPDATE OF outcome, held, iuv, debt_id ON receipt BEGIN
     INSERT OR IGNORE INTO recon_dirty (org_id, kind, value) VALUES (NEW.org_id, 'V', NEW.iuv), (OLD.org_id, 'V', OLD.iuv);
+    INSERT OR IGNORE INTO recon_dirty (org_id, kind, value)
+        SELECT o.id, 'V', NEW.iuv FROM receipt_transfer t JOIN org o ON o.fiscal_code = t.fiscal_code
+        WHERE t.receipt_id = NEW.id AND o.id <> NEW.org_id
+        UNION SELECT o.id, 'V', OLD.iuv FROM receipt_transfer t JOIN org o ON o.fiscal_code = t.fiscal_code
+        WHERE t.receipt_id = OLD.id AND o.id <> OLD.org_id;
 END;
 CREATE TRIGGER recon_receipt_out AFTER DELETE ON receipt BEGIN
     INSERT OR IGNORE INTO recon_dirty (org_id, kind, value) VALUES (OLD.org_id, 'V', OLD.iuv);
+END;
+CREATE TRIGGER recon_transfer_in AFTER INSERT ON receipt_transfer BEGIN
+    INSERT OR IGNORE INTO recon_dirty (org_id, kind, value)
+        SELECT o.id, 'V', r.iuv FROM receipt r JOIN org o ON o.fiscal_code = NEW.fiscal_code
+        WHERE r.id = NEW.receipt_id AND o.id <> r.org_id;
+END;
+CREATE TRIGGER recon_transfer_out AFTER DELETE ON receipt_transfer BEGIN
+    INSERT OR IGNORE INTO recon_dirty (org_id, kind, value)
+        SELECT o.id, 'V', r.iuv FROM receipt r JOIN org o ON o.fiscal_code = OLD.fiscal_code
+        WHERE r.id = OLD.receipt_id AND o.id <> r.org_id;
 END;
 CREATE TRIGGER recon_reporting_in AFTER INSERT ON reporting_payment BEGIN
     INSERT OR IGNORE INTO recon_dirty (org_id, kind, value) SELECT org_id, 'V', NEW.iuv FROM reporting_flow WHERE id = NEW.flow_id;

@@ -1,5 +1,5 @@
 //! The incremental classification: what changed (`store::reconciliation::Dirty`: an IUV, a flow's
-//! IUF, a treasury movement) is classified again, and only that.
+//! IUF, a treasury movement, a legacy Poste line) is classified again, and only that.
 //!
 //! The unit is one IUV of one org: every source joins on it (E and R by IUV, IUR and transfer
 //! index; N to E by the debt's IUD; treasury by IUV, or by the flow's IUF for the rows of that
@@ -7,6 +7,10 @@
 //! treasury movement that joins nothing has a row of its own, recomputed by movement. Because a
 //! row is a function of the facts stored when it is computed, the result does not depend on the
 //! order in which sources arrived, and reloading a source that changed nothing changes nothing.
+//! E includes S rows (§1.7): another org's receipt's transfer to this org, with an IBAN, keyed by
+//! that receipt's IUR and the transfer's index with the transfer's amount; the store's triggers
+//! note it for this org when the receipt arrives. A legacy Poste line (P) is a reporting row that
+//! can join nothing, classified alone (`classify_poste`).
 //! Must never: filter by dates (§8 c: no "since last year" window) or join across orgs (§8 b).
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -31,6 +35,7 @@ pub struct OrgCtx {
 pub fn classify_batch(tx: &Conn, org: &OrgCtx, batch: &[Dirty]) -> Result<usize, StoreError> {
     let mut iuvs = BTreeSet::new();
     let mut movements = BTreeSet::new();
+    let mut written = 0;
     for what in batch {
         match what {
             Dirty::Iuv(iuv) => {
@@ -44,6 +49,7 @@ pub fn classify_batch(tx: &Conn, org: &OrgCtx, batch: &[Dirty]) -> Result<usize,
                 }
                 movements.extend(rs::movements_by_iuf(tx, org.id, iuf)?.into_iter().map(|m| m.id));
             }
+            Dirty::Poste(key) => written += classify_poste(tx, org, key)?,
             Dirty::Movement(id) => {
                 movements.insert(*id);
                 if let Some(m) = rs::find_movement(tx, org.id, *id)? {
@@ -57,7 +63,6 @@ pub fn classify_batch(tx: &Conn, org: &OrgCtx, batch: &[Dirty]) -> Result<usize,
             }
         }
     }
-    let mut written = 0;
     for iuv in &iuvs {
         let (rows, touched) = classify_iuv(tx, org, iuv)?;
         written += rows;
@@ -233,6 +238,34 @@ fn is_doppi(row: &ReportedRow, has_receipt: bool, rows: &[ReportedRow]) -> bool 
                 && other.amount == row.amount
                 && outcome_of(&other.outcome_code).is_some_and(|o| o != outcome)
         })
+}
+
+/// Writes again the row of a legacy Poste line (P, mypivot.md §1.5). MyPivot loads each line as
+/// an FdR row (PSP `BPPIITRRXXX`, outcome 0) with no IUV, and its IUF and regolamento come from
+/// the operator, which no channel of mypay asks: in the join graph (§3.1) such a row meets no
+/// receipt (E joins R on the IUV) and no treasury movement (TI/FI on the IUF, TV/FV on the IUV), so
+/// it is the flow side alone: IUV_NO_RT ("Rendicontazioni di pagamenti non eseguiti") and, with
+/// tesoreria, IUF_NO_TES. It is classified on its own, under its key, and never touches an IUV.
+fn classify_poste(tx: &Conn, org: &OrgCtx, key: &str) -> Result<usize, StoreError> {
+    rs::delete_poste_item(tx, org.id, key)?;
+    let Some(p) = rs::find_poste_row(tx, org.id, key)? else { return Ok(0) };
+    let facts = Facts { reported: Some(Reported { amount: p.amount, flow_total: None }), ..Facts::default() };
+    let labels = classify::classify(&facts, org.flags);
+    if labels.is_empty() {
+        return Ok(0);
+    }
+    let item = ItemRecord {
+        iur: Some(p.iur.clone()),
+        day: p.operation_day.to_string(),
+        amount: p.amount.get(),
+        r_cents: Some(p.amount.get()),
+        r_outcome: Some("0".to_owned()),
+        labels,
+        poste_key: Some(key.to_owned()),
+        ..ItemRecord::default()
+    };
+    rs::insert_item(tx, org.id, &item)?;
+    Ok(1)
 }
 
 /// Writes again the own row of a treasury movement: one when it joins nothing (TES_NO_MATCH
