@@ -985,7 +985,7 @@ CREATE TABLE recon_upload (
     rows_ignored   INTEGER,
     -- Movements another treasury source already holds with the same key and amount (§8 j).
     warnings       INTEGER,
-    rejects_file   TEXT,             -- <name>_SCARTI.csv, relative to the data directory
+    rejects_file   TEXT,             -- <id>_SCARTI.zip (holding <name>.csv), relative to the data directory
     submitted_at   TEXT NOT NULL,
     finished_at    TEXT
 );
