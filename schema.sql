@@ -1043,7 +1043,8 @@ CREATE TABLE recon_notification (
 );
 CREATE INDEX recon_notification_iuv ON recon_notification (org_id, iuv, iud);  -- also the order the joins read
 
--- The legacy Poste rendicontazione (P): kept as read; it has no IUV, so it joins nothing.
+-- The legacy Poste rendicontazione (P): kept as read; it has no IUV, so it joins no receipt, and
+-- the treasury only by the IUF the operator gives.
 CREATE TABLE recon_poste_row (
     org_id          INTEGER NOT NULL REFERENCES org(id),
     iur             TEXT NOT NULL,
@@ -1052,8 +1053,11 @@ CREATE TABLE recon_poste_row (
     amount_cents    INTEGER NOT NULL,
     credit_day      TEXT NOT NULL,
     upload_id       INTEGER REFERENCES recon_upload(id),
+    iuf             TEXT,             -- the operator's IUF of the lines' flow, upper case (version 32)
     PRIMARY KEY (org_id, iur, operation_day, amount_cents)
 );
+CREATE INDEX recon_poste_row_iuf ON recon_poste_row (org_id, iuf) WHERE iuf IS NOT NULL;
+CREATE INDEX recon_poste_row_upload ON recon_poste_row (upload_id);
 
 -- The classification: one row per transfer key, per notification without a receipt and per
 -- treasury movement that joins nothing; the amounts each source gives it, NULL where absent.

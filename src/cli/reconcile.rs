@@ -1,5 +1,6 @@
 //! `mypay reconcile`: load the municipality's reconciliation files (`import`), read the
-//! classification (`list`, `summary`), the org's flags (`settings`), classify again (`run`).
+//! classification (`list`, `summary`), the org's flags (`settings`), classify again (`run`), give a
+//! legacy Poste upload its flow's IUF (`poste-flow`).
 //!
 //! `import` goes through `services::reconciliation::uploads::submit` (stored, queued as a job)
 //! like `mypay import`: a running server on the same data directory loads it (`--wait` polls for
@@ -85,6 +86,19 @@ pub enum ReconcileCommand {
         org: String,
         #[arg(long)]
         from_scratch: bool,
+    },
+    /// Give the lines of a loaded legacy Poste upload (P) the IUF of their flow, as MyPivot asks
+    /// with the upload: by it they meet the treasury movements naming that flow.
+    PosteFlow {
+        #[arg(long)]
+        org: String,
+        /// The upload's id (`reconcile status`).
+        #[arg(long)]
+        upload: i64,
+        #[arg(long)]
+        iuf: String,
+        #[arg(long)]
+        json: bool,
     },
     /// Show an upload (or, without ID, the org's uploads).
     Status {
@@ -223,6 +237,15 @@ pub fn run(config: &Config, db: &Db, cmd: ReconcileCommand, interrupt: &Interrup
             };
             println!("{rows} rows classified");
             Ok(())
+        }
+        ReconcileCommand::PosteFlow { org, upload, iuf, json } => {
+            let lines = uploads::set_poste_flow(db, &org, upload, &iuf, "cli", Now::read())?;
+            if json {
+                print_json(&json!({ "upload": upload, "iuf": iuf.trim().to_uppercase(), "lines": lines }))
+            } else {
+                println!("upload {upload}: {lines} lines of flow {}", iuf.trim().to_uppercase());
+                Ok(())
+            }
         }
         ReconcileCommand::Status { org, id, json } => {
             let uploads = match id {

@@ -549,8 +549,12 @@ pub fn poste_key(p: &PosteReportingRow) -> String {
     format!("{}/{}/{}", p.iur, p.operation_day, p.amount.get())
 }
 
-/// The org's legacy Poste line with this key.
-pub fn find_poste_row(conn: &Conn, org_id: i64, key: &str) -> Result<Option<PosteReportingRow>, StoreError> {
+/// The org's legacy Poste line with this key, with the IUF the operator gave its flow.
+pub fn find_poste_row(
+    conn: &Conn,
+    org_id: i64,
+    key: &str,
+) -> Result<Option<(PosteReportingRow, Option<String>)>, StoreError> {
     // The IUR may hold a `/`; the day and the cents never do.
     let mut parts = key.rsplitn(3, '/');
     let (Some(cents), Some(day), Some(iur)) = (parts.next(), parts.next(), parts.next()) else { return Ok(None) };
@@ -558,19 +562,62 @@ pub fn find_poste_row(conn: &Conn, org_id: i64, key: &str) -> Result<Option<Post
     Ok(conn
         .sqlite()
         .prepare_cached(
-            "SELECT iur, operation_day, office, amount_cents, credit_day FROM recon_poste_row \
+            "SELECT iur, operation_day, office, amount_cents, credit_day, iuf FROM recon_poste_row \
              WHERE org_id = ?1 AND iur = ?2 AND operation_day = ?3 AND amount_cents = ?4",
         )?
         .query_row(params![org_id, iur, day, cents], |row| {
-            Ok(PosteReportingRow {
+            let line = PosteReportingRow {
                 iur: row.get(0)?,
                 operation_day: row.get(1)?,
                 office: row.get(2)?,
                 amount: row.get(3)?,
                 credit_day: row.get(4)?,
-            })
+            };
+            Ok((line, row.get(5)?))
         })
         .optional()?)
+}
+
+const POSTE_KEY: &str = "iur || '/' || operation_day || '/' || amount_cents";
+
+/// The keys of the org's legacy Poste lines of the flow with this IUF (compared upper case), and
+/// their total: the flow's, as the operator would give it.
+pub fn poste_lines_of_iuf(conn: &Conn, org_id: i64, iuf: &str) -> Result<(Vec<String>, Cents), StoreError> {
+    let rows: Vec<(String, i64)> = conn
+        .sqlite()
+        .prepare_cached(&format!(
+            "SELECT {POSTE_KEY}, amount_cents FROM recon_poste_row WHERE org_id = ?1 AND iuf = upper(?2) ORDER BY 1"
+        ))?
+        .query_map(params![org_id, iuf], |row| Ok((row.get(0)?, row.get(1)?)))?
+        .collect::<Result<Vec<_>, _>>()?;
+    let total = rows.iter().map(|(_, cents)| *cents).sum();
+    Ok((rows.into_iter().map(|(key, _)| key).collect(), Cents::new(total)))
+}
+
+/// Gives the legacy Poste lines of upload `upload_id` the IUF of their flow (upper case); returns
+/// their keys and the IUFs they had before.
+pub fn set_poste_iuf(
+    conn: &Conn,
+    org_id: i64,
+    upload_id: i64,
+    iuf: &str,
+) -> Result<(Vec<String>, Vec<String>), StoreError> {
+    let keys: Vec<String> = conn
+        .sqlite()
+        .prepare_cached(&format!("SELECT {POSTE_KEY} FROM recon_poste_row WHERE org_id = ?1 AND upload_id = ?2"))?
+        .query_map(params![org_id, upload_id], |row| row.get(0))?
+        .collect::<Result<Vec<_>, _>>()?;
+    let before: Vec<String> = conn
+        .sqlite()
+        .prepare_cached(
+            "SELECT DISTINCT iuf FROM recon_poste_row WHERE org_id = ?1 AND upload_id = ?2 AND iuf IS NOT NULL",
+        )?
+        .query_map(params![org_id, upload_id], |row| row.get(0))?
+        .collect::<Result<Vec<_>, _>>()?;
+    conn.sqlite()
+        .prepare_cached("UPDATE recon_poste_row SET iuf = upper(?3) WHERE org_id = ?1 AND upload_id = ?2")?
+        .execute(params![org_id, upload_id, iuf])?;
+    Ok((keys, before))
 }
 
 /// Deletes the row of the org's legacy Poste line with this key.
@@ -1036,8 +1083,10 @@ pub fn mark_all_dirty(conn: &Conn, org_id: i64) -> Result<(), StoreError> {
         [org_id],
     )?;
     db.execute(
-        "INSERT OR IGNORE INTO recon_dirty (org_id, kind, value) \
-         SELECT org_id, 'P', iur || '/' || operation_day || '/' || amount_cents FROM recon_poste_row WHERE org_id = ?1",
+        &format!(
+            "INSERT OR IGNORE INTO recon_dirty (org_id, kind, value) \
+             SELECT org_id, 'P', {POSTE_KEY} FROM recon_poste_row WHERE org_id = ?1"
+        ),
         [org_id],
     )?;
     db.execute(

@@ -48,6 +48,9 @@ pub fn classify_batch(tx: &Conn, org: &OrgCtx, batch: &[Dirty]) -> Result<usize,
                     rs::mark_dirty(tx, org.id, &Dirty::Iuv(iuv))?;
                 }
                 movements.extend(rs::movements_by_iuf(tx, org.id, iuf)?.into_iter().map(|m| m.id));
+                for key in rs::poste_lines_of_iuf(tx, org.id, iuf)?.0 {
+                    rs::mark_dirty(tx, org.id, &Dirty::Poste(key))?;
+                }
             }
             Dirty::Poste(key) => written += classify_poste(tx, org, key)?,
             Dirty::Movement(id) => {
@@ -241,25 +244,38 @@ fn is_doppi(row: &ReportedRow, has_receipt: bool, rows: &[ReportedRow]) -> bool 
 }
 
 /// Writes again the row of a legacy Poste line (P, mypivot.md §1.5). MyPivot loads each line as
-/// an FdR row (PSP `BPPIITRRXXX`, outcome 0) with no IUV, and its IUF and regolamento come from
-/// the operator, which no channel of mypay asks: in the join graph (§3.1) such a row meets no
-/// receipt (E joins R on the IUV) and no treasury movement (TI/FI on the IUF, TV/FV on the IUV), so
-/// it is the flow side alone: IUV_NO_RT ("Rendicontazioni di pagamenti non eseguiti") and, with
-/// tesoreria, IUF_NO_TES. It is classified on its own, under its key, and never touches an IUV.
+/// an FdR row (PSP `BPPIITRRXXX`, outcome 0) with no IUV, its IUF and total given by the operator.
+/// In the join graph (§3.1) such a row never meets a receipt (E joins R on the IUV), so it is
+/// IUV_NO_RT ("Rendicontazioni di pagamenti non eseguiti"); it meets the treasury by its flow's
+/// IUF (TI/FI, within the org, §8 b) once the operator gave one (`uploads::set_poste_flow`; the
+/// flow's total is the sum of its lines), else never: IUF_NO_TES with tesoreria. It is classified
+/// on its own, under its key, and never touches an IUV.
 fn classify_poste(tx: &Conn, org: &OrgCtx, key: &str) -> Result<usize, StoreError> {
     rs::delete_poste_item(tx, org.id, key)?;
-    let Some(p) = rs::find_poste_row(tx, org.id, key)? else { return Ok(0) };
-    let facts = Facts { reported: Some(Reported { amount: p.amount, flow_total: None }), ..Facts::default() };
+    let Some((p, iuf)) = rs::find_poste_row(tx, org.id, key)? else { return Ok(0) };
+    let (flow_total, treasury_by_iuf) = match &iuf {
+        Some(iuf) => (
+            Some(rs::poste_lines_of_iuf(tx, org.id, iuf)?.1),
+            rs::movements_by_iuf(tx, org.id, iuf)?.iter().map(|m| m.amount).collect(),
+        ),
+        None => (None, Vec::new()),
+    };
+    let facts =
+        Facts { reported: Some(Reported { amount: p.amount, flow_total }), treasury_by_iuf, ..Facts::default() };
     let labels = classify::classify(&facts, org.flags);
     if labels.is_empty() {
         return Ok(0);
     }
     let item = ItemRecord {
         iur: Some(p.iur.clone()),
+        iuf,
         day: p.operation_day.to_string(),
         amount: p.amount.get(),
         r_cents: Some(p.amount.get()),
+        r_total_cents: flow_total.map(Cents::get),
         r_outcome: Some("0".to_owned()),
+        t_iuf_cents: facts.treasury_by_iuf.first().map(|c| c.get()),
+        t_count: i64::try_from(facts.treasury_by_iuf.len()).unwrap_or(i64::MAX),
         labels,
         poste_key: Some(key.to_owned()),
         ..ItemRecord::default()
@@ -278,7 +294,10 @@ fn classify_movement(tx: &Conn, org: &OrgCtx, id: i64) -> Result<usize, StoreErr
         None => false,
     };
     let by_iuf = match &m.iuf {
-        Some(iuf) => !rs::reported_iuvs_of_iuf(tx, org.id, iuf)?.is_empty(),
+        Some(iuf) => {
+            !rs::reported_iuvs_of_iuf(tx, org.id, iuf)?.is_empty()
+                || !rs::poste_lines_of_iuf(tx, org.id, iuf)?.0.is_empty()
+        }
         None => false,
     };
     if by_iuv || by_iuf {

@@ -5,7 +5,8 @@
 //! stored), then again, storing its items in chunks, each committed with the job's cursor (a stopped
 //! load resumes after its last chunk), writes the refused rows to `<id>_SCARTI.zip` (holding
 //! `<uploaded name>.csv`, MyPivot's `;` rows: raw fields then errorMessage; [`rejects_download`]
-//! names it for every channel), and classifies what the file changed.
+//! names it for every channel), and classifies what the file changed. [`set_poste_flow`] is the
+//! operator's later step for a legacy Poste upload (P): its flow's IUF.
 //! Reconciliation is open to every adhesion mode: it reads the org's own books and what mypay
 //! already holds, and sends nothing to pagoPA or to the org's systems.
 //! **Invariant:** the uploaded name is never used as a path.
@@ -338,6 +339,56 @@ impl ReconImportJob {
         })?;
         Ok(())
     }
+}
+
+/// MyPivot's longest IUF (`cod_id_univoco_flusso`, §1.2).
+const IUF_MAX: usize = 35;
+
+/// Gives the lines of a loaded legacy Poste upload (P) the IUF of their flow, as MyPivot's
+/// operator does with the upload (§1.5): by it they meet the org's treasury movements naming the
+/// same flow, whose total is the sum of the lines. Returns how many lines; a second call replaces
+/// the IUF. One transaction with its audit entry, then what it changed is classified.
+pub fn set_poste_flow(db: &Db, ipa: &str, id: i64, iuf: &str, actor: &str, now: Now) -> Result<usize, ServiceError> {
+    let iuf = iuf.trim();
+    if iuf.is_empty() || iuf.chars().count() > IUF_MAX || iuf.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Err(ServiceError::invalid("iuf", format!("IUF {iuf:?}: 1 to {IUF_MAX} characters, no spaces")));
+    }
+    let upload = get_upload(db, ipa, id)?;
+    if upload.kind != Source::PosteReporting.code().to_string() {
+        return Err(ServiceError::invalid("iuf", format!("upload {id} is no Poste rendicontazione (P)")));
+    }
+    if upload.state != UploadState::Loaded {
+        return Err(ServiceError::Conflict(format!("upload {id} is {}, not loaded", upload.state.code())));
+    }
+    let lines = db.write(|tx| {
+        let (keys, before) = rs::set_poste_iuf(tx, upload.org_id, id, iuf)?;
+        for key in &keys {
+            rs::mark_dirty(tx, upload.org_id, &rs::Dirty::Poste(key.clone()))?;
+        }
+        for old in before.iter().map(String::as_str).chain([iuf]) {
+            rs::mark_dirty(tx, upload.org_id, &rs::Dirty::Iuf(old.to_owned()))?;
+        }
+        let before_json = serde_json::json!({ "iuf": before }).to_string();
+        let after_json = serde_json::json!({ "iuf": iuf.to_uppercase(), "lines": keys.len() }).to_string();
+        let object = format!("recon_upload:{}", upload.file_name);
+        audit::insert_audit(
+            tx,
+            &audit::AuditEntry {
+                actor,
+                org_id: Some(upload.org_id),
+                action: "reconciliation.poste_flow",
+                object: Some(&object),
+                outcome: "OK",
+                before_json: Some(&before_json),
+                after_json: Some(&after_json),
+                ..Default::default()
+            },
+            &now.iso(),
+        )?;
+        Ok::<_, StoreError>(keys.len())
+    })?;
+    super::reconcile_pending(db, upload.org_id, &|| false)?;
+    Ok(lines)
 }
 
 /// The uploaded name without its `.zip`: what MyPivot names the rejects after.

@@ -3,9 +3,15 @@
 -- this installation is a receipt row of that org's reconciliation; the triggers below note it for
 -- the beneficiary when the receipt or its transfers change, and an IUV index finds the receipts of
 -- an IUV whatever their org. P rows: each legacy Poste line is a reporting row of its own,
--- classified by its key (`P`: `<IUR>/<operation day>/<cents>`) into the row that names it.
+-- classified by its key (`P`: `<IUR>/<operation day>/<cents>`) into the row that names it; the
+-- operator may give an upload's lines their flow's IUF (MyPivot asks it with the upload), by which
+-- they join the treasury.
 
 CREATE INDEX receipt_iuv ON receipt (iuv);
+
+ALTER TABLE recon_poste_row ADD COLUMN iuf TEXT;  -- the operator's, upper case; NULL: not given
+CREATE INDEX recon_poste_row_iuf ON recon_poste_row (org_id, iuf) WHERE iuf IS NOT NULL;
+CREATE INDEX recon_poste_row_upload ON recon_poste_row (upload_id);
 
 ALTER TABLE recon_item ADD COLUMN poste_key TEXT;  -- set on a legacy Poste line's row only
 CREATE INDEX recon_item_poste ON recon_item (org_id, poste_key) WHERE poste_key IS NOT NULL;
