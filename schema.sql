@@ -318,6 +318,9 @@ CREATE TABLE receipt (
 CREATE INDEX receipt_debt ON receipt (debt_id);
 CREATE INDEX receipt_org_received ON receipt (org_id, received_at);
 CREATE INDEX receipt_org_payment_date ON receipt (org_id, payment_date);
+-- The receipts of an IUV whatever their org: another org's receipt may pay a transfer to this one
+-- (reconciliation's S rows; version 33).
+CREATE INDEX receipt_iuv ON receipt (iuv);
 
 -- The received SOAP request of a receipt, kept apart so that the receipt rows stay small: exports
 -- and reconciliation scan receipts, and only the export's receipt columns read these.
@@ -982,7 +985,7 @@ CREATE TABLE recon_upload (
     rows_ignored   INTEGER,
     -- Movements another treasury source already holds with the same key and amount (§8 j).
     warnings       INTEGER,
-    rejects_file   TEXT,             -- <name>_SCARTI.csv, relative to the data directory
+    rejects_file   TEXT,             -- <id>_SCARTI.zip (holding <name>.csv), relative to the data directory
     submitted_at   TEXT NOT NULL,
     finished_at    TEXT
 );
@@ -1040,7 +1043,8 @@ CREATE TABLE recon_notification (
 );
 CREATE INDEX recon_notification_iuv ON recon_notification (org_id, iuv, iud);  -- also the order the joins read
 
--- The legacy Poste rendicontazione (P): kept as read; it has no IUV, so it joins nothing.
+-- The legacy Poste rendicontazione (P): kept as read; it has no IUV, so it joins no receipt, and
+-- the treasury only by the IUF the operator gives.
 CREATE TABLE recon_poste_row (
     org_id          INTEGER NOT NULL REFERENCES org(id),
     iur             TEXT NOT NULL,
@@ -1049,8 +1053,11 @@ CREATE TABLE recon_poste_row (
     amount_cents    INTEGER NOT NULL,
     credit_day      TEXT NOT NULL,
     upload_id       INTEGER REFERENCES recon_upload(id),
+    iuf             TEXT,             -- the operator's IUF of the lines' flow, upper case (version 33)
     PRIMARY KEY (org_id, iur, operation_day, amount_cents)
 );
+CREATE INDEX recon_poste_row_iuf ON recon_poste_row (org_id, iuf) WHERE iuf IS NOT NULL;
+CREATE INDEX recon_poste_row_upload ON recon_poste_row (upload_id);
 
 -- The classification: one row per transfer key, per notification without a receipt and per
 -- treasury movement that joins nothing; the amounts each source gives it, NULL where absent.
@@ -1075,9 +1082,11 @@ CREATE TABLE recon_item (
     t_iuf_cents      INTEGER,          -- the first treasury movement joined by IUF
     t_iuv_cents      INTEGER,          -- the first joined by IUV
     t_count          INTEGER NOT NULL DEFAULT 0,
-    labels           TEXT NOT NULL     -- space-separated codes, MyPivot's order
+    labels           TEXT NOT NULL,    -- space-separated codes, MyPivot's order
+    poste_key        TEXT              -- set on a legacy Poste line's row only (version 33)
 );
 CREATE INDEX recon_item_iuv ON recon_item (org_id, iuv);
+CREATE INDEX recon_item_poste ON recon_item (org_id, poste_key) WHERE poste_key IS NOT NULL;
 CREATE INDEX recon_item_movement ON recon_item (movement_id) WHERE movement_id IS NOT NULL;
 CREATE INDEX recon_item_day ON recon_item (org_id, day);
 
@@ -1092,13 +1101,15 @@ CREATE TABLE recon_label (
 ) WITHOUT ROWID;
 CREATE INDEX recon_label_item ON recon_label (item_id);
 
--- What changed since it was classified: an IUV (`V`), a flow's IUF (`F`) or a movement (`M`).
+-- What changed since it was classified: an IUV (`V`), a flow's IUF (`F`), a movement (`M`) or a
+-- legacy Poste line (`P`: `<IUR>/<operation day>/<cents>`).
 -- Receipts and reporting flows are written by other services: the triggers below note what they
 -- touched, so the classification follows without those services knowing of it, and without a
--- window of dates (§8 c); a job or the next reconciliation run classifies it again.
+-- window of dates (§8 c); a job or the next reconciliation run classifies it again. A receipt's
+-- transfer to another org of this installation (S rows, §1.7; version 33) is noted for that org too.
 CREATE TABLE recon_dirty (
     org_id  INTEGER NOT NULL,
-    kind    TEXT NOT NULL CHECK (kind IN ('V', 'F', 'M')),
+    kind    TEXT NOT NULL CHECK (kind IN ('V', 'F', 'M', 'P')),
     value   TEXT NOT NULL,
     PRIMARY KEY (org_id, kind, value)
 ) WITHOUT ROWID;
@@ -1107,9 +1118,24 @@ CREATE TRIGGER recon_receipt_in AFTER INSERT ON receipt BEGIN
 END;
 CREATE TRIGGER recon_receipt_change AFTER UPDATE OF outcome, held, iuv, debt_id ON receipt BEGIN
     INSERT OR IGNORE INTO recon_dirty (org_id, kind, value) VALUES (NEW.org_id, 'V', NEW.iuv), (OLD.org_id, 'V', OLD.iuv);
+    INSERT OR IGNORE INTO recon_dirty (org_id, kind, value)
+        SELECT o.id, 'V', NEW.iuv FROM receipt_transfer t JOIN org o ON o.fiscal_code = t.fiscal_code
+        WHERE t.receipt_id = NEW.id AND o.id <> NEW.org_id
+        UNION SELECT o.id, 'V', OLD.iuv FROM receipt_transfer t JOIN org o ON o.fiscal_code = t.fiscal_code
+        WHERE t.receipt_id = OLD.id AND o.id <> OLD.org_id;
 END;
 CREATE TRIGGER recon_receipt_out AFTER DELETE ON receipt BEGIN
     INSERT OR IGNORE INTO recon_dirty (org_id, kind, value) VALUES (OLD.org_id, 'V', OLD.iuv);
+END;
+CREATE TRIGGER recon_transfer_in AFTER INSERT ON receipt_transfer BEGIN
+    INSERT OR IGNORE INTO recon_dirty (org_id, kind, value)
+        SELECT o.id, 'V', r.iuv FROM receipt r JOIN org o ON o.fiscal_code = NEW.fiscal_code
+        WHERE r.id = NEW.receipt_id AND o.id <> r.org_id;
+END;
+CREATE TRIGGER recon_transfer_out AFTER DELETE ON receipt_transfer BEGIN
+    INSERT OR IGNORE INTO recon_dirty (org_id, kind, value)
+        SELECT o.id, 'V', r.iuv FROM receipt r JOIN org o ON o.fiscal_code = OLD.fiscal_code
+        WHERE r.id = OLD.receipt_id AND o.id <> r.org_id;
 END;
 CREATE TRIGGER recon_reporting_in AFTER INSERT ON reporting_payment BEGIN
     INSERT OR IGNORE INTO recon_dirty (org_id, kind, value) SELECT org_id, 'V', NEW.iuv FROM reporting_flow WHERE id = NEW.flow_id;

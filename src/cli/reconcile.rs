@@ -1,5 +1,6 @@
 //! `mypay reconcile`: load the municipality's reconciliation files (`import`), read the
-//! classification (`list`, `summary`), the org's flags (`settings`), classify again (`run`).
+//! classification (`list`, `summary`), the org's flags (`settings`), classify again (`run`), give a
+//! legacy Poste upload its flow's IUF (`poste-flow`).
 //!
 //! `import` goes through `services::reconciliation::uploads::submit` (stored, queued as a job)
 //! like `mypay import`: a running server on the same data directory loads it (`--wait` polls for
@@ -92,6 +93,19 @@ pub enum ReconcileCommand {
     /// line per row and label, rows whose day is within --from..--to.
     #[command(disable_version_flag = true)]
     Export(ExportArgs),
+    /// Give the lines of a loaded legacy Poste upload (P) the IUF of their flow, as MyPivot asks
+    /// with the upload: by it they meet the treasury movements naming that flow.
+    PosteFlow {
+        #[arg(long)]
+        org: String,
+        /// The upload's id (`reconcile status`).
+        #[arg(long)]
+        upload: i64,
+        #[arg(long)]
+        iuf: String,
+        #[arg(long)]
+        json: bool,
+    },
     /// Show an upload (or, without ID, the org's uploads).
     Status {
         #[arg(long)]
@@ -263,6 +277,15 @@ pub fn run(config: &Config, db: &Db, cmd: ReconcileCommand, interrupt: &Interrup
             Ok(())
         }
         ReconcileCommand::Export(args) => export(config, db, &args, interrupt),
+        ReconcileCommand::PosteFlow { org, upload, iuf, json } => {
+            let lines = uploads::set_poste_flow(db, &org, upload, &iuf, "cli", Now::read())?;
+            if json {
+                print_json(&json!({ "upload": upload, "iuf": iuf.trim().to_uppercase(), "lines": lines }))
+            } else {
+                println!("upload {upload}: {lines} lines of flow {}", iuf.trim().to_uppercase());
+                Ok(())
+            }
+        }
         ReconcileCommand::Status { org, id, json } => {
             let uploads = match id {
                 Some(id) => vec![uploads::get_upload(db, &org, id)?],

@@ -108,6 +108,12 @@ impl PartFile {
 /// exactly as [`StreamingZip`] does while a run writes them, so a run resumed after a crash and one
 /// that was never interrupted write the same bytes.
 pub fn zip_part(part: &Path, dir: &Path, stem: &str) -> io::Result<String> {
+    zip_part_as(part, dir, stem, &format!("{stem}.csv"))
+}
+
+/// [`zip_part`] with the CSV inside named `entry` (a reconciliation upload's rejects are
+/// `<id>_SCARTI.zip` on disk, holding the CSV named after the uploaded file, as MyPivot names it).
+pub fn zip_part_as(part: &Path, dir: &Path, stem: &str, entry: &str) -> io::Result<String> {
     let mut lines = BufReader::with_capacity(BUFFER, File::open(part)?);
     let mut next = |line: &mut Vec<u8>| -> io::Result<bool> {
         line.clear();
@@ -125,6 +131,7 @@ pub fn zip_part(part: &Path, dir: &Path, stem: &str) -> io::Result<String> {
     }
     let header = String::from_utf8(line.clone()).map_err(io::Error::other)?;
     let mut zip = StreamingZip::new(dir, stem.to_owned(), header);
+    zip.entry = entry.to_owned();
     while next(&mut line)? {
         zip.write_line_bytes(&line)?;
     }
@@ -137,6 +144,8 @@ pub struct StreamingZip {
     dir: PathBuf,
     /// `<name>_SCARTI` or `<name>_IUV`: the ZIP and its CSV are named after it.
     stem: String,
+    /// The CSV's name inside the ZIP: `<stem>.csv`.
+    entry: String,
     header: String,
     compressor: Option<Compressor>,
     /// Lines not yet handed to the compressor: it is fed in large chunks, since every write into
@@ -166,7 +175,8 @@ const QUEUED_CHUNKS: usize = 2;
 impl StreamingZip {
     /// A result file `<dir>/<stem>.zip` whose CSV starts with `header`; nothing is created yet.
     pub fn new(dir: &Path, stem: String, header: String) -> StreamingZip {
-        StreamingZip { dir: dir.to_owned(), stem, header, compressor: None, pending: Vec::new(), rows: 0 }
+        let entry = format!("{stem}.csv");
+        StreamingZip { dir: dir.to_owned(), stem, entry, header, compressor: None, pending: Vec::new(), rows: 0 }
     }
 
     fn temp_path(&self) -> PathBuf {
@@ -180,7 +190,7 @@ impl StreamingZip {
             .compression_method(CompressionMethod::Deflated)
             .compression_level(Some(1))
             .large_file(true);
-        writer.start_file(format!("{}.csv", self.stem), options).map_err(io::Error::other)?;
+        writer.start_file(self.entry.clone(), options).map_err(io::Error::other)?;
         let (chunks, received) = mpsc::sync_channel::<Chunk>(QUEUED_CHUNKS);
         let thread = std::thread::Builder::new().name("result-zip".to_owned()).spawn(move || {
             for chunk in received {

@@ -5,8 +5,9 @@
 //!
 //! The facts of E (receipts) and R (reporting flows) are read from their own tables here, with the
 //! joins' conditions in one place: a receipt counts when it is OK and not held, a transfer when its
-//! beneficiary is the org; a reporting row when its flow is accepted, current (not superseded) and
-//! its outcome is not 3 (revoked). Every join is within one org (mypivot.md §8 b).
+//! beneficiary is the org (also in another org's receipt, with an IBAN: MyPivot's S rows, §1.7);
+//! a reporting row when its flow is accepted, current (not superseded) and its outcome is not 3
+//! (revoked). Every join is within one org (mypivot.md §8 b).
 
 use rusqlite::{OptionalExtension, named_params, params};
 
@@ -543,6 +544,95 @@ pub fn notification_by_iud(conn: &Conn, org_id: i64, iud: &str) -> Result<Option
         .optional()?)
 }
 
+/// The key a legacy Poste line is noted and classified under: `<IUR>/<operation day>/<cents>`.
+pub fn poste_key(p: &PosteReportingRow) -> String {
+    format!("{}/{}/{}", p.iur, p.operation_day, p.amount.get())
+}
+
+/// The org's legacy Poste line with this key, with the IUF the operator gave its flow.
+pub fn find_poste_row(
+    conn: &Conn,
+    org_id: i64,
+    key: &str,
+) -> Result<Option<(PosteReportingRow, Option<String>)>, StoreError> {
+    // The IUR may hold a `/`; the day and the cents never do.
+    let mut parts = key.rsplitn(3, '/');
+    let (Some(cents), Some(day), Some(iur)) = (parts.next(), parts.next(), parts.next()) else { return Ok(None) };
+    let Ok(cents) = cents.parse::<i64>() else { return Ok(None) };
+    Ok(conn
+        .sqlite()
+        .prepare_cached(
+            "SELECT iur, operation_day, office, amount_cents, credit_day, iuf FROM recon_poste_row \
+             WHERE org_id = ?1 AND iur = ?2 AND operation_day = ?3 AND amount_cents = ?4",
+        )?
+        .query_row(params![org_id, iur, day, cents], |row| {
+            let line = PosteReportingRow {
+                iur: row.get(0)?,
+                operation_day: row.get(1)?,
+                office: row.get(2)?,
+                amount: row.get(3)?,
+                credit_day: row.get(4)?,
+            };
+            Ok((line, row.get(5)?))
+        })
+        .optional()?)
+}
+
+const POSTE_KEY: &str = "iur || '/' || operation_day || '/' || amount_cents";
+
+/// The keys of the org's legacy Poste lines of the flow with this IUF (compared upper case), and
+/// their total: the flow's, as the operator would give it.
+pub fn poste_lines_of_iuf(conn: &Conn, org_id: i64, iuf: &str) -> Result<(Vec<String>, Cents), StoreError> {
+    let rows: Vec<(String, i64)> = conn
+        .sqlite()
+        .prepare_cached(&format!(
+            "SELECT {POSTE_KEY}, amount_cents FROM recon_poste_row WHERE org_id = ?1 AND iuf = upper(?2) ORDER BY 1"
+        ))?
+        .query_map(params![org_id, iuf], |row| Ok((row.get(0)?, row.get(1)?)))?
+        .collect::<Result<Vec<_>, _>>()?;
+    let total = rows.iter().map(|(_, cents)| *cents).sum();
+    Ok((rows.into_iter().map(|(key, _)| key).collect(), Cents::new(total)))
+}
+
+/// Gives the legacy Poste lines of upload `upload_id` the IUF of their flow (upper case); returns
+/// their keys and the IUFs they had before.
+pub fn set_poste_iuf(
+    conn: &Conn,
+    org_id: i64,
+    upload_id: i64,
+    iuf: &str,
+) -> Result<(Vec<String>, Vec<String>), StoreError> {
+    let keys: Vec<String> = conn
+        .sqlite()
+        .prepare_cached(&format!("SELECT {POSTE_KEY} FROM recon_poste_row WHERE org_id = ?1 AND upload_id = ?2"))?
+        .query_map(params![org_id, upload_id], |row| row.get(0))?
+        .collect::<Result<Vec<_>, _>>()?;
+    let before: Vec<String> = conn
+        .sqlite()
+        .prepare_cached(
+            "SELECT DISTINCT iuf FROM recon_poste_row WHERE org_id = ?1 AND upload_id = ?2 AND iuf IS NOT NULL",
+        )?
+        .query_map(params![org_id, upload_id], |row| row.get(0))?
+        .collect::<Result<Vec<_>, _>>()?;
+    conn.sqlite()
+        .prepare_cached("UPDATE recon_poste_row SET iuf = upper(?3) WHERE org_id = ?1 AND upload_id = ?2")?
+        .execute(params![org_id, upload_id, iuf])?;
+    Ok((keys, before))
+}
+
+/// Deletes the row of the org's legacy Poste line with this key.
+pub fn delete_poste_item(conn: &Conn, org_id: i64, key: &str) -> Result<(), StoreError> {
+    conn.sqlite()
+        .prepare_cached(
+            "DELETE FROM recon_label WHERE item_id IN (SELECT id FROM recon_item WHERE org_id = ?1 AND poste_key = ?2)",
+        )?
+        .execute(params![org_id, key])?;
+    conn.sqlite()
+        .prepare_cached("DELETE FROM recon_item WHERE org_id = ?1 AND poste_key = ?2")?
+        .execute(params![org_id, key])?;
+    Ok(())
+}
+
 /// Stores a legacy Poste line; returns whether it was new.
 pub fn insert_poste_row(
     conn: &Conn,
@@ -577,7 +667,10 @@ pub struct PaidTransfer {
     pub payment_date: Day,
 }
 
-/// The transfers to the org of its paying receipts of this IUV.
+/// The transfers to the org of the paying receipts of this IUV: its own receipts', and (S rows,
+/// mypivot.md §1.7) another org's receipt's transfers to it with an IBAN (a stamp is no S row),
+/// whose amount is then also the row's total, as MyPivot writes them. An S row names no IUD: the
+/// debt it paid is the other org's.
 pub fn paid_transfers_by_iuv(
     conn: &Conn,
     org_id: i64,
@@ -590,7 +683,12 @@ pub fn paid_transfers_by_iuv(
             "SELECT r.id, r.receipt_id, t.transfer_index, t.amount_cents, r.amount_cents, d.iud, r.payment_date \
              FROM receipt r JOIN receipt_transfer t ON t.receipt_id = r.id LEFT JOIN debt d ON d.id = r.debt_id \
              WHERE r.org_id = ?1 AND r.iuv = ?3 AND r.outcome = 'OK' AND r.held = 0 AND +t.fiscal_code = ?2 \
-             ORDER BY r.receipt_id, t.transfer_index",
+             UNION ALL \
+             SELECT r.id, r.receipt_id, t.transfer_index, t.amount_cents, t.amount_cents, NULL, r.payment_date \
+             FROM receipt r INDEXED BY receipt_iuv JOIN receipt_transfer t ON t.receipt_id = r.id \
+             WHERE r.iuv = ?3 AND r.org_id <> ?1 AND r.outcome = 'OK' AND r.held = 0 AND +t.fiscal_code = ?2 \
+             AND t.iban IS NOT NULL \
+             ORDER BY 2, 3",
         )?
         .query_map(params![org_id, fiscal_code, iuv], |row| {
             Ok(PaidTransfer {
@@ -686,7 +784,8 @@ pub fn reported_iuvs_of_iuf(conn: &Conn, org_id: i64, iuf: &str) -> Result<Vec<S
     Ok(rows)
 }
 
-/// Whether E or R names this IUV for the org (a movement with it then joins them). IUVs are
+/// Whether E (its own receipts or S rows) or R names this IUV for the org (a movement with it then
+/// joins them). IUVs are
 /// compared as stored (a movement's is upper case, as pagoPA's are), so the indexes serve.
 pub fn iuv_known(conn: &Conn, org_id: i64, fiscal_code: &str, iuv: &str) -> Result<bool, StoreError> {
     Ok(conn
@@ -694,6 +793,9 @@ pub fn iuv_known(conn: &Conn, org_id: i64, fiscal_code: &str, iuv: &str) -> Resu
         .prepare_cached(
             "SELECT 1 WHERE EXISTS (SELECT 1 FROM receipt r JOIN receipt_transfer t ON t.receipt_id = r.id \
              WHERE r.org_id = ?1 AND r.iuv = ?3 AND r.outcome = 'OK' AND r.held = 0 AND +t.fiscal_code = ?2) \
+             OR EXISTS (SELECT 1 FROM receipt r INDEXED BY receipt_iuv JOIN receipt_transfer t ON t.receipt_id = r.id \
+             WHERE r.iuv = ?3 AND r.org_id <> ?1 AND r.outcome = 'OK' AND r.held = 0 AND +t.fiscal_code = ?2 \
+             AND t.iban IS NOT NULL) \
              OR EXISTS (SELECT 1 FROM reporting_payment p JOIN reporting_flow f ON f.id = p.flow_id \
              WHERE p.iuv = ?3 AND f.org_id = ?1 AND f.state = 'ACQUISITO' AND f.superseded_by IS NULL \
              AND p.outcome_code <> '3')",
@@ -727,6 +829,8 @@ pub struct ItemRecord {
     pub t_iuv_cents: Option<i64>,
     pub t_count: i64,
     pub labels: Vec<Label>,
+    /// A legacy Poste line's row: its key ([`poste_key`]).
+    pub poste_key: Option<String>,
 }
 
 /// Deletes the org's rows of this IUV that are not a movement's own.
@@ -759,15 +863,15 @@ pub fn insert_item(conn: &Conn, org_id: i64, item: &ItemRecord) -> Result<i64, S
         .prepare_cached(
             "INSERT INTO recon_item (org_id, iuv, iur, transfer_index, iud, movement_id, iuf, receipt_id, day, \
              amount_cents, n_cents, e_cents, e_total_cents, r_cents, r_total_cents, r_outcome, t_iuf_cents, t_iuv_cents, \
-             t_count, labels) VALUES (:org, :iuv, :iur, :idx, :iud, :mov, :iuf, :rec, :day, :amount, :n, :e, :et, :r, \
-             :rt, :ro, :ti, :tv, :tc, :labels)",
+             t_count, labels, poste_key) VALUES (:org, :iuv, :iur, :idx, :iud, :mov, :iuf, :rec, :day, :amount, :n, :e, \
+             :et, :r, :rt, :ro, :ti, :tv, :tc, :labels, :poste)",
         )?
         .execute(named_params! {
             ":org": org_id, ":iuv": item.iuv, ":iur": item.iur, ":idx": item.transfer_index, ":iud": item.iud,
             ":mov": item.movement_id, ":iuf": item.iuf, ":rec": item.receipt_row, ":day": item.day,
             ":amount": item.amount, ":n": item.n_cents, ":e": item.e_cents, ":et": item.e_total_cents,
             ":r": item.r_cents, ":rt": item.r_total_cents, ":ro": item.r_outcome, ":ti": item.t_iuf_cents,
-            ":tv": item.t_iuv_cents, ":tc": item.t_count, ":labels": labels.join(" "),
+            ":tv": item.t_iuv_cents, ":tc": item.t_count, ":labels": labels.join(" "), ":poste": item.poste_key,
         })?;
     let id = conn.sqlite().last_insert_rowid();
     let mut stmt = conn.sqlite().prepare_cached(
@@ -788,7 +892,7 @@ pub fn delete_all_items(conn: &Conn, org_id: i64) -> Result<(), StoreError> {
 
 pub(super) const ITEM_COLUMNS: &str = "i.id, i.iuv, i.iur, i.transfer_index, i.iud, i.movement_id, i.iuf, i.receipt_id, i.day, \
      i.amount_cents, i.n_cents, i.e_cents, i.e_total_cents, i.r_cents, i.r_total_cents, i.r_outcome, i.t_iuf_cents, \
-     i.t_iuv_cents, i.t_count, i.labels";
+     i.t_iuv_cents, i.t_count, i.labels, i.poste_key";
 
 pub(super) fn item_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<ItemRecord> {
     let labels: String = row.get(19)?;
@@ -813,6 +917,7 @@ pub(super) fn item_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<ItemRec
         t_iuv_cents: row.get(17)?,
         t_count: row.get(18)?,
         labels: labels.split(' ').filter_map(Label::from_code).collect(),
+        poste_key: row.get(20)?,
     })
 }
 
@@ -898,12 +1003,14 @@ pub fn label_months(
 // ---------------------------------------------------------------------------------------------
 // What changed
 
-/// What a change touched, to classify again: an IUV, a flow's IUF or a movement.
+/// What a change touched, to classify again: an IUV, a flow's IUF, a movement or a legacy Poste
+/// line (its [`poste_key`]).
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Dirty {
     Iuv(String),
     Iuf(String),
     Movement(i64),
+    Poste(String),
 }
 
 /// Notes that `what` changed for the org.
@@ -912,6 +1019,7 @@ pub fn mark_dirty(conn: &Conn, org_id: i64, what: &Dirty) -> Result<(), StoreErr
         Dirty::Iuv(iuv) => ("V", iuv.clone()),
         Dirty::Iuf(iuf) => ("F", iuf.to_uppercase()),
         Dirty::Movement(id) => ("M", id.to_string()),
+        Dirty::Poste(key) => ("P", key.clone()),
     };
     conn.sqlite()
         .prepare_cached("INSERT OR IGNORE INTO recon_dirty (org_id, kind, value) VALUES (?1, ?2, ?3)")?
@@ -932,6 +1040,7 @@ pub fn take_dirty(conn: &Conn, org_id: i64, limit: u32) -> Result<Vec<Dirty>, St
             "V" => Some(Dirty::Iuv(value)),
             "F" => Some(Dirty::Iuf(value)),
             "M" => value.parse().ok().map(Dirty::Movement),
+            "P" => Some(Dirty::Poste(value)),
             _ => None,
         })
         .collect())
@@ -943,6 +1052,7 @@ pub fn clear_dirty(conn: &Conn, org_id: i64, what: &Dirty) -> Result<(), StoreEr
         Dirty::Iuv(iuv) => ("V", iuv.clone()),
         Dirty::Iuf(iuf) => ("F", iuf.clone()),
         Dirty::Movement(id) => ("M", id.to_string()),
+        Dirty::Poste(key) => ("P", key.clone()),
     };
     conn.sqlite()
         .prepare_cached("DELETE FROM recon_dirty WHERE org_id = ?1 AND kind = ?2 AND value = ?3")?
@@ -961,10 +1071,24 @@ pub fn orgs_with_dirty(conn: &Conn) -> Result<Vec<i64>, StoreError> {
 }
 
 /// Marks everything the org's classification rests on as changed (a classification from scratch,
-/// or after its flags changed): every IUV of its receipts, flows and notifications, every movement.
+/// or after its flags changed): every IUV of its receipts, of other orgs' receipts with a transfer
+/// to it, of its flows and notifications, every movement and legacy Poste line.
 pub fn mark_all_dirty(conn: &Conn, org_id: i64) -> Result<(), StoreError> {
     let db = conn.sqlite();
     db.execute("INSERT OR IGNORE INTO recon_dirty (org_id, kind, value) SELECT org_id, 'V', iuv FROM receipt WHERE org_id = ?1", [org_id])?;
+    db.execute(
+        "INSERT OR IGNORE INTO recon_dirty (org_id, kind, value) SELECT o.id, 'V', r.iuv FROM org o \
+         JOIN receipt_transfer t ON t.fiscal_code = o.fiscal_code JOIN receipt r ON r.id = t.receipt_id \
+         WHERE o.id = ?1 AND r.org_id <> ?1",
+        [org_id],
+    )?;
+    db.execute(
+        &format!(
+            "INSERT OR IGNORE INTO recon_dirty (org_id, kind, value) \
+             SELECT org_id, 'P', {POSTE_KEY} FROM recon_poste_row WHERE org_id = ?1"
+        ),
+        [org_id],
+    )?;
     db.execute(
         "INSERT OR IGNORE INTO recon_dirty (org_id, kind, value) SELECT f.org_id, 'V', p.iuv FROM reporting_payment p \
          JOIN reporting_flow f ON f.id = p.flow_id WHERE f.org_id = ?1",
@@ -987,6 +1111,11 @@ pub fn mark_all_dirty(conn: &Conn, org_id: i64) -> Result<(), StoreError> {
     db.execute(
         "INSERT OR IGNORE INTO recon_dirty (org_id, kind, value) SELECT org_id, 'M', movement_id FROM recon_item \
          WHERE org_id = ?1 AND movement_id IS NOT NULL",
+        [org_id],
+    )?;
+    db.execute(
+        "INSERT OR IGNORE INTO recon_dirty (org_id, kind, value) SELECT org_id, 'P', poste_key FROM recon_item \
+         WHERE org_id = ?1 AND poste_key IS NOT NULL",
         [org_id],
     )?;
     Ok(())

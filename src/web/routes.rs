@@ -12,7 +12,9 @@
 //! `mypay_http_requests_total` (kept stable for dashboards), body limit, guard, handler. Rows are
 //! tried in order; the first that takes the method and the path wins.
 
-use super::api::{self, debts as api_debts, files as api_files, recon_exports as api_recon_exports};
+use super::api::{
+    self, debts as api_debts, files as api_files, recon_exports as api_recon_exports, reconciliation as api_recon,
+};
 use super::backoffice::{
     self, adhesion, anomalies, dashboard, debt_edit, debt_types, debts, exports, flows, journal, login, operators,
     orgs, privacy, recon_exports, reporting, settings, tokens,
@@ -194,6 +196,9 @@ pub static ROUTES: &[Route] = &[
     Route::new(Post,   "/api/v1/orgs/{ipa}/imports",                      "api", Flow, API_TOKEN, endpoint(api_files::submit_import)),
     Route::new(Get,    "/api/v1/orgs/{ipa}/imports/{id}",                 "api", Json, API_TOKEN, endpoint(api_files::get_import)),
     Route::new(Get,    "/api/v1/orgs/{ipa}/imports/{id}/files/{kind}",    "api", Json, API_TOKEN, endpoint(api_files::import_file)),
+    Route::new(Post,   "/api/v1/orgs/{ipa}/reconciliation-files",        "api", Flow, API_TOKEN, endpoint(api_recon::submit)),
+    Route::new(Get,    "/api/v1/orgs/{ipa}/reconciliation-files/{id}",   "api", Json, API_TOKEN, endpoint(api_recon::get)),
+    Route::new(Get,    "/api/v1/orgs/{ipa}/reconciliation-files/{id}/rejects", "api", Json, API_TOKEN, endpoint(api_recon::rejects)),
     Route::new(Post,   "/api/v1/orgs/{ipa}/exports",                      "api", Json, API_TOKEN, endpoint(api_files::book_export)),
     Route::new(Get,    "/api/v1/orgs/{ipa}/exports/{id}",                 "api", Json, API_TOKEN, endpoint(api_files::get_export)),
     Route::new(Get,    "/api/v1/orgs/{ipa}/exports/{id}/file",            "api", Json, API_TOKEN, endpoint(api_files::export_file)),

@@ -635,3 +635,95 @@ fn a_debt_with_payment_options_is_created_and_read_with_them() {
     assert_eq!((bad.status, bad.code()), (400, "INVALID_INPUT".to_owned()));
     assert_eq!(count(&dir, "SELECT count(*) FROM debt WHERE iud IN ('API-ONLY', 'X')"), 0);
 }
+
+/// The entries of a ZIP, by name, as text.
+fn unzip(bytes: &[u8]) -> Vec<(String, String)> {
+    let mut archive = zip::ZipArchive::new(std::io::Cursor::new(bytes)).unwrap();
+    (0..archive.len())
+        .map(|i| {
+            let mut entry = archive.by_index(i).unwrap();
+            let mut text = String::new();
+            std::io::Read::read_to_string(&mut entry, &mut text).unwrap();
+            (entry.name().to_owned(), text)
+        })
+        .collect()
+}
+
+#[test]
+fn a_reconciliation_file_is_uploaded_polled_and_its_rejects_downloaded() {
+    let (_tmp, dir) = data_dir();
+    let server = Server::start(&dir, &["demo"]);
+    add_milano(&dir);
+    let (_, token) = create_token(&dir, "c_esempio");
+    let (_, other) = create_token(&dir, "c_f205");
+    let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/recon/c_x999-GDC20240520-1_0.csv");
+    let csv = std::fs::read_to_string(fixture).unwrap();
+    let zip = zip_of("c_esempio-GDC20240520-1_0.csv", &csv);
+    let path = "/api/v1/orgs/c_esempio/reconciliation-files";
+    let post =
+        |query: &str| api(&server, "POST", &format!("{path}{query}"), Some(&token), Some(("application/zip", &zip)));
+
+    // Refused before anything is stored, in the API's error style.
+    for (query, message) in [
+        ("", "file_name is required"),
+        ("?file_name=c_esempio-GDC20240520-1_0.zip&kind=E", "kind E: one of C, O, T, Y, P, D"),
+        ("?file_name=c_esempio-GDC20240520-1_0.zip&columns=1,2", "columns 1,2: seven column numbers"),
+        ("?file_name=c_esempio-XYZ-1_0.zip", "cannot tell the kind"),
+        ("?file_name=c_esempio-GDC20240520-1_0.zip&kind=O&columns=1,2,3,4,5,6,7", "giornale di cassa CSV (C) only"),
+    ] {
+        let refused = post(query);
+        assert_eq!((refused.status, refused.code()), (400, "INVALID_INPUT".to_owned()), "{query}");
+        let text = refused.json()["error"]["message"].as_str().unwrap().to_owned();
+        assert!(text.contains(message), "{query}: {text}");
+    }
+    assert_eq!(count(&dir, "SELECT count(*) FROM recon_upload"), 0, "nothing stored");
+
+    let sent = post("?file_name=c_esempio-GDC20240520-1_0.zip&columns=1,2,3,4,5,6,7");
+    assert_eq!(sent.status, 202, "{}", String::from_utf8_lossy(&sent.body));
+    let id = sent.json()["id"].as_i64().unwrap();
+    assert_eq!(sent.header("location"), Some(format!("{path}/{id}").as_str()));
+    assert_eq!(sent.json()["kind"], "C");
+    let upload = poll(&server, &format!("{path}/{id}"), &token, &["FILE_CARICATO", "ERROR_LOAD", "FILE_DUPLICATO"]);
+    assert_eq!(upload["state"], "FILE_CARICATO", "{upload}");
+    assert_eq!(
+        (upload["rows_loaded"].clone(), upload["rows_rejected"].clone(), upload["warnings"].clone()),
+        (json!(5), json!(1), json!(0))
+    );
+    assert_eq!(upload["rejects"], format!("{path}/{id}/rejects"));
+
+    // The rejected rows: a ZIP named after the upload, holding `<name>.csv` (MyPivot's `;` rows).
+    let rejects = api(&server, "GET", &format!("{path}/{id}/rejects"), Some(&token), None);
+    assert_eq!(rejects.status, 200);
+    assert_eq!(rejects.header("content-type"), Some("application/zip"));
+    assert_eq!(
+        rejects.header("content-disposition"),
+        Some("attachment; filename=\"c_esempio-GDC20240520-1_0_SCARTI.zip\"")
+    );
+    let entries = unzip(&rejects.body);
+    assert_eq!(entries.len(), 1);
+    assert_eq!(entries[0].0, "c_esempio-GDC20240520-1_0.csv");
+    assert_eq!(entries[0].1, EXPECTED_GDC_REJECTS);
+
+    // Another org's token sees neither the upload nor its rejects.
+    assert_eq!(
+        api(&server, "GET", &format!("/api/v1/orgs/c_f205/reconciliation-files/{id}"), Some(&other), None).status,
+        404
+    );
+    let foreign =
+        api(&server, "GET", &format!("/api/v1/orgs/c_f205/reconciliation-files/{id}/rejects"), Some(&other), None);
+    assert_eq!((foreign.status, foreign.code()), (404, "NOT_FOUND".to_owned()));
+
+    // The same name again: MyPivot's FILE_DUPLICATO, and no rejects.
+    let again = post("?file_name=c_esempio-GDC20240520-1_0.zip&kind=c");
+    let id = again.json()["id"].as_i64().unwrap();
+    let upload = poll(&server, &format!("{path}/{id}"), &token, &["FILE_CARICATO", "ERROR_LOAD", "FILE_DUPLICATO"]);
+    assert_eq!(upload["state"], "FILE_DUPLICATO", "{upload}");
+    assert_eq!(upload["rejects"], Value::Null);
+    let none = api(&server, "GET", &format!("{path}/{id}/rejects"), Some(&token), None);
+    assert_eq!((none.status, none.code()), (404, "NOT_FOUND".to_owned()));
+}
+
+const EXPECTED_GDC_REJECTS: &str = "numRiga;campi;errorMessage\n\
+    7;24;12060000;20/05/2024;ROSSI MARIO;VERSAMENTO;1.234,56;2024-05-20;|de_anno_bolletta [24] non valido|\
+    cod_bolletta [12060000] non valido|data contabile [20/05/2024] non valida: formato atteso yyyy-MM-dd|\
+    importo [1.234,56] non valido: formato atteso 1234.56\n";

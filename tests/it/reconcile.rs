@@ -176,6 +176,97 @@ fn reconcile_commands() {
     assert_eq!(out.status.code(), Some(2));
     let out = run(&dir, &["reconcile", "summary", "--org", "c_f205", "--json"], None);
     assert_eq!(json_of(&out), json!([]));
+
+    // A loaded file with a refused row: `--json` gives the rejects ZIP's path, holding the CSV
+    // named after the upload.
+    let csv = "anno;numero;data;ordinante;causale;importo;valuta\n\
+               2024;1;2024-05-20;ROSSI MARIO;BONIFICO;10.00;2024-05-20\n\
+               2024;2;2024-05-20;ROSSI MARIO;BONIFICO;10,00;2024-05-20\n";
+    let file = zip_upload(tmp.path(), "c_f205-GDC20240521-1_0", csv);
+    let upload = ok_json(&dir, &["reconcile", "import", &file, "--org", "c_f205", "--json"]);
+    assert_eq!(
+        (upload["state"].clone(), upload["rows_loaded"].clone(), upload["rows_rejected"].clone()),
+        (json!("FILE_CARICATO"), json!(1), json!(1))
+    );
+    let rejects = upload["rejects_file"].as_str().unwrap();
+    assert!(rejects.ends_with(&format!("{}_SCARTI.zip", upload["id"])), "{rejects}");
+    let mut archive = zip::ZipArchive::new(std::fs::File::open(rejects).unwrap()).unwrap();
+    let mut entry = archive.by_index(0).unwrap();
+    assert_eq!(entry.name(), "c_f205-GDC20240521-1_0.csv");
+    let mut text = String::new();
+    std::io::Read::read_to_string(&mut entry, &mut text).unwrap();
+    assert_eq!(
+        text,
+        "numRiga;campi;errorMessage\n3;2024;2;2024-05-20;ROSSI MARIO;BONIFICO;10,00;2024-05-20;\
+         |importo [10,00] non valido: formato atteso 1234.56\n"
+    );
+}
+
+/// §1.5: legacy Poste lines are reporting rows without IUV: not paid (IUV_NO_RT) and, until the
+/// operator gives their flow's IUF, not credited (IUF_NO_TES); with it they meet the treasury
+/// movement naming that flow, whose amount is compared with the lines' total.
+#[test]
+fn legacy_poste_lines_meet_the_treasury_by_the_operators_iuf() {
+    let (tmp, dir) = data_dir();
+    add_milano(&dir);
+    ok_json(&dir, &["reconcile", "settings", "--org", "c_f205", "--pagati", "true", "--tesoreria", "true", "--json"]);
+    let poste = "Data_Operazione,Ufficio_Postale,Valuta,Importo,Data_Accredito,Quarto_campo\n\
+                 16/05/2024,55123,E,150.00,17/05/2024,*00000001234567890123*\n\
+                 16/05/2024,55123,E,80.00,17/05/2024,*00000001234567890124*\n\
+                 16/05/2024,55124,E,45.50,17/05/2024,*00000001234567890125*\n\
+                 17/05/2024,55124,E,25.00,18/05/2024,*00000001234567890126*\n\
+                 17/05/2024,55125,E,60.00,18/05/2024,*00000001234567890127*\n";
+    let file = zip_upload(tmp.path(), "c_f205-RENDPOSTE20240518", poste);
+    let upload = ok_json(&dir, &["reconcile", "import", &file, "--org", "c_f205", "--json"]);
+    assert_eq!((upload["kind"].clone(), upload["rows_loaded"].clone()), (json!("P"), json!(5)), "{upload}");
+    let iuf = "2024-05-18BPPIITRRXXX-P000001";
+    let cash = format!(
+        "anno;numero;data;ordinante;causale;importo;valuta\n\
+         2024;77;2024-05-18;POSTE ITALIANE SPA;/PUR/LGPE-RIVERSAMENTO/URI/{iuf};360.00;2024-05-18\n"
+    );
+    let file = zip_upload(tmp.path(), "c_f205-GDC20240518-1_0", &cash);
+    ok_json(&dir, &["reconcile", "import", &file, "--org", "c_f205", "--json"]);
+
+    let labels = |rows: &Value| -> Vec<(Value, Value)> {
+        rows.as_array().unwrap().iter().map(|r| (r["amounts"]["reporting"].clone(), r["labels"].clone())).collect()
+    };
+    let rows = ok_json(&dir, &["reconcile", "list", "--org", "c_f205", "--json"]);
+    let poste_rows = |labels_of: &[&str]| -> Vec<(Value, Value)> {
+        ["150.00", "80.00", "45.50", "25.00", "60.00"].iter().map(|a| (json!(a), json!(labels_of))).collect()
+    };
+    let mut expected = poste_rows(&["IUV_NO_RT", "IUF_NO_TES"]);
+    expected.push((Value::Null, json!(["TES_NO_IUF_OR_IUV"])));
+    let mut got = labels(&rows);
+    got.sort_by_key(|(a, _)| a.to_string());
+    expected.sort_by_key(|(a, _)| a.to_string());
+    assert_eq!(got, expected, "{rows}");
+
+    // The operator gives the flow's IUF: the lines (360.50) meet the movement (360.00).
+    let id = upload["id"].as_i64().unwrap().to_string();
+    let set = ok_json(&dir, &["reconcile", "poste-flow", "--org", "c_f205", "--upload", &id, "--iuf", iuf, "--json"]);
+    assert_eq!(set, json!({ "upload": upload["id"], "iuf": iuf.to_uppercase(), "lines": 5 }));
+    let rows = ok_json(&dir, &["reconcile", "list", "--org", "c_f205", "--json"]);
+    let mut got = labels(&rows);
+    got.sort_by_key(|(a, _)| a.to_string());
+    let mut expected = poste_rows(&["IUV_NO_RT", "IUF_TES_DIV_IMP"]);
+    expected.sort_by_key(|(a, _)| a.to_string());
+    assert_eq!(got, expected, "the movement joined the lines: {rows}");
+    let first = &rows.as_array().unwrap()[0];
+    assert_eq!(
+        (
+            first["iuf"].clone(),
+            first["amounts"]["reporting_flow_total"].clone(),
+            first["amounts"]["treasury_by_iuf"].clone()
+        ),
+        (json!(iuf.to_uppercase()), json!("360.50"), json!("360.00"))
+    );
+
+    // Only a loaded P upload takes an IUF.
+    let out = run(&dir, &["reconcile", "poste-flow", "--org", "c_f205", "--upload", "2", "--iuf", iuf], None);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(stderr(&out).contains("is no Poste rendicontazione (P)"), "{}", stderr(&out));
+    let out = run(&dir, &["reconcile", "poste-flow", "--org", "c_f205", "--upload", &id, "--iuf", "A B"], None);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
 }
 
 /// `mypay reconcile export`: the giornale di cassa of mypivot.md §7.4 loaded, the export of its

@@ -1,5 +1,5 @@
 //! The incremental classification: what changed (`store::reconciliation::Dirty`: an IUV, a flow's
-//! IUF, a treasury movement) is classified again, and only that.
+//! IUF, a treasury movement, a legacy Poste line) is classified again, and only that.
 //!
 //! The unit is one IUV of one org: every source joins on it (E and R by IUV, IUR and transfer
 //! index; N to E by the debt's IUD; treasury by IUV, or by the flow's IUF for the rows of that
@@ -7,6 +7,10 @@
 //! treasury movement that joins nothing has a row of its own, recomputed by movement. Because a
 //! row is a function of the facts stored when it is computed, the result does not depend on the
 //! order in which sources arrived, and reloading a source that changed nothing changes nothing.
+//! E includes S rows (§1.7): another org's receipt's transfer to this org, with an IBAN, keyed by
+//! that receipt's IUR and the transfer's index with the transfer's amount; the store's triggers
+//! note it for this org when the receipt arrives. A legacy Poste line (P) is a reporting row that
+//! can join nothing, classified alone (`classify_poste`).
 //! Must never: filter by dates (§8 c: no "since last year" window) or join across orgs (§8 b).
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -31,6 +35,7 @@ pub struct OrgCtx {
 pub fn classify_batch(tx: &Conn, org: &OrgCtx, batch: &[Dirty]) -> Result<usize, StoreError> {
     let mut iuvs = BTreeSet::new();
     let mut movements = BTreeSet::new();
+    let mut written = 0;
     for what in batch {
         match what {
             Dirty::Iuv(iuv) => {
@@ -43,7 +48,11 @@ pub fn classify_batch(tx: &Conn, org: &OrgCtx, batch: &[Dirty]) -> Result<usize,
                     rs::mark_dirty(tx, org.id, &Dirty::Iuv(iuv))?;
                 }
                 movements.extend(rs::movements_by_iuf(tx, org.id, iuf)?.into_iter().map(|m| m.id));
+                for key in rs::poste_lines_of_iuf(tx, org.id, iuf)?.0 {
+                    rs::mark_dirty(tx, org.id, &Dirty::Poste(key))?;
+                }
             }
+            Dirty::Poste(key) => written += classify_poste(tx, org, key)?,
             Dirty::Movement(id) => {
                 movements.insert(*id);
                 if let Some(m) = rs::find_movement(tx, org.id, *id)? {
@@ -57,7 +66,6 @@ pub fn classify_batch(tx: &Conn, org: &OrgCtx, batch: &[Dirty]) -> Result<usize,
             }
         }
     }
-    let mut written = 0;
     for iuv in &iuvs {
         let (rows, touched) = classify_iuv(tx, org, iuv)?;
         written += rows;
@@ -235,6 +243,47 @@ fn is_doppi(row: &ReportedRow, has_receipt: bool, rows: &[ReportedRow]) -> bool 
         })
 }
 
+/// Writes again the row of a legacy Poste line (P, mypivot.md §1.5). MyPivot loads each line as
+/// an FdR row (PSP `BPPIITRRXXX`, outcome 0) with no IUV, its IUF and total given by the operator.
+/// In the join graph (§3.1) such a row never meets a receipt (E joins R on the IUV), so it is
+/// IUV_NO_RT ("Rendicontazioni di pagamenti non eseguiti"); it meets the treasury by its flow's
+/// IUF (TI/FI, within the org, §8 b) once the operator gave one (`uploads::set_poste_flow`; the
+/// flow's total is the sum of its lines), else never: IUF_NO_TES with tesoreria. It is classified
+/// on its own, under its key, and never touches an IUV.
+fn classify_poste(tx: &Conn, org: &OrgCtx, key: &str) -> Result<usize, StoreError> {
+    rs::delete_poste_item(tx, org.id, key)?;
+    let Some((p, iuf)) = rs::find_poste_row(tx, org.id, key)? else { return Ok(0) };
+    let (flow_total, treasury_by_iuf) = match &iuf {
+        Some(iuf) => (
+            Some(rs::poste_lines_of_iuf(tx, org.id, iuf)?.1),
+            rs::movements_by_iuf(tx, org.id, iuf)?.iter().map(|m| m.amount).collect(),
+        ),
+        None => (None, Vec::new()),
+    };
+    let facts =
+        Facts { reported: Some(Reported { amount: p.amount, flow_total }), treasury_by_iuf, ..Facts::default() };
+    let labels = classify::classify(&facts, org.flags);
+    if labels.is_empty() {
+        return Ok(0);
+    }
+    let item = ItemRecord {
+        iur: Some(p.iur.clone()),
+        iuf,
+        day: p.operation_day.to_string(),
+        amount: p.amount.get(),
+        r_cents: Some(p.amount.get()),
+        r_total_cents: flow_total.map(Cents::get),
+        r_outcome: Some("0".to_owned()),
+        t_iuf_cents: facts.treasury_by_iuf.first().map(|c| c.get()),
+        t_count: i64::try_from(facts.treasury_by_iuf.len()).unwrap_or(i64::MAX),
+        labels,
+        poste_key: Some(key.to_owned()),
+        ..ItemRecord::default()
+    };
+    rs::insert_item(tx, org.id, &item)?;
+    Ok(1)
+}
+
 /// Writes again the own row of a treasury movement: one when it joins nothing (TES_NO_MATCH
 /// without keys, TES_NO_IUF_OR_IUV with keys no receipt nor flow has), none otherwise.
 fn classify_movement(tx: &Conn, org: &OrgCtx, id: i64) -> Result<usize, StoreError> {
@@ -245,7 +294,10 @@ fn classify_movement(tx: &Conn, org: &OrgCtx, id: i64) -> Result<usize, StoreErr
         None => false,
     };
     let by_iuf = match &m.iuf {
-        Some(iuf) => !rs::reported_iuvs_of_iuf(tx, org.id, iuf)?.is_empty(),
+        Some(iuf) => {
+            !rs::reported_iuvs_of_iuf(tx, org.id, iuf)?.is_empty()
+                || !rs::poste_lines_of_iuf(tx, org.id, iuf)?.0.is_empty()
+        }
         None => false,
     };
     if by_iuv || by_iuf {

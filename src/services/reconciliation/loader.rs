@@ -109,7 +109,9 @@ impl Loader {
                 Ok(None)
             }
             Item::PosteReporting(p) => {
-                rs::insert_poste_row(tx, self.org_id, &p, self.upload_id)?;
+                if rs::insert_poste_row(tx, self.org_id, &p, self.upload_id)? {
+                    self.mark(tx, &Dirty::Poste(rs::poste_key(&p)))?;
+                }
                 self.counts.accepted += 1;
                 Ok(None)
             }

@@ -12,7 +12,9 @@
 //! `accertamenti` (the registry and its bulk import, headers and details) and `notes` (MyPivot's
 //! segnalazioni on reconciled elements).
 //! Must never: read a file format itself, or classify outside `domain::reconciliation::classify`.
-//! Implements: `shared/reference/mypivot.md` §1.0, §3 to §5, §8 b c d f h j.
+//! Receipts include S rows (another org's receipt paying a transfer to this org, §1.7); legacy
+//! Poste lines (P, §1.5) are reporting rows joining nothing (`engine`).
+//! Implements: `shared/reference/mypivot.md` §1.0, §1.5, §1.7, §3 to §5, §8 b c d f h j.
 //!
 //! "Reported but no receipt" (IUV_NO_RT) is the rows [`list`] gives for that label: the same
 //! join as `store::reporting`'s receipt recovery (current flows, outcome not 3, no paying receipt).

@@ -9,6 +9,7 @@ use std::collections::BTreeMap;
 use proptest::prelude::*;
 
 use super::*;
+mod inputs;
 use crate::domain::reconciliation::{Bolletta, PaymentNotification, Source, TreasuryEvent, TreasuryMovement};
 use crate::domain::{Cents, Day, Party};
 use crate::flows::recon::Item;
@@ -30,10 +31,23 @@ pub(super) fn day(text: &str) -> Day {
 
 /// A paying receipt of the kit's org for `iuv`, one transfer per amount, paying the debt `iud`.
 pub(super) fn receipt(kit: &Kit, iuv: &str, iur: &str, transfers: &[i64], iud: Option<&str>, paid_on: &str) {
+    let record = receipt_record(kit, iuv, iur, transfers, iud, paid_on);
+    kit.db.write(|tx| insert_receipt(tx, &record, &kit.now.iso())).unwrap();
+}
+
+/// The record [`receipt`] stores: every transfer to the kit's org, with its IBAN.
+fn receipt_record(
+    kit: &Kit,
+    iuv: &str,
+    iur: &str,
+    transfers: &[i64],
+    iud: Option<&str>,
+    paid_on: &str,
+) -> ReceiptRecord {
     let org_id = kit.db.read(|c| crate::store::orgs::find_org_by_ipa(c, IPA)).unwrap().unwrap().id;
     let total: i64 = transfers.iter().sum();
     let debt_id = iud.map(|iud| kit.debt(iud, total).id);
-    let record = ReceiptRecord {
+    ReceiptRecord {
         org_id,
         debt_id,
         receipt_id: iur.to_owned(),
@@ -69,8 +83,7 @@ pub(super) fn receipt(kit: &Kit, iuv: &str, iur: &str, transfers: &[i64], iud: O
             })
             .collect(),
         ..ReceiptRecord::default()
-    };
-    kit.db.write(|tx| insert_receipt(tx, &record, &kit.now.iso())).unwrap();
+    }
 }
 
 /// A reporting flow of `org_ipa` with rows (IUV, IUR, index, cents, outcome); returns its id.

@@ -3,8 +3,10 @@
 //! one transaction; [`ReconImportJob`] refuses a name already loaded (FILE_DUPLICATO), reads the
 //! file once without storing (a file the reader refuses is refused whole: ERROR_LOAD, nothing
 //! stored), then again, storing its items in chunks, each committed with the job's cursor (a stopped
-//! load resumes after its last chunk), writes the refused rows to `<id>_SCARTI.csv`, and classifies
-//! what the file changed.
+//! load resumes after its last chunk), writes the refused rows to `<id>_SCARTI.zip` (holding
+//! `<uploaded name>.csv`, MyPivot's `;` rows: raw fields then errorMessage; [`rejects_download`]
+//! names it for every channel), and classifies what the file changed. [`set_poste_flow`] is the
+//! operator's later step for a legacy Poste upload (P): its flow's IUF.
 //! Reconciliation is open to every adhesion mode: it reads the org's own books and what mypay
 //! already holds, and sends nothing to pagoPA or to the org's systems.
 //! **Invariant:** the uploaded name is never used as a path.
@@ -320,16 +322,100 @@ impl ReconImportJob {
             Err(err) => return Err(Stop::Failed(err.to_string())),
         }
         loader.counts.ignored = i64::try_from(summary.ignored).unwrap_or(i64::MAX);
-        let rejects_file = any_rejected.then_some(rejects_rel.as_str());
-        if !any_rejected {
-            let _ = std::fs::remove_file(&rejects_path);
-        }
+        let rejects_zip = if any_rejected {
+            let dir = rejects_path.parent().unwrap_or(&self.data_dir);
+            let entry = format!("{}.csv", upload_stem(&upload.file_name));
+            let name = crate::flows::results::zip_part_as(&rejects_path, dir, &format!("{upload_id}_SCARTI"), &entry)
+                .map_err(|err| Stop::Failed(format!("cannot write the rejects of upload {upload_id}: {err}")))?;
+            Some(format!("reconciliation/results/{name}"))
+        } else {
+            None
+        };
+        let _ = std::fs::remove_file(&rejects_path);
+        let rejects_file = rejects_zip.as_deref();
         db.write(|tx| {
             rs::update_upload_counts(tx, upload_id, loader.counts, rejects_file)?;
             rs::update_upload_state(tx, upload_id, UploadState::Loaded, None, &Now::read().iso())
         })?;
         Ok(())
     }
+}
+
+/// MyPivot's longest IUF (`cod_id_univoco_flusso`, §1.2).
+const IUF_MAX: usize = 35;
+
+/// Gives the lines of a loaded legacy Poste upload (P) the IUF of their flow, as MyPivot's
+/// operator does with the upload (§1.5): by it they meet the org's treasury movements naming the
+/// same flow, whose total is the sum of the lines. Returns how many lines; a second call replaces
+/// the IUF. One transaction with its audit entry, then what it changed is classified.
+pub fn set_poste_flow(db: &Db, ipa: &str, id: i64, iuf: &str, actor: &str, now: Now) -> Result<usize, ServiceError> {
+    let iuf = iuf.trim();
+    if iuf.is_empty() || iuf.chars().count() > IUF_MAX || iuf.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Err(ServiceError::invalid("iuf", format!("IUF {iuf:?}: 1 to {IUF_MAX} characters, no spaces")));
+    }
+    let upload = get_upload(db, ipa, id)?;
+    if upload.kind != Source::PosteReporting.code().to_string() {
+        return Err(ServiceError::invalid("iuf", format!("upload {id} is no Poste rendicontazione (P)")));
+    }
+    if upload.state != UploadState::Loaded {
+        return Err(ServiceError::Conflict(format!("upload {id} is {}, not loaded", upload.state.code())));
+    }
+    let lines = db.write(|tx| {
+        let (keys, before) = rs::set_poste_iuf(tx, upload.org_id, id, iuf)?;
+        for key in &keys {
+            rs::mark_dirty(tx, upload.org_id, &rs::Dirty::Poste(key.clone()))?;
+        }
+        for old in before.iter().map(String::as_str).chain([iuf]) {
+            rs::mark_dirty(tx, upload.org_id, &rs::Dirty::Iuf(old.to_owned()))?;
+        }
+        let before_json = serde_json::json!({ "iuf": before }).to_string();
+        let after_json = serde_json::json!({ "iuf": iuf.to_uppercase(), "lines": keys.len() }).to_string();
+        let object = format!("recon_upload:{}", upload.file_name);
+        audit::insert_audit(
+            tx,
+            &audit::AuditEntry {
+                actor,
+                org_id: Some(upload.org_id),
+                action: "reconciliation.poste_flow",
+                object: Some(&object),
+                outcome: "OK",
+                before_json: Some(&before_json),
+                after_json: Some(&after_json),
+                ..Default::default()
+            },
+            &now.iso(),
+        )?;
+        Ok::<_, StoreError>(keys.len())
+    })?;
+    super::reconcile_pending(db, upload.org_id, &|| false)?;
+    Ok(lines)
+}
+
+/// The uploaded name without its `.zip`: what MyPivot names the rejects after.
+fn upload_stem(file_name: &str) -> &str {
+    let cut = file_name.len().saturating_sub(4);
+    match (file_name.get(..cut), file_name.get(cut..)) {
+        (Some(stem), Some(ext)) if ext.eq_ignore_ascii_case(".zip") && !stem.is_empty() => stem,
+        _ => file_name,
+    }
+}
+
+/// An upload's rejects as a download: where the ZIP is and the name to give it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RejectsDownload {
+    pub path: PathBuf,
+    /// `<uploaded name>_SCARTI.zip`; the CSV inside is `<uploaded name>.csv`.
+    pub file_name: String,
+}
+
+/// The rejects ZIP of upload `id` of org `ipa` (`None`: no row was refused, or not loaded yet).
+/// What every channel serves: the back office, the REST API and the CLI's `--json` path.
+pub fn rejects_download(db: &Db, data_dir: &Path, ipa: &str, id: i64) -> Result<Option<RejectsDownload>, ServiceError> {
+    let upload = get_upload(db, ipa, id)?;
+    Ok(upload.rejects_file.map(|rel| RejectsDownload {
+        path: data_dir.join(rel),
+        file_name: format!("{}_SCARTI.zip", upload_stem(&upload.file_name)),
+    }))
 }
 
 /// The C column positions as stored (`1,2,3,4,5,6,7`).
@@ -340,7 +426,8 @@ pub fn parse_columns(text: Option<&str>) -> Option<CashColumns> {
     positions.iter().all(|p| (1..=100).contains(p)).then_some(CashColumns { positions })
 }
 
-/// `<id>_SCARTI.csv`: the refused rows, `;`-separated, their raw fields then `errorMessage`.
+/// `<id>_SCARTI.csv`: the refused rows, `;`-separated, their raw fields then `errorMessage`; zipped
+/// once the load is complete (MyPivot mails its `.log` zipped to `<name>.zip`, §1.0).
 struct Rejects {
     file: std::io::BufWriter<std::fs::File>,
     path: PathBuf,

@@ -39,13 +39,19 @@ fn import_json(ipa: &str, i: &ImportRecord) -> Value {
     })
 }
 
-fn id_param(ctx: &ApiCtx<'_>, what: &str) -> Result<i64, ApiError> {
+pub(super) fn id_param(ctx: &ApiCtx<'_>, what: &str) -> Result<i64, ApiError> {
     ctx.param("id").parse().map_err(|_| ApiError::not_found(format!("{what} {} not found", ctx.param("id"))))
 }
 
 /// A file of the data directory as a download; 404 when it is gone.
 pub(super) fn download(path: &std::path::Path) -> Result<Response, ApiError> {
-    let name = path.file_name().map(|n| n.to_string_lossy().replace('"', "")).unwrap_or_default();
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    download_as(path, &name)
+}
+
+/// [`download`] under the name `name` (a ZIP).
+pub(super) fn download_as(path: &std::path::Path, name: &str) -> Result<Response, ApiError> {
+    let name = name.replace(['"', '\\', '\r', '\n'], "");
     let bytes = std::fs::read(path).map_err(|err| {
         tracing::warn!(error = %err, path = %path.display(), "API download: file missing");
         ApiError::not_found(format!("file {name} not found"))

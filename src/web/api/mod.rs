@@ -13,6 +13,7 @@
 pub(super) mod debts;
 pub(super) mod files;
 pub(super) mod recon_exports;
+pub(super) mod reconciliation;
 
 use serde_json::{Value, json};
 
