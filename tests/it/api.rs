@@ -560,7 +560,7 @@ fn the_openapi_document_parses_and_every_operation_it_lists_exists() {
             operations += 1;
         }
     }
-    assert_eq!(operations, 18);
+    assert_eq!(operations, 21);
 }
 
 #[test]
