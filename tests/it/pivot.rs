@@ -65,6 +65,54 @@ fn assert_valid(answer: &str) {
     assert!(out.status.success(), "XSD validation failed:\n{}\n{payload}", String::from_utf8_lossy(&out.stderr));
 }
 
+/// Validates an answer's payload against the types of our WSDL (`wsdl`): its four inline schemas
+/// written as files, the operations' schema importing the RT and FdR ones.
+fn assert_valid_for_ours(wsdl: &str, answer: &str) {
+    if specs().is_none() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let declarations = format!(
+        "<xsd:schema xmlns:xsd=\"http://www.w3.org/2001/XMLSchema\" xmlns:ppt=\"{PPT}\" xmlns:ppthead=\"{PPTHEAD}\" \
+         xmlns:pay_i_rve=\"{RVE}\" xmlns:pay_i_agid=\"{AGID}\""
+    );
+    let mut rest = wsdl;
+    let mut ppt = None;
+    while let Some(start) = rest.find("<xsd:schema") {
+        let end = start + rest[start..].find("</xsd:schema>").unwrap() + "</xsd:schema>".len();
+        let schema = rest[start..end].replacen("<xsd:schema", &declarations, 1);
+        for (ns, file) in [(RVE, "rve.xsd"), (AGID, "agid.xsd"), (PPT, "ppt.xsd")] {
+            if schema.contains(&format!("targetNamespace=\"{ns}\"")) {
+                std::fs::write(dir.path().join(file), &schema).unwrap();
+                if file == "ppt.xsd" {
+                    ppt = Some(dir.path().join(file));
+                }
+            }
+        }
+        rest = &rest[end..];
+    }
+    let ppt = ppt.unwrap();
+    let text = std::fs::read_to_string(&ppt).unwrap();
+    let text = text
+        .replace(
+            &format!("<xsd:import namespace=\"{RVE}\"/>"),
+            &format!("<xsd:import namespace=\"{RVE}\" schemaLocation=\"rve.xsd\"/>"),
+        )
+        .replace(
+            &format!("<xsd:import namespace=\"{AGID}\"/>"),
+            &format!("<xsd:import namespace=\"{AGID}\" schemaLocation=\"agid.xsd\"/>"),
+        );
+    std::fs::write(&ppt, text).unwrap();
+    let body = answer.split("<soapenv:Body>").nth(1).unwrap().split("</soapenv:Body>").next().unwrap();
+    let payload =
+        body.replacen('>', &format!(" xmlns:ppt=\"{PPT}\" xmlns:pay_i_rve=\"{RVE}\" xmlns:pay_i_agid=\"{AGID}\">"), 1);
+    let doc = dir.path().join("doc.xml");
+    std::fs::write(&doc, &payload).unwrap();
+    let out =
+        std::process::Command::new("xmllint").arg("--noout").arg("--schema").arg(&ppt).arg(&doc).output().unwrap();
+    assert!(out.status.success(), "our XSD refused it:\n{}\n{payload}", String::from_utf8_lossy(&out.stderr));
+}
+
 /// A request as a client generated from mypivot-per-ente.wsdl writes it, with the header when the
 /// operation has one.
 fn request(op: &str, header_ipa: Option<&str>, children: &str) -> String {
@@ -243,6 +291,22 @@ fn mypivot_sil_uploads_reconciled_payments_and_accertamenti() {
         assert!(by_iuv.contains(&needle), "{needle}: {by_iuv}");
     }
     let iur = text_of(&by_iuv, "pay_i_agid:identificativoUnivocoRiscossione").unwrap();
+    // A receipt no flow reported yet (RT_NO_IUF): the payment without `riversamento`.
+    let unreported_iuv = debts[1].2.clone();
+    let body = format!(r#"{{"fiscalCode":"01234567897","noticeNumber":"{}","psp":"SIMPSP01"}}"#, debts[1].1);
+    let paid = crate::support::post(&format!("{sim}/sim/psp/pay"), "application/json", body.as_bytes());
+    assert!(paid.body.contains("\"OK\""), "{}", paid.body);
+    let unreported = call(
+        &server,
+        "pivotSILChiediPagatiRiconciliati",
+        &format!(
+            "<richiestaPerIUVIUF><riversamentiPuntuali><identificativoUnivocoVersamento>{unreported_iuv}</identificativoUnivocoVersamento>\
+             <identificativoUnivocoVersamento>{iuv}</identificativoUnivocoVersamento></riversamentiPuntuali></richiestaPerIUVIUF>"
+        ),
+    );
+    assert_eq!(text_of(&unreported, "numeroTotale").as_deref(), Some("2"), "{unreported}");
+    assert_eq!(unreported.matches("<riversamento>").count(), 1, "{unreported}");
+    assert!(unreported.contains(&format!("<identificativoUnivocoVersamento>{unreported_iuv}<")), "{unreported}");
     let debt_type = by_iuv.split("identificativoTipoDovuto=\"").nth(1).unwrap().split('"').next().unwrap().to_owned();
     let by_iuf = call(
         &server,
@@ -361,6 +425,9 @@ fn mypivot_sil_uploads_reconciled_payments_and_accertamenti() {
          <importo>{amount}</importo></accertamento></capitolo></tipoDovuto></bilancio>"
     );
     assert!(closed.contains(&expected), "{closed}");
+    for answer in [&by_iuv, &unreported, &all, &closed, &auth, &plain, &incomplete, &wrong] {
+        assert_valid_for_ours(&wsdl.body, answer);
+    }
 
     // Every refusal of pivotSILChiediAccertamento.
     let bolletta = |year: &str, number: &str| {
