@@ -488,6 +488,14 @@ fn mypivot_sil_uploads_reconciled_payments_and_accertamenti() {
         assert!(reply.body.contains("<faultcode>soapenv:Server</faultcode>"), "{}", reply.body);
         assert!(reply.body.contains(&format!("operazione {op} non ancora disponibile")), "{}", reply.body);
     }
+    // Their refusal of a wrong password is still MyPivot's fault bean.
+    let stato_export = call_as(
+        &server,
+        "pivotSILChiediStatoExportFlussoRiconciliazione",
+        "sbagliata1",
+        "<requestToken>x</requestToken>",
+    );
+    assert_eq!(fault_code(&stato_export).as_deref(), Some("CODE_PIVOT_ENTE_NON_VALIDO"), "{stato_export}");
     // Not ours: a SOAP Fault of the client.
     let unknown = post_with(&server.url("/ws/pivot/"), "text/xml", request("altro", None, "").as_bytes(), &[]);
     assert_eq!(unknown.status, 400, "{}", unknown.body);

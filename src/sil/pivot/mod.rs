@@ -101,7 +101,9 @@ impl Operation {
             }
             Operation::ChiediStatoImport | Operation::ChiediStatoImportTesoreria => "<stato></stato>",
             Operation::ChiediPagatiRiconciliati => "<numeroTotale>0</numeroTotale>",
-            Operation::PrenotaExport | Operation::ChiediStatoExport | Operation::ChiediAccertamento => "",
+            Operation::ChiediStatoExport => "<stato></stato><downloadUrl></downloadUrl>",
+            // `dataA` is an xsd:date, which no empty element satisfies: the fault alone, as MyPivot.
+            Operation::PrenotaExport | Operation::ChiediAccertamento => "",
         }
     }
 }
