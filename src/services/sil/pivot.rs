@@ -219,6 +219,74 @@ mod tests {
         }
     }
 
+    /// A paying receipt of the kit's org for `iuv`, one transfer per amount.
+    fn receipt(kit: &Kit, iuv: &str, iur: &str, transfers: &[i64]) {
+        use crate::domain::{Cents, Day, Party};
+        use crate::store::receipts::{ReceiptRecord, ReceiptTransferRecord, insert_receipt};
+        let org_id = kit.db.read(|c| orgs::find_org_by_ipa(c, IPA)).unwrap().unwrap().id;
+        let record = ReceiptRecord {
+            org_id,
+            receipt_id: iur.to_owned(),
+            notice_number: format!("3{iuv}"),
+            iuv: iuv.to_owned(),
+            outcome: "OK".to_owned(),
+            amount_cents: Cents::new(transfers.iter().sum()),
+            description: "pagamento".to_owned(),
+            company_name: "Comune di Prova".to_owned(),
+            debtor: Party {
+                kind: "F".to_owned(),
+                id: "RSSMRA80A01H501U".to_owned(),
+                name: "ROSSI MARIO".to_owned(),
+                ..Party::default()
+            },
+            psp_id: "TESTITM1XXX".to_owned(),
+            psp_company_name: "Banca di Prova S.p.A.".to_owned(),
+            channel_id: "TESTITM1XXX_01".to_owned(),
+            channel_description: "canale".to_owned(),
+            payment_date: Day::parse("2024-05-16").unwrap(),
+            primitive: "paSendRTV2".to_owned(),
+            request_xml: "<x/>".to_owned(),
+            transfers: (1i64..)
+                .zip(transfers)
+                .map(|(index, cents)| ReceiptTransferRecord {
+                    index,
+                    amount_cents: Cents::new(*cents),
+                    fiscal_code: crate::services::testkit::FISCAL_CODE.to_owned(),
+                    iban: Some(crate::services::testkit::IBAN.to_owned()),
+                    remittance: "pagamento".to_owned(),
+                    category: "9/0101100IM/".to_owned(),
+                    ..ReceiptTransferRecord::default()
+                })
+                .collect(),
+            ..ReceiptRecord::default()
+        };
+        kit.db.write(|tx| insert_receipt(tx, &record, &kit.now.iso())).unwrap();
+    }
+
+    /// One row per transfer; at most 1000 by date, `dataA` the latest `data`; none outside the range.
+    #[test]
+    fn rows_are_transfers_and_a_date_request_gives_at_most_a_thousand() {
+        let kit = Kit::new();
+        let org = kit.db.read(|c| orgs::find_org_by_ipa(c, IPA)).unwrap().unwrap();
+        receipt(&kit, "01000000000000001", "IUR-A", &[1000, 250]);
+        let keys = PaidRequest::ByKeys { iuvs: vec!["01000000000000001".to_owned()], iufs: Vec::new() };
+        let found = reconciled(&kit.db, &org, &keys, &[]).unwrap();
+        let shape: Vec<_> =
+            found.rows.iter().map(|r| (r.transfer_index, r.transfer_cents, r.reported.is_some())).collect();
+        assert_eq!(shape, [(1, 1000, false), (2, 250, false)]);
+        for n in 2..=1001 {
+            receipt(&kit, &format!("{n:017}"), &format!("IUR-{n}"), &[100]);
+        }
+        let all = PaidRequest::ByDate { from: "2000-01-01T00:00:00".to_owned(), to: "2100-01-01T00:00:00Z".to_owned() };
+        let found = reconciled(&kit.db, &org, &all, &[]).unwrap();
+        assert_eq!(found.rows.len(), MAX_PAID as usize);
+        assert_eq!(found.data_a, Some(kit.now.iso()));
+        let before = PaidRequest::ByDate { from: "2000-01-01T00:00:00".to_owned(), to: kit.now.iso() };
+        assert_eq!(reconciled(&kit.db, &org, &before, &[]).unwrap(), Reconciled { rows: Vec::new(), data_a: None });
+        let bad = PaidRequest::ByDate { from: "ieri".to_owned(), to: kit.now.iso() };
+        assert_eq!(code(reconciled(&kit.db, &org, &bad, &[]).unwrap_err()), "PIVOT_SYSTEM_ERROR");
+    }
+
     #[test]
     fn times_without_offset_are_italian() {
         assert_eq!(instant("2024-05-17T10:00:00").as_deref(), Some("2024-05-17T08:00:00Z"));
