@@ -685,7 +685,11 @@ CREATE TABLE sil_upload (
     import_id     INTEGER REFERENCES debt_import(id),  -- set once the file is stored
     used_at       TEXT,                   -- when the upload came (a second one is refused)
     created_at    TEXT NOT NULL,
-    expires_at    TEXT NOT NULL
+    expires_at    TEXT NOT NULL,
+    -- MyPivot's pivotSILAutorizzaImportFlusso* (version 34): the reconciliation kind authorized and
+    -- the upload it became; NULL kind: a MyPay debt flow.
+    recon_kind    TEXT CHECK (recon_kind IS NULL OR recon_kind IN ('T', 'C', 'O', 'Y', 'D')),
+    recon_upload_id INTEGER REFERENCES recon_upload(id)
 );
 
 -- A payment made outside pagoPA and recorded by the SIL (paaSILRegistraPagamento, MyPay's

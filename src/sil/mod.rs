@@ -5,13 +5,15 @@
 //! (namespace `ppt`, or `pa` for the reporting flows), authenticate the org (its SIL password, argon2id), run the operation through
 //! the services, and answer `<op>Risposta`. Business errors are in-body fault beans with MyPay's
 //! codes (HTTP 200); only a request naming no operation gets an HTTP 400 SOAP Fault. Every call is
-//! journaled, passwords masked.
+//! journaled, passwords masked. MyPivot's SIL services at `/ws/pivot/` are `pivot`'s, on the same
+//! authentication.
 
 pub mod dovuti;
 pub mod downloads;
 mod exports;
 mod operations;
 pub mod pagati;
+pub mod pivot;
 mod reporting;
 pub mod wsdl;
 

@@ -49,6 +49,7 @@ pub mod operators;
 pub mod orgs;
 pub mod outbox;
 pub mod payment_offers;
+pub mod pivot;
 pub mod privacy_notices;
 pub mod pushes;
 pub mod receipts;

@@ -91,15 +91,20 @@ pub struct SilUploadRecord {
     pub used_at: Option<String>,
     pub created_at: String,
     pub expires_at: String,
+    /// MyPivot's reconciliation kind (`T`, `C`, `O`, `Y`, `D`); `None`: a MyPay debt flow.
+    pub recon_kind: Option<String>,
+    /// The reconciliation upload it became.
+    pub recon_upload_id: Option<i64>,
 }
 
 /// Records an authorized upload.
 pub fn insert_sil_upload(conn: &Conn, u: &SilUploadRecord) -> Result<(), StoreError> {
     conn.sqlite()
         .prepare_cached(
-            "INSERT INTO sil_upload (request_token, org_id, created_at, expires_at) VALUES (?1, ?2, ?3, ?4)",
+            "INSERT INTO sil_upload (request_token, org_id, created_at, expires_at, recon_kind) \
+             VALUES (?1, ?2, ?3, ?4, ?5)",
         )?
-        .execute(params![u.request_token, u.org_id, u.created_at, u.expires_at])
+        .execute(params![u.request_token, u.org_id, u.created_at, u.expires_at, u.recon_kind])
         .map_err(StoreError::from_sqlite)?;
     Ok(())
 }
@@ -109,8 +114,8 @@ pub fn find_sil_upload(conn: &Conn, request_token: &str) -> Result<Option<SilUpl
     Ok(conn
         .sqlite()
         .prepare_cached(
-            "SELECT request_token, org_id, import_id, used_at, created_at, expires_at FROM sil_upload \
-             WHERE request_token = ?1",
+            "SELECT request_token, org_id, import_id, used_at, created_at, expires_at, recon_kind, recon_upload_id \
+             FROM sil_upload WHERE request_token = ?1",
         )?
         .query_row([request_token], |row| {
             Ok(SilUploadRecord {
@@ -120,6 +125,8 @@ pub fn find_sil_upload(conn: &Conn, request_token: &str) -> Result<Option<SilUpl
                 used_at: row.get(3)?,
                 created_at: row.get(4)?,
                 expires_at: row.get(5)?,
+                recon_kind: row.get(6)?,
+                recon_upload_id: row.get(7)?,
             })
         })
         .optional()?)
@@ -139,6 +146,14 @@ pub fn update_sil_upload_import(conn: &Conn, request_token: &str, import_id: i64
     conn.sqlite()
         .prepare_cached("UPDATE sil_upload SET import_id = ?2 WHERE request_token = ?1")?
         .execute(params![request_token, import_id])?;
+    Ok(())
+}
+
+/// Links a MyPivot upload to the reconciliation upload it became.
+pub fn update_sil_upload_recon(conn: &Conn, request_token: &str, upload_id: i64) -> Result<(), StoreError> {
+    conn.sqlite()
+        .prepare_cached("UPDATE sil_upload SET recon_upload_id = ?2 WHERE request_token = ?1")?
+        .execute(params![request_token, upload_id])?;
     Ok(())
 }
 

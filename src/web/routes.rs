@@ -75,6 +75,11 @@ pub static ROUTES: &[Route] = &[
     Route::new(Post, "/ws/pa/upload",                      "sil_upload",  FlowForm, SIL_UPLOAD_TOKEN, plain(|s, r, _| system::sil_upload(s, r))),
     Route::new(Get,  "/ws/pa/{file}",                      "sil_wsdl",    Form, PUBLIC,           plain(|s, _, p| system::sil_wsdl(s, p.get("file")))),
     Route::new(Get,  "/ws/pa/download/{ipa}/{kind}/{id}",  "sil_download", Form, SIGNED_URL,      plain(|s, r, p| system::sil_download(s, r, (p.get("ipa"), p.get("kind"), p.get("id"))))),
+    // MyPivot's SIL web services: SOAP, our WSDL (`?wsdl` or by name), the token upload.
+    Route::new(Post, "/ws/pivot/?",                        "pivot",       Sil,  SIL_PASSWORD,     plain(|s, r, _| system::pivot(s, r))),
+    Route::new(Get,  "/ws/pivot/?",                        "pivot_wsdl",  Form, PUBLIC,           plain(|s, r, _| system::pivot_wsdl_query(s, r.query))),
+    Route::new(Post, "/ws/pivot/upload",                   "pivot_upload", FlowForm, SIL_UPLOAD_TOKEN, plain(|s, r, _| system::pivot_upload(s, r))),
+    Route::new(Get,  "/ws/pivot/{file}",                   "pivot_wsdl",  Form, PUBLIC,           plain(|s, _, p| system::pivot_wsdl(s, p.get("file")))),
 
     // Upstream mode: the regional node's outcome pushes (404 when the mode is off).
     Route::new(Post, "/upstream/esito",                    "upstream_push", Push, UPSTREAM_PUSH, Handler::Upstream(upstream::esito)).refusing_reads(),

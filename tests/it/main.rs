@@ -27,6 +27,7 @@ mod oidc;
 mod options;
 mod pdf;
 mod pdf_layouts;
+mod pivot;
 mod portal;
 mod push;
 mod real_world;

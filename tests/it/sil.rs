@@ -804,7 +804,7 @@ pub fn flow_zip(name: &str) -> Vec<u8> {
 }
 
 /// Posts `data` as the one file of a multipart body to `url`; returns the JSON answer.
-fn upload(url: &str, file_name: &str, data: &[u8]) -> serde_json::Value {
+pub fn upload(url: &str, file_name: &str, data: &[u8]) -> serde_json::Value {
     let boundary = "silTestBoundary0123456789";
     let mut body = format!(
         "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{file_name}\"\r\nContent-Type: application/zip\r\n\r\n"

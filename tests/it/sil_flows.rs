@@ -109,7 +109,7 @@ fn listed(answer: &str) -> Vec<(String, String)> {
 }
 
 /// Pays the demo notice `notice` at PSP `psp` and has the simulator publish its flow.
-fn pay_and_publish(sim: &str, notice: &str, psp: &str) -> String {
+pub fn pay_and_publish(sim: &str, notice: &str, psp: &str) -> String {
     let body = format!(r#"{{"fiscalCode":"01234567897","noticeNumber":"{notice}","psp":"{psp}"}}"#);
     let paid = post(&format!("{sim}/sim/psp/pay"), "application/json", body.as_bytes());
     assert!(paid.body.contains("\"OK\""), "{}", paid.body);
@@ -119,7 +119,7 @@ fn pay_and_publish(sim: &str, notice: &str, psp: &str) -> String {
 }
 
 /// `mypay reporting fetch` from `node`: one new flow (any other listed is stored already).
-fn fetch(dir: &Path, config: &Path, node: &str) {
+pub fn fetch(dir: &Path, config: &Path, node: &str) {
     std::fs::write(
         config,
         format!(

@@ -1,13 +1,14 @@
 //! The rules behind MyPay's SIL web services: who may call them (`access`), the payment sessions
 //! a SIL opens for a citizen (`sessions`), single debts it inserts, changes or annuls (`debts`),
 //! what it may ask (`queries`), the debt flows it uploads with a token (`uploads`) and the reporting
-//! flows it lists and downloads (`reporting`).
+//! flows it lists and downloads (`reporting`); beside them, MyPivot's SIL services (`pivot`).
 //!
 //! [`SilError`] is every refusal of the area; the SIL adapter answers each with MyPay's fault bean
 //! and the REST API and the portal's landing page read the same codes.
 
 pub mod access;
 pub mod debts;
+pub mod pivot;
 pub mod queries;
 pub mod reporting;
 pub mod sessions;

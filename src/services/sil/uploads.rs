@@ -33,6 +33,18 @@ pub struct Authorized {
 /// Authorizes one upload for org `ipa` (already authenticated).
 pub fn authorize(db: &Db, links: &Links, ipa: &str, now: Now) -> Result<Authorized, SilError> {
     crate::services::admin::adhesion::require_ipa(db, ipa, crate::domain::adhesion::Channel::DebtFlows)?;
+    new_token(db, links, ipa, None, now)
+}
+
+/// A new request token of org `ipa` for one upload (a debt flow, or with `recon_kind` one of
+/// MyPivot's reconciliation files), and its signed authorization.
+pub(crate) fn new_token(
+    db: &Db,
+    links: &Links,
+    ipa: &str,
+    recon_kind: Option<char>,
+    now: Now,
+) -> Result<Authorized, SilError> {
     let hex = random_hex(16)?;
     let request_token = format!(
         "{}-{}-{}-{}-{}",
@@ -50,6 +62,7 @@ pub fn authorize(db: &Db, links: &Links, ipa: &str, now: Now) -> Result<Authoriz
             org_id: org.id,
             created_at: now.iso(),
             expires_at: crate::clock::iso(expires),
+            recon_kind: recon_kind.map(String::from),
             ..SilUploadRecord::default()
         };
         sil::insert_sil_upload(tx, &record)?;
@@ -67,7 +80,7 @@ pub struct UploadRefused {
     pub message: String,
 }
 
-fn refused(code: &'static str, message: impl Into<String>) -> UploadRefused {
+pub(crate) fn refused(code: &'static str, message: impl Into<String>) -> UploadRefused {
     UploadRefused { code, message: message.into() }
 }
 
@@ -109,14 +122,39 @@ pub fn upload(
     body: &mut dyn Read,
     now: Now,
 ) -> Result<ImportRecord, UploadRefused> {
+    let (found, org) = claim(db, links, authorization_token, false, now)?;
+    let request_token = found.request_token.as_str();
+    let actor = format!("sil:{}", org.ipa_code);
+    let up = Upload { org_ipa: &org.ipa_code, file_name, actor: &actor, operator: None };
+    let submitted = imports::submit(db, data_dir, limits, &up, body, now).map_err(|err| match err {
+        crate::services::ServiceError::NotAdmitted(r) => refused(NotAdmitted::CODE, r.message_it()),
+        err if err.is_user_error() => refused("400", err.to_string()),
+        err => system(&err),
+    })?;
+    db.write(|tx| sil::update_sil_upload_import(tx, request_token, submitted.import.id)).map_err(|e| system(&e))?;
+    Ok(submitted.import)
+}
+
+/// A failure below the caller's mistakes, logged.
+pub(crate) fn system(err: &dyn std::fmt::Display) -> UploadRefused {
+    tracing::error!(error = %err, "SIL upload");
+    refused("500", "errore di sistema")
+}
+
+/// Claims the request token of `authorization_token` (once): a MyPivot reconciliation token when
+/// `recon`, a MyPay debt-flow token otherwise (a token of the other kind is unknown here); gives
+/// the authorization and its org.
+pub(crate) fn claim(
+    db: &Db,
+    links: &Links,
+    authorization_token: &str,
+    recon: bool,
+    now: Now,
+) -> Result<(SilUploadRecord, orgs::OrgRecord), UploadRefused> {
     let request_token = verified(links, authorization_token, now)?;
     let iso = now.iso();
-    let system = |err: &dyn std::fmt::Display| {
-        tracing::error!(error = %err, "SIL upload");
-        refused("500", "errore di sistema")
-    };
     let claimed = db.write(|tx| {
-        let Some(found) = sil::find_sil_upload(tx, request_token)? else {
+        let Some(found) = sil::find_sil_upload(tx, request_token)?.filter(|f| f.recon_kind.is_some() == recon) else {
             return Ok(None);
         };
         if !sil::update_sil_upload_used(tx, request_token, &iso)? {
@@ -130,20 +168,11 @@ pub fn upload(
         Ok(None) => return Err(refused("400", "requestToken sconosciuto")),
         Err(err) => return Err(system(&err)),
     };
-    let org = match db.read(|conn| orgs::find_org_by_id(conn, found.org_id)) {
-        Ok(Some(org)) => org,
-        Ok(None) => return Err(refused("400", "ente sconosciuto")),
-        Err(err) => return Err(system(&err)),
-    };
-    let actor = format!("sil:{}", org.ipa_code);
-    let up = Upload { org_ipa: &org.ipa_code, file_name, actor: &actor, operator: None };
-    let submitted = imports::submit(db, data_dir, limits, &up, body, now).map_err(|err| match err {
-        crate::services::ServiceError::NotAdmitted(r) => refused(NotAdmitted::CODE, r.message_it()),
-        err if err.is_user_error() => refused("400", err.to_string()),
-        err => system(&err),
-    })?;
-    db.write(|tx| sil::update_sil_upload_import(tx, request_token, submitted.import.id)).map_err(|e| system(&e))?;
-    Ok(submitted.import)
+    match db.read(|conn| orgs::find_org_by_id(conn, found.org_id)) {
+        Ok(Some(org)) => Ok((found, org)),
+        Ok(None) => Err(refused("400", "ente sconosciuto")),
+        Err(err) => Err(system(&err)),
+    }
 }
 
 /// The import uploaded with `request_token` by org `ipa`: unknown, another org's, or not uploaded
