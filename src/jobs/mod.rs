@@ -322,7 +322,8 @@ mod tests {
                 "retention_purge",
                 "receipt_recovery",
                 "recon_import",
-                "reconcile"
+                "reconcile",
+                "recon_export"
             ]
         );
     }
