@@ -244,7 +244,14 @@ fn a_run_stopped_by_shutdown_is_booked_again_and_leaves_no_file() {
     all_of_7(&kit);
     let dir = tempfile::tempdir().unwrap();
     let record = book(&kit.db, &booking("1.4", Headers::MyPivot, Filters::default()), true, kit.now).unwrap();
-    let err = run(&kit.db, dir.path(), "x", &record, &mut |_| {}, &|| true).unwrap_err();
+    // The classification is caught up (one look at `cancelled`); the stop comes at the first row.
+    let looks = std::cell::Cell::new(0);
+    let stop = || {
+        looks.set(looks.get() + 1);
+        looks.get() > 1
+    };
+    let err = run(&kit.db, dir.path(), "x", &record, &mut |_| {}, &stop).unwrap_err();
+    assert_eq!(looks.get(), 2);
     assert!(matches!(err, ServiceError::Interrupted));
     let again = status(&kit.db, IPA, record.id).unwrap().unwrap();
     assert_eq!((again.state, again.file_name.as_deref()), (ReconExportState::Booked, None));
