@@ -218,7 +218,10 @@ impl ReconImportJob {
             .ok_or_else(|| Stop::Failed(format!("org {} of upload {upload_id} is gone", upload.org_id)))?;
         let duplicate = db.read(|conn| rs::loaded_name_exists(conn, org.id, &upload.file_name, upload_id))?;
         if duplicate {
-            db.write(|tx| rs::update_upload_state(tx, upload_id, UploadState::Duplicate, Some(DUPLICATE), &now.iso()))?;
+            db.write(|tx| {
+                rs::update_upload_state(tx, upload_id, UploadState::Duplicate, Some(DUPLICATE), &now.iso())?;
+                rs::set_upload_error_it(tx, upload_id, DUPLICATE)
+            })?;
             return Ok(());
         }
         let source = upload
@@ -240,7 +243,10 @@ impl ReconImportJob {
             Ok(summary) => summary.accepted + summary.rejected,
             Err(ReadError::File(rejection)) => {
                 let text = rejection.to_string();
-                db.write(|tx| rs::update_upload_state(tx, upload_id, UploadState::Refused, Some(&text), &now.iso()))?;
+                db.write(|tx| {
+                    rs::update_upload_state(tx, upload_id, UploadState::Refused, Some(&text), &now.iso())?;
+                    rs::set_upload_error_it(tx, upload_id, &rejection.message_it())
+                })?;
                 return Ok(());
             }
             Err(ReadError::Sink(stop)) => return Err(stop),

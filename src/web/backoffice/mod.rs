@@ -337,6 +337,7 @@ pub fn user_message(err: &crate::services::ServiceError) -> String {
         ServiceError::ExportRefused { code, .. } => export_refusal(code),
         ServiceError::Access(_) => "Accesso non consentito.".to_owned(),
         ServiceError::NotAdmitted(refusal) => refusal.message_it(),
+        ServiceError::NoteElementUnknown(refusal) => refusal.message_it(),
         ServiceError::Store(_) | ServiceError::ExportFile(_) | ServiceError::Interrupted | ServiceError::Internal(_) => {
             "Errore interno: riprova più tardi.".to_owned()
         }
