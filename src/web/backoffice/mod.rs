@@ -24,6 +24,7 @@ pub(super) mod operators;
 pub(super) mod orgs;
 pub(super) mod privacy;
 mod problems;
+pub(super) mod reconciliation;
 pub(super) mod reporting;
 pub(super) mod settings;
 mod timeline;
@@ -259,12 +260,13 @@ impl BoCtx<'_> {
 }
 
 /// The pages of an org in the navigation: (path after `/operatore/<ipa>`, label, org admins only).
-const ORG_PAGES: [(&str, &str, bool); 13] = [
+const ORG_PAGES: [(&str, &str, bool); 14] = [
     ("", "Cruscotto", false),
     ("/dovuti", "Dovuti", false),
     ("/flussi", "Flussi dei dovuti", false),
     ("/esportazioni", "Esportazioni", false),
     ("/rendicontazione", "Rendicontazione", false),
+    ("/riconciliazione", "Riconciliazione", false),
     ("/anomalie", "Anomalie", true),
     ("/giornale", "Giornale", true),
     ("/tipi", "Tipi dovuto", true),
