@@ -670,7 +670,7 @@ pub fn item(ctx: &mut BoCtx<'_>, ipa: &str, id: &str) -> Result<Response, BoErro
                         @for n in history {
                             li class="mb-2" data-note=(n.id) {
                                 @if n.active && !n.hidden { strong { "Attiva" } } @else if n.active { strong { "Nascosta" } } @else { "Precedente" }
-                                " · " (n.author) " · " (datetime_it(&n.created_at))
+                                " · " (n.author.strip_prefix("operator:").unwrap_or(&n.author)) " · " (datetime_it(&n.created_at))
                                 br; span class="text-break" { (n.note) }
                                 @if n.active {
                                     form method="post" action={ (here) "/segnalazioni/" (n.id) } class="d-inline ms-2" {
