@@ -146,7 +146,10 @@ fn the_reconciliation_page_counts_drills_down_and_keeps_notes() {
     let base = format!("/operatore/{IPA}/riconciliazione");
 
     let empty = admin.get(&base).body;
-    assert!(empty.contains("Nessuna anomalia nel periodo.") && empty.contains("pagati: <strong>no</strong>"), "{empty}");
+    assert!(
+        empty.contains("Nessuna anomalia nel periodo.") && empty.contains("pagati: <strong>no</strong>"),
+        "{empty}"
+    );
     assert!(empty.contains(&format!("href=\"/operatore/{IPA}/riconciliazione\">Riconciliazione</a>")), "the tab");
     assert!(empty.contains(&format!("href=\"/operatore/{IPA}/esportazioni#riconciliazione\">Esporta il flusso")));
 
@@ -225,7 +228,8 @@ fn the_reconciliation_page_counts_drills_down_and_keeps_notes() {
 
     // A note: added, refused under a label the row does not have, hidden.
     let notes = format!("{detail_path}/segnalazioni");
-    let added = admin.submit(&detail_path, &notes, &[("etichetta", "IUV_NO_RT"), ("nota", "chiesta la ricevuta al PSP")]);
+    let added =
+        admin.submit(&detail_path, &notes, &[("etichetta", "IUV_NO_RT"), ("nota", "chiesta la ricevuta al PSP")]);
     assert_eq!(added.status, 303);
     let detail = admin.get(&detail_path).body;
     assert!(detail.contains("Segnalazione aggiunta.") && detail.contains("chiesta la ricevuta al PSP"), "{detail}");

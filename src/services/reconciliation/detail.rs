@@ -41,7 +41,9 @@ pub fn detail(db: &Db, ipa: &str, id: i64) -> Result<ItemDetail, ServiceError> {
             Some(iuv) if item.movement_id.is_none() => rs::reported_rows_by_iuv(conn, org.id, iuv)?
                 .into_iter()
                 .filter(|r| item.iur.as_ref().is_none_or(|iur| *iur == r.iur))
-                .filter(|r| item.transfer_index.is_none() || r.transfer_index.is_none_or(|i| Some(i) == item.transfer_index))
+                .filter(|r| {
+                    item.transfer_index.is_none() || r.transfer_index.is_none_or(|i| Some(i) == item.transfer_index)
+                })
                 .collect(),
             _ => Vec::new(),
         };

@@ -88,7 +88,10 @@ fn month_days(month: &str) -> Option<(Day, Day)> {
 
 /// The overview's month filter: `da` and `a` (`YYYY-MM`), each optional; a malformed one is
 /// ignored and left out of the form.
-fn month_filter(ctx: &BoCtx<'_>) -> (Option<(String, Day)>, Option<(String, Day)>) {
+/// A month as typed (`YYYY-MM`) and the day it stands for.
+type MonthBound = Option<(String, Day)>;
+
+fn month_filter(ctx: &BoCtx<'_>) -> (MonthBound, MonthBound) {
     let read = |name: &str, last: bool| {
         let text = ctx.form.get(name)?.trim().to_owned();
         let (first, end) = month_days(&text)?;
@@ -292,9 +295,17 @@ pub fn save_settings(ctx: &mut BoCtx<'_>, ipa: &str) -> Result<Response, BoError
     let pagati = ctx.form.get("pagati") == Some("1");
     let tesoreria = ctx.form.get("tesoreria") == Some("1");
     let actor = format!("operator:{}", grant.username);
-    match reconciliation::set_settings(&ctx.state.db, &grant.org.ipa_code, Some(pagati), Some(tesoreria), &actor, ctx.now)
-    {
-        Ok(_) => ctx.session.flash("success", "Impostazioni della riconciliazione salvate: le etichette sono state ricalcolate."),
+    match reconciliation::set_settings(
+        &ctx.state.db,
+        &grant.org.ipa_code,
+        Some(pagati),
+        Some(tesoreria),
+        &actor,
+        ctx.now,
+    ) {
+        Ok(_) => ctx
+            .session
+            .flash("success", "Impostazioni della riconciliazione salvate: le etichette sono state ricalcolate."),
         Err(err) if err.is_user_error() => ctx.session.flash("danger", user_message(&err)),
         Err(err) => {
             tracing::error!(error = %err, "cannot save the reconciliation flags");
@@ -328,8 +339,9 @@ fn upload_options(ctx: &BoCtx<'_>) -> Result<(Option<Source>, Option<CashColumns
         None
     } else {
         let joined = columns.join(",");
-        let parsed = uploads::parse_columns(Some(&joined))
-            .ok_or_else(|| "indicare la colonna (da 1 a 100) di tutti e sette i campi del giornale di cassa.".to_owned())?;
+        let parsed = uploads::parse_columns(Some(&joined)).ok_or_else(|| {
+            "indicare la colonna (da 1 a 100) di tutti e sette i campi del giornale di cassa.".to_owned()
+        })?;
         Some(parsed)
     };
     Ok((kind, columns))
@@ -426,7 +438,8 @@ pub fn drill_down(ctx: &mut BoCtx<'_>, ipa: &str) -> Result<Response, BoError> {
         offset: (page - 1) * PAGE_SIZE,
     };
     let db = &ctx.state.db;
-    let found = reconciliation::list(db, &ipa, filter).and_then(|items| Ok((items, notes::active(db, &grant, Some(label), false)?)));
+    let found = reconciliation::list(db, &ipa, filter)
+        .and_then(|items| Ok((items, notes::active(db, &grant, Some(label), false)?)));
     let (mut items, noted) = match found {
         Ok(found) => found,
         Err(err) => {
@@ -444,7 +457,11 @@ pub fn drill_down(ctx: &mut BoCtx<'_>, ipa: &str) -> Result<Response, BoError> {
         })
     };
     let base = base_of(&ipa);
-    let query = format!("{base}/elenco?etichetta={}{}", label.code(), month.as_ref().map(|m| format!("&mese={m}")).unwrap_or_default());
+    let query = format!(
+        "{base}/elenco?etichetta={}{}",
+        label.code(),
+        month.as_ref().map(|m| format!("&mese={m}")).unwrap_or_default()
+    );
     let title = format!("{} ({})", label.caption_it(), label.code());
     let main = html! {
         h1 { (label.caption_it()) }
@@ -501,7 +518,11 @@ pub fn drill_down(ctx: &mut BoCtx<'_>, ipa: &str) -> Result<Response, BoError> {
     Ok(ctx.page(&title, main))
 }
 
-fn load_detail(ctx: &mut BoCtx<'_>, ipa: &str, id: &str) -> Result<(crate::web::authz::OperatorGrant, ItemDetail), BoError> {
+fn load_detail(
+    ctx: &mut BoCtx<'_>,
+    ipa: &str,
+    id: &str,
+) -> Result<(crate::web::authz::OperatorGrant, ItemDetail), BoError> {
     let grant = ctx.grant(ipa)?;
     let id = id.parse::<i64>().map_err(|_| BoError::NotFound)?;
     match detail::detail(&ctx.state.db, &grant.org.ipa_code, id) {
@@ -734,7 +755,9 @@ pub fn hide_note(ctx: &mut BoCtx<'_>, ipa: &str, id: &str, note: &str) -> Result
     let note = note.parse::<i64>().map_err(|_| BoError::NotFound)?;
     let hidden = ctx.form.get("nascosta") != Some("0");
     match notes::set_hidden(&ctx.state.db, &grant, note, hidden, ctx.now) {
-        Ok(_) => ctx.session.flash("success", if hidden { "Segnalazione nascosta." } else { "Segnalazione di nuovo visibile." }),
+        Ok(_) => ctx
+            .session
+            .flash("success", if hidden { "Segnalazione nascosta." } else { "Segnalazione di nuovo visibile." }),
         Err(ServiceError::NotFound(_)) => return Err(BoError::NotFound),
         Err(err) => {
             tracing::error!(error = %err, "cannot hide a reconciliation note");
@@ -776,7 +799,8 @@ mod tests {
             upload_refusal(&kind, "c_x-ABC-1_0.zip", 1),
             "File non accettato: dal nome c_x-ABC-1_0.zip non si capisce il tipo di file: sceglilo nell'elenco."
         );
-        let zip = ServiceError::invalid("file", "x.csv: the file must be a ZIP (Il formato del file deve essere lo zip.)");
+        let zip =
+            ServiceError::invalid("file", "x.csv: the file must be a ZIP (Il formato del file deve essere lo zip.)");
         assert_eq!(upload_refusal(&zip, "x.csv", 1), "File non accettato: il formato del file deve essere lo zip.");
     }
 }
