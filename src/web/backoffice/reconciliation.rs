@@ -177,11 +177,11 @@ pub fn overview(ctx: &mut BoCtx<'_>, ipa: &str) -> Result<Response, BoError> {
         }
         h2 class="h4" id="caricamenti" { "Caricamento dei file" }
         form method="post" action=(ctx.upload_action(&format!("{base}/caricamenti"))) enctype="multipart/form-data" class="mb-4" {
-            div class="form-group mb-3" {
+            div class="mb-3" {
                 label for="file" { "File (" code { (ipa) "-<id>-1_0.zip" } ", al massimo " (limit_mb) " MB)" }
                 input type="file" class="form-control" id="file" name="file" accept=".zip,application/zip" required;
             }
-            div class="form-group mb-3" {
+            div class="mb-3" {
                 label for="tipo" { "Tipo di file" }
                 select class="form-select" id="tipo" name="tipo" {
                     option value="" { "Dal nome del file" }
@@ -278,7 +278,7 @@ fn upload_row(u: &UploadRecord, base: &str) -> Markup {
             td class="importo" { (n(u.rows_rejected)) }
             td class="importo" { (n(u.rows_ignored)) }
             td class="importo" { (n(u.warnings)) }
-            td { (u.uploader) }
+            td { (u.uploader.strip_prefix("operator:").unwrap_or(&u.uploader)) }
             td { (datetime_it(&u.submitted_at)) }
             td {
                 @if u.rejects_file.is_some() {
@@ -709,7 +709,7 @@ pub fn item(ctx: &mut BoCtx<'_>, ipa: &str, id: &str) -> Result<Response, BoErro
                 form method="post" action={ (here) "/segnalazioni" } class="mb-4" {
                     (csrf)
                     input type="hidden" name="etichetta" value=(label.code());
-                    div class="form-group mb-2" {
+                    div class="mb-2" {
                         label for={ "nota-" (label.code()) } { "Nuova segnalazione (" (label.caption_it()) ")" }
                         textarea class="form-control" id={ "nota-" (label.code()) } name="nota" rows="2" maxlength=(notes::NOTE_MAX_CHARS) required {}
                     }
