@@ -171,6 +171,24 @@ pub fn list_uploads(conn: &Conn, org_id: i64, limit: u32) -> Result<Vec<UploadRe
     Ok(rows)
 }
 
+/// The org's uploads by `uploader` (an audit actor), newest first.
+pub fn list_uploads_of_uploader(
+    conn: &Conn,
+    org_id: i64,
+    uploader: &str,
+    limit: u32,
+) -> Result<Vec<UploadRecord>, StoreError> {
+    let sql = format!(
+        "SELECT {UPLOAD_COLUMNS} FROM recon_upload WHERE org_id = ?1 AND uploader = ?2 ORDER BY id DESC LIMIT ?3"
+    );
+    let rows = conn
+        .sqlite()
+        .prepare_cached(&sql)?
+        .query_map(params![org_id, uploader, limit], upload_from_row)?
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(rows)
+}
+
 /// Whether another upload of the org with this name was loaded (FILE_CARICATO).
 pub fn loaded_name_exists(conn: &Conn, org_id: i64, file_name: &str, except: i64) -> Result<bool, StoreError> {
     Ok(conn

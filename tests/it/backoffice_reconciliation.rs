@@ -261,11 +261,14 @@ fn the_reconciliation_page_counts_drills_down_and_keeps_notes() {
     let list = admin.get(&format!("{base}/elenco?etichetta=IUV_NO_RT&mese=2024-05")).body;
     assert!(row_of(&list, "01000000000012301</a>").ends_with("<td></td>"), "a hidden note is no marker: {list}");
 
-    // An operator sees the page and the transfer, not the flags' form; a stale or foreign id is a 404.
+    // An operator sees the page and the transfer, neither the flags' form nor the admin's uploads;
+    // a stale or foreign id is a 404.
     let mut sportello = logged_in(&server, "sportello");
     let page = sportello.get(&base).body;
     assert!(page.contains("data-label=\"IUV_NO_RT\"") && !page.contains(&format!("action=\"{base}/impostazioni\"")));
     assert_eq!(sportello.post(&format!("{base}/impostazioni"), &[("csrf", &csrf(&page)), ("pagati", "1")]).status, 403);
+    assert!(page.contains("Nessun file caricato."), "an operator sees their own uploads only: {page}");
+    assert_eq!(sportello.get(&format!("{base}/caricamenti/2/scarti")).status, 404);
     assert_eq!(sportello.get(&detail_path).status, 200);
     assert_eq!(sportello.get(&format!("{base}/voce/999999")).status, 404);
     assert_eq!(sportello.get(&format!("{base}/elenco?etichetta=NOPE")).status, 400);

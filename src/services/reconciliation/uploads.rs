@@ -18,6 +18,7 @@ use crate::domain::reconciliation::Source;
 use crate::flows::recon::{self, CashColumns, Item, OrgRef, ReadError, RejectedRow};
 use crate::jobs::{self, Handler, Job, JobCtx, JobError, Progress, Step};
 use crate::services::ServiceError;
+use crate::services::admin::access::OrgAccess;
 use crate::services::debts::imports::{StoredUpload, check_file_name, store_upload};
 use crate::store::reconciliation::{self as rs, UploadCounts, UploadRecord, UploadState};
 use crate::store::{Conn, Db, StoreError, audit, orgs};
@@ -165,6 +166,28 @@ pub fn list_uploads(db: &Db, ipa: &str, limit: u32) -> Result<Vec<UploadRecord>,
         let org = orgs::find_org_by_ipa(conn, ipa)?.ok_or_else(|| ServiceError::NotFound(format!("org {ipa}")))?;
         Ok(rs::list_uploads(conn, org.id, limit)?)
     })
+}
+
+/// The uploads of `access`'s org that it may see, newest first: every one for an admin, an
+/// operator's own otherwise (a notifications file and its rejected rows name payers of every debt
+/// type), as for debt flows.
+pub fn list_visible_uploads(db: &Db, access: &OrgAccess, limit: u32) -> Result<Vec<UploadRecord>, ServiceError> {
+    if access.admin {
+        return list_uploads(db, &access.org.ipa_code, limit);
+    }
+    let uploader = format!("operator:{}", access.username);
+    Ok(db.read(|conn| rs::list_uploads_of_uploader(conn, access.org.id, &uploader, limit))?)
+}
+
+/// Upload `id` of `access`'s org when it may see it (see [`list_visible_uploads`]); anything else
+/// is `NotFound`, so ids reveal nothing.
+pub fn get_visible_upload(db: &Db, access: &OrgAccess, id: i64) -> Result<UploadRecord, ServiceError> {
+    let upload = get_upload(db, &access.org.ipa_code, id)?;
+    if access.admin || upload.uploader == format!("operator:{}", access.username) {
+        Ok(upload)
+    } else {
+        Err(ServiceError::NotFound(format!("upload {id} of org {}", access.org.ipa_code)))
+    }
 }
 
 /// Loads `Job::ReconImport`.

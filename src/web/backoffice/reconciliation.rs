@@ -3,7 +3,8 @@
 //! the documents behind it and its notes (segnalazioni), the org's flags, and the upload of the
 //! municipality's reconciliation files (treasury, notifications) with their outcome.
 //!
-//! Every page needs the operator's grant on the org; the flags are an org admin's. Uploads go
+//! Every page needs the operator's grant on the org; the flags are an org admin's, and an
+//! operator (not an admin) sees only their own uploads, as on the debt-flow page. Uploads go
 //! through `services::reconciliation::uploads::submit` as `mypay reconcile import` does (CSRF token
 //! in the form's query, checked with the login before the body is read); the server's job runner
 //! loads them. Item ids change when a row is classified again, so a stale link is a plain 404.
@@ -110,7 +111,7 @@ pub fn overview(ctx: &mut BoCtx<'_>, ipa: &str) -> Result<Response, BoError> {
         Ok::<_, ServiceError>((
             reconciliation::label_months(db, &ipa, from.as_ref().map(|f| f.1), to.as_ref().map(|t| t.1))?,
             reconciliation::settings(db, &ipa)?,
-            uploads::list_uploads(db, &ipa, UPLOADS_SHOWN)?,
+            uploads::list_visible_uploads(db, &grant, UPLOADS_SHOWN)?,
         ))
     })();
     let (months, flags, uploaded) = match found {
@@ -411,7 +412,7 @@ fn upload_refusal(err: &ServiceError, file_name: &str, max_bytes: u64) -> String
 pub fn rejects(ctx: &mut BoCtx<'_>, ipa: &str, id: &str) -> Result<Response, BoError> {
     let grant = ctx.grant(ipa)?;
     let id = id.parse::<i64>().map_err(|_| BoError::NotFound)?;
-    let found = uploads::get_upload(&ctx.state.db, &grant.org.ipa_code, id).map_err(|_| BoError::NotFound)?;
+    let found = uploads::get_visible_upload(&ctx.state.db, &grant, id).map_err(|_| BoError::NotFound)?;
     let rel = found.rejects_file.ok_or(BoError::NotFound)?;
     Ok(download(&ctx.state.config.data_dir.join(rel), "text/csv; charset=utf-8"))
 }
