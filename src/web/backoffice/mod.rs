@@ -24,6 +24,7 @@ pub(super) mod operators;
 pub(super) mod orgs;
 pub(super) mod privacy;
 mod problems;
+pub(super) mod recon_item;
 pub(super) mod reconciliation;
 pub(super) mod reporting;
 pub(super) mod settings;
