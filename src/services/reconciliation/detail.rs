@@ -71,3 +71,46 @@ pub fn detail(db: &Db, ipa: &str, id: i64) -> Result<ItemDetail, ServiceError> {
         Ok(ItemDetail { item, receipt, reported, movements, notifications })
     })
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::indexing_slicing)]
+
+    use super::*;
+    use crate::services::reconciliation::{Filter, list};
+    use crate::services::testkit::{IPA, Kit};
+
+    fn row_of(kit: &Kit, iuv: &str) -> ItemRecord {
+        let items = list(&kit.db, IPA, Filter::default()).unwrap();
+        items.into_iter().find(|i| i.iuv.as_deref() == Some(iuv) && i.movement_id.is_none()).unwrap()
+    }
+
+    #[test]
+    fn a_transfer_shows_the_documents_that_decided_its_labels() {
+        let kit = Kit::new();
+        crate::services::reconciliation::tests::all_of_7(&kit);
+        // P1 of §7: notified, paid, reported in FdR1, transferred with bolletta 1201.
+        let p1 = row_of(&kit, "01000000000012301");
+        let found = detail(&kit.db, IPA, p1.id).unwrap();
+        let receipt = found.receipt.unwrap();
+        assert_eq!((receipt.receipt_id.as_str(), receipt.debt_id.is_some()), ("IUR20240516000001", true));
+        assert_eq!(found.reported.len(), 1);
+        assert_eq!(
+            (found.reported[0].iuf.as_str(), found.reported[0].iur.as_str()),
+            ("2024-05-17TESTITM1XXX-S000001", "IUR20240516000001")
+        );
+        let bollette: Vec<_> = found.movements.iter().map(|m| m.bolletta_number.clone().unwrap()).collect();
+        assert_eq!(bollette, ["1201"]);
+        assert_eq!(found.notifications.iter().map(|n| n.iud.as_str()).collect::<Vec<_>>(), ["TARI-2024-000123"]);
+        // …303 transferred on its own: the movement found by its IUV, no flow.
+        let single = detail(&kit.db, IPA, row_of(&kit, "01000000000012303").id).unwrap();
+        assert!(single.reported.is_empty());
+        assert_eq!(single.movements.iter().map(|m| m.amount.get()).collect::<Vec<_>>(), [4550]);
+        // A lone movement shows itself only; another org's id or an unknown one is not found.
+        let items = list(&kit.db, IPA, Filter::default()).unwrap();
+        let lone = items.iter().find(|i| i.movement_id.is_some() && i.iuf.is_none() && i.iuv.is_none()).unwrap();
+        let lone = detail(&kit.db, IPA, lone.id).unwrap();
+        assert_eq!((lone.movements.len(), lone.receipt.is_none(), lone.notifications.len()), (1, true, 0));
+        assert!(matches!(detail(&kit.db, IPA, 999_999), Err(ServiceError::NotFound(_))));
+    }
+}
