@@ -991,7 +991,8 @@ CREATE TABLE recon_upload (
     warnings       INTEGER,
     rejects_file   TEXT,             -- <id>_SCARTI.zip (holding <name>.csv), relative to the data directory
     submitted_at   TEXT NOT NULL,
-    finished_at    TEXT
+    finished_at    TEXT,
+    error_it       TEXT              -- a refused file's reason in Italian (version 35)
 );
 CREATE INDEX recon_upload_org ON recon_upload (org_id, id);
 CREATE INDEX recon_upload_name ON recon_upload (org_id, file_name, state);

@@ -97,6 +97,9 @@ pub enum ServiceError {
     /// The org's adhesion mode does not include the channel (`admin::adhesion`).
     #[error(transparent)]
     NotAdmitted(#[from] admin::adhesion::NotAdmitted),
+    /// A note on an element its label's result set does not hold (`reconciliation::notes`).
+    #[error(transparent)]
+    NoteElementUnknown(#[from] reconciliation::notes::UnknownElement),
     #[error(transparent)]
     Store(#[from] StoreError),
     /// Something that should not happen (no randomness, a broken hash parameter set).

@@ -114,10 +114,12 @@ pub struct UploadRecord {
     pub rejects_file: Option<String>,
     pub submitted_at: String,
     pub finished_at: Option<String>,
+    /// A refused file's reason in Italian, for the back office (`error` is English).
+    pub error_it: Option<String>,
 }
 
 const UPLOAD_COLUMNS: &str = "id, org_id, kind, file_name, stored_file, size_bytes, sha256, columns, uploader, state, \
-     error, rows_accepted, rows_rejected, rows_ignored, warnings, rejects_file, submitted_at, finished_at";
+     error, rows_accepted, rows_rejected, rows_ignored, warnings, rejects_file, submitted_at, finished_at, error_it";
 
 fn upload_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<UploadRecord> {
     Ok(UploadRecord {
@@ -139,6 +141,7 @@ fn upload_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<UploadRecord> {
         rejects_file: row.get(15)?,
         submitted_at: row.get(16)?,
         finished_at: row.get(17)?,
+        error_it: row.get(18)?,
     })
 }
 
@@ -169,6 +172,24 @@ pub fn list_uploads(conn: &Conn, org_id: i64, limit: u32) -> Result<Vec<UploadRe
     Ok(rows)
 }
 
+/// The org's uploads by `uploader` (an audit actor), newest first.
+pub fn list_uploads_of_uploader(
+    conn: &Conn,
+    org_id: i64,
+    uploader: &str,
+    limit: u32,
+) -> Result<Vec<UploadRecord>, StoreError> {
+    let sql = format!(
+        "SELECT {UPLOAD_COLUMNS} FROM recon_upload WHERE org_id = ?1 AND uploader = ?2 ORDER BY id DESC LIMIT ?3"
+    );
+    let rows = conn
+        .sqlite()
+        .prepare_cached(&sql)?
+        .query_map(params![org_id, uploader, limit], upload_from_row)?
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(rows)
+}
+
 /// Whether another upload of the org with this name was loaded (FILE_CARICATO).
 pub fn loaded_name_exists(conn: &Conn, org_id: i64, file_name: &str, except: i64) -> Result<bool, StoreError> {
     Ok(conn
@@ -190,6 +211,12 @@ pub fn update_upload_state(
         "UPDATE recon_upload SET state = ?2, error = ?3, finished_at = ?4 WHERE id = ?1",
         params![id, state, error, finished],
     )?;
+    Ok(())
+}
+
+/// Keeps a refused upload's reason in Italian beside the English `error`.
+pub fn set_upload_error_it(conn: &Conn, id: i64, text: &str) -> Result<(), StoreError> {
+    conn.sqlite().execute("UPDATE recon_upload SET error_it = ?2 WHERE id = ?1", params![id, text])?;
     Ok(())
 }
 
@@ -958,6 +985,33 @@ pub fn list_items(
         }
     };
     Ok(rows)
+}
+
+/// The org's classified row with this id.
+pub fn find_item(conn: &Conn, org_id: i64, id: i64) -> Result<Option<ItemRecord>, StoreError> {
+    let sql = format!("SELECT {ITEM_COLUMNS} FROM recon_item i WHERE i.org_id = ?1 AND i.id = ?2");
+    Ok(conn.sqlite().prepare_cached(&sql)?.query_row(params![org_id, id], item_from_row).optional()?)
+}
+
+/// Whether a row labelled `label` has exactly these keys (absent equals absent only). `iud`,
+/// `iuv`, `iuf` are the row's IUD, IUV and IUF; for DOPPI, MyPivot's columns hold the transfer
+/// index, the IUV and the IUR instead.
+pub fn labelled_element_exists(
+    conn: &Conn,
+    org_id: i64,
+    label: Label,
+    iud: Option<&str>,
+    iuv: Option<&str>,
+    iuf: Option<&str>,
+) -> Result<bool, StoreError> {
+    let sql = if label == Label::Doppi {
+        "SELECT 1 FROM recon_label l JOIN recon_item i ON i.id = l.item_id WHERE l.org_id = ?1 AND l.label = ?2 \
+         AND CAST(i.transfer_index AS TEXT) IS ?3 AND i.iuv IS ?4 AND i.iur IS ?5"
+    } else {
+        "SELECT 1 FROM recon_label l JOIN recon_item i ON i.id = l.item_id WHERE l.org_id = ?1 AND l.label = ?2 \
+         AND i.iud IS ?3 AND i.iuv IS ?4 AND i.iuf IS ?5"
+    };
+    Ok(conn.sqlite().prepare_cached(sql)?.exists(params![org_id, label.code(), iud, iuv, iuf])?)
 }
 
 /// Counts and amounts of one label in one month.

@@ -17,7 +17,7 @@ use super::api::{
 };
 use super::backoffice::{
     self, adhesion, anomalies, dashboard, debt_edit, debt_types, debts, exports, flows, journal, login, operators,
-    orgs, privacy, recon_exports, reporting, settings, tokens,
+    orgs, privacy, recon_exports, recon_item, reconciliation, reporting, settings, tokens,
 };
 use super::portal::{account, cart, home, info, pay, sil, upstream as region_return};
 use super::router::Limit::{Flow, FlowForm, Form, Json, Logo, Push, Sil, Station};
@@ -146,6 +146,14 @@ pub static ROUTES: &[Route] = &[
     Route::new(Get,  "/operatore/{ipa}/rendicontazione",              "bo_reporting", Form, OPERATOR,      bo(|c, p| reporting::list(c, p.get("ipa")))),
     Route::new(Post, "/operatore/{ipa}/rendicontazione/acquisisci",   "bo_reporting", Form, OPERATOR_FORM, bo(|c, p| reporting::fetch(c, p.get("ipa")))),
     Route::new(Get,  "/operatore/{ipa}/rendicontazione/{flow}",       "bo_reporting", Form, OPERATOR,      bo(|c, p| reporting::detail(c, p.get("ipa"), p.get("flow")))),
+    Route::new(Get,  "/operatore/{ipa}/riconciliazione",              "bo_reconciliation", Form, OPERATOR, bo(|c, p| reconciliation::overview(c, p.get("ipa")))),
+    Route::new(Post, "/operatore/{ipa}/riconciliazione/impostazioni", "bo_reconciliation", Form, OPERATOR_FORM, bo(|c, p| reconciliation::save_settings(c, p.get("ipa")))),
+    Route::new(Post, "/operatore/{ipa}/riconciliazione/caricamenti",  "bo_reconciliation", FlowForm, OPERATOR_FORM, bo(|c, p| reconciliation::upload(c, p.get("ipa")))),
+    Route::new(Get,  "/operatore/{ipa}/riconciliazione/caricamenti/{upload}/scarti", "bo_reconciliation", Form, OPERATOR, bo(|c, p| reconciliation::rejects(c, p.get("ipa"), p.get("upload")))),
+    Route::new(Get,  "/operatore/{ipa}/riconciliazione/elenco",       "bo_reconciliation", Form, OPERATOR, bo(|c, p| recon_item::drill_down(c, p.get("ipa")))),
+    Route::new(Get,  "/operatore/{ipa}/riconciliazione/voce/{item}",  "bo_reconciliation", Form, OPERATOR, bo(|c, p| recon_item::item(c, p.get("ipa"), p.get("item")))),
+    Route::new(Post, "/operatore/{ipa}/riconciliazione/voce/{item}/segnalazioni", "bo_reconciliation", Form, OPERATOR_FORM, bo(|c, p| recon_item::add_note(c, p.get("ipa"), p.get("item")))),
+    Route::new(Post, "/operatore/{ipa}/riconciliazione/voce/{item}/segnalazioni/{note}", "bo_reconciliation", Form, OPERATOR_FORM, bo(|c, p| recon_item::hide_note(c, p.get("ipa"), p.get("item"), p.get("note")))),
     Route::new(Get,  "/operatore/{ipa}/token",                        "bo_api_tokens", Form, OPERATOR,     bo(|c, p| tokens::list(c, p.get("ipa")))),
     Route::new(Post, "/operatore/{ipa}/token",                        "bo_api_tokens", Form, OPERATOR_FORM, bo(|c, p| tokens::create(c, p.get("ipa")))),
     Route::new(Post, "/operatore/{ipa}/token/{token}/revoca",         "bo_api_tokens", Form, OPERATOR_FORM, bo(|c, p| tokens::revoke(c, p.get("ipa"), p.get("token")))),

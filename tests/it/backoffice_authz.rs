@@ -142,6 +142,9 @@ fn every_backoffice_route_keeps_orgs_and_debt_types_apart() {
         ("anomaly", "1"),
         ("flow", "1"),
         ("token", "1"),
+        ("upload", "1"),
+        ("item", "1"),
+        ("note", "1"),
     ];
 
     // Operator of org A (c_f205), with a valid session and CSRF token so every handler runs.

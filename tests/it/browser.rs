@@ -964,3 +964,53 @@ fn privacy_pages_in_chromium_with_axe() {
 
     assert!(axe_report.is_empty(), "axe-core found serious or critical violations:\n{}", axe_report.join("\n"));
 }
+
+/// The reconciliation page (issue 19) on the fixtures of mypivot.md §7: the overview with the
+/// anomalies first, a label's drill-down, a transfer with its documents and a note, each scanned
+/// by axe-core.
+#[test]
+fn reconciliation_in_chromium_with_axe() {
+    use crate::backoffice_reconciliation::{IPA, load_7, logged_in, org_of_7};
+    let Some(Demo { _one, driver, tmp, dir, server }) = demo_in_a_browser() else { return };
+    org_of_7(&dir);
+    let mut admin = logged_in(&server, "ragioneria");
+    load_7(&dir, &mut admin);
+
+    let s = Session::new(&driver, &tmp.path().join("chromium-profile"));
+    let mut axe_report = Vec::new();
+    let mut scan = |s: &Session, page: &str| {
+        for violation in s.axe() {
+            axe_report.push(format!("{page}: {violation}"));
+        }
+    };
+    s.goto(&server.url("/operatore/accedi"));
+    s.wait_text("Accesso operatori", 10);
+    s.type_in("#username", "ragioneria");
+    s.type_in("#password", "Una password sicura 1");
+    s.click("form[action='/operatore/accedi'] button[type='submit']");
+    s.wait_text("Comune di Prova", 10);
+    s.cmd("POST", "/window/rect", Some(json!({"width": 1280, "height": 2200})));
+
+    s.goto(&server.url(&format!("/operatore/{IPA}/riconciliazione")));
+    s.wait_text("Anomalie aperte", 10);
+    assert!(s.text().contains("Rendicontazioni di pagamenti non eseguiti"), "{}", s.text());
+    s.screenshot("riconciliazione-1-riepilogo");
+    scan(&s, "overview");
+
+    s.click("tr[data-label='IUV_NO_RT'] a");
+    s.wait_text("Rendicontato dal PSP, ma non c'è la ricevuta del pagamento.", 10);
+    assert_eq!(s.exec("return document.querySelectorAll('tr[data-item]').length;"), json!(4));
+    s.screenshot("riconciliazione-2-elenco");
+    scan(&s, "drill-down");
+
+    s.click("tr[data-item] a");
+    s.wait_text("Movimenti di tesoreria", 10);
+    s.type_in("#nota-IUV_NO_RT", "chiesta la ricevuta al PSP");
+    s.click("form[action$='/segnalazioni'] button[type='submit']");
+    s.wait_text("Segnalazione aggiunta.", 10);
+    assert!(s.text().contains("chiesta la ricevuta al PSP"), "{}", s.text());
+    s.screenshot("riconciliazione-3-elemento");
+    scan(&s, "transfer");
+
+    assert!(axe_report.is_empty(), "axe-core found serious or critical violations:\n{}", axe_report.join("\n"));
+}

@@ -9,6 +9,7 @@ mod backoffice;
 mod backoffice_authz;
 mod backoffice_dayone;
 mod backoffice_debts;
+mod backoffice_reconciliation;
 mod backoffice_settings;
 mod backup;
 mod browser;

@@ -98,8 +98,28 @@ fn the_registry_of_7_9_is_all_or_nothing_and_accertamenti_and_notes_work() {
     let shown = ok_json(&dir, &["reconcile", "accertamenti", "show", "--org", "c_f205", "--id", &id, "--json"]);
     assert_eq!((&shown["name"], &shown["details"]), (&"TARI 2024".into(), &serde_json::json!([])));
 
+    // Notes are about rows of a label's result set: the notifications of §7.1, none paid yet.
+    let settings = ["reconcile", "settings", "--org", "c_f205", "--pagati", "true"];
+    assert!(run(&dir, &settings, None).status.success());
+    let notif = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/recon/c_x999-NOTIF20240517-1_0.csv"
+    ))
+    .unwrap();
+    let zip = zip_upload(files.path(), "c_f205-NOTIF20240517-1_0", &notif);
+    let loaded = ok_json(&dir, &["reconcile", "import", &zip, "--org", "c_f205", "--json"]);
+    assert_eq!(loaded["state"], "FILE_CARICATO", "{loaded}");
+    let unknown = ["--label", "RT_NO_IUD", "--iuv", "01000000000012302", "--text", "x"];
+    let out = run(&dir, &[&["reconcile", "notes", "add", "--org", "c_f205"][..], &unknown[..]].concat(), None);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("no row labelled RT_NO_IUD has IUD -, IUV 01000000000012302, IUF -"),
+        "{}",
+        stderr(&out)
+    );
+
     // Notes: a second one makes the first history; a hidden note leaves the list.
-    let element = ["--label", "RT_NO_IUD", "--iuv", "01000000000012302"];
+    let element = ["--label", "IUD_NO_RT", "--iud", "TARI-2024-000124", "--iuv", "01000000000012304"];
     let add = |text: &str| {
         let mut args = vec!["reconcile", "notes", "add", "--org", "c_f205", "--text", text, "--json"];
         args.extend(element);

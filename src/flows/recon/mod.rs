@@ -190,7 +190,6 @@ pub enum FileRejection {
 
 impl FileRejection {
     /// The refusal as the back office shows it (Italian; MyPivot's words where it has them).
-    #[allow(dead_code)] // read by the back office's reconciliation page, issue 19's next step
     pub fn message_it(&self) -> String {
         match self {
             FileRejection::Unreadable(_) => "Il file non è leggibile come zip.".to_owned(),

@@ -8,7 +8,7 @@
 //! [`rebuild`] (from scratch), [`list`] and [`label_months`] (a page's "counts and amounts per
 //! label per month" and a label's drill-down), the [`ReconcileJob`] and its [`schedule`].
 //! `uploads` is the durable upload path (submit, job), `engine` the incremental classification,
-//! `loader` the keys under which facts are stored. Beside it, what operators keep:
+//! `loader` the keys under which facts are stored, `detail` one row with the documents behind it. Beside it, what operators keep:
 //! `accertamenti` (the registry and its bulk import, headers and details) and `notes` (MyPivot's
 //! segnalazioni on reconciled elements).
 //! Must never: read a file format itself, or classify outside `domain::reconciliation::classify`.
@@ -20,6 +20,7 @@
 //! join as `store::reporting`'s receipt recovery (current flows, outcome not 3, no paying receipt).
 
 pub mod accertamenti;
+pub mod detail;
 pub mod engine;
 pub mod exports;
 pub mod loader;

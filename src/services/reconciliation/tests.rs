@@ -287,7 +287,7 @@ pub(super) fn expected_7_10() -> BTreeMap<String, Vec<&'static str>> {
 }
 
 /// Everything of §7, treasury from the giornale di cassa (7.4).
-pub(super) fn all_of_7(kit: &Kit) {
+pub(crate) fn all_of_7(kit: &Kit) {
     both_flags(kit);
     receipts(kit);
     flow1(kit);

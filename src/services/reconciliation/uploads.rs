@@ -20,6 +20,7 @@ use crate::domain::reconciliation::Source;
 use crate::flows::recon::{self, CashColumns, Item, OrgRef, ReadError, RejectedRow};
 use crate::jobs::{self, Handler, Job, JobCtx, JobError, Progress, Step};
 use crate::services::ServiceError;
+use crate::services::admin::access::OrgAccess;
 use crate::services::debts::imports::{StoredUpload, check_file_name, store_upload};
 use crate::store::reconciliation::{self as rs, UploadCounts, UploadRecord, UploadState};
 use crate::store::{Conn, Db, StoreError, audit, orgs};
@@ -169,6 +170,28 @@ pub fn list_uploads(db: &Db, ipa: &str, limit: u32) -> Result<Vec<UploadRecord>,
     })
 }
 
+/// The uploads of `access`'s org that it may see, newest first: every one for an admin, an
+/// operator's own otherwise (a notifications file and its rejected rows name payers of every debt
+/// type), as for debt flows.
+pub fn list_visible_uploads(db: &Db, access: &OrgAccess, limit: u32) -> Result<Vec<UploadRecord>, ServiceError> {
+    if access.admin {
+        return list_uploads(db, &access.org.ipa_code, limit);
+    }
+    let uploader = format!("operator:{}", access.username);
+    Ok(db.read(|conn| rs::list_uploads_of_uploader(conn, access.org.id, &uploader, limit))?)
+}
+
+/// Upload `id` of `access`'s org when it may see it (see [`list_visible_uploads`]); anything else
+/// is `NotFound`, so ids reveal nothing.
+pub fn get_visible_upload(db: &Db, access: &OrgAccess, id: i64) -> Result<UploadRecord, ServiceError> {
+    let upload = get_upload(db, &access.org.ipa_code, id)?;
+    if access.admin || upload.uploader == format!("operator:{}", access.username) {
+        Ok(upload)
+    } else {
+        Err(ServiceError::NotFound(format!("upload {id} of org {}", access.org.ipa_code)))
+    }
+}
+
 /// Loads `Job::ReconImport`.
 pub struct ReconImportJob {
     pub data_dir: PathBuf,
@@ -220,7 +243,10 @@ impl ReconImportJob {
             .ok_or_else(|| Stop::Failed(format!("org {} of upload {upload_id} is gone", upload.org_id)))?;
         let duplicate = db.read(|conn| rs::loaded_name_exists(conn, org.id, &upload.file_name, upload_id))?;
         if duplicate {
-            db.write(|tx| rs::update_upload_state(tx, upload_id, UploadState::Duplicate, Some(DUPLICATE), &now.iso()))?;
+            db.write(|tx| {
+                rs::update_upload_state(tx, upload_id, UploadState::Duplicate, Some(DUPLICATE), &now.iso())?;
+                rs::set_upload_error_it(tx, upload_id, DUPLICATE)
+            })?;
             return Ok(());
         }
         let source = upload
@@ -242,7 +268,10 @@ impl ReconImportJob {
             Ok(summary) => summary.accepted + summary.rejected,
             Err(ReadError::File(rejection)) => {
                 let text = rejection.to_string();
-                db.write(|tx| rs::update_upload_state(tx, upload_id, UploadState::Refused, Some(&text), &now.iso()))?;
+                db.write(|tx| {
+                    rs::update_upload_state(tx, upload_id, UploadState::Refused, Some(&text), &now.iso())?;
+                    rs::set_upload_error_it(tx, upload_id, &rejection.message_it())
+                })?;
                 return Ok(());
             }
             Err(ReadError::Sink(stop)) => return Err(stop),

@@ -103,6 +103,9 @@ impl From<ServiceError> for ApiError {
             ServiceError::NotAdmitted(refusal) => {
                 ApiError::new(403, NotAdmitted::CODE, refusal.to_string(), refusal.message_it())
             }
+            ServiceError::NoteElementUnknown(refusal) => {
+                ApiError::new(409, "CONFLICT", refusal.to_string(), refusal.message_it())
+            }
             ServiceError::Store(_)
             | ServiceError::ExportFile(_)
             | ServiceError::Interrupted

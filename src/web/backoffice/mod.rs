@@ -25,6 +25,8 @@ pub(super) mod orgs;
 pub(super) mod privacy;
 mod problems;
 pub(super) mod recon_exports;
+pub(super) mod recon_item;
+pub(super) mod reconciliation;
 pub(super) mod reporting;
 pub(super) mod settings;
 mod timeline;
@@ -260,12 +262,13 @@ impl BoCtx<'_> {
 }
 
 /// The pages of an org in the navigation: (path after `/operatore/<ipa>`, label, org admins only).
-const ORG_PAGES: [(&str, &str, bool); 13] = [
+const ORG_PAGES: [(&str, &str, bool); 14] = [
     ("", "Cruscotto", false),
     ("/dovuti", "Dovuti", false),
     ("/flussi", "Flussi dei dovuti", false),
     ("/esportazioni", "Esportazioni", false),
     ("/rendicontazione", "Rendicontazione", false),
+    ("/riconciliazione", "Riconciliazione", false),
     ("/anomalie", "Anomalie", true),
     ("/giornale", "Giornale", true),
     ("/tipi", "Tipi dovuto", true),
@@ -338,6 +341,7 @@ pub fn user_message(err: &crate::services::ServiceError) -> String {
         ServiceError::ExportRefused { code, .. } => export_refusal(code),
         ServiceError::Access(_) => "Accesso non consentito.".to_owned(),
         ServiceError::NotAdmitted(refusal) => refusal.message_it(),
+        ServiceError::NoteElementUnknown(refusal) => refusal.message_it(),
         ServiceError::Store(_) | ServiceError::ExportFile(_) | ServiceError::Interrupted | ServiceError::Internal(_) => {
             "Errore interno: riprova più tardi.".to_owned()
         }
@@ -408,10 +412,16 @@ fn field_label(field: &str) -> &str {
 /// A file under the data directory as a download.
 pub fn download(path: &std::path::Path, content_type: &str) -> Response {
     let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    download_as(path, content_type, &name)
+}
+
+/// [`download`] under the name `name`.
+pub fn download_as(path: &std::path::Path, content_type: &str, name: &str) -> Response {
+    let name = name.replace(['"', '\\', '\r', '\n'], "");
     match std::fs::read(path) {
         Ok(bytes) => Response { status: 200, headers: Vec::new(), body: bytes }
             .with_header("Content-Type", content_type)
-            .with_header("Content-Disposition", format!("attachment; filename=\"{}\"", name.replace('"', "")))
+            .with_header("Content-Disposition", format!("attachment; filename=\"{name}\""))
             .with_header("Cache-Control", "no-store"),
         Err(err) => {
             tracing::warn!(error = %err, path = %path.display(), "download: file missing");

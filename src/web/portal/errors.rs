@@ -217,6 +217,7 @@ pub fn describe(err: &PortalError) -> (u16, String) {
             | ServiceError::ExportRefused { .. } => (400, text("I dati inseriti non sono validi.")),
             ServiceError::Access(_) => (403, text("Accesso non consentito.")),
             ServiceError::NotAdmitted(refusal) => (403, refusal.message_it()),
+            ServiceError::NoteElementUnknown(refusal) => (409, refusal.message_it()),
             ServiceError::Store(_)
             | ServiceError::ExportFile(_)
             | ServiceError::Interrupted

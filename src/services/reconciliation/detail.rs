@@ -1,0 +1,116 @@
+//! One classified row and the documents behind it, for the back office's transfer page: the
+//! receipt that pays it, the reporting-flow rows that report it, the treasury movements that
+//! joined it (by the flow's IUF or by its IUV) and the municipality's notification.
+//!
+//! Owns: [`detail`] and [`ItemDetail`]. The documents are read as the classification read them
+//! (current flows, outcome 3 left out; movements by upper-case keys), so what the page shows is
+//! what decided the labels.
+//! Must never: classify (that is `engine`'s), or show another org's documents.
+
+use crate::services::ServiceError;
+use crate::store::receipts::{self, ReceiptRecord};
+use crate::store::reconciliation::{self as rs, ItemRecord, MovementRecord, NotificationFact, ReportedRow};
+use crate::store::{Db, orgs};
+
+/// A classified row with its documents.
+#[derive(Debug, Clone)]
+pub struct ItemDetail {
+    pub item: ItemRecord,
+    /// The receipt paying the transfer, when mypay stored one.
+    pub receipt: Option<ReceiptRecord>,
+    /// The rows of the org's current reporting flows for this transfer (its IUV, and its IUR and
+    /// transfer index when it has them).
+    pub reported: Vec<ReportedRow>,
+    /// The treasury movements it joined: its own, or those naming its IUF or IUV.
+    pub movements: Vec<MovementRecord>,
+    /// The municipality's notifications: of its IUD, else of its IUV.
+    pub notifications: Vec<NotificationFact>,
+}
+
+/// Row `id` of org `ipa`'s classification with its documents; `NotFound` for another org's.
+pub fn detail(db: &Db, ipa: &str, id: i64) -> Result<ItemDetail, ServiceError> {
+    db.read(|conn| {
+        let org = orgs::find_org_by_ipa(conn, ipa)?.ok_or_else(|| ServiceError::NotFound(format!("org {ipa}")))?;
+        let item =
+            rs::find_item(conn, org.id, id)?.ok_or_else(|| ServiceError::NotFound(format!("reconciled row {id}")))?;
+        let receipt = match item.receipt_row {
+            Some(row) => receipts::find_receipt_by_id(conn, row)?.filter(|r| r.org_id == org.id),
+            None => None,
+        };
+        let reported = match &item.iuv {
+            Some(iuv) if item.movement_id.is_none() => rs::reported_rows_by_iuv(conn, org.id, iuv)?
+                .into_iter()
+                .filter(|r| item.iur.as_ref().is_none_or(|iur| *iur == r.iur))
+                .filter(|r| {
+                    item.transfer_index.is_none() || r.transfer_index.is_none_or(|i| Some(i) == item.transfer_index)
+                })
+                .collect(),
+            _ => Vec::new(),
+        };
+        let mut movements = Vec::new();
+        if let Some(movement) = item.movement_id {
+            movements.extend(rs::find_movement(conn, org.id, movement)?);
+        } else {
+            if let Some(iuf) = &item.iuf {
+                movements.extend(rs::movements_by_iuf(conn, org.id, iuf)?);
+            }
+            if let Some(iuv) = &item.iuv {
+                for m in rs::movements_by_iuv(conn, org.id, iuv)? {
+                    if !movements.iter().any(|known: &MovementRecord| known.id == m.id) {
+                        movements.push(m);
+                    }
+                }
+            }
+        }
+        let notifications = match (&item.iud, &item.iuv) {
+            _ if item.movement_id.is_some() => Vec::new(),
+            (Some(iud), _) => rs::notification_by_iud(conn, org.id, iud)?.into_iter().collect(),
+            (None, Some(iuv)) => rs::notifications_by_iuv(conn, org.id, iuv)?,
+            (None, None) => Vec::new(),
+        };
+        Ok(ItemDetail { item, receipt, reported, movements, notifications })
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::indexing_slicing)]
+
+    use super::*;
+    use crate::services::reconciliation::{Filter, list};
+    use crate::services::testkit::{IPA, Kit};
+
+    fn row_of(kit: &Kit, iuv: &str) -> ItemRecord {
+        let items = list(&kit.db, IPA, Filter::default()).unwrap();
+        items.into_iter().find(|i| i.iuv.as_deref() == Some(iuv) && i.movement_id.is_none()).unwrap()
+    }
+
+    #[test]
+    fn a_transfer_shows_the_documents_that_decided_its_labels() {
+        let kit = Kit::new();
+        crate::services::reconciliation::tests::all_of_7(&kit);
+        // P1 of §7: notified, paid, reported in FdR1, transferred with bolletta 1201.
+        let p1 = row_of(&kit, "01000000000012301");
+        let found = detail(&kit.db, IPA, p1.id).unwrap();
+        let receipt = found.receipt.unwrap();
+        assert_eq!((receipt.receipt_id.as_str(), receipt.debt_id.is_some()), ("IUR20240516000001", true));
+        assert_eq!(found.reported.len(), 1);
+        assert_eq!(
+            (found.reported[0].iuf.as_str(), found.reported[0].iur.as_str()),
+            ("2024-05-17TESTITM1XXX-S000001", "IUR20240516000001")
+        );
+        let bollette: Vec<_> = found.movements.iter().map(|m| m.bolletta_number.clone().unwrap()).collect();
+        assert_eq!(bollette, ["1201"]);
+        assert_eq!(found.notifications.iter().map(|n| n.iud.as_str()).collect::<Vec<_>>(), ["TARI-2024-000123"]);
+        // …303 transferred on its own: the movement found by its IUV, no flow.
+        let single = detail(&kit.db, IPA, row_of(&kit, "01000000000012303").id).unwrap();
+        assert!(single.reported.is_empty());
+        assert_eq!(single.movements.iter().map(|m| m.amount.get()).collect::<Vec<_>>(), [4550]);
+        // A lone movement shows itself only; another org's id or an unknown one is not found.
+        let items = list(&kit.db, IPA, Filter::default()).unwrap();
+        let lone = items.iter().find(|i| i.movement_id.is_some() && i.iuf.is_none() && i.iuv.is_none()).unwrap();
+        let lone = detail(&kit.db, IPA, lone.id).unwrap();
+        assert_eq!((lone.movements.len(), lone.receipt.is_none(), lone.notifications.len()), (1, true, 0));
+        assert!(matches!(detail(&kit.db, IPA, 999_999), Err(ServiceError::NotFound(_))));
+    }
+}
