@@ -14,11 +14,11 @@
 
 use super::api::{self, debts as api_debts, files as api_files};
 use super::backoffice::{
-    self, adhesion, anomalies, dashboard, debt_edit, debt_types, debts, exports, flows, journal, login, operators,
-    orgs, privacy, reporting, settings, tokens,
+    self, accertamenti, adhesion, anomalies, dashboard, debt_edit, debt_types, debts, exports, flows, journal, login,
+    operators, orgs, privacy, reporting, settings, tokens,
 };
 use super::portal::{account, cart, home, info, pay, sil, upstream as region_return};
-use super::router::Limit::{Flow, FlowForm, Form, Json, Logo, Push, Sil, Station};
+use super::router::Limit::{Flow, FlowForm, Form, Json, Logo, Push, RegistryForm, Sil, Station};
 use super::router::Method::{Delete, Get, Post, Put};
 use super::router::{ApiFn, Auth, BackofficeFn, Guard, Handler, PlainFn, PortalFn, Route};
 use super::{assets, metrics, system, upstream};
@@ -137,6 +137,13 @@ pub static ROUTES: &[Route] = &[
     Route::new(Get,  "/operatore/{ipa}/rendicontazione",              "bo_reporting", Form, OPERATOR,      bo(|c, p| reporting::list(c, p.get("ipa")))),
     Route::new(Post, "/operatore/{ipa}/rendicontazione/acquisisci",   "bo_reporting", Form, OPERATOR_FORM, bo(|c, p| reporting::fetch(c, p.get("ipa")))),
     Route::new(Get,  "/operatore/{ipa}/rendicontazione/{flow}",       "bo_reporting", Form, OPERATOR,      bo(|c, p| reporting::detail(c, p.get("ipa"), p.get("flow")))),
+    Route::new(Get,  "/operatore/{ipa}/accertamenti",                 "bo_accertamenti", Form, OPERATOR,   bo(|c, p| accertamenti::list(c, p.get("ipa")))),
+    Route::new(Post, "/operatore/{ipa}/accertamenti",                 "bo_accertamenti", Form, OPERATOR_FORM, bo(|c, p| accertamenti::create(c, p.get("ipa")))),
+    Route::new(Post, "/operatore/{ipa}/accertamenti/anagrafica",      "bo_accertamenti", RegistryForm, OPERATOR_FORM, bo(|c, p| accertamenti::import(c, p.get("ipa")))),
+    Route::new(Get,  "/operatore/{ipa}/accertamenti/{id}",            "bo_accertamenti", Form, OPERATOR,   bo(|c, p| accertamenti::show(c, p.get("ipa"), p.get("id")))),
+    Route::new(Post, "/operatore/{ipa}/accertamenti/{id}/assegna",    "bo_accertamenti", Form, OPERATOR_FORM, bo(|c, p| accertamenti::assign(c, p.get("ipa"), p.get("id")))),
+    Route::new(Post, "/operatore/{ipa}/accertamenti/{id}/stato",      "bo_accertamenti", Form, OPERATOR_FORM, bo(|c, p| accertamenti::change_state(c, p.get("ipa"), p.get("id")))),
+    Route::new(Get,  "/operatore/{ipa}/accertamenti/{id}/stampa",     "bo_accertamenti", Form, OPERATOR,   bo(|c, p| accertamenti::print(c, p.get("ipa"), p.get("id")))),
     Route::new(Get,  "/operatore/{ipa}/token",                        "bo_api_tokens", Form, OPERATOR,     bo(|c, p| tokens::list(c, p.get("ipa")))),
     Route::new(Post, "/operatore/{ipa}/token",                        "bo_api_tokens", Form, OPERATOR_FORM, bo(|c, p| tokens::create(c, p.get("ipa")))),
     Route::new(Post, "/operatore/{ipa}/token/{token}/revoca",         "bo_api_tokens", Form, OPERATOR_FORM, bo(|c, p| tokens::revoke(c, p.get("ipa"), p.get("token")))),

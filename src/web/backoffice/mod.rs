@@ -9,6 +9,7 @@
 //! `authz::OperatorGrant`, so a missing check does not compile; imports and exports of an operator
 //! (not an admin) are filtered by the debt types enabled for them.
 
+pub(super) mod accertamenti;
 pub(super) mod adhesion;
 pub(super) mod anomalies;
 mod chart;
@@ -259,12 +260,13 @@ impl BoCtx<'_> {
 }
 
 /// The pages of an org in the navigation: (path after `/operatore/<ipa>`, label, org admins only).
-const ORG_PAGES: [(&str, &str, bool); 13] = [
+const ORG_PAGES: [(&str, &str, bool); 14] = [
     ("", "Cruscotto", false),
     ("/dovuti", "Dovuti", false),
     ("/flussi", "Flussi dei dovuti", false),
     ("/esportazioni", "Esportazioni", false),
     ("/rendicontazione", "Rendicontazione", false),
+    ("/accertamenti", "Accertamenti", false),
     ("/anomalie", "Anomalie", true),
     ("/giornale", "Giornale", true),
     ("/tipi", "Tipi dovuto", true),
