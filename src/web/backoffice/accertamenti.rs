@@ -115,12 +115,13 @@ pub fn list(ctx: &mut BoCtx<'_>, ipa: &str) -> Result<Response, BoError> {
             }
         }
         h2 class="h4" id="anagrafica" { "Anagrafica uffici, capitoli e accertamenti" }
-        form method="post" action=(ctx.upload_action(&format!("{base}/anagrafica"))) enctype="multipart/form-data" class="mb-4" {
-            div class="form-group mb-3" {
+        // Not a `form-group`: Bootstrap Italia floats its label over a file input.
+        form method="post" action=(ctx.upload_action(&format!("{base}/anagrafica"))) enctype="multipart/form-data" class="row g-3 mb-4" {
+            div class="col-12 col-md-8" {
                 label for="file" { "File di importazione massiva (" code { (grant.org.ipa_code) "-<NOME>-1_0.zip" } " con un CSV dello stesso nome, al massimo " (limit_mb) " MB)" }
                 input type="file" class="form-control" id="file" name="file" accept=".zip,application/zip" required;
             }
-            button type="submit" class="btn btn-primary" { "Importa l'anagrafica" }
+            div class="col-12" { button type="submit" class="btn btn-primary" { "Importa l'anagrafica" } }
         }
         (registry_table(&registry))
     };
@@ -316,11 +317,11 @@ pub fn show(ctx: &mut BoCtx<'_>, ipa: &str, id: &str) -> Result<Response, BoErro
         h1 { "Accertamento n. " (header.id) ": " (header.name) }
         p class="lead" { (grant.org.name) }
         dl class="row" {
-            dt class="col-6 col-md-3" { "Tipo dovuto" } dd class="col-6 col-md-9" { (header.debt_type_code) }
-            dt class="col-6 col-md-3" { "Stato" } dd class="col-6 col-md-9" { (state_it(header.state)) }
-            dt class="col-6 col-md-3" { "Creato da" } dd class="col-6 col-md-9" { (creator(&header.created_by)) " il " (datetime_it(&header.created_at)) }
-            dt class="col-6 col-md-3" { "Aggiornato il" } dd class="col-6 col-md-9" { (datetime_it(&header.updated_at)) }
-            dt class="col-6 col-md-3" { "Pagamenti" } dd class="col-6 col-md-9" { (count_it(i64::try_from(details.len()).unwrap_or(i64::MAX))) ", totale " (total.format_eur()) }
+            dt class="col-sm-4" { "Tipo dovuto" } dd class="col-sm-8" { (header.debt_type_code) }
+            dt class="col-sm-4" { "Stato" } dd class="col-sm-8" { (state_it(header.state)) }
+            dt class="col-sm-4" { "Creato da" } dd class="col-sm-8" { (creator(&header.created_by)) " il " (datetime_it(&header.created_at)) }
+            dt class="col-sm-4" { "Aggiornato il" } dd class="col-sm-8" { (datetime_it(&header.updated_at)) }
+            dt class="col-sm-4" { "Pagamenti" } dd class="col-sm-8" { (count_it(i64::try_from(details.len()).unwrap_or(i64::MAX))) ", totale " (total.format_eur()) }
         }
         @if open {
             form method="post" action={ (base) "/stato" } class="mb-4" {
