@@ -26,10 +26,10 @@ pub struct RegistryRecord {
     pub updated_at: String,
 }
 
-const REGISTRY_COLUMNS: &str = "id, org_id, ifnull(debt_type_code, ''), office_code, office_name, active, chapter_code, \
+pub(super) const REGISTRY_COLUMNS: &str = "id, org_id, ifnull(debt_type_code, ''), office_code, office_name, active, chapter_code, \
      chapter_name, year, accertamento_code, accertamento_name, created_at, updated_at";
 
-fn registry_from_row(row: &Row<'_>) -> rusqlite::Result<RegistryRecord> {
+pub(super) fn registry_from_row(row: &Row<'_>) -> rusqlite::Result<RegistryRecord> {
     Ok(RegistryRecord {
         id: row.get(0)?,
         org_id: row.get(1)?,

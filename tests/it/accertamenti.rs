@@ -171,3 +171,40 @@ fn accertamenti_through_the_pages() {
     let cancel = demo.submit(&two, &format!("{two}/stato"), &[("to", "ANNULLATO")]);
     assert!(after(&mut demo, &cancel).contains("Accertamento annullato."));
 }
+
+/// §1.7: with one registry entry for TARI, a receipt that arrives is booked by the reconcile job
+/// into the day's CHIUSO accertamento without an operator, and is no longer insertable.
+#[test]
+fn a_receipt_is_booked_automatically_when_the_registry_leaves_one_choice() {
+    let (_tmp, dir, server, mut demo) = demo_logged_in();
+    let base = "/operatore/c_esempio/accertamenti";
+    let token = csrf(&demo.get(base).body);
+    let zip = registry_zip("c_esempio-UNA-1_0", &[TARI_101]);
+    let sent =
+        demo.post_multipart(&format!("{base}/anagrafica?csrf={token}"), &[], ("file", "c_esempio-UNA-1_0.zip", &zip));
+    assert!(after(&mut demo, &sent).contains("voci aggiunte 1"));
+    let iuvs = pay_demo_debts(&server, &dir, 1);
+    let today = mypay::testing::clock::Now::read().today().strftime("%Y%m%d").to_string();
+    let name = format!("RICEVUTE_{today}_TARI");
+    // The server queues the reconcile job every 10 seconds.
+    let mut list = String::new();
+    for _ in 0..300 {
+        list = demo.get(base).body;
+        if list.contains(&name) {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    assert!(list.contains(&name), "never booked: {list}");
+    assert!(list.contains("<td>Chiuso</td>") && list.contains("<td>automatico</td>"), "{list}");
+    let link = format!("{base}/");
+    let at = list.find(&format!(">{name}<")).unwrap();
+    let href = &list[list[..at].rfind(&link).unwrap()..at];
+    let id = href.trim_start_matches(&link).trim_end_matches('"');
+    let page = demo.get(&format!("{base}/{id}")).body;
+    assert!(page.contains(&format!("<td>{}</td>", iuvs[0])) && page.contains("<td>2024/101</td>"), "{page}");
+    // Not offered by hand any more.
+    let made = demo.submit(base, base, &[("debt_type", "TARI"), ("name", "TARI a mano")]);
+    let manual = demo.get(made.location.as_deref().unwrap()).body;
+    assert!(!manual.contains(iuvs[0].as_str()), "{manual}");
+}

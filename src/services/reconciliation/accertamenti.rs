@@ -341,6 +341,7 @@ pub fn change_state(
     })
 }
 
+pub mod auto;
 pub mod payments;
 
 #[cfg(test)]

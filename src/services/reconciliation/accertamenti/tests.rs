@@ -114,7 +114,17 @@ fn paid(kit: &Kit, iud: &str, cents: i64, receipt_id: &str) -> TransferKey {
 }
 
 fn paid_at(kit: &Kit, iud: &str, cents: i64, receipt_id: &str, day: crate::domain::Day) -> TransferKey {
-    let debt = kit.debt(iud, cents);
+    receipt_of(kit, &kit.debt(iud, cents), cents, receipt_id, day)
+}
+
+/// A paying receipt of `debt` (`cents`, one transfer to the kit's org) on outcome `day`.
+fn receipt_of(
+    kit: &Kit,
+    debt: &crate::store::debts::DebtRecord,
+    cents: i64,
+    receipt_id: &str,
+    day: crate::domain::Day,
+) -> TransferKey {
     let iuv = debt.iuv.as_ref().unwrap().as_str().to_owned();
     let receipt = ReceiptRecord {
         org_id: debt.org_id,
@@ -294,4 +304,107 @@ fn an_uploaded_registry_is_read_within_its_budget_and_removed() {
     let err = payments::import_upload(&kit.db, &access, &tmp, &name, &mut &big[..], kit.now).unwrap_err();
     assert!(matches!(err, payments::UploadError::TooLarge), "{err}");
     assert_eq!(std::fs::read_dir(&tmp).unwrap().count(), 0);
+}
+
+/// A TARI debt of `cents` whose `bilancio` splits it as `lines` (office, chapter, assessment, amount).
+fn debt_with_bilancio(
+    kit: &Kit,
+    iud: &str,
+    cents: i64,
+    lines: &[(&str, &str, &str, &str)],
+) -> crate::store::debts::DebtRecord {
+    let mut xml = String::from("<bilancio>");
+    for (office, chapter, assessment, amount) in lines {
+        xml.push_str(&format!("<capitolo><codCapitolo>{chapter}</codCapitolo>"));
+        if !office.is_empty() {
+            xml.push_str(&format!("<codUfficio>{office}</codUfficio>"));
+        }
+        xml.push_str("<accertamento>");
+        if !assessment.is_empty() {
+            xml.push_str(&format!("<codAccertamento>{assessment}</codAccertamento>"));
+        }
+        xml.push_str(&format!("<importo>{amount}</importo></accertamento></capitolo>"));
+    }
+    xml.push_str("</bilancio>");
+    let mut fields = crate::services::testkit::tari_fields(iud, cents);
+    fields.bilancio =
+        crate::domain::debt_row::BilancioField::Read { xml, amounts: lines.iter().map(|l| l.3.to_owned()).collect() };
+    crate::services::debts::add_debt(&kit.db, "test", IPA, &fields, crate::services::debts::Source::Cli, kit.now)
+        .unwrap()
+}
+
+#[test]
+fn receipts_are_booked_automatically_by_their_bilancio_once() {
+    use auto::{AutoBooked, book_new, header_name};
+    let kit = kit();
+    let access = kit.admin_access();
+    let one_tari: String = FIXTURE_7_9.lines().take(2).map(|l| format!("{l}\n")).collect();
+    import(&kit, &access, "ANAGRAFICA", &one_tari).unwrap();
+    let org_id = access.org.id;
+    let day = crate::domain::Day::parse("2024-05-16").unwrap();
+    // No bilancio, and TARI has one active entry (TRIB/1010/2024/101; it comes first,
+    // before the split below registers a second one): booked whole.
+    let plain = paid_on(&kit, "TARI-N-1", 3_000, "IUR-N-1", "2024-05-16");
+    let split = debt_with_bilancio(
+        &kit,
+        "TARI-B-1",
+        12_050,
+        &[("TRIB", "1010", "2024/101", "100.00"), ("", "9999", "", "20.50")],
+    );
+    let key = receipt_of(&kit, &split, 12_050, "IUR-B-1", day);
+    // A bilancio that does not add up to the transfer is left to operators.
+    let odd = debt_with_bilancio(&kit, "TARI-B-2", 5_000, &[("TRIB", "1010", "2024/101", "50.00")]);
+    let odd_key = receipt_of(&kit, &odd, 4_000, "IUR-B-2", day);
+
+    let done = book_new(&kit.db, org_id, kit.now, &|| false).unwrap();
+    assert_eq!(done, AutoBooked { transfers: 2, details: 3, headers: 1, registered: 1 });
+    let headers = list(&kit.db, &access).unwrap();
+    assert_eq!(headers.len(), 1);
+    let header = &headers[0];
+    assert_eq!(
+        (header.name.as_str(), header.state, header.created_by.as_str()),
+        ("RICEVUTE_20240516_TARI", AccertamentoState::Chiuso, "system")
+    );
+    assert_eq!(header_name(day, "TARI"), header.name);
+    let (_, details) = get(&kit.db, &access, header.id).unwrap();
+    let booked: Vec<_> = details
+        .iter()
+        .map(|d| {
+            (
+                d.key.iuv.as_str(),
+                d.target.office_code.as_str(),
+                d.target.chapter_code.as_str(),
+                d.target.accertamento_code.as_str(),
+                d.amount.get(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        booked,
+        [
+            (plain.iuv.as_str(), "TRIB", "1010", "2024/101", 3_000),
+            (key.iuv.as_str(), "TRIB", "1010", "2024/101", 10_000),
+            (key.iuv.as_str(), "n/a", "9999", "n/a", 2_050),
+        ]
+    );
+    let registered = registry(&kit.db, &access).unwrap();
+    let new = registered.iter().find(|r| r.entry.chapter_code == "9999").unwrap();
+    assert_eq!((new.entry.debt_type_code.as_str(), new.entry.year.as_str(), new.entry.active), ("TARI", "2024", true));
+    assert_eq!(journalled(&kit, "accertamento.auto_assign"), 2);
+
+    // Again: nothing (each receipt is considered once, and a booked transfer is never booked twice).
+    assert_eq!(book_new(&kit.db, org_id, kit.now, &|| false).unwrap(), AutoBooked::default());
+    // Now TARI has two active entries (9999 was registered): a new receipt without bilancio is left to operators.
+    let later = paid_on(&kit, "TARI-N-2", 1_000, "IUR-N-2", "2024-05-16");
+    let done = book_new(&kit.db, org_id, kit.now, &|| false).unwrap();
+    assert_eq!(done.transfers, 0);
+    let manual = create(&kit.db, &access, "TARI", "TARI a mano", kit.now).unwrap();
+    let all = payments::filter_of(&payments::FilterInput::default()).unwrap();
+    let insertable: Vec<_> = payments::insertable(&kit.db, &access, manual.id, &all, 1)
+        .unwrap()
+        .payments
+        .into_iter()
+        .map(|p| p.key)
+        .collect();
+    assert_eq!(insertable, [later], "the odd bilancio is not insertable by hand either (it carries one); {odd_key:?}");
 }
