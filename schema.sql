@@ -912,6 +912,14 @@ CREATE INDEX accertamento_detail_header ON accertamento_detail (accertamento_id,
 -- Whether a transfer is already booked (in an accertamento not ANNULLATO).
 CREATE INDEX accertamento_detail_payment ON accertamento_detail (org_id, iuv, iur, transfer_index);
 
+-- Automatic accertamenti (mypivot.md §1.7; version 36): each org's receipts are considered once,
+-- as they arrive, for booking by their debt's bilancio (or the registry's one entry of their debt
+-- type); this is the last receipt considered.
+CREATE TABLE accertamento_auto_cursor (
+    org_id           INTEGER PRIMARY KEY REFERENCES org(id) ON DELETE CASCADE,
+    last_receipt_id  INTEGER NOT NULL
+);
+
 -- An operator's note on a reconciled element (org, label, IUD, IUV, IUF): adding one makes the
 -- element's previous active note inactive, so the history stays. A DOPPI note keeps the IUR in
 -- iuf and the transfer index in iud, as MyPivot does.

@@ -19,6 +19,7 @@
 //! **Invariant:** only this module knows CSV headers and column order. **Boundary:** CSV in ZIP.
 
 pub mod accertamenti_registry;
+pub mod bilancio;
 pub mod csv_row;
 pub mod expired_export;
 pub mod fdr;

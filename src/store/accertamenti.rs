@@ -26,10 +26,10 @@ pub struct RegistryRecord {
     pub updated_at: String,
 }
 
-const REGISTRY_COLUMNS: &str = "id, org_id, ifnull(debt_type_code, ''), office_code, office_name, active, chapter_code, \
+pub(super) const REGISTRY_COLUMNS: &str = "id, org_id, ifnull(debt_type_code, ''), office_code, office_name, active, chapter_code, \
      chapter_name, year, accertamento_code, accertamento_name, created_at, updated_at";
 
-fn registry_from_row(row: &Row<'_>) -> rusqlite::Result<RegistryRecord> {
+pub(super) fn registry_from_row(row: &Row<'_>) -> rusqlite::Result<RegistryRecord> {
     Ok(RegistryRecord {
         id: row.get(0)?,
         org_id: row.get(1)?,
@@ -403,4 +403,106 @@ pub fn count_details(conn: &Conn, accertamento_id: i64) -> Result<i64, StoreErro
         .sqlite()
         .prepare_cached("SELECT count(*) FROM accertamento_detail WHERE accertamento_id = ?1")?
         .query_row([accertamento_id], |row| row.get(0))?)
+}
+
+/// What narrows the payments an accertamento may take (MyPivot's filters); `None` filters nothing.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct InsertableFilter {
+    pub iud: Option<String>,
+    pub iuv: Option<String>,
+    /// The debtor's or the payer's fiscal code.
+    pub fiscal_code: Option<String>,
+    /// The outcome day (`payment_date`), inclusive.
+    pub from: Option<crate::domain::Day>,
+    pub to: Option<crate::domain::Day>,
+}
+
+/// A payment an accertamento may take: one transfer of a paying receipt.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InsertablePayment {
+    pub key: TransferKey,
+    pub iud: Option<String>,
+    pub amount: Cents,
+    pub debtor_id: String,
+    pub debtor_name: String,
+    pub payer_id: Option<String>,
+    pub payment_date: String,
+    pub remittance: String,
+}
+
+/// The transfers of debt type `debt_type_code` credited to the org by its paying receipts whose
+/// debt carries no `bilancio` and that no accertamento (but an ANNULLATO one) books, newest
+/// first: at most `limit` from `offset`.
+pub fn insertable_payments(
+    conn: &Conn,
+    org_id: i64,
+    org_fiscal_code: &str,
+    debt_type_code: &str,
+    filter: &InsertableFilter,
+    limit: u32,
+    offset: u32,
+) -> Result<Vec<InsertablePayment>, StoreError> {
+    Ok(conn
+        .sqlite()
+        .prepare_cached(
+            "SELECT r.iuv, r.receipt_id, t.transfer_index, t.amount_cents, d.iud, r.debtor_id, r.debtor_name, \
+             r.payer_id, r.payment_date, t.remittance FROM receipt r \
+             JOIN receipt_transfer t ON t.receipt_id = r.id \
+             JOIN debt d ON d.id = r.debt_id JOIN debt_type dt ON dt.id = d.debt_type_id \
+             WHERE r.org_id = ?1 AND t.fiscal_code = ?2 AND dt.code = ?3 AND r.outcome = 'OK' AND r.held = 0 \
+             AND d.bilancio IS NULL \
+             AND (?4 IS NULL OR d.iud = ?4) AND (?5 IS NULL OR r.iuv = ?5) \
+             AND (?6 IS NULL OR r.debtor_id = ?6 OR r.payer_id = ?6) \
+             AND (?7 IS NULL OR r.payment_date >= ?7) AND (?8 IS NULL OR r.payment_date <= ?8) \
+             AND NOT EXISTS (SELECT 1 FROM accertamento_detail x JOIN accertamento a ON a.id = x.accertamento_id \
+                 WHERE x.org_id = r.org_id AND x.iuv = r.iuv AND x.iur = r.receipt_id \
+                 AND x.transfer_index = t.transfer_index AND a.state <> 'ANNULLATO') \
+             ORDER BY r.payment_date DESC, r.id DESC, t.transfer_index LIMIT ?9 OFFSET ?10",
+        )?
+        .query_map(
+            params![
+                org_id,
+                org_fiscal_code,
+                debt_type_code,
+                filter.iud,
+                filter.iuv,
+                filter.fiscal_code,
+                filter.from,
+                filter.to,
+                limit,
+                offset
+            ],
+            |row| {
+                Ok(InsertablePayment {
+                    key: TransferKey { iuv: row.get(0)?, iur: row.get(1)?, transfer_index: row.get(2)? },
+                    amount: row.get(3)?,
+                    iud: row.get(4)?,
+                    debtor_id: row.get(5)?,
+                    debtor_name: row.get(6)?,
+                    payer_id: row.get(7)?,
+                    payment_date: row.get(8)?,
+                    remittance: row.get(9)?,
+                })
+            },
+        )?
+        .collect::<Result<_, _>>()?)
+}
+
+/// How many details an accertamento has and what they add up to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct DetailTotals {
+    pub count: i64,
+    pub amount: Cents,
+}
+
+/// The totals of every accertamento of the org that has details, by accertamento id.
+pub fn detail_totals(conn: &Conn, org_id: i64) -> Result<std::collections::HashMap<i64, DetailTotals>, StoreError> {
+    Ok(conn
+        .sqlite()
+        .prepare_cached(
+            "SELECT accertamento_id, count(*), sum(amount_cents) FROM accertamento_detail WHERE org_id = ?1 \
+             GROUP BY accertamento_id",
+        )?
+        .query_map([org_id], |row| Ok((row.get(0)?, DetailTotals { count: row.get(1)?, amount: row.get(2)? })))?
+        .collect::<Result<_, _>>()?)
 }

@@ -26,6 +26,7 @@
 //! **Invariant:** nothing outside this module names a table or column.
 
 pub mod accertamenti;
+pub mod accertamenti_auto;
 pub mod adhesion;
 pub mod anomalies;
 pub mod api_tokens;

@@ -168,6 +168,8 @@ pub enum Limit {
     FlowForm,
     /// A debt flow as the whole body: `import.max_upload_bytes`.
     Flow,
+    /// An accertamenti registry in a multipart form: the service's budget for the file plus 64 KiB.
+    RegistryForm,
     /// A JSON document: 1 MiB.
     Json,
     /// A paForNode message: pagoPA's largest (a receipt with five transfers and metadata) are a
@@ -182,7 +184,7 @@ pub enum Limit {
 impl Limit {
     /// Uploads go to a spool file rather than memory (`super::body`).
     pub fn spooled(self) -> bool {
-        matches!(self, Limit::Logo | Limit::FlowForm | Limit::Flow)
+        matches!(self, Limit::Logo | Limit::FlowForm | Limit::Flow | Limit::RegistryForm)
     }
 
     pub fn bytes(self, config: &Config) -> u64 {
@@ -193,6 +195,8 @@ impl Limit {
                 .saturating_add(128 * 1024),
             Limit::FlowForm => config.import.max_upload_bytes.saturating_add(64 * 1024),
             Limit::Flow => config.import.max_upload_bytes,
+            Limit::RegistryForm => crate::services::reconciliation::accertamenti::payments::REGISTRY_UPLOAD_MAX_BYTES
+                .saturating_add(64 * 1024),
             Limit::Json | Limit::Station => 1024 * 1024,
             Limit::Sil => 4 * 1024 * 1024,
             Limit::Push => 512 * 1024,
@@ -646,16 +650,21 @@ mod tests {
         assert_eq!(limit("POST", "/ws/pa/upload"), Limit::FlowForm);
         assert_eq!(limit("POST", "/operatore/c_x/flussi"), Limit::FlowForm);
         assert_eq!(limit("POST", "/operatore/c_x/impostazioni/logo"), Limit::Logo);
+        assert_eq!(limit("POST", "/operatore/c_x/accertamenti/anagrafica"), Limit::RegistryForm);
         assert_eq!(limit("POST", "/operatore/c_x/impostazioni"), Limit::Form);
         assert_eq!(limit("POST", "/api/v1/orgs/x/imports"), Limit::Flow);
         assert_eq!(limit("POST", "/api/v1/orgs/x/debts"), Limit::Json);
         assert_eq!(limit("GET", "/api/nothing"), Limit::Json);
         assert_eq!(limit("POST", "/"), Limit::Form);
         let spooled: Vec<Limit> =
-            [Limit::Form, Limit::Logo, Limit::FlowForm, Limit::Flow, Limit::Json, Limit::Station, Limit::Sil]
+            [Limit::Form, Limit::Logo, Limit::FlowForm, Limit::Flow, Limit::RegistryForm, Limit::Json, Limit::Sil]
                 .into_iter()
                 .filter(|l| l.spooled())
                 .collect();
-        assert_eq!(spooled, [Limit::Logo, Limit::FlowForm, Limit::Flow], "uploads, and only they, go to disk");
+        assert_eq!(
+            spooled,
+            [Limit::Logo, Limit::FlowForm, Limit::Flow, Limit::RegistryForm],
+            "uploads, and only they, go to disk"
+        );
     }
 }

@@ -16,11 +16,11 @@ use super::api::{
     self, debts as api_debts, files as api_files, recon_exports as api_recon_exports, reconciliation as api_recon,
 };
 use super::backoffice::{
-    self, adhesion, anomalies, dashboard, debt_edit, debt_types, debts, exports, flows, journal, login, operators,
-    orgs, privacy, recon_exports, recon_item, reconciliation, reporting, settings, tokens,
+    self, accertamenti, adhesion, anomalies, dashboard, debt_edit, debt_types, debts, exports, flows, journal, login,
+    operators, orgs, privacy, recon_exports, recon_item, reconciliation, reporting, settings, tokens,
 };
 use super::portal::{account, cart, home, info, pay, sil, upstream as region_return};
-use super::router::Limit::{Flow, FlowForm, Form, Json, Logo, Push, Sil, Station};
+use super::router::Limit::{Flow, FlowForm, Form, Json, Logo, Push, RegistryForm, Sil, Station};
 use super::router::Method::{Delete, Get, Post, Put};
 use super::router::{ApiFn, Auth, BackofficeFn, Guard, Handler, PlainFn, PortalFn, Route};
 use super::{assets, metrics, system, upstream};
@@ -154,6 +154,13 @@ pub static ROUTES: &[Route] = &[
     Route::new(Get,  "/operatore/{ipa}/riconciliazione/voce/{item}",  "bo_reconciliation", Form, OPERATOR, bo(|c, p| recon_item::item(c, p.get("ipa"), p.get("item")))),
     Route::new(Post, "/operatore/{ipa}/riconciliazione/voce/{item}/segnalazioni", "bo_reconciliation", Form, OPERATOR_FORM, bo(|c, p| recon_item::add_note(c, p.get("ipa"), p.get("item")))),
     Route::new(Post, "/operatore/{ipa}/riconciliazione/voce/{item}/segnalazioni/{note}", "bo_reconciliation", Form, OPERATOR_FORM, bo(|c, p| recon_item::hide_note(c, p.get("ipa"), p.get("item"), p.get("note")))),
+    Route::new(Get,  "/operatore/{ipa}/accertamenti",                 "bo_accertamenti", Form, OPERATOR,   bo(|c, p| accertamenti::list(c, p.get("ipa")))),
+    Route::new(Post, "/operatore/{ipa}/accertamenti",                 "bo_accertamenti", Form, OPERATOR_FORM, bo(|c, p| accertamenti::create(c, p.get("ipa")))),
+    Route::new(Post, "/operatore/{ipa}/accertamenti/anagrafica",      "bo_accertamenti", RegistryForm, OPERATOR_FORM, bo(|c, p| accertamenti::import(c, p.get("ipa")))),
+    Route::new(Get,  "/operatore/{ipa}/accertamenti/{accertamento}",  "bo_accertamenti", Form, OPERATOR,   bo(|c, p| accertamenti::show(c, p.get("ipa"), p.get("accertamento")))),
+    Route::new(Post, "/operatore/{ipa}/accertamenti/{accertamento}/assegna", "bo_accertamenti", Form, OPERATOR_FORM, bo(|c, p| accertamenti::assign(c, p.get("ipa"), p.get("accertamento")))),
+    Route::new(Post, "/operatore/{ipa}/accertamenti/{accertamento}/stato", "bo_accertamenti", Form, OPERATOR_FORM, bo(|c, p| accertamenti::change_state(c, p.get("ipa"), p.get("accertamento")))),
+    Route::new(Get,  "/operatore/{ipa}/accertamenti/{accertamento}/stampa", "bo_accertamenti", Form, OPERATOR,   bo(|c, p| accertamenti::print(c, p.get("ipa"), p.get("accertamento")))),
     Route::new(Get,  "/operatore/{ipa}/token",                        "bo_api_tokens", Form, OPERATOR,     bo(|c, p| tokens::list(c, p.get("ipa")))),
     Route::new(Post, "/operatore/{ipa}/token",                        "bo_api_tokens", Form, OPERATOR_FORM, bo(|c, p| tokens::create(c, p.get("ipa")))),
     Route::new(Post, "/operatore/{ipa}/token/{token}/revoca",         "bo_api_tokens", Form, OPERATOR_FORM, bo(|c, p| tokens::revoke(c, p.get("ipa"), p.get("token")))),

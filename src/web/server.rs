@@ -118,11 +118,21 @@ pub fn bind(config: &Config, tls: Option<&tls::Setup>) -> Result<Listener, Serve
 
 /// The largest body any route reads: the front end refuses a longer `Content-Length` at once.
 fn largest_body(config: &Config) -> u64 {
-    [Limit::Form, Limit::Logo, Limit::FlowForm, Limit::Flow, Limit::Json, Limit::Station, Limit::Sil, Limit::Push]
-        .into_iter()
-        .map(|limit| limit.bytes(config))
-        .max()
-        .unwrap_or(u64::MAX)
+    [
+        Limit::Form,
+        Limit::Logo,
+        Limit::FlowForm,
+        Limit::Flow,
+        Limit::RegistryForm,
+        Limit::Json,
+        Limit::Station,
+        Limit::Sil,
+        Limit::Push,
+    ]
+    .into_iter()
+    .map(|limit| limit.bytes(config))
+    .max()
+    .unwrap_or(u64::MAX)
 }
 
 fn tcp_listener(addr: SocketAddr) -> std::io::Result<std::net::TcpListener> {

@@ -126,6 +126,10 @@ fn every_backoffice_route_keeps_orgs_and_debt_types_apart() {
         [],
     )
     .unwrap();
+    // An accertamento of TARI.
+    let args = ["reconcile", "accertamenti", "create", "--org", "c_esempio", "--debt-type", "TARI", "--name", "TARI"];
+    let out = run(&dir, &args, None);
+    assert!(out.status.success(), "{}", crate::support::stderr(&out));
     let tari_iud = format!("TARI-{}-0001", mypay::testing::clock::Now::read().today().year());
     let tari = debt_json(&dir, &tari_iud);
     let tari_id = id_of(&mut demo, &tari_iud);
@@ -145,6 +149,7 @@ fn every_backoffice_route_keeps_orgs_and_debt_types_apart() {
         ("upload", "1"),
         ("item", "1"),
         ("note", "1"),
+        ("accertamento", "1"),
     ];
 
     // Operator of org A (c_f205), with a valid session and CSRF token so every handler runs.
@@ -196,6 +201,7 @@ fn every_backoffice_route_keeps_orgs_and_debt_types_apart() {
         sportello.get(&format!("{base}?tipo=TARI")).body.contains("Il valore del campo «tipo dovuto» non è valido.")
     );
     assert_eq!(sportello.get(&format!("{base}/{cert_id}")).status, 200);
+    assert_eq!(sportello.get("/operatore/c_esempio/accertamenti/1").status, 404, "a TARI accertamento");
     assert_eq!(sportello.get("/operatore/c_esempio/giornale").status, 403, "the journal is for org admins");
     let token = csrf(&sportello.get(&format!("{base}/{cert_id}")).body);
     for (method, pattern) in routes.iter().filter(|(_, p)| p.contains("{debt}")) {

@@ -1014,3 +1014,63 @@ fn reconciliation_in_chromium_with_axe() {
 
     assert!(axe_report.is_empty(), "axe-core found serious or critical violations:\n{}", axe_report.join("\n"));
 }
+
+/// Accertamenti (issue 19): the registry imported through its upload form, an accertamento made,
+/// a paid debt booked to it with its checkbox, closed and printed; axe-core on every page.
+#[test]
+fn accertamenti_in_chromium_with_axe() {
+    let Some(Demo { _one, driver, tmp, dir, server }) = demo_in_a_browser() else { return };
+    let password = crate::backoffice::demo_password(&server);
+    let iuvs = crate::accertamenti::pay_demo_debts(&server, &dir, 1);
+    let zip = tmp.path().join("c_esempio-ANAGRAFICA-1_0.zip");
+    let lines = [
+        "\"TRIB\";\"Ufficio Tributi\";\"true\";\"1010\";\"TARI - Tassa rifiuti\";\"2024\";\"2024/101\";\"Accertamento TARI 2024\";\"TARI\";\"I\"",
+        "\"PM\";\"Polizia Locale\";\"true\";\"3020\";\"Sanzioni CdS\";\"2024\";\"\";\"\";\"TARI\";\"I\"",
+    ];
+    std::fs::write(&zip, crate::accertamenti::registry_zip("c_esempio-ANAGRAFICA-1_0", &lines)).unwrap();
+
+    let s = Session::new(&driver, &tmp.path().join("chromium-profile"));
+    let mut axe_report = Vec::new();
+    let mut scan = |s: &Session, page: &str| {
+        for violation in s.axe() {
+            axe_report.push(format!("{page}: {violation}"));
+        }
+    };
+    back_office_login(&s, &server, "demo", &password);
+    s.click("a[href='/operatore/c_esempio']");
+    s.wait("the org's navigation", 10, |s| s.find("a[href='/operatore/c_esempio/accertamenti']").is_some());
+    s.click("a[href='/operatore/c_esempio/accertamenti']");
+    s.wait_text("L'anagrafica è vuota", 10);
+    scan(&s, "empty list");
+
+    let file = s.element("#file");
+    s.cmd("POST", &format!("/element/{file}/value"), Some(json!({ "text": zip.to_str().unwrap() })));
+    s.click("form[enctype='multipart/form-data'] button[type='submit']");
+    s.wait_text("voci aggiunte 2, voci eliminate 0", 10);
+
+    s.exec("document.querySelector('#debt_type').value = 'TARI';");
+    s.type_in("#name", "TARI maggio 2024");
+    s.click("form[action='/operatore/c_esempio/accertamenti'] button[type='submit']");
+    s.wait_text("Pagamenti da attribuire", 10);
+    assert!(s.text().contains(&iuvs[0]), "{}", s.text());
+    s.cmd("POST", "/window/rect", Some(json!({"width": 1280, "height": 1600})));
+    s.screenshot("accertamenti-1-da-attribuire");
+    scan(&s, "accertamento, open");
+
+    s.click("input[name='pagamento']");
+    s.click("form[action$='/assegna'] button[type='submit']");
+    s.wait_text("Pagamenti attribuiti: 1.", 10);
+    s.click("button[value='CHIUSO']");
+    s.wait_text("Accertamento chiuso.", 10);
+    s.screenshot("accertamenti-2-chiuso");
+    scan(&s, "accertamento, closed");
+    s.click("a[href$='/stampa']");
+    s.wait_text("Riepilogo per ufficio, capitolo e accertamento", 10);
+    scan(&s, "printable");
+    s.goto(&server.url("/operatore/c_esempio/accertamenti"));
+    s.wait_text("Anagrafica uffici, capitoli e accertamenti", 10);
+    s.screenshot("accertamenti-3-elenco");
+    scan(&s, "list and registry");
+
+    assert!(axe_report.is_empty(), "axe-core found serious or critical violations:\n{}", axe_report.join("\n"));
+}

@@ -2,6 +2,7 @@
 //! data directories. One module per surface.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
 
+mod accertamenti;
 mod adhesion;
 mod api;
 mod assets;

@@ -232,59 +232,72 @@ pub fn assign(
     target: &BookingTarget,
     now: Now,
 ) -> Result<DetailRecord, ServiceError> {
-    let actor = actor_of(access);
     db.write(|tx| {
-        let header = find_visible(tx, access, id)?;
-        if header.state != AccertamentoState::Inserito {
-            return Err(ServiceError::Conflict(format!("accertamento {id} is {}", header.state.code())));
-        }
-        let payment = format!("IUV {} IUR {} transfer {}", key.iuv, key.iur, key.transfer_index);
-        let transfer = store::find_bookable_transfer(tx, access.org.id, &access.org.fiscal_code, key)?
-            .ok_or_else(|| ServiceError::NotFound(format!("paid transfer {payment}")))?;
-        if transfer.debt_type_code.as_deref() != Some(header.debt_type_code.as_str()) {
-            return Err(ServiceError::Conflict(format!(
-                "{payment} is not a payment of debt type {}",
-                header.debt_type_code
-            )));
-        }
-        if transfer.bilancio.is_some() {
-            return Err(ServiceError::Conflict(format!("{payment} carries a bilancio, which books it already")));
-        }
-        if let Some(other) = store::find_booking(tx, access.org.id, key)? {
-            return Err(ServiceError::Conflict(format!("{payment} is already booked in accertamento {other}")));
-        }
-        if store::find_registry_target(tx, access.org.id, &header.debt_type_code, target)?.is_none() {
-            return Err(ServiceError::NotFound(format!(
-                "active registry entry {}/{}/{} for debt type {}",
-                target.office_code, target.chapter_code, target.accertamento_code, header.debt_type_code
-            )));
-        }
-        let new = NewDetail {
-            accertamento: &header,
-            iud: transfer.iud.as_deref(),
-            key,
-            target,
-            amount: transfer.amount,
-            actor: &actor,
-        };
-        let detail_id = store::insert_detail(tx, &new, &now.iso())?;
-        let object = format!("accertamento:{id}");
-        let after = json!({ "detail": detail_id, "iuv": key.iuv, "iur": key.iur, "transfer_index": key.transfer_index,
-            "office": target.office_code, "chapter": target.chapter_code, "accertamento": target.accertamento_code,
-            "amount": transfer.amount.to_decimal_string() })
-        .to_string();
-        let change = Change {
-            actor: &actor,
-            org_id: Some(access.org.id),
-            action: "accertamento.assign",
-            object: &object,
-            before: None,
-            after: Some(&after),
-        };
-        journal_change(tx, &change, now)?;
+        let detail_id = assign_in(tx, access, id, key, target, now)?;
         let details = store::list_details(tx, id)?;
         details.into_iter().find(|d| d.id == detail_id).ok_or_else(|| ServiceError::Internal("lost".to_owned()))
     })
+}
+
+/// [`assign`] inside the caller's transaction, with its journal entry; returns the detail's id.
+fn assign_in(
+    tx: &Conn,
+    access: &OrgAccess,
+    id: i64,
+    key: &TransferKey,
+    target: &BookingTarget,
+    now: Now,
+) -> Result<i64, ServiceError> {
+    let actor = actor_of(access);
+    let header = find_visible(tx, access, id)?;
+    if header.state != AccertamentoState::Inserito {
+        return Err(ServiceError::Conflict(format!("accertamento {id} is {}", header.state.code())));
+    }
+    let payment = format!("IUV {} IUR {} transfer {}", key.iuv, key.iur, key.transfer_index);
+    let transfer = store::find_bookable_transfer(tx, access.org.id, &access.org.fiscal_code, key)?
+        .ok_or_else(|| ServiceError::NotFound(format!("paid transfer {payment}")))?;
+    if transfer.debt_type_code.as_deref() != Some(header.debt_type_code.as_str()) {
+        return Err(ServiceError::Conflict(format!(
+            "{payment} is not a payment of debt type {}",
+            header.debt_type_code
+        )));
+    }
+    if transfer.bilancio.is_some() {
+        return Err(ServiceError::Conflict(format!("{payment} carries a bilancio, which books it already")));
+    }
+    if let Some(other) = store::find_booking(tx, access.org.id, key)? {
+        return Err(ServiceError::Conflict(format!("{payment} is already booked in accertamento {other}")));
+    }
+    if store::find_registry_target(tx, access.org.id, &header.debt_type_code, target)?.is_none() {
+        return Err(ServiceError::NotFound(format!(
+            "active registry entry {}/{}/{} for debt type {}",
+            target.office_code, target.chapter_code, target.accertamento_code, header.debt_type_code
+        )));
+    }
+    let new = NewDetail {
+        accertamento: &header,
+        iud: transfer.iud.as_deref(),
+        key,
+        target,
+        amount: transfer.amount,
+        actor: &actor,
+    };
+    let detail_id = store::insert_detail(tx, &new, &now.iso())?;
+    let object = format!("accertamento:{id}");
+    let after = json!({ "detail": detail_id, "iuv": key.iuv, "iur": key.iur, "transfer_index": key.transfer_index,
+        "office": target.office_code, "chapter": target.chapter_code, "accertamento": target.accertamento_code,
+        "amount": transfer.amount.to_decimal_string() })
+    .to_string();
+    let change = Change {
+        actor: &actor,
+        org_id: Some(access.org.id),
+        action: "accertamento.assign",
+        object: &object,
+        before: None,
+        after: Some(&after),
+    };
+    journal_change(tx, &change, now)?;
+    Ok(detail_id)
 }
 
 /// Moves accertamento `id` to `to` (CHIUSO or ANNULLATO).
@@ -327,6 +340,9 @@ pub fn change_state(
             .ok_or_else(|| ServiceError::NotFound(format!("accertamento {id}")))
     })
 }
+
+pub mod auto;
+pub mod payments;
 
 #[cfg(test)]
 mod tests;

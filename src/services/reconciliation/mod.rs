@@ -128,6 +128,8 @@ pub fn load_items(db: &Db, ipa: &str, items: Vec<Item>, now: Now) -> Result<Load
 
 /// Classifies what changed for the org since it was last classified, a chunk per transaction;
 /// returns the rows written. Stops between chunks when `cancelled` says so (what is left stays noted).
+/// Then books the receipts that arrived to automatic accertamenti (`accertamenti::auto`, §1.7):
+/// every path that consumes the noted changes (this job, an upload's, the receipt recovery's) does.
 pub fn reconcile_pending(db: &Db, org_id: i64, cancelled: &dyn Fn() -> bool) -> Result<usize, ServiceError> {
     let mut written = 0;
     loop {
@@ -145,9 +147,11 @@ pub fn reconcile_pending(db: &Db, org_id: i64, cancelled: &dyn Fn() -> bool) -> 
         })?;
         match done {
             Some(rows) => written += rows,
-            None => return Ok(written),
+            None => break,
         }
     }
+    accertamenti::auto::book_new(db, org_id, Now::read(), cancelled)?;
+    Ok(written)
 }
 
 /// Classifies the org from scratch: every row deleted and written again from the stored facts.

@@ -9,6 +9,7 @@
 //! `authz::OperatorGrant`, so a missing check does not compile; imports and exports of an operator
 //! (not an admin) are filtered by the debt types enabled for them.
 
+pub(super) mod accertamenti;
 pub(super) mod adhesion;
 pub(super) mod anomalies;
 mod chart;
@@ -262,13 +263,14 @@ impl BoCtx<'_> {
 }
 
 /// The pages of an org in the navigation: (path after `/operatore/<ipa>`, label, org admins only).
-const ORG_PAGES: [(&str, &str, bool); 14] = [
+const ORG_PAGES: [(&str, &str, bool); 15] = [
     ("", "Cruscotto", false),
     ("/dovuti", "Dovuti", false),
     ("/flussi", "Flussi dei dovuti", false),
     ("/esportazioni", "Esportazioni", false),
     ("/rendicontazione", "Rendicontazione", false),
     ("/riconciliazione", "Riconciliazione", false),
+    ("/accertamenti", "Accertamenti", false),
     ("/anomalie", "Anomalie", true),
     ("/giornale", "Giornale", true),
     ("/tipi", "Tipi dovuto", true),

@@ -110,7 +110,21 @@ fn names_must_match_the_registered_ones_and_debt_types_be_the_operators() {
 
 /// A paying receipt of a new TARI debt of `cents`, with one transfer to the kit's org.
 fn paid(kit: &Kit, iud: &str, cents: i64, receipt_id: &str) -> TransferKey {
-    let debt = kit.debt(iud, cents);
+    paid_at(kit, iud, cents, receipt_id, kit.now.today().into())
+}
+
+fn paid_at(kit: &Kit, iud: &str, cents: i64, receipt_id: &str, day: crate::domain::Day) -> TransferKey {
+    receipt_of(kit, &kit.debt(iud, cents), cents, receipt_id, day)
+}
+
+/// A paying receipt of `debt` (`cents`, one transfer to the kit's org) on outcome `day`.
+fn receipt_of(
+    kit: &Kit,
+    debt: &crate::store::debts::DebtRecord,
+    cents: i64,
+    receipt_id: &str,
+    day: crate::domain::Day,
+) -> TransferKey {
     let iuv = debt.iuv.as_ref().unwrap().as_str().to_owned();
     let receipt = ReceiptRecord {
         org_id: debt.org_id,
@@ -120,6 +134,8 @@ fn paid(kit: &Kit, iud: &str, cents: i64, receipt_id: &str) -> TransferKey {
         outcome: "OK".to_owned(),
         amount_cents: Cents::new(cents),
         primitive: "paSendRTV2".to_owned(),
+        payment_date: day,
+        debtor: crate::domain::Party { id: "RSSMRA85T10A562S".to_owned(), ..crate::domain::Party::default() },
         transfers: vec![ReceiptTransferRecord {
             index: 1,
             amount_cents: Cents::new(cents),
@@ -216,4 +232,179 @@ fn only_a_paid_transfer_of_the_debt_type_goes_to_an_active_entry_of_it() {
     let blind = OrgAccess { admin: false, allowed_types: Some(Vec::new()), ..access.clone() };
     assert!(list(&kit.db, &blind).unwrap().is_empty());
     assert!(matches!(get(&kit.db, &blind, tari.id), Err(ServiceError::NotFound(_))));
+}
+
+/// [`paid`] with its outcome on `day`.
+fn paid_on(kit: &Kit, iud: &str, cents: i64, receipt_id: &str, day: &str) -> TransferKey {
+    paid_at(kit, iud, cents, receipt_id, crate::domain::Day::parse(day).unwrap())
+}
+
+#[test]
+fn the_insertable_payments_are_filtered_paged_and_booked_all_or_none() {
+    use payments::{FilterInput, PAGE_SIZE, assign_all, filter_of, insertable, totals};
+    let kit = kit();
+    let access = kit.admin_access();
+    import(&kit, &access, "ANAGRAFICA", &first_four()).unwrap();
+    let may = paid_on(&kit, "TARI-2024-000123", 15_000, "IUR20240516000001", "2024-05-16");
+    let june = paid_on(&kit, "TARI-2024-000124", 9_900, "IUR20240601000002", "2024-06-01");
+    let tari = create(&kit.db, &access, "TARI", "TARI 2024", kit.now).unwrap();
+    let all = filter_of(&FilterInput::default()).unwrap();
+    let keys = |page: &payments::InsertablePage| page.payments.iter().map(|p| p.key.clone()).collect::<Vec<_>>();
+    let found = insertable(&kit.db, &access, tari.id, &all, 1).unwrap();
+    assert_eq!((keys(&found), found.more), (vec![june.clone(), may.clone()], false), "newest first");
+
+    let by =
+        |input: FilterInput<'_>| keys(&insertable(&kit.db, &access, tari.id, &filter_of(&input).unwrap(), 1).unwrap());
+    assert_eq!(by(FilterInput { iud: "TARI-2024-000123", ..FilterInput::default() }), std::slice::from_ref(&may));
+    assert_eq!(by(FilterInput { iuv: &june.iuv, ..FilterInput::default() }), std::slice::from_ref(&june));
+    assert_eq!(by(FilterInput { fiscal_code: "rssmra85t10a562s", ..FilterInput::default() }).len(), 2);
+    assert_eq!(by(FilterInput { fiscal_code: "VRDLGU80A01F205X", ..FilterInput::default() }), []);
+    assert_eq!(
+        by(FilterInput { from: "2024-05-17", to: "2024-06-01", ..FilterInput::default() }),
+        std::slice::from_ref(&june)
+    );
+    assert!(filter_of(&FilterInput { from: "2024-06-02", to: "2024-06-01", ..FilterInput::default() }).is_err());
+    assert!(filter_of(&FilterInput { from: "16/05/2024", ..FilterInput::default() }).is_err());
+    assert!(filter_of(&FilterInput { iuv: &"1".repeat(36), ..FilterInput::default() }).is_err());
+
+    // A refused payment (unknown) books none of the others.
+    let unknown = TransferKey { transfer_index: 2, ..may.clone() };
+    let err = assign_all(&kit.db, &access, tari.id, &[may.clone(), unknown], &tari_2024(), kit.now).unwrap_err();
+    assert!(matches!(err, ServiceError::NotFound(_)), "{err}");
+    assert_eq!(journalled(&kit, "accertamento.assign"), 0);
+    assert_eq!(assign_all(&kit.db, &access, tari.id, &[may.clone(), june.clone()], &tari_2024(), kit.now).unwrap(), 2);
+    assert!(insertable(&kit.db, &access, tari.id, &all, 1).unwrap().payments.is_empty(), "booked ones leave");
+    let sum = totals(&kit.db, &access).unwrap()[&tari.id];
+    assert_eq!((sum.count, sum.amount), (2, Cents::new(24_900)));
+    assert!(assign_all(&kit.db, &access, tari.id, &[], &tari_2024(), kit.now).is_err());
+
+    // Pages of PAGE_SIZE: one more payment than a page makes a second page of one.
+    let other = create(&kit.db, &access, "TARI", "TARI giugno", kit.now).unwrap();
+    for n in 0..=PAGE_SIZE {
+        paid_on(&kit, &format!("TARI-P-{n:03}"), 100, &format!("IURP{n:03}"), "2024-07-01");
+    }
+    let first = insertable(&kit.db, &access, other.id, &all, 1).unwrap();
+    assert_eq!((first.payments.len(), first.more), (PAGE_SIZE as usize, true));
+    let second = insertable(&kit.db, &access, other.id, &all, 2).unwrap();
+    assert_eq!((second.payments.len(), second.more), (1, false));
+}
+
+#[test]
+fn an_uploaded_registry_is_read_within_its_budget_and_removed() {
+    let kit = kit();
+    let access = kit.admin_access();
+    let files = tempfile::tempdir().unwrap();
+    let zip = std::fs::read(upload(files.path(), "ANAGRAFICA", &first_four())).unwrap();
+    let tmp = files.path().join("tmp");
+    let name = format!("{IPA}-ANAGRAFICA-1_0.zip");
+    let done = payments::import_upload(&kit.db, &access, &tmp, &name, &mut &zip[..], kit.now).unwrap();
+    assert_eq!(done, RegistryImport { inserted: 4, deleted: 0 });
+    assert_eq!(std::fs::read_dir(&tmp).unwrap().count(), 0, "no file left behind");
+    let big = vec![0u8; usize::try_from(payments::REGISTRY_UPLOAD_MAX_BYTES).unwrap() + 1];
+    let err = payments::import_upload(&kit.db, &access, &tmp, &name, &mut &big[..], kit.now).unwrap_err();
+    assert!(matches!(err, payments::UploadError::TooLarge), "{err}");
+    assert_eq!(std::fs::read_dir(&tmp).unwrap().count(), 0);
+}
+
+/// A TARI debt of `cents` whose `bilancio` splits it as `lines` (office, chapter, assessment, amount).
+fn debt_with_bilancio(
+    kit: &Kit,
+    iud: &str,
+    cents: i64,
+    lines: &[(&str, &str, &str, &str)],
+) -> crate::store::debts::DebtRecord {
+    let mut xml = String::from("<bilancio>");
+    for (office, chapter, assessment, amount) in lines {
+        xml.push_str(&format!("<capitolo><codCapitolo>{chapter}</codCapitolo>"));
+        if !office.is_empty() {
+            xml.push_str(&format!("<codUfficio>{office}</codUfficio>"));
+        }
+        xml.push_str("<accertamento>");
+        if !assessment.is_empty() {
+            xml.push_str(&format!("<codAccertamento>{assessment}</codAccertamento>"));
+        }
+        xml.push_str(&format!("<importo>{amount}</importo></accertamento></capitolo>"));
+    }
+    xml.push_str("</bilancio>");
+    let mut fields = crate::services::testkit::tari_fields(iud, cents);
+    fields.bilancio =
+        crate::domain::debt_row::BilancioField::Read { xml, amounts: lines.iter().map(|l| l.3.to_owned()).collect() };
+    crate::services::debts::add_debt(&kit.db, "test", IPA, &fields, crate::services::debts::Source::Cli, kit.now)
+        .unwrap()
+}
+
+#[test]
+fn receipts_are_booked_automatically_by_their_bilancio_once() {
+    use auto::{AutoBooked, book_new, header_name};
+    let kit = kit();
+    let access = kit.admin_access();
+    let one_tari: String = FIXTURE_7_9.lines().take(2).map(|l| format!("{l}\n")).collect();
+    import(&kit, &access, "ANAGRAFICA", &one_tari).unwrap();
+    let org_id = access.org.id;
+    let day = crate::domain::Day::parse("2024-05-16").unwrap();
+    // No bilancio, and TARI has one active entry (TRIB/1010/2024/101; it comes first,
+    // before the split below registers a second one): booked whole.
+    let plain = paid_on(&kit, "TARI-N-1", 3_000, "IUR-N-1", "2024-05-16");
+    let split = debt_with_bilancio(
+        &kit,
+        "TARI-B-1",
+        12_050,
+        &[("TRIB", "1010", "2024/101", "100.00"), ("", "9999", "", "20.50")],
+    );
+    let key = receipt_of(&kit, &split, 12_050, "IUR-B-1", day);
+    // A bilancio that does not add up to the transfer is left to operators.
+    let odd = debt_with_bilancio(&kit, "TARI-B-2", 5_000, &[("TRIB", "1010", "2024/101", "50.00")]);
+    let odd_key = receipt_of(&kit, &odd, 4_000, "IUR-B-2", day);
+
+    let done = book_new(&kit.db, org_id, kit.now, &|| false).unwrap();
+    assert_eq!(done, AutoBooked { transfers: 2, details: 3, headers: 1, registered: 1 });
+    let headers = list(&kit.db, &access).unwrap();
+    assert_eq!(headers.len(), 1);
+    let header = &headers[0];
+    assert_eq!(
+        (header.name.as_str(), header.state, header.created_by.as_str()),
+        ("RICEVUTE_20240516_TARI", AccertamentoState::Chiuso, "system")
+    );
+    assert_eq!(header_name(day, "TARI"), header.name);
+    let (_, details) = get(&kit.db, &access, header.id).unwrap();
+    let booked: Vec<_> = details
+        .iter()
+        .map(|d| {
+            (
+                d.key.iuv.as_str(),
+                d.target.office_code.as_str(),
+                d.target.chapter_code.as_str(),
+                d.target.accertamento_code.as_str(),
+                d.amount.get(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        booked,
+        [
+            (plain.iuv.as_str(), "TRIB", "1010", "2024/101", 3_000),
+            (key.iuv.as_str(), "TRIB", "1010", "2024/101", 10_000),
+            (key.iuv.as_str(), "n/a", "9999", "n/a", 2_050),
+        ]
+    );
+    let registered = registry(&kit.db, &access).unwrap();
+    let new = registered.iter().find(|r| r.entry.chapter_code == "9999").unwrap();
+    assert_eq!((new.entry.debt_type_code.as_str(), new.entry.year.as_str(), new.entry.active), ("TARI", "2024", true));
+    assert_eq!(journalled(&kit, "accertamento.auto_assign"), 2);
+
+    // Again: nothing (each receipt is considered once, and a booked transfer is never booked twice).
+    assert_eq!(book_new(&kit.db, org_id, kit.now, &|| false).unwrap(), AutoBooked::default());
+    // Now TARI has two active entries (9999 was registered): a new receipt without bilancio is left to operators.
+    let later = paid_on(&kit, "TARI-N-2", 1_000, "IUR-N-2", "2024-05-16");
+    let done = book_new(&kit.db, org_id, kit.now, &|| false).unwrap();
+    assert_eq!(done.transfers, 0);
+    let manual = create(&kit.db, &access, "TARI", "TARI a mano", kit.now).unwrap();
+    let all = payments::filter_of(&payments::FilterInput::default()).unwrap();
+    let insertable: Vec<_> = payments::insertable(&kit.db, &access, manual.id, &all, 1)
+        .unwrap()
+        .payments
+        .into_iter()
+        .map(|p| p.key)
+        .collect();
+    assert_eq!(insertable, [later], "the odd bilancio is not insertable by hand either (it carries one); {odd_key:?}");
 }
