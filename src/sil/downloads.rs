@@ -7,6 +7,7 @@ use crate::clock::Now;
 use crate::services::admin::orgs;
 use crate::services::debts::{exports, imports};
 use crate::services::links::Links;
+use crate::services::reconciliation;
 use crate::services::sil::reporting;
 use crate::store::Db;
 
@@ -43,6 +44,10 @@ pub fn resolve(
             let export = exports::find_export(db, org.id, id).ok()??;
             let name = export.file_name.filter(|n| !n.contains('/') && !n.contains('\\'))?;
             Some(data_dir.join("export").join(&org.ipa_code).join(name))
+        }
+        "recon_export" => {
+            let record = reconciliation::exports::status(db, &org.ipa_code, id).ok()??;
+            reconciliation::exports::file_path(data_dir, &org.ipa_code, &record)
         }
         "scarti" | "iuv" | "avvisi" => {
             let import = imports::get_import(db, ipa, id).ok()?;

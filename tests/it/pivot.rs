@@ -479,15 +479,62 @@ fn mypivot_sil_uploads_reconciled_payments_and_accertamenti() {
         garbled.body
     );
 
-    // The export operations: a SOAP Fault until the export service answers them.
-    for op in ["pivotSILPrenotaExportFlussoRiconciliazione", "pivotSILChiediStatoExportFlussoRiconciliazione"] {
-        let body =
-            request(op, Some("c_esempio"), &format!("<password>{PASSWORD}</password><requestToken>x</requestToken>"));
-        let reply = post_with(&server.url("/ws/pivot/"), "text/xml", body.as_bytes(), &[("SOAPAction", op)]);
-        assert_eq!(reply.status, 500, "{}", reply.body);
-        assert!(reply.body.contains("<faultcode>soapenv:Server</faultcode>"), "{}", reply.body);
-        assert!(reply.body.contains(&format!("operazione {op} non ancora disponibile")), "{}", reply.body);
+    // The export operations: a booking of the reconciliation export, its state, its signed file.
+    let prenota = |children: &str| {
+        let op = "pivotSILPrenotaExportFlussoRiconciliazione";
+        let body = request(op, Some("c_esempio"), &format!("<password>{PASSWORD}</password>{children}"));
+        post_with(&server.url("/ws/pivot/"), "text/xml", body.as_bytes(), &[("SOAPAction", op)]).body
+    };
+    for (children, code) in [
+        ("<versioneTracciato>9.9</versioneTracciato>", "PIVOT_VERSIONE_TRACCIATO_EXPORT_NON_VALIDA"),
+        (
+            "<codiceClassificazione><classificazione>DOPPI</classificazione></codiceClassificazione>\
+             <versioneTracciato>1.4</versioneTracciato>",
+            "PIVOT_CLASSIFICAZIONE_NON_VALIDA",
+        ),
+        (
+            "<dataEsitoDa>2024-05-01T00:00:00</dataEsitoDa><versioneTracciato>1.4</versioneTracciato>",
+            "PIVOT_INTERVALLO_DATE_NON_VALIDO",
+        ),
+        (
+            "<tipoDovuto><tipo>NESSUNO</tipo></tipoDovuto><versioneTracciato>1.4</versioneTracciato>",
+            "CODE_PIVOT_ENTE_NON_VALIDO",
+        ),
+        (
+            "<anagraficaPagatore>ROSSI</anagraficaPagatore><versioneTracciato>1.4</versioneTracciato>",
+            "PIVOT_FILTRO_NON_SUPPORTATO",
+        ),
+    ] {
+        assert_eq!(fault_code(&prenota(children)).as_deref(), Some(code), "{children}");
     }
+    let booked = prenota(
+        "<dataUltimoAggiornamentoDa>2000-01-01T00:00:00</dataUltimoAggiornamentoDa>\
+         <dataUltimoAggiornamentoA>2099-12-31T00:00:00</dataUltimoAggiornamentoA>\
+         <versioneTracciato>1.4</versioneTracciato>",
+    );
+    assert_valid(&booked);
+    assert!(booked.contains("<dataA>2099-12-31</dataA>"), "{booked}");
+    let token = text_of(&booked, "requestToken").unwrap();
+    let started = Instant::now();
+    let stato = loop {
+        let stato = call(
+            &server,
+            "pivotSILChiediStatoExportFlussoRiconciliazione",
+            &format!("<requestToken>{token}</requestToken>"),
+        );
+        if !stato.contains("<stato>PRENOTATO</stato>") || started.elapsed() > Duration::from_secs(20) {
+            break stato;
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    assert!(stato.contains("<stato>EXPORT_ESEGUITO</stato>"), "{stato}");
+    let url = text_of(&stato, "downloadUrl").unwrap().replace("&amp;", "&");
+    assert!(url.contains("/ws/pa/download/c_esempio/recon_export/"), "{url}");
+    let path = url.split_once("/ws/").map(|(_, p)| format!("/ws/{p}")).unwrap();
+    let file = get(&server.url(&path));
+    assert_eq!(file.status, 200, "{url}");
+    let unknown = call(&server, "pivotSILChiediStatoExportFlussoRiconciliazione", "<requestToken>x</requestToken>");
+    assert_eq!(fault_code(&unknown).as_deref(), Some("PIVOT_REQUEST_TOKEN_NON_VALIDO"), "{unknown}");
     // Their refusal of a wrong password is still MyPivot's fault bean.
     let stato_export = call_as(
         &server,

@@ -9,6 +9,7 @@
 pub mod access;
 pub mod debts;
 pub mod pivot;
+pub mod pivot_export;
 pub mod queries;
 pub mod reporting;
 pub mod sessions;

@@ -21,9 +21,10 @@ use std::time::Instant;
 
 use super::{Reply, Sil, redact_passwords};
 use crate::clock::Now;
+use crate::domain::ReconExportState;
 use crate::domain::reconciliation::Source;
 use crate::services::journal::JournalEntry;
-use crate::services::sil::{SilError, pivot};
+use crate::services::sil::{SilError, pivot, pivot_export};
 use crate::soap::{self, Element, XmlWriter};
 use crate::store::orgs::OrgRecord;
 
@@ -178,13 +179,6 @@ struct Outcome {
     result: Result<String, Fault>,
 }
 
-/// What the handler does with the answer of an export operation while it is not wired.
-enum Answer {
-    Soap(Outcome),
-    /// A SOAP Fault below the contract's answers (HTTP 500).
-    Unavailable(String),
-}
-
 /// Handles one request to `/ws/pivot/`.
 pub fn handle(sil: &Sil<'_>, soap_action: Option<&str>, body: &[u8], now: Now) -> Reply {
     let started = Instant::now();
@@ -192,10 +186,7 @@ pub fn handle(sil: &Sil<'_>, soap_action: Option<&str>, body: &[u8], now: Now) -
     let action = soap::soap_action(soap_action).and_then(Operation::from_name);
     let (op, answer) = match soap::parse_envelope_with_header(body) {
         Err(err) => match action {
-            Some(op) => (
-                op,
-                Answer::Soap(Outcome { org_id: None, result: Err(Fault::new("PIVOT_SYSTEM_ERROR", err.to_string())) }),
-            ),
+            Some(op) => (op, Outcome { org_id: None, result: Err(Fault::new("PIVOT_SYSTEM_ERROR", err.to_string())) }),
             None => return refuse(sil, &raw, &format!("unreadable request: {err}"), now),
         },
         Ok((header, payload)) => {
@@ -213,20 +204,16 @@ pub fn handle(sil: &Sil<'_>, soap_action: Option<&str>, body: &[u8], now: Now) -
         }
     };
     let id = ipa_of(&raw);
-    let (status, body, outcome_code, org_id) = match answer {
-        Answer::Unavailable(reason) => (500, soap::fault_envelope("Server", &reason), "SOAP_FAULT".to_owned(), None),
-        Answer::Soap(outcome) => {
-            let inner = match &outcome.result {
-                Ok(fields) => fields.clone(),
-                Err(fault) => fault_bean(fault, &id, op.after_fault()),
-            };
-            let response = format!("<ppt:{}Risposta>{inner}</ppt:{}Risposta>", op.name(), op.name());
-            let namespaces = [("ppt", PIVOT_NS), ("pay_i_rve", RVE_NS), ("pay_i_agid", AGID_NS)];
-            let body = soap::envelope_with_header(&namespaces, "", &response);
-            let code = outcome.result.as_ref().map_or_else(|f| f.code.to_owned(), |_| "OK".to_owned());
-            (200, body, code, outcome.org_id)
-        }
+    let outcome = answer;
+    let inner = match &outcome.result {
+        Ok(fields) => fields.clone(),
+        Err(fault) => fault_bean(fault, &id, op.after_fault()),
     };
+    let response = format!("<ppt:{}Risposta>{inner}</ppt:{}Risposta>", op.name(), op.name());
+    let namespaces = [("ppt", PIVOT_NS), ("pay_i_rve", RVE_NS), ("pay_i_agid", AGID_NS)];
+    let body = soap::envelope_with_header(&namespaces, "", &response);
+    let outcome_code = outcome.result.as_ref().map_or_else(|f| f.code.to_owned(), |_| "OK".to_owned());
+    let (status, org_id) = (200, outcome.org_id);
     sil.journal.record(
         sil.db,
         JournalEntry {
@@ -261,7 +248,7 @@ fn header_auth(sil: &Sil<'_>, call: &Call<'_>, org_id: &mut Option<i64>) -> Resu
     Ok(org)
 }
 
-fn run(sil: &Sil<'_>, op: Operation, call: &Call<'_>) -> Answer {
+fn run(sil: &Sil<'_>, op: Operation, call: &Call<'_>) -> Outcome {
     let mut org_id = None;
     let result = match op {
         Operation::AutorizzaImport => authorize(sil, call, &mut org_id, Some(Source::Notification)),
@@ -292,21 +279,75 @@ fn run(sil: &Sil<'_>, op: Operation, call: &Call<'_>) -> Answer {
             header_auth(sil, call, &mut org_id).and_then(|org| accertamento(sil, call, &org))
         }
         Operation::PrenotaExport | Operation::ChiediStatoExport => {
-            return match header_auth(sil, call, &mut org_id) {
-                Ok(org) => export_operation(sil, op, call, &org),
-                Err(fault) => Answer::Soap(Outcome { org_id, result: Err(fault) }),
-            };
+            header_auth(sil, call, &mut org_id).and_then(|org| export_operation(sil, op, call, &org))
         }
     };
-    Answer::Soap(Outcome { org_id, result })
+    Outcome { org_id, result }
 }
 
-/// The place of the two reconciliation export operations, `pivotSILPrenotaExportFlussoRiconciliazione`
-/// and `pivotSILChiediStatoExportFlussoRiconciliazione` (the org already authenticated): the
-/// reconciliation export service answers them; until it is wired here, a SOAP Fault says the
-/// operation is not available.
-fn export_operation(_sil: &Sil<'_>, op: Operation, _call: &Call<'_>, _org: &OrgRecord) -> Answer {
-    Answer::Unavailable(format!("operazione {} non ancora disponibile", op.name()))
+/// `pivotSILPrenotaExportFlussoRiconciliazione` and `pivotSILChiediStatoExportFlussoRiconciliazione`
+/// (the org already authenticated): a booking of the reconciliation export, and its state with a
+/// signed download URL once its file is made.
+fn export_operation(sil: &Sil<'_>, op: Operation, call: &Call<'_>, org: &OrgRecord) -> Result<String, Fault> {
+    let mut w = XmlWriter::new();
+    if op == Operation::PrenotaExport {
+        let booked = pivot_export::book(sil.db, org, &export_request(call.payload), call.now)?;
+        w.leaf("requestToken", &booked.request_token).leaf("dataA", &booked.date_to.to_string());
+    } else {
+        let token = text_of(call.payload, "requestToken").unwrap_or_default();
+        let record = pivot_export::status(sil.db, org, &token)?;
+        let url = (record.state == ReconExportState::Done && record.file_purged_at.is_none())
+            .then(|| sil.url(&sil.links.sil_download_url(&org.ipa_code, "recon_export", record.id, call.now)));
+        w.leaf("stato", record.state.code()).leaf("downloadUrl", url.as_deref().unwrap_or(""));
+    }
+    Ok(w.finish())
+}
+
+/// The texts of `parent`'s `name` children, at most [`pivot::MAX_KEYS`].
+fn listed(payload: &Element, parent: &str, name: &str) -> Vec<String> {
+    let Some(list) = payload.child(parent) else { return Vec::new() };
+    list.children_named(name)
+        .map(|e| e.text.trim())
+        .filter(|t| !t.is_empty())
+        .map(str::to_owned)
+        .take(pivot::MAX_KEYS)
+        .collect()
+}
+
+/// A booking request as its body says it.
+fn export_request(payload: &Element) -> pivot_export::ExportRequest {
+    let range = |name: &str| (text_of(payload, &format!("{name}Da")), text_of(payload, &format!("{name}A")));
+    let unsupported = [
+        "idUnivocoDovuto",
+        "idUnivocoRiscossione",
+        "idUnivocoPagatore",
+        "anagraficaPagatore",
+        "idUnivocoVersante",
+        "anagraficaVersante",
+        "denominazioneAttestante",
+        "ordinante",
+        "idRegolamento",
+        "contoTesoreria",
+        "importoTesoreria",
+        "causale",
+    ]
+    .into_iter()
+    .filter(|name| text_of(payload, name).is_some())
+    .collect();
+    pivot_export::ExportRequest {
+        labels: listed(payload, "codiceClassificazione", "classificazione"),
+        debt_types: listed(payload, "tipoDovuto", "tipo"),
+        iuvs: listed(payload, "idUnivocoVersamento", "iuv"),
+        iufs: listed(payload, "idUnivocoRendicontazione", "iur"),
+        last_update: range("dataUltimoAggiornamento"),
+        execution: range("dataEsecuzione"),
+        outcome: range("dataEsito"),
+        settlement: range("dataRegolamento"),
+        accounting: range("dataContabile"),
+        value: range("dataValuta"),
+        version: text_of(payload, "versioneTracciato"),
+        unsupported,
+    }
 }
 
 /// `pivotSILAutorizzaImportFlusso*`: a token for one upload of `kind` (`None`: a `tipoFlusso`
