@@ -209,7 +209,7 @@ pub fn handle(sil: &Sil<'_>, soap_action: Option<&str>, body: &[u8], now: Now) -
 }
 
 /// The `codIpaEnte` of a request (header or body), for the fault bean's `id` and the journal.
-fn ipa_of(raw: &str) -> String {
+pub(super) fn ipa_of(raw: &str) -> String {
     let Ok((header, payload)) = soap::parse_envelope_with_header(raw.as_bytes()) else {
         return String::new();
     };
@@ -224,12 +224,17 @@ fn ipa_of(raw: &str) -> String {
 
 /// `<fault>…</fault>`, then what the operation says after one (`after`: `<esito>KO</esito>`, ...).
 fn fault_bean(fault: &Fault, id: &str, after: &str) -> String {
+    fault_bean_of(fault.code, &fault.string(), id, &fault.description, after)
+}
+
+/// The fault bean MyPay's and MyPivot's SIL answers share, then `after`.
+pub(super) fn fault_bean_of(code: &str, string: &str, id: &str, description: &str, after: &str) -> String {
     let mut w = XmlWriter::new();
     w.open("fault")
-        .leaf("faultCode", fault.code)
-        .leaf("faultString", &fault.string())
+        .leaf("faultCode", code)
+        .leaf("faultString", string)
         .leaf("id", id)
-        .leaf("description", &fault.description)
+        .leaf("description", description)
         .close("fault");
     w.raw(after);
     w.finish()
@@ -237,12 +242,17 @@ fn fault_bean(fault: &Fault, id: &str, after: &str) -> String {
 
 /// A request below the contract (not SOAP, or no known operation): HTTP 400 and a SOAP Fault.
 fn refuse(sil: &Sil<'_>, raw: &str, reason: &str, now: Now) -> Reply {
+    refuse_as(sil, "sil", raw, reason, now)
+}
+
+/// [`refuse`], journaled under `action` (`sil`, `pivot`).
+pub(super) fn refuse_as(sil: &Sil<'_>, action: &str, raw: &str, reason: &str, now: Now) -> Reply {
     sil.journal.record(
         sil.db,
         JournalEntry {
             at: now.iso(),
             actor: "sil".to_owned(),
-            action: "sil".to_owned(),
+            action: action.to_owned(),
             outcome: "SOAP_FAULT".to_owned(),
             request: Some(redact_passwords(raw)),
             response: Some(reason.to_owned()),

@@ -19,7 +19,7 @@ pub mod wsdl;
 
 use std::time::Instant;
 
-use super::{Reply, Sil, redact_passwords};
+use super::{Reply, Sil, ipa_of, redact_passwords};
 use crate::clock::Now;
 use crate::domain::ReconExportState;
 use crate::domain::reconciliation::Source;
@@ -411,46 +411,12 @@ fn accertamento(sil: &Sil<'_>, call: &Call<'_>, org: &OrgRecord) -> Result<Strin
     Ok(w.finish())
 }
 
-/// The `codIpaEnte` of a request (header or body), for the fault bean's `id` and the journal.
-fn ipa_of(raw: &str) -> String {
-    let Ok((header, payload)) = soap::parse_envelope_with_header(raw.as_bytes()) else {
-        return String::new();
-    };
-    header
-        .as_ref()
-        .and_then(|h| h.children.iter().find(|c| c.name == "intestazionePPT"))
-        .and_then(|h| h.child_text("codIpaEnte"))
-        .or_else(|| payload.child_text("codIpaEnte"))
-        .map(|t| t.trim().to_owned())
-        .unwrap_or_default()
-}
-
 /// `<fault>…</fault>`, then the answer's required elements (`after`).
 fn fault_bean(fault: &Fault, id: &str, after: &str) -> String {
-    let mut w = XmlWriter::new();
-    w.open("fault")
-        .leaf("faultCode", fault.code)
-        .leaf("faultString", &fault.string())
-        .leaf("id", id)
-        .leaf("description", &fault.description)
-        .close("fault");
-    w.raw(after);
-    w.finish()
+    super::fault_bean_of(fault.code, &fault.string(), id, &fault.description, after)
 }
 
 /// A request below the contract (not SOAP, or no known operation): HTTP 400 and a SOAP Fault.
 fn refuse(sil: &Sil<'_>, raw: &str, reason: &str, now: Now) -> Reply {
-    sil.journal.record(
-        sil.db,
-        JournalEntry {
-            at: now.iso(),
-            actor: "sil".to_owned(),
-            action: "pivot".to_owned(),
-            outcome: "SOAP_FAULT".to_owned(),
-            request: Some(redact_passwords(raw)),
-            response: Some(reason.to_owned()),
-            ..JournalEntry::default()
-        },
-    );
-    Reply { status: 400, body: soap::fault_envelope("Client", reason) }
+    super::refuse_as(sil, "pivot", raw, reason, now)
 }
