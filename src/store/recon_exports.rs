@@ -191,26 +191,56 @@ pub fn notification(conn: &Conn, org_id: i64, iud: &str) -> Result<Option<Stored
         .optional()?)
 }
 
-/// Transfer `transfer_index` of receipt row `receipt_row` of the org, as a receipt export reads it
-/// (`store::exports::ExportRow`), when it still pays.
+/// Transfer `transfer_index` of receipt row `receipt_row`, as a receipt export reads it
+/// (`store::exports::ExportRow`), when it still pays and is the org's: a receipt of the org, or
+/// another org's receipt whose transfer pays the org's fiscal code (an S row, mypivot.md §1.7;
+/// `secondary` then says so, with the collecting org's debt type in [`ReceiptTransfer::primary_type`]).
 pub fn receipt_transfer(
     conn: &Conn,
     org_id: i64,
+    fiscal_code: &str,
     receipt_row: i64,
     transfer_index: i64,
-) -> Result<Option<ExportRow>, StoreError> {
+) -> Result<Option<ReceiptTransfer>, StoreError> {
     let sql = format!(
-        "SELECT {ROW_COLUMNS} {ROW_FROM} WHERE r.id = :rid AND r.org_id = :org_id AND t.transfer_index = :idx \
+        "SELECT {ROW_COLUMNS}, dt.description, dt.taxonomy_code {ROW_FROM} WHERE r.id = :rid \
+         AND (r.org_id = :org_id OR t.fiscal_code = :fiscal_code) AND t.transfer_index = :idx \
          AND r.outcome = 'OK' AND r.held = 0"
     );
     let mut stmt = conn.sqlite().prepare_cached(&sql)?;
     let mut rows = stmt.query(named_params! {
-        ":with_receipt": false, ":org_id": org_id, ":rid": receipt_row, ":idx": transfer_index,
+        ":with_receipt": false, ":org_id": org_id, ":fiscal_code": fiscal_code, ":rid": receipt_row,
+        ":idx": transfer_index,
     })?;
     let Some(row) = rows.next()? else { return Ok(None) };
     let mut out = ExportRow::default();
     fill_export_row(&mut out, row)?;
-    Ok(Some(out))
+    let extra = row.as_ref().column_count().saturating_sub(2);
+    let primary_type = match (out.secondary, out.debt_type_code.clone()) {
+        (true, Some(code)) => Some(DebtTypeFact {
+            code,
+            name: row.get::<_, Option<String>>(extra)?.unwrap_or_default(),
+            taxonomy_code: row.get::<_, Option<String>>(extra + 1)?.unwrap_or_default(),
+        }),
+        _ => None,
+    };
+    Ok(Some(ReceiptTransfer { row: out, primary_type }))
+}
+
+/// A receipt's transfer the org is paid by, as [`receipt_transfer`] reads it.
+#[derive(Debug, Clone, Default)]
+pub struct ReceiptTransfer {
+    pub row: ExportRow,
+    /// An S row: the collecting org's debt type of the receipt, when its debt has one.
+    pub primary_type: Option<DebtTypeFact>,
+}
+
+/// A debt type's code, description and taxonomy code.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DebtTypeFact {
+    pub code: String,
+    pub name: String,
+    pub taxonomy_code: String,
 }
 
 /// One row of a current reporting flow with its flow's header.

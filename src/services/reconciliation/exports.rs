@@ -31,8 +31,8 @@ use crate::clock::Now;
 use crate::domain::reconciliation::Label;
 use crate::domain::{Day, Party, ReconExportState};
 use crate::flows::recon_export::{
-    self, Headers, Institution, Layout, NotificationBlock, ReceiptBlock, ReconCsvZip, ReconExportError, ReconRow,
-    ReportingBlock, TreasuryBlock, Version,
+    self, Headers, Institution, Layout, NotificationBlock, PrimaryOrg, ReceiptBlock, ReconCsvZip, ReconExportError,
+    ReconRow, ReportingBlock, TreasuryBlock, Version,
 };
 use crate::jobs::{self, Handler, Job, JobCtx, JobError, Step};
 use crate::services::ServiceError;
@@ -46,6 +46,8 @@ use crate::store::{Conn, Db, StoreError, audit, debt_types, operators};
 pub const DEFAULT_MAX_ROWS: u64 = 100_000;
 /// The most any booking may ask for.
 pub const MAX_ROWS_LIMIT: u64 = 10_000_000;
+/// `deNomeFlussoE` of an S row: MyPivot's name for the transfers it upserts from another org's receipt.
+const SECONDARY_FLOW_NAME: &str = "DOVUTO_MULTIBENEF_RECEIPT";
 /// Rows between two looks at `cancelled` and two progress reports.
 const ROWS_PER_STEP: u64 = 256;
 /// Budgets of a booking's lists and of each value in them.
@@ -593,9 +595,21 @@ fn row_of(
         row.notification = Some(NotificationBlock::of(&n.fact, n.upload_id, acquired));
     }
     if let (Some(receipt_row), Some(index)) = (item.receipt_row, item.transfer_index)
-        && let Some(e) = rx::receipt_transfer(conn, org.id, receipt_row, index)?
+        && let Some(found) = rx::receipt_transfer(conn, org.id, &org.fiscal_code, receipt_row, index)?
     {
-        if e.debt_type_code.is_some() {
+        let e = found.row;
+        if e.secondary {
+            // An S row (§1.7): the collecting org's debt type is not one of this org's, so it
+            // neither selects the row nor names it; its data goes to 1.4's `*_pa1` columns.
+            let t = found.primary_type.unwrap_or_default();
+            row.primary = Some(PrimaryOrg {
+                debt_type_code: t.code,
+                debt_type_name: t.name,
+                taxonomy_code: t.taxonomy_code,
+                fiscal_code: e.primary_fiscal_code.clone(),
+                name: e.primary_name.clone(),
+            });
+        } else if e.debt_type_code.is_some() {
             debt_type = e.debt_type_code.clone();
         }
         row.receipt = Some(receipt_block(org, station_id, e));
@@ -676,12 +690,31 @@ fn receipt_block(org: &OrgRecord, station_id: &str, e: crate::store::exports::Ex
         // Stored as UTC when the Node sent no local time.
         crate::clock::rome_local(&e.received_at)
     });
-    let collection_data = e.collection_data.clone().unwrap_or_else(|| format!("9/{}/", e.transfer_category));
+    // An S row is MyPivot's upsert of the transfer alone (§1.7): its own flow name, debt type and
+    // amounts; the collecting org's debt (its collection data, its bilancio) is not this org's.
+    let (flow_name, debt_type, total_paid, collection_data, bilancio) = if e.secondary {
+        (
+            SECONDARY_FLOW_NAME.to_owned(),
+            crate::flows::rt_export::SECONDARY_DEBT_TYPE.to_owned(),
+            e.transfer_amount_cents,
+            format!("9/{}/", e.transfer_category),
+            None,
+        )
+    } else {
+        (
+            crate::flows::rt_export::pseudo_flow(&org.ipa_code, e.debt_source.as_deref()),
+            e.debt_type_code.clone().unwrap_or_default(),
+            e.amount_cents,
+            e.collection_data.clone().unwrap_or_else(|| format!("9/{}/", e.transfer_category)),
+            e.bilancio.clone(),
+        )
+    };
     ReceiptBlock {
         upload_id: None,
-        flow_name: crate::flows::rt_export::pseudo_flow(&org.ipa_code, e.debt_source.as_deref()),
+        flow_name,
         flow_row: Some(1),
-        iud: e.iud.clone(),
+        // The collecting org's debt key joins nothing of this org's.
+        iud: if e.secondary { None } else { e.iud.clone() },
         iuv: e.iuv.clone(),
         object_version: "6.2.0".to_owned(),
         domain_id: org.fiscal_code.clone(),
@@ -719,7 +752,7 @@ fn receipt_block(org: &OrgRecord, station_id: &str, e: crate::store::exports::Ex
         payer: e.payer.clone(),
         debtor: e.debtor.clone(),
         outcome_code: "0".to_owned(),
-        total_paid: Some(e.amount_cents),
+        total_paid: Some(total_paid),
         context_code: e.receipt_id.clone(),
         transfer_amount: Some(e.transfer_amount_cents),
         transfer_outcome: "ESEGUITO".to_owned(),
@@ -727,9 +760,9 @@ fn receipt_block(org: &OrgRecord, station_id: &str, e: crate::store::exports::Ex
         iur: e.receipt_id.clone(),
         causale: e.causale.clone().unwrap_or_else(|| e.description.clone()),
         collection_data,
-        debt_type: e.debt_type_code.clone().unwrap_or_default(),
+        debt_type,
         acquired_on: rome_day(&e.received_at),
-        bilancio: e.bilancio,
+        bilancio,
     }
 }
 

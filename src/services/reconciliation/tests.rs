@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use proptest::prelude::*;
 
 use super::*;
-mod inputs;
+pub(super) mod inputs;
 use crate::domain::reconciliation::{Bolletta, PaymentNotification, Source, TreasuryEvent, TreasuryMovement};
 use crate::domain::{Cents, Day, Party};
 use crate::flows::recon::Item;
@@ -36,7 +36,7 @@ pub(super) fn receipt(kit: &Kit, iuv: &str, iur: &str, transfers: &[i64], iud: O
 }
 
 /// The record [`receipt`] stores: every transfer to the kit's org, with its IBAN.
-fn receipt_record(
+pub(super) fn receipt_record(
     kit: &Kit,
     iuv: &str,
     iur: &str,
