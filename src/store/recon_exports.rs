@@ -10,7 +10,7 @@ use rusqlite::{OptionalExtension, Row, named_params, params};
 use super::exports::{ExportRow, ROW_COLUMNS, ROW_FROM, fill_export_row};
 use super::reconciliation::{ITEM_COLUMNS, ItemRecord, item_from_row};
 use super::{Conn, StoreError};
-use crate::domain::reconciliation::{Bolletta, PaymentNotification, Source, TreasuryMovement};
+use crate::domain::reconciliation::{Bolletta, PaymentNotification, PosteReportingRow, Source, TreasuryMovement};
 use crate::domain::{Cents, Day, Party, ReconExportState};
 
 /// A booking as stored.
@@ -302,6 +302,42 @@ pub fn reported(
             })
         })
         .optional()?)
+}
+
+/// A legacy Poste line (P, mypivot.md §1.5) with what its flow says of it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PosteFact {
+    pub line: PosteReportingRow,
+    /// The IUF the operator gave its flow.
+    pub iuf: Option<String>,
+    /// The count and total of the lines of that flow.
+    pub flow_count: Option<i64>,
+    pub flow_total: Option<Cents>,
+    pub upload_id: Option<i64>,
+    /// UTC instant the upload that brought it was submitted.
+    pub stored_at: Option<String>,
+}
+
+/// The org's legacy Poste line with key `key` (`store::reconciliation::poste_key`).
+pub fn poste_line(conn: &Conn, org_id: i64, key: &str) -> Result<Option<PosteFact>, StoreError> {
+    let Some((line, iuf)) = super::reconciliation::find_poste_row(conn, org_id, key)? else { return Ok(None) };
+    let (upload_id, stored_at) = conn
+        .sqlite()
+        .prepare_cached(
+            "SELECT p.upload_id, u.submitted_at FROM recon_poste_row p LEFT JOIN recon_upload u ON u.id = p.upload_id \
+             WHERE p.org_id = ?1 AND p.iur = ?2 AND p.operation_day = ?3 AND p.amount_cents = ?4",
+        )?
+        .query_row(params![org_id, line.iur, line.operation_day, line.amount], |row| Ok((row.get(0)?, row.get(1)?)))
+        .optional()?
+        .unwrap_or((None, None));
+    let (flow_count, flow_total) = match &iuf {
+        Some(iuf) => {
+            let (keys, total) = super::reconciliation::poste_lines_of_iuf(conn, org_id, iuf)?;
+            (Some(i64::try_from(keys.len()).unwrap_or(i64::MAX)), Some(total))
+        }
+        None => (None, None),
+    };
+    Ok(Some(PosteFact { line, iuf, flow_count, flow_total, upload_id, stored_at }))
 }
 
 /// Treasury movement `id` of the org, in full (as stored: a bank sheet's own columns are not kept).

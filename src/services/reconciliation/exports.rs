@@ -48,6 +48,9 @@ pub const DEFAULT_MAX_ROWS: u64 = 100_000;
 pub const MAX_ROWS_LIMIT: u64 = 10_000_000;
 /// `deNomeFlussoE` of an S row: MyPivot's name for the transfers it upserts from another org's receipt.
 const SECONDARY_FLOW_NAME: &str = "DOVUTO_MULTIBENEF_RECEIPT";
+/// What MyPivot wrote in the FdR row of a legacy Poste line (§1.5): the PSP and the version.
+const POSTE_PSP: &str = "BPPIITRRXXX";
+const POSTE_OBJECT_VERSION: &str = "1.0";
 /// Rows between two looks at `cancelled` and two progress reports.
 const ROWS_PER_STEP: u64 = 256;
 /// Budgets of a booking's lists and of each value in them.
@@ -647,6 +650,11 @@ fn row_of(
             acquired_on: rome_day(&r.fetched_at),
         });
     }
+    if let Some(key) = &item.poste_key
+        && let Some(p) = rx::poste_line(conn, org.id, key)?
+    {
+        row.reporting = Some(poste_block(org, p));
+    }
     let movement_id = match item.movement_id {
         Some(id) => Some(id),
         None if item.t_count > 0 => {
@@ -678,6 +686,34 @@ fn row_of(
     .flatten()
     .max();
     Ok((row, debt_type))
+}
+
+/// The R block of a legacy Poste line: MyPivot made each one an FdR row of Poste's (§1.5), with the
+/// flow's IUF the operator gave; the line has no IUV, its day is the operation's.
+fn poste_block(org: &OrgRecord, p: rx::PosteFact) -> ReportingBlock {
+    ReportingBlock {
+        upload_id: p.upload_id,
+        object_version: POSTE_OBJECT_VERSION.to_owned(),
+        iuf: p.iuf.unwrap_or_default(),
+        flow_at: None,
+        settlement_id: String::new(),
+        settlement_day: None,
+        sender: Party { kind: "B".to_owned(), id: POSTE_PSP.to_owned(), ..Party::default() },
+        receiver: Party {
+            kind: "G".to_owned(),
+            id: org.fiscal_code.clone(),
+            name: org.name.clone(),
+            ..Party::default()
+        },
+        total_count: p.flow_count,
+        total_amount: p.flow_total,
+        iuv: String::new(),
+        iur: p.line.iur,
+        amount: Some(p.line.amount),
+        outcome_code: "0".to_owned(),
+        outcome_day: Some(p.line.operation_day),
+        acquired_on: p.stored_at.as_deref().and_then(rome_day),
+    }
 }
 
 /// The E block of a receipt's transfer: the columns a receipt export 1.2 writes for it (§7.2).
