@@ -13,10 +13,11 @@
 //!
 //! A line's blocks are the stored facts of the row, read in the same read transaction as the
 //! classification: the notification (I), the receipt's transfer (E), the reporting row and its
-//! flow (R), the treasury movement (T: the row's own, else the first one joined by the flow's IUF,
-//! else by IUV). DOPPI rows are exported like any label (§8 i). The run stops between rows on
-//! shutdown: the partial file is removed, the booking stays PRENOTATO and its job runs it again
-//! from the start after the restart (one snapshot per file, as receipt exports).
+//! flow (R), the treasury movements (T: the row's own, else those joined by the flow's IUF, else
+//! by IUV; one line each, as MyPivot's view gives a row per joined movement). DOPPI rows are
+//! exported like any label (§8 i). The run stops between rows on shutdown: the partial file is
+//! removed, the booking stays PRENOTATO and its job runs it again from the start after the
+//! restart (one snapshot per file, as receipt exports).
 //! A human operator who is not an org admin books only their enabled debt types; a row then needs
 //! a debt type (its receipt's, else its notification's) among them.
 //! Must never: decide a label (the classification's) or format a line (`flows::recon_export`'s).
@@ -469,10 +470,11 @@ pub fn run(
                     }
                     progress(zip.lines());
                 }
-                let Some((row, labels)) = line_of(conn, &org, station_id, &filters, item)? else { return Ok(()) };
-                zip.write(&row, &labels).map_err(export_error)?;
-                if zip.lines() > max_rows {
-                    return Err(Stop::TooMany);
+                for (row, labels) in lines_of(conn, &org, station_id, &filters, item)? {
+                    zip.write(&row, &labels).map_err(export_error)?;
+                    if zip.lines() > max_rows {
+                        return Err(Stop::TooMany);
+                    }
                 }
                 Ok(())
             })
@@ -531,43 +533,65 @@ fn export_error(err: ReconExportError) -> Stop {
     }
 }
 
-/// The row of `item` with the labels the booking asks for, when the filters admit it.
-fn line_of(
+/// The lines of `item` with the labels the booking asks for, those the filters admit: one per
+/// treasury movement joined to it (MyPivot's view gives a row per joined movement), else one.
+fn lines_of(
     conn: &Conn,
     org: &OrgRecord,
     station_id: &str,
     f: &Filters,
     item: &ItemRecord,
-) -> Result<Option<(ReconRow, Vec<Label>)>, StoreError> {
+) -> Result<Vec<(ReconRow, Vec<Label>)>, StoreError> {
     let labels: Vec<Label> =
         item.labels.iter().copied().filter(|l| f.labels.is_empty() || f.labels.contains(l)).collect();
     if labels.is_empty() {
-        return Ok(None);
+        return Ok(Vec::new());
     }
     if !f.iuvs.is_empty() && !item.iuv.as_ref().is_some_and(|iuv| f.iuvs.iter().any(|v| v.trim() == iuv)) {
-        return Ok(None);
+        return Ok(Vec::new());
     }
     if !f.iufs.is_empty()
         && !item.iuf.as_ref().is_some_and(|iuf| f.iufs.iter().any(|v| v.trim().eq_ignore_ascii_case(iuf)))
     {
-        return Ok(None);
+        return Ok(Vec::new());
     }
-    let (row, debt_type) = row_of(conn, org, station_id, item)?;
+    let (base, movements, debt_type) = row_of(conn, org, station_id, item)?;
     if !f.debt_types.is_empty() && !debt_type.as_ref().is_some_and(|t| f.debt_types.contains(t)) {
-        return Ok(None);
+        return Ok(Vec::new());
     }
-    let outcome_day = row
+    let outcome_day = base
         .reporting
         .as_ref()
         .and_then(|r| r.outcome_day)
-        .or_else(|| row.receipt.as_ref().and_then(|e| e.transfer_outcome_day));
-    let t = row.treasury.as_ref();
-    let admitted = f.last_update.admits(row.last_update)
-        && f.outcome.admits(outcome_day)
-        && f.settlement.admits(row.reporting.as_ref().and_then(|r| r.settlement_day))
-        && f.accounting.admits(t.and_then(|t| t.booking_day))
-        && f.value.admits(t.and_then(|t| t.value_day));
-    Ok(admitted.then_some((row, labels)))
+        .or_else(|| base.receipt.as_ref().and_then(|e| e.transfer_outcome_day));
+    let settlement_day = base.reporting.as_ref().and_then(|r| r.settlement_day);
+    if !(f.outcome.admits(outcome_day) && f.settlement.admits(settlement_day)) {
+        return Ok(Vec::new());
+    }
+    let treasuries: Vec<Option<TreasuryBlock>> =
+        if movements.is_empty() { vec![None] } else { movements.into_iter().map(Some).collect() };
+    let mut lines = Vec::with_capacity(treasuries.len());
+    for treasury in treasuries {
+        let mut row = base.clone();
+        row.treasury = treasury;
+        row.last_update = [
+            row.notification.as_ref().and_then(|n| n.acquired_on),
+            row.receipt.as_ref().and_then(|e| e.acquired_on),
+            row.reporting.as_ref().and_then(|r| r.acquired_on),
+            row.treasury.as_ref().and_then(|t| t.acquired_on),
+        ]
+        .into_iter()
+        .flatten()
+        .max();
+        let t = row.treasury.as_ref();
+        let admitted = f.last_update.admits(row.last_update)
+            && f.accounting.admits(t.and_then(|t| t.booking_day))
+            && f.value.admits(t.and_then(|t| t.value_day));
+        if admitted {
+            lines.push((row, labels.clone()));
+        }
+    }
+    Ok(lines)
 }
 
 /// The Rome day of a stored UTC instant.
@@ -580,13 +604,15 @@ fn day_of(text: &str) -> Option<Day> {
     text.get(..10).and_then(|d| Day::parse(d).ok())
 }
 
-/// The blocks of a classified row from the facts stored now, and the row's debt type.
+/// The blocks of a classified row from the facts stored now but its treasury, the treasury
+/// movements joined to it (its own; else those of the flow's IUF, else those of its IUV), and the
+/// row's debt type.
 fn row_of(
     conn: &Conn,
     org: &OrgRecord,
     station_id: &str,
     item: &ItemRecord,
-) -> Result<(ReconRow, Option<String>), StoreError> {
+) -> Result<(ReconRow, Vec<TreasuryBlock>, Option<String>), StoreError> {
     let mut row = ReconRow::default();
     let mut debt_type = None;
     if item.n_cents.is_some()
@@ -655,37 +681,30 @@ fn row_of(
     {
         row.reporting = Some(poste_block(org, p));
     }
-    let movement_id = match item.movement_id {
-        Some(id) => Some(id),
+    let movement_ids: Vec<i64> = match item.movement_id {
+        Some(id) => vec![id],
         None if item.t_count > 0 => {
             let by_iuf = match (&item.iuf, item.r_cents) {
-                (Some(iuf), Some(_)) => rs::movements_by_iuf(conn, org.id, iuf)?.first().map(|m| m.id),
-                _ => None,
+                (Some(iuf), Some(_)) => rs::movements_by_iuf(conn, org.id, iuf)?,
+                _ => Vec::new(),
             };
-            match (by_iuf, &item.iuv) {
-                (Some(id), _) => Some(id),
-                (None, Some(iuv)) => rs::movements_by_iuv(conn, org.id, iuv)?.first().map(|m| m.id),
-                (None, None) => None,
-            }
+            let found = match (by_iuf.is_empty(), &item.iuv) {
+                (false, _) => by_iuf,
+                (true, Some(iuv)) => rs::movements_by_iuv(conn, org.id, iuv)?,
+                (true, None) => Vec::new(),
+            };
+            found.into_iter().map(|m| m.id).collect()
         }
-        None => None,
+        None => Vec::new(),
     };
-    if let Some(id) = movement_id
-        && let Some(m) = rx::movement(conn, org.id, id)?
-    {
-        let acquired = rome_day(&m.stored_at).unwrap_or(m.fact.booking_day);
-        row.treasury = Some(TreasuryBlock::of(&m.fact, m.upload_id, acquired));
+    let mut treasury = Vec::with_capacity(movement_ids.len());
+    for id in movement_ids {
+        if let Some(m) = rx::movement(conn, org.id, id)? {
+            let acquired = rome_day(&m.stored_at).unwrap_or(m.fact.booking_day);
+            treasury.push(TreasuryBlock::of(&m.fact, m.upload_id, acquired));
+        }
     }
-    row.last_update = [
-        row.notification.as_ref().and_then(|n| n.acquired_on),
-        row.receipt.as_ref().and_then(|e| e.acquired_on),
-        row.reporting.as_ref().and_then(|r| r.acquired_on),
-        row.treasury.as_ref().and_then(|t| t.acquired_on),
-    ]
-    .into_iter()
-    .flatten()
-    .max();
-    Ok((row, debt_type))
+    Ok((row, treasury, debt_type))
 }
 
 /// The R block of a legacy Poste line: MyPivot made each one an FdR row of Poste's (§1.5), with the

@@ -344,6 +344,38 @@ fn a_legacy_poste_line_exports_its_reporting_block() {
     assert_eq!(lines[1..], [POSTE_1_1]);
 }
 
+/// MyPivot writes a line per joined treasury movement: a flow credited twice (two bollette
+/// naming its IUF) gives each of its rows two lines, one per bolletta.
+#[test]
+fn a_row_joined_to_two_movements_has_a_line_each() {
+    let kit = Kit::new();
+    seven::both_flags(&kit);
+    seven::receipts(&kit);
+    seven::flow1(&kit);
+    let credits = [1201, 1207].map(|n| {
+        seven::treasury(seven::movement(Source::CashJournal, Some(n), "2024-05-17", 29200, Some(seven::FDR1), None))
+    });
+    load_items(&kit.db, IPA, credits.to_vec(), kit.now).unwrap();
+    seven::catch_up(&kit);
+    let dir = tempfile::tempdir().unwrap();
+    let only = Filters { iuvs: vec![seven::iuv(301)], ..Filters::default() };
+    let (record, file) = export(&kit, dir.path(), &booking("1.1", Headers::MyPivot, only));
+    assert_eq!(record.state, ReconExportState::Done, "{:?}", record.error);
+    let (_, lines) = file.unwrap();
+    let tails: Vec<String> = lines[1..]
+        .iter()
+        .map(|l| {
+            let cells: Vec<&str> = l.split(';').collect();
+            cells[cells.len() - 10..].join(";")
+        })
+        .collect();
+    let tail = |bolletta: &str, label: &str| format!(r#""2024";"{bolletta}";"";"";"";"";"";"";"{label}";"2026-12-07""#);
+    let labels = ["RT_IUF_TES", "RT_IUF", "RT_NO_IUD"];
+    let expected: Vec<String> =
+        ["1201", "1207"].iter().flat_map(|b| labels.iter().map(|l| tail(b, l)).collect::<Vec<_>>()).collect();
+    assert_eq!(tails, expected);
+}
+
 const HEADER_1_2: &str = r#""codIudI";"codRpSilinviarpIdUnivocoVersamentoI";"codRpSoggPagIdUnivPagTipoIdUnivocoI";"codRpSoggPagIdUnivPagCodiceIdUnivocoI";"deRpSoggPagAnagraficaPagatoreI";"deRpSoggPagIndirizzoPagatoreI";"deRpSoggPagCivicoPagatoreI";"codRpSoggPagCapPagatoreI";"deRpSoggPagLocalitaPagatoreI";"deRpSoggPagProvinciaPagatoreI";"codRpSoggPagNazionePagatoreI";"deRpSoggPagEmailPagatoreI";"dtRpDatiVersDataEsecuzionePagamentoI";"codRpDatiVersTipoVersamentoI";"numRpDatiVersDatiSingVersImportoSingoloVersamentoI";"numRpDatiVersDatiSingVersCommissioneCaricoPaI";"deRpDatiVersDatiSingVersCausaleVersamentoI";"deRpDatiVersDatiSingVersDatiSpecificiRiscossioneI";"codTipoDovutoI";"bilancioI";"dtAcquisizioneI";"deNomeFlussoE";"numRigaFlussoE";"codIudE";"codRpSilinviarpIdUnivocoVersamentoE";"deEVersioneOggettoE";"codEDomIdDominioE";"codEDomIdStazioneRichiedenteE";"codEIdMessaggioRicevutaE";"dtEDataOraMessaggioRicevutaE";"codERiferimentoMessaggioRichiestaE";"dtERiferimentoDataRichiestaE";"codEIstitAttIdUnivAttTipoIdUnivocoE";"codEIstitAttIdUnivAttCodiceIdUnivocoE";"deEIstitAttDenominazioneAttestanteE";"codEIstitAttCodiceUnitOperAttestanteE";"deEIstitAttDenomUnitOperAttestanteE";"deEIstitAttIndirizzoAttestanteE";"deEIstitAttCivicoAttestanteE";"codEIstitAttCapAttestanteE";"deEIstitAttLocalitaAttestanteE";"deEIstitAttProvinciaAttestanteE";"codEIstitAttNazioneAttestanteE";"codEEnteBenefIdUnivBenefTipoIdUnivocoE";"codEEnteBenefIdUnivBenefCodiceIdUnivocoE";"deEEnteBenefDenominazioneBeneficiarioE";"codEEnteBenefCodiceUnitOperBeneficiarioE";"deEEnteBenefDenomUnitOperBeneficiarioE";"deEEnteBenefIndirizzoBeneficiarioE";"deEEnteBenefCivicoBeneficiarioE";"codEEnteBenefCapBeneficiarioE";"deEEnteBenefLocalitaBeneficiarioE";"deEEnteBenefProvinciaBeneficiarioE";"codEEnteBenefNazioneBeneficiarioE";"codESoggVersIdUnivVersTipoIdUnivocoE";"codESoggVersIdUnivVersCodiceIdUnivocoE";"codESoggVersAnagraficaVersanteE";"deESoggVersIndirizzoVersanteE";"deESoggVersCivicoVersanteE";"codESoggVersCapVersanteE";"deESoggVersLocalitaVersanteE";"deESoggVersProvinciaVersanteE";"codESoggVersNazioneVersanteE";"deESoggVersEmailVersanteE";"codESoggPagIdUnivPagTipoIdUnivocoE";"codESoggPagIdUnivPagCodiceIdUnivocoE";"codESoggPagAnagraficaPagatoreE";"deESoggPagIndirizzoPagatoreE";"deESoggPagCivicoPagatoreE";"codESoggPagCapPagatoreE";"deESoggPagLocalitaPagatoreE";"deESoggPagProvinciaPagatoreE";"codESoggPagNazionePagatoreE";"deESoggPagEmailPagatoreE";"codEDatiPagCodiceEsitoPagamentoE";"numEDatiPagImportoTotalePagatoE";"codEDatiPagIdUnivocoVersamentoE";"codEDatiPagCodiceContestoPagamentoE";"numEDatiPagDatiSingPagSingoloImportoPagatoE";"deEDatiPagDatiSingPagEsitoSingoloPagamentoE";"dtEDatiPagDatiSingPagDataEsitoSingoloPagamentoE";"codEDatiPagDatiSingPagIdUnivocoRiscossE";"deEDatiPagDatiSingPagCausaleVersamentoE";"deEDatiPagDatiSingPagDatiSpecificiRiscossioneE";"codTipoDovutoE";"dtAcquisizioneE";"bilancioE";"versioneOggettoR";"codIdentificativoFlussoR";"dtDataOraFlussoR";"codIdentificativoUnivocoRegolamentoR";"dtDataRegolamentoR";"codIstMittIdUnivMittTipoIdentificativoUnivocoR";"codIstMittIdUnivMittCodiceIdentificativoUnivocoR";"deIstMittDenominazioneMittenteR";"codIstRicevIdUnivRicevTipoIdentificativoUnivocoR";"codIstRicevIdUnivRicevCodiceIdentificativoUnivocoR";"deIstRicevDenominazioneRiceventeR";"numNumeroTotalePagamentiR";"numImportoTotalePagamentiR";"codDatiSingPagamIdentificativoUnivocoVersamentoR";"codDatiSingPagamIdentificativoUnivocoRiscossioneR";"numDatiSingPagamSingoloImportoPagatoR";"codDatiSingPagamCodiceEsitoSingoloPagamentoR";"dtDatiSingPagamDataEsitoSingoloPagamentoR";"dtAcquisizioneR";"codAbiT";"codCabT";"codContoTesoreria";"codDivisaT";"dtDataContabileT";"dtDataValutaT";"numImportoTesoreria";"codSegnoT";"deCausaleT";"codNumeroAssegnoT";"codRiferimentoBancaT";"codRiferimentoClienteT";"dtDataOrdineT";"deDescrizioneOrdinanteT";"codOr1T";"codIdUnivocoFlussoT";"codIdUnivocoVersamentoT";"dtAcquisizioneT";"deAnnoBollettaT";"codBollettaT";"codIdDominioT";"dtRicezioneT";"deAnnoDocumentoT";"codDocumentoT";"deAnnoProvvisorioT";"codProvvisorioT";"classificazioneCompletezza";"dtDataUltimoAggiornamento""#;
 const P1_RT_IUF_TES_1_2: &str = r#""TARI-2024-000123";"01000000000012301";"F";"RSSMRA80A01H501U";"ROSSI MARIO";"";"";"";"";"";"";"mario.rossi@example.org";"2024-05-16";"PO";"150.00";"";"TARI 2024 RATA UNICA";"9/0101100IM/";"TARI";"";"2026-12-07";"_c_prova_IMPORT-DOVUTO";"1";"TARI-2024-000123";"01000000000012301";"6.2.0";"01234567897";"80012340123_01";"IUR20240516000001";"2026-12-07T10:00:00";"IUR20240516000001";"2024-05-16";"B";"TESTITM1XXX";"Banca di Prova S.p.A.";"";"";"";"";"";"";"";"";"G";"01234567897";"Comune di Prova";"";"";"";"";"";"";"";"";"";"";"";"";"";"";"";"";"";"";"F";"RSSMRA80A01H501U";"ROSSI MARIO";"";"";"";"";"";"";"";"0";"150.00";"01000000000012301";"IUR20240516000001";"150.00";"ESEGUITO";"2024-05-16";"IUR20240516000001";"TARI 2026";"9/0101002IM/";"TARI";"2026-12-07";"";"";"2024-05-17TESTITM1XXX-S000001";"2024-05-17T06:30:00";"";"2024-05-17";"B";"TESTITM1XXX";"";"G";"01234567897";"Comune di Prova";"5";"292.00";"01000000000012301";"IUR20240516000001";"150.00";"0";"2024-05-16";"2026-12-07";"";"";"";"";"2024-05-17";"2024-05-17";"292.00";"";"/PUR/LGPE-RIVERSAMENTO/URI/2024-05-17TESTITM1XXX-S000001";"";"";"";"";"";"BANCA DI PROVA SPA";"2024-05-17TESTITM1XXX-S000001";"";"2026-12-07";"2024";"1201";"";"";"";"";"";"";"RT_IUF_TES";"2026-12-07""#;
 const TES_NO_MATCH_1_2: &str = r#""";"";"";"";"";"";"";"";"";"";"";"";"";"";"";"";"";"";"";"";"";"";"";"";"";"";"";"";"";"";"";"";"";"";"";"";"";"";"";"";"";"";"";"";"";"";"";"";"";"";"";"";"";"";"";"";"";"";"";"";"";"";"";"";"";"";"";"";"";"";"";"";"";"";"";"";"";"";"";"";"";"";"";"";"";"";"";"";"";"";"";"";"";"";"";"";"";"";"";"";"";"";"";"";"";"";"";"";"";"";"2024-05-20";"2024-05-20";"500.00";"";"BONIFICO AFFITTO LOCALI COMUNALI APRILE 2024";"";"";"";"";"";"BIANCHI LUIGI";"";"";"2026-12-07";"2024";"1205";"";"";"";"";"";"";"TES_NO_MATCH";"2026-12-07""#;
