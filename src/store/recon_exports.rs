@@ -304,6 +304,27 @@ pub fn reported(
         .optional()?)
 }
 
+/// The `versioneOggetto` of flow `flow_id` as its kept document says it: a SOAP flow's XML names
+/// it near its start; a REST flow's JSON has none (`None`), nor has a flow whose document is gone.
+pub fn flow_object_version(conn: &Conn, flow_id: i64) -> Result<Option<String>, StoreError> {
+    let head: Option<(String, Option<String>)> = conn
+        .sqlite()
+        .prepare_cached("SELECT source, substr(document, 1, 4096) FROM reporting_flow WHERE id = ?1")?
+        .query_row([flow_id], |row| Ok((row.get(0)?, row.get(1)?)))
+        .optional()?;
+    let Some((source, Some(head))) = head else { return Ok(None) };
+    if source != "SOAP" {
+        return Ok(None);
+    }
+    // `<versioneOggetto>` or `<ns:versioneOggetto>`: the value runs from the tag's end to the next tag.
+    let value = head
+        .split_once("versioneOggetto>")
+        .and_then(|(_, rest)| rest.split_once('<'))
+        .map(|(value, _)| value.trim())
+        .filter(|v| !v.is_empty() && v.len() <= 16);
+    Ok(value.map(str::to_owned))
+}
+
 /// A legacy Poste line (P, mypivot.md §1.5) with what its flow says of it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PosteFact {

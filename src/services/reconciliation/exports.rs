@@ -22,6 +22,7 @@
 //! a debt type (its receipt's, else its notification's) among them.
 //! Must never: decide a label (the classification's) or format a line (`flows::recon_export`'s).
 
+use std::collections::HashMap;
 use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
@@ -52,6 +53,9 @@ const SECONDARY_FLOW_NAME: &str = "DOVUTO_MULTIBENEF_RECEIPT";
 /// What MyPivot wrote in the FdR row of a legacy Poste line (§1.5): the PSP and the version.
 const POSTE_PSP: &str = "BPPIITRRXXX";
 const POSTE_OBJECT_VERSION: &str = "1.0";
+/// `versioneOggettoR` of a flow whose kept document names none (a REST flow's JSON, or no document):
+/// that of the FlussoRiversamento mypay writes of a flow (`flows::fdr::write_flusso`).
+const REST_OBJECT_VERSION: &str = "1.0";
 /// Rows between two looks at `cancelled` and two progress reports.
 const ROWS_PER_STEP: u64 = 256;
 /// Budgets of a booking's lists and of each value in them.
@@ -461,6 +465,8 @@ pub fn run(
         let file = File::create(&partial).map_err(|e| Stop::Failed(ServiceError::ExportFile(e)))?;
         let mut zip = ReconCsvZip::start(BufWriter::new(file), &stem, layout).map_err(export_error)?;
         let mut seen = 0u64;
+        // `versioneOggetto` by flow id: read once per flow, not once per row.
+        let mut versions = HashMap::new();
         db.read_tx(|conn| {
             rx::for_each_item(conn, org.id, filters.period.from, filters.period.to, |item| {
                 seen += 1;
@@ -470,7 +476,7 @@ pub fn run(
                     }
                     progress(zip.lines());
                 }
-                for (row, labels) in lines_of(conn, &org, station_id, &filters, item)? {
+                for (row, labels) in lines_of(conn, &org, station_id, &filters, item, &mut versions)? {
                     zip.write(&row, &labels).map_err(export_error)?;
                     if zip.lines() > max_rows {
                         return Err(Stop::TooMany);
@@ -541,6 +547,7 @@ fn lines_of(
     station_id: &str,
     f: &Filters,
     item: &ItemRecord,
+    versions: &mut HashMap<i64, String>,
 ) -> Result<Vec<(ReconRow, Vec<Label>)>, StoreError> {
     let labels: Vec<Label> =
         item.labels.iter().copied().filter(|l| f.labels.is_empty() || f.labels.contains(l)).collect();
@@ -555,7 +562,7 @@ fn lines_of(
     {
         return Ok(Vec::new());
     }
-    let (base, movements, debt_type) = row_of(conn, org, station_id, item)?;
+    let (base, movements, debt_type) = row_of(conn, org, station_id, item, versions)?;
     if !f.debt_types.is_empty() && !debt_type.as_ref().is_some_and(|t| f.debt_types.contains(t)) {
         return Ok(Vec::new());
     }
@@ -612,6 +619,7 @@ fn row_of(
     org: &OrgRecord,
     station_id: &str,
     item: &ItemRecord,
+    versions: &mut HashMap<i64, String>,
 ) -> Result<(ReconRow, Vec<TreasuryBlock>, Option<String>), StoreError> {
     let mut row = ReconRow::default();
     let mut debt_type = None;
@@ -647,9 +655,17 @@ fn row_of(
         && let (Some(iuf), Some(iuv), Some(iur)) = (&item.iuf, &item.iuv, &item.iur)
         && let Some(r) = rx::reported(conn, org.id, iuf, iuv, iur, item.transfer_index.unwrap_or(1))?
     {
+        let object_version = match versions.get(&r.flow_id) {
+            Some(v) => v.clone(),
+            None => {
+                let v = rx::flow_object_version(conn, r.flow_id)?.unwrap_or_else(|| REST_OBJECT_VERSION.to_owned());
+                versions.insert(r.flow_id, v.clone());
+                v
+            }
+        };
         row.reporting = Some(ReportingBlock {
             upload_id: None,
-            object_version: String::new(),
+            object_version,
             iuf: r.iuf,
             flow_at: r.flow_date.as_deref().and_then(crate::clock::rome_local),
             settlement_id: r.settlement_id.unwrap_or_default(),
