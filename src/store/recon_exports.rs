@@ -10,7 +10,9 @@ use rusqlite::{OptionalExtension, Row, named_params, params};
 use super::exports::{ExportRow, ROW_COLUMNS, ROW_FROM, fill_export_row};
 use super::reconciliation::{ITEM_COLUMNS, ItemRecord, item_from_row};
 use super::{Conn, StoreError};
-use crate::domain::reconciliation::{Bolletta, PaymentNotification, PosteReportingRow, Source, TreasuryMovement};
+use crate::domain::reconciliation::{
+    BankDetails, Bolletta, PaymentNotification, PosteReportingRow, Provisional, Source, TreasuryMovement,
+};
 use crate::domain::{Cents, Day, Party, ReconExportState};
 
 /// A booking as stored.
@@ -361,20 +363,42 @@ pub fn poste_line(conn: &Conn, org_id: i64, key: &str) -> Result<Option<PosteFac
     Ok(Some(PosteFact { line, iuf, flow_count, flow_total, upload_id, stored_at }))
 }
 
-/// Treasury movement `id` of the org, in full (as stored: a bank sheet's own columns are not kept).
+/// Treasury movement `id` of the org, in full (a bank sheet's own fields and an OPI sospeso's
+/// since version 37; a movement stored before has none).
 pub fn movement(conn: &Conn, org_id: i64, id: i64) -> Result<Option<Stored<TreasuryMovement>>, StoreError> {
     Ok(conn
         .sqlite()
         .prepare_cached(
             "SELECT source, bolletta_year, bolletta_number, account, booking_day, value_day, amount_cents, causale, \
-             payer_name, iuf, iuv, end_to_end_id, document, upload_id, loaded_at FROM recon_movement \
-             WHERE org_id = ?1 AND id = ?2",
+             payer_name, iuf, iuv, end_to_end_id, document, upload_id, loaded_at, bank_abi, bank_cab, bank_currency, \
+             bank_cheque, bank_reference, bank_customer_reference, bank_order_day, bank_orderer, bank_tags, \
+             provisional_day, provisional_code FROM recon_movement WHERE org_id = ?1 AND id = ?2",
         )?
         .query_row(params![org_id, id], |row| {
             let source: String = row.get(0)?;
             let source = source.chars().next().and_then(Source::from_code).unwrap_or(Source::CashJournal);
             let year: Option<i32> = row.get(1)?;
             let number: Option<String> = row.get(2)?;
+            let tags: Option<String> = row.get(23)?;
+            // Written by `set_movement_details`; unreadable tags are left out rather than failing the export.
+            let tags: Vec<(String, String)> = tags.and_then(|t| serde_json::from_str(&t).ok()).unwrap_or_default();
+            let bank = (source == Source::BankMovements).then(|| {
+                Ok::<_, rusqlite::Error>(BankDetails {
+                    abi: row.get(15)?,
+                    cab: row.get(16)?,
+                    currency: row.get(17)?,
+                    cheque: row.get(18)?,
+                    bank_reference: row.get(19)?,
+                    customer_reference: row.get(20)?,
+                    order_day: row.get(21)?,
+                    orderer: row.get(22)?,
+                    tags,
+                })
+            });
+            let provisional_day: Option<Day> = row.get(24)?;
+            let provisional_code: Option<String> = row.get(25)?;
+            let provisional = (provisional_day.is_some() || provisional_code.is_some())
+                .then_some(Provisional { day: provisional_day, code: provisional_code });
             Ok(Stored {
                 fact: TreasuryMovement {
                     source,
@@ -389,8 +413,8 @@ pub fn movement(conn: &Conn, org_id: i64, id: i64) -> Result<Option<Stored<Treas
                     iuv: row.get(10)?,
                     end_to_end_id: row.get(11)?,
                     document: row.get(12)?,
-                    provisional: None,
-                    bank: (source == Source::BankMovements).then(Default::default),
+                    provisional,
+                    bank: bank.transpose()?,
                 },
                 upload_id: row.get(13)?,
                 stored_at: row.get(14)?,
