@@ -229,6 +229,27 @@ pub fn receipt_transfer(
     Ok(Some(ReceiptTransfer { row: out, primary_type }))
 }
 
+/// The first paying receipt of IUV `iuv` with a transfer `transfer_index` to the org (its own, or
+/// another org's paying the org's fiscal code): the receipt of an FdR row paid without RPT (outcome
+/// 8 or 9) whose IUR is not the receipt's.
+pub fn receipt_of_iuv(
+    conn: &Conn,
+    org_id: i64,
+    fiscal_code: &str,
+    iuv: &str,
+    transfer_index: i64,
+) -> Result<Option<i64>, StoreError> {
+    Ok(conn
+        .sqlite()
+        .prepare_cached(
+            "SELECT r.id FROM receipt r JOIN receipt_transfer t ON t.receipt_id = r.id WHERE r.iuv = ?1 \
+             AND t.transfer_index = ?2 AND (r.org_id = ?3 OR t.fiscal_code = ?4) AND r.outcome = 'OK' \
+             AND r.held = 0 ORDER BY r.id LIMIT 1",
+        )?
+        .query_row(params![iuv, transfer_index, org_id, fiscal_code], |row| row.get(0))
+        .optional()?)
+}
+
 /// A receipt's transfer the org is paid by, as [`receipt_transfer`] reads it.
 #[derive(Debug, Clone, Default)]
 pub struct ReceiptTransfer {

@@ -631,7 +631,15 @@ fn row_of(
         let acquired = rome_day(&n.stored_at).unwrap_or(n.fact.paid_on);
         row.notification = Some(NotificationBlock::of(&n.fact, n.upload_id, acquired));
     }
-    if let (Some(receipt_row), Some(index)) = (item.receipt_row, item.transfer_index)
+    // A row paid without RPT (FdR outcome 8 or 9) joins no receipt by its IUR; when a receipt of
+    // its IUV exists all the same, its E block is that receipt's.
+    let implicit = item.receipt_row.is_none() && matches!(item.r_outcome.as_deref(), Some("8" | "9"));
+    let receipt_row = match (item.receipt_row, &item.iuv, item.transfer_index) {
+        (Some(id), _, _) => Some(id),
+        (None, Some(iuv), Some(index)) if implicit => rx::receipt_of_iuv(conn, org.id, &org.fiscal_code, iuv, index)?,
+        _ => None,
+    };
+    if let (Some(receipt_row), Some(index)) = (receipt_row, item.transfer_index)
         && let Some(found) = rx::receipt_transfer(conn, org.id, &org.fiscal_code, receipt_row, index)?
     {
         let e = found.row;

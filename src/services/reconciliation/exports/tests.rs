@@ -246,6 +246,28 @@ fn doppi_is_exported() {
     assert_eq!(lines.len(), 3, "both FdR rows of …301");
     assert_eq!(line_of_iuv(&lines, &a, "DOPPI").len(), 2);
     assert!(lines[2].contains(r#""IUR20240516000099";"150.00";"9";"2024-05-16""#), "{}", lines[2]);
+    // Paid without RPT (9), the row joins no receipt by its IUR; the IUV's receipt gives its E block.
+    let e_of = |line: &str| line.split(';').skip(21).take(8).collect::<Vec<_>>().join(";");
+    let e = r#""_c_prova_IMPORT-DOVUTO";"1";"TARI-2024-000123";"01000000000012301";"6.2.0";"01234567897";"80012340123_01";"IUR20240516000001""#;
+    assert_eq!((e_of(&lines[1]), e_of(&lines[2])), (e.to_owned(), e.to_owned()));
+}
+
+/// An FdR row paid without RPT (9) and no receipt of its IUV keeps an empty E block.
+#[test]
+fn an_implicit_payment_without_receipt_has_no_e_block() {
+    let kit = Kit::new();
+    seven::both_flags(&kit);
+    seven::flow(&kit, IPA, seven::FDR1, 1200, &[(&seven::iuv(306), "IUR20240516000006", Some(1), 1200, "9")]);
+    seven::catch_up(&kit);
+    let dir = tempfile::tempdir().unwrap();
+    let (_, file) = export(&kit, dir.path(), &booking("1.4", Headers::MyPivot, Filters::default()));
+    let (_, lines) = file.unwrap();
+    assert_eq!(lines.len(), 4, "a line per label");
+    for line in &lines[1..] {
+        let cells: Vec<&str> = line.split(';').collect();
+        assert!(cells[21..87].iter().all(|c| *c == r#""""#), "{line}");
+        assert_eq!(cells[87..89], [r#""1.0""#, &format!("\"{}\"", seven::FDR1)]);
+    }
 }
 
 #[test]
