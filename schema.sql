@@ -1028,6 +1028,18 @@ CREATE TABLE recon_movement (
     document        TEXT,
     upload_id       INTEGER REFERENCES recon_upload(id),
     loaded_at       TEXT NOT NULL,
+    -- A bank sheet's (T) own fields and an OPI sospeso's (version 37); tags: JSON [[tag, value], …].
+    bank_abi        TEXT,
+    bank_cab        TEXT,
+    bank_currency   TEXT,
+    bank_cheque     TEXT,
+    bank_reference  TEXT,
+    bank_customer_reference TEXT,
+    bank_order_day  TEXT,
+    bank_orderer    TEXT,
+    bank_tags       TEXT,
+    provisional_day TEXT,
+    provisional_code TEXT,
     UNIQUE (org_id, key_group, natural_key)
 );
 CREATE INDEX recon_movement_iuf ON recon_movement (org_id, iuf) WHERE iuf IS NOT NULL;

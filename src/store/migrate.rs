@@ -14,7 +14,7 @@ use rusqlite::TransactionBehavior;
 use super::{Conn, StoreError};
 
 /// The schema version this binary writes.
-pub const SCHEMA_VERSION: i64 = 36;
+pub const SCHEMA_VERSION: i64 = 37;
 
 /// The version from which a database keeps no key, seals its secrets with the key file (`keys`)
 /// and records the key's id.
@@ -60,6 +60,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0034_pivot_sil.sql"),
     include_str!("migrations/0035_recon_upload_error_it.sql"),
     include_str!("migrations/0036_accertamenti_auto.sql"),
+    include_str!("migrations/0037_recon_movement_details.sql"),
 ];
 
 /// The version whose upgrade gives every stored org its adhesion mode (`adhesion`).

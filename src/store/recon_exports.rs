@@ -10,7 +10,9 @@ use rusqlite::{OptionalExtension, Row, named_params, params};
 use super::exports::{ExportRow, ROW_COLUMNS, ROW_FROM, fill_export_row};
 use super::reconciliation::{ITEM_COLUMNS, ItemRecord, item_from_row};
 use super::{Conn, StoreError};
-use crate::domain::reconciliation::{Bolletta, PaymentNotification, Source, TreasuryMovement};
+use crate::domain::reconciliation::{
+    BankDetails, Bolletta, PaymentNotification, PosteReportingRow, Provisional, Source, TreasuryMovement,
+};
 use crate::domain::{Cents, Day, Party, ReconExportState};
 
 /// A booking as stored.
@@ -191,26 +193,77 @@ pub fn notification(conn: &Conn, org_id: i64, iud: &str) -> Result<Option<Stored
         .optional()?)
 }
 
-/// Transfer `transfer_index` of receipt row `receipt_row` of the org, as a receipt export reads it
-/// (`store::exports::ExportRow`), when it still pays.
+/// Transfer `transfer_index` of receipt row `receipt_row`, as a receipt export reads it
+/// (`store::exports::ExportRow`), when it still pays and is the org's: a receipt of the org, or
+/// another org's receipt whose transfer pays the org's fiscal code (an S row, mypivot.md §1.7;
+/// `secondary` then says so, with the collecting org's debt type in [`ReceiptTransfer::primary_type`]).
 pub fn receipt_transfer(
     conn: &Conn,
     org_id: i64,
+    fiscal_code: &str,
     receipt_row: i64,
     transfer_index: i64,
-) -> Result<Option<ExportRow>, StoreError> {
+) -> Result<Option<ReceiptTransfer>, StoreError> {
     let sql = format!(
-        "SELECT {ROW_COLUMNS} {ROW_FROM} WHERE r.id = :rid AND r.org_id = :org_id AND t.transfer_index = :idx \
+        "SELECT {ROW_COLUMNS}, dt.description, dt.taxonomy_code {ROW_FROM} WHERE r.id = :rid \
+         AND (r.org_id = :org_id OR t.fiscal_code = :fiscal_code) AND t.transfer_index = :idx \
          AND r.outcome = 'OK' AND r.held = 0"
     );
     let mut stmt = conn.sqlite().prepare_cached(&sql)?;
     let mut rows = stmt.query(named_params! {
-        ":with_receipt": false, ":org_id": org_id, ":rid": receipt_row, ":idx": transfer_index,
+        ":with_receipt": false, ":org_id": org_id, ":fiscal_code": fiscal_code, ":rid": receipt_row,
+        ":idx": transfer_index,
     })?;
     let Some(row) = rows.next()? else { return Ok(None) };
     let mut out = ExportRow::default();
     fill_export_row(&mut out, row)?;
-    Ok(Some(out))
+    let extra = row.as_ref().column_count().saturating_sub(2);
+    let primary_type = match (out.secondary, out.debt_type_code.clone()) {
+        (true, Some(code)) => Some(DebtTypeFact {
+            code,
+            name: row.get::<_, Option<String>>(extra)?.unwrap_or_default(),
+            taxonomy_code: row.get::<_, Option<String>>(extra + 1)?.unwrap_or_default(),
+        }),
+        _ => None,
+    };
+    Ok(Some(ReceiptTransfer { row: out, primary_type }))
+}
+
+/// The first paying receipt of IUV `iuv` with a transfer `transfer_index` to the org (its own, or
+/// another org's paying the org's fiscal code): the receipt of an FdR row paid without RPT (outcome
+/// 8 or 9) whose IUR is not the receipt's.
+pub fn receipt_of_iuv(
+    conn: &Conn,
+    org_id: i64,
+    fiscal_code: &str,
+    iuv: &str,
+    transfer_index: i64,
+) -> Result<Option<i64>, StoreError> {
+    Ok(conn
+        .sqlite()
+        .prepare_cached(
+            "SELECT r.id FROM receipt r JOIN receipt_transfer t ON t.receipt_id = r.id WHERE r.iuv = ?1 \
+             AND t.transfer_index = ?2 AND (r.org_id = ?3 OR t.fiscal_code = ?4) AND r.outcome = 'OK' \
+             AND r.held = 0 ORDER BY r.id LIMIT 1",
+        )?
+        .query_row(params![iuv, transfer_index, org_id, fiscal_code], |row| row.get(0))
+        .optional()?)
+}
+
+/// A receipt's transfer the org is paid by, as [`receipt_transfer`] reads it.
+#[derive(Debug, Clone, Default)]
+pub struct ReceiptTransfer {
+    pub row: ExportRow,
+    /// An S row: the collecting org's debt type of the receipt, when its debt has one.
+    pub primary_type: Option<DebtTypeFact>,
+}
+
+/// A debt type's code, description and taxonomy code.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DebtTypeFact {
+    pub code: String,
+    pub name: String,
+    pub taxonomy_code: String,
 }
 
 /// One row of a current reporting flow with its flow's header.
@@ -274,20 +327,99 @@ pub fn reported(
         .optional()?)
 }
 
-/// Treasury movement `id` of the org, in full (as stored: a bank sheet's own columns are not kept).
+/// The `versioneOggetto` of flow `flow_id` as its kept document says it: a SOAP flow's XML names
+/// it near its start; a REST flow's JSON has none (`None`), nor has a flow whose document is gone.
+pub fn flow_object_version(conn: &Conn, flow_id: i64) -> Result<Option<String>, StoreError> {
+    let head: Option<(String, Option<String>)> = conn
+        .sqlite()
+        .prepare_cached("SELECT source, substr(document, 1, 4096) FROM reporting_flow WHERE id = ?1")?
+        .query_row([flow_id], |row| Ok((row.get(0)?, row.get(1)?)))
+        .optional()?;
+    let Some((source, Some(head))) = head else { return Ok(None) };
+    if source != "SOAP" {
+        return Ok(None);
+    }
+    // `<versioneOggetto>` or `<ns:versioneOggetto>`: the value runs from the tag's end to the next tag.
+    let value = head
+        .split_once("versioneOggetto>")
+        .and_then(|(_, rest)| rest.split_once('<'))
+        .map(|(value, _)| value.trim())
+        .filter(|v| !v.is_empty() && v.len() <= 16);
+    Ok(value.map(str::to_owned))
+}
+
+/// A legacy Poste line (P, mypivot.md §1.5) with what its flow says of it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PosteFact {
+    pub line: PosteReportingRow,
+    /// The IUF the operator gave its flow.
+    pub iuf: Option<String>,
+    /// The count and total of the lines of that flow.
+    pub flow_count: Option<i64>,
+    pub flow_total: Option<Cents>,
+    pub upload_id: Option<i64>,
+    /// UTC instant the upload that brought it was submitted.
+    pub stored_at: Option<String>,
+}
+
+/// The org's legacy Poste line with key `key` (`store::reconciliation::poste_key`).
+pub fn poste_line(conn: &Conn, org_id: i64, key: &str) -> Result<Option<PosteFact>, StoreError> {
+    let Some((line, iuf)) = super::reconciliation::find_poste_row(conn, org_id, key)? else { return Ok(None) };
+    let (upload_id, stored_at) = conn
+        .sqlite()
+        .prepare_cached(
+            "SELECT p.upload_id, u.submitted_at FROM recon_poste_row p LEFT JOIN recon_upload u ON u.id = p.upload_id \
+             WHERE p.org_id = ?1 AND p.iur = ?2 AND p.operation_day = ?3 AND p.amount_cents = ?4",
+        )?
+        .query_row(params![org_id, line.iur, line.operation_day, line.amount], |row| Ok((row.get(0)?, row.get(1)?)))
+        .optional()?
+        .unwrap_or((None, None));
+    let (flow_count, flow_total) = match &iuf {
+        Some(iuf) => {
+            let (keys, total) = super::reconciliation::poste_lines_of_iuf(conn, org_id, iuf)?;
+            (Some(i64::try_from(keys.len()).unwrap_or(i64::MAX)), Some(total))
+        }
+        None => (None, None),
+    };
+    Ok(Some(PosteFact { line, iuf, flow_count, flow_total, upload_id, stored_at }))
+}
+
+/// Treasury movement `id` of the org, in full (a bank sheet's own fields and an OPI sospeso's
+/// since version 37; a movement stored before has none).
 pub fn movement(conn: &Conn, org_id: i64, id: i64) -> Result<Option<Stored<TreasuryMovement>>, StoreError> {
     Ok(conn
         .sqlite()
         .prepare_cached(
             "SELECT source, bolletta_year, bolletta_number, account, booking_day, value_day, amount_cents, causale, \
-             payer_name, iuf, iuv, end_to_end_id, document, upload_id, loaded_at FROM recon_movement \
-             WHERE org_id = ?1 AND id = ?2",
+             payer_name, iuf, iuv, end_to_end_id, document, upload_id, loaded_at, bank_abi, bank_cab, bank_currency, \
+             bank_cheque, bank_reference, bank_customer_reference, bank_order_day, bank_orderer, bank_tags, \
+             provisional_day, provisional_code FROM recon_movement WHERE org_id = ?1 AND id = ?2",
         )?
         .query_row(params![org_id, id], |row| {
             let source: String = row.get(0)?;
             let source = source.chars().next().and_then(Source::from_code).unwrap_or(Source::CashJournal);
             let year: Option<i32> = row.get(1)?;
             let number: Option<String> = row.get(2)?;
+            let tags: Option<String> = row.get(23)?;
+            // Written by `set_movement_details`; unreadable tags are left out rather than failing the export.
+            let tags: Vec<(String, String)> = tags.and_then(|t| serde_json::from_str(&t).ok()).unwrap_or_default();
+            let bank = (source == Source::BankMovements).then(|| {
+                Ok::<_, rusqlite::Error>(BankDetails {
+                    abi: row.get(15)?,
+                    cab: row.get(16)?,
+                    currency: row.get(17)?,
+                    cheque: row.get(18)?,
+                    bank_reference: row.get(19)?,
+                    customer_reference: row.get(20)?,
+                    order_day: row.get(21)?,
+                    orderer: row.get(22)?,
+                    tags,
+                })
+            });
+            let provisional_day: Option<Day> = row.get(24)?;
+            let provisional_code: Option<String> = row.get(25)?;
+            let provisional = (provisional_day.is_some() || provisional_code.is_some())
+                .then_some(Provisional { day: provisional_day, code: provisional_code });
             Ok(Stored {
                 fact: TreasuryMovement {
                     source,
@@ -302,8 +434,8 @@ pub fn movement(conn: &Conn, org_id: i64, id: i64) -> Result<Option<Stored<Treas
                     iuv: row.get(10)?,
                     end_to_end_id: row.get(11)?,
                     document: row.get(12)?,
-                    provisional: None,
-                    bank: (source == Source::BankMovements).then(Default::default),
+                    provisional,
+                    bank: bank.transpose()?,
                 },
                 upload_id: row.get(13)?,
                 stored_at: row.get(14)?,

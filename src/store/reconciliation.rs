@@ -354,6 +354,7 @@ pub fn upsert_movement(
             && old_iuv == iuv
             && e2e == m.end_to_end_id;
         if same {
+            set_movement_details(conn, id, m)?;
             return Ok(MovementChange::Unchanged(id));
         }
         conn.sqlite()
@@ -369,6 +370,7 @@ pub fn upsert_movement(
                 ":payer": m.payer_name, ":iuf": iuf, ":iuv": iuv, ":e2e": m.end_to_end_id, ":document": m.document,
                 ":upload": upload_id, ":now": now,
             })?;
+        set_movement_details(conn, id, m)?;
         return Ok(MovementChange::Replaced { id, old_iuf, old_iuv });
     }
     conn.sqlite()
@@ -384,7 +386,45 @@ pub fn upsert_movement(
             ":amount": m.amount, ":causale": m.causale, ":payer": m.payer_name, ":iuf": iuf, ":iuv": iuv,
             ":e2e": m.end_to_end_id, ":document": m.document, ":upload": upload_id, ":now": now,
         })?;
-    Ok(MovementChange::Inserted(conn.sqlite().last_insert_rowid()))
+    let id = conn.sqlite().last_insert_rowid();
+    set_movement_details(conn, id, m)?;
+    Ok(MovementChange::Inserted(id))
+}
+
+/// Keeps the fields of movement `id` the classification does not read (a bank sheet's own, an OPI
+/// sospeso's) as `m` gives them; writes only when they differ.
+fn set_movement_details(conn: &Conn, id: i64, m: &TreasuryMovement) -> Result<(), StoreError> {
+    let bank = m.bank.as_ref();
+    // A list of string pairs always serializes.
+    let tags = bank.filter(|b| !b.tags.is_empty()).and_then(|b| serde_json::to_string(&b.tags).ok());
+    let provisional = m.provisional.as_ref();
+    conn.sqlite()
+        .prepare_cached(
+            "UPDATE recon_movement SET bank_abi = :abi, bank_cab = :cab, bank_currency = :currency, \
+             bank_cheque = :cheque, bank_reference = :bank_ref, bank_customer_reference = :customer_ref, \
+             bank_order_day = :order_day, bank_orderer = :orderer, bank_tags = :tags, \
+             provisional_day = :prov_day, provisional_code = :prov_code WHERE id = :id \
+             AND (bank_abi IS NOT :abi OR bank_cab IS NOT :cab OR bank_currency IS NOT :currency \
+               OR bank_cheque IS NOT :cheque OR bank_reference IS NOT :bank_ref \
+               OR bank_customer_reference IS NOT :customer_ref OR bank_order_day IS NOT :order_day \
+               OR bank_orderer IS NOT :orderer OR bank_tags IS NOT :tags OR provisional_day IS NOT :prov_day \
+               OR provisional_code IS NOT :prov_code)",
+        )?
+        .execute(named_params! {
+            ":id": id,
+            ":abi": bank.and_then(|b| b.abi.as_deref()),
+            ":cab": bank.and_then(|b| b.cab.as_deref()),
+            ":currency": bank.and_then(|b| b.currency.as_deref()),
+            ":cheque": bank.and_then(|b| b.cheque.as_deref()),
+            ":bank_ref": bank.and_then(|b| b.bank_reference.as_deref()),
+            ":customer_ref": bank.and_then(|b| b.customer_reference.as_deref()),
+            ":order_day": bank.and_then(|b| b.order_day),
+            ":orderer": bank.and_then(|b| b.orderer.as_deref()),
+            ":tags": tags,
+            ":prov_day": provisional.and_then(|p| p.day),
+            ":prov_code": provisional.and_then(|p| p.code.as_deref()),
+        })?;
+    Ok(())
 }
 
 /// Deletes the movement stored under (`key_group`, `natural_key`); returns it when there was one.

@@ -13,14 +13,16 @@
 //!
 //! A line's blocks are the stored facts of the row, read in the same read transaction as the
 //! classification: the notification (I), the receipt's transfer (E), the reporting row and its
-//! flow (R), the treasury movement (T: the row's own, else the first one joined by the flow's IUF,
-//! else by IUV). DOPPI rows are exported like any label (§8 i). The run stops between rows on
-//! shutdown: the partial file is removed, the booking stays PRENOTATO and its job runs it again
-//! from the start after the restart (one snapshot per file, as receipt exports).
+//! flow (R), the treasury movements (T: the row's own, else those joined by the flow's IUF, else
+//! by IUV; one line each, as MyPivot's view gives a row per joined movement). DOPPI rows are
+//! exported like any label (§8 i). The run stops between rows on shutdown: the partial file is
+//! removed, the booking stays PRENOTATO and its job runs it again from the start after the
+//! restart (one snapshot per file, as receipt exports).
 //! A human operator who is not an org admin books only their enabled debt types; a row then needs
 //! a debt type (its receipt's, else its notification's) among them.
 //! Must never: decide a label (the classification's) or format a line (`flows::recon_export`'s).
 
+use std::collections::HashMap;
 use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
@@ -31,8 +33,8 @@ use crate::clock::Now;
 use crate::domain::reconciliation::Label;
 use crate::domain::{Day, Party, ReconExportState};
 use crate::flows::recon_export::{
-    self, Headers, Institution, Layout, NotificationBlock, ReceiptBlock, ReconCsvZip, ReconExportError, ReconRow,
-    ReportingBlock, TreasuryBlock, Version,
+    self, Headers, Institution, Layout, NotificationBlock, PrimaryOrg, ReceiptBlock, ReconCsvZip, ReconExportError,
+    ReconRow, ReportingBlock, TreasuryBlock, Version,
 };
 use crate::jobs::{self, Handler, Job, JobCtx, JobError, Step};
 use crate::services::ServiceError;
@@ -46,6 +48,14 @@ use crate::store::{Conn, Db, StoreError, audit, debt_types, operators};
 pub const DEFAULT_MAX_ROWS: u64 = 100_000;
 /// The most any booking may ask for.
 pub const MAX_ROWS_LIMIT: u64 = 10_000_000;
+/// `deNomeFlussoE` of an S row: MyPivot's name for the transfers it upserts from another org's receipt.
+const SECONDARY_FLOW_NAME: &str = "DOVUTO_MULTIBENEF_RECEIPT";
+/// What MyPivot wrote in the FdR row of a legacy Poste line (§1.5): the PSP and the version.
+const POSTE_PSP: &str = "BPPIITRRXXX";
+const POSTE_OBJECT_VERSION: &str = "1.0";
+/// `versioneOggettoR` of a flow whose kept document names none (a REST flow's JSON, or no document):
+/// that of the FlussoRiversamento mypay writes of a flow (`flows::fdr::write_flusso`).
+const REST_OBJECT_VERSION: &str = "1.0";
 /// Rows between two looks at `cancelled` and two progress reports.
 const ROWS_PER_STEP: u64 = 256;
 /// Budgets of a booking's lists and of each value in them.
@@ -455,6 +465,8 @@ pub fn run(
         let file = File::create(&partial).map_err(|e| Stop::Failed(ServiceError::ExportFile(e)))?;
         let mut zip = ReconCsvZip::start(BufWriter::new(file), &stem, layout).map_err(export_error)?;
         let mut seen = 0u64;
+        // `versioneOggetto` by flow id: read once per flow, not once per row.
+        let mut versions = HashMap::new();
         db.read_tx(|conn| {
             rx::for_each_item(conn, org.id, filters.period.from, filters.period.to, |item| {
                 seen += 1;
@@ -464,10 +476,11 @@ pub fn run(
                     }
                     progress(zip.lines());
                 }
-                let Some((row, labels)) = line_of(conn, &org, station_id, &filters, item)? else { return Ok(()) };
-                zip.write(&row, &labels).map_err(export_error)?;
-                if zip.lines() > max_rows {
-                    return Err(Stop::TooMany);
+                for (row, labels) in lines_of(conn, &org, station_id, &filters, item, &mut versions)? {
+                    zip.write(&row, &labels).map_err(export_error)?;
+                    if zip.lines() > max_rows {
+                        return Err(Stop::TooMany);
+                    }
                 }
                 Ok(())
             })
@@ -526,43 +539,66 @@ fn export_error(err: ReconExportError) -> Stop {
     }
 }
 
-/// The row of `item` with the labels the booking asks for, when the filters admit it.
-fn line_of(
+/// The lines of `item` with the labels the booking asks for, those the filters admit: one per
+/// treasury movement joined to it (MyPivot's view gives a row per joined movement), else one.
+fn lines_of(
     conn: &Conn,
     org: &OrgRecord,
     station_id: &str,
     f: &Filters,
     item: &ItemRecord,
-) -> Result<Option<(ReconRow, Vec<Label>)>, StoreError> {
+    versions: &mut HashMap<i64, String>,
+) -> Result<Vec<(ReconRow, Vec<Label>)>, StoreError> {
     let labels: Vec<Label> =
         item.labels.iter().copied().filter(|l| f.labels.is_empty() || f.labels.contains(l)).collect();
     if labels.is_empty() {
-        return Ok(None);
+        return Ok(Vec::new());
     }
     if !f.iuvs.is_empty() && !item.iuv.as_ref().is_some_and(|iuv| f.iuvs.iter().any(|v| v.trim() == iuv)) {
-        return Ok(None);
+        return Ok(Vec::new());
     }
     if !f.iufs.is_empty()
         && !item.iuf.as_ref().is_some_and(|iuf| f.iufs.iter().any(|v| v.trim().eq_ignore_ascii_case(iuf)))
     {
-        return Ok(None);
+        return Ok(Vec::new());
     }
-    let (row, debt_type) = row_of(conn, org, station_id, item)?;
+    let (base, movements, debt_type) = row_of(conn, org, station_id, item, versions)?;
     if !f.debt_types.is_empty() && !debt_type.as_ref().is_some_and(|t| f.debt_types.contains(t)) {
-        return Ok(None);
+        return Ok(Vec::new());
     }
-    let outcome_day = row
+    let outcome_day = base
         .reporting
         .as_ref()
         .and_then(|r| r.outcome_day)
-        .or_else(|| row.receipt.as_ref().and_then(|e| e.transfer_outcome_day));
-    let t = row.treasury.as_ref();
-    let admitted = f.last_update.admits(row.last_update)
-        && f.outcome.admits(outcome_day)
-        && f.settlement.admits(row.reporting.as_ref().and_then(|r| r.settlement_day))
-        && f.accounting.admits(t.and_then(|t| t.booking_day))
-        && f.value.admits(t.and_then(|t| t.value_day));
-    Ok(admitted.then_some((row, labels)))
+        .or_else(|| base.receipt.as_ref().and_then(|e| e.transfer_outcome_day));
+    let settlement_day = base.reporting.as_ref().and_then(|r| r.settlement_day);
+    if !(f.outcome.admits(outcome_day) && f.settlement.admits(settlement_day)) {
+        return Ok(Vec::new());
+    }
+    let treasuries: Vec<Option<TreasuryBlock>> =
+        if movements.is_empty() { vec![None] } else { movements.into_iter().map(Some).collect() };
+    let mut lines = Vec::with_capacity(treasuries.len());
+    for treasury in treasuries {
+        let mut row = base.clone();
+        row.treasury = treasury;
+        row.last_update = [
+            row.notification.as_ref().and_then(|n| n.acquired_on),
+            row.receipt.as_ref().and_then(|e| e.acquired_on),
+            row.reporting.as_ref().and_then(|r| r.acquired_on),
+            row.treasury.as_ref().and_then(|t| t.acquired_on),
+        ]
+        .into_iter()
+        .flatten()
+        .max();
+        let t = row.treasury.as_ref();
+        let admitted = f.last_update.admits(row.last_update)
+            && f.accounting.admits(t.and_then(|t| t.booking_day))
+            && f.value.admits(t.and_then(|t| t.value_day));
+        if admitted {
+            lines.push((row, labels.clone()));
+        }
+    }
+    Ok(lines)
 }
 
 /// The Rome day of a stored UTC instant.
@@ -575,13 +611,16 @@ fn day_of(text: &str) -> Option<Day> {
     text.get(..10).and_then(|d| Day::parse(d).ok())
 }
 
-/// The blocks of a classified row from the facts stored now, and the row's debt type.
+/// The blocks of a classified row from the facts stored now but its treasury, the treasury
+/// movements joined to it (its own; else those of the flow's IUF, else those of its IUV), and the
+/// row's debt type.
 fn row_of(
     conn: &Conn,
     org: &OrgRecord,
     station_id: &str,
     item: &ItemRecord,
-) -> Result<(ReconRow, Option<String>), StoreError> {
+    versions: &mut HashMap<i64, String>,
+) -> Result<(ReconRow, Vec<TreasuryBlock>, Option<String>), StoreError> {
     let mut row = ReconRow::default();
     let mut debt_type = None;
     if item.n_cents.is_some()
@@ -592,10 +631,30 @@ fn row_of(
         let acquired = rome_day(&n.stored_at).unwrap_or(n.fact.paid_on);
         row.notification = Some(NotificationBlock::of(&n.fact, n.upload_id, acquired));
     }
-    if let (Some(receipt_row), Some(index)) = (item.receipt_row, item.transfer_index)
-        && let Some(e) = rx::receipt_transfer(conn, org.id, receipt_row, index)?
+    // A row paid without RPT (FdR outcome 8 or 9) joins no receipt by its IUR; when a receipt of
+    // its IUV exists all the same, its E block is that receipt's.
+    let implicit = item.receipt_row.is_none() && matches!(item.r_outcome.as_deref(), Some("8" | "9"));
+    let receipt_row = match (item.receipt_row, &item.iuv, item.transfer_index) {
+        (Some(id), _, _) => Some(id),
+        (None, Some(iuv), Some(index)) if implicit => rx::receipt_of_iuv(conn, org.id, &org.fiscal_code, iuv, index)?,
+        _ => None,
+    };
+    if let (Some(receipt_row), Some(index)) = (receipt_row, item.transfer_index)
+        && let Some(found) = rx::receipt_transfer(conn, org.id, &org.fiscal_code, receipt_row, index)?
     {
-        if e.debt_type_code.is_some() {
+        let e = found.row;
+        if e.secondary {
+            // An S row (§1.7): the collecting org's debt type is not one of this org's, so it
+            // neither selects the row nor names it; its data goes to 1.4's `*_pa1` columns.
+            let t = found.primary_type.unwrap_or_default();
+            row.primary = Some(PrimaryOrg {
+                debt_type_code: t.code,
+                debt_type_name: t.name,
+                taxonomy_code: t.taxonomy_code,
+                fiscal_code: e.primary_fiscal_code.clone(),
+                name: e.primary_name.clone(),
+            });
+        } else if e.debt_type_code.is_some() {
             debt_type = e.debt_type_code.clone();
         }
         row.receipt = Some(receipt_block(org, station_id, e));
@@ -604,9 +663,17 @@ fn row_of(
         && let (Some(iuf), Some(iuv), Some(iur)) = (&item.iuf, &item.iuv, &item.iur)
         && let Some(r) = rx::reported(conn, org.id, iuf, iuv, iur, item.transfer_index.unwrap_or(1))?
     {
+        let object_version = match versions.get(&r.flow_id) {
+            Some(v) => v.clone(),
+            None => {
+                let v = rx::flow_object_version(conn, r.flow_id)?.unwrap_or_else(|| REST_OBJECT_VERSION.to_owned());
+                versions.insert(r.flow_id, v.clone());
+                v
+            }
+        };
         row.reporting = Some(ReportingBlock {
             upload_id: None,
-            object_version: String::new(),
+            object_version,
             iuf: r.iuf,
             flow_at: r.flow_date.as_deref().and_then(crate::clock::rome_local),
             settlement_id: r.settlement_id.unwrap_or_default(),
@@ -633,37 +700,63 @@ fn row_of(
             acquired_on: rome_day(&r.fetched_at),
         });
     }
-    let movement_id = match item.movement_id {
-        Some(id) => Some(id),
+    if let Some(key) = &item.poste_key
+        && let Some(p) = rx::poste_line(conn, org.id, key)?
+    {
+        row.reporting = Some(poste_block(org, p));
+    }
+    let movement_ids: Vec<i64> = match item.movement_id {
+        Some(id) => vec![id],
         None if item.t_count > 0 => {
             let by_iuf = match (&item.iuf, item.r_cents) {
-                (Some(iuf), Some(_)) => rs::movements_by_iuf(conn, org.id, iuf)?.first().map(|m| m.id),
-                _ => None,
+                (Some(iuf), Some(_)) => rs::movements_by_iuf(conn, org.id, iuf)?,
+                _ => Vec::new(),
             };
-            match (by_iuf, &item.iuv) {
-                (Some(id), _) => Some(id),
-                (None, Some(iuv)) => rs::movements_by_iuv(conn, org.id, iuv)?.first().map(|m| m.id),
-                (None, None) => None,
-            }
+            let found = match (by_iuf.is_empty(), &item.iuv) {
+                (false, _) => by_iuf,
+                (true, Some(iuv)) => rs::movements_by_iuv(conn, org.id, iuv)?,
+                (true, None) => Vec::new(),
+            };
+            found.into_iter().map(|m| m.id).collect()
         }
-        None => None,
+        None => Vec::new(),
     };
-    if let Some(id) = movement_id
-        && let Some(m) = rx::movement(conn, org.id, id)?
-    {
-        let acquired = rome_day(&m.stored_at).unwrap_or(m.fact.booking_day);
-        row.treasury = Some(TreasuryBlock::of(&m.fact, m.upload_id, acquired));
+    let mut treasury = Vec::with_capacity(movement_ids.len());
+    for id in movement_ids {
+        if let Some(m) = rx::movement(conn, org.id, id)? {
+            let acquired = rome_day(&m.stored_at).unwrap_or(m.fact.booking_day);
+            treasury.push(TreasuryBlock::of(&m.fact, m.upload_id, acquired));
+        }
     }
-    row.last_update = [
-        row.notification.as_ref().and_then(|n| n.acquired_on),
-        row.receipt.as_ref().and_then(|e| e.acquired_on),
-        row.reporting.as_ref().and_then(|r| r.acquired_on),
-        row.treasury.as_ref().and_then(|t| t.acquired_on),
-    ]
-    .into_iter()
-    .flatten()
-    .max();
-    Ok((row, debt_type))
+    Ok((row, treasury, debt_type))
+}
+
+/// The R block of a legacy Poste line: MyPivot made each one an FdR row of Poste's (§1.5), with the
+/// flow's IUF the operator gave; the line has no IUV, its day is the operation's.
+fn poste_block(org: &OrgRecord, p: rx::PosteFact) -> ReportingBlock {
+    ReportingBlock {
+        upload_id: p.upload_id,
+        object_version: POSTE_OBJECT_VERSION.to_owned(),
+        iuf: p.iuf.unwrap_or_default(),
+        flow_at: None,
+        settlement_id: String::new(),
+        settlement_day: None,
+        sender: Party { kind: "B".to_owned(), id: POSTE_PSP.to_owned(), ..Party::default() },
+        receiver: Party {
+            kind: "G".to_owned(),
+            id: org.fiscal_code.clone(),
+            name: org.name.clone(),
+            ..Party::default()
+        },
+        total_count: p.flow_count,
+        total_amount: p.flow_total,
+        iuv: String::new(),
+        iur: p.line.iur,
+        amount: Some(p.line.amount),
+        outcome_code: "0".to_owned(),
+        outcome_day: Some(p.line.operation_day),
+        acquired_on: p.stored_at.as_deref().and_then(rome_day),
+    }
 }
 
 /// The E block of a receipt's transfer: the columns a receipt export 1.2 writes for it (§7.2).
@@ -676,12 +769,31 @@ fn receipt_block(org: &OrgRecord, station_id: &str, e: crate::store::exports::Ex
         // Stored as UTC when the Node sent no local time.
         crate::clock::rome_local(&e.received_at)
     });
-    let collection_data = e.collection_data.clone().unwrap_or_else(|| format!("9/{}/", e.transfer_category));
+    // An S row is MyPivot's upsert of the transfer alone (§1.7): its own flow name, debt type and
+    // amounts; the collecting org's debt (its collection data, its bilancio) is not this org's.
+    let (flow_name, debt_type, total_paid, collection_data, bilancio) = if e.secondary {
+        (
+            SECONDARY_FLOW_NAME.to_owned(),
+            crate::flows::rt_export::SECONDARY_DEBT_TYPE.to_owned(),
+            e.transfer_amount_cents,
+            format!("9/{}/", e.transfer_category),
+            None,
+        )
+    } else {
+        (
+            crate::flows::rt_export::pseudo_flow(&org.ipa_code, e.debt_source.as_deref()),
+            e.debt_type_code.clone().unwrap_or_default(),
+            e.amount_cents,
+            e.collection_data.clone().unwrap_or_else(|| format!("9/{}/", e.transfer_category)),
+            e.bilancio.clone(),
+        )
+    };
     ReceiptBlock {
         upload_id: None,
-        flow_name: crate::flows::rt_export::pseudo_flow(&org.ipa_code, e.debt_source.as_deref()),
+        flow_name,
         flow_row: Some(1),
-        iud: e.iud.clone(),
+        // The collecting org's debt key joins nothing of this org's.
+        iud: if e.secondary { None } else { e.iud.clone() },
         iuv: e.iuv.clone(),
         object_version: "6.2.0".to_owned(),
         domain_id: org.fiscal_code.clone(),
@@ -719,7 +831,7 @@ fn receipt_block(org: &OrgRecord, station_id: &str, e: crate::store::exports::Ex
         payer: e.payer.clone(),
         debtor: e.debtor.clone(),
         outcome_code: "0".to_owned(),
-        total_paid: Some(e.amount_cents),
+        total_paid: Some(total_paid),
         context_code: e.receipt_id.clone(),
         transfer_amount: Some(e.transfer_amount_cents),
         transfer_outcome: "ESEGUITO".to_owned(),
@@ -727,9 +839,9 @@ fn receipt_block(org: &OrgRecord, station_id: &str, e: crate::store::exports::Ex
         iur: e.receipt_id.clone(),
         causale: e.causale.clone().unwrap_or_else(|| e.description.clone()),
         collection_data,
-        debt_type: e.debt_type_code.clone().unwrap_or_default(),
+        debt_type,
         acquired_on: rome_day(&e.received_at),
-        bilancio: e.bilancio,
+        bilancio,
     }
 }
 

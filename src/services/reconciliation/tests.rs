@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use proptest::prelude::*;
 
 use super::*;
-mod inputs;
+pub(super) mod inputs;
 use crate::domain::reconciliation::{Bolletta, PaymentNotification, Source, TreasuryEvent, TreasuryMovement};
 use crate::domain::{Cents, Day, Party};
 use crate::flows::recon::Item;
@@ -36,7 +36,7 @@ pub(super) fn receipt(kit: &Kit, iuv: &str, iur: &str, transfers: &[i64], iud: O
 }
 
 /// The record [`receipt`] stores: every transfer to the kit's org, with its IBAN.
-fn receipt_record(
+pub(super) fn receipt_record(
     kit: &Kit,
     iuv: &str,
     iur: &str,
@@ -94,8 +94,20 @@ pub(super) fn flow(
     total: i64,
     rows: &[(&str, &str, Option<i64>, i64, &str)],
 ) -> i64 {
+    let record = flow_record(kit, org_ipa, iuf, total, rows);
+    kit.db.write(|tx| insert_flow(tx, &record, &kit.now.iso())).unwrap()
+}
+
+/// The record [`flow`] stores.
+pub(super) fn flow_record(
+    kit: &Kit,
+    org_ipa: &str,
+    iuf: &str,
+    total: i64,
+    rows: &[(&str, &str, Option<i64>, i64, &str)],
+) -> ReportingFlowRecord {
     let org_id = kit.db.read(|c| crate::store::orgs::find_org_by_ipa(c, org_ipa)).unwrap().unwrap().id;
-    let record = ReportingFlowRecord {
+    ReportingFlowRecord {
         org_id,
         iuf: iuf.to_owned(),
         revision: 1,
@@ -118,8 +130,7 @@ pub(super) fn flow(
             })
             .collect(),
         ..ReportingFlowRecord::default()
-    };
-    kit.db.write(|tx| insert_flow(tx, &record, &kit.now.iso())).unwrap()
+    }
 }
 
 pub(super) fn notification(iud: &str, iuv: &str, cents: i64, paid_on: &str) -> Item {

@@ -6,11 +6,11 @@ use super::*;
 use crate::domain::reconciliation::PosteReportingRow;
 use crate::services::admin::orgs::{OrgChanges, add_org};
 
-const BENEFICIARY: &str = "c_benef";
+pub(in crate::services::reconciliation) const BENEFICIARY: &str = "c_benef";
 const BENEFICIARY_CF: &str = "80012340123";
-const BENEFICIARY_IUF: &str = "2024-05-20TESTITM1XXX-S000042";
+pub(in crate::services::reconciliation) const BENEFICIARY_IUF: &str = "2024-05-20TESTITM1XXX-S000042";
 
-fn add_beneficiary(kit: &Kit) -> i64 {
+pub(in crate::services::reconciliation) fn add_beneficiary(kit: &Kit) -> i64 {
     add_org(
         &kit.db,
         "test",
@@ -30,7 +30,7 @@ fn add_beneficiary(kit: &Kit) -> i64 {
 
 /// A receipt of the kit's org for a multi-beneficiary debt: 100.00 to the org, 25.00 to the
 /// beneficiary's IBAN, and a 16.00 stamp for the beneficiary (no IBAN: never an S row).
-fn multi_beneficiary_receipt(kit: &Kit, iuv: &str, held: bool) -> i64 {
+pub(in crate::services::reconciliation) fn multi_beneficiary_receipt(kit: &Kit, iuv: &str, held: bool) -> i64 {
     let mut record = receipt_record(kit, iuv, "IUR-MB-1", &[10000, 2500, 1600], None, "2024-05-16");
     record.amount_cents = Cents::new(14100);
     record.held = held;
@@ -116,7 +116,7 @@ fn another_orgs_receipt_is_an_s_row_of_the_beneficiary() {
 }
 
 /// §7.8's lines as the P reader gives them.
-fn poste_lines() -> Vec<Item> {
+pub(in crate::services::reconciliation) fn poste_lines() -> Vec<Item> {
     [
         ("16/05/2024", "55123", 15000, "17/05/2024", "0000000123456789"),
         ("16/05/2024", "55123", 8000, "17/05/2024", "0000000123456789"),
