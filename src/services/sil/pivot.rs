@@ -157,9 +157,39 @@ pub struct AccertamentoRequest {
     pub iuf: Option<Option<String>>,
 }
 
+/// The longest office, debt type, chapter and assessment codes `pivotSILChiediAccertamento`'s
+/// answer can carry (`stText12`, `stText64`, `stText12`, `stText35`); the registry and the
+/// automatic bookings take up to 64.
+pub const ANSWER_CODE_MAX: [(&str, usize); 4] =
+    [("ufficio", 12), ("codTipoDovuto", 64), ("codCapitolo", 12), ("codAccertamento", 35)];
+
 /// The sums of the org's CHIUSO accertamenti on the transfers a bolletta (its IUF's flow, else its
-/// IUV) or a flow reached, by office, debt type, chapter and assessment; MyPivot's faults.
+/// IUV) or a flow reached, by office, debt type, chapter and assessment; MyPivot's faults. A code
+/// the answer's schema cannot carry (too long) is `PIVOT_SYSTEM_ERROR` naming it, never an
+/// invalid answer.
 pub fn accertamento(db: &Db, org: &OrgRecord, request: &AccertamentoRequest) -> Result<Vec<BookedSum>, SilError> {
+    let sums = booked_sums(db, org, request)?;
+    answerable(&sums)?;
+    Ok(sums)
+}
+
+/// `PIVOT_SYSTEM_ERROR` naming the first code of `sums` the answer's schema cannot carry.
+fn answerable(sums: &[BookedSum]) -> Result<(), SilError> {
+    for sum in sums {
+        let codes = [&sum.office, &sum.debt_type, &sum.chapter, &sum.accertamento];
+        for ((element, max), code) in ANSWER_CODE_MAX.into_iter().zip(codes) {
+            if code.is_empty() || code.chars().count() > max {
+                return Err(fault(
+                    "PIVOT_SYSTEM_ERROR",
+                    format!("{element} [{code}] non rappresentabile nella risposta: da 1 a {max} caratteri"),
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+fn booked_sums(db: &Db, org: &OrgRecord, request: &AccertamentoRequest) -> Result<Vec<BookedSum>, SilError> {
     let no_flow = |iuf: &str| {
         fault("PIVOT_NESSUNA_RENDICONTAZIONE_TROVATA", format!("nessuna rendicontazione trovata per lo IUF {iuf}"))
     };
@@ -344,6 +374,34 @@ mod tests {
             ),
         ] {
             assert_eq!(code(accertamento(&kit.db, &org, &request).unwrap_err()), expected, "{request:?}");
+        }
+    }
+
+    /// Codes longer than the answer's schema allows are a fault naming the code, never an invalid answer.
+    #[test]
+    fn a_code_the_answer_cannot_carry_is_a_fault_naming_it() {
+        let sum = |office: &str, debt_type: &str, chapter: &str, accertamento: &str| BookedSum {
+            office: office.to_owned(),
+            debt_type: debt_type.to_owned(),
+            chapter: chapter.to_owned(),
+            accertamento: accertamento.to_owned(),
+            cents: 100,
+        };
+        let fits = sum("UFFICIO_TRIB", &"T".repeat(64), "CAPITOLO_123", &"A".repeat(35));
+        assert!(answerable(std::slice::from_ref(&fits)).is_ok());
+        for (bad, element, code) in [
+            (sum("UFFICIO_TRIBU", "TARI", "1010", "n/a"), "ufficio", "UFFICIO_TRIBU".to_owned()),
+            (sum("TRIB", &"T".repeat(65), "1010", "n/a"), "codTipoDovuto", "T".repeat(65)),
+            (sum("TRIB", "TARI", "CAPITOLO_1234", "n/a"), "codCapitolo", "CAPITOLO_1234".to_owned()),
+            (sum("TRIB", "TARI", "1010", &"A".repeat(36)), "codAccertamento", "A".repeat(36)),
+            (sum("TRIB", "TARI", "", "n/a"), "codCapitolo", String::new()),
+        ] {
+            match answerable(&[fits.clone(), bad]).unwrap_err() {
+                SilError::Fault { code: "PIVOT_SYSTEM_ERROR", description } => {
+                    assert!(description.starts_with(&format!("{element} [{code}] ")), "{description}");
+                }
+                other => panic!("{other}"),
+            }
         }
     }
 }
