@@ -251,6 +251,17 @@ mod tests {
 
     /// A paying receipt of the kit's org for `iuv`, one transfer per amount.
     fn receipt(kit: &Kit, iuv: &str, iur: &str, transfers: &[i64]) {
+        receipt_with(kit, iuv, iur, transfers, |_| {});
+    }
+
+    /// [`receipt`], changed by `tweak` before it is stored.
+    fn receipt_with(
+        kit: &Kit,
+        iuv: &str,
+        iur: &str,
+        transfers: &[i64],
+        tweak: impl FnOnce(&mut crate::store::receipts::ReceiptRecord),
+    ) {
         use crate::domain::{Cents, Day, Party};
         use crate::store::receipts::{ReceiptRecord, ReceiptTransferRecord, insert_receipt};
         let org_id = kit.db.read(|c| orgs::find_org_by_ipa(c, IPA)).unwrap().unwrap().id;
@@ -290,7 +301,84 @@ mod tests {
                 .collect(),
             ..ReceiptRecord::default()
         };
+        let mut record = record;
+        tweak(&mut record);
         kit.db.write(|tx| insert_receipt(tx, &record, &kit.now.iso())).unwrap();
+    }
+
+    /// §1.7: another org's receipt paying this org a transfer with an IBAN is one of its rows (an
+    /// S row: the collecting org as creditor, the transfer's amount as total, no IUD, filed under
+    /// `EXPORT_ENTE_SECONDARIO`); a stamp is none, nor is a held receipt's transfer.
+    #[test]
+    fn another_orgs_receipt_paying_this_org_is_one_of_its_rows() {
+        use crate::services::admin::orgs::{OrgChanges, add_org};
+        let kit = Kit::new();
+        let changes = OrgChanges {
+            fiscal_code: Some("80012340123".to_owned()),
+            name: Some("Unione dei Comuni".to_owned()),
+            segregation_code: Some("02".to_owned()),
+            ..Default::default()
+        };
+        add_org(&kit.db, "test", "c_benef", &changes, kit.now).unwrap();
+        let beneficiary = kit.db.read(|c| orgs::find_org_by_ipa(c, "c_benef")).unwrap().unwrap();
+        let collector = kit.db.read(|c| orgs::find_org_by_ipa(c, IPA)).unwrap().unwrap();
+        let to_beneficiary = |held: bool| {
+            move |r: &mut crate::store::receipts::ReceiptRecord| {
+                r.held = held;
+                if let [_, share, stamp] = r.transfers.as_mut_slice() {
+                    share.fiscal_code = "80012340123".to_owned();
+                    share.iban = Some("IT60X0542811101000000654321".to_owned());
+                    stamp.fiscal_code = "80012340123".to_owned();
+                    stamp.iban = None;
+                    stamp.mbd_attachment = Some("UEsDBA==".to_owned());
+                }
+            }
+        };
+        receipt_with(&kit, "01000000000000701", "IUR-MB-1", &[10000, 2500, 1600], to_beneficiary(false));
+        receipt_with(&kit, "01000000000000702", "IUR-MB-2", &[10000, 2500, 1600], to_beneficiary(true));
+        let iuvs = vec!["01000000000000701".to_owned(), "01000000000000702".to_owned()];
+        let keys = PaidRequest::ByKeys { iuvs, iufs: Vec::new() };
+        let shape = |org: &OrgRecord, types: &[String]| {
+            reconciled(&kit.db, org, &keys, types)
+                .unwrap()
+                .rows
+                .into_iter()
+                .map(|r| {
+                    (
+                        r.iuv,
+                        r.transfer_index,
+                        r.transfer_cents,
+                        r.total_cents,
+                        r.iud,
+                        r.debt_type,
+                        r.collector_fiscal_code,
+                    )
+                })
+                .collect::<Vec<_>>()
+        };
+        let s_row = (
+            "01000000000000701".to_owned(),
+            2,
+            2500,
+            2500,
+            None,
+            Some("EXPORT_ENTE_SECONDARIO".to_owned()),
+            Some(collector.fiscal_code.clone()),
+        );
+        assert_eq!(shape(&beneficiary, &[]), [s_row.clone()]);
+        assert_eq!(shape(&beneficiary, &["EXPORT_ENTE_SECONDARIO".to_owned()]), [s_row]);
+        assert_eq!(shape(&beneficiary, &["TARI".to_owned()]), []);
+        // The collecting org keeps only its own transfer.
+        let own: Vec<_> = shape(&collector, &[]).into_iter().map(|r| (r.1, r.2, r.3, r.6)).collect();
+        assert_eq!(own, [(1, 10000, 14100, None)]);
+        // By date too.
+        let by_date =
+            PaidRequest::ByDate { from: "2000-01-01T00:00:00".to_owned(), to: "2100-01-01T00:00:00".to_owned() };
+        let found = reconciled(&kit.db, &beneficiary, &by_date, &[]).unwrap();
+        assert_eq!(
+            found.rows.iter().map(|r| (r.receipt_id.as_str(), r.transfer_index)).collect::<Vec<_>>(),
+            [("IUR-MB-1", 2)]
+        );
     }
 
     /// One row per transfer; at most 1000 by date, `dataA` the latest `data`; none outside the range.
