@@ -37,6 +37,7 @@ use crate::domain::reconciliation::classify::Flags;
 use crate::flows::recon::{Item, RejectedRow};
 use crate::jobs::{self, Handler, Job, JobCtx, JobError, Step};
 use crate::services::ServiceError;
+use crate::services::admin::access::OrgAccess;
 use crate::store::jobs::JobState;
 use crate::store::orgs::{self, OrgRecord};
 use crate::store::reconciliation::{self as rs, ItemRecord, LabelMonth, UploadCounts};
@@ -179,16 +180,50 @@ pub struct Filter {
 /// The org's classified rows (one per transfer, notification without receipt, or lone movement)
 /// with their amounts per source and labels.
 pub fn list(db: &Db, ipa: &str, filter: Filter) -> Result<Vec<ItemRecord>, ServiceError> {
+    list_within(db, ipa, filter, None)
+}
+
+/// [`list`] as `access` may see it: an operator limited to some debt types sees the rows whose
+/// receipt's (else notification's) debt is of one of them; rows of no debt of the org (treasury or
+/// reporting rows alone, S rows) only an admin or an operator of every type sees.
+pub fn list_visible(db: &Db, access: &OrgAccess, filter: Filter) -> Result<Vec<ItemRecord>, ServiceError> {
+    list_within(db, &access.org.ipa_code, filter, visible_types(access))
+}
+
+fn list_within(db: &Db, ipa: &str, filter: Filter, types: Option<&[i64]>) -> Result<Vec<ItemRecord>, ServiceError> {
     db.read(|conn| {
         let org = org_of(conn, ipa)?;
         let limit = if filter.limit == 0 { u32::MAX } else { filter.limit };
-        Ok(rs::list_items(conn, org.id, filter.label, filter.from, filter.to, limit, filter.offset)?)
+        let which = rs::ItemSelection {
+            label: filter.label,
+            from: filter.from,
+            to: filter.to,
+            limit,
+            offset: filter.offset,
+            debt_types: types,
+        };
+        Ok(rs::list_items(conn, org.id, &which)?)
     })
 }
 
-/// Counts and amounts per label per month, for the back office's overview.
+/// The debt types whose rows `access` may see; `None`: every row.
+pub(crate) fn visible_types(access: &OrgAccess) -> Option<&[i64]> {
+    if access.admin { None } else { access.allowed_types.as_deref() }
+}
+
+/// Counts and amounts per label per month (every row; the CLI's).
 pub fn label_months(db: &Db, ipa: &str, from: Option<Day>, to: Option<Day>) -> Result<Vec<LabelMonth>, ServiceError> {
-    db.read(|conn| Ok(rs::label_months(conn, org_of(conn, ipa)?.id, from, to)?))
+    db.read(|conn| Ok(rs::label_months(conn, org_of(conn, ipa)?.id, from, to, None)?))
+}
+
+/// [`label_months`] of the rows `access` may see (see [`list_visible`]), for the back office's overview.
+pub fn label_months_visible(
+    db: &Db,
+    access: &OrgAccess,
+    from: Option<Day>,
+    to: Option<Day>,
+) -> Result<Vec<LabelMonth>, ServiceError> {
+    db.read(|conn| Ok(rs::label_months(conn, access.org.id, from, to, visible_types(access))?))
 }
 
 /// Queues a [`Job::Reconcile`] for each org with changes not yet classified and no such job

@@ -365,7 +365,7 @@ mod tests {
             Some("EXPORT_ENTE_SECONDARIO".to_owned()),
             Some(collector.fiscal_code.clone()),
         );
-        assert_eq!(shape(&beneficiary, &[]), [s_row.clone()]);
+        assert_eq!(shape(&beneficiary, &[]), std::slice::from_ref(&s_row));
         assert_eq!(shape(&beneficiary, &["EXPORT_ENTE_SECONDARIO".to_owned()]), [s_row]);
         assert_eq!(shape(&beneficiary, &["TARI".to_owned()]), []);
         // The collecting org keeps only its own transfer.
