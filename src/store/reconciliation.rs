@@ -957,8 +957,8 @@ pub struct ItemSelection<'a> {
     pub to: Option<Day>,
     pub limit: u32,
     pub offset: u32,
-    /// Only rows of debts of these debt types (ids); `None`: every row.
-    pub debt_types: Option<&'a [i64]>,
+    /// Only rows of these debt types (codes; see [`item_of_types`]); `None`: every row.
+    pub debt_types: Option<&'a [String]>,
 }
 
 /// The org's classified rows, with `label` when given and a day within `from..=to` (`YYYY-MM-DD`,
@@ -996,21 +996,27 @@ pub fn list_items(conn: &Conn, org_id: i64, which: &ItemSelection<'_>) -> Result
     Ok(rows)
 }
 
-/// The debt type (id) of row `i`: its receipt's debt's when the receipt is the org's and pays one
-/// of its debts, else the debt its IUD names; NULL when neither (treasury or reporting rows alone,
-/// S rows, a receipt paying no debt of ours).
-const ITEM_DEBT_TYPE: &str = "coalesce((SELECT d.debt_type_id FROM receipt r JOIN debt d ON d.id = r.debt_id \
-     WHERE r.id = i.receipt_id AND r.org_id = i.org_id AND d.org_id = i.org_id), \
-     (SELECT d.debt_type_id FROM debt d WHERE d.org_id = i.org_id AND d.iud = i.iud))";
+/// The debt type (code) of row `i`, ours before the municipality's: its receipt's debt's when the
+/// receipt is the org's and pays one of its debts, else the org's debt with its IUD (the live one
+/// first), else its notification's (as the municipality filed it), else the same by its IUV; NULL
+/// when none (a treasury movement alone, an S row, a reported or paid IUV known to neither).
+const ITEM_DEBT_TYPE: &str = "coalesce((SELECT dt.code FROM receipt r JOIN debt d ON d.id = r.debt_id \
+     JOIN debt_type dt ON dt.id = d.debt_type_id WHERE r.id = i.receipt_id AND r.org_id = i.org_id AND d.org_id = i.org_id), \
+     (SELECT dt.code FROM debt d JOIN debt_type dt ON dt.id = d.debt_type_id WHERE d.org_id = i.org_id AND d.iud = i.iud \
+      ORDER BY d.released_id IS NOT NULL LIMIT 1), \
+     (SELECT n.debt_type FROM recon_notification n WHERE n.org_id = i.org_id AND n.iud = i.iud), \
+     (SELECT dt.code FROM debt d JOIN debt_type dt ON dt.id = d.debt_type_id WHERE d.org_id = i.org_id AND d.iuv = i.iuv \
+      ORDER BY d.released_id IS NOT NULL LIMIT 1), \
+     (SELECT n.debt_type FROM recon_notification n WHERE n.org_id = i.org_id AND n.iuv = i.iuv ORDER BY n.iud LIMIT 1))";
 
-/// Whether row `i` is within the debt types of parameter `?n` (a JSON array of ids; NULL: every row).
+/// Whether row `i` is of the debt types of parameter `?n` (a JSON array of codes; NULL: every row).
 fn item_of_types(n: usize) -> String {
     format!("(?{n} IS NULL OR {ITEM_DEBT_TYPE} IN (SELECT value FROM json_each(?{n})))")
 }
 
 /// `debt_types` as the JSON array the queries above read; `None` for every row.
-fn types_json(debt_types: Option<&[i64]>) -> Option<String> {
-    debt_types.map(|ids| format!("[{}]", ids.iter().map(i64::to_string).collect::<Vec<_>>().join(",")))
+fn types_json(debt_types: Option<&[String]>) -> Option<String> {
+    debt_types.map(|codes| serde_json::Value::from(codes.to_vec()).to_string())
 }
 
 /// The org's classified row with this id, when it is within `debt_types` (`None`: any row).
@@ -1018,7 +1024,7 @@ pub fn find_item(
     conn: &Conn,
     org_id: i64,
     id: i64,
-    debt_types: Option<&[i64]>,
+    debt_types: Option<&[String]>,
 ) -> Result<Option<ItemRecord>, StoreError> {
     let sql =
         format!("SELECT {ITEM_COLUMNS} FROM recon_item i WHERE i.org_id = ?1 AND i.id = ?2 AND {}", item_of_types(3));
@@ -1066,7 +1072,7 @@ pub fn label_months(
     org_id: i64,
     from: Option<Day>,
     to: Option<Day>,
-    debt_types: Option<&[i64]>,
+    debt_types: Option<&[String]>,
 ) -> Result<Vec<LabelMonth>, StoreError> {
     let from = from.map(|d| d.to_string()).unwrap_or_default();
     let to = to.map(|d| d.to_string()).unwrap_or_else(|| "9999-12-31".to_owned());

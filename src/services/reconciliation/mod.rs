@@ -183,14 +183,17 @@ pub fn list(db: &Db, ipa: &str, filter: Filter) -> Result<Vec<ItemRecord>, Servi
     list_within(db, ipa, filter, None)
 }
 
-/// [`list`] as `access` may see it: an operator limited to some debt types sees the rows whose
-/// receipt's (else notification's) debt is of one of them; rows of no debt of the org (treasury or
-/// reporting rows alone, S rows) only an admin or an operator of every type sees.
+/// [`list`] as `access` may see it: an operator (not an admin) sees the rows of the debt types
+/// enabled for them, a row's type being its receipt's debt's, else that of the org's debt or the
+/// municipality's notification with its IUD, else with its IUV; rows of no debt type (a treasury
+/// movement alone, an S row, a reported IUV known to neither) are an admin's only, as are exports
+/// without debt types.
 pub fn list_visible(db: &Db, access: &OrgAccess, filter: Filter) -> Result<Vec<ItemRecord>, ServiceError> {
-    list_within(db, &access.org.ipa_code, filter, visible_types(access))
+    let types = visible_types(db, access)?;
+    list_within(db, &access.org.ipa_code, filter, types.as_deref())
 }
 
-fn list_within(db: &Db, ipa: &str, filter: Filter, types: Option<&[i64]>) -> Result<Vec<ItemRecord>, ServiceError> {
+fn list_within(db: &Db, ipa: &str, filter: Filter, types: Option<&[String]>) -> Result<Vec<ItemRecord>, ServiceError> {
     db.read(|conn| {
         let org = org_of(conn, ipa)?;
         let limit = if filter.limit == 0 { u32::MAX } else { filter.limit };
@@ -206,9 +209,11 @@ fn list_within(db: &Db, ipa: &str, filter: Filter, types: Option<&[i64]>) -> Res
     })
 }
 
-/// The debt types whose rows `access` may see; `None`: every row.
-pub(crate) fn visible_types(access: &OrgAccess) -> Option<&[i64]> {
-    if access.admin { None } else { access.allowed_types.as_deref() }
+/// The codes of the debt types whose rows `access` may see; `None`: every row (an admin).
+pub(crate) fn visible_types(db: &Db, access: &OrgAccess) -> Result<Option<Vec<String>>, ServiceError> {
+    let Some(ids) = access.allowed_types.as_ref().filter(|_| !access.admin) else { return Ok(None) };
+    let types = db.read(|conn| crate::store::debt_types::list_debt_types(conn, access.org.id))?;
+    Ok(Some(types.into_iter().filter(|t| ids.contains(&t.id)).map(|t| t.code).collect()))
 }
 
 /// Counts and amounts per label per month (every row; the CLI's).
@@ -223,7 +228,8 @@ pub fn label_months_visible(
     from: Option<Day>,
     to: Option<Day>,
 ) -> Result<Vec<LabelMonth>, ServiceError> {
-    db.read(|conn| Ok(rs::label_months(conn, access.org.id, from, to, visible_types(access))?))
+    let types = visible_types(db, access)?;
+    db.read(|conn| Ok(rs::label_months(conn, access.org.id, from, to, types.as_deref())?))
 }
 
 /// Queues a [`Job::Reconcile`] for each org with changes not yet classified and no such job
