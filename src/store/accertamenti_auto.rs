@@ -41,6 +41,15 @@ pub fn receipts_window_end(conn: &Conn, org_id: i64, after: i64, limit: u32) -> 
         .query_row(params![org_id, after, limit], |row| row.get(0))?)
 }
 
+/// The org of receipt `receipt_row` (row id), `None` when there is no such receipt.
+pub fn receipt_org(conn: &Conn, receipt_row: i64) -> Result<Option<i64>, StoreError> {
+    Ok(conn
+        .sqlite()
+        .prepare_cached("SELECT org_id FROM receipt WHERE id = ?1")?
+        .query_row([receipt_row], |row| row.get(0))
+        .optional()?)
+}
+
 /// A transfer to the org of a paying receipt, with what its booking needs.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewTransfer {

@@ -1,6 +1,6 @@
-//! What MyPivot's SIL services read (mypivot.md §5.1, §6): an org's paying receipt transfers with
-//! the reporting row that reported each (`pivotSILChiediPagatiRiconciliati`: receipts ⟗ current
-//! flows, RT_IUF and RT_NO_IUF, no treasury), a treasury bolletta's keys and the sums of the
+//! What MyPivot's SIL services read (mypivot.md §5.1, §6): an org's paying receipt transfers (S
+//! rows included, §1.7) with the reporting row that reported each
+//! (`pivotSILChiediPagatiRiconciliati`: receipts ⟗ current flows, RT_IUF and RT_NO_IUF, no treasury), a treasury bolletta's keys and the sums of the
 //! CHIUSO accertamenti booked on what an IUF or an IUV reached (`pivotSILChiediAccertamento`).
 //!
 //! A flow counts when it is ACQUISITO and not superseded; a reporting row matches a transfer by
@@ -56,6 +56,8 @@ pub struct PaidTransfer {
     pub reported: Option<ReportedPart>,
     /// The later of the receipt's and the flow's arrival: what a by-date request ranges over.
     pub data: String,
+    /// For an S row, the fiscal code of the org that collected the payment (the receipt's creditor).
+    pub collector_fiscal_code: Option<String>,
 }
 
 /// Which transfers [`paid_transfers`] gives.
@@ -67,20 +69,47 @@ pub enum PaidSelection {
     ByKeys { iuvs: Vec<String>, iufs: Vec<String> },
 }
 
-const PAID_SQL: &str = "SELECT * FROM (SELECT r.receipt_id, r.iuv, t.transfer_index AS tidx, t.amount_cents, r.amount_cents, \
-     r.payment_date, r.payment_date_time, r.received_at, r.psp_id, r.psp_company_name, r.company_name, \
-     r.debtor_kind, r.debtor_id, r.debtor_name, r.payer_kind, r.payer_id, r.payer_name, t.remittance, t.category, \
-     d.iud, dt.code AS dtcode, f.iuf, f.flow_date, f.settlement_id, f.settlement_date, f.psp_id, f.psp_name, \
-     f.total_payments, f.total_amount_cents, p.iur, p.transfer_index, p.amount_cents, p.outcome_code, \
-     p.outcome_date, max(r.received_at, coalesce(f.fetched_at, r.received_at)) AS data, r.id AS rid, \
-     p.flow_id AS fid, p.row_index AS prow \
-     FROM receipt r JOIN org o ON o.id = r.org_id \
-     JOIN receipt_transfer t ON t.receipt_id = r.id AND t.fiscal_code = o.fiscal_code \
-     LEFT JOIN debt d ON d.id = r.debt_id LEFT JOIN debt_type dt ON dt.id = d.debt_type_id \
-     LEFT JOIN (reporting_payment p JOIN reporting_flow f ON f.id = p.flow_id AND f.org_id = ?1 \
-                AND f.state = 'ACQUISITO' AND f.superseded_by IS NULL) \
-       ON p.iuv = r.iuv AND p.iur = r.receipt_id AND (p.transfer_index IS NULL OR p.transfer_index = t.transfer_index) \
-     WHERE r.org_id = ?1 AND r.outcome = 'OK' AND r.held = 0";
+/// The debt type of an S row, as MyPivot files it (mypivot.md §1.7).
+pub const S_ROW_DEBT_TYPE: &str = "EXPORT_ENTE_SECONDARIO";
+
+/// The reporting row of the org's current flows that reported transfer `t` of receipt `r`.
+const REPORTED_JOIN: &str = "LEFT JOIN (reporting_payment p JOIN reporting_flow f ON f.id = p.flow_id AND f.org_id = ?1 \
+     AND f.state = 'ACQUISITO' AND f.superseded_by IS NULL) \
+     ON p.iuv = r.iuv AND p.iur = r.receipt_id AND (p.transfer_index IS NULL OR p.transfer_index = t.transfer_index)";
+
+/// The columns of both branches of [`paid_sql`]; `{total}`, `{iud}`, `{dtcode}` and `{collector}`
+/// differ between the org's own receipts and S rows.
+fn paid_columns(total: &str, iud: &str, dtcode: &str, collector: &str) -> String {
+    format!(
+        "r.receipt_id, r.iuv AS riuv, t.transfer_index AS tidx, t.amount_cents, {total}, \
+         r.payment_date, r.payment_date_time, r.received_at, r.psp_id, r.psp_company_name, r.company_name, \
+         r.debtor_kind, r.debtor_id, r.debtor_name, r.payer_kind, r.payer_id, r.payer_name, t.remittance, t.category, \
+         {iud}, {dtcode} AS dtcode, f.iuf AS fiuf, f.flow_date, f.settlement_id, f.settlement_date, f.psp_id, f.psp_name, \
+         f.total_payments, f.total_amount_cents, p.iur, p.transfer_index, p.amount_cents, p.outcome_code, \
+         p.outcome_date, max(r.received_at, coalesce(f.fetched_at, r.received_at)) AS data, r.id AS rid, \
+         p.flow_id AS fid, p.row_index AS prow, {collector} AS collector"
+    )
+}
+
+/// The org's paying transfers: those of its own receipts, and its S rows (another org of this
+/// installation collected the payment, a transfer with an IBAN pays this org; a stamp is none),
+/// whose total is the transfer's amount, with no IUD, filed under [`S_ROW_DEBT_TYPE`], as MyPivot
+/// writes them. Each with the reporting row that reported it, if any.
+fn paid_sql() -> String {
+    let own = paid_columns("r.amount_cents", "d.iud", "dt.code", "NULL");
+    let s_rows = paid_columns("t.amount_cents", "NULL", &format!("'{S_ROW_DEBT_TYPE}'"), "c.fiscal_code");
+    format!(
+        "SELECT * FROM (SELECT {own} \
+         FROM receipt r JOIN org o ON o.id = r.org_id \
+         JOIN receipt_transfer t ON t.receipt_id = r.id AND t.fiscal_code = o.fiscal_code \
+         LEFT JOIN debt d ON d.id = r.debt_id LEFT JOIN debt_type dt ON dt.id = d.debt_type_id {REPORTED_JOIN} \
+         WHERE r.org_id = ?1 AND r.outcome = 'OK' AND r.held = 0 \
+         UNION ALL SELECT {s_rows} \
+         FROM org o JOIN receipt_transfer t ON t.fiscal_code = o.fiscal_code JOIN receipt r ON r.id = t.receipt_id \
+         JOIN org c ON c.id = r.org_id {REPORTED_JOIN} \
+         WHERE o.id = ?1 AND r.org_id <> ?1 AND r.outcome = 'OK' AND r.held = 0 AND t.iban IS NOT NULL) WHERE "
+    )
+}
 
 /// `placeholders(3, 2)` = `?3, ?4`.
 fn placeholders(first: usize, count: usize) -> String {
@@ -97,27 +126,27 @@ pub fn paid_transfers(
     limit: u32,
 ) -> Result<Vec<PaidTransfer>, StoreError> {
     let mut values = vec![Value::Integer(org_id)];
-    let mut sql = PAID_SQL.to_owned();
+    let mut sql = paid_sql();
     match selection {
         PaidSelection::ByDate { from, to } => {
-            sql.push_str(") WHERE data >= ?2 AND data < ?3");
+            sql.push_str("data >= ?2 AND data < ?3");
             values.push(Value::Text(from.clone()));
             values.push(Value::Text(to.clone()));
         }
         PaidSelection::ByKeys { iuvs, iufs } => {
             let mut alternatives = Vec::new();
             if !iuvs.is_empty() {
-                alternatives.push(format!("r.iuv IN ({})", placeholders(values.len() + 1, iuvs.len())));
+                alternatives.push(format!("riuv IN ({})", placeholders(values.len() + 1, iuvs.len())));
                 values.extend(iuvs.iter().cloned().map(Value::Text));
             }
             if !iufs.is_empty() {
-                alternatives.push(format!("upper(f.iuf) IN ({})", placeholders(values.len() + 1, iufs.len())));
+                alternatives.push(format!("upper(fiuf) IN ({})", placeholders(values.len() + 1, iufs.len())));
                 values.extend(iufs.iter().map(|iuf| Value::Text(iuf.to_uppercase())));
             }
             if alternatives.is_empty() {
                 return Ok(Vec::new());
             }
-            sql.push_str(&format!(" AND ({})) WHERE 1", alternatives.join(" OR ")));
+            sql.push_str(&format!("({})", alternatives.join(" OR ")));
         }
     }
     if !debt_types.is_empty() {
@@ -172,6 +201,7 @@ pub fn paid_transfers(
                 debt_type: row.get(20)?,
                 reported,
                 data: row.get(34)?,
+                collector_fiscal_code: row.get(38)?,
             })
         })?
         .collect::<Result<_, _>>()?;

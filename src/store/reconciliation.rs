@@ -988,49 +988,91 @@ pub(super) fn item_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<ItemRec
     })
 }
 
+/// Which rows [`list_items`] gives.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ItemSelection<'a> {
+    /// Rows with this label, by the label's day; else every row by its day.
+    pub label: Option<Label>,
+    pub from: Option<Day>,
+    pub to: Option<Day>,
+    pub limit: u32,
+    pub offset: u32,
+    /// Only rows of these debt types (codes; see [`item_of_types`]); `None`: every row.
+    pub debt_types: Option<&'a [String]>,
+}
+
 /// The org's classified rows, with `label` when given and a day within `from..=to` (`YYYY-MM-DD`,
 /// inclusive), ordered by day and key, at most `limit` from `offset`.
-pub fn list_items(
-    conn: &Conn,
-    org_id: i64,
-    label: Option<Label>,
-    from: Option<Day>,
-    to: Option<Day>,
-    limit: u32,
-    offset: u32,
-) -> Result<Vec<ItemRecord>, StoreError> {
+pub fn list_items(conn: &Conn, org_id: i64, which: &ItemSelection<'_>) -> Result<Vec<ItemRecord>, StoreError> {
+    let ItemSelection { label, from, to, limit, offset, debt_types } = *which;
     let from = from.map(|d| d.to_string()).unwrap_or_default();
     let to = to.map(|d| d.to_string()).unwrap_or_else(|| "9999-12-31".to_owned());
+    let types = types_json(debt_types);
     let rows = match label {
         Some(label) => {
             let sql = format!(
                 "SELECT {ITEM_COLUMNS} FROM recon_label l JOIN recon_item i ON i.id = l.item_id \
-                 WHERE l.org_id = ?1 AND l.label = ?2 AND l.day BETWEEN ?3 AND ?4 \
-                 ORDER BY l.day, i.iuv, i.iur, i.transfer_index, i.id LIMIT ?5 OFFSET ?6"
+                 WHERE l.org_id = ?1 AND l.label = ?2 AND l.day BETWEEN ?3 AND ?4 AND {} \
+                 ORDER BY l.day, i.iuv, i.iur, i.transfer_index, i.id LIMIT ?5 OFFSET ?6",
+                item_of_types(7)
             );
             conn.sqlite()
                 .prepare_cached(&sql)?
-                .query_map(params![org_id, label.code(), from, to, limit, offset], item_from_row)?
+                .query_map(params![org_id, label.code(), from, to, limit, offset, types], item_from_row)?
                 .collect::<Result<Vec<_>, _>>()?
         }
         None => {
             let sql = format!(
                 "SELECT {ITEM_COLUMNS} FROM recon_item i WHERE i.org_id = ?1 AND i.day BETWEEN ?2 AND ?3 \
-                 ORDER BY i.day, i.iuv, i.iur, i.transfer_index, i.id LIMIT ?4 OFFSET ?5"
+                 AND {} ORDER BY i.day, i.iuv, i.iur, i.transfer_index, i.id LIMIT ?4 OFFSET ?5",
+                item_of_types(6)
             );
             conn.sqlite()
                 .prepare_cached(&sql)?
-                .query_map(params![org_id, from, to, limit, offset], item_from_row)?
+                .query_map(params![org_id, from, to, limit, offset, types], item_from_row)?
                 .collect::<Result<Vec<_>, _>>()?
         }
     };
     Ok(rows)
 }
 
-/// The org's classified row with this id.
-pub fn find_item(conn: &Conn, org_id: i64, id: i64) -> Result<Option<ItemRecord>, StoreError> {
-    let sql = format!("SELECT {ITEM_COLUMNS} FROM recon_item i WHERE i.org_id = ?1 AND i.id = ?2");
-    Ok(conn.sqlite().prepare_cached(&sql)?.query_row(params![org_id, id], item_from_row).optional()?)
+/// The debt type (code) of row `i`, ours before the municipality's: its receipt's debt's when the
+/// receipt is the org's and pays one of its debts, else the org's debt with its IUD (the live one
+/// first), else its notification's (as the municipality filed it), else the same by its IUV; NULL
+/// when none (a treasury movement alone, an S row, a reported or paid IUV known to neither).
+const ITEM_DEBT_TYPE: &str = "coalesce((SELECT dt.code FROM receipt r JOIN debt d ON d.id = r.debt_id \
+     JOIN debt_type dt ON dt.id = d.debt_type_id WHERE r.id = i.receipt_id AND r.org_id = i.org_id AND d.org_id = i.org_id), \
+     (SELECT dt.code FROM debt d JOIN debt_type dt ON dt.id = d.debt_type_id WHERE d.org_id = i.org_id AND d.iud = i.iud \
+      ORDER BY d.released_id IS NOT NULL LIMIT 1), \
+     (SELECT n.debt_type FROM recon_notification n WHERE n.org_id = i.org_id AND n.iud = i.iud), \
+     (SELECT dt.code FROM debt d JOIN debt_type dt ON dt.id = d.debt_type_id WHERE d.org_id = i.org_id AND d.iuv = i.iuv \
+      ORDER BY d.released_id IS NOT NULL LIMIT 1), \
+     (SELECT n.debt_type FROM recon_notification n WHERE n.org_id = i.org_id AND n.iuv = i.iuv ORDER BY n.iud LIMIT 1))";
+
+/// Whether row `i` is of the debt types of parameter `?n` (a JSON array of codes; NULL: every row).
+fn item_of_types(n: usize) -> String {
+    format!("(?{n} IS NULL OR {ITEM_DEBT_TYPE} IN (SELECT value FROM json_each(?{n})))")
+}
+
+/// `debt_types` as the JSON array the queries above read; `None` for every row.
+fn types_json(debt_types: Option<&[String]>) -> Option<String> {
+    debt_types.map(|codes| serde_json::Value::from(codes.to_vec()).to_string())
+}
+
+/// The org's classified row with this id, when it is within `debt_types` (`None`: any row).
+pub fn find_item(
+    conn: &Conn,
+    org_id: i64,
+    id: i64,
+    debt_types: Option<&[String]>,
+) -> Result<Option<ItemRecord>, StoreError> {
+    let sql =
+        format!("SELECT {ITEM_COLUMNS} FROM recon_item i WHERE i.org_id = ?1 AND i.id = ?2 AND {}", item_of_types(3));
+    Ok(conn
+        .sqlite()
+        .prepare_cached(&sql)?
+        .query_row(params![org_id, id, types_json(debt_types)], item_from_row)
+        .optional()?)
 }
 
 /// Whether a row labelled `label` has exactly these keys (absent equals absent only). `iud`,
@@ -1070,16 +1112,28 @@ pub fn label_months(
     org_id: i64,
     from: Option<Day>,
     to: Option<Day>,
+    debt_types: Option<&[String]>,
 ) -> Result<Vec<LabelMonth>, StoreError> {
     let from = from.map(|d| d.to_string()).unwrap_or_default();
     let to = to.map(|d| d.to_string()).unwrap_or_else(|| "9999-12-31".to_owned());
+    let types = types_json(debt_types);
+    let sql = if types.is_some() {
+        format!(
+            "SELECT l.label, substr(l.day, 1, 7), count(*), sum(l.amount_cents) FROM recon_label l \
+             JOIN recon_item i ON i.id = l.item_id WHERE l.org_id = ?1 AND l.day BETWEEN ?2 AND ?3 AND {} \
+             GROUP BY l.label, substr(l.day, 1, 7)",
+            item_of_types(4)
+        )
+    } else {
+        // Every row: the labels alone, without the per-row debt type.
+        "SELECT label, substr(day, 1, 7), count(*), sum(amount_cents) FROM recon_label \
+         WHERE org_id = ?1 AND day BETWEEN ?2 AND ?3 AND ?4 IS NULL GROUP BY label, substr(day, 1, 7)"
+            .to_owned()
+    };
     let rows = conn
         .sqlite()
-        .prepare_cached(
-            "SELECT label, substr(day, 1, 7), count(*), sum(amount_cents) FROM recon_label \
-             WHERE org_id = ?1 AND day BETWEEN ?2 AND ?3 GROUP BY label, substr(day, 1, 7)",
-        )?
-        .query_map(params![org_id, from, to], |row| {
+        .prepare_cached(&sql)?
+        .query_map(params![org_id, from, to, types], |row| {
             let code: String = row.get(0)?;
             Ok((code, row.get::<_, String>(1)?, row.get::<_, i64>(2)?, row.get::<_, Cents>(3)?))
         })?

@@ -266,15 +266,41 @@ fn the_reconciliation_page_counts_drills_down_and_keeps_notes() {
     let list = admin.get(&format!("{base}/elenco?etichetta=IUV_NO_RT&mese=2024-05")).body;
     assert!(row_of(&list, "01000000000012301</a>").ends_with("<td></td>"), "a hidden note is no marker: {list}");
 
-    // An operator sees the page and the transfer, neither the flags' form nor the admin's uploads;
-    // a stale or foreign id is a 404.
+    // An operator sees the page, neither the flags' form nor the admin's uploads; of the rows,
+    // those of the debt types enabled for them: none yet. A stale or foreign id is a 404.
     let mut sportello = logged_in(&server, "sportello");
     let page = sportello.get(&base).body;
-    assert!(page.contains("data-label=\"IUV_NO_RT\"") && !page.contains(&format!("action=\"{base}/impostazioni\"")));
+    assert!(!page.contains("<tr data-label=") && !page.contains(&format!("action=\"{base}/impostazioni\"")), "{page}");
     assert_eq!(sportello.post(&format!("{base}/impostazioni"), &[("csrf", &csrf(&page)), ("pagati", "1")]).status, 403);
     assert!(page.contains("Nessun file caricato."), "an operator sees their own uploads only: {page}");
     assert_eq!(sportello.get(&format!("{base}/caricamenti/2/scarti")).status, 404);
-    assert_eq!(sportello.get(&detail_path).status, 200);
+    assert_eq!(sportello.get(&detail_path).status, 404);
+    assert_eq!(
+        sportello.post(&notes, &[("csrf", &csrf(&page)), ("etichetta", "IUV_NO_RT"), ("nota", "x")]).status,
+        404
+    );
     assert_eq!(sportello.get(&format!("{base}/voce/999999")).status, 404);
     assert_eq!(sportello.get(&format!("{base}/elenco?etichetta=NOPE")).status, 400);
+
+    // Enabled on TARI: the rows whose notification (by IUD, else by IUV) is TARI's; the treasury's
+    // rows of no debt type stay the admin's.
+    let tari = ["debt-type", "add", "--org", IPA, "--code", "TARI", "--description", "TARI", "--taxonomy", "0101101IM"];
+    let out = run(&dir, &tari, None);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let out = run(&dir, &["operator", "grant", "--username", "sportello", "--org", IPA, "--debt-type", "TARI"], None);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let mut sportello = logged_in(&server, "sportello");
+    let page = sportello.get(&base).body;
+    for (label, count) in [("IUD_NO_RT", "3"), ("IUV_NO_RT", "1")] {
+        let row = row_of(&page, &format!("<tr data-label=\"{label}\" data-month=\"2024-05\">"));
+        assert!(row.contains(&format!("elementi\">{count}</a>")), "{label}: {row}");
+    }
+    assert!(
+        !page.contains("data-label=\"TES_NO_MATCH\"") && !page.contains("data-label=\"TES_NO_IUF_OR_IUV\""),
+        "{page}"
+    );
+    let list = sportello.get(&format!("{base}/elenco?etichetta=IUD_NO_RT&mese=2024-05")).body;
+    assert_eq!(list.matches("<tr data-item=").count(), 3, "{list}");
+    assert!(list.contains(">01000000000012304</a>") && !list.contains(">01000000000012303</a>"), "{list}");
+    assert_eq!(sportello.get(&detail_path).status, 200, "FdR1's row of TARI-2024-000123's IUV");
 }

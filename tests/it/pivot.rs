@@ -546,4 +546,70 @@ fn mypivot_sil_uploads_reconciled_payments_and_accertamenti() {
     // Not ours: a SOAP Fault of the client.
     let unknown = post_with(&server.url("/ws/pivot/"), "text/xml", request("altro", None, "").as_bytes(), &[]);
     assert_eq!(unknown.status, 400, "{}", unknown.body);
+
+    // An S row (§1.7): another org of the installation collected a payment whose transfer with an
+    // IBAN is this org's (here: the paid receipt's copy, collected by c_altro). It is answered
+    // under EXPORT_ENTE_SECONDARIO, with the collecting org as domain and creditor, and no IUD.
+    let org = [
+        "org",
+        "add",
+        "--mode",
+        "ente",
+        "c_altro",
+        "--fiscal-code",
+        "80012340123",
+        "--name",
+        "Unione dei Comuni",
+        "--segregation-code",
+        "02",
+        "--iban",
+        "IT60X0542811101000000123456",
+        "--state",
+        "ESERCIZIO",
+    ];
+    let out = run(&dir, &org, None);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let conn = rusqlite::Connection::open(dir.join("mypay.db")).unwrap();
+    conn.busy_timeout(Duration::from_secs(10)).unwrap();
+    conn.execute_batch(&format!(
+        "CREATE TEMP TABLE s_receipt AS SELECT * FROM receipt WHERE iuv = '{iuv}' AND receipt_id = '{iur}'; \
+         CREATE TEMP TABLE s_transfer AS SELECT * FROM receipt_transfer WHERE receipt_id = (SELECT id FROM s_receipt); \
+         UPDATE s_receipt SET id = (SELECT max(id) + 1 FROM receipt), debt_id = NULL, receipt_id = 'IUR-S-1', \
+           org_id = (SELECT id FROM org WHERE ipa_code = 'c_altro'), company_name = 'Unione dei Comuni'; \
+         UPDATE s_transfer SET receipt_id = (SELECT id FROM s_receipt); \
+         INSERT INTO receipt SELECT * FROM s_receipt; INSERT INTO receipt_transfer SELECT * FROM s_transfer;"
+    ))
+    .unwrap();
+    let s_rows = call(
+        &server,
+        "pivotSILChiediPagatiRiconciliati",
+        &format!(
+            "<richiestaPerIUVIUF><riversamentiPuntuali><identificativoUnivocoVersamento>{iuv}</identificativoUnivocoVersamento>\
+             </riversamentiPuntuali><filtroTipiDovuto><identificativoTipoDovuto>EXPORT_ENTE_SECONDARIO</identificativoTipoDovuto>\
+             </filtroTipiDovuto></richiestaPerIUVIUF>"
+        ),
+    );
+    assert_eq!(text_of(&s_rows, "numeroTotale").as_deref(), Some("1"), "{s_rows}");
+    for needle in [
+        "<pagamentiRiconciliatiPerTipoDovuto identificativoTipoDovuto=\"EXPORT_ENTE_SECONDARIO\">".to_owned(),
+        "<pay_i_rve:identificativoDominio>80012340123</pay_i_rve:identificativoDominio>".to_owned(),
+        "<pay_i_rve:codiceIdentificativoUnivoco>80012340123</pay_i_rve:codiceIdentificativoUnivoco>".to_owned(),
+        "<pay_i_rve:denominazioneBeneficiario>Unione dei Comuni</pay_i_rve:denominazioneBeneficiario>".to_owned(),
+        "<identificativoUnivocoDovuto>n/a</identificativoUnivocoDovuto>".to_owned(),
+        "<CodiceContestoPagamento>IUR-S-1</CodiceContestoPagamento>".to_owned(),
+    ] {
+        assert!(s_rows.contains(&needle), "{needle}: {s_rows}");
+    }
+    assert_valid_for_ours(&wsdl.body, &s_rows);
+    // The collecting org's own answer has no such row: the transfer is not its own.
+    let both = call(
+        &server,
+        "pivotSILChiediPagatiRiconciliati",
+        &format!(
+            "<richiestaPerIUVIUF><riversamentiPuntuali><identificativoUnivocoVersamento>{iuv}</identificativoUnivocoVersamento>\
+             </riversamentiPuntuali></richiestaPerIUVIUF>"
+        ),
+    );
+    assert_eq!(text_of(&both, "numeroTotale").as_deref(), Some("2"), "the own receipt and the S row: {both}");
+    assert_valid_for_ours(&wsdl.body, &both);
 }

@@ -3,6 +3,7 @@
 //!
 //! Resolving a held receipt (`RICEVUTA_DIFFORME`) either accepts it, so that from then on it pays
 //! its debt exactly as a matching receipt would have (debt paid if still open, outcome push queued),
+//! (and booked to automatic accertamenti, `reconciliation::accertamenti::auto::book_released`),
 //! or dismisses it, leaving it held. Any other kind is only marked as handled.
 
 use serde_json::json;
@@ -133,9 +134,11 @@ pub fn resolve(
 }
 
 /// An accepted receipt pays its debt: released, the debt paid and the outcome pushed as for any
-/// paying receipt when the debt is still open.
+/// paying receipt when the debt is still open; booked to automatic accertamenti as a receipt
+/// arriving now would be (the automatic step's cursor passed it while it was held).
 fn settle(tx: &crate::store::Conn, receipt: &ReceiptRecord, now: Now) -> Result<(), ServiceError> {
     receipts::update_released(tx, receipt.id)?;
+    crate::services::reconciliation::accertamenti::auto::book_released(tx, receipt.id, now)?;
     let Some(debt) = receipt.debt_id.map(|id| debts::find_debt_by_id(tx, id)).transpose()?.flatten() else {
         return Ok(());
     };

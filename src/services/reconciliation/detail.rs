@@ -8,9 +8,10 @@
 //! Must never: classify (that is `engine`'s), or show another org's documents.
 
 use crate::services::ServiceError;
+use crate::services::admin::access::OrgAccess;
+use crate::store::Db;
 use crate::store::receipts::{self, ReceiptRecord};
 use crate::store::reconciliation::{self as rs, ItemRecord, MovementRecord, NotificationFact, ReportedRow};
-use crate::store::{Db, orgs};
 
 /// A classified row with its documents.
 #[derive(Debug, Clone)]
@@ -27,12 +28,14 @@ pub struct ItemDetail {
     pub notifications: Vec<NotificationFact>,
 }
 
-/// Row `id` of org `ipa`'s classification with its documents; `NotFound` for another org's.
-pub fn detail(db: &Db, ipa: &str, id: i64) -> Result<ItemDetail, ServiceError> {
+/// Row `id` of `access`'s org's classification with its documents; `NotFound` for another org's
+/// or one `access` may not see (`reconciliation::list_visible`).
+pub fn detail(db: &Db, access: &OrgAccess, id: i64) -> Result<ItemDetail, ServiceError> {
+    let types = super::visible_types(db, access)?;
     db.read(|conn| {
-        let org = orgs::find_org_by_ipa(conn, ipa)?.ok_or_else(|| ServiceError::NotFound(format!("org {ipa}")))?;
-        let item =
-            rs::find_item(conn, org.id, id)?.ok_or_else(|| ServiceError::NotFound(format!("reconciled row {id}")))?;
+        let org = &access.org;
+        let item = rs::find_item(conn, org.id, id, types.as_deref())?
+            .ok_or_else(|| ServiceError::NotFound(format!("reconciled row {id}")))?;
         let receipt = match item.receipt_row {
             Some(row) => receipts::find_receipt_by_id(conn, row)?.filter(|r| r.org_id == org.id),
             None => None,
@@ -91,7 +94,7 @@ mod tests {
         crate::services::reconciliation::tests::all_of_7(&kit);
         // P1 of §7: notified, paid, reported in FdR1, transferred with bolletta 1201.
         let p1 = row_of(&kit, "01000000000012301");
-        let found = detail(&kit.db, IPA, p1.id).unwrap();
+        let found = detail(&kit.db, &kit.admin_access(), p1.id).unwrap();
         let receipt = found.receipt.unwrap();
         assert_eq!((receipt.receipt_id.as_str(), receipt.debt_id.is_some()), ("IUR20240516000001", true));
         assert_eq!(found.reported.len(), 1);
@@ -103,14 +106,54 @@ mod tests {
         assert_eq!(bollette, ["1201"]);
         assert_eq!(found.notifications.iter().map(|n| n.iud.as_str()).collect::<Vec<_>>(), ["TARI-2024-000123"]);
         // …303 transferred on its own: the movement found by its IUV, no flow.
-        let single = detail(&kit.db, IPA, row_of(&kit, "01000000000012303").id).unwrap();
+        let single = detail(&kit.db, &kit.admin_access(), row_of(&kit, "01000000000012303").id).unwrap();
         assert!(single.reported.is_empty());
         assert_eq!(single.movements.iter().map(|m| m.amount.get()).collect::<Vec<_>>(), [4550]);
         // A lone movement shows itself only; another org's id or an unknown one is not found.
         let items = list(&kit.db, IPA, Filter::default()).unwrap();
         let lone = items.iter().find(|i| i.movement_id.is_some() && i.iuf.is_none() && i.iuv.is_none()).unwrap();
-        let lone = detail(&kit.db, IPA, lone.id).unwrap();
+        let lone = detail(&kit.db, &kit.admin_access(), lone.id).unwrap();
         assert_eq!((lone.movements.len(), lone.receipt.is_none(), lone.notifications.len()), (1, true, 0));
-        assert!(matches!(detail(&kit.db, IPA, 999_999), Err(ServiceError::NotFound(_))));
+        assert!(matches!(detail(&kit.db, &kit.admin_access(), 999_999), Err(ServiceError::NotFound(_))));
+    }
+
+    /// An operator limited to some debt types sees the rows of debts of theirs (by the receipt's
+    /// debt, else the notification's); rows of no debt of the org are an admin's.
+    #[test]
+    fn an_operator_sees_the_rows_of_their_debt_types_only() {
+        use crate::services::reconciliation::{label_months_visible, list_visible};
+        let kit = Kit::new();
+        crate::services::reconciliation::tests::all_of_7(&kit);
+        let admin = kit.admin_access();
+        let types = kit.db.read(|c| crate::store::debt_types::list_debt_types(c, admin.org.id)).unwrap();
+        let tari = types.iter().find(|t| t.code == "TARI").unwrap().id;
+        let operator = |allowed: Vec<i64>| OrgAccess { admin: false, allowed_types: Some(allowed), ..admin.clone() };
+        let all = list_visible(&kit.db, &admin, Filter::default()).unwrap();
+        assert_eq!(all, list(&kit.db, IPA, Filter::default()).unwrap());
+        let of_tari = operator(vec![tari]);
+        let seen = list_visible(&kit.db, &of_tari, Filter::default()).unwrap();
+        let p1 = row_of(&kit, "01000000000012301");
+        assert!(seen.iter().any(|i| i.id == p1.id), "{seen:?}");
+        let iud_seen = |iud: &str| seen.iter().any(|i| i.iud.as_deref() == Some(iud));
+        // A notification alone by the type the municipality filed it under (TARI); a paid one by
+        // the type of the debt the receipt paid (the kit's debts are all TARI, whatever the
+        // notification says: MENSA_SCOLASTICA).
+        assert!(iud_seen("TARI-2024-000124") && iud_seen("MENSA-2024-000045"), "{seen:?}");
+        let hidden: Vec<_> = all.iter().filter(|i| !seen.contains(i)).collect();
+        assert!(hidden.iter().any(|i| i.movement_id.is_some() && i.iuv.is_none()), "{hidden:?}");
+        assert!(detail(&kit.db, &of_tari, p1.id).is_ok());
+        for item in &hidden {
+            assert!(matches!(detail(&kit.db, &of_tari, item.id), Err(ServiceError::NotFound(_))));
+        }
+        let count = |access: &OrgAccess| {
+            label_months_visible(&kit.db, access, None, None).unwrap().iter().map(|m| m.count).sum::<i64>()
+        };
+        let labels_of = |items: &[ItemRecord]| items.iter().map(|i| i.labels.len() as i64).sum::<i64>();
+        assert_eq!((count(&admin), count(&of_tari)), (labels_of(&all), labels_of(&seen)));
+        // Enabled on no debt type of these rows: nothing.
+        let none = operator(vec![-1]);
+        assert_eq!(list_visible(&kit.db, &none, Filter::default()).unwrap(), []);
+        assert_eq!(count(&none), 0);
+        assert!(matches!(detail(&kit.db, &none, p1.id), Err(ServiceError::NotFound(_))));
     }
 }

@@ -37,6 +37,7 @@ use crate::domain::reconciliation::classify::Flags;
 use crate::flows::recon::{Item, RejectedRow};
 use crate::jobs::{self, Handler, Job, JobCtx, JobError, Step};
 use crate::services::ServiceError;
+use crate::services::admin::access::OrgAccess;
 use crate::store::jobs::JobState;
 use crate::store::orgs::{self, OrgRecord};
 use crate::store::reconciliation::{self as rs, ItemRecord, LabelMonth, UploadCounts};
@@ -179,16 +180,56 @@ pub struct Filter {
 /// The org's classified rows (one per transfer, notification without receipt, or lone movement)
 /// with their amounts per source and labels.
 pub fn list(db: &Db, ipa: &str, filter: Filter) -> Result<Vec<ItemRecord>, ServiceError> {
+    list_within(db, ipa, filter, None)
+}
+
+/// [`list`] as `access` may see it: an operator (not an admin) sees the rows of the debt types
+/// enabled for them, a row's type being its receipt's debt's, else that of the org's debt or the
+/// municipality's notification with its IUD, else with its IUV; rows of no debt type (a treasury
+/// movement alone, an S row, a reported IUV known to neither) are an admin's only, as are exports
+/// without debt types.
+pub fn list_visible(db: &Db, access: &OrgAccess, filter: Filter) -> Result<Vec<ItemRecord>, ServiceError> {
+    let types = visible_types(db, access)?;
+    list_within(db, &access.org.ipa_code, filter, types.as_deref())
+}
+
+fn list_within(db: &Db, ipa: &str, filter: Filter, types: Option<&[String]>) -> Result<Vec<ItemRecord>, ServiceError> {
     db.read(|conn| {
         let org = org_of(conn, ipa)?;
         let limit = if filter.limit == 0 { u32::MAX } else { filter.limit };
-        Ok(rs::list_items(conn, org.id, filter.label, filter.from, filter.to, limit, filter.offset)?)
+        let which = rs::ItemSelection {
+            label: filter.label,
+            from: filter.from,
+            to: filter.to,
+            limit,
+            offset: filter.offset,
+            debt_types: types,
+        };
+        Ok(rs::list_items(conn, org.id, &which)?)
     })
 }
 
-/// Counts and amounts per label per month, for the back office's overview.
+/// The codes of the debt types whose rows `access` may see; `None`: every row (an admin).
+pub(crate) fn visible_types(db: &Db, access: &OrgAccess) -> Result<Option<Vec<String>>, ServiceError> {
+    let Some(ids) = access.allowed_types.as_ref().filter(|_| !access.admin) else { return Ok(None) };
+    let types = db.read(|conn| crate::store::debt_types::list_debt_types(conn, access.org.id))?;
+    Ok(Some(types.into_iter().filter(|t| ids.contains(&t.id)).map(|t| t.code).collect()))
+}
+
+/// Counts and amounts per label per month (every row; the CLI's).
 pub fn label_months(db: &Db, ipa: &str, from: Option<Day>, to: Option<Day>) -> Result<Vec<LabelMonth>, ServiceError> {
-    db.read(|conn| Ok(rs::label_months(conn, org_of(conn, ipa)?.id, from, to)?))
+    db.read(|conn| Ok(rs::label_months(conn, org_of(conn, ipa)?.id, from, to, None)?))
+}
+
+/// [`label_months`] of the rows `access` may see (see [`list_visible`]), for the back office's overview.
+pub fn label_months_visible(
+    db: &Db,
+    access: &OrgAccess,
+    from: Option<Day>,
+    to: Option<Day>,
+) -> Result<Vec<LabelMonth>, ServiceError> {
+    let types = visible_types(db, access)?;
+    db.read(|conn| Ok(rs::label_months(conn, access.org.id, from, to, types.as_deref())?))
 }
 
 /// Queues a [`Job::Reconcile`] for each org with changes not yet classified and no such job

@@ -157,9 +157,39 @@ pub struct AccertamentoRequest {
     pub iuf: Option<Option<String>>,
 }
 
+/// The longest office, debt type, chapter and assessment codes `pivotSILChiediAccertamento`'s
+/// answer can carry (`stText12`, `stText64`, `stText12`, `stText35`); the registry and the
+/// automatic bookings take up to 64.
+pub const ANSWER_CODE_MAX: [(&str, usize); 4] =
+    [("ufficio", 12), ("codTipoDovuto", 64), ("codCapitolo", 12), ("codAccertamento", 35)];
+
 /// The sums of the org's CHIUSO accertamenti on the transfers a bolletta (its IUF's flow, else its
-/// IUV) or a flow reached, by office, debt type, chapter and assessment; MyPivot's faults.
+/// IUV) or a flow reached, by office, debt type, chapter and assessment; MyPivot's faults. A code
+/// the answer's schema cannot carry (too long) is `PIVOT_SYSTEM_ERROR` naming it, never an
+/// invalid answer.
 pub fn accertamento(db: &Db, org: &OrgRecord, request: &AccertamentoRequest) -> Result<Vec<BookedSum>, SilError> {
+    let sums = booked_sums(db, org, request)?;
+    answerable(&sums)?;
+    Ok(sums)
+}
+
+/// `PIVOT_SYSTEM_ERROR` naming the first code of `sums` the answer's schema cannot carry.
+fn answerable(sums: &[BookedSum]) -> Result<(), SilError> {
+    for sum in sums {
+        let codes = [&sum.office, &sum.debt_type, &sum.chapter, &sum.accertamento];
+        for ((element, max), code) in ANSWER_CODE_MAX.into_iter().zip(codes) {
+            if code.is_empty() || code.chars().count() > max {
+                return Err(fault(
+                    "PIVOT_SYSTEM_ERROR",
+                    format!("{element} [{code}] non rappresentabile nella risposta: da 1 a {max} caratteri"),
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+fn booked_sums(db: &Db, org: &OrgRecord, request: &AccertamentoRequest) -> Result<Vec<BookedSum>, SilError> {
     let no_flow = |iuf: &str| {
         fault("PIVOT_NESSUNA_RENDICONTAZIONE_TROVATA", format!("nessuna rendicontazione trovata per lo IUF {iuf}"))
     };
@@ -221,6 +251,17 @@ mod tests {
 
     /// A paying receipt of the kit's org for `iuv`, one transfer per amount.
     fn receipt(kit: &Kit, iuv: &str, iur: &str, transfers: &[i64]) {
+        receipt_with(kit, iuv, iur, transfers, |_| {});
+    }
+
+    /// [`receipt`], changed by `tweak` before it is stored.
+    fn receipt_with(
+        kit: &Kit,
+        iuv: &str,
+        iur: &str,
+        transfers: &[i64],
+        tweak: impl FnOnce(&mut crate::store::receipts::ReceiptRecord),
+    ) {
         use crate::domain::{Cents, Day, Party};
         use crate::store::receipts::{ReceiptRecord, ReceiptTransferRecord, insert_receipt};
         let org_id = kit.db.read(|c| orgs::find_org_by_ipa(c, IPA)).unwrap().unwrap().id;
@@ -260,7 +301,84 @@ mod tests {
                 .collect(),
             ..ReceiptRecord::default()
         };
+        let mut record = record;
+        tweak(&mut record);
         kit.db.write(|tx| insert_receipt(tx, &record, &kit.now.iso())).unwrap();
+    }
+
+    /// §1.7: another org's receipt paying this org a transfer with an IBAN is one of its rows (an
+    /// S row: the collecting org as creditor, the transfer's amount as total, no IUD, filed under
+    /// `EXPORT_ENTE_SECONDARIO`); a stamp is none, nor is a held receipt's transfer.
+    #[test]
+    fn another_orgs_receipt_paying_this_org_is_one_of_its_rows() {
+        use crate::services::admin::orgs::{OrgChanges, add_org};
+        let kit = Kit::new();
+        let changes = OrgChanges {
+            fiscal_code: Some("80012340123".to_owned()),
+            name: Some("Unione dei Comuni".to_owned()),
+            segregation_code: Some("02".to_owned()),
+            ..Default::default()
+        };
+        add_org(&kit.db, "test", "c_benef", &changes, kit.now).unwrap();
+        let beneficiary = kit.db.read(|c| orgs::find_org_by_ipa(c, "c_benef")).unwrap().unwrap();
+        let collector = kit.db.read(|c| orgs::find_org_by_ipa(c, IPA)).unwrap().unwrap();
+        let to_beneficiary = |held: bool| {
+            move |r: &mut crate::store::receipts::ReceiptRecord| {
+                r.held = held;
+                if let [_, share, stamp] = r.transfers.as_mut_slice() {
+                    share.fiscal_code = "80012340123".to_owned();
+                    share.iban = Some("IT60X0542811101000000654321".to_owned());
+                    stamp.fiscal_code = "80012340123".to_owned();
+                    stamp.iban = None;
+                    stamp.mbd_attachment = Some("UEsDBA==".to_owned());
+                }
+            }
+        };
+        receipt_with(&kit, "01000000000000701", "IUR-MB-1", &[10000, 2500, 1600], to_beneficiary(false));
+        receipt_with(&kit, "01000000000000702", "IUR-MB-2", &[10000, 2500, 1600], to_beneficiary(true));
+        let iuvs = vec!["01000000000000701".to_owned(), "01000000000000702".to_owned()];
+        let keys = PaidRequest::ByKeys { iuvs, iufs: Vec::new() };
+        let shape = |org: &OrgRecord, types: &[String]| {
+            reconciled(&kit.db, org, &keys, types)
+                .unwrap()
+                .rows
+                .into_iter()
+                .map(|r| {
+                    (
+                        r.iuv,
+                        r.transfer_index,
+                        r.transfer_cents,
+                        r.total_cents,
+                        r.iud,
+                        r.debt_type,
+                        r.collector_fiscal_code,
+                    )
+                })
+                .collect::<Vec<_>>()
+        };
+        let s_row = (
+            "01000000000000701".to_owned(),
+            2,
+            2500,
+            2500,
+            None,
+            Some("EXPORT_ENTE_SECONDARIO".to_owned()),
+            Some(collector.fiscal_code.clone()),
+        );
+        assert_eq!(shape(&beneficiary, &[]), std::slice::from_ref(&s_row));
+        assert_eq!(shape(&beneficiary, &["EXPORT_ENTE_SECONDARIO".to_owned()]), [s_row]);
+        assert_eq!(shape(&beneficiary, &["TARI".to_owned()]), []);
+        // The collecting org keeps only its own transfer.
+        let own: Vec<_> = shape(&collector, &[]).into_iter().map(|r| (r.1, r.2, r.3, r.6)).collect();
+        assert_eq!(own, [(1, 10000, 14100, None)]);
+        // By date too.
+        let by_date =
+            PaidRequest::ByDate { from: "2000-01-01T00:00:00".to_owned(), to: "2100-01-01T00:00:00".to_owned() };
+        let found = reconciled(&kit.db, &beneficiary, &by_date, &[]).unwrap();
+        assert_eq!(
+            found.rows.iter().map(|r| (r.receipt_id.as_str(), r.transfer_index)).collect::<Vec<_>>(),
+            [("IUR-MB-1", 2)]
+        );
     }
 
     /// One row per transfer; at most 1000 by date, `dataA` the latest `data`; none outside the range.
@@ -344,6 +462,34 @@ mod tests {
             ),
         ] {
             assert_eq!(code(accertamento(&kit.db, &org, &request).unwrap_err()), expected, "{request:?}");
+        }
+    }
+
+    /// Codes longer than the answer's schema allows are a fault naming the code, never an invalid answer.
+    #[test]
+    fn a_code_the_answer_cannot_carry_is_a_fault_naming_it() {
+        let sum = |office: &str, debt_type: &str, chapter: &str, accertamento: &str| BookedSum {
+            office: office.to_owned(),
+            debt_type: debt_type.to_owned(),
+            chapter: chapter.to_owned(),
+            accertamento: accertamento.to_owned(),
+            cents: 100,
+        };
+        let fits = sum("UFFICIO_TRIB", &"T".repeat(64), "CAPITOLO_123", &"A".repeat(35));
+        assert!(answerable(std::slice::from_ref(&fits)).is_ok());
+        for (bad, element, code) in [
+            (sum("UFFICIO_TRIBU", "TARI", "1010", "n/a"), "ufficio", "UFFICIO_TRIBU".to_owned()),
+            (sum("TRIB", &"T".repeat(65), "1010", "n/a"), "codTipoDovuto", "T".repeat(65)),
+            (sum("TRIB", "TARI", "CAPITOLO_1234", "n/a"), "codCapitolo", "CAPITOLO_1234".to_owned()),
+            (sum("TRIB", "TARI", "1010", &"A".repeat(36)), "codAccertamento", "A".repeat(36)),
+            (sum("TRIB", "TARI", "", "n/a"), "codCapitolo", String::new()),
+        ] {
+            match answerable(&[fits.clone(), bad]).unwrap_err() {
+                SilError::Fault { code: "PIVOT_SYSTEM_ERROR", description } => {
+                    assert!(description.starts_with(&format!("{element} [{code}] ")), "{description}");
+                }
+                other => panic!("{other}"),
+            }
         }
     }
 }

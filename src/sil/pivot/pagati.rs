@@ -1,5 +1,5 @@
-//! `pivotSILChiediPagatiRiconciliati`'s answer: the org's paying receipt transfers, grouped by
-//! debt type, each as MyPivot's `ctExport` (the receipt's data and the debt's IUD) with the
+//! `pivotSILChiediPagatiRiconciliati`'s answer: the org's paying receipt transfers (with its S
+//! rows: another org's receipt paying it, under `EXPORT_ENTE_SECONDARIO`), grouped by debt type, each as MyPivot's `ctExport` (the receipt's data and the debt's IUD) with the
 //! reporting row that reported it (`ctFlussoRiversamento`: the flow's header and that one row)
 //! and the `data` a by-date request ranges over. Children of the RT and FdR types are qualified
 //! (`pay_i_rve`, `pay_i_agid`), as their schemas say; MyPivot's own elements are not.
@@ -114,12 +114,14 @@ fn collection_data(category: &str) -> String {
     cut(&padded, 140)
 }
 
-/// `pagamento` (`ctExport`).
+/// `pagamento` (`ctExport`). The domain and the creditor are the receipt's: for an S row, the org
+/// that collected the payment (its name is already the receipt's `company_name`).
 fn pagamento(w: &mut XmlWriter, sil: &Sil<'_>, org: &OrgRecord, row: &PaidTransfer) {
     let received = row.payment_date_time.clone().unwrap_or_else(|| row.received_at.clone());
+    let creditor = row.collector_fiscal_code.as_deref().unwrap_or(&org.fiscal_code);
     w.open("pagamento").leaf("versioneOggetto", "6.0");
     w.open("dominio")
-        .leaf("pay_i_rve:identificativoDominio", &org.fiscal_code)
+        .leaf("pay_i_rve:identificativoDominio", creditor)
         .leaf("pay_i_rve:identificativoStazioneRichiedente", &cut(sil.station_id, 35))
         .close("dominio");
     w.leaf("identificativoMessaggioRicevuta", &cut(&row.receipt_id, 35))
@@ -136,7 +138,7 @@ fn pagamento(w: &mut XmlWriter, sil: &Sil<'_>, org: &OrgRecord, row: &PaidTransf
     w.open("enteBeneficiario")
         .open("pay_i_rve:identificativoUnivocoBeneficiario")
         .leaf("pay_i_rve:tipoIdentificativoUnivoco", "G")
-        .leaf("pay_i_rve:codiceIdentificativoUnivoco", &org.fiscal_code)
+        .leaf("pay_i_rve:codiceIdentificativoUnivoco", creditor)
         .close("pay_i_rve:identificativoUnivocoBeneficiario")
         .leaf("pay_i_rve:denominazioneBeneficiario", &cut(&row.company_name, 70))
         .close("enteBeneficiario");

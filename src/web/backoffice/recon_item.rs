@@ -44,7 +44,7 @@ pub fn drill_down(ctx: &mut BoCtx<'_>, ipa: &str) -> Result<Response, BoError> {
         offset: (page - 1) * PAGE_SIZE,
     };
     let db = &ctx.state.db;
-    let found = reconciliation::list(db, &ipa, filter)
+    let found = reconciliation::list_visible(db, &grant, filter)
         .and_then(|items| Ok((items, notes::active(db, &grant, Some(label), false)?)));
     let (mut items, noted) = match found {
         Ok(found) => found,
@@ -131,7 +131,7 @@ fn load_detail(
 ) -> Result<(crate::web::authz::OperatorGrant, ItemDetail), BoError> {
     let grant = ctx.grant(ipa)?;
     let id = id.parse::<i64>().map_err(|_| BoError::NotFound)?;
-    match detail::detail(&ctx.state.db, &grant.org.ipa_code, id) {
+    match detail::detail(&ctx.state.db, &grant, id) {
         Ok(found) => Ok((grant, found)),
         Err(ServiceError::NotFound(_)) => Err(BoError::NotFound),
         Err(err) => {

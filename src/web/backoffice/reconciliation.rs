@@ -105,7 +105,7 @@ pub fn overview(ctx: &mut BoCtx<'_>, ipa: &str) -> Result<Response, BoError> {
     let db = &ctx.state.db;
     let found = (|| {
         Ok::<_, ServiceError>((
-            reconciliation::label_months(db, &ipa, from.as_ref().map(|f| f.1), to.as_ref().map(|t| t.1))?,
+            reconciliation::label_months_visible(db, &grant, from.as_ref().map(|f| f.1), to.as_ref().map(|t| t.1))?,
             reconciliation::settings(db, &ipa)?,
             uploads::list_visible_uploads(db, &grant, UPLOADS_SHOWN)?,
         ))

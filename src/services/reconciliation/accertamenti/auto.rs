@@ -16,7 +16,9 @@
 //! arrives, past the org's cursor (a registry imported later does not book older receipts, as in
 //! MyPivot, where the decision is made when the file is loaded); the cursor moves in the same
 //! transaction as the bookings, and a transfer already booked (not ANNULLATO) is skipped, so a
-//! transfer is never booked twice. Left to operators: a bilancio whose amounts do not add up to
+//! transfer is never booked twice. A receipt held for review when it arrived is passed by the
+//! cursor unbooked: it is considered when an operator accepts it ([`book_released`], in the
+//! acceptance's transaction). Left to operators: a bilancio whose amounts do not add up to
 //! the org's transfer, or a receipt with several transfers to the org and a bilancio (which of
 //! them it splits cannot be told); the log says so.
 
@@ -78,6 +80,19 @@ pub fn book_new(db: &Db, org_id: i64, now: Now, cancelled: &dyn Fn() -> bool) ->
         done.headers += step.headers;
         done.registered += step.registered;
     }
+}
+
+/// Books the transfers of receipt `receipt_row` (row id), just released from review by an operator
+/// who accepted it, as if it had arrived now; runs in the caller's transaction. A transfer already
+/// booked is skipped, so calling it again books nothing. Returns what it did.
+pub fn book_released(tx: &Conn, receipt_row: i64, now: Now) -> Result<AutoBooked, ServiceError> {
+    let mut step = AutoBooked::default();
+    let Some(org_id) = auto::receipt_org(tx, receipt_row)? else { return Ok(step) };
+    let Some(org) = orgs::find_org_by_id(tx, org_id)? else { return Ok(step) };
+    for transfer in auto::transfers_in(tx, org.id, &org.fiscal_code, receipt_row.saturating_sub(1), receipt_row)? {
+        book(tx, &org, &transfer, now, &mut step)?;
+    }
+    Ok(step)
 }
 
 /// The lines `transfer` is booked by, or `None` when it is left to operators.

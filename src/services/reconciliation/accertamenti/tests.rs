@@ -125,6 +125,18 @@ fn receipt_of(
     receipt_id: &str,
     day: crate::domain::Day,
 ) -> TransferKey {
+    stored_receipt(kit, debt, cents, receipt_id, day, false).0
+}
+
+/// [`receipt_of`], held for review when `held`; with the receipt's row id.
+fn stored_receipt(
+    kit: &Kit,
+    debt: &crate::store::debts::DebtRecord,
+    cents: i64,
+    receipt_id: &str,
+    day: crate::domain::Day,
+    held: bool,
+) -> (TransferKey, i64) {
     let iuv = debt.iuv.as_ref().unwrap().as_str().to_owned();
     let receipt = ReceiptRecord {
         org_id: debt.org_id,
@@ -144,10 +156,11 @@ fn receipt_of(
             category: "9/0101100IM/".to_owned(),
             ..ReceiptTransferRecord::default()
         }],
+        held,
         ..ReceiptRecord::default()
     };
-    kit.db.write(|tx| receipts::insert_receipt(tx, &receipt, &kit.now.iso())).unwrap();
-    TransferKey { iuv, iur: receipt_id.to_owned(), transfer_index: 1 }
+    let row = kit.db.write(|tx| receipts::insert_receipt(tx, &receipt, &kit.now.iso())).unwrap();
+    (TransferKey { iuv, iur: receipt_id.to_owned(), transfer_index: 1 }, row)
 }
 
 fn tari_2024() -> BookingTarget {
@@ -407,4 +420,48 @@ fn receipts_are_booked_automatically_by_their_bilancio_once() {
         .map(|p| p.key)
         .collect();
     assert_eq!(insertable, [later], "the odd bilancio is not insertable by hand either (it carries one); {odd_key:?}");
+}
+
+#[test]
+fn a_held_receipt_is_booked_automatically_once_when_an_admin_accepts_it() {
+    use crate::services::payments::anomalies::{self, Resolution};
+    use auto::{AutoBooked, book_new, book_released};
+    let kit = kit();
+    let access = kit.admin_access();
+    let one_tari: String = FIXTURE_7_9.lines().take(2).map(|l| format!("{l}\n")).collect();
+    import(&kit, &access, "ANAGRAFICA", &one_tari).unwrap();
+    let org_id = access.org.id;
+    let day = crate::domain::Day::parse("2024-05-16").unwrap();
+    let debt = kit.debt("TARI-H-1", 3_000);
+    let (key, row) = stored_receipt(&kit, &debt, 3_000, "IUR-H-1", day, true);
+    let details = crate::store::anomalies::receipt_details(&[]);
+    let anomaly = crate::store::anomalies::NewAnomaly {
+        org_id,
+        kind: crate::store::anomalies::RECEIPT_MISMATCH,
+        object_kind: "receipt",
+        object_id: row,
+        details: &details,
+    };
+    kit.db.write(|tx| crate::store::anomalies::insert_anomaly(tx, &anomaly, &kit.now.iso())).unwrap();
+
+    // Held: the cursor passes it, nothing booked.
+    assert_eq!(book_new(&kit.db, org_id, kit.now, &|| false).unwrap(), AutoBooked::default());
+    assert!(list(&kit.db, &access).unwrap().is_empty());
+
+    let open = anomalies::list(&kit.db, &access, true).unwrap();
+    assert_eq!(open.len(), 1);
+    anomalies::resolve(&kit.db, &access, open[0].record.id, Resolution::Accept, "confermata dal PSP", kit.now).unwrap();
+    let headers = list(&kit.db, &access).unwrap();
+    assert_eq!(headers.len(), 1);
+    assert_eq!((headers[0].name.as_str(), headers[0].state), ("RICEVUTE_20240516_TARI", AccertamentoState::Chiuso));
+    let (_, booked) = get(&kit.db, &access, headers[0].id).unwrap();
+    let booked: Vec<_> = booked.iter().map(|d| (d.key.clone(), d.target.clone(), d.amount.get())).collect();
+    assert_eq!(booked, [(key, tari_2024(), 3_000)]);
+    assert_eq!(journalled(&kit, "accertamento.auto_assign"), 1);
+
+    // Once: neither the cursor nor a second release books it again.
+    assert_eq!(book_new(&kit.db, org_id, kit.now, &|| false).unwrap(), AutoBooked::default());
+    assert_eq!(kit.db.write(|tx| book_released(tx, row, kit.now)).unwrap(), AutoBooked::default());
+    assert_eq!(get(&kit.db, &access, headers[0].id).unwrap().1.len(), 1);
+    assert_eq!(journalled(&kit, "accertamento.auto_assign"), 1);
 }
