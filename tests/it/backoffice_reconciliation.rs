@@ -259,6 +259,12 @@ fn the_reconciliation_page_counts_drills_down_and_keeps_notes() {
     );
     let note_marker = "<li class=\"mb-2\" data-note=\"";
     let note_id = detail[detail.find(note_marker).unwrap() + note_marker.len()..].split('"').next().unwrap().to_owned();
+    // Through another row's page the note is not found: a row's page reaches its own notes only.
+    let other = row_of(&list, "01000000000012302</a>");
+    let before = &list[..list.find(other).unwrap()];
+    let other_id = before[before.rfind(&marker).unwrap() + marker.len()..].split('"').next().unwrap().to_owned();
+    let elsewhere = format!("{base}/voce/{other_id}/segnalazioni/{note_id}");
+    assert_eq!(admin.post(&elsewhere, &[("csrf", &csrf(&detail)), ("nascosta", "1")]).status, 404);
     let hide = format!("{detail_path}/segnalazioni/{note_id}");
     assert_eq!(admin.post(&hide, &[("csrf", &csrf(&detail)), ("nascosta", "1")]).status, 303);
     let detail = admin.get(&detail_path).body;

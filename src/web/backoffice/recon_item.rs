@@ -359,6 +359,22 @@ pub fn hide_note(ctx: &mut BoCtx<'_>, ipa: &str, id: &str, note: &str) -> Result
     let (grant, found) = load_detail(ctx, ipa, id)?;
     let here = format!("{}/voce/{}#segnalazioni", base_of(&grant.org.ipa_code), found.item.id);
     let note = note.parse::<i64>().map_err(|_| BoError::NotFound)?;
+    // The note must be one of this row's: seeing a row does not open the notes of rows one may not see.
+    let index = found.item.transfer_index.map(|i| i.to_string());
+    let mut of_row = false;
+    for label in &found.item.labels {
+        let e = Element::of_item(&found.item, *label, &index);
+        if e.iud.is_some() || e.iuv.is_some() || e.iuf.is_some() {
+            let history = notes::history(&ctx.state.db, &grant, &e).map_err(|err| {
+                tracing::error!(error = %err, "cannot read the notes of a reconciled row");
+                BoError::Internal
+            })?;
+            of_row |= history.iter().any(|n| n.id == note);
+        }
+    }
+    if !of_row {
+        return Err(BoError::NotFound);
+    }
     let hidden = ctx.form.get("nascosta") != Some("0");
     match notes::set_hidden(&ctx.state.db, &grant, note, hidden, ctx.now) {
         Ok(_) => ctx
