@@ -256,6 +256,22 @@ impl Session {
         }
     }
 
+    /// Clicks the link `css` and waits (up to 30 s) until the page at `path` is shown; on a loaded
+    /// machine a click sent while the page is still busy can be lost, so it is sent once more
+    /// after 10 s on the same page.
+    fn follow(&self, css: &str, path: &str) {
+        let before = self.url();
+        self.click(css);
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while self.url() == before && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        if self.url() == before {
+            self.click(css);
+        }
+        self.wait(path, 30, |s| s.url().ends_with(path));
+    }
+
     fn type_in(&self, css: &str, text: &str) {
         let id = self.element(css);
         self.cmd("POST", &format!("/element/{id}/clear"), None);
@@ -755,7 +771,7 @@ fn citizen_day_one_on_a_phone() {
     assert!(s.find(".it-footer a[href='/operatore/accedi']").is_some(), "the operators' area in the footer");
     s.screenshot("cittadino-1-home");
     check(&s, "home");
-    s.click("a[href='/enti/c_esempio']");
+    s.follow("a[href='/enti/c_esempio']", "/enti/c_esempio");
     s.wait_text("Contributo per eventi", 10);
     s.screenshot("cittadino-2-ente");
     check(&s, "org");
