@@ -326,21 +326,7 @@ pub fn upsert_movement(
             "SELECT id, source, account, booking_day, value_day, amount_cents, causale, payer_name, iuf, iuv, \
              end_to_end_id FROM recon_movement WHERE org_id = ?1 AND key_group = ?2 AND natural_key = ?3",
         )?
-        .query_row(params![org_id, key_group, natural_key], |row| {
-            Ok((
-                row.get(0)?,
-                row.get(1)?,
-                row.get(2)?,
-                row.get(3)?,
-                row.get(4)?,
-                row.get(5)?,
-                row.get(6)?,
-                row.get(7)?,
-                row.get(8)?,
-                row.get(9)?,
-                row.get(10)?,
-            ))
-        })
+        .query_row(params![org_id, key_group, natural_key], |row| Stored::try_from(row))
         .optional()?;
     if let Some((id, s, account, booking, value, amount, causale, payer, old_iuf, old_iuv, e2e)) = existing {
         let same = s == source
@@ -520,22 +506,7 @@ pub fn upsert_notification(
             "SELECT iuv, paid_on, amount_cents, fee_cents, debt_type, payment_kind, causale, collection_data, \
              payer_kind, payer_id, payer_name, bilancio FROM recon_notification WHERE org_id = ?1 AND iud = ?2",
         )?
-        .query_row(params![org_id, n.iud], |row| {
-            Ok((
-                row.get(0)?,
-                row.get(1)?,
-                row.get(2)?,
-                row.get(3)?,
-                row.get(4)?,
-                row.get(5)?,
-                row.get(6)?,
-                row.get(7)?,
-                row.get(8)?,
-                row.get(9)?,
-                row.get(10)?,
-                row.get(11)?,
-            ))
-        })
+        .query_row(params![org_id, n.iud], |row| Stored::try_from(row))
         .optional()?;
     if let Some(old) = &old {
         let now_as = (

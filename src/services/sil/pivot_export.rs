@@ -10,6 +10,7 @@
 
 use jiff::civil::Date;
 
+use super::pivot::MAX_KEYS;
 use super::{SilError, fault};
 use crate::clock::Now;
 use crate::domain::Day;
@@ -133,6 +134,10 @@ pub fn book(db: &Db, org: &OrgRecord, req: &ExportRequest, now: Now) -> Result<B
             format!("filtro {name} non supportato: usare classificazione, tipo dovuto, IUV, IUF o le date"),
         ));
     }
+    let lists = [&req.labels, &req.debt_types, &req.iuvs, &req.iufs];
+    if lists.iter().any(|list| list.len() > MAX_KEYS) {
+        return Err(fault("PIVOT_SYSTEM_ERROR", format!("al più {MAX_KEYS} valori per elenco")));
+    }
     let flags = db.read(|conn| rs::get_flags(conn, org.id))?;
     let labels = labels(&req.labels, flags)?;
     for code in &req.debt_types {
@@ -230,6 +235,7 @@ mod tests {
                 ExportRequest { unsupported: vec!["anagraficaPagatore"], ..request("1.4") },
                 "PIVOT_FILTRO_NON_SUPPORTATO",
             ),
+            (ExportRequest { iuvs: vec!["0".repeat(17); MAX_KEYS + 1], ..request("1.4") }, "PIVOT_SYSTEM_ERROR"),
         ];
         for (req, expected) in cases {
             assert_eq!(code(book(&kit.db, &org, &req, kit.now).unwrap_err()), expected, "{req:?}");

@@ -303,14 +303,15 @@ fn export_operation(sil: &Sil<'_>, op: Operation, call: &Call<'_>, org: &OrgReco
     Ok(w.finish())
 }
 
-/// The texts of `parent`'s `name` children, at most [`pivot::MAX_KEYS`].
+/// The texts of `parent`'s `name` children, at most one more than [`pivot::MAX_KEYS`] (so that a
+/// list over the budget is refused, never cut short).
 fn listed(payload: &Element, parent: &str, name: &str) -> Vec<String> {
     let Some(list) = payload.child(parent) else { return Vec::new() };
     list.children_named(name)
         .map(|e| e.text.trim())
         .filter(|t| !t.is_empty())
         .map(str::to_owned)
-        .take(pivot::MAX_KEYS)
+        .take(pivot::MAX_KEYS + 1)
         .collect()
 }
 
