@@ -67,6 +67,8 @@ fn main() {
             "IT60X0542811101000000123456",
             "--state",
             "ESERCIZIO",
+            "--mode",
+            "flussi",
         ],
     );
     mypay(

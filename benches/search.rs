@@ -52,6 +52,8 @@ fn add_org(dir: &std::path::Path, ipa: &str, fiscal: &str, iban: &str) {
             iban,
             "--state",
             "ESERCIZIO",
+            "--mode",
+            "flussi",
         ],
     );
     for (code, taxonomy) in [("TARI", "0101002IM"), ("IMU", "0101001IM"), ("MENSA", "0201102SP")] {
