@@ -201,18 +201,24 @@ pub(crate) fn check_file(upload: &Upload) -> Result<FileFacts, Stop> {
     })
 }
 
+/// What the transaction thread is done with and hands back to the reader to be freed: the rows'
+/// memory was allocated on the reader's thread, where freeing it is cheaper, and the transaction
+/// thread (the database writer) has better things to do.
+pub(crate) type Trash = Box<dyn Send>;
+
 /// The reader thread's body: reads `upload` and sends what it finds to `out`; waits for the
-/// [`Rules`] after the header. The first `skip` data rows were applied by an earlier run of the
-/// import: they are only noted as seen (their IUDs), not sent. Returns quietly when the
-/// transaction thread hangs up.
+/// [`Rules`] after the header; frees what comes back on `trash` between batches. The first `skip`
+/// data rows were applied by an earlier run of the import: they are only noted as seen (their
+/// IUDs), not sent. Returns quietly when the transaction thread hangs up.
 pub(crate) fn read(
     upload: Upload,
     out: SyncSender<Batch>,
     rules: Receiver<Arc<Rules>>,
+    trash: Receiver<Trash>,
     read_bytes: Arc<AtomicU64>,
     skip: u64,
 ) {
-    if let Err(stop) = read_all(&upload, &out, &rules, read_bytes, skip) {
+    if let Err(stop) = read_all(&upload, &out, &rules, &trash, read_bytes, skip) {
         let _ = out.send(Batch::Failed(stop));
     }
 }
@@ -261,6 +267,7 @@ fn read_all(
     upload: &Upload,
     out: &SyncSender<Batch>,
     rules: &Receiver<Arc<Rules>>,
+    trash: &Receiver<Trash>,
     read_bytes: Arc<AtomicU64>,
     skip: u64,
 ) -> Result<(), Stop> {
@@ -296,6 +303,9 @@ fn read_all(
                 batch_bytes = 0;
                 if out.send(Batch::Rows(std::mem::replace(&mut batch, Vec::with_capacity(BATCH)))).is_err() {
                     return Ok(());
+                }
+                while let Ok(done) = trash.try_recv() {
+                    drop(done);
                 }
             }
         }

@@ -108,11 +108,12 @@ fn read_skipping(path: &Path, version: Version, limit: u64, skip: u64) -> Outcom
     let (send_rules, rules_rx) = mpsc::sync_channel(1);
     send_rules.send(rules(version)).unwrap();
     let counter = Arc::new(AtomicU64::new(0));
+    let (_trash, trash_rx) = mpsc::channel();
     let upload = Upload { path: path.to_owned(), base: BASE.to_owned(), version, limit };
     let mut outcome = Outcome { header: None, rows: Vec::new(), failure: None, ended: false, batches: 0, inflated: 0 };
     std::thread::scope(|scope| {
         let reader_counter = Arc::clone(&counter);
-        let reader = scope.spawn(move || import_rows::read(upload, to_us, rules_rx, reader_counter, skip));
+        let reader = scope.spawn(move || import_rows::read(upload, to_us, rules_rx, trash_rx, reader_counter, skip));
         for batch in batches.iter() {
             assert!(!outcome.ended && outcome.failure.is_none(), "nothing comes after End or Failed");
             match batch {
