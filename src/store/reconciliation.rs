@@ -1046,6 +1046,81 @@ pub fn find_item(
         .optional()?)
 }
 
+/// What names a classified row from one classification to the next: its id does not last (the
+/// rows of an IUV are written again whenever something of that IUV changes).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ItemKey {
+    /// A treasury movement's own row.
+    Movement(i64),
+    /// A legacy Poste line's row.
+    Poste(String),
+    /// A transfer's row: its IUV, and its IUR, transfer index and IUD as far as it has them.
+    Transfer { iuv: String, iur: Option<String>, index: Option<i64>, iud: Option<String> },
+}
+
+impl ItemKey {
+    /// The key of a row; `None` for a row with neither movement, Poste line nor IUV (none is made).
+    pub fn of(item: &ItemRecord) -> Option<ItemKey> {
+        if let Some(movement) = item.movement_id {
+            return Some(ItemKey::Movement(movement));
+        }
+        if let Some(poste) = &item.poste_key {
+            return Some(ItemKey::Poste(poste.clone()));
+        }
+        item.iuv.as_ref().map(|iuv| ItemKey::Transfer {
+            iuv: iuv.clone(),
+            iur: item.iur.clone(),
+            index: item.transfer_index,
+            iud: item.iud.clone(),
+        })
+    }
+}
+
+/// The ids of the org's rows with this key (at most two: one names the row, two say the key is
+/// not enough), within `debt_types` (`None`: any row).
+pub fn find_item_ids_by_key(
+    conn: &Conn,
+    org_id: i64,
+    key: &ItemKey,
+    debt_types: Option<&[String]>,
+) -> Result<Vec<i64>, StoreError> {
+    let types = types_json(debt_types);
+    let ids = match key {
+        ItemKey::Movement(movement) => {
+            let sql = format!(
+                "SELECT i.id FROM recon_item i WHERE i.org_id = ?1 AND i.movement_id = ?2 AND {} LIMIT 2",
+                item_of_types(3)
+            );
+            conn.sqlite()
+                .prepare_cached(&sql)?
+                .query_map(params![org_id, movement, types], |row| row.get(0))?
+                .collect::<Result<_, _>>()?
+        }
+        ItemKey::Poste(poste) => {
+            let sql = format!(
+                "SELECT i.id FROM recon_item i WHERE i.org_id = ?1 AND i.poste_key = ?2 AND {} LIMIT 2",
+                item_of_types(3)
+            );
+            conn.sqlite()
+                .prepare_cached(&sql)?
+                .query_map(params![org_id, poste, types], |row| row.get(0))?
+                .collect::<Result<_, _>>()?
+        }
+        ItemKey::Transfer { iuv, iur, index, iud } => {
+            let sql = format!(
+                "SELECT i.id FROM recon_item i WHERE i.org_id = ?1 AND i.iuv = ?2 AND i.movement_id IS NULL \
+                 AND i.poste_key IS NULL AND i.iur IS ?3 AND i.transfer_index IS ?4 AND i.iud IS ?5 AND {} LIMIT 2",
+                item_of_types(6)
+            );
+            conn.sqlite()
+                .prepare_cached(&sql)?
+                .query_map(params![org_id, iuv, iur, index, iud, types], |row| row.get(0))?
+                .collect::<Result<_, _>>()?
+        }
+    };
+    Ok(ids)
+}
+
 /// Whether a row labelled `label` has exactly these keys (absent equals absent only). `iud`,
 /// `iuv`, `iuf` are the row's IUD, IUV and IUF; for DOPPI, MyPivot's columns hold the transfer
 /// index, the IUV and the IUR instead.

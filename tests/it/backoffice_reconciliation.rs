@@ -221,7 +221,11 @@ fn the_reconciliation_page_counts_drills_down_and_keeps_notes() {
     let marker = format!("href=\"{base}/voce/");
     let start = list.find(row).unwrap();
     let before = &list[..start];
-    let id = before[before.rfind(&marker).unwrap() + marker.len()..].split('"').next().unwrap().to_owned();
+    let link = before[before.rfind(&marker).unwrap() + marker.len()..].split('"').next().unwrap().replace("&amp;", "&");
+    // The link carries the row's key beside its id, for when the row is classified again.
+    let (id, key) = link.split_once('?').unwrap();
+    assert!(key.starts_with("iuv=01000000000012301&iur=IUR20240516000001"), "{link}");
+    let (id, key) = (id.to_owned(), key.to_owned());
     let detail_path = format!("{base}/voce/{id}");
 
     // The transfer: FdR1's row linking to its flow, the treasury movement of FdR1, the notification.
@@ -262,7 +266,7 @@ fn the_reconciliation_page_counts_drills_down_and_keeps_notes() {
     // Through another row's page the note is not found: a row's page reaches its own notes only.
     let other = row_of(&list, "01000000000012302</a>");
     let before = &list[..list.find(other).unwrap()];
-    let other_id = before[before.rfind(&marker).unwrap() + marker.len()..].split('"').next().unwrap().to_owned();
+    let other_id = before[before.rfind(&marker).unwrap() + marker.len()..].split(['"', '?']).next().unwrap().to_owned();
     let elsewhere = format!("{base}/voce/{other_id}/segnalazioni/{note_id}");
     assert_eq!(admin.post(&elsewhere, &[("csrf", &csrf(&detail)), ("nascosta", "1")]).status, 404);
     let hide = format!("{detail_path}/segnalazioni/{note_id}");
@@ -271,6 +275,36 @@ fn the_reconciliation_page_counts_drills_down_and_keeps_notes() {
     assert!(detail.contains("<strong>Nascosta</strong>") && detail.contains(">Mostra</button>"), "{detail}");
     let list = admin.get(&format!("{base}/elenco?etichetta=IUV_NO_RT&mese=2024-05")).body;
     assert!(row_of(&list, "01000000000012301</a>").ends_with("<td></td>"), "a hidden note is no marker: {list}");
+
+    // Classified again from scratch: a link with the key finds the row whatever its id is now; an
+    // id that names another row now leads to the key's row; a key that names nothing leads back
+    // to the overview, saying so.
+    let out = run(&dir, &["reconcile", "run", "--org", IPA, "--from-scratch"], None);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let mut found = admin.get(&format!("{base}/voce/{id}?{key}"));
+    if found.status == 303 {
+        found = admin.get(found.location.as_deref().unwrap());
+    }
+    assert!(found.body.contains("01000000000012301") && found.body.contains("ricevuta in arrivo"), "{}", found.body);
+    let moved = admin.get(&format!("{base}/voce/{other_id}?{key}"));
+    assert_eq!(moved.status, 303);
+    let to = moved.location.unwrap();
+    assert!(to.starts_with(&format!("{base}/voce/")) && to.ends_with(&format!("?{key}")), "{to}");
+    assert!(admin.get(&to).body.contains("ricevuta in arrivo"));
+    let gone = admin.get(&format!("{base}/voce/{other_id}?iuv=09999999999999999"));
+    assert_eq!((gone.status, gone.location.as_deref()), (303, Some(base.as_str())));
+    assert!(admin.get(&base).body.contains("L'elemento è stato classificato di nuovo e non c'è più"));
+    // A note sent from a page whose row changed meanwhile is not added blind.
+    let page = admin.get(&to).body;
+    let token = csrf(&page);
+    let mut fields: Vec<(&str, &str)> = key.split('&').filter_map(|pair| pair.split_once('=')).collect();
+    fields.extend([("csrf", token.as_str()), ("etichetta", "IUV_NO_RT"), ("nota", "cieca")]);
+    let blind = admin.post(&format!("{base}/voce/{other_id}/segnalazioni"), &fields);
+    assert_eq!(blind.status, 303);
+    let after = admin.get(blind.location.as_deref().unwrap()).body;
+    assert!(after.contains("classificato di nuovo mentre lo guardavi") && !after.contains("cieca"), "{after}");
+    let detail_path = to.split('?').next().unwrap().to_owned();
+    let notes = format!("{detail_path}/segnalazioni");
 
     // An operator sees the page, neither the flags' form nor the admin's uploads; of the rows,
     // those of the debt types enabled for them: none yet. A stale or foreign id is a 404.

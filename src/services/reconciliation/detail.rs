@@ -2,7 +2,7 @@
 //! receipt that pays it, the reporting-flow rows that report it, the treasury movements that
 //! joined it (by the flow's IUF or by its IUV) and the municipality's notification.
 //!
-//! Owns: [`detail`] and [`ItemDetail`]. The documents are read as the classification read them
+//! Owns: [`detail`], [`ItemDetail`] and [`current_id`] (a stale link's row, by its key). The documents are read as the classification read them
 //! (current flows, outcome 3 left out; movements by upper-case keys), so what the page shows is
 //! what decided the labels.
 //! Must never: classify (that is `engine`'s), or show another org's documents.
@@ -11,7 +11,7 @@ use crate::services::ServiceError;
 use crate::services::admin::access::OrgAccess;
 use crate::store::Db;
 use crate::store::receipts::{self, ReceiptRecord};
-use crate::store::reconciliation::{self as rs, ItemRecord, MovementRecord, NotificationFact, ReportedRow};
+use crate::store::reconciliation::{self as rs, ItemKey, ItemRecord, MovementRecord, NotificationFact, ReportedRow};
 
 /// A classified row with its documents.
 #[derive(Debug, Clone)]
@@ -26,6 +26,17 @@ pub struct ItemDetail {
     pub movements: Vec<MovementRecord>,
     /// The municipality's notifications: of its IUD, else of its IUV.
     pub notifications: Vec<NotificationFact>,
+}
+
+/// The id the row named by `key` has now, when one row of `access`'s org (that `access` may see)
+/// has that key: a link made before the row was classified again finds it.
+pub fn current_id(db: &Db, access: &OrgAccess, key: &ItemKey) -> Result<Option<i64>, ServiceError> {
+    let types = super::visible_types(db, access)?;
+    let ids = db.read(|conn| rs::find_item_ids_by_key(conn, access.org.id, key, types.as_deref()))?;
+    Ok(match ids.as_slice() {
+        [id] => Some(*id),
+        _ => None,
+    })
 }
 
 /// Row `id` of `access`'s org's classification with its documents; `NotFound` for another org's

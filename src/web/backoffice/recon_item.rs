@@ -2,8 +2,9 @@
 //! paged, with a marker where a row has an active note; one row with the documents behind it
 //! (receipt, reporting-flow rows, treasury movements, notification) and its notes per label,
 //! with the forms that add a note and hide or show one. The overview, flags and uploads are
-//! `reconciliation`'s. Item ids change when a row is classified again, so a stale link is a
-//! plain 404.
+//! `reconciliation`'s. Item ids change when a row is classified again: every link to a row also
+//! carries its key ([`ItemKey`]), and a link whose id is gone, or names another row now, leads
+//! to the row that has the key now (or back to the overview, saying so).
 
 use maud::html;
 
@@ -15,8 +16,9 @@ use crate::services::ServiceError;
 use crate::services::reconciliation::detail::{self, ItemDetail};
 use crate::services::reconciliation::notes::{self, Element};
 use crate::services::reconciliation::{self, Filter};
-use crate::store::reconciliation::ItemRecord;
+use crate::store::reconciliation::{ItemKey, ItemRecord};
 use crate::web::Response;
+use crate::web::forms::encode;
 use crate::web::ui::format::{date_it, datetime_it, day_it};
 
 /// Rows of a drill-down page.
@@ -94,7 +96,7 @@ pub fn drill_down(ctx: &mut BoCtx<'_>, ipa: &str) -> Result<Response, BoError> {
                             tr data-item=(item.id) {
                                 td { (date_it(&item.day)) }
                                 td {
-                                    a href={ (base) "/voce/" (item.id) } {
+                                    a href=(item_href(&base, item)) {
                                         @if let Some(iuv) = &item.iuv { (iuv) } @else { "Movimento senza IUV" }
                                     }
                                 }
@@ -124,26 +126,101 @@ pub fn drill_down(ctx: &mut BoCtx<'_>, ipa: &str) -> Result<Response, BoError> {
     Ok(ctx.page(&title, main))
 }
 
-fn load_detail(
-    ctx: &mut BoCtx<'_>,
-    ipa: &str,
-    id: &str,
-) -> Result<(crate::web::authz::OperatorGrant, ItemDetail), BoError> {
-    let grant = ctx.grant(ipa)?;
-    let id = id.parse::<i64>().map_err(|_| BoError::NotFound)?;
-    match detail::detail(&ctx.state.db, &grant, id) {
-        Ok(found) => Ok((grant, found)),
-        Err(ServiceError::NotFound(_)) => Err(BoError::NotFound),
-        Err(err) => {
-            tracing::error!(error = %err, "cannot read a reconciled row");
-            Err(BoError::Internal)
+/// A row's key as a link's fields (names and values), for a query or a form's hidden inputs.
+fn key_fields(item: &ItemRecord) -> Vec<(&'static str, String)> {
+    match ItemKey::of(item) {
+        None => Vec::new(),
+        Some(ItemKey::Movement(movement)) => vec![("mov", movement.to_string())],
+        Some(ItemKey::Poste(poste)) => vec![("poste", poste)],
+        Some(ItemKey::Transfer { iuv, iur, index, iud }) => {
+            let mut fields = vec![("iuv", iuv)];
+            fields.extend(iur.map(|iur| ("iur", iur)));
+            fields.extend(index.map(|i| ("indice", i.to_string())));
+            fields.extend(iud.map(|iud| ("iud", iud)));
+            fields
         }
     }
 }
 
+/// The link to a row: its id, and its key for when the id is gone.
+fn item_href(base: &str, item: &ItemRecord) -> String {
+    let query: Vec<String> = key_fields(item).iter().map(|(name, value)| format!("{name}={}", encode(value))).collect();
+    match query.is_empty() {
+        true => format!("{base}/voce/{}", item.id),
+        false => format!("{base}/voce/{}?{}", item.id, query.join("&")),
+    }
+}
+
+/// The key a link carries (`None`: an old link, or one typed by hand, with the id alone).
+fn key_of_link(ctx: &BoCtx<'_>) -> Option<ItemKey> {
+    let field = |name: &str| ctx.form.get(name).map(str::trim).filter(|v| !v.is_empty()).map(str::to_owned);
+    if let Some(movement) = field("mov") {
+        return movement.parse().ok().map(ItemKey::Movement);
+    }
+    if let Some(poste) = field("poste") {
+        return Some(ItemKey::Poste(poste));
+    }
+    let iuv = field("iuv")?;
+    let index = match field("indice") {
+        Some(i) => Some(i.parse().ok()?),
+        None => None,
+    };
+    Some(ItemKey::Transfer { iuv, iur: field("iur"), index, iud: field("iud") })
+}
+
+/// What a link to a row finds.
+enum Found {
+    Row(Box<(crate::web::authz::OperatorGrant, ItemDetail)>),
+    /// The row was classified again: this is its link now.
+    Moved(String),
+    /// The row was classified again and no row has its key now: the overview's link.
+    Gone(String),
+}
+
+/// The row a link names: by its id when that row still has the link's key, else by the key. A
+/// row classified again and no longer there sends the operator back to the overview, saying so.
+fn load_detail(ctx: &mut BoCtx<'_>, ipa: &str, id: &str) -> Result<Found, BoError> {
+    let grant = ctx.grant(ipa)?;
+    let id = id.parse::<i64>().map_err(|_| BoError::NotFound)?;
+    let key = key_of_link(ctx);
+    let internal = |err: ServiceError| {
+        tracing::error!(error = %err, "cannot read a reconciled row");
+        BoError::Internal
+    };
+    match detail::detail(&ctx.state.db, &grant, id) {
+        Ok(found) if key.is_none() || ItemKey::of(&found.item) == key => {
+            return Ok(Found::Row(Box::new((grant, found))));
+        }
+        Ok(_) | Err(ServiceError::NotFound(_)) => {}
+        Err(err) => return Err(internal(err)),
+    }
+    let Some(key) = key else { return Err(BoError::NotFound) };
+    match detail::current_id(&ctx.state.db, &grant, &key).map_err(internal)? {
+        Some(now) => match detail::detail(&ctx.state.db, &grant, now) {
+            Ok(found) => Ok(Found::Moved(item_href(&base_of(&grant.org.ipa_code), &found.item))),
+            Err(ServiceError::NotFound(_)) => Err(BoError::NotFound),
+            Err(err) => Err(internal(err)),
+        },
+        None => Ok(Found::Gone(base_of(&grant.org.ipa_code))),
+    }
+}
+
+/// Back to the overview, saying why: the row of the link is no longer there.
+fn gone(ctx: &mut BoCtx<'_>, overview: &str) -> Response {
+    ctx.session.flash(
+        "warning",
+        "L'elemento è stato classificato di nuovo e non c'è più: cercalo tra le etichette della riconciliazione.",
+    );
+    ctx.redirect(overview)
+}
+
 /// `GET /operatore/{ipa}/riconciliazione/voce/{item}`: one row, its documents and its notes.
 pub fn item(ctx: &mut BoCtx<'_>, ipa: &str, id: &str) -> Result<Response, BoError> {
-    let (grant, found) = load_detail(ctx, ipa, id)?;
+    let (grant, found) = match load_detail(ctx, ipa, id)? {
+        Found::Row(found) => *found,
+        Found::Moved(to) => return Ok(ctx.redirect(&to)),
+        Found::Gone(overview) => return Ok(gone(ctx, &overview)),
+    };
     let ItemDetail { item, receipt, reported, movements, notifications } = &found;
     let ipa = grant.org.ipa_code.clone();
     let base = base_of(&ipa);
@@ -166,7 +243,9 @@ pub fn item(ctx: &mut BoCtx<'_>, ipa: &str, id: &str) -> Result<Response, BoErro
         notes_of.push((*label, keyed, history));
     }
     let csrf = ctx.csrf();
+    // The forms post to the row's path, its key in hidden fields.
     let here = format!("{base}/voce/{}", item.id);
+    let key = html! { @for (name, value) in key_fields(item) { input type="hidden" name=(name) value=(value); } };
     let text = |v: &Option<String>| v.clone().unwrap_or_else(|| "—".to_owned());
     let main = html! {
         h1 { "Elemento della riconciliazione" }
@@ -302,6 +381,7 @@ pub fn item(ctx: &mut BoCtx<'_>, ipa: &str, id: &str) -> Result<Response, BoErro
                                 @if n.active {
                                     form method="post" action={ (here) "/segnalazioni/" (n.id) } class="d-inline ms-2" {
                                         (csrf)
+                                        (key)
                                         input type="hidden" name="nascosta" value=(if n.hidden { "0" } else { "1" });
                                         button type="submit" class="btn btn-outline-primary btn-sm" {
                                             @if n.hidden { "Mostra" } @else { "Nascondi" }
@@ -314,6 +394,7 @@ pub fn item(ctx: &mut BoCtx<'_>, ipa: &str, id: &str) -> Result<Response, BoErro
                 }
                 form method="post" action={ (here) "/segnalazioni" } class="mb-4" {
                     (csrf)
+                    (key)
                     input type="hidden" name="etichetta" value=(label.code());
                     div class="mb-2" {
                         label for={ "nota-" (label.code()) } { "Nuova segnalazione (" (label.caption_it()) ")" }
@@ -330,9 +411,14 @@ pub fn item(ctx: &mut BoCtx<'_>, ipa: &str, id: &str) -> Result<Response, BoErro
 /// `POST /operatore/{ipa}/riconciliazione/voce/{item}/segnalazioni`: a note on the row under one
 /// of its labels.
 pub fn add_note(ctx: &mut BoCtx<'_>, ipa: &str, id: &str) -> Result<Response, BoError> {
-    let (grant, found) = load_detail(ctx, ipa, id)?;
+    let (grant, found) = match load_detail(ctx, ipa, id)? {
+        Found::Row(found) => *found,
+        // The operator saw the row before it was classified again: the note is not added blind.
+        Found::Moved(to) => return Ok(moved_before_the_form(ctx, &to)),
+        Found::Gone(overview) => return Ok(gone(ctx, &overview)),
+    };
     let item = &found.item;
-    let here = format!("{}/voce/{}#segnalazioni", base_of(&grant.org.ipa_code), item.id);
+    let here = format!("{}#segnalazioni", item_href(&base_of(&grant.org.ipa_code), item));
     let Some(label) = ctx.form.get("etichetta").and_then(Label::from_code) else {
         return Err(BoError::BadRequest("Scegli l'etichetta della segnalazione.".to_owned()));
     };
@@ -356,8 +442,12 @@ pub fn add_note(ctx: &mut BoCtx<'_>, ipa: &str, id: &str) -> Result<Response, Bo
 /// `POST /operatore/{ipa}/riconciliazione/voce/{item}/segnalazioni/{note}`: hides a note
 /// (`nascosta=1`) or shows it again (`nascosta=0`).
 pub fn hide_note(ctx: &mut BoCtx<'_>, ipa: &str, id: &str, note: &str) -> Result<Response, BoError> {
-    let (grant, found) = load_detail(ctx, ipa, id)?;
-    let here = format!("{}/voce/{}#segnalazioni", base_of(&grant.org.ipa_code), found.item.id);
+    let (grant, found) = match load_detail(ctx, ipa, id)? {
+        Found::Row(found) => *found,
+        Found::Moved(to) => return Ok(moved_before_the_form(ctx, &to)),
+        Found::Gone(overview) => return Ok(gone(ctx, &overview)),
+    };
+    let here = format!("{}#segnalazioni", item_href(&base_of(&grant.org.ipa_code), &found.item));
     let note = note.parse::<i64>().map_err(|_| BoError::NotFound)?;
     // The note must be one of this row's: seeing a row does not open the notes of rows one may not see.
     let index = found.item.transfer_index.map(|i| i.to_string());
@@ -387,4 +477,14 @@ pub fn hide_note(ctx: &mut BoCtx<'_>, ipa: &str, id: &str, note: &str) -> Result
         }
     }
     Ok(ctx.redirect(&here))
+}
+
+/// A form sent from a row's page after the row was classified again: nothing is changed, and
+/// the operator sees the row as it is now (or the overview) before sending it again.
+fn moved_before_the_form(ctx: &mut BoCtx<'_>, to: &str) -> Response {
+    ctx.session.flash(
+        "warning",
+        "L'elemento è stato classificato di nuovo mentre lo guardavi: controllalo e invia di nuovo la segnalazione.",
+    );
+    ctx.redirect(to)
 }
