@@ -142,6 +142,11 @@ fn main() {
     let out = child.wait_with_output().unwrap_or_else(|e| panic!("{e}"));
     let elapsed = started.elapsed().as_secs_f64();
     let summary: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_default();
+    // A refused or failed import is quick: its time says nothing about importing.
+    if !out.status.success() || summary["state"] != "IMPORT_ESEGUITO" {
+        println!("  mypay import did not run to its end ({}): no figures", out.status);
+        return;
+    }
     println!(
         "  mypay import: {:.2} s, {:.0} rows/s end to end (target >= 100000), state {}, loaded {}, rejected {}",
         elapsed,
