@@ -1084,40 +1084,28 @@ pub fn find_item_ids_by_key(
     key: &ItemKey,
     debt_types: Option<&[String]>,
 ) -> Result<Vec<i64>, StoreError> {
-    let types = types_json(debt_types);
-    let ids = match key {
-        ItemKey::Movement(movement) => {
-            let sql = format!(
-                "SELECT i.id FROM recon_item i WHERE i.org_id = ?1 AND i.movement_id = ?2 AND {} LIMIT 2",
-                item_of_types(3)
-            );
-            conn.sqlite()
-                .prepare_cached(&sql)?
-                .query_map(params![org_id, movement, types], |row| row.get(0))?
-                .collect::<Result<_, _>>()?
-        }
-        ItemKey::Poste(poste) => {
-            let sql = format!(
-                "SELECT i.id FROM recon_item i WHERE i.org_id = ?1 AND i.poste_key = ?2 AND {} LIMIT 2",
-                item_of_types(3)
-            );
-            conn.sqlite()
-                .prepare_cached(&sql)?
-                .query_map(params![org_id, poste, types], |row| row.get(0))?
-                .collect::<Result<_, _>>()?
-        }
-        ItemKey::Transfer { iuv, iur, index, iud } => {
-            let sql = format!(
-                "SELECT i.id FROM recon_item i WHERE i.org_id = ?1 AND i.iuv = ?2 AND i.movement_id IS NULL \
-                 AND i.poste_key IS NULL AND i.iur IS ?3 AND i.transfer_index IS ?4 AND i.iud IS ?5 AND {} LIMIT 2",
-                item_of_types(6)
-            );
-            conn.sqlite()
-                .prepare_cached(&sql)?
-                .query_map(params![org_id, iuv, iur, index, iud, types], |row| row.get(0))?
-                .collect::<Result<_, _>>()?
-        }
+    use rusqlite::types::Value;
+    let text = |v: &Option<String>| v.clone().map_or(Value::Null, Value::Text);
+    let (filter, mut values) = match key {
+        ItemKey::Movement(movement) => ("i.movement_id = ?2", vec![Value::Integer(*movement)]),
+        ItemKey::Poste(poste) => ("i.poste_key = ?2", vec![Value::Text(poste.clone())]),
+        ItemKey::Transfer { iuv, iur, index, iud } => (
+            "i.iuv = ?2 AND i.movement_id IS NULL AND i.poste_key IS NULL AND i.iur IS ?3 \
+             AND i.transfer_index IS ?4 AND i.iud IS ?5",
+            vec![Value::Text(iuv.clone()), text(iur), index.map_or(Value::Null, Value::Integer), text(iud)],
+        ),
     };
+    let sql = format!(
+        "SELECT i.id FROM recon_item i WHERE i.org_id = ?1 AND {filter} AND {} LIMIT 2",
+        item_of_types(values.len() + 2)
+    );
+    values.insert(0, Value::Integer(org_id));
+    values.push(types_json(debt_types).map_or(Value::Null, Value::Text));
+    let ids = conn
+        .sqlite()
+        .prepare_cached(&sql)?
+        .query_map(rusqlite::params_from_iter(values), |row| row.get(0))?
+        .collect::<Result<_, _>>()?;
     Ok(ids)
 }
 
