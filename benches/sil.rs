@@ -78,11 +78,26 @@ fn send_rt(notice: &str, iuv: &str, token: &str) -> String {
 
 fn call(agent: &ureq::Agent, url: &str, action: &str, body: &str, expected: &str) -> Option<Duration> {
     let started = Instant::now();
-    let mut res =
-        agent.post(url).header("SOAPAction", action).header("Content-Type", "text/xml").send(body.as_bytes()).ok()?;
-    let text = res.body_mut().read_to_string().ok()?;
-    text.contains(expected).then(|| started.elapsed())
+    let answer = agent
+        .post(url)
+        .header("SOAPAction", action)
+        .header("Content-Type", "text/xml")
+        .send(body.as_bytes())
+        .map_err(|err| err.to_string())
+        .and_then(|mut res| res.body_mut().read_to_string().map_err(|err| err.to_string()));
+    match answer {
+        Ok(text) if text.contains(expected) => Some(started.elapsed()),
+        // An error count says little: the first unexpected answer is printed once.
+        Ok(text) | Err(text) => {
+            if !FIRST_ERROR_SHOWN.swap(true, std::sync::atomic::Ordering::Relaxed) {
+                eprintln!("first unexpected answer to {action}: {}", text.chars().take(600).collect::<String>());
+            }
+            None
+        }
+    }
 }
+
+static FIRST_ERROR_SHOWN: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
 
 fn main() {
     let tmp = tempfile::tempdir().unwrap();

@@ -104,13 +104,24 @@ fn main() {
         let started = Instant::now();
         let (notice, _) = &d[n_payments + t * per_thread + i];
         let body = format!(r#"{{"fiscalCode":"{ORG}","noticeNumber":"{notice}"}}"#);
-        let mut res = a
+        let answer = a
             .post(format!("{sim}/sim/psp/pay"))
             .header("Content-Type", "application/json")
             .send(body.as_bytes())
-            .ok()?;
-        let text = res.body_mut().read_to_string().ok()?;
-        text.contains("\"outcome\":\"OK\"").then(|| started.elapsed())
+            .map_err(|err| err.to_string())
+            .and_then(|mut res| res.body_mut().read_to_string().map_err(|err| err.to_string()));
+        match answer {
+            Ok(text) if text.contains("\"outcome\":\"OK\"") => Some(started.elapsed()),
+            Ok(text) | Err(text) => {
+                if !FIRST_ERROR_SHOWN.swap(true, std::sync::atomic::Ordering::Relaxed) {
+                    eprintln!(
+                        "first unexpected answer of the simulator: {}",
+                        text.chars().take(600).collect::<String>()
+                    );
+                }
+                None
+            }
+        }
     })
     .print("simulated PSP payment (via node simulator)", "pay");
 

@@ -108,7 +108,8 @@ impl Demo {
         let url_at_end = |line: String| line.rsplit(' ').next().unwrap().trim_end_matches('/').to_owned();
         let base = url_at_end(line());
         let second = line();
-        let simulator = if second.contains("simulatore") { url_at_end(second) } else { String::new() };
+        // "  pagoPA simulator (Node, Checkout, PSPs; demo only): <url>/"
+        let simulator = if second.contains("simulator") { url_at_end(second) } else { String::new() };
         std::thread::spawn(move || for _ in lines {});
         Demo { child, base, simulator }
     }
