@@ -6,7 +6,8 @@
 //! there) only from the moment a whole request head has arrived until it has been idle for
 //! [`super::PARK_AFTER`] with no request in flight; it is then *parked*: the front end half-closes
 //! its side, tiny_http finishes and closes, and the next request attaches again. So slow or idle
-//! clients hold no thread, only a socket and a few bytes here.
+//! clients hold no thread, only a socket and a few bytes here. A busy attachment is parked too,
+//! between two requests, once it is [`super::PARK_AFTER`] old (see [`Conn::rotate`]).
 //!
 //! Readiness is edge-triggered (mio): each socket's `readable`/`writable` flag is set by an event
 //! and cleared only when an operation would block, and [`Conn::drive`] moves bytes until nothing
@@ -65,6 +66,8 @@ struct Backend {
     shut_by_us: bool,
     /// tiny_http closed its side: everything it wrote has been read.
     eof: bool,
+    /// When the attachment began (see [`Conn::rotate`]).
+    since: Instant,
 }
 
 impl Backend {
@@ -349,6 +352,7 @@ impl Conn {
         progress |= self.read_backend(registry, scratch, now)?;
         progress |= self.flush_client(now)?;
         progress |= self.settle();
+        progress |= self.rotate(now);
         Ok(progress)
     }
 
@@ -522,6 +526,7 @@ impl Conn {
             write_shut: false,
             shut_by_us: false,
             eof: false,
+            since: now,
         });
         self.last_activity = now;
         true
@@ -700,6 +705,25 @@ impl Conn {
             }
         }
         changed
+    }
+
+    /// Parks an attachment that has served for [`super::PARK_AFTER`] as soon as nothing is in
+    /// flight, however busy its client keeps it. tiny_http 0.12 runs each connection on a pool
+    /// thread that its next connection may queue behind (the pool counts a thread already woken
+    /// for another connection as idle), and a queued connection starts only when some pool
+    /// thread's connection ends: attachments that lived as long as their busy clients would hold
+    /// a queued one, its request and its slot until the load stopped. True when this changed
+    /// anything.
+    fn rotate(&mut self, now: Instant) -> bool {
+        let park = self.shared.timeouts.park;
+        let idle = self.inbox.is_empty() && self.in_flight() == 0 && !self.output_pending();
+        if self.closing || self.refusal.is_some() || !idle || self.framing.phase() != Phase::Idle {
+            return false;
+        }
+        match &mut self.backend {
+            Some(backend) if now >= backend.since + park => backend.shut(),
+            _ => false,
+        }
     }
 
     /// Reads and drops what a closing client still sends, until its FIN or [`LINGER_BYTES`].

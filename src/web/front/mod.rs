@@ -102,7 +102,8 @@ pub const CONNECTIONS_PER_CLIENT: u32 = 128;
 pub const ATTACHED: usize = 512;
 /// ... from one client address.
 pub const ATTACHED_PER_CLIENT: u32 = 32;
-/// How long an attached connection with nothing in flight keeps its tiny_http thread.
+/// How long an attached connection with nothing in flight keeps its tiny_http thread; also how
+/// long a busy one keeps the same attachment (it parks between two requests after that).
 pub const PARK_AFTER: Duration = Duration::from_secs(1);
 /// How long accepting pauses after an accept error (out of descriptors or memory).
 pub const ACCEPT_PAUSE: Duration = Duration::from_millis(100);

@@ -370,3 +370,46 @@ fn the_rate_limited_log_counts_what_it_left_out() {
     assert_eq!(lines, vec![0, 100], "one line per kind; the others are counted");
     assert_eq!(lock(&notices.last).get("x").map(|(_, n)| *n), Some(4));
 }
+
+/// tiny_http 0.12 can queue a new connection's thread behind busy ones (its pool counts a thread
+/// already woken for another connection as idle), and a queued connection starts only when a pool
+/// thread's connection ends: so no attachment may stay busy for ever. Clients arriving at once,
+/// each sending requests back to back, are all served while the others go on.
+#[test]
+fn busy_attachments_let_every_client_through() {
+    const CLIENTS: usize = 8;
+    let h = start(Budgets { total: [8, 64, 64], per_client: [2, 64, 64] }, &[]);
+    let addr = h.addr;
+    for round in 0..4 {
+        let stop = Arc::new(AtomicBool::new(false));
+        let served: Arc<Vec<AtomicU32>> = Arc::new((0..CLIENTS).map(|_| AtomicU32::new(0)).collect());
+        let start = Arc::new(std::sync::Barrier::new(CLIENTS));
+        let clients: Vec<_> = (0..CLIENTS)
+            .map(|i| {
+                let (stop, served, start) = (Arc::clone(&stop), Arc::clone(&served), Arc::clone(&start));
+                std::thread::spawn(move || {
+                    let mut client = connect_from("127.0.0.1", addr);
+                    start.wait();
+                    while !stop.load(Ordering::SeqCst) {
+                        client.write_all(b"GET / HTTP/1.1\r\n\r\n").unwrap();
+                        assert_eq!(response(&mut client).0, "HTTP/1.1 200 OK");
+                        served[i].fetch_add(1, Ordering::SeqCst);
+                    }
+                })
+            })
+            .collect();
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while served.iter().any(|n| n.load(Ordering::SeqCst) < 3) && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let counts: Vec<u32> = served.iter().map(|n| n.load(Ordering::SeqCst)).collect();
+        stop.store(true, Ordering::SeqCst);
+        for client in clients {
+            client.join().unwrap();
+        }
+        assert!(
+            counts.iter().all(|&n| n >= 3),
+            "round {round}: a client waited while the others were served: {counts:?}"
+        );
+    }
+}
