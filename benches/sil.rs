@@ -157,6 +157,9 @@ fn main() {
         .expect("receipt stored");
     }
 
+    // The loads' 32 clients are the front end's whole budget of attached connections from one
+    // address: this agent's kept-alive connection would hold a 33rd until it parks.
+    drop(agent);
     let u = url.clone();
     load(5, move |t, i, a| call(a, &u, "paaSILInviaDovuti", &invia_dovuti(&format!("WARM-{t}-{i}")), "<esito>OK"));
     let u = url.clone();
