@@ -3,11 +3,11 @@
 //! event loop that accepted the connection ([`super::Loop`]).
 //!
 //! A connection is *attached* (holds a unix-socket connection to tiny_http, hence one thread
-//! there) only from the moment a whole request head has arrived until it has been idle for
-//! [`super::PARK_AFTER`] with no request in flight; it is then *parked*: the front end half-closes
-//! its side, tiny_http finishes and closes, and the next request attaches again. So slow or idle
-//! clients hold no thread, only a socket and a few bytes here. A busy attachment is parked too,
-//! between two requests, once it is [`super::PARK_AFTER`] old (see [`Conn::rotate`]).
+//! there) only from the moment a whole request head has arrived until, [`super::PARK_AFTER`]
+//! after it attached, it has no request in flight; it is then *parked* ([`Conn::rotate`]): the
+//! front end half-closes its side, tiny_http finishes and closes, and the next request attaches
+//! again. So slow or idle clients hold no thread, only a socket and a few bytes here, and a busy
+//! one changes threads between two requests at least every [`super::PARK_AFTER`].
 //!
 //! Readiness is edge-triggered (mio): each socket's `readable`/`writable` flag is set by an event
 //! and cleared only when an operation would block, and [`Conn::drive`] moves bytes until nothing
@@ -707,8 +707,8 @@ impl Conn {
         changed
     }
 
-    /// Parks an attachment that has served for [`super::PARK_AFTER`] as soon as nothing is in
-    /// flight, however busy its client keeps it. tiny_http 0.12 runs each connection on a pool
+    /// Parks an attachment that is [`super::PARK_AFTER`] old as soon as nothing is in flight,
+    /// whether its client went quiet or keeps it busy: the one parking rule. tiny_http 0.12 runs each connection on a pool
     /// thread that its next connection may queue behind (the pool counts a thread already woken
     /// for another connection as idle), and a queued connection starts only when some pool
     /// thread's connection ends: attachments that lived as long as their busy clients would hold
@@ -717,7 +717,8 @@ impl Conn {
     fn rotate(&mut self, now: Instant) -> bool {
         let park = self.shared.timeouts.park;
         let idle = self.inbox.is_empty() && self.in_flight() == 0 && !self.output_pending();
-        if self.closing || self.refusal.is_some() || !idle || self.framing.phase() != Phase::Idle {
+        let between = matches!(self.framing.phase(), Phase::Idle | Phase::Done);
+        if self.closing || self.refusal.is_some() || !idle || !between {
             return false;
         }
         match &mut self.backend {
@@ -788,12 +789,8 @@ impl Conn {
                     tracing::debug!(peer = %self.peer, "request body stalled; closing");
                     return Verdict::Close;
                 }
-                Phase::Idle | Phase::Done if idle && now >= self.last_activity + t.park => {
-                    // No request in flight for a while: give tiny_http's thread back.
-                    if let Some(backend) = &mut self.backend {
-                        backend.shut();
-                    }
-                }
+                // Parking (an attachment with nothing in flight gives tiny_http's thread back) is
+                // `rotate`'s, in the `drive` below.
                 _ => {}
             }
         }

@@ -16,7 +16,7 @@
 //! socket in `<data_dir>/run/` (mode 0700: a loopback port would let local processes forge tags'
 //! effects) and writes the request; responses come back the same way. `server` reads the tag,
 //! refuses a request without a valid one, strips it, and calls [`Front::responded`] after each
-//! response; a connection with nothing in flight for [`PARK_AFTER`] is *parked* (detached from
+//! response; an attachment [`PARK_AFTER`] old with nothing in flight is *parked* (detached from
 //! tiny_http, whose thread ends) until its next request. Behind `server.trusted_proxies`, the
 //! server takes the client address from `X-Forwarded-For` ([`Front::client_address`]).
 //!
@@ -102,8 +102,8 @@ pub const CONNECTIONS_PER_CLIENT: u32 = 128;
 pub const ATTACHED: usize = 512;
 /// ... from one client address.
 pub const ATTACHED_PER_CLIENT: u32 = 32;
-/// How long an attached connection with nothing in flight keeps its tiny_http thread; also how
-/// long a busy one keeps the same attachment (it parks between two requests after that).
+/// How long an attachment lasts: past it, it parks as soon as nothing is in flight, whether its
+/// client went quiet or keeps it busy (`conn::Conn::rotate`).
 pub const PARK_AFTER: Duration = Duration::from_secs(1);
 /// How long accepting pauses after an accept error (out of descriptors or memory).
 pub const ACCEPT_PAUSE: Duration = Duration::from_millis(100);
