@@ -87,17 +87,12 @@ fn call(agent: &ureq::Agent, url: &str, action: &str, body: &str, expected: &str
         .and_then(|mut res| res.body_mut().read_to_string().map_err(|err| err.to_string()));
     match answer {
         Ok(text) if text.contains(expected) => Some(started.elapsed()),
-        // An error count says little: the first unexpected answer is printed once.
         Ok(text) | Err(text) => {
-            if !FIRST_ERROR_SHOWN.swap(true, std::sync::atomic::Ordering::Relaxed) {
-                eprintln!("first unexpected answer to {action}: {}", text.chars().take(600).collect::<String>());
-            }
+            load::show_first_unexpected(action, &text);
             None
         }
     }
 }
-
-static FIRST_ERROR_SHOWN: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
 
 fn main() {
     let tmp = tempfile::tempdir().unwrap();

@@ -17,23 +17,18 @@ fn call(agent: &ureq::Agent, url: &str, action: &str, body: &str) -> Option<Dura
 fn call_expecting(agent: &ureq::Agent, url: &str, action: &str, body: &str, expected: &str) -> Option<Duration> {
     let started = Instant::now();
     let sent = agent.post(url).header("SOAPAction", action).header("Content-Type", "text/xml").send(body.as_bytes());
-    let text = match sent.and_then(|mut res| res.body_mut().read_to_string()) {
-        Ok(text) => text,
-        Err(err) => {
-            if !FIRST_ERROR_SHOWN.swap(true, std::sync::atomic::Ordering::Relaxed) {
-                eprintln!("first failed {action}: {err}");
-            }
-            return None;
+    match sent.and_then(|mut res| res.body_mut().read_to_string()) {
+        Ok(text) if text.contains(expected) => Some(started.elapsed()),
+        Ok(text) => {
+            load::show_first_unexpected(action, &text);
+            None
         }
-    };
-    if !text.contains(expected) && !FIRST_ERROR_SHOWN.swap(true, std::sync::atomic::Ordering::Relaxed) {
-        eprintln!("first unexpected answer to {action}: {}", text.chars().take(600).collect::<String>());
+        Err(err) => {
+            load::show_first_unexpected(action, &err.to_string());
+            None
+        }
     }
-    text.contains(expected).then(|| started.elapsed())
 }
-
-/// An error count says little: the first unexpected answer is printed once.
-static FIRST_ERROR_SHOWN: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
 
 fn main() {
     let tmp = tempfile::tempdir().unwrap();
@@ -113,12 +108,7 @@ fn main() {
         match answer {
             Ok(text) if text.contains("\"outcome\":\"OK\"") => Some(started.elapsed()),
             Ok(text) | Err(text) => {
-                if !FIRST_ERROR_SHOWN.swap(true, std::sync::atomic::Ordering::Relaxed) {
-                    eprintln!(
-                        "first unexpected answer of the simulator: {}",
-                        text.chars().take(600).collect::<String>()
-                    );
-                }
+                load::show_first_unexpected("the simulator's /sim/psp/pay", &text);
                 None
             }
         }

@@ -5,6 +5,17 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+/// An error count says little: [`show_first_unexpected`] prints the first unexpected answer once.
+static FIRST_UNEXPECTED_SHOWN: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Prints `text` (the start of an answer, or why there was none) if it is the run's first
+/// unexpected answer; `what` names the call.
+pub fn show_first_unexpected(what: &str, text: &str) {
+    if !FIRST_UNEXPECTED_SHOWN.swap(true, std::sync::atomic::Ordering::Relaxed) {
+        eprintln!("first unexpected answer to {what}: {}", text.chars().take(600).collect::<String>());
+    }
+}
+
 /// Client threads, as the targets in the issues state them.
 pub const CONCURRENCY: usize = 32;
 

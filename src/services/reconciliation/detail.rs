@@ -2,9 +2,9 @@
 //! receipt that pays it, the reporting-flow rows that report it, the treasury movements that
 //! joined it (by the flow's IUF or by its IUV) and the municipality's notification.
 //!
-//! Owns: [`detail`], [`ItemDetail`] and [`current_id`] (a stale link's row, by its key). The documents are read as the classification read them
-//! (current flows, outcome 3 left out; movements by upper-case keys), so what the page shows is
-//! what decided the labels.
+//! Owns: [`detail`], [`ItemDetail`] and [`current_id`] (a stale link's row, by its key). The
+//! documents are read as the classification read them (current flows, outcome 3 left out;
+//! movements by upper-case keys), so what the page shows is what decided the labels.
 //! Must never: classify (that is `engine`'s), or show another org's documents.
 
 use crate::services::ServiceError;

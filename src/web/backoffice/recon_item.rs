@@ -96,7 +96,7 @@ pub fn drill_down(ctx: &mut BoCtx<'_>, ipa: &str) -> Result<Response, BoError> {
                             tr data-item=(item.id) {
                                 td { (date_it(&item.day)) }
                                 td {
-                                    a href=(item_href(&base, item)) {
+                                    a href=(link_of(&base, item)) {
                                         @if let Some(iuv) = &item.iuv { (iuv) } @else { "Movimento senza IUV" }
                                     }
                                 }
@@ -127,28 +127,33 @@ pub fn drill_down(ctx: &mut BoCtx<'_>, ipa: &str) -> Result<Response, BoError> {
 }
 
 /// A row's key as a link's fields (names and values), for a query or a form's hidden inputs.
-fn key_fields(item: &ItemRecord) -> Vec<(&'static str, String)> {
-    match ItemKey::of(item) {
+fn key_fields(key: Option<&ItemKey>) -> Vec<(&'static str, String)> {
+    match key {
         None => Vec::new(),
         Some(ItemKey::Movement(movement)) => vec![("mov", movement.to_string())],
-        Some(ItemKey::Poste(poste)) => vec![("poste", poste)],
+        Some(ItemKey::Poste(poste)) => vec![("poste", poste.clone())],
         Some(ItemKey::Transfer { iuv, iur, index, iud }) => {
-            let mut fields = vec![("iuv", iuv)];
-            fields.extend(iur.map(|iur| ("iur", iur)));
+            let mut fields = vec![("iuv", iuv.clone())];
+            fields.extend(iur.clone().map(|iur| ("iur", iur)));
             fields.extend(index.map(|i| ("indice", i.to_string())));
-            fields.extend(iud.map(|iud| ("iud", iud)));
+            fields.extend(iud.clone().map(|iud| ("iud", iud)));
             fields
         }
     }
 }
 
-/// The link to a row: its id, and its key for when the id is gone.
-fn item_href(base: &str, item: &ItemRecord) -> String {
-    let query: Vec<String> = key_fields(item).iter().map(|(name, value)| format!("{name}={}", encode(value))).collect();
+/// The link to row `id`, with its key for when the id is gone.
+fn item_href(base: &str, id: i64, key: Option<&ItemKey>) -> String {
+    let query: Vec<String> = key_fields(key).iter().map(|(name, value)| format!("{name}={}", encode(value))).collect();
     match query.is_empty() {
-        true => format!("{base}/voce/{}", item.id),
-        false => format!("{base}/voce/{}?{}", item.id, query.join("&")),
+        true => format!("{base}/voce/{id}"),
+        false => format!("{base}/voce/{id}?{}", query.join("&")),
     }
+}
+
+/// The link to a row.
+fn link_of(base: &str, item: &ItemRecord) -> String {
+    item_href(base, item.id, ItemKey::of(item).as_ref())
 }
 
 /// The key a link carries (`None`: an old link, or one typed by hand, with the id alone).
@@ -195,14 +200,11 @@ fn load_detail(ctx: &mut BoCtx<'_>, ipa: &str, id: &str) -> Result<Found, BoErro
         Err(err) => return Err(internal(err)),
     }
     let Some(key) = key else { return Err(BoError::NotFound) };
-    match detail::current_id(&ctx.state.db, &grant, &key).map_err(internal)? {
-        Some(now) => match detail::detail(&ctx.state.db, &grant, now) {
-            Ok(found) => Ok(Found::Moved(item_href(&base_of(&grant.org.ipa_code), &found.item))),
-            Err(ServiceError::NotFound(_)) => Err(BoError::NotFound),
-            Err(err) => Err(internal(err)),
-        },
-        None => Ok(Found::Gone(base_of(&grant.org.ipa_code))),
-    }
+    let base = base_of(&grant.org.ipa_code);
+    Ok(match detail::current_id(&ctx.state.db, &grant, &key).map_err(internal)? {
+        Some(now) => Found::Moved(item_href(&base, now, Some(&key))),
+        None => Found::Gone(base),
+    })
 }
 
 /// Back to the overview, saying why: the row of the link is no longer there.
@@ -245,7 +247,7 @@ pub fn item(ctx: &mut BoCtx<'_>, ipa: &str, id: &str) -> Result<Response, BoErro
     let csrf = ctx.csrf();
     // The forms post to the row's path, its key in hidden fields.
     let here = format!("{base}/voce/{}", item.id);
-    let key = html! { @for (name, value) in key_fields(item) { input type="hidden" name=(name) value=(value); } };
+    let key = html! { @for (name, value) in key_fields(ItemKey::of(item).as_ref()) { input type="hidden" name=(name) value=(value); } };
     let text = |v: &Option<String>| v.clone().unwrap_or_else(|| "—".to_owned());
     let main = html! {
         h1 { "Elemento della riconciliazione" }
@@ -418,7 +420,7 @@ pub fn add_note(ctx: &mut BoCtx<'_>, ipa: &str, id: &str) -> Result<Response, Bo
         Found::Gone(overview) => return Ok(gone(ctx, &overview)),
     };
     let item = &found.item;
-    let here = format!("{}#segnalazioni", item_href(&base_of(&grant.org.ipa_code), item));
+    let here = format!("{}#segnalazioni", link_of(&base_of(&grant.org.ipa_code), item));
     let Some(label) = ctx.form.get("etichetta").and_then(Label::from_code) else {
         return Err(BoError::BadRequest("Scegli l'etichetta della segnalazione.".to_owned()));
     };
@@ -447,7 +449,7 @@ pub fn hide_note(ctx: &mut BoCtx<'_>, ipa: &str, id: &str, note: &str) -> Result
         Found::Moved(to) => return Ok(moved_before_the_form(ctx, &to)),
         Found::Gone(overview) => return Ok(gone(ctx, &overview)),
     };
-    let here = format!("{}#segnalazioni", item_href(&base_of(&grant.org.ipa_code), &found.item));
+    let here = format!("{}#segnalazioni", link_of(&base_of(&grant.org.ipa_code), &found.item));
     let note = note.parse::<i64>().map_err(|_| BoError::NotFound)?;
     // The note must be one of this row's: seeing a row does not open the notes of rows one may not see.
     let index = found.item.transfer_index.map(|i| i.to_string());
