@@ -367,7 +367,7 @@ struct RunState {
     /// Who uploaded the flow: the actor of the audit of a row's payment options.
     uploader: String,
     /// Where applied batches go to be freed (the reader's thread).
-    trash: Option<mpsc::Sender<import_rows::Trash>>,
+    trash: mpsc::Sender<import_rows::Trash>,
 }
 
 /// Applies the rows from `cursor` on, chunk by chunk, then writes the result files and ends the
@@ -400,8 +400,7 @@ fn apply(env: &mut RunEnv<'_>, import: &ImportRecord, mut cursor: Cursor) -> Res
             Err(_) => return Err(system("the import's reader thread stopped".to_owned())),
         };
         let Header { text: header_text, layout, declared } = *header;
-        let mut state = env.db.read(|conn| run_state(conn, import, name.version, first))?;
-        state.trash = Some(trash);
+        let mut state = env.db.read(|conn| run_state(conn, import, name.version, first, trash))?;
         let mut parts = Parts::open(&dir, &name.base, &header_text, &cursor).map_err(io_err)?;
         state.rejected_iuds = parts.rejected_iuds(&dir).map_err(io_err)?;
         // The reader may have failed already; its `Failed` then comes next.
@@ -585,7 +584,13 @@ fn chunk_max_rows() -> u64 {
 }
 
 /// The row rules and grants of a run, read once.
-fn run_state(conn: &Conn, import: &ImportRecord, version: Version, first: Now) -> Result<RunState, Stop> {
+fn run_state(
+    conn: &Conn,
+    import: &ImportRecord,
+    version: Version,
+    first: Now,
+    trash: mpsc::Sender<import_rows::Trash>,
+) -> Result<RunState, Stop> {
     let scope = OrgScope::load(conn, &import.org_ipa)?;
     let debt_types: HashMap<String, KnownType> = debt_types::list_debt_types(conn, scope.org.id)?
         .into_iter()
@@ -618,7 +623,7 @@ fn run_state(conn: &Conn, import: &ImportRecord, version: Version, first: Now) -
         enabled,
         rejected_iuds: HashSet::new(),
         uploader: import.uploader.clone(),
-        trash: None,
+        trash,
     })
 }
 
@@ -665,12 +670,6 @@ type Rejected = (String, Vec<RowError>);
 
 fn io_error(err: io::Error) -> Stop {
     system(format!("cannot write a result file: {err}"))
-}
-
-/// An emptied batch's vector, for the next batch (its capacity kept).
-fn reuse(mut pending: Vec<Pending>) -> Vec<Pending> {
-    pending.clear();
-    pending
 }
 
 impl<'t> ChunkApplier<'t> {
@@ -975,14 +974,9 @@ impl<'t> ChunkApplier<'t> {
 
     /// Hands an applied batch to the reader's thread to be freed; an empty vector for the next.
     fn recycle(&self, pending: Vec<Pending>) -> Vec<Pending> {
-        match &self.state.trash {
-            Some(trash) => {
-                // A reader that has ended gives the batch back, and it is freed here.
-                let _ = trash.send(Box::new(pending));
-                Vec::with_capacity(store_debts::INSERT_BATCH)
-            }
-            None => reuse(pending),
-        }
+        // A reader that has ended gives the batch back, and it is freed here.
+        let _ = self.state.trash.send(Box::new(pending));
+        Vec::with_capacity(store_debts::INSERT_BATCH)
     }
 
     fn rejected(&mut self, iud: String, errors: Vec<RowError>) -> Rejected {
